@@ -1,0 +1,128 @@
+// Journal frame codec: header, payload, chain hash and CRC-32 of one record (see README.md).
+
+import assert from 'node:assert';
+import { createHash } from 'node:crypto';
+
+import { crc32Ieee } from './crc32_ieee.js';
+
+export const FRAME_MAGIC_0 = 0x53; // 'S'
+export const FRAME_MAGIC_1 = 0x4a; // 'J'
+export const FRAME_FORMAT_VERSION = 1;
+export const FRAME_HEADER_BYTES = 16;
+export const FRAME_HASH_BYTES = 32;
+export const FRAME_CRC_BYTES = 4;
+export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + FRAME_HASH_BYTES + FRAME_CRC_BYTES;
+/** Bound of one record's payload: a clearing record with 512 bytes of ICC data fits twice. */
+export const FRAME_PAYLOAD_BYTES_MAX = 4096;
+export const FRAME_BYTES_MAX = FRAME_OVERHEAD_BYTES + FRAME_PAYLOAD_BYTES_MAX;
+/** The chain starts from 32 zero bytes. */
+export const CHAIN_GENESIS_HASH: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
+
+/** A frame that passed its integrity checks (magic, header CRC, bounds, record CRC). */
+export interface FrameView {
+  readonly kindCode: number;
+  readonly seq: number;
+  /** Payload bytes (a view into the scanned buffer). */
+  readonly payload: Uint8Array;
+  /** Chain hash stored in the frame. */
+  readonly hash: Uint8Array;
+  /** Header + payload: the bytes the chain hash covers after the previous hash. */
+  readonly hashed: Uint8Array;
+  readonly frameBytes: number;
+}
+
+/** Why bytes at an offset are not a whole, intact frame. */
+export type FrameDefect = 'short' | 'magic' | 'version' | 'header_crc' | 'length' | 'record_crc';
+
+/**
+ * Builds one frame. `prevHash` is the previous record's chain hash (CHAIN_GENESIS_HASH first).
+ * Asserts its bounds: callers check the payload size first.
+ */
+export function frameEncode(
+  kindCode: number,
+  seq: number,
+  payload: Uint8Array,
+  prevHash: Uint8Array,
+): { frame: Uint8Array; hash: Uint8Array } {
+  assert(kindCode >= 1 && kindCode <= 0xff, 'kindCode');
+  assert(Number.isSafeInteger(seq) && seq >= 1 && seq <= 0xffff_ffff, 'seq');
+  assert(payload.length <= FRAME_PAYLOAD_BYTES_MAX, 'payload bound');
+  assert(prevHash.length === FRAME_HASH_BYTES, 'prevHash length');
+  const frame = new Uint8Array(FRAME_OVERHEAD_BYTES + payload.length);
+  const view = new DataView(frame.buffer);
+  frame[0] = FRAME_MAGIC_0;
+  frame[1] = FRAME_MAGIC_1;
+  frame[2] = FRAME_FORMAT_VERSION;
+  frame[3] = kindCode;
+  view.setUint32(4, seq, true);
+  view.setUint16(8, payload.length, true);
+  view.setUint16(10, 0, true);
+  view.setUint32(12, crc32Ieee(frame, 0, 12), true);
+  frame.set(payload, FRAME_HEADER_BYTES);
+  const hashedEnd = FRAME_HEADER_BYTES + payload.length;
+  const hash = chainHash(prevHash, frame.subarray(0, hashedEnd));
+  frame.set(hash, hashedEnd);
+  const crcOffset = hashedEnd + FRAME_HASH_BYTES;
+  view.setUint32(crcOffset, crc32Ieee(frame, 0, crcOffset), true);
+  assert(frameCheck(frame, 0).ok, 'encoded frame checks');
+  return { frame, hash };
+}
+
+/** SHA-256(prevHash || hashed): the chain link of one record. */
+export function chainHash(prevHash: Uint8Array, hashed: Uint8Array): Uint8Array {
+  const digest = createHash('sha256').update(prevHash).update(hashed).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/**
+ * Checks the frame starting at `offset` without the chain (that needs the previous hash).
+ * Never throws; returns the defect of bytes that are not a whole, intact frame.
+ */
+export function frameCheck(
+  bytes: Uint8Array,
+  offset: number,
+): { ok: true; frame: FrameView } | { ok: false; defect: FrameDefect } {
+  const available = bytes.length - offset;
+  if (available < FRAME_HEADER_BYTES) return { ok: false, defect: 'short' };
+  if (bytes[offset] !== FRAME_MAGIC_0 || bytes[offset + 1] !== FRAME_MAGIC_1) {
+    return { ok: false, defect: 'magic' };
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, available);
+  if (view.getUint32(12, true) !== crc32Ieee(bytes, offset, offset + 12)) {
+    return { ok: false, defect: 'header_crc' };
+  }
+  if (bytes[offset + 2] !== FRAME_FORMAT_VERSION) return { ok: false, defect: 'version' };
+  const payloadBytes = view.getUint16(8, true);
+  if (payloadBytes > FRAME_PAYLOAD_BYTES_MAX || view.getUint16(10, true) !== 0) {
+    return { ok: false, defect: 'length' };
+  }
+  const frameBytes = FRAME_OVERHEAD_BYTES + payloadBytes;
+  if (available < frameBytes) return { ok: false, defect: 'short' };
+  const crcOffset = FRAME_HEADER_BYTES + payloadBytes + FRAME_HASH_BYTES;
+  if (view.getUint32(crcOffset, true) !== crc32Ieee(bytes, offset, offset + crcOffset)) {
+    return { ok: false, defect: 'record_crc' };
+  }
+  const hashedEnd = offset + FRAME_HEADER_BYTES + payloadBytes;
+  return {
+    ok: true,
+    frame: {
+      kindCode: bytes[offset + 3] ?? 0,
+      seq: view.getUint32(4, true),
+      payload: bytes.subarray(offset + FRAME_HEADER_BYTES, hashedEnd),
+      hash: bytes.subarray(hashedEnd, hashedEnd + FRAME_HASH_BYTES),
+      hashed: bytes.subarray(offset, hashedEnd),
+      frameBytes,
+    },
+  };
+}
+
+/** Byte-wise equality of two hashes. */
+export function hashEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex').toUpperCase();
+}

@@ -1,0 +1,325 @@
+// Journal record kinds, their fields, and the strict JSON payload codec.
+
+import { FieldError, JsonFields } from '../params/json_fields.js';
+
+/** Record kinds and their one-byte codes in the frame header (never renumber). */
+export const JOURNAL_KIND_CODES = {
+  pending: 1,
+  final: 2,
+  declined: 3,
+  torn: 4,
+  reconciled: 5,
+  ack: 6,
+} as const;
+
+export type JournalKind = keyof typeof JOURNAL_KIND_CODES;
+
+export const JOURNAL_KINDS: readonly JournalKind[] = [
+  'pending', 'final', 'declined', 'torn', 'reconciled', 'ack',
+];
+
+/** Kind of a header code, or null for an unknown code. */
+export function journalKindOfCode(code: number): JournalKind | null {
+  return JOURNAL_KINDS.find((kind) => JOURNAL_KIND_CODES[kind] === code) ?? null;
+}
+
+/** Bounds of record fields (they keep a record well under the frame's payload bound). */
+export const PAN_DIGITS_MIN = 8;
+export const PAN_DIGITS_MAX = 19;
+export const UID_BYTES_MAX = 10;
+export const AID_BYTES_MIN = 5;
+export const AID_BYTES_MAX = 16;
+export const AFL_BYTES_MAX = 252;
+export const IAD_BYTES_MAX = 32;
+export const SDAD_BYTES_MAX = 256;
+/** ICC data as ISO 8583 field 55 carries it (LLLVAR, at most 255 bytes in practice; we allow 512). */
+export const ICC_DATA_BYTES_MAX = 512;
+export const TEXT_CHARS_MAX = 64;
+/** EMV n12 amount (9F02): twelve decimal digits. */
+export const AMOUNT_MINOR_MAX = 999_999_999_999;
+export const SEQ_MAX = 0xffff_ffff;
+
+const PAN_PATTERN = /^[0-9]{8,19}$/;
+const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
+const TEXT_PATTERN = /^[\x20-\x7e]*$/;
+const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+
+/** Who the card is: PAN (5A/57) + PSN (5F34), and the RF UID ('' when unknown). */
+export interface CardKey {
+  /** PAN digits, no padding F. */
+  readonly pan: string;
+  /** PAN sequence number 5F34 as its raw byte (0x01 for "01"). */
+  readonly psn: number;
+  /** ISO 14443 UID as hex; '' when not known. Phones send a random UID per tap. */
+  readonly uidHex: string;
+}
+
+/**
+ * What a validator needs to finish a torn qPBOC debit without a new GPO (domain.md §4.4;
+ * Amadis' CUP torn record keys 9A, 9F21, PAN, 57, 94, 9F36, 82, 9F10, 9F6C, 9F37, 9F26,
+ * 9F02, 5F2A). Hex fields are upper case.
+ */
+export interface RecoveryContext {
+  readonly card: CardKey;
+  /** AID selected (4F/84). */
+  readonly aidHex: string;
+  /** 9F36 ATC from the GPO response. */
+  readonly atc: number;
+  /** 9F02 amount authorised, minor units. */
+  readonly amountAuthorisedMinor: number;
+  /** 5F2A transaction currency code, numeric (156 = CNY). */
+  readonly currencyCode: number;
+  /** 9A transaction date YYMMDD. */
+  readonly transactionDate: string;
+  /** 9F21 transaction time HHMMSS. */
+  readonly transactionTime: string;
+  /** 9F37 unpredictable number, 4 bytes. */
+  readonly unpredictableNumberHex: string;
+  /** 82 AIP, 2 bytes. */
+  readonly aipHex: string;
+  /** 94 AFL, 4 bytes per entry. */
+  readonly aflHex: string;
+  /** AFL records read before the tear, counted in AFL order. */
+  readonly recordsReadCount: number;
+  /** 9F26 application cryptogram, 8 bytes. */
+  readonly cryptogramHex: string;
+  /** 9F10 issuer application data. */
+  readonly iadHex: string;
+  /** 9F6C CTQ, 2 bytes, or '' when the card sent none. */
+  readonly ctqHex: string;
+  /** 9F4B SDAD if already received (GPO response or a record read before the tear). */
+  readonly sdadHex: string | null;
+  /** Every other ICC data object collected so far, as BER-TLV (for field 55 at recovery). */
+  readonly iccDataHex: string;
+}
+
+/** The clearing record of an approved or admitted tap (what the back office is sent). */
+export interface ClearingRecord {
+  readonly card: CardKey;
+  readonly aidHex: string;
+  readonly atc: number;
+  readonly amountMinor: number;
+  readonly currencyCode: number;
+  /** Fare rule applied ("flat", "concession", "transfer"...). */
+  readonly fareRule: string;
+  /** TC for an offline EC debit, ARQC for UnionPay ODA (authorised later). */
+  readonly cryptogramType: 'TC' | 'ARQC';
+  /** ICC data as ISO 8583 field 55 carries it: BER-TLV, hex. */
+  readonly iccDataHex: string;
+  readonly transactionDate: string;
+  readonly transactionTime: string;
+  readonly terminalId: string;
+  readonly lineId: string;
+  /** Version of the parameter set in force. */
+  readonly paramsVersion: number;
+}
+
+/** How an uncertain (pending or torn) tap ended. */
+export type ReconcileOutcome =
+  /** The card committed: the debit happened; `finalSeq` names its final record. */
+  | 'debited'
+  /** The card did not commit (nothing debited). */
+  | 'not_debited'
+  /** The terminal cannot tell (card pulled, ATC moved on): the back office decides. */
+  | 'unresolved';
+
+export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['debited', 'not_debited', 'unresolved'];
+
+/** What a caller appends. */
+export type JournalEntry =
+  /** Grey record: durable before the last READ RECORD (the command on which the card commits). */
+  | {
+      readonly kind: 'pending';
+      readonly recovery: RecoveryContext;
+      readonly fareRule: string;
+      readonly amountMinor: number;
+    }
+  /** Approved / admitted. */
+  | { readonly kind: 'final'; readonly pendingSeq: number | null; readonly clearing: ClearingRecord }
+  | {
+      readonly kind: 'declined';
+      readonly pendingSeq: number | null;
+      readonly card: CardKey;
+      readonly reason: string;
+    }
+  /** The card left in the failure window (domain.md §4.2 rows 2-3). */
+  | {
+      readonly kind: 'torn';
+      readonly pendingSeq: number | null;
+      readonly recovery: RecoveryContext;
+      readonly uncertain: boolean;
+      readonly reason: string;
+    }
+  /** A pending or torn record resolved later. */
+  | {
+      readonly kind: 'reconciled';
+      readonly targetSeq: number;
+      readonly outcome: ReconcileOutcome;
+      readonly finalSeq: number | null;
+      readonly note: string;
+    }
+  /** The back office acknowledged every record up to `throughSeq`. */
+  | { readonly kind: 'ack'; readonly throughSeq: number };
+
+/** A durable record: sequence number, wall time stamped at append, entry. */
+export interface JournalRecord {
+  readonly seq: number;
+  readonly timeWallMs: number;
+  readonly entry: JournalEntry;
+}
+
+const TEXT_ENCODER = new TextEncoder();
+const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
+
+/** Payload bytes: JSON with a fixed key order, built from validated fields only. */
+export function journalPayloadEncode(timeWallMs: number, entry: JournalEntry): Uint8Array {
+  return TEXT_ENCODER.encode(JSON.stringify({ timeWallMs, ...entry }));
+}
+
+/**
+ * Parses and validates a payload. `strict` refuses unknown keys (reading the journal);
+ * appending validates the caller's object leniently and writes the validated copy.
+ * Throws FieldError naming the field.
+ */
+export function journalPayloadDecode(
+  kind: JournalKind,
+  payload: Uint8Array,
+  file: string,
+): { timeWallMs: number; entry: JournalEntry } {
+  let text: string;
+  try {
+    text = TEXT_DECODER.decode(payload);
+  } catch {
+    throw new FieldError(file, '', 'payload is not UTF-8');
+  }
+  const fields = JsonFields.of(JsonFields.parse(text, file), file, '');
+  const timeWallMs = fields.int('timeWallMs', 0, Number.MAX_SAFE_INTEGER);
+  const entry = journalEntryRead(fields, kind, true);
+  fields.finish();
+  return { timeWallMs, entry };
+}
+
+/** Validates a caller's entry and returns a copy holding only known fields. Throws FieldError. */
+export function journalEntryNormalise(entry: JournalEntry, file: string): JournalEntry {
+  const fields = JsonFields.of(entry, file, 'entry');
+  return journalEntryRead(fields, fields.choice('kind', JOURNAL_KINDS), false);
+}
+
+function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean): JournalEntry {
+  const kindField = fields.choice('kind', JOURNAL_KINDS);
+  if (kindField !== kind) throw new FieldError(fields.file, fields.at('kind'), `header says ${kind}`);
+  const seqOrNull = (name: string): number | null => fields.intOrNull(name, 1, SEQ_MAX);
+  switch (kind) {
+    case 'pending':
+      return {
+        kind,
+        recovery: recoveryRead(fields.obj('recovery'), strict),
+        fareRule: fields.str('fareRule', RULE_PATTERN, 32),
+        amountMinor: fields.int('amountMinor', 0, AMOUNT_MINOR_MAX),
+      };
+    case 'final':
+      return { kind, pendingSeq: seqOrNull('pendingSeq'), clearing: clearingRead(fields.obj('clearing'), strict) };
+    case 'declined':
+      return {
+        kind,
+        pendingSeq: seqOrNull('pendingSeq'),
+        card: cardRead(fields.obj('card'), strict),
+        reason: fields.str('reason', TEXT_PATTERN, TEXT_CHARS_MAX),
+      };
+    case 'torn':
+      return {
+        kind,
+        pendingSeq: seqOrNull('pendingSeq'),
+        recovery: recoveryRead(fields.obj('recovery'), strict),
+        uncertain: fields.bool('uncertain'),
+        reason: fields.str('reason', TEXT_PATTERN, TEXT_CHARS_MAX),
+      };
+    case 'reconciled':
+      return {
+        kind,
+        targetSeq: fields.int('targetSeq', 1, SEQ_MAX),
+        outcome: fields.choice('outcome', RECONCILE_OUTCOMES),
+        finalSeq: seqOrNull('finalSeq'),
+        note: fields.str('note', TEXT_PATTERN, TEXT_CHARS_MAX),
+      };
+    case 'ack':
+      return { kind, throughSeq: fields.int('throughSeq', 1, SEQ_MAX) };
+    default: {
+      const unreachable: never = kind;
+      throw new FieldError(fields.file, 'kind', `unknown kind ${String(unreachable)}`);
+    }
+  }
+}
+
+function cardRead(fields: JsonFields, strict: boolean): CardKey {
+  const card: CardKey = {
+    pan: fields.str('pan', PAN_PATTERN, PAN_DIGITS_MAX),
+    psn: fields.int('psn', 0, 0xff),
+    uidHex: fields.hex('uidHex', 0, UID_BYTES_MAX),
+  };
+  if (strict) fields.finish();
+  return card;
+}
+
+function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
+  const recovery: RecoveryContext = {
+    card: cardRead(fields.obj('card'), strict),
+    aidHex: fields.hex('aidHex', AID_BYTES_MIN, AID_BYTES_MAX),
+    atc: fields.int('atc', 0, 0xffff),
+    amountAuthorisedMinor: fields.int('amountAuthorisedMinor', 0, AMOUNT_MINOR_MAX),
+    currencyCode: fields.int('currencyCode', 0, 999),
+    transactionDate: fields.str('transactionDate', DATE_YYMMDD_PATTERN, 6),
+    transactionTime: fields.str('transactionTime', DATE_YYMMDD_PATTERN, 6),
+    unpredictableNumberHex: fields.hex('unpredictableNumberHex', 4, 4),
+    aipHex: fields.hex('aipHex', 2, 2),
+    aflHex: aflRead(fields),
+    recordsReadCount: fields.int('recordsReadCount', 0, 255),
+    cryptogramHex: fields.hex('cryptogramHex', 8, 8),
+    iadHex: fields.hex('iadHex', 0, IAD_BYTES_MAX),
+    ctqHex: ctqRead(fields),
+    sdadHex: fields.hexOrNull('sdadHex', 1, SDAD_BYTES_MAX),
+    iccDataHex: fields.hex('iccDataHex', 0, ICC_DATA_BYTES_MAX),
+  };
+  if (strict) fields.finish();
+  return recovery;
+}
+
+function aflRead(fields: JsonFields): string {
+  const afl = fields.hex('aflHex', 4, AFL_BYTES_MAX);
+  if (afl.length % 8 !== 0) throw new FieldError(fields.file, fields.at('aflHex'), 'AFL is 4 bytes per entry');
+  return afl;
+}
+
+function ctqRead(fields: JsonFields): string {
+  const ctq = fields.hex('ctqHex', 0, 2);
+  if (ctq.length !== 0 && ctq.length !== 4) {
+    throw new FieldError(fields.file, fields.at('ctqHex'), 'CTQ is 2 bytes or absent');
+  }
+  return ctq;
+}
+
+function clearingRead(fields: JsonFields, strict: boolean): ClearingRecord {
+  const clearing: ClearingRecord = {
+    card: cardRead(fields.obj('card'), strict),
+    aidHex: fields.hex('aidHex', AID_BYTES_MIN, AID_BYTES_MAX),
+    atc: fields.int('atc', 0, 0xffff),
+    amountMinor: fields.int('amountMinor', 0, AMOUNT_MINOR_MAX),
+    currencyCode: fields.int('currencyCode', 0, 999),
+    fareRule: fields.str('fareRule', RULE_PATTERN, 32),
+    cryptogramType: fields.choice('cryptogramType', ['TC', 'ARQC'] as const),
+    iccDataHex: fields.hex('iccDataHex', 1, ICC_DATA_BYTES_MAX),
+    transactionDate: fields.str('transactionDate', DATE_YYMMDD_PATTERN, 6),
+    transactionTime: fields.str('transactionTime', DATE_YYMMDD_PATTERN, 6),
+    terminalId: fields.str('terminalId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
+  };
+  if (strict) fields.finish();
+  return clearing;
+}
+
+/** PAN for logs: first 6 and last 4 digits, the rest '*' (PCI DSS 3.4 style). */
+export function maskPan(pan: string): string {
+  if (pan.length <= 10) return '*'.repeat(pan.length);
+  return pan.slice(0, 6) + '*'.repeat(pan.length - 10) + pan.slice(-4);
+}

@@ -1,0 +1,172 @@
+// Strict readers for JSON-shaped data: every failure names the file and the field.
+
+/**
+ * A content error in a named file (a parameter file, a journal record). `field` is a dotted
+ * path such as `categories[1].fareMinor`, or '' for the file as a whole.
+ */
+export class FieldError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${field === '' ? '' : `${field}: `}${reason}`);
+    this.name = 'FieldError';
+  }
+}
+
+const HEX_PATTERN = /^(?:[0-9A-Fa-f]{2})*$/;
+
+/**
+ * Reads fields of one JSON object and refuses anything unexpected: wrong types, values out of
+ * range, bad hex and (with `finish`) keys nobody read. All methods throw FieldError.
+ */
+export class JsonFields {
+  private readonly seen = new Set<string>();
+
+  private constructor(
+    private readonly value: Readonly<Record<string, unknown>>,
+    readonly file: string,
+    readonly path: string,
+  ) {}
+
+  /** Wraps `value`, which must be a plain object. Throws FieldError. */
+  static of(value: unknown, file: string, path: string): JsonFields {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new FieldError(file, path, `expected an object, got ${describe(value)}`);
+    }
+    // The cast is safe: a non-null, non-array object is a string-keyed record in JSON.
+    return new JsonFields(value as Readonly<Record<string, unknown>>, file, path);
+  }
+
+  /** Parses `text` as JSON; a syntax error (a truncated file) becomes a FieldError. */
+  static parse(text: string, file: string): unknown {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new FieldError(file, '', `not valid JSON (${message})`);
+    }
+  }
+
+  /** Dotted path of a child field. */
+  at(name: string): string {
+    return this.path === '' ? name : `${this.path}.${name}`;
+  }
+
+  /** Raw value of a field; absent fields are an error. */
+  raw(name: string): unknown {
+    this.seen.add(name);
+    if (!Object.prototype.hasOwnProperty.call(this.value, name)) {
+      throw new FieldError(this.file, this.at(name), 'missing');
+    }
+    return this.value[name];
+  }
+
+  has(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.value, name);
+  }
+
+  /** An integer in [min, max]. */
+  int(name: string, min: number, max: number): number {
+    const value = this.raw(name);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new FieldError(this.file, this.at(name), `expected an integer in ${min}..${max}, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  /** An integer in [min, max], or null. */
+  intOrNull(name: string, min: number, max: number): number | null {
+    return this.raw(name) === null ? null : this.int(name, min, max);
+  }
+
+  bool(name: string): boolean {
+    const value = this.raw(name);
+    if (typeof value !== 'boolean') {
+      throw new FieldError(this.file, this.at(name), `expected true or false, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  /** A string matching `pattern` of at most `lengthMax` characters. */
+  str(name: string, pattern: RegExp, lengthMax: number): string {
+    const value = this.raw(name);
+    if (typeof value !== 'string' || value.length > lengthMax || !pattern.test(value)) {
+      throw new FieldError(this.file, this.at(name), `expected a string matching ${String(pattern)} (at most ${lengthMax} characters), got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  /** One of `choices`. */
+  choice<T extends string>(name: string, choices: readonly T[]): T {
+    const value = this.raw(name);
+    const found = choices.find((choice) => choice === value);
+    if (found === undefined) {
+      throw new FieldError(this.file, this.at(name), `expected one of ${choices.join(', ')}, got ${describe(value)}`);
+    }
+    return found;
+  }
+
+  /** Hex of `bytesMin`..`bytesMax` bytes, returned upper case. */
+  hex(name: string, bytesMin: number, bytesMax: number): string {
+    const value = this.raw(name);
+    return checkHex(value, bytesMin, bytesMax, this.file, this.at(name));
+  }
+
+  /** Hex as `hex`, or null. */
+  hexOrNull(name: string, bytesMin: number, bytesMax: number): string | null {
+    return this.raw(name) === null ? null : this.hex(name, bytesMin, bytesMax);
+  }
+
+  /** A nested object. */
+  obj(name: string): JsonFields {
+    return JsonFields.of(this.raw(name), this.file, this.at(name));
+  }
+
+  /** An array of at most `lengthMax` items. */
+  arr(name: string, lengthMax: number): readonly unknown[] {
+    const value = this.raw(name);
+    if (!Array.isArray(value)) {
+      throw new FieldError(this.file, this.at(name), `expected an array, got ${describe(value)}`);
+    }
+    if (value.length > lengthMax) {
+      throw new FieldError(this.file, this.at(name), `at most ${lengthMax} items, got ${value.length}`);
+    }
+    return value;
+  }
+
+  /** Throws if the object has a key no reader asked for (a typo must not pass silently). */
+  finish(): void {
+    for (const key of Object.keys(this.value)) {
+      if (!this.seen.has(key)) throw new FieldError(this.file, this.at(key), 'unexpected field');
+    }
+  }
+}
+
+/** Checks that `value` is hex of `bytesMin`..`bytesMax` bytes; returns it upper case. */
+export function checkHex(
+  value: unknown,
+  bytesMin: number,
+  bytesMax: number,
+  file: string,
+  field: string,
+): string {
+  if (typeof value !== 'string' || !HEX_PATTERN.test(value)) {
+    throw new FieldError(file, field, `expected hex (an even number of 0-9A-F digits), got ${describe(value)}`);
+  }
+  const bytes = value.length / 2;
+  if (bytes < bytesMin || bytes > bytesMax) {
+    throw new FieldError(file, field, `expected ${bytesMin}..${bytesMax} bytes of hex, got ${bytes}`);
+  }
+  return value.toUpperCase();
+}
+
+/** A short, log-safe rendering of a bad value. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,103 @@
+// Screen wording: what each semantic screen says, in Chinese, region by region (pure).
+
+import assert from 'node:assert/strict';
+import type { DeclineReason, DisplayScreen } from '../ports/display_port.js';
+
+/**
+ * The text regions every screen layout has. A layout maps each region to a place on the display
+ * (a DWIN VP address, a Nextion component); unused regions are shown empty.
+ */
+export type ScreenRegion = 'title' | 'amount' | 'balance' | 'message' | 'footer';
+
+export const SCREEN_REGIONS: readonly ScreenRegion[] = [
+  'title',
+  'amount',
+  'balance',
+  'message',
+  'footer',
+];
+
+export type ScreenTexts = Readonly<Record<ScreenRegion, string>>;
+
+/**
+ * Decline wording and the two-digit code shown beside it, so a rider can read the code to
+ * the operator's hotline. Codes are stable: never renumber, only append.
+ */
+export const DECLINE_REASON_TEXT: Readonly<Record<DeclineReason, { code: number; text: string }>> = {
+  INSUFFICIENT_BALANCE: { code: 1, text: '余额不足' },
+  CARD_EXPIRED: { code: 2, text: '卡片已过期' },
+  CARD_NOT_EFFECTIVE: { code: 3, text: '卡片未启用' },
+  CARD_NOT_SUPPORTED: { code: 4, text: '不支持此卡' },
+  AUTHENTICATION_FAILED: { code: 5, text: '卡片认证失败' },
+  CARD_DECLINED: { code: 6, text: '卡片拒绝交易' },
+  USE_OTHER_CARD: { code: 7, text: '请使用其他卡' },
+  CARD_BLOCKED: { code: 8, text: '卡片已锁定' },
+  AMOUNT_LIMIT_EXCEEDED: { code: 9, text: '超出交易限额' },
+};
+
+/**
+ * Formats integer minor units (fen) as yuan with exactly two decimals, e.g. 205 -> "2.05".
+ * Integer arithmetic only: no floating-point rounding can shift a fen.
+ * A negative or non-integer amount is a programmer error (AssertionError).
+ */
+export function formatYuan(amountMinor: number): string {
+  assert.ok(Number.isSafeInteger(amountMinor), `amountMinor must be an integer: ${amountMinor}`);
+  assert.ok(amountMinor >= 0, `amountMinor must not be negative: ${amountMinor}`);
+  const yuan = Math.floor(amountMinor / 100);
+  const fen = amountMinor % 100;
+  return `${yuan}.${fen < 10 ? '0' : ''}${fen}`;
+}
+
+/** A money line: label, amount, and "元" (GBK has no U+00A5 yen sign, so we write the unit). */
+function money(label: string, amountMinor: number): string {
+  return `${label} ${formatYuan(amountMinor)}元`;
+}
+
+function texts(partial: Partial<Record<ScreenRegion, string>>): ScreenTexts {
+  return {
+    title: partial.title ?? '',
+    amount: partial.amount ?? '',
+    balance: partial.balance ?? '',
+    message: partial.message ?? '',
+    footer: partial.footer ?? '',
+  };
+}
+
+/** What `screen` says in each region. Every region is present (empty when unused). */
+export function screenTexts(screen: DisplayScreen): ScreenTexts {
+  switch (screen.kind) {
+    case 'idle':
+      return texts({
+        title: '请刷卡',
+        amount: money('票价', screen.fareMinor),
+        footer: screen.lineName ?? '',
+      });
+    case 'processing':
+      return texts({ title: '正在读卡', message: '请勿移开卡片' });
+    case 'approved':
+      return texts({
+        title: '交易成功',
+        amount: money('扣款', screen.amountMinor),
+        balance: screen.balanceMinor === null ? '' : money('余额', screen.balanceMinor),
+      });
+    case 'declined': {
+      const reason = DECLINE_REASON_TEXT[screen.reason];
+      const code = `${reason.code < 10 ? '0' : ''}${reason.code}`;
+      return texts({ title: '交易失败', message: reason.text, footer: `代码 ${code}` });
+    }
+    case 'tryAgain':
+      return texts({ title: '请重刷', message: '读卡中断 请重新刷卡' });
+    case 'denyList':
+      return texts({ title: '黑名单卡', message: '此卡已被禁止使用' });
+    case 'alreadyPaid':
+      return texts({ title: '已刷卡', message: '请勿重复刷卡' });
+    case 'outOfService':
+      return texts({ title: '暂停服务', message: '请使用其他设备' });
+    case 'multipleCards':
+      return texts({ title: '多卡', message: '请单张刷卡' });
+    default: {
+      const unreachable: never = screen;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// DisplayPort on a DWIN DGUS II serial HMI: each screen is text-variable writes plus a page switch.
+
+import assert from 'node:assert/strict';
+import type { DisplayPort, DisplayScreen } from '../ports/display_port.js';
+import { halErr, halOk, HalStatus, type HalResult } from '../ports/hal_status.js';
+import { SCREEN_REGIONS, screenTexts, type ScreenRegion } from './display_text.js';
+import {
+  DWIN_VP_0084_PIC_SET,
+  DWIN_WRITE_DATA_MAX_BYTES,
+  dwinPageSwitchFrame,
+  dwinTextValue,
+  dwinWriteFrame,
+  type DwinFrameOptions,
+} from './dwin_frame.js';
+import { gbkSupported } from './gbk_codec.js';
+
+/**
+ * The byte sink the driver writes frames to. The real board passes its SerialLink (structurally
+ * compatible: only `write` is used); the simulator passes the DWIN emulator. The display's
+ * "OK" answers are not read: a lost write shows as a wrong screen, never as a stalled tap.
+ */
+export interface DwinLink {
+  /** Errors the driver expects: READER_IO, TIMEOUT, BUSY (anything else maps to READER_IO). */
+  write(bytes: Uint8Array): Promise<HalResult<void>>;
+}
+
+/** Where a text region lives in the display's variable memory. */
+export interface DwinTextRegion {
+  /** Word address of the text display variable (control 0x11) bound to this region. */
+  readonly vp: number;
+  /** The control's Text_length in bytes (even). The last two hold the 0xFFFF end word. */
+  readonly capacityBytes: number;
+}
+
+/**
+ * The contract with the DGUS project flashed on the display: one page (background picture)
+ * per screen kind and one text variable per region. Every page shows the same five text
+ * controls; the page picture carries the colour (green approved, red declined...).
+ */
+export interface DwinLayout {
+  readonly pages: Readonly<Record<DisplayScreen['kind'], number>>;
+  readonly regions: Readonly<Record<ScreenRegion, DwinTextRegion>>;
+}
+
+/** Our reference DGUS project (host-sim's emulator project mirrors it; a test checks that). */
+export const DWIN_LAYOUT_DEFAULT: DwinLayout = {
+  pages: {
+    idle: 1,
+    processing: 2,
+    approved: 3,
+    declined: 4,
+    tryAgain: 5,
+    denyList: 6,
+    alreadyPaid: 7,
+    outOfService: 8,
+    multipleCards: 9,
+  },
+  regions: {
+    title: { vp: 0x5000, capacityBytes: 64 },
+    amount: { vp: 0x5020, capacityBytes: 64 },
+    balance: { vp: 0x5040, capacityBytes: 64 },
+    message: { vp: 0x5060, capacityBytes: 64 },
+    footer: { vp: 0x5080, capacityBytes: 64 },
+  },
+};
+
+/** Checks a layout once at construction: regions inside memory, word-sized, not overlapping. */
+export function dwinLayoutAssertValid(layout: DwinLayout): void {
+  const spans = SCREEN_REGIONS.map((name) => layout.regions[name]);
+  for (const span of spans) {
+    assert.ok(span.capacityBytes >= 2 && span.capacityBytes % 2 === 0, 'region capacity');
+    assert.ok(span.capacityBytes <= DWIN_WRITE_DATA_MAX_BYTES, 'region must fit one frame');
+    assert.ok(span.vp >= 0 && span.vp + span.capacityBytes / 2 <= 0x10000, 'region VP range');
+    const pageSetWord = DWIN_VP_0084_PIC_SET;
+    assert.ok(pageSetWord < span.vp || pageSetWord >= span.vp + span.capacityBytes / 2);
+  }
+  for (let i = 0; i < spans.length; i++) {
+    for (let j = i + 1; j < spans.length; j++) {
+      const a = spans[i];
+      const b = spans[j];
+      assert.ok(a !== undefined && b !== undefined);
+      const apart = a.vp + a.capacityBytes / 2 <= b.vp || b.vp + b.capacityBytes / 2 <= a.vp;
+      assert.ok(apart, `DWIN layout regions overlap at VP ${a.vp.toString(16)}`);
+    }
+  }
+}
+
+/**
+ * Every byte one screen costs on the wire: one 0x82 write per region (empty regions too, so
+ * nothing stale survives), then the page switch, so the page appears with its text in place.
+ */
+export function dwinScreenBytes(
+  screen: DisplayScreen,
+  layout: DwinLayout,
+  options: DwinFrameOptions,
+): Uint8Array {
+  const regionTexts = screenTexts(screen);
+  const frames: Uint8Array[] = [];
+  for (const name of SCREEN_REGIONS) {
+    const region = layout.regions[name];
+    const value = dwinTextValue(regionTexts[name], region.capacityBytes);
+    frames.push(dwinWriteFrame(region.vp, value.data, options));
+  }
+  frames.push(dwinPageSwitchFrame(layout.pages[screen.kind], options));
+  const total = frames.reduce((sum, frame) => sum + frame.length, 0);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const frame of frames) {
+    bytes.set(frame, at);
+    at += frame.length;
+  }
+  return bytes;
+}
+
+export interface DwinDisplayOptions {
+  readonly layout: DwinLayout;
+  /** Must match the CRC setting in the display's project config (DWIN default: off). */
+  readonly crc: boolean;
+}
+
+/** A DWIN DGUS II display (T5L family) behind any byte link. */
+export class DwinDisplay implements DisplayPort {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly link: DwinLink,
+    private readonly options: DwinDisplayOptions,
+  ) {
+    dwinLayoutAssertValid(options.layout);
+  }
+
+  /**
+   * See DisplayPort.show. Writes all frames of the screen in one link write; calls are queued
+   * so two screens never interleave on the wire.
+   *
+   * Errors: READER_IO, TIMEOUT, BUSY (from the link; other link codes become READER_IO),
+   * NOT_SUPPORTED (no GBK support in this Node build).
+   */
+  show(screen: DisplayScreen): Promise<HalResult<void>> {
+    const run = async (): Promise<HalResult<void>> => {
+      if (!gbkSupported()) return halErr(HalStatus.NOT_SUPPORTED, 'no GBK decoder in this Node');
+      const bytes = dwinScreenBytes(screen, this.options.layout, { crc: this.options.crc });
+      return showRemapLinkResult(await this.link.write(bytes));
+    };
+    const result = this.queue.then(run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** The link's codes that keep their meaning at the display boundary; the rest are I/O faults. */
+function showRemapLinkResult(result: HalResult<void>): HalResult<void> {
+  if (result.ok) return halOk(undefined);
+  switch (result.error) {
+    case HalStatus.READER_IO:
+    case HalStatus.TIMEOUT:
+    case HalStatus.BUSY:
+      return result;
+    case HalStatus.TRANSMISSION:
+    case HalStatus.PROTOCOL:
+    case HalStatus.CARD_GONE:
+    case HalStatus.CANCELLED:
+    case HalStatus.SIZE:
+    case HalStatus.NOT_SUPPORTED:
+      return halErr(HalStatus.READER_IO, `display link: ${result.error}: ${result.detail}`);
+    default: {
+      const unreachable: never = result.error;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,221 @@
+// PN532 host-link frame codec (HSU/I2C/SPI framing): pure, no I/O, shared by driver and emulator.
+//
+// See NXP UM0701-02 §6.2.1. Normal frame: 00 00 FF LEN LCS TFI PD0..PDn DCS 00. Extended
+// frame: 00 00 FF FF FF LENM LENL LCS TFI PD0..PDn DCS 00. ACK 00 00 FF 00 FF 00, NACK
+// 00 00 FF FF 00 00, error (syntax) frame 00 00 FF 01 FF 7F 81 00.
+
+/** TFI of frames from the host controller to the PN532. */
+export const PN532_TFI_D4_HOST_TO_PN532 = 0xd4;
+/** TFI of frames from the PN532 to the host controller. */
+export const PN532_TFI_D5_PN532_TO_HOST = 0xd5;
+/** The single data byte of the PN532's application-level error frame. */
+export const PN532_ERROR_FRAME_7F = 0x7f;
+
+export const PN532_ACK_FRAME: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0x00, 0xff, 0x00);
+export const PN532_NACK_FRAME: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0xff, 0x00, 0x00);
+export const PN532_ERROR_FRAME: Uint8Array = Uint8Array.of(
+  0x00, 0x00, 0xff, 0x01, 0xff, PN532_ERROR_FRAME_7F, 0x81, 0x00,
+);
+
+/** Largest LEN (TFI + PD bytes) a normal frame can carry. */
+export const PN532_NORMAL_LEN_MAX = 255;
+/**
+ * Largest LEN we build or accept: the PN532's 265-byte frame buffer (AN10449; nfcpy's
+ * host_command_frame_max_size). A peer that claims more is treated as line noise.
+ */
+export const PN532_FRAME_LEN_MAX = 265;
+/** Bytes a frame adds around TFI + PD: preamble, start code, LEN, LCS, DCS, postamble. */
+export const PN532_NORMAL_OVERHEAD_BYTES = 7;
+/** Extended frames add the FF FF marker and a second length byte. */
+export const PN532_EXTENDED_OVERHEAD_BYTES = 10;
+/** Bound of the decoder's receive buffer: two maximal frames plus slack. */
+export const PN532_DECODER_CAPACITY_BYTES = 2048;
+
+/** Something complete the decoder found in the byte stream. */
+export type Pn532FrameEvent =
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'nack' }
+  /** The error (syntax) frame, payload 7F. */
+  | { readonly kind: 'error' }
+  /** An information frame with good checksums. `body` is PD0..PDn (command code first). */
+  | {
+      readonly kind: 'frame';
+      readonly tfi: number;
+      readonly body: Uint8Array;
+      readonly extended: boolean;
+    }
+  /** A complete information frame whose data checksum (DCS) is wrong. */
+  | { readonly kind: 'bad-checksum'; readonly lengthBytes: number };
+
+/** One step of `decodePn532Frame`. */
+export type Pn532DecodeStep =
+  | { readonly kind: 'need-more' }
+  /** Drop `count` bytes (noise before a start code, or a start code with a bad LCS). */
+  | { readonly kind: 'skip'; readonly count: number }
+  | { readonly kind: 'event'; readonly event: Pn532FrameEvent; readonly consumed: number };
+
+/** Total bytes on the wire for a frame carrying `bodyBytes` of PD (command code + params). */
+export function pn532FrameLengthBytes(bodyBytes: number): number {
+  const len = bodyBytes + 1;
+  return len > PN532_NORMAL_LEN_MAX
+    ? len + PN532_EXTENDED_OVERHEAD_BYTES
+    : len + PN532_NORMAL_OVERHEAD_BYTES;
+}
+
+/**
+ * Builds an information frame, normal when TFI + body fit in 255 bytes, extended otherwise.
+ * Throws RangeError (a programmer error) for an empty body, a body beyond
+ * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255.
+ */
+export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
+  const len = body.length + 1;
+  if (body.length === 0 || len > PN532_FRAME_LEN_MAX) throw new RangeError(`body ${body.length}`);
+  if (!Number.isInteger(tfi) || tfi < 0 || tfi > 0xff) throw new RangeError(`tfi ${tfi}`);
+  const extended = len > PN532_NORMAL_LEN_MAX;
+  const header = extended ? 8 : 5;
+  const out = new Uint8Array(pn532FrameLengthBytes(body.length));
+  out[0] = 0x00;
+  out[1] = 0x00;
+  out[2] = 0xff;
+  if (extended) {
+    out[3] = 0xff;
+    out[4] = 0xff;
+    out[5] = len >> 8;
+    out[6] = len & 0xff;
+    out[7] = (0x100 - ((out[5] + out[6]) & 0xff)) & 0xff;
+  } else {
+    out[3] = len;
+    out[4] = (0x100 - len) & 0xff;
+  }
+  out[header] = tfi;
+  out.set(body, header + 1);
+  let sum = tfi;
+  for (const b of body) sum += b;
+  out[header + len] = (0x100 - (sum & 0xff)) & 0xff;
+  out[header + len + 1] = 0x00;
+  return out;
+}
+
+/**
+ * Looks at `buf[start..end)` for the next frame. Searches for the `00 FF` start code (the
+ * leading 00 preamble is optional on the wire), so noise and lost bytes before a frame are
+ * skipped rather than fatal. The postamble is not awaited: a trailing 00 is skipped as noise by
+ * the next step, which keeps a peer that drops it from stalling us.
+ */
+export function decodePn532Frame(buf: Uint8Array, start: number, end: number): Pn532DecodeStep {
+  let i = start;
+  while (i + 1 < end && !(buf[i] === 0x00 && buf[i + 1] === 0xff)) i += 1;
+  if (i > start) return { kind: 'skip', count: i - start };
+  if (end - i < 4) return { kind: 'need-more' };
+  const b2 = buf[i + 2] ?? 0;
+  const b3 = buf[i + 3] ?? 0;
+  if (b2 === 0x00 && b3 === 0xff) return { kind: 'event', event: { kind: 'ack' }, consumed: 4 };
+  if (b2 === 0xff && b3 === 0x00) return { kind: 'event', event: { kind: 'nack' }, consumed: 4 };
+  let len: number;
+  let dataAt: number;
+  if (b2 === 0xff && b3 === 0xff) {
+    if (end - i < 7) return { kind: 'need-more' };
+    const lenm = buf[i + 4] ?? 0;
+    const lenl = buf[i + 5] ?? 0;
+    if (((lenm + lenl + (buf[i + 6] ?? 0)) & 0xff) !== 0) return { kind: 'skip', count: 2 };
+    len = (lenm << 8) | lenl;
+    dataAt = i + 7;
+  } else {
+    if (((b2 + b3) & 0xff) !== 0) return { kind: 'skip', count: 2 };
+    len = b2;
+    dataAt = i + 4;
+  }
+  if (len === 0 || len > PN532_FRAME_LEN_MAX) return { kind: 'skip', count: 2 };
+  if (end - dataAt < len + 1) return { kind: 'need-more' };
+  let sum = 0;
+  for (let k = 0; k <= len; k += 1) sum += buf[dataAt + k] ?? 0;
+  const consumed = dataAt + len + 1 - start;
+  if ((sum & 0xff) !== 0) {
+    return { kind: 'event', event: { kind: 'bad-checksum', lengthBytes: consumed }, consumed };
+  }
+  const tfi = buf[dataAt] ?? 0;
+  if (len === 1 && tfi === PN532_ERROR_FRAME_7F) {
+    return { kind: 'event', event: { kind: 'error' }, consumed };
+  }
+  const body = buf.slice(dataAt + 1, dataAt + len);
+  return { kind: 'event', event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 }, consumed };
+}
+
+/**
+ * A bounded streaming decoder: push bytes as they arrive, pull events. When the buffer would
+ * overflow (a peer streaming noise), the oldest bytes are dropped and counted as noise.
+ */
+export class Pn532FrameDecoder {
+  private readonly buf = new Uint8Array(PN532_DECODER_CAPACITY_BYTES);
+  private start = 0;
+  private end = 0;
+  /** Bytes skipped as noise since construction (diagnostics). */
+  noiseBytes = 0;
+
+  /** Appends received bytes. Never fails; overflow drops the oldest bytes. */
+  push(bytes: Uint8Array): void {
+    let src = bytes;
+    if (src.length > this.buf.length) {
+      this.noiseBytes += src.length - this.buf.length;
+      src = src.subarray(src.length - this.buf.length);
+    }
+    if (this.end + src.length > this.buf.length) this.compact();
+    const overflow = this.end + src.length - this.buf.length;
+    if (overflow > 0) {
+      this.start += overflow;
+      this.noiseBytes += overflow;
+      this.compact();
+    }
+    this.buf.set(src, this.end);
+    this.end += src.length;
+  }
+
+  /** The next complete event, or undefined when more bytes are needed. */
+  next(): Pn532FrameEvent | undefined {
+    for (;;) {
+      const step = decodePn532Frame(this.buf, this.start, this.end);
+      switch (step.kind) {
+        case 'need-more':
+          return undefined;
+        case 'skip':
+          this.skipNoise(step.count);
+          break;
+        case 'event':
+          this.start += step.consumed;
+          if (this.start === this.end) this.clear();
+          return step.event;
+        default:
+          return assertNever(step);
+      }
+    }
+  }
+
+  /** Bytes buffered but not yet decoded. */
+  pendingBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** Forgets everything buffered (libnfc flushes input before each command). */
+  clear(): void {
+    this.start = 0;
+    this.end = 0;
+  }
+
+  private skipNoise(count: number): void {
+    // Preamble/postamble zeros between frames are normal, not noise worth counting.
+    for (let k = 0; k < count; k += 1) {
+      if (this.buf[this.start + k] !== 0x00) this.noiseBytes += 1;
+    }
+    this.start += count;
+  }
+
+  private compact(): void {
+    this.buf.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

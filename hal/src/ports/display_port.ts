@@ -1,0 +1,90 @@
+// Display port: the validator shows semantic screens; drivers decide pixels, pages and encodings.
+
+import type { HalResult } from './hal_status.js';
+
+/**
+ * Why a tap was declined. The value is the code used in logs; each driver renders its own text
+ * (the DWIN driver shows Chinese text plus a two-digit number, see hal/src/display/display_text.ts).
+ */
+export type DeclineReason =
+  | 'INSUFFICIENT_BALANCE'
+  | 'CARD_EXPIRED'
+  | 'CARD_NOT_EFFECTIVE'
+  | 'CARD_NOT_SUPPORTED'
+  | 'AUTHENTICATION_FAILED'
+  | 'CARD_DECLINED'
+  | 'USE_OTHER_CARD'
+  | 'CARD_BLOCKED'
+  | 'AMOUNT_LIMIT_EXCEEDED';
+
+/**
+ * One whole screen. Amounts are integer minor units (fen); drivers format them as yuan with two
+ * decimals. A screen replaces the previous one entirely: no field survives from an earlier screen.
+ */
+export type DisplayScreen =
+  /** Waiting for a card: "请刷卡" with the fare and an optional line or gate name. */
+  | { readonly kind: 'idle'; readonly fareMinor: number; readonly lineName: string | null }
+  /** A card is being read: the rider must keep it on the reader. */
+  | { readonly kind: 'processing' }
+  /** Paid. `balanceMinor` is null when the card did not report a balance (9F5D / 9F79 absent). */
+  | {
+      readonly kind: 'approved';
+      readonly amountMinor: number;
+      readonly balanceMinor: number | null;
+    }
+  | { readonly kind: 'declined'; readonly reason: DeclineReason }
+  /** Torn or interrupted read: "请重刷" (present the card again). */
+  | { readonly kind: 'tryAgain' }
+  /** The card is on the deny list (黑名单). */
+  | { readonly kind: 'denyList' }
+  /** Same card within the duplicate-tap window: "已刷卡", nothing was charged again. */
+  | { readonly kind: 'alreadyPaid' }
+  | { readonly kind: 'outOfService' }
+  /** Anticollision found more than one card in the field: "多卡". */
+  | { readonly kind: 'multipleCards' };
+
+/** Every screen kind, for exhaustive tests and tables. */
+export const DISPLAY_SCREEN_KINDS: readonly DisplayScreen['kind'][] = [
+  'idle',
+  'processing',
+  'approved',
+  'declined',
+  'tryAgain',
+  'denyList',
+  'alreadyPaid',
+  'outOfService',
+  'multipleCards',
+];
+
+/** Every decline reason, for exhaustive tests and tables. */
+export const DECLINE_REASONS: readonly DeclineReason[] = [
+  'INSUFFICIENT_BALANCE',
+  'CARD_EXPIRED',
+  'CARD_NOT_EFFECTIVE',
+  'CARD_NOT_SUPPORTED',
+  'AUTHENTICATION_FAILED',
+  'CARD_DECLINED',
+  'USE_OTHER_CARD',
+  'CARD_BLOCKED',
+  'AMOUNT_LIMIT_EXCEEDED',
+];
+
+/**
+ * The data path of a display: show one semantic screen. Configuration (baud rate, brightness,
+ * the display's own project files) belongs to the board, not to this port (Tock TRD-3 rule 9).
+ */
+export interface DisplayPort {
+  /**
+   * Replaces what the display shows with `screen`. Concurrent calls are applied in call order;
+   * the last one wins. Resolves once the bytes have been handed to the display link; it never
+   * waits for a display answer, so it is safe to await inside the tap loop (a few ms of UART).
+   * Text a display cannot render (a character outside its font encoding) is replaced by `?`,
+   * and text longer than the display's field is cut at a character boundary.
+   * Amounts must be non-negative safe integers: anything else is a programmer error (assertion).
+   *
+   * Errors: READER_IO (the link write failed), TIMEOUT (the link did not drain in time),
+   * BUSY (the link is owned by another operation), NOT_SUPPORTED (the runtime or the display
+   * cannot encode text at all, e.g. a Node build without the GBK decoder).
+   */
+  show(screen: DisplayScreen): Promise<HalResult<void>>;
+}

@@ -1,0 +1,263 @@
+// File-backed StoragePort: one directory, fsync as the durability barrier, atomic replace.
+
+import assert from 'node:assert';
+import { open, mkdir, readFile, readdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
+import type { HalResult } from '../ports/hal_status.js';
+import type { StoragePort } from '../ports/storage_port.js';
+
+/** File names: flat, short, no path separators; `.tmp` is reserved for replace temporaries. */
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TEMP_SUFFIX = '.tmp';
+/** Open append handles kept at once; the journal needs one, parameters none. */
+const HANDLES_MAX = 8;
+
+/** Options of a FileStorage. */
+export interface FileStorageOptions {
+  /**
+   * Caps the bytes this directory may hold (a partition of its own in miniature), so that
+   * "storage nearly full" can be exercised on a big disk. Null: only the file system limits.
+   */
+  readonly quotaBytes: number | null;
+}
+
+/**
+ * StoragePort over one directory of a POSIX file system (the validator's data partition).
+ *
+ * Durability follows the usual Linux rules: data reaches the medium at fsync of the file, and a
+ * new or renamed directory entry only at fsync of the directory, so `sync` fsyncs the
+ * directory too the first time after it created the file.
+ */
+export class FileStorage implements StoragePort {
+  private readonly handles = new Map<string, FileHandle>();
+  /** Files created since the directory was last fsynced. */
+  private readonly dirDirtyNames = new Set<string>();
+
+  private constructor(
+    readonly dirPath: string,
+    private readonly options: FileStorageOptions,
+  ) {}
+
+  /**
+   * Opens (creating it if needed) the directory `dirPath`. Leftover replace temporaries from a
+   * power cut are removed. Errors: READER_IO.
+   */
+  static async open(dirPath: string, options: FileStorageOptions): Promise<HalResult<FileStorage>> {
+    assert(options.quotaBytes === null || options.quotaBytes > 0, 'quotaBytes must be positive');
+    try {
+      await mkdir(dirPath, { recursive: true });
+      for (const entry of await readdir(dirPath)) {
+        if (entry.endsWith(TEMP_SUFFIX)) await unlink(join(dirPath, entry));
+      }
+    } catch (error) {
+      return halErr(HalStatus.READER_IO, `open ${dirPath}: ${describe(error)}`);
+    }
+    return halOk(new FileStorage(dirPath, options));
+  }
+
+  async read(name: string): Promise<HalResult<Uint8Array>> {
+    const path = this.path(name);
+    try {
+      const buffer = await readFile(path);
+      return halOk(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(new Uint8Array(0));
+      return halErr(HalStatus.READER_IO, `read ${name}: ${describe(error)}`);
+    }
+  }
+
+  async append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    const path = this.path(name);
+    try {
+      if (!(await this.fitsQuota(bytes.length, name, false))) {
+        return halErr(HalStatus.SIZE, `append ${name}: quota of ${this.options.quotaBytes} bytes`);
+      }
+      let handle = this.handles.get(name);
+      if (handle === undefined) {
+        const existed = await exists(path);
+        handle = await open(path, 'a');
+        if (!existed) this.dirDirtyNames.add(name);
+        await this.handlesEvictFor(name);
+        this.handles.set(name, handle);
+      }
+      let written = 0;
+      // A bounded loop: each write makes progress or throws.
+      while (written < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+        assert(bytesWritten > 0, 'write made no progress');
+        written += bytesWritten;
+      }
+      return halOk(undefined);
+    } catch (error) {
+      return halErr(ioStatus(error), `append ${name}: ${describe(error)}`);
+    }
+  }
+
+  async replace(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    const path = this.path(name);
+    const tempPath = path + TEMP_SUFFIX;
+    try {
+      if (!(await this.fitsQuota(bytes.length, name, true))) {
+        return halErr(HalStatus.SIZE, `replace ${name}: quota of ${this.options.quotaBytes} bytes`);
+      }
+      await this.handleClose(name);
+      const handle = await open(tempPath, 'w');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tempPath, path);
+      await this.syncDir();
+      return halOk(undefined);
+    } catch (error) {
+      await unlink(tempPath).catch(() => undefined);
+      return halErr(ioStatus(error), `replace ${name}: ${describe(error)}`);
+    }
+  }
+
+  async sync(name: string): Promise<HalResult<void>> {
+    const path = this.path(name);
+    try {
+      const cached = this.handles.get(name);
+      if (cached !== undefined) {
+        await cached.sync();
+      } else if (await exists(path)) {
+        const handle = await open(path, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }
+      if (this.dirDirtyNames.has(name)) await this.syncDir();
+      return halOk(undefined);
+    } catch (error) {
+      return halErr(HalStatus.READER_IO, `sync ${name}: ${describe(error)}`);
+    }
+  }
+
+  async truncate(name: string, lengthBytes: number): Promise<HalResult<void>> {
+    assert(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0, 'lengthBytes');
+    const path = this.path(name);
+    try {
+      const sizeBytes = (await stat(path)).size;
+      assert(lengthBytes <= sizeBytes, `truncate ${name} to ${lengthBytes} > size ${sizeBytes}`);
+      await truncate(path, lengthBytes);
+      return halOk(undefined);
+    } catch (error) {
+      if (error instanceof assert.AssertionError) throw error;
+      return halErr(HalStatus.READER_IO, `truncate ${name}: ${describe(error)}`);
+    }
+  }
+
+  async list(): Promise<HalResult<string[]>> {
+    try {
+      const names = (await readdir(this.dirPath, { withFileTypes: true }))
+        .filter((entry) => entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX))
+        .map((entry) => entry.name)
+        .sort();
+      return halOk(names);
+    } catch (error) {
+      return halErr(HalStatus.READER_IO, `list ${this.dirPath}: ${describe(error)}`);
+    }
+  }
+
+  async capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
+    try {
+      const fs = await statfs(this.dirPath);
+      const fsFreeBytes = fs.bavail * fs.bsize;
+      const fsTotalBytes = fs.blocks * fs.bsize;
+      const quotaBytes = this.options.quotaBytes;
+      if (quotaBytes === null) return halOk({ freeBytes: fsFreeBytes, totalBytes: fsTotalBytes });
+      const usedBytes = await this.usedBytes();
+      const freeBytes = Math.max(0, Math.min(fsFreeBytes, quotaBytes - usedBytes));
+      return halOk({ freeBytes, totalBytes: quotaBytes });
+    } catch (error) {
+      return halErr(HalStatus.READER_IO, `capacity ${this.dirPath}: ${describe(error)}`);
+    }
+  }
+
+  /** Closes every cached handle. Data not yet synced stays where the kernel has it. */
+  async close(): Promise<void> {
+    for (const name of [...this.handles.keys()]) await this.handleClose(name);
+  }
+
+  private path(name: string): string {
+    assert(NAME_PATTERN.test(name) && !name.endsWith(TEMP_SUFFIX), `bad storage name ${name}`);
+    return join(this.dirPath, name);
+  }
+
+  private async handleClose(name: string): Promise<void> {
+    const handle = this.handles.get(name);
+    if (handle === undefined) return;
+    this.handles.delete(name);
+    await handle.close();
+  }
+
+  private async handlesEvictFor(name: string): Promise<void> {
+    if (this.handles.size < HANDLES_MAX) return;
+    const oldest = [...this.handles.keys()].find((key) => key !== name);
+    if (oldest !== undefined) await this.handleClose(oldest);
+  }
+
+  private async syncDir(): Promise<void> {
+    const handle = await open(this.dirPath, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    this.dirDirtyNames.clear();
+  }
+
+  private async usedBytes(): Promise<number> {
+    let usedBytes = 0;
+    for (const entry of await readdir(this.dirPath, { withFileTypes: true })) {
+      if (entry.isFile()) usedBytes += (await stat(join(this.dirPath, entry.name))).size;
+    }
+    return usedBytes;
+  }
+
+  private async fitsQuota(addBytes: number, name: string, replacing: boolean): Promise<boolean> {
+    const quotaBytes = this.options.quotaBytes;
+    if (quotaBytes === null) return true;
+    let usedBytes = await this.usedBytes();
+    if (replacing && (await exists(this.path(name)))) {
+      usedBytes -= (await stat(this.path(name))).size;
+    }
+    return usedBytes + addBytes <= quotaBytes;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code: unknown = error.code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** No space on the medium is a SIZE error (the caller can go out of service); the rest is I/O. */
+function ioStatus(error: unknown): HalStatus {
+  const code = errorCode(error);
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' ? HalStatus.SIZE : HalStatus.READER_IO;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

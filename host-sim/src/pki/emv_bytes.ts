@@ -1,0 +1,111 @@
+// Byte helpers shared by the test PKI and the virtual cards: hex, BCD (EMV n format), concat.
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/**
+ * Bytes from a hex string (spaces allowed, case-insensitive).
+ * Throws RangeError on an odd length or a non-hex character.
+ */
+export function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '');
+  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) {
+    throw new RangeError(`bad hex "${hex}"`);
+  }
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Concatenation of byte arrays. */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** True when both arrays hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * EMV format n: a non-negative integer as `length` bytes of BCD, left-padded with zeros.
+ * Throws RangeError when the value is negative, not an integer, or too long.
+ */
+export function toBcd(value: number, length: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`BCD value ${value}`);
+  const digits = value.toString();
+  if (digits.length > length * 2) throw new RangeError(`${value} exceeds ${length} BCD bytes`);
+  return fromHex(digits.padStart(length * 2, '0'));
+}
+
+/** The value of BCD bytes, or null when a nibble is not a decimal digit. */
+export function fromBcd(bytes: Uint8Array): number | null {
+  const hex = toHex(bytes);
+  if (!/^[0-9]*$/.test(hex)) return null;
+  return hex.length === 0 ? 0 : Number.parseInt(hex, 10);
+}
+
+/**
+ * EMV format cn: digits packed two per byte, right-padded with F to `length` bytes.
+ * Throws RangeError on a non-digit or when the digits do not fit.
+ */
+export function toCompressedNumeric(digits: string, length: number): Uint8Array {
+  if (!/^[0-9]*$/.test(digits) || digits.length > length * 2) {
+    throw new RangeError(`cn "${digits}" in ${length} bytes`);
+  }
+  return fromHex(digits.padEnd(length * 2, 'F'));
+}
+
+/** ASCII bytes of `text`. Throws RangeError on a character above 0x7E. */
+export function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e) throw new RangeError(`non-ASCII "${text}"`);
+    out[i] = c;
+  }
+  return out;
+}
+
+/**
+ * A BER length field: one byte below 128, otherwise 81 xx or 82 xx xx.
+ * Throws RangeError above 65535 bytes.
+ */
+export function berLength(length: number): Uint8Array {
+  if (!(Number.isInteger(length) && length >= 0 && length <= 0xffff)) {
+    throw new RangeError(`BER length ${length}`);
+  }
+  if (length < 0x80) return Uint8Array.of(length);
+  if (length < 0x100) return Uint8Array.of(0x81, length);
+  return Uint8Array.of(0x82, length >> 8, length & 0xff);
+}
+
+/**
+ * The bytes of a BER tag given as a number (0x5A, 0x9F36, 0xBF0C, 0xDF8101...).
+ * Throws RangeError on a tag above three bytes.
+ */
+export function berTagBytes(tag: number): Uint8Array {
+  if (!(Number.isInteger(tag) && tag > 0 && tag <= 0xffffff)) throw new RangeError(`tag ${tag}`);
+  if (tag <= 0xff) return Uint8Array.of(tag);
+  if (tag <= 0xffff) return Uint8Array.of(tag >> 8, tag & 0xff);
+  return Uint8Array.of(tag >> 16, (tag >> 8) & 0xff, tag & 0xff);
+}
+
+/** One BER-TLV: tag, BER length, value. Throws RangeError like berLength and berTagBytes. */
+export function berTlv(tag: number, value: Uint8Array): Uint8Array {
+  return concatBytes(berTagBytes(tag), berLength(value.length), value);
+}

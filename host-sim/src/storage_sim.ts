@@ -1,0 +1,267 @@
+// Simulated StoragePort: volatile vs durable bytes, power cuts that tear unsynced appends.
+
+import { HalStatus, halErr, halOk } from '../../hal/src/ports/hal_status.js';
+import type { HalResult } from '../../hal/src/ports/hal_status.js';
+import type { StoragePort } from '../../hal/src/ports/storage_port.js';
+import type { Prng } from './prng.js';
+
+/** What the medium keeps of bytes that were written but not synced when power went. */
+export type TornMode =
+  /** A prefix of the unsynced bytes, each byte as written (ordered block writes). */
+  | 'prefix'
+  /** A prefix whose last bytes are garbage (flash cells half programmed). */
+  | 'garbage'
+  /** The file grew but the new bytes read as zeros (metadata written before data). */
+  | 'zeros';
+
+/** Options of a StorageSim. */
+export interface StorageSimOptions {
+  /** Total bytes the medium holds; appends past it fail with SIZE. */
+  readonly totalBytes: number;
+  /** Source of every random choice a power cut makes. */
+  readonly prng: Prng;
+  /** Torn-write shapes a power cut may draw from (at least one). */
+  readonly tornModes: readonly TornMode[];
+}
+
+interface SimFile {
+  /** What survives a power cut; null when the file does not exist durably. */
+  durable: Uint8Array | null;
+  /** What reads see now; null when the file does not exist. */
+  volatile: Uint8Array | null;
+}
+
+/**
+ * A StoragePort twin for deterministic power-cut tests (TigerBeetle's storage fault model in
+ * miniature). Every mutating call (append, replace, truncate, sync) is a numbered write point;
+ * `armPowerCut(k)` makes the k-th one from now the moment power goes: that call is interrupted
+ * half way and fails, and every later call fails with READER_IO until `restart()`, which keeps
+ * the durable bytes plus, per file, a random torn remnant of what was not yet synced.
+ */
+export class StorageSim implements StoragePort {
+  private readonly files = new Map<string, SimFile>();
+  private writePointsValue = 0;
+  private cutAtWritePoint: number | null = null;
+  private ioErrorAtWritePoint: number | null = null;
+  private powered = true;
+  private cutsValue = 0;
+
+  constructor(private readonly options: StorageSimOptions) {
+    if (options.tornModes.length === 0) throw new RangeError('tornModes must not be empty');
+  }
+
+  /** Mutating calls made so far (the write points a test can cut at). */
+  writePoints(): number {
+    return this.writePointsValue;
+  }
+
+  /** Power cuts so far. */
+  cuts(): number {
+    return this.cutsValue;
+  }
+
+  /** True while the power is off (after a cut, before `restart`). */
+  isDown(): boolean {
+    return !this.powered;
+  }
+
+  /** The `afterWrites`-th mutating call from now (1 = the next one) is cut. */
+  armPowerCut(afterWrites: number): void {
+    if (!(afterWrites >= 1)) throw new RangeError(`afterWrites ${afterWrites}`);
+    this.cutAtWritePoint = this.writePointsValue + afterWrites;
+  }
+
+  /** The `afterWrites`-th mutating call from now fails with READER_IO (power stays on). */
+  armIoError(afterWrites: number): void {
+    if (!(afterWrites >= 1)) throw new RangeError(`afterWrites ${afterWrites}`);
+    this.ioErrorAtWritePoint = this.writePointsValue + afterWrites;
+  }
+
+  /** Cuts power now (between calls). */
+  powerCut(): void {
+    this.powered = false;
+    this.cutAtWritePoint = null;
+    this.cutsValue += 1;
+  }
+
+  /** Power comes back: each file keeps its durable bytes plus a torn remnant of the rest. */
+  restart(): void {
+    for (const [name, file] of this.files) {
+      const kept = this.survivor(file);
+      if (kept === null) {
+        this.files.delete(name);
+      } else {
+        file.durable = kept;
+        file.volatile = kept.slice();
+      }
+    }
+    this.powered = true;
+  }
+
+  /** The durable bytes of a file (a test's view of the medium); empty when absent. */
+  durableBytes(name: string): Uint8Array {
+    return (this.files.get(name)?.durable ?? new Uint8Array(0)).slice();
+  }
+
+  /** Overwrites a durable byte (bit rot, or a test corrupting the middle of a journal). */
+  corruptByte(name: string, offset: number, value: number): void {
+    const file = this.files.get(name);
+    if (file?.durable == null || file.volatile == null) throw new RangeError(`no file ${name}`);
+    file.durable[offset] = value;
+    file.volatile[offset] = value;
+  }
+
+  read(name: string): Promise<HalResult<Uint8Array>> {
+    if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
+    return Promise.resolve(halOk((this.files.get(name)?.volatile ?? new Uint8Array(0)).slice()));
+  }
+
+  append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    const fault = this.writePoint();
+    if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    const file = this.fileFor(name);
+    const current = file.volatile ?? new Uint8Array(0);
+    if (this.usedBytes() + bytes.length > this.options.totalBytes && fault === null) {
+      return Promise.resolve(halErr(HalStatus.SIZE, `append ${name}: medium full`));
+    }
+    // A cut during the call leaves part of the bytes in the volatile image; restart tears it.
+    const writtenBytes = fault === 'cut' ? this.options.prng.below(bytes.length + 1) : bytes.length;
+    file.volatile = concat(current, bytes.subarray(0, writtenBytes));
+    if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in append'));
+    return Promise.resolve(halOk(undefined));
+  }
+
+  replace(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    const fault = this.writePoint();
+    if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    const file = this.fileFor(name);
+    const oldBytes = file.volatile?.length ?? 0;
+    if (this.usedBytes() - oldBytes + bytes.length > this.options.totalBytes && fault === null) {
+      return Promise.resolve(halErr(HalStatus.SIZE, `replace ${name}: medium full`));
+    }
+    // Rename is atomic: a cut leaves the old or the new file whole, never a mix.
+    if (fault === 'cut') {
+      if (this.options.prng.chance(0.5)) file.durable = bytes.slice();
+      file.volatile = file.durable === null ? null : file.durable.slice();
+      return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in replace'));
+    }
+    file.durable = bytes.slice();
+    file.volatile = bytes.slice();
+    return Promise.resolve(halOk(undefined));
+  }
+
+  sync(name: string): Promise<HalResult<void>> {
+    const fault = this.writePoint();
+    if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    const file = this.files.get(name);
+    if (fault === 'cut') {
+      // Power went during the flush: part of it may have reached the medium.
+      if (file !== undefined) file.durable = this.survivor(file);
+      return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
+    }
+    if (file !== undefined) file.durable = file.volatile === null ? null : file.volatile.slice();
+    return Promise.resolve(halOk(undefined));
+  }
+
+  truncate(name: string, lengthBytes: number): Promise<HalResult<void>> {
+    const fault = this.writePoint();
+    if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    const file = this.files.get(name);
+    const current = file?.volatile ?? new Uint8Array(0);
+    if (!(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0 && lengthBytes <= current.length)) {
+      throw new RangeError(`truncate ${name} to ${lengthBytes} of ${current.length}`);
+    }
+    if (file !== undefined) file.volatile = current.slice(0, lengthBytes);
+    if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in truncate'));
+    return Promise.resolve(halOk(undefined));
+  }
+
+  list(): Promise<HalResult<string[]>> {
+    if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
+    const names = [...this.files].filter(([, file]) => file.volatile !== null).map(([name]) => name);
+    return Promise.resolve(halOk(names.sort()));
+  }
+
+  capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
+    if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
+    const totalBytes = this.options.totalBytes;
+    return Promise.resolve(halOk({ freeBytes: Math.max(0, totalBytes - this.usedBytes()), totalBytes }));
+  }
+
+  /** Counts a write point; says whether it is cut, fails, or proceeds (null). */
+  private writePoint(): HalResult<void> | 'cut' | null {
+    if (!this.powered) return halErr(HalStatus.READER_IO, 'power is off');
+    this.writePointsValue += 1;
+    if (this.writePointsValue === this.ioErrorAtWritePoint) {
+      this.ioErrorAtWritePoint = null;
+      return halErr(HalStatus.READER_IO, 'injected I/O error');
+    }
+    if (this.writePointsValue === this.cutAtWritePoint) {
+      this.powerCut();
+      return 'cut';
+    }
+    return null;
+  }
+
+  private fileFor(name: string): SimFile {
+    let file = this.files.get(name);
+    if (file === undefined) {
+      file = { durable: null, volatile: new Uint8Array(0) };
+      this.files.set(name, file);
+    }
+    if (file.volatile === null) file.volatile = new Uint8Array(0);
+    return file;
+  }
+
+  private usedBytes(): number {
+    let used = 0;
+    for (const file of this.files.values()) used += file.volatile?.length ?? 0;
+    return used;
+  }
+
+  /** What a power cut leaves of one file. */
+  private survivor(file: SimFile): Uint8Array | null {
+    const durable = file.durable;
+    const volatile = file.volatile;
+    if (volatile === null) return durable;
+    const base = durable ?? new Uint8Array(0);
+    let common = 0;
+    const commonMax = Math.min(base.length, volatile.length);
+    while (common < commonMax && base[common] === volatile[common]) common += 1;
+    // An unsynced truncate may or may not have reached the medium.
+    if (common < base.length && this.options.prng.chance(0.5)) return durable;
+    const extra = volatile.subarray(common);
+    if (extra.length === 0) return common === base.length ? durable : volatile.slice();
+    const keptBytes = this.options.prng.below(extra.length + 1);
+    const modes = this.options.tornModes;
+    const mode = modes[this.options.prng.below(modes.length)] ?? 'prefix';
+    const torn = extra.slice(0, keptBytes);
+    switch (mode) {
+      case 'prefix':
+        break;
+      case 'garbage': {
+        const garbageBytes = Math.min(torn.length, 1 + this.options.prng.below(8));
+        for (let i = torn.length - garbageBytes; i < torn.length; i += 1) {
+          torn[i] = this.options.prng.below(256);
+        }
+        break;
+      }
+      case 'zeros':
+        torn.fill(0);
+        break;
+      default: {
+        const unreachable: never = mode;
+        throw new Error(`torn mode ${String(unreachable)}`);
+      }
+    }
+    if (durable === null && keptBytes === 0) return null;
+    return concat(volatile.subarray(0, common), torn);
+  }
+}
+
+function concat(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  return out;
+}
