@@ -115,7 +115,7 @@ class CoreKernel implements Kernel {
   readonly runtime = 'core' as const;
   readonly inCapacity = IN_CAPACITY_DEFAULT;
   private exports: CoreExports;
-  private outputView = new Uint8Array(0);
+  private outputView: Uint8Array = new Uint8Array(0);
   private faults = 0;
   private fault: KernelFault | null = null;
 
@@ -194,7 +194,7 @@ class ComponentKernel implements Kernel {
   readonly runtime = 'component' as const;
   readonly inCapacity = IN_CAPACITY_DEFAULT;
   private exports: ComponentExports;
-  private outputBytes = new Uint8Array(0);
+  private outputBytes: Uint8Array = new Uint8Array(0);
   private faults = 0;
   private fault: KernelFault | null = null;
 

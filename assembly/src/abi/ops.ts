@@ -23,3 +23,21 @@ export const OP_APDU_BUILD: u32 = 0x13;
 export const OP_APDU_PARSE_COMMAND: u32 = 0x14;
 /** Input: an R-APDU. Output: SW1, SW2, SW class (1 byte), data length (2 BE). */
 export const OP_APDU_PARSE_RESPONSE: u32 = 0x15;
+
+// Transaction (assembly/src/abi/txn_ops.ts; layouts in assembly/README.md, Transaction ABI).
+/** Input: terminal configuration as BER-TLV (country, currency, limit, AID table, extras). */
+export const OP_TXN_CONFIGURE: u32 = 0x50;
+/** arg: mode (0 EC, 1 ODA). Input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1). Output: C-APDU. */
+export const OP_TXN_BEGIN: u32 = 0x51;
+/** Input: the R-APDU (data and SW1 SW2). Output: C-APDU, decision request or outcome. */
+export const OP_TXN_RESUME: u32 = 0x52;
+/** arg: host decision (1 proceed, 2 deny list, 3 duplicate tap, 4 refused). */
+export const OP_TXN_DECIDE: u32 = 0x53;
+/** arg: link-loss cause (1 timeout, 2 card gone, 3 reader error). Output: outcome. */
+export const OP_TXN_LINK_LOST: u32 = 0x54;
+/** Input: a torn record from a STATUS_TORN outcome. Output: the first recovery C-APDU. */
+export const OP_TXN_RECOVER: u32 = 0x55;
+/** Abandons the current transaction (no output). */
+export const OP_TXN_ABORT: u32 = 0x56;
+/** Output: everything collected so far (E1 terminal, E2 card, E3 FCI, DF8104 static data). */
+export const OP_TXN_DUMP: u32 = 0x57;

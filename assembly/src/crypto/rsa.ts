@@ -1,0 +1,161 @@
+// RSA public-key operation (x^e mod n, e = 3 or 65537) on prepared keys, allocation-free.
+//
+// A prepared key holds the modulus normalised for division (top bit set) and the reciprocal of
+// its top two limbs, so a CA key is prepared once when it is loaded and an issuer or ICC key
+// once per recovery, in O(k) time. EMV public operations use e = 3 (all UnionPay CA keys) or
+// 65537; see EMV 4.4 Book 2, Annex B2.1 (RSA with public exponents 3 and 2^16 + 1 only).
+
+import {
+  STATUS_OK, ERR_RSA_MODULUS_LENGTH, ERR_RSA_MODULUS_INVALID, ERR_RSA_EXPONENT_UNSUPPORTED,
+  ERR_RSA_INPUT_LENGTH, ERR_RSA_INPUT_RANGE,
+} from '../abi/status';
+import {
+  BN_LIMBS_MAX, BN_BYTES_MAX, bnFromBytesBe, bnToBytesBe, bnCompare, bnMul, bnSquare,
+  bnReciprocal3by2, bnReduceNormalized, bnShiftLeft, bnShiftRight,
+} from './bignum';
+
+/** Shortest modulus accepted: 512 bits (EMV keys start at 512 bits, Book 2 Annex B2.1). */
+export const RSA_MODULUS_BYTES_MIN: u32 = 64;
+/** Longest modulus accepted: 2048 bits. */
+export const RSA_MODULUS_BYTES_MAX: u32 = BN_BYTES_MAX;
+/** The two public exponents EMV allows. */
+export const RSA_EXPONENT_3: u32 = 3;
+export const RSA_EXPONENT_65537: u32 = 65537;
+
+// Layout of a prepared key (RSA_KEY_BYTES, 16-byte aligned by its owner).
+const KEY_LIMBS: usize = 0;
+const KEY_SHIFT: usize = 4;
+const KEY_MODULUS_BYTES: usize = 8;
+const KEY_EXPONENT: usize = 12;
+const KEY_RECIPROCAL: usize = 16;
+const KEY_NORMALISED: usize = 32;
+/** Bytes of one prepared key: header then BN_LIMBS_MAX normalised modulus limbs. */
+export const RSA_KEY_BYTES: u32 = <u32>KEY_NORMALISED + BN_BYTES_MAX;
+
+// Work buffers shared by every operation (the kernel is single-threaded and never re-entrant).
+const WORK_LIMBS: u32 = 2 * BN_LIMBS_MAX + 2;
+const workX = memory.data(<i32>BN_BYTES_MAX + 8, 16);
+const workY = memory.data(<i32>BN_BYTES_MAX + 8, 16);
+const workProduct = memory.data(<i32>WORK_LIMBS * 4, 16);
+
+/**
+ * Decodes a public exponent given as big-endian bytes (leading zero bytes allowed, e.g. the
+ * 000003 some terminal parameter files carry). Returns 3, 65537, or 0 when it is neither.
+ */
+export function rsaExponentDecode(exponent: usize, length: u32): u32 {
+  let value: u32 = 0;
+  for (let i: u32 = 0; i < length; i++) {
+    if (value > 0x00ffffff) return 0;
+    value = (value << 8) | <u32>load<u8>(exponent + <usize>i);
+  }
+  return value == RSA_EXPONENT_3 || value == RSA_EXPONENT_65537 ? value : 0;
+}
+
+/**
+ * Prepares `key` (RSA_KEY_BYTES) from a big-endian modulus and an exponent value (3 or 65537).
+ * Returns STATUS_OK, ERR_RSA_MODULUS_LENGTH (outside 64..256 bytes), ERR_RSA_MODULUS_INVALID
+ * (leading zero byte or even), ERR_RSA_EXPONENT_UNSUPPORTED.
+ */
+export function rsaKeyPrepare(key: usize, modulus: usize, length: u32, exponent: u32): i32 {
+  if (length < RSA_MODULUS_BYTES_MIN || length > RSA_MODULUS_BYTES_MAX) {
+    return ERR_RSA_MODULUS_LENGTH;
+  }
+  if (load<u8>(modulus) == 0 || (load<u8>(modulus + <usize>(length - 1)) & 1) == 0) {
+    return ERR_RSA_MODULUS_INVALID;
+  }
+  if (exponent != RSA_EXPONENT_3 && exponent != RSA_EXPONENT_65537) {
+    return ERR_RSA_EXPONENT_UNSUPPORTED;
+  }
+  const limbs = (length + 3) >> 2;
+  const d = key + KEY_NORMALISED;
+  bnFromBytesBe(d, limbs, modulus, length);
+  const top = load<u32>(d + (<usize>(limbs - 1) << 2));
+  assert(top != 0, 'modulus top limb');
+  const shift = <u32>clz<u32>(top);
+  const out = bnShiftLeft(d, limbs, shift);
+  assert(out == 0, 'normalisation overflow');
+  store<u32>(key + KEY_LIMBS, limbs);
+  store<u32>(key + KEY_SHIFT, shift);
+  store<u32>(key + KEY_MODULUS_BYTES, length);
+  store<u32>(key + KEY_EXPONENT, exponent);
+  const d1 = load<u32>(d + (<usize>(limbs - 1) << 2));
+  const d0 = load<u32>(d + (<usize>(limbs - 2) << 2));
+  store<u32>(key + KEY_RECIPROCAL, bnReciprocal3by2(d1, d0));
+  return STATUS_OK;
+}
+
+/** Modulus length in bytes of a prepared key. */
+export function rsaKeyModulusLength(key: usize): u32 {
+  return load<u32>(key + KEY_MODULUS_BYTES);
+}
+
+/** Public exponent (3 or 65537) of a prepared key. */
+export function rsaKeyExponent(key: usize): u32 {
+  return load<u32>(key + KEY_EXPONENT);
+}
+
+/**
+ * output[0..N) = input^e mod n for a prepared key with an N-byte modulus; `input` is N
+ * big-endian bytes (EMV requires a certificate or signature as long as the modulus).
+ * `output` may equal `input`. Returns STATUS_OK, ERR_RSA_INPUT_LENGTH, ERR_RSA_INPUT_RANGE
+ * (input >= modulus: not an RSA image, EMV 4.4 Book 2 Annex B2.1).
+ */
+export function rsaPublic(key: usize, input: usize, inputLength: u32, output: usize): i32 {
+  const length = load<u32>(key + KEY_MODULUS_BYTES);
+  const limbs = load<u32>(key + KEY_LIMBS);
+  const shift = load<u32>(key + KEY_SHIFT);
+  assert(limbs >= 16 && limbs <= BN_LIMBS_MAX && shift < 32, 'key not prepared');
+  if (inputLength != length) return ERR_RSA_INPUT_LENGTH;
+  const d = key + KEY_NORMALISED;
+  // Range check on the normalised scale: x * 2^shift < d  <=>  x < n.
+  bnFromBytesBe(workY, limbs, input, length);
+  const spill = bnShiftLeft(workY, limbs, shift);
+  if (spill != 0 || bnCompare(workY, d, limbs) >= 0) return ERR_RSA_INPUT_RANGE;
+  bnFromBytesBe(workX, limbs, input, length);
+  const v = load<u32>(key + KEY_RECIPROCAL);
+  if (load<u32>(key + KEY_EXPONENT) == RSA_EXPONENT_3) {
+    rsaCube(limbs, shift, d, v);
+  } else {
+    rsaPow65537(limbs, shift, d, v);
+  }
+  bnToBytesBe(output, length, workY, limbs);
+  return STATUS_OK;
+}
+
+/**
+ * workY = workX^3 mod n. Works on the normalised scale: the remainder of (x^2 * 2^s) mod d is
+ * (x^2 mod n) * 2^s, and multiplying it by the plain x gives the next dividend already shifted,
+ * so only the first product is shifted and only the final remainder is shifted back.
+ */
+function rsaCube(limbs: u32, shift: u32, d: usize, v: u32): void {
+  const productLimbs = 2 * limbs + 1;
+  bnSquare(workProduct, workX, limbs);
+  store<u32>(workProduct + (<usize>(2 * limbs) << 2), bnShiftLeft(workProduct, 2 * limbs, shift));
+  bnReduceNormalized(workProduct, productLimbs, d, limbs, v);
+  memory.copy(workY, workProduct, <usize>limbs << 2);
+  bnMul(workProduct, workY, workX, limbs);
+  store<u32>(workProduct + (<usize>(2 * limbs) << 2), 0);
+  bnReduceNormalized(workProduct, productLimbs, d, limbs, v);
+  memory.copy(workY, workProduct, <usize>limbs << 2);
+  bnShiftRight(workY, limbs, shift);
+}
+
+/** workY = workX^65537 mod n: sixteen squarings and one multiplication. */
+function rsaPow65537(limbs: u32, shift: u32, d: usize, v: u32): void {
+  memory.copy(workY, workX, <usize>limbs << 2);
+  for (let i: u32 = 0; i < 16; i++) {
+    bnSquare(workProduct, workY, limbs);
+    rsaReduceInto(workY, limbs, shift, d, v);
+  }
+  bnMul(workProduct, workY, workX, limbs);
+  rsaReduceInto(workY, limbs, shift, d, v);
+}
+
+/** target = (workProduct mod n), workProduct holding a 2k-limb plain product. */
+function rsaReduceInto(target: usize, limbs: u32, shift: u32, d: usize, v: u32): void {
+  const top = workProduct + (<usize>(2 * limbs) << 2);
+  store<u32>(top, bnShiftLeft(workProduct, 2 * limbs, shift));
+  bnReduceNormalized(workProduct, 2 * limbs + 1, d, limbs, v);
+  memory.copy(target, workProduct, <usize>limbs << 2);
+  bnShiftRight(target, limbs, shift);
+}

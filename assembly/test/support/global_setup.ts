@@ -1,0 +1,11 @@
+// Vitest global setup: make sure the kernel build is current before any test loads it.
+
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './codec_vectors.js';
+
+export default function setup(): void {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'assembly', 'tools', 'build_kernel.mjs')], {
+    stdio: 'inherit',
+  });
+}
