@@ -36,6 +36,13 @@ export interface Kernel {
   step(op: number, arg: number, input: Uint8Array): number;
   /** Output of the last step: a view valid until the next step. Empty after a failure. */
   output(): Uint8Array;
+  /**
+   * Writes `input` into IN for stepInPlace (a reader driver can fill IN once and run several
+   * operations on it). Returns false when it does not fit.
+   */
+  writeInput(input: Uint8Array): boolean;
+  /** Runs one operation on the first `inLength` bytes already in IN (see writeInput). */
+  stepInPlace(op: number, arg: number, inLength: number): number;
   /** Linear memory size in bytes (core runtime; the component hides its memory: -1). */
   memoryBytes(): number;
   /** Traps caught so far, and the last fault. */
@@ -114,34 +121,50 @@ function pathToImport(path: string): string {
 class CoreKernel implements Kernel {
   readonly runtime = 'core' as const;
   readonly inCapacity = IN_CAPACITY_DEFAULT;
-  private exports: CoreExports;
-  private outputView: Uint8Array = new Uint8Array(0);
+  private exports!: CoreExports;
+  // The memory cannot grow (fixed size), so one view and the buffer addresses stay valid
+  // until the instance is replaced.
+  private memory!: Uint8Array;
+  private inPtr = 0;
+  private outPtr = 0;
+  private outLength = 0;
   private faults = 0;
   private fault: KernelFault | null = null;
 
   constructor(private readonly module: WebAssembly.Module) {
-    this.exports = this.instantiate();
+    this.instantiate();
   }
 
   step(op: number, arg: number, input: Uint8Array): number {
-    this.outputView = new Uint8Array(0);
-    if (input.length > this.inCapacity) return KernelStatus.ERR_INPUT_TOO_LONG;
-    const ex = this.exports;
-    new Uint8Array(ex.memory.buffer, ex.shuaka_in_ptr(), input.length).set(input);
+    if (!this.writeInput(input)) {
+      this.outLength = 0;
+      return KernelStatus.ERR_INPUT_TOO_LONG;
+    }
+    return this.stepInPlace(op, arg, input.length);
+  }
+
+  writeInput(input: Uint8Array): boolean {
+    if (input.length > this.inCapacity) return false;
+    this.memory.set(input, this.inPtr);
+    return true;
+  }
+
+  stepInPlace(op: number, arg: number, inLength: number): number {
+    this.outLength = 0;
     let status: number;
     try {
-      status = ex.shuaka_step(op >>> 0, arg >>> 0, input.length);
+      status = this.exports.shuaka_step(op >>> 0, arg >>> 0, inLength >>> 0);
     } catch (err) {
       if (!(err instanceof WebAssembly.RuntimeError)) throw err;
       this.recordFault(err);
       return KernelStatus.ERR_KERNEL_FAULT;
     }
-    this.outputView = new Uint8Array(ex.memory.buffer, ex.shuaka_out_ptr(), ex.shuaka_out_length());
+    this.outLength = this.exports.shuaka_out_length();
     return status;
   }
 
   output(): Uint8Array {
-    return this.outputView;
+    return this.memory.subarray(this.outPtr, this.outPtr + this.outLength);
   }
 
   memoryBytes(): number {
@@ -156,16 +179,19 @@ class CoreKernel implements Kernel {
     return this.fault;
   }
 
-  private instantiate(): CoreExports {
+  private instantiate(): void {
     const instance = new WebAssembly.Instance(this.module, {});
-    return instance.exports as unknown as CoreExports;
+    this.exports = instance.exports as unknown as CoreExports;
+    this.memory = new Uint8Array(this.exports.memory.buffer);
+    this.inPtr = this.exports.shuaka_in_ptr();
+    this.outPtr = this.exports.shuaka_out_ptr();
   }
 
   private recordFault(err: WebAssembly.RuntimeError): void {
     this.faults += 1;
     this.fault = readFault(this.exports, err);
     // The poisoned instance's state cannot be trusted: start again from the compiled module.
-    this.exports = this.instantiate();
+    this.instantiate();
   }
 }
 
@@ -195,6 +221,7 @@ class ComponentKernel implements Kernel {
   readonly inCapacity = IN_CAPACITY_DEFAULT;
   private exports: ComponentExports;
   private outputBytes: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = new Uint8Array(0);
   private faults = 0;
   private fault: KernelFault | null = null;
 
@@ -221,6 +248,17 @@ class ComponentKernel implements Kernel {
 
   output(): Uint8Array {
     return this.outputBytes;
+  }
+
+  writeInput(input: Uint8Array): boolean {
+    if (input.length > this.inCapacity) return false;
+    this.pending = Uint8Array.from(input);
+    return true;
+  }
+
+  stepInPlace(op: number, arg: number, inLength: number): number {
+    // The component owns its memory: the canonical ABI copies the list in on every call.
+    return this.step(op, arg, this.pending.subarray(0, inLength));
   }
 
   memoryBytes(): number {

@@ -55,6 +55,21 @@ export function opTlvParse(length: u32): i32 {
   return STATUS_OK;
 }
 
+/** OP_TLV_WALK: counts the objects of IN[0..length) without storing them. */
+export function opTlvWalk(length: u32): i32 {
+  tlvWalkBegin(IN_BUFFER, 0, length);
+  let count: u32 = 0;
+  let status = tlvWalkNext();
+  while (status == STATUS_OK) {
+    count++;
+    status = tlvWalkNext();
+  }
+  if (status != TLV_END) return status;
+  writeU32Be(OUT_BUFFER, count);
+  setOutLength(4);
+  return STATUS_OK;
+}
+
 /** OP_TLV_FIND: IN = path tags (pathLength bytes) then TLV data. OUT = the found value. */
 export function opTlvFind(pathLength: u32, length: u32): i32 {
   if (pathLength > length) return ERR_TLV_PATH_INVALID;

@@ -3,11 +3,11 @@
 import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from './status';
 import { IN_CAPACITY, setOutLength } from './buffers';
 import {
-  OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD, OP_APDU_PARSE_COMMAND,
+  OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_WALK, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD, OP_APDU_PARSE_COMMAND,
   OP_APDU_PARSE_RESPONSE,
 } from './ops';
 import {
-  opInfo, opTlvParse, opTlvFind, opDolBuild, opApduBuild, opApduParseCommand,
+  opInfo, opTlvParse, opTlvWalk, opTlvFind, opDolBuild, opApduBuild, opApduParseCommand,
   opApduParseResponse,
 } from './codec_ops';
 
@@ -23,6 +23,7 @@ export function dispatchStep(op: u32, arg: u32, inLength: u32): i32 {
     case OP_INFO: status = opInfo(); break;
     case OP_FAULT_INJECT: assert(false, 'fault injected by the host (OP_FAULT_INJECT)'); break;
     case OP_TLV_PARSE: status = opTlvParse(inLength); break;
+    case OP_TLV_WALK: status = opTlvWalk(inLength); break;
     case OP_TLV_FIND: status = opTlvFind(arg, inLength); break;
     case OP_DOL_BUILD: status = opDolBuild(arg, inLength); break;
     case OP_APDU_BUILD: status = opApduBuild(arg, inLength); break;

@@ -10,6 +10,8 @@ export const OP_FAULT_INJECT: u32 = 0x0f;
 
 /** Input: BER-TLV bytes. Output: one 12-byte entry per object, in document order. */
 export const OP_TLV_PARSE: u32 = 0x10;
+/** Input: BER-TLV bytes. Output: u32 BE count of objects (a walk that stores nothing). */
+export const OP_TLV_WALK: u32 = 0x16;
 /** Input: tag path (BER tags back to back, arg = path byte length) then TLV bytes.
  *  Output: the value of the first object at that path. */
 export const OP_TLV_FIND: u32 = 0x11;

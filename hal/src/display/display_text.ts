@@ -23,7 +23,12 @@ export type ScreenTexts = Readonly<Record<ScreenRegion, string>>;
  * Decline wording and the two-digit code shown beside it, so a rider can read the code to
  * the operator's hotline. Codes are stable: never renumber, only append.
  */
-export const DECLINE_REASON_TEXT: Readonly<Record<DeclineReason, { code: number; text: string }>> = {
+export interface DeclineReasonText {
+  readonly code: number;
+  readonly text: string;
+}
+
+export const DECLINE_REASON_TEXT: Readonly<Record<DeclineReason, DeclineReasonText>> = {
   INSUFFICIENT_BALANCE: { code: 1, text: '余额不足' },
   CARD_EXPIRED: { code: 2, text: '卡片已过期' },
   CARD_NOT_EFFECTIVE: { code: 3, text: '卡片未启用' },

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { DisplayPort, DisplayScreen } from '../ports/display_port.js';
 import { halErr, halOk, HalStatus, type HalResult } from '../ports/hal_status.js';
+import type { SerialLink } from '../ports/serial_link.js';
 import { SCREEN_REGIONS, screenTexts, type ScreenRegion } from './display_text.js';
 import {
   DWIN_VP_0084_PIC_SET,
@@ -15,14 +16,14 @@ import {
 import { gbkSupported } from './gbk_codec.js';
 
 /**
- * The byte sink the driver writes frames to. The real board passes its SerialLink (structurally
- * compatible: only `write` is used); the simulator passes the DWIN emulator. The display's
+ * The byte sink the driver writes frames to: the `write` half of a SerialLink. The real board
+ * passes its SerialLink (NodeSerialLink on the display's UART); the simulator passes the DWIN
+ * emulator directly or a SerialLinkSim whose far end the emulator is attached to. The display's
  * "OK" answers are not read: a lost write shows as a wrong screen, never as a stalled tap.
+ * Link errors the driver expects: READER_IO, TIMEOUT, BUSY; any other code maps to READER_IO
+ * (SerialLink's CANCELLED, a closed link, included).
  */
-export interface DwinLink {
-  /** Errors the driver expects: READER_IO, TIMEOUT, BUSY (anything else maps to READER_IO). */
-  write(bytes: Uint8Array): Promise<HalResult<void>>;
-}
+export type DwinLink = Pick<SerialLink, 'write'>;
 
 /** Where a text region lives in the display's variable memory. */
 export interface DwinTextRegion {

@@ -65,7 +65,11 @@ export interface DwinFrameOptions {
  * `data` must be whole words (even length) and at most DWIN_WRITE_DATA_MAX_BYTES; violations
  * are programmer errors (AssertionError), because callers build data from fixed layouts.
  */
-export function dwinWriteFrame(vp: number, data: Uint8Array, options: DwinFrameOptions): Uint8Array {
+export function dwinWriteFrame(
+  vp: number,
+  data: Uint8Array,
+  options: DwinFrameOptions,
+): Uint8Array {
   assert.ok(Number.isInteger(vp) && vp >= 0 && vp <= 0xffff, `VP out of range: ${vp}`);
   assert.equal(data.length % 2, 0, 'DGUS variable data is word data: length must be even');
   assert.ok(data.length > 0 && data.length <= DWIN_WRITE_DATA_MAX_BYTES, 'DGUS data size');

@@ -54,7 +54,7 @@ function table(): Uint16Array {
   for (let lead = GBK_LEAD_FIRST; lead <= GBK_LEAD_LAST; lead++) {
     const trails = tableRow(row, lead);
     const text = decoder.decode(row);
-    assert.equal(text.length, GBK_TRAILS_PER_LEAD, `GBK row ${lead.toString(16)} did not decode 1:1`);
+    assert.equal(text.length, GBK_TRAILS_PER_LEAD, `GBK row ${lead.toString(16)} not 1:1`);
     for (let i = 0; i < GBK_TRAILS_PER_LEAD; i++) {
       const codePoint = text.charCodeAt(i);
       assert.ok(codePoint !== 0xfffd, 'GBK decoder produced a replacement character');

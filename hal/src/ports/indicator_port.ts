@@ -39,14 +39,16 @@ export interface IndicatorPort {
    * Resolves as soon as the first step is on the hardware (a few sysfs writes); the remaining
    * steps play in the background, timed by the injected ClockPort.
    *
-   * Errors: READER_IO (a write of the first step failed; the pattern is not playing and its
-   * `whenDone` resolves with the same error).
+   * Errors: READER_IO (a write of the first step failed; the pattern is not playing, the
+   * player tries to switch every output off, and `whenDone` resolves with the same error),
+   * CANCELLED (an even newer `signal` call got in before this one's first step was written).
    */
   signal(signal: IndicatorSignal): Promise<HalResult<void>>;
   /**
-   * Resolves when the pattern current at the time of the call ends: ok when it played out (or
-   * when nothing is playing), CANCELLED when a newer `signal` replaced it, READER_IO when a
-   * later step's write failed (the player then tries to switch every output off).
+   * Resolves when the latest pattern (as of this call) ends: ok when it played out,
+   * CANCELLED when a newer `signal` replaced it, READER_IO when one of its writes failed (the
+   * player then tries to switch every output off). If that pattern has already ended, resolves
+   * at once with how it ended; ok if nothing has ever played. Never rejects.
    */
   whenDone(): Promise<HalResult<void>>;
 }

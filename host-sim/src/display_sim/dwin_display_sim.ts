@@ -1,6 +1,7 @@
 // DWIN DGUS II display emulator: parses the serial frames a host sends and renders the screen.
 
 import { halErr, halOk, HalStatus, type HalResult } from '../../../hal/src/ports/hal_status.js';
+import type { SerialLink } from '../../../hal/src/ports/serial_link.js';
 
 /*
  * Written from the DWIN documents, not from our driver, so it is an independent check of the
@@ -77,8 +78,8 @@ export interface DwinFrameSim {
 
 /**
  * The emulated display. Its `write` matches the link the DWIN driver writes to, so the driver
- * runs unchanged against it. Malformed input never throws: it is counted in `errors`, as a real
- * display would silently ignore it.
+ * runs unchanged against it; `attach` puts it behind a simulated UART instead. Malformed input
+ * never throws: it is counted in `errors`, where a real display would silently ignore it.
  */
 export class DwinDisplaySim {
   /** Word-addressed variable memory, stored as bytes (big-endian words). Zero at power-up. */
@@ -110,10 +111,28 @@ export class DwinDisplaySim {
       this.faultNext = null;
       return Promise.resolve(halErr(status, 'injected display link fault'));
     }
+    this.receive(bytes);
+    return Promise.resolve(halOk(undefined));
+  }
+
+  /**
+   * Puts the emulator on the device end of a simulated UART (createSerialLinkPairSim): bytes
+   * arriving there feed the parser, and the display's answers are written back to the host,
+   * paced like any other bytes on that line.
+   */
+  attach(device: SerialLink): void {
+    device.setReceiver((bytes) => {
+      this.receive(bytes);
+      const answers = this.takeOutput();
+      // Not awaited: a display answers while the host keeps sending, like a real UART peer.
+      if (answers.length > 0) void device.write(answers);
+    });
+  }
+
+  private receive(bytes: Uint8Array): void {
     this.bytesReceived += bytes.length;
     for (const byte of bytes) this.pending.push(byte);
     this.parsePending();
-    return Promise.resolve(halOk(undefined));
   }
 
   /** Bytes the display sent back (the "OK" answers and read replies), draining them. */

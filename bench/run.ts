@@ -1,0 +1,27 @@
+// `npm run bench`: every benchmark suite in one process; `--only NAME` runs one suite.
+
+import { runCodecBench } from './codec_bench.js';
+
+const SUITES: Record<string, () => Promise<void>> = {
+  codec: runCodecBench,
+};
+
+async function main(): Promise<void> {
+  const onlyIndex = process.argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
+  if (only !== undefined && !(only in SUITES)) {
+    console.error(`unknown suite ${only}; suites: ${Object.keys(SUITES).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`shuaka benchmarks on node ${process.version} (${process.arch}); ` +
+    'absolute times drift between runs: compare the ratios');
+  for (const [name, run] of Object.entries(SUITES)) {
+    if (only !== undefined && name !== only) continue;
+    await run();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
