@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `shuaka` command: rebuilds when sources changed, then runs the compiled CLI from dist/.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist', 'firmware', 'src', 'cli', 'shuaka_cli.js');
+
+/** Newest modification time of the TypeScript sources the CLI is compiled from. */
+function newestSourceMs(dir) {
+  let newest = 0;
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    if (item.name === 'node_modules' || item.name.startsWith('.')) continue;
+    const path = join(dir, item.name);
+    if (item.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
+    else if (item.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const sources = ['assembly', 'hal', 'firmware', 'host-sim', 'bench'].map((d) => join(root, d));
+const stale = !existsSync(entry)
+  || Math.max(...sources.map(newestSourceMs)) > statSync(entry).mtimeMs;
+if (stale) {
+  // The build writes nothing to stdout that a caller parses (JSON output stays clean).
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
+}
+const { runCli } = await import(new URL(`file://${entry}`).href);
+process.exitCode = await runCli(process.argv.slice(2));

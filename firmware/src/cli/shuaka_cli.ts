@@ -1,0 +1,49 @@
+// The `shuaka` command line: one table of subcommands, each in its own module.
+
+/** Where a command writes: stdout and stderr, injected so tests capture them. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {};
+
+/** Exit code for bad usage, shared by every subcommand. */
+export const EXIT_USAGE = 2;
+
+function usage(): string {
+  const lines = ['usage: shuaka <command> [options]', '', 'commands:'];
+  for (const [name, entry] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${entry.summary}`);
+  lines.push('', 'Run `shuaka <command> --help` for the options of one command.');
+  return lines.join('\n');
+}
+
+/** Runs one command line; returns the process exit code. */
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.err(`shuaka: unknown command '${name}'\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const command = await entry.load();
+  return command(rest, io);
+}
+
+function processIo(): CliIo {
+  return {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  };
+}
