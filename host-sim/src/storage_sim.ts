@@ -156,7 +156,10 @@ export class StorageSim implements StoragePort {
     const file = this.files.get(name);
     if (fault === 'cut') {
       // Power went during the flush: part of it may have reached the medium.
-      if (file !== undefined) file.durable = this.survivor(file);
+      if (file !== undefined) {
+        file.durable = this.survivor(file);
+        file.volatile = file.durable === null ? null : file.durable.slice();
+      }
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
     }
     if (file !== undefined) file.durable = file.volatile === null ? null : file.volatile.slice();
@@ -172,20 +175,25 @@ export class StorageSim implements StoragePort {
       throw new RangeError(`truncate ${name} to ${lengthBytes} of ${current.length}`);
     }
     if (file !== undefined) file.volatile = current.slice(0, lengthBytes);
-    if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in truncate'));
+    if (fault === 'cut') {
+      return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in truncate'));
+    }
     return Promise.resolve(halOk(undefined));
   }
 
   list(): Promise<HalResult<string[]>> {
     if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
-    const names = [...this.files].filter(([, file]) => file.volatile !== null).map(([name]) => name);
+    const names = [...this.files]
+      .filter(([, file]) => file.volatile !== null)
+      .map(([name]) => name);
     return Promise.resolve(halOk(names.sort()));
   }
 
   capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
     if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
     const totalBytes = this.options.totalBytes;
-    return Promise.resolve(halOk({ freeBytes: Math.max(0, totalBytes - this.usedBytes()), totalBytes }));
+    const freeBytes = Math.max(0, totalBytes - this.usedBytes());
+    return Promise.resolve(halOk({ freeBytes, totalBytes }));
   }
 
   /** Counts a write point; says whether it is cut, fails, or proceeds (null). */

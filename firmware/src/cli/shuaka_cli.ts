@@ -1,10 +1,6 @@
 // The `shuaka` command line: one table of subcommands, each in its own module.
 
-/** Where a command writes: stdout and stderr, injected so tests capture them. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+import { EXIT_USAGE, type CliIo } from './cli_args.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -13,10 +9,16 @@ interface CommandEntry {
   readonly load: () => Promise<Command>;
 }
 
-const COMMANDS: Record<string, CommandEntry> = {};
-
-/** Exit code for bad usage, shared by every subcommand. */
-export const EXIT_USAGE = 2;
+const COMMANDS: Record<string, CommandEntry> = {
+  params: {
+    summary: 'sign, verify and build parameter sets (keys, fares, CA keys, deny list)',
+    load: async () => (await import('./params_cmd.js')).runParamsCommand,
+  },
+  journal: {
+    summary: 'verify the journal, export clearing records, acknowledge uploads',
+    load: async () => (await import('./journal_cmd.js')).runJournalCommand,
+  },
+};
 
 function usage(): string {
   const lines = ['usage: shuaka <command> [options]', '', 'commands:'];

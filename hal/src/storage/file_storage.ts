@@ -1,7 +1,9 @@
 // File-backed StoragePort: one directory, fsync as the durability barrier, atomic replace.
 
 import assert from 'node:assert';
-import { open, mkdir, readFile, readdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
+import {
+  mkdir, open, readFile, readdir, rename, stat, statfs, truncate, unlink,
+} from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -255,7 +257,8 @@ function errorCode(error: unknown): string | undefined {
 /** No space on the medium is a SIZE error (the caller can go out of service); the rest is I/O. */
 function ioStatus(error: unknown): HalStatus {
   const code = errorCode(error);
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' ? HalStatus.SIZE : HalStatus.READER_IO;
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+  return full ? HalStatus.SIZE : HalStatus.READER_IO;
 }
 
 function describe(error: unknown): string {

@@ -124,5 +124,6 @@ export function hashEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex').toUpperCase();
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.toString('hex').toUpperCase();
 }

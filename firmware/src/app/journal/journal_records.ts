@@ -32,7 +32,7 @@ export const AID_BYTES_MAX = 16;
 export const AFL_BYTES_MAX = 252;
 export const IAD_BYTES_MAX = 32;
 export const SDAD_BYTES_MAX = 256;
-/** ICC data as ISO 8583 field 55 carries it (LLLVAR, at most 255 bytes in practice; we allow 512). */
+/** ICC data as ISO 8583 field 55 carries it (at most 255 bytes in practice; we allow 512). */
 export const ICC_DATA_BYTES_MAX = 512;
 export const TEXT_CHARS_MAX = 64;
 /** EMV n12 amount (9F02): twelve decimal digits. */
@@ -123,7 +123,9 @@ export type ReconcileOutcome =
   /** The terminal cannot tell (card pulled, ATC moved on): the back office decides. */
   | 'unresolved';
 
-export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['debited', 'not_debited', 'unresolved'];
+export const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = [
+  'debited', 'not_debited', 'unresolved',
+];
 
 /** What a caller appends. */
 export type JournalEntry =
@@ -135,7 +137,11 @@ export type JournalEntry =
       readonly amountMinor: number;
     }
   /** Approved / admitted. */
-  | { readonly kind: 'final'; readonly pendingSeq: number | null; readonly clearing: ClearingRecord }
+  | {
+      readonly kind: 'final';
+      readonly pendingSeq: number | null;
+      readonly clearing: ClearingRecord;
+    }
   | {
       readonly kind: 'declined';
       readonly pendingSeq: number | null;
@@ -207,7 +213,9 @@ export function journalEntryNormalise(entry: JournalEntry, file: string): Journa
 
 function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean): JournalEntry {
   const kindField = fields.choice('kind', JOURNAL_KINDS);
-  if (kindField !== kind) throw new FieldError(fields.file, fields.at('kind'), `header says ${kind}`);
+  if (kindField !== kind) {
+    throw new FieldError(fields.file, fields.at('kind'), `header says ${kind}`);
+  }
   const seqOrNull = (name: string): number | null => fields.intOrNull(name, 1, SEQ_MAX);
   switch (kind) {
     case 'pending':
@@ -218,7 +226,11 @@ function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean
         amountMinor: fields.int('amountMinor', 0, AMOUNT_MINOR_MAX),
       };
     case 'final':
-      return { kind, pendingSeq: seqOrNull('pendingSeq'), clearing: clearingRead(fields.obj('clearing'), strict) };
+      return {
+        kind,
+        pendingSeq: seqOrNull('pendingSeq'),
+        clearing: clearingRead(fields.obj('clearing'), strict),
+      };
     case 'declined':
       return {
         kind,
@@ -286,7 +298,9 @@ function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
 
 function aflRead(fields: JsonFields): string {
   const afl = fields.hex('aflHex', 4, AFL_BYTES_MAX);
-  if (afl.length % 8 !== 0) throw new FieldError(fields.file, fields.at('aflHex'), 'AFL is 4 bytes per entry');
+  if (afl.length % 8 !== 0) {
+    throw new FieldError(fields.file, fields.at('aflHex'), 'AFL is 4 bytes per entry');
+  }
   return afl;
 }
 

@@ -71,7 +71,7 @@ export class JsonFields {
   int(name: string, min: number, max: number): number {
     const value = this.raw(name);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new FieldError(this.file, this.at(name), `expected an integer in ${min}..${max}, got ${describe(value)}`);
+      this.refuse(name, `expected an integer in ${min}..${max}, got ${describe(value)}`);
     }
     return value;
   }
@@ -84,7 +84,7 @@ export class JsonFields {
   bool(name: string): boolean {
     const value = this.raw(name);
     if (typeof value !== 'boolean') {
-      throw new FieldError(this.file, this.at(name), `expected true or false, got ${describe(value)}`);
+      this.refuse(name, `expected true or false, got ${describe(value)}`);
     }
     return value;
   }
@@ -93,7 +93,8 @@ export class JsonFields {
   str(name: string, pattern: RegExp, lengthMax: number): string {
     const value = this.raw(name);
     if (typeof value !== 'string' || value.length > lengthMax || !pattern.test(value)) {
-      throw new FieldError(this.file, this.at(name), `expected a string matching ${String(pattern)} (at most ${lengthMax} characters), got ${describe(value)}`);
+      const expected = `a string matching ${String(pattern)} (at most ${lengthMax} characters)`;
+      this.refuse(name, `expected ${expected}, got ${describe(value)}`);
     }
     return value;
   }
@@ -103,7 +104,7 @@ export class JsonFields {
     const value = this.raw(name);
     const found = choices.find((choice) => choice === value);
     if (found === undefined) {
-      throw new FieldError(this.file, this.at(name), `expected one of ${choices.join(', ')}, got ${describe(value)}`);
+      this.refuse(name, `expected one of ${choices.join(', ')}, got ${describe(value)}`);
     }
     return found;
   }
@@ -128,12 +129,17 @@ export class JsonFields {
   arr(name: string, lengthMax: number): readonly unknown[] {
     const value = this.raw(name);
     if (!Array.isArray(value)) {
-      throw new FieldError(this.file, this.at(name), `expected an array, got ${describe(value)}`);
+      this.refuse(name, `expected an array, got ${describe(value)}`);
     }
     if (value.length > lengthMax) {
-      throw new FieldError(this.file, this.at(name), `at most ${lengthMax} items, got ${value.length}`);
+      this.refuse(name, `at most ${lengthMax} items, got ${value.length}`);
     }
     return value;
+  }
+
+  /** Throws FieldError for field `name`. */
+  refuse(name: string, reason: string): never {
+    throw new FieldError(this.file, this.at(name), reason);
   }
 
   /** Throws if the object has a key no reader asked for (a typo must not pass silently). */
@@ -153,18 +159,21 @@ export function checkHex(
   field: string,
 ): string {
   if (typeof value !== 'string' || !HEX_PATTERN.test(value)) {
-    throw new FieldError(file, field, `expected hex (an even number of 0-9A-F digits), got ${describe(value)}`);
+    const expected = 'hex (an even number of 0-9A-F digits)';
+    throw new FieldError(file, field, `expected ${expected}, got ${describe(value)}`);
   }
   const bytes = value.length / 2;
   if (bytes < bytesMin || bytes > bytesMax) {
-    throw new FieldError(file, field, `expected ${bytesMin}..${bytesMax} bytes of hex, got ${bytes}`);
+    throw new FieldError(file, field, `expected ${bytesMin}..${bytesMax} bytes, got ${bytes}`);
   }
   return value.toUpperCase();
 }
 
 /** A short, log-safe rendering of a bad value. */
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  }
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';

@@ -1,0 +1,233 @@
+// The files of a parameter set and their strict parsers (terminal, fares, AIDs, CA keys...).
+
+import { DenyList } from '../deny_list/deny_list.js';
+import { capkParse } from './emv_capk.js';
+import type { CaPublicKey } from './emv_capk.js';
+import { FieldError, JsonFields } from './json_fields.js';
+
+export const FILE_TERMINAL = 'terminal.json';
+export const FILE_FARES = 'fares.json';
+export const FILE_AIDS = 'aids.json';
+export const FILE_CAPK = 'capk.txt';
+export const FILE_CAPK_REVOCATION = 'capk_revocation.json';
+export const FILE_DENY_LIST = 'deny_list.bin';
+export const FILE_MANIFEST = 'manifest.json';
+
+/** Exactly these files make a set (plus the manifest); a missing or extra file is refused. */
+export const PARAMS_FILES: readonly string[] = [
+  FILE_AIDS, FILE_CAPK, FILE_CAPK_REVOCATION, FILE_DENY_LIST, FILE_FARES, FILE_TERMINAL,
+];
+
+/** Bounds that keep a malicious or broken set from exhausting memory before validation. */
+export const PARAMS_FILE_BYTES_MAX = 32 * 1024 * 1024;
+const CATEGORIES_MAX = 16;
+const RANGES_MAX = 256;
+const AIDS_MAX = 32;
+const CAPKS_MAX = 64;
+const REVOCATIONS_MAX = 1024;
+const FARE_MINOR_MAX = 100_000_00;
+const WINDOW_SEC_MAX = 7 * 24 * 3600;
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
+const PREFIX_PATTERN = /^[0-9]{1,12}$/;
+
+export interface TerminalParams {
+  readonly terminalId: string;
+  readonly lineId: string;
+}
+
+/** A PAN range by leading digits: inside when the first `low.length` digits are in [low, high]. */
+export interface PanRange {
+  readonly low: string;
+  readonly high: string;
+}
+
+/** A fare category recognised by BIN / issuer range (e.g. concession on social-security cards). */
+export interface FareCategory {
+  readonly name: string;
+  readonly fareMinor: number;
+  readonly panRanges: readonly PanRange[];
+}
+
+export interface FareParams {
+  /** ISO 4217 numeric (156 = CNY); goes to 5F2A / 9F1A. */
+  readonly currencyCode: number;
+  readonly flatFareMinor: number;
+  readonly categories: readonly FareCategory[];
+  readonly transfer: { readonly discountMinor: number; readonly windowSec: number };
+  /** Same card again within this window is refused ("请勿重复刷卡", domain.md §4.5). */
+  readonly duplicateTapWindowSec: number;
+  /** How long a torn tap may be recovered by a re-tap (domain.md §4.4). */
+  readonly tornWindowSec: number;
+}
+
+export interface AidParams {
+  readonly aidHex: string;
+  /** The card's AID may be longer than this one (EMV partial selection). */
+  readonly partialMatch: boolean;
+  readonly label: string;
+}
+
+/** A revoked issuer certificate (EMV Book 2: RID, CA index, certificate serial number). */
+export interface CaRevocation {
+  readonly ridHex: string;
+  readonly caIndex: number;
+  readonly certificateSerialHex: string;
+}
+
+/** Every file of a set, parsed. */
+export interface ParamsContent {
+  readonly terminal: TerminalParams;
+  readonly fares: FareParams;
+  readonly aids: readonly AidParams[];
+  readonly caKeys: readonly CaPublicKey[];
+  readonly caRevocations: readonly CaRevocation[];
+  readonly denyList: DenyList;
+}
+
+const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses every file of a set. Throws FieldError naming the file and field. */
+export function paramsContentParse(files: ReadonlyMap<string, Uint8Array>): ParamsContent {
+  const bytesOf = (name: string): Uint8Array => {
+    const bytes = files.get(name);
+    if (bytes === undefined || bytes.length === 0) {
+      throw new FieldError(name, '', 'missing or empty');
+    }
+    return bytes;
+  };
+  const denyList = DenyList.load(bytesOf(FILE_DENY_LIST), FILE_DENY_LIST);
+  if (!denyList.ok) throw denyList.error;
+  return {
+    terminal: terminalParse(jsonOf(bytesOf(FILE_TERMINAL), FILE_TERMINAL)),
+    fares: faresParse(jsonOf(bytesOf(FILE_FARES), FILE_FARES)),
+    aids: aidsParse(jsonOf(bytesOf(FILE_AIDS), FILE_AIDS)),
+    caKeys: capkFileParse(textOf(bytesOf(FILE_CAPK), FILE_CAPK)),
+    caRevocations: revocationsParse(jsonOf(bytesOf(FILE_CAPK_REVOCATION), FILE_CAPK_REVOCATION)),
+    denyList: denyList.value,
+  };
+}
+
+/** The fare category whose PAN range holds `pan`, or null for the flat fare. */
+export function fareCategoryFor(fares: FareParams, pan: string): FareCategory | null {
+  for (const category of fares.categories) {
+    for (const range of category.panRanges) {
+      const prefix = pan.slice(0, range.low.length);
+      if (prefix.length !== range.low.length) continue;
+      if (prefix >= range.low && prefix <= range.high) return category;
+    }
+  }
+  return null;
+}
+
+function textOf(bytes: Uint8Array, file: string): string {
+  try {
+    return TEXT_DECODER.decode(bytes);
+  } catch {
+    throw new FieldError(file, '', 'not UTF-8 text');
+  }
+}
+
+function jsonOf(bytes: Uint8Array, file: string): JsonFields {
+  return JsonFields.of(JsonFields.parse(textOf(bytes, file), file), file, '');
+}
+
+function terminalParse(fields: JsonFields): TerminalParams {
+  const terminal = {
+    terminalId: fields.str('terminalId', ID_PATTERN, 32),
+    lineId: fields.str('lineId', ID_PATTERN, 32),
+  };
+  fields.finish();
+  return terminal;
+}
+
+function faresParse(fields: JsonFields): FareParams {
+  const categories = fields.arr('categories', CATEGORIES_MAX).map((value, i) => {
+    const category = JsonFields.of(value, fields.file, `categories[${i}]`);
+    const panRanges = category.arr('panRanges', RANGES_MAX).map((rangeValue, j) => {
+      const range = JsonFields.of(rangeValue, fields.file, `${category.at('panRanges')}[${j}]`);
+      const low = range.str('low', PREFIX_PATTERN, 12);
+      const high = range.str('high', PREFIX_PATTERN, 12);
+      range.finish();
+      if (high.length !== low.length || high < low) {
+        range.refuse('high', `must have as many digits as low and be >= ${low}`);
+      }
+      return { low, high };
+    });
+    const parsed = {
+      name: category.str('name', NAME_PATTERN, 32),
+      fareMinor: category.int('fareMinor', 0, FARE_MINOR_MAX),
+      panRanges,
+    };
+    category.finish();
+    return parsed;
+  });
+  const transferFields = fields.obj('transfer');
+  const transfer = {
+    discountMinor: transferFields.int('discountMinor', 0, FARE_MINOR_MAX),
+    windowSec: transferFields.int('windowSec', 0, WINDOW_SEC_MAX),
+  };
+  transferFields.finish();
+  const fares: FareParams = {
+    currencyCode: fields.int('currencyCode', 1, 999),
+    flatFareMinor: fields.int('flatFareMinor', 0, FARE_MINOR_MAX),
+    categories,
+    transfer,
+    duplicateTapWindowSec: fields.int('duplicateTapWindowSec', 0, WINDOW_SEC_MAX),
+    tornWindowSec: fields.int('tornWindowSec', 0, WINDOW_SEC_MAX),
+  };
+  fields.finish();
+  return fares;
+}
+
+function aidsParse(fields: JsonFields): AidParams[] {
+  const aids = fields.arr('aids', AIDS_MAX).map((value, i) => {
+    const aid = JsonFields.of(value, fields.file, `aids[${i}]`);
+    const parsed = {
+      aidHex: aid.hex('aidHex', 5, 16),
+      partialMatch: aid.bool('partialMatch'),
+      label: aid.str('label', /^[\x20-\x7e]*$/, 32),
+    };
+    aid.finish();
+    return parsed;
+  });
+  fields.finish();
+  if (aids.length === 0) throw new FieldError(fields.file, 'aids', 'at least one AID is needed');
+  return aids;
+}
+
+/** capk.txt: one TLV hex string per key; blank lines and '#' comments are skipped. */
+function capkFileParse(text: string): CaPublicKey[] {
+  const keys: CaPublicKey[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (keys.length >= CAPKS_MAX) {
+      throw new FieldError(FILE_CAPK, `line ${i + 1}`, `more than ${CAPKS_MAX} keys`);
+    }
+    const key = capkParse(line, FILE_CAPK, `line ${i + 1}`);
+    if (keys.some((k) => k.ridHex === key.ridHex && k.index === key.index)) {
+      const name = `${key.ridHex}/${key.index.toString(16)}`;
+      throw new FieldError(FILE_CAPK, `line ${i + 1}`, `duplicate key ${name}`);
+    }
+    keys.push(key);
+  }
+  if (keys.length === 0) throw new FieldError(FILE_CAPK, '', 'no CA key');
+  return keys;
+}
+
+function revocationsParse(fields: JsonFields): CaRevocation[] {
+  const revoked = fields.arr('revoked', REVOCATIONS_MAX).map((value, i) => {
+    const entry = JsonFields.of(value, fields.file, `revoked[${i}]`);
+    const parsed = {
+      ridHex: entry.hex('ridHex', 5, 5),
+      caIndex: Number.parseInt(entry.hex('caIndexHex', 1, 1), 16),
+      certificateSerialHex: entry.hex('certificateSerialHex', 3, 3),
+    };
+    entry.finish();
+    return parsed;
+  });
+  fields.finish();
+  return revoked;
+}

@@ -1,0 +1,236 @@
+// Parameter sets: load with full validation, activate atomically, sign, write the defaults.
+
+import assert from 'node:assert';
+import type { KeyObject } from 'node:crypto';
+
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import { denyListBuild } from '../deny_list/deny_list.js';
+import { FieldError } from './json_fields.js';
+import {
+  FILE_AIDS,
+  FILE_CAPK,
+  FILE_CAPK_REVOCATION,
+  FILE_DENY_LIST,
+  FILE_FARES,
+  FILE_MANIFEST,
+  FILE_TERMINAL,
+  PARAMS_FILES,
+  PARAMS_FILE_BYTES_MAX,
+  paramsContentParse,
+} from './params_files.js';
+import type { FareParams, ParamsContent, TerminalParams } from './params_files.js';
+import {
+  manifestBuild, manifestEncode, manifestParse, manifestSign, manifestVerify, sha256Hex,
+} from './params_manifest.js';
+import type { ParamsManifest } from './params_manifest.js';
+
+/** A validated, signed parameter set. */
+export interface ParamSet extends ParamsContent {
+  readonly version: number;
+  /** SHA-256 of manifest.json: names the set in logs and journal records. */
+  readonly manifestSha256Hex: string;
+}
+
+/** Success, or the first problem found, naming the file and the field. */
+export type ParamsResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: FieldError };
+
+/**
+ * Reads every file of a set into memory: exactly PARAMS_FILES plus manifest.json must exist
+ * (a missing or extra file is refused). Errors: FieldError (read failure, missing, extra,
+ * too large).
+ */
+export async function paramsReadFiles(
+  source: StoragePort,
+  withManifest: boolean,
+): Promise<ParamsResult<Map<string, Uint8Array>>> {
+  const listed = await source.list();
+  if (!listed.ok) return fail('', '', `cannot list the set: ${listed.detail}`);
+  const expected = withManifest ? [...PARAMS_FILES, FILE_MANIFEST] : PARAMS_FILES;
+  // Signing reads the content files only; an old manifest.json there is expected.
+  const allowed = (name: string): boolean => expected.includes(name) || name === FILE_MANIFEST;
+  const extra = listed.value.find((name) => !allowed(name));
+  if (extra !== undefined) return fail(extra, '', 'extra file: not part of a parameter set');
+  const files = new Map<string, Uint8Array>();
+  for (const name of expected) {
+    if (!listed.value.includes(name)) return fail(name, '', 'missing file');
+    const read = await source.read(name);
+    if (!read.ok) return fail(name, '', `read failed: ${read.detail}`);
+    if (read.value.length > PARAMS_FILE_BYTES_MAX) {
+      return fail(name, '', `larger than ${PARAMS_FILE_BYTES_MAX} bytes`);
+    }
+    files.set(name, read.value);
+  }
+  return { ok: true, value: files };
+}
+
+/**
+ * Loads and fully validates a set: manifest syntax, Ed25519 signature, exactly the listed
+ * files with matching SHA-256, then every file's content (CA key check values, deny list...).
+ * Errors: FieldError naming the file and field.
+ */
+export async function paramsLoad(
+  source: StoragePort,
+  publicKey: KeyObject,
+): Promise<ParamsResult<ParamSet>> {
+  const read = await paramsReadFiles(source, true);
+  if (!read.ok) return read;
+  return paramsValidate(read.value, publicKey);
+}
+
+/** `paramsLoad` on files already in memory. */
+export function paramsValidate(
+  files: ReadonlyMap<string, Uint8Array>,
+  publicKey: KeyObject,
+): ParamsResult<ParamSet> {
+  try {
+    const manifestBytes = files.get(FILE_MANIFEST) ?? new Uint8Array(0);
+    const manifest = manifestParse(manifestBytes);
+    if (!manifestVerify(manifest, publicKey)) {
+      const reason = 'signature does not verify with the validator key';
+      return fail(FILE_MANIFEST, 'signatureHex', reason);
+    }
+    const listed = manifest.files.map((file) => file.name).sort();
+    const missing = PARAMS_FILES.find((name) => !listed.includes(name));
+    if (missing !== undefined) return fail(FILE_MANIFEST, 'files', `does not list ${missing}`);
+    const unknown = listed.find((name) => !PARAMS_FILES.includes(name));
+    if (unknown !== undefined) return fail(FILE_MANIFEST, 'files', `lists unknown file ${unknown}`);
+    for (const file of manifest.files) {
+      const bytes = files.get(file.name) ?? new Uint8Array(0);
+      if (sha256Hex(bytes) !== file.sha256Hex) {
+        return fail(file.name, '', 'SHA-256 does not match the manifest');
+      }
+    }
+    const content = paramsContentParse(files);
+    const manifestSha256Hex = sha256Hex(manifestBytes);
+    return { ok: true, value: { ...content, version: manifest.version, manifestSha256Hex } };
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/**
+ * Holds the active set. A new set replaces it only after complete validation, in one
+ * assignment: a tap sees the old set or the new one, never a mix, and a bad set leaves the
+ * previous one active. Versions only go forward (a replayed old set is refused).
+ */
+export class ParamStore {
+  private activeSet: ParamSet | null = null;
+
+  constructor(private readonly publicKey: KeyObject) {
+    assert(publicKey.asymmetricKeyType === 'ed25519', 'Ed25519 key');
+    assert(publicKey.type === 'public', 'public key');
+  }
+
+  active(): ParamSet | null {
+    return this.activeSet;
+  }
+
+  /** Loads `source` and activates it. Errors: FieldError (the active set is unchanged). */
+  async activate(source: StoragePort): Promise<ParamsResult<ParamSet>> {
+    const loaded = await paramsLoad(source, this.publicKey);
+    if (!loaded.ok) return loaded;
+    const current = this.activeSet;
+    if (current !== null && loaded.value.version <= current.version) {
+      const reason = `${loaded.value.version} is not newer than the active ${current.version}`;
+      return fail(FILE_MANIFEST, 'version', reason);
+    }
+    this.activeSet = loaded.value;
+    return loaded;
+  }
+}
+
+/**
+ * Validates the content files of `target`, then writes a signed manifest.json (atomic
+ * replace). `version` null means one more than the existing manifest's, or 1. Errors:
+ * FieldError (nothing is written).
+ */
+export async function paramsSign(
+  target: StoragePort,
+  privateKey: KeyObject,
+  version: number | null,
+): Promise<ParamsResult<ParamsManifest>> {
+  const read = await paramsReadFiles(target, false);
+  if (!read.ok) return read;
+  let versionNext = version;
+  try {
+    paramsContentParse(read.value);
+    if (versionNext === null) {
+      const previous = await target.read(FILE_MANIFEST);
+      const hasPrevious = previous.ok && previous.value.length > 0;
+      versionNext = hasPrevious ? manifestParse(previous.value).version + 1 : 1;
+    }
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, error };
+    throw error;
+  }
+  const manifest = manifestSign(manifestBuild(read.value, versionNext), privateKey);
+  const written = await target.replace(FILE_MANIFEST, manifestEncode(manifest));
+  if (!written.ok) return fail(FILE_MANIFEST, '', `write failed: ${written.detail}`);
+  return { ok: true, value: manifest };
+}
+
+/** What the simulator's default set holds. */
+export interface DefaultParamsOptions {
+  readonly version: number;
+  readonly terminal: TerminalParams;
+  readonly fares: FareParams;
+  /** One UnionPay TLV hex string per CA key. */
+  readonly caKeysTlvHex: readonly string[];
+  readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  readonly signingKey: KeyObject;
+}
+
+/** Fares for a flat-fare city bus line; the concession range is a made-up test BIN. */
+export const DEFAULT_FARES: FareParams = {
+  currencyCode: 156,
+  flatFareMinor: 200,
+  categories: [
+    { name: 'concession', fareMinor: 100, panRanges: [{ low: '621799', high: '621799' }] },
+  ],
+  transfer: { discountMinor: 100, windowSec: 5400 },
+  duplicateTapWindowSec: 60,
+  tornWindowSec: 120,
+};
+
+/**
+ * Writes a complete signed set (UnionPay AIDs with partial match, the given CA keys and deny
+ * list, no revocations) to `target` and signs it. Errors: FieldError (a bad CA key, a bad
+ * deny-list entry, a write failure).
+ */
+export async function writeDefaultParams(
+  target: StoragePort,
+  options: DefaultParamsOptions,
+): Promise<ParamsResult<ParamsManifest>> {
+  const denyLine = (e: { pan: string; psn: number }): string =>
+    `${e.pan},${e.psn.toString(16).padStart(2, '0')}`;
+  const denyText = options.denyList.map(denyLine).join('\n');
+  const denyList = denyListBuild(denyText, FILE_DENY_LIST);
+  if (!denyList.ok) return denyList;
+  const json = (value: unknown): Uint8Array =>
+    new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+  const aids = [
+    { aidHex: 'A000000333010101', partialMatch: true, label: 'UnionPay Debit' },
+    { aidHex: 'A000000333010102', partialMatch: true, label: 'UnionPay Credit' },
+    { aidHex: 'A000000333010106', partialMatch: true, label: 'UnionPay EC' },
+  ];
+  const files = new Map<string, Uint8Array>([
+    [FILE_TERMINAL, json(options.terminal)],
+    [FILE_FARES, json(options.fares)],
+    [FILE_AIDS, json({ aids })],
+    [FILE_CAPK, new TextEncoder().encode(`${options.caKeysTlvHex.join('\n')}\n`)],
+    [FILE_CAPK_REVOCATION, json({ revoked: [] })],
+    [FILE_DENY_LIST, denyList.value.image],
+  ]);
+  for (const [name, bytes] of files) {
+    const written = await target.replace(name, bytes);
+    if (!written.ok) return fail(name, '', `write failed: ${written.detail}`);
+  }
+  return paramsSign(target, options.signingKey, options.version);
+}
+
+function fail<T>(file: string, field: string, reason: string): ParamsResult<T> {
+  return { ok: false, error: new FieldError(file, field, reason) };
+}

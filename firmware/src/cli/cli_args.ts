@@ -1,0 +1,46 @@
+// Shared by every shuaka subcommand: output sinks, exit codes, strict flag parsing.
+
+import { parseArgs } from 'node:util';
+
+/** Where a command prints: `out` for results, `err` for diagnostics and usage. */
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Parsed flags (string values only) and positionals, or null when the flags are bad. */
+export interface CliArgs {
+  readonly values: Readonly<Record<string, string | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Parses `argv` strictly against string flags `names`: an unknown flag, a flag without its
+ * value or a repeated flag gives null (the caller prints usage and exits 2).
+ */
+export function cliParse(argv: readonly string[], names: readonly string[]): CliArgs | null {
+  const options: Record<string, { type: 'string' }> = {};
+  for (const name of names) options[name] = { type: 'string' };
+  try {
+    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const values: Record<string, string | undefined> = {};
+    for (const [key, value] of Object.entries(parsed.values)) {
+      if (typeof value !== 'string') return null;
+      values[key] = value;
+    }
+    return { values, positionals: parsed.positionals };
+  } catch {
+    return null;
+  }
+}
+
+/** A decimal integer in [min, max], or null. */
+export function cliInt(text: string | undefined, min: number, max: number): number | null {
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return null;
+  const value = Number(text);
+  return value >= min && value <= max ? value : null;
+}

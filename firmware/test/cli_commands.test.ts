@@ -1,0 +1,185 @@
+// `shuaka params` and `shuaka journal` command modules on real files in a temp directory.
+
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPrivateKey } from 'node:crypto';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { FileStorage } from '../../hal/src/storage/file_storage.js';
+import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
+import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
+import { runJournalCommand } from '../src/cli/journal_cmd.js';
+import { runParamsCommand } from '../src/cli/params_cmd.js';
+import { journalOptions, newClock, scriptedEntries } from './journal_fixtures.js';
+
+let dir = '';
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shuaka-cli-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+async function run(command: 'params' | 'journal', argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (line: string) => out.push(line), err: (line: string) => err.push(line) };
+  const runner = command === 'params' ? runParamsCommand : runJournalCommand;
+  const code = await runner(argv, io);
+  return { code, out, err };
+}
+
+async function writeJournal(entries = scriptedEntries()): Promise<string> {
+  const journalDir = join(dir, 'journal');
+  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
+  const opened = await Journal.open(storage.value, options);
+  if (!opened.ok) throw new Error(opened.detail);
+  for (const entry of entries) {
+    const result = await opened.value.journal.append(entry);
+    if (!result.ok) throw new Error(result.detail);
+  }
+  await storage.value.close();
+  return journalDir;
+}
+
+describe('shuaka params', () => {
+  it('keygenSignVerify_roundTrip_andATamperedFileIsRefused', async () => {
+    const prefix = join(dir, 'ops');
+    expect((await run('params', ['keygen', '--out', prefix])).code).toBe(0);
+    expect((await run('params', ['keygen', '--out', prefix])).code).toBe(1);
+    const setDir = join(dir, 'set');
+    await mkdir(setDir);
+    const storage = await FileStorage.open(setDir, { quotaBytes: null });
+    if (!storage.ok) throw new Error(storage.detail);
+    const signingKey = createPrivateKey(await readFile(`${prefix}.key.pem`, 'utf8'));
+    const written = await writeDefaultParams(storage.value, {
+      version: 1,
+      terminal: { terminalId: 'T9', lineId: 'L1' },
+      fares: DEFAULT_FARES,
+      caKeysTlvHex: [],
+      denyList: [],
+      signingKey,
+    });
+    // No CA key at all is not a usable set.
+    expect(written.ok ? '' : written.error.message).toMatch(/capk\.txt: no CA key/);
+    await writeFile(join(setDir, 'capk.txt'), await capkFromVectors());
+    const signed = await run('params', ['sign', '--key', `${prefix}.key.pem`, setDir]);
+    expect(signed.code, signed.err.join('\n')).toBe(0);
+    expect(signed.out[0]).toMatch(/version 1, 6 files/);
+    const again = await run('params', ['sign', '--key', `${prefix}.key.pem`, setDir]);
+    expect(again.out[0]).toMatch(/version 2/);
+    const verified = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, setDir]);
+    expect(verified.code, verified.err.join('\n')).toBe(0);
+    expect(verified.out.join('\n')).toMatch(/OK: version 2, terminal T9, line L1/);
+    await writeFile(join(setDir, 'terminal.json'), '{"terminalId":"T9","lineId":"L2"}');
+    const refused = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, setDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.err.join('\n'))
+      .toMatch(/REFUSED: terminal\.json: SHA-256 does not match the manifest/);
+    await storage.value.close();
+  });
+
+  it('denylistBuild_writesALoadableImage_andBadLinesFail', async () => {
+    await writeFile(join(dir, 'in.txt'), '6231000000000001,01\n6231000000000001,01\n');
+    const outBin = join(dir, 'out.bin');
+    const built = await run('params', ['denylist-build', join(dir, 'in.txt'), outBin]);
+    expect(built.code).toBe(0);
+    expect(built.out[0]).toMatch(/1 entries \(1 duplicates merged\)/);
+    expect((await readFile(join(dir, 'out.bin'))).length).toBe(48 + 11);
+    await writeFile(join(dir, 'bad.txt'), '6231000000000001 01\n');
+    const bad = await run('params', ['denylist-build', join(dir, 'bad.txt'), join(dir, 'out.bin')]);
+    expect(bad.code).toBe(1);
+    expect(bad.err[0]).toMatch(/line 1/);
+  });
+
+  it('help_printsUsageAndExits0', async () => {
+    for (const command of ['params', 'journal'] as const) {
+      const result = await run(command, ['--help']);
+      expect(result.code).toBe(0);
+      expect(result.out.join('\n')).toMatch(/^Usage:/);
+    }
+  });
+
+  it('badUsage_printsUsageAndExits2', async () => {
+    const cases = [
+      [], ['nope'], ['sign', 'dir'], ['verify', '--pub'], ['keygen', '--out', 'x', '--bogus', 'y'],
+      ['sign', '--key', 'k', '--version', 'x', 'd'], ['denylist-build', 'one'],
+    ];
+    for (const argv of cases) {
+      const result = await run('params', argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.err.join('\n')).toMatch(/^Usage:/);
+    }
+  });
+});
+
+describe('shuaka journal', () => {
+  it('verifyExportAck_onAJournalWithATornTail', async () => {
+    const journalDir = await writeJournal(scriptedEntries().slice(0, 10));
+    // Three bytes of a record header: a power cut during an append.
+    const tornBytes = new Uint8Array([0x53, 0x4a, 0x01]);
+    await writeFile(join(journalDir, JOURNAL_FILE_NAME), tornBytes, { flag: 'a' });
+    const verified = await run('journal', ['verify', '--journal', journalDir]);
+    expect(verified.code).toBe(0);
+    const text = verified.out.join('\n');
+    expect(text).toMatch(/: OK/);
+    expect(text).toMatch(/last seq 10, acknowledged through 0/);
+    expect(text).toMatch(/torn tail: 3 bytes at offset \d+ \(short\)/);
+    expect(text).toMatch(/unacknowledged clearing records 2/);
+    expect(text).not.toMatch(/6231000000000000/);
+    const outFile = join(dir, 'upload.jsonl');
+    const exported = await run('journal', ['export', '--journal', journalDir, '--out', outFile]);
+    expect(exported.code).toBe(0);
+    const lines = (await readFile(outFile, 'utf8')).trim().split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => `${String(l['type'])}:${String(l['seq'])}`))
+      .toEqual(['clearing:2', 'torn:4', 'clearing:7', 'torn:9', 'reconciled:10']);
+    expect(exported.err.join('\n')).toMatch(/ack --through 10/);
+    const ack = ['ack', '--through', '10', '--journal', journalDir];
+    expect((await run('journal', ack)).code).toBe(0);
+    expect((await run('journal', ack)).code).toBe(1);
+    const after = await run('journal', ['export', '--journal', journalDir]);
+    expect(after.out).toEqual([]);
+    const summary = await run('journal', ['verify', '--journal', journalDir]);
+    expect(summary.out.join('\n')).toMatch(/last seq 11, acknowledged through 10/);
+    expect(summary.out.join('\n')).toMatch(/torn tail: none/);
+  });
+
+  it('verify_failsWithExit1OnCorruption_andUsageIsExit2', async () => {
+    const journalDir = await writeJournal(scriptedEntries().slice(0, 3));
+    const path = join(journalDir, JOURNAL_FILE_NAME);
+    const image = await readFile(path);
+    image[30] = (image[30] ?? 0) ^ 0x10;
+    await writeFile(path, image);
+    const verified = await run('journal', ['verify', '--journal', journalDir]);
+    expect(verified.code).toBe(1);
+    expect(verified.err.join('\n')).toMatch(/FAILED at byte 0 \(seq 1\)/);
+    expect((await run('journal', ['export', '--journal', journalDir])).code).toBe(1);
+    expect((await run('journal', ['verify', '--journal', join(dir, 'absent')])).code).toBe(1);
+    const bad = [
+      [], ['ack'], ['ack', '--through', 'x'], ['verify', 'extra'], ['export', '--bogus'],
+    ];
+    for (const argv of bad) {
+      expect((await run('journal', argv)).code, argv.join(' ')).toBe(2);
+    }
+  });
+});
+
+async function capkFromVectors(): Promise<string> {
+  const path = join(import.meta.dirname, '../../../shared/vectors/unionpay_capk.json');
+  type Vectors = { keys: { index: string; source_tlv: string }[] };
+  const json = JSON.parse(await readFile(path, 'utf8')) as Vectors;
+  return json.keys.filter((key) => key.index !== '61').map((key) => key.source_tlv).join('\n');
+}

@@ -1,0 +1,85 @@
+// FileStorage on a real temp directory: append/sync/read, atomic replace, truncate, quota, list.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { HalStatus } from '../../src/ports/hal_status.js';
+import { FileStorage } from '../../src/storage/file_storage.js';
+
+let dir = '';
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shuaka-storage-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openStorage(quotaBytes: number | null): Promise<FileStorage> {
+  const opened = await FileStorage.open(dir, { quotaBytes });
+  if (!opened.ok) throw new Error(opened.detail);
+  return opened.value;
+}
+
+describe('FileStorage', () => {
+  it('appendSyncRead_returnsTheBytesAndMissingFilesReadEmpty', async () => {
+    const storage = await openStorage(null);
+    expect(await storage.read('absent.bin')).toEqual({ ok: true, value: new Uint8Array(0) });
+    expect((await storage.append('j.bin', Uint8Array.of(1, 2, 3))).ok).toBe(true);
+    expect((await storage.append('j.bin', Uint8Array.of(4))).ok).toBe(true);
+    expect((await storage.sync('j.bin')).ok).toBe(true);
+    const read = await storage.read('j.bin');
+    expect(read.ok && [...read.value]).toEqual([1, 2, 3, 4]);
+    expect([...(await readFile(join(dir, 'j.bin')))]).toEqual([1, 2, 3, 4]);
+    expect((await storage.truncate('j.bin', 2)).ok).toBe(true);
+    expect((await storage.append('j.bin', Uint8Array.of(9))).ok).toBe(true);
+    const after = await storage.read('j.bin');
+    expect(after.ok && [...after.value]).toEqual([1, 2, 9]);
+    await storage.close();
+  });
+
+  it('replace_swapsWholeContentsAndLeftoverTemporariesAreRemovedAtOpen', async () => {
+    const storage = await openStorage(null);
+    await storage.append('p.bin', Uint8Array.of(1, 1, 1));
+    expect((await storage.replace('p.bin', Uint8Array.of(2, 2))).ok).toBe(true);
+    // The append handle was for the old inode: appends after a replace go to the new file.
+    await storage.append('p.bin', Uint8Array.of(3));
+    const read = await storage.read('p.bin');
+    expect(read.ok && [...read.value]).toEqual([2, 2, 3]);
+    await writeFile(join(dir, 'p.bin.tmp'), 'half written by a power cut');
+    await storage.close();
+    const again = await openStorage(null);
+    expect(await again.list()).toEqual({ ok: true, value: ['p.bin'] });
+  });
+
+  it('quota_refusesAppendsWithSizeAndCapacityReportsFreeBytes', async () => {
+    const storage = await openStorage(100);
+    expect((await storage.append('a.bin', new Uint8Array(60))).ok).toBe(true);
+    const capacity = await storage.capacity();
+    expect(capacity).toEqual({ ok: true, value: { freeBytes: 40, totalBytes: 100 } });
+    const refused = await storage.append('a.bin', new Uint8Array(41));
+    expect(refused.ok ? null : refused.error).toBe(HalStatus.SIZE);
+    expect((await storage.replace('a.bin', new Uint8Array(100))).ok).toBe(true);
+    await storage.close();
+  });
+
+  it('capacityWithoutQuota_comesFromTheFileSystem', async () => {
+    const storage = await openStorage(null);
+    const capacity = await storage.capacity();
+    expect(capacity.ok).toBe(true);
+    if (capacity.ok) {
+      expect(capacity.value.totalBytes).toBeGreaterThan(0);
+      expect(capacity.value.freeBytes).toBeLessThanOrEqual(capacity.value.totalBytes);
+    }
+  });
+
+  it('badNames_areAssertions', async () => {
+    const storage = await openStorage(null);
+    await expect(storage.read('../escape')).rejects.toThrow(/bad storage name/);
+    await expect(storage.append('x.tmp', Uint8Array.of(1))).rejects.toThrow(/bad storage name/);
+  });
+});
