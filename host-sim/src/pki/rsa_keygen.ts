@@ -176,8 +176,15 @@ function modInverse(a: bigint, m: bigint): bigint {
 }
 
 function rsaJwk(key: RsaKeyPair): {
-  kty: 'RSA'; n: string; e: string; d: string; p: string; q: string;
-  dp: string; dq: string; qi: string;
+  kty: 'RSA';
+  n: string;
+  e: string;
+  d: string;
+  p: string;
+  q: string;
+  dp: string;
+  dq: string;
+  qi: string;
 } {
   const b64 = (v: bigint): string => {
     const hex = v.toString(16);

@@ -72,7 +72,10 @@ export interface TestPkiOptions {
  * Builds the PKI for `seed`. With the default seed and `useFixture`, keys come from the cached
  * primes (instant); otherwise each key costs a seeded prime search (tens of ms per key).
  */
-export function createTestPki(seed: number, options: TestPkiOptions = { useFixture: true }): TestPki {
+export function createTestPki(
+  seed: number,
+  options: TestPkiOptions = { useFixture: true },
+): TestPki {
   return new TestPkiImpl(seed >>> 0, options.useFixture);
 }
 

@@ -18,9 +18,12 @@ export function renderPrimesFixture(seed: number): string {
     '',
     '/** Primes of the default test PKI by key label (hex in chunks for short lines). */',
     `export const TEST_PKI_PRIMES_SEED = 0x${pki.seed.toString(16)};`,
-    'export const TEST_PKI_PRIMES: Readonly<',
-    '  Record<string, { readonly e: number; readonly p: readonly string[]; readonly q: readonly string[] }>',
-    '> = {',
+    'export interface PrimesEntry {',
+    '  readonly e: number;',
+    '  readonly p: readonly string[];',
+    '  readonly q: readonly string[];',
+    '}',
+    'export const TEST_PKI_PRIMES: Readonly<Record<string, PrimesEntry>> = {',
   ];
   for (const [label, key] of testPkiKeys(pki)) {
     lines.push(`  '${label}': {`, `    e: ${key.e.toString()},`);

@@ -27,13 +27,7 @@ export const CA_SPECS: readonly CaSpec[] = [
 
 /** Issuers of the population. Names are stable API: profiles refer to them. */
 export type IssuerName =
-  | 'bank-a'
-  | 'bank-b'
-  | 'bank-c'
-  | 'wallet'
-  | 'social'
-  | 'bank-slow'
-  | 'bank-revoked';
+  'bank-a' | 'bank-b' | 'bank-c' | 'wallet' | 'social' | 'bank-slow' | 'bank-revoked';
 
 /** One issuer key and its certificate fields. */
 export interface IssuerSpec {

@@ -18,6 +18,10 @@ export interface UncertainTap {
 export interface LastFinal {
   readonly seq: number;
   readonly timeWallMs: number;
+  /** Line of that tap and its fare rule: the fare policy's duplicate and transfer rules. */
+  readonly lineId: string;
+  readonly fareRule: string;
+  readonly amountMinor: number;
 }
 
 interface PendingSlot {
@@ -100,6 +104,9 @@ export class JournalState {
         this.lastFinalByCard.set(cardKeyString(entry.clearing.card), {
           seq: record.seq,
           timeWallMs: record.timeWallMs,
+          lineId: entry.clearing.lineId,
+          fareRule: entry.clearing.fareRule,
+          amountMinor: entry.clearing.amountMinor,
         });
         break;
       case 'declined':

@@ -1,0 +1,46 @@
+// qPBOC transaction log records: values laid out by the card's log format (9F4F), no tags.
+
+import { fromHex } from '../pki/emv_bytes.js';
+import { parseDol } from './card_dol.js';
+import * as T from './emv_card_tags.js';
+
+/** Tags whose values are numeric (n): fitted by left padding / keeping the rightmost digits. */
+const NUMERIC_TAGS: ReadonlySet<number> = new Set([
+  T.TAG_9A_DATE,
+  T.TAG_9F21_TIME,
+  T.TAG_9F02_AMOUNT,
+  T.TAG_9F03_OTHER_AMOUNT,
+  T.TAG_9F1A_COUNTRY,
+  T.TAG_5F2A_CURRENCY,
+  T.TAG_9C_TYPE,
+  T.TAG_9F36_ATC,
+]);
+
+/** The log format of domain.md 1.7 [S:NFSEE]: date, time, amounts, country, currency,
+ *  merchant name, type, ATC (45 bytes per record). */
+export const LOG_FORMAT_DEFAULT_HEX = '9a039f21039f02069f03069f1a025f2a029f4e149c019f3602';
+
+/**
+ * One log record: for each entry of the format, the value from `values` fitted to the asked
+ * length (numeric tags keep their rightmost bytes and pad left, others pad right), zeros when
+ * the card has no value. Throws RangeError on a malformed format (a personalisation error).
+ */
+export function buildLogRecord(
+  formatHex: string,
+  values: ReadonlyMap<number, Uint8Array>,
+): Uint8Array {
+  const entries = parseDol(fromHex(formatHex));
+  const parts: number[] = [];
+  for (const e of entries) {
+    const value = values.get(e.tag) ?? new Uint8Array(0);
+    const fitted = new Uint8Array(e.length);
+    if (NUMERIC_TAGS.has(e.tag)) {
+      const tail = value.subarray(Math.max(0, value.length - e.length));
+      fitted.set(tail, e.length - tail.length);
+    } else {
+      fitted.set(value.subarray(0, e.length));
+    }
+    parts.push(...fitted);
+  }
+  return Uint8Array.from(parts);
+}

@@ -1,0 +1,289 @@
+// A virtual qPBOC card: SELECT, GPO, READ RECORD (commit on the last AFL record), GET DATA.
+
+import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { Prng } from '../prng.js';
+import { bytesEqual, fromHex, toHex } from '../pki/emv_bytes.js';
+import type { TestPki } from '../pki/test_pki.js';
+import {
+  CLA_00_INTERINDUSTRY,
+  CLA_80_PROPRIETARY,
+  INS_A4_SELECT,
+  INS_A8_GPO,
+  INS_B2_READ_RECORD,
+  INS_CA_GET_DATA,
+  SW_6700_WRONG_LENGTH,
+  SW_6985_CONDITIONS_NOT_SATISFIED,
+  SW_6A86_WRONG_P1P2,
+  SW_6D00_INS_NOT_SUPPORTED,
+  SW_6E00_CLA_NOT_SUPPORTED,
+  SW_9000_OK,
+  parseCommandApdu,
+  responseApdu,
+  statusOnly,
+} from './card_apdu.js';
+import type { CommandApdu } from './card_apdu.js';
+import { CardLedger } from './card_ledger.js';
+import type { LedgerEntry } from './card_ledger.js';
+import type { CardIdentity, VirtualCard } from './card_model.js';
+import { personaliseCard } from './card_personalise.js';
+import type { PersonalisedCard } from './card_personalise.js';
+import type { CardProfile } from './card_profile.js';
+import { drawIdentity } from './card_rf.js';
+import { commandMs } from './card_timing.js';
+import type { CommandCost } from './card_timing.js';
+import { getData, readRecord, selectByName } from './qpboc_commands.js';
+import type { AppState, CommandResult, SessionState } from './qpboc_commands.js';
+import { processGpo } from './qpboc_gpo.js';
+import type { StagedDebit } from './qpboc_gpo.js';
+import type { RiskDecision } from './qpboc_risk.js';
+
+/** UnionPay RID: the default application of the query methods is the first UnionPay one. */
+export const RID_A000000333_UNIONPAY = 'a000000333';
+/** China Standard Time offset for wall-clock record times. */
+const CST_OFFSET_MS = 8 * 3600 * 1000;
+
+/** What a card needs besides its profile. */
+export interface CardOptions {
+  /** Source of per-tap randomness (phone UIDs, 9F69 card unpredictable number). */
+  readonly prng: Prng;
+  /** Keys and certificates. */
+  readonly pki: TestPki;
+  /** Optional clock: ledger commit times, and the log/ledger time when the PDOL has no 9F21. */
+  readonly clock?: ClockPort;
+}
+
+/** A virtual qPBOC card plus the inspection API tests and checkers use. */
+export interface QpbocCard extends VirtualCard {
+  readonly profile: CardProfile;
+  readonly personalised: PersonalisedCard;
+  /** Every committed debit, in commit order. */
+  ledger(): readonly LedgerEntry[];
+  /** EC balance (9F79) in minor units, or null without EC; `aidHex` defaults to the first
+   *  UnionPay application. */
+  balanceMinor(aidHex?: string): number | null;
+  /** Current ATC. */
+  atc(aidHex?: string): number;
+  /** The debit staged by the last GPO and not committed yet, or null. */
+  pendingDebit(aidHex?: string): StagedDebit | null;
+  /** The decision of the last qPBOC GPO on any application, or null. */
+  lastDecision(): RiskDecision | null;
+  /** Number of powerOn calls so far. */
+  presentations(): number;
+  /** The card leaves the field: it answers nothing until the next powerOn. */
+  powerOff(): void;
+}
+
+/**
+ * Personalises `profile` and returns the card, powered off (call powerOn first).
+ * Throws CardProfileError when the profile cannot be personalised.
+ */
+export function createCard(profile: CardProfile, options: CardOptions): QpbocCard {
+  return new QpbocCardImpl(personaliseCard(profile, options.pki), options);
+}
+
+class QpbocCardImpl implements QpbocCard {
+  readonly label: string;
+  readonly profile: CardProfile;
+  private readonly states: AppState[];
+  private readonly cardLedger = new CardLedger();
+  private readonly prng: Prng;
+  private readonly clock: ClockPort | null;
+  private identityNow: CardIdentity;
+  private powered = false;
+  private presentationCount = 0;
+  private session: SessionState = { selected: null, gpoThisSession: false };
+  private lastMs = 0;
+  private decision: RiskDecision | null = null;
+
+  constructor(
+    readonly personalised: PersonalisedCard,
+    options: CardOptions,
+  ) {
+    this.profile = personalised.profile;
+    this.label = personalised.profile.label;
+    this.prng = options.prng.fork(`card:${this.label}`);
+    this.clock = options.clock ?? null;
+    this.states = personalised.apps.map((app) => ({
+      app,
+      atc: app.profile.atcInitial,
+      lastOnlineAtc: app.profile.lastOnlineAtc,
+      balanceMinor: app.profile.ec === null ? null : app.profile.ec.balanceMinor,
+      log: [],
+      txn: null,
+    }));
+    this.identityNow = drawIdentity(this.profile.rf, this.prng);
+  }
+
+  identity(): CardIdentity {
+    return this.identityNow;
+  }
+
+  powerOn(): void {
+    this.powered = true;
+    this.presentationCount += 1;
+    this.session = { selected: null, gpoThisSession: false };
+    if (this.presentationCount > 1) this.identityNow = drawIdentity(this.profile.rf, this.prng);
+  }
+
+  powerOff(): void {
+    this.powered = false;
+    this.session = { selected: null, gpoThisSession: false };
+  }
+
+  transceive(capdu: Uint8Array): Uint8Array | null {
+    if (!this.powered) {
+      this.lastMs = 0;
+      return null;
+    }
+    const command = parseCommandApdu(capdu);
+    const result: CommandResult =
+      command === null ? rejected(SW_6700_WRONG_LENGTH) : this.dispatch(command);
+    this.lastMs = commandMs(this.profile.processing, {
+      ...result.cost,
+      responseBytes: Math.max(0, result.response.length - 2),
+    });
+    return result.response;
+  }
+
+  lastProcessingMs(): number {
+    return this.lastMs;
+  }
+
+  ledger(): readonly LedgerEntry[] {
+    return this.cardLedger.entries();
+  }
+
+  balanceMinor(aidHex?: string): number | null {
+    return this.state(aidHex).balanceMinor;
+  }
+
+  atc(aidHex?: string): number {
+    return this.state(aidHex).atc;
+  }
+
+  pendingDebit(aidHex?: string): StagedDebit | null {
+    const txn = this.state(aidHex).txn;
+    return txn !== null && !txn.committed ? txn.debit : null;
+  }
+
+  lastDecision(): RiskDecision | null {
+    return this.decision;
+  }
+
+  presentations(): number {
+    return this.presentationCount;
+  }
+
+  private dispatch(command: CommandApdu): CommandResult {
+    switch (command.ins) {
+      case INS_A4_SELECT:
+        if (command.cla !== CLA_00_INTERINDUSTRY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return selectByName(this.personalised, this.session, command);
+      case INS_A8_GPO:
+        if (command.cla !== CLA_80_PROPRIETARY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return this.gpo(command);
+      case INS_B2_READ_RECORD:
+        if (command.cla !== CLA_00_INTERINDUSTRY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return readRecord(this.selectedState(), this.session, command, (s) => this.commit(s));
+      case INS_CA_GET_DATA:
+        if (command.cla !== CLA_80_PROPRIETARY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return getData(this.selectedState(), command);
+      default: {
+        const knownClass =
+          command.cla === CLA_00_INTERINDUSTRY || command.cla === CLA_80_PROPRIETARY;
+        return rejected(knownClass ? SW_6D00_INS_NOT_SUPPORTED : SW_6E00_CLA_NOT_SUPPORTED);
+      }
+    }
+  }
+
+  private gpo(command: CommandApdu): CommandResult {
+    const state = this.selectedState();
+    if (command.p1 !== 0 || command.p2 !== 0) return rejected(SW_6A86_WRONG_P1P2, 'gpo');
+    if (state === null) return rejected(SW_6985_CONDITIONS_NOT_SATISFIED, 'gpo');
+    const outcome = processGpo(state.app, state, command.data, {
+      cardUnpredictableNumber: this.prng.bytes(4),
+      clockTimeHhmmss: this.clockTime(),
+    });
+    switch (outcome.kind) {
+      case 'status':
+        return rejected(outcome.sw, 'gpo');
+      case 'format1':
+        state.txn = null;
+        this.session.gpoThisSession = true;
+        return { response: responseApdu(outcome.data, SW_9000_OK), cost: gpoCost([]) };
+      case 'qpboc':
+        // A new GPO starts a new transaction: any pending one is abandoned, never committed.
+        state.atc = outcome.txn.atc;
+        state.txn = outcome.txn;
+        this.session.gpoThisSession = true;
+        this.decision = outcome.txn.decision;
+        return { response: responseApdu(outcome.data, SW_9000_OK), cost: gpoCost(outcome.rsaBits) };
+      default: {
+        const never: never = outcome;
+        throw new Error(`unknown GPO outcome ${String(never)}`);
+      }
+    }
+  }
+
+  /** Applies the staged debit exactly once; called by READ RECORD on the last AFL record. */
+  private commit(state: AppState): void {
+    const txn = state.txn;
+    if (txn === null || txn.committed || txn.debit === null) return;
+    const debit = txn.debit;
+    state.balanceMinor = debit.balanceAfterMinor;
+    if (debit.logRecord !== null && state.app.profile.log !== null) {
+      state.log.unshift(debit.logRecord);
+      state.log.length = Math.min(state.log.length, state.app.profile.log.maxRecords);
+    }
+    txn.committed = true;
+    this.cardLedger.append({
+      aidHex: toHex(state.app.aid),
+      atc: txn.atc,
+      amountMinor: debit.amountMinor,
+      balanceBeforeMinor: debit.balanceBeforeMinor,
+      balanceAfterMinor: debit.balanceAfterMinor,
+      currencyCode: debit.currencyCode,
+      dateYymmdd: debit.dateYymmdd,
+      timeHhmmss: debit.timeHhmmss,
+      unpredictableNumberHex: debit.unpredictableNumberHex,
+      cryptogramHex: debit.cryptogramHex,
+      presentation: this.presentationCount,
+      recovered: !this.session.gpoThisSession,
+      committedAtMs: this.clock === null ? null : this.clock.nowMs(),
+    });
+  }
+
+  private selectedState(): AppState | null {
+    const selected = this.session.selected;
+    if (selected === null || selected === 'ppse') return null;
+    return this.states[selected] ?? null;
+  }
+
+  private state(aidHex: string | undefined): AppState {
+    const wanted = aidHex === undefined ? null : fromHex(aidHex);
+    const found =
+      wanted === null
+        ? (this.states.find((s) => toHex(s.app.aid).startsWith(RID_A000000333_UNIONPAY)) ??
+          this.states[0])
+        : this.states.find((s) => bytesEqual(s.app.aid, wanted));
+    if (found === undefined) throw new RangeError(`no application ${aidHex ?? '(default)'}`);
+    return found;
+  }
+
+  private clockTime(): string | null {
+    if (this.clock === null) return null;
+    const secondsOfDay = Math.floor((this.clock.wallMs() + CST_OFFSET_MS) / 1000) % 86_400;
+    const hh = Math.floor(secondsOfDay / 3600);
+    const mm = Math.floor((secondsOfDay % 3600) / 60);
+    const ss = secondsOfDay % 60;
+    return [hh, mm, ss].map((v) => v.toString().padStart(2, '0')).join('');
+  }
+}
+
+function gpoCost(rsaBits: readonly number[]): Omit<CommandCost, 'responseBytes'> {
+  return { kind: 'gpo', rsaBits, committed: false };
+}
+
+function rejected(sw: number, kind: CommandCost['kind'] = 'other'): CommandResult {
+  return { response: statusOnly(sw), cost: { kind, rsaBits: [], committed: false } };
+}
