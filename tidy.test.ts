@@ -12,7 +12,15 @@ import { describe, expect, it } from 'vitest';
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const LINE_COLUMNS_MAX = 100;
 const FUNCTION_LINES_MAX = 70;
-const SOURCE_ROOTS = ['assembly/src', 'assembly/host', 'assembly/tools', 'hal/src', 'firmware/src', 'host-sim/src', 'bench'];
+const SOURCE_ROOTS = [
+  'assembly/src',
+  'assembly/host',
+  'assembly/tools',
+  'hal/src',
+  'firmware/src',
+  'host-sim/src',
+  'bench',
+];
 const GENERATED = new Set(['assembly/host/abi.gen.ts']);
 
 function listTs(dir: string): string[] {
@@ -28,19 +36,38 @@ function listTs(dir: string): string[] {
 const FILES = SOURCE_ROOTS.flatMap(listTs).filter((f) => !GENERATED.has(f));
 
 function parse(file: string): ts.SourceFile {
-  return ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  return ts.createSourceFile(
+    file,
+    readFileSync(join(ROOT, file), 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+  );
 }
 
 /** Folders whose code must take time and randomness from injected ports (style.md 10.2). */
-const NO_AMBIENT_TIME = ['assembly/src', 'firmware/src/app', 'hal/src/ports', 'hal/src/pn532', 'hal/src/display', 'hal/src/buzzer'];
+const NO_AMBIENT_TIME = [
+  'assembly/src',
+  'firmware/src/app',
+  'hal/src/ports',
+  'hal/src/pn532',
+  'hal/src/display',
+  'hal/src/buzzer',
+];
 const BANNED_GLOBALS = new Set(['Date', 'setTimeout', 'setInterval', 'performance']);
 
 /** Import rules: a file under the key may not import from these folders. */
 const FORBIDDEN_IMPORTS: Record<string, string[]> = {
   'assembly/host': ['hal', 'firmware', 'host-sim', 'bench'],
-  'hal': ['assembly', 'firmware', 'host-sim', 'bench'],
+  hal: ['assembly', 'firmware', 'host-sim', 'bench'],
   'firmware/src': ['host-sim', 'bench'],
-  'firmware/src/app': ['hal/src/pn532', 'hal/src/serial', 'hal/src/display', 'hal/src/buzzer', 'hal/src/storage', 'firmware/src/boards'],
+  'firmware/src/app': [
+    'hal/src/pn532',
+    'hal/src/serial',
+    'hal/src/display',
+    'hal/src/buzzer',
+    'hal/src/storage',
+    'firmware/src/boards',
+  ],
   'host-sim/src': ['hal/src/serial', 'firmware/src/boards', 'bench'],
 };
 
@@ -52,9 +79,12 @@ describe('tidy', () => {
   it(`keeps lines within ${LINE_COLUMNS_MAX} columns`, () => {
     const long: string[] = [];
     for (const file of FILES) {
-      readFileSync(join(ROOT, file), 'utf8').split('\n').forEach((line, i) => {
-        if ([...line].length > LINE_COLUMNS_MAX) long.push(`${file}:${i + 1} (${[...line].length})`);
-      });
+      readFileSync(join(ROOT, file), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if ([...line].length > LINE_COLUMNS_MAX)
+            long.push(`${file}:${i + 1} (${[...line].length})`);
+        });
     }
     expect(long).toEqual([]);
   });
@@ -67,7 +97,8 @@ describe('tidy', () => {
         if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
           const start = source.getLineAndCharacterOfPosition(node.getStart()).line;
           const end = source.getLineAndCharacterOfPosition(node.getEnd()).line;
-          if (end - start + 1 > FUNCTION_LINES_MAX) long.push(`${file}:${start + 1} (${end - start + 1} lines)`);
+          if (end - start + 1 > FUNCTION_LINES_MAX)
+            long.push(`${file}:${start + 1} (${end - start + 1} lines)`);
         }
         ts.forEachChild(node, visit);
       };
@@ -86,7 +117,8 @@ describe('tidy', () => {
           const isMember = ts.isPropertyAccessExpression(parent) && parent.name === node;
           if (!isMember) hits.push(`${file}: ${node.text}`);
         }
-        if (ts.isPropertyAccessExpression(node) && node.getText() === 'Math.random') hits.push(`${file}: Math.random`);
+        if (ts.isPropertyAccessExpression(node) && node.getText() === 'Math.random')
+          hits.push(`${file}: Math.random`);
         ts.forEachChild(node, visit);
       };
       visit(source);
@@ -103,7 +135,9 @@ describe('tidy', () => {
         if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue;
         const spec = statement.moduleSpecifier;
         if (spec === undefined || !ts.isStringLiteral(spec) || !spec.text.startsWith('.')) continue;
-        const target = relative(ROOT, resolve(ROOT, dirname(file), spec.text)).split(sep).join('/');
+        const target = relative(ROOT, resolve(ROOT, dirname(file), spec.text))
+          .split(sep)
+          .join('/');
         for (const [, forbidden] of rules) {
           for (const folder of forbidden) {
             if (under(target, folder)) bad.push(`${file} imports ${spec.text}`);
@@ -116,11 +150,14 @@ describe('tidy', () => {
 
   it('has no commented-out code', () => {
     const hits: string[] = [];
-    const codeLike = /^\s*\/\/\s*(?:(?:const|let|var|if|for|while|return|import|export)\b.*|.*[;{}]\s*)$/;
+    const codeLike =
+      /^\s*\/\/\s*(?:(?:const|let|var|if|for|while|return|import|export)\b.*|.*[;{}]\s*)$/;
     for (const file of FILES) {
-      readFileSync(join(ROOT, file), 'utf8').split('\n').forEach((line, i) => {
-        if (codeLike.test(line)) hits.push(`${file}:${i + 1}: ${line.trim()}`);
-      });
+      readFileSync(join(ROOT, file), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (codeLike.test(line)) hits.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
     }
     expect(hits).toEqual([]);
   });

@@ -40,11 +40,16 @@ export async function measure(
 }
 
 /** Prints one table: each figure with its ratio to `baseline` (x > 1: slower than baseline). */
-export function printFigures(title: string, figures: readonly BenchFigure[], baseline: string): void {
+export function printFigures(
+  title: string,
+  figures: readonly BenchFigure[],
+  baseline: string,
+): void {
   const base = figures.find((f) => f.name === baseline);
   console.log(`\n${title}`);
   for (const f of figures) {
-    const ratio = base === undefined ? '' : `  ${(f.nsPerOp / base.nsPerOp).toFixed(2)}x ${baseline}`;
+    const ratio =
+      base === undefined ? '' : `  ${(f.nsPerOp / base.nsPerOp).toFixed(2)}x ${baseline}`;
     console.log(`  ${f.name.padEnd(48)} ${formatNs(f.nsPerOp).padStart(12)}${ratio}`);
   }
 }

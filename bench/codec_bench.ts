@@ -1,14 +1,18 @@
 // Codec benchmarks: kernel TLV walk, TLV lookup and PDOL build next to plain TypeScript.
 
 import { KernelOp, KernelStatus } from '../assembly/host/abi.gen.js';
-import { loadKernel } from '../assembly/host/kernel_loader.js';
+import { loadKernel, type Kernel } from '../assembly/host/kernel_loader.js';
 import { encodeTag } from '../assembly/host/kernel_codec.js';
 import {
-  refDolBuild, refTlvFind, refTlvParse, refTlvWalkCount,
+  refDolBuild,
+  refTlvFind,
+  refTlvParse,
+  refTlvWalkCount,
 } from '../assembly/test/support/ref_codecs.js';
 import { measure, printFigures } from './bench_util.js';
 
-const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
+const hex = (text: string): Uint8Array =>
+  Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 
 /** SELECT AID FCI (domain.md 1.4) followed by a TC-path GPO response with a 1152-bit SDAD. */
 export const SELECT_GPO_RESPONSE = hex(`
@@ -28,42 +32,81 @@ const TERMINAL = hex(`9F660436800000 9F0206000000000200 9F0306000000000000 9F1A0
 
 export async function runCodecBench(): Promise<void> {
   const kernel = await loadKernel();
-  const data = SELECT_GPO_RESPONSE;
-  if (kernel.step(KernelOp.OP_TLV_PARSE, 0, data) !== KernelStatus.STATUS_OK) {
+  if (kernel.step(KernelOp.OP_TLV_PARSE, 0, SELECT_GPO_RESPONSE) !== KernelStatus.STATUS_OK) {
     throw new Error('benchmark input does not parse');
   }
+  await benchWalk(kernel);
+  await benchFind(kernel);
+  await benchDol(kernel);
+}
+
+async function benchWalk(kernel: Kernel): Promise<void> {
+  const data = SELECT_GPO_RESPONSE;
+  const ends = new Int32Array(8);
+  console.log(`\ncodec input: SELECT+GPO response of ${data.length} bytes`);
+  const walk = await measure(
+    [
+      [
+        'kernel TLV walk -> entry list (OP_TLV_PARSE)',
+        () => kernel.step(KernelOp.OP_TLV_PARSE, 0, data),
+      ],
+      [
+        'kernel walk only, input already in IN (OP_TLV_WALK)',
+        () => kernel.stepInPlace(KernelOp.OP_TLV_WALK, 0, data.length),
+      ],
+      ['TypeScript walk, zero allocation', () => refTlvWalkCount(data, ends)],
+      ['TypeScript parse -> entry list', () => refTlvParse(data)],
+    ],
+    { batch: 100 },
+  );
+  printFigures(
+    'TLV walk of a SELECT+GPO response (target kernel <= 0.15 µs)',
+    walk,
+    'TypeScript walk, zero allocation',
+  );
+}
+
+async function benchFind(kernel: Kernel): Promise<void> {
+  const data = SELECT_GPO_RESPONSE;
   const path = [0x77, 0x9f4b];
   const pathBytes = Buffer.concat(path.map(encodeTag));
   const findInput = Buffer.concat([pathBytes, data]);
+  const find = await measure(
+    [
+      [
+        'kernel TLV lookup 77 > 9F4B (OP_TLV_FIND)',
+        () => kernel.step(KernelOp.OP_TLV_FIND, pathBytes.length, findInput),
+      ],
+      ['TypeScript lookup 77 > 9F4B', () => refTlvFind(data, path)],
+    ],
+    { batch: 100 },
+  );
+  printFigures('TLV lookup', find, 'TypeScript lookup 77 > 9F4B');
+}
+
+async function benchDol(kernel: Kernel): Promise<void> {
   const dolInput = Buffer.concat([PDOL, TERMINAL]);
   const values = new Map<number, Uint8Array>();
   const terminal = refTlvParse(TERMINAL);
   if (!terminal.ok) throw new Error('terminal data does not parse');
-  for (const e of terminal.entries) values.set(e.tag, TERMINAL.subarray(e.valueOffset, e.valueOffset + e.valueLength));
-  const ends = new Int32Array(8);
-  console.log(`\ncodec inputs: SELECT+GPO response ${data.length} bytes, PDOL ${PDOL.length} bytes ` +
-    `-> ${(refDolBuild(PDOL, values) as Uint8Array).length} bytes of data`);
-
-  kernel.writeInput(data);
-  const walk = await measure([
-    ['kernel TLV walk -> entry list (OP_TLV_PARSE)', () => kernel.step(KernelOp.OP_TLV_PARSE, 0, data)],
-    ['kernel walk only, input already in IN (OP_TLV_WALK)', () => kernel.stepInPlace(KernelOp.OP_TLV_WALK, 0, data.length)],
-    ['TypeScript walk, zero allocation', () => refTlvWalkCount(data, ends)],
-    ['TypeScript parse -> entry list', () => refTlvParse(data)],
-  ], { batch: 100 });
-  printFigures('TLV walk of a SELECT+GPO response (target kernel <= 0.15 µs)', walk,
-    'TypeScript walk, zero allocation');
-
-  const find = await measure([
-    ['kernel TLV lookup 77 > 9F4B (OP_TLV_FIND)', () => kernel.step(KernelOp.OP_TLV_FIND, pathBytes.length, findInput)],
-    ['TypeScript lookup 77 > 9F4B', () => refTlvFind(data, path)],
-  ], { batch: 100 });
-  printFigures('TLV lookup', find, 'TypeScript lookup 77 > 9F4B');
-
-  const dol = await measure([
-    ['kernel PDOL build incl. terminal TLV (OP_DOL_BUILD)', () => kernel.step(KernelOp.OP_DOL_BUILD, PDOL.length, dolInput)],
-    ['TypeScript PDOL build from a tag map', () => refDolBuild(PDOL, values)],
-  ], { batch: 100 });
-  printFigures('PDOL build, 11 entries -> 35 bytes (target kernel <= 0.15 µs)', dol,
-    'TypeScript PDOL build from a tag map');
+  for (const e of terminal.entries) {
+    values.set(e.tag, TERMINAL.subarray(e.valueOffset, e.valueOffset + e.valueLength));
+  }
+  const built = refDolBuild(PDOL, values);
+  if (typeof built === 'string') throw new Error(`PDOL does not build: ${built}`);
+  const dol = await measure(
+    [
+      [
+        'kernel PDOL build incl. terminal TLV (OP_DOL_BUILD)',
+        () => kernel.step(KernelOp.OP_DOL_BUILD, PDOL.length, dolInput),
+      ],
+      ['TypeScript PDOL build from a tag map', () => refDolBuild(PDOL, values)],
+    ],
+    { batch: 100 },
+  );
+  printFigures(
+    `PDOL build, 11 entries -> ${built.length} bytes (target kernel <= 0.15 µs)`,
+    dol,
+    'TypeScript PDOL build from a tag map',
+  );
 }

@@ -13,8 +13,10 @@ async function main(): Promise<void> {
     console.error(`unknown suite ${only}; suites: ${Object.keys(SUITES).join(', ')}`);
     process.exit(2);
   }
-  console.log(`shuaka benchmarks on node ${process.version} (${process.arch}); ` +
-    'absolute times drift between runs: compare the ratios');
+  console.log(
+    `shuaka benchmarks on node ${process.version} (${process.arch}); ` +
+      'absolute times drift between runs: compare the ratios',
+  );
   for (const [name, run] of Object.entries(SUITES)) {
     if (only !== undefined && name !== only) continue;
     await run();

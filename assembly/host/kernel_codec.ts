@@ -41,7 +41,10 @@ export function decodeTlvEntries(output: Uint8Array): TlvEntry[] {
 /** Every object of `bytes` in document order. Statuses: OK or an ERR_TLV_* code. */
 export function tlvParse(kernel: Kernel, bytes: Uint8Array): CodecResult<TlvEntry[]> {
   const status = kernel.step(KernelOp.OP_TLV_PARSE, 0, bytes);
-  return { status, value: status === KernelStatus.STATUS_OK ? decodeTlvEntries(kernel.output()) : null };
+  return {
+    status,
+    value: status === KernelStatus.STATUS_OK ? decodeTlvEntries(kernel.output()) : null,
+  };
 }
 
 /** BER encoding of a tag number (1-3 bytes). */
@@ -52,21 +55,36 @@ export function encodeTag(tag: number): Uint8Array {
 }
 
 /** Value at a path of tags, e.g. [0x6f, 0xa5, 0xbf0c, 0x61, 0x4f]. */
-export function tlvFind(kernel: Kernel, bytes: Uint8Array, path: readonly number[]): CodecResult<Uint8Array> {
+export function tlvFind(
+  kernel: Kernel,
+  bytes: Uint8Array,
+  path: readonly number[],
+): CodecResult<Uint8Array> {
   const pathBytes = Buffer.concat(path.map(encodeTag));
-  const status = kernel.step(KernelOp.OP_TLV_FIND, pathBytes.length, Buffer.concat([pathBytes, bytes]));
+  const status = kernel.step(
+    KernelOp.OP_TLV_FIND,
+    pathBytes.length,
+    Buffer.concat([pathBytes, bytes]),
+  );
   return { status, value: status === KernelStatus.STATUS_OK ? kernel.output().slice() : null };
 }
 
 /** DOL data built from BER-TLV terminal data. */
-export function dolBuild(kernel: Kernel, dol: Uint8Array, terminalTlv: Uint8Array): CodecResult<Uint8Array> {
+export function dolBuild(
+  kernel: Kernel,
+  dol: Uint8Array,
+  terminalTlv: Uint8Array,
+): CodecResult<Uint8Array> {
   const status = kernel.step(KernelOp.OP_DOL_BUILD, dol.length, Buffer.concat([dol, terminalTlv]));
   return { status, value: status === KernelStatus.STATUS_OK ? kernel.output().slice() : null };
 }
 
 /** A short C-APDU from its header (CLA INS P1 P2), data and optional Le (1..256). */
 export function apduBuild(
-  kernel: Kernel, header: Uint8Array, data: Uint8Array, le: number | null,
+  kernel: Kernel,
+  header: Uint8Array,
+  data: Uint8Array,
+  le: number | null,
 ): CodecResult<Uint8Array> {
   const arg = le === null ? 0 : 0x10000 | (le & 0x1ff);
   const status = kernel.step(KernelOp.OP_APDU_BUILD, arg, Buffer.concat([header, data]));
@@ -111,7 +129,10 @@ export interface ResponseApduInfo {
   readonly dataLength: number;
 }
 
-export function apduParseResponse(kernel: Kernel, rapdu: Uint8Array): CodecResult<ResponseApduInfo> {
+export function apduParseResponse(
+  kernel: Kernel,
+  rapdu: Uint8Array,
+): CodecResult<ResponseApduInfo> {
   const status = kernel.step(KernelOp.OP_APDU_PARSE_RESPONSE, 0, rapdu);
   if (status !== KernelStatus.STATUS_OK) return { status, value: null };
   const out = kernel.output();

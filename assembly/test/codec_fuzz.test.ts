@@ -8,11 +8,19 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../host/abi.gen.js';
 import { loadKernel } from '../host/kernel_loader.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import { loadCodecSteps, toHex, encodeEntries, type CodecStep } from './support/codec_vectors.js';
-import { refDolBuild, refDolParse, refTagList, refTlvFind, refTlvParse } from './support/ref_codecs.js';
+import {
+  refDolBuild,
+  refDolParse,
+  refTagList,
+  refTlvFind,
+  refTlvParse,
+} from './support/ref_codecs.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 0x5eed_c0de);
 const ITERATIONS = 100_000;
-const KNOWN = new Set(Object.values(KernelStatus).filter((v): v is number => typeof v === 'number'));
+const KNOWN = new Set(
+  Object.values(KernelStatus).filter((v): v is number => typeof v === 'number'),
+);
 
 /** One random mutation of `bytes`: bit flip, byte set, truncation, duplication, huge length. */
 function mutate(prng: Prng, bytes: Uint8Array): Uint8Array {
@@ -21,13 +29,35 @@ function mutate(prng: Prng, bytes: Uint8Array): Uint8Array {
   for (let r = 0; r < rounds; r += 1) {
     const at = out.length === 0 ? 0 : prng.below(out.length);
     switch (prng.below(7)) {
-      case 0: if (out.length > 0) out[at] = (out[at] ?? 0) ^ (1 << prng.below(8)); break;
-      case 1: if (out.length > 0) out[at] = prng.below(256); break;
-      case 2: out.length = prng.below(out.length + 1); break;
-      case 3: out.splice(at, 0, ...out.slice(at, at + 1 + prng.below(8))); break;
-      case 4: out.splice(at, 0, ...[[0x81, 0xff], [0x82, 0xff, 0xff], [0x83, 0x7f, 0xff, 0xff]][prng.below(3)] ?? []); break;
-      case 5: out.splice(at, 0, [0x00, 0xff, 0x1f, 0x9f, 0xbf, 0xe1, 0x80][prng.below(7)] ?? 0); break;
-      default: out.splice(at, 1 + prng.below(4)); break;
+      case 0:
+        if (out.length > 0) out[at] = (out[at] ?? 0) ^ (1 << prng.below(8));
+        break;
+      case 1:
+        if (out.length > 0) out[at] = prng.below(256);
+        break;
+      case 2:
+        out.length = prng.below(out.length + 1);
+        break;
+      case 3:
+        out.splice(at, 0, ...out.slice(at, at + 1 + prng.below(8)));
+        break;
+      case 4:
+        out.splice(
+          at,
+          0,
+          ...([
+            [0x81, 0xff],
+            [0x82, 0xff, 0xff],
+            [0x83, 0x7f, 0xff, 0xff],
+          ][prng.below(3)] ?? []),
+        );
+        break;
+      case 5:
+        out.splice(at, 0, [0x00, 0xff, 0x1f, 0x9f, 0xbf, 0xe1, 0x80][prng.below(7)] ?? 0);
+        break;
+      default:
+        out.splice(at, 1 + prng.below(4));
+        break;
     }
   }
   return Uint8Array.from(out.slice(0, 8192));
@@ -38,13 +68,17 @@ function reference(step: CodecStep, input: Uint8Array): { status: string; output
   switch (step.vector.op) {
     case 'OP_TLV_PARSE': {
       const r = refTlvParse(input);
-      return r.ok ? { status: 'STATUS_OK', output: toHex(encodeEntries(r.entries)) } : { status: r.error, output: '' };
+      return r.ok
+        ? { status: 'STATUS_OK', output: toHex(encodeEntries(r.entries)) }
+        : { status: r.error, output: '' };
     }
     case 'OP_TLV_FIND': {
       const path = refTagList(input.subarray(0, step.arg));
       if (typeof path === 'string') return { status: path, output: '' };
       const r = refTlvFind(input.subarray(step.arg), path);
-      return typeof r === 'string' ? { status: r, output: '' } : { status: 'STATUS_OK', output: toHex(r) };
+      return typeof r === 'string'
+        ? { status: r, output: '' }
+        : { status: 'STATUS_OK', output: toHex(r) };
     }
     case 'OP_DOL_BUILD': {
       // The kernel checks the DOL, then the terminal data, then builds: the same order here.
@@ -62,7 +96,9 @@ function reference(step: CodecStep, input: Uint8Array): { status: string; output
       }
       if (!terminal.ok) return { status: terminal.error, output: '' };
       const r = refDolBuild(dol, values);
-      return typeof r === 'string' ? { status: r, output: '' } : { status: 'STATUS_OK', output: toHex(r) };
+      return typeof r === 'string'
+        ? { status: r, output: '' }
+        : { status: 'STATUS_OK', output: toHex(r) };
     }
     default:
       return null;
@@ -82,14 +118,20 @@ describe('codec fuzz', () => {
       const pathPart = step.vector.op === 'OP_TLV_FIND' || step.vector.op === 'OP_DOL_BUILD';
       // Keep the path/DOL prefix intact half of the time so the mutation reaches the data.
       const keep = pathPart && prng.chance(0.5) ? step.arg : 0;
-      const input = keep > 0
-        ? Uint8Array.from([...step.input.subarray(0, keep), ...mutate(prng, step.input.subarray(keep))])
-        : mutate(prng, step.input);
+      const input =
+        keep > 0
+          ? Uint8Array.from([
+              ...step.input.subarray(0, keep),
+              ...mutate(prng, step.input.subarray(keep)),
+            ])
+          : mutate(prng, step.input);
       const arg = keep > 0 ? step.arg : Math.min(step.arg, input.length);
       const status = kernel.step(step.op, arg, input);
       const where = `seed ${SEED} iteration ${i} ${step.vector.id} input ${toHex(input)}`;
       if (!KNOWN.has(status) || kernel.faultCount() !== 0) {
-        throw new Error(`undefined status ${status} or trap (${kernel.lastFault()?.message}) at ${where}`);
+        throw new Error(
+          `undefined status ${status} or trap (${kernel.lastFault()?.message}) at ${where}`,
+        );
       }
       const expected = reference(step, input);
       if (expected !== null && arg === step.arg) {
@@ -111,7 +153,11 @@ describe('codec fuzz', () => {
     const prng = new Prng(SEED ^ 0xa9d0);
     for (let i = 0; i < 20_000; i += 1) {
       const input = prng.bytes(prng.below(300));
-      for (const op of [KernelOp.OP_APDU_PARSE_COMMAND, KernelOp.OP_APDU_PARSE_RESPONSE, KernelOp.OP_APDU_BUILD]) {
+      for (const op of [
+        KernelOp.OP_APDU_PARSE_COMMAND,
+        KernelOp.OP_APDU_PARSE_RESPONSE,
+        KernelOp.OP_APDU_BUILD,
+      ]) {
         const status = kernel.step(op, prng.nextU32() & 0x1ffff, input);
         expect(KNOWN.has(status), `seed ${SEED} op ${op} ${toHex(input)}`).toBe(true);
       }

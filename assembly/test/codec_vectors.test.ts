@@ -12,34 +12,47 @@ function objectsOf(output: Uint8Array): string[] {
   return decodeTlvEntries(output).map((e) => `${e.tag.toString(16).toUpperCase()}/${e.depth}`);
 }
 
-describe.each<KernelRuntime>(['core', 'component'])('codec vectors on the %s runtime', (runtime) => {
-  let kernel: Kernel;
-  beforeAll(async () => {
-    kernel = await loadKernel({ runtime });
-  });
+describe.each<KernelRuntime>(['core', 'component'])(
+  'codec vectors on the %s runtime',
+  (runtime) => {
+    let kernel: Kernel;
+    beforeAll(async () => {
+      kernel = await loadKernel({ runtime });
+    });
 
-  it.each(steps.map((s) => [s.vector.id, s] as const))('%s', (_id, step) => {
-    const status = kernel.step(step.op, step.arg, step.input);
-    expect(kernelStatusName(status)).toBe(kernelStatusName(step.status));
-    expect(toHex(kernel.output())).toBe(toHex(step.output));
-    if (step.vector.expect.objects !== undefined) {
-      expect(objectsOf(kernel.output())).toEqual(step.vector.expect.objects);
-    }
-    expect(kernel.faultCount()).toBe(0);
-  });
-});
+    it.each(steps.map((s) => [s.vector.id, s] as const))('%s', (_id, step) => {
+      const status = kernel.step(step.op, step.arg, step.input);
+      expect(kernelStatusName(status)).toBe(kernelStatusName(step.status));
+      expect(toHex(kernel.output())).toBe(toHex(step.output));
+      if (step.vector.expect.objects !== undefined) {
+        expect(objectsOf(kernel.output())).toEqual(step.vector.expect.objects);
+      }
+      expect(kernel.faultCount()).toBe(0);
+    });
+  },
+);
 
 describe('vector set', () => {
   it('covers every codec op with good vectors and malformed twins', () => {
     const ops = new Set(steps.map((s) => s.vector.op));
     expect([...ops].sort()).toEqual([
-      'OP_APDU_BUILD', 'OP_APDU_PARSE_COMMAND', 'OP_APDU_PARSE_RESPONSE', 'OP_DOL_BUILD',
-      'OP_TLV_FIND', 'OP_TLV_PARSE',
+      'OP_APDU_BUILD',
+      'OP_APDU_PARSE_COMMAND',
+      'OP_APDU_PARSE_RESPONSE',
+      'OP_DOL_BUILD',
+      'OP_TLV_FIND',
+      'OP_TLV_PARSE',
     ]);
     for (const op of ops) {
       const ofOp = steps.filter((s) => s.vector.op === op);
-      expect(ofOp.some((s) => s.status === 0), `${op} good`).toBe(true);
-      expect(ofOp.some((s) => s.status < 0), `${op} malformed`).toBe(true);
+      expect(
+        ofOp.some((s) => s.status === 0),
+        `${op} good`,
+      ).toBe(true);
+      expect(
+        ofOp.some((s) => s.status < 0),
+        `${op} malformed`,
+      ).toBe(true);
     }
   });
 });

@@ -42,10 +42,21 @@ describe('release kernel module', () => {
   });
 
   it('exports the core ABI and the canonical ABI of the WIT world', () => {
-    const names = WebAssembly.Module.exports(module).map((e) => e.name).sort();
-    for (const name of ['memory', 'shuaka_step', 'shuaka_in_ptr', 'shuaka_out_ptr',
-      'shuaka_out_length', 'shuaka_fault_ptr', 'step', 'version', 'cabi_realloc',
-      'cabi_post_step']) {
+    const names = WebAssembly.Module.exports(module)
+      .map((e) => e.name)
+      .sort();
+    for (const name of [
+      'memory',
+      'shuaka_step',
+      'shuaka_in_ptr',
+      'shuaka_out_ptr',
+      'shuaka_out_length',
+      'shuaka_fault_ptr',
+      'step',
+      'version',
+      'cabi_realloc',
+      'cabi_post_step',
+    ]) {
       expect(names).toContain(name);
     }
   });
@@ -62,7 +73,9 @@ describe('release kernel module', () => {
   });
 
   it('is the same code inside the component', () => {
-    const inner = new Uint8Array(readFileSync(join(REPO_ROOT, 'build', 'component', 'kernel.core.wasm')));
+    const inner = new Uint8Array(
+      readFileSync(join(REPO_ROOT, 'build', 'component', 'kernel.core.wasm')),
+    );
     const a = sections(bytes);
     const b = sections(inner);
     // Code (10) and data (11) sections are the kernel itself; custom sections may differ.
@@ -84,31 +97,39 @@ describe('generated ABI', () => {
   });
 });
 
-describe.each<KernelRuntime>(['core', 'component'])('trap recovery on the %s runtime', (runtime) => {
-  it('reports ERR_KERNEL_FAULT, replaces the instance and keeps working', async () => {
-    const kernel = await loadKernel({ runtime });
-    const ppse = hex('6F0A840E');
-    expect(kernel.step(KernelOp.OP_FAULT_INJECT, 0, new Uint8Array(0)))
-      .toBe(KernelStatus.ERR_KERNEL_FAULT);
-    expect(kernel.faultCount()).toBe(1);
-    if (runtime === 'core') {
-      expect(kernel.lastFault()?.message).toContain('OP_FAULT_INJECT');
-      expect(kernel.lastFault()?.file).toContain('dispatch.ts');
-    }
-    expect(kernel.step(KernelOp.OP_TLV_PARSE, 0, ppse)).toBe(KernelStatus.ERR_TLV_LENGTH_OVERFLOW);
-    expect(kernel.step(KernelOp.OP_APDU_PARSE_RESPONSE, 0, hex('9000'))).toBe(KernelStatus.STATUS_OK);
-    expect(toHex(kernel.output())).toBe('9000000000');
-  });
+describe.each<KernelRuntime>(['core', 'component'])(
+  'trap recovery on the %s runtime',
+  (runtime) => {
+    it('reports ERR_KERNEL_FAULT, replaces the instance and keeps working', async () => {
+      const kernel = await loadKernel({ runtime });
+      const ppse = hex('6F0A840E');
+      expect(kernel.step(KernelOp.OP_FAULT_INJECT, 0, new Uint8Array(0))).toBe(
+        KernelStatus.ERR_KERNEL_FAULT,
+      );
+      expect(kernel.faultCount()).toBe(1);
+      if (runtime === 'core') {
+        expect(kernel.lastFault()?.message).toContain('OP_FAULT_INJECT');
+        expect(kernel.lastFault()?.file).toContain('dispatch.ts');
+      }
+      expect(kernel.step(KernelOp.OP_TLV_PARSE, 0, ppse)).toBe(
+        KernelStatus.ERR_TLV_LENGTH_OVERFLOW,
+      );
+      expect(kernel.step(KernelOp.OP_APDU_PARSE_RESPONSE, 0, hex('9000'))).toBe(
+        KernelStatus.STATUS_OK,
+      );
+      expect(toHex(kernel.output())).toBe('9000000000');
+    });
 
-  it('refuses input beyond the IN buffer without calling the kernel', async () => {
-    const kernel = await loadKernel({ runtime });
-    const status = kernel.step(KernelOp.OP_TLV_PARSE, 0, new Uint8Array(kernel.inCapacity + 1));
-    expect(status).toBe(KernelStatus.ERR_INPUT_TOO_LONG);
-    expect(kernel.faultCount()).toBe(0);
-  });
+    it('refuses input beyond the IN buffer without calling the kernel', async () => {
+      const kernel = await loadKernel({ runtime });
+      const status = kernel.step(KernelOp.OP_TLV_PARSE, 0, new Uint8Array(kernel.inCapacity + 1));
+      expect(status).toBe(KernelStatus.ERR_INPUT_TOO_LONG);
+      expect(kernel.faultCount()).toBe(0);
+    });
 
-  it('answers ERR_UNKNOWN_OP for an op it does not have', async () => {
-    const kernel = await loadKernel({ runtime });
-    expect(kernel.step(0xffff, 0, new Uint8Array(0))).toBe(KernelStatus.ERR_UNKNOWN_OP);
-  });
-});
+    it('answers ERR_UNKNOWN_OP for an op it does not have', async () => {
+      const kernel = await loadKernel({ runtime });
+      expect(kernel.step(0xffff, 0, new Uint8Array(0))).toBe(KernelStatus.ERR_UNKNOWN_OP);
+    });
+  },
+);

@@ -54,7 +54,10 @@ describe('second runtime (wabt spectest-interp)', () => {
     if (good === undefined) throw new Error('vector dol_build_kata_gpo missing');
     const flipped = Uint8Array.from(good.output);
     flipped[0] = (flipped[0] ?? 0) ^ 1;
-    const result = runWast('negative', renderWast(kernelBytes, [{ ...good, output: flipped }], inPtr, pages));
+    const result = runWast(
+      'negative',
+      renderWast(kernelBytes, [{ ...good, output: flipped }], inPtr, pages),
+    );
     expect(result.total).toBe(1 + 4);
     expect(result.passed).toBe(1 + 3);
   });

@@ -24,8 +24,12 @@ async function listSources(dir) {
 
 async function sourceHash() {
   const hash = createHash('sha256');
-  const files = [...(await listSources(join(root, 'assembly', 'src'))), witPath,
-    join(root, 'asconfig.json'), join(root, 'assembly', 'tools', 'build_kernel.mjs')];
+  const files = [
+    ...(await listSources(join(root, 'assembly', 'src'))),
+    witPath,
+    join(root, 'asconfig.json'),
+    join(root, 'assembly', 'tools', 'build_kernel.mjs'),
+  ];
   for (const file of files) {
     hash.update(relative(root, file));
     hash.update(await readFile(file));
@@ -35,10 +39,10 @@ async function sourceHash() {
 
 async function compile(target) {
   const asc = (await import('assemblyscript/asc')).default;
-  const { error, stderr } = await asc.main(
-    ['--config', 'asconfig.json', '--target', target],
-    { stdout: process.stdout, stderr: process.stderr },
-  );
+  const { error, stderr } = await asc.main(['--config', 'asconfig.json', '--target', target], {
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
   if (error) {
     process.stderr.write(stderr.toString());
     throw new Error(`asc ${target} failed: ${error.message}`);
@@ -54,7 +58,9 @@ async function buildComponent() {
   const component = await jco.componentNew(embedded, []);
   await writeFile(join(buildDir, 'kernel.component.wasm'), component);
   const { files } = await jco.transpile(component, {
-    name: 'kernel', base64Cutoff: 0, instantiation: { tag: 'sync' },
+    name: 'kernel',
+    base64Cutoff: 0,
+    instantiation: { tag: 'sync' },
   });
   const outDir = join(buildDir, 'component');
   await rm(outDir, { recursive: true, force: true });

@@ -71,7 +71,11 @@ export class ClockSim implements ClockPort {
   private earliest(): Sleeper | undefined {
     let best: Sleeper | undefined;
     for (const s of this.sleepers) {
-      if (best === undefined || s.wakeMs < best.wakeMs || (s.wakeMs === best.wakeMs && s.order < best.order)) {
+      if (
+        best === undefined ||
+        s.wakeMs < best.wakeMs ||
+        (s.wakeMs === best.wakeMs && s.order < best.order)
+      ) {
         best = s;
       }
     }

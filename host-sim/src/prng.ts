@@ -61,7 +61,8 @@ export class Prng {
   /** An independent child stream, so adding draws in one component does not shift another. */
   fork(label: string): Prng {
     let h = this.seed >>> 0;
-    for (let i = 0; i < label.length; i += 1) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
+    for (let i = 0; i < label.length; i += 1)
+      h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
     return new Prng(h);
   }
 }

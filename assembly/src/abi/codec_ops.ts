@@ -1,18 +1,45 @@
 // Codec operations of shuaka_step: TLV parse/find, DOL build, APDU build/parse over IN/OUT.
 
 import {
-  STATUS_OK, ERR_OUTPUT_TOO_SMALL, ERR_TLV_PATH_INVALID, ERR_TLV_TAG_TRUNCATED, ERR_CAPDU_MALFORMED,
+  STATUS_OK,
+  ERR_OUTPUT_TOO_SMALL,
+  ERR_TLV_PATH_INVALID,
+  ERR_TLV_TAG_TRUNCATED,
+  ERR_CAPDU_MALFORMED,
 } from './status';
-import { IN_BUFFER, OUT_BUFFER, OUT_CAPACITY, setOutLength, ABI_VERSION, IN_CAPACITY } from './buffers';
+import {
+  IN_BUFFER,
+  OUT_BUFFER,
+  OUT_CAPACITY,
+  setOutLength,
+  ABI_VERSION,
+  IN_CAPACITY,
+} from './buffers';
 import { bytesCopy, writeU16Be, writeU32Be } from '../util/bytes';
 import {
-  TLV_END, TLV_PATH_MAX, TLV_TAG_BYTES_MAX, tlvWalkBegin, tlvWalkNext, tlvFindPath, tlvTag,
-  tlvConstructed, tlvHeaderStart, tlvValueStart, tlvValueLength, tlvWalkObjectDepth,
+  TLV_END,
+  TLV_PATH_MAX,
+  TLV_TAG_BYTES_MAX,
+  tlvWalkBegin,
+  tlvWalkNext,
+  tlvFindPath,
+  tlvTag,
+  tlvConstructed,
+  tlvHeaderStart,
+  tlvValueStart,
+  tlvValueLength,
+  tlvWalkObjectDepth,
 } from '../iso8825/ber_tlv';
 import { TlvStore } from '../emv/tlv_store';
 import { dolParse, dolBuild } from '../emv/emv_dol';
 import {
-  apduBuild, apduParseCommand, apduParseResponse, apduCase, apduLc, apduLe, rapduSw,
+  apduBuild,
+  apduParseCommand,
+  apduParseResponse,
+  apduCase,
+  apduLc,
+  apduLe,
+  rapduSw,
   rapduDataLength,
 } from '../iso7816/iso7816_apdu';
 import { swClassify } from '../iso7816/iso7816_sw';
@@ -103,8 +130,15 @@ export function opDolBuild(dolLength: u32, length: u32): i32 {
 export function opApduBuild(arg: u32, length: u32): i32 {
   if (length < 4) return ERR_CAPDU_MALFORMED;
   const hasLe = (arg & 0x10000) != 0;
-  const built = apduBuild(IN_BUFFER, IN_BUFFER + 4, length - 4, hasLe, arg & 0x1ff,
-    OUT_BUFFER, OUT_CAPACITY);
+  const built = apduBuild(
+    IN_BUFFER,
+    IN_BUFFER + 4,
+    length - 4,
+    hasLe,
+    arg & 0x1ff,
+    OUT_BUFFER,
+    OUT_CAPACITY,
+  );
   if (built < 0) return built;
   setOutLength(<u32>built);
   return STATUS_OK;
@@ -157,7 +191,7 @@ function readTagList(source: usize, length: u32, target: usize, max: i32): i32 {
         if ((next & 0x80) == 0) break;
       }
     }
-    store<u32>(target + (<usize>count << 2), tag);
+    store<u32>(target + ((<usize>count) << 2), tag);
     count++;
   }
   return count;

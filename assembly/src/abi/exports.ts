@@ -1,11 +1,11 @@
 // The kernel's exports: the ONLY file exporting to the host (core ABI and component ABI).
 //
-// Core ABI (normative, used by the host loader, wasm2c and spectest-interp):
-//   shuaka_in_ptr() / shuaka_out_ptr(): addresses of the fixed IN and OUT buffers;
-//   shuaka_step(op, arg, inLength) -> i32 status; shuaka_out_length() after it.
-// Component ABI (WIT world assembly/wit/kernel.wit, lowered by the canonical ABI):
-//   step(op, arg, input) -> step-result { status, output }; cabi_realloc hands out the IN
-//   buffer itself, so the component path copies no more than the core path.
+// Core ABI (normative, used by the host loader and spectest-interp): the host writes IN
+// (shuaka_in_ptr), calls shuaka_step(op, arg, inLength) for an i32 status, and reads
+// shuaka_out_length bytes at shuaka_out_ptr. Component ABI (WIT world assembly/wit/kernel.wit,
+// lowered by the canonical ABI): step(op, arg, input) returns a step-result record of status
+// and output; cabi_realloc hands out the IN buffer itself, so the component copies no more
+// than the core path does.
 
 import { IN_BUFFER, OUT_BUFFER, IN_CAPACITY, ABI_VERSION, outLength } from './buffers';
 import { dispatchStep } from './dispatch';

@@ -1,7 +1,11 @@
 // EMV Data Object List processing (EMV 4.4 Book 3, 5.4): parse a DOL, build its data.
 
 import {
-  STATUS_OK, ERR_DOL_MALFORMED, ERR_DOL_TOO_MANY_ENTRIES, ERR_DOL_TOO_LONG, ERR_DOL_ENTRY_TOO_LONG,
+  STATUS_OK,
+  ERR_DOL_MALFORMED,
+  ERR_DOL_TOO_MANY_ENTRIES,
+  ERR_DOL_TOO_LONG,
+  ERR_DOL_ENTRY_TOO_LONG,
 } from '../abi/status';
 import { bytesCopy, bytesFill } from '../util/bytes';
 import { FORMAT_N, FORMAT_CN, emvTagFormat } from './emv_tags';
@@ -31,13 +35,13 @@ export function dolDataLength(): u32 {
 /** Tag of entry `index` of the last dolParse. */
 export function dolEntryTag(index: u32): u32 {
   assert(index < dolCount, 'dol entry index');
-  return load<u32>(dolTags + (<usize>index << 2));
+  return load<u32>(dolTags + ((<usize>index) << 2));
 }
 
 /** Requested length of entry `index` of the last dolParse. */
 export function dolEntryLength(index: u32): u32 {
   assert(index < dolCount, 'dol entry index');
-  return load<u32>(dolLengths + (<usize>index << 2));
+  return load<u32>(dolLengths + ((<usize>index) << 2));
 }
 
 /**
@@ -71,8 +75,8 @@ export function dolParse(dol: usize, length: u32): i32 {
     // DOL lengths are one byte in EMV; a value >= 0x80 would be a BER long form we refuse.
     if (entryLength >= 0x80) return ERR_DOL_ENTRY_TOO_LONG;
     if (dolCount >= DOL_ENTRIES_MAX) return ERR_DOL_TOO_MANY_ENTRIES;
-    store<u32>(dolTags + (<usize>dolCount << 2), tag);
-    store<u32>(dolLengths + (<usize>dolCount << 2), entryLength);
+    store<u32>(dolTags + ((<usize>dolCount) << 2), tag);
+    store<u32>(dolLengths + ((<usize>dolCount) << 2), entryLength);
     dolCount++;
     dolTotal += entryLength;
   }
@@ -91,8 +95,8 @@ export function dolBuild(source: TlvStore, target: usize, capacity: u32): i32 {
   if (dolTotal > capacity) return ERR_DOL_TOO_LONG;
   let q: usize = target;
   for (let i: u32 = 0; i < dolCount; i++) {
-    const tag = load<u32>(dolTags + (<usize>i << 2));
-    const want = load<u32>(dolLengths + (<usize>i << 2));
+    const tag = load<u32>(dolTags + ((<usize>i) << 2));
+    const want = load<u32>(dolLengths + ((<usize>i) << 2));
     const index = source.find(tag);
     if (index < 0 || isConstructedTag(tag)) {
       bytesFill(q, 0, want);

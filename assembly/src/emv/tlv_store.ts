@@ -3,12 +3,16 @@
 // The kernel collects card and terminal data here (like emv-utils' emv_tlv_list), then reads
 // values by tag for DOL building, ODA and the clearing record. Capacity is fixed at start-up.
 
-import {
-  STATUS_OK, ERR_TLV_STORE_FULL, ERR_TLV_DUPLICATE,
-} from '../abi/status';
+import { STATUS_OK, ERR_TLV_STORE_FULL, ERR_TLV_DUPLICATE } from '../abi/status';
 import { bytesCopy } from '../util/bytes';
 import {
-  TLV_END, tlvWalkBegin, tlvWalkNext, tlvTag, tlvConstructed, tlvValueStart, tlvValueLength,
+  TLV_END,
+  tlvWalkBegin,
+  tlvWalkNext,
+  tlvTag,
+  tlvConstructed,
+  tlvValueStart,
+  tlvValueLength,
 } from '../iso8825/ber_tlv';
 
 /** A store of primitive objects with unique tags. Instances are created at module start only. */
@@ -21,7 +25,10 @@ export class TlvStore {
   private arenaUsed: u32 = 0;
 
   /** `entriesMax` objects sharing `arenaBytes` bytes of values. */
-  constructor(readonly entriesMax: u32, readonly arenaBytes: u32) {
+  constructor(
+    readonly entriesMax: u32,
+    readonly arenaBytes: u32,
+  ) {
     assert(entriesMax > 0 && arenaBytes > 0, 'empty store');
     // heap.alloc runs once per store at start-up; nothing is allocated afterwards.
     this.tags = heap.alloc(<usize>entriesMax * 4);
@@ -44,7 +51,7 @@ export class TlvStore {
   /** Index of `tag`, or -1. */
   find(tag: u32): i32 {
     for (let i: u32 = 0; i < this.count; i++) {
-      if (load<u32>(this.tags + (<usize>i << 2)) == tag) return <i32>i;
+      if (load<u32>(this.tags + ((<usize>i) << 2)) == tag) return <i32>i;
     }
     return -1;
   }
@@ -57,19 +64,19 @@ export class TlvStore {
   /** Tag of entry `index` (0 <= index < size()). */
   tagAt(index: i32): u32 {
     assert(index >= 0 && <u32>index < this.count, 'tlv store index');
-    return load<u32>(this.tags + (<usize>index << 2));
+    return load<u32>(this.tags + ((<usize>index) << 2));
   }
 
   /** Pointer to the value of entry `index`. */
   valuePtr(index: i32): usize {
     assert(index >= 0 && <u32>index < this.count, 'tlv store index');
-    return this.arena + <usize>load<u32>(this.offsets + (<usize>index << 2));
+    return this.arena + <usize>load<u32>(this.offsets + ((<usize>index) << 2));
   }
 
   /** Length of the value of entry `index`. */
   valueLength(index: i32): u32 {
     assert(index >= 0 && <u32>index < this.count, 'tlv store index');
-    return load<u32>(this.lengths + (<usize>index << 2));
+    return load<u32>(this.lengths + ((<usize>index) << 2));
   }
 
   /**
@@ -85,10 +92,10 @@ export class TlvStore {
       if (this.count >= this.entriesMax) return ERR_TLV_STORE_FULL;
       index = <i32>this.count;
       this.count++;
-      store<u32>(this.tags + (<usize>index << 2), tag);
+      store<u32>(this.tags + ((<usize>index) << 2), tag);
     }
-    store<u32>(this.offsets + (<usize>index << 2), this.arenaUsed);
-    store<u32>(this.lengths + (<usize>index << 2), length);
+    store<u32>(this.offsets + ((<usize>index) << 2), this.arenaUsed);
+    store<u32>(this.lengths + ((<usize>index) << 2), length);
     bytesCopy(this.arena + <usize>this.arenaUsed, source, length);
     this.arenaUsed += length;
     assert(this.arenaUsed <= this.arenaBytes, 'arena overrun');

@@ -1,8 +1,13 @@
 // ISO/IEC 7816-4 short APDUs: build command cases 1-4, parse commands and responses.
 
 import {
-  STATUS_OK, ERR_APDU_DATA_TOO_LONG, ERR_APDU_LE_INVALID, ERR_CAPDU_MALFORMED,
-  ERR_RAPDU_TOO_SHORT, ERR_RAPDU_TOO_LONG, ERR_OUTPUT_TOO_SMALL,
+  STATUS_OK,
+  ERR_APDU_DATA_TOO_LONG,
+  ERR_APDU_LE_INVALID,
+  ERR_CAPDU_MALFORMED,
+  ERR_RAPDU_TOO_SHORT,
+  ERR_RAPDU_TOO_LONG,
+  ERR_OUTPUT_TOO_SMALL,
 } from '../abi/status';
 import { bytesCopy } from '../util/bytes';
 
@@ -28,8 +33,13 @@ export const INS_CA_GET_DATA: u8 = 0xca;
  * or ERR_OUTPUT_TOO_SMALL.
  */
 export function apduBuild(
-  header: usize, data: usize, dataLength: u32, hasLe: bool, le: u32,
-  target: usize, capacity: u32,
+  header: usize,
+  data: usize,
+  dataLength: u32,
+  hasLe: bool,
+  le: u32,
+  target: usize,
+  capacity: u32,
 ): i32 {
   if (dataLength > APDU_DATA_MAX) return ERR_APDU_DATA_TOO_LONG;
   if (hasLe && (le < 1 || le > APDU_LE_MAX)) return ERR_APDU_LE_INVALID;
@@ -106,7 +116,8 @@ export function apduParseResponse(rapdu: usize, length: u32): i32 {
   if (length < 2) return ERR_RAPDU_TOO_SHORT;
   if (length > RAPDU_SHORT_MAX) return ERR_RAPDU_TOO_LONG;
   rapduDataLength = length - 2;
-  rapduSw = (<u32>load<u8>(rapdu + <usize>(length - 2)) << 8)
-    | <u32>load<u8>(rapdu + <usize>(length - 1));
+  rapduSw =
+    ((<u32>load<u8>(rapdu + <usize>(length - 2))) << 8) |
+    (<u32>load<u8>(rapdu + <usize>(length - 1)));
   return STATUS_OK;
 }

@@ -4,9 +4,17 @@
 // are walked iteratively with an explicit stack bounded by TLV_DEPTH_MAX (no recursion).
 
 import {
-  STATUS_OK, ERR_TLV_TAG_TRUNCATED, ERR_TLV_TAG_TOO_LONG, ERR_TLV_LENGTH_TRUNCATED,
-  ERR_TLV_LENGTH_INDEFINITE, ERR_TLV_LENGTH_TOO_LONG, ERR_TLV_LENGTH_OVERFLOW,
-  ERR_TLV_DEPTH_EXCEEDED, ERR_TLV_TOO_MANY_OBJECTS, ERR_TLV_NOT_FOUND, ERR_TLV_NOT_CONSTRUCTED,
+  STATUS_OK,
+  ERR_TLV_TAG_TRUNCATED,
+  ERR_TLV_TAG_TOO_LONG,
+  ERR_TLV_LENGTH_TRUNCATED,
+  ERR_TLV_LENGTH_INDEFINITE,
+  ERR_TLV_LENGTH_TOO_LONG,
+  ERR_TLV_LENGTH_OVERFLOW,
+  ERR_TLV_DEPTH_EXCEEDED,
+  ERR_TLV_TOO_MANY_OBJECTS,
+  ERR_TLV_NOT_FOUND,
+  ERR_TLV_NOT_CONSTRUCTED,
   ERR_TLV_PATH_INVALID,
 } from '../abi/status';
 
@@ -71,7 +79,7 @@ export function tlvDecodeOne(base: usize, pos: u32, end: u32): i32 {
     if (end - p < count) return ERR_TLV_LENGTH_TRUNCATED;
     length = 0;
     for (let i: u32 = 0; i < count; i++) {
-      length = (length << 8) | <u32>load<u8>(base + <usize>p);
+      length = (length << 8) | (<u32>load<u8>(base + <usize>p));
       p++;
     }
   }
@@ -123,7 +131,7 @@ export let tlvWalkObjectDepth: i32 = 0;
  */
 export function tlvWalkNext(): i32 {
   for (;;) {
-    const end = load<u32>(walkEnds + (<usize>walkDepth << 2));
+    const end = load<u32>(walkEnds + ((<usize>walkDepth) << 2));
     const status = tlvDecodeOne(walkBase, walkPos, end);
     if (status == TLV_END) {
       if (walkDepth == 0) return TLV_END;
@@ -139,7 +147,7 @@ export function tlvWalkNext(): i32 {
     if (tlvConstructed) {
       if (walkDepth + 1 >= TLV_DEPTH_MAX) return ERR_TLV_DEPTH_EXCEEDED;
       walkDepth++;
-      store<u32>(walkEnds + (<usize>walkDepth << 2), tlvNext);
+      store<u32>(walkEnds + ((<usize>walkDepth) << 2), tlvNext);
       walkPos = tlvValueStart;
     } else {
       walkPos = tlvNext;
@@ -177,7 +185,7 @@ export function tlvFindPath(base: usize, start: u32, end: u32, path: usize, coun
   let from = start;
   let to = end;
   for (let i: i32 = 0; i < count; i++) {
-    const tag = load<u32>(path + (<usize>i << 2));
+    const tag = load<u32>(path + ((<usize>i) << 2));
     const status = tlvFindChild(base, from, to, tag);
     if (status != STATUS_OK) return status;
     if (i + 1 < count) {

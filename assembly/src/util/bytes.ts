@@ -20,7 +20,7 @@ export function bytesEqual(a: usize, b: usize, length: u32): bool {
 
 /** Reads a big-endian u16. */
 export function readU16Be(p: usize): u32 {
-  return (<u32>load<u8>(p) << 8) | <u32>load<u8>(p + 1);
+  return ((<u32>load<u8>(p)) << 8) | (<u32>load<u8>(p + 1));
 }
 
 /** Writes a big-endian u16. */

@@ -13,8 +13,7 @@ export interface RefTlvEntry {
 
 /** Error names match the kernel's status names so results compare directly. */
 export type RefTlvResult =
-  | { ok: true; entries: RefTlvEntry[] }
-  | { ok: false; error: string; entries: RefTlvEntry[] };
+  { ok: true; entries: RefTlvEntry[] } | { ok: false; error: string; entries: RefTlvEntry[] };
 
 const DEPTH_MAX = 8;
 const OBJECTS_MAX = 128;
@@ -63,7 +62,13 @@ function refDecodeOne(bytes: Uint8Array, pos: number, end: number): RefHeader | 
     }
   }
   if (length > end - p) return 'ERR_TLV_LENGTH_OVERFLOW';
-  return { tag, constructed: (first & 0x20) !== 0, headerOffset, valueOffset: p, valueLength: length };
+  return {
+    tag,
+    constructed: (first & 0x20) !== 0,
+    headerOffset,
+    valueOffset: p,
+    valueLength: length,
+  };
 }
 
 /** Parses every object of `bytes` in document order, entering constructed objects. */
@@ -81,7 +86,8 @@ export function refTlvParse(bytes: Uint8Array): RefTlvResult {
       pos = end;
       continue;
     }
-    if (entries.length >= OBJECTS_MAX) return { ok: false, error: 'ERR_TLV_TOO_MANY_OBJECTS', entries };
+    if (entries.length >= OBJECTS_MAX)
+      return { ok: false, error: 'ERR_TLV_TOO_MANY_OBJECTS', entries };
     entries.push({ ...header, depth: ends.length - 1 });
     if (header.constructed) {
       if (ends.length >= DEPTH_MAX) return { ok: false, error: 'ERR_TLV_DEPTH_EXCEEDED', entries };

@@ -52,13 +52,20 @@ function helperModule(step: WastStep, inPtr: number, memoryPages: number): strin
 }
 
 /** The whole script: kernel, then per step a helper and three assertions. */
-export function renderWast(kernel: Uint8Array, steps: readonly WastStep[], inPtr: number, memoryPages: number): string {
+export function renderWast(
+  kernel: Uint8Array,
+  steps: readonly WastStep[],
+  inPtr: number,
+  memoryPages: number,
+): string {
   const parts = [`(module $kernel binary ${wastString(kernel)})`, '(register "kernel" $kernel)'];
   for (const step of steps) {
     parts.push(helperModule(step, inPtr, memoryPages));
     parts.push(`(assert_return (invoke "run") (i32.const ${step.status}))`);
     parts.push(`(assert_return (invoke "out_length") (i32.const ${step.output.length}))`);
-    parts.push(`(assert_return (invoke "out_hash") (i64.const 0x${fnv1a64(step.output).toString(16)}))`);
+    parts.push(
+      `(assert_return (invoke "out_hash") (i64.const 0x${fnv1a64(step.output).toString(16)}))`,
+    );
   }
   return `${parts.join('\n')}\n`;
 }

@@ -22,7 +22,8 @@ const COMMANDS: Record<string, CommandEntry> = {
 
 function usage(): string {
   const lines = ['usage: shuaka <command> [options]', '', 'commands:'];
-  for (const [name, entry] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${entry.summary}`);
+  for (const [name, entry] of Object.entries(COMMANDS))
+    lines.push(`  ${name.padEnd(10)} ${entry.summary}`);
   lines.push('', 'Run `shuaka <command> --help` for the options of one command.');
   return lines.join('\n');
 }

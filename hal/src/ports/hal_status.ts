@@ -1,4 +1,4 @@
-// HAL error codes and the result type every port method returns (Tock ErrorCode + nfcpy categories).
+// HAL error codes and the result type every port method returns (Tock ErrorCode, nfcpy).
 
 /**
  * Operating errors a HAL port can report. Programmer errors are assertions, never a HalStatus.
