@@ -1,9 +1,11 @@
 // `npm run bench`: every benchmark suite in one process; `--only NAME` runs one suite.
 
 import { runCodecBench } from './codec_bench.js';
+import { runPn532Bench } from './pn532_frame_bench.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
+  pn532: runPn532Bench,
 };
 
 async function main(): Promise<void> {

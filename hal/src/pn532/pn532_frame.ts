@@ -14,7 +14,14 @@ export const PN532_ERROR_FRAME_7F = 0x7f;
 export const PN532_ACK_FRAME: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0x00, 0xff, 0x00);
 export const PN532_NACK_FRAME: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0xff, 0x00, 0x00);
 export const PN532_ERROR_FRAME: Uint8Array = Uint8Array.of(
-  0x00, 0x00, 0xff, 0x01, 0xff, PN532_ERROR_FRAME_7F, 0x81, 0x00,
+  0x00,
+  0x00,
+  0xff,
+  0x01,
+  0xff,
+  PN532_ERROR_FRAME_7F,
+  0x81,
+  0x00,
 );
 
 /** Largest LEN (TFI + PD bytes) a normal frame can carry. */
@@ -44,7 +51,7 @@ export type Pn532FrameEvent =
       readonly body: Uint8Array;
       readonly extended: boolean;
     }
-  /** A complete information frame whose data checksum (DCS) is wrong. */
+  /** A complete information frame whose data checksum (DCS) or postamble is wrong. */
   | { readonly kind: 'bad-checksum'; readonly lengthBytes: number };
 
 /** One step of `decodePn532Frame`. */
@@ -99,8 +106,13 @@ export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
 /**
  * Looks at `buf[start..end)` for the next frame. Searches for the `00 FF` start code (the
  * leading 00 preamble is optional on the wire), so noise and lost bytes before a frame are
- * skipped rather than fatal. The postamble is not awaited: a trailing 00 is skipped as noise by
- * the next step, which keeps a peer that drops it from stalling us.
+ * skipped rather than fatal.
+ *
+ * The postamble is awaited and must be 00. That is the only defence the framing has against a
+ * lost 00 data byte: the data shifts left by one, the postamble slides into the DCS position,
+ * and the checksum still adds up. With the postamble required, such a frame instead stalls
+ * (the sender is silent after a frame) or meets a non-zero byte; either way it is reported as
+ * damaged and the receiver can NACK it rather than act on shifted bytes.
  */
 export function decodePn532Frame(buf: Uint8Array, start: number, end: number): Pn532DecodeStep {
   let i = start;
@@ -126,11 +138,13 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
     dataAt = i + 4;
   }
   if (len === 0 || len > PN532_FRAME_LEN_MAX) return { kind: 'skip', count: 2 };
-  if (end - dataAt < len + 1) return { kind: 'need-more' };
+  if (end - dataAt < len + 2) return { kind: 'need-more' };
   let sum = 0;
   for (let k = 0; k <= len; k += 1) sum += buf[dataAt + k] ?? 0;
-  const consumed = dataAt + len + 1 - start;
-  if ((sum & 0xff) !== 0) {
+  const postambleOk = buf[dataAt + len + 1] === 0x00;
+  // A bad postamble is not consumed: it may be the first byte of whatever follows.
+  const consumed = dataAt + len + (postambleOk ? 2 : 1) - start;
+  if ((sum & 0xff) !== 0 || !postambleOk) {
     return { kind: 'event', event: { kind: 'bad-checksum', lengthBytes: consumed }, consumed };
   }
   const tfi = buf[dataAt] ?? 0;
@@ -138,7 +152,11 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
     return { kind: 'event', event: { kind: 'error' }, consumed };
   }
   const body = buf.slice(dataAt + 1, dataAt + len);
-  return { kind: 'event', event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 }, consumed };
+  return {
+    kind: 'event',
+    event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 },
+    consumed,
+  };
 }
 
 /**
@@ -193,6 +211,32 @@ export class Pn532FrameDecoder {
   /** Bytes buffered but not yet decoded. */
   pendingBytes(): number {
     return this.end - this.start;
+  }
+
+  /**
+   * True when, after `next()` returned undefined, a start code has been seen and the rest of
+   * its frame is awaited (a lone trailing preamble or postamble byte does not count).
+   */
+  midFrame(): boolean {
+    return this.end - this.start >= 2;
+  }
+
+  /**
+   * True when, after `next()` returned undefined, an information frame is half received whose
+   * length header is valid and whose first two data bytes, already here, are `tfi` and `code`:
+   * a real answer began, not a damaged ACK or noise that happens to look like a header.
+   */
+  frameInProgress(tfi: number, code: number): boolean {
+    const b = this.buf;
+    const at = this.start;
+    if (this.end - at < 4) return false;
+    const b2 = b[at + 2] ?? 0;
+    const b3 = b[at + 3] ?? 0;
+    const extended = b2 === 0xff && b3 === 0xff;
+    if (!extended && (b2 === 0 || ((b2 + b3) & 0xff) !== 0)) return false;
+    const dataAt = at + (extended ? 7 : 4);
+    if (this.end < dataAt + 2) return false;
+    return b[dataAt] === tfi && b[dataAt + 1] === code;
   }
 
   /** Forgets everything buffered (libnfc flushes input before each command). */

@@ -1,0 +1,818 @@
+// PN532 reader driver over a SerialLink (HSU): implements the reader data and control ports.
+//
+// Layering follows libnfc and nfcpy: `command` is the chipset layer (one frame out, ACK,
+// one frame back, with abort, NACK and resend), the port methods above it are the device
+// layer. Every wait is measured on the injected ClockPort, so the same driver runs on a real
+// UART, on a pty and on the simulator's in-memory link.
+
+import type { ClockPort } from '../ports/clock_port.js';
+import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
+import type {
+  ReaderControlPort,
+  ReaderInfo,
+  ReaderRfConfig,
+  ReaderStartOptions,
+} from '../ports/reader_control_port.js';
+import type {
+  CardTechnology,
+  DetectedCard,
+  PollOptions,
+  PollResult,
+  ReaderPort,
+  RemovalOptions,
+  TransceiveOptions,
+} from '../ports/reader_port.js';
+import type { SerialLink } from '../ports/serial_link.js';
+import {
+  PN532_BAUD_POWER_ON,
+  PN532_BRTY_00_106_TYPE_A,
+  PN532_BRTY_03_106_TYPE_B,
+  PN532_CMD_00_DIAGNOSE,
+  PN532_CMD_02_GET_FIRMWARE_VERSION,
+  PN532_CMD_10_SET_SERIAL_BAUD_RATE,
+  PN532_CMD_12_SET_PARAMETERS,
+  PN532_CMD_14_SAM_CONFIGURATION,
+  PN532_CMD_16_POWER_DOWN,
+  PN532_CMD_32_RF_CONFIGURATION,
+  PN532_CMD_40_IN_DATA_EXCHANGE,
+  PN532_CMD_42_IN_COMMUNICATE_THRU,
+  PN532_CMD_44_IN_DESELECT,
+  PN532_CMD_4A_IN_LIST_PASSIVE_TARGET,
+  PN532_CMD_52_IN_RELEASE,
+  PN532_DATA_OUT_MAX,
+  PN532_DIAG_06_CARD_PRESENCE,
+  PN532_IC_32,
+  PN532_PARAM_04_AUTO_ATR_RES,
+  PN532_PARAM_10_AUTO_RATS,
+  PN532_RFCI_01_FIELD,
+  PN532_RFCI_02_TIMINGS,
+  PN532_RFCI_04_MAX_RTY_COM,
+  PN532_RFCI_05_MAX_RETRIES,
+  PN532_STATUS_40_MI,
+  PN532_STATUS_ERROR_MASK_3F,
+  PN532_SUPPORT_01_ISO14443A,
+  PN532_SUPPORT_02_ISO14443B,
+  PN532_TG_40_MORE_DATA,
+  PN532_WAKE_F0_HOST_LINKS,
+  parsePn532TargetTypeA,
+  parsePn532TargetTypeB,
+  pn532BaudCode,
+  pn532CommandName,
+  pn532RfTimeoutCode,
+  pn532StatusInfo,
+} from './pn532_commands.js';
+import {
+  PN532_ACK_FRAME,
+  PN532_NACK_FRAME,
+  PN532_TFI_D4_HOST_TO_PN532,
+  PN532_TFI_D5_PN532_TO_HOST,
+  Pn532FrameDecoder,
+  encodePn532Frame,
+  type Pn532FrameEvent,
+} from './pn532_frame.js';
+
+/**
+ * HSU wake-up burst. Activity on RX wakes the chip from LowVbat/PowerDown, and the first bytes
+ * are lost while its oscillator starts (UM0701-02 §6.3.2.3, AN10609). We send what libnfc
+ * sends, 55 55 and fourteen zeros; because the frame is found by its 00 FF start code, the
+ * surplus zeros are harmless to an awake chip.
+ */
+export const PN532_WAKE_UP_BURST: Uint8Array = Uint8Array.of(0x55, 0x55, ...new Uint8Array(14));
+
+/** Largest C-APDU the driver accepts (extended length: 7-byte header + 4096 data + 3 Le). */
+export const PN532_CAPDU_MAX_BYTES = 4106;
+/** Largest R-APDU the driver reassembles from MI-chained parts (4096 data + SW). */
+export const PN532_RAPDU_MAX_BYTES = 4098;
+
+/** Driver timing and retry policy; every field explicit (TigerBeetle: no hidden defaults). */
+export interface Pn532ReaderOptions {
+  /** Wait for the ACK after a command frame, ms. nfcpy waits 100 ms; hardware ACKs in ~15. */
+  readonly ackTimeoutMs: number;
+  /** Default response timeout of configuration commands, ms (libnfc: 350). */
+  readonly commandTimeoutMs: number;
+  /** Response timeout of SAMConfiguration right after wake-up, ms (libnfc: 1000). */
+  readonly wakeTimeoutMs: number;
+  /** Resends of a command frame that got no ACK, after an abort ACK. */
+  readonly commandRetries: number;
+  /** NACKs sent for one response that arrives damaged (bad checksum) or stalls half-way. */
+  readonly nackRetries: number;
+  /**
+   * A started frame that gets no further byte for this long is taken as damaged (bytes lost on
+   * the line) and answered with a NACK, ms. Above USB-serial latency timers (16 ms).
+   */
+  readonly interByteTimeoutMs: number;
+  /** Pause between our ACK of SetSerialBaudRate and switching our end, ms (nfcpy: 1). */
+  readonly baudSwitchSettleMs: number;
+}
+
+/** The policy used by boards unless they have a measured reason to differ. */
+export const PN532_READER_DEFAULT_OPTIONS: Pn532ReaderOptions = {
+  ackTimeoutMs: 100,
+  commandTimeoutMs: 350,
+  wakeTimeoutMs: 1000,
+  commandRetries: 1,
+  nackRetries: 2,
+  interByteTimeoutMs: 50,
+  baudSwitchSettleMs: 1,
+};
+
+/** Counters for health checks and tests. */
+export interface Pn532ReaderDiagnostics {
+  framesSent: number;
+  acksMissing: number;
+  abortsSent: number;
+  nacksSent: number;
+  staleFramesDropped: number;
+  noiseBytes: number;
+}
+
+type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled';
+
+interface ActiveTarget {
+  readonly tg: number;
+  readonly card: DetectedCard;
+}
+
+/**
+ * PN532 (C106, firmware 1.6) on an HSU link. One instance owns its link. Implements
+ * `ReaderPort` (for the application) and `ReaderControlPort` (for the board).
+ */
+export class Pn532Reader implements ReaderPort, ReaderControlPort {
+  private readonly decoder = new Pn532FrameDecoder();
+  private waiter: (() => void) | undefined;
+  private lastRxMs = 0;
+  private busy = false;
+  private cancelRequested = false;
+  /** The chip powers up in LowVbat; PowerDown puts it back to sleep. Both need the burst. */
+  private asleep = true;
+  private support = 0;
+  private active: ActiveTarget | undefined;
+  /** Last card activated, kept after release so its removal can be watched. */
+  private lastCard: DetectedCard | undefined;
+  private readonly stats: Pn532ReaderDiagnostics = {
+    framesSent: 0,
+    acksMissing: 0,
+    abortsSent: 0,
+    nacksSent: 0,
+    staleFramesDropped: 0,
+    noiseBytes: 0,
+  };
+
+  constructor(
+    private readonly link: SerialLink,
+    private readonly clock: ClockPort,
+    private readonly options: Pn532ReaderOptions,
+  ) {
+    link.setReceiver((bytes) => {
+      this.lastRxMs = clock.nowMs();
+      this.decoder.push(bytes);
+      this.wakeWaiter();
+    });
+  }
+
+  /** Counters since construction. Never fails. */
+  diagnostics(): Pn532ReaderDiagnostics {
+    return { ...this.stats, noiseBytes: this.decoder.noiseBytes };
+  }
+
+  /** The card activated by the last successful poll, if still active. */
+  activeCard(): DetectedCard | undefined {
+    return this.active?.card;
+  }
+
+  // ---- ReaderControlPort -------------------------------------------------------------------
+
+  /** See ReaderControlPort.start. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
+   *  NOT_SUPPORTED. */
+  start(options: ReaderStartOptions): Promise<HalResult<ReaderInfo>> {
+    return this.exclusive(() => this.startSteps(options));
+  }
+
+  /** See ReaderControlPort.configure. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO,
+   *  BUSY. */
+  configure(rf: ReaderRfConfig): Promise<HalResult<void>> {
+    return this.exclusive(() => this.configureSteps(rf));
+  }
+
+  /** See ReaderControlPort.setRfField. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO,
+   *  BUSY. */
+  setRfField(on: boolean): Promise<HalResult<void>> {
+    return this.exclusive(async () => {
+      const r = await this.command(PN532_CMD_32_RF_CONFIGURATION, [
+        PN532_RFCI_01_FIELD,
+        on ? 1 : 0,
+      ]);
+      if (!on) this.active = undefined;
+      return r.ok ? halOk(undefined) : r;
+    });
+  }
+
+  /** See ReaderControlPort.setBaudRate. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO,
+   *  BUSY, NOT_SUPPORTED. */
+  setBaudRate(baudRate: number): Promise<HalResult<void>> {
+    return this.exclusive(() => this.switchBaudRate(baudRate));
+  }
+
+  /** See ReaderControlPort.shutdown. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY. */
+  shutdown(): Promise<HalResult<void>> {
+    return this.exclusive(async () => {
+      const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+      if (!released.ok) return released;
+      this.active = undefined;
+      this.lastCard = undefined;
+      const off = await this.command(PN532_CMD_32_RF_CONFIGURATION, [PN532_RFCI_01_FIELD, 0]);
+      if (!off.ok) return off;
+      if (this.link.baudRate() !== PN532_BAUD_POWER_ON) {
+        // The chip keeps its speed until power-off; leave it where the next start looks first.
+        const back = await this.switchBaudRate(PN532_BAUD_POWER_ON);
+        if (!back.ok) return back;
+      }
+      const down = await this.command(PN532_CMD_16_POWER_DOWN, [PN532_WAKE_F0_HOST_LINKS]);
+      if (!down.ok) return down;
+      this.asleep = true;
+      return this.expectStatusOk(down.value, 'PowerDown');
+    });
+  }
+
+  // ---- ReaderPort --------------------------------------------------------------------------
+
+  /** See ReaderPort.poll. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY, CANCELLED,
+   *  NOT_SUPPORTED. */
+  poll(options: PollOptions): Promise<HalResult<PollResult>> {
+    return this.exclusive(() => this.pollSteps(options));
+  }
+
+  /** See ReaderPort.transceive. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, CARD_GONE, READER_IO,
+   *  BUSY, CANCELLED, SIZE, NOT_SUPPORTED. */
+  transceive(capdu: Uint8Array, options: TransceiveOptions): Promise<HalResult<Uint8Array>> {
+    return this.exclusive(() => this.transceiveSteps(capdu, options));
+  }
+
+  /** See ReaderPort.release. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
+   *  CANCELLED. */
+  release(): Promise<HalResult<void>> {
+    return this.exclusive(() => this.releaseSteps(PN532_CMD_52_IN_RELEASE));
+  }
+
+  /**
+   * InDeselect: deselects the card but lets the chip keep its target data (not in the port;
+   * InRelease is what a validator wants). Errors as `release`.
+   */
+  deselect(): Promise<HalResult<void>> {
+    return this.exclusive(() => this.releaseSteps(PN532_CMD_44_IN_DESELECT));
+  }
+
+  /** See ReaderPort.isCardPresent. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
+   *  CANCELLED, NOT_SUPPORTED. */
+  isCardPresent(): Promise<HalResult<boolean>> {
+    return this.exclusive(() => this.presenceStep());
+  }
+
+  /** See ReaderPort.waitForRemoval. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
+   *  CANCELLED, NOT_SUPPORTED. */
+  waitForRemoval(options: RemovalOptions): Promise<HalResult<void>> {
+    return this.exclusive(async () => {
+      const deadlineMs = this.clock.nowMs() + options.timeoutMs;
+      for (;;) {
+        const present = await this.presenceStep();
+        if (!present.ok) return present;
+        if (!present.value) return halOk(undefined);
+        if (this.clock.nowMs() + options.intervalMs > deadlineMs) {
+          return halErr(HalStatus.TIMEOUT, 'card still in the field');
+        }
+        if (!(await this.pause(options.intervalMs))) {
+          return halErr(HalStatus.CANCELLED, 'removal wait cancelled');
+        }
+      }
+    });
+  }
+
+  /** See ReaderPort.cancel. Never fails. */
+  cancel(): void {
+    if (!this.busy) return;
+    this.cancelRequested = true;
+    this.wakeWaiter();
+  }
+
+  // ---- device layer ------------------------------------------------------------------------
+
+  private async startSteps(options: ReaderStartOptions): Promise<HalResult<ReaderInfo>> {
+    this.active = undefined;
+    this.asleep = true;
+    let sam = await this.samAt(PN532_BAUD_POWER_ON);
+    if (!sam.ok && options.baudRate !== PN532_BAUD_POWER_ON) {
+      // A host restart without a power cycle leaves the chip at the speed we switched it to.
+      sam = await this.samAt(options.baudRate);
+    }
+    if (!sam.ok) return sam;
+    const fw = await this.command(PN532_CMD_02_GET_FIRMWARE_VERSION, []);
+    if (!fw.ok) return fw;
+    const [ic, ver, rev, support] = fw.value;
+    if (fw.value.length !== 4 || ic !== PN532_IC_32 || ver === undefined || rev === undefined) {
+      return halErr(HalStatus.PROTOCOL, `not a PN532: firmware ${hex(fw.value)}`);
+    }
+    this.support = support ?? 0;
+    const params = await this.command(PN532_CMD_12_SET_PARAMETERS, [
+      PN532_PARAM_04_AUTO_ATR_RES | PN532_PARAM_10_AUTO_RATS,
+    ]);
+    if (!params.ok) return params;
+    const rf = await this.configureSteps(options.rf);
+    if (!rf.ok) return rf;
+    const field = await this.command(PN532_CMD_32_RF_CONFIGURATION, [PN532_RFCI_01_FIELD, 1]);
+    if (!field.ok) return field;
+    if (options.baudRate !== this.link.baudRate()) {
+      const baud = await this.switchBaudRate(options.baudRate);
+      if (!baud.ok) return baud;
+    }
+    return halOk({
+      name: `PN532 v${ver}.${rev}`,
+      firmwareVersion: ver,
+      firmwareRevision: rev,
+      supportsTypeA: (this.support & PN532_SUPPORT_01_ISO14443A) !== 0,
+      supportsTypeB: (this.support & PN532_SUPPORT_02_ISO14443B) !== 0,
+      baudRate: this.link.baudRate(),
+    });
+  }
+
+  /** SAMConfiguration normal mode at `baudRate`, the first command out of LowVbat (AN10609). */
+  private async samAt(baudRate: number): Promise<HalResult<Uint8Array>> {
+    if (this.link.baudRate() !== baudRate) {
+      const set = await this.link.setBaudRate(baudRate);
+      if (!set.ok) return set;
+    }
+    this.asleep = true;
+    return this.command(PN532_CMD_14_SAM_CONFIGURATION, [0x01], this.options.wakeTimeoutMs);
+  }
+
+  private async configureSteps(rf: ReaderRfConfig): Promise<HalResult<void>> {
+    const attempts = Math.min(Math.max(Math.trunc(rf.activationAttempts), 1), 0xff);
+    const retries = Math.min(Math.max(Math.trunc(rf.exchangeRetries), 0), 0xfe);
+    const steps: number[][] = [
+      [PN532_RFCI_02_TIMINGS, 0x00, 0x0b, pn532RfTimeoutCode(rf.cardAnswerTimeoutMs)],
+      [PN532_RFCI_04_MAX_RTY_COM, retries],
+      // MxRtyATR stays at the chip default; 00 = one activation try, FF would be endless.
+      [PN532_RFCI_05_MAX_RETRIES, 0xff, 0x01, attempts - 1],
+    ];
+    for (const item of steps) {
+      const r = await this.command(PN532_CMD_32_RF_CONFIGURATION, item);
+      if (!r.ok) return r;
+    }
+    return halOk(undefined);
+  }
+
+  /**
+   * SetSerialBaudRate, flow as nfcpy runs it on hardware: command, ACK, answer at the old
+   * rate, then our ACK at the old rate, then both ends switch and we give the chip a moment.
+   */
+  private async switchBaudRate(baudRate: number): Promise<HalResult<void>> {
+    const code = pn532BaudCode(baudRate);
+    if (code === undefined) return halErr(HalStatus.NOT_SUPPORTED, `baud rate ${baudRate}`);
+    const r = await this.command(PN532_CMD_10_SET_SERIAL_BAUD_RATE, [code]);
+    if (!r.ok) return r;
+    const ack = await this.link.write(PN532_ACK_FRAME);
+    if (!ack.ok) return ack;
+    // As nfcpy: give the ACK time to leave (USB bridges report drain early) and the chip time
+    // to switch, then switch our end.
+    await this.clock.sleepMs(this.options.baudSwitchSettleMs);
+    return this.link.setBaudRate(baudRate);
+  }
+
+  private async pollSteps(options: PollOptions): Promise<HalResult<PollResult>> {
+    const deadlineMs = this.clock.nowMs() + options.timeoutMs;
+    if (this.active !== undefined) {
+      const released = await this.releaseSteps(PN532_CMD_52_IN_RELEASE);
+      if (!released.ok) return released;
+    }
+    for (const technology of options.technologies) {
+      const remainingMs = deadlineMs - this.clock.nowMs();
+      if (remainingMs <= 0) break;
+      const found = await this.listTargets(technology, 2, remainingMs);
+      if (!found.ok) return found;
+      const targets = found.value;
+      if (targets.length >= 2) {
+        // 多卡: refuse, and let both go so neither is left half-activated.
+        const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+        if (!released.ok) return released;
+        this.active = undefined;
+        return halOk({ kind: 'several', count: targets.length });
+      }
+      const first = targets[0];
+      if (first !== undefined) {
+        this.active = first;
+        this.lastCard = first.card;
+        return halOk({ kind: 'one', card: first.card });
+      }
+    }
+    return halOk({ kind: 'none' });
+  }
+
+  /** InListPassiveTarget for one technology; returns the parsed targets (0..maxTargets). */
+  private async listTargets(
+    technology: CardTechnology,
+    maxTargets: number,
+    timeoutMs: number,
+  ): Promise<HalResult<ActiveTarget[]>> {
+    let params: number[];
+    switch (technology) {
+      case 'ISO14443A':
+        params = [maxTargets, PN532_BRTY_00_106_TYPE_A];
+        break;
+      case 'ISO14443B':
+        if ((this.support & PN532_SUPPORT_02_ISO14443B) === 0) {
+          return halErr(HalStatus.NOT_SUPPORTED, 'firmware does not offer ISO 14443B');
+        }
+        params = [maxTargets, PN532_BRTY_03_106_TYPE_B, 0x00]; // AFI 00: all families
+        break;
+      default:
+        return assertNever(technology);
+    }
+    const r = await this.command(PN532_CMD_4A_IN_LIST_PASSIVE_TARGET, params, timeoutMs);
+    if (!r.ok) return r;
+    const data = r.value;
+    const count = data[0];
+    if (count === undefined || count > maxTargets) {
+      return halErr(HalStatus.PROTOCOL, `InListPassiveTarget answer ${hex(data)}`);
+    }
+    const targets: ActiveTarget[] = [];
+    let at = 1;
+    for (let k = 0; k < count; k += 1) {
+      const parsed =
+        technology === 'ISO14443A'
+          ? parsePn532TargetTypeA(data, at)
+          : parsePn532TargetTypeB(data, at);
+      if (!parsed.ok) return halErr(HalStatus.PROTOCOL, parsed.detail);
+      targets.push({ tg: parsed.tg, card: parsed.target });
+      at = parsed.next;
+    }
+    return halOk(targets);
+  }
+
+  private async transceiveSteps(
+    capdu: Uint8Array,
+    options: TransceiveOptions,
+  ): Promise<HalResult<Uint8Array>> {
+    const target = this.active;
+    if (target === undefined || !target.card.isoDep) {
+      return halErr(HalStatus.NOT_SUPPORTED, 'no ISO 14443-4 card is activated');
+    }
+    if (capdu.length === 0 || capdu.length > PN532_CAPDU_MAX_BYTES) {
+      return halErr(HalStatus.SIZE, `C-APDU of ${capdu.length} bytes`);
+    }
+    const deadlineMs = this.clock.nowMs() + options.timeoutMs;
+    // Host-side chaining: every part but the last carries Tg | 40 (MI) and is answered with a
+    // bare status byte; the last part returns the card's answer. See UM0701-02 §7.3.8.
+    let at = 0;
+    while (capdu.length - at > PN532_DATA_OUT_MAX) {
+      const part = capdu.subarray(at, at + PN532_DATA_OUT_MAX);
+      const r = await this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+      if (!r.ok) return r;
+      at += PN532_DATA_OUT_MAX;
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let r = await this.exchangePart(target.tg, capdu.subarray(at), deadlineMs);
+    for (;;) {
+      if (!r.ok) return r;
+      total += r.value.data.length;
+      if (total > PN532_RAPDU_MAX_BYTES) return halErr(HalStatus.SIZE, `R-APDU over ${total}`);
+      parts.push(r.value.data);
+      if (!r.value.more) break;
+      // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
+      r = await this.exchangePart(target.tg, new Uint8Array(0), deadlineMs);
+    }
+    const rapdu = concatBytes(parts, total);
+    if (rapdu.length < 2) return halErr(HalStatus.PROTOCOL, 'R-APDU shorter than SW1 SW2');
+    return halOk(rapdu);
+  }
+
+  /** One InDataExchange frame; maps the status byte through the table. */
+  private async exchangePart(
+    tg: number,
+    dataOut: Uint8Array,
+    deadlineMs: number,
+  ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
+    const timeoutMs = deadlineMs - this.clock.nowMs();
+    if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
+    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg, ...dataOut], timeoutMs);
+    if (!r.ok) return r;
+    const status = r.value[0];
+    if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
+    const code = status & PN532_STATUS_ERROR_MASK_3F;
+    if (code !== 0) {
+      const info = pn532StatusInfo(code);
+      if (info.hal === HalStatus.CARD_GONE) this.active = undefined;
+      return halErr(info.hal, `InDataExchange status 0x${hex([code])}: ${info.name}`);
+    }
+    return halOk({ more: (status & PN532_STATUS_40_MI) !== 0, data: r.value.subarray(1) });
+  }
+
+  private async releaseSteps(code: number): Promise<HalResult<void>> {
+    const r = await this.command(code, [this.active?.tg ?? 0x00]);
+    if (!r.ok) return r;
+    this.active = undefined;
+    return this.expectStatusOk(r.value, pn532CommandName(code));
+  }
+
+  /**
+   * Presence of the last card. While it is active, Diagnose 06 asks the chip to probe the
+   * ISO 14443-4 link (UM0701-02 §7.2.1; status 00 = present). Once released, a one-target
+   * InListPassiveTarget looks for it again and lets it go: a different card means the
+   * original has left.
+   */
+  private async presenceStep(): Promise<HalResult<boolean>> {
+    const card = this.lastCard;
+    if (card === undefined) return halErr(HalStatus.NOT_SUPPORTED, 'no card to watch');
+    if (this.active !== undefined) {
+      const r = await this.command(PN532_CMD_00_DIAGNOSE, [PN532_DIAG_06_CARD_PRESENCE]);
+      if (!r.ok) return r;
+      const present = r.value[0] === 0x00;
+      if (!present) this.active = undefined;
+      return halOk(present);
+    }
+    const found = await this.listTargets(card.technology, 1, this.options.commandTimeoutMs);
+    if (!found.ok) return found;
+    const again = found.value[0];
+    if (again === undefined) return halOk(false);
+    const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+    if (!released.ok) return released;
+    return halOk(sameCard(card, again.card));
+  }
+
+  private expectStatusOk(data: Uint8Array, what: string): HalResult<void> {
+    const status = data[0];
+    if (status === undefined) return halErr(HalStatus.PROTOCOL, `${what} without status`);
+    if ((status & PN532_STATUS_ERROR_MASK_3F) === 0) return halOk(undefined);
+    const info = pn532StatusInfo(status);
+    return halErr(info.hal, `${what} status 0x${hex([status])}: ${info.name}`);
+  }
+
+  // ---- chipset layer -----------------------------------------------------------------------
+
+  /**
+   * Sends one command and returns the answer's parameters (after the response code).
+   * A missing ACK is answered with an abort ACK and a resend, except for commands that reach
+   * the card; a damaged response with a NACK (the chip resends it); a missing response with an
+   * abort ACK and TIMEOUT.
+   */
+  private async command(
+    code: number,
+    params: readonly number[],
+    timeoutMs: number = this.options.commandTimeoutMs,
+  ): Promise<HalResult<Uint8Array>> {
+    const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, Uint8Array.of(code, ...params));
+    const name = pn532CommandName(code);
+    for (let attempt = 0; ; attempt += 1) {
+      const sent = await this.sendFrame(frame);
+      if (!sent.ok) return sent;
+      const acked = await this.awaitAck(code);
+      // Until the chip has answered once it may still be asleep: keep sending the burst.
+      if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
+      if (acked === 'ack') return this.awaitResponse(code, timeoutMs);
+      if (acked === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
+      if (acked !== 'timeout') return acked;
+      this.stats.acksMissing += 1;
+      if (code === PN532_CMD_40_IN_DATA_EXCHANGE || code === PN532_CMD_42_IN_COMMUNICATE_THRU) {
+        // Perhaps only the ACK was lost and the chip is already talking to the card. A resend
+        // could make the card execute the C-APDU twice (a second debit), so wait for the
+        // answer within the caller's time instead, and let the caller decide on a timeout.
+        return this.awaitResponse(code, Math.max(0, timeoutMs - this.options.ackTimeoutMs));
+      }
+      await this.sendAbort();
+      if (attempt >= this.options.commandRetries) {
+        return halErr(HalStatus.READER_IO, `${name}: no ACK after ${attempt + 1} tries`);
+      }
+    }
+  }
+
+  private async sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
+    // Like libnfc: whatever is still buffered belongs to an earlier exchange.
+    this.decoder.clear();
+    const flushed = await this.link.discardInput();
+    if (!flushed.ok) return flushed;
+    const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
+    this.stats.framesSent += 1;
+    return this.link.write(bytes);
+  }
+
+  /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
+  private async awaitAck(
+    code: number,
+  ): Promise<'ack' | 'timeout' | 'cancelled' | HalResult<Uint8Array>> {
+    const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
+    let nacks = 0;
+    for (;;) {
+      const ev = await this.nextEvent(deadlineMs, code);
+      if (ev === 'timeout' || ev === 'cancelled') return ev;
+      if (ev === 'stalled') {
+        // The ACK was lost and the response stalled half-way: ask for the response again.
+        this.decoder.clear();
+        if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
+        nacks += 1;
+        await this.sendNack();
+        continue;
+      }
+      switch (ev.kind) {
+        case 'ack':
+          return 'ack';
+        case 'nack':
+          break;
+        case 'error':
+          return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
+        case 'bad-checksum':
+          // The ACK was lost and the response damaged: ask for the response again.
+          if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
+          nacks += 1;
+          await this.sendNack();
+          break;
+        case 'frame': {
+          const r = this.acceptResponse(code, ev.tfi, ev.body);
+          if (r !== undefined) return r;
+          break;
+        }
+        default:
+          return assertNever(ev);
+      }
+    }
+  }
+
+  private async awaitResponse(code: number, timeoutMs: number): Promise<HalResult<Uint8Array>> {
+    let deadlineMs = this.clock.nowMs() + timeoutMs;
+    let nacks = 0;
+    const name = pn532CommandName(code);
+    for (;;) {
+      const ev = await this.nextEvent(deadlineMs, code);
+      if (ev === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
+      if (ev === 'timeout') return this.abort(HalStatus.TIMEOUT, `${name}: no response`);
+      let damaged = false;
+      if (ev === 'stalled') {
+        // A frame started and stalled: bytes were lost on the line. Ask for it again.
+        this.decoder.clear();
+        damaged = true;
+      } else {
+        switch (ev.kind) {
+          case 'ack':
+          case 'nack':
+            break;
+          case 'error':
+            return halErr(HalStatus.PROTOCOL, `${name}: error frame`);
+          case 'bad-checksum':
+            damaged = true;
+            break;
+          case 'frame': {
+            const r = this.acceptResponse(code, ev.tfi, ev.body);
+            if (r !== undefined) return r;
+            break;
+          }
+          default:
+            return assertNever(ev);
+        }
+      }
+      if (damaged) {
+        if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
+        nacks += 1;
+        await this.sendNack();
+        deadlineMs = Math.max(deadlineMs, this.clock.nowMs() + this.options.ackTimeoutMs);
+      }
+    }
+  }
+
+  /** The answer to `code`, a protocol failure, or undefined for a stale frame to drop. */
+  private acceptResponse(
+    code: number,
+    tfi: number,
+    body: Uint8Array,
+  ): HalResult<Uint8Array> | undefined {
+    if (tfi !== PN532_TFI_D5_PN532_TO_HOST || body[0] !== code + 1) {
+      // An answer to a command we already gave up on (aborted or resent), or line noise that
+      // passed the weak checksums (a damaged ACK can: 00 00 FF 01 FF 00 ...): not ours.
+      this.stats.staleFramesDropped += 1;
+      return undefined;
+    }
+    return halOk(body.subarray(1));
+  }
+
+  private async checksumFailure(code: number): Promise<HalResult<never>> {
+    return this.abort(HalStatus.TRANSMISSION, `${pn532CommandName(code)}: checksum errors`);
+  }
+
+  private async abort<T>(status: HalStatus, detail: string): Promise<HalResult<T>> {
+    await this.sendAbort();
+    return halErr(status, detail);
+  }
+
+  private async sendAbort(): Promise<void> {
+    this.stats.abortsSent += 1;
+    // A failed abort changes nothing for the caller: the next command flushes and resends.
+    await this.link.write(PN532_ACK_FRAME);
+  }
+
+  private async sendNack(): Promise<void> {
+    this.stats.nacksSent += 1;
+    await this.link.write(PN532_NACK_FRAME);
+  }
+
+  /**
+   * The next decoded event before `deadlineMs`, or why there is none: 'timeout', 'cancelled',
+   * or 'stalled' when the answer to `code` has started (valid header, D5, code + 1) and no byte
+   * came for interByteTimeoutMs. Only then is a NACK safe: NACK means "resend your last
+   * response", and a chip still running our command would resend the previous answer, which
+   * for InDataExchange carries the same response code as the one we wait for.
+   */
+  private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
+    let timedOut = false;
+    const remainingMs = deadlineMs - this.clock.nowMs();
+    if (remainingMs > 0) {
+      void this.clock.sleepMs(remainingMs).then(() => {
+        timedOut = true;
+        this.wakeWaiter();
+      });
+    } else {
+      timedOut = true;
+    }
+    let stallArmedForMs = Number.NaN;
+    for (;;) {
+      const ev = this.decoder.next();
+      if (ev !== undefined) return ev;
+      if (this.cancelRequested) return 'cancelled';
+      if (timedOut) return 'timeout';
+      if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
+        const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
+        if (this.clock.nowMs() >= stallAtMs) return 'stalled';
+        if (stallArmedForMs !== this.lastRxMs) {
+          stallArmedForMs = this.lastRxMs;
+          void this.clock.sleepMs(stallAtMs - this.clock.nowMs()).then(() => this.wakeWaiter());
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+      this.waiter = undefined;
+    }
+  }
+
+  /** Sleeps on the clock; false when cancelled meanwhile. */
+  private async pause(durationMs: number): Promise<boolean> {
+    let slept = false;
+    void this.clock.sleepMs(durationMs).then(() => {
+      slept = true;
+      this.wakeWaiter();
+    });
+    while (!slept && !this.cancelRequested) {
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+      this.waiter = undefined;
+    }
+    return !this.cancelRequested;
+  }
+
+  private wakeWaiter(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private async exclusive<T>(body: () => Promise<HalResult<T>>): Promise<HalResult<T>> {
+    if (this.busy) return halErr(HalStatus.BUSY, 'another reader operation is pending');
+    this.busy = true;
+    this.cancelRequested = false;
+    try {
+      return await body();
+    } finally {
+      this.busy = false;
+      this.cancelRequested = false;
+    }
+  }
+}
+
+function sameCard(a: DetectedCard, b: DetectedCard): boolean {
+  if (a.technology === 'ISO14443A' && b.technology === 'ISO14443A') {
+    return equalBytes(a.uid, b.uid);
+  }
+  if (a.technology === 'ISO14443B' && b.technology === 'ISO14443B') {
+    return equalBytes(a.pupi, b.pupi);
+  }
+  return false;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function hex(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

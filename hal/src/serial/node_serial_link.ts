@@ -1,0 +1,191 @@
+// SerialLink over the serialport package: the only file that touches the native serial binding.
+
+import fs from 'node:fs';
+import { SerialPort } from 'serialport';
+import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
+import type { SerialLink, SerialReceiver } from '../ports/serial_link.js';
+
+/** How to open the port; every field explicit. */
+export interface NodeSerialLinkOptions {
+  /** "/dev/ttyS1", "/dev/ttyUSB0", a /dev/pts/N or a socat symlink. */
+  readonly path: string;
+  readonly baudRate: number;
+  /**
+   * flock the device (serialport's default). libnfc does not lock, so locking only keeps a
+   * second serialport user out (pn532.md §7.5 item 9).
+   */
+  readonly lock: boolean;
+  /** Keep a transcript of every byte both ways (record mode for wire-exact tests). */
+  readonly record: boolean;
+}
+
+/** One recorded chunk: what went out ('tx') or came in ('rx'), in order. */
+export interface SerialTranscriptEntry {
+  readonly direction: 'tx' | 'rx';
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A real UART (or pty) opened with serialport 13's native binding. Open with
+ * `NodeSerialLink.open`; never call `SerialPort.list()` here: it needs udevadm.
+ */
+export class NodeSerialLink implements SerialLink {
+  private receiver: SerialReceiver | undefined;
+  private closed = false;
+  private readonly transcriptEntries: SerialTranscriptEntry[] = [];
+
+  /** Speed recorded for a pty, where a line speed means nothing (see setBaudRate). */
+  private nominalBaud: number;
+
+  private constructor(
+    private readonly port: SerialPort,
+    private readonly options: NodeSerialLinkOptions,
+    private readonly isPty: boolean,
+  ) {
+    this.nominalBaud = options.baudRate;
+    port.on('data', (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length).slice();
+      if (options.record) this.transcriptEntries.push({ direction: 'rx', bytes });
+      this.receiver?.(bytes);
+    });
+    // Errors after open surface on the next write/flush; the listener keeps Node from
+    // turning them into uncaught exceptions.
+    port.on('error', () => undefined);
+    port.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /**
+   * Opens the device. Errors: READER_IO (missing device, permissions), BUSY (locked by another
+   * serialport user), NOT_SUPPORTED (baud rate refused).
+   */
+  static open(options: NodeSerialLinkOptions): Promise<HalResult<NodeSerialLink>> {
+    return new Promise((resolve) => {
+      const port = new SerialPort({
+        path: options.path,
+        baudRate: options.baudRate,
+        lock: options.lock,
+        autoOpen: false,
+      });
+      port.open((err) => {
+        if (err === null) {
+          resolve(halOk(new NodeSerialLink(port, options, isPtyPath(options.path))));
+          return;
+        }
+        const message = err.message;
+        if (/lock/i.test(message)) resolve(halErr(HalStatus.BUSY, message));
+        else if (/baud/i.test(message)) resolve(halErr(HalStatus.NOT_SUPPORTED, message));
+        else resolve(halErr(HalStatus.READER_IO, message));
+      });
+    });
+  }
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  baudRate(): number {
+    return this.isPty ? this.nominalBaud : this.port.baudRate;
+  }
+
+  setReceiver(receiver: SerialReceiver | undefined): void {
+    this.receiver = receiver;
+  }
+
+  /** Errors: READER_IO, CANCELLED (closed). */
+  write(bytes: Uint8Array): Promise<HalResult<void>> {
+    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    if (this.options.record) this.transcriptEntries.push({ direction: 'tx', bytes: bytes.slice() });
+    return new Promise((resolve) => {
+      this.port.write(Buffer.from(bytes), (err) => {
+        if (err !== null && err !== undefined) {
+          resolve(halErr(HalStatus.READER_IO, err.message));
+          return;
+        }
+        this.port.drain((drainErr) => {
+          resolve(
+            drainErr === null ? halOk(undefined) : halErr(HalStatus.READER_IO, drainErr.message),
+          );
+        });
+      });
+    });
+  }
+
+  /**
+   * Errors: READER_IO, CANCELLED (closed).
+   *
+   * serialport only offers flush() = tcflush(TCIOFLUSH). Our writes resolve after drain, so on
+   * a UART the output half is empty and harmless; on a pty it would discard bytes the peer
+   * has not read yet (an abort ACK), and input never waits there because the stream reads it
+   * at once, so on a pty this does nothing.
+   */
+  discardInput(): Promise<HalResult<void>> {
+    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    if (this.isPty) return Promise.resolve(halOk(undefined));
+    return new Promise((resolve) => {
+      this.port.flush((err) => {
+        resolve(err === null ? halOk(undefined) : halErr(HalStatus.READER_IO, err.message));
+      });
+    });
+  }
+
+  /**
+   * Errors: NOT_SUPPORTED, READER_IO, CANCELLED (closed).
+   *
+   * serialport's update() flushes both queues (tcflush TCIOFLUSH). On a UART that is harmless
+   * once drain has returned, but on a pty "drained" only means handed to the master side, and
+   * the flush throws away whatever socat has not read yet: the ACK that must precede the
+   * switch. A pty has no line speed anyway, so there the rate is only recorded.
+   */
+  setBaudRate(baudRate: number): Promise<HalResult<void>> {
+    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    if (this.isPty) {
+      this.nominalBaud = baudRate;
+      return Promise.resolve(halOk(undefined));
+    }
+    if (baudRate === this.port.baudRate) return Promise.resolve(halOk(undefined));
+    return new Promise((resolve) => {
+      this.port.update({ baudRate }, (err) => {
+        if (err === null || err === undefined) resolve(halOk(undefined));
+        else resolve(halErr(HalStatus.NOT_SUPPORTED, err.message));
+      });
+    });
+  }
+
+  /** Errors: READER_IO. Closing twice is fine. */
+  close(): Promise<HalResult<void>> {
+    if (this.closed || !this.port.isOpen) {
+      this.closed = true;
+      return Promise.resolve(halOk(undefined));
+    }
+    this.closed = true;
+    return new Promise((resolve) => {
+      this.port.close((err) => {
+        resolve(
+          err === null || err === undefined
+            ? halOk(undefined)
+            : halErr(HalStatus.READER_IO, err.message),
+        );
+      });
+    });
+  }
+
+  /** True when the device is a pseudo-terminal (socat pairs in tests and `shuaka sim`). */
+  get pseudoTerminal(): boolean {
+    return this.isPty;
+  }
+
+  /** Everything written and read so far (record mode), oldest first. */
+  transcript(): readonly SerialTranscriptEntry[] {
+    return this.transcriptEntries;
+  }
+}
+
+function isPtyPath(path: string): boolean {
+  try {
+    return fs.realpathSync(path).startsWith('/dev/pts/');
+  } catch {
+    return false;
+  }
+}

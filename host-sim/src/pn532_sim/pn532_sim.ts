@@ -1,0 +1,771 @@
+// Emulated PN532 on the device end of a SerialLink: real frame protocol, virtual cards, faults.
+//
+// It speaks what a PN532 C106 v1.6 speaks on its HSU to whichever host is on the other end
+// (our Pn532Reader, or libnfc's pn532_uart through a socat pty), presents VirtualCards, and
+// models time: UART time comes from the link's pacing, RF air time and card processing time
+// from pn532_sim_rf_timing.ts and the card. Behaviour follows pn532.md §1-§5 and §7.
+
+import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { SerialLink } from '../../../hal/src/ports/serial_link.js';
+import {
+  PN532_BAUD_POWER_ON,
+  PN532_BAUD_RATES,
+  PN532_CMD_00_DIAGNOSE,
+  PN532_CMD_02_GET_FIRMWARE_VERSION,
+  PN532_CMD_04_GET_GENERAL_STATUS,
+  PN532_CMD_06_READ_REGISTER,
+  PN532_CMD_08_WRITE_REGISTER,
+  PN532_CMD_0C_READ_GPIO,
+  PN532_CMD_0E_WRITE_GPIO,
+  PN532_CMD_10_SET_SERIAL_BAUD_RATE,
+  PN532_CMD_12_SET_PARAMETERS,
+  PN532_CMD_14_SAM_CONFIGURATION,
+  PN532_CMD_16_POWER_DOWN,
+  PN532_CMD_32_RF_CONFIGURATION,
+  PN532_CMD_40_IN_DATA_EXCHANGE,
+  PN532_CMD_42_IN_COMMUNICATE_THRU,
+  PN532_CMD_44_IN_DESELECT,
+  PN532_CMD_4A_IN_LIST_PASSIVE_TARGET,
+  PN532_CMD_52_IN_RELEASE,
+  PN532_CMD_54_IN_SELECT,
+  PN532_CMD_60_IN_AUTO_POLL,
+  PN532_DATA_IN_MAX,
+  PN532_PARAM_04_AUTO_ATR_RES,
+  PN532_PARAM_10_AUTO_RATS,
+  PN532_STATUS_40_MI,
+  PN532_TG_40_MORE_DATA,
+  pn532CommandName,
+  pn532RfTimeoutMs,
+} from '../../../hal/src/pn532/pn532_commands.js';
+import {
+  PN532_ACK_FRAME,
+  PN532_ERROR_FRAME,
+  PN532_TFI_D4_HOST_TO_PN532,
+  PN532_TFI_D5_PN532_TO_HOST,
+  Pn532FrameDecoder,
+  encodePn532Frame,
+  type Pn532FrameEvent,
+} from '../../../hal/src/pn532/pn532_frame.js';
+import type { CardIdentity, VirtualCard } from '../cards/card_model.js';
+import { faultMatches, type Pn532SimFault } from './pn532_sim_faults.js';
+import {
+  PN532_FSD_BYTES,
+  iso14443ActivationAirMs,
+  iso14443ExchangeAirMs,
+  type Iso14443BitRateKbps,
+} from './pn532_sim_rf_timing.js';
+import { autoPollTypeMatches, cardFrameSizeBytes, pn532TargetData } from './pn532_sim_targets.js';
+
+/** Options of the emulator; every field explicit. */
+export interface Pn532SimOptions {
+  /** GetFirmwareVersion answer: IC, Ver, Rev, Support (a real C106: 32 01 06 07). */
+  readonly firmware: Uint8Array;
+  /** Power on in LowVbat, asleep until HSU activity (the real chip's state). */
+  readonly startAsleep: boolean;
+  /** In LowVbat accept only SAMConfiguration (AN10609); other commands get silence. */
+  readonly strictPowerOn: boolean;
+  /** Bytes swallowed while the oscillator starts after HSU wake-up (pn532.md §2: 2). */
+  readonly wakeBytesLost: number;
+  /** Firmware time per command before it answers, ms. */
+  readonly commandDelayMs: number;
+  /** Largest DataIn per InDataExchange answer; 262 chains only answers that must be. */
+  readonly miChunkBytes: number;
+  /** ISO 14443 bit rate used by the RF model. */
+  readonly rfBitRateKbps: Iso14443BitRateKbps;
+  /** Spend the modelled RF and card time on the clock before answering. */
+  readonly waitModelledTime: boolean;
+  /**
+   * A half-received frame followed by this much silence is dropped, as a UART receiver with an
+   * idle timeout would, ms. Must stay below the host's ACK timeout (ours: 100, libnfc: 350+),
+   * so that the host's resend meets an empty buffer.
+   */
+  readonly rxIdleResetMs: number;
+  /** Model time of one passive activation attempt that finds nothing, ms. */
+  readonly emptyActivationAttemptMs: number;
+  /** Receives one line per frame both ways ("H>P 00 00 FF ..."); undefined = silent. */
+  readonly log: ((line: string) => void) | undefined;
+}
+
+/** A PN532 C106 v1.6 with A+B+DEP support, awake on demand, answering promptly. */
+export const PN532_SIM_DEFAULT_OPTIONS: Pn532SimOptions = {
+  firmware: Uint8Array.of(0x32, 0x01, 0x06, 0x07),
+  startAsleep: true,
+  strictPowerOn: true,
+  wakeBytesLost: 2,
+  commandDelayMs: 0.5,
+  miChunkBytes: PN532_DATA_IN_MAX,
+  rfBitRateKbps: 106,
+  waitModelledTime: true,
+  rxIdleResetMs: 50,
+  emptyActivationAttemptMs: 1,
+  log: undefined,
+};
+
+/** Modelled time of one RF operation the emulator performed. */
+export interface Pn532SimExchangeTiming {
+  /** 0x40 InDataExchange, 0x4A InListPassiveTarget / 0x60 InAutoPoll (activation). */
+  readonly command: number;
+  readonly atMs: number;
+  readonly capduBytes: number;
+  readonly rapduBytes: number;
+  readonly rfMs: number;
+  readonly cardMs: number;
+}
+
+/** Counters for tests and the bench. */
+export interface Pn532SimStats {
+  commands: number;
+  acksSent: number;
+  nacksReceived: number;
+  abortsReceived: number;
+  badFramesReceived: number;
+  bytesLostWaking: number;
+  baudSwitches: number;
+}
+
+type Answer = Uint8Array | 'error-frame' | 'silent';
+
+interface SimTarget {
+  readonly tg: number;
+  readonly card: VirtualCard;
+  readonly identity: CardIdentity;
+  active: boolean;
+}
+
+/** The emulator. Construct it on the device end of a link; it answers from then on. */
+export class Pn532Sim {
+  private readonly decoder = new Pn532FrameDecoder();
+  private readonly clock: ClockPort;
+  private asleep: boolean;
+  private lowVbat: boolean;
+  private wakeLossLeft: number;
+  private lastRxMs = 0;
+  private generation = 0;
+  private lastResponse: Uint8Array | undefined;
+  private badChecksumLeft = 0;
+  private pendingBaud: number | undefined;
+  private parameters = PN532_PARAM_04_AUTO_ATR_RES | PN532_PARAM_10_AUTO_RATS;
+  private rfOn = false;
+  private retryTimeoutCode = 0x0a;
+  private maxRetryCom = 0;
+  private maxRetryPassive = 0xff;
+  private readonly field: VirtualCard[] = [];
+  private targets: SimTarget[] = [];
+  private chainIn: number[] = [];
+  private chainOut: { tg: number; rest: Uint8Array } | undefined;
+  private readonly registers = new Map<number, number>([
+    [0xffb0, 0xff],
+    [0xfff7, 0xff],
+  ]);
+  private readonly faults: Pn532SimFault[] = [];
+  private arrivalWaiters: (() => void)[] = [];
+  private readonly timings: Pn532SimExchangeTiming[] = [];
+  readonly stats: Pn532SimStats = {
+    commands: 0,
+    acksSent: 0,
+    nacksReceived: 0,
+    abortsReceived: 0,
+    badFramesReceived: 0,
+    bytesLostWaking: 0,
+    baudSwitches: 0,
+  };
+
+  constructor(
+    private readonly link: SerialLink,
+    clock: ClockPort,
+    private readonly options: Pn532SimOptions,
+  ) {
+    this.clock = clock;
+    this.asleep = options.startAsleep;
+    this.lowVbat = options.startAsleep;
+    this.wakeLossLeft = options.wakeBytesLost;
+    link.setReceiver((bytes) => this.onBytes(bytes));
+  }
+
+  // ---- scenario control ----------------------------------------------------------------------
+
+  /** A card enters the field (at any moment; a pending poll sees it). */
+  placeCard(card: VirtualCard): void {
+    if (this.field.includes(card)) return;
+    this.field.push(card);
+    this.log(`-- card on: ${card.label}`);
+    const waiters = this.arrivalWaiters;
+    this.arrivalWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** A card leaves the field (at any moment; its target stops answering, status 01). */
+  removeCard(card: VirtualCard): void {
+    const at = this.field.indexOf(card);
+    if (at < 0) return;
+    this.field.splice(at, 1);
+    this.log(`-- card off: ${card.label}`);
+  }
+
+  /** Cards currently in the field. */
+  cardsInField(): readonly VirtualCard[] {
+    return this.field;
+  }
+
+  /** Queues a one-shot fault; faults apply in queue order to the next matching command. */
+  injectFault(fault: Pn532SimFault): void {
+    this.faults.push(fault);
+  }
+
+  /** Faults not yet consumed. */
+  pendingFaults(): readonly Pn532SimFault[] {
+    return this.faults;
+  }
+
+  /** Modelled RF/card time of every activation and exchange so far. */
+  exchangeTimings(): readonly Pn532SimExchangeTiming[] {
+    return this.timings;
+  }
+
+  /** Forget recorded timings. */
+  resetTimings(): void {
+    this.timings.length = 0;
+  }
+
+  /** Back to power-on state: LowVbat, 115200 baud, no targets (cards stay in the field). */
+  async powerCycle(): Promise<void> {
+    this.generation += 1;
+    this.asleep = this.options.startAsleep;
+    this.lowVbat = this.options.startAsleep;
+    this.wakeLossLeft = this.options.wakeBytesLost;
+    this.targets = [];
+    this.rfOn = false;
+    this.decoder.clear();
+    await this.link.setBaudRate(PN532_BAUD_POWER_ON);
+  }
+
+  /** Stops listening to the link. */
+  detach(): void {
+    this.generation += 1;
+    this.link.setReceiver(undefined);
+  }
+
+  // ---- host link -----------------------------------------------------------------------------
+
+  private onBytes(bytes: Uint8Array): void {
+    let data = bytes;
+    if (this.asleep) {
+      // HSU activity wakes the chip; the first bytes are lost while its oscillator starts.
+      const lost = Math.min(this.wakeLossLeft, data.length);
+      this.wakeLossLeft -= lost;
+      this.stats.bytesLostWaking += lost;
+      data = data.subarray(lost);
+      if (this.wakeLossLeft > 0) return;
+      this.asleep = false;
+    }
+    if (data.length === 0) return;
+    this.log(`H>P ${hex(data)}`);
+    const nowMs = this.clock.nowMs();
+    if (this.decoder.midFrame() && nowMs - this.lastRxMs > this.options.rxIdleResetMs) {
+      this.stats.badFramesReceived += 1;
+      this.decoder.clear();
+    }
+    this.lastRxMs = nowMs;
+    this.decoder.push(data);
+    for (let ev = this.decoder.next(); ev !== undefined; ev = this.decoder.next()) this.onEvent(ev);
+  }
+
+  private onEvent(ev: Pn532FrameEvent): void {
+    switch (ev.kind) {
+      case 'ack':
+        if (this.pendingBaud !== undefined) {
+          // SetSerialBaudRate: the host ACKs our answer at the old rate, then both switch.
+          const baud = this.pendingBaud;
+          this.pendingBaud = undefined;
+          this.stats.baudSwitches += 1;
+          void this.link.setBaudRate(baud);
+          return;
+        }
+        this.stats.abortsReceived += 1;
+        this.abortPending();
+        return;
+      case 'nack':
+        this.stats.nacksReceived += 1;
+        if (this.lastResponse !== undefined) this.sendResponseFrame(this.lastResponse, undefined);
+        return;
+      case 'error':
+        return;
+      case 'bad-checksum':
+        // Nothing is known about a damaged frame: stay silent, the host times out and resends.
+        this.stats.badFramesReceived += 1;
+        return;
+      case 'frame':
+        if (ev.tfi !== PN532_TFI_D4_HOST_TO_PN532) {
+          this.send(PN532_ERROR_FRAME);
+          return;
+        }
+        this.startCommand(ev.body);
+        return;
+      default:
+        assertNever(ev);
+    }
+  }
+
+  /** A new command cancels whatever is still pending (pn532.md §7.5 item 8). */
+  private startCommand(body: Uint8Array): void {
+    const code = body[0] ?? 0;
+    this.generation += 1;
+    const gen = this.generation;
+    this.pendingBaud = undefined;
+    this.stats.commands += 1;
+    if (this.lowVbat && this.options.strictPowerOn && code !== PN532_CMD_14_SAM_CONFIGURATION) {
+      this.log(`-- LowVbat: ignored ${pn532CommandName(code)}`);
+      return;
+    }
+    const fault = this.takeFault(code);
+    if (fault?.kind === 'ignore-command') return;
+    if (fault?.kind !== 'drop-ack') {
+      this.stats.acksSent += 1;
+      this.send(PN532_ACK_FRAME);
+    }
+    void this.runCommand(code, body.subarray(1), gen, fault);
+  }
+
+  private async runCommand(
+    code: number,
+    params: Uint8Array,
+    gen: number,
+    fault: Pn532SimFault | undefined,
+  ): Promise<void> {
+    await this.sleep(this.options.commandDelayMs);
+    if (gen !== this.generation) return;
+    const answer = await this.execute(code, params, gen, fault);
+    if (gen !== this.generation || answer === 'silent' || fault?.kind === 'no-response') return;
+    if (answer === 'error-frame' || fault?.kind === 'error-frame') {
+      this.lastResponse = PN532_ERROR_FRAME;
+      this.send(PN532_ERROR_FRAME);
+      return;
+    }
+    const frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer);
+    this.lastResponse = frame;
+    if (fault?.kind === 'bad-checksum') this.badChecksumLeft = fault.times;
+    this.sendResponseFrame(frame, fault);
+    if (code === PN532_CMD_16_POWER_DOWN) {
+      // Asleep, the chip keeps nothing of what it had half-received.
+      this.asleep = true;
+      this.wakeLossLeft = this.options.wakeBytesLost;
+      this.decoder.clear();
+    }
+    if (code === PN532_CMD_10_SET_SERIAL_BAUD_RATE) {
+      this.pendingBaud = PN532_BAUD_RATES[params[0] ?? 4];
+    }
+  }
+
+  private sendResponseFrame(frame: Uint8Array, fault: Pn532SimFault | undefined): void {
+    let bytes = frame;
+    if (this.badChecksumLeft > 0) {
+      this.badChecksumLeft -= 1;
+      bytes = frame.slice();
+      const dcsAt = bytes.length - 2;
+      bytes[dcsAt] = ((bytes[dcsAt] ?? 0) + 1) & 0xff;
+    }
+    if (fault?.kind === 'lose-response-bytes') {
+      bytes = Uint8Array.of(
+        ...bytes.subarray(0, fault.offset),
+        ...bytes.subarray(fault.offset + fault.count),
+      );
+    }
+    if (fault?.kind === 'noise-before-response') bytes = Uint8Array.of(...fault.bytes, ...bytes);
+    this.send(bytes);
+  }
+
+  private send(bytes: Uint8Array): void {
+    this.log(`P>H ${hex(bytes)}`);
+    void this.link.write(bytes);
+  }
+
+  private abortPending(): void {
+    this.generation += 1;
+    this.chainIn = [];
+    const waiters = this.arrivalWaiters;
+    this.arrivalWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private takeFault(code: number): Pn532SimFault | undefined {
+    const at = this.faults.findIndex((f) => faultMatches(f, code));
+    if (at < 0) return undefined;
+    return this.faults.splice(at, 1)[0];
+  }
+
+  // ---- command set ---------------------------------------------------------------------------
+
+  private async execute(
+    code: number,
+    p: Uint8Array,
+    gen: number,
+    fault: Pn532SimFault | undefined,
+  ): Promise<Answer> {
+    const statusFault = fault?.kind === 'error-status' ? fault.status : undefined;
+    switch (code) {
+      case PN532_CMD_00_DIAGNOSE:
+        return this.diagnose(p);
+      case PN532_CMD_02_GET_FIRMWARE_VERSION:
+        return Uint8Array.of(0x03, ...this.options.firmware);
+      case PN532_CMD_04_GET_GENERAL_STATUS:
+        return this.generalStatus();
+      case PN532_CMD_06_READ_REGISTER:
+        return this.readRegisters(p);
+      case PN532_CMD_08_WRITE_REGISTER:
+        return this.writeRegisters(p);
+      case PN532_CMD_0C_READ_GPIO:
+        return Uint8Array.of(0x0d, this.reg(0xffb0), this.reg(0xfff7), 0x00);
+      case PN532_CMD_0E_WRITE_GPIO:
+        return this.writeGpio(p);
+      case PN532_CMD_10_SET_SERIAL_BAUD_RATE:
+        return (p[0] ?? 0xff) < PN532_BAUD_RATES.length ? Uint8Array.of(0x11) : 'error-frame';
+      case PN532_CMD_12_SET_PARAMETERS:
+        this.parameters = p[0] ?? this.parameters;
+        return Uint8Array.of(0x13);
+      case PN532_CMD_14_SAM_CONFIGURATION:
+        return this.samConfiguration(p);
+      case PN532_CMD_16_POWER_DOWN:
+        this.releaseTargets(0);
+        this.rfOn = false;
+        return Uint8Array.of(0x17, statusFault ?? 0x00);
+      case PN532_CMD_32_RF_CONFIGURATION:
+        return this.rfConfiguration(p);
+      case PN532_CMD_40_IN_DATA_EXCHANGE:
+        return this.inDataExchange(p, gen, fault);
+      case PN532_CMD_42_IN_COMMUNICATE_THRU:
+        return statusFault !== undefined
+          ? Uint8Array.of(0x43, statusFault)
+          : this.communicateThru(p);
+      case PN532_CMD_44_IN_DESELECT:
+      case PN532_CMD_52_IN_RELEASE:
+        return this.releaseOrDeselect(code, p, statusFault);
+      case PN532_CMD_4A_IN_LIST_PASSIVE_TARGET:
+        return this.inListPassiveTarget(p, gen);
+      case PN532_CMD_54_IN_SELECT:
+        return this.inSelect(p);
+      case PN532_CMD_60_IN_AUTO_POLL:
+        return this.inAutoPoll(p, gen);
+      default:
+        return 'error-frame';
+    }
+  }
+
+  private diagnose(p: Uint8Array): Answer {
+    const numTst = p[0];
+    if (numTst === undefined) return 'error-frame';
+    if (numTst === 0x00) return Uint8Array.of(0x01, ...p); // line test: echo incl. NumTst
+    if (numTst === 0x06) {
+      const target = this.targets.find((t) => t.active);
+      const present = target !== undefined && this.field.includes(target.card);
+      if (target !== undefined && !present) target.active = false;
+      return Uint8Array.of(0x01, present ? 0x00 : 0x01);
+    }
+    return Uint8Array.of(0x01, 0x00); // ROM, RAM, antenna tests: all fine
+  }
+
+  private generalStatus(): Answer {
+    const active = this.targets.filter((t) => t.active);
+    const out = [0x05, 0x00, this.rfOn ? 0x01 : 0x00, active.length];
+    for (const t of active) out.push(t.tg, 0x00, 0x00, t.identity.kind === 'A' ? 0x00 : 0x03);
+    out.push(0x00);
+    return Uint8Array.from(out);
+  }
+
+  private readRegisters(p: Uint8Array): Answer {
+    if (p.length === 0 || p.length % 2 !== 0) return 'error-frame';
+    const out = [0x07];
+    for (let i = 0; i < p.length; i += 2) out.push(this.reg(((p[i] ?? 0) << 8) | (p[i + 1] ?? 0)));
+    return Uint8Array.from(out);
+  }
+
+  private writeRegisters(p: Uint8Array): Answer {
+    if (p.length === 0 || p.length % 3 !== 0) return 'error-frame';
+    for (let i = 0; i < p.length; i += 3) {
+      this.registers.set(((p[i] ?? 0) << 8) | (p[i + 1] ?? 0), p[i + 2] ?? 0);
+    }
+    return Uint8Array.of(0x09);
+  }
+
+  private writeGpio(p: Uint8Array): Answer {
+    const [p3, p7] = p;
+    if (p3 === undefined || p7 === undefined) return 'error-frame';
+    // Bit 7 validates a port; without it that port is left alone.
+    if ((p3 & 0x80) !== 0) this.registers.set(0xffb0, 0xc0 | (p3 & 0x3f));
+    if ((p7 & 0x80) !== 0) this.registers.set(0xfff7, 0xf9 | (p7 & 0x06));
+    return Uint8Array.of(0x0f);
+  }
+
+  private reg(address: number): number {
+    return this.registers.get(address) ?? 0x00;
+  }
+
+  private samConfiguration(p: Uint8Array): Answer {
+    const mode = p[0];
+    if (mode === undefined || mode < 1 || mode > 4) return 'error-frame';
+    this.lowVbat = false;
+    return Uint8Array.of(0x15);
+  }
+
+  private rfConfiguration(p: Uint8Array): Answer {
+    const item = p[0];
+    switch (item) {
+      case 0x01:
+        this.rfOn = ((p[1] ?? 0) & 0x01) !== 0;
+        // Field off drops every card's power, so every target is gone.
+        if (!this.rfOn) this.releaseTargets(0);
+        break;
+      case 0x02:
+        this.retryTimeoutCode = p[3] ?? this.retryTimeoutCode;
+        break;
+      case 0x04:
+        this.maxRetryCom = p[1] ?? this.maxRetryCom;
+        break;
+      case 0x05:
+        this.maxRetryPassive = p[3] ?? this.maxRetryPassive;
+        break;
+      case undefined:
+        return 'error-frame';
+      default:
+        break; // analog settings 0A..0D: accepted, no effect in the model
+    }
+    return Uint8Array.of(0x33);
+  }
+
+  private releaseOrDeselect(code: number, p: Uint8Array, statusFault: number | undefined): Answer {
+    const tg = p[0];
+    if (tg === undefined) return 'error-frame';
+    const rsp = code + 1;
+    if (statusFault !== undefined) return Uint8Array.of(rsp, statusFault);
+    if (tg !== 0 && !this.targets.some((t) => t.tg === tg)) return Uint8Array.of(rsp, 0x27);
+    if (code === PN532_CMD_52_IN_RELEASE) this.releaseTargets(tg);
+    else for (const t of this.targets) if (tg === 0 || t.tg === tg) t.active = false;
+    this.chainIn = [];
+    this.chainOut = undefined;
+    return Uint8Array.of(rsp, 0x00);
+  }
+
+  private releaseTargets(tg: number): void {
+    this.targets = tg === 0 ? [] : this.targets.filter((t) => t.tg !== tg);
+    this.chainIn = [];
+    this.chainOut = undefined;
+  }
+
+  private inSelect(p: Uint8Array): Answer {
+    const target = this.targets.find((t) => t.tg === p[0]);
+    if (target === undefined) return Uint8Array.of(0x55, 0x27);
+    if (!this.field.includes(target.card)) return Uint8Array.of(0x55, 0x01);
+    target.card.powerOn();
+    target.active = true;
+    return Uint8Array.of(0x55, 0x00);
+  }
+
+  // ---- activation ----------------------------------------------------------------------------
+
+  private async inListPassiveTarget(p: Uint8Array, gen: number): Promise<Answer> {
+    const [maxTg, brTy] = p;
+    if (maxTg === undefined || brTy === undefined || maxTg < 1 || maxTg > 2) return 'error-frame';
+    this.releaseTargets(0);
+    this.rfOn = true;
+    const kind = brTy === 0x00 ? 'A' : brTy === 0x03 ? 'B' : undefined;
+    if (kind === 'B' && p.length < 3) return 'error-frame'; // type B requires the AFI byte
+    const uidFilter = kind === 'A' && p.length > 2 ? p.subarray(2) : undefined;
+    for (;;) {
+      const found =
+        kind === undefined
+          ? []
+          : this.field.filter((c) => matchesListing(c.identity(), kind, uidFilter)).slice(0, maxTg);
+      if (found.length > 0) {
+        const data = await this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
+        return Uint8Array.of(0x4b, found.length, ...data);
+      }
+      if (this.maxRetryPassive !== 0xff || kind === undefined) {
+        const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
+        await this.sleep(attempts * this.options.emptyActivationAttemptMs);
+        return Uint8Array.of(0x4b, 0x00);
+      }
+      // MxRtyPassiveActivation = FF: the chip polls until a card comes or the host aborts.
+      if (!(await this.waitForCard(gen, undefined))) return 'silent';
+    }
+  }
+
+  private async inAutoPoll(p: Uint8Array, gen: number): Promise<Answer> {
+    const [pollNr, period] = p;
+    const types = p.subarray(2);
+    if (pollNr === undefined || period === undefined || types.length === 0 || types.length > 15) {
+      return 'error-frame';
+    }
+    this.releaseTargets(0);
+    this.rfOn = true;
+    for (let round = 0; pollNr === 0xff || round < pollNr; round += 1) {
+      for (const type of types) {
+        const card = this.field.find((c) => autoPollTypeMatches(type, c.identity()));
+        if (card !== undefined) {
+          const data = await this.activate([card], PN532_CMD_60_IN_AUTO_POLL);
+          return Uint8Array.of(0x61, 0x01, type, data.length, ...data);
+        }
+      }
+      // Period is in 150 ms units; a card arriving meanwhile is seen at once.
+      if (!(await this.waitForCard(gen, Math.max(1, period) * 150))) return 'silent';
+    }
+    return Uint8Array.of(0x61, 0x00);
+  }
+
+  /** Powers the cards up as targets 1..n and returns their TargetData, Tg first. */
+  private async activate(cards: readonly VirtualCard[], command: number): Promise<number[]> {
+    const data: number[] = [];
+    let rfMs = 0;
+    cards.forEach((card, index) => {
+      card.powerOn();
+      const identity = card.identity();
+      const tg = index + 1;
+      this.targets.push({ tg, card, identity, active: true });
+      data.push(
+        ...pn532TargetData(tg, identity, (this.parameters & PN532_PARAM_10_AUTO_RATS) !== 0),
+      );
+      const uidBytes = identity.kind === 'A' ? identity.uid.length : 4;
+      const atsBytes = identity.kind === 'A' ? identity.ats.length : identity.attribRes.length;
+      rfMs += iso14443ActivationAirMs(
+        identity.kind,
+        uidBytes,
+        atsBytes,
+        this.options.rfBitRateKbps,
+      );
+    });
+    this.recordTiming(command, 0, 0, rfMs, 0);
+    if (this.options.waitModelledTime) await this.sleep(rfMs);
+    return data;
+  }
+
+  /** Resolves true when a card arrives (or `timeoutMs` passes), false when aborted. */
+  private async waitForCard(gen: number, timeoutMs: number | undefined): Promise<boolean> {
+    const arrival = new Promise<void>((resolve) => this.arrivalWaiters.push(resolve));
+    const waits: Promise<void>[] = [arrival];
+    if (timeoutMs !== undefined) waits.push(this.clock.sleepMs(timeoutMs));
+    await Promise.race(waits);
+    return gen === this.generation;
+  }
+
+  // ---- data exchange -------------------------------------------------------------------------
+
+  private async inDataExchange(
+    p: Uint8Array,
+    gen: number,
+    fault: Pn532SimFault | undefined,
+  ): Promise<Answer> {
+    const tgByte = p[0];
+    if (tgByte === undefined) return 'error-frame';
+    if (fault?.kind === 'error-status') return Uint8Array.of(0x41, fault.status);
+    const tg = tgByte & ~PN532_TG_40_MORE_DATA;
+    const more = (tgByte & PN532_TG_40_MORE_DATA) !== 0;
+    const data = p.subarray(1);
+    const target = this.targets.find((t) => t.tg === tg && t.active);
+    if (target === undefined) return Uint8Array.of(0x41, 0x27);
+    if (!more && data.length === 0 && this.chainOut?.tg === tg) {
+      return this.answerChunk(tg, this.chainOut.rest);
+    }
+    this.chainOut = undefined;
+    if (more) {
+      this.chainIn.push(...data);
+      return Uint8Array.of(0x41, 0x00);
+    }
+    const capdu = Uint8Array.of(...this.chainIn, ...data);
+    this.chainIn = [];
+    if (fault?.kind === 'remove-card' && fault.when === 'before-card') this.removeCard(target.card);
+    if (!this.field.includes(target.card)) return this.silentCard(target, capdu.length, 0);
+    const rapdu = target.card.transceive(capdu);
+    const cardMs = target.card.lastProcessingMs();
+    if (fault?.kind === 'remove-card' && fault.when === 'after-card') this.removeCard(target.card);
+    if (rapdu === null || !this.field.includes(target.card)) {
+      return this.silentCard(target, capdu.length, cardMs);
+    }
+    const rfMs = iso14443ExchangeAirMs({
+      type: target.identity.kind,
+      bitRateKbps: this.options.rfBitRateKbps,
+      capduBytes: capdu.length,
+      rapduBytes: rapdu.length,
+      fscBytes: cardFrameSizeBytes(target.identity),
+      fsdBytes: PN532_FSD_BYTES,
+    });
+    this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capdu.length, rapdu.length, rfMs, cardMs);
+    if (this.options.waitModelledTime) await this.sleep(rfMs + cardMs);
+    if (gen !== this.generation) return 'silent';
+    return this.answerChunk(tg, rapdu);
+  }
+
+  /** The card did not answer: the chip waits RetryTO per try, then reports status 01. */
+  private async silentCard(target: SimTarget, capduBytes: number, cardMs: number): Promise<Answer> {
+    target.active = false;
+    const rfMs = pn532RfTimeoutMs(this.retryTimeoutCode) * (this.maxRetryCom + 1);
+    this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capduBytes, 0, rfMs, cardMs);
+    if (this.options.waitModelledTime) await this.sleep(rfMs + cardMs);
+    return Uint8Array.of(0x41, 0x01);
+  }
+
+  /** Answers with as much as fits, keeping the rest for "40 Tg" continuation requests (MI). */
+  private answerChunk(tg: number, rapdu: Uint8Array): Answer {
+    const max = Math.max(1, Math.min(this.options.miChunkBytes, PN532_DATA_IN_MAX));
+    if (rapdu.length <= max) {
+      this.chainOut = undefined;
+      return Uint8Array.of(0x41, 0x00, ...rapdu);
+    }
+    this.chainOut = { tg, rest: rapdu.slice(max) };
+    return Uint8Array.of(0x41, PN532_STATUS_40_MI, ...rapdu.subarray(0, max));
+  }
+
+  /**
+   * Raw frames. The only one a card "answers" here is an ISO-DEP R-block (libnfc's presence
+   * check sends R(NAK) B2): an R(ACK) comes back. Anything else gets status 01, promptly, as
+   * libnfc's non-A probes need (pn532.md §7.5 item 7).
+   */
+  private communicateThru(p: Uint8Array): Answer {
+    const target = this.targets.find((t) => t.active);
+    const first = p[0];
+    if (target !== undefined && !this.field.includes(target.card)) target.active = false;
+    const alive = target !== undefined && target.active;
+    if (alive && p.length === 1 && first !== undefined && (first & 0xe6) === 0xa2) {
+      return Uint8Array.of(0x43, 0x00, 0xa2 | (first & 0x01));
+    }
+    return Uint8Array.of(0x43, 0x01);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private recordTiming(
+    command: number,
+    capduBytes: number,
+    rapduBytes: number,
+    rfMs: number,
+    cardMs: number,
+  ): void {
+    const atMs = this.clock.nowMs();
+    this.timings.push({ command, atMs, capduBytes, rapduBytes, rfMs, cardMs });
+  }
+
+  private async sleep(durationMs: number): Promise<void> {
+    if (durationMs > 0) await this.clock.sleepMs(durationMs);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+function matchesListing(
+  identity: CardIdentity,
+  kind: 'A' | 'B',
+  uidFilter: Uint8Array | undefined,
+): boolean {
+  if (identity.kind !== kind) return false;
+  if (uidFilter === undefined || identity.kind !== 'A') return true;
+  return (
+    identity.uid.length === uidFilter.length && identity.uid.every((b, i) => b === uidFilter[i])
+  );
+}
+
+function hex(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,80 @@
+// SerialLinkSim: 8N1 pacing on the injected clock, chunking, seeded faults, baud mismatch.
+
+import { describe, expect, it } from 'vitest';
+import { ClockSim } from '../../src/clock_sim.js';
+import { runOnClock } from '../../src/pn532_sim/pn532_sim_rig.js';
+import { Prng } from '../../src/prng.js';
+import { createSerialLinkPairSim, type SerialLinkSimOptions } from '../../src/serial_link_sim.js';
+
+const BASE: SerialLinkSimOptions = {
+  baudRate: 115200,
+  pace: true,
+  chunkBytes: 16,
+  hostToDeviceFaults: undefined,
+  deviceToHostFaults: undefined,
+};
+
+function collect(options: SerialLinkSimOptions): {
+  clock: ClockSim;
+  line: ReturnType<typeof createSerialLinkPairSim>;
+  got: { atMs: number; bytes: number[] }[];
+} {
+  const clock = new ClockSim(0);
+  const line = createSerialLinkPairSim(clock, options);
+  const got: { atMs: number; bytes: number[] }[] = [];
+  line.device.setReceiver((b) => got.push({ atMs: clock.nowMs(), bytes: Array.from(b) }));
+  return { clock, line, got };
+}
+
+describe('SerialLinkSim', () => {
+  it('write_100Bytes_arrivesInChunksAtTenBitTimesPerByte', async () => {
+    const { clock, line, got } = collect(BASE);
+    const bytes = Uint8Array.from({ length: 100 }, (_, i) => i);
+    await runOnClock(clock, line.host.write(bytes));
+    expect(got.map((g) => g.bytes.length)).toEqual([16, 16, 16, 16, 16, 16, 4]);
+    expect(got.flatMap((g) => g.bytes)).toEqual(Array.from(bytes));
+    expect(got.at(-1)?.atMs).toBeCloseTo((100 * 10 * 1000) / 115200, 9);
+    expect(line.stats('host-to-device').wireMs).toBeCloseTo((100 * 10 * 1000) / 115200, 9);
+  });
+
+  it('twoWrites_queueOnTheWire_oneAfterTheOther', async () => {
+    const { clock, line, got } = collect({ ...BASE, chunkBytes: 4096 });
+    const a = line.host.write(new Uint8Array(10));
+    const b = line.host.write(new Uint8Array(20));
+    await runOnClock(clock, Promise.all([a, b]));
+    expect(got[0]?.atMs).toBeCloseTo((10 * 10_000) / 115200, 9);
+    expect(got[1]?.atMs).toBeCloseTo((30 * 10_000) / 115200, 9);
+    expect(line.transcript()[1]?.atMs).toBeCloseTo((10 * 10_000) / 115200, 9);
+  });
+
+  it('faults_sameSeed_sameDamage_andCounted', async () => {
+    const run = async (seed: number): Promise<number[]> => {
+      const faults = { prng: new Prng(seed), lossRatio: 0.05, corruptRatio: 0.05 };
+      const { clock, line, got } = collect({ ...BASE, hostToDeviceFaults: faults });
+      await runOnClock(clock, line.host.write(new Uint8Array(1000).fill(0x55)));
+      const stats = line.stats('host-to-device');
+      const delivered = got.flatMap((g) => g.bytes);
+      expect(delivered.length, `seed ${seed}`).toBe(1000 - stats.lostBytes);
+      expect(delivered.filter((b) => b !== 0x55).length, `seed ${seed}`).toBe(stats.corruptedBytes);
+      expect(stats.lostBytes + stats.corruptedBytes, `seed ${seed}`).toBeGreaterThan(0);
+      return delivered;
+    };
+    expect(await run(42)).toEqual(await run(42));
+    expect(await run(42)).not.toEqual(await run(43));
+  });
+
+  it('baudMismatch_receiverSamplesGarbage', async () => {
+    const { clock, line, got } = collect(BASE);
+    await line.device.setBaudRate(921600);
+    await runOnClock(clock, line.host.write(Uint8Array.of(0x00, 0x00, 0xff)));
+    expect(got.flatMap((g) => g.bytes)).not.toEqual([0x00, 0x00, 0xff]);
+    expect(line.stats('host-to-device').garbledBytes).toBe(3);
+  });
+
+  it('closedEnd_writeIsCancelled', async () => {
+    const { line } = collect(BASE);
+    await line.host.close();
+    const r = await line.host.write(Uint8Array.of(1));
+    expect(r.ok).toBe(false);
+  });
+});
