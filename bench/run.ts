@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark suite in one process; `--only NAME` runs one suite.
 
 import { runCodecBench } from './codec_bench.js';
+import { runOdaBench } from './oda_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
+  oda: runOdaBench,
   pn532: runPn532Bench,
 };
 

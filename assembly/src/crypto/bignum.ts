@@ -6,7 +6,10 @@
 // product is first widened (`<u64>a * <u64>b`): asc would otherwise multiply in 32 bits.
 // Reduction is Knuth's algorithm D (TAOCP vol. 2, 4.3.1) with the 3-by-2 quotient estimate of
 // Moller and Granlund ("Improved division by invariant integers", IEEE TC 2011, alg. 5), so a
-// modulus needs no per-key setup beyond normalisation and one reciprocal word.
+// modulus needs no per-key setup beyond normalisation, one reciprocal word and the modulus's
+// one's complement (which turns each quotient row into a multiply-accumulate). An e = 3
+// operation is two products and two reductions: cheaper than Montgomery's form conversions
+// when a key is used once (issuer and ICC keys), and as cheap with the fixed CA keys.
 
 /** Largest operand: 2048 bits (EMV 4.4 Book 2, 5.1: moduli up to 1984 bits; 2048 with margin). */
 export const BN_LIMBS_MAX: u32 = 64;
@@ -137,12 +140,12 @@ export function bnSquare(target: usize, a: usize, k: u32): void {
     const p = target + (<usize>(2 * i) << 2);
     const lo = <u64>load<u32>(p);
     const hi = <u64>load<u32>(p, 4);
+    // The doubled limbs are 33-bit values in u64, so the bit shifted out travels in t >> 32.
     let t = (lo << 1) + (sq & MASK32) + carry;
     store<u32>(p, <u32>t);
-    t = (hi << 1) + (sq >> 32) + (t >> 32) + (lo >> 31);
-    // (lo >> 31) is the bit shifted out of `lo`; it belongs to the next limb.
+    t = (hi << 1) + (sq >> 32) + (t >> 32);
     store<u32>(p, <u32>t, 4);
-    carry = (t >> 32) + (hi >> 31);
+    carry = t >> 32;
   }
   assert(carry == 0, 'square overflow');
 }
@@ -176,24 +179,30 @@ export function bnReciprocal3by2(d1: u32, d0: u32): u32 {
 }
 
 /**
- * Reduces `u` (uLimbs limbs, uLimbs >= k + 1, top limb already below d's top) in place modulo
- * the normalised k-limb divisor `d` (top bit set, k >= 2) with reciprocal `v`: on return
- * u[0..k) holds the remainder and u[k..uLimbs) is zero. The dividend must have been shifted
- * by the same amount as the divisor.
+ * Reduces `u` (uLimbs limbs) in place modulo the normalised k-limb divisor `d` (top bit set,
+ * k >= 2) whose one's complement is `dc` and whose 3-by-2 reciprocal is `v`. The top k limbs of
+ * u must already be below d (true for a product of two residues shifted like d, plus a zero
+ * top limb). On return u[0..k) holds the remainder and u[k..uLimbs) is zero.
  */
-export function bnReduceNormalized(u: usize, uLimbs: u32, d: usize, k: u32, v: u32): void {
-  assert(k >= 2 && k <= BN_LIMBS_MAX && uLimbs > k && uLimbs <= 2 * BN_LIMBS_MAX + 1, 'reduce size');
+export function bnReduceNormalized(
+  u: usize, uLimbs: u32, d: usize, dc: usize, k: u32, v: u32,
+): void {
+  assert(k >= 2 && k <= BN_LIMBS_MAX, 'reduce divisor size');
+  assert(uLimbs > k && uLimbs <= 2 * BN_LIMBS_MAX + 1, 'reduce dividend size');
   const d1 = load<u32>(d + (<usize>(k - 1) << 2));
   const d0 = load<u32>(d + (<usize>(k - 2) << 2));
   const dd = (<u64>d1 << 32) | <u64>d0;
   assert(d1 >= 0x80000000, 'divisor not normalised');
   let j = uLimbs - k;
+  // One quotient digit per round, most significant first: uLimbs - k rounds.
   while (j > 0) {
     j--;
-    const top = u + (<usize>(j + k) << 2);
-    const u2 = load<u32>(top);
-    const u1 = load<u32>(top, -4);
-    const u0 = load<u32>(top, -8);
+    // Memory offsets are unsigned in wasm, so the window is read upwards from its base.
+    const window = u + (<usize>(j + k - 2) << 2);
+    const top = window + 8;
+    const u0 = load<u32>(window);
+    const u1 = load<u32>(window, 4);
+    const u2 = load<u32>(window, 8);
     let q: u32;
     if (u2 == d1 && u1 == d0) {
       // (u2, u1) == (d1, d0) is outside the estimate's domain; the quotient digit is β - 1
@@ -203,7 +212,7 @@ export function bnReduceNormalized(u: usize, uLimbs: u32, d: usize, k: u32, v: u
       q = reduceEstimate(u2, u1, u0, d1, d0, dd, v);
     }
     if (q == 0) continue;
-    if (reduceSubMul(u + (<usize>j << 2), d, k, q)) {
+    if (reduceSubMul(u + (<usize>j << 2), dc, k, q)) {
       // The estimate was one too large: add the divisor back once (probability ~2^-31).
       reduceAddBack(u + (<usize>j << 2), d, k);
     }
@@ -214,7 +223,7 @@ export function bnReduceNormalized(u: usize, uLimbs: u32, d: usize, k: u32, v: u
 /** Quotient digit of (u2 u1 u0) / (d1 d0) with reciprocal v (Moller-Granlund alg. 5). */
 @inline
 function reduceEstimate(u2: u32, u1: u32, u0: u32, d1: u32, d0: u32, dd: u64, v: u32): u32 {
-  let qq = <u64>v * <u64>u2 + ((<u64>u2 << 32) | <u64>u1);
+  const qq = <u64>v * <u64>u2 + ((<u64>u2 << 32) | <u64>u1);
   let q1 = <u32>(qq >> 32);
   const q0 = <u32>qq;
   const r1w: u32 = u1 - q1 * d1;
@@ -228,26 +237,66 @@ function reduceEstimate(u2: u32, u1: u32, u0: u32, d1: u32, d0: u32, dd: u64, v:
   return q1;
 }
 
-/** u[0..k] -= q * d[0..k); returns true when the result went negative (borrow out of u[k]). */
+/**
+ * u[0..k] -= q * d[0..k), computed as an addition with the complement dc = ~d:
+ * u - q*d = u + q*dc + q - q*2^(32k), so the row is a multiply-accumulate and the subtraction
+ * happens once, on the top limb. The next quotient digit needs this row's top limbs, so rows
+ * cannot overlap: the row runs as two interleaved carry chains (low and high half) to halve
+ * its latency, and the low half's carry is then rippled into the high half (almost always a
+ * single limb). Returns true when the result went negative (the digit was one too large).
+ */
 @inline
-function reduceSubMul(u: usize, d: usize, k: u32, q: u32): bool {
+function reduceSubMul(u: usize, dc: usize, k: u32, q: u32): bool {
   const qw = <u64>q;
-  let carry: u64 = 0;
-  let borrow: i64 = 0;
+  const half = <usize>(k >> 1) << 2;
+  let low: u64 = qw;
+  let high: u64 = 0;
   let p = u;
-  let s = d;
-  const sEnd = d + (<usize>k << 2);
+  let s = dc;
+  const sEnd = dc + half;
+  while (s + 8 <= sEnd) {
+    let tl = qw * <u64>load<u32>(s) + <u64>load<u32>(p) + low;
+    let th = qw * <u64>load<u32>(s + half) + <u64>load<u32>(p + half) + high;
+    store<u32>(p, <u32>tl);
+    store<u32>(p + half, <u32>th);
+    tl = qw * <u64>load<u32>(s, 4) + <u64>load<u32>(p, 4) + (tl >> 32);
+    th = qw * <u64>load<u32>(s + half, 4) + <u64>load<u32>(p + half, 4) + (th >> 32);
+    store<u32>(p, <u32>tl, 4);
+    store<u32>(p + half, <u32>th, 4);
+    low = tl >> 32;
+    high = th >> 32;
+    p += 8;
+    s += 8;
+  }
   while (s < sEnd) {
-    const prod = qw * <u64>load<u32>(s) + carry;
-    carry = prod >> 32;
-    const t = <i64>load<u32>(p) - <i64>(prod & MASK32) + borrow;
-    store<u32>(p, <u32>t);
-    borrow = t >> 32;
+    const tl = qw * <u64>load<u32>(s) + <u64>load<u32>(p) + low;
+    const th = qw * <u64>load<u32>(s + half) + <u64>load<u32>(p + half) + high;
+    store<u32>(p, <u32>tl);
+    store<u32>(p + half, <u32>th);
+    low = tl >> 32;
+    high = th >> 32;
     p += 4;
     s += 4;
   }
-  const t = <i64>load<u32>(p) - <i64>carry + borrow;
-  store<u32>(p, <u32>t);
+  // An odd k leaves one limb at the top of the high half.
+  const end = u + (<usize>k << 2);
+  p += half;
+  s += half;
+  if (p < end) {
+    const th = qw * <u64>load<u32>(s) + <u64>load<u32>(p) + high;
+    store<u32>(p, <u32>th);
+    high = th >> 32;
+  }
+  // Ripple the low half's carry upwards; it stops at the first limb that does not overflow.
+  p = u + half;
+  while (low != 0 && p < end) {
+    const t = <u64>load<u32>(p) + low;
+    store<u32>(p, <u32>t);
+    low = t >> 32;
+    p += 4;
+  }
+  const t = <i64>load<u32>(end) + <i64>high + <i64>low - <i64>qw;
+  store<u32>(end, <u32>t);
   return t < 0;
 }
 
@@ -263,7 +312,8 @@ function reduceAddBack(u: usize, d: usize, k: u32): void {
   store<u32>(p, <u32>(<u64>load<u32>(p) + carry));
 }
 
-/** Shifts the `limbs`-limb number at `a` left by `shift` (0..31) bits in place; returns the bits out. */
+/** Shifts the `limbs`-limb number at `a` left by `shift` (0..31) bits in place; returns the
+ *  bits shifted out of the top limb. */
 export function bnShiftLeft(a: usize, limbs: u32, shift: u32): u32 {
   assert(shift < 32, 'shift past a limb');
   if (shift == 0) return 0;
@@ -289,5 +339,12 @@ export function bnShiftRight(a: usize, limbs: u32, shift: u32): void {
     const x = load<u32>(p);
     store<u32>(p, (x >> shift) | inBits);
     inBits = x << (32 - shift);
+  }
+}
+
+/** target[0..limbs) = ~a[0..limbs) (one's complement, used as the reduction's divisor image). */
+export function bnComplement(target: usize, a: usize, limbs: u32): void {
+  for (let i: u32 = 0; i < limbs; i++) {
+    store<u32>(target + (<usize>i << 2), ~load<u32>(a + (<usize>i << 2)));
   }
 }

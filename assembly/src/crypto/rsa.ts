@@ -1,9 +1,9 @@
 // RSA public-key operation (x^e mod n, e = 3 or 65537) on prepared keys, allocation-free.
 //
-// A prepared key holds the modulus normalised for division (top bit set) and the reciprocal of
-// its top two limbs, so a CA key is prepared once when it is loaded and an issuer or ICC key
-// once per recovery, in O(k) time. EMV public operations use e = 3 (all UnionPay CA keys) or
-// 65537; see EMV 4.4 Book 2, Annex B2.1 (RSA with public exponents 3 and 2^16 + 1 only).
+// A prepared key holds the modulus normalised for division (top bit set), its one's complement
+// and the reciprocal of its top two limbs, so a CA key is prepared once when it is loaded and
+// an issuer or ICC key once per recovery, in O(k) time. EMV public operations use e = 3 (all
+// UnionPay CA keys) or 65537; see EMV 4.4 Book 2, Annex B2.1 (public exponents 3 and 2^16 + 1).
 
 import {
   STATUS_OK, ERR_RSA_MODULUS_LENGTH, ERR_RSA_MODULUS_INVALID, ERR_RSA_EXPONENT_UNSUPPORTED,
@@ -11,7 +11,7 @@ import {
 } from '../abi/status';
 import {
   BN_LIMBS_MAX, BN_BYTES_MAX, bnFromBytesBe, bnToBytesBe, bnCompare, bnMul, bnSquare,
-  bnReciprocal3by2, bnReduceNormalized, bnShiftLeft, bnShiftRight,
+  bnReciprocal3by2, bnReduceNormalized, bnShiftLeft, bnShiftRight, bnComplement,
 } from './bignum';
 
 /** Shortest modulus accepted: 512 bits (EMV keys start at 512 bits, Book 2 Annex B2.1). */
@@ -29,8 +29,9 @@ const KEY_MODULUS_BYTES: usize = 8;
 const KEY_EXPONENT: usize = 12;
 const KEY_RECIPROCAL: usize = 16;
 const KEY_NORMALISED: usize = 32;
-/** Bytes of one prepared key: header then BN_LIMBS_MAX normalised modulus limbs. */
-export const RSA_KEY_BYTES: u32 = <u32>KEY_NORMALISED + BN_BYTES_MAX;
+const KEY_COMPLEMENT: usize = KEY_NORMALISED + <usize>BN_BYTES_MAX;
+/** Bytes of one prepared key: header, normalised modulus limbs, their one's complement. */
+export const RSA_KEY_BYTES: u32 = <u32>KEY_COMPLEMENT + BN_BYTES_MAX;
 
 // Work buffers shared by every operation (the kernel is single-threaded and never re-entrant).
 const WORK_LIMBS: u32 = 2 * BN_LIMBS_MAX + 2;
@@ -81,6 +82,7 @@ export function rsaKeyPrepare(key: usize, modulus: usize, length: u32, exponent:
   const d1 = load<u32>(d + (<usize>(limbs - 1) << 2));
   const d0 = load<u32>(d + (<usize>(limbs - 2) << 2));
   store<u32>(key + KEY_RECIPROCAL, bnReciprocal3by2(d1, d0));
+  bnComplement(key + KEY_COMPLEMENT, d, limbs);
   return STATUS_OK;
 }
 
@@ -113,10 +115,11 @@ export function rsaPublic(key: usize, input: usize, inputLength: u32, output: us
   if (spill != 0 || bnCompare(workY, d, limbs) >= 0) return ERR_RSA_INPUT_RANGE;
   bnFromBytesBe(workX, limbs, input, length);
   const v = load<u32>(key + KEY_RECIPROCAL);
+  const dc = key + KEY_COMPLEMENT;
   if (load<u32>(key + KEY_EXPONENT) == RSA_EXPONENT_3) {
-    rsaCube(limbs, shift, d, v);
+    rsaCube(limbs, shift, d, dc, v);
   } else {
-    rsaPow65537(limbs, shift, d, v);
+    rsaPow65537(limbs, shift, d, dc, v);
   }
   bnToBytesBe(output, length, workY, limbs);
   return STATUS_OK;
@@ -127,35 +130,35 @@ export function rsaPublic(key: usize, input: usize, inputLength: u32, output: us
  * (x^2 mod n) * 2^s, and multiplying it by the plain x gives the next dividend already shifted,
  * so only the first product is shifted and only the final remainder is shifted back.
  */
-function rsaCube(limbs: u32, shift: u32, d: usize, v: u32): void {
+function rsaCube(limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
   const productLimbs = 2 * limbs + 1;
   bnSquare(workProduct, workX, limbs);
   store<u32>(workProduct + (<usize>(2 * limbs) << 2), bnShiftLeft(workProduct, 2 * limbs, shift));
-  bnReduceNormalized(workProduct, productLimbs, d, limbs, v);
+  bnReduceNormalized(workProduct, productLimbs, d, dc, limbs, v);
   memory.copy(workY, workProduct, <usize>limbs << 2);
   bnMul(workProduct, workY, workX, limbs);
   store<u32>(workProduct + (<usize>(2 * limbs) << 2), 0);
-  bnReduceNormalized(workProduct, productLimbs, d, limbs, v);
+  bnReduceNormalized(workProduct, productLimbs, d, dc, limbs, v);
   memory.copy(workY, workProduct, <usize>limbs << 2);
   bnShiftRight(workY, limbs, shift);
 }
 
 /** workY = workX^65537 mod n: sixteen squarings and one multiplication. */
-function rsaPow65537(limbs: u32, shift: u32, d: usize, v: u32): void {
+function rsaPow65537(limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
   memory.copy(workY, workX, <usize>limbs << 2);
   for (let i: u32 = 0; i < 16; i++) {
     bnSquare(workProduct, workY, limbs);
-    rsaReduceInto(workY, limbs, shift, d, v);
+    rsaReduceInto(workY, limbs, shift, d, dc, v);
   }
   bnMul(workProduct, workY, workX, limbs);
-  rsaReduceInto(workY, limbs, shift, d, v);
+  rsaReduceInto(workY, limbs, shift, d, dc, v);
 }
 
 /** target = (workProduct mod n), workProduct holding a 2k-limb plain product. */
-function rsaReduceInto(target: usize, limbs: u32, shift: u32, d: usize, v: u32): void {
+function rsaReduceInto(target: usize, limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
   const top = workProduct + (<usize>(2 * limbs) << 2);
   store<u32>(top, bnShiftLeft(workProduct, 2 * limbs, shift));
-  bnReduceNormalized(workProduct, 2 * limbs + 1, d, limbs, v);
+  bnReduceNormalized(workProduct, 2 * limbs + 1, d, dc, limbs, v);
   memory.copy(target, workProduct, <usize>limbs << 2);
   bnShiftRight(target, limbs, shift);
 }

@@ -12,8 +12,11 @@ export const FRAME_HEADER_BYTES = 16;
 export const FRAME_HASH_BYTES = 32;
 export const FRAME_CRC_BYTES = 4;
 export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + FRAME_HASH_BYTES + FRAME_CRC_BYTES;
-/** Bound of one record's payload: a clearing record with 512 bytes of ICC data fits twice. */
-export const FRAME_PAYLOAD_BYTES_MAX = 4096;
+/**
+ * Bound of one record's payload (JSON). A pending or torn record carries the kernel's torn
+ * record (certificates included, up to 4 KiB as hex) and must fit with room to spare.
+ */
+export const FRAME_PAYLOAD_BYTES_MAX = 12_288;
 export const FRAME_BYTES_MAX = FRAME_OVERHEAD_BYTES + FRAME_PAYLOAD_BYTES_MAX;
 /** The chain starts from 32 zero bytes. */
 export const CHAIN_GENESIS_HASH: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);

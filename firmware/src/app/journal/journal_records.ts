@@ -32,8 +32,11 @@ export const AID_BYTES_MAX = 16;
 export const AFL_BYTES_MAX = 252;
 export const IAD_BYTES_MAX = 32;
 export const SDAD_BYTES_MAX = 256;
-/** ICC data as ISO 8583 field 55 carries it (at most 255 bytes in practice; we allow 512). */
-export const ICC_DATA_BYTES_MAX = 512;
+/**
+ * ICC data: field 55 of a clearing record (at most 255 bytes in practice), or the kernel's
+ * torn record of a pending/torn entry, which holds the certificates read so far.
+ */
+export const ICC_DATA_BYTES_MAX = 4096;
 export const TEXT_CHARS_MAX = 64;
 /** EMV n12 amount (9F02): twelve decimal digits. */
 export const AMOUNT_MINOR_MAX = 999_999_999_999;

@@ -211,11 +211,8 @@ export async function writeDefaultParams(
   if (!denyList.ok) return denyList;
   const json = (value: unknown): Uint8Array =>
     new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-  const aids = [
-    { aidHex: 'A000000333010101', partialMatch: true, label: 'UnionPay Debit' },
-    { aidHex: 'A000000333010102', partialMatch: true, label: 'UnionPay Credit' },
-    { aidHex: 'A000000333010106', partialMatch: true, label: 'UnionPay EC' },
-  ];
+  // UnionPay debit, credit, quasi-credit and EC all start A000000333 0101 (domain.md 1.3).
+  const aids = [{ aidHex: 'A0000003330101', partialMatch: true, label: 'UnionPay' }];
   const files = new Map<string, Uint8Array>([
     [FILE_TERMINAL, json(options.terminal)],
     [FILE_FARES, json(options.fares)],

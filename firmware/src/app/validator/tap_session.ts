@@ -1,0 +1,229 @@
+// One card's tap: recovery of a torn tap, the fare, the kernel run, the journal, the outcome.
+//
+// Ordering rules (domain.md 4.1-4.4, style.md 10.5): a grey (pending) journal record is durable
+// before the kernel sends the command on which the card commits; the final record is durable
+// before the display says approved; a torn tap is persisted at once and recovered GPO-less on
+// the next tap of the same card.
+
+import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
+import {
+  runQpbocRecovery,
+  runQpbocTransaction,
+  qpbocSnapshot,
+  type QpbocCardIdentity,
+  type QpbocHostDecision,
+  type QpbocLinkLostCause,
+  type QpbocOutcome,
+  type QpbocSessionIo,
+} from '../../../../assembly/host/qpboc_session.js';
+import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
+import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
+import type { UncertainTap } from '../journal/journal_state.js';
+import type { CardKey } from '../journal/journal_records.js';
+import { recoveryOf, tornRecordOf } from './tap_records.js';
+import { TapJournal } from './tap_journal.js';
+import { uidIsRandom, type UidMemory } from './uid_memory.js';
+import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
+import { localDateTime } from './validator_time.js';
+
+/** How often one tap may restart the kernel because the PAN changed the fare. */
+const FARE_RESTARTS_MAX = 1;
+
+/** A card's identity on the wire: UID (type A) or PUPI (type B) as hex. */
+export function uidHexOf(card: DetectedCard): string {
+  const bytes = card.technology === 'ISO14443A' ? card.uid : card.pupi;
+  return Buffer.from(bytes).toString('hex').toUpperCase();
+}
+
+/** The reader as the kernel session sees it: an answer, or null with the cause of the loss. */
+class ReaderIo implements QpbocSessionIo {
+  linkLostCause: QpbocLinkLostCause = 'card-gone';
+  constructor(
+    private readonly ports: ValidatorPorts,
+    private readonly timeoutMs: number,
+    readonly decide: (identity: QpbocCardIdentity) => Promise<QpbocHostDecision>,
+  ) {}
+
+  async transceive(capdu: Uint8Array): Promise<Uint8Array | null> {
+    const answer = await this.ports.reader.transceive(capdu, { timeoutMs: this.timeoutMs });
+    if (answer.ok) return answer.value;
+    this.linkLostCause =
+      answer.error === HalStatus.TIMEOUT
+        ? 'timeout'
+        : answer.error === HalStatus.CARD_GONE
+          ? 'card-gone'
+          : 'reader-error';
+    return null;
+  }
+}
+
+/** Processes detected cards; one instance lives as long as the validator. */
+export class TapSession {
+  private readonly journal: TapJournal;
+
+  constructor(
+    private readonly ports: ValidatorPorts,
+    private readonly config: ValidatorConfig,
+    private readonly uids: UidMemory,
+  ) {
+    this.journal = new TapJournal(ports);
+  }
+
+  /** Runs one tap of `card` to the point where the rider can be told the result. */
+  async process(card: DetectedCard, startedMs: number): Promise<TapReport> {
+    const uidHex = uidHexOf(card);
+    const accept = await this.ports.journal.canAcceptTap();
+    if (!accept.ok || !accept.value) {
+      return this.journal.report(startedMs, 'outOfService', { reason: 'journal-full-or-failed' });
+    }
+    const known = this.uids.get(uidHex);
+    if (known !== null) {
+      const quote = this.quote(known.pan, known.psn);
+      if (quote.kind === 'alreadyPaid') {
+        return this.journal.report(startedMs, 'alreadyPaid', {
+          reason: 'duplicate-tap-uid',
+          card: known,
+        });
+      }
+    }
+    const candidate = this.recoveryCandidate(card, uidHex);
+    if (candidate !== null) {
+      const recovered = await this.recover(candidate, uidHex, startedMs);
+      if (recovered !== null) return recovered;
+    }
+    return this.transact(uidHex, known, startedMs);
+  }
+
+  private quote(pan: string | null, psn: number): FareDecision {
+    const params = this.ports.params();
+    const previous = pan === null ? null : this.ports.journal.lastFinalFor(pan, psn);
+    const nowWallMs = this.ports.clock.wallMs();
+    return fareQuote(params.fares, params.terminal.lineId, pan, previous, nowWallMs);
+  }
+
+  /**
+   * The uncertain tap this card may finish: same UID, or (random UIDs of phones) the newest
+   * uncertain tap whose card also showed a random UID. Only within the torn window.
+   */
+  private recoveryCandidate(card: DetectedCard, uidHex: string): UncertainTap | null {
+    const windowMs = this.ports.params().fares.tornWindowSec * 1000;
+    const nowWallMs = this.ports.clock.wallMs();
+    const fresh = (tap: UncertainTap): boolean => nowWallMs - tap.timeWallMs < windowMs;
+    const byUid = this.ports.journal.uncertainForUid(uidHex).filter(fresh);
+    const random = card.technology === 'ISO14443A' && uidIsRandom(card.uid);
+    const pool =
+      byUid.length > 0 || !random
+        ? byUid
+        : this.ports.journal
+            .uncertainAll()
+            .filter((t) => fresh(t) && t.recovery.card.uidHex.startsWith('08'));
+    return pool.reduce<UncertainTap | null>((a, b) => (a === null || b.seq > a.seq ? b : a), null);
+  }
+
+  /** GPO-less recovery; null when the card has no pending transaction (go on normally). */
+  private async recover(
+    candidate: UncertainTap,
+    uidHex: string,
+    startedMs: number,
+  ): Promise<TapReport | null> {
+    const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, async () => 'proceed');
+    const outcome = await runQpbocRecovery(this.ports.kernel, io, tornRecordOf(candidate.recovery));
+    this.logOutcome('recovery', outcome);
+    if (outcome.kind === 'recovery-not-pending') {
+      await this.journal.reconcileNotPending(candidate, outcome);
+      return null;
+    }
+    const pendingSeq = candidate.kind === 'pending' ? candidate.seq : candidate.pendingSeq;
+    const fareRule = 'recovered';
+    return this.journal.finish(outcome, {
+      startedMs,
+      uidHex,
+      pendingSeq,
+      fareRule,
+      amountMinor: candidate.recovery.amountAuthorisedMinor,
+      recoveredFrom: candidate,
+    });
+  }
+
+  private async transact(
+    uidHex: string,
+    known: CardKey | null,
+    startedMs: number,
+  ): Promise<TapReport> {
+    let quote = this.quote(known?.pan ?? null, known?.psn ?? 0);
+    for (let restart = 0; ; restart += 1) {
+      if (quote.kind !== 'charge') throw new Error('a repeated tap is refused before the kernel');
+      const charge = quote;
+      let pendingSeq: number | null = null;
+      let requote: FareDecision | null = null;
+      const decide = async (identity: QpbocCardIdentity): Promise<QpbocHostDecision> => {
+        if (identity.recovery) return 'proceed';
+        const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
+        if (this.ports.params().denyList.contains(identity.pan, psn)) return 'deny-list';
+        const fresh = this.quote(identity.pan, psn);
+        if (fresh.kind === 'alreadyPaid') return 'duplicate-tap';
+        if (fresh.amountMinor !== charge.amountMinor && restart < FARE_RESTARTS_MAX) {
+          requote = fresh;
+          return 'refused';
+        }
+        pendingSeq = await this.writePending(uidHex, charge);
+        return pendingSeq === null ? 'refused' : 'proceed';
+      };
+      const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, decide);
+      const { date, time } = localDateTime(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+      const outcome = await runQpbocTransaction(this.ports.kernel, io, {
+        mode: this.config.mode,
+        amountMinor: charge.amountMinor,
+        date,
+        time,
+        unpredictableNumber: this.ports.unpredictableNumber(),
+      });
+      this.logOutcome('transaction', outcome);
+      if (requote !== null && outcome.reason === 'host-refused') {
+        // The PAN put the card in another fare: the card staged nothing it will keep (a new
+        // GPO abandons it, domain.md 4.3), so run again at once with the right amount.
+        quote = requote;
+        continue;
+      }
+      return this.journal.finish(outcome, {
+        startedMs,
+        uidHex,
+        pendingSeq,
+        fareRule: charge.rule,
+        amountMinor: charge.amountMinor,
+        recoveredFrom: null,
+      });
+    }
+  }
+
+  /** Writes the grey record from the kernel's snapshot; null when it cannot be made durable. */
+  private async writePending(
+    uidHex: string,
+    charge: { amountMinor: number; rule: string },
+  ): Promise<number | null> {
+    const snapshot = qpbocSnapshot(this.ports.kernel);
+    const recovery = snapshot === null ? null : recoveryOf(snapshot, uidHex);
+    if (recovery === null) return null;
+    const written = await this.ports.journal.append({
+      kind: 'pending',
+      recovery,
+      fareRule: charge.rule,
+      amountMinor: charge.amountMinor,
+    });
+    if (written.ok) return written.value.seq;
+    this.ports.log.log({ event: 'journal-error', kind: 'pending', error: written.error, detail: written.detail });
+    return null;
+  }
+
+  private logOutcome(phase: string, outcome: QpbocOutcome): void {
+    this.ports.log.log({
+      event: 'kernel-outcome',
+      phase,
+      kind: outcome.kind,
+      reason: outcome.reason,
+      status: outcome.statusName,
+      commitSent: outcome.commitSent,
+      apdus: outcome.transcript.length,
+    });
+  }
+}

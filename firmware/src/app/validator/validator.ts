@@ -1,0 +1,151 @@
+// The validator loop: WaitForStart -> WaitForCard -> Processing -> WaitForRemoval (Keyple names).
+
+import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
+import { kernelLoadParams } from './kernel_params.js';
+import { TapSession } from './tap_session.js';
+import { viewMultipleCards, viewOutOfService } from './tap_view.js';
+import { UidMemory } from './uid_memory.js';
+import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
+
+export type ValidatorState = 'WaitForStart' | 'WaitForCard' | 'Processing' | 'WaitForRemoval';
+
+/** Events of the loop, for logs and the simulator (Keyple's vocabulary). */
+export type ValidatorEvent =
+  | { readonly kind: 'CardInserted'; readonly card: DetectedCard }
+  | { readonly kind: 'CardProcessed'; readonly report: TapReport }
+  | { readonly kind: 'CardRemoved' };
+
+/**
+ * The bus validator application. It sees ports only, so the same code runs on a board with a
+ * PN532 on a UART and in the simulator with the PN532 emulator.
+ */
+export class Validator {
+  private stateValue: ValidatorState = 'WaitForStart';
+  private readonly session: TapSession;
+  private outOfService: string | null = null;
+
+  constructor(
+    private readonly ports: ValidatorPorts,
+    private readonly config: ValidatorConfig,
+  ) {
+    this.session = new TapSession(ports, config, new UidMemory(config.uidMemorySize));
+  }
+
+  state(): ValidatorState {
+    return this.stateValue;
+  }
+
+  /** Why the validator refuses cards, or null when it is in service. */
+  outOfServiceReason(): string | null {
+    return this.outOfService;
+  }
+
+  /** Loads the parameters into the kernel and shows the idle screen. */
+  async start(): Promise<void> {
+    this.outOfService = kernelLoadParams(this.ports.kernel, this.ports.params());
+    if (this.outOfService !== null) {
+      this.ports.log.log({ event: 'out-of-service', reason: this.outOfService });
+      await this.ports.display.show(viewOutOfService().screen);
+      return;
+    }
+    await this.showIdle();
+    this.stateValue = 'WaitForCard';
+  }
+
+  /**
+   * One turn of the loop: poll; process a card if one is there; wait for it to leave.
+   * Returns the tap's report, or null when no card came.
+   */
+  async turn(
+    onEvent: (event: ValidatorEvent) => void = () => undefined,
+  ): Promise<TapReport | null> {
+    if (this.stateValue === 'WaitForStart') throw new Error('Validator.turn before start');
+    const polled = await this.ports.reader.poll({
+      technologies: ['ISO14443A', 'ISO14443B'],
+      timeoutMs: this.config.pollTimeoutMs,
+    });
+    if (!polled.ok) {
+      this.ports.log.log({ event: 'reader-error', error: polled.error, detail: polled.detail });
+      await this.ports.clock.sleepMs(this.config.pollIntervalMs);
+      return null;
+    }
+    if (polled.value.kind === 'none') {
+      await this.ports.clock.sleepMs(this.config.pollIntervalMs);
+      return null;
+    }
+    const startedMs = this.ports.clock.nowMs();
+    let report: TapReport;
+    if (polled.value.kind === 'several') {
+      const view = viewMultipleCards();
+      await this.ports.display.show(view.screen);
+      await this.ports.indicator.signal(view.signal);
+      report = multipleCardsReport(startedMs, this.ports.clock.nowMs(), polled.value.count);
+    } else {
+      onEvent({ kind: 'CardInserted', card: polled.value.card });
+      this.stateValue = 'Processing';
+      report = await this.session.process(polled.value.card, startedMs);
+      await this.ports.reader.release();
+    }
+    onEvent({ kind: 'CardProcessed', report });
+    this.ports.log.log({ event: 'tap', ...flatReport(report) });
+    await this.awaitRemoval();
+    onEvent({ kind: 'CardRemoved' });
+    return report;
+  }
+
+  private async awaitRemoval(): Promise<void> {
+    this.stateValue = 'WaitForRemoval';
+    const removed = await this.ports.reader.waitForRemoval({
+      timeoutMs: this.config.removalTimeoutMs,
+      intervalMs: this.config.removalIntervalMs,
+    });
+    if (!removed.ok) this.ports.log.log({ event: 'removal-wait', error: removed.error });
+    await this.showIdle();
+    this.stateValue = 'WaitForCard';
+  }
+
+  private async showIdle(): Promise<void> {
+    const params = this.ports.params();
+    const accept = await this.ports.journal.canAcceptTap();
+    const inService = accept.ok && accept.value && this.outOfService === null;
+    const screen = inService
+      ? {
+          kind: 'idle' as const,
+          fareMinor: params.fares.flatFareMinor,
+          lineName: params.terminal.lineId,
+        }
+      : viewOutOfService().screen;
+    const shown = await this.ports.display.show(screen);
+    if (!shown.ok) this.ports.log.log({ event: 'display-error', error: shown.error });
+  }
+}
+
+function multipleCardsReport(startedMs: number, endedMs: number, count: number): TapReport {
+  return {
+    startedMs,
+    endedMs,
+    result: 'multipleCards',
+    reason: `${count} cards in the field`,
+    panMasked: null,
+    amountMinor: null,
+    balanceMinor: null,
+    fareRule: null,
+    journalSeqs: [],
+    recovered: false,
+  };
+}
+
+/** A report as flat log fields (the PAN is already masked). */
+function flatReport(report: TapReport): Record<string, string | number | boolean | null> {
+  return {
+    result: report.result,
+    reason: report.reason,
+    pan: report.panMasked,
+    amountMinor: report.amountMinor,
+    balanceMinor: report.balanceMinor,
+    fareRule: report.fareRule,
+    latencyMs: report.endedMs - report.startedMs,
+    journalSeqs: report.journalSeqs.join(','),
+    recovered: report.recovered,
+  };
+}

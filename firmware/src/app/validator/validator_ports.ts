@@ -1,0 +1,93 @@
+// What the validator application is given: ports, the kernel, the journal, the parameters.
+
+import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
+import type { DisplayPort } from '../../../../hal/src/ports/display_port.js';
+import type { IndicatorPort } from '../../../../hal/src/ports/indicator_port.js';
+import type { ReaderPort } from '../../../../hal/src/ports/reader_port.js';
+import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
+import type { QpbocMode } from '../../../../assembly/host/qpboc_session.js';
+import type { Journal } from '../journal/journal.js';
+import type { ParamSet } from '../params/params_store.js';
+
+/** One structured log event; the sink writes it as a JSON line. PANs are masked before. */
+export type LogEvent = Readonly<Record<string, string | number | boolean | null>>;
+
+/** Where the application logs. */
+export interface LogPort {
+  log(event: LogEvent): void;
+}
+
+/**
+ * Everything the validator loop uses. The application sees ports only: a board wires real
+ * drivers (PN532 on a UART, DWIN display, sysfs buzzer, files) or the simulator's twins.
+ */
+export interface ValidatorPorts {
+  readonly reader: ReaderPort;
+  readonly display: DisplayPort;
+  readonly indicator: IndicatorPort;
+  readonly clock: ClockPort;
+  readonly kernel: Kernel;
+  readonly journal: Journal;
+  /** The active parameter set (the board's ParamStore keeps it current). */
+  readonly params: () => ParamSet;
+  /** 4 fresh unpredictable bytes per transaction (9F37): a hardware RNG or the sim's PRNG. */
+  readonly unpredictableNumber: () => Uint8Array;
+  readonly log: LogPort;
+}
+
+/** Timing and mode choices of a validator; every field explicit (no hidden defaults). */
+export interface ValidatorConfig {
+  /** 'ec': offline electronic cash; 'oda': UnionPay ODA transit (deferred authorisation). */
+  readonly mode: QpbocMode;
+  /** Local time offset for 9A/9F21 and record times (China: +480). */
+  readonly utcOffsetMinutes: number;
+  /** One poll's upper bound. */
+  readonly pollTimeoutMs: number;
+  /** Pause between polls when no card is found. */
+  readonly pollIntervalMs: number;
+  /** Upper bound for one card answer (WTX included). */
+  readonly transceiveTimeoutMs: number;
+  /** How long to wait for the card to leave before polling again anyway. */
+  readonly removalTimeoutMs: number;
+  readonly removalIntervalMs: number;
+  /** Plastic-card UID -> PAN memory used to price a tap before GPO. */
+  readonly uidMemorySize: number;
+}
+
+/** Defaults for a bus validator: 106 kbit/s cards, riders who hold the card for about a second. */
+export const VALIDATOR_CONFIG_DEFAULT: ValidatorConfig = {
+  mode: 'ec',
+  utcOffsetMinutes: 480,
+  pollTimeoutMs: 200,
+  pollIntervalMs: 50,
+  transceiveTimeoutMs: 1500,
+  removalTimeoutMs: 5000,
+  removalIntervalMs: 100,
+  uidMemorySize: 4096,
+};
+
+/** What one tap ended as: the rider-visible result and the facts behind it. */
+export interface TapReport {
+  readonly startedMs: number;
+  readonly endedMs: number;
+  /** Outcome the rider saw. */
+  readonly result:
+    | 'approved'
+    | 'admitted'
+    | 'declined'
+    | 'denyList'
+    | 'alreadyPaid'
+    | 'tryAgain'
+    | 'multipleCards'
+    | 'outOfService'
+    | 'notAccepted';
+  readonly reason: string;
+  readonly panMasked: string | null;
+  readonly amountMinor: number | null;
+  readonly balanceMinor: number | null;
+  readonly fareRule: string | null;
+  /** Journal sequence numbers written for this tap. */
+  readonly journalSeqs: readonly number[];
+  /** True when this tap finished a torn transaction (GPO-less recovery). */
+  readonly recovered: boolean;
+}

@@ -1,0 +1,83 @@
+// `shuaka replay TRACE.json`: runs the qPBOC kernel against a recorded exchange, prints JSON.
+
+import { readFile } from 'node:fs/promises';
+import { loadKernel } from '../../../assembly/host/kernel_loader.js';
+import { EXIT_OK, EXIT_USAGE, cliParse, type CliIo } from './cli_args.js';
+import {
+  ReplayMismatch,
+  TraceError,
+  outcomeJson,
+  parseTrace,
+  prepareKernel,
+  replayTrace,
+} from './qpboc_trace.js';
+
+const USAGE = [
+  'usage: shuaka replay [--runtime core|component] TRACE.json',
+  '',
+  'Runs the qPBOC kernel against a recorded card exchange and prints one JSON object: the',
+  'outcome and reason, the clearing or torn record, and the transcript (every C-APDU the',
+  'kernel sent with the R-APDU it got). The recorded card answers each command whose',
+  'CLA INS P1 P2 match the next exchange; past the last exchange the card has left.',
+  '',
+  'TRACE.json: {"inputs": {"amount": "000000000200", "date": "YYMMDD", "time": "hhmmss",',
+  '  "unpredictableNumber": "8 hex", "mode": "ec"|"oda"}, "terminal": {"aids": [...],',
+  '  "caKeys": ["UnionPay CAPK TLV hex"], "revoked": [...], "denyList": [...]},',
+  '  "exchanges": [{"c": "C-APDU hex", "r": "R-APDU hex incl. SW" | null}, ...]}',
+  '',
+  'exit codes: 0 replayed (whatever the outcome), 2 bad usage, bad trace or a command that',
+  'does not match the recording.',
+].join('\n');
+
+/** Reads and parses the trace named on the command line; prints why not and returns null. */
+export async function loadTraceArgument(
+  argv: string[],
+  io: CliIo,
+  usage: string,
+): Promise<{ text: string; runtime: 'core' | 'component' } | null> {
+  const args = cliParse(argv, ['runtime']);
+  if (args === null || args.positionals.length !== 1) {
+    io.err(usage);
+    return null;
+  }
+  const runtime = args.values['runtime'] ?? 'core';
+  if (runtime !== 'core' && runtime !== 'component') {
+    io.err(`--runtime: expected core or component\n${usage}`);
+    return null;
+  }
+  const path = args.positionals[0] ?? '';
+  try {
+    return { text: await readFile(path, 'utf8'), runtime };
+  } catch (err) {
+    io.err(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
+
+/** Runs `shuaka replay`; returns the exit code (0 replayed, 2 usage/trace/mismatch). */
+export async function runReplayCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
+  const loaded = await loadTraceArgument(argv, io, USAGE);
+  if (loaded === null) return EXIT_USAGE;
+  try {
+    const trace = parseTrace(loaded.text);
+    const kernel = await loadKernel({ runtime: loaded.runtime });
+    prepareKernel(kernel, trace);
+    const result = await replayTrace(kernel, trace, 'header');
+    io.out(JSON.stringify(outcomeJson(result), null, 2));
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof TraceError) {
+      io.err(`replay: bad trace: ${err.message}`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ReplayMismatch) {
+      io.err(`replay: ${err.message}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

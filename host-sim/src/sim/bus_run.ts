@@ -1,0 +1,140 @@
+// A seeded bus run: riders tap cards on the simulated validator; every tap is reported.
+
+import { withFaults } from '../cards/card_faults.js';
+import { runOnClock } from '../pn532_sim/pn532_sim_rig.js';
+import { testPki } from '../pki/test_pki.js';
+import { Prng } from '../prng.js';
+import { DEFAULT_FARES } from '../../../firmware/src/app/params/params_store.js';
+import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
+import type { TapReport, ValidatorConfig } from '../../../firmware/src/app/validator/validator_ports.js';
+import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import { createSimBoard, type SimBoard } from './sim_board.js';
+import { drawRiderTaps, riderPool, type RiderPool, type RiderTap } from './bus_riders.js';
+
+/** Options of a run; `shuaka sim` maps its flags onto these. */
+export interface BusRunOptions {
+  readonly seed: number;
+  readonly riders: number;
+  /** Share of riders who pull the card too early (a torn tap) and tap again. */
+  readonly tornChance: number;
+  readonly baudRate: number;
+  readonly mode: ValidatorConfig['mode'];
+  /** Distinct populations of cards (15 kinds each) riding the line. */
+  readonly cardGroups: number;
+}
+
+export const BUS_RUN_DEFAULT: BusRunOptions = {
+  seed: 1,
+  riders: 40,
+  tornChance: 0.08,
+  baudRate: 921600,
+  mode: 'ec',
+  cardGroups: 4,
+};
+
+/** What one tap looked like from outside: card, screen, beep and timing. */
+export interface TapLine {
+  readonly index: number;
+  readonly rider: number;
+  readonly cardName: string;
+  readonly pulledEarly: boolean;
+  /** Simulated ms from the card entering the field to the answer on screen; null = no answer. */
+  readonly latencyMs: number | null;
+  readonly report: TapReport | null;
+  readonly screen: string;
+  readonly signal: IndicatorSignal | null;
+  readonly atMs: number;
+}
+
+export interface BusRun {
+  readonly options: BusRunOptions;
+  readonly board: SimBoard;
+  readonly pool: RiderPool;
+  readonly taps: readonly TapLine[];
+}
+
+const ANSWER_WAIT_MS = 10_000;
+
+function fares(pool: RiderPool): FareParams {
+  return {
+    ...DEFAULT_FARES,
+    categories: [
+      {
+        name: 'concession',
+        fareMinor: 100,
+        panRanges: pool.concessionBins.map((bin) => ({ low: bin, high: bin })),
+      },
+    ],
+  };
+}
+
+/** Runs the whole line; `onTap` sees every tap as it ends (progress printing). */
+export async function runBus(options: BusRunOptions, onTap: (line: TapLine) => void): Promise<BusRun> {
+  const prng = new Prng(options.seed);
+  const pool = riderPool(options.seed, options.cardGroups, testPki());
+  const board = await createSimBoard({
+    seed: options.seed,
+    caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
+    denyList: pool.denyList,
+    validator: { ...VALIDATOR_CONFIG_DEFAULT, mode: options.mode },
+    baudRate: options.baudRate,
+    lineId: 'L101',
+    fares: fares(pool),
+    storageBytes: 8 << 20,
+  });
+  const taps = drawRiderTaps(prng.fork('riders'), pool, options.riders, options.tornChance);
+  const lines: TapLine[] = [];
+  let waiting: ((report: TapReport) => void) | null = null;
+  let stop = false;
+  const loop = (async (): Promise<void> => {
+    while (!stop) {
+      await board.validator.turn((event) => {
+        if (event.kind === 'CardProcessed') waiting?.(event.report);
+      });
+    }
+  })();
+  const scenario = (async (): Promise<void> => {
+    for (const [index, tap] of taps.entries()) {
+      const line = await rideOne(board, tap, index, (resolve) => {
+        waiting = resolve;
+      });
+      waiting = null;
+      lines.push(line);
+      onTap(line);
+    }
+    stop = true;
+  })();
+  await runOnClock(board.clock, Promise.all([scenario, loop]));
+  return { options, board, pool, taps: lines };
+}
+
+async function rideOne(
+  board: SimBoard,
+  tap: RiderTap,
+  index: number,
+  listen: (resolve: (report: TapReport) => void) => void,
+): Promise<TapLine> {
+  await board.clock.sleepMs(tap.gapMs);
+  const faults = tap.pullAfterCommands === null ? [] : [{ kind: 'remove-after-command' as const, command: tap.pullAfterCommands }];
+  const presented = withFaults(tap.card.card, { faults });
+  const answered = new Promise<TapReport>((resolve) => listen(resolve));
+  const placedMs = board.clock.nowMs();
+  board.rig.sim.placeCard(presented);
+  const report = await Promise.race([answered, board.clock.sleepMs(ANSWER_WAIT_MS).then(() => null)]);
+  const screen = Object.values(board.screen.snapshot().texts).filter((t) => t !== '').join(' / ');
+  const signal = report === null ? null : board.lastSignal();
+  await board.clock.sleepMs(tap.holdMs);
+  board.rig.sim.removeCard(presented);
+  return {
+    index,
+    rider: tap.rider,
+    cardName: tap.card.name,
+    pulledEarly: tap.pullAfterCommands !== null,
+    latencyMs: report === null ? null : report.endedMs - placedMs,
+    report,
+    screen,
+    signal,
+    atMs: placedMs,
+  };
+}
