@@ -3,11 +3,13 @@
 import { runCodecBench } from './codec_bench.js';
 import { runOdaBench } from './oda_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
+import { runQpbocBench } from './qpboc_bench.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   codec: runCodecBench,
   oda: runOdaBench,
   pn532: runPn532Bench,
+  qpboc: runQpbocBench,
 };
 
 async function main(): Promise<void> {

@@ -65,6 +65,7 @@ describe('shuaka params', () => {
     if (!storage.ok) throw new Error(storage.detail);
     const signingKey = createPrivateKey(await readFile(`${prefix}.key.pem`, 'utf8'));
     const written = await writeDefaultParams(storage.value, {
+    caRevocations: [],
       version: 1,
       terminal: { terminalId: 'T9', lineId: 'L1' },
       fares: DEFAULT_FARES,

@@ -68,6 +68,7 @@ function keyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
 
 async function defaultSet(sim: StorageSim, signingKey: KeyObject, version: number): Promise<void> {
   const written = await writeDefaultParams(sim, {
+    caRevocations: [],
     version,
     terminal: { terminalId: 'T0001', lineId: 'L42' },
     fares: DEFAULT_FARES,

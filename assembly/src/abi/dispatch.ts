@@ -3,13 +3,30 @@
 import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from './status';
 import { IN_CAPACITY, setOutLength } from './buffers';
 import {
-  OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_WALK, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD, OP_APDU_PARSE_COMMAND,
-  OP_APDU_PARSE_RESPONSE,
+  OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_WALK, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD,
+  OP_APDU_PARSE_COMMAND, OP_APDU_PARSE_RESPONSE,
 } from './ops';
 import {
   opInfo, opTlvParse, opTlvWalk, opTlvFind, opDolBuild, opApduBuild, opApduParseCommand,
   opApduParseResponse,
 } from './codec_ops';
+import {
+  OP_SHA1, OP_RSA_PUBLIC, OP_CAPK_LOAD, OP_CAPK_CLEAR, OP_CAPK_REVOKE, OP_CAPK_LIST,
+  OP_ODA_RECOVER_ISSUER, OP_ODA_RECOVER_ICC, OP_ODA_VERIFY_SDAD, OP_ODA_VERIFY_SSAD, OP_ODA_FDDA,
+  OP_ODA_SDA,
+} from './ops';
+import {
+  opSha1, opRsaPublic, opCapkLoad, opCapkClear, opCapkRevoke, opCapkList, opOdaRecoverIssuer,
+  opOdaRecoverIcc, opOdaVerifySdad, opOdaVerifySsad, opOdaFdda, opOdaSda,
+} from './crypto_ops';
+import {
+  OP_TXN_CONFIGURE, OP_TXN_BEGIN, OP_TXN_RESUME, OP_TXN_DECIDE, OP_TXN_LINK_LOST, OP_TXN_RECOVER,
+  OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT,
+} from './ops';
+import {
+  opTxnConfigure, opTxnBegin, opTxnResume, opTxnDecide, opTxnLinkLost, opTxnRecover, opTxnAbort,
+  opTxnDump, opTxnSnapshot,
+} from './txn_ops';
 
 /**
  * Runs operation `op` on IN[0..inLength) with argument `arg`; the output goes to OUT.
@@ -29,6 +46,27 @@ export function dispatchStep(op: u32, arg: u32, inLength: u32): i32 {
     case OP_APDU_BUILD: status = opApduBuild(arg, inLength); break;
     case OP_APDU_PARSE_COMMAND: status = opApduParseCommand(inLength); break;
     case OP_APDU_PARSE_RESPONSE: status = opApduParseResponse(inLength); break;
+    case OP_SHA1: status = opSha1(arg, inLength); break;
+    case OP_RSA_PUBLIC: status = opRsaPublic(arg, inLength); break;
+    case OP_CAPK_LOAD: status = opCapkLoad(arg, inLength); break;
+    case OP_CAPK_CLEAR: status = opCapkClear(); break;
+    case OP_CAPK_REVOKE: status = opCapkRevoke(inLength); break;
+    case OP_CAPK_LIST: status = opCapkList(); break;
+    case OP_ODA_RECOVER_ISSUER: status = opOdaRecoverIssuer(arg, inLength); break;
+    case OP_ODA_RECOVER_ICC: status = opOdaRecoverIcc(arg, inLength); break;
+    case OP_ODA_VERIFY_SDAD: status = opOdaVerifySdad(arg, inLength); break;
+    case OP_ODA_VERIFY_SSAD: status = opOdaVerifySsad(arg, inLength); break;
+    case OP_ODA_FDDA: status = opOdaFdda(arg, inLength); break;
+    case OP_ODA_SDA: status = opOdaSda(arg, inLength); break;
+    case OP_TXN_CONFIGURE: status = opTxnConfigure(inLength); break;
+    case OP_TXN_BEGIN: status = opTxnBegin(arg, inLength); break;
+    case OP_TXN_RESUME: status = opTxnResume(inLength); break;
+    case OP_TXN_DECIDE: status = opTxnDecide(arg); break;
+    case OP_TXN_LINK_LOST: status = opTxnLinkLost(arg); break;
+    case OP_TXN_RECOVER: status = opTxnRecover(inLength); break;
+    case OP_TXN_ABORT: status = opTxnAbort(); break;
+    case OP_TXN_DUMP: status = opTxnDump(); break;
+    case OP_TXN_SNAPSHOT: status = opTxnSnapshot(); break;
     default: break;
   }
   // A failed operation leaves no partial output behind.

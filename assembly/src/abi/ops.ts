@@ -26,6 +26,46 @@ export const OP_APDU_PARSE_COMMAND: u32 = 0x14;
 /** Input: an R-APDU. Output: SW1, SW2, SW class (1 byte), data length (2 BE). */
 export const OP_APDU_PARSE_RESPONSE: u32 = 0x15;
 
+// Crypto and ODA (assembly/src/abi/crypto_ops.ts). OP_SHA1 / OP_RSA_PUBLIC: arg = repetitions
+// (0 = once, at most 100000) so a benchmark can time the kernel without the boundary. ODA ops:
+// arg bits 0-15 = length of the static data that prefixes the TLV input (skipped by the ops
+// that do not hash it), bits 16-31 = repetitions (OP_ODA_RECOVER_ISSUER, _FDDA, _SDA).
+/** Input: the message. Output: its SHA-1 (20 bytes). arg: repetitions. */
+export const OP_SHA1: u32 = 0x30;
+/** Input: modulus length M (u16 BE), modulus (M), exponent length E (u8), exponent (E, 3 or
+ *  65537), data (M bytes). Output: data^e mod modulus (M bytes). arg: repetitions. */
+export const OP_RSA_PUBLIC: u32 = 0x31;
+/** Input: CA keys in UnionPay TLV form (9F06 9F22 DF05 DF06 DF07 DF02 DF04 DF03), one or more
+ *  back to back. Output: one i32 BE status per key. arg 0: returns OK or the first failing
+ *  status; arg 1 (list mode): returns OK when the TLV parsed, with the per-key statuses. */
+export const OP_CAPK_LOAD: u32 = 0x32;
+/** Forgets every CA key, every revoked certificate and the recovered ODA keys (no I/O). */
+export const OP_CAPK_CLEAR: u32 = 0x33;
+/** Input: n x 9 bytes: RID (5), CA index (1), issuer certificate serial (3). */
+export const OP_CAPK_REVOKE: u32 = 0x34;
+/** Output: 16 bytes per stored key: RID (5), index (1), modulus length (u16 BE), exponent
+ *  (u32 BE), expiry (BCD YYYYMMDD, 4). */
+export const OP_CAPK_LIST: u32 = 0x35;
+/** Input: TLV with 9F06 (or 4F/84: RID = first 5 bytes), 8F, 90, 92, 9F32, 5A (or 57), 9A.
+ *  Output: the issuer public key modulus. */
+export const OP_ODA_RECOVER_ISSUER: u32 = 0x38;
+/** arg = static data length. Input: static data to be authenticated, then TLV with 9F46,
+ *  9F48, 9F47, 5A (or 57), 9A. Needs a recovered issuer key. Output: the ICC modulus. */
+export const OP_ODA_RECOVER_ICC: u32 = 0x39;
+/** Input: TLV with 9F4B, 9F37, and for fDDA v01 9F02 5F2A 9F69; 9F36 optional (IDN check).
+ *  Needs a recovered ICC key. Output: the ICC dynamic data. */
+export const OP_ODA_VERIFY_SDAD: u32 = 0x3a;
+/** arg = static data length. Input: static data, then TLV with 93. Needs a recovered issuer
+ *  key. Output: the DAC (2 bytes). */
+export const OP_ODA_VERIFY_SSAD: u32 = 0x3b;
+/** Full fDDA chain. arg = static data length. Input: static data, then TLV with the RID tag,
+ *  8F 90 92 9F32 9F46 9F48 9F47 9F4B 5A/57 9F36 9F37 9F02 5F2A 9F69 9A. Output: the ICC
+ *  dynamic data. */
+export const OP_ODA_FDDA: u32 = 0x3c;
+/** Full SDA chain. arg = static data length. Input: static data, then TLV with the RID tag,
+ *  8F 90 92 9F32 93 5A/57 9A. Output: the DAC (2 bytes). */
+export const OP_ODA_SDA: u32 = 0x3d;
+
 // Transaction (assembly/src/abi/txn_ops.ts; layouts in assembly/README.md, Transaction ABI).
 /** Input: terminal configuration as BER-TLV (country, currency, limit, AID table, extras). */
 export const OP_TXN_CONFIGURE: u32 = 0x50;
@@ -43,3 +83,6 @@ export const OP_TXN_RECOVER: u32 = 0x55;
 export const OP_TXN_ABORT: u32 = 0x56;
 /** Output: everything collected so far (E1 terminal, E2 card, E3 FCI, DF8104 static data). */
 export const OP_TXN_DUMP: u32 = 0x57;
+/** Output: the torn record of the transaction in flight (a write-ahead copy to journal before
+ *  proceeding at the decision point). ERR_BAD_STATE outside the record phases. */
+export const OP_TXN_SNAPSHOT: u32 = 0x58;

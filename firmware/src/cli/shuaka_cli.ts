@@ -10,6 +10,14 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  replay: {
+    summary: 'run the kernel against a recorded card exchange (TRACE.json), print JSON',
+    load: async () => (await import('./replay_cmd.js')).runReplayCommand,
+  },
+  inspect: {
+    summary: 'decode a recorded exchange: TLV tree, certificates, fDDA verdict',
+    load: async () => (await import('./inspect_cmd.js')).runInspectCommand,
+  },
   params: {
     summary: 'sign, verify and build parameter sets (keys, fares, CA keys, deny list)',
     load: async () => (await import('./params_cmd.js')).runParamsCommand,

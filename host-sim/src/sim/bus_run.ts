@@ -77,6 +77,11 @@ export async function runBus(options: BusRunOptions, onTap: (line: TapLine) => v
     seed: options.seed,
     caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
     denyList: pool.denyList,
+    caRevocations: testPki().revoked.map((r) => ({
+      ridHex: r.ridHex,
+      caIndex: r.caIndex,
+      certificateSerialHex: r.certSerialHex,
+    })),
     validator: { ...VALIDATOR_CONFIG_DEFAULT, mode: options.mode },
     baudRate: options.baudRate,
     lineId: 'L101',

@@ -16,7 +16,7 @@ import { openSysfsIndicator } from '../../../hal/src/buzzer/sysfs_indicator.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { Journal, JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { ParamStore, writeDefaultParams } from '../../../firmware/src/app/params/params_store.js';
-import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
+import type { CaRevocation, FareParams } from '../../../firmware/src/app/params/params_files.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import type {
   LogEvent,
@@ -39,6 +39,7 @@ export interface SimBoardOptions {
   /** CA keys the validator loads (UnionPay TLV hex), and its deny list. */
   readonly caKeysTlvHex: readonly string[];
   readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  readonly caRevocations: readonly CaRevocation[];
   readonly validator: ValidatorConfig;
   /** PN532 host-link speed after start-up. */
   readonly baudRate: number;
@@ -91,6 +92,7 @@ async function simParams(options: SimBoardOptions, prng: Prng): Promise<ParamSto
     fares: options.fares,
     caKeysTlvHex: options.caKeysTlvHex,
     denyList: options.denyList,
+    caRevocations: options.caRevocations,
     signingKey: keys.privateKey,
   });
   if (!written.ok) throw new Error(`simulator parameters: ${written.error.message}`);

@@ -17,7 +17,7 @@ export type FareDecision =
 
 /** Rule names written to the journal and the clearing record. */
 export const FARE_RULE_FLAT = 'flat';
-export const FARE_RULE_TRANSFER_SUFFIX = '+transfer';
+export const FARE_RULE_TRANSFER_SUFFIX = '-transfer';
 
 /**
  * Decides the fare of one tap on `lineId` (domain.md 4.5). `pan` is null when the card is not

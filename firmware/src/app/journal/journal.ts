@@ -153,7 +153,8 @@ export class Journal {
     const seq = this.state.lastSeq + 1;
     const problem = this.state.check(normal, seq);
     if (problem !== null) return journalErr(JournalStatus.BAD_REFERENCE, problem);
-    const timeWallMs = this.options.clock.wallMs();
+    // Whole milliseconds: a simulated clock may be fractional, the record format is integral.
+    const timeWallMs = Math.floor(this.options.clock.wallMs());
     const payload = journalPayloadEncode(timeWallMs, normal);
     if (payload.length > FRAME_PAYLOAD_BYTES_MAX) {
       return journalErr(JournalStatus.TOO_LARGE, `${payload.length} payload bytes`);

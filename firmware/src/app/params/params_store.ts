@@ -18,7 +18,7 @@ import {
   PARAMS_FILE_BYTES_MAX,
   paramsContentParse,
 } from './params_files.js';
-import type { FareParams, ParamsContent, TerminalParams } from './params_files.js';
+import type { CaRevocation, FareParams, ParamsContent, TerminalParams } from './params_files.js';
 import {
   manifestBuild, manifestEncode, manifestParse, manifestSign, manifestVerify, sha256Hex,
 } from './params_manifest.js';
@@ -180,6 +180,8 @@ export interface DefaultParamsOptions {
   /** One UnionPay TLV hex string per CA key. */
   readonly caKeysTlvHex: readonly string[];
   readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  /** Revoked issuer certificates (EMV Book 2: RID, CA index, serial). */
+  readonly caRevocations: readonly CaRevocation[];
   readonly signingKey: KeyObject;
 }
 
@@ -218,7 +220,7 @@ export async function writeDefaultParams(
     [FILE_FARES, json(options.fares)],
     [FILE_AIDS, json({ aids })],
     [FILE_CAPK, new TextEncoder().encode(`${options.caKeysTlvHex.join('\n')}\n`)],
-    [FILE_CAPK_REVOCATION, json({ revoked: [] })],
+    [FILE_CAPK_REVOCATION, json({ revoked: options.caRevocations.map(revocationJson) })],
     [FILE_DENY_LIST, denyList.value.image],
   ]);
   for (const [name, bytes] of files) {
@@ -226,6 +228,15 @@ export async function writeDefaultParams(
     if (!written.ok) return fail(name, '', `write failed: ${written.detail}`);
   }
   return paramsSign(target, options.signingKey, options.version);
+}
+
+/** The file form of a revocation entry (capk_revocation.json). */
+function revocationJson(r: CaRevocation): Record<string, string> {
+  return {
+    ridHex: r.ridHex,
+    caIndexHex: r.caIndex.toString(16).padStart(2, '0').toUpperCase(),
+    certificateSerialHex: r.certificateSerialHex,
+  };
 }
 
 function fail<T>(file: string, field: string, reason: string): ParamsResult<T> {

@@ -15,6 +15,9 @@ import {
 } from './tap_view.js';
 import type { TapReport, ValidatorPorts } from './validator_ports.js';
 
+/** Fare rule of a clearing record whose debit the terminal declined after the card committed. */
+export const FARE_RULE_DECLINED_AFTER_COMMIT = 'declined-after-commit';
+
 /** What the tap knew when the kernel ended. */
 export interface TapFinish {
   readonly startedMs: number;
@@ -162,7 +165,7 @@ export class TapJournal {
       const params = this.ports.params();
       const clearing = clearingOf(outcome.clearingRecord, {
         uidHex: tap.uidHex,
-        fareRule: `${tap.fareRule}:declined-after-commit:${outcome.reason}`,
+        fareRule: FARE_RULE_DECLINED_AFTER_COMMIT,
         cryptogramType: 'TC',
         terminalId: params.terminal.terminalId,
         lineId: params.terminal.lineId,

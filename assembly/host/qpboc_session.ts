@@ -1,0 +1,545 @@
+// Host driver of the qPBOC kernel: runs the step machine over an async transceive function.
+//
+// The kernel decides everything (style.md 10.3); this file only moves bytes: it sends each
+// C-APDU the kernel stages, feeds back the R-APDU (or reports the link as lost), asks the
+// host to decide before the commit, and decodes the outcome, clearing and torn records.
+// Layouts: assembly/README.md, "Transaction ABI".
+
+import { KernelOp, KernelStatus, kernelStatusName } from './abi.gen.js';
+import type { Kernel } from './kernel_loader.js';
+
+/** EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA (ARQC + fDDA). */
+export type QpbocMode = 'ec' | 'oda';
+
+/** One accepted AID; `partialMatch` lets longer card AIDs match (A000000333 0101 -> 010101...). */
+export interface QpbocAidEntry {
+  readonly aid: Uint8Array;
+  readonly partialMatch: boolean;
+}
+
+/** Terminal configuration (OP_TXN_CONFIGURE). Codes are 4 BCD digits ("0156" = China/CNY). */
+export interface QpbocTerminalConfig {
+  readonly countryCode: string;
+  readonly currencyCode: string;
+  readonly aids: readonly QpbocAidEntry[];
+  /** Contactless transaction limit (DF20): amounts at or above it are not accepted. */
+  readonly contactlessLimitMinor?: number;
+  /** Extra primitive terminal objects offered to the PDOL (9F35, 9F33, 9F4E ...), BER-TLV. */
+  readonly extraTerminalData?: Uint8Array;
+}
+
+/** UnionPay debit/credit/quasi-credit/EC: partial match on A000000333 0101 (domain.md 1.3). */
+export const UNIONPAY_AIDS: readonly QpbocAidEntry[] = [
+  { aid: Uint8Array.of(0xa0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01), partialMatch: true },
+];
+
+/** A Chinese UnionPay-only validator. */
+export const DEFAULT_TERMINAL_CONFIG: QpbocTerminalConfig = {
+  countryCode: '0156',
+  currencyCode: '0156',
+  aids: UNIONPAY_AIDS,
+};
+
+/** One transaction's inputs (OP_TXN_BEGIN): all from the host, nothing from a clock or RNG. */
+export interface QpbocTransactionInput {
+  readonly mode: QpbocMode;
+  /** Amount in minor units (fen), 0 .. 999 999 999 999. */
+  readonly amountMinor: number;
+  /** Transaction date YYMMDD and time hhmmss (local). */
+  readonly date: string;
+  readonly time: string;
+  /** 4 bytes from the host's seeded PRNG. */
+  readonly unpredictableNumber: Uint8Array;
+  /** 9C, default 0x00 (goods and services). */
+  readonly transactionType?: number;
+}
+
+export type QpbocAcType = 'AAC' | 'TC' | 'ARQC' | 'RFU';
+
+/** The card identity handed to the host before the commit (NEED_HOST_DECISION). */
+export interface QpbocCardIdentity {
+  /** DF name (84) in hex. */
+  readonly aid: string;
+  /** PAN digits (from 5A, else track 2). */
+  readonly pan: string;
+  /** 5F34 as two digits, or null. */
+  readonly panSequence: string | null;
+  /** 5F24 YYMMDD, else the track 2 expiry YYMM, or null. */
+  readonly expiry: string | null;
+  readonly atc: number;
+  readonly amountMinor: number;
+  readonly acType: QpbocAcType | null;
+  /** True when this decision comes from a recovery (do not apply duplicate-tap rules). */
+  readonly recovery: boolean;
+  readonly odaMode: boolean;
+  /** The raw decision request (BER-TLV). */
+  readonly tlv: Uint8Array;
+}
+
+export type QpbocHostDecision = 'proceed' | 'deny-list' | 'duplicate-tap' | 'refused';
+export type QpbocLinkLostCause = 'timeout' | 'card-gone' | 'reader-error';
+
+/** What the session needs from the firmware: the reader and the decision rules. */
+export interface QpbocSessionIo {
+  /** Sends a C-APDU; resolves to the R-APDU (data + SW1 SW2) or null when the link is lost. */
+  transceive(capdu: Uint8Array): Promise<Uint8Array | null>;
+  /** Deny list and duplicate-tap rules, before the card commits. */
+  decide(identity: QpbocCardIdentity): Promise<QpbocHostDecision> | QpbocHostDecision;
+  /** Cause reported when transceive returns null (default 'card-gone'). */
+  readonly linkLostCause?: QpbocLinkLostCause;
+}
+
+/** One exchange of the transcript; rapdu null = the link was lost on that command. */
+export interface QpbocExchange {
+  readonly capdu: Uint8Array;
+  readonly rapdu: Uint8Array | null;
+}
+
+export type QpbocOutcomeKind =
+  | 'approved'
+  | 'admitted'
+  | 'declined'
+  | 'try-again'
+  | 'use-another-card'
+  | 'not-accepted'
+  | 'torn'
+  | 'recovery-not-pending'
+  | 'terminated'
+  | 'fault';
+
+export type QpbocRecordKind = 'none' | 'clearing' | 'torn' | 'committed-decline';
+
+/** The end of a transaction or recovery. */
+export interface QpbocOutcome {
+  readonly kind: QpbocOutcomeKind;
+  readonly status: number;
+  readonly statusName: string;
+  readonly reason: QpbocReasonName;
+  readonly reasonCode: number;
+  /** The callee status or SW behind the reason (e.g. an ERR_ODA_* code), 0 if none. */
+  readonly detail: number;
+  readonly acType: QpbocAcType | null;
+  /** New EC balance (9F5D, else GET DATA 9F79), in minor units. */
+  readonly balanceMinor: number | null;
+  readonly odaPerformed: boolean;
+  readonly odaPassed: boolean;
+  /** The last READ RECORD was sent: the card committed, or may have. */
+  readonly commitSent: boolean;
+  readonly recovery: boolean;
+  readonly linkLostCause: QpbocLinkLostCause | null;
+  readonly recordKind: QpbocRecordKind;
+  /** ICC data for clearing (approval, admission) or for reconciliation (committed decline). */
+  readonly clearingRecord: Uint8Array | null;
+  /** Persist this before showing "tap again"; hand it to runQpbocRecovery on the re-tap. */
+  readonly tornRecord: Uint8Array | null;
+  readonly decisions: readonly QpbocCardIdentity[];
+  readonly transcript: readonly QpbocExchange[];
+}
+
+/** Reason codes (assembly/src/qpboc/qpboc_reason.ts; a test keeps them in step). */
+export const QPBOC_REASONS = {
+  0: 'none',
+  1: 'offline-approved',
+  2: 'oda-admitted',
+  10: 'card-declined',
+  11: 'online-required',
+  12: 'oda-failed',
+  13: 'oda-data-missing',
+  14: 'oda-not-supported',
+  15: 'expired',
+  16: 'not-yet-effective',
+  17: 'deny-list',
+  18: 'duplicate-tap',
+  19: 'host-refused',
+  20: 'cryptogram-not-arqc',
+  21: 'card-data-inconsistent',
+  22: 'card-data-invalid',
+  30: 'link-lost',
+  31: 'use-another-interface',
+  40: 'no-accepted-app',
+  41: 'ppse-failed',
+  42: 'amount-over-limit',
+  43: 'full-flow-required',
+  50: 'atc-mismatch',
+  51: 'atc-unavailable',
+  52: 'recovery-refused',
+  53: 'pan-mismatch',
+} as const;
+
+export type QpbocReasonName = (typeof QPBOC_REASONS)[keyof typeof QPBOC_REASONS] | 'unknown';
+
+/** Name of a reason code. */
+export function qpbocReasonName(code: number): QpbocReasonName {
+  const names: Readonly<Record<number, QpbocReasonName | undefined>> = QPBOC_REASONS;
+  return names[code] ?? 'unknown';
+}
+
+const DECISION_CODES: Readonly<Record<QpbocHostDecision, number>> = {
+  proceed: 1,
+  'deny-list': 2,
+  'duplicate-tap': 3,
+  refused: 4,
+};
+const LINK_LOST_CODES: Readonly<Record<QpbocLinkLostCause, number>> = {
+  timeout: 1,
+  'card-gone': 2,
+  'reader-error': 3,
+};
+const AC_TYPES: readonly QpbocAcType[] = ['AAC', 'TC', 'ARQC', 'RFU'];
+const RECORD_KINDS: readonly QpbocRecordKind[] = ['none', 'clearing', 'torn', 'committed-decline'];
+const OUTCOME_HEADER_BYTES = 20;
+/** Bound on kernel steps per transaction: selects, GPO, records, GET RESPONSE rounds. */
+const STEPS_MAX = 256;
+
+/** A BER-TLV object decoded by the host helpers below. */
+export interface TlvObject {
+  readonly tag: number;
+  readonly value: Uint8Array;
+  readonly children: readonly TlvObject[] | null;
+}
+
+/** Decodes BER-TLV (EMV subset) into a tree; throws on malformed input (kernel output only). */
+export function decodeTlv(bytes: Uint8Array): TlvObject[] {
+  const out: TlvObject[] = [];
+  let p = 0;
+  while (p < bytes.length) {
+    const first = bytes[p] ?? 0;
+    if (first === 0x00 || first === 0xff) {
+      p += 1;
+      continue;
+    }
+    let tag = first;
+    p += 1;
+    if ((first & 0x1f) === 0x1f) {
+      do {
+        tag = tag * 256 + (bytes[p] ?? 0);
+        p += 1;
+      } while (((bytes[p - 1] ?? 0) & 0x80) !== 0 && p < bytes.length);
+    }
+    let length = bytes[p] ?? 0;
+    p += 1;
+    if (length > 0x80) {
+      const count = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < count; i += 1) length = length * 256 + (bytes[p + i] ?? 0);
+      p += count;
+    }
+    if (p + length > bytes.length) throw new Error(`TLV overflow at tag ${tag.toString(16)}`);
+    const value = bytes.subarray(p, p + length);
+    out.push({ tag, value, children: (first & 0x20) !== 0 ? decodeTlv(value) : null });
+    p += length;
+  }
+  return out;
+}
+
+/** First primitive with `tag` anywhere in the tree. */
+export function findTlv(objects: readonly TlvObject[], tag: number): Uint8Array | null {
+  for (const object of objects) {
+    if (object.tag === tag) return object.value;
+    if (object.children !== null) {
+      const found = findTlv(object.children, tag);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+function bcd(digits: string, bytes: number, what: string): Uint8Array {
+  if (!new RegExp(`^\\d{${bytes * 2}}$`).test(digits)) throw new Error(`${what}: ${digits}`);
+  return Uint8Array.from(Buffer.from(digits, 'hex'));
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex').toUpperCase();
+}
+
+/** Packed digits of `bytes` up to the first F (5A) or D (57). */
+export function panDigitsOf(bytes: Uint8Array): string {
+  const text = hexOf(bytes);
+  const end = text.search(/[DF]/);
+  return end < 0 ? text : text.slice(0, end);
+}
+
+/** One BER-TLV object (tag of 1-3 bytes, minimal length). */
+export function tlvEncode(tag: number, value: Uint8Array): Uint8Array {
+  const tagBytes =
+    tag > 0xffff
+      ? [tag >>> 16, (tag >>> 8) & 0xff, tag & 0xff]
+      : tag > 0xff
+        ? [tag >>> 8, tag & 0xff]
+        : [tag];
+  const lengthBytes =
+    value.length < 0x80
+      ? [value.length]
+      : value.length <= 0xff
+        ? [0x81, value.length]
+        : [0x82, value.length >>> 8, value.length & 0xff];
+  return Uint8Array.from([...tagBytes, ...lengthBytes, ...value]);
+}
+
+/** Encodes a terminal configuration for OP_TXN_CONFIGURE. Throws on invalid fields. */
+export function encodeQpbocConfig(config: QpbocTerminalConfig): Uint8Array {
+  const parts: Uint8Array[] = [
+    tlvEncode(0x9f1a, bcd(config.countryCode, 2, 'country code')),
+    tlvEncode(0x5f2a, bcd(config.currencyCode, 2, 'currency code')),
+  ];
+  if (config.contactlessLimitMinor !== undefined) {
+    parts.push(tlvEncode(0xdf20, amountBcd(config.contactlessLimitMinor)));
+  }
+  for (const entry of config.aids) {
+    const body = Buffer.concat([
+      tlvEncode(0x4f, entry.aid),
+      tlvEncode(0xdf8120, Uint8Array.of(entry.partialMatch ? 1 : 0)),
+    ]);
+    parts.push(tlvEncode(0xe1, body));
+  }
+  if (config.extraTerminalData !== undefined) {
+    parts.push(tlvEncode(0xe2, config.extraTerminalData));
+  }
+  return Uint8Array.from(Buffer.concat(parts));
+}
+
+/** Loads `config` into the kernel. Returns the kernel status (STATUS_OK or ERR_TXN_CONFIG_*). */
+export function configureQpboc(kernel: Kernel, config: QpbocTerminalConfig): number {
+  return kernel.step(KernelOp.OP_TXN_CONFIGURE, 0, encodeQpbocConfig(config));
+}
+
+function amountBcd(amountMinor: number): Uint8Array {
+  if (!Number.isSafeInteger(amountMinor) || amountMinor < 0 || amountMinor > 999_999_999_999) {
+    throw new Error(`amount out of range: ${amountMinor}`);
+  }
+  return bcd(amountMinor.toString().padStart(12, '0'), 6, 'amount');
+}
+
+/** Encodes OP_TXN_BEGIN's input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1). Throws on bad fields. */
+export function encodeQpbocInput(input: QpbocTransactionInput): Uint8Array {
+  if (input.unpredictableNumber.length !== 4) throw new Error('unpredictable number: 4 bytes');
+  const type = input.transactionType ?? 0;
+  return Uint8Array.from([
+    ...amountBcd(input.amountMinor),
+    ...bcd(input.date, 3, 'date'),
+    ...bcd(input.time, 3, 'time'),
+    ...input.unpredictableNumber,
+    type & 0xff,
+  ]);
+}
+
+function modeArg(mode: QpbocMode): number {
+  return mode === 'ec' ? 0 : 1;
+}
+
+/**
+ * Runs one transaction to its outcome. Returns 'terminated' for a negative kernel status and
+ * 'fault' when the kernel trapped (treat as torn-uncertain, style.md 10.5). Never throws on card
+ * behaviour; throws only when `input` is malformed or the io throws.
+ */
+export async function runQpbocTransaction(
+  kernel: Kernel,
+  io: QpbocSessionIo,
+  input: QpbocTransactionInput,
+): Promise<QpbocOutcome> {
+  const status = kernel.step(KernelOp.OP_TXN_BEGIN, modeArg(input.mode), encodeQpbocInput(input));
+  return drive(kernel, io, status);
+}
+
+/**
+ * Recovers a torn transaction from its torn record on the re-tap of (what the host believes is)
+ * the same card: no new GPO, ATC confirmed by GET DATA, outstanding records re-read.
+ */
+export async function runQpbocRecovery(
+  kernel: Kernel,
+  io: QpbocSessionIo,
+  tornRecord: Uint8Array,
+): Promise<QpbocOutcome> {
+  const status = kernel.step(KernelOp.OP_TXN_RECOVER, 0, tornRecord);
+  return drive(kernel, io, status);
+}
+
+async function drive(kernel: Kernel, io: QpbocSessionIo, first: number): Promise<QpbocOutcome> {
+  const transcript: QpbocExchange[] = [];
+  const decisions: QpbocCardIdentity[] = [];
+  let status = first;
+  for (let steps = 0; steps < STEPS_MAX; steps += 1) {
+    if (status === KernelStatus.STATUS_NEED_APDU) {
+      const capdu = kernel.output().slice();
+      const rapdu = await io.transceive(capdu);
+      transcript.push({ capdu, rapdu: rapdu === null ? null : rapdu.slice() });
+      status =
+        rapdu === null
+          ? kernel.step(
+              KernelOp.OP_TXN_LINK_LOST,
+              LINK_LOST_CODES[io.linkLostCause ?? 'card-gone'],
+              new Uint8Array(0),
+            )
+          : kernel.step(KernelOp.OP_TXN_RESUME, 0, rapdu);
+    } else if (status === KernelStatus.STATUS_NEED_HOST_DECISION) {
+      const identity = decodeCardIdentity(kernel.output().slice());
+      decisions.push(identity);
+      const decision = await io.decide(identity);
+      status = kernel.step(KernelOp.OP_TXN_DECIDE, DECISION_CODES[decision], new Uint8Array(0));
+    } else {
+      return decodeQpbocOutcome(status, kernel.output().slice(), transcript, decisions);
+    }
+  }
+  // A kernel that never ends is a kernel bug: abandon it and report a fault.
+  kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
+  return decodeQpbocOutcome(KernelStatus.ERR_INTERNAL, new Uint8Array(0), transcript, decisions);
+}
+
+/**
+ * The torn record of the transaction in flight (OP_TXN_SNAPSHOT), for a write-ahead journal
+ * entry before answering 'proceed' at the decision point: if power fails during the commit,
+ * the journal already holds what runQpbocRecovery needs. Null outside the record phases.
+ * Call it only from the `decide` callback (or between steps): it overwrites the kernel output.
+ */
+export function qpbocSnapshot(kernel: Kernel): Uint8Array | null {
+  const status = kernel.step(KernelOp.OP_TXN_SNAPSHOT, 0, new Uint8Array(0));
+  return status === KernelStatus.STATUS_OK ? kernel.output().slice() : null;
+}
+
+/** Decodes the decision request of STATUS_NEED_HOST_DECISION. */
+export function decodeCardIdentity(tlv: Uint8Array): QpbocCardIdentity {
+  const objects = decodeTlv(tlv);
+  const get = (tag: number): Uint8Array | null => findTlv(objects, tag);
+  const pan = get(0x5a);
+  const psn = get(0x5f34);
+  const expiry = get(0x5f24);
+  const track2 = get(0x57);
+  const atc = get(0x9f36);
+  const amount = get(0x9f02);
+  const ac = get(0xdf8106)?.[0] ?? 0xff;
+  const flags = get(0xdf8107)?.[0] ?? 0;
+  let expiryText: string | null = expiry === null ? null : hexOf(expiry);
+  if (expiryText === null && track2 !== null) {
+    const text = hexOf(track2);
+    const d = text.indexOf('D');
+    expiryText = d < 0 ? null : text.slice(d + 1, d + 5);
+  }
+  return {
+    aid: hexOf(get(0x84) ?? new Uint8Array(0)),
+    pan: pan === null ? '' : panDigitsOf(pan),
+    panSequence: psn === null ? null : hexOf(psn),
+    expiry: expiryText,
+    atc: atc === null ? 0 : ((atc[0] ?? 0) << 8) | (atc[1] ?? 0),
+    amountMinor: amount === null ? 0 : Number(hexOf(amount)),
+    acType: AC_TYPES[ac] ?? null,
+    recovery: (flags & 1) !== 0,
+    odaMode: (flags & 2) !== 0,
+    tlv,
+  };
+}
+
+const KIND_BY_STATUS: ReadonlyMap<number, QpbocOutcomeKind> = new Map([
+  [KernelStatus.STATUS_APPROVED_OFFLINE, 'approved'],
+  [KernelStatus.STATUS_ADMITTED_PENDING_AUTH, 'admitted'],
+  [KernelStatus.STATUS_DECLINED, 'declined'],
+  [KernelStatus.STATUS_TRY_AGAIN, 'try-again'],
+  [KernelStatus.STATUS_TRY_ANOTHER_INTERFACE, 'use-another-card'],
+  [KernelStatus.STATUS_NOT_ACCEPTED, 'not-accepted'],
+  [KernelStatus.STATUS_TORN, 'torn'],
+  [KernelStatus.STATUS_RECOVERY_NOT_PENDING, 'recovery-not-pending'],
+]);
+
+/** Decodes a final kernel status and its output (outcome header + record). */
+export function decodeQpbocOutcome(
+  status: number,
+  out: Uint8Array,
+  transcript: readonly QpbocExchange[],
+  decisions: readonly QpbocCardIdentity[],
+): QpbocOutcome {
+  const base = {
+    status,
+    statusName: kernelStatusName(status),
+    transcript,
+    decisions,
+  };
+  const kind = KIND_BY_STATUS.get(status);
+  if (kind === undefined || out.length < OUTCOME_HEADER_BYTES) {
+    return {
+      ...base,
+      kind: status === KernelStatus.ERR_KERNEL_FAULT ? 'fault' : 'terminated',
+      reason: 'none',
+      reasonCode: 0,
+      detail: status,
+      acType: null,
+      balanceMinor: null,
+      odaPerformed: false,
+      odaPassed: false,
+      commitSent: false,
+      recovery: false,
+      linkLostCause: null,
+      recordKind: 'none',
+      clearingRecord: null,
+      tornRecord: null,
+    };
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const flags = view.getUint8(3);
+  const recordLength = view.getUint16(6);
+  const record = out.slice(OUTCOME_HEADER_BYTES, OUTCOME_HEADER_BYTES + recordLength);
+  const recordKind = RECORD_KINDS[view.getUint8(2)] ?? 'none';
+  const causes: readonly (QpbocLinkLostCause | null)[] = [
+    null,
+    'timeout',
+    'card-gone',
+    'reader-error',
+  ];
+  return {
+    ...base,
+    kind,
+    reasonCode: view.getUint8(1),
+    reason: qpbocReasonName(view.getUint8(1)),
+    detail: view.getInt32(8),
+    acType: AC_TYPES[view.getUint8(4)] ?? null,
+    balanceMinor: (flags & 0x01) !== 0 ? Number(hexOf(out.subarray(12, 18))) : null,
+    odaPerformed: (flags & 0x02) !== 0,
+    odaPassed: (flags & 0x04) !== 0,
+    commitSent: (flags & 0x08) !== 0,
+    recovery: (flags & 0x10) !== 0,
+    linkLostCause: causes[view.getUint8(5)] ?? null,
+    recordKind,
+    clearingRecord: recordKind === 'clearing' || recordKind === 'committed-decline' ? record : null,
+    tornRecord: recordKind === 'torn' ? record : null,
+  };
+}
+
+/** What the firmware journals about a torn record (the record itself stays opaque). */
+export interface QpbocTornSummary {
+  readonly aid: string;
+  readonly pan: string;
+  readonly panSequence: string | null;
+  readonly atc: number;
+  readonly amountMinor: number;
+  readonly date: string;
+  readonly time: string;
+  readonly mode: QpbocMode;
+  /** Index (0-based, in AFL order) of the first record whose answer never arrived. */
+  readonly nextRecord: number;
+  readonly recordCount: number;
+}
+
+/** Decodes the summary of a torn record (STATUS_TORN outcome). Throws when it is malformed. */
+export function decodeTornSummary(torn: Uint8Array): QpbocTornSummary {
+  const objects = decodeTlv(torn);
+  const need = (tag: number): Uint8Array => {
+    const value = findTlv(objects, tag);
+    if (value === null) throw new Error(`torn record without ${tag.toString(16)}`);
+    return value;
+  };
+  const progress = need(0xdf8103);
+  const atc = need(0x9f36);
+  const pan = findTlv(objects, 0x5a) ?? need(0x57);
+  const psn = findTlv(objects, 0x5f34);
+  return {
+    aid: hexOf(need(0x84)),
+    pan: panDigitsOf(pan),
+    panSequence: psn === null ? null : hexOf(psn),
+    atc: ((atc[0] ?? 0) << 8) | (atc[1] ?? 0),
+    amountMinor: Number(hexOf(need(0x9f02))),
+    date: hexOf(need(0x9a)),
+    time: hexOf(need(0x9f21)),
+    mode: need(0xdf8102)[0] === 1 ? 'oda' : 'ec',
+    nextRecord: progress[0] ?? 0,
+    recordCount: progress[1] ?? 0,
+  };
+}

@@ -1,0 +1,249 @@
+// Terminal configuration of the qPBOC kernel: AID table, country, currency, limit, extra data.
+//
+// Loaded from BER-TLV (OP_TXN_CONFIGURE), validated completely before it replaces the active
+// configuration, so a bad download never leaves a half-configured terminal.
+
+import { STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID } from '../abi/status';
+import { bytesCopy, bytesEqual } from '../util/bytes';
+import {
+  TLV_END,
+  tlvDecodeOne,
+  tlvTag,
+  tlvConstructed,
+  tlvValueStart,
+  tlvValueLength,
+  tlvNext,
+} from '../iso8825/ber_tlv';
+import { TlvStore } from '../emv/tlv_store';
+import { TAG_4F_AID, TAG_5F2A_CURRENCY_CODE, TAG_9F1A_COUNTRY_CODE } from '../emv/emv_tags';
+import { AID_BYTES_MAX, AID_BYTES_MIN } from './qpboc_context';
+import { bcdValid } from './qpboc_checks';
+
+/** Configuration tags (terminal-side, proprietary where EMV has none). */
+export const TAG_E1_CONFIG_AID_ENTRY: u32 = 0xe1;
+export const TAG_E2_CONFIG_TERMINAL_DATA: u32 = 0xe2;
+export const TAG_DF20_CONTACTLESS_LIMIT: u32 = 0xdf20;
+/** In an AID entry: 01 = partial match allowed (card AID may extend the entry), 00 = exact. */
+export const TAG_DF8120_AID_PARTIAL_MATCH: u32 = 0xdf8120;
+
+export const CONFIG_AIDS_MAX: u32 = 16;
+export const CONFIG_EXTRA_ENTRIES_MAX: u32 = 16;
+export const CONFIG_EXTRA_BYTES_MAX: u32 = 256;
+
+// Active configuration.
+const aids = memory.data(<i32>(CONFIG_AIDS_MAX * AID_BYTES_MAX), 4);
+const aidLengths = memory.data(<i32>CONFIG_AIDS_MAX, 4);
+const aidPartial = memory.data(<i32>CONFIG_AIDS_MAX, 4);
+let aidCount: u32 = 0;
+let configured: bool = false;
+const country = memory.data(2, 4);
+const currency = memory.data(2, 4);
+const limit = memory.data(6, 4);
+let limitSet: bool = false;
+/** Extra terminal data objects offered to the PDOL (9F35, 9F33, 9F4E ...). */
+export const configExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX);
+
+// Staging area: filled by configLoad, copied over the active one only when valid.
+const stageAids = memory.data(<i32>(CONFIG_AIDS_MAX * AID_BYTES_MAX), 4);
+const stageLengths = memory.data(<i32>CONFIG_AIDS_MAX, 4);
+const stagePartial = memory.data(<i32>CONFIG_AIDS_MAX, 4);
+let stageCount: u32 = 0;
+const stageCountry = memory.data(2, 4);
+const stageCurrency = memory.data(2, 4);
+const stageLimit = memory.data(6, 4);
+let stageFlags: u32 = 0;
+const stageExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX);
+const FLAG_COUNTRY: u32 = 1;
+const FLAG_CURRENCY: u32 = 2;
+const FLAG_LIMIT: u32 = 4;
+
+/** True once a valid configuration was loaded. */
+export function configReady(): bool {
+  return configured;
+}
+
+export function configCountryPtr(): usize {
+  return country;
+}
+
+export function configCurrencyPtr(): usize {
+  return currency;
+}
+
+/** The contactless transaction limit (n12), or 0 when none is configured. */
+export function configLimitPtr(): usize {
+  return limitSet ? limit : 0;
+}
+
+export function configAidCount(): u32 {
+  return aidCount;
+}
+
+export function configAidPtr(index: u32): usize {
+  assert(index < aidCount, 'config aid index');
+  return aids + <usize>(index * AID_BYTES_MAX);
+}
+
+export function configAidLength(index: u32): u32 {
+  assert(index < aidCount, 'config aid index');
+  return <u32>load<u8>(aidLengths + <usize>index);
+}
+
+/**
+ * Index of the first AID entry accepting the card AID `aid[0..length)`: equal bytes, or for a
+ * partial entry, the card AID starting with the entry (EMV 4.4 Book 1, 12.3.1). -1 if none.
+ */
+export function configAidMatch(aid: usize, length: u32): i32 {
+  for (let i: u32 = 0; i < aidCount; i++) {
+    const entryLength = <u32>load<u8>(aidLengths + <usize>i);
+    const entry = aids + <usize>(i * AID_BYTES_MAX);
+    if (entryLength > length) continue;
+    if (entryLength < length && load<u8>(aidPartial + <usize>i) == 0) continue;
+    if (bytesEqual(entry, aid, entryLength)) return <i32>i;
+  }
+  return -1;
+}
+
+/**
+ * Loads a configuration from `base[0..length)`: 9F1A (2) and 5F2A (2) mandatory, DF20 (n12)
+ * optional, one E1 {4F, DF8120} per accepted AID (1..16), E2 {extra terminal objects}
+ * optional. Returns STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID or a TLV error.
+ */
+export function configLoad(base: usize, length: u32): i32 {
+  stageCount = 0;
+  stageFlags = 0;
+  stageExtra.clear();
+  let pos: u32 = 0;
+  for (;;) {
+    const status = tlvDecodeOne(base, pos, length);
+    if (status == TLV_END) break;
+    if (status != STATUS_OK) return status;
+    const next = tlvNext;
+    const item = configLoadItem(base, tlvTag, tlvValueStart, tlvValueLength, tlvConstructed);
+    if (item != STATUS_OK) return item;
+    pos = next;
+  }
+  if ((stageFlags & (FLAG_COUNTRY | FLAG_CURRENCY)) != (FLAG_COUNTRY | FLAG_CURRENCY)) {
+    return ERR_TXN_CONFIG_INVALID;
+  }
+  if (stageCount == 0) return ERR_TXN_CONFIG_NO_AID;
+  configCommit();
+  assert(configured && aidCount > 0, 'configuration committed');
+  return STATUS_OK;
+}
+
+function configLoadItem(base: usize, tag: u32, start: u32, size: u32, constructed: bool): i32 {
+  const value = base + <usize>start;
+  if (tag == TAG_9F1A_COUNTRY_CODE || tag == TAG_5F2A_CURRENCY_CODE) {
+    if (size != 2 || !bcdValid(value, 2)) return ERR_TXN_CONFIG_INVALID;
+    const isCountry = tag == TAG_9F1A_COUNTRY_CODE;
+    bytesCopy(isCountry ? stageCountry : stageCurrency, value, 2);
+    stageFlags |= isCountry ? FLAG_COUNTRY : FLAG_CURRENCY;
+    return STATUS_OK;
+  }
+  if (tag == TAG_DF20_CONTACTLESS_LIMIT) {
+    if (size != 6 || !bcdValid(value, 6)) return ERR_TXN_CONFIG_INVALID;
+    bytesCopy(stageLimit, value, 6);
+    stageFlags |= FLAG_LIMIT;
+    return STATUS_OK;
+  }
+  if (tag == TAG_E1_CONFIG_AID_ENTRY && constructed)
+    return configLoadAid(base, start, start + size);
+  if (tag == TAG_E2_CONFIG_TERMINAL_DATA && constructed) {
+    return configLoadExtra(base, start, start + size);
+  }
+  return ERR_TXN_CONFIG_INVALID;
+}
+
+function configLoadAid(base: usize, start: u32, end: u32): i32 {
+  if (stageCount >= CONFIG_AIDS_MAX) return ERR_TXN_CONFIG_INVALID;
+  let aidStart: u32 = 0;
+  let aidLength: u32 = 0;
+  let partial: u8 = 0;
+  let pos = start;
+  for (;;) {
+    const status = tlvDecodeOne(base, pos, end);
+    if (status == TLV_END) break;
+    if (status != STATUS_OK) return status;
+    if (tlvTag == TAG_4F_AID && aidLength == 0) {
+      if (tlvValueLength < AID_BYTES_MIN || tlvValueLength > AID_BYTES_MAX) {
+        return ERR_TXN_CONFIG_INVALID;
+      }
+      aidStart = tlvValueStart;
+      aidLength = tlvValueLength;
+    } else if (tlvTag == TAG_DF8120_AID_PARTIAL_MATCH && tlvValueLength == 1) {
+      partial = load<u8>(base + <usize>tlvValueStart);
+      if (partial > 1) return ERR_TXN_CONFIG_INVALID;
+    } else {
+      return ERR_TXN_CONFIG_INVALID;
+    }
+    pos = tlvNext;
+  }
+  if (aidLength == 0) return ERR_TXN_CONFIG_INVALID;
+  bytesCopy(stageAids + <usize>(stageCount * AID_BYTES_MAX), base + <usize>aidStart, aidLength);
+  store<u8>(stageLengths + <usize>stageCount, <u8>aidLength);
+  store<u8>(stagePartial + <usize>stageCount, partial);
+  stageCount++;
+  return STATUS_OK;
+}
+
+function configLoadExtra(base: usize, start: u32, end: u32): i32 {
+  let pos = start;
+  while (pos < end) {
+    const status = tlvDecodeOne(base, pos, end);
+    if (status == TLV_END) break;
+    if (status != STATUS_OK) return status;
+    // The kernel owns every object it sets per transaction; the extras may not override them.
+    if (tlvConstructed || configReservedTag(tlvTag)) return ERR_TXN_CONFIG_INVALID;
+    const next = tlvNext;
+    const put = stageExtra.put(tlvTag, base + <usize>tlvValueStart, tlvValueLength, false);
+    if (put != STATUS_OK) return ERR_TXN_CONFIG_INVALID;
+    pos = next;
+  }
+  return STATUS_OK;
+}
+
+/** Objects the kernel sets per transaction (see qpboc_gpo.ts). */
+export function configReservedTag(tag: u32): bool {
+  switch (tag) {
+    case 0x9f66:
+    case 0x9f02:
+    case 0x9f03:
+    case 0x9f1a:
+    case 0x95:
+    case 0x5f2a:
+    case 0x9a:
+    case 0x9c:
+    case 0x9f21:
+    case 0x9f37:
+    case 0xdf60:
+    case 0xdf69:
+    case 0x9f7a:
+      return true;
+    default:
+      return false;
+  }
+}
+
+function configCommit(): void {
+  bytesCopy(aids, stageAids, CONFIG_AIDS_MAX * AID_BYTES_MAX);
+  bytesCopy(aidLengths, stageLengths, CONFIG_AIDS_MAX);
+  bytesCopy(aidPartial, stagePartial, CONFIG_AIDS_MAX);
+  aidCount = stageCount;
+  bytesCopy(country, stageCountry, 2);
+  bytesCopy(currency, stageCurrency, 2);
+  limitSet = (stageFlags & FLAG_LIMIT) != 0;
+  if (limitSet) bytesCopy(limit, stageLimit, 6);
+  configExtra.clear();
+  const count = <i32>stageExtra.size();
+  for (let i: i32 = 0; i < count; i++) {
+    const put = configExtra.put(
+      stageExtra.tagAt(i),
+      stageExtra.valuePtr(i),
+      stageExtra.valueLength(i),
+      false,
+    );
+    assert(put == STATUS_OK, 'extra terminal data fits its twin store');
+  }
+  configured = true;
+}

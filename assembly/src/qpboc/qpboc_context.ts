@@ -1,0 +1,124 @@
+// State of the one qPBOC transaction in flight: phase, collected data, AFL plan, ODA result.
+//
+// A single instance is created at module start (nothing is allocated afterwards). Sizes are
+// named bounds; their relation to the 8 KiB OUT buffer is asserted where records are written.
+
+import { TlvStore } from '../emv/tlv_store';
+
+export const MODE_EC: u32 = 0;
+export const MODE_ODA: u32 = 1;
+
+/** Card decision from the CVR (9F10 byte 5 bits 6-5); AC_NONE before GPO. */
+export const AC_AAC: u8 = 0;
+export const AC_TC: u8 = 1;
+export const AC_ARQC: u8 = 2;
+export const AC_RFU: u8 = 3;
+export const AC_NONE: u8 = 0xff;
+
+export const PHASE_IDLE: u32 = 0;
+export const PHASE_PPSE: u32 = 1;
+export const PHASE_SELECT: u32 = 2;
+export const PHASE_GPO: u32 = 3;
+export const PHASE_RECORD: u32 = 4;
+export const PHASE_DECISION: u32 = 5;
+export const PHASE_BALANCE: u32 = 6;
+export const PHASE_RECOVER_SELECT: u32 = 7;
+export const PHASE_RECOVER_ATC: u32 = 8;
+export const PHASE_DONE: u32 = 9;
+
+/** Candidate applications kept from PPSE (or the AID table in direct selection). */
+export const CANDIDATES_MAX: u32 = 8;
+export const AID_BYTES_MAX: u32 = 16;
+export const AID_BYTES_MIN: u32 = 5;
+/** Records one AFL may name (EMV allows more; a qPBOC card uses 2 to 8). */
+export const RECORDS_MAX: u32 = 32;
+/** Static data to be authenticated: certificates and signed records of a 1984-bit chain. */
+export const STATIC_DATA_MAX: u32 = 2048;
+/** Card objects from GPO and records, and their value bytes. */
+export const CARD_ENTRIES_MAX: u32 = 96;
+export const CARD_ARENA_BYTES: u32 = 3072;
+export const TERMINAL_ENTRIES_MAX: u32 = 32;
+export const TERMINAL_ARENA_BYTES: u32 = 512;
+export const FCI_ENTRIES_MAX: u32 = 24;
+export const FCI_ARENA_BYTES: u32 = 512;
+
+/** The transaction in flight. */
+export class QpbocContext {
+  phase: u32 = PHASE_IDLE;
+  mode: u32 = MODE_EC;
+  recovering: bool = false;
+  acType: u8 = AC_NONE;
+
+  /** Terminal data sent in the PDOL and kept for ODA and clearing. */
+  readonly terminal: TlvStore = new TlvStore(TERMINAL_ENTRIES_MAX, TERMINAL_ARENA_BYTES);
+  /** Card data from the GPO response and the records (duplicates refused, Book 3 10.2). */
+  readonly card: TlvStore = new TlvStore(CARD_ENTRIES_MAX, CARD_ARENA_BYTES);
+  /** FCI of the selected application (84, 50, 9F38, DF61 ...). */
+  readonly fci: TlvStore = new TlvStore(FCI_ENTRIES_MAX, FCI_ARENA_BYTES);
+
+  // Candidate list: AID bytes, lengths and priorities, in selection order.
+  readonly candidateAids: usize = memory.data(<i32>(CANDIDATES_MAX * AID_BYTES_MAX), 4);
+  readonly candidateLengths: usize = memory.data(<i32>CANDIDATES_MAX, 4);
+  readonly candidatePriorities: usize = memory.data(<i32>CANDIDATES_MAX, 4);
+  candidateCount: u32 = 0;
+  candidateIndex: u32 = 0;
+  directSelection: bool = false;
+
+  // The AFL flattened to one entry per record, in reading order.
+  readonly recordSfis: usize = memory.data(<i32>RECORDS_MAX, 4);
+  readonly recordNumbers: usize = memory.data(<i32>RECORDS_MAX, 4);
+  readonly recordOda: usize = memory.data(<i32>RECORDS_MAX, 4);
+  recordCount: u32 = 0;
+  recordNext: u32 = 0;
+
+  readonly staticData: usize = memory.data(<i32>STATIC_DATA_MAX, 4);
+  staticDataLength: u32 = 0;
+  /** Set when an ODA record could not be added (overflow): ODA then fails. */
+  staticDataInvalid: bool = false;
+
+  /** PAN from 57 (or 5A), as 5A is coded: packed digits padded with F. */
+  readonly pan: usize = memory.data(10, 4);
+  panLength: u32 = 0;
+
+  decided: bool = false;
+  /** The last READ RECORD was sent: the card has committed, or may have. */
+  commitSent: bool = false;
+  /** The certificate stage of ODA passed (emv_oda holds the recovered keys). */
+  odaCertificatesOk: bool = false;
+  odaDone: bool = false;
+  odaOk: bool = false;
+  odaStatus: i32 = 0;
+  readonly balance: usize = memory.data(6, 4);
+  balanceValid: bool = false;
+  linkLostCause: u32 = 0;
+
+  /** Forgets everything about the previous transaction. */
+  reset(): void {
+    this.phase = PHASE_IDLE;
+    this.mode = MODE_EC;
+    this.recovering = false;
+    this.acType = AC_NONE;
+    this.terminal.clear();
+    this.card.clear();
+    this.fci.clear();
+    this.candidateCount = 0;
+    this.candidateIndex = 0;
+    this.directSelection = false;
+    this.recordCount = 0;
+    this.recordNext = 0;
+    this.staticDataLength = 0;
+    this.staticDataInvalid = false;
+    this.panLength = 0;
+    this.decided = false;
+    this.commitSent = false;
+    this.odaCertificatesOk = false;
+    this.odaDone = false;
+    this.odaOk = false;
+    this.odaStatus = 0;
+    this.balanceValid = false;
+    this.linkLostCause = 0;
+  }
+}
+
+/** The one transaction context. */
+export const ctx = new QpbocContext();

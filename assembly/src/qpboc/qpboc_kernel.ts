@@ -1,0 +1,576 @@
+// The qPBOC kernel as a sans-IO step machine: PPSE -> SELECT -> GPO -> records -> ODA -> outcome.
+//
+// The host drives it (style.md 10.3): every entry point returns STATUS_NEED_APDU with a C-APDU
+// in the output, STATUS_NEED_HOST_DECISION with the card identity before the commit, a final
+// outcome (qpboc_outcome.ts layout), or a negative status that terminates the transaction.
+// Once the last READ RECORD has been sent the card has committed (or may have): from then on
+// every ending is a positive outcome carrying the ICC data, never a bare error.
+
+import {
+  STATUS_OK,
+  STATUS_NEED_APDU,
+  STATUS_NEED_HOST_DECISION,
+  STATUS_APPROVED_OFFLINE,
+  STATUS_ADMITTED_PENDING_AUTH,
+  STATUS_DECLINED,
+  STATUS_TRY_AGAIN,
+  STATUS_TRY_ANOTHER_INTERFACE,
+  STATUS_NOT_ACCEPTED,
+  STATUS_TORN,
+  ERR_BAD_STATE,
+  ERR_SW_UNEXPECTED,
+  ERR_TXN_NOT_CONFIGURED,
+  ERR_TXN_INPUT_INVALID,
+  ERR_TXN_DECISION_INVALID,
+  ERR_CARD_MANDATORY_MISSING,
+  ERR_CARD_DATA_INVALID,
+} from '../abi/status';
+import { bytesCopy } from '../util/bytes';
+import { TAG_9F5D_AVAILABLE_OFFLINE } from '../emv/emv_tags';
+import { INS_CA_GET_DATA } from '../iso7816/iso7816_apdu';
+import {
+  TTL_SEND,
+  ttlCommand,
+  ttlReceive,
+  ttlPendingPtr,
+  ttlPendingLength,
+  ttlResponsePtr,
+  ttlResponseLength,
+  ttlSw,
+} from '../emv/emv_ttl';
+import {
+  ctx,
+  MODE_EC,
+  MODE_ODA,
+  AC_TC,
+  AC_ARQC,
+  PHASE_IDLE,
+  PHASE_PPSE,
+  PHASE_SELECT,
+  PHASE_GPO,
+  PHASE_RECORD,
+  PHASE_DECISION,
+  PHASE_BALANCE,
+  PHASE_RECOVER_SELECT,
+  PHASE_RECOVER_ATC,
+  PHASE_DONE,
+  AID_BYTES_MAX,
+} from './qpboc_context';
+import { configReady, configLimitPtr } from './qpboc_config';
+import {
+  selectPpseCommand,
+  selectPpseParse,
+  selectDirectCandidates,
+  selectAidCommand,
+  selectFciParse,
+} from './qpboc_select';
+import {
+  gpoTerminalData,
+  gpoCommand,
+  gpoResponse,
+  GPO_FORMAT1,
+  INPUT_BYTES,
+  INPUT_AMOUNT,
+  INPUT_DATE,
+  INPUT_TIME,
+  INPUT_TYPE,
+} from './qpboc_gpo';
+import {
+  recordsPlan,
+  recordCommand,
+  recordResponse,
+  recordIsLast,
+  recordsOdaComplete,
+} from './qpboc_records';
+import {
+  odaRun,
+  odaSupported,
+  odaInputsCheck,
+  odaStatusIsMissingInput,
+  odaCertificates,
+  odaSignature,
+  odaCertificateInputsPresent,
+  odaSignatureInputsPresent,
+} from './qpboc_oda';
+import {
+  OUTCOME_HEADER_BYTES,
+  RECORD_NONE,
+  RECORD_CLEARING,
+  RECORD_TORN,
+  RECORD_COMMITTED_DECLINE,
+  clearingRecordWrite,
+  decisionRequestWrite,
+  outcomeHeaderWrite,
+} from './qpboc_outcome';
+import { tornRecordWrite } from './qpboc_torn';
+import { bcdValid, dateValid, timeValid } from './qpboc_checks';
+import {
+  checksPanConsistent,
+  checksDates,
+  checksBalance,
+  checksGetDataBalance,
+} from './qpboc_rules';
+import {
+  REASON_OFFLINE_APPROVED,
+  REASON_ODA_ADMITTED,
+  REASON_CARD_DECLINED,
+  REASON_ONLINE_REQUIRED,
+  REASON_ODA_FAILED,
+  REASON_ODA_DATA_MISSING,
+  REASON_ODA_NOT_SUPPORTED,
+  REASON_DENY_LIST,
+  REASON_DUPLICATE_TAP,
+  REASON_HOST_REFUSED,
+  REASON_CRYPTOGRAM_NOT_ARQC,
+  REASON_CARD_DATA_INCONSISTENT,
+  REASON_CARD_DATA_INVALID,
+  REASON_LINK_LOST,
+  REASON_USE_ANOTHER_INTERFACE,
+  REASON_NO_ACCEPTED_APP,
+  REASON_PPSE_FAILED,
+  REASON_AMOUNT_OVER_LIMIT,
+  REASON_FULL_FLOW_REQUIRED,
+} from './qpboc_reason';
+import {
+  recoverBegin,
+  recoverOnSelect,
+  recoverOnAtc,
+  recoverOnRecordRefused,
+  recoverPanMismatch,
+} from './qpboc_recovery';
+
+/** Host decisions of OP_TXN_DECIDE. */
+export const DECISION_PROCEED: u32 = 1;
+export const DECISION_DENY_LIST: u32 = 2;
+export const DECISION_DUPLICATE_TAP: u32 = 3;
+export const DECISION_REFUSED: u32 = 4;
+
+const SW_9000: u32 = 0x9000;
+const SW_6A82: u32 = 0x6a82;
+const SW_6984: u32 = 0x6984;
+const SW_6985: u32 = 0x6985;
+
+let outPtr: usize = 0;
+let outCapacity: u32 = 0;
+let outUsed: u32 = 0;
+/** Why the last candidate was dropped (detail of REASON_NO_ACCEPTED_APP). */
+let lastRejectDetail: i32 = 0;
+
+/** Bytes written by the last entry point. */
+export function qpbocOutputLength(): u32 {
+  return outUsed;
+}
+
+function outSet(out: usize, capacity: u32): void {
+  assert(capacity >= OUTCOME_HEADER_BYTES, 'output capacity');
+  outPtr = out;
+  outCapacity = capacity;
+  outUsed = 0;
+}
+
+/** Copies the staged C-APDU to the output. */
+export function kernelEmit(): i32 {
+  const length = ttlPendingLength();
+  assert(length >= 4 && length <= outCapacity, 'staged command fits the output');
+  bytesCopy(outPtr, ttlPendingPtr(), length);
+  outUsed = length;
+  return STATUS_NEED_APDU;
+}
+
+/** Enters `phase` and emits the command a ttlCommand call just staged (`staged` its status). */
+export function kernelStage(staged: i32, phase: u32): i32 {
+  if (staged != STATUS_OK) return kernelFail(staged);
+  ctx.phase = phase;
+  return kernelEmit();
+}
+
+/** Ends the transaction with a final outcome and its record (qpboc_outcome.ts layout). */
+export function kernelFinish(status: i32, reason: u8, detail: i32, kind: u8): i32 {
+  ctx.phase = PHASE_DONE;
+  const record = outPtr + <usize>OUTCOME_HEADER_BYTES;
+  const capacity = outCapacity - OUTCOME_HEADER_BYTES;
+  let recordLength: u32 = 0;
+  if (kind == RECORD_CLEARING || kind == RECORD_COMMITTED_DECLINE) {
+    recordLength = clearingRecordWrite(record, capacity);
+  } else if (kind == RECORD_TORN) {
+    recordLength = tornRecordWrite(record, capacity);
+  }
+  outUsed = outcomeHeaderWrite(outPtr, status, reason, detail, kind, recordLength);
+  assert(outUsed <= outCapacity, 'outcome fits the output');
+  return status;
+}
+
+/** Terminates with a negative status; after the commit, declines with the ICC data instead. */
+export function kernelFail(status: i32): i32 {
+  assert(status < 0, 'failure status');
+  if (ctx.commitSent) return kernelDeclineAfterCommit(REASON_CARD_DATA_INVALID, status);
+  ctx.phase = PHASE_DONE;
+  outUsed = 0;
+  return status;
+}
+
+/** Declines after the commit: an EC debit (TC) may have happened, so keep its ICC data. */
+function kernelDeclineAfterCommit(reason: u8, detail: i32): i32 {
+  const kind = ctx.acType == AC_TC ? RECORD_COMMITTED_DECLINE : RECORD_NONE;
+  return kernelFinish(STATUS_DECLINED, reason, detail, kind);
+}
+
+/**
+ * OP_TXN_BEGIN: starts a transaction in `mode` (MODE_EC / MODE_ODA) with the INPUT_* layout.
+ * Returns STATUS_NEED_APDU (SELECT PPSE), STATUS_NOT_ACCEPTED (amount over the limit),
+ * ERR_TXN_NOT_CONFIGURED, ERR_TXN_INPUT_INVALID or ERR_BAD_STATE.
+ */
+export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
+  if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
+  if (mode > MODE_ODA || length != INPUT_BYTES) return ERR_TXN_INPUT_INVALID;
+  if (
+    !bcdValid(input + INPUT_AMOUNT, 6) ||
+    !dateValid(input + INPUT_DATE) ||
+    !timeValid(input + INPUT_TIME) ||
+    !bcdValid(input + INPUT_TYPE, 1)
+  ) {
+    return ERR_TXN_INPUT_INVALID;
+  }
+  ctx.reset();
+  ctx.mode = mode;
+  const data = gpoTerminalData(input);
+  if (data != STATUS_OK) return kernelFail(data);
+  const limit = configLimitPtr();
+  if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);
+  }
+  lastRejectDetail = 0;
+  return kernelStage(selectPpseCommand(), PHASE_PPSE);
+}
+
+function bcdCompare(a: usize, b: usize, length: u32): i32 {
+  for (let i: u32 = 0; i < length; i++) {
+    const x = load<u8>(a + <usize>i);
+    const y = load<u8>(b + <usize>i);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * OP_TXN_RESUME: the R-APDU answering the last C-APDU. Returns STATUS_NEED_APDU,
+ * STATUS_NEED_HOST_DECISION, a final outcome, ERR_BAD_STATE, or a terminating -100s/-200s/-300s
+ * status (only before the commit).
+ */
+export function qpbocResume(rapdu: usize, length: u32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  const phase = ctx.phase;
+  if (phase == PHASE_IDLE || phase == PHASE_DONE || phase == PHASE_DECISION) return ERR_BAD_STATE;
+  const received = ttlReceive(rapdu, length);
+  if (received == TTL_SEND) return kernelEmit();
+  if (received != STATUS_OK) {
+    // The debit is complete before GET DATA 9F79: a bad balance answer only loses the balance.
+    if (phase == PHASE_BALANCE) return kernelApprove();
+    return kernelFail(received);
+  }
+  const data = ttlResponsePtr();
+  const dataLength = ttlResponseLength();
+  const sw = ttlSw;
+  switch (phase) {
+    case PHASE_PPSE:
+      return onPpse(data, dataLength, sw);
+    case PHASE_SELECT:
+      return onSelect(data, dataLength, sw);
+    case PHASE_GPO:
+      return onGpo(data, dataLength, sw);
+    case PHASE_RECORD:
+      return onRecord(data, dataLength, sw);
+    case PHASE_BALANCE:
+      return onBalance(data, dataLength, sw);
+    case PHASE_RECOVER_SELECT:
+      return recoverOnSelect(data, dataLength, sw);
+    case PHASE_RECOVER_ATC:
+      return recoverOnAtc(data, dataLength, sw);
+    default:
+      return ERR_BAD_STATE;
+  }
+}
+
+function onPpse(data: usize, length: u32, sw: u32): i32 {
+  if (sw == SW_6A82) {
+    // No PPSE: select the terminal's AIDs directly (domain.md 1.3 rule 7).
+    selectDirectCandidates();
+    return selectNext();
+  }
+  if (sw != SW_9000) return kernelFinish(STATUS_NOT_ACCEPTED, REASON_PPSE_FAILED, sw, RECORD_NONE);
+  const parsed = selectPpseParse(data, length);
+  if (parsed != STATUS_OK) return kernelFail(parsed);
+  return selectNext();
+}
+
+function selectNext(): i32 {
+  if (ctx.candidateIndex >= ctx.candidateCount) {
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, lastRejectDetail, RECORD_NONE);
+  }
+  return kernelStage(selectAidCommand(ctx.candidateIndex), PHASE_SELECT);
+}
+
+function selectDrop(detail: i32): i32 {
+  lastRejectDetail = detail;
+  ctx.card.clear();
+  ctx.fci.clear();
+  ctx.candidateIndex++;
+  return selectNext();
+}
+
+function onSelect(data: usize, length: u32, sw: u32): i32 {
+  if (sw != SW_9000) return selectDrop(<i32>sw);
+  const index = ctx.candidateIndex;
+  const aid = ctx.candidateAids + <usize>(index * AID_BYTES_MAX);
+  const aidLength = <u32>load<u8>(ctx.candidateLengths + <usize>index);
+  const fci = selectFciParse(data, length, aid, aidLength);
+  if (fci != STATUS_OK) return selectDrop(fci);
+  ctx.card.clear();
+  const staged = gpoCommand();
+  if (staged != STATUS_OK) return selectDrop(staged);
+  ctx.phase = PHASE_GPO;
+  return kernelEmit();
+}
+
+function onGpo(data: usize, length: u32, sw: u32): i32 {
+  // 6985: conditions of use not satisfied for this AID, try the next (domain.md 1.3 rule 4).
+  if (sw == SW_6985) return selectDrop(<i32>sw);
+  if (sw == SW_6984) {
+    return kernelFinish(
+      STATUS_TRY_ANOTHER_INTERFACE,
+      REASON_USE_ANOTHER_INTERFACE,
+      sw,
+      RECORD_NONE,
+    );
+  }
+  if (sw != SW_9000) return kernelFail(ERR_SW_UNEXPECTED);
+  const parsed = gpoResponse(data, length);
+  if (parsed == GPO_FORMAT1) {
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_FULL_FLOW_REQUIRED, 0, RECORD_NONE);
+  }
+  if (parsed != STATUS_OK) return kernelFail(parsed);
+  const plan = recordsPlan();
+  if (plan != STATUS_OK) return kernelFail(plan);
+  return ctx.mode == MODE_EC ? afterGpoEc() : afterGpoOda();
+}
+
+function afterGpoEc(): i32 {
+  if (ctx.acType == AC_ARQC) {
+    return kernelFinish(STATUS_DECLINED, REASON_ONLINE_REQUIRED, 0, RECORD_NONE);
+  }
+  if (ctx.acType != AC_TC)
+    return kernelFinish(STATUS_DECLINED, REASON_CARD_DECLINED, 0, RECORD_NONE);
+  // The TC path needs the AFL: the card commits on its last record (domain.md 1.5, 4.1).
+  if (ctx.recordCount == 0) return kernelFail(ERR_CARD_MANDATORY_MISSING);
+  if (!odaSupported()) {
+    return kernelFinish(STATUS_DECLINED, REASON_ODA_NOT_SUPPORTED, 0, RECORD_NONE);
+  }
+  return readNext();
+}
+
+function afterGpoOda(): i32 {
+  if (ctx.acType == AC_TC) {
+    return kernelFinish(STATUS_DECLINED, REASON_CRYPTOGRAM_NOT_ARQC, 0, RECORD_NONE);
+  }
+  if (ctx.acType != AC_ARQC) {
+    return kernelFinish(STATUS_DECLINED, REASON_CARD_DECLINED, 0, RECORD_NONE);
+  }
+  if (!odaSupported()) {
+    return kernelFinish(STATUS_DECLINED, REASON_ODA_NOT_SUPPORTED, 0, RECORD_NONE);
+  }
+  // Without records there are no certificates: the card cannot be authenticated (6.2).
+  if (ctx.recordCount == 0) {
+    return kernelFinish(STATUS_DECLINED, REASON_ODA_DATA_MISSING, odaInputsCheck(), RECORD_NONE);
+  }
+  return readNext();
+}
+
+/** Reads the next planned record, stopping for the host decision before the last one. */
+export function readNext(): i32 {
+  const index = ctx.recordNext;
+  assert(index < ctx.recordCount, 'a record remains');
+  const last = recordIsLast(index);
+  if (last && !ctx.decided) return preCommit();
+  const staged = recordCommand(index);
+  if (staged != STATUS_OK) return kernelFail(staged);
+  if (last) ctx.commitSent = true;
+  ctx.phase = PHASE_RECORD;
+  return kernelEmit();
+}
+
+function preCommit(): i32 {
+  if (!checksPanConsistent()) {
+    if (ctx.recovering) return recoverPanMismatch();
+    return kernelFinish(STATUS_DECLINED, REASON_CARD_DATA_INCONSISTENT, 0, RECORD_NONE);
+  }
+  const dates = checksDates();
+  if (dates != 0) return kernelFinish(STATUS_DECLINED, dates, 0, RECORD_NONE);
+  // ODA before the commit as far as the data allows: a failure then costs no debit.
+  if (!ctx.odaDone && recordsOdaComplete()) {
+    const early = odaBeforeCommit();
+    if (early != STATUS_OK) {
+      return kernelFinish(STATUS_DECLINED, REASON_ODA_FAILED, early, RECORD_NONE);
+    }
+  }
+  ctx.phase = PHASE_DECISION;
+  outUsed = decisionRequestWrite(outPtr, outCapacity);
+  return STATUS_NEED_HOST_DECISION;
+}
+
+/**
+ * OP_TXN_DECIDE: the host's answer at the decision point. Proceed sends the last READ RECORD
+ * (the commit); a deny ends the transaction without it, so the card is never debited.
+ * Returns STATUS_NEED_APDU, STATUS_DECLINED, ERR_TXN_DECISION_INVALID or ERR_BAD_STATE.
+ */
+export function qpbocDecide(decision: u32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  if (ctx.phase != PHASE_DECISION) return ERR_BAD_STATE;
+  switch (decision) {
+    case DECISION_PROCEED:
+      ctx.decided = true;
+      return readNext();
+    case DECISION_DENY_LIST:
+      return kernelFinish(STATUS_DECLINED, REASON_DENY_LIST, 0, RECORD_NONE);
+    case DECISION_DUPLICATE_TAP:
+      return kernelFinish(STATUS_DECLINED, REASON_DUPLICATE_TAP, 0, RECORD_NONE);
+    case DECISION_REFUSED:
+      return kernelFinish(STATUS_DECLINED, REASON_HOST_REFUSED, 0, RECORD_NONE);
+    default:
+      return ERR_TXN_DECISION_INVALID;
+  }
+}
+
+function onRecord(data: usize, length: u32, sw: u32): i32 {
+  if (sw != SW_9000) {
+    if (ctx.recovering) return recoverOnRecordRefused(sw);
+    return kernelFail(ERR_SW_UNEXPECTED);
+  }
+  const index = ctx.recordNext;
+  const status = recordResponse(index, data, length);
+  if (status != STATUS_OK) return kernelFail(status);
+  if (ctx.recovering && !ctx.commitSent && !checksPanConsistent()) return recoverPanMismatch();
+  ctx.recordNext = index + 1;
+  if (ctx.recordNext < ctx.recordCount) return readNext();
+  return afterCommit();
+}
+
+/**
+ * Runs the ODA stages whose inputs are complete (all signed records read). Returns STATUS_OK
+ * (passed, or deferred until after the commit) or the failing check.
+ */
+function odaBeforeCommit(): i32 {
+  if (!ctx.odaCertificatesOk && odaCertificateInputsPresent()) {
+    const status = odaCertificates();
+    if (status != STATUS_OK) {
+      if (odaStatusIsMissingInput(status)) return STATUS_OK;
+      return odaSettle(status);
+    }
+    ctx.odaCertificatesOk = true;
+  }
+  if (ctx.odaCertificatesOk && odaSignatureInputsPresent()) return odaSettle(odaSignature());
+  return STATUS_OK;
+}
+
+/** Records the final ODA result. */
+function odaSettle(status: i32): i32 {
+  ctx.odaDone = true;
+  ctx.odaOk = status == STATUS_OK;
+  ctx.odaStatus = status;
+  return status;
+}
+
+function afterCommit(): i32 {
+  if (!checksPanConsistent()) {
+    return kernelDeclineAfterCommit(REASON_CARD_DATA_INCONSISTENT, ERR_CARD_DATA_INVALID);
+  }
+  const dates = checksDates();
+  if (dates != 0) return kernelDeclineAfterCommit(dates, 0);
+  if (!ctx.odaDone) odaSettle(ctx.odaCertificatesOk ? odaSignature() : odaRun());
+  if (!ctx.odaOk) {
+    const missing = odaStatusIsMissingInput(ctx.odaStatus);
+    return kernelDeclineAfterCommit(
+      missing ? REASON_ODA_DATA_MISSING : REASON_ODA_FAILED,
+      ctx.odaStatus,
+    );
+  }
+  const balance = ctx.card.find(TAG_9F5D_AVAILABLE_OFFLINE);
+  if (balance >= 0) checksBalance(ctx.card.valuePtr(balance), ctx.card.valueLength(balance));
+  if (!ctx.balanceValid && ctx.mode == MODE_EC) return kernelStage(balanceCommand(), PHASE_BALANCE);
+  return kernelApprove();
+}
+
+function balanceCommand(): i32 {
+  return kernelGetData(0x9f, 0x79);
+}
+
+/** Stages GET DATA 80 CA P1 P2 00 (domain.md 1.7). */
+export function kernelGetData(p1: u8, p2: u8): i32 {
+  return ttlCommand(0x80, INS_CA_GET_DATA, p1, p2, 0, 0, true, 256);
+}
+
+function onBalance(data: usize, length: u32, sw: u32): i32 {
+  if (sw == SW_9000) checksGetDataBalance(data, length);
+  return kernelApprove();
+}
+
+/** Approves (EC) or admits pending authorisation (ODA) with the clearing record. */
+export function kernelApprove(): i32 {
+  if (ctx.mode == MODE_ODA) {
+    return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, REASON_ODA_ADMITTED, 0, RECORD_CLEARING);
+  }
+  return kernelFinish(STATUS_APPROVED_OFFLINE, REASON_OFFLINE_APPROVED, 0, RECORD_CLEARING);
+}
+
+/**
+ * OP_TXN_LINK_LOST: the host could not exchange the last C-APDU (`cause`: 1 timeout, 2 card
+ * gone, 3 reader error). Before GPO, or on a card that staged no debit: STATUS_TRY_AGAIN.
+ * After a TC and before the last record's answer (or during recovery): STATUS_TORN with the
+ * torn record. During GET DATA 9F79 the debit is complete: the approval stands.
+ * Returns one of those, ERR_TXN_INPUT_INVALID (cause 0) or ERR_BAD_STATE.
+ */
+export function qpbocLinkLost(cause: u32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  if (cause == 0 || cause > 0xff) return ERR_TXN_INPUT_INVALID;
+  switch (ctx.phase) {
+    case PHASE_PPSE:
+    case PHASE_SELECT:
+    case PHASE_GPO:
+      ctx.linkLostCause = cause;
+      return kernelFinish(STATUS_TRY_AGAIN, REASON_LINK_LOST, 0, RECORD_NONE);
+    case PHASE_RECORD:
+    case PHASE_DECISION:
+      ctx.linkLostCause = cause;
+      if (ctx.recovering || ctx.acType == AC_TC) {
+        return kernelFinish(STATUS_TORN, REASON_LINK_LOST, 0, RECORD_TORN);
+      }
+      return kernelFinish(STATUS_TRY_AGAIN, REASON_LINK_LOST, 0, RECORD_NONE);
+    case PHASE_BALANCE:
+      return kernelApprove();
+    case PHASE_RECOVER_SELECT:
+    case PHASE_RECOVER_ATC:
+      ctx.linkLostCause = cause;
+      return kernelFinish(STATUS_TORN, REASON_LINK_LOST, 0, RECORD_TORN);
+    default:
+      return ERR_BAD_STATE;
+  }
+}
+
+/**
+ * OP_TXN_RECOVER: starts the recovery of a torn transaction from its torn record.
+ * Returns STATUS_NEED_APDU (SELECT of the stored AID), ERR_TXN_NOT_CONFIGURED,
+ * ERR_TXN_TORN_RECORD_INVALID or ERR_BAD_STATE.
+ */
+export function qpbocRecover(torn: usize, length: u32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
+  if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
+  return recoverBegin(torn, length);
+}
+
+/** OP_TXN_ABORT: forgets the transaction in flight. */
+export function qpbocAbort(): void {
+  ctx.reset();
+  outUsed = 0;
+}

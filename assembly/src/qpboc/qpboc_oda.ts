@@ -1,0 +1,265 @@
+// ODA for qPBOC: assembles the inputs (static data + 9F4A, terminal data, RID) for emv_oda.
+//
+// See EMV 4.4 Book 2, 5-6 and domain.md 3. The CA key is found by RID (first 5 bytes of the
+// AID) and index 8F. Static data = the ODA records (qpboc_records.ts), then the values listed
+// in 9F4A, which may only name 82 (AIP). fDDA v01 hashes 9F37, 9F02, 5F2A and 9F69 after the
+// signed data.
+
+import {
+  STATUS_OK,
+  ERR_CARD_DATA_INVALID,
+  ERR_ODA_CA_INDEX_MISSING,
+  ERR_ODA_RID_MISSING,
+  ERR_ODA_ISSUER_CERT_MISSING,
+  ERR_ODA_ISSUER_EXPONENT_MISSING,
+  ERR_ODA_ICC_CERT_MISSING,
+  ERR_ODA_ICC_EXPONENT_MISSING,
+  ERR_ODA_SDAD_MISSING,
+  ERR_ODA_SSAD_MISSING,
+  ERR_ODA_ISSUER_REMAINDER_MISSING,
+  ERR_ODA_ICC_REMAINDER_MISSING,
+  ERR_ODA_ISSUER_KEY_MISSING,
+  ERR_ODA_ICC_KEY_MISSING,
+  ERR_ODA_PAN_MISSING,
+  ERR_ODA_ATC_MISSING,
+} from '../abi/status';
+import { bytesCopy } from '../util/bytes';
+import {
+  TAG_82_AIP,
+  TAG_84_DF_NAME,
+  TAG_8F_CA_INDEX,
+  TAG_90_ISSUER_CERT,
+  TAG_92_ISSUER_REMAINDER,
+  TAG_9F32_ISSUER_EXPONENT,
+  TAG_9F46_ICC_CERT,
+  TAG_9F47_ICC_EXPONENT,
+  TAG_9F48_ICC_REMAINDER,
+  TAG_9F4A_SDA_TAG_LIST,
+  TAG_9F4B_SDAD,
+  TAG_9F69_CARD_AUTH_DATA,
+  TAG_9A_DATE,
+  TAG_9F36_ATC,
+  TAG_9F37_UNPREDICTABLE_NUMBER,
+  TAG_9F02_AMOUNT,
+  TAG_5F2A_CURRENCY_CODE,
+} from '../emv/emv_tags';
+import { odaRecoverIssuer, odaRecoverIcc, odaVerifySdad, odaVerifySsad } from '../emv/emv_oda';
+import { ctx, STATIC_DATA_MAX } from './qpboc_context';
+
+/** AIP byte 1 bits (EMV 4.4 Book 3, C1): SDA supported, DDA supported (fDDA for qPBOC). */
+export const AIP1_SDA: u8 = 0x40;
+export const AIP1_DDA: u8 = 0x20;
+const TAG_93_SSAD: u32 = 0x93;
+
+/** Static data to be authenticated, with the 9F4A values appended (built once per ODA). */
+const odaStatic = memory.data(<i32>(STATIC_DATA_MAX + 2), 4);
+let odaStaticLength: u32 = 0;
+
+/** AIP byte 1 of the card (0 when absent). */
+export function odaAipByte1(): u8 {
+  const aip = ctx.card.find(TAG_82_AIP);
+  if (aip < 0 || ctx.card.valueLength(aip) < 1) return 0;
+  return load<u8>(ctx.card.valuePtr(aip));
+}
+
+/** True when the AIP offers an ODA method this kernel runs (fDDA, else SDA). */
+export function odaSupported(): bool {
+  return (odaAipByte1() & (AIP1_DDA | AIP1_SDA)) != 0;
+}
+
+/** True for the statuses that only say an ODA input has not arrived (yet). */
+export function odaStatusIsMissingInput(status: i32): bool {
+  return (
+    status == ERR_ODA_CA_INDEX_MISSING ||
+    status == ERR_ODA_RID_MISSING ||
+    status == ERR_ODA_ISSUER_CERT_MISSING ||
+    status == ERR_ODA_ISSUER_EXPONENT_MISSING ||
+    status == ERR_ODA_ICC_CERT_MISSING ||
+    status == ERR_ODA_ICC_EXPONENT_MISSING ||
+    status == ERR_ODA_SDAD_MISSING ||
+    status == ERR_ODA_SSAD_MISSING ||
+    status == ERR_ODA_ISSUER_REMAINDER_MISSING ||
+    status == ERR_ODA_ICC_REMAINDER_MISSING ||
+    status == ERR_ODA_ISSUER_KEY_MISSING ||
+    status == ERR_ODA_ICC_KEY_MISSING ||
+    status == ERR_ODA_PAN_MISSING ||
+    status == ERR_ODA_ATC_MISSING
+  );
+}
+
+/**
+ * First ODA input missing for the method the AIP selects, or STATUS_OK. fDDA needs 8F, 90,
+ * 9F32, 9F46, 9F47, 9F4B; SDA needs 8F, 90, 9F32, 93. Returns STATUS_OK or ERR_ODA_*_MISSING.
+ */
+export function odaInputsCheck(): i32 {
+  const c = ctx.card;
+  if (!ctx.fci.has(TAG_84_DF_NAME)) return ERR_ODA_RID_MISSING;
+  if (!c.has(TAG_8F_CA_INDEX)) return ERR_ODA_CA_INDEX_MISSING;
+  if (!c.has(TAG_90_ISSUER_CERT)) return ERR_ODA_ISSUER_CERT_MISSING;
+  if (!c.has(TAG_9F32_ISSUER_EXPONENT)) return ERR_ODA_ISSUER_EXPONENT_MISSING;
+  if ((odaAipByte1() & AIP1_DDA) == 0) return c.has(TAG_93_SSAD) ? STATUS_OK : ERR_ODA_SSAD_MISSING;
+  if (!c.has(TAG_9F46_ICC_CERT)) return ERR_ODA_ICC_CERT_MISSING;
+  if (!c.has(TAG_9F47_ICC_EXPONENT)) return ERR_ODA_ICC_EXPONENT_MISSING;
+  if (!c.has(TAG_9F4B_SDAD)) return ERR_ODA_SDAD_MISSING;
+  return STATUS_OK;
+}
+
+/**
+ * Builds the static data (ODA records ‖ values of the 9F4A list, only 82 allowed) into
+ * odaStatic. Returns STATUS_OK or ERR_CARD_DATA_INVALID (static data overflowed, or 9F4A
+ * names anything but 82: EMV 4.4 Book 3, 10.3).
+ */
+export function odaStaticDataBuild(): i32 {
+  if (ctx.staticDataInvalid) return ERR_CARD_DATA_INVALID;
+  bytesCopy(odaStatic, ctx.staticData, ctx.staticDataLength);
+  odaStaticLength = ctx.staticDataLength;
+  const list = ctx.card.find(TAG_9F4A_SDA_TAG_LIST);
+  if (list < 0) return STATUS_OK;
+  if (ctx.card.valueLength(list) != 1 || load<u8>(ctx.card.valuePtr(list)) != 0x82) {
+    return ERR_CARD_DATA_INVALID;
+  }
+  const aip = ctx.card.find(TAG_82_AIP);
+  assert(aip >= 0 && ctx.card.valueLength(aip) == 2, 'AIP checked at GPO');
+  bytesCopy(odaStatic + <usize>odaStaticLength, ctx.card.valuePtr(aip), 2);
+  odaStaticLength += 2;
+  assert(odaStaticLength <= STATIC_DATA_MAX + 2, 'static data bound');
+  return STATUS_OK;
+}
+
+/** True when the certificate inputs (8F, 90, 9F32, and 9F46, 9F47 for fDDA) are present. */
+export function odaCertificateInputsPresent(): bool {
+  const c = ctx.card;
+  if (!c.has(TAG_8F_CA_INDEX) || !c.has(TAG_90_ISSUER_CERT) || !c.has(TAG_9F32_ISSUER_EXPONENT)) {
+    return false;
+  }
+  if ((odaAipByte1() & AIP1_DDA) == 0) return true;
+  return c.has(TAG_9F46_ICC_CERT) && c.has(TAG_9F47_ICC_EXPONENT);
+}
+
+/**
+ * True when the signature can be checked now: SSAD (93) for SDA; for fDDA the SDAD (9F4B) and
+ * 9F69, since a 9F69 still to come would turn a v00 check into a wrong verdict.
+ */
+export function odaSignatureInputsPresent(): bool {
+  const c = ctx.card;
+  if ((odaAipByte1() & AIP1_DDA) == 0) return c.has(TAG_93_SSAD);
+  return c.has(TAG_9F4B_SDAD) && c.has(TAG_9F69_CARD_AUTH_DATA);
+}
+
+/**
+ * Certificate stage: builds the static data and recovers the issuer key (CA key by RID = first
+ * 5 bytes of 84 and index 8F), then the ICC key for fDDA. emv_oda keeps the recovered keys for
+ * odaSignature. Returns STATUS_OK or the failing check (ERR_ODA_*, ERR_CARD_DATA_INVALID).
+ */
+export function odaCertificates(): i32 {
+  const inputs = odaInputsCheck();
+  if (inputs != STATUS_OK && inputs != ERR_ODA_SDAD_MISSING && inputs != ERR_ODA_SSAD_MISSING) {
+    return inputs;
+  }
+  const built = odaStaticDataBuild();
+  if (built != STATUS_OK) return built;
+  const c = ctx.card;
+  const index = c.find(TAG_8F_CA_INDEX);
+  if (c.valueLength(index) != 1) return ERR_ODA_CA_INDEX_MISSING;
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (ctx.fci.valueLength(name) < 5) return ERR_ODA_RID_MISSING;
+  const date = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9A_DATE));
+  const dateBcd =
+    ((<u32>load<u8>(date)) << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
+  const cert = c.find(TAG_90_ISSUER_CERT);
+  const remainder = c.find(TAG_92_ISSUER_REMAINDER);
+  const exponent = c.find(TAG_9F32_ISSUER_EXPONENT);
+  const status = odaRecoverIssuer(
+    ctx.fci.valuePtr(name),
+    <u32>load<u8>(c.valuePtr(index)),
+    c.valuePtr(cert),
+    c.valueLength(cert),
+    odaPtr(remainder),
+    odaLength(remainder),
+    c.valuePtr(exponent),
+    c.valueLength(exponent),
+    ctx.pan,
+    ctx.panLength,
+    dateBcd,
+  );
+  if (status != STATUS_OK || (odaAipByte1() & AIP1_DDA) == 0) return status;
+  const iccCert = c.find(TAG_9F46_ICC_CERT);
+  const iccRemainder = c.find(TAG_9F48_ICC_REMAINDER);
+  const iccExponent = c.find(TAG_9F47_ICC_EXPONENT);
+  return odaRecoverIcc(
+    c.valuePtr(iccCert),
+    c.valueLength(iccCert),
+    odaPtr(iccRemainder),
+    odaLength(iccRemainder),
+    c.valuePtr(iccExponent),
+    c.valueLength(iccExponent),
+    ctx.pan,
+    ctx.panLength,
+    odaStatic,
+    odaStaticLength,
+    dateBcd,
+  );
+}
+
+/**
+ * Signature stage, after a successful odaCertificates: SSAD for SDA, SDAD (fDDA) otherwise.
+ * Returns STATUS_OK or the failing check (ERR_ODA_*).
+ */
+export function odaSignature(): i32 {
+  const c = ctx.card;
+  if ((odaAipByte1() & AIP1_DDA) == 0) {
+    const ssad = c.find(TAG_93_SSAD);
+    if (ssad < 0) return ERR_ODA_SSAD_MISSING;
+    return odaVerifySsad(c.valuePtr(ssad), c.valueLength(ssad), odaStatic, odaStaticLength);
+  }
+  if (!c.has(TAG_9F4B_SDAD)) return ERR_ODA_SDAD_MISSING;
+  return odaFdda();
+}
+
+/**
+ * Runs ODA on the collected data: fDDA when the AIP offers DDA, else SDA.
+ * Returns STATUS_OK or the failing check (ERR_ODA_*, ERR_RSA_*, ERR_CARD_DATA_INVALID).
+ */
+export function odaRun(): i32 {
+  const inputs = odaInputsCheck();
+  if (inputs != STATUS_OK) return inputs;
+  const certificates = odaCertificates();
+  if (certificates != STATUS_OK) return certificates;
+  return odaSignature();
+}
+
+/** fDDA: v01 when the card sent 9F69, else v00; the IDN must be the GPO ATC (domain.md 3.4). */
+function odaFdda(): i32 {
+  const c = ctx.card;
+  const t = ctx.terminal;
+  const sdad = c.find(TAG_9F4B_SDAD);
+  const cardAuth = c.find(TAG_9F69_CARD_AUTH_DATA);
+  const atc = c.find(TAG_9F36_ATC);
+  if (atc < 0) return ERR_ODA_ATC_MISSING;
+  const un = t.find(TAG_9F37_UNPREDICTABLE_NUMBER);
+  const amount = t.find(TAG_9F02_AMOUNT);
+  const currency = t.find(TAG_5F2A_CURRENCY_CODE);
+  assert(un >= 0 && amount >= 0 && currency >= 0, 'terminal data set at begin');
+  return odaVerifySdad(
+    c.valuePtr(sdad),
+    c.valueLength(sdad),
+    t.valuePtr(un),
+    t.valueLength(un),
+    t.valuePtr(amount),
+    t.valueLength(amount),
+    t.valuePtr(currency),
+    t.valueLength(currency),
+    odaPtr(cardAuth),
+    odaLength(cardAuth),
+    c.valuePtr(atc),
+    c.valueLength(atc),
+  );
+}
+
+function odaPtr(index: i32): usize {
+  return index < 0 ? 0 : ctx.card.valuePtr(index);
+}
+
+function odaLength(index: i32): u32 {
+  return index < 0 ? 0 : ctx.card.valueLength(index);
+}

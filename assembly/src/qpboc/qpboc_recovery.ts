@@ -1,0 +1,111 @@
+// Torn-transaction recovery without a new GPO: re-select, confirm ATC, re-read, finish.
+//
+// domain.md 4.3-4.4: a card with a pending EC debit keeps it across power loss and answers the
+// outstanding READ RECORDs again (committing if it had not); a new GPO would abandon it. So the
+// kernel selects the stored AID, checks the ATC with GET DATA 9F36, and re-reads from the first
+// record whose answer it never got. Any sign of another card or another transaction ends with
+// STATUS_RECOVERY_NOT_PENDING before the commit point, so no other card is ever debited here.
+
+import {
+  STATUS_OK,
+  STATUS_RECOVERY_NOT_PENDING,
+  ERR_TXN_TORN_RECORD_INVALID,
+  ERR_CARD_DATA_INVALID,
+} from '../abi/status';
+import { bytesCopy, bytesEqual } from '../util/bytes';
+import {
+  TLV_END,
+  tlvDecodeOne,
+  tlvTag,
+  tlvConstructed,
+  tlvValueStart,
+  tlvValueLength,
+  tlvNext,
+} from '../iso8825/ber_tlv';
+import { TAG_84_DF_NAME, TAG_9F36_ATC } from '../emv/emv_tags';
+import { ctx, PHASE_RECOVER_SELECT, PHASE_RECOVER_ATC, AID_BYTES_MAX } from './qpboc_context';
+import { selectAidCommand, selectFciParse } from './qpboc_select';
+import { tornRecordLoad } from './qpboc_torn';
+import {
+  REASON_ATC_MISMATCH,
+  REASON_ATC_UNAVAILABLE,
+  REASON_RECOVERY_REFUSED,
+  REASON_PAN_MISMATCH,
+} from './qpboc_reason';
+import { RECORD_NONE } from './qpboc_outcome';
+import { kernelFinish, kernelStage, kernelGetData, readNext } from './qpboc_kernel';
+
+const SW_9000: u32 = 0x9000;
+
+/** Loads the torn record and stages SELECT of its AID. */
+export function recoverBegin(torn: usize, length: u32): i32 {
+  ctx.reset();
+  const loaded = tornRecordLoad(torn, length);
+  if (loaded != STATUS_OK) {
+    ctx.reset();
+    return ERR_TXN_TORN_RECORD_INVALID;
+  }
+  ctx.recovering = true;
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  assert(name >= 0, 'torn record has 84');
+  const nameLength = ctx.fci.valueLength(name);
+  bytesCopy(ctx.candidateAids, ctx.fci.valuePtr(name), nameLength);
+  store<u8>(ctx.candidateLengths, <u8>nameLength);
+  ctx.candidateCount = 1;
+  ctx.candidateIndex = 0;
+  return kernelStage(selectAidCommand(0), PHASE_RECOVER_SELECT);
+}
+
+function notPending(reason: u8, detail: i32): i32 {
+  return kernelFinish(STATUS_RECOVERY_NOT_PENDING, reason, detail, RECORD_NONE);
+}
+
+/** SELECT answer: the same application must answer with the same DF name. */
+export function recoverOnSelect(data: usize, length: u32, sw: u32): i32 {
+  if (sw != SW_9000) return notPending(REASON_RECOVERY_REFUSED, <i32>sw);
+  const aidLength = <u32>load<u8>(ctx.candidateLengths);
+  assert(aidLength <= AID_BYTES_MAX, 'stored AID length');
+  const fci = selectFciParse(data, length, ctx.candidateAids, aidLength);
+  if (fci != STATUS_OK) return notPending(REASON_RECOVERY_REFUSED, fci);
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (ctx.fci.valueLength(name) != aidLength) {
+    return notPending(REASON_RECOVERY_REFUSED, ERR_CARD_DATA_INVALID);
+  }
+  return kernelStage(kernelGetData(0x9f, 0x36), PHASE_RECOVER_ATC);
+}
+
+/** GET DATA 9F36 answer: the ATC must still be the torn transaction's (no GPO since). */
+export function recoverOnAtc(data: usize, length: u32, sw: u32): i32 {
+  if (sw != SW_9000) return notPending(REASON_ATC_UNAVAILABLE, <i32>sw);
+  if (
+    tlvDecodeOne(data, 0, length) != STATUS_OK ||
+    tlvTag != TAG_9F36_ATC ||
+    tlvConstructed ||
+    tlvValueLength != 2
+  ) {
+    return notPending(REASON_ATC_UNAVAILABLE, ERR_CARD_DATA_INVALID);
+  }
+  const value = data + <usize>tlvValueStart;
+  if (tlvDecodeOne(data, tlvNext, length) != TLV_END) {
+    return notPending(REASON_ATC_UNAVAILABLE, ERR_CARD_DATA_INVALID);
+  }
+  const stored = ctx.card.find(TAG_9F36_ATC);
+  assert(stored >= 0 && ctx.card.valueLength(stored) == 2, 'torn record ATC');
+  const storedPtr = ctx.card.valuePtr(stored);
+  if (!bytesEqual(value, storedPtr, 2)) {
+    const now = ((<i32>load<u8>(value)) << 8) | (<i32>load<u8>(value + 1));
+    const then = ((<i32>load<u8>(storedPtr)) << 8) | (<i32>load<u8>(storedPtr + 1));
+    return notPending(REASON_ATC_MISMATCH, (now << 16) | then);
+  }
+  return readNext();
+}
+
+/** A re-read record was refused: nothing is pending on this card. */
+export function recoverOnRecordRefused(sw: u32): i32 {
+  return notPending(REASON_RECOVERY_REFUSED, <i32>sw);
+}
+
+/** A re-read record carries another PAN: another card, stop before the commit point. */
+export function recoverPanMismatch(): i32 {
+  return notPending(REASON_PAN_MISMATCH, ERR_CARD_DATA_INVALID);
+}
