@@ -28,5 +28,20 @@ if (stale) {
   // The build writes nothing to stdout that a caller parses (JSON output stays clean).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
 }
-const { runCli } = await import(new URL(`file://${entry}`).href);
-process.exitCode = await runCli(process.argv.slice(2));
+const load = (path) => import(new URL(`file://${join(root, 'dist', path)}`).href);
+const io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+const [command, ...rest] = process.argv.slice(2);
+// This file is the composition root of the desktop tools: `sim` lives in host-sim and `bench`
+// in bench/, which the firmware's own command table may not import.
+if (command === 'sim') {
+  const { runSimCommand } = await load('host-sim/src/sim/sim_cli.js');
+  const status = process.stderr.isTTY ? (text) => process.stderr.write(`\r${text}`) : undefined;
+  process.exitCode = await runSimCommand(rest, status === undefined ? io : { ...io, status }, null);
+  if (status !== undefined) process.stderr.write('\n');
+} else {
+  const { runCli } = await load('firmware/src/cli/shuaka_cli.js');
+  process.exitCode = await runCli(process.argv.slice(2));
+}

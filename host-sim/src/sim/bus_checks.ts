@@ -48,9 +48,11 @@ export function checkBusRun(run: BusRun): BusCheck {
   let debits = 0;
   const debited = new Set<string>();
   for (const rider of run.pool.cards) {
-    const pan = rider.card.profile.applications[0]?.pan ?? '';
+    const apps = rider.card.profile.applications;
     for (const entry of rider.card.ledger()) {
       debits += 1;
+      // A co-badged card holds several applications, each with its own PAN.
+      const pan = apps.find((a) => a.aidHex === entry.aidHex)?.pan ?? apps[0]?.pan ?? '';
       const key = `${pan}/${entry.atc}`;
       debited.add(key);
       if (NEVER_DEBITED.has(rider.name) && !clearedAsDeclined(finals.get(key))) {
@@ -64,7 +66,8 @@ export function checkBusRun(run: BusRun): BusCheck {
       violations.push(`clearing record ${key} has no debit on the card`);
     }
   }
-  if (run.board.kernel.faultCount() !== 0) violations.push(`kernel trapped ${run.board.kernel.faultCount()} times`);
+  if (run.board.kernel.faultCount() !== 0)
+    violations.push(`kernel trapped ${run.board.kernel.faultCount()} times`);
   return {
     violations,
     debits,

@@ -80,7 +80,12 @@ export function riderPool(seed: number, groups: number, pki: TestPki): RiderPool
 }
 
 /** Draws `count` taps: arrivals in boarding bursts, some repeats, some nervous riders. */
-export function drawRiderTaps(prng: Prng, pool: RiderPool, count: number, tornChance: number): RiderTap[] {
+export function drawRiderTaps(
+  prng: Prng,
+  pool: RiderPool,
+  count: number,
+  tornChance: number,
+): RiderTap[] {
   const taps: RiderTap[] = [];
   for (let rider = 0; rider < count; rider += 1) {
     const name = drawName(prng);
@@ -93,11 +98,17 @@ export function drawRiderTaps(prng: Prng, pool: RiderPool, count: number, tornCh
       card,
       gapMs: burst ? prng.between(400, 1500) : prng.between(3000, 20000),
       holdMs: prng.between(150, 700),
-      pullAfterCommands: prng.chance(tornChance) ? prng.between(2, 7) : null,
+      pullAfterCommands: prng.chance(tornChance) ? prng.between(2, 12) : null,
     });
     if (taps[taps.length - 1]?.pullAfterCommands !== null) {
       // The nervous rider taps again a moment later, as the screen asks (请重刷).
-      taps.push({ rider, card, gapMs: prng.between(600, 2500), holdMs: prng.between(200, 600), pullAfterCommands: null });
+      taps.push({
+        rider,
+        card,
+        gapMs: prng.between(600, 2500),
+        holdMs: prng.between(200, 600),
+        pullAfterCommands: null,
+      });
     }
   }
   return taps;

@@ -6,7 +6,10 @@ import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import { DEFAULT_FARES } from '../../../firmware/src/app/params/params_store.js';
 import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
-import type { TapReport, ValidatorConfig } from '../../../firmware/src/app/validator/validator_ports.js';
+import type {
+  TapReport,
+  ValidatorConfig,
+} from '../../../firmware/src/app/validator/validator_ports.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { createSimBoard, type SimBoard } from './sim_board.js';
@@ -70,7 +73,10 @@ function fares(pool: RiderPool): FareParams {
 }
 
 /** Runs the whole line; `onTap` sees every tap as it ends (progress printing). */
-export async function runBus(options: BusRunOptions, onTap: (line: TapLine) => void): Promise<BusRun> {
+export async function runBus(
+  options: BusRunOptions,
+  onTap: (line: TapLine) => void,
+): Promise<BusRun> {
   const prng = new Prng(options.seed);
   const pool = riderPool(options.seed, options.cardGroups, testPki());
   const board = await createSimBoard({
@@ -121,13 +127,21 @@ async function rideOne(
   listen: (resolve: (report: TapReport) => void) => void,
 ): Promise<TapLine> {
   await board.clock.sleepMs(tap.gapMs);
-  const faults = tap.pullAfterCommands === null ? [] : [{ kind: 'remove-after-command' as const, command: tap.pullAfterCommands }];
+  const faults =
+    tap.pullAfterCommands === null
+      ? []
+      : [{ kind: 'remove-after-command' as const, command: tap.pullAfterCommands }];
   const presented = withFaults(tap.card.card, { faults });
   const answered = new Promise<TapReport>((resolve) => listen(resolve));
   const placedMs = board.clock.nowMs();
   board.rig.sim.placeCard(presented);
-  const report = await Promise.race([answered, board.clock.sleepMs(ANSWER_WAIT_MS).then(() => null)]);
-  const screen = Object.values(board.screen.snapshot().texts).filter((t) => t !== '').join(' / ');
+  const report = await Promise.race([
+    answered,
+    board.clock.sleepMs(ANSWER_WAIT_MS).then(() => null),
+  ]);
+  const screen = Object.values(board.screen.snapshot().texts)
+    .filter((t) => t !== '')
+    .join(' / ');
   const signal = report === null ? null : board.lastSignal();
   await board.clock.sleepMs(tap.holdMs);
   board.rig.sim.removeCard(presented);

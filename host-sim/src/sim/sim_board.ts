@@ -25,7 +25,11 @@ import type {
 import { ClockSim } from '../clock_sim.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
-import { createPn532SimRig, PN532_SIM_RIG_DEFAULT_OPTIONS, type Pn532SimRig } from '../pn532_sim/pn532_sim_rig.js';
+import {
+  createPn532SimRig,
+  PN532_SIM_RIG_DEFAULT_OPTIONS,
+  type Pn532SimRig,
+} from '../pn532_sim/pn532_sim_rig.js';
 import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import { Prng } from '../prng.js';
 import { StorageSim } from '../storage_sim.js';
@@ -68,12 +72,19 @@ export interface SimBoard {
 function seededSigningKey(prng: Prng): { privateKey: KeyObject; publicKey: KeyObject } {
   // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
   const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
-  const privateKey = createPrivateKey({ key: Buffer.concat([prefix, prng.bytes(32)]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([prefix, prng.bytes(32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 /** Records the signals the app starts, then forwards them to the real player. */
-function recordingIndicator(inner: IndicatorPort, onSignal: (s: IndicatorSignal) => void): IndicatorPort {
+function recordingIndicator(
+  inner: IndicatorPort,
+  onSignal: (s: IndicatorSignal) => void,
+): IndicatorPort {
   return {
     signal: (signal) => {
       onSignal(signal);
@@ -85,7 +96,11 @@ function recordingIndicator(inner: IndicatorPort, onSignal: (s: IndicatorSignal)
 
 async function simParams(options: SimBoardOptions, prng: Prng): Promise<ParamStore> {
   const keys = seededSigningKey(prng.fork('params-key'));
-  const paramsStorage = new StorageSim({ totalBytes: 64 << 20, prng: prng.fork('params'), tornModes: ['prefix'] });
+  const paramsStorage = new StorageSim({
+    totalBytes: 64 << 20,
+    prng: prng.fork('params'),
+    tornModes: ['prefix'],
+  });
   const written = await writeDefaultParams(paramsStorage, {
     version: 1,
     terminal: { terminalId: 'SIM00001', lineId: options.lineId },
@@ -114,7 +129,10 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
     }),
   );
   if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
-  const displayLine = createSerialLinkPairSim(clock, { ...PN532_SIM_RIG_DEFAULT_OPTIONS.line, baudRate: 115200 });
+  const displayLine = createSerialLinkPairSim(clock, {
+    ...PN532_SIM_RIG_DEFAULT_OPTIONS.line,
+    baudRate: 115200,
+  });
   const screen = new DwinDisplaySim();
   screen.attach(displayLine.device);
   const display = new DwinDisplay(displayLine.host, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
@@ -134,7 +152,11 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   const indicator = recordingIndicator(player.value, (s) => {
     lastSignal = s;
   });
-  const storage = new StorageSim({ totalBytes: options.storageBytes, prng: prng.fork('storage'), tornModes: ['prefix', 'garbage', 'zeros'] });
+  const storage = new StorageSim({
+    totalBytes: options.storageBytes,
+    prng: prng.fork('storage'),
+    tornModes: ['prefix', 'garbage', 'zeros'],
+  });
   const opened = await Journal.open(storage, {
     fileName: JOURNAL_FILE_NAME,
     clock,

@@ -1,0 +1,225 @@
+// `shuaka sim`: a seeded bus line on the simulated validator, printed tap by tap.
+//
+// Exit codes: 0 the run was correct; 1 a checker found a violation (double charge, unrecorded
+// debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
+// (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
+
+import { parseArgs } from 'node:util';
+import { checkBusRun } from './bus_checks.js';
+import {
+  BUS_RUN_DEFAULT,
+  runBus,
+  type BusRun,
+  type BusRunOptions,
+  type TapLine,
+} from './bus_run.js';
+
+export interface SimIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Overwrites the current terminal line (progress bar); absent when output is not a TTY. */
+  status?: (text: string) => void;
+}
+
+/** Runs a bus line on another link (the pty mode supplies this; see bin/shuaka.js). */
+export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
+
+export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B] [--mode ec|oda]
+                  [--link pty|memory] [--quiet]
+  Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
+  default, in memory with --link memory or when socat is absent), virtual cards riding the
+  line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
+  latency) and a summary, then checks every card's ledger against the journal.
+  --seed N      seed of the run (default 1); a failure prints it, --seed replays it exactly
+  --riders N    riders boarding (default ${BUS_RUN_DEFAULT.riders}; 1..100000)
+  --torn P      share of riders pulling the card too early, 0..1 (default ${BUS_RUN_DEFAULT.tornChance})
+  --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
+  --mode M      ec (offline electronic cash, default) or oda (UnionPay ODA transit)
+  --quiet       print the summary only`;
+
+const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
+
+function parseOptions(
+  argv: string[],
+): { options: BusRunOptions; link: string; quiet: boolean } | string {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        riders: { type: 'string' },
+        torn: { type: 'string' },
+        baud: { type: 'string' },
+        mode: { type: 'string' },
+        link: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  const int = (
+    text: string | undefined,
+    fallback: number,
+    min: number,
+    max: number,
+    name: string,
+  ): number => {
+    if (text === undefined) return fallback;
+    if (!/^[0-9]{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new RangeError(`--${name} must be an integer in ${min}..${max}, got '${text}'`);
+    }
+    return Number(text);
+  };
+  try {
+    const seed = int(v.seed, BUS_RUN_DEFAULT.seed, 0, 0xffff_ffff, 'seed');
+    const riders = int(v.riders, BUS_RUN_DEFAULT.riders, 1, 100_000, 'riders');
+    const baudRate = int(v.baud, BUS_RUN_DEFAULT.baudRate, 1, 10_000_000, 'baud');
+    if (!BAUD_RATES.has(baudRate))
+      throw new RangeError(`--baud must be one of ${[...BAUD_RATES].join(', ')}`);
+    const torn = v.torn === undefined ? BUS_RUN_DEFAULT.tornChance : Number(v.torn);
+    if (!(torn >= 0 && torn <= 1))
+      throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
+    const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
+    if (mode !== 'ec' && mode !== 'oda')
+      throw new RangeError(`--mode must be ec or oda, got '${mode}'`);
+    const link = v.link ?? 'pty';
+    if (link !== 'pty' && link !== 'memory')
+      throw new RangeError(`--link must be pty or memory, got '${link}'`);
+    return {
+      options: { ...BUS_RUN_DEFAULT, seed, riders, tornChance: torn, baudRate, mode },
+      link,
+      quiet: v.quiet === true,
+    };
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+function yuan(minor: number | null): string {
+  return minor === null ? '' : `¥${(minor / 100).toFixed(2)}`;
+}
+
+/** One printed line per tap: time, card, what the rider saw and heard, latency. */
+export function formatTap(line: TapLine): string {
+  const seconds = (line.atMs / 1000).toFixed(1).padStart(7);
+  const report = line.report;
+  const latency = line.latencyMs === null ? 'no answer' : `${line.latencyMs.toFixed(0)} ms`;
+  const pan = report?.panMasked ?? '';
+  const pulled = line.pulledEarly ? ' (pulled early)' : '';
+  const recovered = report?.recovered === true ? ' [recovered]' : '';
+  return (
+    `${seconds}s #${String(line.index).padStart(3)} ${line.cardName.padEnd(24)} ${pan.padEnd(19)} ` +
+    `${(report?.result ?? '-').padEnd(12)} ${yuan(report?.amountMinor ?? null).padEnd(7)} ` +
+    `「${line.screen}」 beep:${line.signal ?? '-'} ${latency}${pulled}${recovered}`
+  );
+}
+
+function progressBar(done: number, total: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} taps`;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function summary(run: BusRun): string[] {
+  const counts = new Map<string, number>();
+  for (const t of run.taps)
+    counts.set(
+      t.report?.result ?? 'no-answer',
+      (counts.get(t.report?.result ?? 'no-answer') ?? 0) + 1,
+    );
+  const latencies = run.taps
+    .filter((t) => t.report?.result === 'approved')
+    .map((t) => t.latencyMs ?? 0)
+    .sort((a, b) => a - b);
+  return [
+    `summary: ${run.taps.length} taps, seed ${run.options.seed}, ${run.options.mode} mode, ${run.options.baudRate} baud`,
+    `  results: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `  approved tap latency (simulated): median ${percentile(latencies, 50).toFixed(0)} ms, ` +
+      `p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
+  ];
+}
+
+/** `shuaka sim`; `runner` overrides the in-memory run (the pty link comes in through it). */
+export async function runSimCommand(
+  argv: string[],
+  io: SimIo,
+  ptyRunner: BusRunner | null = null,
+): Promise<number> {
+  const parsed = parseOptions(argv);
+  if (parsed === 'help') {
+    io.out(SIM_USAGE);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    io.err(`shuaka sim: ${parsed}\n${SIM_USAGE}`);
+    return 2;
+  }
+  const { options, quiet } = parsed;
+  let link = parsed.link;
+  if (link === 'pty' && ptyRunner === null) {
+    io.err('shuaka sim: socat is not available: running the PN532 emulator on the in-memory link');
+    link = 'memory';
+  }
+  io.out(
+    `shuaka sim: seed ${options.seed}, ${options.riders} riders, ${link} link ` +
+      `(replay: shuaka sim --seed ${options.seed} --riders ${options.riders} --link ${link})`,
+  );
+  const onTap = (line: TapLine): void => {
+    if (!quiet) io.out(formatTap(line));
+    io.status?.(progressBar(line.index + 1, Math.max(line.index + 1, options.riders)));
+  };
+  let run: BusRun;
+  try {
+    run =
+      link === 'pty' && ptyRunner !== null
+        ? await ptyRunner(options, onTap)
+        : await runBus(options, onTap);
+  } catch (err) {
+    io.err(
+      `shuaka sim: crashed (seed ${options.seed}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    return 3;
+  }
+  try {
+    return report(run, io);
+  } finally {
+    run.board.dispose();
+  }
+}
+
+function report(run: BusRun, io: SimIo): number {
+  for (const line of summary(run)) io.out(line);
+  const check = checkBusRun(run);
+  io.out(
+    `  ledgers vs journal: ${check.debits} card debits, ${check.finals} clearing records, ` +
+      `${check.uncertain} uncertain, ${check.journalRecords} journal records`,
+  );
+  const unanswered = run.taps.filter((t) => t.report === null);
+  if (check.violations.length > 0) {
+    for (const v of check.violations) io.err(`VIOLATION: ${v}`);
+    io.err(`shuaka sim: correctness failure with seed ${run.options.seed}`);
+    return 1;
+  }
+  if (unanswered.length > 0) {
+    io.err(
+      `shuaka sim: ${unanswered.length} taps got no answer (liveness failure, seed ${run.options.seed})`,
+    );
+    return 4;
+  }
+  io.out(
+    '  checks: no double charge, no unrecorded debit, no debit on deny-listed or counterfeit cards',
+  );
+  return 0;
+}
