@@ -150,8 +150,10 @@ describe('tidy', () => {
 
   it('has no commented-out code', () => {
     const hits: string[] = [];
-    const codeLike =
-      /^\s*\/\/\s*(?:(?:const|let|var|if|for|while|return|import|export)\b.*|.*[;{}]\s*)$/;
+    const codeLike = new RegExp(
+      '^\\s*//\\s*(?:(?:const|let|var)\\s+\\w+\\s*[=:]|(?:if|for|while)\\s*\\(|' +
+        'return\\b.*;\\s*$|import\\s.*from\\s|export\\s+(?:const|function|class)\\b|.*[;{}]\\s*$)',
+    );
     for (const file of FILES) {
       readFileSync(join(ROOT, file), 'utf8')
         .split('\n')

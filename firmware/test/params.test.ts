@@ -239,8 +239,8 @@ describe('parameter sets', () => {
     expect(set?.denyList.contains('6231000000000000002', 0)).toBe(true);
     expect(set?.denyList.contains('6231000000000000002', 1)).toBe(false);
     expect(set?.terminal).toEqual({ terminalId: 'T0001', lineId: 'L42' });
-    const debit = { aidHex: 'A000000333010101', partialMatch: true, label: 'UnionPay Debit' };
-    expect(set?.aids[0]).toEqual(debit);
+    const unionPay = { aidHex: 'A0000003330101', partialMatch: true, label: 'UnionPay' };
+    expect(set?.aids).toEqual([unionPay]);
     expect(fareCategoryFor(DEFAULT_FARES, '6217990000000000001')?.name).toBe('concession');
     expect(fareCategoryFor(DEFAULT_FARES, '6217980000000000001')).toBeNull();
     // Same version again, or an older one, is a replay: refused, the set stays.

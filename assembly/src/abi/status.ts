@@ -1,7 +1,7 @@
 // Kernel status codes: the single source; assembly/tools/gen_abi.mjs generates the host enum.
 //
 // One i32 crosses the boundary (style.md 10.5). Ranges make the origin readable in a log line:
-//   0 OK; > 0 continue (1..9) or final outcome (10..49);
+//   0 OK, > 0 continue (1..9) or final outcome (10..49),
 //   -1..-19 internal/state (a bug: raise an alarm); -100s transport/TTL (bad SW, malformed
 //   R-APDU); -200s card data/TAL (TLV, DOL, AFL); -300s ODA/fDDA; -400s configuration/input.
 // Every line of the form `export const NAME: i32 = value;` is part of the ABI.

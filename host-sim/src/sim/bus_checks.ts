@@ -7,7 +7,7 @@
 import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
-import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../../../firmware/src/app/validator/tap_journal.js';
+import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../../../firmware/src/app/fare/fare_policy.js';
 import type { BusRun } from './bus_run.js';
 
 /** Cards that must never be debited by a correct validator. */

@@ -117,18 +117,14 @@ async function simParams(options: SimBoardOptions, prng: Prng): Promise<ParamSto
   return store;
 }
 
-/** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */
-export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard> {
-  const prng = new Prng(options.seed);
-  const clock = new ClockSim(SIM_EPOCH_WALL_MS);
-  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
-  const started = await rig.run(
-    rig.reader.start({
-      baudRate: options.baudRate,
-      rf: { activationAttempts: 2, exchangeRetries: 0, cardAnswerTimeoutMs: 51.2 },
-    }),
-  );
-  if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
+/** The rider-facing outputs: DWIN display on a paced line, buzzer and LEDs in a sysfs tree. */
+function createOutputs(clock: ClockSim): {
+  display: DwinDisplay;
+  screen: DwinDisplaySim;
+  indicator: IndicatorPort;
+  sysfsRoot: string;
+  lastSignal: () => IndicatorSignal | null;
+} {
   const displayLine = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_DEFAULT_OPTIONS.line,
     baudRate: 115200,
@@ -152,6 +148,22 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   const indicator = recordingIndicator(player.value, (s) => {
     lastSignal = s;
   });
+  return { display, screen, indicator, sysfsRoot, lastSignal: () => lastSignal };
+}
+
+/** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */
+export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard> {
+  const prng = new Prng(options.seed);
+  const clock = new ClockSim(SIM_EPOCH_WALL_MS);
+  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+  const started = await rig.run(
+    rig.reader.start({
+      baudRate: options.baudRate,
+      rf: { activationAttempts: 2, exchangeRetries: 0, cardAnswerTimeoutMs: 51.2 },
+    }),
+  );
+  if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
+  const outputs = createOutputs(clock);
   const storage = new StorageSim({
     totalBytes: options.storageBytes,
     prng: prng.fork('storage'),
@@ -171,8 +183,8 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   const validator = new Validator(
     {
       reader: rig.reader,
-      display,
-      indicator,
+      display: outputs.display,
+      indicator: outputs.indicator,
       clock,
       kernel,
       journal: opened.value.journal,
@@ -190,13 +202,13 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   return {
     clock,
     rig,
-    screen,
+    screen: outputs.screen,
     validator,
     journal: opened.value.journal,
     storage,
     kernel,
     logs,
-    lastSignal: () => lastSignal,
-    dispose: () => rmSync(sysfsRoot, { recursive: true, force: true }),
+    lastSignal: outputs.lastSignal,
+    dispose: () => rmSync(outputs.sysfsRoot, { recursive: true, force: true }),
   };
 }

@@ -24,15 +24,16 @@ export interface SimIo {
 /** Runs a bus line on another link (the pty mode supplies this; see bin/shuaka.js). */
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
-export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B] [--mode ec|oda]
-                  [--link pty|memory] [--quiet]
+export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
+                  [--mode ec|oda] [--link pty|memory] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
   latency) and a summary, then checks every card's ledger against the journal.
   --seed N      seed of the run (default 1); a failure prints it, --seed replays it exactly
   --riders N    riders boarding (default ${BUS_RUN_DEFAULT.riders}; 1..100000)
-  --torn P      share of riders pulling the card too early, 0..1 (default ${BUS_RUN_DEFAULT.tornChance})
+  --torn P      share of riders pulling the card too early, 0..1
+                (default ${BUS_RUN_DEFAULT.tornChance})
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
   --mode M      ec (offline electronic cash, default) or oda (UnionPay ODA transit)
   --quiet       print the summary only`;
@@ -115,7 +116,8 @@ export function formatTap(line: TapLine): string {
   const pulled = line.pulledEarly ? ' (pulled early)' : '';
   const recovered = report?.recovered === true ? ' [recovered]' : '';
   return (
-    `${seconds}s #${String(line.index).padStart(3)} ${line.cardName.padEnd(24)} ${pan.padEnd(19)} ` +
+    `${seconds}s #${String(line.index).padStart(3)} ` +
+    `${line.cardName.padEnd(24)} ${pan.padEnd(19)} ` +
     `${(report?.result ?? '-').padEnd(12)} ${yuan(report?.amountMinor ?? null).padEnd(7)} ` +
     `「${line.screen}」 beep:${line.signal ?? '-'} ${latency}${pulled}${recovered}`
   );
@@ -144,10 +146,12 @@ function summary(run: BusRun): string[] {
     .map((t) => t.latencyMs ?? 0)
     .sort((a, b) => a - b);
   return [
-    `summary: ${run.taps.length} taps, seed ${run.options.seed}, ${run.options.mode} mode, ${run.options.baudRate} baud`,
+    `summary: ${run.taps.length} taps, seed ${run.options.seed}, ` +
+      `${run.options.mode} mode, ${run.options.baudRate} baud`,
     `  results: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     `  approved tap latency (simulated): median ${percentile(latencies, 50).toFixed(0)} ms, ` +
-      `p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
+      `p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
+      `max ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
   ];
 }
 
@@ -188,7 +192,8 @@ export async function runSimCommand(
         : await runBus(options, onTap);
   } catch (err) {
     io.err(
-      `shuaka sim: crashed (seed ${options.seed}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      `shuaka sim: crashed (seed ${options.seed}): ` +
+        `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
     );
     return 3;
   }
@@ -214,7 +219,8 @@ function report(run: BusRun, io: SimIo): number {
   }
   if (unanswered.length > 0) {
     io.err(
-      `shuaka sim: ${unanswered.length} taps got no answer (liveness failure, seed ${run.options.seed})`,
+      `shuaka sim: ${unanswered.length} taps got no answer ` +
+        `(liveness failure, seed ${run.options.seed})`,
     );
     return 4;
   }

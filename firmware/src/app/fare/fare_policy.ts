@@ -18,6 +18,8 @@ export type FareDecision =
 /** Rule names written to the journal and the clearing record. */
 export const FARE_RULE_FLAT = 'flat';
 export const FARE_RULE_TRANSFER_SUFFIX = '-transfer';
+/** Rule of a clearing record whose debit the terminal declined after the card committed. */
+export const FARE_RULE_DECLINED_AFTER_COMMIT = 'declined-after-commit';
 
 /**
  * Decides the fare of one tap on `lineId` (domain.md 4.5). `pan` is null when the card is not

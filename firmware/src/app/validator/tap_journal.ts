@@ -14,9 +14,9 @@ import {
   type TapView,
 } from './tap_view.js';
 import type { TapReport, ValidatorPorts } from './validator_ports.js';
+import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../fare/fare_policy.js';
 
-/** Fare rule of a clearing record whose debit the terminal declined after the card committed. */
-export const FARE_RULE_DECLINED_AFTER_COMMIT = 'declined-after-commit';
+export { FARE_RULE_DECLINED_AFTER_COMMIT };
 
 /** What the tap knew when the kernel ended. */
 export interface TapFinish {

@@ -211,7 +211,8 @@ export class TapSession {
       amountMinor: charge.amountMinor,
     });
     if (written.ok) return written.value.seq;
-    this.ports.log.log({ event: 'journal-error', kind: 'pending', error: written.error, detail: written.detail });
+    const { error, detail } = written;
+    this.ports.log.log({ event: 'journal-error', kind: 'pending', error, detail });
     return null;
   }
 
