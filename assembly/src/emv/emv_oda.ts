@@ -7,7 +7,9 @@
 // keys live in static slots until the next odaReset / odaRecoverIssuer.
 //
 // Call order for one card: odaRecoverIssuer, then odaRecoverIcc and odaVerifySdad (fDDA), or
-// odaVerifySsad (SDA). Every pointer/length pair is read only during the call.
+// odaVerifySsad (SDA). odaRecoverSdad runs the part of odaVerifySdad that needs no hash input
+// (a kernel may call it before 9F69 has arrived). Every pointer/length pair is read only during
+// the call.
 
 import {
   STATUS_OK,
@@ -71,6 +73,8 @@ let panDigitCount: u32 = 0;
 let issuerReady: bool = false;
 let iccReady: bool = false;
 let dynamicLength: u32 = 0;
+/** L_DD of the SDAD last recovered by sdadRecover. */
+let sdadDataLength: u32 = 0;
 let dacValue: u32 = 0;
 
 /** Forgets the recovered issuer and ICC keys (call at the start of each card). */
@@ -244,11 +248,33 @@ export function odaRecoverIcc(
 }
 
 /**
+ * Recovers the signed dynamic application data (9F4B) with the recovered ICC key and runs every
+ * check that does not need the hash (EMV 4.4 Book 2, 6.5.2 steps 1-5; domain.md 3.4): framing,
+ * format, hash algorithm, L_DD, and the IDN against the ATC when `atcLength` != 0 (fDDA: IDN
+ * length 2, IDN == 9F36). Neither 9F69 nor the fDDA version enters these checks, so a card may
+ * still send 9F69 later (v01) or never (v00): a failure here is a failure of odaVerifySdad too.
+ * Success proves nothing (the hash is unchecked), so odaDynamicData() stays empty.
+ * Returns STATUS_OK or, in check order: ERR_ODA_ICC_KEY_MISSING, ERR_ODA_TERMINAL_DATA,
+ * ERR_ODA_SDAD_LENGTH, ERR_ODA_SDAD_RANGE, ERR_ODA_SDAD_TRAILER, ERR_ODA_SDAD_HEADER,
+ * ERR_ODA_SDAD_FORMAT, ERR_ODA_SDAD_HASH_ALGORITHM, ERR_ODA_SDAD_DYNAMIC_LENGTH,
+ * ERR_ODA_SDAD_IDN_MISMATCH.
+ */
+export function odaRecoverSdad(sdad: usize, sdadLength: u32, atc: usize, atcLength: u32): i32 {
+  dynamicLength = 0;
+  if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
+  if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
+  const frame = sdadRecover(sdad, sdadLength);
+  if (frame != STATUS_OK) return frame;
+  return sdadIdnCheck(atc, atcLength);
+}
+
+/**
  * Verifies the signed dynamic application data (9F4B) with the recovered ICC key. See EMV 4.4
  * Book 2, 6.5.2, and domain.md 3.4 for qPBOC fDDA. `cardAuthLength` == 0 selects fDDA v00 (hash
  * 9F37 only; also plain DDA with DDOL = 9F37); otherwise v01 (9F37 || 9F02 || 5F2A || 9F69,
  * 9F69 hashed as received). `atcLength` == 0 skips the IDN check (plain DDA); otherwise the IDN
- * must be the 2-byte ATC (9F36). On success odaDynamicData() holds the ICC dynamic data.
+ * must be the 2-byte ATC (9F36). The checks are those of odaRecoverSdad plus the hash, in EMV
+ * order (the IDN last). On success odaDynamicData() holds the ICC dynamic data.
  * Returns STATUS_OK or, in check order: ERR_ODA_ICC_KEY_MISSING, ERR_ODA_TERMINAL_DATA,
  * ERR_ODA_FDDA_VERSION, ERR_ODA_SDAD_LENGTH, ERR_ODA_SDAD_RANGE, ERR_ODA_SDAD_TRAILER,
  * ERR_ODA_SDAD_HEADER, ERR_ODA_SDAD_FORMAT, ERR_ODA_SDAD_HASH_ALGORITHM,
@@ -261,23 +287,15 @@ export function odaVerifySdad(
 ): i32 {
   dynamicLength = 0;
   if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
+  if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
   const v01 = cardAuthLength > 0;
-  if (unLength != 4 || (atcLength != 0 && atcLength != 2)) return ERR_ODA_TERMINAL_DATA;
+  if (unLength != 4) return ERR_ODA_TERMINAL_DATA;
   if (v01 && (amountLength != 6 || currencyLength != 2)) return ERR_ODA_TERMINAL_DATA;
   if (cardAuthLength > ODA_CARD_AUTH_DATA_MAX) return ERR_ODA_TERMINAL_DATA;
   if (v01 && load<u8>(cardAuth) != ODA_FDDA_VERSION_01) return ERR_ODA_FDDA_VERSION;
+  const frame = sdadRecover(sdad, sdadLength);
+  if (frame != STATUS_OK) return frame;
   const n = rsaKeyModulusLength(iccKey);
-  assert(n >= RSA_MODULUS_BYTES_MIN && n <= RSA_MODULUS_BYTES_MAX, 'ICC key not prepared');
-  if (sdadLength != n) return ERR_ODA_SDAD_LENGTH;
-  if (rsaPublic(iccKey, sdad, sdadLength, recovered) != STATUS_OK) {
-    return ERR_ODA_SDAD_RANGE;
-  }
-  if (load<u8>(recovered + <usize>(n - 1)) != ODA_TRAILER_BC) return ERR_ODA_SDAD_TRAILER;
-  if (load<u8>(recovered) != ODA_HEADER_6A) return ERR_ODA_SDAD_HEADER;
-  if (load<u8>(recovered + 1) != ODA_FORMAT_05_SDAD) return ERR_ODA_SDAD_FORMAT;
-  if (load<u8>(recovered + 2) != ODA_HASH_ALGORITHM_01_SHA1) return ERR_ODA_SDAD_HASH_ALGORITHM;
-  const dataLength = <u32>load<u8>(recovered + 3);
-  if (dataLength > n - SDAD_FIXED_BYTES) return ERR_ODA_SDAD_DYNAMIC_LENGTH;
   sha1Init();
   sha1Update(recovered + 1, n - HASH_TAIL_BYTES - 1);
   sha1Update(un, unLength);
@@ -290,15 +308,48 @@ export function odaVerifySdad(
   if (!bytesEqual(digest, recovered + <usize>(n - HASH_TAIL_BYTES), SHA1_DIGEST_BYTES)) {
     return ERR_ODA_SDAD_HASH;
   }
-  if (atcLength != 0) {
-    // ICC dynamic data starts with the IDN length, then the IDN; for fDDA the IDN is the ATC.
-    if (dataLength < 1 + atcLength) return ERR_ODA_SDAD_DYNAMIC_LENGTH;
-    if (<u32>load<u8>(recovered + 4) != atcLength || !bytesEqual(recovered + 5, atc, atcLength)) {
-      return ERR_ODA_SDAD_IDN_MISMATCH;
-    }
-  }
-  dynamicLength = dataLength;
+  const idn = sdadIdnCheck(atc, atcLength);
+  if (idn != STATUS_OK) return idn;
+  dynamicLength = sdadDataLength;
   assert(dynamicLength + 4 <= n - HASH_TAIL_BYTES, 'dynamic data past the hash');
+  return STATUS_OK;
+}
+
+/**
+ * SDAD recovery and framing shared by odaRecoverSdad and odaVerifySdad: the recovered message
+ * lands in `recovered`, its L_DD in sdadDataLength. Returns STATUS_OK, ERR_ODA_SDAD_LENGTH,
+ * ERR_ODA_SDAD_RANGE, ERR_ODA_SDAD_TRAILER, ERR_ODA_SDAD_HEADER, ERR_ODA_SDAD_FORMAT,
+ * ERR_ODA_SDAD_HASH_ALGORITHM or ERR_ODA_SDAD_DYNAMIC_LENGTH.
+ */
+function sdadRecover(sdad: usize, sdadLength: u32): i32 {
+  sdadDataLength = 0;
+  const n = rsaKeyModulusLength(iccKey);
+  assert(n >= RSA_MODULUS_BYTES_MIN && n <= RSA_MODULUS_BYTES_MAX, 'ICC key not prepared');
+  if (sdadLength != n) return ERR_ODA_SDAD_LENGTH;
+  if (rsaPublic(iccKey, sdad, sdadLength, recovered) != STATUS_OK) {
+    return ERR_ODA_SDAD_RANGE;
+  }
+  if (load<u8>(recovered + <usize>(n - 1)) != ODA_TRAILER_BC) return ERR_ODA_SDAD_TRAILER;
+  if (load<u8>(recovered) != ODA_HEADER_6A) return ERR_ODA_SDAD_HEADER;
+  if (load<u8>(recovered + 1) != ODA_FORMAT_05_SDAD) return ERR_ODA_SDAD_FORMAT;
+  if (load<u8>(recovered + 2) != ODA_HASH_ALGORITHM_01_SHA1) return ERR_ODA_SDAD_HASH_ALGORITHM;
+  const dataLength = <u32>load<u8>(recovered + 3);
+  if (dataLength > n - SDAD_FIXED_BYTES) return ERR_ODA_SDAD_DYNAMIC_LENGTH;
+  sdadDataLength = dataLength;
+  return STATUS_OK;
+}
+
+/**
+ * IDN check on the SDAD sdadRecover just recovered (skipped when `atcLength` == 0).
+ * Returns STATUS_OK, ERR_ODA_SDAD_DYNAMIC_LENGTH or ERR_ODA_SDAD_IDN_MISMATCH.
+ */
+function sdadIdnCheck(atc: usize, atcLength: u32): i32 {
+  if (atcLength == 0) return STATUS_OK;
+  // ICC dynamic data starts with the IDN length, then the IDN; for fDDA the IDN is the ATC.
+  if (sdadDataLength < 1 + atcLength) return ERR_ODA_SDAD_DYNAMIC_LENGTH;
+  if (<u32>load<u8>(recovered + 4) != atcLength || !bytesEqual(recovered + 5, atc, atcLength)) {
+    return ERR_ODA_SDAD_IDN_MISMATCH;
+  }
   return STATUS_OK;
 }
 

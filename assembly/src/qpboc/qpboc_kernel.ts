@@ -91,6 +91,7 @@ import {
   odaSignature,
   odaCertificateInputsPresent,
   odaSignatureInputsPresent,
+  odaSdadPrecheck,
 } from './qpboc_oda';
 import {
   OUTCOME_HEADER_BYTES,
@@ -457,8 +458,10 @@ function onRecord(data: usize, length: u32, sw: u32): i32 {
 }
 
 /**
- * Runs the ODA stages whose inputs are complete (all signed records read). Returns STATUS_OK
- * (passed, or deferred until after the commit) or the failing check.
+ * Runs the ODA stages whose inputs are complete (all signed records read). When 9F69 may still
+ * come, the SDAD checks that need no hash run now (a clone is refused before its debit) and the
+ * hash after the commit. Returns STATUS_OK (passed, or deferred until after the commit) or the
+ * failing check.
  */
 function odaBeforeCommit(): i32 {
   if (!ctx.odaCertificatesOk && odaCertificateInputsPresent()) {
@@ -469,8 +472,11 @@ function odaBeforeCommit(): i32 {
     }
     ctx.odaCertificatesOk = true;
   }
-  if (ctx.odaCertificatesOk && odaSignatureInputsPresent()) return odaSettle(odaSignature());
-  return STATUS_OK;
+  if (!ctx.odaCertificatesOk) return STATUS_OK;
+  if (odaSignatureInputsPresent()) return odaSettle(odaSignature());
+  const early = odaSdadPrecheck();
+  if (early == STATUS_OK || odaStatusIsMissingInput(early)) return STATUS_OK;
+  return odaSettle(early);
 }
 
 /** Records the final ODA result. */

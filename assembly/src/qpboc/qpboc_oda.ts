@@ -3,7 +3,8 @@
 // See EMV 4.4 Book 2, 5-6 and domain.md 3. The CA key is found by RID (first 5 bytes of the
 // AID) and index 8F. Static data = the ODA records (qpboc_records.ts), then the values listed
 // in 9F4A, which may only name 82 (AIP). fDDA v01 hashes 9F37, 9F02, 5F2A and 9F69 after the
-// signed data.
+// signed data. When 9F69 may still come in the last record (the card's commit), odaSdadPrecheck
+// runs the SDAD checks that need no hash before it, so a clone is refused without a debit.
 
 import {
   STATUS_OK,
@@ -43,7 +44,13 @@ import {
   TAG_9F02_AMOUNT,
   TAG_5F2A_CURRENCY_CODE,
 } from '../emv/emv_tags';
-import { odaRecoverIssuer, odaRecoverIcc, odaVerifySdad, odaVerifySsad } from '../emv/emv_oda';
+import {
+  odaRecoverIssuer,
+  odaRecoverIcc,
+  odaRecoverSdad,
+  odaVerifySdad,
+  odaVerifySsad,
+} from '../emv/emv_oda';
 import { ctx, STATIC_DATA_MAX } from './qpboc_context';
 
 /** AIP byte 1 bits (EMV 4.4 Book 3, C1): SDA supported, DDA supported (fDDA for qPBOC). */
@@ -214,6 +221,25 @@ export function odaSignature(): i32 {
   }
   if (!c.has(TAG_9F4B_SDAD)) return ERR_ODA_SDAD_MISSING;
   return odaFdda();
+}
+
+/**
+ * fDDA precheck before the commit, after a successful odaCertificates in the same step (the ICC
+ * key is fresh): the SDAD (9F4B, from GPO or a record read) recovered with the ICC key, framing,
+ * L_DD, and IDN == the GPO ATC (odaRecoverSdad). None of it depends on 9F69, so whether 9F69
+ * still comes (v01) or never does (v00), a failure here is a failure of the full check after
+ * the commit: refusing now cannot decline a genuine card. The hash is left to odaSignature.
+ * Returns STATUS_OK (passed, or nothing to check yet: SDA, no 9F4B), ERR_ODA_ATC_MISSING, or the
+ * failing check of odaRecoverSdad (ERR_ODA_SDAD_*, ERR_ODA_TERMINAL_DATA, ERR_ODA_ICC_KEY_MISSING).
+ */
+export function odaSdadPrecheck(): i32 {
+  if ((odaAipByte1() & AIP1_DDA) == 0) return STATUS_OK;
+  const c = ctx.card;
+  const sdad = c.find(TAG_9F4B_SDAD);
+  if (sdad < 0) return STATUS_OK;
+  const atc = c.find(TAG_9F36_ATC);
+  if (atc < 0) return ERR_ODA_ATC_MISSING;
+  return odaRecoverSdad(c.valuePtr(sdad), c.valueLength(sdad), c.valuePtr(atc), c.valueLength(atc));
 }
 
 /**

@@ -2,12 +2,12 @@
 //
 // The card ledger is the truth of what was debited; the journal is what will reach clearing.
 // They must match one to one (PAN + ATC): no double charge, no unrecorded debit, no record of
-// a debit that did not happen, and no debit at all on deny-listed or counterfeit cards.
+// a debit that did not happen, and no debit at all on deny-listed or counterfeit cards (the
+// kernel finds a clone's bad SDAD before the commit, assembly/src/qpboc/qpboc_oda.ts).
 
 import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
-import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../../../firmware/src/app/fare/fare_policy.js';
 import type { BusRun } from './bus_run.js';
 
 /** Cards that must never be debited by a correct validator. */
@@ -20,15 +20,6 @@ export interface BusCheck {
   readonly finals: number;
   readonly uncertain: number;
   readonly journalRecords: number;
-}
-
-/**
- * A debit the card committed before the terminal could find it counterfeit (fDDA needs 9F69,
- * which such cards keep in their last record, domain.md 3.4): declined to the rider, and sent
- * to clearing flagged, so the back office sees it. Anything else on such a card is a bug.
- */
-function clearedAsDeclined(clearing: ClearingRecord | undefined): boolean {
-  return clearing?.fareRule === FARE_RULE_DECLINED_AFTER_COMMIT;
 }
 
 export function checkBusRun(run: BusRun): BusCheck {
@@ -55,7 +46,7 @@ export function checkBusRun(run: BusRun): BusCheck {
       const pan = apps.find((a) => a.aidHex === entry.aidHex)?.pan ?? apps[0]?.pan ?? '';
       const key = `${pan}/${entry.atc}`;
       debited.add(key);
-      if (NEVER_DEBITED.has(rider.name) && !clearedAsDeclined(finals.get(key))) {
+      if (NEVER_DEBITED.has(rider.name)) {
         violations.push(`${rider.name} card ${key} was debited`);
       }
       if (!finals.has(key)) violations.push(`debit ${key} (${rider.name}) has no clearing record`);
