@@ -39,12 +39,27 @@ export async function measure(
   });
 }
 
+/** One printed table, kept so that `shuaka bench` can put it in its JSON and HTML reports. */
+export interface FigureTable {
+  readonly title: string;
+  readonly baseline: string;
+  readonly figures: readonly BenchFigure[];
+}
+
+const printed: FigureTable[] = [];
+
+/** Every table printFigures printed in this process, in order. */
+export function printedFigureTables(): readonly FigureTable[] {
+  return printed;
+}
+
 /** Prints one table: each figure with its ratio to `baseline` (x > 1: slower than baseline). */
 export function printFigures(
   title: string,
   figures: readonly BenchFigure[],
   baseline: string,
 ): void {
+  printed.push({ title, baseline, figures: [...figures] });
   const base = figures.find((f) => f.name === baseline);
   console.log(`\n${title}`);
   for (const f of figures) {

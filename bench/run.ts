@@ -1,35 +1,21 @@
-// `npm run bench`: every benchmark suite in one process; `--only NAME` runs one suite.
+// `npm run bench`: every benchmark suite in one process; the options are `shuaka bench`'s.
 
-import { runCodecBench } from './codec_bench.js';
-import { runOdaBench } from './oda_bench.js';
-import { runPn532Bench } from './pn532_frame_bench.js';
-import { runQpbocBench } from './qpboc_bench.js';
+import { runBenchCommand } from './bench_cli.js';
 
-const SUITES: Record<string, () => Promise<void>> = {
-  codec: runCodecBench,
-  oda: runOdaBench,
-  pn532: runPn532Bench,
-  qpboc: runQpbocBench,
+const io = {
+  out: (text: string): void => {
+    process.stdout.write(`${text}\n`);
+  },
+  err: (text: string): void => {
+    process.stderr.write(`${text}\n`);
+  },
 };
 
-async function main(): Promise<void> {
-  const onlyIndex = process.argv.indexOf('--only');
-  const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
-  if (only !== undefined && !(only in SUITES)) {
-    console.error(`unknown suite ${only}; suites: ${Object.keys(SUITES).join(', ')}`);
-    process.exit(2);
-  }
-  console.log(
-    `shuaka benchmarks on node ${process.version} (${process.arch}); ` +
-      'absolute times drift between runs: compare the ratios',
-  );
-  for (const [name, run] of Object.entries(SUITES)) {
-    if (only !== undefined && name !== only) continue;
-    await run();
-  }
-}
-
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exit(1);
-});
+runBenchCommand(process.argv.slice(2), io)
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exitCode = 1;
+  });

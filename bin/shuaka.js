@@ -22,8 +22,8 @@ function newestSourceMs(dir) {
 }
 
 const sources = ['assembly', 'hal', 'firmware', 'host-sim', 'bench'].map((d) => join(root, d));
-const stale = !existsSync(entry)
-  || Math.max(...sources.map(newestSourceMs)) > statSync(entry).mtimeMs;
+const stale =
+  !existsSync(entry) || Math.max(...sources.map(newestSourceMs)) > statSync(entry).mtimeMs;
 if (stale) {
   // The build writes nothing to stdout that a caller parses (JSON output stays clean).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
@@ -38,9 +38,26 @@ const [command, ...rest] = process.argv.slice(2);
 // in bench/, which the firmware's own command table may not import.
 if (command === 'sim') {
   const { runSimCommand } = await load('host-sim/src/sim/sim_cli.js');
+  const { socatAvailable } = await load('host-sim/src/pn532_sim/pty/socat_pty_pair.js');
+  // The pty mode needs the native serial driver (firmware/src/boards) and the emulator
+  // (host-sim): only this composition root may join the two. Loaded on first use only.
+  const ptyRunner = socatAvailable()
+    ? async (options, onTap) => {
+        const { runBusOnPty, BUS_PTY_DEFAULT } = await load('host-sim/src/sim/bus_run_pty.js');
+        const { openPn532OnSerial } = await load('firmware/src/boards/pty_reader.js');
+        return runBusOnPty(options, onTap, openPn532OnSerial, BUS_PTY_DEFAULT);
+      }
+    : null;
   const status = process.stderr.isTTY ? (text) => process.stderr.write(`\r${text}`) : undefined;
-  process.exitCode = await runSimCommand(rest, status === undefined ? io : { ...io, status }, null);
+  process.exitCode = await runSimCommand(
+    rest,
+    status === undefined ? io : { ...io, status },
+    ptyRunner,
+  );
   if (status !== undefined) process.stderr.write('\n');
+} else if (command === 'bench') {
+  const { runBenchCommand } = await load('bench/bench_cli.js');
+  process.exitCode = await runBenchCommand(rest, io);
 } else {
   const { runCli } = await load('firmware/src/cli/shuaka_cli.js');
   process.exitCode = await runCli(process.argv.slice(2));

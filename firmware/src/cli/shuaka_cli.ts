@@ -26,6 +26,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'verify the journal, export clearing records, acknowledge uploads',
     load: async () => (await import('./journal_cmd.js')).runJournalCommand,
   },
+  run: {
+    summary: 'run the bus validator on a PN532 serial port (JSON-lines log, until SIGINT)',
+    load: async () => (await import('./run_cmd.js')).runRunCommand,
+  },
 };
 
 function usage(): string {

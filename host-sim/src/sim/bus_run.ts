@@ -13,6 +13,7 @@ import type {
 import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { createSimBoard, type SimBoard } from './sim_board.js';
+import type { BusBoard } from './sim_board_parts.js';
 import { drawRiderTaps, riderPool, type RiderPool, type RiderTap } from './bus_riders.js';
 
 /** Options of a run; `shuaka sim` maps its flags onto these. */
@@ -42,7 +43,7 @@ export interface TapLine {
   readonly rider: number;
   readonly cardName: string;
   readonly pulledEarly: boolean;
-  /** Simulated ms from the card entering the field to the answer on screen; null = no answer. */
+  /** ms (simulated, or real on the pty) from card in the field to answer shown; null = none. */
   readonly latencyMs: number | null;
   readonly report: TapReport | null;
   readonly screen: string;
@@ -52,7 +53,7 @@ export interface TapLine {
 
 export interface BusRun {
   readonly options: BusRunOptions;
-  readonly board: SimBoard;
+  readonly board: BusBoard;
   readonly pool: RiderPool;
   readonly taps: readonly TapLine[];
 }

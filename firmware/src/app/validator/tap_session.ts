@@ -86,8 +86,11 @@ export class TapSession {
         });
       }
     }
-    const candidate = this.recoveryCandidate(card, uidHex);
-    if (candidate !== null) {
+    // The kernel finishes torn EC debits only (qpboc_torn.ts refuses an ARQC context): in ODA
+    // mode the card holds no value to finish, the torn tap stays uncertain for the back office
+    // and the re-tap is a new transaction. Trying anyway fails every tap in the torn window.
+    const candidates = this.config.mode === 'ec' ? this.recoveryCandidates(card, uidHex) : [];
+    for (const candidate of candidates) {
       const recovered = await this.recover(candidate, uidHex, startedMs);
       if (recovered !== null) return recovered;
     }
@@ -102,10 +105,12 @@ export class TapSession {
   }
 
   /**
-   * The uncertain tap this card may finish: same UID, or (random UIDs of phones) the newest
-   * uncertain tap whose card also showed a random UID. Only within the torn window.
+   * The uncertain taps this card may finish, newest first: same UID, or (random UIDs of
+   * phones) every uncertain tap whose card also showed a random UID, since only the card can
+   * tell which one is its own (trying the newest only would charge a phone torn before another
+   * phone's tear a second time). Only within the torn window.
    */
-  private recoveryCandidate(card: DetectedCard, uidHex: string): UncertainTap | null {
+  private recoveryCandidates(card: DetectedCard, uidHex: string): UncertainTap[] {
     const windowMs = this.ports.params().fares.tornWindowSec * 1000;
     const nowWallMs = this.ports.clock.wallMs();
     const fresh = (tap: UncertainTap): boolean => nowWallMs - tap.timeWallMs < windowMs;
@@ -117,7 +122,7 @@ export class TapSession {
         : this.ports.journal
             .uncertainAll()
             .filter((t) => fresh(t) && t.recovery.card.uidHex.startsWith('08'));
-    return pool.reduce<UncertainTap | null>((a, b) => (a === null || b.seq > a.seq ? b : a), null);
+    return pool.sort((a, b) => b.seq - a.seq);
   }
 
   /** GPO-less recovery; null when the card has no pending transaction (go on normally). */
@@ -130,7 +135,10 @@ export class TapSession {
     const outcome = await runQpbocRecovery(this.ports.kernel, io, tornRecordOf(candidate.recovery));
     this.logOutcome('recovery', outcome);
     if (outcome.kind === 'recovery-not-pending') {
-      await this.journal.reconcileNotPending(candidate, outcome);
+      // Only the same physical card can close the tap: a candidate found through a random UID
+      // may belong to another phone, whose different ATC says nothing about this one's debit.
+      const sameCard = candidate.recovery.card.uidHex === uidHex.toUpperCase();
+      if (sameCard) await this.journal.reconcileNotPending(candidate, outcome);
       return null;
     }
     const pendingSeq = candidate.kind === 'pending' ? candidate.seq : candidate.pendingSeq;

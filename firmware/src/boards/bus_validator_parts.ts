@@ -1,0 +1,194 @@
+// Boot steps of the bus validator board: parameters, reader, display, indicator, journal.
+//
+// Each step either returns what it opened plus how to close it, or a sentence for the
+// operator. Nothing here writes to the data partition except the journal step, which runs
+// last, so a refused start leaves the journal directory exactly as it was.
+
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+
+import { INDICATOR_PATTERNS_DEFAULT } from '../../../hal/src/buzzer/indicator_patterns.js';
+import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
+import { openSysfsIndicator } from '../../../hal/src/buzzer/sysfs_indicator.js';
+import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
+import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
+import { halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
+import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderInfo, ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
+import { NodeSerialLink } from '../../../hal/src/serial/node_serial_link.js';
+import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import {
+  Journal,
+  JOURNAL_FILE_NAME,
+  JOURNAL_RESERVE_BYTES_DEFAULT,
+} from '../app/journal/journal.js';
+import { ParamStore, type ParamSet } from '../app/params/params_store.js';
+import type { LogPort } from '../app/validator/validator_ports.js';
+import { ConsoleDisplay } from './console_display.js';
+import { openPn532OnSerial, type Pn532OnSerial } from './pty_reader.js';
+
+/** A boot step's result: the opened part, or the operator-facing reason it failed. */
+export type BootResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+
+/** Something the board opened, and how to let it go (never throws). */
+export interface Opened<T> {
+  readonly part: T;
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * RF behaviour of the bus reader: two activation rounds per technology keep a poll short,
+ * no RF retries inside an exchange (the kernel and the torn-tap logic decide what a lost
+ * answer means), and 51.2 ms per card frame, the PN532 step above the ISO 14443-4 FWT of
+ * ordinary cards; WTX extends it per exchange.
+ */
+export const BUS_VALIDATOR_RF: ReaderRfConfig = {
+  activationAttempts: 2,
+  exchangeRetries: 0,
+  cardAnswerTimeoutMs: 51.2,
+};
+
+/**
+ * Upper bound of the journal file. At about 1 KB per tap and 2,000 taps a day this is
+ * months of records even if uploads stop; the validator goes out of service before the bound.
+ */
+export const BUS_VALIDATOR_JOURNAL_BYTES_MAX = 256 << 20;
+
+/** The DWIN panel's power-on speed (its project config can change it; ours does not). */
+const DWIN_BAUD = 115200;
+
+/** Loads and verifies the signed parameter set; refuses anything not signed by `pubPath`. */
+export async function bootParams(dir: string, pubPath: string): Promise<BootResult<ParamSet>> {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(await readFile(pubPath, 'utf8'));
+  } catch (error) {
+    return fail(`cannot load the parameter public key ${pubPath}: ${describe(error)}`);
+  }
+  if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') {
+    return fail(`${pubPath}: not an Ed25519 public key`);
+  }
+  try {
+    if (!(await stat(dir)).isDirectory()) return fail(`parameters ${dir}: not a directory`);
+  } catch (error) {
+    // FileStorage.open would create a missing directory; a board must not invent parameters.
+    return fail(`parameters ${dir}: ${describe(error)}`);
+  }
+  const storage = await FileStorage.open(dir, { quotaBytes: null });
+  if (!storage.ok) return fail(`parameters ${dir}: ${storage.detail}`);
+  const store = new ParamStore(key);
+  const activated = await store.activate(storage.value);
+  await storage.value.close();
+  if (!activated.ok) return fail(`parameters ${dir} refused: ${activated.error.message}`);
+  return { ok: true, value: activated.value };
+}
+
+/** Opens the PN532's serial port and starts the chip at `baudRate`. */
+export async function bootReader(
+  path: string,
+  baudRate: number,
+  clock: ClockPort,
+): Promise<BootResult<Opened<Pn532OnSerial> & { readonly info: ReaderInfo }>> {
+  const opened = await openPn532OnSerial(path, clock);
+  if (!opened.ok) {
+    return fail(`cannot open serial port ${path}: ${opened.error}: ${opened.detail}`);
+  }
+  const pn532 = opened.value;
+  const started = await pn532.reader.start({ baudRate, rf: BUS_VALIDATOR_RF });
+  if (!started.ok) {
+    await pn532.close();
+    return fail(`no PN532 answers on ${path}: ${started.error}: ${started.detail}`);
+  }
+  const close = async (): Promise<void> => {
+    await pn532.reader.shutdown();
+    await pn532.close();
+  };
+  return { ok: true, value: { part: pn532, close, info: started.value } };
+}
+
+/** A DWIN display on `path`, or the console display when the board has none. */
+export async function bootDisplay(
+  path: string | null,
+  log: LogPort,
+): Promise<BootResult<Opened<DisplayPort>>> {
+  if (path === null) {
+    return { ok: true, value: { part: new ConsoleDisplay(log), close: async () => undefined } };
+  }
+  const opened = await NodeSerialLink.open({
+    path,
+    baudRate: DWIN_BAUD,
+    lock: true,
+    record: false,
+  });
+  if (!opened.ok) {
+    return fail(`cannot open serial port ${path} (display): ${opened.error}: ${opened.detail}`);
+  }
+  const link = opened.value;
+  const display = new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
+  return { ok: true, value: { part: display, close: async () => void (await link.close()) } };
+}
+
+/**
+ * The buzzer on pwmchip0/pwm0 and the green and red status LEDs under `sysfsRoot`. A board
+ * without them (a bench PC, a container) still validates: taps must not stop because a beeper
+ * is missing, so the signals are logged instead and the boot log says why.
+ */
+export function bootIndicator(sysfsRoot: string, clock: ClockPort, log: LogPort): IndicatorPort {
+  const player = openSysfsIndicator({
+    sysfsRoot,
+    files: NODE_SYSFS_FILES,
+    clock,
+    buzzer: { kind: 'pwm', chip: 0, channel: 0 },
+    greenLed: 'green:status',
+    redLed: 'red:status',
+    patterns: INDICATOR_PATTERNS_DEFAULT,
+  });
+  if (player.ok) return player.value;
+  log.log({ event: 'indicator-missing', error: player.error, detail: player.detail, sysfsRoot });
+  return {
+    signal: (signal) => {
+      log.log({ event: 'signal', signal });
+      return Promise.resolve(halOk(undefined));
+    },
+    whenDone: (): Promise<HalResult<void>> => Promise.resolve(halOk(undefined)),
+  };
+}
+
+/** Opens (creating if needed) the journal in `dir`; recovery cuts a torn tail. */
+export async function bootJournal(
+  dir: string,
+  clock: ClockPort,
+  log: LogPort,
+): Promise<BootResult<Opened<Journal>>> {
+  const storage = await FileStorage.open(dir, { quotaBytes: null });
+  if (!storage.ok) return fail(`journal ${dir}: ${storage.detail}`);
+  const opened = await Journal.open(storage.value, {
+    fileName: JOURNAL_FILE_NAME,
+    clock,
+    reserveBytes: JOURNAL_RESERVE_BYTES_DEFAULT,
+    sizeBytesMax: BUS_VALIDATOR_JOURNAL_BYTES_MAX,
+  });
+  if (!opened.ok) {
+    await storage.value.close();
+    return fail(`journal ${dir}: ${opened.error}: ${opened.detail}`);
+  }
+  const { journal, recovery } = opened.value;
+  log.log({
+    event: 'journal-open',
+    dir,
+    records: recovery.recordCount,
+    tornTailBytes: recovery.tornTail?.bytes ?? 0,
+    uncertain: recovery.uncertain.length,
+  });
+  return { ok: true, value: { part: journal, close: () => storage.value.close() } };
+}
+
+function fail<T>(message: string): BootResult<T> {
+  return { ok: false, message };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,282 @@
+// The parts of a simulated validator board that do not depend on the clock or the reader link.
+//
+// createSimBoard (ClockSim, in-memory PN532 line) and runBusOnPty (wall clock, PN532 emulator
+// on a socat pty) compose the same board around different readers: DWIN display emulator,
+// buzzer/LED sysfs tree, power-cut-capable journal storage, signed parameters, the kernel and
+// the production Validator. Keeping one copy means both modes run the same firmware wiring.
+
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
+import { INDICATOR_PATTERNS_DEFAULT } from '../../../hal/src/buzzer/indicator_patterns.js';
+import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
+import { openSysfsIndicator } from '../../../hal/src/buzzer/sysfs_indicator.js';
+import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
+import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
+import {
+  Journal,
+  JOURNAL_FILE_NAME,
+  type JournalRecovery,
+} from '../../../firmware/src/app/journal/journal.js';
+import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
+import {
+  DEFAULT_FARES,
+  ParamStore,
+  writeDefaultParams,
+} from '../../../firmware/src/app/params/params_store.js';
+import { Validator } from '../../../firmware/src/app/validator/validator.js';
+import {
+  VALIDATOR_CONFIG_DEFAULT,
+  type LogEvent,
+} from '../../../firmware/src/app/validator/validator_ports.js';
+import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
+import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
+import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
+import { testPki } from '../pki/test_pki.js';
+import { Prng } from '../prng.js';
+import { createSerialLinkPairSim } from '../serial_link_sim.js';
+import { StorageSim } from '../storage_sim.js';
+import type { BusRunOptions } from './bus_run.js';
+import type { RiderPool } from './bus_riders.js';
+import type { SimBoardOptions } from './sim_board.js';
+
+/**
+ * What a bus run and its checkers read from a board, whatever its clock and reader link.
+ * SimBoard (ClockSim + in-memory rig) is one; the pty board (wall clock + socat) another.
+ */
+export interface BusBoard {
+  readonly clock: ClockPort;
+  readonly screen: DwinDisplaySim;
+  readonly validator: Validator;
+  readonly journal: Journal;
+  /** The journal's medium: checkers read its durable bytes. */
+  readonly storage: StorageSim;
+  readonly kernel: Kernel;
+  readonly logs: LogEvent[];
+  /** Last indicator signal started (the beep the rider heard). */
+  lastSignal(): IndicatorSignal | null;
+  /** Removes the temporary sysfs tree. Never throws. */
+  dispose(): void;
+}
+
+/** The board's parts plus what the journal's start-up recovery found. */
+export interface SimBoardRest extends BusBoard {
+  readonly recovery: JournalRecovery;
+}
+
+/** RF behaviour of every simulated board (the real board's BUS_VALIDATOR_RF, same values). */
+export const SIM_READER_RF: ReaderRfConfig = {
+  activationAttempts: 2,
+  exchangeRetries: 0,
+  cardAnswerTimeoutMs: 51.2,
+};
+
+/** An Ed25519 key pair derived from the seed, so signed parameter sets replay exactly. */
+export function simSigningKey(prng: Prng): { privateKey: KeyObject; publicKey: KeyObject } {
+  // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
+  const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([prefix, prng.bytes(32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** The seeded, signed and verified parameter set of a simulated board. Throws if refused. */
+export async function simParamStore(options: SimBoardOptions, prng: Prng): Promise<ParamStore> {
+  const keys = simSigningKey(prng.fork('params-key'));
+  const paramsStorage = new StorageSim({
+    totalBytes: 64 << 20,
+    prng: prng.fork('params'),
+    tornModes: ['prefix'],
+  });
+  const written = await writeDefaultParams(paramsStorage, {
+    version: 1,
+    terminal: { terminalId: 'SIM00001', lineId: options.lineId },
+    fares: options.fares,
+    caKeysTlvHex: options.caKeysTlvHex,
+    denyList: options.denyList,
+    caRevocations: options.caRevocations,
+    signingKey: keys.privateKey,
+  });
+  if (!written.ok) throw new Error(`simulator parameters: ${written.error.message}`);
+  const store = new ParamStore(keys.publicKey);
+  const activated = await store.activate(paramsStorage);
+  if (!activated.ok) throw new Error(`simulator parameters refused: ${activated.error.message}`);
+  return store;
+}
+
+/** A fresh, empty journal medium that can be torn by a power cut, seeded from `prng`. */
+export function simStorage(options: SimBoardOptions, prng: Prng): StorageSim {
+  return new StorageSim({
+    totalBytes: options.storageBytes,
+    prng: prng.fork('storage'),
+    tornModes: ['prefix', 'garbage', 'zeros'],
+  });
+}
+
+/** Records the signals the app starts, then forwards them to the real player. */
+function recordingIndicator(
+  inner: IndicatorPort,
+  onSignal: (s: IndicatorSignal) => void,
+): IndicatorPort {
+  return {
+    signal: (signal) => {
+      onSignal(signal);
+      return inner.signal(signal);
+    },
+    whenDone: () => inner.whenDone(),
+  };
+}
+
+/** The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in sysfs. */
+export function simOutputs(clock: ClockPort): {
+  display: DwinDisplay;
+  screen: DwinDisplaySim;
+  indicator: IndicatorPort;
+  sysfsRoot: string;
+  lastSignal: () => IndicatorSignal | null;
+} {
+  const displayLine = createSerialLinkPairSim(clock, {
+    ...PN532_SIM_RIG_DEFAULT_LINE,
+    baudRate: 115200,
+  });
+  const screen = new DwinDisplaySim();
+  screen.attach(displayLine.device);
+  const display = new DwinDisplay(displayLine.host, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
+  const sysfsRoot = mkdtempSync(join(tmpdir(), 'shuaka-sysfs-'));
+  sysfsTreeSimCreate(sysfsRoot, SYSFS_TREE_SIM_DEFAULT);
+  const player = openSysfsIndicator({
+    sysfsRoot,
+    files: NODE_SYSFS_FILES,
+    clock,
+    buzzer: { kind: 'pwm', chip: 0, channel: 0 },
+    greenLed: 'green:status',
+    redLed: 'red:status',
+    patterns: INDICATOR_PATTERNS_DEFAULT,
+  });
+  if (!player.ok) {
+    rmSync(sysfsRoot, { recursive: true, force: true });
+    throw new Error(`indicator: ${player.error} ${player.detail}`);
+  }
+  let lastSignal: IndicatorSignal | null = null;
+  const indicator = recordingIndicator(player.value, (s) => {
+    lastSignal = s;
+  });
+  return { display, screen, indicator, sysfsRoot, lastSignal: () => lastSignal };
+}
+
+/** What the rest of the board is built around. */
+export interface SimBoardCore {
+  readonly clock: ClockPort;
+  /** A started reader (its control half stays with the caller). */
+  readonly reader: ReaderPort;
+  /** The journal medium: fresh (`simStorage`) or one that survived a power cut. */
+  readonly storage: StorageSim;
+}
+
+/**
+ * Composes everything but the reader: outputs, journal (opened, with recovery), parameters,
+ * kernel and the Validator, NOT started (`validator.start()` needs the caller's clock to
+ * run: `rig.run(...)` on ClockSim, a plain await on a wall clock). The PRNG streams are forked
+ * by name from `seed` exactly as createSimBoard forks them, so a seed replays the same.
+ * Throws when the journal cannot be opened or the parameters are refused.
+ */
+export async function composeSimBoardRest(
+  options: SimBoardOptions,
+  core: SimBoardCore,
+): Promise<SimBoardRest> {
+  const prng = new Prng(options.seed);
+  const { clock, storage } = core;
+  const outputs = simOutputs(clock);
+  const dispose = (): void => rmSync(outputs.sysfsRoot, { recursive: true, force: true });
+  try {
+    const opened = await Journal.open(storage, {
+      fileName: JOURNAL_FILE_NAME,
+      clock,
+      reserveBytes: 64 * 1024,
+      sizeBytesMax: options.storageBytes,
+    });
+    if (!opened.ok) throw new Error(`journal: ${opened.error} ${opened.detail}`);
+    const params = await simParamStore(options, prng);
+    const kernel = await loadKernel();
+    const logs: LogEvent[] = [];
+    const unpredictable = prng.fork('unpredictable-number');
+    const { journal, recovery } = opened.value;
+    const validator = new Validator(
+      {
+        reader: core.reader,
+        display: outputs.display,
+        indicator: outputs.indicator,
+        clock,
+        kernel,
+        journal,
+        params: () => {
+          const active = params.active();
+          if (active === null) throw new Error('no active parameter set');
+          return active;
+        },
+        unpredictableNumber: () => unpredictable.bytes(4),
+        log: { log: (event) => logs.push(event) },
+      },
+      options.validator,
+    );
+    const screen = outputs.screen;
+    const lastSignal = outputs.lastSignal;
+    return {
+      clock,
+      screen,
+      validator,
+      journal,
+      storage,
+      kernel,
+      logs,
+      lastSignal,
+      dispose,
+      recovery,
+    };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+/** Fares of a bus line whose concession range covers the pool's social-security cards. */
+export function busFares(pool: RiderPool): FareParams {
+  return {
+    ...DEFAULT_FARES,
+    categories: [
+      {
+        name: 'concession',
+        fareMinor: 100,
+        panRanges: pool.concessionBins.map((bin) => ({ low: bin, high: bin })),
+      },
+    ],
+  };
+}
+
+/** The board a bus run uses: the test PKI's CA keys and revocations, the pool's deny list. */
+export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoardOptions {
+  const pki = testPki();
+  return {
+    seed: options.seed,
+    caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
+    denyList: pool.denyList,
+    caRevocations: pki.revoked.map((r) => ({
+      ridHex: r.ridHex,
+      caIndex: r.caIndex,
+      certificateSerialHex: r.certSerialHex,
+    })),
+    validator: { ...VALIDATOR_CONFIG_DEFAULT, mode: options.mode },
+    baudRate: options.baudRate,
+    lineId: 'L101',
+    fares: busFares(pool),
+    storageBytes: 8 << 20,
+  };
+}
