@@ -149,7 +149,8 @@ function summary(run: BusRun): string[] {
     `summary: ${run.taps.length} taps, seed ${run.options.seed}, ` +
       `${run.options.mode} mode, ${run.options.baudRate} baud`,
     `  results: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}`,
-    `  approved tap latency (card in field to answer on screen): median ${percentile(latencies, 50).toFixed(0)} ms, ` +
+    '  approved tap latency (card in field to answer on screen): ' +
+      `median ${percentile(latencies, 50).toFixed(0)} ms, ` +
       `p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
       `max ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
   ];

@@ -59,7 +59,7 @@ export const VALIDATOR_CONFIG_DEFAULT: ValidatorConfig = {
   mode: 'ec',
   utcOffsetMinutes: 480,
   pollTimeoutMs: 200,
-  pollIntervalMs: 50,
+  pollIntervalMs: 20,
   transceiveTimeoutMs: 1500,
   removalTimeoutMs: 5000,
   removalIntervalMs: 100,
