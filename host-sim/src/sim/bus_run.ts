@@ -1,6 +1,5 @@
 // A seeded bus run: riders tap cards on the simulated validator; every tap is reported.
 
-import { withFaults } from '../cards/card_faults.js';
 import { runOnClock } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
@@ -12,9 +11,10 @@ import type {
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
-import { createSimBoard, type SimBoard } from './sim_board.js';
+import { createSimBoard } from './sim_board.js';
+import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
 import type { BusBoard } from './sim_board_parts.js';
-import { drawRiderTaps, riderPool, type RiderPool, type RiderTap } from './bus_riders.js';
+import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
 
 /** Options of a run; `shuaka sim` maps its flags onto these. */
 export interface BusRunOptions {
@@ -58,8 +58,6 @@ export interface BusRun {
   readonly taps: readonly TapLine[];
 }
 
-const ANSWER_WAIT_MS = 10_000;
-
 function fares(pool: RiderPool): FareParams {
   return {
     ...DEFAULT_FARES,
@@ -95,6 +93,13 @@ export async function runBus(
     fares: fares(pool),
     storageBytes: 8 << 20,
   });
+  const ride: RideBoard = {
+    clock: board.clock,
+    field: board.rig.sim,
+    screen: board.screen,
+    lastSignal: () => board.lastSignal(),
+    skipIdleMs: () => undefined,
+  };
   const taps = drawRiderTaps(prng.fork('riders'), pool, options.riders, options.tornChance);
   const lines: TapLine[] = [];
   let waiting: ((report: TapReport) => void) | null = null;
@@ -108,7 +113,7 @@ export async function runBus(
   })();
   const scenario = (async (): Promise<void> => {
     for (const [index, tap] of taps.entries()) {
-      const line = await rideOne(board, tap, index, (resolve) => {
+      const line = await rideTap(ride, tap, index, RIDE_PACE_AS_DRAWN, (resolve) => {
         waiting = resolve;
       });
       waiting = null;
@@ -119,42 +124,4 @@ export async function runBus(
   })();
   await runOnClock(board.clock, Promise.all([scenario, loop]));
   return { options, board, pool, taps: lines };
-}
-
-async function rideOne(
-  board: SimBoard,
-  tap: RiderTap,
-  index: number,
-  listen: (resolve: (report: TapReport) => void) => void,
-): Promise<TapLine> {
-  await board.clock.sleepMs(tap.gapMs);
-  const faults =
-    tap.pullAfterCommands === null
-      ? []
-      : [{ kind: 'remove-after-command' as const, command: tap.pullAfterCommands }];
-  const presented = withFaults(tap.card.card, { faults });
-  const answered = new Promise<TapReport>((resolve) => listen(resolve));
-  const placedMs = board.clock.nowMs();
-  board.rig.sim.placeCard(presented);
-  const report = await Promise.race([
-    answered,
-    board.clock.sleepMs(ANSWER_WAIT_MS).then(() => null),
-  ]);
-  const screen = Object.values(board.screen.snapshot().texts)
-    .filter((t) => t !== '')
-    .join(' / ');
-  const signal = report === null ? null : board.lastSignal();
-  await board.clock.sleepMs(tap.holdMs);
-  board.rig.sim.removeCard(presented);
-  return {
-    index,
-    rider: tap.rider,
-    cardName: tap.card.name,
-    pulledEarly: tap.pullAfterCommands !== null,
-    latencyMs: report === null ? null : report.endedMs - placedMs,
-    report,
-    screen,
-    signal,
-    atMs: placedMs,
-  };
 }
