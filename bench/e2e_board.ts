@@ -7,7 +7,6 @@
 // with process.hrtime, and the screens and journal entries are captured for an exact replay
 // (bench/e2e_own_time.ts) that times display framing and journal appends with a real fsync.
 
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,8 @@ import type { DisplayPort, DisplayScreen } from '../hal/src/ports/display_port.j
 import type { IndicatorPort } from '../hal/src/ports/indicator_port.js';
 import { Journal, JOURNAL_FILE_NAME } from '../firmware/src/app/journal/journal.js';
 import type { JournalEntry } from '../firmware/src/app/journal/journal_records.js';
-import { ParamStore, writeDefaultParams } from '../firmware/src/app/params/params_store.js';
+import type { ParamStore } from '../firmware/src/app/params/params_store.js';
+import { simParamStore } from '../host-sim/src/sim/sim_board_parts.js';
 import type { FareParams } from '../firmware/src/app/params/params_files.js';
 import { Validator } from '../firmware/src/app/validator/validator.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../firmware/src/app/validator/validator_ports.js';
@@ -139,14 +139,6 @@ function timedIndicator(inner: IndicatorPort, meter: CpuMeter): IndicatorPort {
   };
 }
 
-/** An Ed25519 key from the seed (RFC 8410 PKCS#8 wrapping), so parameter sets replay exactly. */
-function seededSigningKey(prng: Prng): { privateKey: KeyObject; publicKey: KeyObject } {
-  const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
-  const der = Buffer.concat([prefix, prng.bytes(32)]);
-  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  return { privateKey, publicKey: createPublicKey(privateKey) };
-}
-
 /** Fares of the benchmark line: flat 2 yuan, no categories, a short duplicate-tap window. */
 const E2E_FARES: FareParams = {
   currencyCode: 156,
@@ -157,32 +149,27 @@ const E2E_FARES: FareParams = {
   tornWindowSec: 120,
 };
 
-async function e2eParams(prng: Prng): Promise<ParamStore> {
-  const keys = seededSigningKey(prng.fork('params-key'));
-  const storage = new StorageSim({
-    totalBytes: 64 << 20,
-    prng: prng.fork('params'),
-    tornModes: ['prefix'],
-  });
+/** The bench's signed parameter set, made the way the simulator makes its own. */
+function e2eParams(prng: Prng): Promise<ParamStore> {
   const pki = testPki();
-  const written = await writeDefaultParams(storage, {
-    version: 1,
-    terminal: { terminalId: 'BENCH001', lineId: 'L101' },
-    fares: E2E_FARES,
-    caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
-    denyList: [],
-    caRevocations: pki.revoked.map((r) => ({
-      ridHex: r.ridHex,
-      caIndex: r.caIndex,
-      certificateSerialHex: r.certSerialHex,
-    })),
-    signingKey: keys.privateKey,
-  });
-  if (!written.ok) throw new Error(`bench parameters: ${written.error.message}`);
-  const store = new ParamStore(keys.publicKey);
-  const activated = await store.activate(storage);
-  if (!activated.ok) throw new Error(`bench parameters refused: ${activated.error.message}`);
-  return store;
+  return simParamStore(
+    {
+      seed: 0,
+      caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
+      denyList: [],
+      caRevocations: pki.revoked.map((r) => ({
+        ridHex: r.ridHex,
+        caIndex: r.caIndex,
+        certificateSerialHex: r.certSerialHex,
+      })),
+      validator: VALIDATOR_CONFIG_DEFAULT,
+      baudRate: 921_600,
+      lineId: 'L101',
+      fares: E2E_FARES,
+      storageBytes: 8 << 20,
+    },
+    prng,
+  );
 }
 
 async function e2eJournal(clock: ClockSim, prng: Prng, entries: JournalEntry[]): Promise<Journal> {
