@@ -20,7 +20,11 @@ import type { ReaderPort } from '../../hal/src/ports/reader_port.js';
 import { Journal, JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import { manifestBuild, manifestEncode, manifestSign } from '../src/app/params/params_manifest.js';
 import {
-  DEFAULT_FARES, ParamStore, paramsReadFiles, writeDefaultParams, type ParamSet,
+  DEFAULT_FARES,
+  ParamStore,
+  paramsReadFiles,
+  writeDefaultParams,
+  type ParamSet,
 } from '../src/app/params/params_store.js';
 import { Validator } from '../src/app/validator/validator.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../src/app/validator/validator_ports.js';
@@ -190,8 +194,11 @@ describe('refused parameter sets, end to end', () => {
     expect((await store.activate(v1)).ok).toBe(true);
     const previous = store.active();
     const cases: [string, StorageSim, RegExp][] = [
-      ['bad signature', await resigned(v1, () => undefined, other.privateKey, 2),
-        /manifest\.json: signatureHex: signature does not verify/],
+      [
+        'bad signature',
+        await resigned(v1, () => undefined, other.privateKey, 2),
+        /manifest\.json: signatureHex: signature does not verify/,
+      ],
     ];
     for (const [label, change, message] of badChanges()) {
       cases.push([label, await resigned(v1, change, keys.privateKey, 2), message]);
@@ -207,11 +214,16 @@ describe('refused parameter sets, end to end', () => {
       expect(board.screens, label).toEqual([{ kind: 'idle', fareMinor: 200, lineName: 'L42' }]);
     }
     // The positive control: a good newer set is taken, and the validator shows its fare.
-    const fare300 = (await resigned(v1, (f) => {
-      const fares = JSON.parse(decode(f.get('fares.json'))) as Record<string, unknown>;
-      fares['flatFareMinor'] = 300;
-      f.set('fares.json', text(JSON.stringify(fares)));
-    }, keys.privateKey, 2));
+    const fare300 = await resigned(
+      v1,
+      (f) => {
+        const fares = JSON.parse(decode(f.get('fares.json'))) as Record<string, unknown>;
+        fares['flatFareMinor'] = 300;
+        f.set('fares.json', text(JSON.stringify(fares)));
+      },
+      keys.privateKey,
+      2,
+    );
     expect((await store.activate(fare300)).ok).toBe(true);
     const board = await startValidator(activeOf(store));
     expect(board.screens).toEqual([{ kind: 'idle', fareMinor: 300, lineName: 'L42' }]);
@@ -227,11 +239,13 @@ describe('refused parameter sets, end to end', () => {
     if (firstKey === undefined) throw new Error('no CA key');
     // The kernel checks what it loads on its own (defence in depth behind the store), and
     // holds at most 64 revoked certificates (assembly/src/emv/emv_capk.ts CAPK_REVOKED_MAX).
-    const flipped = (firstKey.checkValueHex.endsWith('0') ? '1' : '0');
+    const flipped = firstKey.checkValueHex.endsWith('0') ? '1' : '0';
     const badCheck: ParamSet = {
       ...good,
-      caKeys: [{ ...firstKey, checkValueHex: firstKey.checkValueHex.slice(0, -1) + flipped },
-        ...good.caKeys.slice(1)],
+      caKeys: [
+        { ...firstKey, checkValueHex: firstKey.checkValueHex.slice(0, -1) + flipped },
+        ...good.caKeys.slice(1),
+      ],
     };
     const manyRevoked: ParamSet = {
       ...good,
@@ -256,5 +270,23 @@ describe('refused parameter sets, end to end', () => {
       expect(board.storage.writePoints(), `${label}: nothing journaled`).toBe(0);
       expect(board.kernel.faultCount(), label).toBe(0);
     }
+  });
+  it('refuses at signing a set beyond the kernel capacities (65 revocations)', async () => {
+    const keys = generateKeyPairSync('ed25519');
+    const written = await writeDefaultParams(newSim(2), {
+      version: 2,
+      terminal: { terminalId: 'T0001', lineId: 'L42' },
+      fares: DEFAULT_FARES,
+      caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
+      denyList: [],
+      caRevocations: Array.from({ length: 65 }, (_, i) => ({
+        ridHex: 'A000000333',
+        caIndex: 0x08,
+        certificateSerialHex: (0x100000 + i).toString(16).toUpperCase(),
+      })),
+      signingKey: keys.privateKey,
+    });
+    expect(written.ok).toBe(false);
+    expect(written.ok ? '' : written.error.message).toMatch(/capk_revocation\.json: revoked/);
   });
 });

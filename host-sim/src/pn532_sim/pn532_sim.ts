@@ -146,6 +146,12 @@ export class Pn532Sim {
   private pendingBaud: number | undefined;
   private parameters = PN532_PARAM_04_AUTO_ATR_RES | PN532_PARAM_10_AUTO_RATS;
   private rfOn = false;
+  /**
+   * Cards powered by the field since they entered it. A card stays powered (and a phone keeps
+   * its random UID) across re-activations while the field is on; leaving the field or an RF
+   * field switch-off powers it down, so the next activation is a fresh power-up.
+   */
+  private readonly powered = new Set<VirtualCard>();
   private retryTimeoutCode = 0x0a;
   private maxRetryCom = 0;
   private maxRetryPassive = 0xff;
@@ -199,6 +205,7 @@ export class Pn532Sim {
     const at = this.field.indexOf(card);
     if (at < 0) return;
     this.field.splice(at, 1);
+    this.powered.delete(card);
     this.log(`-- card off: ${card.label}`);
   }
 
@@ -235,6 +242,7 @@ export class Pn532Sim {
     this.wakeLossLeft = this.options.wakeBytesLost;
     this.targets = [];
     this.rfOn = false;
+    this.powered.clear();
     this.decoder.clear();
     await this.link.setBaudRate(PN532_BAUD_POWER_ON);
   }
@@ -427,6 +435,7 @@ export class Pn532Sim {
       case PN532_CMD_16_POWER_DOWN:
         this.releaseTargets(0);
         this.rfOn = false;
+        this.powered.clear();
         return Uint8Array.of(0x17, statusFault ?? 0x00);
       case PN532_CMD_32_RF_CONFIGURATION:
         return this.rfConfiguration(p);
@@ -511,6 +520,7 @@ export class Pn532Sim {
     switch (item) {
       case 0x01:
         this.rfOn = ((p[1] ?? 0) & 0x01) !== 0;
+        if (!this.rfOn) this.powered.clear();
         // Field off drops every card's power, so every target is gone.
         if (!this.rfOn) this.releaseTargets(0);
         break;
@@ -544,6 +554,12 @@ export class Pn532Sim {
     return Uint8Array.of(rsp, 0x00);
   }
 
+  private powerUp(card: VirtualCard): void {
+    if (this.powered.has(card)) return;
+    card.powerOn();
+    this.powered.add(card);
+  }
+
   private releaseTargets(tg: number): void {
     this.targets = tg === 0 ? [] : this.targets.filter((t) => t.tg !== tg);
     this.chainIn = [];
@@ -554,7 +570,7 @@ export class Pn532Sim {
     const target = this.targets.find((t) => t.tg === p[0]);
     if (target === undefined) return Uint8Array.of(0x55, 0x27);
     if (!this.field.includes(target.card)) return Uint8Array.of(0x55, 0x01);
-    target.card.powerOn();
+    this.powerUp(target.card);
     target.active = true;
     return Uint8Array.of(0x55, 0x00);
   }
@@ -615,7 +631,7 @@ export class Pn532Sim {
     const data: number[] = [];
     let rfMs = 0;
     cards.forEach((card, index) => {
-      card.powerOn();
+      this.powerUp(card);
       const identity = card.identity();
       const tg = index + 1;
       this.targets.push({ tg, card, identity, active: true });

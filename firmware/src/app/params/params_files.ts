@@ -22,9 +22,12 @@ export const PARAMS_FILES: readonly string[] = [
 export const PARAMS_FILE_BYTES_MAX = 32 * 1024 * 1024;
 const CATEGORIES_MAX = 16;
 const RANGES_MAX = 256;
-const AIDS_MAX = 32;
-const CAPKS_MAX = 64;
-const REVOCATIONS_MAX = 1024;
+// The kernel's own capacities (qpboc_config AID table, emv_capk store and revocation list): a
+// set beyond them would be signed and accepted here, then refused by the kernel at start-up,
+// leaving the validator out of service instead of keeping the previous set.
+const AIDS_MAX = 16;
+const CAPKS_MAX = 32;
+const REVOCATIONS_MAX = 64;
 const FARE_MINOR_MAX = 100_000_00;
 const WINDOW_SEC_MAX = 7 * 24 * 3600;
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;

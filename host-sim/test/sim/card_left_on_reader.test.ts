@@ -1,0 +1,53 @@
+// A card left on the reader is processed once: the validator waits for it to leave.
+
+import { describe, expect, it } from 'vitest';
+import { runOnClock } from '../../src/pn532_sim/pn532_sim_rig.js';
+import { riderPool } from '../../src/sim/bus_riders.js';
+import { BUS_RUN_DEFAULT } from '../../src/sim/bus_run.js';
+import { createSimBoard } from '../../src/sim/sim_board.js';
+import { busBoardOptions } from '../../src/sim/sim_board_parts.js';
+import { testPki } from '../../src/pki/test_pki.js';
+import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
+
+const SEED = Number(process.env['SHUAKA_SEED'] ?? 3);
+
+describe(`card left on the reader (seed ${SEED})`, () => {
+  for (const [name, mode] of [
+    ['phone-wallet', 'oda'],
+    ['unionpay-debit-ec', 'ec'],
+  ] as const) {
+    it(`${name} in ${mode} mode is charged once while it stays for 5 s`, async () => {
+      const options = { ...BUS_RUN_DEFAULT, seed: SEED, mode };
+      const pool = riderPool(SEED, 1, testPki());
+      const board = await createSimBoard(busBoardOptions(options, pool));
+      try {
+        const rider = pool.cards.find((c) => c.name === name);
+        if (rider === undefined) throw new Error(`no ${name} in the pool`);
+        const reports: TapReport[] = [];
+        let stop = false;
+        const loop = (async (): Promise<void> => {
+          while (!stop) {
+            const report = await board.validator.turn();
+            if (report !== null) reports.push(report);
+          }
+        })();
+        const rider5s = (async (): Promise<void> => {
+          await board.clock.sleepMs(200);
+          board.rig.sim.placeCard(rider.card);
+          await board.clock.sleepMs(5000);
+          board.rig.sim.removeCard(rider.card);
+          await board.clock.sleepMs(1000);
+          stop = true;
+        })();
+        await runOnClock(board.clock, Promise.all([loop, rider5s]));
+        expect(
+          reports.map((r) => r.result),
+          `seed ${SEED}`,
+        ).toEqual([mode === 'oda' ? 'admitted' : 'approved']);
+        expect(rider.card.ledger().length).toBe(mode === 'ec' ? 1 : 0);
+      } finally {
+        board.dispose();
+      }
+    });
+  }
+});
