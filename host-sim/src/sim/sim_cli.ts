@@ -4,6 +4,7 @@
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
 // (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
 import {
@@ -25,7 +26,7 @@ export interface SimIo {
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
-                  [--mode ec|oda] [--link pty|memory] [--quiet]
+                  [--mode ec|oda] [--link pty|memory] [--log FILE] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -36,13 +37,14 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 (default ${BUS_RUN_DEFAULT.tornChance})
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
   --mode M      ec (offline electronic cash, default) or oda (UnionPay ODA transit)
+  --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --quiet       print the summary only`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
 function parseOptions(
   argv: string[],
-): { options: BusRunOptions; link: string; quiet: boolean } | string {
+): { options: BusRunOptions; link: string; quiet: boolean; log: string | null } | string {
   let parsed;
   try {
     parsed = parseArgs({
@@ -57,6 +59,7 @@ function parseOptions(
         mode: { type: 'string' },
         link: { type: 'string' },
         quiet: { type: 'boolean' },
+        log: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -97,6 +100,7 @@ function parseOptions(
       options: { ...BUS_RUN_DEFAULT, seed, riders, tornChance: torn, baudRate, mode },
       link,
       quiet: v.quiet === true,
+      log: v.log ?? null,
     };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -171,7 +175,7 @@ export async function runSimCommand(
     io.err(`shuaka sim: ${parsed}\n${SIM_USAGE}`);
     return 2;
   }
-  const { options, quiet } = parsed;
+  const { options, quiet, log } = parsed;
   let link = parsed.link;
   if (link === 'pty' && ptyRunner === null) {
     io.err('shuaka sim: socat is not available: running the PN532 emulator on the in-memory link');
@@ -199,6 +203,11 @@ export async function runSimCommand(
     return 3;
   }
   try {
+    if (log !== null) {
+      const lines = run.board.logs.map((event) => JSON.stringify(event));
+      writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+      io.out(`  log: ${lines.length} JSON lines in ${log}`);
+    }
     return report(run, io);
   } finally {
     run.board.dispose();

@@ -1,5 +1,8 @@
 // A seeded bus line end to end: every card ledger matches the journal, and runs replay exactly.
 
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkBusRun } from '../../src/sim/bus_checks.js';
 import { BUS_RUN_DEFAULT, runBus, type TapLine } from '../../src/sim/bus_run.js';
@@ -13,7 +16,10 @@ function outline(lines: readonly TapLine[]): string[] {
 
 describe(`bus run (seed ${SEED})`, () => {
   it('charges every debit once, records every debit, never debits refused cards', async () => {
-    const run = await runBus({ ...BUS_RUN_DEFAULT, seed: SEED, riders: 60, tornChance: 0.3 }, () => undefined);
+    const run = await runBus(
+      { ...BUS_RUN_DEFAULT, seed: SEED, riders: 60, tornChance: 0.3 },
+      () => undefined,
+    );
     try {
       const check = checkBusRun(run);
       expect(check.violations, `seed ${SEED}`).toEqual([]);
@@ -22,9 +28,15 @@ describe(`bus run (seed ${SEED})`, () => {
       for (const result of ['approved', 'declined', 'tryAgain', 'alreadyPaid', 'denyList']) {
         expect(results.has(result as never), `${result} in seed ${SEED}`).toBe(true);
       }
-      expect(run.taps.every((t) => t.report !== null), `every tap answered, seed ${SEED}`).toBe(true);
+      expect(
+        run.taps.every((t) => t.report !== null),
+        `every tap answered, seed ${SEED}`,
+      ).toBe(true);
       expect(check.debits).toBeGreaterThan(10);
-      expect(run.taps.some((t) => t.report?.recovered === true), `a torn tap recovered, seed ${SEED}`).toBe(true);
+      expect(
+        run.taps.some((t) => t.report?.recovered === true),
+        `a torn tap recovered, seed ${SEED}`,
+      ).toBe(true);
     } finally {
       run.board.dispose();
     }
@@ -48,10 +60,26 @@ describe(`bus run (seed ${SEED})`, () => {
     expect(err.join('\n')).toContain('Usage: shuaka sim');
   });
 
-  it('runs from the command line and reports a correct run', async () => {
+  it('runs from the command line, reports a correct run and logs JSON lines', async () => {
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    expect(await runSimCommand(['--seed', String(SEED), '--riders', '12', '--link', 'memory'], io)).toBe(0);
-    expect(out.join('\n')).toContain('no double charge');
+    const dir = mkdtempSync(join(tmpdir(), 'shuaka-sim-log-'));
+    try {
+      const log = join(dir, 'sim.jsonl');
+      const argv = ['--seed', String(SEED), '--riders', '12', '--link', 'memory', '--log', log];
+      expect(await runSimCommand(argv, io)).toBe(0);
+      expect(out.join('\n')).toContain('no double charge');
+      const events = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(events.some((e) => e.event === 'tap')).toBe(true);
+      // Every PAN in the log is masked: 6 digits, stars, 4 digits.
+      const text = readFileSync(log, 'utf8');
+      expect(text).not.toMatch(/(?<![\d.])\d{11,19}(?!\d)/);
+      expect(text).toMatch(/\d{6}\*+\d{4}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

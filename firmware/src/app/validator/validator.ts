@@ -144,7 +144,7 @@ function flatReport(report: TapReport): Record<string, string | number | boolean
     amountMinor: report.amountMinor,
     balanceMinor: report.balanceMinor,
     fareRule: report.fareRule,
-    latencyMs: report.endedMs - report.startedMs,
+    latencyMs: Math.round((report.endedMs - report.startedMs) * 10) / 10,
     journalSeqs: report.journalSeqs.join(','),
     recovered: report.recovered,
   };
