@@ -17,7 +17,11 @@ import { halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
 import type { ReaderInfo, ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
 import { NodeSerialLink } from '../../../hal/src/serial/node_serial_link.js';
-import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import {
+  FileStorage,
+  fileStorageCrashPointParse,
+  type FileStorageCrashPoint,
+} from '../../../hal/src/storage/file_storage.js';
 import {
   Journal,
   JOURNAL_FILE_NAME,
@@ -156,13 +160,38 @@ export function bootIndicator(sysfsRoot: string, clock: ClockPort, log: LogPort)
   };
 }
 
+/**
+ * TEST HOOK: the environment variable of the real-process crash test
+ * (firmware/test/run_sigkill.test.ts). `before:K` or `after:K` makes the journal's storage
+ * SIGKILL the validator at its K-th mutating call (append, replace, sync, truncate). Unset in
+ * production; a set but malformed value refuses the start.
+ */
+export const CRASH_AT_ENV = 'SHUAKA_CRASH_AT';
+
+/** The crash-test hook requested in `env`: null when unset, 'bad' when unreadable. */
+export function crashPointFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): FileStorageCrashPoint | null | 'bad' {
+  const text = env[CRASH_AT_ENV];
+  if (text === undefined || text === '') return null;
+  return fileStorageCrashPointParse(text) ?? 'bad';
+}
+
 /** Opens (creating if needed) the journal in `dir`; recovery cuts a torn tail. */
 export async function bootJournal(
   dir: string,
   clock: ClockPort,
   log: LogPort,
 ): Promise<BootResult<Opened<Journal>>> {
-  const storage = await FileStorage.open(dir, { quotaBytes: null });
+  const crashAt = crashPointFromEnv(process.env);
+  if (crashAt === 'bad') {
+    return fail(`${CRASH_AT_ENV}='${process.env[CRASH_AT_ENV]}': expected before:K or after:K`);
+  }
+  // Loud, so that a validator left with the hook on is obvious in its log.
+  if (crashAt !== null) {
+    log.log({ event: 'crash-test-hook', when: crashAt.when, write: crashAt.write });
+  }
+  const storage = await FileStorage.open(dir, { quotaBytes: null, crashAt });
   if (!storage.ok) return fail(`journal ${dir}: ${storage.detail}`);
   const opened = await Journal.open(storage.value, {
     fileName: JOURNAL_FILE_NAME,

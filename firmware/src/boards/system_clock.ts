@@ -17,8 +17,15 @@ export class SystemClock implements ClockPort {
     return Date.now();
   }
 
-  /** Resolves after `durationMs` (negative counts as 0). Never rejects. */
+  /**
+   * Resolves after `durationMs` (negative counts as 0). Never rejects. The timer does not keep
+   * the process alive by itself: drivers arm a deadline per command and leave it pending when
+   * the answer comes first, so after shutdown those deadlines must not delay the exit (the open
+   * serial port is what keeps a running validator alive).
+   */
   sleepMs(durationMs: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, durationMs)));
+    return new Promise((resolve) => {
+      setTimeout(resolve, Math.max(0, durationMs)).unref();
+    });
   }
 }

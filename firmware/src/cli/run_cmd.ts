@@ -20,6 +20,8 @@ export const RUN_USAGE = `Usage:
       --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM)
   Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
   current tap; a second one also cancels the reader's pending operation.
+Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) at the K-th
+journal write, to prove start-up recovery; never set it on a bus.
 Exit codes: 0 stopped, 1 refused to start or lost the reader, 2 bad usage.`;
 
 const FLAGS = [

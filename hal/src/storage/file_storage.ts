@@ -24,6 +24,35 @@ export interface FileStorageOptions {
    * "storage nearly full" can be exercised on a big disk. Null: only the file system limits.
    */
   readonly quotaBytes: number | null;
+  /**
+   * TEST HOOK of the real-process crash test: SIGKILL this process at one mutating call.
+   * Absent or null (production) never kills. Only a board reading an operator's explicit
+   * request (`SHUAKA_CRASH_AT`) sets it.
+   */
+  readonly crashAt?: FileStorageCrashPoint | null;
+}
+
+/**
+ * Where the crash-test hook kills: at the `write`-th mutating call (append, replace, sync,
+ * truncate; 1-based, counted over this FileStorage's life), either `before` it touches the
+ * file or `after` it returned. SIGKILL is a process crash, not a power cut: bytes handed to
+ * the kernel survive it even unsynced, so `after` an append is the same file as `before` its
+ * sync; `before` an append and `after` the previous sync differ by what the process did in
+ * between (the card exchange), which is why both variants exist.
+ */
+export interface FileStorageCrashPoint {
+  readonly when: 'before' | 'after';
+  readonly write: number;
+}
+
+/**
+ * Parses the crash-test hook's text form `before:K` or `after:K` (K >= 1); null when the text
+ * is anything else, so a typo refuses to start instead of silently running without the hook.
+ */
+export function fileStorageCrashPointParse(text: string): FileStorageCrashPoint | null {
+  const match = /^(before|after):([1-9][0-9]{0,8})$/.exec(text);
+  if (match === null) return null;
+  return { when: match[1] === 'before' ? 'before' : 'after', write: Number(match[2]) };
 }
 
 /**
@@ -37,6 +66,8 @@ export class FileStorage implements StoragePort {
   private readonly handles = new Map<string, FileHandle>();
   /** Files created since the directory was last fsynced. */
   private readonly dirDirtyNames = new Set<string>();
+  /** Mutating calls so far (the crash-test hook's counter). */
+  private writes = 0;
 
   private constructor(
     readonly dirPath: string,
@@ -49,6 +80,8 @@ export class FileStorage implements StoragePort {
    */
   static async open(dirPath: string, options: FileStorageOptions): Promise<HalResult<FileStorage>> {
     assert(options.quotaBytes === null || options.quotaBytes > 0, 'quotaBytes must be positive');
+    const crashAt = options.crashAt ?? null;
+    assert(crashAt === null || crashAt.write >= 1, 'crashAt.write counts from 1');
     try {
       await mkdir(dirPath, { recursive: true });
       for (const entry of await readdir(dirPath)) {
@@ -72,6 +105,10 @@ export class FileStorage implements StoragePort {
   }
 
   async append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.appendUnhooked(name, bytes));
+  }
+
+  private async appendUnhooked(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     const path = this.path(name);
     try {
       if (!(await this.fitsQuota(bytes.length, name, false))) {
@@ -99,6 +136,10 @@ export class FileStorage implements StoragePort {
   }
 
   async replace(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.replaceUnhooked(name, bytes));
+  }
+
+  private async replaceUnhooked(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     const path = this.path(name);
     const tempPath = path + TEMP_SUFFIX;
     try {
@@ -123,6 +164,10 @@ export class FileStorage implements StoragePort {
   }
 
   async sync(name: string): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.syncUnhooked(name));
+  }
+
+  private async syncUnhooked(name: string): Promise<HalResult<void>> {
     const path = this.path(name);
     try {
       const cached = this.handles.get(name);
@@ -144,6 +189,10 @@ export class FileStorage implements StoragePort {
   }
 
   async truncate(name: string, lengthBytes: number): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.truncateUnhooked(name, lengthBytes));
+  }
+
+  private async truncateUnhooked(name: string, lengthBytes: number): Promise<HalResult<void>> {
     assert(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0, 'lengthBytes');
     const path = this.path(name);
     try {
@@ -187,6 +236,21 @@ export class FileStorage implements StoragePort {
   /** Closes every cached handle. Data not yet synced stays where the kernel has it. */
   async close(): Promise<void> {
     for (const name of [...this.handles.keys()]) await this.handleClose(name);
+  }
+
+  /**
+   * Runs one mutating call under the crash-test hook. SIGKILL to oneself is delivered before
+   * `process.kill` returns to JavaScript, so nothing after it runs: no write, no sync, no
+   * promise settles.
+   */
+  private async crashHooked(call: () => Promise<HalResult<void>>): Promise<HalResult<void>> {
+    const crashAt = this.options.crashAt ?? null;
+    this.writes += 1;
+    const kill = crashAt !== null && crashAt.write === this.writes;
+    if (kill && crashAt.when === 'before') process.kill(process.pid, 'SIGKILL');
+    const result = await call();
+    if (kill && crashAt.when === 'after') process.kill(process.pid, 'SIGKILL');
+    return result;
   }
 
   private path(name: string): string {
