@@ -72,6 +72,12 @@ function reference(step: CodecStep, input: Uint8Array): { status: string; output
         ? { status: 'STATUS_OK', output: toHex(encodeEntries(r.entries)) }
         : { status: r.error, output: '' };
     }
+    case 'OP_TLV_WALK': {
+      const r = refTlvParse(input);
+      if (!r.ok) return { status: r.error, output: '' };
+      const count = r.entries.length.toString(16).toUpperCase().padStart(8, '0');
+      return { status: 'STATUS_OK', output: count };
+    }
     case 'OP_TLV_FIND': {
       const path = refTagList(input.subarray(0, step.arg));
       if (typeof path === 'string') return { status: path, output: '' };

@@ -42,6 +42,7 @@ describe('vector set', () => {
       'OP_DOL_BUILD',
       'OP_TLV_FIND',
       'OP_TLV_PARSE',
+      'OP_TLV_WALK',
     ]);
     for (const op of ops) {
       const ofOp = steps.filter((s) => s.vector.op === op);

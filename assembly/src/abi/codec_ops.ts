@@ -22,6 +22,7 @@ import {
   TLV_TAG_BYTES_MAX,
   tlvWalkBegin,
   tlvWalkNext,
+  tlvWalkCount,
   tlvFindPath,
   tlvTag,
   tlvConstructed,
@@ -69,30 +70,33 @@ export function opTlvParse(length: u32): i32 {
     if (status == TLV_END) break;
     if (status != STATUS_OK) return status;
     if (q + TLV_ENTRY_BYTES > OUT_CAPACITY) return ERR_OUTPUT_TOO_SMALL;
-    const entry = OUT_BUFFER + <usize>q;
-    writeU32Be(entry, tlvTag);
-    store<u8>(entry + 4, <u8>tlvWalkObjectDepth);
-    store<u8>(entry + 5, tlvConstructed ? 1 : 0);
-    writeU16Be(entry + 6, tlvHeaderStart);
-    writeU16Be(entry + 8, tlvValueStart);
-    writeU16Be(entry + 10, tlvValueLength);
+    tlvEntryWrite(OUT_BUFFER + <usize>q);
     q += TLV_ENTRY_BYTES;
   }
   setOutLength(q);
   return STATUS_OK;
 }
 
+/**
+ * Writes the OP_TLV_PARSE entry of the object the walk just returned: five word-sized stores
+ * (byte-swapped to big-endian) instead of twelve byte stores.
+ */
+@inline
+function tlvEntryWrite(entry: usize): void {
+  store<u32>(entry, bswap<u32>(tlvTag));
+  // Byte 4 is the depth (below TLV_DEPTH_MAX), byte 5 the constructed flag: little-endian u16.
+  store<u16>(entry + 4, <u16>tlvWalkObjectDepth | (tlvConstructed ? <u16>0x100 : 0));
+  store<u16>(entry + 6, bswap<u16>(<u16>tlvHeaderStart));
+  store<u16>(entry + 8, bswap<u16>(<u16>tlvValueStart));
+  store<u16>(entry + 10, bswap<u16>(<u16>tlvValueLength));
+}
+
 /** OP_TLV_WALK: counts the objects of IN[0..length) without storing them. */
 export function opTlvWalk(length: u32): i32 {
   tlvWalkBegin(IN_BUFFER, 0, length);
-  let count: u32 = 0;
-  let status = tlvWalkNext();
-  while (status == STATUS_OK) {
-    count++;
-    status = tlvWalkNext();
-  }
-  if (status != TLV_END) return status;
-  writeU32Be(OUT_BUFFER, count);
+  const count = tlvWalkCount();
+  if (count < 0) return count;
+  writeU32Be(OUT_BUFFER, <u32>count);
   setOutLength(4);
   return STATUS_OK;
 }

@@ -45,51 +45,81 @@ export let tlvNext: u32 = 0;
  * ERR_TLV_LENGTH_OVERFLOW.
  */
 export function tlvDecodeOne(base: usize, pos: u32, end: u32): i32 {
+  return tlvDecodeFrom(base, pos, end);
+}
+
+/** tlvDecodeOne's body, inlined into tlvFindChild's loop. */
+@inline
+function tlvDecodeFrom(base: usize, pos: u32, end: u32): i32 {
+  const p = tlvSkipPadding(base, pos, end);
+  if (p >= end) return TLV_END;
+  return tlvDecodeAt(base, p, end);
+}
+
+/** First offset of `base[pos..end)` that is not 00/FF padding, or `end` (pos <= end). */
+@inline
+function tlvSkipPadding(base: usize, pos: u32, end: u32): u32 {
   let p = pos;
+  // One byte per round: at most end - pos rounds.
   while (p < end) {
     const b = load<u8>(base + <usize>p);
-    if (b != 0x00 && b != 0xff) break;
+    // 00 and FF are the only bytes whose successor, modulo 256, is below 2.
+    if (<u8>(b + 1) > 1) break;
     p++;
   }
-  if (p >= end) return TLV_END;
-  tlvHeaderStart = p;
-  const first = <u32>load<u8>(base + <usize>p);
+  return p;
+}
+
+/**
+ * Decodes the object whose first tag byte is `base[start]` (start < end, not padding); the
+ * shared body of tlvDecodeOne and the walk, inlined so that a walk or a search makes no call
+ * per object. Returns tlvDecodeOne's statuses but TLV_END.
+ */
+@inline
+function tlvDecodeAt(base: usize, start: u32, end: u32): i32 {
+  tlvHeaderStart = start;
+  const first = <u32>load<u8>(base + <usize>start);
   let tag = first;
-  p++;
+  let p = start + 1;
   if ((first & 0x1f) == 0x1f) {
-    // Subsequent tag bytes follow while bit 8 is set; EMV caps tags at 3 bytes.
-    let count: u32 = 1;
-    for (;;) {
+    // Subsequent tag bytes follow while bit 8 is set; EMV caps tags at 3 bytes (unrolled).
+    assert(TLV_TAG_BYTES_MAX == 3, 'tag decoding unrolled for 3 bytes');
+    if (p >= end) return ERR_TLV_TAG_TRUNCATED;
+    const second = <u32>load<u8>(base + <usize>p);
+    p++;
+    tag = (tag << 8) | second;
+    if ((second & 0x80) != 0) {
       if (p >= end) return ERR_TLV_TAG_TRUNCATED;
-      const next = <u32>load<u8>(base + <usize>p);
+      const third = <u32>load<u8>(base + <usize>p);
       p++;
-      count++;
-      if (count > TLV_TAG_BYTES_MAX) return ERR_TLV_TAG_TOO_LONG;
-      tag = (tag << 8) | next;
-      if ((next & 0x80) == 0) break;
+      tag = (tag << 8) | third;
+      // A fourth byte would follow: too long, unless the range ends first.
+      if ((third & 0x80) != 0) return p >= end ? ERR_TLV_TAG_TRUNCATED : ERR_TLV_TAG_TOO_LONG;
     }
   }
   if (p >= end) return ERR_TLV_LENGTH_TRUNCATED;
   let length = <u32>load<u8>(base + <usize>p);
   p++;
-  if (length == 0x80) return ERR_TLV_LENGTH_INDEFINITE;
-  if (length > 0x80) {
+  if (length >= 0x80) {
+    if (length == 0x80) return ERR_TLV_LENGTH_INDEFINITE;
     const count = length & 0x7f;
     if (count > 3) return ERR_TLV_LENGTH_TOO_LONG;
     if (end - p < count) return ERR_TLV_LENGTH_TRUNCATED;
-    length = 0;
-    for (let i: u32 = 0; i < count; i++) {
-      length = (length << 8) | (<u32>load<u8>(base + <usize>p));
-      p++;
-    }
+    // count is 1..3 here (0x80 was refused): unrolled, as the tag bytes are.
+    const at = base + <usize>p;
+    length = <u32>load<u8>(at);
+    if (count >= 2) length = (length << 8) | (<u32>load<u8>(at, 1));
+    if (count == 3) length = (length << 8) | (<u32>load<u8>(at, 2));
+    p += count;
   }
+  // p <= end holds here (each byte read was below end), so end - p cannot wrap, and the check
+  // below makes p + length <= end without overflow: no assertion is needed on tlvNext.
   if (length > end - p) return ERR_TLV_LENGTH_OVERFLOW;
   tlvTag = tag;
   tlvConstructed = (first & 0x20) != 0;
   tlvValueStart = p;
   tlvValueLength = length;
   tlvNext = p + length;
-  assert(tlvNext <= end, 'decoded object past its end');
   return STATUS_OK;
 }
 
@@ -129,31 +159,77 @@ export let tlvWalkObjectDepth: i32 = 0;
  * Returns STATUS_OK (tlv* globals and tlvWalkObjectDepth describe the object), TLV_END when the
  * walk is complete, ERR_TLV_DEPTH_EXCEEDED, ERR_TLV_TOO_MANY_OBJECTS, or a tlvDecodeOne error.
  */
+@inline
 export function tlvWalkNext(): i32 {
+  return tlvWalkRun(false);
+}
+
+/**
+ * Runs the walk begun by tlvWalkBegin to its end and returns the number of objects it met, or
+ * the status that stopped it: ERR_TLV_DEPTH_EXCEEDED, ERR_TLV_TOO_MANY_OBJECTS or a
+ * tlvDecodeOne error (the same statuses, in the same order, as repeated tlvWalkNext calls).
+ */
+export function tlvWalkCount(): i32 {
+  const before = walkObjects;
+  const status = tlvWalkRun(true);
+  if (status != TLV_END) return status;
+  return <i32>(walkObjects - before);
+}
+
+/**
+ * The walk itself, shared by tlvWalkNext (`all` false: stop after one object) and tlvWalkCount
+ * (`all` true: run to the end). The state stays in locals and is written back once, so a full
+ * walk touches the walk globals only at its ends. Returns STATUS_OK (one object), TLV_END or
+ * an error.
+ */
+@inline
+function tlvWalkRun(all: bool): i32 {
+  const base = walkBase;
+  let depth = walkDepth;
+  let pos = walkPos;
+  let end = load<u32>(walkEnds + ((<usize>depth) << 2));
+  let objects = walkObjects;
+  let status: i32 = STATUS_OK;
+  // Each round consumes an object of at least two bytes or closes a template, and objects are
+  // capped at TLV_OBJECTS_MAX: the loop ends.
   for (;;) {
-    const end = load<u32>(walkEnds + ((<usize>walkDepth) << 2));
-    const status = tlvDecodeOne(walkBase, walkPos, end);
-    if (status == TLV_END) {
-      if (walkDepth == 0) return TLV_END;
+    pos = tlvSkipPadding(base, pos, end);
+    if (pos >= end) {
+      if (depth == 0) {
+        status = TLV_END;
+        break;
+      }
       // The template is exhausted: resume after it in its parent.
-      walkPos = end;
-      walkDepth--;
+      depth--;
+      end = load<u32>(walkEnds + ((<usize>depth) << 2));
       continue;
     }
-    if (status != STATUS_OK) return status;
-    walkObjects++;
-    if (walkObjects > TLV_OBJECTS_MAX) return ERR_TLV_TOO_MANY_OBJECTS;
-    tlvWalkObjectDepth = walkDepth;
-    if (tlvConstructed) {
-      if (walkDepth + 1 >= TLV_DEPTH_MAX) return ERR_TLV_DEPTH_EXCEEDED;
-      walkDepth++;
-      store<u32>(walkEnds + ((<usize>walkDepth) << 2), tlvNext);
-      walkPos = tlvValueStart;
-    } else {
-      walkPos = tlvNext;
+    status = tlvDecodeAt(base, pos, end);
+    if (status != STATUS_OK) break;
+    objects++;
+    if (objects > TLV_OBJECTS_MAX) {
+      status = ERR_TLV_TOO_MANY_OBJECTS;
+      break;
     }
-    return STATUS_OK;
+    tlvWalkObjectDepth = depth;
+    if (tlvConstructed) {
+      if (depth + 1 >= TLV_DEPTH_MAX) {
+        status = ERR_TLV_DEPTH_EXCEEDED;
+        break;
+      }
+      depth++;
+      end = tlvNext;
+      store<u32>(walkEnds + ((<usize>depth) << 2), end);
+      pos = tlvValueStart;
+    } else {
+      pos = tlvNext;
+    }
+    if (!all) break;
   }
+  walkDepth = depth;
+  walkPos = pos;
+  walkObjects = objects;
+  return status;
 }
 
 /**
@@ -165,7 +241,7 @@ export function tlvFindChild(base: usize, start: u32, end: u32, tag: u32): i32 {
   let pos = start;
   // Each object consumes at least two bytes, so the loop ends within (end - start) / 2 rounds.
   while (pos < end) {
-    const status = tlvDecodeOne(base, pos, end);
+    const status = tlvDecodeFrom(base, pos, end);
     if (status == TLV_END) return ERR_TLV_NOT_FOUND;
     if (status != STATUS_OK) return status;
     if (tlvTag == tag) return STATUS_OK;

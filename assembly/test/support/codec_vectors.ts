@@ -78,6 +78,9 @@ function resolve(vector: CodecVector): CodecStep {
       }
       break;
     }
+    case 'OP_TLV_WALK':
+      input = hex(vector.data ?? '');
+      break;
     case 'OP_TLV_FIND': {
       const path = Buffer.concat((vector.path ?? []).map(tagBytes));
       input = Buffer.concat([path, hex(vector.data ?? '')]);
