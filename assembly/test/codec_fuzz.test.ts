@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelOp, KernelStatus, kernelStatusName } from '../host/abi.gen.js';
 import { loadKernel } from '../host/kernel_loader.js';
 import { Prng } from '../../host-sim/src/prng.js';
+import { fuzzMutate } from './support/fuzz_mutate.js';
 import { loadCodecSteps, toHex, encodeEntries, type CodecStep } from './support/codec_vectors.js';
 import {
   refDolBuild,
@@ -22,45 +23,9 @@ const KNOWN = new Set(
   Object.values(KernelStatus).filter((v): v is number => typeof v === 'number'),
 );
 
-/** One random mutation of `bytes`: bit flip, byte set, truncation, duplication, huge length. */
+/** One to three random edits (see fuzzMutate), with this suite's special bytes. */
 function mutate(prng: Prng, bytes: Uint8Array): Uint8Array {
-  const out = Array.from(bytes);
-  const rounds = 1 + prng.below(3);
-  for (let r = 0; r < rounds; r += 1) {
-    const at = out.length === 0 ? 0 : prng.below(out.length);
-    switch (prng.below(7)) {
-      case 0:
-        if (out.length > 0) out[at] = (out[at] ?? 0) ^ (1 << prng.below(8));
-        break;
-      case 1:
-        if (out.length > 0) out[at] = prng.below(256);
-        break;
-      case 2:
-        out.length = prng.below(out.length + 1);
-        break;
-      case 3:
-        out.splice(at, 0, ...out.slice(at, at + 1 + prng.below(8)));
-        break;
-      case 4:
-        out.splice(
-          at,
-          0,
-          ...([
-            [0x81, 0xff],
-            [0x82, 0xff, 0xff],
-            [0x83, 0x7f, 0xff, 0xff],
-          ][prng.below(3)] ?? []),
-        );
-        break;
-      case 5:
-        out.splice(at, 0, [0x00, 0xff, 0x1f, 0x9f, 0xbf, 0xe1, 0x80][prng.below(7)] ?? 0);
-        break;
-      default:
-        out.splice(at, 1 + prng.below(4));
-        break;
-    }
-  }
-  return Uint8Array.from(out.slice(0, 8192));
+  return fuzzMutate(prng, bytes, [0x00, 0xff, 0x1f, 0x9f, 0xbf, 0xe1, 0x80], 8192);
 }
 
 /** What the reference codec says for `step` with `input`: status name and output hex. */

@@ -8,6 +8,7 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../host/abi.gen.js';
 import { loadKernel } from '../host/kernel_loader.js';
 import type { Kernel } from '../host/kernel_loader.js';
 import { Prng } from '../../host-sim/src/prng.js';
+import { fuzzMutate } from './support/fuzz_mutate.js';
 import {
   DEFAULT_CARD,
   buildChain,
@@ -27,34 +28,9 @@ const KNOWN = new Set(
   Object.values(KernelStatus).filter((v): v is number => typeof v === 'number'),
 );
 
-/** One to three random edits: bit flip, byte set, truncation, duplication, insertion, deletion. */
+/** One to three random edits (see fuzzMutate), with this suite's special bytes. */
 function mutate(prng: Prng, bytes: Uint8Array): Uint8Array {
-  const out = Array.from(bytes);
-  const rounds = 1 + prng.below(3);
-  for (let r = 0; r < rounds; r += 1) {
-    const at = out.length === 0 ? 0 : prng.below(out.length);
-    switch (prng.below(6)) {
-      case 0:
-        if (out.length > 0) out[at] = (out[at] ?? 0) ^ (1 << prng.below(8));
-        break;
-      case 1:
-        if (out.length > 0) out[at] = prng.below(256);
-        break;
-      case 2:
-        out.length = prng.below(out.length + 1);
-        break;
-      case 3:
-        out.splice(at, 0, ...out.slice(at, at + 1 + prng.below(8)));
-        break;
-      case 4:
-        out.splice(at, 0, [0x00, 0xff, 0x81, 0x82, 0x9f, 0xbb][prng.below(6)] ?? 0);
-        break;
-      default:
-        out.splice(at, 1 + prng.below(4));
-        break;
-    }
-  }
-  return Uint8Array.from(out.slice(0, 8192));
+  return fuzzMutate(prng, bytes, [0x00, 0xff, 0x81, 0x82, 0x9f, 0xbb], 8192);
 }
 
 /** Edits inside a recoverable plaintext, keeping its length (the signer needs N bytes). */

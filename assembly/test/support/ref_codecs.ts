@@ -26,6 +26,25 @@ interface RefHeader {
   valueLength: number;
 }
 
+/** A BER tag read at `p` (1-3 bytes), or why it could not be read. */
+type RefTag = { tag: number; next: number } | 'truncated' | 'too-long';
+
+/** Reads one tag: subsequent bytes follow a first byte of xxx11111 while b8 is set. */
+function refReadTag(bytes: Uint8Array, p: number, end: number): RefTag {
+  const first = bytes[p] ?? 0;
+  let tag = first;
+  let q = p + 1;
+  if ((first & 0x1f) !== 0x1f) return { tag, next: q };
+  for (let size = 2; ; size += 1) {
+    if (q >= end) return 'truncated';
+    const next = bytes[q] ?? 0;
+    q += 1;
+    if (size > 3) return 'too-long';
+    tag = tag * 256 + next;
+    if ((next & 0x80) === 0) return { tag, next: q };
+  }
+}
+
 /** Decodes one header at `pos` (skipping 00/FF padding); null = only padding remained. */
 function refDecodeOne(bytes: Uint8Array, pos: number, end: number): RefHeader | null | string {
   let p = pos;
@@ -33,20 +52,11 @@ function refDecodeOne(bytes: Uint8Array, pos: number, end: number): RefHeader | 
   if (p >= end) return null;
   const headerOffset = p;
   const first = bytes[p] ?? 0;
-  let tag = first;
-  p += 1;
-  if ((first & 0x1f) === 0x1f) {
-    let size = 1;
-    for (;;) {
-      if (p >= end) return 'ERR_TLV_TAG_TRUNCATED';
-      const next = bytes[p] ?? 0;
-      p += 1;
-      size += 1;
-      if (size > 3) return 'ERR_TLV_TAG_TOO_LONG';
-      tag = tag * 256 + next;
-      if ((next & 0x80) === 0) break;
-    }
-  }
+  const read = refReadTag(bytes, p, end);
+  if (read === 'truncated') return 'ERR_TLV_TAG_TRUNCATED';
+  if (read === 'too-long') return 'ERR_TLV_TAG_TOO_LONG';
+  const tag = read.tag;
+  p = read.next;
   if (p >= end) return 'ERR_TLV_LENGTH_TRUNCATED';
   let length = bytes[p] ?? 0;
   p += 1;
@@ -145,22 +155,11 @@ export function refTagList(bytes: Uint8Array): number[] | string {
   let p = 0;
   while (p < bytes.length) {
     if (tags.length >= 8) return 'ERR_TLV_PATH_INVALID';
-    const first = bytes[p] ?? 0;
-    let tag = first;
-    p += 1;
-    if ((first & 0x1f) === 0x1f) {
-      let size = 1;
-      for (;;) {
-        if (p >= bytes.length) return 'ERR_TLV_TAG_TRUNCATED';
-        const next = bytes[p] ?? 0;
-        p += 1;
-        size += 1;
-        if (size > 3) return 'ERR_TLV_PATH_INVALID';
-        tag = tag * 256 + next;
-        if ((next & 0x80) === 0) break;
-      }
-    }
-    tags.push(tag);
+    const read = refReadTag(bytes, p, bytes.length);
+    if (read === 'truncated') return 'ERR_TLV_TAG_TRUNCATED';
+    if (read === 'too-long') return 'ERR_TLV_PATH_INVALID';
+    tags.push(read.tag);
+    p = read.next;
   }
   return tags.length === 0 ? 'ERR_TLV_PATH_INVALID' : tags;
 }
@@ -204,27 +203,15 @@ export function refDolParse(dol: Uint8Array): Array<[number, number]> | string {
   const out: Array<[number, number]> = [];
   let p = 0;
   while (p < dol.length) {
-    const first = dol[p] ?? 0;
-    let tag = first;
-    p += 1;
-    if ((first & 0x1f) === 0x1f) {
-      let size = 1;
-      for (;;) {
-        if (p >= dol.length) return 'ERR_DOL_MALFORMED';
-        const next = dol[p] ?? 0;
-        p += 1;
-        size += 1;
-        if (size > 3) return 'ERR_DOL_MALFORMED';
-        tag = tag * 256 + next;
-        if ((next & 0x80) === 0) break;
-      }
-    }
+    const read = refReadTag(dol, p, dol.length);
+    if (typeof read === 'string') return 'ERR_DOL_MALFORMED';
+    p = read.next;
     if (p >= dol.length) return 'ERR_DOL_MALFORMED';
     const length = dol[p] ?? 0;
     p += 1;
     if (length >= 0x80) return 'ERR_DOL_ENTRY_TOO_LONG';
     if (out.length >= 32) return 'ERR_DOL_TOO_MANY_ENTRIES';
-    out.push([tag, length]);
+    out.push([read.tag, length]);
   }
   return out;
 }
