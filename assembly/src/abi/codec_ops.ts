@@ -48,6 +48,9 @@ import { swClassify } from '../iso7816/iso7816_sw';
 /** Bytes per OP_TLV_PARSE entry: tag(4) depth(1) flags(1) header(2) value(2) length(2). */
 export const TLV_ENTRY_BYTES: u32 = 12;
 
+/** OP_DOL_BUILD arg flag: build from the terminal data the previous call stored. */
+export const DOL_BUILD_REUSE_TERMINAL_DATA: u32 = 0x8000_0000;
+
 /** Terminal data supplied to OP_DOL_BUILD; allocated once at start-up. */
 const dolSource = new TlvStore(64, 2048);
 const pathTags = memory.data(TLV_PATH_MAX * 4, 4);
@@ -117,13 +120,19 @@ export function opTlvFind(pathLength: u32, length: u32): i32 {
 }
 
 /** OP_DOL_BUILD: IN = DOL (dolLength bytes) then BER-TLV terminal data. OUT = DOL data. */
-export function opDolBuild(dolLength: u32, length: u32): i32 {
-  if (dolLength > length) return ERR_TLV_PATH_INVALID;
+export function opDolBuild(arg: u32, length: u32): i32 {
+  // With DOL_BUILD_REUSE_TERMINAL_DATA the input is the DOL alone and the terminal data of the
+  // previous call is used again, as the transaction kernel does with its terminal store.
+  const reuse = (arg & DOL_BUILD_REUSE_TERMINAL_DATA) != 0;
+  const dolLength = arg & ~DOL_BUILD_REUSE_TERMINAL_DATA;
+  if (dolLength > length || (reuse && dolLength != length)) return ERR_TLV_PATH_INVALID;
   const parsed = dolParse(IN_BUFFER, dolLength);
   if (parsed != STATUS_OK) return parsed;
-  dolSource.clear();
-  const put = dolSource.putAll(IN_BUFFER, dolLength, length, false);
-  if (put != STATUS_OK) return put;
+  if (!reuse) {
+    dolSource.clear();
+    const put = dolSource.putAll(IN_BUFFER, dolLength, length, false);
+    if (put != STATUS_OK) return put;
+  }
   const built = dolBuild(dolSource, OUT_BUFFER, OUT_CAPACITY);
   if (built < 0) return built;
   setOutLength(<u32>built);

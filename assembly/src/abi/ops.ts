@@ -16,7 +16,8 @@ export const OP_TLV_WALK: u32 = 0x16;
  *  Output: the value of the first object at that path. */
 export const OP_TLV_FIND: u32 = 0x11;
 /** Input: DOL (arg = its byte length) then BER-TLV terminal data supplying values.
- *  Output: the concatenated DOL data. */
+ *  Output: the concatenated DOL data. arg bit 31: the input is the DOL only, and the terminal
+ *  data stored by the previous OP_DOL_BUILD is used again. */
 export const OP_DOL_BUILD: u32 = 0x12;
 /** Input: CLA INS P1 P2 then command data. arg: bit 16 = Le present, bits 0-8 = Le (1..256).
  *  Output: the short C-APDU (cases 1-4). */
