@@ -63,6 +63,38 @@ export function bnLimbCount(a: usize, limbs: u32): u32 {
   return i;
 }
 
+/**
+ * r[0..n] += q[0..n) * ai, n = (qEnd - q) / 4 limbs, the final carry stored at r[n] (which
+ * the caller has zeroed). The one inner loop of both multiplication and squaring.
+ */
+@inline
+function bnMulAddRow(r: usize, q: usize, qEnd: usize, ai: u64): void {
+  let carry: u64 = 0;
+  // Four limbs per round: the limb count is a multiple of 4 for every EMV key size we meet,
+  // but any remainder falls through to the single-limb tail.
+  while (q + 16 <= qEnd) {
+    let t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
+    store<u32>(r, <u32>t);
+    t = ai * <u64>load<u32>(q, 4) + <u64>load<u32>(r, 4) + (t >> 32);
+    store<u32>(r, <u32>t, 4);
+    t = ai * <u64>load<u32>(q, 8) + <u64>load<u32>(r, 8) + (t >> 32);
+    store<u32>(r, <u32>t, 8);
+    t = ai * <u64>load<u32>(q, 12) + <u64>load<u32>(r, 12) + (t >> 32);
+    store<u32>(r, <u32>t, 12);
+    carry = t >> 32;
+    q += 16;
+    r += 16;
+  }
+  while (q < qEnd) {
+    const t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
+    store<u32>(r, <u32>t);
+    carry = t >> 32;
+    q += 4;
+    r += 4;
+  }
+  store<u32>(r, <u32>carry);
+}
+
 /** target[0..2k) = a * b, a and b of `k` limbs; target must not overlap a or b. */
 export function bnMul(target: usize, a: usize, b: usize, k: u32): void {
   assert(k > 0 && k <= BN_LIMBS_MAX, 'bnMul size');
@@ -70,32 +102,7 @@ export function bnMul(target: usize, a: usize, b: usize, k: u32): void {
   const bEnd = b + (<usize>k << 2);
   for (let i: u32 = 0; i < k; i++) {
     const ai = <u64>load<u32>(a + (<usize>i << 2));
-    let r = target + (<usize>i << 2);
-    let q = b;
-    let carry: u64 = 0;
-    // Four limbs per round: k is a multiple of 4 for every EMV key size we meet, but any
-    // remainder falls through to the single-limb tail.
-    while (q + 16 <= bEnd) {
-      let t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
-      store<u32>(r, <u32>t);
-      t = ai * <u64>load<u32>(q, 4) + <u64>load<u32>(r, 4) + (t >> 32);
-      store<u32>(r, <u32>t, 4);
-      t = ai * <u64>load<u32>(q, 8) + <u64>load<u32>(r, 8) + (t >> 32);
-      store<u32>(r, <u32>t, 8);
-      t = ai * <u64>load<u32>(q, 12) + <u64>load<u32>(r, 12) + (t >> 32);
-      store<u32>(r, <u32>t, 12);
-      carry = t >> 32;
-      q += 16;
-      r += 16;
-    }
-    while (q < bEnd) {
-      const t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
-      store<u32>(r, <u32>t);
-      carry = t >> 32;
-      q += 4;
-      r += 4;
-    }
-    store<u32>(r, <u32>carry);
+    bnMulAddRow(target + (<usize>i << 2), b, bEnd, ai);
   }
 }
 
@@ -107,30 +114,7 @@ export function bnSquare(target: usize, a: usize, k: u32): void {
   const aEnd = a + (<usize>k << 2);
   for (let i: u32 = 0; i + 1 < k; i++) {
     const ai = <u64>load<u32>(a + (<usize>i << 2));
-    let q = a + (<usize>(i + 1) << 2);
-    let r = target + (<usize>(2 * i + 1) << 2);
-    let carry: u64 = 0;
-    while (q + 16 <= aEnd) {
-      let t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
-      store<u32>(r, <u32>t);
-      t = ai * <u64>load<u32>(q, 4) + <u64>load<u32>(r, 4) + (t >> 32);
-      store<u32>(r, <u32>t, 4);
-      t = ai * <u64>load<u32>(q, 8) + <u64>load<u32>(r, 8) + (t >> 32);
-      store<u32>(r, <u32>t, 8);
-      t = ai * <u64>load<u32>(q, 12) + <u64>load<u32>(r, 12) + (t >> 32);
-      store<u32>(r, <u32>t, 12);
-      carry = t >> 32;
-      q += 16;
-      r += 16;
-    }
-    while (q < aEnd) {
-      const t = ai * <u64>load<u32>(q) + <u64>load<u32>(r) + carry;
-      store<u32>(r, <u32>t);
-      carry = t >> 32;
-      q += 4;
-      r += 4;
-    }
-    store<u32>(r, <u32>carry);
+    bnMulAddRow(target + (<usize>(2 * i + 1) << 2), a + (<usize>(i + 1) << 2), aEnd, ai);
   }
   // Double the off-diagonal sum and add the squares a_i^2 in one carry pass.
   let carry: u64 = 0;
