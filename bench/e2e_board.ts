@@ -7,30 +7,24 @@
 // with process.hrtime, and the screens and journal entries are captured for an exact replay
 // (bench/e2e_own_time.ts) that times display framing and journal appends with a real fsync.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadKernel, type Kernel } from '../assembly/host/kernel_loader.js';
 import type { QpbocMode } from '../assembly/host/qpboc_session.js';
-import { INDICATOR_PATTERNS_DEFAULT } from '../hal/src/buzzer/indicator_patterns.js';
-import { NODE_SYSFS_FILES } from '../hal/src/buzzer/sysfs_files.js';
-import { openSysfsIndicator } from '../hal/src/buzzer/sysfs_indicator.js';
-import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../hal/src/display/dwin_display.js';
 import type { DisplayPort, DisplayScreen } from '../hal/src/ports/display_port.js';
 import type { IndicatorPort } from '../hal/src/ports/indicator_port.js';
 import { Journal, JOURNAL_FILE_NAME } from '../firmware/src/app/journal/journal.js';
 import type { JournalEntry } from '../firmware/src/app/journal/journal_records.js';
 import type { ParamStore } from '../firmware/src/app/params/params_store.js';
-import { simParamStore } from '../host-sim/src/sim/sim_board_parts.js';
+import {
+  SIM_DISPLAY_BAUD,
+  simOutputs,
+  simParamStore,
+} from '../host-sim/src/sim/sim_board_parts.js';
 import type { FareParams } from '../firmware/src/app/params/params_files.js';
 import { Validator } from '../firmware/src/app/validator/validator.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../firmware/src/app/validator/validator_ports.js';
 import { ClockSim } from '../host-sim/src/clock_sim.js';
-import { DwinDisplaySim } from '../host-sim/src/display_sim/dwin_display_sim.js';
-import {
-  SYSFS_TREE_SIM_DEFAULT,
-  sysfsTreeSimCreate,
-} from '../host-sim/src/display_sim/sysfs_tree_sim.js';
 import { PN532_SIM_DEFAULT_OPTIONS } from '../host-sim/src/pn532_sim/pn532_sim.js';
 import type { Iso14443BitRateKbps } from '../host-sim/src/pn532_sim/pn532_sim_rf_timing.js';
 import {
@@ -40,17 +34,14 @@ import {
 } from '../host-sim/src/pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../host-sim/src/pki/test_pki.js';
 import { Prng } from '../host-sim/src/prng.js';
-import {
-  createSerialLinkPairSim,
-  type SerialLinkPairSim,
-} from '../host-sim/src/serial_link_sim.js';
+import type { SerialLinkPairSim } from '../host-sim/src/serial_link_sim.js';
 import { StorageSim } from '../host-sim/src/storage_sim.js';
 
 /** 2026-11-24 08:00 China time (a Tuesday morning): simulated time zero. */
 export const E2E_EPOCH_WALL_MS = Date.UTC(2026, 10, 24, 0, 0, 0);
 
-/** The DWIN display's own UART (its factory default). */
-export const E2E_DISPLAY_BAUD = 115200;
+/** The DWIN display's own UART, as the simulator's outputs pace it. */
+export const E2E_DISPLAY_BAUD = SIM_DISPLAY_BAUD;
 
 /** Knobs of one benchmark board; every field explicit. */
 export interface E2eBoardOptions {
@@ -211,25 +202,9 @@ export async function createE2eBoard(options: E2eBoardOptions): Promise<E2eBoard
   const rf = { activationAttempts: 2, exchangeRetries: 0, cardAnswerTimeoutMs: 51.2 };
   const started = await rig.run(rig.reader.start({ baudRate: options.baudRate, rf }));
   if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
-  const displayLine = createSerialLinkPairSim(clock, {
-    ...PN532_SIM_RIG_DEFAULT_OPTIONS.line,
-    baudRate: E2E_DISPLAY_BAUD,
-  });
-  new DwinDisplaySim().attach(displayLine.device);
   const screens: DisplayScreen[] = [];
-  const display = new DwinDisplay(displayLine.host, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
-  const sysfsRoot = mkdtempSync(join(sysfsParentDir(), 'shuaka-bench-sysfs-'));
-  sysfsTreeSimCreate(sysfsRoot, SYSFS_TREE_SIM_DEFAULT);
-  const player = openSysfsIndicator({
-    sysfsRoot,
-    files: NODE_SYSFS_FILES,
-    clock,
-    buzzer: { kind: 'pwm', chip: 0, channel: 0 },
-    greenLed: 'green:status',
-    redLed: 'red:status',
-    patterns: INDICATOR_PATTERNS_DEFAULT,
-  });
-  if (!player.ok) throw new Error(`indicator: ${player.error} ${player.detail}`);
+  const outputs = simOutputs(clock, sysfsParentDir());
+  const { displayLine, sysfsRoot } = outputs;
   const journalEntries: JournalEntry[] = [];
   const journal = await e2eJournal(clock, prng.fork('storage'), journalEntries);
   const params = await e2eParams(prng);
@@ -239,8 +214,8 @@ export async function createE2eBoard(options: E2eBoardOptions): Promise<E2eBoard
   const validator = new Validator(
     {
       reader: rig.reader,
-      display: recordingDisplay(display, screens),
-      indicator: timedIndicator(player.value, indicatorCpu),
+      display: recordingDisplay(outputs.display, screens),
+      indicator: timedIndicator(outputs.indicator, indicatorCpu),
       clock,
       kernel: timedKernel(options.kernel ?? (await loadKernel()), kernelCpu),
       journal,

@@ -3,17 +3,14 @@
 import { runOnClock } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
-import { DEFAULT_FARES } from '../../../firmware/src/app/params/params_store.js';
-import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
 import type {
   TapReport,
   ValidatorConfig,
 } from '../../../firmware/src/app/validator/validator_ports.js';
-import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { createSimBoard } from './sim_board.js';
 import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
-import type { BusBoard } from './sim_board_parts.js';
+import { busBoardOptions, type BusBoard } from './sim_board_parts.js';
 import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
 
 /** Options of a run; `shuaka sim` maps its flags onto these. */
@@ -58,19 +55,6 @@ export interface BusRun {
   readonly taps: readonly TapLine[];
 }
 
-function fares(pool: RiderPool): FareParams {
-  return {
-    ...DEFAULT_FARES,
-    categories: [
-      {
-        name: 'concession',
-        fareMinor: 100,
-        panRanges: pool.concessionBins.map((bin) => ({ low: bin, high: bin })),
-      },
-    ],
-  };
-}
-
 /** Runs the whole line; `onTap` sees every tap as it ends (progress printing). */
 export async function runBus(
   options: BusRunOptions,
@@ -78,21 +62,7 @@ export async function runBus(
 ): Promise<BusRun> {
   const prng = new Prng(options.seed);
   const pool = riderPool(options.seed, options.cardGroups, testPki());
-  const board = await createSimBoard({
-    seed: options.seed,
-    caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
-    denyList: pool.denyList,
-    caRevocations: testPki().revoked.map((r) => ({
-      ridHex: r.ridHex,
-      caIndex: r.caIndex,
-      certificateSerialHex: r.certSerialHex,
-    })),
-    validator: { ...VALIDATOR_CONFIG_DEFAULT, mode: options.mode },
-    baudRate: options.baudRate,
-    lineId: 'L101',
-    fares: fares(pool),
-    storageBytes: 8 << 20,
-  });
+  const board = await createSimBoard(busBoardOptions(options, pool));
   const ride: RideBoard = {
     clock: board.clock,
     field: board.rig.sim,

@@ -39,7 +39,7 @@ import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs
 import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
-import { createSerialLinkPairSim } from '../serial_link_sim.js';
+import { createSerialLinkPairSim, type SerialLinkPairSim } from '../serial_link_sim.js';
 import { StorageSim } from '../storage_sim.js';
 import type { BusRunOptions } from './bus_run.js';
 import type { RiderPool } from './bus_riders.js';
@@ -135,9 +135,19 @@ function recordingIndicator(
   };
 }
 
-/** The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in sysfs. */
-export function simOutputs(clock: ClockPort): {
+/** The DWIN display's own serial line speed. */
+export const SIM_DISPLAY_BAUD = 115_200;
+
+/**
+ * The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in a sysfs tree
+ * created under `sysfsParent` (a tmpfs stands in for kernel attributes best).
+ */
+export function simOutputs(
+  clock: ClockPort,
+  sysfsParent: string = tmpdir(),
+): {
   display: DwinDisplay;
+  displayLine: SerialLinkPairSim;
   screen: DwinDisplaySim;
   indicator: IndicatorPort;
   sysfsRoot: string;
@@ -145,12 +155,12 @@ export function simOutputs(clock: ClockPort): {
 } {
   const displayLine = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_DEFAULT_LINE,
-    baudRate: 115200,
+    baudRate: SIM_DISPLAY_BAUD,
   });
   const screen = new DwinDisplaySim();
   screen.attach(displayLine.device);
   const display = new DwinDisplay(displayLine.host, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
-  const sysfsRoot = mkdtempSync(join(tmpdir(), 'shuaka-sysfs-'));
+  const sysfsRoot = mkdtempSync(join(sysfsParent, 'shuaka-sysfs-'));
   sysfsTreeSimCreate(sysfsRoot, SYSFS_TREE_SIM_DEFAULT);
   const player = openSysfsIndicator({
     sysfsRoot,
@@ -169,7 +179,7 @@ export function simOutputs(clock: ClockPort): {
   const indicator = recordingIndicator(player.value, (s) => {
     lastSignal = s;
   });
-  return { display, screen, indicator, sysfsRoot, lastSignal: () => lastSignal };
+  return { display, displayLine, screen, indicator, sysfsRoot, lastSignal: () => lastSignal };
 }
 
 /** What the rest of the board is built around. */
