@@ -7,9 +7,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
-import { INDICATOR_PATTERNS_DEFAULT } from '../../../hal/src/buzzer/indicator_patterns.js';
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
-import { openSysfsIndicator } from '../../../hal/src/buzzer/sysfs_indicator.js';
+import {
+  openSysfsIndicator,
+  SYSFS_INDICATOR_BUS_VALIDATOR,
+} from '../../../hal/src/buzzer/sysfs_indicator.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
@@ -144,10 +146,7 @@ export function bootIndicator(sysfsRoot: string, clock: ClockPort, log: LogPort)
     sysfsRoot,
     files: NODE_SYSFS_FILES,
     clock,
-    buzzer: { kind: 'pwm', chip: 0, channel: 0 },
-    greenLed: 'green:status',
-    redLed: 'red:status',
-    patterns: INDICATOR_PATTERNS_DEFAULT,
+    ...SYSFS_INDICATOR_BUS_VALIDATOR,
   });
   if (player.ok) return player.value;
   log.log({ event: 'indicator-missing', error: player.error, detail: player.detail, sysfsRoot });

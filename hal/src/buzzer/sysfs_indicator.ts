@@ -5,7 +5,7 @@ import type { ClockPort } from '../ports/clock_port.js';
 import { halErr, halOk, type HalResult } from '../ports/hal_status.js';
 import type { IndicatorSignal } from '../ports/indicator_port.js';
 import { IndicatorPlayer } from './indicator_player.js';
-import type { IndicatorPattern } from './indicator_patterns.js';
+import { INDICATOR_PATTERNS_DEFAULT, type IndicatorPattern } from './indicator_patterns.js';
 import { SysfsLed, SysfsLedBuzzer } from './sysfs_led.js';
 import type { SysfsFiles } from './sysfs_files.js';
 import { SysfsPwmBuzzer } from './sysfs_pwm_buzzer.js';
@@ -27,6 +27,17 @@ export interface SysfsIndicatorOptions {
   readonly redLed: string | null;
   readonly patterns: Readonly<Record<IndicatorSignal, IndicatorPattern>>;
 }
+
+/**
+ * How a bus validator board is wired: the buzzer on pwmchip0/pwm0, the status LEDs
+ * green:status and red:status, the default patterns. The simulator builds the same tree.
+ */
+export const SYSFS_INDICATOR_BUS_VALIDATOR = {
+  buzzer: { kind: 'pwm', chip: 0, channel: 0 },
+  greenLed: 'green:status',
+  redLed: 'red:status',
+  patterns: INDICATOR_PATTERNS_DEFAULT,
+} as const satisfies Pick<SysfsIndicatorOptions, 'buzzer' | 'greenLed' | 'redLed' | 'patterns'>;
 
 /**
  * Opens every device (export, detach triggers, all off) and returns the player. Failing here,

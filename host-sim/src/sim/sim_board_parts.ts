@@ -10,9 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
-import { INDICATOR_PATTERNS_DEFAULT } from '../../../hal/src/buzzer/indicator_patterns.js';
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
-import { openSysfsIndicator } from '../../../hal/src/buzzer/sysfs_indicator.js';
+import {
+  openSysfsIndicator,
+  SYSFS_INDICATOR_BUS_VALIDATOR,
+} from '../../../hal/src/buzzer/sysfs_indicator.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
@@ -166,10 +168,7 @@ export function simOutputs(
     sysfsRoot,
     files: NODE_SYSFS_FILES,
     clock,
-    buzzer: { kind: 'pwm', chip: 0, channel: 0 },
-    greenLed: 'green:status',
-    redLed: 'red:status',
-    patterns: INDICATOR_PATTERNS_DEFAULT,
+    ...SYSFS_INDICATOR_BUS_VALIDATOR,
   });
   if (!player.ok) {
     rmSync(sysfsRoot, { recursive: true, force: true });
