@@ -51,8 +51,13 @@ function beeps(
 
 /**
  * One short beep and green for approved; three beeps and red for declined; a long low beep and
- * red for the deny list and errors; two beeps for "present again" cases. Every timed pattern
- * ends within 2 s so the validator is quiet before the next rider's tap.
+ * red for the deny list and errors; two beeps for "present again" cases. Each refusal a rider
+ * can act on has its own rhythm (count and length of low beeps), so the driver and the rider
+ * hear the cause without reading: two long low beeps for 余额不足, four short for an expired
+ * card, one long for a card this lane does not take, five very short for a failed
+ * authentication, three short high ones on red for inconsistent card data. An admission (fare
+ * accepted, paid later) is one long high beep on green. Every timed pattern ends within 2 s so
+ * the validator is quiet before the next rider's tap.
  */
 export const INDICATOR_PATTERNS_DEFAULT: Readonly<Record<IndicatorSignal, IndicatorPattern>> = {
   approved: { steps: beeps(1, TONE_HZ_HIGH, 'green', 150, 1_000), rest: OFF },
@@ -64,6 +69,12 @@ export const INDICATOR_PATTERNS_DEFAULT: Readonly<Record<IndicatorSignal, Indica
   error: { steps: beeps(1, TONE_HZ_LOW, 'red', 800, 1_000), rest: OFF },
   outOfService: { steps: [], rest: { green: false, red: true } },
   off: { steps: [], rest: OFF },
+  admitted: { steps: beeps(1, TONE_HZ_HIGH, 'green', 400, 1_000), rest: OFF },
+  insufficientBalance: { steps: beeps(2, TONE_HZ_LOW, 'red', 250, 1_000), rest: OFF },
+  expired: { steps: beeps(4, TONE_HZ_LOW, 'red', 80, 1_000), rest: OFF },
+  notAccepted: { steps: beeps(1, TONE_HZ_LOW, 'red', 400, 1_000), rest: OFF },
+  authFailed: { steps: beeps(5, TONE_HZ_LOW, 'red', 60, 1_000), rest: OFF },
+  cardDataError: { steps: beeps(3, TONE_HZ_HIGH, 'red', 80, 1_000), rest: OFF },
 };
 
 /** Programmer-error checks for a pattern table, run once when a player is built. */

@@ -38,6 +38,7 @@ export const DECLINE_REASON_TEXT: Readonly<Record<DeclineReason, DeclineReasonTe
   USE_OTHER_CARD: { code: 7, text: '请使用其他卡' },
   CARD_BLOCKED: { code: 8, text: '卡片已锁定' },
   AMOUNT_LIMIT_EXCEEDED: { code: 9, text: '超出交易限额' },
+  CARD_DATA_INCONSISTENT: { code: 10, text: '卡片数据异常' },
 };
 
 /**
@@ -51,6 +52,12 @@ export function formatYuan(amountMinor: number): string {
   const yuan = Math.floor(amountMinor / 100);
   const fen = amountMinor % 100;
   return `${yuan}.${fen < 10 ? '0' : ''}${fen}`;
+}
+
+/** A code as at least two digits ("05"); a negative or fractional code is a programmer error. */
+function twoDigits(code: number): string {
+  assert.ok(Number.isSafeInteger(code) && code >= 0, `code must be a natural number: ${code}`);
+  return code.toString().padStart(2, '0');
 }
 
 /** A money line: label, amount, and "元" (GBK has no U+00A5 yen sign, so we write the unit). */
@@ -85,10 +92,21 @@ export function screenTexts(screen: DisplayScreen): ScreenTexts {
         amount: money('扣款', screen.amountMinor),
         balance: screen.balanceMinor === null ? '' : money('余额', screen.balanceMinor),
       });
+    case 'admitted':
+      // Nothing was debited: the fare is accepted and the money moves after authorisation.
+      return texts({
+        title: '交易成功',
+        amount: money('票价', screen.amountMinor),
+        message: '稍后扣款',
+      });
     case 'declined': {
       const reason = DECLINE_REASON_TEXT[screen.reason];
-      const code = `${reason.code < 10 ? '0' : ''}${reason.code}`;
-      return texts({ title: '交易失败', message: reason.text, footer: `代码 ${code}` });
+      const detail = screen.detailCode === undefined ? '' : `-${twoDigits(screen.detailCode)}`;
+      return texts({
+        title: '交易失败',
+        message: reason.text,
+        footer: `代码 ${twoDigits(reason.code)}${detail}`,
+      });
     }
     case 'tryAgain':
       return texts({ title: '请重刷', message: '读卡中断 请重新刷卡' });

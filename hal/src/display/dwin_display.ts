@@ -55,6 +55,7 @@ export const DWIN_LAYOUT_DEFAULT: DwinLayout = {
     alreadyPaid: 7,
     outOfService: 8,
     multipleCards: 9,
+    admitted: 10,
   },
   regions: {
     title: { vp: 0x5000, capacityBytes: 64 },

@@ -15,7 +15,8 @@ export type DeclineReason =
   | 'CARD_DECLINED'
   | 'USE_OTHER_CARD'
   | 'CARD_BLOCKED'
-  | 'AMOUNT_LIMIT_EXCEEDED';
+  | 'AMOUNT_LIMIT_EXCEEDED'
+  | 'CARD_DATA_INCONSISTENT';
 
 /**
  * One whole screen. Amounts are integer minor units (fen); drivers format them as yuan with two
@@ -32,7 +33,20 @@ export type DisplayScreen =
       readonly amountMinor: number;
       readonly balanceMinor: number | null;
     }
-  | { readonly kind: 'declined'; readonly reason: DeclineReason }
+  /**
+   * Admitted (UnionPay ODA transit, full-flow cards): the fare is accepted, nothing was debited;
+   * the money moves when the record is authorised later ("稍后扣款", never "扣款").
+   */
+  | { readonly kind: 'admitted'; readonly amountMinor: number }
+  /**
+   * `detailCode`: the precise cause behind `reason` (the kernel's reason code), shown after
+   * the reason's own code so the operator's hotline can tell causes of one wording apart.
+   */
+  | {
+      readonly kind: 'declined';
+      readonly reason: DeclineReason;
+      readonly detailCode?: number;
+    }
   /** Torn or interrupted read: "请重刷" (present the card again). */
   | { readonly kind: 'tryAgain' }
   /** The card is on the deny list (黑名单). */
@@ -54,6 +68,7 @@ export const DISPLAY_SCREEN_KINDS: readonly DisplayScreen['kind'][] = [
   'alreadyPaid',
   'outOfService',
   'multipleCards',
+  'admitted',
 ];
 
 /** Every decline reason, for exhaustive tests and tables. */
@@ -67,6 +82,7 @@ export const DECLINE_REASONS: readonly DeclineReason[] = [
   'USE_OTHER_CARD',
   'CARD_BLOCKED',
   'AMOUNT_LIMIT_EXCEEDED',
+  'CARD_DATA_INCONSISTENT',
 ];
 
 /**

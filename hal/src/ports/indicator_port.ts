@@ -12,7 +12,19 @@ export type IndicatorSignal =
   | 'multipleCards'
   | 'error'
   | 'outOfService'
-  | 'off';
+  | 'off'
+  /** Fare accepted, authorised later (nothing debited at the tap). */
+  | 'admitted'
+  /** Not enough e-cash and no other way to pay (余额不足). */
+  | 'insufficientBalance'
+  /** Expired or not yet effective card. */
+  | 'expired'
+  /** A kind of card this lane does not accept (请使用其他卡 / 不支持此卡). */
+  | 'notAccepted'
+  /** Offline data authentication really failed (counterfeit, revoked issuer key). */
+  | 'authFailed'
+  /** The card's data contradict themselves (卡片数据异常). */
+  | 'cardDataError';
 
 /** Every signal, for exhaustive tests and tables. */
 export const INDICATOR_SIGNALS: readonly IndicatorSignal[] = [
@@ -25,6 +37,12 @@ export const INDICATOR_SIGNALS: readonly IndicatorSignal[] = [
   'error',
   'outOfService',
   'off',
+  'admitted',
+  'insufficientBalance',
+  'expired',
+  'notAccepted',
+  'authFailed',
+  'cardDataError',
 ];
 
 /**

@@ -118,6 +118,12 @@ describe('IndicatorPlayer timing', () => {
       error: [1, RED, 1_000],
       outOfService: [0, RED, 0],
       off: [0, null, 0],
+      admitted: [1, GREEN, 1_000],
+      insufficientBalance: [2, RED, 1_000],
+      expired: [4, RED, 1_000],
+      notAccepted: [1, RED, 1_000],
+      authFailed: [5, RED, 1_000],
+      cardDataError: [3, RED, 1_000],
     };
     for (const [signal, [beeps, led, endMs]] of Object.entries(expected)) {
       files.writes.splice(0);

@@ -110,6 +110,7 @@ describe('DwinDisplay on the emulator', () => {
       USE_OTHER_CARD: ['请使用其他卡', '代码 07'],
       CARD_BLOCKED: ['卡片已锁定', '代码 08'],
       AMOUNT_LIMIT_EXCEEDED: ['超出交易限额', '代码 09'],
+      CARD_DATA_INCONSISTENT: ['卡片数据异常', '代码 10'],
     };
     for (const [reason, [message, footer]] of Object.entries(expected)) {
       const sim = await shown({ kind: 'declined', reason: reason as DeclineReason });
@@ -119,6 +120,21 @@ describe('DwinDisplay on the emulator', () => {
         texts: { title: '交易失败', amount: '', balance: '', message, footer },
       });
     }
+  });
+
+  it('declined_withDetailCode_appendsItToTheReasonCode', async () => {
+    const sim = await shown({ kind: 'declined', reason: 'AUTHENTICATION_FAILED', detailCode: 12 });
+    expect(sim.snapshot().texts['footer']).toBe('代码 05-12');
+  });
+
+  it('admitted_saysTheFareIsAcceptedAndNeverThatItWasDebited', async () => {
+    const shot = (await shown({ kind: 'admitted', amountMinor: 200 })).snapshot();
+    expect(shot).toEqual({
+      pageId: 10,
+      pageName: 'admitted',
+      texts: { title: '交易成功', amount: '票价 2.00元', balance: '', message: '稍后扣款', footer: '' },
+    });
+    expect(Object.values(shot.texts).join('/')).not.toMatch(/扣款 *[0-9]/);
   });
 
   it('fixedScreens_showTheirTitles', async () => {

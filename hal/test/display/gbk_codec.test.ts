@@ -66,7 +66,9 @@ describe('gbkEncode', () => {
     const screens: DisplayScreen[] = [];
     for (const kind of DISPLAY_SCREEN_KINDS) {
       if (kind === 'declined') {
-        for (const reason of DECLINE_REASONS) screens.push({ kind, reason });
+        for (const reason of DECLINE_REASONS) screens.push({ kind, reason, detailCode: 12 });
+      } else if (kind === 'admitted') {
+        screens.push({ kind, amountMinor: 200 });
       } else if (kind === 'idle') {
         screens.push({ kind, fareMinor: 200, lineName: '1路 火车站-机场' });
       } else if (kind === 'approved') {

@@ -36,7 +36,10 @@ export interface DwinProjectSim {
   readonly textVariables: readonly DwinTextVariableSim[];
 }
 
-/** The validator's reference project: 9 pages and 5 text controls of 64 bytes at 0x5000.. */
+/**
+ * The validator's reference project: a boot page, one page per screen kind and 5 text
+ * controls of 64 bytes at 0x5000..
+ */
 export const DWIN_PROJECT_SIM_DEFAULT: DwinProjectSim = {
   crc: false,
   pages: [
@@ -50,6 +53,7 @@ export const DWIN_PROJECT_SIM_DEFAULT: DwinProjectSim = {
     { id: 7, name: 'alreadyPaid' },
     { id: 8, name: 'outOfService' },
     { id: 9, name: 'multipleCards' },
+    { id: 10, name: 'admitted' },
   ],
   textVariables: [
     { name: 'title', vp: 0x5000, capacityBytes: 64 },
