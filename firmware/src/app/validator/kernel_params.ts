@@ -4,6 +4,7 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../../../../assembly/h
 import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
 import { configureQpboc, tlvEncode } from '../../../../assembly/host/qpboc_session.js';
 import type { ParamSet } from '../params/params_store.js';
+import { terminalDataProblem, terminalDataTlv, type TerminalData } from './tap_icc_data.js';
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -26,14 +27,22 @@ function caKeyTlv(key: ParamSet['caKeys'][number]): Uint8Array {
 }
 
 /**
- * Configures the kernel from `params`. Returns null on success, or a message naming the
- * part the kernel refused (the validator then stays out of service).
+ * Configures the kernel from `params` and the board's `terminal` data (offered to the card's
+ * PDOL and CDOL). Returns null on success, or a message naming the part that is invalid or
+ * that the kernel refused (the validator then stays out of service).
  */
-export function kernelLoadParams(kernel: Kernel, params: ParamSet): string | null {
+export function kernelLoadParams(
+  kernel: Kernel,
+  params: ParamSet,
+  terminal: TerminalData,
+): string | null {
+  const problem = terminalDataProblem(terminal);
+  if (problem !== null) return `terminal data: ${problem}`;
   const configured = configureQpboc(kernel, {
     countryCode: bcd4(params.fares.currencyCode),
     currencyCode: bcd4(params.fares.currencyCode),
     aids: params.aids.map((a) => ({ aid: bytes(a.aidHex), partialMatch: a.partialMatch })),
+    extraTerminalData: terminalDataTlv(terminal, params.terminal.terminalId),
   });
   if (configured !== KernelStatus.STATUS_OK)
     return `terminal configuration: ${kernelStatusName(configured)}`;

@@ -20,6 +20,11 @@ import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
 import type { UncertainTap } from '../journal/journal_state.js';
 import type { CardKey } from '../journal/journal_records.js';
+import {
+  iccDataWithTerminal,
+  terminalDataTlv,
+  transactionSequenceCounter,
+} from './tap_icc_data.js';
 import { recoveryOf, tornRecordOf } from './tap_records.js';
 import { TapJournal } from './tap_journal.js';
 import { uidIsRandom, type UidMemory } from './uid_memory.js';
@@ -132,16 +137,22 @@ export class TapSession {
     startedMs: number,
   ): Promise<TapReport | null> {
     const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, async () => 'proceed');
-    const outcome = await runQpbocRecovery(this.ports.kernel, io, tornRecordOf(candidate.recovery));
-    this.logOutcome('recovery', outcome);
-    if (outcome.kind === 'recovery-not-pending') {
+    const recovered = await runQpbocRecovery(
+      this.ports.kernel,
+      io,
+      tornRecordOf(candidate.recovery),
+    );
+    this.logOutcome('recovery', recovered);
+    if (recovered.kind === 'recovery-not-pending') {
       // Only the same physical card can close the tap: a candidate found through a random UID
       // may belong to another phone, whose different ATC says nothing about this one's debit.
       const sameCard = candidate.recovery.card.uidHex === uidHex.toUpperCase();
-      if (sameCard) await this.journal.reconcileNotPending(candidate, outcome);
+      if (sameCard) await this.journal.reconcileNotPending(candidate, recovered);
       return null;
     }
     const pendingSeq = candidate.kind === 'pending' ? candidate.seq : candidate.pendingSeq;
+    // The same card transaction as the torn tap (same ATC): it keeps that tap's counter.
+    const outcome = this.withTerminalData(recovered, pendingSeq ?? candidate.seq);
     const fareRule = 'recovered';
     return this.journal.finish(outcome, {
       startedMs,
@@ -179,20 +190,21 @@ export class TapSession {
       };
       const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, decide);
       const { date, time } = localDateTime(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
-      const outcome = await runQpbocTransaction(this.ports.kernel, io, {
+      const ended = await runQpbocTransaction(this.ports.kernel, io, {
         mode: this.config.mode,
         amountMinor: charge.amountMinor,
         date,
         time,
         unpredictableNumber: this.ports.unpredictableNumber(),
       });
-      this.logOutcome('transaction', outcome);
-      if (requote !== null && outcome.reason === 'host-refused') {
+      this.logOutcome('transaction', ended);
+      if (requote !== null && ended.reason === 'host-refused') {
         // The PAN put the card in another fare: the card staged nothing it will keep (a new
         // GPO abandons it, domain.md 4.3), so run again at once with the right amount.
         quote = requote;
         continue;
       }
+      const outcome = this.withTerminalData(ended, pendingSeq);
       return this.journal.finish(outcome, {
         startedMs,
         uidHex,
@@ -222,6 +234,23 @@ export class TapSession {
     const { error, detail } = written;
     this.ports.log.log({ event: 'journal-error', kind: 'pending', error, detail });
     return null;
+  }
+
+  /**
+   * The outcome with the terminal's objects in its ICC data: 9F33 9F35 9F1E 9F09 and 9F41.
+   * The counter is the journal seq of the tap's grey record (`seq`), or, for a tap that wrote
+   * none, the seq its closing record is about to get: durable and never repeated.
+   */
+  private withTerminalData(outcome: QpbocOutcome, seq: number | null): QpbocOutcome {
+    if (outcome.clearingRecord === null) return outcome;
+    const terminalId = this.ports.params().terminal.terminalId;
+    const counterSeq = seq ?? this.ports.journal.summary().lastSeq + 1;
+    const iccData = iccDataWithTerminal(
+      outcome.clearingRecord,
+      terminalDataTlv(this.config.terminalData, terminalId),
+      transactionSequenceCounter(counterSeq),
+    );
+    return iccData === null ? outcome : { ...outcome, clearingRecord: iccData };
   }
 
   private logOutcome(phase: string, outcome: QpbocOutcome): void {

@@ -42,7 +42,8 @@ export class Validator {
 
   /** Loads the parameters into the kernel and shows the idle screen. */
   async start(): Promise<void> {
-    this.outOfService = kernelLoadParams(this.ports.kernel, this.ports.params());
+    const params = this.ports.params();
+    this.outOfService = kernelLoadParams(this.ports.kernel, params, this.config.terminalData);
     if (this.outOfService !== null) {
       this.ports.log.log({ event: 'out-of-service', reason: this.outOfService });
       await this.ports.display.show(viewOutOfService().screen);

@@ -8,6 +8,7 @@ import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
 import type { QpbocMode } from '../../../../assembly/host/qpboc_session.js';
 import type { Journal } from '../journal/journal.js';
 import type { ParamSet } from '../params/params_store.js';
+import { TERMINAL_DATA_BUS_VALIDATOR, type TerminalData } from './tap_icc_data.js';
 
 /** One structured log event; the sink writes it as a JSON line. PANs are masked before. */
 export type LogEvent = Readonly<Record<string, string | number | boolean | null>>;
@@ -52,6 +53,8 @@ export interface ValidatorConfig {
   readonly removalIntervalMs: number;
   /** Plastic-card UID -> PAN memory used to price a tap before GPO. */
   readonly uidMemorySize: number;
+  /** 9F33 9F35 9F1E 9F09 of this device: offered to the card's DOLs and added to field 55. */
+  readonly terminalData: TerminalData;
 }
 
 /** Defaults for a bus validator: 106 kbit/s cards, riders who hold the card for about a second. */
@@ -64,6 +67,7 @@ export const VALIDATOR_CONFIG_DEFAULT: ValidatorConfig = {
   removalTimeoutMs: 5000,
   removalIntervalMs: 100,
   uidMemorySize: 4096,
+  terminalData: TERMINAL_DATA_BUS_VALIDATOR,
 };
 
 /** What one tap ended as: the rider-visible result and the facts behind it. */
