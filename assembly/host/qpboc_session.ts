@@ -8,8 +8,12 @@
 import { KernelOp, KernelStatus, kernelStatusName } from './abi.gen.js';
 import type { Kernel } from './kernel_loader.js';
 
-/** EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA (ARQC + fDDA). */
-export type QpbocMode = 'ec' | 'oda';
+/**
+ * EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA (ARQC + fDDA; a card that
+ * answers GPO format 1 continues on the full contactless PBOC flow). Auto: per card, EC when the
+ * purse pays the fare, else qPBOC ODA for online (DF61), else the full flow (assembly/README.md).
+ */
+export type QpbocMode = 'ec' | 'oda' | 'auto';
 
 /** One accepted AID; `partialMatch` lets longer card AIDs match (A000000333 0101 -> 010101...). */
 export interface QpbocAidEntry {
@@ -26,6 +30,18 @@ export interface QpbocTerminalConfig {
   readonly contactlessLimitMinor?: number;
   /** Extra primitive terminal objects offered to the PDOL (9F35, 9F33, 9F4E ...), BER-TLV. */
   readonly extraTerminalData?: Uint8Array;
+  /** 9F33 terminal capabilities (3 bytes, hex). Default 2008C8 (IC, no CVM, SDA DDA CDA). */
+  readonly terminalCapabilities?: string;
+  /** 9F35 terminal type (1 byte, hex). Default 25: unattended, offline with online capability. */
+  readonly terminalType?: string;
+  /** 9F1E IFD serial number (8 ASCII characters). */
+  readonly ifdSerialNumber?: string;
+  /** 9F09 application version number of the terminal (2 bytes, hex). Default 0030 (PBOC 3.0). */
+  readonly applicationVersion?: string;
+  /** E-cash balance limit (DF8122): a 9F5D/9F79 balance above it is refused. Default 100000. */
+  readonly ecashLimitMinor?: number;
+  /** Default DDOL (DF8121, hex) for DDA when the card has no 9F49. Default 9F3704. */
+  readonly defaultDdol?: string;
 }
 
 /** UnionPay debit/credit/quasi-credit/EC: partial match on A000000333 0101 (domain.md 1.3). */
@@ -52,6 +68,8 @@ export interface QpbocTransactionInput {
   readonly unpredictableNumber: Uint8Array;
   /** 9C, default 0x00 (goods and services). */
   readonly transactionType?: number;
+  /** 9F41 transaction sequence counter (0..99 999 999), kept durable by the host; field 55. */
+  readonly sequenceCounter?: number;
 }
 
 export type QpbocAcType = 'AAC' | 'TC' | 'ARQC' | 'RFU';
@@ -72,6 +90,8 @@ export interface QpbocCardIdentity {
   /** True when this decision comes from a recovery (do not apply duplicate-tap rules). */
   readonly recovery: boolean;
   readonly odaMode: boolean;
+  /** The path this card is on (qPBOC EC, qPBOC ODA for online, full contactless PBOC flow). */
+  readonly path: QpbocPath;
   /** The raw decision request (BER-TLV). */
   readonly tlv: Uint8Array;
 }
@@ -109,6 +129,13 @@ export type QpbocOutcomeKind =
 
 export type QpbocRecordKind = 'none' | 'clearing' | 'torn' | 'committed-decline';
 
+/** Which card path ran (outcome byte 19, decision flags bits 2-3). */
+export type QpbocPath = 'none' | 'qpboc-ec' | 'qpboc-oda' | 'full-flow';
+/** Which ODA method ran (outcome byte 18). */
+export type QpbocOdaMethod = 'none' | 'fdda' | 'sda' | 'dda' | 'cda';
+const PATHS: readonly QpbocPath[] = ['none', 'qpboc-ec', 'qpboc-oda', 'full-flow'];
+const ODA_METHODS: readonly QpbocOdaMethod[] = ['none', 'fdda', 'sda', 'dda', 'cda'];
+
 /** The end of a transaction or recovery. */
 export interface QpbocOutcome {
   readonly kind: QpbocOutcomeKind;
@@ -119,8 +146,12 @@ export interface QpbocOutcome {
   /** The callee status or SW behind the reason (e.g. an ERR_ODA_* code), 0 if none. */
   readonly detail: number;
   readonly acType: QpbocAcType | null;
-  /** New EC balance (9F5D, else GET DATA 9F79), in minor units. */
+  /** New EC balance (9F5D, else GET DATA 9F79), in minor units; null when not a valid balance. */
   readonly balanceMinor: number | null;
+  /** 9F5D when the IAD says it is an offline spending allowance, not a purse balance. */
+  readonly offlineAllowanceMinor: number | null;
+  readonly path: QpbocPath;
+  readonly odaMethod: QpbocOdaMethod;
   readonly odaPerformed: boolean;
   readonly odaPassed: boolean;
   /** The last READ RECORD was sent: the card committed, or may have. */
@@ -141,6 +172,7 @@ export const QPBOC_REASONS = {
   0: 'none',
   1: 'offline-approved',
   2: 'oda-admitted',
+  3: 'full-flow-admitted',
   10: 'card-declined',
   11: 'online-required',
   12: 'oda-failed',
@@ -154,12 +186,15 @@ export const QPBOC_REASONS = {
   20: 'cryptogram-not-arqc',
   21: 'card-data-inconsistent',
   22: 'card-data-invalid',
+  23: 'insufficient-ecash',
+  24: 'ecash-balance-invalid',
   30: 'link-lost',
   31: 'use-another-interface',
   40: 'no-accepted-app',
   41: 'ppse-failed',
   42: 'amount-over-limit',
   43: 'full-flow-required',
+  44: 'kind-not-accepted',
   50: 'atc-mismatch',
   51: 'atc-unavailable',
   52: 'recovery-refused',
@@ -293,9 +328,44 @@ export function encodeQpbocConfig(config: QpbocTerminalConfig): Uint8Array {
     ]);
     parts.push(tlvEncode(0xe1, body));
   }
-  if (config.extraTerminalData !== undefined) {
-    parts.push(tlvEncode(0xe2, config.extraTerminalData));
+  if (config.ecashLimitMinor !== undefined) {
+    parts.push(tlvEncode(0xdf8122, amountBcd(config.ecashLimitMinor)));
   }
+  if (config.defaultDdol !== undefined) {
+    parts.push(tlvEncode(0xdf8121, hexField(config.defaultDdol, 0, 'default DDOL')));
+  }
+  parts.push(tlvEncode(0xe2, terminalObjects(config)));
+  return Uint8Array.from(Buffer.concat(parts));
+}
+
+function hexField(text: string, bytes: number, what: string): Uint8Array {
+  if (!/^([0-9A-Fa-f]{2})+$/.test(text) || (bytes > 0 && text.length !== bytes * 2)) {
+    throw new Error(`${what}: ${text}`);
+  }
+  return Uint8Array.from(Buffer.from(text, 'hex'));
+}
+
+/** E2: the field 55 terminal objects (defaults unless the extras carry them), then the extras. */
+function terminalObjects(config: QpbocTerminalConfig): Uint8Array {
+  const extras = config.extraTerminalData ?? new Uint8Array(0);
+  const given = new Set(decodeTlv(extras).map((o) => o.tag));
+  const parts: Uint8Array[] = [];
+  const fields: ReadonlyArray<readonly [number, string | undefined, string, number, string]> = [
+    [0x9f33, config.terminalCapabilities, '2008C8', 3, 'terminal capabilities'],
+    [0x9f35, config.terminalType, '25', 1, 'terminal type'],
+    [0x9f09, config.applicationVersion, '0030', 2, 'application version'],
+  ];
+  for (const [tag, value, fallback, bytes, what] of fields) {
+    if (value === undefined && given.has(tag)) continue;
+    parts.push(tlvEncode(tag, hexField(value ?? fallback, bytes, what)));
+  }
+  if (config.ifdSerialNumber !== undefined) {
+    if (!/^[\x20-\x7e]{8}$/.test(config.ifdSerialNumber)) {
+      throw new Error(`IFD serial number: ${config.ifdSerialNumber}`);
+    }
+    parts.push(tlvEncode(0x9f1e, Uint8Array.from(Buffer.from(config.ifdSerialNumber, 'ascii'))));
+  }
+  parts.push(extras);
   return Uint8Array.from(Buffer.concat(parts));
 }
 
@@ -311,21 +381,32 @@ function amountBcd(amountMinor: number): Uint8Array {
   return bcd(amountMinor.toString().padStart(12, '0'), 6, 'amount');
 }
 
-/** Encodes OP_TXN_BEGIN's input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1). Throws on bad fields. */
+/**
+ * Encodes OP_TXN_BEGIN's input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1) [9F41(4)]. Throws on bad
+ * fields.
+ */
 export function encodeQpbocInput(input: QpbocTransactionInput): Uint8Array {
   if (input.unpredictableNumber.length !== 4) throw new Error('unpredictable number: 4 bytes');
   const type = input.transactionType ?? 0;
+  const counter = input.sequenceCounter;
+  const counterValid =
+    counter === undefined ||
+    (Number.isSafeInteger(counter) && counter >= 0 && counter <= 99_999_999);
+  if (!counterValid) throw new Error(`sequence counter out of range: ${counter}`);
   return Uint8Array.from([
     ...amountBcd(input.amountMinor),
     ...bcd(input.date, 3, 'date'),
     ...bcd(input.time, 3, 'time'),
     ...input.unpredictableNumber,
     type & 0xff,
+    ...(counter === undefined ? [] : bcd(counter.toString().padStart(8, '0'), 4, 'counter')),
   ]);
 }
 
+const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2 };
+
 function modeArg(mode: QpbocMode): number {
-  return mode === 'ec' ? 0 : 1;
+  return MODE_ARGS[mode];
 }
 
 /**
@@ -425,6 +506,7 @@ export function decodeCardIdentity(tlv: Uint8Array): QpbocCardIdentity {
     acType: AC_TYPES[ac] ?? null,
     recovery: (flags & 1) !== 0,
     odaMode: (flags & 2) !== 0,
+    path: PATHS[(flags >> 2) & 3] ?? 'none',
     tlv,
   };
 }
@@ -463,6 +545,9 @@ export function decodeQpbocOutcome(
       detail: status,
       acType: null,
       balanceMinor: null,
+      offlineAllowanceMinor: null,
+      path: 'none',
+      odaMethod: 'none',
       odaPerformed: false,
       odaPassed: false,
       commitSent: false,
@@ -492,6 +577,9 @@ export function decodeQpbocOutcome(
     detail: view.getInt32(8),
     acType: AC_TYPES[view.getUint8(4)] ?? null,
     balanceMinor: (flags & 0x01) !== 0 ? Number(hexOf(out.subarray(12, 18))) : null,
+    offlineAllowanceMinor: (flags & 0x20) !== 0 ? Number(hexOf(out.subarray(12, 18))) : null,
+    odaMethod: ODA_METHODS[view.getUint8(18)] ?? 'none',
+    path: PATHS[view.getUint8(19)] ?? 'none',
     odaPerformed: (flags & 0x02) !== 0,
     odaPassed: (flags & 0x04) !== 0,
     commitSent: (flags & 0x08) !== 0,
@@ -538,7 +626,7 @@ export function decodeTornSummary(torn: Uint8Array): QpbocTornSummary {
     amountMinor: Number(hexOf(need(0x9f02))),
     date: hexOf(need(0x9a)),
     time: hexOf(need(0x9f21)),
-    mode: need(0xdf8102)[0] === 1 ? 'oda' : 'ec',
+    mode: need(0xdf8102)[0] === 2 ? 'auto' : need(0xdf8102)[0] === 1 ? 'oda' : 'ec',
     nextRecord: progress[0] ?? 0,
     recordCount: progress[1] ?? 0,
   };

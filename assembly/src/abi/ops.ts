@@ -70,7 +70,8 @@ export const OP_ODA_SDA: u32 = 0x3d;
 // Transaction (assembly/src/abi/txn_ops.ts; layouts in assembly/README.md, Transaction ABI).
 /** Input: terminal configuration as BER-TLV (country, currency, limit, AID table, extras). */
 export const OP_TXN_CONFIGURE: u32 = 0x50;
-/** arg: mode (0 EC, 1 ODA). Input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1). Output: C-APDU. */
+/** arg: mode (0 EC, 1 ODA, 2 auto). Input: 9F02(6) 9A(3) 9F21(3) 9F37(4) 9C(1), optionally
+ *  followed by 9F41 (4, n8 transaction sequence counter). Output: C-APDU. */
 export const OP_TXN_BEGIN: u32 = 0x51;
 /** Input: the R-APDU (data and SW1 SW2). Output: C-APDU, decision request or outcome. */
 export const OP_TXN_RESUME: u32 = 0x52;

@@ -67,6 +67,14 @@ export const ERR_CARD_RECORD_TEMPLATE: i32 = -244;
 export const ERR_CARD_DATA_INVALID: i32 = -245;
 export const ERR_CARD_PPSE_INVALID: i32 = -246;
 export const ERR_CARD_RESPONSE_TOO_LONG: i32 = -247;
+/** Full flow: the records carry no CDOL1 (8C), so GENERATE AC cannot be built. */
+export const ERR_CARD_CDOL1_MISSING: i32 = -248;
+/** GENERATE AC answer unusable: no CID, CID/AC/ATC of the wrong length, unknown template. */
+export const ERR_CARD_GENERATE_AC_INVALID: i32 = -249;
+/** 9F10 does not have the PBOC layout (07 DKI CVN 03 CVR(3) alg [len type value MAC]). */
+export const ERR_CARD_IAD_LAYOUT: i32 = -250;
+/** A card-sent 9F27 names another AC type than the CVR in 9F10 (or than was requested). */
+export const ERR_CARD_CID_MISMATCH: i32 = -251;
 
 // ODA / fDDA (assembly/src/emv/emv_oda.ts): EMV 4.4 Book 2 sections 5 and 6, domain.md 3.
 // Certificate-specific codes name the check that failed, in the order EMV applies them.
@@ -125,6 +133,18 @@ export const ERR_ODA_FDDA_VERSION: i32 = -359;
 export const ERR_ODA_TERMINAL_DATA: i32 = -360;
 export const ERR_ODA_TRANSACTION_DATE: i32 = -361;
 export const ERR_ODA_PAN_INVALID: i32 = -362;
+/** DDA: the INTERNAL AUTHENTICATE answer is not 80 {SDAD} or 77 {9F4B}. */
+export const ERR_ODA_DDA_RESPONSE: i32 = -363;
+/** DDA: the DDOL (9F49, else the default DDOL) is malformed or lacks 9F37 (Book 2, 6.5.1). */
+export const ERR_ODA_DDOL_INVALID: i32 = -364;
+/** CDA: the CID in the ICC dynamic data differs from the 9F27 of GENERATE AC (Book 2, 6.6.2). */
+export const ERR_ODA_CDA_CID_MISMATCH: i32 = -365;
+/** CDA: the transaction data hash code in the ICC dynamic data is wrong (Book 2, 6.6.2). */
+export const ERR_ODA_CDA_HASH_CODE: i32 = -366;
+/** CDA: an ARQC or TC came back without its SDAD (9F4B) although CDA was requested. */
+export const ERR_ODA_CDA_SDAD_ABSENT: i32 = -367;
+/** CDA: the ICC dynamic data is too short for IDN, CID, AC and hash code. */
+export const ERR_ODA_CDA_DYNAMIC_DATA: i32 = -368;
 export const ERR_ODA_CA_INDEX_MISSING: i32 = -370;
 export const ERR_ODA_RID_MISSING: i32 = -371;
 export const ERR_ODA_ISSUER_CERT_MISSING: i32 = -372;

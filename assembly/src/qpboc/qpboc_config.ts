@@ -25,6 +25,12 @@ export const TAG_E2_CONFIG_TERMINAL_DATA: u32 = 0xe2;
 export const TAG_DF20_CONTACTLESS_LIMIT: u32 = 0xdf20;
 /** In an AID entry: 01 = partial match allowed (card AID may extend the entry), 00 = exact. */
 export const TAG_DF8120_AID_PARTIAL_MATCH: u32 = 0xdf8120;
+/** Default DDOL for DDA when the card has no 9F49 (EMV 4.4 Book 2, 6.5.1). */
+export const TAG_DF8121_DEFAULT_DDOL: u32 = 0xdf8121;
+/** E-cash balance limit (n12): a 9F5D/9F79 balance above it is refused (domain.md 2.6, 6.4). */
+export const TAG_DF8122_ECASH_LIMIT: u32 = 0xdf8122;
+/** Longest default DDOL kept. */
+export const CONFIG_DDOL_BYTES_MAX: u32 = 32;
 
 export const CONFIG_AIDS_MAX: u32 = 16;
 export const CONFIG_EXTRA_ENTRIES_MAX: u32 = 16;
@@ -40,6 +46,15 @@ const country = memory.data(2, 4);
 const currency = memory.data(2, 4);
 const limit = memory.data(6, 4);
 let limitSet: bool = false;
+/** PBOC e-cash purses hold at most 1000.00 CNY (domain.md 6.4). */
+const ecashLimit = memory.data(6, 4);
+const ECASH_LIMIT_DEFAULT = memory.data<u8>([0, 0, 0, 0x10, 0, 0]);
+const ddol = memory.data(<i32>CONFIG_DDOL_BYTES_MAX, 4);
+let ddolLength: u32 = 0;
+const DDOL_DEFAULT = memory.data<u8>([0x9f, 0x37, 0x04]);
+const stageEcashLimit = memory.data(6, 4);
+const stageDdol = memory.data(<i32>CONFIG_DDOL_BYTES_MAX, 4);
+let stageDdolLength: u32 = 0;
 /** Extra terminal data objects offered to the PDOL (9F35, 9F33, 9F4E ...). */
 export const configExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX);
 
@@ -56,6 +71,8 @@ const stageExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX
 const FLAG_COUNTRY: u32 = 1;
 const FLAG_CURRENCY: u32 = 2;
 const FLAG_LIMIT: u32 = 4;
+const FLAG_ECASH_LIMIT: u32 = 8;
+const FLAG_DDOL: u32 = 16;
 
 /** True once a valid configuration was loaded. */
 export function configReady(): bool {
@@ -68,6 +85,20 @@ export function configCountryPtr(): usize {
 
 export function configCurrencyPtr(): usize {
   return currency;
+}
+
+/** The e-cash balance limit (n12). */
+export function configEcashLimitPtr(): usize {
+  return ecashLimit;
+}
+
+/** The default DDOL (9F3704 unless configured). */
+export function configDdolPtr(): usize {
+  return ddol;
+}
+
+export function configDdolLength(): u32 {
+  return ddolLength;
 }
 
 /** The contactless transaction limit (n12), or 0 when none is configured. */
@@ -147,6 +178,19 @@ function configLoadItem(base: usize, tag: u32, start: u32, size: u32, constructe
     stageFlags |= FLAG_LIMIT;
     return STATUS_OK;
   }
+  if (tag == TAG_DF8122_ECASH_LIMIT) {
+    if (size != 6 || !bcdValid(value, 6)) return ERR_TXN_CONFIG_INVALID;
+    bytesCopy(stageEcashLimit, value, 6);
+    stageFlags |= FLAG_ECASH_LIMIT;
+    return STATUS_OK;
+  }
+  if (tag == TAG_DF8121_DEFAULT_DDOL) {
+    if (size < 3 || size > CONFIG_DDOL_BYTES_MAX) return ERR_TXN_CONFIG_INVALID;
+    bytesCopy(stageDdol, value, size);
+    stageDdolLength = size;
+    stageFlags |= FLAG_DDOL;
+    return STATUS_OK;
+  }
   if (tag == TAG_E1_CONFIG_AID_ENTRY && constructed)
     return configLoadAid(base, start, start + size);
   if (tag == TAG_E2_CONFIG_TERMINAL_DATA && constructed) {
@@ -219,6 +263,9 @@ export function configReservedTag(tag: u32): bool {
     case 0xdf60:
     case 0xdf69:
     case 0x9f7a:
+    case 0x9f34:
+    case 0x9f41:
+    case 0x9b:
       return true;
     default:
       return false;
@@ -234,6 +281,11 @@ function configCommit(): void {
   bytesCopy(currency, stageCurrency, 2);
   limitSet = (stageFlags & FLAG_LIMIT) != 0;
   if (limitSet) bytesCopy(limit, stageLimit, 6);
+  const ecash = (stageFlags & FLAG_ECASH_LIMIT) != 0;
+  bytesCopy(ecashLimit, ecash ? stageEcashLimit : ECASH_LIMIT_DEFAULT, 6);
+  const custom = (stageFlags & FLAG_DDOL) != 0;
+  ddolLength = custom ? stageDdolLength : 3;
+  bytesCopy(ddol, custom ? stageDdol : DDOL_DEFAULT, ddolLength);
   configExtra.clear();
   const count = <i32>stageExtra.size();
   for (let i: i32 = 0; i < count; i++) {

@@ -7,6 +7,21 @@ import { TlvStore } from '../emv/tlv_store';
 
 export const MODE_EC: u32 = 0;
 export const MODE_ODA: u32 = 1;
+/** Per card: EC when the purse pays, else qPBOC ODA for online (DF61), else the full flow. */
+export const MODE_AUTO: u32 = 2;
+
+/** The card path (outcome byte 19; decision flags bits 2-3). */
+export const PATH_NONE: u8 = 0;
+export const PATH_QPBOC_EC: u8 = 1;
+export const PATH_QPBOC_ODA: u8 = 2;
+export const PATH_FULL_FLOW: u8 = 3;
+
+/** The ODA method that ran (outcome byte 18). */
+export const ODA_METHOD_NONE: u8 = 0;
+export const ODA_METHOD_FDDA: u8 = 1;
+export const ODA_METHOD_SDA: u8 = 2;
+export const ODA_METHOD_DDA: u8 = 3;
+export const ODA_METHOD_CDA: u8 = 4;
 
 /** Card decision from the CVR (9F10 byte 5 bits 6-5); AC_NONE before GPO. */
 export const AC_AAC: u8 = 0;
@@ -25,6 +40,12 @@ export const PHASE_BALANCE: u32 = 6;
 export const PHASE_RECOVER_SELECT: u32 = 7;
 export const PHASE_RECOVER_ATC: u32 = 8;
 export const PHASE_DONE: u32 = 9;
+/** Auto mode: GET DATA 9F79 between SELECT and GPO (does the purse pay the fare?). */
+export const PHASE_EC_PROBE: u32 = 10;
+/** Full flow: INTERNAL AUTHENTICATE (DDA). */
+export const PHASE_INTERNAL_AUTH: u32 = 11;
+/** Full flow: GENERATE AC (ARQC, with CDA when the AIP offers it). */
+export const PHASE_GENERATE_AC: u32 = 12;
 
 /** Candidate applications kept from PPSE (or the AID table in direct selection). */
 export const CANDIDATES_MAX: u32 = 8;
@@ -48,6 +69,13 @@ export class QpbocContext {
   mode: u32 = MODE_EC;
   recovering: bool = false;
   acType: u8 = AC_NONE;
+  path: u8 = PATH_NONE;
+  odaMethod: u8 = ODA_METHOD_NONE;
+  /** Auto mode: e-cash balance read before GPO (probeBalance valid when set). */
+  probeValid: bool = false;
+  readonly probeBalance: usize = memory.data(6, 4);
+  /** 9F5D is an offline spending allowance (IAD type), not a purse balance. */
+  allowance: bool = false;
 
   /** Terminal data sent in the PDOL and kept for ODA and clearing. */
   readonly terminal: TlvStore = new TlvStore(TERMINAL_ENTRIES_MAX, TERMINAL_ARENA_BYTES);
@@ -98,6 +126,10 @@ export class QpbocContext {
     this.mode = MODE_EC;
     this.recovering = false;
     this.acType = AC_NONE;
+    this.path = PATH_NONE;
+    this.odaMethod = ODA_METHOD_NONE;
+    this.probeValid = false;
+    this.allowance = false;
     this.terminal.clear();
     this.card.clear();
     this.fci.clear();

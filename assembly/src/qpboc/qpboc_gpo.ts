@@ -47,7 +47,13 @@ import {
 import { dolParse, dolBuild } from '../emv/emv_dol';
 import { INS_A8_GPO } from '../iso7816/iso7816_apdu';
 import { ttlCommand } from '../emv/emv_ttl';
-import { ctx, MODE_ODA, AC_AAC } from './qpboc_context';
+import {
+  ctx,
+  AC_AAC,
+  PATH_QPBOC_EC,
+  PATH_QPBOC_ODA,
+  PATH_FULL_FLOW,
+} from './qpboc_context';
 import { configCountryPtr, configCurrencyPtr, configExtra } from './qpboc_config';
 import { selectSingleTemplate } from './qpboc_select';
 import { track2Parse } from './qpboc_checks';
@@ -55,10 +61,15 @@ import { track2Parse } from './qpboc_checks';
 /** gpoResponse: the card answered with format 1 (AIP + AFL only, full-flow PBOC). */
 export const GPO_FORMAT1: i32 = 1;
 
+export const TAG_9B_TSI: u32 = 0x9b;
+export const TAG_9F34_CVM_RESULTS: u32 = 0x9f34;
+export const TAG_9F41_SEQUENCE_COUNTER: u32 = 0x9f41;
+
 /** EC terminal support indicator (PDOL of EC-capable cards, domain.md 2.6). */
 export const TAG_9F7A_EC_TERMINAL_SUPPORT: u32 = 0x9f7a;
 
 // TTQ bits used by the kernel (domain.md 2.1).
+const TTQ1_FULL_FLOW: u8 = 0x40;
 const TTQ1_QPBOC: u8 = 0x20;
 const TTQ1_OFFLINE_ONLY: u8 = 0x08;
 const TTQ1_ODA_FOR_ONLINE: u8 = 0x01;
@@ -72,30 +83,36 @@ export const INPUT_TIME: u32 = 9;
 export const INPUT_UNPREDICTABLE: u32 = 12;
 export const INPUT_TYPE: u32 = 16;
 export const INPUT_BYTES: u32 = 17;
+/** Optional 9F41 transaction sequence counter (n8) after the 17 bytes. */
+export const INPUT_SEQUENCE: u32 = 17;
+export const INPUT_BYTES_WITH_SEQUENCE: u32 = 21;
 
 /** Largest PDOL data that fits `83 L data` in one short C-APDU. */
 const PDOL_DATA_MAX: u32 = 252;
 const gpoData = memory.data(256, 4);
 const scratch = memory.data(8, 4);
 
+/** No CVM performed (EMV 4.4 Book 4, A4; Book 3 10.5): an unattended fare, no CVM list run. */
+const CVM_RESULTS_NONE = memory.data<u8>([0x3f, 0x00, 0x00]);
+
 /**
- * Fills ctx.terminal for mode `ctx.mode` from the host input (INPUT_* layout, checked by the
- * caller) and the configuration. Returns STATUS_OK or ERR_TLV_STORE_FULL (a bug: bounds).
+ * Fills ctx.terminal from the host input (INPUT_* layout, `length` 17 or 21, checked by the
+ * caller) and the configuration; the TTQ is set per card by gpoSetPath (EC until then).
+ * Returns STATUS_OK or ERR_CARD_DATA_INVALID (a store bound: a bug).
  */
-export function gpoTerminalData(input: usize): i32 {
+export function gpoTerminalData(input: usize, length: u32): i32 {
   const t = ctx.terminal;
   t.clear();
-  const oda = ctx.mode == MODE_ODA;
-  // EC: qPBOC, offline-only, never "online cryptogram required". ODA transit: qPBOC, ODA for
-  // online authorisations and an online cryptogram (ARQC) required. Both advertise fDDA v01.
-  store<u8>(scratch, oda ? TTQ1_QPBOC | TTQ1_ODA_FOR_ONLINE : TTQ1_QPBOC | TTQ1_OFFLINE_ONLY);
-  store<u8>(scratch + 1, oda ? TTQ2_ONLINE_CRYPTOGRAM_REQUIRED : 0);
-  store<u8>(scratch + 2, 0);
-  store<u8>(scratch + 3, TTQ4_FDDA_V01);
+  bytesFill(scratch, 0, 8);
   let status = t.put(TAG_9F66_TTQ, scratch, 4, false);
   status |= t.put(TAG_9F02_AMOUNT, input + INPUT_AMOUNT, 6, false);
   bytesFill(scratch, 0, 8);
   status |= t.put(TAG_9F03_AMOUNT_OTHER, scratch, 6, false);
+  status |= t.put(TAG_9B_TSI, scratch, 2, false);
+  status |= t.put(TAG_9F34_CVM_RESULTS, CVM_RESULTS_NONE, 3, false);
+  if (length >= INPUT_BYTES_WITH_SEQUENCE) {
+    status |= t.put(TAG_9F41_SEQUENCE_COUNTER, input + INPUT_SEQUENCE, 4, false);
+  }
   status |= t.put(TAG_9F1A_COUNTRY_CODE, configCountryPtr(), 2, false);
   status |= t.put(TAG_95_TVR, scratch, 5, false);
   status |= t.put(TAG_5F2A_CURRENCY_CODE, configCurrencyPtr(), 2, false);
@@ -106,7 +123,6 @@ export function gpoTerminalData(input: usize): i32 {
   // No CAPP (segment charging) in this kernel; SM2/SM3 ODA not implemented: ask for RSA.
   status |= t.put(TAG_DF60_CAPP_INDICATOR, scratch, 1, false);
   status |= t.put(TAG_DF69_SM_SUPPORT, scratch, 1, false);
-  store<u8>(scratch, oda ? 0 : 1);
   status |= t.put(TAG_9F7A_EC_TERMINAL_SUPPORT, scratch, 1, false);
   const extras = <i32>configExtra.size();
   for (let i: i32 = 0; i < extras; i++) {
@@ -118,7 +134,29 @@ export function gpoTerminalData(input: usize): i32 {
     );
   }
   // Every put returns 0 or a negative code; OR-ing keeps "any failure" visible.
-  return status == STATUS_OK ? STATUS_OK : ERR_CARD_DATA_INVALID;
+  if (status != STATUS_OK) return ERR_CARD_DATA_INVALID;
+  gpoSetPath(PATH_QPBOC_EC);
+  return STATUS_OK;
+}
+
+/**
+ * Chooses the card path and writes its TTQ and 9F7A (domain.md 2.1, 6.2). EC: qPBOC,
+ * offline-only, never "online cryptogram required", 9F7A = 01. qPBOC ODA: qPBOC, ODA for online
+ * authorisations, online cryptogram (ARQC) required. Full flow: contactless PBOC full flow,
+ * online cryptogram required. The qPBOC paths advertise fDDA v01.
+ */
+export function gpoSetPath(path: u8): void {
+  ctx.path = path;
+  const ttq = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9F66_TTQ));
+  let byte1: u8 = TTQ1_QPBOC | TTQ1_OFFLINE_ONLY;
+  if (path == PATH_QPBOC_ODA) byte1 = TTQ1_QPBOC | TTQ1_ODA_FOR_ONLINE;
+  if (path == PATH_FULL_FLOW) byte1 = TTQ1_FULL_FLOW;
+  store<u8>(ttq, byte1);
+  store<u8>(ttq + 1, path == PATH_QPBOC_EC ? 0 : TTQ2_ONLINE_CRYPTOGRAM_REQUIRED);
+  store<u8>(ttq + 2, 0);
+  store<u8>(ttq + 3, path == PATH_FULL_FLOW ? 0 : TTQ4_FDDA_V01);
+  const ec = ctx.terminal.find(TAG_9F7A_EC_TERMINAL_SUPPORT);
+  store<u8>(ctx.terminal.valuePtr(ec), path == PATH_QPBOC_EC ? 1 : 0);
 }
 
 /**

@@ -55,6 +55,7 @@ import {
   PHASE_RECOVER_ATC,
   PHASE_DONE,
   AID_BYTES_MAX,
+  PATH_QPBOC_ODA,
 } from './qpboc_context';
 import { configReady, configLimitPtr } from './qpboc_config';
 import {
@@ -70,6 +71,9 @@ import {
   gpoResponse,
   GPO_FORMAT1,
   INPUT_BYTES,
+  INPUT_BYTES_WITH_SEQUENCE,
+  INPUT_SEQUENCE,
+  gpoSetPath,
   INPUT_AMOUNT,
   INPUT_DATE,
   INPUT_TIME,
@@ -225,8 +229,11 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   outSet(out, cap);
   if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
   if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
-  if (mode > MODE_ODA || length != INPUT_BYTES) return ERR_TXN_INPUT_INVALID;
+  if (mode > MODE_ODA) return ERR_TXN_INPUT_INVALID;
+  if (length != INPUT_BYTES && length != INPUT_BYTES_WITH_SEQUENCE) return ERR_TXN_INPUT_INVALID;
+  const sequence = length == INPUT_BYTES || bcdValid(input + INPUT_SEQUENCE, 4);
   if (
+    !sequence ||
     !bcdValid(input + INPUT_AMOUNT, 6) ||
     !dateValid(input + INPUT_DATE) ||
     !timeValid(input + INPUT_TIME) ||
@@ -236,8 +243,9 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   }
   ctx.reset();
   ctx.mode = mode;
-  const data = gpoTerminalData(input);
+  const data = gpoTerminalData(input, length);
   if (data != STATUS_OK) return kernelFail(data);
+  if (mode == MODE_ODA) gpoSetPath(PATH_QPBOC_ODA);
   const limit = configLimitPtr();
   if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);

@@ -46,6 +46,8 @@ export const FLAG_ODA_PERFORMED: u8 = 0x02;
 export const FLAG_ODA_PASSED: u8 = 0x04;
 export const FLAG_COMMIT_SENT: u8 = 0x08;
 export const FLAG_RECOVERY: u8 = 0x10;
+/** Bytes 12-17 carry 9F5D as an offline spending allowance (IAD type), not a balance. */
+export const FLAG_ALLOWANCE: u8 = 0x20;
 
 /** Cryptogram information data: not sent by qPBOC cards, derived from the CVR for field 55. */
 export const TAG_9F27_CID: u32 = 0x9f27;
@@ -114,7 +116,7 @@ export function decisionRequestWrite(target: usize, capacity: u32): u32 {
   twPutByte(TAG_DF8106_AC_TYPE, ctx.acType);
   twPutByte(
     TAG_DF8107_DECISION_FLAGS,
-    <u8>((ctx.recovering ? 1 : 0) | (ctx.mode == MODE_ODA ? 2 : 0)),
+    <u8>((ctx.recovering ? 1 : 0) | (ctx.mode == MODE_ODA ? 2 : 0) | (ctx.path << 2)),
   );
   assert(twOk(), 'decision request fits');
   return twLength();
@@ -142,10 +144,10 @@ export function outcomeHeaderWrite(
   store<u8>(target + 5, <u8>ctx.linkLostCause);
   writeU16Be(target + 6, recordLength);
   writeU32Be(target + 8, <u32>detail);
-  if (ctx.balanceValid) bytesCopy(target + 12, ctx.balance, 6);
+  if (ctx.balanceValid || ctx.allowance) bytesCopy(target + 12, ctx.balance, 6);
   else bytesFill(target + 12, 0, 6);
-  store<u8>(target + 18, 0);
-  store<u8>(target + 19, 0);
+  store<u8>(target + 18, ctx.odaMethod);
+  store<u8>(target + 19, ctx.path);
   return OUTCOME_HEADER_BYTES + recordLength;
 }
 
@@ -156,5 +158,6 @@ function outcomeFlags(): u8 {
   if (ctx.odaDone && ctx.odaOk) flags |= FLAG_ODA_PASSED;
   if (ctx.commitSent) flags |= FLAG_COMMIT_SENT;
   if (ctx.recovering) flags |= FLAG_RECOVERY;
+  if (ctx.allowance) flags |= FLAG_ALLOWANCE;
   return flags;
 }

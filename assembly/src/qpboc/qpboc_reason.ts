@@ -8,6 +8,8 @@ export const REASON_NONE: u8 = 0;
 export const REASON_OFFLINE_APPROVED: u8 = 1;
 /** ODA transit mode: the card returned ARQC, fDDA passed; authorise later. */
 export const REASON_ODA_ADMITTED: u8 = 2;
+/** Stock card, full contactless PBOC flow: SDA/DDA/CDA passed, ARQC kept; authorise later. */
+export const REASON_FULL_FLOW_ADMITTED: u8 = 3;
 
 // Declines (STATUS_DECLINED).
 /** The card returned AAC (CVR in 9F10). */
@@ -36,6 +38,10 @@ export const REASON_CRYPTOGRAM_NOT_ARQC: u8 = 20;
 export const REASON_CARD_DATA_INCONSISTENT: u8 = 21;
 /** The card answered the commit (last READ RECORD) with data the kernel cannot use. */
 export const REASON_CARD_DATA_INVALID: u8 = 22;
+/** Not enough e-cash (balance below the fare) and no other way to pay in this mode. */
+export const REASON_INSUFFICIENT_ECASH: u8 = 23;
+/** The e-cash balance (9F5D/9F79) is beyond the e-cash limit or not BCD: refused, not shown. */
+export const REASON_ECASH_BALANCE_INVALID: u8 = 24;
 
 // Try again / other interface / not accepted.
 /** The link failed before anything was staged on the card. */
@@ -50,6 +56,8 @@ export const REASON_PPSE_FAILED: u8 = 41;
 export const REASON_AMOUNT_OVER_LIMIT: u8 = 42;
 /** GPO format 1: the card wants the full contactless PBOC flow (GENERATE AC). */
 export const REASON_FULL_FLOW_REQUIRED: u8 = 43;
+/** This kind of card cannot pay in this mode (an online-only card or phone in an EC lane). */
+export const REASON_KIND_NOT_ACCEPTED: u8 = 44;
 
 // Recovery (STATUS_RECOVERY_NOT_PENDING).
 /** GET DATA 9F36 returned another ATC: a transaction ran since the tear. */

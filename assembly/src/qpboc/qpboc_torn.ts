@@ -37,6 +37,8 @@ import {
   STATIC_DATA_MAX,
   MODE_EC,
   MODE_ODA,
+  PATH_QPBOC_EC,
+  PATH_QPBOC_ODA,
 } from './qpboc_context';
 import {
   twBegin,
@@ -71,7 +73,8 @@ const progress = memory.data(2, 4);
 export function tornRecordWrite(target: usize, capacity: u32): u32 {
   twBegin(target, capacity);
   twPutByte(TAG_DF8101_TORN_VERSION, TORN_VERSION);
-  twPutByte(TAG_DF8102_TORN_MODE, <u8>ctx.mode);
+  // Only a TC leaves a torn debit, and only the EC path asks for one (auto mode included).
+  twPutByte(TAG_DF8102_TORN_MODE, <u8>(ctx.path == PATH_QPBOC_EC ? MODE_EC : ctx.mode));
   store<u8>(progress, <u8>ctx.recordNext);
   store<u8>(progress + 1, <u8>ctx.recordCount);
   twPut(TAG_DF8103_TORN_PROGRESS, progress, 2);
@@ -122,6 +125,7 @@ function tornLoadPart(base: usize, tag: u32, start: u32, size: u32): i32 {
   } else if (tag == TAG_DF8102_TORN_MODE) {
     if (size != 1 || <u32>load<u8>(value) > MODE_ODA) return -1;
     ctx.mode = <u32>load<u8>(value);
+    ctx.path = ctx.mode == MODE_EC ? PATH_QPBOC_EC : PATH_QPBOC_ODA;
     bit = 0x02;
   } else if (tag == TAG_DF8103_TORN_PROGRESS) {
     if (size != 2) return -1;
