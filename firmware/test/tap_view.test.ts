@@ -69,6 +69,9 @@ describe('tap view', () => {
 
   it('eachCase_saysWhatTheIssueAsks', () => {
     const says = (reason: QpbocReasonName): string => text(viewDeclined(reason).screen);
+    expect(says('insufficient-ecash')).toContain('余额不足');
+    expect(says('kind-not-accepted')).toContain('请使用其他卡');
+    expect(says('ecash-balance-invalid')).not.toMatch(/余额 *[0-9]/);
     expect(says('expired')).toContain('卡片已过期');
     expect(says('deny-list')).toContain('黑名单卡');
     expect(says('online-required')).toContain('不支持此卡');
@@ -79,12 +82,13 @@ describe('tap view', () => {
     expect(says('oda-failed')).toContain('卡片认证失败');
     expect(viewDeclined('deny-list').signal).toBe('denyList');
     expect(viewDeclined('expired').signal).toBe('expired');
-    expect(viewDeclined('online-required').result).toBe('notAccepted');
+    expect(viewDeclined('kind-not-accepted').result).toBe('notAccepted');
+    expect(viewDeclined('insufficient-ecash').signal).toBe('insufficientBalance');
   });
 
   it('authenticationFailed_isShownOnlyWhenAuthenticationFailed', () => {
     const shown = REASONS.filter((r) => says(r).includes('卡片认证失败'));
-    expect(shown.sort()).toEqual(['oda-data-missing', 'oda-failed']);
+    expect(shown).toEqual(['oda-failed']);
     function says(reason: QpbocReasonName): string {
       return text(viewDeclined(reason).screen);
     }

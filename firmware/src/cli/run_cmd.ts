@@ -5,14 +5,15 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from '
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
-             [--mode ec|oda] [--display-port DEV] [--sysfs-root DIR] [--max-taps N]
+             [--mode auto|ec|oda] [--display-port DEV] [--sysfs-root DIR] [--max-taps N]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
       --journal DIR       the journal (default ./journal), created if missing
-      --mode M            ec (offline electronic cash, default) or oda (UnionPay ODA transit)
+      --mode M            ec (default: e-cash only), oda (UnionPay ODA only) or auto (e-cash
+                          when the purse pays, else ODA or the full PBOC flow, authorised later)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
@@ -85,7 +86,9 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     return usage(io, `--baud must be one of ${RUN_BAUD_RATES.join(', ')}`);
   }
   const mode = v['mode'] ?? 'ec';
-  if (mode !== 'ec' && mode !== 'oda') return usage(io, `--mode must be ec or oda, got '${mode}'`);
+  if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto') {
+    return usage(io, `--mode must be auto, ec or oda, got '${mode}'`);
+  }
   const tapsText = v['max-taps'];
   const tapsMax = tapsText === undefined ? null : cliInt(tapsText, 1, TAPS_MAX);
   if (tapsText !== undefined && tapsMax === null) {

@@ -26,7 +26,7 @@ export interface SimIo {
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
-                  [--mode ec|oda] [--link pty|memory] [--log FILE] [--quiet]
+                  [--mode auto|ec|oda] [--link pty|memory] [--log FILE] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -36,7 +36,8 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --torn P      share of riders pulling the card too early, 0..1
                 (default ${BUS_RUN_DEFAULT.tornChance})
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
-  --mode M      ec (offline electronic cash, default) or oda (UnionPay ODA transit)
+  --mode M      ec (default: e-cash only), oda (UnionPay ODA only) or auto (e-cash when the
+                purse pays, else UnionPay ODA or the full PBOC flow, authorised later)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --quiet       print the summary only`;
 
@@ -91,8 +92,8 @@ function parseOptions(
     if (!(torn >= 0 && torn <= 1))
       throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
     const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
-    if (mode !== 'ec' && mode !== 'oda')
-      throw new RangeError(`--mode must be ec or oda, got '${mode}'`);
+    if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
+      throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);
     const link = v.link ?? 'pty';
     if (link !== 'pty' && link !== 'memory')
       throw new RangeError(`--link must be pty or memory, got '${link}'`);

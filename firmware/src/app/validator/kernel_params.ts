@@ -4,7 +4,7 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../../../../assembly/h
 import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
 import { configureQpboc, tlvEncode } from '../../../../assembly/host/qpboc_session.js';
 import type { ParamSet } from '../params/params_store.js';
-import { terminalDataProblem, terminalDataTlv, type TerminalData } from './tap_icc_data.js';
+import { ifdSerialOf, terminalDataProblem, type TerminalData } from './tap_icc_data.js';
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -42,7 +42,10 @@ export function kernelLoadParams(
     countryCode: bcd4(params.fares.currencyCode),
     currencyCode: bcd4(params.fares.currencyCode),
     aids: params.aids.map((a) => ({ aid: bytes(a.aidHex), partialMatch: a.partialMatch })),
-    extraTerminalData: terminalDataTlv(terminal, params.terminal.terminalId),
+    terminalCapabilities: terminal.capabilitiesHex,
+    terminalType: terminal.typeHex,
+    ifdSerialNumber: ifdSerialOf(terminal, params.terminal.terminalId),
+    applicationVersion: terminal.appVersionHex,
   });
   if (configured !== KernelStatus.STATUS_OK)
     return `terminal configuration: ${kernelStatusName(configured)}`;

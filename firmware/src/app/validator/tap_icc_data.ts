@@ -93,13 +93,21 @@ export function terminalDataTlv(data: TerminalData, terminalId: string): Uint8Ar
 }
 
 /**
- * 9F41 for the tap whose journal sequence number is `seq` (4 bytes BCD). The journal's seq is
- * durable and strictly increasing across restarts and power cuts, so the counter never repeats
- * within 10^8 taps. `seq` must be a positive safe integer.
+ * 9F41 of the tap whose first journal record gets `seq` (its grey record, or its declined or
+ * final record): the counter modulo 10^8. The host computes it as the journal's last seq + 1
+ * when the transaction begins. The journal's seq is durable and strictly increasing across
+ * restarts and power cuts, so no two records ever carry the same counter within 10^8 taps;
+ * a tap that wrote nothing leaves its counter to the next tap, and no record shows it.
+ * `seq` must be a positive safe integer.
  */
-export function transactionSequenceCounter(seq: number): Uint8Array {
+export function transactionSequenceCounterOf(seq: number): number {
   if (!(Number.isSafeInteger(seq) && seq >= 1)) throw new RangeError(`journal seq ${seq}`);
-  return bytes((seq % TSC_MODULUS).toString().padStart(8, '0'));
+  return seq % TSC_MODULUS;
+}
+
+/** 9F41 of `seq` as n8 BCD (4 bytes): see transactionSequenceCounterOf. */
+export function transactionSequenceCounter(seq: number): Uint8Array {
+  return bytes(transactionSequenceCounterOf(seq).toString().padStart(8, '0'));
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   iccDataWithTerminal,
   terminalDataTlv,
   transactionSequenceCounter,
+  transactionSequenceCounterOf,
 } from './tap_icc_data.js';
 import { recoveryOf, tornRecordOf } from './tap_records.js';
 import { TapJournal } from './tap_journal.js';
@@ -190,12 +191,16 @@ export class TapSession {
       };
       const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, decide);
       const { date, time } = localDateTime(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+      // 9F41 = the seq the tap's first record will get (its grey record, or its declined
+      // record): durable, and never on two records (tap_icc_data.ts).
+      const sequenceCounter = this.ports.journal.summary().lastSeq + 1;
       const ended = await runQpbocTransaction(this.ports.kernel, io, {
         mode: this.config.mode,
         amountMinor: charge.amountMinor,
         date,
         time,
         unpredictableNumber: this.ports.unpredictableNumber(),
+        sequenceCounter: transactionSequenceCounterOf(sequenceCounter),
       });
       this.logOutcome('transaction', ended);
       if (requote !== null && ended.reason === 'host-refused') {
@@ -204,7 +209,7 @@ export class TapSession {
         quote = requote;
         continue;
       }
-      const outcome = this.withTerminalData(ended, pendingSeq);
+      const outcome = this.withTerminalData(ended, sequenceCounter);
       return this.journal.finish(outcome, {
         startedMs,
         uidHex,
@@ -237,18 +242,17 @@ export class TapSession {
   }
 
   /**
-   * The outcome with the terminal's objects in its ICC data: 9F33 9F35 9F1E 9F09 and 9F41.
-   * The counter is the journal seq of the tap's grey record (`seq`), or, for a tap that wrote
-   * none, the seq its closing record is about to get: durable and never repeated.
+   * The outcome with the terminal's objects in its ICC data (9F33 9F35 9F1E 9F09 9F34 9F41)
+   * where the kernel's record lacks them (a torn record kept from before they were passed to
+   * the kernel, say). `seq`: the journal seq of the tap's first record (9F41).
    */
-  private withTerminalData(outcome: QpbocOutcome, seq: number | null): QpbocOutcome {
+  private withTerminalData(outcome: QpbocOutcome, seq: number): QpbocOutcome {
     if (outcome.clearingRecord === null) return outcome;
     const terminalId = this.ports.params().terminal.terminalId;
-    const counterSeq = seq ?? this.ports.journal.summary().lastSeq + 1;
     const iccData = iccDataWithTerminal(
       outcome.clearingRecord,
       terminalDataTlv(this.config.terminalData, terminalId),
-      transactionSequenceCounter(counterSeq),
+      transactionSequenceCounter(seq),
     );
     return iccData === null ? outcome : { ...outcome, clearingRecord: iccData };
   }

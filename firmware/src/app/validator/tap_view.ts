@@ -80,13 +80,14 @@ export const TAP_VIEW_BY_REASON: Readonly<Record<QpbocReasonName, ReasonView>> =
   unknown: refusal('declined', 'CARD_DECLINED'),
   'offline-approved': fixed('paid'),
   'oda-admitted': fixed('admitted'),
+  'full-flow-admitted': fixed('admitted'),
   'card-declined': refusal('declined', 'CARD_DECLINED'),
-  // An EC-only lane and a card that can only go online (a phone, a card without e-cash).
+  // No longer produced (insufficient-ecash and kind-not-accepted tell the cases apart).
   'online-required': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
   'oda-failed': refusal('authFailed', 'AUTHENTICATION_FAILED'),
-  // The card announced ODA but withheld what proves it (e.g. an ARQC without its SDAD): a
-  // genuine card never does that, a clone that cannot sign does.
-  'oda-data-missing': refusal('authFailed', 'AUTHENTICATION_FAILED'),
+  // The card offers nothing to authenticate offline (no AFL, no certificates) and no purse
+  // that pays: a genuine card with no way to pay here, not a failed authentication.
+  'oda-data-missing': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
   'oda-not-supported': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
   expired: refusal('expired', 'CARD_EXPIRED'),
   'not-yet-effective': refusal('expired', 'CARD_NOT_EFFECTIVE'),
@@ -98,6 +99,10 @@ export const TAP_VIEW_BY_REASON: Readonly<Record<QpbocReasonName, ReasonView>> =
   'cryptogram-not-arqc': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
   'card-data-inconsistent': refusal('cardData', 'CARD_DATA_INCONSISTENT'),
   'card-data-invalid': refusal('cardData', 'CARD_DATA_INCONSISTENT'),
+  // Not enough e-cash and no other way to pay (an EC lane, or a purse-only card in auto).
+  'insufficient-ecash': refusal('insufficientBalance', 'INSUFFICIENT_BALANCE'),
+  // A balance beyond the e-cash limit or not BCD: refused and never shown (issue 10, item 3).
+  'ecash-balance-invalid': refusal('cardData', 'CARD_DATA_INCONSISTENT'),
   'link-lost': fixed('tryAgain'),
   // The card asks for its contact chip (GPO 6984): the rider must pay another way here.
   'use-another-interface': refusal('notAccepted', 'USE_OTHER_CARD'),
@@ -105,6 +110,8 @@ export const TAP_VIEW_BY_REASON: Readonly<Record<QpbocReasonName, ReasonView>> =
   'ppse-failed': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
   'amount-over-limit': refusal('declined', 'AMOUNT_LIMIT_EXCEEDED'),
   'full-flow-required': refusal('notAccepted', 'CARD_NOT_SUPPORTED'),
+  // An online-only card or a phone in an EC lane.
+  'kind-not-accepted': refusal('notAccepted', 'USE_OTHER_CARD'),
   // Recovery found nothing pending: the tap goes on as a new one, or the rider taps again.
   'atc-mismatch': fixed('tryAgain'),
   'atc-unavailable': fixed('tryAgain'),

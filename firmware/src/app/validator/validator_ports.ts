@@ -38,7 +38,10 @@ export interface ValidatorPorts {
 
 /** Timing and mode choices of a validator; every field explicit (no hidden defaults). */
 export interface ValidatorConfig {
-  /** 'ec': offline electronic cash; 'oda': UnionPay ODA transit (deferred authorisation). */
+  /**
+   * 'auto': per card, e-cash when the purse pays the fare, else UnionPay ODA transit or the
+   * full PBOC flow (admitted, authorised later); 'ec': e-cash only; 'oda': ODA only.
+   */
   readonly mode: QpbocMode;
   /** Local time offset for 9A/9F21 and record times (China: +480). */
   readonly utcOffsetMinutes: number;
