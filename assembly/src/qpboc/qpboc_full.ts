@@ -193,7 +193,8 @@ function fullInternalAuthenticate(): i32 {
   const built = dolBuild(ctx.terminal, ddolData, DOL_DATA_MAX);
   if (built <= 0) return fullOdaFail(ERR_ODA_DDOL_INVALID);
   ddolLength = <u32>built;
-  const staged = ttlCommand(0x00, INS_88_INTERNAL_AUTHENTICATE, 0, 0, ddolData, ddolLength, true, 256);
+  const ins = INS_88_INTERNAL_AUTHENTICATE;
+  const staged = ttlCommand(0x00, ins, 0, 0, ddolData, ddolLength, true, 256);
   return kernelStage(staged, PHASE_INTERNAL_AUTH);
 }
 
@@ -355,7 +356,8 @@ function fullCda(data: usize, cid: u8): i32 {
   let pos = templateStart;
   for (let guard = 0; guard < 64 && pos < templateEnd; guard++) {
     if (tlvDecodeOne(data, pos, templateEnd) != STATUS_OK) return ERR_ODA_CDA_HASH_CODE;
-    if (tlvTag != TAG_9F4B_SDAD) sha1Update(data + <usize>tlvHeaderStart, tlvNext - tlvHeaderStart);
+    const header = tlvHeaderStart;
+    if (tlvTag != TAG_9F4B_SDAD) sha1Update(data + <usize>header, tlvNext - header);
     pos = tlvNext;
   }
   sha1Final(digest);

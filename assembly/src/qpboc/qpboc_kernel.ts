@@ -629,7 +629,8 @@ function onBalance(data: usize, length: u32, sw: u32): i32 {
 /** Approves (EC) or admits pending authorisation (ODA) with the clearing record. */
 export function kernelApprove(): i32 {
   if (ctx.path == PATH_FULL_FLOW) {
-    return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, REASON_FULL_FLOW_ADMITTED, 0, RECORD_CLEARING);
+    const reason = REASON_FULL_FLOW_ADMITTED;
+    return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, reason, 0, RECORD_CLEARING);
   }
   if (ctx.path != PATH_QPBOC_EC) {
     return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, REASON_ODA_ADMITTED, 0, RECORD_CLEARING);
