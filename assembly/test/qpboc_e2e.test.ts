@@ -162,7 +162,7 @@ describe('qPBOC kernel against host-sim cards (EC mode)', () => {
   const declines: Array<[PopulationName, string, string | null, boolean]> = [
     ['expired', 'expired', null, false],
     ['revoked-issuer', 'oda-failed', 'ERR_ODA_ISSUER_CERT_REVOKED', false],
-    ['ec-insufficient', 'card-declined', null, false],
+    ['ec-insufficient', 'insufficient-ecash', null, false],
     ['no-fdda', 'oda-not-supported', null, false],
     ['clone', 'oda-failed', 'ERR_ODA_SDAD_TRAILER', false],
   ];

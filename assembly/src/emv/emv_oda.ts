@@ -293,17 +293,53 @@ export function odaVerifySdad(
   if (v01 && (amountLength != 6 || currencyLength != 2)) return ERR_ODA_TERMINAL_DATA;
   if (cardAuthLength > ODA_CARD_AUTH_DATA_MAX) return ERR_ODA_TERMINAL_DATA;
   if (v01 && load<u8>(cardAuth) != ODA_FDDA_VERSION_01) return ERR_ODA_FDDA_VERSION;
+  // fDDA v00 hashes 9F37 alone (also plain DDA with DDOL 9F3704); v01 adds 9F02 5F2A 9F69.
+  let tail: u32 = 0;
+  bytesCopyInto(un, unLength, tail);
+  tail += unLength;
+  if (v01) {
+    bytesCopyInto(amount, amountLength, tail);
+    tail += amountLength;
+    bytesCopyInto(currency, currencyLength, tail);
+    tail += currencyLength;
+    bytesCopyInto(cardAuth, cardAuthLength, tail);
+    tail += cardAuthLength;
+  }
+  return odaVerifySdadTail(sdad, sdadLength, tailBuffer, tail, atc, atcLength);
+}
+
+/** Longest hash tail: a DDOL's data (a short C-APDU's worth) or the fDDA v01 inputs. */
+export const ODA_HASH_TAIL_MAX: u32 = 256;
+const tailBuffer = memory.data(<i32>ODA_HASH_TAIL_MAX, 4);
+
+function bytesCopyInto(source: usize, length: u32, at: u32): void {
+  assert(at + length <= ODA_HASH_TAIL_MAX, 'hash tail bound');
+  memory.copy(tailBuffer + <usize>at, source, <usize>length);
+}
+
+/**
+ * The SDAD check shared by fDDA, DDA and CDA (EMV 4.4 Book 2, 6.5.2 and 6.6.2): recovery with
+ * the ICC key, framing, then SHA-1(recovered[1 .. N-21) || tail) against the stored hash, then
+ * the IDN == ATC rule when `atcLength` != 0 (fDDA). `tail` is what the method hashes after the
+ * signed data: fDDA its inputs, DDA the DDOL data, CDA the unpredictable number.
+ * On success odaDynamicData() holds the ICC dynamic data (odaDynamicDataLength() bytes).
+ * Returns STATUS_OK or, in check order: ERR_ODA_ICC_KEY_MISSING, ERR_ODA_TERMINAL_DATA,
+ * ERR_ODA_SDAD_LENGTH, ERR_ODA_SDAD_RANGE, ERR_ODA_SDAD_TRAILER, ERR_ODA_SDAD_HEADER,
+ * ERR_ODA_SDAD_FORMAT, ERR_ODA_SDAD_HASH_ALGORITHM, ERR_ODA_SDAD_DYNAMIC_LENGTH,
+ * ERR_ODA_SDAD_HASH, ERR_ODA_SDAD_IDN_MISMATCH.
+ */
+export function odaVerifySdadTail(
+  sdad: usize, sdadLength: u32, tail: usize, tailLength: u32, atc: usize, atcLength: u32,
+): i32 {
+  dynamicLength = 0;
+  if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
+  if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
   const frame = sdadRecover(sdad, sdadLength);
   if (frame != STATUS_OK) return frame;
   const n = rsaKeyModulusLength(iccKey);
   sha1Init();
   sha1Update(recovered + 1, n - HASH_TAIL_BYTES - 1);
-  sha1Update(un, unLength);
-  if (v01) {
-    sha1Update(amount, amountLength);
-    sha1Update(currency, currencyLength);
-    sha1Update(cardAuth, cardAuthLength);
-  }
+  sha1Update(tail, tailLength);
   sha1Final(digest);
   if (!bytesEqual(digest, recovered + <usize>(n - HASH_TAIL_BYTES), SHA1_DIGEST_BYTES)) {
     return ERR_ODA_SDAD_HASH;

@@ -58,7 +58,7 @@ import { configCountryPtr, configCurrencyPtr, configExtra } from './qpboc_config
 import { selectSingleTemplate } from './qpboc_select';
 import { track2Parse } from './qpboc_checks';
 
-/** gpoResponse: the card answered with format 1 (AIP + AFL only, full-flow PBOC). */
+/** gpoResponse: the card answered for the full flow (format 1, or format 2 without 9F26). */
 export const GPO_FORMAT1: i32 = 1;
 
 export const TAG_9B_TSI: u32 = 0x9b;
@@ -90,6 +90,16 @@ export const INPUT_BYTES_WITH_SEQUENCE: u32 = 21;
 /** Largest PDOL data that fits `83 L data` in one short C-APDU. */
 const PDOL_DATA_MAX: u32 = 252;
 const gpoData = memory.data(256, 4);
+let pdolDataLength: u32 = 0;
+
+/** The PDOL data of the last GPO (hashed into the CDA transaction data hash code). */
+export function gpoPdolData(): usize {
+  return gpoData + 3;
+}
+
+export function gpoPdolDataLength(): u32 {
+  return pdolDataLength;
+}
 const scratch = memory.data(8, 4);
 
 /** No CVM performed (EMV 4.4 Book 4, A4; Book 3 10.5): an unattended fare, no CVM list run. */
@@ -172,6 +182,7 @@ export function gpoCommand(): i32 {
   if (built < 0) return built;
   const size = <u32>built;
   if (size > PDOL_DATA_MAX) return ERR_DOL_TOO_LONG;
+  pdolDataLength = size;
   let header: u32 = 2;
   if (size < 0x80) {
     store<u8>(gpoData + 1, 0x83);
@@ -203,6 +214,12 @@ export function gpoResponse(data: usize, length: u32): i32 {
   if (single != STATUS_OK) return single;
   const status = ctx.card.putAll(data, tlvValueStart, tlvNext, false);
   if (status != STATUS_OK) return status;
+  // Format 2 without a cryptogram: the full flow's AIP + AFL in a template (Book 3 6.5.8.4).
+  if (!ctx.card.has(TAG_9F26_CRYPTOGRAM) && ctx.path == PATH_FULL_FLOW) {
+    const aip = ctx.card.find(TAG_82_AIP);
+    if (aip < 0) return ERR_CARD_MANDATORY_MISSING;
+    return ctx.card.valueLength(aip) == 2 ? GPO_FORMAT1 : ERR_CARD_DATA_INVALID;
+  }
   const mandatory = gpoMandatory();
   if (mandatory != STATUS_OK) return mandatory;
   const iad = ctx.card.valuePtr(ctx.card.find(TAG_9F10_IAD));

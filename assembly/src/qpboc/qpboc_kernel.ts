@@ -26,6 +26,7 @@ import {
   ERR_CARD_DATA_INVALID,
 } from '../abi/status';
 import { bytesCopy } from '../util/bytes';
+import { TAG_DF61_EXT_APP_INDICATOR } from '../emv/emv_tags';
 import { TAG_9F5D_AVAILABLE_OFFLINE } from '../emv/emv_tags';
 import { INS_CA_GET_DATA } from '../iso7816/iso7816_apdu';
 import {
@@ -40,8 +41,8 @@ import {
 } from '../emv/emv_ttl';
 import {
   ctx,
-  MODE_EC,
   MODE_ODA,
+  MODE_AUTO,
   AC_TC,
   AC_ARQC,
   PHASE_IDLE,
@@ -54,8 +55,13 @@ import {
   PHASE_RECOVER_SELECT,
   PHASE_RECOVER_ATC,
   PHASE_DONE,
+  PHASE_EC_PROBE,
+  PHASE_INTERNAL_AUTH,
+  PHASE_GENERATE_AC,
   AID_BYTES_MAX,
+  PATH_QPBOC_EC,
   PATH_QPBOC_ODA,
+  PATH_FULL_FLOW,
 } from './qpboc_context';
 import { configReady, configLimitPtr } from './qpboc_config';
 import {
@@ -96,7 +102,16 @@ import {
   odaCertificateInputsPresent,
   odaSignatureInputsPresent,
   odaSdadPrecheck,
+  odaMethodOf,
 } from './qpboc_oda';
+import {
+  fullAfterGpo,
+  fullAfterRecords,
+  fullOnInternalAuth,
+  fullGenerateAc,
+  fullOnGenerateAc,
+} from './qpboc_full';
+import { tvrSet, tvrFinish, tvrOdaSettled, TVR1_EXCEPTION_FILE } from './qpboc_tvr';
 import {
   OUTCOME_HEADER_BYTES,
   RECORD_NONE,
@@ -111,15 +126,22 @@ import { tornRecordWrite } from './qpboc_torn';
 import { bcdValid, dateValid, timeValid } from './qpboc_checks';
 import {
   checksPanConsistent,
-  checksDates,
+  checksDatesTvr,
   checksBalance,
+  checksBalanceInvalid,
   checksGetDataBalance,
+  checksGetDataValue,
+  checksEcashShort,
+  checksIad,
+  bcdCompare,
 } from './qpboc_rules';
 import {
   REASON_OFFLINE_APPROVED,
   REASON_ODA_ADMITTED,
   REASON_CARD_DECLINED,
-  REASON_ONLINE_REQUIRED,
+  REASON_FULL_FLOW_ADMITTED,
+  REASON_INSUFFICIENT_ECASH,
+  REASON_KIND_NOT_ACCEPTED,
   REASON_ODA_FAILED,
   REASON_ODA_DATA_MISSING,
   REASON_ODA_NOT_SUPPORTED,
@@ -136,6 +158,10 @@ import {
   REASON_AMOUNT_OVER_LIMIT,
   REASON_FULL_FLOW_REQUIRED,
 } from './qpboc_reason';
+
+/** FCI DF61 byte 1 bit 0x40: the card supports UnionPay online ODA (domain.md 6.2). */
+const DF61_ONLINE_ODA: u8 = 0x40;
+const TAG_DF61_CAPP_INDICATOR: u32 = TAG_DF61_EXT_APP_INDICATOR;
 import {
   recoverBegin,
   recoverOnSelect,
@@ -229,7 +255,7 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   outSet(out, cap);
   if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
   if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
-  if (mode > MODE_ODA) return ERR_TXN_INPUT_INVALID;
+  if (mode > MODE_AUTO) return ERR_TXN_INPUT_INVALID;
   if (length != INPUT_BYTES && length != INPUT_BYTES_WITH_SEQUENCE) return ERR_TXN_INPUT_INVALID;
   const sequence = length == INPUT_BYTES || bcdValid(input + INPUT_SEQUENCE, 4);
   if (
@@ -248,20 +274,13 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   if (mode == MODE_ODA) gpoSetPath(PATH_QPBOC_ODA);
   const limit = configLimitPtr();
   if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
+    tvrFinish();
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);
   }
   lastRejectDetail = 0;
   return kernelStage(selectPpseCommand(), PHASE_PPSE);
 }
 
-function bcdCompare(a: usize, b: usize, length: u32): i32 {
-  for (let i: u32 = 0; i < length; i++) {
-    const x = load<u8>(a + <usize>i);
-    const y = load<u8>(b + <usize>i);
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
 
 /**
  * OP_TXN_RESUME: the R-APDU answering the last C-APDU. Returns STATUS_NEED_APDU,
@@ -293,6 +312,12 @@ export function qpbocResume(rapdu: usize, length: u32, out: usize, cap: u32): i3
       return onRecord(data, dataLength, sw);
     case PHASE_BALANCE:
       return onBalance(data, dataLength, sw);
+    case PHASE_EC_PROBE:
+      return onProbe(data, dataLength, sw);
+    case PHASE_INTERNAL_AUTH:
+      return fullOnInternalAuth(data, dataLength, sw);
+    case PHASE_GENERATE_AC:
+      return fullOnGenerateAc(data, dataLength, sw);
     case PHASE_RECOVER_SELECT:
       return recoverOnSelect(data, dataLength, sw);
     case PHASE_RECOVER_ATC:
@@ -310,7 +335,12 @@ function onPpse(data: usize, length: u32, sw: u32): i32 {
   }
   if (sw != SW_9000) return kernelFinish(STATUS_NOT_ACCEPTED, REASON_PPSE_FAILED, sw, RECORD_NONE);
   const parsed = selectPpseParse(data, length);
-  if (parsed != STATUS_OK) return kernelFail(parsed);
+  if (parsed != STATUS_OK) {
+    // An unusable PPSE answer: build the list from the terminal's AIDs (EMV Book B, 3.3.3).
+    lastRejectDetail = parsed;
+    ctx.candidateCount = 0;
+    selectDirectCandidates();
+  }
   return selectNext();
 }
 
@@ -337,10 +367,39 @@ function onSelect(data: usize, length: u32, sw: u32): i32 {
   const fci = selectFciParse(data, length, aid, aidLength);
   if (fci != STATUS_OK) return selectDrop(fci);
   ctx.card.clear();
+  // Auto mode asks for the e-cash balance first: does the purse pay the fare? (README, auto)
+  if (ctx.mode == MODE_AUTO) return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  return gpoStage();
+}
+
+function gpoStage(): i32 {
   const staged = gpoCommand();
   if (staged != STATUS_OK) return selectDrop(staged);
   ctx.phase = PHASE_GPO;
   return kernelEmit();
+}
+
+/**
+ * Auto mode, after GET DATA 9F79: a valid balance that covers the fare takes the EC path; else
+ * a card flagging online ODA (FCI DF61 byte 1 bit 0x40, domain.md 6.2) the qPBOC ODA path;
+ * else the full contactless PBOC flow.
+ */
+function onProbe(data: usize, length: u32, sw: u32): i32 {
+  const value = sw == SW_9000 ? checksGetDataValue(data, length) : 0;
+  if (value != 0) {
+    bytesCopy(ctx.probeBalance, value, 6);
+    ctx.probeValid = true;
+  }
+  if (ctx.probeValid && !checksEcashShort()) {
+    gpoSetPath(PATH_QPBOC_EC);
+  } else {
+    const df61 = ctx.fci.find(TAG_DF61_CAPP_INDICATOR);
+    const online = df61 >= 0 && ctx.fci.valueLength(df61) >= 1;
+    const oda = online && (load<u8>(ctx.fci.valuePtr(df61)) & DF61_ONLINE_ODA) != 0;
+    gpoSetPath(oda ? PATH_QPBOC_ODA : PATH_FULL_FLOW);
+  }
+  ctx.card.clear();
+  return gpoStage();
 }
 
 function onGpo(data: usize, length: u32, sw: u32): i32 {
@@ -357,20 +416,44 @@ function onGpo(data: usize, length: u32, sw: u32): i32 {
   if (sw != SW_9000) return kernelFail(ERR_SW_UNEXPECTED);
   const parsed = gpoResponse(data, length);
   if (parsed == GPO_FORMAT1) {
-    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_FULL_FLOW_REQUIRED, 0, RECORD_NONE);
+    if (ctx.path == PATH_QPBOC_EC) {
+      return kernelFinish(STATUS_NOT_ACCEPTED, REASON_FULL_FLOW_REQUIRED, 0, RECORD_NONE);
+    }
+    // ODA and auto modes: a stock card answers for the full flow whatever the TTQ said.
+    ctx.path = PATH_FULL_FLOW;
+  } else if (parsed != STATUS_OK) {
+    return kernelFail(parsed);
+  } else {
+    const iad = checksIad();
+    if (iad != STATUS_OK) {
+      return kernelFinish(STATUS_DECLINED, REASON_CARD_DATA_INCONSISTENT, iad, RECORD_NONE);
+    }
+    // A qPBOC-only card (a phone) answers the full-flow TTQ with a cryptogram: qPBOC ODA.
+    if (ctx.path == PATH_FULL_FLOW) ctx.path = PATH_QPBOC_ODA;
   }
-  if (parsed != STATUS_OK) return kernelFail(parsed);
   const plan = recordsPlan();
   if (plan != STATUS_OK) return kernelFail(plan);
-  return ctx.mode == MODE_EC ? afterGpoEc() : afterGpoOda();
+  if (ctx.path == PATH_FULL_FLOW) return fullAfterGpo();
+  return ctx.path == PATH_QPBOC_EC ? afterGpoEc() : afterGpoOda();
 }
 
 function afterGpoEc(): i32 {
-  if (ctx.acType == AC_ARQC) {
-    return kernelFinish(STATUS_DECLINED, REASON_ONLINE_REQUIRED, 0, RECORD_NONE);
-  }
-  if (ctx.acType != AC_TC)
+  if (ctx.acType != AC_TC) {
+    // Not enough e-cash, by the card's own IAD or the auto probe: say so (domain.md 2.5).
+    if (checksEcashShort()) {
+      return kernelFinish(STATUS_DECLINED, REASON_INSUFFICIENT_ECASH, 0, RECORD_NONE);
+    }
+    if (ctx.acType == AC_ARQC) {
+      return kernelFinish(STATUS_NOT_ACCEPTED, REASON_KIND_NOT_ACCEPTED, 0, RECORD_NONE);
+    }
     return kernelFinish(STATUS_DECLINED, REASON_CARD_DECLINED, 0, RECORD_NONE);
+  }
+  // A 9F5D in the GPO answer is checked before anything is debited.
+  const early = ctx.card.find(TAG_9F5D_AVAILABLE_OFFLINE);
+  if (early >= 0) {
+    const bad = checksBalanceInvalid(ctx.card.valuePtr(early), ctx.card.valueLength(early));
+    if (bad != 0) return kernelFinish(STATUS_DECLINED, bad, 0, RECORD_NONE);
+  }
   // The TC path needs the AFL: the card commits on its last record (domain.md 1.5, 4.1).
   if (ctx.recordCount == 0) return kernelFail(ERR_CARD_MANDATORY_MISSING);
   if (!odaSupported()) {
@@ -400,7 +483,8 @@ function afterGpoOda(): i32 {
 export function readNext(): i32 {
   const index = ctx.recordNext;
   assert(index < ctx.recordCount, 'a record remains');
-  const last = recordIsLast(index);
+  // The full flow stages nothing on the card: its decision point comes before GENERATE AC.
+  const last = recordIsLast(index) && ctx.path != PATH_FULL_FLOW;
   if (last && !ctx.decided) return preCommit();
   const staged = recordCommand(index);
   if (staged != STATUS_OK) return kernelFail(staged);
@@ -414,7 +498,7 @@ function preCommit(): i32 {
     if (ctx.recovering) return recoverPanMismatch();
     return kernelFinish(STATUS_DECLINED, REASON_CARD_DATA_INCONSISTENT, 0, RECORD_NONE);
   }
-  const dates = checksDates();
+  const dates = checksDatesTvr();
   if (dates != 0) return kernelFinish(STATUS_DECLINED, dates, 0, RECORD_NONE);
   // ODA before the commit as far as the data allows: a failure then costs no debit.
   if (!ctx.odaDone && recordsOdaComplete()) {
@@ -423,6 +507,11 @@ function preCommit(): i32 {
       return kernelFinish(STATUS_DECLINED, REASON_ODA_FAILED, early, RECORD_NONE);
     }
   }
+  return kernelDecisionPoint();
+}
+
+/** Stops at the decision point with the card identity (the host answers OP_TXN_DECIDE). */
+export function kernelDecisionPoint(): i32 {
   ctx.phase = PHASE_DECISION;
   outUsed = decisionRequestWrite(outPtr, outCapacity);
   return STATUS_NEED_HOST_DECISION;
@@ -439,8 +528,9 @@ export function qpbocDecide(decision: u32, out: usize, cap: u32): i32 {
   switch (decision) {
     case DECISION_PROCEED:
       ctx.decided = true;
-      return readNext();
+      return ctx.path == PATH_FULL_FLOW ? fullGenerateAc() : readNext();
     case DECISION_DENY_LIST:
+      tvrSet(0, TVR1_EXCEPTION_FILE);
       return kernelFinish(STATUS_DECLINED, REASON_DENY_LIST, 0, RECORD_NONE);
     case DECISION_DUPLICATE_TAP:
       return kernelFinish(STATUS_DECLINED, REASON_DUPLICATE_TAP, 0, RECORD_NONE);
@@ -462,7 +552,7 @@ function onRecord(data: usize, length: u32, sw: u32): i32 {
   if (ctx.recovering && !ctx.commitSent && !checksPanConsistent()) return recoverPanMismatch();
   ctx.recordNext = index + 1;
   if (ctx.recordNext < ctx.recordCount) return readNext();
-  return afterCommit();
+  return ctx.path == PATH_FULL_FLOW ? fullAfterRecords() : afterCommit();
 }
 
 /**
@@ -487,11 +577,13 @@ function odaBeforeCommit(): i32 {
   return odaSettle(early);
 }
 
-/** Records the final ODA result. */
-function odaSettle(status: i32): i32 {
+/** Records the final ODA result, and its method, in the context and in TVR/TSI. */
+export function odaSettle(status: i32): i32 {
   ctx.odaDone = true;
   ctx.odaOk = status == STATUS_OK;
   ctx.odaStatus = status;
+  ctx.odaMethod = odaMethodOf();
+  tvrOdaSettled(ctx.odaMethod, ctx.odaOk, odaStatusIsMissingInput(status));
   return status;
 }
 
@@ -499,7 +591,7 @@ function afterCommit(): i32 {
   if (!checksPanConsistent()) {
     return kernelDeclineAfterCommit(REASON_CARD_DATA_INCONSISTENT, ERR_CARD_DATA_INVALID);
   }
-  const dates = checksDates();
+  const dates = checksDatesTvr();
   if (dates != 0) return kernelDeclineAfterCommit(dates, 0);
   if (!ctx.odaDone) odaSettle(ctx.odaCertificatesOk ? odaSignature() : odaRun());
   if (!ctx.odaOk) {
@@ -510,8 +602,13 @@ function afterCommit(): i32 {
     );
   }
   const balance = ctx.card.find(TAG_9F5D_AVAILABLE_OFFLINE);
-  if (balance >= 0) checksBalance(ctx.card.valuePtr(balance), ctx.card.valueLength(balance));
-  if (!ctx.balanceValid && ctx.mode == MODE_EC) return kernelStage(balanceCommand(), PHASE_BALANCE);
+  if (balance >= 0) {
+    const bad = checksBalance(ctx.card.valuePtr(balance), ctx.card.valueLength(balance));
+    // The debit happened: keep its ICC data, but never show a balance beyond the limit.
+    if (bad != 0 && ctx.path == PATH_QPBOC_EC) return kernelDeclineAfterCommit(bad, 0);
+  }
+  const known = ctx.balanceValid || ctx.allowance;
+  if (!known && ctx.path == PATH_QPBOC_EC) return kernelStage(balanceCommand(), PHASE_BALANCE);
   return kernelApprove();
 }
 
@@ -531,7 +628,11 @@ function onBalance(data: usize, length: u32, sw: u32): i32 {
 
 /** Approves (EC) or admits pending authorisation (ODA) with the clearing record. */
 export function kernelApprove(): i32 {
-  if (ctx.mode == MODE_ODA) {
+  if (ctx.path == PATH_FULL_FLOW) {
+    const reason = REASON_FULL_FLOW_ADMITTED;
+    return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, reason, 0, RECORD_CLEARING);
+  }
+  if (ctx.path != PATH_QPBOC_EC) {
     return kernelFinish(STATUS_ADMITTED_PENDING_AUTH, REASON_ODA_ADMITTED, 0, RECORD_CLEARING);
   }
   return kernelFinish(STATUS_APPROVED_OFFLINE, REASON_OFFLINE_APPROVED, 0, RECORD_CLEARING);
@@ -551,6 +652,9 @@ export function qpbocLinkLost(cause: u32, out: usize, cap: u32): i32 {
     case PHASE_PPSE:
     case PHASE_SELECT:
     case PHASE_GPO:
+    case PHASE_EC_PROBE:
+    case PHASE_INTERNAL_AUTH:
+    case PHASE_GENERATE_AC:
       ctx.linkLostCause = cause;
       return kernelFinish(STATUS_TRY_AGAIN, REASON_LINK_LOST, 0, RECORD_NONE);
     case PHASE_RECORD:

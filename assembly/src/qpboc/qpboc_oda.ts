@@ -51,7 +51,16 @@ import {
   odaVerifySdad,
   odaVerifySsad,
 } from '../emv/emv_oda';
-import { ctx, STATIC_DATA_MAX } from './qpboc_context';
+import {
+  ctx,
+  STATIC_DATA_MAX,
+  PATH_FULL_FLOW,
+  ODA_METHOD_NONE,
+  ODA_METHOD_FDDA,
+  ODA_METHOD_SDA,
+  ODA_METHOD_DDA,
+  ODA_METHOD_CDA,
+} from './qpboc_context';
 
 /** AIP byte 1 bits (EMV 4.4 Book 3, C1): SDA supported, DDA supported (fDDA for qPBOC). */
 export const AIP1_SDA: u8 = 0x40;
@@ -69,9 +78,33 @@ export function odaAipByte1(): u8 {
   return load<u8>(ctx.card.valuePtr(aip));
 }
 
-/** True when the AIP offers an ODA method this kernel runs (fDDA, else SDA). */
+/** AIP byte 1 bit 1: CDA supported (EMV 4.4 Book 3, C1). */
+export const AIP1_CDA: u8 = 0x01;
+
+/**
+ * The ODA method for this card: on the full flow CDA, else DDA, else SDA (EMV 4.4 Book 3,
+ * 10.3); on qPBOC fDDA when the AIP offers DDA, else SDA. ODA_METHOD_NONE when none applies.
+ */
+export function odaMethodOf(): u8 {
+  const aip = odaAipByte1();
+  if (ctx.path == PATH_FULL_FLOW) {
+    if ((aip & AIP1_CDA) != 0) return ODA_METHOD_CDA;
+    if ((aip & AIP1_DDA) != 0) return ODA_METHOD_DDA;
+  } else if ((aip & AIP1_DDA) != 0) {
+    return ODA_METHOD_FDDA;
+  }
+  return (aip & AIP1_SDA) != 0 ? ODA_METHOD_SDA : ODA_METHOD_NONE;
+}
+
+/** True when the method needs the ICC key (fDDA, DDA, CDA). */
+export function odaUsesIccKey(): bool {
+  const method = odaMethodOf();
+  return method != ODA_METHOD_SDA && method != ODA_METHOD_NONE;
+}
+
+/** True when the AIP offers an ODA method this kernel runs on the card's path. */
 export function odaSupported(): bool {
-  return (odaAipByte1() & (AIP1_DDA | AIP1_SDA)) != 0;
+  return odaMethodOf() != ODA_METHOD_NONE;
 }
 
 /** True for the statuses that only say an ODA input has not arrived (yet). */
@@ -104,7 +137,7 @@ export function odaInputsCheck(): i32 {
   if (!c.has(TAG_8F_CA_INDEX)) return ERR_ODA_CA_INDEX_MISSING;
   if (!c.has(TAG_90_ISSUER_CERT)) return ERR_ODA_ISSUER_CERT_MISSING;
   if (!c.has(TAG_9F32_ISSUER_EXPONENT)) return ERR_ODA_ISSUER_EXPONENT_MISSING;
-  if ((odaAipByte1() & AIP1_DDA) == 0) return c.has(TAG_93_SSAD) ? STATUS_OK : ERR_ODA_SSAD_MISSING;
+  if (!odaUsesIccKey()) return c.has(TAG_93_SSAD) ? STATUS_OK : ERR_ODA_SSAD_MISSING;
   if (!c.has(TAG_9F46_ICC_CERT)) return ERR_ODA_ICC_CERT_MISSING;
   if (!c.has(TAG_9F47_ICC_EXPONENT)) return ERR_ODA_ICC_EXPONENT_MISSING;
   if (!c.has(TAG_9F4B_SDAD)) return ERR_ODA_SDAD_MISSING;
@@ -139,7 +172,7 @@ export function odaCertificateInputsPresent(): bool {
   if (!c.has(TAG_8F_CA_INDEX) || !c.has(TAG_90_ISSUER_CERT) || !c.has(TAG_9F32_ISSUER_EXPONENT)) {
     return false;
   }
-  if ((odaAipByte1() & AIP1_DDA) == 0) return true;
+  if (!odaUsesIccKey()) return true;
   return c.has(TAG_9F46_ICC_CERT) && c.has(TAG_9F47_ICC_EXPONENT);
 }
 
@@ -149,7 +182,7 @@ export function odaCertificateInputsPresent(): bool {
  */
 export function odaSignatureInputsPresent(): bool {
   const c = ctx.card;
-  if ((odaAipByte1() & AIP1_DDA) == 0) return c.has(TAG_93_SSAD);
+  if (!odaUsesIccKey()) return c.has(TAG_93_SSAD);
   return c.has(TAG_9F4B_SDAD) && c.has(TAG_9F69_CARD_AUTH_DATA);
 }
 
@@ -189,7 +222,7 @@ export function odaCertificates(): i32 {
     ctx.panLength,
     dateBcd,
   );
-  if (status != STATUS_OK || (odaAipByte1() & AIP1_DDA) == 0) return status;
+  if (status != STATUS_OK || !odaUsesIccKey()) return status;
   const iccCert = c.find(TAG_9F46_ICC_CERT);
   const iccRemainder = c.find(TAG_9F48_ICC_REMAINDER);
   const iccExponent = c.find(TAG_9F47_ICC_EXPONENT);
@@ -214,7 +247,7 @@ export function odaCertificates(): i32 {
  */
 export function odaSignature(): i32 {
   const c = ctx.card;
-  if ((odaAipByte1() & AIP1_DDA) == 0) {
+  if (!odaUsesIccKey()) {
     const ssad = c.find(TAG_93_SSAD);
     if (ssad < 0) return ERR_ODA_SSAD_MISSING;
     return odaVerifySsad(c.valuePtr(ssad), c.valueLength(ssad), odaStatic, odaStaticLength);
@@ -233,7 +266,7 @@ export function odaSignature(): i32 {
  * failing check of odaRecoverSdad (ERR_ODA_SDAD_*, ERR_ODA_TERMINAL_DATA, ERR_ODA_ICC_KEY_MISSING).
  */
 export function odaSdadPrecheck(): i32 {
-  if ((odaAipByte1() & AIP1_DDA) == 0) return STATUS_OK;
+  if (!odaUsesIccKey()) return STATUS_OK;
   const c = ctx.card;
   const sdad = c.find(TAG_9F4B_SDAD);
   if (sdad < 0) return STATUS_OK;

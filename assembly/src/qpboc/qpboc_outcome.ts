@@ -33,6 +33,8 @@ import {
 } from '../emv/emv_tags';
 import { ctx, AC_TC, AC_ARQC, MODE_ODA } from './qpboc_context';
 import { twBegin, twLength, twOk, twPut, twPutByte, twPutFrom } from './qpboc_tlv_writer';
+import { TAG_9B_TSI, TAG_9F34_CVM_RESULTS, TAG_9F41_SEQUENCE_COUNTER } from './qpboc_gpo';
+import { tvrFinish } from './qpboc_tvr';
 
 export const OUTCOME_HEADER_BYTES: u32 = 20;
 
@@ -56,20 +58,36 @@ export const TAG_9F63_PRODUCT_ID: u32 = 0x9f63;
 export const TAG_DF8106_AC_TYPE: u32 = 0xdf8106;
 export const TAG_DF8107_DECISION_FLAGS: u32 = 0xdf8107;
 
-/** Clearing record tags after 9F26/9F27/9F10, in field 55 order, each when present. */
-const CLEARING_TERMINAL_TAGS: StaticArray<u32> = [
+const TAG_9F33_CAPABILITIES: u32 = 0x9f33;
+const TAG_9F35_TERMINAL_TYPE: u32 = 0x9f35;
+const TAG_9F1E_IFD_SERIAL: u32 = 0x9f1e;
+const TAG_9F09_VERSION: u32 = 0x9f09;
+
+/**
+ * Clearing record tags after 9F26/9F27, in field 55 order (domain.md 6.3), each when present,
+ * from the card first, else the terminal data (84 from the FCI), then the non-55 extras.
+ */
+const CLEARING_TAGS: StaticArray<u32> = [
+  TAG_9F10_IAD,
   TAG_9F37_UNPREDICTABLE_NUMBER,
   TAG_9F36_ATC,
   TAG_95_TVR,
+  TAG_9B_TSI,
   TAG_9A_DATE,
   TAG_9C_TRANSACTION_TYPE,
   TAG_9F02_AMOUNT,
+  TAG_9F03_AMOUNT_OTHER,
   TAG_5F2A_CURRENCY_CODE,
   TAG_82_AIP,
+  TAG_84_DF_NAME,
   TAG_9F1A_COUNTRY_CODE,
-  TAG_9F03_AMOUNT_OTHER,
-];
-const CLEARING_CARD_TAGS: StaticArray<u32> = [
+  TAG_9F33_CAPABILITIES,
+  TAG_9F34_CVM_RESULTS,
+  TAG_9F35_TERMINAL_TYPE,
+  TAG_9F1E_IFD_SERIAL,
+  TAG_9F09_VERSION,
+  TAG_9F41_SEQUENCE_COUNTER,
+  TAG_9F63_PRODUCT_ID,
   TAG_9F66_TTQ,
   TAG_9F6C_CTQ,
   TAG_9F21_TIME,
@@ -77,23 +95,20 @@ const CLEARING_CARD_TAGS: StaticArray<u32> = [
   TAG_5F34_PAN_SEQUENCE,
   TAG_5F24_EXPIRY_DATE,
   TAG_9F5D_AVAILABLE_OFFLINE,
-  TAG_9F63_PRODUCT_ID,
 ];
 
 /** Writes the ICC data an acquirer clears (domain.md 4.5, 6.3) at `target`; returns its length. */
 export function clearingRecordWrite(target: usize, capacity: u32): u32 {
   twBegin(target, capacity);
+  tvrFinish();
   twPutFrom(ctx.card, TAG_9F26_CRYPTOGRAM);
-  twPutByte(TAG_9F27_CID, ctx.acType == AC_TC ? 0x40 : ctx.acType == AC_ARQC ? 0x80 : 0x00);
-  twPutFrom(ctx.card, TAG_9F10_IAD);
-  for (let i = 0; i < CLEARING_TERMINAL_TAGS.length; i++) {
-    const tag = unchecked(CLEARING_TERMINAL_TAGS[i]);
-    if (!twPutFrom(ctx.card, tag)) twPutFrom(ctx.terminal, tag);
+  // qPBOC cards send no 9F27 (domain.md 2.4): derive it from the CVR; the full flow's is kept.
+  if (!twPutFrom(ctx.card, TAG_9F27_CID)) {
+    twPutByte(TAG_9F27_CID, ctx.acType == AC_TC ? 0x40 : ctx.acType == AC_ARQC ? 0x80 : 0x00);
   }
-  twPutFrom(ctx.fci, TAG_84_DF_NAME);
-  for (let i = 0; i < CLEARING_CARD_TAGS.length; i++) {
-    const tag = unchecked(CLEARING_CARD_TAGS[i]);
-    if (!twPutFrom(ctx.card, tag)) twPutFrom(ctx.terminal, tag);
+  for (let i = 0; i < CLEARING_TAGS.length; i++) {
+    const tag = unchecked(CLEARING_TAGS[i]);
+    if (!twPutFrom(ctx.card, tag) && !twPutFrom(ctx.terminal, tag)) twPutFrom(ctx.fci, tag);
   }
   if (!twPutFrom(ctx.card, TAG_5A_PAN)) twPut(TAG_5A_PAN, ctx.pan, ctx.panLength);
   if (ctx.balanceValid && !ctx.card.has(TAG_9F5D_AVAILABLE_OFFLINE)) {
