@@ -17,9 +17,11 @@ export const SW_6E00_CLA_NOT_SUPPORTED = 0x6e00;
 export const SW1_6C_WRONG_LE = 0x6c;
 
 /** Instruction bytes the cards implement. */
+export const INS_88_INTERNAL_AUTHENTICATE = 0x88;
 export const INS_A4_SELECT = 0xa4;
 export const INS_A8_GPO = 0xa8;
 export const INS_B2_READ_RECORD = 0xb2;
+export const INS_AE_GENERATE_AC = 0xae;
 export const INS_CA_GET_DATA = 0xca;
 
 /** Class bytes: interindustry (SELECT, READ RECORD) and proprietary EMV (GPO, GET DATA). */

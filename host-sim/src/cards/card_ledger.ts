@@ -5,6 +5,12 @@ export interface LedgerEntry {
   /** 1-based commit order on this card. */
   readonly seq: number;
   readonly aidHex: string;
+  /**
+   * What was spent: the EC balance (money left the card), or the cumulative offline allowance
+   * of a card without EC (an offline approval the issuer settles; balances are then the
+   * available offline amount, CTTAL - CTTA).
+   */
+  readonly source: 'ec-balance' | 'offline-allowance';
   /** ATC of the transaction (= 9F36 in its GPO answer and the IDN in its SDAD). */
   readonly atc: number;
   readonly amountMinor: number;
@@ -17,12 +23,13 @@ export interface LedgerEntry {
   /** 9F21 when the PDOL asked for it, else the passed-in clock's wall time, else null. */
   readonly timeHhmmss: string | null;
   readonly unpredictableNumberHex: string;
-  /** The TC (9F26) the card returned for this debit. */
+  /** The TC the card returned for this debit (9F26, or inside the CDA signature). */
   readonly cryptogramHex: string;
   /** Presentation (powerOn count) during which the card committed. */
   readonly presentation: number;
   /** Committed by a READ RECORD with no GPO since the application was selected: the GPO-less
-   *  re-read of a torn transaction (domain.md 4.4). */
+   *  re-read of a torn transaction (domain.md 4.4). A debit applied at GPO
+   *  ('gpo-with-rollback') enters the ledger when that read confirms it. */
   readonly recovered: boolean;
   /** Injected clock's monotonic time at the commit, or null without a clock. */
   readonly committedAtMs: number | null;

@@ -19,6 +19,8 @@ import { buildAfl, recordKey, staticDataToAuthenticate } from './emv_card_record
 import type { AflLayout } from './emv_card_records.js';
 import * as T from './emv_card_tags.js';
 import { RESPONSE_DATA_MAX, gpoWorstCaseLength } from './qpboc_gpo.js';
+import { checkFullFlowStaticData, personaliseFullFlow } from './card_personalise_full_flow.js';
+import type { PersonalisedFullFlow } from './card_personalise_full_flow.js';
 
 /** The PPSE name "2PAY.SYS.DDF01". See domain.md 1.2. */
 export const PPSE_NAME = asciiBytes('2PAY.SYS.DDF01');
@@ -55,6 +57,8 @@ export interface PersonalisedApp {
   /** The static data the ICC certificate authenticates (for inspection in tests). */
   readonly staticData: Uint8Array;
   readonly mkAc: Uint8Array;
+  /** The full contactless PBOC flow, or null when the card only does qPBOC. */
+  readonly fullFlow: PersonalisedFullFlow | null;
 }
 
 /** A personalised card. */
@@ -124,7 +128,10 @@ function personaliseApp(label: string, app: AppProfile, pki: TestPki): Personali
     data.set(T.TAG_9F47_ICC_EXPONENT, cert.exponent);
     data.set(T.TAG_9F48_ICC_REMAINDER, cert.remainder);
   }
+  const fullFlow = personaliseFullFlow(app, pki, data, staticData);
   app.records.filter((r) => !r.oda).forEach(build);
+  app.fullFlow?.extraRecords.forEach(build);
+  checkFullFlowStaticData(fullFlow, records, data, staticData, fail);
   const personalised = {
     profile: app,
     aid,
@@ -140,6 +147,7 @@ function personaliseApp(label: string, app: AppProfile, pki: TestPki): Personali
     signingKey,
     staticData,
     mkAc: fromHex(app.mkAcHex),
+    fullFlow,
   };
   const gpoLength = gpoWorstCaseLength(personalised);
   if (gpoLength > RESPONSE_DATA_MAX) {
@@ -174,6 +182,9 @@ function baseDataObjects(app: AppProfile): Map<number, Uint8Array> {
     data.set(T.TAG_9F6D_EC_RESET_THRESHOLD, toBcd(app.ec.resetThresholdMinor, 6));
   }
   if (app.log !== null) data.set(T.TAG_9F4F_LOG_FORMAT, fromHex(app.log.formatHex));
+  if (app.offlineLimits !== null) {
+    data.set(T.TAG_9F54_CTTAL, toBcd(app.offlineLimits.cumulativeLimitMinor, 6));
+  }
   if (app.cardholderName !== null) {
     data.set(T.TAG_5F20_CARDHOLDER_NAME, asciiBytes(app.cardholderName));
   }

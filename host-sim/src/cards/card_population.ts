@@ -2,34 +2,29 @@
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { Prng } from '../prng.js';
-import { toHex } from '../pki/emv_bytes.js';
 import { testPki } from '../pki/test_pki.js';
 import type { TestPki } from '../pki/test_pki.js';
-import { ISSUER_SPECS } from '../pki/test_pki_spec.js';
-import type { IccKeySlot, IssuerName } from '../pki/test_pki_spec.js';
-import type { AppProfile, CardProfile, OdaProfile } from './card_profile.js';
+import type { CardProfile } from './card_profile.js';
 import {
   AID_UNIONPAY_CREDIT,
   AID_UNIONPAY_QUASI_CREDIT,
-  CAP_NO_EC,
   PDOL_QPBOC_EXTENDED,
-  PROCESSING_FAST,
   PROCESSING_PHONE,
   PROCESSING_SLOW,
-  luhnDigit,
   recordLayout,
   unionPayApp,
 } from './card_profile_templates.js';
-import type { DrawnAppFields, RecordLayout } from './card_profile_templates.js';
 import { ATS_DEFAULT_HEX } from './card_rf.js';
-import { DEFAULT_PROCESSING } from './card_timing.js';
 import { createCard } from './qpboc_card.js';
-import { DF61_ONLINE_ODA_0X40 } from './qpboc_risk.js';
 import type { QpbocCard } from './qpboc_card.js';
 import { cobadgedVisaApp } from './card_population_extra.js';
+import { drawFields, ecApp, onlineOdaApp, plastic } from './card_population_draw.js';
+import { STOCK_DRAWERS, STOCK_NAMES } from './card_population_stock.js';
 
-/** Every named profile of the population. */
-export const POPULATION_NAMES = [
+export { drawFields } from './card_population_draw.js';
+
+/** The named profiles of the first population (EC cards and the failure cases). */
+export const CLASSIC_NAMES = [
   'unionpay-debit-ec',
   'unionpay-credit-ec',
   'unionpay-quasi-credit-ec',
@@ -47,7 +42,11 @@ export const POPULATION_NAMES = [
   'revoked-issuer',
 ] as const;
 
+/** Every named profile: the classic ones, then the stock, ODA, phone and limit cards. */
+export const POPULATION_NAMES = [...CLASSIC_NAMES, ...STOCK_NAMES] as const;
+
 export type PopulationName = (typeof POPULATION_NAMES)[number];
+type ClassicName = (typeof CLASSIC_NAMES)[number];
 
 /** A PAN + PSN pair for a terminal deny list. */
 export interface DenyListEntry {
@@ -77,8 +76,9 @@ export function population(seed: number, options: { readonly pki?: TestPki } = {
   const pki = options.pki ?? testPki();
   const root = new Prng(seed);
   const profiles = {} as Record<PopulationName, CardProfile>;
-  for (const name of POPULATION_NAMES) {
-    profiles[name] = DRAWERS[name](root.fork(`profile:${name}`));
+  for (const name of CLASSIC_NAMES) profiles[name] = DRAWERS[name](root.fork(`profile:${name}`));
+  for (const name of STOCK_NAMES) {
+    profiles[name] = STOCK_DRAWERS[name](root.fork(`profile:${name}`));
   }
   const deny = profiles['deny-listed'].applications[0];
   const denyList = deny === undefined ? [] : [{ pan: deny.pan, psn: deny.psn }];
@@ -96,7 +96,7 @@ export function population(seed: number, options: { readonly pki?: TestPki } = {
 }
 
 /** How each profile is drawn. A Record, so a new name without a drawer does not compile. */
-const DRAWERS: Readonly<Record<PopulationName, (prng: Prng) => CardProfile>> = {
+const DRAWERS: Readonly<Record<ClassicName, (prng: Prng) => CardProfile>> = {
   'unionpay-debit-ec': (prng) =>
     plastic('unionpay-debit-ec', prng, [ecApp(prng, 'bank-a', 'debit', 'sdad-in-gpo')]),
   'unionpay-credit-ec': (prng) =>
@@ -195,72 +195,4 @@ function drawClone(prng: Prng): CardProfile {
   const oda =
     victim.oda === null ? null : { ...victim.oda, signingKeySlot: 'clone-foreign' as const };
   return plastic('clone', prng, [{ ...victim, oda }]);
-}
-
-function ecApp(prng: Prng, issuer: IssuerName, slot: IccKeySlot, layout: RecordLayout): AppProfile {
-  const app = unionPayApp(drawFields(prng, issuer), odaProfile(prng, issuer, slot), layout);
-  const balanceMinor = prng.between(50, 500) * 100;
-  return app.ec === null ? app : { ...app, ec: { ...app.ec, balanceMinor } };
-}
-
-function onlineOdaApp(prng: Prng, issuer: IssuerName, slot: IccKeySlot): AppProfile {
-  const oda = odaProfile(prng, issuer, slot);
-  const app = unionPayApp(drawFields(prng, issuer), oda, 'sdad-in-record');
-  return {
-    ...app,
-    ec: null,
-    cardAdditionalProcessesHex: CAP_NO_EC,
-    df61: DF61_ONLINE_ODA_0X40,
-    ctqHex: '2000',
-    log: null,
-  };
-}
-
-function odaProfile(prng: Prng, issuer: IssuerName, slot: IccKeySlot): OdaProfile {
-  return {
-    issuer,
-    iccKeySlot: slot,
-    iccCertSerialHex: toHex(prng.bytes(3)),
-    fddaV01: true,
-    signingKeySlot: null,
-  };
-}
-
-/** PAN = issuer BIN + random digits + Luhn check digit (16 digits), and the other draws. */
-export function drawFields(prng: Prng, issuer: IssuerName): DrawnAppFields {
-  const bin = ISSUER_SPECS.find((s) => s.name === issuer)?.issuerIdDigits ?? '62';
-  let body = bin;
-  while (body.length < 15) body += prng.below(10).toString();
-  const atcInitial = prng.between(1, 2000);
-  return {
-    pan: body + luhnDigit(body),
-    psn: prng.below(2),
-    atcInitial,
-    lastOnlineAtc: prng.between(1, atcInitial),
-    mkAcHex: toHex(prng.bytes(16)),
-  };
-}
-
-/** A plastic card: fixed 4- or 7-byte UID drawn once, default ATS and processing. */
-function plastic(label: string, prng: Prng, applications: readonly AppProfile[]): CardProfile {
-  const seven = prng.chance(0.3);
-  const uid = seven ? `04${toHex(prng.bytes(6))}` : fixedUid4(prng);
-  return {
-    label,
-    rf: {
-      kind: 'A',
-      uid: { mode: 'fixed', uidHex: uid },
-      sak: seven ? 0x20 : 0x28,
-      atsHex: ATS_DEFAULT_HEX,
-    },
-    applications,
-    processing: prng.chance(0.5) ? DEFAULT_PROCESSING : PROCESSING_FAST,
-  };
-}
-
-/** A fixed 4-byte UID whose first byte is neither 08 (random ID) nor 88 (cascade tag). */
-function fixedUid4(prng: Prng): string {
-  const bytes = prng.bytes(4);
-  if (bytes[0] === 0x08 || bytes[0] === 0x88) bytes[0] = 0x2a;
-  return toHex(bytes);
 }

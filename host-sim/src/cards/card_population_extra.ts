@@ -45,7 +45,8 @@ export function cobadgedVisaApp(prng: Prng): AppProfile {
     iad: { format: 'short', dki: 0x01, cvn: 0x11 },
     log: null,
     oda: null,
-    fullFlowFormat1: false,
+    fullFlow: null,
+    offlineLimits: null,
     extraTags: {},
     gpoExtraTags: [],
   };

@@ -51,6 +51,59 @@ export interface EcProfile {
   readonly singleLimitMinor: number;
   /** 9F6D. */
   readonly resetThresholdMinor: number;
+  /**
+   * When the balance moves (domain.md 4.3). 'last-record': the GPO stages the debit and the
+   * READ RECORD of the last AFL record commits it. 'gpo-with-rollback': the GPO debits at once
+   * and keeps a rollback copy; the last record confirms it, and the next GPO restores the copy
+   * when the debit was never confirmed (as some applets do).
+   */
+  readonly debitAt: EcDebitPoint;
+}
+
+/** The two torn behaviours of EcProfile.debitAt. */
+export type EcDebitPoint = 'last-record' | 'gpo-with-rollback';
+export const EC_DEBIT_POINTS: readonly EcDebitPoint[] = ['last-record', 'gpo-with-rollback'];
+
+/**
+ * Cumulative offline limits of a card without an e-cash purse: offline approvals (TC) while
+ * CTTA + amount <= CTTAL; 9F5D then carries the available offline spending amount
+ * (CTTAL - CTTA), and the IAD type byte says so (domain.md 2.4, 2.6).
+ */
+export interface OfflineLimitsProfile {
+  /** CTTAL (9F54), the cumulative total transaction amount limit. */
+  readonly cumulativeLimitMinor: number;
+  /** CTTA at personalisation (offline approvals since the last online transaction). */
+  readonly cumulativeTotalMinor: number;
+  /** IAD byte 10: 0x02 = CTTA in the IAD value, 0x05 = the available amount (9F5D). */
+  readonly iadType: 0x02 | 0x05;
+}
+
+/**
+ * The full contactless PBOC flow of a stock card (domain.md 6.2): GPO format 1 or 2 without a
+ * cryptogram, READ RECORD, INTERNAL AUTHENTICATE (DDA), GENERATE AC (optionally CDA).
+ * Its AFL lists the static records of `records` (the qPBOC list; the same ODA records, so one
+ * ICC certificate serves both flows) followed by `extraRecords`.
+ */
+export interface FullFlowProfile {
+  /** GPO answer: 1 = `80` AIP || AFL, 2 = `77` with 82 and 94 (no cryptogram). */
+  readonly gpoFormat: 1 | 2;
+  /** INTERNAL AUTHENTICATE and GENERATE AC answers without CDA: 1 = `80`, 2 = `77`. */
+  readonly responseFormat: 1 | 2;
+  /** 8C CDOL1. */
+  readonly cdol1Hex: string;
+  /** 8D CDOL2. */
+  readonly cdol2Hex: string;
+  /** 9F49 DDOL, or null when the card has none (the terminal uses its default DDOL). */
+  readonly ddolHex: string | null;
+  /** Data authentication code in the SSAD (93), 2 bytes. */
+  readonly dacHex: string;
+  /**
+   * Card risk management for a TC request: 'never' = always ARQC (phones, online-only
+   * products); 'limits' = TC within the cumulative offline limits, else ARQC.
+   */
+  readonly offline: 'never' | 'limits';
+  /** Non-ODA records only the full flow lists (8C, 8D, 9F49, 93 ...), in AFL order. */
+  readonly extraRecords: readonly RecordProfile[];
 }
 
 /** qPBOC transaction log: 9F4D (SFI, record count) and 9F4F (format DOL). */
@@ -130,8 +183,10 @@ export interface AppProfile {
   /** The application cryptogram master key MK_AC, 16 bytes. */
   readonly mkAcHex: string;
   readonly oda: OdaProfile | null;
-  /** Answer a full-flow TTQ (1.b7 without 1.b6) with GPO format 1 (AIP, AFL). */
-  readonly fullFlowFormat1: boolean;
+  /** The full contactless PBOC flow (TTQ 1.b7 without 1.b6), or null when unsupported. */
+  readonly fullFlow: FullFlowProfile | null;
+  /** Cumulative offline limits (cards without EC), or null. */
+  readonly offlineLimits: OfflineLimitsProfile | null;
   /** Extra data objects (hex tag -> hex value) for records, FCI or GPO answers. */
   readonly extraTags: Readonly<Record<string, string>>;
   /** Tags from extraTags appended to every format 2 GPO answer (e.g. 9F63). */
@@ -160,6 +215,7 @@ export class CardProfileError extends Error {
 /** AIP byte 1 bits. See EMV 4.4 Book 3, Annex C1. */
 export const AIP_SDA_0X40 = 0x40;
 export const AIP_DDA_0X20 = 0x20;
+export const AIP_CDA_0X01 = 0x01;
 
 /**
  * Checks the semantic rules personalisation relies on.
@@ -196,6 +252,7 @@ function appIssues(app: AppProfile): string[] {
     issues.push('currencyCode and countryCode must be 4 digits');
   }
   issues.push(...pdolIssues(app.pdolHex), ...recordIssues(app), ...odaIssues(app));
+  issues.push(...fullFlowIssues(app), ...limitIssues(app));
   if (app.ec !== null && app.records.length === 0) {
     issues.push('an EC purse needs AFL records: the last one is the commit point');
   }
@@ -250,6 +307,64 @@ function recordIssues(app: AppProfile): string[] {
       if (dynamic) dynamicSeen.add(tag);
     }
   }
+  return issues;
+}
+
+function fullFlowIssues(app: AppProfile): string[] {
+  const flow = app.fullFlow;
+  if (flow === null) return [];
+  const issues: string[] = [];
+  if (!(flow.gpoFormat === 1 || flow.gpoFormat === 2)) issues.push('fullFlow.gpoFormat');
+  if (!(flow.responseFormat === 1 || flow.responseFormat === 2)) {
+    issues.push('fullFlow.responseFormat');
+  }
+  if (!(flow.offline === 'never' || flow.offline === 'limits')) issues.push('fullFlow.offline');
+  if (hexLength(flow.dacHex) !== 2) issues.push('fullFlow.dacHex must be 2 bytes');
+  const dols: readonly (readonly [string, string | null])[] = [
+    ['cdol1Hex', flow.cdol1Hex],
+    ['cdol2Hex', flow.cdol2Hex],
+    ['ddolHex', flow.ddolHex],
+  ];
+  for (const [name, hex] of dols) {
+    if (hex === null) continue;
+    try {
+      if (parseDol(fromHex(hex)).length === 0) issues.push(`fullFlow.${name} is empty`);
+    } catch (err) {
+      issues.push(`fullFlow.${name}: ${String(err)}`);
+    }
+  }
+  const taken = new Set(app.records.map((r) => `${r.sfi}.${r.number}`));
+  for (const r of flow.extraRecords) {
+    const key = `${r.sfi}.${r.number}`;
+    if (taken.has(key)) issues.push(`fullFlow record ${key} twice`);
+    taken.add(key);
+    if (r.oda) issues.push(`fullFlow record ${key}: extra records cannot be ODA records`);
+    if (r.sfi < 1 || r.sfi > 30 || r.number < 1 || r.number > 255) {
+      issues.push(`fullFlow record ${key} range`);
+    }
+    for (const hex of r.tags) {
+      if (!/^([0-9a-fA-F]{2}){1,3}$/.test(hex)) issues.push(`fullFlow record ${key}: "${hex}"`);
+      else if (DYNAMIC_TAGS.includes(tagFromHex(hex))) {
+        issues.push(`fullFlow record ${key}: ${hex} is dynamic`);
+      }
+    }
+  }
+  return issues;
+}
+
+function limitIssues(app: AppProfile): string[] {
+  const issues: string[] = [];
+  if (app.ec !== null && !EC_DEBIT_POINTS.includes(app.ec.debitAt)) issues.push('ec.debitAt');
+  const limits = app.offlineLimits;
+  if (limits === null) return issues;
+  if (app.ec !== null) issues.push('offlineLimits is for cards without an EC purse');
+  const { cumulativeLimitMinor: cttal, cumulativeTotalMinor: ctta } = limits;
+  const ok = Number.isInteger(cttal) && Number.isInteger(ctta) && ctta >= 0 && ctta <= cttal;
+  if (!ok || cttal > 9_999_999_999) issues.push('offlineLimits: need 0 <= CTTA <= CTTAL');
+  if (!(limits.iadType === 0x02 || limits.iadType === 0x05)) {
+    issues.push('offlineLimits.iadType must be 0x02 or 0x05');
+  }
+  if (app.iad.format !== 'long') issues.push('offlineLimits need the long IAD');
   return issues;
 }
 

@@ -49,7 +49,6 @@ const APP: Shape = {
   atcInitial: 'number',
   lastOnlineAtc: 'number',
   mkAcHex: 'string',
-  fullFlowFormat1: 'boolean',
   extraTags: 'string-map',
   gpoExtraTags: ['string'],
 };
@@ -60,6 +59,22 @@ const NULLABLE_OBJECTS: Readonly<Record<string, Shape>> = {
     balanceLimitMinor: 'number',
     singleLimitMinor: 'number',
     resetThresholdMinor: 'number',
+    debitAt: 'string',
+  },
+  fullFlow: {
+    gpoFormat: 'number',
+    responseFormat: 'number',
+    cdol1Hex: 'string',
+    cdol2Hex: 'string',
+    ddolHex: 'string|null',
+    dacHex: 'string',
+    offline: 'string',
+    extraRecords: [{ sfi: 'number', number: 'number', oda: 'boolean', tags: ['string'] }],
+  },
+  offlineLimits: {
+    cumulativeLimitMinor: 'number',
+    cumulativeTotalMinor: 'number',
+    iadType: 'number',
   },
   log: { sfi: 'number', maxRecords: 'number', formatHex: 'string' },
   oda: {

@@ -1,13 +1,14 @@
 // Building blocks for card profiles: standard PDOL, record layouts, a base UnionPay app.
 
 import { LOG_FORMAT_DEFAULT_HEX } from './card_log.js';
-import type { AppProfile, OdaProfile, RecordProfile } from './card_profile.js';
+import type { AppProfile, FullFlowProfile, OdaProfile, RecordProfile } from './card_profile.js';
 import type { ProcessingModel } from './card_timing.js';
 
 /** AIDs. See domain.md 1.3. */
 export const AID_UNIONPAY_DEBIT = 'a000000333010101';
 export const AID_UNIONPAY_CREDIT = 'a000000333010102';
 export const AID_UNIONPAY_QUASI_CREDIT = 'a000000333010103';
+export const AID_UNIONPAY_EC_ONLY = 'a000000333010106';
 export const AID_VISA_CREDIT = 'a0000000031010';
 
 /** The PDOL of the KATA trace: 9F66 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 (33 bytes). */
@@ -20,8 +21,44 @@ export const CAP_EC_DEFAULT = '91100000';
 /** 9F68 of a card without an EC purse. */
 export const CAP_NO_EC = '00000000';
 
+/**
+ * CDOL1 of PBOC cards: 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 9F21 9F4E (57 bytes), the terminal
+ * data of the CVN 01 cryptogram plus time and merchant name. See domain.md Appendix A.
+ */
+export const CDOL1_PBOC = '9f02069f03069f1a0295055f2a029a039c019f37049f21039f4e14';
+/** CDOL2: authorisation response code 8A, then the same terminal data. */
+export const CDOL2_PBOC = '8a029f02069f03069f1a0295055f2a029a039c019f3704';
+/** DDOL 9F49 = 9F37 (4): the terminal's unpredictable number, as the default DDOL. */
+export const DDOL_UN_ONLY = '9f3704';
+
+/** 9F68 of a card with cumulative offline limits: EC-or-CTTA check, new-card check, 9F5D. */
+export const CAP_OFFLINE_LIMITS = '31000000';
+
+/**
+ * A full contactless PBOC flow: CDOLs and DDOL in SFI 5 record 1, the SSAD in record 2 when
+ * the card does SDA. `answers` picks GPO and command answer formats (1 = `80`, 2 = `77`).
+ */
+export function fullFlowProfile(
+  answers: 1 | 2,
+  offline: FullFlowProfile['offline'],
+  sda: boolean,
+): FullFlowProfile {
+  const dols = { sfi: 5, number: 1, oda: false, tags: ['8C', '8D', '9F49'] };
+  return {
+    gpoFormat: answers,
+    responseFormat: answers,
+    cdol1Hex: CDOL1_PBOC,
+    cdol2Hex: CDOL2_PBOC,
+    ddolHex: DDOL_UN_ONLY,
+    dacHex: 'da01',
+    offline,
+    extraRecords: sda ? [dols, { sfi: 5, number: 2, oda: false, tags: ['93'] }] : [dols],
+  };
+}
+
 /** Where the SDAD and 9F69 travel; every layout has the certificates in SFI 3. */
-export type RecordLayout = 'sdad-in-gpo' | 'sdad-in-record' | 'high-sfi-oda' | 'no-oda';
+export type RecordLayout =
+  'sdad-in-gpo' | 'sdad-in-record' | 'high-sfi-oda' | 'no-oda' | 'sda-only';
 
 /** Record lists for each layout (AFL order = list order). */
 export function recordLayout(layout: RecordLayout, withName: boolean): RecordProfile[] {
@@ -59,6 +96,9 @@ export function recordLayout(layout: RecordLayout, withName: boolean): RecordPro
       ];
     case 'no-oda':
       return [track, { ...appData, oda: false }];
+    case 'sda-only':
+      // SDA needs the issuer key only: no ICC certificate, no dynamic data.
+      return [track, appData, sdaList, rec(3, 1, ['90']), rec(3, 2, ['8F', '9F32', '92'])];
     default: {
       const never: never = layout;
       throw new Error(`unknown layout ${String(never)}`);
@@ -142,6 +182,7 @@ export function unionPayApp(
       balanceLimitMinor: 100_000,
       singleLimitMinor: 50_000,
       resetThresholdMinor: 1_000,
+      debitAt: 'last-record',
     },
     cardAdditionalProcessesHex: CAP_EC_DEFAULT,
     ctqHex: '0000',
@@ -149,7 +190,8 @@ export function unionPayApp(
     iad: { format: 'long', dki: 0x01, cvn: 0x01 },
     log: { sfi: 11, maxRecords: 10, formatHex: LOG_FORMAT_DEFAULT_HEX },
     oda,
-    fullFlowFormat1: false,
+    fullFlow: null,
+    offlineLimits: null,
     extraTags: {},
     gpoExtraTags: [],
   };

@@ -21,9 +21,13 @@ export const TAG_82_AIP = 0x82;
 export const TAG_83_COMMAND_TEMPLATE = 0x83;
 export const TAG_84_DF_NAME = 0x84;
 export const TAG_87_PRIORITY = 0x87;
+export const TAG_8A_AUTH_RESPONSE_CODE = 0x8a;
+export const TAG_8C_CDOL1 = 0x8c;
+export const TAG_8D_CDOL2 = 0x8d;
 export const TAG_8F_CA_INDEX = 0x8f;
 export const TAG_90_ISSUER_CERT = 0x90;
 export const TAG_92_ISSUER_REMAINDER = 0x92;
+export const TAG_93_SSAD = 0x93;
 export const TAG_94_AFL = 0x94;
 export const TAG_95_TVR = 0x95;
 export const TAG_9A_DATE = 0x9a;
@@ -39,6 +43,7 @@ export const TAG_9F13_LAST_ONLINE_ATC = 0x9f13;
 export const TAG_9F1A_COUNTRY = 0x9f1a;
 export const TAG_9F21_TIME = 0x9f21;
 export const TAG_9F26_CRYPTOGRAM = 0x9f26;
+export const TAG_9F27_CID = 0x9f27;
 export const TAG_9F2A_KERNEL_ID = 0x9f2a;
 export const TAG_9F32_ISSUER_EXPONENT = 0x9f32;
 export const TAG_9F36_ATC = 0x9f36;
@@ -47,12 +52,14 @@ export const TAG_9F38_PDOL = 0x9f38;
 export const TAG_9F46_ICC_CERT = 0x9f46;
 export const TAG_9F47_ICC_EXPONENT = 0x9f47;
 export const TAG_9F48_ICC_REMAINDER = 0x9f48;
+export const TAG_9F49_DDOL = 0x9f49;
 export const TAG_9F4A_SDA_TAG_LIST = 0x9f4a;
 export const TAG_9F4B_SDAD = 0x9f4b;
 export const TAG_9F4D_LOG_ENTRY = 0x9f4d;
 export const TAG_9F4E_MERCHANT_NAME = 0x9f4e;
 export const TAG_9F4F_LOG_FORMAT = 0x9f4f;
 export const TAG_9F51_APP_CURRENCY = 0x9f51;
+export const TAG_9F54_CTTAL = 0x9f54;
 export const TAG_9F5D_AVAILABLE_OFFLINE_AMOUNT = 0x9f5d;
 export const TAG_9F66_TTQ = 0x9f66;
 export const TAG_9F68_CARD_ADDITIONAL_PROCESSES = 0x9f68;
@@ -87,6 +94,7 @@ export const TERMINAL_TAG_LENGTHS: ReadonlyMap<number, number> = new Map([
   [TAG_9C_TYPE, 1],
   [TAG_9F37_UNPREDICTABLE_NUMBER, 4],
   [TAG_9F21_TIME, 3],
+  [TAG_8A_AUTH_RESPONSE_CODE, 2],
   [TAG_9F4E_MERCHANT_NAME, 20],
   [TAG_DF60_CAPP_INDICATOR, 1],
   [TAG_DF69_SM_SUPPORT, 1],

@@ -7,8 +7,10 @@ import type { TestPki } from '../pki/test_pki.js';
 import {
   CLA_00_INTERINDUSTRY,
   CLA_80_PROPRIETARY,
+  INS_88_INTERNAL_AUTHENTICATE,
   INS_A4_SELECT,
   INS_A8_GPO,
+  INS_AE_GENERATE_AC,
   INS_B2_READ_RECORD,
   INS_CA_GET_DATA,
   SW_6700_WRONG_LENGTH,
@@ -35,6 +37,8 @@ import { getData, readRecord, selectByName } from './qpboc_commands.js';
 import type { AppState, CommandResult, SessionState } from './qpboc_commands.js';
 import { processGpo } from './qpboc_gpo.js';
 import type { StagedDebit } from './qpboc_gpo.js';
+import { generateAc, internalAuthenticate } from './pboc_full_flow.js';
+import type { FullFlowApproval } from './pboc_full_flow.js';
 import type { RiskDecision } from './qpboc_risk.js';
 
 /** UnionPay RID: the default application of the query methods is the first UnionPay one. */
@@ -63,9 +67,12 @@ export interface QpbocCard extends VirtualCard {
   balanceMinor(aidHex?: string): number | null;
   /** Current ATC. */
   atc(aidHex?: string): number;
-  /** The debit staged by the last GPO and not committed yet, or null. */
+  /** The debit staged by the last GPO and not committed yet (with 'gpo-with-rollback' it is
+   *  already off the balance, `appliedAtGpo`), or null. */
   pendingDebit(aidHex?: string): StagedDebit | null;
-  /** The decision of the last qPBOC GPO on any application, or null. */
+  /** CTTA (cumulative offline total) of a card with offline limits, else null. */
+  cumulativeOfflineMinor(aidHex?: string): number | null;
+  /** The decision of the last qPBOC GPO or GENERATE AC on any application, or null. */
   lastDecision(): RiskDecision | null;
   /** Number of powerOn calls so far. */
   presentations(): number;
@@ -91,7 +98,7 @@ class QpbocCardImpl implements QpbocCard {
   private identityNow: CardIdentity;
   private powered = false;
   private presentationCount = 0;
-  private session: SessionState = { selected: null, gpoThisSession: false };
+  private session: SessionState = freshSession();
   private lastMs = 0;
   private decision: RiskDecision | null = null;
 
@@ -108,7 +115,9 @@ class QpbocCardImpl implements QpbocCard {
       atc: app.profile.atcInitial,
       lastOnlineAtc: app.profile.lastOnlineAtc,
       balanceMinor: app.profile.ec === null ? null : app.profile.ec.balanceMinor,
+      cumulativeMinor: app.profile.offlineLimits?.cumulativeTotalMinor ?? null,
       log: [],
+      rollback: null,
       txn: null,
     }));
     this.identityNow = drawIdentity(this.profile.rf, this.prng);
@@ -121,13 +130,13 @@ class QpbocCardImpl implements QpbocCard {
   powerOn(): void {
     this.powered = true;
     this.presentationCount += 1;
-    this.session = { selected: null, gpoThisSession: false };
+    this.session = freshSession();
     if (this.presentationCount > 1) this.identityNow = drawIdentity(this.profile.rf, this.prng);
   }
 
   powerOff(): void {
     this.powered = false;
-    this.session = { selected: null, gpoThisSession: false };
+    this.session = freshSession();
   }
 
   transceive(capdu: Uint8Array): Uint8Array | null {
@@ -166,6 +175,10 @@ class QpbocCardImpl implements QpbocCard {
     return txn !== null && !txn.committed ? txn.debit : null;
   }
 
+  cumulativeOfflineMinor(aidHex?: string): number | null {
+    return this.state(aidHex).cumulativeMinor;
+  }
+
   lastDecision(): RiskDecision | null {
     return this.decision;
   }
@@ -188,6 +201,12 @@ class QpbocCardImpl implements QpbocCard {
       case INS_CA_GET_DATA:
         if (command.cla !== CLA_80_PROPRIETARY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
         return getData(this.selectedState(), command);
+      case INS_88_INTERNAL_AUTHENTICATE:
+        if (command.cla !== CLA_00_INTERINDUSTRY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return internalAuthenticate(this.selectedState(), this.session.fullFlow, command);
+      case INS_AE_GENERATE_AC:
+        if (command.cla !== CLA_80_PROPRIETARY) return rejected(SW_6E00_CLA_NOT_SUPPORTED);
+        return this.generateAc(command);
       default: {
         const knownClass =
           command.cla === CLA_00_INTERINDUSTRY || command.cla === CLA_80_PROPRIETARY;
@@ -200,23 +219,39 @@ class QpbocCardImpl implements QpbocCard {
     const state = this.selectedState();
     if (command.p1 !== 0 || command.p2 !== 0) return rejected(SW_6A86_WRONG_P1P2, 'gpo');
     if (state === null) return rejected(SW_6985_CONDITIONS_NOT_SATISFIED, 'gpo');
-    const outcome = processGpo(state.app, state, command.data, {
+    // An unconfirmed debit applied at GPO does not count: this GPO rolls it back if it starts
+    // a transaction.
+    const view =
+      state.rollback === null ? state : { ...state, balanceMinor: state.rollback.balanceMinor };
+    const outcome = processGpo(state.app, view, command.data, {
       cardUnpredictableNumber: this.prng.bytes(4),
       clockTimeHhmmss: this.clockTime(),
     });
+    if (outcome.kind === 'status') return rejected(outcome.sw, 'gpo');
+    // A new GPO starts a new transaction: any pending one is abandoned, never committed, and a
+    // debit applied at GPO but never confirmed is rolled back (domain.md 4.3).
+    restoreRollback(state);
+    state.txn = null;
+    this.session.gpoThisSession = true;
+    this.session.fullFlow = null;
     switch (outcome.kind) {
-      case 'status':
-        return rejected(outcome.sw, 'gpo');
-      case 'format1':
-        state.txn = null;
-        this.session.gpoThisSession = true;
+      case 'full-flow':
+        state.atc = outcome.atc;
+        this.session.fullFlow = {
+          atc: outcome.atc,
+          ttq: outcome.ttq,
+          pdolData: outcome.pdolData,
+          phase: 'after-gpo',
+          internalAuthDone: false,
+          firstAc: null,
+          cdol1Data: null,
+        };
         return { response: responseApdu(outcome.data, SW_9000_OK), cost: gpoCost([]) };
       case 'qpboc':
-        // A new GPO starts a new transaction: any pending one is abandoned, never committed.
         state.atc = outcome.txn.atc;
         state.txn = outcome.txn;
-        this.session.gpoThisSession = true;
         this.decision = outcome.txn.decision;
+        applyAtGpo(state, outcome.txn.debit);
         return { response: responseApdu(outcome.data, SW_9000_OK), cost: gpoCost(outcome.rsaBits) };
       default: {
         const never: never = outcome;
@@ -225,19 +260,54 @@ class QpbocCardImpl implements QpbocCard {
     }
   }
 
-  /** Applies the staged debit exactly once; called by READ RECORD on the last AFL record. */
+  private generateAc(command: CommandApdu): CommandResult {
+    const state = this.selectedState();
+    const result = generateAc(state, this.session.fullFlow, command);
+    if (result.decision !== null) this.decision = result.decision;
+    if (state !== null && result.approval !== null) this.approveOffline(state, result.approval);
+    return result;
+  }
+
+  /** A full-flow offline approval spends the cumulative allowance at once (no records follow). */
+  private approveOffline(state: AppState, approval: FullFlowApproval): void {
+    state.cumulativeMinor = (state.cumulativeMinor ?? 0) + approval.amountMinor;
+    const get = (tag: number): string => toHex(approval.terminal.get(tag) ?? new Uint8Array(0));
+    this.cardLedger.append({
+      aidHex: toHex(state.app.aid),
+      source: approval.purse.source,
+      atc: approval.atc,
+      amountMinor: approval.amountMinor,
+      balanceBeforeMinor: approval.purse.availableMinor,
+      balanceAfterMinor: approval.purse.availableMinor - approval.amountMinor,
+      currencyCode: get(0x5f2a),
+      dateYymmdd: get(0x9a),
+      timeHhmmss: approval.terminal.has(0x9f21) ? get(0x9f21) : this.clockTime(),
+      unpredictableNumberHex: get(0x9f37),
+      cryptogramHex: toHex(approval.cryptogram),
+      presentation: this.presentationCount,
+      recovered: false,
+      committedAtMs: this.clock === null ? null : this.clock.nowMs(),
+    });
+  }
+
+  /** Makes the staged debit final exactly once; called by READ RECORD on the last AFL record. */
   private commit(state: AppState): void {
     const txn = state.txn;
     if (txn === null || txn.committed || txn.debit === null) return;
     const debit = txn.debit;
-    state.balanceMinor = debit.balanceAfterMinor;
-    if (debit.logRecord !== null && state.app.profile.log !== null) {
-      state.log.unshift(debit.logRecord);
-      state.log.length = Math.min(state.log.length, state.app.profile.log.maxRecords);
+    if (debit.source === 'offline-allowance') {
+      state.cumulativeMinor = (state.cumulativeMinor ?? 0) + debit.amountMinor;
+    } else if (debit.appliedAtGpo) {
+      // The balance moved at GPO; the confirmation only drops the rollback copy.
+      state.rollback = null;
+    } else {
+      state.balanceMinor = debit.balanceAfterMinor;
+      pushLog(state, debit.logRecord);
     }
     txn.committed = true;
     this.cardLedger.append({
       aidHex: toHex(state.app.aid),
+      source: debit.source,
       atc: txn.atc,
       amountMinor: debit.amountMinor,
       balanceBeforeMinor: debit.balanceBeforeMinor,
@@ -278,6 +348,34 @@ class QpbocCardImpl implements QpbocCard {
     const ss = secondsOfDay % 60;
     return [hh, mm, ss].map((v) => v.toString().padStart(2, '0')).join('');
   }
+}
+
+function freshSession(): SessionState {
+  return { selected: null, gpoThisSession: false, fullFlow: null };
+}
+
+function pushLog(state: AppState, record: Uint8Array | null): void {
+  const log = state.app.profile.log;
+  if (record === null || log === null) return;
+  state.log.unshift(record);
+  state.log.length = Math.min(state.log.length, log.maxRecords);
+}
+
+/** 'gpo-with-rollback': the balance and log move at GPO; a rollback copy keeps the old ones. */
+function applyAtGpo(state: AppState, debit: StagedDebit | null): void {
+  if (debit === null || !debit.appliedAtGpo || state.balanceMinor === null) return;
+  state.rollback = { balanceMinor: state.balanceMinor, log: [...state.log] };
+  state.balanceMinor = debit.balanceAfterMinor;
+  pushLog(state, debit.logRecord);
+}
+
+/** Restores the rollback copy of an unconfirmed debit applied at GPO. */
+function restoreRollback(state: AppState): void {
+  const copy = state.rollback;
+  if (copy === null) return;
+  state.balanceMinor = copy.balanceMinor;
+  state.log = [...copy.log];
+  state.rollback = null;
 }
 
 function gpoCost(rsaBits: readonly number[]): Omit<CommandCost, 'responseBytes'> {

@@ -17,6 +17,7 @@ import type { CommandCost } from './card_timing.js';
 import { recordKey } from './emv_card_records.js';
 import * as T from './emv_card_tags.js';
 import type { TxnSnapshot } from './qpboc_gpo.js';
+import type { FullFlowSession } from './pboc_full_flow.js';
 
 /** SELECT P1 04: select by DF name; P2 00 first occurrence, 02 next occurrence. */
 export const SELECT_P1_04_BY_NAME = 0x04;
@@ -31,8 +32,12 @@ export interface AppState {
   atc: number;
   lastOnlineAtc: number;
   balanceMinor: number | null;
+  /** CTTA of a card with cumulative offline limits, else null. */
+  cumulativeMinor: number | null;
   /** Transaction log, newest first. */
   log: Uint8Array[];
+  /** Balance and log before a debit applied at GPO and not confirmed yet ('gpo-with-rollback'). */
+  rollback: { readonly balanceMinor: number; readonly log: readonly Uint8Array[] } | null;
   /** The latest qPBOC transaction (pending or committed), kept for GPO-less re-reads. */
   txn: TxnSnapshot | null;
 }
@@ -42,6 +47,8 @@ export interface SessionState {
   /** Index of the selected application, 'ppse', or null. */
   selected: number | 'ppse' | null;
   gpoThisSession: boolean;
+  /** The full-flow transaction of this presentation, or null. */
+  fullFlow: FullFlowSession | null;
 }
 
 /** A command's answer and what it cost (response size is added by the caller). */
@@ -69,6 +76,7 @@ export function selectByName(
   if (bytesEqual(name, PPSE_NAME)) {
     session.selected = 'ppse';
     session.gpoThisSession = false;
+    session.fullFlow = null;
     return { response: answerWithLe(command, card.ppseFci), cost };
   }
   const matches: number[] = [];
@@ -81,6 +89,7 @@ export function selectByName(
   if (index === undefined || app === undefined) return fail(SW_6A82_FILE_NOT_FOUND);
   session.selected = index;
   session.gpoThisSession = false;
+  session.fullFlow = null;
   return { response: answerWithLe(command, app.fci), cost };
 }
 
@@ -136,7 +145,7 @@ export function readRecord(
 }
 
 /**
- * GET DATA for 9F79, 9F36, 9F13, 9F4F, 9F77, 9F78, 9F6D, 9F51.
+ * GET DATA for 9F79, 9F36, 9F13, 9F4F, 9F77, 9F78, 9F6D, 9F51, 9F54.
  * Answers 6985 (no application selected) or 6A88 (other tag, or EC/log data the card lacks).
  */
 export function getData(state: AppState | null, command: CommandApdu): CommandResult {
@@ -162,6 +171,7 @@ function getDataValue(state: AppState, tag: number): Uint8Array | null {
     case T.TAG_9F78_EC_SINGLE_LIMIT:
     case T.TAG_9F6D_EC_RESET_THRESHOLD:
     case T.TAG_9F51_APP_CURRENCY:
+    case T.TAG_9F54_CTTAL:
       return data.get(tag) ?? null;
     default:
       return null;

@@ -36,11 +36,22 @@ export const IAD_CVR_LENGTH_03 = 0x03;
 export const IAD_ALGORITHM_01_3DES = 0x01;
 export const IAD_DISCRETIONARY_LENGTH_0A = 0x0a;
 export const IAD_TYPE_01_EC_BALANCE = 0x01;
+export const IAD_TYPE_02_CTTA = 0x02;
+export const IAD_TYPE_05_AVAILABLE = 0x05;
 /** CVR byte 2 bit seen on new cards [S:NFSEE]. */
 export const CVR2_NEW_CARD_0X10 = 0x10;
 
-/** A debit the card staged at GPO; it becomes real at the last AFL record. */
+/** What a debit draws on: the EC balance (9F79) or the cumulative offline allowance. */
+export type DebitSource = 'ec-balance' | 'offline-allowance';
+
+/**
+ * A debit the card staged at GPO; it becomes final at the last AFL record. Balances are the
+ * EC balance, or the available offline amount (CTTAL - CTTA) for 'offline-allowance'.
+ */
 export interface StagedDebit {
+  readonly source: DebitSource;
+  /** The EC balance already moved at GPO (EcProfile.debitAt 'gpo-with-rollback'). */
+  readonly appliedAtGpo: boolean;
   readonly amountMinor: number;
   readonly balanceBeforeMinor: number;
   readonly balanceAfterMinor: number;
@@ -70,6 +81,8 @@ export interface GpoCardState {
   readonly atc: number;
   readonly lastOnlineAtc: number;
   readonly balanceMinor: number | null;
+  /** CTTA of a card with cumulative offline limits, else null. */
+  readonly cumulativeMinor: number | null;
 }
 
 /** Per-GPO inputs that do not come from the terminal. */
@@ -80,10 +93,18 @@ export interface GpoEnvironment {
   readonly clockTimeHhmmss: string | null;
 }
 
-/** Result of a GPO: a status word, a format 1 answer, or a qPBOC transaction. */
+/** Result of a GPO: a status word, the start of a full-flow transaction, or a qPBOC one. */
 export type GpoOutcome =
   | { readonly kind: 'status'; readonly sw: number }
-  | { readonly kind: 'format1'; readonly data: Uint8Array }
+  | {
+      readonly kind: 'full-flow';
+      readonly data: Uint8Array;
+      /** The transaction's ATC (state.atc + 1; the caller persists it). */
+      readonly atc: number;
+      readonly ttq: Uint8Array;
+      /** The PDOL data as received (CDA hashes it). */
+      readonly pdolData: Uint8Array;
+    }
   | {
       readonly kind: 'qpboc';
       readonly data: Uint8Array;
@@ -91,8 +112,8 @@ export type GpoOutcome =
       readonly rsaBits: readonly number[];
     };
 
-/** The terminal's values split by the card's own PDOL. */
-interface Terminal {
+/** The terminal's values split by the card's own DOL. */
+export interface Terminal {
   readonly values: ReadonlyMap<number, Uint8Array>;
   get(tag: number): Uint8Array;
 }
@@ -100,9 +121,10 @@ interface Terminal {
 /**
  * Runs GPO command data through the card's PDOL, risk management and cryptogram generation.
  * Returns status 6A80 (not one 83 template, or a non-BCD amount), 6700 (data length differs
- * from the PDOL), 6985 (TTQ asks neither qPBOC nor an enabled full flow, or the ATC is
- * exhausted); format1 for an enabled full flow; else the qPBOC answer and its transaction,
- * whose ATC is state.atc + 1 (the caller persists it).
+ * from the PDOL), 6985 (TTQ asks neither qPBOC nor a full flow the card supports, or the ATC
+ * is exhausted); 'full-flow' (TTQ 1.b7 without 1.b6: GPO format 1 or 2 without cryptogram);
+ * else the qPBOC answer and its transaction, whose ATC is state.atc + 1 (the caller persists
+ * it). See domain.md 1.5 and 6.2.
  */
 export function processGpo(
   app: PersonalisedApp,
@@ -117,14 +139,20 @@ export function processGpo(
   const amountMinor = fromBcd(terminal.get(T.TAG_9F02_AMOUNT));
   if (amountMinor === null) return { kind: 'status', sw: SW_6A80_WRONG_DATA };
   const ttq = terminal.get(T.TAG_9F66_TTQ);
-  if (((ttq[0] ?? 0) & TTQ1_QPBOC_0X20) === 0) {
-    if (((ttq[0] ?? 0) & TTQ1_FULL_FLOW_0X40) !== 0 && app.profile.fullFlowFormat1) {
-      const data = berTlv(T.TAG_80_RESPONSE_FORMAT1, concatBytes(app.aip, app.afl.bytes));
-      return { kind: 'format1', data };
-    }
+  const qpboc = ((ttq[0] ?? 0) & TTQ1_QPBOC_0X20) !== 0;
+  const flow = app.fullFlow;
+  const fullFlow = !qpboc && ((ttq[0] ?? 0) & TTQ1_FULL_FLOW_0X40) !== 0 && flow !== null;
+  if ((!qpboc && !fullFlow) || state.atc >= ATC_MAX) {
     return { kind: 'status', sw: SW_6985_CONDITIONS_NOT_SATISFIED };
   }
-  if (state.atc >= ATC_MAX) return { kind: 'status', sw: SW_6985_CONDITIONS_NOT_SATISFIED };
+  if (fullFlow && flow !== null) {
+    const afl = berTlv(T.TAG_94_AFL, flow.afl.bytes);
+    const data =
+      flow.profile.gpoFormat === 1
+        ? berTlv(T.TAG_80_RESPONSE_FORMAT1, concatBytes(app.aip, flow.afl.bytes))
+        : berTlv(T.TAG_77_RESPONSE_FORMAT2, concatBytes(berTlv(T.TAG_82_AIP, app.aip), afl));
+    return { kind: 'full-flow', data, atc: state.atc + 1, ttq, pdolData: template };
+  }
   return qpbocTransaction(app, state, terminal, amountMinor, env);
 }
 
@@ -141,6 +169,7 @@ function qpbocTransaction(
   const cap = app.data.get(T.TAG_9F68_CARD_ADDITIONAL_PROCESSES) ?? new Uint8Array(4);
   const newCard = state.lastOnlineAtc === 0;
   const ec = profile.ec;
+  const purse = purseOf(app, state);
   const decision = decideQpboc({
     ttq,
     cardAdditionalProcesses: cap,
@@ -151,30 +180,27 @@ function qpbocTransaction(
       ec === null || state.balanceMinor === null
         ? null
         : { ...ec, balanceMinor: state.balanceMinor },
+    allowanceMinor: purse?.source === 'offline-allowance' ? purse.availableMinor : null,
   });
   const onlineOda =
     decision.ac === 'ARQC' &&
     ((ttq[0] ?? 0) & TTQ1_ODA_FOR_ONLINE_0X01) !== 0 &&
     ((profile.df61 ?? 0) & DF61_ONLINE_ODA_0X40) !== 0;
   const withRecords = app.afl.entries.length > 0 && (decision.ac === 'TC' || onlineOda);
-  const balanceAfter =
-    state.balanceMinor === null
-      ? null
-      : decision.ac === 'TC'
-        ? state.balanceMinor - amountMinor
-        : state.balanceMinor;
+  const spent = decision.ac === 'TC' ? amountMinor : 0;
+  const balanceAfter = purse === null ? null : purse.availableMinor - spent;
   const dynamic = dynamicValues(app, atc, terminal, withRecords, balanceAfter, env);
   const cvr = Uint8Array.of(cvrByte1(decision.ac), newCard ? CVR2_NEW_CARD_0X10 : 0, 0);
   const sessionKey = acSessionKey(app.mkAc, atc);
   const ac = applicationCryptogram(
     sessionKey,
-    acInput(profile.iad.cvn, acTerminalData(terminal), app.aip, atc, cvr),
+    acInput(profile.iad.cvn, acTerminalData(terminal.get), app.aip, atc, cvr),
   );
-  const iad = buildIad(app, cvr, balanceAfter ?? 0, sessionKey);
+  const iad = buildIad(app, cvr, iadDiscretionary(app, state, spent), sessionKey);
   const data = gpoResponse(app, { atc, ac, iad, withRecords, dynamic });
   const debit =
-    decision.ac === 'TC' && state.balanceMinor !== null && balanceAfter !== null
-      ? stageDebit(app, terminal, atc, amountMinor, state.balanceMinor, balanceAfter, ac, env)
+    decision.ac === 'TC' && purse !== null
+      ? stageDebit(app, terminal, atc, amountMinor, purse, ac, env)
       : null;
   const dynamicRecords: ReadonlyMap<string, Uint8Array> = withRecords
     ? buildDynamicRecords(app, dynamic)
@@ -183,6 +209,42 @@ function qpbocTransaction(
   const signer = dynamic.has(T.TAG_9F4B_SDAD) ? app.signingKey : null;
   const rsaBits = signer === null ? [] : [signer.bits];
   return { kind: 'qpboc', data, txn, rsaBits };
+}
+
+/** What the card can spend offline: its EC balance or its cumulative offline allowance. */
+export interface Purse {
+  readonly source: DebitSource;
+  readonly availableMinor: number;
+}
+
+/** The application's purse, or null when it can spend nothing offline. */
+export function purseOf(app: PersonalisedApp, state: GpoCardState): Purse | null {
+  if (state.balanceMinor !== null) {
+    return { source: 'ec-balance', availableMinor: state.balanceMinor };
+  }
+  const limits = app.profile.offlineLimits;
+  if (limits === null || state.cumulativeMinor === null) return null;
+  const availableMinor = limits.cumulativeLimitMinor - state.cumulativeMinor;
+  return { source: 'offline-allowance', availableMinor: Math.max(0, availableMinor) };
+}
+
+/**
+ * The IAD's issuer-discretionary type and value after spending `spent` (domain.md 2.4):
+ * 01 + EC balance; for cumulative limits 02 + CTTA or 05 + available amount (9F5D).
+ */
+export function iadDiscretionary(
+  app: PersonalisedApp,
+  state: GpoCardState,
+  spent: number,
+): { readonly type: number; readonly valueMinor: number } {
+  const limits = app.profile.offlineLimits;
+  if (state.balanceMinor !== null || limits === null || state.cumulativeMinor === null) {
+    return { type: IAD_TYPE_01_EC_BALANCE, valueMinor: (state.balanceMinor ?? 0) - spent };
+  }
+  const ctta = state.cumulativeMinor + spent;
+  return limits.iadType === IAD_TYPE_02_CTTA
+    ? { type: IAD_TYPE_02_CTTA, valueMinor: ctta }
+    : { type: IAD_TYPE_05_AVAILABLE, valueMinor: Math.max(0, limits.cumulativeLimitMinor - ctta) };
 }
 
 /** 9F4B, 9F69 and 9F5D for this transaction (absent tags are simply not returned). */
@@ -253,7 +315,9 @@ export function gpoWorstCaseLength(app: PersonalisedApp): number {
   if (app.profile.oda?.fddaV01 === true && recordHolding(app, T.TAG_9F69_CARD_AUTH_DATA) === null) {
     inner += tlvLength(T.TAG_9F69_CARD_AUTH_DATA, 8);
   }
-  if (app.profile.ec !== null) inner += tlvLength(T.TAG_9F5D_AVAILABLE_OFFLINE_AMOUNT, 6);
+  if (app.profile.ec !== null || app.profile.offlineLimits !== null) {
+    inner += tlvLength(T.TAG_9F5D_AVAILABLE_OFFLINE_AMOUNT, 6);
+  }
   for (const hex of app.profile.gpoExtraTags) {
     const tag = T.tagFromHex(hex);
     inner += tlvLength(tag, app.data.get(tag)?.length ?? 0);
@@ -267,11 +331,11 @@ export function recordHolding(app: PersonalisedApp, tag: number): string | null 
   return null;
 }
 
-/** The 19-byte (long) or 8-byte (short) IAD. */
-function buildIad(
+/** The 19-byte (long) or 8-byte (short) IAD (domain.md 2.4). */
+export function buildIad(
   app: PersonalisedApp,
   cvr: Uint8Array,
-  balanceMinor: number,
+  discretionaryData: { readonly type: number; readonly valueMinor: number },
   sk: Uint8Array,
 ): Uint8Array {
   const iad = app.profile.iad;
@@ -281,7 +345,10 @@ function buildIad(
     Uint8Array.of(IAD_ALGORITHM_01_3DES),
   );
   if (iad.format === 'short') return standard;
-  const discretionary = concatBytes(Uint8Array.of(IAD_TYPE_01_EC_BALANCE), toBcd(balanceMinor, 5));
+  const discretionary = concatBytes(
+    Uint8Array.of(discretionaryData.type),
+    toBcd(discretionaryData.valueMinor, 5),
+  );
   return concatBytes(
     standard,
     Uint8Array.of(IAD_DISCRETIONARY_LENGTH_0A),
@@ -346,8 +413,7 @@ function stageDebit(
   terminal: Terminal,
   atc: number,
   amountMinor: number,
-  balanceBefore: number,
-  balanceAfter: number,
+  purse: Purse,
   ac: Uint8Array,
   env: GpoEnvironment,
 ): StagedDebit {
@@ -356,16 +422,19 @@ function stageDebit(
   const cap2 = app.data.get(T.TAG_9F68_CARD_ADDITIONAL_PROCESSES)?.[1] ?? 0;
   const log = app.profile.log;
   let logRecord: Uint8Array | null = null;
-  if (log !== null && (cap2 & CAP2_QPBOC_LOG_0X10) !== 0) {
+  const ec = purse.source === 'ec-balance' ? app.profile.ec : null;
+  if (ec !== null && log !== null && (cap2 & CAP2_QPBOC_LOG_0X10) !== 0) {
     const values = new Map(terminal.values);
     values.set(T.TAG_9F36_ATC, Uint8Array.of(atc >> 8, atc & 0xff));
     if (time === undefined && timeHhmmss !== null) values.set(T.TAG_9F21_TIME, fromHex(timeHhmmss));
     logRecord = buildLogRecord(log.formatHex, values);
   }
   return {
+    source: purse.source,
+    appliedAtGpo: ec !== null && ec.debitAt === 'gpo-with-rollback',
     amountMinor,
-    balanceBeforeMinor: balanceBefore,
-    balanceAfterMinor: balanceAfter,
+    balanceBeforeMinor: purse.availableMinor,
+    balanceAfterMinor: purse.availableMinor - amountMinor,
     currencyCode: toHex(terminal.get(T.TAG_5F2A_CURRENCY)),
     dateYymmdd: toHex(terminal.get(T.TAG_9A_DATE)),
     timeHhmmss,
@@ -375,7 +444,8 @@ function stageDebit(
   };
 }
 
-function terminalView(values: ReadonlyMap<number, Uint8Array>): Terminal {
+/** Terminal values by tag; a tag the DOL did not ask for reads as zeros of its usual length. */
+export function terminalView(values: ReadonlyMap<number, Uint8Array>): Terminal {
   return {
     values,
     get(tag: number): Uint8Array {
@@ -384,15 +454,16 @@ function terminalView(values: ReadonlyMap<number, Uint8Array>): Terminal {
   };
 }
 
-function acTerminalData(terminal: Terminal): AcTerminalData {
+/** The AC's terminal data from any tag lookup (PDOL values, CDOL values). */
+export function acTerminalData(get: (tag: number) => Uint8Array): AcTerminalData {
   return {
-    amount: terminal.get(T.TAG_9F02_AMOUNT),
-    otherAmount: terminal.get(T.TAG_9F03_OTHER_AMOUNT),
-    country: terminal.get(T.TAG_9F1A_COUNTRY),
-    tvr: terminal.get(T.TAG_95_TVR),
-    currency: terminal.get(T.TAG_5F2A_CURRENCY),
-    date: terminal.get(T.TAG_9A_DATE),
-    type: terminal.get(T.TAG_9C_TYPE),
-    unpredictableNumber: terminal.get(T.TAG_9F37_UNPREDICTABLE_NUMBER),
+    amount: get(T.TAG_9F02_AMOUNT),
+    otherAmount: get(T.TAG_9F03_OTHER_AMOUNT),
+    country: get(T.TAG_9F1A_COUNTRY),
+    tvr: get(T.TAG_95_TVR),
+    currency: get(T.TAG_5F2A_CURRENCY),
+    date: get(T.TAG_9A_DATE),
+    type: get(T.TAG_9C_TYPE),
+    unpredictableNumber: get(T.TAG_9F37_UNPREDICTABLE_NUMBER),
   };
 }

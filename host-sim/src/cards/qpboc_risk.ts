@@ -10,6 +10,8 @@ export const TTQ4_FDDA_V01_0X80 = 0x80;
 
 /** Card additional processes (9F68) bits. See domain.md 2.3. */
 export const CAP1_EC_CHECK_0X80 = 0x80;
+/** "EC or CTTA check": without an EC purse the card checks its cumulative offline limits. */
+export const CAP1_EC_OR_CTTA_CHECK_0X20 = 0x20;
 export const CAP1_NEW_CARD_CHECK_0X10 = 0x10;
 export const CAP1_RETURN_AVAILABLE_AMOUNT_0X01 = 0x01;
 export const CAP2_NEW_CARD_OFFLINE_ONLY_DECLINE_0X20 = 0x20;
@@ -30,7 +32,13 @@ export type RiskReason =
   | 'ec-over-single-limit'
   | 'ec-insufficient'
   | 'ec-below-reset-threshold'
-  | 'ec-approved';
+  | 'ec-approved'
+  | 'offline-limit-exceeded'
+  | 'offline-limit-approved'
+  | 'requested-by-terminal'
+  | 'online-only-card'
+  | 'issuer-approved'
+  | 'issuer-declined';
 
 /** The card's decision at GPO. */
 export interface RiskDecision {
@@ -58,6 +66,8 @@ export interface RiskInput {
   readonly newCard: boolean;
   /** The EC purse, or null when the application has none. */
   readonly ec: EcFigures | null;
+  /** Remaining cumulative offline allowance (CTTAL - CTTA) of a card without EC, or null. */
+  readonly allowanceMinor: number | null;
 }
 
 /**
@@ -66,7 +76,9 @@ export interface RiskInput {
  * 2. currency mismatch -> ARQC, or AAC on an offline-only terminal (TTQ 1.b4).
  * 3. new card (9F68 1.b5 and 9F13 = 0) -> ARQC; on an offline-only terminal AAC when 9F68
  *    2.b6 says so, else the EC checks continue.
- * 4. no EC purse or EC check off (9F68 1.b8) -> ARQC, or AAC offline-only.
+ * 4. no EC purse or EC check off (9F68 1.b8): with cumulative offline limits and the
+ *    EC-or-CTTA check (9F68 1.b6), TC when amount <= CTTAL - CTTA; otherwise ARQC, or AAC
+ *    offline-only.
  * 5. amount > 9F78 -> ARQC, or AAC offline-only.
  * 6. amount > 9F79 -> ARQC, or AAC offline-only.
  * 7. online-capable terminal and amount > 9F79 - 9F6D -> ARQC (the card wants a top-up).
@@ -92,7 +104,14 @@ export function decideQpboc(input: RiskInput): RiskDecision {
     }
   }
   const ec = input.ec;
-  if (ec === null || (cap1 & CAP1_EC_CHECK_0X80) === 0) return notOffline('no-ec');
+  if (ec === null || (cap1 & CAP1_EC_CHECK_0X80) === 0) {
+    if (input.allowanceMinor === null || (cap1 & CAP1_EC_OR_CTTA_CHECK_0X20) === 0) {
+      return notOffline('no-ec');
+    }
+    return input.amountMinor > input.allowanceMinor
+      ? notOffline('offline-limit-exceeded')
+      : { ac: 'TC', reason: 'offline-limit-approved' };
+  }
   if (input.amountMinor > ec.singleLimitMinor) return notOffline('ec-over-single-limit');
   if (input.amountMinor > ec.balanceMinor) return notOffline('ec-insufficient');
   if (!offlineOnly && input.amountMinor > ec.balanceMinor - ec.resetThresholdMinor) {
@@ -101,18 +120,36 @@ export function decideQpboc(input: RiskInput): RiskDecision {
   return { ac: 'TC', reason: 'ec-approved' };
 }
 
-/** CVR byte 1: bits 8-7 = 10 (second GEN AC not requested), bits 6-5 = the GPO cryptogram. */
-export function cvrByte1(ac: AcType): number {
+/** The 2-bit code of a cryptogram type (CVR and CID): 00 AAC, 01 TC, 10 ARQC. */
+export function acTypeCode(ac: AcType): number {
   switch (ac) {
     case 'AAC':
-      return 0x80;
+      return 0;
     case 'TC':
-      return 0x90;
+      return 1;
     case 'ARQC':
-      return 0xa0;
+      return 2;
     default: {
       const never: never = ac;
       throw new Error(`unknown AC type ${String(never)}`);
     }
   }
+}
+
+/** CVR byte 1 bits 8-7 = 10: second GENERATE AC not requested. */
+export const CVR1_SECOND_AC_NOT_REQUESTED_0X80 = 0x80;
+
+/** CVR byte 1: bits 8-7 = 10 (second GEN AC not requested), bits 6-5 = the GPO cryptogram. */
+export function cvrByte1(ac: AcType): number {
+  return CVR1_SECOND_AC_NOT_REQUESTED_0X80 | (acTypeCode(ac) << 4);
+}
+
+/** CVR byte 1 after a second GENERATE AC: bits 8-7 its cryptogram, bits 6-5 the first one. */
+export function cvrByte1Second(first: AcType, second: AcType): number {
+  return (acTypeCode(second) << 6) | (acTypeCode(first) << 4);
+}
+
+/** Cryptogram information data (9F27): bits 8-7 = the cryptogram type. EMV Book 3, Table 14. */
+export function cidOf(ac: AcType): number {
+  return acTypeCode(ac) << 6;
 }

@@ -38,6 +38,17 @@ const OFFLINE_EXPECTED: Readonly<Record<PopulationName, 'TC' | 'AAC'>> = {
   'social-security': 'TC',
   'slow-wtx': 'TC',
   'revoked-issuer': 'TC',
+  // Cards without an EC purse cannot approve offline; offline limits and EC cards can.
+  'stock-debit-dda': 'AAC',
+  'stock-credit-cda': 'AAC',
+  'stock-debit-sda': 'AAC',
+  'oda-capable-credit': 'AAC',
+  'phone-se-stock': 'AAC',
+  'social-security-stock': 'AAC',
+  'cobadge-visa-unionpay-stock': 'AAC',
+  'offline-limit-credit': 'TC',
+  'ec-debit-at-gpo': 'TC',
+  'ec-only': 'TC',
 };
 
 function unionPayAid(names: readonly string[]): string {
@@ -56,6 +67,7 @@ describe('population offline tap (TTQ offline-only, fDDA v01)', () => {
           card.powerOn();
           const aid = unionPayAid(card.profile.applications.map((a) => a.aidHex));
           const before = card.balanceMinor();
+          const cumulativeBefore = card.cumulativeOfflineMinor();
           const tap = runTap(card, aid, { ...DEFAULT_TAP, ttqHex: TTQ_OFFLINE_ONLY });
           expect(acType(tap)).toBe(OFFLINE_EXPECTED[name]);
           const tags = allPrimitiveTags(tap);
@@ -65,7 +77,12 @@ describe('population offline tap (TTQ offline-only, fDDA v01)', () => {
             expect(card.ledger()).toHaveLength(0);
             return;
           }
-          expect(card.balanceMinor()).toBe((before ?? 0) - 200);
+          if (before === null) {
+            // No purse: the TC spends the cumulative offline allowance (CTTA grows).
+            expect(card.cumulativeOfflineMinor()).toBe((cumulativeBefore ?? 0) + 200);
+          } else {
+            expect(card.balanceMinor()).toBe(before - 200);
+          }
           expect(card.ledger()).toHaveLength(1);
           const atc = toHexT(tapValue(tap, 0x9f36) ?? new Uint8Array(0));
           expect(Number.parseInt(atc, 16)).toBe(card.atc());

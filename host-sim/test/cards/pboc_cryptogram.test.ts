@@ -1,47 +1,14 @@
 // The application cryptogram and IAD MAC, recomputed in the test with its own 3DES plumbing
 // (ISO 9797-1 MAC 3 as CBC-MAC under K_L, then D_KR and E_KL on the last block).
 
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { population } from '../../src/cards/card_population.js';
 import type { PopulationName } from '../../src/cards/card_population.js';
+import { retailMac, sessionKey } from './support/pboc_ac.js';
 import { withSeed, testSeeds } from './support/seeded.js';
 import { DEFAULT_TAP, runTap, terminalValues } from './support/test_terminal.js';
 import type { TapInput } from './support/test_terminal.js';
 import { findTag, hex, toHexT } from './support/tlv_walk.js';
-
-function ecb3(key24: Uint8Array, block: Uint8Array, decrypt = false): Uint8Array {
-  const c = decrypt
-    ? createDecipheriv('des-ede3-ecb', key24, null)
-    : createCipheriv('des-ede3-ecb', key24, null);
-  c.setAutoPadding(false);
-  return new Uint8Array(Buffer.concat([c.update(block), c.final()]));
-}
-
-function triple(k8: Uint8Array): Uint8Array {
-  return new Uint8Array([...k8, ...k8, ...k8]);
-}
-
-/** ISO 9797-1 MAC algorithm 3 with padding method 2, structured differently from the card. */
-function retailMac(key16: Uint8Array, data: Uint8Array): Uint8Array {
-  const padded = new Uint8Array(Math.floor(data.length / 8) * 8 + 8);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const kl = key16.subarray(0, 8);
-  const kr = key16.subarray(8, 16);
-  const cbc = createCipheriv('des-ede3-cbc', triple(kl), new Uint8Array(8));
-  cbc.setAutoPadding(false);
-  const out = Buffer.concat([cbc.update(padded), cbc.final()]);
-  const h = new Uint8Array(out.subarray(out.length - 8));
-  return ecb3(triple(kl), ecb3(triple(kr), h, true));
-}
-
-function sessionKey(mk: Uint8Array, atc: number): Uint8Array {
-  const k24 = new Uint8Array([...mk, ...mk.subarray(0, 8)]);
-  const left = ecb3(k24, hex(`000000000000${atc.toString(16).padStart(4, '0')}`));
-  const right = ecb3(k24, hex(`000000000000${(atc ^ 0xffff).toString(16).padStart(4, '0')}`));
-  return new Uint8Array([...left, ...right]);
-}
 
 function tapOn(name: PopulationName, seed: number, aid: string, input: TapInput) {
   const pop = population(seed);

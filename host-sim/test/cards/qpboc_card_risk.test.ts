@@ -40,6 +40,7 @@ function withEc(balanceMinor: number): (app: AppProfile) => AppProfile {
       balanceLimitMinor: 100_000,
       singleLimitMinor: 5_000,
       resetThresholdMinor: 1_000,
+      debitAt: 'last-record',
     },
   });
 }
@@ -207,17 +208,9 @@ describe('TTQ and ATC limits', () => {
     send(card, '00A4040008A00000033301010100');
     const atc = card.atc();
     expect(send(card, gpoWithTtq('10000080')).sw).toBe(0x6985);
-    // Full contactless PBOC flow is only answered by profiles that enable GPO format 1.
+    // The full contactless PBOC flow is only answered by profiles that have one.
     expect(send(card, gpoWithTtq('40000000')).sw).toBe(0x6985);
     expect(card.atc()).toBe(atc);
-  });
-
-  it('fullFlowTtq_withFormat1Profile_answersAipAfl', () => {
-    const card = cardWith('unionpay-debit-ec', (a) => ({ ...a, fullFlowFormat1: true }));
-    send(card, '00A4040008A00000033301010100');
-    const a = send(card, gpoWithTtq('40000000'));
-    expect(a.sw).toBe(0x9000);
-    expect(toHexT(a.data)).toBe('800e7c00080101001001020218010500');
   });
 
   it('atcExhausted_6985', () => {

@@ -121,3 +121,50 @@ export function verifySdad(
   if (idnLength < 2 || idnLength + 1 > lDd) return 'IDN length';
   return z.slice(5, 5 + idnLength);
 }
+
+/** SDA: verifies the SSAD (93) with the issuer key; returns the DAC or an error string. */
+export function verifySsad(
+  issuer: PublicKey,
+  ssad: Uint8Array,
+  staticData: Uint8Array,
+): Uint8Array | string {
+  if (ssad.length !== issuer.modulus.length) return 'SSAD length';
+  const x = checkRecovered(recover(issuer, ssad), 0x03, staticData);
+  if (typeof x === 'string') return x;
+  if (x[2] !== 0x01) return 'hash algorithm';
+  return x.slice(3, 5);
+}
+
+/** What a CDA signature carries. See EMV 4.4 Book 2, 6.6.2. */
+export interface CdaContent {
+  readonly idn: Uint8Array;
+  readonly cid: number;
+  readonly cryptogram: Uint8Array;
+  readonly transactionDataHash: Uint8Array;
+}
+
+/** CDA: verifies the SDAD of a GENERATE AC (hash over the body and 9F37) and splits it. */
+export function verifyCdaSdad(
+  icc: PublicKey,
+  sdad: Uint8Array,
+  un: Uint8Array,
+): CdaContent | string {
+  if (sdad.length !== icc.modulus.length) return 'SDAD length';
+  const z = checkRecovered(recover(icc, sdad), 0x05, un);
+  if (typeof z === 'string') return z;
+  const lDd = z[3] ?? 0;
+  const idnLength = z[4] ?? 0;
+  if (lDd !== 1 + idnLength + 1 + 8 + 20) return `L_DD ${lDd}`;
+  const at = 5 + idnLength;
+  return {
+    idn: z.slice(5, at),
+    cid: z[at] ?? -1,
+    cryptogram: z.slice(at + 1, at + 9),
+    transactionDataHash: z.slice(at + 9, at + 29),
+  };
+}
+
+/** SHA-1 of the concatenation (for the transaction data hash code). */
+export function sha1Of(...parts: Uint8Array[]): Uint8Array {
+  return sha1(...parts);
+}
