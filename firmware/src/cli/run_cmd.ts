@@ -12,8 +12,8 @@ export const RUN_USAGE = `Usage:
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
       --journal DIR       the journal (default ./journal), created if missing
-      --mode M            ec (default: e-cash only), oda (UnionPay ODA only) or auto (e-cash
-                          when the purse pays, else ODA or the full PBOC flow, authorised later)
+      --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
+                          full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
@@ -85,7 +85,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (baudRate === null || !RUN_BAUD_RATES.includes(baudRate)) {
     return usage(io, `--baud must be one of ${RUN_BAUD_RATES.join(', ')}`);
   }
-  const mode = v['mode'] ?? 'ec';
+  const mode = v['mode'] ?? 'auto';
   if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto') {
     return usage(io, `--mode must be auto, ec or oda, got '${mode}'`);
   }

@@ -59,16 +59,21 @@ export const RUN_ON_CLOCK_STEPS_MAX = 1_000_000;
 /**
  * Advances `clock` one sleeper at a time until `promise` settles and returns its value.
  * Nothing in the simulation happens without the clock, so "no sleeper and still pending" is a
- * deadlock: it throws rather than hang. Also throws after RUN_ON_CLOCK_STEPS_MAX steps.
+ * deadlock: it throws rather than hang. Also throws after `stepsMax` steps (a long scenario
+ * such as a whole bus line passes a bound that grows with its length).
  */
-export async function runOnClock<T>(clock: ClockSim, promise: Promise<T>): Promise<T> {
+export async function runOnClock<T>(
+  clock: ClockSim,
+  promise: Promise<T>,
+  stepsMax: number = RUN_ON_CLOCK_STEPS_MAX,
+): Promise<T> {
   let settled = false;
   const watched = promise.finally(() => {
     settled = true;
   });
   watched.catch(() => undefined);
   for (let steps = 0; !settled; steps += 1) {
-    if (steps >= RUN_ON_CLOCK_STEPS_MAX) throw new Error('runOnClock: too many steps');
+    if (steps >= stepsMax) throw new Error('runOnClock: too many steps');
     const stepped = await clock.step();
     if (!stepped && !settled) throw new Error(`runOnClock: deadlock at ${clock.nowMs()} ms`);
   }

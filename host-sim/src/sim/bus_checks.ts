@@ -4,20 +4,39 @@
 // They must match one to one (PAN + ATC): no double charge, no unrecorded debit, no record of
 // a debit that did not happen, and no debit at all on deny-listed or counterfeit cards (the
 // kernel finds a clone's bad SDAD before the commit, assembly/src/qpboc/qpboc_oda.ts).
+// An admission (ODA, full flow) moves no money on the card: its clearing record carries an
+// ARQC to be authorised, and the card's ledger must show no debit for it. In auto mode no
+// genuine card with a way to pay may be refused (issue 10, "Done when").
 
 import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
-import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
-import type { BusRun } from './bus_run.js';
+import type {
+  ClearingRecord,
+  JournalRecord,
+} from '../../../firmware/src/app/journal/journal_records.js';
+import type { BusRun, TapLine } from './bus_run.js';
 
 /** Cards that must never be debited by a correct validator. */
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
+
+/**
+ * Cards a correct auto-mode validator may refuse: deny-listed, expired, revoked, counterfeit,
+ * and the two with no way to pay (a purse short of the fare on a card that supports no other
+ * path; a card without any offline data authentication).
+ */
+export const REFUSABLE_IN_AUTO = new Set([...NEVER_DEBITED, 'ec-insufficient', 'no-fdda']);
+
+/** Results that refuse the rider (a repeat, a tear or a busy validator are not refusals). */
+const REFUSALS = new Set(['declined', 'denyList', 'notAccepted', 'outOfService']);
 
 /** Findings of the checkers; empty `violations` = the run is correct. */
 export interface BusCheck {
   readonly violations: string[];
   readonly debits: number;
   readonly finals: number;
+  /** Clearing records with a TC (money moved at the tap) and with an ARQC (admissions). */
+  readonly paidOffline: number;
+  readonly toBeAuthorised: number;
   readonly uncertain: number;
   readonly journalRecords: number;
 }
@@ -56,14 +75,50 @@ export function checkBusRun(run: BusRun): BusCheck {
     if (clearing.cryptogramType === 'TC' && !debited.has(key)) {
       violations.push(`clearing record ${key} has no debit on the card`);
     }
+    if (clearing.cryptogramType === 'ARQC' && debited.has(key)) {
+      violations.push(`admission ${key} (to be authorised) was debited on the card`);
+    }
   }
+  violations.push(...checkBusReports(run.taps, scan.records, run.options.mode === 'auto'));
   if (run.board.kernel.faultCount() !== 0)
     violations.push(`kernel trapped ${run.board.kernel.faultCount()} times`);
+  const clearing = [...finals.values()];
   return {
     violations,
     debits,
     finals: finals.size,
+    paidOffline: clearing.filter((c) => c.cryptogramType === 'TC').length,
+    toBeAuthorised: clearing.filter((c) => c.cryptogramType === 'ARQC').length,
     uncertain: run.board.journal.uncertainAll().length,
     journalRecords: scan.records.length,
   };
+}
+
+/**
+ * What each rider was told against the journal: an approval ends on a TC clearing record, an
+ * admission on an ARQC one (to be authorised); in auto mode a genuine card is never refused.
+ */
+export function checkBusReports(
+  taps: readonly TapLine[],
+  records: readonly JournalRecord[],
+  auto: boolean,
+): string[] {
+  const violations: string[] = [];
+  const bySeq = new Map(records.map((r) => [r.seq, r]));
+  for (const tap of taps) {
+    const report = tap.report;
+    if (report === null) continue;
+    const where = `tap #${tap.index} (${tap.cardName})`;
+    if (report.result === 'approved' || report.result === 'admitted') {
+      const last = bySeq.get(report.journalSeqs[report.journalSeqs.length - 1] ?? 0);
+      const expected = report.result === 'approved' ? 'TC' : 'ARQC';
+      if (last?.entry.kind !== 'final' || last.entry.clearing.cryptogramType !== expected) {
+        violations.push(`${where} ${report.result} without its ${expected} clearing record`);
+      }
+    }
+    if (auto && REFUSALS.has(report.result) && !REFUSABLE_IN_AUTO.has(tap.cardName)) {
+      violations.push(`${where}: a genuine card was refused (${report.reason})`);
+    }
+  }
+  return violations;
 }

@@ -23,23 +23,38 @@ export interface RiderTap {
   readonly pullAfterCommands: number | null;
 }
 
-/** How often each kind of card boards the bus (weights). */
-const CARD_MIX: ReadonlyArray<readonly [PopulationName, number]> = [
-  ['unionpay-debit-ec', 30],
-  ['unionpay-credit-ec', 12],
-  ['unionpay-quasi-credit-ec', 6],
-  ['phone-wallet', 12],
-  ['social-security', 8],
-  ['ec-insufficient', 3],
-  ['new-card', 3],
+/**
+ * How often each kind of card boards the bus (weights, per 100 riders): a line in a Chinese
+ * city today, where most riders pay with a phone or an ordinary bank card without e-cash
+ * (domain.md 4.1, 6.1), a minority still carry an e-cash card or a social-security card, and
+ * a few cards must be refused (expired, deny-listed, counterfeit, revoked, no way to pay).
+ */
+export const CARD_MIX: ReadonlyArray<readonly [PopulationName, number]> = [
+  ['phone-wallet', 18],
+  ['phone-se-stock', 6],
+  ['stock-debit-dda', 14],
+  ['stock-credit-cda', 8],
+  ['stock-debit-sda', 3],
+  ['oda-capable-credit', 7],
   ['oda-online-no-ec', 3],
-  ['cobadge-visa-unionpay', 4],
-  ['expired', 2],
-  ['deny-listed', 2],
-  ['clone', 2],
-  ['no-fdda', 2],
-  ['slow-wtx', 3],
+  ['unionpay-debit-ec', 8],
+  ['unionpay-credit-ec', 3],
+  ['unionpay-quasi-credit-ec', 2],
+  ['social-security', 4],
+  ['social-security-stock', 4],
+  ['cobadge-visa-unionpay', 1],
+  ['cobadge-visa-unionpay-stock', 2],
+  ['offline-limit-credit', 3],
+  ['ec-debit-at-gpo', 2],
+  ['ec-only', 1],
+  ['ec-insufficient', 2],
+  ['new-card', 1],
+  ['slow-wtx', 1],
+  ['expired', 1],
+  ['deny-listed', 1],
+  ['clone', 1],
   ['revoked-issuer', 1],
+  ['no-fdda', 1],
 ];
 
 function drawName(prng: Prng): PopulationName {

@@ -1,6 +1,6 @@
 // A seeded bus run: riders tap cards on the simulated validator; every tap is reported.
 
-import { runOnClock } from '../pn532_sim/pn532_sim_rig.js';
+import { RUN_ON_CLOCK_STEPS_MAX, runOnClock } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import type {
@@ -30,9 +30,15 @@ export const BUS_RUN_DEFAULT: BusRunOptions = {
   riders: 40,
   tornChance: 0.08,
   baudRate: 921600,
-  mode: 'ec',
+  mode: 'auto',
   cardGroups: 4,
 };
+
+/**
+ * Livelock guard of a run: clock steps one tap may take (a tap takes about 3,000: every
+ * paced byte of the PN532 and display lines is a step; the rest is idle polling).
+ */
+export const BUS_RUN_STEPS_PER_TAP_MAX = 50_000;
 
 /** What one tap looked like from outside: card, screen, beep and timing. */
 export interface TapLine {
@@ -92,6 +98,7 @@ export async function runBus(
     }
     stop = true;
   })();
-  await runOnClock(board.clock, Promise.all([scenario, loop]));
+  const stepsMax = RUN_ON_CLOCK_STEPS_MAX + taps.length * BUS_RUN_STEPS_PER_TAP_MAX;
+  await runOnClock(board.clock, Promise.all([scenario, loop]), stepsMax);
   return { options, board, pool, taps: lines };
 }

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
+import { busSummaryLines } from './sim_summary.js';
 import {
   BUS_RUN_DEFAULT,
   runBus,
@@ -36,8 +37,8 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --torn P      share of riders pulling the card too early, 0..1
                 (default ${BUS_RUN_DEFAULT.tornChance})
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
-  --mode M      ec (default: e-cash only), oda (UnionPay ODA only) or auto (e-cash when the
-                purse pays, else UnionPay ODA or the full PBOC flow, authorised later)
+  --mode M      auto (default: e-cash when the purse pays, else UnionPay ODA or the full
+                PBOC flow, admitted and authorised later), ec (e-cash only) or oda (ODA only)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --quiet       print the summary only`;
 
@@ -134,33 +135,6 @@ function progressBar(done: number, total: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} taps`;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-function summary(run: BusRun): string[] {
-  const counts = new Map<string, number>();
-  for (const t of run.taps)
-    counts.set(
-      t.report?.result ?? 'no-answer',
-      (counts.get(t.report?.result ?? 'no-answer') ?? 0) + 1,
-    );
-  const latencies = run.taps
-    .filter((t) => t.report?.result === 'approved')
-    .map((t) => t.latencyMs ?? 0)
-    .sort((a, b) => a - b);
-  return [
-    `summary: ${run.taps.length} taps, seed ${run.options.seed}, ` +
-      `${run.options.mode} mode, ${run.options.baudRate} baud`,
-    `  results: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}`,
-    '  approved tap latency (card in field to answer on screen): ' +
-      `median ${percentile(latencies, 50).toFixed(0)} ms, ` +
-      `p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
-      `max ${(latencies[latencies.length - 1] ?? Number.NaN).toFixed(0)} ms`,
-  ];
-}
-
 /** `shuaka sim`; `runner` overrides the in-memory run (the pty link comes in through it). */
 export async function runSimCommand(
   argv: string[],
@@ -216,10 +190,12 @@ export async function runSimCommand(
 }
 
 function report(run: BusRun, io: SimIo): number {
-  for (const line of summary(run)) io.out(line);
+  const { seed, mode, baudRate } = run.options;
+  for (const line of busSummaryLines(run.taps, { seed, mode, baudRate })) io.out(line);
   const check = checkBusRun(run);
   io.out(
-    `  ledgers vs journal: ${check.debits} card debits, ${check.finals} clearing records, ` +
+    `  ledgers vs journal: ${check.debits} card debits, ${check.finals} clearing records ` +
+      `(${check.paidOffline} paid offline, ${check.toBeAuthorised} to be authorised), ` +
       `${check.uncertain} uncertain, ${check.journalRecords} journal records`,
   );
   const unanswered = run.taps.filter((t) => t.report === null);
@@ -236,7 +212,9 @@ function report(run: BusRun, io: SimIo): number {
     return 4;
   }
   io.out(
-    '  checks: no double charge, no unrecorded debit, no debit on deny-listed or counterfeit cards',
+    '  checks: no double charge, no unrecorded debit, no debit on deny-listed or counterfeit ' +
+      'cards, no debit for an admission' +
+      (run.options.mode === 'auto' ? ', no genuine card refused' : ''),
   );
   return 0;
 }

@@ -95,7 +95,9 @@ export class TapSession {
     // The kernel finishes torn EC debits only (qpboc_torn.ts refuses an ARQC context): in ODA
     // mode the card holds no value to finish, the torn tap stays uncertain for the back office
     // and the re-tap is a new transaction. Trying anyway fails every tap in the torn window.
-    const candidates = this.config.mode === 'ec' ? this.recoveryCandidates(card, uidHex) : [];
+    // Auto mode pays e-cash cards offline, so their torn debits are finished as in EC mode.
+    const candidates =
+      this.config.mode !== 'oda' ? this.recoveryCandidates(card, uidHex) : [];
     for (const candidate of candidates) {
       const recovered = await this.recover(candidate, uidHex, startedMs);
       if (recovered !== null) return recovered;
@@ -186,6 +188,9 @@ export class TapSession {
           requote = fresh;
           return 'refused';
         }
+        // The full flow stages nothing on the card (GENERATE AC asks for an ARQC): no commit
+        // to cover with a grey record; the final record is the tap's only one.
+        if (identity.path === 'full-flow') return 'proceed';
         pendingSeq = await this.writePending(uidHex, charge);
         return pendingSeq === null ? 'refused' : 'proceed';
       };

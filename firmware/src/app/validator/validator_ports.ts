@@ -62,7 +62,7 @@ export interface ValidatorConfig {
 
 /** Defaults for a bus validator: 106 kbit/s cards, riders who hold the card for about a second. */
 export const VALIDATOR_CONFIG_DEFAULT: ValidatorConfig = {
-  mode: 'ec',
+  mode: 'auto',
   utcOffsetMinutes: 480,
   pollTimeoutMs: 200,
   pollIntervalMs: 20,
