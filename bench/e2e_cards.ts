@@ -1,4 +1,5 @@
-// The cards of the latency benchmark: plastic with a 1024- or 1984-bit ICC key, and a phone.
+// The cards of the latency benchmark: plastic with a 1024- or 1984-bit ICC key, a phone, and
+// stock cards that answer the full contactless PBOC flow with SDA, DDA or CDA.
 //
 // Every tap gets a fresh card (its own PAN and UID), so no tap meets the duplicate-tap rule or
 // an emptied purse, and every tap runs the whole kernel. The profiles come from host-sim's
@@ -15,7 +16,7 @@ import {
   recordLayout,
   unionPayApp,
 } from '../host-sim/src/cards/card_profile_templates.js';
-import { drawFields } from '../host-sim/src/cards/card_population.js';
+import { drawFields, population } from '../host-sim/src/cards/card_population.js';
 import { createCard, type QpbocCard } from '../host-sim/src/cards/qpboc_card.js';
 import { DF61_ONLINE_ODA_0X40 } from '../host-sim/src/cards/qpboc_risk.js';
 import { toHex } from '../host-sim/src/pki/emv_bytes.js';
@@ -25,16 +26,38 @@ import type { IssuerName } from '../host-sim/src/pki/test_pki_spec.js';
 import type { Prng } from '../host-sim/src/prng.js';
 
 /** The card kinds a scenario can present. */
-export type BenchCardKind = 'plastic-1024' | 'plastic-1984' | 'phone';
+export type BenchCardKind =
+  'plastic-1024' | 'plastic-1984' | 'phone' | 'full-flow-sda' | 'full-flow-dda' | 'full-flow-cda';
 
-export const BENCH_CARD_KINDS: readonly BenchCardKind[] = ['plastic-1024', 'plastic-1984', 'phone'];
+export const BENCH_CARD_KINDS: readonly BenchCardKind[] = [
+  'plastic-1024',
+  'plastic-1984',
+  'phone',
+  'full-flow-sda',
+  'full-flow-dda',
+  'full-flow-cda',
+];
 
 /** Issuer and ICC key slot of each kind (test_pki_spec.ts gives their sizes). */
 const KEYS: Readonly<Record<BenchCardKind, { issuer: IssuerName; slot: IccKeySlot }>> = {
   'plastic-1024': { issuer: 'bank-a', slot: 'debit' },
   'plastic-1984': { issuer: 'bank-slow', slot: 'slow' },
   phone: { issuer: 'wallet', slot: 'phone' },
+  // The population's stock cards (card_population_stock.ts): bank-a debit, bank-b credit.
+  'full-flow-sda': { issuer: 'bank-a', slot: 'debit' },
+  'full-flow-dda': { issuer: 'bank-a', slot: 'debit' },
+  'full-flow-cda': { issuer: 'bank-b', slot: 'credit' },
 };
+
+/**
+ * Stock cards without e-cash and without DF61, as most riders carry: an auto-mode validator
+ * runs the full contactless PBOC flow with them (assembly/README.md, mode auto).
+ */
+const FULL_FLOW_CARDS = {
+  'full-flow-sda': 'stock-debit-sda',
+  'full-flow-dda': 'stock-debit-dda',
+  'full-flow-cda': 'stock-credit-cda',
+} as const;
 
 /** Bits of the ICC key a kind signs its dynamic data with. */
 export function benchCardKeyBits(kind: BenchCardKind): number {
@@ -109,6 +132,20 @@ function phoneProfile(prng: Prng): CardProfile {
 
 /** A fresh card of `kind`, drawn from `prng` (PAN, UID, ATC, keys of the MAC). */
 export function benchCard(kind: BenchCardKind, prng: Prng): QpbocCard {
-  const profile = kind === 'phone' ? phoneProfile(prng) : plasticProfile(prng, kind);
-  return createCard(profile, { prng: prng.fork('card'), pki: testPki() });
+  switch (kind) {
+    case 'full-flow-sda':
+    case 'full-flow-dda':
+    case 'full-flow-cda':
+      // A population of its own per card: its own PAN and UID, so no duplicate-tap rule.
+      return population(prng.below(0x7fff_ffff), { pki: testPki() }).card(FULL_FLOW_CARDS[kind]);
+    case 'phone':
+      return createCard(phoneProfile(prng), { prng: prng.fork('card'), pki: testPki() });
+    case 'plastic-1024':
+    case 'plastic-1984':
+      return createCard(plasticProfile(prng, kind), { prng: prng.fork('card'), pki: testPki() });
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown bench card ${String(never)}`);
+    }
+  }
 }

@@ -51,6 +51,36 @@ export const LATENCY_SCENARIOS: readonly LatencyScenario[] = [
     mode: 'oda',
     card: 'phone',
   },
+  // Mode auto, the validator's default: every card a rider carries, each on its own path.
+  { ...BASE, id: 'auto-ec', label: 'auto, e-cash plastic 1024-bit (paid offline)', mode: 'auto' },
+  {
+    ...BASE,
+    id: 'auto-phone',
+    label: 'auto, phone wallet (qPBOC ODA)',
+    mode: 'auto',
+    card: 'phone',
+  },
+  {
+    ...BASE,
+    id: 'full-sda',
+    label: 'auto, stock card, full flow with SDA',
+    mode: 'auto',
+    card: 'full-flow-sda',
+  },
+  {
+    ...BASE,
+    id: 'full-dda',
+    label: 'auto, stock card, full flow with DDA',
+    mode: 'auto',
+    card: 'full-flow-dda',
+  },
+  {
+    ...BASE,
+    id: 'full-cda',
+    label: 'auto, stock card, full flow with CDA',
+    mode: 'auto',
+    card: 'full-flow-cda',
+  },
   {
     ...BASE,
     id: 'rf-212',
