@@ -218,6 +218,7 @@ export function kernelStage(staged: i32, phase: u32): i32 {
 /** Ends the transaction with a final outcome and its record (qpboc_outcome.ts layout). */
 export function kernelFinish(status: i32, reason: u8, detail: i32, kind: u8): i32 {
   ctx.phase = PHASE_DONE;
+  tvrFinish();
   const record = outPtr + <usize>OUTCOME_HEADER_BYTES;
   const capacity = outCapacity - OUTCOME_HEADER_BYTES;
   let recordLength: u32 = 0;
@@ -274,7 +275,6 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   if (mode == MODE_ODA) gpoSetPath(PATH_QPBOC_ODA);
   const limit = configLimitPtr();
   if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
-    tvrFinish();
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);
   }
   lastRejectDetail = 0;
