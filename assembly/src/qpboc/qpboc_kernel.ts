@@ -132,6 +132,7 @@ import {
   checksGetDataBalance,
   checksGetDataValue,
   checksEcashShort,
+  checksMobileDevice,
   checksIad,
   bcdCompare,
 } from './qpboc_rules';
@@ -439,7 +440,12 @@ function onGpo(data: usize, length: u32, sw: u32): i32 {
 
 function afterGpoEc(): i32 {
   if (ctx.acType != AC_TC) {
-    // Not enough e-cash, by the card's own IAD or the auto probe: say so (domain.md 2.5).
+    // A phone (CTQ byte 2 bit 8: consumer-device CVM, domain.md 2.2, 10.17) has no purse to
+    // top up: another kind of card is needed here. Otherwise a purse the IAD or the auto probe
+    // shows short of the fare is "not enough e-cash" (domain.md 2.5).
+    if (checksMobileDevice()) {
+      return kernelFinish(STATUS_NOT_ACCEPTED, REASON_KIND_NOT_ACCEPTED, 0, RECORD_NONE);
+    }
     if (checksEcashShort()) {
       return kernelFinish(STATUS_DECLINED, REASON_INSUFFICIENT_ECASH, 0, RECORD_NONE);
     }
