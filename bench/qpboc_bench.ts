@@ -10,7 +10,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelOp, KernelStatus, kernelStatusName } from '../assembly/host/abi.gen.js';
 import { loadKernel, type Kernel } from '../assembly/host/kernel_loader.js';
-import { decodeTlv, encodeQpbocInput, findTlv, tlvEncode } from '../assembly/host/qpboc_session.js';
+import {
+  DEFAULT_TERMINAL_CONFIG,
+  configureQpboc,
+  decodeTlv,
+  encodeQpbocInput,
+  findTlv,
+  runQpbocTransaction,
+  tlvEncode,
+  type QpbocTransactionInput,
+} from '../assembly/host/qpboc_session.js';
+import { Prng } from '../host-sim/src/prng.js';
+import { buildChain, loadChainCa, type TestChain } from '../assembly/test/support/oda_chain.js';
+import { FullFlowCard, type OdaKind } from '../assembly/test/support/full_flow_card.js';
 import { parseTrace, prepareKernel, type Trace } from '../firmware/src/cli/qpboc_trace.js';
 import { measure, printFigures } from './bench_util.js';
 
@@ -99,7 +111,60 @@ async function tapTask(
   return { kernel, task: () => tap(kernel, trace, input) };
 }
 
+const FULL_FLOW_INPUT: QpbocTransactionInput = {
+  mode: 'auto',
+  amountMinor: 200,
+  date: '250615',
+  time: '081500',
+  unpredictableNumber: Uint8Array.of(0x1a, 0x2b, 0x3c, 0x4d),
+  sequenceCounter: 1,
+};
+
+/**
+ * A full-flow tap in mode auto (probe, GPO format 1, 3 records, [INTERNAL AUTHENTICATE],
+ * GENERATE AC) over the answers a test stock card gave once; checked to be an admission.
+ */
+async function fullFlowTask(chain: TestChain, oda: OdaKind): Promise<() => number> {
+  const kernel = await loadKernel({ runtime: 'core' });
+  if (loadChainCa(kernel, chain) !== KernelStatus.STATUS_OK) throw new Error('bench CA key');
+  configureQpboc(kernel, DEFAULT_TERMINAL_CONFIG);
+  const card = new FullFlowCard(chain, { oda });
+  const io = {
+    transceive: async (c: Uint8Array) => card.transceive(c),
+    decide: () => 'proceed' as const,
+  };
+  const outcome = await runQpbocTransaction(kernel, io, FULL_FLOW_INPUT);
+  if (outcome.reason !== 'full-flow-admitted') throw new Error(`bench ${oda}: ${outcome.reason}`);
+  const answers = outcome.transcript.map((e) => e.rapdu ?? EMPTY);
+  const input = encodeQpbocInput(FULL_FLOW_INPUT);
+  const once = (): number => {
+    let status = kernel.step(KernelOp.OP_TXN_BEGIN, 2, input);
+    let next = 0;
+    while (
+      status === KernelStatus.STATUS_NEED_APDU ||
+      status === KernelStatus.STATUS_NEED_HOST_DECISION
+    ) {
+      status =
+        status === KernelStatus.STATUS_NEED_HOST_DECISION
+          ? kernel.step(KernelOp.OP_TXN_DECIDE, 1, EMPTY)
+          : kernel.step(KernelOp.OP_TXN_RESUME, 0, answers[next++] ?? EMPTY);
+    }
+    return status;
+  };
+  if (once() !== KernelStatus.STATUS_ADMITTED_PENDING_AUTH) throw new Error(`bench ${oda} replay`);
+  return once;
+}
+
 export async function runQpbocBench(): Promise<void> {
+  // UnionPay-sized keys: CA 1408 bits (index 09/03), issuer 1152, ICC 1024, e = 3.
+  const chain = buildChain(new Prng(20261202), { caBytes: 176, issuerBytes: 144, iccBytes: 128 });
+  const full: Array<[string, () => number]> = [];
+  for (const oda of ['sda', 'dda', 'cda'] as const) {
+    full.push([
+      `full flow ${oda.toUpperCase()} + GENERATE AC, auto mode (core)`,
+      await fullFlowTask(chain, oda),
+    ]);
+  }
   const ec = loadTrace('qpboc_sim.vec.json', 'sim_unionpay-debit-ec_ec');
   const oda = loadTrace('qpboc_sim.vec.json', 'sim_phone-wallet_oda');
   const kata = loadTrace('qpboc_trace_kata_arqc.json', null);
@@ -120,9 +185,10 @@ export async function runQpbocBench(): Promise<void> {
         (await tapTask('core', oda, KernelStatus.STATUS_ADMITTED_PENDING_AUTH)).task,
       ],
       [
-        'ARQC decline, 3 exchanges, no ODA (core)',
-        (await tapTask('core', kata, KernelStatus.STATUS_DECLINED)).task,
+        'ARQC refusal (kind-not-accepted), 3 exchanges, no ODA (core)',
+        (await tapTask('core', kata, KernelStatus.STATUS_NOT_ACCEPTED)).task,
       ],
+      ...full,
       [
         'EC tap, fDDA, 11 exchanges (component)',
         (await tapTask('component', ec, KernelStatus.STATUS_APPROVED_OFFLINE)).task,

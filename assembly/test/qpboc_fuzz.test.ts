@@ -11,7 +11,9 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../host/abi.gen.js';
 import { loadKernel, type Kernel } from '../host/kernel_loader.js';
 import {
   DEFAULT_TERMINAL_CONFIG,
+  configureQpboc,
   decodeQpbocOutcome,
+  runQpbocTransaction,
   decodeTlv,
   encodeQpbocConfig,
   encodeQpbocInput,
@@ -20,6 +22,8 @@ import {
 import { Prng } from '../../host-sim/src/prng.js';
 import { prepareKernel } from '../../firmware/src/cli/qpboc_trace.js';
 import { loadQpbocVectors, type QpbocVector } from './qpboc_support.js';
+import { buildChain, loadChainCa } from './support/oda_chain.js';
+import { FullFlowCard, type FullFlowCardSpec } from './support/full_flow_card.js';
 
 const ANSWERS = Number(process.env['QPBOC_FUZZ_ANSWERS'] ?? 100_000);
 const SEED = Number(process.env['QPBOC_FUZZ_SEED'] ?? randomInt(1, 2 ** 31));
@@ -253,3 +257,90 @@ function fromHexTorn(torn: Uint8Array): Uint8Array {
   const atc = findTlv(decodeTlv(torn), 0x9f36) ?? Uint8Array.of(0, 0);
   return Uint8Array.from([0x9f, 0x36, 0x02, ...atc, 0x90, 0x00]);
 }
+
+const FULL_FLOW_ANSWERS = Math.ceil(ANSWERS / 5);
+
+/** Drives mode auto synchronously over recorded `answers`, the mutated one at `target`. */
+function driveAuto(
+  kernel: Kernel,
+  answers: readonly Uint8Array[],
+  target: number,
+  mutated: Uint8Array,
+  prng: Prng,
+): number {
+  let status = kernel.step(KernelOp.OP_TXN_BEGIN, 2, encodeQpbocInput(FULL_FLOW_INPUT));
+  let next = 0;
+  for (let steps = 0; steps < STEPS_MAX; steps += 1) {
+    if (status === KernelStatus.STATUS_NEED_APDU) {
+      const answer = next === target ? mutated : (answers[next] ?? null);
+      next += 1;
+      status =
+        answer === null
+          ? kernel.step(KernelOp.OP_TXN_LINK_LOST, 1 + prng.below(3), new Uint8Array(0))
+          : kernel.step(KernelOp.OP_TXN_RESUME, 0, answer);
+    } else if (status === KernelStatus.STATUS_NEED_HOST_DECISION) {
+      const decision = prng.chance(0.9) ? 1 : prng.between(2, 4);
+      status = kernel.step(KernelOp.OP_TXN_DECIDE, decision, new Uint8Array(0));
+    } else {
+      return status;
+    }
+  }
+  return KernelStatus.ERR_INTERNAL;
+}
+
+const FULL_FLOW_INPUT = {
+  mode: 'auto' as const,
+  amountMinor: 200,
+  date: '250615',
+  time: '081500',
+  unpredictableNumber: Uint8Array.of(1, 2, 3, 4),
+  sequenceCounter: 7,
+};
+
+describe(`full flow and mode auto fuzz (seed ${SEED}, ${FULL_FLOW_ANSWERS} answers)`, () => {
+  it('mutated INTERNAL AUTHENTICATE, GENERATE AC, probe and record answers never trap', async () => {
+    const kernel = await loadKernel();
+    const chain = buildChain(new Prng(SEED), { caBytes: 144, issuerBytes: 128, iccBytes: 112 });
+    expect(loadChainCa(kernel, chain)).toBe(KernelStatus.STATUS_OK);
+    expect(configureQpboc(kernel, DEFAULT_TERMINAL_CONFIG)).toBe(KernelStatus.STATUS_OK);
+    const specs: FullFlowCardSpec[] = [
+      { oda: 'sda' },
+      { oda: 'dda' },
+      { oda: 'cda' },
+      { oda: 'cda', ecBalanceMinor: 100, df61: 0x40 },
+      { oda: 'dda', fault: 'gpo-format2', ddolHex: '9F37049F0206' },
+    ];
+    const transcripts: Uint8Array[][] = [];
+    for (const spec of specs) {
+      const card = new FullFlowCard(chain, spec);
+      const io = {
+        transceive: async (c: Uint8Array) => card.transceive(c),
+        decide: () => 'proceed' as const,
+      };
+      const outcome = await runQpbocTransaction(kernel, io, FULL_FLOW_INPUT);
+      expect(outcome.kind, `seed ${SEED} ${JSON.stringify(spec)}`).toBe('admitted');
+      transcripts.push(outcome.transcript.map((e) => e.rapdu ?? Uint8Array.of(0x6f, 0x00)));
+    }
+    const prng = new Prng(SEED ^ 0x0f0f0f0f);
+    const memory = kernel.memoryBytes();
+    const seen = new Map<string, number>();
+    for (let i = 0; i < FULL_FLOW_ANSWERS; i += 1) {
+      const answers = transcripts[prng.below(transcripts.length)] ?? [];
+      const target = prng.below(answers.length);
+      const mutated = mutate(prng, answers[target] ?? Uint8Array.of(0x90, 0x00));
+      const status = driveAuto(kernel, answers, target, mutated, prng);
+      if (BUGS.has(status) || !DEFINED.has(status) || kernel.faultCount() !== 0) {
+        expect.fail(
+          `seed ${SEED} full-flow iteration ${i} exchange ${target}: ` +
+            `${kernelStatusName(status)} ${JSON.stringify(kernel.lastFault())}`,
+        );
+      }
+      const name = kernelStatusName(status);
+      seen.set(name, (seen.get(name) ?? 0) + 1);
+    }
+    expect(kernel.memoryBytes()).toBe(memory);
+    expect(seen.get('STATUS_ADMITTED_PENDING_AUTH') ?? 0).toBeGreaterThan(0);
+    expect(seen.get('STATUS_DECLINED') ?? 0).toBeGreaterThan(0);
+    console.log(`full-flow fuzz outcomes: ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
+  });
+});

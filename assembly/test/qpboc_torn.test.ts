@@ -14,6 +14,7 @@ import {
   findTlv,
   qpbocSnapshot,
   runQpbocRecovery,
+  type QpbocMode,
   runQpbocTransaction,
   type QpbocOutcome,
 } from '../host/qpboc_session.js';
@@ -45,16 +46,16 @@ function trace(mode: 'ec' | 'oda' = 'ec'): Trace {
 async function tap(
   card: QpbocCard,
   tear: Tear | null,
-  mode: 'ec' | 'oda' = 'ec',
+  mode: QpbocMode = 'ec',
 ): Promise<QpbocOutcome> {
   card.powerOn();
-  const t = trace(mode);
+  const t = trace(mode === 'auto' ? 'ec' : mode);
   prepareKernel(kernel, t);
   const io = new LiveCardIo(card, tear);
   return runQpbocTransaction(
     kernel,
     { transceive: (c) => io.transceive(c), decide: () => 'proceed' },
-    t.input,
+    { ...t.input, mode },
   );
 }
 
@@ -116,6 +117,36 @@ describe('link lost at every step of an EC tap', () => {
       }
     });
   }
+});
+
+describe('link lost at every step of an auto-mode tap on the EC path', () => {
+  it('unionpay-debit-ec: try again up to GPO (probe included), torn after, recovered once', async () => {
+    const good = await tap(pop.card('unionpay-debit-ec'), null, 'auto');
+    expect(good.path).toBe('qpboc-ec');
+    expect(good.kind).toBe('approved');
+    const steps = good.transcript.map((e) => e.capdu);
+    expect(toHex(steps[2] ?? new Uint8Array(0))).toBe('80CA9F7900');
+    const gpoIndex = steps.findIndex(isGpo);
+    const lastRecord = steps.reduce((last, c, i) => (isRecord(c) ? i : last), -1);
+    for (let at = 0; at <= lastRecord; at += 1) {
+      const card = pop.card('unionpay-debit-ec');
+      const outcome = await tap(card, { at, processed: true }, 'auto');
+      const where = `auto step ${at}`;
+      if (at <= gpoIndex) {
+        expect(outcome.kind, where).toBe('try-again');
+        expect(card.ledger().length, where).toBe(0);
+        continue;
+      }
+      expect(outcome.kind, where).toBe('torn');
+      const torn = outcome.tornRecord;
+      if (torn === null) throw new Error(`${where}: no torn record`);
+      // The torn record names the EC path, so the recovery runs the EC rules.
+      expect(decodeTornSummary(torn).mode, where).toBe('ec');
+      const summary = decodeTornSummary(torn);
+      const recovered = await recover(card, torn);
+      expectRecovered(recovered, card, summary.recordCount - summary.nextRecord, where);
+    }
+  });
 });
 
 function expectRecovered(

@@ -132,6 +132,7 @@ import {
   checksGetDataBalance,
   checksGetDataValue,
   checksEcashShort,
+  checksMobileDevice,
   checksIad,
   bcdCompare,
 } from './qpboc_rules';
@@ -218,6 +219,7 @@ export function kernelStage(staged: i32, phase: u32): i32 {
 /** Ends the transaction with a final outcome and its record (qpboc_outcome.ts layout). */
 export function kernelFinish(status: i32, reason: u8, detail: i32, kind: u8): i32 {
   ctx.phase = PHASE_DONE;
+  tvrFinish();
   const record = outPtr + <usize>OUTCOME_HEADER_BYTES;
   const capacity = outCapacity - OUTCOME_HEADER_BYTES;
   let recordLength: u32 = 0;
@@ -274,7 +276,6 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   if (mode == MODE_ODA) gpoSetPath(PATH_QPBOC_ODA);
   const limit = configLimitPtr();
   if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
-    tvrFinish();
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);
   }
   lastRejectDetail = 0;
@@ -439,7 +440,12 @@ function onGpo(data: usize, length: u32, sw: u32): i32 {
 
 function afterGpoEc(): i32 {
   if (ctx.acType != AC_TC) {
-    // Not enough e-cash, by the card's own IAD or the auto probe: say so (domain.md 2.5).
+    // A phone (CTQ byte 2 bit 8: consumer-device CVM, domain.md 2.2, 10.17) has no purse to
+    // top up: another kind of card is needed here. Otherwise a purse the IAD or the auto probe
+    // shows short of the fare is "not enough e-cash" (domain.md 2.5).
+    if (checksMobileDevice()) {
+      return kernelFinish(STATUS_NOT_ACCEPTED, REASON_KIND_NOT_ACCEPTED, 0, RECORD_NONE);
+    }
     if (checksEcashShort()) {
       return kernelFinish(STATUS_DECLINED, REASON_INSUFFICIENT_ECASH, 0, RECORD_NONE);
     }

@@ -34,7 +34,6 @@ import {
 import { ctx, AC_TC, AC_ARQC, MODE_ODA } from './qpboc_context';
 import { twBegin, twLength, twOk, twPut, twPutByte, twPutFrom } from './qpboc_tlv_writer';
 import { TAG_9B_TSI, TAG_9F34_CVM_RESULTS, TAG_9F41_SEQUENCE_COUNTER } from './qpboc_gpo';
-import { tvrFinish } from './qpboc_tvr';
 
 export const OUTCOME_HEADER_BYTES: u32 = 20;
 
@@ -100,7 +99,6 @@ const CLEARING_TAGS: StaticArray<u32> = [
 /** Writes the ICC data an acquirer clears (domain.md 4.5, 6.3) at `target`; returns its length. */
 export function clearingRecordWrite(target: usize, capacity: u32): u32 {
   twBegin(target, capacity);
-  tvrFinish();
   twPutFrom(ctx.card, TAG_9F26_CRYPTOGRAM);
   // qPBOC cards send no 9F27 (domain.md 2.4): derive it from the CVR; the full flow's is kept.
   if (!twPutFrom(ctx.card, TAG_9F27_CID)) {

@@ -20,6 +20,7 @@ import {
   TAG_9F79_EC_BALANCE,
   TAG_9F10_IAD,
   TAG_9F02_AMOUNT,
+  TAG_9F6C_CTQ,
 } from '../emv/emv_tags';
 import { ctx } from './qpboc_context';
 import {
@@ -157,6 +158,13 @@ export function checksEcashShort(): bool {
   if (!bcdValid(value, 5)) return false;
   if (load<u8>(amount) != 0) return true;
   return bcdCompare(value, amount + 1, 5) < 0;
+}
+
+/** CTQ (9F6C) byte 2 bit 8, consumer-device CVM performed: a phone or wearable (domain.md 2.2). */
+export function checksMobileDevice(): bool {
+  const ctq = ctx.card.find(TAG_9F6C_CTQ);
+  if (ctq < 0 || ctx.card.valueLength(ctq) != 2) return false;
+  return (load<u8>(ctx.card.valuePtr(ctq) + 1) & 0x80) != 0;
 }
 
 /**

@@ -35,12 +35,12 @@ function traceFile(name: string, content: unknown): string {
 }
 
 describe('shuaka replay', () => {
-  it('KATA ARQC on an EC terminal: declined, online required, 3 exchanges', async () => {
+  it('KATA ARQC on an EC terminal: not accepted (kind-not-accepted), 3 exchanges', async () => {
     const { code, out } = await run(runReplayCommand, [KATA]);
     expect(code).toBe(0);
     const result = JSON.parse(out) as Record<string, unknown>;
-    expect(result['outcome']).toBe('declined');
-    expect(result['reason']).toBe('online-required');
+    expect(result['outcome']).toBe('not-accepted');
+    expect(result['reason']).toBe('kind-not-accepted');
     expect(result['acType']).toBe('ARQC');
     const transcript = result['transcript'] as Array<{ c: string; r: string }>;
     expect(transcript.length).toBe(3);
