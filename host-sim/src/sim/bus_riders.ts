@@ -2,6 +2,7 @@
 
 import { population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
+import { CARD_MIXES, type CardMix, type PopulationKind } from '../cards/card_mix.js';
 import type { Prng } from '../prng.js';
 import type { TestPki } from '../pki/test_pki.js';
 
@@ -23,29 +24,10 @@ export interface RiderTap {
   readonly pullAfterCommands: number | null;
 }
 
-/** How often each kind of card boards the bus (weights). */
-const CARD_MIX: ReadonlyArray<readonly [PopulationName, number]> = [
-  ['unionpay-debit-ec', 30],
-  ['unionpay-credit-ec', 12],
-  ['unionpay-quasi-credit-ec', 6],
-  ['phone-wallet', 12],
-  ['social-security', 8],
-  ['ec-insufficient', 3],
-  ['new-card', 3],
-  ['oda-online-no-ec', 3],
-  ['cobadge-visa-unionpay', 4],
-  ['expired', 2],
-  ['deny-listed', 2],
-  ['clone', 2],
-  ['no-fdda', 2],
-  ['slow-wtx', 3],
-  ['revoked-issuer', 1],
-];
-
-function drawName(prng: Prng): PopulationName {
-  const total = CARD_MIX.reduce((sum, [, w]) => sum + w, 0);
+function drawName(prng: Prng, mix: CardMix): PopulationName {
+  const total = mix.reduce((sum, [, w]) => sum + w, 0);
   let pick = prng.below(total);
-  for (const [name, weight] of CARD_MIX) {
+  for (const [name, weight] of mix) {
     if (pick < weight) return name;
     pick -= weight;
   }
@@ -58,25 +40,33 @@ export interface RiderPool {
   readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
   /** Leading 6 digits of the social-security cards (the concession fare's range). */
   readonly concessionBins: readonly string[];
+  /** Which cards board and how often (CARD_MIXES). */
+  readonly mix: CardMix;
 }
 
-export function riderPool(seed: number, groups: number, pki: TestPki): RiderPool {
+export function riderPool(
+  seed: number,
+  groups: number,
+  pki: TestPki,
+  kind: PopulationKind = 'default',
+): RiderPool {
+  const mix = CARD_MIXES[kind];
   const cards: RiderCard[] = [];
   const denyList: { pan: string; psn: number }[] = [];
   const bins = new Set<string>();
   for (let g = 0; g < groups; g += 1) {
     const pop = population((seed * 131 + g) >>> 0, { pki });
     denyList.push(...pop.denyList);
-    for (const [name] of CARD_MIX) {
+    for (const [name] of mix) {
       const card = pop.card(name);
       cards.push({ name, card });
-      if (name === 'social-security') {
+      if (name === 'social-security' || name === 'social-security-stock') {
         const pan = pop.profiles[name].applications[0]?.pan;
         if (pan !== undefined) bins.add(pan.slice(0, 6));
       }
     }
   }
-  return { cards, denyList, concessionBins: [...bins] };
+  return { cards, denyList, concessionBins: [...bins], mix };
 }
 
 /** Draws `count` taps: arrivals in boarding bursts, some repeats, some nervous riders. */
@@ -88,7 +78,7 @@ export function drawRiderTaps(
 ): RiderTap[] {
   const taps: RiderTap[] = [];
   for (let rider = 0; rider < count; rider += 1) {
-    const name = drawName(prng);
+    const name = drawName(prng, pool.mix);
     const ofKind = pool.cards.filter((c) => c.name === name);
     const card = ofKind[prng.below(ofKind.length)] ?? pool.cards[0];
     if (card === undefined) throw new Error('empty rider pool');
