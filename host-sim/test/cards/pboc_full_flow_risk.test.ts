@@ -303,3 +303,26 @@ describe('status words of the full-flow commands (the card never throws)', () =>
     expect(afterGpo('stock-credit-cda', CREDIT).start.gpoFormat).toBe(2);
   });
 });
+
+describe('CDA on the second GENERATE AC', () => {
+  it('unableOnlineWithinLimits_tcSigned_hashCoversPdolCdol1Cdol2', async () => {
+    const { sha1Of } = await import('./support/emv_verifier.js');
+    const card = population(SEED).card('offline-limit-credit');
+    card.powerOn();
+    const start = startFullFlow(card, CREDIT, INPUT);
+    const keys = recoverKeys(start, population(SEED).pki.caKeys, CREDIT);
+    if (typeof keys === 'string' || keys.icc === null) throw new Error('keys');
+    const values = fullFlowValues(INPUT, 'Z3');
+    const cdol1 = cdolData(start, 0x8c, values);
+    expect(send(card, generateAcApdu(P1_ARQC | P1_CDA, cdol1)).sw).toBe(0x9000);
+    const cdol2 = cdolData(start, 0x8d, values);
+    const answer = send(card, generateAcApdu(P1_TC | P1_CDA, cdol2));
+    const parts = parseGenAc(answer);
+    expect(parts.cid).toBe(0x40);
+    const content = verifyCdaSdad(keys.icc, parts.sdad ?? hex(''), hex(INPUT.unHex));
+    if (typeof content === 'string') throw new Error(content);
+    const tdhc = sha1Of(start.pdolData, cdol1, cdol2, parts.tlvsExceptSdad);
+    expect(content.transactionDataHash).toEqual(tdhc);
+    expect(content.cid).toBe(0x40);
+  });
+});
