@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { population } from '../../src/cards/card_population.js';
 import type { PopulationName } from '../../src/cards/card_population.js';
 import type { AppProfile } from '../../src/cards/card_profile.js';
+import { rsaSignMs } from '../../src/cards/card_timing.js';
 import { createCard } from '../../src/cards/qpboc_card.js';
 import type { QpbocCard } from '../../src/cards/qpboc_card.js';
 import { Prng } from '../../src/prng.js';
-import { verifyCdaSdad, verifySdad, verifySsad } from './support/emv_verifier.js';
+import { sha1Of, verifyCdaSdad, verifySdad, verifySsad } from './support/emv_verifier.js';
 import {
   P1_AAC,
   P1_ARQC,
@@ -305,8 +306,7 @@ describe('status words of the full-flow commands (the card never throws)', () =>
 });
 
 describe('CDA on the second GENERATE AC', () => {
-  it('unableOnlineWithinLimits_tcSigned_hashCoversPdolCdol1Cdol2', async () => {
-    const { sha1Of } = await import('./support/emv_verifier.js');
+  it('unableOnlineWithinLimits_tcSigned_hashCoversPdolCdol1Cdol2', () => {
     const card = population(SEED).card('offline-limit-credit');
     card.powerOn();
     const start = startFullFlow(card, CREDIT, INPUT);
@@ -324,5 +324,22 @@ describe('CDA on the second GENERATE AC', () => {
     const tdhc = sha1Of(start.pdolData, cdol1, cdol2, parts.tlvsExceptSdad);
     expect(content.transactionDataHash).toEqual(tdhc);
     expect(content.cid).toBe(0x40);
+  });
+});
+
+describe('processing time of the signing commands', () => {
+  it('internalAuthenticateAndCdaGenerateAc_costOneRsaSignature_plainGenerateAcDoesNot', () => {
+    const card = population(SEED).card('stock-credit-cda');
+    card.powerOn();
+    const model = card.profile.processing;
+    const bits = card.personalised.apps[0]?.signingKey?.bits ?? 0;
+    const start = startFullFlow(card, CREDIT, INPUT);
+    send(card, internalAuthenticateApdu(hex(INPUT.unHex)));
+    expect(card.lastProcessingMs()).toBeGreaterThanOrEqual(model.otherMs + rsaSignMs(model, bits));
+    genAc(card, start, P1_ARQC | P1_CDA);
+    expect(card.lastProcessingMs()).toBeGreaterThanOrEqual(model.gpoMs + rsaSignMs(model, bits));
+    const plain = startFullFlow(card, CREDIT, INPUT);
+    genAc(card, plain, P1_ARQC);
+    expect(card.lastProcessingMs()).toBeLessThan(model.gpoMs + rsaSignMs(model, bits));
   });
 });
