@@ -2,6 +2,7 @@
 
 import { population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
+import { CARD_MIXES, type CardMix, type PopulationKind } from '../cards/card_mix.js';
 import type { Prng } from '../prng.js';
 import type { TestPki } from '../pki/test_pki.js';
 
@@ -23,44 +24,10 @@ export interface RiderTap {
   readonly pullAfterCommands: number | null;
 }
 
-/**
- * How often each kind of card boards the bus (weights, per 100 riders): a line in a Chinese
- * city today, where most riders pay with a phone or an ordinary bank card without e-cash
- * (domain.md 4.1, 6.1), a minority still carry an e-cash card or a social-security card, and
- * a few cards must be refused (expired, deny-listed, counterfeit, revoked, no way to pay).
- */
-export const CARD_MIX: ReadonlyArray<readonly [PopulationName, number]> = [
-  ['phone-wallet', 18],
-  ['phone-se-stock', 6],
-  ['stock-debit-dda', 14],
-  ['stock-credit-cda', 8],
-  ['stock-debit-sda', 3],
-  ['oda-capable-credit', 7],
-  ['oda-online-no-ec', 3],
-  ['unionpay-debit-ec', 8],
-  ['unionpay-credit-ec', 3],
-  ['unionpay-quasi-credit-ec', 2],
-  ['social-security', 4],
-  ['social-security-stock', 4],
-  ['cobadge-visa-unionpay', 1],
-  ['cobadge-visa-unionpay-stock', 2],
-  ['offline-limit-credit', 3],
-  ['ec-debit-at-gpo', 2],
-  ['ec-only', 1],
-  ['ec-insufficient', 2],
-  ['new-card', 1],
-  ['slow-wtx', 1],
-  ['expired', 1],
-  ['deny-listed', 1],
-  ['clone', 1],
-  ['revoked-issuer', 1],
-  ['no-fdda', 1],
-];
-
-function drawName(prng: Prng): PopulationName {
-  const total = CARD_MIX.reduce((sum, [, w]) => sum + w, 0);
+function drawName(prng: Prng, mix: CardMix): PopulationName {
+  const total = mix.reduce((sum, [, w]) => sum + w, 0);
   let pick = prng.below(total);
-  for (const [name, weight] of CARD_MIX) {
+  for (const [name, weight] of mix) {
     if (pick < weight) return name;
     pick -= weight;
   }
@@ -73,25 +40,33 @@ export interface RiderPool {
   readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
   /** Leading 6 digits of the social-security cards (the concession fare's range). */
   readonly concessionBins: readonly string[];
+  /** Which cards board and how often (CARD_MIXES). */
+  readonly mix: CardMix;
 }
 
-export function riderPool(seed: number, groups: number, pki: TestPki): RiderPool {
+export function riderPool(
+  seed: number,
+  groups: number,
+  pki: TestPki,
+  kind: PopulationKind = 'default',
+): RiderPool {
+  const mix = CARD_MIXES[kind];
   const cards: RiderCard[] = [];
   const denyList: { pan: string; psn: number }[] = [];
   const bins = new Set<string>();
   for (let g = 0; g < groups; g += 1) {
     const pop = population((seed * 131 + g) >>> 0, { pki });
     denyList.push(...pop.denyList);
-    for (const [name] of CARD_MIX) {
+    for (const [name] of mix) {
       const card = pop.card(name);
       cards.push({ name, card });
-      if (name === 'social-security') {
+      if (name === 'social-security' || name === 'social-security-stock') {
         const pan = pop.profiles[name].applications[0]?.pan;
         if (pan !== undefined) bins.add(pan.slice(0, 6));
       }
     }
   }
-  return { cards, denyList, concessionBins: [...bins] };
+  return { cards, denyList, concessionBins: [...bins], mix };
 }
 
 /** Draws `count` taps: arrivals in boarding bursts, some repeats, some nervous riders. */
@@ -103,7 +78,7 @@ export function drawRiderTaps(
 ): RiderTap[] {
   const taps: RiderTap[] = [];
   for (let rider = 0; rider < count; rider += 1) {
-    const name = drawName(prng);
+    const name = drawName(prng, pool.mix);
     const ofKind = pool.cards.filter((c) => c.name === name);
     const card = ofKind[prng.below(ofKind.length)] ?? pool.cards[0];
     if (card === undefined) throw new Error('empty rider pool');

@@ -12,6 +12,7 @@ import { createSimBoard } from './sim_board.js';
 import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
 import { busBoardOptions, type BusBoard } from './sim_board_parts.js';
 import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
+import type { PopulationKind } from '../cards/card_mix.js';
 
 /** Options of a run; `shuaka sim` maps its flags onto these. */
 export interface BusRunOptions {
@@ -21,8 +22,10 @@ export interface BusRunOptions {
   readonly tornChance: number;
   readonly baudRate: number;
   readonly mode: ValidatorConfig['mode'];
-  /** Distinct populations of cards (15 kinds each) riding the line. */
+  /** Distinct populations of cards (every kind of the mix in each) riding the line. */
   readonly cardGroups: number;
+  /** Which card mix rides (host-sim/src/cards/card_mix.ts); absent = 'default'. */
+  readonly populationKind?: PopulationKind;
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {
@@ -32,6 +35,8 @@ export const BUS_RUN_DEFAULT: BusRunOptions = {
   baudRate: 921600,
   mode: 'auto',
   cardGroups: 4,
+  // Most riders with ordinary cards and phones (issue 10): what `npm start` shows.
+  populationKind: 'realistic',
 };
 
 /**
@@ -67,7 +72,7 @@ export async function runBus(
   onTap: (line: TapLine) => void,
 ): Promise<BusRun> {
   const prng = new Prng(options.seed);
-  const pool = riderPool(options.seed, options.cardGroups, testPki());
+  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind);
   const board = await createSimBoard(busBoardOptions(options, pool));
   const ride: RideBoard = {
     clock: board.clock,

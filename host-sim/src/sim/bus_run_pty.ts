@@ -137,7 +137,7 @@ export async function runBusOnPty(
   openReader: OpenPtyReader,
   pty: BusPtyOptions,
 ): Promise<BusRunOnBoard> {
-  const pool = riderPool(options.seed, options.cardGroups, testPki());
+  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind);
   const taps = drawRiderTaps(
     new Prng(options.seed).fork('riders'),
     pool,

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
 import { busSummaryLines } from './sim_summary.js';
+import { parsePopulationKind } from '../cards/card_mix.js';
 import {
   BUS_RUN_DEFAULT,
   runBus,
@@ -27,7 +28,8 @@ export interface SimIo {
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
-                  [--mode auto|ec|oda] [--link pty|memory] [--log FILE] [--quiet]
+                  [--mode auto|ec|oda] [--population realistic|default]
+                  [--link pty|memory] [--log FILE] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -39,10 +41,27 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
   --mode M      auto (default: e-cash when the purse pays, else UnionPay ODA or the full
                 PBOC flow, admitted and authorised later), ec (e-cash only) or oda (ODA only)
+  --population P  realistic (default: most riders with phones and ordinary cards without
+                e-cash) or default (the classic e-cash-heavy mix)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --quiet       print the summary only`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
+
+/** An integer flag in min..max, or `fallback` when absent. Throws RangeError naming it. */
+function int(
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  name: string,
+): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new RangeError(`--${name} must be an integer in ${min}..${max}, got '${text}'`);
+  }
+  return Number(text);
+}
 
 function parseOptions(
   argv: string[],
@@ -59,6 +78,7 @@ function parseOptions(
         torn: { type: 'string' },
         baud: { type: 'string' },
         mode: { type: 'string' },
+        population: { type: 'string' },
         link: { type: 'string' },
         quiet: { type: 'boolean' },
         log: { type: 'string' },
@@ -70,19 +90,6 @@ function parseOptions(
   }
   const v = parsed.values;
   if (v.help === true) return 'help';
-  const int = (
-    text: string | undefined,
-    fallback: number,
-    min: number,
-    max: number,
-    name: string,
-  ): number => {
-    if (text === undefined) return fallback;
-    if (!/^[0-9]{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
-      throw new RangeError(`--${name} must be an integer in ${min}..${max}, got '${text}'`);
-    }
-    return Number(text);
-  };
   try {
     const seed = int(v.seed, BUS_RUN_DEFAULT.seed, 0, 0xffff_ffff, 'seed');
     const riders = int(v.riders, BUS_RUN_DEFAULT.riders, 1, 100_000, 'riders');
@@ -95,11 +102,23 @@ function parseOptions(
     const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
     if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
       throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);
+    const populationKind =
+      v.population === undefined
+        ? (BUS_RUN_DEFAULT.populationKind ?? 'realistic')
+        : parsePopulationKind(v.population);
     const link = v.link ?? 'pty';
     if (link !== 'pty' && link !== 'memory')
       throw new RangeError(`--link must be pty or memory, got '${link}'`);
     return {
-      options: { ...BUS_RUN_DEFAULT, seed, riders, tornChance: torn, baudRate, mode },
+      options: {
+        ...BUS_RUN_DEFAULT,
+        seed,
+        riders,
+        tornChance: torn,
+        baudRate,
+        mode,
+        populationKind,
+      },
       link,
       quiet: v.quiet === true,
       log: v.log ?? null,

@@ -151,6 +151,28 @@ describe('fDDA version selection', () => {
   });
 });
 
+describe('9F69 placement (domain.md 3.4: real applets keep it in a record)', () => {
+  for (const name of POPULATION_NAMES) {
+    it(`${name}_v01Tap_9F69NeverInTheGpoAnswer`, () => {
+      const pop = population(9);
+      const card = pop.card(name);
+      card.powerOn();
+      const aid = unionPayAid(card.profile.applications.map((a) => a.aidHex));
+      const df61 = card.profile.applications.find((a) => a.aidHex === aid)?.df61 ?? null;
+      const ttqHex = df61 === null ? TTQ_OFFLINE_ONLY : TTQ_ONLINE_ODA;
+      const tap = runTap(card, aid, { ...DEFAULT_TAP, ttqHex });
+      expect(findTag(tap.gpoTlv, 0x9f69)).toBeUndefined();
+      if (tapValue(tap, 0x9f4b) === undefined) return;
+      // Signed v01: the 9F69 the terminal hashes comes from a record.
+      expect(tapValue(tap, 0x9f69)).toBeDefined();
+      const oda = terminalOda(tap, pop.pki.caKeys, aid);
+      // A clone signs with a foreign key; every genuine card's v01 SDAD verifies.
+      if (name === 'clone') expect(oda.ok ? '' : oda.reason).toMatch(/^sdad: /);
+      else expect(oda).toMatchObject({ ok: true, v01: true });
+    });
+  }
+});
+
 describe('population specifics', () => {
   it('denyList_namesTheDenyListedCard_only', () => {
     const pop = population(5);

@@ -105,6 +105,62 @@ describe('semantic checks', () => {
   });
 });
 
+describe('full flow, offline limits and debit point checks', () => {
+  it('badFullFlow_everyIssueListed', () => {
+    const stock = population(SEED).profiles['stock-debit-dda'];
+    const profile = {
+      ...stock,
+      applications: stock.applications.map((app) => ({
+        ...app,
+        fullFlow:
+          app.fullFlow === null
+            ? null
+            : {
+                ...app.fullFlow,
+                gpoFormat: 3 as 1,
+                cdol1Hex: '9f02',
+                ddolHex: '',
+                dacHex: 'da',
+                extraRecords: [
+                  { sfi: 1, number: 1, oda: false, tags: ['8C'] },
+                  { sfi: 5, number: 3, oda: true, tags: ['9F4B'] },
+                ],
+              },
+      })),
+    };
+    expect(issuesOf(() => createCard(profile, { prng: new Prng(1), pki: testPki() }))).toEqual([
+      'applications[0]: fullFlow.gpoFormat',
+      'applications[0]: fullFlow.dacHex must be 2 bytes',
+      'applications[0]: fullFlow.cdol1Hex: RangeError: DOL length missing or long',
+      'applications[0]: fullFlow.ddolHex is empty',
+      'applications[0]: fullFlow record 1.1 twice',
+      'applications[0]: fullFlow record 5.3: extra records cannot be ODA records',
+      'applications[0]: fullFlow record 5.3: 9F4B is dynamic',
+    ]);
+  });
+
+  it('unknownDebitPoint_andShortIadWithLimits_areRejected', () => {
+    const profile = patched((app) => ({
+      ...app,
+      ec: app.ec === null ? null : { ...app.ec, debitAt: 'sometimes' as 'last-record' },
+    }));
+    expect(issuesOf(() => createCard(profile, { prng: new Prng(1), pki: testPki() }))).toEqual([
+      'applications[0]: ec.debitAt',
+    ]);
+    const limits = population(SEED).profiles['offline-limit-credit'];
+    const short = {
+      ...limits,
+      applications: limits.applications.map((a) => ({
+        ...a,
+        iad: { ...a.iad, format: 'short' as const },
+      })),
+    };
+    expect(issuesOf(() => createCard(short, { prng: new Prng(1), pki: testPki() }))).toEqual([
+      'applications[0]: offlineLimits need the long IAD',
+    ]);
+  });
+});
+
 describe('ledger time', () => {
   it('pdolWith9F21_usesTerminalTime', () => {
     const card = population(SEED).card('unionpay-credit-ec');

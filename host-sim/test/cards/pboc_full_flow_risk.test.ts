@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { population } from '../../src/cards/card_population.js';
 import type { PopulationName } from '../../src/cards/card_population.js';
 import type { AppProfile } from '../../src/cards/card_profile.js';
+import { rsaSignMs } from '../../src/cards/card_timing.js';
 import { createCard } from '../../src/cards/qpboc_card.js';
 import type { QpbocCard } from '../../src/cards/qpboc_card.js';
 import { Prng } from '../../src/prng.js';
-import { verifyCdaSdad, verifySdad, verifySsad } from './support/emv_verifier.js';
+import { sha1Of, verifyCdaSdad, verifySdad, verifySsad } from './support/emv_verifier.js';
 import {
   P1_AAC,
   P1_ARQC,
@@ -301,5 +302,44 @@ describe('status words of the full-flow commands (the card never throws)', () =>
     expect(send(ec, gpo).sw).toBe(0x6985);
     // startFullFlow asserts a format 2 GPO holds exactly 82 and 94.
     expect(afterGpo('stock-credit-cda', CREDIT).start.gpoFormat).toBe(2);
+  });
+});
+
+describe('CDA on the second GENERATE AC', () => {
+  it('unableOnlineWithinLimits_tcSigned_hashCoversPdolCdol1Cdol2', () => {
+    const card = population(SEED).card('offline-limit-credit');
+    card.powerOn();
+    const start = startFullFlow(card, CREDIT, INPUT);
+    const keys = recoverKeys(start, population(SEED).pki.caKeys, CREDIT);
+    if (typeof keys === 'string' || keys.icc === null) throw new Error('keys');
+    const values = fullFlowValues(INPUT, 'Z3');
+    const cdol1 = cdolData(start, 0x8c, values);
+    expect(send(card, generateAcApdu(P1_ARQC | P1_CDA, cdol1)).sw).toBe(0x9000);
+    const cdol2 = cdolData(start, 0x8d, values);
+    const answer = send(card, generateAcApdu(P1_TC | P1_CDA, cdol2));
+    const parts = parseGenAc(answer);
+    expect(parts.cid).toBe(0x40);
+    const content = verifyCdaSdad(keys.icc, parts.sdad ?? hex(''), hex(INPUT.unHex));
+    if (typeof content === 'string') throw new Error(content);
+    const tdhc = sha1Of(start.pdolData, cdol1, cdol2, parts.tlvsExceptSdad);
+    expect(content.transactionDataHash).toEqual(tdhc);
+    expect(content.cid).toBe(0x40);
+  });
+});
+
+describe('processing time of the signing commands', () => {
+  it('internalAuthenticateAndCdaGenerateAc_costOneRsaSignature_plainGenerateAcDoesNot', () => {
+    const card = population(SEED).card('stock-credit-cda');
+    card.powerOn();
+    const model = card.profile.processing;
+    const bits = card.personalised.apps[0]?.signingKey?.bits ?? 0;
+    const start = startFullFlow(card, CREDIT, INPUT);
+    send(card, internalAuthenticateApdu(hex(INPUT.unHex)));
+    expect(card.lastProcessingMs()).toBeGreaterThanOrEqual(model.otherMs + rsaSignMs(model, bits));
+    genAc(card, start, P1_ARQC | P1_CDA);
+    expect(card.lastProcessingMs()).toBeGreaterThanOrEqual(model.gpoMs + rsaSignMs(model, bits));
+    const plain = startFullFlow(card, CREDIT, INPUT);
+    genAc(card, plain, P1_ARQC);
+    expect(card.lastProcessingMs()).toBeLessThan(model.gpoMs + rsaSignMs(model, bits));
   });
 });

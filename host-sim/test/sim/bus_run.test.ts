@@ -16,8 +16,9 @@ function outline(lines: readonly TapLine[]): string[] {
 
 describe(`bus run (seed ${SEED})`, () => {
   it('charges every debit once, records every debit, never debits refused cards', async () => {
+    // The e-cash-heavy mix: many torn e-cash debits to recover, phones admitted beside them.
     const run = await runBus(
-      { ...BUS_RUN_DEFAULT, seed: SEED, riders: 60, tornChance: 0.3 },
+      { ...BUS_RUN_DEFAULT, populationKind: 'default', seed: SEED, riders: 120, tornChance: 0.3 },
       () => undefined,
     );
     try {
@@ -42,6 +43,24 @@ describe(`bus run (seed ${SEED})`, () => {
     } finally {
       run.board.dispose();
     }
+  });
+
+  it('npm start default: auto mode on the realistic line refuses no genuine card', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const argv = ['--seed', String(SEED), '--riders', '80', '--link', 'memory', '--quiet'];
+    expect(await runSimCommand(argv, io), out.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('auto mode');
+    expect(text).toContain('no genuine card refused');
+    expect(text).not.toContain('NaN');
+    // Most riders are admitted (ordinary cards, phones), a minority pays from e-cash.
+    const admitted = Number(
+      /to be authorised \(admitted, nothing debited yet\): (\d+)/.exec(text)?.[1],
+    );
+    const paid = Number(/paid offline \(e-cash, money moved at the tap\): (\d+)/.exec(text)?.[1]);
+    expect(admitted, text).toBeGreaterThan(paid);
+    expect(paid, text).toBeGreaterThan(0);
   });
 
   it('replays the same seed exactly', async () => {
