@@ -2,7 +2,7 @@
 //
 // The kernel runs with `--runtime stub` and a fixed memory (asconfig.json), so its size never
 // changes; what matters is how much of it the work reaches. The bench instantiates the module
-// itself, keeps a copy of the fresh memory, runs taps of every card kind in both modes through
+// itself, keeps a copy of the fresh memory, runs taps of every card kind in every mode through
 // the production app, and diffs: the highest changed byte is the touched high-water mark.
 // Bytes rewritten with their old value do not show, so the figure is a lower bound.
 
@@ -80,7 +80,7 @@ class InspectableKernel implements Kernel {
 /** Taps per card kind and mode in the workload. */
 const WORKLOAD_TAPS = 4;
 
-/** Measures sizes and the touched high-water mark after taps of every card kind, both modes. */
+/** Measures sizes and the touched high-water mark after taps of every card kind and mode. */
 export async function runFootprint(seed: number): Promise<FootprintResult> {
   const buildDir = defaultBuildDir();
   const wasm = readFileSync(join(buildDir, 'kernel.wasm'));
@@ -89,7 +89,7 @@ export async function runFootprint(seed: number): Promise<FootprintResult> {
   const kernel = new InspectableKernel(module);
   const fresh = kernel.memory().slice();
   let runs = 0;
-  for (const mode of ['ec', 'oda'] as const) {
+  for (const mode of ['ec', 'oda', 'auto'] as const) {
     const board = await createE2eBoard({
       seed,
       baudRate: 921600,
@@ -123,6 +123,6 @@ export async function runFootprint(seed: number): Promise<FootprintResult> {
     touchedHighWaterBytes: highWater,
     touchedBytes: touched,
     memoryGrew: after.length !== fresh.length,
-    workload: `${runs} app taps: ${BENCH_CARD_KINDS.join(', ')} in EC and ODA mode`,
+    workload: `${runs} app taps: ${BENCH_CARD_KINDS.join(', ')} in EC, ODA and auto mode`,
   };
 }
