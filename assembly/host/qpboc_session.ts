@@ -9,9 +9,9 @@ import { KernelOp, KernelStatus, kernelStatusName } from './abi.gen.js';
 import type { Kernel } from './kernel_loader.js';
 
 /**
- * EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA (ARQC + fDDA; a card that
- * answers GPO format 1 continues on the full contactless PBOC flow). Auto: per card, EC when the
- * purse pays the fare, else qPBOC ODA for online (DF61), else the full flow (assembly/README.md).
+ * EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA, authorised later: qPBOC
+ * with "ODA for online" when the card flags it (DF61), else the full contactless PBOC flow
+ * (SDA/DDA/CDA + ARQC). Auto: EC when the purse pays the fare, else as ODA (assembly/README.md).
  */
 export type QpbocMode = 'ec' | 'oda' | 'auto';
 

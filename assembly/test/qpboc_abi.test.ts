@@ -187,20 +187,29 @@ describe('PDOL data', () => {
   // A card whose PDOL asks for every object the kernel sets, plus two configured extras.
   const pdol =
     '9F66049F02069F03069F1A0295055F2A029A039C019F3704DF6001DF69019F7A019F21039F35019F4E06';
-  const fci = toHex(
-    tlvEncode(
-      0x6f,
-      Buffer.concat([
-        tlvEncode(0x84, fromHex('A000000333010106')),
-        tlvEncode(
-          0xa5,
-          Buffer.concat([tlvEncode(0x50, Buffer.from('EC')), tlvEncode(0x9f38, fromHex(pdol))]),
-        ),
-      ]),
-    ),
-  );
+  /** The FCI, with DF61 (online ODA, domain.md 6.2) in BF0C when `df61` is given. */
+  const fciOf = (df61: number | null): string =>
+    toHex(
+      tlvEncode(
+        0x6f,
+        Buffer.concat([
+          tlvEncode(0x84, fromHex('A000000333010106')),
+          tlvEncode(
+            0xa5,
+            Buffer.concat([
+              tlvEncode(0x50, Buffer.from('EC')),
+              tlvEncode(0x9f38, fromHex(pdol)),
+              df61 === null
+                ? new Uint8Array(0)
+                : tlvEncode(0xbf0c, tlvEncode(0xdf61, Uint8Array.of(df61))),
+            ]),
+          ),
+        ]),
+      ),
+    );
 
-  async function gpoData(mode: 'ec' | 'oda'): Promise<string> {
+  async function gpoData(mode: 'ec' | 'oda', df61: number | null = null): Promise<string> {
+    const fci = fciOf(df61);
     expect(
       configureQpboc(kernel, {
         ...DEFAULT_TERMINAL_CONFIG,
@@ -249,10 +258,15 @@ describe('PDOL data', () => {
     );
   });
 
-  it('ODA mode: TTQ 21800080 (ODA for online, online cryptogram required), 9F7A 00', async () => {
-    const data = await gpoData('oda');
+  it('ODA mode, DF61 online ODA: TTQ 21800080 (ODA for online, ARQC required), 9F7A 00', async () => {
+    const data = await gpoData('oda', 0x40);
     expect(data.slice(14, 22)).toBe('21800080');
     const at = 14 + 2 * (4 + 6 + 6 + 2 + 5 + 2 + 3 + 1 + 4 + 1 + 1);
     expect(data.slice(at, at + 2)).toBe('00');
+  });
+
+  it('ODA mode, no DF61 or its bit clear: TTQ 40800000 (full contactless PBOC flow)', async () => {
+    expect((await gpoData('oda')).slice(14, 22)).toBe('40800000');
+    expect((await gpoData('oda', 0x80)).slice(14, 22)).toBe('40800000');
   });
 });

@@ -121,8 +121,15 @@ describe('full flow: each ODA method admits a genuine stock card', () => {
     });
   }
 
-  it('ODA mode: a stock card answering GPO format 1 continues on the full flow', async () => {
-    const { outcome } = await run({ oda: 'dda' }, 'oda');
+  it('ODA mode, no DF61: the full flow, no GET DATA probe', async () => {
+    const { outcome, card } = await run({ oda: 'cda' }, 'oda');
+    expect(gpoTtq(outcome)).toBe('40800000');
+    expect(card.commands.includes('80CA9F79')).toBe(false);
+    expect(outcome.reason).toBe('full-flow-admitted');
+  });
+
+  it('ODA mode: a DF61 card answering GPO format 1 anyway continues on the full flow', async () => {
+    const { outcome } = await run({ oda: 'dda', df61: 0x40 }, 'oda');
     expect(gpoTtq(outcome)).toBe('21800080');
     expect(outcome.reason).toBe('full-flow-admitted');
   });

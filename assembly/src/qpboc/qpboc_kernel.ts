@@ -370,6 +370,8 @@ function onSelect(data: usize, length: u32, sw: u32): i32 {
   ctx.card.clear();
   // Auto mode asks for the e-cash balance first: does the purse pay the fare? (README, auto)
   if (ctx.mode == MODE_AUTO) return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  // ODA mode: DF61 online ODA → qPBOC ODA for online, else the full flow (domain.md 6.2).
+  if (ctx.mode == MODE_ODA) gpoSetPath(onlinePath());
   return gpoStage();
 }
 
@@ -391,16 +393,17 @@ function onProbe(data: usize, length: u32, sw: u32): i32 {
     bytesCopy(ctx.probeBalance, value, 6);
     ctx.probeValid = true;
   }
-  if (ctx.probeValid && !checksEcashShort()) {
-    gpoSetPath(PATH_QPBOC_EC);
-  } else {
-    const df61 = ctx.fci.find(TAG_DF61_CAPP_INDICATOR);
-    const online = df61 >= 0 && ctx.fci.valueLength(df61) >= 1;
-    const oda = online && (load<u8>(ctx.fci.valuePtr(df61)) & DF61_ONLINE_ODA) != 0;
-    gpoSetPath(oda ? PATH_QPBOC_ODA : PATH_FULL_FLOW);
-  }
+  gpoSetPath(ctx.probeValid && !checksEcashShort() ? PATH_QPBOC_EC : onlinePath());
   ctx.card.clear();
   return gpoStage();
+}
+
+/** The path of a card that pays later: qPBOC ODA when DF61 flags online ODA, else full flow. */
+function onlinePath(): u8 {
+  const df61 = ctx.fci.find(TAG_DF61_CAPP_INDICATOR);
+  if (df61 < 0 || ctx.fci.valueLength(df61) < 1) return PATH_FULL_FLOW;
+  const online = (load<u8>(ctx.fci.valuePtr(df61)) & DF61_ONLINE_ODA) != 0;
+  return online ? PATH_QPBOC_ODA : PATH_FULL_FLOW;
 }
 
 function onGpo(data: usize, length: u32, sw: u32): i32 {
