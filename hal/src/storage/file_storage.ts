@@ -34,7 +34,7 @@ export interface FileStorageOptions {
 
 /**
  * Where the crash-test hook kills: at the `write`-th mutating call (append, replace, sync,
- * truncate; 1-based, counted over this FileStorage's life), either `before` it touches the
+ * truncate, remove; 1-based, counted over this FileStorage's life), either `before` it touches the
  * file or `after` it returned. SIGKILL is a process crash, not a power cut: bytes handed to
  * the kernel survive it even unsynced, so `after` an append is the same file as `before` its
  * sync; `before` an append and `after` the previous sync differ by what the process did in
@@ -215,6 +215,33 @@ export class FileStorage implements StoragePort {
       return halOk(names);
     } catch (error) {
       return halErr(HalStatus.READER_IO, `list ${this.dirPath}: ${describe(error)}`);
+    }
+  }
+
+  async size(name: string): Promise<HalResult<number>> {
+    try {
+      return halOk((await stat(this.path(name))).size);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(0);
+      return halErr(HalStatus.READER_IO, `size ${name}: ${describe(error)}`);
+    }
+  }
+
+  async remove(name: string): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.removeUnhooked(name));
+  }
+
+  private async removeUnhooked(name: string): Promise<HalResult<void>> {
+    const path = this.path(name);
+    try {
+      await this.handleClose(name);
+      await unlink(path);
+      this.dirDirtyNames.delete(name);
+      await this.syncDir();
+      return halOk(undefined);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(undefined);
+      return halErr(HalStatus.READER_IO, `remove ${name}: ${describe(error)}`);
     }
   }
 
