@@ -30,6 +30,11 @@ export interface FileStorageOptions {
    * request (`SHUAKA_CRASH_AT`) sets it.
    */
   readonly crashAt?: FileStorageCrashPoint | null;
+  /**
+   * Read only (verify, export): the directory must exist, nothing in it is created or
+   * removed, and every mutating call fails with NOT_SUPPORTED.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -83,6 +88,10 @@ export class FileStorage implements StoragePort {
     const crashAt = options.crashAt ?? null;
     assert(crashAt === null || crashAt.write >= 1, 'crashAt.write counts from 1');
     try {
+      if (options.readOnly === true) {
+        if (!(await stat(dirPath)).isDirectory()) throw new Error('not a directory');
+        return halOk(new FileStorage(dirPath, options));
+      }
       await mkdir(dirPath, { recursive: true });
       for (const entry of await readdir(dirPath)) {
         if (entry.endsWith(TEMP_SUFFIX)) await unlink(join(dirPath, entry));
@@ -271,6 +280,9 @@ export class FileStorage implements StoragePort {
    * promise settles.
    */
   private async crashHooked(call: () => Promise<HalResult<void>>): Promise<HalResult<void>> {
+    if (this.options.readOnly === true) {
+      return halErr(HalStatus.NOT_SUPPORTED, `${this.dirPath} is open read only`);
+    }
     const crashAt = this.options.crashAt ?? null;
     this.writes += 1;
     const kill = crashAt !== null && crashAt.write === this.writes;

@@ -23,6 +23,8 @@ export interface JournalReadOptions {
   readonly trackLastFinals: boolean;
   /** Called with every intact record in order (export streams from here); null: none. */
   readonly onRecord: ((record: JournalRecord) => void) | null;
+  /** Awaited before each file is read (export flushes the lines of the previous segment). */
+  readonly beforeRead?: () => Promise<void>;
 }
 
 /** A read journal: the scan, the segments that hold it, and reclaim leftovers. */
@@ -55,6 +57,7 @@ export async function journalRead(
   while (step.done !== true) {
     const value: ReadStep = step.value;
     if ('done' in value) return { ok: true, value: value.done };
+    await options.beforeRead?.();
     const read = await storage.read(value.read);
     if (!read.ok) return { ok: false, detail: read.detail };
     step = steps.next(read.value);
