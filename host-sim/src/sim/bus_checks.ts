@@ -5,7 +5,7 @@
 // a debit that did not happen, and no debit at all on deny-listed or counterfeit cards (the
 // kernel finds a clone's bad SDAD before the commit, assembly/src/qpboc/qpboc_oda.ts).
 
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
 import type { BusRun } from './bus_run.js';
@@ -24,8 +24,7 @@ export interface BusCheck {
 
 export function checkBusRun(run: BusRun): BusCheck {
   const violations: string[] = [];
-  const bytes = run.board.storage.durableBytes(JOURNAL_FILE_NAME);
-  const scan = journalScan(bytes, JOURNAL_FILE_NAME, true);
+  const scan = journalScanFiles(run.board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
   if (scan.corruption !== null) violations.push(`journal corrupt: ${scan.corruption.reason}`);
   if (scan.tornTail !== null) violations.push('journal has a torn tail after a clean run');
   const finals = new Map<string, ClearingRecord>();

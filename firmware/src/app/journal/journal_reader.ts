@@ -125,12 +125,6 @@ function* journalReadSteps(
       if (i === startIndex) {
         state = loaded.state;
         headHash = loaded.headHash;
-        const firstSeq = live[0]?.firstSeq ?? 1;
-        if (split.leftovers.length > 0 && state.ackThroughSeq < firstSeq - 1) {
-          const reason = `segments before seq ${firstSeq} are missing but not acknowledged`;
-          yield result({ corruption: corruptAt(unit.checkpoint, firstSeq, reason) });
-          return;
-        }
       }
     }
     const newest = i === live.length - 1;
@@ -147,6 +141,14 @@ function* journalReadSteps(
       yield result({ corruption: scan.corruption, tornTail: scan.tornTail });
       return;
     }
+  }
+  // Leftovers of a reclaim held acknowledged records only (the ack may be in the last segment).
+  const firstLive = live[0];
+  if (split.leftovers.length > 0 && firstLive !== undefined
+    && state.ackThroughSeq < firstLive.firstSeq - 1) {
+    const reason = `segments before seq ${firstLive.firstSeq} are missing but not acknowledged`;
+    yield result({ corruption: corruptAt(firstLive.segment, firstLive.firstSeq, reason) });
+    return;
   }
   yield result({});
 }
