@@ -4,7 +4,8 @@
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
 // (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
 import {
@@ -26,7 +27,7 @@ export interface SimIo {
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
-                  [--mode ec|oda] [--link pty|memory] [--log FILE] [--quiet]
+                  [--mode ec|oda] [--link pty|memory] [--log FILE] [--journal DIR] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -38,13 +39,18 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --baud B      PN532 serial speed after start-up: 115200, 230400, 460800 or 921600
   --mode M      ec (offline electronic cash, default) or oda (UnionPay ODA transit)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
+  --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
+                medium) in DIR, a new or empty directory, so that \`shuaka journal verify|export|
+                ack --journal DIR\` work on the simulated run
   --quiet       print the summary only`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
 function parseOptions(
   argv: string[],
-): { options: BusRunOptions; link: string; quiet: boolean; log: string | null } | string {
+):
+  | { options: BusRunOptions; link: string; quiet: boolean; log: string | null; journal: string | null }
+  | string {
   let parsed;
   try {
     parsed = parseArgs({
@@ -60,6 +66,7 @@ function parseOptions(
         link: { type: 'string' },
         quiet: { type: 'boolean' },
         log: { type: 'string' },
+        journal: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -101,6 +108,7 @@ function parseOptions(
       link,
       quiet: v.quiet === true,
       log: v.log ?? null,
+      journal: v.journal ?? null,
     };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -175,7 +183,11 @@ export async function runSimCommand(
     io.err(`shuaka sim: ${parsed}\n${SIM_USAGE}`);
     return 2;
   }
-  const { options, quiet, log } = parsed;
+  const { options, quiet, log, journal } = parsed;
+  if (journal !== null && existsSync(journal) && readdirSync(journal).length > 0) {
+    io.err(`shuaka sim: --journal ${journal} is not empty (a run writes a new journal)`);
+    return 2;
+  }
   let link = parsed.link;
   if (link === 'pty' && ptyRunner === null) {
     io.err('shuaka sim: socat is not available: running the PN532 emulator on the in-memory link');
@@ -207,6 +219,12 @@ export async function runSimCommand(
       const lines = run.board.logs.map((event) => JSON.stringify(event));
       writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
       io.out(`  log: ${lines.length} JSON lines in ${log}`);
+    }
+    if (journal !== null) {
+      const files = run.board.storage.durableFiles();
+      mkdirSync(journal, { recursive: true });
+      for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
+      io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal ${journal})`);
     }
     return report(run, io);
   } finally {

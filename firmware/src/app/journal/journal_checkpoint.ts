@@ -49,7 +49,7 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
     })),
     pendings: state.pendings.map(({ seq, tornSeq }) => [seq, tornSeq]),
     uncertainSeqs: state.uncertainSeqs,
-    finals: state.finals,
+    finals: runsEncode(state.finals),
     lastFinals: state.lastFinals.map(({ cardHash, last }) => [
       cardHash, last.seq, last.timeWallMs, last.lineId, last.fareRule, last.amountMinor,
     ]),
@@ -115,8 +115,7 @@ function checkpointRead(fields: JsonFields, file: string): JournalCheckpoint {
   });
   const uncertainSeqs = fields.arr('uncertainSeqs', ITEMS_MAX)
     .map((item, i) => seqOf(item, lastSeq, file, `uncertainSeqs[${i}]`));
-  const finals = fields.arr('finals', ITEMS_MAX)
-    .map((item, i) => seqOf(item, lastSeq, file, `finals[${i}]`));
+  const finals = runsDecode(fields.arr('finals', ITEMS_MAX), lastSeq, file);
   const lastFinals = fields.arr('lastFinals', ITEMS_MAX)
     .map((item, i) => lastFinalRead(item, lastSeq, file, `lastFinals[${i}]`));
   fields.finish();
@@ -151,6 +150,43 @@ function lastFinalRead(
     amountMinor: intOf(amountMinor, Number.MAX_SAFE_INTEGER, file, path),
   };
   return { cardHash, last };
+}
+
+/**
+ * Ascending seqs as runs of equal steps, flat: [first, step, count, step, count, ...] (a
+ * final every second record is three numbers however many there are).
+ */
+function runsEncode(seqs: readonly number[]): number[] {
+  const out: number[] = [];
+  const first = seqs[0];
+  if (first === undefined) return out;
+  out.push(first);
+  for (let i = 1; i < seqs.length; i += 1) {
+    const step = (seqs[i] ?? 0) - (seqs[i - 1] ?? 0);
+    if (out.length > 1 && out[out.length - 2] === step) out[out.length - 1] = (out.at(-1) ?? 0) + 1;
+    else out.push(step, 1);
+  }
+  return out;
+}
+
+function runsDecode(items: readonly unknown[], lastSeq: number, file: string): number[] {
+  const seqs: number[] = [];
+  if (items.length === 0) return seqs;
+  if (items.length % 2 !== 1) throw new FieldError(file, 'finals', 'expected first, then pairs');
+  let seq = seqOf(items[0], lastSeq, file, 'finals[0]');
+  seqs.push(seq);
+  for (let i = 1; i < items.length; i += 2) {
+    const step = intOf(items[i], lastSeq, file, `finals[${i}]`);
+    const count = intOf(items[i + 1], lastSeq, file, `finals[${i + 1}]`);
+    if (step < 1 || count < 1 || seq + step * count > lastSeq) {
+      throw new FieldError(file, `finals[${i}]`, 'run out of range');
+    }
+    for (let k = 0; k < count; k += 1) {
+      seq += step;
+      seqs.push(seq);
+    }
+  }
+  return seqs;
 }
 
 function tuple(item: unknown, length: number, file: string, path: string): readonly unknown[] {

@@ -226,11 +226,11 @@ export class JournalState {
         state.tornRecords.set(seq, record);
       } else return `uncertain ${seq} is a ${entry.kind} record`;
     }
+    let lastFinal = 0;
     for (const seq of snap.finals) {
-      if (seq > snap.lastSeq || seq <= (state.finalSeqs.toArray().at(-1) ?? 0)) {
-        return `final ${seq} out of order`;
-      }
+      if (seq > snap.lastSeq || seq <= lastFinal) return `final ${seq} out of order`;
       state.finalSeqs.push(seq);
+      lastFinal = seq;
     }
     if (trackLastFinals) {
       for (const { cardHash, last } of snap.lastFinals) state.lastFinalByCard.set(cardHash, last);
