@@ -53,7 +53,8 @@ export const BENCH_SUITES = [
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-const MICRO: Readonly<Record<'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal', () => Promise<void>>> = {
+type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal';
+const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
   pn532: runPn532Bench,

@@ -80,7 +80,8 @@ describe('journal on FileStorage', () => {
     if (!reopened.ok) expect(reopened.detail).toMatch(/seq 3\).*quarantine-journal\.bin/);
     // The committed record is neither cut nor changed, and a copy sits in quarantine.
     expect(Buffer.compare(await readFile(path), damaged)).toBe(0);
-    expect(Buffer.compare(await readFile(join(dir, `quarantine-${JOURNAL_FILE}`)), damaged)).toBe(0);
+    const quarantined = await readFile(join(dir, `quarantine-${JOURNAL_FILE}`));
+    expect(Buffer.compare(quarantined, damaged)).toBe(0);
     await storage.value.close();
   });
 

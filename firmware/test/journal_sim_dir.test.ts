@@ -43,7 +43,8 @@ describe('shuaka sim --journal', () => {
     expect(await readdir(journalDir)).toContain('journal.bin');
     const verified = await journal(['verify', '--journal', journalDir]);
     expect(verified.code, verified.err.join('\n')).toBe(0);
-    expect(verified.out.join('\n')).toMatch(new RegExp(`last seq ${records}, acknowledged through 0`));
+    const lastSeq = new RegExp(`last seq ${records}, acknowledged through 0`);
+    expect(verified.out.join('\n')).toMatch(lastSeq);
     const outFile = join(dir, 'upload.jsonl');
     expect((await journal(['export', '--journal', journalDir, '--out', outFile])).code).toBe(0);
     const lines = (await readFile(outFile, 'utf8')).trim().split('\n')

@@ -46,6 +46,11 @@ Exit codes:
   3  corrupt: damage a torn write cannot explain (verify, export, ack)
   4  locked: a running validator holds DIR/journal.lock (ack)`;
 
+/** Verify and export: every retained segment, no per-card map. */
+const WHOLE_JOURNAL: JournalReadOptions = {
+  from: 'oldest', trackLastFinals: false, onRecord: null,
+};
+
 /** Bound of the journal the CLI will open (the validator's partition is smaller). */
 const JOURNAL_CLI_BYTES_MAX = 1 << 30;
 
@@ -73,7 +78,7 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(argv, ['journal']);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const read = await readJournal(dir, io, { from: 'oldest', trackLastFinals: false, onRecord: null });
+  const read = await readJournal(dir, io, WHOLE_JOURNAL);
   if (read === null) return EXIT_FAILED;
   const state = read.state;
   if (read.units.length === 0 && read.corruption === null) {
@@ -116,7 +121,7 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   // Pass 1 verifies and finds which taps are still open at the end; pass 2 streams the lines.
-  const verified = await readJournal(dir, io, { from: 'oldest', trackLastFinals: false, onRecord: null });
+  const verified = await readJournal(dir, io, WHOLE_JOURNAL);
   if (verified === null) return EXIT_FAILED;
   if (verified.corruption !== null) {
     const c = verified.corruption;
@@ -133,7 +138,8 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
     onRecord: (record) => exportRecord(journalExportLine(record, context), sink, counts),
     beforeRead: () => sink.flush(),
   });
-  const closed = await sink.close(streamed !== null && streamed.state.lastSeq === verified.state.lastSeq);
+  const complete = streamed !== null && streamed.state.lastSeq === verified.state.lastSeq;
+  const closed = await sink.close(complete);
   if (streamed === null || !closed) return EXIT_FAILED;
   const summary = `${counts.clearing} clearing, ${counts.uncertain} uncertain`;
   const throughSeq = verified.state.lastSeq;

@@ -46,11 +46,15 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
-function parseOptions(
-  argv: string[],
-):
-  | { options: BusRunOptions; link: string; quiet: boolean; log: string | null; journal: string | null }
-  | string {
+interface SimOptions {
+  options: BusRunOptions;
+  link: string;
+  quiet: boolean;
+  log: string | null;
+  journal: string | null;
+}
+
+function parseOptions(argv: string[]): SimOptions | string {
   let parsed;
   try {
     parsed = parseArgs({
@@ -224,7 +228,7 @@ export async function runSimCommand(
       const files = run.board.storage.durableFiles();
       mkdirSync(journal, { recursive: true });
       for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
-      io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal ${journal})`);
+      io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
     }
     return report(run, io);
   } finally {

@@ -65,13 +65,13 @@ export interface JournalOptions {
   /**
    * A segment is sealed and a new one started (with a checkpoint) once the next record would
    * take it past this. Start-up reads one segment, so this bounds start-up time and memory.
-   * Default: sizeBytesMax / 16, within [2 * FRAME_BYTES_MAX, 4 MiB].
+   * Default: sizeBytesMax / 16, within [2 * FRAME_BYTES_MAX, 2 MiB].
    */
   readonly segmentBytesMax?: number;
 }
 
 /** Default upper bound of one segment. */
-export const JOURNAL_SEGMENT_BYTES_DEFAULT = 4 << 20;
+export const JOURNAL_SEGMENT_BYTES_DEFAULT = 2 << 20;
 
 /** What start-up recovery did. */
 export interface JournalRecovery {
@@ -168,7 +168,9 @@ export class Journal {
       if (!segmentBytes.ok) return journalErr(JournalStatus.IO, segmentBytes.detail);
       if (!checkpointBytes.ok) return journalErr(JournalStatus.IO, checkpointBytes.detail);
       const firstSeq = unit.firstSeq;
-      segments.push({ firstSeq, segmentBytes: segmentBytes.value, checkpointBytes: checkpointBytes.value });
+      segments.push({
+        firstSeq, segmentBytes: segmentBytes.value, checkpointBytes: checkpointBytes.value,
+      });
     }
     if (segments.length === 0) segments.push({ firstSeq: 1, segmentBytes: 0, checkpointBytes: 0 });
     const journal = new Journal(storage, options, scan.state, scan.headHash, segments);
@@ -280,7 +282,8 @@ export class Journal {
     const frameBytes = FRAME_OVERHEAD_BYTES + payload.length;
     const rotate = this.rotationNeeded(frameBytes);
     const checkpoint = rotate ? checkpointEncode(this.checkpointNow()) : null;
-    const space = await this.spaceFor(frameBytes + (checkpoint?.length ?? 0), opensTap(record.entry));
+    const needBytes = frameBytes + (checkpoint?.length ?? 0);
+    const space = await this.spaceFor(needBytes, opensTap(record.entry));
     if (!space.ok) return space;
     if (space.value !== null) return journalErr(JournalStatus.FULL, space.value);
     if (checkpoint !== null) {
@@ -288,7 +291,8 @@ export class Journal {
       const name = checkpointName(this.options.fileName, record.seq);
       const written = await this.storage.replace(name, checkpoint);
       if (!written.ok) return this.fail(`checkpoint ${name}: ${written.detail}`, written.error);
-      this.segments.push({ firstSeq: record.seq, segmentBytes: 0, checkpointBytes: checkpoint.length });
+      const checkpointBytes = checkpoint.length;
+      this.segments.push({ firstSeq: record.seq, segmentBytes: 0, checkpointBytes });
     }
     const kindCode = JOURNAL_KIND_CODES[record.entry.kind];
     const { frame, hash } = frameEncode(kindCode, record.seq, payload, this.headHash);
@@ -313,12 +317,14 @@ export class Journal {
   }
 
   private segmentBytesMax(): number {
-    const fallback = Math.min(JOURNAL_SEGMENT_BYTES_DEFAULT, Math.floor(this.options.sizeBytesMax / 16));
+    const sixteenth = Math.floor(this.options.sizeBytesMax / 16);
+    const fallback = Math.min(JOURNAL_SEGMENT_BYTES_DEFAULT, sixteenth);
     return this.options.segmentBytesMax ?? Math.max(2 * FRAME_BYTES_MAX, fallback);
   }
 
   private checkpointNow(): JournalCheckpoint {
-    return { firstSeq: this.state.lastSeq + 1, headHash: this.headHash, state: this.state.snapshot() };
+    const firstSeq = this.state.lastSeq + 1;
+    return { firstSeq, headHash: this.headHash, state: this.state.snapshot() };
   }
 
   private newest(): Segment {
@@ -397,12 +403,14 @@ async function journalCorrupt<T>(
   const where = `${corruption.file} at byte ${corruption.offset} (seq ${corruption.seqExpected})`;
   const detail = `${where}: ${corruption.reason}`;
   const damaged = await storage.read(corruption.file);
-  if (!damaged.ok) return journalErr(JournalStatus.CORRUPT, `${detail}; not quarantined: ${damaged.detail}`);
+  const unsafe = (why: string): JournalResult<T> =>
+    journalErr(JournalStatus.CORRUPT, `${detail}; not quarantined: ${why}`);
+  if (!damaged.ok) return unsafe(damaged.detail);
   const name = quarantineName(corruption.file);
   const existing = await storage.size(name);
   if (!existing.ok || existing.value !== damaged.value.length || damaged.value.length === 0) {
     const copied = await storage.replace(name, damaged.value);
-    if (!copied.ok) return journalErr(JournalStatus.CORRUPT, `${detail}; not quarantined: ${copied.detail}`);
+    if (!copied.ok) return unsafe(copied.detail);
   }
   return journalErr(JournalStatus.CORRUPT, `${detail}; copy in ${name}`);
 }

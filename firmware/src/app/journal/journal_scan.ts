@@ -112,7 +112,8 @@ export function segmentScan(
     const reason = scanFrameProblem(frame.seq, seqExpected, headHash, frame.hash, frame.hashed);
     const decoded = reason === null ? scanDecode(frame.kindCode, frame.payload, file) : reason;
     if (typeof decoded === 'string') {
-      return { ...stop, tornTail: null, corruption: { file, offset, seqExpected, reason: decoded } };
+      const corruption = { file, offset, seqExpected, reason: decoded };
+      return { ...stop, tornTail: null, corruption };
     }
     const record: JournalRecord = { seq: frame.seq, ...decoded };
     const referenceProblem = state.check(record.entry, record.seq);
