@@ -176,6 +176,17 @@ export class JournalState {
     }
   }
 
+  /**
+   * What must agree between a checkpoint and the records before it: the ack, the counts, the
+   * open pendings and the uncertain taps (cheap: no record or final list is copied).
+   */
+  continuityKey(): string {
+    const pendings = [...this.pendings.values()].map((slot) => [slot.record.seq, slot.tornSeq]);
+    const uncertain = [...this.uncertain.keys()].sort((a, b) => a - b);
+    return JSON.stringify([this.lastSeq, this.ackThroughSeq, this.countsByKind, uncertain,
+      pendings.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))]);
+  }
+
   /** What a checkpoint stores: everything later records may refer to, nothing more. */
   snapshot(): JournalStateSnapshot {
     const records = new Map<number, JournalRecord>();
