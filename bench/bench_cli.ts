@@ -8,6 +8,7 @@ import { runCodecBench } from './codec_bench.js';
 import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
+import { runJournalBench } from './journal_bench.js';
 import { runOdaBench } from './oda_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
 import { runQpbocBench } from './qpboc_bench.js';
@@ -48,14 +49,17 @@ export const BENCH_SUITES = [
   'e2e',
   'burst',
   'footprint',
+  'journal',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-const MICRO: Readonly<Record<'codec' | 'oda' | 'pn532' | 'qpboc', () => Promise<void>>> = {
+type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal';
+const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
   pn532: runPn532Bench,
   qpboc: runQpbocBench,
+  journal: runJournalBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

@@ -137,7 +137,7 @@ describe('shuaka journal', () => {
     const text = verified.out.join('\n');
     expect(text).toMatch(/: OK/);
     expect(text).toMatch(/last seq 10, acknowledged through 0/);
-    expect(text).toMatch(/torn tail: 3 bytes at offset \d+ \(short\)/);
+    expect(text).toMatch(/torn tail: 3 bytes at offset \d+ of journal\.bin \(short\)/);
     expect(text).toMatch(/unacknowledged clearing records 2/);
     expect(text).not.toMatch(/6231000000000000/);
     const outFile = join(dir, 'upload.jsonl');
@@ -158,16 +158,16 @@ describe('shuaka journal', () => {
     expect(summary.out.join('\n')).toMatch(/torn tail: none/);
   });
 
-  it('verify_failsWithExit1OnCorruption_andUsageIsExit2', async () => {
+  it('verify_failsWithExit3OnCorruption_andUsageIsExit2', async () => {
     const journalDir = await writeJournal(scriptedEntries().slice(0, 3));
     const path = join(journalDir, JOURNAL_FILE_NAME);
     const image = await readFile(path);
     image[30] = (image[30] ?? 0) ^ 0x10;
     await writeFile(path, image);
     const verified = await run('journal', ['verify', '--journal', journalDir]);
-    expect(verified.code).toBe(1);
-    expect(verified.err.join('\n')).toMatch(/FAILED at byte 0 \(seq 1\)/);
-    expect((await run('journal', ['export', '--journal', journalDir])).code).toBe(1);
+    expect(verified.code).toBe(3);
+    expect(verified.err.join('\n')).toMatch(/CORRUPT: journal\.bin at byte 0 \(seq 1\)/);
+    expect((await run('journal', ['export', '--journal', journalDir])).code).toBe(3);
     expect((await run('journal', ['verify', '--journal', join(dir, 'absent')])).code).toBe(1);
     const bad = [
       [], ['ack'], ['ack', '--through', 'x'], ['verify', 'extra'], ['export', '--bogus'],

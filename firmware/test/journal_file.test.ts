@@ -63,21 +63,26 @@ describe('journal on FileStorage', () => {
     }
   });
 
-  it('flippedByteInTheLastRecord_isCutAsATornTail', async () => {
+  it('flippedByteInTheLastRecord_isCorruptKeptAndQuarantined', async () => {
     const first = await openOnDisk();
     await appendAll(first.journal, scriptedEntries().slice(0, 3));
-    const sizeAfterThree = first.journal.summary().sizeBytes;
     await first.storage.close();
     const path = join(dir, JOURNAL_FILE);
     const image = await readFile(path);
     const damaged = Buffer.from(image);
     const index = image.length - 10;
-    damaged[index] = (damaged[index] ?? 0) ^ 0xff;
+    damaged[index] = (damaged[index] ?? 0) ^ 0x01;
     await writeFile(path, damaged);
-    const reopened = await openOnDisk();
-    expect(reopened.journal.summary().lastSeq).toBe(3 - 1);
-    expect(reopened.journal.summary().sizeBytes).toBeLessThan(sizeAfterThree);
-    await reopened.storage.close();
+    const storage = await FileStorage.open(dir, { quotaBytes: null });
+    if (!storage.ok) throw new Error(storage.detail);
+    const reopened = await Journal.open(storage.value, journalOptions(newClock()));
+    expect(reopened.ok ? null : reopened.error).toBe(JournalStatus.CORRUPT);
+    if (!reopened.ok) expect(reopened.detail).toMatch(/seq 3\).*quarantine-journal\.bin/);
+    // The committed record is neither cut nor changed, and a copy sits in quarantine.
+    expect(Buffer.compare(await readFile(path), damaged)).toBe(0);
+    const quarantined = await readFile(join(dir, `quarantine-${JOURNAL_FILE}`));
+    expect(Buffer.compare(quarantined, damaged)).toBe(0);
+    await storage.value.close();
   });
 
   it('damageInAnEarlierRecord_refusesToOpenAndLeavesTheFile', async () => {

@@ -9,7 +9,7 @@ import type { Prng } from './prng.js';
 export type TornMode =
   /** A prefix of the unsynced bytes, each byte as written (ordered block writes). */
   | 'prefix'
-  /** A prefix whose last bytes are garbage (flash cells half programmed). */
+  /** A strict prefix whose last bytes are garbage (flash cells half programmed). */
   | 'garbage'
   /** The file grew but the new bytes read as zeros (metadata written before data). */
   | 'zeros';
@@ -103,6 +103,15 @@ export class StorageSim implements StoragePort {
     return (this.files.get(name)?.durable ?? new Uint8Array(0)).slice();
   }
 
+  /** Every file that exists durably, with its durable bytes (a test's view of the medium). */
+  durableFiles(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const [name, file] of [...this.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (file.durable !== null) out.set(name, file.durable.slice());
+    }
+    return out;
+  }
+
   /** Overwrites a durable byte (bit rot, or a test corrupting the middle of a journal). */
   corruptByte(name: string, offset: number, value: number): void {
     const file = this.files.get(name);
@@ -189,6 +198,24 @@ export class StorageSim implements StoragePort {
     return Promise.resolve(halOk(names.sort()));
   }
 
+  size(name: string): Promise<HalResult<number>> {
+    if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
+    return Promise.resolve(halOk(this.files.get(name)?.volatile?.length ?? 0));
+  }
+
+  remove(name: string): Promise<HalResult<void>> {
+    const fault = this.writePoint();
+    if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    const file = this.files.get(name);
+    // Unlink plus directory sync is atomic: a cut leaves the file whole or gone.
+    if (fault === 'cut') {
+      if (file !== undefined && this.options.prng.chance(0.5)) this.files.delete(name);
+      return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in remove'));
+    }
+    this.files.delete(name);
+    return Promise.resolve(halOk(undefined));
+  }
+
   capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
     if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
     const totalBytes = this.options.totalBytes;
@@ -240,9 +267,13 @@ export class StorageSim implements StoragePort {
     if (common < base.length && this.options.prng.chance(0.5)) return durable;
     const extra = volatile.subarray(common);
     if (extra.length === 0) return common === base.length ? durable : volatile.slice();
-    const keptBytes = this.options.prng.below(extra.length + 1);
     const modes = this.options.tornModes;
     const mode = modes[this.options.prng.below(modes.length)] ?? 'prefix';
+    // Half-programmed cells sit where the write was interrupted, which is strictly inside it:
+    // a write that reached its last byte left every byte as written.
+    const keptBytes = mode === 'garbage'
+      ? this.options.prng.below(extra.length)
+      : this.options.prng.below(extra.length + 1);
     const torn = extra.slice(0, keptBytes);
     switch (mode) {
       case 'prefix':

@@ -19,6 +19,7 @@ import { halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
 import type { ReaderInfo, ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
 import { NodeSerialLink } from '../../../hal/src/serial/node_serial_link.js';
+import { dirLockAcquire } from '../../../hal/src/storage/dir_lock.js';
 import {
   FileStorage,
   fileStorageCrashPointParse,
@@ -192,6 +193,12 @@ export async function bootJournal(
   }
   const storage = await FileStorage.open(dir, { quotaBytes: null, crashAt });
   if (!storage.ok) return fail(`journal ${dir}: ${storage.detail}`);
+  // One writer per journal: `shuaka journal ack` waits for the validator to stop.
+  const lock = await dirLockAcquire(dir);
+  if (!lock.ok) {
+    await storage.value.close();
+    return fail(`journal ${dir}: ${lock.detail}`);
+  }
   const opened = await Journal.open(storage.value, {
     fileName: JOURNAL_FILE_NAME,
     clock,
@@ -200,6 +207,7 @@ export async function bootJournal(
   });
   if (!opened.ok) {
     await storage.value.close();
+    await lock.value.release();
     return fail(`journal ${dir}: ${opened.error}: ${opened.detail}`);
   }
   const { journal, recovery } = opened.value;
@@ -210,7 +218,11 @@ export async function bootJournal(
     tornTailBytes: recovery.tornTail?.bytes ?? 0,
     uncertain: recovery.uncertain.length,
   });
-  return { ok: true, value: { part: journal, close: () => storage.value.close() } };
+  const close = async (): Promise<void> => {
+    await storage.value.close();
+    await lock.value.release();
+  };
+  return { ok: true, value: { part: journal, close } };
 }
 
 function fail<T>(message: string): BootResult<T> {

@@ -1,35 +1,57 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import { HalStatus } from '../../../hal/src/ports/hal_status.js';
+import { dirLockAcquire } from '../../../hal/src/storage/dir_lock.js';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
-  JOURNAL_FILE_NAME, JOURNAL_RESERVE_BYTES_DEFAULT, Journal,
+  JOURNAL_FILE_NAME, JOURNAL_RESERVE_BYTES_DEFAULT, Journal, JournalStatus,
 } from '../app/journal/journal.js';
-import { journalExport } from '../app/journal/journal_export.js';
+import { journalExportContext, journalExportLine } from '../app/journal/journal_export.js';
 import { toHex } from '../app/journal/journal_frame.js';
+import { journalRead } from '../app/journal/journal_reader.js';
+import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
 import { JOURNAL_KINDS, SEQ_MAX, maskPan } from '../app/journal/journal_records.js';
-import { journalScan } from '../app/journal/journal_scan.js';
-import type { JournalScan } from '../app/journal/journal_scan.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 
+/** Damage in committed records or a checkpoint: nothing was changed, a copy is quarantined. */
+export const EXIT_JOURNAL_CORRUPT = 3;
+/** Another live process (a running validator) holds the journal's lock. */
+export const EXIT_JOURNAL_LOCKED = 4;
+
 export const JOURNAL_USAGE = `Usage:
   shuaka journal verify [--journal DIR]
-      Check every record's CRC-32, the SHA-256 hash chain and the record references; print
-      counts, the last seq, the acknowledged seq and the uncertain taps (PANs masked).
+      Check every retained segment: record CRC-32s, the SHA-256 hash chain across segments,
+      each checkpoint against the records before it, and the record references; print counts,
+      the last seq, the acknowledged seq and the uncertain taps (PANs masked).
   shuaka journal export [--journal DIR] [--out FILE]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
       torn, reconciled and still-open records) as JSON lines to FILE, or to stdout.
   shuaka journal ack --through SEQ [--journal DIR]
-      Record that the back office holds every record up to SEQ.
-DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME}. A torn last record (power
-cut during a write) is reported and cut at the next open, never counted as a record.
-Exit codes: 0 ok, 1 verification failed (or the command failed), 2 bad usage.`;
+      Record that the back office holds every record up to SEQ; segments acknowledged whole
+      are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
+DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME} and DIR/journal-NNNNNNNNNN.bin
+segments with their .ckpt checkpoints. Only a last record too short to be whole is torn (a
+power cut during a write): it is reported and cut at the next open. Any other damage is
+corruption: reported, never cut; the validator puts a copy in DIR/quarantine-<file>.
+Exit codes:
+  0  ok (verify: the journal is intact, or new and empty; a torn tail is not an error)
+  1  the command failed: unreadable directory or file, I/O error, ack refused (seq not after
+     the last ack or past the last record)
+  2  bad usage
+  3  corrupt: damage a torn write cannot explain (verify, export, ack)
+  4  locked: a running validator holds DIR/journal.lock (ack)`;
 
-/** Bound of the journal file the CLI will open (the validator's partition is smaller). */
+/** Verify and export: every retained segment, no per-card map. */
+const WHOLE_JOURNAL: JournalReadOptions = {
+  from: 'oldest', trackLastFinals: false, onRecord: null,
+};
+
+/** Bound of the journal the CLI will open (the validator's partition is smaller). */
 const JOURNAL_CLI_BYTES_MAX = 1 << 30;
 
 /** Runs `shuaka journal ...`; returns the exit code. Never throws on bad input or files. */
@@ -55,20 +77,27 @@ export async function runJournalCommand(argv: string[], io: CliIo): Promise<numb
 async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['journal']);
   if (args === null || args.positionals.length !== 0) return usage(io);
-  const path = join(args.values['journal'] ?? 'journal', JOURNAL_FILE_NAME);
-  const scan = await scanFile(path, io);
-  if (scan === null) return EXIT_FAILED;
-  const state = scan.state;
+  const dir = args.values['journal'] ?? 'journal';
+  const read = await readJournal(dir, io, WHOLE_JOURNAL);
+  if (read === null) return EXIT_FAILED;
+  const state = read.state;
+  if (read.units.length === 0 && read.corruption === null) {
+    io.out(`journal ${dir}: empty (a new journal, no records yet)`);
+    return EXIT_OK;
+  }
   const counts = JOURNAL_KINDS.map((kind) => `${kind} ${state.countsByKind[kind]}`).join(', ');
-  io.out(`journal ${path}: ${scan.corruption === null ? 'OK' : 'FAILED'}`);
-  io.out(`  records ${state.lastSeq} (${counts}), ${scan.validBytes} bytes`);
+  io.out(`journal ${dir}: ${read.corruption === null ? 'OK' : 'CORRUPT'}`);
+  io.out(`  records ${state.lastSeq} (${counts}), ${read.validBytes} bytes retained`);
+  const firstSeq = read.units[0]?.firstSeq ?? 1;
+  io.out(`  segments ${read.units.length}, retained from seq ${firstSeq}`);
   io.out(`  last seq ${state.lastSeq}, acknowledged through ${state.ackThroughSeq}`);
-  io.out(`  head hash ${toHex(scan.headHash)}`);
+  io.out(`  head hash ${toHex(read.headHash)}`);
   io.out(`  unacknowledged clearing records ${state.unacknowledgedFinalCount()}`);
-  const torn = scan.tornTail;
+  const torn = read.tornTail;
   const tornText = torn === null
     ? 'none'
-    : `${torn.bytes} bytes at offset ${torn.offset} (${torn.defect}), cut at the next open`;
+    : `${torn.bytes} bytes at offset ${torn.offset} of ${torn.file} (${torn.defect}), `
+      + 'cut at the next open';
   io.out(`  torn tail: ${tornText}`);
   const uncertain = state.uncertainAll();
   io.out(`  uncertain taps ${uncertain.length}`);
@@ -79,10 +108,10 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
     io.out(`    seq ${tap.seq} ${tap.kind} ${maskPan(r.card.pan)} psn ${psn} atc ${r.atc}`
       + ` amount ${r.amountAuthorisedMinor} at ${at}`);
   }
-  if (scan.corruption !== null) {
-    const c = scan.corruption;
-    io.err(`FAILED at byte ${c.offset} (seq ${c.seqExpected}): ${c.reason}`);
-    return EXIT_FAILED;
+  if (read.corruption !== null) {
+    const c = read.corruption;
+    io.err(`CORRUPT: ${c.file} at byte ${c.offset} (seq ${c.seqExpected}): ${c.reason}`);
+    return EXIT_JOURNAL_CORRUPT;
   }
   return EXIT_OK;
 }
@@ -90,34 +119,107 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['journal', 'out']);
   if (args === null || args.positionals.length !== 0) return usage(io);
-  const path = join(args.values['journal'] ?? 'journal', JOURNAL_FILE_NAME);
-  const scan = await scanFile(path, io);
-  if (scan === null) return EXIT_FAILED;
-  if (scan.corruption !== null) {
-    const c = scan.corruption;
-    io.err(`not exported: ${path} fails verification at byte ${c.offset}: ${c.reason}`);
-    return EXIT_FAILED;
+  const dir = args.values['journal'] ?? 'journal';
+  // Pass 1 verifies and finds which taps are still open at the end; pass 2 streams the lines.
+  const verified = await readJournal(dir, io, WHOLE_JOURNAL);
+  if (verified === null) return EXIT_FAILED;
+  if (verified.corruption !== null) {
+    const c = verified.corruption;
+    io.err(`not exported: ${c.file} fails verification at byte ${c.offset}: ${c.reason}`);
+    return EXIT_JOURNAL_CORRUPT;
   }
-  const exported = journalExport(scan);
-  const outPath = args.values['out'];
-  if (outPath === undefined) {
-    for (const line of exported.lines) io.out(line);
-  } else {
+  const sink = await ExportSink.open(args.values['out'] ?? null, io);
+  if (sink === null) return EXIT_FAILED;
+  const context = journalExportContext(verified.state);
+  const counts = { lines: 0, clearing: 0, uncertain: 0 };
+  const streamed = await readJournal(dir, io, {
+    from: 'oldest',
+    trackLastFinals: false,
+    onRecord: (record) => exportRecord(journalExportLine(record, context), sink, counts),
+    beforeRead: () => sink.flush(),
+  });
+  const complete = streamed !== null && streamed.state.lastSeq === verified.state.lastSeq;
+  const closed = await sink.close(complete);
+  if (streamed === null || !closed) return EXIT_FAILED;
+  const summary = `${counts.clearing} clearing, ${counts.uncertain} uncertain`;
+  const throughSeq = verified.state.lastSeq;
+  io.err(`exported ${counts.lines} lines (${summary}) through seq ${throughSeq}`);
+  if (counts.lines > 0) io.err(`after upload: shuaka journal ack --through ${throughSeq}`);
+  return EXIT_OK;
+}
+
+function exportRecord(
+  line: ReturnType<typeof journalExportLine>,
+  sink: ExportSink,
+  counts: { lines: number; clearing: number; uncertain: number },
+): void {
+  if (line === null) return;
+  counts.lines += 1;
+  if (line.clearing) counts.clearing += 1;
+  if (line.uncertain) counts.uncertain += 1;
+  sink.push(line.text);
+}
+
+/** Export destination: stdout line by line, or FILE written in chunks then renamed. */
+class ExportSink {
+  /** Lines of the segment being read (written when the reader moves to the next file). */
+  private chunk: string[] = [];
+  private failed: string | null = null;
+
+  private constructor(
+    private readonly io: CliIo,
+    private readonly outPath: string | null,
+    private readonly handle: FileHandle | null,
+  ) {}
+
+  static async open(outPath: string | null, io: CliIo): Promise<ExportSink | null> {
+    if (outPath === null) return new ExportSink(io, null, null);
     try {
-      const text = exported.lines.map((line) => `${line}\n`).join('');
-      await writeFile(`${outPath}.tmp`, text, { flush: true });
-      await rename(`${outPath}.tmp`, outPath);
+      return new ExportSink(io, outPath, await open(`${outPath}.tmp`, 'w'));
     } catch (error) {
       io.err(`cannot write ${outPath}: ${describe(error)}`);
-      return EXIT_FAILED;
+      return null;
     }
   }
-  const counts = `${exported.clearingCount} clearing, ${exported.uncertainCount} uncertain`;
-  io.err(`exported ${exported.lines.length} lines (${counts}) through seq ${exported.throughSeq}`);
-  if (exported.lines.length > 0) {
-    io.err(`after upload: shuaka journal ack --through ${exported.throughSeq}`);
+
+  push(text: string): void {
+    if (this.handle === null) {
+      this.io.out(text);
+      return;
+    }
+    this.chunk.push(text, '\n');
   }
-  return EXIT_OK;
+
+  async flush(): Promise<void> {
+    if (this.handle === null || this.chunk.length === 0 || this.failed !== null) return;
+    const text = this.chunk.join('');
+    this.chunk = [];
+    try {
+      await this.handle.write(text);
+    } catch (error) {
+      this.failed = describe(error);
+    }
+  }
+
+  /** Flushes, syncs and renames into place when `keep`; else removes the temporary. */
+  async close(keep: boolean): Promise<boolean> {
+    if (this.handle === null || this.outPath === null) return keep;
+    await this.flush();
+    const tmp = `${this.outPath}.tmp`;
+    try {
+      if (this.failed !== null) throw new Error(this.failed);
+      await this.handle.sync();
+      await this.handle.close();
+      if (!keep) throw new Error('the journal changed while it was exported');
+      await rename(tmp, this.outPath);
+      return true;
+    } catch (error) {
+      await this.handle.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      this.io.err(`cannot write ${this.outPath}: ${describe(error)}`);
+      return false;
+    }
+  }
 }
 
 async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -125,6 +227,19 @@ async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<nu
   const through = cliInt(args?.values['through'], 1, SEQ_MAX);
   if (args === null || through === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
+  const lock = await dirLockAcquire(dir);
+  if (!lock.ok) {
+    io.err(`not acknowledged: ${lock.detail}`);
+    return lock.error === HalStatus.BUSY ? EXIT_JOURNAL_LOCKED : EXIT_FAILED;
+  }
+  try {
+    return await journalAck(dir, through, io);
+  } finally {
+    await lock.value.release();
+  }
+}
+
+async function journalAck(dir: string, through: number, io: CliIo): Promise<number> {
   const storage = await FileStorage.open(dir, { quotaBytes: null });
   if (!storage.ok) {
     io.err(storage.detail);
@@ -139,7 +254,7 @@ async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (!opened.ok) {
     await storage.value.close();
     io.err(`cannot open ${dir}: ${opened.error} ${opened.detail}`);
-    return EXIT_FAILED;
+    return opened.error === JournalStatus.CORRUPT ? EXIT_JOURNAL_CORRUPT : EXIT_FAILED;
   }
   const appended = await opened.value.journal.append({ kind: 'ack', throughSeq: through });
   await storage.value.close();
@@ -147,17 +262,29 @@ async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.err(`not acknowledged: ${appended.error} ${appended.detail}`);
     return EXIT_FAILED;
   }
-  io.out(`acknowledged through seq ${through} (ack record seq ${appended.value.seq})`);
+  const segments = opened.value.journal.summary().segmentCount;
+  io.out(`acknowledged through seq ${through} (ack record seq ${appended.value.seq}), `
+    + `${segments} segment${segments === 1 ? '' : 's'} retained`);
   return EXIT_OK;
 }
 
-async function scanFile(path: string, io: CliIo): Promise<JournalScan | null> {
-  try {
-    return journalScan(new Uint8Array(await readFile(path)), path, true);
-  } catch (error) {
-    io.err(`cannot read ${path}: ${describe(error)}`);
+/** Reads the journal in `dir` read only; null (after printing why) when it cannot be read. */
+async function readJournal(
+  dir: string,
+  io: CliIo,
+  options: JournalReadOptions,
+): Promise<JournalRead | null> {
+  const storage = await FileStorage.open(dir, { quotaBytes: null, readOnly: true });
+  if (!storage.ok) {
+    io.err(`cannot read ${dir}: ${storage.detail}`);
     return null;
   }
+  const read = await journalRead(storage.value, JOURNAL_FILE_NAME, options);
+  if (!read.ok) {
+    io.err(`cannot read ${dir}: ${read.detail}`);
+    return null;
+  }
+  return read.value;
 }
 
 /** The CLI runs on a workstation or the board's shell: real time is right here. */

@@ -27,6 +27,13 @@ export interface StoragePort {
    * Parameter sets use it to refuse a set with an extra file. Errors: READER_IO.
    */
   list(): Promise<HalResult<string[]>>;
+  /** Size of the file in bytes, 0 when it does not exist. Errors: READER_IO. */
+  size(name: string): Promise<HalResult<number>>;
+  /**
+   * Removes the file durably (the directory entry is gone once it returns ok); absent is ok.
+   * The journal reclaims acknowledged segments with it. Errors: READER_IO.
+   */
+  remove(name: string): Promise<HalResult<void>>;
   /** Free and total capacity in bytes. Errors: READER_IO, NOT_SUPPORTED. */
   capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>>;
 }

@@ -30,11 +30,16 @@ export interface FileStorageOptions {
    * request (`SHUAKA_CRASH_AT`) sets it.
    */
   readonly crashAt?: FileStorageCrashPoint | null;
+  /**
+   * Read only (verify, export): the directory must exist, nothing in it is created or
+   * removed, and every mutating call fails with NOT_SUPPORTED.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
  * Where the crash-test hook kills: at the `write`-th mutating call (append, replace, sync,
- * truncate; 1-based, counted over this FileStorage's life), either `before` it touches the
+ * truncate, remove; 1-based, counted over this FileStorage's life), either `before` it touches the
  * file or `after` it returned. SIGKILL is a process crash, not a power cut: bytes handed to
  * the kernel survive it even unsynced, so `after` an append is the same file as `before` its
  * sync; `before` an append and `after` the previous sync differ by what the process did in
@@ -83,6 +88,10 @@ export class FileStorage implements StoragePort {
     const crashAt = options.crashAt ?? null;
     assert(crashAt === null || crashAt.write >= 1, 'crashAt.write counts from 1');
     try {
+      if (options.readOnly === true) {
+        if (!(await stat(dirPath)).isDirectory()) throw new Error('not a directory');
+        return halOk(new FileStorage(dirPath, options));
+      }
       await mkdir(dirPath, { recursive: true });
       for (const entry of await readdir(dirPath)) {
         if (entry.endsWith(TEMP_SUFFIX)) await unlink(join(dirPath, entry));
@@ -218,6 +227,33 @@ export class FileStorage implements StoragePort {
     }
   }
 
+  async size(name: string): Promise<HalResult<number>> {
+    try {
+      return halOk((await stat(this.path(name))).size);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(0);
+      return halErr(HalStatus.READER_IO, `size ${name}: ${describe(error)}`);
+    }
+  }
+
+  async remove(name: string): Promise<HalResult<void>> {
+    return this.crashHooked(() => this.removeUnhooked(name));
+  }
+
+  private async removeUnhooked(name: string): Promise<HalResult<void>> {
+    const path = this.path(name);
+    try {
+      await this.handleClose(name);
+      await unlink(path);
+      this.dirDirtyNames.delete(name);
+      await this.syncDir();
+      return halOk(undefined);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(undefined);
+      return halErr(HalStatus.READER_IO, `remove ${name}: ${describe(error)}`);
+    }
+  }
+
   async capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
     try {
       const fs = await statfs(this.dirPath);
@@ -244,6 +280,9 @@ export class FileStorage implements StoragePort {
    * promise settles.
    */
   private async crashHooked(call: () => Promise<HalResult<void>>): Promise<HalResult<void>> {
+    if (this.options.readOnly === true) {
+      return halErr(HalStatus.NOT_SUPPORTED, `${this.dirPath} is open read only`);
+    }
     const crashAt = this.options.crashAt ?? null;
     this.writes += 1;
     const kill = crashAt !== null && crashAt.write === this.writes;

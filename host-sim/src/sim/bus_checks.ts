@@ -8,7 +8,7 @@
 // ARQC to be authorised, and the card's ledger must show no debit for it. In auto mode no
 // genuine card with a way to pay may be refused (issue 10, "Done when").
 
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import type {
   ClearingRecord,
@@ -43,8 +43,7 @@ export interface BusCheck {
 
 export function checkBusRun(run: BusRun): BusCheck {
   const violations: string[] = [];
-  const bytes = run.board.storage.durableBytes(JOURNAL_FILE_NAME);
-  const scan = journalScan(bytes, JOURNAL_FILE_NAME, true);
+  const scan = journalScanFiles(run.board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
   if (scan.corruption !== null) violations.push(`journal corrupt: ${scan.corruption.reason}`);
   if (scan.tornTail !== null) violations.push('journal has a torn tail after a clean run');
   const finals = new Map<string, ClearingRecord>();

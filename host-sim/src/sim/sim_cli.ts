@@ -4,7 +4,8 @@
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
 // (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
 import { busSummaryLines } from './sim_summary.js';
@@ -29,7 +30,7 @@ export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void)
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
                   [--mode auto|ec|oda] [--population realistic|default]
-                  [--link pty|memory] [--log FILE] [--quiet]
+                  [--link pty|memory] [--log FILE] [--journal DIR] [--quiet]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -44,6 +45,9 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --population P  realistic (default: most riders with phones and ordinary cards without
                 e-cash) or default (the classic e-cash-heavy mix)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
+  --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
+                medium) in DIR, a new or empty directory, so that \`shuaka journal verify|export|
+                ack --journal DIR\` work on the simulated run
   --quiet       print the summary only`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
@@ -63,9 +67,15 @@ function int(
   return Number(text);
 }
 
-function parseOptions(
-  argv: string[],
-): { options: BusRunOptions; link: string; quiet: boolean; log: string | null } | string {
+interface SimOptions {
+  options: BusRunOptions;
+  link: string;
+  quiet: boolean;
+  log: string | null;
+  journal: string | null;
+}
+
+function parseOptions(argv: string[]): SimOptions | string {
   let parsed;
   try {
     parsed = parseArgs({
@@ -82,6 +92,7 @@ function parseOptions(
         link: { type: 'string' },
         quiet: { type: 'boolean' },
         log: { type: 'string' },
+        journal: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -122,6 +133,7 @@ function parseOptions(
       link,
       quiet: v.quiet === true,
       log: v.log ?? null,
+      journal: v.journal ?? null,
     };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -169,7 +181,11 @@ export async function runSimCommand(
     io.err(`shuaka sim: ${parsed}\n${SIM_USAGE}`);
     return 2;
   }
-  const { options, quiet, log } = parsed;
+  const { options, quiet, log, journal } = parsed;
+  if (journal !== null && existsSync(journal) && readdirSync(journal).length > 0) {
+    io.err(`shuaka sim: --journal ${journal} is not empty (a run writes a new journal)`);
+    return 2;
+  }
   let link = parsed.link;
   if (link === 'pty' && ptyRunner === null) {
     io.err('shuaka sim: socat is not available: running the PN532 emulator on the in-memory link');
@@ -201,6 +217,12 @@ export async function runSimCommand(
       const lines = run.board.logs.map((event) => JSON.stringify(event));
       writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
       io.out(`  log: ${lines.length} JSON lines in ${log}`);
+    }
+    if (journal !== null) {
+      const files = run.board.storage.durableFiles();
+      mkdirSync(journal, { recursive: true });
+      for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
+      io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
     }
     return report(run, io);
   } finally {

@@ -18,7 +18,7 @@ import {
   type SimBoardRebooted,
 } from '../../src/sim/sim_restart.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
 import type { ValidatorConfig } from '../../../firmware/src/app/validator/validator_ports.js';
 import { cardOf, cleanTapCommands } from './support/clean_tap.js';
@@ -62,7 +62,7 @@ async function tap(board: SimBoardRebooted, one: Ride): Promise<RideLine> {
 function clearingsOf(board: SimBoardRebooted, card: RiderCard): ClearingRecord[] {
   const apps = card.card.profile.applications;
   const pan = apps.find((a) => a.aidHex.toUpperCase().startsWith('A000000333'))?.pan;
-  const scan = journalScan(board.storage.durableBytes(JOURNAL_FILE_NAME), JOURNAL_FILE_NAME, true);
+  const scan = journalScanFiles(board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
   return scan.records.flatMap((r) =>
     r.entry.kind === 'final' && r.entry.clearing.card.pan === pan ? [r.entry.clearing] : [],
   );

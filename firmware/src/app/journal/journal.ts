@@ -6,24 +6,30 @@ import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
 import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
+import { checkpointEncode } from './journal_checkpoint.js';
+import type { JournalCheckpoint } from './journal_checkpoint.js';
+import { checkpointName, quarantineName, segmentName } from './journal_files.js';
 import {
   FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameEncode, toHex,
 } from './journal_frame.js';
+import { journalRead } from './journal_reader.js';
 import {
   JOURNAL_KIND_CODES, journalEntryNormalise, journalPayloadEncode,
 } from './journal_records.js';
 import type { JournalEntry, JournalKind, JournalRecord } from './journal_records.js';
-import { journalScan } from './journal_scan.js';
-import type { TornTail } from './journal_scan.js';
+import type { Corruption, TornTail } from './journal_scan.js';
 import type { JournalState, LastFinal, UncertainTap } from './journal_state.js';
 
 /** Operating errors of the journal. */
 export enum JournalStatus {
   /** Not enough space: the validator must go out of service rather than lose records. */
   FULL = 'FULL',
-  /** The storage failed (read, write, sync or truncate). */
+  /** The storage failed (read, write, sync, truncate or remove). */
   IO = 'IO',
-  /** The image has damage a torn write cannot explain; nothing was truncated. */
+  /**
+   * The journal has damage a torn write cannot explain: nothing was truncated or removed, and
+   * a copy of the damaged file was put in quarantine (`quarantine-<file>`).
+   */
   CORRUPT = 'CORRUPT',
   /** A field of the entry is malformed (detail names it). Nothing was written. */
   INVALID_ENTRY = 'INVALID_ENTRY',
@@ -41,7 +47,10 @@ export type JournalResult<T> =
 
 /** Options, passed explicitly by the composition root. */
 export interface JournalOptions {
-  /** File name on the storage port, e.g. "journal.bin". */
+  /**
+   * Name of the first segment on the storage port, e.g. "journal.bin"; later segments are
+   * "journal-NNNNNNNNNN.bin" with checkpoints "journal-NNNNNNNNNN.ckpt" (see README.md).
+   */
   readonly fileName: string;
   /** Stamps `timeWallMs` on every record. */
   readonly clock: ClockPort;
@@ -51,14 +60,25 @@ export interface JournalOptions {
    * of a card that has already committed can always be written.
    */
   readonly reserveBytes: number;
-  /** Upper bound of the journal file itself, whatever the medium's free space. */
+  /** Upper bound of the journal's files together, whatever the medium's free space. */
   readonly sizeBytesMax: number;
+  /**
+   * A segment is sealed and a new one started (with a checkpoint) once the next record would
+   * take it past this. Start-up reads one segment, so this bounds start-up time and memory.
+   * Default: sizeBytesMax / 16, within [2 * FRAME_BYTES_MAX, 2 MiB].
+   */
+  readonly segmentBytesMax?: number;
 }
+
+/** Default upper bound of one segment. */
+export const JOURNAL_SEGMENT_BYTES_DEFAULT = 2 << 20;
 
 /** What start-up recovery did. */
 export interface JournalRecovery {
   /** The torn tail that was cut, or null. */
   readonly tornTail: TornTail | null;
+  /** Segments in use after recovery. */
+  readonly segmentCount: number;
   readonly recordCount: number;
   /** Taps to reconcile (open pendings after a power cut, uncertain torn records). */
   readonly uncertain: readonly UncertainTap[];
@@ -69,7 +89,9 @@ export interface JournalSummary {
   readonly recordCount: number;
   readonly lastSeq: number;
   readonly ackThroughSeq: number;
+  /** Bytes of every segment and checkpoint in use. */
   readonly sizeBytes: number;
+  readonly segmentCount: number;
   readonly headHashHex: string;
   readonly countsByKind: Readonly<Record<JournalKind, number>>;
   readonly unacknowledgedFinalCount: number;
@@ -82,10 +104,19 @@ export const JOURNAL_FILE_NAME = 'journal.bin';
 /** Default reserve: room for 16 closing records of the maximal size. */
 export const JOURNAL_RESERVE_BYTES_DEFAULT = 16 * FRAME_BYTES_MAX;
 
+/** A segment in use: its first seq and the bytes of its segment and checkpoint files. */
+interface Segment {
+  readonly firstSeq: number;
+  segmentBytes: number;
+  readonly checkpointBytes: number;
+}
+
 /**
  * The journal. One record = one append followed by one sync, so a record is durable before
- * `append` resolves, and at most the last record can be torn by a power cut. Appends are
- * serial: a second append while one is in flight is an assertion failure.
+ * `append` resolves, and at most the last record can be torn by a power cut. Records go to
+ * segments; a checkpoint before each segment holds the state, so that start-up reads the
+ * newest checkpoint and segment only, and acknowledged segments are removed (reclaimed).
+ * Appends are serial: a second append while one is in flight is an assertion failure.
  */
 export class Journal {
   private busy = false;
@@ -96,13 +127,14 @@ export class Journal {
     private readonly options: JournalOptions,
     private readonly state: JournalState,
     private headHash: Uint8Array,
-    private sizeBytes: number,
+    private readonly segments: Segment[],
   ) {}
 
   /**
-   * Reads and verifies the journal, cuts a torn tail (and syncs the cut), and rebuilds the
-   * index. Errors: IO (read, truncate or sync failed), CORRUPT (damage in committed records;
-   * the file is left untouched).
+   * Reads the newest checkpoint and segment, cuts a torn tail (and syncs the cut), removes
+   * leftovers of an interrupted reclaim, and rebuilds the index. Errors: IO (list, read,
+   * size, truncate, sync or remove failed), CORRUPT (damage in committed records or a
+   * checkpoint; nothing is cut, a copy of the damaged file is put in quarantine).
    */
   static async open(
     storage: StoragePort,
@@ -110,23 +142,41 @@ export class Journal {
   ): Promise<JournalResult<{ journal: Journal; recovery: JournalRecovery }>> {
     assert(options.reserveBytes >= 0, 'reserveBytes');
     assert(options.sizeBytesMax > options.reserveBytes, 'sizeBytesMax above the reserve');
-    const read = await storage.read(options.fileName);
+    const fileName = options.fileName;
+    const read = await journalRead(storage, fileName, {
+      from: 'newest', trackLastFinals: true, onRecord: null,
+    });
     if (!read.ok) return journalErr(JournalStatus.IO, read.detail);
-    const scan = journalScan(read.value, options.fileName, false);
-    if (scan.corruption !== null) {
-      const c = scan.corruption;
-      const where = `${options.fileName} at byte ${c.offset} (seq ${c.seqExpected})`;
-      return journalErr(JournalStatus.CORRUPT, `${where}: ${c.reason}`);
-    }
-    if (scan.tornTail !== null) {
-      const cut = await storage.truncate(options.fileName, scan.validBytes);
+    const scan = read.value;
+    if (scan.corruption !== null) return journalCorrupt(storage, scan.corruption);
+    const newest = scan.units.at(-1);
+    if (scan.tornTail !== null && newest !== undefined) {
+      const cut = await storage.truncate(newest.segment, scan.newestValidBytes);
       if (!cut.ok) return journalErr(JournalStatus.IO, cut.detail);
-      const synced = await storage.sync(options.fileName);
+      const synced = await storage.sync(newest.segment);
       if (!synced.ok) return journalErr(JournalStatus.IO, synced.detail);
     }
-    const journal = new Journal(storage, options, scan.state, scan.headHash, scan.validBytes);
+    for (const leftover of scan.leftovers) {
+      const removed = await storage.remove(leftover.checkpoint ?? leftover.segment);
+      if (!removed.ok) return journalErr(JournalStatus.IO, removed.detail);
+    }
+    const segments: Segment[] = [];
+    for (const unit of scan.units) {
+      const segmentBytes = await storage.size(unit.segment);
+      const checkpointBytes = unit.checkpoint === null ? { ok: true, value: 0 } as const
+        : await storage.size(unit.checkpoint);
+      if (!segmentBytes.ok) return journalErr(JournalStatus.IO, segmentBytes.detail);
+      if (!checkpointBytes.ok) return journalErr(JournalStatus.IO, checkpointBytes.detail);
+      const firstSeq = unit.firstSeq;
+      segments.push({
+        firstSeq, segmentBytes: segmentBytes.value, checkpointBytes: checkpointBytes.value,
+      });
+    }
+    if (segments.length === 0) segments.push({ firstSeq: 1, segmentBytes: 0, checkpointBytes: 0 });
+    const journal = new Journal(storage, options, scan.state, scan.headHash, segments);
     const recovery: JournalRecovery = {
       tornTail: scan.tornTail,
+      segmentCount: segments.length,
       recordCount: scan.state.lastSeq,
       uncertain: scan.state.uncertainAll(),
     };
@@ -137,6 +187,8 @@ export class Journal {
    * Appends one record and syncs it; resolves only once it is durable. Errors: INVALID_ENTRY,
    * BAD_REFERENCE, TOO_LARGE (nothing written, the journal stays usable); FULL (nothing
    * written); IO (write or sync failed: the journal is FAILED until reopened); FAILED.
+   * An ack also reclaims the segments it acknowledges whole (a failed removal is retried at
+   * the next ack or when space runs short; the ack itself stands).
    */
   async append(entry: JournalEntry): Promise<JournalResult<JournalRecord>> {
     assert(!this.busy, 'journal appends are serial');
@@ -161,19 +213,25 @@ export class Journal {
     }
     this.busy = true;
     try {
-      return await this.appendFrame({ seq, timeWallMs, entry: normal }, payload);
+      const appended = await this.appendFrame({ seq, timeWallMs, entry: normal }, payload);
+      if (appended.ok && normal.kind === 'ack') await this.reclaim();
+      return appended;
     } finally {
       this.busy = false;
     }
   }
 
   /**
-   * Whether a new tap (which needs a pending record of the maximal size plus the reserve)
-   * fits. False means "out of service". Errors: IO, FAILED.
+   * Whether a new tap (which needs a pending record of the maximal size, a checkpoint if it
+   * starts a segment, plus the reserve) fits, after reclaiming acknowledged segments. False
+   * means "out of service". Errors: IO, FAILED.
    */
   async canAcceptTap(): Promise<JournalResult<boolean>> {
     if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
-    const space = await this.spaceFor(FRAME_BYTES_MAX, true);
+    const checkpointBytes = this.rotationNeeded(FRAME_BYTES_MAX)
+      ? checkpointEncode(this.checkpointNow()).length
+      : 0;
+    const space = await this.spaceFor(FRAME_BYTES_MAX + checkpointBytes, true);
     if (!space.ok) return space;
     return { ok: true, value: space.value === null };
   }
@@ -208,7 +266,8 @@ export class Journal {
       recordCount: this.state.lastSeq,
       lastSeq: this.state.lastSeq,
       ackThroughSeq: this.state.ackThroughSeq,
-      sizeBytes: this.sizeBytes,
+      sizeBytes: this.sizeBytes(),
+      segmentCount: this.segments.length,
       headHashHex: toHex(this.headHash),
       countsByKind: { ...this.state.countsByKind },
       unacknowledgedFinalCount: this.state.unacknowledgedFinalCount(),
@@ -221,31 +280,97 @@ export class Journal {
     payload: Uint8Array,
   ): Promise<JournalResult<JournalRecord>> {
     const frameBytes = FRAME_OVERHEAD_BYTES + payload.length;
-    const space = await this.spaceFor(frameBytes, opensTap(record.entry));
+    const rotate = this.rotationNeeded(frameBytes);
+    const checkpoint = rotate ? checkpointEncode(this.checkpointNow()) : null;
+    const needBytes = frameBytes + (checkpoint?.length ?? 0);
+    const space = await this.spaceFor(needBytes, opensTap(record.entry));
     if (!space.ok) return space;
     if (space.value !== null) return journalErr(JournalStatus.FULL, space.value);
+    if (checkpoint !== null) {
+      // The checkpoint is durable before the segment it starts exists (replace is atomic).
+      const name = checkpointName(this.options.fileName, record.seq);
+      const written = await this.storage.replace(name, checkpoint);
+      if (!written.ok) return this.fail(`checkpoint ${name}: ${written.detail}`, written.error);
+      const checkpointBytes = checkpoint.length;
+      this.segments.push({ firstSeq: record.seq, segmentBytes: 0, checkpointBytes });
+    }
     const kindCode = JOURNAL_KIND_CODES[record.entry.kind];
     const { frame, hash } = frameEncode(kindCode, record.seq, payload, this.headHash);
     assert(frame.length === frameBytes, 'frame size');
-    const written = await this.storage.append(this.options.fileName, frame);
+    const newest = this.newest();
+    const file = segmentName(this.options.fileName, newest.firstSeq);
+    const written = await this.storage.append(file, frame);
     if (!written.ok) return this.fail(`append seq ${record.seq}: ${written.detail}`, written.error);
-    const synced = await this.storage.sync(this.options.fileName);
+    const synced = await this.storage.sync(file);
     if (!synced.ok) return this.fail(`sync seq ${record.seq}: ${synced.detail}`, synced.error);
     this.state.apply(record);
     this.headHash = hash;
-    this.sizeBytes += frameBytes;
+    newest.segmentBytes += frameBytes;
     assert(this.state.lastSeq === record.seq, 'seq advanced');
     return { ok: true, value: record };
   }
 
-  /** Null when `frameBytes` fit (keeping the reserve if `opening`), else why not. */
-  private async spaceFor(
-    frameBytes: number,
-    opening: boolean,
-  ): Promise<JournalResult<string | null>> {
+  /** True when a frame of `frameBytes` must start a new segment. */
+  private rotationNeeded(frameBytes: number): boolean {
+    const newest = this.newest();
+    return newest.segmentBytes > 0 && newest.segmentBytes + frameBytes > this.segmentBytesMax();
+  }
+
+  private segmentBytesMax(): number {
+    const sixteenth = Math.floor(this.options.sizeBytesMax / 16);
+    const fallback = Math.min(JOURNAL_SEGMENT_BYTES_DEFAULT, sixteenth);
+    return this.options.segmentBytesMax ?? Math.max(2 * FRAME_BYTES_MAX, fallback);
+  }
+
+  private checkpointNow(): JournalCheckpoint {
+    const firstSeq = this.state.lastSeq + 1;
+    return { firstSeq, headHash: this.headHash, state: this.state.snapshot() };
+  }
+
+  private newest(): Segment {
+    const newest = this.segments.at(-1);
+    assert(newest !== undefined, 'a journal has a segment');
+    return newest;
+  }
+
+  private sizeBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.segmentBytes + s.checkpointBytes, 0);
+  }
+
+  /**
+   * Removes the oldest segments whose records are all acknowledged: the segment first, then
+   * its checkpoint (a cut in between leaves a checkpoint that the next open removes). The
+   * newest segment stays. Errors: IO (the journal stays usable).
+   */
+  private async reclaim(): Promise<JournalResult<number>> {
+    let reclaimed = 0;
+    // Bounded: each iteration removes one segment, the newest is never removed.
+    for (;;) {
+      const [oldest, next] = this.segments;
+      if (oldest === undefined || next === undefined) break;
+      if (next.firstSeq - 1 > this.state.ackThroughSeq) break;
+      const names = [segmentName(this.options.fileName, oldest.firstSeq)];
+      if (oldest.firstSeq > 1) names.push(checkpointName(this.options.fileName, oldest.firstSeq));
+      for (const name of names) {
+        const removed = await this.storage.remove(name);
+        if (!removed.ok) return journalErr(JournalStatus.IO, removed.detail);
+        if (name === names[0]) oldest.segmentBytes = 0;
+      }
+      this.segments.shift();
+      reclaimed += 1;
+    }
+    return { ok: true, value: reclaimed };
+  }
+
+  /** Null when `bytes` fit (keeping the reserve if `opening`), else why not. */
+  private async spaceFor(bytes: number, opening: boolean): Promise<JournalResult<string | null>> {
     const keepBytes = opening ? this.options.reserveBytes : 0;
-    if (this.sizeBytes + frameBytes + keepBytes > this.options.sizeBytesMax) {
-      const value = `journal at ${this.sizeBytes} of ${this.options.sizeBytesMax} bytes`;
+    if (this.sizeBytes() + bytes + keepBytes > this.options.sizeBytesMax) {
+      const reclaimed = await this.reclaim();
+      if (!reclaimed.ok) return reclaimed;
+    }
+    if (this.sizeBytes() + bytes + keepBytes > this.options.sizeBytesMax) {
+      const value = `journal at ${this.sizeBytes()} of ${this.options.sizeBytesMax} bytes`;
       return { ok: true, value };
     }
     const capacity = await this.storage.capacity();
@@ -253,7 +378,7 @@ export class Journal {
       if (capacity.error === HalStatus.NOT_SUPPORTED) return { ok: true, value: null };
       return journalErr(JournalStatus.IO, capacity.detail);
     }
-    if (capacity.value.freeBytes < frameBytes + keepBytes) {
+    if (capacity.value.freeBytes < bytes + keepBytes) {
       return { ok: true, value: `storage has ${capacity.value.freeBytes} bytes free` };
     }
     return { ok: true, value: null };
@@ -265,6 +390,29 @@ export class Journal {
     const status = error === HalStatus.SIZE ? JournalStatus.FULL : JournalStatus.IO;
     return journalErr(status, detail);
   }
+}
+
+/**
+ * Puts a copy of the damaged file in quarantine (once: an existing copy of the same size is
+ * kept) and reports CORRUPT. The damaged file itself is never touched.
+ */
+async function journalCorrupt<T>(
+  storage: StoragePort,
+  corruption: Corruption,
+): Promise<JournalResult<T>> {
+  const where = `${corruption.file} at byte ${corruption.offset} (seq ${corruption.seqExpected})`;
+  const detail = `${where}: ${corruption.reason}`;
+  const damaged = await storage.read(corruption.file);
+  const unsafe = (why: string): JournalResult<T> =>
+    journalErr(JournalStatus.CORRUPT, `${detail}; not quarantined: ${why}`);
+  if (!damaged.ok) return unsafe(damaged.detail);
+  const name = quarantineName(corruption.file);
+  const existing = await storage.size(name);
+  if (!existing.ok || existing.value !== damaged.value.length || damaged.value.length === 0) {
+    const copied = await storage.replace(name, damaged.value);
+    if (!copied.ok) return unsafe(copied.detail);
+  }
+  return journalErr(JournalStatus.CORRUPT, `${detail}; copy in ${name}`);
 }
 
 function journalErr<T>(error: JournalStatus, detail: string): JournalResult<T> {

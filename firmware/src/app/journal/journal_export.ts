@@ -3,6 +3,7 @@
 import type { JournalRecord } from './journal_records.js';
 import { maskPan } from './journal_records.js';
 import type { JournalScan } from './journal_scan.js';
+import type { JournalState } from './journal_state.js';
 
 /** Lines for the back office, plus the seq an ack of this export may name. */
 export interface JournalExport {
@@ -21,22 +22,46 @@ export interface JournalExport {
  * are included for clearing; `panMasked` is the form for logs.
  */
 export function journalExport(scan: JournalScan): JournalExport {
-  const ackThroughSeq = scan.state.ackThroughSeq;
-  const openSeqs = new Set(scan.state.uncertainAll().map((tap) => tap.seq));
+  const context = journalExportContext(scan.state);
   const lines: string[] = [];
   let clearingCount = 0;
   let uncertainCount = 0;
   for (const record of scan.records) {
-    if (record.seq <= ackThroughSeq) continue;
-    const line = exportLine(record, openSeqs.has(record.seq));
+    const line = journalExportLine(record, context);
     if (line === null) continue;
-    if (line.type === 'clearing') clearingCount += 1;
-    if (line.type === 'pending_open' || (line.type === 'torn' && line['stillUncertain'] === true)) {
-      uncertainCount += 1;
-    }
-    lines.push(JSON.stringify(line));
+    if (line.clearing) clearingCount += 1;
+    if (line.uncertain) uncertainCount += 1;
+    lines.push(line.text);
   }
   return { lines, throughSeq: scan.state.lastSeq, clearingCount, uncertainCount };
+}
+
+/** What decides a record's export line: the ack and the taps still uncertain at the end. */
+export interface JournalExportContext {
+  readonly ackThroughSeq: number;
+  readonly openSeqs: ReadonlySet<number>;
+}
+
+/** The context of the journal whose final state is `state` (a first, verifying pass). */
+export function journalExportContext(state: JournalState): JournalExportContext {
+  const openSeqs = new Set(state.uncertainAll().map((tap) => tap.seq));
+  return { ackThroughSeq: state.ackThroughSeq, openSeqs };
+}
+
+/**
+ * One record's export line (streamed by `shuaka journal export`), or null when the record is
+ * acknowledged or not exported (declined, ack, a closed pending).
+ */
+export function journalExportLine(
+  record: JournalRecord,
+  context: JournalExportContext,
+): { text: string; clearing: boolean; uncertain: boolean } | null {
+  if (record.seq <= context.ackThroughSeq) return null;
+  const line = exportLine(record, context.openSeqs.has(record.seq));
+  if (line === null) return null;
+  const uncertain = line.type === 'pending_open'
+    || (line.type === 'torn' && line['stillUncertain'] === true);
+  return { text: JSON.stringify(line), clearing: line.type === 'clearing', uncertain };
 }
 
 type ExportObject = { readonly type: string } & Readonly<Record<string, unknown>>;

@@ -35,7 +35,10 @@ export interface FrameView {
 }
 
 /** Why bytes at an offset are not a whole, intact frame. */
-export type FrameDefect = 'short' | 'magic' | 'version' | 'header_crc' | 'length' | 'record_crc';
+export type FrameDefect =
+  | 'short' | 'magic' | 'version' | 'header_crc' | 'length' | 'record_crc'
+  /** Bytes that read as zeros: the file grew but the data never reached the medium. */
+  | 'zeros';
 
 /**
  * Builds one frame. `prevHash` is the previous record's chain hash (CHAIN_GENESIS_HASH first).

@@ -1,8 +1,39 @@
 // In-memory index of a journal: open pendings, uncertain taps, acks; the record reference rules.
 
+import { createHash } from 'node:crypto';
+
 import type {
-  CardKey, JournalEntry, JournalKind, JournalRecord, RecoveryContext,
+  CardKey, ClearingRecord, JournalEntry, JournalKind, JournalRecord, RecoveryContext,
 } from './journal_records.js';
+import { SeqList } from './journal_seq_list.js';
+
+/**
+ * Final records a `reconciled … debited` may name once they are acknowledged: the validator
+ * writes that record right after the final it names, so the newest few always suffice.
+ */
+export const FINALS_RECENT = 64;
+/**
+ * How long a card's last final is remembered for the fare rules (duplicate tap, transfer):
+ * longer than any window a parameter set may give (7 days), measured from the newest record.
+ */
+export const LAST_FINAL_KEEP_MS = 8 * 24 * 3600 * 1000;
+
+/** What a checkpoint keeps of the state (see `JournalState.snapshot`). */
+export interface JournalStateSnapshot {
+  readonly lastSeq: number;
+  readonly ackThroughSeq: number;
+  /** Newest `timeWallMs` seen (the clock of the last-final window). */
+  readonly maxWallMs: number;
+  readonly countsByKind: Readonly<Record<JournalKind, number>>;
+  /** Records the state still needs: open or torn-closed pendings, uncertain torn records. */
+  readonly records: readonly JournalRecord[];
+  readonly pendings: readonly { readonly seq: number; readonly tornSeq: number | null }[];
+  readonly uncertainSeqs: readonly number[];
+  /** Finals a reconciled record may still name (unacknowledged, or among the newest). */
+  readonly finals: readonly number[];
+  /** Last final per card within LAST_FINAL_KEEP_MS; cards by `cardKeyHash`. */
+  readonly lastFinals: readonly { readonly cardHash: string; readonly last: LastFinal }[];
+}
 
 /** A tap whose debit the terminal cannot confirm: an open pending, or an uncertain torn record. */
 export interface UncertainTap {
@@ -45,11 +76,21 @@ interface PendingSlot {
 export class JournalState {
   lastSeq = 0;
   ackThroughSeq = 0;
+  maxWallMs = 0;
   readonly countsByKind: Record<JournalKind, number> = countsZero();
   private readonly pendings = new Map<number, PendingSlot>();
   private readonly uncertain = new Map<number, UncertainTap>();
-  private readonly finalSeqs = new Set<number>();
+  /** The records of the uncertain torn taps (a checkpoint carries them). */
+  private readonly tornRecords = new Map<number, JournalRecord>();
+  private readonly finalSeqs = new SeqList();
   private readonly lastFinalByCard = new Map<string, LastFinal>();
+  private lastFinalPruneAt = 1024;
+
+  /**
+   * `trackLastFinals` false: verify and export, which never look a card up, keep no per-card
+   * map, so their memory does not grow with the number of cards.
+   */
+  constructor(private readonly trackLastFinals = true) {}
 
   /** Why `entry` may not be appended as record `seq`, or null when it may. */
   check(entry: JournalEntry, seq: number): string | null {
@@ -68,7 +109,7 @@ export class JournalState {
           return `reconciled target ${entry.targetSeq} is not an uncertain tap`;
         }
         if (entry.outcome === 'debited') {
-          if (entry.finalSeq === null || !this.finalSeqs.has(entry.finalSeq)) {
+          if (entry.finalSeq === null || !this.finalKnown(entry.finalSeq)) {
             return `reconciled as debited needs an existing final, got ${String(entry.finalSeq)}`;
           }
         } else if (entry.finalSeq !== null) {
@@ -92,6 +133,7 @@ export class JournalState {
   apply(record: JournalRecord): void {
     const entry = record.entry;
     this.lastSeq = record.seq;
+    this.maxWallMs = Math.max(this.maxWallMs, record.timeWallMs);
     this.countsByKind[entry.kind] += 1;
     switch (entry.kind) {
       case 'pending':
@@ -100,14 +142,8 @@ export class JournalState {
         break;
       case 'final':
         this.closePending(entry.pendingSeq);
-        this.finalSeqs.add(record.seq);
-        this.lastFinalByCard.set(cardKeyString(entry.clearing.card), {
-          seq: record.seq,
-          timeWallMs: record.timeWallMs,
-          lineId: entry.clearing.lineId,
-          fareRule: entry.clearing.fareRule,
-          amountMinor: entry.clearing.amountMinor,
-        });
+        this.finalSeqs.push(record.seq);
+        if (this.trackLastFinals) this.lastFinalRemember(record, entry.clearing);
         break;
       case 'declined':
         this.closePending(entry.pendingSeq);
@@ -118,23 +154,99 @@ export class JournalState {
         if (entry.pendingSeq !== null) this.uncertain.delete(entry.pendingSeq);
         if (entry.uncertain) {
           this.uncertain.set(record.seq, tapOf(record, entry.recovery, entry.pendingSeq));
+          this.tornRecords.set(record.seq, record);
         }
         break;
       }
       case 'reconciled': {
         const tap = this.uncertain.get(entry.targetSeq);
         this.uncertain.delete(entry.targetSeq);
+        this.tornRecords.delete(entry.targetSeq);
         this.pendings.delete(tap?.kind === 'torn' ? (tap.pendingSeq ?? 0) : entry.targetSeq);
         break;
       }
       case 'ack':
         this.ackThroughSeq = entry.throughSeq;
+        this.finalsPrune();
         break;
       default: {
         const unreachable: never = entry;
         throw new Error(`unknown entry ${String(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * What must agree between a checkpoint and the records before it: the ack, the counts, the
+   * open pendings and the uncertain taps (cheap: no record or final list is copied).
+   */
+  continuityKey(): string {
+    const pendings = [...this.pendings.values()].map((slot) => [slot.record.seq, slot.tornSeq]);
+    const uncertain = [...this.uncertain.keys()].sort((a, b) => a - b);
+    return JSON.stringify([this.lastSeq, this.ackThroughSeq, this.countsByKind, uncertain,
+      pendings.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))]);
+  }
+
+  /** What a checkpoint stores: everything later records may refer to, nothing more. */
+  snapshot(): JournalStateSnapshot {
+    const records = new Map<number, JournalRecord>();
+    for (const slot of this.pendings.values()) records.set(slot.record.seq, slot.record);
+    for (const record of this.tornRecords.values()) records.set(record.seq, record);
+    const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
+    return {
+      lastSeq: this.lastSeq,
+      ackThroughSeq: this.ackThroughSeq,
+      maxWallMs: this.maxWallMs,
+      countsByKind: { ...this.countsByKind },
+      records: [...records.values()].sort((a, b) => a.seq - b.seq),
+      pendings: [...this.pendings.values()]
+        .map((slot) => ({ seq: slot.record.seq, tornSeq: slot.tornSeq }))
+        .sort((a, b) => a.seq - b.seq),
+      uncertainSeqs: [...this.uncertain.keys()].sort((a, b) => a - b),
+      finals: this.finalSeqs.toArray().filter((seq) => this.finalKnown(seq)),
+      lastFinals: [...this.lastFinalByCard]
+        .filter(([, last]) => last.timeWallMs >= keepFrom)
+        .map(([cardHash, last]) => ({ cardHash, last }))
+        .sort((a, b) => a.last.seq - b.last.seq),
+    };
+  }
+
+  /**
+   * Rebuilds a state from a checkpoint's snapshot; a string says what is inconsistent (a
+   * pending without its record, an uncertain seq of the wrong kind...).
+   */
+  static fromSnapshot(snap: JournalStateSnapshot, trackLastFinals = true): JournalState | string {
+    const state = new JournalState(trackLastFinals);
+    state.lastSeq = snap.lastSeq;
+    state.ackThroughSeq = snap.ackThroughSeq;
+    state.maxWallMs = snap.maxWallMs;
+    Object.assign(state.countsByKind, snap.countsByKind);
+    const records = new Map(snap.records.map((record) => [record.seq, record]));
+    for (const { seq, tornSeq } of snap.pendings) {
+      const record = records.get(seq);
+      if (record?.entry.kind !== 'pending') return `pending ${seq} has no pending record`;
+      state.pendings.set(seq, { record, tornSeq });
+    }
+    for (const seq of snap.uncertainSeqs) {
+      const record = records.get(seq);
+      const entry = record?.entry;
+      if (record === undefined || entry === undefined) return `uncertain ${seq} has no record`;
+      if (entry.kind === 'pending') state.uncertain.set(seq, tapOf(record, entry.recovery, null));
+      else if (entry.kind === 'torn') {
+        state.uncertain.set(seq, tapOf(record, entry.recovery, entry.pendingSeq));
+        state.tornRecords.set(seq, record);
+      } else return `uncertain ${seq} is a ${entry.kind} record`;
+    }
+    let lastFinal = 0;
+    for (const seq of snap.finals) {
+      if (seq > snap.lastSeq || seq <= lastFinal) return `final ${seq} out of order`;
+      state.finalSeqs.push(seq);
+      lastFinal = seq;
+    }
+    if (trackLastFinals) {
+      for (const { cardHash, last } of snap.lastFinals) state.lastFinalByCard.set(cardHash, last);
+    }
+    return state;
   }
 
   /** Every uncertain tap, oldest first. */
@@ -157,16 +269,49 @@ export class JournalState {
     return this.uncertainAll().filter((tap) => tap.recovery.card.uidHex === uid);
   }
 
-  /** The latest final record of this card, or null. */
+  /**
+   * The latest final record of this card within LAST_FINAL_KEEP_MS of the newest record, or
+   * null. The window makes the answer the same whether the state was rebuilt from a
+   * checkpoint (which keeps only that window) or from every record.
+   */
   lastFinalFor(pan: string, psn: number): LastFinal | null {
-    return this.lastFinalByCard.get(cardKeyString({ pan, psn, uidHex: '' })) ?? null;
+    const last = this.lastFinalByCard.get(cardKeyHash({ pan, psn, uidHex: '' }));
+    if (last === undefined || last.timeWallMs < this.maxWallMs - LAST_FINAL_KEEP_MS) return null;
+    return last;
   }
 
   /** Number of final records after the acknowledged seq (clearing records not yet uploaded). */
   unacknowledgedFinalCount(): number {
-    let count = 0;
-    for (const seq of this.finalSeqs) if (seq > this.ackThroughSeq) count += 1;
-    return count;
+    return this.finalSeqs.countAbove(this.ackThroughSeq);
+  }
+
+  /** A final a reconciled record may name: unacknowledged, or among the newest. */
+  private finalKnown(seq: number): boolean {
+    const index = this.finalSeqs.indexOf(seq);
+    if (index < 0) return false;
+    return seq > this.ackThroughSeq || index >= this.finalSeqs.length - FINALS_RECENT;
+  }
+
+  /** Drops finals no record may name any more, so the list stays as small as the backlog. */
+  private finalsPrune(): void {
+    const recentFrom = this.finalSeqs.length - FINALS_RECENT;
+    this.finalSeqs.retain((seq, index) => seq > this.ackThroughSeq || index >= recentFrom);
+  }
+
+  private lastFinalRemember(record: JournalRecord, clearing: ClearingRecord): void {
+    this.lastFinalByCard.set(cardKeyHash(clearing.card), {
+      seq: record.seq,
+      timeWallMs: record.timeWallMs,
+      lineId: clearing.lineId,
+      fareRule: clearing.fareRule,
+      amountMinor: clearing.amountMinor,
+    });
+    if (this.lastFinalByCard.size < this.lastFinalPruneAt) return;
+    const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
+    for (const [key, last] of this.lastFinalByCard) {
+      if (last.timeWallMs < keepFrom) this.lastFinalByCard.delete(key);
+    }
+    this.lastFinalPruneAt = 2 * this.lastFinalByCard.size + 1024;
   }
 
   private checkClose(
@@ -195,8 +340,19 @@ export class JournalState {
     this.pendings.delete(pendingSeq);
     this.uncertain.delete(pendingSeq);
     // The final (or declined) of a recovered tap also settles its torn record.
-    if (slot?.tornSeq != null) this.uncertain.delete(slot.tornSeq);
+    if (slot?.tornSeq != null) {
+      this.uncertain.delete(slot.tornSeq);
+      this.tornRecords.delete(slot.tornSeq);
+    }
   }
+}
+
+/**
+ * Key of a card in the last-final map and in checkpoints: a SHA-256 of PAN and PSN, so that a
+ * checkpoint holds no PAN of its own.
+ */
+export function cardKeyHash(card: CardKey): string {
+  return createHash('sha256').update(`${card.pan}/${card.psn}`).digest('hex').slice(0, 32);
 }
 
 function tapOf(
@@ -206,10 +362,6 @@ function tapOf(
 ): UncertainTap {
   const kind = record.entry.kind === 'pending' ? 'pending' : 'torn';
   return { seq: record.seq, kind, pendingSeq, timeWallMs: record.timeWallMs, recovery };
-}
-
-function cardKeyString(card: CardKey): string {
-  return `${card.pan}/${card.psn}`;
 }
 
 function countsZero(): Record<JournalKind, number> {

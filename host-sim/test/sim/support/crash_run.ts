@@ -1,7 +1,7 @@
 // A line of riders with power cuts at chosen write points, a reboot after each, same cards.
 
 import { JOURNAL_FILE_NAME } from '../../../../firmware/src/app/journal/journal.js';
-import { journalScan } from '../../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../../firmware/src/app/journal/journal_reader.js';
 import type { UncertainTap } from '../../../../firmware/src/app/journal/journal_state.js';
 import type { SimBoardOptions } from '../../../src/sim/sim_board.js';
 import type { StorageSim } from '../../../src/storage_sim.js';
@@ -110,8 +110,8 @@ async function failFirstOpen(
   wallEpochMs: number,
   options: SimBoardOptions,
 ): Promise<boolean> {
-  const image = storage.durableBytes(JOURNAL_FILE_NAME);
-  if (journalScan(image, JOURNAL_FILE_NAME, false).tornTail === null) return false;
+  const files = storage.durableFiles();
+  if (journalScanFiles(files, JOURNAL_FILE_NAME, false).tornTail === null) return false;
   storage.armPowerCut(1);
   let booted: Awaited<ReturnType<typeof createSimBoardOn>> | null = null;
   try {

@@ -5,7 +5,7 @@
 // same PAN + ATC: a tap the back office will reconcile. Missing or doubled is always wrong.
 
 import { JOURNAL_FILE_NAME } from '../../../../firmware/src/app/journal/journal.js';
-import { journalScan } from '../../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../../firmware/src/app/journal/journal_reader.js';
 import type { ClearingRecord } from '../../../../firmware/src/app/journal/journal_records.js';
 import {
   FARE_RULE_DECLINED_AFTER_COMMIT,
@@ -37,7 +37,7 @@ export function panOfDebit(card: RiderCard, aidHex: string): string {
 }
 
 function finalsOf(
-  records: ReturnType<typeof journalScan>['records'],
+  records: ReturnType<typeof journalScanFiles>['records'],
   violations: string[],
 ): Map<string, ClearingRecord> {
   const finals = new Map<string, ClearingRecord>();
@@ -57,7 +57,7 @@ export function checkLedgersAgainstJournal(
   storage: StorageSim,
 ): LedgerJournalCheck {
   const violations: string[] = [];
-  const scan = journalScan(storage.durableBytes(JOURNAL_FILE_NAME), JOURNAL_FILE_NAME, true);
+  const scan = journalScanFiles(storage.durableFiles(), JOURNAL_FILE_NAME, true);
   if (scan.corruption !== null) violations.push(`journal corrupt: ${scan.corruption.reason}`);
   const finals = finalsOf(scan.records, violations);
   const uncertainLeft = scan.state

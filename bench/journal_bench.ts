@@ -1,0 +1,311 @@
+// Journal benchmarks: start-up, verify and export time and peak memory at 10^4, 10^5 and 10^6
+// records, and append + sync per record on the real file system.
+//
+// Memory is the peak RSS (getrusage maxrss) of a child process that does one thing (open the
+// journal, or run `journal verify` / `journal export`), so the figures are clean of this
+// process's history; a bare child's RSS is printed next to them. Journals are built once per
+// size in a temporary directory without fsync per record (the bytes are the same), and kept
+// unacknowledged so that verify and export walk every record.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { HalStatus, halErr, halOk } from '../hal/src/ports/hal_status.js';
+import type { HalResult } from '../hal/src/ports/hal_status.js';
+import type { StoragePort } from '../hal/src/ports/storage_port.js';
+import { FileStorage } from '../hal/src/storage/file_storage.js';
+import {
+  JOURNAL_FILE_NAME,
+  JOURNAL_RESERVE_BYTES_DEFAULT,
+  Journal,
+} from '../firmware/src/app/journal/journal.js';
+import type { JournalOptions } from '../firmware/src/app/journal/journal.js';
+import type {
+  CardKey,
+  ClearingRecord,
+  JournalEntry,
+  RecoveryContext,
+} from '../firmware/src/app/journal/journal_records.js';
+import { runJournalCommand } from '../firmware/src/cli/journal_cmd.js';
+
+/** Record counts measured. */
+export const JOURNAL_BENCH_SIZES = [10_000, 100_000, 1_000_000] as const;
+/** Taps whose append + fsync is timed one by one. */
+const SYNCED_TAPS = 200;
+/** Distinct cards riding (the validator's per-card map grows with them, not with records). */
+const CARDS = 20_000;
+const WALL_EPOCH_MS = 1_714_550_400_000;
+const SELF = fileURLToPath(import.meta.url);
+
+/** What a child measured. */
+interface ChildFigure {
+  readonly ms: number;
+  /** CPU time (user + system): the figure that a loaded machine does not inflate. */
+  readonly cpuMs: number;
+  readonly maxRssMb: number;
+  readonly detail: string;
+}
+
+/** Prints the journal tables. */
+export async function runJournalBench(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'shuaka-journal-bench-'));
+  try {
+    const load = loadavg()[0] ?? 0;
+    console.log(
+      `\njournal (child processes: wall time, CPU time, peak RSS; load ${load.toFixed(1)})`,
+    );
+    const bare = child(['bare']);
+    console.log(`  bare node child: ${bare.maxRssMb.toFixed(0)} MB RSS`);
+    for (const records of JOURNAL_BENCH_SIZES) {
+      const dir = join(root, `j${records}`);
+      const built = await buildJournal(dir, records);
+      console.log(
+        `  ${records} records, ${(built.bytes / 2 ** 20).toFixed(0)} MiB in ` +
+          `${built.segments} segments (built in ${(built.ms / 1000).toFixed(1)} s)`,
+      );
+      for (const mode of ['startup', 'verify', 'export'] as const) {
+        const figure = child([mode, dir, join(root, 'export.jsonl')]);
+        console.log(
+          `    ${mode.padEnd(8)} ${figure.ms.toFixed(0).padStart(7)} ms wall ` +
+            `${figure.cpuMs.toFixed(0).padStart(7)} ms CPU ` +
+            `${figure.maxRssMb.toFixed(0).padStart(5)} MB RSS  ${figure.detail}`,
+        );
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const perTap = await appendSyncPerRecord(join(root, 'synced'));
+    console.log(
+      `  append + fsync per record (FileStorage, ${SYNCED_TAPS} taps): ` +
+        `median ${perTap.medianUs.toFixed(0)} µs, p95 ${perTap.p95Us.toFixed(0)} µs`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function child(args: readonly string[]): ChildFigure {
+  const result = spawnSync(process.execPath, [SELF, 'child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  if (result.status !== 0 || !line.startsWith('{')) {
+    throw new Error(`journal bench child ${args.join(' ')}: ${result.stderr}`);
+  }
+  return JSON.parse(line) as ChildFigure;
+}
+
+/**
+ * A FileStorage seen through a write buffer, without fsync or free-space checks: builds big
+ * journals fast (the bytes are the same; appends reach the file in 1 MiB chunks).
+ */
+function buffered(storage: FileStorage): StoragePort & { flush(): Promise<void> } {
+  const pending = new Map<string, Uint8Array[]>();
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    for (const [name, chunks] of pending) {
+      const written = await storage.append(name, Buffer.concat(chunks));
+      if (!written.ok) throw new Error(written.detail);
+    }
+    pending.clear();
+    pendingBytes = 0;
+  };
+  const flushed = async <T>(call: () => Promise<T>): Promise<T> => {
+    await flush();
+    return call();
+  };
+  return {
+    flush,
+    read: (name) => flushed(() => storage.read(name)),
+    append: async (name, bytes): Promise<HalResult<void>> => {
+      pending.set(name, [...(pending.get(name) ?? []), bytes.slice()]);
+      pendingBytes += bytes.length;
+      if (pendingBytes >= 1 << 20) await flush();
+      return halOk(undefined);
+    },
+    replace: (name, bytes) => flushed(() => storage.replace(name, bytes)),
+    sync: (): Promise<HalResult<void>> => Promise.resolve(halOk(undefined)),
+    truncate: (name, length) => flushed(() => storage.truncate(name, length)),
+    list: () => flushed(() => storage.list()),
+    size: (name) => flushed(() => storage.size(name)),
+    remove: (name) => flushed(() => storage.remove(name)),
+    capacity: () => Promise.resolve(halErr(HalStatus.NOT_SUPPORTED, 'bench build')),
+  };
+}
+
+function options(sizeBytesMax: number): JournalOptions {
+  let wallMs = WALL_EPOCH_MS;
+  const clock = {
+    nowMs: () => wallMs - WALL_EPOCH_MS,
+    wallMs: () => (wallMs += 1500),
+    sleepMs: () => Promise.resolve(),
+  };
+  return {
+    fileName: JOURNAL_FILE_NAME,
+    clock,
+    reserveBytes: JOURNAL_RESERVE_BYTES_DEFAULT,
+    sizeBytesMax,
+  };
+}
+
+async function buildJournal(
+  dir: string,
+  records: number,
+): Promise<{ ms: number; bytes: number; segments: number }> {
+  const started = performance.now();
+  const storage = await FileStorage.open(dir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const port = buffered(storage.value);
+  const opened = await Journal.open(port, options(2 ** 40));
+  if (!opened.ok) throw new Error(opened.detail);
+  const journal = opened.value.journal;
+  for (let seq = 1; seq <= records; seq += 1) {
+    const appended = await journal.append(entryFor(seq));
+    if (!appended.ok) throw new Error(`build ${seq}: ${appended.detail}`);
+  }
+  await port.flush();
+  await storage.value.close();
+  const summary = journal.summary();
+  return {
+    ms: performance.now() - started,
+    bytes: summary.sizeBytes,
+    segments: summary.segmentCount,
+  };
+}
+
+/** Odd seqs are pendings, even ones their finals; one tap in 500 is left open (uncertain). */
+function entryFor(seq: number): JournalEntry {
+  const tapIndex = Math.floor((seq - 1) / 2);
+  const key = cardOf(tapIndex % CARDS);
+  if (seq % 2 === 1) {
+    return {
+      kind: 'pending',
+      recovery: recoveryOf(key, tapIndex),
+      fareRule: 'flat',
+      amountMinor: 200,
+    };
+  }
+  if (tapIndex % 500 === 7) {
+    return { kind: 'declined', pendingSeq: null, card: key, reason: 'deny list' };
+  }
+  return { kind: 'final', pendingSeq: seq - 1, clearing: clearingOf(key, tapIndex) };
+}
+
+function cardOf(n: number): CardKey {
+  return {
+    pan: `6231${String(n).padStart(15, '0')}`,
+    psn: 1,
+    uidHex: (0x10000000 + n).toString(16).toUpperCase(),
+  };
+}
+
+function recoveryOf(card: CardKey, atc: number): RecoveryContext {
+  return {
+    card,
+    aidHex: 'A000000333010101',
+    atc: atc & 0xffff,
+    amountAuthorisedMinor: 200,
+    currencyCode: 156,
+    transactionDate: '240501',
+    transactionTime: '080000',
+    unpredictableNumberHex: '1A2B3C4D',
+    aipHex: '7C00',
+    aflHex: '0801010010010200',
+    recordsReadCount: 1,
+    cryptogramHex: '0123456789ABCDEF',
+    iadHex: '07010103900000010A01000000000011223344',
+    ctqHex: '0000',
+    sdadHex: null,
+    iccDataHex: `9F3602${(atc & 0xffff).toString(16).toUpperCase().padStart(4, '0')}`,
+  };
+}
+
+function clearingOf(card: CardKey, atc: number): ClearingRecord {
+  return {
+    card,
+    aidHex: 'A000000333010101',
+    atc: atc & 0xffff,
+    amountMinor: 200,
+    currencyCode: 156,
+    fareRule: 'flat',
+    cryptogramType: 'TC',
+    iccDataHex: '9F26080123456789ABCDEF9F02060000000002005F2A020156',
+    transactionDate: '240501',
+    transactionTime: '080000',
+    terminalId: 'T0001',
+    lineId: 'L42',
+    paramsVersion: 3,
+  };
+}
+
+/** Median and p95 of one record's append + fsync on the real file system. */
+async function appendSyncPerRecord(dir: string): Promise<{ medianUs: number; p95Us: number }> {
+  const storage = await FileStorage.open(dir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  // Imported here, not at the top: the measuring children load the journal modules only.
+  const { BUS_VALIDATOR_JOURNAL_BYTES_MAX } =
+    await import('../firmware/src/boards/bus_validator_parts.js');
+  const opened = await Journal.open(storage.value, options(BUS_VALIDATOR_JOURNAL_BYTES_MAX));
+  if (!opened.ok) throw new Error(opened.detail);
+  const times: number[] = [];
+  for (let seq = 1; seq <= 2 * SYNCED_TAPS; seq += 1) {
+    const started = performance.now();
+    const appended = await opened.value.journal.append(entryFor(seq));
+    times.push((performance.now() - started) * 1000);
+    if (!appended.ok) throw new Error(appended.detail);
+  }
+  await storage.value.close();
+  times.sort((a, b) => a - b);
+  return {
+    medianUs: times[Math.floor(times.length / 2)] ?? 0,
+    p95Us: times[Math.floor(times.length * 0.95)] ?? 0,
+  };
+}
+
+/** Child side: one measured action, then one JSON line. */
+async function childMain(mode: string, dir: string, outPath: string): Promise<void> {
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  let detail = '';
+  if (mode === 'startup') {
+    const storage = await FileStorage.open(dir, { quotaBytes: null });
+    if (!storage.ok) throw new Error(storage.detail);
+    const opened = await Journal.open(storage.value, options(2 ** 40));
+    if (!opened.ok) throw new Error(opened.detail);
+    const summary = opened.value.journal.summary();
+    detail = `last seq ${summary.lastSeq}, ${summary.uncertainCount} uncertain`;
+    await storage.value.close();
+  } else if (mode === 'verify' || mode === 'export') {
+    const args =
+      mode === 'verify'
+        ? ['verify', '--journal', dir]
+        : ['export', '--journal', dir, '--out', outPath];
+    const lines: string[] = [];
+    const io = {
+      out: (line: string) => void lines.push(line),
+      err: (line: string) => void lines.push(line),
+    };
+    const code = await runJournalCommand(args, io);
+    if (code !== 0) throw new Error(`${mode} exit ${code}: ${lines.slice(-3).join(' | ')}`);
+    detail = (mode === 'verify' ? lines[1] : lines.find((l) => l.startsWith('exported'))) ?? '';
+    detail = detail.trim().slice(0, 70);
+  }
+  const ms = mode === 'bare' ? 0 : performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMs = mode === 'bare' ? 0 : (cpu.user + cpu.system) / 1000;
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ ms, cpuMs, maxRssMb, detail })}\n`);
+}
+
+if (process.argv[1] === SELF && process.argv[2] === 'child') {
+  const [, , , mode = '', dir = '', outPath = ''] = process.argv;
+  childMain(mode, dir, outPath).catch((error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}

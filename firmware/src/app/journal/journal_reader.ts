@@ -1,0 +1,224 @@
+// Reads a segmented journal, one file at a time: from the oldest segment (verify, export) or
+// from the newest segment's checkpoint (start-up).
+
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import { FieldError } from '../params/json_fields.js';
+import { checkpointDecode } from './journal_checkpoint.js';
+import { journalUnits } from './journal_files.js';
+import type { JournalUnit } from './journal_files.js';
+import { CHAIN_GENESIS_HASH, hashEqual } from './journal_frame.js';
+import type { JournalRecord } from './journal_records.js';
+import { segmentScan } from './journal_scan.js';
+import type { Corruption, JournalScan } from './journal_scan.js';
+import { JournalState } from './journal_state.js';
+
+/** How to read. */
+export interface JournalReadOptions {
+  /**
+   * 'oldest': every retained segment, each checkpoint checked against the state the records
+   * before it give. 'newest': the newest checkpoint and its segment only (start-up).
+   */
+  readonly from: 'oldest' | 'newest';
+  /** Keep each card's last final (the validator does; verify and export need not). */
+  readonly trackLastFinals: boolean;
+  /** Called with every intact record in order (export streams from here); null: none. */
+  readonly onRecord: ((record: JournalRecord) => void) | null;
+  /** Awaited before each file is read (export flushes the lines of the previous segment). */
+  readonly beforeRead?: () => Promise<void>;
+}
+
+/** A read journal: the scan, the segments that hold it, and reclaim leftovers. */
+export interface JournalRead extends JournalScan {
+  /** Segments in use, oldest first (the newest one's file may not exist yet). */
+  readonly units: readonly JournalUnit[];
+  /** Segments whose checkpoint a reclaim already removed (to be removed too). */
+  readonly leftovers: readonly JournalUnit[];
+  /** Intact bytes of the newest segment (where appends continue). */
+  readonly newestValidBytes: number;
+}
+
+/** A file the read needs next, or the result. */
+type ReadStep = { readonly read: string } | { readonly done: JournalRead };
+
+/**
+ * Reads the journal named `fileName` on `storage`. The reader holds one segment at a time, so
+ * its memory is one segment plus the state. Errors: the storage's own (list or read failed).
+ */
+export async function journalRead(
+  storage: StoragePort,
+  fileName: string,
+  options: JournalReadOptions,
+): Promise<{ ok: true; value: JournalRead } | { ok: false; detail: string }> {
+  const listed = await storage.list();
+  if (!listed.ok) return { ok: false, detail: listed.detail };
+  const steps = journalReadSteps(journalUnits(fileName, listed.value), options);
+  let step = steps.next();
+  // Bounded: one step per file of the journal.
+  while (step.done !== true) {
+    const value: ReadStep = step.value;
+    if ('done' in value) return { ok: true, value: value.done };
+    await options.beforeRead?.();
+    const read = await storage.read(value.read);
+    if (!read.ok) return { ok: false, detail: read.detail };
+    step = steps.next(read.value);
+  }
+  throw new Error('journal read ended without a result');
+}
+
+/**
+ * Reads a journal from a map of file images (a test's view of a StorageSim's medium, or a
+ * directory read by a tool). Missing files read as empty.
+ */
+export function journalScanFiles(
+  files: ReadonlyMap<string, Uint8Array>,
+  fileName: string,
+  collect: boolean,
+): JournalRead {
+  const records: JournalRecord[] = [];
+  const onRecord = collect ? (record: JournalRecord) => records.push(record) : null;
+  const steps = journalReadSteps(
+    journalUnits(fileName, [...files.keys()]),
+    { from: 'oldest', trackLastFinals: true, onRecord },
+  );
+  let step = steps.next();
+  while (step.done !== true) {
+    const value: ReadStep = step.value;
+    if ('done' in value) return { ...value.done, records };
+    step = steps.next(files.get(value.read) ?? new Uint8Array(0));
+  }
+  throw new Error('journal read ended without a result');
+}
+
+function* journalReadSteps(
+  units: readonly JournalUnit[],
+  options: JournalReadOptions,
+): Generator<ReadStep, void, Uint8Array> {
+  const split = unitsSplit(units);
+  const live = split.live;
+  let state = new JournalState(options.trackLastFinals);
+  let headHash = CHAIN_GENESIS_HASH;
+  let validBytes = 0;
+  let newestValidBytes = 0;
+  const result = (rest: Partial<JournalRead>): ReadStep => ({
+    done: {
+      state, records: [], validBytes, headHash, tornTail: null, corruption: null, units: live,
+      leftovers: split.leftovers, newestValidBytes, ...rest,
+    },
+  });
+  if (split.corruption !== null) {
+    yield result({ corruption: split.corruption });
+    return;
+  }
+  const startIndex = options.from === 'newest' ? Math.max(0, live.length - 1) : 0;
+  for (let i = startIndex; i < live.length; i += 1) {
+    const unit = live[i];
+    if (unit === undefined) break;
+    if (unit.checkpoint !== null) {
+      const loaded = checkpointLoad(yield { read: unit.checkpoint }, unit, options);
+      const problem = typeof loaded === 'string'
+        ? loaded
+        : i === startIndex ? null : continuity(loaded, state, headHash);
+      if (problem !== null || typeof loaded === 'string') {
+        yield result({ corruption: corruptAt(unit.checkpoint, unit.firstSeq, problem ?? '') });
+        return;
+      }
+      if (i === startIndex) {
+        state = loaded.state;
+        headHash = loaded.headHash;
+      }
+    }
+    const newest = i === live.length - 1;
+    if (!unit.segmentExists && !newest) {
+      yield result({ corruption: corruptAt(unit.segment, unit.firstSeq, 'segment missing') });
+      return;
+    }
+    const bytes = unit.segmentExists ? yield { read: unit.segment } : new Uint8Array(0);
+    const scan = segmentScan(bytes, unit.segment, { state, headHash }, newest, options.onRecord);
+    validBytes += scan.validBytes;
+    newestValidBytes = scan.validBytes;
+    headHash = scan.headHash;
+    if (scan.corruption !== null || scan.tornTail !== null) {
+      yield result({ corruption: scan.corruption, tornTail: scan.tornTail });
+      return;
+    }
+  }
+  // Leftovers of a reclaim held acknowledged records only (the ack may be in the last segment).
+  const firstLive = live[0];
+  if (split.leftovers.length > 0 && firstLive !== undefined
+    && state.ackThroughSeq < firstLive.firstSeq - 1) {
+    const reason = `segments before seq ${firstLive.firstSeq} are missing but not acknowledged`;
+    yield result({ corruption: corruptAt(firstLive.segment, firstLive.firstSeq, reason) });
+    return;
+  }
+  yield result({});
+}
+
+interface LoadedCheckpoint {
+  readonly state: JournalState;
+  readonly headHash: Uint8Array;
+}
+
+function checkpointLoad(
+  bytes: Uint8Array,
+  unit: JournalUnit,
+  options: JournalReadOptions,
+): LoadedCheckpoint | string {
+  const file = unit.checkpoint ?? unit.segment;
+  try {
+    const checkpoint = checkpointDecode(bytes, file);
+    if (checkpoint.firstSeq !== unit.firstSeq) {
+      return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
+    }
+    const state = JournalState.fromSnapshot(checkpoint.state, options.trackLastFinals);
+    if (typeof state === 'string') return `checkpoint: ${state}`;
+    return { state, headHash: checkpoint.headHash };
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    return error.message;
+  }
+}
+
+/**
+ * Why a checkpoint disagrees with the state its previous segments give, or null: the records
+ * end just before it, the chain continues from the same hash, and the counts, the ack and the
+ * uncertain taps match.
+ */
+function continuity(
+  loaded: LoadedCheckpoint,
+  state: JournalState,
+  headHash: Uint8Array,
+): string | null {
+  if (loaded.state.lastSeq !== state.lastSeq) {
+    return `segments end at seq ${state.lastSeq}, the checkpoint follows ${loaded.state.lastSeq}`;
+  }
+  if (!hashEqual(loaded.headHash, headHash)) return 'checkpoint chain hash does not match';
+  if (loaded.state.continuityKey() !== state.continuityKey()) {
+    return 'checkpoint state (ack, counts, open taps) differs from its records';
+  }
+  return null;
+}
+
+/**
+ * Splits units into live ones and leftovers of an interrupted reclaim (a reclaim removes a
+ * segment, then its checkpoint: leading checkpoints without a segment are leftovers). A
+ * segment without its checkpoint is corruption.
+ */
+function unitsSplit(units: readonly JournalUnit[]): {
+  live: JournalUnit[];
+  leftovers: JournalUnit[];
+  corruption: Corruption | null;
+} {
+  let firstLive = 0;
+  while (firstLive < units.length - 1 && units[firstLive]?.segmentExists === false) firstLive += 1;
+  const leftovers = units.slice(0, firstLive);
+  const live = units.slice(firstLive);
+  const orphan = units.find((unit) => !unit.checkpointExists);
+  const corruption = orphan === undefined
+    ? null
+    : corruptAt(orphan.segment, orphan.firstSeq, 'segment without its checkpoint');
+  return { live, leftovers, corruption };
+}
+
+function corruptAt(file: string, seqExpected: number, reason: string): Corruption {
+  return { file, offset: 0, seqExpected, reason };
+}

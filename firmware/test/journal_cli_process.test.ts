@@ -1,0 +1,122 @@
+// `node bin/shuaka.js journal ...` as a real subprocess: flipped bits and random bytes are
+// CORRUPT (exit 3) and never cut, a new journal verifies as empty, the lock keeps ack out.
+
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { FileStorage } from '../../hal/src/storage/file_storage.js';
+import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import { journalOptions, newClock, newPrng, scriptedEntries } from './journal_fixtures.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shuaka-journal-cli-'));
+  // The first run may rebuild dist/; later runs are quick.
+  spawnSync(process.execPath, [BIN, 'journal', '--help'], { cwd: ROOT, encoding: 'utf8' });
+}, 300_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function shuaka(args: string[]): { code: number | null; out: string; err: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+async function writeJournal(name: string, entries: readonly JournalEntry[]): Promise<string> {
+  const journalDir = join(dir, name);
+  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
+  const opened = await Journal.open(storage.value, options);
+  if (!opened.ok) throw new Error(opened.detail);
+  for (const entry of entries) {
+    const result = await opened.value.journal.append(entry);
+    if (!result.ok) throw new Error(result.detail);
+  }
+  await storage.value.close();
+  return journalDir;
+}
+
+describe('shuaka journal as a process', () => {
+  it('oneFlippedBitInTheLastCommittedRecord_isCorruptExit3_andNeverCut', async () => {
+    const journalDir = await writeJournal('flipped', scriptedEntries().slice(0, 2));
+    const path = join(journalDir, JOURNAL_FILE_NAME);
+    const image = await readFile(path);
+    // A bit inside the last record's payload: its CRC no longer matches.
+    const index = image.length - 60;
+    image[index] = (image[index] ?? 0) ^ 0x08;
+    await writeFile(path, image);
+    const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+    expect(verified.code, verified.out + verified.err).toBe(3);
+    expect(verified.out).toMatch(/: CORRUPT/);
+    expect(verified.err).toMatch(/CORRUPT: journal\.bin at byte \d+ \(seq 2\)/);
+    expect(verified.out).not.toMatch(/torn tail: \d+ bytes/);
+    // Opening it for an ack (the validator's open) refuses too, cuts nothing, quarantines.
+    const ack = shuaka(['journal', 'ack', '--through', '1', '--journal', journalDir]);
+    expect(ack.code, ack.err).toBe(3);
+    expect(Buffer.compare(await readFile(path), image)).toBe(0);
+    const quarantined = await readFile(join(journalDir, `quarantine-${JOURNAL_FILE_NAME}`));
+    expect(Buffer.compare(quarantined, image)).toBe(0);
+    expect(shuaka(['journal', 'export', '--journal', journalDir]).code).toBe(3);
+  }, 300_000);
+
+  it('aFileOfRandomBytes_isCorruptExit3', async () => {
+    const journalDir = join(dir, 'random');
+    await mkdir(journalDir);
+    const prng = newPrng(42);
+    const bytes = Uint8Array.from({ length: 4096 }, () => prng.below(256));
+    await writeFile(join(journalDir, JOURNAL_FILE_NAME), bytes);
+    const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+    expect(verified.code, verified.out + verified.err).toBe(3);
+    expect(verified.err).toMatch(/CORRUPT: journal\.bin at byte 0 \(seq 1\)/);
+    expect(Buffer.compare(await readFile(join(journalDir, JOURNAL_FILE_NAME)), bytes)).toBe(0);
+  }, 300_000);
+
+  it('aNewEmptyJournal_verifiesAsEmptyExit0', async () => {
+    const journalDir = join(dir, 'new');
+    await mkdir(journalDir);
+    const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+    expect(verified.code, verified.err).toBe(0);
+    expect(verified.out).toMatch(/empty \(a new journal, no records yet\)/);
+    expect(await readdir(journalDir)).toEqual([]);
+    const absent = shuaka(['journal', 'verify', '--journal', join(dir, 'absent')]);
+    expect(absent.code).toBe(1);
+  }, 300_000);
+
+  it('ack_isRefusedExit4WhileALiveProcessHoldsTheLock_andTakesAStaleOne', async () => {
+    const journalDir = await writeJournal('locked', scriptedEntries().slice(0, 3));
+    const lockPath = join(journalDir, 'journal.lock');
+    // This test process is alive: the lock is held.
+    await writeFile(lockPath, `${process.pid}\n`);
+    const refused = shuaka(['journal', 'ack', '--through', '2', '--journal', journalDir]);
+    expect(refused.code, refused.err).toBe(4);
+    expect(refused.err).toMatch(new RegExp(`held by running process ${process.pid}`));
+    // A process that has exited: its lock is stale and is taken, then released.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    await writeFile(lockPath, `${gone.stdout}\n`);
+    const acked = shuaka(['journal', 'ack', '--through', '2', '--journal', journalDir]);
+    expect(acked.code, acked.err).toBe(0);
+    expect(await readdir(journalDir)).not.toContain('journal.lock');
+    const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+    expect(verified.out).toMatch(/acknowledged through 2/);
+    const help = shuaka(['journal', '--help']);
+    expect(help.out).toMatch(/3 {2}corrupt/);
+    expect(help.out).toMatch(/4 {2}locked/);
+  }, 300_000);
+});

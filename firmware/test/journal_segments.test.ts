@@ -1,0 +1,187 @@
+// Segments on StorageSim: rotation, start-up from the newest checkpoint, reclaim after ack,
+// space coming back when full, power cuts across rotation and reclaim, damaged checkpoints.
+
+import { describe, expect, it } from 'vitest';
+
+import { StorageSim } from '../../host-sim/src/storage_sim.js';
+import type { HalResult } from '../../hal/src/ports/hal_status.js';
+import { Journal, JournalStatus } from '../src/app/journal/journal.js';
+import type { JournalOptions } from '../src/app/journal/journal.js';
+import { journalScanFiles } from '../src/app/journal/journal_reader.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import {
+  JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, randomEntries, recovery,
+} from './journal_fixtures.js';
+
+const SEGMENT_BYTES = 16_000;
+
+function newSim(seed: number): StorageSim {
+  return new StorageSim({
+    totalBytes: 1 << 24, prng: newPrng(seed), tornModes: ['prefix', 'garbage', 'zeros'],
+  });
+}
+
+function options(sizeBytesMax = 1 << 20): JournalOptions {
+  return { ...journalOptions(newClock(), sizeBytesMax, 8192), segmentBytesMax: SEGMENT_BYTES };
+}
+
+async function open(sim: StorageSim, sizeBytesMax = 1 << 20): Promise<Journal> {
+  const opened = await Journal.open(sim, options(sizeBytesMax));
+  if (!opened.ok) throw new Error(`${opened.error} ${opened.detail}`);
+  return opened.value.journal;
+}
+
+/** One approved tap: a pending and its final. */
+function tap(n: number, pendingSeq: number): JournalEntry[] {
+  const key = card(n);
+  return [
+    { kind: 'pending', recovery: recovery(key, n), fareRule: 'flat', amountMinor: 200 },
+    { kind: 'final', pendingSeq, clearing: clearing(key, n) },
+  ];
+}
+
+async function appendOk(journal: Journal, entry: JournalEntry): Promise<void> {
+  const result = await journal.append(entry);
+  if (!result.ok) throw new Error(`append ${entry.kind}: ${result.error} ${result.detail}`);
+}
+
+/** A StoragePort view that counts the bytes read (what start-up costs). */
+function countingReads(sim: StorageSim): { bytes: () => number } {
+  let bytes = 0;
+  const read = sim.read.bind(sim);
+  sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
+    const result = await read(name);
+    if (result.ok) bytes += result.value.length;
+    return result;
+  };
+  return { bytes: () => bytes };
+}
+
+describe('journal segments', () => {
+  it('fullJournal_goesOutOfService_andAnAckGivesTheSpaceBack', async () => {
+    const sim = newSim(1);
+    const journal = await open(sim, 120_000);
+    let n = 0;
+    // Bounded: each tap adds two records, the journal is full after ~80 taps.
+    while ((await journal.canAcceptTap()).ok && n < 1000) {
+      const accept = await journal.canAcceptTap();
+      if (!accept.ok || !accept.value) break;
+      for (const entry of tap(n, journal.summary().lastSeq + 1)) await appendOk(journal, entry);
+      n += 1;
+    }
+    const full = journal.summary();
+    expect(full.segmentCount).toBeGreaterThan(3);
+    expect(full.sizeBytes).toBeLessThanOrEqual(120_000);
+    const pending = tap(9999, full.lastSeq + 1)[0];
+    if (pending === undefined) throw new Error('tap');
+    expect(await journal.canAcceptTap()).toEqual({ ok: true, value: false });
+    // Uploads acknowledge everything: every sealed segment goes, taps are accepted again.
+    await appendOk(journal, { kind: 'ack', throughSeq: full.lastSeq });
+    expect(journal.summary().segmentCount).toBe(1);
+    expect(journal.summary().sizeBytes).toBeLessThan(SEGMENT_BYTES + 4096);
+    expect(await journal.canAcceptTap()).toEqual({ ok: true, value: true });
+    await appendOk(journal, pending);
+    const files = [...sim.durableFiles().keys()].filter((name) => name.startsWith('journal'));
+    expect(files.length).toBeLessThanOrEqual(2);
+    const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, false);
+    expect(scan.corruption).toBeNull();
+    expect(scan.state.lastSeq).toBe(full.lastSeq + 2);
+    expect(scan.state.countsByKind.final).toBe(n);
+  });
+
+  it('startUp_readsTheNewestCheckpointAndSegmentOnly_andRestoresTheIndex', async () => {
+    const sim = newSim(2);
+    const journal = await open(sim, 1 << 24);
+    // An uncertain tap in the first segment, then many taps after it.
+    const lost = card(7);
+    await appendOk(journal, {
+      kind: 'pending', recovery: recovery(lost, 70), fareRule: 'flat', amountMinor: 200,
+    });
+    for (let i = 0; i < 300; i += 1) {
+      for (const entry of tap(100 + i, journal.summary().lastSeq + 1)) {
+        await appendOk(journal, entry);
+      }
+    }
+    await appendOk(journal, { kind: 'ack', throughSeq: 300 });
+    const before = journal.summary();
+    expect(before.segmentCount).toBeGreaterThan(10);
+    const reads = countingReads(sim);
+    const reopened = await open(sim, 1 << 24);
+    expect(reopened.summary()).toEqual(before);
+    const checkpoint = [...sim.durableFiles().keys()].filter((n) => n.endsWith('.ckpt')).at(-1);
+    const checkpointBytes = sim.durableBytes(checkpoint ?? '').length;
+    expect(checkpointBytes).toBeGreaterThan(0);
+    expect(reads.bytes()).toBeLessThanOrEqual(SEGMENT_BYTES + checkpointBytes);
+    expect(reads.bytes() * 5).toBeLessThan(before.sizeBytes);
+    expect(reopened.uncertainForCard(lost.pan, lost.psn).map((t) => t.seq)).toEqual([1]);
+    const lastCard = card(100 + 299);
+    expect(reopened.lastFinalFor(lastCard.pan, lastCard.psn)?.seq).toBe(before.lastSeq - 1);
+    const early = card(101);
+    expect(reopened.lastFinalFor(early.pan, early.psn)?.seq).toBe(5);
+    // And the whole retained journal verifies from its oldest checkpoint.
+    const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, false);
+    expect(scan.corruption).toBeNull();
+    expect(scan.state.lastSeq).toBe(before.lastSeq);
+  });
+
+  it('powerCutsAcrossRotationAndReclaim_keepEverySyncedRecord', async () => {
+    for (let seed = 1; seed <= 16; seed += 1) {
+      const sim = newSim(seed);
+      const entries = randomEntries(newPrng(seed), 400);
+      let journal = await open(sim);
+      let synced = 0;
+      // Bounded: every restart resumes after the last synced record; 6 cuts per seed.
+      for (let cut = 0; cut < 6 && synced < entries.length; cut += 1) {
+        sim.armPowerCut(1 + newPrng(seed * 31 + cut).below(300));
+        for (const entry of entries.slice(synced)) {
+          if (!(await journal.append(entry)).ok) break;
+          synced += 1;
+        }
+        if (sim.isDown()) sim.restart();
+        const opened = await Journal.open(sim, options());
+        if (!opened.ok) throw new Error(`seed ${seed} cut ${cut}: ${opened.detail}`);
+        journal = opened.value.journal;
+        const lastSeq = journal.summary().lastSeq;
+        // A record whose append failed may still be whole on the medium (kept), never more.
+        expect(lastSeq, `seed ${seed}`).toBeGreaterThanOrEqual(synced);
+        expect(lastSeq, `seed ${seed}`).toBeLessThanOrEqual(synced + 1);
+        synced = lastSeq;
+        const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, false);
+        expect(scan.corruption, `seed ${seed}`).toBeNull();
+        expect(scan.state.lastSeq, `seed ${seed}`).toBe(lastSeq);
+      }
+    }
+  });
+
+  it('damagedCheckpoint_isCorrupt_quarantined_andLeftAsItIs', async () => {
+    const sim = newSim(3);
+    const journal = await open(sim);
+    for (let i = 0; i < 40; i += 1) {
+      for (const entry of tap(i, journal.summary().lastSeq + 1)) await appendOk(journal, entry);
+    }
+    const names = [...sim.durableFiles().keys()];
+    const checkpoint = names.filter((name) => name.endsWith('.ckpt')).at(-1);
+    if (checkpoint === undefined) throw new Error('no checkpoint');
+    const image = sim.durableBytes(checkpoint);
+    sim.corruptByte(checkpoint, 40, (image[40] ?? 0) ^ 0x01);
+    const reopened = await Journal.open(sim, options());
+    expect(reopened.ok ? null : reopened.error).toBe(JournalStatus.CORRUPT);
+    expect(sim.durableBytes(`quarantine-${checkpoint}`)).toEqual(sim.durableBytes(checkpoint));
+    expect(sim.durableBytes(checkpoint)[40]).toBe((image[40] ?? 0) ^ 0x01);
+  });
+
+  it('missingMiddleSegment_isCorruptionForVerify', async () => {
+    const sim = newSim(4);
+    const journal = await open(sim);
+    for (let i = 0; i < 40; i += 1) {
+      for (const entry of tap(i, journal.summary().lastSeq + 1)) await appendOk(journal, entry);
+    }
+    const files = sim.durableFiles();
+    // journal.bin (seq 1), then numbered segments: the first numbered one is in the middle.
+    const segments = [...files.keys()].filter((name) => /^journal-.*\.bin$/.test(name));
+    expect(segments.length).toBeGreaterThan(1);
+    files.delete(segments[0] ?? '');
+    const scan = journalScanFiles(files, JOURNAL_FILE, false);
+    expect(scan.corruption?.reason).toMatch(/segment missing/);
+  });
+});
