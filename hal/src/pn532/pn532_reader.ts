@@ -818,7 +818,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * 'lost' (the board reported the serial link gone), or 'stalled' when the answer to `code`
    * has started (valid header, D5, code + 1) and no byte came for interByteTimeoutMs. Only
    * then is a NACK safe: NACK means "resend your last response", and a chip still running our
-   * command would resend the previous answer, which for InDataExchange carries the same response code as the one we wait for.
+   * command would resend the previous answer, which for InDataExchange carries the same
+   * response code as the one we wait for.
    */
   private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
     let timedOut = false;
