@@ -58,8 +58,10 @@ async function startFailures(base: number, reader: Pn532ReaderOptions): Promise<
 
 describe('Pn532Reader start-up under line noise', () => {
   it('start_atOnePercentLineNoise_comesUpForEverySeed', async () => {
-    expect(await startFailures(5000, PN532_READER_DEFAULT_OPTIONS), 'SHUAKA_SEED=N replays')
-      .toEqual([]);
+    expect(
+      await startFailures(5000, PN532_READER_DEFAULT_OPTIONS),
+      'SHUAKA_SEED=N replays',
+    ).toEqual([]);
   });
 
   it('start_withoutResyncOrResend_failsForSomeSeeds (control: the noise is real)', async () => {
@@ -84,12 +86,16 @@ describe('Pn532Reader start-up under line noise', () => {
       faults.corruptRatio = 0;
       const card = qpbocScriptedCard('a', SCRIPTED_IDENTITY_A);
       rig.sim.placeCard(card);
-      const polled = await rig.run(rig.reader.poll({ technologies: ['ISO14443A'], timeoutMs: 500 }));
+      const polled = await rig.run(
+        rig.reader.poll({ technologies: ['ISO14443A'], timeoutMs: 500 }),
+      );
       expect(polled.ok && polled.value.kind, `seed ${seed}`).toBe('one');
       const r = await rig.run(
         rig.reader.transceive(hexBytes(QPBOC_CAPDU.selectPpse), { timeoutMs: 1000 }),
       );
-      expect(r.ok && toHex(r.value), `seed ${seed}`).toBe(toHex(card.answerTo(QPBOC_CAPDU.selectPpse)));
+      expect(r.ok && toHex(r.value), `seed ${seed}`).toBe(
+        toHex(card.answerTo(QPBOC_CAPDU.selectPpse)),
+      );
       rig.sim.detach();
     }
   });

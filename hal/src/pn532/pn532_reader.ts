@@ -889,8 +889,22 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 }
 
+/** ISO/IEC 14443-3 §6.5.4: a single-size UID whose first byte is 08 is a random ID. */
+const UID0_08_RANDOM_ID = 0x08;
+
+function randomUid(card: DetectedCard): boolean {
+  if (card.technology !== 'ISO14443A') return false;
+  return card.uid.length === 4 && card.uid[0] === UID0_08_RANDOM_ID;
+}
+
+/**
+ * Whether `b`, found in the field, may be the card `a` we are watching. A random ID may be
+ * drawn again at each activation (phones), so it proves nothing: while any random-ID card is
+ * in the field the phone counts as still there, and only an empty field ends its tap.
+ */
 function sameCard(a: DetectedCard, b: DetectedCard): boolean {
   if (a.technology === 'ISO14443A' && b.technology === 'ISO14443A') {
+    if (randomUid(a) && randomUid(b)) return true;
     return equalBytes(a.uid, b.uid);
   }
   if (a.technology === 'ISO14443B' && b.technology === 'ISO14443B') {
