@@ -97,12 +97,15 @@ async function writeParams(): Promise<string[]> {
 }
 
 /** The emulator on a socat pty whose host end is `<ptyDir>/host` (the same every time). */
-async function plugIn(ptyDir: string): Promise<Pn532SimOnPty> {
+async function plugIn(
+  ptyDir: string,
+  log: ((line: string) => void) | undefined = undefined,
+): Promise<Pn532SimOnPty> {
   const rig = await startPn532SimOnPty({
     dir: ptyDir,
     clock: new WallClock(),
     pace: false,
-    sim: { ...PN532_SIM_DEFAULT_OPTIONS, waitModelledTime: false, commandDelayMs: 0 },
+    sim: { ...PN532_SIM_DEFAULT_OPTIONS, waitModelledTime: false, commandDelayMs: 0, log },
   });
   rigs.add(rig);
   return rig;
@@ -152,7 +155,7 @@ function spawnRun(argv: readonly string[], asUid: number | null = null): Validat
           if (proc.exitCode !== null || proc.signalCode !== null) resolve(null);
           else waiters.push({ event, resolve });
         }),
-        () => `no '${event}' from the validator; stderr: ${stderr}`,
+        () => `no '${event}'; stderr: ${stderr}; last lines: ${JSON.stringify(lines.slice(-8))}`,
       ),
   };
 }
@@ -231,6 +234,71 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     expect(await runJournalCommand(['verify', '--journal', journalDir], io)).toBe(0);
     expect(first.ledger()).toHaveLength(1);
     expect(second.ledger()).toHaveLength(1);
+  }, 90_000);
+
+  it('run_unpluggedDuringGpo_tapEndsWithoutApproval_reTapAfterReplugAccountsOnce', async () => {
+    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+    const flags = await writeParams();
+    const ptyDir = join(dir, 'pty');
+    mkdirSync(ptyDir);
+    let armed = false;
+    let pulled: Promise<void> | null = null;
+    const rigs: Pn532SimOnPty[] = [];
+    // The plug is pulled the moment the GPO reaches the reader (InDataExchange 80 A8): the
+    // emulator is detached at once, so no answer leaves it, and socat dies right after.
+    const onFrame = (line: string): void => {
+      if (!armed || !/^H>P .*d4 40 01 80 a8/.test(line)) return;
+      armed = false;
+      const rig = rigs[0];
+      if (rig !== undefined) {
+        rig.sim.detach();
+        pulled = unplug(rig);
+      }
+    };
+    rigs.push(await plugIn(ptyDir, onFrame));
+    const journalDir = join(dir, 'journal');
+    const hostPath = join(ptyDir, 'host');
+    const child = spawnRun(['--port', hostPath, '--journal', journalDir, ...flags]);
+    expect(await child.next('start'), child.stderr()).not.toBeNull();
+    const [card] = cards();
+    if (card === undefined) throw new Error('cards');
+    armed = true;
+    const torn = child.next('tap');
+    const lost = child.next('reader-lost');
+    rigs[0]?.sim.placeCard(card);
+    const tornLine = await torn;
+    expect(pulled, 'the GPO was seen and the plug pulled').not.toBeNull();
+    expect(tornLine?.['result']).not.toBe('approved');
+    expect(await lost).not.toBeNull();
+    await pulled;
+
+    const back = child.next('reader-back');
+    const rig = await plugIn(ptyDir);
+    expect(await back).not.toBeNull();
+    // The rider took the card away meanwhile (the new field is empty) and taps again once the
+    // validator has seen the empty field: until then the card counts as never removed.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = await tap(rig, child, card);
+    expect(['approved', 'alreadyPaid']).toContain(again['result']);
+
+    const stopped = child.next('stopped');
+    child.proc.kill('SIGTERM');
+    expect(await stopped).not.toBeNull();
+    expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 0, signal: null });
+    // The card's own ledger is the truth: one debit, one clearing record for it, nothing
+    // left uncertain.
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    expect(await runJournalCommand(['verify', '--journal', journalDir], io)).toBe(0);
+    expect(out).toContain('  uncertain taps 0');
+    out.length = 0;
+    expect(await runJournalCommand(['export', '--journal', journalDir], io)).toBe(0);
+    const clearing = out
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine)
+      .filter((l) => l['type'] === 'clearing');
+    expect(card.ledger()).toHaveLength(1);
+    expect(clearing.map((l) => l['atc'])).toEqual(card.ledger().map((e) => e.atc));
   }, 90_000);
 
   it('run_unpluggedAndNeverBack_sigtermStillEndsWithExit0', async () => {
