@@ -61,21 +61,34 @@ describe('serial link loss on a real pty', () => {
     const link = new ReopenableSerialLink(first.hostPath, opened.value, open);
     const reader = new Pn532Reader(link, clock, PN532_READER_DEFAULT_OPTIONS);
     const losses: string[] = [];
+    let lostSignal: () => void = () => undefined;
+    const lost = new Promise<void>((resolve) => {
+      lostSignal = resolve;
+    });
     link.onLost((detail) => {
       losses.push(detail);
       reader.linkLost(detail);
+      lostSignal();
     });
     expect((await reader.start(SUITE_START)).ok).toBe(true);
 
-    // A poll with no card waits up to 2 s; the plug is pulled while it waits.
+    // A poll with no card waits up to 2 s; the plug is pulled while it waits. The poll ends
+    // with READER_IO: by the loss, or (on a loaded machine) by the missing ACK just before it.
+    // That the loss itself ends a pending command at once is shown in simulated time
+    // (firmware/test/reader_recovery.test.ts); here the native binding's report is the point.
     const polling = reader.poll({ technologies: ['ISO14443A'], timeoutMs: 2000 });
-    const pulledAt = performance.now();
     await pull(first);
     const polled = await polling;
     expect(polled.ok ? 'ok' : polled.error).toBe(HalStatus.READER_IO);
-    expect(performance.now() - pulledAt, 'ended by the loss, not the 2 s deadline').toBeLessThan(
-      1500,
-    );
+    let timer: NodeJS.Timeout | undefined;
+    const reported = await Promise.race([
+      lost.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    expect(reported, 'serialport reported the vanished pty').toBe(true);
     expect(losses).toHaveLength(1);
     expect(link.lost()).not.toBeNull();
     const write = await link.write(Uint8Array.of(0x00));
