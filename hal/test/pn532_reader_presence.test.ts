@@ -23,6 +23,13 @@ import { SUITE_START } from './pn532_reader_suite.js';
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 17);
 const REMOVAL = { timeoutMs: 1000, intervalMs: 100 };
 
+const ATS = Uint8Array.of(0x05, 0x78, 0x80, 0x70, 0x02);
+
+/** A type A identity like the scripted card's, with another UID. */
+function typeA(uid: Uint8Array): CardIdentity {
+  return { kind: 'A', uid, atqa: Uint8Array.of(0x00, 0x04), sak: 0x28, ats: ATS };
+}
+
 /** A phone that answers every anticollision with a freshly drawn random ID. */
 class RandomIdPhone extends ScriptedCard {
   draws = 0;
@@ -31,7 +38,7 @@ class RandomIdPhone extends ScriptedCard {
   }
   override identity(): CardIdentity {
     this.draws += 1;
-    return { ...SCRIPTED_IDENTITY_A, uid: Uint8Array.of(0x08, ...this.prng.bytes(3)) };
+    return typeA(Uint8Array.of(0x08, ...this.prng.bytes(3)));
   }
 }
 
@@ -75,7 +82,7 @@ describe(`Pn532Reader presence after release (seed ${SEED})`, () => {
     await tapAndRelease(rig);
     expect(outcome(await rig.run(rig.reader.waitForRemoval(REMOVAL)))).toBe(HalStatus.TIMEOUT);
     rig.sim.removeCard(first);
-    const other = { ...SCRIPTED_IDENTITY_A, uid: Uint8Array.of(0x5a, 0x3c, 0x21, 0x9f) };
+    const other = typeA(Uint8Array.of(0x5a, 0x3c, 0x21, 0x9f));
     rig.sim.placeCard(qpbocScriptedCard('second', other));
     expect(outcome(await rig.run(rig.reader.waitForRemoval(REMOVAL)))).toBe('removed');
     rig.sim.detach();
