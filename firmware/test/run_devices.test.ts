@@ -236,7 +236,7 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     expect(second.ledger()).toHaveLength(1);
   }, 90_000);
 
-  it('run_unpluggedDuringGpo_tapEndsWithoutApproval_reTapAfterReplugAccountsOnce', async () => {
+  it('run_unpluggedMidTapAtGpo_tapEndsLinkLost_reTapAfterReplugPaysExactlyOnce', async () => {
     if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
     const flags = await writeParams();
     const ptyDir = join(dir, 'pty');
@@ -244,8 +244,8 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     let armed = false;
     let pulled: Promise<void> | null = null;
     const rigs: Pn532SimOnPty[] = [];
-    // The plug is pulled the moment the GPO reaches the reader (InDataExchange 80 A8): the
-    // emulator is detached at once, so no answer leaves it, and socat dies right after.
+    // The plug is pulled the moment a GPO command (InDataExchange 80 A8) reaches the reader:
+    // the emulator is detached at once, so the card never sees it, and socat dies right after.
     const onFrame = (line: string): void => {
       if (!armed || !/^H>P .*d4 40 01 80 a8/.test(line)) return;
       armed = false;
@@ -268,7 +268,7 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     rigs[0]?.sim.placeCard(card);
     const tornLine = await torn;
     expect(pulled, 'the GPO was seen and the plug pulled').not.toBeNull();
-    expect(tornLine?.['result']).not.toBe('approved');
+    expect(tornLine?.['result']).toBe('tryAgain');
     expect(await lost).not.toBeNull();
     await pulled;
 
@@ -299,6 +299,10 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
       .filter((l) => l['type'] === 'clearing');
     expect(card.ledger()).toHaveLength(1);
     expect(clearing.map((l) => l['atc'])).toEqual(card.ledger().map((e) => e.atc));
+    // The interrupted tap ended as the kernel's link-loss outcome and debited nothing (the
+    // card never saw the GPO): the one debit is the re-tap's, in the card's second presentation.
+    expect(tornLine?.['reason']).toBe('try-again: link-lost');
+    expect(card.ledger().map((e) => e.presentation)).toEqual([2]);
   }, 90_000);
 
   it('run_unpluggedAndNeverBack_sigtermStillEndsWithExit0', async () => {
