@@ -212,6 +212,7 @@ describe('shuaka run on a socat pty', () => {
         paramsDir: paramsFlags[1] ?? '',
         paramsPubPath: paramsFlags[3] ?? '',
         journalDir: join(dir, 'journal'),
+        journalMinFreeBytes: 0,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
@@ -223,7 +224,7 @@ describe('shuaka run on a socat pty', () => {
     await started;
     const stopped = nextEvent('stopped');
     stop.request();
-    expect(await running).toEqual({ code: 0, taps: 0 });
+    expect(await running).toEqual({ code: 'stopped', taps: 0 });
     expect((await stopped)['reason']).toBe('stop requested');
     // The reader was put to sleep: PowerDown (D4 16) with WakeUpEnable F0 (the host links).
     const powerDown = frames.findIndex((line) => /^H>P .*d4 16 f0/.test(line));
@@ -239,6 +240,7 @@ describe('shuaka run on a socat pty', () => {
         paramsDir: paramsFlags[1] ?? '',
         paramsPubPath: paramsFlags[3] ?? '',
         journalDir: join(dir, 'journal'),
+        journalMinFreeBytes: 0,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
@@ -249,7 +251,7 @@ describe('shuaka run on a socat pty', () => {
     );
     await Promise.race([restarted, second]);
     stop2.request();
-    expect(await second, again.err.join('\n')).toEqual({ code: 0, taps: 0 });
+    expect(await second, again.err.join('\n')).toEqual({ code: 'stopped', taps: 0 });
   });
 
   it('run_withATamperedParameterSet_refusesToStartAndWritesNothing', async () => {
@@ -268,13 +270,13 @@ describe('shuaka run on a socat pty', () => {
     expect(existsSync(journalDir)).toBe(false);
   });
 
-  it('run_withAMissingSerialPort_exits1CannotOpenSerialPort', async () => {
+  it('run_withAMissingSerialPort_exits3CannotOpenSerialPort', async () => {
     const paramsFlags = await writeParams([]);
     const journalDir = join(dir, 'journal');
     const { io, err } = captureIo();
     const port = join(dir, 'no-such-tty');
     const code = await runRunCommand(['--port', port, '--journal', journalDir, ...paramsFlags], io);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(err.join('\n')).toContain(`cannot open serial port ${port}`);
     expect(existsSync(journalDir)).toBe(false);
   });
@@ -288,6 +290,8 @@ describe('shuaka run on a socat pty', () => {
     [['--port', '/dev/null', '--frobnicate', '1']],
     [['--port', '/dev/null', 'extra']],
     [['--port', '/dev/null', '--journal', '']],
+    [['--port', '/dev/null', '--journal-min-free-mb', '-1']],
+    [['--port', '/dev/null', '--journal-min-free-mb', '1.5']],
   ])('run_withBadFlags_exits2WithUsage %j', async (argv) => {
     const { io, err } = captureIo();
     expect(await runRunCommand(argv, io)).toBe(2);

@@ -142,7 +142,7 @@ describe('start', () => {
   });
 
   it('start_silentChip_abortsEachTryAfterAckTimeout_thenTriesTargetBaud', async () => {
-    const r = rig();
+    const r = rig({ ...OPTIONS, startAttempts: 1 });
     const result = await r.run(r.reader.start({ baudRate: 921600, rf: RF }));
     expect(errorOf(result)).toBe(HalStatus.READER_IO);
     const wakeSam = hx(cat(WAKE, CMD('14 01')));
@@ -154,6 +154,32 @@ describe('start', () => {
     // The abort goes out exactly one ACK timeout after the command finished leaving.
     expect((at[1] ?? 0) - (at[0] ?? 0)).toBeCloseTo(wakeSamMs + OPTIONS.ackTimeoutMs, 6);
     expect(r.line.host.baudRate()).toBe(921600);
+  });
+
+  it('start_silentChip_retriesTheWholeSequence_withAResyncAbortBetweenTries', async () => {
+    const r = rig();
+    const result = await r.run(r.reader.start({ baudRate: 921600, rf: RF }));
+    expect(errorOf(result)).toBe(HalStatus.READER_IO);
+    const wakeSam = hx(cat(WAKE, CMD('14 01')));
+    const oneTry = [wakeSam, hx(ACK()), wakeSam, hx(ACK()), wakeSam, hx(ACK()), wakeSam, hx(ACK())];
+    const expected: string[] = [...oneTry];
+    for (let k = 1; k < OPTIONS.startAttempts; k += 1) expected.push(hx(ACK()), ...oneTry);
+    expect(r.written()).toEqual(expected);
+    expect(r.reader.diagnostics().startRetries).toBe(OPTIONS.startAttempts - 1);
+  });
+
+  it('start_lostSamAnswer_isAskedForAgain_thenStarts', async () => {
+    const r = rig();
+    // The chip ACKs SAMConfiguration, but its answer never arrives; the resend gets one.
+    r.script.push(answer(ACK()), answer(), ...START_SCRIPT());
+    const result = await r.run(r.reader.start(START_115200));
+    expect(errorOf(result)).toBe('ok');
+    expect(r.reader.diagnostics().commandsResent).toBe(1);
+    expect(r.written().slice(0, 3)).toEqual([
+      hx(cat(WAKE, CMD('14 01'))),
+      hx(ACK()),
+      hx(CMD('14 01')),
+    ]);
   });
 
   it('start_firmwareOfAnotherChip_isProtocol', async () => {

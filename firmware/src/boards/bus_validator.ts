@@ -3,7 +3,8 @@
 // This is the composition root of real hardware. It wires drivers to the application's ports,
 // runs the tap loop until asked to stop, and lets go of every device in reverse order.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { rmdir } from 'node:fs/promises';
 
 import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
 import type { QpbocMode } from '../../../assembly/host/qpboc_session.js';
@@ -27,8 +28,10 @@ import {
   BUS_VALIDATOR_RF,
   type Opened,
 } from './bus_validator_parts.js';
+import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js';
 import { JsonLineLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
+import { READER_REOPEN_BACKOFF, recoverReader } from './reader_recovery.js';
 import { SystemClock } from './system_clock.js';
 
 /** Everything `shuaka run` decides; every field explicit. */
@@ -41,6 +44,8 @@ export interface BusValidatorOptions {
   /** Ed25519 public key (SPKI PEM) the parameter set must be signed with. */
   readonly paramsPubPath: string;
   readonly journalDir: string;
+  /** Free space the journal's file system must have at start (statfs), bytes. */
+  readonly journalMinFreeBytes: number;
   readonly mode: QpbocMode;
   /** Serial device of a DWIN display, or null to log screens as JSON lines. */
   readonly displayPath: string | null;
@@ -56,11 +61,21 @@ export interface BoardIo {
   readonly err: (line: string) => void;
 }
 
-/** How a run ended: 0 stopped as asked, 1 refused to start or lost a device. */
+/**
+ * How a run ended. 'stopped': as asked (signal, --max-taps). Refusals to start: 'refused'
+ * (parameters, kernel, crash hook, journal unreadable), 'reader' (serial port missing or no
+ * PN532 answers), 'storage' (journal directory read-only, full or too small), 'display'
+ * (display port missing). A reader lost while running never ends the run: it is reopened.
+ */
+export type BoardExitKind = 'stopped' | 'refused' | 'reader' | 'storage' | 'display';
+
 export interface BoardExit {
-  readonly code: 0 | 1;
+  readonly code: BoardExitKind;
   readonly taps: number;
 }
+
+/** Bytes the start-up probe writes and fsyncs in the journal directory. */
+export const JOURNAL_PROBE_BYTES = 64 << 10;
 
 /**
  * Stop requests from outside (SIGINT, SIGTERM). The first lets the current tap finish; a
@@ -99,15 +114,23 @@ interface Board {
   readonly pn532: Pn532OnSerial;
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
+  readonly clock: ClockPort;
   /** Reader errors logged by the app so far (the supervisor's view of the link). */
   readerErrors(): number;
+}
+
+/** A refused start: the exit kind and the sentence for the operator. */
+interface Refusal {
+  readonly refused: Exclude<BoardExitKind, 'stopped'>;
+  readonly message: string;
 }
 
 /**
  * Boots the board, runs taps until `stop` is requested or `tapsMax` taps are done, then shuts
  * the reader down and closes every port. Never throws on an operating error: a refused start
- * (bad flags already excluded, bad parameters, dead serial port, corrupt journal) is reported
- * on `io.err` with exit code 1, and nothing is written to the journal directory in that case.
+ * (bad parameters, unusable journal directory, dead serial port, corrupt journal) is reported
+ * on `io.err` with its exit kind, and the journal directory is left as it was. A reader lost
+ * while running is reported, shown and reopened with backoff until it answers again.
  */
 export async function runBusValidator(
   options: BusValidatorOptions,
@@ -124,26 +147,26 @@ export async function runBusValidator(
     },
   };
   const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close();
-  };
+  // The serial port is what keeps Node running; while a lost reader is being reopened there
+  // is none, and the clock's timers do not hold the process. Without this a validator whose
+  // reader was unplugged would end with Node's "unsettled top-level await" (13), silently.
+  const hold = setInterval(() => undefined, 1 << 30);
   try {
-    const board = await boot(options, clock, log, closers, io);
-    if (board === null) return { code: 1, taps: 0 };
-    const loop = await runLoop(
-      { ...board, readerErrors: () => readerErrors },
-      options,
-      stop,
-      log,
-      io,
-    );
+    const booted = await boot(options, clock, log, closers);
+    if ('refused' in booted) {
+      io.err(`shuaka run: ${booted.message}`);
+      return { code: booted.refused, taps: 0 };
+    }
+    const board = { ...booted, clock, readerErrors: () => readerErrors };
+    const loop = await runLoop(board, options, stop, log, io);
     await board.display.show({ kind: 'outOfService' });
     await board.indicator.signal('off');
     log.log({ event: 'stopped', taps: loop.taps, reason: loop.reason });
-    return { code: loop.code, taps: loop.taps };
+    return { code: 'stopped', taps: loop.taps };
   } finally {
     stop.onForce(null);
-    await closeAll();
+    for (const close of closers.reverse()) await close();
+    clearInterval(hold);
   }
 }
 
@@ -152,29 +175,53 @@ async function boot(
   clock: ClockPort,
   log: LogPort,
   closers: (() => Promise<void>)[],
-  io: BoardIo,
-): Promise<Omit<Board, 'readerErrors'> | null> {
+): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   const params = await bootParams(options.paramsDir, options.paramsPubPath);
-  if (!params.ok) return refuse(io, params.message);
+  if (!params.ok) return { refused: 'refused', message: params.message };
+  const dir = await checkJournalDir(options.journalDir, {
+    probeBytes: JOURNAL_PROBE_BYTES,
+    minFreeBytes: options.journalMinFreeBytes,
+  });
+  if (!dir.ok) return storageRefusal(dir.error, log);
+  log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
+  const rest = await bootDevices(options, clock, log, closers, params.value);
+  // A refused start leaves the journal directory as it was: remove it if the check made it.
+  if ('refused' in rest && dir.value.createdDir) {
+    await rmdir(options.journalDir).catch(() => undefined);
+  }
+  return rest;
+}
+
+function storageRefusal(problem: JournalDirProblem, log: LogPort): Refusal {
+  log.log({ event: 'out-of-service', reason: `journal directory ${problem.problem}` });
+  return { refused: 'storage', message: `${problem.message}; the validator stays out of service` };
+}
+
+async function bootDevices(
+  options: BusValidatorOptions,
+  clock: ClockPort,
+  log: LogPort,
+  closers: (() => Promise<void>)[],
+  set: ParamSet,
+): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   let kernel: Kernel;
   try {
     kernel = await loadKernel();
   } catch (error) {
-    return refuse(io, `cannot load the kernel: ${String(error)}`);
+    return { refused: 'refused', message: `cannot load the kernel: ${String(error)}` };
   }
   const reader = await bootReader(options.readerPath, options.baudRate, clock);
-  if (!reader.ok) return refuse(io, reader.message);
+  if (!reader.ok) return { refused: 'reader', message: reader.message };
   closers.push(reader.value.close);
   const info = reader.value.info;
   log.log({ event: 'reader', name: info.name, baudRate: info.baudRate, path: options.readerPath });
   const display = await bootDisplay(options.displayPath, log);
-  if (!display.ok) return refuse(io, display.message);
+  if (!display.ok) return { refused: 'display', message: display.message };
   closers.push(display.value.close);
   const indicator = bootIndicator(options.sysfsRoot, clock, log);
   const journal = await bootJournal(options.journalDir, clock, log);
-  if (!journal.ok) return refuse(io, journal.message);
+  if (!journal.ok) return { refused: 'refused', message: journal.message };
   closers.push(journal.value.close);
-  const set = params.value;
   const validator = composeValidator(
     { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
     reader.value.part,
@@ -190,7 +237,9 @@ async function boot(
     lineId: set.terminal.lineId,
     outOfService,
   });
-  if (outOfService !== null) return refuse(io, `validator out of service: ${outOfService}`);
+  if (outOfService !== null) {
+    return { refused: 'refused', message: `validator out of service: ${outOfService}` };
+  }
   return { validator, pn532: reader.value.part, display: display.value.part, indicator };
 }
 
@@ -224,12 +273,15 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
 }
 
 interface LoopEnd {
-  readonly code: 0 | 1;
   readonly taps: number;
   readonly reason: string;
 }
 
-/** The tap loop with a supervisor: a reader that keeps failing is restarted once, then given up. */
+/**
+ * The tap loop with a supervisor. A lost serial device (unplugged) or a reader that keeps
+ * failing is reported (log line, stderr, out-of-service screen and signal) and brought back
+ * by `recoverReader`; then the idle screen returns and taps go on. Only a stop ends the loop.
+ */
 async function runLoop(
   board: Board,
   options: BusValidatorOptions,
@@ -240,40 +292,54 @@ async function runLoop(
   stop.onForce(() => board.pn532.reader.cancel());
   let taps = 0;
   let failingTurns = 0;
-  let restarted = false;
   while (!stop.requested()) {
     if (options.tapsMax !== null && taps >= options.tapsMax) {
-      return { code: 0, taps, reason: `${taps} taps done` };
+      return { taps, reason: `${taps} taps done` };
     }
     const errorsBefore = board.readerErrors();
     const report = await board.validator.turn();
     if (report !== null) taps += 1;
     const failed = report === null && board.readerErrors() > errorsBefore;
     failingTurns = failed ? failingTurns + 1 : 0;
-    if (report !== null) restarted = false;
-    if (failingTurns < READER_ERROR_TURNS_MAX) continue;
-    if (restarted) {
-      io.err(`shuaka run: the reader on ${options.readerPath} keeps failing after a restart`);
-      return { code: 1, taps, reason: 'reader lost' };
-    }
-    const started = await board.pn532.reader.start({
-      baudRate: options.baudRate,
-      rf: BUS_VALIDATOR_RF,
-    });
-    log.log({ event: 'reader-restart', ok: started.ok });
-    if (!started.ok) {
-      io.err(
-        `shuaka run: reader on ${options.readerPath} lost: ${started.error}: ${started.detail}`,
-      );
-      return { code: 1, taps, reason: 'reader lost' };
-    }
-    restarted = true;
+    const lost = board.pn532.link.lost();
+    if (lost === null && failingTurns < READER_ERROR_TURNS_MAX) continue;
+    const why = lost ?? `${failingTurns} reader errors in a row`;
+    const back = await readerDown(board, options, stop, log, io, why);
+    if (!back) break;
     failingTurns = 0;
   }
-  return { code: 0, taps, reason: 'stop requested' };
+  return { taps, reason: 'stop requested' };
 }
 
-function refuse(io: BoardIo, message: string): null {
-  io.err(`shuaka run: ${message}`);
-  return null;
+/** Reports the reader down, shows it, and reopens it; false when a stop came first. */
+async function readerDown(
+  board: Board,
+  options: BusValidatorOptions,
+  stop: BoardStop,
+  log: LogPort,
+  io: BoardIo,
+  why: string,
+): Promise<boolean> {
+  log.log({ event: 'reader-lost', path: options.readerPath, detail: why });
+  io.err(`shuaka run: reader on ${options.readerPath} lost (${why}); out of service, reopening`);
+  await board.display.show({ kind: 'outOfService' });
+  await board.indicator.signal('outOfService');
+  const recovery = await recoverReader(
+    {
+      link: board.pn532.link,
+      reader: board.pn532.reader,
+      clock: board.clock,
+      // Jitter only spreads retries; it needs no secrecy, just independence between boards.
+      random01: () => randomInt(0, 1 << 30) / (1 << 30),
+      stopRequested: () => stop.requested(),
+      log,
+    },
+    { baudRate: options.baudRate, rf: BUS_VALIDATOR_RF },
+    READER_REOPEN_BACKOFF,
+  );
+  if (recovery.kind === 'stopped') return false;
+  io.err(`shuaka run: reader on ${options.readerPath} back after ${recovery.downMs} ms`);
+  await board.indicator.signal('off');
+  await board.validator.showIdleScreen();
+  return true;
 }

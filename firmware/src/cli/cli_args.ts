@@ -8,9 +8,18 @@ export interface CliIo {
   readonly err: (line: string) => void;
 }
 
+/** Done as asked (for `run`: stopped by a signal or after --max-taps). */
 export const EXIT_OK = 0;
+/** Refused or failed for a reason of its own (bad parameter set, corrupt input, a crash). */
 export const EXIT_FAILED = 1;
+/** Bad flags or arguments; the usage is printed. */
 export const EXIT_USAGE = 2;
+/** `run`: the reader's serial port cannot be opened, or no PN532 answers on it at start. */
+export const EXIT_READER = 3;
+/** `run`: the journal directory is read-only, full, too small or not a directory. */
+export const EXIT_STORAGE = 4;
+/** `run`: the display's serial port cannot be opened. */
+export const EXIT_DISPLAY = 5;
 
 /** Parsed flags (string values only) and positionals, or null when the flags are bad. */
 export interface CliArgs {

@@ -1,17 +1,36 @@
 // `shuaka run`: the bus validator on real hardware (PN532 on a serial port), until stopped.
 
-import { BoardStop, runBusValidator, type BusValidatorOptions } from '../boards/bus_validator.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
+import {
+  BoardStop,
+  runBusValidator,
+  type BoardExitKind,
+  type BusValidatorOptions,
+} from '../boards/bus_validator.js';
+import {
+  EXIT_DISPLAY,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_READER,
+  EXIT_STORAGE,
+  EXIT_USAGE,
+  cliInt,
+  cliParse,
+  type CliIo,
+} from './cli_args.js';
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
-             [--mode auto|ec|oda] [--display-port DEV] [--sysfs-root DIR] [--max-taps N]
+             [--journal-min-free-mb N] [--mode auto|ec|oda] [--display-port DEV]
+             [--sysfs-root DIR] [--max-taps N]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
-      --journal DIR       the journal (default ./journal), created if missing
+      --journal DIR       the journal (default ./journal), created if missing; at start a
+                          probe file is written and fsynced there and statfs measured: a
+                          read-only, full or too small directory refuses the start
+      --journal-min-free-mb N  free space the journal's file system must have (default 64)
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
@@ -20,10 +39,18 @@ export const RUN_USAGE = `Usage:
                           (default /sys); missing devices are logged, not fatal
       --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM)
   Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
-  current tap; a second one also cancels the reader's pending operation.
+  current tap; a second one also cancels the reader's pending operation. A reader lost while
+  running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
+  backoff (0.5 s doubling to 10 s) until it answers again; it never ends the run.
 Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) at the K-th
 journal write, to prove start-up recovery; never set it on a bus.
-Exit codes: 0 stopped, 1 refused to start or lost the reader, 2 bad usage.`;
+Exit codes:
+  0  stopped (SIGINT/SIGTERM, or --max-taps reached)
+  1  refused to start: parameter set refused, journal unreadable, kernel, crash hook; or crashed
+  2  bad usage
+  3  reader: serial port cannot be opened, or no PN532 answers at start
+  4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
+  5  display: the display's serial port cannot be opened`;
 
 const FLAGS = [
   'port',
@@ -31,6 +58,7 @@ const FLAGS = [
   'params',
   'params-pub',
   'journal',
+  'journal-min-free-mb',
   'mode',
   'display-port',
   'sysfs-root',
@@ -42,6 +70,20 @@ export const RUN_BAUD_RATES: readonly number[] = [115200, 230400, 460800, 921600
 
 /** Largest --max-taps: a day of a busy route many times over. */
 const TAPS_MAX = 10_000_000;
+
+/** Default --journal-min-free-mb: a few months of taps at ~1 KB each, 2,000 a day. */
+export const RUN_JOURNAL_MIN_FREE_MB_DEFAULT = 64;
+/** Largest --journal-min-free-mb (1 PiB: any real disk is below it, for tests of the check). */
+const JOURNAL_MIN_FREE_MB_MAX = 2 ** 30;
+
+/** The process exit code of each way a run ends (the table in RUN_USAGE and README). */
+export const RUN_EXIT_CODES: Readonly<Record<BoardExitKind, number>> = {
+  stopped: EXIT_OK,
+  refused: EXIT_FAILED,
+  reader: EXIT_READER,
+  storage: EXIT_STORAGE,
+  display: EXIT_DISPLAY,
+};
 
 /**
  * Runs `shuaka run ...`; returns the exit code. Installs SIGINT/SIGTERM handlers for the
@@ -60,7 +102,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   process.on('SIGTERM', onSignal);
   try {
     const exit = await runBusValidator(options, { log: io.out, err: io.err }, stop);
-    return exit.code === 0 ? EXIT_OK : EXIT_FAILED;
+    return RUN_EXIT_CODES[exit.code];
   } catch (error) {
     // A programmer error (assertion) inside the app: report it; a supervisor (systemd)
     // restarts the unit, and the journal's recovery takes care of a tap in flight.
@@ -94,6 +136,14 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (tapsText !== undefined && tapsMax === null) {
     return usage(io, `--max-taps must be an integer in 1..${TAPS_MAX}`);
   }
+  const minFreeText = v['journal-min-free-mb'];
+  const minFreeMb =
+    minFreeText === undefined
+      ? RUN_JOURNAL_MIN_FREE_MB_DEFAULT
+      : cliInt(minFreeText, 0, JOURNAL_MIN_FREE_MB_MAX);
+  if (minFreeMb === null) {
+    return usage(io, `--journal-min-free-mb must be an integer in 0..${JOURNAL_MIN_FREE_MB_MAX}`);
+  }
   for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
@@ -103,6 +153,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',
+    journalMinFreeBytes: minFreeMb * 2 ** 20,
     mode,
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',

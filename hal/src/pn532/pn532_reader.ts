@@ -103,6 +103,16 @@ export interface Pn532ReaderOptions {
   readonly interByteTimeoutMs: number;
   /** Pause between our ACK of SetSerialBaudRate and switching our end, ms (nfcpy: 1). */
   readonly baudSwitchSettleMs: number;
+  /**
+   * Whole start-up sequences tried before `start` gives up. Line noise can defeat one
+   * sequence even with NACKs and resends; each new try first resynchronises the link.
+   */
+  readonly startAttempts: number;
+  /**
+   * Resynchronisation before a new start-up try, ms: after an abort ACK we let stray answers
+   * of the failed try arrive and drop them, so they cannot pass for the new try's answers.
+   */
+  readonly startResyncMs: number;
 }
 
 /** The policy used by boards unless they have a measured reason to differ. */
@@ -114,6 +124,8 @@ export const PN532_READER_DEFAULT_OPTIONS: Pn532ReaderOptions = {
   nackRetries: 2,
   interByteTimeoutMs: 50,
   baudSwitchSettleMs: 1,
+  startAttempts: 4,
+  startResyncMs: 50,
 };
 
 /** Counters for health checks and tests. */
@@ -124,9 +136,29 @@ export interface Pn532ReaderDiagnostics {
   nacksSent: number;
   staleFramesDropped: number;
   noiseBytes: number;
+  /** Start-up sequences begun again after a failed one (noise, a chip still waking). */
+  startRetries: number;
+  /** Answers lost in full and asked for again by resending an idempotent command. */
+  commandsResent: number;
 }
 
-type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled';
+type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled' | 'lost';
+
+/**
+ * Commands that change nothing a second run would change again, so a lost answer may be
+ * asked for by sending the command again. Not InDataExchange/InCommunicateThru (the card could
+ * execute a C-APDU twice), InListPassiveTarget (activates cards; the poll loop retries),
+ * SetSerialBaudRate or PowerDown (change the link itself).
+ */
+const PN532_RESENDABLE_COMMANDS: ReadonlySet<number> = new Set([
+  PN532_CMD_00_DIAGNOSE,
+  PN532_CMD_02_GET_FIRMWARE_VERSION,
+  PN532_CMD_12_SET_PARAMETERS,
+  PN532_CMD_14_SAM_CONFIGURATION,
+  PN532_CMD_32_RF_CONFIGURATION,
+  PN532_CMD_44_IN_DESELECT,
+  PN532_CMD_52_IN_RELEASE,
+]);
 
 interface ActiveTarget {
   readonly tg: number;
@@ -156,7 +188,13 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     nacksSent: 0,
     staleFramesDropped: 0,
     noiseBytes: 0,
+    startRetries: 0,
+    commandsResent: 0,
   };
+  /** Set when the chip named itself something other than a PN532 during this start. */
+  private identityRefused = false;
+  /** Why the serial link is gone (device unplugged), or null while it works. */
+  private linkDown: string | null = null;
 
   constructor(
     private readonly link: SerialLink,
@@ -175,6 +213,24 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return { ...this.stats, noiseBytes: this.decoder.noiseBytes };
   }
 
+  /**
+   * The board tells the driver its serial device disappeared (USB unplugged, pty closed).
+   * The pending operation, if any, ends at once with READER_IO instead of running into its
+   * timeout, and every later operation fails with READER_IO until `start` succeeds on the
+   * reopened link. The last card is kept, so its removal can still be watched afterwards.
+   * Never fails.
+   */
+  linkLost(detail: string): void {
+    this.linkDown = detail;
+    this.active = undefined;
+    this.wakeWaiter();
+  }
+
+  /** Why the link is down (as given to `linkLost`), or null. Never fails. */
+  linkLostDetail(): string | null {
+    return this.linkDown;
+  }
+
   /** The card activated by the last successful poll, if still active. */
   activeCard(): DetectedCard | undefined {
     return this.active?.card;
@@ -185,7 +241,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** See ReaderControlPort.start. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
    *  NOT_SUPPORTED. */
   start(options: ReaderStartOptions): Promise<HalResult<ReaderInfo>> {
-    return this.exclusive(() => this.startSteps(options));
+    return this.exclusive(() => this.startTries(options));
   }
 
   /** See ReaderControlPort.configure. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO,
@@ -281,6 +337,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
           return halErr(HalStatus.TIMEOUT, 'card still in the field');
         }
         if (!(await this.pause(options.intervalMs))) {
+          if (this.linkDown !== null) return this.lostError(PN532_CMD_00_DIAGNOSE);
           return halErr(HalStatus.CANCELLED, 'removal wait cancelled');
         }
       }
@@ -296,6 +353,29 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
 
   // ---- device layer ------------------------------------------------------------------------
 
+  /**
+   * Start-up sequences until one succeeds, at most `startAttempts`. Between two, a resync:
+   * an abort ACK ends whatever the chip still runs, then its stray answers are let in and
+   * dropped. A refused baud rate, another chip's identity and a lost link are final.
+   */
+  private async startTries(options: ReaderStartOptions): Promise<HalResult<ReaderInfo>> {
+    // A start is the board's statement that the link is (re)opened: forget an earlier loss.
+    this.linkDown = null;
+    this.identityRefused = false;
+    let result = await this.startSteps(options);
+    for (let attempt = 1; attempt < this.options.startAttempts; attempt += 1) {
+      if (result.ok || result.error === HalStatus.NOT_SUPPORTED) return result;
+      if (this.identityRefused) return result;
+      if (this.linkDown !== null || this.cancelRequested) return result;
+      this.stats.startRetries += 1;
+      await this.sendAbort();
+      if (!(await this.pause(this.options.startResyncMs))) return result;
+      this.decoder.clear();
+      result = await this.startSteps(options);
+    }
+    return result;
+  }
+
   private async startSteps(options: ReaderStartOptions): Promise<HalResult<ReaderInfo>> {
     this.active = undefined;
     this.asleep = true;
@@ -309,6 +389,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     if (!fw.ok) return fw;
     const [ic, ver, rev, support] = fw.value;
     if (fw.value.length !== 4 || ic !== PN532_IC_32 || ver === undefined || rev === undefined) {
+      // A well-formed answer that passed both checksums: another chip, not noise. Final.
+      this.identityRefused = true;
       return halErr(HalStatus.PROTOCOL, `not a PN532: firmware ${hex(fw.value)}`);
     }
     this.support = support ?? 0;
@@ -562,13 +644,25 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, Uint8Array.of(code, ...params));
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
+      if (this.linkDown !== null) return this.lostError(code);
       const sent = await this.sendFrame(frame);
-      if (!sent.ok) return sent;
+      if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
       const acked = await this.awaitAck(code);
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
-      if (acked === 'ack') return this.awaitResponse(code, timeoutMs);
+      if (acked === 'ack') {
+        const answer = await this.awaitResponse(code, timeoutMs);
+        if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
+        if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
+          return answer;
+        }
+        // The whole answer was lost on the line, and awaitResponse has sent the abort ACK.
+        // Running this command twice changes nothing, so ask again.
+        this.stats.commandsResent += 1;
+        continue;
+      }
       if (acked === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
+      if (acked === 'lost') return this.lostError(code);
       if (acked !== 'timeout') return acked;
       this.stats.acksMissing += 1;
       if (code === PN532_CMD_40_IN_DATA_EXCHANGE || code === PN532_CMD_42_IN_COMMUNICATE_THRU) {
@@ -584,6 +678,13 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
+  private lostError(code: number): HalResult<never> {
+    return halErr(
+      HalStatus.READER_IO,
+      `${pn532CommandName(code)}: serial link lost: ${this.linkDown ?? 'closed'}`,
+    );
+  }
+
   private async sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
@@ -597,12 +698,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
   private async awaitAck(
     code: number,
-  ): Promise<'ack' | 'timeout' | 'cancelled' | HalResult<Uint8Array>> {
+  ): Promise<'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>> {
     const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
     let nacks = 0;
     for (;;) {
       const ev = await this.nextEvent(deadlineMs, code);
-      if (ev === 'timeout' || ev === 'cancelled') return ev;
+      if (ev === 'timeout' || ev === 'cancelled' || ev === 'lost') return ev;
       if (ev === 'stalled') {
         // The ACK was lost and the response stalled half-way: ask for the response again.
         this.decoder.clear();
@@ -641,6 +742,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     const name = pn532CommandName(code);
     for (;;) {
       const ev = await this.nextEvent(deadlineMs, code);
+      if (ev === 'lost') return this.lostError(code);
       if (ev === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
       if (ev === 'timeout') return this.abort(HalStatus.TIMEOUT, `${name}: no response`);
       let damaged = false;
@@ -713,10 +815,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
 
   /**
    * The next decoded event before `deadlineMs`, or why there is none: 'timeout', 'cancelled',
-   * or 'stalled' when the answer to `code` has started (valid header, D5, code + 1) and no byte
-   * came for interByteTimeoutMs. Only then is a NACK safe: NACK means "resend your last
-   * response", and a chip still running our command would resend the previous answer, which
-   * for InDataExchange carries the same response code as the one we wait for.
+   * 'lost' (the board reported the serial link gone), or 'stalled' when the answer to `code`
+   * has started (valid header, D5, code + 1) and no byte came for interByteTimeoutMs. Only
+   * then is a NACK safe: NACK means "resend your last response", and a chip still running our
+   * command would resend the previous answer, which for InDataExchange carries the same
+   * response code as the one we wait for.
    */
   private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
     let timedOut = false;
@@ -733,6 +836,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     for (;;) {
       const ev = this.decoder.next();
       if (ev !== undefined) return ev;
+      if (this.linkDown !== null) return 'lost';
       if (this.cancelRequested) return 'cancelled';
       if (timedOut) return 'timeout';
       if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
@@ -750,20 +854,20 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
-  /** Sleeps on the clock; false when cancelled meanwhile. */
+  /** Sleeps on the clock; false when cancelled or the link was lost meanwhile. */
   private async pause(durationMs: number): Promise<boolean> {
     let slept = false;
     void this.clock.sleepMs(durationMs).then(() => {
       slept = true;
       this.wakeWaiter();
     });
-    while (!slept && !this.cancelRequested) {
+    while (!slept && !this.cancelRequested && this.linkDown === null) {
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
       });
       this.waiter = undefined;
     }
-    return !this.cancelRequested;
+    return !this.cancelRequested && this.linkDown === null;
   }
 
   private wakeWaiter(): void {
@@ -785,8 +889,22 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 }
 
+/** ISO/IEC 14443-3 §6.5.4: a single-size UID whose first byte is 08 is a random ID. */
+const UID0_08_RANDOM_ID = 0x08;
+
+function randomUid(card: DetectedCard): boolean {
+  if (card.technology !== 'ISO14443A') return false;
+  return card.uid.length === 4 && card.uid[0] === UID0_08_RANDOM_ID;
+}
+
+/**
+ * Whether `b`, found in the field, may be the card `a` we are watching. A random ID may be
+ * drawn again at each activation (phones), so it proves nothing: while any random-ID card is
+ * in the field the phone counts as still there, and only an empty field ends its tap.
+ */
 function sameCard(a: DetectedCard, b: DetectedCard): boolean {
   if (a.technology === 'ISO14443A' && b.technology === 'ISO14443A') {
+    if (randomUid(a) && randomUid(b)) return true;
     return equalBytes(a.uid, b.uid);
   }
   if (a.technology === 'ISO14443B' && b.technology === 'ISO14443B') {

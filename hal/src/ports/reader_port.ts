@@ -106,9 +106,11 @@ export interface ReaderPort {
 
   /**
    * Resolves when the last activated card has left the field (WaitForRemoval). Works whether
-   * or not the card was released. Errors: TIMEOUT (still present at the deadline),
-   * TRANSMISSION, PROTOCOL, READER_IO, BUSY, CANCELLED, NOT_SUPPORTED (no card since the
-   * last poll).
+   * or not the card was released. Left means: the field is empty, or holds a different card;
+   * a random-ID card (4-byte UID starting 08, phones) counts as the same one while any
+   * random-ID card is in the field, since its UID may change at each activation.
+   * Errors: TIMEOUT (still present at the deadline), TRANSMISSION, PROTOCOL, READER_IO, BUSY,
+   * CANCELLED, NOT_SUPPORTED (no card since the last poll).
    */
   waitForRemoval(options: RemovalOptions): Promise<HalResult<void>>;
 

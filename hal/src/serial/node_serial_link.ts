@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import { SerialPort } from 'serialport';
 import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
-import type { SerialLink, SerialReceiver } from '../ports/serial_link.js';
+import type { SerialReceiver } from '../ports/serial_link.js';
+import type { LossAwareSerialLink, SerialLossListener } from './reopenable_serial_link.js';
 
 /** How to open the port; every field explicit. */
 export interface NodeSerialLinkOptions {
@@ -29,9 +30,13 @@ export interface SerialTranscriptEntry {
  * A real UART (or pty) opened with serialport 13's native binding. Open with
  * `NodeSerialLink.open`; never call `SerialPort.list()` here: it needs udevadm.
  */
-export class NodeSerialLink implements SerialLink {
+export class NodeSerialLink implements LossAwareSerialLink {
   private receiver: SerialReceiver | undefined;
   private closed = false;
+  /** Set by our own close(): the close event that follows is not a loss. */
+  private closing = false;
+  private lostListener: SerialLossListener | undefined;
+  private lostDetail: string | null = null;
   private readonly transcriptEntries: SerialTranscriptEntry[] = [];
 
   /** Speed recorded for a pty, where a line speed means nothing (see setBaudRate). */
@@ -51,8 +56,13 @@ export class NodeSerialLink implements SerialLink {
     // Errors after open surface on the next write/flush; the listener keeps Node from
     // turning them into uncaught exceptions.
     port.on('error', () => undefined);
-    port.on('close', () => {
+    // serialport closes the stream itself when a read fails (EIO once a USB adapter is
+    // unplugged or a pty's other end is gone) and passes a DisconnectedError.
+    port.on('close', (error: unknown) => {
       this.closed = true;
+      if (this.closing) return;
+      this.lostDetail = error instanceof Error ? error.message : 'device closed';
+      this.lostListener?.(this.lostDetail);
     });
   }
 
@@ -93,8 +103,21 @@ export class NodeSerialLink implements SerialLink {
     this.receiver = receiver;
   }
 
-  /** Errors: READER_IO, CANCELLED (closed). */
+  /** See LossAwareSerialLink.onLost: called when the device disappears under us. */
+  onLost(listener: SerialLossListener | undefined): void {
+    this.lostListener = listener;
+  }
+
+  /** Why the device went away (read error, hang-up), or null. Never fails. */
+  lost(): string | null {
+    return this.lostDetail;
+  }
+
+  /** Errors: READER_IO (write failed, device gone), CANCELLED (closed). */
   write(bytes: Uint8Array): Promise<HalResult<void>> {
+    if (this.lostDetail !== null) {
+      return Promise.resolve(halErr(HalStatus.READER_IO, `device gone: ${this.lostDetail}`));
+    }
     if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
     if (this.options.record) this.transcriptEntries.push({ direction: 'tx', bytes: bytes.slice() });
     return new Promise((resolve) => {
@@ -160,6 +183,7 @@ export class NodeSerialLink implements SerialLink {
       return Promise.resolve(halOk(undefined));
     }
     this.closed = true;
+    this.closing = true;
     return new Promise((resolve) => {
       this.port.close((err) => {
         resolve(

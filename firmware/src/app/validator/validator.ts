@@ -1,5 +1,6 @@
 // The validator loop: WaitForStart -> WaitForCard -> Processing -> WaitForRemoval (Keyple names).
 
+import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import { kernelLoadParams } from './kernel_params.js';
 import { TapSession } from './tap_session.js';
@@ -23,6 +24,8 @@ export class Validator {
   private stateValue: ValidatorState = 'WaitForStart';
   private readonly session: TapSession;
   private outOfService: string | null = null;
+  /** The last card outstayed a removal wait and is still watched. */
+  private lingering = false;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -53,14 +56,24 @@ export class Validator {
     this.stateValue = 'WaitForCard';
   }
 
+  /** Shows the idle (or out-of-service) screen again, e.g. after the reader came back. */
+  async showIdleScreen(): Promise<void> {
+    await this.showIdle();
+  }
+
   /**
    * One turn of the loop: poll; process a card if one is there; wait for it to leave.
-   * Returns the tap's report, or null when no card came.
+   * Returns the tap's report, or null when no card came. A card still in the field after a
+   * removal wait is never processed again: the next turns keep waiting for it to leave.
    */
   async turn(
     onEvent: (event: ValidatorEvent) => void = () => undefined,
   ): Promise<TapReport | null> {
     if (this.stateValue === 'WaitForStart') throw new Error('Validator.turn before start');
+    if (this.stateValue === 'WaitForRemoval') {
+      if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
+      return null;
+    }
     const polled = await this.ports.reader.poll({
       technologies: ['ISO14443A', 'ISO14443B'],
       timeoutMs: this.config.pollTimeoutMs,
@@ -89,20 +102,39 @@ export class Validator {
     }
     onEvent({ kind: 'CardProcessed', report });
     this.ports.log.log({ event: 'tap', ...flatReport(report) });
-    await this.awaitRemoval();
-    onEvent({ kind: 'CardRemoved' });
+    this.lingering = false;
+    if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
     return report;
   }
 
-  private async awaitRemoval(): Promise<void> {
+  /**
+   * Waits for the last card to leave; true once it has. A card still there at the deadline
+   * (TIMEOUT) or a reader error keeps the state WaitForRemoval: presence is tracked, and only
+   * a poll that finds nothing, or a different card, ends it (a phone's random UID counts as
+   * the same card while one stays in the field; see Pn532Reader's presence check).
+   */
+  private async awaitRemoval(): Promise<boolean> {
     this.stateValue = 'WaitForRemoval';
     const removed = await this.ports.reader.waitForRemoval({
       timeoutMs: this.config.removalTimeoutMs,
       intervalMs: this.config.removalIntervalMs,
     });
-    if (!removed.ok) this.ports.log.log({ event: 'removal-wait', error: removed.error });
-    await this.showIdle();
-    this.stateValue = 'WaitForCard';
+    if (removed.ok || removed.error === HalStatus.NOT_SUPPORTED) {
+      // NOT_SUPPORTED: no card to watch (several cards were refused, none activated).
+      await this.showIdle();
+      this.stateValue = 'WaitForCard';
+      return true;
+    }
+    if (removed.error !== HalStatus.TIMEOUT) {
+      this.ports.log.log({ event: 'reader-error', error: removed.error, detail: removed.detail });
+      await this.ports.clock.sleepMs(this.config.pollIntervalMs);
+    } else if (!this.lingering) {
+      // The rider's screen returns to idle; the card left on the reader is not a new tap.
+      this.lingering = true;
+      this.ports.log.log({ event: 'card-left-on-reader' });
+      await this.showIdle();
+    }
+    return false;
   }
 
   private async showIdle(): Promise<void> {
