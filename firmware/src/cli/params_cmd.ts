@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
-import { denyListBuild } from '../app/deny_list/deny_list.js';
+import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { PARAMS_VERSION_MAX } from '../app/params/params_manifest.js';
 import { paramsLoad, paramsSign } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
@@ -123,9 +123,9 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   const [inPath, outPath] = args?.positionals ?? [];
   if (args === null || inPath === undefined || outPath === undefined) return usage(io);
   if (args.positionals.length !== 2) return usage(io);
-  let text: string;
+  let text: Uint8Array;
   try {
-    text = await readFile(inPath, 'utf8');
+    text = await readFile(inPath);
   } catch (error) {
     io.err(`cannot read ${inPath}: ${describe(error)}`);
     return EXIT_FAILED;

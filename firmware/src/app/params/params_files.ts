@@ -1,6 +1,6 @@
 // The files of a parameter set and their strict parsers (terminal, fares, AIDs, CA keys...).
 
-import { DenyList } from '../deny_list/deny_list.js';
+import { DENY_LIST_IMAGE_BYTES_MAX, DenyList } from '../deny_list/deny_list.js';
 import { capkParse } from './emv_capk.js';
 import type { CaPublicKey } from './emv_capk.js';
 import { FieldError, JsonFields } from './json_fields.js';
@@ -20,6 +20,11 @@ export const PARAMS_FILES: readonly string[] = [
 
 /** Bounds that keep a malicious or broken set from exhausting memory before validation. */
 export const PARAMS_FILE_BYTES_MAX = 32 * 1024 * 1024;
+
+/** Largest accepted size of file `name`: the deny list may be national (10^7 entries+). */
+export function paramsFileBytesMax(name: string): number {
+  return name === FILE_DENY_LIST ? DENY_LIST_IMAGE_BYTES_MAX : PARAMS_FILE_BYTES_MAX;
+}
 const CATEGORIES_MAX = 16;
 const RANGES_MAX = 256;
 // The kernel's own capacities (qpboc_config AID table, emv_capk store and revocation list): a
@@ -90,8 +95,15 @@ export interface ParamsContent {
 
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses every file of a set. Throws FieldError naming the file and field. */
-export function paramsContentParse(files: ReadonlyMap<string, Uint8Array>): ParamsContent {
+/**
+ * Parses every file of a set. `manifestVerified`: every file's SHA-256 already matched a
+ * verified manifest (the deny list then skips its own, identical-in-effect digest). Throws
+ * FieldError naming the file and field.
+ */
+export function paramsContentParse(
+  files: ReadonlyMap<string, Uint8Array>,
+  manifestVerified = false,
+): ParamsContent {
   const bytesOf = (name: string): Uint8Array => {
     const bytes = files.get(name);
     if (bytes === undefined || bytes.length === 0) {
@@ -99,7 +111,9 @@ export function paramsContentParse(files: ReadonlyMap<string, Uint8Array>): Para
     }
     return bytes;
   };
-  const denyList = DenyList.load(bytesOf(FILE_DENY_LIST), FILE_DENY_LIST);
+  const denyList = DenyList.load(bytesOf(FILE_DENY_LIST), FILE_DENY_LIST, {
+    fileDigestVerified: manifestVerified,
+  });
   if (!denyList.ok) throw denyList.error;
   return {
     terminal: terminalParse(jsonOf(bytesOf(FILE_TERMINAL), FILE_TERMINAL)),

@@ -4,7 +4,7 @@ import assert from 'node:assert';
 import type { KeyObject } from 'node:crypto';
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
-import { denyListBuild } from '../deny_list/deny_list.js';
+import { denyListBuild } from '../deny_list/deny_list_build.js';
 import { FieldError } from './json_fields.js';
 import {
   FILE_AIDS,
@@ -15,8 +15,8 @@ import {
   FILE_MANIFEST,
   FILE_TERMINAL,
   PARAMS_FILES,
-  PARAMS_FILE_BYTES_MAX,
   paramsContentParse,
+  paramsFileBytesMax,
 } from './params_files.js';
 import type { CaRevocation, FareParams, ParamsContent, TerminalParams } from './params_files.js';
 import {
@@ -57,8 +57,8 @@ export async function paramsReadFiles(
     if (!listed.value.includes(name)) return fail(name, '', 'missing file');
     const read = await source.read(name);
     if (!read.ok) return fail(name, '', `read failed: ${read.detail}`);
-    if (read.value.length > PARAMS_FILE_BYTES_MAX) {
-      return fail(name, '', `larger than ${PARAMS_FILE_BYTES_MAX} bytes`);
+    if (read.value.length > paramsFileBytesMax(name)) {
+      return fail(name, '', `larger than ${paramsFileBytesMax(name)} bytes`);
     }
     files.set(name, read.value);
   }
@@ -102,7 +102,7 @@ export function paramsValidate(
         return fail(file.name, '', 'SHA-256 does not match the manifest');
       }
     }
-    const content = paramsContentParse(files);
+    const content = paramsContentParse(files, true);
     const manifestSha256Hex = sha256Hex(manifestBytes);
     return { ok: true, value: { ...content, version: manifest.version, manifestSha256Hex } };
   } catch (error) {
