@@ -154,7 +154,7 @@ async function boot(
   closers: (() => Promise<void>)[],
   io: BoardIo,
 ): Promise<Omit<Board, 'readerErrors'> | null> {
-  const params = await bootParams(options.paramsDir, options.paramsPubPath);
+  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
   if (!params.ok) return refuse(io, params.message);
   let kernel: Kernel;
   try {
@@ -174,7 +174,9 @@ async function boot(
   const journal = await bootJournal(options.journalDir, clock, log);
   if (!journal.ok) return refuse(io, journal.message);
   closers.push(journal.value.close);
-  const set = params.value;
+  const floorError = await params.value.raiseFloor();
+  if (floorError !== null) return refuse(io, floorError);
+  const set = params.value.set;
   const validator = composeValidator(
     { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
     reader.value.part,

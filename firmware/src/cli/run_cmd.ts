@@ -11,7 +11,10 @@ export const RUN_USAGE = `Usage:
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
-      --journal DIR       the journal (default ./journal), created if missing
+                          (DIR may be an A/B root written by \`shuaka params install\`)
+      --journal DIR       the journal (default ./journal), created if missing; it also keeps
+                          params_version_floor.json: a set older than one already run is
+                          refused (exit 1, "refused (rollback)")
       --mode M            ec (offline electronic cash, default) or oda (UnionPay ODA transit)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
