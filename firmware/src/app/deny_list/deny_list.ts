@@ -140,6 +140,14 @@ export class DenyList {
     return this.search(k0, k1, k2);
   }
 
+  /**
+   * Bytes of the one buffer the list keeps alive: the image's own buffer when it was loaded
+   * in place (no index, no per-entry objects), else the aligned copy of the records.
+   */
+  get retainedBytes(): number {
+    return this.words.buffer.byteLength;
+  }
+
   /** Binary search on the record words: at most 25 probes for 2 x 10^7 entries. */
   private search(k0: number, k1: number, k2: number): boolean {
     const words = this.words;
