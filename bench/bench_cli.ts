@@ -5,6 +5,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { printedFigureTables } from './bench_util.js';
 import { runCodecBench } from './codec_bench.js';
+import { runDenyListBench } from './deny_list_bench.js';
 import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
@@ -50,16 +51,18 @@ export const BENCH_SUITES = [
   'burst',
   'footprint',
   'journal',
+  'denylist',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal';
+type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
   pn532: runPn532Bench,
   qpboc: runQpbocBench,
   journal: runJournalBench,
+  denylist: runDenyListBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

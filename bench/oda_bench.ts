@@ -1,10 +1,20 @@
 // ODA benchmarks: kernel RSA, SHA-1, SDAD check and full fDDA chain next to JS BigInt/node:crypto.
 //
+// RSA e = 65537: UnionPay CA key 80 (1024 bits, read from ../shared/vectors at run time) and a
+// 1984-bit F4 key, the kernel against node:crypto with a new key per call (what an issuer or
+// ICC key costs) and with a reused KeyObject, in the same run (performance.md target: kernel
+// no slower than node:crypto with a new key).
+//
 // Chain as in performance.md: CA 1984 bits -> issuer 1408 -> ICC 1408, all e = 3, fDDA v01.
 // "op" figures go through the kernel boundary (copy into IN, one shuaka_step); "in-kernel"
 // figures repeat the work inside one step (arg = repetitions) to show the compute alone.
 
-import { createHash, createPublicKey, constants, publicEncrypt } from 'node:crypto';
+import {
+  createHash, createPublicKey, constants, generateKeyPairSync, publicEncrypt,
+} from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { KernelOp, KernelStatus, kernelStatusName } from '../assembly/host/abi.gen.js';
 import { loadKernel } from '../assembly/host/kernel_loader.js';
@@ -22,6 +32,10 @@ import type { TestRsaKey } from '../assembly/test/support/oda_rsa.js';
 import { measure, printFigures } from './bench_util.js';
 
 const BENCH_SEED = 0x0da_be4c;
+/** bench/ in the sources, dist/bench/ when compiled: the vectors are beside the repository. */
+const CAPK_VECTORS_CANDIDATES = ['..', '../..'].map((up) =>
+  join(dirname(fileURLToPath(import.meta.url)), up, '..', 'shared', 'vectors',
+    'unionpay_capk.json'));
 const REPEAT = 200;
 
 function rsaOpInput(modulus: Uint8Array, data: Uint8Array): Uint8Array {
@@ -141,6 +155,65 @@ async function benchRsa(kernel: Kernel, chain: TestChain): Promise<void> {
   );
 }
 
+/** UnionPay CA key 80's modulus, or null when ../shared/vectors is not there. */
+function unionPayKey80(): Uint8Array | null {
+  for (const path of CAPK_VECTORS_CANDIDATES) {
+    try {
+      const file = JSON.parse(readFileSync(path, 'utf8')) as {
+        keys: { index: string; modulus: string; exponent: string }[];
+      };
+      const key = file.keys.find((k) => k.index === '80' && k.exponent === '010001');
+      if (key !== undefined) return Buffer.from(key.modulus, 'hex');
+    } catch {
+      // Try the next location.
+    }
+  }
+  return null;
+}
+
+async function benchRsa65537(kernel: Kernel, label: string, modulus: Uint8Array): Promise<void> {
+  const n = BigInt(`0x${Buffer.from(modulus).toString('hex')}`);
+  const data = bigToBytes((n * 7n) / 11n, modulus.length);
+  const input = new Uint8Array(2 + modulus.length + 4 + data.length);
+  input[0] = modulus.length >> 8;
+  input[1] = modulus.length & 0xff;
+  input.set(modulus, 2);
+  input.set([3, 1, 0, 1], 2 + modulus.length);
+  input.set(data, 6 + modulus.length);
+  const jwk = { kty: 'RSA', n: Buffer.from(modulus).toString('base64url'), e: 'AQAB' };
+  const reused = createPublicKey({ key: jwk, format: 'jwk' });
+  const want = publicEncrypt({ key: reused, padding: constants.RSA_NO_PADDING }, data);
+  expectOk(kernel.step(KernelOp.OP_RSA_PUBLIC, 0, input), 'OP_RSA_PUBLIC e=65537');
+  if (!Buffer.from(kernel.output()).equals(want)) throw new Error('kernel != node:crypto');
+  const baseline = 'node:crypto publicEncrypt NO_PADDING, new key';
+  const repeat = 20;
+  const figures = await measure([
+    [
+      'kernel, one op per call (OP_RSA_PUBLIC)',
+      () => kernel.step(KernelOp.OP_RSA_PUBLIC, 0, input),
+    ],
+    [
+      `kernel, in-kernel (x${repeat} per call)`,
+      () => kernel.step(KernelOp.OP_RSA_PUBLIC, repeat, input),
+    ],
+    [
+      baseline,
+      () => publicEncrypt(
+        { key: createPublicKey({ key: jwk, format: 'jwk' }), padding: constants.RSA_NO_PADDING },
+        data,
+      ),
+    ],
+    [
+      'node:crypto publicEncrypt NO_PADDING, reused key',
+      () => publicEncrypt({ key: reused, padding: constants.RSA_NO_PADDING }, data),
+    ],
+  ]);
+  const inKernel = figures[1];
+  if (inKernel !== undefined) figures[1] = { ...inKernel, nsPerOp: inKernel.nsPerOp / repeat };
+  printFigures(`RSA public op, ${label}, e = 65537 (target kernel <= node:crypto new key)`,
+    figures, baseline);
+}
+
 async function benchSha1(kernel: Kernel): Promise<void> {
   const data = new Prng(BENCH_SEED).bytes(248);
   const repeat = 1000;
@@ -222,6 +295,15 @@ export async function runOdaBench(): Promise<void> {
   const kernel = await loadKernel();
   const chain = buildChain(new Prng(BENCH_SEED), { caBytes: 248, issuerBytes: 176, iccBytes: 176 });
   await benchRsa(kernel, chain);
+  const key80 = unionPayKey80();
+  if (key80 === null) {
+    console.log('RSA e = 65537, UnionPay CA key 80: skipped (../shared/vectors not found)');
+  } else {
+    await benchRsa65537(kernel, 'UnionPay CA key 80, 1024-bit', key80);
+  }
+  const f4 = generateKeyPairSync('rsa', { modulusLength: 1984, publicExponent: 65537 });
+  const f4n = Buffer.from(f4.publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
+  await benchRsa65537(kernel, '1984-bit key', f4n);
   await benchSha1(kernel);
   await benchChain(kernel, chain);
 }

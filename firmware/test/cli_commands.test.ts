@@ -98,7 +98,7 @@ describe('shuaka params', () => {
     const built = await run('params', ['denylist-build', join(dir, 'in.txt'), outBin]);
     expect(built.code).toBe(0);
     expect(built.out[0]).toMatch(/1 entries \(1 duplicates merged\)/);
-    expect((await readFile(join(dir, 'out.bin'))).length).toBe(48 + 11);
+    expect((await readFile(join(dir, 'out.bin'))).length).toBe(48 + 12);
     await writeFile(join(dir, 'bad.txt'), '6231000000000001 01\n');
     const bad = await run('params', ['denylist-build', join(dir, 'bad.txt'), join(dir, 'out.bin')]);
     expect(bad.code).toBe(1);

@@ -10,6 +10,8 @@
 // one's complement (which turns each quotient row into a multiply-accumulate). An e = 3
 // operation is two products and two reductions: cheaper than Montgomery's form conversions
 // when a key is used once (issuer and ICC keys), and as cheap with the fixed CA keys.
+// e = 65537 (17 products) uses Montgomery multiplication on 28-bit limbs with SIMD column sums
+// (bn28*, below); it needs the wasm SIMD feature (asconfig.json "enable": ["simd"]).
 
 /** Largest operand: 2048 bits (EMV 4.4 Book 2, 5.1: moduli up to 1984 bits; 2048 with margin). */
 export const BN_LIMBS_MAX: u32 = 64;
@@ -330,5 +332,185 @@ export function bnShiftRight(a: usize, limbs: u32, shift: u32): void {
 export function bnComplement(target: usize, a: usize, limbs: u32): void {
   for (let i: u32 = 0; i < limbs; i++) {
     store<u32>(target + (<usize>i << 2), ~load<u32>(a + (<usize>i << 2)));
+  }
+}
+
+// Montgomery arithmetic on 28-bit limbs (for e = 65537). A 28 x 28-bit product is below 2^56,
+// so a whole product-scanning column (at most 2k + 2 products, k <= 74 for 2048 bits) sums in
+// one u64 without any carry handling: two loads, one multiply and one add per product, where
+// 32-bit limbs need the product split into halves and two sums. 14 % more limbs, about half
+// the instructions per product.
+
+/** Bits per limb of the Montgomery form. */
+export const BN28_BITS: u32 = 28;
+const MASK28: u64 = 0x0fffffff;
+/** Most 28-bit limbs of a BN_LIMBS_MAX operand (2048 bits: 74). */
+export const BN28_LIMBS_MAX: u32 = (BN_LIMBS_MAX * 32 + 27) / 28;
+
+/** 28-bit limbs needed for a `bytes`-byte number. */
+export function bn28Limbs(bytes: u32): u32 {
+  return (bytes * 8 + 27) / 28;
+}
+
+/**
+ * target[0..k28) = the 28-bit limbs of the 32-bit-limb number at `source`. Limb i is bits
+ * 28i..28i+27, read as one u64 at byte 3.5i; `source` must be readable (and zero) up to
+ * 8 bytes past the number's last limb.
+ */
+export function bn28FromLimbs(target: usize, k28: u32, source: usize): void {
+  for (let i: u32 = 0; i < k28; i++) {
+    const limb = load<u64>(source + <usize>((7 * i) >> 1)) >> (<u64>(i & 1) << 2);
+    store<u32>(target + (<usize>i << 2), <u32>(limb & MASK28));
+  }
+}
+
+/**
+ * target[0..bytes) = the 28-bit-limb number at `source` as 32-bit limbs; `target` must have
+ * 8 writable bytes past `bytes` (they are zeroed; the number must fit in `bytes`).
+ */
+export function bn28ToLimbs(target: usize, bytes: u32, source: usize, k28: u32): void {
+  memory.fill(target, 0, <usize>bytes + 8);
+  for (let i: u32 = 0; i < k28; i++) {
+    const p = target + <usize>((7 * i) >> 1);
+    const limb = <u64>load<u32>(source + (<usize>i << 2)) << (<u64>(i & 1) << 2);
+    store<u64>(p, load<u64>(p) | limb);
+  }
+}
+
+/** n0' = -n^-1 mod 2^28 for an odd n (Montgomery's per-modulus constant), from n's low word. */
+export function bn28MontgomeryN0(low: u32): u32 {
+  assert((low & 1) == 1, 'Montgomery modulus must be odd');
+  // Newton's iteration doubles the correct low bits; an odd x is its own inverse mod 8.
+  let x: u32 = low;
+  x *= 2 - low * x; // 6 bits
+  x *= 2 - low * x; // 12 bits
+  x *= 2 - low * x; // 24 bits
+  x *= 2 - low * x; // 48 >= 28 bits
+  return (0 - x) & <u32>MASK28;
+}
+
+/**
+ * rx[0..k) = x[k-1..0]: the reversed copy that lets a column's second operand, x_(c-j), be
+ * read upwards like the first, four limbs per SIMD load.
+ */
+export function bn28Reverse(rx: usize, x: usize, k: u32): void {
+  const last = x + (<usize>(k - 1) << 2);
+  for (let i: u32 = 0; i < k; i++) {
+    store<u32>(rx + (<usize>i << 2), load<u32>(last - (<usize>i << 2)));
+  }
+}
+
+/**
+ * r[0..k) = a * b * 2^(-28k) mod n, all k 28-bit limbs (Montgomery multiplication in the
+ * "FIPS" product-scanning form of Koc, Acar and Kaliski, IEEE Micro 1996). a, b < n < 2^(28k),
+ * n odd; rb and rn are b and n reversed (bn28Reverse); m is k limbs of scratch; r must not
+ * overlap a, b or m. Column c sums a_j b_(c-j) + m_j n_(c-j); rb + 4(k-1-c+j) holds b_(c-j).
+ */
+export function bn28MontMul(
+  r: usize, a: usize, rb: usize, b0: u32, n: usize, rn: usize, m: usize, k: u32, n0: u32,
+): void {
+  let acc: u64 = 0;
+  // Columns 0..k-1 end by choosing m[c] so that the column's low 28 bits become zero.
+  for (let c: u32 = 0; c < k; c++) {
+    const y = <usize>(k - 1 - c) << 2;
+    acc += montDot(a, rb + y, c) + montDot(m, rn + y, c);
+    acc += <u64>load<u32>(a + (<usize>c << 2)) * <u64>b0;
+    const mc = (<u32>acc * n0) & <u32>MASK28;
+    store<u32>(m + (<usize>c << 2), mc);
+    acc = (acc + <u64>mc * <u64>load<u32>(n)) >> 28;
+  }
+  // Columns k..2k-2 (j = c-k+1..k-1) give the result limbs.
+  for (let c: u32 = k; c < 2 * k - 1; c++) {
+    const first = <usize>(c - k + 1) << 2;
+    acc += montDot(a + first, rb, 2 * k - 1 - c) + montDot(m + first, rn, 2 * k - 1 - c);
+    store<u32>(r + first - 4, <u32>(acc & MASK28));
+    acc >>= 28;
+  }
+  store<u32>(r + (<usize>(k - 1) << 2), <u32>(acc & MASK28));
+  bn28FinalSubtract(r, n, k, <u32>(acc >> 28));
+}
+
+/**
+ * r[0..k) = a^2 * 2^(-28k) mod n: bn28MontMul with each off-diagonal product a_j * a_(c-j)
+ * formed once and doubled (about 1.5 k^2 products instead of 2 k^2). Column bound: 2k + 1
+ * products below 2^56 plus the carry stay below 2^64 for k <= 74. ra is k limbs of scratch.
+ */
+export function bn28MontSquare(
+  r: usize, a: usize, ra: usize, n: usize, rn: usize, m: usize, k: u32, n0: u32,
+): void {
+  bn28Reverse(ra, a, k);
+  let acc: u64 = 0;
+  for (let c: u32 = 0; c < 2 * k - 1; c++) {
+    const jLow: u32 = c < k ? 0 : c - k + 1;
+    const x = <usize>jLow << 2;
+    const y = <usize>(k - 1 - c + jLow) << 2;
+    // Off-diagonal pairs j < c - j, doubled; then the square of a_(c/2) for an even column.
+    const pairs = ((c + 1) >> 1) - jLow;
+    if (<i32>pairs > 0) acc += montDot(a + x, ra + y, pairs) << 1;
+    if ((c & 1) == 0) {
+      const v = <u64>load<u32>(a + (<usize>(c >> 1) << 2));
+      acc += v * v;
+    }
+    // m_j * n_(c-j) for j = jLow..min(c, k)-1.
+    acc += montDot(m + x, rn + y, (c < k ? c : k) - jLow);
+    if (c < k) {
+      const mc = (<u32>acc * n0) & <u32>MASK28;
+      store<u32>(m + (<usize>c << 2), mc);
+      acc += <u64>mc * <u64>load<u32>(n);
+    } else {
+      store<u32>(r + (<usize>(c - k) << 2), <u32>(acc & MASK28));
+    }
+    acc >>= 28;
+  }
+  store<u32>(r + (<usize>(k - 1) << 2), <u32>(acc & MASK28));
+  bn28FinalSubtract(r, n, k, <u32>(acc >> 28));
+}
+
+// Lane masks keeping the first 0..3 u32 lanes of a vector: the tail of a column sum.
+const TAIL_MASKS = memory.data<u32>([
+  0, 0, 0, 0,
+  0xffffffff, 0, 0, 0,
+  0xffffffff, 0xffffffff, 0, 0,
+  0xffffffff, 0xffffffff, 0xffffffff, 0,
+], 16);
+
+/**
+ * Sum of x[t] * y[t] for t < count, 28-bit limbs: four products per round as two SIMD
+ * widening multiplies (i64x2.extmul_*_i32x4_u), each lane summing its own products. The last
+ * 1..3 limbs are one more round with the lanes past the end masked to zero, so up to 12 bytes
+ * past x + 4 count are read (every Montgomery buffer has that slack).
+ */
+@inline
+function montDot(x: usize, y: usize, count: u32): u64 {
+  let lanes = i64x2.splat(0);
+  const end4 = x + (<usize>(count & ~3) << 2);
+  while (x < end4) {
+    const vx = v128.load(x);
+    const vy = v128.load(y);
+    lanes = i64x2.add(
+      lanes,
+      i64x2.add(i64x2.extmul_low_i32x4_u(vx, vy), i64x2.extmul_high_i32x4_u(vx, vy)),
+    );
+    x += 16;
+    y += 16;
+  }
+  const vx = v128.and(v128.load(x), v128.load(TAIL_MASKS + (<usize>(count & 3) << 4)));
+  const vy = v128.load(y);
+  lanes = i64x2.add(
+    lanes,
+    i64x2.add(i64x2.extmul_low_i32x4_u(vx, vy), i64x2.extmul_high_i32x4_u(vx, vy)),
+  );
+  return <u64>i64x2.extract_lane(lanes, 0) + <u64>i64x2.extract_lane(lanes, 1);
+}
+
+/** r -= n when (top, r) >= n: brings a Montgomery result (below 2n) below n. */
+function bn28FinalSubtract(r: usize, n: usize, k: u32, top: u32): void {
+  if (top == 0 && bnCompare(r, n, k) < 0) return;
+  let borrow: u32 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = r + (<usize>i << 2);
+    const t = load<u32>(p) - load<u32>(n + (<usize>i << 2)) - borrow;
+    store<u32>(p, t & <u32>MASK28);
+    borrow = t >> 31;
   }
 }

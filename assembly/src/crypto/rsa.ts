@@ -12,6 +12,8 @@ import {
 import {
   BN_LIMBS_MAX, BN_BYTES_MAX, bnFromBytesBe, bnToBytesBe, bnCompare, bnMul, bnSquare,
   bnReciprocal3by2, bnReduceNormalized, bnShiftLeft, bnShiftRight, bnComplement,
+  BN28_LIMBS_MAX, bn28Limbs, bn28FromLimbs, bn28ToLimbs, bn28MontgomeryN0, bn28MontMul,
+  bn28MontSquare, bn28Reverse,
 } from './bignum';
 
 /** Shortest modulus accepted: 512 bits (EMV keys start at 512 bits, Book 2 Annex B2.1). */
@@ -28,6 +30,7 @@ const KEY_SHIFT: usize = 4;
 const KEY_MODULUS_BYTES: usize = 8;
 const KEY_EXPONENT: usize = 12;
 const KEY_RECIPROCAL: usize = 16;
+const KEY_MONTGOMERY_N0: usize = 20;
 const KEY_NORMALISED: usize = 32;
 const KEY_COMPLEMENT: usize = KEY_NORMALISED + <usize>BN_BYTES_MAX;
 /** Bytes of one prepared key: header, normalised modulus limbs, their one's complement. */
@@ -38,6 +41,19 @@ const WORK_LIMBS: u32 = 2 * BN_LIMBS_MAX + 2;
 const workX = memory.data(<i32>BN_BYTES_MAX + 8, 16);
 const workY = memory.data(<i32>BN_BYTES_MAX + 8, 16);
 const workProduct = memory.data(<i32>WORK_LIMBS * 4, 16);
+// Montgomery work (e = 65537), 28-bit limbs: modulus, x, two residues, the factors m_i; the
+// 32-bit plain modulus with 8 spare bytes for bn28FromLimbs / bn28ToLimbs.
+// 16 bytes of slack: a column sum's masked last round reads up to 12 bytes past its end.
+const MONT_BYTES: i32 = <i32>BN28_LIMBS_MAX * 4 + 16;
+const workModulus = memory.data(<i32>BN_BYTES_MAX + 8, 16);
+const workN28 = memory.data(MONT_BYTES, 16);
+const workX28 = memory.data(MONT_BYTES, 16);
+const workMontA = memory.data(MONT_BYTES, 16);
+const workMontB = memory.data(MONT_BYTES, 16);
+const workMontM = memory.data(MONT_BYTES, 16);
+const workReversed = memory.data(MONT_BYTES, 16);
+const workN28Reversed = memory.data(MONT_BYTES, 16);
+const workX28Reversed = memory.data(MONT_BYTES, 16);
 
 /**
  * Decodes a public exponent given as big-endian bytes (leading zero bytes allowed, e.g. the
@@ -83,6 +99,9 @@ export function rsaKeyPrepare(key: usize, modulus: usize, length: u32, exponent:
   const d0 = load<u32>(d + (<usize>(limbs - 2) << 2));
   store<u32>(key + KEY_RECIPROCAL, bnReciprocal3by2(d1, d0));
   bnComplement(key + KEY_COMPLEMENT, d, limbs);
+  // Montgomery's constant from the low limb of the plain modulus (its last 4 bytes).
+  const n0 = bswap<u32>(load<u32>(modulus + <usize>(length - 4)));
+  store<u32>(key + KEY_MONTGOMERY_N0, bn28MontgomeryN0(n0));
   return STATUS_OK;
 }
 
@@ -119,7 +138,7 @@ export function rsaPublic(key: usize, input: usize, inputLength: u32, output: us
   if (load<u32>(key + KEY_EXPONENT) == RSA_EXPONENT_3) {
     rsaCube(limbs, shift, d, dc, v);
   } else {
-    rsaPow65537(limbs, shift, d, dc, v);
+    rsaPow65537(key, limbs, shift, d, dc, v);
   }
   bnToBytesBe(output, length, workY, limbs);
   return STATUS_OK;
@@ -143,15 +162,51 @@ function rsaCube(limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
   bnShiftRight(workY, limbs, shift);
 }
 
-/** workY = workX^65537 mod n: sixteen squarings and one multiplication. */
-function rsaPow65537(limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
-  memory.copy(workY, workX, <usize>limbs << 2);
-  for (let i: u32 = 0; i < 16; i++) {
-    bnSquare(workProduct, workY, limbs);
-    rsaReduceInto(workY, limbs, shift, d, dc, v);
+/**
+ * workY = workX^65537 mod n by Montgomery arithmetic on 28-bit limbs (R = 2^(28 k28)):
+ * X = x R mod n by one division, sixteen Montgomery squarings (x^65536 R), then one
+ * Montgomery product with the plain x, which leaves the Montgomery domain by itself:
+ * x^65536 R * x / R = x^65537 mod n. The per-key constant n0' was set by rsaKeyPrepare;
+ * the conversion needs no R^2 mod n, so a key used once costs nothing extra. On entry
+ * workY holds x * 2^shift (rsaPublic's range check).
+ */
+function rsaPow65537(key: usize, limbs: u32, shift: u32, d: usize, dc: usize, v: u32): void {
+  const bytes = <usize>limbs << 2;
+  const k28 = bn28Limbs(load<u32>(key + KEY_MODULUS_BYTES));
+  const n0 = load<u32>(key + KEY_MONTGOMERY_N0);
+  memory.copy(workModulus, d, bytes);
+  bnShiftRight(workModulus, limbs, shift);
+  memory.fill(workModulus + bytes, 0, <usize>BN_BYTES_MAX + 8 - bytes);
+  bn28FromLimbs(workN28, k28, workModulus);
+  bn28Reverse(workN28Reversed, workN28, k28);
+  memory.copy(workModulus, workX, bytes);
+  bn28FromLimbs(workX28, k28, workModulus);
+  bn28Reverse(workX28Reversed, workX28, k28);
+  // Dividend (x 2^shift) 2^(28 k28): its top `limbs` limbs stay below d, as the division needs.
+  const rBits = k28 * 28;
+  const at = <usize>(rBits >> 5) << 2;
+  const dividendLimbs = limbs + (rBits >> 5) + ((rBits & 31) != 0 ? 1 : 0);
+  memory.fill(workProduct, 0, <usize>dividendLimbs << 2);
+  memory.copy(workProduct + at, workY, bytes);
+  if ((rBits & 31) != 0) {
+    store<u32>(workProduct + at + bytes, bnShiftLeft(workProduct + at, limbs, rBits & 31));
   }
-  bnMul(workProduct, workY, workX, limbs);
-  rsaReduceInto(workY, limbs, shift, d, dc, v);
+  bnReduceNormalized(workProduct, dividendLimbs, d, dc, limbs, v);
+  memory.copy(workModulus, workProduct, bytes);
+  bnShiftRight(workModulus, limbs, shift);
+  bn28FromLimbs(workMontA, k28, workModulus);
+  let from = workMontA;
+  let to = workMontB;
+  for (let i: u32 = 0; i < 16; i++) {
+    bn28MontSquare(to, from, workReversed, workN28, workN28Reversed, workMontM, k28, n0);
+    const t = from;
+    from = to;
+    to = t;
+  }
+  bn28MontMul(to, from, workX28Reversed, load<u32>(workX28), workN28, workN28Reversed,
+    workMontM, k28, n0);
+  bn28ToLimbs(workModulus, <u32>bytes, to, k28);
+  memory.copy(workY, workModulus, bytes);
 }
 
 /** target = (workProduct mod n), workProduct holding a 2k-limb plain product. */

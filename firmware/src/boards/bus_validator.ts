@@ -24,6 +24,7 @@ import {
   bootIndicator,
   bootJournal,
   bootParams,
+  type BootParams,
   bootReader,
   BUS_VALIDATOR_RF,
   type Opened,
@@ -176,7 +177,7 @@ async function boot(
   log: LogPort,
   closers: (() => Promise<void>)[],
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
-  const params = await bootParams(options.paramsDir, options.paramsPubPath);
+  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
   if (!params.ok) return { refused: 'refused', message: params.message };
   const dir = await checkJournalDir(options.journalDir, {
     probeBytes: JOURNAL_PROBE_BYTES,
@@ -202,7 +203,7 @@ async function bootDevices(
   clock: ClockPort,
   log: LogPort,
   closers: (() => Promise<void>)[],
-  set: ParamSet,
+  booted: BootParams,
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   let kernel: Kernel;
   try {
@@ -222,6 +223,9 @@ async function bootDevices(
   const journal = await bootJournal(options.journalDir, clock, log);
   if (!journal.ok) return { refused: 'refused', message: journal.message };
   closers.push(journal.value.close);
+  const floorError = await booted.raiseFloor();
+  if (floorError !== null) return { refused: 'refused', message: floorError };
+  const set = booted.set;
   const validator = composeValidator(
     { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
     reader.value.part,

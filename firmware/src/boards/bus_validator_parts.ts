@@ -30,7 +30,9 @@ import {
   JOURNAL_FILE_NAME,
   JOURNAL_RESERVE_BYTES_DEFAULT,
 } from '../app/journal/journal.js';
-import { ParamStore, type ParamSet } from '../app/params/params_store.js';
+import { paramsFloorWrite } from '../app/params/params_floor.js';
+import { paramsBootLoad } from '../app/params/params_install.js';
+import type { ParamSet } from '../app/params/params_store.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { ConsoleDisplay } from './console_display.js';
 import { openPn532OnSerial, type Pn532OnSerial } from './pty_reader.js';
@@ -66,8 +68,16 @@ export const BUS_VALIDATOR_JOURNAL_BYTES_MAX = 256 << 20;
 /** The DWIN panel's power-on speed (its project config can change it; ours does not). */
 const DWIN_BAUD = 115200;
 
-/** Loads and verifies the signed parameter set; refuses anything not signed by `pubPath`. */
-export async function bootParams(dir: string, pubPath: string): Promise<BootResult<ParamSet>> {
+/**
+ * Loads and verifies the signed parameter set (a plain set or an installed A/B root); refuses
+ * anything not signed by `pubPath`, and any set older than the version floor kept in
+ * `stateDir` (the journal directory: the data partition, not the parameter one).
+ */
+export async function bootParams(
+  dir: string,
+  pubPath: string,
+  stateDir: string,
+): Promise<BootResult<BootParams>> {
   let key: KeyObject;
   try {
     key = createPublicKey(await readFile(pubPath, 'utf8'));
@@ -80,16 +90,34 @@ export async function bootParams(dir: string, pubPath: string): Promise<BootResu
   try {
     if (!(await stat(dir)).isDirectory()) return fail(`parameters ${dir}: not a directory`);
   } catch (error) {
-    // FileStorage.open would create a missing directory; a board must not invent parameters.
+    // A board must not invent parameters: a missing directory is refused.
     return fail(`parameters ${dir}: ${describe(error)}`);
   }
-  const storage = await FileStorage.open(dir, { quotaBytes: null });
-  if (!storage.ok) return fail(`parameters ${dir}: ${storage.detail}`);
-  const store = new ParamStore(key);
-  const activated = await store.activate(storage.value);
-  await storage.value.close();
-  if (!activated.ok) return fail(`parameters ${dir} refused: ${activated.error.message}`);
-  return { ok: true, value: activated.value };
+  const loaded = await paramsBootLoad(dir, key, stateDir).catch((error: unknown) => ({
+    ok: false as const, kind: 'invalid' as const, message: describe(error),
+  }));
+  if (!loaded.ok) {
+    const kind = loaded.kind === 'invalid' ? '' : `${loaded.kind}: `;
+    return fail(`parameters ${dir} refused: ${kind}${loaded.message}`);
+  }
+  const raise = loaded.floorRaise;
+  const raiseFloor = async (): Promise<string | null> => {
+    if (raise === null) return null;
+    try {
+      await paramsFloorWrite(stateDir, raise);
+      return null;
+    } catch (error) {
+      return `cannot record parameter version ${raise.version} in ${stateDir}: ${describe(error)}`;
+    }
+  };
+  return { ok: true, value: { set: loaded.set, raiseFloor } };
+}
+
+/** The loaded set, and the floor write to make once the start has succeeded. */
+export interface BootParams {
+  readonly set: ParamSet;
+  /** Raises the version floor (power-safe); returns the operator's sentence on failure. */
+  readonly raiseFloor: () => Promise<string | null>;
 }
 
 /** Opens the PN532's serial port and starts the chip at `baudRate`. */

@@ -3,25 +3,48 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
-import { denyListBuild } from '../app/deny_list/deny_list.js';
-import { PARAMS_VERSION_MAX } from '../app/params/params_manifest.js';
-import { paramsLoad, paramsSign } from '../app/params/params_store.js';
+import { denyListBuild } from '../app/deny_list/deny_list_build.js';
+import { FieldError } from '../app/params/json_fields.js';
+import { FILE_MANIFEST } from '../app/params/params_files.js';
+import {
+  paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
+} from '../app/params/params_floor.js';
+import {
+  paramsActiveDir, paramsInstall, paramsLoadDir, type ParamsRefusalKind,
+} from '../app/params/params_install.js';
+import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
+import { paramsSign, type ParamSet } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
 
 export const PARAMS_USAGE = `Usage:
   shuaka params keygen --out PREFIX
       Write an Ed25519 key pair: PREFIX.key.pem (PKCS#8, private) and PREFIX.pub.pem (SPKI).
-  shuaka params sign --key KEY.pem [--version N] DIR
-      Validate every file of the set in DIR and write DIR/manifest.json, signed.
-      N defaults to the previous manifest's version + 1 (1 for a new set).
-  shuaka params verify --pub PUB.pem DIR
-      Check the signature, the file hashes and every file's content (CA key check values,
-      deny list); print the first error with its file and field.
+  shuaka params sign --key KEY.pem [--version N] [--previous PREV_DIR] DIR
+      Validate every file of the set in DIR and write DIR/manifest.json, signed. Versions only
+      go up: N must be above the version of DIR's old manifest and of PREV_DIR/manifest.json
+      (the last set you published); N defaults to that version + 1 (1 for a first set).
+  shuaka params verify --pub PUB.pem [--floor STATE_DIR] DIR
+      Check the signature, the file hashes, every file's content (CA key check values, deny
+      list) and the fares/limits consistency; print the first error with its file and field.
+      DIR may be a set or an installed A/B root. With --floor, also refuse a set older than
+      the version floor kept in STATE_DIR (a validator's journal directory).
+  shuaka params install --pub PUB.pem --floor STATE_DIR SRC_DIR ROOT
+      Install the signed set SRC_DIR (e.g. just downloaded) under ROOT power-safely: written
+      to the inactive slot (ROOT/slot_a or slot_b), fsynced, verified, then switched by an
+      atomic rename of ROOT/active; the floor in STATE_DIR is raised last. Run the validator
+      with --params ROOT --journal STATE_DIR.
   shuaka params denylist-build IN.txt OUT.bin
       Build a sorted binary deny list from "PAN,PSN" lines (PSN as two digits, "01").
-Exit codes: 0 ok, 1 refused or failed, 2 bad usage.`;
+Exit codes: 0 ok, 1 refused or failed, 2 bad usage, 3 rollback refused (older than the
+installed version, or that version with other content), 4 version floor file unreadable.`;
+
+/** The set is older than the version floor (or that version with other content). */
+export const EXIT_PARAMS_ROLLBACK = 3;
+/** The version floor file exists but does not verify: restore it, never reset it silently. */
+export const EXIT_PARAMS_FLOOR_CORRUPT = 4;
 
 /** Runs `shuaka params ...`; returns the exit code. Never throws on bad input or files. */
 export async function runParamsCommand(argv: string[], io: CliIo): Promise<number> {
@@ -33,6 +56,8 @@ export async function runParamsCommand(argv: string[], io: CliIo): Promise<numbe
       return paramsSignCommand(rest, io);
     case 'verify':
       return paramsVerifyCommand(rest, io);
+    case 'install':
+      return paramsInstallCommand(rest, io);
     case 'denylist-build':
       return paramsDenylistBuild(rest, io);
     case 'help':
@@ -67,7 +92,7 @@ async function paramsKeygen(argv: readonly string[], io: CliIo): Promise<number>
 }
 
 async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['key', 'version']);
+  const args = cliParse(argv, ['key', 'version', 'previous']);
   const keyPath = args?.values['key'];
   const dir = args?.positionals[0];
   if (args === null || keyPath === undefined || dir === undefined) return usage(io);
@@ -75,10 +100,13 @@ async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<nu
   const versionText = args.values['version'];
   const version = versionText === undefined ? null : cliInt(versionText, 1, PARAMS_VERSION_MAX);
   if (versionText !== undefined && version === null) return usage(io);
+  const previousDir = args.values['previous'];
+  const previous = previousDir === undefined ? null : await previousVersion(previousDir, io);
+  if (previous === undefined) return EXIT_FAILED;
   const key = await keyLoad(keyPath, 'private', io);
   const storage = key === null ? null : await storageOpen(dir, io);
   if (key === null || storage === null) return EXIT_FAILED;
-  const signed = await paramsSign(storage, key, version);
+  const signed = await paramsSign(storage, key, version, previous);
   await storage.close();
   if (!signed.ok) {
     io.err(`not signed: ${signed.error.message}`);
@@ -91,21 +119,46 @@ async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<nu
 }
 
 async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['pub']);
+  const args = cliParse(argv, ['pub', 'floor']);
   const pubPath = args?.values['pub'];
   const dir = args?.positionals[0];
   if (args === null || pubPath === undefined || dir === undefined) return usage(io);
   if (args.positionals.length !== 1) return usage(io);
   const key = await keyLoad(pubPath, 'public', io);
-  const storage = key === null ? null : await storageOpen(dir, io);
-  if (key === null || storage === null) return EXIT_FAILED;
-  const loaded = await paramsLoad(storage, key);
-  await storage.close();
-  if (!loaded.ok) {
-    io.err(`REFUSED: ${loaded.error.message}`);
+  if (key === null) return EXIT_FAILED;
+  let set: ParamSet;
+  try {
+    set = await paramsLoadDir(await paramsActiveDir(dir), key);
+  } catch (error) {
+    io.err(`REFUSED: ${error instanceof FieldError ? error.message : describe(error)}`);
     return EXIT_FAILED;
   }
-  const set = loaded.value;
+  const stateDir = args.values['floor'];
+  if (stateDir !== undefined) {
+    const code = await floorCheck(stateDir, set, io);
+    if (code !== EXIT_OK) return code;
+  }
+  printSet(set, io);
+  return EXIT_OK;
+}
+
+/** Compares `set` with the floor in `stateDir` (read only). */
+async function floorCheck(stateDir: string, set: ParamSet, io: CliIo): Promise<number> {
+  const read = await paramsFloorRead(stateDir);
+  if (read.kind === 'corrupt') {
+    io.err(`REFUSED: version floor in ${stateDir} unreadable: ${read.detail}`);
+    return EXIT_PARAMS_FLOOR_CORRUPT;
+  }
+  if (read.kind === 'absent') return EXIT_OK;
+  const verdict = paramsFloorVerdict(read.floor, set.version, set.manifestSha256Hex);
+  if (verdict === 'older' || verdict === 'conflict') {
+    io.err(`REFUSED: ${paramsFloorRefusal(read.floor, set.version)}`);
+    return EXIT_PARAMS_ROLLBACK;
+  }
+  return EXIT_OK;
+}
+
+function printSet(set: ParamSet, io: CliIo): void {
   const keyName = (k: { ridHex: string; index: number }): string =>
     `${k.ridHex}/${k.index.toString(16).toUpperCase().padStart(2, '0')}`;
   io.out(`OK: version ${set.version}, terminal ${set.terminal.terminalId}`
@@ -115,7 +168,53 @@ async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<
   io.out(`  CA revocations: ${set.caRevocations.length}`);
   io.out(`  deny list: ${set.denyList.count} entries, sha256 ${set.denyList.sha256Hex}`);
   io.out(`  manifest sha256 ${set.manifestSha256Hex}`);
-  return EXIT_OK;
+}
+
+async function paramsInstallCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = cliParse(argv, ['pub', 'floor']);
+  const pubPath = args?.values['pub'];
+  const stateDir = args?.values['floor'];
+  const [source, root] = args?.positionals ?? [];
+  if (args === null || pubPath === undefined || stateDir === undefined) return usage(io);
+  if (source === undefined || root === undefined || args.positionals.length !== 2) return usage(io);
+  const key = await keyLoad(pubPath, 'public', io);
+  if (key === null) return EXIT_FAILED;
+  try {
+    const installed = await paramsInstall(source, root, key, stateDir);
+    if (installed.ok) {
+      const where = installed.slot === null ? 'already active' : `active in ${installed.slot}`;
+      io.out(`installed version ${installed.set.version}: ${where}`);
+      return EXIT_OK;
+    }
+    io.err(`REFUSED: ${installed.message}`);
+    return refusalExit(installed.kind);
+  } catch (error) {
+    io.err(`install failed (the previous set stays active): ${describe(error)}`);
+    return EXIT_FAILED;
+  }
+}
+
+/** Exit code of a refusal kind. */
+export function refusalExit(kind: ParamsRefusalKind): number {
+  switch (kind) {
+    case 'invalid':
+      return EXIT_FAILED;
+    case 'rollback':
+      return EXIT_PARAMS_ROLLBACK;
+    case 'floor-corrupt':
+      return EXIT_PARAMS_FLOOR_CORRUPT;
+  }
+}
+
+/** Version of PREV_DIR/manifest.json; undefined (after a message) when it cannot be read. */
+async function previousVersion(dir: string, io: CliIo): Promise<number | undefined> {
+  try {
+    return manifestParse(await readFile(join(dir, FILE_MANIFEST))).version;
+  } catch (error) {
+    io.err(`--previous ${dir}: cannot read its manifest.json: `
+      + `${error instanceof FieldError ? error.message : describe(error)}`);
+    return undefined;
+  }
 }
 
 async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<number> {
@@ -123,9 +222,9 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   const [inPath, outPath] = args?.positionals ?? [];
   if (args === null || inPath === undefined || outPath === undefined) return usage(io);
   if (args.positionals.length !== 2) return usage(io);
-  let text: string;
+  let text: Uint8Array;
   try {
-    text = await readFile(inPath, 'utf8');
+    text = await readFile(inPath);
   } catch (error) {
     io.err(`cannot read ${inPath}: ${describe(error)}`);
     return EXIT_FAILED;

@@ -27,9 +27,12 @@ export const RUN_USAGE = `Usage:
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
+                          (DIR may be an A/B root written by \`shuaka params install\`)
       --journal DIR       the journal (default ./journal), created if missing; at start a
                           probe file is written and fsynced there and statfs measured: a
-                          read-only, full or too small directory refuses the start
+                          read-only, full or too small directory refuses the start;
+                          it also keeps params_version_floor.json: a set older than one
+                          already run is refused (exit 1, "refused (rollback)")
       --journal-min-free-mb N  free space the journal's file system must have (default 64)
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)

@@ -1,4 +1,5 @@
-// Deny list of PAN+PSN: compact sorted binary image, validated load, allocation-free lookup.
+// Deny list of PAN+PSN at national scale: a sorted image of fixed-width word records, validated
+// in one pass and searched in place (no index, no per-entry objects).
 
 import assert from 'node:assert';
 import { createHash } from 'node:crypto';
@@ -6,64 +7,96 @@ import { createHash } from 'node:crypto';
 import { FieldError } from '../params/json_fields.js';
 
 /**
- * Binary layout (little-endian integers):
+ * Binary layout, version 2 (little-endian integers):
  *
- *   0   8  magic "SHKDENY1"
+ *   0   8  magic "SHKDENY2"
  *   8   4  count of records
- *   12  2  record size = 11
+ *   12  2  record size = 12
  *   14  2  reserved = 0
  *   16  32 SHA-256 of the record area
- *   48  count x 11 records: PAN as BCD right-padded with F to 10 bytes (20 nibbles),
- *          then PSN (5F34, n2) as one BCD byte; sorted ascending as bytes, no duplicates.
+ *   48  count x 12 records, each three u32 words:
+ *         w0 = PAN digits 1-8 as BCD, read as one big-endian number (first digit on top)
+ *         w1 = PAN digits 9-16, the same way
+ *         w2 = PAN digits 17-20 (16 bits) << 16 | PSN (5F34, n2, one BCD byte) << 8 | 0
+ *       the PAN right-padded with F nibbles to 20; records strictly ascending by (w0, w1, w2),
+ *       which is the byte order of the BCD key, so no duplicates.
  *
- * Sorted fixed-size records make the lookup a binary search over the image itself: no index,
- * no per-entry objects, O(log n) with one 11-byte scratch key reused for every lookup.
+ * The header is 48 bytes, so the record area of a file read into its own buffer is 4-byte
+ * aligned and is viewed as a Uint32Array without a copy: loading 10^7 entries costs one
+ * SHA-256 and one pass of word checks, and a lookup is a binary search on words.
+ * Version 1 images (SHKDENY1, 11-byte records) are refused with a rebuild hint.
  */
-export const DENY_LIST_MAGIC = 'SHKDENY1';
+export const DENY_LIST_MAGIC = 'SHKDENY2';
+const DENY_LIST_MAGIC_V1 = 'SHKDENY1';
 export const DENY_LIST_HEADER_BYTES = 48;
-export const DENY_LIST_RECORD_BYTES = 11;
-const PAN_BCD_BYTES = 10;
-/** Bound of entries (22 MB of image); national lists run to a few hundred thousand. */
-export const DENY_LIST_ENTRIES_MAX = 2_000_000;
-const PAN_DIGITS_MIN = 8;
-const PAN_DIGITS_MAX = 19;
-const TEXT_LINES_MAX = DENY_LIST_ENTRIES_MAX * 2;
+export const DENY_LIST_RECORD_BYTES = 12;
+/** Words per record. */
+export const DENY_LIST_RECORD_WORDS = 3;
+/** Bound of entries: 20 million (240 MB of image), twice a national list of 10^7. */
+export const DENY_LIST_ENTRIES_MAX = 20_000_000;
+/** Largest valid image, for readers that bound a file before reading it. */
+export const DENY_LIST_IMAGE_BYTES_MAX =
+  DENY_LIST_HEADER_BYTES + DENY_LIST_ENTRIES_MAX * DENY_LIST_RECORD_BYTES;
+export const DENY_LIST_PAN_DIGITS_MIN = 8;
+export const DENY_LIST_PAN_DIGITS_MAX = 19;
 
 export type DenyListResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: FieldError };
 
-/** A built image and what went into it. */
-export interface DenyListImage {
-  readonly image: Uint8Array;
-  readonly count: number;
-  /** Lines merged because they repeated an entry. */
-  readonly duplicates: number;
+/** How much of an image a caller has already authenticated. */
+export interface DenyListLoadOptions {
+  /**
+   * The whole file's SHA-256 was checked against a signed manifest, so the header's digest
+   * of the record area need not be computed again (it would double the load time at 10^7).
+   * Structure and order are validated either way.
+   */
+  readonly fileDigestVerified?: boolean;
 }
 
-/** A loaded, validated deny list. */
-export class DenyList {
-  private readonly scratch = new Uint8Array(DENY_LIST_RECORD_BYTES);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+// Class of a 16-bit group of four BCD nibbles: all digits, digits then 1-3 F pads, all pads,
+// anything else. A valid PAN tail (digits 9-20, three groups) is DIGITS* [MIXED] PADS*,
+// ending in a pad (at most 19 digits).
+const GROUP_DIGITS = 0;
+const GROUP_MIXED = 1;
+const GROUP_INVALID = 2;
+const GROUP_PADS = 3;
+const GROUP_CLASS = groupClassTable();
+const TAIL_VALID = tailValidTable();
+
+/** A loaded, validated deny list; holds only a view of the image it was loaded from. */
+export class DenyList {
   private constructor(
-    private readonly records: Uint8Array,
+    private readonly words: Uint32Array,
     readonly count: number,
     readonly sha256Hex: string,
   ) {}
 
   /**
-   * Validates an image: magic, record size, size = header + count x 11, SHA-256, BCD of every
-   * PAN and PSN, strictly ascending order (which also rules out duplicates). The image is
-   * used in place, not copied. Errors: FieldError naming `file` and the record.
+   * Validates an image: magic, record size, size = header + count x 12, SHA-256, BCD of every
+   * PAN (8..19 digits, F pads only at the end) and PSN, strictly ascending order (which rules
+   * out duplicates). The image is used in place when it is 4-byte aligned (a file read into
+   * its own buffer always is), else copied once. The header's SHA-256 is checked unless
+   * `options.fileDigestVerified`. Errors: FieldError naming `file` and the
+   * field or record (header, magic, recordBytes, count, sha256, record[i]).
    */
-  static load(image: Uint8Array, file: string): DenyListResult<DenyList> {
+  static load(
+    image: Uint8Array,
+    file: string,
+    options: DenyListLoadOptions = {},
+  ): DenyListResult<DenyList> {
     const fail = (field: string, reason: string): DenyListResult<DenyList> =>
       ({ ok: false, error: new FieldError(file, field, reason) });
     if (image.length < DENY_LIST_HEADER_BYTES) {
       return fail('header', `truncated: ${image.length} bytes`);
     }
     const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-    const magic = new TextDecoder().decode(image.subarray(0, 8));
+    const magic = Buffer.from(image.buffer, image.byteOffset, 8).toString('latin1');
+    if (magic === DENY_LIST_MAGIC_V1) {
+      return fail('magic', 'version 1 image: rebuild it with `shuaka params denylist-build`');
+    }
     if (magic !== DENY_LIST_MAGIC) return fail('magic', `expected ${DENY_LIST_MAGIC}`);
     const count = view.getUint32(8, true);
     if (view.getUint16(12, true) !== DENY_LIST_RECORD_BYTES || view.getUint16(14, true) !== 0) {
@@ -77,18 +110,15 @@ export class DenyList {
       return fail('count', `${count} records need ${sizeExpected} bytes, file has ${image.length}`);
     }
     const records = image.subarray(DENY_LIST_HEADER_BYTES);
-    const digest = createHash('sha256').update(records).digest();
-    if (!digest.equals(image.subarray(16, 48))) return fail('sha256', 'does not match the records');
-    for (let i = 0; i < count; i += 1) {
-      const offset = i * DENY_LIST_RECORD_BYTES;
-      if (!recordBcdValid(records, offset)) {
-        return fail(`record[${i}]`, 'PAN or PSN is not valid BCD');
-      }
-      if (i > 0 && compareRecords(records, offset - DENY_LIST_RECORD_BYTES, records, offset) >= 0) {
-        return fail(`record[${i}]`, 'not strictly ascending (unsorted or duplicate)');
-      }
+    const stored = Buffer.from(image.buffer, image.byteOffset + 16, 32);
+    if (options.fileDigestVerified !== true) {
+      const digest = createHash('sha256').update(records).digest();
+      if (!digest.equals(stored)) return fail('sha256', 'does not match the records');
     }
-    return { ok: true, value: new DenyList(records, count, digest.toString('hex').toUpperCase()) };
+    const words = recordWords(records);
+    const bad = firstBadRecord(words, count);
+    if (bad !== null) return fail(`record[${bad.index}]`, bad.reason);
+    return { ok: true, value: new DenyList(words, count, stored.toString('hex').toUpperCase()) };
   }
 
   /**
@@ -98,13 +128,34 @@ export class DenyList {
    */
   contains(pan: string, psn: number): boolean {
     if (!psnIsBcd(psn)) return false;
-    assert(keyEncode(pan, psn, this.scratch, 0), `deny list key ${pan.length} digits, psn ${psn}`);
+    const k0 = panWord(pan, 0);
+    const k1 = panWord(pan, 8);
+    const t = panWord(pan, 16);
+    assert(
+      k0 >= 0 && k1 >= 0 && t >= 0 && pan.length >= DENY_LIST_PAN_DIGITS_MIN
+        && pan.length <= DENY_LIST_PAN_DIGITS_MAX,
+      `deny list key ${pan.length} digits`,
+    );
+    const k2 = (((t >>> 16) << 16) | (psn << 8)) >>> 0;
+    return this.search(k0, k1, k2);
+  }
+
+  /**
+   * Bytes of the one buffer the list keeps alive: the image's own buffer when it was loaded
+   * in place (no index, no per-entry objects), else the aligned copy of the records.
+   */
+  get retainedBytes(): number {
+    return this.words.buffer.byteLength;
+  }
+
+  /** Binary search on the record words: at most 25 probes for 2 x 10^7 entries. */
+  private search(k0: number, k1: number, k2: number): boolean {
+    const words = this.words;
     let low = 0;
     let high = this.count - 1;
-    // Bounded: the interval halves every iteration (at most 21 for 2,000,000 entries).
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const order = compareRecords(this.records, middle * DENY_LIST_RECORD_BYTES, this.scratch, 0);
+      const order = compareAt(words, middle * DENY_LIST_RECORD_WORDS, k0, k1, k2);
       if (order === 0) return true;
       if (order < 0) low = middle + 1;
       else high = middle - 1;
@@ -113,92 +164,116 @@ export class DenyList {
   }
 }
 
+/** Order of the record at word `at` against the key (k0, k1, k2): -1, 0 or 1. */
+function compareAt(words: Uint32Array, at: number, k0: number, k1: number, k2: number): number {
+  const w0 = words[at] ?? 0;
+  if (w0 !== k0) return w0 < k0 ? -1 : 1;
+  const w1 = words[at + 1] ?? 0;
+  if (w1 !== k1) return w1 < k1 ? -1 : 1;
+  const w2 = words[at + 2] ?? 0;
+  if (w2 !== k2) return w2 < k2 ? -1 : 1;
+  return 0;
+}
+
 /**
- * Builds an image from text: one `PAN,PSN` per line (PSN as its two digits, "01"); blank
- * lines and lines starting with '#' are skipped; duplicates are merged. Errors: FieldError
- * naming `file` and the line.
+ * The record area as u32 words: a view when aligned on a little-endian host, else a copy
+ * (unaligned buffer, or a big-endian host reading the little-endian file).
  */
-export function denyListBuild(text: string, file: string): DenyListResult<DenyListImage> {
-  const fail = (field: string, reason: string): DenyListResult<DenyListImage> =>
-    ({ ok: false, error: new FieldError(file, field, reason) });
-  const lines = text.split('\n');
-  if (lines.length > TEXT_LINES_MAX) return fail('', `more than ${TEXT_LINES_MAX} lines`);
-  const keys: string[] = [];
-  for (let i = 0; i < lines.length; i += 1) {
-    const line = (lines[i] ?? '').trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([0-9]{8,19}),([0-9]{2})$/.exec(line);
-    if (match === null) {
-      const got = JSON.stringify(line.slice(0, 40));
-      return fail(`line ${i + 1}`, `expected PAN,PSN (8-19 digits, 2 digits), got ${got}`);
+function recordWords(records: Uint8Array): Uint32Array {
+  const n = records.length >>> 2;
+  if (LITTLE_ENDIAN && records.byteOffset % 4 === 0) {
+    return new Uint32Array(records.buffer, records.byteOffset, n);
+  }
+  const words = new Uint32Array(n);
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  for (let i = 0; i < n; i += 1) words[i] = view.getUint32(4 * i, true);
+  return words;
+}
+
+/** The first record that is malformed or out of order, or null. One pass, no allocation. */
+function firstBadRecord(
+  words: Uint32Array,
+  count: number,
+): { index: number; reason: string } | null {
+  let p0 = -1;
+  let p1 = 0;
+  let p2 = 0;
+  const end = count * DENY_LIST_RECORD_WORDS;
+  for (let at = 0; at < end; at += DENY_LIST_RECORD_WORDS) {
+    const w0 = words[at] ?? 0;
+    const w1 = words[at + 1] ?? 0;
+    const w2 = words[at + 2] ?? 0;
+    if (!recordValid(w0, w1, w2)) {
+      return { index: at / DENY_LIST_RECORD_WORDS, reason: 'PAN or PSN is not valid BCD' };
     }
-    // Hex of the record: PAN nibbles padded with F, then the PSN byte; hex order = byte order.
-    keys.push(`${match[1] ?? ''}`.padEnd(2 * PAN_BCD_BYTES, 'F') + (match[2] ?? ''));
+    if (w0 < p0 || (w0 === p0 && (w1 < p1 || (w1 === p1 && w2 <= p2)))) {
+      const reason = 'not strictly ascending (unsorted or duplicate)';
+      return { index: at / DENY_LIST_RECORD_WORDS, reason };
+    }
+    p0 = w0;
+    p1 = w1;
+    p2 = w2;
   }
-  keys.sort();
-  const unique: string[] = [];
-  for (const key of keys) if (unique[unique.length - 1] !== key) unique.push(key);
-  if (unique.length > DENY_LIST_ENTRIES_MAX) {
-    return fail('', `more than ${DENY_LIST_ENTRIES_MAX} entries`);
-  }
-  const image = new Uint8Array(DENY_LIST_HEADER_BYTES + unique.length * DENY_LIST_RECORD_BYTES);
-  const records = image.subarray(DENY_LIST_HEADER_BYTES);
-  for (let i = 0; i < unique.length; i += 1) {
-    records.set(Buffer.from(unique[i] ?? '', 'hex'), i * DENY_LIST_RECORD_BYTES);
-  }
-  image.set(new TextEncoder().encode(DENY_LIST_MAGIC), 0);
-  const view = new DataView(image.buffer);
-  view.setUint32(8, unique.length, true);
-  view.setUint16(12, DENY_LIST_RECORD_BYTES, true);
-  image.set(createHash('sha256').update(records).digest(), 16);
-  assert(DenyList.load(image, file).ok, 'built deny list loads');
-  const duplicates = keys.length - unique.length;
-  return { ok: true, value: { image, count: unique.length, duplicates } };
+  return null;
 }
 
-/** Writes the 11-byte key of PAN+PSN at `out[offset]`; false if PAN or PSN is malformed. */
-export function keyEncode(pan: string, psn: number, out: Uint8Array, offset: number): boolean {
-  if (pan.length < PAN_DIGITS_MIN || pan.length > PAN_DIGITS_MAX) return false;
-  if (!psnIsBcd(psn)) return false;
-  for (let i = 0; i < PAN_BCD_BYTES; i += 1) {
-    const high = digitAt(pan, 2 * i);
-    const low = digitAt(pan, 2 * i + 1);
-    if (high < 0 || low < 0) return false;
-    out[offset + i] = (high << 4) | low;
+/** Digits 1-8 all BCD; digits 9-20 digits then F pads; PSN BCD; the low byte zero. */
+export function recordValid(w0: number, w1: number, w2: number): boolean {
+  // Eight nibbles all <= 9: a nibble 1xyz with xyz >= 2 carries into its top bit when
+  // xyz + 6 is formed, so (w & 0x7..7) + 0x6..6 shares a top bit with w only above 9.
+  if ((((w0 & 0x77777777) + 0x66666666) & w0 & 0x88888888) !== 0) return false;
+  if ((w2 & 0xff) !== 0 || (w2 & 0x0a00) === 0x0a00 || (w2 & 0x0c00) === 0x0c00) return false;
+  if ((w2 & 0xa000) === 0xa000 || (w2 & 0xc000) === 0xc000) return false;
+  const tail = ((GROUP_CLASS[w1 >>> 16] ?? GROUP_INVALID) << 4)
+    | ((GROUP_CLASS[w1 & 0xffff] ?? GROUP_INVALID) << 2)
+    | (GROUP_CLASS[w2 >>> 16] ?? GROUP_INVALID);
+  return TAIL_VALID[tail] === 1;
+}
+
+/**
+ * The record word of PAN digits from..from+7 (F past the PAN's end); -1 when a character in
+ * that range is not a digit.
+ */
+export function panWord(pan: string, from: number): number {
+  let word = 0;
+  for (let i = from; i < from + 8; i += 1) {
+    let nibble = 0x0f;
+    if (i < pan.length) {
+      nibble = pan.charCodeAt(i) - 0x30;
+      if (nibble < 0 || nibble > 9) return -1;
+    }
+    word = (word << 4) | nibble;
   }
-  out[offset + PAN_BCD_BYTES] = psn;
-  return true;
+  return word >>> 0;
 }
 
-/** Nibble of digit `i` of the PAN, 0xF past its end, -1 for a non-digit. */
-function digitAt(pan: string, i: number): number {
-  if (i >= pan.length) return 0x0f;
-  const code = pan.charCodeAt(i) - 0x30;
-  return code >= 0 && code <= 9 ? code : -1;
-}
-
-function recordBcdValid(records: Uint8Array, offset: number): boolean {
-  let digits = 0;
-  let padding = false;
-  for (let nibble = 0; nibble < 2 * PAN_BCD_BYTES; nibble += 1) {
-    const byte = records[offset + (nibble >> 1)] ?? 0;
-    const value = (nibble & 1) === 0 ? byte >> 4 : byte & 0x0f;
-    if (value === 0x0f) padding = true;
-    else if (padding || value > 9) return false;
-    else digits += 1;
-  }
-  const psn = records[offset + PAN_BCD_BYTES] ?? 0;
-  return digits >= PAN_DIGITS_MIN && psnIsBcd(psn);
-}
-
-function psnIsBcd(psn: number): boolean {
+/** True for a BCD byte 00..99 (the PSN, 5F34 n2). */
+export function psnIsBcd(psn: number): boolean {
   return Number.isInteger(psn) && psn >= 0 && psn <= 0x99 && (psn & 0x0f) <= 9;
 }
 
-function compareRecords(a: Uint8Array, aOffset: number, b: Uint8Array, bOffset: number): number {
-  for (let i = 0; i < DENY_LIST_RECORD_BYTES; i += 1) {
-    const difference = (a[aOffset + i] ?? 0) - (b[bOffset + i] ?? 0);
-    if (difference !== 0) return difference;
+function groupClassTable(): Uint8Array {
+  const table = new Uint8Array(0x10000);
+  for (let group = 0; group < 0x10000; group += 1) {
+    const nibbles = [group >> 12, (group >> 8) & 15, (group >> 4) & 15, group & 15];
+    const pads = nibbles.filter((n) => n === 15).length;
+    const padsAtEnd = nibbles.slice(4 - pads).every((n) => n === 15);
+    const digitsFirst = nibbles.slice(0, 4 - pads).every((n) => n <= 9);
+    let cls = GROUP_INVALID;
+    if (padsAtEnd && digitsFirst) cls = pads === 0 ? GROUP_DIGITS : pads === 4 ? GROUP_PADS : 1;
+    table[group] = cls;
   }
-  return 0;
+  assert(GROUP_MIXED === 1, 'class numbering');
+  return table;
+}
+
+function tailValidTable(): Uint8Array {
+  const table = new Uint8Array(64);
+  const { DIGITS, MIXED, PADS } = { DIGITS: GROUP_DIGITS, MIXED: GROUP_MIXED, PADS: GROUP_PADS };
+  const valid = [
+    [DIGITS, DIGITS, MIXED], [DIGITS, DIGITS, PADS], [DIGITS, MIXED, PADS],
+    [DIGITS, PADS, PADS], [MIXED, PADS, PADS], [PADS, PADS, PADS],
+  ];
+  for (const [a = 0, b = 0, c = 0] of valid) table[(a << 4) | (b << 2) | c] = 1;
+  return table;
 }

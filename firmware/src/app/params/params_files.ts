@@ -1,9 +1,10 @@
 // The files of a parameter set and their strict parsers (terminal, fares, AIDs, CA keys...).
 
-import { DenyList } from '../deny_list/deny_list.js';
+import { DENY_LIST_IMAGE_BYTES_MAX, DenyList } from '../deny_list/deny_list.js';
 import { capkParse } from './emv_capk.js';
 import type { CaPublicKey } from './emv_capk.js';
 import { FieldError, JsonFields } from './json_fields.js';
+import { paramsSemanticCheck } from './params_semantic.js';
 
 export const FILE_TERMINAL = 'terminal.json';
 export const FILE_FARES = 'fares.json';
@@ -20,6 +21,11 @@ export const PARAMS_FILES: readonly string[] = [
 
 /** Bounds that keep a malicious or broken set from exhausting memory before validation. */
 export const PARAMS_FILE_BYTES_MAX = 32 * 1024 * 1024;
+
+/** Largest accepted size of file `name`: the deny list may be national (10^7 entries+). */
+export function paramsFileBytesMax(name: string): number {
+  return name === FILE_DENY_LIST ? DENY_LIST_IMAGE_BYTES_MAX : PARAMS_FILE_BYTES_MAX;
+}
 const CATEGORIES_MAX = 16;
 const RANGES_MAX = 256;
 // The kernel's own capacities (qpboc_config AID table, emv_capk store and revocation list): a
@@ -29,6 +35,8 @@ const AIDS_MAX = 16;
 const CAPKS_MAX = 32;
 const REVOCATIONS_MAX = 64;
 const FARE_MINOR_MAX = 100_000_00;
+/** n12 amounts (DF19/DF20/DF21 are 6-byte BCD): 999,999,999,999 minor units. */
+const LIMIT_MINOR_MAX = 999_999_999_999;
 const WINDOW_SEC_MAX = 7 * 24 * 3600;
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
@@ -37,6 +45,18 @@ const PREFIX_PATTERN = /^[0-9]{1,12}$/;
 export interface TerminalParams {
   readonly terminalId: string;
   readonly lineId: string;
+  /** Optional contactless risk limits in minor units (UnionPay DF19/DF20/DF21, domain.md §6). */
+  readonly limits?: TerminalLimits;
+}
+
+/** The terminal's contactless amount limits (minor units of the fare currency). */
+export interface TerminalLimits {
+  /** DF19: above it a cryptogram must go online. */
+  readonly contactlessFloorLimitMinor: number;
+  /** DF20: at or above it the contactless interface is not allowed. */
+  readonly contactlessTransactionLimitMinor: number;
+  /** DF21: at or above it a CVM is required. */
+  readonly cvmLimitMinor: number;
 }
 
 /** A PAN range by leading digits: inside when the first `low.length` digits are in [low, high]. */
@@ -90,8 +110,15 @@ export interface ParamsContent {
 
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses every file of a set. Throws FieldError naming the file and field. */
-export function paramsContentParse(files: ReadonlyMap<string, Uint8Array>): ParamsContent {
+/**
+ * Parses every file of a set. `manifestVerified`: every file's SHA-256 already matched a
+ * verified manifest (the deny list then skips its own, identical-in-effect digest). Throws
+ * FieldError naming the file and field.
+ */
+export function paramsContentParse(
+  files: ReadonlyMap<string, Uint8Array>,
+  manifestVerified = false,
+): ParamsContent {
   const bytesOf = (name: string): Uint8Array => {
     const bytes = files.get(name);
     if (bytes === undefined || bytes.length === 0) {
@@ -99,11 +126,16 @@ export function paramsContentParse(files: ReadonlyMap<string, Uint8Array>): Para
     }
     return bytes;
   };
-  const denyList = DenyList.load(bytesOf(FILE_DENY_LIST), FILE_DENY_LIST);
+  const denyList = DenyList.load(bytesOf(FILE_DENY_LIST), FILE_DENY_LIST, {
+    fileDigestVerified: manifestVerified,
+  });
   if (!denyList.ok) throw denyList.error;
+  const terminal = terminalParse(jsonOf(bytesOf(FILE_TERMINAL), FILE_TERMINAL));
+  const fares = faresParse(jsonOf(bytesOf(FILE_FARES), FILE_FARES));
+  paramsSemanticCheck(fares, terminal.limits ?? null);
   return {
-    terminal: terminalParse(jsonOf(bytesOf(FILE_TERMINAL), FILE_TERMINAL)),
-    fares: faresParse(jsonOf(bytesOf(FILE_FARES), FILE_FARES)),
+    terminal,
+    fares,
     aids: aidsParse(jsonOf(bytesOf(FILE_AIDS), FILE_AIDS)),
     caKeys: capkFileParse(textOf(bytesOf(FILE_CAPK), FILE_CAPK)),
     caRevocations: revocationsParse(jsonOf(bytesOf(FILE_CAPK_REVOCATION), FILE_CAPK_REVOCATION)),
@@ -136,12 +168,22 @@ function jsonOf(bytes: Uint8Array, file: string): JsonFields {
 }
 
 function terminalParse(fields: JsonFields): TerminalParams {
-  const terminal = {
-    terminalId: fields.str('terminalId', ID_PATTERN, 32),
-    lineId: fields.str('lineId', ID_PATTERN, 32),
+  const terminalId = fields.str('terminalId', ID_PATTERN, 32);
+  const lineId = fields.str('lineId', ID_PATTERN, 32);
+  if (!fields.has('limits')) {
+    fields.finish();
+    return { terminalId, lineId };
+  }
+  const limitFields = fields.obj('limits');
+  const limits = {
+    contactlessFloorLimitMinor: limitFields.int('contactlessFloorLimitMinor', 0, LIMIT_MINOR_MAX),
+    contactlessTransactionLimitMinor:
+      limitFields.int('contactlessTransactionLimitMinor', 0, LIMIT_MINOR_MAX),
+    cvmLimitMinor: limitFields.int('cvmLimitMinor', 0, LIMIT_MINOR_MAX),
   };
+  limitFields.finish();
   fields.finish();
-  return terminal;
+  return { terminalId, lineId, limits };
 }
 
 function faresParse(fields: JsonFields): FareParams {

@@ -4,7 +4,7 @@ import assert from 'node:assert';
 import type { KeyObject } from 'node:crypto';
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
-import { denyListBuild } from '../deny_list/deny_list.js';
+import { denyListBuild } from '../deny_list/deny_list_build.js';
 import { FieldError } from './json_fields.js';
 import {
   FILE_AIDS,
@@ -15,12 +15,13 @@ import {
   FILE_MANIFEST,
   FILE_TERMINAL,
   PARAMS_FILES,
-  PARAMS_FILE_BYTES_MAX,
   paramsContentParse,
+  paramsFileBytesMax,
 } from './params_files.js';
 import type { CaRevocation, FareParams, ParamsContent, TerminalParams } from './params_files.js';
 import {
-  manifestBuild, manifestEncode, manifestParse, manifestSign, manifestVerify, sha256Hex,
+  PARAMS_VERSION_MAX, manifestBuild, manifestEncode, manifestParse, manifestSign, manifestVerify,
+  sha256Hex,
 } from './params_manifest.js';
 import type { ParamsManifest } from './params_manifest.js';
 
@@ -57,8 +58,8 @@ export async function paramsReadFiles(
     if (!listed.value.includes(name)) return fail(name, '', 'missing file');
     const read = await source.read(name);
     if (!read.ok) return fail(name, '', `read failed: ${read.detail}`);
-    if (read.value.length > PARAMS_FILE_BYTES_MAX) {
-      return fail(name, '', `larger than ${PARAMS_FILE_BYTES_MAX} bytes`);
+    if (read.value.length > paramsFileBytesMax(name)) {
+      return fail(name, '', `larger than ${paramsFileBytesMax(name)} bytes`);
     }
     files.set(name, read.value);
   }
@@ -102,7 +103,7 @@ export function paramsValidate(
         return fail(file.name, '', 'SHA-256 does not match the manifest');
       }
     }
-    const content = paramsContentParse(files);
+    const content = paramsContentParse(files, true);
     const manifestSha256Hex = sha256Hex(manifestBytes);
     return { ok: true, value: { ...content, version: manifest.version, manifestSha256Hex } };
   } catch (error) {
@@ -144,23 +145,33 @@ export class ParamStore {
 
 /**
  * Validates the content files of `target`, then writes a signed manifest.json (atomic
- * replace). `version` null means one more than the existing manifest's, or 1. Errors:
- * FieldError (nothing is written).
+ * replace). Versions only go up: the previous version is the highest of `target`'s own
+ * manifest.json (if any) and `previousVersion` (the last published set, `--previous`);
+ * `version` null means one more than it (or 1 for a first set), and an explicit `version`
+ * not above it is refused, so a validator never receives a set it must refuse as a rollback.
+ * Errors: FieldError (nothing is written).
  */
 export async function paramsSign(
   target: StoragePort,
   privateKey: KeyObject,
   version: number | null,
+  previousVersion: number | null = null,
 ): Promise<ParamsResult<ParamsManifest>> {
   const read = await paramsReadFiles(target, false);
   if (!read.ok) return read;
   let versionNext = version;
   try {
     paramsContentParse(read.value);
-    if (versionNext === null) {
-      const previous = await target.read(FILE_MANIFEST);
-      const hasPrevious = previous.ok && previous.value.length > 0;
-      versionNext = hasPrevious ? manifestParse(previous.value).version + 1 : 1;
+    const own = await target.read(FILE_MANIFEST);
+    const ownVersion = own.ok && own.value.length > 0 ? manifestParse(own.value).version : null;
+    const previous = Math.max(ownVersion ?? 0, previousVersion ?? 0);
+    if (versionNext === null) versionNext = previous + 1;
+    if (versionNext <= previous) {
+      const reason = `${versionNext} is not above the previous set's version ${previous}`;
+      return fail(FILE_MANIFEST, 'version', `${reason} (validators would refuse it as a rollback)`);
+    }
+    if (versionNext > PARAMS_VERSION_MAX) {
+      return fail(FILE_MANIFEST, 'version', `no version left above ${previous}`);
     }
   } catch (error) {
     if (error instanceof FieldError) return { ok: false, error };

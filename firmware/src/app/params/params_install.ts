@@ -1,0 +1,220 @@
+// Power-safe installation of a downloaded parameter set (A/B slots, switch by rename) and the
+// start-up load that enforces the version floor. See README.md in this folder.
+//
+// An installed root holds slot_a/ and slot_b/ and a file `active` naming one of them. A new
+// set is written into the other slot (every file fsynced, then the slot and the root
+// directories), read back and verified, and only then made current by replacing `active`
+// (temporary file, fsync, rename, fsync of the root); the floor is raised last. A power cut at
+// any point leaves `active` naming the old complete set or the new complete set.
+
+import type { KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { FieldError } from './json_fields.js';
+import { FILE_MANIFEST, PARAMS_FILES, paramsFileBytesMax } from './params_files.js';
+import {
+  durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
+  paramsFloorWrite, type ParamsFloor, type WritePointHook,
+} from './params_floor.js';
+import { paramsValidate, type ParamSet } from './params_store.js';
+
+/** The pointer file of an installed root and its two slots. */
+export const PARAMS_ACTIVE_FILE = 'active';
+export const PARAMS_SLOTS = ['slot_a', 'slot_b'] as const;
+export type ParamsSlot = (typeof PARAMS_SLOTS)[number];
+
+/** Why a set was refused: its content, a rollback below the floor, or an unreadable floor. */
+export type ParamsRefusalKind = 'invalid' | 'rollback' | 'floor-corrupt';
+
+export type ParamsBootResult =
+  | {
+    readonly ok: true;
+    readonly set: ParamSet;
+    /** The floor before this load; null when there was none (new or wiped data partition). */
+    readonly floorBefore: ParamsFloor | null;
+    /**
+     * The floor to write once start-up succeeded (paramsFloorWrite), or null when the set is
+     * the floor's own. Deferred so that a refused start writes nothing.
+     */
+    readonly floorRaise: ParamsFloor | null;
+  }
+  | { readonly ok: false; readonly kind: ParamsRefusalKind; readonly message: string };
+
+/**
+ * The directory of the active set under `root`: root/<slot> when root/active names a slot,
+ * else `root` itself (a plain signed set, as `params sign` writes it). Throws FieldError when
+ * `active` names something else.
+ */
+export async function paramsActiveDir(root: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(join(root, PARAMS_ACTIVE_FILE), 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return root;
+    throw new FieldError(PARAMS_ACTIVE_FILE, '', `cannot read: ${describe(error)}`);
+  }
+  const slot = PARAMS_SLOTS.find((s) => s === text.trim());
+  if (slot === undefined) {
+    throw new FieldError(PARAMS_ACTIVE_FILE, '', `names ${JSON.stringify(text.slice(0, 20))}`);
+  }
+  return join(root, slot);
+}
+
+/**
+ * Reads a set directory: exactly the set's files plus manifest.json, each within its size
+ * bound, then validates it (signature, hashes, content). Errors: FieldError.
+ */
+export async function paramsLoadDir(dir: string, publicKey: KeyObject): Promise<ParamSet> {
+  const names = await readdir(dir).catch((error: unknown) => {
+    throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
+  });
+  const expected = [...PARAMS_FILES, FILE_MANIFEST];
+  const extra = names.find((name) => !expected.includes(name));
+  if (extra !== undefined) {
+    throw new FieldError(extra, '', 'extra file: not part of a parameter set');
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const name of expected) {
+    if (!names.includes(name)) throw new FieldError(name, '', 'missing file');
+    const size = (await stat(join(dir, name))).size;
+    if (size > paramsFileBytesMax(name)) {
+      throw new FieldError(name, '', `larger than ${paramsFileBytesMax(name)} bytes`);
+    }
+    files.set(name, await readFile(join(dir, name)));
+  }
+  const loaded = paramsValidate(files, publicKey);
+  if (!loaded.ok) throw loaded.error;
+  return loaded.value;
+}
+
+/**
+ * Start-up: loads the active set under `root` and checks it against the floor kept in
+ * `stateDir`; for a newer set it returns the floor to raise (the caller writes it with
+ * paramsFloorWrite once the start has succeeded). Writes nothing. Refusals: 'invalid' (any
+ * FieldError), 'rollback' (older than the floor, or the floor's version with other content),
+ * 'floor-corrupt' (the floor file exists but does not verify: never reset silently).
+ */
+export async function paramsBootLoad(
+  root: string,
+  publicKey: KeyObject,
+  stateDir: string,
+): Promise<ParamsBootResult> {
+  let set: ParamSet;
+  try {
+    set = await paramsLoadDir(await paramsActiveDir(root), publicKey);
+  } catch (error) {
+    return { ok: false, kind: 'invalid', message: refusalText(error) };
+  }
+  const read = await paramsFloorRead(stateDir);
+  if (read.kind === 'corrupt') {
+    return {
+      ok: false,
+      kind: 'floor-corrupt',
+      message: `version floor ${join(stateDir, 'params_version_floor.json')} is unreadable `
+        + `(${read.detail}); restore it or remove it knowingly (see params/README.md)`,
+    };
+  }
+  const floor = read.kind === 'ok' ? read.floor : null;
+  const verdict = paramsFloorVerdict(floor, set.version, set.manifestSha256Hex);
+  if (floor !== null && (verdict === 'older' || verdict === 'conflict')) {
+    return { ok: false, kind: 'rollback', message: paramsFloorRefusal(floor, set.version) };
+  }
+  const floorRaise = verdict === 'newer'
+    ? { version: set.version, manifestSha256Hex: set.manifestSha256Hex }
+    : null;
+  return { ok: true, set, floorBefore: floor, floorRaise };
+}
+
+/** What an install did. */
+export type ParamsInstallResult =
+  | { readonly ok: true; readonly set: ParamSet; readonly slot: ParamsSlot | null }
+  | { readonly ok: false; readonly kind: ParamsRefusalKind; readonly message: string };
+
+/**
+ * Installs the signed set in `source` under `root` (A/B, see the file comment) after full
+ * validation and the floor check (`stateDir`); the set already active returns ok with slot
+ * null and writes nothing. `hook` runs at every write point (power-cut tests). Refusals as
+ * paramsBootLoad; I/O errors throw (the active set is unchanged up to the rename).
+ */
+export async function paramsInstall(
+  source: string,
+  root: string,
+  publicKey: KeyObject,
+  stateDir: string,
+  hook: WritePointHook = () => undefined,
+): Promise<ParamsInstallResult> {
+  let set: ParamSet;
+  try {
+    set = await paramsLoadDir(source, publicKey);
+  } catch (error) {
+    return { ok: false, kind: 'invalid', message: refusalText(error) };
+  }
+  const read = await paramsFloorRead(stateDir);
+  if (read.kind === 'corrupt') {
+    const message = `version floor unreadable: ${read.detail}`;
+    return { ok: false, kind: 'floor-corrupt', message };
+  }
+  const floor = read.kind === 'ok' ? read.floor : null;
+  const verdict = paramsFloorVerdict(floor, set.version, set.manifestSha256Hex);
+  if (floor !== null && (verdict === 'older' || verdict === 'conflict')) {
+    return { ok: false, kind: 'rollback', message: paramsFloorRefusal(floor, set.version) };
+  }
+  const current = await activeSlot(root);
+  if (verdict === 'same' && current !== null) return { ok: true, set, slot: null };
+  const slot: ParamsSlot = current === 'slot_a' ? 'slot_b' : 'slot_a';
+  await slotWrite(source, root, slot, hook);
+  try {
+    await paramsLoadDir(join(root, slot), publicKey);
+  } catch (error) {
+    return { ok: false, kind: 'invalid', message: `read back: ${refusalText(error)}` };
+  }
+  await durableReplace(join(root, PARAMS_ACTIVE_FILE), Buffer.from(`${slot}\n`), hook, 'active');
+  await fsyncDir(root, hook, 'root');
+  const raised = { version: set.version, manifestSha256Hex: set.manifestSha256Hex };
+  await paramsFloorWrite(stateDir, raised, hook);
+  return { ok: true, set, slot };
+}
+
+/** Rewrites `slot` from scratch with the files of `source`, every step durable. */
+async function slotWrite(
+  source: string,
+  root: string,
+  slot: ParamsSlot,
+  hook: WritePointHook,
+): Promise<void> {
+  const dir = join(root, slot);
+  await mkdir(root, { recursive: true });
+  hook(`${slot}: clear`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  for (const name of [...PARAMS_FILES, FILE_MANIFEST]) {
+    const bytes = await readFile(join(source, name));
+    await durableWrite(join(dir, name), bytes, hook, `${slot}/${name}`);
+  }
+  await fsyncDir(dir, hook, slot);
+  await fsyncDir(root, hook, `${slot} entry`);
+}
+
+/** The slot `active` names, or null when the root has none yet (or is a plain set). */
+async function activeSlot(root: string): Promise<ParamsSlot | null> {
+  try {
+    const text = (await readFile(join(root, PARAMS_ACTIVE_FILE), 'utf8')).trim();
+    return PARAMS_SLOTS.find((s) => s === text) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function refusalText(error: unknown): string {
+  if (error instanceof FieldError) return error.message;
+  return describe(error);
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
