@@ -19,15 +19,15 @@ import {
 import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
-import { ClockSim } from '../clock_sim.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { PN532_SIM_DEFAULT_OPTIONS, Pn532Sim } from '../pn532_sim/pn532_sim.js';
-import { PN532_SIM_RIG_DEFAULT_LINE, runOnClock } from '../pn532_sim/pn532_sim_rig.js';
+import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
 import type { Prng } from '../prng.js';
 import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
+import { SwarmClock } from './swarm_clock.js';
 import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
 import type { ParamsBoot, SwarmParams } from './swarm_params.js';
 
@@ -53,7 +53,7 @@ export interface SwarmBoot {
 
 /** A running board. */
 export interface SwarmBoard {
-  readonly clock: ClockSim;
+  readonly clock: SwarmClock;
   readonly wall: JumpClock;
   readonly pn532: Pn532Sim;
   readonly plug: PlugLink;
@@ -82,7 +82,7 @@ export type SwarmBootFailure =
 export async function bootSwarmBoard(
   boot: SwarmBoot,
 ): Promise<{ ok: true; board: SwarmBoard } | { ok: false; failure: SwarmBootFailure }> {
-  const clock = new ClockSim(boot.wallEpochMs);
+  const clock = new SwarmClock(boot.wallEpochMs);
   const wall = new JumpClock(clock);
   const devices = await startReader(boot, clock, wall);
   if (!devices.ok) return { ok: false, failure: { stage: 'reader', detail: devices.detail } };
@@ -119,7 +119,7 @@ export async function bootSwarmBoard(
     },
     boot.options.validator,
   );
-  await runOnClock(clock, validator.start());
+  await runOnSwarmClock(clock, validator.start());
   const board: SwarmBoard = {
     clock,
     wall,
@@ -140,7 +140,7 @@ export async function bootSwarmBoard(
 /** The reader side: UART line with the run's noise, PN532 emulator, USB plug, driver start. */
 async function startReader(
   boot: SwarmBoot,
-  clock: ClockSim,
+  clock: SwarmClock,
   wall: JumpClock,
 ): Promise<
   { ok: true; pn532: Pn532Sim; plug: PlugLink; reader: Pn532Reader } | { ok: false; detail: string }
@@ -153,10 +153,29 @@ async function startReader(
   const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
   const plug = new PlugLink(line.host);
   const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);
-  const started = await runOnClock(
+  const started = await runOnSwarmClock(
     clock,
     reader.start({ baudRate: boot.options.baudRate, rf: SIM_READER_RF }),
   );
   if (!started.ok) return { ok: false, detail: `${started.error} ${started.detail}` };
   return { ok: true, pn532, plug, reader };
 }
+
+/** Steps the clock until `promise` settles (boot only). Throws on a deadlock or a livelock. */
+export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => {
+    settled = true;
+  });
+  watched.catch(() => undefined);
+  for (let steps = 0; !settled; steps += 1) {
+    if (steps >= SWARM_BOOT_STEPS_MAX) throw new Error('swarm boot: too many clock steps');
+    if (!(await clock.step()) && !settled) {
+      throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
+    }
+  }
+  return watched;
+}
+
+/** Clock steps a boot may take. */
+export const SWARM_BOOT_STEPS_MAX = 1_000_000;
