@@ -10,6 +10,7 @@ import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import {
   Journal,
@@ -49,6 +50,8 @@ export interface SwarmBoot {
   readonly prng: Prng;
   /** Wraps the board's log port (a canary puts a leaking logger here). */
   readonly wrapLog: (inner: LogPort) => LogPort;
+  /** Wraps the reader driver the validator sees (a canary may hang it). */
+  readonly wrapReader: (inner: ReaderPort) => ReaderPort;
 }
 
 /** A running board. */
@@ -107,7 +110,7 @@ export async function bootSwarmBoard(
   const activeSet = params.set;
   const validator = new Validator(
     {
-      reader,
+      reader: boot.wrapReader(reader),
       display: new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
       indicator,
       clock: wall,

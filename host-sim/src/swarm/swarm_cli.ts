@@ -114,8 +114,13 @@ export function swarmExitCode(result: SwarmResult): number {
   return SWARM_EXIT_OK;
 }
 
-function rate(taps: number, wallMs: number): string {
-  return `${Math.round(taps / Math.max(wallMs / 1000, 1e-9)).toLocaleString('en-US')} taps/s`;
+function perSecond(taps: number, ms: number): string {
+  return Math.round(taps / Math.max(ms / 1000, 1e-9)).toLocaleString('en-US');
+}
+
+/** Taps per second of wall time, and per second of this process's CPU time (one core). */
+function rate(taps: number, wallMs: number, cpuMs: number): string {
+  return `${perSecond(taps, wallMs)} taps/s wall, ${perSecond(taps, cpuMs)} taps/s CPU`;
 }
 
 /** The seed's summary line. */
@@ -126,7 +131,7 @@ export function swarmSummary(result: SwarmResult): string {
     `${s.taps - s.answered} unanswered), ${s.cuts} power cuts, ${s.reboots} reboots, ` +
     `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes, ${s.clockJumps} clock jumps, ` +
     `${s.diskFulls} disk fills; ${(s.simulatedMs / 3_600_000).toFixed(2)} h simulated in ` +
-    `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs)})`
+    `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs, result.cpuMs)})`
   );
 }
 
@@ -155,11 +160,13 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
   const { base, seeds, quiet } = parsed;
   let taps = 0;
   let wallMs = 0;
+  let cpuMs = 0;
   for (let i = 0; i < seeds; i += 1) {
     const options = { ...base, seed: (base.seed + i) >>> 0 };
     const result = await runSwarm(options);
     taps += result.stats.taps;
     wallMs += result.wallMs;
+    cpuMs += result.cpuMs;
     io.out(swarmSummary(result));
     if (!quiet) io.out(`  faults: ${describeMix(result.mix)}`);
     const code = swarmExitCode(result);
@@ -168,6 +175,8 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
       return code;
     }
   }
-  io.out(`shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${rate(taps, wallMs)})`);
+  io.out(
+    `shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${rate(taps, wallMs, cpuMs)})`,
+  );
   return SWARM_EXIT_OK;
 }

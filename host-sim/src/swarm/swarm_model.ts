@@ -104,13 +104,15 @@ export class SwarmModel {
     const image = journalDurableImage(storage);
     const fresh = this.follower.next(image);
     for (const record of fresh) this.index(record);
+    let older: SwarmJournalScan | null = null;
     for (const seq of report?.journalSeqs ?? []) {
-      const record = fresh.find((r) => r.seq === seq);
-      if (record === undefined && !this.committed.has(seq)) {
-        this.fail('committed', `reported record ${seq} is not durable`);
-      } else if (record !== undefined) {
-        this.committed.set(seq, record.payload);
-      }
+      if (this.committed.has(seq)) continue;
+      let record = fresh.find((r) => r.seq === seq);
+      // A re-tap may report the record its torn first tap wrote before a reboot.
+      older ??= record === undefined ? journalScanDurable(storage) : null;
+      record ??= older?.records.find((r) => r.seq === seq);
+      if (record === undefined) this.fail('committed', `reported record ${seq} is not durable`);
+      else this.committed.set(seq, record.payload);
     }
     this.checkLedger(card);
     this.checkNewBytes(image);

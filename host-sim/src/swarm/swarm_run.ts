@@ -6,6 +6,9 @@
 // the medium (keeping a torn remnant of unsynced bytes) and a new board boots on it, as a
 // parameter push does. The run stops at the first violation, which names the event.
 
+import { createHash } from 'node:crypto';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
 import { testPki } from '../pki/test_pki.js';
@@ -30,6 +33,10 @@ export interface SwarmHooks {
   /** Runs after each restart of the medium (a canary may flip a committed bit). */
   readonly afterRestart: (storage: StorageSim, prng: Prng) => void;
   readonly wrapLog: (inner: LogPort) => LogPort;
+  /** The reader driver the validator sees (a canary may hang it). */
+  readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  /** Adjusts the seed's drawn fault mix (a canary forces the faults it needs). */
+  readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
 }
 
 export const SWARM_HOOKS_STOCK: SwarmHooks = {
@@ -37,6 +44,8 @@ export const SWARM_HOOKS_STOCK: SwarmHooks = {
   journalPort: (storage) => storage,
   afterRestart: () => undefined,
   wrapLog: (inner) => inner,
+  wrapReader: (inner) => inner,
+  tuneMix: (drawn) => drawn,
 };
 
 /** Counters of a run, for the summary line. */
@@ -60,7 +69,11 @@ export interface SwarmResult {
   readonly stats: SwarmStats;
   readonly violations: readonly SwarmViolation[];
   readonly crash: { readonly event: number; readonly message: string } | null;
+  /** SHA-256 of the journal's durable bytes at the end: two runs of a seed must agree. */
+  readonly journalSha256Hex: string;
   readonly wallMs: number;
+  /** CPU time of the run (user + system), ms: taps per CPU second is the figure of merit. */
+  readonly cpuMs: number;
 }
 
 /** Everything a run holds on to across boards. */
@@ -84,7 +97,7 @@ export const SWARM_CARD_GROUPS = 2;
 /** Builds the run's world from its seed (population, media, first parameter set). */
 export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Promise<SwarmWorld> {
   const prng = new Prng(options.seed);
-  const mix = drawSwarmMix(prng.fork('mix'), options.faults);
+  const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
   const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki());
   const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool);
   const params = new SwarmParams(boardOptions, prng.fork('params'));
@@ -122,6 +135,7 @@ export async function runSwarm(
   hooks: SwarmHooks = SWARM_HOOKS_STOCK,
 ): Promise<SwarmResult> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const world = await swarmWorld(options, hooks);
   const session = new SwarmSession(world, SIM_EPOCH_WALL_MS);
   let crash: SwarmResult['crash'] = null;
@@ -137,6 +151,15 @@ export async function runSwarm(
     stats: world.stats,
     violations: world.model.violations,
     crash,
+    journalSha256Hex: createHash('sha256')
+      .update(world.storage.durableBytes(JOURNAL_FILE_NAME))
+      .digest('hex'),
     wallMs: performance.now() - started,
+    cpuMs: cpuMsSince(cpuStarted),
   };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }

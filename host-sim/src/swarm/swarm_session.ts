@@ -6,7 +6,13 @@ import type { RiderCard } from '../sim/bus_riders.js';
 import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
 import { SWARM_MIX_QUIET } from './swarm_mix.js';
-import { BoardLoop, rideSwarmTap, stepUntil, type SwarmTapOutcome } from './swarm_ride.js';
+import {
+  BoardLoop,
+  rideSwarmTap,
+  SWARM_ANSWER_WAIT_MS,
+  stepUntil,
+  type SwarmTapOutcome,
+} from './swarm_ride.js';
 import type { SwarmWorld } from './swarm_run.js';
 
 /** Time from power loss (or a parameter push) to the new board's first poll. */
@@ -162,7 +168,8 @@ export class SwarmSession {
     }
     const why = excuse.reason ?? (outcome.pulled ? 'card pulled' : null);
     if (report === null && (why === null || quiet)) {
-      model.fail('liveness', `${card.name}: no answer within the wait (${quiet ? 'quiet' : why})`);
+      const when = quiet ? 'after the faults stopped' : 'with no fault active';
+      model.fail('liveness', `${card.name}: no answer within ${SWARM_ANSWER_WAIT_MS} ms, ${when}`);
     }
     if (quiet && report?.result === 'outOfService') {
       model.fail('liveness', `${card.name}: out of service after the faults stopped`);
@@ -295,6 +302,7 @@ export class SwarmSession {
         wallEpochMs: this.wallEpochMs,
         prng: world.prng.fork(`boot-${this.boots}`),
         wrapLog: world.hooks.wrapLog,
+        wrapReader: world.hooks.wrapReader,
       });
       if (booted.ok) {
         this.adopt(booted.board);
