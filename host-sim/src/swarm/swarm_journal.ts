@@ -36,6 +36,14 @@ export function journalDurableImage(storage: StorageSim): Uint8Array {
   return storage.durableBytes(JOURNAL_FILE_NAME);
 }
 
+/** The durable bytes from byte `offset` on, and the durable length (a follower's read). */
+export function journalDurableTail(
+  storage: StorageSim,
+  offset: number,
+): { bytes: Uint8Array; lengthBytes: number } {
+  return storage.durableTail(JOURNAL_FILE_NAME, offset);
+}
+
 /** Full scan with the firmware's own scanner (chain, CRCs, references). */
 export function journalScanDurable(storage: StorageSim): SwarmJournalScan {
   const bytes = journalDurableImage(storage);
@@ -69,11 +77,21 @@ export class JournalFollower {
     for (const r of scan.records) this.offset += FRAME_OVERHEAD_BYTES + r.payload.length;
   }
 
-  /** New intact frames since the last call; stops at the first incomplete one. */
-  next(bytes: Uint8Array): SwarmRecord[] {
+  /** Byte offset of the first frame not yet decoded. */
+  position(): number {
+    return this.offset;
+  }
+
+  /**
+   * New intact frames since the last call, from `tail` (the durable bytes from byte
+   * `tailStart` on, at most `position()`); stops at the first incomplete frame.
+   */
+  next(tail: Uint8Array, tailStart: number): SwarmRecord[] {
     const out: SwarmRecord[] = [];
-    while (this.offset < bytes.length) {
-      const checked = frameCheck(bytes, this.offset);
+    const bytes = tail.subarray(this.offset - tailStart);
+    let at = 0;
+    while (at < bytes.length) {
+      const checked = frameCheck(bytes, at);
       if (!checked.ok) break;
       const frame = checked.frame;
       const kind = journalKindOfCode(frame.kindCode);
@@ -85,8 +103,9 @@ export class JournalFollower {
         break;
       }
       out.push({ seq: frame.seq, payload: latin1(frame.payload), entry });
-      this.offset += FRAME_OVERHEAD_BYTES + frame.payload.length;
+      at += FRAME_OVERHEAD_BYTES + frame.payload.length;
     }
+    this.offset += at;
     return out;
   }
 }
