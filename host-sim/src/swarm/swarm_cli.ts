@@ -175,8 +175,7 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
       return code;
     }
   }
-  io.out(
-    `shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${rate(taps, wallMs, cpuMs)})`,
-  );
+  const figures = rate(taps, wallMs, cpuMs);
+  io.out(`shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${figures})`);
   return SWARM_EXIT_OK;
 }
