@@ -42,7 +42,9 @@ export class SwarmParams {
   readonly medium: StorageSim;
   readonly publicKey: KeyObject;
   private readonly privateKey: KeyObject;
-  private readonly images: ParamsImage[] = [];
+  /** Good signed sets by version; a corrupt set burns its version number too. */
+  private readonly good = new Map<number, ParamsImage>();
+  private versionNext = 1;
 
   constructor(
     private readonly options: SimBoardOptions,
@@ -58,25 +60,27 @@ export class SwarmParams {
     });
   }
 
-  /** Highest version signed so far (0 before the first). */
+  /** Highest good version signed so far (0 before the first). */
   newestVersion(): number {
-    return this.images.length;
+    return Math.max(0, ...this.good.keys());
   }
 
-  /** Signs version `newestVersion() + 1`, installs it, returns it. Throws if refused. */
+  /** Signs the next version, installs it, returns it. Throws if refused. */
   async pushNewer(): Promise<number> {
-    const image = await this.sign(this.images.length + 1);
-    this.images.push(image);
+    const version = this.versionNext;
+    this.versionNext += 1;
+    const image = await this.sign(version);
+    this.good.set(version, image);
     await install(this.medium, image);
-    return this.images.length;
+    return version;
   }
 
-  /** Installs an older signed set (a stale depot push). Returns its version, or null. */
+  /** Installs an older good signed set (a stale depot push). Returns its version, or null. */
   async pushRollback(): Promise<number | null> {
-    if (this.images.length < 2) return null;
-    const version = 1 + this.prng.below(this.images.length - 1);
-    const image = this.images[version - 1];
-    if (image === undefined) return null;
+    const older = [...this.good.keys()].filter((v) => v < this.newestVersion());
+    const version = older[this.prng.below(Math.max(1, older.length))];
+    const image = version === undefined ? undefined : this.good.get(version);
+    if (version === undefined || image === undefined) return null;
     await install(this.medium, image);
     return version;
   }
@@ -86,7 +90,9 @@ export class SwarmParams {
    * the manifest's signature changed after signing. Returns the manifest bytes installed.
    */
   async pushCorrupt(): Promise<Uint8Array> {
-    const image = new Map(await this.sign(this.images.length + 1));
+    const version = this.versionNext;
+    this.versionNext += 1;
+    const image = new Map(await this.sign(version));
     const target = this.prng.chance(0.5) ? FILE_FARES : FILE_MANIFEST;
     const bytes = (image.get(target) ?? new Uint8Array(0)).slice();
     // A digit or a hex character of the signature, never the JSON syntax around it.
