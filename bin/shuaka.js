@@ -55,6 +55,9 @@ if (command === 'sim') {
     ptyRunner,
   );
   if (status !== undefined) process.stderr.write('\n');
+} else if (command === 'swarm') {
+  const { runSwarmCommand } = await load('host-sim/src/swarm/swarm_cli.js');
+  process.exitCode = await runSwarmCommand(rest, io);
 } else if (command === 'bench') {
   const { runBenchCommand } = await load('bench/bench_cli.js');
   process.exitCode = await runBenchCommand(rest, io);

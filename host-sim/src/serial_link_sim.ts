@@ -198,7 +198,8 @@ class SimLine {
 
   private applyFaults(chunk: Uint8Array, stats: SerialLineStats): Uint8Array {
     const faults = this.faults;
-    if (faults === undefined) return chunk;
+    // A quiet line (ratios at 0, e.g. between the swarm's noise bursts) draws nothing.
+    if (faults === undefined || (faults.lossRatio === 0 && faults.corruptRatio === 0)) return chunk;
     const out: number[] = [];
     for (const b of chunk) {
       if (faults.prng.chance(faults.lossRatio)) {

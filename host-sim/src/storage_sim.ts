@@ -112,6 +112,15 @@ export class StorageSim implements StoragePort {
     return out;
   }
 
+  /**
+   * The durable bytes of a file from `offset` on (a copy), and its durable length: checkers
+   * that follow a growing file read only what is new.
+   */
+  durableTail(name: string, offset: number): { bytes: Uint8Array; lengthBytes: number } {
+    const durable = this.files.get(name)?.durable ?? new Uint8Array(0);
+    return { bytes: durable.slice(Math.min(offset, durable.length)), lengthBytes: durable.length };
+  }
+
   /** Overwrites a durable byte (bit rot, or a test corrupting the middle of a journal). */
   corruptByte(name: string, offset: number, value: number): void {
     const file = this.files.get(name);

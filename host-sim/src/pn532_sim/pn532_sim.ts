@@ -267,7 +267,8 @@ export class Pn532Sim {
       this.asleep = false;
     }
     if (data.length === 0) return;
-    this.log(`H>P ${hex(data)}`);
+    // Hex only when someone listens: the swarm runs millions of frames with no log.
+    if (this.options.log !== undefined) this.log(`H>P ${hex(data)}`);
     const nowMs = this.clock.nowMs();
     if (this.decoder.midFrame() && nowMs - this.lastRxMs > this.options.rxIdleResetMs) {
       this.stats.badFramesReceived += 1;
@@ -383,7 +384,7 @@ export class Pn532Sim {
   }
 
   private send(bytes: Uint8Array): void {
-    this.log(`P>H ${hex(bytes)}`);
+    if (this.options.log !== undefined) this.log(`P>H ${hex(bytes)}`);
     void this.link.write(bytes);
   }
 

@@ -1,0 +1,184 @@
+// One boot of the swarm's validator: the production firmware on simulated devices.
+//
+// Composed from the same firmware parts as sim_board_parts.ts (reader driver, kernel, journal,
+// parameters, Validator), around the swarm's twins: a reader link that can be unplugged, line
+// noise that comes and goes, a wall clock that can jump, and outputs kept in memory (the DWIN
+// emulator is written directly, the indicator records its signal) so that a tap costs no real
+// I/O. The journal and parameter media outlive the board: a reboot composes a new one on them.
+
+import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
+import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
+import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
+import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
+import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
+import {
+  Journal,
+  JOURNAL_FILE_NAME,
+  type JournalRecovery,
+} from '../../../firmware/src/app/journal/journal.js';
+import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
+import { Validator } from '../../../firmware/src/app/validator/validator.js';
+import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
+import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
+import { PN532_SIM_DEFAULT_OPTIONS, Pn532Sim } from '../pn532_sim/pn532_sim.js';
+import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
+import type { Prng } from '../prng.js';
+import { createSerialLinkPairSim } from '../serial_link_sim.js';
+import type { SimBoardOptions } from '../sim/sim_board.js';
+import { SIM_READER_RF } from '../sim/sim_board_parts.js';
+import type { StorageSim } from '../storage_sim.js';
+import { SwarmClock } from './swarm_clock.js';
+import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
+import type { ParamsBoot, SwarmParams } from './swarm_params.js';
+
+/** Bytes kept free in the journal for records that close a tap under way. */
+export const SWARM_JOURNAL_RESERVE_BYTES = 64 * 1024;
+
+/** What a boot is built on; the media and the noise outlive every board. */
+export interface SwarmBoot {
+  readonly options: SimBoardOptions;
+  readonly storage: StorageSim;
+  /** The port the journal writes through: `storage` itself, or a canary's twin of it. */
+  readonly journalPort: StoragePort;
+  readonly params: SwarmParams;
+  readonly paramsBoot: ParamsBoot;
+  readonly noise: NoiseControl;
+  /** Wall time at the new board's time zero. */
+  readonly wallEpochMs: number;
+  /** Stream of this boot's unpredictable numbers. */
+  readonly prng: Prng;
+  /** Wraps the board's log port (a canary puts a leaking logger here). */
+  readonly wrapLog: (inner: LogPort) => LogPort;
+  /** Wraps the reader driver the validator sees (a canary may hang it). */
+  readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+}
+
+/** A running board. */
+export interface SwarmBoard {
+  readonly clock: SwarmClock;
+  readonly wall: JumpClock;
+  readonly pn532: Pn532Sim;
+  readonly plug: PlugLink;
+  readonly validator: Validator;
+  readonly journal: Journal;
+  readonly recovery: JournalRecovery;
+  readonly kernel: Kernel;
+  readonly screen: DwinDisplaySim;
+  readonly params: ParamSet;
+  readonly logs: LogEvent[];
+  lastSignal(): IndicatorSignal | null;
+}
+
+/** Why a boot did not reach WaitForCard. */
+export type SwarmBootFailure =
+  | { readonly stage: 'reader'; readonly detail: string }
+  | { readonly stage: 'journal'; readonly detail: string }
+  | { readonly stage: 'params'; readonly detail: string }
+  | { readonly stage: 'power'; readonly detail: string };
+
+/**
+ * Boots a board. Resolves to the board, or to the stage that failed: the reader's start-up
+ * handshake, the journal's open (CORRUPT, or IO when power fails during its recovery), or the
+ * parameters. Never leaves anything behind (no files, no timers).
+ */
+export async function bootSwarmBoard(
+  boot: SwarmBoot,
+): Promise<{ ok: true; board: SwarmBoard } | { ok: false; failure: SwarmBootFailure }> {
+  const clock = new SwarmClock(boot.wallEpochMs);
+  const wall = new JumpClock(clock);
+  const devices = await startReader(boot, clock, wall);
+  if (!devices.ok) return { ok: false, failure: { stage: 'reader', detail: devices.detail } };
+  const { pn532, plug, reader } = devices;
+  const opened = await Journal.open(boot.journalPort, {
+    fileName: JOURNAL_FILE_NAME,
+    clock: wall,
+    reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
+    sizeBytesMax: boot.options.storageBytes,
+  });
+  if (!opened.ok) {
+    const stage = boot.storage.isDown() ? 'power' : 'journal';
+    return { ok: false, failure: { stage, detail: `${opened.error} ${opened.detail}` } };
+  }
+  const params = await boot.paramsBoot(boot.params.medium, boot.params.publicKey);
+  if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
+  const kernel = await loadKernel();
+  const screen = new DwinDisplaySim();
+  const indicator = memoryIndicator();
+  const logs: LogEvent[] = [];
+  const unpredictable = boot.prng;
+  const activeSet = params.set;
+  const validator = new Validator(
+    {
+      reader: boot.wrapReader(reader),
+      display: new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
+      indicator,
+      clock: wall,
+      kernel,
+      journal: opened.value.journal,
+      params: () => activeSet,
+      unpredictableNumber: () => unpredictable.bytes(4),
+      log: boot.wrapLog({ log: (event) => logs.push(event) }),
+    },
+    boot.options.validator,
+  );
+  await runOnSwarmClock(clock, validator.start());
+  const board: SwarmBoard = {
+    clock,
+    wall,
+    pn532,
+    plug,
+    validator,
+    journal: opened.value.journal,
+    recovery: opened.value.recovery,
+    kernel,
+    screen,
+    params: activeSet,
+    logs,
+    lastSignal: () => indicator.last(),
+  };
+  return { ok: true, board };
+}
+
+/** The reader side: UART line with the run's noise, PN532 emulator, USB plug, driver start. */
+async function startReader(
+  boot: SwarmBoot,
+  clock: SwarmClock,
+  wall: JumpClock,
+): Promise<
+  { ok: true; pn532: Pn532Sim; plug: PlugLink; reader: Pn532Reader } | { ok: false; detail: string }
+> {
+  const line = createSerialLinkPairSim(clock, {
+    ...PN532_SIM_RIG_DEFAULT_LINE,
+    hostToDeviceFaults: boot.noise,
+    deviceToHostFaults: boot.noise,
+  });
+  const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
+  const plug = new PlugLink(line.host);
+  const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);
+  const started = await runOnSwarmClock(
+    clock,
+    reader.start({ baudRate: boot.options.baudRate, rf: SIM_READER_RF }),
+  );
+  if (!started.ok) return { ok: false, detail: `${started.error} ${started.detail}` };
+  return { ok: true, pn532, plug, reader };
+}
+
+/** Steps the clock until `promise` settles (boot only). Throws on a deadlock or a livelock. */
+export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => {
+    settled = true;
+  });
+  watched.catch(() => undefined);
+  for (let steps = 0; !settled; steps += 1) {
+    if (steps >= SWARM_BOOT_STEPS_MAX) throw new Error('swarm boot: too many clock steps');
+    if (!(await clock.step()) && !settled) {
+      throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
+    }
+  }
+  return watched;
+}
+
+/** Clock steps a boot may take. */
+export const SWARM_BOOT_STEPS_MAX = 1_000_000;

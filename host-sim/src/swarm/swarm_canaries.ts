@@ -1,0 +1,203 @@
+// Canaries: known defects put back on purpose, to show that the swarm catches each of them
+// (style.md 10.7 item 4, "a canary scenario fails on purpose"). Each names the issue-11 defect
+// it stands for, the faults and checks that find it, and what the swarm must report.
+
+import { halOk } from '../../../hal/src/ports/hal_status.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
+import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import {
+  frameCheck,
+  FRAME_HEADER_BYTES,
+  FRAME_OVERHEAD_BYTES,
+} from '../../../firmware/src/app/journal/journal_frame.js';
+import { maskPan } from '../../../firmware/src/app/journal/journal_records.js';
+import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { Prng } from '../prng.js';
+import type { RiderPool } from '../sim/bus_riders.js';
+import type { StorageSim } from '../storage_sim.js';
+import type { SwarmMix } from './swarm_mix.js';
+import type { SwarmCheck, SwarmFault } from './swarm_options.js';
+import { paramsBootStock } from './swarm_params.js';
+import { SWARM_HOOKS_STOCK, type SwarmHooks } from './swarm_run.js';
+
+export const SWARM_CANARIES = [
+  'committed-bit-flip',
+  'lost-sync',
+  'pan-in-log',
+  'params-rollback',
+  'hung-reader',
+  'throwing-journal',
+] as const;
+
+export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
+
+/** A defect put back, and how the swarm must see it. */
+export interface SwarmCanary {
+  readonly name: SwarmCanaryName;
+  /** The defect, in the issue's words. */
+  readonly defect: string;
+  readonly faults: readonly SwarmFault[];
+  readonly checks: readonly SwarmCheck[];
+  /** The checks one of which must report it (empty = a crash must). */
+  readonly caughtBy: readonly SwarmCheck[];
+  readonly hooks: SwarmHooks;
+}
+
+/** Flips one bit in the payload of the last intact record on the medium (bit rot). */
+function flipLastRecordBit(storage: StorageSim, prng: Prng): void {
+  const image = storage.durableBytes(JOURNAL_FILE_NAME);
+  let offset = 0;
+  let last: { offset: number; payloadBytes: number } | null = null;
+  for (;;) {
+    const checked = frameCheck(image, offset);
+    if (!checked.ok) break;
+    last = { offset, payloadBytes: checked.frame.payload.length };
+    offset += FRAME_OVERHEAD_BYTES + checked.frame.payload.length;
+  }
+  if (last === null || last.payloadBytes === 0) return;
+  const at = last.offset + FRAME_HEADER_BYTES + prng.below(last.payloadBytes);
+  storage.corruptByte(JOURNAL_FILE_NAME, at, (image[at] ?? 0) ^ (1 << prng.below(8)));
+}
+
+/** The journal's storage with fsync silently dropped (a mount without write barriers). */
+function losingSyncs(storage: StorageSim): StoragePort {
+  return {
+    read: (name) => storage.read(name),
+    append: (name, bytes) => storage.append(name, bytes),
+    replace: (name, bytes) => storage.replace(name, bytes),
+    sync: (name) => (storage.isDown() ? storage.sync(name) : Promise.resolve(halOk(undefined))),
+    truncate: (name, length) => storage.truncate(name, length),
+    list: () => storage.list(),
+    capacity: () => storage.capacity(),
+  };
+}
+
+/** The journal's storage whose 30th append throws (a driver bug surfacing as an exception). */
+function throwingAppends(storage: StorageSim): StoragePort {
+  let appends = 0;
+  return {
+    ...losingSyncs(storage),
+    sync: (name) => storage.sync(name),
+    append: (name, bytes) => {
+      appends += 1;
+      if (appends === 30) throw new Error('canary: storage driver exception');
+      return storage.append(name, bytes);
+    },
+  };
+}
+
+/** A logger that echoes the full PAN of every card it reports (the CLI error of issue 11). */
+function leakingLog(pool: RiderPool): (inner: LogPort) => LogPort {
+  const byMask = new Map<string, string>();
+  for (const card of pool.cards) {
+    for (const app of card.card.profile.applications) byMask.set(maskPan(app.pan), app.pan);
+  }
+  return (inner) => ({
+    log: (event) => {
+      inner.log(event);
+      const full = typeof event['pan'] === 'string' ? byMask.get(event['pan']) : undefined;
+      if (full !== undefined) inner.log({ event: 'card-error', detail: `card ${full} refused` });
+    },
+  });
+}
+
+/** A reader driver that hangs for good on its 60th poll (a wedged USB serial driver). */
+function hangingReader(inner: ReaderPort): ReaderPort {
+  let polls = 0;
+  return {
+    poll: (options) => {
+      polls += 1;
+      return polls >= 60 ? new Promise(() => undefined) : inner.poll(options);
+    },
+    transceive: (capdu, options) => inner.transceive(capdu, options),
+    release: () => inner.release(),
+    isCardPresent: () => inner.isCardPresent(),
+    waitForRemoval: (options) => inner.waitForRemoval(options),
+    cancel: () => inner.cancel(),
+  };
+}
+
+const ALL_BUT_PAN: readonly SwarmCheck[] = [
+  'double-charge',
+  'durable-debit',
+  'committed',
+  'journal-verifies',
+  'refused-cards',
+  'kernel',
+  'liveness',
+];
+
+function forced(tune: Partial<SwarmMix>): (drawn: SwarmMix) => SwarmMix {
+  return (drawn) => ({ ...drawn, ...tune });
+}
+
+/** The canary `name` for a run whose rider pool is `pool`. */
+export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
+  const base = { name, checks: ALL_BUT_PAN };
+  const cuts = forced({ powerCutPerTap: 0.1 });
+  switch (name) {
+    case 'committed-bit-flip':
+      return {
+        ...base,
+        defect: 'one flipped bit in the last committed record is cut as a torn tail',
+        faults: ['power-cut'],
+        caughtBy: ['committed', 'journal-verifies'],
+        hooks: { ...SWARM_HOOKS_STOCK, afterRestart: flipLastRecordBit, tuneMix: cuts },
+      };
+    case 'lost-sync':
+      return {
+        ...base,
+        defect: 'a record reported durable is lost by a power cut (no fsync)',
+        faults: ['power-cut'],
+        caughtBy: ['committed', 'durable-debit', 'journal-verifies'],
+        hooks: { ...SWARM_HOOKS_STOCK, journalPort: losingSyncs, tuneMix: cuts },
+      };
+    case 'pan-in-log':
+      return {
+        ...base,
+        defect: 'an error message echoes a full PAN',
+        faults: [],
+        checks: [...ALL_BUT_PAN, 'no-pan'],
+        caughtBy: ['no-pan'],
+        hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingLog(pool) },
+      };
+    case 'params-rollback':
+      return {
+        ...base,
+        defect: 'an older signed parameter set is accepted after a newer one',
+        faults: ['params'],
+        checks: [...ALL_BUT_PAN, 'params'],
+        caughtBy: ['params'],
+        hooks: {
+          ...SWARM_HOOKS_STOCK,
+          paramsBoot: paramsBootStock,
+          tuneMix: forced({
+            paramsUpdatePerTap: 0.15,
+            paramsRollbackShare: 0.5,
+            paramsCorruptShare: 0,
+          }),
+        },
+      };
+    case 'hung-reader':
+      return {
+        ...base,
+        defect: 'the reader stops answering and the validator never recovers',
+        faults: [],
+        caughtBy: ['liveness'],
+        hooks: { ...SWARM_HOOKS_STOCK, wrapReader: hangingReader },
+      };
+    case 'throwing-journal':
+      return {
+        ...base,
+        defect: 'an exception escapes the validator loop',
+        faults: [],
+        caughtBy: [],
+        hooks: { ...SWARM_HOOKS_STOCK, journalPort: throwingAppends },
+      };
+    default: {
+      const unreachable: never = name;
+      throw new Error(`canary ${String(unreachable)}`);
+    }
+  }
+}

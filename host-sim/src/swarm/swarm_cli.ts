@@ -1,0 +1,181 @@
+// `shuaka swarm`: seeds of the whole validator under random faults, every invariant checked.
+//
+// Exit codes (as `shuaka sim`): 0 every seed held; 1 an invariant failed (correctness); 2 bad
+// usage; 3 the simulation crashed, meaning an exception in the firmware or the simulated
+// devices; 4 liveness (a rider got no answer without a fault to excuse it, or the validator did not
+// come back). A failure prints the seed, the event index and the command that replays it.
+
+import { parseArgs } from 'node:util';
+import { describeMix } from './swarm_mix.js';
+import {
+  parseNameList,
+  SWARM_CHECKS,
+  SWARM_CHECKS_DEFAULT,
+  SWARM_EXIT_CRASH,
+  SWARM_EXIT_LIVENESS,
+  SWARM_EXIT_OK,
+  SWARM_EXIT_USAGE,
+  SWARM_EXIT_VIOLATION,
+  SWARM_FAULTS,
+  SWARM_FAULTS_DEFAULT,
+  SWARM_QUIET_TAPS,
+  type SwarmOptions,
+} from './swarm_options.js';
+import { runSwarm, type SwarmResult } from './swarm_run.js';
+
+export interface SwarmIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const SWARM_USAGE = `Usage: shuaka swarm [--seed N] [--seeds K] [--taps M] [--faults LIST]
+                    [--check LIST] [--quiet]
+  Runs the whole validator (kernel, firmware, journal, PN532 emulator, cards) in simulated
+  time under a fault mix drawn from each seed, and checks every invariant after every event.
+  --seed N      first seed (default 1); a failure prints it, --seed replays it exactly
+  --seeds K     run K seeds: N, N+1, ... (default 1); stops at the first failing seed
+  --taps M      rider taps per seed (default 200; 1..1000000); the last ${SWARM_QUIET_TAPS} are
+                fault-free (liveness: the validator must recover)
+  --faults LIST faults a seed may draw, comma-separated, or all / none (default all):
+                ${SWARM_FAULTS.join(', ')}
+  --check LIST  invariants to check, comma-separated, or all (default all):
+                ${SWARM_CHECKS.join(', ')}
+  --quiet       one line per seed
+  Exit codes: 0 all held, 1 invariant violated, 2 usage, 3 crash, 4 liveness.`;
+
+interface SwarmCommand {
+  readonly base: SwarmOptions;
+  readonly seeds: number;
+  readonly quiet: boolean;
+}
+
+function intFlag(text: string | undefined, fallback: number, max: number, name: string): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,10}$/.test(text) || Number(text) > max) {
+    throw new RangeError(`--${name} must be an integer in 0..${max}, got '${text}'`);
+  }
+  return Number(text);
+}
+
+function parseCommand(argv: string[]): SwarmCommand | 'help' | string {
+  try {
+    const { values: v } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        seeds: { type: 'string' },
+        taps: { type: 'string' },
+        faults: { type: 'string' },
+        check: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+    if (v.help === true) return 'help';
+    const taps = intFlag(v.taps, 200, 1_000_000, 'taps');
+    const seeds = intFlag(v.seeds, 1, 1_000_000, 'seeds');
+    if (taps < 1 || seeds < 1) throw new RangeError('--taps and --seeds must be at least 1');
+    const faults =
+      v.faults === undefined
+        ? SWARM_FAULTS_DEFAULT
+        : parseNameList(v.faults, SWARM_FAULTS, 'faults');
+    const checks =
+      v.check === undefined ? SWARM_CHECKS_DEFAULT : parseNameList(v.check, SWARM_CHECKS, 'check');
+    const base: SwarmOptions = {
+      seed: intFlag(v.seed, 1, 0xffff_ffff, 'seed'),
+      taps,
+      faults,
+      checks,
+      quietTaps: Math.min(SWARM_QUIET_TAPS, taps),
+    };
+    return { base, seeds, quiet: v.quiet === true };
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** The command line that replays `options` exactly. */
+export function swarmReplayCommand(options: SwarmOptions): string {
+  const list = (names: readonly string[], all: readonly string[]): string =>
+    names.length === all.length ? 'all' : names.length === 0 ? 'none' : names.join(',');
+  return (
+    `shuaka swarm --seed ${options.seed} --taps ${options.taps} ` +
+    `--faults ${list(options.faults, SWARM_FAULTS)} --check ${list(options.checks, SWARM_CHECKS)}`
+  );
+}
+
+/** Exit code of one seed's result. */
+export function swarmExitCode(result: SwarmResult): number {
+  if (result.crash !== null) return SWARM_EXIT_CRASH;
+  if (result.violations.some((v) => v.check !== 'liveness')) return SWARM_EXIT_VIOLATION;
+  if (result.violations.length > 0) return SWARM_EXIT_LIVENESS;
+  return SWARM_EXIT_OK;
+}
+
+function perSecond(taps: number, ms: number): string {
+  return Math.round(taps / Math.max(ms / 1000, 1e-9)).toLocaleString('en-US');
+}
+
+/** Taps per second of wall time, and per second of this process's CPU time (one core). */
+function rate(taps: number, wallMs: number, cpuMs: number): string {
+  return `${perSecond(taps, wallMs)} taps/s wall, ${perSecond(taps, cpuMs)} taps/s CPU`;
+}
+
+/** The seed's summary line. */
+export function swarmSummary(result: SwarmResult): string {
+  const s = result.stats;
+  return (
+    `seed ${result.options.seed}: ${s.taps} taps (${s.approved} approved, ` +
+    `${s.taps - s.answered} unanswered), ${s.cuts} power cuts, ${s.reboots} reboots, ` +
+    `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes, ${s.clockJumps} clock jumps, ` +
+    `${s.diskFulls} disk fills; ${(s.simulatedMs / 3_600_000).toFixed(2)} h simulated in ` +
+    `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs, result.cpuMs)})`
+  );
+}
+
+function reportFailure(result: SwarmResult, io: SwarmIo): void {
+  const seed = result.options.seed;
+  if (result.crash !== null) {
+    io.err(`CRASH at event ${result.crash.event} (seed ${seed}): ${result.crash.message}`);
+  }
+  for (const v of result.violations.slice(0, 5)) {
+    io.err(`VIOLATION [${v.check}] at event ${v.event} (seed ${seed}): ${v.message}`);
+  }
+  io.err(`shuaka swarm: seed ${seed} failed; replay: ${swarmReplayCommand(result.options)}`);
+}
+
+/** `shuaka swarm`. */
+export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<number> {
+  const parsed = parseCommand(argv);
+  if (parsed === 'help') {
+    io.out(SWARM_USAGE);
+    return SWARM_EXIT_OK;
+  }
+  if (typeof parsed === 'string') {
+    io.err(`shuaka swarm: ${parsed}\n${SWARM_USAGE}`);
+    return SWARM_EXIT_USAGE;
+  }
+  const { base, seeds, quiet } = parsed;
+  let taps = 0;
+  let wallMs = 0;
+  let cpuMs = 0;
+  for (let i = 0; i < seeds; i += 1) {
+    const options = { ...base, seed: (base.seed + i) >>> 0 };
+    const result = await runSwarm(options);
+    taps += result.stats.taps;
+    wallMs += result.wallMs;
+    cpuMs += result.cpuMs;
+    io.out(swarmSummary(result));
+    if (!quiet) io.out(`  faults: ${describeMix(result.mix)}`);
+    const code = swarmExitCode(result);
+    if (code !== SWARM_EXIT_OK) {
+      reportFailure(result, io);
+      return code;
+    }
+  }
+  const figures = rate(taps, wallMs, cpuMs);
+  io.out(`shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${figures})`);
+  return SWARM_EXIT_OK;
+}

@@ -1,0 +1,143 @@
+// What happens around one tap, drawn from the seed's plan stream and the seed's fault mix.
+
+import type { CardFault } from '../cards/card_faults.js';
+import type { Pn532SimFault } from '../pn532_sim/pn532_sim_faults.js';
+import type { Prng } from '../prng.js';
+import type { RiderCard, RiderPool } from '../sim/bus_riders.js';
+import type { SwarmMix } from './swarm_mix.js';
+
+/** One tap (event) of the run and the faults that come with it. */
+export interface SwarmTapPlan {
+  readonly card: RiderCard;
+  readonly gapMs: number;
+  readonly holdMs: number;
+  /** The rider pulls the card at this step, or the card behaves; [] = no pull. */
+  readonly pull: readonly CardFault[];
+  /** Arm a power cut this many storage write points ahead, or null. */
+  readonly powerCutAfterWrites: number | null;
+  /** Start a line-noise burst lasting this many taps, or null. */
+  readonly noiseBurstTaps: number | null;
+  readonly pn532Fault: Pn532SimFault | null;
+  /** Unplug the reader for this long (ms), or null. */
+  readonly unplugMs: number | null;
+  /** Fill the journal's medium (then free it after this many taps), or null. */
+  readonly diskFullTaps: number | null;
+  /** Step the wall clock by this much, or null. */
+  readonly clockJumpMs: number | null;
+  /** Push a parameter set and reboot before this tap, or null. */
+  readonly paramsPush: 'newer' | 'rollback' | 'corrupt' | null;
+}
+
+/** Longest time the reader stays unplugged. */
+export const SWARM_UNPLUG_MS_MAX = 15_000;
+
+/** Card kinds weighted as on a real line (a little more of the awkward ones). */
+const CARD_WEIGHTS: ReadonlyArray<readonly [string, number]> = [
+  ['unionpay-debit-ec', 24],
+  ['unionpay-credit-ec', 10],
+  ['unionpay-quasi-credit-ec', 5],
+  ['phone-wallet', 10],
+  ['social-security', 7],
+  ['ec-insufficient', 3],
+  ['new-card', 3],
+  ['oda-online-no-ec', 3],
+  ['cobadge-visa-unionpay', 4],
+  ['expired', 2],
+  ['deny-listed', 3],
+  ['clone', 2],
+  ['no-fdda', 2],
+  ['slow-wtx', 2],
+  ['revoked-issuer', 2],
+];
+const CARD_WEIGHT_TOTAL = CARD_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+
+function drawCard(prng: Prng, pool: RiderPool): RiderCard {
+  let pick = prng.below(CARD_WEIGHT_TOTAL);
+  let name = 'unionpay-debit-ec';
+  for (const [kind, weight] of CARD_WEIGHTS) {
+    if (pick < weight) {
+      name = kind;
+      break;
+    }
+    pick -= weight;
+  }
+  const ofKind = pool.cards.filter((c) => c.name === name);
+  const card = ofKind[prng.below(ofKind.length)] ?? pool.cards[0];
+  if (card === undefined) throw new Error('empty rider pool');
+  return card;
+}
+
+/** A card pulled at a random step: before or after command N, or after N bytes. */
+function drawPull(prng: Prng): CardFault[] {
+  const command = prng.between(1, 14);
+  switch (prng.below(4)) {
+    case 0:
+      return [{ kind: 'remove-before-command', command }];
+    case 1:
+      return [{ kind: 'remove-after-command', command }];
+    case 2:
+      return [{ kind: 'remove-after-bytes', bytes: prng.between(8, 1400) }];
+    default:
+      return [{ kind: 'drop-response', command }];
+  }
+}
+
+/** A one-shot PN532 fault (pn532_sim_faults.ts), on a card command or any command. */
+function drawPn532Fault(prng: Prng): Pn532SimFault {
+  const command = prng.chance(0.7) ? 0x40 : undefined;
+  const on = command === undefined ? {} : { command };
+  switch (prng.below(8)) {
+    case 0:
+      return { kind: 'ignore-command', ...on };
+    case 1:
+      return { kind: 'drop-ack', ...on };
+    case 2:
+      return { kind: 'no-response', ...on };
+    case 3:
+      return { kind: 'bad-checksum', times: prng.between(1, 3), ...on };
+    case 4:
+      return { kind: 'lose-response-bytes', offset: prng.below(12), count: prng.between(1, 4) };
+    case 5:
+      return { kind: 'noise-before-response', bytes: prng.bytes(prng.between(1, 6)), ...on };
+    case 6:
+      return { kind: 'error-frame', ...on };
+    default:
+      return { kind: 'error-status', status: prng.chance(0.5) ? 0x01 : 0x13, command: 0x40 };
+  }
+}
+
+/** Draws the next tap from `prng` under `mix` (a fixed number of draws per tap per fault). */
+export function drawTapPlan(prng: Prng, mix: SwarmMix, pool: RiderPool): SwarmTapPlan {
+  const card = drawCard(prng, pool);
+  const gapMs = prng.between(150, mix.gapMsMax);
+  const holdMs = prng.between(120, 700);
+  const pull = prng.chance(mix.cardPullPerTap) ? drawPull(prng) : [];
+  const cut = prng.chance(mix.powerCutPerTap) ? prng.between(1, 10) : null;
+  const noise = prng.chance(mix.noiseBurstPerTap) ? prng.between(1, 6) : null;
+  const pn532 = prng.chance(mix.pn532FaultPerTap) ? drawPn532Fault(prng) : null;
+  const unplug = prng.chance(mix.unplugPerTap) ? prng.between(200, SWARM_UNPLUG_MS_MAX) : null;
+  const disk = prng.chance(mix.diskFullPerTap) ? prng.between(1, 8) : null;
+  const jumpDraw = prng.between(-3 * 86_400_000, 3 * 86_400_000);
+  const jump = prng.chance(mix.clockJumpPerTap) ? jumpDraw : null;
+  const pushDraw = prng.below(1000) / 1000;
+  const push = !prng.chance(mix.paramsUpdatePerTap)
+    ? null
+    : pushDraw < mix.paramsRollbackShare
+      ? 'rollback'
+      : pushDraw < mix.paramsRollbackShare + mix.paramsCorruptShare
+        ? 'corrupt'
+        : 'newer';
+  return {
+    card,
+    gapMs,
+    holdMs,
+    pull,
+    powerCutAfterWrites: cut,
+    noiseBurstTaps: noise,
+    pn532Fault: pn532,
+    unplugMs: unplug,
+    diskFullTaps: disk,
+    clockJumpMs: jump,
+    paramsPush: push,
+  };
+}

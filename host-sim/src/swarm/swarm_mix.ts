@@ -1,0 +1,90 @@
+// Swarm testing: each seed draws its own mix of faults and their intensities.
+//
+// A run with every fault at once tends to hide the bugs one fault finds alone (a power cut
+// every tap never lets a torn tap reach its re-tap). Like the VOPR's swarm mode, each seed
+// switches a random subset of the allowed faults on and draws how often each one fires.
+
+import type { Prng } from '../prng.js';
+import type { SwarmFault } from './swarm_options.js';
+
+/** Per-tap probabilities of each fault (0 = off for this seed). */
+export interface SwarmMix {
+  readonly powerCutPerTap: number;
+  readonly cardPullPerTap: number;
+  /** Chance a noise burst starts at a tap, and its byte loss/flip ratio while it lasts. */
+  readonly noiseBurstPerTap: number;
+  readonly noiseRatio: number;
+  readonly pn532FaultPerTap: number;
+  readonly unplugPerTap: number;
+  readonly diskFullPerTap: number;
+  readonly clockJumpPerTap: number;
+  readonly paramsUpdatePerTap: number;
+  /** Share of parameter updates that bring an older signed set, and a corrupt one. */
+  readonly paramsRollbackShare: number;
+  readonly paramsCorruptShare: number;
+  /** Riders who tap again at once after a bad tap (as the screen asks). */
+  readonly reTapChance: number;
+  /** Idle gap before a tap, ms (short: the swarm is about events, not waiting). */
+  readonly gapMsMax: number;
+}
+
+/** The mix with every fault off (the quiet tail of a run, and a clean baseline). */
+export const SWARM_MIX_QUIET: SwarmMix = {
+  powerCutPerTap: 0,
+  cardPullPerTap: 0,
+  noiseBurstPerTap: 0,
+  noiseRatio: 0,
+  pn532FaultPerTap: 0,
+  unplugPerTap: 0,
+  diskFullPerTap: 0,
+  clockJumpPerTap: 0,
+  paramsUpdatePerTap: 0,
+  paramsRollbackShare: 0,
+  paramsCorruptShare: 0,
+  reTapChance: 0.9,
+  gapMsMax: 600,
+};
+
+/** Draws the seed's mix over `allowed` faults: each on with probability 2/3, then its rate. */
+export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmMix {
+  const on = (fault: SwarmFault): boolean => allowed.includes(fault) && prng.chance(2 / 3);
+  // A rate drawn on a log scale: some seeds rarely, some very often.
+  const rate = (low: number, high: number): number =>
+    low * Math.pow(high / low, prng.below(1001) / 1000);
+  const pick = (fault: SwarmFault, low: number, high: number): number =>
+    on(fault) ? rate(low, high) : 0;
+  return {
+    powerCutPerTap: pick('power-cut', 0.005, 0.15),
+    cardPullPerTap: pick('card-pull', 0.02, 0.4),
+    noiseBurstPerTap: pick('line-noise', 0.01, 0.1),
+    noiseRatio: rate(0.0005, 0.01),
+    pn532FaultPerTap: pick('pn532', 0.01, 0.2),
+    unplugPerTap: pick('unplug', 0.002, 0.03),
+    diskFullPerTap: pick('disk-full', 0.002, 0.03),
+    clockJumpPerTap: pick('clock-jump', 0.005, 0.05),
+    paramsUpdatePerTap: pick('params', 0.005, 0.04),
+    paramsRollbackShare: prng.below(101) / 200,
+    paramsCorruptShare: prng.below(101) / 200,
+    reTapChance: 0.5 + prng.below(51) / 100,
+    gapMsMax: prng.chance(0.5) ? 300 : 3000,
+  };
+}
+
+/** One line for the report: which faults this seed drew, and how hard. */
+export function describeMix(mix: SwarmMix): string {
+  const parts: string[] = [];
+  const add = (name: string, perTap: number): void => {
+    if (perTap > 0) parts.push(`${name} ${(perTap * 100).toFixed(1)}%`);
+  };
+  add('power-cut', mix.powerCutPerTap);
+  add('card-pull', mix.cardPullPerTap);
+  if (mix.noiseBurstPerTap > 0) {
+    parts.push(`line-noise ${(mix.noiseBurstPerTap * 100).toFixed(1)}% at ${mix.noiseRatio}`);
+  }
+  add('pn532', mix.pn532FaultPerTap);
+  add('unplug', mix.unplugPerTap);
+  add('disk-full', mix.diskFullPerTap);
+  add('clock-jump', mix.clockJumpPerTap);
+  add('params', mix.paramsUpdatePerTap);
+  return parts.length === 0 ? 'no faults' : parts.join(', ');
+}

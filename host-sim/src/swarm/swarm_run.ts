@@ -1,0 +1,165 @@
+// The swarm: the whole validator in simulated time, under a seed's fault mix, checked after
+// every event (style.md 10.7 item 4; TigerBeetle's VOPR).
+//
+// One seed drives everything: the card population, the fault mix (swarm testing), every tap
+// and every fault. The journal and parameter media outlive the boards: a power cut restarts
+// the medium (keeping a torn remnant of unsynced bytes) and a new board boots on it, as a
+// parameter push does. The run stops at the first violation, which names the event.
+
+import { createHash } from 'node:crypto';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
+import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
+import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
+import { testPki } from '../pki/test_pki.js';
+import { Prng } from '../prng.js';
+import { BUS_RUN_DEFAULT } from '../sim/bus_run.js';
+import { riderPool, type RiderPool } from '../sim/bus_riders.js';
+import { SIM_EPOCH_WALL_MS, type SimBoardOptions } from '../sim/sim_board.js';
+import { busBoardOptions, simStorage } from '../sim/sim_board_parts.js';
+import type { StorageSim } from '../storage_sim.js';
+import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
+import { SwarmModel, type SwarmViolation } from './swarm_model.js';
+import type { SwarmCheck, SwarmOptions } from './swarm_options.js';
+import { paramsBootStock, SwarmParams, type ParamsBoot } from './swarm_params.js';
+import { noiseControl, type NoiseControl } from './swarm_devices.js';
+import { SwarmSession } from './swarm_session.js';
+
+/** Hooks a canary uses to put a defect back; the stock run uses SWARM_HOOKS_STOCK. */
+export interface SwarmHooks {
+  readonly paramsBoot: ParamsBoot;
+  /** The port the journal writes through (a canary may lose syncs). */
+  readonly journalPort: (storage: StorageSim) => StoragePort;
+  /** Runs after each restart of the medium (a canary may flip a committed bit). */
+  readonly afterRestart: (storage: StorageSim, prng: Prng) => void;
+  readonly wrapLog: (inner: LogPort) => LogPort;
+  /** The reader driver the validator sees (a canary may hang it). */
+  readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  /** Adjusts the seed's drawn fault mix (a canary forces the faults it needs). */
+  readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
+}
+
+export const SWARM_HOOKS_STOCK: SwarmHooks = {
+  paramsBoot: paramsBootStock,
+  journalPort: (storage) => storage,
+  afterRestart: () => undefined,
+  wrapLog: (inner) => inner,
+  wrapReader: (inner) => inner,
+  tuneMix: (drawn) => drawn,
+};
+
+/** Counters of a run, for the summary line. */
+export interface SwarmStats {
+  taps: number;
+  answered: number;
+  approved: number;
+  cuts: number;
+  reboots: number;
+  unplugs: number;
+  paramsPushes: number;
+  clockJumps: number;
+  diskFulls: number;
+  simulatedMs: number;
+}
+
+/** What a run found. `crash` and `liveness` are separate from the correctness violations. */
+export interface SwarmResult {
+  readonly options: SwarmOptions;
+  readonly mix: SwarmMix;
+  readonly stats: SwarmStats;
+  readonly violations: readonly SwarmViolation[];
+  readonly crash: { readonly event: number; readonly message: string } | null;
+  /** SHA-256 of the journal's durable bytes at the end: two runs of a seed must agree. */
+  readonly journalSha256Hex: string;
+  readonly wallMs: number;
+  /** CPU time of the run (user + system), ms: taps per CPU second is the figure of merit. */
+  readonly cpuMs: number;
+}
+
+/** Everything a run holds on to across boards. */
+export interface SwarmWorld {
+  readonly options: SwarmOptions;
+  readonly hooks: SwarmHooks;
+  readonly prng: Prng;
+  readonly mix: SwarmMix;
+  readonly pool: RiderPool;
+  readonly boardOptions: SimBoardOptions;
+  readonly storage: StorageSim;
+  readonly params: SwarmParams;
+  readonly noise: NoiseControl;
+  readonly model: SwarmModel;
+  readonly stats: SwarmStats;
+}
+
+/** Card populations riding a swarm line (15 kinds each). */
+export const SWARM_CARD_GROUPS = 2;
+
+/** Builds the run's world from its seed (population, media, first parameter set). */
+export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Promise<SwarmWorld> {
+  const prng = new Prng(options.seed);
+  const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
+  const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki());
+  const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool);
+  const params = new SwarmParams(boardOptions, prng.fork('params'));
+  await params.pushNewer();
+  const checks = new Set<SwarmCheck>(options.checks);
+  return {
+    options,
+    hooks,
+    prng,
+    mix,
+    pool,
+    boardOptions,
+    storage: simStorage(boardOptions, prng),
+    params,
+    noise: noiseControl(prng.fork('noise')),
+    model: new SwarmModel(checks, pool.cards),
+    stats: {
+      taps: 0,
+      answered: 0,
+      approved: 0,
+      cuts: 0,
+      reboots: 0,
+      unplugs: 0,
+      paramsPushes: 0,
+      clockJumps: 0,
+      diskFulls: 0,
+      simulatedMs: 0,
+    },
+  };
+}
+
+/** Runs one seed. Never throws for what the simulated validator does: that is `crash`. */
+export async function runSwarm(
+  options: SwarmOptions,
+  hooks: SwarmHooks = SWARM_HOOKS_STOCK,
+): Promise<SwarmResult> {
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const world = await swarmWorld(options, hooks);
+  const session = new SwarmSession(world, SIM_EPOCH_WALL_MS);
+  let crash: SwarmResult['crash'] = null;
+  try {
+    await session.run();
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    crash = { event: world.model.event, message };
+  }
+  return {
+    options,
+    mix: options.taps > options.quietTaps ? world.mix : SWARM_MIX_QUIET,
+    stats: world.stats,
+    violations: world.model.violations,
+    crash,
+    journalSha256Hex: createHash('sha256')
+      .update(world.storage.durableBytes(JOURNAL_FILE_NAME))
+      .digest('hex'),
+    wallMs: performance.now() - started,
+    cpuMs: cpuMsSince(cpuStarted),
+  };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}

@@ -1,0 +1,347 @@
+// One swarm run, event by event: taps, the faults around them, power cuts, reboots, checks.
+
+import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
+import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { RiderCard } from '../sim/bus_riders.js';
+import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
+import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
+import { SWARM_MIX_QUIET } from './swarm_mix.js';
+import {
+  BoardLoop,
+  rideSwarmTap,
+  SWARM_ANSWER_WAIT_MS,
+  stepUntil,
+  type SwarmTapOutcome,
+} from './swarm_ride.js';
+import type { SwarmWorld } from './swarm_run.js';
+
+/** Time from power loss (or a parameter push) to the new board's first poll. */
+export const SWARM_REBOOT_MS = 20_000;
+/** Boots tried in a row (a watchdog restarts a validator that failed to start). */
+export const SWARM_BOOT_TRIES = 8;
+/** Re-taps a rider makes after a bad answer, within one fare. */
+export const SWARM_RETAPS_MAX = 2;
+/** After the last tap the validator must be back in WaitForCard within this (liveness). */
+export const SWARM_SETTLE_MS = 10_000;
+/** Whole-medium checks run every this many taps (and after every boot and at the end). */
+export const SWARM_FULL_CHECK_EVERY = 64;
+/** Name of the file another writer fills the journal's medium with. */
+const FILLER_FILE = 'filler.bin';
+
+/** What excuses a tap without an answer (a fault was active while it ran). */
+interface TapExcuse {
+  reason: string | null;
+}
+
+export class SwarmSession {
+  private board: SwarmBoard | null = null;
+  private loop: BoardLoop | null = null;
+  private noiseTapsLeft = 0;
+  private diskTapsLeft = 0;
+  private cutArmedUntil: number | null = null;
+  private readonly corruptManifests = new Set<string>();
+  private boots = 0;
+
+  constructor(
+    private readonly world: SwarmWorld,
+    private wallEpochMs: number,
+  ) {}
+
+  private stopped(): boolean {
+    return this.world.model.violations.length > 0;
+  }
+
+  /** Runs every tap, then the settle check and the final whole-medium checks. */
+  async run(): Promise<void> {
+    const { options, model, stats } = this.world;
+    const plans = this.world.prng.fork('plan');
+    await this.boot();
+    for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
+      const quiet = tap >= options.taps - options.quietTaps;
+      if (quiet) this.faultsOff();
+      const drawn = drawTapPlan(plans, quiet ? SWARM_MIX_QUIET : this.world.mix, this.world.pool);
+      // The first quiet tap waits out a reader still unplugged (its replug is due by then).
+      const firstQuiet = tap === options.taps - options.quietTaps;
+      const plan = firstQuiet ? { ...drawn, gapMs: drawn.gapMs + SWARM_UNPLUG_MS_MAX } : drawn;
+      if (plan.paramsPush !== null) await this.pushParams(plan.paramsPush);
+      if (this.stopped()) break;
+      await this.fare(plan, quiet);
+      if (stats.taps % SWARM_FULL_CHECK_EVERY === 0)
+        model.fullCheck(this.world.storage, 'periodic');
+    }
+    if (this.stopped()) return;
+    await this.settle();
+    model.fullCheck(this.world.storage, 'at the end');
+    model.finalLedgers();
+  }
+
+  private current(): { board: SwarmBoard; loop: BoardLoop } {
+    if (this.board === null || this.loop === null) throw new Error('swarm: no board');
+    return { board: this.board, loop: this.loop };
+  }
+
+  /** A fare: the tap, then re-taps while the answer asks for one (same card, no new faults). */
+  private async fare(plan: SwarmTapPlan, quiet: boolean): Promise<void> {
+    const { model, mix, prng } = this.world;
+    const fare = model.fareStart(plan.card);
+    let outcome = await this.tap(plan, quiet, true);
+    const retaps = prng.fork(`retap-${this.world.stats.taps}`);
+    for (let again = 0; again < SWARM_RETAPS_MAX && !this.stopped(); again += 1) {
+      const result = outcome?.report?.result ?? null;
+      const unfinished = outcome === null || result === null || result === 'tryAgain';
+      if (!unfinished || !retaps.chance(quiet ? 1 : mix.reTapChance)) break;
+      const reTap: SwarmTapPlan = {
+        ...plan,
+        gapMs: retaps.between(300, 2500),
+        pull: [],
+        powerCutAfterWrites: null,
+        noiseBurstTaps: null,
+        pn532Fault: null,
+        unplugMs: null,
+        diskFullTaps: null,
+        clockJumpMs: null,
+        paramsPush: null,
+      };
+      outcome = await this.tap(reTap, quiet, false);
+    }
+    model.fareEnd(fare);
+  }
+
+  /**
+   * One tap (event). A power cut during it restarts the medium and reboots; the rider then
+   * taps again on the new board. Returns the outcome, or null when the tap was cut.
+   */
+  private async tap(
+    plan: SwarmTapPlan,
+    quiet: boolean,
+    first: boolean,
+  ): Promise<SwarmTapOutcome | null> {
+    const { model, stats, storage } = this.world;
+    const { loop } = this.current();
+    const excuse: TapExcuse = { reason: null };
+    let outcome: SwarmTapOutcome | null = null;
+    const failure: { error: unknown } = { error: null };
+    const startedMs = loop.board.clock.nowMs();
+    rideSwarmTap(loop, plan.card, plan, plan.pull, () => {
+      if (first) this.faultsAtTap(plan, excuse);
+    }).then(
+      (o) => {
+        outcome = o;
+      },
+      (error: unknown) => {
+        failure.error = error ?? new Error('ride failed');
+      },
+    );
+    const end = await stepUntil(loop, storage, () => outcome !== null || failure.error !== null);
+    stats.taps += 1;
+    model.event = stats.taps - 1;
+    stats.simulatedMs += loop.board.clock.nowMs() - startedMs;
+    if (failure.error !== null && !storage.isDown()) throw failure.error;
+    if (end === 'crash') {
+      const crashed = loop.crashed();
+      throw crashed?.error instanceof Error ? crashed.error : new Error(String(crashed?.error));
+    }
+    if (end === 'power-cut') {
+      await this.powerCut();
+      return null;
+    }
+    const done = outcome as SwarmTapOutcome | null;
+    if (done === null) throw new Error('swarm: tap ended without an outcome');
+    this.afterTap(plan.card, done, excuse, quiet);
+    return done;
+  }
+
+  private afterTap(
+    card: RiderCard,
+    outcome: SwarmTapOutcome,
+    excuse: TapExcuse,
+    quiet: boolean,
+  ): void {
+    const { model, stats, storage } = this.world;
+    const board = this.current().board;
+    const report: TapReport | null = outcome.report;
+    if (report !== null) stats.answered += 1;
+    if (report?.result === 'approved') stats.approved += 1;
+    model.afterTap(storage, card, report, board.logs);
+    if (board.kernel.faultCount() !== 0) {
+      model.fail('kernel', `kernel trapped ${board.kernel.faultCount()} times`);
+    }
+    const why = excuse.reason ?? (outcome.pulled ? 'card pulled' : null);
+    if (report === null && (why === null || quiet)) {
+      const when = quiet ? 'after the faults stopped' : 'with no fault active';
+      model.fail('liveness', `${card.name}: no answer within ${SWARM_ANSWER_WAIT_MS} ms, ${when}`);
+    }
+    if (quiet && report?.result === 'outOfService') {
+      model.fail('liveness', `${card.name}: out of service after the faults stopped`);
+    }
+    this.tapEnded();
+  }
+
+  /** Faults that start with a tap; sets `excuse` when one may cost the rider the answer. */
+  private faultsAtTap(plan: SwarmTapPlan, excuse: TapExcuse): void {
+    const { storage, noise, mix, stats } = this.world;
+    const board = this.current().board;
+    const armed = this.cutArmedUntil;
+    if (armed !== null && storage.writePoints() >= armed) this.cutArmedUntil = null;
+    if (plan.powerCutAfterWrites !== null && this.cutArmedUntil === null) {
+      storage.armPowerCut(plan.powerCutAfterWrites);
+      this.cutArmedUntil = storage.writePoints() + plan.powerCutAfterWrites;
+    }
+    if (plan.noiseBurstTaps !== null) this.noiseTapsLeft = plan.noiseBurstTaps;
+    noise.lossRatio = this.noiseTapsLeft > 0 ? mix.noiseRatio / 2 : 0;
+    noise.corruptRatio = noise.lossRatio;
+    if (noise.lossRatio > 0) excuse.reason = 'line noise';
+    if (plan.pn532Fault !== null) board.pn532.injectFault(plan.pn532Fault);
+    if (board.pn532.pendingFaults().length > 0) excuse.reason = 'PN532 fault';
+    if (plan.clockJumpMs !== null) {
+      board.wall.jumpWallMs(plan.clockJumpMs);
+      stats.clockJumps += 1;
+    }
+    if (plan.diskFullTaps !== null && this.diskTapsLeft === 0) this.fillDisk(plan.diskFullTaps);
+    if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
+    if (plan.unplugMs !== null) this.unplug(board, plan.unplugMs);
+    if (!board.plug.isPlugged()) excuse.reason = 'reader unplugged';
+  }
+
+  private tapEnded(): void {
+    if (this.noiseTapsLeft > 0) this.noiseTapsLeft -= 1;
+    if (this.diskTapsLeft > 0) {
+      this.diskTapsLeft -= 1;
+      if (this.diskTapsLeft === 0) void this.world.storage.replace(FILLER_FILE, new Uint8Array(0));
+    }
+  }
+
+  private unplug(board: SwarmBoard, forMs: number): void {
+    this.world.stats.unplugs += 1;
+    board.plug.unplug();
+    void (async () => {
+      await board.clock.sleepMs(forMs);
+      board.plug.plugIn();
+      // The PN532 hangs off the USB adapter's 3.3 V: it comes back from power-on reset.
+      await board.pn532.powerCycle();
+    })();
+  }
+
+  /** Another writer takes all but a little of the medium's free space. */
+  private fillDisk(taps: number): void {
+    const { storage, stats } = this.world;
+    this.diskTapsLeft = taps;
+    stats.diskFulls += 1;
+    void (async () => {
+      const capacity = await storage.capacity();
+      if (!capacity.ok) return;
+      const fill = capacity.value.freeBytes - 2048;
+      if (fill > 0) await storage.append(FILLER_FILE, new Uint8Array(fill));
+    })();
+  }
+
+  /** The quiet tail: every fault off, the disk freed, the reader plugged in. */
+  private faultsOff(): void {
+    this.noiseTapsLeft = 0;
+    this.world.noise.lossRatio = 0;
+    this.world.noise.corruptRatio = 0;
+    if (this.diskTapsLeft > 0) {
+      this.diskTapsLeft = 1;
+      this.tapEnded();
+    }
+  }
+
+  /** After the last tap: the validator must be back in WaitForCard within SWARM_SETTLE_MS. */
+  private async settle(): Promise<void> {
+    const { loop, board } = this.current();
+    const until = board.clock.nowMs() + SWARM_SETTLE_MS;
+    const end = await stepUntil(
+      loop,
+      this.world.storage,
+      () => board.validator.state() === 'WaitForCard' || board.clock.nowMs() >= until,
+    );
+    if (end !== 'done' || board.validator.state() !== 'WaitForCard') {
+      this.world.model.fail('liveness', `validator in ${board.validator.state()} at the end`);
+    }
+  }
+
+  private async powerCut(): Promise<void> {
+    const { storage, stats, model, hooks, prng } = this.world;
+    stats.cuts += 1;
+    this.cutArmedUntil = null;
+    storage.restart();
+    hooks.afterRestart(storage, prng.fork(`restart-${stats.cuts}`));
+    model.afterRestart(storage);
+    if (!this.stopped()) await this.reboot();
+  }
+
+  /** A parameter push, then a clean reboot onto it. */
+  private async pushParams(push: 'newer' | 'rollback' | 'corrupt'): Promise<void> {
+    const { params, stats } = this.world;
+    stats.paramsPushes += 1;
+    if (push === 'newer') await params.pushNewer();
+    if (push === 'rollback') await params.pushRollback();
+    if (push === 'corrupt') this.corruptManifests.add(sha256Hex(await params.pushCorrupt()));
+    await this.reboot();
+  }
+
+  private async reboot(): Promise<void> {
+    const board = this.current().board;
+    this.wallEpochMs = board.wall.wallMs() + SWARM_REBOOT_MS;
+    this.world.stats.reboots += 1;
+    await this.boot();
+  }
+
+  /** Boots, retrying like a watchdog; checks the medium and the parameters after it. */
+  private async boot(): Promise<void> {
+    const { world } = this;
+    for (let attempt = 1; attempt <= SWARM_BOOT_TRIES; attempt += 1) {
+      this.boots += 1;
+      const booted = await bootSwarmBoard({
+        options: world.boardOptions,
+        storage: world.storage,
+        journalPort: world.hooks.journalPort(world.storage),
+        params: world.params,
+        paramsBoot: world.hooks.paramsBoot,
+        noise: world.noise,
+        wallEpochMs: this.wallEpochMs,
+        prng: world.prng.fork(`boot-${this.boots}`),
+        wrapLog: world.hooks.wrapLog,
+        wrapReader: world.hooks.wrapReader,
+      });
+      if (booted.ok) {
+        this.adopt(booted.board);
+        return;
+      }
+      if (!(await this.bootFailed(booted.failure.stage, booted.failure.detail))) return;
+      this.wallEpochMs += SWARM_REBOOT_MS;
+    }
+    world.model.fail('liveness', `the validator did not start in ${SWARM_BOOT_TRIES} boots`);
+  }
+
+  /** Handles a failed boot; true = try again. */
+  private async bootFailed(stage: string, detail: string): Promise<boolean> {
+    const { model, storage, params } = this.world;
+    switch (stage) {
+      case 'power':
+        storage.restart();
+        model.afterRestart(storage);
+        return !this.stopped();
+      case 'journal':
+        model.fail('journal-verifies', `the journal does not open: ${detail}`);
+        return false;
+      case 'params':
+        model.fail('params', `the validator has no parameters after a refused set: ${detail}`);
+        // The operator installs a good set again, so the other checks can go on.
+        await params.pushNewer();
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  private adopt(board: SwarmBoard): void {
+    const { model, storage } = this.world;
+    this.board = board;
+    this.loop = new BoardLoop(board);
+    model.afterBoot(storage, board.logs, board.params.version);
+    if (this.corruptManifests.has(board.params.manifestSha256Hex)) {
+      model.corruptActivated(`version ${board.params.version}`);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// The bounded swarm CI runs on every submission: 20 seeds of the whole validator under their
+// own fault mixes, every invariant that holds on this branch checked after every tap.
+//
+// The truth is independent of the validator: the cards' own ledgers (what was debited), the
+// model of every record the validator reported written, the firmware's journal scanner, and
+// the PANs of the population searched for in the stored bytes. SHUAKA_SEED=N moves the seed
+// window; a failure names the seed and `shuaka swarm --seed N --taps M` replays it.
+
+import { describe, expect, it } from 'vitest';
+import { swarmReplayCommand, swarmSummary } from '../../src/swarm/swarm_cli.js';
+import { describeMix } from '../../src/swarm/swarm_mix.js';
+import {
+  SWARM_CHECKS,
+  SWARM_FAULTS,
+  type SwarmCheck,
+  type SwarmFault,
+  type SwarmOptions,
+} from '../../src/swarm/swarm_options.js';
+import { runSwarm } from '../../src/swarm/swarm_run.js';
+import { testSeed } from '../sim/support/sim_ride.js';
+
+/**
+ * Invariants that fail on today's main and are fixed on other branches (issue 11): PANs at
+ * rest (journal in clear) and parameter rollback (no durable highest version). The lead adds
+ * them back here once those branches are merged.
+ */
+const CHECKS_PENDING: readonly SwarmCheck[] = ['no-pan', 'params'];
+/** The reader is never reopened after a USB unplug (issue 11, devices). */
+const FAULTS_PENDING: readonly SwarmFault[] = ['unplug'];
+
+export const CI_CHECKS = SWARM_CHECKS.filter((c) => !CHECKS_PENDING.includes(c));
+export const CI_FAULTS = SWARM_FAULTS.filter((f) => !FAULTS_PENDING.includes(f));
+const SEEDS = 20;
+const TAPS = 40;
+const FIRST_SEED = testSeed(1000);
+
+function options(seed: number): SwarmOptions {
+  return { seed, taps: TAPS, faults: CI_FAULTS, checks: CI_CHECKS, quietTaps: 4 };
+}
+
+describe(`bounded swarm: seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}, ${TAPS} taps each`, () => {
+  for (let i = 0; i < SEEDS; i += 1) {
+    const seed = FIRST_SEED + i;
+    it(`seed ${seed} holds every invariant`, async () => {
+      const result = await runSwarm(options(seed));
+      const replay = swarmReplayCommand(result.options);
+      console.log(`${swarmSummary(result)}\n  faults: ${describeMix(result.mix)}`);
+      expect(result.crash?.message ?? null, `crash; replay: ${replay}`).toBeNull();
+      const found = result.violations.map((v) => `[${v.check}] event ${v.event}: ${v.message}`);
+      expect(found, `replay: ${replay}`).toEqual([]);
+      // The run reached its end: every tap (and the re-taps) happened.
+      expect(result.stats.taps, replay).toBeGreaterThanOrEqual(TAPS);
+      expect(result.stats.answered, replay).toBeGreaterThan(TAPS / 2);
+    });
+  }
+});
+
+describe('the swarm is deterministic', () => {
+  it('replays a seed with faults exactly: same events, same journal bytes', async () => {
+    // A seed whose mix has power cuts, pulls and parameter pushes (checked below).
+    const seed = FIRST_SEED + 7;
+    const first = await runSwarm(options(seed));
+    const second = await runSwarm(options(seed));
+    expect(second.stats, `seed ${seed}`).toEqual(first.stats);
+    expect(second.journalSha256Hex, `seed ${seed}`).toBe(first.journalSha256Hex);
+    expect(second.violations, `seed ${seed}`).toEqual(first.violations);
+    expect(first.stats.reboots + first.stats.cuts, `seed ${seed} had no reboot`).toBeGreaterThan(0);
+  });
+
+  it('gives different seeds different runs', async () => {
+    const a = await runSwarm(options(FIRST_SEED));
+    const b = await runSwarm(options(FIRST_SEED + 1));
+    expect(a.journalSha256Hex).not.toBe(b.journalSha256Hex);
+  });
+});

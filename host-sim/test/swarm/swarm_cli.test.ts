@@ -1,0 +1,55 @@
+// `shuaka swarm` from the outside: the real bin as a subprocess, its output and exit codes.
+
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testSeed } from '../sim/support/sim_ride.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const SEED = testSeed(77);
+
+function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('shuaka swarm (subprocess)', () => {
+  beforeAll(() => {
+    // The bin rebuilds dist/ when sources are newer; do it once, outside the timed cases.
+    shuaka('swarm', '--help');
+  }, 600_000);
+
+  it('prints its usage with the exit codes', () => {
+    const run = shuaka('swarm', '--help');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('--faults LIST');
+    expect(run.stdout).toContain('1 invariant violated, 2 usage, 3 crash, 4 liveness');
+  });
+
+  it('refuses bad flags with exit 2 and says why', () => {
+    const unknownFault = shuaka('swarm', '--faults', 'power-cut,meteor');
+    expect(unknownFault.status).toBe(2);
+    expect(unknownFault.stderr).toContain("unknown 'meteor'");
+    const unknownCheck = shuaka('swarm', '--check', 'speed');
+    expect(unknownCheck.status).toBe(2);
+    expect(shuaka('swarm', '--taps', '0').status).toBe(2);
+    expect(shuaka('swarm', '--seed', '-1').status).toBe(2);
+    expect(shuaka('swarm', 'extra').status).toBe(2);
+  });
+
+  it(`runs a seed to the end and prints taps per second (seed ${SEED})`, () => {
+    const args = ['swarm', '--seed', String(SEED), '--taps', '12', '--faults', 'card-pull'];
+    const run = shuaka(...args, '--check', 'double-charge,durable-debit,committed,kernel');
+    expect(run.stderr, `seed ${SEED}`).toBe('');
+    expect(run.status, `seed ${SEED}: ${run.stdout}`).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^seed ${SEED}: \\d+ taps`, 'm'));
+    expect(run.stdout).toMatch(/taps\/s wall, [\d,]+ taps\/s CPU/);
+    expect(run.stdout).toContain('1 seeds');
+  });
+});
