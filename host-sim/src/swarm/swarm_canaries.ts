@@ -70,6 +70,8 @@ function losingSyncs(storage: StorageSim): StoragePort {
     truncate: (name, length) => storage.truncate(name, length),
     list: () => storage.list(),
     capacity: () => storage.capacity(),
+    size: (name) => storage.size(name),
+    remove: (name) => storage.remove(name),
   };
 }
 
