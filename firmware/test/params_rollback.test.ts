@@ -116,11 +116,11 @@ describe('params rollback (subprocess)', () => {
     expect(run.err).toMatch(/refused: rollback: version 2 is older than version 3/);
     expect(readdirSync(state)).toEqual([PARAMS_FLOOR_FILE]);
     expect(readFileSync(join(state, PARAMS_FLOOR_FILE))).toEqual(floorBefore);
-    // A newer set whose start fails later (no reader) does not raise the floor either.
+    // A newer set whose start fails later (no reader: exit 3) does not raise the floor either.
     const v4 = await writeSet('v4', 4);
     const later = shuaka('run', '--port', join(dir, 'no-tty'), '--params', v4,
       '--params-pub', pubPath, '--journal', state);
-    expect(later.code).toBe(1);
+    expect(later.code).toBe(3);
     expect(later.err).toMatch(/cannot open serial port/);
     expect(readFileSync(join(state, PARAMS_FLOOR_FILE))).toEqual(floorBefore);
   });

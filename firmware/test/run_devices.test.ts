@@ -39,7 +39,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
 const TOOLS_CONTEXT = 'shuaka run devices test';
 /** Hang guard of one wait on the child; a reopen takes at most ~12 s of backoff. */
-const WAIT_GUARD_MS = 30_000;
+const WAIT_GUARD_MS = 60_000;
 const NOBODY = 65534;
 
 type LogLine = Record<string, unknown>;

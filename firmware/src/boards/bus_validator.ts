@@ -177,15 +177,19 @@ async function boot(
   log: LogPort,
   closers: (() => Promise<void>)[],
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
-  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
-  if (!params.ok) return { refused: 'refused', message: params.message };
+  // The journal directory first: the parameter version floor lives in it.
   const dir = await checkJournalDir(options.journalDir, {
     probeBytes: JOURNAL_PROBE_BYTES,
     minFreeBytes: options.journalMinFreeBytes,
   });
   if (!dir.ok) return storageRefusal(dir.error, log);
-  log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
-  const rest = await bootDevices(options, clock, log, closers, params.value);
+  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
+  if (params.ok) {
+    log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
+  }
+  const rest = params.ok
+    ? await bootDevices(options, clock, log, closers, params.value)
+    : { refused: 'refused' as const, message: params.message };
   // A refused start leaves the journal directory as it was: remove it if the check made it.
   if ('refused' in rest && dir.value.createdDir) {
     await rmdir(options.journalDir).catch(() => undefined);
