@@ -8,11 +8,11 @@ import { createPrivateKey } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
-import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
+import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runParamsCommand } from '../src/cli/params_cmd.js';
-import { journalOptions, newClock, scriptedEntries } from './journal_fixtures.js';
+import { scriptedEntries, writeJournalDir } from './journal_fixtures.js';
 
 let dir = '';
 
@@ -39,19 +39,8 @@ async function run(command: 'params' | 'journal', argv: string[]): Promise<Run> 
   return { code, out, err };
 }
 
-async function writeJournal(entries = scriptedEntries()): Promise<string> {
-  const journalDir = join(dir, 'journal');
-  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
-  if (!storage.ok) throw new Error(storage.detail);
-  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
-  const opened = await Journal.open(storage.value, options);
-  if (!opened.ok) throw new Error(opened.detail);
-  for (const entry of entries) {
-    const result = await opened.value.journal.append(entry);
-    if (!result.ok) throw new Error(result.detail);
-  }
-  await storage.value.close();
-  return journalDir;
+function writeJournal(entries = scriptedEntries()): Promise<string> {
+  return writeJournalDir(dir, 'journal', entries);
 }
 
 describe('shuaka params', () => {

@@ -9,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { FileStorage } from '../../hal/src/storage/file_storage.js';
-import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
+import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
-import { journalOptions, newClock, newPrng, scriptedEntries } from './journal_fixtures.js';
+import { newPrng, scriptedEntries, writeJournalDir } from './journal_fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -36,19 +35,8 @@ function shuaka(args: string[]): { code: number | null; out: string; err: string
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
-async function writeJournal(name: string, entries: readonly JournalEntry[]): Promise<string> {
-  const journalDir = join(dir, name);
-  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
-  if (!storage.ok) throw new Error(storage.detail);
-  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
-  const opened = await Journal.open(storage.value, options);
-  if (!opened.ok) throw new Error(opened.detail);
-  for (const entry of entries) {
-    const result = await opened.value.journal.append(entry);
-    if (!result.ok) throw new Error(result.detail);
-  }
-  await storage.value.close();
-  return journalDir;
+function writeJournal(name: string, entries: readonly JournalEntry[]): Promise<string> {
+  return writeJournalDir(dir, name, entries);
 }
 
 describe('shuaka journal as a process', () => {

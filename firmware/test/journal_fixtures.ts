@@ -1,8 +1,11 @@
 // Journal test fixtures: realistic entries, a scripted tap sequence, a seeded random one.
 
+import { join } from 'node:path';
+
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
 import { Prng } from '../../host-sim/src/prng.js';
-import type { JournalOptions } from '../src/app/journal/journal.js';
+import { FileStorage } from '../../hal/src/storage/file_storage.js';
+import { JOURNAL_FILE_NAME, Journal, type JournalOptions } from '../src/app/journal/journal.js';
 import type {
   CardKey, ClearingRecord, JournalEntry, RecoveryContext,
 } from '../src/app/journal/journal_records.js';
@@ -158,4 +161,24 @@ export function newClock(): ClockSim {
 
 export function newPrng(seed: number): Prng {
   return new Prng(seed);
+}
+
+/** Writes `entries` as a real journal in `parent/name` (the CLI's file name); returns that dir. */
+export async function writeJournalDir(
+  parent: string,
+  name: string,
+  entries: readonly JournalEntry[],
+): Promise<string> {
+  const journalDir = join(parent, name);
+  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
+  const opened = await Journal.open(storage.value, options);
+  if (!opened.ok) throw new Error(opened.detail);
+  for (const entry of entries) {
+    const result = await opened.value.journal.append(entry);
+    if (!result.ok) throw new Error(result.detail);
+  }
+  await storage.value.close();
+  return journalDir;
 }
