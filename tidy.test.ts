@@ -19,6 +19,7 @@ const SOURCE_ROOTS = [
   'hal/src',
   'firmware/src',
   'host-sim/src',
+  'depot/src',
   'bench',
 ];
 const GENERATED = new Set(['assembly/host/abi.gen.ts']);
@@ -57,9 +58,9 @@ const BANNED_GLOBALS = new Set(['Date', 'setTimeout', 'setInterval', 'performanc
 
 /** Import rules: a file under the key may not import from these folders. */
 const FORBIDDEN_IMPORTS: Record<string, string[]> = {
-  'assembly/host': ['hal', 'firmware', 'host-sim', 'bench'],
-  hal: ['assembly', 'firmware', 'host-sim', 'bench'],
-  'firmware/src': ['host-sim', 'bench'],
+  'assembly/host': ['hal', 'firmware', 'host-sim', 'bench', 'depot'],
+  hal: ['assembly', 'firmware', 'host-sim', 'bench', 'depot'],
+  'firmware/src': ['host-sim', 'bench', 'depot'],
   'firmware/src/app': [
     'hal/src/pn532',
     'hal/src/serial',
@@ -69,6 +70,8 @@ const FORBIDDEN_IMPORTS: Record<string, string[]> = {
     'firmware/src/boards',
   ],
   'host-sim/src': ['hal/src/serial', 'firmware/src/boards', 'bench'],
+  // The back office reads firmware's record and parameter formats, never a board or a sim.
+  'depot/src': ['host-sim', 'bench', 'firmware/src/boards', 'hal/src/serial'],
 };
 
 function under(file: string, folder: string): boolean {

@@ -1,0 +1,38 @@
+// The one database interface of the back office: SQLite (embedded default) and PostgreSQL
+// implement it, so ingest, settlement, publication and reports are written once.
+
+/** Which engine is behind a DepotDb (SQL differs only in a few DDL words). */
+export type DepotDialect = 'sqlite' | 'postgres';
+
+/** A value bound to a `$1`, `$2`, ... placeholder. Integers beyond 2^53 are not used. */
+export type DepotValue = string | number | null;
+
+/** A row as returned by a query: column name to value (BIGINT columns come back as numbers). */
+export type DepotRow = Readonly<Record<string, DepotValue>>;
+
+/**
+ * A connection (or pool) to the depot's database. SQL uses PostgreSQL's numbered placeholders
+ * (`$1`); the SQLite side rewrites them. Every method rejects with DepotStoreError when the
+ * database is unreachable or refuses a statement, so callers can answer 503 and lose nothing.
+ */
+export interface DepotDb {
+  readonly dialect: DepotDialect;
+  /** Rows of a SELECT (or of a statement with RETURNING). */
+  query(sql: string, params?: readonly DepotValue[]): Promise<readonly DepotRow[]>;
+  /** Runs a statement; resolves with the number of rows it changed. */
+  run(sql: string, params?: readonly DepotValue[]): Promise<number>;
+  /**
+   * Runs `work` in one transaction on one connection: committed when it resolves, rolled
+   * back when it rejects. Nested calls are not supported.
+   */
+  transaction<T>(work: (tx: DepotDb) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The database failed (down, full, constraint the caller did not expect). */
+export class DepotStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DepotStoreError';
+  }
+}
