@@ -1,0 +1,138 @@
+// Streams the unacknowledged part of a journal into upload batches, one segment at a time.
+//
+// The journal reader calls back with every record of a segment, then awaits `beforeRead`
+// before the next file; batches cut while a segment was read are sent there, so memory holds
+// at most one segment's lines plus one batch, whatever the backlog (10^5 records or more).
+
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import { journalExportLine, type JournalExportContext } from '../journal/journal_export.js';
+import { journalRead } from '../journal/journal_reader.js';
+import type { JournalRecord } from '../journal/journal_records.js';
+
+/** Bounds of one batch (the depot refuses bodies over 8 MiB: stay well below). */
+export interface UploadBatchLimits {
+  readonly recordsMax: number;
+  readonly bytesMax: number;
+}
+
+/** Contract defaults: 500 records or 1 MiB of lines, whichever comes first. */
+export const UPLOAD_BATCH_LIMITS_DEFAULT: UploadBatchLimits = {
+  recordsMax: 500,
+  bytesMax: 1 << 20,
+};
+
+/** A batch cut from the journal: seq range and export lines (may be empty, see below). */
+export interface UploadSlice {
+  readonly firstSeq: number;
+  readonly throughSeq: number;
+  readonly recordLines: readonly string[];
+  readonly bytes: number;
+}
+
+/** What the consumer of a slice says: go on, or stop the pass (failure or a stop request). */
+export type UploadSliceVerdict = 'continue' | 'stop';
+
+/** How a pass ended. */
+export type UploadPassEnd =
+  | { readonly kind: 'drained'; readonly throughSeq: number }
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'read-failed'; readonly detail: string };
+
+class PassStopped extends Error {}
+
+/**
+ * Reads the journal on `storage` from its oldest segment and hands `send` every slice of
+ * records after `context.ackThroughSeq`, oldest first, each within `limits`. A slice's
+ * `throughSeq` covers the records not exported (declined, ack) up to the next exported one,
+ * so an ack of it lets the journal reclaim them; a range holding only ack records is never
+ * sent (acking it would write another ack record, forever). `send` is awaited: the pass waits
+ * for the depot. Errors: 'read-failed' (the storage's list or read failed).
+ */
+export async function uploadPass(
+  storage: StoragePort,
+  fileName: string,
+  context: JournalExportContext,
+  limits: UploadBatchLimits,
+  send: (slice: UploadSlice) => Promise<UploadSliceVerdict>,
+): Promise<UploadPassEnd> {
+  const cutter = new SliceCutter(context, limits);
+  const flush = async (): Promise<void> => {
+    for (let slice = cutter.take(); slice !== null; slice = cutter.take()) {
+      if ((await send(slice)) === 'stop') throw new PassStopped();
+    }
+  };
+  try {
+    const read = await journalRead(storage, fileName, {
+      from: 'oldest',
+      trackLastFinals: false,
+      onRecord: (record) => cutter.push(record),
+      beforeRead: flush,
+    });
+    if (!read.ok) return { kind: 'read-failed', detail: read.detail };
+    cutter.end();
+    await flush();
+    return { kind: 'drained', throughSeq: cutter.lastSeq() };
+  } catch (error) {
+    if (error instanceof PassStopped) return { kind: 'stopped' };
+    throw error;
+  }
+}
+
+/** Cuts records into slices as they are read. */
+class SliceCutter {
+  private readonly ready: UploadSlice[] = [];
+  private lines: string[] = [];
+  private bytes = 0;
+  private firstSeq: number;
+  private lastSeen: number;
+  /** The open range holds a record other than an ack. */
+  private content = false;
+
+  constructor(
+    private readonly context: JournalExportContext,
+    private readonly limits: UploadBatchLimits,
+  ) {
+    this.firstSeq = context.ackThroughSeq + 1;
+    this.lastSeen = context.ackThroughSeq;
+  }
+
+  push(record: JournalRecord): void {
+    if (record.seq <= this.context.ackThroughSeq) return;
+    const line = journalExportLine(record, this.context);
+    if (line !== null) {
+      const size = Buffer.byteLength(line.text) + 1;
+      if (this.lines.length > 0 && this.bytes + size > this.limits.bytesMax) this.cut();
+      this.lines.push(line.text);
+      this.bytes += size;
+    }
+    this.lastSeen = record.seq;
+    if (record.entry.kind !== 'ack') this.content = true;
+    if (this.lines.length >= this.limits.recordsMax) this.cut();
+  }
+
+  /** The read is over: the open range becomes the last slice. */
+  end(): void {
+    if (this.content) this.cut();
+  }
+
+  take(): UploadSlice | null {
+    return this.ready.shift() ?? null;
+  }
+
+  lastSeq(): number {
+    return this.lastSeen;
+  }
+
+  private cut(): void {
+    this.ready.push({
+      firstSeq: this.firstSeq,
+      throughSeq: this.lastSeen,
+      recordLines: this.lines,
+      bytes: this.bytes,
+    });
+    this.firstSeq = this.lastSeen + 1;
+    this.lines = [];
+    this.bytes = 0;
+    this.content = false;
+  }
+}

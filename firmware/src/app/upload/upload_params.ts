@@ -1,0 +1,132 @@
+// Parameters down: fetch the newest signed set at each contact, install it power-safe, and
+// hand it to the running validator at the next safe point (between taps).
+
+import type { KeyObject } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { FILE_DENY_LIST, FILE_MANIFEST, PARAMS_FILES } from '../params/params_files.js';
+import { paramsActiveDir, paramsInstall } from '../params/params_install.js';
+import type { ParamSet } from '../params/params_store.js';
+import type { LogPort } from '../validator/validator_ports.js';
+import type { DepotError, DepotParams, DepotPort } from './depot_port.js';
+import { denyDeltaApply } from './upload_deny_delta.js';
+import { uploadDetailSafe } from './upload_backoff.js';
+
+/** A refused set as POST /v1/status reports it. */
+export interface ParamsRefusal {
+  readonly version: number;
+  readonly reason: string;
+}
+
+/** What the uploader needs of parameters down (a board or the simulator provides it). */
+export interface UploadParamsPort {
+  /** The version installed (active, or installed and waiting for the switch). */
+  installedVersion(): number;
+  /** The last refused set, or null once a newer set was installed. */
+  refused(): ParamsRefusal | null;
+  /** GET /v1/params and install. Errors: the depot call's; a refusal is not an error. */
+  check(depot: DepotPort): Promise<
+    { readonly ok: true } | { readonly ok: false; readonly error: DepotError; detail: string }>;
+  /** Switches the validator to an installed set, if one waits. Called between taps. */
+  activatePending(): Promise<void>;
+}
+
+/** Where sets live on the board, and how the running validator takes a new one. */
+export interface ParamsDownloadOptions {
+  /** The installed root (A/B slots) the validator booted from. */
+  readonly root: string;
+  /** Scratch directory for a downloaded set before installation (emptied each time). */
+  readonly stagingDir: string;
+  /** Where the version floor lives (the journal directory). */
+  readonly stateDir: string;
+  readonly publicKey: KeyObject;
+  readonly current: ParamSet;
+  /** Makes `set` the running validator's (reloads the kernel's parameters). */
+  readonly activate: (set: ParamSet) => Promise<void>;
+  readonly log: LogPort;
+}
+
+/** The board's parameters-down: files on disk through `paramsInstall`. */
+export class ParamsDownload implements UploadParamsPort {
+  private installed: number;
+  private pending: ParamSet | null = null;
+  private refusal: ParamsRefusal | null = null;
+
+  constructor(private readonly options: ParamsDownloadOptions) {
+    this.installed = options.current.version;
+  }
+
+  installedVersion(): number {
+    return this.installed;
+  }
+
+  refused(): ParamsRefusal | null {
+    return this.refusal;
+  }
+
+  async check(depot: DepotPort): ReturnType<UploadParamsPort['check']> {
+    const offered = await depot.getParams(this.installed);
+    if (!offered.ok) {
+      const detail = uploadDetailSafe(offered.detail);
+      this.options.log.log({ event: 'params-fetch-failed', error: offered.error, detail });
+      return { ok: false, error: offered.error, detail };
+    }
+    const offer = offered.value;
+    if (offer === null || offer.version === this.refusal?.version) return { ok: true };
+    let outcome: string | null;
+    try {
+      outcome = await this.install(offer);
+    } catch (error) {
+      // A write failed (disk full, I/O): not the set's fault; the active set is unchanged
+      // (paramsInstall switches by rename last), so the next contact simply tries again.
+      const detail = uploadDetailSafe(error instanceof Error ? error.message : String(error));
+      this.options.log.log({ event: 'params-install-failed', version: offer.version, detail });
+      return { ok: true };
+    }
+    if (outcome === null) {
+      this.refusal = null;
+      this.installed = this.pending?.version ?? this.installed;
+      this.options.log.log({ event: 'params-installed', version: this.installed });
+    } else {
+      this.refusal = { version: offer.version, reason: uploadDetailSafe(outcome) };
+      this.options.log.log({ event: 'params-refused', version: offer.version, reason: outcome });
+    }
+    return { ok: true };
+  }
+
+  async activatePending(): Promise<void> {
+    const set = this.pending;
+    if (set === null) return;
+    this.pending = null;
+    await this.options.activate(set);
+    this.options.log.log({ event: 'params-active', version: set.version });
+  }
+
+  /** Stages and installs `offer`; null when installed, else the refusal's reason. */
+  private async install(offer: DepotParams): Promise<string | null> {
+    const staging = this.options.stagingDir;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    const expected = [...PARAMS_FILES, FILE_MANIFEST];
+    for (const [name, bytes] of offer.files) {
+      if (!expected.includes(name)) return `invalid: file ${JSON.stringify(name)} not in a set`;
+      await writeFile(join(staging, name), bytes);
+    }
+    if (offer.denyDelta !== null) {
+      if (offer.files.has(FILE_DENY_LIST)) return 'invalid: deny list sent whole and as delta';
+      if (offer.denyDelta.fromVersion !== this.installed) {
+        return `invalid: delta from ${offer.denyDelta.fromVersion}, installed ${this.installed}`;
+      }
+      const base = await readFile(join(await paramsActiveDir(this.options.root), FILE_DENY_LIST));
+      const rebuilt = denyDeltaApply(base, offer.denyDelta);
+      if (!rebuilt.ok) return `invalid: deny delta: ${rebuilt.reason}`;
+      await writeFile(join(staging, FILE_DENY_LIST), rebuilt.image);
+    }
+    const result = await paramsInstall(staging, this.options.root, this.options.publicKey,
+      this.options.stateDir);
+    if (!result.ok) return `${result.kind}: ${result.message}`;
+    if (result.slot !== null) this.pending = result.set;
+    return null;
+  }
+}

@@ -1,0 +1,254 @@
+// The uploader: drains the journal to the depot between taps, fetches parameters, reports.
+//
+// It runs beside the tap loop as async I/O. A tap in progress has priority: the uploader waits
+// before each request while one runs, and it never writes the journal itself (appends are
+// serial); the tap loop calls `betweenTaps`, which writes the ack the depot earned and
+// switches to a newly installed parameter set. Nothing is persisted but that ack, so after a
+// power cut the next contact resumes from the journal's ack point; a batch sent twice is
+// harmless (the depot dedupes by terminal + seq).
+
+import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import type { Journal } from '../journal/journal.js';
+import type { LogPort } from '../validator/validator_ports.js';
+import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
+import { uploadPass, type UploadBatchLimits, type UploadSlice } from './upload_batches.js';
+import type { UploadParamsPort } from './upload_params.js';
+import { uploadBackoffMs, uploadDetailSafe, type UploadBackoff } from './upload_backoff.js';
+
+/** Everything the uploader uses. */
+export interface UploaderPorts {
+  readonly depot: DepotPort;
+  /** The journal's storage (read one segment at a time) and the open journal (state, ack). */
+  readonly storage: StoragePort;
+  readonly journalFileName: string;
+  readonly journal: Journal;
+  readonly clock: ClockPort;
+  /** Uniform in [0, 1): seeded in the simulator, any source on a board (jitter only). */
+  readonly random01: () => number;
+  readonly log: LogPort;
+  /** True while a tap is under way (the validator is Processing). */
+  readonly tapInProgress: () => boolean;
+  /** Parameters down; null: this uploader only uploads. */
+  readonly params: UploadParamsPort | null;
+}
+
+/** Choices of an uploader; every field explicit. */
+export interface UploaderConfig {
+  readonly terminalId: string;
+  readonly softwareVersion: string;
+  readonly batch: UploadBatchLimits;
+  /** Pause between two successful contacts. */
+  readonly contactIntervalMs: number;
+  readonly backoff: UploadBackoff;
+  /** How often to look again while a tap runs. */
+  readonly tapWaitMs: number;
+}
+
+export const UPLOADER_CONFIG_DEFAULT: Omit<UploaderConfig, 'terminalId'> = {
+  softwareVersion: '0.1.0',
+  batch: { recordsMax: 500, bytesMax: 1 << 20 },
+  contactIntervalMs: 60_000,
+  backoff: { baseMs: 2_000, maxMs: 15 * 60_000 },
+  tapWaitMs: 20,
+};
+
+/** Counters and the last outcome, for logs and the simulator's summary. */
+export interface UploaderState {
+  contacts: number;
+  contactsFailed: number;
+  batchesSent: number;
+  recordsSent: number;
+  recordsStored: number;
+  duplicates: number;
+  /** The seq the depot acknowledged last (the journal follows at the next betweenTaps). */
+  depotAckThroughSeq: number;
+  lastError: string | null;
+  paramsInstalled: number;
+  paramsRefused: { version: number; reason: string } | null;
+}
+
+/** How one contact ended: ok, or the failed call. */
+export type ContactResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: DepotError | 'journal'; readonly detail: string };
+
+/** Splits of a batch the depot found too large before giving up on it (1 MiB → 2 KiB). */
+const TOO_LARGE_SPLITS_MAX = 9;
+
+export class Uploader {
+  private readonly stateValue: UploaderState = {
+    contacts: 0, contactsFailed: 0, batchesSent: 0, recordsSent: 0, recordsStored: 0,
+    duplicates: 0, depotAckThroughSeq: 0, lastError: null, paramsInstalled: 0,
+    paramsRefused: null,
+  };
+  private failures = 0;
+
+  constructor(
+    private readonly ports: UploaderPorts,
+    private readonly config: UploaderConfig,
+  ) {}
+
+  state(): Readonly<UploaderState> {
+    return this.stateValue;
+  }
+
+  /**
+   * Contacts until `stopRequested`: after a good contact waits `contactIntervalMs`, after a
+   * failed one the seeded backoff (so a fleet back from an outage does not knock at once).
+   */
+  async run(stopRequested: () => boolean): Promise<void> {
+    while (!stopRequested()) {
+      const result = await this.contact();
+      this.failures = result.ok ? 0 : this.failures + 1;
+      const waitMs = result.ok ? this.config.contactIntervalMs
+        : uploadBackoffMs(this.failures, this.config.backoff, this.ports.random01);
+      if (!result.ok) this.ports.log.log({ event: 'upload-retry', inMs: Math.round(waitMs) });
+      await this.sleepUnless(waitMs, stopRequested);
+    }
+  }
+
+  /**
+   * One contact: newer parameters first (a deny-list change matters more than the backlog),
+   * then the backlog, then the status. Never throws on an operating error.
+   */
+  async contact(): Promise<ContactResult> {
+    this.stateValue.contacts += 1;
+    const params = this.ports.params === null ? { ok: true as const }
+      : await this.ports.params.check(this.ports.depot);
+    const drained = params.ok ? await this.drain() : params;
+    const status = await this.sendStatus();
+    const result = drained.ok ? status : drained;
+    if (!result.ok) {
+      this.stateValue.contactsFailed += 1;
+      this.stateValue.lastError = `${result.error}: ${result.detail}`;
+    }
+    return result;
+  }
+
+  /**
+   * Writes the ack the depot earned and switches to an installed parameter set. The tap loop
+   * calls it between taps (never during one): the journal's appends are serial.
+   */
+  async betweenTaps(): Promise<void> {
+    const journal = this.ports.journal;
+    const through = Math.min(this.stateValue.depotAckThroughSeq, journal.summary().lastSeq);
+    if (through > journal.summary().ackThroughSeq && !journal.isFailed()) {
+      const appended = await journal.append({ kind: 'ack', throughSeq: through });
+      if (appended.ok) this.ports.log.log({ event: 'journal-ack', throughSeq: through });
+      else this.ports.log.log({ event: 'journal-ack-failed', error: appended.error,
+        detail: appended.detail });
+    }
+    await this.ports.params?.activatePending();
+  }
+
+  /** Sends every unacknowledged record; stops at the first failure (the rest waits). */
+  private async drain(): Promise<ContactResult> {
+    const journal = this.ports.journal;
+    const context = {
+      ackThroughSeq: Math.max(journal.summary().ackThroughSeq, this.stateValue.depotAckThroughSeq),
+      openSeqs: new Set(journal.uncertainAll().map((tap) => tap.seq)),
+    };
+    let failed: ContactResult = { ok: true };
+    const end = await uploadPass(
+      this.ports.storage, this.ports.journalFileName, context, this.config.batch,
+      async (slice) => {
+        failed = await this.sendSlice(slice, 0);
+        return failed.ok ? 'continue' : 'stop';
+      },
+    );
+    if (end.kind === 'read-failed') {
+      this.ports.log.log({ event: 'upload-journal-unreadable', detail: end.detail });
+      return { ok: false, error: 'journal', detail: end.detail };
+    }
+    return failed;
+  }
+
+  private async sendSlice(slice: UploadSlice, splits: number): Promise<ContactResult> {
+    await this.waitForNoTap();
+    const sent = await this.ports.depot.postBatch({
+      terminalId: this.config.terminalId, firstSeq: slice.firstSeq,
+      throughSeq: slice.throughSeq, recordLines: slice.recordLines,
+    });
+    if (!sent.ok && sent.error === 'too-large' && slice.recordLines.length > 1
+      && splits < TOO_LARGE_SPLITS_MAX) {
+      return this.sendHalves(slice, splits + 1);
+    }
+    if (!sent.ok) return this.failed('batch', sent, slice);
+    const ack = sent.value;
+    if (ack.ackThroughSeq !== slice.throughSeq) {
+      const detail = `ackThroughSeq ${ack.ackThroughSeq} for a batch through ${slice.throughSeq}`;
+      return this.failed('batch', { ok: false, error: 'protocol', httpStatus: 200, detail },
+        slice);
+    }
+    const state = this.stateValue;
+    state.batchesSent += 1;
+    state.recordsSent += slice.recordLines.length;
+    state.recordsStored += ack.stored;
+    state.duplicates += ack.duplicates;
+    state.depotAckThroughSeq = Math.max(state.depotAckThroughSeq, ack.ackThroughSeq);
+    this.ports.log.log({
+      event: 'upload-batch', firstSeq: slice.firstSeq, throughSeq: slice.throughSeq,
+      records: slice.recordLines.length, stored: ack.stored, duplicates: ack.duplicates,
+    });
+    return { ok: true };
+  }
+
+  /** 413: the first half (by records, its seq range ends at its last record), then the rest. */
+  private async sendHalves(slice: UploadSlice, splits: number): Promise<ContactResult> {
+    const half = Math.ceil(slice.recordLines.length / 2);
+    const headLines = slice.recordLines.slice(0, half);
+    const lastHead = headLines.at(-1) ?? '{}';
+    const headThrough = (JSON.parse(lastHead) as { seq: number }).seq;
+    const bytesOf = (lines: readonly string[]): number =>
+      lines.reduce((sum, line) => sum + line.length + 1, 0);
+    const head = { firstSeq: slice.firstSeq, throughSeq: headThrough, recordLines: headLines,
+      bytes: bytesOf(headLines) };
+    const tailLines = slice.recordLines.slice(half);
+    const tail = { firstSeq: headThrough + 1, throughSeq: slice.throughSeq,
+      recordLines: tailLines, bytes: bytesOf(tailLines) };
+    const first = await this.sendSlice(head, splits);
+    return first.ok ? this.sendSlice(tail, splits) : first;
+  }
+
+  private async sendStatus(): Promise<ContactResult> {
+    const summary = this.ports.journal.summary();
+    await this.waitForNoTap();
+    const sent = await this.ports.depot.postStatus({
+      terminalId: this.config.terminalId,
+      paramsVersion: this.ports.params?.installedVersion() ?? 0,
+      paramsRefused: this.ports.params?.refused() ?? null,
+      backlogRecords: summary.unacknowledgedFinalCount + summary.uncertainCount,
+      lastSeq: summary.lastSeq,
+      ackThroughSeq: summary.ackThroughSeq,
+      softwareVersion: this.config.softwareVersion,
+    });
+    return sent.ok ? { ok: true } : this.failed('status', sent, null);
+  }
+
+  private failed(
+    call: string,
+    result: Extract<DepotResult<unknown>, { ok: false }>,
+    slice: UploadSlice | null,
+  ): ContactResult {
+    const detail = uploadDetailSafe(result.detail);
+    this.ports.log.log({
+      event: 'upload-failed', call, error: result.error, httpStatus: result.httpStatus,
+      detail, firstSeq: slice?.firstSeq ?? null, throughSeq: slice?.throughSeq ?? null,
+    });
+    return { ok: false, error: result.error, detail };
+  }
+
+  private async waitForNoTap(): Promise<void> {
+    // Bounded by the tap itself: a tap ends within the validator's own timeouts.
+    while (this.ports.tapInProgress()) await this.ports.clock.sleepMs(this.config.tapWaitMs);
+  }
+
+  private async sleepUnless(durationMs: number, stopRequested: () => boolean): Promise<void> {
+    const stepMs = 1_000;
+    const endMs = this.ports.clock.nowMs() + durationMs;
+    while (!stopRequested() && this.ports.clock.nowMs() < endMs) {
+      await this.ports.clock.sleepMs(Math.min(stepMs, endMs - this.ports.clock.nowMs()));
+    }
+  }
+}

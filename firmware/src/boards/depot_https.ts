@@ -1,0 +1,222 @@
+// The depot over HTTPS with mutual TLS: the terminal's key and certificate, the fleet CA.
+//
+// The real DepotPort of a board (depot/README.md, contract v1). Every failure becomes a
+// DepotResult: the uploader decides what to retry. Bodies never carry a PAN out of here into
+// a log: the error details are the depot's `error` code and `detail` (PAN-free by contract).
+
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+
+import type {
+  DepotBatch, DepotBatchAck, DepotError, DepotParams, DepotPort, DepotResult, DepotStatus,
+} from '../app/upload/depot_port.js';
+import { depotBatchBody } from '../app/upload/depot_port.js';
+
+/** File names of a terminal identity directory (`--depot-identity DIR`). */
+export const DEPOT_IDENTITY_FILES = {
+  key: 'terminal.key.pem',
+  cert: 'terminal.crt.pem',
+  ca: 'ca.crt.pem',
+} as const;
+
+/** A terminal's TLS identity, PEM text. */
+export interface DepotIdentity {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string;
+}
+
+/** Reads the three PEM files of `dir`; an error names the missing or unreadable file. */
+export async function depotIdentityRead(
+  dir: string,
+): Promise<{ ok: true; value: DepotIdentity } | { ok: false; detail: string }> {
+  const read = async (name: string): Promise<string> => readFile(join(dir, name), 'utf8');
+  try {
+    const [key, cert, ca] = await Promise.all([
+      read(DEPOT_IDENTITY_FILES.key),
+      read(DEPOT_IDENTITY_FILES.cert),
+      read(DEPOT_IDENTITY_FILES.ca),
+    ]);
+    for (const [name, text] of [[DEPOT_IDENTITY_FILES.key, key], [DEPOT_IDENTITY_FILES.cert, cert],
+      [DEPOT_IDENTITY_FILES.ca, ca]] as const) {
+      if (!text.includes('-----BEGIN ')) return { ok: false, detail: `${name}: not PEM` };
+    }
+    return { ok: true, value: { key, cert, ca } };
+  } catch (error) {
+    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Transport choices. */
+export interface DepotHttpsOptions {
+  /** Base URL, e.g. https://depot.example:8443 (a path prefix is kept). */
+  readonly url: URL;
+  readonly identity: DepotIdentity;
+  /** Whole-request bound (connect, send, answer). */
+  readonly timeoutMs: number;
+}
+
+/** Largest answer body read (a parameter set with a national deny list, base64). */
+const ANSWER_BYTES_MAX = 64 << 20;
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** node:https with a keep-alive agent (one TLS handshake for a whole backlog). */
+export class DepotHttps implements DepotPort {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: DepotHttpsOptions) {
+    const { key, cert, ca } = options.identity;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, key, cert, ca,
+      minVersion: 'TLSv1.2' });
+  }
+
+  /** Closes idle connections (at shutdown). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async postBatch(batch: DepotBatch): Promise<DepotResult<DepotBatchAck>> {
+    const answer = await this.call('POST', '/v1/batches', depotBatchBody(batch));
+    if (!answer.ok) return answer;
+    const { status, body } = answer.value;
+    if (status !== 200) return statusError(status, body);
+    const parsed = parseObject(body);
+    const ack = parsed?.['ackThroughSeq'];
+    const stored = parsed?.['stored'];
+    const duplicates = parsed?.['duplicates'];
+    if (typeof ack !== 'number' || typeof stored !== 'number' || typeof duplicates !== 'number') {
+      return protocol(status, 'batch answer without ackThroughSeq, stored, duplicates');
+    }
+    return { ok: true, value: { ackThroughSeq: ack, stored, duplicates } };
+  }
+
+  async getParams(haveVersion: number): Promise<DepotResult<DepotParams | null>> {
+    const answer = await this.call('GET', `/v1/params?have=${haveVersion}`, null);
+    if (!answer.ok) return answer;
+    const { status, body } = answer.value;
+    if (status === 204) return { ok: true, value: null };
+    if (status !== 200) return statusError(status, body);
+    return depotParamsParse(body);
+  }
+
+  async postStatus(status: DepotStatus): Promise<DepotResult<void>> {
+    const answer = await this.call('POST', '/v1/status', JSON.stringify(status));
+    if (!answer.ok) return answer;
+    if (answer.value.status === 204 || answer.value.status === 200) {
+      return { ok: true, value: undefined };
+    }
+    return statusError(answer.value.status, answer.value.body);
+  }
+
+  private call(method: string, path: string, body: string | null): Promise<DepotResult<Answer>> {
+    const base = this.options.url;
+    const target = new URL(base.pathname.replace(/\/$/, '') + path, base);
+    return new Promise((resolve) => {
+      const headers: Record<string, string | number> = { accept: 'application/json' };
+      if (body !== null) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = request(target, { method, agent: this.agent, headers,
+        timeout: this.options.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > ANSWER_BYTES_MAX) req.destroy(new Error('answer too large'));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ ok: true, value: {
+          status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') } }));
+        res.on('error', (error) => resolve(transportError(error)));
+      });
+      req.on('timeout', () => req.destroy(new TimeoutError(this.options.timeoutMs)));
+      req.on('error', (error) => resolve(transportError(error)));
+      req.end(body ?? undefined);
+    });
+  }
+}
+
+class TimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** Parses a 200 of GET /v1/params. Errors: protocol (shape, base64). */
+export function depotParamsParse(body: string): DepotResult<DepotParams> {
+  const parsed = parseObject(body);
+  const version = parsed?.['version'];
+  const files = parsed?.['files'];
+  if (typeof version !== 'number' || !Number.isInteger(version) || typeof files !== 'object'
+    || files === null || Array.isArray(files)) {
+    return protocol(200, 'params answer without version and files');
+  }
+  const decoded = new Map<string, Uint8Array>();
+  for (const [name, text] of Object.entries(files as Record<string, unknown>)) {
+    if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+      return protocol(200, `params file ${name.slice(0, 40)} not base64`);
+    }
+    decoded.set(name, new Uint8Array(Buffer.from(text, 'base64')));
+  }
+  const delta = parsed?.['denyDelta'];
+  if (delta === undefined || delta === null) {
+    return { ok: true, value: { version, files: decoded, denyDelta: null } };
+  }
+  const d = delta as Record<string, unknown>;
+  const strings = (v: unknown): v is string[] =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof d['fromVersion'] !== 'number' || !strings(d['add']) || !strings(d['remove'])) {
+    return protocol(200, 'denyDelta without fromVersion, add, remove');
+  }
+  const denyDelta = { fromVersion: d['fromVersion'], add: d['add'], remove: d['remove'] };
+  return { ok: true, value: { version, files: decoded, denyDelta } };
+}
+
+function parseObject(body: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? value as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
+}
+
+function protocol(status: number, detail: string): DepotResult<never> {
+  return { ok: false, error: 'protocol', httpStatus: status, detail };
+}
+
+/** Maps a contract status to its DepotError, with the depot's error code and detail. */
+function statusError(status: number, body: string): DepotResult<never> {
+  const parsed = parseObject(body);
+  const code = typeof parsed?.['error'] === 'string' ? parsed['error'] : '';
+  const text = typeof parsed?.['detail'] === 'string' ? parsed['detail'] : '';
+  const detail = `${status} ${code}${text === '' ? '' : `: ${text}`}`.slice(0, 300);
+  let error: DepotError;
+  if (status === 400) error = 'bad-request';
+  else if (status === 403) error = 'forbidden';
+  else if (status === 413) error = 'too-large';
+  else if (status >= 500) error = 'unavailable';
+  else error = 'protocol';
+  return { ok: false, error, httpStatus: status, detail };
+}
+
+/** Node's transport errors by code: TLS, timeout, or the network. */
+function transportError(error: Error): DepotResult<never> {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const detail = `${code === '' ? '' : `${code} `}${error.message}`.slice(0, 300);
+  if (error instanceof TimeoutError) {
+    return { ok: false, error: 'timeout', httpStatus: null, detail };
+  }
+  const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HANDSHAKE|ALERT/i;
+  if (tls.test(code) || tls.test(error.message)) {
+    return { ok: false, error: 'tls', httpStatus: null, detail };
+  }
+  return { ok: false, error: 'network', httpStatus: null, detail };
+}

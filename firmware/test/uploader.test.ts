@@ -1,0 +1,188 @@
+// The uploader against the depot twin: drains a segmented backlog in bounded batches, acks
+// into the journal only what the depot stored, survives outages, lost answers, power cuts,
+// 413 and 400, and logs no PAN. Truth: the journal's own export (journalExport) of the files.
+
+import { describe, expect, it } from 'vitest';
+
+import { StorageSim } from '../../host-sim/src/storage_sim.js';
+import { DepotLinkFaulty, DepotSim } from '../../host-sim/src/sim/depot_sim.js';
+import { Journal } from '../src/app/journal/journal.js';
+import { journalExport } from '../src/app/journal/journal_export.js';
+import { journalScanFiles } from '../src/app/journal/journal_reader.js';
+import type { DepotPort } from '../src/app/upload/depot_port.js';
+import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../src/app/upload/uploader.js';
+import type { LogEvent } from '../src/app/validator/validator_ports.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import type { Prng } from '../../host-sim/src/prng.js';
+import {
+  card, clearing, JOURNAL_FILE, journalOptions, newClock, newPrng, recovery, torn,
+} from './journal_fixtures.js';
+
+const SEED = Number(process.env['SHUAKA_SEED'] ?? 17);
+
+interface Rig {
+  readonly sim: StorageSim;
+  readonly journal: Journal;
+  readonly logs: LogEvent[];
+  readonly clock: ReturnType<typeof newClock>;
+}
+
+async function rig(seed: number, count: number): Promise<Rig> {
+  const sim = new StorageSim({ totalBytes: 1 << 26, prng: newPrng(seed), tornModes: ['prefix'] });
+  const clock = newClock();
+  const journal = await openJournal(sim, clock);
+  for (const entry of backlogEntries(newPrng(seed), count)) {
+    const appended = await journal.append(entry);
+    if (!appended.ok) throw new Error(`${appended.error} ${appended.detail}`);
+  }
+  return { sim, journal, logs: [], clock };
+}
+
+/**
+ * A validator's backlog without acks: taps (pending, then final, declined or torn), a few
+ * reconciled, and the last tap left open (a power cut during it).
+ */
+function backlogEntries(prng: Prng, count: number): JournalEntry[] {
+  const entries: JournalEntry[] = [];
+  for (let n = 1; entries.length < count - 1; n += 1) {
+    const key = card(n);
+    const atc = n;
+    const pendingSeq = entries.length + 1;
+    entries.push({ kind: 'pending', recovery: recovery(key, atc), fareRule: 'flat',
+      amountMinor: 200 });
+    const roll = prng.below(10);
+    if (roll < 7) entries.push({ kind: 'final', pendingSeq, clearing: clearing(key, atc) });
+    else if (roll < 9) entries.push({ kind: 'declined', pendingSeq, card: key, reason: 'expired' });
+    else entries.push(torn(pendingSeq, key, atc));
+  }
+  const last = card(count + 1);
+  if (entries.length < count) {
+    entries.push({ kind: 'pending', recovery: recovery(last, 1), fareRule: 'flat',
+      amountMinor: 200 });
+  }
+  return entries;
+}
+
+async function openJournal(sim: StorageSim, clock: ReturnType<typeof newClock>): Promise<Journal> {
+  const options = { ...journalOptions(clock, 1 << 25, 8192), segmentBytesMax: 64_000 };
+  const opened = await Journal.open(sim, options);
+  if (!opened.ok) throw new Error(`${opened.error} ${opened.detail}`);
+  return opened.value.journal;
+}
+
+function uploader(r: Rig, depot: DepotPort, recordsMax = 100): Uploader {
+  return new Uploader(
+    {
+      depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal, clock: r.clock,
+      random01: () => newPrng(SEED).below(1000) / 1000, log: { log: (e) => r.logs.push(e) },
+      tapInProgress: () => false, params: null,
+    },
+    { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001',
+      batch: { recordsMax, bytesMax: 1 << 20 } },
+  );
+}
+
+/** The lines `shuaka journal export` would print for the journal as it is on the medium. */
+function exportedNow(sim: StorageSim): Map<number, string> {
+  const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, true);
+  const lines = journalExport(scan).lines;
+  return new Map(lines.map((line) => [(JSON.parse(line) as { seq: number }).seq, line]));
+}
+
+function storedLines(depot: DepotSim): Map<number, string> {
+  const stored = depot.records.get('SIM00001') ?? new Map();
+  return new Map([...stored].map(([seq, record]) => [seq, JSON.stringify(record)]));
+}
+
+describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
+  it('drain_segmentedBacklog_depotHoldsTheExportAndJournalReclaims', async () => {
+    const r = await rig(SEED, 3000);
+    const truth = exportedNow(r.sim);
+    const segmentsBefore = r.journal.summary().segmentCount;
+    const depot = new DepotSim();
+    const up = uploader(r, depot);
+    expect(await up.contact()).toEqual({ ok: true });
+    expect(storedLines(depot)).toEqual(truth);
+    const sizes = r.logs.filter((e) => e['event'] === 'upload-batch').map((e) => e['records']);
+    expect(Math.max(...sizes.map(Number))).toBeLessThanOrEqual(100);
+    await up.betweenTaps();
+    const summary = r.journal.summary();
+    expect(summary.ackThroughSeq).toBe(3000);
+    expect(summary.segmentCount).toBeLessThan(segmentsBefore);
+    expect(exportedNow(r.sim).size).toBe(0);
+    // Nothing new: the next contact sends nothing (the ack record alone is never sent).
+    const batches = depot.batches;
+    expect(await up.contact()).toEqual({ ok: true });
+    await up.betweenTaps();
+    expect(depot.batches).toBe(batches);
+    expect(r.journal.summary().lastSeq).toBe(summary.lastSeq);
+  });
+
+  it('outagesAndLostAnswers_loseNothing_ackOnlyWhatTheDepotStored', async () => {
+    const r = await rig(SEED + 1, 2000);
+    const truth = exportedNow(r.sim);
+    const depot = new DepotSim();
+    const faults = { failChance: 0.3, lostAnswerChance: 0.2, outages: [] };
+    const link = new DepotLinkFaulty(depot, faults, newPrng(SEED), r.clock);
+    const up = uploader(r, link, 50);
+    let contacts = 0;
+    // Bounded: each good contact moves on by at least one batch; 0.3 + 0.2 fail rates.
+    for (; contacts < 400 && exportedNow(r.sim).size > 0; contacts += 1) {
+      await up.contact();
+      const stored = storedLines(depot);
+      const ack = Math.max(up.state().depotAckThroughSeq, 0);
+      for (const [seq, line] of truth) if (seq <= ack) expect(stored.get(seq)).toBe(line);
+      await up.betweenTaps();
+    }
+    expect(exportedNow(r.sim).size).toBe(0);
+    expect(storedLines(depot)).toEqual(truth);
+    expect(link.faultsInjected).toBeGreaterThan(0);
+    expect(up.state().duplicates).toBeGreaterThan(0);
+    expect(r.logs.some((e) => e['event'] === 'upload-failed' && e['error'] === 'network'))
+      .toBe(true);
+  });
+
+  it('powerCutBeforeTheAck_nextBootResends_depotCountsDuplicatesOnly', async () => {
+    const r = await rig(SEED + 2, 800);
+    const truth = exportedNow(r.sim);
+    const depot = new DepotSim();
+    await uploader(r, depot).contact();
+    // The depot answered 200 but the power went before the tap loop wrote the ack.
+    r.sim.powerCut();
+    r.sim.restart();
+    const rebooted = { ...r, journal: await openJournal(r.sim, r.clock) };
+    const again = uploader(rebooted, depot);
+    expect(await again.contact()).toEqual({ ok: true });
+    expect(again.state().recordsStored).toBe(0);
+    expect(again.state().duplicates).toBe(truth.size);
+    expect(storedLines(depot)).toEqual(truth);
+  });
+
+  it('tooLarge_halvesTheBatch_untilTheDepotTakesIt', async () => {
+    const r = await rig(SEED + 3, 600);
+    const truth = exportedNow(r.sim);
+    const depot = new DepotSim();
+    depot.bodyBytesMax = 20_000;
+    expect(await uploader(r, depot, 500).contact()).toEqual({ ok: true });
+    expect(storedLines(depot)).toEqual(truth);
+  });
+
+  it('badBatch_keepsTheRecords_logsTheFieldPathWithoutPan', async () => {
+    const r = await rig(SEED + 4, 300);
+    const refusing: DepotPort = {
+      postBatch: async () => ({ ok: false, error: 'bad-request', httpStatus: 400,
+        detail: '400 bad-batch: records[3].pan 6231000000000000101 malformed' }),
+      getParams: async () => ({ ok: true, value: null }),
+      postStatus: async () => ({ ok: true, value: undefined }),
+    };
+    const up = uploader(r, refusing);
+    const before = r.journal.summary().ackThroughSeq;
+    const result = await up.contact();
+    expect(result).toMatchObject({ ok: false, error: 'bad-request' });
+    await up.betweenTaps();
+    expect(r.journal.summary().ackThroughSeq).toBe(before);
+    const logged = JSON.stringify(r.logs);
+    expect(logged).toContain('records[3].pan');
+    expect(logged).not.toMatch(/\d{12,19}/);
+  });
+});
