@@ -29,6 +29,7 @@ import {
   BUS_VALIDATOR_RF,
   type Opened,
 } from './bus_validator_parts.js';
+import { bootUploader, type BusDepotOptions, type BusUploader } from './bus_uploader.js';
 import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js';
 import { JsonLineLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
@@ -54,6 +55,8 @@ export interface BusValidatorOptions {
   readonly sysfsRoot: string;
   /** Stop after this many taps (bench and acceptance runs); null runs until stopped. */
   readonly tapsMax: number | null;
+  /** Upload to this depot (and take parameters from it); null: the journal only fills. */
+  readonly depot?: BusDepotOptions | null;
 }
 
 /** Where the board writes: JSON log lines (stdout) and sentences for the operator (stderr). */
@@ -116,6 +119,8 @@ interface Board {
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
   readonly clock: ClockPort;
+  /** The uploader beside the tap loop, or null without --depot. */
+  readonly upload: BusUploader | null;
   /** Reader errors logged by the app so far (the supervisor's view of the link). */
   readerErrors(): number;
 }
@@ -229,12 +234,13 @@ async function bootDevices(
   closers.push(journal.value.close);
   const floorError = await booted.raiseFloor();
   if (floorError !== null) return { refused: 'refused', message: floorError };
-  const set = booted.set;
+  const params = { set: booted.set };
   const validator = composeValidator(
-    { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
+    { kernel, journal: journal.value, params, display: display.value.part, indicator, clock, log },
     reader.value.part,
     options.mode,
   );
+  const set = params.set;
   await validator.start();
   const outOfService = validator.outOfServiceReason();
   log.log({
@@ -248,13 +254,24 @@ async function bootDevices(
   if (outOfService !== null) {
     return { refused: 'refused', message: `validator out of service: ${outOfService}` };
   }
-  return { validator, pn532: reader.value.part, display: display.value.part, indicator };
+  let upload: BusUploader | null = null;
+  if (options.depot !== undefined && options.depot !== null) {
+    const booted = await bootUploader(options.depot, {
+      journal: journal.value.part, storage: journal.value.storage, validator, params,
+      paramsDir: options.paramsDir, paramsPubPath: options.paramsPubPath,
+      journalDir: options.journalDir, clock, log,
+    });
+    if (!booted.ok) return { refused: 'refused', message: booted.message };
+    upload = booted.value;
+  }
+  return { validator, pn532: reader.value.part, display: display.value.part, indicator, upload };
 }
 
 interface ValidatorParts {
   readonly kernel: Kernel;
   readonly journal: Opened<Journal>;
-  readonly set: ParamSet;
+  /** The running set; the uploader switches it between taps. */
+  readonly params: { set: ParamSet };
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
   readonly clock: ClockPort;
@@ -270,7 +287,7 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
       clock: parts.clock,
       kernel: parts.kernel,
       journal: parts.journal.part,
-      params: () => parts.set,
+      params: () => parts.params.set,
       // 9F37 goes into the card's cryptogram and the fDDA signature: a card that could
       // predict it could replay an old answer, so it comes from the OS CSPRNG.
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
@@ -298,6 +315,25 @@ async function runLoop(
   io: BoardIo,
 ): Promise<LoopEnd> {
   stop.onForce(() => board.pn532.reader.cancel());
+  let done = false;
+  const upload = board.upload;
+  const uploading = upload?.run(() => done || stop.requested()) ?? Promise.resolve();
+  try {
+    return await runTurns(board, options, stop, log, io);
+  } finally {
+    done = true;
+    upload?.close();
+    await uploading;
+  }
+}
+
+async function runTurns(
+  board: Board,
+  options: BusValidatorOptions,
+  stop: BoardStop,
+  log: LogPort,
+  io: BoardIo,
+): Promise<LoopEnd> {
   let taps = 0;
   let failingTurns = 0;
   while (!stop.requested()) {
@@ -306,6 +342,8 @@ async function runLoop(
     }
     const errorsBefore = board.readerErrors();
     const report = await board.validator.turn();
+    // Between taps: the ack the depot earned, a newly installed parameter set.
+    await board.upload?.uploader.betweenTaps();
     if (report !== null) taps += 1;
     const failed = report === null && board.readerErrors() > errorsBefore;
     failingTurns = failed ? failingTurns + 1 : 0;

@@ -17,6 +17,7 @@ import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
 import { halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
+import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { ReaderInfo, ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
 import { NodeSerialLink } from '../../../hal/src/serial/node_serial_link.js';
 import { dirLockAcquire } from '../../../hal/src/storage/dir_lock.js';
@@ -210,7 +211,7 @@ export async function bootJournal(
   dir: string,
   clock: ClockPort,
   log: LogPort,
-): Promise<BootResult<Opened<Journal>>> {
+): Promise<BootResult<Opened<Journal> & { readonly storage: StoragePort }>> {
   const crashAt = crashPointFromEnv(process.env);
   if (crashAt === 'bad') {
     return fail(`${CRASH_AT_ENV}='${process.env[CRASH_AT_ENV]}': expected before:K or after:K`);
@@ -250,7 +251,7 @@ export async function bootJournal(
     await storage.value.close();
     await lock.value.release();
   };
-  return { ok: true, value: { part: journal, close } };
+  return { ok: true, value: { part: journal, close, storage: storage.value } };
 }
 
 function fail<T>(message: string): BootResult<T> {

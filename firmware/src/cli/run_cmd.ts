@@ -6,6 +6,7 @@ import {
   type BoardExitKind,
   type BusValidatorOptions,
 } from '../boards/bus_validator.js';
+import type { BusDepotOptions } from '../boards/bus_uploader.js';
 import {
   EXIT_DISPLAY,
   EXIT_FAILED,
@@ -22,6 +23,7 @@ export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--mode auto|ec|oda] [--display-port DEV]
              [--sysfs-root DIR] [--max-taps N]
+             [--depot URL --depot-identity DIR [--depot-interval-s N]]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
@@ -41,6 +43,13 @@ export const RUN_USAGE = `Usage:
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
                           (default /sys); missing devices are logged, not fatal
       --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM)
+      --depot URL         upload the journal to this depot (https://host:port), between
+                          taps, and take new parameter sets from it; the journal is
+                          acknowledged only for what the depot stored
+      --depot-identity DIR  the terminal's TLS identity: terminal.key.pem, terminal.crt.pem
+                          and the fleet CA ca.crt.pem (required with --depot)
+      --depot-interval-s N  seconds between two contacts (default 60; failures back off
+                          from 2 s doubling to 15 min, with jitter)
   Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
   current tap; a second one also cancels the reader's pending operation. A reader lost while
   running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
@@ -66,7 +75,14 @@ const FLAGS = [
   'display-port',
   'sysfs-root',
   'max-taps',
+  'depot',
+  'depot-identity',
+  'depot-interval-s',
 ];
+
+/** Default --depot-interval-s, and its bounds (a second to a day). */
+const DEPOT_INTERVAL_S_DEFAULT = 60;
+const DEPOT_INTERVAL_S_MAX = 86_400;
 
 /** Host-link speeds a PN532 HSU offers that Linux UARTs hit exactly (pn532.md §6). */
 export const RUN_BAUD_RATES: readonly number[] = [115200, 230400, 460800, 921600];
@@ -150,6 +166,8 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
+  const depot = runParseDepot(v, io);
+  if (depot === false) return null;
   return {
     readerPath: port,
     baudRate,
@@ -161,7 +179,41 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',
     tapsMax,
+    depot,
   };
+}
+
+/** The --depot flags: options, null without --depot, or false after printing the usage. */
+function runParseDepot(
+  v: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+): BusDepotOptions | null | false {
+  const urlText = v['depot'];
+  const identityDir = v['depot-identity'];
+  const intervalText = v['depot-interval-s'];
+  if (urlText === undefined) {
+    if (identityDir !== undefined || intervalText !== undefined) {
+      return usage(io, '--depot-identity and --depot-interval-s need --depot') ?? false;
+    }
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(urlText);
+  } catch {
+    return usage(io, `--depot '${urlText}' is not a URL`) ?? false;
+  }
+  if (url.protocol !== 'https:') return usage(io, '--depot must be an https:// URL') ?? false;
+  if (identityDir === undefined || identityDir === '') {
+    return usage(io, '--depot needs --depot-identity DIR') ?? false;
+  }
+  const intervalS = intervalText === undefined ? DEPOT_INTERVAL_S_DEFAULT
+    : cliInt(intervalText, 1, DEPOT_INTERVAL_S_MAX);
+  if (intervalS === null) {
+    return usage(io, `--depot-interval-s must be an integer in 1..${DEPOT_INTERVAL_S_MAX}`)
+      ?? false;
+  }
+  return { url, identityDir, contactIntervalMs: intervalS * 1000 };
 }
 
 function usage(io: CliIo, problem: string): null {

@@ -1,0 +1,159 @@
+// The HTTPS depot transport over real TLS on loopback with a test fleet CA: every answer and
+// failure of contract v1 maps to its DepotError (refused certificates both ways, 403, 400,
+// 413, 503, timeouts, connection refused), and the batch body is the export lines verbatim.
+
+import { X509Certificate, createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { fleetTlsCreate, type FleetTls } from '../../host-sim/src/pki/fleet_tls.js';
+import { DepotHttps, depotIdentityRead, type DepotIdentity } from '../src/boards/depot_https.js';
+
+interface Seen {
+  fingerprint: string | null;
+  method: string;
+  url: string;
+  body: string;
+}
+
+let dir = '';
+let fleet: FleetTls;
+let other: FleetTls;
+let server: Server;
+let port = 0;
+let answer: (seen: Seen) => { status: number; body: string } | null = () => null;
+const seen: Seen[] = [];
+
+async function identity(f: FleetTls, terminalId: string): Promise<DepotIdentity> {
+  const read = await depotIdentityRead(f.terminalDirs.get(terminalId) ?? '');
+  if (!read.ok) throw new Error(read.detail);
+  return read.value;
+}
+
+function depot(id: DepotIdentity, timeoutMs = 5_000, p = port): DepotHttps {
+  return new DepotHttps({ url: new URL(`https://localhost:${p}/`), identity: id, timeoutMs });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shuaka-depot-https-'));
+  fleet = await fleetTlsCreate(join(dir, 'fleet'), ['SIM00001']);
+  other = await fleetTlsCreate(join(dir, 'other'), ['SIM00001']);
+  server = createServer({
+    key: await readFile(fleet.serverKeyPath), cert: await readFile(fleet.serverCertPath),
+    ca: await readFile(fleet.caCertPath), requestCert: true, rejectUnauthorized: true,
+  }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate(false);
+      const fingerprint = peer.raw === undefined ? null
+        : createHash('sha256').update(peer.raw).digest('hex');
+      const s = { fingerprint, method: req.method ?? '', url: req.url ?? '',
+        body: Buffer.concat(chunks).toString() };
+      seen.push(s);
+      const a = answer(s);
+      if (a === null) return; // hang: the client's timeout must end it
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+}, 60_000);
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const BATCH = { terminalId: 'SIM00001', firstSeq: 1, throughSeq: 3,
+  recordLines: ['{"type":"clearing","seq":1}', '{"type":"torn","seq":3}'] };
+
+describe('depot over HTTPS (mutual TLS)', () => {
+  it('postBatch_ok_sendsTheLinesVerbatimWithTheTerminalCertificate', async () => {
+    answer = () => ({ status: 200, body: '{"ackThroughSeq":3,"stored":2,"duplicates":0}' });
+    const id = await identity(fleet, 'SIM00001');
+    const d = depot(id);
+    expect(await d.postBatch(BATCH)).toEqual({ ok: true,
+      value: { ackThroughSeq: 3, stored: 2, duplicates: 0 } });
+    d.close();
+    const last = seen.at(-1);
+    expect(JSON.parse(last?.body ?? '')).toEqual({ terminalId: 'SIM00001', firstSeq: 1,
+      throughSeq: 3, records: [{ type: 'clearing', seq: 1 }, { type: 'torn', seq: 3 }] });
+    expect(last?.fingerprint).toBe(new X509Certificate(id.cert).fingerprint256
+      .replaceAll(':', '').toLowerCase());
+  });
+
+  it('statusAnswers_mapToTheirErrors_withTheDepotsCodeAndDetail', async () => {
+    const d = depot(await identity(fleet, 'SIM00001'));
+    const cases: [number, string, string][] = [
+      [403, '{"error":"terminal-revoked"}', 'forbidden'],
+      [400, '{"error":"bad-batch","detail":"records[3].atc"}', 'bad-request'],
+      [413, '{"error":"too-large"}', 'too-large'],
+      [503, '{"error":"store-unavailable"}', 'unavailable'],
+      [200, 'not json', 'protocol'],
+    ];
+    for (const [status, body, error] of cases) {
+      answer = () => ({ status, body });
+      const result = await d.postBatch(BATCH);
+      expect(result).toMatchObject({ ok: false, error, httpStatus: status });
+    }
+    answer = () => ({ status: 400, body: '{"error":"bad-batch","detail":"records[3].atc"}' });
+    expect(await d.postBatch(BATCH)).toMatchObject({ detail: '400 bad-batch: records[3].atc' });
+    d.close();
+  });
+
+  it('params_204IsNothingNewer_200DecodesFilesAndDelta', async () => {
+    const d = depot(await identity(fleet, 'SIM00001'));
+    answer = () => ({ status: 204, body: '' });
+    expect(await d.getParams(3)).toEqual({ ok: true, value: null });
+    expect(seen.at(-1)?.url).toBe('/v1/params?have=3');
+    answer = () => ({ status: 200, body: JSON.stringify({ version: 4,
+      files: { 'manifest.json': Buffer.from('{}').toString('base64') },
+      denyDelta: { fromVersion: 3, add: ['00'.repeat(12)], remove: [] } }) });
+    const got = await d.getParams(3);
+    expect(got.ok && got.value?.version).toBe(4);
+    expect(got.ok && Buffer.from(got.value?.files.get('manifest.json') ?? []).toString())
+      .toBe('{}');
+    expect(got.ok && got.value?.denyDelta?.add).toEqual(['00'.repeat(12)]);
+    answer = () => ({ status: 204, body: '' });
+    const status = { terminalId: 'SIM00001', paramsVersion: 4, paramsRefused: null,
+      backlogRecords: 0, lastSeq: 9, ackThroughSeq: 9, softwareVersion: '0.1.0' };
+    expect(await d.postStatus(status)).toEqual({ ok: true, value: undefined });
+    expect(JSON.parse(seen.at(-1)?.body ?? '')).toEqual(status);
+    d.close();
+  });
+
+  it('certificatesOfAnotherCa_areRefusedBothWays_asTls', async () => {
+    answer = () => ({ status: 200, body: '{"ackThroughSeq":3,"stored":2,"duplicates":0}' });
+    const foreign = await identity(other, 'SIM00001');
+    // The server's certificate is not from the CA we trust.
+    const ours = await identity(fleet, 'SIM00001');
+    const wrongCa = depot({ ...ours, ca: foreign.ca });
+    expect(await wrongCa.postBatch(BATCH)).toMatchObject({ ok: false, error: 'tls' });
+    wrongCa.close();
+    // Our certificate is not from the server's CA: the server ends the handshake.
+    const wrongCert = depot({ ...foreign, ca: ours.ca });
+    const refused = await wrongCert.postBatch(BATCH);
+    expect(refused.ok).toBe(false);
+    expect(refused.ok ? '' : refused.error).toMatch(/^(tls|network)$/);
+    wrongCert.close();
+  });
+
+  it('silentServer_isATimeout_andNoListener_isNetwork', async () => {
+    answer = () => null;
+    const slow = depot(await identity(fleet, 'SIM00001'), 300);
+    expect(await slow.postBatch(BATCH)).toMatchObject({ ok: false, error: 'timeout' });
+    slow.close();
+    const closed = depot(await identity(fleet, 'SIM00001'), 5_000, 1);
+    expect(await closed.postBatch(BATCH)).toMatchObject({ ok: false, error: 'network',
+      httpStatus: null });
+    closed.close();
+  });
+});
