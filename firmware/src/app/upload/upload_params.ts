@@ -1,7 +1,7 @@
 // Parameters down: fetch the newest signed set at each contact, install it power-safe, and
 // hand it to the running validator at the next safe point (between taps).
 
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -52,6 +52,8 @@ export class ParamsDownload implements UploadParamsPort {
   private installed: number;
   private pending: ParamSet | null = null;
   private refusal: ParamsRefusal | null = null;
+  /** Digest of the refused offer: the very same bytes are not installed again. */
+  private refusedDigest: string | null = null;
 
   constructor(private readonly options: ParamsDownloadOptions) {
     this.installed = options.current.version;
@@ -73,7 +75,10 @@ export class ParamsDownload implements UploadParamsPort {
       return { ok: false, error: offered.error, detail };
     }
     const offer = offered.value;
-    if (offer === null || offer.version === this.refusal?.version) return { ok: true };
+    if (offer === null) return { ok: true };
+    // A set refused for its content stays refused; a copy damaged on the way differs.
+    const digest = offerDigest(offer);
+    if (digest === this.refusedDigest) return { ok: true };
     let outcome: string | null;
     try {
       outcome = await this.install(offer);
@@ -86,10 +91,12 @@ export class ParamsDownload implements UploadParamsPort {
     }
     if (outcome === null) {
       this.refusal = null;
+      this.refusedDigest = null;
       this.installed = this.pending?.version ?? this.installed;
       this.options.log.log({ event: 'params-installed', version: this.installed });
     } else {
       this.refusal = { version: offer.version, reason: uploadDetailSafe(outcome) };
+      this.refusedDigest = digest;
       this.options.log.log({ event: 'params-refused', version: offer.version, reason: outcome });
     }
     return { ok: true };
@@ -129,4 +136,14 @@ export class ParamsDownload implements UploadParamsPort {
     if (result.slot !== null) this.pending = result.set;
     return null;
   }
+}
+
+/** SHA-256 over an offer's version, files (by name) and delta. */
+function offerDigest(offer: DepotParams): string {
+  const hash = createHash('sha256').update(`v${offer.version}\n`);
+  for (const name of [...offer.files.keys()].sort()) {
+    hash.update(`${name}\n`).update(offer.files.get(name) ?? new Uint8Array());
+  }
+  hash.update(JSON.stringify(offer.denyDelta));
+  return hash.digest('hex');
 }
