@@ -48,11 +48,19 @@ if (command === 'sim') {
         return runBusOnPty(options, onTap, openPn532OnSerial, BUS_PTY_DEFAULT);
       }
     : null;
+  // The fleet's real depot: the board's HTTPS transport with each bus's identity.
+  const openDepot = async (url, identityDir) => {
+    const { DepotHttps, depotIdentityRead } = await load('firmware/src/boards/depot_https.js');
+    const identity = await depotIdentityRead(identityDir);
+    if (!identity.ok) throw new Error(`depot identity ${identityDir}: ${identity.detail}`);
+    return new DepotHttps({ url, identity: identity.value, timeoutMs: 30_000 });
+  };
   const status = process.stderr.isTTY ? (text) => process.stderr.write(`\r${text}`) : undefined;
   process.exitCode = await runSimCommand(
     rest,
     status === undefined ? io : { ...io, status },
     ptyRunner,
+    openDepot,
   );
   if (status !== undefined) process.stderr.write('\n');
 } else if (command === 'swarm') {

@@ -8,7 +8,7 @@ import type {
   ValidatorConfig,
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
-import { createSimBoard } from './sim_board.js';
+import { createSimBoard, type SimBoard } from './sim_board.js';
 import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
 import { busBoardOptions, type BusBoard } from './sim_board_parts.js';
 import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
@@ -66,10 +66,27 @@ export interface BusRun {
   readonly taps: readonly TapLine[];
 }
 
+/**
+ * What runs beside the validator on a bus (the uploader of a fleet run): started with the
+ * board, called by the tap loop after every turn, and told when the riders are done.
+ */
+export interface BusCompanion {
+  /** Runs in simulated time until it is done; `ridersDone` turns true after the last tap. */
+  run(board: SimBoard, ridersDone: () => boolean): Promise<void>;
+  /** Called by the tap loop after every turn (never during a tap). */
+  betweenTaps(): Promise<void>;
+  /**
+   * Awaited before each clock step: real I/O in flight (a depot on loopback) ends before
+   * simulated time moves on, so it takes no simulated time.
+   */
+  settleIo(): Promise<void>;
+}
+
 /** Runs the whole line; `onTap` sees every tap as it ends (progress printing). */
 export async function runBus(
   options: BusRunOptions,
   onTap: (line: TapLine) => void,
+  companion: BusCompanion | null = null,
 ): Promise<BusRun> {
   const prng = new Prng(options.seed);
   const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind);
@@ -90,6 +107,7 @@ export async function runBus(
       await board.validator.turn((event) => {
         if (event.kind === 'CardProcessed') waiting?.(event.report);
       });
+      await companion?.betweenTaps();
     }
   })();
   const scenario = (async (): Promise<void> => {
@@ -104,6 +122,34 @@ export async function runBus(
     stop = true;
   })();
   const stepsMax = RUN_ON_CLOCK_STEPS_MAX + taps.length * BUS_RUN_STEPS_PER_TAP_MAX;
-  await runOnClock(board.clock, Promise.all([scenario, loop]), stepsMax);
+  if (companion === null) {
+    await runOnClock(board.clock, Promise.all([scenario, loop]), stepsMax);
+  } else {
+    const beside = companion.run(board, () => stop);
+    await runOnClockWithIo(board.clock, Promise.all([scenario, loop, beside]), stepsMax,
+      companion);
+  }
   return { options, board, pool, taps: lines };
+}
+
+/** runOnClock, letting the companion's real I/O finish before each step. */
+async function runOnClockWithIo<T>(
+  clock: SimBoard['clock'],
+  promise: Promise<T>,
+  stepsMax: number,
+  companion: BusCompanion,
+): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => {
+    settled = true;
+  });
+  watched.catch(() => undefined);
+  for (let steps = 0; !settled; steps += 1) {
+    if (steps >= stepsMax) throw new Error('runOnClock: too many steps');
+    await companion.settleIo();
+    if (settled) break;
+    const stepped = await clock.step();
+    if (!stepped && !settled) throw new Error(`runOnClock: deadlock at ${clock.nowMs()} ms`);
+  }
+  return watched;
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBusRun } from './bus_checks.js';
+import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { busSummaryLines } from './sim_summary.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
@@ -48,7 +49,9 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
                 medium) in DIR, a new or empty directory, so that \`shuaka journal verify|export|
                 ack --journal DIR\` work on the simulated run
-  --quiet       print the summary only`;
+  --quiet       print the summary only
+  --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
+                --help for its own flags)`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
@@ -171,7 +174,12 @@ export async function runSimCommand(
   argv: string[],
   io: SimIo,
   ptyRunner: BusRunner | null = null,
+  openDepot: FleetDepotOpener | null = null,
 ): Promise<number> {
+  // A fleet of buses with their uploaders has its own flags (fleet_cli.ts).
+  if (argv.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))) {
+    return runFleetCommand(argv, io, openDepot);
+  }
   const parsed = parseOptions(argv);
   if (parsed === 'help') {
     io.out(SIM_USAGE);

@@ -1,0 +1,157 @@
+// `shuaka sim --fleet N [--depot URL --depot-identities DIR]`: the fleet run, printed per bus.
+
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
+import { DepotSim, fleetCheckBus, runFleet, type FleetBus } from './fleet_run.js';
+import type { SimIo } from './sim_cli.js';
+
+export const FLEET_USAGE = `Usage: shuaka sim --fleet N [--seed N] [--riders N]
+                  [--depot URL --depot-identities DIR] [--fail P] [--lost P] [--quiet]
+  Rides N buses (1..200) one after the other on the in-memory link, each the production
+  validator with its uploader, against one depot: the in-memory depot twin, or with --depot
+  a real depot (shuaka depot serve) over HTTPS, each bus with its own identity
+  DIR/SIMnnnnn/{terminal.key.pem,terminal.crt.pem,ca.crt.pem}. Each bus's link has one
+  outage of 2 to 10 minutes and random failures (--fail, default 0.1) and lost answers
+  (--lost, default 0.05): the depot stored the batch, the bus never heard.
+  --riders N    riders per bus (default 20; 1..2000)
+Exit codes: 0 every bus uploaded everything exactly once; 1 a violation; 2 bad usage; 3 crash`;
+
+/**
+ * Opens the real depot for one terminal: HTTPS with the identity in `identityDir` (the board's
+ * transport; bin/shuaka.js, the composition root, passes it in). Throws naming the problem.
+ */
+export type FleetDepotOpener = (
+  url: URL,
+  identityDir: string,
+) => Promise<DepotPort & { close?: () => void }>;
+
+interface FleetCli {
+  seed: number;
+  buses: number;
+  riders: number;
+  depotUrl: URL | null;
+  identities: string | null;
+  failChance: number;
+  lostAnswerChance: number;
+  quiet: boolean;
+}
+
+function parseFleet(argv: string[]): FleetCli | string {
+  let v;
+  try {
+    v = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
+      fleet: { type: 'string' }, seed: { type: 'string' }, riders: { type: 'string' },
+      depot: { type: 'string' }, 'depot-identities': { type: 'string' },
+      fail: { type: 'string' }, lost: { type: 'string' }, quiet: { type: 'boolean' },
+      link: { type: 'string' },
+    } }).values;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const int = (text: string | undefined, fallback: number, max: number, name: string) => {
+    if (text === undefined) return fallback;
+    const n = /^[0-9]{1,10}$/.test(text) ? Number(text) : -1;
+    if (n < 1 || n > max) throw new RangeError(`--${name} must be an integer in 1..${max}`);
+    return n;
+  };
+  const share = (text: string | undefined, fallback: number, name: string): number => {
+    const p = text === undefined ? fallback : Number(text);
+    if (!(p >= 0 && p < 1)) throw new RangeError(`--${name} must be a number in 0..1`);
+    return p;
+  };
+  try {
+    if (v.link !== undefined && v.link !== 'memory') {
+      throw new RangeError('a fleet rides --link memory');
+    }
+    const url = v.depot === undefined ? null : new URL(v.depot);
+    if (url !== null && url.protocol !== 'https:') throw new RangeError('--depot must be https://');
+    if ((url === null) !== (v['depot-identities'] === undefined)) {
+      throw new RangeError('--depot and --depot-identities go together');
+    }
+    return {
+      seed: v.seed === undefined ? 1 : int(v.seed, 1, 0xffff_ffff, 'seed'),
+      buses: int(v.fleet, 1, 200, 'fleet'), riders: int(v.riders, 20, 2000, 'riders'),
+      depotUrl: url, identities: v['depot-identities'] ?? null,
+      failChance: share(v.fail, 0.1, 'fail'), lostAnswerChance: share(v.lost, 0.05, 'lost'),
+      quiet: v.quiet === true,
+    };
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Runs `shuaka sim --fleet …`; returns the exit code. */
+export async function runFleetCommand(
+  argv: string[],
+  io: SimIo,
+  openDepot: FleetDepotOpener | null,
+): Promise<number> {
+  const cli = parseFleet(argv);
+  if (typeof cli === 'string') {
+    io.err(`shuaka sim: ${cli}\n${FLEET_USAGE}`);
+    return 2;
+  }
+  if (cli.depotUrl !== null && openDepot === null) {
+    io.err('shuaka sim: --depot needs the HTTPS transport (run through bin/shuaka.js)');
+    return 2;
+  }
+  const twin = cli.depotUrl === null ? new DepotSim() : null;
+  const depotFor = async (terminalId: string): Promise<DepotPort & { close?: () => void }> => {
+    if (twin !== null) return twin;
+    const url = cli.depotUrl ?? new URL('https://localhost');
+    return (openDepot as FleetDepotOpener)(url, join(cli.identities ?? '', terminalId));
+  };
+  const where = cli.depotUrl?.origin ?? 'the in-memory depot twin';
+  io.out(`shuaka sim: fleet of ${cli.buses} buses, ${cli.riders} riders each, seed ${cli.seed},`
+    + ` depot ${where} (replay: shuaka sim --fleet ${cli.buses} --seed ${cli.seed})`);
+  let buses: FleetBus[];
+  try {
+    buses = await runFleet({ seed: cli.seed, buses: cli.buses, ridersPerBus: cli.riders,
+      depotFor, failChance: cli.failChance, lostAnswerChance: cli.lostAnswerChance },
+    () => undefined, (bus) => { if (!cli.quiet) io.out(fleetBusLine(bus)); });
+  } catch (error) {
+    io.err(`shuaka sim: fleet crashed (seed ${cli.seed}): `
+      + `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 3;
+  }
+  const violations = buses.flatMap((bus) => fleetCheckBus(bus, twin));
+  for (const line of fleetSummaryLines(buses)) io.out(line);
+  if (violations.length > 0) {
+    for (const v of violations) io.err(`VIOLATION: ${v}`);
+    io.err(`shuaka sim: fleet correctness failure with seed ${cli.seed}`);
+    return 1;
+  }
+  io.out(twin === null ? '  checks: every journal acknowledged, ride checks hold'
+    : '  checks: the depot holds every journal\'s export exactly once, every journal '
+      + 'acknowledged, ride checks hold');
+  return 0;
+}
+
+/** One line per bus: taps, upload, faults, journal state. */
+export function fleetBusLine(bus: FleetBus): string {
+  const u = bus.upload;
+  const outage = bus.outages.map(([a, b]) => `${(a / 60_000).toFixed(1)}-${(b / 60_000)
+    .toFixed(1)} min`).join(', ');
+  return `${bus.terminalId}: ${bus.run.taps.length} taps; upload ${u.recordsSent} records in `
+    + `${u.batchesSent} batches (${u.recordsStored} stored, ${u.duplicates} duplicates), `
+    + `${u.contacts} contacts (${u.contactsFailed} failed, ${bus.faultsInjected} faults, `
+    + `outage ${outage}); journal acked through ${bus.ackThroughSeq} of ${bus.lastSeq}, `
+    + `backlog ${bus.backlogLines}`;
+}
+
+/** The fleet's totals (what `shuaka sim --fleet` ends with). */
+export function fleetSummaryLines(buses: readonly FleetBus[]): string[] {
+  const sum = (f: (b: FleetBus) => number): number => buses.reduce((s, b) => s + f(b), 0);
+  return [
+    `summary: ${buses.length} buses, ${sum((b) => b.run.taps.length)} taps`,
+    `  upload: ${sum((b) => b.upload.recordsSent)} records sent in `
+      + `${sum((b) => b.upload.batchesSent)} batches, ${sum((b) => b.upload.recordsStored)} `
+      + `stored, ${sum((b) => b.upload.duplicates)} duplicates (replays after lost answers)`,
+    `  links: ${sum((b) => b.faultsInjected)} faults injected, `
+      + `${sum((b) => b.upload.contactsFailed)} failed contacts of `
+      + `${sum((b) => b.upload.contacts)}`,
+    `  backlog left: ${sum((b) => b.backlogLines)} records`,
+  ];
+}
