@@ -13,7 +13,7 @@ describe(`fleet run (SHUAKA_SEED=${SEED})`, () => {
     const depot = new DepotSim();
     const buses = await runFleet(
       { seed: SEED, buses: 2, ridersPerBus: 14, depotFor: async () => depot,
-        failChance: 0.25, lostAnswerChance: 0.15 },
+        failChance: 0.2, lostAnswerChance: 0.35 },
       () => undefined,
       () => undefined,
     );
