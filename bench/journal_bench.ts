@@ -151,7 +151,8 @@ function options(sizeBytesMax: number): JournalOptions {
   };
 }
 
-async function buildJournal(
+/** Writes `records` journal records (pending/final pairs) into `dir`, buffered (no sync each). */
+export async function buildJournal(
   dir: string,
   records: number,
 ): Promise<{ ms: number; bytes: number; segments: number }> {
@@ -309,3 +310,6 @@ if (process.argv[1] === SELF && process.argv[2] === 'child') {
     process.exitCode = 1;
   });
 }
+
+/** The bench's journal entry for `seq` (the upload bench's taps use the same records). */
+export const journalBenchEntry = entryFor;
