@@ -21,6 +21,7 @@ import {
 import type { ClockPort } from '../hal/src/ports/clock_port.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../firmware/src/app/upload/uploader.js';
 import { DepotHttps, depotIdentityRead } from '../firmware/src/boards/depot_https.js';
+import { uploadReadPassInWorker } from '../firmware/src/boards/upload_read_worker.js';
 import { buildJournal, journalBenchEntry } from './journal_bench.js';
 
 /** 2 × 10^5 journal records: 10^5 taps, each a pending and a clearing (final) record. */
@@ -94,7 +95,7 @@ async function openUpload(
   const uploader = new Uploader({
     depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal, clock: CLOCK,
     random01: () => 0.5, log: { log: () => undefined }, tapInProgress: () => taps.busy,
-    params: null,
+    params: null, readPass: uploadReadPassInWorker(dir, JOURNAL_FILE_NAME),
   }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'BENCH0001' });
   return {
     drain: async () => {

@@ -14,6 +14,7 @@ import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../app/upload/uploader.js';
 import type { Validator } from '../app/validator/validator.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { DepotHttps, depotIdentityRead } from './depot_https.js';
+import { uploadReadPassInWorker } from './upload_read_worker.js';
 
 /** `--depot URL --depot-identity DIR [--depot-interval-s N]`. */
 export interface BusDepotOptions {
@@ -84,6 +85,7 @@ export async function bootUploader(
       log: parts.log,
       tapInProgress: () => parts.validator.state() === 'Processing',
       params,
+      readPass: uploadReadPassInWorker(parts.journalDir, JOURNAL_FILE_NAME),
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId: parts.params.set.terminal.terminalId,
       contactIntervalMs: options.contactIntervalMs },

@@ -12,7 +12,11 @@ import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import type { Journal } from '../journal/journal.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
-import { uploadPass, type UploadBatchLimits, type UploadSlice } from './upload_batches.js';
+import type { JournalExportContext } from '../journal/journal_export.js';
+import {
+  uploadPass, type UploadBatchLimits, type UploadPassEnd, type UploadSlice,
+  type UploadSliceVerdict,
+} from './upload_batches.js';
 import type { UploadParamsPort } from './upload_params.js';
 import { uploadBackoffMs, uploadDetailSafe, type UploadBackoff } from './upload_backoff.js';
 
@@ -31,7 +35,19 @@ export interface UploaderPorts {
   readonly tapInProgress: () => boolean;
   /** Parameters down; null: this uploader only uploads. */
   readonly params: UploadParamsPort | null;
+  /**
+   * Where a pass reads the journal: absent, here on `storage` (uploadPass); a board passes a
+   * reader in a worker thread, so that scanning segments never holds up a tap.
+   */
+  readonly readPass?: UploadReadPass;
 }
+
+/** A pass over the journal (uploadPass's contract), wherever it runs. */
+export type UploadReadPass = (
+  context: JournalExportContext,
+  limits: UploadBatchLimits,
+  send: (slice: UploadSlice) => Promise<UploadSliceVerdict>,
+) => Promise<UploadPassEnd>;
 
 /** Choices of an uploader; every field explicit. */
 export interface UploaderConfig {
@@ -150,8 +166,10 @@ export class Uploader {
       openSeqs: new Set(journal.uncertainAll().map((tap) => tap.seq)),
     };
     let failed: ContactResult = { ok: true };
-    const end = await uploadPass(
-      this.ports.storage, this.ports.journalFileName, context, this.config.batch,
+    const readPass: UploadReadPass = this.ports.readPass
+      ?? ((c, l, send) => uploadPass(this.ports.storage, this.ports.journalFileName, c, l, send));
+    const end = await readPass(
+      context, this.config.batch,
       async (slice) => {
         failed = await this.sendSlice(slice, 0);
         return failed.ok ? 'continue' : 'stop';
