@@ -58,6 +58,9 @@ if (command === 'sim') {
 } else if (command === 'swarm') {
   const { runSwarmCommand } = await load('host-sim/src/swarm/swarm_cli.js');
   process.exitCode = await runSwarmCommand(rest, io);
+} else if (command === 'acquirer-sim') {
+  const { runAcquirerSimCommand } = await load('host-sim/src/acquirer_sim/acquirer_sim_cli.js');
+  process.exitCode = await runAcquirerSimCommand(rest, io);
 } else if (command === 'bench') {
   const { runBenchCommand } = await load('bench/bench_cli.js');
   process.exitCode = await runBenchCommand(rest, io);
