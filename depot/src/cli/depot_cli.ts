@@ -23,6 +23,22 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<DepotComma
     summary: 'settlement per day, route and terminal (csv or html)',
     load: async () => (await import('./report_cmd.js')).runReportCommand,
   },
+  settle: {
+    summary: 'authorise ODA taps and clear EC debits with the acquirer (ISO 8583 over TCP)',
+    load: async () => (await import('./settle_cmd.js')).runSettleCommand,
+  },
+  debt: {
+    summary: 'list open debts, or mark a card repaid (removes it from the deny list)',
+    load: async () => (await import('./debt_cmd.js')).runDebtCommand,
+  },
+  tap: {
+    summary: 'void a stored tap (reversed with the acquirer if it was approved)',
+    load: async () => (await import('./debt_cmd.js')).runTapCommand,
+  },
+  publish: {
+    summary: 'sign and store the next parameter set with the deny list from open debts',
+    load: async () => (await import('./publish_cmd.js')).runPublishCommand,
+  },
 };
 
 function usage(): string {
