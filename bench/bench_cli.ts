@@ -10,6 +10,7 @@ import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
 import { runJournalBench } from './journal_bench.js';
+import { runDepotIngestBench } from './depot_ingest_bench.js';
 import { runOdaBench } from './oda_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
 import { runQpbocBench } from './qpboc_bench.js';
@@ -52,10 +53,11 @@ export const BENCH_SUITES = [
   'footprint',
   'journal',
   'denylist',
+  'depot',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist';
+type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -63,6 +65,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   qpboc: runQpbocBench,
   journal: runJournalBench,
   denylist: runDenyListBench,
+  depot: () => runDepotIngestBench(),
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

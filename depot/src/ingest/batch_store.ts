@@ -38,7 +38,19 @@ function counted(p: Prepared): p is Prepared & { panToken: string } {
   return p.record.type === 'clearing' && p.panToken !== null;
 }
 
+const placeholderCache = new Map<string, string>();
+
+/** `($1, ..., $c), ($c+1, ...)` for `rows` rows; cached (a batch reuses a few shapes). */
 function placeholders(rows: number, columns: number): string {
+  const key = `${rows}x${columns}`;
+  const cached = placeholderCache.get(key);
+  if (cached !== undefined) return cached;
+  const text = placeholdersBuild(rows, columns);
+  placeholderCache.set(key, text);
+  return text;
+}
+
+function placeholdersBuild(rows: number, columns: number): string {
   const groups: string[] = [];
   for (let r = 0; r < rows; r += 1) {
     const cells = Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`);

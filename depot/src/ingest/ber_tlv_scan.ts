@@ -69,10 +69,3 @@ export function tlvValue(bytes: Uint8Array, spans: readonly TlvSpan[], tag: numb
   const span = spans.find((s) => s.tag === tag);
   return span === undefined ? null : bytes.subarray(span.valueStart, span.end);
 }
-
-/** `bytes` without the objects whose tag is in `tags`. */
-export function tlvWithout(bytes: Uint8Array, spans: readonly TlvSpan[],
-  tags: ReadonlySet<number>): Uint8Array {
-  const kept = spans.filter((s) => !tags.has(s.tag)).map((s) => bytes.subarray(s.start, s.end));
-  return Uint8Array.from(Buffer.concat(kept));
-}

@@ -4,7 +4,7 @@
 
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
 import { BatchError } from './batch_error.js';
-import { berTlvScan, tlvValue, tlvWithout } from './ber_tlv_scan.js';
+import { berTlvScan, tlvValue } from './ber_tlv_scan.js';
 
 /** EMV 4.4 Book 3, Annex A tags read or stripped here. */
 export const TAG_5A_PAN = 0x5a;
@@ -37,7 +37,7 @@ function bcdNumber(bytes: Uint8Array): number | null {
  * Throws BatchError(bad-batch) at `path` or at the disagreeing field's sibling path.
  */
 export function clearingIccCheck(clearing: ClearingRecord, path: string): string {
-  const bytes = Uint8Array.from(Buffer.from(clearing.iccDataHex, 'hex'));
+  const bytes = Buffer.from(clearing.iccDataHex, 'hex');
   const spans = berTlvScan(bytes);
   if (spans === null) throw new BatchError('bad-batch', path, 'not BER-TLV');
   const sibling = (field: string): string => path.replace(/iccDataHex$/, field);
@@ -60,5 +60,7 @@ export function clearingIccCheck(clearing: ClearingRecord, path: string): string
   const date = get(TAG_9A_TRANSACTION_DATE);
   if (date !== null && hex(date) !== clearing.transactionDate)
     throw new BatchError('bad-batch', sibling('transactionDate'), 'does not match ICC data 9A');
-  return hex(tlvWithout(bytes, spans, PAN_TAGS));
+  // Cut from the (upper-case) hex itself: byte offset i is hex offset 2i.
+  return spans.filter((s) => !PAN_TAGS.has(s.tag))
+    .map((s) => clearing.iccDataHex.slice(2 * s.start, 2 * s.end)).join('');
 }

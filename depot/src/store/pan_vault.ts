@@ -35,11 +35,23 @@ export interface PanVault {
   unseal(sealed: string): string;
 }
 
+/** IVs drawn from one random block at a time: one getrandom call per 512 seals, not each. */
+function ivPool(): () => Uint8Array {
+  const ivsPerBlock = 512;
+  let block = Buffer.alloc(0);
+  let at = 0;
+  return () => {
+    if (at >= block.length) {
+      block = randomBytes(GCM_IV_BYTES * ivsPerBlock);
+      at = 0;
+    }
+    at += GCM_IV_BYTES;
+    return block.subarray(at - GCM_IV_BYTES, at);
+  };
+}
+
 /** A vault over `dataKey` (32 bytes). `iv` is injectable so tests are deterministic. */
-export function panVault(
-  dataKey: Uint8Array,
-  iv: () => Uint8Array = () => randomBytes(GCM_IV_BYTES),
-): PanVault {
+export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): PanVault {
   if (dataKey.length !== DATA_KEY_BYTES)
     throw new DataKeyError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`);
   const derive = (info: string): Buffer =>
