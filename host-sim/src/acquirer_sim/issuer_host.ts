@@ -21,9 +21,9 @@ export const RC_94_DUPLICATE = '94';
 /** An approved charge a reversal may undo. */
 interface Charge {
   readonly account: IssuerAccount;
-  readonly amountMinor: number;
   readonly kind: 'authorisation' | 'clearing' | 'recovery';
-  reversed: boolean;
+  /** What a reversal may still give back (a partial reversal names its amount in field 4). */
+  remainingMinor: number;
 }
 
 /**
@@ -106,7 +106,7 @@ export class IssuerHost {
     if (account.balanceMinor < amountMinor) return RC_51_INSUFFICIENT_FUNDS;
     account.balanceMinor -= amountMinor;
     this.record(account, -amountMinor, kind, text);
-    this.charges.set(key, { account, amountMinor, kind, reversed: false });
+    this.charges.set(key, { account, kind, remainingMinor: amountMinor });
     return RC_00_APPROVED;
   }
 
@@ -120,7 +120,7 @@ export class IssuerHost {
     if (this.clearedAtcs.has(atcKey)) return RC_94_DUPLICATE;
     this.clearedAtcs.add(atcKey);
     this.record(account, -amountMinor, 'clearing', text);
-    this.charges.set(key, { account, amountMinor, kind: 'clearing', reversed: false });
+    this.charges.set(key, { account, kind: 'clearing', remainingMinor: amountMinor });
     return RC_00_APPROVED;
   }
 
@@ -130,10 +130,12 @@ export class IssuerHost {
     if (original.length !== 42) return RC_30_FORMAT_ERROR;
     const charge = this.charges.get(`${original.slice(0, 4)}/${text(41)}/${original.slice(4, 10)}`);
     if (charge === undefined) return RC_25_ORIGINAL_NOT_FOUND;
-    if (charge.reversed) return RC_00_APPROVED;
-    charge.reversed = true;
-    if (charge.kind !== 'clearing') charge.account.balanceMinor += charge.amountMinor;
-    this.record(charge.account, charge.amountMinor, 'reversal', text);
+    const asked = Number(text(4) || charge.remainingMinor);
+    const amountMinor = Math.min(asked, charge.remainingMinor);
+    if (amountMinor === 0) return RC_00_APPROVED;
+    charge.remainingMinor -= amountMinor;
+    if (charge.kind !== 'clearing') charge.account.balanceMinor += amountMinor;
+    this.record(charge.account, amountMinor, 'reversal', text);
     return RC_00_APPROVED;
   }
 
