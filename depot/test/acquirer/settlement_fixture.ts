@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
 import { issuerAccountsOf, type IssuerAccount } from
@@ -32,6 +33,9 @@ export interface FixtureTap {
 export interface BusTaps {
   readonly taps: readonly FixtureTap[];
   readonly cards: readonly (readonly [string, CardProfile])[];
+  /** `shuaka journal export` of the same journal: what the validator uploads. */
+  readonly exportLines: readonly string[];
+  readonly throughSeq: number;
 }
 
 const cache = new Map<number, Promise<BusTaps>>();
@@ -47,9 +51,12 @@ export function busTaps(seed: number): Promise<BusTaps> {
       run.board.dispose();
       const taps: FixtureTap[] = [];
       for (const record of scan.records) {
-        if (record.entry.kind === 'final') taps.push({ seq: record.seq, clearing: record.entry.clearing });
+        if (record.entry.kind !== 'final') continue;
+        taps.push({ seq: record.seq, clearing: record.entry.clearing });
       }
-      return { taps, cards: run.pool.cards.map((c) => [c.name, c.card.profile] as const) };
+      const exported = journalExport(scan);
+      return { taps, cards: run.pool.cards.map((c) => [c.name, c.card.profile] as const),
+        exportLines: exported.lines, throughSeq: exported.throughSeq };
     })();
     cache.set(seed, found);
   }
