@@ -11,6 +11,7 @@ import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
 import { runUploadBench } from './upload_bench.js';
 import { runJournalBench } from './journal_bench.js';
+import { runDepotIngestBench } from './depot_ingest_bench.js';
 import { runOdaBench } from './oda_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
 import { runQpbocBench } from './qpboc_bench.js';
@@ -53,11 +54,13 @@ export const BENCH_SUITES = [
   'footprint',
   'journal',
   'denylist',
+  'depot',
   'upload',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'upload';
+type MicroSuite =
+  'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -65,6 +68,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   qpboc: runQpbocBench,
   journal: runJournalBench,
   denylist: runDenyListBench,
+  depot: () => runDepotIngestBench(),
   upload: runUploadBench,
 };
 

@@ -21,7 +21,7 @@ function newestSourceMs(dir) {
   return newest;
 }
 
-const sources = ['assembly', 'hal', 'firmware', 'host-sim', 'bench'].map((d) => join(root, d));
+const sources = ['assembly', 'hal', 'firmware', 'host-sim', 'bench', 'depot'].map((d) => join(root, d));
 const stale =
   !existsSync(entry) || Math.max(...sources.map(newestSourceMs)) > statSync(entry).mtimeMs;
 if (stale) {
@@ -66,6 +66,13 @@ if (command === 'sim') {
 } else if (command === 'swarm') {
   const { runSwarmCommand } = await load('host-sim/src/swarm/swarm_cli.js');
   process.exitCode = await runSwarmCommand(rest, io);
+} else if (command === 'acquirer-sim') {
+  const { runAcquirerSimCommand } = await load('host-sim/src/acquirer_sim/acquirer_sim_cli.js');
+  process.exitCode = await runAcquirerSimCommand(rest, io);
+} else if (command === 'depot') {
+  // The back office: firmware's command table never imports depot/.
+  const { runDepotCommand } = await load('depot/src/cli/depot_cli.js');
+  process.exitCode = await runDepotCommand(rest, io);
 } else if (command === 'bench') {
   const { runBenchCommand } = await load('bench/bench_cli.js');
   process.exitCode = await runBenchCommand(rest, io);

@@ -1,0 +1,148 @@
+// Depot ingest throughput: 10^6 export lines through the ingest pipeline (JSON parse, strict
+// validation, PAN seal + token, dedupe, one transaction per batch) into SQLite (file, WAL,
+// synchronous=FULL) and into a scratch PostgreSQL, in one run; records/s and peak RSS.
+//
+// The load: 100 terminals, batches of 1,000 lines; every 10th batch is sent twice (a replay
+// after a lost answer) and 1 % of the taps repeat a card+ATC another terminal already sent.
+// TLS is left out: it costs the same for both engines and is not what the store limits.
+// Bodies are made before the clock starts; only the depot's work is timed.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { journalExportLine } from '../firmware/src/app/journal/journal_export.js';
+import type { ClearingRecord } from '../firmware/src/app/journal/journal_records.js';
+import { batchStore } from '../depot/src/ingest/batch_store.js';
+import { batchValidate } from '../depot/src/ingest/batch_validate.js';
+import { terminalAdd } from '../depot/src/ingest/terminal_registry.js';
+import type { DepotDb } from '../depot/src/store/depot_db.js';
+import { openDepotDb } from '../depot/src/store/open_depot_db.js';
+import { panVault } from '../depot/src/store/pan_vault.js';
+import { postgresBinDir, startPostgresScratch } from '../test_support/postgres_scratch.js';
+
+export const DEPOT_BENCH_RECORDS = 1_000_000;
+const BATCH_RECORDS = 1_000;
+const TERMINALS = 100;
+const REPLAY_EVERY = 10;
+const CROSS_DUPLICATE_PERCENT = 1;
+const WALL_MS = 1_790_000_000_000;
+
+function clearing(card: number, atc: number, terminalId: string): ClearingRecord {
+  const pan = `6231${String(card).padStart(15, '0')}`;
+  const atcHex = atc.toString(16).toUpperCase().padStart(4, '0');
+  return {
+    card: { pan, psn: 1, uidHex: '' }, aidHex: 'A000000333010101', atc, amountMinor: 200,
+    currencyCode: 156, fareRule: 'flat', cryptogramType: 'ARQC',
+    iccDataHex: `9F26080123456789ABCDEF5A0A${pan}F5F3401019F3602${atcHex}`
+      + '9F02060000000002005F2A0201569A03261202',
+    transactionDate: '261202', transactionTime: '081500', terminalId, lineId: 'R12',
+    paramsVersion: 3,
+  };
+}
+
+/** Body text of batch `index` (terminal index % TERMINALS, its seqs continuing). */
+export function batchBody(index: number): { terminalId: string; text: string } {
+  const terminal = index % TERMINALS;
+  const terminalId = `SIM${String(terminal).padStart(5, '0')}`;
+  const first = Math.floor(index / TERMINALS) * BATCH_RECORDS + 1;
+  const records: unknown[] = [];
+  for (let i = 0; i < BATCH_RECORDS; i += 1) {
+    const seq = first + i;
+    const n = index * BATCH_RECORDS + i;
+    // 1 %: the card+ATC of a tap of the previous terminal's batch (already stored).
+    const dup = n % 100 < CROSS_DUPLICATE_PERCENT && index > 0;
+    const card = dup ? n - BATCH_RECORDS : n;
+    const line = journalExportLine({ seq, timeWallMs: WALL_MS + seq,
+      entry: { kind: 'final', pendingSeq: null,
+        clearing: clearing(card, card % 60_000, terminalId) } },
+    { ackThroughSeq: 0, openSeqs: new Set() });
+    if (line !== null) records.push(JSON.parse(line.text));
+  }
+  const text = JSON.stringify({ terminalId, firstSeq: first,
+    throughSeq: first + BATCH_RECORDS - 1, records });
+  return { terminalId, text };
+}
+
+interface IngestFigure {
+  readonly recordsPerS: number;
+  /** Per CPU second of this process (PostgreSQL's own CPU is not in it). */
+  readonly recordsPerCpuS: number;
+  readonly stored: number;
+  readonly duplicates: number;
+  readonly seconds: number;
+  readonly rssMbMax: number;
+}
+
+async function ingestRun(db: DepotDb, records: number): Promise<IngestFigure> {
+  for (let t = 0; t < TERMINALS; t += 1)
+    await terminalAdd(db, { terminalId: `SIM${String(t).padStart(5, '0')}`,
+      certSha256: String(t).padStart(64, '0'), routeId: 'R12', nowMs: WALL_MS });
+  const vault = panVault(Buffer.alloc(32, 9));
+  let busyMs = 0;
+  let cpuMs = 0;
+  let stored = 0;
+  let duplicates = 0;
+  let sent = 0;
+  let rssMax = 0;
+  for (let index = 0; sent < records; index += 1) {
+    const { terminalId, text } = batchBody(index);
+    const times = index % REPLAY_EVERY === REPLAY_EVERY - 1 ? 2 : 1;
+    for (let t = 0; t < times && sent < records; t += 1) {
+      const start = performance.now();
+      const cpu = process.cpuUsage();
+      const batch = batchValidate(JSON.parse(text) as unknown, terminalId);
+      const receipt = await batchStore(db, batch, vault, WALL_MS);
+      busyMs += performance.now() - start;
+      const used = process.cpuUsage(cpu);
+      cpuMs += (used.user + used.system) / 1000;
+      stored += receipt.stored;
+      duplicates += receipt.duplicates;
+      sent += batch.records.length;
+    }
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  }
+  return { recordsPerS: sent / (busyMs / 1000), recordsPerCpuS: sent / (cpuMs / 1000), stored,
+    duplicates, seconds: busyMs / 1000, rssMbMax: rssMax / 2 ** 20 };
+}
+
+function printIngest(engine: string, f: IngestFigure): void {
+  console.log(`  ${engine.padEnd(12)} ${f.recordsPerS.toFixed(0).padStart(8)} records/s  `
+    + `(${f.recordsPerCpuS.toFixed(0)} per depot CPU-s, load ${loadavg()[0]?.toFixed(1) ?? '?'})  `
+    + `${f.seconds.toFixed(1)} s busy  stored ${f.stored}  duplicates ${f.duplicates}  `
+    + `peak RSS ${f.rssMbMax.toFixed(0)} MB`);
+}
+
+/** Runs the suite; `records` defaults to 10^6 per engine. */
+export async function runDepotIngestBench(records = DEPOT_BENCH_RECORDS): Promise<void> {
+  console.log(`\ndepot ingest: ${records} records per engine, batches of ${BATCH_RECORDS}, `
+    + `${TERMINALS} terminals, every ${REPLAY_EVERY}th batch replayed, `
+    + `${CROSS_DUPLICATE_PERCENT} % card+ATC duplicates`);
+  const temp = mkdtempSync(join(tmpdir(), 'shuaka-depot-bench-'));
+  try {
+    const sqlite = await openDepotDb(join(temp, 'bench.sqlite'), WALL_MS);
+    try {
+      printIngest('sqlite', await ingestRun(sqlite, records));
+    } finally {
+      await sqlite.close();
+    }
+    if (postgresBinDir() === null) {
+      console.log('  postgres     not installed (run .ci/setup): no figure');
+      return;
+    }
+    const scratch = await startPostgresScratch();
+    try {
+      const pg = await openDepotDb(scratch.url, WALL_MS);
+      try {
+        printIngest('postgres', await ingestRun(pg, records));
+      } finally {
+        await pg.close();
+      }
+    } finally {
+      scratch.stop();
+    }
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}

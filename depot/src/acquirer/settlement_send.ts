@@ -1,0 +1,211 @@
+// Settlement sending: every pending message row to the acquirer (same STAN on every retry,
+// across restarts) and its answer applied once, in one transaction with its taps and debts.
+
+import type { DepotDb, DepotRow } from '../store/depot_db.js';
+import { ACQUIRER_MTI, acquirerRequestMessage, type AcquirerRequestKind } from
+  './acquirer_messages.js';
+import { AcquirerLinkError, type AcquirerLink } from './acquirer_link.js';
+import type { Iso8583Message } from './iso8583_codec.js';
+import type { SettlementOptions } from './settlement_options.js';
+
+/** Field 39 codes that mean "try again later", not a decision on the card. */
+const RC_TRANSIENT = new Set(['91', '96']);
+const RC_APPROVED = '00';
+const RC_DUPLICATE = '94';
+
+/** What a sending pass did. */
+export interface SendResult {
+  readonly answered: number;
+  readonly approved: number;
+  readonly declined: number;
+  /** Debt recoveries approved. */
+  readonly recovered: number;
+  /** Rows still pending: the link failed or the answer was transient. */
+  readonly unanswered: number;
+}
+
+const num = (row: DepotRow, name: string): number => Number(row[name] ?? 0);
+const text = (row: DepotRow, name: string): string => String(row[name] ?? '');
+
+/** The STAN of a message row: its id, six digits (unique per 10^6 rows, stable on retry). */
+export function stanOf(messageId: number): string {
+  return String(messageId % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * Sends pending rows in id order, `options.window` at a time; reversals only once their
+ * original is answered. Rejects with DepotStoreError when the database fails; a link
+ * failure leaves the row pending (counted in `unanswered`) for the next pass.
+ */
+export async function settlementSend(
+  db: DepotDb,
+  link: AcquirerLink,
+  options: SettlementOptions,
+): Promise<SendResult> {
+  const rows = await db.query(
+    `SELECT m.id, m.tap_id, m.aggregate_key, m.mti, m.amount_minor, t.pan_sealed, t.psn,
+       t.icc_data_hex, t.terminal_id, t.transaction_date, t.transaction_time
+     FROM acquirer_messages m JOIN taps t ON t.id = m.tap_id
+     WHERE m.state = 'pending' ORDER BY m.id`);
+  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, unanswered: 0 };
+  for (let at = 0; at < rows.length; at += options.window) {
+    const slice = rows.slice(at, at + options.window);
+    const outcomes = await Promise.all(slice.map((row) => sendOne(db, link, row, options)));
+    for (const outcome of outcomes) {
+      if (outcome === 'unanswered') counts.unanswered += 1;
+      else counts.answered += 1;
+      if (outcome === 'approved') counts.approved += 1;
+      if (outcome === 'declined') counts.declined += 1;
+      if (outcome === 'recovered') counts.recovered += 1;
+    }
+  }
+  return counts;
+}
+
+type Outcome = 'approved' | 'declined' | 'recovered' | 'other' | 'unanswered';
+
+async function sendOne(
+  db: DepotDb,
+  link: AcquirerLink,
+  row: DepotRow,
+  options: SettlementOptions,
+): Promise<Outcome> {
+  const id = num(row, 'id');
+  const stan = stanOf(id);
+  const request = await requestOf(db, row, stan, options);
+  if (request === 'skip') return 'other';
+  if (request === 'wait') return 'unanswered';
+  await db.run('UPDATE acquirer_messages SET stan = $1, sent_at_ms = $2 WHERE id = $3',
+    [stan, options.nowMs(), id]);
+  let answer: Iso8583Message;
+  try {
+    answer = await link.request(request);
+  } catch (error) {
+    if (error instanceof AcquirerLinkError) return 'unanswered';
+    throw error;
+  }
+  const code = String(answer.fields.get(39) ?? '');
+  if (RC_TRANSIENT.has(code)) return 'unanswered';
+  const applied = await db.transaction((tx) => applyAnswer(tx, row, answer, options));
+  if (!applied) return 'other';
+  const mti = text(row, 'mti');
+  if (mti === ACQUIRER_MTI.reversal) return 'other';
+  if (mti === ACQUIRER_MTI.recovery) return code === RC_APPROVED ? 'recovered' : 'other';
+  return code === RC_APPROVED ? 'approved' : 'declined';
+}
+
+const KIND_OF_MTI: Readonly<Record<string, AcquirerRequestKind>> = {
+  [ACQUIRER_MTI.authorisation]: 'authorisation',
+  [ACQUIRER_MTI.advice]: 'advice',
+  [ACQUIRER_MTI.recovery]: 'recovery',
+  [ACQUIRER_MTI.reversal]: 'reversal',
+};
+
+/** The request of a row; `wait` for a reversal whose original is pending, `skip` if moot. */
+async function requestOf(
+  db: DepotDb,
+  row: DepotRow,
+  stan: string,
+  options: SettlementOptions,
+): Promise<Iso8583Message | 'wait' | 'skip'> {
+  const kind = KIND_OF_MTI[text(row, 'mti')];
+  if (kind === undefined) throw new Error(`message row ${num(row, 'id')}: MTI ${text(row, 'mti')}`);
+  let original: { mti: string; stan: string } | undefined;
+  if (kind === 'reversal') {
+    const originalId = Number(text(row, 'aggregate_key').replace(/^rev:/, ''));
+    const found = await db.query(
+      'SELECT mti, state, response_code FROM acquirer_messages WHERE id = $1', [originalId]);
+    const first = found[0];
+    if (first === undefined || text(first, 'state') === 'pending') return 'wait';
+    if (text(first, 'response_code') !== RC_APPROVED) {
+      await db.run("UPDATE acquirer_messages SET state = 'skipped' WHERE id = $1",
+        [num(row, 'id')]);
+      return 'skip';
+    }
+    original = { mti: text(first, 'mti'), stan: stanOf(originalId) };
+  }
+  const date = text(row, 'transaction_date');
+  return acquirerRequestMessage({
+    kind,
+    pan: options.unsealPan(text(row, 'pan_sealed')),
+    psn: Number(text(row, 'psn') || '0'),
+    amountMinor: num(row, 'amount_minor'),
+    stan,
+    terminalId: text(row, 'terminal_id'),
+    iccData: Uint8Array.from(Buffer.from(text(row, 'icc_data_hex'), 'hex')),
+    transmissionMs: options.nowMs(),
+    tapDate: date,
+    tapTime: text(row, 'transaction_time'),
+    expiryYymm: null,
+    batch: options.batch,
+    ...(original === undefined ? {} : { original }),
+  });
+}
+
+/** Records the answer and its effects; false when another pass already applied it. */
+async function applyAnswer(
+  db: DepotDb,
+  row: DepotRow,
+  answer: Iso8583Message,
+  options: SettlementOptions,
+): Promise<boolean> {
+  const id = num(row, 'id');
+  const code = String(answer.fields.get(39) ?? '');
+  const now = options.nowMs();
+  const changed = await db.run(
+    `UPDATE acquirer_messages SET state = 'answered', response_code = $1, rrn = $2,
+       answered_at_ms = $3 WHERE id = $4 AND state = 'pending'`,
+    [code, String(answer.fields.get(37) ?? ''), now, id]);
+  if (changed === 0) return false;
+  const mti = text(row, 'mti');
+  const key = text(row, 'aggregate_key');
+  if (mti === ACQUIRER_MTI.recovery) {
+    if (code === RC_APPROVED) await debtRepaid(db, Number(key.replace(/^debt:/, '')), now);
+    return true;
+  }
+  if (mti === ACQUIRER_MTI.reversal) return true;
+  const tapIds = key.startsWith('day:')
+    ? (key.split(':')[2] ?? '').split(',').map(Number)
+    : [num(row, 'tap_id')];
+  const state = code === RC_APPROVED
+    ? (mti === ACQUIRER_MTI.advice ? 'cleared' : 'authorised')
+    : code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice ? 'duplicate' : 'declined';
+  for (const tapId of tapIds) {
+    await db.run("UPDATE taps SET state = $1 WHERE id = $2 AND state = 'sent'", [state, tapId]);
+  }
+  if (state === 'declined') await debtOpen(db, row, tapIds, code, now);
+  return true;
+}
+
+/** A decline: the card owes the amount and goes on the deny list until it is repaid. */
+async function debtOpen(
+  db: DepotDb,
+  row: DepotRow,
+  tapIds: readonly number[],
+  code: string,
+  now: number,
+): Promise<void> {
+  const tap = (await db.query('SELECT pan_token, psn FROM taps WHERE id = $1',
+    [tapIds[0] ?? 0]))[0];
+  if (tap === undefined) throw new Error(`message ${num(row, 'id')}: tap missing`);
+  const debt = await db.query(
+    `INSERT INTO debts (pan_token, psn, amount_minor, tap_id, state, opened_at_ms)
+     VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id`,
+    [text(tap, 'pan_token'), text(tap, 'psn'), num(row, 'amount_minor'), tapIds[0] ?? 0, now]);
+  await db.run(
+    `INSERT INTO deny_entries (pan_token, psn, reason, debt_id, added_at_ms)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [text(tap, 'pan_token'), text(tap, 'psn'), `issuer declined ${code}`,
+      num(debt[0] ?? {}, 'id'), now]);
+}
+
+/** A debt paid (recovery approved, or at a counter): closed, its deny entries removed. */
+export async function debtRepaid(db: DepotDb, debtId: number, now: number): Promise<boolean> {
+  const changed = await db.run(
+    "UPDATE debts SET state = 'repaid', repaid_at_ms = $1 WHERE id = $2 AND state = 'open'",
+    [now, debtId]);
+  await db.run(
+    'UPDATE deny_entries SET removed_at_ms = $1 WHERE debt_id = $2 AND removed_at_ms IS NULL',
+    [now, debtId]);
+  return changed > 0;
+}

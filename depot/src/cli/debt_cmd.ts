@@ -1,0 +1,82 @@
+// `shuaka depot debt list|repay` and `shuaka depot tap void`: the operator's hand on debts.
+
+import { DepotStoreError } from '../store/depot_db.js';
+import { debtRepay, tapVoid } from '../acquirer/settlement_debts.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliInt, cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
+
+export const DEBT_USAGE = `usage: shuaka depot debt list --db DB
+       shuaka depot debt repay --db DB --pan-token TOKEN [--psn NN]
+  list: open debts as JSON lines (id, panToken, psn, amountMinor, openedAtMs).
+  repay: the rider paid at a counter: closes the card's open debts and removes its deny
+  entries (the card drops out of the next \`shuaka depot publish\`).
+exit: 0 done, 1 nothing open for that card, 2 usage, 10 database`;
+
+export const TAP_USAGE = `usage: shuaka depot tap void --db DB --id N
+  Voids stored tap N: never sent → not sent; sent or approved → a reversal (0400) is sent by
+  the next settle; declined → taken off its debt. Prints the outcome.
+exit: 0 voided, 1 not found, already voided or not counted, 2 usage, 10 database`;
+
+/** Runs `shuaka depot debt ...`. */
+export async function runDebtCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [verb, ...rest] = argv;
+  const args = cliParse(rest, ['db', 'pan-token', 'psn']);
+  const token = args?.values['pan-token'];
+  const psn = args?.values['psn'] ?? null;
+  const repay = verb === 'repay' && token !== undefined && /^[0-9a-f]{64}$/.test(token)
+    && (psn === null || /^[0-9A-Fa-f]{2}$/.test(psn));
+  if (args === null || args.positionals.length > 0 || !(verb === 'list' || repay)) {
+    io.err(DEBT_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  try {
+    if (verb === 'list') {
+      const rows = await db.query(`SELECT id, pan_token, psn, amount_minor, opened_at_ms
+        FROM debts WHERE state = 'open' ORDER BY id`);
+      for (const r of rows) {
+        io.out(JSON.stringify({ id: r['id'], panToken: r['pan_token'], psn: r['psn'],
+          amountMinor: r['amount_minor'], openedAtMs: r['opened_at_ms'] }));
+      }
+      return EXIT_OK;
+    }
+    const closed = await debtRepay(db, token ?? '', psn, Date.now());
+    io.out(JSON.stringify({ event: 'repaid', debts: closed }));
+    return closed > 0 ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    if (!(error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot debt: ${error.message}`);
+    return EXIT_DATABASE;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Runs `shuaka depot tap void`. */
+export async function runTapCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [verb, ...rest] = argv;
+  const args = cliParse(rest, ['db', 'id']);
+  const id = cliInt(args?.values['id'], 1, Number.MAX_SAFE_INTEGER);
+  if (args === null || args.positionals.length > 0 || verb !== 'void' || id === null) {
+    io.err(TAP_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  try {
+    const outcome = await tapVoid(db, id, Date.now());
+    io.out(JSON.stringify({ event: 'void', id, outcome }));
+    const done = outcome === 'voided-unsent' || outcome === 'reversal-queued'
+      || outcome === 'debt-reduced';
+    return done ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    if (!(error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot tap: ${error.message}`);
+    return EXIT_DATABASE;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,61 @@
+// Exit codes and shared helpers of `shuaka depot`: the depot's own codes continue firmware's
+// table (cli_args.ts: 0 ok, 1 failed, 2 usage).
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliIo } from '../../../firmware/src/cli/cli_args.js';
+import type { DepotDb } from '../store/depot_db.js';
+import { DepotStoreError } from '../store/depot_db.js';
+import { isPostgresUrl, openDepotDb } from '../store/open_depot_db.js';
+
+export type { CliIo };
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse } from
+  '../../../firmware/src/cli/cli_args.js';
+
+/** The database (--db) cannot be opened or migrated: bad path, not a database, server down. */
+export const EXIT_DATABASE = 10;
+/** `serve`: the port is in use or the address cannot be bound. */
+export const EXIT_LISTEN = 11;
+/** The depot directory lacks its keys and certificates (run `shuaka depot init`). */
+export const EXIT_KEYS = 12;
+
+/** Files of a depot directory (`--dir`), made by `shuaka depot init`. */
+export function depotFiles(dir: string): {
+  caCert: string; caKey: string; serverCert: string; serverKey: string; dataKey: string;
+} {
+  return {
+    caCert: join(dir, 'ca.pem'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server.key'),
+    dataKey: join(dir, 'data.key'),
+  };
+}
+
+/** A URL with its password replaced, fit for an error message. */
+export function dbShown(target: string): string {
+  return target.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/**
+ * Opens `--db`; null after printing the reason (the caller exits EXIT_DATABASE). A SQLite file
+ * is created only when `create` (serve, terminal add): a mistyped path elsewhere is an error.
+ */
+export async function dbOpenOrReport(target: string | undefined, io: CliIo, nowMs: number,
+  create = false): Promise<DepotDb | null> {
+  if (target === undefined) {
+    io.err('shuaka depot: --db FILE or --db postgres://... is required');
+    return null;
+  }
+  if (!create && !isPostgresUrl(target) && !existsSync(target)) {
+    io.err(`shuaka depot: database ${target} does not exist`);
+    return null;
+  }
+  try {
+    return await openDepotDb(target, nowMs);
+  } catch (error) {
+    const reason = error instanceof DepotStoreError ? error.message : String(error);
+    io.err(`shuaka depot: database ${dbShown(target)}: ${reason}`);
+    return null;
+  }
+}

@@ -1,0 +1,70 @@
+// `shuaka depot publish`: the next signed parameter set with the deny list from open debts.
+
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { FILE_MANIFEST, PARAMS_FILES } from '../../../firmware/src/app/params/params_files.js';
+import { DenyPublishError } from '../publish/deny_publish.js';
+import { paramsPublish } from '../publish/params_publish.js';
+import { DepotStoreError } from '../store/depot_db.js';
+import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS, EXIT_OK,
+  EXIT_USAGE,
+} from './depot_cli_io.js';
+
+export const PUBLISH_USAGE = `usage: shuaka depot publish --db DB --dir DIR --base SET_DIR \
+--key KEY.pem
+  Builds the next parameter set: SET_DIR's files (a set as \`shuaka params sign\` makes it),
+  its deny list merged with every card holding an open debt, a version above every published
+  one and SET_DIR's, signed with KEY.pem (Ed25519, \`shuaka params keygen\`), checked as a
+  validator would, stored for GET /v1/params. Same content as the newest set: nothing new.
+exit: 0 published or unchanged, 1 bad base set or deny entry, 2 usage, 10 database,
+  12 data key or signing key unreadable`;
+
+/** Runs `shuaka depot publish`. */
+export async function runPublishCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = cliParse(argv, ['db', 'dir', 'base', 'key']);
+  const [dir, baseDir, keyPath] = [args?.values['dir'], args?.values['base'], args?.values['key']];
+  if (args === null || args.positionals.length > 0 || dir === undefined
+    || baseDir === undefined || keyPath === undefined) {
+    io.err(PUBLISH_USAGE);
+    return EXIT_USAGE;
+  }
+  let privateKey: KeyObject;
+  let unsealPan: (sealed: string) => string;
+  try {
+    privateKey = createPrivateKey(readFileSync(keyPath));
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    unsealPan = panVault(readDataKey(depotFiles(dir).dataKey)).unseal;
+  } catch (error) {
+    const reason = error instanceof DataKeyError ? error.message : (error as Error).message;
+    io.err(`shuaka depot publish: ${reason}`);
+    return EXIT_KEYS;
+  }
+  const base = new Map<string, Uint8Array>();
+  for (const name of [...PARAMS_FILES, FILE_MANIFEST]) {
+    const path = join(baseDir, name);
+    if (existsSync(path)) base.set(name, readFileSync(path));
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  try {
+    const result = await paramsPublish(db, { base, privateKey, unsealPan, nowMs: Date.now() });
+    io.out(JSON.stringify({ event: result.kind, version: result.version,
+      denyCount: result.denyCount }));
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof DenyPublishError) {
+      io.err(`shuaka depot publish: ${error.message}`);
+      return EXIT_FAILED;
+    }
+    if (!(error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot publish: ${error.message}`);
+    return EXIT_DATABASE;
+  } finally {
+    await db.close();
+  }
+}

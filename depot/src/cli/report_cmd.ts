@@ -1,0 +1,59 @@
+// `shuaka depot report`: settlement per day, route and terminal as CSV or HTML.
+
+import { writeFileSync } from 'node:fs';
+import { settlementHtml } from '../report/settlement_html.js';
+import { settlementCsv, settlementRows } from '../report/settlement_report.js';
+import { DepotStoreError } from '../store/depot_db.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
+
+export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format csv|html] \
+[--day YYYY-MM-DD] [--out FILE]
+  Settlement per day, route and terminal (amounts in minor units); stdout unless --out.
+exit: 0 written, 1 cannot write --out, 2 usage, 10 database`;
+
+function validDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+}
+
+/** Runs `shuaka depot report`. */
+export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = cliParse(argv, ['db', 'format', 'day', 'out']);
+  const format = args?.values['format'] ?? 'csv';
+  const day = args?.values['day'] ?? null;
+  if (args === null || args.positionals.length > 0 || (format !== 'csv' && format !== 'html')
+    || (day !== null && !validDay(day))) {
+    io.err(REPORT_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  let text: string;
+  try {
+    const rows = await settlementRows(db, day);
+    text = format === 'csv' ? settlementCsv(rows)
+      : settlementHtml(rows, `Settlement${day === null ? '' : ` ${day}`}`);
+  } catch (error) {
+    if (!(error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot report: ${error.message}`);
+    return EXIT_DATABASE;
+  } finally {
+    await db.close();
+  }
+  const out = args.values['out'];
+  if (out === undefined) {
+    io.out(text.replace(/\r?\n$/, ''));
+    return EXIT_OK;
+  }
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,84 @@
+// `shuaka depot serve`: the ingest API until SIGTERM/SIGINT, then a graceful stop (requests in
+// flight finish and commit, the database closes).
+
+import { readFileSync } from 'node:fs';
+import { ingestServerCreate } from '../ingest/ingest_server.js';
+import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_LISTEN,
+  EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
+
+export const SERVE_USAGE = `usage: shuaka depot serve --dir DIR --db FILE|postgres://... \
+[--port P] [--host H]
+  --dir   depot directory from \`shuaka depot init\` (ca.pem, server.pem, server.key, data.key)
+  --db    SQLite file (created) or PostgreSQL URL; migrated to the newest schema
+  --port  TCP port (default 8443; 0 picks a free one)   --host  bind address (default 0.0.0.0)
+Prints "listening https://HOST:PORT" once ready; SIGTERM or SIGINT stops it gracefully.
+exit: 0 stopped by a signal, 2 usage, 10 database, 11 port in use or bad address,
+      12 keys or certificates missing`;
+
+/** Resolves when SIGTERM or SIGINT arrives (injectable for tests). */
+export type StopSignal = () => Promise<string>;
+
+function processStop(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+function tlsRead(dir: string, io: CliIo):
+  { key: Buffer; cert: Buffer; ca: Buffer; dataKey: Uint8Array } | null {
+  const files = depotFiles(dir);
+  try {
+    return { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert),
+      ca: readFileSync(files.caCert), dataKey: readDataKey(files.dataKey) };
+  } catch (error) {
+    const reason = error instanceof DataKeyError ? error.message : (error as Error).message;
+    io.err(`shuaka depot serve: ${reason} (run \`shuaka depot init --dir ${dir}\`)`);
+    return null;
+  }
+}
+
+/** Runs `shuaka depot serve`; resolves with the exit code once stopped. */
+export async function runServeCommand(argv: readonly string[], io: CliIo,
+  stop: StopSignal = processStop): Promise<number> {
+  const args = cliParse(argv, ['dir', 'db', 'port', 'host']);
+  const port = cliInt(args?.values['port'] ?? '8443', 0, 65535);
+  if (args === null || args.positionals.length > 0 || port === null
+    || args.values['dir'] === undefined) {
+    io.err(SERVE_USAGE);
+    return EXIT_USAGE;
+  }
+  const tls = tlsRead(args.values['dir'], io);
+  if (tls === null) return EXIT_KEYS;
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now(), true);
+  if (db === null) return EXIT_DATABASE;
+  const host = args.values['host'] ?? '0.0.0.0';
+  const server = ingestServerCreate({ db, vault: panVault(tls.dataKey), tls,
+    nowMs: () => Date.now(), log: (line) => io.err(line) });
+  const stopped = stop();
+  let bound: number;
+  try {
+    bound = await server.listen(port, host);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'error';
+    io.err(`shuaka depot serve: cannot listen on ${host}:${port}: ${code === 'EADDRINUSE'
+      ? 'port in use' : code}`);
+    await db.close();
+    return EXIT_LISTEN;
+  }
+  io.out(`listening https://${host}:${bound}`);
+  const signal = await stopped;
+  io.err(`shuaka depot serve: ${signal}: stopping`);
+  await server.close();
+  await db.close();
+  return EXIT_OK;
+}

@@ -1,0 +1,87 @@
+// `shuaka depot settle`: deferred authorisation and clearing with the acquirer, once or looping.
+
+import { DepotStoreError } from '../store/depot_db.js';
+import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
+import { ACQUIRER_LINK_DEFAULTS, AcquirerLink } from '../acquirer/acquirer_link.js';
+import { settleLoop, settleOnce, type SettlementRun } from '../acquirer/settlement.js';
+import { SETTLEMENT_DEFAULTS, type SettlementOptions } from
+  '../acquirer/settlement_options.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
+
+/** `settle` without --loop: the acquirer left requests unanswered (run again later). */
+export const EXIT_ACQUIRER = 13;
+
+export const SETTLE_USAGE = `usage: shuaka depot settle --db DB --dir DIR --acquirer HOST:PORT
+  [--fare-model single|aggregated] [--exposure-limit MINOR] [--recovery-interval SECONDS]
+  [--batch N] [--loop SECONDS]
+  Sends new taps to the acquirer (ISO 8583 over TCP; depot/src/acquirer/README.md): ODA
+  admissions as authorisations, EC debits as clearing advices; declines become debts and deny
+  entries. DIR holds data.key (to unseal PANs). --loop repeats every SECONDS until SIGTERM.
+  Prints one JSON line per run.
+exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (without --loop)`;
+
+/** Runs `shuaka depot settle`; resolves with the exit code. */
+export async function runSettleCommand(argv: readonly string[], io: CliIo,
+  stop?: Promise<void>): Promise<number> {
+  const args = cliParse(argv, ['db', 'dir', 'acquirer', 'fare-model', 'exposure-limit',
+    'recovery-interval', 'batch', 'loop']);
+  const acquirer = /^([^:]+):([0-9]{1,5})$/.exec(args?.values['acquirer'] ?? '');
+  const model = args?.values['fare-model'] ?? SETTLEMENT_DEFAULTS.fareModel;
+  const limit = cliInt(args?.values['exposure-limit']
+    ?? String(SETTLEMENT_DEFAULTS.exposureLimitMinor), 0, 1e12);
+  const recovery = cliInt(args?.values['recovery-interval']
+    ?? String(SETTLEMENT_DEFAULTS.recoveryIntervalMs / 1000), 0, 1e9);
+  const batch = cliInt(args?.values['batch'] ?? '1', 0, 999_999);
+  const loop = args?.values['loop'] === undefined ? null : cliInt(args.values['loop'], 1, 86_400);
+  if (args === null || args.positionals.length > 0 || acquirer === null || limit === null
+    || recovery === null || batch === null || (model !== 'single' && model !== 'aggregated')
+    || args.values['dir'] === undefined || (args.values['loop'] !== undefined && loop === null)) {
+    io.err(SETTLE_USAGE);
+    return EXIT_USAGE;
+  }
+  let unseal: (sealed: string) => string;
+  try {
+    unseal = panVault(readDataKey(depotFiles(args.values['dir']).dataKey)).unseal;
+  } catch (error) {
+    if (!(error instanceof DataKeyError)) throw error;
+    io.err(`shuaka depot settle: ${error.message}`);
+    return EXIT_KEYS;
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  const options: SettlementOptions = { ...SETTLEMENT_DEFAULTS, fareModel: model,
+    exposureLimitMinor: limit, recoveryIntervalMs: recovery * 1000, batch,
+    nowMs: () => Date.now(), unsealPan: unseal };
+  const link = new AcquirerLink({ ...ACQUIRER_LINK_DEFAULTS, host: acquirer[1] ?? '',
+    port: Number(acquirer[2]) });
+  const print = (run: SettlementRun | Error): void => {
+    if (run instanceof Error) io.err(`shuaka depot settle: ${run.message}`);
+    else io.out(JSON.stringify({ event: 'settled', ...run }));
+  };
+  try {
+    if (loop !== null) {
+      await settleLoop(db, link, options, loop * 1000, stop ?? stopSignal(), print);
+      return EXIT_OK;
+    }
+    const run = await settleOnce(db, link, options);
+    print(run);
+    return run.unanswered > 0 ? EXIT_ACQUIRER : EXIT_OK;
+  } catch (error) {
+    if (!(error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot settle: ${error.message}`);
+    return EXIT_DATABASE;
+  } finally {
+    link.close();
+    await db.close();
+  }
+}
+
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}

@@ -1,0 +1,79 @@
+// `shuaka depot terminal add|revoke|list`: the fleet's terminal identities.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js';
+import {
+  certSha256, terminalAdd, terminalList, terminalRevoke, TerminalRegistryError,
+} from '../ingest/terminal_registry.js';
+import { DepotStoreError } from '../store/depot_db.js';
+import type { CliIo } from './depot_cli_io.js';
+import {
+  cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
+
+export const TERMINAL_USAGE = `usage:
+  shuaka depot terminal add --db DB --id ID [--route R] (--cert FILE | --dir DIR [--out DIR])
+      registers --cert, or issues ID.key + ID.pem under DIR's CA into --out (default DIR)
+  shuaka depot terminal revoke --db DB --id ID
+  shuaka depot terminal list --db DB        (JSON lines)
+exit: 0 done, 1 refused (id or certificate taken, unknown id, openssl), 2 usage, 10 database`;
+
+/** Runs `shuaka depot terminal ...`. */
+export async function runTerminalCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [action, ...rest] = argv;
+  const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'dir', 'out']);
+  const id = args?.values['id'];
+  const valid = args !== null && args.positionals.length === 0 && (action === 'list'
+    || (action === 'revoke' && id !== undefined) || (action === 'add' && id !== undefined
+      && (args.values['cert'] !== undefined) !== (args.values['dir'] !== undefined)));
+  if (!valid || args === null) {
+    io.err(TERMINAL_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(args.values['db'], io, Date.now(),
+    action === 'add');
+  if (db === null) return EXIT_DATABASE;
+  try {
+    if (action === 'list') {
+      for (const row of await terminalList(db)) io.out(JSON.stringify(row));
+    } else if (action === 'revoke') {
+      await terminalRevoke(db, id ?? '');
+      io.out(`terminal ${id ?? ''} revoked`);
+    } else {
+      const cert = certFor(args.values, id ?? '');
+      await terminalAdd(db, { terminalId: id ?? '', certSha256: certSha256(cert.pem),
+        routeId: args.values['route'] ?? null, nowMs: Date.now() });
+      io.out(`terminal ${id ?? ''} registered${cert.path === null ? ''
+        : `: key and certificate in ${cert.path}`}`);
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (!(error instanceof TerminalRegistryError || error instanceof CertToolError
+      || error instanceof DepotStoreError)) throw error;
+    io.err(`shuaka depot terminal ${action ?? ''}: ${error.message}`);
+    return error instanceof DepotStoreError ? EXIT_DATABASE : EXIT_FAILED;
+  } finally {
+    await db.close();
+  }
+}
+
+function certFor(values: Readonly<Record<string, string | undefined>>, id: string):
+  { pem: Buffer; path: string | null } {
+  const given = values['cert'];
+  if (given !== undefined) {
+    try {
+      return { pem: readFileSync(given), path: null };
+    } catch (error) {
+      throw new CertToolError(`cannot read ${given}: ${(error as Error).message}`);
+    }
+  }
+  const dir = values['dir'] ?? '';
+  const out = values['out'] ?? dir;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
+    throw new CertToolError('to issue a certificate the id must be A-Z a-z 0-9 . _ -');
+  mkdirSync(out, { recursive: true });
+  leafIssue(fleetCaOpen(dir), { role: 'client', commonName: id }, join(out, `${id}.key`),
+    join(out, `${id}.pem`));
+  return { pem: readFileSync(join(out, `${id}.pem`)), path: out };
+}

@@ -1,0 +1,26 @@
+// The refusal of a batch, with the field that caused it and a PAN-free reason.
+
+/**
+ * Why a batch is refused: `bad-batch` (400, `path` names the field, e.g. `records[3].atc`) or
+ * `terminal-mismatch` (403: a terminalId that is not the certificate's). `reason` never holds
+ * a PAN: digit and hex runs are cut out.
+ */
+export class BatchError extends Error {
+  readonly reason: string;
+
+  constructor(
+    readonly code: 'bad-batch' | 'terminal-mismatch',
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`${path === '' ? '' : `${path}: `}${redact(reason)}`);
+    this.name = 'BatchError';
+    this.reason = redact(reason);
+  }
+}
+
+/** Removes any run of 8+ digits or hex (a PAN, track data, ICC data) from a message. */
+export function redact(text: string): string {
+  return text.replace(/[0-9A-Fa-f]{8,}/g, '[redacted]');
+}
+

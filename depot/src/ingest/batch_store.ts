@@ -1,0 +1,191 @@
+// Stores one validated batch in one transaction: idempotent by terminal + seq, and a clearing
+// tap whose card (PAN token, PSN) and ATC is already counted is kept as a duplicate, never
+// counted twice (depot README, POST /v1/batches).
+
+import type { DepotDb, DepotValue } from '../store/depot_db.js';
+import type { PanVault } from '../store/pan_vault.js';
+import type { IngestBatch, IngestRecord } from './batch_validate.js';
+
+/** What POST /v1/batches answers once the transaction committed. */
+export interface BatchReceipt {
+  readonly ackThroughSeq: number;
+  /** Records stored and counted now (state `new`). */
+  readonly stored: number;
+  /** Records not counted: replays (seq already stored) plus card+ATC duplicates. */
+  readonly duplicates: number;
+}
+
+const TAP_COLUMNS = ['terminal_id', 'seq', 'type', 'time_wall_ms', 'route_id', 'pan_token',
+  'pan_sealed', 'psn', 'atc', 'amount_minor', 'currency_code', 'fare_rule', 'cryptogram_type',
+  'icc_data_hex', 'transaction_date', 'transaction_time', 'params_version', 'record_json',
+  'state', 'duplicate_of', 'received_at_ms'];
+/** Rows per INSERT: 21 columns x 500 stays far below SQLite's 32766 bound parameters. */
+const ROWS_PER_INSERT = 500;
+/** Card tokens per lookup query. */
+const KEYS_PER_LOOKUP = 1_000;
+
+interface Prepared {
+  readonly record: IngestRecord;
+  readonly panToken: string | null;
+  readonly panSealed: string | null;
+}
+
+function cardKey(token: string, psn: string | null, atc: number | null): string {
+  return `${token}/${psn ?? ''}/${atc ?? ''}`;
+}
+
+function counted(p: Prepared): p is Prepared & { panToken: string } {
+  return p.record.type === 'clearing' && p.panToken !== null;
+}
+
+const placeholderCache = new Map<string, string>();
+
+/** `($1, ..., $c), ($c+1, ...)` for `rows` rows; cached (a batch reuses a few shapes). */
+function placeholders(rows: number, columns: number): string {
+  const key = `${rows}x${columns}`;
+  const cached = placeholderCache.get(key);
+  if (cached !== undefined) return cached;
+  const text = placeholdersBuild(rows, columns);
+  placeholderCache.set(key, text);
+  return text;
+}
+
+function placeholdersBuild(rows: number, columns: number): string {
+  const groups: string[] = [];
+  for (let r = 0; r < rows; r += 1) {
+    const cells = Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`);
+    groups.push(`(${cells.join(', ')})`);
+  }
+  return groups.join(', ');
+}
+
+/**
+ * Stores `batch` of `terminalId` in one transaction and resolves with the receipt only after
+ * the commit. Rejects with DepotStoreError when the database fails (nothing is stored).
+ */
+export async function batchStore(
+  db: DepotDb,
+  batch: IngestBatch,
+  vault: PanVault,
+  nowMs: number,
+): Promise<BatchReceipt> {
+  const prepared: Prepared[] = batch.records.map((record) => ({
+    record,
+    panToken: record.pan === null ? null : vault.token(record.pan),
+    panSealed: record.pan === null ? null : vault.seal(record.pan),
+  }));
+  return db.transaction(async (tx) => {
+    await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
+      received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
+    [batch.terminalId, batch.firstSeq, batch.throughSeq, batch.records.length, nowMs]);
+    await tx.run(`INSERT INTO terminal_status (terminal_id, last_contact_ms) VALUES ($1, $2)
+      ON CONFLICT (terminal_id) DO UPDATE SET last_contact_ms = excluded.last_contact_ms`,
+    [batch.terminalId, nowMs]);
+    const known = await storedSeqs(tx, batch);
+    const fresh = prepared.filter((p) => !known.has(p.record.seq));
+    const counting = await countedCards(tx, fresh.filter(counted).map((p) => p.panToken));
+    const originals: Prepared[] = [];
+    const later: Prepared[] = [];
+    const inBatch = new Set<string>();
+    for (const p of fresh) {
+      const key = counted(p) ? cardKey(p.panToken, p.record.psn, p.record.atc) : null;
+      if (key !== null && (counting.has(key) || inBatch.has(key))) later.push(p);
+      else originals.push(p);
+      if (key !== null) inBatch.add(key);
+    }
+    const stored = await insertTaps(tx, batch.terminalId, originals, nowMs, counting);
+    const retried = [...later, ...originals.filter((p) => !stored.has(p.record.seq))];
+    const storedLate = await insertDuplicates(tx, batch.terminalId, retried, nowMs, counting);
+    const storedCount = stored.size + storedLate;
+    return {
+      ackThroughSeq: batch.throughSeq,
+      stored: storedCount,
+      duplicates: batch.records.length - storedCount,
+    };
+  });
+}
+
+async function storedSeqs(tx: DepotDb, batch: IngestBatch): Promise<Set<number>> {
+  if (batch.records.length === 0) return new Set();
+  const rows = await tx.query(`SELECT seq FROM taps WHERE terminal_id = $1 AND seq >= $2
+    AND seq <= $3`, [batch.terminalId, batch.firstSeq, batch.throughSeq]);
+  return new Set(rows.map((r) => Number(r['seq'])));
+}
+
+/** Counted clearing taps of these cards: card key to tap id. */
+async function countedCards(tx: DepotDb, tokens: readonly string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const unique = [...new Set(tokens)];
+  for (let i = 0; i < unique.length; i += KEYS_PER_LOOKUP) {
+    const chunk = unique.slice(i, i + KEYS_PER_LOOKUP);
+    const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
+    const rows = await tx.query(`SELECT id, pan_token, psn, atc FROM taps WHERE type = 'clearing'
+      AND duplicate_of IS NULL AND pan_token IN (${list})`, chunk);
+    for (const row of rows) {
+      const key = cardKey(String(row['pan_token']), row['psn'] === null ? null
+        : String(row['psn']), row['atc'] === null ? null : Number(row['atc']));
+      found.set(key, Number(row['id']));
+    }
+  }
+  return found;
+}
+
+function tapRow(terminalId: string, p: Prepared, state: string, duplicateOf: number | null,
+  nowMs: number): DepotValue[] {
+  const r = p.record;
+  return [terminalId, r.seq, r.type, r.timeWallMs, r.routeId, p.panToken, p.panSealed, r.psn,
+    r.atc, r.amountMinor, r.currencyCode, r.fareRule, r.cryptogramType, r.iccDataHex,
+    r.transactionDate, r.transactionTime, r.paramsVersion, r.recordJson, state, duplicateOf,
+    nowMs];
+}
+
+/**
+ * Inserts counted rows; a row refused by a unique index (a concurrent batch stored its seq or
+ * its card+ATC first) is left out of the result and retried by the caller as a duplicate.
+ * Resolves with the seqs stored; `counting` learns the new taps' ids.
+ */
+async function insertTaps(tx: DepotDb, terminalId: string, rows: readonly Prepared[],
+  nowMs: number, counting: Map<string, number>): Promise<Set<number>> {
+  const stored = new Set<number>();
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+    const values = chunk.flatMap((p) => tapRow(terminalId, p, 'new', null, nowMs));
+    const returned = await tx.query(`INSERT INTO taps (${TAP_COLUMNS.join(', ')}) VALUES
+      ${placeholders(chunk.length, TAP_COLUMNS.length)} ON CONFLICT DO NOTHING
+      RETURNING id, seq`, values);
+    const ids = new Map(returned.map((row) => [Number(row['seq']), Number(row['id'])]));
+    for (const p of chunk) {
+      const id = ids.get(p.record.seq);
+      if (id === undefined) continue;
+      stored.add(p.record.seq);
+      if (counted(p)) counting.set(cardKey(p.panToken, p.record.psn, p.record.atc), id);
+    }
+  }
+  return stored;
+}
+
+/**
+ * Inserts card+ATC duplicates (state `duplicate`, `duplicate_of` the counted tap). A row whose
+ * seq is already stored is a replay and is skipped. Resolves with the rows stored as counted
+ * (`new`: only when no counted tap holds its card+ATC, which a concurrent rollback can cause).
+ */
+async function insertDuplicates(tx: DepotDb, terminalId: string, rows: readonly Prepared[],
+  nowMs: number, counting: Map<string, number>): Promise<number> {
+  if (rows.length === 0) return 0;
+  const keyOf = (p: Prepared): string | null =>
+    counted(p) ? cardKey(p.panToken, p.record.psn, p.record.atc) : null;
+  const missing = rows.filter(counted).filter((p) => !counting.has(keyOf(p) ?? ''));
+  const found = await countedCards(tx, missing.map((p) => p.panToken));
+  for (const [key, id] of found) counting.set(key, id);
+  const orphans = rows.filter((p) => counting.get(keyOf(p) ?? '') === undefined);
+  const copies = rows.filter((p) => counting.get(keyOf(p) ?? '') !== undefined);
+  for (let i = 0; i < copies.length; i += ROWS_PER_INSERT) {
+    const chunk = copies.slice(i, i + ROWS_PER_INSERT);
+    const values = chunk.flatMap((p) =>
+      tapRow(terminalId, p, 'duplicate', counting.get(keyOf(p) ?? '') ?? null, nowMs));
+    await tx.run(`INSERT INTO taps (${TAP_COLUMNS.join(', ')}) VALUES
+      ${placeholders(chunk.length, TAP_COLUMNS.length)} ON CONFLICT DO NOTHING`, values);
+  }
+  return orphans.length === 0 ? 0 : (await insertTaps(tx, terminalId, orphans, nowMs,
+    counting)).size;
+}

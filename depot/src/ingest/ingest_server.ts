@@ -1,0 +1,161 @@
+// The depot's HTTPS ingest API (v1) with mutual TLS: only certificates of the fleet CA get a
+// TLS session, and only registered, active ones get an answer other than 403.
+
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
+import type { DepotDb } from '../store/depot_db.js';
+import { DepotStoreError } from '../store/depot_db.js';
+import type { PanVault } from '../store/pan_vault.js';
+import { BatchError, redact } from './batch_error.js';
+import { batchStore } from './batch_store.js';
+import { batchValidate } from './batch_validate.js';
+import { bodyRead, errorSend, jsonSend } from './http_body.js';
+import { paramsHaveParse, paramsNewest } from './params_route.js';
+import { statusStore, statusValidate } from './status_route.js';
+import type { TerminalRow } from './terminal_registry.js';
+import { terminalByCert } from './terminal_registry.js';
+
+export interface IngestServerOptions {
+  readonly db: DepotDb;
+  readonly vault: PanVault;
+  /** PEM: the depot's key and certificate, and the fleet CA that signs terminals. */
+  readonly tls: { readonly key: Buffer; readonly cert: Buffer; readonly ca: Buffer };
+  readonly nowMs: () => number;
+  /** One line per request (terminal, route, status); never a PAN. */
+  readonly log?: (line: string) => void;
+  readonly bodyBytesMax?: number;
+}
+
+export interface IngestServer {
+  /** Listens; resolves with the port (0 picks one). Rejects with the listen error. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, lets requests in flight finish, then resolves. */
+  close(): Promise<void>;
+  readonly server: Server;
+}
+
+type Handler = (terminal: TerminalRow, body: unknown, url: URL) => Promise<Answer>;
+type Answer = { status: number; body: unknown | null };
+
+/** Creates the server (not yet listening). */
+export function ingestServerCreate(options: IngestServerOptions): IngestServer {
+  const server = createServer({
+    key: options.tls.key,
+    cert: options.tls.cert,
+    ca: options.tls.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  }, (request, response) => {
+    void handle(options, request, response);
+  });
+  return {
+    server,
+    listen: (port, host) => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    }),
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }),
+  };
+}
+
+function routeOf(options: IngestServerOptions, method: string, path: string):
+  Handler | 'no-method' | null {
+  const routes: Record<string, [string, Handler]> = {
+    '/v1/batches': ['POST', async (terminal, body) => {
+      const batch = batchValidate(body, terminal.terminalId);
+      const receipt = await batchStore(options.db, batch, options.vault, options.nowMs());
+      return { status: 200, body: receipt };
+    }],
+    '/v1/status': ['POST', async (terminal, body) => {
+      await statusStore(options.db, statusValidate(body, terminal.terminalId), options.nowMs());
+      return { status: 204, body: null };
+    }],
+    '/v1/params': ['GET', async (_terminal, _body, url) => {
+      const have = paramsHaveParse(url.searchParams);
+      if (have === null) throw new FieldError('query', 'have', 'expected ?have=N (N >= 0)');
+      const answer = await paramsNewest(options.db, have);
+      return answer.kind === 'none-newer' ? { status: 204, body: null }
+        : { status: 200, body: { version: answer.version, files: answer.files } };
+    }],
+  };
+  const route = routes[path];
+  if (route === undefined) return null;
+  return route[0] === method ? route[1] : 'no-method';
+}
+
+async function handle(options: IngestServerOptions, request: IncomingMessage,
+  response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? '/', 'https://depot');
+  const method = request.method ?? 'GET';
+  let who = '?';
+  const reply = (status: number, code: Parameters<typeof errorSend>[2], detail: string): void => {
+    options.log?.(`${method} ${url.pathname} ${who} -> ${status} ${code}`);
+    if (status === 413) response.setHeader('connection', 'close');
+    errorSend(response, status, code, redact(detail));
+  };
+  try {
+    const route = routeOf(options, method, url.pathname);
+    if (route === null) return reply(404, 'not-found', `no route ${url.pathname}`);
+    if (route === 'no-method') return reply(405, 'method-not-allowed', `${method} not allowed`);
+    const terminal = await identify(options.db, request);
+    if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
+    who = terminal.terminalId;
+    if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
+    const body = await bodyRead(request, options.bodyBytesMax);
+    if (!body.ok) {
+      if (body.reason === 'aborted') return undefined;
+      return reply(413, 'too-large', 'body over the limit');
+    }
+    let parsed: unknown = null;
+    if (method === 'POST') {
+      try {
+        parsed = JSON.parse(body.text) as unknown;
+      } catch {
+        const code = url.pathname === '/v1/batches' ? 'bad-batch' : 'bad-status';
+        return reply(400, code, 'body is not valid JSON');
+      }
+    }
+    const answer = await route(terminal, parsed, url);
+    options.log?.(`${method} ${url.pathname} ${who} -> ${answer.status}`);
+    if (answer.body === null) {
+      response.writeHead(answer.status).end();
+      return undefined;
+    }
+    return jsonSend(response, answer.status, answer.body);
+  } catch (error) {
+    return replyError(error, url.pathname, reply);
+  }
+}
+
+function replyError(error: unknown, path: string,
+  reply: (status: number, code: Parameters<typeof errorSend>[2], detail: string) => void): void {
+  if (error instanceof BatchError)
+    return reply(error.code === 'bad-batch' ? 400 : 403, error.code, error.message);
+  if (error instanceof FieldError) {
+    const code = path === '/v1/batches' ? 'bad-batch' : path === '/v1/status' ? 'bad-status'
+      : 'bad-request';
+    return reply(400, code, `${error.field}: ${error.reason}`);
+  }
+  if (error instanceof DepotStoreError)
+    return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later');
+  return reply(500, 'internal', error instanceof Error ? error.name : 'error');
+}
+
+async function identify(db: DepotDb, request: IncomingMessage): Promise<TerminalRow | null> {
+  const socket = request.socket as TLSSocket;
+  const cert = socket.getPeerCertificate();
+  if (cert.fingerprint256 === undefined) return null;
+  const sha256 = cert.fingerprint256.replaceAll(':', '').toLowerCase();
+  return terminalByCert(db, sha256);
+}

@@ -1,0 +1,93 @@
+// The fleet's terminals: who may upload, identified by the SHA-256 fingerprint of the client
+// certificate the fleet CA issued (depot README, "The validator ↔ depot contract").
+
+import { X509Certificate } from 'node:crypto';
+import type { DepotDb } from '../store/depot_db.js';
+
+export type TerminalStatus = 'active' | 'revoked';
+
+export interface TerminalRow {
+  readonly terminalId: string;
+  readonly certSha256: string;
+  readonly routeId: string | null;
+  readonly status: TerminalStatus;
+  readonly registeredAtMs: number;
+}
+
+/** A registry change refused: the id or the certificate is already registered, or unknown. */
+export class TerminalRegistryError extends Error {
+  constructor(
+    readonly code: 'terminal-exists' | 'cert-registered' | 'terminal-unknown' | 'bad-cert',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TerminalRegistryError';
+  }
+}
+
+/** Terminal ids: printable ASCII without spaces, as the validator's terminal.json holds them. */
+export const TERMINAL_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+
+/** SHA-256 of a certificate's DER, lower-case hex without colons. Throws bad-cert. */
+export function certSha256(pem: string | Buffer): string {
+  try {
+    return new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase();
+  } catch (error) {
+    throw new TerminalRegistryError('bad-cert', `not a PEM certificate: ${String(error)}`);
+  }
+}
+
+function rowOf(row: Readonly<Record<string, unknown>>): TerminalRow {
+  return {
+    terminalId: String(row['terminal_id']),
+    certSha256: String(row['cert_sha256']),
+    routeId: row['route_id'] === null ? null : String(row['route_id']),
+    status: row['status'] === 'revoked' ? 'revoked' : 'active',
+    registeredAtMs: Number(row['registered_at_ms']),
+  };
+}
+
+/** The terminal holding certificate `sha256`, or null. Rejects with DepotStoreError. */
+export async function terminalByCert(db: DepotDb, sha256: string): Promise<TerminalRow | null> {
+  const rows = await db.query('SELECT * FROM terminals WHERE cert_sha256 = $1', [sha256]);
+  return rows[0] === undefined ? null : rowOf(rows[0]);
+}
+
+/** Every terminal, by id. */
+export async function terminalList(db: DepotDb): Promise<TerminalRow[]> {
+  const rows = await db.query('SELECT * FROM terminals ORDER BY terminal_id');
+  return rows.map(rowOf);
+}
+
+/**
+ * Registers `terminalId` with the certificate fingerprint `sha256`. Rejects with
+ * TerminalRegistryError (terminal-exists, cert-registered) or DepotStoreError.
+ */
+export async function terminalAdd(db: DepotDb, terminal: {
+  terminalId: string; certSha256: string; routeId: string | null; nowMs: number;
+}): Promise<void> {
+  if (!TERMINAL_ID_PATTERN.test(terminal.terminalId))
+    throw new TerminalRegistryError('terminal-unknown', 'terminal id must be 1..64 printable '
+      + 'characters without spaces');
+  await db.transaction(async (tx) => {
+    const byId = await tx.query('SELECT 1 AS x FROM terminals WHERE terminal_id = $1',
+      [terminal.terminalId]);
+    if (byId.length > 0)
+      throw new TerminalRegistryError('terminal-exists', `terminal ${terminal.terminalId} is `
+        + 'already registered (revoke it and register a new id)');
+    if (await terminalByCert(tx, terminal.certSha256) !== null)
+      throw new TerminalRegistryError('cert-registered', 'this certificate is already '
+        + 'registered to another terminal');
+    await tx.run(`INSERT INTO terminals (terminal_id, cert_sha256, route_id, status,
+      registered_at_ms) VALUES ($1, $2, $3, 'active', $4)`,
+    [terminal.terminalId, terminal.certSha256, terminal.routeId, terminal.nowMs]);
+  });
+}
+
+/** Revokes `terminalId`: its certificate is refused from now on. Rejects terminal-unknown. */
+export async function terminalRevoke(db: DepotDb, terminalId: string): Promise<void> {
+  const changed = await db.run("UPDATE terminals SET status = 'revoked' WHERE terminal_id = $1",
+    [terminalId]);
+  if (changed === 0)
+    throw new TerminalRegistryError('terminal-unknown', `no terminal ${terminalId}`);
+}

@@ -1,0 +1,89 @@
+// Publication of a signed parameter set: a base set's files with the deny list rebuilt from
+// open debts, a version above every published one, signed with the params key, stored in
+// params_sets for GET /v1/params.
+
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+
+import {
+  FILE_DENY_LIST,
+  FILE_MANIFEST,
+  PARAMS_FILES,
+} from '../../../firmware/src/app/params/params_files.js';
+import {
+  manifestBuild,
+  manifestEncode,
+  manifestParse,
+  manifestSign,
+  PARAMS_VERSION_MAX,
+} from '../../../firmware/src/app/params/params_manifest.js';
+import { paramsValidate } from '../../../firmware/src/app/params/params_store.js';
+import type { DepotDb } from '../store/depot_db.js';
+import {
+  denyImageOf,
+  denyLinesFromDebts,
+  denyLinesOfImage,
+  DenyPublishError,
+} from './deny_publish.js';
+
+/** What `paramsPublish` did. */
+export type PublishResult =
+  | { readonly kind: 'published'; readonly version: number; readonly denyCount: number }
+  /** The content equals the newest published set's: no new version. */
+  | { readonly kind: 'unchanged'; readonly version: number; readonly denyCount: number };
+
+export interface PublishInput {
+  /** The base set's content files (PARAMS_FILES; its deny list is merged, its manifest read). */
+  readonly base: ReadonlyMap<string, Uint8Array>;
+  readonly privateKey: KeyObject;
+  readonly unsealPan: (sealed: string) => string;
+  readonly nowMs: number;
+}
+
+/**
+ * Builds, signs, self-checks (the validator's own `paramsValidate`) and stores the next set.
+ * The version is one above both the newest stored set and the base manifest's, so versions
+ * only go up. Rejects with DepotStoreError (database; also a concurrent publisher taking the
+ * same version: nothing stored, run again) or DenyPublishError (a bad base or deny entry).
+ */
+export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<PublishResult> {
+  const missing = PARAMS_FILES.find((name) => name !== FILE_DENY_LIST && !input.base.has(name));
+  if (missing !== undefined) throw new DenyPublishError(`base set lacks ${missing}`);
+  const baseDeny = input.base.get(FILE_DENY_LIST);
+  const lines = [
+    ...(baseDeny === undefined ? [] : denyLinesOfImage(baseDeny)),
+    ...(await denyLinesFromDebts(db, input.unsealPan)),
+  ];
+  const deny = denyImageOf(lines);
+  const files = new Map<string, Uint8Array>();
+  for (const name of PARAMS_FILES) files.set(name, input.base.get(name) ?? new Uint8Array(0));
+  files.set(FILE_DENY_LIST, deny.image);
+  const newest = (await db.query(
+    'SELECT version, files_json FROM params_sets ORDER BY version DESC LIMIT 1'))[0];
+  const newestVersion = newest === undefined ? 0 : Number(newest['version']);
+  if (newest !== undefined && sameContent(String(newest['files_json']), files)) {
+    return { kind: 'unchanged', version: newestVersion, denyCount: deny.count };
+  }
+  const baseManifest = input.base.get(FILE_MANIFEST);
+  const baseVersion = baseManifest === undefined ? 0 : manifestParse(baseManifest).version;
+  const version = Math.max(newestVersion, baseVersion) + 1;
+  if (version > PARAMS_VERSION_MAX) throw new DenyPublishError('no parameter version left');
+  const manifest = manifestSign(manifestBuild(files, version), input.privateKey);
+  files.set(FILE_MANIFEST, manifestEncode(manifest));
+  const checked = paramsValidate(files, createPublicKey(input.privateKey));
+  if (!checked.ok) throw new DenyPublishError(`the set would be refused: ${checked.error.message}`);
+  const encoded: Record<string, string> = {};
+  for (const [name, bytes] of files) encoded[name] = Buffer.from(bytes).toString('base64');
+  await db.run(
+    `INSERT INTO params_sets (version, published_at_ms, files_json, deny_count)
+     VALUES ($1, $2, $3, $4)`,
+    [version, input.nowMs, JSON.stringify(encoded), deny.count]);
+  return { kind: 'published', version, denyCount: deny.count };
+}
+
+/** True when a stored set holds exactly `files` (every content file byte for byte). */
+function sameContent(filesJson: string, files: ReadonlyMap<string, Uint8Array>): boolean {
+  const stored = JSON.parse(filesJson) as Record<string, string>;
+  return [...files].every(([name, bytes]) =>
+    stored[name] === Buffer.from(bytes).toString('base64'));
+}

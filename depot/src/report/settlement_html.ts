@@ -1,0 +1,77 @@
+// The settlement report as one self-contained HTML page: a table and an inline SVG bar chart
+// of the amount per day (authorised, declined, outstanding stacked).
+
+import type { SettlementRow } from './settlement_report.js';
+import { SETTLEMENT_COLUMNS } from './settlement_report.js';
+
+const CHART_WIDTH = 640;
+const CHART_HEIGHT = 220;
+const CHART_MARGIN = 30;
+
+function escapeHtml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+}
+
+interface DayTotal {
+  readonly day: string;
+  authorised: number;
+  declined: number;
+  outstanding: number;
+}
+
+function dayTotals(rows: readonly SettlementRow[]): DayTotal[] {
+  const byDay = new Map<string, DayTotal>();
+  for (const r of rows) {
+    const t = byDay.get(r.day) ?? { day: r.day, authorised: 0, declined: 0, outstanding: 0 };
+    t.authorised += r.authorisedMinor;
+    t.declined += r.declinedMinor;
+    t.outstanding += r.outstandingMinor;
+    byDay.set(r.day, t);
+  }
+  return [...byDay.values()];
+}
+
+/** An SVG bar per day; heights scale to the largest day. */
+export function settlementSvg(rows: readonly SettlementRow[]): string {
+  const days = dayTotals(rows);
+  const top = Math.max(1, ...days.map((d) => d.authorised + d.declined + d.outstanding));
+  const plotHeight = CHART_HEIGHT - 2 * CHART_MARGIN;
+  const slot = (CHART_WIDTH - 2 * CHART_MARGIN) / Math.max(1, days.length);
+  const bars: string[] = [];
+  days.forEach((d, i) => {
+    let y = CHART_HEIGHT - CHART_MARGIN;
+    const x = CHART_MARGIN + i * slot + slot * 0.15;
+    for (const [value, colour] of [[d.authorised, '#2e7d32'], [d.declined, '#c62828'],
+      [d.outstanding, '#9e9e9e']] as const) {
+      const h = (value / top) * plotHeight;
+      y -= h;
+      bars.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(slot * 0.7)
+        .toFixed(1)}" height="${h.toFixed(1)}" fill="${colour}"/>`);
+    }
+    bars.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${CHART_HEIGHT - 10}" `
+      + `font-size="10" text-anchor="middle">${escapeHtml(d.day)}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${
+    CHART_HEIGHT}" role="img" aria-label="amount per day">${bars.join('')}</svg>`;
+}
+
+/** The whole page. */
+export function settlementHtml(rows: readonly SettlementRow[], title: string): string {
+  const head = SETTLEMENT_COLUMNS.map((c) => `<th>${c}</th>`).join('');
+  const body = rows.map((r) => `<tr>${[r.day, r.routeId, r.terminalId, r.currencyCode, r.taps,
+    r.amountMinor, r.authorisedTaps, r.authorisedMinor, r.declinedTaps, r.declinedMinor,
+    r.outstandingTaps, r.outstandingMinor, r.debtOpenMinor, r.duplicates, r.uncertain]
+    .map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('\n');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:sans-serif}td,th{padding:2px 6px;border:1px solid #ccc}
+td{text-align:right}</style></head>
+<body><h1>${escapeHtml(title)}</h1>
+<p>Amounts in minor units. Bars: authorised (green), declined (red), outstanding (grey).</p>
+${settlementSvg(rows)}
+<table><thead><tr>${head}</tr></thead><tbody>
+${body}
+</tbody></table></body></html>
+`;
+}

@@ -1,0 +1,106 @@
+// Settlement per business day, route and terminal, read from the depot's tables: counted
+// clearing taps and their amounts, what the acquirer authorised or declined, what is still
+// owed (open debts), duplicates and uncertain taps. The business day is the terminal's
+// transaction date (9A), so a late upload lands on the day the rider travelled.
+
+import type { DepotDb, DepotValue } from '../store/depot_db.js';
+
+export interface SettlementRow {
+  /** YYYY-MM-DD from the tap's transaction date (YYMMDD, 20YY). */
+  readonly day: string;
+  readonly routeId: string;
+  readonly terminalId: string;
+  readonly currencyCode: number;
+  /** Counted clearing taps (duplicates excluded) and their amount. */
+  readonly taps: number;
+  readonly amountMinor: number;
+  readonly authorisedTaps: number;
+  readonly authorisedMinor: number;
+  readonly declinedTaps: number;
+  readonly declinedMinor: number;
+  /** Counted taps not yet answered by the acquirer (`new`, `sent`). */
+  readonly outstandingTaps: number;
+  readonly outstandingMinor: number;
+  /** Open debts of these taps (declined fares the rider still owes). */
+  readonly debtOpenMinor: number;
+  readonly duplicates: number;
+  /** Torn and still-open pending taps (uncertain debits). */
+  readonly uncertain: number;
+}
+
+export const SETTLEMENT_COLUMNS = ['day', 'route_id', 'terminal_id', 'currency_code', 'taps',
+  'amount_minor', 'authorised_taps', 'authorised_minor', 'declined_taps', 'declined_minor',
+  'outstanding_taps', 'outstanding_minor', 'debt_open_minor', 'duplicates', 'uncertain'];
+
+const COUNTED = "t.type = 'clearing' AND t.state <> 'duplicate'";
+const sumIf = (cond: string, value = '1'): string =>
+  `SUM(CASE WHEN ${cond} THEN ${value} ELSE 0 END)`;
+
+/**
+ * The settlement rows, ordered by day, route, terminal; `day` (YYYY-MM-DD) filters one day.
+ * Rejects with DepotStoreError.
+ */
+export async function settlementRows(db: DepotDb, day: string | null): Promise<SettlementRow[]> {
+  const params: DepotValue[] = [];
+  let filter = '';
+  if (day !== null) {
+    params.push(`${day.slice(2, 4)}${day.slice(5, 7)}${day.slice(8, 10)}`);
+    filter = 'AND t.transaction_date = $1';
+  }
+  const rows = await db.query(`SELECT t.transaction_date AS date,
+      COALESCE(t.route_id, '') AS route_id, t.terminal_id,
+      COALESCE(t.currency_code, 0) AS currency_code,
+      ${sumIf(COUNTED)} AS taps,
+      ${sumIf(COUNTED, 't.amount_minor')} AS amount_minor,
+      ${sumIf(`${COUNTED} AND t.state IN ('authorised', 'cleared')`)} AS authorised_taps,
+      ${sumIf(`${COUNTED} AND t.state IN ('authorised', 'cleared')`, 't.amount_minor')}
+        AS authorised_minor,
+      ${sumIf(`${COUNTED} AND t.state = 'declined'`)} AS declined_taps,
+      ${sumIf(`${COUNTED} AND t.state = 'declined'`, 't.amount_minor')} AS declined_minor,
+      ${sumIf(`${COUNTED} AND t.state IN ('new', 'sent')`)} AS outstanding_taps,
+      ${sumIf(`${COUNTED} AND t.state IN ('new', 'sent')`, 't.amount_minor')}
+        AS outstanding_minor,
+      ${sumIf(COUNTED, 'COALESCE(d.open_minor, 0)')} AS debt_open_minor,
+      ${sumIf("t.state = 'duplicate'")} AS duplicates,
+      ${sumIf("t.type IN ('torn', 'pending_open')")} AS uncertain
+    FROM taps t
+    LEFT JOIN (SELECT tap_id, SUM(amount_minor) AS open_minor FROM debts
+      WHERE state = 'open' GROUP BY tap_id) d ON d.tap_id = t.id
+    WHERE t.transaction_date IS NOT NULL ${filter}
+    GROUP BY t.transaction_date, COALESCE(t.route_id, ''), t.terminal_id,
+      COALESCE(t.currency_code, 0)
+    ORDER BY t.transaction_date, 2, t.terminal_id, 4`, params);
+  return rows.map((r) => ({
+    day: `20${String(r['date']).slice(0, 2)}-${String(r['date']).slice(2, 4)}-${
+      String(r['date']).slice(4, 6)}`,
+    routeId: String(r['route_id']),
+    terminalId: String(r['terminal_id']),
+    currencyCode: Number(r['currency_code']),
+    taps: Number(r['taps']), amountMinor: Number(r['amount_minor']),
+    authorisedTaps: Number(r['authorised_taps']), authorisedMinor: Number(r['authorised_minor']),
+    declinedTaps: Number(r['declined_taps']), declinedMinor: Number(r['declined_minor']),
+    outstandingTaps: Number(r['outstanding_taps']),
+    outstandingMinor: Number(r['outstanding_minor']),
+    debtOpenMinor: Number(r['debt_open_minor']),
+    duplicates: Number(r['duplicates']), uncertain: Number(r['uncertain']),
+  }));
+}
+
+function cells(row: SettlementRow): (string | number)[] {
+  return [row.day, row.routeId, row.terminalId, row.currencyCode, row.taps, row.amountMinor,
+    row.authorisedTaps, row.authorisedMinor, row.declinedTaps, row.declinedMinor,
+    row.outstandingTaps, row.outstandingMinor, row.debtOpenMinor, row.duplicates, row.uncertain];
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** CSV (RFC 4180, CRLF) with a header line; amounts in minor units. */
+export function settlementCsv(rows: readonly SettlementRow[]): string {
+  const lines = [SETTLEMENT_COLUMNS.join(','), ...rows.map((r) => cells(r).map(csvField)
+    .join(','))];
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,111 @@
+// The depot's PAN vault: a clear PAN is sealed (AES-256-GCM) for the acquirer and tokenised
+// (HMAC-SHA256) for dedupe, debts and reports; the clear PAN is never stored.
+// Keys: both derive from one 32-byte depot data key with HKDF-SHA256 (RFC 5869), so a token
+// key leak does not open sealed PANs and vice versa.
+
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export const DATA_KEY_BYTES = 32;
+const GCM_IV_BYTES = 12;
+const GCM_TAG_BYTES = 16;
+const SEAL_VERSION = 'v1';
+
+/** The data key file is bad: missing, unreadable or not 64 hex digits. */
+export class DataKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataKeyError';
+  }
+}
+
+/** Seals and tokenises PANs under one data key. */
+export interface PanVault {
+  /** Stable token of `pan`: 64 lower-case hex digits. */
+  token(pan: string): string;
+  /** `v1.IV.TAG.CIPHERTEXT` (base64url parts); a fresh IV each call. */
+  seal(pan: string): string;
+  /** The PAN of a sealed value; throws DataKeyError when it was not sealed by this key. */
+  unseal(sealed: string): string;
+}
+
+/** IVs drawn from one random block at a time: one getrandom call per 512 seals, not each. */
+function ivPool(): () => Uint8Array {
+  const ivsPerBlock = 512;
+  let block = Buffer.alloc(0);
+  let at = 0;
+  return () => {
+    if (at >= block.length) {
+      block = randomBytes(GCM_IV_BYTES * ivsPerBlock);
+      at = 0;
+    }
+    at += GCM_IV_BYTES;
+    return block.subarray(at - GCM_IV_BYTES, at);
+  };
+}
+
+/** A vault over `dataKey` (32 bytes). `iv` is injectable so tests are deterministic. */
+export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): PanVault {
+  if (dataKey.length !== DATA_KEY_BYTES)
+    throw new DataKeyError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`);
+  const derive = (info: string): Buffer =>
+    Buffer.from(hkdfSync('sha256', dataKey, new Uint8Array(0), info, DATA_KEY_BYTES));
+  const tokenKey = derive('shuaka depot pan token v1');
+  const sealKey = derive('shuaka depot pan seal v1');
+  return {
+    token: (pan) => createHmac('sha256', tokenKey).update(pan, 'ascii').digest('hex'),
+    seal: (pan) => {
+      const nonce = iv();
+      const cipher = createCipheriv('aes-256-gcm', sealKey, nonce);
+      const body = Buffer.concat([cipher.update(pan, 'ascii'), cipher.final()]);
+      const parts = [nonce, cipher.getAuthTag(), body].map((b) =>
+        Buffer.from(b).toString('base64url'));
+      return [SEAL_VERSION, ...parts].join('.');
+    },
+    unseal: (sealed) => unsealWith(sealKey, sealed),
+  };
+}
+
+function unsealWith(sealKey: Buffer, sealed: string): string {
+  const parts = sealed.split('.');
+  if (parts.length !== 4 || parts[0] !== SEAL_VERSION)
+    throw new DataKeyError('not a sealed PAN (expected v1.IV.TAG.DATA)');
+  const [nonce, tag, body] = parts.slice(1).map((p) => Buffer.from(p, 'base64url'));
+  if (nonce?.length !== GCM_IV_BYTES || tag?.length !== GCM_TAG_BYTES || body === undefined)
+    throw new DataKeyError('sealed PAN has a bad IV or tag length');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealKey, nonce);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('ascii');
+  } catch {
+    throw new DataKeyError('sealed PAN does not open under this data key (wrong key or '
+      + 'altered value)');
+  }
+}
+
+/** Reads a data key file (64 hex digits, whitespace ignored). Throws DataKeyError. */
+export function readDataKey(path: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new DataKeyError(`cannot read data key ${path}: ${(error as Error).message}`);
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(text))
+    throw new DataKeyError(`data key ${path} must hold ${DATA_KEY_BYTES * 2} hex digits`);
+  return Buffer.from(text, 'hex');
+}
+
+/** Writes a fresh random data key to `path` (mode 0600, refuses to overwrite). */
+export function createDataKey(path: string): void {
+  writeFileSync(path, `${randomBytes(DATA_KEY_BYTES).toString('hex')}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+}

@@ -1,0 +1,186 @@
+// The embedded depot database: SQLite through better-sqlite3, WAL journal and synchronous=FULL
+// so a committed batch survives a power cut before the validator is told "ack".
+
+import Database from 'better-sqlite3';
+import type { DepotDb, DepotRow, DepotValue } from './depot_db.js';
+import { DepotStoreError } from './depot_db.js';
+import { positionalSql } from './sql_placeholders.js';
+
+/** How long a writer waits for another process's lock before the store reports busy. */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** Prepared statements kept per connection (the depot uses a few dozen distinct ones). */
+const STATEMENT_CACHE_MAX = 512;
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+interface Prepared {
+  readonly statement: Statement;
+  readonly order: readonly number[];
+}
+
+/**
+ * Opens (creating when absent) the SQLite file at `path` (`:memory:` for a private one).
+ * Rejects with DepotStoreError when the file cannot be opened (missing folder, not a
+ * database, no permission).
+ */
+export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: false });
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Reading a page proves the file is a database (a text file fails here, not later).
+    db.prepare('SELECT count(*) AS n FROM sqlite_master').get();
+  } catch (error) {
+    throw new DepotStoreError(`cannot open SQLite database: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  return Promise.resolve(new SqliteDepotDb(db));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One better-sqlite3 connection. Its calls are synchronous, but a transaction's work is
+ * async: a queue keeps every other caller out while a transaction is open.
+ */
+class SqliteDepotDb implements DepotDb {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new Map<string, Prepared>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly db: Database.Database) {}
+
+  query(sql: string, params: readonly DepotValue[] = []): Promise<readonly DepotRow[]> {
+    return this.exclusive(() => this.queryNow(sql, params));
+  }
+
+  run(sql: string, params: readonly DepotValue[] = []): Promise<number> {
+    return this.exclusive(() => this.runNow(sql, params));
+  }
+
+  transaction<T>(work: (tx: DepotDb) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.execNow('BEGIN IMMEDIATE');
+      const tx = new SqliteTransaction(this);
+      try {
+        const result = await work(tx);
+        tx.finish();
+        this.execNow('COMMIT');
+        return result;
+      } catch (error) {
+        tx.finish();
+        if (this.db.inTransaction) this.execNow('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(() => {
+      if (this.closed) return;
+      this.closed = true;
+      this.statements.clear();
+      this.db.close();
+    });
+  }
+
+  /** Runs `task` after every earlier call finished (failures do not block the queue). */
+  private exclusive<T>(task: () => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.closed) throw new DepotStoreError('SQLite database is closed');
+      return task();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  queryNow(sql: string, params: readonly DepotValue[]): readonly DepotRow[] {
+    return this.guard(sql, () => {
+      const { statement, order } = this.prepare(sql);
+      const bound = order.map((i) => params[i] ?? null);
+      if (!statement.reader) {
+        statement.run(...bound);
+        return [];
+      }
+      return statement.all(...bound) as DepotRow[];
+    });
+  }
+
+  runNow(sql: string, params: readonly DepotValue[]): number {
+    return this.guard(sql, () => {
+      const { statement, order } = this.prepare(sql);
+      const bound = order.map((i) => params[i] ?? null);
+      if (statement.reader) return statement.all(...bound).length;
+      return statement.run(...bound).changes;
+    });
+  }
+
+  private execNow(sql: string): void {
+    this.guard(sql, () => this.db.exec(sql));
+  }
+
+  private prepare(sql: string): Prepared {
+    const cached = this.statements.get(sql);
+    if (cached !== undefined) return cached;
+    const positional = positionalSql(sql);
+    const prepared = { statement: this.db.prepare(positional.sql), order: positional.order };
+    if (this.statements.size >= STATEMENT_CACHE_MAX) this.statements.clear();
+    this.statements.set(sql, prepared);
+    return prepared;
+  }
+
+  private guard<T>(sql: string, task: () => T): T {
+    try {
+      return task();
+    } catch (error) {
+      const head = sql.trim().split(/\s+/).slice(0, 3).join(' ');
+      throw new DepotStoreError(`SQLite refused "${head} ...": ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+/** The handle a transaction's work sees: same connection, no queue, unusable after the end. */
+class SqliteTransaction implements DepotDb {
+  readonly dialect = 'sqlite' as const;
+  private open = true;
+
+  constructor(private readonly owner: SqliteDepotDb) {}
+
+  finish(): void {
+    this.open = false;
+  }
+
+  query(sql: string, params: readonly DepotValue[] = []): Promise<readonly DepotRow[]> {
+    return this.now(() => this.owner.queryNow(sql, params));
+  }
+
+  run(sql: string, params: readonly DepotValue[] = []): Promise<number> {
+    return this.now(() => this.owner.runNow(sql, params));
+  }
+
+  transaction<T>(): Promise<T> {
+    return Promise.reject(new DepotStoreError('nested depot transactions are not supported'));
+  }
+
+  close(): Promise<void> {
+    return Promise.reject(new DepotStoreError('close the database, not its transaction'));
+  }
+
+  private now<T>(task: () => T): Promise<T> {
+    if (!this.open) return Promise.reject(new DepotStoreError('transaction already ended'));
+    try {
+      return Promise.resolve(task());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,261 @@
+// Settlement against the acquirer simulator over loopback TCP, on SQLite and PostgreSQL: every
+// tap authorised or cleared exactly once through dropped links and depot restarts; declines
+// become debts and deny entries; recovery, repayment, voids, both fare models, exposure.
+//
+// The truth: the issuer simulator's own ledger and balances (it recomputes every cryptogram),
+// against the taps of a real simulated bus run.
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { accountKey, type IssuerAccount } from
+  '../../../host-sim/src/acquirer_sim/issuer_accounts.js';
+import { IssuerHost } from '../../../host-sim/src/acquirer_sim/issuer_host.js';
+import { acquirerSimListen, type AcquirerSimFaults } from
+  '../../../host-sim/src/acquirer_sim/acquirer_sim_server.js';
+import { AcquirerLink } from '../../src/acquirer/acquirer_link.js';
+import { settleOnce, type SettlementRun } from '../../src/acquirer/settlement.js';
+import { debtRepay, tapVoid } from '../../src/acquirer/settlement_debts.js';
+import { SETTLEMENT_DEFAULTS, type SettlementOptions } from
+  '../../src/acquirer/settlement_options.js';
+import { openDepotDb } from '../../src/store/open_depot_db.js';
+import type { DepotDb } from '../../src/store/depot_db.js';
+import {
+  accountsOf, busTaps, ENGINES, enginesDispose, panToken, storeTaps, unsealPan,
+  type BusTaps, type FixtureTap,
+} from './settlement_fixture.js';
+
+const SEED = Number(process.env['SHUAKA_SEED'] ?? 23);
+/** Noon in Beijing on the bus run's day (2026-11-22), and noon the day after. */
+const SAME_DAY_MS = Date.UTC(2026, 10, 22, 4, 0, 0);
+const NEXT_DAY_MS = Date.UTC(2026, 10, 23, 4, 0, 0);
+
+afterAll(() => enginesDispose());
+
+interface World {
+  readonly bus: BusTaps;
+  readonly accounts: Map<string, IssuerAccount>;
+  readonly initial: Map<string, number>;
+  readonly host: IssuerHost;
+  readonly target: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function world(label: string, fresh: (l: string) => Promise<string>,
+  faults?: AcquirerSimFaults): Promise<World> {
+  const bus = await busTaps(SEED);
+  const accounts = accountsOf(bus, SEED);
+  const initial = new Map([...accounts].map(([k, a]) => [k, a.balanceMinor]));
+  const host = new IssuerHost(accounts, SEED);
+  const server = await acquirerSimListen(host, faults === undefined ? { seed: SEED }
+    : { seed: SEED, faults });
+  const target = await fresh(label);
+  return { bus, accounts, initial, host, target, port: server.port, close: () => server.close() };
+}
+
+function optionsOf(now: number, change: Partial<SettlementOptions> = {}): SettlementOptions {
+  return { ...SETTLEMENT_DEFAULTS, exposureLimitMinor: 100_000, nowMs: () => now, unsealPan,
+    ...change };
+}
+
+/** One depot "process": open the database, settle once on a fresh link, close both. */
+async function depotRun(w: World, options: SettlementOptions): Promise<SettlementRun> {
+  const db = await openDepotDb(w.target, options.nowMs());
+  const link = new AcquirerLink({ host: '127.0.0.1', port: w.port, answerTimeoutMs: 400,
+    connectTimeoutMs: 400, attemptsMax: 2, backoffBaseMs: 5, backoffMaxMs: 40 });
+  try {
+    return await settleOnce(db, link, options);
+  } finally {
+    link.close();
+    await db.close();
+  }
+}
+
+async function withDb<T>(w: World, work: (db: DepotDb) => Promise<T>): Promise<T> {
+  const db = await openDepotDb(w.target, SAME_DAY_MS);
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const accountOf = (w: World, tap: FixtureTap): IssuerAccount | undefined =>
+  w.accounts.get(accountKey(tap.clearing.card.pan, tap.clearing.card.psn))
+  ?? [...w.accounts.values()].find((a) => a.pan === tap.clearing.card.pan);
+
+async function tapStates(db: DepotDb): Promise<Map<number, string>> {
+  const rows = await db.query('SELECT id, state FROM taps ORDER BY id');
+  return new Map(rows.map((r) => [Number(r['id']), String(r['state'])]));
+}
+
+/** Every account's balance is its initial one minus the ODA fares approved on it. */
+function expectBalancesMatch(w: World, ids: readonly number[], states: Map<number, string>):
+  void {
+  const charged = new Map<string, number>();
+  w.bus.taps.forEach((tap, i) => {
+    if (states.get(ids[i] ?? 0) !== 'authorised') return;
+    const account = accountOf(w, tap);
+    if (account === undefined) throw new Error('tap without account');
+    const key = accountKey(account.pan, account.psn);
+    charged.set(key, (charged.get(key) ?? 0) + tap.clearing.amountMinor);
+  });
+  for (const [key, account] of w.accounts) {
+    expect(account.balanceMinor, key).toBe((w.initial.get(key) ?? 0) - (charged.get(key) ?? 0));
+  }
+}
+
+describe.each(ENGINES)('settlement on $name (seed ' + SEED + ')', (engine) => {
+  it('singleFare_everyTapAuthorisedOrClearedOnce_throughDropsAndRestarts', async () => {
+    const w = await world('drops', engine.fresh, { dropBeforeRatio: 0.2, dropAfterRatio: 0.2 });
+    try {
+      const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+      let runs = 0;
+      for (; runs < 40; runs += 1) {
+        const run = await depotRun(w, optionsOf(SAME_DAY_MS));
+        if (run.unanswered === 0 && run.waiting === 0 && run.planned === 0 && runs > 0) break;
+      }
+      expect(runs).toBeLessThan(40);
+      const states = await withDb(w, tapStates);
+      const arqc = w.bus.taps.filter((t) => t.clearing.cryptogramType === 'ARQC').length;
+      expect(arqc).toBeGreaterThan(0);
+      w.bus.taps.forEach((tap, i) => {
+        const want = tap.clearing.cryptogramType === 'ARQC' ? 'authorised' : 'cleared';
+        expect(states.get(ids[i] ?? 0), `tap ${i}`).toBe(want);
+      });
+      const charges = w.host.movements().filter((m) => m.kind !== 'top-up');
+      expect(charges.length).toBe(w.bus.taps.length);
+      expect(new Set(charges.map((m) => `${m.terminalId}/${m.stan}`)).size).toBe(charges.length);
+      expectBalancesMatch(w, ids, states);
+      const pending = await withDb(w, (db) =>
+        db.query("SELECT COUNT(*) AS n FROM acquirer_messages WHERE state = 'pending'"));
+      expect(Number(pending[0]?.['n'])).toBe(0);
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
+  it('decline_opensDebtAndDenyEntry_laterTapsWait_recoveryAfterTopUpClosesIt', async () => {
+    const w = await world('decline', engine.fresh);
+    try {
+      const oda = w.bus.taps.filter((t) => t.clearing.cryptogramType === 'ARQC');
+      const card = oda.find((t) => oda.filter((o) => o.clearing.card.pan
+        === t.clearing.card.pan).length >= 2);
+      if (card === undefined) throw new Error(`seed ${SEED}: no card with two ODA taps`);
+      const account = accountOf(w, card);
+      if (account === undefined) throw new Error('no account');
+      account.balanceMinor = 0;
+      const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+      // Exposure 0: only a card's first outstanding ODA tap goes (the first-ride rule).
+      const first = await depotRun(w, optionsOf(SAME_DAY_MS, { exposureLimitMinor: 0 }));
+      expect(first.declined).toBe(1);
+      expect(first.waiting).toBeGreaterThanOrEqual(1);
+      const token = panToken(card.clearing.card.pan);
+      const open = await withDb(w, (db) => db.query(
+        "SELECT d.amount_minor, e.reason FROM debts d JOIN deny_entries e ON e.debt_id = d.id "
+        + "WHERE d.pan_token = $1 AND d.state = 'open' AND e.removed_at_ms IS NULL", [token]));
+      expect(open).toEqual([{ amount_minor: card.clearing.amountMinor,
+        reason: 'issuer declined 51' }]);
+      w.host.topUp(account.pan, account.psn, 10_000);
+      const later = await depotRun(w, optionsOf(SAME_DAY_MS + 1, { recoveryIntervalMs: 0 }));
+      expect(later.recoveriesQueued).toBe(1);
+      expect(later.recovered).toBe(1);
+      const debts = await withDb(w, (db) => db.query(
+        'SELECT state FROM debts WHERE pan_token = $1', [token]));
+      expect(debts).toEqual([{ state: 'repaid' }]);
+      const states = await withDb(w, tapStates);
+      const cardTaps = w.bus.taps.map((t, i) => [t, ids[i] ?? 0] as const)
+        .filter(([t]) => t.clearing.card.pan === card.clearing.card.pan
+          && t.clearing.cryptogramType === 'ARQC');
+      expect(cardTaps.map(([, id]) => states.get(id)))
+        .toEqual(['declined', ...cardTaps.slice(1).map(() => 'authorised')]);
+      const paid = w.host.movements().filter((m) => m.pan === account.pan && m.amountMinor < 0);
+      const owed = cardTaps.reduce((sum, [t]) => sum + t.clearing.amountMinor, 0);
+      expect(paid.reduce((sum, m) => sum - m.amountMinor, 0)).toBe(owed);
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
+  it('blockedCard_debtRepaidAtACounter_removesItsDenyEntry', async () => {
+    const w = await world('repay', engine.fresh);
+    try {
+      const tap = w.bus.taps.find((t) => t.clearing.cryptogramType === 'ARQC');
+      const account = tap === undefined ? undefined : accountOf(w, tap);
+      if (tap === undefined || account === undefined) throw new Error('no ODA tap');
+      account.status = 'blocked';
+      await withDb(w, (db) => storeTaps(db, [tap], SAME_DAY_MS));
+      expect((await depotRun(w, optionsOf(SAME_DAY_MS))).declined).toBe(1);
+      const token = panToken(tap.clearing.card.pan);
+      await withDb(w, async (db) => {
+        expect(await debtRepay(db, token, null, SAME_DAY_MS + 5)).toBe(1);
+        expect(await debtRepay(db, token, null, SAME_DAY_MS + 6)).toBe(0);
+        const entries = await db.query(
+          'SELECT reason, removed_at_ms FROM deny_entries WHERE pan_token = $1', [token]);
+        expect(entries).toEqual([{ reason: 'issuer declined 62', removed_at_ms: SAME_DAY_MS + 5 }]);
+      });
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+});
+
+describe.each(ENGINES)('settlement fare models and voids on $name (seed ' + SEED + ')', (e) => {
+  it('aggregatedFare_oneAuthorisationPerCardDay_onlyOnceTheDayIsClosed', async () => {
+    const w = await world('aggregated', e.fresh);
+    try {
+      const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+      const oda = w.bus.taps.filter((t) => t.clearing.cryptogramType === 'ARQC');
+      const cards = new Set(oda.map((t) => t.clearing.card.pan));
+      const sameDay = await depotRun(w, optionsOf(SAME_DAY_MS, { fareModel: 'aggregated' }));
+      expect(sameDay.waiting).toBe(oda.length);
+      expect(sameDay.approved).toBe(w.bus.taps.length - oda.length);
+      const nextDay = await depotRun(w, optionsOf(NEXT_DAY_MS, { fareModel: 'aggregated' }));
+      expect(nextDay.approved).toBe(cards.size);
+      expect(oda.length).toBeGreaterThan(cards.size);
+      const auths = w.host.movements().filter((m) => m.kind === 'authorisation');
+      expect(auths.length).toBe(cards.size);
+      for (const pan of cards) {
+        const total = oda.filter((t) => t.clearing.card.pan === pan)
+          .reduce((sum, t) => sum + t.clearing.amountMinor, 0);
+        expect(auths.find((m) => m.pan === pan)?.amountMinor).toBe(-total);
+      }
+      expectBalancesMatch(w, ids, await withDb(w, tapStates));
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
+  it('voidedTap_approvedIsReversedOnce_unsentIsNeverSent', async () => {
+    const w = await world('void', e.fresh);
+    try {
+      const oda = w.bus.taps.filter((t) => t.clearing.cryptogramType === 'ARQC');
+      const [sent, unsent] = [oda[0], oda[1]];
+      if (sent === undefined || unsent === undefined) throw new Error('two ODA taps needed');
+      const [sentId, unsentId] = await withDb(w, (db) => storeTaps(db, [sent, unsent],
+        SAME_DAY_MS));
+      await withDb(w, async (db) => expect(await tapVoid(db, unsentId ?? 0, SAME_DAY_MS))
+        .toBe('voided-unsent'));
+      expect((await depotRun(w, optionsOf(SAME_DAY_MS))).approved).toBe(1);
+      const account = accountOf(w, sent);
+      const key = account === undefined ? '' : accountKey(account.pan, account.psn);
+      expect(account?.balanceMinor).toBe((w.initial.get(key) ?? 0) - sent.clearing.amountMinor);
+      await withDb(w, async (db) => {
+        expect(await tapVoid(db, sentId ?? 0, SAME_DAY_MS)).toBe('reversal-queued');
+        expect(await tapVoid(db, sentId ?? 0, SAME_DAY_MS)).toBe('already-voided');
+        expect(await tapVoid(db, 999_999, SAME_DAY_MS)).toBe('not-found');
+      });
+      await depotRun(w, optionsOf(SAME_DAY_MS));
+      await depotRun(w, optionsOf(SAME_DAY_MS));
+      expect(account?.balanceMinor).toBe(w.initial.get(key));
+      const kinds = w.host.movements().map((m) => m.kind);
+      expect(kinds).toEqual(['authorisation', 'reversal']);
+      const codes = await withDb(w, (db) => db.query(
+        'SELECT mti, response_code FROM acquirer_messages ORDER BY id'));
+      expect(codes).toEqual([{ mti: '0100', response_code: '00' },
+        { mti: '0400', response_code: '00' }]);
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+});

@@ -1,0 +1,106 @@
+// `shuaka depot` as a real process: init, terminal add/list/revoke, serve over mutual TLS with
+// the certificates it issued, graceful SIGTERM, and the documented exit codes.
+
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-depot-cli-'));
+const dir = join(temp, 'depot');
+const db = join(temp, 'depot.sqlite');
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(temp, { recursive: true, force: true });
+});
+
+function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [BIN, 'depot', ...args], { encoding: 'utf8', cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `serve`; resolves with the child and its port once it printed "listening". */
+function serve(...args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn('node', [BIN, 'depot', 'serve', ...args], { cwd: ROOT });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening https:\/\/[^:]+:(\d+)/.exec(out);
+      if (m !== null) resolve({ child, port: Number(m[1]) });
+    });
+    child.stderr?.on('data', (c: Buffer) => { err += c.toString(); });
+    child.on('exit', (code) => reject(new Error(`serve exited ${String(code)}: ${err}`)));
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
+
+describe('shuaka depot (process)', () => {
+  it('init_thenTerminalAdd_issuesCertificates_andRefusesDuplicates', () => {
+    expect(shuaka('init', '--dir', dir).status).toBe(0);
+    for (const f of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'data.key'])
+      expect(existsSync(join(dir, f))).toBe(true);
+    expect(shuaka('init', '--dir', dir)).toMatchObject({ status: 1 });
+    expect(shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--route', 'R12',
+      '--dir', dir, '--out', join(temp, 'term')).status).toBe(0);
+    const again = shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--cert',
+      join(temp, 'term', 'SIM00001.pem'));
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already registered/);
+    const list = shuaka('terminal', 'list', '--db', db);
+    expect(list.status).toBe(0);
+    expect(JSON.parse(list.stdout.trim())).toMatchObject({ terminalId: 'SIM00001',
+      routeId: 'R12', status: 'active' });
+    expect(shuaka('terminal', 'revoke', '--db', db, '--id', 'NOPE').status).toBe(1);
+    expect(shuaka('terminal', 'frob').status).toBe(2);
+  });
+
+  it('serve_acceptsTheIssuedTerminal_refusesABusyPort_andStopsOnSigterm', async () => {
+    const { child, port } = await serve('--dir', dir, '--db', db, '--port', '0', '--host',
+      '127.0.0.1');
+    const client = { key: readFileSync(join(temp, 'term', 'SIM00001.key')),
+      cert: readFileSync(join(temp, 'term', 'SIM00001.pem')) };
+    const ca = readFileSync(join(dir, 'ca.pem'));
+    const answer = await call(port, ca, client, 'POST', '/v1/batches',
+      JSON.stringify(clearingBatch('SIM00001', 1, 5)));
+    expect(answer).toMatchObject({ status: 200, json: { stored: 5 } });
+    const busy = shuaka('serve', '--dir', dir, '--db', db, '--port', String(port), '--host',
+      '127.0.0.1');
+    expect(busy.status).toBe(11);
+    expect(busy.stderr).toMatch(/port in use/);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    const report = shuaka('report', '--db', db);
+    expect(report.status).toBe(0);
+    expect(report.stdout).toMatch(/^day,route_id,terminal_id/);
+    expect(report.stdout).toContain('2026-12-02,R12,SIM00001,156,5,1000,');
+  });
+
+  it('badFlagsDatabaseOrKeys_exitWithTheDocumentedCodes', () => {
+    expect(shuaka('serve', '--dir', dir, '--db', db, '--port', '70000').status).toBe(2);
+    expect(shuaka('serve', '--dir', dir, '--db', join(temp, 'no', 'x.sqlite')).status).toBe(10);
+    const pg = shuaka('serve', '--dir', dir, '--db', 'postgres://u:secret@127.0.0.1:1/x');
+    expect(pg.status).toBe(10);
+    expect(pg.stderr).not.toContain('secret');
+    expect(shuaka('serve', '--dir', join(temp, 'empty'), '--db', db).status).toBe(12);
+    expect(shuaka('report', '--db', join(temp, 'missing.sqlite')).status).toBe(10);
+    expect(shuaka('report', '--db', db, '--day', '2026-02-30').status).toBe(2);
+    expect(shuaka('report', '--db', db, '--format', 'pdf').status).toBe(2);
+    expect(shuaka('nonsense').status).toBe(2);
+  });
+});

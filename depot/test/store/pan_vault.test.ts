@@ -1,0 +1,62 @@
+// The PAN vault against node:crypto used by hand (HKDF-SHA256 keys, AES-256-GCM, HMAC), and
+// refusals of a wrong key or an altered value.
+
+import { createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDataKey, DataKeyError, panVault, readDataKey } from
+  '../../src/store/pan_vault.js';
+
+const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+  'hex');
+const PAN = '6231000000000000123';
+const derive = (info: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', KEY, new Uint8Array(0), info, 32));
+
+describe('pan vault', () => {
+  it('seal_opensWithNodeCryptoByHand_andTokenIsTheHmac', () => {
+    const vault = panVault(KEY);
+    const sealed = vault.seal(PAN);
+    expect(sealed).not.toContain(PAN);
+    const [version, iv, tag, body] = sealed.split('.');
+    expect(version).toBe('v1');
+    const decipher = createDecipheriv('aes-256-gcm', derive('shuaka depot pan seal v1'),
+      Buffer.from(iv ?? '', 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+    const clear = Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')),
+      decipher.final()]).toString();
+    expect(clear).toBe(PAN);
+    expect(vault.token(PAN)).toBe(createHmac('sha256', derive('shuaka depot pan token v1'))
+      .update(PAN).digest('hex'));
+    expect(vault.seal(PAN)).not.toBe(sealed);
+  });
+
+  it('unseal_refusesAWrongKeyOrAFlippedBit', () => {
+    const sealed = panVault(KEY).seal(PAN);
+    expect(() => panVault(Buffer.alloc(32, 1)).unseal(sealed)).toThrow(DataKeyError);
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[3] ?? '', 'base64url');
+    body[0] = (body[0] ?? 0) ^ 1;
+    parts[3] = body.toString('base64url');
+    expect(() => panVault(KEY).unseal(parts.join('.'))).toThrow(/does not open/);
+    expect(() => panVault(KEY).unseal('v2.x.y.z')).toThrow(DataKeyError);
+  });
+
+  it('dataKeyFile_isCreatedOnce_andMalformedFilesAreRefused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shuaka-key-'));
+    try {
+      const path = join(dir, 'data.key');
+      createDataKey(path);
+      expect(readDataKey(path)).toHaveLength(32);
+      expect(() => createDataKey(path)).toThrow();
+      writeFileSync(path, 'abcd\n');
+      expect(() => readDataKey(path)).toThrow(/64 hex digits/);
+      expect(() => readDataKey(join(dir, 'none'))).toThrow(DataKeyError);
+      expect(() => panVault(Buffer.alloc(16))).toThrow(DataKeyError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
