@@ -26,6 +26,8 @@ export interface BusRunOptions {
   readonly cardGroups: number;
   /** Which card mix rides (host-sim/src/cards/card_mix.ts); absent = 'default'. */
   readonly populationKind?: PopulationKind;
+  /** The validator's terminal id (a fleet gives each bus its own); absent = SIM00001. */
+  readonly terminalId?: string;
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {
@@ -132,6 +134,9 @@ export async function runBus(
   return { options, board, pool, taps: lines };
 }
 
+/** Event-loop turns (10 ms each) to wait for real I/O before a deadlock is declared. */
+const IO_IDLE_TURNS_MAX = 100;
+
 /** runOnClock, letting the companion's real I/O finish before each step. */
 async function runOnClockWithIo<T>(
   clock: SimBoard['clock'],
@@ -148,7 +153,14 @@ async function runOnClockWithIo<T>(
     if (steps >= stepsMax) throw new Error('runOnClock: too many steps');
     await companion.settleIo();
     if (settled) break;
-    const stepped = await clock.step();
+    let stepped = await clock.step();
+    // Nothing sleeps: real I/O may have just started (it is tracked once its call is made);
+    // give the event loop a turn and settle it before calling this a deadlock.
+    for (let idle = 0; !stepped && !settled && idle < IO_IDLE_TURNS_MAX; idle += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await companion.settleIo();
+      stepped = settled || await clock.step();
+    }
     if (!stepped && !settled) throw new Error(`runOnClock: deadlock at ${clock.nowMs()} ms`);
   }
   return watched;

@@ -108,7 +108,7 @@ async function rideFleetBus(
     settleIo: () => io.settle(),
   };
   const busOptions = { ...BUS_RUN_DEFAULT, seed: options.seed * 1000 + index + 1,
-    riders: options.ridersPerBus };
+    riders: options.ridersPerBus, terminalId };
   const run = await runBus(busOptions, (line) => seat.onTap(index, line), companion);
   const up = uploader as Uploader | null;
   const summary = run.board.journal.summary();

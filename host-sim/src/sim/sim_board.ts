@@ -37,6 +37,8 @@ export interface SimBoardOptions {
   readonly lineId: string;
   readonly fares: FareParams;
   readonly storageBytes: number;
+  /** The terminal id in the parameter set (a fleet gives each bus its own); SIM00001. */
+  readonly terminalId?: string;
 }
 
 /** The composed board and the handles a scenario needs. */

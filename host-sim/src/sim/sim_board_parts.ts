@@ -100,7 +100,7 @@ export async function simParamStore(options: SimBoardOptions, prng: Prng): Promi
   });
   const written = await writeDefaultParams(paramsStorage, {
     version: 1,
-    terminal: { terminalId: 'SIM00001', lineId: options.lineId },
+    terminal: { terminalId: options.terminalId ?? 'SIM00001', lineId: options.lineId },
     fares: options.fares,
     caKeysTlvHex: options.caKeysTlvHex,
     denyList: options.denyList,
@@ -287,5 +287,6 @@ export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoa
     lineId: 'L101',
     fares: busFares(pool),
     storageBytes: 8 << 20,
+    terminalId: options.terminalId ?? 'SIM00001',
   };
 }
