@@ -4,7 +4,7 @@
 // DepotResult: the uploader decides what to retry. Bodies never carry a PAN out of here into
 // a log: the error details are the depot's `error` code and `detail` (PAN-free by contract).
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 
@@ -27,25 +27,39 @@ export interface DepotIdentity {
   readonly ca: string;
 }
 
-/** Reads the three PEM files of `dir`; an error names the missing or unreadable file. */
+/**
+ * Reads the three PEM files of `dir`; an error names the missing or unreadable file. Two
+ * layouts: DEPOT_IDENTITY_FILES, or what `shuaka depot terminal add --out DIR` writes (ID.key,
+ * ID.pem) with the fleet CA's ca.pem copied beside them.
+ */
 export async function depotIdentityRead(
   dir: string,
 ): Promise<{ ok: true; value: DepotIdentity } | { ok: false; detail: string }> {
   const read = async (name: string): Promise<string> => readFile(join(dir, name), 'utf8');
   try {
-    const [key, cert, ca] = await Promise.all([
-      read(DEPOT_IDENTITY_FILES.key),
-      read(DEPOT_IDENTITY_FILES.cert),
-      read(DEPOT_IDENTITY_FILES.ca),
-    ]);
-    for (const [name, text] of [[DEPOT_IDENTITY_FILES.key, key], [DEPOT_IDENTITY_FILES.cert, cert],
-      [DEPOT_IDENTITY_FILES.ca, ca]] as const) {
+    const names = await depotIdentityNames(dir);
+    const [key, cert, ca] = await Promise.all([read(names.key), read(names.cert),
+      read(names.ca)]);
+    for (const [name, text] of [[names.key, key], [names.cert, cert],
+      [names.ca, ca]] as const) {
       if (!text.includes('-----BEGIN ')) return { ok: false, detail: `${name}: not PEM` };
     }
     return { ok: true, value: { key, cert, ca } };
   } catch (error) {
     return { ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** The file names of the identity in `dir`: ours when the key is there, else the depot's. */
+async function depotIdentityNames(dir: string): Promise<{ key: string; cert: string; ca: string }> {
+  const files = await readdir(dir);
+  if (files.includes(DEPOT_IDENTITY_FILES.key)) return DEPOT_IDENTITY_FILES;
+  const keys = files.filter((name) => name.endsWith('.key'));
+  const only = keys.length === 1 ? (keys[0] ?? '').slice(0, -'.key'.length) : null;
+  if (only === null || !files.includes(`${only}.pem`) || !files.includes('ca.pem')) {
+    return DEPOT_IDENTITY_FILES;
+  }
+  return { key: `${only}.key`, cert: `${only}.pem`, ca: 'ca.pem' };
 }
 
 /** Transport choices. */

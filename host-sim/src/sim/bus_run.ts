@@ -154,8 +154,8 @@ async function runOnClockWithIo<T>(
     await companion.settleIo();
     if (settled) break;
     let stepped = await clock.step();
-    // Nothing sleeps: real I/O may have just started (it is tracked once its call is made);
-    // give the event loop a turn and settle it before calling this a deadlock.
+    // When no sleeper is due, real I/O may have just begun (tracked once its call is made),
+    // so the event loop gets turns to settle it before this counts as a deadlock.
     for (let idle = 0; !stepped && !settled && idle < IO_IDLE_TURNS_MAX; idle += 1) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       await companion.settleIo();

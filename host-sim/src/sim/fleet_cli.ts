@@ -134,7 +134,8 @@ export function fleetBusLine(bus: FleetBus): string {
   const u = bus.upload;
   const outage = bus.outages.map(([a, b]) => `${(a / 60_000).toFixed(1)}-${(b / 60_000)
     .toFixed(1)} min`).join(', ');
-  return `${bus.terminalId}: ${bus.run.taps.length} taps; upload ${u.recordsSent} records in `
+  return `${bus.terminalId}: ${bus.run.taps.length} taps, ${bus.exportedLines} records to `
+    + `upload; sent ${u.recordsSent} records in `
     + `${u.batchesSent} batches (${u.recordsStored} stored, ${u.duplicates} duplicates), `
     + `${u.contacts} contacts (${u.contactsFailed} failed, ${bus.faultsInjected} faults, `
     + `outage ${outage}); journal acked through ${bus.ackThroughSeq} of ${bus.lastSeq}, `

@@ -41,6 +41,8 @@ export interface FleetBus {
   readonly ackThroughSeq: number;
   /** Export lines the journal still holds unacknowledged (0 when all reached the depot). */
   readonly backlogLines: number;
+  /** Every export line of the day (what the depot must hold for this terminal). */
+  readonly exportedLines: number;
 }
 
 /** Contacts after the last rider before the day is called (outages are over by then). */
@@ -118,6 +120,7 @@ async function rideFleetBus(
     faultsInjected: (link as DepotLinkFaulty | null)?.faultsInjected ?? 0,
     lastSeq: summary.lastSeq, ackThroughSeq: summary.ackThroughSeq,
     backlogLines: fleetExportLines(run, summary.ackThroughSeq).size,
+    exportedLines: fleetExportLines(run, 0).size,
   };
 }
 
