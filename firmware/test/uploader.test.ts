@@ -185,4 +185,31 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     expect(logged).toContain('records[3].pan');
     expect(logged).not.toMatch(/\d{12,19}/);
   });
+
+  it('status_carriesVersionsBacklogAndTheRefusedSet', async () => {
+    const r = await rig(SEED + 5, 200);
+    const depot = new DepotSim();
+    const refused = { version: 7, reason: 'rollback: version 7 is older than version 9' };
+    const up = new Uploader(
+      {
+        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal, clock: r.clock,
+        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
+        params: {
+          installedVersion: () => 9, refused: () => refused,
+          check: async () => ({ ok: true }), activatePending: async () => undefined,
+        },
+      },
+      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
+    );
+    // The depot is down for batches: the status still goes out, with the whole backlog.
+    const before = r.journal.summary();
+    depot.bodyBytesMax = 0;
+    await up.contact();
+    expect(depot.statuses.get('SIM00001')).toEqual({
+      terminalId: 'SIM00001', paramsVersion: 9, paramsRefused: refused,
+      backlogRecords: before.unacknowledgedFinalCount + before.uncertainCount,
+      lastSeq: before.lastSeq, ackThroughSeq: before.ackThroughSeq, softwareVersion: '0.1.0',
+    });
+    expect(before.unacknowledgedFinalCount).toBeGreaterThan(0);
+  });
 });
