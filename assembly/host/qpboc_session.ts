@@ -12,8 +12,13 @@ import type { Kernel } from './kernel_loader.js';
  * EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA, authorised later: qPBOC
  * with "ODA for online" when the card flags it (DF61), else the full contactless PBOC flow
  * (SDA/DDA/CDA + ARQC). Auto: EC when the purse pays the fare, else as ODA (assembly/README.md).
+ * Full: the full contactless PBOC flow for every card (TTQ 40800000; a phone answering with a
+ * qPBOC cryptogram continues as in ODA mode).
  */
-export type QpbocMode = 'ec' | 'oda' | 'auto';
+export type QpbocMode = 'ec' | 'oda' | 'auto' | 'full';
+
+/** Every mode, in the order of the kernel's OP_TXN_BEGIN argument (0-3). */
+export const QPBOC_MODES: readonly QpbocMode[] = ['ec', 'oda', 'auto', 'full'];
 
 /** One accepted AID; `partialMatch` lets longer card AIDs match (A000000333 0101 -> 010101...). */
 export interface QpbocAidEntry {
@@ -403,7 +408,7 @@ export function encodeQpbocInput(input: QpbocTransactionInput): Uint8Array {
   ]);
 }
 
-const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2 };
+const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2, full: 3 };
 
 function modeArg(mode: QpbocMode): number {
   return MODE_ARGS[mode];

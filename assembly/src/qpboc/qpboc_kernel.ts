@@ -43,6 +43,7 @@ import {
   ctx,
   MODE_ODA,
   MODE_AUTO,
+  MODE_FULL,
   AC_TC,
   AC_ARQC,
   PHASE_IDLE,
@@ -249,7 +250,8 @@ function kernelDeclineAfterCommit(reason: u8, detail: i32): i32 {
 }
 
 /**
- * OP_TXN_BEGIN: starts a transaction in `mode` (MODE_EC / MODE_ODA) with the INPUT_* layout.
+ * OP_TXN_BEGIN: starts a transaction in `mode` (MODE_EC, MODE_ODA, MODE_AUTO, MODE_FULL) with
+ * the INPUT_* layout.
  * Returns STATUS_NEED_APDU (SELECT PPSE), STATUS_NOT_ACCEPTED (amount over the limit),
  * ERR_TXN_NOT_CONFIGURED, ERR_TXN_INPUT_INVALID or ERR_BAD_STATE.
  */
@@ -257,7 +259,7 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   outSet(out, cap);
   if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
   if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
-  if (mode > MODE_AUTO) return ERR_TXN_INPUT_INVALID;
+  if (mode > MODE_FULL) return ERR_TXN_INPUT_INVALID;
   if (length != INPUT_BYTES && length != INPUT_BYTES_WITH_SEQUENCE) return ERR_TXN_INPUT_INVALID;
   const sequence = length == INPUT_BYTES || bcdValid(input + INPUT_SEQUENCE, 4);
   if (
@@ -347,7 +349,13 @@ function onPpse(data: usize, length: u32, sw: u32): i32 {
 
 function selectNext(): i32 {
   if (ctx.candidateIndex >= ctx.candidateCount) {
-    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, lastRejectDetail, RECORD_NONE);
+    const detail = lastRejectDetail;
+    // Auto mode: a purse the probe showed short, and no other way to pay (e.g. an EC-only card
+    // refusing the full-flow GPO with 6985): not enough e-cash (README, mode auto).
+    if (ctx.purseShort) {
+      return kernelFinish(STATUS_DECLINED, REASON_INSUFFICIENT_ECASH, detail, RECORD_NONE);
+    }
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, detail, RECORD_NONE);
   }
   return kernelStage(selectAidCommand(ctx.candidateIndex), PHASE_SELECT);
 }
@@ -369,9 +377,14 @@ function onSelect(data: usize, length: u32, sw: u32): i32 {
   if (fci != STATUS_OK) return selectDrop(fci);
   ctx.card.clear();
   // Auto mode asks for the e-cash balance first: does the purse pay the fare? (README, auto)
-  if (ctx.mode == MODE_AUTO) return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  if (ctx.mode == MODE_AUTO) {
+    // Each candidate is probed afresh: a previous application's balance is not this one's.
+    ctx.probeValid = false;
+    return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  }
   // ODA mode: DF61 online ODA → qPBOC ODA for online, else the full flow (domain.md 6.2).
   if (ctx.mode == MODE_ODA) gpoSetPath(onlinePath());
+  if (ctx.mode == MODE_FULL) gpoSetPath(PATH_FULL_FLOW);
   return gpoStage();
 }
 
@@ -393,7 +406,9 @@ function onProbe(data: usize, length: u32, sw: u32): i32 {
     bytesCopy(ctx.probeBalance, value, 6);
     ctx.probeValid = true;
   }
-  gpoSetPath(ctx.probeValid && !checksEcashShort() ? PATH_QPBOC_EC : onlinePath());
+  const short = ctx.probeValid && checksEcashShort();
+  if (short) ctx.purseShort = true;
+  gpoSetPath(ctx.probeValid && !short ? PATH_QPBOC_EC : onlinePath());
   ctx.card.clear();
   return gpoStage();
 }
