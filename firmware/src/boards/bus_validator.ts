@@ -54,6 +54,8 @@ export interface BusValidatorOptions {
   readonly sysfsRoot: string;
   /** Stop after this many taps (bench and acceptance runs); null runs until stopped. */
   readonly tapsMax: number | null;
+  /** 9F1E IFD serial number (8 letters or digits); null takes it from the terminal ID. */
+  readonly ifdSerial: string | null;
 }
 
 /** Where the board writes: JSON log lines (stdout) and sentences for the operator (stderr). */
@@ -233,7 +235,7 @@ async function bootDevices(
   const validator = composeValidator(
     { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
     reader.value.part,
-    options.mode,
+    options,
   );
   await validator.start();
   const outOfService = validator.outOfServiceReason();
@@ -261,7 +263,11 @@ interface ValidatorParts {
   readonly log: LogPort;
 }
 
-function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: QpbocMode): Validator {
+function composeValidator(
+  parts: ValidatorParts,
+  pn532: Pn532OnSerial,
+  options: Pick<BusValidatorOptions, 'mode' | 'ifdSerial'>,
+): Validator {
   return new Validator(
     {
       reader: pn532.reader,
@@ -276,7 +282,11 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
       log: parts.log,
     },
-    { ...VALIDATOR_CONFIG_DEFAULT, mode },
+    {
+      ...VALIDATOR_CONFIG_DEFAULT,
+      mode: options.mode,
+      terminalData: { ...VALIDATOR_CONFIG_DEFAULT.terminalData, ifdSerial: options.ifdSerial },
+    },
   );
 }
 

@@ -21,7 +21,7 @@ import {
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--mode auto|ec|oda] [--display-port DEV]
-             [--sysfs-root DIR] [--max-taps N]
+             [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
@@ -41,6 +41,9 @@ export const RUN_USAGE = `Usage:
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
                           (default /sys); missing devices are logged, not fatal
       --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM)
+      --ifd-serial SERIAL the device's IFD serial number (9F1E, an 8: exactly 8 letters or
+                          digits), sent to the card and in every record's field 55 (default:
+                          the last 8 letters and digits of the parameter set's terminal ID)
   Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
   current tap; a second one also cancels the reader's pending operation. A reader lost while
   running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
@@ -66,6 +69,7 @@ const FLAGS = [
   'display-port',
   'sysfs-root',
   'max-taps',
+  'ifd-serial',
 ];
 
 /** Host-link speeds a PN532 HSU offers that Linux UARTs hit exactly (pn532.md §6). */
@@ -147,6 +151,11 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (minFreeMb === null) {
     return usage(io, `--journal-min-free-mb must be an integer in 0..${JOURNAL_MIN_FREE_MB_MAX}`);
   }
+  const ifdSerial = v['ifd-serial'] ?? null;
+  // 9F1E is an 8 (EMV 4.4 Book 3, Annex A): exactly 8 alphanumeric characters.
+  if (ifdSerial !== null && !/^[A-Za-z0-9]{8}$/.test(ifdSerial)) {
+    return usage(io, `--ifd-serial must be exactly 8 letters or digits, got '${ifdSerial}'`);
+  }
   for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
@@ -161,6 +170,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',
     tapsMax,
+    ifdSerial,
   };
 }
 
