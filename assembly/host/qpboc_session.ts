@@ -33,6 +33,13 @@ export interface QpbocTerminalConfig {
   readonly aids: readonly QpbocAidEntry[];
   /** Contactless transaction limit (DF20): amounts at or above it are not accepted. */
   readonly contactlessLimitMinor?: number;
+  /**
+   * Contactless offline floor limit (DF19): above it no offline approval (TVR 4.8); the EC
+   * lane refuses, mode auto skips the e-cash probe (assembly/README.md, limits).
+   */
+  readonly floorLimitMinor?: number;
+  /** CVM required limit (DF21): amounts at or above it are not accepted (no CVM here). */
+  readonly cvmLimitMinor?: number;
   /** Extra primitive terminal objects offered to the PDOL (9F35, 9F33, 9F4E ...), BER-TLV. */
   readonly extraTerminalData?: Uint8Array;
   /** 9F33 terminal capabilities (3 bytes, hex). Default 2008C8 (IC, no CVM, SDA DDA CDA). */
@@ -323,8 +330,13 @@ export function encodeQpbocConfig(config: QpbocTerminalConfig): Uint8Array {
     tlvEncode(0x9f1a, bcd(config.countryCode, 2, 'country code')),
     tlvEncode(0x5f2a, bcd(config.currencyCode, 2, 'currency code')),
   ];
-  if (config.contactlessLimitMinor !== undefined) {
-    parts.push(tlvEncode(0xdf20, amountBcd(config.contactlessLimitMinor)));
+  const limits: ReadonlyArray<readonly [number, number | undefined]> = [
+    [0xdf20, config.contactlessLimitMinor],
+    [0xdf19, config.floorLimitMinor],
+    [0xdf21, config.cvmLimitMinor],
+  ];
+  for (const [tag, minor] of limits) {
+    if (minor !== undefined) parts.push(tlvEncode(tag, amountBcd(minor)));
   }
   for (const entry of config.aids) {
     const body = Buffer.concat([

@@ -85,6 +85,8 @@ export class QpbocContext {
    * (insufficient-ecash), the one thing they can fix, not 不支持此卡.
    */
   purseShort: bool = false;
+  /** The amount exceeds the floor limit DF19: no offline (EC) approval, TVR byte 4 bit 8. */
+  overFloorLimit: bool = false;
   /** 9F5D is an offline spending allowance (IAD type), not a purse balance. */
   allowance: bool = false;
 
@@ -141,6 +143,7 @@ export class QpbocContext {
     this.odaMethod = ODA_METHOD_NONE;
     this.probeValid = false;
     this.purseShort = false;
+    this.overFloorLimit = false;
     this.allowance = false;
     this.terminal.clear();
     this.card.clear();

@@ -158,6 +158,12 @@ function parseTerminal(value: Json | undefined): Omit<Trace, 'input' | 'exchange
     ...(limit === undefined
       ? {}
       : { contactlessLimitMinor: Number(digitsField(limit, 'terminal.contactlessLimit', 12)) }),
+    ...(t['floorLimit'] === undefined
+      ? {}
+      : { floorLimitMinor: Number(digitsField(t['floorLimit'], 'terminal.floorLimit', 12)) }),
+    ...(t['cvmLimit'] === undefined
+      ? {}
+      : { cvmLimitMinor: Number(digitsField(t['cvmLimit'], 'terminal.cvmLimit', 12)) }),
     ...(extra === undefined
       ? {}
       : { extraTerminalData: hexField(extra, 'terminal.extraTerminalData') }),
