@@ -12,8 +12,13 @@ import type { Kernel } from './kernel_loader.js';
  * EC: offline electronic cash (TC expected). ODA: UnionPay transit ODA, authorised later: qPBOC
  * with "ODA for online" when the card flags it (DF61), else the full contactless PBOC flow
  * (SDA/DDA/CDA + ARQC). Auto: EC when the purse pays the fare, else as ODA (assembly/README.md).
+ * Full: the full contactless PBOC flow for every card (TTQ 40800000; a phone answering with a
+ * qPBOC cryptogram continues as in ODA mode).
  */
-export type QpbocMode = 'ec' | 'oda' | 'auto';
+export type QpbocMode = 'ec' | 'oda' | 'auto' | 'full';
+
+/** Every mode, in the order of the kernel's OP_TXN_BEGIN argument (0-3). */
+export const QPBOC_MODES: readonly QpbocMode[] = ['ec', 'oda', 'auto', 'full'];
 
 /** One accepted AID; `partialMatch` lets longer card AIDs match (A000000333 0101 -> 010101...). */
 export interface QpbocAidEntry {
@@ -28,6 +33,13 @@ export interface QpbocTerminalConfig {
   readonly aids: readonly QpbocAidEntry[];
   /** Contactless transaction limit (DF20): amounts at or above it are not accepted. */
   readonly contactlessLimitMinor?: number;
+  /**
+   * Contactless offline floor limit (DF19): above it no offline approval (TVR 4.8); the EC
+   * lane refuses, mode auto skips the e-cash probe (assembly/README.md, limits).
+   */
+  readonly floorLimitMinor?: number;
+  /** CVM required limit (DF21): amounts at or above it are not accepted (no CVM here). */
+  readonly cvmLimitMinor?: number;
   /** Extra primitive terminal objects offered to the PDOL (9F35, 9F33, 9F4E ...), BER-TLV. */
   readonly extraTerminalData?: Uint8Array;
   /** 9F33 terminal capabilities (3 bytes, hex). Default 2008C8 (IC, no CVM, SDA DDA CDA). */
@@ -318,8 +330,13 @@ export function encodeQpbocConfig(config: QpbocTerminalConfig): Uint8Array {
     tlvEncode(0x9f1a, bcd(config.countryCode, 2, 'country code')),
     tlvEncode(0x5f2a, bcd(config.currencyCode, 2, 'currency code')),
   ];
-  if (config.contactlessLimitMinor !== undefined) {
-    parts.push(tlvEncode(0xdf20, amountBcd(config.contactlessLimitMinor)));
+  const limits: ReadonlyArray<readonly [number, number | undefined]> = [
+    [0xdf20, config.contactlessLimitMinor],
+    [0xdf19, config.floorLimitMinor],
+    [0xdf21, config.cvmLimitMinor],
+  ];
+  for (const [tag, minor] of limits) {
+    if (minor !== undefined) parts.push(tlvEncode(tag, amountBcd(minor)));
   }
   for (const entry of config.aids) {
     const body = Buffer.concat([
@@ -403,7 +420,7 @@ export function encodeQpbocInput(input: QpbocTransactionInput): Uint8Array {
   ]);
 }
 
-const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2 };
+const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2, full: 3 };
 
 function modeArg(mode: QpbocMode): number {
   return MODE_ARGS[mode];

@@ -147,7 +147,7 @@ describe('OP_TXN_BEGIN input and state checks', () => {
     ['day 00', Uint8Array.from([...good.subarray(0, 6), 0x25, 0x06, 0x00, ...good.subarray(9)]), 0],
     ['hour 24', Uint8Array.from([...good.subarray(0, 9), 0x24, 0, 0, ...good.subarray(12)]), 0],
     ['16 bytes', good.subarray(0, 16), 0],
-    ['mode 3', good, 3],
+    ['mode 4', good, 4],
     ['18 bytes', Uint8Array.from([...good, 0]), 0],
     ['9F41 not BCD', Uint8Array.from([...good, 0x00, 0x00, 0x00, 0x0a]), 0],
   ];

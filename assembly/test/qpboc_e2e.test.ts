@@ -14,6 +14,7 @@ import {
   findTlv,
   runQpbocTransaction,
   tlvEncode,
+  type QpbocMode,
   type QpbocOutcome,
   type TlvObject,
 } from '../host/qpboc_session.js';
@@ -52,11 +53,11 @@ beforeAll(async () => {
   kernel = await loadKernel();
 });
 
-function traceOf(mode: 'ec' | 'oda', exchanges: Array<Record<string, unknown>> = []): Trace {
+function traceOf(mode: QpbocMode, exchanges: Array<Record<string, unknown>> = []): Trace {
   return parseTrace(JSON.stringify({ terminal, inputs: { ...INPUTS, mode }, exchanges }));
 }
 
-async function live(name: PopulationName, mode: 'ec' | 'oda') {
+async function live(name: PopulationName, mode: QpbocMode) {
   const card = pop.card(name);
   card.powerOn();
   const trace = traceOf(mode);
@@ -73,7 +74,7 @@ async function live(name: PopulationName, mode: 'ec' | 'oda') {
   return { card, outcome, io };
 }
 
-function record(id: string, ref: string, mode: 'ec' | 'oda', outcome: QpbocOutcome): void {
+function record(id: string, ref: string, mode: QpbocMode, outcome: QpbocOutcome): void {
   generated.push({
     id,
     ref: `${ref} (host-sim population seed ${SEED})`,
@@ -203,6 +204,46 @@ describe('qPBOC kernel against host-sim cards (ODA transit mode)', () => {
       record(`sim_${name}_oda`, 'domain.md 6.2', 'oda', outcome);
     });
   }
+});
+
+describe('mode auto: a purse short of the fare and no other way to pay', () => {
+  // An EC-only card (no full flow, no DF61) with 0.50 left: GET DATA 9F79 shows the purse short,
+  // the full-flow GPO (TTQ 40800000) is refused with 6985. The rider must read 余额不足.
+  it('ec-only-short: declined insufficient-ecash (was no-accepted-app), nothing debited', async () => {
+    const { card, outcome } = await live('ec-only-short', 'auto');
+    expect(outcome.kind).toBe('declined');
+    expect(outcome.reason).toBe('insufficient-ecash');
+    expect(outcome.detail).toBe(0x6985);
+    const commands = outcome.transcript.map((e) => toHex(e.capdu));
+    expect(commands).toContain('80CA9F7900');
+    const gpo = outcome.transcript.find((e) => e.capdu[1] === 0xa8);
+    expect(toHex(gpo?.capdu.subarray(7, 11) ?? new Uint8Array(0))).toBe('40800000');
+    expect(toHex(gpo?.rapdu ?? new Uint8Array(0))).toBe('6985');
+    expect(card.ledger().length).toBe(0);
+    expect(card.balanceMinor()).toBe(50);
+    record('sim_ec-only-short_auto', 'README mode auto; domain.md 2.6, 6.2', 'auto', outcome);
+  });
+
+  it('failing twin: the same card whose 9F79 probe is refused (6A88) is not accepted', async () => {
+    const good = (await live('ec-only-short', 'auto')).outcome;
+    const exchanges = good.transcript.map((e) =>
+      toHex(e.capdu) === '80CA9F7900' ? { capdu: e.capdu, rapdu: fromHex('6A88') } : e,
+    );
+    const trace = traceOf('auto', exchangesJson(exchanges));
+    prepareKernel(kernel, trace);
+    const { outcome, unusedExchanges } = await replayTrace(kernel, trace, 'exact');
+    expect(unusedExchanges).toBe(0);
+    // Without a balance the kernel knows of no purse: the kind of card is not accepted here.
+    expect(outcome.kind).toBe('not-accepted');
+    expect(outcome.reason).toBe('no-accepted-app');
+    record('twin_sim_ec-only-short_auto_probe_refused', 'README mode auto', 'auto', outcome);
+  });
+
+  it('failing twin: a full purse on the same kind of card pays offline (ec-only)', async () => {
+    const { outcome } = await live('ec-only', 'auto');
+    expect(outcome.kind).toBe('approved');
+    expect(outcome.reason).toBe('offline-approved');
+  });
 });
 
 // ---- Malformed twins of a live transcript ------------------------------------------------

@@ -134,6 +134,16 @@ describe('full flow: each ODA method admits a genuine stock card', () => {
     expect(outcome.reason).toBe('full-flow-admitted');
   });
 
+  it('mode full: even a DF61 card with a purse gets TTQ 40800000, no probe', async () => {
+    const { outcome, card } = await run({ oda: 'dda', df61: 0x40, ecBalanceMinor: 5000 }, 'full');
+    expect(gpoTtq(outcome)).toBe('40800000');
+    expect(card.commands.includes('80CA9F79')).toBe(false);
+    expect(outcome.reason).toBe('full-flow-admitted');
+    // Its twin in mode auto pays from the purse (qPBOC EC, TTQ 28000080).
+    const auto = await run({ oda: 'dda', df61: 0x40, ecBalanceMinor: 5000 }, 'auto');
+    expect(gpoTtq(auto.outcome)).toBe('28000080');
+  });
+
   it('EC mode: GPO format 1 stays not accepted (full-flow-required)', async () => {
     const { outcome } = await run({ oda: 'dda' }, 'ec');
     expect(outcome.reason).toBe('full-flow-required');

@@ -173,11 +173,14 @@ describe('selection and card kinds', () => {
     expect(auto.reason).toBe('oda-admitted');
   });
 
-  it('not enough e-cash in an EC lane: insufficient-ecash; auto takes another way', async () => {
+  it('not enough e-cash, no other way to pay: insufficient-ecash in EC and auto lanes', async () => {
     const ec = await run('ec-insufficient', 'ec');
     expect(ec.reason).toBe('insufficient-ecash');
+    // Auto: the probe shows the purse short, the full-flow GPO is refused (6985): the card has
+    // no other way to pay, and the rider reads 余额不足, not 不支持此卡.
     const auto = await run('ec-insufficient', 'auto');
-    expect(auto.reason).not.toBe('insufficient-ecash');
+    expect(auto.kind).toBe('declined');
+    expect(auto.reason).toBe('insufficient-ecash');
     expect(auto.path).not.toBe('qpboc-ec');
   });
 });

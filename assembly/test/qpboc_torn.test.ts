@@ -37,7 +37,7 @@ beforeAll(async () => {
   kernel = await loadKernel();
 });
 
-function trace(mode: 'ec' | 'oda' = 'ec'): Trace {
+function trace(mode: QpbocMode = 'ec'): Trace {
   return parseTrace(
     JSON.stringify({ terminal: simTerminalJson(pop), inputs: { ...INPUTS, mode }, exchanges: [] }),
   );
@@ -49,7 +49,7 @@ async function tap(
   mode: QpbocMode = 'ec',
 ): Promise<QpbocOutcome> {
   card.powerOn();
-  const t = trace(mode === 'auto' ? 'ec' : mode);
+  const t = trace(mode);
   prepareKernel(kernel, t);
   const io = new LiveCardIo(card, tear);
   return runQpbocTransaction(

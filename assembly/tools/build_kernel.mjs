@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const buildDir = join(root, 'build');
 const witPath = join(root, 'assembly', 'wit', 'kernel.wit');
+/** performance.md: the kernel binary is at most 64 KiB; a bigger one fails the build. */
+const KERNEL_BYTES_MAX = 64 * 1024;
 
 async function listSources(dir) {
   const out = [];
@@ -84,9 +86,15 @@ async function main() {
   await compile('release');
   await compile('debug');
   await buildComponent();
-  await writeFile(stampPath, hash);
   const size = (await readFile(join(buildDir, 'kernel.wasm'))).length;
-  console.log(`kernel: built build/kernel.wasm (${size} bytes) and the component`);
+  if (size > KERNEL_BYTES_MAX) {
+    // No stamp: the next build tries again instead of trusting an oversized kernel.
+    await rm(stampPath, { force: true });
+    throw new Error(`kernel: build/kernel.wasm is ${size} bytes, over ${KERNEL_BYTES_MAX}`);
+  }
+  const free = KERNEL_BYTES_MAX - size;
+  await writeFile(stampPath, hash);
+  console.log(`kernel: built build/kernel.wasm (${size} bytes, ${free} free) and the component`);
 }
 
 main().catch((err) => {

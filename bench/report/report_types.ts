@@ -26,7 +26,7 @@ export interface ScenarioResult {
   readonly config: {
     readonly baudRate: number;
     readonly rfBitRateKbps: number;
-    readonly mode: 'ec' | 'oda' | 'auto';
+    readonly mode: 'ec' | 'oda' | 'auto' | 'full';
     readonly card: string;
     readonly iccKeyBits: number;
   };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { decodeTlv, findTlv } from '../../assembly/host/qpboc_session.js';
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { population, type PopulationName } from '../../host-sim/src/cards/card_population.js';
 import type { QpbocCard } from '../../host-sim/src/cards/qpboc_card.js';
@@ -196,6 +197,41 @@ describe('shuaka run on a socat pty', () => {
     expect(finals).toEqual(debits);
   });
 
+  it.each([
+    ['SN7Q2X01', 'SN7Q2X01'],
+    // Without the flag, 9F1E comes from the terminal ID (BUS00042) as in the simulator.
+    [null, 'BUS00042'],
+  ])('run_ifdSerial_%s_reachesField55OfTheJournalRecord', async (flag, expected) => {
+    if (!externalToolsReady(['socat'], 'shuaka run on a pty')) return;
+    const pop = population(SEED, { pki: testPki() });
+    const paramsFlags = await writeParams(pop.denyList);
+    const pty = await startEmulator();
+    const journalDir = join(dir, 'journal');
+    const { io, err, nextEvent } = captureIo();
+    const started = nextEvent('start');
+    const running = runRunCommand(
+      [
+        ...['--port', pty.hostPath, '--journal', journalDir, '--max-taps', '1'],
+        ...['--sysfs-root', join(dir, 'no-sys'), ...paramsFlags],
+        ...(flag === null ? [] : ['--ifd-serial', flag]),
+      ],
+      io,
+    );
+    await Promise.race([started, running]);
+    const [tap] = await tapAll(pty.sim, [pop.card('unionpay-debit-ec')], nextEvent);
+    expect(await running, err.join('\n')).toBe(0);
+    expect(tap?.['result']).toBe('approved');
+    const bytes = new Uint8Array(readFileSync(join(journalDir, JOURNAL_FILE_NAME)));
+    const finals = journalScan(bytes, JOURNAL_FILE_NAME, true).records.flatMap((r) =>
+      r.entry.kind === 'final' ? [r.entry.clearing.iccDataHex] : [],
+    );
+    expect(finals).toHaveLength(1);
+    const field55 = decodeTlv(Buffer.from(finals[0] ?? '', 'hex'));
+    const serial = findTlv(field55, 0x9f1e);
+    expect(serial === null ? null : Buffer.from(serial).toString('ascii')).toBe(expected);
+    expect(field55.filter((o) => o.tag === 0x9f1e)).toHaveLength(1);
+  });
+
   it('run_whenStopRequested_finishesWithoutATapAndReleasesTheReader', async () => {
     if (!externalToolsReady(['socat'], 'shuaka run on a pty')) return;
     const pop = population(SEED, { pki: testPki() });
@@ -217,6 +253,7 @@ describe('shuaka run on a socat pty', () => {
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
         tapsMax: null,
+        ifdSerial: null,
       },
       { log: io.out, err: io.err },
       stop,
@@ -245,6 +282,7 @@ describe('shuaka run on a socat pty', () => {
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
         tapsMax: null,
+        ifdSerial: null,
       },
       { log: again.io.out, err: again.io.err },
       stop2,
@@ -292,6 +330,10 @@ describe('shuaka run on a socat pty', () => {
     [['--port', '/dev/null', '--journal', '']],
     [['--port', '/dev/null', '--journal-min-free-mb', '-1']],
     [['--port', '/dev/null', '--journal-min-free-mb', '1.5']],
+    [['--port', '/dev/null', '--ifd-serial', 'SN12345']],
+    [['--port', '/dev/null', '--ifd-serial', 'SN1234567']],
+    [['--port', '/dev/null', '--ifd-serial', 'SN-12345']],
+    [['--port', '/dev/null', '--ifd-serial', '']],
   ])('run_withBadFlags_exits2WithUsage %j', async (argv) => {
     const { io, err } = captureIo();
     expect(await runRunCommand(argv, io)).toBe(2);

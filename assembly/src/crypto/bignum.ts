@@ -13,6 +13,8 @@
 // e = 65537 (17 products) uses Montgomery multiplication on 28-bit limbs with SIMD column sums
 // (bn28*, below); it needs the wasm SIMD feature (asconfig.json "enable": ["simd"]).
 
+import { bytesSwap32 } from '../util/bytes';
+
 /** Largest operand: 2048 bits (EMV 4.4 Book 2, 5.1: moduli up to 1984 bits; 2048 with margin). */
 export const BN_LIMBS_MAX: u32 = 64;
 /** Bytes of a BN_LIMBS_MAX operand. */
@@ -28,7 +30,7 @@ export function bnFromBytesBe(target: usize, limbs: u32, source: usize, length: 
   // Whole limbs from the tail of the byte string: 4 bytes, big-endian.
   while (i + 4 <= length) {
     const p = source + <usize>(length - i - 4);
-    store<u32>(target + (<usize>i), bswap<u32>(load<u32>(p)));
+    store<u32>(target + (<usize>i), bytesSwap32(load<u32>(p)));
     i += 4;
   }
   // The leading 1..3 bytes form the top, partial limb.

@@ -15,6 +15,7 @@ import {
   BN28_LIMBS_MAX, bn28Limbs, bn28FromLimbs, bn28ToLimbs, bn28MontgomeryN0, bn28MontMul,
   bn28MontSquare, bn28Reverse,
 } from './bignum';
+import { bytesSwap32 } from '../util/bytes';
 
 /** Shortest modulus accepted: 512 bits (EMV keys start at 512 bits, Book 2 Annex B2.1). */
 export const RSA_MODULUS_BYTES_MIN: u32 = 64;
@@ -100,7 +101,7 @@ export function rsaKeyPrepare(key: usize, modulus: usize, length: u32, exponent:
   store<u32>(key + KEY_RECIPROCAL, bnReciprocal3by2(d1, d0));
   bnComplement(key + KEY_COMPLEMENT, d, limbs);
   // Montgomery's constant from the low limb of the plain modulus (its last 4 bytes).
-  const n0 = bswap<u32>(load<u32>(modulus + <usize>(length - 4)));
+  const n0 = bytesSwap32(load<u32>(modulus + <usize>(length - 4)));
   store<u32>(key + KEY_MONTGOMERY_N0, bn28MontgomeryN0(n0));
   return STATUS_OK;
 }

@@ -5,6 +5,8 @@
 // single static context suffices. Whole blocks are compressed straight from the caller's
 // bytes; only a partial tail is copied.
 
+import { bytesSwap32 } from '../util/bytes';
+
 /** Digest length in bytes. */
 export const SHA1_DIGEST_BYTES: u32 = 20;
 /** Compression block length in bytes. */
@@ -82,15 +84,15 @@ export function sha1Final(digest: usize): void {
   memory.fill(block + <usize>blockUsed, 0, <usize>(56 - blockUsed));
   // Message length in bits, big-endian 64-bit.
   const bitsHigh = (totalHigh << 3) | (totalLow >> 29);
-  store<u32>(block, bswap<u32>(bitsHigh), 56);
-  store<u32>(block, bswap<u32>(totalLow << 3), 60);
+  store<u32>(block, bytesSwap32(bitsHigh), 56);
+  store<u32>(block, bytesSwap32(totalLow << 3), 60);
   sha1Compress(block);
   blockUsed = 0;
-  store<u32>(digest, bswap<u32>(h0));
-  store<u32>(digest, bswap<u32>(h1), 4);
-  store<u32>(digest, bswap<u32>(h2), 8);
-  store<u32>(digest, bswap<u32>(h3), 12);
-  store<u32>(digest, bswap<u32>(h4), 16);
+  store<u32>(digest, bytesSwap32(h0));
+  store<u32>(digest, bytesSwap32(h1), 4);
+  store<u32>(digest, bytesSwap32(h2), 8);
+  store<u32>(digest, bytesSwap32(h3), 12);
+  store<u32>(digest, bytesSwap32(h4), 16);
 }
 
 /** One-shot digest of `length` bytes at `data` into the 20 bytes at `digest`. */
@@ -107,7 +109,7 @@ export function sha1Digest(data: usize, length: u32, digest: usize): void {
  */
 function sha1Compress(p: usize): void {
   const w = schedule;
-  for (let i: usize = 0; i < 64; i += 4) store<u32>(w + i, bswap<u32>(load<u32>(p + i)));
+  for (let i: usize = 0; i < 64; i += 4) store<u32>(w + i, bytesSwap32(load<u32>(p + i)));
   for (let i: usize = 64; i < 80; i += 4) {
     const y = load<u32>(w + i - 12) ^ load<u32>(w + i - 32) ^ load<u32>(w + i - 56) ^
       load<u32>(w + i - 64);

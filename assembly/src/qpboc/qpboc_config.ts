@@ -1,4 +1,4 @@
-// Terminal configuration of the qPBOC kernel: AID table, country, currency, limit, extra data.
+// Terminal configuration of the qPBOC kernel: AID table, country, currency, limits, extra data.
 //
 // Loaded from BER-TLV (OP_TXN_CONFIGURE), validated completely before it replaces the active
 // configuration, so a bad download never leaves a half-configured terminal.
@@ -22,7 +22,10 @@ import { bcdValid } from './qpboc_checks';
 /** Configuration tags (terminal-side, proprietary where EMV has none). */
 export const TAG_E1_CONFIG_AID_ENTRY: u32 = 0xe1;
 export const TAG_E2_CONFIG_TERMINAL_DATA: u32 = 0xe2;
+/** UnionPay terminal limits (n12, domain.md 2.1): offline floor, transaction, CVM. */
+export const TAG_DF19_FLOOR_LIMIT: u32 = 0xdf19;
 export const TAG_DF20_CONTACTLESS_LIMIT: u32 = 0xdf20;
+export const TAG_DF21_CVM_LIMIT: u32 = 0xdf21;
 /** In an AID entry: 01 = partial match allowed (card AID may extend the entry), 00 = exact. */
 export const TAG_DF8120_AID_PARTIAL_MATCH: u32 = 0xdf8120;
 /** Default DDOL for DDA when the card has no 9F49 (EMV 4.4 Book 2, 6.5.1). */
@@ -44,8 +47,13 @@ let aidCount: u32 = 0;
 let configured: bool = false;
 const country = memory.data(2, 4);
 const currency = memory.data(2, 4);
-const limit = memory.data(6, 4);
-let limitSet: bool = false;
+/** DF20, DF19, DF21 (6 bytes each, LIMIT_* order); limitFlags bit i = slot i configured. */
+const LIMIT_TRANSACTION: u32 = 0;
+const LIMIT_FLOOR: u32 = 1;
+const LIMIT_CVM: u32 = 2;
+const LIMITS: u32 = 3;
+const limits = memory.data(<i32>(LIMITS * 6), 4);
+let limitFlags: u32 = 0;
 /** PBOC e-cash purses hold at most 1000.00 CNY (domain.md 6.4). */
 const ecashLimit = memory.data(6, 4);
 const ECASH_LIMIT_DEFAULT = memory.data<u8>([0, 0, 0, 0x10, 0, 0]);
@@ -65,12 +73,12 @@ const stagePartial = memory.data(<i32>CONFIG_AIDS_MAX, 4);
 let stageCount: u32 = 0;
 const stageCountry = memory.data(2, 4);
 const stageCurrency = memory.data(2, 4);
-const stageLimit = memory.data(6, 4);
+const stageLimits = memory.data(<i32>(LIMITS * 6), 4);
+let stageLimitFlags: u32 = 0;
 let stageFlags: u32 = 0;
 const stageExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX);
 const FLAG_COUNTRY: u32 = 1;
 const FLAG_CURRENCY: u32 = 2;
-const FLAG_LIMIT: u32 = 4;
 const FLAG_ECASH_LIMIT: u32 = 8;
 const FLAG_DDOL: u32 = 16;
 
@@ -101,9 +109,31 @@ export function configDdolLength(): u32 {
   return ddolLength;
 }
 
-/** The contactless transaction limit (n12), or 0 when none is configured. */
+/** The contactless transaction limit DF20 (n12), or 0 when none is configured. */
 export function configLimitPtr(): usize {
-  return limitSet ? limit : 0;
+  return configLimitSlot(LIMIT_TRANSACTION);
+}
+
+/** The contactless offline floor limit DF19 (n12), or 0 when none is configured. */
+export function configFloorLimitPtr(): usize {
+  return configLimitSlot(LIMIT_FLOOR);
+}
+
+/** The CVM required limit DF21 (n12), or 0 when none is configured. */
+export function configCvmLimitPtr(): usize {
+  return configLimitSlot(LIMIT_CVM);
+}
+
+function configLimitSlot(slot: u32): usize {
+  assert(slot < LIMITS, 'limit slot');
+  return (limitFlags & (1 << slot)) != 0 ? limits + <usize>(slot * 6) : 0;
+}
+
+/** The LIMIT_* slot of a limit tag, or LIMITS for any other tag. */
+function configLimitSlotOf(tag: u32): u32 {
+  if (tag == TAG_DF20_CONTACTLESS_LIMIT) return LIMIT_TRANSACTION;
+  if (tag == TAG_DF19_FLOOR_LIMIT) return LIMIT_FLOOR;
+  return tag == TAG_DF21_CVM_LIMIT ? LIMIT_CVM : LIMITS;
 }
 
 export function configAidCount(): u32 {
@@ -136,13 +166,15 @@ export function configAidMatch(aid: usize, length: u32): i32 {
 }
 
 /**
- * Loads a configuration from `base[0..length)`: 9F1A (2) and 5F2A (2) mandatory, DF20 (n12)
- * optional, one E1 {4F, DF8120} per accepted AID (1..16), E2 {extra terminal objects}
- * optional. Returns STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID or a TLV error.
+ * Loads a configuration from `base[0..length)`: 9F1A (2) and 5F2A (2) mandatory, the limits
+ * DF19, DF20 and DF21 (n12) optional, one E1 {4F, DF8120} per accepted AID (1..16), E2 {extra
+ * terminal objects} optional. Returns STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID
+ * or a TLV error.
  */
 export function configLoad(base: usize, length: u32): i32 {
   stageCount = 0;
   stageFlags = 0;
+  stageLimitFlags = 0;
   stageExtra.clear();
   let pos: u32 = 0;
   for (;;) {
@@ -172,10 +204,11 @@ function configLoadItem(base: usize, tag: u32, start: u32, size: u32, constructe
     stageFlags |= isCountry ? FLAG_COUNTRY : FLAG_CURRENCY;
     return STATUS_OK;
   }
-  if (tag == TAG_DF20_CONTACTLESS_LIMIT) {
+  const slot = configLimitSlotOf(tag);
+  if (slot < LIMITS) {
     if (size != 6 || !bcdValid(value, 6)) return ERR_TXN_CONFIG_INVALID;
-    bytesCopy(stageLimit, value, 6);
-    stageFlags |= FLAG_LIMIT;
+    bytesCopy(stageLimits + <usize>(slot * 6), value, 6);
+    stageLimitFlags |= 1 << slot;
     return STATUS_OK;
   }
   if (tag == TAG_DF8122_ECASH_LIMIT) {
@@ -279,8 +312,8 @@ function configCommit(): void {
   aidCount = stageCount;
   bytesCopy(country, stageCountry, 2);
   bytesCopy(currency, stageCurrency, 2);
-  limitSet = (stageFlags & FLAG_LIMIT) != 0;
-  if (limitSet) bytesCopy(limit, stageLimit, 6);
+  limitFlags = stageLimitFlags;
+  bytesCopy(limits, stageLimits, LIMITS * 6);
   const ecash = (stageFlags & FLAG_ECASH_LIMIT) != 0;
   bytesCopy(ecashLimit, ecash ? stageEcashLimit : ECASH_LIMIT_DEFAULT, 6);
   const custom = (stageFlags & FLAG_DDOL) != 0;

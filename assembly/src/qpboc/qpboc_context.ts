@@ -9,6 +9,11 @@ export const MODE_EC: u32 = 0;
 export const MODE_ODA: u32 = 1;
 /** Per card: EC when the purse pays, else qPBOC ODA for online (DF61), else the full flow. */
 export const MODE_AUTO: u32 = 2;
+/**
+ * The full contactless PBOC flow for every card (TTQ 40800000): no e-cash probe, no DF61 branch.
+ * A qPBOC-only card (a phone) answering with a cryptogram continues on the qPBOC ODA path.
+ */
+export const MODE_FULL: u32 = 3;
 
 /** The card path (outcome byte 19; decision flags bits 2-3). */
 export const PATH_NONE: u8 = 0;
@@ -74,6 +79,14 @@ export class QpbocContext {
   /** Auto mode: e-cash balance read before GPO (probeBalance valid when set). */
   probeValid: bool = false;
   readonly probeBalance: usize = memory.data(6, 4);
+  /**
+   * Auto mode: a candidate's GET DATA 9F79 showed a purse short of the fare. Kept across
+   * candidates: when no application then takes the card, the rider is told 余额不足
+   * (insufficient-ecash), the one thing they can fix, not 不支持此卡.
+   */
+  purseShort: bool = false;
+  /** The amount exceeds the floor limit DF19: no offline (EC) approval, TVR byte 4 bit 8. */
+  overFloorLimit: bool = false;
   /** 9F5D is an offline spending allowance (IAD type), not a purse balance. */
   allowance: bool = false;
 
@@ -129,6 +142,8 @@ export class QpbocContext {
     this.path = PATH_NONE;
     this.odaMethod = ODA_METHOD_NONE;
     this.probeValid = false;
+    this.purseShort = false;
+    this.overFloorLimit = false;
     this.allowance = false;
     this.terminal.clear();
     this.card.clear();

@@ -24,10 +24,9 @@ import {
 } from '../abi/status';
 import { bytesCopy, bytesEqual } from '../util/bytes';
 import {
-  TLV_END,
   tlvDecodeOne,
+  tlvFindChild,
   tlvTag,
-  tlvConstructed,
   tlvHeaderStart,
   tlvValueStart,
   tlvValueLength,
@@ -56,9 +55,14 @@ import {
   ODA_METHOD_CDA,
 } from './qpboc_context';
 import { configDdolPtr, configDdolLength } from './qpboc_config';
-import { gpoPdolData, gpoPdolDataLength } from './qpboc_gpo';
-import { selectSingleTemplate } from './qpboc_select';
-import { track2Parse } from './qpboc_checks';
+import { gpoPdolData, gpoPdolDataLength, gpoPanFromTrack2 } from './qpboc_gpo';
+import {
+  selectSingle,
+  selectSingleTemplate,
+  selectTakeTemplate,
+  takenStart,
+  takenEnd,
+} from './qpboc_select';
 import { checksPanConsistent, checksDatesTvr, checksIad } from './qpboc_rules';
 import {
   odaMethodOf,
@@ -151,14 +155,7 @@ export function fullAfterRecords(): i32 {
 /** PAN from track 2 (57) when present, else 5A: one of them is mandatory (Book 3, 7.2). */
 function fullPan(): i32 {
   const track2 = ctx.card.find(TAG_57_TRACK2);
-  if (track2 >= 0) {
-    const length = ctx.card.valueLength(track2);
-    if (length > 19) return ERR_CARD_DATA_INVALID;
-    const digits = track2Parse(ctx.card.valuePtr(track2), length, ctx.pan);
-    if (digits < 0) return digits;
-    ctx.panLength = <u32>digits;
-    return STATUS_OK;
-  }
+  if (track2 >= 0) return gpoPanFromTrack2(track2);
   const pan = ctx.card.find(TAG_5A_PAN);
   if (pan < 0) return ERR_CARD_MANDATORY_MISSING;
   const length = ctx.card.valueLength(pan);
@@ -224,28 +221,15 @@ export function fullOnInternalAuth(data: usize, length: u32, sw: u32): i32 {
 function fullFindSignature(data: usize, length: u32): bool {
   if (length == 0) return false;
   if (<u32>load<u8>(data) == TAG_80_FORMAT1) {
-    if (tlvDecodeOne(data, 0, length) != STATUS_OK || tlvConstructed) return false;
-    foundStart = tlvValueStart;
-    foundLength = tlvValueLength;
-    return tlvDecodeOne(data, tlvNext, length) == TLV_END && foundLength > 0;
+    if (selectSingle(data, length, TAG_80_FORMAT1, false) != STATUS_OK) return false;
+  } else {
+    if (selectSingleTemplate(data, length, TAG_77_FORMAT2) != STATUS_OK) return false;
+    // 9F4B is a primitive tag (byte 1 bit 6 clear): the first one found is the signature.
+    if (tlvFindChild(data, tlvValueStart, tlvNext, TAG_9F4B_SDAD) != STATUS_OK) return false;
   }
-  if (selectSingleTemplate(data, length, TAG_77_FORMAT2) != STATUS_OK) return false;
-  return fullFindIn(data, tlvValueStart, tlvNext, TAG_9F4B_SDAD);
-}
-
-/** Finds primitive `tag` among the objects of `data[start..end)` (foundStart/foundLength). */
-function fullFindIn(data: usize, start: u32, end: u32, tag: u32): bool {
-  let pos = start;
-  for (let guard = 0; guard < 64; guard++) {
-    if (tlvDecodeOne(data, pos, end) != STATUS_OK) return false;
-    if (tlvTag == tag && !tlvConstructed) {
-      foundStart = tlvValueStart;
-      foundLength = tlvValueLength;
-      return true;
-    }
-    pos = tlvNext;
-  }
-  return false;
+  foundStart = tlvValueStart;
+  foundLength = tlvValueLength;
+  return foundLength > 0;
 }
 
 /**
@@ -317,12 +301,10 @@ function fullGenerateAcParse(data: usize, length: u32): i32 {
     }
     return status == STATUS_OK ? STATUS_OK : ERR_CARD_GENERATE_AC_INVALID;
   }
-  const single = selectSingleTemplate(data, length, TAG_77_FORMAT2);
-  if (single != STATUS_OK) return single;
-  templateStart = tlvValueStart;
-  templateEnd = tlvNext;
-  const put = ctx.card.putAll(data, templateStart, templateEnd, false);
+  const put = selectTakeTemplate(data, length, TAG_77_FORMAT2);
   if (put != STATUS_OK) return put;
+  templateStart = takenStart;
+  templateEnd = takenEnd;
   const cid = ctx.card.find(TAG_9F27_CID);
   const atc = ctx.card.find(TAG_9F36_ATC);
   if (cid < 0 || atc < 0) return ERR_CARD_GENERATE_AC_INVALID;

@@ -12,15 +12,7 @@ import {
   ERR_DOL_TOO_LONG,
 } from '../abi/status';
 import { bytesFill } from '../util/bytes';
-import {
-  TLV_END,
-  tlvDecodeOne,
-  tlvTag,
-  tlvConstructed,
-  tlvValueStart,
-  tlvValueLength,
-  tlvNext,
-} from '../iso8825/ber_tlv';
+import { tlvValueStart, tlvValueLength, tlvNext } from '../iso8825/ber_tlv';
 import {
   TAG_57_TRACK2,
   TAG_77_RESPONSE_FORMAT2,
@@ -55,7 +47,7 @@ import {
   PATH_FULL_FLOW,
 } from './qpboc_context';
 import { configCountryPtr, configCurrencyPtr, configExtra } from './qpboc_config';
-import { selectSingleTemplate } from './qpboc_select';
+import { selectSingle, selectTakeTemplate } from './qpboc_select';
 import { track2Parse } from './qpboc_checks';
 
 /** gpoResponse: the card answered for the full flow (format 1, or format 2 without 9F26). */
@@ -210,9 +202,7 @@ export function gpoResponse(data: usize, length: u32): i32 {
   if (length == 0) return ERR_CARD_TEMPLATE;
   const first = <u32>load<u8>(data);
   if (first == TAG_80_RESPONSE_FORMAT1) return gpoFormat1(data, length);
-  const single = selectSingleTemplate(data, length, TAG_77_RESPONSE_FORMAT2);
-  if (single != STATUS_OK) return single;
-  const status = ctx.card.putAll(data, tlvValueStart, tlvNext, false);
+  const status = selectTakeTemplate(data, length, TAG_77_RESPONSE_FORMAT2);
   if (status != STATUS_OK) return status;
   // Format 2 without a cryptogram: the full flow's AIP + AFL in a template (Book 3 6.5.8.4).
   if (!ctx.card.has(TAG_9F26_CRYPTOGRAM) && ctx.path == PATH_FULL_FLOW) {
@@ -230,12 +220,10 @@ export function gpoResponse(data: usize, length: u32): i32 {
 }
 
 function gpoFormat1(data: usize, length: u32): i32 {
-  const status = tlvDecodeOne(data, 0, length);
-  if (status != STATUS_OK) return status == TLV_END ? ERR_CARD_TEMPLATE : status;
-  if (tlvTag != TAG_80_RESPONSE_FORMAT1 || tlvConstructed) return ERR_CARD_TEMPLATE;
+  const single = selectSingle(data, length, TAG_80_RESPONSE_FORMAT1, false);
+  if (single != STATUS_OK) return single;
   const start = tlvValueStart;
   const size = tlvValueLength;
-  if (tlvDecodeOne(data, tlvNext, length) != TLV_END) return ERR_CARD_TRAILING_DATA;
   if (size < 2 || ((size - 2) & 3) != 0) return ERR_CARD_DATA_INVALID;
   let put = ctx.card.put(TAG_82_AIP, data + <usize>start, 2, false);
   if (put != STATUS_OK) return put;
@@ -263,10 +251,20 @@ export function gpoMandatory(): i32 {
   if (card.valueLength(ac) != 8) return ERR_CARD_DATA_INVALID;
   const iadLength = card.valueLength(iad);
   if (iadLength < 5 || iadLength > 32) return ERR_CARD_DATA_INVALID;
-  const track2Length = card.valueLength(track2);
-  if (track2Length > 19) return ERR_CARD_DATA_INVALID;
-  const pan = track2Parse(card.valuePtr(track2), track2Length, ctx.pan);
+  return gpoPanFromTrack2(track2);
+}
+
+/**
+ * Takes ctx.pan from the track 2 equivalent data at card index `track2` (at most 19 bytes).
+ * Returns STATUS_OK, ERR_CARD_DATA_INVALID or a track2Parse error.
+ */
+export function gpoPanFromTrack2(track2: i32): i32 {
+  assert(track2 >= 0, 'track 2 present');
+  const length = ctx.card.valueLength(track2);
+  if (length > 19) return ERR_CARD_DATA_INVALID;
+  const pan = track2Parse(ctx.card.valuePtr(track2), length, ctx.pan);
   if (pan < 0) return pan;
   ctx.panLength = <u32>pan;
+  assert(ctx.panLength <= 19, 'PAN digits');
   return STATUS_OK;
 }

@@ -41,8 +41,10 @@ import {
 } from '../emv/emv_ttl';
 import {
   ctx,
+  MODE_EC,
   MODE_ODA,
   MODE_AUTO,
+  MODE_FULL,
   AC_TC,
   AC_ARQC,
   PHASE_IDLE,
@@ -63,7 +65,12 @@ import {
   PATH_QPBOC_ODA,
   PATH_FULL_FLOW,
 } from './qpboc_context';
-import { configReady, configLimitPtr } from './qpboc_config';
+import {
+  configReady,
+  configLimitPtr,
+  configFloorLimitPtr,
+  configCvmLimitPtr,
+} from './qpboc_config';
 import {
   selectPpseCommand,
   selectPpseParse,
@@ -111,7 +118,13 @@ import {
   fullGenerateAc,
   fullOnGenerateAc,
 } from './qpboc_full';
-import { tvrSet, tvrFinish, tvrOdaSettled, TVR1_EXCEPTION_FILE } from './qpboc_tvr';
+import {
+  tvrSet,
+  tvrFinish,
+  tvrOdaSettled,
+  TVR1_EXCEPTION_FILE,
+  TVR4_OVER_FLOOR_LIMIT,
+} from './qpboc_tvr';
 import {
   OUTCOME_HEADER_BYTES,
   RECORD_NONE,
@@ -249,7 +262,8 @@ function kernelDeclineAfterCommit(reason: u8, detail: i32): i32 {
 }
 
 /**
- * OP_TXN_BEGIN: starts a transaction in `mode` (MODE_EC / MODE_ODA) with the INPUT_* layout.
+ * OP_TXN_BEGIN: starts a transaction in `mode` (MODE_EC, MODE_ODA, MODE_AUTO, MODE_FULL) with
+ * the INPUT_* layout.
  * Returns STATUS_NEED_APDU (SELECT PPSE), STATUS_NOT_ACCEPTED (amount over the limit),
  * ERR_TXN_NOT_CONFIGURED, ERR_TXN_INPUT_INVALID or ERR_BAD_STATE.
  */
@@ -257,7 +271,7 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   outSet(out, cap);
   if (!configReady()) return ERR_TXN_NOT_CONFIGURED;
   if (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) return ERR_BAD_STATE;
-  if (mode > MODE_AUTO) return ERR_TXN_INPUT_INVALID;
+  if (mode > MODE_FULL) return ERR_TXN_INPUT_INVALID;
   if (length != INPUT_BYTES && length != INPUT_BYTES_WITH_SEQUENCE) return ERR_TXN_INPUT_INVALID;
   const sequence = length == INPUT_BYTES || bcdValid(input + INPUT_SEQUENCE, 4);
   if (
@@ -274,14 +288,36 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
   const data = gpoTerminalData(input, length);
   if (data != STATUS_OK) return kernelFail(data);
   if (mode == MODE_ODA) gpoSetPath(PATH_QPBOC_ODA);
-  const limit = configLimitPtr();
-  if (limit != 0 && bcdCompare(input + INPUT_AMOUNT, limit, 6) >= 0) {
-    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, 0, RECORD_NONE);
+  const limit = beginLimits(input + INPUT_AMOUNT);
+  if (limit != 0) {
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, limit, RECORD_NONE);
   }
   lastRejectDetail = 0;
   return kernelStage(selectPpseCommand(), PHASE_PPSE);
 }
 
+
+/**
+ * The terminal limits against the amount (domain.md 2.1, UnionPay DF19/DF20/DF21). Returns the
+ * tag of the limit that refuses the transaction (detail of REASON_AMOUNT_OVER_LIMIT), or 0:
+ * - amount >= DF20: contactless not allowed (and a bus validator has no other interface);
+ * - amount >= DF21: a CVM would be required, and an unattended validator performs none (9F33
+ *   offers no CVM; transit sets DF21 above every fare);
+ * - amount > DF19: it may not be approved offline (EMV 4.4 Book 3, 10.6.1: TVR byte 4 bit 8):
+ *   refused in the EC lane, which cannot go online; mode auto skips the e-cash probe and takes
+ *   the ODA path; ODA and full modes ask for an ARQC anyway.
+ */
+function beginLimits(amount: usize): i32 {
+  const transaction = configLimitPtr();
+  if (transaction != 0 && bcdCompare(amount, transaction, 6) >= 0) return <i32>0xdf20;
+  const cvm = configCvmLimitPtr();
+  if (cvm != 0 && bcdCompare(amount, cvm, 6) >= 0) return <i32>0xdf21;
+  const floor = configFloorLimitPtr();
+  if (floor == 0 || bcdCompare(amount, floor, 6) <= 0) return 0;
+  ctx.overFloorLimit = true;
+  tvrSet(3, TVR4_OVER_FLOOR_LIMIT);
+  return ctx.mode == MODE_EC ? <i32>0xdf19 : 0;
+}
 
 /**
  * OP_TXN_RESUME: the R-APDU answering the last C-APDU. Returns STATUS_NEED_APDU,
@@ -347,7 +383,13 @@ function onPpse(data: usize, length: u32, sw: u32): i32 {
 
 function selectNext(): i32 {
   if (ctx.candidateIndex >= ctx.candidateCount) {
-    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, lastRejectDetail, RECORD_NONE);
+    const detail = lastRejectDetail;
+    // Auto mode: a purse the probe showed short, and no other way to pay (e.g. an EC-only card
+    // refusing the full-flow GPO with 6985): not enough e-cash (README, mode auto).
+    if (ctx.purseShort) {
+      return kernelFinish(STATUS_DECLINED, REASON_INSUFFICIENT_ECASH, detail, RECORD_NONE);
+    }
+    return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, detail, RECORD_NONE);
   }
   return kernelStage(selectAidCommand(ctx.candidateIndex), PHASE_SELECT);
 }
@@ -369,9 +411,16 @@ function onSelect(data: usize, length: u32, sw: u32): i32 {
   if (fci != STATUS_OK) return selectDrop(fci);
   ctx.card.clear();
   // Auto mode asks for the e-cash balance first: does the purse pay the fare? (README, auto)
-  if (ctx.mode == MODE_AUTO) return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  // Above the floor limit the purse may not pay offline: no probe, the ODA path at once.
+  if (ctx.mode == MODE_AUTO && ctx.overFloorLimit) gpoSetPath(onlinePath());
+  if (ctx.mode == MODE_AUTO && !ctx.overFloorLimit) {
+    // Each candidate is probed afresh: a previous application's balance is not this one's.
+    ctx.probeValid = false;
+    return kernelStage(kernelGetData(0x9f, 0x79), PHASE_EC_PROBE);
+  }
   // ODA mode: DF61 online ODA → qPBOC ODA for online, else the full flow (domain.md 6.2).
   if (ctx.mode == MODE_ODA) gpoSetPath(onlinePath());
+  if (ctx.mode == MODE_FULL) gpoSetPath(PATH_FULL_FLOW);
   return gpoStage();
 }
 
@@ -393,7 +442,9 @@ function onProbe(data: usize, length: u32, sw: u32): i32 {
     bytesCopy(ctx.probeBalance, value, 6);
     ctx.probeValid = true;
   }
-  gpoSetPath(ctx.probeValid && !checksEcashShort() ? PATH_QPBOC_EC : onlinePath());
+  const short = ctx.probeValid && checksEcashShort();
+  if (short) ctx.purseShort = true;
+  gpoSetPath(ctx.probeValid && !short ? PATH_QPBOC_EC : onlinePath());
   ctx.card.clear();
   return gpoStage();
 }

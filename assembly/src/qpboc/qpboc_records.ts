@@ -10,12 +10,11 @@ import {
   ERR_CARD_RECORD_TEMPLATE,
 } from '../abi/status';
 import { bytesCopy } from '../util/bytes';
-import { tlvHeaderStart, tlvValueStart, tlvValueLength, tlvNext } from '../iso8825/ber_tlv';
 import { TAG_70_RECORD, TAG_94_AFL } from '../emv/emv_tags';
 import { INS_B2_READ_RECORD } from '../iso7816/iso7816_apdu';
 import { ttlCommand } from '../emv/emv_ttl';
 import { ctx, RECORDS_MAX, STATIC_DATA_MAX } from './qpboc_context';
-import { selectSingleTemplate } from './qpboc_select';
+import { selectTakeTemplate, takenHeader, takenStart, takenEnd } from './qpboc_select';
 
 /** SFIs 1-10 hold EMV records whose 70 value is signed; 11-30 are signed whole (Book 3 10.3). */
 const SFI_EMV_LAST: u8 = 10;
@@ -98,19 +97,13 @@ export function recordsOdaComplete(): bool {
  */
 export function recordResponse(index: u32, data: usize, length: u32): i32 {
   assert(index < ctx.recordCount, 'record index');
-  const single = selectSingleTemplate(data, length, TAG_70_RECORD);
-  if (single == ERR_CARD_TEMPLATE) return ERR_CARD_RECORD_TEMPLATE;
-  if (single != STATUS_OK) return single;
-  const headerStart = tlvHeaderStart;
-  const valueStart = tlvValueStart;
-  const valueLength = tlvValueLength;
-  const end = tlvNext;
-  const status = ctx.card.putAll(data, valueStart, end, false);
+  const status = selectTakeTemplate(data, length, TAG_70_RECORD);
+  if (status == ERR_CARD_TEMPLATE) return ERR_CARD_RECORD_TEMPLATE;
   if (status != STATUS_OK) return status;
   if (load<u8>(ctx.recordOda + <usize>index) != 0) {
     const sfi = load<u8>(ctx.recordSfis + <usize>index);
-    const from = sfi <= SFI_EMV_LAST ? valueStart : headerStart;
-    recordsAppendStatic(data + <usize>from, sfi <= SFI_EMV_LAST ? valueLength : end - from);
+    const from = sfi <= SFI_EMV_LAST ? takenStart : takenHeader;
+    recordsAppendStatic(data + <usize>from, takenEnd - from);
   }
   return STATUS_OK;
 }

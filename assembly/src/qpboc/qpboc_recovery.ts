@@ -13,18 +13,10 @@ import {
   ERR_CARD_DATA_INVALID,
 } from '../abi/status';
 import { bytesCopy, bytesEqual } from '../util/bytes';
-import {
-  TLV_END,
-  tlvDecodeOne,
-  tlvTag,
-  tlvConstructed,
-  tlvValueStart,
-  tlvValueLength,
-  tlvNext,
-} from '../iso8825/ber_tlv';
+import { tlvValueStart, tlvValueLength } from '../iso8825/ber_tlv';
 import { TAG_84_DF_NAME, TAG_9F36_ATC } from '../emv/emv_tags';
 import { ctx, PHASE_RECOVER_SELECT, PHASE_RECOVER_ATC, AID_BYTES_MAX } from './qpboc_context';
-import { selectAidCommand, selectFciParse } from './qpboc_select';
+import { selectAidCommand, selectFciParse, selectSingle } from './qpboc_select';
 import { tornRecordLoad } from './qpboc_torn';
 import {
   REASON_ATC_MISMATCH,
@@ -77,18 +69,11 @@ export function recoverOnSelect(data: usize, length: u32, sw: u32): i32 {
 /** GET DATA 9F36 answer: the ATC must still be the torn transaction's (no GPO since). */
 export function recoverOnAtc(data: usize, length: u32, sw: u32): i32 {
   if (sw != SW_9000) return notPending(REASON_ATC_UNAVAILABLE, <i32>sw);
-  if (
-    tlvDecodeOne(data, 0, length) != STATUS_OK ||
-    tlvTag != TAG_9F36_ATC ||
-    tlvConstructed ||
-    tlvValueLength != 2
-  ) {
+  const single = selectSingle(data, length, TAG_9F36_ATC, false);
+  if (single != STATUS_OK || tlvValueLength != 2) {
     return notPending(REASON_ATC_UNAVAILABLE, ERR_CARD_DATA_INVALID);
   }
   const value = data + <usize>tlvValueStart;
-  if (tlvDecodeOne(data, tlvNext, length) != TLV_END) {
-    return notPending(REASON_ATC_UNAVAILABLE, ERR_CARD_DATA_INVALID);
-  }
   const stored = ctx.card.find(TAG_9F36_ATC);
   assert(stored >= 0 && ctx.card.valueLength(stored) == 2, 'torn record ATC');
   const storedPtr = ctx.card.valuePtr(stored);

@@ -2,15 +2,7 @@
 
 import { STATUS_OK, ERR_CARD_IAD_LAYOUT, ERR_CARD_CID_MISMATCH } from '../abi/status';
 import { bytesCopy } from '../util/bytes';
-import {
-  TLV_END,
-  tlvDecodeOne,
-  tlvTag,
-  tlvConstructed,
-  tlvValueStart,
-  tlvValueLength,
-  tlvNext,
-} from '../iso8825/ber_tlv';
+import { tlvValueStart, tlvValueLength } from '../iso8825/ber_tlv';
 import {
   TAG_57_TRACK2,
   TAG_5A_PAN,
@@ -23,6 +15,7 @@ import {
   TAG_9F6C_CTQ,
 } from '../emv/emv_tags';
 import { ctx } from './qpboc_context';
+import { selectSingle } from './qpboc_select';
 import {
   bcdValid,
   dateKey,
@@ -193,13 +186,9 @@ export function checksIad(): i32 {
  * the e-cash limit, else 0 (EMV data objects, domain.md 1.7, 2.6).
  */
 export function checksGetDataValue(data: usize, length: u32): usize {
-  if (tlvDecodeOne(data, 0, length) != STATUS_OK) return 0;
-  if (tlvTag != TAG_9F79_EC_BALANCE || tlvConstructed) return 0;
-  const start = tlvValueStart;
-  const size = tlvValueLength;
-  if (tlvDecodeOne(data, tlvNext, length) != TLV_END) return 0;
-  const value = data + <usize>start;
-  if (size != 6 || !bcdValid(value, 6)) return 0;
+  if (selectSingle(data, length, TAG_9F79_EC_BALANCE, false) != STATUS_OK) return 0;
+  const value = data + <usize>tlvValueStart;
+  if (tlvValueLength != 6 || !bcdValid(value, 6)) return 0;
   if (bcdCompare(value, configEcashLimitPtr(), 6) > 0) return 0;
   return value;
 }

@@ -18,6 +18,7 @@ import {
   tlvDecodeOne,
   tlvFindChild,
   tlvTag,
+  tlvHeaderStart,
   tlvValueStart,
   tlvValueLength,
   tlvNext,
@@ -68,19 +69,52 @@ export function selectAidCommand(index: u32): i32 {
  * decode error.
  */
 export function selectSingleTemplate(data: usize, length: u32, tag: u32): i32 {
+  return selectSingle(data, length, tag, true);
+}
+
+/**
+ * Requires `data[0..length)` to be exactly one object `tag`, constructed or primitive as asked
+ * (00/FF padding allowed after it). The one parser of every "single object" card answer: GPO
+ * format 1 (80) and format 2 (77), records (70), FCIs (6F), GET DATA (9F79, 9F36), GENERATE AC
+ * and INTERNAL AUTHENTICATE (80 / 77). Returns STATUS_OK (tlv* globals describe the object),
+ * ERR_CARD_TEMPLATE (absent, another tag or the other form), ERR_CARD_TRAILING_DATA or a
+ * decode error.
+ */
+export function selectSingle(data: usize, length: u32, tag: u32, constructed: bool): i32 {
   const status = tlvDecodeOne(data, 0, length);
   if (status == TLV_END) return ERR_CARD_TEMPLATE;
   if (status != STATUS_OK) return status;
-  if (tlvTag != tag || !tlvConstructed) return ERR_CARD_TEMPLATE;
+  if (tlvTag != tag || tlvConstructed != constructed) return ERR_CARD_TEMPLATE;
   const start = tlvValueStart;
   const size = tlvValueLength;
-  const next = tlvNext;
-  const after = tlvDecodeOne(data, next, length);
+  const after = tlvDecodeOne(data, tlvNext, length);
   if (after != TLV_END) return ERR_CARD_TRAILING_DATA;
-  // Restore the globals to the template for the caller.
+  // Restore the globals to the object for the caller.
   tlvDecodeOne(data, 0, length);
-  assert(tlvValueStart == start && tlvValueLength == size, 'template re-decode');
+  assert(tlvValueStart == start && tlvValueLength == size, 'single object re-decode');
   return STATUS_OK;
+}
+
+/** Where the template taken by selectTakeTemplate lies: header, value, end. */
+export let takenHeader: u32 = 0;
+export let takenStart: u32 = 0;
+export let takenEnd: u32 = 0;
+
+/**
+ * Takes the one `tag` template of `data[0..length)` (selectSingleTemplate) and stores its
+ * objects in ctx.card, a repeated tag refused (EMV 4.4 Book 3, 10.2): GPO format 2, records,
+ * the GENERATE AC answer. Sets takenHeader / takenStart / takenEnd.
+ * Returns STATUS_OK, ERR_CARD_TEMPLATE, ERR_CARD_TRAILING_DATA, ERR_TLV_DUPLICATE,
+ * ERR_TLV_STORE_FULL or a TLV error.
+ */
+export function selectTakeTemplate(data: usize, length: u32, tag: u32): i32 {
+  const single = selectSingle(data, length, tag, true);
+  if (single != STATUS_OK) return single;
+  takenHeader = tlvHeaderStart;
+  takenStart = tlvValueStart;
+  takenEnd = tlvNext;
+  assert(takenHeader < takenStart && takenStart <= takenEnd, 'taken template bounds');
+  return ctx.card.putAll(data, takenStart, takenEnd, false);
 }
 
 /**

@@ -18,6 +18,8 @@ export const TVR1_SDA_SELECTED: u8 = 0x02;
 // TVR byte 2.
 export const TVR2_EXPIRED: u8 = 0x40;
 export const TVR2_NOT_EFFECTIVE: u8 = 0x20;
+// TVR byte 4.
+export const TVR4_OVER_FLOOR_LIMIT: u8 = 0x80;
 // TSI byte 1.
 export const TSI1_ODA_PERFORMED: u8 = 0x80;
 

@@ -36,3 +36,13 @@ export function writeU32Be(p: usize, value: u32): void {
   store<u8>(p + 2, <u8>(value >> 8));
   store<u8>(p + 3, <u8>value);
 }
+
+/**
+ * `x` with its four bytes reversed (big-endian <-> little-endian). Written out and inlined by
+ * the compiler: at binaryen's shrinkLevel 1 the standard library's bswap<u32> polyfill stays a
+ * call, and SHA-1 calls it 16 times per block (1.4x slower).
+ */
+@inline
+export function bytesSwap32(x: u32): u32 {
+  return (rotl<u32>(x, 8) & 0x00ff00ff) | (rotr<u32>(x, 8) & 0xff00ff00);
+}

@@ -57,6 +57,8 @@ export interface BusValidatorOptions {
   readonly tapsMax: number | null;
   /** Upload to this depot (and take parameters from it); null: the journal only fills. */
   readonly depot?: BusDepotOptions | null;
+  /** 9F1E IFD serial number (8 letters or digits); null takes it from the terminal ID. */
+  readonly ifdSerial: string | null;
 }
 
 /** Where the board writes: JSON log lines (stdout) and sentences for the operator (stderr). */
@@ -238,7 +240,7 @@ async function bootDevices(
   const validator = composeValidator(
     { kernel, journal: journal.value, params, display: display.value.part, indicator, clock, log },
     reader.value.part,
-    options.mode,
+    options,
   );
   const set = params.set;
   await validator.start();
@@ -278,7 +280,11 @@ interface ValidatorParts {
   readonly log: LogPort;
 }
 
-function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: QpbocMode): Validator {
+function composeValidator(
+  parts: ValidatorParts,
+  pn532: Pn532OnSerial,
+  options: Pick<BusValidatorOptions, 'mode' | 'ifdSerial'>,
+): Validator {
   return new Validator(
     {
       reader: pn532.reader,
@@ -293,7 +299,11 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
       log: parts.log,
     },
-    { ...VALIDATOR_CONFIG_DEFAULT, mode },
+    {
+      ...VALIDATOR_CONFIG_DEFAULT,
+      mode: options.mode,
+      terminalData: { ...VALIDATOR_CONFIG_DEFAULT.terminalData, ifdSerial: options.ifdSerial },
+    },
   );
 }
 

@@ -8,6 +8,7 @@ import { KernelOp, KernelStatus, kernelStatusName } from '../../../assembly/host
 import type { Kernel } from '../../../assembly/host/kernel_loader.js';
 import {
   DEFAULT_TERMINAL_CONFIG,
+  QPBOC_MODES,
   configureQpboc,
   panDigitsOf,
   runQpbocTransaction,
@@ -84,8 +85,11 @@ function digitsField(value: Json | undefined, where: string, digits: number): st
 
 function parseInputs(value: Json | undefined): QpbocTransactionInput {
   if (!isObject(value)) throw new TraceError('inputs: expected an object');
-  const mode = value['mode'] ?? 'ec';
-  if (mode !== 'ec' && mode !== 'oda') throw new TraceError('inputs.mode: expected "ec" or "oda"');
+  // auto is the validator's default (run, sim), so a trace without a mode replays as one.
+  const mode = QPBOC_MODES.find((m) => m === (value['mode'] ?? 'auto'));
+  if (mode === undefined) {
+    throw new TraceError('inputs.mode: expected "auto", "ec", "oda" or "full"');
+  }
   const type = value['transactionType'];
   const typeValue = type === undefined ? null : hexField(type, 'inputs.transactionType', 1)[0];
   return {
@@ -154,6 +158,12 @@ function parseTerminal(value: Json | undefined): Omit<Trace, 'input' | 'exchange
     ...(limit === undefined
       ? {}
       : { contactlessLimitMinor: Number(digitsField(limit, 'terminal.contactlessLimit', 12)) }),
+    ...(t['floorLimit'] === undefined
+      ? {}
+      : { floorLimitMinor: Number(digitsField(t['floorLimit'], 'terminal.floorLimit', 12)) }),
+    ...(t['cvmLimit'] === undefined
+      ? {}
+      : { cvmLimitMinor: Number(digitsField(t['cvmLimit'], 'terminal.cvmLimit', 12)) }),
     ...(extra === undefined
       ? {}
       : { extraTerminalData: hexField(extra, 'terminal.extraTerminalData') }),

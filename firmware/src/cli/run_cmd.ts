@@ -24,6 +24,7 @@ export const RUN_USAGE = `Usage:
              [--journal-min-free-mb N] [--mode auto|ec|oda] [--display-port DEV]
              [--sysfs-root DIR] [--max-taps N]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
+             [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
@@ -50,6 +51,9 @@ export const RUN_USAGE = `Usage:
                           and the fleet CA ca.crt.pem (required with --depot)
       --depot-interval-s N  seconds between two contacts (default 60; failures back off
                           from 2 s doubling to 15 min, with jitter)
+      --ifd-serial SERIAL the device's IFD serial number (9F1E, an 8: exactly 8 letters or
+                          digits), sent to the card and in every record's field 55 (default:
+                          the last 8 letters and digits of the parameter set's terminal ID)
   Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
   current tap; a second one also cancels the reader's pending operation. A reader lost while
   running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
@@ -78,6 +82,7 @@ const FLAGS = [
   'depot',
   'depot-identity',
   'depot-interval-s',
+  'ifd-serial',
 ];
 
 /** Default --depot-interval-s, and its bounds (a second to a day). */
@@ -163,6 +168,11 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (minFreeMb === null) {
     return usage(io, `--journal-min-free-mb must be an integer in 0..${JOURNAL_MIN_FREE_MB_MAX}`);
   }
+  const ifdSerial = v['ifd-serial'] ?? null;
+  // 9F1E is an 8 (EMV 4.4 Book 3, Annex A): exactly 8 alphanumeric characters.
+  if (ifdSerial !== null && !/^[A-Za-z0-9]{8}$/.test(ifdSerial)) {
+    return usage(io, `--ifd-serial must be exactly 8 letters or digits, got '${ifdSerial}'`);
+  }
   for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
@@ -180,6 +190,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     sysfsRoot: v['sysfs-root'] ?? '/sys',
     tapsMax,
     depot,
+    ifdSerial,
   };
 }
 

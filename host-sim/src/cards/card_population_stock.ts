@@ -30,6 +30,7 @@ export const STOCK_NAMES = [
   'offline-limit-credit',
   'ec-debit-at-gpo',
   'ec-only',
+  'ec-only-short',
 ] as const;
 
 export type StockName = (typeof STOCK_NAMES)[number];
@@ -130,6 +131,20 @@ export const STOCK_DRAWERS: Readonly<Record<StockName, (prng: Prng) => CardProfi
       preferredName: 'PBOC EC',
     };
     return plastic('ec-only', prng, [ecOnly]);
+  },
+  // An EC-only card (no full flow, no DF61) with 0.50 left: GET DATA 9F79 shows the purse short
+  // and the full-flow GPO is refused (6985), so the rider is told 余额不足, not 不支持此卡.
+  'ec-only-short': (prng) => {
+    const app = ecApp(prng, 'bank-a', 'debit', 'sdad-in-record');
+    const ec = app.ec === null ? null : { ...app.ec, balanceMinor: 50 };
+    const short = {
+      ...app,
+      ec,
+      aidHex: AID_UNIONPAY_EC_ONLY,
+      label: 'PBOC EC',
+      preferredName: 'PBOC EC',
+    };
+    return plastic('ec-only-short', prng, [short]);
   },
 };
 

@@ -49,6 +49,7 @@ const OFFLINE_EXPECTED: Readonly<Record<PopulationName, 'TC' | 'AAC'>> = {
   'offline-limit-credit': 'TC',
   'ec-debit-at-gpo': 'TC',
   'ec-only': 'TC',
+  'ec-only-short': 'AAC',
 };
 
 function unionPayAid(names: readonly string[]): string {

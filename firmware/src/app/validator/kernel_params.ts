@@ -2,7 +2,12 @@
 
 import { KernelOp, KernelStatus, kernelStatusName } from '../../../../assembly/host/abi.gen.js';
 import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
-import { configureQpboc, tlvEncode } from '../../../../assembly/host/qpboc_session.js';
+import {
+  configureQpboc,
+  tlvEncode,
+  type QpbocTerminalConfig,
+} from '../../../../assembly/host/qpboc_session.js';
+import type { TerminalLimits } from '../params/params_files.js';
 import type { ParamSet } from '../params/params_store.js';
 import { ifdSerialOf, terminalDataProblem, type TerminalData } from './tap_icc_data.js';
 
@@ -26,6 +31,16 @@ function caKeyTlv(key: ParamSet['caKeys'][number]): Uint8Array {
   ]);
 }
 
+/** The parameter set's DF19/DF20/DF21 as the kernel configuration's limits (none: no limit). */
+function kernelLimitsOf(limits: TerminalLimits | undefined): Partial<QpbocTerminalConfig> {
+  if (limits === undefined) return {};
+  return {
+    floorLimitMinor: limits.contactlessFloorLimitMinor,
+    contactlessLimitMinor: limits.contactlessTransactionLimitMinor,
+    cvmLimitMinor: limits.cvmLimitMinor,
+  };
+}
+
 /**
  * Configures the kernel from `params` and the board's `terminal` data (offered to the card's
  * PDOL and CDOL). Returns null on success, or a message naming the part that is invalid or
@@ -46,6 +61,7 @@ export function kernelLoadParams(
     terminalType: terminal.typeHex,
     ifdSerialNumber: ifdSerialOf(terminal, params.terminal.terminalId),
     applicationVersion: terminal.appVersionHex,
+    ...kernelLimitsOf(params.terminal.limits),
   });
   if (configured !== KernelStatus.STATUS_OK)
     return `terminal configuration: ${kernelStatusName(configured)}`;
