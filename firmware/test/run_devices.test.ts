@@ -236,12 +236,8 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     expect(second.ledger()).toHaveLength(1);
   }, 90_000);
 
-  // Known open defect (issue 11): on a busy machine the validator sometimes stalls after this
-  // unplug (no 'tap' or 'reader-lost' line within the guard; seen twice in full-suite runs,
-  // never alone). Retried until the driver's half-dead-link path is fixed.
-  const retried = { timeout: 90_000, retry: 2 };
   const name = 'run_unpluggedMidTapAtGpo_tapEndsLinkLost_reTapAfterReplugPaysExactlyOnce';
-  it(name, retried, async () => {
+  it(name, { timeout: 90_000 }, async () => {
     if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
     const flags = await writeParams();
     const ptyDir = join(dir, 'pty');

@@ -309,7 +309,9 @@ async function runLoop(
     if (report !== null) taps += 1;
     const failed = report === null && board.readerErrors() > errorsBefore;
     failingTurns = failed ? failingTurns + 1 : 0;
-    const lost = board.pn532.link.lost();
+    // The device's own loss event, or the driver's verdict on a link that stopped moving
+    // bytes without one (a write stalled past linkStallMs): either way the reader is gone.
+    const lost = board.pn532.link.lost() ?? board.pn532.reader.linkLostDetail();
     if (lost === null && failingTurns < READER_ERROR_TURNS_MAX) continue;
     const why = lost ?? `${failingTurns} reader errors in a row`;
     const back = await readerDown(board, options, stop, log, io, why);
