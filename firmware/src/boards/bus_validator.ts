@@ -153,7 +153,7 @@ export async function runBusValidator(
   // reader was unplugged would end with Node's "unsettled top-level await" (13), silently.
   const hold = setInterval(() => undefined, 1 << 30);
   try {
-    const booted = await boot(options, clock, log, closers);
+    const booted = await boot(options, clock, log, closers, io);
     if ('refused' in booted) {
       io.err(`shuaka run: ${booted.message}`);
       return { code: booted.refused, taps: 0 };
@@ -176,6 +176,7 @@ async function boot(
   clock: ClockPort,
   log: LogPort,
   closers: (() => Promise<void>)[],
+  io: BoardIo,
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   // The journal directory first: the parameter version floor lives in it.
   const dir = await checkJournalDir(options.journalDir, {
@@ -186,6 +187,14 @@ async function boot(
   const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
   if (params.ok) {
     log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
+    const fallback = params.value.fallback;
+    if (fallback !== null) {
+      const { from, to, reason } = fallback;
+      const version = params.value.set.version;
+      log.log({ event: 'params-fallback', from, to, version, reason });
+      io.err(`shuaka run: parameters ${options.paramsDir}: active set unusable (${reason}); `
+        + `running ${to} (version ${version}) until a good set is installed`);
+    }
   }
   const rest = params.ok
     ? await bootDevices(options, clock, log, closers, params.value)

@@ -31,7 +31,7 @@ import {
   JOURNAL_RESERVE_BYTES_DEFAULT,
 } from '../app/journal/journal.js';
 import { paramsFloorWrite } from '../app/params/params_floor.js';
-import { paramsBootLoad } from '../app/params/params_install.js';
+import { paramsBootLoad, type ParamsFallback } from '../app/params/params_boot.js';
 import type { ParamSet } from '../app/params/params_store.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { ConsoleDisplay } from './console_display.js';
@@ -110,7 +110,7 @@ export async function bootParams(
       return `cannot record parameter version ${raise.version} in ${stateDir}: ${describe(error)}`;
     }
   };
-  return { ok: true, value: { set: loaded.set, raiseFloor } };
+  return { ok: true, value: { set: loaded.set, raiseFloor, fallback: loaded.fallback } };
 }
 
 /** The loaded set, and the floor write to make once the start has succeeded. */
@@ -118,6 +118,8 @@ export interface BootParams {
   readonly set: ParamSet;
   /** Raises the version floor (power-safe); returns the operator's sentence on failure. */
   readonly raiseFloor: () => Promise<string | null>;
+  /** Set when the active A/B slot was unusable and the other slot was loaded. */
+  readonly fallback: ParamsFallback | null;
 }
 
 /** Opens the PN532's serial port and starts the chip at `baudRate`. */
