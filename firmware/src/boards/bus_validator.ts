@@ -197,7 +197,7 @@ async function boot(
     }
   }
   const rest = params.ok
-    ? await bootDevices(options, clock, log, closers, params.value)
+    ? await bootDevices(options, clock, log, closers, params.value, io)
     : { refused: 'refused' as const, message: params.message };
   // A refused start leaves the journal directory as it was: remove it if the check made it.
   if ('refused' in rest && dir.value.createdDir) {
@@ -217,6 +217,7 @@ async function bootDevices(
   log: LogPort,
   closers: (() => Promise<void>)[],
   booted: BootParams,
+  io: BoardIo,
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   let kernel: Kernel;
   try {
@@ -229,7 +230,7 @@ async function bootDevices(
   closers.push(reader.value.close);
   const info = reader.value.info;
   log.log({ event: 'reader', name: info.name, baudRate: info.baudRate, path: options.readerPath });
-  const display = await bootDisplay(options.displayPath, log);
+  const display = await bootDisplay(options.displayPath, log, clock, io.err);
   if (!display.ok) return { refused: 'display', message: display.message };
   closers.push(display.value.close);
   const indicator = bootIndicator(options.sysfsRoot, clock, log);
