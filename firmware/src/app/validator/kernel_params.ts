@@ -46,6 +46,12 @@ export function kernelLoadParams(
     terminalType: terminal.typeHex,
     ifdSerialNumber: ifdSerialOf(terminal, params.terminal.terminalId),
     applicationVersion: terminal.appVersionHex,
+    // DF20: the kernel ends a tap at or above it as amount-over-limit before any APDU. DF19
+    // (floor) and DF21 (CVM) have no field in the kernel's configuration ABI yet: a fare
+    // validator runs offline without CVM, and params_semantic.ts keeps every fare below both.
+    ...(params.terminal.limits === undefined
+      ? {}
+      : { contactlessLimitMinor: params.terminal.limits.contactlessTransactionLimitMinor }),
   });
   if (configured !== KernelStatus.STATUS_OK)
     return `terminal configuration: ${kernelStatusName(configured)}`;
