@@ -6,8 +6,9 @@
 // reader and started again at the same path to "plug it back", as a USB adapter's udev
 // symlink would reappear), the PN532 emulator on it, EACCES from a 0555 directory (the
 // validator runs as uid 65534 when the test runs as root, since root ignores modes), and
-// statfs. Not real: a full or tiny disk; the size check is exercised by raising the required
-// free space (--journal-min-free-mb) above what this machine's disk has.
+// statfs. Not real here: a full or tiny disk; the size check is exercised by raising the
+// required free space (--journal-min-free-mb) above what this machine's disk has. Real ENOSPC
+// and EROFS on a mounted tmpfs: run_storage_tmpfs.test.ts.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
