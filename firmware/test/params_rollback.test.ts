@@ -18,7 +18,8 @@ import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { FieldError } from '../src/app/params/json_fields.js';
 import { paramsContentParse } from '../src/app/params/params_files.js';
 import { PARAMS_FLOOR_FILE, paramsFloorRead } from '../src/app/params/params_floor.js';
-import { paramsBootLoad, paramsInstall } from '../src/app/params/params_install.js';
+import { paramsBootLoad } from '../src/app/params/params_boot.js';
+import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import type { FareParams, TerminalParams } from '../src/app/params/params_files.js';
 

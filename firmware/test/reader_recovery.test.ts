@@ -42,6 +42,10 @@ const START = { baudRate: 921600, rf: BUS_VALIDATOR_RF };
 class PluggedLink implements LossAwareSerialLink {
   private lostListener: SerialLossListener | undefined;
   constructor(private readonly host: SerialLinkSim) {}
+  /** The simulated line under this device (for faults). */
+  get simHost(): SerialLinkSim {
+    return this.host;
+  }
   get path(): string {
     return 'sim:ttyUSB0';
   }
@@ -97,6 +101,14 @@ class UsbPn532 {
     this.sim?.detach();
     this.sim = null;
     this.link?.unplug();
+  }
+
+  /** Pulled without a word: no loss event, and writes stay pending for ever (issue 11). */
+  unplugSilently(host: SerialLinkSim): void {
+    this.plugged = false;
+    this.sim?.detach();
+    this.sim = null;
+    host.freeze();
   }
 }
 
@@ -197,6 +209,64 @@ describe(`reader link loss and reopen in simulated time (seed ${SEED})`, () => {
       reader.transceive(hexBytes(QPBOC_CAPDU.selectPpse), { timeoutMs: 1500 }),
     );
     expect(r.ok && toHex(r.value)).toBe(toHex(card.answerTo(QPBOC_CAPDU.selectPpse)));
+  });
+
+  it('silentUnplug_writeStalls_driverDeclaresTheLoss_recoveryReopensAndServes', async () => {
+    const clock = new ClockSim(0);
+    const usb = new UsbPn532(clock);
+    let host: SerialLinkSim | null = null;
+    const open = async (): Promise<HalResult<LossAwareSerialLink>> => {
+      const opened = await usb.open();
+      host = usb.link === null ? null : usb.link.simHost;
+      return opened;
+    };
+    const first = await open();
+    if (!first.ok) throw new Error(first.detail);
+    const link = new ReopenableSerialLink('sim:ttyUSB0', first.value, open);
+    const reader = new Pn532Reader(link, clock, PN532_READER_DEFAULT_OPTIONS);
+    link.onLost((detail) => reader.linkLost(detail));
+    expect((await runOnClock(clock, reader.start(START))).ok).toBe(true);
+    const card = qpbocScriptedCard('a', SCRIPTED_IDENTITY_A);
+    usb.sim?.placeCard(card);
+    const poll = (): ReturnType<Pn532Reader['poll']> =>
+      reader.poll({ technologies: ['ISO14443A'], timeoutMs: 500 });
+    const polled = await runOnClock(clock, poll());
+    expect(polled.ok && polled.value.kind).toBe('one');
+
+    if (host === null) throw new Error('no line');
+    usb.unplugSilently(host);
+    const t0 = clock.nowMs();
+    const released = await runOnClock(clock, reader.release());
+    expect(released.ok ? 'ok' : released.error).toBe(HalStatus.READER_IO);
+    expect(clock.nowMs() - t0).toBeLessThan(PN532_READER_DEFAULT_OPTIONS.linkStallMs + 1);
+    // No event came from the link: only the driver knows, and the board asks it (runLoop).
+    expect(link.lost()).toBeNull();
+    expect(reader.linkLostDetail()).toMatch(/stalled/);
+
+    void clock.sleepMs(3000).then(() => {
+      usb.plugged = true;
+    });
+    const recovery = await runOnClock(
+      clock,
+      recoverReader(
+        {
+          link,
+          reader,
+          clock,
+          random01: () => 0.5,
+          stopRequested: () => false,
+          log: { log: () => undefined },
+        },
+        START,
+        READER_REOPEN_BACKOFF,
+      ),
+    );
+    // Opens at 0.5, 1.5 and 3.5 s after the loss: the third finds the device back.
+    expect(recovery).toMatchObject({ kind: 'back', tries: 3 });
+    expect(reader.linkLostDetail()).toBeNull();
+    usb.sim?.placeCard(card);
+    const again = await runOnClock(clock, poll());
+    expect(again.ok && again.value.kind).toBe('one');
   });
 
   it('recovery_whenAStopIsRequested_endsWithinOneStopCheck', async () => {

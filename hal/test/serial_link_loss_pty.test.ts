@@ -105,4 +105,42 @@ describe('serial link loss on a real pty', () => {
     await reader.shutdown();
     await link.close();
   }, 30_000);
+
+  it('writeWhileSerialportIsClosing_endsReaderIo_notPendingForEver (issue 11 stall)', async () => {
+    if (!externalToolsReady(['socat'], CONTEXT)) return;
+    const e = await emulator();
+    const opened = await NodeSerialLink.open({
+      path: e.hostPath,
+      baudRate: 115200,
+      lock: true,
+      record: false,
+    });
+    if (!opened.ok) throw new Error(opened.detail);
+    const link = opened.value;
+    const losses: string[] = [];
+    link.onLost((detail) => losses.push(detail));
+    // What serialport itself does when a read fails on a vanished device (EIO): its
+    // `_disconnected` starts closing the binding at once (fd gone, isOpen false) and emits
+    // 'close' only after the fd is closed on the thread pool. A write issued in between was
+    // parked by serialport until an 'open' that never came: the validator's stall. Calling the
+    // same internal path makes that window certain instead of a matter of machine load.
+    const stream = (link as unknown as { port: { _disconnected(error: Error): void } }).port;
+    stream._disconnected(new Error('EIO: i/o error, read'));
+    const inWindow = link.write(Uint8Array.of(0x00, 0x00, 0xff, 0x00, 0xff, 0x00));
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), 3000);
+    });
+    const written = await Promise.race([inWindow, hung]);
+    clearTimeout(timer);
+    expect(written === 'hung' ? 'hung' : written.ok ? 'ok' : written.error).toBe(
+      HalStatus.READER_IO,
+    );
+    // The loss is still reported once, by the close event.
+    for (let k = 0; k < 100 && losses.length === 0; k += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(losses).toEqual(['EIO: i/o error, read']);
+    await link.close();
+  }, 30_000);
 });

@@ -104,6 +104,7 @@ export class SerialLinkSim implements SerialLink {
   private receiver: SerialReceiver | undefined;
   private line: SimLine | undefined;
   private closed = false;
+  private frozen = false;
 
   constructor(
     readonly path: string,
@@ -123,9 +124,27 @@ export class SerialLinkSim implements SerialLink {
     this.receiver = receiver;
   }
 
-  /** Errors: CANCELLED (closed). Resolves once the last byte reached the other end. */
+  /**
+   * Fault: the device is gone but nothing says so. From now on every write stays pending for
+   * ever and incoming bytes are dropped, with no close or error: what serialport does with a
+   * write issued while its binding closes under a vanished USB adapter or pty. Never fails.
+   */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** Ends `freeze` (later writes work again; writes already pending stay pending). */
+  thaw(): void {
+    this.frozen = false;
+  }
+
+  /**
+   * Errors: CANCELLED (closed). Resolves once the last byte reached the other end; never
+   * while frozen.
+   */
   async write(bytes: Uint8Array): Promise<HalResult<void>> {
     if (this.closed || this.line === undefined) return halErr(HalStatus.CANCELLED, 'link closed');
+    if (this.frozen) return new Promise<never>(() => undefined);
     await this.line.transmit(bytes.slice());
     return halOk(undefined);
   }
@@ -152,7 +171,7 @@ export class SerialLinkSim implements SerialLink {
 
   /** Called by the peer's line with bytes that reached this end. */
   deliver(bytes: Uint8Array): void {
-    if (this.closed || bytes.length === 0) return;
+    if (this.closed || this.frozen || bytes.length === 0) return;
     this.receiver?.(bytes);
   }
 }

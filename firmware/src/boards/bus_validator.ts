@@ -160,7 +160,7 @@ export async function runBusValidator(
   // reader was unplugged would end with Node's "unsettled top-level await" (13), silently.
   const hold = setInterval(() => undefined, 1 << 30);
   try {
-    const booted = await boot(options, clock, log, closers);
+    const booted = await boot(options, clock, log, closers, io);
     if ('refused' in booted) {
       io.err(`shuaka run: ${booted.message}`);
       return { code: booted.refused, taps: 0 };
@@ -183,6 +183,7 @@ async function boot(
   clock: ClockPort,
   log: LogPort,
   closers: (() => Promise<void>)[],
+  io: BoardIo,
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   // The journal directory first: the parameter version floor lives in it.
   const dir = await checkJournalDir(options.journalDir, {
@@ -193,9 +194,17 @@ async function boot(
   const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
   if (params.ok) {
     log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
+    const fallback = params.value.fallback;
+    if (fallback !== null) {
+      const { from, to, reason } = fallback;
+      const version = params.value.set.version;
+      log.log({ event: 'params-fallback', from, to, version, reason });
+      io.err(`shuaka run: parameters ${options.paramsDir}: active set unusable (${reason}); `
+        + `running ${to} (version ${version}) until a good set is installed`);
+    }
   }
   const rest = params.ok
-    ? await bootDevices(options, clock, log, closers, params.value)
+    ? await bootDevices(options, clock, log, closers, params.value, io)
     : { refused: 'refused' as const, message: params.message };
   // A refused start leaves the journal directory as it was: remove it if the check made it.
   if ('refused' in rest && dir.value.createdDir) {
@@ -215,6 +224,7 @@ async function bootDevices(
   log: LogPort,
   closers: (() => Promise<void>)[],
   booted: BootParams,
+  io: BoardIo,
 ): Promise<Omit<Board, 'readerErrors' | 'clock'> | Refusal> {
   let kernel: Kernel;
   try {
@@ -227,7 +237,7 @@ async function bootDevices(
   closers.push(reader.value.close);
   const info = reader.value.info;
   log.log({ event: 'reader', name: info.name, baudRate: info.baudRate, path: options.readerPath });
-  const display = await bootDisplay(options.displayPath, log);
+  const display = await bootDisplay(options.displayPath, log, clock, io.err);
   if (!display.ok) return { refused: 'display', message: display.message };
   closers.push(display.value.close);
   const indicator = bootIndicator(options.sysfsRoot, clock, log);
@@ -357,7 +367,9 @@ async function runTurns(
     if (report !== null) taps += 1;
     const failed = report === null && board.readerErrors() > errorsBefore;
     failingTurns = failed ? failingTurns + 1 : 0;
-    const lost = board.pn532.link.lost();
+    // The device's own loss event, or the driver's verdict on a link that stopped moving
+    // bytes without one (a write stalled past linkStallMs): either way the reader is gone.
+    const lost = board.pn532.link.lost() ?? board.pn532.reader.linkLostDetail();
     if (lost === null && failingTurns < READER_ERROR_TURNS_MAX) continue;
     const why = lost ?? `${failingTurns} reader errors in a row`;
     const back = await readerDown(board, options, stop, log, io, why);

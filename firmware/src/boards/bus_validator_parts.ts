@@ -4,7 +4,7 @@
 // operator. Nothing here writes to the data partition except the journal step, which runs
 // last, so a refused start leaves the journal directory exactly as it was.
 
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomInt, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
@@ -20,6 +20,7 @@ import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { ReaderInfo, ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
 import { NodeSerialLink } from '../../../hal/src/serial/node_serial_link.js';
+import { ReopenableSerialLink } from '../../../hal/src/serial/reopenable_serial_link.js';
 import { dirLockAcquire } from '../../../hal/src/storage/dir_lock.js';
 import {
   FileStorage,
@@ -32,11 +33,13 @@ import {
   JOURNAL_RESERVE_BYTES_DEFAULT,
 } from '../app/journal/journal.js';
 import { paramsFloorWrite } from '../app/params/params_floor.js';
-import { paramsBootLoad } from '../app/params/params_install.js';
+import { paramsBootLoad, type ParamsFallback } from '../app/params/params_boot.js';
 import type { ParamSet } from '../app/params/params_store.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { ConsoleDisplay } from './console_display.js';
+import { RecoveringDisplay } from './display_recovery.js';
 import { openPn532OnSerial, type Pn532OnSerial } from './pty_reader.js';
+import { READER_REOPEN_BACKOFF } from './reader_recovery.js';
 
 /** A boot step's result: the opened part, or the operator-facing reason it failed. */
 export type BootResult<T> =
@@ -111,7 +114,7 @@ export async function bootParams(
       return `cannot record parameter version ${raise.version} in ${stateDir}: ${describe(error)}`;
     }
   };
-  return { ok: true, value: { set: loaded.set, raiseFloor } };
+  return { ok: true, value: { set: loaded.set, raiseFloor, fallback: loaded.fallback } };
 }
 
 /** The loaded set, and the floor write to make once the start has succeeded. */
@@ -119,6 +122,8 @@ export interface BootParams {
   readonly set: ParamSet;
   /** Raises the version floor (power-safe); returns the operator's sentence on failure. */
   readonly raiseFloor: () => Promise<string | null>;
+  /** Set when the active A/B slot was unusable and the other slot was loaded. */
+  readonly fallback: ParamsFallback | null;
 }
 
 /** Opens the PN532's serial port and starts the chip at `baudRate`. */
@@ -144,26 +149,41 @@ export async function bootReader(
   return { ok: true, value: { part: pn532, close, info: started.value } };
 }
 
-/** A DWIN display on `path`, or the console display when the board has none. */
+/**
+ * A show that has not left within this time means the display's device is gone without a
+ * word, ms: a screen is under 100 bytes, about 8 ms at 115200 baud.
+ */
+export const DISPLAY_WRITE_STALL_MS = 500;
+
+/**
+ * A DWIN display on `path`, or the console display when the board has none. The serial device
+ * must open at start (a missing display port refuses the start); once running, a lost display
+ * is reported and reopened with backoff while taps go on (display_recovery.ts).
+ */
 export async function bootDisplay(
   path: string | null,
   log: LogPort,
+  clock: ClockPort,
+  err: (line: string) => void,
 ): Promise<BootResult<Opened<DisplayPort>>> {
   if (path === null) {
     return { ok: true, value: { part: new ConsoleDisplay(log), close: async () => undefined } };
   }
-  const opened = await NodeSerialLink.open({
-    path,
-    baudRate: DWIN_BAUD,
-    lock: true,
-    record: false,
-  });
+  const open = (): ReturnType<typeof NodeSerialLink.open> =>
+    NodeSerialLink.open({ path, baudRate: DWIN_BAUD, lock: true, record: false });
+  const opened = await open();
   if (!opened.ok) {
     return fail(`cannot open serial port ${path} (display): ${opened.error}: ${opened.detail}`);
   }
-  const link = opened.value;
-  const display = new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
-  return { ok: true, value: { part: display, close: async () => void (await link.close()) } };
+  const link = new ReopenableSerialLink(path, opened.value, open);
+  const display = new RecoveringDisplay(
+    link,
+    () => new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
+    // Jitter only spreads retries; it needs no secrecy.
+    { clock, log, err, random01: () => randomInt(0, 1 << 30) / (1 << 30) },
+    { path, writeStallMs: DISPLAY_WRITE_STALL_MS, backoff: READER_REOPEN_BACKOFF },
+  );
+  return { ok: true, value: { part: display, close: () => display.close() } };
 }
 
 /**

@@ -31,6 +31,9 @@ export const RUN_USAGE = `Usage:
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
                           (DIR may be an A/B root written by \`shuaka params install\`)
+                          whose active slot, if corrupt or incomplete, gives way to the
+                          other slot when that one is valid and not below the floor
+                          (logged as params-fallback); neither usable: exit 1
       --journal DIR       the journal (default ./journal), created if missing; at start a
                           probe file is written and fsynced there and statfs measured: a
                           read-only, full or too small directory refuses the start;

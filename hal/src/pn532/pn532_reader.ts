@@ -113,6 +113,13 @@ export interface Pn532ReaderOptions {
    * of the failed try arrive and drop them, so they cannot pass for the new try's answers.
    */
   readonly startResyncMs: number;
+  /**
+   * Time a serial operation may take beyond the wire time of its bytes before the link is
+   * taken as dead, ms. A device that vanished can leave a write pending for ever with no
+   * close or error event (serialport parks writes issued while its binding closes); without
+   * this bound the pending reader operation, and the tap loop with it, would never end.
+   */
+  readonly linkStallMs: number;
 }
 
 /** The policy used by boards unless they have a measured reason to differ. */
@@ -126,6 +133,7 @@ export const PN532_READER_DEFAULT_OPTIONS: Pn532ReaderOptions = {
   baudSwitchSettleMs: 1,
   startAttempts: 4,
   startResyncMs: 50,
+  linkStallMs: 500,
 };
 
 /** Counters for health checks and tests. */
@@ -140,6 +148,8 @@ export interface Pn532ReaderDiagnostics {
   startRetries: number;
   /** Answers lost in full and asked for again by resending an idempotent command. */
   commandsResent: number;
+  /** Serial operations that did not finish within linkStallMs (each declared the link lost). */
+  linkStalls: number;
 }
 
 type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled' | 'lost';
@@ -190,6 +200,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     noiseBytes: 0,
     startRetries: 0,
     commandsResent: 0,
+    linkStalls: 0,
   };
   /** Set when the chip named itself something other than a PN532 during this start. */
   private identityRefused = false;
@@ -218,7 +229,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * The pending operation, if any, ends at once with READER_IO instead of running into its
    * timeout, and every later operation fails with READER_IO until `start` succeeds on the
    * reopened link. The last card is kept, so its removal can still be watched afterwards.
-   * Never fails.
+   * The driver calls it itself when a serial operation stalls past `linkStallMs` (a device
+   * gone without a close event). Never fails.
    */
   linkLost(detail: string): void {
     this.linkDown = detail;
@@ -226,7 +238,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.wakeWaiter();
   }
 
-  /** Why the link is down (as given to `linkLost`), or null. Never fails. */
+  /**
+   * Why the link is down (as given to `linkLost`, by the board or by the driver on a stalled
+   * serial operation), or null once `start` succeeded again. Never fails.
+   */
   linkLostDetail(): string | null {
     return this.linkDown;
   }
@@ -419,7 +434,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** SAMConfiguration normal mode at `baudRate`, the first command out of LowVbat (AN10609). */
   private async samAt(baudRate: number): Promise<HalResult<Uint8Array>> {
     if (this.link.baudRate() !== baudRate) {
-      const set = await this.link.setBaudRate(baudRate);
+      const set = await this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
       if (!set.ok) return set;
     }
     this.asleep = true;
@@ -451,12 +466,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     if (code === undefined) return halErr(HalStatus.NOT_SUPPORTED, `baud rate ${baudRate}`);
     const r = await this.command(PN532_CMD_10_SET_SERIAL_BAUD_RATE, [code]);
     if (!r.ok) return r;
-    const ack = await this.link.write(PN532_ACK_FRAME);
+    const ack = await this.linkWrite(PN532_ACK_FRAME);
     if (!ack.ok) return ack;
     // As nfcpy: give the ACK time to leave (USB bridges report drain early) and the chip time
     // to switch, then switch our end.
     await this.clock.sleepMs(this.options.baudSwitchSettleMs);
-    return this.link.setBaudRate(baudRate);
+    return this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
   }
 
   private async pollSteps(options: PollOptions): Promise<HalResult<PollResult>> {
@@ -688,11 +703,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
-    const flushed = await this.link.discardInput();
+    const flushed = await this.linkOp('discardInput', 0, () => this.link.discardInput());
     if (!flushed.ok) return flushed;
     const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
     this.stats.framesSent += 1;
-    return this.link.write(bytes);
+    return this.linkWrite(bytes);
   }
 
   /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
@@ -805,12 +820,44 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async sendAbort(): Promise<void> {
     this.stats.abortsSent += 1;
     // A failed abort changes nothing for the caller: the next command flushes and resends.
-    await this.link.write(PN532_ACK_FRAME);
+    await this.linkWrite(PN532_ACK_FRAME);
   }
 
   private async sendNack(): Promise<void> {
     this.stats.nacksSent += 1;
-    await this.link.write(PN532_NACK_FRAME);
+    await this.linkWrite(PN532_NACK_FRAME);
+  }
+
+  private linkWrite(bytes: Uint8Array): Promise<HalResult<void>> {
+    // 8N1: ten bit-times per byte, at the speed the link runs now.
+    const wireMs = (bytes.length * 10_000) / this.link.baudRate();
+    return this.linkOp('write', wireMs, () => this.link.write(bytes));
+  }
+
+  /**
+   * One serial operation, bounded: if it has not finished `wireMs + linkStallMs` after it
+   * began, the link is declared lost (`linkLost`, so the board reopens it) and READER_IO is
+   * returned; the operation's late result, if any ever comes, is dropped. Before giving up
+   * the clock is given one more turn, so an answer that was ready while the process was
+   * descheduled still wins. Errors: those of the operation, READER_IO.
+   */
+  private async linkOp(
+    what: string,
+    wireMs: number,
+    operation: () => Promise<HalResult<void>>,
+  ): Promise<HalResult<void>> {
+    let result: HalResult<void> | undefined;
+    const running = operation().then((r) => {
+      result = r;
+    });
+    const limitMs = wireMs + this.options.linkStallMs;
+    const expired = this.clock.sleepMs(limitMs).then(() => this.clock.sleepMs(0));
+    await Promise.race([running, expired]);
+    if (result !== undefined) return result;
+    this.stats.linkStalls += 1;
+    const detail = `serial ${what} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
+    if (this.linkDown === null) this.linkLost(detail);
+    return halErr(HalStatus.READER_IO, detail);
   }
 
   /**

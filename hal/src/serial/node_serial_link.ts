@@ -37,6 +37,12 @@ export class NodeSerialLink implements LossAwareSerialLink {
   private closing = false;
   private lostListener: SerialLossListener | undefined;
   private lostDetail: string | null = null;
+  /**
+   * Operations waiting on serialport. serialport parks a write or drain issued while its
+   * binding is closing until an 'open' that never comes, and a write waiting for the fd to
+   * become writable when the poller is destroyed: the close event ends them all here.
+   */
+  private readonly pending = new Set<(result: HalResult<void>) => void>();
   private readonly transcriptEntries: SerialTranscriptEntry[] = [];
 
   /** Speed recorded for a pty, where a line speed means nothing (see setBaudRate). */
@@ -60,8 +66,10 @@ export class NodeSerialLink implements LossAwareSerialLink {
     // unplugged or a pty's other end is gone) and passes a DisconnectedError.
     port.on('close', (error: unknown) => {
       this.closed = true;
+      const detail = error instanceof Error ? error.message : 'device closed';
+      this.settlePending(halErr(HalStatus.READER_IO, `device gone: ${detail}`));
       if (this.closing) return;
-      this.lostDetail = error instanceof Error ? error.message : 'device closed';
+      this.lostDetail = detail;
       this.lostListener?.(this.lostDetail);
     });
   }
@@ -113,23 +121,26 @@ export class NodeSerialLink implements LossAwareSerialLink {
     return this.lostDetail;
   }
 
-  /** Errors: READER_IO (write failed, device gone), CANCELLED (closed). */
+  /** Errors: READER_IO (write failed, device gone or going), CANCELLED (closed). */
   write(bytes: Uint8Array): Promise<HalResult<void>> {
-    if (this.lostDetail !== null) {
-      return Promise.resolve(halErr(HalStatus.READER_IO, `device gone: ${this.lostDetail}`));
-    }
-    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    const refused = this.unusable();
+    if (refused !== null) return Promise.resolve(refused);
     if (this.options.record) this.transcriptEntries.push({ direction: 'tx', bytes: bytes.slice() });
-    return new Promise((resolve) => {
+    return this.settled((done) => {
       this.port.write(Buffer.from(bytes), (err) => {
         if (err !== null && err !== undefined) {
-          resolve(halErr(HalStatus.READER_IO, err.message));
+          done(halErr(HalStatus.READER_IO, err.message));
+          return;
+        }
+        // The binding may have started closing while the bytes went out (see `pending`).
+        const gone = this.unusable();
+        if (gone !== null) {
+          done(gone);
           return;
         }
         this.port.drain((drainErr) => {
-          resolve(
-            drainErr === null ? halOk(undefined) : halErr(HalStatus.READER_IO, drainErr.message),
-          );
+          const drained = drainErr === null;
+          done(drained ? halOk(undefined) : halErr(HalStatus.READER_IO, drainErr.message));
         });
       });
     });
@@ -144,17 +155,18 @@ export class NodeSerialLink implements LossAwareSerialLink {
    * at once, so on a pty this does nothing.
    */
   discardInput(): Promise<HalResult<void>> {
-    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    const refused = this.unusable();
+    if (refused !== null) return Promise.resolve(refused);
     if (this.isPty) return Promise.resolve(halOk(undefined));
-    return new Promise((resolve) => {
+    return this.settled((done) => {
       this.port.flush((err) => {
-        resolve(err === null ? halOk(undefined) : halErr(HalStatus.READER_IO, err.message));
+        done(err === null ? halOk(undefined) : halErr(HalStatus.READER_IO, err.message));
       });
     });
   }
 
   /**
-   * Errors: NOT_SUPPORTED, READER_IO, CANCELLED (closed).
+   * Errors: NOT_SUPPORTED, READER_IO (device gone or going), CANCELLED (closed).
    *
    * serialport's update() flushes both queues (tcflush TCIOFLUSH). On a UART that is harmless
    * once drain has returned, but on a pty "drained" only means handed to the master side, and
@@ -162,7 +174,8 @@ export class NodeSerialLink implements LossAwareSerialLink {
    * switch. A pty has no line speed anyway, so there the rate is only recorded.
    */
   setBaudRate(baudRate: number): Promise<HalResult<void>> {
-    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    const refused = this.unusable();
+    if (refused !== null) return Promise.resolve(refused);
     if (this.isPty) {
       this.nominalBaud = baudRate;
       return Promise.resolve(halOk(undefined));
@@ -193,6 +206,40 @@ export class NodeSerialLink implements LossAwareSerialLink {
         );
       });
     });
+  }
+
+  /**
+   * Why no operation may start now, or null. serialport marks its binding closed (fd null)
+   * at once when a read fails, and emits 'close' only after the fd is closed on the thread
+   * pool, which on a busy machine takes a while: in between, `port.isOpen` is false and a
+   * write would wait forever for a reopen. That window counts as the device going away.
+   */
+  private unusable(): HalResult<void> | null {
+    if (this.lostDetail !== null) {
+      return halErr(HalStatus.READER_IO, `device gone: ${this.lostDetail}`);
+    }
+    if (this.closed) return halErr(HalStatus.CANCELLED, 'link closed');
+    if (!this.port.isOpen) return halErr(HalStatus.READER_IO, 'device gone: port closing');
+    return null;
+  }
+
+  /** Runs `start`; its result, or READER_IO if the port closes first. Resolves once. */
+  private settled(start: (done: (r: HalResult<void>) => void) => void): Promise<HalResult<void>> {
+    return new Promise((resolve) => {
+      let open = true;
+      const done = (r: HalResult<void>): void => {
+        if (!open) return;
+        open = false;
+        this.pending.delete(done);
+        resolve(r);
+      };
+      this.pending.add(done);
+      start(done);
+    });
+  }
+
+  private settlePending(result: HalResult<void>): void {
+    for (const done of [...this.pending]) done(result);
   }
 
   /** True when the device is a pseudo-terminal (socat pairs in tests and `shuaka sim`). */

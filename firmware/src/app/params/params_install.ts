@@ -1,5 +1,5 @@
-// Power-safe installation of a downloaded parameter set (A/B slots, switch by rename) and the
-// start-up load that enforces the version floor. See README.md in this folder.
+// Power-safe installation of a downloaded parameter set (A/B slots, switch by rename); the
+// start-up load that enforces the version floor is params_boot.ts. See README.md here.
 //
 // An installed root holds slot_a/ and slot_b/ and a file `active` naming one of them. A new
 // set is written into the other slot (every file fsynced, then the slot and the root
@@ -15,7 +15,7 @@ import { FieldError } from './json_fields.js';
 import { FILE_MANIFEST, PARAMS_FILES, paramsFileBytesMax } from './params_files.js';
 import {
   durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
-  paramsFloorWrite, type ParamsFloor, type WritePointHook,
+  paramsFloorWrite, type WritePointHook,
 } from './params_floor.js';
 import { paramsValidate, type ParamSet } from './params_store.js';
 
@@ -26,20 +26,6 @@ export type ParamsSlot = (typeof PARAMS_SLOTS)[number];
 
 /** Why a set was refused: its content, a rollback below the floor, or an unreadable floor. */
 export type ParamsRefusalKind = 'invalid' | 'rollback' | 'floor-corrupt';
-
-export type ParamsBootResult =
-  | {
-    readonly ok: true;
-    readonly set: ParamSet;
-    /** The floor before this load; null when there was none (new or wiped data partition). */
-    readonly floorBefore: ParamsFloor | null;
-    /**
-     * The floor to write once start-up succeeded (paramsFloorWrite), or null when the set is
-     * the floor's own. Deferred so that a refused start writes nothing.
-     */
-    readonly floorRaise: ParamsFloor | null;
-  }
-  | { readonly ok: false; readonly kind: ParamsRefusalKind; readonly message: string };
 
 /**
  * The directory of the active set under `root`: root/<slot> when root/active names a slot,
@@ -86,44 +72,6 @@ export async function paramsLoadDir(dir: string, publicKey: KeyObject): Promise<
   const loaded = paramsValidate(files, publicKey);
   if (!loaded.ok) throw loaded.error;
   return loaded.value;
-}
-
-/**
- * Start-up: loads the active set under `root` and checks it against the floor kept in
- * `stateDir`; for a newer set it returns the floor to raise (the caller writes it with
- * paramsFloorWrite once the start has succeeded). Writes nothing. Refusals: 'invalid' (any
- * FieldError), 'rollback' (older than the floor, or the floor's version with other content),
- * 'floor-corrupt' (the floor file exists but does not verify: never reset silently).
- */
-export async function paramsBootLoad(
-  root: string,
-  publicKey: KeyObject,
-  stateDir: string,
-): Promise<ParamsBootResult> {
-  let set: ParamSet;
-  try {
-    set = await paramsLoadDir(await paramsActiveDir(root), publicKey);
-  } catch (error) {
-    return { ok: false, kind: 'invalid', message: refusalText(error) };
-  }
-  const read = await paramsFloorRead(stateDir);
-  if (read.kind === 'corrupt') {
-    return {
-      ok: false,
-      kind: 'floor-corrupt',
-      message: `version floor ${join(stateDir, 'params_version_floor.json')} is unreadable `
-        + `(${read.detail}); restore it or remove it knowingly (see params/README.md)`,
-    };
-  }
-  const floor = read.kind === 'ok' ? read.floor : null;
-  const verdict = paramsFloorVerdict(floor, set.version, set.manifestSha256Hex);
-  if (floor !== null && (verdict === 'older' || verdict === 'conflict')) {
-    return { ok: false, kind: 'rollback', message: paramsFloorRefusal(floor, set.version) };
-  }
-  const floorRaise = verdict === 'newer'
-    ? { version: set.version, manifestSha256Hex: set.manifestSha256Hex }
-    : null;
-  return { ok: true, set, floorBefore: floor, floorRaise };
 }
 
 /** What an install did. */
