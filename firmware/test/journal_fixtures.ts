@@ -3,6 +3,7 @@
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import type { JournalOptions } from '../src/app/journal/journal.js';
+import { PanVault } from '../src/app/journal/pan_vault.js';
 import type {
   CardKey, ClearingRecord, JournalEntry, RecoveryContext,
 } from '../src/app/journal/journal_records.js';
@@ -19,10 +20,22 @@ export function journalOptions(
   return { fileName: JOURNAL_FILE, clock, reserveBytes, sizeBytesMax };
 }
 
+/** The fixtures' terminal data key: sealed PANs open only with this vault. */
+export const FIXTURE_DATA_KEY = new Uint8Array(32).fill(0x5a);
+export const FIXTURE_VAULT = PanVault.fromKey(
+  FIXTURE_DATA_KEY,
+  (length) => new Prng(length).bytes(length),
+);
+
+/** PAN of fixture card `n`: 19-digit UnionPay-style PANs starting with a 62 BIN. */
+export function panOf(n: number): string {
+  return `6231${String(n).padStart(15, '0')}`;
+}
+
 export function card(n: number): CardKey {
-  // 19-digit UnionPay-style PANs starting with a 62 BIN.
-  const pan = `6231${String(n).padStart(15, '0')}`;
-  return { pan, psn: n % 3, uidHex: (0x10000000 + n).toString(16).toUpperCase() };
+  const key = FIXTURE_VAULT.cardKey(panOf(n), n % 3, (0x10000000 + n).toString(16).toUpperCase());
+  if (key === null) throw new Error('fixture PAN');
+  return key;
 }
 
 export function recovery(cardKey: CardKey, atc: number): RecoveryContext {
@@ -42,7 +55,10 @@ export function recovery(cardKey: CardKey, atc: number): RecoveryContext {
     iadHex: '07010103900000010A01000000000011223344',
     ctqHex: '0000',
     sdadHex: null,
-    iccDataHex: `9F3602${atcHex(atc)}`,
+    mode: 'ec',
+    track2ExpiryYymm: '2912',
+    tornRecordHex: `9F3602${atcHex(atc)}`,
+    staticDataSealedHex: '',
   };
 }
 

@@ -18,7 +18,9 @@ import {
   type LogEvent,
   type LogPort,
 } from '../app/validator/validator_ports.js';
+import type { PanVault } from '../app/journal/pan_vault.js';
 import {
+  bootDataKey,
   bootDisplay,
   bootIndicator,
   bootJournal,
@@ -41,6 +43,8 @@ export interface BusValidatorOptions {
   /** Ed25519 public key (SPKI PEM) the parameter set must be signed with. */
   readonly paramsPubPath: string;
   readonly journalDir: string;
+  /** The terminal data key file (PAN sealing), or null for journalDir/data.key. */
+  readonly dataKeyPath: string | null;
   readonly mode: QpbocMode;
   /** Serial device of a DWIN display, or null to log screens as JSON lines. */
   readonly displayPath: string | null;
@@ -174,9 +178,20 @@ async function boot(
   const journal = await bootJournal(options.journalDir, clock, log);
   if (!journal.ok) return refuse(io, journal.message);
   closers.push(journal.value.close);
+  const panVault = await bootDataKey(options.dataKeyPath, options.journalDir, journal.value.part);
+  if (!panVault.ok) return refuse(io, panVault.message);
   const set = params.value;
   const validator = composeValidator(
-    { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
+    {
+      kernel,
+      journal: journal.value,
+      panVault: panVault.value,
+      set,
+      display: display.value.part,
+      indicator,
+      clock,
+      log,
+    },
     reader.value.part,
     options.mode,
   );
@@ -197,6 +212,7 @@ async function boot(
 interface ValidatorParts {
   readonly kernel: Kernel;
   readonly journal: Opened<Journal>;
+  readonly panVault: PanVault;
   readonly set: ParamSet;
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
@@ -217,6 +233,7 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
       // 9F37 goes into the card's cryptogram and the fDDA signature: a card that could
       // predict it could replay an old answer, so it comes from the OS CSPRNG.
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
+      panVault: parts.panVault,
       log: parts.log,
     },
     { ...VALIDATOR_CONFIG_DEFAULT, mode },

@@ -8,9 +8,13 @@ import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
   JOURNAL_FILE_NAME, JOURNAL_RESERVE_BYTES_DEFAULT, Journal,
 } from '../app/journal/journal.js';
-import { journalExport } from '../app/journal/journal_export.js';
+import { journalExport, type JournalExport } from '../app/journal/journal_export.js';
+import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
+import {
+  DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
+} from '../app/journal/pan_vault_file.js';
 import { toHex } from '../app/journal/journal_frame.js';
-import { JOURNAL_KINDS, SEQ_MAX, maskPan } from '../app/journal/journal_records.js';
+import { JOURNAL_KINDS, SEQ_MAX } from '../app/journal/journal_records.js';
 import { journalScan } from '../app/journal/journal_scan.js';
 import type { JournalScan } from '../app/journal/journal_scan.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse } from './cli_args.js';
@@ -20,9 +24,11 @@ export const JOURNAL_USAGE = `Usage:
   shuaka journal verify [--journal DIR]
       Check every record's CRC-32, the SHA-256 hash chain and the record references; print
       counts, the last seq, the acknowledged seq and the uncertain taps (PANs masked).
-  shuaka journal export [--journal DIR] [--out FILE]
+  shuaka journal export [--journal DIR] [--data-key FILE] [--out FILE]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
-      torn, reconciled and still-open records) as JSON lines to FILE, or to stdout.
+      torn, reconciled and still-open records) as JSON lines to FILE, or to stdout. The
+      journal holds PANs sealed; the export opens them with the terminal data key FILE
+      (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ.
 DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME}. A torn last record (power
@@ -76,7 +82,7 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
     const r = tap.recovery;
     const psn = r.card.psn.toString(16).padStart(2, '0');
     const at = new Date(tap.timeWallMs).toISOString();
-    io.out(`    seq ${tap.seq} ${tap.kind} ${maskPan(r.card.pan)} psn ${psn} atc ${r.atc}`
+    io.out(`    seq ${tap.seq} ${tap.kind} ${r.card.panMasked} psn ${psn} atc ${r.atc}`
       + ` amount ${r.amountAuthorisedMinor} at ${at}`);
   }
   if (scan.corruption !== null) {
@@ -88,9 +94,15 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
 }
 
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'out']);
+  const args = cliParse(argv, ['journal', 'out', 'data-key']);
   if (args === null || args.positionals.length !== 0) return usage(io);
-  const path = join(args.values['journal'] ?? 'journal', JOURNAL_FILE_NAME);
+  const dir = args.values['journal'] ?? 'journal';
+  const path = join(dir, JOURNAL_FILE_NAME);
+  const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
+  if (!key.ok) {
+    io.err(`not exported: ${key.detail}`);
+    return EXIT_FAILED;
+  }
   const scan = await scanFile(path, io);
   if (scan === null) return EXIT_FAILED;
   if (scan.corruption !== null) {
@@ -98,7 +110,15 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
     io.err(`not exported: ${path} fails verification at byte ${c.offset}: ${c.reason}`);
     return EXIT_FAILED;
   }
-  const exported = journalExport(scan);
+  let exported: JournalExport;
+  try {
+    // Sealing needs no randomness here: the export only opens.
+    exported = journalExport(scan, PanVault.fromKey(key.value, () => new Uint8Array(0)));
+  } catch (error) {
+    if (!(error instanceof PanVaultError)) throw error;
+    io.err(`not exported: ${error.message}`);
+    return EXIT_FAILED;
+  }
   const outPath = args.values['out'];
   if (outPath === undefined) {
     for (const line of exported.lines) io.out(line);

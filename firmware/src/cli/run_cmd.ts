@@ -5,13 +5,17 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from '
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
-             [--mode ec|oda] [--display-port DEV] [--sysfs-root DIR] [--max-taps N]
+             [--data-key FILE] [--mode ec|oda] [--display-port DEV] [--sysfs-root DIR]
+             [--max-taps N]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
       --journal DIR       the journal (default ./journal), created if missing
+      --data-key FILE     terminal data key sealing the journal's PANs (default
+                          DIR/data.key); created (mode 600) at the first start on an
+                          empty journal, refused if missing for a journal with records
       --mode M            ec (offline electronic cash, default) or oda (UnionPay ODA transit)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
@@ -30,6 +34,7 @@ const FLAGS = [
   'params',
   'params-pub',
   'journal',
+  'data-key',
   'mode',
   'display-port',
   'sysfs-root',
@@ -91,7 +96,8 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (tapsText !== undefined && tapsMax === null) {
     return usage(io, `--max-taps must be an integer in 1..${TAPS_MAX}`);
   }
-  for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
+  const paths = ['params', 'params-pub', 'journal', 'data-key', 'display-port', 'sysfs-root'];
+  for (const name of paths) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
   return {
@@ -100,6 +106,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',
+    dataKeyPath: v['data-key'] ?? null,
     mode,
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',

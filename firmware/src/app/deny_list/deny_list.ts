@@ -3,6 +3,7 @@
 import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
+import { panScrub } from '../journal/journal_records.js';
 import { FieldError } from '../params/json_fields.js';
 
 /**
@@ -129,7 +130,8 @@ export function denyListBuild(text: string, file: string): DenyListResult<DenyLi
     if (line === '' || line.startsWith('#')) continue;
     const match = /^([0-9]{8,19}),([0-9]{2})$/.exec(line);
     if (match === null) {
-      const got = JSON.stringify(line.slice(0, 40));
+      // Never echo a PAN into an error (PCI DSS 3.4.1): the line number finds it.
+      const got = JSON.stringify(panScrub(line.slice(0, 40)));
       return fail(`line ${i + 1}`, `expected PAN,PSN (8-19 digits, 2 digits), got ${got}`);
     }
     // Hex of the record: PAN nibbles padded with F, then the PSN byte; hex order = byte order.

@@ -1,8 +1,8 @@
 // Upload queue view of a journal: unacknowledged clearing and uncertain records as JSON lines.
 
 import type { JournalRecord } from './journal_records.js';
-import { maskPan } from './journal_records.js';
 import type { JournalScan } from './journal_scan.js';
+import { panVaultClear, type PanVault } from './pan_vault.js';
 
 /** Lines for the back office, plus the seq an ack of this export may name. */
 export interface JournalExport {
@@ -18,9 +18,11 @@ export interface JournalExport {
  * Builds the export from a scan that collected records: every final (`clearing`), torn
  * (`torn`) and reconciled (`reconciled`) record after the last ack, and every pending still
  * open (`pending_open`: a power cut during the tap, the debit is uncertain). Full PAN and PSN
- * are included for clearing; `panMasked` is the form for logs.
+ * are included for clearing, opened with the terminal data key `vault` (the journal holds
+ * them sealed); `panMasked` is the form for logs. Throws PanVaultError when a sealed PAN does
+ * not open (another key, changed bytes).
  */
-export function journalExport(scan: JournalScan): JournalExport {
+export function journalExport(scan: JournalScan, vault: PanVault): JournalExport {
   const ackThroughSeq = scan.state.ackThroughSeq;
   const openSeqs = new Set(scan.state.uncertainAll().map((tap) => tap.seq));
   const lines: string[] = [];
@@ -28,7 +30,7 @@ export function journalExport(scan: JournalScan): JournalExport {
   let uncertainCount = 0;
   for (const record of scan.records) {
     if (record.seq <= ackThroughSeq) continue;
-    const line = exportLine(record, openSeqs.has(record.seq));
+    const line = exportLine(record, openSeqs.has(record.seq), vault);
     if (line === null) continue;
     if (line.type === 'clearing') clearingCount += 1;
     if (line.type === 'pending_open' || (line.type === 'torn' && line['stillUncertain'] === true)) {
@@ -41,7 +43,7 @@ export function journalExport(scan: JournalScan): JournalExport {
 
 type ExportObject = { readonly type: string } & Readonly<Record<string, unknown>>;
 
-function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
+function exportLine(record: JournalRecord, open: boolean, vault: PanVault): ExportObject | null {
   const head = { seq: record.seq, timeWallMs: record.timeWallMs };
   const entry = record.entry;
   switch (entry.kind) {
@@ -52,9 +54,9 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
         type: 'clearing',
         ...head,
         pendingSeq: entry.pendingSeq,
-        pan: card.pan,
+        pan: panVaultClear(vault, card, record.seq),
         psn: psnText(card.psn),
-        panMasked: maskPan(card.pan),
+        panMasked: card.panMasked,
         uidHex: card.uidHex,
         ...rest,
       };
@@ -67,7 +69,8 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
         uncertain: entry.uncertain,
         stillUncertain: open,
         reason: entry.reason,
-        panMasked: maskPan(entry.recovery.card.pan),
+        pan: panVaultClear(vault, entry.recovery.card, record.seq),
+        panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
         recovery: entry.recovery,
       };
@@ -85,7 +88,8 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
       return {
         type: 'pending_open',
         ...head,
-        panMasked: maskPan(entry.recovery.card.pan),
+        pan: panVaultClear(vault, entry.recovery.card, record.seq),
+        panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
         fareRule: entry.fareRule,
         amountMinor: entry.amountMinor,

@@ -142,11 +142,11 @@ export class JournalState {
     return [...this.uncertain.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  /** Uncertain taps of the card with this PAN and PSN, oldest first. */
-  uncertainForCard(pan: string, psn: number): UncertainTap[] {
+  /** Uncertain taps of the card with this PAN token (pan_vault.ts) and PSN, oldest first. */
+  uncertainForCard(panToken: string, psn: number): UncertainTap[] {
     return this.uncertainAll().filter((tap) => {
       const card = tap.recovery.card;
-      return card.pan === pan && card.psn === psn;
+      return card.panToken === panToken && card.psn === psn;
     });
   }
 
@@ -157,9 +157,9 @@ export class JournalState {
     return this.uncertainAll().filter((tap) => tap.recovery.card.uidHex === uid);
   }
 
-  /** The latest final record of this card, or null. */
-  lastFinalFor(pan: string, psn: number): LastFinal | null {
-    return this.lastFinalByCard.get(cardKeyString({ pan, psn, uidHex: '' })) ?? null;
+  /** The latest final record of the card with this PAN token and PSN, or null. */
+  lastFinalFor(panToken: string, psn: number): LastFinal | null {
+    return this.lastFinalByCard.get(`${panToken}/${psn}`) ?? null;
   }
 
   /** Number of final records after the acknowledged seq (clearing records not yet uploaded). */
@@ -183,7 +183,7 @@ export class JournalState {
     const entry = slot.record.entry;
     if (entry.kind !== 'pending') return `record ${pendingSeq} is not a pending record`;
     const pendingCard = entry.recovery.card;
-    if (pendingCard.pan !== card.pan || pendingCard.psn !== card.psn) {
+    if (pendingCard.panToken !== card.panToken || pendingCard.psn !== card.psn) {
       return `pending ${pendingSeq} is for another card`;
     }
     return null;
@@ -209,7 +209,7 @@ function tapOf(
 }
 
 function cardKeyString(card: CardKey): string {
-  return `${card.pan}/${card.psn}`;
+  return `${card.panToken}/${card.psn}`;
 }
 
 function countsZero(): Record<JournalKind, number> {

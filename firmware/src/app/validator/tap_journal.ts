@@ -2,7 +2,7 @@
 
 import type { QpbocOutcome } from '../../../../assembly/host/qpboc_session.js';
 import type { UncertainTap } from '../journal/journal_state.js';
-import { maskPan, type CardKey, type JournalEntry } from '../journal/journal_records.js';
+import type { CardKey, JournalEntry } from '../journal/journal_records.js';
 import { cardKeyOf, clearingOf, recoveryOf, tlvObjectsOf } from './tap_records.js';
 import {
   viewAdmitted,
@@ -14,6 +14,7 @@ import {
   type TapView,
 } from './tap_view.js';
 import type { TapReport, ValidatorPorts } from './validator_ports.js';
+import type { PanVault } from '../journal/pan_vault.js';
 import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../fare/fare_policy.js';
 
 export { FARE_RULE_DECLINED_AFTER_COMMIT };
@@ -103,7 +104,7 @@ export class TapJournal {
             terminalId: params.terminal.terminalId,
             lineId: params.terminal.lineId,
             paramsVersion: params.version,
-          });
+          }, this.ports.panVault);
     if (clearing === null) throw new Error('kernel approved without a clearing record');
     const seq = await this.append({ kind: 'final', pendingSeq: tap.pendingSeq, clearing });
     const seqs = seqList(tap.pendingSeq, seq);
@@ -132,9 +133,11 @@ export class TapJournal {
   }
 
   private async finishInterrupted(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
-    const card = cardOfOutcome(outcome, tap.uidHex);
+    const card = cardOfOutcome(outcome, tap.uidHex, this.ports.panVault);
     const snapshot =
-      outcome.tornRecord === null ? null : recoveryOf(outcome.tornRecord, tap.uidHex);
+      outcome.tornRecord === null
+        ? null
+        : recoveryOf(outcome.tornRecord, tap.uidHex, this.ports.panVault);
     // Without a fresh snapshot (kernel fault, failure after the grey record), the grey record's
     // own snapshot is the recovery data; with neither, nothing was staged that needs a record.
     const recovery =
@@ -157,7 +160,7 @@ export class TapJournal {
   }
 
   private async finishDeclined(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
-    const card = cardOfOutcome(outcome, tap.uidHex);
+    const card = cardOfOutcome(outcome, tap.uidHex, this.ports.panVault);
     let seq: number | null = null;
     if (outcome.recordKind === 'committed-decline' && outcome.clearingRecord !== null) {
       // The card committed its debit before a check failed (e.g. fDDA after the last record):
@@ -170,10 +173,10 @@ export class TapJournal {
         terminalId: params.terminal.terminalId,
         lineId: params.terminal.lineId,
         paramsVersion: params.version,
-      });
+      }, this.ports.panVault);
       if (clearing !== null)
         seq = await this.append({ kind: 'final', pendingSeq: tap.pendingSeq, clearing });
-    } else if (card !== null && card.pan !== '') {
+    } else if (card !== null) {
       seq = await this.append({
         kind: 'declined',
         pendingSeq: tap.pendingSeq,
@@ -223,7 +226,7 @@ export class TapJournal {
       endedMs: this.ports.clock.nowMs(),
       result: view.result,
       reason: details.reason,
-      panMasked: card === null || card.pan === '' ? null : maskPan(card.pan),
+      panMasked: card === null ? null : card.panMasked,
       amountMinor: details.amountMinor ?? null,
       balanceMinor: details.balanceMinor ?? null,
       fareRule: details.fareRule ?? null,
@@ -237,14 +240,14 @@ function seqList(...seqs: ReadonlyArray<number | null>): number[] {
   return seqs.filter((s): s is number => s !== null);
 }
 
-/** The card of an outcome: its first decision request, or its record. */
-function cardOfOutcome(outcome: QpbocOutcome, uidHex: string): CardKey | null {
+/** The card of an outcome: its first decision request, or its record; null without a PAN. */
+function cardOfOutcome(outcome: QpbocOutcome, uidHex: string, vault: PanVault): CardKey | null {
   const identity = outcome.decisions[0];
   if (identity !== undefined) {
     const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
-    return { pan: identity.pan, psn, uidHex };
+    return vault.cardKey(identity.pan, psn, uidHex);
   }
   const record = outcome.tornRecord ?? outcome.clearingRecord;
   const objects = record === null ? null : tlvObjectsOf(record);
-  return objects === null ? null : cardKeyOf(objects, uidHex);
+  return objects === null ? null : cardKeyOf(objects, uidHex, vault);
 }
