@@ -45,8 +45,17 @@ interface ReportDetails {
 export class TapJournal {
   constructor(private readonly ports: ValidatorPorts) {}
 
-  /** Journal, screen and report for a kernel outcome. */
+  /**
+   * Journal, screen and report for a kernel outcome; then, once the rider has the answer, the
+   * card's open ODA taps are reconciled (reconcileOdaRetap).
+   */
   async finish(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
+    const report = await this.finishOutcome(outcome, tap);
+    await this.reconcileOdaRetap(outcome, report);
+    return report;
+  }
+
+  private async finishOutcome(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
     switch (outcome.kind) {
       case 'approved':
       case 'admitted':
@@ -90,6 +99,36 @@ export class TapJournal {
       finalSeq: null,
       note: `re-tap: ${outcome.reason}`,
     });
+  }
+
+  /**
+   * Closes the uncertain ODA taps (open pending, uncertain torn) of the card that just tapped
+   * again, identified by PAN token and PSN from its decision request. In ODA mode the card
+   * holds no value (domain.md 6.1, 6.4): only a final record's ARQC is ever presented for
+   * authorisation, and the rider is admitted only once that final is durable. A tap that
+   * never got its final (power cut or kill between the pending and the final record, card
+   * pulled) therefore charged nothing: it is reconciled as not_debited, so the back office does
+   * not charge its ARQC and the journal keeps no tap uncertain for good. EC taps are left to
+   * GPO-less recovery, which alone can tell whether the card committed.
+   */
+  private async reconcileOdaRetap(outcome: QpbocOutcome, report: TapReport): Promise<void> {
+    const identity = outcome.decisions[0];
+    if (identity === undefined || identity.recovery) return;
+    const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
+    const token = this.ports.panVault.token(identity.pan);
+    const own = new Set(report.journalSeqs);
+    const open = this.ports.journal
+      .uncertainForCard(token, psn)
+      .filter((t) => t.recovery.mode === 'oda' && !own.has(t.seq) && !own.has(t.pendingSeq ?? 0));
+    for (const tap of open) {
+      await this.append({
+        kind: 'reconciled',
+        targetSeq: tap.seq,
+        outcome: 'not_debited',
+        finalSeq: null,
+        note: `oda re-tap (${report.result}): no final, ARQC never presented`,
+      });
+    }
   }
 
   private async finishApproved(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
