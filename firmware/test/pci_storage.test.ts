@@ -162,6 +162,10 @@ describe('PCI DSS 3: refused and scrubbed', () => {
     for (const [tag, entry] of cases) {
       expect(() => journalEntryNormalise(entry, 'j'), tag).toThrow(`holds tag ${tag}`);
     }
+    // The masked PAN field takes maskPan's shape only, never more digits.
+    const unmasked = { ...card(3), panMasked: '6231000000000000003' };
+    const declined: JournalEntry = { kind: 'declined', pendingSeq: null, card: unmasked, reason: 'x' };
+    expect(() => journalEntryNormalise(declined, 'j')).toThrow('entry.card.panMasked');
     // A malformed value is echoed in the error, but never as a full PAN.
     const bad = { ...base, iccDataHex: `${track2}Z` };
     const refuse = (): unknown =>

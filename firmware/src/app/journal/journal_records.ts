@@ -38,7 +38,7 @@ export const SDAD_BYTES_MAX = 256;
  * torn record of a pending/torn entry, which holds the certificates read so far.
  */
 export const ICC_DATA_BYTES_MAX = 4096;
-/** Hex digits of a PAN token (pan_vault.ts PAN_TOKEN_BYTES). */
+/** Bytes of a PAN token (pan_vault.ts PAN_TOKEN_BYTES). */
 const PAN_TOKEN_BYTES = 16;
 /** A sealed PAN: 19 digits plus the vault's 33 bytes of version, key id, IV and tag. */
 const PAN_SEALED_BYTES_MAX = 19 + 33;
@@ -49,7 +49,8 @@ export const TEXT_CHARS_MAX = 64;
 export const AMOUNT_MINOR_MAX = 999_999_999_999;
 export const SEQ_MAX = 0xffff_ffff;
 
-const PAN_MASKED_PATTERN = /^[0-9*]{8,19}$/;
+/** maskPan's shape only: 6 digits, stars, 4 digits (or all stars), never more digits. */
+const PAN_MASKED_PATTERN = /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/;
 const YYMM_PATTERN = /^[0-9]{2}(?:0[1-9]|1[0-2])$/;
 const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
 const TEXT_PATTERN = /^[\x20-\x7e]*$/;
@@ -344,7 +345,9 @@ function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
     tornRecordHex: fields.hex('tornRecordHex', 1, ICC_DATA_BYTES_MAX),
     staticDataSealedHex: fields.hex('staticDataSealedHex', 0, STATIC_SEALED_BYTES_MAX),
   };
-  refuseStored(fields, 'tornRecordHex', recovery.tornRecordHex, [TAG_DF8104_STATIC_DATA]);
+  if (!strict) {
+    refuseStored(fields, 'tornRecordHex', recovery.tornRecordHex, [TAG_DF8104_STATIC_DATA]);
+  }
   if (strict) fields.finish();
   return recovery;
 }
@@ -381,14 +384,16 @@ function clearingRead(fields: JsonFields, strict: boolean): ClearingRecord {
     lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
   };
-  refuseStored(fields, 'iccDataHex', clearing.iccDataHex, []);
+  if (!strict) refuseStored(fields, 'iccDataHex', clearing.iccDataHex, []);
   if (strict) fields.finish();
   return clearing;
 }
 
 /**
  * Refuses BER-TLV `hex` holding a tag of CARD_TAGS_NOT_STORED or of `alsoRefused`, or that is
- * not BER-TLV: a record carrying track data or a clear PAN is never written nor accepted.
+ * not BER-TLV: a record carrying track data or a clear PAN is never written. Run on append
+ * only: the start-up scan reads every record, and decoding all their TLV would cost start-up
+ * time for bytes this code never writes.
  */
 function refuseStored(
   fields: JsonFields,
