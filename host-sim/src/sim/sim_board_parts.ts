@@ -223,7 +223,7 @@ export async function composeSimBoardRest(
     // The simulated terminal data key and seal IVs come from the seed (replays stay exact).
     // IVs fork by boot time too: a reboot on the same key must not repeat a GCM IV.
     const sealIvs = prng.fork(`pan-seal-iv/${clock.wallMs()}`);
-    const panVault = PanVault.fromKey(prng.fork('data-key').bytes(32), (n) => sealIvs.bytes(n));
+    const panVault = PanVault.fromKey(simDataKey(options.seed), (n) => sealIvs.bytes(n));
     const { journal, recovery } = opened.value;
     const validator = new Validator(
       {
@@ -263,6 +263,14 @@ export async function composeSimBoardRest(
     dispose();
     throw error;
   }
+}
+
+/**
+ * The simulated terminal data key of a board with `seed` (what `journal export` needs to open
+ * the PANs of a simulated journal: write it as DIR/data.key, mode 600).
+ */
+export function simDataKey(seed: number): Uint8Array {
+  return new Prng(seed).fork('data-key').bytes(32);
 }
 
 /** Fares of a bus line whose concession range covers the pool's social-security cards. */
