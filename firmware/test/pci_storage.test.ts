@@ -4,7 +4,7 @@
 // The truth is the card population itself: every PAN, track 2 and name the cards carry.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { testPki } from '../../host-sim/src/pki/test_pki.js';
 import { runBus, BUS_RUN_DEFAULT, type BusRun } from '../../host-sim/src/sim/bus_run.js';
 import { riderPool, type RiderPool } from '../../host-sim/src/sim/bus_riders.js';
-import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
+import { FileStorage } from '../../hal/src/storage/file_storage.js';
+import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
 import { journalExport } from '../src/app/journal/journal_export.js';
 import {
   journalEntryNormalise,
@@ -22,9 +23,19 @@ import {
   type JournalEntry,
 } from '../src/app/journal/journal_records.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
+import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runParamsCommand } from '../src/cli/params_cmd.js';
 import { JsonLineLog } from '../src/boards/json_log.js';
-import { card, clearing, recovery } from './journal_fixtures.js';
+import {
+  FIXTURE_DATA_KEY,
+  card,
+  clearing,
+  journalOptions,
+  newClock,
+  panOf,
+  recovery,
+  scriptedEntries,
+} from './journal_fixtures.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 11);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -172,6 +183,34 @@ describe('PCI DSS 3: refused and scrubbed', () => {
       journalEntryNormalise({ kind: 'final', pendingSeq: null, clearing: bad }, 'j');
     expect(refuse).toThrow(/expected hex .*, got "\*{20}/);
     expect(refuse).not.toThrow(/6231000000000000017|000000000/);
+  });
+
+  it('journalExport_withAnotherDataKey_refusesNamingTheRecord', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shuaka-pci-'));
+    try {
+      const journalDir = join(dir, 'journal');
+      const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+      if (!storage.ok) throw new Error(storage.detail);
+      const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
+      const opened = await Journal.open(storage.value, options);
+      if (!opened.ok) throw new Error(opened.detail);
+      for (const entry of scriptedEntries().slice(0, 2)) await opened.value.journal.append(entry);
+      await storage.value.close();
+      const keyPath = join(dir, 'other.key');
+      writeFileSync(keyPath, new Uint8Array(32).fill(7), { mode: 0o600 });
+      const err: string[] = [];
+      const io = { out: () => undefined, err: (t: string) => err.push(t) };
+      const argv = ['export', '--journal', journalDir, '--data-key', keyPath];
+      expect(await runJournalCommand(argv, io)).toBe(1);
+      expect(err.join('\n')).toMatch(/record seq 2: its PAN does not open .*\(other-key\)/);
+      writeFileSync(keyPath, FIXTURE_DATA_KEY);
+      const lines: string[] = [];
+      const ok = { out: (t: string) => lines.push(t), err: () => undefined };
+      expect(await runJournalCommand(argv, ok)).toBe(0);
+      expect(lines.map((l) => (JSON.parse(l) as { pan: string }).pan)).toEqual([panOf(1)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('denylistBuild_errorNamesTheLineButNotThePan', async () => {
