@@ -19,7 +19,9 @@ import {
   type LogEvent,
   type LogPort,
 } from '../app/validator/validator_ports.js';
+import type { PanVault } from '../app/journal/pan_vault.js';
 import {
+  bootDataKey,
   bootDisplay,
   bootIndicator,
   bootJournal,
@@ -47,6 +49,8 @@ export interface BusValidatorOptions {
   readonly journalDir: string;
   /** Free space the journal's file system must have at start (statfs), bytes. */
   readonly journalMinFreeBytes: number;
+  /** The terminal data key file (PAN sealing), or null for journalDir/data.key. */
+  readonly dataKeyPath: string | null;
   readonly mode: QpbocMode;
   /** Serial device of a DWIN display, or null to log screens as JSON lines. */
   readonly displayPath: string | null;
@@ -227,11 +231,22 @@ async function bootDevices(
   const journal = await bootJournal(options.journalDir, clock, log);
   if (!journal.ok) return { refused: 'refused', message: journal.message };
   closers.push(journal.value.close);
+  const panVault = await bootDataKey(options.dataKeyPath, options.journalDir, journal.value.part);
+  if (!panVault.ok) return { refused: 'refused', message: panVault.message };
   const floorError = await booted.raiseFloor();
   if (floorError !== null) return { refused: 'refused', message: floorError };
   const set = booted.set;
   const validator = composeValidator(
-    { kernel, journal: journal.value, set, display: display.value.part, indicator, clock, log },
+    {
+      kernel,
+      journal: journal.value,
+      panVault: panVault.value,
+      set,
+      display: display.value.part,
+      indicator,
+      clock,
+      log,
+    },
     reader.value.part,
     options.mode,
   );
@@ -254,6 +269,7 @@ async function bootDevices(
 interface ValidatorParts {
   readonly kernel: Kernel;
   readonly journal: Opened<Journal>;
+  readonly panVault: PanVault;
   readonly set: ParamSet;
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
@@ -274,6 +290,7 @@ function composeValidator(parts: ValidatorParts, pn532: Pn532OnSerial, mode: Qpb
       // 9F37 goes into the card's cryptogram and the fDDA signature: a card that could
       // predict it could replay an old answer, so it comes from the OS CSPRNG.
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
+      panVault: parts.panVault,
       log: parts.log,
     },
     { ...VALIDATOR_CONFIG_DEFAULT, mode },
