@@ -4,7 +4,7 @@
 // The truth is the card population itself: every PAN, track 2 and name the cards carry.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,18 +20,22 @@ import { journalExport } from '../src/app/journal/journal_export.js';
 import {
   journalEntryNormalise,
   panScrub,
+  type CardKey,
   type JournalEntry,
 } from '../src/app/journal/journal_records.js';
-import { journalScan } from '../src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../src/app/journal/journal_reader.js';
+import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runParamsCommand } from '../src/cli/params_cmd.js';
 import { JsonLineLog } from '../src/boards/json_log.js';
 import {
   FIXTURE_DATA_KEY,
+  FIXTURE_VAULT,
   card,
   clearing,
   journalOptions,
   newClock,
+  newPrng,
   panOf,
   recovery,
   scriptedEntries,
@@ -98,13 +102,16 @@ describe('PCI DSS 3: nothing sensitive at rest', () => {
         const where = `${mode}, seed ${SEED} (SHUAKA_SEED=${SEED} replays)`;
         const secrets = secretsOf(run.pool);
         expect(secrets.names.length, where).toBeGreaterThan(0);
-        const bytes = run.board.storage.durableBytes(JOURNAL_FILE_NAME);
-        const scan = journalScan(bytes, JOURNAL_FILE_NAME, true);
+        const files = run.board.storage.durableFiles();
+        const scan = journalScanFiles(files, JOURNAL_FILE_NAME, true);
         const kinds = new Set(scan.records.map((r) => r.entry.kind));
         // The line exercised the records that carry card data.
         const carriers = mode === 'ec' ? ['final', 'pending', 'torn'] : ['final', 'pending'];
         for (const kind of carriers) expect(kinds, where).toContain(kind);
-        expect(leaksInBytes(bytes, secrets), where).toEqual([]);
+        // Every file of the journal: segments and their checkpoints.
+        for (const [name, bytes] of files) {
+          expect(leaksInBytes(bytes, secrets), `${where}: ${name}`).toEqual([]);
+        }
         const logText = run.board.logs.map((e) => JSON.stringify(e)).join('\n');
         expect(leaks(logText, secrets), where).toEqual([]);
         // The export: the clear PAN only in `pan` (field 2 of the upload), nothing else.
@@ -124,25 +131,91 @@ describe('PCI DSS 3: nothing sensitive at rest', () => {
     }, 300_000);
   }
 
-  it('shuaka sim --log, as a real process: no PAN in the log, stdout or stderr', () => {
+  it('shuaka sim --log --journal, real processes: no PAN in the files, log or output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shuaka-pci-'));
     try {
       const log = join(dir, 'sim.jsonl');
+      const journalDir = join(dir, 'journal');
+      const shuaka = (args: readonly string[]): ReturnType<typeof spawnSync> =>
+        spawnSync(process.execPath, [join(ROOT, 'bin', 'shuaka.js'), ...args], {
+          cwd: ROOT, encoding: 'utf8', timeout: 240_000,
+        });
       const argv = ['--seed', String(SEED), '--riders', '30', '--torn', '0.3'];
-      const child = spawnSync(
-        process.execPath,
-        [join(ROOT, 'bin', 'shuaka.js'), 'sim', ...argv, '--link', 'memory', '--log', log],
-        { cwd: ROOT, encoding: 'utf8', timeout: 240_000 },
-      );
-      expect(child.status, child.stderr).toBe(0);
-      const secrets = secretsOf(riderPool(SEED, BUS_RUN_DEFAULT.cardGroups, testPki()));
-      const text = `${readFileSync(log, 'utf8')}\n${child.stdout}\n${child.stderr}`;
+      const files = ['--log', log, '--journal', journalDir];
+      const child = shuaka(['sim', ...argv, '--link', 'memory', ...files]);
+      expect(child.status, String(child.stderr)).toBe(0);
+      // The population `shuaka sim` rides by default (its cards' PANs, tracks and names).
+      const kind = BUS_RUN_DEFAULT.populationKind ?? 'realistic';
+      const pool = riderPool(SEED, BUS_RUN_DEFAULT.cardGroups, testPki(), kind);
+      const secrets = secretsOf(pool);
+      const text = `${readFileSync(log, 'utf8')}\n${String(child.stdout)}\n${String(child.stderr)}`;
       expect(text).toMatch(/"event":"tap"/);
       expect(leaks(text, secrets), `seed ${SEED}`).toEqual([]);
+      // The journal directory as a validator leaves it (data.key aside: it is the key).
+      const names = readdirSync(journalDir).filter((n) => n !== 'data.key');
+      expect(names).toContain(JOURNAL_FILE_NAME);
+      for (const name of names) {
+        const bytes = readFileSync(join(journalDir, name));
+        expect(leaksInBytes(bytes, secrets), `seed ${SEED}: ${name}`).toEqual([]);
+      }
+      // verify's report, and the export: the clear PAN only in each line's `pan`.
+      const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+      expect(verified.status, String(verified.stderr)).toBe(0);
+      const report = `${String(verified.stdout)}\n${String(verified.stderr)}`;
+      expect(leaks(report, secrets), `seed ${SEED}`).toEqual([]);
+      const exported = shuaka(['journal', 'export', '--journal', journalDir]);
+      expect(exported.status, String(exported.stderr)).toBe(0);
+      const lines = String(exported.stdout).trim().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const exportLine of lines) {
+        const { pan, ...others } = JSON.parse(exportLine) as Record<string, unknown>;
+        if (pan !== undefined) expect(secrets.pans).toContain(pan);
+        expect(leaks(JSON.stringify(others), secrets), `seed ${SEED}`).toEqual([]);
+      }
+      expect(leaks(String(exported.stderr), secrets), `seed ${SEED}`).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+describe('PCI DSS 3: segments and checkpoints', () => {
+  it('segmentsAndCheckpoints_holdNoPan_whenOpenTapsAreCarriedAcrossSegments', async () => {
+    const sim = new StorageSim({ totalBytes: 1 << 24, prng: newPrng(SEED), tornModes: ['prefix'] });
+    const options = { ...journalOptions(newClock(), 1 << 20), segmentBytesMax: 16_000 };
+    const opened = await Journal.open(sim, options);
+    if (!opened.ok) throw new Error(opened.detail);
+    const journal = opened.value.journal;
+    // Random PANs (the fixtures' are mostly zeros, whose middle digits are in any text).
+    const digits = newPrng(SEED).fork('pans');
+    const pans: string[] = [];
+    const keys: CardKey[] = [];
+    for (let n = 0; n < 200; n += 1) {
+      const pan = `62${Array.from({ length: 17 }, () => digits.below(10)).join('')}`;
+      const key = FIXTURE_VAULT.cardKey(pan, 1, '');
+      if (key === null) throw new Error('PAN');
+      pans.push(pan);
+      keys.push(key);
+      const pending = await journal.append({
+        kind: 'pending', recovery: recovery(key, n), fareRule: 'flat', amountMinor: 200,
+      });
+      if (!pending.ok) throw new Error(pending.detail);
+      // Every fifth tap stays open: its pending is carried in every later checkpoint.
+      if (n % 5 === 0) continue;
+      const entry: JournalEntry = {
+        kind: 'final', pendingSeq: pending.value.seq, clearing: clearing(key, n),
+      };
+      if (!(await journal.append(entry)).ok) throw new Error(`final ${n}`);
+    }
+    const files = sim.durableFiles();
+    const checkpoints = [...files.keys()].filter((name) => name.endsWith('.ckpt'));
+    expect(checkpoints.length).toBeGreaterThan(3);
+    const secrets: Secrets = { pans, names: [] };
+    for (const [name, bytes] of files) expect(leaksInBytes(bytes, secrets), name).toEqual([]);
+    // The newest checkpoint does carry the open taps (as tokens and sealed PANs).
+    const newest = Buffer.from(files.get(checkpoints.at(-1) ?? '') ?? []).toString('latin1');
+    expect(newest).toContain(keys[0]?.panToken);
+  });
 });
 
 describe('PCI DSS 3: refused and scrubbed', () => {
