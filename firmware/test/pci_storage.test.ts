@@ -68,6 +68,8 @@ function leaks(text: string, secrets: Secrets): string[] {
   const found: string[] = [];
   for (const pan of secrets.pans) {
     if (upper.includes(pan)) found.push(`PAN ${pan}`);
+    // Its ASCII as hex: what a sealed field would hold if sealing did not encrypt.
+    if (upper.includes(Buffer.from(pan).toString('hex').toUpperCase())) found.push(`hex ${pan}`);
     else if (upper.includes(pan.slice(6, -4))) found.push(`middle digits of ${pan}`);
     // Track 2 as hex: the PAN, then the D separator.
     if (new RegExp(`${pan}F?D[0-9]{4}`).test(upper)) found.push(`track 2 of ${pan}`);

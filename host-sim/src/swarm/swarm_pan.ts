@@ -6,6 +6,7 @@
 export class PanFinder {
   private readonly ascii: { pan: string; bytes: Buffer }[];
   private readonly bcd: { pan: string; bytes: Buffer }[];
+  private readonly asciiHex: { pan: string; bytes: Buffer }[];
   /** Longest needle, for the overlap of incremental scans. */
   readonly needleBytesMax: number;
 
@@ -17,7 +18,12 @@ export class PanFinder {
       const even = pan.length % 2 === 0 ? pan : `${pan}F`;
       return { pan, bytes: Buffer.from(even, 'hex') };
     });
-    this.needleBytesMax = Math.max(0, ...unique.map((p) => p.length));
+    // A PAN's ASCII as hex text (what a 'sealed' field holds when the sealing does not encrypt).
+    this.asciiHex = unique.map((pan) => {
+      const hex = Buffer.from(pan, 'latin1').toString('hex').toUpperCase();
+      return { pan, bytes: Buffer.from(hex, 'latin1') };
+    });
+    this.needleBytesMax = Math.max(0, ...unique.map((p) => 2 * p.length));
   }
 
   /** The first full PAN found in `bytes`, with how it was written, or null. */
@@ -30,6 +36,10 @@ export class PanFinder {
     for (const needle of this.bcd) {
       const at = haystack.indexOf(needle.bytes);
       if (at >= 0) return `PAN ${mask(needle.pan)} in clear (BCD) at byte ${at}`;
+    }
+    for (const needle of this.asciiHex) {
+      const at = haystack.indexOf(needle.bytes);
+      if (at >= 0) return `PAN ${mask(needle.pan)} in clear (ASCII as hex) at byte ${at}`;
     }
     const track2 = track2At(haystack.toString('latin1'));
     if (track2 !== null) return `track-2 equivalent data at byte ${track2}`;

@@ -29,6 +29,8 @@ describe('PanFinder', () => {
     expect(finder.findInText(`x${pan}x`)).toMatch(/in clear$/);
     const bcd = Buffer.concat([Buffer.from([1, 2]), Buffer.from(`${pan}F`, 'hex')]);
     expect(finder.findInBytes(bcd)).toMatch(/\(BCD\) at byte 2$/);
+    const asciiHex = Buffer.from(`"x":"01${Buffer.from(pan).toString('hex').toUpperCase()}"`);
+    expect(finder.findInBytes(asciiHex)).toMatch(/\(ASCII as hex\) at byte 7$/);
   });
 
   it('findsNothing_in100kRandomHexFields', () => {
