@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { Prng } from '../../host-sim/src/prng.js';
-import { PanVault, PAN_SEALED_OVERHEAD_BYTES } from '../src/app/journal/pan_vault.js';
+import {
+  PanVault,
+  PanVaultError,
+  PAN_SEALED_OVERHEAD_BYTES,
+  panVaultClear,
+} from '../src/app/journal/pan_vault.js';
 import {
   dataKeyCreate,
   dataKeyLoad,
@@ -72,6 +77,38 @@ describe('PanVault', () => {
     expect(vault.seal(Buffer.from(pan))).not.toBe(sealed);
     expect(vault.token(pan)).toBe(vault.token(pan));
     expect(vault.token(pan)).not.toBe(vaultOf(SEED + 1).vault.token(pan));
+  });
+
+  it('clearForExport_namesTheRecord_whenTheKeyTheBytesOrTheTokenDoNotMatch', () => {
+    const { vault } = vaultOf(SEED);
+    const card = vault.cardKey('6231000000000000017', 1, '');
+    if (card === null) throw new Error('card');
+    expect(panVaultClear(vault, card, 5)).toBe('6231000000000000017');
+    expect(vault.sealedKeyIdMatches(card.panSealed)).toBe(true);
+    const other = vaultOf(SEED + 1).vault;
+    // The export's quick check: the key id alone tells another key, before any line.
+    expect(other.sealedKeyIdMatches(card.panSealed)).toBe(false);
+    expect(other.sealedKeyIdMatches('zz')).toBe(false);
+    const reasonOf = (v: PanVault, c: typeof card): string => {
+      try {
+        panVaultClear(v, c, 7);
+      } catch (error) {
+        if (!(error instanceof PanVaultError)) throw error;
+        expect(error.seq).toBe(7);
+        expect(error.message).toMatch(/^record seq 7: /);
+        return error.reason;
+      }
+      return 'opened';
+    };
+    expect(reasonOf(other, card)).toBe('other-key');
+    // The last hex digit is in the GCM tag: the key id still matches, the tag does not.
+    const last = card.panSealed.at(-1) === '0' ? '1' : '0';
+    const tampered = { ...card, panSealed: `${card.panSealed.slice(0, -1)}${last}` };
+    expect(vault.sealedKeyIdMatches(tampered.panSealed)).toBe(true);
+    expect(reasonOf(vault, tampered)).toBe('tampered');
+    // A sealed PAN moved to another card's token is refused too.
+    const moved = { ...card, panToken: vault.token('6231000000000000025') };
+    expect(reasonOf(vault, moved)).toBe('token differs');
   });
 
   it('cardKey_holdsNoDigitRunOfThePan', () => {
