@@ -7,6 +7,7 @@
 // TLS is left out: it costs the same for both engines and is not what the store limits.
 // Bodies are made before the clock starts; only the depot's work is timed.
 
+import { cardOf, fixtureVault } from '../test_support/clear_clearing.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +29,14 @@ const TERMINALS = 100;
 const REPLAY_EVERY = 10;
 const CROSS_DUPLICATE_PERCENT = 1;
 const WALL_MS = 1_790_000_000_000;
+/** The validators' data key of the generated batches (their export opens the seals). */
+const BENCH_VAULT = fixtureVault();
 
 function clearing(card: number, atc: number, terminalId: string): ClearingRecord {
   const pan = `6231${String(card).padStart(15, '0')}`;
   const atcHex = atc.toString(16).toUpperCase().padStart(4, '0');
   return {
-    card: { pan, psn: 1, uidHex: '' }, aidHex: 'A000000333010101', atc, amountMinor: 200,
+    card: cardOf(BENCH_VAULT, pan, 1), aidHex: 'A000000333010101', atc, amountMinor: 200,
     currencyCode: 156, fareRule: 'flat', cryptogramType: 'ARQC',
     iccDataHex: `9F26080123456789ABCDEF5A0A${pan}F5F3401019F3602${atcHex}`
       + '9F02060000000002005F2A0201569A03261202',
@@ -57,7 +60,7 @@ export function batchBody(index: number): { terminalId: string; text: string } {
     const line = journalExportLine({ seq, timeWallMs: WALL_MS + seq,
       entry: { kind: 'final', pendingSeq: null,
         clearing: clearing(card, card % 60_000, terminalId) } },
-    { ackThroughSeq: 0, openSeqs: new Set() });
+    { ackThroughSeq: 0, openSeqs: new Set(), vault: BENCH_VAULT });
     if (line !== null) records.push(JSON.parse(line.text));
   }
   const text = JSON.stringify({ terminalId, firstSeq: first,

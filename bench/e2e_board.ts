@@ -34,6 +34,7 @@ import {
 } from '../host-sim/src/pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../host-sim/src/pki/test_pki.js';
 import { Prng } from '../host-sim/src/prng.js';
+import { PanVault } from '../firmware/src/app/journal/pan_vault.js';
 import type { SerialLinkPairSim } from '../host-sim/src/serial_link_sim.js';
 import { StorageSim } from '../host-sim/src/storage_sim.js';
 
@@ -211,6 +212,7 @@ export async function createE2eBoard(options: E2eBoardOptions): Promise<E2eBoard
   const kernelCpu: CpuMeter = { ns: 0, calls: 0 };
   const indicatorCpu: CpuMeter = { ns: 0, calls: 0 };
   const unpredictable = prng.fork('unpredictable-number');
+  const sealIvs = prng.fork('pan-seal-iv');
   const validator = new Validator(
     {
       reader: rig.reader,
@@ -225,6 +227,7 @@ export async function createE2eBoard(options: E2eBoardOptions): Promise<E2eBoard
         return active;
       },
       unpredictableNumber: () => unpredictable.bytes(4),
+      panVault: PanVault.fromKey(prng.fork('data-key').bytes(32), (n) => sealIvs.bytes(n)),
       log: { log: () => undefined },
     },
     { ...VALIDATOR_CONFIG_DEFAULT, mode: options.mode },

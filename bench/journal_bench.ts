@@ -8,7 +8,7 @@
 // unacknowledged so that verify and export walk every record.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,8 @@ import type {
   JournalEntry,
   RecoveryContext,
 } from '../firmware/src/app/journal/journal_records.js';
+import { PanVault } from '../firmware/src/app/journal/pan_vault.js';
+import { DATA_KEY_FILE_NAME } from '../firmware/src/app/journal/pan_vault_file.js';
 import { runJournalCommand } from '../firmware/src/cli/journal_cmd.js';
 
 /** Record counts measured. */
@@ -38,6 +40,17 @@ const SYNCED_TAPS = 200;
 /** Distinct cards riding (the validator's per-card map grows with them, not with records). */
 const CARDS = 20_000;
 const WALL_EPOCH_MS = 1_714_550_400_000;
+/** The bench's terminal data key (the export opens the PANs with it, as on a validator). */
+const BENCH_DATA_KEY = new Uint8Array(32).fill(0x42);
+let ivCounter = 0;
+export const BENCH_VAULT = PanVault.fromKey(BENCH_DATA_KEY, (n) => {
+  // Distinct IVs without a CSPRNG call per seal: a counter is a valid GCM IV under one key.
+  const iv = new Uint8Array(n);
+  new DataView(iv.buffer).setUint32(0, (ivCounter += 1));
+  return iv;
+});
+/** Card keys by card number: sealed once per card, as the journal sees repeat riders. */
+const CARD_KEYS = new Map<number, CardKey>();
 const SELF = fileURLToPath(import.meta.url);
 
 /** What a child measured. */
@@ -169,6 +182,7 @@ export async function buildJournal(
   }
   await port.flush();
   await storage.value.close();
+  writeFileSync(join(dir, DATA_KEY_FILE_NAME), BENCH_DATA_KEY, { mode: 0o600 });
   const summary = journal.summary();
   return {
     ms: performance.now() - started,
@@ -196,11 +210,13 @@ function entryFor(seq: number): JournalEntry {
 }
 
 function cardOf(n: number): CardKey {
-  return {
-    pan: `6231${String(n).padStart(15, '0')}`,
-    psn: 1,
-    uidHex: (0x10000000 + n).toString(16).toUpperCase(),
-  };
+  const known = CARD_KEYS.get(n);
+  if (known !== undefined) return known;
+  const uidHex = (0x10000000 + n).toString(16).toUpperCase();
+  const key = BENCH_VAULT.cardKey(`6231${String(n).padStart(15, '0')}`, 1, uidHex);
+  if (key === null) throw new Error('bench card without a PAN');
+  CARD_KEYS.set(n, key);
+  return key;
 }
 
 function recoveryOf(card: CardKey, atc: number): RecoveryContext {
@@ -220,7 +236,10 @@ function recoveryOf(card: CardKey, atc: number): RecoveryContext {
     iadHex: '07010103900000010A01000000000011223344',
     ctqHex: '0000',
     sdadHex: null,
-    iccDataHex: `9F3602${(atc & 0xffff).toString(16).toUpperCase().padStart(4, '0')}`,
+    mode: 'ec',
+    track2ExpiryYymm: '2912',
+    tornRecordHex: `9F3602${(atc & 0xffff).toString(16).toUpperCase().padStart(4, '0')}`,
+    staticDataSealedHex: '',
   };
 }
 

@@ -22,7 +22,8 @@ import type { ClockPort } from '../hal/src/ports/clock_port.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../firmware/src/app/upload/uploader.js';
 import { DepotHttps, depotIdentityRead } from '../firmware/src/boards/depot_https.js';
 import { uploadReadPassInWorker } from '../firmware/src/boards/upload_read_worker.js';
-import { buildJournal, journalBenchEntry } from './journal_bench.js';
+import { DATA_KEY_FILE_NAME } from '../firmware/src/app/journal/pan_vault_file.js';
+import { BENCH_VAULT, buildJournal, journalBenchEntry } from './journal_bench.js';
 
 /** 2 × 10^5 journal records: 10^5 taps, each a pending and a clearing (final) record. */
 const BACKLOG_RECORDS = 200_000;
@@ -93,9 +94,9 @@ async function openUpload(
   const depot = new DepotHttps({ url: new URL(`https://localhost:${port}/`),
     identity: identity.value, timeoutMs: 30_000 });
   const uploader = new Uploader({
-    depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal, clock: CLOCK,
+    depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal, panVault: BENCH_VAULT, clock: CLOCK,
     random01: () => 0.5, log: { log: () => undefined }, tapInProgress: () => taps.busy,
-    params: null, readPass: uploadReadPassInWorker(dir, JOURNAL_FILE_NAME),
+    params: null, readPass: uploadReadPassInWorker(dir, JOURNAL_FILE_NAME, join(dir, DATA_KEY_FILE_NAME)),
   }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'BENCH0001' });
   return {
     drain: async () => {

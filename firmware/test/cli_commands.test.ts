@@ -12,7 +12,7 @@ import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runParamsCommand } from '../src/cli/params_cmd.js';
-import { scriptedEntries, writeJournalDir } from './journal_fixtures.js';
+import { panOf, scriptedEntries, writeJournalDir } from './journal_fixtures.js';
 
 let dir = '';
 
@@ -137,6 +137,12 @@ describe('shuaka journal', () => {
     expect(lines.map((l) => `${String(l['type'])}:${String(l['seq'])}`))
       .toEqual(['clearing:2', 'torn:4', 'clearing:7', 'torn:9', 'reconciled:10']);
     expect(exported.err.join('\n')).toMatch(/ack --through 10/);
+    // The clear PAN exists only in the upload, opened with the data key.
+    expect(lines[0]?.['pan']).toBe(panOf(1));
+    const noKey = ['export', '--journal', journalDir, '--data-key', join(dir, 'absent.key')];
+    const refused = await run('journal', noKey);
+    expect(refused.code).toBe(1);
+    expect(refused.err.join('\n')).toMatch(/not exported: .*absent\.key: no data key/);
     const ack = ['ack', '--through', '10', '--journal', journalDir];
     expect((await run('journal', ack)).code).toBe(0);
     expect((await run('journal', ack)).code).toBe(1);

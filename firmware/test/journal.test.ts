@@ -11,11 +11,13 @@ import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
 import {
   JOURNAL_FILE,
+  FIXTURE_VAULT,
   card,
   clearing,
   journalOptions,
   newClock,
   newPrng,
+  panOf,
   recovery,
   scriptedEntries,
   torn,
@@ -61,24 +63,24 @@ describe('journal records', () => {
     expect(scan.records.map((r) => r.entry)).toEqual(normalised);
     // Only the pending left open at the end is uncertain: 3/4 were recovered, 9 reconciled.
     expect(reopened.value.recovery.uncertain.map((tap) => tap.seq)).toEqual([13]);
-    expect(reopened.value.journal.uncertainForCard(card(5).pan, card(5).psn)).toHaveLength(1);
+    expect(reopened.value.journal.uncertainForCard(card(5).panToken, card(5).psn)).toHaveLength(1);
     expect(reopened.value.journal.uncertainForUid(card(5).uidHex.toLowerCase())).toHaveLength(1);
-    expect(reopened.value.journal.lastFinalFor(card(2).pan, card(2).psn)?.seq).toBe(7);
+    expect(reopened.value.journal.lastFinalFor(card(2).panToken, card(2).psn)?.seq).toBe(7);
   });
 
   it('torn_isUncertainUntilRecoveredByFinal', async () => {
     const journal = await openJournal(newSim(2));
     const b = card(2);
     await appendAll(journal, scriptedEntries().slice(0, 4));
-    const taps = journal.uncertainForCard(b.pan, b.psn);
+    const taps = journal.uncertainForCard(b.panToken, b.psn);
     expect(taps.map((tap) => [tap.seq, tap.kind])).toEqual([[4, 'torn']]);
-    expect(journal.uncertainForCard(b.pan, b.psn)[0]?.recovery.atc).toBe(20);
+    expect(journal.uncertainForCard(b.panToken, b.psn)[0]?.recovery.atc).toBe(20);
     // A torn pending cannot be torn twice, but its final (recovery) is allowed once.
     const tornAgain = await journal.append(torn(3, b, 20));
     expect(tornAgain.ok ? null : tornAgain.error).toBe(JournalStatus.BAD_REFERENCE);
     const recovered: JournalEntry = { kind: 'final', pendingSeq: 3, clearing: clearing(b, 20) };
     expect((await journal.append(recovered)).ok).toBe(true);
-    expect(journal.uncertainForCard(b.pan, b.psn)).toEqual([]);
+    expect(journal.uncertainForCard(b.panToken, b.psn)).toEqual([]);
     const twice = await journal.append(recovered);
     expect(twice.ok ? null : twice.error).toBe(JournalStatus.BAD_REFERENCE);
   });
@@ -109,13 +111,13 @@ describe('journal rules', () => {
 
   it('malformedEntries_areRefusedNamingTheField', async () => {
     const journal = await openJournal(newSim(4));
-    const declined = (pan: string, psn: number): JournalEntry =>
-      ({ kind: 'declined', pendingSeq: null, card: { pan, psn, uidHex: '' }, reason: 'x' });
+    const declined = (panToken: string, psn: number): JournalEntry =>
+      ({ kind: 'declined', pendingSeq: null, card: { ...card(1), panToken, psn }, reason: 'x' });
     const badAfl = { ...recovery(card(1), 1), aflHex: '080101' };
     const badIcc = { ...clearing(card(1), 1), iccDataHex: 'XYZ0' };
     const bad: [JournalEntry, string][] = [
-      [declined('62A1', 1), 'entry.card.pan'],
-      [declined('6231000000000001', 300), 'entry.card.psn'],
+      [declined('62A1', 1), 'entry.card.panToken'],
+      [declined(card(1).panToken, 300), 'entry.card.psn'],
       [
         { kind: 'pending', recovery: badAfl, fareRule: 'flat', amountMinor: 1 },
         'entry.recovery.aflHex',
@@ -232,23 +234,29 @@ describe('journal export', () => {
     const sim = newSim(13);
     const journal = await openJournal(sim);
     await appendAll(journal, scriptedEntries());
-    const exported = journalExport(journalScan(sim.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true));
+    const exported = journalExport(
+      journalScan(sim.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true),
+      FIXTURE_VAULT,
+    );
     const lines = exported.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     // After the ack through 10: the deny-list decline is not exported; pending 13 is open.
     expect(lines.map((line) => [line['type'], line['seq']])).toEqual([['pending_open', 13]]);
     expect(exported.throughSeq).toBe(13);
-    const full = journalExport(journalScan(new Uint8Array(0), JOURNAL_FILE, true));
+    const full = journalExport(journalScan(new Uint8Array(0), JOURNAL_FILE, true), FIXTURE_VAULT);
     expect(full.lines).toEqual([]);
     // Before the ack: the two finals are clearing lines carrying field 55 and the full PAN.
     const sim2 = newSim(14);
     await appendAll(await openJournal(sim2), scriptedEntries().slice(0, 10));
-    const early = journalExport(journalScan(sim2.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true));
+    const early = journalExport(
+      journalScan(sim2.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true),
+      FIXTURE_VAULT,
+    );
     const clearingLines = early.lines
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((l) => l['type'] === 'clearing');
     expect(clearingLines.map((l) => l['seq'])).toEqual([2, 7]);
-    expect(clearingLines[0]?.['pan']).toBe(card(1).pan);
-    expect(clearingLines[0]?.['panMasked']).toBe(maskPan(card(1).pan));
+    expect(clearingLines[0]?.['pan']).toBe(panOf(1));
+    expect(clearingLines[0]?.['panMasked']).toBe(maskPan(panOf(1)));
     expect(clearingLines[0]?.['iccDataHex']).toBe(clearing(card(1), 10).iccDataHex);
     expect(early.clearingCount).toBe(2);
     expect(maskPan('6231000000000000001')).toBe('623100*********0001');

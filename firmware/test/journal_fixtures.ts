@@ -1,11 +1,14 @@
 // Journal test fixtures: realistic entries, a scripted tap sequence, a seeded random one.
 
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { JOURNAL_FILE_NAME, Journal, type JournalOptions } from '../src/app/journal/journal.js';
+import { PanVault } from '../src/app/journal/pan_vault.js';
+import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
 import type {
   CardKey, ClearingRecord, JournalEntry, RecoveryContext,
 } from '../src/app/journal/journal_records.js';
@@ -22,10 +25,22 @@ export function journalOptions(
   return { fileName: JOURNAL_FILE, clock, reserveBytes, sizeBytesMax };
 }
 
+/** The fixtures' terminal data key: sealed PANs open only with this vault. */
+export const FIXTURE_DATA_KEY = new Uint8Array(32).fill(0x5a);
+export const FIXTURE_VAULT = PanVault.fromKey(
+  FIXTURE_DATA_KEY,
+  (length) => new Prng(length).bytes(length),
+);
+
+/** PAN of fixture card `n`: 19-digit UnionPay-style PANs starting with a 62 BIN. */
+export function panOf(n: number): string {
+  return `6231${String(n).padStart(15, '0')}`;
+}
+
 export function card(n: number): CardKey {
-  // 19-digit UnionPay-style PANs starting with a 62 BIN.
-  const pan = `6231${String(n).padStart(15, '0')}`;
-  return { pan, psn: n % 3, uidHex: (0x10000000 + n).toString(16).toUpperCase() };
+  const key = FIXTURE_VAULT.cardKey(panOf(n), n % 3, (0x10000000 + n).toString(16).toUpperCase());
+  if (key === null) throw new Error('fixture PAN');
+  return key;
 }
 
 export function recovery(cardKey: CardKey, atc: number): RecoveryContext {
@@ -45,7 +60,10 @@ export function recovery(cardKey: CardKey, atc: number): RecoveryContext {
     iadHex: '07010103900000010A01000000000011223344',
     ctqHex: '0000',
     sdadHex: null,
-    iccDataHex: `9F3602${atcHex(atc)}`,
+    mode: 'ec',
+    track2ExpiryYymm: '2912',
+    tornRecordHex: `9F3602${atcHex(atc)}`,
+    staticDataSealedHex: '',
   };
 }
 
@@ -180,5 +198,7 @@ export async function writeJournalDir(
     if (!result.ok) throw new Error(result.detail);
   }
   await storage.value.close();
+  // The data key the fixtures sealed the PANs with, where `journal export` looks by default.
+  await writeFile(join(journalDir, DATA_KEY_FILE_NAME), FIXTURE_DATA_KEY, { mode: 0o600 });
   return journalDir;
 }

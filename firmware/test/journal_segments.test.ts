@@ -113,11 +113,11 @@ describe('journal segments', () => {
     expect(checkpointBytes).toBeGreaterThan(0);
     expect(reads.bytes()).toBeLessThanOrEqual(SEGMENT_BYTES + checkpointBytes);
     expect(reads.bytes() * 5).toBeLessThan(before.sizeBytes);
-    expect(reopened.uncertainForCard(lost.pan, lost.psn).map((t) => t.seq)).toEqual([1]);
+    expect(reopened.uncertainForCard(lost.panToken, lost.psn).map((t) => t.seq)).toEqual([1]);
     const lastCard = card(100 + 299);
-    expect(reopened.lastFinalFor(lastCard.pan, lastCard.psn)?.seq).toBe(before.lastSeq - 1);
+    expect(reopened.lastFinalFor(lastCard.panToken, lastCard.psn)?.seq).toBe(before.lastSeq - 1);
     const early = card(101);
-    expect(reopened.lastFinalFor(early.pan, early.psn)?.seq).toBe(5);
+    expect(reopened.lastFinalFor(early.panToken, early.psn)?.seq).toBe(5);
     // And the whole retained journal verifies from its oldest checkpoint.
     const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, false);
     expect(scan.corruption).toBeNull();

@@ -1,7 +1,7 @@
 // `shuaka sim --journal DIR`: the simulated validator's journal lands in a real directory and
 // every `shuaka journal` command works on it.
 
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,7 +49,17 @@ describe('shuaka sim --journal', () => {
     expect((await journal(['export', '--journal', journalDir, '--out', outFile])).code).toBe(0);
     const lines = (await readFile(outFile, 'utf8')).trim().split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.filter((line) => line['type'] === 'clearing')).toHaveLength(finals);
+    const clearing = lines.filter((line) => line['type'] === 'clearing');
+    expect(clearing).toHaveLength(finals);
+    // The journal holds PANs sealed; the export opens them with DIR/data.key (the seed's key):
+    // each clear PAN agrees with its masked form.
+    for (const line of clearing) {
+      const pan = String(line['pan']);
+      expect(pan).toMatch(/^[0-9]{12,19}$/);
+      const masked = `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
+      expect(line['panMasked']).toBe(masked);
+    }
+    expect((await stat(join(journalDir, 'data.key'))).mode & 0o777).toBe(0o600);
     const acked = await journal(['ack', '--through', String(records), '--journal', journalDir]);
     expect(acked.code, acked.err.join('\n')).toBe(0);
     expect((await journal(['export', '--journal', journalDir])).out).toEqual([]);

@@ -8,6 +8,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
+import { PanVault } from '../src/app/journal/pan_vault.js';
 import { loadKernel, type Kernel } from '../../assembly/host/kernel_loader.js';
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
 import { testPki } from '../../host-sim/src/pki/test_pki.js';
@@ -139,6 +140,7 @@ async function startValidator(params: () => ParamSet): Promise<Board> {
       journal: opened.value.journal,
       params,
       unpredictableNumber: () => prng.bytes(4),
+      panVault: PanVault.fromKey(new Uint8Array(32), (n) => prng.bytes(n)),
       log: { log: () => undefined },
     },
     VALIDATOR_CONFIG_DEFAULT,

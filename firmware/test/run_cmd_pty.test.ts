@@ -24,6 +24,8 @@ import {
 import { WallClock } from '../../host-sim/src/pn532_sim/pty/wall_clock.js';
 import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import { maskPan } from '../src/app/journal/journal_records.js';
+import { PanVault } from '../src/app/journal/pan_vault.js';
+import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { BoardStop, runBusValidator } from '../src/boards/bus_validator.js';
@@ -189,7 +191,7 @@ describe('shuaka run on a socat pty', () => {
     const bytes = new Uint8Array(readFileSync(join(journalDir, JOURNAL_FILE_NAME)));
     const finals = journalScan(bytes, JOURNAL_FILE_NAME, true)
       .records.flatMap((r) => (r.entry.kind === 'final' ? [r.entry.clearing] : []))
-      .map((c) => `${c.card.pan}/${c.atc}/${c.amountMinor}`);
+      .map((c) => `${openedPan(journalDir, c.card.panSealed)}/${c.atc}/${c.amountMinor}`);
     const debits = cards.flatMap((card) =>
       card.ledger().map((e) => `${panOf(card)}/${e.atc}/${e.amountMinor}`),
     );
@@ -249,6 +251,7 @@ describe('shuaka run on a socat pty', () => {
         paramsPubPath: paramsFlags[3] ?? '',
         journalDir: join(dir, 'journal'),
         journalMinFreeBytes: 0,
+        dataKeyPath: null,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
@@ -278,6 +281,7 @@ describe('shuaka run on a socat pty', () => {
         paramsPubPath: paramsFlags[3] ?? '',
         journalDir: join(dir, 'journal'),
         journalMinFreeBytes: 0,
+        dataKeyPath: null,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
@@ -352,3 +356,10 @@ describe('JSON log PAN scrubbing', () => {
     expect(logScrubPans('621799******7890')).toBe('621799******7890');
   });
 });
+
+/** A sealed PAN of the journal in `journalDir`, opened with the data key the validator made. */
+function openedPan(journalDir: string, sealed: string): string {
+  const key = new Uint8Array(readFileSync(join(journalDir, DATA_KEY_FILE_NAME)));
+  const opened = PanVault.fromKey(key, () => new Uint8Array(0)).openPan(sealed);
+  return opened.ok ? opened.value : `unopenable: ${opened.error}`;
+}

@@ -134,7 +134,7 @@ async function writeParams(): Promise<string[]> {
 }
 
 /** The emulator on a fresh socat pty pair (closed in afterEach at the latest). */
-async function startRig(paramsFlags: readonly string[]): Promise<Rig> {
+async function startRig(paramsFlags: readonly string[], mode: 'ec' | 'oda' = 'ec'): Promise<Rig> {
   const pty = await startPn532SimOnPty({
     dir: mkdtempSync(join(dir, 'pty-')),
     clock: new WallClock(),
@@ -144,7 +144,7 @@ async function startRig(paramsFlags: readonly string[]): Promise<Rig> {
   liveRigs.add(pty);
   const runFlags = [
     ...['--port', pty.hostPath, ...paramsFlags],
-    ...['--mode', 'ec', '--sysfs-root', join(dir, 'no-sys')],
+    ...['--mode', mode, '--sysfs-root', join(dir, 'no-sys')],
   ];
   return { pty, runFlags };
 }
@@ -455,6 +455,40 @@ describe(`shuaka run killed at every journal write point (seed ${SEED})`, () => 
     const clean = { code: 0, signal: null };
     expect(await Promise.all(exits)).toEqual(exits.map(() => clean));
   }, 120_000);
+});
+
+describe(`shuaka run in ODA mode killed between the pending and the final (seed ${SEED})`, () => {
+  it('run_odaKilledAfterThePending_sameCardReTapReconcilesIt', async () => {
+    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+    const where = `ODA, SIGKILL after write 2, seed ${SEED}`;
+    const paramsFlags = await writeParams();
+    const rig = await startRig(paramsFlags, 'oda');
+    const journalDir = join(dir, 'journal-oda');
+    const phone = population(SEED, { pki: testPki() }).card('phone-wallet');
+    // Write 2 is the sync of the pending record: killed before the final record is written.
+    const doomed = await startValidator(rig, journalDir, 'after:2');
+    expect(await tap(rig, doomed, phone), where).toBeNull();
+    expect(await doomed.exited, where).toEqual({ code: null, signal: 'SIGKILL' });
+    const atKill = await journalCli(['verify', '--journal', journalDir]);
+    expect(atKill.out, where).toContain('  uncertain taps 1');
+    const restarted = await startValidator(rig, journalDir, null);
+    const reTap = await tap(rig, restarted, phone);
+    const { exit } = await stopValidator(restarted, rig);
+    expect(reTap?.['result'], where).toBe('admitted');
+    expect(await exit, restarted.stderr.join('')).toEqual({ code: 0, signal: null });
+    const verify = await journalCli(['verify', '--journal', journalDir]);
+    expect(verify.code, where).toBe(0);
+    expect(verify.out, where).toContain('  uncertain taps 0');
+    const exported = await journalCli(['export', '--journal', journalDir]);
+    const lines = exported.out.map((text) => JSON.parse(text) as LogLine);
+    expect(lines.map((l) => [l['type'], l['outcome'] ?? l['cryptogramType']]), where).toEqual([
+      ['clearing', 'ARQC'],
+      ['reconciled', 'not_debited'],
+    ]);
+    expect(lines[0]?.['pan'], where).toBe(panOf(phone));
+    expect(lines[1]?.['targetSeq'], where).toBe(1);
+    expect(phone.ledger(), where).toEqual([]);
+  }, 60_000);
 });
 
 /** The random run: ten riders, five kills at a drawn delay after a drawn rider's card lands. */

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
-import { paramsBootLoad, paramsInstall } from '../src/app/params/params_install.js';
+import { paramsBootLoad } from '../src/app/params/params_boot.js';
+import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { ParamsDownload } from '../src/app/upload/upload_params.js';
 import { DepotHttps, depotIdentityRead } from '../src/boards/depot_https.js';

@@ -14,7 +14,13 @@ import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { uploadPass, type UploadSlice } from '../src/app/upload/upload_batches.js';
 import { uploadReadPassInWorker } from '../src/boards/upload_read_worker.js';
-import { card, clearing, recovery, writeJournalDir } from './journal_fixtures.js';
+import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
+import {
+  card, clearing, FIXTURE_VAULT, recovery, writeJournalDir,
+} from './journal_fixtures.js';
+
+/** writeJournalDir puts the fixtures' data key beside the journal. */
+const keyPath = (): string => join(journalDir, DATA_KEY_FILE_NAME);
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let dir = '';
@@ -44,7 +50,7 @@ async function inProcess(ackThroughSeq: number): Promise<UploadSlice[]> {
   const storage = await FileStorage.open(journalDir, { quotaBytes: null, readOnly: true });
   if (!storage.ok) throw new Error(storage.detail);
   const slices: UploadSlice[] = [];
-  await uploadPass(storage.value, JOURNAL_FILE_NAME, { ackThroughSeq, openSeqs: new Set() },
+  await uploadPass(storage.value, JOURNAL_FILE_NAME, { ackThroughSeq, openSeqs: new Set(), vault: FIXTURE_VAULT },
     LIMITS, async (slice) => { slices.push(slice); return 'continue'; });
   await storage.value.close();
   return slices;
@@ -54,8 +60,8 @@ describe('upload read in a worker thread', () => {
   it('slices_equalTheInProcessRead', async () => {
     for (const ack of [0, 333]) {
       const slices: UploadSlice[] = [];
-      const end = await uploadReadPassInWorker(journalDir, JOURNAL_FILE_NAME)(
-        { ackThroughSeq: ack, openSeqs: new Set() }, LIMITS,
+      const end = await uploadReadPassInWorker(journalDir, JOURNAL_FILE_NAME, keyPath())(
+        { ackThroughSeq: ack, openSeqs: new Set(), vault: FIXTURE_VAULT }, LIMITS,
         async (slice) => { slices.push(slice); return 'continue'; });
       expect(end).toEqual({ kind: 'drained', throughSeq: 1200 });
       expect(slices).toEqual(await inProcess(ack));
@@ -64,13 +70,13 @@ describe('upload read in a worker thread', () => {
 
   it('stop_endsThePass_andAMissingDirectory_isReadFailed', async () => {
     let seen = 0;
-    const end = await uploadReadPassInWorker(journalDir, JOURNAL_FILE_NAME)(
-      { ackThroughSeq: 0, openSeqs: new Set() }, LIMITS,
+    const end = await uploadReadPassInWorker(journalDir, JOURNAL_FILE_NAME, keyPath())(
+      { ackThroughSeq: 0, openSeqs: new Set(), vault: FIXTURE_VAULT }, LIMITS,
       async () => { seen += 1; return seen === 2 ? 'stop' : 'continue'; });
     expect(end).toEqual({ kind: 'stopped' });
     expect(seen).toBe(2);
-    const missing = await uploadReadPassInWorker(join(dir, 'nope'), JOURNAL_FILE_NAME)(
-      { ackThroughSeq: 0, openSeqs: new Set() }, LIMITS, async () => 'continue');
+    const missing = await uploadReadPassInWorker(join(dir, 'nope'), JOURNAL_FILE_NAME, keyPath())(
+      { ackThroughSeq: 0, openSeqs: new Set(), vault: FIXTURE_VAULT }, LIMITS, async () => 'continue');
     expect(missing.kind).toBe('read-failed');
   });
 });

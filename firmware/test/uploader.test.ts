@@ -15,7 +15,7 @@ import type { LogEvent } from '../src/app/validator/validator_ports.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import type { Prng } from '../../host-sim/src/prng.js';
 import {
-  card, clearing, JOURNAL_FILE, journalOptions, newClock, newPrng, recovery, torn,
+  card, clearing, FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng, recovery, torn,
 } from './journal_fixtures.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 17);
@@ -73,7 +73,7 @@ async function openJournal(sim: StorageSim, clock: ReturnType<typeof newClock>):
 function uploader(r: Rig, depot: DepotPort, recordsMax = 100): Uploader {
   return new Uploader(
     {
-      depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal, clock: r.clock,
+      depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal, panVault: FIXTURE_VAULT, clock: r.clock,
       random01: () => newPrng(SEED).below(1000) / 1000, log: { log: (e) => r.logs.push(e) },
       tapInProgress: () => false, params: null,
     },
@@ -85,7 +85,7 @@ function uploader(r: Rig, depot: DepotPort, recordsMax = 100): Uploader {
 /** The lines `shuaka journal export` would print for the journal as it is on the medium. */
 function exportedNow(sim: StorageSim): Map<number, string> {
   const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, true);
-  const lines = journalExport(scan).lines;
+  const lines = journalExport(scan, FIXTURE_VAULT).lines;
   return new Map(lines.map((line) => [(JSON.parse(line) as { seq: number }).seq, line]));
 }
 
@@ -192,7 +192,8 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     const refused = { version: 7, reason: 'rollback: version 7 is older than version 9' };
     const up = new Uploader(
       {
-        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal, clock: r.clock,
+        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
+        panVault: FIXTURE_VAULT, clock: r.clock,
         random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
         params: {
           installedVersion: () => 9, refused: () => refused,

@@ -172,6 +172,27 @@ function normalise(entry: unknown, path: string, strip: (field: string) => strin
   }
 }
 
+const PAN_PATTERN = /^[0-9]{8,19}$/;
+/** Placeholders for the validator's own token and seal, which never leave the validator. */
+const TOKEN_PLACEHOLDER = '00'.repeat(16);
+const SEALED_PLACEHOLDER = '00'.repeat(41);
+
+/**
+ * The card on the wire is {pan, psn, uidHex} (depot/README.md); firmware's journal bounds
+ * check a validator's card with its PAN token and seal in place of the PAN. This checks the
+ * PAN and hands normalise a card in the journal's shape; the depot seals the PAN itself.
+ */
+function wireCard(card: Obj, path: string): { readonly pan: string; readonly card: object } {
+  const pan = card['pan'];
+  if (typeof pan !== 'string' || !PAN_PATTERN.test(pan))
+    throw new BatchError('bad-batch', at(path, 'pan'), 'expected 8 to 19 digits');
+  return {
+    pan,
+    card: { panToken: TOKEN_PLACEHOLDER, panSealed: SEALED_PLACEHOLDER, panMasked: maskPan(pan),
+      psn: card['psn'], uidHex: card['uidHex'] },
+  };
+}
+
 function psnByte(line: Obj, path: string): number {
   const psn = line['psn'];
   if (typeof psn !== 'string' || !/^[0-9A-F]{2}$/.test(psn))
@@ -186,27 +207,29 @@ function panMaskedCheck(line: Obj, pan: string, path: string): void {
 
 function clearingValidate(line: Obj, path: string, terminalId: string, base: LineBase):
   IngestRecord {
+  const { pan, card } = wireCard({ pan: line['pan'], psn: psnByte(line, path),
+    uidHex: line['uidHex'] }, path);
   const entry = normalise({
     kind: 'final',
     pendingSeq: line['pendingSeq'],
     clearing: { ...line, type: undefined, seq: undefined, timeWallMs: undefined,
-      pendingSeq: undefined, panMasked: undefined,
-      card: { pan: line['pan'], psn: psnByte(line, path), uidHex: line['uidHex'] } },
+      pendingSeq: undefined, panMasked: undefined, pan: undefined, psn: undefined,
+      uidHex: undefined, card },
   }, path, (field) => field.replace(/^entry\.(clearing\.(card\.)?)?/, ''));
   if (entry.kind !== 'final') throw new BatchError('bad-batch', at(path, 'type'), 'not final');
   const clearing = entry.clearing;
-  panMaskedCheck(line, clearing.card.pan, path);
+  panMaskedCheck(line, pan, path);
   if (clearing.terminalId !== terminalId)
     throw new BatchError('terminal-mismatch', at(path, 'terminalId'),
       'not the certificate\'s terminal');
   if (entry.pendingSeq !== null && entry.pendingSeq >= base.seq)
     throw new BatchError('bad-batch', at(path, 'pendingSeq'), 'must precede the record');
-  const iccDataHex = clearingIccCheck(clearing, at(path, 'iccDataHex'));
+  const iccDataHex = clearingIccCheck(clearing, pan, at(path, 'iccDataHex'));
   const { pan: _pan, ...rest } = line;
   return {
     ...base,
     routeId: clearing.lineId,
-    pan: clearing.card.pan,
+    pan,
     psn: String(line['psn']),
     atc: clearing.atc,
     amountMinor: clearing.amountMinor,
@@ -227,16 +250,19 @@ function uncertainValidate(line: Obj, path: string, base: LineBase): IngestRecor
   exactKeys(objectAt(recovery['card'], at(path, 'recovery.card')), CARD_KEYS,
     at(path, 'recovery.card'));
   const torn = base.type === 'torn';
+  const wire = wireCard(objectAt(recovery['card'], ''), at(path, 'recovery.card'));
+  const checked = { ...recovery, card: wire.card };
   const entry = normalise(torn
-    ? { kind: 'torn', pendingSeq: line['pendingSeq'], recovery, uncertain: line['uncertain'],
-      reason: line['reason'] }
-    : { kind: 'pending', recovery, fareRule: line['fareRule'], amountMinor: line['amountMinor'] },
+    ? { kind: 'torn', pendingSeq: line['pendingSeq'], recovery: checked,
+      uncertain: line['uncertain'], reason: line['reason'] }
+    : { kind: 'pending', recovery: checked, fareRule: line['fareRule'],
+      amountMinor: line['amountMinor'] },
   path, (field) => field.replace(/^entry\./, ''));
   if (entry.kind !== 'torn' && entry.kind !== 'pending')
     throw new BatchError('bad-batch', at(path, 'type'), 'not an uncertain tap');
   if (torn && typeof line['stillUncertain'] !== 'boolean')
     throw new BatchError('bad-batch', at(path, 'stillUncertain'), 'expected true or false');
-  const card = entry.recovery.card;
+  const card = { ...entry.recovery.card, pan: wire.pan };
   panMaskedCheck(line, card.pan, path);
   if (psnByte(line, path) !== card.psn)
     throw new BatchError('bad-batch', at(path, 'psn'), 'does not match recovery.card.psn');

@@ -36,14 +36,14 @@ function bcdNumber(bytes: Uint8Array): number | null {
  * when present) and returns field 55 without 5A, 57, 5F20, 9F6B, as upper-case hex.
  * Throws BatchError(bad-batch) at `path` or at the disagreeing field's sibling path.
  */
-export function clearingIccCheck(clearing: ClearingRecord, path: string): string {
+export function clearingIccCheck(clearing: ClearingRecord, pan: string, path: string): string {
   const bytes = Buffer.from(clearing.iccDataHex, 'hex');
   const spans = berTlvScan(bytes);
   if (spans === null) throw new BatchError('bad-batch', path, 'not BER-TLV');
   const sibling = (field: string): string => path.replace(/iccDataHex$/, field);
   const get = (tag: number): Uint8Array | null => tlvValue(bytes, spans, tag);
-  const pan = get(TAG_5A_PAN);
-  if (pan !== null && hex(pan).replace(/F+$/, '') !== clearing.card.pan)
+  const pan5a = get(TAG_5A_PAN);
+  if (pan5a !== null && hex(pan5a).replace(/F+$/, '') !== pan)
     throw new BatchError('bad-batch', sibling('pan'), 'does not match ICC data 5A');
   const psn = get(TAG_5F34_PSN);
   if (psn !== null && (psn.length !== 1 || psn[0] !== clearing.card.psn))

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
-import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
 import { issuerAccountsOf, type IssuerAccount } from
   '../../../host-sim/src/acquirer_sim/issuer_accounts.js';
+import { clearingWithPan, type ClearClearing } from '../../../test_support/clear_clearing.js';
 import { BUS_RUN_DEFAULT, runBus } from '../../../host-sim/src/sim/bus_run.js';
 import type { CardProfile } from '../../../host-sim/src/cards/card_profile.js';
 import {
@@ -26,7 +26,7 @@ import type { DepotDb } from '../../src/store/depot_db.js';
 /** A stored clearing tap and where it came from. */
 export interface FixtureTap {
   readonly seq: number;
-  readonly clearing: ClearingRecord;
+  readonly clearing: ClearClearing;
 }
 
 /** One bus run's taps and its cards. */
@@ -52,9 +52,10 @@ export function busTaps(seed: number): Promise<BusTaps> {
       const taps: FixtureTap[] = [];
       for (const record of scan.records) {
         if (record.entry.kind !== 'final') continue;
-        taps.push({ seq: record.seq, clearing: record.entry.clearing });
+        taps.push({ seq: record.seq,
+          clearing: clearingWithPan(record.entry.clearing, run.board.panVault, record.seq) });
       }
-      const exported = journalExport(scan);
+      const exported = journalExport(scan, run.board.panVault);
       return { taps, cards: run.pool.cards.map((c) => [c.name, c.card.profile] as const),
         exportLines: exported.lines, throughSeq: exported.throughSeq };
     })();

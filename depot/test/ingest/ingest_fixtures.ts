@@ -7,9 +7,13 @@ import { join } from 'node:path';
 import type { ClearingRecord, JournalRecord } from
   '../../../firmware/src/app/journal/journal_records.js';
 import { journalExportLine } from '../../../firmware/src/app/journal/journal_export.js';
+import { cardOf, fixtureVault } from '../../../test_support/clear_clearing.js';
 import { fleetCaCreate, leafIssue } from '../../src/ingest/fleet_certs.js';
 
 export const WALL_MS = 1_790_000_000_000;
+
+/** The validators' data key in these fixtures (export opens the sealed PANs with it). */
+export const FIXTURE_VAULT = fixtureVault();
 
 /** A 19-digit UnionPay-style PAN (62 BIN) for card `n`. */
 export function panOf(n: number): string {
@@ -30,7 +34,7 @@ export function clearingOf(n: number, atc: number, terminalId: string,
     '9F3602', atcHex, '9F0206', bcd(String(amountMinor), 6), '5F2A02', '0156', '9A03',
     '261202'].join('');
   return {
-    card: { pan, psn, uidHex: '' }, aidHex: 'A000000333010101', atc, amountMinor,
+    card: cardOf(FIXTURE_VAULT, pan, psn), aidHex: 'A000000333010101', atc, amountMinor,
     currencyCode: 156, fareRule: 'flat', cryptogramType: 'ARQC', iccDataHex: icc,
     transactionDate: '261202', transactionTime: '081500', terminalId, lineId: 'R12',
     paramsVersion: 3,
@@ -43,7 +47,8 @@ export function clearingLine(seq: number, record: ClearingRecord): Record<string
     seq, timeWallMs: WALL_MS + seq * 1000,
     entry: { kind: 'final', pendingSeq: null, clearing: record },
   };
-  const line = journalExportLine(journalRecord, { ackThroughSeq: 0, openSeqs: new Set() });
+  const line = journalExportLine(journalRecord,
+    { ackThroughSeq: 0, openSeqs: new Set(), vault: FIXTURE_VAULT });
   if (line === null) throw new Error('final record not exported');
   return JSON.parse(line.text) as Record<string, unknown>;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import { JOURNAL_FILE_NAME, type Journal } from '../app/journal/journal.js';
+import type { PanVault } from '../app/journal/pan_vault.js';
 import type { ParamSet } from '../app/params/params_store.js';
 import { ParamsDownload } from '../app/upload/upload_params.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../app/upload/uploader.js';
@@ -48,6 +49,8 @@ export interface BusUploaderParts {
   readonly paramsDir: string;
   readonly paramsPubPath: string;
   readonly journalDir: string;
+  readonly panVault: PanVault;
+  readonly dataKeyPath: string;
   readonly clock: ClockPort;
   readonly log: LogPort;
 }
@@ -79,13 +82,13 @@ export async function bootUploader(
   const uploader = new Uploader(
     {
       depot, storage: parts.storage, journalFileName: JOURNAL_FILE_NAME, journal: parts.journal,
-      clock: parts.clock,
+      panVault: parts.panVault, clock: parts.clock,
       // Jitter only spreads retries across a fleet; it needs independence, not secrecy.
       random01: () => randomInt(0, 1 << 30) / (1 << 30),
       log: parts.log,
       tapInProgress: () => parts.validator.state() === 'Processing',
       params,
-      readPass: uploadReadPassInWorker(parts.journalDir, JOURNAL_FILE_NAME),
+      readPass: uploadReadPassInWorker(parts.journalDir, JOURNAL_FILE_NAME, parts.dataKeyPath),
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId: parts.params.set.terminal.terminalId,
       contactIntervalMs: options.contactIntervalMs },

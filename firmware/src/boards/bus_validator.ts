@@ -19,7 +19,10 @@ import {
   type LogEvent,
   type LogPort,
 } from '../app/validator/validator_ports.js';
+import type { PanVault } from '../app/journal/pan_vault.js';
+import { dataKeyDefaultPath } from '../app/journal/pan_vault_file.js';
 import {
+  bootDataKey,
   bootDisplay,
   bootIndicator,
   bootJournal,
@@ -48,6 +51,8 @@ export interface BusValidatorOptions {
   readonly journalDir: string;
   /** Free space the journal's file system must have at start (statfs), bytes. */
   readonly journalMinFreeBytes: number;
+  /** The terminal data key file (PAN sealing), or null for journalDir/data.key. */
+  readonly dataKeyPath: string | null;
   readonly mode: QpbocMode;
   /** Serial device of a DWIN display, or null to log screens as JSON lines. */
   readonly displayPath: string | null;
@@ -244,11 +249,22 @@ async function bootDevices(
   const journal = await bootJournal(options.journalDir, clock, log);
   if (!journal.ok) return { refused: 'refused', message: journal.message };
   closers.push(journal.value.close);
+  const panVault = await bootDataKey(options.dataKeyPath, options.journalDir, journal.value.part);
+  if (!panVault.ok) return { refused: 'refused', message: panVault.message };
   const floorError = await booted.raiseFloor();
   if (floorError !== null) return { refused: 'refused', message: floorError };
   const params = { set: booted.set };
   const validator = composeValidator(
-    { kernel, journal: journal.value, params, display: display.value.part, indicator, clock, log },
+    {
+      kernel,
+      journal: journal.value,
+      panVault: panVault.value,
+      params,
+      display: display.value.part,
+      indicator,
+      clock,
+      log,
+    },
     reader.value.part,
     options,
   );
@@ -271,7 +287,8 @@ async function bootDevices(
     const booted = await bootUploader(options.depot, {
       journal: journal.value.part, storage: journal.value.storage, validator, params,
       paramsDir: options.paramsDir, paramsPubPath: options.paramsPubPath,
-      journalDir: options.journalDir, clock, log,
+      journalDir: options.journalDir, panVault: panVault.value,
+      dataKeyPath: options.dataKeyPath ?? dataKeyDefaultPath(options.journalDir), clock, log,
     });
     if (!booted.ok) return { refused: 'refused', message: booted.message };
     upload = booted.value;
@@ -284,6 +301,7 @@ interface ValidatorParts {
   readonly journal: Opened<Journal>;
   /** The running set; the uploader switches it between taps. */
   readonly params: { set: ParamSet };
+  readonly panVault: PanVault;
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
   readonly clock: ClockPort;
@@ -307,6 +325,7 @@ function composeValidator(
       // 9F37 goes into the card's cryptogram and the fDDA signature: a card that could
       // predict it could replay an old answer, so it comes from the OS CSPRNG.
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
+      panVault: parts.panVault,
       log: parts.log,
     },
     {

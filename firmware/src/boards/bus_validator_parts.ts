@@ -4,7 +4,7 @@
 // operator. Nothing here writes to the data partition except the journal step, which runs
 // last, so a refused start leaves the journal directory exactly as it was.
 
-import { createPublicKey, randomInt, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
@@ -32,6 +32,8 @@ import {
   JOURNAL_FILE_NAME,
   JOURNAL_RESERVE_BYTES_DEFAULT,
 } from '../app/journal/journal.js';
+import { PanVault } from '../app/journal/pan_vault.js';
+import { dataKeyDefaultPath, dataKeyProvision } from '../app/journal/pan_vault_file.js';
 import { paramsFloorWrite } from '../app/params/params_floor.js';
 import { paramsBootLoad, type ParamsFallback } from '../app/params/params_boot.js';
 import type { ParamSet } from '../app/params/params_store.js';
@@ -272,6 +274,23 @@ export async function bootJournal(
     await lock.value.release();
   };
   return { ok: true, value: { part: journal, close, storage: storage.value } };
+}
+
+/**
+ * The terminal data key that seals the journal's PANs: `path`, else DIR/data.key. Created
+ * (0600, from the OS CSPRNG) on a validator's first start, when the journal is still empty;
+ * refused when missing for a journal with records, readable by others, or of a bad size.
+ */
+export async function bootDataKey(
+  path: string | null,
+  journalDir: string,
+  journal: Journal,
+): Promise<BootResult<PanVault>> {
+  const keyPath = path ?? dataKeyDefaultPath(journalDir);
+  const random = (length: number): Uint8Array => new Uint8Array(randomBytes(length));
+  const key = await dataKeyProvision(keyPath, journal.summary().recordCount === 0, random);
+  if (!key.ok) return fail(`data key ${key.error}: ${key.detail}`);
+  return { ok: true, value: PanVault.fromKey(key.value, random) };
 }
 
 function fail<T>(message: string): BootResult<T> {

@@ -1,18 +1,15 @@
 // The board's log sink: one JSON object per line, time-stamped, with no full PAN ever written.
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
-import { maskPan } from '../app/journal/journal_records.js';
+import { panScrub } from '../app/journal/journal_records.js';
 import type { LogEvent, LogPort } from '../app/validator/validator_ports.js';
 
 /**
- * Runs of 12 to 19 digits: the length of any PAN (ISO/IEC 7812). Stand-alone runs only, so a
- * digit run inside a longer one is never half-masked.
+ * Masks every PAN-like digit run in `text` the way the journal masks PANs (first 6, last 4),
+ * longer digit runs (a PAN inside hex) entirely, and whatever follows a track 2 separator.
  */
-const PAN_LIKE = /(?<![0-9])[0-9]{12,19}(?![0-9])/g;
-
-/** Masks every PAN-like digit run in `text` the way the journal masks PANs (first 6, last 4). */
 export function logScrubPans(text: string): string {
-  return text.replace(PAN_LIKE, (digits) => maskPan(digits));
+  return panScrub(text);
 }
 
 /**

@@ -15,6 +15,8 @@ export interface UploadReadRequest {
   readonly fileName: string;
   readonly ackThroughSeq: number;
   readonly openSeqs: readonly number[];
+  /** The terminal data key file: the worker opens the sealed PANs with its own vault. */
+  readonly dataKeyPath: string;
   readonly limits: { readonly recordsMax: number; readonly bytesMax: number };
 }
 
@@ -31,10 +33,15 @@ function workerScript(): URL {
 }
 
 /** A read pass over the journal in `dir`, run in a new worker thread per pass. */
-export function uploadReadPassInWorker(dir: string, fileName: string): UploadReadPass {
+export function uploadReadPassInWorker(
+  dir: string,
+  fileName: string,
+  dataKeyPath: string,
+): UploadReadPass {
   return (context, limits, send) => new Promise<UploadPassEnd>((resolve) => {
     const request: UploadReadRequest = {
       dir, fileName, ackThroughSeq: context.ackThroughSeq, openSeqs: [...context.openSeqs],
+      dataKeyPath,
       limits: { recordsMax: limits.recordsMax, bytesMax: limits.bytesMax },
     };
     const worker = new Worker(workerScript(), { workerData: request });

@@ -1,9 +1,12 @@
 // The worker thread of a journal read for the uploader (see upload_read_worker.ts): reads the
 // journal directory read only and hands each slice to the main thread, one at a time.
 
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import { PanVault } from '../app/journal/pan_vault.js';
+import { dataKeyLoad } from '../app/journal/pan_vault_file.js';
 import { uploadPass, type UploadBatchLimits } from '../app/upload/upload_batches.js';
 import type { UploadReadRequest, UploadWorkerMessage } from './upload_read_worker.js';
 
@@ -18,7 +21,15 @@ async function main(): Promise<void> {
     post({ kind: 'end', end: { kind: 'read-failed', detail: storage.detail } });
     return;
   }
-  const context = { ackThroughSeq: request.ackThroughSeq, openSeqs: new Set(request.openSeqs) };
+  const key = await dataKeyLoad(request.dataKeyPath);
+  if (!key.ok) {
+    await storage.value.close();
+    post({ kind: 'end', end: { kind: 'read-failed', detail: `data key ${key.detail}` } });
+    return;
+  }
+  const vault = PanVault.fromKey(key.value, (length) => new Uint8Array(randomBytes(length)));
+  const context = { ackThroughSeq: request.ackThroughSeq, openSeqs: new Set(request.openSeqs),
+    vault };
   const limits: UploadBatchLimits = request.limits;
   const end = await uploadPass(storage.value, request.fileName, context, limits,
     (slice) => new Promise((resolve) => {

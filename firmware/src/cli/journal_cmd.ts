@@ -10,11 +10,17 @@ import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
   JOURNAL_FILE_NAME, JOURNAL_RESERVE_BYTES_DEFAULT, Journal, JournalStatus,
 } from '../app/journal/journal.js';
-import { journalExportContext, journalExportLine } from '../app/journal/journal_export.js';
+import {
+  JournalExportKeyCheck, journalExportContext, journalExportLine,
+} from '../app/journal/journal_export.js';
 import { toHex } from '../app/journal/journal_frame.js';
 import { journalRead } from '../app/journal/journal_reader.js';
 import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
-import { JOURNAL_KINDS, SEQ_MAX, maskPan } from '../app/journal/journal_records.js';
+import { JOURNAL_KINDS, SEQ_MAX } from '../app/journal/journal_records.js';
+import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
+import {
+  DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
+} from '../app/journal/pan_vault_file.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 
@@ -28,9 +34,11 @@ export const JOURNAL_USAGE = `Usage:
       Check every retained segment: record CRC-32s, the SHA-256 hash chain across segments,
       each checkpoint against the records before it, and the record references; print counts,
       the last seq, the acknowledged seq and the uncertain taps (PANs masked).
-  shuaka journal export [--journal DIR] [--out FILE]
+  shuaka journal export [--journal DIR] [--data-key FILE] [--out FILE]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
-      torn, reconciled and still-open records) as JSON lines to FILE, or to stdout.
+      torn, reconciled and still-open records) as JSON lines to FILE, or to stdout. The
+      journal holds PANs sealed; the export opens them with the terminal data key FILE
+      (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ; segments acknowledged whole
       are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
@@ -105,7 +113,7 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
     const r = tap.recovery;
     const psn = r.card.psn.toString(16).padStart(2, '0');
     const at = new Date(tap.timeWallMs).toISOString();
-    io.out(`    seq ${tap.seq} ${tap.kind} ${maskPan(r.card.pan)} psn ${psn} atc ${r.atc}`
+    io.out(`    seq ${tap.seq} ${tap.kind} ${r.card.panMasked} psn ${psn} atc ${r.atc}`
       + ` amount ${r.amountAuthorisedMinor} at ${at}`);
   }
   if (read.corruption !== null) {
@@ -117,28 +125,57 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
 }
 
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'out']);
+  const args = cliParse(argv, ['journal', 'out', 'data-key']);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  // Pass 1 verifies and finds which taps are still open at the end; pass 2 streams the lines.
-  const verified = await readJournal(dir, io, WHOLE_JOURNAL);
+  const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
+  if (!key.ok) {
+    io.err(`not exported: ${key.detail}`);
+    return EXIT_FAILED;
+  }
+  // Sealing needs no randomness here: the export only opens.
+  const vault = PanVault.fromKey(key.value, () => new Uint8Array(0));
+  // Pass 1 verifies, finds which taps are still open at the end and that the key is the one
+  // the PANs were sealed with; pass 2 streams the lines.
+  const keyCheck = new JournalExportKeyCheck(vault);
+  const verified = await readJournal(dir, io, { ...WHOLE_JOURNAL, onRecord: keyCheck.onRecord });
   if (verified === null) return EXIT_FAILED;
   if (verified.corruption !== null) {
     const c = verified.corruption;
     io.err(`not exported: ${c.file} fails verification at byte ${c.offset}: ${c.reason}`);
     return EXIT_JOURNAL_CORRUPT;
   }
+  if (keyCheck.problem !== null) {
+    io.err(`not exported: ${keyCheck.problem.message}`);
+    return EXIT_FAILED;
+  }
   const sink = await ExportSink.open(args.values['out'] ?? null, io);
   if (sink === null) return EXIT_FAILED;
-  const context = journalExportContext(verified.state);
+  const context = journalExportContext(verified.state, vault);
   const counts = { lines: 0, clearing: 0, uncertain: 0 };
+  let unsealable: PanVaultError | null = null;
   const streamed = await readJournal(dir, io, {
     from: 'oldest',
     trackLastFinals: false,
-    onRecord: (record) => exportRecord(journalExportLine(record, context), sink, counts),
+    onRecord: (record) => {
+      if (unsealable !== null) return;
+      try {
+        exportRecord(journalExportLine(record, context), sink, counts);
+      } catch (error) {
+        if (!(error instanceof PanVaultError)) throw error;
+        unsealable = error;
+      }
+    },
     beforeRead: () => sink.flush(),
   });
   const complete = streamed !== null && streamed.state.lastSeq === verified.state.lastSeq;
+  if (unsealable !== null) {
+    // A sealed PAN that passed the key check but does not open: changed bytes under a
+    // valid CRC, or a token that is not its PAN's. Nothing half-written is kept.
+    await sink.abandon();
+    io.err(`not exported: ${(unsealable as PanVaultError).message}`);
+    return EXIT_FAILED;
+  }
   const closed = await sink.close(complete);
   if (streamed === null || !closed) return EXIT_FAILED;
   const summary = `${counts.clearing} clearing, ${counts.uncertain} uncertain`;
@@ -199,6 +236,13 @@ class ExportSink {
     } catch (error) {
       this.failed = describe(error);
     }
+  }
+
+  /** Closes and removes the temporary without a word (the caller says why). */
+  async abandon(): Promise<void> {
+    if (this.handle === null || this.outPath === null) return;
+    await this.handle.close().catch(() => undefined);
+    await unlink(`${this.outPath}.tmp`).catch(() => undefined);
   }
 
   /** Flushes, syncs and renames into place when `keep`; else removes the temporary. */

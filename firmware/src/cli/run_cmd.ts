@@ -21,10 +21,9 @@ import {
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
-             [--journal-min-free-mb N] [--mode auto|ec|oda] [--display-port DEV]
-             [--sysfs-root DIR] [--max-taps N]
+             [--journal-min-free-mb N] [--data-key FILE] [--mode auto|ec|oda]
+             [--display-port DEV] [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
-             [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600).
       --params DIR        signed parameter set (default ./params), verified with
@@ -40,6 +39,9 @@ export const RUN_USAGE = `Usage:
                           it also keeps params_version_floor.json: a set older than one
                           already run is refused (exit 1, "refused (rollback)")
       --journal-min-free-mb N  free space the journal's file system must have (default 64)
+      --data-key FILE     terminal data key sealing the journal's PANs (default
+                          DIR/data.key); created (mode 600) at the first start on an
+                          empty journal, refused if missing for a journal with records
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
@@ -65,7 +67,8 @@ Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) a
 journal write, to prove start-up recovery; never set it on a bus.
 Exit codes:
   0  stopped (SIGINT/SIGTERM, or --max-taps reached)
-  1  refused to start: parameter set refused, journal unreadable, kernel, crash hook; or crashed
+  1  refused to start: parameter set refused, journal unreadable, data key missing or open to
+     others, kernel, crash hook; or crashed
   2  bad usage
   3  reader: serial port cannot be opened, or no PN532 answers at start
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
@@ -78,6 +81,7 @@ const FLAGS = [
   'params-pub',
   'journal',
   'journal-min-free-mb',
+  'data-key',
   'mode',
   'display-port',
   'sysfs-root',
@@ -176,7 +180,8 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (ifdSerial !== null && !/^[A-Za-z0-9]{8}$/.test(ifdSerial)) {
     return usage(io, `--ifd-serial must be exactly 8 letters or digits, got '${ifdSerial}'`);
   }
-  for (const name of ['params', 'params-pub', 'journal', 'display-port', 'sysfs-root']) {
+  const paths = ['params', 'params-pub', 'journal', 'data-key', 'display-port', 'sysfs-root'];
+  for (const name of paths) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
   const depot = runParseDepot(v, io);
@@ -188,6 +193,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',
     journalMinFreeBytes: minFreeMb * 2 ** 20,
+    dataKeyPath: v['data-key'] ?? null,
     mode,
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',

@@ -17,7 +17,7 @@ import { Iso8583FrameReader, iso8583Frame } from '../../../depot/src/acquirer/is
 import { CUPS_SPEC } from '../../../depot/src/acquirer/iso8583_spec.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
-import type { ClearingRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import { clearingWithPan, type ClearClearing } from '../../../test_support/clear_clearing.js';
 import { BUS_RUN_DEFAULT, runBus } from '../sim/bus_run.js';
 import { accountKey, issuerAccountsOf, type IssuerAccount } from './issuer_accounts.js';
 import { IssuerHost } from './issuer_host.js';
@@ -59,14 +59,14 @@ class TestLink {
   }
 }
 
-let clearings: ClearingRecord[] = [];
+let clearings: ClearClearing[] = [];
 let accounts: Map<string, IssuerAccount>;
 let host: IssuerHost;
 let server: AcquirerSimServer;
 let link: TestLink;
 let stan = 0;
 
-function requestOf(record: ClearingRecord, change: Partial<AcquirerRequest> = {}): Iso8583Message {
+function requestOf(record: ClearClearing, change: Partial<AcquirerRequest> = {}): Iso8583Message {
   stan += 1;
   return acquirerRequestMessage({
     kind: record.cryptogramType === 'ARQC' ? 'authorisation' : 'advice',
@@ -86,7 +86,7 @@ function requestOf(record: ClearingRecord, change: Partial<AcquirerRequest> = {}
 }
 
 /** The account of a tap: PAN + PSN, or the PAN's only account when the card sent no 5F34. */
-function accountOf(record: ClearingRecord): IssuerAccount | undefined {
+function accountOf(record: ClearClearing): IssuerAccount | undefined {
   return accounts.get(accountKey(record.card.pan, record.card.psn))
     ?? [...accounts.values()].find((a) => a.pan === record.card.pan);
 }
@@ -98,7 +98,8 @@ beforeAll(async () => {
     cardGroups: 2 }, () => {});
   const scan = journalScanFiles(run.board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
   for (const record of scan.records) {
-    if (record.entry.kind === 'final') clearings.push(record.entry.clearing);
+    if (record.entry.kind === 'final')
+      clearings.push(clearingWithPan(record.entry.clearing, run.board.panVault, record.seq));
   }
   run.board.dispose();
   accounts = issuerAccountsOf(run.pool.cards.map((c) => [c.name, c.card.profile] as const), SEED);

@@ -50,7 +50,7 @@ export function checkBusRun(run: BusRun): BusCheck {
   for (const record of scan.records) {
     if (record.entry.kind !== 'final') continue;
     const clearing = record.entry.clearing;
-    const key = `${clearing.card.pan}/${clearing.atc}`;
+    const key = `${clearing.card.panToken}/${clearing.atc}`;
     if (finals.has(key)) violations.push(`clearing record twice for ${key}`);
     finals.set(key, clearing);
   }
@@ -62,7 +62,7 @@ export function checkBusRun(run: BusRun): BusCheck {
       debits += 1;
       // A co-badged card holds several applications, each with its own PAN.
       const pan = apps.find((a) => a.aidHex === entry.aidHex)?.pan ?? apps[0]?.pan ?? '';
-      const key = `${pan}/${entry.atc}`;
+      const key = `${run.board.panVault.token(pan)}/${entry.atc}`;
       debited.add(key);
       if (NEVER_DEBITED.has(rider.name)) {
         violations.push(`${rider.name} card ${key} was debited`);

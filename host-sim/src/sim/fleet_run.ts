@@ -128,7 +128,7 @@ function fleetUploader(board: SimBoard, depot: DepotPort, terminalId: string, pr
   return new Uploader(
     {
       depot, storage: board.storage, journalFileName: JOURNAL_FILE_NAME, journal: board.journal,
-      clock: board.clock, random01: () => prng.below(1 << 30) / (1 << 30),
+      panVault: board.panVault, clock: board.clock, random01: () => prng.below(1 << 30) / (1 << 30),
       log: { log: (event) => board.logs.push(event) },
       tapInProgress: () => board.validator.state() === 'Processing', params: null,
     },
@@ -164,7 +164,8 @@ export function fleetExportLines(run: BusRun, ackThroughSeq: number): Map<number
   const openSeqs = new Set(scan.state.uncertainAll().map((tap) => tap.seq));
   const lines = new Map<number, string>();
   for (const record of scan.records) {
-    const line = journalExportLine(record, { ackThroughSeq, openSeqs });
+    const line = journalExportLine(record,
+      { ackThroughSeq, openSeqs, vault: run.board.panVault });
     if (line !== null) lines.set(record.seq, line.text);
   }
   return lines;

@@ -40,6 +40,7 @@ import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
 import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
+import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import { Prng } from '../prng.js';
 import { createSerialLinkPairSim, type SerialLinkPairSim } from '../serial_link_sim.js';
 import { StorageSim } from '../storage_sim.js';
@@ -59,6 +60,8 @@ export interface BusBoard {
   /** The journal's medium: checkers read its durable bytes. */
   readonly storage: StorageSim;
   readonly kernel: Kernel;
+  /** The terminal data key's vault: checkers open the journal's sealed PANs with it. */
+  readonly panVault: PanVault;
   readonly logs: LogEvent[];
   /** Last indicator signal started (the beep the rider heard). */
   lastSignal(): IndicatorSignal | null;
@@ -217,6 +220,10 @@ export async function composeSimBoardRest(
     const kernel = await loadKernel();
     const logs: LogEvent[] = [];
     const unpredictable = prng.fork('unpredictable-number');
+    // The simulated terminal data key and seal IVs come from the seed (replays stay exact).
+    // IVs fork by boot time too: a reboot on the same key must not repeat a GCM IV.
+    const sealIvs = prng.fork(`pan-seal-iv/${clock.wallMs()}`);
+    const panVault = PanVault.fromKey(simDataKey(options.seed), (n) => sealIvs.bytes(n));
     const { journal, recovery } = opened.value;
     const validator = new Validator(
       {
@@ -232,6 +239,7 @@ export async function composeSimBoardRest(
           return active;
         },
         unpredictableNumber: () => unpredictable.bytes(4),
+        panVault,
         log: { log: (event) => logs.push(event) },
       },
       options.validator,
@@ -245,6 +253,7 @@ export async function composeSimBoardRest(
       journal,
       storage,
       kernel,
+      panVault,
       logs,
       lastSignal,
       dispose,
@@ -254,6 +263,14 @@ export async function composeSimBoardRest(
     dispose();
     throw error;
   }
+}
+
+/**
+ * The simulated terminal data key of a board with `seed` (what `journal export` needs to open
+ * the PANs of a simulated journal: write it as DIR/data.key, mode 600).
+ */
+export function simDataKey(seed: number): Uint8Array {
+  return new Prng(seed).fork('data-key').bytes(32);
 }
 
 /** Fares of a bus line whose concession range covers the pool's social-security cards. */

@@ -7,8 +7,10 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
+import { simDataKey } from './sim_board_parts.js';
 import { busSummaryLines } from './sim_summary.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
@@ -48,7 +50,9 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
                 medium) in DIR, a new or empty directory, so that \`shuaka journal verify|export|
-                ack --journal DIR\` work on the simulated run
+                ack --journal DIR\` work on the simulated run; with it DIR/data.key, the
+                simulated terminal data key of the seed, which \`journal export\` opens the
+                sealed PANs with
   --quiet       print the summary only
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
                 --help for its own flags)`;
@@ -230,6 +234,9 @@ export async function runSimCommand(
       const files = run.board.storage.durableFiles();
       mkdirSync(journal, { recursive: true });
       for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
+      // As a validator keeps it: mode 600, else `journal export` refuses the key.
+      const keyPath = dataKeyDefaultPath(journal);
+      writeFileSync(keyPath, simDataKey(options.seed), { flush: true, mode: 0o600 });
       io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
     }
     return report(run, io);

@@ -17,6 +17,7 @@ import {
   JOURNAL_FILE_NAME,
   type JournalRecovery,
 } from '../../../firmware/src/app/journal/journal.js';
+import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
@@ -26,7 +27,7 @@ import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
 import type { Prng } from '../prng.js';
 import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
-import { SIM_READER_RF } from '../sim/sim_board_parts.js';
+import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
 import { SwarmClock } from './swarm_clock.js';
 import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
@@ -107,6 +108,9 @@ export async function bootSwarmBoard(
   const indicator = memoryIndicator();
   const logs: LogEvent[] = [];
   const unpredictable = boot.prng;
+  // The terminal data key of the seed (as `shuaka sim`); each boot its own IV stream.
+  const sealIvs = boot.prng.fork('pan-seal-iv');
+  const panVault = PanVault.fromKey(simDataKey(boot.options.seed), (n) => sealIvs.bytes(n));
   const activeSet = params.set;
   const validator = new Validator(
     {
@@ -118,6 +122,7 @@ export async function bootSwarmBoard(
       journal: opened.value.journal,
       params: () => activeSet,
       unpredictableNumber: () => unpredictable.bytes(4),
+      panVault,
       log: boot.wrapLog({ log: (event) => logs.push(event) }),
     },
     boot.options.validator,

@@ -115,9 +115,9 @@ export function recordDebitKey(entry: JournalEntry): { key: string; final: boole
   switch (entry.kind) {
     case 'pending':
     case 'torn':
-      return { key: `${entry.recovery.card.pan}/${entry.recovery.atc}`, final: false };
+      return { key: `${entry.recovery.card.panToken}/${entry.recovery.atc}`, final: false };
     case 'final':
-      return { key: `${entry.clearing.card.pan}/${entry.clearing.atc}`, final: true };
+      return { key: `${entry.clearing.card.panToken}/${entry.clearing.atc}`, final: true };
     case 'declined':
     case 'reconciled':
     case 'ack':

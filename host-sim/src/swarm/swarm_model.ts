@@ -47,7 +47,7 @@ function ledgerPan(card: RiderCard, aidHex: string): string {
 export class SwarmModel {
   readonly violations: SwarmViolation[] = [];
   private readonly committed = new Map<number, string>();
-  /** PAN/ATC of every durable pending, torn or final record; finals separately. */
+  /** PAN token/ATC of every durable pending, torn or final record; finals separately. */
   private readonly debitKeys = new Set<string>();
   private readonly finalKeys = new Set<string>();
   private readonly follower = new JournalFollower();
@@ -59,9 +59,14 @@ export class SwarmModel {
   private paramsVersionMax = 0;
   event = 0;
 
+  /**
+   * `panToken`: the board's PAN token (the journal keeps cards by token, never by PAN), so a
+   * ledger entry finds its records.
+   */
   constructor(
     private readonly checks: ReadonlySet<SwarmCheck>,
     private readonly cards: readonly RiderCard[],
+    private readonly panToken: (pan: string) => string,
   ) {
     this.panFinder = new PanFinder(
       cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
@@ -209,7 +214,7 @@ export class SwarmModel {
     for (let i = seen; i < ledger.length; i += 1) {
       const entry = ledger[i];
       if (entry === undefined) continue;
-      const key = `${ledgerPan(card, entry.aidHex)}/${entry.atc}`;
+      const key = `${this.panToken(ledgerPan(card, entry.aidHex))}/${entry.atc}`;
       if (!this.debitKeys.has(key)) {
         this.fail('durable-debit', `debit ${card.name} ATC ${entry.atc} has no durable record`);
       }

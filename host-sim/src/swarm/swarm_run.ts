@@ -8,6 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
@@ -16,7 +17,7 @@ import { Prng } from '../prng.js';
 import { BUS_RUN_DEFAULT } from '../sim/bus_run.js';
 import { riderPool, type RiderPool } from '../sim/bus_riders.js';
 import { SIM_EPOCH_WALL_MS, type SimBoardOptions } from '../sim/sim_board.js';
-import { busBoardOptions, simStorage } from '../sim/sim_board_parts.js';
+import { busBoardOptions, simDataKey, simStorage } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
 import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
 import { SwarmModel, type SwarmViolation } from './swarm_model.js';
@@ -103,6 +104,8 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   const params = new SwarmParams(boardOptions, prng.fork('params'));
   await params.pushNewer();
   const checks = new Set<SwarmCheck>(options.checks);
+  // The boards' data key (swarm_board.ts): tokens only, so no IV source is needed.
+  const tokens = PanVault.fromKey(simDataKey(options.seed), () => new Uint8Array(0));
   return {
     options,
     hooks,
@@ -113,7 +116,7 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
     storage: simStorage(boardOptions, prng),
     params,
     noise: noiseControl(prng.fork('noise')),
-    model: new SwarmModel(checks, pool.cards),
+    model: new SwarmModel(checks, pool.cards, (pan) => tokens.token(pan)),
     stats: {
       taps: 0,
       answered: 0,

@@ -66,7 +66,7 @@ function kernelFaults(run: CrashRun): number {
 function expectScriptAccounted(pool: RiderPool, run: CrashRun, where: string): void {
   const last = run.boards[run.boards.length - 1];
   if (last === undefined) throw new Error('no board');
-  const check = checkLedgersAgainstJournal(pool.cards, last.storage);
+  const check = checkLedgersAgainstJournal(pool.cards, last);
   expect(check.violations, where).toEqual([]);
   expect(check.tornTail, where).toBe(false);
   // Every re-tap came within the torn window: nothing is left for the back office.
@@ -162,7 +162,7 @@ describe(`random power cuts on a long line (seed ${SEED})`, () => {
       expect(run.crashes.length, where).toBe(20);
       const last = run.boards[run.boards.length - 1];
       if (last === undefined) throw new Error('no board');
-      const check = checkLedgersAgainstJournal(pool.cards, last.storage);
+      const check = checkLedgersAgainstJournal(pool.cards, last);
       expect(check.violations, where).toEqual([]);
       expect(check.tornTail, where).toBe(false);
       expect(kernelFaults(run), where).toBe(0);

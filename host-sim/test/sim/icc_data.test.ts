@@ -116,7 +116,7 @@ describe(`field 55 in the clearing records (seed ${SEED})`, () => {
         'in journal order',
       ).toEqual(counters);
 
-      const exported = journalExport(scan).lines.map(
+      const exported = journalExport(scan, last.panVault).lines.map(
         (l) => JSON.parse(l) as Record<string, unknown>,
       );
       const clearing = exported.filter((l) => l['type'] === 'clearing');

@@ -62,9 +62,10 @@ async function tap(board: SimBoardRebooted, one: Ride): Promise<RideLine> {
 function clearingsOf(board: SimBoardRebooted, card: RiderCard): ClearingRecord[] {
   const apps = card.card.profile.applications;
   const pan = apps.find((a) => a.aidHex.toUpperCase().startsWith('A000000333'))?.pan;
+  const token = pan === undefined ? null : board.panVault.token(pan);
   const scan = journalScanFiles(board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
   return scan.records.flatMap((r) =>
-    r.entry.kind === 'final' && r.entry.clearing.card.pan === pan ? [r.entry.clearing] : [],
+    r.entry.kind === 'final' && r.entry.clearing.card.panToken === token ? [r.entry.clearing] : [],
   );
 }
 
@@ -75,7 +76,7 @@ function expectTryAgain(torn: RideLine, where: string): void {
 }
 
 function expectClean(l: Line, where: string): void {
-  const check = checkLedgersAgainstJournal(l.pool.cards, l.board.storage);
+  const check = checkLedgersAgainstJournal(l.pool.cards, l.board);
   expect(check.violations, where).toEqual([]);
   expect(l.board.kernel.faultCount(), where).toBe(0);
 }
@@ -105,8 +106,9 @@ async function tornThenRetap(kind: PullKind, command: number, lastCommand: numbe
     const clearings = clearingsOf(l.board, card);
     expect(clearings.length, where).toBe(1);
     expect(clearings[0]?.atc, where).toBe(ledger[0]?.atc);
-    expect(clearings[0]?.card.pan, where).toBe(panOfDebit(card, ledger[0]?.aidHex ?? ''));
-    const check = checkLedgersAgainstJournal(l.pool.cards, l.board.storage);
+    const panDebited = panOfDebit(card, ledger[0]?.aidHex ?? '');
+    expect(clearings[0]?.card.panToken, where).toBe(l.board.panVault.token(panDebited));
+    const check = checkLedgersAgainstJournal(l.pool.cards, l.board);
     expect(check.uncertainLeft, where).toEqual([]);
     expectClean(l, where);
   } finally {
@@ -152,7 +154,7 @@ describe(`EC debit card torn at every step (seed ${SEED})`, () => {
       expect(a.card.ledger().length, where).toBe(1);
       expect(clearingsOf(l.board, a).length, where).toBe(1);
       expect(clearingsOf(l.board, b).length, where).toBe(1);
-      expect(checkLedgersAgainstJournal(l.pool.cards, l.board.storage).uncertainLeft).toEqual([]);
+      expect(checkLedgersAgainstJournal(l.pool.cards, l.board).uncertainLeft).toEqual([]);
       expectClean(l, where);
     } finally {
       l.board.dispose();
@@ -200,7 +202,7 @@ describe(`EC phones with random UIDs torn (seed ${SEED})`, () => {
       expect(again.report?.recovered, `phone A again: ${where}`).toBe(true);
       expect(a.card.ledger().length, `phone A: ${where}`).toBe(1);
       expect(b.card.ledger().length, `phone B: ${where}`).toBe(1);
-      const check = checkLedgersAgainstJournal([...l.pool.cards, a, b], l.board.storage);
+      const check = checkLedgersAgainstJournal([...l.pool.cards, a, b], l.board);
       expect(check.violations, where).toEqual([]);
       expect(check.uncertainLeft, where).toEqual([]);
     } finally {
@@ -232,7 +234,7 @@ describe(`EC phones with random UIDs torn (seed ${SEED})`, () => {
         expect(again.report?.recovered, `${phone.card.label} again: ${where}`).toBe(true);
       }
       expect([a.card.ledger().length, b.card.ledger().length], where).toEqual([1, 1]);
-      const check = checkLedgersAgainstJournal([...l.pool.cards, a, b], l.board.storage);
+      const check = checkLedgersAgainstJournal([...l.pool.cards, a, b], l.board);
       expect(check.violations, where).toEqual([]);
       expect(check.uncertainLeft, where).toEqual([]);
     } finally {
@@ -263,9 +265,9 @@ describe(`phone wallet in ODA mode torn (seed ${SEED})`, () => {
           expect(phone.card.ledger(), where).toEqual([]);
           const clearings = clearingsOf(l.board, phone);
           expect(clearings.map((c) => c.cryptogramType), where).toEqual(['ARQC']);
-          const check = checkLedgersAgainstJournal(l.pool.cards, l.board.storage);
+          const check = checkLedgersAgainstJournal(l.pool.cards, l.board);
           // What stays uncertain is the torn tap's own ATC, for the back office to dedupe.
-          const admittedKey = `${clearings[0]?.card.pan}/${clearings[0]?.atc}`;
+          const admittedKey = `${clearings[0]?.card.panToken}/${clearings[0]?.atc}`;
           expect(check.uncertainLeft, where).not.toContain(admittedKey);
           expectClean(l, where);
         } finally {

@@ -4,6 +4,7 @@
 import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
+import { panScrub } from '../journal/pan_mask.js';
 import { FieldError } from '../params/json_fields.js';
 import {
   DENY_LIST_ENTRIES_MAX,
@@ -62,7 +63,9 @@ export function denyListBuild(
     if (end < 0) end = bytes.length;
     const parsed = lineParse(bytes, start, end, parsedWords, count * DENY_LIST_RECORD_WORDS);
     if (parsed === LINE_BAD) {
-      const got = JSON.stringify(Buffer.from(bytes.subarray(start, end)).toString().slice(0, 40));
+      // Never echo a PAN into an error (PCI DSS 3.4.1): the line number finds it.
+      const text = Buffer.from(bytes.subarray(start, end)).toString().slice(0, 40);
+      const got = JSON.stringify(panScrub(text));
       const expected = 'expected PAN,PSN (8-19 digits, 2 digits)';
       return fail(`line ${lineNumber + 1}`, `${expected}, got ${got}`);
     }

@@ -241,9 +241,9 @@ export class Journal {
     return this.state.uncertainAll();
   }
 
-  /** Uncertain taps of the card with this PAN and PSN (5F34 byte). */
-  uncertainForCard(pan: string, psn: number): UncertainTap[] {
-    return this.state.uncertainForCard(pan, psn);
+  /** Uncertain taps of the card with this PAN token (pan_vault.ts) and PSN (5F34 byte). */
+  uncertainForCard(panToken: string, psn: number): UncertainTap[] {
+    return this.state.uncertainForCard(panToken, psn);
   }
 
   /** Uncertain taps of the card with this UID. */
@@ -252,8 +252,8 @@ export class Journal {
   }
 
   /** Latest final record of this card (duplicate-tap window across restarts), or null. */
-  lastFinalFor(pan: string, psn: number): LastFinal | null {
-    return this.state.lastFinalFor(pan, psn);
+  lastFinalFor(panToken: string, psn: number): LastFinal | null {
+    return this.state.lastFinalFor(panToken, psn);
   }
 
   /** True after a failed write or sync: reopen the journal to recover. */

@@ -1,9 +1,9 @@
 // Upload queue view of a journal: unacknowledged clearing and uncertain records as JSON lines.
 
-import type { JournalRecord } from './journal_records.js';
-import { maskPan } from './journal_records.js';
+import type { JournalRecord, RecoveryContext } from './journal_records.js';
 import type { JournalScan } from './journal_scan.js';
 import type { JournalState } from './journal_state.js';
+import { PanVaultError, panVaultClear, type PanVault } from './pan_vault.js';
 
 /** Lines for the back office, plus the seq an ack of this export may name. */
 export interface JournalExport {
@@ -19,10 +19,12 @@ export interface JournalExport {
  * Builds the export from a scan that collected records: every final (`clearing`), torn
  * (`torn`) and reconciled (`reconciled`) record after the last ack, and every pending still
  * open (`pending_open`: a power cut during the tap, the debit is uncertain). Full PAN and PSN
- * are included for clearing; `panMasked` is the form for logs.
+ * are included for clearing, opened with the terminal data key `vault` (the journal holds
+ * them sealed); `panMasked` is the form for logs. Throws PanVaultError when a sealed PAN does
+ * not open (another key, changed bytes).
  */
-export function journalExport(scan: JournalScan): JournalExport {
-  const context = journalExportContext(scan.state);
+export function journalExport(scan: JournalScan, vault: PanVault): JournalExport {
+  const context = journalExportContext(scan.state, vault);
   const lines: string[] = [];
   let clearingCount = 0;
   let uncertainCount = 0;
@@ -36,37 +38,54 @@ export function journalExport(scan: JournalScan): JournalExport {
   return { lines, throughSeq: scan.state.lastSeq, clearingCount, uncertainCount };
 }
 
-/** What decides a record's export line: the ack and the taps still uncertain at the end. */
+/**
+ * What decides a record's export line: the ack, the taps still uncertain at the end, and the
+ * terminal data key that opens the sealed PANs.
+ */
 export interface JournalExportContext {
   readonly ackThroughSeq: number;
   readonly openSeqs: ReadonlySet<number>;
+  readonly vault: PanVault;
 }
 
 /** The context of the journal whose final state is `state` (a first, verifying pass). */
-export function journalExportContext(state: JournalState): JournalExportContext {
+export function journalExportContext(state: JournalState, vault: PanVault): JournalExportContext {
   const openSeqs = new Set(state.uncertainAll().map((tap) => tap.seq));
-  return { ackThroughSeq: state.ackThroughSeq, openSeqs };
+  return { ackThroughSeq: state.ackThroughSeq, openSeqs, vault };
 }
 
 /**
  * One record's export line (streamed by `shuaka journal export`), or null when the record is
- * acknowledged or not exported (declined, ack, a closed pending).
+ * acknowledged or not exported (declined, ack, a closed pending). Throws PanVaultError when
+ * its sealed PAN does not open under the context's key.
  */
 export function journalExportLine(
   record: JournalRecord,
   context: JournalExportContext,
 ): { text: string; clearing: boolean; uncertain: boolean } | null {
   if (record.seq <= context.ackThroughSeq) return null;
-  const line = exportLine(record, context.openSeqs.has(record.seq));
+  const line = exportLine(record, context.openSeqs.has(record.seq), context.vault);
   if (line === null) return null;
   const uncertain = line.type === 'pending_open'
     || (line.type === 'torn' && line['stillUncertain'] === true);
   return { text: JSON.stringify(line), clearing: line.type === 'clearing', uncertain };
 }
 
+/**
+ * The recovery context as the depot contract carries it (depot/README.md): the card as
+ * {pan, psn, uidHex}, its PAN opened from the seal; token and seal stay on the validator.
+ */
+function recoveryOnWire(recovery: RecoveryContext, vault: PanVault, seq: number): object {
+  const card = recovery.card;
+  return {
+    ...recovery,
+    card: { pan: panVaultClear(vault, card, seq), psn: card.psn, uidHex: card.uidHex },
+  };
+}
+
 type ExportObject = { readonly type: string } & Readonly<Record<string, unknown>>;
 
-function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
+function exportLine(record: JournalRecord, open: boolean, vault: PanVault): ExportObject | null {
   const head = { seq: record.seq, timeWallMs: record.timeWallMs };
   const entry = record.entry;
   switch (entry.kind) {
@@ -77,9 +96,9 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
         type: 'clearing',
         ...head,
         pendingSeq: entry.pendingSeq,
-        pan: card.pan,
+        pan: panVaultClear(vault, card, record.seq),
         psn: psnText(card.psn),
-        panMasked: maskPan(card.pan),
+        panMasked: card.panMasked,
         uidHex: card.uidHex,
         ...rest,
       };
@@ -92,9 +111,9 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
         uncertain: entry.uncertain,
         stillUncertain: open,
         reason: entry.reason,
-        panMasked: maskPan(entry.recovery.card.pan),
+        panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
-        recovery: entry.recovery,
+        recovery: recoveryOnWire(entry.recovery, vault, record.seq),
       };
     case 'reconciled':
       return {
@@ -110,11 +129,11 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
       return {
         type: 'pending_open',
         ...head,
-        panMasked: maskPan(entry.recovery.card.pan),
+        panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
         fareRule: entry.fareRule,
         amountMinor: entry.amountMinor,
-        recovery: entry.recovery,
+        recovery: recoveryOnWire(entry.recovery, vault, record.seq),
       };
     case 'declined':
     case 'ack':
@@ -129,4 +148,35 @@ function exportLine(record: JournalRecord, open: boolean): ExportObject | null {
 /** 5F34 is n2: its byte printed as two hex digits reads as the decimal PSN ("01"). */
 function psnText(psn: number): string {
   return psn.toString(16).toUpperCase().padStart(2, '0');
+}
+
+/**
+ * The quick key check of an export's verifying pass: every card key after the acks seen so far
+ * must name the data key given (its key id), so a wrong key is refused before any line is
+ * written. Opening each PAN is left to the export itself (journalExportLine).
+ */
+export class JournalExportKeyCheck {
+  /** The first record after the acks seen whose PAN is sealed under another key, or null. */
+  problem: PanVaultError | null = null;
+  private ackThroughSeq = 0;
+
+  constructor(private readonly vault: PanVault) {}
+
+  /** For JournalReadOptions.onRecord. */
+  readonly onRecord = (record: JournalRecord): void => {
+    const entry = record.entry;
+    if (entry.kind === 'ack') {
+      this.ackThroughSeq = Math.max(this.ackThroughSeq, entry.throughSeq);
+      if (this.problem !== null && this.problem.seq <= this.ackThroughSeq) this.problem = null;
+      return;
+    }
+    if (this.problem !== null) return;
+    // Finals and torn records are exported whenever not acknowledged; a pending only while
+    // still open, known at the end only: pass 2 opens those.
+    const card = entry.kind === 'final'
+      ? entry.clearing.card
+      : entry.kind === 'torn' ? entry.recovery.card : null;
+    if (card === null || this.vault.sealedKeyIdMatches(card.panSealed)) return;
+    this.problem = new PanVaultError(record.seq, 'other-key');
+  };
 }

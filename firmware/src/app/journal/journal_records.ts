@@ -1,5 +1,6 @@
 // Journal record kinds, their fields, and the strict JSON payload codec.
 
+import { decodeTlv, type TlvObject } from '../../../../assembly/host/qpboc_session.js';
 import { FieldError, JsonFields } from '../params/json_fields.js';
 
 /** Record kinds and their one-byte codes in the frame header (never renumber). */
@@ -37,20 +38,36 @@ export const SDAD_BYTES_MAX = 256;
  * torn record of a pending/torn entry, which holds the certificates read so far.
  */
 export const ICC_DATA_BYTES_MAX = 4096;
+/** Bytes of a PAN token (pan_vault.ts PAN_TOKEN_BYTES). */
+const PAN_TOKEN_BYTES = 16;
+/** A sealed PAN: 19 digits plus the vault's 33 bytes of version, key id, IV and tag. */
+const PAN_SEALED_BYTES_MAX = 19 + 33;
+/** Sealed static data: the kernel's bound (2048) plus the seal overhead. */
+const STATIC_SEALED_BYTES_MAX = 2048 + 33;
 export const TEXT_CHARS_MAX = 64;
 /** EMV n12 amount (9F02): twelve decimal digits. */
 export const AMOUNT_MINOR_MAX = 999_999_999_999;
 export const SEQ_MAX = 0xffff_ffff;
 
-const PAN_PATTERN = /^[0-9]{8,19}$/;
+/** maskPan's shape only: 6 digits, stars, 4 digits (or all stars), never more digits. */
+const PAN_MASKED_PATTERN = /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/;
+const YYMM_PATTERN = /^[0-9]{2}(?:0[1-9]|1[0-2])$/;
 const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
 const TEXT_PATTERN = /^[\x20-\x7e]*$/;
 const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
-/** Who the card is: PAN (5A/57) + PSN (5F34), and the RF UID ('' when unknown). */
+/**
+ * Who the card is, as the journal keeps it: never the clear PAN (PCI DSS v4.0 req. 3.5). The
+ * keyed token matches a card across taps, the sealed PAN is opened only for the clearing
+ * export (pan_vault.ts), the masked PAN is for screens, logs and reports.
+ */
 export interface CardKey {
-  /** PAN digits, no padding F. */
-  readonly pan: string;
+  /** HMAC-SHA-256 token of the PAN digits under the terminal data key (hex, 16 bytes). */
+  readonly panToken: string;
+  /** The PAN digits sealed with AES-256-GCM under the terminal data key (hex). */
+  readonly panSealed: string;
+  /** First 6 and last 4 digits, the rest '*' (PCI DSS 3.4.1). */
+  readonly panMasked: string;
   /** PAN sequence number 5F34 as its raw byte (0x01 for "01"). */
   readonly psn: number;
   /** ISO 14443 UID as hex; '' when not known. Phones send a random UID per tap. */
@@ -58,9 +75,24 @@ export interface CardKey {
 }
 
 /**
+ * Card data objects never kept after the tap (PCI DSS v4.0 req. 3.3.1): track 2 equivalent
+ * (57), track 1 and track 2 discretionary data (9F1F, 9F20), track 1 (56), track 2 of the
+ * contactless magstripe mode (9F6B), the cardholder name (5F20), and the clear PAN (5A): the
+ * journal holds the PAN sealed in CardKey only.
+ */
+export const CARD_TAGS_NOT_STORED: readonly number[] = [
+  0x57, 0x56, 0x9f6b, 0x9f1f, 0x9f20, 0x5f20, 0x5a,
+];
+
+/** Kernel torn-record tag of the ODA static data (assembly qpboc_torn.ts), kept sealed only. */
+export const TAG_DF8104_STATIC_DATA = 0xdf8104;
+
+/**
  * What a validator needs to finish a torn qPBOC debit without a new GPO (domain.md §4.4;
  * Amadis' CUP torn record keys 9A, 9F21, PAN, 57, 94, 9F36, 82, 9F10, 9F6C, 9F37, 9F26,
- * 9F02, 5F2A). Hex fields are upper case.
+ * 9F02, 5F2A). Hex fields are upper case. Track 2 is not kept: the kernel's torn record is
+ * rebuilt at recovery with a track 2 made of the PAN and `track2ExpiryYymm` only
+ * (tap_records.ts), which is all the kernel reads from it.
  */
 export interface RecoveryContext {
   readonly card: CardKey;
@@ -92,8 +124,24 @@ export interface RecoveryContext {
   readonly ctqHex: string;
   /** 9F4B SDAD if already received (GPO response or a record read before the tear). */
   readonly sdadHex: string | null;
-  /** Every other ICC data object collected so far, as BER-TLV (for field 55 at recovery). */
-  readonly iccDataHex: string;
+  /**
+   * 'ec' when the tap took the e-cash path (DF8102 of the kernel's torn record is 0), else
+   * 'oda' (ODA, or auto mode off the e-cash path): the purse is never debited, only an ARQC.
+   */
+  readonly mode: 'ec' | 'oda';
+  /** Expiry YYMM of track 2 (57), the only part of track 2 the kernel reads besides the PAN. */
+  readonly track2ExpiryYymm: string;
+  /**
+   * The kernel's torn record without the objects of CARD_TAGS_NOT_STORED and without the ODA
+   * static data (DF8104), BER-TLV hex. GPO-less recovery hands it back to the kernel rebuilt.
+   */
+  readonly tornRecordHex: string;
+  /**
+   * The ODA static data (DF8104: the signed records read so far, which may hold the PAN or
+   * track 2) sealed under the terminal data key, needed to verify the card's certificate at
+   * recovery; '' when there is none.
+   */
+  readonly staticDataSealedHex: string;
 }
 
 /** The clearing record of an approved or admitted tap (what the back office is sent). */
@@ -268,7 +316,9 @@ function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean
 
 function cardRead(fields: JsonFields, strict: boolean): CardKey {
   const card: CardKey = {
-    pan: fields.str('pan', PAN_PATTERN, PAN_DIGITS_MAX),
+    panToken: fields.hex('panToken', PAN_TOKEN_BYTES, PAN_TOKEN_BYTES),
+    panSealed: fields.hex('panSealed', 8 + 33, PAN_SEALED_BYTES_MAX),
+    panMasked: fields.str('panMasked', PAN_MASKED_PATTERN, PAN_DIGITS_MAX),
     psn: fields.int('psn', 0, 0xff),
     uidHex: fields.hex('uidHex', 0, UID_BYTES_MAX),
   };
@@ -293,8 +343,14 @@ function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
     iadHex: fields.hex('iadHex', 0, IAD_BYTES_MAX),
     ctqHex: ctqRead(fields),
     sdadHex: fields.hexOrNull('sdadHex', 1, SDAD_BYTES_MAX),
-    iccDataHex: fields.hex('iccDataHex', 0, ICC_DATA_BYTES_MAX),
+    mode: fields.choice('mode', ['ec', 'oda'] as const),
+    track2ExpiryYymm: fields.str('track2ExpiryYymm', YYMM_PATTERN, 4),
+    tornRecordHex: fields.hex('tornRecordHex', 1, ICC_DATA_BYTES_MAX),
+    staticDataSealedHex: fields.hex('staticDataSealedHex', 0, STATIC_SEALED_BYTES_MAX),
   };
+  if (!strict) {
+    refuseStored(fields, 'tornRecordHex', recovery.tornRecordHex, [TAG_DF8104_STATIC_DATA]);
+  }
   if (strict) fields.finish();
   return recovery;
 }
@@ -331,12 +387,48 @@ function clearingRead(fields: JsonFields, strict: boolean): ClearingRecord {
     lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
   };
+  if (!strict) refuseStored(fields, 'iccDataHex', clearing.iccDataHex, []);
   if (strict) fields.finish();
   return clearing;
 }
 
-/** PAN for logs: first 6 and last 4 digits, the rest '*' (PCI DSS 3.4 style). */
-export function maskPan(pan: string): string {
-  if (pan.length <= 10) return '*'.repeat(pan.length);
-  return pan.slice(0, 6) + '*'.repeat(pan.length - 10) + pan.slice(-4);
+/**
+ * Refuses BER-TLV `hex` holding a tag of CARD_TAGS_NOT_STORED or of `alsoRefused`, or that is
+ * not BER-TLV: a record carrying track data or a clear PAN is never written. Run on append
+ * only: the start-up scan reads every record, and decoding all their TLV would cost start-up
+ * time for bytes this code never writes.
+ */
+function refuseStored(
+  fields: JsonFields,
+  name: string,
+  hex: string,
+  alsoRefused: readonly number[],
+): void {
+  const found = tlvTagsFind(Buffer.from(hex, 'hex'), [...CARD_TAGS_NOT_STORED, ...alsoRefused]);
+  if (found === undefined) fields.refuse(name, 'not BER-TLV');
+  if (found !== null) fields.refuse(name, `holds tag ${found.toString(16).toUpperCase()}`);
 }
+
+/**
+ * The first tag of `tags` anywhere in the BER-TLV tree of `bytes`; null when none;
+ * undefined when `bytes` is not BER-TLV. Never throws.
+ */
+export function tlvTagsFind(bytes: Uint8Array, tags: readonly number[]): number | null | undefined {
+  let objects: TlvObject[];
+  try {
+    objects = decodeTlv(bytes);
+  } catch {
+    return undefined;
+  }
+  const walk = (list: readonly TlvObject[]): number | null => {
+    for (const object of list) {
+      if (tags.includes(object.tag)) return object.tag;
+      const inner = object.children === null ? null : walk(object.children);
+      if (inner !== null) return inner;
+    }
+    return null;
+  };
+  return walk(objects);
+}
+
+export { maskPan, panScrub } from './pan_mask.js';

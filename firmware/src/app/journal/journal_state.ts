@@ -254,11 +254,11 @@ export class JournalState {
     return [...this.uncertain.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  /** Uncertain taps of the card with this PAN and PSN, oldest first. */
-  uncertainForCard(pan: string, psn: number): UncertainTap[] {
+  /** Uncertain taps of the card with this PAN token (pan_vault.ts) and PSN, oldest first. */
+  uncertainForCard(panToken: string, psn: number): UncertainTap[] {
     return this.uncertainAll().filter((tap) => {
       const card = tap.recovery.card;
-      return card.pan === pan && card.psn === psn;
+      return card.panToken === panToken && card.psn === psn;
     });
   }
 
@@ -270,12 +270,13 @@ export class JournalState {
   }
 
   /**
-   * The latest final record of this card within LAST_FINAL_KEEP_MS of the newest record, or
-   * null. The window makes the answer the same whether the state was rebuilt from a
-   * checkpoint (which keeps only that window) or from every record.
+   * The latest final record of the card with this PAN token (pan_vault.ts) and PSN within
+   * LAST_FINAL_KEEP_MS of the newest record, or null. The window makes the answer the same
+   * whether the state was rebuilt from a checkpoint (which keeps only that window) or from
+   * every record.
    */
-  lastFinalFor(pan: string, psn: number): LastFinal | null {
-    const last = this.lastFinalByCard.get(cardKeyHash({ pan, psn, uidHex: '' }));
+  lastFinalFor(panToken: string, psn: number): LastFinal | null {
+    const last = this.lastFinalByCard.get(cardHashOf(panToken, psn));
     if (last === undefined || last.timeWallMs < this.maxWallMs - LAST_FINAL_KEEP_MS) return null;
     return last;
   }
@@ -328,7 +329,7 @@ export class JournalState {
     const entry = slot.record.entry;
     if (entry.kind !== 'pending') return `record ${pendingSeq} is not a pending record`;
     const pendingCard = entry.recovery.card;
-    if (pendingCard.pan !== card.pan || pendingCard.psn !== card.psn) {
+    if (pendingCard.panToken !== card.panToken || pendingCard.psn !== card.psn) {
       return `pending ${pendingSeq} is for another card`;
     }
     return null;
@@ -348,11 +349,16 @@ export class JournalState {
 }
 
 /**
- * Key of a card in the last-final map and in checkpoints: a SHA-256 of PAN and PSN, so that a
- * checkpoint holds no PAN of its own.
+ * Key of a card in the last-final map and in checkpoints: a SHA-256 of the card's PAN token
+ * (a keyed HMAC of the PAN, pan_vault.ts) and PSN. A plain hash of the PAN could be reversed
+ * by trying the few billion PANs of a BIN (PCI DSS v4.0 req. 3.5.1.1 asks for a keyed hash).
  */
 export function cardKeyHash(card: CardKey): string {
-  return createHash('sha256').update(`${card.pan}/${card.psn}`).digest('hex').slice(0, 32);
+  return cardHashOf(card.panToken, card.psn);
+}
+
+function cardHashOf(panToken: string, psn: number): string {
+  return createHash('sha256').update(`${panToken}/${psn}`).digest('hex').slice(0, 32);
 }
 
 function tapOf(

@@ -1,5 +1,7 @@
 // Strict readers for JSON-shaped data: every failure names the file and the field.
 
+import { panScrub } from '../journal/pan_mask.js';
+
 /**
  * A content error in a named file (a parameter file, a journal record). `field` is a dotted
  * path such as `categories[1].fareMinor`, or '' for the file as a whole.
@@ -169,10 +171,10 @@ export function checkHex(
   return value.toUpperCase();
 }
 
-/** A short, log-safe rendering of a bad value. */
+/** A short, log-safe rendering of a bad value: never a full PAN or track 2 (PCI DSS 3.4.1). */
 function describe(value: unknown): string {
   if (typeof value === 'string') {
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+    return JSON.stringify(panScrub(value.length > 40 ? `${value.slice(0, 40)}...` : value));
   }
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

@@ -8,6 +8,7 @@ import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { journalExportLine, type JournalExportContext } from '../journal/journal_export.js';
 import { journalRead } from '../journal/journal_reader.js';
 import type { JournalRecord } from '../journal/journal_records.js';
+import { PanVaultError } from '../journal/pan_vault.js';
 
 /** Bounds of one batch (the depot refuses bodies over 8 MiB: stay well below). */
 export interface UploadBatchLimits {
@@ -46,7 +47,8 @@ class PassStopped extends Error {}
  * `throughSeq` covers the records not exported (declined, ack) up to the next exported one,
  * so an ack of it lets the journal reclaim them; a range holding only ack records is never
  * sent (acking it would write another ack record, forever). `send` is awaited: the pass waits
- * for the depot. Errors: 'read-failed' (the storage's list or read failed).
+ * for the depot. Errors: 'read-failed' (the storage's list or read failed, or a sealed PAN
+ * did not open under the context's key).
  */
 export async function uploadPass(
   storage: StoragePort,
@@ -74,6 +76,8 @@ export async function uploadPass(
     return { kind: 'drained', throughSeq: cutter.lastSeq() };
   } catch (error) {
     if (error instanceof PassStopped) return { kind: 'stopped' };
+    // A sealed PAN that does not open (another key, a tampered record): nothing past it goes.
+    if (error instanceof PanVaultError) return { kind: 'read-failed', detail: error.message };
     throw error;
   }
 }

@@ -13,6 +13,7 @@ import type { Journal } from '../journal/journal.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
 import type { JournalExportContext } from '../journal/journal_export.js';
+import type { PanVault } from '../journal/pan_vault.js';
 import {
   uploadPass, type UploadBatchLimits, type UploadPassEnd, type UploadSlice,
   type UploadSliceVerdict,
@@ -27,6 +28,8 @@ export interface UploaderPorts {
   readonly storage: StoragePort;
   readonly journalFileName: string;
   readonly journal: Journal;
+  /** Opens the journal's sealed PANs for the export lines (the depot needs them clear). */
+  readonly panVault: PanVault;
   readonly clock: ClockPort;
   /** Uniform in [0, 1): seeded in the simulator, any source on a board (jitter only). */
   readonly random01: () => number;
@@ -164,6 +167,7 @@ export class Uploader {
     const context = {
       ackThroughSeq: Math.max(journal.summary().ackThroughSeq, this.stateValue.depotAckThroughSeq),
       openSeqs: new Set(journal.uncertainAll().map((tap) => tap.seq)),
+      vault: this.ports.panVault,
     };
     let failed: ContactResult = { ok: true };
     const readPass: UploadReadPass = this.ports.readPass

@@ -2,7 +2,7 @@
 
 import type { QpbocOutcome } from '../../../../assembly/host/qpboc_session.js';
 import type { UncertainTap } from '../journal/journal_state.js';
-import { maskPan, type CardKey, type JournalEntry } from '../journal/journal_records.js';
+import type { CardKey, JournalEntry } from '../journal/journal_records.js';
 import { cardKeyOf, clearingOf, recoveryOf, tlvObjectsOf } from './tap_records.js';
 import {
   viewAdmitted,
@@ -14,6 +14,7 @@ import {
   type TapView,
 } from './tap_view.js';
 import type { TapReport, ValidatorPorts } from './validator_ports.js';
+import type { PanVault } from '../journal/pan_vault.js';
 import { FARE_RULE_DECLINED_AFTER_COMMIT } from '../fare/fare_policy.js';
 
 export { FARE_RULE_DECLINED_AFTER_COMMIT };
@@ -44,8 +45,17 @@ interface ReportDetails {
 export class TapJournal {
   constructor(private readonly ports: ValidatorPorts) {}
 
-  /** Journal, screen and report for a kernel outcome. */
+  /**
+   * Journal, screen and report for a kernel outcome; then, once the rider has the answer, the
+   * card's open ODA taps are reconciled (reconcileOdaRetap).
+   */
   async finish(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
+    const report = await this.finishOutcome(outcome, tap);
+    await this.reconcileOdaRetap(outcome, report);
+    return report;
+  }
+
+  private async finishOutcome(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
     switch (outcome.kind) {
       case 'approved':
       case 'admitted':
@@ -91,6 +101,36 @@ export class TapJournal {
     });
   }
 
+  /**
+   * Closes the uncertain ODA taps (open pending, uncertain torn) of the card that just tapped
+   * again, identified by PAN token and PSN from its decision request. In ODA mode the card
+   * holds no value (domain.md 6.1, 6.4): only a final record's ARQC is ever presented for
+   * authorisation, and the rider is admitted only once that final is durable. A tap that
+   * never got its final (power cut or kill between the pending and the final record, card
+   * pulled) therefore charged nothing: it is reconciled as not_debited, so the back office does
+   * not charge its ARQC and the journal keeps no tap uncertain for good. EC taps are left to
+   * GPO-less recovery, which alone can tell whether the card committed.
+   */
+  private async reconcileOdaRetap(outcome: QpbocOutcome, report: TapReport): Promise<void> {
+    const identity = outcome.decisions[0];
+    if (identity === undefined || identity.recovery) return;
+    const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
+    const token = this.ports.panVault.token(identity.pan);
+    const own = new Set(report.journalSeqs);
+    const open = this.ports.journal
+      .uncertainForCard(token, psn)
+      .filter((t) => t.recovery.mode === 'oda' && !own.has(t.seq) && !own.has(t.pendingSeq ?? 0));
+    for (const tap of open) {
+      await this.append({
+        kind: 'reconciled',
+        targetSeq: tap.seq,
+        outcome: 'not_debited',
+        finalSeq: null,
+        note: `oda re-tap (${report.result}): no final, ARQC never presented`,
+      });
+    }
+  }
+
   private async finishApproved(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
     const params = this.ports.params();
     const clearing =
@@ -103,7 +143,7 @@ export class TapJournal {
             terminalId: params.terminal.terminalId,
             lineId: params.terminal.lineId,
             paramsVersion: params.version,
-          });
+          }, this.ports.panVault);
     if (clearing === null) throw new Error('kernel approved without a clearing record');
     const seq = await this.append({ kind: 'final', pendingSeq: tap.pendingSeq, clearing });
     const seqs = seqList(tap.pendingSeq, seq);
@@ -132,9 +172,11 @@ export class TapJournal {
   }
 
   private async finishInterrupted(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
-    const card = cardOfOutcome(outcome, tap.uidHex);
+    const card = cardOfOutcome(outcome, tap.uidHex, this.ports.panVault);
     const snapshot =
-      outcome.tornRecord === null ? null : recoveryOf(outcome.tornRecord, tap.uidHex);
+      outcome.tornRecord === null
+        ? null
+        : recoveryOf(outcome.tornRecord, tap.uidHex, this.ports.panVault);
     // Without a fresh snapshot (kernel fault, failure after the grey record), the grey record's
     // own snapshot is the recovery data; with neither, nothing was staged that needs a record.
     const recovery =
@@ -157,7 +199,7 @@ export class TapJournal {
   }
 
   private async finishDeclined(outcome: QpbocOutcome, tap: TapFinish): Promise<TapReport> {
-    const card = cardOfOutcome(outcome, tap.uidHex);
+    const card = cardOfOutcome(outcome, tap.uidHex, this.ports.panVault);
     let seq: number | null = null;
     if (outcome.recordKind === 'committed-decline' && outcome.clearingRecord !== null) {
       // The card committed its debit before a check failed (e.g. fDDA after the last record):
@@ -170,10 +212,10 @@ export class TapJournal {
         terminalId: params.terminal.terminalId,
         lineId: params.terminal.lineId,
         paramsVersion: params.version,
-      });
+      }, this.ports.panVault);
       if (clearing !== null)
         seq = await this.append({ kind: 'final', pendingSeq: tap.pendingSeq, clearing });
-    } else if (card !== null && card.pan !== '') {
+    } else if (card !== null) {
       seq = await this.append({
         kind: 'declined',
         pendingSeq: tap.pendingSeq,
@@ -223,7 +265,7 @@ export class TapJournal {
       endedMs: this.ports.clock.nowMs(),
       result: view.result,
       reason: details.reason,
-      panMasked: card === null || card.pan === '' ? null : maskPan(card.pan),
+      panMasked: card === null ? null : card.panMasked,
       amountMinor: details.amountMinor ?? null,
       balanceMinor: details.balanceMinor ?? null,
       fareRule: details.fareRule ?? null,
@@ -237,14 +279,14 @@ function seqList(...seqs: ReadonlyArray<number | null>): number[] {
   return seqs.filter((s): s is number => s !== null);
 }
 
-/** The card of an outcome: its first decision request, or its record. */
-function cardOfOutcome(outcome: QpbocOutcome, uidHex: string): CardKey | null {
+/** The card of an outcome: its first decision request, or its record; null without a PAN. */
+function cardOfOutcome(outcome: QpbocOutcome, uidHex: string, vault: PanVault): CardKey | null {
   const identity = outcome.decisions[0];
   if (identity !== undefined) {
     const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
-    return { pan: identity.pan, psn, uidHex };
+    return vault.cardKey(identity.pan, psn, uidHex);
   }
   const record = outcome.tornRecord ?? outcome.clearingRecord;
   const objects = record === null ? null : tlvObjectsOf(record);
-  return objects === null ? null : cardKeyOf(objects, uidHex);
+  return objects === null ? null : cardKeyOf(objects, uidHex, vault);
 }

@@ -1,12 +1,32 @@
-// Kernel records (torn snapshot, clearing TLV) turned into journal entries, and PAN masking.
+// Kernel records (torn snapshot, clearing TLV) turned into journal entries that hold no track
+// data, no cardholder name and no clear PAN (PCI DSS v4.0 req. 3.3-3.5), and back.
 
 import {
   decodeTlv,
   findTlv,
   panDigitsOf,
+  tlvEncode,
   type TlvObject,
 } from '../../../../assembly/host/qpboc_session.js';
-import type { CardKey, ClearingRecord, RecoveryContext } from '../journal/journal_records.js';
+import {
+  CARD_TAGS_NOT_STORED,
+  TAG_DF8104_STATIC_DATA,
+  type CardKey,
+  type ClearingRecord,
+  type RecoveryContext,
+} from '../journal/journal_records.js';
+import type { PanVault } from '../journal/pan_vault.js';
+
+/** A card as the tap knows it in memory (clear PAN: never written anywhere as it is). */
+export interface CardIdentity {
+  readonly pan: string;
+  readonly psn: number;
+  readonly uidHex: string;
+}
+
+const TAG_57_TRACK2 = 0x57;
+const TAG_E2_CARD_DATA = 0xe2;
+const TAG_DF8102_TORN_MODE = 0xdf8102;
 
 const hexOf = (bytes: Uint8Array | null): string =>
   bytes === null ? '' : Buffer.from(bytes).toString('hex').toUpperCase();
@@ -29,9 +49,30 @@ export function panOf(objects: readonly TlvObject[]): string {
   return separator < 0 ? '' : track2.slice(0, separator);
 }
 
-/** Card key of a record: PAN, PSN (5F34 byte, 0 when absent) and the UID of this tap. */
-export function cardKeyOf(objects: readonly TlvObject[], uidHex: string): CardKey {
+/** Card of a record: PAN, PSN (5F34 byte, 0 when absent) and the UID of this tap. */
+export function cardIdentityOf(objects: readonly TlvObject[], uidHex: string): CardIdentity {
   return { pan: panOf(objects), psn: findTlv(objects, 0x5f34)?.[0] ?? 0, uidHex };
+}
+
+/** The journal's card key of a record (token, sealed and masked PAN); null without a PAN. */
+export function cardKeyOf(
+  objects: readonly TlvObject[],
+  uidHex: string,
+  vault: PanVault,
+): CardKey | null {
+  const card = cardIdentityOf(objects, uidHex);
+  return vault.cardKey(card.pan, card.psn, card.uidHex);
+}
+
+/** BER-TLV of `objects` without CARD_TAGS_NOT_STORED, at any depth (E1/E2 of a torn record). */
+function tlvWithout(objects: readonly TlvObject[], refused: readonly number[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const object of objects) {
+    if (refused.includes(object.tag)) continue;
+    const value = object.children === null ? object.value : tlvWithout(object.children, refused);
+    parts.push(tlvEncode(object.tag, value));
+  }
+  return Uint8Array.from(Buffer.concat(parts));
 }
 
 function bcdNumber(bytes: Uint8Array | null): number {
@@ -45,10 +86,15 @@ function u16(bytes: Uint8Array | null): number {
 
 /**
  * RecoveryContext (journal, domain.md 4.4) from the kernel's torn record or torn snapshot:
- * the fields a reconciler reads, plus the whole kernel record in iccDataHex, which is what a
- * GPO-less recovery hands back to the kernel. Null when the record lacks the mandatory parts.
+ * the fields a reconciler reads, the torn record without track data, name and clear PAN, and
+ * the ODA static data sealed. Null when the record lacks the mandatory parts (82, 94, 9F26,
+ * 9F37, 9A, a PAN and a track 2 expiry).
  */
-export function recoveryOf(tornRecord: Uint8Array, uidHex: string): RecoveryContext | null {
+export function recoveryOf(
+  tornRecord: Uint8Array,
+  uidHex: string,
+  vault: PanVault,
+): RecoveryContext | null {
   const objects = tlvObjectsOf(tornRecord);
   if (objects === null) return null;
   const get = (tag: number): Uint8Array | null => findTlv(objects, tag);
@@ -58,11 +104,15 @@ export function recoveryOf(tornRecord: Uint8Array, uidHex: string): RecoveryCont
   const un = get(0x9f37);
   const date = get(0x9a);
   const progress = get(0xdf8103);
+  const expiry = /D([0-9]{2}(?:0[1-9]|1[0-2]))/.exec(hexOf(get(TAG_57_TRACK2)))?.[1];
+  const card = cardKeyOf(objects, uidHex, vault);
   if (afl === null || aip === null || cryptogram === null || un === null || date === null) {
     return null;
   }
+  if (card === null || expiry === undefined) return null;
+  const staticData = get(TAG_DF8104_STATIC_DATA) ?? new Uint8Array(0);
   return {
-    card: cardKeyOf(objects, uidHex),
+    card,
     aidHex: hexOf(get(0x84) ?? get(0x4f)),
     atc: u16(get(0x9f36)),
     amountAuthorisedMinor: bcdNumber(get(0x9f02)),
@@ -77,13 +127,45 @@ export function recoveryOf(tornRecord: Uint8Array, uidHex: string): RecoveryCont
     iadHex: hexOf(get(0x9f10)),
     ctqHex: hexOf(get(0x9f6c)),
     sdadHex: get(0x9f4b) === null ? null : hexOf(get(0x9f4b)),
-    iccDataHex: hexOf(tornRecord),
+    // DF8102 is 0 on the e-cash path (auto mode too, qpboc_torn.ts); 1 (ODA) or 2 (auto, not
+    // the e-cash path: ODA or the full flow) leave the purse alone: only an ARQC charges.
+    mode: (get(TAG_DF8102_TORN_MODE)?.[0] ?? 0) === 0 ? 'ec' : 'oda',
+    track2ExpiryYymm: expiry,
+    tornRecordHex: hexOf(tlvWithout(objects, [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA])),
+    staticDataSealedHex: staticData.length === 0 ? '' : vault.seal(staticData),
   };
 }
 
-/** The kernel's torn record stored in a RecoveryContext (see recoveryOf). */
-export function tornRecordOf(recovery: RecoveryContext): Uint8Array {
-  return Uint8Array.from(Buffer.from(recovery.iccDataHex, 'hex'));
+/**
+ * The kernel's torn record of a RecoveryContext, for OP_TXN_RECOVER: the stored record plus
+ * the static data unsealed and a track 2 of PAN, separator and expiry (the kernel reads the
+ * PAN and the expiry from it: assembly qpboc_gpo.ts gpoMandatory, qpboc_rules.ts). Null when
+ * the sealed parts do not open under `vault` (another key, changed bytes).
+ */
+export function tornRecordOf(recovery: RecoveryContext, vault: PanVault): Uint8Array | null {
+  const pan = vault.openPan(recovery.card.panSealed);
+  if (!pan.ok) return null;
+  let staticData: Uint8Array = new Uint8Array(0);
+  if (recovery.staticDataSealedHex !== '') {
+    const opened = vault.open(recovery.staticDataSealedHex);
+    if (!opened.ok) return null;
+    staticData = opened.value;
+  }
+  const objects = tlvObjectsOf(Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex')));
+  if (objects === null) return null;
+  const digits = `${pan.value}D${recovery.track2ExpiryYymm}`;
+  const track2 = Buffer.from(digits.length % 2 === 0 ? digits : `${digits}F`, 'hex');
+  const parts: Uint8Array[] = [];
+  for (const object of objects) {
+    if (object.tag === TAG_E2_CARD_DATA && object.children !== null) {
+      const inner = Buffer.concat([tlvWithout(object.children, []), tlvEncode(0x57, track2)]);
+      parts.push(tlvEncode(TAG_E2_CARD_DATA, inner));
+    } else {
+      parts.push(tlvEncode(object.tag, object.value));
+    }
+  }
+  parts.push(tlvEncode(TAG_DF8104_STATIC_DATA, staticData));
+  return Uint8Array.from(Buffer.concat(parts));
 }
 
 /** Facts of the tap the clearing record needs beside the card's ICC data. */
@@ -96,13 +178,21 @@ export interface ClearingContext {
   readonly paramsVersion: number;
 }
 
-/** ClearingRecord from the kernel's clearing TLV (ISO 8583 field 55 content). */
-export function clearingOf(tlv: Uint8Array, context: ClearingContext): ClearingRecord | null {
+/**
+ * ClearingRecord from the kernel's clearing TLV (ISO 8583 field 55 content). The PAN goes to
+ * the card key (sealed; field 2 of the upload), and track 2, track 1, the cardholder name and
+ * 5A are dropped from the ICC data: field 55 does not need them (PCI DSS v4.0 req. 3.3.1).
+ */
+export function clearingOf(
+  tlv: Uint8Array,
+  context: ClearingContext,
+  vault: PanVault,
+): ClearingRecord | null {
   const objects = tlvObjectsOf(tlv);
   if (objects === null) return null;
   const get = (tag: number): Uint8Array | null => findTlv(objects, tag);
-  const card = cardKeyOf(objects, context.uidHex);
-  if (card.pan === '' || get(0x9f26) === null) return null;
+  const card = cardKeyOf(objects, context.uidHex, vault);
+  if (card === null || get(0x9f26) === null) return null;
   return {
     card,
     aidHex: hexOf(get(0x84) ?? get(0x4f)),
@@ -111,7 +201,7 @@ export function clearingOf(tlv: Uint8Array, context: ClearingContext): ClearingR
     currencyCode: bcdNumber(get(0x5f2a)),
     fareRule: context.fareRule,
     cryptogramType: context.cryptogramType,
-    iccDataHex: hexOf(tlv),
+    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED)),
     transactionDate: hexOf(get(0x9a)),
     transactionTime: hexOf(get(0x9f21)) || '000000',
     terminalId: context.terminalId,

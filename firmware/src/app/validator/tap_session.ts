@@ -19,14 +19,13 @@ import {
 import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
 import type { UncertainTap } from '../journal/journal_state.js';
-import type { CardKey } from '../journal/journal_records.js';
 import {
   iccDataWithTerminal,
   terminalDataTlv,
   transactionSequenceCounter,
   transactionSequenceCounterOf,
 } from './tap_icc_data.js';
-import { recoveryOf, tornRecordOf } from './tap_records.js';
+import { recoveryOf, tornRecordOf, type CardIdentity } from './tap_records.js';
 import { TapJournal } from './tap_journal.js';
 import { uidIsRandom, type UidMemory } from './uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
@@ -88,7 +87,7 @@ export class TapSession {
       if (quote.kind === 'alreadyPaid') {
         return this.journal.report(startedMs, 'alreadyPaid', {
           reason: 'duplicate-tap-uid',
-          card: known,
+          card: this.ports.panVault.cardKey(known.pan, known.psn, known.uidHex),
         });
       }
     }
@@ -107,7 +106,8 @@ export class TapSession {
 
   private quote(pan: string | null, psn: number): FareDecision {
     const params = this.ports.params();
-    const previous = pan === null ? null : this.ports.journal.lastFinalFor(pan, psn);
+    const token = pan === null ? null : this.ports.panVault.token(pan);
+    const previous = token === null ? null : this.ports.journal.lastFinalFor(token, psn);
     const nowWallMs = this.ports.clock.wallMs();
     return fareQuote(params.fares, params.terminal.lineId, pan, previous, nowWallMs);
   }
@@ -139,12 +139,14 @@ export class TapSession {
     uidHex: string,
     startedMs: number,
   ): Promise<TapReport | null> {
+    const torn = tornRecordOf(candidate.recovery, this.ports.panVault);
+    if (torn === null) {
+      // Sealed under another data key or changed: the back office reconciles it from the export.
+      this.ports.log.log({ event: 'recovery-unsealable', seq: candidate.seq });
+      return null;
+    }
     const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, async () => 'proceed');
-    const recovered = await runQpbocRecovery(
-      this.ports.kernel,
-      io,
-      tornRecordOf(candidate.recovery),
-    );
+    const recovered = await runQpbocRecovery(this.ports.kernel, io, torn);
     this.logOutcome('recovery', recovered);
     if (recovered.kind === 'recovery-not-pending') {
       // Only the same physical card can close the tap: a candidate found through a random UID
@@ -169,7 +171,7 @@ export class TapSession {
 
   private async transact(
     uidHex: string,
-    known: CardKey | null,
+    known: CardIdentity | null,
     startedMs: number,
   ): Promise<TapReport> {
     let quote = this.quote(known?.pan ?? null, known?.psn ?? 0);
@@ -232,7 +234,7 @@ export class TapSession {
     charge: { amountMinor: number; rule: string },
   ): Promise<number | null> {
     const snapshot = qpbocSnapshot(this.ports.kernel);
-    const recovery = snapshot === null ? null : recoveryOf(snapshot, uidHex);
+    const recovery = snapshot === null ? null : recoveryOf(snapshot, uidHex, this.ports.panVault);
     if (recovery === null) return null;
     const written = await this.ports.journal.append({
       kind: 'pending',

@@ -1,6 +1,6 @@
 // Bounded memory of plastic cards' UID -> PAN+PSN, so a repeat tap can be priced before GPO.
 
-import type { CardKey } from '../journal/journal_records.js';
+import type { CardIdentity } from './tap_records.js';
 
 /**
  * ISO/IEC 14443-3: a single-size NFCID1 starting with 08 is a random ID, drawn anew at every
@@ -12,14 +12,14 @@ export function uidIsRandom(uid: Uint8Array): boolean {
 
 /** Least-recently-used map with a fixed bound; Map keeps insertion order. */
 export class UidMemory {
-  private readonly cards = new Map<string, CardKey>();
+  private readonly cards = new Map<string, CardIdentity>();
 
   constructor(private readonly sizeMax: number) {
     if (!(sizeMax >= 1)) throw new RangeError(`UidMemory size ${sizeMax}`);
   }
 
   /** The card last seen with this UID, or null. */
-  get(uidHex: string): CardKey | null {
+  get(uidHex: string): CardIdentity | null {
     const card = this.cards.get(uidHex);
     if (card === undefined) return null;
     this.cards.delete(uidHex);
@@ -28,7 +28,7 @@ export class UidMemory {
   }
 
   /** Remembers a UID's card; the oldest entry goes when the memory is full. */
-  remember(uidHex: string, card: CardKey): void {
+  remember(uidHex: string, card: CardIdentity): void {
     this.cards.delete(uidHex);
     this.cards.set(uidHex, card);
     if (this.cards.size > this.sizeMax) {

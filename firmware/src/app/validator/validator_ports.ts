@@ -7,6 +7,7 @@ import type { ReaderPort } from '../../../../hal/src/ports/reader_port.js';
 import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
 import type { QpbocMode } from '../../../../assembly/host/qpboc_session.js';
 import type { Journal } from '../journal/journal.js';
+import type { PanVault } from '../journal/pan_vault.js';
 import type { ParamSet } from '../params/params_store.js';
 import { TERMINAL_DATA_BUS_VALIDATOR, type TerminalData } from './tap_icc_data.js';
 
@@ -33,6 +34,8 @@ export interface ValidatorPorts {
   readonly params: () => ParamSet;
   /** 4 fresh unpredictable bytes per transaction (9F37): a hardware RNG or the sim's PRNG. */
   readonly unpredictableNumber: () => Uint8Array;
+  /** Seals and tokenises PANs under the terminal data key before anything is journalled. */
+  readonly panVault: PanVault;
   readonly log: LogPort;
 }
 

@@ -10,6 +10,7 @@ import type { ClearingRecord } from '../../../../firmware/src/app/journal/journa
 import {
   FARE_RULE_DECLINED_AFTER_COMMIT,
 } from '../../../../firmware/src/app/validator/tap_journal.js';
+import type { PanVault } from '../../../../firmware/src/app/journal/pan_vault.js';
 import type { RiderCard } from '../../../src/sim/bus_riders.js';
 import type { StorageSim } from '../../../src/storage_sim.js';
 
@@ -44,7 +45,7 @@ function finalsOf(
   for (const record of records) {
     if (record.entry.kind !== 'final') continue;
     const clearing = record.entry.clearing;
-    const key = `${clearing.card.pan}/${clearing.atc}`;
+    const key = `${clearing.card.panToken}/${clearing.atc}`;
     if (finals.has(key)) violations.push(`clearing record twice for ${key}`);
     finals.set(key, clearing);
   }
@@ -54,22 +55,23 @@ function finalsOf(
 /** Checks every card's ledger against the durable journal image of `storage`. */
 export function checkLedgersAgainstJournal(
   cards: readonly RiderCard[],
-  storage: StorageSim,
+  board: { readonly storage: StorageSim; readonly panVault: PanVault },
 ): LedgerJournalCheck {
+  const { storage, panVault } = board;
   const violations: string[] = [];
   const scan = journalScanFiles(storage.durableFiles(), JOURNAL_FILE_NAME, true);
   if (scan.corruption !== null) violations.push(`journal corrupt: ${scan.corruption.reason}`);
   const finals = finalsOf(scan.records, violations);
   const uncertainLeft = scan.state
     .uncertainAll()
-    .map((t) => `${t.recovery.card.pan}/${t.recovery.atc}`);
+    .map((t) => `${t.recovery.card.panToken}/${t.recovery.atc}`);
   const uncertainDebits: string[] = [];
   const debited = new Set<string>();
   let debits = 0;
   for (const rider of cards) {
     for (const entry of rider.card.ledger()) {
       debits += 1;
-      const key = `${panOfDebit(rider, entry.aidHex)}/${entry.atc}`;
+      const key = `${panVault.token(panOfDebit(rider, entry.aidHex))}/${entry.atc}`;
       if (debited.has(key)) violations.push(`card ${rider.name} debited twice as ${key}`);
       debited.add(key);
       const clearing = finals.get(key);

@@ -1,0 +1,166 @@
+// PAN protection at rest (PCI DSS v4.0 req. 3.5): a keyed token for matching, AES-256-GCM for
+// the PAN itself, both under one terminal data key.
+//
+// The data key (32 random bytes, pan_vault_file.ts) never leaves the terminal. Two subkeys are
+// derived from it with HKDF-SHA-256 (RFC 5869), so the token can never be used to attack the
+// cipher and the other way round:
+// - token: HMAC-SHA-256(token key, PAN digits), first 16 bytes. Equal PANs give equal tokens,
+//   so the journal matches a card (uncertain taps, duplicate taps) without the clear PAN. A
+//   keyed hash is what PCI DSS 3.5.1.1 asks for: without the key nobody can test guesses.
+// - sealed: 01 | key id (4) | IV (12) | AES-256-GCM(seal key, data) | tag (16), as hex. The IV
+//   is random (NIST SP 800-38D 8.2.2); the GCM tag makes any change or a wrong key detectable.
+
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+
+import { maskPan, type CardKey } from './journal_records.js';
+
+/** Bytes of the terminal data key. */
+export const PAN_VAULT_KEY_BYTES = 32;
+/** Bytes of a PAN token (128 bits of HMAC-SHA-256: collisions are out of reach). */
+export const PAN_TOKEN_BYTES = 16;
+const SEALED_VERSION = 0x01;
+const KEY_ID_BYTES = 4;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Bytes a sealed value adds to its plaintext. */
+export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
+/** Authenticated data: binds a sealed value to this use (not a sealed something else). */
+const SEAL_AAD = Buffer.from('shuaka pan vault v1', 'ascii');
+
+/** Source of random bytes for IVs: the OS CSPRNG on a board, a seeded PRNG in the simulator. */
+export type RandomBytes = (length: number) => Uint8Array;
+
+/** Why a sealed value cannot be opened. */
+export type PanVaultOpenError =
+  /** Not hex, too short, or an unknown version byte. */
+  | 'malformed'
+  /** Sealed under another data key (the key id differs). */
+  | 'other-key'
+  /** The GCM tag does not verify: the bytes were changed. */
+  | 'tampered';
+
+export type PanVaultOpenResult =
+  | { readonly ok: true; readonly value: Uint8Array }
+  | { readonly ok: false; readonly error: PanVaultOpenError };
+
+/** Seals, opens and tokenises card data under one terminal data key. */
+export class PanVault {
+  /** Key id (hex): names the data key in every sealed value; not secret. */
+  readonly keyIdHex: string;
+
+  private constructor(
+    private readonly sealKey: Buffer,
+    private readonly tokenKey: Buffer,
+    private readonly keyId: Buffer,
+    private readonly random: RandomBytes,
+  ) {
+    this.keyIdHex = keyId.toString('hex').toUpperCase();
+  }
+
+  /** A vault over `dataKey` (PAN_VAULT_KEY_BYTES bytes). Throws RangeError on another length. */
+  static fromKey(dataKey: Uint8Array, random: RandomBytes): PanVault {
+    if (dataKey.length !== PAN_VAULT_KEY_BYTES) {
+      throw new RangeError(`data key is ${dataKey.length} bytes, expected ${PAN_VAULT_KEY_BYTES}`);
+    }
+    const derive = (info: string, length: number): Buffer =>
+      Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), info, length));
+    return new PanVault(
+      derive('shuaka pan seal', 32),
+      derive('shuaka pan token', 32),
+      derive('shuaka key id', KEY_ID_BYTES),
+      random,
+    );
+  }
+
+  /** Keyed token of PAN digits, upper-case hex of PAN_TOKEN_BYTES bytes. */
+  token(pan: string): string {
+    const mac = createHmac('sha256', this.tokenKey).update(pan, 'ascii').digest();
+    return mac.subarray(0, PAN_TOKEN_BYTES).toString('hex').toUpperCase();
+  }
+
+  /** Seals `data` (fresh IV each call); upper-case hex. */
+  seal(data: Uint8Array): string {
+    const iv = Buffer.from(this.random(IV_BYTES));
+    if (iv.length !== IV_BYTES) throw new RangeError('random source gave a short IV');
+    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
+    cipher.setAAD(SEAL_AAD);
+    const body = Buffer.concat([cipher.update(data), cipher.final()]);
+    const head = Buffer.from([SEALED_VERSION]);
+    const sealed = Buffer.concat([head, this.keyId, iv, body, cipher.getAuthTag()]);
+    return sealed.toString('hex').toUpperCase();
+  }
+
+  /**
+   * True when `sealedHex` is a sealed value of this version naming this vault's key (its key
+   * id); the GCM tag is not checked (open does). Never throws.
+   */
+  sealedKeyIdMatches(sealedHex: string): boolean {
+    const keyIdEnd = 2 * (1 + KEY_ID_BYTES);
+    return sealedHex.length >= 2 * PAN_SEALED_OVERHEAD_BYTES
+      && parseInt(sealedHex.slice(0, 2), 16) === SEALED_VERSION
+      && sealedHex.slice(2, keyIdEnd).toUpperCase() === this.keyIdHex;
+  }
+
+  /** Opens a value `seal` made. Errors: malformed, other-key, tampered. Never throws. */
+  open(sealedHex: string): PanVaultOpenResult {
+    if (!/^(?:[0-9A-Fa-f]{2})*$/.test(sealedHex)) return { ok: false, error: 'malformed' };
+    const sealed = Buffer.from(sealedHex, 'hex');
+    if (sealed.length < PAN_SEALED_OVERHEAD_BYTES || sealed[0] !== SEALED_VERSION) {
+      return { ok: false, error: 'malformed' };
+    }
+    const keyIdEnd = 1 + KEY_ID_BYTES;
+    if (!sealed.subarray(1, keyIdEnd).equals(this.keyId)) return { ok: false, error: 'other-key' };
+    const iv = sealed.subarray(keyIdEnd, keyIdEnd + IV_BYTES);
+    const body = sealed.subarray(keyIdEnd + IV_BYTES, sealed.length - TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', this.sealKey, iv);
+    decipher.setAAD(SEAL_AAD);
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    try {
+      return { ok: true, value: Buffer.concat([decipher.update(body), decipher.final()]) };
+    } catch {
+      return { ok: false, error: 'tampered' };
+    }
+  }
+
+  /** The PAN digits of a sealed PAN, or the reason it cannot be opened. */
+  openPan(sealedHex: string): { ok: true; value: string } | { ok: false; error: string } {
+    const opened = this.open(sealedHex);
+    if (!opened.ok) return opened;
+    const pan = Buffer.from(opened.value).toString('ascii');
+    return /^[0-9]{8,19}$/.test(pan) ? { ok: true, value: pan } : { ok: false, error: 'malformed' };
+  }
+
+  /** The journal's view of a card: token, sealed PAN, masked PAN; null for an empty PAN. */
+  cardKey(pan: string, psn: number, uidHex: string): CardKey | null {
+    if (pan === '') return null;
+    return {
+      panToken: this.token(pan),
+      panSealed: this.seal(Buffer.from(pan, 'ascii')),
+      panMasked: maskPan(pan),
+      psn,
+      uidHex,
+    };
+  }
+}
+
+/** A sealed PAN of the journal that does not open under the data key given. */
+export class PanVaultError extends Error {
+  constructor(
+    readonly seq: number,
+    readonly reason: string,
+  ) {
+    super(`record seq ${seq}: its PAN does not open with this data key (${reason})`);
+    this.name = 'PanVaultError';
+  }
+}
+
+/**
+ * The clear PAN of a journal card key, for the clearing upload only (`journal export`).
+ * Throws PanVaultError naming record `seq` when it does not open.
+ */
+export function panVaultClear(vault: PanVault, card: CardKey, seq: number): string {
+  const opened = vault.openPan(card.panSealed);
+  if (!opened.ok) throw new PanVaultError(seq, opened.error);
+  if (vault.token(opened.value) !== card.panToken) throw new PanVaultError(seq, 'token differs');
+  return opened.value;
+}

@@ -1,0 +1,49 @@
+// The swarm's cardholder-data finder: real track 2 images are found, random hex is not.
+
+import { describe, expect, it } from 'vitest';
+
+import { Prng } from '../../src/prng.js';
+import { PanFinder } from '../../src/swarm/swarm_pan.js';
+import { testSeed } from '../sim/support/sim_ride.js';
+
+/** A Luhn-valid PAN of no population (ISO/IEC 7812 test number). */
+const OTHER_PAN = '4111111111111111';
+
+describe('PanFinder', () => {
+  it('findsTrack2_inTlvHex_inAJsonString_andAfterAnEqualsSign', () => {
+    const finder = new PanFinder([]);
+    const track2 = `${OTHER_PAN}D29122010000000000`;
+    const tlv = `"iccDataHex":"9F3602000157${(track2.length / 2).toString(16)}${track2}"`;
+    // Found at its tag 57.
+    expect(finder.findInBytes(Buffer.from(tlv, 'latin1'))).toMatch(/^track-2 .* at byte 24$/);
+    expect(finder.findInText(`{"t2":"${track2}"}`)).toBe('track-2 equivalent data');
+    expect(finder.findInText(`;${OTHER_PAN}=2912201?`)).toBe('track-2 equivalent data');
+    // A month 13 or a PAN failing Luhn is no track 2.
+    expect(finder.findInText(`"${OTHER_PAN}D2913201"`)).toBeNull();
+    expect(finder.findInText(`"4111111111111112D2912201"`)).toBeNull();
+  });
+
+  it('findsAPopulationPan_inDigitsAndInBcd_anywhere', () => {
+    const pan = '6231000000000000017';
+    const finder = new PanFinder([pan]);
+    expect(finder.findInText(`x${pan}x`)).toMatch(/in clear$/);
+    const bcd = Buffer.concat([Buffer.from([1, 2]), Buffer.from(`${pan}F`, 'hex')]);
+    expect(finder.findInBytes(bcd)).toMatch(/\(BCD\) at byte 2$/);
+    const asciiHex = Buffer.from(`"x":"01${Buffer.from(pan).toString('hex').toUpperCase()}"`);
+    expect(finder.findInBytes(asciiHex)).toMatch(/\(ASCII as hex\) at byte 7$/);
+  });
+
+  it('findsNothing_in100kRandomHexFields', () => {
+    const seed = testSeed(7);
+    const prng = new Prng(seed);
+    const finder = new PanFinder([]);
+    const fields: string[] = [];
+    for (let i = 0; i < 100_000; i += 1) {
+      fields.push(`"f${i}":"${Buffer.from(prng.bytes(24)).toString('hex').toUpperCase()}"`);
+    }
+    const text = `{${fields.join(',')}}`;
+    // The old pattern (any 12 digits, D, 7 digits) finds chance matches in this much hex.
+    expect(/[0-9]{12,19}[D=][0-9]{7}/i.test(text), `seed ${seed}`).toBe(true);
+    expect(finder.findInBytes(Buffer.from(text, 'latin1')), `seed ${seed}`).toBeNull();
+  });
+});
