@@ -151,7 +151,7 @@ function options(sizeBytesMax: number): JournalOptions {
   };
 }
 
-async function buildJournal(
+export async function buildJournal(
   dir: string,
   records: number,
 ): Promise<{ ms: number; bytes: number; segments: number }> {
