@@ -1,6 +1,7 @@
 // Reads a segmented journal, one file at a time: from the oldest segment (verify, export) or
 // from the newest segment's checkpoint (start-up).
 
+import type { HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
 import { checkpointDecode } from './journal_checkpoint.js';
@@ -46,6 +47,7 @@ export const READ_WINDOW_BYTES = 128 << 10;
 
 /** A file the read needs next (a whole checkpoint, or a window of a segment), or the result. */
 type ReadStep =
+  /** A whole file (a checkpoint); the bytes are valid until the next step only. */
   | { readonly read: string }
   /** Up to READ_WINDOW_BYTES from `offset` (fewer only at the end of the file). */
   | { readonly readAt: string; readonly offset: number }
@@ -66,6 +68,8 @@ export async function journalRead(
   if (!listed.ok) return { ok: false, detail: listed.detail };
   const steps = journalReadSteps(journalUnits(fileName, listed.value), options);
   const window = new Uint8Array(READ_WINDOW_BYTES);
+  // Checkpoints are read into one buffer, grown to the largest (not a new one per file).
+  const held = { bytes: new Uint8Array(0) };
   // The segment a port without readAt read whole ('' before the first).
   const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
@@ -76,7 +80,7 @@ export async function journalRead(
     await options.beforeRead?.();
     let bytes: Uint8Array;
     if ('read' in value) {
-      const read = await storage.read(value.read);
+      const read = await readWhole(storage, value.read, held);
       if (!read.ok) return { ok: false, detail: read.detail };
       bytes = read.value;
     } else if (storage.readAt !== undefined) {
@@ -121,6 +125,28 @@ export function journalScanFiles(
     step = steps.next('read' in value ? bytes : windowOf(bytes, value.offset));
   }
   throw new Error('journal read ended without a result');
+}
+
+/**
+ * A whole file: with `readAt`, into `held` (the view is valid until the next read), else a
+ * plain read. A file that changed size between the two calls is read plainly.
+ */
+async function readWhole(
+  storage: StoragePort,
+  name: string,
+  held: { bytes: Uint8Array },
+): Promise<HalResult<Uint8Array>> {
+  if (storage.readAt === undefined) return storage.read(name);
+  const size = await storage.size(name);
+  if (!size.ok) return size;
+  if (held.bytes.length < size.value) {
+    held.bytes = new Uint8Array(Math.max(size.value, 2 * held.bytes.length));
+  }
+  const into = held.bytes.subarray(0, size.value);
+  const read = await storage.readAt(name, 0, into);
+  if (!read.ok) return read;
+  if (read.value !== size.value) return storage.read(name);
+  return { ok: true, value: into };
 }
 
 function windowOf(bytes: Uint8Array, offset: number): Uint8Array {
@@ -183,7 +209,8 @@ function* journalReadSteps(
     const unit = live[i];
     if (unit === undefined) break;
     if (unit.checkpoint !== null) {
-      const loaded = checkpointLoad(yield { read: unit.checkpoint }, unit, options);
+      const bytes = yield { read: unit.checkpoint };
+      const loaded = checkpointLoad(bytes, unit, options, i === startIndex);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -233,6 +260,7 @@ function checkpointLoad(
   bytes: Uint8Array,
   unit: JournalUnit,
   options: JournalReadOptions,
+  continued: boolean,
 ): LoadedCheckpoint | string {
   const file = unit.checkpoint ?? unit.segment;
   try {
@@ -240,7 +268,9 @@ function checkpointLoad(
     if (checkpoint.firstSeq !== unit.firstSeq) {
       return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
     }
-    const state = JournalState.fromSnapshot(checkpoint.state, options.trackLastFinals);
+    const state = JournalState.fromSnapshot(
+      checkpoint.state, options.trackLastFinals && continued, continued,
+    );
     if (typeof state === 'string') return `checkpoint: ${state}`;
     return { state, headHash: checkpoint.headHash };
   } catch (error) {

@@ -191,18 +191,19 @@ export class SegmentScanner {
   /** Checks and applies one intact frame; why it is corruption, or null. */
   private apply(frame: FrameView): string | null {
     const state = this.state();
-    const reason = scanFrameProblem(
-      frame.seq, state.lastSeq + 1, this.headHash, frame.hash, frame.hashed,
-    );
-    const decoded = reason === null ? scanDecode(frame.kindCode, frame.payload, this.file) : reason;
+    const seqExpected = state.lastSeq + 1;
+    if (frame.seq !== seqExpected) return `seq ${frame.seq} where ${seqExpected} was expected`;
+    // The hash computed here, not the stored one: the window it sits in is reused.
+    const hash = chainHash(this.headHash, frame.hashed);
+    if (!hashEqual(hash, frame.hash)) return 'chain hash does not match';
+    const decoded = scanDecode(frame.kindCode, frame.payload, this.file);
     if (typeof decoded === 'string') return decoded;
     const record: JournalRecord = { seq: frame.seq, ...decoded };
     const referenceProblem = state.check(record.entry, record.seq);
     if (referenceProblem !== null) return referenceProblem;
     state.apply(record);
     this.onRecord?.(record);
-    // A copy: the window the frame sits in is reused for the next read.
-    this.headHash = frame.hash.slice();
+    this.headHash = hash;
     return null;
   }
 
@@ -254,18 +255,6 @@ function tailDefect(
   }
   if (restBytes < FRAME_OVERHEAD_BYTES) return { torn: defect };
   return { corrupt: `${restBytes} bytes that are no record (${defect}) at the end` };
-}
-
-function scanFrameProblem(
-  seq: number,
-  seqExpected: number,
-  prevHash: Uint8Array,
-  storedHash: Uint8Array,
-  hashed: Uint8Array,
-): string | null {
-  if (seq !== seqExpected) return `seq ${seq} where ${seqExpected} was expected`;
-  if (!hashEqual(chainHash(prevHash, hashed), storedHash)) return 'chain hash does not match';
-  return null;
 }
 
 function scanDecode(
