@@ -129,7 +129,8 @@ export function journalScanFiles(
 
 /**
  * A whole file: with `readAt`, into `held` (the view is valid until the next read), else a
- * plain read. A file that changed size between the two calls is read plainly.
+ * plain read. A file that changed size between the two calls (one byte more is asked for, to
+ * see growth) is read plainly.
  */
 async function readWhole(
   storage: StoragePort,
@@ -139,14 +140,13 @@ async function readWhole(
   if (storage.readAt === undefined) return storage.read(name);
   const size = await storage.size(name);
   if (!size.ok) return size;
-  if (held.bytes.length < size.value) {
-    held.bytes = new Uint8Array(Math.max(size.value, 2 * held.bytes.length));
+  if (held.bytes.length < size.value + 1) {
+    held.bytes = new Uint8Array(Math.max(size.value + 1, 2 * held.bytes.length));
   }
-  const into = held.bytes.subarray(0, size.value);
-  const read = await storage.readAt(name, 0, into);
+  const read = await storage.readAt(name, 0, held.bytes.subarray(0, size.value + 1));
   if (!read.ok) return read;
   if (read.value !== size.value) return storage.read(name);
-  return { ok: true, value: into };
+  return { ok: true, value: held.bytes.subarray(0, size.value) };
 }
 
 function windowOf(bytes: Uint8Array, offset: number): Uint8Array {
