@@ -45,13 +45,19 @@ async function appendOk(journal: Journal, entry: JournalEntry): Promise<void> {
   if (!result.ok) throw new Error(`append ${entry.kind}: ${result.error} ${result.detail}`);
 }
 
-/** A StoragePort view that counts the bytes read (what start-up costs). */
+/** A StoragePort view that counts the bytes read, whole or by range (what start-up costs). */
 function countingReads(sim: StorageSim): { bytes: () => number } {
   let bytes = 0;
   const read = sim.read.bind(sim);
   sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
     const result = await read(name);
     if (result.ok) bytes += result.value.length;
+    return result;
+  };
+  const readAt = sim.readAt.bind(sim);
+  sim.readAt = async (name, offset, into): Promise<HalResult<number>> => {
+    const result = await readAt(name, offset, into);
+    if (result.ok) bytes += result.value;
     return result;
   };
   return { bytes: () => bytes };

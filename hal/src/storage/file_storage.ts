@@ -113,6 +113,33 @@ export class FileStorage implements StoragePort {
     }
   }
 
+  async readAt(name: string, offsetBytes: number, into: Uint8Array): Promise<HalResult<number>> {
+    assert(Number.isSafeInteger(offsetBytes) && offsetBytes >= 0, 'offsetBytes');
+    let handle: FileHandle;
+    try {
+      handle = await open(this.path(name), 'r');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return halOk(0);
+      return halErr(HalStatus.READER_IO, `read ${name}: ${describe(error)}`);
+    }
+    try {
+      let filled = 0;
+      // Bounded: each read either adds bytes or meets the end of the file (0 bytes).
+      while (filled < into.length) {
+        const { bytesRead } = await handle.read(
+          into, filled, into.length - filled, offsetBytes + filled,
+        );
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return halOk(filled);
+    } catch (error) {
+      return halErr(HalStatus.READER_IO, `read ${name}: ${describe(error)}`);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
   async append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     return this.crashHooked(() => this.appendUnhooked(name, bytes));
   }

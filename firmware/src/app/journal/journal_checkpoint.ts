@@ -1,5 +1,6 @@
 // Segment checkpoint: the journal state at a segment's first seq, so start-up reads one segment.
 
+import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
 import { FieldError, JsonFields } from '../params/json_fields.js';
@@ -20,8 +21,20 @@ export interface JournalCheckpoint {
 }
 
 const MAGIC = [0x53, 0x4a, 0x43, 0x4b]; // "SJCK"
-const VERSION = 1;
+/** Version 1: every field in the JSON. Version 2 (written): the last finals as a table. */
+const VERSION_JSON = 1;
+const VERSION = 2;
 const HEADER_BYTES = 12;
+/** u32 LE length of the last-final table (version 2). */
+const TABLE_LENGTH_BYTES = 4;
+/**
+ * One last final in the version 2 table: card hash (16), seq u32, timeWallMs f64, lineId and
+ * fareRule as u16 indexes into `lastFinalTexts`, amountMinor f64 (all little-endian).
+ */
+const LAST_FINAL_BYTES = 40;
+const CARD_HASH_BYTES = 16;
+/** Bound of one text of a last final (a line id, a fare rule name). */
+const LAST_FINAL_TEXT_MAX = 64;
 const TEXT_ENCODER = new TextEncoder();
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 /** Bounds of what a checkpoint may list (a sanity bound against a damaged length). */
@@ -29,12 +42,16 @@ const ITEMS_MAX = 10_000_000;
 const WALL_MS_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
- * Encodes a checkpoint: magic "SJCK", version 1, 3 reserved zero bytes, u32 LE length n, n
- * bytes of UTF-8 JSON, then SHA-256 of everything before it. Records inside are their journal
- * payloads, written with the journal's own payload codec.
+ * Encodes a checkpoint (version 2): magic "SJCK", version 2, 3 reserved zero bytes, u32 LE
+ * length n, n bytes of UTF-8 JSON, u32 LE length m, m bytes of the last-final table (see
+ * LAST_FINAL_BYTES), then SHA-256 of everything before it. Records inside the JSON are their
+ * journal payloads, written with the journal's own payload codec. The table keeps each card's
+ * last final in 40 bytes instead of a JSON array of about 75, and a reader that does not need
+ * them (verify, export) checks them in place without building an object per card.
  */
 export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
   const state = checkpoint.state;
+  const table = lastFinalTable(state.lastFinals);
   const json = JSON.stringify({
     firstSeq: checkpoint.firstSeq,
     headHashHex: toHex(checkpoint.headHash),
@@ -50,46 +67,100 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
     pendings: state.pendings.map(({ seq, tornSeq }) => [seq, tornSeq]),
     uncertainSeqs: state.uncertainSeqs,
     finals: runsEncode(state.finals),
-    lastFinals: state.lastFinals.map(({ cardHash, last }) => [
-      cardHash, last.seq, last.timeWallMs, last.lineId, last.fareRule, last.amountMinor,
-    ]),
+    lastFinalTexts: table.texts,
   });
   const payload = TEXT_ENCODER.encode(json);
-  const out = new Uint8Array(HEADER_BYTES + payload.length + FRAME_HASH_BYTES);
+  const tableAt = HEADER_BYTES + payload.length;
+  const hashedBytes = tableAt + TABLE_LENGTH_BYTES + table.bytes.length;
+  const out = new Uint8Array(hashedBytes + FRAME_HASH_BYTES);
+  const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[4] = VERSION;
-  new DataView(out.buffer).setUint32(8, payload.length, true);
+  view.setUint32(8, payload.length, true);
   out.set(payload, HEADER_BYTES);
-  out.set(sha256(out.subarray(0, HEADER_BYTES + payload.length)), HEADER_BYTES + payload.length);
+  view.setUint32(tableAt, table.bytes.length, true);
+  out.set(table.bytes, tableAt + TABLE_LENGTH_BYTES);
+  out.set(sha256(out.subarray(0, hashedBytes)), hashedBytes);
   return out;
 }
 
-/** Decodes and checks a checkpoint file. Throws FieldError naming what is wrong. */
+/** The last finals as a version 2 table, with the distinct texts it indexes. */
+function lastFinalTable(
+  lastFinals: Iterable<{ readonly cardHash: string; readonly last: LastFinal }>,
+): { bytes: Uint8Array; texts: string[] } {
+  const items = [...lastFinals];
+  const texts: string[] = [];
+  const textIndex = new Map<string, number>();
+  const indexOf = (text: string): number => {
+    assert(text.length <= LAST_FINAL_TEXT_MAX, 'last final text bound');
+    let index = textIndex.get(text);
+    if (index === undefined) {
+      index = texts.push(text) - 1;
+      assert(index <= 0xffff, 'last final texts bound');
+      textIndex.set(text, index);
+    }
+    return index;
+  };
+  const bytes = new Uint8Array(items.length * LAST_FINAL_BYTES);
+  const view = new DataView(bytes.buffer);
+  items.forEach(({ cardHash, last }, i) => {
+    const at = i * LAST_FINAL_BYTES;
+    bytes.set(Buffer.from(cardHash, 'hex'), at);
+    view.setUint32(at + 16, last.seq, true);
+    view.setFloat64(at + 20, last.timeWallMs, true);
+    view.setUint16(at + 28, indexOf(last.lineId), true);
+    view.setUint16(at + 30, indexOf(last.fareRule), true);
+    view.setFloat64(at + 32, last.amountMinor, true);
+  });
+  return { bytes, texts };
+}
+
+/**
+ * Decodes and checks a checkpoint file (version 1 or 2). Throws FieldError naming what is
+ * wrong. The last finals of a version 2 file are checked here and built only when iterated.
+ */
 export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckpoint {
   if (bytes.length < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
   }
-  if (bytes[4] !== VERSION || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
-    throw new FieldError(file, '', `checkpoint version ${bytes[4] ?? 0} is not ${VERSION}`);
+  const version = bytes[4] ?? 0;
+  if ((version !== VERSION && version !== VERSION_JSON)
+    || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
+    const known = `${VERSION_JSON} or ${VERSION}`;
+    throw new FieldError(file, '', `checkpoint version ${version} is not ${known}`);
   }
-  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
-  if (bytes.length !== HEADER_BYTES + length + FRAME_HASH_BYTES) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(8, true);
+  const tableAt = HEADER_BYTES + length;
+  const tableLength = version === VERSION_JSON || bytes.length < tableAt + TABLE_LENGTH_BYTES
+    ? null
+    : view.getUint32(tableAt, true);
+  const hashedBytes = tableLength === null ? tableAt : tableAt + TABLE_LENGTH_BYTES + tableLength;
+  if ((version === VERSION && tableLength === null)
+    || bytes.length !== hashedBytes + FRAME_HASH_BYTES) {
     throw new FieldError(file, '', `checkpoint length ${length} does not match the file`);
   }
-  const hashed = bytes.subarray(0, HEADER_BYTES + length);
-  if (!hashEqual(sha256(hashed), bytes.subarray(HEADER_BYTES + length))) {
+  if (!hashEqual(sha256(bytes.subarray(0, hashedBytes)), bytes.subarray(hashedBytes))) {
     throw new FieldError(file, '', 'checkpoint SHA-256 does not match');
   }
   let text: string;
   try {
-    text = TEXT_DECODER.decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + length));
+    text = TEXT_DECODER.decode(bytes.subarray(HEADER_BYTES, tableAt));
   } catch {
     throw new FieldError(file, '', 'checkpoint is not UTF-8');
   }
-  return checkpointRead(JsonFields.of(JsonFields.parse(text, file), file, ''), file);
+  const fields = JsonFields.of(JsonFields.parse(text, file), file, '');
+  const table = tableLength === null
+    ? null
+    : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
+  return checkpointRead(fields, table, file);
 }
 
-function checkpointRead(fields: JsonFields, file: string): JournalCheckpoint {
+function checkpointRead(
+  fields: JsonFields,
+  table: Uint8Array | null,
+  file: string,
+): JournalCheckpoint {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
   const lastSeq = fields.int('lastSeq', 0, SEQ_MAX);
@@ -116,8 +187,10 @@ function checkpointRead(fields: JsonFields, file: string): JournalCheckpoint {
   const uncertainSeqs = fields.arr('uncertainSeqs', ITEMS_MAX)
     .map((item, i) => seqOf(item, lastSeq, file, `uncertainSeqs[${i}]`));
   const finals = runsDecode(fields.arr('finals', ITEMS_MAX), lastSeq, file);
-  const lastFinals = fields.arr('lastFinals', ITEMS_MAX)
-    .map((item, i) => lastFinalRead(item, lastSeq, file, `lastFinals[${i}]`));
+  const lastFinals = table === null
+    ? fields.arr('lastFinals', ITEMS_MAX)
+      .map((item, i) => lastFinalRead(item, lastSeq, file, `lastFinals[${i}]`))
+    : lastFinalTableRead(table, lastFinalTexts(fields, file), lastSeq, file);
   fields.finish();
   const headHash = Uint8Array.from(Buffer.from(headHashHex, 'hex'));
   const state = {
@@ -125,6 +198,56 @@ function checkpointRead(fields: JsonFields, file: string): JournalCheckpoint {
     lastFinals,
   };
   return { firstSeq, headHash, state };
+}
+
+function lastFinalTexts(fields: JsonFields, file: string): string[] {
+  return fields.arr('lastFinalTexts', 0x10000).map((item, i) => {
+    if (typeof item !== 'string' || item.length > LAST_FINAL_TEXT_MAX) {
+      throw new FieldError(file, `lastFinalTexts[${i}]`, 'text');
+    }
+    return item;
+  });
+}
+
+/**
+ * Checks every entry of a version 2 last-final table in place (bounds, indexes, integers)
+ * and returns a view that builds the entries only when iterated.
+ */
+function lastFinalTableRead(
+  table: Uint8Array,
+  texts: readonly string[],
+  lastSeq: number,
+  file: string,
+): Iterable<{ cardHash: string; last: LastFinal }> {
+  if (table.length % LAST_FINAL_BYTES !== 0) {
+    throw new FieldError(file, 'lastFinals', `table of ${table.length} bytes`);
+  }
+  const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const entry = (at: number): { cardHash: string; last: LastFinal } => ({
+    cardHash: Buffer.from(table.buffer, table.byteOffset + at, CARD_HASH_BYTES).toString('hex'),
+    last: {
+      seq: view.getUint32(at + 16, true),
+      timeWallMs: view.getFloat64(at + 20, true),
+      lineId: texts[view.getUint16(at + 28, true)] ?? '',
+      fareRule: texts[view.getUint16(at + 30, true)] ?? '',
+      amountMinor: view.getFloat64(at + 32, true),
+    },
+  });
+  for (let at = 0; at < table.length; at += LAST_FINAL_BYTES) {
+    const path = `lastFinals[${at / LAST_FINAL_BYTES}]`;
+    seqOf(view.getUint32(at + 16, true), lastSeq, file, path);
+    intOf(view.getFloat64(at + 20, true), WALL_MS_MAX, file, path);
+    intOf(view.getFloat64(at + 32, true), Number.MAX_SAFE_INTEGER, file, path);
+    if (view.getUint16(at + 28, true) >= texts.length
+      || view.getUint16(at + 30, true) >= texts.length) {
+      throw new FieldError(file, path, 'text index');
+    }
+  }
+  return {
+    *[Symbol.iterator]() {
+      for (let at = 0; at < table.length; at += LAST_FINAL_BYTES) yield entry(at);
+    },
+  };
 }
 
 function lastFinalRead(
@@ -156,37 +279,55 @@ function lastFinalRead(
  * Ascending seqs as runs of equal steps, flat: [first, step, count, step, count, ...] (a
  * final every second record is three numbers however many there are).
  */
-function runsEncode(seqs: readonly number[]): number[] {
+function runsEncode(seqs: Iterable<number>): number[] {
   const out: number[] = [];
-  const first = seqs[0];
-  if (first === undefined) return out;
-  out.push(first);
-  for (let i = 1; i < seqs.length; i += 1) {
-    const step = (seqs[i] ?? 0) - (seqs[i - 1] ?? 0);
-    if (out.length > 1 && out[out.length - 2] === step) out[out.length - 1] = (out.at(-1) ?? 0) + 1;
-    else out.push(step, 1);
+  let previous: number | null = null;
+  for (const seq of seqs) {
+    if (previous === null) out.push(seq);
+    else {
+      const step = seq - previous;
+      const runOn = out.length > 1 && out[out.length - 2] === step;
+      if (runOn) out[out.length - 1] = (out.at(-1) ?? 0) + 1;
+      else out.push(step, 1);
+    }
+    previous = seq;
   }
   return out;
 }
 
-function runsDecode(items: readonly unknown[], lastSeq: number, file: string): number[] {
-  const seqs: number[] = [];
-  if (items.length === 0) return seqs;
+/**
+ * Checks runs written by `runsEncode` (steps and counts positive, the last seq at most
+ * `lastSeq`) and returns a view that expands them only when iterated: a backlog of 10^6
+ * finals is a few numbers here, not an array of 10^6.
+ */
+function runsDecode(items: readonly unknown[], lastSeq: number, file: string): Iterable<number> {
+  if (items.length === 0) return [];
   if (items.length % 2 !== 1) throw new FieldError(file, 'finals', 'expected first, then pairs');
-  let seq = seqOf(items[0], lastSeq, file, 'finals[0]');
-  seqs.push(seq);
+  const first = seqOf(items[0], lastSeq, file, 'finals[0]');
+  const runs: number[] = [];
+  let seq = first;
   for (let i = 1; i < items.length; i += 2) {
     const step = intOf(items[i], lastSeq, file, `finals[${i}]`);
     const count = intOf(items[i + 1], lastSeq, file, `finals[${i + 1}]`);
     if (step < 1 || count < 1 || seq + step * count > lastSeq) {
       throw new FieldError(file, `finals[${i}]`, 'run out of range');
     }
-    for (let k = 0; k < count; k += 1) {
-      seq += step;
-      seqs.push(seq);
-    }
+    seq += step * count;
+    runs.push(step, count);
   }
-  return seqs;
+  return {
+    *[Symbol.iterator]() {
+      let at = first;
+      yield at;
+      for (let i = 0; i < runs.length; i += 2) {
+        const step = runs[i] ?? 1;
+        for (let k = 0; k < (runs[i + 1] ?? 0); k += 1) {
+          at += step;
+          yield at;
+        }
+      }
+    },
+  };
 }
 
 function tuple(item: unknown, length: number, file: string, path: string): readonly unknown[] {

@@ -1,6 +1,7 @@
 // Reads a segmented journal, one file at a time: from the oldest segment (verify, export) or
 // from the newest segment's checkpoint (start-up).
 
+import type { HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
 import { checkpointDecode } from './journal_checkpoint.js';
@@ -8,8 +9,8 @@ import { journalUnits } from './journal_files.js';
 import type { JournalUnit } from './journal_files.js';
 import { CHAIN_GENESIS_HASH, hashEqual } from './journal_frame.js';
 import type { JournalRecord } from './journal_records.js';
-import { segmentScan } from './journal_scan.js';
-import type { Corruption, JournalScan } from './journal_scan.js';
+import { SegmentScanner, isZeros } from './journal_scan.js';
+import type { Corruption, JournalScan, SegmentScan } from './journal_scan.js';
 import { JournalState } from './journal_state.js';
 
 /** How to read. */
@@ -37,12 +38,26 @@ export interface JournalRead extends JournalScan {
   readonly newestValidBytes: number;
 }
 
-/** A file the read needs next, or the result. */
-type ReadStep = { readonly read: string } | { readonly done: JournalRead };
+/**
+ * Bytes read from a segment at a time. The reader holds one such window, however big the
+ * segment (a journal written before segments existed may be one large file); it is a
+ * multiple of 4 KiB and well above FRAME_BYTES_MAX, so each window advances by whole frames.
+ */
+export const READ_WINDOW_BYTES = 128 << 10;
+
+/** A file the read needs next (a whole checkpoint, or a window of a segment), or the result. */
+type ReadStep =
+  /** A whole file (a checkpoint); the bytes are valid until the next step only. */
+  | { readonly read: string }
+  /** Up to READ_WINDOW_BYTES from `offset` (fewer only at the end of the file). */
+  | { readonly readAt: string; readonly offset: number }
+  | { readonly done: JournalRead };
 
 /**
- * Reads the journal named `fileName` on `storage`. The reader holds one segment at a time, so
- * its memory is one segment plus the state. Errors: the storage's own (list or read failed).
+ * Reads the journal named `fileName` on `storage`. The reader holds one window of a segment
+ * (READ_WINDOW_BYTES, read with `readAt`) and one checkpoint at a time, plus the state; a
+ * port without `readAt` is read one whole segment at a time. Errors: the storage's own (list
+ * or read failed).
  */
 export async function journalRead(
   storage: StoragePort,
@@ -52,15 +67,36 @@ export async function journalRead(
   const listed = await storage.list();
   if (!listed.ok) return { ok: false, detail: listed.detail };
   const steps = journalReadSteps(journalUnits(fileName, listed.value), options);
+  const window = new Uint8Array(READ_WINDOW_BYTES);
+  // Checkpoints are read into one buffer, grown to the largest (not a new one per file).
+  const held = { bytes: new Uint8Array(0) };
+  // The segment a port without readAt read whole ('' before the first).
+  const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
-  // Bounded: one step per file of the journal.
+  // Bounded: one step per window of each file of the journal.
   while (step.done !== true) {
     const value: ReadStep = step.value;
     if ('done' in value) return { ok: true, value: value.done };
     await options.beforeRead?.();
-    const read = await storage.read(value.read);
-    if (!read.ok) return { ok: false, detail: read.detail };
-    step = steps.next(read.value);
+    let bytes: Uint8Array;
+    if ('read' in value) {
+      const read = await readWhole(storage, value.read, held);
+      if (!read.ok) return { ok: false, detail: read.detail };
+      bytes = read.value;
+    } else if (storage.readAt !== undefined) {
+      const read = await storage.readAt(value.readAt, value.offset, window);
+      if (!read.ok) return { ok: false, detail: read.detail };
+      bytes = window.subarray(0, read.value);
+    } else {
+      if (whole.name !== value.readAt) {
+        const read = await storage.read(value.readAt);
+        if (!read.ok) return { ok: false, detail: read.detail };
+        whole.name = value.readAt;
+        whole.bytes = read.value;
+      }
+      bytes = windowOf(whole.bytes, value.offset);
+    }
+    step = steps.next(bytes);
   }
   throw new Error('journal read ended without a result');
 }
@@ -84,9 +120,68 @@ export function journalScanFiles(
   while (step.done !== true) {
     const value: ReadStep = step.value;
     if ('done' in value) return { ...value.done, records };
-    step = steps.next(files.get(value.read) ?? new Uint8Array(0));
+    const name = 'read' in value ? value.read : value.readAt;
+    const bytes = files.get(name) ?? new Uint8Array(0);
+    step = steps.next('read' in value ? bytes : windowOf(bytes, value.offset));
   }
   throw new Error('journal read ended without a result');
+}
+
+/**
+ * A whole file: with `readAt`, into `held` (the view is valid until the next read), else a
+ * plain read. A file that changed size between the two calls (one byte more is asked for, to
+ * see growth) is read plainly.
+ */
+async function readWhole(
+  storage: StoragePort,
+  name: string,
+  held: { bytes: Uint8Array },
+): Promise<HalResult<Uint8Array>> {
+  if (storage.readAt === undefined) return storage.read(name);
+  const size = await storage.size(name);
+  if (!size.ok) return size;
+  if (held.bytes.length < size.value + 1) {
+    held.bytes = new Uint8Array(Math.max(size.value + 1, 2 * held.bytes.length));
+  }
+  const read = await storage.readAt(name, 0, held.bytes.subarray(0, size.value + 1));
+  if (!read.ok) return read;
+  if (read.value !== size.value) return storage.read(name);
+  return { ok: true, value: held.bytes.subarray(0, size.value) };
+}
+
+function windowOf(bytes: Uint8Array, offset: number): Uint8Array {
+  const from = Math.min(offset, bytes.length);
+  return bytes.subarray(from, Math.min(bytes.length, from + READ_WINDOW_BYTES));
+}
+
+/**
+ * Scans one segment window by window (an absent segment reads as empty). A damaged frame in
+ * the newest segment with more bytes after the window is torn only if all of them are zero:
+ * they are read to the end to tell.
+ */
+function* segmentSteps(
+  unit: JournalUnit,
+  scanner: SegmentScanner,
+): Generator<ReadStep, SegmentScan, Uint8Array> {
+  // Bounded: a window that is not the last advances by at least READ_WINDOW_BYTES -
+  // FRAME_BYTES_MAX (whole frames), and the file is finite.
+  for (;;) {
+    const window = yield { readAt: unit.segment, offset: scanner.offset };
+    const step = scanner.scan(window, window.length < READ_WINDOW_BYTES);
+    if ('end' in step) return step.end;
+    if ('zerosFrom' in step) {
+      let offset = step.zerosFrom;
+      let allZeros = true;
+      // Bounded: each read advances by a full window until the last, shorter one.
+      for (;;) {
+        const rest = yield { readAt: unit.segment, offset };
+        allZeros &&= isZeros(rest);
+        offset += rest.length;
+        if (rest.length < READ_WINDOW_BYTES) break;
+      }
+      return scanner.tail(offset - step.zerosFrom, allZeros);
+    }
+  }
 }
 
 function* journalReadSteps(
@@ -114,7 +209,8 @@ function* journalReadSteps(
     const unit = live[i];
     if (unit === undefined) break;
     if (unit.checkpoint !== null) {
-      const loaded = checkpointLoad(yield { read: unit.checkpoint }, unit, options);
+      const bytes = yield { read: unit.checkpoint };
+      const loaded = checkpointLoad(bytes, unit, options, i === startIndex);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -132,8 +228,10 @@ function* journalReadSteps(
       yield result({ corruption: corruptAt(unit.segment, unit.firstSeq, 'segment missing') });
       return;
     }
-    const bytes = unit.segmentExists ? yield { read: unit.segment } : new Uint8Array(0);
-    const scan = segmentScan(bytes, unit.segment, { state, headHash }, newest, options.onRecord);
+    const scanner = new SegmentScanner(
+      unit.segment, { state, headHash }, newest, options.onRecord,
+    );
+    const scan = yield* segmentSteps(unit, scanner);
     validBytes += scan.validBytes;
     newestValidBytes = scan.validBytes;
     headHash = scan.headHash;
@@ -162,6 +260,7 @@ function checkpointLoad(
   bytes: Uint8Array,
   unit: JournalUnit,
   options: JournalReadOptions,
+  continued: boolean,
 ): LoadedCheckpoint | string {
   const file = unit.checkpoint ?? unit.segment;
   try {
@@ -169,7 +268,9 @@ function checkpointLoad(
     if (checkpoint.firstSeq !== unit.firstSeq) {
       return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
     }
-    const state = JournalState.fromSnapshot(checkpoint.state, options.trackLastFinals);
+    const state = JournalState.fromSnapshot(
+      checkpoint.state, options.trackLastFinals && continued, continued,
+    );
     if (typeof state === 'string') return `checkpoint: ${state}`;
     return { state, headHash: checkpoint.headHash };
   } catch (error) {

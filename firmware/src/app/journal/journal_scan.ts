@@ -3,13 +3,14 @@
 import { FieldError } from '../params/json_fields.js';
 import {
   CHAIN_GENESIS_HASH,
+  FRAME_BYTES_MAX,
   FRAME_HEADER_BYTES,
   FRAME_OVERHEAD_BYTES,
   chainHash,
   frameCheck,
   hashEqual,
 } from './journal_frame.js';
-import type { FrameDefect } from './journal_frame.js';
+import type { FrameDefect, FrameView } from './journal_frame.js';
 import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
 import type { JournalRecord } from './journal_records.js';
 import { JournalState } from './journal_state.js';
@@ -74,13 +75,8 @@ export function journalScan(bytes: Uint8Array, file: string, collect: boolean): 
 }
 
 /**
- * Walks one segment, applying its records to `start.state` (mutated). A damaged frame is a
- * torn tail only in the journal's newest segment (`newest`) and only when the bytes from it
- * to the end cannot hold a complete record (see `tailDefect`): the journal syncs every
- * record, so a power cut interrupts at most the last append. A complete frame with a bad CRC
- * (one flipped bit in the last committed record), bytes that are no frame at all, and any
- * intact frame that breaks the chain, the sequence or the reference rules are corruption.
- * Never throws on any input bytes.
+ * Walks one whole segment image, applying its records to `start.state` (mutated). See
+ * `SegmentScanner` for the rules. Never throws on any input bytes.
  */
 export function segmentScan(
   bytes: Uint8Array,
@@ -89,84 +85,176 @@ export function segmentScan(
   newest: boolean,
   onRecord: ((record: JournalRecord) => void) | null,
 ): SegmentScan {
-  const state = start.state;
-  let offset = 0;
-  let headHash = start.headHash;
-  // Bounded: every iteration consumes one whole frame of at least FRAME_OVERHEAD_BYTES.
-  while (offset < bytes.length) {
-    const checked = frameCheck(bytes, offset);
-    const seqExpected = state.lastSeq + 1;
-    const stop = { validBytes: offset, headHash };
-    if (!checked.ok) {
-      const tail = newest
-        ? tailDefect(bytes, offset, seqExpected, checked.defect)
-        : { corrupt: `damaged record (${checked.defect}) in a sealed segment` };
-      if ('torn' in tail) {
-        const tornTail = { file, offset, bytes: bytes.length - offset, defect: tail.torn };
-        return { ...stop, tornTail, corruption: null };
+  const scanner = new SegmentScanner(file, start, newest, onRecord);
+  const step = scanner.scan(bytes, true);
+  if ('end' in step) return step.end;
+  // Unreachable with eof true (the window holds the whole tail); classified here all the same.
+  return scanner.tail(bytes.length - scanner.offset, isZeros(bytes.subarray(scanner.offset)));
+}
+
+/** What one window of a segment gave: more to read, the end, or a tail to classify. */
+export type SegmentStep =
+  /** The whole frames of the window were applied; read on from `offset`. */
+  | { readonly more: true }
+  | { readonly end: SegmentScan }
+  /**
+   * The frame at `offset` is damaged and the file runs past the window: torn only if every
+   * byte from `offset` to the end is zero (read them, then call `tail`).
+   */
+  | { readonly zerosFrom: number };
+
+/**
+ * Walks one segment window by window, so that a reader holds one window (at least
+ * FRAME_BYTES_MAX bytes) instead of the whole file, applying the records to `start.state`
+ * (mutated). A damaged frame is a torn tail only in the journal's newest segment (`newest`)
+ * and only when the bytes from it to the end cannot hold a complete record (see
+ * `tailDefect`): the journal syncs every record, so a power cut interrupts at most the last
+ * append. A complete frame with a bad CRC (one flipped bit in the last committed record),
+ * bytes that are no frame at all, and any intact frame that breaks the chain, the sequence or
+ * the reference rules are corruption. Never throws on any input bytes.
+ */
+export class SegmentScanner {
+  /** File offset of the next frame (bytes before it are intact records). */
+  offset = 0;
+  private headHash: Uint8Array;
+  private defect: FrameDefect = 'short';
+
+  constructor(
+    private readonly file: string,
+    private readonly start: SegmentStart,
+    private readonly newest: boolean,
+    private readonly onRecord: ((record: JournalRecord) => void) | null,
+  ) {
+    this.headHash = start.headHash;
+  }
+
+  /**
+   * Scans `window`, the file's bytes from `offset` on (`eof`: up to the end of the file).
+   * Without `eof`, stops before a frame that may not be whole in the window, so the next
+   * window must start at `offset`; a window of FRAME_BYTES_MAX bytes or more always advances.
+   */
+  scan(window: Uint8Array, eof: boolean): SegmentStep {
+    let at = 0;
+    // Bounded: every iteration consumes one whole frame of at least FRAME_OVERHEAD_BYTES.
+    while (at < window.length) {
+      if (!eof && window.length - at < FRAME_BYTES_MAX) break;
+      const checked = frameCheck(window, at);
+      if (!checked.ok) {
+        this.defect = checked.defect;
+        if (eof) return { end: this.tailIn(window.subarray(at)) };
+        if (!this.newest) return { end: this.tail(window.length - at, false) };
+        return { zerosFrom: this.offset };
       }
-      const reason = tail.corrupt;
-      return { ...stop, tornTail: null, corruption: { file, offset, seqExpected, reason } };
+      const problem = this.apply(checked.frame);
+      if (problem !== null) return { end: this.corrupt(problem) };
+      at += checked.frame.frameBytes;
+      this.offset += checked.frame.frameBytes;
     }
-    const frame = checked.frame;
-    const reason = scanFrameProblem(frame.seq, seqExpected, headHash, frame.hash, frame.hashed);
-    const decoded = reason === null ? scanDecode(frame.kindCode, frame.payload, file) : reason;
-    if (typeof decoded === 'string') {
-      const corruption = { file, offset, seqExpected, reason: decoded };
-      return { ...stop, tornTail: null, corruption };
+    if (eof) return { end: this.result(null, null) };
+    return { more: true };
+  }
+
+  /**
+   * Ends the scan at a damaged frame whose bytes run past the window: `restBytes` from
+   * `offset` to the end of the file, `allZeros` whether every one of them is zero.
+   */
+  tail(restBytes: number, allZeros: boolean): SegmentScan {
+    const tail = this.newest
+      ? tailDefect(restBytes, allZeros, null, this.state().lastSeq + 1, this.defect)
+      : { corrupt: `damaged record (${this.defect}) in a sealed segment` };
+    return this.tailEnd(tail, restBytes);
+  }
+
+  /** The end at a damaged frame whose bytes to the end of the file are `rest` (or start it). */
+  private tailIn(rest: Uint8Array): SegmentScan {
+    if (!this.newest) return this.tail(rest.length, false);
+    const headerSeq = rest.length >= FRAME_HEADER_BYTES
+      ? new DataView(rest.buffer, rest.byteOffset).getUint32(4, true)
+      : null;
+    const seqExpected = this.state().lastSeq + 1;
+    return this.tailEnd(
+      tailDefect(rest.length, isZeros(rest), headerSeq, seqExpected, this.defect), rest.length,
+    );
+  }
+
+  private tailEnd(
+    tail: { torn: FrameDefect } | { corrupt: string },
+    restBytes: number,
+  ): SegmentScan {
+    if ('torn' in tail) {
+      const defect = tail.torn;
+      return this.result({ file: this.file, offset: this.offset, bytes: restBytes, defect }, null);
     }
+    return this.corrupt(tail.corrupt);
+  }
+
+  /** Checks and applies one intact frame; why it is corruption, or null. */
+  private apply(frame: FrameView): string | null {
+    const state = this.state();
+    const seqExpected = state.lastSeq + 1;
+    if (frame.seq !== seqExpected) return `seq ${frame.seq} where ${seqExpected} was expected`;
+    // The hash computed here, not the stored one: the window it sits in is reused.
+    const hash = chainHash(this.headHash, frame.hashed);
+    if (!hashEqual(hash, frame.hash)) return 'chain hash does not match';
+    const decoded = scanDecode(frame.kindCode, frame.payload, this.file);
+    if (typeof decoded === 'string') return decoded;
     const record: JournalRecord = { seq: frame.seq, ...decoded };
     const referenceProblem = state.check(record.entry, record.seq);
-    if (referenceProblem !== null) {
-      const corruption = { file, offset, seqExpected, reason: referenceProblem };
-      return { ...stop, tornTail: null, corruption };
-    }
+    if (referenceProblem !== null) return referenceProblem;
     state.apply(record);
-    onRecord?.(record);
-    headHash = frame.hash;
-    offset += frame.frameBytes;
+    this.onRecord?.(record);
+    this.headHash = hash;
+    return null;
   }
-  return { validBytes: offset, headHash, tornTail: null, corruption: null };
+
+  private state(): JournalState {
+    return this.start.state;
+  }
+
+  private corrupt(reason: string): SegmentScan {
+    const seqExpected = this.state().lastSeq + 1;
+    return this.result(null, { file: this.file, offset: this.offset, seqExpected, reason });
+  }
+
+  private result(tornTail: TornTail | null, corruption: Corruption | null): SegmentScan {
+    return { validBytes: this.offset, headHash: this.headHash, tornTail, corruption };
+  }
+}
+
+/** True when every byte is zero. */
+export function isZeros(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
 }
 
 /**
- * Classifies the bytes from `offset` to the end, which are not an intact frame: the defect of
- * a torn tail, or why it is corruption. Torn means the bytes cannot hold a complete record:
- * fewer than a header; all zeros (the file grew, its data never landed); a valid header of
- * the expected seq whose frame runs past the end; or a damaged header with fewer bytes than
- * the smallest frame.
+ * Classifies the `restBytes` bytes from a damaged frame to the end of the newest segment: the
+ * defect of a torn tail, or why it is corruption. Torn means the bytes cannot hold a complete
+ * record: fewer than a header; all zeros (the file grew, its data never landed); a valid
+ * header of the expected seq whose frame runs past the end (`headerSeq` is the seq field of a
+ * header that is whole, else null); or a damaged header with fewer bytes than the smallest
+ * frame.
  */
 function tailDefect(
-  bytes: Uint8Array,
-  offset: number,
+  restBytes: number,
+  allZeros: boolean,
+  headerSeq: number | null,
   seqExpected: number,
   defect: FrameDefect,
 ): { torn: FrameDefect } | { corrupt: string } {
-  const rest = bytes.length - offset;
-  if (rest < FRAME_HEADER_BYTES) return { torn: 'short' };
-  if (bytes.subarray(offset).every((byte) => byte === 0)) return { torn: 'zeros' };
+  if (restBytes < FRAME_HEADER_BYTES) return { torn: 'short' };
+  if (allZeros) return { torn: 'zeros' };
   if (defect === 'short') {
-    const seq = new DataView(bytes.buffer, bytes.byteOffset + offset).getUint32(4, true);
-    if (seq === seqExpected) return { torn: 'short' };
-    return { corrupt: `incomplete record with seq ${seq} where ${seqExpected} was expected` };
+    if (headerSeq === seqExpected) return { torn: 'short' };
+    return {
+      corrupt: `incomplete record with seq ${String(headerSeq)} where ${seqExpected} was expected`,
+    };
   }
   if (defect === 'record_crc') {
     return { corrupt: 'record CRC fails on a complete record (damaged bytes)' };
   }
-  if (rest < FRAME_OVERHEAD_BYTES) return { torn: defect };
-  return { corrupt: `${rest} bytes that are no record (${defect}) at the end` };
-}
-
-function scanFrameProblem(
-  seq: number,
-  seqExpected: number,
-  prevHash: Uint8Array,
-  storedHash: Uint8Array,
-  hashed: Uint8Array,
-): string | null {
-  if (seq !== seqExpected) return `seq ${seq} where ${seqExpected} was expected`;
-  if (!hashEqual(chainHash(prevHash, hashed), storedHash)) return 'chain hash does not match';
-  return null;
+  if (restBytes < FRAME_OVERHEAD_BYTES) return { torn: defect };
+  return { corrupt: `${restBytes} bytes that are no record (${defect}) at the end` };
 }
 
 function scanDecode(

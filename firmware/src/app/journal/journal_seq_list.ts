@@ -37,6 +37,14 @@ export class SeqList {
     return this.lengthValue - this.firstAbove(seq);
   }
 
+  /** The seqs (with their index) for which `keep(seq, index)` holds, oldest first. */
+  *filtered(keep: (seq: number, index: number) => boolean): Generator<number, void, undefined> {
+    for (let i = 0; i < this.lengthValue; i += 1) {
+      const seq = this.seqs[i] ?? 0;
+      if (keep(seq, i)) yield seq;
+    }
+  }
+
   /** The seqs as a plain array, oldest first. */
   toArray(): number[] {
     return Array.from(this.seqs.subarray(0, this.lengthValue));

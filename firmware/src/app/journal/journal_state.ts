@@ -30,9 +30,12 @@ export interface JournalStateSnapshot {
   readonly pendings: readonly { readonly seq: number; readonly tornSeq: number | null }[];
   readonly uncertainSeqs: readonly number[];
   /** Finals a reconciled record may still name (unacknowledged, or among the newest). */
-  readonly finals: readonly number[];
-  /** Last final per card within LAST_FINAL_KEEP_MS; cards by `cardKeyHash`. */
-  readonly lastFinals: readonly { readonly cardHash: string; readonly last: LastFinal }[];
+  readonly finals: Iterable<number>;
+  /**
+   * Last final per card within LAST_FINAL_KEEP_MS, oldest first; cards by `cardKeyHash`
+   * (iterable: a decoded checkpoint builds them only for a reader that keeps them).
+   */
+  readonly lastFinals: Iterable<{ readonly cardHash: string; readonly last: LastFinal }>;
 }
 
 /** A tap whose debit the terminal cannot confirm: an open pending, or an uncertain torn record. */
@@ -203,7 +206,7 @@ export class JournalState {
         .map((slot) => ({ seq: slot.record.seq, tornSeq: slot.tornSeq }))
         .sort((a, b) => a.seq - b.seq),
       uncertainSeqs: [...this.uncertain.keys()].sort((a, b) => a - b),
-      finals: this.finalSeqs.toArray().filter((seq) => this.finalKnown(seq)),
+      finals: this.finalSeqs.filtered((seq, index) => this.finalKnownAt(seq, index)),
       lastFinals: [...this.lastFinalByCard]
         .filter(([, last]) => last.timeWallMs >= keepFrom)
         .map(([cardHash, last]) => ({ cardHash, last }))
@@ -213,9 +216,14 @@ export class JournalState {
 
   /**
    * Rebuilds a state from a checkpoint's snapshot; a string says what is inconsistent (a
-   * pending without its record, an uncertain seq of the wrong kind...).
+   * pending without its record, an uncertain seq of the wrong kind...). `keepFinals` false:
+   * the finals are checked but not kept (a state that is only compared, never continued).
    */
-  static fromSnapshot(snap: JournalStateSnapshot, trackLastFinals = true): JournalState | string {
+  static fromSnapshot(
+    snap: JournalStateSnapshot,
+    trackLastFinals = true,
+    keepFinals = true,
+  ): JournalState | string {
     const state = new JournalState(trackLastFinals);
     state.lastSeq = snap.lastSeq;
     state.ackThroughSeq = snap.ackThroughSeq;
@@ -240,7 +248,7 @@ export class JournalState {
     let lastFinal = 0;
     for (const seq of snap.finals) {
       if (seq > snap.lastSeq || seq <= lastFinal) return `final ${seq} out of order`;
-      state.finalSeqs.push(seq);
+      if (keepFinals) state.finalSeqs.push(seq);
       lastFinal = seq;
     }
     if (trackLastFinals) {
@@ -289,7 +297,11 @@ export class JournalState {
   /** A final a reconciled record may name: unacknowledged, or among the newest. */
   private finalKnown(seq: number): boolean {
     const index = this.finalSeqs.indexOf(seq);
-    if (index < 0) return false;
+    return index >= 0 && this.finalKnownAt(seq, index);
+  }
+
+  /** `finalKnown` for the final at `index` of the list. */
+  private finalKnownAt(seq: number, index: number): boolean {
     return seq > this.ackThroughSeq || index >= this.finalSeqs.length - FINALS_RECENT;
   }
 
