@@ -6,7 +6,11 @@
 // emulator is written directly, the indicator records its signal) so that a tap costs no real
 // I/O. The journal and parameter media outlive the board: a reboot composes a new one on them.
 
-import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
+import {
+  compileKernelModule,
+  loadKernel,
+  type Kernel,
+} from '../../../assembly/host/kernel_loader.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
@@ -28,7 +32,7 @@ import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
-import { SwarmClock } from './swarm_clock.js';
+import { ClockSim } from '../clock_sim.js';
 import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
 import type { ParamsBoot, SwarmParams } from './swarm_params.js';
 
@@ -56,7 +60,7 @@ export interface SwarmBoot {
 
 /** A running board. */
 export interface SwarmBoard {
-  readonly clock: SwarmClock;
+  readonly clock: ClockSim;
   readonly wall: JumpClock;
   readonly pn532: Pn532Sim;
   readonly plug: PlugLink;
@@ -68,6 +72,8 @@ export interface SwarmBoard {
   readonly params: ParamSet;
   readonly logs: LogEvent[];
   lastSignal(): IndicatorSignal | null;
+  /** Drops the UART transcript kept so far (the swarm checks outcomes, not wire bytes). */
+  forgetLineRecords(): void;
 }
 
 /** Why a boot did not reach WaitForCard. */
@@ -85,11 +91,11 @@ export type SwarmBootFailure =
 export async function bootSwarmBoard(
   boot: SwarmBoot,
 ): Promise<{ ok: true; board: SwarmBoard } | { ok: false; failure: SwarmBootFailure }> {
-  const clock = new SwarmClock(boot.wallEpochMs);
+  const clock = new ClockSim(boot.wallEpochMs);
   const wall = new JumpClock(clock);
   const devices = await startReader(boot, clock, wall);
   if (!devices.ok) return { ok: false, failure: { stage: 'reader', detail: devices.detail } };
-  const { pn532, plug, reader } = devices;
+  const { pn532, plug, reader, forgetLineRecords } = devices;
   const opened = await Journal.open(boot.journalPort, {
     fileName: JOURNAL_FILE_NAME,
     clock: wall,
@@ -102,7 +108,7 @@ export async function bootSwarmBoard(
   }
   const params = await boot.paramsBoot(boot.params.medium, boot.params.publicKey);
   if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
-  const kernel = await loadKernel();
+  const kernel = await loadKernel({ module: await swarmKernelModule() });
   const screen = new DwinDisplaySim();
   const indicator = memoryIndicator();
   const logs: LogEvent[] = [];
@@ -136,6 +142,7 @@ export async function bootSwarmBoard(
     params: activeSet,
     logs,
     lastSignal: () => indicator.last(),
+    forgetLineRecords,
   };
   return { ok: true, board };
 }
@@ -143,10 +150,17 @@ export async function bootSwarmBoard(
 /** The reader side: UART line with the run's noise, PN532 emulator, USB plug, driver start. */
 async function startReader(
   boot: SwarmBoot,
-  clock: SwarmClock,
+  clock: ClockSim,
   wall: JumpClock,
 ): Promise<
-  { ok: true; pn532: Pn532Sim; plug: PlugLink; reader: Pn532Reader } | { ok: false; detail: string }
+  | {
+      ok: true;
+      pn532: Pn532Sim;
+      plug: PlugLink;
+      reader: Pn532Reader;
+      forgetLineRecords: () => void;
+    }
+  | { ok: false; detail: string }
 > {
   const line = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_DEFAULT_LINE,
@@ -161,11 +175,19 @@ async function startReader(
     reader.start({ baudRate: boot.options.baudRate, rf: SIM_READER_RF }),
   );
   if (!started.ok) return { ok: false, detail: `${started.error} ${started.detail}` };
-  return { ok: true, pn532, plug, reader };
+  return { ok: true, pn532, plug, reader, forgetLineRecords: () => line.resetRecords() };
+}
+
+let kernelModule: Promise<WebAssembly.Module> | null = null;
+
+/** The kernel compiled once per process; each boot instantiates it afresh (a reboot). */
+function swarmKernelModule(): Promise<WebAssembly.Module> {
+  kernelModule ??= compileKernelModule();
+  return kernelModule;
 }
 
 /** Steps the clock until `promise` settles (boot only). Throws on a deadlock or a livelock. */
-export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>): Promise<T> {
+export async function runOnSwarmClock<T>(clock: ClockSim, promise: Promise<T>): Promise<T> {
   let settled = false;
   const watched = promise.finally(() => {
     settled = true;
@@ -173,7 +195,7 @@ export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>)
   watched.catch(() => undefined);
   for (let steps = 0; !settled; steps += 1) {
     if (steps >= SWARM_BOOT_STEPS_MAX) throw new Error('swarm boot: too many clock steps');
-    if (!(await clock.step()) && !settled) {
+    if (!(await clock.wakeNext()) && !settled) {
       throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
     }
   }

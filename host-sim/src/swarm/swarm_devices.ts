@@ -8,7 +8,7 @@ import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indi
 import type { SerialLink, SerialReceiver } from '../../../hal/src/ports/serial_link.js';
 import type { Prng } from '../prng.js';
 import type { SerialLineFaults } from '../serial_link_sim.js';
-import type { SwarmClock } from './swarm_clock.js';
+import type { ClockSim } from '../clock_sim.js';
 
 /**
  * The host end of the reader's USB serial adapter. Unplugged, every write fails with
@@ -73,13 +73,13 @@ function gone(): HalResult<void> {
 }
 
 /**
- * The board's clock: monotonic time from the SwarmClock, wall time from it plus an offset that
+ * The board's clock: monotonic time from the ClockSim, wall time from it plus an offset that
  * `jumpWallMs` moves (an RTC set by hand, NTP stepping, a flat RTC battery after a reboot).
  */
 export class JumpClock implements ClockPort {
   private offsetMs = 0;
 
-  constructor(readonly sim: SwarmClock) {}
+  constructor(readonly sim: ClockSim) {}
 
   nowMs(): number {
     return this.sim.nowMs();

@@ -67,7 +67,7 @@ export async function stepUntil(
     if (storage.isDown()) return 'power-cut';
     if (loop.crashed() !== null) return 'crash';
     if (steps > SWARM_TAP_STEPS_MAX) throw new Error('swarm: too many clock steps in one tap');
-    if (!(await clock.step()) && !done()) {
+    if (!(await clock.wakeNext()) && !done()) {
       throw new Error(`swarm: deadlock at ${clock.nowMs()} ms`);
     }
   }

@@ -19,6 +19,8 @@ import type { SwarmWorld } from './swarm_run.js';
 export const SWARM_REBOOT_MS = 20_000;
 /** Boots tried in a row (a watchdog restarts a validator that failed to start). */
 export const SWARM_BOOT_TRIES = 8;
+/** A rider's re-tap, or the same card's next fare, comes after this at least. */
+export const SWARM_RETAP_GAP_MS_MIN = 300;
 /** Re-taps a rider makes after a bad answer, within one fare. */
 export const SWARM_RETAPS_MAX = 2;
 /** After the last tap the validator must be back in WaitForCard within this (liveness). */
@@ -55,6 +57,7 @@ export class SwarmSession {
   async run(): Promise<void> {
     const { options, model, stats } = this.world;
     const plans = this.world.prng.fork('plan');
+    let lastCard: RiderCard | null = null;
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
@@ -62,7 +65,12 @@ export class SwarmSession {
       const drawn = drawTapPlan(plans, quiet ? SWARM_MIX_QUIET : this.world.mix, this.world.pool);
       // The first quiet tap waits out a reader still unplugged (its replug is due by then).
       const firstQuiet = tap === options.taps - options.quietTaps;
-      const plan = firstQuiet ? { ...drawn, gapMs: drawn.gapMs + SWARM_UNPLUG_MS_MAX } : drawn;
+      // The same card again must be seen to leave first (a card left on the reader is not
+      // processed twice), as before a re-tap.
+      const sameCard = drawn.card === lastCard;
+      const gapMs = sameCard ? Math.max(drawn.gapMs, SWARM_RETAP_GAP_MS_MIN) : drawn.gapMs;
+      const plan = { ...drawn, gapMs: firstQuiet ? gapMs + SWARM_UNPLUG_MS_MAX : gapMs };
+      lastCard = drawn.card;
       if (plan.paramsPush !== null) await this.pushParams(plan.paramsPush);
       if (this.stopped()) break;
       await this.fare(plan, quiet);
@@ -92,7 +100,7 @@ export class SwarmSession {
       if (!unfinished || !retaps.chance(quiet ? 1 : mix.reTapChance)) break;
       const reTap: SwarmTapPlan = {
         ...plan,
-        gapMs: retaps.between(300, 2500),
+        gapMs: retaps.between(SWARM_RETAP_GAP_MS_MIN, 2500),
         pull: [],
         powerCutAfterWrites: null,
         noiseBurstTaps: null,
@@ -204,6 +212,7 @@ export class SwarmSession {
   }
 
   private tapEnded(): void {
+    this.board?.forgetLineRecords();
     if (this.noiseTapsLeft > 0) this.noiseTapsLeft -= 1;
     if (this.diskTapsLeft > 0) {
       this.diskTapsLeft -= 1;
