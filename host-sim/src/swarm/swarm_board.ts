@@ -34,7 +34,7 @@ import { SIM_READER_RF } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
 import { ClockSim } from '../clock_sim.js';
 import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
-import type { ParamsBoot, SwarmParams } from './swarm_params.js';
+import type { SwarmParams } from './swarm_params.js';
 
 /** Bytes kept free in the journal for records that close a tap under way. */
 export const SWARM_JOURNAL_RESERVE_BYTES = 64 * 1024;
@@ -46,7 +46,6 @@ export interface SwarmBoot {
   /** The port the journal writes through: `storage` itself, or a canary's twin of it. */
   readonly journalPort: StoragePort;
   readonly params: SwarmParams;
-  readonly paramsBoot: ParamsBoot;
   readonly noise: NoiseControl;
   /** Wall time at the new board's time zero. */
   readonly wallEpochMs: number;
@@ -106,7 +105,7 @@ export async function bootSwarmBoard(
     const stage = boot.storage.isDown() ? 'power' : 'journal';
     return { ok: false, failure: { stage, detail: `${opened.error} ${opened.detail}` } };
   }
-  const params = await boot.paramsBoot(boot.params.medium, boot.params.publicKey);
+  const params = await boot.params.boot();
   if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
   const kernel = await loadKernel({ module: await swarmKernelModule() });
   const screen = new DwinDisplaySim();
@@ -129,6 +128,8 @@ export async function bootSwarmBoard(
     boot.options.validator,
   );
   await runOnSwarmClock(clock, validator.start());
+  // As the board does: the floor is raised once the validator has started on the new set.
+  await params.raiseFloor();
   const board: SwarmBoard = {
     clock,
     wall,

@@ -18,7 +18,7 @@ import type { RiderPool } from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
 import type { SwarmMix } from './swarm_mix.js';
 import type { SwarmCheck, SwarmFault } from './swarm_options.js';
-import { paramsBootStock } from './swarm_params.js';
+import { SWARM_PARAMS_NO_FLOOR } from './swarm_params.js';
 import { SWARM_HOOKS_STOCK, type SwarmHooks } from './swarm_run.js';
 
 export const SWARM_CANARIES = [
@@ -173,7 +173,7 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         caughtBy: ['params'],
         hooks: {
           ...SWARM_HOOKS_STOCK,
-          paramsBoot: paramsBootStock,
+          paramsPath: SWARM_PARAMS_NO_FLOOR,
           tuneMix: forced({
             paramsUpdatePerTap: 0.15,
             paramsRollbackShare: 0.5,

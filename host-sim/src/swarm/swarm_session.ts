@@ -3,7 +3,9 @@
 import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { RiderCard } from '../sim/bus_riders.js';
+import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
+import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
 import { SWARM_MIX_QUIET } from './swarm_mix.js';
 import {
@@ -27,6 +29,8 @@ export const SWARM_RETAPS_MAX = 2;
 export const SWARM_SETTLE_MS = 10_000;
 /** Whole-medium checks run every this many taps (and after every boot and at the end). */
 export const SWARM_FULL_CHECK_EVERY = 64;
+/** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
+export const SWARM_PARAMS_CUT_POINTS_MAX = 32;
 /** Name of the file another writer fills the journal's medium with. */
 const FILLER_FILE = 'filler.bin';
 
@@ -279,14 +283,59 @@ export class SwarmSession {
     if (!this.stopped()) await this.reboot();
   }
 
-  /** A parameter push, then a clean reboot onto it. */
-  private async pushParams(push: 'newer' | 'rollback' | 'corrupt'): Promise<void> {
-    const { params, stats } = this.world;
+  /**
+   * A parameter push through the validator's install path, then a reboot onto it. With power
+   * cuts in the seed's mix, half the pushes lose power at a random write point of the install
+   * (the reboot must then find the old set or the new one, whole).
+   */
+  private async pushParams(push: ParamsPush): Promise<void> {
+    const { stats, mix, prng } = this.world;
     stats.paramsPushes += 1;
-    if (push === 'newer') await params.pushNewer();
-    if (push === 'rollback') await params.pushRollback();
-    if (push === 'corrupt') this.corruptManifests.add(sha256Hex(await params.pushCorrupt()));
+    const cuts = prng.fork(`params-cut-${stats.paramsPushes}`);
+    const cutOn = mix.powerCutPerTap > 0 && cuts.chance(0.5);
+    const hook = paramsCutHook(cutOn ? cuts.between(1, SWARM_PARAMS_CUT_POINTS_MAX) : null);
+    try {
+      await this.install(push, hook);
+    } catch (error) {
+      if (!(error instanceof SwarmParamsPowerCut)) throw error;
+      stats.paramsCuts += 1;
+      await this.powerCut();
+      return;
+    }
     await this.reboot();
+  }
+
+  /** Runs one push's install and checks its verdict against what the push was. */
+  private async install(push: ParamsPush, hook: WritePointHook): Promise<void> {
+    const { params, model } = this.world;
+    switch (push) {
+      case 'newer': {
+        const installed = await params.pushNewer(hook);
+        if (!installed.ok) model.fail('params', `a newer set was refused: ${installed.message}`);
+        return;
+      }
+      case 'rollback': {
+        const installed = await params.pushRollback(hook, model.paramsVersionHighest());
+        if (installed === null) return;
+        if (installed.ok || installed.kind !== 'rollback') {
+          const verdict = installed.ok ? `installed` : `refused as ${installed.kind}`;
+          model.fail('params', `an older signed set was ${verdict}, not refused as a rollback`);
+        }
+        return;
+      }
+      case 'corrupt': {
+        const offered = await params.pushCorrupt(hook);
+        this.corruptManifests.add(sha256Hex(offered.manifest));
+        if (offered.installed.ok || offered.installed.kind !== 'invalid') {
+          model.fail('params', `a corrupt set was not refused as invalid`);
+        }
+        return;
+      }
+      default: {
+        const unreachable: never = push;
+        throw new Error(`push ${String(unreachable)}`);
+      }
+    }
   }
 
   private async reboot(): Promise<void> {
@@ -306,7 +355,6 @@ export class SwarmSession {
         storage: world.storage,
         journalPort: world.hooks.journalPort(world.storage),
         params: world.params,
-        paramsBoot: world.hooks.paramsBoot,
         noise: world.noise,
         wallEpochMs: this.wallEpochMs,
         prng: world.prng.fork(`boot-${this.boots}`),
