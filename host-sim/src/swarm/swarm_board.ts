@@ -13,7 +13,9 @@ import {
 } from '../../../assembly/host/kernel_loader.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
-import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
+import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderStartOptions } from '../../../hal/src/ports/reader_control_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import {
@@ -70,9 +72,24 @@ export interface SwarmBoard {
   readonly screen: DwinDisplaySim;
   readonly params: ParamSet;
   readonly logs: LogEvent[];
+  /** What the reader supervision needs: the driver, the outputs, the log, the start options. */
+  readonly supervision: SwarmReaderSupervision;
   lastSignal(): IndicatorSignal | null;
   /** Drops the UART transcript kept so far (the swarm checks outcomes, not wire bytes). */
   forgetLineRecords(): void;
+}
+
+/** The board's parts a lost reader is reported on and brought back with. */
+export interface SwarmReaderSupervision {
+  readonly reader: Pn532Reader;
+  readonly display: DisplayPort;
+  readonly indicator: IndicatorPort;
+  readonly log: LogPort;
+  readonly start: ReaderStartOptions;
+  /** Jitter of the reopen backoff, [0, 1), from the boot's seeded stream. */
+  readonly random01: () => number;
+  /** `reader-error` events logged so far. */
+  readerErrors(): number;
 }
 
 /** Why a boot did not reach WaitForCard. */
@@ -108,22 +125,22 @@ export async function bootSwarmBoard(
   const params = await boot.params.boot();
   if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
   const kernel = await loadKernel({ module: await swarmKernelModule() });
-  const screen = new DwinDisplaySim();
-  const indicator = memoryIndicator();
-  const logs: LogEvent[] = [];
-  const unpredictable = boot.prng;
+  const [screen, indicator] = [new DwinDisplaySim(), memoryIndicator()];
+  const { logs, log, readerErrors } = boardLog(boot);
+  const display = new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
+  const jitter = boot.prng.fork('reopen-jitter');
   const activeSet = params.set;
   const validator = new Validator(
     {
       reader: boot.wrapReader(reader),
-      display: new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
+      display,
       indicator,
       clock: wall,
       kernel,
       journal: opened.value.journal,
       params: () => activeSet,
-      unpredictableNumber: () => unpredictable.bytes(4),
-      log: boot.wrapLog({ log: (event) => logs.push(event) }),
+      unpredictableNumber: () => boot.prng.bytes(4),
+      log,
     },
     boot.options.validator,
   );
@@ -142,6 +159,15 @@ export async function bootSwarmBoard(
     screen,
     params: activeSet,
     logs,
+    supervision: {
+      reader,
+      display,
+      indicator,
+      log,
+      start: readerStart(boot),
+      random01: () => jitter.below(1 << 30) / (1 << 30),
+      readerErrors,
+    },
     lastSignal: () => indicator.last(),
     forgetLineRecords,
   };
@@ -169,13 +195,12 @@ async function startReader(
     deviceToHostFaults: boot.noise,
   });
   const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
-  const plug = new PlugLink(line.host);
+  const plug = new PlugLink(line.host, PN532_SIM_RIG_DEFAULT_LINE.baudRate);
   const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);
-  const started = await runOnSwarmClock(
-    clock,
-    reader.start({ baudRate: boot.options.baudRate, rf: SIM_READER_RF }),
-  );
+  const started = await runOnSwarmClock(clock, reader.start(readerStart(boot)));
   if (!started.ok) return { ok: false, detail: `${started.error} ${started.detail}` };
+  // As on a board: the driver hears of a hung-up device at once (pty_reader.ts).
+  plug.onLost((detail) => reader.linkLost(detail));
   return { ok: true, pn532, plug, reader, forgetLineRecords: () => line.resetRecords() };
 }
 
@@ -185,6 +210,27 @@ let kernelModule: Promise<WebAssembly.Module> | null = null;
 function swarmKernelModule(): Promise<WebAssembly.Module> {
   kernelModule ??= compileKernelModule();
   return kernelModule;
+}
+
+/** The board's log, kept in memory, counting reader errors (the supervision's input). */
+function boardLog(boot: SwarmBoot): {
+  logs: LogEvent[];
+  log: LogPort;
+  readerErrors: () => number;
+} {
+  const logs: LogEvent[] = [];
+  let errors = 0;
+  const log = boot.wrapLog({
+    log: (event) => {
+      if (event['event'] === 'reader-error') errors += 1;
+      logs.push(event);
+    },
+  });
+  return { logs, log, readerErrors: () => errors };
+}
+
+function readerStart(boot: SwarmBoot): ReaderStartOptions {
+  return { baudRate: boot.options.baudRate, rf: SIM_READER_RF };
 }
 
 /** Steps the clock until `promise` settles (boot only). Throws on a deadlock or a livelock. */

@@ -36,6 +36,8 @@ export interface SwarmHooks {
   readonly wrapLog: (inner: LogPort) => LogPort;
   /** The reader driver the validator sees (a canary may hang it). */
   readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  /** The board's reader supervision (report, reopen with backoff); a canary turns it off. */
+  readonly superviseReader: boolean;
   /** Adjusts the seed's drawn fault mix (a canary forces the faults it needs). */
   readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
 }
@@ -47,6 +49,7 @@ export const SWARM_HOOKS_STOCK: SwarmHooks = {
   wrapLog: (inner) => inner,
   wrapReader: (inner) => inner,
   tuneMix: (drawn) => drawn,
+  superviseReader: true,
 };
 
 /** Counters of a run, for the summary line. */

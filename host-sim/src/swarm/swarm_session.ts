@@ -4,6 +4,7 @@ import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { RiderCard } from '../sim/bus_riders.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
+import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
 import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
@@ -29,6 +30,13 @@ export const SWARM_RETAPS_MAX = 2;
 export const SWARM_SETTLE_MS = 10_000;
 /** Whole-medium checks run every this many taps (and after every boot and at the end). */
 export const SWARM_FULL_CHECK_EVERY = 64;
+/** Longest time from an unplug to the reader back: the unplug, one backoff wait, a start. */
+export const SWARM_READER_BACK_MS_MAX =
+  SWARM_UNPLUG_MS_MAX +
+  READER_REOPEN_BACKOFF.maxMs * (1 + READER_REOPEN_BACKOFF.jitterRatio) +
+  2_000;
+/** Longest time from a replug to the reader back: one backoff wait and a start. */
+export const SWARM_REOPEN_MS_MAX = SWARM_READER_BACK_MS_MAX - SWARM_UNPLUG_MS_MAX;
 /** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
 export const SWARM_PARAMS_CUT_POINTS_MAX = 32;
 /** Name of the file another writer fills the journal's medium with. */
@@ -47,6 +55,8 @@ export class SwarmSession {
   private cutArmedUntil: number | null = null;
   private readonly corruptManifests = new Set<string>();
   private boots = 0;
+  /** Board time of the last replug of the reader. */
+  private replugAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly world: SwarmWorld,
@@ -67,13 +77,13 @@ export class SwarmSession {
       const quiet = tap >= options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
       const drawn = drawTapPlan(plans, quiet ? SWARM_MIX_QUIET : this.world.mix, this.world.pool);
-      // The first quiet tap waits out a reader still unplugged (its replug is due by then).
+      // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
       const firstQuiet = tap === options.taps - options.quietTaps;
       // The same card again must be seen to leave first (a card left on the reader is not
       // processed twice), as before a re-tap.
       const sameCard = drawn.card === lastCard;
       const gapMs = sameCard ? Math.max(drawn.gapMs, SWARM_RETAP_GAP_MS_MIN) : drawn.gapMs;
-      const plan = { ...drawn, gapMs: firstQuiet ? gapMs + SWARM_UNPLUG_MS_MAX : gapMs };
+      const plan = { ...drawn, gapMs: firstQuiet ? gapMs + SWARM_READER_BACK_MS_MAX : gapMs };
       lastCard = drawn.card;
       if (plan.paramsPush !== null) await this.pushParams(plan.paramsPush);
       if (this.stopped()) break;
@@ -136,6 +146,8 @@ export class SwarmSession {
     const startedMs = loop.board.clock.nowMs();
     rideSwarmTap(loop, plan.card, plan, plan.pull, () => {
       if (first) this.faultsAtTap(plan, excuse);
+      // A re-tap starts no fault, but one still standing (an unplugged reader) excuses it too.
+      this.readerExcuse(loop.board, excuse);
     }).then(
       (o) => {
         outcome = o;
@@ -212,7 +224,7 @@ export class SwarmSession {
     if (plan.diskFullTaps !== null && this.diskTapsLeft === 0) this.fillDisk(plan.diskFullTaps);
     if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
     if (plan.unplugMs !== null) this.unplug(board, plan.unplugMs);
-    if (!board.plug.isPlugged()) excuse.reason = 'reader unplugged';
+    this.readerExcuse(board, excuse);
   }
 
   private tapEnded(): void {
@@ -224,12 +236,24 @@ export class SwarmSession {
     }
   }
 
+  /**
+   * Unplugged, or plugged back and not reopened yet within one backoff wait: the rider may get
+   * no answer. Later the board must have it back (a board that never reopens fails here).
+   */
+  private readerExcuse(board: SwarmBoard, excuse: TapExcuse): void {
+    const reopening = board.clock.nowMs() - this.replugAtMs < SWARM_REOPEN_MS_MAX;
+    if (!board.plug.isPlugged() || (board.plug.lost() !== null && reopening)) {
+      excuse.reason = 'reader unplugged or being reopened';
+    }
+  }
+
   private unplug(board: SwarmBoard, forMs: number): void {
     this.world.stats.unplugs += 1;
     board.plug.unplug();
     void (async () => {
       await board.clock.sleepMs(forMs);
       board.plug.plugIn();
+      this.replugAtMs = board.clock.nowMs();
       // The PN532 hangs off the USB adapter's 3.3 V: it comes back from power-on reset.
       await board.pn532.powerCycle();
     })();
@@ -395,7 +419,7 @@ export class SwarmSession {
   private adopt(board: SwarmBoard): void {
     const { model, storage } = this.world;
     this.board = board;
-    this.loop = new BoardLoop(board);
+    this.loop = new BoardLoop(board, this.world.hooks.superviseReader);
     model.afterBoot(storage, board.logs, board.params.version);
     if (this.corruptManifests.has(board.params.manifestSha256Hex)) {
       model.corruptActivated(`version ${board.params.version}`);
