@@ -64,7 +64,7 @@ const FORCED: SwarmHooks = {
 };
 
 describe('parameter pushes go through the power-safe install (A/B slots, version floor)', () => {
-  it('refuses every rollback and corrupt set, and boots a whole set after every cut install', async () => {
+  it('refuses rollbacks and corrupt sets, and boots a whole set after a cut install', async () => {
     const seed = FIRST_SEED + 100;
     const result = await runSwarm({ ...options(seed), taps: 100 }, FORCED);
     const replay = swarmReplayCommand(result.options);
