@@ -41,6 +41,9 @@ import type { SwarmParams } from './swarm_params.js';
 /** Bytes kept free in the journal for records that close a tap under way. */
 export const SWARM_JOURNAL_RESERVE_BYTES = 64 * 1024;
 
+/** The journal's one segment: all of the sim board's medium (8 MiB, ~20,000 records). */
+export const SWARM_JOURNAL_SEGMENT_BYTES = 8 << 20;
+
 /** What a boot is built on; the media and the noise outlive every board. */
 export interface SwarmBoot {
   readonly options: SimBoardOptions;
@@ -112,12 +115,7 @@ export async function bootSwarmBoard(
   const devices = await startReader(boot, clock, wall);
   if (!devices.ok) return { ok: false, failure: { stage: 'reader', detail: devices.detail } };
   const { pn532, plug, reader, forgetLineRecords } = devices;
-  const opened = await Journal.open(boot.journalPort, {
-    fileName: JOURNAL_FILE_NAME,
-    clock: wall,
-    reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
-    sizeBytesMax: boot.options.storageBytes,
-  });
+  const opened = await openJournal(boot, wall);
   if (!opened.ok) {
     const stage = boot.storage.isDown() ? 'power' : 'journal';
     return { ok: false, failure: { stage, detail: `${opened.error} ${opened.detail}` } };
@@ -227,6 +225,18 @@ function boardLog(boot: SwarmBoot): {
     },
   });
   return { logs, log, readerErrors: () => errors };
+}
+
+function openJournal(boot: SwarmBoot, wall: JumpClock): ReturnType<typeof Journal.open> {
+  return Journal.open(boot.journalPort, {
+    fileName: JOURNAL_FILE_NAME,
+    clock: wall,
+    reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
+    sizeBytesMax: boot.options.storageBytes,
+    // One segment for the whole medium: swarm_journal.ts models a single journal file (no
+    // checkpoints, no reclaimed segments) until it learns the segment layout.
+    segmentBytesMax: SWARM_JOURNAL_SEGMENT_BYTES,
+  });
 }
 
 function readerStart(boot: SwarmBoot): ReaderStartOptions {
