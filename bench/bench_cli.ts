@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { printedFigureTables } from './bench_util.js';
 import { runCodecBench } from './codec_bench.js';
 import { runDenyListBench } from './deny_list_bench.js';
+import { runSwarmBench } from './swarm_bench.js';
 import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
@@ -56,11 +57,12 @@ export const BENCH_SUITES = [
   'denylist',
   'depot',
   'upload',
+  'swarm',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 type MicroSuite =
-  'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload';
+  'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload' | 'swarm';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -70,6 +72,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   denylist: runDenyListBench,
   depot: () => runDepotIngestBench(),
   upload: runUploadBench,
+  swarm: runSwarmBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

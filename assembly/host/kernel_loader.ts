@@ -76,6 +76,11 @@ export interface LoadKernelOptions {
   readonly runtime?: KernelRuntime;
   /** Build directory holding kernel.wasm and component/ (default: the repository's build/). */
   readonly buildDir?: string;
+  /**
+   * The core module compiled earlier (compileKernelModule): a simulation that reboots often
+   * instantiates it again instead of compiling 64 KB of wasm per boot. Core runtime only.
+   */
+  readonly module?: WebAssembly.Module;
 }
 
 const IN_CAPACITY_DEFAULT = 8192;
@@ -91,13 +96,19 @@ export function defaultBuildDir(): string {
   }
 }
 
+/** Compiles the core kernel.wasm of `buildDir`. Throws only when the build output is missing. */
+export async function compileKernelModule(
+  buildDir: string = defaultBuildDir(),
+): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(readFileSync(join(buildDir, 'kernel.wasm')));
+}
+
 /** Loads and instantiates the kernel. Throws only when the build output is missing. */
 export async function loadKernel(options: LoadKernelOptions = {}): Promise<Kernel> {
   const buildDir = options.buildDir ?? defaultBuildDir();
   const runtime = options.runtime ?? 'core';
   if (runtime === 'core') {
-    const module = await WebAssembly.compile(readFileSync(join(buildDir, 'kernel.wasm')));
-    return new CoreKernel(module);
+    return new CoreKernel(options.module ?? (await compileKernelModule(buildDir)));
   }
   const jsPath = join(buildDir, 'component', 'kernel.js');
   const component = (await import(pathToImport(jsPath))) as ComponentModule;

@@ -18,7 +18,7 @@ import {
 } from '../../host-sim/src/serial_link_sim.js';
 import type { LogEvent } from '../src/app/validator/validator_ports.js';
 import { RecoveringDisplay, type DisplayLinkControl } from '../src/boards/display_recovery.js';
-import { reopenDelayMs, type ReopenBackoff } from '../src/boards/reader_recovery.js';
+import { reopenDelayMs, type ReopenBackoff } from '../src/app/validator/reader_recovery.js';
 
 const BACKOFF: ReopenBackoff = { firstMs: 500, maxMs: 4000, jitterRatio: 0, stopCheckMs: 100 };
 const STALL_MS = 500;

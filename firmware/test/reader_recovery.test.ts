@@ -33,7 +33,7 @@ import {
   READER_REOPEN_BACKOFF,
   recoverReader,
   reopenDelayMs,
-} from '../src/boards/reader_recovery.js';
+} from '../src/app/validator/reader_recovery.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 11);
 const START = { baudRate: 921600, rf: BUS_VALIDATOR_RF };

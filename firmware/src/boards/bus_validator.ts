@@ -36,7 +36,11 @@ import { bootUploader, type BusDepotOptions, type BusUploader } from './bus_uplo
 import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js';
 import { JsonLineLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
-import { READER_REOPEN_BACKOFF, recoverReader } from './reader_recovery.js';
+import {
+  READER_ERROR_TURNS_MAX,
+  READER_REOPEN_BACKOFF,
+  recoverReader,
+} from '../app/validator/reader_recovery.js';
 import { SystemClock } from './system_clock.js';
 
 /** Everything `shuaka run` decides; every field explicit. */
@@ -114,11 +118,7 @@ export class BoardStop {
   }
 }
 
-/**
- * Consecutive turns ending in a reader error before the board restarts the reader: about a
- * second of a dead link at 50 ms per turn, well past a glitch a retry would cure.
- */
-export const READER_ERROR_TURNS_MAX = 20;
+export { READER_ERROR_TURNS_MAX };
 
 interface Board {
   readonly validator: Validator;

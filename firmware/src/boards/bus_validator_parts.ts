@@ -41,7 +41,7 @@ import type { LogPort } from '../app/validator/validator_ports.js';
 import { ConsoleDisplay } from './console_display.js';
 import { RecoveringDisplay } from './display_recovery.js';
 import { openPn532OnSerial, type Pn532OnSerial } from './pty_reader.js';
-import { READER_REOPEN_BACKOFF } from './reader_recovery.js';
+import { READER_REOPEN_BACKOFF } from '../app/validator/reader_recovery.js';
 
 /** A boot step's result: the opened part, or the operator-facing reason it failed. */
 export type BootResult<T> =

@@ -11,7 +11,7 @@ import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort, DisplayScreen } from '../../../hal/src/ports/display_port.js';
 import { HalStatus, halErr, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
-import { reopenDelayMs, type ReopenBackoff } from './reader_recovery.js';
+import { reopenDelayMs, type ReopenBackoff } from '../app/validator/reader_recovery.js';
 
 /** The display's serial device, as ReopenableSerialLink offers it. */
 export interface DisplayLinkControl {

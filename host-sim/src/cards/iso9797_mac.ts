@@ -41,7 +41,9 @@ export function iso9797Pad2(data: Uint8Array): Uint8Array {
 /**
  * ISO 9797-1 MAC algorithm 3 (retail MAC) with padding method 2: single-DES CBC under the left
  * key half, then 3DES on the last block. Returns the full 8-byte MAC (callers truncate).
- * Throws RangeError on a key that is not 16 bytes or an IV that is not 8 bytes.
+ * The CBC part is one cipher object over all blocks but the last (single DES as EDE with
+ * K1 = K2), not one per block. Throws RangeError on a key that is not 16 bytes or an IV that
+ * is not 8 bytes.
  */
 export function retailMac(
   key16: Uint8Array,
@@ -50,14 +52,16 @@ export function retailMac(
 ): Uint8Array {
   if (key16.length !== 16 || iv.length !== DES_BLOCK_BYTES) throw new RangeError('MAC key/IV size');
   const padded = iso9797Pad2(data);
-  const left = key16.subarray(0, 8);
-  let chain: Uint8Array = iv.slice();
-  const blocks = padded.length / DES_BLOCK_BYTES;
-  for (let i = 0; i < blocks; i += 1) {
-    const block = padded.subarray(i * DES_BLOCK_BYTES, (i + 1) * DES_BLOCK_BYTES);
-    const x = new Uint8Array(DES_BLOCK_BYTES);
-    for (let j = 0; j < DES_BLOCK_BYTES; j += 1) x[j] = (chain[j] ?? 0) ^ (block[j] ?? 0);
-    chain = i === blocks - 1 ? des3EncryptBlock(key16, x) : desEncryptBlock(left, x);
+  const lastAt = padded.length - DES_BLOCK_BYTES;
+  let chain: Uint8Array = iv;
+  if (lastAt > 0) {
+    const left = key16.subarray(0, 8);
+    const cbc = createCipheriv('des-ede-cbc', concatBytes(left, left), iv);
+    cbc.setAutoPadding(false);
+    const out = cbc.update(padded.subarray(0, lastAt));
+    chain = out.subarray(out.length - DES_BLOCK_BYTES);
   }
-  return chain;
+  const x = new Uint8Array(DES_BLOCK_BYTES);
+  for (let j = 0; j < DES_BLOCK_BYTES; j += 1) x[j] = (chain[j] ?? 0) ^ (padded[lastAt + j] ?? 0);
+  return des3EncryptBlock(key16, x);
 }

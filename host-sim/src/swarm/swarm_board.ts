@@ -6,10 +6,16 @@
 // emulator is written directly, the indicator records its signal) so that a tap costs no real
 // I/O. The journal and parameter media outlive the board: a reboot composes a new one on them.
 
-import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
+import {
+  compileKernelModule,
+  loadKernel,
+  type Kernel,
+} from '../../../assembly/host/kernel_loader.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
-import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
+import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderStartOptions } from '../../../hal/src/ports/reader_control_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import {
@@ -29,12 +35,15 @@ import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
-import { SwarmClock } from './swarm_clock.js';
+import { ClockSim } from '../clock_sim.js';
 import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
-import type { ParamsBoot, SwarmParams } from './swarm_params.js';
+import type { SwarmParams } from './swarm_params.js';
 
 /** Bytes kept free in the journal for records that close a tap under way. */
 export const SWARM_JOURNAL_RESERVE_BYTES = 64 * 1024;
+
+/** The journal's one segment: all of the sim board's medium (8 MiB, ~20,000 records). */
+export const SWARM_JOURNAL_SEGMENT_BYTES = 8 << 20;
 
 /** What a boot is built on; the media and the noise outlive every board. */
 export interface SwarmBoot {
@@ -43,7 +52,6 @@ export interface SwarmBoot {
   /** The port the journal writes through: `storage` itself, or a canary's twin of it. */
   readonly journalPort: StoragePort;
   readonly params: SwarmParams;
-  readonly paramsBoot: ParamsBoot;
   readonly noise: NoiseControl;
   /** Wall time at the new board's time zero. */
   readonly wallEpochMs: number;
@@ -57,7 +65,7 @@ export interface SwarmBoot {
 
 /** A running board. */
 export interface SwarmBoard {
-  readonly clock: SwarmClock;
+  readonly clock: ClockSim;
   readonly wall: JumpClock;
   readonly pn532: Pn532Sim;
   readonly plug: PlugLink;
@@ -68,7 +76,24 @@ export interface SwarmBoard {
   readonly screen: DwinDisplaySim;
   readonly params: ParamSet;
   readonly logs: LogEvent[];
+  /** What the reader supervision needs: the driver, the outputs, the log, the start options. */
+  readonly supervision: SwarmReaderSupervision;
   lastSignal(): IndicatorSignal | null;
+  /** Drops the UART transcript kept so far (the swarm checks outcomes, not wire bytes). */
+  forgetLineRecords(): void;
+}
+
+/** The board's parts a lost reader is reported on and brought back with. */
+export interface SwarmReaderSupervision {
+  readonly reader: Pn532Reader;
+  readonly display: DisplayPort;
+  readonly indicator: IndicatorPort;
+  readonly log: LogPort;
+  readonly start: ReaderStartOptions;
+  /** Jitter of the reopen backoff, [0, 1), from the boot's seeded stream. */
+  readonly random01: () => number;
+  /** `reader-error` events logged so far. */
+  readerErrors(): number;
 }
 
 /** Why a boot did not reach WaitForCard. */
@@ -86,28 +111,23 @@ export type SwarmBootFailure =
 export async function bootSwarmBoard(
   boot: SwarmBoot,
 ): Promise<{ ok: true; board: SwarmBoard } | { ok: false; failure: SwarmBootFailure }> {
-  const clock = new SwarmClock(boot.wallEpochMs);
+  const clock = new ClockSim(boot.wallEpochMs);
   const wall = new JumpClock(clock);
   const devices = await startReader(boot, clock, wall);
   if (!devices.ok) return { ok: false, failure: { stage: 'reader', detail: devices.detail } };
-  const { pn532, plug, reader } = devices;
-  const opened = await Journal.open(boot.journalPort, {
-    fileName: JOURNAL_FILE_NAME,
-    clock: wall,
-    reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
-    sizeBytesMax: boot.options.storageBytes,
-  });
+  const { pn532, plug, reader, forgetLineRecords } = devices;
+  const opened = await openJournal(boot, wall);
   if (!opened.ok) {
     const stage = boot.storage.isDown() ? 'power' : 'journal';
     return { ok: false, failure: { stage, detail: `${opened.error} ${opened.detail}` } };
   }
-  const params = await boot.paramsBoot(boot.params.medium, boot.params.publicKey);
+  const params = await boot.params.boot();
   if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
-  const kernel = await loadKernel();
-  const screen = new DwinDisplaySim();
-  const indicator = memoryIndicator();
-  const logs: LogEvent[] = [];
-  const unpredictable = boot.prng;
+  const kernel = await loadKernel({ module: await swarmKernelModule() });
+  const [screen, indicator] = [new DwinDisplaySim(), memoryIndicator()];
+  const { logs, log, readerErrors } = boardLog(boot);
+  const display = new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
+  const jitter = boot.prng.fork('reopen-jitter');
   // The terminal data key of the seed (as `shuaka sim`); each boot its own IV stream.
   const sealIvs = boot.prng.fork('pan-seal-iv');
   const panVault = PanVault.fromKey(simDataKey(boot.options.seed), (n) => sealIvs.bytes(n));
@@ -115,19 +135,21 @@ export async function bootSwarmBoard(
   const validator = new Validator(
     {
       reader: boot.wrapReader(reader),
-      display: new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
+      display,
       indicator,
       clock: wall,
       kernel,
       journal: opened.value.journal,
       params: () => activeSet,
-      unpredictableNumber: () => unpredictable.bytes(4),
+      unpredictableNumber: () => boot.prng.bytes(4),
       panVault,
-      log: boot.wrapLog({ log: (event) => logs.push(event) }),
+      log,
     },
     boot.options.validator,
   );
   await runOnSwarmClock(clock, validator.start());
+  // As the board does: the floor is raised once the validator has started on the new set.
+  await params.raiseFloor();
   const board: SwarmBoard = {
     clock,
     wall,
@@ -140,7 +162,17 @@ export async function bootSwarmBoard(
     screen,
     params: activeSet,
     logs,
+    supervision: {
+      reader,
+      display,
+      indicator,
+      log,
+      start: readerStart(boot),
+      random01: () => jitter.below(1 << 30) / (1 << 30),
+      readerErrors,
+    },
     lastSignal: () => indicator.last(),
+    forgetLineRecords,
   };
   return { ok: true, board };
 }
@@ -148,10 +180,17 @@ export async function bootSwarmBoard(
 /** The reader side: UART line with the run's noise, PN532 emulator, USB plug, driver start. */
 async function startReader(
   boot: SwarmBoot,
-  clock: SwarmClock,
+  clock: ClockSim,
   wall: JumpClock,
 ): Promise<
-  { ok: true; pn532: Pn532Sim; plug: PlugLink; reader: Pn532Reader } | { ok: false; detail: string }
+  | {
+      ok: true;
+      pn532: Pn532Sim;
+      plug: PlugLink;
+      reader: Pn532Reader;
+      forgetLineRecords: () => void;
+    }
+  | { ok: false; detail: string }
 > {
   const line = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_DEFAULT_LINE,
@@ -159,18 +198,58 @@ async function startReader(
     deviceToHostFaults: boot.noise,
   });
   const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
-  const plug = new PlugLink(line.host);
+  const plug = new PlugLink(line.host, PN532_SIM_RIG_DEFAULT_LINE.baudRate);
   const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);
-  const started = await runOnSwarmClock(
-    clock,
-    reader.start({ baudRate: boot.options.baudRate, rf: SIM_READER_RF }),
-  );
+  const started = await runOnSwarmClock(clock, reader.start(readerStart(boot)));
   if (!started.ok) return { ok: false, detail: `${started.error} ${started.detail}` };
-  return { ok: true, pn532, plug, reader };
+  // As on a board: the driver hears of a hung-up device at once (pty_reader.ts).
+  plug.onLost((detail) => reader.linkLost(detail));
+  return { ok: true, pn532, plug, reader, forgetLineRecords: () => line.resetRecords() };
+}
+
+let kernelModule: Promise<WebAssembly.Module> | null = null;
+
+/** The kernel compiled once per process; each boot instantiates it afresh (a reboot). */
+function swarmKernelModule(): Promise<WebAssembly.Module> {
+  kernelModule ??= compileKernelModule();
+  return kernelModule;
+}
+
+/** The board's log, kept in memory, counting reader errors (the supervision's input). */
+function boardLog(boot: SwarmBoot): {
+  logs: LogEvent[];
+  log: LogPort;
+  readerErrors: () => number;
+} {
+  const logs: LogEvent[] = [];
+  let errors = 0;
+  const log = boot.wrapLog({
+    log: (event) => {
+      if (event['event'] === 'reader-error') errors += 1;
+      logs.push(event);
+    },
+  });
+  return { logs, log, readerErrors: () => errors };
+}
+
+function openJournal(boot: SwarmBoot, wall: JumpClock): ReturnType<typeof Journal.open> {
+  return Journal.open(boot.journalPort, {
+    fileName: JOURNAL_FILE_NAME,
+    clock: wall,
+    reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
+    sizeBytesMax: boot.options.storageBytes,
+    // One segment for the whole medium: swarm_journal.ts models a single journal file (no
+    // checkpoints, no reclaimed segments) until it learns the segment layout.
+    segmentBytesMax: SWARM_JOURNAL_SEGMENT_BYTES,
+  });
+}
+
+function readerStart(boot: SwarmBoot): ReaderStartOptions {
+  return { baudRate: boot.options.baudRate, rf: SIM_READER_RF };
 }
 
 /** Steps the clock until `promise` settles (boot only). Throws on a deadlock or a livelock. */
-export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>): Promise<T> {
+export async function runOnSwarmClock<T>(clock: ClockSim, promise: Promise<T>): Promise<T> {
   let settled = false;
   const watched = promise.finally(() => {
     settled = true;
@@ -178,7 +257,7 @@ export async function runOnSwarmClock<T>(clock: SwarmClock, promise: Promise<T>)
   watched.catch(() => undefined);
   for (let steps = 0; !settled; steps += 1) {
     if (steps >= SWARM_BOOT_STEPS_MAX) throw new Error('swarm boot: too many clock steps');
-    if (!(await clock.step()) && !settled) {
+    if (!(await clock.wakeNext()) && !settled) {
       throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
     }
   }

@@ -18,7 +18,7 @@ import type { RiderPool } from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
 import type { SwarmMix } from './swarm_mix.js';
 import type { SwarmCheck, SwarmFault } from './swarm_options.js';
-import { paramsBootStock } from './swarm_params.js';
+import { SWARM_PARAMS_NO_FLOOR } from './swarm_params.js';
 import { SWARM_HOOKS_STOCK, type SwarmHooks } from './swarm_run.js';
 
 export const SWARM_CANARIES = [
@@ -27,6 +27,7 @@ export const SWARM_CANARIES = [
   'pan-in-log',
   'params-rollback',
   'hung-reader',
+  'reader-never-reopened',
   'throwing-journal',
 ] as const;
 
@@ -134,6 +135,29 @@ function forced(tune: Partial<SwarmMix>): (drawn: SwarmMix) => SwarmMix {
   return (drawn) => ({ ...drawn, ...tune });
 }
 
+/** The canaries of the reader's link: a driver that hangs, a board that never reopens. */
+function readerCanary(name: 'hung-reader' | 'reader-never-reopened'): SwarmCanary {
+  const base = { name, checks: ALL_BUT_PAN, caughtBy: ['liveness'] as const };
+  if (name === 'hung-reader') {
+    return {
+      ...base,
+      defect: 'the reader stops answering and the validator never recovers',
+      faults: [],
+      hooks: { ...SWARM_HOOKS_STOCK, wrapReader: hangingReader },
+    };
+  }
+  return {
+    ...base,
+    defect: 'a reader whose USB serial device went away is never reopened',
+    faults: ['unplug'],
+    hooks: {
+      ...SWARM_HOOKS_STOCK,
+      superviseReader: false,
+      tuneMix: forced({ unplugPerTap: 0.1 }),
+    },
+  };
+}
+
 /** The canary `name` for a run whose rider pool is `pool`. */
 export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
   const base = { name, checks: ALL_BUT_PAN };
@@ -173,7 +197,7 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         caughtBy: ['params'],
         hooks: {
           ...SWARM_HOOKS_STOCK,
-          paramsBoot: paramsBootStock,
+          paramsPath: SWARM_PARAMS_NO_FLOOR,
           tuneMix: forced({
             paramsUpdatePerTap: 0.15,
             paramsRollbackShare: 0.5,
@@ -182,13 +206,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         },
       };
     case 'hung-reader':
-      return {
-        ...base,
-        defect: 'the reader stops answering and the validator never recovers',
-        faults: [],
-        caughtBy: ['liveness'],
-        hooks: { ...SWARM_HOOKS_STOCK, wrapReader: hangingReader },
-      };
+    case 'reader-never-reopened':
+      return readerCanary(name);
     case 'throwing-journal':
       return {
         ...base,

@@ -8,21 +8,29 @@ import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indi
 import type { SerialLink, SerialReceiver } from '../../../hal/src/ports/serial_link.js';
 import type { Prng } from '../prng.js';
 import type { SerialLineFaults } from '../serial_link_sim.js';
-import type { SwarmClock } from './swarm_clock.js';
+import type { ClockSim } from '../clock_sim.js';
 
 /**
- * The host end of the reader's USB serial adapter. Unplugged, every write fails with
- * READER_IO (the kernel's ENODEV) and nothing arrives; plugged back, bytes flow again (the
- * PN532 behind it lost power: the caller power-cycles the emulator).
+ * The reader's USB serial adapter as the board's reopenable link sees it (the twin of
+ * hal/src/serial/reopenable_serial_link.ts over a simulated tty). Unplugging hangs up the open
+ * device: the loss listener is told at once (the driver's `linkLost`, as the kernel's hang-up
+ * on a tty), and every operation fails with READER_IO (ENODEV) until `reopen` succeeds, which
+ * it does only once the adapter is back (a new tty, at the PN532's power-on 115200 baud).
+ * Plugging back alone brings nothing back: the board must reopen.
  */
 export class PlugLink implements SerialLink {
   private plugged = true;
+  private lostDetail: string | null = null;
+  private lostListener: ((detail: string) => void) | undefined;
   private receiver: SerialReceiver | undefined;
 
-  constructor(private readonly inner: SerialLink) {
+  constructor(
+    private readonly inner: SerialLink,
+    private readonly powerOnBaud: number,
+  ) {
     this.path = inner.path;
     inner.setReceiver((bytes) => {
-      if (this.plugged) this.receiver?.(bytes);
+      if (this.lostDetail === null) this.receiver?.(bytes);
     });
   }
 
@@ -32,12 +40,34 @@ export class PlugLink implements SerialLink {
     return this.plugged;
   }
 
+  /** Why the open device is gone, or null while it works. */
+  lost(): string | null {
+    return this.lostDetail;
+  }
+
+  /** Installs the one loss listener (the reader driver's `linkLost`). */
+  onLost(listener: ((detail: string) => void) | undefined): void {
+    this.lostListener = listener;
+  }
+
   unplug(): void {
     this.plugged = false;
+    if (this.lostDetail !== null) return;
+    this.lostDetail = 'serial device hung up (USB unplugged)';
+    this.lostListener?.(this.lostDetail);
   }
 
   plugIn(): void {
     this.plugged = true;
+  }
+
+  /** Opens the device again. Errors: READER_IO (not plugged in), as the inner link's. */
+  async reopen(): Promise<HalResult<void>> {
+    if (!this.plugged) return halErr(HalStatus.READER_IO, 'no such device (still unplugged)');
+    const speed = await this.inner.setBaudRate(this.powerOnBaud);
+    if (!speed.ok) return speed;
+    this.lostDetail = null;
+    return halOk(undefined);
   }
 
   baudRate(): number {
@@ -49,17 +79,17 @@ export class PlugLink implements SerialLink {
   }
 
   write(bytes: Uint8Array): Promise<HalResult<void>> {
-    if (!this.plugged) return Promise.resolve(gone());
+    if (this.lostDetail !== null) return Promise.resolve(gone());
     return this.inner.write(bytes);
   }
 
   discardInput(): Promise<HalResult<void>> {
-    if (!this.plugged) return Promise.resolve(gone());
+    if (this.lostDetail !== null) return Promise.resolve(gone());
     return this.inner.discardInput();
   }
 
   setBaudRate(baudRate: number): Promise<HalResult<void>> {
-    if (!this.plugged) return Promise.resolve(gone());
+    if (this.lostDetail !== null) return Promise.resolve(gone());
     return this.inner.setBaudRate(baudRate);
   }
 
@@ -73,13 +103,13 @@ function gone(): HalResult<void> {
 }
 
 /**
- * The board's clock: monotonic time from the SwarmClock, wall time from it plus an offset that
+ * The board's clock: monotonic time from the ClockSim, wall time from it plus an offset that
  * `jumpWallMs` moves (an RTC set by hand, NTP stepping, a flat RTC battery after a reboot).
  */
 export class JumpClock implements ClockPort {
   private offsetMs = 0;
 
-  constructor(readonly sim: SwarmClock) {}
+  constructor(readonly sim: ClockSim) {}
 
   nowMs(): number {
     return this.sim.nowMs();

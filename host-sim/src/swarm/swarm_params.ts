@@ -1,10 +1,30 @@
 // Parameter sets of a swarm run: signed versions, rollbacks (an older signed set) and corrupt
-// sets pushed to the validator's parameter medium, activated at the next boot.
+// sets, downloaded and installed through the firmware's own power-safe path (A/B slots, version
+// floor; firmware/src/app/params/params_install.ts), activated at the next boot.
+//
+// The install path works on directories (rename and fsync are its atomicity), so the run keeps
+// its parameter root, floor and download area in a temporary directory of its own, removed by
+// `dispose`. Installs happen between taps, outside the simulated clock; a power cut during one
+// is the hook throwing at a write point, which leaves the files as a real cut would (a torn
+// half file, a slot without its pointer, a pointer without the raised floor).
 
 import type { KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FILE_FARES, FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
 import {
-  ParamStore,
+  paramsFloorWrite,
+  type WritePointHook,
+} from '../../../firmware/src/app/params/params_floor.js';
+import { paramsBootLoad } from '../../../firmware/src/app/params/params_boot.js';
+import {
+  paramsActiveDir,
+  paramsInstall,
+  paramsLoadDir,
+  type ParamsRefusalKind,
+} from '../../../firmware/src/app/params/params_install.js';
+import {
   writeDefaultParams,
   type ParamSet,
 } from '../../../firmware/src/app/params/params_store.js';
@@ -19,45 +39,121 @@ export type ParamsImage = ReadonlyMap<string, Uint8Array>;
 /** What a push put on the medium: a newer set, an older signed one, or a damaged one. */
 export type ParamsPush = 'newer' | 'rollback' | 'corrupt';
 
-/**
- * How a board activates its parameters at boot. The stock firmware has one way
- * (`ParamStore.activate` on the medium); a branch that keeps the highest version durably
- * replaces this function. Resolves to the active set, or to the refusal's message.
- */
-export type ParamsBoot = (
-  medium: StorageSim,
-  publicKey: KeyObject,
-) => Promise<{ ok: true; set: ParamSet; store: ParamStore } | { ok: false; reason: string }>;
+/** The run's parameter directories: installed root (slots), floor, download area. */
+export interface SwarmParamsDirs {
+  readonly root: string;
+  readonly stateDir: string;
+  readonly download: string;
+}
 
-/** Today's boot: whatever signed set is on the medium. */
-export const paramsBootStock: ParamsBoot = async (medium, publicKey) => {
-  const store = new ParamStore(publicKey);
-  const activated = await store.activate(medium);
-  if (!activated.ok) return { ok: false, reason: activated.error.message };
-  return { ok: true, set: activated.value, store };
+/** How an install ended. */
+export type SwarmInstall =
+  | { readonly ok: true; readonly version: number }
+  | { readonly ok: false; readonly kind: ParamsRefusalKind; readonly message: string };
+
+/** The boot's active set, and the floor raise to make once the validator has started. */
+export type SwarmParamsBooted =
+  | { readonly ok: true; readonly set: ParamSet; readonly raiseFloor: () => Promise<void> }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * How the validator installs and boots its parameters. The stock path is the firmware's
+ * (`SWARM_PARAMS_FLOOR`); a canary puts the old defect back (`SWARM_PARAMS_NO_FLOOR`).
+ */
+export interface SwarmParamsPath {
+  /** Installs the set in `dirs.download`; `hook` runs at every durable write step. */
+  install(dirs: SwarmParamsDirs, key: KeyObject, hook: WritePointHook): Promise<SwarmInstall>;
+  boot(dirs: SwarmParamsDirs, key: KeyObject): Promise<SwarmParamsBooted>;
+}
+
+/** The firmware's path: A/B install under the version floor, floor-checked boot. */
+export const SWARM_PARAMS_FLOOR: SwarmParamsPath = {
+  install: async (dirs, key, hook) => {
+    const installed = await paramsInstall(dirs.download, dirs.root, key, dirs.stateDir, hook);
+    return installed.ok ? { ok: true, version: installed.set.version } : installed;
+  },
+  boot: async (dirs, key) => {
+    const loaded = await paramsBootLoad(dirs.root, key, dirs.stateDir);
+    if (!loaded.ok) return { ok: false, reason: `${loaded.kind}: ${loaded.message}` };
+    const raise = loaded.floorRaise;
+    const raiseFloor = async (): Promise<void> => {
+      if (raise !== null) await paramsFloorWrite(dirs.stateDir, raise);
+    };
+    return { ok: true, set: loaded.set, raiseFloor };
+  },
 };
 
-/** The run's parameter medium, signing key and the signed versions made so far. */
+/**
+ * The defect of issue 11 put back: any signed set is copied over the active one (no floor,
+ * no A/B) and booted. An older signed set comes back.
+ */
+export const SWARM_PARAMS_NO_FLOOR: SwarmParamsPath = {
+  install: async (dirs, key) => {
+    try {
+      const set = await paramsLoadDir(dirs.download, key);
+      await rm(dirs.root, { recursive: true, force: true });
+      await mkdir(dirs.root, { recursive: true });
+      await copyDir(dirs.download, dirs.root);
+      return { ok: true, version: set.version };
+    } catch (error) {
+      return { ok: false, kind: 'invalid', message: String(error) };
+    }
+  },
+  boot: async (dirs, key) => {
+    try {
+      const set = await paramsLoadDir(await paramsActiveDir(dirs.root), key);
+      return { ok: true, set, raiseFloor: async () => undefined };
+    } catch (error) {
+      return { ok: false, reason: String(error) };
+    }
+  },
+};
+
+/** Thrown by a write-point hook: the power went at that point of an install. */
+export class SwarmParamsPowerCut extends Error {
+  constructor(readonly point: string) {
+    super(`power cut during the parameter install at ${point}`);
+  }
+}
+
+/** The run's parameter directories, signing key and the signed versions made so far. */
 export class SwarmParams {
-  readonly medium: StorageSim;
   readonly publicKey: KeyObject;
   private readonly privateKey: KeyObject;
   /** Good signed sets by version; a corrupt set burns its version number too. */
   private readonly good = new Map<number, ParamsImage>();
   private versionNext = 1;
 
-  constructor(
+  private constructor(
     private readonly options: SimBoardOptions,
     private readonly prng: Prng,
+    private readonly base: string,
+    readonly dirs: SwarmParamsDirs,
+    readonly path: SwarmParamsPath,
   ) {
     const keys = simSigningKey(prng.fork('params-key'));
     this.publicKey = keys.publicKey;
     this.privateKey = keys.privateKey;
-    this.medium = new StorageSim({
-      totalBytes: 64 << 20,
-      prng: prng.fork('params-medium'),
-      tornModes: ['prefix'],
-    });
+  }
+
+  /** Makes the run's directories (a new temporary directory). */
+  static async create(
+    options: SimBoardOptions,
+    prng: Prng,
+    path: SwarmParamsPath,
+  ): Promise<SwarmParams> {
+    const base = await mkdtemp(join(tmpdir(), 'shuaka-swarm-params-'));
+    const dirs = {
+      root: join(base, 'params'),
+      stateDir: join(base, 'state'),
+      download: join(base, 'download'),
+    };
+    return new SwarmParams(options, prng, base, dirs, path);
+  }
+
+  /** Removes the run's directories. Never throws. */
+  async dispose(): Promise<void> {
+    await rm(this.base, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Highest good version signed so far (0 before the first). */
@@ -65,31 +161,34 @@ export class SwarmParams {
     return Math.max(0, ...this.good.keys());
   }
 
-  /** Signs the next version, installs it, returns it. Throws if refused. */
-  async pushNewer(): Promise<number> {
+  /** Signs the next version and installs it (a cut may stop it: SwarmParamsPowerCut). */
+  async pushNewer(hook: WritePointHook = () => undefined): Promise<SwarmInstall> {
     const version = this.versionNext;
     this.versionNext += 1;
     const image = await this.sign(version);
     this.good.set(version, image);
-    await install(this.medium, image);
-    return version;
+    return this.install(image, hook);
   }
 
-  /** Installs an older good signed set (a stale depot push). Returns its version, or null. */
-  async pushRollback(): Promise<number | null> {
-    const older = [...this.good.keys()].filter((v) => v < this.newestVersion());
+  /**
+   * Installs a good signed set older than `activeHighest` (the highest version a boot has
+   * activated: the floor), a stale depot push; null when there is none.
+   */
+  async pushRollback(hook: WritePointHook, activeHighest: number): Promise<SwarmInstall | null> {
+    const older = [...this.good.keys()].filter((v) => v < activeHighest);
     const version = older[this.prng.below(Math.max(1, older.length))];
     const image = version === undefined ? undefined : this.good.get(version);
     if (version === undefined || image === undefined) return null;
-    await install(this.medium, image);
-    return version;
+    return this.install(image, hook);
   }
 
   /**
    * Installs a set that must be refused: the next version with one byte of fares.json or of
-   * the manifest's signature changed after signing. Returns the manifest bytes installed.
+   * the manifest's signature changed after signing. Returns the manifest bytes offered.
    */
-  async pushCorrupt(): Promise<Uint8Array> {
+  async pushCorrupt(
+    hook: WritePointHook = () => undefined,
+  ): Promise<{ manifest: Uint8Array; installed: SwarmInstall }> {
     const version = this.versionNext;
     this.versionNext += 1;
     const image = new Map(await this.sign(version));
@@ -99,8 +198,21 @@ export class SwarmParams {
     const at = target === FILE_MANIFEST ? bytes.lastIndexOf(0x22) - 3 : bytes.indexOf(0x30);
     bytes[Math.max(0, at)] = (bytes[Math.max(0, at)] ?? 0) === 0x31 ? 0x32 : 0x31;
     image.set(target, bytes);
-    await install(this.medium, image);
-    return image.get(FILE_MANIFEST) ?? new Uint8Array(0);
+    const installed = await this.install(image, hook);
+    return { manifest: image.get(FILE_MANIFEST) ?? new Uint8Array(0), installed };
+  }
+
+  /** The boot's activation through the run's path. */
+  boot(): Promise<SwarmParamsBooted> {
+    return this.path.boot(this.dirs, this.publicKey);
+  }
+
+  private async install(image: ParamsImage, hook: WritePointHook): Promise<SwarmInstall> {
+    // The download: a fresh directory holding exactly the pushed files.
+    await rm(this.dirs.download, { recursive: true, force: true });
+    await mkdir(this.dirs.download, { recursive: true });
+    for (const [name, bytes] of image) await writeFile(join(this.dirs.download, name), bytes);
+    return this.path.install(this.dirs, this.publicKey, hook);
   }
 
   private async sign(version: number): Promise<ParamsImage> {
@@ -131,9 +243,17 @@ export class SwarmParams {
   }
 }
 
-async function install(medium: StorageSim, image: ParamsImage): Promise<void> {
-  for (const [name, bytes] of image) {
-    const written = await medium.replace(name, bytes);
-    if (!written.ok) throw new Error(`install ${name}: ${written.detail}`);
+async function copyDir(source: string, target: string): Promise<void> {
+  for (const name of await readdir(source)) {
+    await writeFile(join(target, name), await readFile(join(source, name)));
   }
+}
+
+/** A hook that cuts the power at the `cutAt`-th write point (1 = the first); null: never. */
+export function paramsCutHook(cutAt: number | null): WritePointHook {
+  let points = 0;
+  return (point) => {
+    points += 1;
+    if (cutAt !== null && points === cutAt) throw new SwarmParamsPowerCut(point);
+  };
 }

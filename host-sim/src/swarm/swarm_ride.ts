@@ -1,5 +1,10 @@
 // One rider's tap on a swarm board, stepped on the board's clock until it ends or power goes.
 
+import {
+  READER_ERROR_TURNS_MAX,
+  READER_REOPEN_BACKOFF,
+  recoverReader,
+} from '../../../firmware/src/app/validator/reader_recovery.js';
 import { withFaults, type CardFault } from '../cards/card_faults.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { RiderCard } from '../sim/bus_riders.js';
@@ -11,18 +16,35 @@ export const SWARM_ANSWER_WAIT_MS = 10_000;
 /** Clock steps one tap may take (a guard against a livelock of the simulated line). */
 export const SWARM_TAP_STEPS_MAX = 200_000;
 
-/** The validator's loop on one board, and how it ended (it runs until the board dies). */
+/**
+ * The validator's loop on one board, and how it ended (it runs until the board dies), with the
+ * board's reader supervision (firmware/src/boards/bus_validator.ts, runLoop): a hung-up serial
+ * device or READER_ERROR_TURNS_MAX failing turns in a row are reported (reader-lost), shown
+ * (out of service) and brought back by the firmware's `recoverReader`.
+ */
 export class BoardLoop {
   private waiting: ((report: TapReport) => void) | null = null;
   private error: unknown = null;
   private failed = false;
 
-  constructor(readonly board: SwarmBoard) {
+  /** `supervise` false: the defect of issue 11, a lost reader is never reopened. */
+  constructor(
+    readonly board: SwarmBoard,
+    supervise: boolean,
+  ) {
     const loop = async (): Promise<void> => {
+      let failingTurns = 0;
       for (;;) {
-        await board.validator.turn((event) => {
+        const errorsBefore = board.supervision.readerErrors();
+        const report = await board.validator.turn((event) => {
           if (event.kind === 'CardProcessed') this.waiting?.(event.report);
         });
+        const failed = report === null && board.supervision.readerErrors() > errorsBefore;
+        failingTurns = failed ? failingTurns + 1 : 0;
+        const lost = board.plug.lost();
+        if (!supervise || (lost === null && failingTurns < READER_ERROR_TURNS_MAX)) continue;
+        await readerDown(board, lost ?? `${failingTurns} reader errors in a row`);
+        failingTurns = 0;
       }
     };
     loop().catch((error: unknown) => {
@@ -48,6 +70,29 @@ export class BoardLoop {
   }
 }
 
+/** Reports the reader down, shows it, reopens it with backoff, then shows the idle screen. */
+async function readerDown(board: SwarmBoard, why: string): Promise<void> {
+  const { supervision, plug, wall, validator } = board;
+  supervision.log.log({ event: 'reader-lost', path: plug.path, detail: why });
+  await supervision.display.show({ kind: 'outOfService' });
+  await supervision.indicator.signal('outOfService');
+  await recoverReader(
+    {
+      link: plug,
+      reader: supervision.reader,
+      clock: wall,
+      random01: supervision.random01,
+      // A board is never asked to stop: it runs until its power goes.
+      stopRequested: () => false,
+      log: supervision.log,
+    },
+    supervision.start,
+    READER_REOPEN_BACKOFF,
+  );
+  await supervision.indicator.signal('off');
+  await validator.showIdleScreen();
+}
+
 /** How a stepped operation ended. */
 export type StepEnd = 'done' | 'power-cut' | 'crash';
 
@@ -67,7 +112,7 @@ export async function stepUntil(
     if (storage.isDown()) return 'power-cut';
     if (loop.crashed() !== null) return 'crash';
     if (steps > SWARM_TAP_STEPS_MAX) throw new Error('swarm: too many clock steps in one tap');
-    if (!(await clock.step()) && !done()) {
+    if (!(await clock.wakeNext()) && !done()) {
       throw new Error(`swarm: deadlock at ${clock.nowMs()} ms`);
     }
   }

@@ -22,13 +22,14 @@ import type { StorageSim } from '../storage_sim.js';
 import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
 import { SwarmModel, type SwarmViolation } from './swarm_model.js';
 import type { SwarmCheck, SwarmOptions } from './swarm_options.js';
-import { paramsBootStock, SwarmParams, type ParamsBoot } from './swarm_params.js';
+import { SWARM_PARAMS_FLOOR, SwarmParams, type SwarmParamsPath } from './swarm_params.js';
 import { noiseControl, type NoiseControl } from './swarm_devices.js';
 import { SwarmSession } from './swarm_session.js';
 
 /** Hooks a canary uses to put a defect back; the stock run uses SWARM_HOOKS_STOCK. */
 export interface SwarmHooks {
-  readonly paramsBoot: ParamsBoot;
+  /** How parameter sets are installed and booted (a canary may drop the version floor). */
+  readonly paramsPath: SwarmParamsPath;
   /** The port the journal writes through (a canary may lose syncs). */
   readonly journalPort: (storage: StorageSim) => StoragePort;
   /** Runs after each restart of the medium (a canary may flip a committed bit). */
@@ -36,17 +37,20 @@ export interface SwarmHooks {
   readonly wrapLog: (inner: LogPort) => LogPort;
   /** The reader driver the validator sees (a canary may hang it). */
   readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  /** The board's reader supervision (report, reopen with backoff); a canary turns it off. */
+  readonly superviseReader: boolean;
   /** Adjusts the seed's drawn fault mix (a canary forces the faults it needs). */
   readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
 }
 
 export const SWARM_HOOKS_STOCK: SwarmHooks = {
-  paramsBoot: paramsBootStock,
+  paramsPath: SWARM_PARAMS_FLOOR,
   journalPort: (storage) => storage,
   afterRestart: () => undefined,
   wrapLog: (inner) => inner,
   wrapReader: (inner) => inner,
   tuneMix: (drawn) => drawn,
+  superviseReader: true,
 };
 
 /** Counters of a run, for the summary line. */
@@ -58,6 +62,8 @@ export interface SwarmStats {
   reboots: number;
   unplugs: number;
   paramsPushes: number;
+  /** Parameter installs the power went out in the middle of. */
+  paramsCuts: number;
   clockJumps: number;
   diskFulls: number;
   simulatedMs: number;
@@ -101,8 +107,9 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
   const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki());
   const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool);
-  const params = new SwarmParams(boardOptions, prng.fork('params'));
-  await params.pushNewer();
+  const params = await SwarmParams.create(boardOptions, prng.fork('params'), hooks.paramsPath);
+  const first = await params.pushNewer();
+  if (!first.ok) throw new Error(`swarm: the first parameter set was refused: ${first.message}`);
   const checks = new Set<SwarmCheck>(options.checks);
   // The boards' data key (swarm_board.ts): tokens only, so no IV source is needed.
   const tokens = PanVault.fromKey(simDataKey(options.seed), () => new Uint8Array(0));
@@ -125,6 +132,7 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
       reboots: 0,
       unplugs: 0,
       paramsPushes: 0,
+      paramsCuts: 0,
       clockJumps: 0,
       diskFulls: 0,
       simulatedMs: 0,
@@ -147,6 +155,8 @@ export async function runSwarm(
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     crash = { event: world.model.event, message };
+  } finally {
+    await world.params.dispose();
   }
   return {
     options,

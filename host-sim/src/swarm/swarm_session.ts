@@ -3,7 +3,10 @@
 import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { RiderCard } from '../sim/bus_riders.js';
+import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
+import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
 import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
+import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
 import { SWARM_MIX_QUIET } from './swarm_mix.js';
 import {
@@ -19,12 +22,23 @@ import type { SwarmWorld } from './swarm_run.js';
 export const SWARM_REBOOT_MS = 20_000;
 /** Boots tried in a row (a watchdog restarts a validator that failed to start). */
 export const SWARM_BOOT_TRIES = 8;
+/** A rider's re-tap, or the same card's next fare, comes after this at least. */
+export const SWARM_RETAP_GAP_MS_MIN = 300;
 /** Re-taps a rider makes after a bad answer, within one fare. */
 export const SWARM_RETAPS_MAX = 2;
 /** After the last tap the validator must be back in WaitForCard within this (liveness). */
 export const SWARM_SETTLE_MS = 10_000;
 /** Whole-medium checks run every this many taps (and after every boot and at the end). */
 export const SWARM_FULL_CHECK_EVERY = 64;
+/** Longest time from an unplug to the reader back: the unplug, one backoff wait, a start. */
+export const SWARM_READER_BACK_MS_MAX =
+  SWARM_UNPLUG_MS_MAX +
+  READER_REOPEN_BACKOFF.maxMs * (1 + READER_REOPEN_BACKOFF.jitterRatio) +
+  2_000;
+/** Longest time from a replug to the reader back: one backoff wait and a start. */
+export const SWARM_REOPEN_MS_MAX = SWARM_READER_BACK_MS_MAX - SWARM_UNPLUG_MS_MAX;
+/** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
+export const SWARM_PARAMS_CUT_POINTS_MAX = 32;
 /** Name of the file another writer fills the journal's medium with. */
 const FILLER_FILE = 'filler.bin';
 
@@ -41,6 +55,8 @@ export class SwarmSession {
   private cutArmedUntil: number | null = null;
   private readonly corruptManifests = new Set<string>();
   private boots = 0;
+  /** Board time of the last replug of the reader. */
+  private replugAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly world: SwarmWorld,
@@ -55,14 +71,20 @@ export class SwarmSession {
   async run(): Promise<void> {
     const { options, model, stats } = this.world;
     const plans = this.world.prng.fork('plan');
+    let lastCard: RiderCard | null = null;
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
       const drawn = drawTapPlan(plans, quiet ? SWARM_MIX_QUIET : this.world.mix, this.world.pool);
-      // The first quiet tap waits out a reader still unplugged (its replug is due by then).
+      // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
       const firstQuiet = tap === options.taps - options.quietTaps;
-      const plan = firstQuiet ? { ...drawn, gapMs: drawn.gapMs + SWARM_UNPLUG_MS_MAX } : drawn;
+      // The same card again must be seen to leave first (a card left on the reader is not
+      // processed twice), as before a re-tap.
+      const sameCard = drawn.card === lastCard;
+      const gapMs = sameCard ? Math.max(drawn.gapMs, SWARM_RETAP_GAP_MS_MIN) : drawn.gapMs;
+      const plan = { ...drawn, gapMs: firstQuiet ? gapMs + SWARM_READER_BACK_MS_MAX : gapMs };
+      lastCard = drawn.card;
       if (plan.paramsPush !== null) await this.pushParams(plan.paramsPush);
       if (this.stopped()) break;
       await this.fare(plan, quiet);
@@ -92,7 +114,7 @@ export class SwarmSession {
       if (!unfinished || !retaps.chance(quiet ? 1 : mix.reTapChance)) break;
       const reTap: SwarmTapPlan = {
         ...plan,
-        gapMs: retaps.between(300, 2500),
+        gapMs: retaps.between(SWARM_RETAP_GAP_MS_MIN, 2500),
         pull: [],
         powerCutAfterWrites: null,
         noiseBurstTaps: null,
@@ -124,6 +146,8 @@ export class SwarmSession {
     const startedMs = loop.board.clock.nowMs();
     rideSwarmTap(loop, plan.card, plan, plan.pull, () => {
       if (first) this.faultsAtTap(plan, excuse);
+      // A re-tap starts no fault, but one still standing (an unplugged reader) excuses it too.
+      this.readerExcuse(loop.board, excuse);
     }).then(
       (o) => {
         outcome = o;
@@ -200,14 +224,26 @@ export class SwarmSession {
     if (plan.diskFullTaps !== null && this.diskTapsLeft === 0) this.fillDisk(plan.diskFullTaps);
     if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
     if (plan.unplugMs !== null) this.unplug(board, plan.unplugMs);
-    if (!board.plug.isPlugged()) excuse.reason = 'reader unplugged';
+    this.readerExcuse(board, excuse);
   }
 
   private tapEnded(): void {
+    this.board?.forgetLineRecords();
     if (this.noiseTapsLeft > 0) this.noiseTapsLeft -= 1;
     if (this.diskTapsLeft > 0) {
       this.diskTapsLeft -= 1;
       if (this.diskTapsLeft === 0) void this.world.storage.replace(FILLER_FILE, new Uint8Array(0));
+    }
+  }
+
+  /**
+   * Unplugged, or plugged back and not reopened yet within one backoff wait: the rider may get
+   * no answer. Later the board must have it back (a board that never reopens fails here).
+   */
+  private readerExcuse(board: SwarmBoard, excuse: TapExcuse): void {
+    const reopening = board.clock.nowMs() - this.replugAtMs < SWARM_REOPEN_MS_MAX;
+    if (!board.plug.isPlugged() || (board.plug.lost() !== null && reopening)) {
+      excuse.reason = 'reader unplugged or being reopened';
     }
   }
 
@@ -217,6 +253,7 @@ export class SwarmSession {
     void (async () => {
       await board.clock.sleepMs(forMs);
       board.plug.plugIn();
+      this.replugAtMs = board.clock.nowMs();
       // The PN532 hangs off the USB adapter's 3.3 V: it comes back from power-on reset.
       await board.pn532.powerCycle();
     })();
@@ -270,14 +307,59 @@ export class SwarmSession {
     if (!this.stopped()) await this.reboot();
   }
 
-  /** A parameter push, then a clean reboot onto it. */
-  private async pushParams(push: 'newer' | 'rollback' | 'corrupt'): Promise<void> {
-    const { params, stats } = this.world;
+  /**
+   * A parameter push through the validator's install path, then a reboot onto it. With power
+   * cuts in the seed's mix, half the pushes lose power at a random write point of the install
+   * (the reboot must then find the old set or the new one, whole).
+   */
+  private async pushParams(push: ParamsPush): Promise<void> {
+    const { stats, mix, prng } = this.world;
     stats.paramsPushes += 1;
-    if (push === 'newer') await params.pushNewer();
-    if (push === 'rollback') await params.pushRollback();
-    if (push === 'corrupt') this.corruptManifests.add(sha256Hex(await params.pushCorrupt()));
+    const cuts = prng.fork(`params-cut-${stats.paramsPushes}`);
+    const cutOn = mix.powerCutPerTap > 0 && cuts.chance(0.5);
+    const hook = paramsCutHook(cutOn ? cuts.between(1, SWARM_PARAMS_CUT_POINTS_MAX) : null);
+    try {
+      await this.install(push, hook);
+    } catch (error) {
+      if (!(error instanceof SwarmParamsPowerCut)) throw error;
+      stats.paramsCuts += 1;
+      await this.powerCut();
+      return;
+    }
     await this.reboot();
+  }
+
+  /** Runs one push's install and checks its verdict against what the push was. */
+  private async install(push: ParamsPush, hook: WritePointHook): Promise<void> {
+    const { params, model } = this.world;
+    switch (push) {
+      case 'newer': {
+        const installed = await params.pushNewer(hook);
+        if (!installed.ok) model.fail('params', `a newer set was refused: ${installed.message}`);
+        return;
+      }
+      case 'rollback': {
+        const installed = await params.pushRollback(hook, model.paramsVersionHighest());
+        if (installed === null) return;
+        if (installed.ok || installed.kind !== 'rollback') {
+          const verdict = installed.ok ? `installed` : `refused as ${installed.kind}`;
+          model.fail('params', `an older signed set was ${verdict}, not refused as a rollback`);
+        }
+        return;
+      }
+      case 'corrupt': {
+        const offered = await params.pushCorrupt(hook);
+        this.corruptManifests.add(sha256Hex(offered.manifest));
+        if (offered.installed.ok || offered.installed.kind !== 'invalid') {
+          model.fail('params', `a corrupt set was not refused as invalid`);
+        }
+        return;
+      }
+      default: {
+        const unreachable: never = push;
+        throw new Error(`push ${String(unreachable)}`);
+      }
+    }
   }
 
   private async reboot(): Promise<void> {
@@ -297,7 +379,6 @@ export class SwarmSession {
         storage: world.storage,
         journalPort: world.hooks.journalPort(world.storage),
         params: world.params,
-        paramsBoot: world.hooks.paramsBoot,
         noise: world.noise,
         wallEpochMs: this.wallEpochMs,
         prng: world.prng.fork(`boot-${this.boots}`),
@@ -338,7 +419,7 @@ export class SwarmSession {
   private adopt(board: SwarmBoard): void {
     const { model, storage } = this.world;
     this.board = board;
-    this.loop = new BoardLoop(board);
+    this.loop = new BoardLoop(board, this.world.hooks.superviseReader);
     model.afterBoot(storage, board.logs, board.params.version);
     if (this.corruptManifests.has(board.params.manifestSha256Hex)) {
       model.corruptActivated(`version ${board.params.version}`);

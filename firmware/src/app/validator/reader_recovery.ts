@@ -1,17 +1,24 @@
 // Bringing a lost reader back: reopen its serial device with backoff until the chip answers.
+// (Here, not in boards/, so that the simulated boards of host-sim run the same policy.)
 //
 // A USB-serial PN532 that is unplugged (or whose cable shakes loose) comes back under the same
 // path when it is plugged in again. The board reports the loss, shows "out of service", and
 // tries again and again, first quickly (a glitch), then every ~10 s (a reader being replaced),
 // with jitter so that validators on one bus power rail do not retry in lockstep.
 
-import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
-import type { HalResult } from '../../../hal/src/ports/hal_status.js';
+import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
+import type { HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type {
   ReaderControlPort,
   ReaderStartOptions,
-} from '../../../hal/src/ports/reader_control_port.js';
-import type { LogPort } from '../app/validator/validator_ports.js';
+} from '../../../../hal/src/ports/reader_control_port.js';
+import type { LogPort } from './validator_ports.js';
+
+/**
+ * Consecutive turns ending in a reader error before the board restarts the reader: about a
+ * second of a dead link at 50 ms per turn, well past a glitch a retry would cure.
+ */
+export const READER_ERROR_TURNS_MAX = 20;
 
 /** Reopen timing; every field explicit. */
 export interface ReopenBackoff {
