@@ -94,9 +94,11 @@ async function openUpload(
   const depot = new DepotHttps({ url: new URL(`https://localhost:${port}/`),
     identity: identity.value, timeoutMs: 30_000 });
   const uploader = new Uploader({
-    depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal, panVault: BENCH_VAULT, clock: CLOCK,
+    depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal,
+    panVault: BENCH_VAULT, clock: CLOCK,
     random01: () => 0.5, log: { log: () => undefined }, tapInProgress: () => taps.busy,
-    params: null, readPass: uploadReadPassInWorker(dir, JOURNAL_FILE_NAME, join(dir, DATA_KEY_FILE_NAME)),
+    params: null,
+    readPass: uploadReadPassInWorker(dir, JOURNAL_FILE_NAME, join(dir, DATA_KEY_FILE_NAME)),
   }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'BENCH0001' });
   return {
     drain: async () => {

@@ -3,7 +3,7 @@
 // exported line agree with the entries that were written and with the writer's own state.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,9 @@ import { JOURNAL_KINDS } from '../src/app/journal/journal_records.js';
 import type { JournalEntry, JournalKind } from '../src/app/journal/journal_records.js';
 import type { UncertainTap } from '../src/app/journal/journal_state.js';
 import { panVaultClear } from '../src/app/journal/pan_vault.js';
+import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
 import {
-  card, FIXTURE_VAULT, journalOptions, newClock, newPrng, randomEntries,
+  card, FIXTURE_DATA_KEY, FIXTURE_VAULT, journalOptions, newClock, newPrng, randomEntries,
 } from './journal_fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -108,6 +109,8 @@ async function writeLarge(dir: string): Promise<Written> {
   }
   await port.flush();
   await storage.value.close();
+  // The key the fixtures sealed the PANs with, where `journal export` looks by default.
+  await writeFile(join(dir, DATA_KEY_FILE_NAME), FIXTURE_DATA_KEY, { mode: 0o600 });
   return { dir, entries, summary: journal.summary(), uncertain: journal.uncertainAll() };
 }
 

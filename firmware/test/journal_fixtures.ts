@@ -190,7 +190,8 @@ export async function writeJournalDir(
   const journalDir = join(parent, name);
   const storage = await FileStorage.open(journalDir, { quotaBytes: null });
   if (!storage.ok) throw new Error(storage.detail);
-  const options = { ...journalOptions(newClock()), fileName: JOURNAL_FILE_NAME };
+  // 4 MiB: sealed card keys make a record about twice its size with a clear PAN.
+  const options = { ...journalOptions(newClock(), 1 << 22), fileName: JOURNAL_FILE_NAME };
   const opened = await Journal.open(storage.value, options);
   if (!opened.ok) throw new Error(opened.detail);
   for (const entry of entries) {

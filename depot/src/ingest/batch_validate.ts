@@ -52,15 +52,15 @@ const LINE_KEYS: Record<TapType, readonly string[]> = {
     'aidHex', 'atc', 'amountMinor', 'currencyCode', 'fareRule', 'cryptogramType', 'iccDataHex',
     'transactionDate', 'transactionTime', 'terminalId', 'lineId', 'paramsVersion'],
   torn: ['type', 'seq', 'timeWallMs', 'pendingSeq', 'uncertain', 'stillUncertain', 'reason',
-    'panMasked', 'psn', 'recovery'],
+    'pan', 'panMasked', 'psn', 'recovery'],
   reconciled: ['type', 'seq', 'timeWallMs', 'targetSeq', 'outcome', 'finalSeq', 'note'],
-  pending_open: ['type', 'seq', 'timeWallMs', 'panMasked', 'psn', 'fareRule', 'amountMinor',
-    'recovery'],
+  pending_open: ['type', 'seq', 'timeWallMs', 'pan', 'panMasked', 'psn', 'fareRule',
+    'amountMinor', 'recovery'],
 };
 const RECOVERY_KEYS = ['card', 'aidHex', 'atc', 'amountAuthorisedMinor', 'currencyCode',
   'transactionDate', 'transactionTime', 'unpredictableNumberHex', 'aipHex', 'aflHex',
   'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'iccDataHex'];
-const CARD_KEYS = ['pan', 'psn', 'uidHex'];
+const CARD_KEYS = ['psn', 'uidHex'];
 const TEXT_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
 type Obj = Readonly<Record<string, unknown>>;
@@ -178,9 +178,10 @@ const TOKEN_PLACEHOLDER = '00'.repeat(16);
 const SEALED_PLACEHOLDER = '00'.repeat(41);
 
 /**
- * The card on the wire is {pan, psn, uidHex} (depot/README.md); firmware's journal bounds
- * check a validator's card with its PAN token and seal in place of the PAN. This checks the
- * PAN and hands normalise a card in the journal's shape; the depot seals the PAN itself.
+ * The card on the wire is the line's `pan` with {psn, uidHex} (depot/README.md); firmware's
+ * journal bounds check a validator's card with its PAN token and seal in place of the PAN.
+ * This checks the PAN and hands normalise a card in the journal's shape; the depot seals the
+ * PAN itself.
  */
 function wireCard(card: Obj, path: string): { readonly pan: string; readonly card: object } {
   const pan = card['pan'];
@@ -202,7 +203,7 @@ function psnByte(line: Obj, path: string): number {
 
 function panMaskedCheck(line: Obj, pan: string, path: string): void {
   if (line['panMasked'] !== maskPan(pan))
-    throw new BatchError('bad-batch', at(path, 'panMasked'), 'does not match the PAN');
+    throw new BatchError('bad-batch', at(path, 'pan'), 'does not match panMasked');
 }
 
 function clearingValidate(line: Obj, path: string, terminalId: string, base: LineBase):
@@ -250,7 +251,7 @@ function uncertainValidate(line: Obj, path: string, base: LineBase): IngestRecor
   exactKeys(objectAt(recovery['card'], at(path, 'recovery.card')), CARD_KEYS,
     at(path, 'recovery.card'));
   const torn = base.type === 'torn';
-  const wire = wireCard(objectAt(recovery['card'], ''), at(path, 'recovery.card'));
+  const wire = wireCard({ ...objectAt(recovery['card'], ''), pan: line['pan'] }, path);
   const checked = { ...recovery, card: wire.card };
   const entry = normalise(torn
     ? { kind: 'torn', pendingSeq: line['pendingSeq'], recovery: checked,
@@ -266,8 +267,8 @@ function uncertainValidate(line: Obj, path: string, base: LineBase): IngestRecor
   panMaskedCheck(line, card.pan, path);
   if (psnByte(line, path) !== card.psn)
     throw new BatchError('bad-batch', at(path, 'psn'), 'does not match recovery.card.psn');
-  const scrubbed = JSON.stringify({ ...line, recovery: { ...recovery,
-    card: { ...objectAt(recovery['card'], ''), pan: maskPan(card.pan) } } });
+  const { pan: _pan, ...withoutPan } = line;
+  const scrubbed = JSON.stringify(withoutPan);
   return {
     ...base, ...EMPTY,
     pan: card.pan,

@@ -255,16 +255,8 @@ async function bootDevices(
   if (floorError !== null) return { refused: 'refused', message: floorError };
   const params = { set: booted.set };
   const validator = composeValidator(
-    {
-      kernel,
-      journal: journal.value,
-      panVault: panVault.value,
-      params,
-      display: display.value.part,
-      indicator,
-      clock,
-      log,
-    },
+    { kernel, journal: journal.value, panVault: panVault.value, params,
+      display: display.value.part, indicator, clock, log },
     reader.value.part,
     options,
   );

@@ -73,14 +73,10 @@ export function journalExportLine(
 
 /**
  * The recovery context as the depot contract carries it (depot/README.md): the card as
- * {pan, psn, uidHex}, its PAN opened from the seal; token and seal stay on the validator.
+ * {psn, uidHex}; the clear PAN is the line's `pan` alone, token and seal stay on the validator.
  */
-function recoveryOnWire(recovery: RecoveryContext, vault: PanVault, seq: number): object {
-  const card = recovery.card;
-  return {
-    ...recovery,
-    card: { pan: panVaultClear(vault, card, seq), psn: card.psn, uidHex: card.uidHex },
-  };
+function recoveryOnWire(recovery: RecoveryContext): object {
+  return { ...recovery, card: { psn: recovery.card.psn, uidHex: recovery.card.uidHex } };
 }
 
 type ExportObject = { readonly type: string } & Readonly<Record<string, unknown>>;
@@ -111,9 +107,10 @@ function exportLine(record: JournalRecord, open: boolean, vault: PanVault): Expo
         uncertain: entry.uncertain,
         stillUncertain: open,
         reason: entry.reason,
+        pan: panVaultClear(vault, entry.recovery.card, record.seq),
         panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
-        recovery: recoveryOnWire(entry.recovery, vault, record.seq),
+        recovery: recoveryOnWire(entry.recovery),
       };
     case 'reconciled':
       return {
@@ -129,11 +126,12 @@ function exportLine(record: JournalRecord, open: boolean, vault: PanVault): Expo
       return {
         type: 'pending_open',
         ...head,
+        pan: panVaultClear(vault, entry.recovery.card, record.seq),
         panMasked: entry.recovery.card.panMasked,
         psn: psnText(entry.recovery.card.psn),
         fareRule: entry.fareRule,
         amountMinor: entry.amountMinor,
-        recovery: recoveryOnWire(entry.recovery, vault, record.seq),
+        recovery: recoveryOnWire(entry.recovery),
       };
     case 'declined':
     case 'ack':
