@@ -57,9 +57,11 @@ const LINE_KEYS: Record<TapType, readonly string[]> = {
   pending_open: ['type', 'seq', 'timeWallMs', 'pan', 'panMasked', 'psn', 'fareRule',
     'amountMinor', 'recovery'],
 };
+/** journal_records.ts RecoveryContext, as journal_export.ts sends it. */
 const RECOVERY_KEYS = ['card', 'aidHex', 'atc', 'amountAuthorisedMinor', 'currencyCode',
   'transactionDate', 'transactionTime', 'unpredictableNumberHex', 'aipHex', 'aflHex',
-  'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'iccDataHex'];
+  'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'mode',
+  'track2ExpiryYymm', 'tornRecordHex', 'staticDataSealedHex'];
 const CARD_KEYS = ['psn', 'uidHex'];
 const TEXT_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
