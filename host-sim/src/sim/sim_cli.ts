@@ -285,7 +285,7 @@ async function moneyReport(run: BusRun, io: SimIo, openDepot: FleetDepotOpener |
     return 1;
   }
   io.out('  money checks: every card\'s money equals its ledger (journal = depot = issuer), '
-    + 'every tap authorised or cleared once, every decline a debt on the deny list');
+    + 'every tap charged once or declined or outstanding, every decline a debt on the deny list');
   return 0;
 }
 

@@ -74,18 +74,34 @@ export async function simDepotOpen(
 ): Promise<SimDepot> {
   const dbPath = join(dir, 'depot.sqlite');
   const db = await openSqliteDepotDb(dbPath);
-  await depotMigrate(db, nowMs());
-  const vault = panVault(simDepotDataKey(seed));
-  let fallback = 'no HTTPS transport';
-  if (openDepot !== null) {
-    try {
-      return await httpsDepot({ dir, dbPath, db, vault, terminalId, nowMs }, openDepot);
-    } catch (error) {
-      fallback = `HTTPS set-up failed: ${error instanceof Error ? error.message : String(error)}`;
+  try {
+    await depotMigrate(db, nowMs());
+    const vault = panVault(simDepotDataKey(seed));
+    let fallback = 'no HTTPS transport';
+    if (openDepot !== null) {
+      try {
+        return await httpsDepot({ dir, dbPath, db, vault, terminalId, nowMs }, openDepot);
+      } catch (error) {
+        if (error instanceof DepotStoreError) throw error;
+        fallback = `HTTPS set-up failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
     }
+    await terminalAdd(db, { terminalId, certSha256: inProcessCertSha256(terminalId),
+      routeId: null, nowMs: nowMs() });
+    return inProcessDepot(db, dbPath, vault, { terminalId, nowMs, fallback });
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
   }
-  await terminalAdd(db, { terminalId, certSha256: inProcessCertSha256(terminalId),
-    routeId: null, nowMs: nowMs() });
+}
+
+function inProcessDepot(
+  db: DepotDb,
+  dbPath: string,
+  vault: PanVault,
+  how: { terminalId: string; nowMs: () => number; fallback: string },
+): SimDepot {
+  const { terminalId, nowMs, fallback } = how;
   return {
     db, dbPath, vault, port: new DepotInProcess(db, vault, terminalId, nowMs),
     transport: `in process (${fallback})`,

@@ -71,8 +71,15 @@ export async function runMoneyLoop(
 ): Promise<MoneyLoop> {
   const dir = mkdtempSync(join(tmpdir(), 'shuaka-sim-depot-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
-  // An interrupted run leaves no database behind either.
+  // An interrupted run leaves no database behind either: Ctrl-C during the loop removes it
+  // and ends as the signal would (128 + signal number).
+  const interrupted = (signal: NodeJS.Signals): void => {
+    removeDir();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.once('exit', removeDir);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const clock = ride.board.clock;
     const terminalId = ride.options.terminalId ?? 'SIM00001';
@@ -85,6 +92,8 @@ export async function runMoneyLoop(
     }
   } finally {
     process.off('exit', removeDir);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     removeDir();
   }
 }

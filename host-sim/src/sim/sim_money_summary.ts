@@ -71,6 +71,8 @@ export interface CardMoney {
   readonly denyListed: boolean;
   /** Charged by the issuer (authorisations and clearings, net of reversals). */
   readonly issuerChargedMinor: number;
+  /** Charges the issuer applied (one per tap in the single fare model). */
+  readonly issuerCharges: number;
   /** Balance before minus after (clearings of e-cash taps move no balance: the purse paid). */
   readonly issuerBalanceDropMinor: number;
 }
@@ -161,13 +163,15 @@ function oneCard(
   }
   const open = (depot?.debts ?? []).filter((d) => d.state === 'open');
   const account = issuerAccountKey(pan, psn, issuer);
-  const charged = issuer.movements.filter((m) => `${m.pan}/${m.psn}` === account
-    && m.kind !== 'top-up').reduce((sum, m) => sum - m.amountMinor, 0);
+  const moves = issuer.movements.filter((m) => `${m.pan}/${m.psn}` === account
+    && m.kind !== 'top-up');
+  const charged = moves.reduce((sum, m) => sum - m.amountMinor, 0);
   return {
     pan, psn, kind, ...money,
     debtMinor: open.reduce((sum, d) => sum + d.amountMinor, 0),
     denyListed: open.some((d) => d.denyEntries > 0),
     issuerChargedMinor: charged,
+    issuerCharges: moves.filter((m) => m.amountMinor < 0).length,
     issuerBalanceDropMinor: (issuer.balanceBefore.get(account) ?? 0)
       - (issuer.balanceAfter.get(account) ?? 0),
   };
@@ -193,6 +197,10 @@ function cardViolations(card: CardMoney, lines: readonly TappedLine[]): string[]
       + `counts ${atDepot} (${yuan(atDepotMinor)})`);
   }
   const settled = card.authorised.minor + card.cleared.minor;
+  if (card.issuerCharges !== card.authorised.count + card.cleared.count) {
+    out.push(`${who}: the issuer applied ${card.issuerCharges} charges for `
+      + `${card.authorised.count + card.cleared.count} settled taps`);
+  }
   if (card.issuerChargedMinor !== settled) {
     out.push(`${who}: the issuer charged ${yuan(card.issuerChargedMinor)}, the depot settled `
       + `${yuan(settled)}`);

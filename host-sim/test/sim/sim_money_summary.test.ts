@@ -67,14 +67,25 @@ describe('money per card checker', () => {
     const d = day();
     const movements = d.issuer.movements as IssuerMovement[];
     movements.push({ ...movements[1] as IssuerMovement, stan: '000009' });
-    expect(check(d).violations.join('\n'))
-      .toMatch(/623456\*+0011.*issuer charged ¥6\.00, the depot settled ¥4\.00/);
+    const text = check(d).violations.join('\n');
+    expect(text).toMatch(/623456\*+0011.*issuer charged ¥6\.00, the depot settled ¥4\.00/);
+    expect(text).toContain('the issuer applied 3 charges for 2 settled taps');
   });
 
   it('aTapTheDepotNeverStored_isAViolation', () => {
     const d = day();
     d.taps.splice(2, 1);
     expect(check(d).violations.join('\n')).toMatch(/tapped 2 \(¥4\.00\), the depot counts 1/);
+  });
+
+  it('aChargeSplitInTwo_sameMoney_isAViolation', () => {
+    const d = day();
+    const movements = d.issuer.movements as IssuerMovement[];
+    const half = { ...movements[1] as IssuerMovement, amountMinor: -100 };
+    movements.splice(1, 1, half, { ...half, stan: '000002' });
+    const text = check(d).violations.join('\n');
+    expect(text).toContain('the issuer applied 3 charges for 2 settled taps');
+    expect(text).not.toContain('issuer charged');
   });
 
   it('aBalanceThatMovedForAnEcashClearing_isAViolation', () => {
