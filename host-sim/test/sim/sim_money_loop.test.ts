@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { runSimCommand } from '../../src/sim/sim_cli.js';
 import { maskPan } from '../../src/sim/sim_money_summary.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -170,4 +171,17 @@ describe(`shuaka sim money loop, real process (seed ${SEED})`, () => {
     expect(quick.out).toContain('checks: no double charge');
     expect(shuaka(['sim', '--help']).out).toContain('--no-depot');
   });
+
+  it('withoutTheHttpsTransport_theSameLoopRunsInProcess_andReconciles', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const argv = ['--seed', String(SEED), '--riders', '40', '--link', 'memory', '--quiet'];
+    expect(await runSimCommand(argv, io), out.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('reached at in process (no HTTPS transport)');
+    // Same seed, same ride, same money: the transport changes nothing of it.
+    const table = (t: string): string[] => t.split('\n').filter((l) => /^ {2}\d{6}\*/.test(l));
+    expect(table(text)).toEqual(table(sim.out));
+    expect(table(text).length).toBeGreaterThan(5);
+  }, 120_000);
 });
