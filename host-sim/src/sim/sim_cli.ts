@@ -12,6 +12,7 @@ import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { simDataKey } from './sim_board_parts.js';
 import { busSummaryLines } from './sim_summary.js';
+import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
   BUS_RUN_DEFAULT,
@@ -33,11 +34,16 @@ export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void)
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
                   [--mode auto|ec|oda] [--population realistic|default]
-                  [--link pty|memory] [--log FILE] [--journal DIR] [--quiet]
+                  [--link pty|memory] [--log FILE] [--journal DIR] [--quiet] [--no-depot]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
-  latency) and a summary, then checks every card's ledger against the journal.
+  latency) and a summary, then checks every card's ledger against the journal. Then the money
+  loop: the validator's uploader sends its journal to a depot on SQLite in a temporary
+  directory (HTTPS with mutual TLS on loopback; removed at exit), the depot authorises the
+  admissions and clears the e-cash debits with the acquirer simulator (ISO 8583 over TCP on
+  loopback; one card's issuer account is empty, so one decline becomes a debt), and the run
+  ends with the money per card, checked against the journal and the issuer's ledger.
   --seed N      seed of the run (default 1); a failure prints it, --seed replays it exactly
   --riders N    riders boarding (default ${BUS_RUN_DEFAULT.riders}; 1..100000)
   --torn P      share of riders pulling the card too early, 0..1
@@ -54,6 +60,7 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 simulated terminal data key of the seed, which \`journal export\` opens the
                 sealed PANs with
   --quiet       print the summary only
+  --no-depot    skip the money loop (the ride and its checks only)
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
                 --help for its own flags)`;
 
@@ -80,6 +87,7 @@ interface SimOptions {
   quiet: boolean;
   log: string | null;
   journal: string | null;
+  depot: boolean;
 }
 
 function parseOptions(argv: string[]): SimOptions | string {
@@ -100,6 +108,7 @@ function parseOptions(argv: string[]): SimOptions | string {
         quiet: { type: 'boolean' },
         log: { type: 'string' },
         journal: { type: 'string' },
+        'no-depot': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -141,6 +150,7 @@ function parseOptions(argv: string[]): SimOptions | string {
       quiet: v.quiet === true,
       log: v.log ?? null,
       journal: v.journal ?? null,
+      depot: v['no-depot'] !== true,
     };
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -225,24 +235,58 @@ export async function runSimCommand(
     return 3;
   }
   try {
-    if (log !== null) {
-      const lines = run.board.logs.map((event) => JSON.stringify(event));
-      writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-      io.out(`  log: ${lines.length} JSON lines in ${log}`);
-    }
-    if (journal !== null) {
-      const files = run.board.storage.durableFiles();
-      mkdirSync(journal, { recursive: true });
-      for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
-      // As a validator keeps it: mode 600, else `journal export` refuses the key.
-      const keyPath = dataKeyDefaultPath(journal);
-      writeFileSync(keyPath, simDataKey(options.seed), { flush: true, mode: 0o600 });
-      io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
-    }
-    return report(run, io);
+    keepFiles(run, { log, journal }, io);
+    const code = report(run, io);
+    return code === 0 && parsed.depot ? await moneyReport(run, io, openDepot) : code;
   } finally {
     run.board.dispose();
   }
+}
+
+/** `--log` and `--journal`: the validator's log and journal as files (before the upload). */
+function keepFiles(run: BusRun, files: { log: string | null; journal: string | null },
+  io: SimIo): void {
+  const { log, journal } = files;
+  if (log !== null) {
+    const lines = run.board.logs.map((event) => JSON.stringify(event));
+    writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+    io.out(`  log: ${lines.length} JSON lines in ${log}`);
+  }
+  if (journal !== null) {
+    const files = run.board.storage.durableFiles();
+    mkdirSync(journal, { recursive: true });
+    for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
+    // As a validator keeps it: mode 600, else `journal export` refuses the key.
+    const keyPath = dataKeyDefaultPath(journal);
+    writeFileSync(keyPath, simDataKey(run.options.seed), { flush: true, mode: 0o600 });
+    io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
+  }
+}
+
+/**
+ * The money loop after a correct ride (sim_money_loop.ts): 0 when every card's money equals
+ * its ledger, 1 on a violation, 3 when the loop could not run (each prints the seed).
+ */
+async function moneyReport(run: BusRun, io: SimIo, openDepot: FleetDepotOpener | null):
+  Promise<number> {
+  const seed = run.options.seed;
+  let loop: MoneyLoop;
+  try {
+    loop = await runMoneyLoop(run, openDepot);
+  } catch (error) {
+    io.err(`shuaka sim: the money loop crashed (seed ${seed}): `
+      + `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 3;
+  }
+  for (const line of moneyLoopLines(loop)) io.out(line);
+  if (loop.violations.length > 0) {
+    for (const v of loop.violations) io.err(`VIOLATION: ${v}`);
+    io.err(`shuaka sim: money correctness failure with seed ${seed}`);
+    return 1;
+  }
+  io.out('  money checks: every card\'s money equals its ledger (journal = depot = issuer), '
+    + 'every tap charged once or declined or outstanding, every decline a debt on the deny list');
+  return 0;
 }
 
 function report(run: BusRun, io: SimIo): number {
