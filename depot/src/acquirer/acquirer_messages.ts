@@ -26,7 +26,8 @@ export const MERCHANT_ID = 'SHUAKA-TRANSIT1';
 export interface AcquirerRequest {
   readonly kind: AcquirerRequestKind;
   readonly pan: string;
-  readonly psn: number;
+  /** 5F34 as a number (n2: 0..99); null when the card's byte was not BCD (no field 23). */
+  readonly psn: number | null;
   readonly amountMinor: number;
   /** Six digits, unique per message row of the depot; kept on retries. */
   readonly stan: string;
@@ -62,7 +63,7 @@ export function acquirerRequestMessage(request: AcquirerRequest): Iso8583Message
   fields.set(13, /^[0-9]{6}$/.test(request.tapDate) ? request.tapDate.slice(2) : mmdd);
   if (request.expiryYymm !== null) fields.set(14, request.expiryYymm);
   fields.set(22, POS_ENTRY_072_CONTACTLESS);
-  fields.set(23, String(request.psn).padStart(3, '0'));
+  if (request.psn !== null) fields.set(23, String(request.psn).padStart(3, '0'));
   fields.set(25, '00');
   fields.set(32, ACQUIRING_INSTITUTION_ID);
   fields.set(41, request.terminalId.padEnd(8, ' ').slice(0, 8));

@@ -25,6 +25,16 @@ export interface SendResult {
 }
 
 const num = (row: DepotRow, name: string): number => Number(row[name] ?? 0);
+
+/**
+ * The stored PSN (two hex digits of the 5F34 byte) as field 23's number. 5F34 is n2 (EMV 4.4
+ * Book 3, Annex A): a valid byte's hex digits are its decimal digits ("12" is 12); a byte that
+ * is not BCD ("0A") has no field 23 rather than a wrong one. Empty (no 5F34): PSN 0.
+ */
+function psnOfStored(psn: string): number | null {
+  if (psn === '') return 0;
+  return /^[0-9]{2}$/.test(psn) ? Number(psn) : null;
+}
 const text = (row: DepotRow, name: string): string => String(row[name] ?? '');
 
 /** The STAN of a message row: its id, six digits (unique per 10^6 rows, stable on retry). */
@@ -128,7 +138,7 @@ async function requestOf(
   return acquirerRequestMessage({
     kind,
     pan: options.unsealPan(text(row, 'pan_sealed')),
-    psn: Number(text(row, 'psn') || '0'),
+    psn: psnOfStored(text(row, 'psn')),
     amountMinor: num(row, 'amount_minor'),
     stan,
     terminalId: text(row, 'terminal_id'),
