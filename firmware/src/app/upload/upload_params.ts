@@ -40,6 +40,7 @@ export interface ParamsDownloadOptions {
   readonly stagingDir: string;
   /** Where the version floor lives (the journal directory). */
   readonly stateDir: string;
+  /** The validator's trust: signing key and fleet deny key (a set made with another refused). */
   readonly publicKey: ParamsTrust;
   readonly current: ParamSet;
   /** Makes `set` the running validator's (reloads the kernel's parameters). */
