@@ -1,54 +1,67 @@
-// Deny list at national scale (issue 11): build, load, lookup and memory at 10^5, 10^6, 10^7.
+// Deny list at national scale (issue 11): build, load, lookup and memory at 10^5, 10^6, 10^7,
+// and the per-tap cost of the card's token (one HMAC-SHA-256).
 //
 // Targets (performance.md): 10^7 entries load in <= 0.5 s, a lookup <= 2 µs, memory no more
 // than the list's image. "load" is what a validator does at start: read deny_list.bin from
-// disk and validate it (SHA-256, BCD, order); "keeps" is the one buffer the loaded list holds
-// (the file's own buffer, searched in place). Process-level deltas (array buffers, heap, rss)
-// are printed too but move with the GC of the build's buffers.
+// disk and validate it (SHA-256, order); "keeps" is the one buffer the loaded list holds (the
+// file's own buffer, searched in place). The large lists are built from random tokens plus the
+// tokens of known cards (an HMAC output is indistinguishable from random; making 10^7 HMACs
+// would only time the builder, whose per-entry cost from PAN text is measured at 10^5).
+// Process-level deltas (array buffers, heap, rss) are printed too but move with the GC.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DenyList } from '../firmware/src/app/deny_list/deny_list.js';
-import { denyListBuild } from '../firmware/src/app/deny_list/deny_list_build.js';
+import { DenyKey } from '../firmware/src/app/deny_list/deny_key.js';
+import { DenyList, tokenWord } from '../firmware/src/app/deny_list/deny_list.js';
+import {
+  denyListBuild, denyListFromTokens,
+} from '../firmware/src/app/deny_list/deny_list_build.js';
 import { Prng } from '../host-sim/src/prng.js';
 import { printFigures } from './bench_util.js';
 import type { BenchFigure } from './bench_util.js';
 
 const BENCH_SEED = 0xde11;
 const SIZES = [100_000, 1_000_000, 10_000_000] as const;
+const TEXT_BUILD_SIZE = 100_000;
+const KNOWN_CARDS = 2_000;
 const PROBES = 200_000;
 
-/** "PAN,PSN" lines: UnionPay-like PANs (62 + 14..17 digits), PSN 00..09; returns the PANs. */
-function denyText(count: number, prng: Prng): { text: Buffer; pans: string[] } {
-  const text = Buffer.alloc(count * 23);
-  const pans: string[] = [];
-  let at = 0;
-  // A cheap xorshift stream for the digits, seeded from the Prng: 10^7 lines in seconds.
+/** A cheap xorshift stream seeded from the Prng: 3 x 10^7 words in well under a second. */
+function xorshift(prng: Prng): () => number {
   let x = (prng.below(0x7fffffff) | 1) >>> 0;
-  const next = (): number => {
+  return () => {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     x >>>= 0;
     return x;
   };
+}
+
+/** UnionPay-like PANs (62 + 14..17 digits). */
+function pans(count: number, next: () => number): string[] {
+  const out: string[] = [];
   for (let i = 0; i < count; i += 1) {
-    const start = at;
+    let pan = '62';
     const length = 16 + (next() % 4);
-    text[at++] = 0x36;
-    text[at++] = 0x32;
-    for (let d = 2; d < length; d += 1) text[at++] = 0x30 + (next() % 10);
-    // Every 50th PAN is kept as a probe that must be found.
-    if (i % 50 === 0) pans.push(text.toString('latin1', start, at));
-    text[at++] = 0x2c;
-    text[at++] = 0x30;
-    text[at++] = 0x30 + (i % 10 === 0 ? 1 : 0);
-    text[at++] = 0x0a;
+    while (pan.length < length) pan += String(next() % 10);
+    out.push(pan);
   }
-  return { text: text.subarray(0, at), pans };
+  return out;
+}
+
+/** Token words of `count` entries: random, but the first `known.length` are known cards'. */
+function tokenWords(count: number, known: readonly string[], key: DenyKey, next: () => number) {
+  const words = new Uint32Array(count * 3);
+  for (let i = 0; i < words.length; i += 1) words[i] = next();
+  known.forEach((pan, i) => {
+    const token = key.token(pan, 1) ?? new Uint8Array(12);
+    for (let w = 0; w < 3; w += 1) words[3 * i + w] = tokenWord(token, 4 * w);
+  });
+  return words;
 }
 
 function cpuMs(start: NodeJS.CpuUsage): number {
@@ -56,14 +69,37 @@ function cpuMs(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-async function benchSize(count: number, dir: string): Promise<BenchFigure[]> {
-  const prng = new Prng(BENCH_SEED + count);
-  const { text, pans } = denyText(count, prng);
+const figure = (name: string, ns: number): BenchFigure => ({ name, nsPerOp: ns, samples: 1 });
+
+/** Per-entry cost of `denylist-build` from "PAN,PSN" text (one HMAC per line). */
+function benchTextBuild(key: DenyKey, next: () => number): BenchFigure {
+  const text = pans(TEXT_BUILD_SIZE, next).map((pan, i) => `${pan},0${i % 10}`).join('\n');
+  const wall = performance.now();
+  const built = denyListBuild(text, 'bench.csv', key);
+  const ms = performance.now() - wall;
+  if (!built.ok) throw new Error(built.error.message);
+  return figure('build from PAN text, per entry (10^5, wall)', (ms * 1e6) / TEXT_BUILD_SIZE);
+}
+
+/** The per-tap token: one HMAC-SHA-256 of PAN || PSN. */
+function benchToken(key: DenyKey, cards: readonly string[]): BenchFigure {
+  let sink = 0;
+  const wall = performance.now();
+  for (let i = 0; i < PROBES; i += 1) {
+    sink ^= key.token(cards[i % cards.length] ?? '', 1)?.[0] ?? 0;
+  }
+  const ns = ((performance.now() - wall) * 1e6) / PROBES;
+  if (sink < 0) throw new Error('unreachable');
+  return figure('token per tap: HMAC-SHA-256(PAN || PSN) (wall)', ns);
+}
+
+async function benchSize(count: number, dir: string, key: DenyKey): Promise<BenchFigure[]> {
+  const next = xorshift(new Prng(BENCH_SEED + count));
+  const known = pans(KNOWN_CARDS, next);
+  const words = tokenWords(count, known, key, next);
   let wall = performance.now();
-  let cpu = process.cpuUsage();
-  const built = denyListBuild(text, 'bench.txt');
-  const buildMs = performance.now() - wall;
-  const buildCpu = cpuMs(cpu);
+  const built = denyListFromTokens(words, count, key.idHex, 'bench');
+  const sortMs = performance.now() - wall;
   if (!built.ok) throw new Error(built.error.message);
   const path = join(dir, `deny_${count}.bin`);
   writeFileSync(path, built.value.image);
@@ -71,53 +107,62 @@ async function benchSize(count: number, dir: string): Promise<BenchFigure[]> {
   globalThis.gc?.();
   const before = process.memoryUsage();
   wall = performance.now();
-  cpu = process.cpuUsage();
+  let cpu = process.cpuUsage();
   const loaded = DenyList.load(await readFile(path), path);
   const loadMs = performance.now() - wall;
   const loadCpu = cpuMs(cpu);
   if (!loaded.ok) throw new Error(loaded.error.message);
   const after = process.memoryUsage();
-  const list = loaded.value;
-  const probes: string[] = [];
-  for (let i = 0; i < PROBES; i += 1) {
-    // Half listed PANs (PSN 00 or 01 as built), half absent (a last digit changed).
-    const pan = pans[i % pans.length] ?? '';
-    probes.push(i % 2 === 0 ? pan : `${pan.slice(0, -1)}${(Number(pan.at(-1)) + 5) % 10}`);
-  }
+  const bound = loaded.value.bind(key, path);
+  if (!bound.ok) throw new Error(bound.error.message);
+  const list = bound.value;
+  // Half listed cards (PSN 01 as built), half absent (PSN 02: another token).
+  const tokens = Array.from({ length: 4096 }, (_, i) =>
+    key.token(known[i % known.length] ?? '', i % 2 === 0 ? 1 : 2) ?? new Uint8Array(12));
   let found = 0;
   wall = performance.now();
   cpu = process.cpuUsage();
+  const none = new Uint8Array(12);
+  for (let i = 0; i < PROBES; i += 1) if (list.containsToken(tokens[i & 4095] ?? none)) found += 1;
+  const lookupNs = ((performance.now() - wall) * 1e6) / PROBES;
+  const lookupCpuNs = (cpuMs(cpu) * 1e6) / PROBES;
+  if (found !== PROBES / 2) throw new Error(`listed cards found ${found}, expected ${PROBES / 2}`);
+  wall = performance.now();
+  let tapFound = 0;
   for (let i = 0; i < PROBES; i += 1) {
-    if (list.contains(probes[i] ?? '', 0) || list.contains(probes[i] ?? '', 1)) found += 1;
+    if (list.contains(known[i % known.length] ?? '', 1 + (i & 1))) tapFound += 1;
   }
-  const lookups = 2 * PROBES;
-  const lookupNs = ((performance.now() - wall) * 1e6) / lookups;
-  const lookupCpuNs = (cpuMs(cpu) * 1e6) / lookups;
-  if (found < PROBES / 2) throw new Error(`listed PANs not found: ${found}`);
+  const tapNs = ((performance.now() - wall) * 1e6) / PROBES;
+  if (tapFound !== PROBES / 2) throw new Error(`tap lookups found ${tapFound}`);
   const held = after.arrayBuffers - before.arrayBuffers;
   const scale = `10^${Math.round(Math.log10(count))}`;
   console.log(`  ${scale}: image ${imageBytes} bytes; the loaded list keeps ${list.retainedBytes}`
     + ` bytes (${(list.retainedBytes / imageBytes).toFixed(3)}x the image); after load +`
     + `${(held / 2 ** 20).toFixed(1)} MiB array buffers, heap +`
     + `${((after.heapUsed - before.heapUsed) / 2 ** 20).toFixed(1)} MiB, rss +`
-    + `${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB; cpu: build ${buildCpu.toFixed(0)}`
-    + ` ms, load ${loadCpu.toFixed(0)} ms, lookup ${lookupCpuNs.toFixed(0)} ns`);
-  const figure = (name: string, ns: number): BenchFigure => ({ name, nsPerOp: ns, samples: 1 });
+    + `${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB; cpu: load ${loadCpu.toFixed(0)}`
+    + ` ms, lookup ${lookupCpuNs.toFixed(0)} ns`);
   return [
-    figure(`${scale} build from text (wall)`, buildMs * 1e6),
+    figure(`${scale} sort + encode tokens (wall)`, sortMs * 1e6),
     figure(`${scale} load: read file + validate (wall)`, loadMs * 1e6),
-    figure(`${scale} lookup, half hits (wall, per lookup)`, lookupNs),
+    figure(`${scale} lookup of a token, half hits (wall, per lookup)`, lookupNs),
+    figure(`${scale} tap lookup: HMAC + search (wall, per tap)`, tapNs),
   ];
 }
 
-/** Prints build, load, lookup and memory figures for 10^5, 10^6 and 10^7 entries. */
+/** Prints build, load, lookup, per-tap HMAC and memory figures for 10^5, 10^6 and 10^7. */
 export async function runDenyListBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shuaka-deny-bench-'));
   try {
-    console.log('\nDeny list at national scale (targets at 10^7: load <= 0.5 s, lookup <= 2 µs,'
-      + ' memory <= the image)');
-    const figures: BenchFigure[] = [];
-    for (const count of SIZES) figures.push(...(await benchSize(count, dir)));
+    console.log('\nDeny list of card tokens at national scale (targets at 10^7: load <= 0.5 s,'
+      + ' lookup <= 2 µs, memory <= the image)');
+    const key = DenyKey.fromBytes(new Prng(BENCH_SEED).bytes(32));
+    const next = xorshift(new Prng(BENCH_SEED));
+    const figures: BenchFigure[] = [
+      benchToken(key, pans(1000, next)),
+      benchTextBuild(key, next),
+    ];
+    for (const count of SIZES) figures.push(...(await benchSize(count, dir, key)));
     printFigures('Deny list build / load / lookup', figures, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });

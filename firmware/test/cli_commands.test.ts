@@ -1,9 +1,9 @@
 // `shuaka params` and `shuaka journal` command modules on real files in a temp directory.
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPrivateKey } from 'node:crypto';
+import { createHmac, createPrivateKey } from 'node:crypto';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -13,6 +13,7 @@ import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_stor
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runParamsCommand } from '../src/cli/params_cmd.js';
 import { panOf, scriptedEntries, writeJournalDir } from './journal_fixtures.js';
+import { TEST_DENY_KEY, TEST_DENY_KEY_BYTES, writeTestDenyKey } from './deny_key_fixture.js';
 
 let dir = '';
 
@@ -61,6 +62,7 @@ describe('shuaka params', () => {
       caKeysTlvHex: [],
       denyList: [],
       signingKey,
+      denyKey: TEST_DENY_KEY,
     });
     // No CA key at all is not a usable set.
     expect(written.ok ? '' : written.error.message).toMatch(/capk\.txt: no CA key/);
@@ -73,6 +75,19 @@ describe('shuaka params', () => {
     const verified = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, setDir]);
     expect(verified.code, verified.err.join('\n')).toBe(0);
     expect(verified.out.join('\n')).toMatch(/OK: version 2, terminal T9, line L1/);
+    expect(verified.out.join('\n'))
+      .toContain(`deny list: 0 tokens, deny key ${TEST_DENY_KEY.idHex}, sha256`);
+    // As a validator would: the set's deny key must be the one given.
+    const denyKeyPath = writeTestDenyKey(dir);
+    const same = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, '--deny-key',
+      denyKeyPath, setDir]);
+    expect(same.out.join('\n')).toContain('(matches --deny-key)');
+    const otherKey = join(dir, 'other.key');
+    expect((await run('params', ['denykey-new', otherKey])).code).toBe(0);
+    const other = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, '--deny-key',
+      otherKey, setDir]);
+    expect(other.code).toBe(1);
+    expect(other.err.join('\n')).toMatch(/REFUSED: deny_list\.bin: keyId: made with deny key/);
     await writeFile(join(setDir, 'terminal.json'), '{"terminalId":"T9","lineId":"L2"}');
     const refused = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, setDir]);
     expect(refused.code).toBe(1);
@@ -81,17 +96,39 @@ describe('shuaka params', () => {
     await storage.value.close();
   });
 
-  it('denylistBuild_writesALoadableImage_andBadLinesFail', async () => {
-    await writeFile(join(dir, 'in.txt'), '6231000000000001,01\n6231000000000001,01\n');
+  it('denylistBuild_writesTokensOnly_andBadLinesOrKeysFail', async () => {
+    const pan = '6231000000000001';
+    await writeFile(join(dir, 'in.csv'), `pan,psn\n${pan},01\n${pan},01\n`);
     const outBin = join(dir, 'out.bin');
-    const built = await run('params', ['denylist-build', join(dir, 'in.txt'), outBin]);
-    expect(built.code).toBe(0);
-    expect(built.out[0]).toMatch(/1 entries \(1 duplicates merged\)/);
-    expect((await readFile(join(dir, 'out.bin'))).length).toBe(48 + 12);
+    const keyPath = writeTestDenyKey(dir);
+    const built = await run('params', ['denylist-build', '--deny-key', keyPath,
+      join(dir, 'in.csv'), outBin]);
+    expect(built.code, built.err.join('\n')).toBe(0);
+    expect(built.out[0]).toMatch(/1 tokens \(1 duplicates merged\), deny key [0-9A-F]{16}/);
+    const image = await readFile(outBin);
+    expect(image.length).toBe(64 + 12);
+    const token = createHmac('sha256', TEST_DENY_KEY_BYTES)
+      .update(Buffer.concat([Buffer.from(pan), Buffer.from([0x01])])).digest().subarray(0, 12);
+    expect(image.subarray(64).equals(token)).toBe(true);
+    expect(image.includes(Buffer.from(pan))).toBe(false);
+    expect(image.includes(Buffer.from(pan, 'hex'))).toBe(false);
+    const noKey = await run('params', ['denylist-build', join(dir, 'in.csv'), outBin]);
+    expect(noKey.code).toBe(2);
+    const missing = await run('params', ['denylist-build', '--deny-key', join(dir, 'none.key'),
+      join(dir, 'in.csv'), outBin]);
+    expect(missing.code).toBe(1);
+    expect(missing.err[0]).toMatch(/deny key missing: .*none\.key: no deny key/);
     await writeFile(join(dir, 'bad.txt'), '6231000000000001 01\n');
-    const bad = await run('params', ['denylist-build', join(dir, 'bad.txt'), join(dir, 'out.bin')]);
+    const bad = await run('params', ['denylist-build', '--deny-key', keyPath,
+      join(dir, 'bad.txt'), join(dir, 'out.bin')]);
     expect(bad.code).toBe(1);
     expect(bad.err[0]).toMatch(/line 1/);
+    const fresh = join(dir, 'fleet.key');
+    const made = await run('params', ['denykey-new', fresh]);
+    expect(made.code).toBe(0);
+    expect((await stat(fresh)).mode & 0o777).toBe(0o600);
+    expect((await readFile(fresh)).length).toBe(32);
+    expect((await run('params', ['denykey-new', fresh])).code).toBe(1);
   });
 
   it('help_printsUsageAndExits0', async () => {

@@ -20,6 +20,7 @@ import type { TerminalLimits } from '../src/app/params/params_files.js';
 import { DEFAULT_FARES, paramsLoad, writeDefaultParams } from '../src/app/params/params_store.js';
 import { kernelLoadParams } from '../src/app/validator/kernel_params.js';
 import { TERMINAL_DATA_BUS_VALIDATOR } from '../src/app/validator/tap_icc_data.js';
+import { TEST_DENY_KEY } from './deny_key_fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shuaka-kernel-limits-'));
 const FARE_MINOR = DEFAULT_FARES.flatFareMinor;
@@ -46,9 +47,10 @@ async function beginWith(
     denyList: [],
     caRevocations: [],
     signingKey: privateKey,
+    denyKey: TEST_DENY_KEY,
   });
   if (!written.ok) throw new Error(written.error.message);
-  const set = await paramsLoad(storage.value, publicKey);
+  const set = await paramsLoad(storage.value, { publicKey, denyKey: TEST_DENY_KEY });
   await storage.value.close();
   if (!set.ok) throw new Error(set.error.message);
   const kernel = await loadKernel();

@@ -17,6 +17,7 @@ import { manifestBuild, manifestEncode, manifestSign } from '../src/app/params/p
 import {
   DEFAULT_FARES, ParamStore, paramsReadFiles, writeDefaultParams,
 } from '../src/app/params/params_store.js';
+import { TEST_DENY_KEY } from './deny_key_fixture.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const VECTORS = resolve(REPO_ROOT, '../shared/vectors/unionpay_capk.json');
@@ -75,6 +76,7 @@ async function defaultSet(sim: StorageSim, signingKey: KeyObject, version: numbe
     caKeysTlvHex: goodKeysTlv(),
     denyList: [{ pan: '6217990000000000001', psn: 1 }, { pan: '6231000000000000002', psn: 0 }],
     signingKey,
+    denyKey: TEST_DENY_KEY,
   });
   if (!written.ok) throw new Error(written.error.message);
 }
@@ -212,7 +214,7 @@ async function badSetCases(
       /capk\.txt: line 10 \(index 61\)\.DF03/],
     ['missing file', (f) => f.delete('aids.json'), privateKey, /aids\.json: missing file/],
     ['extra file', (f) => f.set('extra.txt', text('x')), privateKey, /extra\.txt: extra file/],
-    ['bad deny list', cut('deny_list.bin', 50), privateKey, /deny_list\.bin: count/],
+    ['bad deny list', cut('deny_list.bin', 70), privateKey, /deny_list\.bin: count/],
     ['bad revocation',
       replaceJson('capk_revocation.json', (v) => { v['revoked'] = [badRevocation]; }),
       privateKey, /capk_revocation\.json: revoked\[0\]\.certificateSerialHex/],
@@ -229,7 +231,7 @@ describe('parameter sets', () => {
     const { privateKey, publicKey } = keyPair();
     const sim = newSim(1);
     await defaultSet(sim, privateKey, 7);
-    const store = new ParamStore(publicKey);
+    const store = new ParamStore({ publicKey, denyKey: TEST_DENY_KEY });
     const activated = await store.activate(sim);
     if (!activated.ok) throw new Error(activated.error.message);
     const set = store.active();
@@ -255,7 +257,7 @@ describe('parameter sets', () => {
     const other = keyPair();
     const base = newSim(2);
     await defaultSet(base, privateKey, 1);
-    const store = new ParamStore(publicKey);
+    const store = new ParamStore({ publicKey, denyKey: TEST_DENY_KEY });
     expect((await store.activate(base)).ok).toBe(true);
     const active = store.active();
     const cases = await badSetCases(base, privateKey, other);

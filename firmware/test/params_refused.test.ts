@@ -29,6 +29,7 @@ import {
 } from '../src/app/params/params_store.js';
 import { Validator } from '../src/app/validator/validator.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../src/app/validator/validator_ports.js';
+import { TEST_DENY_KEY } from './deny_key_fixture.js';
 
 const WALL_EPOCH_MS = Date.UTC(2026, 10, 23, 0, 0, 0);
 
@@ -46,6 +47,7 @@ async function goodSet(signingKey: KeyObject, version: number, fareMinor: number
     denyList: [{ pan: '6217990000000000001', psn: 1 }],
     caRevocations: [],
     signingKey,
+    denyKey: TEST_DENY_KEY,
   });
   if (!written.ok) throw new Error(written.error.message);
   return sim;
@@ -191,7 +193,7 @@ describe('refused parameter sets, end to end', () => {
   it('keeps the validator in service on the previous set after every refused one', async () => {
     const keys = generateKeyPairSync('ed25519');
     const other = generateKeyPairSync('ed25519');
-    const store = new ParamStore(keys.publicKey);
+    const store = new ParamStore({ publicKey: keys.publicKey, denyKey: TEST_DENY_KEY });
     const v1 = await goodSet(keys.privateKey, 1, 200);
     expect((await store.activate(v1)).ok).toBe(true);
     const previous = store.active();
@@ -233,7 +235,7 @@ describe('refused parameter sets, end to end', () => {
 
   it('stays out of service when the kernel refuses the configuration', async () => {
     const keys = generateKeyPairSync('ed25519');
-    const store = new ParamStore(keys.publicKey);
+    const store = new ParamStore({ publicKey: keys.publicKey, denyKey: TEST_DENY_KEY });
     expect((await store.activate(await goodSet(keys.privateKey, 1, 200))).ok).toBe(true);
     const good = store.active();
     if (good === null) throw new Error('no set');
@@ -287,6 +289,7 @@ describe('refused parameter sets, end to end', () => {
         certificateSerialHex: (0x100000 + i).toString(16).toUpperCase(),
       })),
       signingKey: keys.privateKey,
+      denyKey: TEST_DENY_KEY,
     });
     expect(written.ok).toBe(false);
     expect(written.ok ? '' : written.error.message).toMatch(/capk_revocation\.json: revoked/);

@@ -22,6 +22,7 @@ import { paramsBootLoad } from '../src/app/params/params_boot.js';
 import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import type { FareParams, TerminalParams } from '../src/app/params/params_files.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -68,7 +69,7 @@ async function writeSet(
   if (!storage.ok) throw new Error(storage.detail);
   const written = await writeDefaultParams(storage.value, {
     version, terminal, fares, caKeysTlvHex: caKeysTlv(), caRevocations: [],
-    denyList: [{ pan: '6231000000000000002', psn: 0 }], signingKey: keys.privateKey,
+    denyList: [{ pan: '6231000000000000002', psn: 0 }], signingKey: keys.privateKey, denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -112,7 +113,7 @@ describe('params rollback (subprocess)', () => {
       join(dir, 'root')).code).toBe(0);
     const floorBefore = readFileSync(join(state, PARAMS_FLOOR_FILE));
     const run = shuaka('run', '--port', join(dir, 'no-tty'), '--params', v2,
-      '--params-pub', pubPath, '--journal', state);
+      '--params-pub', pubPath, '--journal', state, '--deny-key', writeTestDenyKey(dir));
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/refused: rollback: version 2 is older than version 3/);
     expect(readdirSync(state)).toEqual([PARAMS_FLOOR_FILE]);
@@ -120,7 +121,7 @@ describe('params rollback (subprocess)', () => {
     // A newer set whose start fails later (no reader: exit 3) does not raise the floor either.
     const v4 = await writeSet('v4', 4);
     const later = shuaka('run', '--port', join(dir, 'no-tty'), '--params', v4,
-      '--params-pub', pubPath, '--journal', state);
+      '--params-pub', pubPath, '--journal', state, '--deny-key', writeTestDenyKey(dir));
     expect(later.code).toBe(3);
     expect(later.err).toMatch(/cannot open serial port/);
     expect(readFileSync(join(state, PARAMS_FLOOR_FILE))).toEqual(floorBefore);
@@ -139,7 +140,7 @@ describe('params rollback (subprocess)', () => {
     flipped.writeUInt8(flipped.readUInt8(flipped.length - 5) ^ 0x01, flipped.length - 5);
     writeFileSync(path, flipped);
     const run = shuaka('run', '--port', join(dir, 'no-tty'), '--params', join(dir, 'root'),
-      '--params-pub', pubPath, '--journal', state);
+      '--params-pub', pubPath, '--journal', state, '--deny-key', writeTestDenyKey(dir));
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/refused: floor-corrupt/);
   });

@@ -40,6 +40,7 @@ import {
   recovery,
   scriptedEntries,
 } from './journal_fixtures.js';
+import { writeTestDenyKey } from './deny_key_fixture.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 11);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -305,7 +306,8 @@ describe('PCI DSS 3: refused and scrubbed', () => {
       await import('node:fs/promises').then((fs) => fs.writeFile(input, `${pan},1\n`));
       const err: string[] = [];
       const io = { out: () => undefined, err: (t: string) => err.push(t) };
-      expect(await runParamsCommand(['denylist-build', input, join(dir, 'o.bin')], io)).toBe(1);
+      const argv = ['denylist-build', '--deny-key', writeTestDenyKey(dir), input, join(dir, 'o.bin')];
+      expect(await runParamsCommand(argv, io)).toBe(1);
       const text = err.join('\n');
       expect(text).toMatch(/line 1: expected PAN,PSN/);
       expect(text).not.toContain(pan);

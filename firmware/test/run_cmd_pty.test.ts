@@ -32,6 +32,7 @@ import { BoardStop, runBusValidator } from '../src/boards/bus_validator.js';
 import { logScrubPans } from '../src/boards/json_log.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { runRunCommand } from '../src/cli/run_cmd.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const SEED = 2026;
 const CARDS: readonly PopulationName[] = [
@@ -59,7 +60,8 @@ async function writeParams(denyList: readonly { pan: string; psn: number }[]): P
   const pubPath = join(dir, 'params.pub.pem');
   writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
   await writeParamsSigned(join(dir, 'params'), privateKey, denyList);
-  return ['--params', join(dir, 'params'), '--params-pub', pubPath];
+  return ['--params', join(dir, 'params'), '--params-pub', pubPath,
+    '--deny-key', writeTestDenyKey(dir)];
 }
 
 async function writeParamsSigned(
@@ -77,6 +79,7 @@ async function writeParamsSigned(
     denyList,
     caRevocations: [],
     signingKey,
+    denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -252,6 +255,7 @@ describe('shuaka run on a socat pty', () => {
         journalDir: join(dir, 'journal'),
         journalMinFreeBytes: 0,
         dataKeyPath: null,
+        denyKeyPath: paramsFlags[5] ?? null,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),
@@ -282,6 +286,7 @@ describe('shuaka run on a socat pty', () => {
         journalDir: join(dir, 'journal'),
         journalMinFreeBytes: 0,
         dataKeyPath: null,
+        denyKeyPath: paramsFlags[5] ?? null,
         mode: 'ec',
         displayPath: null,
         sysfsRoot: join(dir, 'no-sys'),

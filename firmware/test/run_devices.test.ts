@@ -34,6 +34,7 @@ import {
 import { WallClock } from '../../host-sim/src/pn532_sim/pty/wall_clock.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 2026);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -91,10 +92,12 @@ async function writeParams(): Promise<string[]> {
     denyList: [],
     caRevocations: [],
     signingKey: privateKey,
+    denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
-  return ['--params', paramsDir, '--params-pub', pubPath, '--sysfs-root', join(dir, 'no-sys')];
+  return ['--params', paramsDir, '--params-pub', pubPath, '--sysfs-root', join(dir, 'no-sys'),
+    '--deny-key', writeTestDenyKey(dir)];
 }
 
 /** The emulator on a socat pty whose host end is `<ptyDir>/host` (the same every time). */

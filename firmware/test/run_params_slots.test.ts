@@ -33,6 +33,7 @@ import { WallClock } from '../../host-sim/src/pn532_sim/pty/wall_clock.js';
 import { paramsFloorRead } from '../src/app/params/params_floor.js';
 import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 2026);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,6 +74,7 @@ async function signedSet(name: string, version: number, key: KeyObject): Promise
     denyList: [],
     caRevocations: [],
     signingKey: key,
+    denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -101,7 +103,8 @@ async function slotsRoot(floorAt2: boolean): Promise<SlotsRoot> {
   const state2 = floorAt2 ? journalDir : join(dir, 'elsewhere');
   const second = await paramsInstall(v2, root, publicKey, state2);
   expect(second.ok && second.slot).toBe('slot_b');
-  const argv = ['--params', root, '--params-pub', pubPath, '--journal', journalDir];
+  const argv = ['--params', root, '--params-pub', pubPath, '--journal', journalDir,
+    '--deny-key', writeTestDenyKey(dir)];
   return { root, journalDir, argv: [...argv, '--sysfs-root', join(dir, 'no-sys')] };
 }
 

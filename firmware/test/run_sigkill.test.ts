@@ -35,6 +35,7 @@ import { maskPan } from '../src/app/journal/journal_records.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { CRASH_AT_ENV, crashPointFromEnv } from '../src/boards/bus_validator_parts.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const SEED = seedFromEnv(2026);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -127,10 +128,11 @@ async function writeParams(): Promise<string[]> {
     denyList: [],
     caRevocations: [],
     signingKey: privateKey,
+    denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
-  return ['--params', paramsDir, '--params-pub', pubPath];
+  return ['--params', paramsDir, '--params-pub', pubPath, '--deny-key', writeTestDenyKey(dir)];
 }
 
 /** The emulator on a fresh socat pty pair (closed in afterEach at the latest). */

@@ -20,6 +20,7 @@ import { DEFAULT_FARES, writeDefaultParams, type ParamSet } from '../src/app/par
 import type { DepotParams } from '../src/app/upload/depot_port.js';
 import { ParamsDownload } from '../src/app/upload/upload_params.js';
 import type { LogEvent } from '../src/app/validator/validator_ports.js';
+import { TEST_DENY_KEY } from './deny_key_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VECTORS = join(ROOT, '..', 'shared', 'vectors', 'unionpay_capk.json');
@@ -48,7 +49,7 @@ async function writeSet(name: string, version: number, denyList: Deny, key = key
   if (!storage.ok) throw new Error(storage.detail);
   const written = await writeDefaultParams(storage.value, {
     version, terminal: { terminalId: 'SIM00001', lineId: 'L42' }, fares: DEFAULT_FARES,
-    caKeysTlvHex: caKeysTlv(), caRevocations: [], denyList, signingKey: key,
+    caKeysTlvHex: caKeysTlv(), caRevocations: [], denyList, signingKey: key, denyKey: TEST_DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -67,7 +68,7 @@ function offer(path: string, version: number, omit: string[] = []): DepotParams 
 function denyRecords(path: string): string[] {
   const image = readFileSync(join(path, FILE_DENY_LIST));
   const out: string[] = [];
-  for (let at = 48; at < image.length; at += 12) out.push(image.subarray(at, at + 12)
+  for (let at = 64; at < image.length; at += 12) out.push(image.subarray(at, at + 12)
     .toString('hex'));
   return out;
 }
@@ -77,12 +78,14 @@ interface Rig { down: ParamsDownload; active: ParamSet[]; logs: LogEvent[]; root
 async function rig(deny: Deny): Promise<Rig> {
   const root = join(dir, 'root');
   const state = join(dir, 'journal');
-  const first = await paramsInstall(await writeSet('v1', 1, deny), root, keys.publicKey, state);
+  const first = await paramsInstall(await writeSet('v1', 1, deny), root, { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY },
+    state);
   if (!first.ok) throw new Error(first.message);
   const active: ParamSet[] = [];
   const logs: LogEvent[] = [];
   const down = new ParamsDownload({
-    root, stagingDir: join(dir, 'staging'), stateDir: state, publicKey: keys.publicKey,
+    root, stagingDir: join(dir, 'staging'), stateDir: state,
+    publicKey: { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY },
     current: first.set, activate: async (set) => { active.push(set); },
     log: { log: (e) => logs.push(e) },
   });
@@ -103,7 +106,8 @@ describe('parameters down', () => {
     await r.down.activatePending();
     expect(r.active.map((s) => s.version)).toEqual([2]);
     expect(r.active[0]?.denyList.contains(CARD_B.pan, CARD_B.psn)).toBe(true);
-    const boot = await paramsBootLoad(r.root, keys.publicKey, join(dir, 'journal'));
+    const boot = await paramsBootLoad(r.root, { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY },
+      join(dir, 'journal'));
     expect(boot.ok && boot.set.version).toBe(2);
     // Nothing newer: nothing happens.
     expect(await r.down.check(depot)).toEqual({ ok: true });

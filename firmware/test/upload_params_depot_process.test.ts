@@ -18,6 +18,7 @@ import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { ParamsDownload } from '../src/app/upload/upload_params.js';
 import { DepotHttps, depotIdentityRead } from '../src/boards/depot_https.js';
+import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -42,11 +43,12 @@ beforeAll(async () => {
   const written = await writeDefaultParams(storage.value, { version: 1,
     terminal: { terminalId: 'SIM00001', lineId: 'L1' }, fares: DEFAULT_FARES,
     caKeysTlvHex: capk, caRevocations: [], denyList: [{ pan: '6231000000000000002', psn: 0 }],
-    signingKey: keys.privateKey });
+    signingKey: keys.privateKey, denyKey: TEST_DENY_KEY });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
   writeFileSync(join(dir, 'k.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   expect(shuaka('depot', 'init', '--dir', join(dir, 'depot')).code).toBe(0);
+  writeTestDenyKey(join(dir, 'depot'));
   const db = join(dir, 'd.db');
   const ids = join(dir, 'ids');
   expect(shuaka('depot', 'terminal', 'add', '--db', db, '--id', 'SIM00001', '--dir',
@@ -84,7 +86,8 @@ describe('parameters down from a real depot', () => {
   it('publishedSet_isFetchedInstalledAndSwitched_thenNothingNewer', async () => {
     const root = join(dir, 'root');
     const state = join(dir, 'state');
-    const first = await paramsInstall(join(dir, 'base'), root, keys.publicKey, state);
+    const first = await paramsInstall(join(dir, 'base'), root,
+      { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY }, state);
     if (!first.ok) throw new Error(first.message);
     const identity = await depotIdentityRead(join(dir, 'ids'));
     if (!identity.ok) throw new Error(identity.detail);
@@ -92,14 +95,14 @@ describe('parameters down from a real depot', () => {
       identity: identity.value, timeoutMs: 10_000 });
     const switched: number[] = [];
     const down = new ParamsDownload({ root, stagingDir: join(dir, 'stage'), stateDir: state,
-      publicKey: keys.publicKey, current: first.set,
+      publicKey: { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY }, current: first.set,
       activate: async (set) => { switched.push(set.version); }, log: { log: () => undefined } });
     try {
       expect(await down.check(depot)).toEqual({ ok: true });
       expect(down.refused()).toBeNull();
       await down.activatePending();
       expect(switched).toEqual([2]);
-      const boot = await paramsBootLoad(root, keys.publicKey, state);
+      const boot = await paramsBootLoad(root, { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY }, state);
       expect(boot.ok && boot.set.version).toBe(2);
       expect(await depot.getParams(2)).toEqual({ ok: true, value: null });
     } finally {

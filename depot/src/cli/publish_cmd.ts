@@ -4,6 +4,9 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import {
+  type DenyKey, denyKeyLoad, DENY_KEY_FILE_NAME,
+} from '../../../firmware/src/app/deny_list/deny_key.js';
 import { FILE_MANIFEST, PARAMS_FILES } from '../../../firmware/src/app/params/params_files.js';
 import { DenyPublishError } from '../publish/deny_publish.js';
 import { paramsPublish } from '../publish/params_publish.js';
@@ -16,17 +19,19 @@ import {
 } from './depot_cli_io.js';
 
 export const PUBLISH_USAGE = `usage: shuaka depot publish --db DB --dir DIR --base SET_DIR \
---key KEY.pem
+--key KEY.pem [--deny-key FILE]
   Builds the next parameter set: SET_DIR's files (a set as \`shuaka params sign\` makes it),
   its deny list merged with every card holding an open debt, a version above every published
   one and SET_DIR's, signed with KEY.pem (Ed25519, \`shuaka params keygen\`), checked as a
   validator would, stored for GET /v1/params. Same content as the newest set: nothing new.
+  The deny list holds tokens made with the fleet deny key (--deny-key, default DIR/deny.key,
+  mode 600, \`shuaka params denykey-new\`), the one every validator holds; never a PAN.
 exit: 0 published or unchanged, 1 bad base set or deny entry, 2 usage, 10 database,
-  12 data key or signing key unreadable`;
+  12 data key, deny key or signing key unreadable`;
 
 /** Runs `shuaka depot publish`. */
 export async function runPublishCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['db', 'dir', 'base', 'key']);
+  const args = cliParse(argv, ['db', 'dir', 'base', 'key', 'deny-key']);
   const [dir, baseDir, keyPath] = [args?.values['dir'], args?.values['base'], args?.values['key']];
   if (args === null || args.positionals.length > 0 || dir === undefined
     || baseDir === undefined || keyPath === undefined) {
@@ -44,6 +49,13 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
     io.err(`shuaka depot publish: ${reason}`);
     return EXIT_KEYS;
   }
+  const denyKeyPath = args.values['deny-key'] ?? join(dir, DENY_KEY_FILE_NAME);
+  const deny = await denyKeyLoad(denyKeyPath);
+  if (!deny.ok) {
+    io.err(`shuaka depot publish: deny key ${deny.error}: ${deny.detail}`);
+    return EXIT_KEYS;
+  }
+  const denyKey: DenyKey = deny.value;
   const base = new Map<string, Uint8Array>();
   for (const name of [...PARAMS_FILES, FILE_MANIFEST]) {
     const path = join(baseDir, name);
@@ -52,7 +64,9 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
   if (db === null) return EXIT_DATABASE;
   try {
-    const result = await paramsPublish(db, { base, privateKey, unsealPan, nowMs: Date.now() });
+    const result = await paramsPublish(db, {
+      base, privateKey, unsealPan, denyKey, nowMs: Date.now(),
+    });
     io.out(JSON.stringify({ event: result.kind, version: result.version,
       denyCount: result.denyCount }));
     return EXIT_OK;

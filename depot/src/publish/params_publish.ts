@@ -19,10 +19,11 @@ import {
 } from '../../../firmware/src/app/params/params_manifest.js';
 import { paramsValidate } from '../../../firmware/src/app/params/params_store.js';
 import type { DepotDb } from '../store/depot_db.js';
+import type { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import {
   denyImageOf,
-  denyLinesFromDebts,
-  denyLinesOfImage,
+  denyTokensFromDebts,
+  denyTokensOfImage,
   DenyPublishError,
 } from './deny_publish.js';
 
@@ -37,11 +38,14 @@ export interface PublishInput {
   readonly base: ReadonlyMap<string, Uint8Array>;
   readonly privateKey: KeyObject;
   readonly unsealPan: (sealed: string) => string;
+  /** The fleet deny key: the list's tokens are made with it (validators hold the same). */
+  readonly denyKey: DenyKey;
   readonly nowMs: number;
 }
 
 /**
- * Builds, signs, self-checks (the validator's own `paramsValidate`) and stores the next set.
+ * Builds, signs, self-checks (the validator's own `paramsValidate`, with the deny key) and
+ * stores the next set.
  * The version is one above both the newest stored set and the base manifest's, so versions
  * only go up. Rejects with DepotStoreError (database; also a concurrent publisher taking the
  * same version: nothing stored, run again) or DenyPublishError (a bad base or deny entry).
@@ -50,11 +54,10 @@ export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<P
   const missing = PARAMS_FILES.find((name) => name !== FILE_DENY_LIST && !input.base.has(name));
   if (missing !== undefined) throw new DenyPublishError(`base set lacks ${missing}`);
   const baseDeny = input.base.get(FILE_DENY_LIST);
-  const lines = [
-    ...(baseDeny === undefined ? [] : denyLinesOfImage(baseDeny)),
-    ...(await denyLinesFromDebts(db, input.unsealPan)),
-  ];
-  const deny = denyImageOf(lines);
+  const deny = denyImageOf([
+    baseDeny === undefined ? new Uint32Array(0) : denyTokensOfImage(baseDeny, input.denyKey),
+    await denyTokensFromDebts(db, input.unsealPan, input.denyKey),
+  ], input.denyKey);
   const files = new Map<string, Uint8Array>();
   for (const name of PARAMS_FILES) files.set(name, input.base.get(name) ?? new Uint8Array(0));
   files.set(FILE_DENY_LIST, deny.image);
@@ -70,7 +73,8 @@ export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<P
   if (version > PARAMS_VERSION_MAX) throw new DenyPublishError('no parameter version left');
   const manifest = manifestSign(manifestBuild(files, version), input.privateKey);
   files.set(FILE_MANIFEST, manifestEncode(manifest));
-  const checked = paramsValidate(files, createPublicKey(input.privateKey));
+  const trust = { publicKey: createPublicKey(input.privateKey), denyKey: input.denyKey };
+  const checked = paramsValidate(files, trust);
   if (!checked.ok) throw new DenyPublishError(`the set would be refused: ${checked.error.message}`);
   const encoded: Record<string, string> = {};
   for (const [name, bytes] of files) encoded[name] = Buffer.from(bytes).toString('base64');

@@ -2,7 +2,7 @@
 // real process too, on a SQLite depot whose taps are sealed with the depot's own data key.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import { DEFAULT_FARES, writeDefaultParams } from
   '../../../firmware/src/app/params/params_store.js';
+import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import { testPki } from '../../../host-sim/src/pki/test_pki.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { createDataKey, panVault, readDataKey } from '../../src/store/pan_vault.js';
@@ -52,7 +53,7 @@ async function seedDepot(dbPath: string): Promise<number> {
   return bus.taps.length;
 }
 
-async function writeBase(path: string, keyPem: string): Promise<void> {
+async function writeBase(path: string, keyPem: string, denyKey: DenyKey): Promise<void> {
   const { privateKey } = generateKeyPairSync('ed25519');
   writeFileSync(keyPem, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const storage = await FileStorage.open(path, { quotaBytes: null });
@@ -60,7 +61,7 @@ async function writeBase(path: string, keyPem: string): Promise<void> {
   const written = await writeDefaultParams(storage.value, {
     version: 1, terminal: { terminalId: 'SIM00001', lineId: 'L1' }, fares: DEFAULT_FARES,
     caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex), caRevocations: [], denyList: [],
-    signingKey: privateKey,
+    signingKey: privateKey, denyKey,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -94,7 +95,14 @@ describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
       expect(shuaka('depot', 'settle', '--db', join(dir, 'missing.sqlite'), '--dir', dir,
         '--acquirer', acquirer).code).toBe(10);
       const keyPem = join(dir, 'params.key.pem');
-      await writeBase(join(dir, 'base'), keyPem);
+      const denyKeyBytes = randomBytes(32);
+      await writeBase(join(dir, 'base'), keyPem, DenyKey.fromBytes(denyKeyBytes));
+      // No fleet deny key in the depot directory: refused, exit 12, the reason named.
+      const noKey = shuaka('depot', 'publish', '--db', dbPath, '--dir', dir, '--base',
+        join(dir, 'base'), '--key', keyPem);
+      expect(noKey.code).toBe(12);
+      expect(noKey.err).toMatch(/deny key missing: .*deny\.key: no deny key/);
+      writeFileSync(join(dir, 'deny.key'), denyKeyBytes, { mode: 0o600 });
       const published = shuaka('depot', 'publish', '--db', dbPath, '--dir', dir, '--base',
         join(dir, 'base'), '--key', keyPem);
       expect(published.code, published.err).toBe(0);

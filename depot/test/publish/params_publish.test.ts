@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import { DEFAULT_FARES, paramsValidate, writeDefaultParams } from
   '../../../firmware/src/app/params/params_store.js';
-import { FILE_DENY_LIST, FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
-import { DenyList } from '../../../firmware/src/app/deny_list/deny_list.js';
+import { FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
+import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
+import type { DenyList } from '../../../firmware/src/app/deny_list/deny_list.js';
 import { testPki } from '../../../host-sim/src/pki/test_pki.js';
 import { IssuerHost } from '../../../host-sim/src/acquirer_sim/issuer_host.js';
 import { acquirerSimListen } from '../../../host-sim/src/acquirer_sim/acquirer_sim_server.js';
@@ -31,6 +32,7 @@ import {
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 29);
 const NOW_MS = Date.UTC(2026, 10, 22, 4, 0, 0);
 const BASE_CARD = { pan: '6231000000000000002', psn: 0 };
+const DENY_KEY = DenyKey.fromBytes(new Uint8Array(32).fill(0x5a));
 let dir = '';
 let keys: { privateKey: KeyObject; publicKey: KeyObject };
 let base = new Map<string, Uint8Array>();
@@ -43,7 +45,7 @@ beforeAll(async () => {
   const written = await writeDefaultParams(storage.value, {
     version: 3, terminal: { terminalId: 'SIM00001', lineId: 'L1' }, fares: DEFAULT_FARES,
     caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex), caRevocations: [],
-    denyList: [BASE_CARD], signingKey: keys.privateKey,
+    denyList: [BASE_CARD], signingKey: keys.privateKey, denyKey: DENY_KEY,
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);
@@ -55,18 +57,30 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The newest stored set as a validator receives it, loaded by the validator's own code. */
-async function newestDenyList(db: DepotDb): Promise<{ version: number; list: DenyList }> {
+/**
+ * The newest stored set as a validator receives it, loaded by the validator's own code with
+ * the fleet deny key; `bytes` is every file of it, concatenated (for the PAN grep).
+ */
+async function newestDenyList(
+  db: DepotDb,
+): Promise<{ version: number; list: DenyList; bytes: Buffer }> {
   const answer = await paramsNewest(db, 0);
   if (answer.kind !== 'set') throw new Error('nothing published');
   const files = new Map(Object.entries(answer.files).map(([n, b64]) =>
     [n, Uint8Array.from(Buffer.from(b64, 'base64'))]));
-  const checked = paramsValidate(files, keys.publicKey);
+  const checked = paramsValidate(files, { publicKey: keys.publicKey, denyKey: DENY_KEY });
   if (!checked.ok) throw new Error(checked.error.message);
-  const list = DenyList.load(files.get(FILE_DENY_LIST) ?? new Uint8Array(0), FILE_DENY_LIST);
-  if (!list.ok) throw new Error(list.error.message);
   expect(files.has(FILE_MANIFEST)).toBe(true);
-  return { version: answer.version, list: list.value };
+  expect(checked.value.denyList.keyIdHex).toBe(DENY_KEY.idHex);
+  const bytes = Buffer.concat([...files.values()]);
+  return { version: answer.version, list: checked.value.denyList, bytes };
+}
+
+/** The PAN as ASCII digits, and as packed BCD (F-padded) in either byte order of a word. */
+function panFootprints(pan: string): Buffer[] {
+  const bcd = Buffer.from(pan.length % 2 === 0 ? pan : `${pan}F`, 'hex');
+  return [Buffer.from(pan, 'latin1'), bcd.subarray(0, 8),
+    Buffer.from(bcd.subarray(0, 4)).reverse()];
 }
 
 describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (engine) => {
@@ -82,7 +96,8 @@ describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (en
     const db = await openDepotDb(await engine.fresh('publish'), NOW_MS);
     const link = new AcquirerLink({ host: '127.0.0.1', port: server.port, answerTimeoutMs: 2000,
       connectTimeoutMs: 2000, attemptsMax: 2, backoffBaseMs: 5, backoffMaxMs: 20 });
-    const input = { base, privateKey: keys.privateKey, unsealPan, nowMs: NOW_MS };
+    const input = { base, privateKey: keys.privateKey, unsealPan, denyKey: DENY_KEY,
+      nowMs: NOW_MS };
     try {
       await storeTaps(db, [tap], NOW_MS);
       const run = await settleOnce(db, link, { ...SETTLEMENT_DEFAULTS, nowMs: () => NOW_MS,
@@ -95,6 +110,14 @@ describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (en
       expect(first.version).toBe(4);
       expect(first.list.contains(pan, psn)).toBe(true);
       expect(first.list.contains(BASE_CARD.pan, BASE_CARD.psn)).toBe(true);
+      // The publication holds tokens only: no footprint of either PAN in any of its files.
+      for (const footprint of [...panFootprints(pan), ...panFootprints(BASE_CARD.pan)]) {
+        expect(first.bytes.includes(footprint), footprint.toString('hex')).toBe(false);
+      }
+      // A depot holding another deny key cannot merge the base list (made with this one).
+      const other = DenyKey.fromBytes(new Uint8Array(32).fill(0xa5));
+      await expect(paramsPublish(db, { ...input, denyKey: other }))
+        .rejects.toThrow(/base deny list: deny_list\.bin: keyId: made with deny key/);
       expect(await paramsPublish(db, input)).toEqual({ kind: 'unchanged', version: 4,
         denyCount: 2 });
       expect(await debtRepay(db, panToken(pan), null, NOW_MS + 1)).toBe(1);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
+import type { DenyKey } from '../app/deny_list/deny_key.js';
 import { JOURNAL_FILE_NAME, type Journal } from '../app/journal/journal.js';
 import type { PanVault } from '../app/journal/pan_vault.js';
 import type { ParamSet } from '../app/params/params_store.js';
@@ -51,6 +52,8 @@ export interface BusUploaderParts {
   readonly journalDir: string;
   readonly panVault: PanVault;
   readonly dataKeyPath: string;
+  /** The fleet deny key: a downloaded set's deny list must be made with it. */
+  readonly denyKey: DenyKey;
   readonly clock: ClockPort;
   readonly log: LogPort;
 }
@@ -71,7 +74,7 @@ export async function bootUploader(
     root: parts.paramsDir,
     stagingDir: join(parts.journalDir, 'params_download'),
     stateDir: parts.journalDir,
-    publicKey,
+    publicKey: { publicKey, denyKey: parts.denyKey },
     current: parts.params.set,
     activate: async (set) => {
       parts.params.set = set;

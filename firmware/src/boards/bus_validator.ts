@@ -57,6 +57,8 @@ export interface BusValidatorOptions {
   readonly journalMinFreeBytes: number;
   /** The terminal data key file (PAN sealing), or null for journalDir/data.key. */
   readonly dataKeyPath: string | null;
+  /** The fleet deny key file (deny-list tokens); null or absent for journalDir/deny.key. */
+  readonly denyKeyPath?: string | null;
   readonly mode: QpbocMode;
   /** Serial device of a DWIN display, or null to log screens as JSON lines. */
   readonly displayPath: string | null;
@@ -196,7 +198,8 @@ async function boot(
     minFreeBytes: options.journalMinFreeBytes,
   });
   if (!dir.ok) return storageRefusal(dir.error, log);
-  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir);
+  const params = await bootParams(options.paramsDir, options.paramsPubPath, options.journalDir,
+    options.denyKeyPath ?? null);
   if (params.ok) {
     log.log({ event: 'journal-dir', dir: options.journalDir, freeBytes: dir.value.freeBytes });
     const fallback = params.value.fallback;
@@ -276,14 +279,14 @@ async function bootDevices(
   }
   let upload: BusUploader | null = null;
   if (options.depot !== undefined && options.depot !== null) {
-    const booted = await bootUploader(options.depot, {
+    const uploader = await bootUploader(options.depot, {
       journal: journal.value.part, storage: journal.value.storage, validator, params,
       paramsDir: options.paramsDir, paramsPubPath: options.paramsPubPath,
-      journalDir: options.journalDir, panVault: panVault.value,
+      journalDir: options.journalDir, panVault: panVault.value, denyKey: booted.denyKey,
       dataKeyPath: options.dataKeyPath ?? dataKeyDefaultPath(options.journalDir), clock, log,
     });
-    if (!booted.ok) return { refused: 'refused', message: booted.message };
-    upload = booted.value;
+    if (!uploader.ok) return { refused: 'refused', message: uploader.message };
+    upload = uploader.value;
   }
   return { validator, pn532: reader.value.part, display: display.value.part, indicator, upload };
 }

@@ -35,6 +35,7 @@ import {
 import { PanVault } from '../app/journal/pan_vault.js';
 import { dataKeyDefaultPath, dataKeyProvision } from '../app/journal/pan_vault_file.js';
 import { paramsFloorWrite } from '../app/params/params_floor.js';
+import { type DenyKey, denyKeyDefaultPath, denyKeyLoad } from '../app/deny_list/deny_key.js';
 import { paramsBootLoad, type ParamsFallback } from '../app/params/params_boot.js';
 import type { ParamSet } from '../app/params/params_store.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
@@ -77,13 +78,21 @@ const DWIN_BAUD = 115200;
 /**
  * Loads and verifies the signed parameter set (a plain set or an installed A/B root); refuses
  * anything not signed by `pubPath`, and any set older than the version floor kept in
- * `stateDir` (the journal directory: the data partition, not the parameter one).
+ * `stateDir` (the journal directory: the data partition, not the parameter one). The fleet
+ * deny key (`denyKeyPath`, else stateDir/deny.key) must load (0600, 32 bytes) and be the one
+ * the set's deny list was made with; the set's list is bound to it.
  */
 export async function bootParams(
   dir: string,
   pubPath: string,
   stateDir: string,
+  denyKeyPath: string | null = null,
 ): Promise<BootResult<BootParams>> {
+  // The fleet deny key first: a set is checked against it (its list must be made with it).
+  const denyPath = denyKeyPath ?? denyKeyDefaultPath(stateDir);
+  const deny = await denyKeyLoad(denyPath);
+  if (!deny.ok) return fail(`deny key ${deny.error}: ${deny.detail}`);
+  const denyKey = deny.value;
   let key: KeyObject;
   try {
     key = createPublicKey(await readFile(pubPath, 'utf8'));
@@ -99,7 +108,8 @@ export async function bootParams(
     // A board must not invent parameters: a missing directory is refused.
     return fail(`parameters ${dir}: ${describe(error)}`);
   }
-  const loaded = await paramsBootLoad(dir, key, stateDir).catch((error: unknown) => ({
+  const trust = { publicKey: key, denyKey };
+  const loaded = await paramsBootLoad(dir, trust, stateDir).catch((error: unknown) => ({
     ok: false as const, kind: 'invalid' as const, message: describe(error),
   }));
   if (!loaded.ok) {
@@ -116,7 +126,8 @@ export async function bootParams(
       return `cannot record parameter version ${raise.version} in ${stateDir}: ${describe(error)}`;
     }
   };
-  return { ok: true, value: { set: loaded.set, raiseFloor, fallback: loaded.fallback } };
+  const value = { set: loaded.set, raiseFloor, fallback: loaded.fallback, denyKey };
+  return { ok: true, value };
 }
 
 /** The loaded set, and the floor write to make once the start has succeeded. */
@@ -126,6 +137,8 @@ export interface BootParams {
   readonly raiseFloor: () => Promise<string | null>;
   /** Set when the active A/B slot was unusable and the other slot was loaded. */
   readonly fallback: ParamsFallback | null;
+  /** The fleet deny key the set's list was checked against (downloads are checked too). */
+  readonly denyKey: DenyKey;
 }
 
 /** Opens the PN532's serial port and starts the chip at `baudRate`. */

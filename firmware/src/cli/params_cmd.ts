@@ -1,11 +1,14 @@
 // `shuaka params`: key generation, signing and verification of parameter sets, deny lists.
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import {
+  DENY_KEY_BYTES, type DenyKey, denyKeyCreate, denyKeyLoad,
+} from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { FieldError } from '../app/params/json_fields.js';
 import { FILE_MANIFEST } from '../app/params/params_files.js';
@@ -16,7 +19,7 @@ import {
   paramsActiveDir, paramsInstall, paramsLoadDir, type ParamsRefusalKind,
 } from '../app/params/params_install.js';
 import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
-import { paramsSign, type ParamSet } from '../app/params/params_store.js';
+import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
 
 export const PARAMS_USAGE = `Usage:
@@ -26,18 +29,25 @@ export const PARAMS_USAGE = `Usage:
       Validate every file of the set in DIR and write DIR/manifest.json, signed. Versions only
       go up: N must be above the version of DIR's old manifest and of PREV_DIR/manifest.json
       (the last set you published); N defaults to that version + 1 (1 for a first set).
-  shuaka params verify --pub PUB.pem [--floor STATE_DIR] DIR
+  shuaka params verify --pub PUB.pem [--floor STATE_DIR] [--deny-key FILE] DIR
       Check the signature, the file hashes, every file's content (CA key check values, deny
       list) and the fares/limits consistency; print the first error with its file and field.
       DIR may be a set or an installed A/B root. With --floor, also refuse a set older than
-      the version floor kept in STATE_DIR (a validator's journal directory).
-  shuaka params install --pub PUB.pem --floor STATE_DIR SRC_DIR ROOT
+      the version floor kept in STATE_DIR (a validator's journal directory). With
+      --deny-key, also refuse a deny list made with another deny key (as a validator does).
+      Prints counts and key ids, never a PAN (the list holds none).
+  shuaka params install --pub PUB.pem --floor STATE_DIR [--deny-key FILE] SRC_DIR ROOT
       Install the signed set SRC_DIR (e.g. just downloaded) under ROOT power-safely: written
       to the inactive slot (ROOT/slot_a or slot_b), fsynced, verified, then switched by an
       atomic rename of ROOT/active; the floor in STATE_DIR is raised last. Run the validator
       with --params ROOT --journal STATE_DIR.
-  shuaka params denylist-build IN.txt OUT.bin
-      Build a sorted binary deny list from "PAN,PSN" lines (PSN as two digits, "01").
+  shuaka params denylist-build --deny-key FILE IN.csv OUT.bin
+      Build the deny list (deny_list.bin) from "PAN,PSN" lines (PSN as two digits, "01"; a
+      first line "pan,psn" is skipped): each card becomes its token, 12 bytes of
+      HMAC-SHA-256(deny key, PAN || PSN); OUT holds tokens and the key's id, no PAN.
+  shuaka params denykey-new OUT
+      Create a new fleet deny key (32 random bytes, mode 600, never overwriting); give the
+      same file to the depot (DIR/deny.key) and to every validator (--deny-key).
 Exit codes: 0 ok, 1 refused or failed, 2 bad usage, 3 rollback refused (older than the
 installed version, or that version with other content), 4 version floor file unreadable.`;
 
@@ -60,6 +70,8 @@ export async function runParamsCommand(argv: string[], io: CliIo): Promise<numbe
       return paramsInstallCommand(rest, io);
     case 'denylist-build':
       return paramsDenylistBuild(rest, io);
+    case 'denykey-new':
+      return paramsDenyKeyNew(rest, io);
     case 'help':
     case '--help':
     case '-h':
@@ -119,12 +131,12 @@ async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<nu
 }
 
 async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['pub', 'floor']);
+  const args = cliParse(argv, ['pub', 'floor', 'deny-key']);
   const pubPath = args?.values['pub'];
   const dir = args?.positionals[0];
   if (args === null || pubPath === undefined || dir === undefined) return usage(io);
   if (args.positionals.length !== 1) return usage(io);
-  const key = await keyLoad(pubPath, 'public', io);
+  const key = await trustLoad(pubPath, args.values['deny-key'], io);
   if (key === null) return EXIT_FAILED;
   let set: ParamSet;
   try {
@@ -166,18 +178,20 @@ function printSet(set: ParamSet, io: CliIo): void {
   io.out(`  CA keys: ${set.caKeys.map(keyName).join(' ')}`);
   io.out(`  AIDs: ${set.aids.map((a) => a.aidHex).join(' ')}`);
   io.out(`  CA revocations: ${set.caRevocations.length}`);
-  io.out(`  deny list: ${set.denyList.count} entries, sha256 ${set.denyList.sha256Hex}`);
+  const deny = set.denyList;
+  io.out(`  deny list: ${deny.count} tokens, deny key ${deny.keyIdHex}`
+    + `${deny.bound ? ' (matches --deny-key)' : ''}, sha256 ${deny.sha256Hex}`);
   io.out(`  manifest sha256 ${set.manifestSha256Hex}`);
 }
 
 async function paramsInstallCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['pub', 'floor']);
+  const args = cliParse(argv, ['pub', 'floor', 'deny-key']);
   const pubPath = args?.values['pub'];
   const stateDir = args?.values['floor'];
   const [source, root] = args?.positionals ?? [];
   if (args === null || pubPath === undefined || stateDir === undefined) return usage(io);
   if (source === undefined || root === undefined || args.positionals.length !== 2) return usage(io);
-  const key = await keyLoad(pubPath, 'public', io);
+  const key = await trustLoad(pubPath, args.values['deny-key'], io);
   if (key === null) return EXIT_FAILED;
   try {
     const installed = await paramsInstall(source, root, key, stateDir);
@@ -218,10 +232,13 @@ async function previousVersion(dir: string, io: CliIo): Promise<number | undefin
 }
 
 async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, []);
+  const args = cliParse(argv, ['deny-key']);
   const [inPath, outPath] = args?.positionals ?? [];
+  const keyPath = args?.values['deny-key'];
   if (args === null || inPath === undefined || outPath === undefined) return usage(io);
-  if (args.positionals.length !== 2) return usage(io);
+  if (args.positionals.length !== 2 || keyPath === undefined) return usage(io);
+  const denyKey = await denyKeyRead(keyPath, io);
+  if (denyKey === null) return EXIT_FAILED;
   let text: Uint8Array;
   try {
     text = await readFile(inPath);
@@ -229,7 +246,7 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
     io.err(`cannot read ${inPath}: ${describe(error)}`);
     return EXIT_FAILED;
   }
-  const built = denyListBuild(text, inPath);
+  const built = denyListBuild(text, inPath, denyKey);
   if (!built.ok) {
     io.err(`not built: ${built.error.message}`);
     return EXIT_FAILED;
@@ -241,8 +258,43 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
     return EXIT_FAILED;
   }
   const { count, duplicates } = built.value;
-  io.out(`wrote ${outPath}: ${count} entries (${duplicates} duplicates merged)`);
+  io.out(`wrote ${outPath}: ${count} tokens (${duplicates} duplicates merged), `
+    + `deny key ${denyKey.idHex}`);
   return EXIT_OK;
+}
+
+async function paramsDenyKeyNew(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = cliParse(argv, []);
+  const outPath = args?.positionals[0];
+  if (args === null || outPath === undefined || args.positionals.length !== 1) return usage(io);
+  const created = await denyKeyCreate(outPath, new Uint8Array(randomBytes(DENY_KEY_BYTES)));
+  if (!created.ok) {
+    io.err(`deny key not created: ${created.detail}`);
+    return EXIT_FAILED;
+  }
+  io.out(`wrote ${outPath} (mode 600): deny key ${created.value.idHex}`);
+  return EXIT_OK;
+}
+
+/** The deny key at `path`, or null after a message (missing, too open, bad size...). */
+async function denyKeyRead(path: string, io: CliIo): Promise<DenyKey | null> {
+  const loaded = await denyKeyLoad(path);
+  if (loaded.ok) return loaded.value;
+  io.err(`deny key ${loaded.error}: ${loaded.detail}`);
+  return null;
+}
+
+/** The public key, with the deny key when `denyKeyPath` is given; null after a message. */
+async function trustLoad(
+  pubPath: string,
+  denyKeyPath: string | undefined,
+  io: CliIo,
+): Promise<ParamsTrust | null> {
+  const publicKey = await keyLoad(pubPath, 'public', io);
+  if (publicKey === null) return null;
+  if (denyKeyPath === undefined) return publicKey;
+  const denyKey = await denyKeyRead(denyKeyPath, io);
+  return denyKey === null ? null : { publicKey, denyKey };
 }
 
 async function keyLoad(

@@ -21,7 +21,8 @@ import {
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
-             [--journal-min-free-mb N] [--data-key FILE] [--mode auto|ec|oda]
+             [--journal-min-free-mb N] [--data-key FILE] [--deny-key FILE]
+             [--mode auto|ec|oda]
              [--display-port DEV] [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
@@ -42,6 +43,9 @@ export const RUN_USAGE = `Usage:
       --data-key FILE     terminal data key sealing the journal's PANs (default
                           DIR/data.key); created (mode 600) at the first start on an
                           empty journal, refused if missing for a journal with records
+      --deny-key FILE     the fleet deny key (32 bytes, mode 600; default DIR/deny.key),
+                          provisioned like the parameter key; the set's deny list must be
+                          made with it, else the set is refused (exit 1)
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
@@ -82,6 +86,7 @@ const FLAGS = [
   'journal',
   'journal-min-free-mb',
   'data-key',
+  'deny-key',
   'mode',
   'display-port',
   'sysfs-root',
@@ -180,7 +185,9 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (ifdSerial !== null && !/^[A-Za-z0-9]{8}$/.test(ifdSerial)) {
     return usage(io, `--ifd-serial must be exactly 8 letters or digits, got '${ifdSerial}'`);
   }
-  const paths = ['params', 'params-pub', 'journal', 'data-key', 'display-port', 'sysfs-root'];
+  const paths = [
+    'params', 'params-pub', 'journal', 'data-key', 'deny-key', 'display-port', 'sysfs-root',
+  ];
   for (const name of paths) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
   }
@@ -194,6 +201,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     journalDir: v['journal'] ?? 'journal',
     journalMinFreeBytes: minFreeMb * 2 ** 20,
     dataKeyPath: v['data-key'] ?? null,
+    denyKeyPath: v['deny-key'] ?? null,
     mode,
     displayPath: v['display-port'] ?? null,
     sysfsRoot: v['sysfs-root'] ?? '/sys',

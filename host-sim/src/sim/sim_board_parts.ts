@@ -41,6 +41,7 @@ import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs
 import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
+import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import { Prng } from '../prng.js';
 import { createSerialLinkPairSim, type SerialLinkPairSim } from '../serial_link_sim.js';
 import { StorageSim } from '../storage_sim.js';
@@ -96,6 +97,8 @@ export function simSigningKey(prng: Prng): { privateKey: KeyObject; publicKey: K
 /** The seeded, signed and verified parameter set of a simulated board. Throws if refused. */
 export async function simParamStore(options: SimBoardOptions, prng: Prng): Promise<ParamStore> {
   const keys = simSigningKey(prng.fork('params-key'));
+  // The fleet deny key, from the seed: the depot and every simulated validator share it.
+  const denyKey = DenyKey.fromBytes(simDenyKey(options.seed));
   const paramsStorage = new StorageSim({
     totalBytes: 64 << 20,
     prng: prng.fork('params'),
@@ -109,9 +112,10 @@ export async function simParamStore(options: SimBoardOptions, prng: Prng): Promi
     denyList: options.denyList,
     caRevocations: options.caRevocations,
     signingKey: keys.privateKey,
+    denyKey,
   });
   if (!written.ok) throw new Error(`simulator parameters: ${written.error.message}`);
-  const store = new ParamStore(keys.publicKey);
+  const store = new ParamStore({ publicKey: keys.publicKey, denyKey });
   const activated = await store.activate(paramsStorage);
   if (!activated.ok) throw new Error(`simulator parameters refused: ${activated.error.message}`);
   return store;
@@ -271,6 +275,14 @@ export async function composeSimBoardRest(
  */
 export function simDataKey(seed: number): Uint8Array {
   return new Prng(seed).fork('data-key').bytes(32);
+}
+
+/**
+ * The simulated fleet deny key of `seed` (what `shuaka params denylist-build --deny-key` and
+ * `shuaka run --deny-key` need for a simulated set: write it as a file, mode 600).
+ */
+export function simDenyKey(seed: number): Uint8Array {
+  return new Prng(seed).fork('deny-key').bytes(32);
 }
 
 /** Fares of a bus line whose concession range covers the pool's social-security cards. */

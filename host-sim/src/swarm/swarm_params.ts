@@ -18,6 +18,7 @@ import {
   type WritePointHook,
 } from '../../../firmware/src/app/params/params_floor.js';
 import { paramsBootLoad } from '../../../firmware/src/app/params/params_boot.js';
+import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import {
   paramsActiveDir,
   paramsInstall,
@@ -27,10 +28,11 @@ import {
 import {
   writeDefaultParams,
   type ParamSet,
+  type ParamsTrust,
 } from '../../../firmware/src/app/params/params_store.js';
 import type { Prng } from '../prng.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
-import { simSigningKey } from '../sim/sim_board_parts.js';
+import { simDenyKey, simSigningKey } from '../sim/sim_board_parts.js';
 import { StorageSim } from '../storage_sim.js';
 
 /** Files of one set, as pushed by the depot. */
@@ -62,8 +64,8 @@ export type SwarmParamsBooted =
  */
 export interface SwarmParamsPath {
   /** Installs the set in `dirs.download`; `hook` runs at every durable write step. */
-  install(dirs: SwarmParamsDirs, key: KeyObject, hook: WritePointHook): Promise<SwarmInstall>;
-  boot(dirs: SwarmParamsDirs, key: KeyObject): Promise<SwarmParamsBooted>;
+  install(dirs: SwarmParamsDirs, key: ParamsTrust, hook: WritePointHook): Promise<SwarmInstall>;
+  boot(dirs: SwarmParamsDirs, key: ParamsTrust): Promise<SwarmParamsBooted>;
 }
 
 /** The firmware's path: A/B install under the version floor, floor-checked boot. */
@@ -119,6 +121,8 @@ export class SwarmParamsPowerCut extends Error {
 /** The run's parameter directories, signing key and the signed versions made so far. */
 export class SwarmParams {
   readonly publicKey: KeyObject;
+  /** The validator's trust: the signing key and the fleet deny key (simDenyKey). */
+  readonly trust: ParamsTrust;
   private readonly privateKey: KeyObject;
   /** Good signed sets by version; a corrupt set burns its version number too. */
   private readonly good = new Map<number, ParamsImage>();
@@ -133,6 +137,8 @@ export class SwarmParams {
   ) {
     const keys = simSigningKey(prng.fork('params-key'));
     this.publicKey = keys.publicKey;
+    const denyKey = DenyKey.fromBytes(simDenyKey(options.seed));
+    this.trust = { publicKey: keys.publicKey, denyKey };
     this.privateKey = keys.privateKey;
   }
 
@@ -204,7 +210,7 @@ export class SwarmParams {
 
   /** The boot's activation through the run's path. */
   boot(): Promise<SwarmParamsBooted> {
-    return this.path.boot(this.dirs, this.publicKey);
+    return this.path.boot(this.dirs, this.trust);
   }
 
   private async install(image: ParamsImage, hook: WritePointHook): Promise<SwarmInstall> {
@@ -212,7 +218,7 @@ export class SwarmParams {
     await rm(this.dirs.download, { recursive: true, force: true });
     await mkdir(this.dirs.download, { recursive: true });
     for (const [name, bytes] of image) await writeFile(join(this.dirs.download, name), bytes);
-    return this.path.install(this.dirs, this.publicKey, hook);
+    return this.path.install(this.dirs, this.trust, hook);
   }
 
   private async sign(version: number): Promise<ParamsImage> {
@@ -229,6 +235,7 @@ export class SwarmParams {
       denyList: this.options.denyList,
       caRevocations: this.options.caRevocations,
       signingKey: this.privateKey,
+      denyKey: DenyKey.fromBytes(simDenyKey(this.options.seed)),
     });
     if (!written.ok) throw new Error(`swarm parameters v${version}: ${written.error.message}`);
     const names = await scratch.list();

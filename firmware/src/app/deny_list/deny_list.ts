@@ -1,37 +1,41 @@
-// Deny list of PAN+PSN at national scale: a sorted image of fixed-width word records, validated
-// in one pass and searched in place (no index, no per-entry objects).
+// Deny list of card tokens at national scale: a sorted image of 12-byte keyed tokens (never a
+// PAN), validated in one pass and searched in place (no index, no per-entry objects).
 
-import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
 import { FieldError } from '../params/json_fields.js';
+import { DENY_KEY_ID_BYTES, DENY_TOKEN_BYTES, type DenyKey } from './deny_key.js';
 
 /**
- * Binary layout, version 2 (little-endian integers):
+ * Binary layout, version 3 (little-endian integers):
  *
- *   0   8  magic "SHKDENY2"
+ *   0   8  magic "SHKDENY3"
  *   8   4  count of records
  *   12  2  record size = 12
  *   14  2  reserved = 0
  *   16  32 SHA-256 of the record area
- *   48  count x 12 records, each three u32 words:
- *         w0 = PAN digits 1-8 as BCD, read as one big-endian number (first digit on top)
- *         w1 = PAN digits 9-16, the same way
- *         w2 = PAN digits 17-20 (16 bits) << 16 | PSN (5F34, n2, one BCD byte) << 8 | 0
- *       the PAN right-padded with F nibbles to 20; records strictly ascending by (w0, w1, w2),
- *       which is the byte order of the BCD key, so no duplicates.
+ *   48  8  deny key id: the first 8 bytes of HMAC-SHA-256(denyKey, "shuaka deny key id v1")
+ *   56  8  reserved = 0
+ *   64  count x 12 records: each the token of a card, the first 12 bytes of
+ *       HMAC-SHA-256(denyKey, PAN ASCII digits || PSN byte) (deny_key.ts); read as three
+ *       little-endian u32 words w0, w1, w2, records strictly ascending by (w0, w1, w2), so no
+ *       duplicates.
  *
- * The header is 48 bytes, so the record area of a file read into its own buffer is 4-byte
+ * The header is 64 bytes, so the record area of a file read into its own buffer is 4-byte
  * aligned and is viewed as a Uint32Array without a copy: loading 10^7 entries costs one
- * SHA-256 and one pass of word checks, and a lookup is a binary search on words.
- * Version 1 images (SHKDENY1, 11-byte records) are refused with a rebuild hint.
+ * SHA-256 (skipped when the signed manifest already covered the file) and one pass of order
+ * checks, and a lookup is one HMAC then a binary search on words. Version 2 images (SHKDENY2,
+ * PANs in clear BCD) and version 1 are refused: they hold PANs at rest (PCI DSS v4.0 3.5.1),
+ * and a signed set cannot be migrated in place (its manifest covers the file's hash).
  */
-export const DENY_LIST_MAGIC = 'SHKDENY2';
-const DENY_LIST_MAGIC_V1 = 'SHKDENY1';
-export const DENY_LIST_HEADER_BYTES = 48;
-export const DENY_LIST_RECORD_BYTES = 12;
+export const DENY_LIST_MAGIC = 'SHKDENY3';
+const DENY_LIST_MAGICS_CLEAR = ['SHKDENY1', 'SHKDENY2'];
+export const DENY_LIST_HEADER_BYTES = 64;
+export const DENY_LIST_RECORD_BYTES = DENY_TOKEN_BYTES;
 /** Words per record. */
 export const DENY_LIST_RECORD_WORDS = 3;
+/** Offset of the deny key id in the header. */
+export const DENY_LIST_KEY_ID_OFFSET = 48;
 /** Bound of entries: 20 million (240 MB of image), twice a national list of 10^7. */
 export const DENY_LIST_ENTRIES_MAX = 20_000_000;
 /** Largest valid image, for readers that bound a file before reading it. */
@@ -56,31 +60,27 @@ export interface DenyListLoadOptions {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-// Class of a 16-bit group of four BCD nibbles: all digits, digits then 1-3 F pads, all pads,
-// anything else. A valid PAN tail (digits 9-20, three groups) is DIGITS* [MIXED] PADS*,
-// ending in a pad (at most 19 digits).
-const GROUP_DIGITS = 0;
-const GROUP_MIXED = 1;
-const GROUP_INVALID = 2;
-const GROUP_PADS = 3;
-const GROUP_CLASS = groupClassTable();
-const TAIL_VALID = tailValidTable();
-
-/** A loaded, validated deny list; holds only a view of the image it was loaded from. */
+/**
+ * A loaded, validated deny list; holds only a view of the image it was loaded from. A list
+ * answers `contains` only once bound to the deny key it was made with (`bind`).
+ */
 export class DenyList {
   private constructor(
     private readonly words: Uint32Array,
     readonly count: number,
     readonly sha256Hex: string,
+    /** The id of the deny key the tokens were made with (16 hex digits, upper case). */
+    readonly keyIdHex: string,
+    private readonly key: DenyKey | null,
   ) {}
 
   /**
-   * Validates an image: magic, record size, size = header + count x 12, SHA-256, BCD of every
-   * PAN (8..19 digits, F pads only at the end) and PSN, strictly ascending order (which rules
-   * out duplicates). The image is used in place when it is 4-byte aligned (a file read into
-   * its own buffer always is), else copied once. The header's SHA-256 is checked unless
-   * `options.fileDigestVerified`. Errors: FieldError naming `file` and the
-   * field or record (header, magic, recordBytes, count, sha256, record[i]).
+   * Validates an image: magic, record size, size = header + count x 12, SHA-256, reserved
+   * bytes zero, strictly ascending order (which rules out duplicates). The image is used in
+   * place when it is 4-byte aligned (a file read into its own buffer always is), else copied
+   * once. The header's SHA-256 is checked unless `options.fileDigestVerified`. Errors:
+   * FieldError naming `file` and the field or record (header, magic, recordBytes, count,
+   * sha256, record[i]); a clear-PAN image (version 1 or 2) is refused under `magic`.
    */
   static load(
     image: Uint8Array,
@@ -94,13 +94,18 @@ export class DenyList {
     }
     const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
     const magic = Buffer.from(image.buffer, image.byteOffset, 8).toString('latin1');
-    if (magic === DENY_LIST_MAGIC_V1) {
-      return fail('magic', 'version 1 image: rebuild it with `shuaka params denylist-build`');
+    if (DENY_LIST_MAGICS_CLEAR.includes(magic)) {
+      const reason = `${magic} holds clear PANs, refused (PCI DSS 3.5.1): rebuild it as tokens `
+        + 'with `shuaka params denylist-build --deny-key FILE` and sign the set again';
+      return fail('magic', reason);
     }
     if (magic !== DENY_LIST_MAGIC) return fail('magic', `expected ${DENY_LIST_MAGIC}`);
     const count = view.getUint32(8, true);
     if (view.getUint16(12, true) !== DENY_LIST_RECORD_BYTES || view.getUint16(14, true) !== 0) {
       return fail('recordBytes', `expected ${DENY_LIST_RECORD_BYTES}`);
+    }
+    if (view.getUint32(56, true) !== 0 || view.getUint32(60, true) !== 0) {
+      return fail('reserved', 'bytes 56-63 must be zero');
     }
     if (count > DENY_LIST_ENTRIES_MAX) {
       return fail('count', `${count} exceeds ${DENY_LIST_ENTRIES_MAX}`);
@@ -116,28 +121,52 @@ export class DenyList {
       if (!digest.equals(stored)) return fail('sha256', 'does not match the records');
     }
     const words = recordWords(records);
-    const bad = firstBadRecord(words, count);
-    if (bad !== null) return fail(`record[${bad.index}]`, bad.reason);
-    return { ok: true, value: new DenyList(words, count, stored.toString('hex').toUpperCase()) };
+    const bad = firstUnordered(words, count);
+    if (bad !== null) {
+      return fail(`record[${bad}]`, 'not strictly ascending (unsorted or duplicate)');
+    }
+    const keyId = Buffer.from(image.buffer, image.byteOffset + DENY_LIST_KEY_ID_OFFSET,
+      DENY_KEY_ID_BYTES).toString('hex').toUpperCase();
+    const sha = stored.toString('hex').toUpperCase();
+    return { ok: true, value: new DenyList(words, count, sha, keyId, null) };
   }
 
   /**
-   * True when PAN+PSN is listed. `pan` must be 8..19 digits (the kernel strips the F pad;
-   * anything else is a programmer error: assertion). `psn` is the raw 5F34 byte: one that is
-   * not BCD cannot be listed, so it answers false. Allocates nothing.
+   * This list bound to `key` (sharing the image), or the refusal when the list was made with
+   * another deny key: every lookup would miss, so a listed card would ride. Errors:
+   * FieldError naming `file` and `keyId`.
+   */
+  bind(key: DenyKey, file: string): DenyListResult<DenyList> {
+    if (key.idHex !== this.keyIdHex) {
+      const reason = `made with deny key ${this.keyIdHex}, this validator holds deny key `
+        + `${key.idHex}: provision the fleet's deny key or rebuild the list with it`;
+      return { ok: false, error: new FieldError(file, 'keyId', reason) };
+    }
+    return {
+      ok: true, value: new DenyList(this.words, this.count, this.sha256Hex, this.keyIdHex, key),
+    };
+  }
+
+  /** True once bound to its deny key (a validator's set); false for a tool's view. */
+  get bound(): boolean {
+    return this.key !== null;
+  }
+
+  /**
+   * True when the card PAN+PSN is listed: one HMAC (its token), then a binary search. `pan`
+   * as the kernel gives it (8..19 digits, F pad stripped); `psn` the raw 5F34 byte. A PAN or
+   * PSN that no token can be made of answers false. Throws Error when the list is not bound
+   * to a deny key (a programmer error: a validator's set is always bound, see bind).
    */
   contains(pan: string, psn: number): boolean {
-    if (!psnIsBcd(psn)) return false;
-    const k0 = panWord(pan, 0);
-    const k1 = panWord(pan, 8);
-    const t = panWord(pan, 16);
-    assert(
-      k0 >= 0 && k1 >= 0 && t >= 0 && pan.length >= DENY_LIST_PAN_DIGITS_MIN
-        && pan.length <= DENY_LIST_PAN_DIGITS_MAX,
-      `deny list key ${pan.length} digits`,
-    );
-    const k2 = (((t >>> 16) << 16) | (psn << 8)) >>> 0;
-    return this.search(k0, k1, k2);
+    if (this.key === null) throw new Error('deny list used without its deny key (bind it)');
+    const token = this.key.token(pan, psn);
+    return token !== null && this.containsToken(token);
+  }
+
+  /** True when the 12-byte `token` is listed. Allocates nothing. */
+  containsToken(token: Uint8Array): boolean {
+    return this.search(tokenWord(token, 0), tokenWord(token, 4), tokenWord(token, 8));
   }
 
   /**
@@ -148,13 +177,26 @@ export class DenyList {
     return this.words.buffer.byteLength;
   }
 
-  /** Binary search on the record words: at most 25 probes for 2 x 10^7 entries. */
+  /**
+   * Search on the record words. Tokens are HMAC outputs, uniform over w0, so an interpolation
+   * probe lands next to the key (about 2-3 probes at 10^7, each a cache miss in a 120 MB
+   * image, against 24 for bisection); every other step bisects, which bounds the worst case
+   * at twice bisection's probes whatever the data.
+   */
   private search(k0: number, k1: number, k2: number): boolean {
     const words = this.words;
     let low = 0;
     let high = this.count - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
+    for (let step = 0; low <= high; step += 1) {
+      let middle = (low + high) >>> 1;
+      if ((step & 1) === 0) {
+        const w0Low = words[low * DENY_LIST_RECORD_WORDS] ?? 0;
+        const w0High = words[high * DENY_LIST_RECORD_WORDS] ?? 0;
+        if (k0 < w0Low || k0 > w0High) return false;
+        if (w0High > w0Low) {
+          middle = low + Math.floor(((k0 - w0Low) / (w0High - w0Low)) * (high - low));
+        }
+      }
       const order = compareAt(words, middle * DENY_LIST_RECORD_WORDS, k0, k1, k2);
       if (order === 0) return true;
       if (order < 0) low = middle + 1;
@@ -162,6 +204,12 @@ export class DenyList {
     }
     return false;
   }
+}
+
+/** The little-endian u32 at `at` of a token. */
+export function tokenWord(token: Uint8Array, at: number): number {
+  return ((token[at] ?? 0) | ((token[at + 1] ?? 0) << 8) | ((token[at + 2] ?? 0) << 16)
+    | ((token[at + 3] ?? 0) << 24)) >>> 0;
 }
 
 /** Order of the record at word `at` against the key (k0, k1, k2): -1, 0 or 1. */
@@ -190,11 +238,8 @@ function recordWords(records: Uint8Array): Uint32Array {
   return words;
 }
 
-/** The first record that is malformed or out of order, or null. One pass, no allocation. */
-function firstBadRecord(
-  words: Uint32Array,
-  count: number,
-): { index: number; reason: string } | null {
+/** Index of the first record not above its predecessor, or null. One pass, no allocation. */
+function firstUnordered(words: Uint32Array, count: number): number | null {
   let p0 = -1;
   let p1 = 0;
   let p2 = 0;
@@ -203,77 +248,12 @@ function firstBadRecord(
     const w0 = words[at] ?? 0;
     const w1 = words[at + 1] ?? 0;
     const w2 = words[at + 2] ?? 0;
-    if (!recordValid(w0, w1, w2)) {
-      return { index: at / DENY_LIST_RECORD_WORDS, reason: 'PAN or PSN is not valid BCD' };
-    }
     if (w0 < p0 || (w0 === p0 && (w1 < p1 || (w1 === p1 && w2 <= p2)))) {
-      const reason = 'not strictly ascending (unsorted or duplicate)';
-      return { index: at / DENY_LIST_RECORD_WORDS, reason };
+      return at / DENY_LIST_RECORD_WORDS;
     }
     p0 = w0;
     p1 = w1;
     p2 = w2;
   }
   return null;
-}
-
-/** Digits 1-8 all BCD; digits 9-20 digits then F pads; PSN BCD; the low byte zero. */
-export function recordValid(w0: number, w1: number, w2: number): boolean {
-  // Eight nibbles all <= 9: a nibble 1xyz with xyz >= 2 carries into its top bit when
-  // xyz + 6 is formed, so (w & 0x7..7) + 0x6..6 shares a top bit with w only above 9.
-  if ((((w0 & 0x77777777) + 0x66666666) & w0 & 0x88888888) !== 0) return false;
-  if ((w2 & 0xff) !== 0 || (w2 & 0x0a00) === 0x0a00 || (w2 & 0x0c00) === 0x0c00) return false;
-  if ((w2 & 0xa000) === 0xa000 || (w2 & 0xc000) === 0xc000) return false;
-  const tail = ((GROUP_CLASS[w1 >>> 16] ?? GROUP_INVALID) << 4)
-    | ((GROUP_CLASS[w1 & 0xffff] ?? GROUP_INVALID) << 2)
-    | (GROUP_CLASS[w2 >>> 16] ?? GROUP_INVALID);
-  return TAIL_VALID[tail] === 1;
-}
-
-/**
- * The record word of PAN digits from..from+7 (F past the PAN's end); -1 when a character in
- * that range is not a digit.
- */
-export function panWord(pan: string, from: number): number {
-  let word = 0;
-  for (let i = from; i < from + 8; i += 1) {
-    let nibble = 0x0f;
-    if (i < pan.length) {
-      nibble = pan.charCodeAt(i) - 0x30;
-      if (nibble < 0 || nibble > 9) return -1;
-    }
-    word = (word << 4) | nibble;
-  }
-  return word >>> 0;
-}
-
-/** True for a BCD byte 00..99 (the PSN, 5F34 n2). */
-export function psnIsBcd(psn: number): boolean {
-  return Number.isInteger(psn) && psn >= 0 && psn <= 0x99 && (psn & 0x0f) <= 9;
-}
-
-function groupClassTable(): Uint8Array {
-  const table = new Uint8Array(0x10000);
-  for (let group = 0; group < 0x10000; group += 1) {
-    const nibbles = [group >> 12, (group >> 8) & 15, (group >> 4) & 15, group & 15];
-    const pads = nibbles.filter((n) => n === 15).length;
-    const padsAtEnd = nibbles.slice(4 - pads).every((n) => n === 15);
-    const digitsFirst = nibbles.slice(0, 4 - pads).every((n) => n <= 9);
-    let cls = GROUP_INVALID;
-    if (padsAtEnd && digitsFirst) cls = pads === 0 ? GROUP_DIGITS : pads === 4 ? GROUP_PADS : 1;
-    table[group] = cls;
-  }
-  assert(GROUP_MIXED === 1, 'class numbering');
-  return table;
-}
-
-function tailValidTable(): Uint8Array {
-  const table = new Uint8Array(64);
-  const { DIGITS, MIXED, PADS } = { DIGITS: GROUP_DIGITS, MIXED: GROUP_MIXED, PADS: GROUP_PADS };
-  const valid = [
-    [DIGITS, DIGITS, MIXED], [DIGITS, DIGITS, PADS], [DIGITS, MIXED, PADS],
-    [DIGITS, PADS, PADS], [MIXED, PADS, PADS], [PADS, PADS, PADS],
-  ];
-  for (const [a = 0, b = 0, c = 0] of valid) table[(a << 4) | (b << 2) | c] = 1;
-  return table;
 }

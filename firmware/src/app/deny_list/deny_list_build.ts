@@ -1,14 +1,17 @@
-// Builds a deny-list image from "PAN,PSN" text at national scale: bytes parsed straight into
-// record words, a radix sort on 16-bit digits, duplicates merged; no per-line strings.
+// Builds a deny-list image of card tokens from "PAN,PSN" text and the fleet deny key, or from
+// tokens already made (the depot merging lists): a radix sort on 16-bit digits of the token
+// words, duplicates merged. The PANs live only in the input; the image holds tokens.
 
 import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
 import { panScrub } from '../journal/pan_mask.js';
 import { FieldError } from '../params/json_fields.js';
+import { DENY_KEY_ID_BYTES, type DenyKey } from './deny_key.js';
 import {
   DENY_LIST_ENTRIES_MAX,
   DENY_LIST_HEADER_BYTES,
+  DENY_LIST_KEY_ID_OFFSET,
   DENY_LIST_MAGIC,
   DENY_LIST_PAN_DIGITS_MAX,
   DENY_LIST_PAN_DIGITS_MIN,
@@ -16,6 +19,7 @@ import {
   DENY_LIST_RECORD_WORDS,
   DenyList,
   type DenyListResult,
+  tokenWord,
 } from './deny_list.js';
 
 /** More lines than this (comments included) is refused before parsing. */
@@ -27,24 +31,29 @@ const TAB = 0x09;
 const COMMA = 0x2c;
 const HASH = 0x23;
 const ZERO = 0x30;
+/** A CSV header line, skipped when it is the first line. */
+const CSV_HEADER = /^pan,psn$/i;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** A built image and what went into it. */
 export interface DenyListImage {
   readonly image: Uint8Array;
   readonly count: number;
-  /** Lines merged because they repeated an entry. */
+  /** Entries merged because they repeated one (same card, or same token). */
   readonly duplicates: number;
 }
 
 /**
- * Builds an image from text: one `PAN,PSN` per line (PAN 8..19 digits, PSN as its two
- * digits, "01"); blank lines and lines starting with '#' are skipped; spaces, tabs and CR
- * around a line are ignored; duplicates are merged. Errors: FieldError naming `file` and the
- * line (or the whole file for too many lines or entries).
+ * Builds an image from text and the deny key: one `PAN,PSN` per line (PAN 8..19 digits, PSN
+ * as its two digits, "01"), a CSV with an optional first line `pan,psn`; blank lines and
+ * lines starting with '#' are skipped; spaces, tabs and CR around a line are ignored;
+ * duplicates are merged. Each card becomes its token (deny_key.ts). Errors: FieldError naming
+ * `file` and the line (never the PAN), or the whole file for too many lines or entries.
  */
 export function denyListBuild(
   text: string | Uint8Array,
   file: string,
+  key: DenyKey,
 ): DenyListResult<DenyListImage> {
   // A Buffer view: its indexOf is memchr, a plain Uint8Array's is not.
   const bytes = typeof text === 'string'
@@ -55,13 +64,13 @@ export function denyListBuild(
   let lines = 1;
   for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) lines += 1;
   if (lines > TEXT_LINES_MAX) return fail('', `more than ${TEXT_LINES_MAX} lines`);
-  const parsedWords = new Uint32Array(lines * DENY_LIST_RECORD_WORDS);
+  const words = new Uint32Array(lines * DENY_LIST_RECORD_WORDS);
   let count = 0;
   let lineNumber = 0;
   for (let start = 0; start <= bytes.length; lineNumber += 1) {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
-    const parsed = lineParse(bytes, start, end, parsedWords, count * DENY_LIST_RECORD_WORDS);
+    const parsed = lineParse(bytes, start, end, lineNumber === 0, key);
     if (parsed === LINE_BAD) {
       // Never echo a PAN into an error (PCI DSS 3.4.1): the line number finds it.
       const text = Buffer.from(bytes.subarray(start, end)).toString().slice(0, 40);
@@ -69,60 +78,69 @@ export function denyListBuild(
       const expected = 'expected PAN,PSN (8-19 digits, 2 digits)';
       return fail(`line ${lineNumber + 1}`, `${expected}, got ${got}`);
     }
-    if (parsed === LINE_ENTRY) count += 1;
+    if (parsed !== LINE_SKIPPED) {
+      const at = count * DENY_LIST_RECORD_WORDS;
+      words[at] = tokenWord(parsed, 0);
+      words[at + 1] = tokenWord(parsed, 4);
+      words[at + 2] = tokenWord(parsed, 8);
+      count += 1;
+    }
     start = end + 1;
   }
-  const words = radixSort(parsedWords.subarray(0, count * DENY_LIST_RECORD_WORDS), count);
-  const unique = mergeDuplicates(words, count);
-  if (unique > DENY_LIST_ENTRIES_MAX) return fail('', `more than ${DENY_LIST_ENTRIES_MAX} entries`);
-  const image = imageEncode(words, unique);
+  return denyListFromTokens(words, count, key.idHex, file);
+}
+
+/**
+ * Builds an image from `count` tokens given as record words (three per token, the token's
+ * little-endian u32s) made with the deny key `keyIdHex`: sorted, duplicates merged. `words`
+ * is reordered in place. Errors: FieldError for more than DENY_LIST_ENTRIES_MAX entries.
+ */
+export function denyListFromTokens(
+  words: Uint32Array,
+  count: number,
+  keyIdHex: string,
+  file: string,
+): DenyListResult<DenyListImage> {
+  assert(/^[0-9A-F]{16}$/.test(keyIdHex), 'deny key id is 16 upper-case hex digits');
+  const sorted = radixSort(words.subarray(0, count * DENY_LIST_RECORD_WORDS), count);
+  const unique = mergeDuplicates(sorted, count);
+  if (unique > DENY_LIST_ENTRIES_MAX) {
+    const reason = `more than ${DENY_LIST_ENTRIES_MAX} entries`;
+    return { ok: false, error: new FieldError(file, '', reason) };
+  }
+  const image = imageEncode(sorted, unique, keyIdHex);
   assert(DenyList.load(image, file).ok, 'built deny list loads');
   return { ok: true, value: { image, count: unique, duplicates: count - unique } };
 }
 
 const LINE_SKIPPED = 0;
-const LINE_ENTRY = 1;
 const LINE_BAD = 2;
 
 /**
- * Parses bytes[start, end) into record words at words[at..at+3). Returns LINE_SKIPPED
- * (blank or comment), LINE_ENTRY or LINE_BAD.
+ * Parses bytes[start, end): LINE_SKIPPED (blank, comment, a first-line CSV header), LINE_BAD,
+ * or the card's token.
  */
 function lineParse(
-  bytes: Uint8Array,
+  bytes: Buffer,
   start: number,
   end: number,
-  words: Uint32Array,
-  at: number,
-): number {
+  first: boolean,
+  key: DenyKey,
+): Uint8Array | typeof LINE_SKIPPED | typeof LINE_BAD {
   let from = start;
   let to = end;
   while (from < to && isBlank(bytes[from] ?? 0)) from += 1;
   while (to > from && isBlank(bytes[to - 1] ?? 0)) to -= 1;
   if (from === to || bytes[from] === HASH) return LINE_SKIPPED;
+  if (first && CSV_HEADER.test(bytes.toString('latin1', from, to))) return LINE_SKIPPED;
   const digits = to - from - 3;
   if (digits < DENY_LIST_PAN_DIGITS_MIN || digits > DENY_LIST_PAN_DIGITS_MAX) return LINE_BAD;
   if (bytes[from + digits] !== COMMA) return LINE_BAD;
   const psnHigh = (bytes[to - 2] ?? 0) - ZERO;
   const psnLow = (bytes[to - 1] ?? 0) - ZERO;
   if (!isDigit(psnHigh) || !isDigit(psnLow)) return LINE_BAD;
-  let w0 = 0;
-  let w1 = 0;
-  let w2 = 0;
-  for (let i = 0; i < 20; i += 1) {
-    let nibble = 0x0f;
-    if (i < digits) {
-      nibble = (bytes[from + i] ?? 0) - ZERO;
-      if (!isDigit(nibble)) return LINE_BAD;
-    }
-    if (i < 8) w0 = (w0 << 4) | nibble;
-    else if (i < 16) w1 = (w1 << 4) | nibble;
-    else w2 = (w2 << 4) | nibble;
-  }
-  words[at] = w0 >>> 0;
-  words[at + 1] = w1 >>> 0;
-  words[at + 2] = ((w2 << 16) | (psnHigh << 12) | (psnLow << 8)) >>> 0;
-  return LINE_ENTRY;
+  const token = key.token(bytes.toString('latin1', from, from + digits), (psnHigh << 4) | psnLow);
+  return token ?? LINE_BAD;
 }
 
 function isBlank(byte: number): boolean {
@@ -135,8 +153,8 @@ function isDigit(value: number): boolean {
 
 /**
  * Sorts `count` records of three words ascending by (w0, w1, w2): LSD radix sort on 16-bit
- * digits, least significant first (w2's low half holds the PSN), skipping a digit every record
- * shares. Stable, O(6 n), one scratch copy. Returns the sorted words (either buffer).
+ * digits, least significant first, skipping a digit every record shares. Stable, O(6 n), one
+ * scratch copy. Returns the sorted words (either buffer).
  */
 function radixSort(input: Uint32Array, count: number): Uint32Array {
   let from: Uint32Array = input;
@@ -191,15 +209,23 @@ function mergeDuplicates(words: Uint32Array, count: number): number {
   return unique;
 }
 
-/** Header + little-endian record words + SHA-256 of the record area. */
-function imageEncode(words: Uint32Array, count: number): Uint8Array {
+/** Header (with the key id) + little-endian record words + SHA-256 of the record area. */
+export function imageEncode(words: Uint32Array, count: number, keyIdHex: string): Uint8Array {
   const image = new Uint8Array(DENY_LIST_HEADER_BYTES + count * DENY_LIST_RECORD_BYTES);
   const view = new DataView(image.buffer);
   image.set(Buffer.from(DENY_LIST_MAGIC, 'latin1'), 0);
   view.setUint32(8, count, true);
   view.setUint16(12, DENY_LIST_RECORD_BYTES, true);
-  for (let i = 0; i < count * DENY_LIST_RECORD_WORDS; i += 1) {
-    view.setUint32(DENY_LIST_HEADER_BYTES + 4 * i, words[i] ?? 0, true);
+  const keyId = Buffer.from(keyIdHex, 'hex');
+  assert(keyId.length === DENY_KEY_ID_BYTES, 'deny key id length');
+  image.set(keyId, DENY_LIST_KEY_ID_OFFSET);
+  if (LITTLE_ENDIAN) {
+    image.set(new Uint8Array(words.buffer, words.byteOffset, count * DENY_LIST_RECORD_BYTES),
+      DENY_LIST_HEADER_BYTES);
+  } else {
+    for (let i = 0; i < count * DENY_LIST_RECORD_WORDS; i += 1) {
+      view.setUint32(DENY_LIST_HEADER_BYTES + 4 * i, words[i] ?? 0, true);
+    }
   }
   const records = image.subarray(DENY_LIST_HEADER_BYTES);
   image.set(createHash('sha256').update(records).digest(), 16);

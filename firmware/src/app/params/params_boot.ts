@@ -6,7 +6,6 @@
 // slot still holds a set that is signed, complete and not older than the floor. It must not
 // open a rollback either: the other slot is used only at or above the floor, never below.
 
-import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -17,7 +16,7 @@ import {
 import {
   PARAMS_ACTIVE_FILE, PARAMS_SLOTS, paramsLoadDir, type ParamsRefusalKind, type ParamsSlot,
 } from './params_install.js';
-import type { ParamSet } from './params_store.js';
+import type { ParamSet, ParamsTrust } from './params_store.js';
 
 /** The active slot was unusable and the other one was loaded instead. */
 export interface ParamsFallback {
@@ -69,7 +68,7 @@ type SlotTry =
  */
 export async function paramsBootLoad(
   root: string,
-  publicKey: KeyObject,
+  publicKey: ParamsTrust,
   stateDir: string,
 ): Promise<ParamsBootResult> {
   const read = await paramsFloorRead(stateDir);
@@ -166,14 +165,14 @@ async function activePointer(root: string): Promise<ActivePointer> {
   return { kind: 'slot', slot };
 }
 
-async function trySlot(root: string, slot: ParamsSlot, publicKey: KeyObject): Promise<SlotTry> {
+async function trySlot(root: string, slot: ParamsSlot, publicKey: ParamsTrust): Promise<SlotTry> {
   const loaded = await loadOrReason(join(root, slot), publicKey);
   if (typeof loaded === 'string') return { ok: false, slot, reason: loaded };
   return { ok: true, slot, set: loaded };
 }
 
 /** The validated set in `dir`, or why not (never throws). */
-async function loadOrReason(dir: string, publicKey: KeyObject): Promise<ParamSet | string> {
+async function loadOrReason(dir: string, publicKey: ParamsTrust): Promise<ParamSet | string> {
   try {
     return await paramsLoadDir(dir, publicKey);
   } catch (error) {

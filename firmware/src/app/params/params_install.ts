@@ -7,7 +7,6 @@
 // (temporary file, fsync, rename, fsync of the root); the floor is raised last. A power cut at
 // any point leaves `active` naming the old complete set or the new complete set.
 
-import type { KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -17,7 +16,7 @@ import {
   durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
   paramsFloorWrite, type WritePointHook,
 } from './params_floor.js';
-import { paramsValidate, type ParamSet } from './params_store.js';
+import { paramsValidate, type ParamSet, type ParamsTrust } from './params_store.js';
 
 /** The pointer file of an installed root and its two slots. */
 export const PARAMS_ACTIVE_FILE = 'active';
@@ -51,7 +50,7 @@ export async function paramsActiveDir(root: string): Promise<string> {
  * Reads a set directory: exactly the set's files plus manifest.json, each within its size
  * bound, then validates it (signature, hashes, content). Errors: FieldError.
  */
-export async function paramsLoadDir(dir: string, publicKey: KeyObject): Promise<ParamSet> {
+export async function paramsLoadDir(dir: string, publicKey: ParamsTrust): Promise<ParamSet> {
   const names = await readdir(dir).catch((error: unknown) => {
     throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
   });
@@ -88,7 +87,7 @@ export type ParamsInstallResult =
 export async function paramsInstall(
   source: string,
   root: string,
-  publicKey: KeyObject,
+  publicKey: ParamsTrust,
   stateDir: string,
   hook: WritePointHook = () => undefined,
 ): Promise<ParamsInstallResult> {

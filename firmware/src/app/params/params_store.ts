@@ -4,6 +4,7 @@ import assert from 'node:assert';
 import type { KeyObject } from 'node:crypto';
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import type { DenyKey } from '../deny_list/deny_key.js';
 import { denyListBuild } from '../deny_list/deny_list_build.js';
 import { FieldError } from './json_fields.js';
 import {
@@ -30,6 +31,20 @@ export interface ParamSet extends ParamsContent {
   readonly version: number;
   /** SHA-256 of manifest.json: names the set in logs and journal records. */
   readonly manifestSha256Hex: string;
+}
+
+/**
+ * What a set is checked against: the parameter signing key alone (tools that only read a
+ * set: its deny list stays unbound), or a validator's trust, the signing key and the fleet
+ * deny key. With a deny key, a set whose deny list was made with another key is refused
+ * (`deny_list.bin: keyId`), and the set's list is bound to the key for lookups.
+ */
+export type ParamsTrust =
+  | KeyObject
+  | { readonly publicKey: KeyObject; readonly denyKey: DenyKey };
+
+function trustParts(trust: ParamsTrust): { publicKey: KeyObject; denyKey: DenyKey | null } {
+  return 'denyKey' in trust ? trust : { publicKey: trust, denyKey: null };
 }
 
 /** Success, or the first problem found, naming the file and the field. */
@@ -73,18 +88,22 @@ export async function paramsReadFiles(
  */
 export async function paramsLoad(
   source: StoragePort,
-  publicKey: KeyObject,
+  trust: ParamsTrust,
 ): Promise<ParamsResult<ParamSet>> {
   const read = await paramsReadFiles(source, true);
   if (!read.ok) return read;
-  return paramsValidate(read.value, publicKey);
+  return paramsValidate(read.value, trust);
 }
 
-/** `paramsLoad` on files already in memory. */
+/**
+ * `paramsLoad` on files already in memory. With a deny key in `trust`, also refuses a deny
+ * list made with another deny key (FieldError on deny_list.bin, field keyId).
+ */
 export function paramsValidate(
   files: ReadonlyMap<string, Uint8Array>,
-  publicKey: KeyObject,
+  trust: ParamsTrust,
 ): ParamsResult<ParamSet> {
+  const { publicKey, denyKey } = trustParts(trust);
   try {
     const manifestBytes = files.get(FILE_MANIFEST) ?? new Uint8Array(0);
     const manifest = manifestParse(manifestBytes);
@@ -103,7 +122,13 @@ export function paramsValidate(
         return fail(file.name, '', 'SHA-256 does not match the manifest');
       }
     }
-    const content = paramsContentParse(files, true);
+    const parsed = paramsContentParse(files, true);
+    let content = parsed;
+    if (denyKey !== null) {
+      const bound = parsed.denyList.bind(denyKey, FILE_DENY_LIST);
+      if (!bound.ok) return bound;
+      content = { ...parsed, denyList: bound.value };
+    }
     const manifestSha256Hex = sha256Hex(manifestBytes);
     return { ok: true, value: { ...content, version: manifest.version, manifestSha256Hex } };
   } catch (error) {
@@ -120,7 +145,9 @@ export function paramsValidate(
 export class ParamStore {
   private activeSet: ParamSet | null = null;
 
-  constructor(private readonly publicKey: KeyObject) {
+  /** `trust`: a validator's (with its deny key); a bare public key leaves the list unbound. */
+  constructor(private readonly trust: ParamsTrust) {
+    const { publicKey } = trustParts(trust);
     assert(publicKey.asymmetricKeyType === 'ed25519', 'Ed25519 key');
     assert(publicKey.type === 'public', 'public key');
   }
@@ -131,7 +158,7 @@ export class ParamStore {
 
   /** Loads `source` and activates it. Errors: FieldError (the active set is unchanged). */
   async activate(source: StoragePort): Promise<ParamsResult<ParamSet>> {
-    const loaded = await paramsLoad(source, this.publicKey);
+    const loaded = await paramsLoad(source, this.trust);
     if (!loaded.ok) return loaded;
     const current = this.activeSet;
     if (current !== null && loaded.value.version <= current.version) {
@@ -191,6 +218,8 @@ export interface DefaultParamsOptions {
   /** One UnionPay TLV hex string per CA key. */
   readonly caKeysTlvHex: readonly string[];
   readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  /** The fleet deny key the list's tokens are made with (the validators hold the same). */
+  readonly denyKey: DenyKey;
   /** Revoked issuer certificates (EMV Book 2: RID, CA index, serial). */
   readonly caRevocations: readonly CaRevocation[];
   readonly signingKey: KeyObject;
@@ -220,7 +249,7 @@ export async function writeDefaultParams(
   const denyLine = (e: { pan: string; psn: number }): string =>
     `${e.pan},${e.psn.toString(16).padStart(2, '0')}`;
   const denyText = options.denyList.map(denyLine).join('\n');
-  const denyList = denyListBuild(denyText, FILE_DENY_LIST);
+  const denyList = denyListBuild(denyText, FILE_DENY_LIST, options.denyKey);
   if (!denyList.ok) return denyList;
   const json = (value: unknown): Uint8Array =>
     new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,13 +1,13 @@
 // Parameters down: fetch the newest signed set at each contact, install it power-safe, and
 // hand it to the running validator at the next safe point (between taps).
 
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FILE_DENY_LIST, FILE_MANIFEST, PARAMS_FILES } from '../params/params_files.js';
 import { paramsActiveDir, paramsInstall } from '../params/params_install.js';
-import type { ParamSet } from '../params/params_store.js';
+import type { ParamSet, ParamsTrust } from '../params/params_store.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotParams, DepotPort } from './depot_port.js';
 import { denyDeltaApply } from './upload_deny_delta.js';
@@ -40,7 +40,8 @@ export interface ParamsDownloadOptions {
   readonly stagingDir: string;
   /** Where the version floor lives (the journal directory). */
   readonly stateDir: string;
-  readonly publicKey: KeyObject;
+  /** The validator's trust: signing key and fleet deny key (a set made with another refused). */
+  readonly publicKey: ParamsTrust;
   readonly current: ParamSet;
   /** Makes `set` the running validator's (reloads the kernel's parameters). */
   readonly activate: (set: ParamSet) => Promise<void>;

@@ -1,0 +1,167 @@
+// The fleet deny key: the HMAC key that turns a card (PAN + PSN) into its deny-list token.
+//
+// PCI DSS v4.0 req. 3.5.1 lets a PAN be stored only unreadable, e.g. as a keyed cryptographic
+// hash of the entire PAN; the deny list on every validator's flash and in every depot
+// publication therefore holds HMAC-SHA-256(denyKey, PAN || PSN) truncated to 96 bits, never
+// the PAN. Unlike the terminal data key (one per validator, so its seals never match across
+// the fleet) this key is one for the whole fleet, known to the depot that builds the list and
+// provisioned to every validator as a 0600 file. Its id (HMAC of a fixed label) is written in
+// the list's header: a validator holding another key refuses the set instead of silently
+// matching nothing. See README.md in this folder.
+
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createHash, createHmac, type Hash } from 'node:crypto';
+
+/** Bytes of a deny key (HMAC-SHA-256 key of the hash's output size, RFC 2104 section 3). */
+export const DENY_KEY_BYTES = 32;
+/** Bytes of a token kept in the list: 96 of HMAC-SHA-256's 256 bits (NIST SP 800-107 5.3.3). */
+export const DENY_TOKEN_BYTES = 12;
+/** Bytes of the key id written in the list header. */
+export const DENY_KEY_ID_BYTES = 8;
+/** File name of the deny key when it sits next to the journal. */
+export const DENY_KEY_FILE_NAME = 'deny.key';
+/** The message whose HMAC names the key (never a possible token message: not PAN digits). */
+const KEY_ID_LABEL = 'shuaka deny key id v1';
+const SHA256_BLOCK_BYTES = 64;
+const PAN_DIGITS_MIN = 8;
+const PAN_DIGITS_MAX = 19;
+
+/**
+ * A deny key ready to make tokens. The HMAC's two padded key blocks are hashed once here and
+ * copied per token (RFC 2104 section 4, "precomputation"), which saves a third of the cost.
+ */
+export class DenyKey {
+  private readonly message = new Uint8Array(PAN_DIGITS_MAX + 1);
+
+  private constructor(
+    private readonly inner: Hash,
+    private readonly outer: Hash,
+    /** The key id (16 hex digits, upper case) the list header must carry. */
+    readonly idHex: string,
+  ) {}
+
+  /** A key of exactly DENY_KEY_BYTES bytes; any other size throws RangeError. */
+  static fromBytes(key: Uint8Array): DenyKey {
+    if (key.length !== DENY_KEY_BYTES) {
+      throw new RangeError(`deny key must be ${DENY_KEY_BYTES} bytes, got ${key.length}`);
+    }
+    const pads = [0x36, 0x5c].map((pad) => {
+      const block = new Uint8Array(SHA256_BLOCK_BYTES).fill(pad);
+      for (let i = 0; i < key.length; i += 1) block[i] = (block[i] ?? 0) ^ (key[i] ?? 0);
+      return createHash('sha256').update(block);
+    });
+    const id = createHmac('sha256', key).update(KEY_ID_LABEL, 'latin1').digest();
+    const idHex = id.subarray(0, DENY_KEY_ID_BYTES).toString('hex').toUpperCase();
+    const [inner, outer] = pads as [Hash, Hash];
+    return new DenyKey(inner, outer, idHex);
+  }
+
+  /**
+   * The token of a card: the first 12 bytes of HMAC-SHA-256(key, PAN || PSN), the PAN as its
+   * ASCII digits (8..19, no F pad) and the PSN as the one raw 5F34 byte. The PAN's length
+   * fixes where the PSN starts, so no two cards share a message. Returns null for a PAN that
+   * is not 8..19 digits or a PSN that is not one byte (such a card cannot be listed).
+   */
+  token(pan: string, psn: number): Uint8Array | null {
+    const n = pan.length;
+    if (n < PAN_DIGITS_MIN || n > PAN_DIGITS_MAX) return null;
+    if (!Number.isInteger(psn) || psn < 0 || psn > 0xff) return null;
+    const message = this.message;
+    for (let i = 0; i < n; i += 1) {
+      const c = pan.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return null;
+      message[i] = c;
+    }
+    message[n] = psn;
+    const innerDigest = this.inner.copy().update(message.subarray(0, n + 1)).digest();
+    const mac = this.outer.copy().update(innerDigest).digest();
+    return new Uint8Array(mac.buffer, mac.byteOffset, DENY_TOKEN_BYTES);
+  }
+}
+
+/** Why the deny key could not be loaded or created. */
+export type DenyKeyError =
+  /** No such file. */
+  | 'missing'
+  /** The file is not DENY_KEY_BYTES bytes. */
+  | 'bad-size'
+  /** Group or others have access (mode must be 0600 or stricter). */
+  | 'too-open'
+  /** Any other file system failure (permissions, I/O, already exists on create). */
+  | 'io';
+
+export type DenyKeyResult =
+  | { readonly ok: true; readonly value: DenyKey }
+  | { readonly ok: false; readonly error: DenyKeyError; readonly detail: string };
+
+/** The deny key path of a journal directory when no explicit path is given. */
+export function denyKeyDefaultPath(journalDir: string): string {
+  return join(journalDir, DENY_KEY_FILE_NAME);
+}
+
+/**
+ * Reads the deny key at `path`: 32 raw bytes, mode 0600 or stricter (whoever reads the key
+ * can test a guessed PAN against the list, so it is refused when group or others may read
+ * it, as ssh refuses a private key). Errors: missing, bad-size, too-open, io. Never throws.
+ */
+export async function denyKeyLoad(path: string): Promise<DenyKeyResult> {
+  try {
+    const info = await stat(path);
+    if ((info.mode & 0o077) !== 0) {
+      const mode = (info.mode & 0o777).toString(8);
+      return fail('too-open', `${path}: mode ${mode}, must be 600 (chmod 600 ${path})`);
+    }
+    const handle = await open(path, 'r');
+    try {
+      const bytes = new Uint8Array(DENY_KEY_BYTES + 1);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+      if (bytesRead !== DENY_KEY_BYTES) {
+        return fail('bad-size', `${path}: ${bytesRead} bytes, expected ${DENY_KEY_BYTES}`);
+      }
+      return { ok: true, value: DenyKey.fromBytes(bytes.subarray(0, DENY_KEY_BYTES)) };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return fail('missing', `${path}: no deny key (provision the fleet's deny key here)`);
+    }
+    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Writes `key` (32 bytes) as a new deny key file at `path`: mode 0600, never overwriting,
+ * file and directory fsynced. Errors: io (exists, no permission, disk full), bad-size.
+ */
+export async function denyKeyCreate(path: string, key: Uint8Array): Promise<DenyKeyResult> {
+  if (key.length !== DENY_KEY_BYTES) {
+    return fail('bad-size', `${key.length} bytes, expected ${DENY_KEY_BYTES}`);
+  }
+  try {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+    const handle = await open(path, flags, 0o600);
+    try {
+      await handle.write(key, 0, key.length, 0);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    return { ok: true, value: DenyKey.fromBytes(key) };
+  } catch (error) {
+    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function fail(error: DenyKeyError, detail: string): DenyKeyResult {
+  return { ok: false, error, detail };
+}
