@@ -1,0 +1,139 @@
+// The shipped artefact: `npm pack`, installed with --omit=dev into an empty directory, run as a
+// vendor would run it (the installed bin, then npx from the tarball).
+//
+// Truths: the tarball's own file list (tar), the repository's package.json and build/
+// kernel.wasm hashed by node:crypto, and the CLI's exit codes and output.
+//
+// Install scripts are skipped (--ignore-scripts): better-sqlite3 (the depot's database) has no
+// prebuilt binary reachable here and compiles SQLite for minutes; the validator's own native
+// module (serialport) ships its prebuilt binaries inside the package and is loaded below.
+
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { REPO_ROOT } from '../../assembly/test/support/codec_vectors.js';
+
+const NPM_TIMEOUT_MS = 240_000;
+const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
+/** Every command `shuaka --help` must list (issue 16; bench stays in the source checkout). */
+const COMMANDS = [
+  'sim', 'swarm', 'run', 'replay', 'inspect', 'params', 'journal', 'depot', 'acquirer-sim', 'emu',
+];
+
+let dir = '';
+let tarball = '';
+let shuaka = '';
+
+/** npm with its own quiet flags; throws with npm's output on failure. */
+function npm(args: readonly string[], cwd: string): string {
+  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: NPM_TIMEOUT_MS,
+    env: { ...process.env, npm_config_ignore_scripts: 'true', npm_config_update_notifier: 'false' },
+  });
+}
+
+/** Runs the installed `shuaka` (a real process) in `cwd`. */
+function run(args: readonly string[], cwd = dir): SpawnSyncReturns<string> {
+  return spawnSync(shuaka, [...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shuaka-pack-'));
+  // prepack (the build) already ran for this test run: the tests use the same dist/ and build/.
+  const packed = JSON.parse(
+    npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], REPO_ROOT),
+  ) as { filename: string }[];
+  tarball = join(dir, packed[0]?.filename ?? '');
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  npm(['install', '--omit=dev', '--prefer-offline', tarball], app);
+  shuaka = join(app, 'node_modules', '.bin', 'shuaka');
+}, NPM_TIMEOUT_MS * 2);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm pack', () => {
+  it('pack_tarball_holdsTheBuiltKernelAndDist_noTestsNoSources', () => {
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f !== '');
+    for (const needed of [
+      'package/bin/shuaka.js',
+      'package/build/kernel.wasm',
+      'package/build/component/kernel.js',
+      'package/dist/firmware/src/cli/shuaka_cli.js',
+      'package/dist/assembly/host/kernel_loader.js',
+      'package/dist/assembly/host/kernel_loader.d.ts',
+      'package/dist/host-sim/src/emu/emu_cli.js',
+      'package/package.json',
+    ]) {
+      expect(files).toContain(needed);
+    }
+    for (const file of files) {
+      expect(file).not.toMatch(/\.test\.|\/test\/|^package\/assembly\/src\/|\.ts$(?<!\.d\.ts)/);
+      expect(file).not.toMatch(/^package\/dist\/bench\//);
+    }
+  });
+
+  it('install_omitDev_hasNoDevDependencies_andLoadsTheSerialBinding', () => {
+    const modules = join(dir, 'app', 'node_modules');
+    for (const dev of ['typescript', 'assemblyscript', 'vitest', '@bytecodealliance/jco']) {
+      expect(existsSync(join(modules, dev)), dev).toBe(false);
+    }
+    const probe = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "await import('serialport'); console.log('serialport ok')"],
+      { cwd: join(dir, 'app'), encoding: 'utf8' },
+    );
+    expect(probe.stdout + probe.stderr).toContain('serialport ok');
+  });
+
+  it('installedBin_help_listsEveryCommand', () => {
+    const help = run(['--help']);
+    expect(help.status, help.stderr).toBe(0);
+    const listed = help.stdout
+      .split('\n')
+      .map((line) => /^ {2}([a-z-]+) /.exec(line)?.[1])
+      .filter((name) => name !== undefined);
+    for (const name of COMMANDS) expect(listed).toContain(name);
+    expect(listed).not.toContain('bench');
+  });
+
+  it('installedBin_version_printsPackageVersionAndKernelSha256', () => {
+    const version = run(['--version']);
+    expect(version.status, version.stderr).toBe(0);
+    const kernel = readFileSync(join(REPO_ROOT, 'build', 'kernel.wasm'));
+    const sha256 = createHash('sha256').update(kernel).digest('hex');
+    expect(version.stdout).toBe(
+      `shuaka ${PKG.version}\nkernel sha256 ${sha256} (build/kernel.wasm)\n`,
+    );
+  });
+
+  it('installedBin_bench_isNotInThePackage_saysWhereItIs', () => {
+    const bench = run(['bench']);
+    expect(bench.status).toBe(2);
+    expect(bench.stderr).toContain('npm run bench');
+  });
+
+  it('npx_fromTheTarball_help', () => {
+    const npx = spawnSync('npx', ['--yes', `--package=${tarball}`, 'shuaka', '--help'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: NPM_TIMEOUT_MS,
+      env: { ...process.env, npm_config_ignore_scripts: 'true', npm_config_prefer_offline: 'true' },
+    });
+    expect(npx.status, npx.stderr).toBe(0);
+    for (const name of COMMANDS) expect(npx.stdout).toContain(`  ${name} `);
+  }, NPM_TIMEOUT_MS);
+});
