@@ -8,15 +8,17 @@
 // prebuilt binary reachable here and compiles SQLite for minutes; the validator's own native
 // module (serialport) ships its prebuilt binaries inside the package and is loaded below.
 
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REPO_ROOT } from '../../assembly/test/support/codec_vectors.js';
+import { externalToolsReady } from '../../host-sim/src/pn532_sim/pty/external_tools.js';
+import { childOf, type Child } from './package_install_child.js';
 
 const NPM_TIMEOUT_MS = 240_000;
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -27,6 +29,7 @@ const COMMANDS = [
   'sim', 'swarm', 'run', 'replay', 'inspect', 'params', 'journal', 'depot', 'acquirer-sim', 'emu',
 ];
 
+const VECTORS = join(REPO_ROOT, '..', 'shared', 'vectors', 'unionpay_capk.json');
 let dir = '';
 let tarball = '';
 let shuaka = '';
@@ -136,4 +139,72 @@ describe('npm pack', () => {
     expect(npx.status, npx.stderr).toBe(0);
     for (const name of COMMANDS) expect(npx.stdout).toContain(`  ${name} `);
   }, NPM_TIMEOUT_MS);
+});
+
+describe('bring-up from the installed package', () => {
+  it('paramsInit_sign_verify_startsFromTheStarterSet_withTheVectorsCaKeys', () => {
+    const work = join(dir, 'bringup');
+    mkdirSync(work);
+    const init = run(['params', 'init', 'params'], work);
+    expect(init.status, init.stderr).toBe(0);
+    expect(init.stdout).toContain('shuaka params sign --key params.key.pem params');
+    expect(run(['params', 'init', 'params'], work).status, 'never overwrites').toBe(1);
+    // The starter CA keys against the UnionPay key vectors (read at run time): same moduli
+    // and the check values the vectors computed independently.
+    const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as {
+      keys: { index: string; modulus: string; sha1_over_rid_index_modulus_exponent: string }[];
+    };
+    const capk = readFileSync(join(work, 'params', 'capk.txt'), 'utf8');
+    const lines = capk.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(lines).toHaveLength(4);
+    for (const index of ['08', '09', '0A', '0B']) {
+      const key = vectors.keys.find((k) => k.index.toUpperCase() === index);
+      expect(key, index).toBeDefined();
+      const line = lines.find((l) => l.includes(key?.modulus.toUpperCase() ?? '?'));
+      expect(line, index).toBeDefined();
+      expect(line).toContain(`DF0314${key?.sha1_over_rid_index_modulus_exponent.toUpperCase()}`);
+    }
+    expect(run(['params', 'keygen', '--out', 'params'], work).status).toBe(0);
+    const sign = run(['params', 'sign', '--key', 'params.key.pem', 'params'], work);
+    expect(sign.status, sign.stderr).toBe(0);
+    const verify = run(['params', 'verify', '--pub', 'params.pub.pem', 'params'], work);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stdout).toContain('CA keys: A000000333/08 A000000333/09 A000000333/0A');
+    expect(verify.stdout).toContain('deny list: 0 entries');
+    const noParams = run(['run', '--port', 'pn532_uart:/dev/null', '--params', 'none'], work);
+    expect(noParams.status).toBe(1);
+    expect(noParams.stderr).toContain('shuaka params init none');
+  });
+
+  it('run_againstEmu_onAPty_completesATap', async () => {
+    if (!externalToolsReady(['socat'], 'shuaka run against shuaka emu')) return;
+    const work = join(dir, 'bringup');
+    const capk = run(['emu', '--print-capk']);
+    expect(capk.status, capk.stderr).toBe(0);
+    appendFileSync(join(work, 'params', 'capk.txt'), capk.stdout);
+    expect(run(['params', 'sign', '--key', 'params.key.pem', 'params'], work).status).toBe(0);
+    const emu = childOf(spawn(shuaka, ['emu', '--dir', join(work, 'emu')], { cwd: work }));
+    let runner: Child | null = null;
+    try {
+      const ready = await emu.line(/^pn532 (\S+) \(libnfc: (pn532_uart:\S+)\)$/);
+      runner = childOf(spawn(shuaka, [
+        'run', '--port', ready[2] ?? '', '--params', 'params', '--params-pub', 'params.pub.pem',
+        '--journal', 'journal', '--max-taps', '1', '--sysfs-root', 'no-sys',
+      ], { cwd: work }));
+      await runner.line(/"event":"start"/);
+      emu.write('on unionpay-debit-ec');
+      const tapLine = (await runner.line(/"event":"tap"/)).input;
+      const tap = JSON.parse(tapLine) as Record<string, unknown>;
+      expect(tap['result']).toBe('approved');
+      expect(tap['amountMinor']).toBe(200);
+      // The validator waits for the card to leave before it counts the tap done.
+      emu.write('off');
+      expect(await runner.exit()).toBe(0);
+      emu.write('quit');
+      expect(await emu.exit()).toBe(0);
+    } finally {
+      runner?.kill();
+      emu.kill();
+    }
+  }, 120_000);
 });

@@ -3,7 +3,7 @@
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
@@ -78,7 +78,8 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
     return EXIT_FAILED;
   }
   const ownDir = options.dir === null;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'shuaka-emu-'));
+  // Absolute, so the printed paths work from any working directory.
+  const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'shuaka-emu-')));
   try {
     mkdirSync(dir, { recursive: true });
     return await emuServe(dir, options, io, input);
@@ -163,6 +164,8 @@ async function emuCommands(
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       lines.close();
+      // A pipe on stdin that the caller keeps open would keep the process alive after quit.
+      input.destroy();
       resolve();
     };
     process.on('SIGINT', stop);
