@@ -102,6 +102,28 @@ describe('npm pack', () => {
     expect(probe.stdout + probe.stderr).toContain('serialport ok');
   });
 
+  it('embedding_importShuaka_runsTheKernel_againstNodeCrypto', () => {
+    // The package's exports as an embedder uses them: the loader finds build/kernel.wasm
+    // inside the installed package, whatever the working directory.
+    const script = [
+      "const { loadKernel } = await import('shuaka');",
+      "const { KernelOp } = await import('shuaka/abi');",
+      'const kernel = await loadKernel();',
+      "const status = kernel.step(KernelOp.OP_SHA1, 0, new TextEncoder().encode('abc'));",
+      "console.log(status, Buffer.from(kernel.output()).toString('hex'));",
+    ].join('\n');
+    const probe = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: join(dir, 'app'),
+      encoding: 'utf8',
+    });
+    const sha1 = createHash('sha1').update('abc').digest('hex');
+    expect(probe.stdout, probe.stderr).toBe(`0 ${sha1}\n`);
+    for (const types of ['kernel_loader.d.ts', 'qpboc_session.d.ts', 'abi.gen.d.ts']) {
+      const path = join(dir, 'app', 'node_modules', 'shuaka', 'dist', 'assembly', 'host', types);
+      expect(existsSync(path), types).toBe(true);
+    }
+  });
+
   it('installedBin_help_listsEveryCommand', () => {
     const help = run(['--help']);
     expect(help.status, help.stderr).toBe(0);
