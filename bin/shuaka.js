@@ -1,42 +1,60 @@
 #!/usr/bin/env node
-// The `shuaka` command: rebuilds when sources changed, then runs the compiled CLI from dist/.
+// The `shuaka` command: runs the compiled CLI from dist/. It never builds: an installed package
+// ships dist/ and build/ (kernel.wasm), and a source checkout builds with `npm run build`.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'firmware', 'src', 'cli', 'shuaka_cli.js');
-
-/** Newest modification time of the TypeScript sources the CLI is compiled from. */
-function newestSourceMs(dir) {
-  let newest = 0;
-  for (const item of readdirSync(dir, { withFileTypes: true })) {
-    if (item.name === 'node_modules' || item.name.startsWith('.')) continue;
-    const path = join(dir, item.name);
-    if (item.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (item.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const sources = ['assembly', 'hal', 'firmware', 'host-sim', 'bench', 'depot'].map((d) => join(root, d));
-const stale =
-  !existsSync(entry) || Math.max(...sources.map(newestSourceMs)) > statSync(entry).mtimeMs;
-if (stale) {
-  // The build writes nothing to stdout that a caller parses (JSON output stays clean).
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
-}
-const load = (path) => import(new URL(`file://${join(root, 'dist', path)}`).href);
+const kernelPath = join(root, 'build', 'kernel.wasm');
 const io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
 };
-const [command, ...rest] = process.argv.slice(2);
+
+/** Exit code of a package whose compiled code or kernel is missing (as `run` refusing to start). */
+const EXIT_BROKEN = 1;
+const EXIT_USAGE = 2;
+
+// A source checkout has the AssemblyScript sources; an installed package does not.
+const checkout = existsSync(join(root, 'assembly', 'src'));
+for (const [path, what] of [[entry, 'dist/ (the compiled CLI)'], [kernelPath, 'build/kernel.wasm']]) {
+  if (existsSync(path)) continue;
+  io.err(checkout
+    ? `shuaka: ${what} is missing in this source checkout: run \`npm run build\` first`
+    : `shuaka: ${what} is missing from this package (${root}): reinstall it`);
+  process.exit(EXIT_BROKEN);
+}
+
+const load = (path) => import(new URL(`file://${join(root, 'dist', path)}`).href);
+const benchEntry = join(root, 'dist', 'bench', 'bench_cli.js');
+
 // This file is the composition root of the desktop tools: `sim` lives in host-sim and `bench`
-// in bench/, which the firmware's own command table may not import.
-if (command === 'sim') {
+// in bench/, which the firmware's own command table may not import. Their summaries join the
+// firmware's table in `shuaka --help`.
+const ROOT_COMMANDS = {
+  sim: 'the simulated bus line: emulated PN532, virtual cards, the production firmware',
+  swarm: 'the whole validator in simulated time under seeded faults, invariants per tap',
+  'acquirer-sim': 'a simulated acquirer host (ISO 8583) for the depot',
+  depot: 'the back office: terminals, ingest of journals, parameter and deny list publication',
+  emu: 'the PN532 emulator (and DWIN display emulator) on a pty, cards on/off from stdin',
+  ...(existsSync(benchEntry)
+    ? { bench: 'the benchmark suites with JSON and HTML reports' }
+    : {}),
+};
+
+/** `shuaka --version`: the package version and the SHA-256 of the kernel it runs. */
+function printVersion() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const kernelSha256 = createHash('sha256').update(readFileSync(kernelPath)).digest('hex');
+  io.out(`shuaka ${pkg.version}`);
+  io.out(`kernel sha256 ${kernelSha256} (build/kernel.wasm)`);
+}
+
+async function runSim(rest) {
   const { runSimCommand } = await load('host-sim/src/sim/sim_cli.js');
   const { socatAvailable } = await load('host-sim/src/pn532_sim/pty/socat_pty_pair.js');
   // The pty mode needs the native serial driver (firmware/src/boards) and the emulator
@@ -56,27 +74,60 @@ if (command === 'sim') {
     return new DepotHttps({ url, identity: identity.value, timeoutMs: 30_000 });
   };
   const status = process.stderr.isTTY ? (text) => process.stderr.write(`\r${text}`) : undefined;
-  process.exitCode = await runSimCommand(
+  const code = await runSimCommand(
     rest,
     status === undefined ? io : { ...io, status },
     ptyRunner,
     openDepot,
   );
   if (status !== undefined) process.stderr.write('\n');
-} else if (command === 'swarm') {
-  const { runSwarmCommand } = await load('host-sim/src/swarm/swarm_cli.js');
-  process.exitCode = await runSwarmCommand(rest, io);
-} else if (command === 'acquirer-sim') {
-  const { runAcquirerSimCommand } = await load('host-sim/src/acquirer_sim/acquirer_sim_cli.js');
-  process.exitCode = await runAcquirerSimCommand(rest, io);
-} else if (command === 'depot') {
-  // The back office: firmware's command table never imports depot/.
-  const { runDepotCommand } = await load('depot/src/cli/depot_cli.js');
-  process.exitCode = await runDepotCommand(rest, io);
-} else if (command === 'bench') {
-  const { runBenchCommand } = await load('bench/bench_cli.js');
-  process.exitCode = await runBenchCommand(rest, io);
+  return code;
+}
+
+async function runRootCommand(command, rest) {
+  switch (command) {
+    case 'sim':
+      return runSim(rest);
+    case 'swarm': {
+      const { runSwarmCommand } = await load('host-sim/src/swarm/swarm_cli.js');
+      return runSwarmCommand(rest, io);
+    }
+    case 'acquirer-sim': {
+      const { runAcquirerSimCommand } = await load('host-sim/src/acquirer_sim/acquirer_sim_cli.js');
+      return runAcquirerSimCommand(rest, io);
+    }
+    case 'depot': {
+      // The back office: firmware's command table never imports depot/.
+      const { runDepotCommand } = await load('depot/src/cli/depot_cli.js');
+      return runDepotCommand(rest, io);
+    }
+    case 'emu': {
+      const { runEmuCommand } = await load('host-sim/src/emu/emu_cli.js');
+      return runEmuCommand(rest, io, process.stdin);
+    }
+    case 'bench': {
+      if (!existsSync(benchEntry)) {
+        io.err('shuaka bench: the benchmarks are not in this package; run them from a source'
+          + ' checkout (`npm run bench`)');
+        return EXIT_USAGE;
+      }
+      const { runBenchCommand } = await load('bench/bench_cli.js');
+      return runBenchCommand(rest, io);
+    }
+    default:
+      return null;
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === '--version' || command === '-V' || command === 'version') {
+  printVersion();
 } else {
-  const { runCli } = await load('firmware/src/cli/shuaka_cli.js');
-  process.exitCode = await runCli(process.argv.slice(2));
+  const code = await runRootCommand(command, rest);
+  if (code !== null) {
+    process.exitCode = code;
+  } else {
+    const { runCli } = await load('firmware/src/cli/shuaka_cli.js');
+    process.exitCode = await runCli(process.argv.slice(2), io, ROOT_COMMANDS);
+  }
 }

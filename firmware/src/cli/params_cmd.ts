@@ -21,8 +21,10 @@ import {
 import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
 import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
+import { PARAMS_INIT_USAGE, paramsInitCommand } from './params_init.js';
 
 export const PARAMS_USAGE = `Usage:
+${PARAMS_INIT_USAGE}
   shuaka params keygen --out PREFIX
       Write an Ed25519 key pair: PREFIX.key.pem (PKCS#8, private) and PREFIX.pub.pem (SPKI).
   shuaka params sign --key KEY.pem [--version N] [--previous PREV_DIR] DIR
@@ -60,6 +62,8 @@ export const EXIT_PARAMS_FLOOR_CORRUPT = 4;
 export async function runParamsCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'init':
+      return paramsInitCommand(rest, io);
     case 'keygen':
       return paramsKeygen(rest, io);
     case 'sign':

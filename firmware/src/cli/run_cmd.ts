@@ -1,5 +1,7 @@
 // `shuaka run`: the bus validator on real hardware (PN532 on a serial port), until stopped.
 
+import { existsSync } from 'node:fs';
+
 import {
   BoardStop,
   runBusValidator,
@@ -18,15 +20,19 @@ import {
   cliParse,
   type CliIo,
 } from './cli_args.js';
+import { portSpecParse } from './libnfc_connstring.js';
+import { paramsHowTo } from './params_init.js';
 
 export const RUN_USAGE = `Usage:
-  shuaka run --port DEV [--baud N] [--params DIR] [--params-pub PUB.pem] [--journal DIR]
+  shuaka run --port DEV|pn532_uart:DEV[:BAUD] [--baud N] [--params DIR]
+             [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--data-key FILE] [--deny-key FILE]
              [--mode auto|ec|oda]
              [--display-port DEV] [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
-      switched to N (115200, 230400, 460800 or 921600; default 921600).
+      switched to N (115200, 230400, 460800 or 921600; default 921600). DEV may be given
+      as a libnfc connection string, pn532_uart:DEV[:BAUD] (BAUD as --baud).
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
@@ -132,6 +138,12 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const options = runParse(argv, io);
   if (options === null) return EXIT_USAGE;
+  const missing = [options.paramsDir, options.paramsPubPath].filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    io.err(`shuaka run: refused: ${missing.join(' and ')} missing; `
+      + paramsHowTo(options.paramsDir, options.paramsPubPath));
+    return EXIT_FAILED;
+  }
   const stop = new BoardStop();
   const onSignal = (): void => stop.request();
   process.on('SIGINT', onSignal);
@@ -157,9 +169,14 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (args === null) return usage(io, 'unknown flag, missing value or repeated flag');
   if (args.positionals.length !== 0) return usage(io, `unexpected '${args.positionals[0]}'`);
   const v = args.values;
-  const port = v['port'];
-  if (port === undefined || port === '') return usage(io, '--port is required');
-  const baudRate = cliInt(v['baud'] ?? '921600', 1, 10_000_000);
+  const portText = v['port'];
+  if (portText === undefined || portText === '') return usage(io, '--port is required');
+  const port = portSpecParse(portText);
+  if ('error' in port) return usage(io, port.error);
+  if (port.baudRate !== null && v['baud'] !== undefined && Number(v['baud']) !== port.baudRate) {
+    return usage(io, `--port names ${port.baudRate} baud and --baud ${v['baud']}`);
+  }
+  const baudRate = cliInt(v['baud'] ?? String(port.baudRate ?? 921600), 1, 10_000_000);
   if (baudRate === null || !RUN_BAUD_RATES.includes(baudRate)) {
     return usage(io, `--baud must be one of ${RUN_BAUD_RATES.join(', ')}`);
   }
@@ -194,7 +211,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   const depot = runParseDepot(v, io);
   if (depot === false) return null;
   return {
-    readerPath: port,
+    readerPath: port.path,
     baudRate,
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',

@@ -32,24 +32,37 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-function usage(): string {
-  const lines = ['usage: shuaka <command> [options]', '', 'commands:'];
-  for (const [name, entry] of Object.entries(COMMANDS))
-    lines.push(`  ${name.padEnd(10)} ${entry.summary}`);
+/**
+ * The usage text: this table's commands and `extra` (name -> summary), the commands that the
+ * composition root (bin/shuaka.js) runs itself (sim, swarm, depot, emu...), sorted by name.
+ */
+export function cliUsage(extra: Readonly<Record<string, string>> = {}): string {
+  const lines = ['usage: shuaka <command> [options]', '       shuaka --version', '', 'commands:'];
+  const summaries = new Map<string, string>(Object.entries(extra));
+  for (const [name, entry] of Object.entries(COMMANDS)) summaries.set(name, entry.summary);
+  for (const name of [...summaries.keys()].sort())
+    lines.push(`  ${name.padEnd(13)} ${summaries.get(name) ?? ''}`);
   lines.push('', 'Run `shuaka <command> --help` for the options of one command.');
   return lines.join('\n');
 }
 
-/** Runs one command line; returns the process exit code. */
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+/**
+ * Runs one command line; returns the process exit code. `extra`: summaries of the commands
+ * the caller runs itself, listed in the usage.
+ */
+export async function runCli(
+  argv: string[],
+  io: CliIo = processIo(),
+  extra: Readonly<Record<string, string>> = {},
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.out(usage());
+    io.out(cliUsage(extra));
     return name === undefined ? EXIT_USAGE : 0;
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
-    io.err(`shuaka: unknown command '${name}'\n${usage()}`);
+    io.err(`shuaka: unknown command '${name}'\n${cliUsage(extra)}`);
     return EXIT_USAGE;
   }
   const command = await entry.load();

@@ -144,6 +144,19 @@ export class JsonFields {
     throw new FieldError(this.file, this.at(name), reason);
   }
 
+  /**
+   * Accepts an optional `$comment` (JSON Schema's comment keyword), a string or an array of
+   * strings, so a set can carry its own notes; anything else there is refused.
+   */
+  comment(): void {
+    if (!this.has('$comment')) return;
+    const value = this.raw('$comment');
+    const lines = Array.isArray(value) ? (value as unknown[]) : [value];
+    if (!lines.every((line) => typeof line === 'string')) {
+      this.refuse('$comment', 'expected a string or an array of strings');
+    }
+  }
+
   /** Throws if the object has a key no reader asked for (a typo must not pass silently). */
   finish(): void {
     for (const key of Object.keys(this.value)) {

@@ -168,6 +168,7 @@ function jsonOf(bytes: Uint8Array, file: string): JsonFields {
 }
 
 function terminalParse(fields: JsonFields): TerminalParams {
+  fields.comment();
   const terminalId = fields.str('terminalId', ID_PATTERN, 32);
   const lineId = fields.str('lineId', ID_PATTERN, 32);
   if (!fields.has('limits')) {
@@ -187,6 +188,7 @@ function terminalParse(fields: JsonFields): TerminalParams {
 }
 
 function faresParse(fields: JsonFields): FareParams {
+  fields.comment();
   const categories = fields.arr('categories', CATEGORIES_MAX).map((value, i) => {
     const category = JsonFields.of(value, fields.file, `categories[${i}]`);
     const panRanges = category.arr('panRanges', RANGES_MAX).map((rangeValue, j) => {
@@ -226,6 +228,7 @@ function faresParse(fields: JsonFields): FareParams {
 }
 
 function aidsParse(fields: JsonFields): AidParams[] {
+  fields.comment();
   const aids = fields.arr('aids', AIDS_MAX).map((value, i) => {
     const aid = JsonFields.of(value, fields.file, `aids[${i}]`);
     const parsed = {
@@ -263,6 +266,7 @@ function capkFileParse(text: string): CaPublicKey[] {
 }
 
 function revocationsParse(fields: JsonFields): CaRevocation[] {
+  fields.comment();
   const revoked = fields.arr('revoked', REVOCATIONS_MAX).map((value, i) => {
     const entry = JsonFields.of(value, fields.file, `revoked[${i}]`);
     const parsed = {

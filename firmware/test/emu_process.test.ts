@@ -1,0 +1,73 @@
+// `shuaka emu` as a process, driven through stdin, with libnfc's nfc-list as the independent
+// host on its pty: a card put on is found, taken off it is gone; the display pty exists.
+
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { REPO_ROOT } from '../../assembly/test/support/codec_vectors.js';
+import { externalToolsReady } from '../../host-sim/src/pn532_sim/pty/external_tools.js';
+import { childOf, type Child } from './package_install_child.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'shuaka.js');
+let dir = '';
+let emu: Child | null = null;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shuaka-emu-test-'));
+});
+
+afterEach(() => {
+  emu?.kill();
+  emu = null;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `nfc-list -v` (every modulation, with its count) on `connstring`. */
+function nfcList(connstring: string): Promise<string> {
+  const env = {
+    ...process.env,
+    LIBNFC_DEVICE: connstring,
+    LIBNFC_DEFAULT_DEVICE: connstring,
+    LIBNFC_AUTO_SCAN: 'false',
+    LIBNFC_INTRUSIVE_SCAN: 'false',
+    LIBNFC_LOG_LEVEL: '1',
+  };
+  return new Promise((resolve) => {
+    execFile('nfc-list', ['-v'], { env, timeout: 30_000 }, (_e, out, err) =>
+      resolve(`${out}${err}`));
+  });
+}
+
+describe('shuaka emu', () => {
+  it('emu_onOff_seenByLibnfc_quitStopsSocatAndRemovesTheLinks', async () => {
+    if (!externalToolsReady(['socat', 'nfc-list'], 'shuaka emu with nfc-list')) return;
+    const emuDir = join(dir, 'emu');
+    emu = childOf(spawn(process.execPath, [BIN, 'emu', '--dir', emuDir, '--display']));
+    const [, , connstring = ''] = await emu.line(/^pn532 (\S+) \(libnfc: (pn532_uart:\S+)\)$/);
+    const [, displayPath = ''] = await emu.line(/^display (\/\S+)$/);
+    expect(existsSync(displayPath)).toBe(true);
+    await emu.line(/^ready: /);
+
+    emu.write('cards');
+    await emu.line(/unionpay-debit-ec .*deny-listed/);
+    emu.write('on unionpay-debit-ec');
+    await emu.line(/^on unionpay-debit-ec$/);
+    expect(await nfcList(connstring)).toContain('1 ISO14443A passive target(s) found');
+    emu.write('off');
+    await emu.line(/^off$/);
+    expect(await nfcList(connstring)).toContain('0 ISO14443A passive target(s) found');
+
+    emu.write('quit');
+    expect(await emu.exit()).toBe(0);
+    expect(existsSync(join(emuDir, 'host')), 'socat stopped, links removed').toBe(false);
+  }, 90_000);
+
+  it('emu_badFlag_exits2WithUsage', async () => {
+    emu = childOf(spawn(process.execPath, [BIN, 'emu', '--seed', 'x']));
+    expect(await emu.exit()).toBe(2);
+  });
+});

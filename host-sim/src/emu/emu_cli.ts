@@ -1,0 +1,197 @@
+// `shuaka emu`: the PN532 emulator (and the DWIN display emulator) stand-alone on ptys, with
+// the simulator's virtual cards put on and off the field by commands read from stdin.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+import { POPULATION_NAMES, population, type PopulationName } from '../cards/card_population.js';
+import type { QpbocCard } from '../cards/qpboc_card.js';
+import { testPki } from '../pki/test_pki.js';
+import { PN532_SIM_DEFAULT_OPTIONS } from '../pn532_sim/pn532_sim.js';
+import { socatAvailable } from '../pn532_sim/pty/socat_pty_pair.js';
+import { startPn532SimOnPty, type Pn532SimOnPty } from '../pn532_sim/pty/pn532_sim_pty.js';
+import { WallClock } from '../pn532_sim/pty/wall_clock.js';
+import { emuCapkText } from './emu_capk.js';
+import { startDisplayOnPty, type DisplayOnPty } from './emu_display.js';
+
+/** Where the command prints: `out` for results and events, `err` for diagnostics. */
+export interface EmuIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+export const EMU_USAGE = `Usage:
+  shuaka emu [--dir DIR] [--seed N] [--display] [--verbose]
+      Start the PN532 emulator on a pseudo-terminal (socat) and print its path; a host opens
+      it as a PN532 on a UART: \`shuaka run --port pn532_uart:PATH\`, or libnfc with
+      LIBNFC_DEVICE=pn532_uart:PATH. --display also starts the DWIN display emulator on a
+      second pty (\`shuaka run --display-port PATH\`) and prints each screen it shows.
+      --dir DIR   where the pty links are made (default: a new temporary directory)
+      --seed N    the card population's seed (default 2026)
+      --verbose   print every PN532 frame
+    Commands on stdin, one per line:
+      on NAME     put the virtual card NAME on the reader (\`cards\` lists the names)
+      off         take every card off the reader
+      cards       list the card names
+      quit        stop (so do end of input, SIGINT and SIGTERM)
+  shuaka emu --print-capk
+      Print the emulator's TEST CA public keys as capk.txt lines: append them to a parameter
+      set (\`shuaka emu --print-capk >> DIR/capk.txt\`) so that its cards pass offline data
+      authentication. Never put them on a bus in service.
+Exit codes: 0 stopped, 1 socat missing or the ptys cannot be made, 2 bad usage.`;
+
+const SEED_DEFAULT = 2026;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+interface EmuOptions {
+  readonly dir: string | null;
+  readonly seed: number;
+  readonly display: boolean;
+  readonly verbose: boolean;
+}
+
+/**
+ * Runs `shuaka emu ...` until `quit`, end of `input`, SIGINT or SIGTERM; returns the exit code.
+ * Never throws: socat missing or a pty that cannot be opened is reported (exit 1).
+ */
+export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable): Promise<number> {
+  if (argv.length === 1 && ['help', '--help', '-h'].includes(argv[0] ?? '')) {
+    io.out(EMU_USAGE);
+    return EXIT_OK;
+  }
+  if (argv.length === 1 && argv[0] === '--print-capk') {
+    io.out(emuCapkText(testPki().caKeys));
+    return EXIT_OK;
+  }
+  const options = emuParse(argv);
+  if (options === null) {
+    io.err(EMU_USAGE);
+    return EXIT_USAGE;
+  }
+  if (!socatAvailable()) {
+    io.err('shuaka emu: socat is missing (Debian: apt-get install socat)');
+    return EXIT_FAILED;
+  }
+  const ownDir = options.dir === null;
+  // Absolute, so the printed paths work from any working directory.
+  const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'shuaka-emu-')));
+  try {
+    mkdirSync(dir, { recursive: true });
+    return await emuServe(dir, options, io, input);
+  } catch (error) {
+    io.err(`shuaka emu: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILED;
+  } finally {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function emuParse(argv: readonly string[]): EmuOptions | null {
+  let dir: string | null = null;
+  let seed = SEED_DEFAULT;
+  let display = false;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (flag === '--display') display = true;
+    else if (flag === '--verbose') verbose = true;
+    else if (flag === '--dir' && value !== undefined && value !== '') {
+      dir = value;
+      i += 1;
+    } else if (flag === '--seed' && value !== undefined && /^[0-9]{1,9}$/.test(value)) {
+      seed = Number(value);
+      i += 1;
+    } else return null;
+  }
+  return { dir, seed, display, verbose };
+}
+
+async function emuServe(
+  dir: string,
+  options: EmuOptions,
+  io: EmuIo,
+  input: Readable,
+): Promise<number> {
+  const clock = new WallClock();
+  const reader = await startPn532SimOnPty({
+    dir,
+    clock,
+    pace: false,
+    // Real time: no modelled RF waits; every protocol behaviour stays.
+    sim: {
+      ...PN532_SIM_DEFAULT_OPTIONS,
+      waitModelledTime: false,
+      commandDelayMs: 0,
+      ...(options.verbose ? { log: (line: string) => io.out(`pn532 ${line}`) } : {}),
+    },
+  });
+  let display: DisplayOnPty | null = null;
+  try {
+    if (options.display) {
+      display = await startDisplayOnPty(join(dir, 'display'), clock, (screen) =>
+        io.out(`display ${screen}`));
+    }
+    io.out(`pn532 ${reader.hostPath} (libnfc: pn532_uart:${reader.hostPath})`);
+    if (display !== null) io.out(`display ${display.hostPath}`);
+    io.out('ready: on NAME | off | cards | quit');
+    await emuCommands(reader, population(options.seed, { pki: testPki() }), io, input);
+    return EXIT_OK;
+  } finally {
+    await display?.close();
+    await reader.close();
+  }
+}
+
+/** Reads commands until quit, end of input or a signal. */
+async function emuCommands(
+  reader: Pn532SimOnPty,
+  cards: ReturnType<typeof population>,
+  io: EmuIo,
+  input: Readable,
+): Promise<void> {
+  const lines = createInterface({ input, terminal: false });
+  const placed: QpbocCard[] = [];
+  // One card per name for the whole session: a card's ATC and balance go on between taps.
+  const wallet = new Map<PopulationName, QpbocCard>();
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      lines.close();
+      // A pipe on stdin that the caller keeps open would keep the process alive after quit.
+      input.destroy();
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    lines.on('close', stop);
+    lines.on('line', (line) => {
+      const [command, name, extra] = line.trim().split(/\s+/);
+      if (command === 'quit') stop();
+      else if (command === 'cards' && name === undefined) io.out(POPULATION_NAMES.join(' '));
+      else if (command === 'off' && name === undefined) {
+        for (const card of placed.splice(0)) reader.sim.removeCard(card);
+        io.out('off');
+      } else if (command === 'on' && isCardName(name) && extra === undefined) {
+        const card = wallet.get(name) ?? cards.card(name);
+        wallet.set(name, card);
+        if (!placed.includes(card)) placed.push(card);
+        reader.sim.placeCard(card);
+        io.out(`on ${name}`);
+      } else if (command !== undefined && command !== '') {
+        io.err(`emu: unknown command '${line.trim()}' (on NAME | off | cards | quit)`);
+      }
+    });
+  });
+  await stopped;
+}
+
+function isCardName(name: string | undefined): name is PopulationName {
+  return POPULATION_NAMES.some((n) => n === name);
+}
