@@ -194,7 +194,7 @@ describe('bring-up from the installed package', () => {
     const verify = run(['params', 'verify', '--pub', 'params.pub.pem', 'params'], work);
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toContain('CA keys: A000000333/08 A000000333/09 A000000333/0A');
-    expect(verify.stdout).toContain('deny list: 0 entries');
+    expect(verify.stdout).toContain('deny list: 0 tokens');
     // The fleet's deny key made beside the set (mode 600); the empty list is bound to it.
     expect(statSync(join(work, 'deny.key')).mode & 0o777).toBe(0o600);
     const bound = run(['params', 'verify', '--pub', 'params.pub.pem', '--deny-key', 'deny.key',

@@ -5,7 +5,12 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import {
-  DENY_KEY_BYTES, DENY_KEY_FILE_NAME, denyKeyCreate, denyKeyLoad, type DenyKey, type DenyKeyResult,
+  DENY_KEY_BYTES,
+  DENY_KEY_FILE_NAME,
+  denyKeyCreate,
+  denyKeyLoad,
+  type DenyKey,
+  type DenyKeyResult,
 } from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { capkParse } from '../app/params/emv_capk.js';
