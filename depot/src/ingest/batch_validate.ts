@@ -59,7 +59,8 @@ const LINE_KEYS: Record<TapType, readonly string[]> = {
 };
 const RECOVERY_KEYS = ['card', 'aidHex', 'atc', 'amountAuthorisedMinor', 'currencyCode',
   'transactionDate', 'transactionTime', 'unpredictableNumberHex', 'aipHex', 'aflHex',
-  'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'iccDataHex'];
+  'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'mode', 'track2ExpiryYymm',
+  'tornRecordHex', 'staticDataSealedHex'];
 const CARD_KEYS = ['pan', 'psn', 'uidHex'];
 const TEXT_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
