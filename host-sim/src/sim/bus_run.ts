@@ -138,7 +138,7 @@ export async function runBus(
 const IO_IDLE_TURNS_MAX = 100;
 
 /** runOnClock, letting the companion's real I/O finish before each step. */
-async function runOnClockWithIo<T>(
+export async function runOnClockWithIo<T>(
   clock: SimBoard['clock'],
   promise: Promise<T>,
   stepsMax: number,
