@@ -45,6 +45,14 @@ const RIDERS = 12;
 const VISIT_IDLE_MS = 2 * 3_600_000;
 
 let scratch: PostgresScratch | null = null;
+let phaseStartMs = Date.now();
+
+/** Prints how long the last phase took (where the wall time of this test goes). */
+function phase(name: string): void {
+  const now = Date.now();
+  process.stdout.write(`fleet e2e (seed ${SEED}): ${name} ${now - phaseStartMs} ms\n`);
+  phaseStartMs = now;
+}
 afterAll(() => scratch?.stop());
 
 function shuaka(...args: string[]): { code: number | null; out: string; err: string } {
@@ -124,6 +132,8 @@ interface World {
   readonly acquirer: AcquirerSimServer;
   readonly accounts: Map<string, IssuerAccount>;
   readonly cards: Map<string, RiderCard>;
+  /** Each account's opening balance (PAN/PSN → minor units), as drawn from the seed. */
+  readonly opening: ReadonlyMap<string, number>;
   /** Balance the test took off an account by hand (PAN/PSN → minor units). */
   readonly zeroed: Map<string, number>;
   readonly paramsPublicKey: KeyObject;
@@ -139,6 +149,7 @@ async function worldOpen(db: string): Promise<World> {
       '--dir', depotDir, '--out', join(dir, 'ids', id));
     copyFileSync(join(depotDir, 'ca.pem'), join(dir, 'ids', id, 'ca.pem'));
   }
+  phase('depot init, terminals');
   const keys = generateKeyPairSync('ed25519');
   writeFileSync(join(dir, 'params.key.pem'),
     keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -155,7 +166,8 @@ async function worldOpen(db: string): Promise<World> {
   const acquirer = await acquirerSimListen(host, { port: 0, seed: SEED,
     faults: { dropBeforeRatio: 0.03, dropAfterRatio: 0.03 } });
   const serve = await serveStart(depotDir, db);
-  return { dir, db, serve, host, acquirer, accounts, cards, zeroed: new Map(),
+  const opening = new Map([...accounts].map(([key, a]) => [key, a.balanceMinor] as const));
+  return { dir, db, serve, host, acquirer, accounts, cards, opening, zeroed: new Map(),
     paramsPublicKey: keys.publicKey };
 }
 
@@ -204,6 +216,16 @@ async function depotOpen(world: World, terminalId: string): Promise<DepotHttps> 
   if (!identity.ok) throw new Error(identity.detail);
   return new DepotHttps({ url: new URL(`https://localhost:${world.serve.port}/`),
     identity: identity.value, timeoutMs: 20_000 });
+}
+
+async function visitOne(world: World, bus: FleetBus, cards: readonly RiderCard[],
+  contactsMax: number): Promise<FleetVisit> {
+  const depot = await depotOpen(world, bus.terminalId);
+  try {
+    return await fleetBusVisit(bus, depot, cards, VISIT_IDLE_MS, contactsMax);
+  } finally {
+    depot.close();
+  }
 }
 
 async function visitAll(world: World, buses: readonly FleetBus[], card: RiderCard):
@@ -305,13 +327,11 @@ function moneyViolations(
   token: (pan: string) => string,
 ): string[] {
   const v: string[] = [];
-  const opening = issuerAccountsOf(fleetPools(SEED, BUSES).flatMap((p) => p.cards)
-    .map((c) => [c.name, c.card.profile] as const), SEED);
   for (const [key, account] of world.accounts) {
     // A clearing is paid from the card's EC purse at the tap: the bank balance stays.
     const moved = world.host.movements().filter((m) => `${m.pan}/${m.psn}` === key
       && m.kind !== 'clearing').reduce((s, m) => s + m.amountMinor, 0);
-    const before = opening.get(key)?.balanceMinor ?? Number.NaN;
+    const before = world.opening.get(key) ?? Number.NaN;
     const zeroed = world.zeroed.get(key) ?? 0;
     if (before - zeroed + moved !== account.balanceMinor) v.push(`${key}: balance off`);
   }
@@ -390,14 +410,19 @@ describe.each(engines)(`fleet end to end on $name (seed ${SEED}; SHUAKA_SEED rep
   });
 
   it('ridesUploadsSettles_declinedCardRefusedEverywhere_servedAgainAfterRepay', async () => {
-    const w = await worldOpen(await engine.target(scratchDir));
+    phaseStartMs = Date.now();
+    const target = await engine.target(scratchDir);
+    phase('database');
+    const w = await worldOpen(target);
     world = w;
+    phase('depot, identities, acquirer');
     const first = publish(w);
     expect(first).toMatchObject({ event: 'published', version: 2 });
     buses = await runFleet({ seed: SEED, buses: BUSES, ridersPerBus: RIDERS,
       depotFor: (id) => depotOpen(w, id), failChance: 0.1, lostAnswerChance: 0.05,
       params: { publicKey: w.paramsPublicKey, dir: join(w.dir, 'buses') } },
     () => undefined, () => undefined);
+    phase('publish v2, fleet day');
     for (const bus of buses) {
       expect(bus.backlogLines, `${bus.terminalId} (seed ${SEED}) ${JSON.stringify(bus.upload)}`)
         .toBe(0);
@@ -411,6 +436,7 @@ describe.each(engines)(`fleet end to end on $name (seed ${SEED}; SHUAKA_SEED rep
     w.zeroed.set(victim.key, account.balanceMinor);
     account.balanceMinor = 0;
     await settle(w);
+    phase('settle');
     expect(await ledgerViolations(w, buses), `seed ${SEED}`).toEqual([]);
     const token = panVault(readDataKey(join(w.dir, 'depot', 'data.key'))).token(victim.line.pan);
     const debts = shuakaOk('depot', 'debt', 'list', '--db', w.db).trim().split('\n')
@@ -422,6 +448,7 @@ describe.each(engines)(`fleet end to end on $name (seed ${SEED}; SHUAKA_SEED rep
     const card = w.cards.get(victim.key);
     if (card === undefined) throw new Error('victim card not in any pool');
     const psn = Number.parseInt(victim.line.psn, 16);
+    phase('ledger, debt list, publish v3');
     for (const [index, visit] of (await visitAll(w, buses, card)).entries()) {
       const at = `${fleetTerminalId(index)} (seed ${SEED})`;
       expect(visit.paramsVersion, at).toBe(3);
@@ -431,6 +458,7 @@ describe.each(engines)(`fleet end to end on $name (seed ${SEED}; SHUAKA_SEED rep
       expect(visit.backlogLines, at).toBe(0);
     }
     await expectTerminalsOn(w, 3);
+    phase('visits: refused');
     w.host.topUp(victim.line.pan, psn, 100_000);
     shuakaOk('depot', 'debt', 'repay', '--db', w.db, '--pan-token', token);
     const third = publish(w);
@@ -442,9 +470,48 @@ describe.each(engines)(`fleet end to end on $name (seed ${SEED}; SHUAKA_SEED rep
       expect(visit.backlogLines, at).toBe(0);
     }
     await expectTerminalsOn(w, 4);
+    phase('repay, publish v4, visits: served');
     await settle(w);
     expect(await ledgerViolations(w, buses), `seed ${SEED}`).toEqual([]);
+    phase('settle, ledger');
   }, 600_000);
+
+  it.runIf(engine.name === 'postgres')(
+    'deadDatabase_503_tapsStayUnacknowledged_uploadedOnceWhenItIsBack', async () => {
+      const w = world;
+      const bus = buses[0];
+      if (w === null || bus === undefined || scratch === null) throw new Error('no fleet rode');
+      const card = bus.run.pool.cards.find((c) => c.name === 'unionpay-debit-ec');
+      if (card === undefined) throw new Error('no ordinary card in the pool');
+      scratch.halt();
+      let down: FleetVisit;
+      try {
+        down = await visitOne(w, bus, [card], 3);
+      } finally {
+        scratch.resume();
+      }
+      const seqs = down.taps[0]?.report?.journalSeqs ?? [];
+      expect(['approved', 'admitted']).toContain(down.taps[0]?.report?.result);
+      expect(down.contacts.length).toBe(6);
+      for (const c of down.contacts) expect(c).toMatchObject({ ok: false, error: 'unavailable' });
+      expect(down.backlogLines).toBeGreaterThan(0);
+      expect(w.serve.child.exitCode).toBeNull();
+      expect(w.serve.output()).toMatch(/-> 503|store-unavailable/);
+      const back = await visitOne(w, bus, [], 8);
+      expect(back.contacts.at(-1)).toEqual({ ok: true });
+      expect(back.backlogLines).toBe(0);
+      const db = await openDepotDb(w.db, Date.now());
+      try {
+        const rows = await db.query(`SELECT seq FROM taps WHERE terminal_id = $1
+          AND seq >= $2 ORDER BY seq`, [bus.terminalId, Math.min(...seqs)]);
+        expect(rows.map((r) => Number(r['seq']))).toEqual(seqs.filter((seq) =>
+          fleetExportLines(bus.run, 0).has(seq)));
+      } finally {
+        await db.close();
+      }
+      await settle(w);
+      expect(await ledgerViolations(w, buses), `seed ${SEED}`).toEqual([]);
+    }, 300_000);
 });
 
 /** Terminal management: every bus reported `version` installed and nothing refused. */
