@@ -7,7 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeDefaultParams } from '../../../firmware/src/app/params/params_store.js';
-import { ParamsDownload } from '../../../firmware/src/app/upload/upload_params.js';
+import {
+  ParamsDownload, paramsOwnTerminal,
+} from '../../../firmware/src/app/upload/upload_params.js';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import type { BusBoard } from './sim_board_parts.js';
 import { busBoardOptions, busFares } from './sim_board_parts.js';
@@ -57,7 +59,7 @@ export function fleetParamsDownload(
     publicKey: options.publicKey,
     current: board.params.set,
     activate: async (set) => {
-      board.params.set = { ...set, terminal: { ...set.terminal, terminalId } };
+      board.params.set = paramsOwnTerminal(set, terminalId);
       await board.validator.start();
     },
     log: { log: (event) => board.logs.push(event) },
