@@ -11,7 +11,7 @@ import type { DenyKey } from '../app/deny_list/deny_key.js';
 import { JOURNAL_FILE_NAME, type Journal } from '../app/journal/journal.js';
 import type { PanVault } from '../app/journal/pan_vault.js';
 import type { ParamSet } from '../app/params/params_store.js';
-import { ParamsDownload } from '../app/upload/upload_params.js';
+import { ParamsDownload, paramsOwnTerminal } from '../app/upload/upload_params.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../app/upload/uploader.js';
 import type { Validator } from '../app/validator/validator.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
@@ -77,7 +77,7 @@ export async function bootUploader(
     publicKey: { publicKey, denyKey: parts.denyKey },
     current: parts.params.set,
     activate: async (set) => {
-      parts.params.set = set;
+      parts.params.set = paramsOwnTerminal(set, parts.params.set.terminal.terminalId);
       await parts.validator.start();
     },
     log: parts.log,

@@ -28,6 +28,8 @@ export interface BusRunOptions {
   readonly populationKind?: PopulationKind;
   /** The validator's terminal id (a fleet gives each bus its own); absent = SIM00001. */
   readonly terminalId?: string;
+  /** The fleet's deny key (32 bytes) when buses share one; absent: simDenyKey(seed). */
+  readonly denyKeyBytes?: Uint8Array;
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {
@@ -138,7 +140,7 @@ export async function runBus(
 const IO_IDLE_TURNS_MAX = 100;
 
 /** runOnClock, letting the companion's real I/O finish before each step. */
-async function runOnClockWithIo<T>(
+export async function runOnClockWithIo<T>(
   clock: SimBoard['clock'],
   promise: Promise<T>,
   stepsMax: number,

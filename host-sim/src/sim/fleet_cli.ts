@@ -1,14 +1,22 @@
 // `shuaka sim --fleet N [--depot URL --depot-identities DIR]`: the fleet run, printed per bus.
 
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
-import { DepotSim, fleetCheckBus, runFleet, type FleetBus } from './fleet_run.js';
+import { fleetDenyKeyBytes, type FleetParamsOptions } from './fleet_params.js';
+import {
+  DepotSim, fleetCheckBus, runFleet, type FleetBus, type FleetOptions,
+} from './fleet_run.js';
 import type { SimIo } from './sim_cli.js';
 
 export const FLEET_USAGE = `Usage: shuaka sim --fleet N [--seed N] [--riders N]
-                  [--depot URL --depot-identities DIR] [--fail P] [--lost P] [--quiet]
+                  [--depot URL --depot-identities DIR [--params-key PUB.pem [--deny-key F]]]
+                  [--fail P] [--lost P] [--quiet]
   Rides N buses (1..200) one after the other on the in-memory link, each the production
   validator with its uploader, against one depot: the in-memory depot twin, or with --depot
   a real depot (shuaka depot serve) over HTTPS, each bus with its own identity
@@ -16,6 +24,11 @@ export const FLEET_USAGE = `Usage: shuaka sim --fleet N [--seed N] [--riders N]
   outage of 2 to 10 minutes and random failures (--fail, default 0.1) and lost answers
   (--lost, default 0.05): the depot stored the batch, the bus never heard.
   --riders N    riders per bus (default 20; 1..2000)
+  --params-key  the depot's params public key: each bus fetches the newest published set at
+                each contact, installs it (A/B slots in a temporary directory per bus) and
+                switches to it between taps; without it buses only upload
+  --deny-key F  the fleet's deny key the depot publishes with (depot DIR/deny.key, mode 600);
+                default: the seed's simulated fleet key
 Exit codes: 0 every bus uploaded everything exactly once; 1 a violation; 2 bad usage; 3 crash`;
 
 /**
@@ -33,6 +46,8 @@ interface FleetCli {
   riders: number;
   depotUrl: URL | null;
   identities: string | null;
+  paramsKey: string | null;
+  denyKeyPath: string | null;
   failChance: number;
   lostAnswerChance: number;
   quiet: boolean;
@@ -45,6 +60,8 @@ function parseFleet(argv: string[]): FleetCli | string {
       fleet: { type: 'string' }, seed: { type: 'string' }, riders: { type: 'string' },
       depot: { type: 'string' }, 'depot-identities': { type: 'string' },
       fail: { type: 'string' }, lost: { type: 'string' }, quiet: { type: 'boolean' },
+      'params-key': { type: 'string' },
+      'deny-key': { type: 'string' },
       link: { type: 'string' },
     } }).values;
   } catch (error) {
@@ -70,10 +87,17 @@ function parseFleet(argv: string[]): FleetCli | string {
     if ((url === null) !== (v['depot-identities'] === undefined)) {
       throw new RangeError('--depot and --depot-identities go together');
     }
+    if (url === null && v['params-key'] !== undefined) {
+      throw new RangeError('--params-key needs --depot');
+    }
+    if (v['params-key'] === undefined && v['deny-key'] !== undefined) {
+      throw new RangeError('--deny-key needs --params-key');
+    }
     return {
       seed: v.seed === undefined ? 1 : int(v.seed, 1, 0xffff_ffff, 'seed'),
       buses: int(v.fleet, 1, 200, 'fleet'), riders: int(v.riders, 20, 2000, 'riders'),
       depotUrl: url, identities: v['depot-identities'] ?? null,
+      paramsKey: v['params-key'] ?? null, denyKeyPath: v['deny-key'] ?? null,
       failChance: share(v.fail, 0.1, 'fail'), lostAnswerChance: share(v.lost, 0.05, 'lost'),
       quiet: v.quiet === true,
     };
@@ -103,13 +127,51 @@ export async function runFleetCommand(
     const url = cli.depotUrl ?? new URL('https://localhost');
     return (openDepot as FleetDepotOpener)(url, join(cli.identities ?? '', terminalId));
   };
+  let params: FleetParamsOptions | null;
+  try {
+    params = await fleetParamsOpen(cli);
+  } catch (error) {
+    io.err(`shuaka sim: --params-key: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  try {
+    return await rideAndReport(cli, io, depotFor, twin, params);
+  } finally {
+    if (params !== null) rmSync(params.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The public key, the fleet's deny key and a fresh temporary directory, or null without
+ * --params-key. Throws naming the file.
+ */
+async function fleetParamsOpen(cli: FleetCli): Promise<FleetParamsOptions | null> {
+  if (cli.paramsKey === null) return null;
+  const publicKey = createPublicKey(readFileSync(cli.paramsKey));
+  if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 public key');
+  let denyKeyBytes = fleetDenyKeyBytes(cli.seed);
+  if (cli.denyKeyPath !== null) {
+    const loaded = await denyKeyLoad(cli.denyKeyPath);
+    if (!loaded.ok) throw new Error(`--deny-key ${loaded.detail}`);
+    denyKeyBytes = new Uint8Array(readFileSync(cli.denyKeyPath));
+  }
+  return { publicKey, denyKeyBytes, dir: mkdtempSync(join(tmpdir(), 'shuaka-fleet-params-')) };
+}
+
+async function rideAndReport(
+  cli: FleetCli,
+  io: SimIo,
+  depotFor: FleetOptions['depotFor'],
+  twin: DepotSim | null,
+  params: FleetParamsOptions | null,
+): Promise<number> {
   const where = cli.depotUrl?.origin ?? 'the in-memory depot twin';
   io.out(`shuaka sim: fleet of ${cli.buses} buses, ${cli.riders} riders each, seed ${cli.seed},`
     + ` depot ${where} (replay: shuaka sim --fleet ${cli.buses} --seed ${cli.seed})`);
   let buses: FleetBus[];
   try {
     buses = await runFleet({ seed: cli.seed, buses: cli.buses, ridersPerBus: cli.riders,
-      depotFor, failChance: cli.failChance, lostAnswerChance: cli.lostAnswerChance },
+      depotFor, failChance: cli.failChance, lostAnswerChance: cli.lostAnswerChance, params },
     () => undefined, (bus) => { if (!cli.quiet) io.out(fleetBusLine(bus)); });
   } catch (error) {
     io.err(`shuaka sim: fleet crashed (seed ${cli.seed}): `
@@ -139,7 +201,15 @@ export function fleetBusLine(bus: FleetBus): string {
     + `${u.batchesSent} batches (${u.recordsStored} stored, ${u.duplicates} duplicates), `
     + `${u.contacts} contacts (${u.contactsFailed} failed, ${bus.faultsInjected} faults, `
     + `outage ${outage}); journal acked through ${bus.ackThroughSeq} of ${bus.lastSeq}, `
-    + `backlog ${bus.backlogLines}`;
+    + `backlog ${bus.backlogLines}${fleetParamsText(bus)}`;
+}
+
+function fleetParamsText(bus: FleetBus): string {
+  const down = bus.paramsDown;
+  if (down === null) return '';
+  const refused = down.refused();
+  return `; params v${bus.board.params.set.version}`
+    + (refused === null ? '' : ` (refused v${refused.version}: ${refused.reason})`);
 }
 
 /** The fleet's totals (what `shuaka sim --fleet` ends with). */

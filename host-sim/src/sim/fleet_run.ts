@@ -10,13 +10,16 @@ import {
   Uploader, UPLOADER_CONFIG_DEFAULT, type UploaderState,
 } from '../../../firmware/src/app/upload/uploader.js';
 import { Prng } from '../prng.js';
-import {
-  BUS_RUN_DEFAULT, runBus, type BusCompanion, type BusRun, type TapLine,
-} from './bus_run.js';
+import type { ParamsDownload, UploadParamsPort } from
+  '../../../firmware/src/app/upload/upload_params.js';
+import { runBus, type BusCompanion, type BusRun, type TapLine } from './bus_run.js';
 import { checkBusRun } from './bus_checks.js';
 import { DepotLinkFaulty, DepotSim, type DepotLinkFaults } from './depot_sim.js';
 import { IoTracker, depotTracked } from './fleet_io.js';
 import type { SimBoard } from './sim_board.js';
+import type { BusBoard } from './sim_board_parts.js';
+import { fleetBusRunOptions, fleetParamsDownload, type FleetParamsOptions } from
+  './fleet_params.js';
 
 /** Options of a fleet run (`shuaka sim --fleet N`). */
 export interface FleetOptions {
@@ -28,12 +31,16 @@ export interface FleetOptions {
   /** Random call failures and lost answers on every link (outage windows come from the seed). */
   readonly failChance: number;
   readonly lostAnswerChance: number;
+  /** Parameters down (each bus fetches and installs the depot's newest set); absent: none. */
+  readonly params?: FleetParamsOptions | null;
 }
 
 /** One bus of the fleet after its day. */
 export interface FleetBus {
   readonly terminalId: string;
   readonly run: BusRun;
+  /** The bus's board (its clock and card field), for visits after the day (fleet_visit.ts). */
+  readonly board: SimBoard;
   readonly upload: Readonly<UploaderState>;
   readonly faultsInjected: number;
   readonly outages: readonly (readonly [number, number])[];
@@ -43,6 +50,8 @@ export interface FleetBus {
   readonly backlogLines: number;
   /** Every export line of the day (what the depot must hold for this terminal). */
   readonly exportedLines: number;
+  /** The bus's parameters-down (installed version, refusal), or null without --params-key. */
+  readonly paramsDown: ParamsDownload | null;
 }
 
 /** Contacts after the last rider before the day is called (outages are over by then). */
@@ -99,38 +108,54 @@ async function rideFleetBus(
   const io = new IoTracker();
   let uploader: Uploader | null = null;
   let link: DepotLinkFaulty | null = null;
+  let paramsDown: ParamsDownload | null = null;
+  let simBoard: SimBoard | null = null;
   const companion: BusCompanion = {
     run: async (board, ridersDone) => {
+      simBoard = board;
       link = new DepotLinkFaulty(depotTracked(depot, io), faults, prng.fork('link'), board.clock);
-      uploader = fleetUploader(board, link, terminalId, prng.fork('jitter'));
+      const params = options.params ?? null;
+      paramsDown = params === null ? null : fleetParamsDownload(board, terminalId, params);
+      uploader = fleetUploader(board, link, terminalId, prng.fork('jitter'), paramsDown);
       await uploader.run(ridersDone);
       await drain(uploader, board);
     },
     betweenTaps: async () => uploader?.betweenTaps(),
     settleIo: () => io.settle(),
   };
-  const busOptions = { ...BUS_RUN_DEFAULT, seed: options.seed * 1000 + index + 1,
-    riders: options.ridersPerBus, terminalId };
+  const busOptions = {
+    ...fleetBusRunOptions(options.seed, index, options.ridersPerBus, terminalId),
+    ...(options.params ? { denyKeyBytes: options.params.denyKeyBytes } : {}),
+  };
   const run = await runBus(busOptions, (line) => seat.onTap(index, line), companion);
   const up = uploader as Uploader | null;
   const summary = run.board.journal.summary();
+  if (simBoard === null) throw new Error(`${terminalId}: the bus never started`);
   return {
-    terminalId, run, outages,
+    terminalId, run, outages, board: simBoard,
     upload: up?.state() ?? emptyState(),
     faultsInjected: (link as DepotLinkFaulty | null)?.faultsInjected ?? 0,
     lastSeq: summary.lastSeq, ackThroughSeq: summary.ackThroughSeq,
     backlogLines: fleetExportLines(run, summary.ackThroughSeq).size,
     exportedLines: fleetExportLines(run, 0).size,
+    paramsDown: paramsDown as ParamsDownload | null,
   };
 }
 
-function fleetUploader(board: SimBoard, depot: DepotPort, terminalId: string, prng: Prng) {
+/** A fleet bus's uploader on `depot` (the day's faulty link, or a visit's). */
+export function fleetUploader(
+  board: BusBoard,
+  depot: DepotPort,
+  terminalId: string,
+  prng: Prng,
+  params: UploadParamsPort | null,
+): Uploader {
   return new Uploader(
     {
       depot, storage: board.storage, journalFileName: JOURNAL_FILE_NAME, journal: board.journal,
       panVault: board.panVault, clock: board.clock, random01: () => prng.below(1 << 30) / (1 << 30),
       log: { log: (event) => board.logs.push(event) },
-      tapInProgress: () => board.validator.state() === 'Processing', params: null,
+      tapInProgress: () => board.validator.state() === 'Processing', params,
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId, contactIntervalMs: 30_000,
       backoff: { baseMs: 2_000, maxMs: 60_000 } },

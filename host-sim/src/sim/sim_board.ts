@@ -39,6 +39,8 @@ export interface SimBoardOptions {
   readonly storageBytes: number;
   /** The terminal id in the parameter set (a fleet gives each bus its own); SIM00001. */
   readonly terminalId?: string;
+  /** The fleet's deny key (32 bytes) when buses share one; absent: simDenyKey(seed). */
+  readonly denyKeyBytes?: Uint8Array;
 }
 
 /** The composed board and the handles a scenario needs. */

@@ -30,6 +30,7 @@ import {
   DEFAULT_FARES,
   ParamStore,
   writeDefaultParams,
+  type ParamSet,
 } from '../../../firmware/src/app/params/params_store.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import {
@@ -63,6 +64,11 @@ export interface BusBoard {
   readonly kernel: Kernel;
   /** The terminal data key's vault: checkers open the journal's sealed PANs with it. */
   readonly panVault: PanVault;
+  /**
+   * The running validator's parameter set (the real board's ParamsHolder): parameters down
+   * replaces `set` between taps, then restarts the validator (bus_uploader.ts does the same).
+   */
+  readonly params: { set: ParamSet };
   readonly logs: LogEvent[];
   /** Last indicator signal started (the beep the rider heard). */
   lastSignal(): IndicatorSignal | null;
@@ -98,7 +104,7 @@ export function simSigningKey(prng: Prng): { privateKey: KeyObject; publicKey: K
 export async function simParamStore(options: SimBoardOptions, prng: Prng): Promise<ParamStore> {
   const keys = simSigningKey(prng.fork('params-key'));
   // The fleet deny key, from the seed: the depot and every simulated validator share it.
-  const denyKey = DenyKey.fromBytes(simDenyKey(options.seed));
+  const denyKey = DenyKey.fromBytes(options.denyKeyBytes ?? simDenyKey(options.seed));
   const paramsStorage = new StorageSim({
     totalBytes: 64 << 20,
     prng: prng.fork('params'),
@@ -220,7 +226,10 @@ export async function composeSimBoardRest(
       sizeBytesMax: options.storageBytes,
     });
     if (!opened.ok) throw new Error(`journal: ${opened.error} ${opened.detail}`);
-    const params = await simParamStore(options, prng);
+    const store = await simParamStore(options, prng);
+    const booted = store.active();
+    if (booted === null) throw new Error('simulator parameters: no active set');
+    const params = { set: booted };
     const kernel = await loadKernel();
     const logs: LogEvent[] = [];
     const unpredictable = prng.fork('unpredictable-number');
@@ -237,11 +246,7 @@ export async function composeSimBoardRest(
         clock,
         kernel,
         journal,
-        params: () => {
-          const active = params.active();
-          if (active === null) throw new Error('no active parameter set');
-          return active;
-        },
+        params: () => params.set,
         unpredictableNumber: () => unpredictable.bytes(4),
         panVault,
         log: { log: (event) => logs.push(event) },
@@ -258,6 +263,7 @@ export async function composeSimBoardRest(
       storage,
       kernel,
       panVault,
+      params,
       logs,
       lastSignal,
       dispose,
@@ -317,5 +323,6 @@ export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoa
     fares: busFares(pool),
     storageBytes: 8 << 20,
     terminalId: options.terminalId ?? 'SIM00001',
+    ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
   };
 }

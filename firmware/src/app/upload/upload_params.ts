@@ -139,6 +139,16 @@ export class ParamsDownload implements UploadParamsPort {
   }
 }
 
+/**
+ * `set` as this terminal runs it. A depot publishes one set for its whole fleet, and its
+ * terminal file names one terminal; a validator keeps its own id (its certificate's, and the
+ * id in every record it writes, which the depot checks: a foreign one is terminal-mismatch).
+ */
+export function paramsOwnTerminal(set: ParamSet, terminalId: string): ParamSet {
+  return set.terminal.terminalId === terminalId ? set
+    : { ...set, terminal: { ...set.terminal, terminalId } };
+}
+
 /** SHA-256 over an offer's version, files (by name) and delta. */
 function offerDigest(offer: DepotParams): string {
   const hash = createHash('sha256').update(`v${offer.version}\n`);
