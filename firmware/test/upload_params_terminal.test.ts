@@ -35,7 +35,8 @@ describe('paramsOwnTerminal', () => {
           psn: 1 }], signingKey: keys.privateKey, denyKey: TEST_DENY_KEY });
       await storage.value.close();
       if (!written.ok) throw new Error(written.error.message);
-      const fleetSet = await paramsLoadDir(dir, keys.publicKey);
+      const fleetSet = await paramsLoadDir(dir,
+        { publicKey: keys.publicKey, denyKey: TEST_DENY_KEY });
       const own = paramsOwnTerminal(fleetSet, 'SIM00002');
       expect(own.terminal).toEqual({ ...fleetSet.terminal, terminalId: 'SIM00002' });
       expect({ ...own, terminal: null }).toEqual({ ...fleetSet, terminal: null });

@@ -21,7 +21,8 @@ import { DEFAULT_FARES } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliParse, type CliIo } from './cli_args.js';
 import { UNIONPAY_CAPK_TLV_HEX } from './params_init_capk.js';
 
-export const PARAMS_INIT_USAGE = `  shuaka params init [--terminal-id ID] [--line-id ID] [--deny-key FILE] DIR
+export const PARAMS_INIT_USAGE = `  shuaka params init [--terminal-id ID] [--line-id ID]
+                     [--deny-key FILE] DIR
       Write a complete starter set into DIR (new or empty): terminal.json, fares.json,
       aids.json, capk.txt (the public UnionPay CA keys, with their check values),
       capk_revocation.json (none) and deny_list.bin (empty, bound to the fleet's deny key
