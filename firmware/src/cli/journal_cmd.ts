@@ -12,8 +12,9 @@ import {
   JOURNAL_FILE_NAME, JOURNAL_RESERVE_BYTES_DEFAULT, Journal, JournalStatus,
 } from '../app/journal/journal.js';
 import {
-  JournalExportKeyCheck, journalExportContext, journalExportLine,
+  JournalExportKeyCheck, journalExportContext, journalExportPayloadLine,
 } from '../app/journal/journal_export.js';
+import type { JournalExportLine } from '../app/journal/journal_export.js';
 import { toHex } from '../app/journal/journal_frame.js';
 import { journalRead } from '../app/journal/journal_reader.js';
 import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
@@ -155,7 +156,7 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   // Pass 1 verifies, finds which taps are still open at the end and that the key is the one
   // the PANs were sealed with; pass 2 streams the lines.
   const keyCheck = new JournalExportKeyCheck(vault);
-  const verified = await readJournal(dir, io, { ...WHOLE_JOURNAL, onRecord: keyCheck.onRecord });
+  const verified = await readJournal(dir, io, { ...WHOLE_JOURNAL, onPayload: keyCheck.onPayload });
   if (verified === null) return EXIT_FAILED;
   if (verified.corruption !== null) {
     const c = verified.corruption;
@@ -172,12 +173,11 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   const counts = { lines: 0, clearing: 0, uncertain: 0 };
   let unsealable: PanVaultError | null = null;
   const streamed = await readJournal(dir, io, {
-    from: 'oldest',
-    trackLastFinals: false,
-    onRecord: (record) => {
+    ...WHOLE_JOURNAL,
+    onPayload: (seq, kind, payload, facts) => {
       if (unsealable !== null) return;
       try {
-        exportRecord(journalExportLine(record, context), sink, counts);
+        exportRecord(journalExportPayloadLine(seq, kind, payload, facts, context), sink, counts);
       } catch (error) {
         if (!(error instanceof PanVaultError)) throw error;
         unsealable = error;
@@ -203,7 +203,7 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
 }
 
 function exportRecord(
-  line: ReturnType<typeof journalExportLine>,
+  line: JournalExportLine,
   sink: ExportSink,
   counts: { lines: number; clearing: number; uncertain: number },
 ): void {

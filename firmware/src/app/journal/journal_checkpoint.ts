@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 
 import { FieldError, JsonFields } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
-import {
-  JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode, journalPayloadEncode,
-} from './journal_records.js';
-import type { JournalKind, JournalRecord } from './journal_records.js';
+import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
+import { JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode } from './journal_records.js';
+import type { JournalKind } from './journal_records.js';
+import { HeldRecord } from './journal_state.js';
 import type { JournalStateSnapshot, LastFinal } from './journal_state.js';
 
 /** What a checkpoint file holds. */
@@ -59,10 +59,10 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
     ackThroughSeq: state.ackThroughSeq,
     maxWallMs: state.maxWallMs,
     countsByKind: state.countsByKind,
-    records: state.records.map((record) => ({
-      seq: record.seq,
-      kind: record.entry.kind,
-      payload: TEXT_DECODER.decode(journalPayloadEncode(record.timeWallMs, record.entry)),
+    records: state.records.map((held) => ({
+      seq: held.seq,
+      kind: held.kind,
+      payload: held.payloadText(),
     })),
     pendings: state.pendings.map(({ seq, tornSeq }) => [seq, tornSeq]),
     uncertainSeqs: state.uncertainSeqs,
@@ -171,14 +171,7 @@ function checkpointRead(
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) countsByKind[kind] = countFields.int(kind, 0, SEQ_MAX);
   countFields.finish();
-  const records = fields.arr('records', ITEMS_MAX).map((item, i) => {
-    const record = JsonFields.of(item, file, `records[${i}]`);
-    const seq = record.int('seq', 1, lastSeq);
-    const kind = record.choice('kind', JOURNAL_KINDS);
-    const payload = TEXT_ENCODER.encode(record.str('payload', /^/, 1 << 20));
-    record.finish();
-    return { seq, ...journalPayloadDecode(kind, payload, file) } satisfies JournalRecord;
-  });
+  const records = recordsRead(fields.arr('records', ITEMS_MAX), lastSeq, file);
   const pendings = fields.arr('pendings', ITEMS_MAX).map((item, i) => {
     const pair = tuple(item, 2, file, `pendings[${i}]`);
     const tornSeq = pair[1] === null ? null : seqOf(pair[1], lastSeq, file, `pendings[${i}]`);
@@ -198,6 +191,33 @@ function checkpointRead(
     lastFinals,
   };
   return { firstSeq, headHash, state };
+}
+
+/**
+ * The records of a checkpoint, each checked as the scan checks a record: a canonical payload
+ * in place and kept as bytes (verify reads a checkpoint per segment), any other decoded.
+ */
+function recordsRead(items: readonly unknown[], lastSeq: number, file: string): HeldRecord[] {
+  const facts = new PayloadFacts();
+  return items.map((item, i) => {
+    const record = JsonFields.of(item, file, `records[${i}]`);
+    const seq = record.int('seq', 1, lastSeq);
+    const kind = record.choice('kind', JOURNAL_KINDS);
+    const payload = TEXT_ENCODER.encode(record.str('payload', /^/, 1 << 20));
+    record.finish();
+    if (!payloadFastCheck(kind, payload, facts)) {
+      return HeldRecord.of({ seq, ...journalPayloadDecode(kind, payload, file) });
+    }
+    const card = kind !== 'reconciled' && kind !== 'ack';
+    const closes = kind === 'torn' || kind === 'final' || kind === 'declined';
+    return HeldRecord.ofPayload({
+      seq,
+      kind,
+      panToken: card ? facts.text(FactSlot.PAN_TOKEN) : '',
+      psn: card ? (facts.num[FactSlot.PSN] ?? 0) : 0,
+      pendingSeq: closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null,
+    }, payload, true);
+  });
 }
 
 function lastFinalTexts(fields: JsonFields, file: string): string[] {

@@ -10,7 +10,7 @@ import type { JournalUnit } from './journal_files.js';
 import { CHAIN_GENESIS_HASH, hashEqual } from './journal_frame.js';
 import type { JournalRecord } from './journal_records.js';
 import { SegmentScanner, isZeros } from './journal_scan.js';
-import type { Corruption, JournalScan, SegmentScan } from './journal_scan.js';
+import type { Corruption, JournalScan, PayloadSink, SegmentScan } from './journal_scan.js';
 import { JournalState } from './journal_state.js';
 
 /** How to read. */
@@ -24,6 +24,11 @@ export interface JournalReadOptions {
   readonly trackLastFinals: boolean;
   /** Called with every intact record in order (export streams from here); null: none. */
   readonly onRecord: ((record: JournalRecord) => void) | null;
+  /**
+   * Called with every intact record's payload in order, without decoding a canonical one
+   * (export streams from here: see PayloadSink); absent: none.
+   */
+  readonly onPayload?: PayloadSink;
   /** Awaited before each file is read (export flushes the lines of the previous segment). */
   readonly beforeRead?: () => Promise<void>;
 }
@@ -229,7 +234,7 @@ function* journalReadSteps(
       return;
     }
     const scanner = new SegmentScanner(
-      unit.segment, { state, headHash }, newest, options.onRecord,
+      unit.segment, { state, headHash }, newest, options.onRecord, options.onPayload ?? null,
     );
     const scan = yield* segmentSteps(unit, scanner);
     validBytes += scan.validBytes;

@@ -11,9 +11,23 @@ import {
   hashEqual,
 } from './journal_frame.js';
 import type { FrameDefect, FrameView } from './journal_frame.js';
+import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
-import type { JournalRecord } from './journal_records.js';
-import { JournalState } from './journal_state.js';
+import type { JournalKind, JournalRecord, ReconcileOutcome } from './journal_records.js';
+import { HeldRecord, JournalState, recordFacts } from './journal_state.js';
+import type { LastFinal, RecordFacts } from './journal_state.js';
+
+/**
+ * Called with every intact record's payload, in order: `payload` is a view valid during the
+ * call only; `facts` holds its fields when it is in the canonical form (payloadFastCheck),
+ * else null (decode it with journalPayloadDecode: the scan found it valid).
+ */
+export type PayloadSink = (
+  seq: number,
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts | null,
+) => void;
 
 /** An incomplete last record: a write the power cut interrupted. */
 export interface TornTail {
@@ -119,11 +133,20 @@ export class SegmentScanner {
   private headHash: Uint8Array;
   private defect: FrameDefect = 'short';
 
+  /** Reused for every record: a canonical payload is checked without decoding it. */
+  private readonly payloadFacts = new PayloadFacts();
+  private readonly facts = new PayloadRecordFacts(this.payloadFacts);
+
+  /**
+   * `onRecord` (decodes every record) or `onPayload` (decodes none that is canonical), or
+   * neither.
+   */
   constructor(
     private readonly file: string,
     private readonly start: SegmentStart,
     private readonly newest: boolean,
     private readonly onRecord: ((record: JournalRecord) => void) | null,
+    private readonly onPayload: PayloadSink | null = null,
   ) {
     this.headHash = start.headHash;
   }
@@ -196,13 +219,25 @@ export class SegmentScanner {
     // The hash computed here, not the stored one: the window it sits in is reused.
     const hash = chainHash(this.headHash, frame.hashed);
     if (!hashEqual(hash, frame.hash)) return 'chain hash does not match';
-    const decoded = scanDecode(frame.kindCode, frame.payload, this.file);
-    if (typeof decoded === 'string') return decoded;
-    const record: JournalRecord = { seq: frame.seq, ...decoded };
-    const referenceProblem = state.check(record.entry, record.seq);
+    const kind = journalKindOfCode(frame.kindCode);
+    if (kind === null) return `unknown record kind ${frame.kindCode}`;
+    const fast = this.onRecord === null
+      && payloadFastCheck(kind, frame.payload, this.payloadFacts);
+    let facts: RecordFacts;
+    let record: JournalRecord | null = null;
+    if (fast) {
+      facts = this.facts.fill(frame.seq, kind, frame.payload, state.keepsDecoded);
+    } else {
+      const decoded = scanDecode(kind, frame.payload, this.file);
+      if (typeof decoded === 'string') return decoded;
+      record = { seq: frame.seq, ...decoded };
+      facts = recordFacts(record);
+    }
+    const referenceProblem = state.checkFacts(facts);
     if (referenceProblem !== null) return referenceProblem;
-    state.apply(record);
-    this.onRecord?.(record);
+    state.applyFacts(facts);
+    if (record !== null) this.onRecord?.(record);
+    this.onPayload?.(frame.seq, kind, frame.payload, fast ? this.payloadFacts : null);
     this.headHash = hash;
     return null;
   }
@@ -258,16 +293,68 @@ function tailDefect(
 }
 
 function scanDecode(
-  kindCode: number,
+  kind: JournalKind,
   payload: Uint8Array,
   file: string,
 ): Omit<JournalRecord, 'seq'> | string {
-  const kind = journalKindOfCode(kindCode);
-  if (kind === null) return `unknown record kind ${kindCode}`;
   try {
     return journalPayloadDecode(kind, payload, file);
   } catch (error) {
     if (error instanceof FieldError) return `bad payload: ${error.message}`;
     throw error;
+  }
+}
+
+/** The RecordFacts of a payload that passed payloadFastCheck (one instance, refilled). */
+class PayloadRecordFacts implements RecordFacts {
+  seq = 0;
+  timeWallMs = 0;
+  kind: JournalKind = 'ack';
+  pendingSeq: number | null = null;
+  panToken = '';
+  psn = 0;
+  uncertain = false;
+  targetSeq = 0;
+  outcome: ReconcileOutcome = 'unresolved';
+  finalSeq: number | null = null;
+  throughSeq = 0;
+  private payload: Uint8Array = new Uint8Array(0);
+  private keepDecoded = false;
+
+  constructor(private readonly facts: PayloadFacts) {}
+
+  /** Reads the fields of `kind` from the facts of `payload` (valid until the next fill). */
+  fill(seq: number, kind: JournalKind, payload: Uint8Array, keepDecoded: boolean): this {
+    const facts = this.facts;
+    this.seq = seq;
+    this.kind = kind;
+    this.payload = payload;
+    this.keepDecoded = keepDecoded;
+    this.timeWallMs = facts.num[FactSlot.TIME_WALL_MS] ?? 0;
+    const carded = kind !== 'reconciled' && kind !== 'ack';
+    this.panToken = carded ? facts.text(FactSlot.PAN_TOKEN) : '';
+    this.psn = carded ? (facts.num[FactSlot.PSN] ?? 0) : 0;
+    const closes = kind === 'final' || kind === 'declined' || kind === 'torn';
+    this.pendingSeq = closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null;
+    this.uncertain = kind === 'torn' && facts.num[FactSlot.UNCERTAIN] === 1;
+    const reconciled = kind === 'reconciled';
+    this.targetSeq = reconciled ? (facts.num[FactSlot.TARGET_SEQ] ?? 0) : 0;
+    this.outcome = reconciled ? facts.outcome() : 'unresolved';
+    this.finalSeq = reconciled ? facts.intOrNull(FactSlot.FINAL_SEQ) : null;
+    this.throughSeq = kind === 'ack' ? (facts.num[FactSlot.THROUGH_SEQ] ?? 0) : 0;
+    return this;
+  }
+
+  lastFinal(): Omit<LastFinal, 'seq' | 'timeWallMs'> {
+    const facts = this.facts;
+    return {
+      lineId: facts.text(FactSlot.LINE_ID),
+      fareRule: facts.text(FactSlot.FARE_RULE),
+      amountMinor: facts.num[FactSlot.AMOUNT_MINOR] ?? 0,
+    };
+  }
+
+  hold(): HeldRecord {
+    return HeldRecord.ofPayload(this, this.payload, this.keepDecoded);
   }
 }

@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 
-import { journalPayloadDecode } from './journal_records.js';
+import { journalPayloadDecode, journalPayloadEncode } from './journal_records.js';
 import type {
   CardKey, JournalEntry, JournalKind, JournalRecord, ReconcileOutcome, RecoveryContext,
 } from './journal_records.js';
@@ -27,7 +27,7 @@ export interface JournalStateSnapshot {
   readonly maxWallMs: number;
   readonly countsByKind: Readonly<Record<JournalKind, number>>;
   /** Records the state still needs: open or torn-closed pendings, uncertain torn records. */
-  readonly records: readonly JournalRecord[];
+  readonly records: readonly HeldRecord[];
   readonly pendings: readonly { readonly seq: number; readonly tornSeq: number | null }[];
   readonly uncertainSeqs: readonly number[];
   /** Finals a reconciled record may still name (unacknowledged, or among the newest). */
@@ -88,36 +88,67 @@ export interface RecordFacts {
 }
 
 /**
- * A record the state keeps: decoded, or its payload bytes, decoded when asked for. Verify and
- * export keep the bytes (one buffer, not a tree of objects per open tap); a validator's state
- * keeps what it decodes.
+ * A record the state keeps (an open pending, an uncertain torn record): decoded, or its
+ * payload bytes, decoded when asked for. Verify and export keep the bytes (one buffer, not a
+ * tree of objects per open tap); a validator's state keeps what it decodes. The card and the
+ * pending it closes are kept apart: the reference rules read them.
  */
 export class HeldRecord {
   private constructor(
     readonly seq: number,
     readonly kind: JournalKind,
+    readonly panToken: string,
+    readonly psn: number,
+    /** A torn record's pending (null for a pending). */
+    readonly pendingSeq: number | null,
     private decoded: JournalRecord | null,
     private readonly payload: Uint8Array | null,
     private readonly keepDecoded: boolean,
   ) {}
 
   static of(record: JournalRecord): HeldRecord {
-    return new HeldRecord(record.seq, record.entry.kind, record, null, true);
+    const card = entryCard(record.entry);
+    const entry = record.entry;
+    const pendingSeq = entry.kind === 'torn' ? entry.pendingSeq : null;
+    return new HeldRecord(
+      record.seq, entry.kind, card?.panToken ?? '', card?.psn ?? 0, pendingSeq, record, null, true,
+    );
   }
 
-  /** `payload` (copied) passed journalPayloadDecode's rules when it was scanned. */
-  static ofPayload(seq: number, kind: JournalKind, payload: Uint8Array, keepDecoded: boolean)
-    : HeldRecord {
-    return new HeldRecord(seq, kind, null, payload.slice(), keepDecoded);
+  /**
+   * The record whose canonical payload (payloadFastCheck) is `payload` (copied), with the
+   * facts read from it.
+   */
+  static ofPayload(
+    facts: Pick<RecordFacts, 'seq' | 'kind' | 'panToken' | 'psn' | 'pendingSeq'>,
+    payload: Uint8Array,
+    keepDecoded: boolean,
+  ): HeldRecord {
+    const { seq, kind, panToken, psn, pendingSeq } = facts;
+    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, payload.slice(), keepDecoded);
+  }
+
+  /** This record, kept decoded once decoded (a validator's state) or not. */
+  kept(keepDecoded: boolean): HeldRecord {
+    if (this.payload === null || keepDecoded === this.keepDecoded) return this;
+    const { seq, kind, panToken, psn, pendingSeq } = this;
+    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, this.payload, keepDecoded);
   }
 
   record(): JournalRecord {
     if (this.decoded !== null) return this.decoded;
-    // The bytes were checked by the scan that kept them: this decode does not throw.
     const payload = this.payload ?? new Uint8Array(0);
+    // The bytes were checked by the scan that kept them: this decode does not throw.
     const record = { seq: this.seq, ...journalPayloadDecode(this.kind, payload, 'journal') };
     if (this.keepDecoded) this.decoded = record;
     return record;
+  }
+
+  /** The payload as the journal holds it (a checkpoint stores this text). */
+  payloadText(): string {
+    if (this.payload !== null) return Buffer.from(this.payload).toString('latin1');
+    const record = this.record();
+    return Buffer.from(journalPayloadEncode(record.timeWallMs, record.entry)).toString('utf8');
   }
 }
 
@@ -318,9 +349,9 @@ export class JournalState {
 
   /** What a checkpoint stores: everything later records may refer to, nothing more. */
   snapshot(): JournalStateSnapshot {
-    const records = new Map<number, JournalRecord>();
-    for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held.record());
-    for (const held of this.tornRecords.values()) records.set(held.seq, held.record());
+    const records = new Map<number, HeldRecord>();
+    for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held);
+    for (const held of this.tornRecords.values()) records.set(held.seq, held);
     const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
     return {
       lastSeq: this.lastSeq,
@@ -355,25 +386,21 @@ export class JournalState {
     state.ackThroughSeq = snap.ackThroughSeq;
     state.maxWallMs = snap.maxWallMs;
     Object.assign(state.countsByKind, snap.countsByKind);
-    const records = new Map(snap.records.map((record) => [record.seq, record]));
+    const records = new Map(snap.records.map((held) => [held.seq, held.kept(trackLastFinals)]));
     for (const { seq, tornSeq } of snap.pendings) {
-      const record = records.get(seq);
-      if (record?.entry.kind !== 'pending') return `pending ${seq} has no pending record`;
-      const card = record.entry.recovery.card;
-      const held = HeldRecord.of(record);
-      state.pendings.set(seq, { held, panToken: card.panToken, psn: card.psn, tornSeq });
+      const held = records.get(seq);
+      if (held?.kind !== 'pending') return `pending ${seq} has no pending record`;
+      state.pendings.set(seq, { held, panToken: held.panToken, psn: held.psn, tornSeq });
     }
     for (const seq of snap.uncertainSeqs) {
-      const record = records.get(seq);
-      const entry = record?.entry;
-      if (record === undefined || entry === undefined) return `uncertain ${seq} has no record`;
-      const held = state.pendings.get(seq)?.held ?? HeldRecord.of(record);
-      if (entry.kind === 'pending') {
+      const held = records.get(seq);
+      if (held === undefined) return `uncertain ${seq} has no record`;
+      if (held.kind === 'pending') {
         state.uncertain.set(seq, { held, kind: 'pending', pendingSeq: null });
-      } else if (entry.kind === 'torn') {
-        state.uncertain.set(seq, { held, kind: 'torn', pendingSeq: entry.pendingSeq });
+      } else if (held.kind === 'torn') {
+        state.uncertain.set(seq, { held, kind: 'torn', pendingSeq: held.pendingSeq });
         state.tornRecords.set(seq, held);
-      } else return `uncertain ${seq} is a ${entry.kind} record`;
+      } else return `uncertain ${seq} is a ${held.kind} record`;
     }
     let lastFinal = 0;
     for (const seq of snap.finals) {
