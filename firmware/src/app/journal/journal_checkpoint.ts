@@ -119,7 +119,11 @@ function lastFinalTable(
  * Decodes and checks a checkpoint file (version 1 or 2). Throws FieldError naming what is
  * wrong. The last finals of a version 2 file are checked here and built only when iterated.
  */
-export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckpoint {
+export function checkpointDecode(
+  bytes: Uint8Array,
+  file: string,
+  known: KnownRecords | null = null,
+): JournalCheckpoint {
   if (bytes.length < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
   }
@@ -153,13 +157,24 @@ export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckp
   const table = tableLength === null
     ? null
     : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
-  return checkpointRead(fields, table, file);
+  return checkpointRead(fields, table, file, known);
+}
+
+/**
+ * The records a reader already holds (the state its scan built before a checkpoint it only
+ * compares): a checkpoint record of the same seq must be the same payload, and is then taken
+ * as it is instead of being checked again.
+ */
+export interface KnownRecords {
+  /** The record `seq` held, or null when none is. */
+  held(seq: number): HeldRecord | null;
 }
 
 function checkpointRead(
   fields: JsonFields,
   table: Uint8Array | null,
   file: string,
+  known: KnownRecords | null,
 ): JournalCheckpoint {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
@@ -171,7 +186,7 @@ function checkpointRead(
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) countsByKind[kind] = countFields.int(kind, 0, SEQ_MAX);
   countFields.finish();
-  const records = recordsRead(fields.arr('records', ITEMS_MAX), lastSeq, file);
+  const records = recordsRead(fields.arr('records', ITEMS_MAX), lastSeq, file, known);
   const pendings = fields.arr('pendings', ITEMS_MAX).map((item, i) => {
     const pair = tuple(item, 2, file, `pendings[${i}]`);
     const tornSeq = pair[1] === null ? null : seqOf(pair[1], lastSeq, file, `pendings[${i}]`);
@@ -197,14 +212,25 @@ function checkpointRead(
  * The records of a checkpoint, each checked as the scan checks a record: a canonical payload
  * in place and kept as bytes (verify reads a checkpoint per segment), any other decoded.
  */
-function recordsRead(items: readonly unknown[], lastSeq: number, file: string): HeldRecord[] {
+function recordsRead(
+  items: readonly unknown[],
+  lastSeq: number,
+  file: string,
+  known: KnownRecords | null,
+): HeldRecord[] {
   const facts = new PayloadFacts();
   return items.map((item, i) => {
     const record = JsonFields.of(item, file, `records[${i}]`);
     const seq = record.int('seq', 1, lastSeq);
     const kind = record.choice('kind', JOURNAL_KINDS);
-    const payload = TEXT_ENCODER.encode(record.str('payload', /^/, 1 << 20));
+    const text = record.str('payload', /^/, 1 << 20);
     record.finish();
+    const held = known?.held(seq) ?? null;
+    if (held !== null) {
+      if (held.kind === kind && held.payloadIs(text)) return held;
+      throw new FieldError(file, `records[${i}]`, `differs from the journal's record ${seq}`);
+    }
+    const payload = TEXT_ENCODER.encode(text);
     if (!payloadFastCheck(kind, payload, facts)) {
       return HeldRecord.of({ seq, ...journalPayloadDecode(kind, payload, file) });
     }
@@ -216,7 +242,7 @@ function recordsRead(items: readonly unknown[], lastSeq: number, file: string): 
       panToken: card ? facts.text(FactSlot.PAN_TOKEN) : '',
       psn: card ? (facts.num[FactSlot.PSN] ?? 0) : 0,
       pendingSeq: closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null,
-    }, payload, true);
+    }, payload, true, false);
   });
 }
 

@@ -215,7 +215,7 @@ function* journalReadSteps(
     if (unit === undefined) break;
     if (unit.checkpoint !== null) {
       const bytes = yield { read: unit.checkpoint };
-      const loaded = checkpointLoad(bytes, unit, options, i === startIndex);
+      const loaded = checkpointLoad(bytes, unit, options, i === startIndex ? null : state);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -261,15 +261,21 @@ interface LoadedCheckpoint {
   readonly headHash: Uint8Array;
 }
 
+/**
+ * Decodes and checks a checkpoint: the one a read starts from (`before` null), or a later one,
+ * compared with `before`, the state its previous segments gave (its records are taken from
+ * there when the same).
+ */
 function checkpointLoad(
   bytes: Uint8Array,
   unit: JournalUnit,
   options: JournalReadOptions,
-  continued: boolean,
+  before: JournalState | null,
 ): LoadedCheckpoint | string {
   const file = unit.checkpoint ?? unit.segment;
+  const continued = before === null;
   try {
-    const checkpoint = checkpointDecode(bytes, file);
+    const checkpoint = checkpointDecode(bytes, file, before);
     if (checkpoint.firstSeq !== unit.firstSeq) {
       return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
     }

@@ -157,6 +157,12 @@ export class SegmentScanner {
    * window must start at `offset`; a window of FRAME_BYTES_MAX bytes or more always advances.
    */
   scan(window: Uint8Array, eof: boolean): SegmentStep {
+    const step = this.scanWindow(window, eof);
+    this.facts.detach(this.state());
+    return step;
+  }
+
+  private scanWindow(window: Uint8Array, eof: boolean): SegmentStep {
     let at = 0;
     // Bounded: every iteration consumes one whole frame of at least FRAME_OVERHEAD_BYTES.
     while (at < window.length) {
@@ -320,6 +326,8 @@ class PayloadRecordFacts implements RecordFacts {
   throughSeq = 0;
   private payload: Uint8Array = new Uint8Array(0);
   private keepDecoded = false;
+  /** Held records that view the current read window. */
+  private readonly inWindow: HeldRecord[] = [];
 
   constructor(private readonly facts: PayloadFacts) {}
 
@@ -355,6 +363,17 @@ class PayloadRecordFacts implements RecordFacts {
   }
 
   hold(): HeldRecord {
-    return HeldRecord.ofPayload(this, this.payload, this.keepDecoded);
+    const held = HeldRecord.ofPayload(this, this.payload, this.keepDecoded, false);
+    this.inWindow.push(held);
+    return held;
+  }
+
+  /**
+   * Before the read window is reused: copies out the payloads the state still holds. A
+   * pending is most often closed by the next record, so most are never copied.
+   */
+  detach(state: JournalState): void {
+    for (const held of this.inWindow) if (state.held(held.seq) === held) held.detach();
+    this.inWindow.length = 0;
   }
 }

@@ -102,7 +102,7 @@ export class HeldRecord {
     /** A torn record's pending (null for a pending). */
     readonly pendingSeq: number | null,
     private decoded: JournalRecord | null,
-    private readonly payload: Uint8Array | null,
+    private payload: Uint8Array | null,
     private readonly keepDecoded: boolean,
   ) {}
 
@@ -116,16 +116,35 @@ export class HeldRecord {
   }
 
   /**
-   * The record whose canonical payload (payloadFastCheck) is `payload` (copied), with the
-   * facts read from it.
+   * The record whose canonical payload (payloadFastCheck) is `payload`, with the facts read
+   * from it. `copy` false: `payload` is the record's own buffer, or a view of a read window
+   * that `detach` copies before the window is reused (most held records are let go first).
    */
   static ofPayload(
     facts: Pick<RecordFacts, 'seq' | 'kind' | 'panToken' | 'psn' | 'pendingSeq'>,
     payload: Uint8Array,
     keepDecoded: boolean,
+    copy: boolean,
   ): HeldRecord {
     const { seq, kind, panToken, psn, pendingSeq } = facts;
-    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, payload.slice(), keepDecoded);
+    const bytes = copy ? payload.slice() : payload;
+    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, bytes, keepDecoded);
+  }
+
+  /** Copies the payload out of the buffer it views (a read window about to be reused). */
+  detach(): void {
+    if (this.payload !== null) this.payload = this.payload.slice();
+  }
+
+  /** True when the payload is `text` (a checkpoint's copy of this record). */
+  payloadIs(text: string): boolean {
+    const payload = this.payload;
+    if (payload === null) return this.payloadText() === text;
+    if (payload.length !== text.length) return false;
+    for (let i = 0; i < payload.length; i += 1) {
+      if (payload[i] !== text.charCodeAt(i)) return false;
+    }
+    return true;
   }
 
   /** This record, kept decoded once decoded (a validator's state) or not. */
@@ -402,10 +421,13 @@ export class JournalState {
         state.tornRecords.set(seq, held);
       } else return `uncertain ${seq} is a ${held.kind} record`;
     }
+    // A state only compared keeps no finals; a checkpoint's decoder checked their order and
+    // bound already (walking a backlog of 10^6 finals at every checkpoint made verify
+    // quadratic).
     let lastFinal = 0;
-    for (const seq of snap.finals) {
+    for (const seq of keepFinals ? snap.finals : []) {
       if (seq > snap.lastSeq || seq <= lastFinal) return `final ${seq} out of order`;
-      if (keepFinals) state.finalSeqs.push(seq);
+      state.finalSeqs.push(seq);
       lastFinal = seq;
     }
     if (trackLastFinals) {
@@ -429,6 +451,11 @@ export class JournalState {
         recovery: entry.recovery,
       };
     });
+  }
+
+  /** The record `seq` this state keeps (an open pending or an uncertain tap), or null. */
+  held(seq: number): HeldRecord | null {
+    return this.pendings.get(seq)?.held ?? this.uncertain.get(seq)?.held ?? null;
   }
 
   /** The seqs of the uncertain taps, ascending (nothing decoded). */
