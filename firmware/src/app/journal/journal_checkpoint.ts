@@ -8,6 +8,8 @@ import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
 import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode } from './journal_records.js';
 import type { JournalKind } from './journal_records.js';
+import { checkpointRecordsCompared } from './journal_checkpoint_records.js';
+import type { KnownRecords } from './journal_checkpoint_records.js';
 import { HeldRecord } from './journal_state.js';
 import type { JournalStateSnapshot, LastFinal } from './journal_state.js';
 
@@ -147,9 +149,11 @@ export function checkpointDecode(
   if (!hashEqual(sha256(bytes.subarray(0, hashedBytes)), bytes.subarray(hashedBytes))) {
     throw new FieldError(file, '', 'checkpoint SHA-256 does not match');
   }
+  const json = bytes.subarray(HEADER_BYTES, tableAt);
+  const compared = known === null ? null : checkpointRecordsCompared(json, known, file);
   let text: string;
   try {
-    text = TEXT_DECODER.decode(bytes.subarray(HEADER_BYTES, tableAt));
+    text = compared?.rest ?? TEXT_DECODER.decode(json);
   } catch {
     throw new FieldError(file, '', 'checkpoint is not UTF-8');
   }
@@ -157,24 +161,15 @@ export function checkpointDecode(
   const table = tableLength === null
     ? null
     : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
-  return checkpointRead(fields, table, file, known);
+  return checkpointRead(fields, table, file, compared?.records ?? known);
 }
 
-/**
- * The records a reader already holds (the state its scan built before a checkpoint it only
- * compares): a checkpoint record of the same seq must be the same payload, and is then taken
- * as it is instead of being checked again.
- */
-export interface KnownRecords {
-  /** The record `seq` held, or null when none is. */
-  held(seq: number): HeldRecord | null;
-}
-
+/** `known`: the records compared already (the JSON's list is empty), or held ones to match. */
 function checkpointRead(
   fields: JsonFields,
   table: Uint8Array | null,
   file: string,
-  known: KnownRecords | null,
+  known: readonly HeldRecord[] | KnownRecords | null,
 ): JournalCheckpoint {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
@@ -186,7 +181,10 @@ function checkpointRead(
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) countsByKind[kind] = countFields.int(kind, 0, SEQ_MAX);
   countFields.finish();
-  const records = recordsRead(fields.arr('records', ITEMS_MAX), lastSeq, file, known);
+  const listed = fields.arr('records', ITEMS_MAX);
+  const records = Array.isArray(known)
+    ? known
+    : recordsRead(listed, lastSeq, file, known as KnownRecords | null);
   const pendings = fields.arr('pendings', ITEMS_MAX).map((item, i) => {
     const pair = tuple(item, 2, file, `pendings[${i}]`);
     const tornSeq = pair[1] === null ? null : seqOf(pair[1], lastSeq, file, `pendings[${i}]`);

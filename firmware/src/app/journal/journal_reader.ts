@@ -50,6 +50,9 @@ export interface JournalRead extends JournalScan {
  */
 export const READ_WINDOW_BYTES = 128 << 10;
 
+/** Step in which the checkpoint buffer grows. */
+const HELD_STEP_BYTES = 64 << 10;
+
 /** A file the read needs next (a whole checkpoint, or a window of a segment), or the result. */
 type ReadStep =
   /** A whole file (a checkpoint); the bytes are valid until the next step only. */
@@ -146,7 +149,9 @@ async function readWhole(
   const size = await storage.size(name);
   if (!size.ok) return size;
   if (held.bytes.length < size.value + 1) {
-    held.bytes = new Uint8Array(Math.max(size.value + 1, 2 * held.bytes.length));
+    // Grown in steps of 64 KiB, not doubled: checkpoints grow slowly, and a doubled buffer
+    // would hold up to twice the largest one for the rest of the read.
+    held.bytes = new Uint8Array(Math.ceil((size.value + 1) / HELD_STEP_BYTES) * HELD_STEP_BYTES);
   }
   const read = await storage.readAt(name, 0, held.bytes.subarray(0, size.value + 1));
   if (!read.ok) return read;

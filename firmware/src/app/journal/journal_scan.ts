@@ -4,9 +4,10 @@ import { FieldError } from '../params/json_fields.js';
 import {
   CHAIN_GENESIS_HASH,
   FRAME_BYTES_MAX,
+  FRAME_HASH_BYTES,
   FRAME_HEADER_BYTES,
   FRAME_OVERHEAD_BYTES,
-  chainHash,
+  chainHashInto,
   frameCheck,
   hashEqual,
 } from './journal_frame.js';
@@ -130,7 +131,9 @@ export type SegmentStep =
 export class SegmentScanner {
   /** File offset of the next frame (bytes before it are intact records). */
   offset = 0;
-  private headHash: Uint8Array;
+  /** Chain hash of the last intact record, and the buffer the next one is computed into. */
+  private headHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
+  private nextHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
   private defect: FrameDefect = 'short';
 
   /** Reused for every record: a canonical payload is checked without decoding it. */
@@ -148,7 +151,7 @@ export class SegmentScanner {
     private readonly onRecord: ((record: JournalRecord) => void) | null,
     private readonly onPayload: PayloadSink | null = null,
   ) {
-    this.headHash = start.headHash;
+    this.headHash.set(start.headHash);
   }
 
   /**
@@ -223,7 +226,9 @@ export class SegmentScanner {
     const seqExpected = state.lastSeq + 1;
     if (frame.seq !== seqExpected) return `seq ${frame.seq} where ${seqExpected} was expected`;
     // The hash computed here, not the stored one: the window it sits in is reused.
-    const hash = chainHash(this.headHash, frame.hashed);
+    // Computed into a reused buffer (no buffer per record), and compared with the stored hash
+    // rather than taken from it: the window it sits in is reused.
+    const hash = chainHashInto(this.headHash, frame.hashed, this.nextHash);
     if (!hashEqual(hash, frame.hash)) return 'chain hash does not match';
     const kind = journalKindOfCode(frame.kindCode);
     if (kind === null) return `unknown record kind ${frame.kindCode}`;
@@ -244,6 +249,7 @@ export class SegmentScanner {
     state.applyFacts(facts);
     if (record !== null) this.onRecord?.(record);
     this.onPayload?.(frame.seq, kind, frame.payload, fast ? this.payloadFacts : null);
+    this.nextHash = this.headHash;
     this.headHash = hash;
     return null;
   }
@@ -258,7 +264,7 @@ export class SegmentScanner {
   }
 
   private result(tornTail: TornTail | null, corruption: Corruption | null): SegmentScan {
-    return { validBytes: this.offset, headHash: this.headHash, tornTail, corruption };
+    return { validBytes: this.offset, headHash: this.headHash.slice(), tornTail, corruption };
   }
 }
 

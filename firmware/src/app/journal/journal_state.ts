@@ -136,6 +136,11 @@ export class HeldRecord {
     if (this.payload !== null) this.payload = this.payload.slice();
   }
 
+  /** The payload bytes as the journal holds them. */
+  payloadBytes(): Uint8Array {
+    return this.payload ?? Buffer.from(this.payloadText(), 'utf8');
+  }
+
   /** True when the payload is `text` (a checkpoint's copy of this record). */
   payloadIs(text: string): boolean {
     const payload = this.payload;
