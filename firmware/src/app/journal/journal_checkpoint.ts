@@ -120,11 +120,15 @@ function lastFinalTable(
 /**
  * Decodes and checks a checkpoint file (version 1 or 2). Throws FieldError naming what is
  * wrong. The last finals of a version 2 file are checked here and built only when iterated.
+ * `known`: the records a reader compares this checkpoint with (its records must be the same
+ * bytes, and are taken from there); `recordsAs`: records kept decoded (a validator) or as
+ * their payload bytes (verify, export).
  */
 export function checkpointDecode(
   bytes: Uint8Array,
   file: string,
   known: KnownRecords | null = null,
+  recordsAs: 'decoded' | 'bytes' = 'decoded',
 ): JournalCheckpoint {
   if (bytes.length < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
@@ -161,7 +165,7 @@ export function checkpointDecode(
   const table = tableLength === null
     ? null
     : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
-  return checkpointRead(fields, table, file, compared?.records ?? known);
+  return checkpointRead(fields, table, file, compared?.records ?? known, recordsAs);
 }
 
 /** `known`: the records compared already (the JSON's list is empty), or held ones to match. */
@@ -170,6 +174,7 @@ function checkpointRead(
   table: Uint8Array | null,
   file: string,
   known: readonly HeldRecord[] | KnownRecords | null,
+  recordsAs: 'decoded' | 'bytes',
 ): JournalCheckpoint {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
@@ -184,7 +189,7 @@ function checkpointRead(
   const listed = fields.arr('records', ITEMS_MAX);
   const records = Array.isArray(known)
     ? known
-    : recordsRead(listed, lastSeq, file, known as KnownRecords | null);
+    : recordsRead(listed, lastSeq, file, known as KnownRecords | null, recordsAs);
   const pendings = fields.arr('pendings', ITEMS_MAX).map((item, i) => {
     const pair = tuple(item, 2, file, `pendings[${i}]`);
     const tornSeq = pair[1] === null ? null : seqOf(pair[1], lastSeq, file, `pendings[${i}]`);
@@ -215,6 +220,7 @@ function recordsRead(
   lastSeq: number,
   file: string,
   known: KnownRecords | null,
+  recordsAs: 'decoded' | 'bytes',
 ): HeldRecord[] {
   const facts = new PayloadFacts();
   return items.map((item, i) => {
@@ -229,7 +235,7 @@ function recordsRead(
       throw new FieldError(file, `records[${i}]`, `differs from the journal's record ${seq}`);
     }
     const payload = TEXT_ENCODER.encode(text);
-    if (!payloadFastCheck(kind, payload, facts)) {
+    if (recordsAs === 'decoded' || !payloadFastCheck(kind, payload, facts)) {
       return HeldRecord.of({ seq, ...journalPayloadDecode(kind, payload, file) });
     }
     const card = kind !== 'reconciled' && kind !== 'ack';

@@ -280,7 +280,9 @@ function checkpointLoad(
   const file = unit.checkpoint ?? unit.segment;
   const continued = before === null;
   try {
-    const checkpoint = checkpointDecode(bytes, file, before);
+    // A validator's state keeps its open taps decoded; verify and export keep their bytes.
+    const recordsAs = options.trackLastFinals ? 'decoded' : 'bytes';
+    const checkpoint = checkpointDecode(bytes, file, before, recordsAs);
     if (checkpoint.firstSeq !== unit.firstSeq) {
       return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
     }

@@ -164,7 +164,12 @@ export class HeldRecord {
     const payload = this.payload ?? new Uint8Array(0);
     // The bytes were checked by the scan that kept them: this decode does not throw.
     const record = { seq: this.seq, ...journalPayloadDecode(this.kind, payload, 'journal') };
-    if (this.keepDecoded) this.decoded = record;
+    if (this.keepDecoded) {
+      // Kept decoded, the bytes are not kept too (the text is re-encoded when a checkpoint
+      // needs it: the same bytes, the payload being canonical).
+      this.decoded = record;
+      this.payload = null;
+    }
     return record;
   }
 
