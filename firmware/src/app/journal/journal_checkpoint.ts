@@ -5,10 +5,12 @@ import { createHash } from 'node:crypto';
 
 import { FieldError, JsonFields } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
-import {
-  JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode, journalPayloadEncode,
-} from './journal_records.js';
-import type { JournalKind, JournalRecord } from './journal_records.js';
+import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
+import { JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode } from './journal_records.js';
+import type { JournalKind } from './journal_records.js';
+import { checkpointRecordsCompared } from './journal_checkpoint_records.js';
+import type { KnownRecords } from './journal_checkpoint_records.js';
+import { HeldRecord } from './journal_state.js';
 import type { JournalStateSnapshot, LastFinal } from './journal_state.js';
 
 /** What a checkpoint file holds. */
@@ -59,10 +61,10 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
     ackThroughSeq: state.ackThroughSeq,
     maxWallMs: state.maxWallMs,
     countsByKind: state.countsByKind,
-    records: state.records.map((record) => ({
-      seq: record.seq,
-      kind: record.entry.kind,
-      payload: TEXT_DECODER.decode(journalPayloadEncode(record.timeWallMs, record.entry)),
+    records: state.records.map((held) => ({
+      seq: held.seq,
+      kind: held.kind,
+      payload: held.payloadText(),
     })),
     pendings: state.pendings.map(({ seq, tornSeq }) => [seq, tornSeq]),
     uncertainSeqs: state.uncertainSeqs,
@@ -118,8 +120,16 @@ function lastFinalTable(
 /**
  * Decodes and checks a checkpoint file (version 1 or 2). Throws FieldError naming what is
  * wrong. The last finals of a version 2 file are checked here and built only when iterated.
+ * `known`: the records a reader compares this checkpoint with (its records must be the same
+ * bytes, and are taken from there); `recordsAs`: records kept decoded (a validator) or as
+ * their payload bytes (verify, export).
  */
-export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckpoint {
+export function checkpointDecode(
+  bytes: Uint8Array,
+  file: string,
+  known: KnownRecords | null = null,
+  recordsAs: 'decoded' | 'bytes' = 'decoded',
+): JournalCheckpoint {
   if (bytes.length < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
   }
@@ -143,9 +153,11 @@ export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckp
   if (!hashEqual(sha256(bytes.subarray(0, hashedBytes)), bytes.subarray(hashedBytes))) {
     throw new FieldError(file, '', 'checkpoint SHA-256 does not match');
   }
+  const json = bytes.subarray(HEADER_BYTES, tableAt);
+  const compared = known === null ? null : checkpointRecordsCompared(json, known, file);
   let text: string;
   try {
-    text = TEXT_DECODER.decode(bytes.subarray(HEADER_BYTES, tableAt));
+    text = compared?.rest ?? TEXT_DECODER.decode(json);
   } catch {
     throw new FieldError(file, '', 'checkpoint is not UTF-8');
   }
@@ -153,13 +165,16 @@ export function checkpointDecode(bytes: Uint8Array, file: string): JournalCheckp
   const table = tableLength === null
     ? null
     : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
-  return checkpointRead(fields, table, file);
+  return checkpointRead(fields, table, file, compared?.records ?? known, recordsAs);
 }
 
+/** `known`: the records compared already (the JSON's list is empty), or held ones to match. */
 function checkpointRead(
   fields: JsonFields,
   table: Uint8Array | null,
   file: string,
+  known: readonly HeldRecord[] | KnownRecords | null,
+  recordsAs: 'decoded' | 'bytes',
 ): JournalCheckpoint {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
@@ -171,14 +186,10 @@ function checkpointRead(
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) countsByKind[kind] = countFields.int(kind, 0, SEQ_MAX);
   countFields.finish();
-  const records = fields.arr('records', ITEMS_MAX).map((item, i) => {
-    const record = JsonFields.of(item, file, `records[${i}]`);
-    const seq = record.int('seq', 1, lastSeq);
-    const kind = record.choice('kind', JOURNAL_KINDS);
-    const payload = TEXT_ENCODER.encode(record.str('payload', /^/, 1 << 20));
-    record.finish();
-    return { seq, ...journalPayloadDecode(kind, payload, file) } satisfies JournalRecord;
-  });
+  const listed = fields.arr('records', ITEMS_MAX);
+  const records = Array.isArray(known)
+    ? known
+    : recordsRead(listed, lastSeq, file, known as KnownRecords | null, recordsAs);
   const pendings = fields.arr('pendings', ITEMS_MAX).map((item, i) => {
     const pair = tuple(item, 2, file, `pendings[${i}]`);
     const tornSeq = pair[1] === null ? null : seqOf(pair[1], lastSeq, file, `pendings[${i}]`);
@@ -198,6 +209,45 @@ function checkpointRead(
     lastFinals,
   };
   return { firstSeq, headHash, state };
+}
+
+/**
+ * The records of a checkpoint, each checked as the scan checks a record: a canonical payload
+ * in place and kept as bytes (verify reads a checkpoint per segment), any other decoded.
+ */
+function recordsRead(
+  items: readonly unknown[],
+  lastSeq: number,
+  file: string,
+  known: KnownRecords | null,
+  recordsAs: 'decoded' | 'bytes',
+): HeldRecord[] {
+  const facts = new PayloadFacts();
+  return items.map((item, i) => {
+    const record = JsonFields.of(item, file, `records[${i}]`);
+    const seq = record.int('seq', 1, lastSeq);
+    const kind = record.choice('kind', JOURNAL_KINDS);
+    const text = record.str('payload', /^/, 1 << 20);
+    record.finish();
+    const held = known?.held(seq) ?? null;
+    if (held !== null) {
+      if (held.kind === kind && held.payloadIs(text)) return held;
+      throw new FieldError(file, `records[${i}]`, `differs from the journal's record ${seq}`);
+    }
+    const payload = TEXT_ENCODER.encode(text);
+    if (recordsAs === 'decoded' || !payloadFastCheck(kind, payload, facts)) {
+      return HeldRecord.of({ seq, ...journalPayloadDecode(kind, payload, file) });
+    }
+    const card = kind !== 'reconciled' && kind !== 'ack';
+    const closes = kind === 'torn' || kind === 'final' || kind === 'declined';
+    return HeldRecord.ofPayload({
+      seq,
+      kind,
+      panToken: card ? facts.text(FactSlot.PAN_TOKEN) : '',
+      psn: card ? (facts.num[FactSlot.PSN] ?? 0) : 0,
+      pendingSeq: closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null,
+    }, payload, true, false);
+  });
 }
 
 function lastFinalTexts(fields: JsonFields, file: string): string[] {

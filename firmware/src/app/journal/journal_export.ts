@@ -1,6 +1,8 @@
 // Upload queue view of a journal: unacknowledged clearing and uncertain records as JSON lines.
 
-import type { JournalRecord, RecoveryContext } from './journal_records.js';
+import { FactSlot, type PayloadFacts } from './journal_payload_fast.js';
+import { journalPayloadDecode } from './journal_records.js';
+import type { JournalKind, JournalRecord, RecoveryContext } from './journal_records.js';
 import type { JournalScan } from './journal_scan.js';
 import type { JournalState } from './journal_state.js';
 import { PanVaultError, panVaultClear, type PanVault } from './pan_vault.js';
@@ -50,7 +52,7 @@ export interface JournalExportContext {
 
 /** The context of the journal whose final state is `state` (a first, verifying pass). */
 export function journalExportContext(state: JournalState, vault: PanVault): JournalExportContext {
-  const openSeqs = new Set(state.uncertainAll().map((tap) => tap.seq));
+  const openSeqs = new Set(state.uncertainSeqs());
   return { ackThroughSeq: state.ackThroughSeq, openSeqs, vault };
 }
 
@@ -69,6 +71,53 @@ export function journalExportLine(
   const uncertain = line.type === 'pending_open'
     || (line.type === 'torn' && line['stillUncertain'] === true);
   return { text: JSON.stringify(line), clearing: line.type === 'clearing', uncertain };
+}
+
+/** An export line: its text, and whether it is a clearing or an uncertain tap. */
+export type JournalExportLine = ReturnType<typeof journalExportLine>;
+
+/**
+ * The export line of the record whose payload the scan handed over (JournalReadOptions
+ * onPayload), byte for byte the line journalExportLine makes of the decoded record. A final
+ * in the canonical form (`facts` not null) is written from its payload bytes without decoding
+ * it: its clearing fields are already the JSON the line needs, in the same order. Other
+ * records (rare: torn, reconciled, still open) are decoded. Throws PanVaultError as
+ * journalExportLine does.
+ */
+export function journalExportPayloadLine(
+  seq: number,
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts | null,
+  context: JournalExportContext,
+): JournalExportLine {
+  if (seq <= context.ackThroughSeq) return null;
+  if (kind === 'declined' || kind === 'ack') return null;
+  if (kind === 'pending' && !context.openSeqs.has(seq)) return null;
+  if (kind !== 'final' || facts === null) {
+    // The scan found the payload valid: this decode does not throw.
+    return journalExportLine({ seq, ...journalPayloadDecode(kind, payload, 'journal') }, context);
+  }
+  const card = {
+    panToken: facts.text(FactSlot.PAN_TOKEN),
+    panSealed: facts.text(FactSlot.PAN_SEALED),
+  };
+  const pan = panVaultClear(context.vault, card, seq);
+  const pendingSeq = facts.intOrNull(FactSlot.PENDING_SEQ);
+  const rest = Buffer.from(
+    payload.buffer,
+    payload.byteOffset + (facts.start[FactSlot.CLEARING_REST_FROM] ?? 0),
+    (facts.end[FactSlot.CLEARING_REST_TO] ?? 0) - (facts.start[FactSlot.CLEARING_REST_FROM] ?? 0),
+  ).toString('latin1');
+  // The fields of exportLine's clearing object, in its order; strings of the canonical form
+  // hold no character JSON escapes.
+  const text = `{"type":"clearing","seq":${seq}`
+    + `,"timeWallMs":${facts.num[FactSlot.TIME_WALL_MS] ?? 0}`
+    + `,"pendingSeq":${pendingSeq === null ? 'null' : pendingSeq},"pan":"${pan}"`
+    + `,"psn":"${psnText(facts.num[FactSlot.PSN] ?? 0)}"`
+    + `,"panMasked":"${facts.text(FactSlot.PAN_MASKED)}","uidHex":"${facts.text(FactSlot.UID_HEX)}"`
+    + `,${rest}}`;
+  return { text, clearing: true, uncertain: false };
 }
 
 /**
@@ -176,5 +225,21 @@ export class JournalExportKeyCheck {
       : entry.kind === 'torn' ? entry.recovery.card : null;
     if (card === null || this.vault.sealedKeyIdMatches(card.panSealed)) return;
     this.problem = new PanVaultError(record.seq, 'other-key');
+  };
+
+  /** For JournalReadOptions.onPayload: the same check, a canonical payload left undecoded. */
+  readonly onPayload = (
+    seq: number,
+    kind: JournalKind,
+    payload: Uint8Array,
+    facts: PayloadFacts | null,
+  ): void => {
+    if (facts === null || kind === 'ack') {
+      this.onRecord({ seq, ...journalPayloadDecode(kind, payload, 'journal') });
+      return;
+    }
+    if (this.problem !== null || (kind !== 'final' && kind !== 'torn')) return;
+    if (this.vault.sealedKeyIdMatches(facts.text(FactSlot.PAN_SEALED))) return;
+    this.problem = new PanVaultError(seq, 'other-key');
   };
 }

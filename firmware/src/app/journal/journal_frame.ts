@@ -81,6 +81,17 @@ export function chainHash(prevHash: Uint8Array, hashed: Uint8Array): Uint8Array 
 }
 
 /**
+ * `chainHash` written into `out` (32 bytes), which it returns: a reader that hashes every
+ * record allocates no buffer per record (the digest comes back as a one-byte string).
+ */
+export function chainHashInto(prevHash: Uint8Array, hashed: Uint8Array, out: Uint8Array)
+  : Uint8Array {
+  const digest = createHash('sha256').update(prevHash).update(hashed).digest('binary');
+  for (let i = 0; i < FRAME_HASH_BYTES; i += 1) out[i] = digest.charCodeAt(i);
+  return out;
+}
+
+/**
  * Checks the frame starting at `offset` without the chain (that needs the previous hash).
  * Never throws; returns the defect of bytes that are not a whole, intact frame.
  */

@@ -10,7 +10,7 @@ import type { JournalUnit } from './journal_files.js';
 import { CHAIN_GENESIS_HASH, hashEqual } from './journal_frame.js';
 import type { JournalRecord } from './journal_records.js';
 import { SegmentScanner, isZeros } from './journal_scan.js';
-import type { Corruption, JournalScan, SegmentScan } from './journal_scan.js';
+import type { Corruption, JournalScan, PayloadSink, SegmentScan } from './journal_scan.js';
 import { JournalState } from './journal_state.js';
 
 /** How to read. */
@@ -24,6 +24,11 @@ export interface JournalReadOptions {
   readonly trackLastFinals: boolean;
   /** Called with every intact record in order (export streams from here); null: none. */
   readonly onRecord: ((record: JournalRecord) => void) | null;
+  /**
+   * Called with every intact record's payload in order, without decoding a canonical one
+   * (export streams from here: see PayloadSink); absent: none.
+   */
+  readonly onPayload?: PayloadSink;
   /** Awaited before each file is read (export flushes the lines of the previous segment). */
   readonly beforeRead?: () => Promise<void>;
 }
@@ -44,6 +49,9 @@ export interface JournalRead extends JournalScan {
  * multiple of 4 KiB and well above FRAME_BYTES_MAX, so each window advances by whole frames.
  */
 export const READ_WINDOW_BYTES = 128 << 10;
+
+/** Step in which the checkpoint buffer grows. */
+const HELD_STEP_BYTES = 64 << 10;
 
 /** A file the read needs next (a whole checkpoint, or a window of a segment), or the result. */
 type ReadStep =
@@ -141,7 +149,9 @@ async function readWhole(
   const size = await storage.size(name);
   if (!size.ok) return size;
   if (held.bytes.length < size.value + 1) {
-    held.bytes = new Uint8Array(Math.max(size.value + 1, 2 * held.bytes.length));
+    // Grown in steps of 64 KiB, not doubled: checkpoints grow slowly, and a doubled buffer
+    // would hold up to twice the largest one for the rest of the read.
+    held.bytes = new Uint8Array(Math.ceil((size.value + 1) / HELD_STEP_BYTES) * HELD_STEP_BYTES);
   }
   const read = await storage.readAt(name, 0, held.bytes.subarray(0, size.value + 1));
   if (!read.ok) return read;
@@ -210,7 +220,7 @@ function* journalReadSteps(
     if (unit === undefined) break;
     if (unit.checkpoint !== null) {
       const bytes = yield { read: unit.checkpoint };
-      const loaded = checkpointLoad(bytes, unit, options, i === startIndex);
+      const loaded = checkpointLoad(bytes, unit, options, i === startIndex ? null : state);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -229,7 +239,7 @@ function* journalReadSteps(
       return;
     }
     const scanner = new SegmentScanner(
-      unit.segment, { state, headHash }, newest, options.onRecord,
+      unit.segment, { state, headHash }, newest, options.onRecord, options.onPayload ?? null,
     );
     const scan = yield* segmentSteps(unit, scanner);
     validBytes += scan.validBytes;
@@ -256,15 +266,23 @@ interface LoadedCheckpoint {
   readonly headHash: Uint8Array;
 }
 
+/**
+ * Decodes and checks a checkpoint: the one a read starts from (`before` null), or a later one,
+ * compared with `before`, the state its previous segments gave (its records are taken from
+ * there when the same).
+ */
 function checkpointLoad(
   bytes: Uint8Array,
   unit: JournalUnit,
   options: JournalReadOptions,
-  continued: boolean,
+  before: JournalState | null,
 ): LoadedCheckpoint | string {
   const file = unit.checkpoint ?? unit.segment;
+  const continued = before === null;
   try {
-    const checkpoint = checkpointDecode(bytes, file);
+    // A validator's state keeps its open taps decoded; verify and export keep their bytes.
+    const recordsAs = options.trackLastFinals ? 'decoded' : 'bytes';
+    const checkpoint = checkpointDecode(bytes, file, before, recordsAs);
     if (checkpoint.firstSeq !== unit.firstSeq) {
       return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
     }

@@ -39,22 +39,22 @@ export const SDAD_BYTES_MAX = 256;
  */
 export const ICC_DATA_BYTES_MAX = 4096;
 /** Bytes of a PAN token (pan_vault.ts PAN_TOKEN_BYTES). */
-const PAN_TOKEN_BYTES = 16;
+export const PAN_TOKEN_BYTES = 16;
 /** A sealed PAN: 19 digits plus the vault's 33 bytes of version, key id, IV and tag. */
-const PAN_SEALED_BYTES_MAX = 19 + 33;
+export const PAN_SEALED_BYTES_MAX = 19 + 33;
 /** Sealed static data: the kernel's bound (2048) plus the seal overhead. */
-const STATIC_SEALED_BYTES_MAX = 2048 + 33;
+export const STATIC_SEALED_BYTES_MAX = 2048 + 33;
 export const TEXT_CHARS_MAX = 64;
 /** EMV n12 amount (9F02): twelve decimal digits. */
 export const AMOUNT_MINOR_MAX = 999_999_999_999;
 export const SEQ_MAX = 0xffff_ffff;
 
 /** maskPan's shape only: 6 digits, stars, 4 digits (or all stars), never more digits. */
-const PAN_MASKED_PATTERN = /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/;
-const YYMM_PATTERN = /^[0-9]{2}(?:0[1-9]|1[0-2])$/;
-const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
-const TEXT_PATTERN = /^[\x20-\x7e]*$/;
-const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export const PAN_MASKED_PATTERN = /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/;
+export const YYMM_PATTERN = /^[0-9]{2}(?:0[1-9]|1[0-2])$/;
+export const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
+export const TEXT_PATTERN = /^[\x20-\x7e]*$/;
+export const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 /**
  * Who the card is, as the journal keeps it: never the clear PAN (PCI DSS v4.0 req. 3.5). The

@@ -4,16 +4,31 @@ import { FieldError } from '../params/json_fields.js';
 import {
   CHAIN_GENESIS_HASH,
   FRAME_BYTES_MAX,
+  FRAME_HASH_BYTES,
   FRAME_HEADER_BYTES,
   FRAME_OVERHEAD_BYTES,
-  chainHash,
+  chainHashInto,
   frameCheck,
   hashEqual,
 } from './journal_frame.js';
 import type { FrameDefect, FrameView } from './journal_frame.js';
+import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
-import type { JournalRecord } from './journal_records.js';
-import { JournalState } from './journal_state.js';
+import type { JournalKind, JournalRecord, ReconcileOutcome } from './journal_records.js';
+import { HeldRecord, JournalState, recordFacts } from './journal_state.js';
+import type { LastFinal, RecordFacts } from './journal_state.js';
+
+/**
+ * Called with every intact record's payload, in order: `payload` is a view valid during the
+ * call only; `facts` holds its fields when it is in the canonical form (payloadFastCheck),
+ * else null (decode it with journalPayloadDecode: the scan found it valid).
+ */
+export type PayloadSink = (
+  seq: number,
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts | null,
+) => void;
 
 /** An incomplete last record: a write the power cut interrupted. */
 export interface TornTail {
@@ -116,16 +131,27 @@ export type SegmentStep =
 export class SegmentScanner {
   /** File offset of the next frame (bytes before it are intact records). */
   offset = 0;
-  private headHash: Uint8Array;
+  /** Chain hash of the last intact record, and the buffer the next one is computed into. */
+  private headHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
+  private nextHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
   private defect: FrameDefect = 'short';
 
+  /** Reused for every record: a canonical payload is checked without decoding it. */
+  private readonly payloadFacts = new PayloadFacts();
+  private readonly facts = new PayloadRecordFacts(this.payloadFacts);
+
+  /**
+   * `onRecord` (decodes every record) or `onPayload` (decodes none that is canonical), or
+   * neither.
+   */
   constructor(
     private readonly file: string,
     private readonly start: SegmentStart,
     private readonly newest: boolean,
     private readonly onRecord: ((record: JournalRecord) => void) | null,
+    private readonly onPayload: PayloadSink | null = null,
   ) {
-    this.headHash = start.headHash;
+    this.headHash.set(start.headHash);
   }
 
   /**
@@ -134,6 +160,12 @@ export class SegmentScanner {
    * window must start at `offset`; a window of FRAME_BYTES_MAX bytes or more always advances.
    */
   scan(window: Uint8Array, eof: boolean): SegmentStep {
+    const step = this.scanWindow(window, eof);
+    this.facts.detach(this.state());
+    return step;
+  }
+
+  private scanWindow(window: Uint8Array, eof: boolean): SegmentStep {
     let at = 0;
     // Bounded: every iteration consumes one whole frame of at least FRAME_OVERHEAD_BYTES.
     while (at < window.length) {
@@ -194,15 +226,30 @@ export class SegmentScanner {
     const seqExpected = state.lastSeq + 1;
     if (frame.seq !== seqExpected) return `seq ${frame.seq} where ${seqExpected} was expected`;
     // The hash computed here, not the stored one: the window it sits in is reused.
-    const hash = chainHash(this.headHash, frame.hashed);
+    // Computed into a reused buffer (no buffer per record), and compared with the stored hash
+    // rather than taken from it: the window it sits in is reused.
+    const hash = chainHashInto(this.headHash, frame.hashed, this.nextHash);
     if (!hashEqual(hash, frame.hash)) return 'chain hash does not match';
-    const decoded = scanDecode(frame.kindCode, frame.payload, this.file);
-    if (typeof decoded === 'string') return decoded;
-    const record: JournalRecord = { seq: frame.seq, ...decoded };
-    const referenceProblem = state.check(record.entry, record.seq);
+    const kind = journalKindOfCode(frame.kindCode);
+    if (kind === null) return `unknown record kind ${frame.kindCode}`;
+    const fast = this.onRecord === null
+      && payloadFastCheck(kind, frame.payload, this.payloadFacts);
+    let facts: RecordFacts;
+    let record: JournalRecord | null = null;
+    if (fast) {
+      facts = this.facts.fill(frame.seq, kind, frame.payload, state.keepsDecoded);
+    } else {
+      const decoded = scanDecode(kind, frame.payload, this.file);
+      if (typeof decoded === 'string') return decoded;
+      record = { seq: frame.seq, ...decoded };
+      facts = recordFacts(record);
+    }
+    const referenceProblem = state.checkFacts(facts);
     if (referenceProblem !== null) return referenceProblem;
-    state.apply(record);
-    this.onRecord?.(record);
+    state.applyFacts(facts);
+    if (record !== null) this.onRecord?.(record);
+    this.onPayload?.(frame.seq, kind, frame.payload, fast ? this.payloadFacts : null);
+    this.nextHash = this.headHash;
     this.headHash = hash;
     return null;
   }
@@ -217,7 +264,7 @@ export class SegmentScanner {
   }
 
   private result(tornTail: TornTail | null, corruption: Corruption | null): SegmentScan {
-    return { validBytes: this.offset, headHash: this.headHash, tornTail, corruption };
+    return { validBytes: this.offset, headHash: this.headHash.slice(), tornTail, corruption };
   }
 }
 
@@ -258,16 +305,81 @@ function tailDefect(
 }
 
 function scanDecode(
-  kindCode: number,
+  kind: JournalKind,
   payload: Uint8Array,
   file: string,
 ): Omit<JournalRecord, 'seq'> | string {
-  const kind = journalKindOfCode(kindCode);
-  if (kind === null) return `unknown record kind ${kindCode}`;
   try {
     return journalPayloadDecode(kind, payload, file);
   } catch (error) {
     if (error instanceof FieldError) return `bad payload: ${error.message}`;
     throw error;
+  }
+}
+
+/** The RecordFacts of a payload that passed payloadFastCheck (one instance, refilled). */
+class PayloadRecordFacts implements RecordFacts {
+  seq = 0;
+  timeWallMs = 0;
+  kind: JournalKind = 'ack';
+  pendingSeq: number | null = null;
+  panToken = '';
+  psn = 0;
+  uncertain = false;
+  targetSeq = 0;
+  outcome: ReconcileOutcome = 'unresolved';
+  finalSeq: number | null = null;
+  throughSeq = 0;
+  private payload: Uint8Array = new Uint8Array(0);
+  private keepDecoded = false;
+  /** Held records that view the current read window. */
+  private readonly inWindow: HeldRecord[] = [];
+
+  constructor(private readonly facts: PayloadFacts) {}
+
+  /** Reads the fields of `kind` from the facts of `payload` (valid until the next fill). */
+  fill(seq: number, kind: JournalKind, payload: Uint8Array, keepDecoded: boolean): this {
+    const facts = this.facts;
+    this.seq = seq;
+    this.kind = kind;
+    this.payload = payload;
+    this.keepDecoded = keepDecoded;
+    this.timeWallMs = facts.num[FactSlot.TIME_WALL_MS] ?? 0;
+    const carded = kind !== 'reconciled' && kind !== 'ack';
+    this.panToken = carded ? facts.text(FactSlot.PAN_TOKEN) : '';
+    this.psn = carded ? (facts.num[FactSlot.PSN] ?? 0) : 0;
+    const closes = kind === 'final' || kind === 'declined' || kind === 'torn';
+    this.pendingSeq = closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null;
+    this.uncertain = kind === 'torn' && facts.num[FactSlot.UNCERTAIN] === 1;
+    const reconciled = kind === 'reconciled';
+    this.targetSeq = reconciled ? (facts.num[FactSlot.TARGET_SEQ] ?? 0) : 0;
+    this.outcome = reconciled ? facts.outcome() : 'unresolved';
+    this.finalSeq = reconciled ? facts.intOrNull(FactSlot.FINAL_SEQ) : null;
+    this.throughSeq = kind === 'ack' ? (facts.num[FactSlot.THROUGH_SEQ] ?? 0) : 0;
+    return this;
+  }
+
+  lastFinal(): Omit<LastFinal, 'seq' | 'timeWallMs'> {
+    const facts = this.facts;
+    return {
+      lineId: facts.text(FactSlot.LINE_ID),
+      fareRule: facts.text(FactSlot.FARE_RULE),
+      amountMinor: facts.num[FactSlot.AMOUNT_MINOR] ?? 0,
+    };
+  }
+
+  hold(): HeldRecord {
+    const held = HeldRecord.ofPayload(this, this.payload, this.keepDecoded, false);
+    this.inWindow.push(held);
+    return held;
+  }
+
+  /**
+   * Before the read window is reused: copies out the payloads the state still holds. A
+   * pending is most often closed by the next record, so most are never copied.
+   */
+  detach(state: JournalState): void {
+    for (const held of this.inWindow) if (state.held(held.seq) === held) held.detach();
+    this.inWindow.length = 0;
   }
 }

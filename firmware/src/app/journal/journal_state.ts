@@ -2,8 +2,9 @@
 
 import { createHash } from 'node:crypto';
 
+import { journalPayloadDecode, journalPayloadEncode } from './journal_records.js';
 import type {
-  CardKey, ClearingRecord, JournalEntry, JournalKind, JournalRecord, RecoveryContext,
+  CardKey, JournalEntry, JournalKind, JournalRecord, ReconcileOutcome, RecoveryContext,
 } from './journal_records.js';
 import { SeqList } from './journal_seq_list.js';
 
@@ -26,7 +27,7 @@ export interface JournalStateSnapshot {
   readonly maxWallMs: number;
   readonly countsByKind: Readonly<Record<JournalKind, number>>;
   /** Records the state still needs: open or torn-closed pendings, uncertain torn records. */
-  readonly records: readonly JournalRecord[];
+  readonly records: readonly HeldRecord[];
   readonly pendings: readonly { readonly seq: number; readonly tornSeq: number | null }[];
   readonly uncertainSeqs: readonly number[];
   /** Finals a reconciled record may still name (unacknowledged, or among the newest). */
@@ -58,10 +59,184 @@ export interface LastFinal {
   readonly amountMinor: number;
 }
 
+/**
+ * What the reference rules read of one record: the fields below, whichever of them its kind
+ * has (the others are ignored). Made from a decoded record (`recordFacts`) or, by verify and
+ * export, straight from the payload bytes without decoding them (journal_scan.ts).
+ */
+export interface RecordFacts {
+  readonly seq: number;
+  readonly timeWallMs: number;
+  readonly kind: JournalKind;
+  /** final, declined, torn: the pending record it closes, or null. */
+  readonly pendingSeq: number | null;
+  /** The card's PAN token and PSN (every kind but reconciled and ack). */
+  readonly panToken: string;
+  readonly psn: number;
+  /** torn: the debit is uncertain. */
+  readonly uncertain: boolean;
+  /** reconciled. */
+  readonly targetSeq: number;
+  readonly outcome: ReconcileOutcome;
+  readonly finalSeq: number | null;
+  /** ack. */
+  readonly throughSeq: number;
+  /** A final's line, fare rule and amount (asked for only by a state that tracks cards). */
+  lastFinal(): Omit<LastFinal, 'seq' | 'timeWallMs'>;
+  /** The record, for a state that keeps it (an open pending, an uncertain torn record). */
+  hold(): HeldRecord;
+}
+
+/**
+ * A record the state keeps (an open pending, an uncertain torn record): decoded, or its
+ * payload bytes, decoded when asked for. Verify and export keep the bytes (one buffer, not a
+ * tree of objects per open tap); a validator's state keeps what it decodes. The card and the
+ * pending it closes are kept apart: the reference rules read them.
+ */
+export class HeldRecord {
+  private constructor(
+    readonly seq: number,
+    readonly kind: JournalKind,
+    readonly panToken: string,
+    readonly psn: number,
+    /** A torn record's pending (null for a pending). */
+    readonly pendingSeq: number | null,
+    private decoded: JournalRecord | null,
+    private payload: Uint8Array | null,
+    private readonly keepDecoded: boolean,
+  ) {}
+
+  static of(record: JournalRecord): HeldRecord {
+    const card = entryCard(record.entry);
+    const entry = record.entry;
+    const pendingSeq = entry.kind === 'torn' ? entry.pendingSeq : null;
+    return new HeldRecord(
+      record.seq, entry.kind, card?.panToken ?? '', card?.psn ?? 0, pendingSeq, record, null, true,
+    );
+  }
+
+  /**
+   * The record whose canonical payload (payloadFastCheck) is `payload`, with the facts read
+   * from it. `copy` false: `payload` is the record's own buffer, or a view of a read window
+   * that `detach` copies before the window is reused (most held records are let go first).
+   */
+  static ofPayload(
+    facts: Pick<RecordFacts, 'seq' | 'kind' | 'panToken' | 'psn' | 'pendingSeq'>,
+    payload: Uint8Array,
+    keepDecoded: boolean,
+    copy: boolean,
+  ): HeldRecord {
+    const { seq, kind, panToken, psn, pendingSeq } = facts;
+    const bytes = copy ? payload.slice() : payload;
+    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, bytes, keepDecoded);
+  }
+
+  /** Copies the payload out of the buffer it views (a read window about to be reused). */
+  detach(): void {
+    if (this.payload !== null) this.payload = this.payload.slice();
+  }
+
+  /** The payload bytes as the journal holds them. */
+  payloadBytes(): Uint8Array {
+    return this.payload ?? Buffer.from(this.payloadText(), 'utf8');
+  }
+
+  /** True when the payload is `text` (a checkpoint's copy of this record). */
+  payloadIs(text: string): boolean {
+    const payload = this.payload;
+    if (payload === null) return this.payloadText() === text;
+    if (payload.length !== text.length) return false;
+    for (let i = 0; i < payload.length; i += 1) {
+      if (payload[i] !== text.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
+  /** This record, kept decoded once decoded (a validator's state) or not. */
+  kept(keepDecoded: boolean): HeldRecord {
+    if (this.payload === null || keepDecoded === this.keepDecoded) return this;
+    const { seq, kind, panToken, psn, pendingSeq } = this;
+    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, this.payload, keepDecoded);
+  }
+
+  record(): JournalRecord {
+    if (this.decoded !== null) return this.decoded;
+    const payload = this.payload ?? new Uint8Array(0);
+    // The bytes were checked by the scan that kept them: this decode does not throw.
+    const record = { seq: this.seq, ...journalPayloadDecode(this.kind, payload, 'journal') };
+    if (this.keepDecoded) {
+      // Kept decoded, the bytes are not kept too (the text is re-encoded when a checkpoint
+      // needs it: the same bytes, the payload being canonical).
+      this.decoded = record;
+      this.payload = null;
+    }
+    return record;
+  }
+
+  /** The payload as the journal holds it (a checkpoint stores this text). */
+  payloadText(): string {
+    if (this.payload !== null) return Buffer.from(this.payload).toString('latin1');
+    const record = this.record();
+    return Buffer.from(journalPayloadEncode(record.timeWallMs, record.entry)).toString('utf8');
+  }
+}
+
+/** The facts of a decoded record. */
+export function recordFacts(record: JournalRecord): RecordFacts {
+  const entry = record.entry;
+  const card = entryCard(entry);
+  return {
+    seq: record.seq,
+    timeWallMs: record.timeWallMs,
+    kind: entry.kind,
+    pendingSeq: 'pendingSeq' in entry ? entry.pendingSeq : null,
+    panToken: card?.panToken ?? '',
+    psn: card?.psn ?? 0,
+    uncertain: entry.kind === 'torn' && entry.uncertain,
+    targetSeq: entry.kind === 'reconciled' ? entry.targetSeq : 0,
+    outcome: entry.kind === 'reconciled' ? entry.outcome : 'unresolved',
+    finalSeq: entry.kind === 'reconciled' ? entry.finalSeq : null,
+    throughSeq: entry.kind === 'ack' ? entry.throughSeq : 0,
+    lastFinal: () => {
+      if (entry.kind !== 'final') throw new Error(`record ${record.seq} is no final`);
+      const { lineId, fareRule, amountMinor } = entry.clearing;
+      return { lineId, fareRule, amountMinor };
+    },
+    hold: () => HeldRecord.of(record),
+  };
+}
+
+function entryCard(entry: JournalEntry): CardKey | null {
+  switch (entry.kind) {
+    case 'pending':
+    case 'torn':
+      return entry.recovery.card;
+    case 'final':
+      return entry.clearing.card;
+    case 'declined':
+      return entry.card;
+    case 'reconciled':
+    case 'ack':
+      return null;
+    default: {
+      const unreachable: never = entry;
+      throw new Error(`unknown entry ${String(unreachable)}`);
+    }
+  }
+}
+
 interface PendingSlot {
-  readonly record: JournalRecord;
+  readonly held: HeldRecord;
+  readonly panToken: string;
+  readonly psn: number;
   /** Seq of the torn record that closed this pending, or null while it is open. */
   tornSeq: number | null;
+}
+
+interface UncertainSlot {
+  readonly held: HeldRecord;
+  readonly kind: 'pending' | 'torn';
+  readonly pendingSeq: number | null;
 }
 
 /**
@@ -82,51 +257,62 @@ export class JournalState {
   maxWallMs = 0;
   readonly countsByKind: Record<JournalKind, number> = countsZero();
   private readonly pendings = new Map<number, PendingSlot>();
-  private readonly uncertain = new Map<number, UncertainTap>();
+  private readonly uncertain = new Map<number, UncertainSlot>();
   /** The records of the uncertain torn taps (a checkpoint carries them). */
-  private readonly tornRecords = new Map<number, JournalRecord>();
+  private readonly tornRecords = new Map<number, HeldRecord>();
   private readonly finalSeqs = new SeqList();
   private readonly lastFinalByCard = new Map<string, LastFinal>();
   private lastFinalPruneAt = 1024;
 
   /**
    * `trackLastFinals` false: verify and export, which never look a card up, keep no per-card
-   * map, so their memory does not grow with the number of cards.
+   * map, so their memory does not grow with the number of cards. A state that tracks them is
+   * a validator's: it also keeps the records it decodes (see HeldRecord).
    */
   constructor(private readonly trackLastFinals = true) {}
 
+  /** True for a validator's state (see the constructor). */
+  get keepsDecoded(): boolean {
+    return this.trackLastFinals;
+  }
+
   /** Why `entry` may not be appended as record `seq`, or null when it may. */
   check(entry: JournalEntry, seq: number): string | null {
+    return this.checkFacts(recordFacts({ seq, timeWallMs: 0, entry }));
+  }
+
+  /** Why the record of `facts` may not follow, or null when it may. */
+  checkFacts(facts: RecordFacts): string | null {
+    const seq = facts.seq;
     if (seq !== this.lastSeq + 1) return `seq ${seq} does not follow ${this.lastSeq}`;
-    switch (entry.kind) {
+    switch (facts.kind) {
       case 'pending':
         return null;
       case 'final':
-        return this.checkClose(entry.pendingSeq, entry.clearing.card, true);
       case 'declined':
-        return this.checkClose(entry.pendingSeq, entry.card, true);
+        return this.checkClose(facts, true);
       case 'torn':
-        return this.checkClose(entry.pendingSeq, entry.recovery.card, false);
+        return this.checkClose(facts, false);
       case 'reconciled': {
-        if (!this.uncertain.has(entry.targetSeq)) {
-          return `reconciled target ${entry.targetSeq} is not an uncertain tap`;
+        if (!this.uncertain.has(facts.targetSeq)) {
+          return `reconciled target ${facts.targetSeq} is not an uncertain tap`;
         }
-        if (entry.outcome === 'debited') {
-          if (entry.finalSeq === null || !this.finalKnown(entry.finalSeq)) {
-            return `reconciled as debited needs an existing final, got ${String(entry.finalSeq)}`;
+        if (facts.outcome === 'debited') {
+          if (facts.finalSeq === null || !this.finalKnown(facts.finalSeq)) {
+            return `reconciled as debited needs an existing final, got ${String(facts.finalSeq)}`;
           }
-        } else if (entry.finalSeq !== null) {
-          return `reconciled as ${entry.outcome} must not name a final`;
+        } else if (facts.finalSeq !== null) {
+          return `reconciled as ${facts.outcome} must not name a final`;
         }
         return null;
       }
       case 'ack':
-        if (entry.throughSeq <= this.ackThroughSeq || entry.throughSeq >= seq) {
-          return `ack through ${entry.throughSeq} must be in ${this.ackThroughSeq + 1}..${seq - 1}`;
+        if (facts.throughSeq <= this.ackThroughSeq || facts.throughSeq >= seq) {
+          return `ack through ${facts.throughSeq} must be in ${this.ackThroughSeq + 1}..${seq - 1}`;
         }
         return null;
       default: {
-        const unreachable: never = entry;
+        const unreachable: never = facts.kind;
         return `unknown entry ${String(unreachable)}`;
       }
     }
@@ -134,46 +320,46 @@ export class JournalState {
 
   /** Applies a record that passed `check`. */
   apply(record: JournalRecord): void {
-    const entry = record.entry;
-    this.lastSeq = record.seq;
-    this.maxWallMs = Math.max(this.maxWallMs, record.timeWallMs);
-    this.countsByKind[entry.kind] += 1;
-    switch (entry.kind) {
-      case 'pending':
-        this.pendings.set(record.seq, { record, tornSeq: null });
-        this.uncertain.set(record.seq, tapOf(record, entry.recovery, null));
-        break;
-      case 'final':
-        this.closePending(entry.pendingSeq);
-        this.finalSeqs.push(record.seq);
-        if (this.trackLastFinals) this.lastFinalRemember(record, entry.clearing);
-        break;
-      case 'declined':
-        this.closePending(entry.pendingSeq);
-        break;
-      case 'torn': {
-        const slot = entry.pendingSeq === null ? undefined : this.pendings.get(entry.pendingSeq);
-        if (slot !== undefined) slot.tornSeq = record.seq;
-        if (entry.pendingSeq !== null) this.uncertain.delete(entry.pendingSeq);
-        if (entry.uncertain) {
-          this.uncertain.set(record.seq, tapOf(record, entry.recovery, entry.pendingSeq));
-          this.tornRecords.set(record.seq, record);
-        }
+    this.applyFacts(recordFacts(record));
+  }
+
+  /** Applies the record of `facts`, which passed `checkFacts`. */
+  applyFacts(facts: RecordFacts): void {
+    this.lastSeq = facts.seq;
+    this.maxWallMs = Math.max(this.maxWallMs, facts.timeWallMs);
+    this.countsByKind[facts.kind] += 1;
+    switch (facts.kind) {
+      case 'pending': {
+        const held = facts.hold();
+        const { panToken, psn } = facts;
+        this.pendings.set(facts.seq, { held, panToken, psn, tornSeq: null });
+        this.uncertain.set(facts.seq, { held, kind: 'pending', pendingSeq: null });
         break;
       }
+      case 'final':
+        this.closePending(facts.pendingSeq);
+        this.finalSeqs.push(facts.seq);
+        if (this.trackLastFinals) this.lastFinalRemember(facts);
+        break;
+      case 'declined':
+        this.closePending(facts.pendingSeq);
+        break;
+      case 'torn':
+        this.applyTorn(facts);
+        break;
       case 'reconciled': {
-        const tap = this.uncertain.get(entry.targetSeq);
-        this.uncertain.delete(entry.targetSeq);
-        this.tornRecords.delete(entry.targetSeq);
-        this.pendings.delete(tap?.kind === 'torn' ? (tap.pendingSeq ?? 0) : entry.targetSeq);
+        const tap = this.uncertain.get(facts.targetSeq);
+        this.uncertain.delete(facts.targetSeq);
+        this.tornRecords.delete(facts.targetSeq);
+        this.pendings.delete(tap?.kind === 'torn' ? (tap.pendingSeq ?? 0) : facts.targetSeq);
         break;
       }
       case 'ack':
-        this.ackThroughSeq = entry.throughSeq;
+        this.ackThroughSeq = facts.throughSeq;
         this.finalsPrune();
         break;
       default: {
-        const unreachable: never = entry;
+        const unreachable: never = facts.kind;
         throw new Error(`unknown entry ${String(unreachable)}`);
       }
     }
@@ -184,17 +370,17 @@ export class JournalState {
    * open pendings and the uncertain taps (cheap: no record or final list is copied).
    */
   continuityKey(): string {
-    const pendings = [...this.pendings.values()].map((slot) => [slot.record.seq, slot.tornSeq]);
-    const uncertain = [...this.uncertain.keys()].sort((a, b) => a - b);
+    const pendings = [...this.pendings].map(([seq, slot]) => [seq, slot.tornSeq]);
+    const uncertain = this.uncertainSeqs();
     return JSON.stringify([this.lastSeq, this.ackThroughSeq, this.countsByKind, uncertain,
       pendings.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))]);
   }
 
   /** What a checkpoint stores: everything later records may refer to, nothing more. */
   snapshot(): JournalStateSnapshot {
-    const records = new Map<number, JournalRecord>();
-    for (const slot of this.pendings.values()) records.set(slot.record.seq, slot.record);
-    for (const record of this.tornRecords.values()) records.set(record.seq, record);
+    const records = new Map<number, HeldRecord>();
+    for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held);
+    for (const held of this.tornRecords.values()) records.set(held.seq, held);
     const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
     return {
       lastSeq: this.lastSeq,
@@ -202,10 +388,10 @@ export class JournalState {
       maxWallMs: this.maxWallMs,
       countsByKind: { ...this.countsByKind },
       records: [...records.values()].sort((a, b) => a.seq - b.seq),
-      pendings: [...this.pendings.values()]
-        .map((slot) => ({ seq: slot.record.seq, tornSeq: slot.tornSeq }))
+      pendings: [...this.pendings]
+        .map(([seq, slot]) => ({ seq, tornSeq: slot.tornSeq }))
         .sort((a, b) => a.seq - b.seq),
-      uncertainSeqs: [...this.uncertain.keys()].sort((a, b) => a - b),
+      uncertainSeqs: this.uncertainSeqs(),
       finals: this.finalSeqs.filtered((seq, index) => this.finalKnownAt(seq, index)),
       lastFinals: [...this.lastFinalByCard]
         .filter(([, last]) => last.timeWallMs >= keepFrom)
@@ -229,26 +415,29 @@ export class JournalState {
     state.ackThroughSeq = snap.ackThroughSeq;
     state.maxWallMs = snap.maxWallMs;
     Object.assign(state.countsByKind, snap.countsByKind);
-    const records = new Map(snap.records.map((record) => [record.seq, record]));
+    const records = new Map(snap.records.map((held) => [held.seq, held.kept(trackLastFinals)]));
     for (const { seq, tornSeq } of snap.pendings) {
-      const record = records.get(seq);
-      if (record?.entry.kind !== 'pending') return `pending ${seq} has no pending record`;
-      state.pendings.set(seq, { record, tornSeq });
+      const held = records.get(seq);
+      if (held?.kind !== 'pending') return `pending ${seq} has no pending record`;
+      state.pendings.set(seq, { held, panToken: held.panToken, psn: held.psn, tornSeq });
     }
     for (const seq of snap.uncertainSeqs) {
-      const record = records.get(seq);
-      const entry = record?.entry;
-      if (record === undefined || entry === undefined) return `uncertain ${seq} has no record`;
-      if (entry.kind === 'pending') state.uncertain.set(seq, tapOf(record, entry.recovery, null));
-      else if (entry.kind === 'torn') {
-        state.uncertain.set(seq, tapOf(record, entry.recovery, entry.pendingSeq));
-        state.tornRecords.set(seq, record);
-      } else return `uncertain ${seq} is a ${entry.kind} record`;
+      const held = records.get(seq);
+      if (held === undefined) return `uncertain ${seq} has no record`;
+      if (held.kind === 'pending') {
+        state.uncertain.set(seq, { held, kind: 'pending', pendingSeq: null });
+      } else if (held.kind === 'torn') {
+        state.uncertain.set(seq, { held, kind: 'torn', pendingSeq: held.pendingSeq });
+        state.tornRecords.set(seq, held);
+      } else return `uncertain ${seq} is a ${held.kind} record`;
     }
+    // A state only compared keeps no finals; a checkpoint's decoder checked their order and
+    // bound already (walking a backlog of 10^6 finals at every checkpoint made verify
+    // quadratic).
     let lastFinal = 0;
-    for (const seq of snap.finals) {
+    for (const seq of keepFinals ? snap.finals : []) {
       if (seq > snap.lastSeq || seq <= lastFinal) return `final ${seq} out of order`;
-      if (keepFinals) state.finalSeqs.push(seq);
+      state.finalSeqs.push(seq);
       lastFinal = seq;
     }
     if (trackLastFinals) {
@@ -259,7 +448,29 @@ export class JournalState {
 
   /** Every uncertain tap, oldest first. */
   uncertainAll(): UncertainTap[] {
-    return [...this.uncertain.values()].sort((a, b) => a.seq - b.seq);
+    return this.uncertainSeqs().map((seq) => {
+      const slot = this.uncertain.get(seq);
+      if (slot === undefined) throw new Error(`uncertain ${seq} vanished`);
+      const record = slot.held.record();
+      const entry = record.entry;
+      if (entry.kind !== 'pending' && entry.kind !== 'torn') {
+        throw new Error(`uncertain ${seq} is a ${entry.kind} record`);
+      }
+      return {
+        seq, kind: slot.kind, pendingSeq: slot.pendingSeq, timeWallMs: record.timeWallMs,
+        recovery: entry.recovery,
+      };
+    });
+  }
+
+  /** The record `seq` this state keeps (an open pending or an uncertain tap), or null. */
+  held(seq: number): HeldRecord | null {
+    return this.pendings.get(seq)?.held ?? this.uncertain.get(seq)?.held ?? null;
+  }
+
+  /** The seqs of the uncertain taps, ascending (nothing decoded). */
+  uncertainSeqs(): number[] {
+    return [...this.uncertain.keys()].sort((a, b) => a - b);
   }
 
   /** Uncertain taps of the card with this PAN token (pan_vault.ts) and PSN, oldest first. */
@@ -311,13 +522,23 @@ export class JournalState {
     this.finalSeqs.retain((seq, index) => seq > this.ackThroughSeq || index >= recentFrom);
   }
 
-  private lastFinalRemember(record: JournalRecord, clearing: ClearingRecord): void {
-    this.lastFinalByCard.set(cardKeyHash(clearing.card), {
-      seq: record.seq,
-      timeWallMs: record.timeWallMs,
-      lineId: clearing.lineId,
-      fareRule: clearing.fareRule,
-      amountMinor: clearing.amountMinor,
+  private applyTorn(facts: RecordFacts): void {
+    const pendingSeq = facts.pendingSeq;
+    const slot = pendingSeq === null ? undefined : this.pendings.get(pendingSeq);
+    if (slot !== undefined) slot.tornSeq = facts.seq;
+    if (pendingSeq !== null) this.uncertain.delete(pendingSeq);
+    if (facts.uncertain) {
+      const held = facts.hold();
+      this.uncertain.set(facts.seq, { held, kind: 'torn', pendingSeq });
+      this.tornRecords.set(facts.seq, held);
+    }
+  }
+
+  private lastFinalRemember(facts: RecordFacts): void {
+    this.lastFinalByCard.set(cardHashOf(facts.panToken, facts.psn), {
+      seq: facts.seq,
+      timeWallMs: facts.timeWallMs,
+      ...facts.lastFinal(),
     });
     if (this.lastFinalByCard.size < this.lastFinalPruneAt) return;
     const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
@@ -327,21 +548,16 @@ export class JournalState {
     this.lastFinalPruneAt = 2 * this.lastFinalByCard.size + 1024;
   }
 
-  private checkClose(
-    pendingSeq: number | null,
-    card: CardKey,
-    tornAllowed: boolean,
-  ): string | null {
+  private checkClose(facts: RecordFacts, tornAllowed: boolean): string | null {
+    const pendingSeq = facts.pendingSeq;
     if (pendingSeq === null) return null;
     const slot = this.pendings.get(pendingSeq);
     if (slot === undefined) return `pending ${pendingSeq} is not open`;
     if (!tornAllowed && slot.tornSeq !== null) {
       return `pending ${pendingSeq} is already torn (record ${slot.tornSeq})`;
     }
-    const entry = slot.record.entry;
-    if (entry.kind !== 'pending') return `record ${pendingSeq} is not a pending record`;
-    const pendingCard = entry.recovery.card;
-    if (pendingCard.panToken !== card.panToken || pendingCard.psn !== card.psn) {
+    if (slot.held.kind !== 'pending') return `record ${pendingSeq} is not a pending record`;
+    if (slot.panToken !== facts.panToken || slot.psn !== facts.psn) {
       return `pending ${pendingSeq} is for another card`;
     }
     return null;
@@ -371,15 +587,6 @@ export function cardKeyHash(card: CardKey): string {
 
 function cardHashOf(panToken: string, psn: number): string {
   return createHash('sha256').update(`${panToken}/${psn}`).digest('hex').slice(0, 32);
-}
-
-function tapOf(
-  record: JournalRecord,
-  recovery: RecoveryContext,
-  pendingSeq: number | null,
-): UncertainTap {
-  const kind = record.entry.kind === 'pending' ? 'pending' : 'torn';
-  return { seq: record.seq, kind, pendingSeq, timeWallMs: record.timeWallMs, recovery };
 }
 
 function countsZero(): Record<JournalKind, number> {

@@ -158,7 +158,11 @@ export class PanVaultError extends Error {
  * The clear PAN of a journal card key, for the clearing upload only (`journal export`).
  * Throws PanVaultError naming record `seq` when it does not open.
  */
-export function panVaultClear(vault: PanVault, card: CardKey, seq: number): string {
+export function panVaultClear(
+  vault: PanVault,
+  card: Pick<CardKey, 'panSealed' | 'panToken'>,
+  seq: number,
+): string {
   const opened = vault.openPan(card.panSealed);
   if (!opened.ok) throw new PanVaultError(seq, opened.error);
   if (vault.token(opened.value) !== card.panToken) throw new PanVaultError(seq, 'token differs');
