@@ -339,14 +339,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return this.exclusive(() => this.presenceStep());
   }
 
-  /** See ReaderPort.waitForRemoval. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
-   *  CANCELLED, NOT_SUPPORTED. */
+  /** See ReaderPort.waitForRemoval. Errors: TIMEOUT (the card is still there at the deadline,
+   *  and only then), TRANSMISSION, PROTOCOL, READER_IO (also: the chip did not answer a
+   *  presence check, even when asked again), BUSY, CANCELLED, NOT_SUPPORTED. */
   waitForRemoval(options: RemovalOptions): Promise<HalResult<void>> {
     return this.exclusive(async () => {
       const deadlineMs = this.clock.nowMs() + options.timeoutMs;
       for (;;) {
         const present = await this.presenceStep();
-        if (!present.ok) return present;
+        if (!present.ok) return presenceFailure(present);
         if (!present.value) return halOk(undefined);
         if (this.clock.nowMs() + options.intervalMs > deadlineMs) {
           return halErr(HalStatus.TIMEOUT, 'card still in the field');
@@ -980,4 +981,15 @@ function hex(bytes: ArrayLike<number>): string {
 
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}
+
+/**
+ * A presence check that failed. A chip that does not answer is a reader failure (READER_IO),
+ * never TIMEOUT: the port keeps TIMEOUT for a card still in the field at the deadline, which
+ * a validator reads as "left on the reader" and does not count against the reader, so a chip
+ * that went silent during a removal wait would never be declared lost.
+ */
+function presenceFailure(failed: HalResult<never>): HalResult<never> {
+  if (failed.ok || failed.error !== HalStatus.TIMEOUT) return failed;
+  return halErr(HalStatus.READER_IO, `${failed.detail} (presence check)`);
 }
