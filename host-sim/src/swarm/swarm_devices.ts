@@ -2,7 +2,7 @@
 // a reader link that can be unplugged, a wall clock that can jump, line noise that comes and
 // goes, and a rider-facing indicator kept in memory.
 
-import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import type { SerialLink, SerialReceiver } from '../../../hal/src/ports/serial_link.js';
@@ -121,6 +121,10 @@ export class JumpClock implements ClockPort {
 
   sleepMs(durationMs: number): Promise<void> {
     return this.sim.sleepMs(durationMs);
+  }
+
+  sleepCancelable(durationMs: number): ClockTimer {
+    return this.sim.sleepCancelable(durationMs);
   }
 
   jumpWallMs(deltaMs: number): void {
