@@ -3,7 +3,8 @@
 import type { ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
 
 interface Sleeper {
-  readonly wakeMs: number;
+  /** Moved only by `skipFrozen`, for every sleeper alike. */
+  wakeMs: number;
   readonly order: number;
   readonly resolve: () => void;
   /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
@@ -94,6 +95,19 @@ export class ClockSim implements ClockPort {
     }
     this.nowMsValue = targetMs;
     await drainMicrotasks();
+  }
+
+  /**
+   * Skips `durationMs` with everything that sleeps frozen: time moves on and every pending
+   * deadline moves with it, so no sleeper wakes and each still has the same time left. For a
+   * simulation whose every actor is idle in a loop with no effect but time (the swarm's
+   * validator polling an empty field on a quiet line): the skipped stretch is what those
+   * loops would have done, without doing it. A uniform shift keeps the heap's order.
+   */
+  skipFrozen(durationMs: number): void {
+    const d = Math.max(0, durationMs);
+    this.nowMsValue += d;
+    for (const sleeper of this.heap) sleeper.wakeMs += d;
   }
 
   /** Jumps straight to the earliest sleeper's deadline and wakes it; false when none waits. */

@@ -148,13 +148,15 @@ export class SwarmSession {
     let outcome: SwarmTapOutcome | null = null;
     const failure: { error: unknown } = { error: null };
     const startedMs = loop.board.clock.nowMs();
-    rideSwarmTap(loop, plan.card, plan, plan.pull, () => {
+    const beforePlace = (): void => {
       if (first) this.faultsAtTap(plan);
       // A re-tap starts no fault, but one still standing (line noise, an unplugged reader)
       // excuses it too, as does one that ran through the last card's removal.
       this.standingExcuse(loop.board, excuse);
       this.removalExcuse(plan.card, excuse);
-    }).then(
+    };
+    const quietGap = (): boolean => this.quietGap(loop.board);
+    rideSwarmTap(loop, plan.card, plan, plan.pull, { quiet: quietGap, beforePlace }).then(
       (o) => {
         outcome = o;
       },
@@ -237,6 +239,16 @@ export class SwarmSession {
     if (line !== null) excuse.reason = line;
     if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
     this.readerExcuse(board, excuse);
+  }
+
+  /**
+   * Nothing but time can happen before the next card: the field is empty, the line quiet,
+   * no PN532 fault waits, the reader is plugged in and open. (An armed power cut waits for
+   * a write, which idle polls never make; a full disk changes nothing until a tap.)
+   */
+  private quietGap(board: SwarmBoard): boolean {
+    if (board.pn532.cardsInField().length > 0 || this.lineFault() !== null) return false;
+    return board.plug.isPlugged() && board.plug.lost() === null;
   }
 
   /** Line noise on the reader's UART, or a PN532 fault not yet spent; null when neither. */
