@@ -145,6 +145,7 @@ export class JournalState {
         break;
       case 'final':
         this.closePending(entry.pendingSeq);
+        this.settleTransaction(entry.clearing.card, entry.clearing.atc);
         this.finalSeqs.push(record.seq);
         if (this.trackLastFinals) this.lastFinalRemember(record, entry.clearing);
         break;
@@ -345,6 +346,25 @@ export class JournalState {
       return `pending ${pendingSeq} is for another card`;
     }
     return null;
+  }
+
+  /**
+   * A clearing record settles every uncertain tap of the same card transaction (PAN token,
+   * PSN, ATC), not only the pending it names: a recovery that tore again left a second torn
+   * record (with no pending, since a pending is torn once) for the same ATC, and the final of
+   * its later recovery names neither. Left open, each would be recovered again at the card's
+   * next taps, a new clearing record each time (the card answers its last transaction again).
+   */
+  private settleTransaction(card: { panToken: string; psn: number }, atc: number): void {
+    if (this.uncertain.size === 0) return;
+    for (const [seq, tap] of this.uncertain) {
+      const same = tap.recovery.card;
+      if (same.panToken !== card.panToken || same.psn !== card.psn) continue;
+      if (tap.recovery.atc !== atc) continue;
+      this.uncertain.delete(seq);
+      this.tornRecords.delete(seq);
+      this.pendings.delete(tap.kind === 'torn' ? (tap.pendingSeq ?? 0) : seq);
+    }
   }
 
   private closePending(pendingSeq: number | null): void {
