@@ -1,11 +1,14 @@
 // Simulated clock: time moves only when the simulation advances it; sleeps resolve in order.
 
-import type { ClockPort } from '../../hal/src/ports/clock_port.js';
+import type { ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
 
 interface Sleeper {
-  readonly wakeMs: number;
+  /** Moved only by `skipFrozen`, for every sleeper alike. */
+  wakeMs: number;
   readonly order: number;
   readonly resolve: () => void;
+  /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
+  cancelled: boolean;
 }
 
 /** Sleeps pending at once; more is a leak of sleeps in a loop (a bug), so sleepMs throws. */
@@ -41,12 +44,36 @@ export class ClockSim implements ClockPort {
       throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
     }
     return new Promise<void>((resolve) => {
-      this.push({ wakeMs, order: this.orderNext, resolve });
+      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false });
       this.orderNext += 1;
     });
   }
 
-  /** Number of pending sleeps. */
+  /**
+   * A sleep that `cancel` calls off: a driver timeout whose answer came first. A called-off
+   * sleeper is dropped as it reaches the heap's top, without a wake, a macrotask boundary or
+   * a move of time (it costs a heap push and pop). Throws as `sleepMs`.
+   */
+  sleepCancelable(durationMs: number): ClockTimer {
+    const wakeMs = this.nowMsValue + Math.max(0, durationMs);
+    if (this.heap.length >= CLOCK_SIM_SLEEPERS_MAX) {
+      throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
+    }
+    let sleeper: Sleeper | undefined;
+    const done = new Promise<void>((resolve) => {
+      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false };
+      this.push(sleeper);
+      this.orderNext += 1;
+    });
+    return {
+      done,
+      cancel: () => {
+        if (sleeper !== undefined) sleeper.cancelled = true;
+      },
+    };
+  }
+
+  /** Number of pending sleeps (called-off ones count until they reach the heap's top). */
   pending(): number {
     return this.heap.length;
   }
@@ -59,6 +86,7 @@ export class ClockSim implements ClockPort {
     const targetMs = this.nowMsValue + durationMs;
     for (;;) {
       await drainMicrotasks();
+      this.dropCancelled();
       const next = this.heap[0];
       if (next === undefined || next.wakeMs > targetMs) break;
       this.pop();
@@ -69,9 +97,23 @@ export class ClockSim implements ClockPort {
     await drainMicrotasks();
   }
 
+  /**
+   * Skips `durationMs` with everything that sleeps frozen: time moves on and every pending
+   * deadline moves with it, so no sleeper wakes and each still has the same time left. For a
+   * simulation whose every actor is idle in a loop with no effect but time (the swarm's
+   * validator polling an empty field on a quiet line): the skipped stretch is what those
+   * loops would have done, without doing it. A uniform shift keeps the heap's order.
+   */
+  skipFrozen(durationMs: number): void {
+    const d = Math.max(0, durationMs);
+    this.nowMsValue += d;
+    for (const sleeper of this.heap) sleeper.wakeMs += d;
+  }
+
   /** Jumps straight to the earliest sleeper's deadline and wakes it; false when none waits. */
   async step(): Promise<boolean> {
     await drainMicrotasks();
+    this.dropCancelled();
     const next = this.heap[0];
     if (next === undefined) return false;
     await this.advance(next.wakeMs - this.nowMsValue);
@@ -85,8 +127,10 @@ export class ClockSim implements ClockPort {
    * after letting pending jobs run, when nobody sleeps.
    */
   async wakeNext(): Promise<boolean> {
+    this.dropCancelled();
     if (this.heap.length === 0) {
       await drainMicrotasks();
+      this.dropCancelled();
       if (this.heap.length === 0) return false;
     }
     const next = this.pop();
@@ -94,6 +138,11 @@ export class ClockSim implements ClockPort {
     next.resolve();
     await drainMicrotasks();
     return true;
+  }
+
+  /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */
+  private dropCancelled(): void {
+    while (this.heap.length > 0 && (this.heap[0] as Sleeper).cancelled) this.pop();
   }
 
   private push(s: Sleeper): void {

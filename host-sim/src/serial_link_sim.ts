@@ -61,6 +61,11 @@ export interface SerialLinkPairSim {
   stats(direction: SerialDirection): SerialLineStats;
   /** Forget transcript and accounting (not the line state). */
   resetRecords(): void;
+  /**
+   * Keep the transcript (the default) or not: a long simulation that checks outcomes, not
+   * wire bytes (the swarm), turns it off so that no write is retained. Accounting goes on.
+   */
+  keepTranscript(keep: boolean): void;
 }
 
 /** Builds a line on `clock`. Throws RangeError for a non-positive baud or chunk size. */
@@ -75,7 +80,7 @@ export function createSerialLinkPairSim(
   const stats = { 'host-to-device': emptyStats(), 'device-to-host': emptyStats() };
   const host = new SerialLinkSim('sim:host', options.baudRate);
   const device = new SerialLinkSim('sim:device', options.baudRate);
-  const shared: LineShared = { clock, options, records, stats };
+  const shared: LineShared = { clock, options, records, stats, transcript: true };
   host.attach(new SimLine(shared, 'host-to-device', host, device, options.hostToDeviceFaults));
   device.attach(new SimLine(shared, 'device-to-host', device, host, options.deviceToHostFaults));
   return {
@@ -89,6 +94,10 @@ export function createSerialLinkPairSim(
       Object.assign(stats['host-to-device'], emptyStats());
       Object.assign(stats['device-to-host'], emptyStats());
     },
+    keepTranscript: (keep) => {
+      shared.transcript = keep;
+      if (!keep) records.length = 0;
+    },
   };
 }
 
@@ -97,6 +106,7 @@ interface LineShared {
   readonly options: SerialLinkSimOptions;
   readonly records: SerialLinkSimRecord[];
   readonly stats: Record<SerialDirection, SerialLineStats>;
+  transcript: boolean;
 }
 
 /** One end of a simulated line. */
@@ -196,10 +206,14 @@ class SimLine {
 
   private async run(bytes: Uint8Array): Promise<void> {
     const { clock, options, records } = this.shared;
-    records.push({ direction: this.direction, atMs: clock.nowMs(), bytes });
+    if (this.shared.transcript) {
+      records.push({ direction: this.direction, atMs: clock.nowMs(), bytes });
+    }
     const stats = this.shared.stats[this.direction];
     for (let at = 0; at < bytes.length; at += options.chunkBytes) {
-      const chunk = bytes.slice(at, at + options.chunkBytes);
+      // `bytes` is the line's own copy (see write): a write that fits one chunk goes as is.
+      const whole = at === 0 && bytes.length <= options.chunkBytes;
+      const chunk = whole ? bytes : bytes.slice(at, at + options.chunkBytes);
       const senderBaud = this.from.baudRate();
       const wireMs = options.pace ? (chunk.length * 10_000) / senderBaud : 0;
       await clock.sleepMs(wireMs);

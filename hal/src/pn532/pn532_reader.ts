@@ -5,7 +5,7 @@
 // layer. Every wait is measured on the injected ClockPort, so the same driver runs on a real
 // UART, on a pty and on the simulator's in-memory link.
 
-import type { ClockPort } from '../ports/clock_port.js';
+import { clockTimer, type ClockPort, type ClockTimer } from '../ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
 import type {
   ReaderControlPort,
@@ -339,14 +339,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return this.exclusive(() => this.presenceStep());
   }
 
-  /** See ReaderPort.waitForRemoval. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
-   *  CANCELLED, NOT_SUPPORTED. */
+  /** See ReaderPort.waitForRemoval. Errors: TIMEOUT (the card is still there at the deadline,
+   *  and only then), TRANSMISSION, PROTOCOL, READER_IO (also: the chip did not answer a
+   *  presence check, even when asked again), BUSY, CANCELLED, NOT_SUPPORTED. */
   waitForRemoval(options: RemovalOptions): Promise<HalResult<void>> {
     return this.exclusive(async () => {
       const deadlineMs = this.clock.nowMs() + options.timeoutMs;
       for (;;) {
         const present = await this.presenceStep();
-        if (!present.ok) return present;
+        if (!present.ok) return presenceFailure(present);
         if (!present.value) return halOk(undefined);
         if (this.clock.nowMs() + options.intervalMs > deadlineMs) {
           return halErr(HalStatus.TIMEOUT, 'card still in the field');
@@ -851,8 +852,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       result = r;
     });
     const limitMs = wireMs + this.options.linkStallMs;
-    const expired = this.clock.sleepMs(limitMs).then(() => this.clock.sleepMs(0));
+    // Called off once the operation ends: a bound that lost its race costs nothing more.
+    const stall = clockTimer(this.clock, limitMs);
+    const expired = stall.done.then(() => this.clock.sleepMs(0));
     await Promise.race([running, expired]);
+    stall.cancel();
     if (result !== undefined) return result;
     this.stats.linkStalls += 1;
     const detail = `serial ${what} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
@@ -869,10 +873,28 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * response code as the one we wait for.
    */
   private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
+    const ready = this.decoder.next();
+    if (ready !== undefined) return ready;
+    // Both timers are called off when an event comes first (most waits end that way).
+    const timers: ClockTimer[] = [];
+    try {
+      return await this.nextEventTimed(deadlineMs, code, timers);
+    } finally {
+      for (const timer of timers) timer.cancel();
+    }
+  }
+
+  private async nextEventTimed(
+    deadlineMs: number,
+    code: number,
+    timers: ClockTimer[],
+  ): Promise<Waited> {
     let timedOut = false;
     const remainingMs = deadlineMs - this.clock.nowMs();
     if (remainingMs > 0) {
-      void this.clock.sleepMs(remainingMs).then(() => {
+      const deadline = clockTimer(this.clock, remainingMs);
+      timers.push(deadline);
+      void deadline.done.then(() => {
         timedOut = true;
         this.wakeWaiter();
       });
@@ -891,7 +913,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         if (this.clock.nowMs() >= stallAtMs) return 'stalled';
         if (stallArmedForMs !== this.lastRxMs) {
           stallArmedForMs = this.lastRxMs;
-          void this.clock.sleepMs(stallAtMs - this.clock.nowMs()).then(() => this.wakeWaiter());
+          const stall = clockTimer(this.clock, stallAtMs - this.clock.nowMs());
+          timers.push(stall);
+          void stall.done.then(() => this.wakeWaiter());
         }
       }
       await new Promise<void>((resolve) => {
@@ -980,4 +1004,15 @@ function hex(bytes: ArrayLike<number>): string {
 
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}
+
+/**
+ * A presence check that failed. A chip that does not answer is a reader failure (READER_IO),
+ * never TIMEOUT: the port keeps TIMEOUT for a card still in the field at the deadline, which
+ * a validator reads as "left on the reader" and does not count against the reader, so a chip
+ * that went silent during a removal wait would never be declared lost.
+ */
+function presenceFailure(failed: HalResult<never>): HalResult<never> {
+  if (failed.ok || failed.error !== HalStatus.TIMEOUT) return failed;
+  return halErr(HalStatus.READER_IO, `${failed.detail} (presence check)`);
 }

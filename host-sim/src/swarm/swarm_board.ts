@@ -36,7 +36,13 @@ import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
 import { ClockSim } from '../clock_sim.js';
-import { JumpClock, memoryIndicator, PlugLink, type NoiseControl } from './swarm_devices.js';
+import {
+  busyTrackedReader,
+  JumpClock,
+  memoryIndicator,
+  PlugLink,
+  type NoiseControl,
+} from './swarm_devices.js';
 import type { SwarmParams } from './swarm_params.js';
 
 /** Bytes kept free in the journal for records that close a tap under way. */
@@ -79,6 +85,8 @@ export interface SwarmBoard {
   /** What the reader supervision needs: the driver, the outputs, the log, the start options. */
   readonly supervision: SwarmReaderSupervision;
   lastSignal(): IndicatorSignal | null;
+  /** True while the validator has a reader operation under way (a canary's hang counts). */
+  readerBusy(): boolean;
   /** Drops the UART transcript kept so far (the swarm checks outcomes, not wire bytes). */
   forgetLineRecords(): void;
 }
@@ -132,9 +140,10 @@ export async function bootSwarmBoard(
   const sealIvs = boot.prng.fork('pan-seal-iv');
   const panVault = PanVault.fromKey(simDataKey(boot.options.seed), (n) => sealIvs.bytes(n));
   const activeSet = params.set;
+  const seen = busyTrackedReader(boot.wrapReader(reader));
   const validator = new Validator(
     {
-      reader: boot.wrapReader(reader),
+      reader: seen.reader,
       display,
       indicator,
       clock: wall,
@@ -172,6 +181,7 @@ export async function bootSwarmBoard(
       readerErrors,
     },
     lastSignal: () => indicator.last(),
+    readerBusy: seen.busy,
     forgetLineRecords,
   };
   return { ok: true, board };
@@ -197,6 +207,8 @@ async function startReader(
     hostToDeviceFaults: boot.noise,
     deviceToHostFaults: boot.noise,
   });
+  // The swarm checks outcomes, not wire bytes: no write is kept (fewer old-generation GCs).
+  line.keepTranscript(false);
   const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
   const plug = new PlugLink(line.host, PN532_SIM_RIG_DEFAULT_LINE.baudRate);
   const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);

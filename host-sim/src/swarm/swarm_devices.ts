@@ -2,9 +2,10 @@
 // a reader link that can be unplugged, a wall clock that can jump, line noise that comes and
 // goes, and a rider-facing indicator kept in memory.
 
-import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { SerialLink, SerialReceiver } from '../../../hal/src/ports/serial_link.js';
 import type { Prng } from '../prng.js';
 import type { SerialLineFaults } from '../serial_link_sim.js';
@@ -123,6 +124,10 @@ export class JumpClock implements ClockPort {
     return this.sim.sleepMs(durationMs);
   }
 
+  sleepCancelable(durationMs: number): ClockTimer {
+    return this.sim.sleepCancelable(durationMs);
+  }
+
   jumpWallMs(deltaMs: number): void {
     this.offsetMs += deltaMs;
   }
@@ -150,4 +155,27 @@ export function memoryIndicator(): IndicatorPort & { last(): IndicatorSignal | n
     whenDone: ok,
     last: () => last,
   };
+}
+
+/**
+ * The reader as the validator sees it, counting the operations under way: `busy` is false
+ * only between two of them (the validator sleeping between polls, or doing other work).
+ */
+export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy: () => boolean } {
+  let running = 0;
+  const track = <T>(operation: Promise<T>): Promise<T> => {
+    running += 1;
+    return operation.finally(() => {
+      running -= 1;
+    });
+  };
+  const reader: ReaderPort = {
+    poll: (options) => track(inner.poll(options)),
+    transceive: (capdu, options) => track(inner.transceive(capdu, options)),
+    release: () => track(inner.release()),
+    isCardPresent: () => track(inner.isCardPresent()),
+    waitForRemoval: (options) => track(inner.waitForRemoval(options)),
+    cancel: () => inner.cancel(),
+  };
+  return { reader, busy: () => running > 0 };
 }

@@ -15,6 +15,12 @@ import type { SwarmBoard } from './swarm_board.js';
 export const SWARM_ANSWER_WAIT_MS = 10_000;
 /** Clock steps one tap may take (a guard against a livelock of the simulated line). */
 export const SWARM_TAP_STEPS_MAX = 200_000;
+/** Polls kept before the card arrives when a gap's idle stretch is skipped (their phase). */
+export const SWARM_IDLE_KEEP_MS = 60;
+/** Step of the wait for the validator to be idle before a gap's stretch can be skipped. */
+export const SWARM_IDLE_STEP_MS = 10;
+/** Steps waited for that at most (the last removal seen, the idle screen shown, no op). */
+export const SWARM_IDLE_STEPS_MAX = 40;
 
 /**
  * The validator's loop on one board, and how it ended (it runs until the board dies), with the
@@ -26,6 +32,7 @@ export class BoardLoop {
   private waiting: ((report: TapReport) => void) | null = null;
   private error: unknown = null;
   private failed = false;
+  private recovering = false;
 
   /** `supervise` false: the defect of issue 11, a lost reader is never reopened. */
   constructor(
@@ -43,7 +50,9 @@ export class BoardLoop {
         failingTurns = failed ? failingTurns + 1 : 0;
         const lost = board.plug.lost();
         if (!supervise || (lost === null && failingTurns < READER_ERROR_TURNS_MAX)) continue;
+        this.recovering = true;
         await readerDown(board, lost ?? `${failingTurns} reader errors in a row`);
+        this.recovering = false;
         failingTurns = 0;
       }
     };
@@ -56,6 +65,16 @@ export class BoardLoop {
   /** The loop threw (only meaningful while the power is on). */
   crashed(): { error: unknown } | null {
     return this.failed ? { error: this.error } : null;
+  }
+
+  /**
+   * The validator idles between two polls of an empty field: in WaitForCard, no reader
+   * operation under way, no reader being brought back.
+   */
+  idle(): boolean {
+    const { validator, plug } = this.board;
+    if (this.failed || this.recovering || plug.lost() !== null) return false;
+    return validator.state() === 'WaitForCard' && !this.board.readerBusy();
   }
 
   /** Resolves with the next report the validator produces. */
@@ -126,29 +145,57 @@ export interface SwarmTapOutcome {
 
 /**
  * The rider's side: idle the gap (`beforePlace` runs then: faults that start with the tap),
- * present the card, wait for the answer, hold it unless pulled, take it away.
+ * present the card, wait for the answer, hold it unless pulled, take it away. `quiet` says
+ * that nothing but time can happen in the gap (no card in the field, no fault standing):
+ * its idle polls may then be skipped (`idleGap`).
  */
 export async function rideSwarmTap(
   loop: BoardLoop,
   card: RiderCard,
   timing: { readonly gapMs: number; readonly holdMs: number },
   pull: readonly CardFault[],
-  beforePlace: () => void,
+  hooks: { readonly quiet: () => boolean; readonly beforePlace: () => void },
 ): Promise<SwarmTapOutcome> {
   const board = loop.board;
-  await board.clock.sleepMs(timing.gapMs);
-  beforePlace();
+  await idleGap(loop, timing.gapMs, hooks.quiet);
+  hooks.beforePlace();
   const presented = withFaults(card.card, { faults: pull });
   const answered = loop.nextReport();
   board.pn532.placeCard(presented);
-  const report = await Promise.race([
-    answered,
-    board.clock.sleepMs(SWARM_ANSWER_WAIT_MS).then(() => null),
-  ]);
+  // The rider's patience, called off when the answer comes (it would stay a sleeper for 10 s).
+  const patience = board.clock.sleepCancelable(SWARM_ANSWER_WAIT_MS);
+  const report = await Promise.race([answered, patience.done.then(() => null)]);
+  patience.cancel();
   loop.stopListening();
   // A rider who pulled the card is gone; the others hold it a moment after the answer.
   const pulled = !presented.present();
   if (!pulled) await board.clock.sleepMs(timing.holdMs);
   board.pn532.removeCard(presented);
   return { report, pulled };
+}
+
+/**
+ * The gap before a card, `gapMs` of board time. When the gap is quiet (nothing in the field,
+ * no fault standing) and the validator is idle between polls, all but the last
+ * SWARM_IDLE_KEEP_MS is skipped with the board frozen (ClockSim.skipFrozen): each idle poll
+ * of an empty field on a quiet line changes nothing but the time, so the board ends the
+ * stretch in the state it began it (its next poll as far away as before), only later. The
+ * validator then polls the kept stretch for real before the card comes. Otherwise (a fault
+ * standing, a card lingering, the reader away) every poll runs on the byte path.
+ */
+async function idleGap(loop: BoardLoop, gapMs: number, quiet: () => boolean): Promise<void> {
+  const clock = loop.board.clock;
+  const endMs = clock.nowMs() + gapMs;
+  if (quiet()) {
+    for (let step = 0; step < SWARM_IDLE_STEPS_MAX; step += 1) {
+      const skippable = endMs - SWARM_IDLE_KEEP_MS - clock.nowMs();
+      if (skippable <= SWARM_IDLE_STEP_MS) break;
+      if (loop.idle() && quiet()) {
+        clock.skipFrozen(skippable);
+        break;
+      }
+      await clock.sleepMs(SWARM_IDLE_STEP_MS);
+    }
+  }
+  await clock.sleepMs(Math.max(0, endMs - clock.nowMs()));
 }

@@ -45,6 +45,8 @@ const FILLER_FILE = 'filler.bin';
 /** What excuses a tap without an answer (a fault was active while it ran). */
 interface TapExcuse {
   reason: string | null;
+  /** Line noise or a PN532 fault standing when the card was placed, or null. */
+  line: string | null;
 }
 
 export class SwarmSession {
@@ -57,6 +59,8 @@ export class SwarmSession {
   private boots = 0;
   /** Board time of the last replug of the reader. */
   private replugAtMs = Number.NEGATIVE_INFINITY;
+  /** The last tap's card, and the line fault that ran during it (it may hide its removal). */
+  private lastTap: { card: RiderCard; lineFault: string | null } | null = null;
 
   constructor(
     private readonly world: SwarmWorld,
@@ -140,15 +144,19 @@ export class SwarmSession {
   ): Promise<SwarmTapOutcome | null> {
     const { model, stats, storage } = this.world;
     const { loop } = this.current();
-    const excuse: TapExcuse = { reason: null };
+    const excuse: TapExcuse = { reason: null, line: null };
     let outcome: SwarmTapOutcome | null = null;
     const failure: { error: unknown } = { error: null };
     const startedMs = loop.board.clock.nowMs();
-    rideSwarmTap(loop, plan.card, plan, plan.pull, () => {
-      if (first) this.faultsAtTap(plan, excuse);
-      // A re-tap starts no fault, but one still standing (an unplugged reader) excuses it too.
-      this.readerExcuse(loop.board, excuse);
-    }).then(
+    const beforePlace = (): void => {
+      if (first) this.faultsAtTap(plan);
+      // A re-tap starts no fault, but one still standing (line noise, an unplugged reader)
+      // excuses it too, as does one that ran through the last card's removal.
+      this.standingExcuse(loop.board, excuse);
+      this.removalExcuse(plan.card, excuse);
+    };
+    const quietGap = (): boolean => this.quietGap(loop.board);
+    rideSwarmTap(loop, plan.card, plan, plan.pull, { quiet: quietGap, beforePlace }).then(
       (o) => {
         outcome = o;
       },
@@ -191,6 +199,7 @@ export class SwarmSession {
       model.fail('kernel', `kernel trapped ${board.kernel.faultCount()} times`);
     }
     const why = excuse.reason ?? (outcome.pulled ? 'card pulled' : null);
+    this.lastTap = { card, lineFault: excuse.line };
     if (report === null && (why === null || quiet)) {
       const when = quiet ? 'after the faults stopped' : 'with no fault active';
       model.fail('liveness', `${card.name}: no answer within ${SWARM_ANSWER_WAIT_MS} ms, ${when}`);
@@ -201,8 +210,8 @@ export class SwarmSession {
     this.tapEnded();
   }
 
-  /** Faults that start with a tap; sets `excuse` when one may cost the rider the answer. */
-  private faultsAtTap(plan: SwarmTapPlan, excuse: TapExcuse): void {
+  /** Faults that start with a tap (`standingExcuse` then says which excuse the rider). */
+  private faultsAtTap(plan: SwarmTapPlan): void {
     const { storage, noise, mix, stats } = this.world;
     const board = this.current().board;
     const armed = this.cutArmedUntil;
@@ -214,22 +223,63 @@ export class SwarmSession {
     if (plan.noiseBurstTaps !== null) this.noiseTapsLeft = plan.noiseBurstTaps;
     noise.lossRatio = this.noiseTapsLeft > 0 ? mix.noiseRatio / 2 : 0;
     noise.corruptRatio = noise.lossRatio;
-    if (noise.lossRatio > 0) excuse.reason = 'line noise';
     if (plan.pn532Fault !== null) board.pn532.injectFault(plan.pn532Fault);
-    if (board.pn532.pendingFaults().length > 0) excuse.reason = 'PN532 fault';
     if (plan.clockJumpMs !== null) {
       board.wall.jumpWallMs(plan.clockJumpMs);
       stats.clockJumps += 1;
     }
     if (plan.diskFullTaps !== null && this.diskTapsLeft === 0) this.fillDisk(plan.diskFullTaps);
-    if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
     if (plan.unplugMs !== null) this.unplug(board, plan.unplugMs);
+  }
+
+  /** Faults standing when the card is placed, whichever tap started them. */
+  private standingExcuse(board: SwarmBoard, excuse: TapExcuse): void {
+    const line = this.lineFault();
+    excuse.line = line;
+    if (line !== null) excuse.reason = line;
+    if (this.diskTapsLeft > 0) excuse.reason = 'disk full';
     this.readerExcuse(board, excuse);
+  }
+
+  /**
+   * Nothing but time can happen before the next card: the field is empty, the line quiet,
+   * no PN532 fault waits, the reader is plugged in and open. (An armed power cut waits for
+   * a write, which idle polls never make; a full disk changes nothing until a tap.)
+   */
+  private quietGap(board: SwarmBoard): boolean {
+    if (board.pn532.cardsInField().length > 0 || this.lineFault() !== null) return false;
+    return board.plug.isPlugged() && board.plug.lost() === null;
+  }
+
+  /** Line noise on the reader's UART, or a PN532 fault not yet spent; null when neither. */
+  private lineFault(): string | null {
+    if (this.world.noise.lossRatio > 0) return 'line noise';
+    if (this.board !== null && this.board.pn532.pendingFaults().length > 0) return 'PN532 fault';
+    return null;
+  }
+
+  /**
+   * The same card as the last tap, after a line fault ran during it: a frame lost while the
+   * rider lifted the card can hide the removal (the driver waits out its timeout, 350 ms, while
+   * the card is gone and back), and a card that never seemed to leave is not processed again
+   * (issue 11: a card is processed again only after a removal). The rider sees the idle
+   * screen and would lift the card again; the swarm's rider waits, so the tap is excused.
+   */
+  private removalExcuse(card: RiderCard, excuse: TapExcuse): void {
+    const last = this.lastTap;
+    if (last !== null && last.card === card && last.lineFault !== null) {
+      excuse.reason = `${last.lineFault} during the last removal`;
+    }
   }
 
   private tapEnded(): void {
     this.board?.forgetLineRecords();
     if (this.noiseTapsLeft > 0) this.noiseTapsLeft -= 1;
+    // A burst ends with its last tap: the next gap and tap are clean unless a new one starts.
+    if (this.noiseTapsLeft === 0) {
+      this.world.noise.lossRatio = 0;
+      this.world.noise.corruptRatio = 0;
+    }
     if (this.diskTapsLeft > 0) {
       this.diskTapsLeft -= 1;
       if (this.diskTapsLeft === 0) void this.world.storage.replace(FILLER_FILE, new Uint8Array(0));
@@ -419,6 +469,8 @@ export class SwarmSession {
   private adopt(board: SwarmBoard): void {
     const { model, storage } = this.world;
     this.board = board;
+    // A new board's driver watches no card: nothing of the last tap's removal carries over.
+    this.lastTap = null;
     this.loop = new BoardLoop(board, this.world.hooks.superviseReader);
     model.afterBoot(storage, board.logs, board.params.version);
     if (this.corruptManifests.has(board.params.manifestSha256Hex)) {

@@ -245,6 +245,8 @@ function recordsRead(
       kind,
       panToken: card ? facts.text(FactSlot.PAN_TOKEN) : '',
       psn: card ? (facts.num[FactSlot.PSN] ?? 0) : 0,
+      atc: kind === 'pending' || kind === 'torn' || kind === 'final'
+        ? (facts.num[FactSlot.ATC] ?? 0) : 0,
       pendingSeq: closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null,
     }, payload, true, false);
   });

@@ -31,6 +31,8 @@ export enum FactSlot {
   LINE_ID,
   FARE_RULE,
   AMOUNT_MINOR,
+  /** 9F36 of a pending's or torn record's recovery, or of a final's clearing. */
+  ATC,
   COUNT,
 }
 
@@ -122,7 +124,7 @@ const RECOVERY: Leaf = {
   fields: [
     field('card', CARD),
     field('aidHex', hex(AID_BYTES_MIN, AID_BYTES_MAX)),
-    field('atc', int(0, 0xffff)),
+    field('atc', int(0, 0xffff), FactSlot.ATC),
     field('amountAuthorisedMinor', int(0, AMOUNT_MINOR_MAX)),
     field('currencyCode', int(0, 999)),
     field('transactionDate', str(DATE_YYMMDD_PATTERN, 6)),
@@ -147,7 +149,7 @@ const CLEARING: Leaf = {
   fields: [
     field('card', CARD),
     field('aidHex', hex(AID_BYTES_MIN, AID_BYTES_MAX), -1, FactSlot.CLEARING_REST_FROM),
-    field('atc', int(0, 0xffff)),
+    field('atc', int(0, 0xffff), FactSlot.ATC),
     field('amountMinor', int(0, AMOUNT_MINOR_MAX), FactSlot.AMOUNT_MINOR),
     field('currencyCode', int(0, 999)),
     field('fareRule', str(RULE_PATTERN, 32), FactSlot.FARE_RULE),

@@ -325,6 +325,7 @@ class PayloadRecordFacts implements RecordFacts {
   pendingSeq: number | null = null;
   panToken = '';
   psn = 0;
+  atc = 0;
   uncertain = false;
   targetSeq = 0;
   outcome: ReconcileOutcome = 'unresolved';
@@ -348,6 +349,8 @@ class PayloadRecordFacts implements RecordFacts {
     const carded = kind !== 'reconciled' && kind !== 'ack';
     this.panToken = carded ? facts.text(FactSlot.PAN_TOKEN) : '';
     this.psn = carded ? (facts.num[FactSlot.PSN] ?? 0) : 0;
+    const withAtc = kind === 'pending' || kind === 'torn' || kind === 'final';
+    this.atc = withAtc ? (facts.num[FactSlot.ATC] ?? 0) : 0;
     const closes = kind === 'final' || kind === 'declined' || kind === 'torn';
     this.pendingSeq = closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null;
     this.uncertain = kind === 'torn' && facts.num[FactSlot.UNCERTAIN] === 1;

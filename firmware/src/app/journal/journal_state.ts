@@ -73,6 +73,8 @@ export interface RecordFacts {
   /** The card's PAN token and PSN (every kind but reconciled and ack). */
   readonly panToken: string;
   readonly psn: number;
+  /** pending, torn (its recovery), final (its clearing): 9F36 ATC; 0 for the other kinds. */
+  readonly atc: number;
   /** torn: the debit is uncertain. */
   readonly uncertain: boolean;
   /** reconciled. */
@@ -99,6 +101,8 @@ export class HeldRecord {
     readonly kind: JournalKind,
     readonly panToken: string,
     readonly psn: number,
+    /** The ATC of the tap (its recovery's 9F36). */
+    readonly atc: number,
     /** A torn record's pending (null for a pending). */
     readonly pendingSeq: number | null,
     private decoded: JournalRecord | null,
@@ -111,7 +115,8 @@ export class HeldRecord {
     const entry = record.entry;
     const pendingSeq = entry.kind === 'torn' ? entry.pendingSeq : null;
     return new HeldRecord(
-      record.seq, entry.kind, card?.panToken ?? '', card?.psn ?? 0, pendingSeq, record, null, true,
+      record.seq, entry.kind, card?.panToken ?? '', card?.psn ?? 0, entryAtc(entry), pendingSeq,
+      record, null, true,
     );
   }
 
@@ -121,14 +126,14 @@ export class HeldRecord {
    * that `detach` copies before the window is reused (most held records are let go first).
    */
   static ofPayload(
-    facts: Pick<RecordFacts, 'seq' | 'kind' | 'panToken' | 'psn' | 'pendingSeq'>,
+    facts: Pick<RecordFacts, 'seq' | 'kind' | 'panToken' | 'psn' | 'atc' | 'pendingSeq'>,
     payload: Uint8Array,
     keepDecoded: boolean,
     copy: boolean,
   ): HeldRecord {
-    const { seq, kind, panToken, psn, pendingSeq } = facts;
+    const { seq, kind, panToken, psn, atc, pendingSeq } = facts;
     const bytes = copy ? payload.slice() : payload;
-    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, bytes, keepDecoded);
+    return new HeldRecord(seq, kind, panToken, psn, atc, pendingSeq, null, bytes, keepDecoded);
   }
 
   /** Copies the payload out of the buffer it views (a read window about to be reused). */
@@ -155,8 +160,9 @@ export class HeldRecord {
   /** This record, kept decoded once decoded (a validator's state) or not. */
   kept(keepDecoded: boolean): HeldRecord {
     if (this.payload === null || keepDecoded === this.keepDecoded) return this;
-    const { seq, kind, panToken, psn, pendingSeq } = this;
-    return new HeldRecord(seq, kind, panToken, psn, pendingSeq, null, this.payload, keepDecoded);
+    const { seq, kind, panToken, psn, atc, pendingSeq } = this;
+    return new HeldRecord(seq, kind, panToken, psn, atc, pendingSeq, null, this.payload,
+      keepDecoded);
   }
 
   record(): JournalRecord {
@@ -192,6 +198,7 @@ export function recordFacts(record: JournalRecord): RecordFacts {
     pendingSeq: 'pendingSeq' in entry ? entry.pendingSeq : null,
     panToken: card?.panToken ?? '',
     psn: card?.psn ?? 0,
+    atc: entryAtc(entry),
     uncertain: entry.kind === 'torn' && entry.uncertain,
     targetSeq: entry.kind === 'reconciled' ? entry.targetSeq : 0,
     outcome: entry.kind === 'reconciled' ? entry.outcome : 'unresolved',
@@ -204,6 +211,11 @@ export function recordFacts(record: JournalRecord): RecordFacts {
     },
     hold: () => HeldRecord.of(record),
   };
+}
+
+function entryAtc(entry: JournalEntry): number {
+  if (entry.kind === 'pending' || entry.kind === 'torn') return entry.recovery.atc;
+  return entry.kind === 'final' ? entry.clearing.atc : 0;
 }
 
 function entryCard(entry: JournalEntry): CardKey | null {
@@ -338,6 +350,7 @@ export class JournalState {
       }
       case 'final':
         this.closePending(facts.pendingSeq);
+        this.settleTransaction(facts.panToken, facts.psn, facts.atc);
         this.finalSeqs.push(facts.seq);
         if (this.trackLastFinals) this.lastFinalRemember(facts);
         break;
@@ -561,6 +574,24 @@ export class JournalState {
       return `pending ${pendingSeq} is for another card`;
     }
     return null;
+  }
+
+  /**
+   * A final settles every uncertain tap of its card (PAN token, PSN) and ATC: they are one
+   * transaction (the ATC counts the card's transactions). A recovery that tore again writes a
+   * second torn record, which no pending can point at (a pending tears once); without this,
+   * the first torn record would stay open and be recovered again at the card's next tap: a
+   * second clearing record for one debit (swarm seed 287).
+   */
+  private settleTransaction(panToken: string, psn: number, atc: number): void {
+    if (this.uncertain.size === 0) return;
+    for (const [seq, tap] of this.uncertain) {
+      const held = tap.held;
+      if (held.panToken !== panToken || held.psn !== psn || held.atc !== atc) continue;
+      this.uncertain.delete(seq);
+      this.tornRecords.delete(seq);
+      this.pendings.delete(tap.kind === 'torn' ? (tap.pendingSeq ?? 0) : seq);
+    }
   }
 
   private closePending(pendingSeq: number | null): void {
