@@ -38,7 +38,7 @@ function clearing(card: number, atc: number, terminalId: string): ClearingRecord
   return {
     card: cardOf(BENCH_VAULT, pan, 1), aidHex: 'A000000333010101', atc, amountMinor: 200,
     currencyCode: 156, fareRule: 'flat', cryptogramType: 'ARQC',
-    iccDataHex: `9F26080123456789ABCDEF5A0A${pan}F5F3401019F3602${atcHex}`
+    iccDataHex: `9F26080123456789ABCDEF5F3401019F3602${atcHex}`
       + '9F02060000000002005F2A0201569A03261202',
     transactionDate: '261202', transactionTime: '081500', terminalId, lineId: 'R12',
     paramsVersion: 3,

@@ -24,13 +24,16 @@ function bcd(digits: string, bytes: number): string {
   return digits.padStart(bytes * 2, '0');
 }
 
-/** A clearing record whose field 55 carries 5A, 5F34, 9F36, 9F02, 5F2A, 9A like the kernel's. */
+/**
+ * A clearing record whose field 55 carries 5F34, 9F36, 9F02, 5F2A, 9A like the kernel's; the
+ * journal never keeps 5A (CARD_TAGS_NOT_STORED), so neither does the export line.
+ */
 export function clearingOf(n: number, atc: number, terminalId: string,
   amountMinor = 200): ClearingRecord {
   const pan = panOf(n);
   const psn = n % 3;
   const atcHex = atc.toString(16).toUpperCase().padStart(4, '0');
-  const icc = ['9F2608', '0123456789ABCDEF', '5A0A', `${pan}F`, '5F3401', bcd(String(psn), 1),
+  const icc = ['9F2608', '0123456789ABCDEF', '5F3401', bcd(String(psn), 1),
     '9F3602', atcHex, '9F0206', bcd(String(amountMinor), 6), '5F2A02', '0156', '9A03',
     '261202'].join('');
   return {
