@@ -7,8 +7,10 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createSecretKey,
   hkdfSync,
   randomBytes,
+  type KeyObject,
 } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -56,8 +58,9 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
     throw new DataKeyError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`);
   const derive = (info: string): Buffer =>
     Buffer.from(hkdfSync('sha256', dataKey, new Uint8Array(0), info, DATA_KEY_BYTES));
-  const tokenKey = derive('shuaka depot pan token v1');
-  const sealKey = derive('shuaka depot pan seal v1');
+  // KeyObjects once: a raw key Buffer is imported again by every createHmac/createCipheriv.
+  const tokenKey = createSecretKey(derive('shuaka depot pan token v1'));
+  const sealKey = createSecretKey(derive('shuaka depot pan seal v1'));
   return {
     token: (pan) => createHmac('sha256', tokenKey).update(pan, 'ascii').digest('hex'),
     seal: (pan) => {
@@ -72,7 +75,7 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
   };
 }
 
-function unsealWith(sealKey: Buffer, sealed: string): string {
+function unsealWith(sealKey: KeyObject, sealed: string): string {
   const parts = sealed.split('.');
   if (parts.length !== 4 || parts[0] !== SEAL_VERSION)
     throw new DataKeyError('not a sealed PAN (expected v1.IV.TAG.DATA)');
