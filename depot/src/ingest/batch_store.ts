@@ -40,11 +40,11 @@ export async function batchStore(
   vault: PanVault,
   nowMs: number,
 ): Promise<BatchReceipt> {
-  const prepared: Prepared[] = batch.records.map((record) => ({
-    record,
-    panToken: record.pan === null ? null : vault.token(record.pan),
-    panSealed: record.pan === null ? null : vault.seal(record.pan),
-  }));
+  const prepared: Prepared[] = batch.records.map((record) => {
+    if (record.pan === null) return { record, panToken: null, panSealed: null };
+    const card = vault.sealCard(record.pan);
+    return { record, panToken: card.token, panSealed: card.sealed };
+  });
   return db.transaction(async (tx) => {
     await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
       received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
