@@ -1,7 +1,7 @@
 // The statements that write a batch's taps, per engine: SQLite takes multi-row VALUES (500
 // rows per statement, far below its 32766 bound parameters); PostgreSQL takes the whole batch
-// as one array per column (INSERT ... SELECT FROM unnest), one statement to parse and plan
-// instead of one per 500 rows with 10^4 parameters each.
+// as one JSON parameter (INSERT ... SELECT FROM json_to_recordset), one statement to parse and
+// plan instead of one per 500 rows with 10^4 parameters each.
 
 import type { DepotDb, DepotRow, DepotValue } from '../store/depot_db.js';
 
@@ -18,9 +18,24 @@ const SQLITE_ROWS_PER_INSERT = 500;
 /** Card tokens per lookup on SQLite (bound parameters); PostgreSQL takes one array. */
 const SQLITE_KEYS_PER_LOOKUP = 1_000;
 
-const PG_INSERT = `INSERT INTO taps (${TAP_COLUMNS.join(', ')}) SELECT * FROM unnest(${
-  PG_COLUMN_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})
+const PG_INSERT = `INSERT INTO taps (${TAP_COLUMNS.join(', ')}) SELECT ${TAP_COLUMNS.join(', ')}
+  FROM json_to_recordset($1::json) AS r(${
+  TAP_COLUMNS.map((name, i) => `${name} ${PG_COLUMN_TYPES[i] ?? 'text'}`).join(', ')})
   ON CONFLICT DO NOTHING RETURNING id, seq`;
+
+/**
+ * The rows as one JSON array of objects keyed by column: V8's JSON.stringify escapes the
+ * record_json text natively, where pg's array literals escape every element in JavaScript.
+ */
+function pgRowsJson(rows: readonly (readonly DepotValue[])[]): string {
+  return JSON.stringify(rows.map((row) => {
+    const object: Record<string, DepotValue> = {};
+    TAP_COLUMNS.forEach((name, c) => {
+      object[name] = row[c] ?? null;
+    });
+    return object;
+  }));
+}
 
 const sqliteInserts = new Map<number, string>();
 
@@ -53,7 +68,7 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
   };
   if (rows.length === 0) return stored;
   if (tx.dialect === 'postgres') {
-    keep(await tx.query(PG_INSERT, TAP_COLUMNS.map((_, c) => rows.map((row) => row[c] ?? null))));
+    keep(await tx.query(PG_INSERT, [pgRowsJson(rows)]));
     return stored;
   }
   for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_INSERT) {
