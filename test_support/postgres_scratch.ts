@@ -68,9 +68,11 @@ function serverAccount(): { name: string; uid: number; gid: number } | null {
 
 /**
  * Creates and starts a cluster. Throws (with initdb's or pg_ctl's output) when PostgreSQL is
- * missing or does not start.
+ * missing or does not start. Tests run it with fsync=off; `durable` keeps PostgreSQL's
+ * default (fsync on), for benchmarks whose figures must include the commit's flush.
  */
-export async function startPostgresScratch(): Promise<PostgresScratch> {
+export async function startPostgresScratch(options: { durable?: boolean } = {}):
+  Promise<PostgresScratch> {
   const bin = postgresBinDir();
   if (bin === null)
     throw new Error('PostgreSQL is not installed (no initdb in pg_config --bindir or '
@@ -90,9 +92,10 @@ export async function startPostgresScratch(): Promise<PostgresScratch> {
     const [file, ...rest] = command as [string, ...string[]];
     execFileSync(file, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   };
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`
+    + (options.durable === true ? '' : ' -c fsync=off');
   const start = (): void => as('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'log'),
-    '-o', options, 'start']);
+    '-o', serverOptions, 'start']);
   let running = false;
   try {
     as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);

@@ -5,6 +5,7 @@
 import type { DepotDb, DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { IngestBatch, IngestRecord } from './batch_validate.js';
+import { countedTapsOfCards, tapsInsert } from './tap_insert.js';
 
 /** What POST /v1/batches answers once the transaction committed. */
 export interface BatchReceipt {
@@ -14,15 +15,6 @@ export interface BatchReceipt {
   /** Records not counted: replays (seq already stored) plus card+ATC duplicates. */
   readonly duplicates: number;
 }
-
-const TAP_COLUMNS = ['terminal_id', 'seq', 'type', 'time_wall_ms', 'route_id', 'pan_token',
-  'pan_sealed', 'psn', 'atc', 'amount_minor', 'currency_code', 'fare_rule', 'cryptogram_type',
-  'icc_data_hex', 'transaction_date', 'transaction_time', 'params_version', 'record_json',
-  'state', 'duplicate_of', 'received_at_ms'];
-/** Rows per INSERT: 21 columns x 500 stays far below SQLite's 32766 bound parameters. */
-const ROWS_PER_INSERT = 500;
-/** Card tokens per lookup query. */
-const KEYS_PER_LOOKUP = 1_000;
 
 interface Prepared {
   readonly record: IngestRecord;
@@ -38,27 +30,6 @@ function counted(p: Prepared): p is Prepared & { panToken: string } {
   return p.record.type === 'clearing' && p.panToken !== null;
 }
 
-const placeholderCache = new Map<string, string>();
-
-/** `($1, ..., $c), ($c+1, ...)` for `rows` rows; cached (a batch reuses a few shapes). */
-function placeholders(rows: number, columns: number): string {
-  const key = `${rows}x${columns}`;
-  const cached = placeholderCache.get(key);
-  if (cached !== undefined) return cached;
-  const text = placeholdersBuild(rows, columns);
-  placeholderCache.set(key, text);
-  return text;
-}
-
-function placeholdersBuild(rows: number, columns: number): string {
-  const groups: string[] = [];
-  for (let r = 0; r < rows; r += 1) {
-    const cells = Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`);
-    groups.push(`(${cells.join(', ')})`);
-  }
-  return groups.join(', ');
-}
-
 /**
  * Stores `batch` of `terminalId` in one transaction and resolves with the receipt only after
  * the commit. Rejects with DepotStoreError when the database fails (nothing is stored).
@@ -69,11 +40,11 @@ export async function batchStore(
   vault: PanVault,
   nowMs: number,
 ): Promise<BatchReceipt> {
-  const prepared: Prepared[] = batch.records.map((record) => ({
-    record,
-    panToken: record.pan === null ? null : vault.token(record.pan),
-    panSealed: record.pan === null ? null : vault.seal(record.pan),
-  }));
+  const prepared: Prepared[] = batch.records.map((record) => {
+    if (record.pan === null) return { record, panToken: null, panSealed: null };
+    const card = vault.sealCard(record.pan);
+    return { record, panToken: card.token, panSealed: card.sealed };
+  });
   return db.transaction(async (tx) => {
     await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
       received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
@@ -115,17 +86,10 @@ async function storedSeqs(tx: DepotDb, batch: IngestBatch): Promise<Set<number>>
 /** Counted clearing taps of these cards: card key to tap id. */
 async function countedCards(tx: DepotDb, tokens: readonly string[]): Promise<Map<string, number>> {
   const found = new Map<string, number>();
-  const unique = [...new Set(tokens)];
-  for (let i = 0; i < unique.length; i += KEYS_PER_LOOKUP) {
-    const chunk = unique.slice(i, i + KEYS_PER_LOOKUP);
-    const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
-    const rows = await tx.query(`SELECT id, pan_token, psn, atc FROM taps WHERE type = 'clearing'
-      AND duplicate_of IS NULL AND pan_token IN (${list})`, chunk);
-    for (const row of rows) {
-      const key = cardKey(String(row['pan_token']), row['psn'] === null ? null
-        : String(row['psn']), row['atc'] === null ? null : Number(row['atc']));
-      found.set(key, Number(row['id']));
-    }
+  for (const row of await countedTapsOfCards(tx, [...new Set(tokens)])) {
+    const key = cardKey(String(row['pan_token']), row['psn'] === null ? null
+      : String(row['psn']), row['atc'] === null ? null : Number(row['atc']));
+    found.set(key, Number(row['id']));
   }
   return found;
 }
@@ -146,20 +110,13 @@ function tapRow(terminalId: string, p: Prepared, state: string, duplicateOf: num
  */
 async function insertTaps(tx: DepotDb, terminalId: string, rows: readonly Prepared[],
   nowMs: number, counting: Map<string, number>): Promise<Set<number>> {
+  const ids = await tapsInsert(tx, rows.map((p) => tapRow(terminalId, p, 'new', null, nowMs)));
   const stored = new Set<number>();
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-    const values = chunk.flatMap((p) => tapRow(terminalId, p, 'new', null, nowMs));
-    const returned = await tx.query(`INSERT INTO taps (${TAP_COLUMNS.join(', ')}) VALUES
-      ${placeholders(chunk.length, TAP_COLUMNS.length)} ON CONFLICT DO NOTHING
-      RETURNING id, seq`, values);
-    const ids = new Map(returned.map((row) => [Number(row['seq']), Number(row['id'])]));
-    for (const p of chunk) {
-      const id = ids.get(p.record.seq);
-      if (id === undefined) continue;
-      stored.add(p.record.seq);
-      if (counted(p)) counting.set(cardKey(p.panToken, p.record.psn, p.record.atc), id);
-    }
+  for (const p of rows) {
+    const id = ids.get(p.record.seq);
+    if (id === undefined) continue;
+    stored.add(p.record.seq);
+    if (counted(p)) counting.set(cardKey(p.panToken, p.record.psn, p.record.atc), id);
   }
   return stored;
 }
@@ -179,13 +136,8 @@ async function insertDuplicates(tx: DepotDb, terminalId: string, rows: readonly 
   for (const [key, id] of found) counting.set(key, id);
   const orphans = rows.filter((p) => counting.get(keyOf(p) ?? '') === undefined);
   const copies = rows.filter((p) => counting.get(keyOf(p) ?? '') !== undefined);
-  for (let i = 0; i < copies.length; i += ROWS_PER_INSERT) {
-    const chunk = copies.slice(i, i + ROWS_PER_INSERT);
-    const values = chunk.flatMap((p) =>
-      tapRow(terminalId, p, 'duplicate', counting.get(keyOf(p) ?? '') ?? null, nowMs));
-    await tx.run(`INSERT INTO taps (${TAP_COLUMNS.join(', ')}) VALUES
-      ${placeholders(chunk.length, TAP_COLUMNS.length)} ON CONFLICT DO NOTHING`, values);
-  }
+  await tapsInsert(tx, copies.map((p) =>
+    tapRow(terminalId, p, 'duplicate', counting.get(keyOf(p) ?? '') ?? null, nowMs)));
   return orphans.length === 0 ? 0 : (await insertTaps(tx, terminalId, orphans, nowMs,
     counting)).size;
 }

@@ -10,7 +10,7 @@ import {
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
-import { clearingIccCheck } from './clearing_icc_check.js';
+import { clearingKeysCheck, clearingLineCheck } from './clearing_line_check.js';
 
 /** Most records one batch may carry (8 MiB of export lines is about 10^4). */
 export const BATCH_RECORDS_MAX = 50_000;
@@ -110,43 +110,57 @@ export function batchValidate(body: unknown, certTerminalId: string): IngestBatc
   if (!Array.isArray(lines)) throw new BatchError('bad-batch', 'records', 'expected an array');
   if (lines.length > BATCH_RECORDS_MAX)
     throw new BatchError('bad-batch', 'records', `at most ${BATCH_RECORDS_MAX} records`);
-  const records: IngestRecord[] = [];
+  const records: IngestRecord[] = new Array<IngestRecord>(lines.length);
   let previous = firstSeq - 1;
-  lines.forEach((line: unknown, i) => {
-    const record = lineValidate(line, `records[${i}]`, terminalId);
+  for (let i = 0; i < lines.length; i += 1) {
+    const record = lineValidate(lines[i] as unknown, i, terminalId);
     if (record.seq <= previous || record.seq > throughSeq)
       throw new BatchError('bad-batch', `records[${i}].seq`,
         `must increase and lie in firstSeq..throughSeq (${firstSeq}..${throughSeq})`);
     previous = record.seq;
-    records.push(record);
-  });
+    records[i] = record;
+  }
   return { terminalId, firstSeq, throughSeq, records };
 }
 
-function lineValidate(value: unknown, path: string, terminalId: string): IngestRecord {
-  const line = objectAt(value, path);
+/** `records[i]`: built only when needed (an error, a rare line type). */
+function linePath(i: number): string {
+  return `records[${i}]`;
+}
+
+function lineValidate(value: unknown, i: number, terminalId: string): IngestRecord {
+  const line = objectAt(value, linePath(i));
   const type = line['type'];
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
     && type !== 'pending_open')
-    throw new BatchError('bad-batch', at(path, 'type'),
+    throw new BatchError('bad-batch', at(linePath(i), 'type'),
       'expected clearing, torn, reconciled or pending_open');
-  exactKeys(line, LINE_KEYS[type], path);
-  const seq = seqAt(line['seq'], at(path, 'seq'), 1);
+  if (type === 'clearing')
+    clearingKeysCheck(line, (bad) => {
+      exactKeys(bad, LINE_KEYS.clearing, linePath(i));
+      throw new BatchError('bad-batch', linePath(i), 'unexpected fields');
+    });
+  else exactKeys(line, LINE_KEYS[type], linePath(i));
+  const seq = line['seq'];
   const timeWallMs = line['timeWallMs'];
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq > SEQ_MAX)
+    seqAt(seq, at(linePath(i), 'seq'), 1);
   if (typeof timeWallMs !== 'number' || !Number.isSafeInteger(timeWallMs) || timeWallMs < 0)
-    throw new BatchError('bad-batch', at(path, 'timeWallMs'), 'expected a non-negative integer');
-  const base: LineBase = { seq, type, timeWallMs };
+    throw new BatchError('bad-batch', at(linePath(i), 'timeWallMs'),
+      'expected a non-negative integer');
+  const base: LineBase = { seq: seq as number, type, timeWallMs };
   switch (type) {
     case 'clearing':
-      return clearingValidate(line, path, terminalId, base);
+      return clearingValidate(line, linePath(i), terminalId, base);
     case 'torn':
     case 'pending_open':
-      return uncertainValidate(line, path, base);
+      return uncertainValidate(line, linePath(i), base);
     case 'reconciled':
-      return reconciledValidate(line, path, base);
+      return reconciledValidate(line, linePath(i), base);
     default: {
       const unreachable: never = type;
-      throw new BatchError('bad-batch', at(path, 'type'), `unknown ${String(unreachable)}`);
+      throw new BatchError('bad-batch', at(linePath(i), 'type'),
+        `unknown ${String(unreachable)}`);
     }
   }
 }
@@ -210,40 +224,24 @@ function panMaskedCheck(line: Obj, pan: string, path: string): void {
 
 function clearingValidate(line: Obj, path: string, terminalId: string, base: LineBase):
   IngestRecord {
-  const { pan, card } = wireCard({ pan: line['pan'], psn: psnByte(line, path),
-    uidHex: line['uidHex'] }, path);
-  const entry = normalise({
-    kind: 'final',
-    pendingSeq: line['pendingSeq'],
-    clearing: { ...line, type: undefined, seq: undefined, timeWallMs: undefined,
-      pendingSeq: undefined, panMasked: undefined, pan: undefined, psn: undefined,
-      uidHex: undefined, card },
-  }, path, (field) => field.replace(/^entry\.(clearing\.(card\.)?)?/, ''));
-  if (entry.kind !== 'final') throw new BatchError('bad-batch', at(path, 'type'), 'not final');
-  const clearing = entry.clearing;
-  panMaskedCheck(line, pan, path);
-  if (clearing.terminalId !== terminalId)
-    throw new BatchError('terminal-mismatch', at(path, 'terminalId'),
-      'not the certificate\'s terminal');
-  if (entry.pendingSeq !== null && entry.pendingSeq >= base.seq)
-    throw new BatchError('bad-batch', at(path, 'pendingSeq'), 'must precede the record');
-  const iccDataHex = clearingIccCheck(clearing, pan, at(path, 'iccDataHex'));
-  const { pan: _pan, ...rest } = line;
+  const checked = clearingLineCheck(line, base.seq, path, terminalId);
   return {
-    ...base,
-    routeId: clearing.lineId,
-    pan,
-    psn: String(line['psn']),
-    atc: clearing.atc,
-    amountMinor: clearing.amountMinor,
-    currencyCode: clearing.currencyCode,
-    fareRule: clearing.fareRule,
-    cryptogramType: clearing.cryptogramType,
-    iccDataHex,
-    transactionDate: clearing.transactionDate,
-    transactionTime: clearing.transactionTime,
-    paramsVersion: clearing.paramsVersion,
-    recordJson: JSON.stringify({ ...rest, iccDataHex }),
+    seq: base.seq,
+    type: base.type,
+    timeWallMs: base.timeWallMs,
+    routeId: checked.lineId,
+    pan: checked.pan,
+    psn: checked.psn,
+    atc: checked.atc,
+    amountMinor: checked.amountMinor,
+    currencyCode: checked.currencyCode,
+    fareRule: checked.fareRule,
+    cryptogramType: checked.cryptogramType,
+    iccDataHex: checked.iccDataHex,
+    transactionDate: checked.transactionDate,
+    transactionTime: checked.transactionTime,
+    paramsVersion: checked.paramsVersion,
+    recordJson: checked.recordJson,
   };
 }
 

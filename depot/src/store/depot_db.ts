@@ -7,6 +7,13 @@ export type DepotDialect = 'sqlite' | 'postgres';
 /** A value bound to a `$1`, `$2`, ... placeholder. Integers beyond 2^53 are not used. */
 export type DepotValue = string | number | null;
 
+/**
+ * A bound parameter: a value, or (PostgreSQL only) an array of values, bound as one array
+ * parameter (`unnest($1::text[])`, `= ANY($1)`): a whole batch in one statement. SQLite
+ * refuses arrays with DepotStoreError.
+ */
+export type DepotParam = DepotValue | readonly DepotValue[];
+
 /** A row as returned by a query: column name to value (BIGINT columns come back as numbers). */
 export type DepotRow = Readonly<Record<string, DepotValue>>;
 
@@ -18,9 +25,9 @@ export type DepotRow = Readonly<Record<string, DepotValue>>;
 export interface DepotDb {
   readonly dialect: DepotDialect;
   /** Rows of a SELECT (or of a statement with RETURNING). */
-  query(sql: string, params?: readonly DepotValue[]): Promise<readonly DepotRow[]>;
+  query(sql: string, params?: readonly DepotParam[]): Promise<readonly DepotRow[]>;
   /** Runs a statement; resolves with the number of rows it changed. */
-  run(sql: string, params?: readonly DepotValue[]): Promise<number>;
+  run(sql: string, params?: readonly DepotParam[]): Promise<number>;
   /**
    * Runs `work` in one transaction on one connection: committed when it resolves, rolled
    * back when it rejects. Nested calls are not supported.

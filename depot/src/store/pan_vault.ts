@@ -7,8 +7,10 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createSecretKey,
   hkdfSync,
   randomBytes,
+  type KeyObject,
 } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -31,9 +33,23 @@ export interface PanVault {
   token(pan: string): string;
   /** `v1.IV.TAG.CIPHERTEXT` (base64url parts); a fresh IV each call. */
   seal(pan: string): string;
+  /**
+   * The token of `pan` and a seal of it: the seal this vault made for the same token lately
+   * (a card taps many times a day), else a fresh one. Reusing a whole seal repeats an IV only
+   * with the same plaintext, so the output is the same bytes again: GCM's rule (never one IV
+   * for two different plaintexts, NIST SP 800-38D, 8) holds, and equal seals tell no more
+   * than equal tokens already do. Misses draw a fresh IV as `seal` does.
+   */
+  sealCard(pan: string): { readonly token: string; readonly sealed: string };
   /** The PAN of a sealed value; throws DataKeyError when it was not sealed by this key. */
   unseal(sealed: string): string;
 }
+
+/**
+ * Seals kept per vault for sealCard: 2^16 cards, about 15 MB, a day's riders of a large
+ * fleet's busiest hour; the oldest entry goes first.
+ */
+const SEAL_CACHE_CARDS = 65_536;
 
 /** IVs drawn from one random block at a time: one getrandom call per 512 seals, not each. */
 function ivPool(): () => Uint8Array {
@@ -56,23 +72,39 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
     throw new DataKeyError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`);
   const derive = (info: string): Buffer =>
     Buffer.from(hkdfSync('sha256', dataKey, new Uint8Array(0), info, DATA_KEY_BYTES));
-  const tokenKey = derive('shuaka depot pan token v1');
-  const sealKey = derive('shuaka depot pan seal v1');
+  // KeyObjects once: a raw key Buffer is imported again by every createHmac/createCipheriv.
+  const tokenKey = createSecretKey(derive('shuaka depot pan token v1'));
+  const sealKey = createSecretKey(derive('shuaka depot pan seal v1'));
+  const seals = new Map<string, string>();
+  const token = (pan: string): string =>
+    createHmac('sha256', tokenKey).update(pan, 'ascii').digest('hex');
+  const seal = (pan: string): string => {
+    const nonce = iv();
+    const cipher = createCipheriv('aes-256-gcm', sealKey, nonce);
+    const body = cipher.update(pan, 'ascii');
+    // GCM is a stream mode: final() adds no bytes, it only makes the tag.
+    cipher.final();
+    return `${SEAL_VERSION}.${Buffer.from(nonce).toString('base64url')}.${
+      cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+  };
   return {
-    token: (pan) => createHmac('sha256', tokenKey).update(pan, 'ascii').digest('hex'),
-    seal: (pan) => {
-      const nonce = iv();
-      const cipher = createCipheriv('aes-256-gcm', sealKey, nonce);
-      const body = Buffer.concat([cipher.update(pan, 'ascii'), cipher.final()]);
-      const parts = [nonce, cipher.getAuthTag(), body].map((b) =>
-        Buffer.from(b).toString('base64url'));
-      return [SEAL_VERSION, ...parts].join('.');
+    token,
+    seal,
+    sealCard: (pan) => {
+      const cardToken = token(pan);
+      let sealed = seals.get(cardToken);
+      if (sealed === undefined) {
+        sealed = seal(pan);
+        if (seals.size >= SEAL_CACHE_CARDS) seals.delete(seals.keys().next().value ?? '');
+        seals.set(cardToken, sealed);
+      }
+      return { token: cardToken, sealed };
     },
     unseal: (sealed) => unsealWith(sealKey, sealed),
   };
 }
 
-function unsealWith(sealKey: Buffer, sealed: string): string {
+function unsealWith(sealKey: KeyObject, sealed: string): string {
   const parts = sealed.split('.');
   if (parts.length !== 4 || parts[0] !== SEAL_VERSION)
     throw new DataKeyError('not a sealed PAN (expected v1.IV.TAG.DATA)');

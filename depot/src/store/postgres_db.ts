@@ -1,7 +1,7 @@
 // The fleet-size depot database: PostgreSQL through pg's Pool, one client per transaction.
 
 import pg from 'pg';
-import type { DepotDb, DepotRow, DepotValue } from './depot_db.js';
+import type { DepotDb, DepotParam, DepotRow } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 
 /** A down server must answer 503 promptly, not hang the validator's upload. */
@@ -60,10 +60,10 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 async function queryRows(
   target: Queryable,
   sql: string,
-  params: readonly DepotValue[],
+  params: readonly DepotParam[],
 ): Promise<pg.QueryResult<DepotRow>> {
   try {
-    return await target.query<DepotRow>(sql, params as DepotValue[]);
+    return await target.query<DepotRow>(sql, params as DepotParam[]);
   } catch (error) {
     throw storeError(sql, error);
   }
@@ -75,11 +75,11 @@ class PostgresDepotDb implements DepotDb {
 
   constructor(private readonly pool: pg.Pool) {}
 
-  async query(sql: string, params: readonly DepotValue[] = []): Promise<readonly DepotRow[]> {
+  async query(sql: string, params: readonly DepotParam[] = []): Promise<readonly DepotRow[]> {
     return (await queryRows(this.pool, sql, params)).rows;
   }
 
-  async run(sql: string, params: readonly DepotValue[] = []): Promise<number> {
+  async run(sql: string, params: readonly DepotParam[] = []): Promise<number> {
     return (await queryRows(this.pool, sql, params)).rowCount ?? 0;
   }
 
@@ -124,12 +124,12 @@ class PostgresTransaction implements DepotDb {
     this.open = false;
   }
 
-  async query(sql: string, params: readonly DepotValue[] = []): Promise<readonly DepotRow[]> {
+  async query(sql: string, params: readonly DepotParam[] = []): Promise<readonly DepotRow[]> {
     this.assertOpen();
     return (await queryRows(this.client, sql, params)).rows;
   }
 
-  async run(sql: string, params: readonly DepotValue[] = []): Promise<number> {
+  async run(sql: string, params: readonly DepotParam[] = []): Promise<number> {
     this.assertOpen();
     return (await queryRows(this.client, sql, params)).rowCount ?? 0;
   }

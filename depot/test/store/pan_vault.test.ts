@@ -33,6 +33,38 @@ describe('pan vault', () => {
     expect(vault.seal(PAN)).not.toBe(sealed);
   });
 
+  it('sealCard_reusesASealOnlyForTheSameCard_andNeverAnIvForTwoPans', () => {
+    const vault = panVault(KEY);
+    const open = (sealed: string): { iv: string; pan: string } => {
+      const [, iv, tag, body] = sealed.split('.');
+      const decipher = createDecipheriv('aes-256-gcm', derive('shuaka depot pan seal v1'),
+        Buffer.from(iv ?? '', 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+      return { iv: iv ?? '', pan: Buffer.concat([decipher.update(Buffer.from(body ?? '',
+        'base64url')), decipher.final()]).toString() };
+    };
+    const panOfIv = new Map<string, string>();
+    const sealOfPan = new Map<string, string>();
+    const wrong: string[] = [];
+    // 70,000 distinct cards overflow the cache (2^16) and evict cards 0..6; their next taps
+    // get fresh seals (new IVs), which later taps of the same card then reuse.
+    for (let i = 0; i < 90_000; i += 1) {
+      const pan = `6231${String(i < 70_000 ? i : i % 7).padStart(15, '0')}`;
+      const card = vault.sealCard(pan);
+      if (i % 97 === 0 && card.token !== vault.token(pan)) wrong.push(`token ${i}`);
+      const opened = open(card.sealed);
+      if (opened.pan !== pan) wrong.push(`pan ${i}`);
+      if ((panOfIv.get(opened.iv) ?? pan) !== pan) wrong.push(`iv of two PANs ${i}`);
+      panOfIv.set(opened.iv, pan);
+      const before = sealOfPan.get(pan);
+      if (i >= 70_000 && i < 70_007 && before === card.sealed) wrong.push(`not evicted ${i}`);
+      if (i >= 70_007 && before !== card.sealed) wrong.push(`not reused ${i}`);
+      sealOfPan.set(pan, card.sealed);
+    }
+    expect(wrong).toEqual([]);
+    expect(panOfIv.size).toBe(70_007);
+  });
+
   it('unseal_refusesAWrongKeyOrAFlippedBit', () => {
     const sealed = panVault(KEY).seal(PAN);
     expect(() => panVault(Buffer.alloc(32, 1)).unseal(sealed)).toThrow(DataKeyError);
