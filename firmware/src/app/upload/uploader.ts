@@ -5,7 +5,9 @@
 // serial); the tap loop calls `betweenTaps`, which writes the ack the depot earned and
 // switches to a newly installed parameter set. Nothing is persisted but that ack, so after a
 // power cut the next contact resumes from the journal's ack point; a batch sent twice is
-// harmless (the depot dedupes by terminal + seq).
+// harmless (the depot dedupes by terminal + seq). A pass (read and send) runs here in the
+// simulator; a board hands it to a worker thread (`passRunner`) and only hears what the depot
+// stored.
 
 import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
