@@ -13,7 +13,10 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fleetTlsCreate, type FleetTls } from '../../host-sim/src/pki/fleet_tls.js';
-import { DepotHttps, depotIdentityRead, type DepotIdentity } from '../src/boards/depot_https.js';
+import { depotBatchBody } from '../src/app/upload/depot_port.js';
+import {
+  BODY_CHUNK_BYTES, DepotHttps, depotIdentityRead, type DepotIdentity,
+} from '../src/boards/depot_https.js';
 
 interface Seen {
   fingerprint: string | null;
@@ -88,6 +91,30 @@ describe('depot over HTTPS (mutual TLS)', () => {
       throughSeq: 3, records: [{ type: 'clearing', seq: 1 }, { type: 'torn', seq: 3 }] });
     expect(last?.fingerprint).toBe(new X509Certificate(id.cert).fingerprint256
       .replaceAll(':', '').toLowerCase());
+  });
+
+  it('pacedBody_isWrittenInChunksWithPaceBeforeEach_andArrivesVerbatim', async () => {
+    answer = (s) => ({ status: 200, body: JSON.stringify({
+      ackThroughSeq: (JSON.parse(s.body) as { throughSeq: number }).throughSeq,
+      stored: 1000, duplicates: 0 }) });
+    let paces = 0;
+    const d = new DepotHttps({ url: new URL(`https://localhost:${port}/`),
+      identity: await identity(fleet, 'SIM00001'), timeoutMs: 5_000,
+      pace: async () => {
+        paces += 1;
+        // A tap holds the worker here: the request waits, then goes on.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      } });
+    const recordLines = Array.from({ length: 1000 }, (_, i) =>
+      JSON.stringify({ type: 'clearing', seq: i + 1, pad: 'x'.repeat(200 + (i % 7)) }));
+    const batch = { terminalId: 'SIM00001', firstSeq: 1, throughSeq: 1000, recordLines };
+    const bodyBytes = Buffer.byteLength(depotBatchBody(batch));
+    expect(bodyBytes).toBeGreaterThan(3 * BODY_CHUNK_BYTES);
+    expect(await d.postBatch(batch)).toEqual({ ok: true,
+      value: { ackThroughSeq: 1000, stored: 1000, duplicates: 0 } });
+    expect(paces).toBe(Math.ceil(bodyBytes / BODY_CHUNK_BYTES));
+    expect(seen.at(-1)?.body).toBe(depotBatchBody(batch));
+    d.close();
   });
 
   it('statusAnswers_mapToTheirErrors_withTheDepotsCodeAndDetail', async () => {

@@ -158,6 +158,52 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     expect(storedLines(depot)).toEqual(truth);
   });
 
+  it('acksWhileAPassRuns_atMostEveryAckInterval_theLastAtOnceAfterIt', async () => {
+    const r = await rig(SEED + 6, 3000);
+    const truth = exportedNow(r.sim);
+    const depot = new DepotSim();
+    const acks: { atMs: number; through: number; storedThrough: number }[] = [];
+    let storedThrough = 0;
+    const holder: { up: Uploader | null } = { up: null };
+    // Each batch takes a simulated second; the tap loop runs betweenTaps meanwhile.
+    const slow: DepotPort = {
+      postBatch: async (batch) => {
+        await r.clock.advance(1_000);
+        const answer = await depot.postBatch(batch);
+        const before = r.journal.summary().ackThroughSeq;
+        await holder.up?.betweenTaps();
+        const through = r.journal.summary().ackThroughSeq;
+        if (through !== before) acks.push({ atMs: r.clock.nowMs(), through, storedThrough });
+        if (answer.ok) storedThrough = answer.value.ackThroughSeq;
+        return answer;
+      },
+      getParams: (have) => depot.getParams(have),
+      postStatus: (status) => depot.postStatus(status),
+    };
+    const up = uploader(r, slow, 50);
+    holder.up = up;
+    expect(await up.contact()).toEqual({ ok: true });
+    const batches = up.state().batchesSent;
+    expect(batches).toBeGreaterThan(15);
+    expect(acks.length).toBeGreaterThan(1);
+    expect(acks.length).toBeLessThanOrEqual(Math.ceil(batches / 5));
+    for (const [i, ack] of acks.entries()) {
+      // Never past what the depot had stored when the ack was written.
+      expect(ack.through).toBeLessThanOrEqual(ack.storedThrough);
+      const previous = acks[i - 1];
+      if (previous !== undefined) {
+        expect(ack.atMs - previous.atMs)
+          .toBeGreaterThanOrEqual(UPLOADER_CONFIG_DEFAULT.ackIntervalMs);
+      }
+    }
+    // The pass is over: the next betweenTaps acks everything at once.
+    expect(r.journal.summary().ackThroughSeq).toBeLessThan(3000);
+    await up.betweenTaps();
+    expect(r.journal.summary().ackThroughSeq).toBeGreaterThanOrEqual(3000);
+    expect(exportedNow(r.sim).size).toBe(0);
+    expect(storedLines(depot)).toEqual(truth);
+  });
+
   it('tooLarge_halvesTheBatch_untilTheDepotTakesIt', async () => {
     const r = await rig(SEED + 3, 600);
     const truth = exportedNow(r.sim);

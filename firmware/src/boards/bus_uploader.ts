@@ -16,7 +16,7 @@ import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../app/upload/uploader.js';
 import type { Validator } from '../app/validator/validator.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { DepotHttps, depotIdentityRead } from './depot_https.js';
-import { uploadReadPassInWorker } from './upload_read_worker.js';
+import { UploadPassWorker, UploadTapGate } from './upload_pass_worker.js';
 
 /** `--depot URL --depot-identity DIR [--depot-interval-s N]`. */
 export interface BusDepotOptions {
@@ -28,12 +28,26 @@ export interface BusDepotOptions {
 /** Whole-request bound of a depot call: a 1 MiB batch on a slow mobile link, with margin. */
 export const DEPOT_TIMEOUT_MS = 30_000;
 
+/**
+ * How often the upload worker's gate follows the validator's state while a pass runs: a tap
+ * is hundreds of milliseconds of card exchange before its journal commit, so the upload has
+ * stepped aside long before the fsync that makes the tap durable.
+ */
+export const UPLOAD_TAP_POLL_MS = 5;
+
+/**
+ * Niceness of the upload worker thread: below the tap loop (0), so that the tap's own thread
+ * wins the CPU whenever both want it, but not the bottom (19), so that other system work at
+ * the default priority cannot starve a backlog for long.
+ */
+export const UPLOAD_WORKER_NICENESS = 10;
+
 /** What the board needs to run and to stop the uploader. */
 export interface BusUploader {
   readonly uploader: Uploader;
   /** Starts the contact loop; resolves once `stopRequested` and the call in flight ended. */
   run(stopRequested: () => boolean): Promise<void>;
-  /** Drops the depot's connections (a call in flight fails at once). */
+  /** Drops the depot's connections and ends a pass in flight (its records wait). */
   close(): void;
 }
 
@@ -82,6 +96,13 @@ export async function bootUploader(
     },
     log: parts.log,
   });
+  const tapInProgress = (): boolean => parts.validator.state() === 'Processing';
+  const pass = new UploadPassWorker({
+    dir: parts.journalDir, fileName: JOURNAL_FILE_NAME, dataKeyPath: parts.dataKeyPath,
+    terminalId: parts.params.set.terminal.terminalId, depotUrl: options.url,
+    identity: identity.value, timeoutMs: DEPOT_TIMEOUT_MS, niceness: UPLOAD_WORKER_NICENESS,
+    gate: new UploadTapGate(), tapInProgress, tapPollMs: UPLOAD_TAP_POLL_MS,
+  });
   const uploader = new Uploader(
     {
       depot, storage: parts.storage, journalFileName: JOURNAL_FILE_NAME, journal: parts.journal,
@@ -89,9 +110,9 @@ export async function bootUploader(
       // Jitter only spreads retries across a fleet; it needs independence, not secrecy.
       random01: () => randomInt(0, 1 << 30) / (1 << 30),
       log: parts.log,
-      tapInProgress: () => parts.validator.state() === 'Processing',
+      tapInProgress,
       params,
-      readPass: uploadReadPassInWorker(parts.journalDir, JOURNAL_FILE_NAME, parts.dataKeyPath),
+      passRunner: pass.run,
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId: parts.params.set.terminal.terminalId,
       contactIntervalMs: options.contactIntervalMs },
@@ -101,6 +122,9 @@ export async function bootUploader(
   return { ok: true, value: {
     uploader,
     run: (stopRequested) => uploader.run(stopRequested),
-    close: () => depot.close(),
+    close: () => {
+      pass.stop();
+      depot.close();
+    },
   } };
 }

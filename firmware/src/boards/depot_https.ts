@@ -5,6 +5,7 @@
 // a log: the error details are the depot's `error` code and `detail` (PAN-free by contract).
 
 import { readdir, readFile } from 'node:fs/promises';
+import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 
@@ -69,7 +70,15 @@ export interface DepotHttpsOptions {
   readonly identity: DepotIdentity;
   /** Whole-request bound (connect, send, answer). */
   readonly timeoutMs: number;
+  /**
+   * Awaited before each BODY_CHUNK_BYTES of a request body is written (encrypted): the upload
+   * worker waits there while a tap runs, so a megabyte batch never encrypts through one.
+   */
+  readonly pace?: () => Promise<void>;
 }
+
+/** A body is written (and TLS-encrypted) this much at a time, with `pace` in between. */
+export const BODY_CHUNK_BYTES = 64 << 10;
 
 /** Largest answer body read (a parameter set with a national deny list, base64). */
 const ANSWER_BYTES_MAX = 64 << 20;
@@ -151,9 +160,48 @@ export class DepotHttps implements DepotPort {
       });
       req.on('timeout', () => req.destroy(new TimeoutError(this.options.timeoutMs)));
       req.on('error', (error) => resolve(transportError(error)));
-      req.end(body ?? undefined);
+      void bodyWrite(req, body === null ? null : Buffer.from(body, 'utf8'), this.options.pace);
     });
   }
+}
+
+/**
+ * Writes `body` in BODY_CHUNK_BYTES pieces, awaiting `pace` before each and the socket's
+ * drain when its buffer is full, then ends the request. A request that fails meanwhile has
+ * already resolved its call through its 'error' event: the write just stops.
+ */
+async function bodyWrite(
+  req: ClientRequest,
+  body: Buffer | null,
+  pace: (() => Promise<void>) | undefined,
+): Promise<void> {
+  if (body === null || pace === undefined) {
+    req.end(body ?? undefined);
+    return;
+  }
+  try {
+    for (let at = 0; at < body.length; at += BODY_CHUNK_BYTES) {
+      await pace();
+      if (req.destroyed) return;
+      if (!req.write(body.subarray(at, at + BODY_CHUNK_BYTES))) await drainOrClose(req);
+    }
+    if (!req.destroyed) req.end();
+  } catch {
+    // The request failed (its 'error' listener answered the call) or was destroyed.
+  }
+}
+
+/** Resolves at the request's next 'drain' or 'close', whichever comes first. */
+function drainOrClose(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
 }
 
 class TimeoutError extends Error {

@@ -47,8 +47,9 @@ class PassStopped extends Error {}
  * `throughSeq` covers the records not exported (declined, ack) up to the next exported one,
  * so an ack of it lets the journal reclaim them; a range holding only ack records is never
  * sent (acking it would write another ack record, forever). `send` is awaited: the pass waits
- * for the depot. Errors: 'read-failed' (the storage's list or read failed, or a sealed PAN
- * did not open under the context's key).
+ * for the depot. `pace`, when given, is called before each record is cut (a worker blocks
+ * there while a tap runs). Errors: 'read-failed' (the storage's list or read failed, or a
+ * sealed PAN did not open under the context's key).
  */
 export async function uploadPass(
   storage: StoragePort,
@@ -56,6 +57,7 @@ export async function uploadPass(
   context: JournalExportContext,
   limits: UploadBatchLimits,
   send: (slice: UploadSlice) => Promise<UploadSliceVerdict>,
+  pace?: () => void,
 ): Promise<UploadPassEnd> {
   const cutter = new SliceCutter(context, limits);
   const flush = async (): Promise<void> => {
@@ -67,7 +69,10 @@ export async function uploadPass(
     const read = await journalRead(storage, fileName, {
       from: 'oldest',
       trackLastFinals: false,
-      onRecord: (record) => cutter.push(record),
+      onRecord: pace === undefined ? (record) => cutter.push(record) : (record) => {
+        pace();
+        cutter.push(record);
+      },
       beforeRead: flush,
     });
     if (!read.ok) return { kind: 'read-failed', detail: read.detail };

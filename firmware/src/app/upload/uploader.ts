@@ -5,21 +5,25 @@
 // serial); the tap loop calls `betweenTaps`, which writes the ack the depot earned and
 // switches to a newly installed parameter set. Nothing is persisted but that ack, so after a
 // power cut the next contact resumes from the journal's ack point; a batch sent twice is
-// harmless (the depot dedupes by terminal + seq).
+// harmless (the depot dedupes by terminal + seq). A pass (read and send) runs here in the
+// simulator; a board hands it to a worker thread (`passRunner`) and only hears what the depot
+// stored.
 
 import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import type { Journal } from '../journal/journal.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
-import type { JournalExportContext } from '../journal/journal_export.js';
 import type { PanVault } from '../journal/pan_vault.js';
-import {
-  uploadPass, type UploadBatchLimits, type UploadPassEnd, type UploadSlice,
-  type UploadSliceVerdict,
-} from './upload_batches.js';
+import { uploadPass, type UploadBatchLimits } from './upload_batches.js';
 import type { UploadParamsPort } from './upload_params.js';
 import { uploadBackoffMs, uploadDetailSafe, type UploadBackoff } from './upload_backoff.js';
+import {
+  uploadPassRunner, type UploadBatchStored, type UploadPassResult, type UploadPassRunner,
+  type UploadReadPass,
+} from './upload_send.js';
+
+export type { UploadReadPass } from './upload_send.js';
 
 /** Everything the uploader uses. */
 export interface UploaderPorts {
@@ -39,18 +43,18 @@ export interface UploaderPorts {
   /** Parameters down; null: this uploader only uploads. */
   readonly params: UploadParamsPort | null;
   /**
-   * Where a pass reads the journal: absent, here on `storage` (uploadPass); a board passes a
-   * reader in a worker thread, so that scanning segments never holds up a tap.
+   * Where a pass reads the journal when it runs here: absent, on `storage` (uploadPass).
+   * Ignored when `passRunner` is given.
    */
   readonly readPass?: UploadReadPass;
+  /**
+   * Where a whole pass (read and send) runs: absent, here, reading with `readPass` and
+   * sending through `depot`. A board runs it in a worker thread (upload_pass_worker.ts), so
+   * that neither the segment scan nor TLS on megabyte bodies holds up a tap; this thread only
+   * hears which batches the depot stored.
+   */
+  readonly passRunner?: UploadPassRunner;
 }
-
-/** A pass over the journal (uploadPass's contract), wherever it runs. */
-export type UploadReadPass = (
-  context: JournalExportContext,
-  limits: UploadBatchLimits,
-  send: (slice: UploadSlice) => Promise<UploadSliceVerdict>,
-) => Promise<UploadPassEnd>;
 
 /** Choices of an uploader; every field explicit. */
 export interface UploaderConfig {
@@ -62,6 +66,12 @@ export interface UploaderConfig {
   readonly backoff: UploadBackoff;
   /** How often to look again while a tap runs. */
   readonly tapWaitMs: number;
+  /**
+   * While a pass runs, the least time between two acks written into the journal (each is an
+   * append, an fsync and maybe a reclaim, between taps); the pass's last ack is written at
+   * the first betweenTaps after it. A power cut only means resending what was not acked yet.
+   */
+  readonly ackIntervalMs: number;
 }
 
 export const UPLOADER_CONFIG_DEFAULT: Omit<UploaderConfig, 'terminalId'> = {
@@ -70,6 +80,7 @@ export const UPLOADER_CONFIG_DEFAULT: Omit<UploaderConfig, 'terminalId'> = {
   contactIntervalMs: 60_000,
   backoff: { baseMs: 2_000, maxMs: 15 * 60_000 },
   tapWaitMs: 20,
+  ackIntervalMs: 5_000,
 };
 
 /** Counters and the last outcome, for logs and the simulator's summary. */
@@ -92,9 +103,6 @@ export type ContactResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly error: DepotError | 'journal'; readonly detail: string };
 
-/** Splits of a batch the depot found too large before giving up on it (1 MiB → 2 KiB). */
-const TOO_LARGE_SPLITS_MAX = 9;
-
 export class Uploader {
   private readonly stateValue: UploaderState = {
     contacts: 0, contactsFailed: 0, batchesSent: 0, recordsSent: 0, recordsStored: 0,
@@ -102,6 +110,9 @@ export class Uploader {
     paramsRefused: null,
   };
   private failures = 0;
+  private passRunning = false;
+  /** When betweenTaps last wrote an ack (the clock's nowMs), -Infinity before the first. */
+  private ackWrittenMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ports: UploaderPorts,
@@ -147,12 +158,16 @@ export class Uploader {
 
   /**
    * Writes the ack the depot earned and switches to an installed parameter set. The tap loop
-   * calls it between taps (never during one): the journal's appends are serial.
+   * calls it between taps (never during one): the journal's appends are serial. While a pass
+   * runs, acks are written at most every `ackIntervalMs`; once it ended, at once.
    */
   async betweenTaps(): Promise<void> {
     const journal = this.ports.journal;
     const through = Math.min(this.stateValue.depotAckThroughSeq, journal.summary().lastSeq);
-    if (through > journal.summary().ackThroughSeq && !journal.isFailed()) {
+    const nowMs = this.ports.clock.nowMs();
+    const due = !this.passRunning || nowMs - this.ackWrittenMs >= this.config.ackIntervalMs;
+    if (due && through > journal.summary().ackThroughSeq && !journal.isFailed()) {
+      this.ackWrittenMs = nowMs;
       const appended = await journal.append({ kind: 'ack', throughSeq: through });
       if (appended.ok) this.ports.log.log({ event: 'journal-ack', throughSeq: through });
       else this.ports.log.log({ event: 'journal-ack-failed', error: appended.error,
@@ -169,68 +184,54 @@ export class Uploader {
       openSeqs: new Set(journal.uncertainAll().map((tap) => tap.seq)),
       vault: this.ports.panVault,
     };
-    let failed: ContactResult = { ok: true };
-    const readPass: UploadReadPass = this.ports.readPass
-      ?? ((c, l, send) => uploadPass(this.ports.storage, this.ports.journalFileName, c, l, send));
-    const end = await readPass(
-      context, this.config.batch,
-      async (slice) => {
-        failed = await this.sendSlice(slice, 0);
-        return failed.ok ? 'continue' : 'stop';
-      },
+    const run = this.ports.passRunner ?? uploadPassRunner(
+      this.ports.readPass
+        ?? ((c, l, send) => uploadPass(this.ports.storage, this.ports.journalFileName, c, l, send)),
+      { depot: this.ports.depot, terminalId: this.config.terminalId,
+        waitForNoTap: () => this.waitForNoTap() },
     );
-    if (end.kind === 'read-failed') {
-      this.ports.log.log({ event: 'upload-journal-unreadable', detail: end.detail });
-      return { ok: false, error: 'journal', detail: end.detail };
+    this.passRunning = true;
+    let end: UploadPassResult;
+    try {
+      end = await run(context, this.config.batch, (batch) => this.stored(batch));
+    } finally {
+      this.passRunning = false;
     }
-    return failed;
+    switch (end.kind) {
+      case 'drained':
+        return { ok: true };
+      case 'read-failed':
+        this.ports.log.log({ event: 'upload-journal-unreadable', detail: end.detail });
+        return { ok: false, error: 'journal', detail: end.detail };
+      case 'stopped':
+        return { ok: false, error: 'network', detail: 'upload stopped' };
+      case 'failed': {
+        const f = end.failure;
+        this.ports.log.log({
+          event: 'upload-failed', call: 'batch', error: f.error, httpStatus: f.httpStatus,
+          detail: f.detail, firstSeq: f.firstSeq, throughSeq: f.throughSeq,
+        });
+        return { ok: false, error: f.error, detail: f.detail };
+      }
+      default: {
+        const never: never = end;
+        return never;
+      }
+    }
   }
 
-  private async sendSlice(slice: UploadSlice, splits: number): Promise<ContactResult> {
-    await this.waitForNoTap();
-    const sent = await this.ports.depot.postBatch({
-      terminalId: this.config.terminalId, firstSeq: slice.firstSeq,
-      throughSeq: slice.throughSeq, recordLines: slice.recordLines,
-    });
-    if (!sent.ok && sent.error === 'too-large' && slice.recordLines.length > 1
-      && splits < TOO_LARGE_SPLITS_MAX) {
-      return this.sendHalves(slice, splits + 1);
-    }
-    if (!sent.ok) return this.failed('batch', sent, slice);
-    const ack = sent.value;
-    if (ack.ackThroughSeq !== slice.throughSeq) {
-      const detail = `ackThroughSeq ${ack.ackThroughSeq} for a batch through ${slice.throughSeq}`;
-      return this.failed('batch', { ok: false, error: 'protocol', httpStatus: 200, detail },
-        slice);
-    }
+  /** A batch the depot stored: counted, and the ack the next betweenTaps may write. */
+  private stored(batch: UploadBatchStored): void {
     const state = this.stateValue;
     state.batchesSent += 1;
-    state.recordsSent += slice.recordLines.length;
-    state.recordsStored += ack.stored;
-    state.duplicates += ack.duplicates;
-    state.depotAckThroughSeq = Math.max(state.depotAckThroughSeq, ack.ackThroughSeq);
+    state.recordsSent += batch.records;
+    state.recordsStored += batch.stored;
+    state.duplicates += batch.duplicates;
+    state.depotAckThroughSeq = Math.max(state.depotAckThroughSeq, batch.throughSeq);
     this.ports.log.log({
-      event: 'upload-batch', firstSeq: slice.firstSeq, throughSeq: slice.throughSeq,
-      records: slice.recordLines.length, stored: ack.stored, duplicates: ack.duplicates,
+      event: 'upload-batch', firstSeq: batch.firstSeq, throughSeq: batch.throughSeq,
+      records: batch.records, stored: batch.stored, duplicates: batch.duplicates,
     });
-    return { ok: true };
-  }
-
-  /** 413: the first half (by records, its seq range ends at its last record), then the rest. */
-  private async sendHalves(slice: UploadSlice, splits: number): Promise<ContactResult> {
-    const half = Math.ceil(slice.recordLines.length / 2);
-    const headLines = slice.recordLines.slice(0, half);
-    const lastHead = headLines.at(-1) ?? '{}';
-    const headThrough = (JSON.parse(lastHead) as { seq: number }).seq;
-    const bytesOf = (lines: readonly string[]): number =>
-      lines.reduce((sum, line) => sum + line.length + 1, 0);
-    const head = { firstSeq: slice.firstSeq, throughSeq: headThrough, recordLines: headLines,
-      bytes: bytesOf(headLines) };
-    const tailLines = slice.recordLines.slice(half);
-    const tail = { firstSeq: headThrough + 1, throughSeq: slice.throughSeq,
-      recordLines: tailLines, bytes: bytesOf(tailLines) };
-    const first = await this.sendSlice(head, splits);
-    return first.ok ? this.sendSlice(tail, splits) : first;
   }
 
   private async sendStatus(): Promise<ContactResult> {
@@ -245,18 +246,14 @@ export class Uploader {
       ackThroughSeq: summary.ackThroughSeq,
       softwareVersion: this.config.softwareVersion,
     });
-    return sent.ok ? { ok: true } : this.failed('status', sent, null);
+    return sent.ok ? { ok: true } : this.statusFailed(sent);
   }
 
-  private failed(
-    call: string,
-    result: Extract<DepotResult<unknown>, { ok: false }>,
-    slice: UploadSlice | null,
-  ): ContactResult {
+  private statusFailed(result: Extract<DepotResult<unknown>, { ok: false }>): ContactResult {
     const detail = uploadDetailSafe(result.detail);
     this.ports.log.log({
-      event: 'upload-failed', call, error: result.error, httpStatus: result.httpStatus,
-      detail, firstSeq: slice?.firstSeq ?? null, throughSeq: slice?.throughSeq ?? null,
+      event: 'upload-failed', call: 'status', error: result.error, httpStatus: result.httpStatus,
+      detail, firstSeq: null, throughSeq: null,
     });
     return { ok: false, error: result.error, detail };
   }

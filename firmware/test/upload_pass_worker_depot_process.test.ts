@@ -1,0 +1,133 @@
+// The board's uploader (the pass in a worker thread, HTTPS with the terminal's certificate)
+// against a real `shuaka depot serve` on SQLite: the depot holds exactly the journal's export,
+// the journal is acknowledged, and a replayed pass from the start counts duplicates only.
+// Truth: `shuaka journal export` of the files (a process of its own) and the depot's database.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { FileStorage } from '../../hal/src/storage/file_storage.js';
+import { ClockSim } from '../../host-sim/src/clock_sim.js';
+import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
+import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../src/app/upload/uploader.js';
+import { DepotHttps, depotIdentityRead } from '../src/boards/depot_https.js';
+import { UploadPassWorker, UploadTapGate } from '../src/boards/upload_pass_worker.js';
+import {
+  card, clearing, FIXTURE_VAULT, journalOptions, recovery, WALL_EPOCH_MS, writeJournalDir,
+} from './journal_fixtures.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+let dir = '';
+let serve: ChildProcess | null = null;
+let port = 0;
+
+function shuaka(...args: string[]): { code: number | null; out: string; err: string } {
+  const run = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: run.status, out: run.stdout, err: run.stderr };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shuaka-upload-depot-'));
+  expect(shuaka('depot', 'init', '--dir', join(dir, 'depot')).code).toBe(0);
+  const ids = join(dir, 'ids');
+  const added = shuaka('depot', 'terminal', 'add', '--db', join(dir, 'd.db'), '--id',
+    'T0001', '--dir', join(dir, 'depot'), '--out', ids);
+  expect(added.code, added.err).toBe(0);
+  copyFileSync(join(dir, 'depot', 'ca.pem'), join(ids, 'ca.pem'));
+  const child = spawn(process.execPath, [BIN, 'depot', 'serve', '--dir', join(dir, 'depot'),
+    '--db', join(dir, 'd.db'), '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT });
+  serve = child;
+  port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      const match = /listening https:\/\/[^:]+:(\d+)/.exec(text);
+      if (match !== null) resolve(Number(match[1]));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`depot serve exited ${code}: ${text}`)));
+  });
+}, 300_000);
+
+afterAll(async () => {
+  if (serve !== null && serve.exitCode === null) {
+    const exited = new Promise((resolve) => serve?.once('exit', resolve));
+    serve.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function entries(taps: number): JournalEntry[] {
+  const out: JournalEntry[] = [];
+  for (let n = 1; n <= taps; n += 1) {
+    const pendingSeq = out.length + 1;
+    out.push({ kind: 'pending', recovery: recovery(card(n), n), fareRule: 'flat',
+      amountMinor: 200 });
+    out.push({ kind: 'final', pendingSeq, clearing: clearing(card(n), n) });
+  }
+  return out;
+}
+
+describe('the board uploader against a real depot', () => {
+  it('workerPass_depotHoldsTheExport_replayIsDuplicatesOnly_journalAcked', async () => {
+    const journalDir = await writeJournalDir(dir, 'journal', entries(300));
+    const exported = shuaka('journal', 'export', '--journal', journalDir);
+    expect(exported.code, exported.err).toBe(0);
+    const truth = exported.out.split('\n').filter((line) => line !== '');
+    expect(truth.length).toBe(300);
+    const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+    if (!storage.ok) throw new Error(storage.detail);
+    const clock = new ClockSim(WALL_EPOCH_MS);
+    const opened = await Journal.open(storage.value,
+      { ...journalOptions(clock), fileName: JOURNAL_FILE_NAME });
+    if (!opened.ok) throw new Error(opened.detail);
+    const journal = opened.value.journal;
+    const identity = await depotIdentityRead(join(dir, 'ids'));
+    if (!identity.ok) throw new Error(identity.detail);
+    const url = new URL(`https://localhost:${port}/`);
+    const depot = new DepotHttps({ url, identity: identity.value, timeoutMs: 10_000 });
+    const pass = (): UploadPassWorker => new UploadPassWorker({
+      dir: journalDir, fileName: JOURNAL_FILE_NAME,
+      dataKeyPath: join(journalDir, DATA_KEY_FILE_NAME), terminalId: 'T0001', depotUrl: url,
+      identity: identity.value, timeoutMs: 10_000, niceness: 10, gate: new UploadTapGate(),
+      tapInProgress: () => false, tapPollMs: 5,
+    });
+    const uploader = new Uploader({
+      depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal,
+      panVault: FIXTURE_VAULT, clock, random01: () => 0.5, log: { log: () => undefined },
+      tapInProgress: () => false, params: null, passRunner: pass().run,
+    }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'T0001',
+      batch: { recordsMax: 40, bytesMax: 1 << 20 } });
+    try {
+      // A pass whose acks never reached the journal (a power cut before betweenTaps).
+      const first = await pass().run({ ackThroughSeq: 0, openSeqs: new Set(),
+        vault: FIXTURE_VAULT }, { recordsMax: 40, bytesMax: 1 << 20 }, () => undefined);
+      expect(first).toEqual({ kind: 'drained', throughSeq: 600 });
+      expect(journal.summary().ackThroughSeq).toBe(0);
+      // The next contact sends the same records again: duplicates only, nothing counts twice.
+      expect(await uploader.contact()).toEqual({ ok: true });
+      expect(uploader.state()).toMatchObject({ recordsStored: 0, duplicates: truth.length });
+      await uploader.betweenTaps();
+      expect(journal.summary().ackThroughSeq).toBe(600);
+      const db = new Database(join(dir, 'd.db'), { readonly: true });
+      const row = db.prepare('SELECT count(*) AS n FROM taps WHERE terminal_id = ?')
+        .get('T0001') as { n: number };
+      db.close();
+      expect(row.n).toBe(truth.length);
+    } finally {
+      depot.close();
+      await storage.value.close();
+    }
+  }, 300_000);
+});
