@@ -193,7 +193,10 @@ describe(`shuaka run subprocess: DWIN display unplugged and plugged back (seed $
 
     display = await plugDisplay(displayDir);
     await until(why('display-back'), () => count('display-back') === 1);
-    expect(stderr).toMatch(/display on .* back after \d+ ms/);
+    // The sentence goes to stderr, another pipe: it may arrive after the stdout line.
+    const backSentence = /display on .* back after \d+ ms/;
+    await until(why('the display-back sentence'), () => backSentence.test(stderr));
+    expect(stderr).toMatch(backSentence);
     // The screen the validator meant to show is on the new display without a new tap.
     await until(
       () => `nothing shown after the return: ${display.sim.render()}`,

@@ -12,8 +12,42 @@ export function logScrubPans(text: string): string {
   return panScrub(text);
 }
 
+/** Severity of a log line, with syslog's names (RFC 5424, 6.2.1): what a fleet alerts on. */
+export type LogLevel = 'error' | 'warning' | 'info';
+
 /**
- * Writes `{"ts":"2026-11-22T08:00:00.000Z","event":...}` lines through `write`.
+ * Events that are not routine. error: the validator cannot serve (out of service, the reader
+ * gone, the journal failing, a record it cannot open); warning: served, but degraded or
+ * retrying (a display, an indicator, the depot, a parameter set). Every other event is info.
+ */
+const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
+  'out-of-service': 'error',
+  'reader-lost': 'error',
+  'journal-error': 'error',
+  'journal-ack-failed': 'error',
+  'recovery-unsealable': 'error',
+  'upload-journal-unreadable': 'error',
+  'reader-error': 'warning',
+  'display-error': 'warning',
+  'display-lost': 'warning',
+  'indicator-missing': 'warning',
+  'indicator-error': 'warning',
+  'params-fallback': 'warning',
+  'params-refused': 'warning',
+  'params-install-failed': 'warning',
+  'params-fetch-failed': 'warning',
+  'upload-failed': 'warning',
+  'upload-retry': 'warning',
+  'card-left-on-reader': 'warning',
+};
+
+/** The level of a line carrying `event`. */
+export function logLevelOf(event: string): LogLevel {
+  return LOG_LEVELS[event] ?? 'info';
+}
+
+/**
+ * Writes `{"ts":"2026-11-22T08:00:00.000Z","level":"info","event":...}` lines through `write`.
  *
  * The application masks PANs itself (TapReport.panMasked). Logs leave the device (syslog,
  * a support laptop), so this sink masks again whatever still looks like a PAN in any string
@@ -27,10 +61,11 @@ export class JsonLineLog implements LogPort {
     private readonly write: (line: string) => void,
   ) {}
 
-  /** Writes `event` as one line, `ts` first. Never fails (a lost log line is not an error). */
+  /** Writes `event` as one line, `ts` and `level` first. Never fails (a lost line is no error). */
   log(event: LogEvent): void {
     const line: Record<string, string | number | boolean | null> = {
       ts: new Date(this.clock.wallMs()).toISOString(),
+      level: logLevelOf(String(event['event'] ?? '')),
     };
     for (const [key, value] of Object.entries(event)) {
       line[key] = typeof value === 'string' ? logScrubPans(value) : value;
