@@ -9,10 +9,10 @@
 // the list's header: a validator holding another key refuses the set instead of silently
 // matching nothing. See README.md in this folder.
 
-import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { createHash, createHmac, type Hash } from 'node:crypto';
+import { join } from 'node:path';
+
+import { keyFileCreate, keyFileLoad, type KeyFileError, type KeyFileResult } from '../key_file.js';
 
 /** Bytes of a deny key (HMAC-SHA-256 key of the hash's output size, RFC 2104 section 3). */
 export const DENY_KEY_BYTES = 32;
@@ -81,20 +81,10 @@ export class DenyKey {
   }
 }
 
-/** Why the deny key could not be loaded or created. */
-export type DenyKeyError =
-  /** No such file. */
-  | 'missing'
-  /** The file is not DENY_KEY_BYTES bytes. */
-  | 'bad-size'
-  /** Group or others have access (mode must be 0600 or stricter). */
-  | 'too-open'
-  /** Any other file system failure (permissions, I/O, already exists on create). */
-  | 'io';
+/** Why the deny key could not be loaded or created (key_file.ts). */
+export type DenyKeyError = KeyFileError;
 
-export type DenyKeyResult =
-  | { readonly ok: true; readonly value: DenyKey }
-  | { readonly ok: false; readonly error: DenyKeyError; readonly detail: string };
+export type DenyKeyResult = KeyFileResult<DenyKey>;
 
 /** The deny key path of a journal directory when no explicit path is given. */
 export function denyKeyDefaultPath(journalDir: string): string {
@@ -107,30 +97,9 @@ export function denyKeyDefaultPath(journalDir: string): string {
  * it, as ssh refuses a private key). Errors: missing, bad-size, too-open, io. Never throws.
  */
 export async function denyKeyLoad(path: string): Promise<DenyKeyResult> {
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8);
-      return fail('too-open', `${path}: mode ${mode}, must be 600 (chmod 600 ${path})`);
-    }
-    const handle = await open(path, 'r');
-    try {
-      const bytes = new Uint8Array(DENY_KEY_BYTES + 1);
-      const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
-      if (bytesRead !== DENY_KEY_BYTES) {
-        return fail('bad-size', `${path}: ${bytesRead} bytes, expected ${DENY_KEY_BYTES}`);
-      }
-      return { ok: true, value: DenyKey.fromBytes(bytes.subarray(0, DENY_KEY_BYTES)) };
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      return fail('missing', `${path}: no deny key (provision the fleet's deny key here)`);
-    }
-    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const loaded = await keyFileLoad(path, DENY_KEY_BYTES,
+    'no deny key (provision the fleet\'s deny key here)');
+  return loaded.ok ? { ok: true, value: DenyKey.fromBytes(loaded.value) } : loaded;
 }
 
 /**
@@ -138,30 +107,6 @@ export async function denyKeyLoad(path: string): Promise<DenyKeyResult> {
  * file and directory fsynced. Errors: io (exists, no permission, disk full), bad-size.
  */
 export async function denyKeyCreate(path: string, key: Uint8Array): Promise<DenyKeyResult> {
-  if (key.length !== DENY_KEY_BYTES) {
-    return fail('bad-size', `${key.length} bytes, expected ${DENY_KEY_BYTES}`);
-  }
-  try {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-    const handle = await open(path, flags, 0o600);
-    try {
-      await handle.write(key, 0, key.length, 0);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    return { ok: true, value: DenyKey.fromBytes(key) };
-  } catch (error) {
-    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function fail(error: DenyKeyError, detail: string): DenyKeyResult {
-  return { ok: false, error, detail };
+  const created = await keyFileCreate(path, key, DENY_KEY_BYTES);
+  return created.ok ? { ok: true, value: DenyKey.fromBytes(created.value) } : created;
 }

@@ -9,29 +9,20 @@
 // exported unrecoverable: export before replacing a key. Replacing it on a journal that holds
 // records is refused at start (records sealed under the old key would be stranded).
 
-import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
+import {
+  keyFileCreate, keyFileFail, keyFileLoad, type KeyFileError, type KeyFileResult,
+} from '../key_file.js';
 import { PAN_VAULT_KEY_BYTES, type RandomBytes } from './pan_vault.js';
 
 /** File name of the data key when it sits next to the journal. */
 export const DATA_KEY_FILE_NAME = 'data.key';
 
-/** Why the data key could not be loaded or created. */
-export type DataKeyError =
-  /** No such file. */
-  | 'missing'
-  /** The file exists but is not PAN_VAULT_KEY_BYTES bytes. */
-  | 'bad-size'
-  /** Group or others have access (mode must be 0600 or stricter). */
-  | 'too-open'
-  /** Any other file system failure (permissions, I/O, already exists on create). */
-  | 'io';
+/** Why the data key could not be loaded or created (key_file.ts). */
+export type DataKeyError = KeyFileError;
 
-export type DataKeyResult =
-  | { readonly ok: true; readonly value: Uint8Array }
-  | { readonly ok: false; readonly error: DataKeyError; readonly detail: string };
+export type DataKeyResult = KeyFileResult<Uint8Array>;
 
 /** The data key path of a journal directory when no explicit path is given. */
 export function dataKeyDefaultPath(journalDir: string): string {
@@ -39,56 +30,16 @@ export function dataKeyDefaultPath(journalDir: string): string {
 }
 
 /** Reads the data key at `path`. Errors: missing, bad-size, too-open, io. Never throws. */
-export async function dataKeyLoad(path: string): Promise<DataKeyResult> {
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8);
-      return fail('too-open', `${path}: mode ${mode}, must be 600 (chmod 600 ${path})`);
-    }
-    const handle = await open(path, 'r');
-    try {
-      const bytes = new Uint8Array(PAN_VAULT_KEY_BYTES + 1);
-      const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
-      if (bytesRead !== PAN_VAULT_KEY_BYTES) {
-        return fail('bad-size', `${path}: ${bytesRead} bytes, expected ${PAN_VAULT_KEY_BYTES}`);
-      }
-      return { ok: true, value: bytes.subarray(0, PAN_VAULT_KEY_BYTES) };
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail('missing', `${path}: no data key`);
-    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+export function dataKeyLoad(path: string): Promise<DataKeyResult> {
+  return keyFileLoad(path, PAN_VAULT_KEY_BYTES, 'no data key');
 }
 
 /**
  * Creates a new data key at `path` (mode 0600, never overwriting), durable before it
  * resolves: file and directory are fsynced. Errors: io (exists, no permission, disk full).
  */
-export async function dataKeyCreate(path: string, random: RandomBytes): Promise<DataKeyResult> {
-  const key = random(PAN_VAULT_KEY_BYTES);
-  try {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-    const handle = await open(path, flags, 0o600);
-    try {
-      await handle.write(key, 0, key.length, 0);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    return { ok: true, value: key };
-  } catch (error) {
-    return fail('io', `${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+export function dataKeyCreate(path: string, random: RandomBytes): Promise<DataKeyResult> {
+  return keyFileCreate(path, random(PAN_VAULT_KEY_BYTES), PAN_VAULT_KEY_BYTES);
 }
 
 /**
@@ -103,11 +54,8 @@ export async function dataKeyProvision(
   const loaded = await dataKeyLoad(path);
   if (loaded.ok || loaded.error !== 'missing') return loaded;
   if (!journalEmpty) {
-    return fail('missing', `${path}: no data key, and the journal holds records sealed under one`);
+    return keyFileFail('missing',
+      `${path}: no data key, and the journal holds records sealed under one`);
   }
   return dataKeyCreate(path, random);
-}
-
-function fail(error: DataKeyError, detail: string): DataKeyResult {
-  return { ok: false, error, detail };
 }
