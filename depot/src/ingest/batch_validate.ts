@@ -65,7 +65,7 @@ const RECOVERY_KEYS = ['card', 'aidHex', 'atc', 'amountAuthorisedMinor', 'curren
 const CARD_KEYS = ['psn', 'uidHex'];
 const TEXT_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
-type Obj = Readonly<Record<string, unknown>>;
+export type Obj = Readonly<Record<string, unknown>>;
 
 function objectAt(value: unknown, path: string): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
@@ -81,7 +81,7 @@ function exactKeys(value: Obj, keys: readonly string[], path: string): void {
     if (!keys.includes(key)) throw new BatchError('bad-batch', at(path, key), 'unexpected field');
 }
 
-function at(path: string, key: string): string {
+export function at(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
@@ -92,11 +92,19 @@ function seqAt(value: unknown, path: string, min: number): number {
   return value;
 }
 
+/** How a clearing line is checked and stored (the reference test swaps in a second one). */
+export type ClearingValidator =
+  (line: Obj, path: string, terminalId: string, base: LineBase) => IngestRecord;
+
 /**
  * Validates a parsed batch body sent over the certificate of `certTerminalId`. Throws
  * BatchError (bad-batch or terminal-mismatch).
  */
-export function batchValidate(body: unknown, certTerminalId: string): IngestBatch {
+export function batchValidate(
+  body: unknown,
+  certTerminalId: string,
+  clearing: ClearingValidator = clearingValidate,
+): IngestBatch {
   const batch = objectAt(body, '');
   exactKeys(batch, BATCH_KEYS, '');
   const terminalId = batch['terminalId'];
@@ -113,7 +121,7 @@ export function batchValidate(body: unknown, certTerminalId: string): IngestBatc
   const records: IngestRecord[] = new Array<IngestRecord>(lines.length);
   let previous = firstSeq - 1;
   for (let i = 0; i < lines.length; i += 1) {
-    const record = lineValidate(lines[i] as unknown, i, terminalId);
+    const record = lineValidate(lines[i] as unknown, i, terminalId, clearing);
     if (record.seq <= previous || record.seq > throughSeq)
       throw new BatchError('bad-batch', `records[${i}].seq`,
         `must increase and lie in firstSeq..throughSeq (${firstSeq}..${throughSeq})`);
@@ -128,7 +136,12 @@ function linePath(i: number): string {
   return `records[${i}]`;
 }
 
-function lineValidate(value: unknown, i: number, terminalId: string): IngestRecord {
+function lineValidate(
+  value: unknown,
+  i: number,
+  terminalId: string,
+  clearing: ClearingValidator,
+): IngestRecord {
   const line = objectAt(value, linePath(i));
   const type = line['type'];
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
@@ -151,7 +164,7 @@ function lineValidate(value: unknown, i: number, terminalId: string): IngestReco
   const base: LineBase = { seq: seq as number, type, timeWallMs };
   switch (type) {
     case 'clearing':
-      return clearingValidate(line, linePath(i), terminalId, base);
+      return clearing(line, linePath(i), terminalId, base);
     case 'torn':
     case 'pending_open':
       return uncertainValidate(line, linePath(i), base);
@@ -165,7 +178,7 @@ function lineValidate(value: unknown, i: number, terminalId: string): IngestReco
   }
 }
 
-interface LineBase {
+export interface LineBase {
   readonly seq: number;
   readonly type: TapType;
   readonly timeWallMs: number;
@@ -178,7 +191,7 @@ const EMPTY: Omit<IngestRecord, 'seq' | 'type' | 'timeWallMs' | 'recordJson'> = 
 };
 
 /** Runs firmware's own entry validation; its field path is mapped back onto the line. */
-function normalise(entry: unknown, path: string, strip: (field: string) => string):
+export function normalise(entry: unknown, path: string, strip: (field: string) => string):
   JournalEntry {
   try {
     return journalEntryNormalise(entry as JournalEntry, 'batch');
@@ -199,7 +212,8 @@ const SEALED_PLACEHOLDER = '00'.repeat(41);
  * This checks the PAN and hands normalise a card in the journal's shape; the depot seals the
  * PAN itself.
  */
-function wireCard(card: Obj, path: string): { readonly pan: string; readonly card: object } {
+export function wireCard(card: Obj, path: string):
+  { readonly pan: string; readonly card: object } {
   const pan = card['pan'];
   if (typeof pan !== 'string' || !PAN_PATTERN.test(pan))
     throw new BatchError('bad-batch', at(path, 'pan'), 'expected 8 to 19 digits');
@@ -210,7 +224,7 @@ function wireCard(card: Obj, path: string): { readonly pan: string; readonly car
   };
 }
 
-function psnByte(line: Obj, path: string): number {
+export function psnByte(line: Obj, path: string): number {
   const psn = line['psn'];
   if (typeof psn !== 'string' || !/^[0-9A-F]{2}$/.test(psn))
     throw new BatchError('bad-batch', at(path, 'psn'), 'expected two upper-case hex digits');
