@@ -55,7 +55,7 @@ async function buildComponent() {
   const jco = await import('@bytecodealliance/jco');
   const core = await readFile(join(buildDir, 'kernel.wasm'));
   const witSource = await readFile(witPath, 'utf8');
-  // The jco embed CLI panics in 1.35 (toolchain.md): embed through the JS API instead.
+  // The `jco embed --wit` CLI panics in 1.35 (toolchain.md): embed through the JS API instead.
   const embedded = await jco.componentEmbed({ binary: core, witSource, stringEncoding: 'utf8' });
   const component = await jco.componentNew(embedded, []);
   await writeFile(join(buildDir, 'kernel.component.wasm'), component);
