@@ -56,6 +56,8 @@ export class SwarmModel {
   private readonly ledgerSeen = new Map<RiderCard, number>();
   private logsSeen = 0;
   private mediumScannedBytes = 0;
+  /** The durable image the last full check searched (bytes nobody changes: a copy). */
+  private searchedImage: Uint8Array = new Uint8Array(0);
   private paramsVersionMax = 0;
   event = 0;
 
@@ -168,9 +170,12 @@ export class SwarmModel {
     this.debitKeys.clear();
     this.finalKeys.clear();
     for (const record of scan.records) this.index(record);
-    this.mediumScannedBytes = 0;
+    // Bytes equal to those of the last full check were searched then (its image is kept):
+    // the search starts where they differ, less a needle's length.
     const image = journalDurableImage(storage);
+    this.mediumScannedBytes = commonPrefixBytes(image, this.searchedImage);
     this.checkNewBytes(image, 0, image.length);
+    this.searchedImage = image;
   }
 
   /** The whole run's ledgers against the journal (end of run). */
@@ -240,4 +245,18 @@ export class SwarmModel {
     }
     this.logsSeen = logs.length;
   }
+}
+
+/** Length of the longest common prefix of `a` and `b` (4 KiB compared at a time). */
+function commonPrefixBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  const left = Buffer.from(a.buffer, a.byteOffset, length);
+  const right = Buffer.from(b.buffer, b.byteOffset, length);
+  let at = 0;
+  const chunk = 4096;
+  while (at + chunk <= length && left.compare(right, at, at + chunk, at, at + chunk) === 0) {
+    at += chunk;
+  }
+  while (at < length && left[at] === right[at]) at += 1;
+  return at;
 }
