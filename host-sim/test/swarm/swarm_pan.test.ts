@@ -63,7 +63,8 @@ describe('PanFinder', () => {
         for (const pan of pans) {
           const [name, needle] = forms(pan)[form] ?? ['', Buffer.alloc(0)];
           const at = bytes.indexOf(needle);
-          if (at >= 0) return `PAN ${pan.slice(0, 6)}…${pan.slice(-4)} in clear (${name}) at byte ${at}`;
+          const masked = `${pan.slice(0, 6)}…${pan.slice(-4)}`;
+          if (at >= 0) return `PAN ${masked} in clear (${name}) at byte ${at}`;
         }
       }
       return null;
