@@ -81,14 +81,19 @@ describe('JournalScanner', () => {
     let cuts = 0;
     let finals = 0;
     // The pending the next record closes (taps alternate, as on a bus).
-    let pending: { seq: number; n: number; atc: number } | null = null;
+    interface Tap {
+      readonly seq: number;
+      readonly n: number;
+      readonly atc: number;
+    }
+    let pending: Tap | null = null;
     for (let step = 0; step < 250; step += 1) {
       if (!opened.ok) throw new Error(`seed ${seed}: ${opened.detail}`);
       const journal = opened.value.journal;
       const last = journal.summary().lastSeq;
       const roll = prng.below(100);
       if (roll < 8) storage.armPowerCut(1 + prng.below(2));
-      const tap = pending ?? { seq: 0, n: step % 7, atc: step };
+      const tap: Tap = pending ?? { seq: 0, n: step % 7, atc: step };
       const appended = await journal.append(entry(tap.n, tap.atc, pending?.seq ?? null));
       if (appended.ok && pending !== null) finals += 1;
       pending = appended.ok && pending === null ? { ...tap, seq: appended.value.seq } : null;
