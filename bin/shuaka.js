@@ -147,8 +147,12 @@ async function runJournalBounded(args) {
     env: { MALLOC_ARENA_MAX: '1', ...process.env, [JOURNAL_BOUNDED_ENV]: '1' },
   });
   // The terminal's Ctrl-C reaches both processes; the child decides, this one waits for it.
+  // A SIGTERM or SIGHUP sent to this process alone (a service manager) is passed on.
   const ignore = () => undefined;
+  const forward = (signal) => child.kill(signal);
   process.on('SIGINT', ignore);
+  process.on('SIGTERM', forward);
+  process.on('SIGHUP', forward);
   return new Promise((resolve) => {
     child.on('error', (error) => {
       io.err(`shuaka journal: cannot start the bounded-memory process ${process.execPath} `
@@ -157,6 +161,8 @@ async function runJournalBounded(args) {
     });
     child.on('exit', (code, signal) => {
       process.off('SIGINT', ignore);
+      process.off('SIGTERM', forward);
+      process.off('SIGHUP', forward);
       // 9 is node's own "invalid argument" (the journal command has no exit code 9).
       if (code === 9) io.err(`shuaka journal: node refused the options ${flags.join(' ')}`);
       resolve(code ?? 128 + (constants.signals[signal] ?? 0));
