@@ -28,9 +28,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function shuaka(args: string[]): { code: number | null; out: string; err: string } {
+function shuaka(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; out: string; err: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env },
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
@@ -83,6 +86,37 @@ describe('shuaka journal as a process', () => {
     expect(await readdir(journalDir)).toEqual([]);
     const absent = shuaka(['journal', 'verify', '--journal', join(dir, 'absent')]);
     expect(absent.code).toBe(1);
+  }, 300_000);
+
+  it('verifyAndExport_runInABoundedHeapProcess_whoseExitCodePassesThrough', async () => {
+    const journalDir = await writeJournal('bounded', scriptedEntries().slice(0, 4));
+    // V8's own heap statistics show the options: its default limit is gigabytes.
+    const limit = (text: string): number => Number(/V8 heap limit ([0-9.]+) MiB/.exec(text)?.[1]);
+    const verified = shuaka(['journal', 'verify', '--stats', '--journal', journalDir]);
+    expect(verified.code, verified.err).toBe(0);
+    expect(verified.out).toMatch(/: OK/);
+    expect(limit(verified.err)).toBeLessThan(64);
+    const out = join(dir, 'bounded.jsonl');
+    const exportArgs = ['journal', 'export', '--stats', '--journal', journalDir, '--out', out];
+    const exported = shuaka(exportArgs);
+    expect(exported.code, exported.err).toBe(0);
+    expect(limit(exported.err)).toBeLessThan(64);
+    expect((await readFile(out, 'utf8')).split('\n').length).toBeGreaterThan(1);
+    // Run in this process (what the bounded process does): the default limit.
+    const inProcess = shuaka(['journal', 'verify', '--stats', '--journal', journalDir], {
+      SHUAKA_JOURNAL_BOUNDED: '1',
+    });
+    expect(inProcess.code).toBe(0);
+    expect(limit(inProcess.err)).toBeGreaterThan(256);
+    // Exit codes of the second process pass through: usage 2, unreadable 1.
+    expect(shuaka(['journal', 'verify', '--bogus']).code).toBe(2);
+    expect(shuaka(['journal', 'export', '--journal', join(dir, 'absent')]).code).toBe(1);
+    // Options node refuses: a clear word, node's exit code 9.
+    const refused = shuaka(['journal', 'verify', '--journal', journalDir], {
+      SHUAKA_JOURNAL_NODE_OPTIONS: '--no-such-v8-option',
+    });
+    expect(refused.code).toBe(9);
+    expect(refused.err).toMatch(/node refused the options --no-such-v8-option/);
   }, 300_000);
 
   it('ack_isRefusedExit4WhileALiveProcessHoldsTheLock_andTakesAStaleOne', async () => {

@@ -24,11 +24,53 @@ export interface StorageSimOptions {
   readonly tornModes: readonly TornMode[];
 }
 
+/**
+ * Bytes that grow in place (capacity doubles): an append or a sync of a journal that keeps
+ * growing costs the new bytes, not a copy of the whole file (the swarm appends and syncs
+ * thousands of records to one file).
+ */
+class SimBytes {
+  private buf: Uint8Array;
+  length: number;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = new Uint8Array(Math.max(64, bytes.length));
+    this.buf.set(bytes);
+    this.length = bytes.length;
+  }
+
+  /** The bytes now (a view: valid until the next change). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Writes `bytes` at `offset` (at most `length`), growing the file to cover them. */
+  writeAt(offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.length;
+    if (end > this.buf.length) {
+      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+    }
+    this.buf.set(bytes, offset);
+    this.length = Math.max(this.length, end);
+  }
+}
+
 interface SimFile {
   /** What survives a power cut; null when the file does not exist durably. */
-  durable: Uint8Array | null;
+  durable: SimBytes | null;
   /** What reads see now; null when the file does not exist. */
-  volatile: Uint8Array | null;
+  volatile: SimBytes | null;
+  /**
+   * The durable and volatile bytes are equal before this offset (at most both lengths): a
+   * sync copies from here only, and a power cut compares from here only.
+   */
+  sameBefore: number;
+}
+
+function simBytes(bytes: Uint8Array | null): SimBytes | null {
+  return bytes === null ? null : new SimBytes(bytes);
 }
 
 /**
@@ -91,8 +133,9 @@ export class StorageSim implements StoragePort {
       if (kept === null) {
         this.files.delete(name);
       } else {
-        file.durable = kept;
-        file.volatile = kept.slice();
+        file.durable = new SimBytes(kept);
+        file.volatile = new SimBytes(kept);
+        file.sameBefore = kept.length;
       }
     }
     this.powered = true;
@@ -100,14 +143,14 @@ export class StorageSim implements StoragePort {
 
   /** The durable bytes of a file (a test's view of the medium); empty when absent. */
   durableBytes(name: string): Uint8Array {
-    return (this.files.get(name)?.durable ?? new Uint8Array(0)).slice();
+    return this.files.get(name)?.durable?.view().slice() ?? new Uint8Array(0);
   }
 
   /** Every file that exists durably, with its durable bytes (a test's view of the medium). */
   durableFiles(): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
     for (const [name, file] of [...this.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (file.durable !== null) out.set(name, file.durable.slice());
+      if (file.durable !== null) out.set(name, file.durable.view().slice());
     }
     return out;
   }
@@ -117,7 +160,7 @@ export class StorageSim implements StoragePort {
    * that follow a growing file read only what is new.
    */
   durableTail(name: string, offset: number): { bytes: Uint8Array; lengthBytes: number } {
-    const durable = this.files.get(name)?.durable ?? new Uint8Array(0);
+    const durable = this.files.get(name)?.durable?.view() ?? new Uint8Array(0);
     return { bytes: durable.slice(Math.min(offset, durable.length)), lengthBytes: durable.length };
   }
 
@@ -125,18 +168,20 @@ export class StorageSim implements StoragePort {
   corruptByte(name: string, offset: number, value: number): void {
     const file = this.files.get(name);
     if (file?.durable == null || file.volatile == null) throw new RangeError(`no file ${name}`);
-    file.durable[offset] = value;
-    file.volatile[offset] = value;
+    // Views of the live bytes: an offset past the end changes nothing, as on a typed array.
+    file.durable.view()[offset] = value;
+    file.volatile.view()[offset] = value;
   }
 
   read(name: string): Promise<HalResult<Uint8Array>> {
     if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
-    return Promise.resolve(halOk((this.files.get(name)?.volatile ?? new Uint8Array(0)).slice()));
+    const volatile = this.files.get(name)?.volatile?.view() ?? new Uint8Array(0);
+    return Promise.resolve(halOk(volatile.slice()));
   }
 
   readAt(name: string, offsetBytes: number, into: Uint8Array): Promise<HalResult<number>> {
     if (!this.powered) return Promise.resolve(halErr(HalStatus.READER_IO, 'power is off'));
-    const volatile = this.files.get(name)?.volatile ?? new Uint8Array(0);
+    const volatile = this.files.get(name)?.volatile?.view() ?? new Uint8Array(0);
     const from = Math.min(offsetBytes, volatile.length);
     const part = volatile.subarray(from, Math.min(volatile.length, from + into.length));
     into.set(part);
@@ -147,13 +192,14 @@ export class StorageSim implements StoragePort {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
     const file = this.fileFor(name);
-    const current = file.volatile ?? new Uint8Array(0);
+    const current = file.volatile ?? new SimBytes(new Uint8Array(0));
+    file.volatile = current;
     if (this.usedBytes() + bytes.length > this.options.totalBytes && fault === null) {
       return Promise.resolve(halErr(HalStatus.SIZE, `append ${name}: medium full`));
     }
     // A cut during the call leaves part of the bytes in the volatile image; restart tears it.
     const writtenBytes = fault === 'cut' ? this.options.prng.below(bytes.length + 1) : bytes.length;
-    file.volatile = concat(current, bytes.subarray(0, writtenBytes));
+    current.writeAt(current.length, bytes.subarray(0, writtenBytes));
     if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in append'));
     return Promise.resolve(halOk(undefined));
   }
@@ -168,12 +214,14 @@ export class StorageSim implements StoragePort {
     }
     // Rename is atomic: a cut leaves the old or the new file whole, never a mix.
     if (fault === 'cut') {
-      if (this.options.prng.chance(0.5)) file.durable = bytes.slice();
-      file.volatile = file.durable === null ? null : file.durable.slice();
+      if (this.options.prng.chance(0.5)) file.durable = new SimBytes(bytes);
+      file.volatile = simBytes(file.durable?.view() ?? null);
+      file.sameBefore = file.durable?.length ?? 0;
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in replace'));
     }
-    file.durable = bytes.slice();
-    file.volatile = bytes.slice();
+    file.durable = new SimBytes(bytes);
+    file.volatile = new SimBytes(bytes);
+    file.sameBefore = bytes.length;
     return Promise.resolve(halOk(undefined));
   }
 
@@ -184,12 +232,14 @@ export class StorageSim implements StoragePort {
     if (fault === 'cut') {
       // Power went during the flush: part of it may have reached the medium.
       if (file !== undefined) {
-        file.durable = this.survivor(file);
-        file.volatile = file.durable === null ? null : file.durable.slice();
+        const kept = this.survivor(file);
+        file.durable = simBytes(kept);
+        file.volatile = simBytes(kept);
+        file.sameBefore = kept?.length ?? 0;
       }
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
     }
-    if (file !== undefined) file.durable = file.volatile === null ? null : file.volatile.slice();
+    if (file !== undefined) syncFile(file);
     return Promise.resolve(halOk(undefined));
   }
 
@@ -197,11 +247,15 @@ export class StorageSim implements StoragePort {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
     const file = this.files.get(name);
-    const current = file?.volatile ?? new Uint8Array(0);
-    if (!(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0 && lengthBytes <= current.length)) {
-      throw new RangeError(`truncate ${name} to ${lengthBytes} of ${current.length}`);
+    const currentBytes = file?.volatile?.length ?? 0;
+    if (!(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0 && lengthBytes <= currentBytes)) {
+      throw new RangeError(`truncate ${name} to ${lengthBytes} of ${currentBytes}`);
     }
-    if (file !== undefined) file.volatile = current.slice(0, lengthBytes);
+    if (file !== undefined) {
+      file.volatile ??= new SimBytes(new Uint8Array(0));
+      file.volatile.length = lengthBytes;
+      file.sameBefore = Math.min(file.sameBefore, lengthBytes);
+    }
     if (fault === 'cut') {
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in truncate'));
     }
@@ -259,10 +313,13 @@ export class StorageSim implements StoragePort {
   private fileFor(name: string): SimFile {
     let file = this.files.get(name);
     if (file === undefined) {
-      file = { durable: null, volatile: new Uint8Array(0) };
+      file = { durable: null, volatile: new SimBytes(new Uint8Array(0)), sameBefore: 0 };
       this.files.set(name, file);
     }
-    if (file.volatile === null) file.volatile = new Uint8Array(0);
+    if (file.volatile === null) {
+      file.volatile = new SimBytes(new Uint8Array(0));
+      file.sameBefore = 0;
+    }
     return file;
   }
 
@@ -274,17 +331,18 @@ export class StorageSim implements StoragePort {
 
   /** What a power cut leaves of one file. */
   private survivor(file: SimFile): Uint8Array | null {
-    const durable = file.durable;
-    const volatile = file.volatile;
+    const durable = file.durable?.view() ?? null;
+    const volatile = file.volatile?.view() ?? null;
     if (volatile === null) return durable;
     const base = durable ?? new Uint8Array(0);
-    let common = 0;
+    // The bytes before sameBefore are equal: the comparison starts there.
+    let common = Math.min(file.sameBefore, base.length, volatile.length);
     const commonMax = Math.min(base.length, volatile.length);
     while (common < commonMax && base[common] === volatile[common]) common += 1;
     // An unsynced truncate may or may not have reached the medium.
     if (common < base.length && this.options.prng.chance(0.5)) return durable;
     const extra = volatile.subarray(common);
-    if (extra.length === 0) return common === base.length ? durable : volatile.slice();
+    if (extra.length === 0) return common === base.length ? durable : volatile;
     const modes = this.options.tornModes;
     const mode = modes[this.options.prng.below(modes.length)] ?? 'prefix';
     // Half-programmed cells sit where the write was interrupted, which is strictly inside it:
@@ -314,6 +372,22 @@ export class StorageSim implements StoragePort {
     if (durable === null && keptBytes === 0) return null;
     return concat(volatile.subarray(0, common), torn);
   }
+}
+
+/** A sync: the durable bytes become the volatile ones (copied from where they differ). */
+function syncFile(file: SimFile): void {
+  const volatile = file.volatile;
+  if (volatile === null) {
+    file.durable = null;
+    file.sameBefore = 0;
+    return;
+  }
+  const durable = file.durable ?? new SimBytes(new Uint8Array(0));
+  const from = Math.min(file.sameBefore, durable.length, volatile.length);
+  durable.length = from;
+  durable.writeAt(from, volatile.view().subarray(from));
+  file.durable = durable;
+  file.sameBefore = volatile.length;
 }
 
 function concat(head: Uint8Array, tail: Uint8Array): Uint8Array {

@@ -1,7 +1,7 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
 import { open, rename, unlink } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import type { FileHandle } from 'node:fs/promises';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
@@ -32,11 +32,11 @@ export const EXIT_JOURNAL_CORRUPT = 3;
 export const EXIT_JOURNAL_LOCKED = 4;
 
 export const JOURNAL_USAGE = `Usage:
-  shuaka journal verify [--journal DIR]
+  shuaka journal verify [--journal DIR] [--stats]
       Check every retained segment: record CRC-32s, the SHA-256 hash chain across segments,
       each checkpoint against the records before it, and the record references; print counts,
       the last seq, the acknowledged seq and the uncertain taps (PANs masked).
-  shuaka journal export [--journal DIR] [--data-key FILE] [--out FILE]
+  shuaka journal export [--journal DIR] [--data-key FILE] [--out FILE] [--stats]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
       torn, reconciled and still-open records) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
@@ -44,6 +44,8 @@ export const JOURNAL_USAGE = `Usage:
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ; segments acknowledged whole
       are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
+--stats prints the time, peak RSS and V8 heap limit of the command to stderr. Verify and
+export run in a node process of their own with a small heap (bounded memory at any size).
 DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME} and DIR/journal-NNNNNNNNNN.bin
 segments with their .ckpt checkpoints. Only a last record too short to be whole is torn (a
 power cut during a write): it is reported and cut at the next open. Any other damage is
@@ -80,16 +82,52 @@ function streamingHeap(): void {
   setFlagsFromString('--optimize-for-size');
 }
 
+/** Options of verify and export that take a value (`--stats` after one is its value). */
+const VALUE_OPTIONS = new Set(['--journal', '--out', '--data-key']);
+
+/** `argv` without its `--stats` flag, and whether it was there. */
+function statsFlag(argv: readonly string[]): { rest: string[]; stats: boolean } {
+  const rest = argv.filter((arg, i) => arg !== '--stats' || VALUE_OPTIONS.has(argv[i - 1] ?? ''));
+  return { rest, stats: rest.length !== argv.length };
+}
+
+/**
+ * The `--stats` line: this process's wall and CPU time, peak RSS (getrusage) and V8's heap
+ * limit, which shows the heap options the process runs with (bin/shuaka.js starts verify
+ * and export with bounded ones). The journal bench reads it.
+ */
+function statsLine(startedMs: number, cpuStarted: NodeJS.CpuUsage): string {
+  const cpu = process.cpuUsage(cpuStarted);
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+  return `stats: ${(performance.now() - startedMs).toFixed(0)} ms wall, `
+    + `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, `
+    + `peak RSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, `
+    + `V8 heap limit ${mib(getHeapStatistics().heap_size_limit)} MiB`;
+}
+
+/** Verify or export with the streaming heap, and the `--stats` line when asked. */
+async function streamingCommand(
+  run: (argv: readonly string[], io: CliIo) => Promise<number>,
+  argv: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const startedMs = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const { rest, stats } = statsFlag(argv);
+  streamingHeap();
+  const code = await run(rest, io);
+  if (stats) io.err(statsLine(startedMs, cpuStarted));
+  return code;
+}
+
 /** Runs `shuaka journal ...`; returns the exit code. Never throws on bad input or files. */
 export async function runJournalCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'verify':
-      streamingHeap();
-      return journalVerifyCommand(rest, io);
+      return streamingCommand(journalVerifyCommand, rest, io);
     case 'export':
-      streamingHeap();
-      return journalExportCommand(rest, io);
+      return streamingCommand(journalExportCommand, rest, io);
     case 'ack':
       return journalAckCommand(rest, io);
     case 'help':

@@ -4,6 +4,7 @@
 
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import {
+  CHAIN_GENESIS_HASH,
   frameCheck,
   FRAME_OVERHEAD_BYTES,
 } from '../../../firmware/src/app/journal/journal_frame.js';
@@ -12,7 +13,8 @@ import {
   journalPayloadDecode,
   type JournalEntry,
 } from '../../../firmware/src/app/journal/journal_records.js';
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import { SegmentScanner } from '../../../firmware/src/app/journal/journal_scan.js';
+import { JournalState } from '../../../firmware/src/app/journal/journal_state.js';
 import type { StorageSim } from '../storage_sim.js';
 
 /** One durable record as the checkers compare it. */
@@ -26,6 +28,8 @@ export interface SwarmRecord {
 /** What a full scan of the durable image found. */
 export interface SwarmJournalScan {
   readonly records: readonly SwarmRecord[];
+  /** Each record's payload by seq (what `records` holds). */
+  readonly payloadBySeq: ReadonlyMap<number, string>;
   readonly corruption: string | null;
   readonly tornTail: boolean;
   readonly sizeBytes: number;
@@ -46,22 +50,85 @@ export function journalDurableTail(
 
 /** Full scan with the firmware's own scanner (chain, CRCs, references). */
 export function journalScanDurable(storage: StorageSim): SwarmJournalScan {
-  const bytes = journalDurableImage(storage);
-  const scan = journalScan(bytes, JOURNAL_FILE_NAME, true);
-  const records: SwarmRecord[] = [];
-  let offset = 0;
-  for (const record of scan.records) {
-    const checked = frameCheck(bytes, offset);
-    if (!checked.ok) break;
-    records.push({ seq: record.seq, payload: latin1(checked.frame.payload), entry: record.entry });
-    offset += FRAME_OVERHEAD_BYTES + checked.frame.payload.length;
+  return new JournalScanner().scan(journalDurableImage(storage));
+}
+
+/**
+ * Full scans of an image that grows between them, with the firmware's own scanner (chain,
+ * CRCs, references). The scanner is kept after the last intact record of the previous scan
+ * and goes on from there while the image still begins with the bytes it read (compared byte
+ * for byte): a scan costs the new records. The verdict is the one a scan from the first byte
+ * gives, since the firmware's scanner carries everything it checks (chain hash, seq, the
+ * reference state) from frame to frame; any change in the bytes read (a cut, a flipped bit,
+ * a truncation below them) starts again from the first byte.
+ */
+export class JournalScanner {
+  private scanner: SegmentScanner | null = null;
+  /** The image of the last scan (a copy nobody changes) and the bytes the scanner read. */
+  private image: Uint8Array = new Uint8Array(0);
+  private records: SwarmRecord[] = [];
+  private payloadBySeq = new Map<number, string>();
+  /** Entries decoded during the current window, matched with their payloads. */
+  private entry: JournalEntry | null = null;
+
+  /** Scans `image` (a copy the caller no longer changes). */
+  scan(image: Uint8Array): SwarmJournalScan {
+    const read = this.scanner?.offset ?? 0;
+    if (this.scanner === null || image.length < read || !samePrefix(image, this.image, read)) {
+      this.restart();
+    }
+    const scanner = this.scanner ?? this.restart();
+    const from = scanner.offset;
+    const step = scanner.scan(image.subarray(from), true);
+    this.image = image;
+    // eof: the window holds the whole tail, so the scan ends here.
+    const end = 'end' in step ? step.end : null;
+    if (end === null) throw new Error('journal scan of a whole image did not end');
+    const corruption =
+      end.corruption === null
+        ? null
+        : `at byte ${end.corruption.offset} (seq ${end.corruption.seqExpected}): ` +
+          end.corruption.reason;
+    return {
+      records: this.records,
+      payloadBySeq: this.payloadBySeq,
+      corruption,
+      tornTail: end.tornTail !== null,
+      sizeBytes: image.length,
+    };
   }
-  const corruption =
-    scan.corruption === null
-      ? null
-      : `at byte ${scan.corruption.offset} (seq ${scan.corruption.seqExpected}): ` +
-        scan.corruption.reason;
-  return { records, corruption, tornTail: scan.tornTail !== null, sizeBytes: bytes.length };
+
+  private restart(): SegmentScanner {
+    this.records = [];
+    this.payloadBySeq = new Map();
+    const start = { state: new JournalState(), headHash: CHAIN_GENESIS_HASH };
+    const scanner = new SegmentScanner(
+      JOURNAL_FILE_NAME,
+      start,
+      true,
+      (record) => {
+        this.entry = record.entry;
+      },
+      (seq, _kind, payload) => {
+        const entry = this.entry;
+        if (entry === null) throw new Error(`journal record ${seq} without its entry`);
+        const text = latin1(payload);
+        this.records.push({ seq, payload: text, entry });
+        this.payloadBySeq.set(seq, text);
+        this.entry = null;
+      },
+    );
+    this.scanner = scanner;
+    return scanner;
+  }
+}
+
+/** True when the first `length` bytes of `a` and `b` are equal. */
+function samePrefix(a: Uint8Array, b: Uint8Array, length: number): boolean {
+  if (a.length < length || b.length < length) return false;
+  return Buffer.from(a.buffer, a.byteOffset, length).equals(
+    Buffer.from(b.buffer, b.byteOffset, length),
+  );
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   JournalFollower,
   journalDurableImage,
   journalDurableTail,
-  journalScanDurable,
+  JournalScanner,
   recordDebitKey,
   type SwarmJournalScan,
   type SwarmRecord,
@@ -51,11 +51,15 @@ export class SwarmModel {
   private readonly debitKeys = new Set<string>();
   private readonly finalKeys = new Set<string>();
   private readonly follower = new JournalFollower();
+  /** Full scans go on from the last one while the medium keeps the bytes it read. */
+  private readonly scanner = new JournalScanner();
   private readonly panFinder: PanFinder;
   /** Ledger entries already matched to a record, per card. */
   private readonly ledgerSeen = new Map<RiderCard, number>();
   private logsSeen = 0;
   private mediumScannedBytes = 0;
+  /** The durable image the last full check searched (bytes nobody changes: a copy). */
+  private searchedImage: Uint8Array = new Uint8Array(0);
   private paramsVersionMax = 0;
   event = 0;
 
@@ -117,7 +121,7 @@ export class SwarmModel {
       if (this.committed.has(seq)) continue;
       let record = fresh.find((r) => r.seq === seq);
       // A re-tap may report the record its torn first tap wrote before a reboot.
-      older ??= record === undefined ? journalScanDurable(storage) : null;
+      older ??= record === undefined ? this.scanDurable(storage) : null;
       record ??= older?.records.find((r) => r.seq === seq);
       if (record === undefined) this.fail('committed', `reported record ${seq} is not durable`);
       else this.committed.set(seq, record.payload);
@@ -132,7 +136,7 @@ export class SwarmModel {
    * committed record is still there, unchanged; only a torn tail may follow them.
    */
   afterRestart(storage: StorageSim): void {
-    const scan = journalScanDurable(storage);
+    const scan = this.scanDurable(storage);
     if (scan.corruption !== null) {
       this.fail('journal-verifies', `after the power cut: ${scan.corruption}`);
     }
@@ -160,7 +164,8 @@ export class SwarmModel {
 
   /** Whole-medium check (every few taps and at the end): verify, committed, PANs at rest. */
   fullCheck(storage: StorageSim, where: string): void {
-    const scan = journalScanDurable(storage);
+    const image = journalDurableImage(storage);
+    const scan = this.scanner.scan(image);
     if (scan.corruption !== null) this.fail('journal-verifies', `${where}: ${scan.corruption}`);
     if (scan.tornTail) this.fail('journal-verifies', `${where}: a torn tail after recovery`);
     this.compareCommitted(scan, where);
@@ -168,9 +173,11 @@ export class SwarmModel {
     this.debitKeys.clear();
     this.finalKeys.clear();
     for (const record of scan.records) this.index(record);
-    this.mediumScannedBytes = 0;
-    const image = journalDurableImage(storage);
+    // Bytes equal to those of the last full check were searched then (its image is kept):
+    // the search starts where they differ, less a needle's length.
+    this.mediumScannedBytes = commonPrefixBytes(image, this.searchedImage);
     this.checkNewBytes(image, 0, image.length);
+    this.searchedImage = image;
   }
 
   /** The whole run's ledgers against the journal (end of run). */
@@ -182,9 +189,14 @@ export class SwarmModel {
     return this.paramsVersionMax;
   }
 
+  /** A full scan of the durable journal (it goes on from the previous one where it can). */
+  private scanDurable(storage: StorageSim): SwarmJournalScan {
+    return this.scanner.scan(journalDurableImage(storage));
+  }
+
   private compareCommitted(scan: SwarmJournalScan, where: string): void {
     if (!this.on('committed')) return;
-    const bySeq = new Map(scan.records.map((r) => [r.seq, r.payload]));
+    const bySeq = scan.payloadBySeq;
     for (const [seq, payload] of this.committed) {
       const found = bySeq.get(seq);
       if (found === undefined) {
@@ -240,4 +252,18 @@ export class SwarmModel {
     }
     this.logsSeen = logs.length;
   }
+}
+
+/** Length of the longest common prefix of `a` and `b` (4 KiB compared at a time). */
+function commonPrefixBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  const left = Buffer.from(a.buffer, a.byteOffset, length);
+  const right = Buffer.from(b.buffer, b.byteOffset, length);
+  let at = 0;
+  const chunk = 4096;
+  while (at + chunk <= length && left.compare(right, at, at + chunk, at, at + chunk) === 0) {
+    at += chunk;
+  }
+  while (at < length && left[at] === right[at]) at += 1;
+  return at;
 }

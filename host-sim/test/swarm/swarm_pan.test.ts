@@ -46,4 +46,53 @@ describe('PanFinder', () => {
     expect(/[0-9]{12,19}[D=][0-9]{7}/i.test(text), `seed ${seed}`).toBe(true);
     expect(finder.findInBytes(Buffer.from(text, 'latin1')), `seed ${seed}`).toBeNull();
   });
+
+  it('answersAsTheNeedlesSearchedOneByOne_onMutatedJournalLikeBytes', () => {
+    // The independent truth: every needle searched with Buffer.indexOf, in report order.
+    const seed = testSeed(11);
+    const prng = new Prng(seed);
+    const pans = ['6231000000000000017', '6231000000000025', '623100000000', '4111111111111111'];
+    const finder = new PanFinder(pans);
+    const forms = (pan: string): [string, Buffer][] => [
+      ['digits', Buffer.from(pan, 'latin1')],
+      ['BCD', Buffer.from(pan.length % 2 === 0 ? pan : `${pan}F`, 'hex')],
+      ['ASCII as hex', Buffer.from(Buffer.from(pan).toString('hex').toUpperCase(), 'latin1')],
+    ];
+    const naive = (bytes: Buffer): string | null => {
+      for (const form of [0, 1, 2]) {
+        for (const pan of pans) {
+          const [name, needle] = forms(pan)[form] ?? ['', Buffer.alloc(0)];
+          const at = bytes.indexOf(needle);
+          const masked = `${pan.slice(0, 6)}…${pan.slice(-4)}`;
+          if (at >= 0) return `PAN ${masked} in clear (${name}) at byte ${at}`;
+        }
+      }
+      return null;
+    };
+    let found = 0;
+    for (let round = 0; round < 3000; round += 1) {
+      // Digits, hex and JSON punctuation, so runs of digit bytes of every length occur.
+      const alphabet = '0123456789ABCDEF0123456789"{}:,*D=';
+      const text = Array.from({ length: 40 + prng.below(200) }, () =>
+        alphabet.charAt(prng.below(alphabet.length)),
+      ).join('');
+      const bytes = Buffer.from(text, 'latin1');
+      const planted = [...bytes];
+      for (let k = prng.below(3); k > 0; k -= 1) {
+        const pan = pans[prng.below(pans.length)] ?? '';
+        const [, needle] = forms(pan)[prng.below(3)] ?? ['', Buffer.alloc(0)];
+        // Whole, or cut short by a byte (a near miss).
+        const part = prng.chance(0.3) ? needle.subarray(0, needle.length - 1) : needle;
+        planted.splice(prng.below(planted.length), 0, ...part);
+      }
+      const haystack = Buffer.from(planted);
+      const expected = naive(haystack);
+      if (expected !== null) found += 1;
+      const actual = finder.findInBytes(haystack);
+      expect(actual === null || actual.startsWith('PAN') ? actual : null, `seed ${seed}`).toBe(
+        expected,
+      );
+    }
+    expect(found, `seed ${seed}`).toBeGreaterThan(1000);
+  });
 });

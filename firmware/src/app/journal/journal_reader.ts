@@ -74,10 +74,13 @@ export async function journalRead(
 ): Promise<{ ok: true; value: JournalRead } | { ok: false; detail: string }> {
   const listed = await storage.list();
   if (!listed.ok) return { ok: false, detail: listed.detail };
-  const steps = journalReadSteps(journalUnits(fileName, listed.value), options);
+  const units = journalUnits(fileName, listed.value);
+  const steps = journalReadSteps(units, options);
   const window = new Uint8Array(READ_WINDOW_BYTES);
-  // Checkpoints are read into one buffer, grown to the largest (not a new one per file).
-  const held = { bytes: new Uint8Array(0) };
+  // Checkpoints are read into one buffer, made as large as the largest at once (a buffer
+  // grown checkpoint after checkpoint leaves the smaller ones as garbage until V8's next
+  // full collection).
+  const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, units, options)) };
   // The segment a port without readAt read whole ('' before the first).
   const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
@@ -107,6 +110,28 @@ export async function journalRead(
     step = steps.next(bytes);
   }
   throw new Error('journal read ended without a result');
+}
+
+/**
+ * Size of the buffer that holds the largest checkpoint `options` reads (plus the byte that
+ * tells growth, in HELD_STEP_BYTES steps); 0 when the port has no readAt, or a size fails
+ * (readWhole then reads as before and says why).
+ */
+async function checkpointBytesMax(
+  storage: StoragePort,
+  units: readonly JournalUnit[],
+  options: JournalReadOptions,
+): Promise<number> {
+  if (storage.readAt === undefined) return 0;
+  const read = options.from === 'newest' ? units.slice(-1) : units;
+  let largest = -1;
+  for (const unit of read) {
+    if (unit.checkpoint === null || !unit.checkpointExists) continue;
+    const size = await storage.size(unit.checkpoint);
+    if (!size.ok) return 0;
+    largest = Math.max(largest, size.value);
+  }
+  return largest < 0 ? 0 : Math.ceil((largest + 1) / HELD_STEP_BYTES) * HELD_STEP_BYTES;
 }
 
 /**
