@@ -114,9 +114,40 @@ const MIGRATION_1_STATEMENTS: readonly string[] = [
     deny_count BIGINT NOT NULL)`,
 ];
 
+/** An open debt's card: PAN token and PSN (the PSN as stored, '' when the card had none). */
+const sameCard = (a: string, b: string): string =>
+  `${a}.pan_token = ${b}.pan_token AND ${a}.psn = ${b}.psn`;
+/** The open debt of the same card that is kept when open debts merge: the oldest. */
+const keeperOf = (outer: string): string =>
+  `(SELECT MIN(k.id) FROM debts k WHERE k.state = 'open' AND ${sameCard('k', outer)})`;
+
+/**
+ * Migration 2: one open debt per card. Before it, two declines of one card answered at once
+ * (PostgreSQL applies a window's answers in parallel) opened two debts. Existing open debts of
+ * one card are merged into the oldest (amounts added, deny entries moved, pending recoveries
+ * of the merged ones skipped: the next recovery presents the whole amount), then a partial
+ * unique index makes a second open debt impossible; settlement adds to it with ON CONFLICT.
+ */
+const MIGRATION_2_STATEMENTS: readonly string[] = [
+  // NULLs are distinct in a unique index: a card without PSN is stored as ''.
+  "UPDATE debts SET psn = '' WHERE psn IS NULL",
+  `UPDATE debts SET amount_minor = (SELECT SUM(s.amount_minor) FROM debts s
+    WHERE s.state = 'open' AND ${sameCard('s', 'debts')})
+    WHERE state = 'open' AND id = ${keeperOf('debts')}`,
+  `UPDATE deny_entries SET debt_id = (SELECT MIN(k.id) FROM debts k, debts d
+    WHERE d.id = deny_entries.debt_id AND k.state = 'open' AND ${sameCard('k', 'd')})
+    WHERE debt_id IN (SELECT id FROM debts WHERE state = 'open')`,
+  `UPDATE acquirer_messages SET state = 'skipped' WHERE state = 'pending'
+    AND aggregate_key IN (SELECT 'debt:' || id FROM debts
+      WHERE state = 'open' AND id <> ${keeperOf('debts')})`,
+  `DELETE FROM debts WHERE state = 'open' AND id <> ${keeperOf('debts')}`,
+  "CREATE UNIQUE INDEX debts_open_card ON debts (pan_token, psn) WHERE state = 'open'",
+];
+
 /** Every migration, oldest first. */
 export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 1, name: 'depot schema v1', statements: MIGRATION_1_STATEMENTS },
+  { version: 2, name: 'one open debt per card', statements: MIGRATION_2_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */
