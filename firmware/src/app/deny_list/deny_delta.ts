@@ -133,7 +133,8 @@ export function denyDeltaBuild(base: Uint8Array, target: Uint8Array, fromVersion
   view.setUint32(12, toVersion, true);
   delta.set(sha256(base), 16);
   delta.set(sha256(target), 48);
-  delta.set(base.subarray(DENY_LIST_KEY_ID_OFFSET, DENY_LIST_KEY_ID_OFFSET + DENY_KEY_ID_BYTES), 80);
+  const keyIdEnd = DENY_LIST_KEY_ID_OFFSET + DENY_KEY_ID_BYTES;
+  delta.set(base.subarray(DENY_LIST_KEY_ID_OFFSET, keyIdEnd), 80);
   view.setUint32(88, adds, true);
   view.setUint32(92, removes, true);
   writeWords(view, DENY_DELTA_HEADER_BYTES, add, adds);
