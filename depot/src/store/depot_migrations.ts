@@ -144,10 +144,24 @@ const MIGRATION_2_STATEMENTS: readonly string[] = [
   "CREATE UNIQUE INDEX debts_open_card ON debts (pan_token, psn) WHERE state = 'open'",
 ];
 
+/**
+ * Migration 3: deny-list deltas. Each publication stores the signed delta (SHKDDLT1,
+ * firmware/src/app/deny_list/deny_delta.ts) from the previous set's deny list to its own, so
+ * GET /v1/params can send a chain of deltas instead of a large list.
+ */
+const MIGRATION_3_STATEMENTS: readonly string[] = [
+  `CREATE TABLE params_deny_deltas (
+    to_version BIGINT PRIMARY KEY,
+    from_version BIGINT NOT NULL,
+    delta_base64 TEXT NOT NULL,
+    delta_bytes BIGINT NOT NULL)`,
+];
+
 /** Every migration, oldest first. */
 export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 1, name: 'depot schema v1', statements: MIGRATION_1_STATEMENTS },
   { version: 2, name: 'one open debt per card', statements: MIGRATION_2_STATEMENTS },
+  { version: 3, name: 'deny-list deltas', statements: MIGRATION_3_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */

@@ -19,7 +19,8 @@ import {
 } from '../../../test_support/postgres_scratch.js';
 
 const NOW_MS = 1_790_000_000_000;
-const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'params_sets',
+const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'params_deny_deltas',
+  'params_sets',
   'schema_migrations', 'taps', 'terminal_status', 'terminals'];
 
 interface Engine {
