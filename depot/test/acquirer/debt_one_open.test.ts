@@ -96,7 +96,8 @@ describe.each(ENGINES)('one open debt per card on $name', (engine) => {
         await db.run(`INSERT INTO acquirer_messages (tap_id, aggregate_key, mti, amount_minor,
           state) VALUES ($1, $2, '0200', $3, 'pending')`, [tap, `debt:${String(id)}`, amount]);
       }
-      expect(await depotMigrate(db, NOW_MS + 1)).toEqual([2]);
+      expect(await depotMigrate(db, NOW_MS + 1))
+        .toEqual(DEPOT_MIGRATIONS.slice(1).map((m) => m.version));
       const debts = await db.query(`SELECT id, psn, amount_minor, tap_id FROM debts
         WHERE state = 'open' ORDER BY psn`);
       expect(debts.map((d) => [d['psn'], d['amount_minor'], d['tap_id']]))
