@@ -9,11 +9,13 @@
 // would only time the builder, whose per-entry cost from PAN text is measured at 10^5).
 // Process-level deltas (array buffers, heap, rss) are printed too but move with the GC.
 
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { denyDeltaApply, denyDeltaBuild } from '../firmware/src/app/deny_list/deny_delta.js';
 import { DenyKey } from '../firmware/src/app/deny_list/deny_key.js';
 import { DenyList, tokenWord } from '../firmware/src/app/deny_list/deny_list.js';
 import {
@@ -150,6 +152,44 @@ async function benchSize(count: number, dir: string, key: DenyKey): Promise<Benc
   ];
 }
 
+/** Entries of the delta bench's list and the changes of one publication. */
+const DELTA_LIST = 1_000_000;
+const DELTA_CHANGES = [100, 1_000, 10_000] as const;
+
+/**
+ * A published list of 10^6 tokens changed by `changes` adds and as many removes: the signed
+ * delta's size against the whole list's, and the time to build it (depot) and apply it
+ * (validator: signature, base hash, merge, result hash).
+ */
+function benchDelta(key: DenyKey): BenchFigure[] {
+  const next = xorshift(new Prng(BENCH_SEED + 7));
+  const words = tokenWords(DELTA_LIST + Math.max(...DELTA_CHANGES), [], key, next);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const base = denyListFromTokens(words, DELTA_LIST, key.idHex, 'base');
+  if (!base.ok) throw new Error(base.error.message);
+  const figures: BenchFigure[] = [];
+  for (const changes of DELTA_CHANGES) {
+    // Drop the first `changes` tokens, add `changes` new ones from past the base's end.
+    const changed = words.slice(3 * changes, 3 * (DELTA_LIST + changes));
+    const target = denyListFromTokens(changed, DELTA_LIST, key.idHex, 'target');
+    if (!target.ok) throw new Error(target.error.message);
+    let wall = performance.now();
+    const delta = denyDeltaBuild(base.value.image, target.value.image, 1, 2, privateKey);
+    const buildMs = performance.now() - wall;
+    wall = performance.now();
+    const applied = denyDeltaApply(base.value.image, 1, delta, publicKey);
+    const applyMs = performance.now() - wall;
+    if (!applied.ok) throw new Error(applied.reason);
+    const full = target.value.image.length;
+    console.log(`  delta at 10^6, ${changes} adds + ${changes} removes: ${delta.length} bytes`
+      + ` vs the full list ${full} bytes (${(full / delta.length).toFixed(0)}x smaller;`
+      + ` base64 on the wire ${Math.ceil(delta.length / 3) * 4} vs ${Math.ceil(full / 3) * 4})`);
+    figures.push(figure(`10^6 delta of ${changes}+${changes}: build (wall)`, buildMs * 1e6),
+      figure(`10^6 delta of ${changes}+${changes}: apply (wall)`, applyMs * 1e6));
+  }
+  return figures;
+}
+
 /** Prints build, load, lookup, per-tap HMAC and memory figures for 10^5, 10^6 and 10^7. */
 export async function runDenyListBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shuaka-deny-bench-'));
@@ -164,6 +204,8 @@ export async function runDenyListBench(): Promise<void> {
     ];
     for (const count of SIZES) figures.push(...(await benchSize(count, dir, key)));
     printFigures('Deny list build / load / lookup', figures, '');
+    console.log('\nDeny-list deltas (SHKDDLT1) against the whole list');
+    printFigures('Deny-list deltas at 10^6', benchDelta(key), '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

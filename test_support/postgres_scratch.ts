@@ -70,9 +70,11 @@ function serverAccount(): { name: string; uid: number; gid: number } | null {
  * Creates and starts a cluster. Throws (with initdb's or pg_ctl's output) when PostgreSQL is
  * missing or does not start. Tests run it with fsync=off; `durable` keeps PostgreSQL's
  * default (fsync on), for benchmarks whose figures must include the commit's flush.
+ * `settings` are further server settings (`-c name=value`), e.g. a benchmark's memory.
  */
-export async function startPostgresScratch(options: { durable?: boolean } = {}):
-  Promise<PostgresScratch> {
+export async function startPostgresScratch(
+  options: { durable?: boolean; settings?: Readonly<Record<string, string>> } = {},
+): Promise<PostgresScratch> {
   const bin = postgresBinDir();
   if (bin === null)
     throw new Error('PostgreSQL is not installed (no initdb in pg_config --bindir or '
@@ -93,7 +95,9 @@ export async function startPostgresScratch(options: { durable?: boolean } = {}):
     execFileSync(file, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   };
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`
-    + (options.durable === true ? '' : ' -c fsync=off');
+    + (options.durable === true ? '' : ' -c fsync=off')
+    + Object.entries(options.settings ?? {}).map(([name, value]) => ` -c ${name}=${value}`)
+      .join('');
   const start = (): void => as('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'log'),
     '-o', serverOptions, 'start']);
   let running = false;

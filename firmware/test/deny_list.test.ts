@@ -15,7 +15,6 @@ import {
   DENY_LIST_ENTRIES_MAX, DENY_LIST_HEADER_BYTES, DENY_LIST_RECORD_BYTES, DenyList,
 } from '../src/app/deny_list/deny_list.js';
 import { denyListBuild, denyListFromTokens } from '../src/app/deny_list/deny_list_build.js';
-import { denyDeltaApply } from '../src/app/upload/upload_deny_delta.js';
 import { TEST_DENY_KEY, TEST_DENY_KEY_BYTES } from './deny_key_fixture.js';
 
 const HEADER = DENY_LIST_HEADER_BYTES;
@@ -238,39 +237,6 @@ describe('deny list validation', () => {
     const empty = denyListBuild('', 'in.txt', TEST_DENY_KEY);
     expect(empty.ok && empty.value.count).toBe(0);
     if (empty.ok) expect(bound(empty.value.image).contains('6231000000000001', 1)).toBe(false);
-  });
-});
-
-describe('deny delta', () => {
-  it('tokensAddedAndRemoved_equalTheListBuiltWhole_keepTheKeyId_andHoldNoPan', () => {
-    const [a, b, c] = ['6231000000000000017', '6217991234567890', '6258000011112222333'];
-    const whole = (text: string): Uint8Array => {
-      const built = denyListBuild(text, 'in', TEST_DENY_KEY);
-      if (!built.ok) throw new Error(built.error.message);
-      return built.value.image;
-    };
-    const installed = whole(`${a},01\n${b},00\n`);
-    const delta = {
-      fromVersion: 1,
-      add: [hmacToken(TEST_DENY_KEY_BYTES, c, 0x02).toUpperCase()],
-      remove: [hmacToken(TEST_DENY_KEY_BYTES, a, 0x01)],
-    };
-    const rebuilt = denyDeltaApply(installed, delta);
-    if (!rebuilt.ok) throw new Error(rebuilt.reason);
-    expect(Buffer.from(rebuilt.image).equals(Buffer.from(whole(`${b},00\n${c},02\n`)))).toBe(true);
-    const wire = Buffer.from(JSON.stringify(delta));
-    for (const pan of [a, b, c]) {
-      for (const bytes of [wire, Buffer.from(rebuilt.image)]) {
-        expect(bytes.includes(Buffer.from(pan))).toBe(false);
-        expect(bytes.includes(Buffer.from(pan.slice(0, 16), 'hex'))).toBe(false);
-      }
-    }
-    const clear = installed.slice();
-    clear.set(Buffer.from('SHKDENY2', 'latin1'), 0);
-    const refused = denyDeltaApply(clear, delta);
-    expect(!refused.ok && refused.reason).toMatch(/SHKDENY2 holds clear PANs/);
-    const bad = denyDeltaApply(installed, { ...delta, add: ['00'.repeat(11)] });
-    expect(!bad.ok && bad.reason).toMatch(/not 12 bytes/);
   });
 });
 

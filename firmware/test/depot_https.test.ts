@@ -136,19 +136,24 @@ describe('depot over HTTPS (mutual TLS)', () => {
     d.close();
   });
 
-  it('params_204IsNothingNewer_200DecodesFilesAndDelta', async () => {
+  it('params_204IsNothingNewer_200DecodesFilesAndDeltas_fullAsksForTheWholeSet', async () => {
     const d = depot(await identity(fleet, 'SIM00001'));
     answer = () => ({ status: 204, body: '' });
     expect(await d.getParams(3)).toEqual({ ok: true, value: null });
     expect(seen.at(-1)?.url).toBe('/v1/params?have=3');
     answer = () => ({ status: 200, body: JSON.stringify({ version: 4,
       files: { 'manifest.json': Buffer.from('{}').toString('base64') },
-      denyDelta: { fromVersion: 3, add: ['00'.repeat(12)], remove: [] } }) });
+      denyDeltas: [Buffer.from('SHKDDLT1').toString('base64')] }) });
     const got = await d.getParams(3);
     expect(got.ok && got.value?.version).toBe(4);
     expect(got.ok && Buffer.from(got.value?.files.get('manifest.json') ?? []).toString())
       .toBe('{}');
-    expect(got.ok && got.value?.denyDelta?.add).toEqual(['00'.repeat(12)]);
+    expect(got.ok && got.value?.denyDeltas?.map((b) => Buffer.from(b).toString()))
+      .toEqual(['SHKDDLT1']);
+    answer = () => ({ status: 200, body: JSON.stringify({ version: 4, files: {},
+      denyDeltas: ['not base64!'] }) });
+    expect(await d.getParams(3, true)).toMatchObject({ ok: false, error: 'protocol' });
+    expect(seen.at(-1)?.url).toBe('/v1/params?have=3&full=1');
     answer = () => ({ status: 204, body: '' });
     const status = { terminalId: 'SIM00001', paramsVersion: 4, paramsRefused: null,
       backlogRecords: 0, lastSeq: 9, ackThroughSeq: 9, softwareVersion: '0.1.0' };

@@ -1,6 +1,7 @@
 // Parameters down: a newer signed set from the depot is installed power-safe and switched to
 // between taps; rollbacks, bad signatures and corrupt files are refused and reported in the
-// status; a deny-list delta is rebuilt and accepted only when the signed manifest agrees.
+// status; signed deny-list deltas rebuild the list through the install path, and a delta that
+// does not apply makes the validator fetch the whole set.
 // Truth: the parameter store's own validation (paramsBootLoad) of what ends up installed.
 
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -17,7 +18,8 @@ import { FILE_DENY_LIST } from '../src/app/params/params_files.js';
 import { paramsBootLoad } from '../src/app/params/params_boot.js';
 import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams, type ParamSet } from '../src/app/params/params_store.js';
-import type { DepotParams } from '../src/app/upload/depot_port.js';
+import type { DepotParams, DepotPort } from '../src/app/upload/depot_port.js';
+import { denyDeltaBuild } from '../src/app/deny_list/deny_delta.js';
 import { ParamsDownload } from '../src/app/upload/upload_params.js';
 import type { LogEvent } from '../src/app/validator/validator_ports.js';
 import { TEST_DENY_KEY } from './deny_key_fixture.js';
@@ -61,16 +63,29 @@ function offer(path: string, version: number, omit: string[] = []): DepotParams 
   for (const name of readdirSync(path)) {
     if (!omit.includes(name)) files.set(name, new Uint8Array(readFileSync(join(path, name))));
   }
-  return { version, files, denyDelta: null };
+  return { version, files, denyDeltas: null };
 }
 
-/** The deny-list records (hex) of a set directory, as the depot's delta names them. */
-function denyRecords(path: string): string[] {
-  const image = readFileSync(join(path, FILE_DENY_LIST));
-  const out: string[] = [];
-  for (let at = 64; at < image.length; at += 12) out.push(image.subarray(at, at + 12)
-    .toString('hex'));
-  return out;
+/** The signed delta between the deny lists of two set directories. */
+function deltaOf(from: string, fromVersion: number, to: string, toVersion: number,
+  key = keys.privateKey): Uint8Array {
+  return denyDeltaBuild(readFileSync(join(from, FILE_DENY_LIST)),
+    readFileSync(join(to, FILE_DENY_LIST)), fromVersion, toVersion, key);
+}
+
+/** A depot that offers `deltas` and, asked for the full set, `whole`; it counts full asks. */
+function deltaDepot(deltas: DepotParams, whole: DepotParams): DepotPort & { fullAsks: number } {
+  const port = {
+    fullAsks: 0,
+    postBatch: () => Promise.reject(new Error('not used')),
+    postStatus: () => Promise.resolve({ ok: true as const, value: undefined }),
+    getParams: (have: number, full = false) => {
+      if (full) port.fullAsks += 1;
+      const set = full ? whole : deltas;
+      return Promise.resolve({ ok: true as const, value: set.version > have ? set : null });
+    },
+  };
+  return port;
 }
 
 interface Rig { down: ParamsDownload; active: ParamSet[]; logs: LogEvent[]; root: string }
@@ -142,27 +157,56 @@ describe('parameters down', () => {
     expect(r.logs.filter((e) => e['event'] === 'params-refused')).toHaveLength(3);
   });
 
-  it('denyDelta_rebuildsTheList_andTheManifestDecides', async () => {
+  it('denyDeltas_rebuildTheListThroughTheInstallPath_chainedOverTwoSets', async () => {
     const r = await rig([CARD_A]);
-    const depot = new DepotSim();
-    const v2 = await writeSet('v2', 2, [CARD_B]);
-    const added = denyRecords(v2);
-    const removed = denyRecords(join(dir, 'v1'));
-    // A wrong delta (CARD_A kept) gives a list the signed manifest does not match.
-    depot.params = { ...offer(v2, 2, [FILE_DENY_LIST]),
-      denyDelta: { fromVersion: 1, add: added, remove: [] } };
-    await r.down.check(depot);
-    expect(r.down.refused()?.reason).toMatch(/deny_list/);
-    expect(r.down.installedVersion()).toBe(1);
+    const v1 = join(dir, 'v1');
+    const v2 = await writeSet('v2', 2, [CARD_A, CARD_B]);
     const v3 = await writeSet('v3', 3, [CARD_B]);
-    depot.params = { ...offer(v3, 3, [FILE_DENY_LIST]),
-      denyDelta: { fromVersion: 1, add: added, remove: removed } };
-    await r.down.check(depot);
+    const chain = { ...offer(v3, 3, [FILE_DENY_LIST]),
+      denyDeltas: [deltaOf(v1, 1, v2, 2), deltaOf(v2, 2, v3, 3)] };
+    const depot = deltaDepot(chain, offer(v3, 3));
+    expect(await r.down.check(depot)).toEqual({ ok: true });
+    expect(depot.fullAsks).toBe(0);
     expect(r.down.refused()).toBeNull();
+    expect(r.down.installedVersion()).toBe(3);
     await r.down.activatePending();
-    const set = r.active[0];
-    expect(set?.version).toBe(3);
-    expect(set?.denyList.contains(CARD_B.pan, CARD_B.psn)).toBe(true);
-    expect(set?.denyList.contains(CARD_A.pan, CARD_A.psn)).toBe(false);
+    expect(r.active[0]?.denyList.contains(CARD_B.pan, CARD_B.psn)).toBe(true);
+    expect(r.active[0]?.denyList.contains(CARD_A.pan, CARD_A.psn)).toBe(false);
+    const boot = await paramsBootLoad(r.root, { publicKey: keys.publicKey,
+      denyKey: TEST_DENY_KEY }, join(dir, 'journal'));
+    expect(boot.ok && boot.set.version).toBe(3);
+    expect(r.logs.some((e) => e['event'] === 'params-delta-refused')).toBe(false);
+  });
+
+  it('deltaOfAnotherBase_orForged_fallsBackToTheFullSet', async () => {
+    const r = await rig([CARD_A]);
+    const other = await writeSet('v1other', 1, [CARD_B]);
+    const forger = generateKeyPairSync('ed25519').privateKey;
+    // Each against the installed set (v1, then the set the previous case fell back to).
+    const cases: [(set: string, v: number) => Uint8Array, RegExp][] = [
+      [(set, v) => deltaOf(other, 1, set, v), /wrong-base: delta 0: base deny list SHA-256/],
+      [(set, v) => deltaOf(join(dir, 'c2'), 2, set, v, forger), /signature: delta 0/],
+      [(set, v) => deltaOf(join(dir, 'c3'), 1, set, v), /wrong-base: .*made for set 1, inst/],
+    ];
+    let version = 1;
+    for (const [make, reason] of cases) {
+      version += 1;
+      const set = await writeSet(`c${version}`, version, version % 2 === 0 ? [CARD_B] : []);
+      const bad = { ...offer(set, version, [FILE_DENY_LIST]), denyDeltas: [make(set, version)] };
+      const depot = deltaDepot(bad, offer(set, version));
+      expect(await r.down.check(depot)).toEqual({ ok: true });
+      expect(depot.fullAsks).toBe(1);
+      expect(r.down.refused()).toBeNull();
+      expect(r.down.installedVersion()).toBe(version);
+      expect(r.logs.at(-2)).toMatchObject({ event: 'params-delta-refused', version });
+      expect(String(r.logs.at(-2)?.['reason'])).toMatch(reason);
+    }
+    // A depot that answers the full ask with deltas again: the set is refused and reported.
+    const v5 = await writeSet('v5', 5, [CARD_A]);
+    const stubborn = { ...offer(v5, 5, [FILE_DENY_LIST]),
+      denyDeltas: [deltaOf(join(dir, 'c4'), 4, v5, 5, forger)] };
+    await r.down.check(deltaDepot(stubborn, stubborn));
+    expect(r.down.refused()).toMatchObject({ version: 5 });
+    expect(r.down.installedVersion()).toBe(4);
   });
 });

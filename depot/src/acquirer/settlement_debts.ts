@@ -111,12 +111,10 @@ async function originalOf(db: DepotDb, tapId: number): Promise<number> {
 
 async function debtReduce(db: DepotDb, tapId: number, amountMinor: number, nowMs: number):
   Promise<void> {
-  const original = await originalOf(db, tapId);
-  const first = (await db.query('SELECT tap_id FROM acquirer_messages WHERE id = $1',
-    [original]))[0];
+  // The card's one open debt (migration 2), which this tap's decline opened or added to.
   const debt = (await db.query(
-    "SELECT id, amount_minor FROM debts WHERE tap_id = $1 AND state = 'open'",
-    [num(first ?? {}, 'tap_id')]))[0];
+    `SELECT d.id, d.amount_minor FROM debts d JOIN taps t ON t.pan_token = d.pan_token
+       AND COALESCE(t.psn, '') = d.psn WHERE t.id = $1 AND d.state = 'open'`, [tapId]))[0];
   if (debt === undefined) return;
   const left = num(debt, 'amount_minor') - amountMinor;
   await db.run('UPDATE debts SET amount_minor = $1 WHERE id = $2',

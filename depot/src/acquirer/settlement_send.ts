@@ -170,7 +170,9 @@ async function applyAnswer(
   const mti = text(row, 'mti');
   const key = text(row, 'aggregate_key');
   if (mti === ACQUIRER_MTI.recovery) {
-    if (code === RC_APPROVED) await debtRepaid(db, Number(key.replace(/^debt:/, '')), now);
+    if (code === RC_APPROVED) {
+      await debtRecovered(db, Number(key.replace(/^debt:/, '')), num(row, 'amount_minor'), now);
+    }
     return true;
   }
   if (mti === ACQUIRER_MTI.reversal) return true;
@@ -198,15 +200,63 @@ async function debtOpen(
   const tap = (await db.query('SELECT pan_token, psn FROM taps WHERE id = $1',
     [tapIds[0] ?? 0]))[0];
   if (tap === undefined) throw new Error(`message ${num(row, 'id')}: tap missing`);
-  const debt = await db.query(
+  await debtAdd(db, {
+    panToken: text(tap, 'pan_token'), psn: text(tap, 'psn'), amountMinor: num(row, 'amount_minor'),
+    tapId: tapIds[0] ?? 0, reason: `issuer declined ${code}`,
+  }, now);
+}
+
+/** A declined amount owed by a card (PAN token, PSN as stored: '' when none). */
+export interface DebtAddition {
+  readonly panToken: string;
+  readonly psn: string;
+  readonly amountMinor: number;
+  /** The declined tap (the debt keeps its first tap: recovery presents that tap's ICC data). */
+  readonly tapId: number;
+  readonly reason: string;
+}
+
+/**
+ * Adds `debt` to the card's one open debt, opening it (with its deny entry) when the card has
+ * none. One statement decides: the partial unique index `debts_open_card` (migration 2) makes
+ * a concurrent second insert of the same card wait for the first and then add to it, so two
+ * declines answered at once never open two debts. Resolves with the debt's id. Rejects with
+ * DepotStoreError.
+ */
+export async function debtAdd(db: DepotDb, debt: DebtAddition, now: number): Promise<number> {
+  const rows = await db.query(
     `INSERT INTO debts (pan_token, psn, amount_minor, tap_id, state, opened_at_ms)
-     VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id`,
-    [text(tap, 'pan_token'), text(tap, 'psn'), num(row, 'amount_minor'), tapIds[0] ?? 0, now]);
+     VALUES ($1, $2, $3, $4, 'open', $5)
+     ON CONFLICT (pan_token, psn) WHERE state = 'open'
+     DO UPDATE SET amount_minor = debts.amount_minor + excluded.amount_minor
+     RETURNING id`,
+    [debt.panToken, debt.psn, debt.amountMinor, debt.tapId, now]);
+  const debtId = num(rows[0] ?? {}, 'id');
+  // Read after the insert: a concurrent opener of this card has committed by now (the insert
+  // waited for it), so its entry is seen and no second one is added.
   await db.run(
     `INSERT INTO deny_entries (pan_token, psn, reason, debt_id, added_at_ms)
-     VALUES ($1, $2, $3, $4, $5)`,
-    [text(tap, 'pan_token'), text(tap, 'psn'), `issuer declined ${code}`,
-      num(debt[0] ?? {}, 'id'), now]);
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deny_entries
+       WHERE debt_id = $4 AND removed_at_ms IS NULL)`,
+    [debt.panToken, debt.psn, debt.reason, debtId, now]);
+  return debtId;
+}
+
+/**
+ * A debt recovery approved for `amountMinor`: that much is taken off the debt, which closes
+ * when nothing is left (a decline added while the recovery was in flight stays owed).
+ */
+async function debtRecovered(db: DepotDb, debtId: number, amountMinor: number, now: number):
+  Promise<void> {
+  const debt = (await db.query(
+    "SELECT amount_minor FROM debts WHERE id = $1 AND state = 'open'", [debtId]))[0];
+  if (debt === undefined) return;
+  if (num(debt, 'amount_minor') <= amountMinor) {
+    await debtRepaid(db, debtId, now);
+    return;
+  }
+  await db.run('UPDATE debts SET amount_minor = amount_minor - $1 WHERE id = $2',
+    [amountMinor, debtId]);
 }
 
 /** A debt paid (recovery approved, or at a counter): closed, its deny entries removed. */

@@ -54,18 +54,13 @@ export async function batchStore(
     [batch.terminalId, nowMs]);
     const known = await storedSeqs(tx, batch);
     const fresh = prepared.filter((p) => !known.has(p.record.seq));
-    const counting = await countedCards(tx, fresh.filter(counted).map((p) => p.panToken));
-    const originals: Prepared[] = [];
-    const later: Prepared[] = [];
-    const inBatch = new Set<string>();
-    for (const p of fresh) {
-      const key = counted(p) ? cardKey(p.panToken, p.record.psn, p.record.atc) : null;
-      if (key !== null && (counting.has(key) || inBatch.has(key))) later.push(p);
-      else originals.push(p);
-      if (key !== null) inBatch.add(key);
-    }
-    const stored = await insertTaps(tx, batch.terminalId, originals, nowMs, counting);
-    const retried = [...later, ...originals.filter((p) => !stored.has(p.record.seq))];
+    // Every new record is inserted as counted; the unique indexes refuse a card+ATC already
+    // counted (stored before, or earlier in this batch: rows insert in order), and only those
+    // few are looked up and stored again as duplicates. A lookup of every card first would
+    // probe the card+ATC index once more per record (random pages at 10^6 taps).
+    const counting = new Map<string, number>();
+    const stored = await insertTaps(tx, batch.terminalId, fresh, nowMs, counting);
+    const retried = fresh.filter((p) => !stored.has(p.record.seq));
     const storedLate = await insertDuplicates(tx, batch.terminalId, retried, nowMs, counting);
     const storedCount = stored.size + storedLate;
     return {

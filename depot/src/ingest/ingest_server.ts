@@ -13,7 +13,7 @@ import { BatchError, redact } from './batch_error.js';
 import { batchStore } from './batch_store.js';
 import { batchValidate } from './batch_validate.js';
 import { bodyRead, errorSend, jsonSend } from './http_body.js';
-import { paramsHaveParse, paramsNewest } from './params_route.js';
+import { paramsFullParse, paramsHaveParse, paramsNewest } from './params_route.js';
 import { statusStore, statusValidate } from './status_route.js';
 import type { TerminalRow } from './terminal_registry.js';
 import { terminalByCert } from './terminal_registry.js';
@@ -84,9 +84,11 @@ function routeOf(options: IngestServerOptions, method: string, path: string):
     '/v1/params': ['GET', async (_terminal, _body, url) => {
       const have = paramsHaveParse(url.searchParams);
       if (have === null) throw new FieldError('query', 'have', 'expected ?have=N (N >= 0)');
-      const answer = await paramsNewest(options.db, have);
-      return answer.kind === 'none-newer' ? { status: 204, body: null }
-        : { status: 200, body: { version: answer.version, files: answer.files } };
+      const answer = await paramsNewest(options.db, have, paramsFullParse(url.searchParams));
+      if (answer.kind === 'none-newer') return { status: 204, body: null };
+      const { version, files, denyDeltas } = answer;
+      return { status: 200, body: denyDeltas === undefined ? { version, files }
+        : { version, files, denyDeltas } };
     }],
   };
   const route = routes[path];

@@ -19,6 +19,8 @@ import {
 } from '../../../firmware/src/app/params/params_manifest.js';
 import { paramsValidate } from '../../../firmware/src/app/params/params_store.js';
 import type { DepotDb } from '../store/depot_db.js';
+import { denyDeltaBuild } from '../../../firmware/src/app/deny_list/deny_delta.js';
+import { DenyList } from '../../../firmware/src/app/deny_list/deny_list.js';
 import type { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import {
   denyImageOf,
@@ -78,11 +80,36 @@ export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<P
   if (!checked.ok) throw new DenyPublishError(`the set would be refused: ${checked.error.message}`);
   const encoded: Record<string, string> = {};
   for (const [name, bytes] of files) encoded[name] = Buffer.from(bytes).toString('base64');
-  await db.run(
-    `INSERT INTO params_sets (version, published_at_ms, files_json, deny_count)
-     VALUES ($1, $2, $3, $4)`,
-    [version, input.nowMs, JSON.stringify(encoded), deny.count]);
+  const delta = newest === undefined ? null
+    : denyDeltaFrom(String(newest['files_json']), newestVersion, deny.image, version, input);
+  await db.transaction(async (tx) => {
+    await tx.run(
+      `INSERT INTO params_sets (version, published_at_ms, files_json, deny_count)
+       VALUES ($1, $2, $3, $4)`,
+      [version, input.nowMs, JSON.stringify(encoded), deny.count]);
+    if (delta === null) return;
+    await tx.run(
+      `INSERT INTO params_deny_deltas (to_version, from_version, delta_base64, delta_bytes)
+       VALUES ($1, $2, $3, $4)`,
+      [version, newestVersion, Buffer.from(delta).toString('base64'), delta.length]);
+  });
   return { kind: 'published', version, denyCount: deny.count };
+}
+
+/**
+ * The signed delta from the previous set's deny list to `image`, or null when there is none
+ * to make: the previous set has no deny list, or it was made with another deny key (a key
+ * change is published whole).
+ */
+function denyDeltaFrom(previousFilesJson: string, previousVersion: number, image: Uint8Array,
+  version: number, input: PublishInput): Uint8Array | null {
+  const stored = JSON.parse(previousFilesJson) as Record<string, string>;
+  const base64 = stored[FILE_DENY_LIST];
+  if (base64 === undefined) return null;
+  const previous = new Uint8Array(Buffer.from(base64, 'base64'));
+  const loaded = DenyList.load(previous, FILE_DENY_LIST);
+  if (!loaded.ok || loaded.value.keyIdHex !== input.denyKey.idHex) return null;
+  return denyDeltaBuild(previous, image, previousVersion, version, input.privateKey);
 }
 
 /** True when a stored set holds exactly `files` (every content file byte for byte). */

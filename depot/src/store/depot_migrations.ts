@@ -114,9 +114,54 @@ const MIGRATION_1_STATEMENTS: readonly string[] = [
     deny_count BIGINT NOT NULL)`,
 ];
 
+/** An open debt's card: PAN token and PSN (the PSN as stored, '' when the card had none). */
+const sameCard = (a: string, b: string): string =>
+  `${a}.pan_token = ${b}.pan_token AND ${a}.psn = ${b}.psn`;
+/** The open debt of the same card that is kept when open debts merge: the oldest. */
+const keeperOf = (outer: string): string =>
+  `(SELECT MIN(k.id) FROM debts k WHERE k.state = 'open' AND ${sameCard('k', outer)})`;
+
+/**
+ * Migration 2: one open debt per card. Before it, two declines of one card answered at once
+ * (PostgreSQL applies a window's answers in parallel) opened two debts. Existing open debts of
+ * one card are merged into the oldest (amounts added, deny entries moved, pending recoveries
+ * of the merged ones skipped: the next recovery presents the whole amount), then a partial
+ * unique index makes a second open debt impossible; settlement adds to it with ON CONFLICT.
+ */
+const MIGRATION_2_STATEMENTS: readonly string[] = [
+  // NULLs are distinct in a unique index: a card without PSN is stored as ''.
+  "UPDATE debts SET psn = '' WHERE psn IS NULL",
+  `UPDATE debts SET amount_minor = (SELECT SUM(s.amount_minor) FROM debts s
+    WHERE s.state = 'open' AND ${sameCard('s', 'debts')})
+    WHERE state = 'open' AND id = ${keeperOf('debts')}`,
+  `UPDATE deny_entries SET debt_id = (SELECT MIN(k.id) FROM debts k, debts d
+    WHERE d.id = deny_entries.debt_id AND k.state = 'open' AND ${sameCard('k', 'd')})
+    WHERE debt_id IN (SELECT id FROM debts WHERE state = 'open')`,
+  `UPDATE acquirer_messages SET state = 'skipped' WHERE state = 'pending'
+    AND aggregate_key IN (SELECT 'debt:' || id FROM debts
+      WHERE state = 'open' AND id <> ${keeperOf('debts')})`,
+  `DELETE FROM debts WHERE state = 'open' AND id <> ${keeperOf('debts')}`,
+  "CREATE UNIQUE INDEX debts_open_card ON debts (pan_token, psn) WHERE state = 'open'",
+];
+
+/**
+ * Migration 3: deny-list deltas. Each publication stores the signed delta (SHKDDLT1,
+ * firmware/src/app/deny_list/deny_delta.ts) from the previous set's deny list to its own, so
+ * GET /v1/params can send a chain of deltas instead of a large list.
+ */
+const MIGRATION_3_STATEMENTS: readonly string[] = [
+  `CREATE TABLE params_deny_deltas (
+    to_version BIGINT PRIMARY KEY,
+    from_version BIGINT NOT NULL,
+    delta_base64 TEXT NOT NULL,
+    delta_bytes BIGINT NOT NULL)`,
+];
+
 /** Every migration, oldest first. */
 export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 1, name: 'depot schema v1', statements: MIGRATION_1_STATEMENTS },
+  { version: 2, name: 'one open debt per card', statements: MIGRATION_2_STATEMENTS },
+  { version: 3, name: 'deny-list deltas', statements: MIGRATION_3_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */

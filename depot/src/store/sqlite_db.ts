@@ -16,6 +16,14 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * fsync at every commit either way.
  */
 const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/**
+ * Page cache of the connection, KiB (SQLite's default is 2,000 KiB). At 10^6 taps the
+ * card+ATC and terminal+seq indexes are about 150 MB and take random keys: with 2 MB nearly
+ * every insert reads a leaf page back from the OS and the WAL rewrites it. 256 MiB keeps the
+ * indexes' hot pages in the process (the depot's own memory, printed by the ingest bench).
+ * Durability is unchanged: a commit still fsyncs the WAL before the ack.
+ */
+const SQLITE_CACHE_KIB = 262_144;
 /** Prepared statements kept per connection (the depot uses a few dozen distinct ones). */
 const STATEMENT_CACHE_MAX = 512;
 
@@ -39,6 +47,7 @@ export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     db.pragma('foreign_keys = ON');
     // Reading a page proves the file is a database (a text file fails here, not later).
     db.prepare('SELECT count(*) AS n FROM sqlite_master').get();

@@ -177,6 +177,35 @@ describe.each(ENGINES)('settlement on $name (seed ' + SEED + ')', (engine) => {
     }
   }, 240_000);
 
+  it('blockedCard_twoTapsDeclinedInOneWindow_oneDebtOfBoth_repaymentClosesIt', async () => {
+    const w = await world('two_declines', engine.fresh);
+    try {
+      const oda = w.bus.taps.filter((t) => t.clearing.cryptogramType === 'ARQC');
+      const pan = oda.find((t) => oda.filter((o) => o.clearing.card.pan
+        === t.clearing.card.pan).length >= 2)?.clearing.card.pan;
+      const taps = oda.filter((t) => t.clearing.card.pan === pan).slice(0, 2);
+      const account = taps[0] === undefined ? undefined : accountOf(w, taps[0]);
+      if (pan === undefined || account === undefined) throw new Error('no card with two taps');
+      account.status = 'blocked';
+      await withDb(w, (db) => storeTaps(db, taps, SAME_DAY_MS));
+      // Both authorisations go in one window: their answers are applied concurrently.
+      expect((await depotRun(w, optionsOf(SAME_DAY_MS))).declined).toBe(2);
+      const token = panToken(pan);
+      await withDb(w, async (db) => {
+        const open = await db.query(`SELECT d.amount_minor, COUNT(e.debt_id) AS entries
+          FROM debts d JOIN deny_entries e ON e.debt_id = d.id AND e.removed_at_ms IS NULL
+          WHERE d.pan_token = $1 AND d.state = 'open' GROUP BY d.id, d.amount_minor`, [token]);
+        const owed = taps.reduce((sum, t) => sum + t.clearing.amountMinor, 0);
+        expect(open).toEqual([{ amount_minor: owed, entries: 1 }]);
+        expect(await debtRepay(db, token, null, SAME_DAY_MS + 5)).toBe(1);
+        expect(await db.query("SELECT COUNT(*) AS n FROM deny_entries WHERE pan_token = $1 "
+          + 'AND removed_at_ms IS NULL', [token])).toEqual([{ n: 0 }]);
+      });
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
   it('blockedCard_debtRepaidAtACounter_removesItsDenyEntry', async () => {
     const w = await world('repay', engine.fresh);
     try {

@@ -3,10 +3,12 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
+  from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
 import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -51,11 +53,16 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 }
 
 describe('shuaka depot (process)', () => {
-  it('init_thenTerminalAdd_issuesCertificates_andRefusesDuplicates', () => {
+  it('init_thenTerminalAdd_issuesCertificates_andRefusesDuplicates', async () => {
     expect(shuaka('init', '--dir', dir).status).toBe(0);
-    for (const f of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'data.key'])
+    for (const f of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'data.key', 'deny.key'])
       expect(existsSync(join(dir, f))).toBe(true);
+    const denyKeyBytes = readFileSync(join(dir, 'deny.key'));
+    expect(denyKeyBytes).toHaveLength(32);
+    expect(statSync(join(dir, 'deny.key')).mode & 0o777).toBe(0o600);
+    expect((await denyKeyLoad(join(dir, 'deny.key'))).ok).toBe(true);
     expect(shuaka('init', '--dir', dir)).toMatchObject({ status: 1 });
+    expect(readFileSync(join(dir, 'deny.key'))).toEqual(denyKeyBytes);
     expect(shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--route', 'R12',
       '--dir', dir, '--out', join(temp, 'term')).status).toBe(0);
     const again = shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--cert',
@@ -68,6 +75,22 @@ describe('shuaka depot (process)', () => {
       routeId: 'R12', status: 'active' });
     expect(shuaka('terminal', 'revoke', '--db', db, '--id', 'NOPE').status).toBe(1);
     expect(shuaka('terminal', 'frob').status).toBe(2);
+  });
+
+  it('init_keepsTheFleetDenyKeyAlreadyThere_andRefusesAnOpenOne', () => {
+    const kept = join(temp, 'kept');
+    mkdirSync(kept);
+    const fleetKey = Buffer.alloc(32, 0x5a);
+    writeFileSync(join(kept, 'deny.key'), fleetKey, { mode: 0o600 });
+    expect(shuaka('init', '--dir', kept).status).toBe(0);
+    expect(readFileSync(join(kept, 'deny.key'))).toEqual(fleetKey);
+    const open = join(temp, 'open');
+    mkdirSync(open);
+    writeFileSync(join(open, 'deny.key'), fleetKey, { mode: 0o644 });
+    const refused = shuaka('init', '--dir', open);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/deny key too-open: .*mode 644/);
+    expect(existsSync(join(open, 'ca.pem'))).toBe(false);
   });
 
   it('serve_acceptsTheIssuedTerminal_refusesABusyPort_andStopsOnSigterm', async () => {

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import { DEFAULT_FARES, paramsValidate, writeDefaultParams } from
   '../../../firmware/src/app/params/params_store.js';
-import { FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
+import { FILE_DENY_LIST, FILE_MANIFEST } from
+  '../../../firmware/src/app/params/params_files.js';
+import { denyDeltaChainApply } from '../../../firmware/src/app/upload/upload_deny_delta.js';
 import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
 import type { DenyList } from '../../../firmware/src/app/deny_list/deny_list.js';
 import { testPki } from '../../../host-sim/src/pki/test_pki.js';
@@ -61,6 +63,26 @@ afterAll(() => {
  * The newest stored set as a validator receives it, loaded by the validator's own code with
  * the fleet deny key; `bytes` is every file of it, concatenated (for the PAN grep).
  */
+/** A base set of `version` listing `cards`, as files. */
+async function baseSet(name: string, version: number, cards: readonly typeof BASE_CARD[]):
+  Promise<Map<string, Uint8Array>> {
+  const path = join(dir, name);
+  const storage = await FileStorage.open(path, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const written = await writeDefaultParams(storage.value, {
+    version, terminal: { terminalId: 'SIM00001', lineId: 'L1' }, fares: DEFAULT_FARES,
+    caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex), caRevocations: [],
+    denyList: [...cards], signingKey: keys.privateKey, denyKey: DENY_KEY,
+  });
+  await storage.value.close();
+  if (!written.ok) throw new Error(written.error.message);
+  return new Map(readdirSync(path).map((n) => [n, readFileSync(join(path, n))]));
+}
+
+const decoded = (files: Record<string, string>): Map<string, Uint8Array> =>
+  new Map(Object.entries(files).map(([n, b64]) => [n, Uint8Array.from(Buffer.from(b64,
+    'base64'))]));
+
 async function newestDenyList(
   db: DepotDb,
 ): Promise<{ version: number; list: DenyList; bytes: Buffer }> {
@@ -125,6 +147,9 @@ describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (en
         denyCount: 1 });
       const second = await newestDenyList(db);
       expect(second.version).toBe(5);
+      // A list of one card is sent whole: its delta would not be smaller.
+      const small = await paramsNewest(db, 4);
+      expect(small.kind === 'set' && small.denyDeltas).toBeUndefined();
       expect(second.list.contains(pan, psn)).toBe(false);
       expect(second.list.contains(BASE_CARD.pan, BASE_CARD.psn)).toBe(true);
     } finally {
@@ -134,3 +159,53 @@ describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (en
     }
   }, 240_000);
 });
+
+describe.each(ENGINES)('deny list deltas on $name', (engine) => {
+  it('largeList_isSentAsAChainOfSignedDeltas_thatRebuildsTheWholeList', async () => {
+    const cards = Array.from({ length: 20_000 }, (_, i) =>
+      ({ pan: `62310000${String(i).padStart(11, '0')}`, psn: i % 3 }));
+    const setA = await baseSet(`${engine.name}-a`, 3, cards);
+    const setB = await baseSet(`${engine.name}-b`, 3,
+      [...cards.slice(2), { pan: '6258000011112222', psn: 1 }]);
+    const db = await openDepotDb(await engine.fresh('deltas'), NOW_MS);
+    const input = { privateKey: keys.privateKey, unsealPan, denyKey: DENY_KEY, nowMs: NOW_MS };
+    try {
+      expect(await paramsPublish(db, { ...input, base: setA })).toMatchObject({ version: 4 });
+      expect(await paramsPublish(db, { ...input, base: setB })).toMatchObject({ version: 5 });
+      expect(await paramsPublish(db, { ...input, base: setA })).toMatchObject({ version: 6 });
+      const whole = await paramsNewest(db, 4, true);
+      const chained = await paramsNewest(db, 4);
+      if (whole.kind !== 'set' || chained.kind !== 'set') throw new Error('nothing newer');
+      expect(whole.denyDeltas).toBeUndefined();
+      expect(chained.denyDeltas).toHaveLength(2);
+      expect(Object.keys(chained.files).sort())
+        .toEqual(Object.keys(whole.files).filter((n) => n !== FILE_DENY_LIST).sort());
+      const wholeFiles = decoded(whole.files);
+      const installed = decoded((await paramsNewestAt(db, 4)).files).get(FILE_DENY_LIST);
+      const rebuilt = denyDeltaChainApply(installed ?? new Uint8Array(), 4,
+        (chained.denyDeltas ?? []).map((d) => Uint8Array.from(Buffer.from(d, 'base64'))), 6,
+        keys.publicKey);
+      if (!rebuilt.ok) throw new Error(rebuilt.reason);
+      expect(Buffer.from(rebuilt.image).equals(Buffer.from(wholeFiles.get(FILE_DENY_LIST)
+        ?? []))).toBe(true);
+      const files = decoded(chained.files).set(FILE_DENY_LIST, rebuilt.image);
+      expect(paramsValidate(files, { publicKey: keys.publicKey, denyKey: DENY_KEY }).ok)
+        .toBe(true);
+      // From a version the depot has no delta from (the base's 3, never published): whole.
+      const unknown = await paramsNewest(db, 3);
+      expect(unknown.kind === 'set' && unknown.denyDeltas).toBeUndefined();
+      expect(await paramsNewest(db, 6)).toEqual({ kind: 'none-newer' });
+    } finally {
+      await db.close();
+    }
+  }, 240_000);
+});
+
+/** The files of published set `version` as stored. */
+async function paramsNewestAt(db: DepotDb, version: number): Promise<{
+  files: Record<string, string>;
+}> {
+  const row = (await db.query('SELECT files_json FROM params_sets WHERE version = $1',
+    [version]))[0];
+  return { files: JSON.parse(String(row?.['files_json'] ?? '{}')) as Record<string, string> };
+}

@@ -61,9 +61,10 @@ async function insert(db: DepotDb, taps: readonly Tap[]): Promise<void> {
         amount_minor, currency_code, transaction_date, record_json, state, received_at_ms)
         VALUES ($1, $2, $1, $3, 0, $4, $5, 156, $6, '{}', $7, 0)`,
       [t.id, t.terminal, t.type, t.route, t.amount, t.date, t.state]);
+      // Each its own card: a card has one open debt at most (migration 2).
       if (t.debt === 1)
         await tx.run(`INSERT INTO debts (pan_token, psn, amount_minor, tap_id, state,
-          opened_at_ms) VALUES ('tok', '01', $1, $2, 'open', 0)`, [t.amount, t.id]);
+          opened_at_ms) VALUES ($3, '01', $1, $2, 'open', 0)`, [t.amount, t.id, `tok${t.id}`]);
     }
     // A repaid debt is not outstanding.
     await tx.run(`INSERT INTO debts (pan_token, amount_minor, tap_id, state, opened_at_ms)

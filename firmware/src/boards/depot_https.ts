@@ -118,8 +118,9 @@ export class DepotHttps implements DepotPort {
     return { ok: true, value: { ackThroughSeq: ack, stored, duplicates } };
   }
 
-  async getParams(haveVersion: number): Promise<DepotResult<DepotParams | null>> {
-    const answer = await this.call('GET', `/v1/params?have=${haveVersion}`, null);
+  async getParams(haveVersion: number, full = false): Promise<DepotResult<DepotParams | null>> {
+    const query = `have=${haveVersion}${full ? '&full=1' : ''}`;
+    const answer = await this.call('GET', `/v1/params?${query}`, null);
     if (!answer.ok) return answer;
     const { status, body } = answer.value;
     if (status === 204) return { ok: true, value: null };
@@ -210,6 +211,8 @@ class TimeoutError extends Error {
   }
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /** Parses a 200 of GET /v1/params. Errors: protocol (shape, base64). */
 export function depotParamsParse(body: string): DepotResult<DepotParams> {
   const parsed = parseObject(body);
@@ -221,23 +224,20 @@ export function depotParamsParse(body: string): DepotResult<DepotParams> {
   }
   const decoded = new Map<string, Uint8Array>();
   for (const [name, text] of Object.entries(files as Record<string, unknown>)) {
-    if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    if (typeof text !== 'string' || !BASE64.test(text)) {
       return protocol(200, `params file ${name.slice(0, 40)} not base64`);
     }
     decoded.set(name, new Uint8Array(Buffer.from(text, 'base64')));
   }
-  const delta = parsed?.['denyDelta'];
-  if (delta === undefined || delta === null) {
-    return { ok: true, value: { version, files: decoded, denyDelta: null } };
+  const deltas = parsed?.['denyDeltas'];
+  if (deltas === undefined || deltas === null) {
+    return { ok: true, value: { version, files: decoded, denyDeltas: null } };
   }
-  const d = delta as Record<string, unknown>;
-  const strings = (v: unknown): v is string[] =>
-    Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (typeof d['fromVersion'] !== 'number' || !strings(d['add']) || !strings(d['remove'])) {
-    return protocol(200, 'denyDelta without fromVersion, add, remove');
+  if (!Array.isArray(deltas) || !deltas.every((d) => typeof d === 'string' && BASE64.test(d))) {
+    return protocol(200, 'denyDeltas not an array of base64 strings');
   }
-  const denyDelta = { fromVersion: d['fromVersion'], add: d['add'], remove: d['remove'] };
-  return { ok: true, value: { version, files: decoded, denyDelta } };
+  const denyDeltas = (deltas as string[]).map((d) => new Uint8Array(Buffer.from(d, 'base64')));
+  return { ok: true, value: { version, files: decoded, denyDeltas } };
 }
 
 function parseObject(body: string): Record<string, unknown> | null {

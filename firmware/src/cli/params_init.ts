@@ -1,16 +1,12 @@
 // `shuaka params init DIR`: a complete, commented starter parameter set, ready to sign.
 
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import {
-  DENY_KEY_BYTES,
   DENY_KEY_FILE_NAME,
-  denyKeyCreate,
-  denyKeyLoad,
+  denyKeyLoadOrCreate,
   type DenyKey,
-  type DenyKeyResult,
 } from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { capkParse } from '../app/params/emv_capk.js';
@@ -70,13 +66,6 @@ export async function paramsInitCommand(argv: readonly string[], io: CliIo): Pro
     + `to the depot and to every validator); edit it, then:\n${paramsNextSteps(dir)}`
     + ` --deny-key ${keyPath}`);
   return EXIT_OK;
-}
-
-/** The fleet's deny key at `path`; a new one (OS CSPRNG, mode 600) when there is none. */
-async function denyKeyLoadOrCreate(path: string): Promise<DenyKeyResult> {
-  const loaded = await denyKeyLoad(path);
-  if (loaded.ok || loaded.error !== 'missing') return loaded;
-  return denyKeyCreate(path, new Uint8Array(randomBytes(DENY_KEY_BYTES)));
 }
 
 /** The exact commands from a starter set to a running validator. */

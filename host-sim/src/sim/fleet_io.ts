@@ -27,7 +27,7 @@ export class IoTracker {
 export function depotTracked(depot: DepotPort, io: IoTracker): DepotPort {
   return {
     postBatch: (batch) => io.track(depot.postBatch(batch)),
-    getParams: (have) => io.track(depot.getParams(have)),
+    getParams: (have, full) => io.track(depot.getParams(have, full)),
     postStatus: (status) => io.track(depot.postStatus(status)),
   };
 }

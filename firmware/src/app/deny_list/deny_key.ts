@@ -9,7 +9,7 @@
 // the list's header: a validator holding another key refuses the set instead of silently
 // matching nothing. See README.md in this folder.
 
-import { createHash, createHmac, type Hash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 
 import { keyFileCreate, keyFileLoad, type KeyFileError, type KeyFileResult } from '../key_file.js';
@@ -109,4 +109,16 @@ export async function denyKeyLoad(path: string): Promise<DenyKeyResult> {
 export async function denyKeyCreate(path: string, key: Uint8Array): Promise<DenyKeyResult> {
   const created = await keyFileCreate(path, key, DENY_KEY_BYTES);
   return created.ok ? { ok: true, value: DenyKey.fromBytes(created.value) } : created;
+}
+
+/**
+ * The fleet's deny key at `path`, or a new one (32 bytes from the OS CSPRNG, written as
+ * denyKeyCreate writes) when there is no file. An existing key is never replaced: a file
+ * that is there but unreadable, too open or of the wrong size is an error, not overwritten.
+ * Errors: bad-size, too-open, io. Never throws.
+ */
+export async function denyKeyLoadOrCreate(path: string): Promise<DenyKeyResult> {
+  const loaded = await denyKeyLoad(path);
+  if (loaded.ok || loaded.error !== 'missing') return loaded;
+  return denyKeyCreate(path, new Uint8Array(randomBytes(DENY_KEY_BYTES)));
 }

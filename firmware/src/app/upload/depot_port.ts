@@ -53,19 +53,15 @@ export interface DepotBatchAck {
   readonly duplicates: number;
 }
 
-/** A deny-list delta: records (hex) to add and remove from the set at `fromVersion`. */
-export interface DepotDenyDelta {
-  readonly fromVersion: number;
-  readonly add: readonly string[];
-  readonly remove: readonly string[];
-}
-
 /** A parameter set offered by GET /v1/params (files decoded from base64). */
 export interface DepotParams {
   readonly version: number;
   readonly files: ReadonlyMap<string, Uint8Array>;
-  /** Present when `files` omits the deny list: rebuild it from the installed one. */
-  readonly denyDelta: DepotDenyDelta | null;
+  /**
+   * Present when `files` omits the deny list: signed deltas (SHKDDLT1, deny_delta.ts), oldest
+   * first, from the version the validator named in `have` to `version`.
+   */
+  readonly denyDeltas: readonly Uint8Array[] | null;
 }
 
 /** The body of POST /v1/status (terminal management). */
@@ -83,8 +79,11 @@ export interface DepotStatus {
 export interface DepotPort {
   /** POST /v1/batches. Errors: every DepotError. */
   postBatch(batch: DepotBatch): Promise<DepotResult<DepotBatchAck>>;
-  /** GET /v1/params?have=N: null for 204 (nothing newer). Errors: every DepotError. */
-  getParams(haveVersion: number): Promise<DepotResult<DepotParams | null>>;
+  /**
+   * GET /v1/params?have=N (`full`: &full=1, every file whole, never deltas): null for 204
+   * (nothing newer). Errors: every DepotError.
+   */
+  getParams(haveVersion: number, full?: boolean): Promise<DepotResult<DepotParams | null>>;
   /** POST /v1/status (204). Errors: every DepotError. */
   postStatus(status: DepotStatus): Promise<DepotResult<void>>;
 }

@@ -9,8 +9,8 @@ import { FILE_DENY_LIST, FILE_MANIFEST, PARAMS_FILES } from '../params/params_fi
 import { paramsActiveDir, paramsInstall } from '../params/params_install.js';
 import type { ParamSet, ParamsTrust } from '../params/params_store.js';
 import type { LogPort } from '../validator/validator_ports.js';
-import type { DepotError, DepotParams, DepotPort } from './depot_port.js';
-import { denyDeltaApply } from './upload_deny_delta.js';
+import type { DepotError, DepotParams, DepotPort, DepotResult } from './depot_port.js';
+import { denyDeltaChainApply } from './upload_deny_delta.js';
 import { uploadDetailSafe } from './upload_backoff.js';
 
 /** A refused set as POST /v1/status reports it. */
@@ -75,7 +75,15 @@ export class ParamsDownload implements UploadParamsPort {
       this.options.log.log({ event: 'params-fetch-failed', error: offered.error, detail });
       return { ok: false, error: offered.error, detail };
     }
-    const offer = offered.value;
+    const resolved = offered.value === null ? null
+      : await this.withDenyList(depot, offered.value);
+    if (resolved === null) return { ok: true };
+    if (!resolved.ok) {
+      const detail = uploadDetailSafe(resolved.detail);
+      this.options.log.log({ event: 'params-fetch-failed', error: resolved.error, detail });
+      return { ok: false, error: resolved.error, detail };
+    }
+    const offer = resolved.value;
     if (offer === null) return { ok: true };
     // A set refused for its content stays refused; a copy damaged on the way differs.
     const digest = offerDigest(offer);
@@ -111,6 +119,43 @@ export class ParamsDownload implements UploadParamsPort {
     this.options.log.log({ event: 'params-active', version: set.version });
   }
 
+  /**
+   * `offer` with its deny list whole: rebuilt from the installed list and the offer's signed
+   * deltas, or, when they do not apply (another base, a bad signature, a lost installed
+   * list), the full set fetched again with `full`. Null when the depot has nothing newer
+   * any more. Errors: the depot call's.
+   */
+  private async withDenyList(depot: DepotPort, offer: DepotParams):
+    Promise<DepotResult<DepotParams | null>> {
+    const deltas = offer.denyDeltas;
+    if (deltas === null) return { ok: true, value: offer };
+    let reason: string;
+    if (offer.files.has(FILE_DENY_LIST)) {
+      reason = 'deny list sent whole and as deltas';
+    } else {
+      const trust = this.options.publicKey;
+      const publicKey = 'denyKey' in trust ? trust.publicKey : trust;
+      try {
+        const base = await readFile(join(await paramsActiveDir(this.options.root),
+          FILE_DENY_LIST));
+        const rebuilt = denyDeltaChainApply(base, this.installed, deltas, offer.version,
+          publicKey);
+        if (rebuilt.ok) {
+          const files = new Map(offer.files).set(FILE_DENY_LIST, rebuilt.image);
+          return { ok: true, value: { version: offer.version, files, denyDeltas: null } };
+        }
+        reason = `${rebuilt.refusal}: ${rebuilt.reason}`;
+      } catch (error) {
+        reason = `installed deny list unreadable: ${error instanceof Error ? error.message
+          : String(error)}`;
+      }
+    }
+    // The deltas cannot make the offered list: take the whole set instead (never stuck).
+    this.options.log.log({ event: 'params-delta-refused', version: offer.version,
+      reason: uploadDetailSafe(reason) });
+    return depot.getParams(this.installed, true);
+  }
+
   /** Stages and installs `offer`; null when installed, else the refusal's reason. */
   private async install(offer: DepotParams): Promise<string | null> {
     const staging = this.options.stagingDir;
@@ -121,16 +166,7 @@ export class ParamsDownload implements UploadParamsPort {
       if (!expected.includes(name)) return `invalid: file ${JSON.stringify(name)} not in a set`;
       await writeFile(join(staging, name), bytes);
     }
-    if (offer.denyDelta !== null) {
-      if (offer.files.has(FILE_DENY_LIST)) return 'invalid: deny list sent whole and as delta';
-      if (offer.denyDelta.fromVersion !== this.installed) {
-        return `invalid: delta from ${offer.denyDelta.fromVersion}, installed ${this.installed}`;
-      }
-      const base = await readFile(join(await paramsActiveDir(this.options.root), FILE_DENY_LIST));
-      const rebuilt = denyDeltaApply(base, offer.denyDelta);
-      if (!rebuilt.ok) return `invalid: deny delta: ${rebuilt.reason}`;
-      await writeFile(join(staging, FILE_DENY_LIST), rebuilt.image);
-    }
+    if (offer.denyDeltas !== null) return 'invalid: deny list sent as deltas for a full set';
     const result = await paramsInstall(staging, this.options.root, this.options.publicKey,
       this.options.stateDir);
     if (!result.ok) return `${result.kind}: ${result.message}`;
@@ -155,6 +191,6 @@ function offerDigest(offer: DepotParams): string {
   for (const name of [...offer.files.keys()].sort()) {
     hash.update(`${name}\n`).update(offer.files.get(name) ?? new Uint8Array());
   }
-  hash.update(JSON.stringify(offer.denyDelta));
+  for (const delta of offer.denyDeltas ?? []) hash.update(delta);
   return hash.digest('hex');
 }
