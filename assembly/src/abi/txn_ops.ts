@@ -60,7 +60,8 @@ function withOutput(first: i32): i32 {
 }
 
 function busy(): bool {
-  return (ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE) || jtt978Busy();
+  if (active == APP_JTT978) return jtt978Busy();
+  return ctx.phase != PHASE_IDLE && ctx.phase != PHASE_DONE;
 }
 
 /** OP_TXN_CONFIGURE: IN = configuration TLV. Refused while a transaction is in flight. */
@@ -77,7 +78,7 @@ export function opJtt978Configure(length: u32): i32 {
 
 /** OP_TXN_BEGIN: arg = mode, IN = transaction input. */
 export function opTxnBegin(mode: u32, length: u32): i32 {
-  if (jtt978Busy()) return ERR_BAD_STATE;
+  if (busy()) return ERR_BAD_STATE;
   active = APP_QPBOC;
   jtt978Input(IN_BUFFER, length);
   return withOutput(qpbocBegin(mode, IN_BUFFER, length, OUT_BUFFER, OUT_CAPACITY));
