@@ -165,14 +165,25 @@ export function jdebit(): i32 {
 }
 
 /**
- * DEBIT answer: TAC (4) ‖ MAC2 (4). An error SW means the card did not debit (9302: MAC1
- * refused); a 9000 with the wrong length is unusable: torn (the recovery decides).
+ * DEBIT answer: TAC (4) ‖ MAC2 (4). A refusal (SW1 67, 69, 6A, 6D, 6E, 93, 94; 9302: MAC1
+ * refused) means the card did not debit. Any other status word, or a 9000 of the wrong
+ * length, cannot be trusted either way (a corrupted answer): torn, the recovery decides.
  */
 export function jonDebit(data: usize, length: u32, sw: u32): i32 {
-  if (sw != SW_9000) {
+  const sw1 = sw >> 8;
+  const refused =
+    sw1 == 0x67 ||
+    sw1 == 0x69 ||
+    sw1 == 0x6a ||
+    sw1 == 0x6d ||
+    sw1 == 0x6e ||
+    sw1 == 0x93 ||
+    sw1 == 0x94;
+  if (refused) {
     jctx.debitSent = false;
     return jfinish(STATUS_DECLINED, R.JREASON_CARD_REFUSED, <i32>sw, 0);
   }
+  if (sw != SW_9000) return jfinish(STATUS_TORN, R.JREASON_CARD_DATA_INVALID, <i32>sw, KIND_TORN);
   if (length != 8) {
     return jfinish(STATUS_TORN, R.JREASON_CARD_DATA_INVALID, ERR_CARD_DATA_INVALID, KIND_TORN);
   }
