@@ -13,20 +13,18 @@ import {
   STATUS_NEED_PSAM_APDU,
   STATUS_NEED_HOST_DECISION,
   STATUS_NEED_PRECOMMIT,
-  STATUS_APPROVED_OFFLINE,
   STATUS_DECLINED,
   STATUS_TRY_AGAIN,
   STATUS_TORN,
   STATUS_RECOVERY_NOT_PENDING,
   ERR_BAD_STATE,
   ERR_CARD_DATA_INVALID,
-  ERR_PSAM_RESPONSE_INVALID,
   ERR_TXN_INPUT_INVALID,
   ERR_TXN_DECISION_INVALID,
   ERR_JTT978_NOT_CONFIGURED,
   ERR_TXN_TORN_RECORD_INVALID,
 } from '../status/status';
-import { bytesCopy, bytesEqual, readU16Be, writeU16Be, writeU32Be } from '../util/bytes';
+import { bytesCopy, bytesEqual, readU16Be } from '../util/bytes';
 import { TTL_SEND, ttlCommand, ttlReceive, ttlPendingPtr, ttlPendingLength } from '../emv/emv_ttl';
 import { ttlResponsePtr, ttlResponseLength, ttlSw } from '../emv/emv_ttl';
 import {
@@ -55,9 +53,7 @@ import {
 } from './jtt978_purchase';
 import {
   KIND_NONE,
-  KIND_CLEARING,
   KIND_TORN,
-  KIND_COMMITTED_DECLINE,
   OF_BLOCKED,
   DR_RECORD,
   decisionRequestWrite,
