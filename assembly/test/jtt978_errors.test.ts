@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernel, type Kernel } from '../host/kernel_loader.js';
 import { KernelStatus } from '../host/abi.gen.js';
 import type { CardOutcome, Jtt978Outcome } from '../host/jtt978_session.js';
-import { configureQpboc, UNIONPAY_AIDS } from '../host/qpboc_session.js';
+import { configureQpboc, runQpbocTransaction, UNIONPAY_AIDS } from '../host/qpboc_session.js';
 import { tunionCard, type TunionName } from '../../host-sim/src/cards/tunion_population.js';
 import { TUNION_AID } from '../../host-sim/src/cards/tunion_card.js';
 import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
@@ -239,6 +239,29 @@ describe('JT/T 978 terminal side', () => {
         KernelStatus.ERR_JTT978_NOT_CONFIGURED,
       ]);
     }
+  });
+
+  it('the qPBOC-only driver meeting a T-Union card ends it without a debit', async () => {
+    const card = tunionCard(15, 'tunion-interop-shenzhen');
+    card.powerOn();
+    const outcome = await runQpbocTransaction(
+      kernel,
+      { transceive: async (c) => card.transceive(c), decide: () => 'proceed' },
+      {
+        mode: 'ec',
+        amountMinor: 0,
+        date: '261203',
+        time: '102030',
+        unpredictableNumber: Uint8Array.of(1, 2, 3, 4),
+      },
+    );
+    expect([outcome.kind, outcome.status]).toEqual([
+      'terminated',
+      KernelStatus.STATUS_NEED_HOST_DECISION,
+    ]);
+    expect(card.debits()).toHaveLength(0);
+    const again = await tap(kernel, card, new PsamWithMaintenance(TEST_ISSUER_ID), {});
+    expect(jtt(again.result).kind).toBe('approved');
   });
 
   it('a malformed purchase input is refused, the kernel stays usable', async () => {

@@ -34,7 +34,9 @@ import {
   entryCandidateLength,
   entryCandidateDrop,
   entryCandidateSet,
+  entrySingle,
 } from '../entry/entry_select';
+import { tlvFindChild, tlvValueStart, tlvValueLength, tlvNext } from '../iso8825/ber_tlv';
 import { APP_JTT978 } from '../entry/entry_aids';
 import * as C from './jtt978_context';
 import { jctx } from './jtt978_context';
@@ -281,22 +283,25 @@ function jonSelect(data: usize, length: u32, sw: u32): i32 {
   return jsend(0xb0, 0x95, 0x00, 0, 0, C.F15_BYTES, C.J_READ_0015);
 }
 
-/** One 6F holding 84 (starting with the selected AID) and A5, nothing after it. */
+/**
+ * One 6F holding 84 (an AID of 5-16 bytes starting with the selected one) and A5, nothing
+ * after it but padding (EMV 4.4 Book 1, 11.3.4). Returns STATUS_OK, ERR_CARD_DATA_INVALID or
+ * the decoder's status.
+ */
 function jfciCheck(data: usize, length: u32): i32 {
   const index = entryCandidateIndex();
   const aidLength = entryCandidateLength(index);
-  if (length < 4 || load<u8>(data) != 0x6f || <u32>load<u8>(data + 1) != length - 2) {
-    return ERR_CARD_DATA_INVALID;
-  }
-  if (load<u8>(data + 2) != 0x84) return ERR_CARD_DATA_INVALID;
-  const nameLength = <u32>load<u8>(data + 3);
-  if (nameLength < aidLength || nameLength > 16 || nameLength + 6 > length) {
-    return ERR_CARD_DATA_INVALID;
-  }
-  if (!bytesEqual(data + 4, entryCandidateAid(index), aidLength)) return ERR_CARD_DATA_INVALID;
-  const a5 = data + 4 + <usize>nameLength;
-  const rest = length - 4 - nameLength;
-  if (load<u8>(a5) != 0xa5 || <u32>load<u8>(a5 + 1) != rest - 2) return ERR_CARD_DATA_INVALID;
+  const single = entrySingle(data, length, 0x6f, true);
+  if (single != STATUS_OK) return single;
+  const start = tlvValueStart;
+  const end = tlvNext;
+  if (tlvFindChild(data, start, end, 0x84) != STATUS_OK) return ERR_CARD_DATA_INVALID;
+  const nameLength = tlvValueLength;
+  const name = data + <usize>tlvValueStart;
+  if (nameLength < aidLength || nameLength > 16) return ERR_CARD_DATA_INVALID;
+  if (!bytesEqual(name, entryCandidateAid(index), aidLength)) return ERR_CARD_DATA_INVALID;
+  if (tlvFindChild(data, start, end, 0xa5) != STATUS_OK) return ERR_CARD_DATA_INVALID;
+  assert(start <= end && end <= length, 'FCI bounds');
   return STATUS_OK;
 }
 
