@@ -110,7 +110,11 @@ export function jstage(staged: i32, phase: u32): i32 {
   return jemit();
 }
 
-/** Stages `cla ins p1 p2 [data] [Le]` for the device of `phase` and emits it. */
+/**
+ * Stages `CLA ins p1 p2 [data] [Le]` (Le 0 = none) for the device of `phase` and emits it. CLA
+ * is 00 for the ISO 7816-4 commands (SELECT, READ BINARY, READ RECORD, GET CHALLENGE) and 80
+ * for the proprietary e-purse and PSAM commands (domain.md 7.4).
+ */
 export function jsend(
   ins: u32,
   p1: u32,
