@@ -72,7 +72,7 @@ export function jtt978Tac(dtk16: Uint8Array, facts: Omit<TacFacts, 'tacHex'>): U
   Buffer.from(facts.dateTimeDigits, 'hex').copy(data, 15);
   // ISO 9797-1 padding method 2: 80 then zeros to a whole block (22 -> 24 bytes).
   const padded = Buffer.concat([data, Buffer.from([0x80, 0x00])]);
-  let chain = Buffer.alloc(BLOCK);
+  let chain: Buffer = Buffer.alloc(BLOCK);
   for (let at = 0; at < padded.length; at += BLOCK) {
     const x = Buffer.alloc(BLOCK);
     for (let j = 0; j < BLOCK; j += 1) x[j] = (chain[j] ?? 0) ^ (padded[at + j] ?? 0);
