@@ -20,7 +20,7 @@ import {
 
 const NOW_MS = 1_790_000_000_000;
 const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'params_sets',
-  'schema_migrations', 'taps', 'terminal_status', 'terminals'];
+  'schema_migrations', 'taps', 'terminal_status', 'terminals', 'tunion_taps'];
 
 interface Engine {
   readonly name: 'sqlite' | 'postgres';
@@ -72,7 +72,8 @@ describe.each([sqlite, ...(postgresRequired() ? [postgres] : [])])('DepotDb on $
       expect(await tableNames(db)).toEqual(TABLES);
       expect(await depotMigrate(db, NOW_MS + 1)).toEqual([]);
       const rows = await db.query('SELECT version, applied_at_ms FROM schema_migrations');
-      expect(rows).toEqual([{ version: 1, applied_at_ms: NOW_MS }]);
+      expect(rows).toEqual(DEPOT_MIGRATIONS.map((m) => ({ version: m.version,
+        applied_at_ms: NOW_MS })));
     } finally {
       await db.close();
     }
@@ -93,7 +94,7 @@ describe.each([sqlite, ...(postgresRequired() ? [postgres] : [])])('DepotDb on $
       ? await openSqliteDepotDb(await e.fresh('migrate_fail'))
       : await openPostgresDepotDb(await e.fresh('migrate_fail'));
     try {
-      const broken = [...DEPOT_MIGRATIONS, { version: 2, name: 'bad', statements: [
+      const broken = [...DEPOT_MIGRATIONS, { version: 99, name: 'bad', statements: [
         'CREATE TABLE later (x BIGINT)', 'CREATE TABLE terminals (x BIGINT)'] }];
       await expect(depotMigrate(db, NOW_MS, broken)).rejects.toBeInstanceOf(DepotStoreError);
       expect(await tableNames(db)).toEqual([]);
@@ -219,9 +220,9 @@ describe.runIf(postgresRequired())('PostgreSQL specifics', () => {
     const dbs = await Promise.all(Array.from({ length: 8 }, () => openPostgresDepotDb(url)));
     try {
       const applied = await Promise.all(dbs.map((db, i) => depotMigrate(db, NOW_MS + i)));
-      expect(applied.flat()).toEqual([1]);
+      expect(applied.flat()).toEqual(DEPOT_MIGRATIONS.map((m) => m.version));
       const rows = await dbs[0]!.query('SELECT count(*) AS n FROM schema_migrations');
-      expect(rows).toEqual([{ n: 1 }]);
+      expect(rows).toEqual([{ n: DEPOT_MIGRATIONS.length }]);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
     }
