@@ -1,6 +1,6 @@
 // Routes one shuaka_step call to its operation; the kernel's only switch over op codes.
 
-import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from './status';
+import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from '../status/status';
 import { IN_CAPACITY, setOutLength } from './buffers';
 import {
   OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_WALK, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD,
@@ -21,11 +21,11 @@ import {
 } from './crypto_ops';
 import {
   OP_TXN_CONFIGURE, OP_TXN_BEGIN, OP_TXN_RESUME, OP_TXN_DECIDE, OP_TXN_LINK_LOST, OP_TXN_RECOVER,
-  OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT,
+  OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT, OP_JTT978_CONFIGURE,
 } from './ops';
 import {
   opTxnConfigure, opTxnBegin, opTxnResume, opTxnDecide, opTxnLinkLost, opTxnRecover, opTxnAbort,
-  opTxnDump, opTxnSnapshot,
+  opTxnDump, opTxnSnapshot, opJtt978Configure,
 } from './txn_ops';
 
 /**
@@ -61,12 +61,13 @@ export function dispatchStep(op: u32, arg: u32, inLength: u32): i32 {
     case OP_TXN_CONFIGURE: status = opTxnConfigure(inLength); break;
     case OP_TXN_BEGIN: status = opTxnBegin(arg, inLength); break;
     case OP_TXN_RESUME: status = opTxnResume(inLength); break;
-    case OP_TXN_DECIDE: status = opTxnDecide(arg); break;
+    case OP_TXN_DECIDE: status = opTxnDecide(arg, inLength); break;
     case OP_TXN_LINK_LOST: status = opTxnLinkLost(arg); break;
     case OP_TXN_RECOVER: status = opTxnRecover(inLength); break;
     case OP_TXN_ABORT: status = opTxnAbort(); break;
     case OP_TXN_DUMP: status = opTxnDump(); break;
     case OP_TXN_SNAPSHOT: status = opTxnSnapshot(); break;
+    case OP_JTT978_CONFIGURE: status = opJtt978Configure(inLength); break;
     default: break;
   }
   // A failed operation leaves no partial output behind.
