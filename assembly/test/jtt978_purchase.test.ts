@@ -15,7 +15,6 @@ import { TUNION_AID, type TunionCard } from '../../host-sim/src/cards/tunion_car
 import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
 import { REPO_ROOT } from './support/codec_vectors.js';
 import {
-  compound,
   configureRig,
   hex,
   PSAM_PROFILE,
@@ -43,7 +42,7 @@ function cbcMac(key8: Uint8Array, data: Uint8Array): string {
   const padded = new Uint8Array(Math.floor(data.length / 8) * 8 + 8);
   padded.set(data);
   padded[data.length] = 0x80;
-  let chain = new Uint8Array(8);
+  let chain: Uint8Array = new Uint8Array(8);
   for (let at = 0; at < padded.length; at += 8) {
     chain = des(
       key8,
