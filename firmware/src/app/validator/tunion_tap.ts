@@ -7,10 +7,12 @@
 // its outcome into journal records and a screen. A boarding costs nothing but is still a
 // compound purchase of 0: UPDATE CAPP DATA CACHE commits only with the DEBIT.
 
+import { decodeJtt978Record } from '../../../../assembly/host/jtt978_session.js';
 import type {
   Jtt978CardData,
   Jtt978Decision,
   Jtt978Outcome,
+  Jtt978Record,
 } from '../../../../assembly/host/jtt978_session.js';
 import type { Journal } from '../journal/journal.js';
 import type { TunionCard, TunionPurchase, TunionRide } from '../journal/journal_tunion.js';
@@ -24,9 +26,6 @@ import {
 } from '../fare/jtt978_records.js';
 import { transitLineFor, transitTapDecide } from '../fare/tap_in_out.js';
 import type { TransitDecision, TransitTapPlace } from '../fare/tap_in_out.js';
-
-/** Transaction type of a compound purchase (domain.md §7.4 step 3). */
-const TYPE_09_COMPOUND = 0x09;
 
 /** Where the bus is and who it is, for one tap. */
 export interface TunionTapContext {
@@ -88,7 +87,8 @@ export class TunionTap {
       return { kind: decision.reason === 'alreadyTapped' ? 'duplicate-tap' : 'refused' };
     }
     this.decision = decision;
-    if (decision.amountMinor > card.balanceMinor) return { kind: 'refused' };
+    // An amount above the balance goes to the card anyway: its 9401 is the authority, and the
+    // rider is told 余额不足 (the balance read before may be stale on a torn re-tap).
     return {
       kind: 'purchase',
       amountMinor: decision.amountMinor,
@@ -105,10 +105,16 @@ export class TunionTap {
     const card = this.card;
     const decision = this.decision;
     if (card === null || decision === null || decision.kind !== 'charge') return false;
+    let record: Jtt978Record;
+    try {
+      record = decodeJtt978Record(grey);
+    } catch {
+      return false;
+    }
     const written = await this.journal.append({
       kind: 'tunion_grey',
       card: this.cardOf(card),
-      purchase: this.purchaseOf(card, decision.amountMinor, 0),
+      purchase: this.purchaseOf(card, record),
       ride: this.rideOf(decision),
       kernelRecordHex: Buffer.from(grey).toString('hex').toUpperCase(),
     });
@@ -131,8 +137,7 @@ export class TunionTap {
       kind: 'tunion_final',
       greySeq: this.greySeq,
       card: this.cardOf(this.card),
-      purchase: this.purchaseOf(this.card, record.amountMinor, record.terminalSerial,
-        record.dateTime),
+      purchase: this.purchaseOf(this.card, record),
       ride: this.rideOf(decision),
       balanceAfterMinor: record.balanceAfterMinor,
       tacHex: record.tac.toUpperCase(),
@@ -189,15 +194,12 @@ export class TunionTap {
     };
   }
 
-  private purchaseOf(card: Jtt978CardData, amountMinor: number, terminalSerial: number,
-    dateTime?: string): TunionPurchase {
-    const decision = this.decision;
-    const at = decision?.kind === 'charge'
-      ? (decision.record.alighting ?? decision.record.boarding).dateTimeDigits : '';
+  /** The purchase as the kernel's (grey or final) record states it. */
+  private purchaseOf(card: Jtt978CardData, record: Jtt978Record): TunionPurchase {
     return {
-      transactionType: TYPE_09_COMPOUND, atc: card.recovery ? 0 : 0, amountMinor,
-      balanceBeforeMinor: card.balanceMinor, terminalNumberHex: this.context.terminalNumberHex,
-      terminalSerial, dateTimeDigits: dateTime ?? at,
+      transactionType: record.transactionType, atc: record.atc, amountMinor: record.amountMinor,
+      balanceBeforeMinor: card.balanceMinor, terminalNumberHex: record.terminalNumber.toUpperCase(),
+      terminalSerial: record.terminalSerial, dateTimeDigits: record.dateTime,
     };
   }
 
