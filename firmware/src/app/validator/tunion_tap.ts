@@ -49,7 +49,8 @@ export interface TunionTapResult {
   readonly screen: readonly string[];
   readonly amountMinor: number;
   readonly balanceMinor: number | null;
-  readonly tap: TransitDecision | null;
+  /** The fare decision of an accepted tap (null when refused before a purchase). */
+  readonly tap: Extract<TransitDecision, { kind: 'charge' }> | null;
   /** Journal seqs of the grey and final records (null when not written). */
   readonly greySeq: number | null;
   readonly finalSeq: number | null;
