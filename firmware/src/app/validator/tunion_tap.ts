@@ -146,8 +146,8 @@ export class TunionTap {
       paramsVersion: this.context.paramsVersion,
     });
     if (!written.ok) {
-      // The card paid and the TAC is in the grey record's place only: show the debit (the
-      // rider paid) and leave the grey record for the back office.
+      // The card debited itself: the rider paid and is told so. The grey record stays open
+      // in the journal for the back office, which settles it from the card's 0018 log.
       return { ...base, outcome: 'approved', screen: this.screen(decision, record.amountMinor,
         record.balanceAfterMinor), amountMinor: record.amountMinor,
       balanceMinor: record.balanceAfterMinor, reason: `final not journalled: ${written.detail}` };
