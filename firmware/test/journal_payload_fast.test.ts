@@ -15,6 +15,7 @@ import type { CardKey, JournalEntry, JournalKind } from '../src/app/journal/jour
 import {
   card, newPrng, randomEntries, recovery, scriptedEntries,
 } from './journal_fixtures.js';
+import { tunionEntries } from './journal_tunion_fixtures.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 5);
 const ENCODER = new TextEncoder();
@@ -43,6 +44,8 @@ function cardOf(entry: JournalEntry): CardKey | null {
       return entry.card;
     case 'reconciled':
     case 'ack':
+    case 'tunion_grey':
+    case 'tunion_final':
       return null;
     default: {
       const unreachable: never = entry;
@@ -73,6 +76,9 @@ function expectFactsMatch(facts: PayloadFacts, decoded: Decoded): void {
     expect(facts.intOrNull(FactSlot.FINAL_SEQ)).toBe(entry.finalSeq);
   }
   if (entry.kind === 'ack') expect(facts.num[FactSlot.THROUGH_SEQ]).toBe(entry.throughSeq);
+  if (entry.kind === 'tunion_grey' || entry.kind === 'tunion_final') {
+    expect(facts.num[FactSlot.ATC]).toBe(entry.purchase.atc);
+  }
   if (entry.kind === 'final') {
     expect(facts.text(FactSlot.LINE_ID)).toBe(entry.clearing.lineId);
     expect(facts.text(FactSlot.FARE_RULE)).toBe(entry.clearing.fareRule);
@@ -95,6 +101,7 @@ function payloads(): { kind: JournalKind; bytes: Uint8Array }[] {
   }
   entries.push({ kind: 'reconciled', targetSeq: 4, outcome: 'debited', finalSeq: 3, note: 'ok' });
   entries.push({ kind: 'declined', pendingSeq: null, card: card(9), reason: 'said "no" \\ twice' });
+  entries.push(...tunionEntries(1, 17, 5), ...tunionEntries(2, 65535, null));
   return entries.map((entry, i) => ({
     kind: entry.kind,
     bytes: journalPayloadEncode(1_714_550_400_000 + i, entry),

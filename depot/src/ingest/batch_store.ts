@@ -6,6 +6,7 @@ import type { DepotDb, DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { IngestBatch, IngestRecord } from './batch_validate.js';
 import { countedTapsOfCards, tapsInsert } from './tap_insert.js';
+import { tunionStore } from '../tunion/tunion_ingest.js';
 
 /** What POST /v1/batches answers once the transaction committed. */
 export interface BatchReceipt {
@@ -62,11 +63,12 @@ export async function batchStore(
     const stored = await insertTaps(tx, batch.terminalId, fresh, nowMs, counting);
     const retried = fresh.filter((p) => !stored.has(p.record.seq));
     const storedLate = await insertDuplicates(tx, batch.terminalId, retried, nowMs, counting);
-    const storedCount = stored.size + storedLate;
+    const tunion = await tunionStore(tx, batch.terminalId, batch.tunion, nowMs);
+    const storedCount = stored.size + storedLate + tunion.stored;
     return {
       ackThroughSeq: batch.throughSeq,
       stored: storedCount,
-      duplicates: batch.records.length - storedCount,
+      duplicates: batch.records.length + batch.tunion.length - storedCount,
     };
   });
 }

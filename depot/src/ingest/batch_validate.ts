@@ -11,6 +11,8 @@ import {
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
 import { clearingKeysCheck, clearingLineCheck } from './clearing_line_check.js';
+import { isTunionLine, tunionLineValidate } from '../tunion/tunion_ingest.js';
+import type { TunionIngestRecord } from '../tunion/tunion_ingest.js';
 
 /** Most records one batch may carry (8 MiB of export lines is about 10^4). */
 export const BATCH_RECORDS_MAX = 50_000;
@@ -44,6 +46,8 @@ export interface IngestBatch {
   readonly firstSeq: number;
   readonly throughSeq: number;
   readonly records: readonly IngestRecord[];
+  /** T-Union lines (depot/src/tunion): stored apart, never sent to the acquirer. */
+  readonly tunion: readonly TunionIngestRecord[];
 }
 
 const BATCH_KEYS = ['terminalId', 'firstSeq', 'throughSeq', 'records'];
@@ -118,17 +122,35 @@ export function batchValidate(
   if (!Array.isArray(lines)) throw new BatchError('bad-batch', 'records', 'expected an array');
   if (lines.length > BATCH_RECORDS_MAX)
     throw new BatchError('bad-batch', 'records', `at most ${BATCH_RECORDS_MAX} records`);
-  const records: IngestRecord[] = new Array<IngestRecord>(lines.length);
+  const records: IngestRecord[] = [];
+  const tunion: TunionIngestRecord[] = [];
   let previous = firstSeq - 1;
   for (let i = 0; i < lines.length; i += 1) {
-    const record = lineValidate(lines[i] as unknown, i, terminalId, clearing);
+    const value = lines[i] as unknown;
+    const tunionLine = tunionOf(value, i, terminalId);
+    const record = tunionLine ?? lineValidate(value, i, terminalId, clearing);
     if (record.seq <= previous || record.seq > throughSeq)
       throw new BatchError('bad-batch', `records[${i}].seq`,
         `must increase and lie in firstSeq..throughSeq (${firstSeq}..${throughSeq})`);
     previous = record.seq;
-    records[i] = record;
+    if (tunionLine !== null) tunion.push(tunionLine);
+    else records.push(record as IngestRecord);
   }
-  return { terminalId, firstSeq, throughSeq, records };
+  return { terminalId, firstSeq, throughSeq, records, tunion };
+}
+
+/** A T-Union line validated, or null for any other line. Throws BatchError. */
+function tunionOf(value: unknown, i: number, terminalId: string): TunionIngestRecord | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const line = value as Obj;
+  const type = line['type'];
+  if (!isTunionLine(type)) return null;
+  const seq = seqAt(line['seq'], at(linePath(i), 'seq'), 1);
+  const timeWallMs = line['timeWallMs'];
+  if (typeof timeWallMs !== 'number' || !Number.isSafeInteger(timeWallMs) || timeWallMs < 0)
+    throw new BatchError('bad-batch', at(linePath(i), 'timeWallMs'),
+      'expected a non-negative integer');
+  return tunionLineValidate(line, linePath(i), terminalId, { seq, timeWallMs, type });
 }
 
 /** `records[i]`: built only when needed (an error, a rare line type). */
@@ -147,7 +169,7 @@ function lineValidate(
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
     && type !== 'pending_open')
     throw new BatchError('bad-batch', at(linePath(i), 'type'),
-      'expected clearing, torn, reconciled or pending_open');
+      'expected clearing, torn, reconciled, pending_open, tunion_clearing or tunion_grey');
   if (type === 'clearing')
     clearingKeysCheck(line, (bad) => {
       exactKeys(bad, LINE_KEYS.clearing, linePath(i));

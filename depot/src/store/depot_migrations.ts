@@ -3,6 +3,7 @@
 
 import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
+import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
 
 /** One schema step: `version` counts from 1 without gaps. */
 export interface DepotMigration {
@@ -162,6 +163,7 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 1, name: 'depot schema v1', statements: MIGRATION_1_STATEMENTS },
   { version: 2, name: 'one open debt per card', statements: MIGRATION_2_STATEMENTS },
   { version: 3, name: 'deny-list deltas', statements: MIGRATION_3_STATEMENTS },
+  { version: 4, name: 'T-Union taps', statements: TUNION_MIGRATION_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */

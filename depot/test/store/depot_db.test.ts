@@ -20,8 +20,7 @@ import {
 
 const NOW_MS = 1_790_000_000_000;
 const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'params_deny_deltas',
-  'params_sets',
-  'schema_migrations', 'taps', 'terminal_status', 'terminals'];
+  'params_sets', 'schema_migrations', 'taps', 'terminal_status', 'terminals', 'tunion_taps'];
 
 interface Engine {
   readonly name: 'sqlite' | 'postgres';

@@ -9,6 +9,7 @@ import {
   type TlvObject,
 } from '../../../assembly/host/qpboc_session.js';
 import { EXIT_OK, EXIT_USAGE, type CliIo } from './cli_args.js';
+import { jtt978ExchangeJson, jtt978TraceParse } from './jtt978_inspect.js';
 import { loadTraceArgument } from './replay_cmd.js';
 import {
   ReplayMismatch,
@@ -26,6 +27,11 @@ const USAGE = [
   'Replays TRACE.json (see `shuaka replay --help`) and prints one JSON object: every exchange',
   "with its R-APDU decoded as a TLV tree (by the kernel's own parser), the certificates the",
   'kernel recovers from the card data (issuer, ICC) and the fDDA verdict.',
+  '',
+  'A T-Union (JT/T 978) trace ({"application": "jtt978", "exchanges": [{"device": "card" or',
+  '"psam", "c", "r"}]}, or any trace that selects A000000632010105) is decoded from its bytes:',
+  'FCI, files 0015/0016/0017, balance, the 0018 log, records 001A/0019/001E and the purchase',
+  'commands of card and PSAM, field by field with names and units.',
 ].join('\n');
 
 /** Names of the tags a qPBOC exchange carries (EMV 4.4 Book 3 Annex A, PBOC 3.0). */
@@ -216,6 +222,17 @@ function certificateJson(status: number, kernel: Kernel): Record<string, unknown
   return { status: 'STATUS_OK', modulusBits: modulus.length * 8, modulus: hex(modulus) };
 }
 
+/** The decoded exchanges of a T-Union trace, or null for a qPBOC one. Throws TraceError. */
+function jtt978Trace(text: string): Record<string, unknown>[] | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+  return jtt978TraceParse(doc)?.map(jtt978ExchangeJson) ?? null;
+}
+
 /** Runs `shuaka inspect`; returns the exit code (0 inspected, 2 usage/trace/mismatch). */
 export async function runInspectCommand(argv: string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -225,6 +242,11 @@ export async function runInspectCommand(argv: string[], io: CliIo): Promise<numb
   const loaded = await loadTraceArgument(argv, io, USAGE);
   if (loaded === null) return EXIT_USAGE;
   try {
+    const tunion = jtt978Trace(loaded.text);
+    if (tunion !== null) {
+      io.out(JSON.stringify({ application: 'jtt978', exchanges: tunion }, null, 2));
+      return EXIT_OK;
+    }
     const trace = parseTrace(loaded.text);
     const kernel = await loadKernel({ runtime: loaded.runtime });
     prepareKernel(kernel, trace);

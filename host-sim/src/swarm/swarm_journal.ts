@@ -185,6 +185,12 @@ export function recordDebitKey(entry: JournalEntry): { key: string; final: boole
       return { key: `${entry.recovery.card.panToken}/${entry.recovery.atc}`, final: false };
     case 'final':
       return { key: `${entry.clearing.card.panToken}/${entry.clearing.atc}`, final: true };
+    case 'tunion_grey':
+    case 'tunion_final':
+      return {
+        key: `tunion:${entry.card.serialDigits}/${entry.purchase.atc}`,
+        final: entry.kind === 'tunion_final',
+      };
     case 'declined':
     case 'reconciled':
     case 'ack':

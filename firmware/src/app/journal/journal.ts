@@ -423,11 +423,14 @@ function journalErr<T>(error: JournalStatus, detail: string): JournalResult<T> {
 function opensTap(entry: JournalEntry): boolean {
   switch (entry.kind) {
     case 'pending':
+    case 'tunion_grey':
       return true;
     case 'final':
     case 'declined':
     case 'torn':
       return entry.pendingSeq === null;
+    case 'tunion_final':
+      return entry.greySeq === null;
     case 'reconciled':
     case 'ack':
       return false;

@@ -184,7 +184,11 @@ function checkpointRead(
   const maxWallMs = fields.int('maxWallMs', 0, WALL_MS_MAX);
   const countFields = fields.obj('countsByKind');
   const countsByKind = {} as Record<JournalKind, number>;
-  for (const kind of JOURNAL_KINDS) countsByKind[kind] = countFields.int(kind, 0, SEQ_MAX);
+  for (const kind of JOURNAL_KINDS) {
+    // Checkpoints written before the T-Union kinds existed have no count of them: zero.
+    const added = kind === 'tunion_grey' || kind === 'tunion_final';
+    countsByKind[kind] = added && !countFields.has(kind) ? 0 : countFields.int(kind, 0, SEQ_MAX);
+  }
   countFields.finish();
   const listed = fields.arr('records', ITEMS_MAX);
   const records = Array.isArray(known)

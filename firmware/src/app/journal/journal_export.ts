@@ -5,6 +5,7 @@ import { journalPayloadDecode } from './journal_records.js';
 import type { JournalKind, JournalRecord, RecoveryContext } from './journal_records.js';
 import type { JournalScan } from './journal_scan.js';
 import type { JournalState } from './journal_state.js';
+import { tunionExportObject } from './journal_tunion.js';
 import { PanVaultError, panVaultClear, type PanVault } from './pan_vault.js';
 
 /** Lines for the back office, plus the seq an ack of this export may name. */
@@ -70,7 +71,8 @@ export function journalExportLine(
   if (line === null) return null;
   const uncertain = line.type === 'pending_open'
     || (line.type === 'torn' && line['stillUncertain'] === true);
-  return { text: JSON.stringify(line), clearing: line.type === 'clearing', uncertain };
+  const clearing = line.type === 'clearing' || line.type === 'tunion_clearing';
+  return { text: JSON.stringify(line), clearing, uncertain };
 }
 
 /** An export line: its text, and whether it is a clearing or an uncertain tap. */
@@ -185,6 +187,9 @@ function exportLine(record: JournalRecord, open: boolean, vault: PanVault): Expo
     case 'declined':
     case 'ack':
       return null;
+    case 'tunion_grey':
+    case 'tunion_final':
+      return tunionExportObject(record.seq, record.timeWallMs, entry);
     default: {
       const unreachable: never = entry;
       throw new Error(`unknown entry ${String(unreachable)}`);

@@ -7,6 +7,7 @@ import {
   STATIC_SEALED_BYTES_MAX, TEXT_CHARS_MAX, UID_BYTES_MAX, YYMM_PATTERN,
 } from './journal_records.js';
 import type { JournalKind, ReconcileOutcome } from './journal_records.js';
+import { TUNION_KERNEL_RECORD_BYTES_MAX } from './journal_tunion.js';
 
 /**
  * Where `payloadFastCheck` leaves a field of interest in PayloadFacts. A record holds one
@@ -165,6 +166,43 @@ const CLEARING: Leaf = {
 
 const PENDING_SEQ = field('pendingSeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ);
 
+// journal_tunion.ts (cardRead, purchaseRead, rideRead, tunionGreyRead, tunionFinalRead).
+const U32_MAX = 0xffff_ffff;
+const TUNION_CARD: Leaf = {
+  t: 'obj',
+  fields: [
+    field('issuerIdHex', hex(8, 8)),
+    field('serialDigits', str(/^[0-9]{20}$/, 20)),
+    field('cityCodeHex', hex(2, 2)),
+    field('uidHex', hex(0, 10)),
+  ],
+};
+const TUNION_PURCHASE: Leaf = {
+  t: 'obj',
+  fields: [
+    field('transactionType', int(0, 0xff)),
+    field('atc', int(0, 0xffff), FactSlot.ATC),
+    field('amountMinor', int(0, U32_MAX)),
+    field('balanceBeforeMinor', int(0, U32_MAX)),
+    field('terminalNumberHex', hex(6, 6)),
+    field('terminalSerial', int(0, U32_MAX)),
+    field('dateTimeDigits', str(/^[0-9]{14}$/, 14)),
+  ],
+};
+const TUNION_RIDE: Leaf = {
+  t: 'obj',
+  fields: [
+    field('tap', choice(['boarding', 'alighting', 'flat'])),
+    field('lineId', TEXT),
+    field('lineCode', int(0, 9999)),
+    field('boardingStop', int(0, 255)),
+    field('alightingStop', int(0, 255)),
+    field('fareMinor', int(0, U32_MAX)),
+    field('discountMinor', int(0, U32_MAX)),
+    field('penaltyMinor', int(0, U32_MAX)),
+  ],
+};
+
 const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
   pending: [
     field('recovery', RECOVERY),
@@ -186,6 +224,22 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('note', TEXT),
   ],
   ack: [field('throughSeq', int(1, SEQ_MAX), FactSlot.THROUGH_SEQ)],
+  tunion_grey: [
+    field('card', TUNION_CARD),
+    field('purchase', TUNION_PURCHASE),
+    field('ride', TUNION_RIDE),
+    field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX)),
+  ],
+  tunion_final: [
+    field('greySeq', intOrNull(1, SEQ_MAX)),
+    field('card', TUNION_CARD),
+    field('purchase', TUNION_PURCHASE),
+    field('ride', TUNION_RIDE),
+    field('balanceAfterMinor', int(0, U32_MAX)),
+    field('tacHex', hex(4, 4)),
+    field('terminalId', TEXT),
+    field('paramsVersion', int(0, SEQ_MAX)),
+  ],
 };
 
 /** The whole payload of each kind: `{"timeWallMs":N,"kind":"<kind>",...}`. */
@@ -196,6 +250,8 @@ const PAYLOADS: Readonly<Record<JournalKind, Leaf>> = {
   torn: payloadOf('torn'),
   reconciled: payloadOf('reconciled'),
   ack: payloadOf('ack'),
+  tunion_grey: payloadOf('tunion_grey'),
+  tunion_final: payloadOf('tunion_final'),
 };
 
 function payloadOf(kind: JournalKind): Leaf {

@@ -2,6 +2,8 @@
 
 import { decodeTlv, type TlvObject } from '../../../../assembly/host/qpboc_session.js';
 import { FieldError, JsonFields } from '../params/json_fields.js';
+import { tunionFinalRead, tunionGreyRead } from './journal_tunion.js';
+import type { TunionFinalEntry, TunionGreyEntry } from './journal_tunion.js';
 
 /** Record kinds and their one-byte codes in the frame header (never renumber). */
 export const JOURNAL_KIND_CODES = {
@@ -11,12 +13,15 @@ export const JOURNAL_KIND_CODES = {
   torn: 4,
   reconciled: 5,
   ack: 6,
+  /** T-Union (JT/T 978) grey and final records: journal_tunion.ts. */
+  tunion_grey: 7,
+  tunion_final: 8,
 } as const;
 
 export type JournalKind = keyof typeof JOURNAL_KIND_CODES;
 
 export const JOURNAL_KINDS: readonly JournalKind[] = [
-  'pending', 'final', 'declined', 'torn', 'reconciled', 'ack',
+  'pending', 'final', 'declined', 'torn', 'reconciled', 'ack', 'tunion_grey', 'tunion_final',
 ];
 
 /** Kind of a header code, or null for an unknown code. */
@@ -216,7 +221,10 @@ export type JournalEntry =
       readonly note: string;
     }
   /** The back office acknowledged every record up to `throughSeq`. */
-  | { readonly kind: 'ack'; readonly throughSeq: number };
+  | { readonly kind: 'ack'; readonly throughSeq: number }
+  /** A T-Union purchase before DEBIT (grey) and after it (final, with the TAC). */
+  | TunionGreyEntry
+  | TunionFinalEntry;
 
 /** A durable record: sequence number, wall time stamped at append, entry. */
 export interface JournalRecord {
@@ -307,6 +315,10 @@ function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean
       };
     case 'ack':
       return { kind, throughSeq: fields.int('throughSeq', 1, SEQ_MAX) };
+    case 'tunion_grey':
+      return tunionGreyRead(fields, strict);
+    case 'tunion_final':
+      return tunionFinalRead(fields, strict);
     default: {
       const unreachable: never = kind;
       throw new FieldError(fields.file, 'kind', `unknown kind ${String(unreachable)}`);

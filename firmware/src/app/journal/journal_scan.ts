@@ -346,10 +346,13 @@ class PayloadRecordFacts implements RecordFacts {
     this.payload = payload;
     this.keepDecoded = keepDecoded;
     this.timeWallMs = facts.num[FactSlot.TIME_WALL_MS] ?? 0;
-    const carded = kind !== 'reconciled' && kind !== 'ack';
+    // T-Union records carry a card number, not a PAN token (journal_tunion.ts).
+    const carded = kind !== 'reconciled' && kind !== 'ack' && kind !== 'tunion_grey'
+      && kind !== 'tunion_final';
     this.panToken = carded ? facts.text(FactSlot.PAN_TOKEN) : '';
     this.psn = carded ? (facts.num[FactSlot.PSN] ?? 0) : 0;
-    const withAtc = kind === 'pending' || kind === 'torn' || kind === 'final';
+    const withAtc = kind === 'pending' || kind === 'torn' || kind === 'final'
+      || kind === 'tunion_grey' || kind === 'tunion_final';
     this.atc = withAtc ? (facts.num[FactSlot.ATC] ?? 0) : 0;
     const closes = kind === 'final' || kind === 'declined' || kind === 'torn';
     this.pendingSeq = closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null;

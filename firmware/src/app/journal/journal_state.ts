@@ -215,6 +215,7 @@ export function recordFacts(record: JournalRecord): RecordFacts {
 
 function entryAtc(entry: JournalEntry): number {
   if (entry.kind === 'pending' || entry.kind === 'torn') return entry.recovery.atc;
+  if (entry.kind === 'tunion_grey' || entry.kind === 'tunion_final') return entry.purchase.atc;
   return entry.kind === 'final' ? entry.clearing.atc : 0;
 }
 
@@ -229,6 +230,9 @@ function entryCard(entry: JournalEntry): CardKey | null {
       return entry.card;
     case 'reconciled':
     case 'ack':
+    // A T-Union card has no PAN token: its records are keyed by card number and ATC.
+    case 'tunion_grey':
+    case 'tunion_final':
       return null;
     default: {
       const unreachable: never = entry;
@@ -323,6 +327,11 @@ export class JournalState {
           return `ack through ${facts.throughSeq} must be in ${this.ackThroughSeq + 1}..${seq - 1}`;
         }
         return null;
+      // T-Union records refer to no qPBOC tap; a final names its grey by seq, which the export
+      // pairs (journal_tunion.ts), and the kernel's torn recovery works from the grey itself.
+      case 'tunion_grey':
+      case 'tunion_final':
+        return null;
       default: {
         const unreachable: never = facts.kind;
         return `unknown entry ${String(unreachable)}`;
@@ -370,6 +379,9 @@ export class JournalState {
       case 'ack':
         this.ackThroughSeq = facts.throughSeq;
         this.finalsPrune();
+        break;
+      case 'tunion_grey':
+      case 'tunion_final':
         break;
       default: {
         const unreachable: never = facts.kind;
@@ -621,5 +633,8 @@ function cardHashOf(panToken: string, psn: number): string {
 }
 
 function countsZero(): Record<JournalKind, number> {
-  return { pending: 0, final: 0, declined: 0, torn: 0, reconciled: 0, ack: 0 };
+  return {
+    pending: 0, final: 0, declined: 0, torn: 0, reconciled: 0, ack: 0, tunion_grey: 0,
+    tunion_final: 0,
+  };
 }

@@ -1,6 +1,8 @@
 // The files of a parameter set and their strict parsers (terminal, fares, AIDs, CA keys...).
 
 import { DENY_LIST_IMAGE_BYTES_MAX, DenyList } from '../deny_list/deny_list.js';
+import { transitFareTableParse } from '../fare/fare_table.js';
+import type { TransitFareTable } from '../fare/fare_table.js';
 import { capkParse } from './emv_capk.js';
 import type { CaPublicKey } from './emv_capk.js';
 import { FieldError, JsonFields } from './json_fields.js';
@@ -82,6 +84,8 @@ export interface FareParams {
   readonly duplicateTapWindowSec: number;
   /** How long a torn tap may be recovered by a re-tap (domain.md §4.4). */
   readonly tornWindowSec: number;
+  /** Optional tap-in / tap-out fare table for JT/T 978 cards (`../fare/fare_table.ts`). */
+  readonly transit?: TransitFareTable;
 }
 
 export interface AidParams {
@@ -222,6 +226,7 @@ function faresParse(fields: JsonFields): FareParams {
     transfer,
     duplicateTapWindowSec: fields.int('duplicateTapWindowSec', 0, WINDOW_SEC_MAX),
     tornWindowSec: fields.int('tornWindowSec', 0, WINDOW_SEC_MAX),
+    ...(fields.has('transit') ? { transit: transitFareTableParse(fields.obj('transit')) } : {}),
   };
   fields.finish();
   return fares;

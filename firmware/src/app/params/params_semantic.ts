@@ -2,6 +2,7 @@
 // charge wrongly or refuse every rider: a discount above a fare, overlapping fare ranges,
 // fares the terminal's contactless limits would never let through.
 
+import { fareTableCheck } from '../fare/fare_table.js';
 import { FieldError } from './json_fields.js';
 import type { FareParams, TerminalLimits } from './params_files.js';
 
@@ -17,6 +18,7 @@ const FILE_TERMINAL = 'terminal.json';
  * - with terminal limits: a fare at or above the contactless transaction limit (DF20: the
  *   kernel would refuse every tap), a fare at or above the CVM limit (DF21: a bus cannot take
  *   a PIN), a floor limit (DF19) above the transaction limit.
+ * - the `transit` fare table's own contradictions (`fareTableCheck`).
  * See domain.md §6 for DF19/DF20/DF21.
  */
 export function paramsSemanticCheck(fares: FareParams, limits: TerminalLimits | null): void {
@@ -33,6 +35,7 @@ export function paramsSemanticCheck(fares: FareParams, limits: TerminalLimits | 
     }
   }
   rangesCheck(fares);
+  if (fares.transit !== undefined) fareTableCheck(fares.transit, fares.transfer.discountMinor);
   if (limits !== null) limitsCheck(limits, fareList);
 }
 

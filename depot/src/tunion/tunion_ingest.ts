@@ -1,0 +1,154 @@
+// T-Union (JT/T 978) lines of a batch: checked against firmware's own journal rules, stored in
+// `tunion_taps` in the batch's transaction, counted once per card number and ATC.
+//
+// Export lines (firmware journal_tunion.ts): `tunion_clearing` (the card debited itself and
+// answered a TAC) and `tunion_grey` (the purchase was under way when its record was made; a
+// clearing line with the same card and ATC completes it, else the back office settles it from
+// the card's 0018 log). Nothing on these lines is secret: the card number is printed on the
+// card, the TAC is a proof. The TAC is verified with the issuer's key by `tunion_report.ts`.
+
+import {
+  journalEntryNormalise,
+  type JournalEntry,
+} from '../../../firmware/src/app/journal/journal_records.js';
+import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
+import type { DepotDb } from '../store/depot_db.js';
+import { BatchError } from '../ingest/batch_error.js';
+
+export type TunionLineType = 'tunion_clearing' | 'tunion_grey';
+
+/** One validated T-Union line, ready for `tunion_taps`. */
+export interface TunionIngestRecord {
+  readonly seq: number;
+  readonly type: TunionLineType;
+  readonly timeWallMs: number;
+  readonly serialDigits: string;
+  readonly issuerIdHex: string;
+  readonly atc: number;
+  readonly amountMinor: number;
+  /** '' on a grey line. */
+  readonly tacHex: string;
+  readonly recordJson: string;
+}
+
+const CLEARING_KEYS = ['type', 'seq', 'timeWallMs', 'greySeq', 'card', 'purchase', 'ride',
+  'balanceAfterMinor', 'tacHex', 'terminalId', 'paramsVersion'];
+const GREY_KEYS = ['type', 'seq', 'timeWallMs', 'card', 'purchase', 'ride'];
+/** The grey export leaves the kernel's grey record on the validator: a placeholder for checks. */
+const KERNEL_RECORD_PLACEHOLDER = '00';
+
+/** True for the line types this module validates. */
+export function isTunionLine(type: unknown): type is TunionLineType {
+  return type === 'tunion_clearing' || type === 'tunion_grey';
+}
+
+function keysExact(line: Readonly<Record<string, unknown>>, keys: readonly string[],
+  path: string): void {
+  for (const key of keys)
+    if (!Object.prototype.hasOwnProperty.call(line, key))
+      throw new BatchError('bad-batch', `${path}.${key}`, 'missing');
+  for (const key of Object.keys(line))
+    if (!keys.includes(key))
+      throw new BatchError('bad-batch', `${path}.${key}`, 'unexpected field');
+}
+
+/**
+ * Validates a T-Union line of terminal `terminalId` (its seq and time already checked by the
+ * caller). Throws BatchError (bad-batch) naming the field: wrong keys, a field outside the
+ * journal's bounds, a clearing line naming another terminal or a grey record not before it.
+ */
+export function tunionLineValidate(
+  line: Readonly<Record<string, unknown>>, path: string, terminalId: string,
+  base: { readonly seq: number; readonly timeWallMs: number; readonly type: TunionLineType },
+): TunionIngestRecord {
+  const clearing = base.type === 'tunion_clearing';
+  keysExact(line, clearing ? CLEARING_KEYS : GREY_KEYS, path);
+  const { type: _type, seq: _seq, timeWallMs: _time, ...fields } = line;
+  const candidate = clearing
+    ? { kind: 'tunion_final', ...fields }
+    : { kind: 'tunion_grey', ...fields, kernelRecordHex: KERNEL_RECORD_PLACEHOLDER };
+  let entry: JournalEntry;
+  try {
+    entry = journalEntryNormalise(candidate as unknown as JournalEntry, 'batch');
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    throw new BatchError('bad-batch', `${path}.${error.field.replace(/^entry\./, '')}`,
+      error.reason);
+  }
+  if (entry.kind !== 'tunion_final' && entry.kind !== 'tunion_grey')
+    throw new BatchError('bad-batch', `${path}.type`, 'not a T-Union record');
+  if (entry.kind === 'tunion_final') {
+    if (entry.terminalId !== terminalId)
+      throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');
+    if (entry.greySeq !== null && entry.greySeq >= base.seq)
+      throw new BatchError('bad-batch', `${path}.greySeq`, 'must precede the record');
+  }
+  return {
+    ...base,
+    serialDigits: entry.card.serialDigits,
+    issuerIdHex: entry.card.issuerIdHex,
+    atc: entry.purchase.atc,
+    amountMinor: entry.purchase.amountMinor,
+    tacHex: entry.kind === 'tunion_final' ? entry.tacHex : '',
+    recordJson: JSON.stringify(line),
+  };
+}
+
+/** Migration statements of the `tunion_taps` table (depot_migrations.ts). */
+export const TUNION_MIGRATION_STATEMENTS: readonly string[] = [
+  `CREATE TABLE tunion_taps (
+    {{ID}},
+    terminal_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('tunion_clearing', 'tunion_grey')),
+    time_wall_ms BIGINT NOT NULL,
+    card_serial TEXT NOT NULL,
+    issuer_id TEXT NOT NULL,
+    atc BIGINT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    tac_hex TEXT NOT NULL,
+    tac_state TEXT NOT NULL CHECK (tac_state IN
+      ('none', 'unverified', 'valid', 'invalid', 'unknownIssuer', 'malformed')),
+    duplicate BIGINT NOT NULL,
+    record_json TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    UNIQUE (terminal_id, seq))`,
+  // A card's ATC is one purchase: counted once across the fleet, a replay kept as duplicate.
+  `CREATE UNIQUE INDEX tunion_taps_card_atc ON tunion_taps (card_serial, atc)
+    WHERE type = 'tunion_clearing' AND duplicate = 0`,
+];
+
+/**
+ * Stores the T-Union records of one batch inside the batch's transaction `tx`: a seq already
+ * stored is a replay (skipped), a clearing line whose card and ATC is already counted is kept
+ * as a duplicate. Resolves with the number of records stored as counted and as duplicates.
+ * Rejects with DepotStoreError when the database fails.
+ */
+export async function tunionStore(
+  tx: DepotDb, terminalId: string, records: readonly TunionIngestRecord[], nowMs: number,
+): Promise<{ stored: number; duplicates: number }> {
+  let stored = 0;
+  let duplicates = 0;
+  for (const r of records) {
+    const seen = await tx.query(
+      'SELECT 1 AS x FROM tunion_taps WHERE terminal_id = $1 AND seq = $2', [terminalId, r.seq]);
+    if (seen.length > 0) {
+      duplicates += 1;
+      continue;
+    }
+    const clearing = r.type === 'tunion_clearing';
+    const counted = clearing ? await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE
+      card_serial = $1 AND atc = $2 AND type = 'tunion_clearing' AND duplicate = 0`,
+    [r.serialDigits, r.atc]) : [];
+    const duplicate = counted.length > 0 ? 1 : 0;
+    await tx.run(`INSERT INTO tunion_taps (terminal_id, seq, type, time_wall_ms, card_serial,
+      issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json, received_at_ms)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [terminalId, r.seq, r.type, r.timeWallMs, r.serialDigits, r.issuerIdHex, r.atc,
+      r.amountMinor, r.tacHex, clearing ? 'unverified' : 'none', duplicate, r.recordJson,
+      nowMs]);
+    if (duplicate === 1) duplicates += 1;
+    else stored += 1;
+  }
+  return { stored, duplicates };
+}

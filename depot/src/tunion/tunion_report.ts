@@ -1,0 +1,83 @@
+// T-Union money at the depot: every clearing line's TAC verified with its issuer's key, then
+// the totals a clearing centre settles (valid), disputes (invalid) or holds (unknown issuer).
+
+import type { DepotDb } from '../store/depot_db.js';
+import { jtt978TacVerify, type TacKeyLookup, type TacVerdict } from './jtt978_tac.js';
+
+/** Totals of the T-Union taps stored so far. */
+export interface TunionReport {
+  readonly clearing: number;
+  readonly duplicates: number;
+  /** Clearing lines by TAC verdict, and their amounts (fen). */
+  readonly byVerdict: Readonly<Record<TacVerdict, { count: number; amountMinor: number }>>;
+  /** Grey lines no clearing line of the same card and ATC completes (settled from the card). */
+  readonly greyOpen: number;
+}
+
+interface StoredLine {
+  readonly card: { readonly issuerIdHex: string; readonly serialDigits: string };
+  readonly purchase: {
+    readonly transactionType: number; readonly amountMinor: number;
+    readonly terminalNumberHex: string; readonly terminalSerial: number;
+    readonly dateTimeDigits: string;
+  };
+  readonly tacHex: string;
+}
+
+/**
+ * Verifies the TAC of every clearing line still `unverified` with `keys` (the issuers' TAC
+ * master keys) and records the verdict; a line whose JSON no longer parses is `malformed`.
+ * Resolves with the totals. Rejects with DepotStoreError when the database fails.
+ */
+export async function tunionVerifyAndReport(db: DepotDb, keys: TacKeyLookup)
+  : Promise<TunionReport> {
+  const pending = await db.query(`SELECT id, record_json FROM tunion_taps
+    WHERE type = 'tunion_clearing' AND tac_state = 'unverified' ORDER BY id`);
+  for (const row of pending) {
+    await db.run('UPDATE tunion_taps SET tac_state = $1 WHERE id = $2',
+      [verdictOf(String(row['record_json']), keys), Number(row['id'])]);
+  }
+  const verdicts: TacVerdict[] = ['valid', 'invalid', 'unknownIssuer', 'malformed'];
+  const byVerdict = Object.fromEntries(verdicts.map((v) => [v, { count: 0, amountMinor: 0 }])) as
+    Record<TacVerdict, { count: number; amountMinor: number }>;
+  const rows = await db.query(`SELECT tac_state, COUNT(*) AS n, SUM(amount_minor) AS amount
+    FROM tunion_taps WHERE type = 'tunion_clearing' AND duplicate = 0 GROUP BY tac_state`);
+  let clearing = 0;
+  for (const row of rows) {
+    const state = String(row['tac_state']) as TacVerdict;
+    const count = Number(row['n']);
+    clearing += count;
+    if (state in byVerdict) byVerdict[state] = { count, amountMinor: Number(row['amount']) };
+  }
+  const dup = await db.query('SELECT COUNT(*) AS n FROM tunion_taps WHERE duplicate = 1');
+  const open = await db.query(`SELECT COUNT(*) AS n FROM tunion_taps g WHERE
+    g.type = 'tunion_grey' AND NOT EXISTS (SELECT 1 FROM tunion_taps c WHERE
+    c.type = 'tunion_clearing' AND c.card_serial = g.card_serial AND c.atc = g.atc)`);
+  return {
+    clearing,
+    duplicates: Number(dup[0]?.['n'] ?? 0),
+    byVerdict,
+    greyOpen: Number(open[0]?.['n'] ?? 0),
+  };
+}
+
+function verdictOf(recordJson: string, keys: TacKeyLookup): TacVerdict {
+  let line: StoredLine;
+  try {
+    line = JSON.parse(recordJson) as StoredLine;
+  } catch {
+    return 'malformed';
+  }
+  const p = line.purchase;
+  if (typeof p !== 'object' || p === null || typeof line.card !== 'object') return 'malformed';
+  return jtt978TacVerify({
+    issuerIdHex: String(line.card.issuerIdHex),
+    applicationSerialHex: String(line.card.serialDigits),
+    amountMinor: p.amountMinor,
+    transactionType: p.transactionType,
+    terminalNumberHex: String(p.terminalNumberHex),
+    terminalSerial: p.terminalSerial,
+    dateTimeDigits: String(p.dateTimeDigits),
+    tacHex: String(line.tacHex),
+  }, keys);
+}

@@ -1,0 +1,122 @@
+// T-Union lines end to end at the depot: journal records written by firmware's journal,
+// exported, validated as a batch, stored on SQLite in one transaction, counted once per card
+// and ATC, and their TACs (computed by the simulator's e-purse module) verified by the depot.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { StorageSim } from '../../../host-sim/src/storage_sim.js';
+import {
+  cardKeyFromIssuerMaster,
+  computeTac,
+} from '../../../host-sim/src/psam/pboc_epurse_crypto.js';
+import { Journal } from '../../../firmware/src/app/journal/journal.js';
+import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
+import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
+import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
+import {
+  FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng,
+} from '../../../firmware/test/journal_fixtures.js';
+import { tunionEntries } from '../../../firmware/test/journal_tunion_fixtures.js';
+import { BatchError } from '../../src/ingest/batch_error.js';
+import { batchStore } from '../../src/ingest/batch_store.js';
+import { batchValidate } from '../../src/ingest/batch_validate.js';
+import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { panVault } from '../../src/store/pan_vault.js';
+import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
+
+const NOW_MS = 1_796_000_000_000;
+const MASTER = randomBytes(16);
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-tunion-depot-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+/** The final of card `n` with the TAC the card would compute under MASTER. */
+function signed(final: TunionFinalEntry): TunionFinalEntry {
+  const p = final.purchase;
+  const dtk = cardKeyFromIssuerMaster(MASTER, Buffer.from(final.card.serialDigits, 'hex'));
+  const tac = computeTac(dtk, {
+    amountMinor: p.amountMinor, transactionType: p.transactionType,
+    terminalNumber: Buffer.from(p.terminalNumberHex, 'hex'),
+    dateTime: Buffer.from(p.dateTimeDigits, 'hex'),
+  }, p.terminalSerial);
+  return { ...final, tacHex: Buffer.from(tac).toString('hex').toUpperCase() };
+}
+
+async function exportedLines(entries: readonly JournalEntry[]): Promise<unknown[]> {
+  const sim = new StorageSim({ totalBytes: 1 << 22, prng: newPrng(3), tornModes: ['prefix'] });
+  const opened = await Journal.open(sim, journalOptions(newClock()));
+  if (!opened.ok) throw new Error(opened.detail);
+  for (const entry of entries) {
+    const result = await opened.value.journal.append(entry);
+    if (!result.ok) throw new Error(result.detail);
+  }
+  const scan = journalScan(sim.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true);
+  return journalExport(scan, FIXTURE_VAULT).lines.map((l) => JSON.parse(l) as unknown);
+}
+
+function batch(records: unknown[], firstSeq = 1): unknown {
+  return { terminalId: 'BUS00001', firstSeq, throughSeq: firstSeq + records.length - 1, records };
+}
+
+describe('T-Union lines at the depot', () => {
+  it('stores, counts once per card and ATC, and verifies every TAC', async () => {
+    const [grey1, final1] = tunionEntries(1, 17, 1);
+    const [grey2, final2] = tunionEntries(2, 30, 3);
+    const forged = { ...signed(final2), tacHex: '00000000' };
+    const [, orphanFinal] = tunionEntries(3, 40, null);
+    const [openGrey] = tunionEntries(4, 50, null);
+    const lines = await exportedLines([grey1, signed(final1), grey2, forged,
+      { ...signed(orphanFinal), card: { ...orphanFinal.card, issuerIdHex: '0000000000000099' } },
+      openGrey]);
+    const db = await openDepotDb(join(temp, 'a.sqlite'), NOW_MS);
+    try {
+      await db.run(`INSERT INTO terminals (terminal_id, cert_sha256, route_id, status,
+        registered_at_ms) VALUES ('BUS00001', $1, 'B12', 'active', $2)`, ['c'.repeat(64), NOW_MS]);
+      const vault = panVault(randomBytes(32));
+      const first = await batchStore(db, batchValidate(batch(lines), 'BUS00001'), vault, NOW_MS);
+      expect(first).toEqual({ ackThroughSeq: 6, stored: 6, duplicates: 0 });
+      const replay = await batchStore(db, batchValidate(batch(lines), 'BUS00001'), vault, NOW_MS);
+      expect(replay.stored).toBe(0);
+      const again = lines[1] as Record<string, unknown>;
+      const copy = await batchStore(db, batchValidate(batch([{ ...again, seq: 7 }], 7),
+        'BUS00001'), vault, NOW_MS);
+      expect(copy).toEqual({ ackThroughSeq: 7, stored: 0, duplicates: 1 });
+      const keys = (issuer: string): Uint8Array | null =>
+        (issuer === '01011000FFFFFFFF' ? MASTER : null);
+      const report = await tunionVerifyAndReport(db, keys);
+      expect(report.byVerdict.valid).toEqual({ count: 1, amountMinor: 300 });
+      expect(report.byVerdict.invalid.count).toBe(1);
+      expect(report.byVerdict.unknownIssuer.count).toBe(1);
+      expect([report.clearing, report.duplicates, report.greyOpen]).toEqual([3, 1, 1]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses a line outside the journal rules, naming the field', async () => {
+    const [grey, final] = tunionEntries(5, 60, 1);
+    const lines = (await exportedLines([grey, signed(final)])) as Record<string, unknown>[];
+    const bad = (line: Record<string, unknown>): string => {
+      try {
+        batchValidate(batch([lines[0], line]), 'BUS00001');
+      } catch (error) {
+        if (error instanceof BatchError) return error.message;
+        throw error;
+      }
+      return 'accepted';
+    };
+    const good = lines[1] ?? {};
+    expect(bad(good)).toBe('accepted');
+    expect(bad({ ...good, tacHex: 'ABC' })).toMatch(/tacHex/);
+    expect(bad({ ...good, terminalId: 'BUS00002' })).toMatch(/terminalId/);
+    expect(bad({ ...good, greySeq: 2 })).toMatch(/greySeq/);
+    expect(bad({ ...good, kernelRecordHex: '00' })).toMatch(/kernelRecordHex/);
+    expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '123' } }))
+      .toMatch(/serialDigits/);
+  });
+});

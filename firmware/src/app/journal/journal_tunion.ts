@@ -1,0 +1,171 @@
+// Journal records of T-Union (JT/T 978) taps: the grey record made durable before DEBIT FOR
+// PURCHASE, and the final record with the card's TAC that goes to clearing.
+//
+// What clearing needs and nothing secret (domain.md §7.4, §7.5): the card (issuer id and
+// application serial of file 0015, city of 0017: the card number printed on the card, not a
+// payment-card PAN), the card's offline serial (ATC), the PSAM's terminal number and terminal
+// transaction serial, date-time, amount, balance, the TAC and the ride (line, stops, fare).
+// No key, no MAC1/MAC2 session data: the TAC is the clearing centre's proof (§7.5). The grey
+// record also holds the kernel's grey record (`kernelRecordHex`): it is what the kernel needs
+// back to finish a torn purchase by GET TRANSACTION PROOF without charging twice.
+//
+// A final names its grey (`greySeq`); a grey no final names is an uncertain purchase for the
+// back office, which settles it from the card's 0018 log or the transaction proof.
+
+import { JsonFields } from '../params/json_fields.js';
+
+const SEQ_MAX = 0xffff_ffff;
+const U32_MAX = 0xffff_ffff;
+const TEXT_CHARS_MAX = 64;
+const TEXT_PATTERN = /^[\x20-\x7e]*$/;
+/** The kernel's JT/T 978 record (assembly jtt978_context R_* layout) is under 128 bytes. */
+export const TUNION_KERNEL_RECORD_BYTES_MAX = 128;
+
+/** The card as clearing names it (file 0015 / 0017). */
+export interface TunionCard {
+  /** Issuer id, 8 bytes hex (0015 bytes 1-8). */
+  readonly issuerIdHex: string;
+  /** Application serial number, 20 BCD digits (0015 bytes 11-20): the card number. */
+  readonly serialDigits: string;
+  /** City code of 0017, 2 bytes hex. */
+  readonly cityCodeHex: string;
+  /** ISO 14443 UID hex, '' when not known. */
+  readonly uidHex: string;
+}
+
+/** The compound purchase (domain.md §7.4). */
+export interface TunionPurchase {
+  /** 09 compound purchase, 06 purchase. */
+  readonly transactionType: number;
+  /** The card's offline transaction serial from INITIALIZE FOR PURCHASE. */
+  readonly atc: number;
+  readonly amountMinor: number;
+  readonly balanceBeforeMinor: number;
+  /** PSAM file 0016, 6 bytes hex. */
+  readonly terminalNumberHex: string;
+  /** From INIT SAM FOR PURCHASE. */
+  readonly terminalSerial: number;
+  /** YYYYMMDDhhmmss as sent in INIT SAM and DEBIT. */
+  readonly dateTimeDigits: string;
+}
+
+/** The ride the purchase pays (firmware/src/app/fare/tap_in_out.ts). */
+export interface TunionRide {
+  readonly tap: 'boarding' | 'alighting' | 'flat';
+  readonly lineId: string;
+  readonly lineCode: number;
+  /** Boarding stop (0: none, a flat line). */
+  readonly boardingStop: number;
+  /** Alighting stop (0 while boarding or on a flat line). */
+  readonly alightingStop: number;
+  readonly fareMinor: number;
+  readonly discountMinor: number;
+  /** The marked amount of a ride never tapped out, charged with this tap (补票). */
+  readonly penaltyMinor: number;
+}
+
+/** The grey record: durable before DEBIT FOR PURCHASE is sent. */
+export interface TunionGreyEntry {
+  readonly kind: 'tunion_grey';
+  readonly card: TunionCard;
+  readonly purchase: TunionPurchase;
+  readonly ride: TunionRide;
+  /** The kernel's grey record, hex (handed back to it for torn recovery). */
+  readonly kernelRecordHex: string;
+}
+
+/** The final record: the card debited itself and answered a TAC (and the PSAM took MAC2). */
+export interface TunionFinalEntry {
+  readonly kind: 'tunion_final';
+  /** The grey record this completes, or null when the journal holds none (never written). */
+  readonly greySeq: number | null;
+  readonly card: TunionCard;
+  readonly purchase: TunionPurchase;
+  readonly ride: TunionRide;
+  readonly balanceAfterMinor: number;
+  /** The card's TAC, 4 bytes hex. */
+  readonly tacHex: string;
+  readonly terminalId: string;
+  readonly paramsVersion: number;
+}
+
+function cardRead(fields: JsonFields, strict: boolean): TunionCard {
+  const card = {
+    issuerIdHex: fields.hex('issuerIdHex', 8, 8),
+    serialDigits: fields.str('serialDigits', /^[0-9]{20}$/, 20),
+    cityCodeHex: fields.hex('cityCodeHex', 2, 2),
+    uidHex: fields.hex('uidHex', 0, 10),
+  };
+  if (strict) fields.finish();
+  return card;
+}
+
+function purchaseRead(fields: JsonFields, strict: boolean): TunionPurchase {
+  const purchase = {
+    transactionType: fields.int('transactionType', 0, 0xff),
+    atc: fields.int('atc', 0, 0xffff),
+    amountMinor: fields.int('amountMinor', 0, U32_MAX),
+    balanceBeforeMinor: fields.int('balanceBeforeMinor', 0, U32_MAX),
+    terminalNumberHex: fields.hex('terminalNumberHex', 6, 6),
+    terminalSerial: fields.int('terminalSerial', 0, U32_MAX),
+    dateTimeDigits: fields.str('dateTimeDigits', /^[0-9]{14}$/, 14),
+  };
+  if (strict) fields.finish();
+  return purchase;
+}
+
+function rideRead(fields: JsonFields, strict: boolean): TunionRide {
+  const ride = {
+    tap: fields.choice('tap', ['boarding', 'alighting', 'flat'] as const),
+    lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    lineCode: fields.int('lineCode', 0, 9999),
+    boardingStop: fields.int('boardingStop', 0, 255),
+    alightingStop: fields.int('alightingStop', 0, 255),
+    fareMinor: fields.int('fareMinor', 0, U32_MAX),
+    discountMinor: fields.int('discountMinor', 0, U32_MAX),
+    penaltyMinor: fields.int('penaltyMinor', 0, U32_MAX),
+  };
+  if (strict) fields.finish();
+  return ride;
+}
+
+/** Reads a grey entry's fields (after `kind`). Throws FieldError. */
+export function tunionGreyRead(fields: JsonFields, strict: boolean): TunionGreyEntry {
+  return {
+    kind: 'tunion_grey',
+    card: cardRead(fields.obj('card'), strict),
+    purchase: purchaseRead(fields.obj('purchase'), strict),
+    ride: rideRead(fields.obj('ride'), strict),
+    kernelRecordHex: fields.hex('kernelRecordHex', 1, TUNION_KERNEL_RECORD_BYTES_MAX),
+  };
+}
+
+/** Reads a final entry's fields (after `kind`). Throws FieldError. */
+export function tunionFinalRead(fields: JsonFields, strict: boolean): TunionFinalEntry {
+  return {
+    kind: 'tunion_final',
+    greySeq: fields.intOrNull('greySeq', 1, SEQ_MAX),
+    card: cardRead(fields.obj('card'), strict),
+    purchase: purchaseRead(fields.obj('purchase'), strict),
+    ride: rideRead(fields.obj('ride'), strict),
+    balanceAfterMinor: fields.int('balanceAfterMinor', 0, U32_MAX),
+    tacHex: fields.hex('tacHex', 4, 4),
+    terminalId: fields.str('terminalId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
+  };
+}
+
+/**
+ * The export line of a T-Union record (depot contract: type `tunion_clearing` for a final,
+ * `tunion_grey` for a grey record, which the depot pairs with its final by card and ATC).
+ */
+export function tunionExportObject(
+  seq: number, timeWallMs: number, entry: TunionGreyEntry | TunionFinalEntry,
+): { readonly type: string } & Readonly<Record<string, unknown>> {
+  if (entry.kind === 'tunion_grey') {
+    const { card, purchase, ride } = entry;
+    return { type: 'tunion_grey', seq, timeWallMs, card, purchase, ride };
+  }
+  const { kind: _kind, ...rest } = entry;
+  return { type: 'tunion_clearing', seq, timeWallMs, ...rest };
+}

@@ -1,0 +1,244 @@
+// One T-Union (JT/T 978) tap above the kernel: the fare from the card's 001A record, the
+// interop records to write, the grey record durable before DEBIT, the final record with the
+// TAC, and what the rider is shown.
+//
+// The kernel's host session (assembly/host/jtt978_session.ts) calls `decide` at its decision
+// point and `precommit` before DEBIT FOR PURCHASE (domain.md §7.4 steps 4-6); `finish` turns
+// its outcome into journal records and a screen. A boarding costs nothing but is still a
+// compound purchase of 0: UPDATE CAPP DATA CACHE commits only with the DEBIT.
+
+import { decodeJtt978Record } from '../../../../assembly/host/jtt978_session.js';
+import type {
+  Jtt978CardData,
+  Jtt978Decision,
+  Jtt978Outcome,
+  Jtt978Record,
+} from '../../../../assembly/host/jtt978_session.js';
+import type { Journal } from '../journal/journal.js';
+import type { TunionCard, TunionPurchase, TunionRide } from '../journal/journal_tunion.js';
+import type { FareParams } from '../params/params_files.js';
+import {
+  RECORD_1E_INDUSTRY_BUS,
+  RECORD_1E_TYPE,
+  record1ADecode,
+  record1AEncode,
+  record1EEncode,
+} from '../fare/jtt978_records.js';
+import { transitLineFor, transitTapDecide } from '../fare/tap_in_out.js';
+import type { TransitDecision, TransitTapPlace } from '../fare/tap_in_out.js';
+
+/** Where the bus is and who it is, for one tap. */
+export interface TunionTapContext {
+  readonly fares: FareParams;
+  readonly terminalId: string;
+  readonly lineId: string;
+  readonly paramsVersion: number;
+  /** The PSAM's terminal number (file 0016), 12 hex digits. */
+  readonly terminalNumberHex: string;
+  readonly stop: number;
+  readonly vehicle: string;
+  readonly direction: number;
+  readonly nowWallMs: number;
+  readonly utcOffsetMinutes: number;
+  readonly uidHex: string;
+}
+
+/** What the rider sees and hears, and what the tap wrote. */
+export interface TunionTapResult {
+  readonly outcome: 'approved' | 'declined' | 'alreadyPaid' | 'tryAgain' | 'failed';
+  readonly screen: readonly string[];
+  readonly amountMinor: number;
+  readonly balanceMinor: number | null;
+  /** The fare decision of an accepted tap (null when refused before a purchase). */
+  readonly tap: Extract<TransitDecision, { kind: 'charge' }> | null;
+  /** Journal seqs of the grey and final records (null when not written). */
+  readonly greySeq: number | null;
+  readonly finalSeq: number | null;
+  readonly reason: string;
+}
+
+function yuan(minor: number): string {
+  return `${Math.floor(minor / 100)}.${(minor % 100).toString().padStart(2, '0')}元`;
+}
+
+/** The T-Union side of one kernel session (decision, pre-commit, outcome). */
+export class TunionTap {
+  private card: Jtt978CardData | null = null;
+  private decision: TransitDecision | null = null;
+  private greySeq: number | null = null;
+
+  constructor(
+    private readonly journal: Pick<Journal, 'append' | 'summary'>,
+    private readonly context: TunionTapContext,
+  ) {}
+
+  /**
+   * The decision point: the fare of this tap from the card's 001A record (tap_in_out.ts) and
+   * the 001A/001E records to write. A card whose record does not decode, or a bus that does
+   * not know its stop, is refused without a purchase; a repeated tap is a duplicate.
+   */
+  decide(card: Jtt978CardData): Jtt978Decision {
+    this.card = card;
+    const previous = card.record.length === 0 || card.recordSfi !== 0x1a ? null
+      : record1ADecode(card.record);
+    const prior = previous === null ? null : previous.ok ? previous.value : previous.reason;
+    const decision = transitTapDecide(this.context.fares, this.place(), prior);
+    if (decision.kind === 'refuse') {
+      this.decision = null;
+      return { kind: decision.reason === 'alreadyTapped' ? 'duplicate-tap' : 'refused' };
+    }
+    this.decision = decision;
+    // An amount above the balance goes to the card anyway: its 9401 is the authority, and the
+    // rider is told 余额不足 (the balance read before may be stale on a torn re-tap).
+    return {
+      kind: 'purchase',
+      amountMinor: decision.amountMinor,
+      type: 'compound',
+      updates: [
+        { sfi: 0x1a, recordNumber: 2, data: record1AEncode(decision.record) },
+        { sfi: 0x1e, recordNumber: 0, data: this.detailRecord(decision, card) },
+      ],
+    };
+  }
+
+  /** Makes the grey record durable before DEBIT; false abandons the purchase. */
+  async precommit(grey: Uint8Array): Promise<boolean> {
+    const card = this.card;
+    const decision = this.decision;
+    if (card === null || decision === null || decision.kind !== 'charge') return false;
+    let record: Jtt978Record;
+    try {
+      record = decodeJtt978Record(grey);
+    } catch {
+      return false;
+    }
+    const written = await this.journal.append({
+      kind: 'tunion_grey',
+      card: this.cardOf(card),
+      purchase: this.purchaseOf(card, record),
+      ride: this.rideOf(decision),
+      kernelRecordHex: Buffer.from(grey).toString('hex').toUpperCase(),
+    });
+    if (!written.ok) return false;
+    this.greySeq = written.value.seq;
+    return true;
+  }
+
+  /** Journals the final record of an approved purchase and says what to show. */
+  async finish(outcome: Jtt978Outcome): Promise<TunionTapResult> {
+    const decision = this.decision?.kind === 'charge' ? this.decision : null;
+    const base = { tap: decision, greySeq: this.greySeq, finalSeq: null, reason: outcome.reason };
+    const record = outcome.record;
+    if (outcome.kind !== 'approved' || record === null || this.card === null
+      || decision === null) {
+      return { ...base, ...this.refusal(outcome), amountMinor: 0,
+        balanceMinor: outcome.balanceMinor };
+    }
+    const written = await this.journal.append({
+      kind: 'tunion_final',
+      greySeq: this.greySeq,
+      card: this.cardOf(this.card),
+      purchase: this.purchaseOf(this.card, record),
+      ride: this.rideOf(decision),
+      balanceAfterMinor: record.balanceAfterMinor,
+      tacHex: record.tac.toUpperCase(),
+      terminalId: this.context.terminalId,
+      paramsVersion: this.context.paramsVersion,
+    });
+    if (!written.ok) {
+      // The card debited itself: the rider paid and is told so. The grey record stays open
+      // in the journal for the back office, which settles it from the card's 0018 log.
+      return { ...base, outcome: 'approved', screen: this.screen(decision, record.amountMinor,
+        record.balanceAfterMinor), amountMinor: record.amountMinor,
+      balanceMinor: record.balanceAfterMinor, reason: `final not journalled: ${written.detail}` };
+    }
+    return {
+      ...base, outcome: 'approved', finalSeq: written.value.seq,
+      screen: this.screen(decision, record.amountMinor, record.balanceAfterMinor),
+      amountMinor: record.amountMinor, balanceMinor: record.balanceAfterMinor,
+    };
+  }
+
+  private place(): TransitTapPlace {
+    const c = this.context;
+    const next = this.journal.summary().lastSeq + 1;
+    return {
+      lineId: c.lineId, stop: c.stop, vehicle: c.vehicle, terminalHex: c.terminalNumberHex,
+      serialDigits: next.toString().padStart(16, '0'), direction: c.direction,
+      nowWallMs: c.nowWallMs, utcOffsetMinutes: c.utcOffsetMinutes,
+    };
+  }
+
+  private detailRecord(decision: Extract<TransitDecision, { kind: 'charge' }>,
+    card: Jtt978CardData): Uint8Array {
+    const line = transitLineFor(this.context.fares, this.context.lineId);
+    const type = decision.tap === 'boarding' ? RECORD_1E_TYPE.EP_IN
+      : decision.tap === 'alighting' ? RECORD_1E_TYPE.EP_OUT : RECORD_1E_TYPE.EP_SINGLE;
+    const table = this.context.fares.transit;
+    return record1EEncode({
+      type, terminalHex: this.context.terminalNumberHex.padStart(16, '0'),
+      industry: RECORD_1E_INDUSTRY_BUS, lineCode: line.lineCode,
+      amountMinor: decision.amountMinor,
+      balanceAfterMinor: card.balanceMinor - decision.amountMinor,
+      dateTimeDigits: (decision.record.alighting ?? decision.record.boarding).dateTimeDigits,
+      cityCodeHex: table?.cityCodeHex ?? '0000',
+      institutionHex: table?.institutionHex ?? '0000000000000000',
+      incompleteMaxMinor: line.kind === 'segment' ? line.markedAmountMinor : 0,
+      maxRideMin: line.kind === 'segment' ? line.maxRideMin : 0,
+    });
+  }
+
+  private cardOf(card: Jtt978CardData): TunionCard {
+    return {
+      issuerIdHex: card.issuerId.toUpperCase(), serialDigits: card.applicationSerial,
+      cityCodeHex: card.city.toUpperCase(), uidHex: this.context.uidHex,
+    };
+  }
+
+  /** The purchase as the kernel's (grey or final) record states it. */
+  private purchaseOf(card: Jtt978CardData, record: Jtt978Record): TunionPurchase {
+    return {
+      transactionType: record.transactionType, atc: record.atc, amountMinor: record.amountMinor,
+      balanceBeforeMinor: card.balanceMinor, terminalNumberHex: record.terminalNumber.toUpperCase(),
+      terminalSerial: record.terminalSerial, dateTimeDigits: record.dateTime,
+    };
+  }
+
+  private rideOf(decision: Extract<TransitDecision, { kind: 'charge' }>): TunionRide {
+    const r = decision.record;
+    return {
+      tap: decision.tap, lineId: this.context.lineId, lineCode: r.boarding.lineCode,
+      boardingStop: decision.tap === 'flat' ? 0 : r.boarding.stop,
+      alightingStop: decision.tap === 'alighting' ? (r.alighting?.stop ?? 0) : 0,
+      fareMinor: decision.fareMinor, discountMinor: decision.discountMinor,
+      penaltyMinor: decision.penaltyMinor,
+    };
+  }
+
+  private screen(decision: Extract<TransitDecision, { kind: 'charge' }>, amountMinor: number,
+    balanceMinor: number): string[] {
+    const head = decision.tap === 'boarding' ? '上车成功' : decision.tap === 'alighting'
+      ? '下车成功' : '交易成功';
+    const penalty = decision.penaltyMinor > 0 ? [`补票 ${yuan(decision.penaltyMinor)}`] : [];
+    return [head, ...penalty, `扣款 ${yuan(amountMinor)}`, `余额 ${yuan(balanceMinor)}`];
+  }
+
+  private refusal(outcome: Jtt978Outcome): Pick<TunionTapResult, 'outcome' | 'screen'> {
+    switch (outcome.reason) {
+      case 'duplicate-tap':
+        return { outcome: 'alreadyPaid', screen: ['请勿重复刷卡'] };
+      case 'insufficient-balance':
+        return { outcome: 'declined', screen: ['交易失败', '余额不足'] };
+      case 'link-lost':
+        return { outcome: 'tryAgain', screen: ['请重刷'] };
+      case 'deny-list':
+      case 'card-blocked':
+        return { outcome: 'declined', screen: ['黑名单卡', '此卡已被禁止使用'] };
+      case 'expired':
+        return { outcome: 'declined', screen: ['交易失败', '卡片已过期'] };
+      default:
+        return { outcome: outcome.kind === 'declined' ? 'declined' : 'failed',
+          screen: ['交易失败', `代码 ${outcome.reason}`] };
+    }
+  }
+}

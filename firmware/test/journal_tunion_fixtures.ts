@@ -1,0 +1,29 @@
+// T-Union journal entries for the journal tests: a grey record and its final.
+
+import type { TunionFinalEntry, TunionGreyEntry } from '../src/app/journal/journal_tunion.js';
+
+/** The grey and final records of one compound purchase of card `n` (ATC `atc`). */
+export function tunionEntries(n: number, atc: number, greySeq: number | null)
+  : [TunionGreyEntry, TunionFinalEntry] {
+  const card = {
+    issuerIdHex: '01011000FFFFFFFF',
+    serialDigits: `0310517007${n.toString().padStart(10, '0')}`,
+    cityCodeHex: '5840',
+    uidHex: 'A1B2C3D4',
+  };
+  const purchase = {
+    transactionType: 0x09, atc, amountMinor: 300, balanceBeforeMinor: 5000,
+    terminalNumberHex: '112233445566', terminalSerial: 40 + n, dateTimeDigits: '20261203083000',
+  };
+  const ride = {
+    tap: 'alighting' as const, lineId: 'B12', lineCode: 12, boardingStop: 3, alightingStop: 8,
+    fareMinor: 400, discountMinor: 100, penaltyMinor: 0,
+  };
+  return [
+    { kind: 'tunion_grey', card, purchase, ride, kernelRecordHex: '4A01'.padEnd(186, '0') },
+    {
+      kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
+      tacHex: '55667788', terminalId: 'BUS00001', paramsVersion: 3,
+    },
+  ];
+}
