@@ -67,6 +67,18 @@ export const OP_ODA_FDDA: u32 = 0x3c;
  *  8F 90 92 9F32 93 5A/57 9A. Output: the DAC (2 bytes). */
 export const OP_ODA_SDA: u32 = 0x3d;
 
+// SM3 / SM2 (assembly/src/abi/sm_ops.ts; GB/T 32905, GB/T 32918.2, domain.md 3.6).
+/** Input: the message. Output: its SM3 digest (32 bytes). arg: repetitions. */
+export const OP_SM3: u32 = 0x40;
+/** Input: public key X || Y (64), signature r || s (64), ID length (u16 BE), ID, message.
+ *  Verifies SM2 over e = SM3(Z_A || message). Output: e (32 bytes). arg: repetitions, each
+ *  with the key's curve check and Z_A (a key met for the first time). */
+export const OP_SM2_VERIFY: u32 = 0x41;
+/** Input: public key X || Y (64), then the distinguishing ID. Output: Z_A (32 bytes). */
+export const OP_SM2_ZA: u32 = 0x42;
+/** Input: 02 or 03, then x (32 bytes). Output: X || Y (64 bytes). */
+export const OP_SM2_DECOMPRESS: u32 = 0x43;
+
 // Transaction (assembly/src/abi/txn_ops.ts; layouts in assembly/README.md, Transaction ABI).
 /** Input: terminal configuration as BER-TLV (country, currency, limit, AID table, extras). */
 export const OP_TXN_CONFIGURE: u32 = 0x50;
