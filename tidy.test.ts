@@ -74,6 +74,30 @@ const FORBIDDEN_IMPORTS: Record<string, string[]> = {
   'depot/src': ['host-sim', 'bench', 'firmware/src/boards', 'hal/src/serial'],
 };
 
+/**
+ * Kernel layers (assembly/README.md): a folder of assembly/src may import only its own folder
+ * and folders of a lower rank. Equal ranks are peers that never import each other: the two
+ * card applications (qpboc, jtt978) above all, and the codecs beside crypto.
+ */
+const KERNEL_LAYERS: Record<string, number> = {
+  util: 0,
+  status: 0,
+  iso7816: 1,
+  iso8825: 1,
+  crypto: 1,
+  emv: 2,
+  entry: 3,
+  qpboc: 4,
+  jtt978: 4,
+  abi: 5,
+};
+
+/** The kernel folder of a path under assembly/src, or null. */
+function kernelFolder(path: string): string | null {
+  const match = /^assembly\/src\/([^/]+)\//.exec(path);
+  return match === null ? null : (match[1] ?? null);
+}
+
 function under(file: string, folder: string): boolean {
   return file === folder || file.startsWith(`${folder}/`);
 }
@@ -145,6 +169,37 @@ describe('tidy', () => {
           for (const folder of forbidden) {
             if (under(target, folder)) bad.push(`${file} imports ${spec.text}`);
           }
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('keeps the kernel layers: lower never imports higher, applications never each other', () => {
+    const bad: string[] = [];
+    for (const file of FILES.filter((f) => kernelFolder(f) !== null)) {
+      const folder = kernelFolder(file) ?? '';
+      const rank = KERNEL_LAYERS[folder];
+      if (rank === undefined) {
+        bad.push(`${file}: folder ${folder} has no kernel layer`);
+        continue;
+      }
+      for (const statement of parse(file).statements) {
+        if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue;
+        const spec = statement.moduleSpecifier;
+        if (spec === undefined || !ts.isStringLiteral(spec)) continue;
+        const target = relative(ROOT, resolve(ROOT, dirname(file), spec.text))
+          .split(sep)
+          .join('/');
+        const targetFolder = kernelFolder(`${target}.ts`);
+        if (targetFolder === null) {
+          bad.push(`${file} imports ${spec.text} from outside assembly/src`);
+          continue;
+        }
+        if (targetFolder === folder) continue;
+        const targetRank = KERNEL_LAYERS[targetFolder];
+        if (targetRank === undefined || targetRank >= rank) {
+          bad.push(`${file} (${folder}) imports ${spec.text} (${targetFolder})`);
         }
       }
     }

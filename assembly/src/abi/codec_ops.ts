@@ -6,7 +6,7 @@ import {
   ERR_TLV_PATH_INVALID,
   ERR_TLV_TAG_TRUNCATED,
   ERR_CAPDU_MALFORMED,
-} from './status';
+} from '../status/status';
 import {
   IN_BUFFER,
   OUT_BUFFER,

@@ -10,7 +10,7 @@ import {
   ERR_ODA_ICC_CERT_MISSING, ERR_ODA_ICC_EXPONENT_MISSING, ERR_ODA_SDAD_MISSING,
   ERR_ODA_SSAD_MISSING, ERR_ODA_PAN_MISSING, ERR_ODA_ATC_MISSING, ERR_ODA_TERMINAL_DATA,
   ERR_ODA_TRANSACTION_DATE, ERR_ODA_CA_KEY_UNKNOWN, ERR_TLV_PATH_INVALID,
-} from './status';
+} from '../status/status';
 import { IN_BUFFER, OUT_BUFFER, OUT_CAPACITY, setOutLength } from './buffers';
 import { bytesCopy, readU16Be, writeU16Be, writeU32Be } from '../util/bytes';
 import { sha1Digest, SHA1_DIGEST_BYTES } from '../crypto/sha1';

@@ -1,6 +1,6 @@
 // Routes one shuaka_step call to its operation; the kernel's only switch over op codes.
 
-import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from './status';
+import { STATUS_OK, ERR_UNKNOWN_OP, ERR_INPUT_TOO_LONG } from '../status/status';
 import { IN_CAPACITY, setOutLength } from './buffers';
 import {
   OP_INFO, OP_FAULT_INJECT, OP_TLV_PARSE, OP_TLV_WALK, OP_TLV_FIND, OP_DOL_BUILD, OP_APDU_BUILD,

@@ -1,6 +1,11 @@
-// Transaction operations of shuaka_step (0x50-0x7F): the qPBOC kernel over IN/OUT.
+// Transaction operations of shuaka_step (0x50-0x7F): the card applications over IN/OUT.
+//
+// The selection step (src/entry) is shared: qPBOC's step machine runs SELECT PPSE and walks the
+// candidate list; a candidate of another application comes back as ENTRY_ROUTE, and this file,
+// the only one above every application, hands the transaction over (applications never import
+// each other).
 
-import { STATUS_OK } from './status';
+import { STATUS_OK } from '../status/status';
 import { IN_BUFFER, OUT_BUFFER, OUT_CAPACITY, setOutLength } from './buffers';
 import { configLoad } from '../qpboc/qpboc_config';
 import { ctx, PHASE_IDLE, PHASE_DONE, PHASE_RECORD, PHASE_DECISION } from '../qpboc/qpboc_context';
@@ -12,13 +17,32 @@ import {
   qpbocRecover,
   qpbocAbort,
   qpbocOutputLength,
+  qpbocSelectContinue,
 } from '../qpboc/qpboc_kernel';
+import { ENTRY_ROUTE, entryCandidateDrop } from '../entry/entry_select';
 import { dumpWrite, tornRecordWrite } from '../qpboc/qpboc_torn';
-import { ERR_BAD_STATE } from './status';
+import { ERR_BAD_STATE } from '../status/status';
 
-function withOutput(status: i32): i32 {
+/** Bound on hand-overs in one step: each one consumes a candidate. */
+const ROUTES_MAX: u32 = 16;
+
+/**
+ * Follows ENTRY_ROUTE until an application answers. No other application runs yet: a routed
+ * candidate is refused (detail 0) and selection goes on.
+ */
+function withOutput(first: i32): i32 {
+  let status = first;
+  for (let i: u32 = 0; i < ROUTES_MAX && status == ENTRY_ROUTE; i++) {
+    status = qpbocSelectContinueDropping(OUT_BUFFER, OUT_CAPACITY);
+  }
+  assert(status != ENTRY_ROUTE, 'routing ends');
   setOutLength(qpbocOutputLength());
   return status;
+}
+
+function qpbocSelectContinueDropping(out: usize, capacity: u32): i32 {
+  entryCandidateDrop();
+  return qpbocSelectContinue(0, out, capacity);
 }
 
 /** OP_TXN_CONFIGURE: IN = configuration TLV. Refused while a transaction is in flight. */

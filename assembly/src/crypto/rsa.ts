@@ -8,7 +8,7 @@
 import {
   STATUS_OK, ERR_RSA_MODULUS_LENGTH, ERR_RSA_MODULUS_INVALID, ERR_RSA_EXPONENT_UNSUPPORTED,
   ERR_RSA_INPUT_LENGTH, ERR_RSA_INPUT_RANGE,
-} from '../abi/status';
+} from '../status/status';
 import {
   BN_LIMBS_MAX, BN_BYTES_MAX, bnFromBytesBe, bnToBytesBe, bnCompare, bnMul, bnSquare,
   bnReciprocal3by2, bnReduceNormalized, bnShiftLeft, bnShiftRight, bnComplement,

@@ -11,7 +11,7 @@ import {
   ERR_CAPK_RID_INVALID, ERR_CAPK_INDEX_INVALID, ERR_CAPK_MODULUS_INVALID,
   ERR_CAPK_EXPONENT_UNSUPPORTED, ERR_CAPK_HASH_ALGORITHM, ERR_CAPK_PK_ALGORITHM,
   ERR_CAPK_EXPIRY_INVALID, ERR_CAPK_STORE_FULL, ERR_CAPK_REVOCATION_FULL,
-} from '../abi/status';
+} from '../status/status';
 import { bytesEqual } from '../util/bytes';
 import {
   TLV_END, tlvDecodeOne, tlvTag, tlvValueStart, tlvValueLength, tlvNext,

@@ -6,7 +6,7 @@ import {
   ERR_DOL_TOO_MANY_ENTRIES,
   ERR_DOL_TOO_LONG,
   ERR_DOL_ENTRY_TOO_LONG,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy, bytesFill } from '../util/bytes';
 import { FORMAT_N, FORMAT_CN, emvTagFormat } from './emv_tags';
 import { TlvStore } from './tlv_store';

@@ -31,7 +31,7 @@ import {
   ERR_ODA_SDAD_FORMAT, ERR_ODA_SDAD_HASH_ALGORITHM, ERR_ODA_SDAD_DYNAMIC_LENGTH,
   ERR_ODA_SDAD_HASH, ERR_ODA_SDAD_IDN_MISMATCH, ERR_ODA_FDDA_VERSION, ERR_ODA_TERMINAL_DATA,
   ERR_ODA_TRANSACTION_DATE, ERR_ODA_PAN_INVALID,
-} from '../abi/status';
+} from '../status/status';
 import { bytesEqual } from '../util/bytes';
 import { sha1Init, sha1Update, sha1Final, SHA1_DIGEST_BYTES } from '../crypto/sha1';
 import {

@@ -6,7 +6,7 @@
 // ISO/IEC 7816-4 5.3.4 asks for: GET RESPONSE after 61xx, the same command with Le = SW2 after
 // 6Cxx. See EMV 4.4 Book 1, 9.3.1 (transport of APDUs) and Annex A.
 
-import { STATUS_OK, ERR_GET_RESPONSE_LOOP, ERR_CARD_RESPONSE_TOO_LONG } from '../abi/status';
+import { STATUS_OK, ERR_GET_RESPONSE_LOOP, ERR_CARD_RESPONSE_TOO_LONG } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
   apduBuild,

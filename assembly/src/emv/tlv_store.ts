@@ -3,7 +3,7 @@
 // The kernel collects card and terminal data here (like emv-utils' emv_tlv_list), then reads
 // values by tag for DOL building, ODA and the clearing record. Capacity is fixed at start-up.
 
-import { STATUS_OK, ERR_TLV_STORE_FULL, ERR_TLV_DUPLICATE } from '../abi/status';
+import { STATUS_OK, ERR_TLV_STORE_FULL, ERR_TLV_DUPLICATE } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
   TLV_END,

@@ -8,7 +8,7 @@ import {
   ERR_RAPDU_TOO_SHORT,
   ERR_RAPDU_TOO_LONG,
   ERR_OUTPUT_TOO_SMALL,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy } from '../util/bytes';
 
 /** Short APDU limits (ISO/IEC 7816-4, 5.1): Nc <= 255, Ne <= 256. */

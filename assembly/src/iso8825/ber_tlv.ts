@@ -16,7 +16,7 @@ import {
   ERR_TLV_NOT_FOUND,
   ERR_TLV_NOT_CONSTRUCTED,
   ERR_TLV_PATH_INVALID,
-} from '../abi/status';
+} from '../status/status';
 
 /** EMV tags are 1 to 3 bytes (Book 3 Annex B1). */
 export const TLV_TAG_BYTES_MAX: u32 = 3;

@@ -1,6 +1,6 @@
 // Pure checks on card and terminal data: BCD, dates, PAN from track 2, expiry windows.
 
-import { STATUS_OK, ERR_CARD_DATA_INVALID } from '../abi/status';
+import { STATUS_OK, ERR_CARD_DATA_INVALID } from '../status/status';
 
 /** Track 2 may hold at most 19 PAN digits before the D separator (ISO/IEC 7813). */
 const PAN_DIGITS_MAX: u32 = 19;

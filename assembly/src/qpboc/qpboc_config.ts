@@ -3,8 +3,8 @@
 // Loaded from BER-TLV (OP_TXN_CONFIGURE), validated completely before it replaces the active
 // configuration, so a bad download never leaves a half-configured terminal.
 
-import { STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID } from '../abi/status';
-import { bytesCopy, bytesEqual } from '../util/bytes';
+import { STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID } from '../status/status';
+import { bytesCopy } from '../util/bytes';
 import {
   TLV_END,
   tlvDecodeOne,
@@ -15,8 +15,14 @@ import {
   tlvNext,
 } from '../iso8825/ber_tlv';
 import { TlvStore } from '../emv/tlv_store';
-import { TAG_4F_AID, TAG_5F2A_CURRENCY_CODE, TAG_9F1A_COUNTRY_CODE } from '../emv/emv_tags';
-import { AID_BYTES_MAX, AID_BYTES_MIN } from './qpboc_context';
+import { TAG_5F2A_CURRENCY_CODE, TAG_9F1A_COUNTRY_CODE } from '../emv/emv_tags';
+import {
+  entryAidStageReset,
+  entryAidStagedCount,
+  entryAidLoad,
+  entryAidCommit,
+  entryAidCount,
+} from '../entry/entry_aids';
 import { bcdValid } from './qpboc_checks';
 
 /** Configuration tags (terminal-side, proprietary where EMV has none). */
@@ -26,8 +32,6 @@ export const TAG_E2_CONFIG_TERMINAL_DATA: u32 = 0xe2;
 export const TAG_DF19_FLOOR_LIMIT: u32 = 0xdf19;
 export const TAG_DF20_CONTACTLESS_LIMIT: u32 = 0xdf20;
 export const TAG_DF21_CVM_LIMIT: u32 = 0xdf21;
-/** In an AID entry: 01 = partial match allowed (card AID may extend the entry), 00 = exact. */
-export const TAG_DF8120_AID_PARTIAL_MATCH: u32 = 0xdf8120;
 /** Default DDOL for DDA when the card has no 9F49 (EMV 4.4 Book 2, 6.5.1). */
 export const TAG_DF8121_DEFAULT_DDOL: u32 = 0xdf8121;
 /** E-cash balance limit (n12): a 9F5D/9F79 balance above it is refused (domain.md 2.6, 6.4). */
@@ -35,15 +39,10 @@ export const TAG_DF8122_ECASH_LIMIT: u32 = 0xdf8122;
 /** Longest default DDOL kept. */
 export const CONFIG_DDOL_BYTES_MAX: u32 = 32;
 
-export const CONFIG_AIDS_MAX: u32 = 16;
 export const CONFIG_EXTRA_ENTRIES_MAX: u32 = 16;
 export const CONFIG_EXTRA_BYTES_MAX: u32 = 256;
 
 // Active configuration.
-const aids = memory.data(<i32>(CONFIG_AIDS_MAX * AID_BYTES_MAX), 4);
-const aidLengths = memory.data(<i32>CONFIG_AIDS_MAX, 4);
-const aidPartial = memory.data(<i32>CONFIG_AIDS_MAX, 4);
-let aidCount: u32 = 0;
 let configured: bool = false;
 const country = memory.data(2, 4);
 const currency = memory.data(2, 4);
@@ -67,10 +66,6 @@ let stageDdolLength: u32 = 0;
 export const configExtra = new TlvStore(CONFIG_EXTRA_ENTRIES_MAX, CONFIG_EXTRA_BYTES_MAX);
 
 // Staging area: filled by configLoad, copied over the active one only when valid.
-const stageAids = memory.data(<i32>(CONFIG_AIDS_MAX * AID_BYTES_MAX), 4);
-const stageLengths = memory.data(<i32>CONFIG_AIDS_MAX, 4);
-const stagePartial = memory.data(<i32>CONFIG_AIDS_MAX, 4);
-let stageCount: u32 = 0;
 const stageCountry = memory.data(2, 4);
 const stageCurrency = memory.data(2, 4);
 const stageLimits = memory.data(<i32>(LIMITS * 6), 4);
@@ -136,43 +131,14 @@ function configLimitSlotOf(tag: u32): u32 {
   return tag == TAG_DF21_CVM_LIMIT ? LIMIT_CVM : LIMITS;
 }
 
-export function configAidCount(): u32 {
-  return aidCount;
-}
-
-export function configAidPtr(index: u32): usize {
-  assert(index < aidCount, 'config aid index');
-  return aids + <usize>(index * AID_BYTES_MAX);
-}
-
-export function configAidLength(index: u32): u32 {
-  assert(index < aidCount, 'config aid index');
-  return <u32>load<u8>(aidLengths + <usize>index);
-}
-
-/**
- * Index of the first AID entry accepting the card AID `aid[0..length)`: equal bytes, or for a
- * partial entry, the card AID starting with the entry (EMV 4.4 Book 1, 12.3.1). -1 if none.
- */
-export function configAidMatch(aid: usize, length: u32): i32 {
-  for (let i: u32 = 0; i < aidCount; i++) {
-    const entryLength = <u32>load<u8>(aidLengths + <usize>i);
-    const entry = aids + <usize>(i * AID_BYTES_MAX);
-    if (entryLength > length) continue;
-    if (entryLength < length && load<u8>(aidPartial + <usize>i) == 0) continue;
-    if (bytesEqual(entry, aid, entryLength)) return <i32>i;
-  }
-  return -1;
-}
-
 /**
  * Loads a configuration from `base[0..length)`: 9F1A (2) and 5F2A (2) mandatory, the limits
- * DF19, DF20 and DF21 (n12) optional, one E1 {4F, DF8120} per accepted AID (1..16), E2 {extra
- * terminal objects} optional. Returns STATUS_OK, ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID
- * or a TLV error.
+ * DF19, DF20 and DF21 (n12) optional, one E1 AID entry per accepted AID (1..16, see
+ * entry_aids.ts), E2 {extra terminal objects} optional. Returns STATUS_OK,
+ * ERR_TXN_CONFIG_INVALID, ERR_TXN_CONFIG_NO_AID or a TLV error.
  */
 export function configLoad(base: usize, length: u32): i32 {
-  stageCount = 0;
+  entryAidStageReset();
   stageFlags = 0;
   stageLimitFlags = 0;
   stageExtra.clear();
@@ -189,9 +155,9 @@ export function configLoad(base: usize, length: u32): i32 {
   if ((stageFlags & (FLAG_COUNTRY | FLAG_CURRENCY)) != (FLAG_COUNTRY | FLAG_CURRENCY)) {
     return ERR_TXN_CONFIG_INVALID;
   }
-  if (stageCount == 0) return ERR_TXN_CONFIG_NO_AID;
+  if (entryAidStagedCount() == 0) return ERR_TXN_CONFIG_NO_AID;
   configCommit();
-  assert(configured && aidCount > 0, 'configuration committed');
+  assert(configured && entryAidCount() > 0, 'configuration committed');
   return STATUS_OK;
 }
 
@@ -224,44 +190,13 @@ function configLoadItem(base: usize, tag: u32, start: u32, size: u32, constructe
     stageFlags |= FLAG_DDOL;
     return STATUS_OK;
   }
-  if (tag == TAG_E1_CONFIG_AID_ENTRY && constructed)
-    return configLoadAid(base, start, start + size);
+  if (tag == TAG_E1_CONFIG_AID_ENTRY && constructed) {
+    return entryAidLoad(base, start, start + size);
+  }
   if (tag == TAG_E2_CONFIG_TERMINAL_DATA && constructed) {
     return configLoadExtra(base, start, start + size);
   }
   return ERR_TXN_CONFIG_INVALID;
-}
-
-function configLoadAid(base: usize, start: u32, end: u32): i32 {
-  if (stageCount >= CONFIG_AIDS_MAX) return ERR_TXN_CONFIG_INVALID;
-  let aidStart: u32 = 0;
-  let aidLength: u32 = 0;
-  let partial: u8 = 0;
-  let pos = start;
-  for (;;) {
-    const status = tlvDecodeOne(base, pos, end);
-    if (status == TLV_END) break;
-    if (status != STATUS_OK) return status;
-    if (tlvTag == TAG_4F_AID && aidLength == 0) {
-      if (tlvValueLength < AID_BYTES_MIN || tlvValueLength > AID_BYTES_MAX) {
-        return ERR_TXN_CONFIG_INVALID;
-      }
-      aidStart = tlvValueStart;
-      aidLength = tlvValueLength;
-    } else if (tlvTag == TAG_DF8120_AID_PARTIAL_MATCH && tlvValueLength == 1) {
-      partial = load<u8>(base + <usize>tlvValueStart);
-      if (partial > 1) return ERR_TXN_CONFIG_INVALID;
-    } else {
-      return ERR_TXN_CONFIG_INVALID;
-    }
-    pos = tlvNext;
-  }
-  if (aidLength == 0) return ERR_TXN_CONFIG_INVALID;
-  bytesCopy(stageAids + <usize>(stageCount * AID_BYTES_MAX), base + <usize>aidStart, aidLength);
-  store<u8>(stageLengths + <usize>stageCount, <u8>aidLength);
-  store<u8>(stagePartial + <usize>stageCount, partial);
-  stageCount++;
-  return STATUS_OK;
 }
 
 function configLoadExtra(base: usize, start: u32, end: u32): i32 {
@@ -306,10 +241,7 @@ export function configReservedTag(tag: u32): bool {
 }
 
 function configCommit(): void {
-  bytesCopy(aids, stageAids, CONFIG_AIDS_MAX * AID_BYTES_MAX);
-  bytesCopy(aidLengths, stageLengths, CONFIG_AIDS_MAX);
-  bytesCopy(aidPartial, stagePartial, CONFIG_AIDS_MAX);
-  aidCount = stageCount;
+  entryAidCommit();
   bytesCopy(country, stageCountry, 2);
   bytesCopy(currency, stageCurrency, 2);
   limitFlags = stageLimitFlags;

@@ -5,6 +5,9 @@
 
 import { TlvStore } from '../emv/tlv_store';
 
+export { AID_BYTES_MAX, AID_BYTES_MIN } from '../entry/entry_aids';
+export { CANDIDATES_MAX } from '../entry/entry_select';
+
 export const MODE_EC: u32 = 0;
 export const MODE_ODA: u32 = 1;
 /** Per card: EC when the purse pays, else qPBOC ODA for online (DF61), else the full flow. */
@@ -52,10 +55,6 @@ export const PHASE_INTERNAL_AUTH: u32 = 11;
 /** Full flow: GENERATE AC (ARQC, with CDA when the AIP offers it). */
 export const PHASE_GENERATE_AC: u32 = 12;
 
-/** Candidate applications kept from PPSE (or the AID table in direct selection). */
-export const CANDIDATES_MAX: u32 = 8;
-export const AID_BYTES_MAX: u32 = 16;
-export const AID_BYTES_MIN: u32 = 5;
 /** Records one AFL may name (EMV allows more; a qPBOC card uses 2 to 8). */
 export const RECORDS_MAX: u32 = 32;
 /** Static data to be authenticated: certificates and signed records of a 1984-bit chain. */
@@ -96,14 +95,6 @@ export class QpbocContext {
   readonly card: TlvStore = new TlvStore(CARD_ENTRIES_MAX, CARD_ARENA_BYTES);
   /** FCI of the selected application (84, 50, 9F38, DF61 ...). */
   readonly fci: TlvStore = new TlvStore(FCI_ENTRIES_MAX, FCI_ARENA_BYTES);
-
-  // Candidate list: AID bytes, lengths and priorities, in selection order.
-  readonly candidateAids: usize = memory.data(<i32>(CANDIDATES_MAX * AID_BYTES_MAX), 4);
-  readonly candidateLengths: usize = memory.data(<i32>CANDIDATES_MAX, 4);
-  readonly candidatePriorities: usize = memory.data(<i32>CANDIDATES_MAX, 4);
-  candidateCount: u32 = 0;
-  candidateIndex: u32 = 0;
-  directSelection: bool = false;
 
   // The AFL flattened to one entry per record, in reading order.
   readonly recordSfis: usize = memory.data(<i32>RECORDS_MAX, 4);
@@ -148,9 +139,6 @@ export class QpbocContext {
     this.terminal.clear();
     this.card.clear();
     this.fci.clear();
-    this.candidateCount = 0;
-    this.candidateIndex = 0;
-    this.directSelection = false;
     this.recordCount = 0;
     this.recordNext = 0;
     this.staticDataLength = 0;

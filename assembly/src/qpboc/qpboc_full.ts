@@ -21,7 +21,7 @@ import {
   ERR_ODA_CDA_HASH_CODE,
   ERR_ODA_CDA_SDAD_ABSENT,
   ERR_ODA_CDA_DYNAMIC_DATA,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy, bytesEqual } from '../util/bytes';
 import {
   tlvDecodeOne,

@@ -10,7 +10,7 @@ import {
   ERR_CARD_MANDATORY_MISSING,
   ERR_CARD_DATA_INVALID,
   ERR_DOL_TOO_LONG,
-} from '../abi/status';
+} from '../status/status';
 import { bytesFill } from '../util/bytes';
 import { tlvValueStart, tlvValueLength, tlvNext } from '../iso8825/ber_tlv';
 import {

@@ -24,7 +24,7 @@ import {
   ERR_TXN_DECISION_INVALID,
   ERR_CARD_MANDATORY_MISSING,
   ERR_CARD_DATA_INVALID,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import { TAG_DF61_EXT_APP_INDICATOR } from '../emv/emv_tags';
 import { TAG_9F5D_AVAILABLE_OFFLINE } from '../emv/emv_tags';
@@ -60,7 +60,6 @@ import {
   PHASE_EC_PROBE,
   PHASE_INTERNAL_AUTH,
   PHASE_GENERATE_AC,
-  AID_BYTES_MAX,
   PATH_QPBOC_EC,
   PATH_QPBOC_ODA,
   PATH_FULL_FLOW,
@@ -71,13 +70,22 @@ import {
   configFloorLimitPtr,
   configCvmLimitPtr,
 } from './qpboc_config';
+import { selectFciParse } from './qpboc_select';
 import {
-  selectPpseCommand,
-  selectPpseParse,
-  selectDirectCandidates,
-  selectAidCommand,
-  selectFciParse,
-} from './qpboc_select';
+  ENTRY_ROUTE,
+  entryPpseCommand,
+  entryPpseParse,
+  entryDirectCandidates,
+  entrySelectCommand,
+  entryReset,
+  entryExhausted,
+  entryCandidateIndex,
+  entryCandidateDrop,
+  entryCandidateApp,
+  entryCandidateAid,
+  entryCandidateLength,
+} from '../entry/entry_select';
+import { APP_QPBOC } from '../entry/entry_aids';
 import {
   gpoTerminalData,
   gpoCommand,
@@ -293,7 +301,8 @@ export function qpbocBegin(mode: u32, input: usize, length: u32, out: usize, cap
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_AMOUNT_OVER_LIMIT, limit, RECORD_NONE);
   }
   lastRejectDetail = 0;
-  return kernelStage(selectPpseCommand(), PHASE_PPSE);
+  entryReset();
+  return kernelStage(entryPpseCommand(), PHASE_PPSE);
 }
 
 
@@ -367,22 +376,36 @@ export function qpbocResume(rapdu: usize, length: u32, out: usize, cap: u32): i3
 function onPpse(data: usize, length: u32, sw: u32): i32 {
   if (sw == SW_6A82) {
     // No PPSE: select the terminal's AIDs directly (domain.md 1.3 rule 7).
-    selectDirectCandidates();
+    entryDirectCandidates();
     return selectNext();
   }
   if (sw != SW_9000) return kernelFinish(STATUS_NOT_ACCEPTED, REASON_PPSE_FAILED, sw, RECORD_NONE);
-  const parsed = selectPpseParse(data, length);
+  const parsed = entryPpseParse(data, length);
   if (parsed != STATUS_OK) {
     // An unusable PPSE answer: build the list from the terminal's AIDs (EMV Book B, 3.3.3).
     lastRejectDetail = parsed;
-    ctx.candidateCount = 0;
-    selectDirectCandidates();
+    entryDirectCandidates();
   }
   return selectNext();
 }
 
+/**
+ * The selection step goes on after another application refused its candidate (`detail` why):
+ * the next candidate, or the end of selection. Returns what selectNext returns.
+ */
+export function qpbocSelectContinue(detail: i32, out: usize, cap: u32): i32 {
+  outSet(out, cap);
+  assert(ctx.phase == PHASE_SELECT, 'selection in progress');
+  lastRejectDetail = detail;
+  return selectNext();
+}
+
+/**
+ * SELECT of the next candidate, ENTRY_ROUTE when it belongs to another application (the router
+ * above hands it over, phase stays PHASE_SELECT), or the end of selection.
+ */
 function selectNext(): i32 {
-  if (ctx.candidateIndex >= ctx.candidateCount) {
+  if (entryExhausted()) {
     const detail = lastRejectDetail;
     // Auto mode: a purse the probe showed short, and no other way to pay (e.g. an EC-only card
     // refusing the full-flow GPO with 6985): not enough e-cash (README, mode auto).
@@ -391,22 +414,27 @@ function selectNext(): i32 {
     }
     return kernelFinish(STATUS_NOT_ACCEPTED, REASON_NO_ACCEPTED_APP, detail, RECORD_NONE);
   }
-  return kernelStage(selectAidCommand(ctx.candidateIndex), PHASE_SELECT);
+  const index = entryCandidateIndex();
+  if (entryCandidateApp(index) != APP_QPBOC) {
+    ctx.phase = PHASE_SELECT;
+    return ENTRY_ROUTE;
+  }
+  return kernelStage(entrySelectCommand(index), PHASE_SELECT);
 }
 
 function selectDrop(detail: i32): i32 {
   lastRejectDetail = detail;
   ctx.card.clear();
   ctx.fci.clear();
-  ctx.candidateIndex++;
+  entryCandidateDrop();
   return selectNext();
 }
 
 function onSelect(data: usize, length: u32, sw: u32): i32 {
   if (sw != SW_9000) return selectDrop(<i32>sw);
-  const index = ctx.candidateIndex;
-  const aid = ctx.candidateAids + <usize>(index * AID_BYTES_MAX);
-  const aidLength = <u32>load<u8>(ctx.candidateLengths + <usize>index);
+  const index = entryCandidateIndex();
+  const aid = entryCandidateAid(index);
+  const aidLength = entryCandidateLength(index);
   const fci = selectFciParse(data, length, aid, aidLength);
   if (fci != STATUS_OK) return selectDrop(fci);
   ctx.card.clear();

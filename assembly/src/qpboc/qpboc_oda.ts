@@ -23,7 +23,7 @@ import {
   ERR_ODA_ICC_KEY_MISSING,
   ERR_ODA_PAN_MISSING,
   ERR_ODA_ATC_MISSING,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
   TAG_82_AIP,

@@ -8,7 +8,7 @@ import {
   ERR_CARD_AFL_INVALID,
   ERR_CARD_TEMPLATE,
   ERR_CARD_RECORD_TEMPLATE,
-} from '../abi/status';
+} from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import { TAG_70_RECORD, TAG_94_AFL } from '../emv/emv_tags';
 import { INS_B2_READ_RECORD } from '../iso7816/iso7816_apdu';

@@ -11,12 +11,19 @@ import {
   STATUS_RECOVERY_NOT_PENDING,
   ERR_TXN_TORN_RECORD_INVALID,
   ERR_CARD_DATA_INVALID,
-} from '../abi/status';
-import { bytesCopy, bytesEqual } from '../util/bytes';
+} from '../status/status';
+import { bytesEqual } from '../util/bytes';
 import { tlvValueStart, tlvValueLength } from '../iso8825/ber_tlv';
 import { TAG_84_DF_NAME, TAG_9F36_ATC } from '../emv/emv_tags';
 import { ctx, PHASE_RECOVER_SELECT, PHASE_RECOVER_ATC, AID_BYTES_MAX } from './qpboc_context';
-import { selectAidCommand, selectFciParse, selectSingle } from './qpboc_select';
+import { selectFciParse, selectSingle } from './qpboc_select';
+import {
+  entryCandidateSet,
+  entrySelectCommand,
+  entryCandidateAid,
+  entryCandidateLength,
+} from '../entry/entry_select';
+import { APP_QPBOC } from '../entry/entry_aids';
 import { tornRecordLoad } from './qpboc_torn';
 import {
   REASON_ATC_MISMATCH,
@@ -41,11 +48,8 @@ export function recoverBegin(torn: usize, length: u32): i32 {
   const name = ctx.fci.find(TAG_84_DF_NAME);
   assert(name >= 0, 'torn record has 84');
   const nameLength = ctx.fci.valueLength(name);
-  bytesCopy(ctx.candidateAids, ctx.fci.valuePtr(name), nameLength);
-  store<u8>(ctx.candidateLengths, <u8>nameLength);
-  ctx.candidateCount = 1;
-  ctx.candidateIndex = 0;
-  return kernelStage(selectAidCommand(0), PHASE_RECOVER_SELECT);
+  entryCandidateSet(ctx.fci.valuePtr(name), nameLength, APP_QPBOC);
+  return kernelStage(entrySelectCommand(0), PHASE_RECOVER_SELECT);
 }
 
 function notPending(reason: u8, detail: i32): i32 {
@@ -55,9 +59,9 @@ function notPending(reason: u8, detail: i32): i32 {
 /** SELECT answer: the same application must answer with the same DF name. */
 export function recoverOnSelect(data: usize, length: u32, sw: u32): i32 {
   if (sw != SW_9000) return notPending(REASON_RECOVERY_REFUSED, <i32>sw);
-  const aidLength = <u32>load<u8>(ctx.candidateLengths);
+  const aidLength = entryCandidateLength(0);
   assert(aidLength <= AID_BYTES_MAX, 'stored AID length');
-  const fci = selectFciParse(data, length, ctx.candidateAids, aidLength);
+  const fci = selectFciParse(data, length, entryCandidateAid(0), aidLength);
   if (fci != STATUS_OK) return notPending(REASON_RECOVERY_REFUSED, fci);
   const name = ctx.fci.find(TAG_84_DF_NAME);
   if (ctx.fci.valueLength(name) != aidLength) {

@@ -1,6 +1,6 @@
 // Terminal rules on the collected card data: PAN consistency, expiry/effective dates, balance.
 
-import { STATUS_OK, ERR_CARD_IAD_LAYOUT, ERR_CARD_CID_MISMATCH } from '../abi/status';
+import { STATUS_OK, ERR_CARD_IAD_LAYOUT, ERR_CARD_CID_MISMATCH } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import { tlvValueStart, tlvValueLength } from '../iso8825/ber_tlv';
 import {

@@ -5,7 +5,7 @@
 // the PDOL} | E2 {card data from GPO and the records read}. The firmware persists it as opaque
 // bytes (its journal adds the integrity check) and hands it back to OP_TXN_RECOVER.
 
-import { STATUS_OK, ERR_TXN_TORN_RECORD_INVALID } from '../abi/status';
+import { STATUS_OK, ERR_TXN_TORN_RECORD_INVALID } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
   TLV_END,
