@@ -11,7 +11,7 @@
 import {
   STATUS_OK, ERR_SM2_POINT_INVALID, ERR_SM2_SIGNATURE_RANGE, ERR_SM2_SIGNATURE_INVALID,
   ERR_SM2_ID_LENGTH,
-} from '../abi/status';
+} from '../status/status';
 import {
   SM2_P, SM2_N, SM2_ONE_MONT, u256FromBytesBe, u256ToBytesBe, u256Compare, u256IsZero,
   u256AddMod, u256SubMod, u256ReduceN, fpMul, fpSqr, fpAdd, fpSub, fpToMont, fpFromMont,
