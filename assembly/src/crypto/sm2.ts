@@ -1,21 +1,20 @@
 // SM2 signature verification (GB/T 32918.2-2016, 7.1) on the recommended curve, allocation-free.
 //
-// Points are Jacobian (X, Y, Z) over sm2_field's Montgomery form, 96 bytes each; Z = 0 is the
+// Points are Jacobian (X, Y, Z) over sm2_field's limbs, 96 bytes each; Z = 0 is the
 // point at infinity. Verification computes s*G + t*P with one interleaved wNAF ladder: G's odd
 // multiples (width 7, 32 affine points) are built once on first use, P's (width 5, 8 Jacobian
 // points) per signature, and both share the 256 doublings. The final x1 is never made affine:
 // (e + x1) mod n == r is tested as X == c * Z^2 for the one or two field values c that reduce
 // to r - e mod n, which saves the inversion. A prepared key (SM2_KEY_BYTES) holds the public
-// point in Montgomery form and its Z_A (GB/T 32918.2, 5.5), so a CA key costs nothing per tap.
+// point and its Z_A (GB/T 32918.2, 5.5), so a CA key costs nothing per tap.
 
 import {
   STATUS_OK, ERR_SM2_POINT_INVALID, ERR_SM2_SIGNATURE_RANGE, ERR_SM2_SIGNATURE_INVALID,
   ERR_SM2_ID_LENGTH,
 } from '../status/status';
 import {
-  SM2_P, SM2_N, SM2_ONE_MONT, u256FromBytesBe, u256ToBytesBe, u256Compare, u256IsZero,
-  u256AddMod, u256SubMod, u256ReduceN, fpMul, fpSqr, fpAdd, fpSub, fpToMont, fpFromMont,
-  fpInv, fpSqrtCandidate,
+  SM2_P, SM2_N, SM2_ONE, u256FromBytesBe, u256ToBytesBe, u256Compare, u256IsZero,
+  u256AddMod, u256SubMod, u256ReduceN, fpMul, fpSqr, fpAdd, fpSub, fpInv, fpSqrtCandidate,
 } from './sm2_field';
 import { sm3Init, sm3Update, sm3Final, SM3_DIGEST_BYTES } from './sm3';
 
@@ -23,7 +22,7 @@ import { sm3Init, sm3Update, sm3Final, SM3_DIGEST_BYTES } from './sm3';
 export const SM2_PUBLIC_KEY_BYTES: u32 = 64;
 /** Signature r || s, big-endian (64 bytes). */
 export const SM2_SIGNATURE_BYTES: u32 = 64;
-/** Bytes of one prepared key: X, Y (Montgomery), Z_A. */
+/** Bytes of one prepared key: X, Y (limbs), Z_A. */
 export const SM2_KEY_BYTES: u32 = 96;
 /** Longest distinguishing ID: ENTL is a 16-bit bit count (GB/T 32918.2, 5.5). */
 export const SM2_ID_BYTES_MAX: u32 = 8191;
@@ -48,15 +47,12 @@ const CURVE_PARAMETERS_BE = memory.data<u8>([
   0xbc, 0x37, 0x36, 0xa2, 0xf4, 0xf6, 0x77, 0x9c, 0x59, 0xbd, 0xce, 0xe3, 0x6b, 0x69, 0x21, 0x53,
   0xd0, 0xa9, 0x87, 0x7c, 0xc6, 0x2a, 0x47, 0x40, 0x02, 0xdf, 0x32, 0xe5, 0x21, 0x39, 0xf0, 0xa0,
 ]);
-/** b in Montgomery form. */
-const CURVE_B_MONT = memory.data<u32>([
-  0x2bc0dd42, 0x90d23063, 0xe9b537ab, 0x71cf379a, 0x5ea51c3c, 0x52798150, 0xba20e2c8, 0x240fe188,
-]);
-/** G in Montgomery form (x, y). */
-const G_MONT = memory.data<u32>([
-  0xf418029e, 0x61328990, 0xdca6c050, 0x3e7981ed, 0xac24c3c3, 0xd6a1ed99, 0xe1c13b05, 0x91167a5e,
-  0x3c2d0ddd, 0xc1354e59, 0x8d3295fa, 0xc1f5e578, 0x6e2a48f8, 0x8d4cfb06, 0x81d735bd, 0x63cd65d4,
-]);
+/** b, and G (x, y), as limbs: read from CURVE_PARAMETERS_BE once, at start-up. */
+const CURVE_B = memory.data(32, 16);
+const G_AFFINE = memory.data(64, 16);
+u256FromBytesBe(CURVE_B, CURVE_PARAMETERS_BE + 32);
+u256FromBytesBe(G_AFFINE, CURVE_PARAMETERS_BE + 64);
+u256FromBytesBe(G_AFFINE + 32, CURVE_PARAMETERS_BE + 96);
 
 const POINT_BYTES: usize = 96;
 const G_WINDOW: u32 = 7;
@@ -104,8 +100,8 @@ export function sm2KeyPrepare(key: usize, xy: usize, id: usize, idLength: u32): 
   u256FromBytesBe(t0, xy);
   u256FromBytesBe(t1, xy + 32);
   if (u256Compare(t0, SM2_P) >= 0 || u256Compare(t1, SM2_P) >= 0) return ERR_SM2_POINT_INVALID;
-  fpToMont(key + KEY_X, t0);
-  fpToMont(key + KEY_Y, t1);
+  memory.copy(key + KEY_X, t0, 32);
+  memory.copy(key + KEY_Y, t1, 32);
   if (!onCurve(key + KEY_X, key + KEY_Y)) return ERR_SM2_POINT_INVALID;
   const bits = idLength << 3;
   store<u8>(lengthBits, <u8>(bits >> 8));
@@ -126,10 +122,8 @@ export function sm2KeyZa(key: usize): usize {
 
 /** Writes the prepared key's public point as X || Y big-endian (64 bytes) at `xy`. */
 export function sm2KeyPublic(xy: usize, key: usize): void {
-  fpFromMont(t0, key + KEY_X);
-  u256ToBytesBe(xy, t0);
-  fpFromMont(t0, key + KEY_Y);
-  u256ToBytesBe(xy + 32, t0);
+  u256ToBytesBe(xy, key + KEY_X);
+  u256ToBytesBe(xy + 32, key + KEY_Y);
 }
 
 /**
@@ -165,12 +159,10 @@ export function sm2Decompress(xy: usize, compressed: usize): i32 {
   if (prefix != 2 && prefix != 3) return ERR_SM2_POINT_INVALID;
   u256FromBytesBe(t4, compressed + 1);
   if (u256Compare(t4, SM2_P) >= 0) return ERR_SM2_POINT_INVALID;
-  fpToMont(t4, t4);
   curveRight(t5, t4);
   fpSqrtCandidate(t6, t5);
   fpSqr(t3, t6);
   if (u256Compare(t3, t5) != 0) return ERR_SM2_POINT_INVALID;
-  fpFromMont(t6, t6);
   if ((load<u32>(t6) & 1) != (prefix & 1)) {
     if (u256IsZero(t6)) return ERR_SM2_POINT_INVALID;
     u256SubMod(t6, SM2_P, t6, SM2_P);
@@ -185,17 +177,17 @@ function scalarInRange(k: usize): bool {
   return !u256IsZero(k) && u256Compare(k, SM2_N) < 0;
 }
 
-/** r = x^3 - 3x + b (Montgomery form); x must not alias r. */
+/** r = x^3 - 3x + b ; x must not alias r. */
 function curveRight(r: usize, x: usize): void {
   fpSqr(r, x);
   fpMul(r, r, x);
   fpSub(r, r, x);
   fpSub(r, r, x);
   fpSub(r, r, x);
-  fpAdd(r, r, CURVE_B_MONT);
+  fpAdd(r, r, CURVE_B);
 }
 
-/** y^2 == x^3 - 3x + b for Montgomery-form x, y. */
+/** y^2 == x^3 - 3x + b for field elements x, y. */
 function onCurve(x: usize, y: usize): bool {
   curveRight(t2, x);
   fpSqr(t3, y);
@@ -241,7 +233,7 @@ function pointDouble(r: usize, q: usize): void {
 function pointAdd(r: usize, p: usize, q: usize, qAffine: bool): void {
   if (u256IsZero(p + 64)) {
     memory.copy(r, q, qAffine ? 64 : POINT_BYTES);
-    if (qAffine) memory.copy(r + 64, SM2_ONE_MONT, 32);
+    if (qAffine) memory.copy(r + 64, SM2_ONE, 32);
     return;
   }
   if (!qAffine && u256IsZero(q + 64)) {
@@ -289,11 +281,11 @@ function pointAddFinish(r: usize, p: usize, q: usize, qAffine: bool): void {
   fpSub(r + 32, t1, t6);
 }
 
-/** Builds G's odd multiples once (affine, Montgomery form): 32 inversions at first use. */
+/** Builds G's odd multiples once (affine): 32 inversions at first use. */
 function gTableBuild(): void {
   if (gTableReady) return;
-  memory.copy(acc, G_MONT, 64);
-  memory.copy(acc + 64, SM2_ONE_MONT, 32);
+  memory.copy(acc, G_AFFINE, 64);
+  memory.copy(acc + 64, SM2_ONE, 32);
   pointDouble(twice, acc);
   for (let i: u32 = 0; i < G_TABLE_POINTS; i++) {
     const entry = gTable + <usize>(i << 6);
@@ -310,7 +302,7 @@ function gTableBuild(): void {
 /** Builds 1P, 3P, ..., 15P (Jacobian) for the prepared key. */
 function pTableBuild(key: usize): void {
   memory.copy(pTable, key + KEY_X, 64);
-  memory.copy(pTable + 64, SM2_ONE_MONT, 32);
+  memory.copy(pTable + 64, SM2_ONE, 32);
   pointDouble(twice, pTable);
   for (let i: u32 = 1; i < P_TABLE_POINTS; i++) {
     const entry = pTable + <usize>(i * <u32>POINT_BYTES);
@@ -390,7 +382,7 @@ function ladderAdd(q: usize, negative: bool, affine: bool): void {
 
 /**
  * (e + x1) mod n == r, with x1 = X / Z^2: x1 < p < 2n, so x1 is c = (r - e) mod n or c + n
- * (when below p); each candidate is checked as X == c * Z^2 in Montgomery form.
+ * (when below p); each candidate is checked as X == c * Z^2.
  */
 function xMatches(): bool {
   fpSqr(t4, acc + 64);
@@ -404,8 +396,7 @@ function xMatches(): bool {
 
 function candidateMatches(c: usize): bool {
   if (u256Compare(c, SM2_P) >= 0) return false;
-  fpToMont(t3, c);
-  fpMul(t3, t3, t4);
+  fpMul(t3, c, t4);
   return u256Compare(t3, acc) == 0;
 }
 

@@ -1,11 +1,10 @@
 // Arithmetic modulo the SM2 prime p and the group order n: 256-bit numbers on 8 u32 limbs.
 //
-// p = 2^256 - 2^224 - 2^96 + 2^64 - 1 (GB/T 32918.5, the recommended curve). Field elements
-// are kept in Montgomery form (x * 2^256 mod p). Because p = -1 mod 2^32, the Montgomery
-// factor -p^-1 mod 2^32 is 1: each reduction step takes m = the lowest limb, and adding m * p
-// is four limb additions (m at 2^64 and 2^256, -m at 2^96 and 2^224), with no multiplication.
-// Every number is a little-endian array of 8 u32 limbs at a raw pointer; every result is fully
-// reduced (0 <= x < modulus), so equality is limb equality. Operands may alias the result.
+// p = 2^256 - 2^224 - 2^96 + 2^64 - 1 (GB/T 32918.5, the recommended curve). A product is
+// reduced by the prime's own form (2^256 = 2^224 + 2^96 - 2^64 + 1 mod p: additions only, no
+// Montgomery form and no conversions). Every number is a little-endian array of 8 u32 limbs
+// at a raw pointer; every result is fully reduced (0 <= x < modulus), so equality is limb
+// equality. Operands may alias the result.
 // Products are formed with u64 arithmetic (a 32x32 product plus two 32-bit addends never
 // exceeds 2^64 - 1); each 32-bit operand is widened first, or asc would multiply in 32 bits.
 
@@ -24,16 +23,8 @@ export const SM2_P = memory.data<u32>([
 export const SM2_N = memory.data<u32>([
   0x39d54123, 0x53bbf409, 0x21c6052b, 0x7203df6b, 0xffffffff, 0xffffffff, 0xffffffff, 0xfffffffe,
 ]);
-/** 2^512 mod p: multiplying by it enters Montgomery form. */
-const R2_MOD_P = memory.data<u32>([
-  0x00000003, 0x00000002, 0xffffffff, 0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000004,
-]);
-/** 1 in Montgomery form (2^256 mod p). */
-export const SM2_ONE_MONT = memory.data<u32>([
-  0x00000001, 0x00000000, 0xffffffff, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000001,
-]);
-/** Plain 1 (multiplying by it leaves Montgomery form). */
-const ONE_PLAIN = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
+/** The field element 1. */
+export const SM2_ONE = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
 
 // 17 signed 64-bit accumulators: the 512-bit product and one limb of headroom.
 const wide = memory.data(17 * 8, 16);
@@ -129,8 +120,8 @@ function mac(slot: usize, ai: u64, bj: u64, carry: u64): u64 {
 }
 
 /**
- * r = a * b / 2^256 mod p (Montgomery product). The 512-bit product is built row by row in
- * `wide` (each row's eight multiply-adds unrolled, b's limbs in locals), then reduced.
+ * r = a * b mod p. The 512-bit product is built row by row in `wide` (each row's eight
+ * multiply-adds unrolled, b's limbs in locals), then reduced.
  */
 export function fpMul(r: usize, a: usize, b: usize): void {
   const b0 = <u64>load<u32>(b, 0);
@@ -158,7 +149,7 @@ export function fpMul(r: usize, a: usize, b: usize): void {
   fpReduceWide(r);
 }
 
-/** r = a^2 / 2^256 mod p: off-diagonal products once, doubled, plus the squares. */
+/** r = a^2 mod p: off-diagonal products once, doubled, plus the squares. */
 export function fpSqr(r: usize, a: usize): void {
   memory.fill(wide, 0, 17 * 8);
   for (let i: usize = 0; i < 7; i++) {
@@ -169,7 +160,13 @@ export function fpSqr(r: usize, a: usize): void {
     }
     store<u64>(wide + ((i + 8) << 3), c);
   }
-  // Double the cross terms and add a_i^2 at limb 2i, carrying through all 16 limbs.
+  fpSqrDiagonal(a);
+  fpReduceWide(r);
+}
+
+/** wide = 2 * wide + the squares a_i^2 at limb 2i, carried through all 16 limbs. */
+@inline
+function fpSqrDiagonal(a: usize): void {
   let carry: u64 = 0;
   for (let i: usize = 0; i < 8; i++) {
     const ai = <u64>load<u32>(a + (i << 2));
@@ -181,57 +178,117 @@ export function fpSqr(r: usize, a: usize): void {
     store<u64>(lo, v & MASK32, 8);
     carry = v >> 32;
   }
-  fpReduceWide(r);
 }
 
 /**
- * Montgomery reduction of the 512-bit number in `wide` (limbs as u64 values below 2^32):
- * eight steps each add m * p with m = the lowest live limb, which clears it; the upper half
- * is then below 2p, and one conditional subtraction of p leaves r < p.
+ * r = the 512-bit number in `wide` (limbs as u64 values below 2^32) mod p, by the SM2 prime's
+ * own form: with x = 2^32, x^8 = x^7 + x^3 - x^2 + 1 (mod p), so each high limb c8..c15 folds
+ * into the low half with small signed coefficients (precomputed by substitution; the table in
+ * each line below). The signed column sums are carried, the carry out of 2^256 is folded again
+ * the same way, and one conditional subtraction leaves r < p.
  */
 function fpReduceWide(r: usize): void {
-  for (let i: usize = 0; i < 8; i++) {
-    const s = wide + (i << 3);
-    const v = load<i64>(s);
-    const m = v & <i64>MASK32;
-    // v - m is a multiple of 2^32 (the limb m*p cancels); its carry moves up a limb.
-    store<i64>(s, load<i64>(s, 8) + (v >> 32), 8);
-    store<i64>(s, load<i64>(s, 16) + m, 16);
-    store<i64>(s, load<i64>(s, 24) - m, 24);
-    store<i64>(s, load<i64>(s, 56) - m, 56);
-    store<i64>(s, load<i64>(s, 64) + m, 64);
-  }
-  let carry: i64 = 0;
-  for (let i: usize = 8; i < 16; i++) {
-    carry += load<i64>(wide + (i << 3));
-    store<u32>(r + ((i - 8) << 2), <u32>carry);
-    carry >>= 32;
-  }
-  carry += load<i64>(wide + 128);
-  assert(carry == 0 || carry == 1, 'sm2 reduction bound');
-  if (carry != 0 || u256Compare(r, SM2_P) >= 0) u256SubRaw(r, r, SM2_P);
+  const w = wide;
+  const c8 = load<i64>(w, 64);
+  const c9 = load<i64>(w, 72);
+  const c10 = load<i64>(w, 80);
+  const c11 = load<i64>(w, 88);
+  const c12 = load<i64>(w, 96);
+  const c13 = load<i64>(w, 104);
+  const c14 = load<i64>(w, 112);
+  const c15 = load<i64>(w, 120);
+  const s1415 = c14 + c15;
+  const s1213 = c12 + c13;
+  let v: i64 = load<i64>(w, 0) + c8 + c9 + c10 + c11 + s1213 + c13 + ((s1415) << 1);
+  store<u32>(r, <u32>v, 0);
+  v = (v >> 32) + load<i64>(w, 8) + c9 + c10 + c11 + s1213 + (s1415 << 1);
+  store<u32>(r, <u32>v, 4);
+  v = (v >> 32) + load<i64>(w, 16) - c8 - c9 - c13 - c14;
+  store<u32>(r, <u32>v, 8);
+  v = (v >> 32) + load<i64>(w, 24) + c8 + c11 + s1213 + c13 + s1415;
+  store<u32>(r, <u32>v, 12);
+  v = (v >> 32) + load<i64>(w, 32) + c9 + s1213 + (c14 << 1) + c15;
+  store<u32>(r, <u32>v, 16);
+  v = (v >> 32) + load<i64>(w, 40) + c10 + c13 + c14 + (c15 << 1);
+  store<u32>(r, <u32>v, 20);
+  v = (v >> 32) + load<i64>(w, 48) + c11 + s1415;
+  store<u32>(r, <u32>v, 24);
+  v = (v >> 32) + load<i64>(w, 56) + c8 + c9 + c10 + c11 + (s1213 << 1) + (s1415 << 1) + c15;
+  store<u32>(r, <u32>v, 28);
+  fpFoldCarry(r, v >> 32);
 }
 
-/** r = a + b mod p. */
-@inline
+/**
+ * r (8 limbs) + carry * 2^256 mod p, with 2^256 = 2^224 + 2^96 - 2^64 + 1: a fold may carry
+ * once more (at most twice for a negative carry), then r < 2^256 < 2p and one subtraction of p
+ * finishes.
+ */
+function fpFoldCarry(r: usize, carry: i64): void {
+  let top = carry;
+  for (let round = 0; top != 0; round++) {
+    assert(round < 4, 'sm2 reduction bound');
+    let v: i64 = <i64>load<u32>(r, 0) + top;
+    store<u32>(r, <u32>v, 0);
+    v = (v >> 32) + <i64>load<u32>(r, 4);
+    store<u32>(r, <u32>v, 4);
+    v = (v >> 32) + <i64>load<u32>(r, 8) - top;
+    store<u32>(r, <u32>v, 8);
+    v = (v >> 32) + <i64>load<u32>(r, 12) + top;
+    store<u32>(r, <u32>v, 12);
+    for (let i: usize = 16; i < 28; i += 4) {
+      v = (v >> 32) + <i64>load<u32>(r + i);
+      store<u32>(r + i, <u32>v);
+    }
+    v = (v >> 32) + <i64>load<u32>(r, 28) + top;
+    store<u32>(r, <u32>v, 28);
+    top = v >> 32;
+  }
+  if (u256Compare(r, SM2_P) >= 0) u256SubRaw(r, r, SM2_P);
+}
+
+/** r = a + b mod p (limbs unrolled: the point formulas call it about ten times a step). */
 export function fpAdd(r: usize, a: usize, b: usize): void {
-  u256AddMod(r, a, b, SM2_P);
+  let v: u64 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);
+  store<u32>(r, <u32>v, 0);
+  v = (v >> 32) + <u64>load<u32>(a, 4) + <u64>load<u32>(b, 4);
+  store<u32>(r, <u32>v, 4);
+  v = (v >> 32) + <u64>load<u32>(a, 8) + <u64>load<u32>(b, 8);
+  store<u32>(r, <u32>v, 8);
+  v = (v >> 32) + <u64>load<u32>(a, 12) + <u64>load<u32>(b, 12);
+  store<u32>(r, <u32>v, 12);
+  v = (v >> 32) + <u64>load<u32>(a, 16) + <u64>load<u32>(b, 16);
+  store<u32>(r, <u32>v, 16);
+  v = (v >> 32) + <u64>load<u32>(a, 20) + <u64>load<u32>(b, 20);
+  store<u32>(r, <u32>v, 20);
+  v = (v >> 32) + <u64>load<u32>(a, 24) + <u64>load<u32>(b, 24);
+  store<u32>(r, <u32>v, 24);
+  v = (v >> 32) + <u64>load<u32>(a, 28) + <u64>load<u32>(b, 28);
+  store<u32>(r, <u32>v, 28);
+  // A carry out of 2^256 folds back as 2^256 mod p; else r < 2p needs at most one p less.
+  if ((v >> 32) != 0) fpFoldCarry(r, 1);
+  else if (u256Compare(r, SM2_P) >= 0) u256SubRaw(r, r, SM2_P);
 }
 
-/** r = a - b mod p. */
-@inline
+/** r = a - b mod p (limbs unrolled). */
 export function fpSub(r: usize, a: usize, b: usize): void {
-  u256SubMod(r, a, b, SM2_P);
-}
-
-/** r = a (plain, < p) in Montgomery form. */
-export function fpToMont(r: usize, a: usize): void {
-  fpMul(r, a, R2_MOD_P);
-}
-
-/** r = a (Montgomery form) as a plain number below p. */
-export function fpFromMont(r: usize, a: usize): void {
-  fpMul(r, a, ONE_PLAIN);
+  let v: i64 = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0);
+  store<u32>(r, <u32>v, 0);
+  v = (v >> 32) + <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4);
+  store<u32>(r, <u32>v, 4);
+  v = (v >> 32) + <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8);
+  store<u32>(r, <u32>v, 8);
+  v = (v >> 32) + <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12);
+  store<u32>(r, <u32>v, 12);
+  v = (v >> 32) + <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16);
+  store<u32>(r, <u32>v, 16);
+  v = (v >> 32) + <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20);
+  store<u32>(r, <u32>v, 20);
+  v = (v >> 32) + <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24);
+  store<u32>(r, <u32>v, 24);
+  v = (v >> 32) + <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28);
+  store<u32>(r, <u32>v, 28);
+  // A borrow means r = a - b + 2^256: add p back (the carry out cancels the borrow).
+  if ((v >> 32) != 0) u256AddRaw(r, r, SM2_P);
 }
 
 /** r = a^(2^count) * b: `count` squarings then one multiplication (power chains; b != r). */
@@ -243,7 +300,7 @@ function fpSqrNMul(r: usize, a: usize, count: u32, b: usize): void {
 }
 
 /**
- * Builds x^(2^k - 1) for k = 3, 6, 30, 31, 32 (runs of ones) from x in Montgomery form; the
+ * Builds x^(2^k - 1) for k = 3, 6, 30, 31, 32 (runs of ones) from x; the
  * inversion and square-root exponents are made of such runs.
  */
 function fpChainRuns(x: usize): void {
