@@ -24,6 +24,7 @@ import {
   ERR_ODA_PAN_MISSING,
   ERR_ODA_ATC_MISSING,
   ERR_ODA_SM_CA_KEY_TYPE,
+  ERR_ODA_CA_KEY_UNKNOWN,
 } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
@@ -52,6 +53,7 @@ import {
   odaVerifySdad,
   odaVerifySsad,
 } from '../emv/emv_oda';
+import { capkFind } from '../emv/emv_capk';
 import {
   odaSmCaKey, odaSmRecoverIssuer, odaSmRecoverIcc, odaSmRecoverSdad, odaSmVerifySdad,
 } from '../emv/emv_oda_sm';
@@ -139,6 +141,9 @@ export function odaInputsCheck(): i32 {
   const c = ctx.card;
   if (!ctx.fci.has(TAG_84_DF_NAME)) return ERR_ODA_RID_MISSING;
   if (!c.has(TAG_8F_CA_INDEX)) return ERR_ODA_CA_INDEX_MISSING;
+  // No key of either kind for 8F: no later record can help, and which certificate layout (RSA
+  // or SM) the card uses cannot be told, so this is the failure to report.
+  if (!odaCaKeyLoaded()) return ERR_ODA_CA_KEY_UNKNOWN;
   if (!c.has(TAG_90_ISSUER_CERT)) return ERR_ODA_ISSUER_CERT_MISSING;
   // SM certificates carry no exponents (domain.md 3.6).
   const sm = odaIsSm();
@@ -176,6 +181,7 @@ export function odaStaticDataBuild(): i32 {
 export function odaCertificateInputsPresent(): bool {
   const c = ctx.card;
   const sm = odaIsSm();
+  if (c.has(TAG_8F_CA_INDEX) && !odaCaKeyLoaded()) return true;
   if (!c.has(TAG_8F_CA_INDEX) || !c.has(TAG_90_ISSUER_CERT)) return false;
   if (!sm && !c.has(TAG_9F32_ISSUER_EXPONENT)) return false;
   if (!odaUsesIccKey()) return true;
@@ -337,6 +343,15 @@ export function odaIsSm(): bool {
   if (index < 0 || name < 0 || ctx.card.valueLength(index) != 1) return false;
   if (ctx.fci.valueLength(name) < 5) return false;
   return odaSmCaKey(ctx.fci.valuePtr(name), <u32>load<u8>(ctx.card.valuePtr(index)));
+}
+
+/** True when a CA key (RSA or SM2) is loaded for the card's RID and 8F. */
+function odaCaKeyLoaded(): bool {
+  const index = ctx.card.find(TAG_8F_CA_INDEX);
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (index < 0 || name < 0 || ctx.card.valueLength(index) != 1) return false;
+  if (ctx.fci.valueLength(name) < 5) return false;
+  return capkFind(ctx.fci.valuePtr(name), <u32>load<u8>(ctx.card.valuePtr(index))) >= 0;
 }
 
 /** SM certificate stage: issuer certificate with the SM2 CA key, then the ICC certificate. */
