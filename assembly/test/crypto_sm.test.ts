@@ -1,7 +1,7 @@
 // SM3 and SM2 in the kernel against the official vectors, node:crypto's SM3 and OpenSSL's SM2.
 
 import { execFileSync } from 'node:child_process';
-import { createECDH, createHash } from 'node:crypto';
+import { createECDH, createHash, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import { loadKernel } from '../host/kernel_loader.js';
 import type { Kernel } from '../host/kernel_loader.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import {
-  SM2_DEFAULT_ID, SM2_N, sm2Digest, sm2KeyPairFrom, sm2PublicKeyPem, sm2Sign,
-  sm2SignatureDer, sm2Za,
+  SM2_DEFAULT_ID, SM2_N, sm2Digest, sm2KeyPairFrom, sm2NodeKeys, sm2PublicKeyPem, sm2Sign,
+  sm2SignatureDer, sm2SignatureRaw, sm2Za,
 } from '../../host-sim/src/pki/sm2_sign.js';
 import { REPO_ROOT } from './support/codec_vectors.js';
 import { requireTools } from './support/tools.js';
@@ -200,11 +200,34 @@ describe('kernel SM3 / SM2', () => {
       const sigDer = execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3',
         '-inkey', keyPem, '-in', join(work, 'msg.bin'), '-pkeyopt',
         'distid:1234567812345678']);
-      const sig = derToRaw(sigDer);
+      const sig = sm2SignatureRaw(sigDer);
       expect(verify(verifyInput(publicKey, sig, SM2_DEFAULT_ID, msg)), `round ${round}`).toBe(0);
       expect(verify(verifyInput(publicKey, sig, SM2_DEFAULT_ID, flipBit(msg, prng)))).toBe(
         KernelStatus.ERR_SM2_SIGNATURE_INVALID,
       );
+    }
+  });
+
+  it('sm2_nodeCryptoSm2WithEmptyId_agreesWithTheKernelBothWays', () => {
+    // Node's DER-imported SM2 keys run OpenSSL's SM2 with an empty ID: node signs, the kernel
+    // verifies (ID length 0), and on tampered inputs both refuse.
+    const prng = new Prng(SEED ^ 0x8);
+    const empty = new Uint8Array(0);
+    for (let round = 0; round < 400; round += 1) {
+      const key = sm2KeyPairFrom(prng);
+      const node = sm2NodeKeys(key);
+      const msg = prng.bytes(prng.below(300));
+      const sig = sm2SignatureRaw(nodeSign(null, msg, node.privateKey));
+      const where = `seed ${SEED} round ${round}`;
+      expect(verify(verifyInput(key.publicKey, sig, empty, msg)), where).toBe(0);
+      const bad = flipBit(sig, prng);
+      const nodeSays = nodeVerify(null, msg, node.publicKey, Buffer.from(sm2SignatureDer(bad)));
+      const kernelSays = verify(verifyInput(key.publicKey, bad, empty, msg)) === 0;
+      expect(kernelSays, where).toBe(nodeSays);
+      expect(kernelSays, where).toBe(false);
+      const ours = sm2Sign(key, msg, prng, empty);
+      expect(nodeVerify(null, msg, node.publicKey, Buffer.from(sm2SignatureDer(ours))), where)
+        .toBe(true);
     }
   });
 
@@ -266,18 +289,4 @@ function opensslVerify(work: string, key: Uint8Array, sig: Uint8Array, msg: Uint
   } catch {
     return false;
   }
-}
-
-/** DER SEQUENCE { INTEGER r, INTEGER s } to r || s (32 bytes each). */
-function derToRaw(der: Uint8Array): Uint8Array {
-  const out = new Uint8Array(64);
-  let at = 2;
-  for (let part = 0; part < 2; part += 1) {
-    const length = der[at + 1] ?? 0;
-    const value = der.subarray(at + 2, at + 2 + length);
-    const trimmed = value.length > 32 ? value.subarray(value.length - 32) : value;
-    out.set(trimmed, part * 32 + 32 - trimmed.length);
-    at += 2 + length;
-  }
-  return out;
 }

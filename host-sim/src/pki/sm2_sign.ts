@@ -1,13 +1,15 @@
 // SM2 signing for virtual cards and tests: OpenSSL's curve arithmetic, GB/T 32918.2 6.1 rules.
 //
-// Node 20's SM2-curve keys sign ECDSA, not SM2 (crypto.sign over an SM2 key fails both the
-// GB/T 32918.5 example and OpenSSL's own `pkeyutl -pkeyopt distid:` verification), and node
-// cannot set the distinguishing ID. So the signature is put together here: k*G and d*G come
+// Node 20's keys from generateKeyPairSync('ec', SM2) sign ECDSA, not SM2; keys imported from
+// DER become OpenSSL SM2 keys that sign and verify real SM2 but with an empty distinguishing ID
+// (sm2NodeKeys below), and node cannot set the ID. So the PBOC signature (default ID) is put
+// together here: k*G and d*G come
 // from OpenSSL through node's ECDH on the SM2 curve, Z_A and e from node's SM3, and the two
 // scalar formulas (r = e + x1 mod n, s = (1 + d)^-1 (k - r d) mod n) are BigInt arithmetic.
 // The `openssl` CLI verifies what this signs in crypto_sm.test.ts.
 
-import { createECDH, createHash } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Prng } from '../prng.js';
 
 /** SM2 recommended curve (GB/T 32918.5): order n and the Z_A curve parameters a, b, G. */
@@ -146,4 +148,41 @@ export function sm2SignatureDer(signature: Uint8Array): Uint8Array {
   };
   const seq = Buffer.concat([integer(signature.subarray(0, 32)), integer(signature.subarray(32))]);
   return Uint8Array.from(Buffer.concat([Buffer.from([0x30, seq.length]), seq]));
+}
+
+/**
+ * Node:crypto keys that run OpenSSL's own SM2 (empty distinguishing ID) for a key pair: the
+ * private key as PKCS#8 DER (RFC 5915 ECPrivateKey on the SM2 curve), the public key as SPKI.
+ */
+export function sm2NodeKeys(key: Sm2KeyPair): { privateKey: KeyObject; publicKey: KeyObject } {
+  const d = Buffer.from(toBytes32(key.privateKey));
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(key.publicKey)]);
+  const pkcs8 = Buffer.concat([
+    Buffer.from('308187020100301306072a8648ce3d020106082a811ccf5501822d046d306b0201010420', 'hex'),
+    d,
+    Buffer.from('a144034200', 'hex'),
+    point,
+  ]);
+  const spki = Buffer.concat([
+    Buffer.from('3059301306072a8648ce3d020106082a811ccf5501822d034200', 'hex'),
+    point,
+  ]);
+  return {
+    privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: spki, format: 'der', type: 'spki' }),
+  };
+}
+
+/** DER SEQUENCE { INTEGER r, INTEGER s } to r || s (32 bytes each). */
+export function sm2SignatureRaw(der: Uint8Array): Uint8Array {
+  const out = new Uint8Array(64);
+  let at = 2;
+  for (let part = 0; part < 2; part += 1) {
+    const length = der[at + 1] ?? 0;
+    const value = der.subarray(at + 2, at + 2 + length);
+    const trimmed = value.length > 32 ? value.subarray(value.length - 32) : value;
+    out.set(trimmed, part * 32 + 32 - trimmed.length);
+    at += 2 + length;
+  }
+  return out;
 }
