@@ -4,7 +4,8 @@
 //
 // The node:crypto figure is OpenSSL's own SM2 with an empty distinguishing ID (keys imported
 // from DER, see host-sim/src/pki/sm2_sign.ts): Z_A, e and the verification, as the kernel
-// does with the default ID. "new key" imports the SPKI each call (an issuer or ICC key is new every tap).
+// does with the default ID. "new key" imports the SPKI at each call: an issuer or ICC key is
+// new at every tap.
 
 import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import { KernelOp, KernelStatus, kernelStatusName } from '../assembly/host/abi.gen.js';
