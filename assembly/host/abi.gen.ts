@@ -5,6 +5,8 @@ export enum KernelStatus {
   STATUS_OK = 0,
   STATUS_NEED_APDU = 1,
   STATUS_NEED_HOST_DECISION = 2,
+  STATUS_NEED_PSAM_APDU = 3,
+  STATUS_NEED_PRECOMMIT = 4,
   STATUS_APPROVED_OFFLINE = 10,
   STATUS_ADMITTED_PENDING_AUTH = 11,
   STATUS_DECLINED = 12,
@@ -26,6 +28,7 @@ export enum KernelStatus {
   ERR_APDU_LE_INVALID = -104,
   ERR_CAPDU_MALFORMED = -105,
   ERR_GET_RESPONSE_LOOP = -106,
+  ERR_PSAM_RESPONSE_INVALID = -110,
   ERR_TLV_TAG_TRUNCATED = -200,
   ERR_TLV_TAG_TOO_LONG = -201,
   ERR_TLV_LENGTH_TRUNCATED = -202,
@@ -162,6 +165,8 @@ export enum KernelStatus {
   ERR_TXN_INPUT_INVALID = -473,
   ERR_TXN_DECISION_INVALID = -474,
   ERR_TXN_TORN_RECORD_INVALID = -475,
+  ERR_JTT978_NOT_CONFIGURED = -476,
+  ERR_JTT978_PURCHASE_INVALID = -477,
 }
 
 /** Kernel operation codes (assembly/src/abi/ops.ts). */
@@ -204,6 +209,7 @@ export enum KernelOp {
   OP_TXN_ABORT = 0x56,
   OP_TXN_DUMP = 0x57,
   OP_TXN_SNAPSHOT = 0x58,
+  OP_JTT978_CONFIGURE = 0x60,
 }
 
 /** Name of a status code, or `STATUS_<n>` for a code the kernel does not define. */

@@ -470,18 +470,27 @@ async function drive(kernel: Kernel, io: QpbocSessionIo, first: number): Promise
               new Uint8Array(0),
             )
           : kernel.step(KernelOp.OP_TXN_RESUME, 0, rapdu);
-    } else if (status === KernelStatus.STATUS_NEED_HOST_DECISION) {
+    } else if (status === KernelStatus.STATUS_NEED_HOST_DECISION && !isJtt978Request(kernel)) {
       const identity = decodeCardIdentity(kernel.output().slice());
       decisions.push(identity);
       const decision = await io.decide(identity);
       status = kernel.step(KernelOp.OP_TXN_DECIDE, DECISION_CODES[decision], new Uint8Array(0));
     } else {
-      return decodeQpbocOutcome(status, kernel.output().slice(), transcript, decisions);
+      const out = kernel.output().slice();
+      // A continue status this driver does not serve (a JT/T 978 card: PSAM command or
+      // pre-commit; jtt978_session.ts serves them): end the transaction, nothing was debited.
+      if (status > 0 && status < 10) kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
+      return decodeQpbocOutcome(status, out, transcript, decisions);
     }
   }
   // A kernel that never ends is a kernel bug: abandon it and report a fault.
   kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
   return decodeQpbocOutcome(KernelStatus.ERR_INTERNAL, new Uint8Array(0), transcript, decisions);
+}
+
+/** A JT/T 978 decision request (first byte 'J'): jtt978_session.ts serves it, not this one. */
+function isJtt978Request(kernel: Kernel): boolean {
+  return kernel.output()[0] === 0x4a;
 }
 
 /**

@@ -93,7 +93,7 @@ describe('generated ABI', () => {
   it('OP_INFO reports the ABI version and capacities', async () => {
     const kernel = await loadKernel();
     expect(kernel.step(KernelOp.OP_INFO, 0, new Uint8Array(0))).toBe(KernelStatus.STATUS_OK);
-    expect(toHex(kernel.output())).toBe('000000010000200000002000');
+    expect(toHex(kernel.output())).toBe('000000020000200000002000');
   });
 });
 

@@ -1,7 +1,7 @@
 // The fixed shared buffers of the kernel ABI: the host writes IN, the kernel writes OUT.
 
 /** ABI version: bumped whenever an op, a buffer size or an output layout changes. */
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2;
 
 /** Input capacity: a full configuration (AID table + CA keys) or an R-APDU with margin. */
 export const IN_CAPACITY: u32 = 8192;

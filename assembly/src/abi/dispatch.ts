@@ -29,11 +29,11 @@ import {
 } from './sm_ops';
 import {
   OP_TXN_CONFIGURE, OP_TXN_BEGIN, OP_TXN_RESUME, OP_TXN_DECIDE, OP_TXN_LINK_LOST, OP_TXN_RECOVER,
-  OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT,
+  OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT, OP_JTT978_CONFIGURE,
 } from './ops';
 import {
   opTxnConfigure, opTxnBegin, opTxnResume, opTxnDecide, opTxnLinkLost, opTxnRecover, opTxnAbort,
-  opTxnDump, opTxnSnapshot,
+  opTxnDump, opTxnSnapshot, opJtt978Configure,
 } from './txn_ops';
 
 /**
@@ -77,12 +77,13 @@ export function dispatchStep(op: u32, arg: u32, inLength: u32): i32 {
     case OP_TXN_CONFIGURE: status = opTxnConfigure(inLength); break;
     case OP_TXN_BEGIN: status = opTxnBegin(arg, inLength); break;
     case OP_TXN_RESUME: status = opTxnResume(inLength); break;
-    case OP_TXN_DECIDE: status = opTxnDecide(arg); break;
+    case OP_TXN_DECIDE: status = opTxnDecide(arg, inLength); break;
     case OP_TXN_LINK_LOST: status = opTxnLinkLost(arg); break;
     case OP_TXN_RECOVER: status = opTxnRecover(inLength); break;
     case OP_TXN_ABORT: status = opTxnAbort(); break;
     case OP_TXN_DUMP: status = opTxnDump(); break;
     case OP_TXN_SNAPSHOT: status = opTxnSnapshot(); break;
+    case OP_JTT978_CONFIGURE: status = opJtt978Configure(inLength); break;
     default: break;
   }
   // A failed operation leaves no partial output behind.

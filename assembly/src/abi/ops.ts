@@ -114,3 +114,7 @@ export const OP_TXN_DUMP: u32 = 0x57;
 /** Output: the torn record of the transaction in flight (a write-ahead copy to journal before
  *  proceeding at the decision point). ERR_BAD_STATE outside the record phases. */
 export const OP_TXN_SNAPSHOT: u32 = 0x58;
+
+// JT/T 978 (assembly/src/jtt978; layouts in assembly/README.md, JT/T 978).
+/** Input: BER-TLV DF8140 PSAM terminal number (6) and DF8141 purchase key index (1). */
+export const OP_JTT978_CONFIGURE: u32 = 0x60;

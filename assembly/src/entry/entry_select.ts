@@ -193,7 +193,7 @@ function entryPpseEntry(data: usize, start: u32, end: u32): i32 {
   // A co-badged card lists other schemes too; only the terminal's AIDs become candidates.
   const entry = entryAidMatch(aid, aidLength);
   if (entry < 0 || candidateFind(aid, aidLength) >= 0) return STATUS_OK;
-  const key = (<u32>entryAidPriority(<u32>entry) << 5) | <u32>priority;
+  const key = ((<u32>entryAidPriority(<u32>entry)) << 5) | (<u32>priority);
   candidateInsert(aid, aidLength, key, entryAidApp(<u32>entry));
   return STATUS_OK;
 }
@@ -240,7 +240,7 @@ export function entryDirectCandidates(): void {
   const count = entryAidCount();
   assert(count > 0, 'configuration has AIDs');
   for (let i: u32 = 0; i < count; i++) {
-    const key = <u32>entryAidPriority(i) << 5;
+    const key = (<u32>entryAidPriority(i)) << 5;
     candidateInsert(entryAidPtr(i), entryAidLength(i), key, entryAidApp(i));
   }
   assert(candidateCount > 0, 'direct candidates');

@@ -395,14 +395,14 @@ function onPpse(data: usize, length: u32, sw: u32): i32 {
  */
 export function qpbocSelectContinue(detail: i32, out: usize, cap: u32): i32 {
   outSet(out, cap);
-  assert(ctx.phase == PHASE_SELECT, 'selection in progress');
+  assert(ctx.phase == PHASE_DONE, 'handed over to another application');
   lastRejectDetail = detail;
   return selectNext();
 }
 
 /**
  * SELECT of the next candidate, ENTRY_ROUTE when it belongs to another application (the router
- * above hands it over, phase stays PHASE_SELECT), or the end of selection.
+ * above hands it over; qPBOC is done unless the card comes back), or the end of selection.
  */
 function selectNext(): i32 {
   if (entryExhausted()) {
@@ -416,7 +416,8 @@ function selectNext(): i32 {
   }
   const index = entryCandidateIndex();
   if (entryCandidateApp(index) != APP_QPBOC) {
-    ctx.phase = PHASE_SELECT;
+    ctx.phase = PHASE_DONE;
+    outUsed = 0;
     return ENTRY_ROUTE;
   }
   return kernelStage(entrySelectCommand(index), PHASE_SELECT);

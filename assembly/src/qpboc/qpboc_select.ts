@@ -8,36 +8,25 @@ import {
   ERR_CARD_TEMPLATE,
   ERR_CARD_TRAILING_DATA,
   ERR_CARD_MANDATORY_MISSING,
-  ERR_CARD_PPSE_INVALID,
   ERR_CARD_DATA_INVALID,
   ERR_TLV_NOT_FOUND,
 } from '../status/status';
-import { bytesCopy, bytesEqual } from '../util/bytes';
+import { bytesEqual } from '../util/bytes';
 import {
-  TLV_END,
-  tlvDecodeOne,
   tlvFindChild,
-  tlvTag,
   tlvHeaderStart,
   tlvValueStart,
   tlvValueLength,
   tlvNext,
-  tlvConstructed,
 } from '../iso8825/ber_tlv';
 import {
-  TAG_4F_AID,
-  TAG_61_DIRECTORY_ENTRY,
   TAG_6F_FCI,
   TAG_84_DF_NAME,
-  TAG_87_PRIORITY,
   TAG_9F38_PDOL,
   TAG_9F66_TTQ,
   TAG_A5_FCI_PROPRIETARY,
-  TAG_BF0C_FCI_DISCRETIONARY,
 } from '../emv/emv_tags';
 import { dolParse, dolEntryCount, dolEntryTag } from '../emv/emv_dol';
-import { INS_A4_SELECT } from '../iso7816/iso7816_apdu';
-import { ttlCommand } from '../emv/emv_ttl';
 import { ctx } from './qpboc_context';
 import { AID_BYTES_MAX, entryAidMatch } from '../entry/entry_aids';
 import { entrySingle } from '../entry/entry_select';

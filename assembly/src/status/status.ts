@@ -11,6 +11,10 @@ export const STATUS_OK: i32 = 0;
 // Continue: the host has work to do before calling the kernel again.
 export const STATUS_NEED_APDU: i32 = 1;
 export const STATUS_NEED_HOST_DECISION: i32 = 2;
+/** JT/T 978: OUT is a C-APDU for the PSAM (not the card); answer with OP_TXN_RESUME. */
+export const STATUS_NEED_PSAM_APDU: i32 = 3;
+/** JT/T 978: OUT is the grey record; store it durably, then OP_TXN_DECIDE 1 sends DEBIT. */
+export const STATUS_NEED_PRECOMMIT: i32 = 4;
 
 // Final outcomes.
 export const STATUS_APPROVED_OFFLINE: i32 = 10;
@@ -38,6 +42,8 @@ export const ERR_APDU_DATA_TOO_LONG: i32 = -103;
 export const ERR_APDU_LE_INVALID: i32 = -104;
 export const ERR_CAPDU_MALFORMED: i32 = -105;
 export const ERR_GET_RESPONSE_LOOP: i32 = -106;
+/** JT/T 978: the PSAM answered with the wrong data length (INIT SAM, MAC). */
+export const ERR_PSAM_RESPONSE_INVALID: i32 = -110;
 
 // Card data / TAL: BER-TLV, DOL and record structure.
 export const ERR_TLV_TAG_TRUNCATED: i32 = -200;
@@ -198,3 +204,7 @@ export const ERR_TXN_NOT_CONFIGURED: i32 = -472;
 export const ERR_TXN_INPUT_INVALID: i32 = -473;
 export const ERR_TXN_DECISION_INVALID: i32 = -474;
 export const ERR_TXN_TORN_RECORD_INVALID: i32 = -475;
+/** JT/T 978: no PSAM configured (OP_JTT978_CONFIGURE). */
+export const ERR_JTT978_NOT_CONFIGURED: i32 = -476;
+/** JT/T 978: the purchase input of OP_TXN_DECIDE is malformed (state kept). */
+export const ERR_JTT978_PURCHASE_INVALID: i32 = -477;

@@ -1,0 +1,85 @@
+// Named virtual T-Union cards (JT/T 978): several cities, interop flag set and unset, low
+// balances, a blocked card, an expired one. Registered beside the qPBOC population: tests and
+// the bus run build them by name from one seed.
+
+import { Prng } from '../prng.js';
+import { createTunionCard, type TunionCard, type TunionProfile } from './tunion_card.js';
+
+export const TUNION_NAMES = [
+  'tunion-interop-shenzhen',
+  'tunion-interop-beijing',
+  'tunion-interop-shanghai',
+  'tunion-local-only',
+  'tunion-low-balance',
+  'tunion-blocked',
+  'tunion-expired',
+] as const;
+
+export type TunionName = (typeof TUNION_NAMES)[number];
+
+const BASE = {
+  startDate: '20240101',
+  expiryDate: '20401231',
+  province: '4400',
+  city: '4403',
+  interop: true,
+  cardCategory: 0x01,
+  balanceMinor: 5_000,
+  atc: 0x0010,
+  keyIndex: 0x01,
+  keyVersion: 0x01,
+} as const;
+
+/** The profiles, one per name (application serials differ, so keys and UIDs differ). */
+export const TUNION_PROFILES: Readonly<Record<TunionName, TunionProfile>> = {
+  'tunion-interop-shenzhen': {
+    ...BASE,
+    label: 'tunion-interop-shenzhen',
+    applicationSerial: '03105170070104791381',
+  },
+  'tunion-interop-beijing': {
+    ...BASE,
+    label: 'tunion-interop-beijing',
+    applicationSerial: '10000000000000000042',
+    province: '1100',
+    city: '1100',
+    balanceMinor: 12_345,
+  },
+  'tunion-interop-shanghai': {
+    ...BASE,
+    label: 'tunion-interop-shanghai',
+    applicationSerial: '20000000000000000077',
+    province: '3100',
+    city: '3100',
+  },
+  'tunion-local-only': {
+    ...BASE,
+    label: 'tunion-local-only',
+    applicationSerial: '03105170070104790001',
+    interop: false,
+  },
+  'tunion-low-balance': {
+    ...BASE,
+    label: 'tunion-low-balance',
+    applicationSerial: '03105170070104790002',
+    balanceMinor: 150,
+  },
+  'tunion-blocked': {
+    ...BASE,
+    label: 'tunion-blocked',
+    applicationSerial: '03105170070104790003',
+    blocked: true,
+  },
+  'tunion-expired': {
+    ...BASE,
+    label: 'tunion-expired',
+    applicationSerial: '03105170070104790004',
+    expiryDate: '20231231',
+    startDate: '20180101',
+  },
+};
+
+/** Builds the card `name`; its random numbers come from `seed` (forked per name). */
+export function tunionCard(seed: number, name: TunionName): TunionCard {
+  return createTunionCard(TUNION_PROFILES[name], new Prng(seed).fork(name));
+}
