@@ -16,20 +16,17 @@ const block = memory.data(64, 16);
 // Message expansion W[0..68) (GB/T 32905, 5.3.2); W'[j] = W[j] ^ W[j + 4] is formed in place.
 const expanded = memory.data(68 * 4, 16);
 const state = memory.data(32, 16);
+/** The initial value IV (GB/T 32905, 4.1). */
+const IV = memory.data<u32>([
+  0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600, 0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e,
+]);
 let blockUsed: u32 = 0;
 let totalLow: u32 = 0;
 let totalHigh: u32 = 0;
 
 /** Starts a new digest with the initial value IV (GB/T 32905, 4.1). */
 export function sm3Init(): void {
-  store<u32>(state, 0x7380166f, 0);
-  store<u32>(state, 0x4914b2b9, 4);
-  store<u32>(state, 0x172442d7, 8);
-  store<u32>(state, 0xda8a0600, 12);
-  store<u32>(state, 0xa96f30bc, 16);
-  store<u32>(state, 0x163138aa, 20);
-  store<u32>(state, 0xe38dee4d, 24);
-  store<u32>(state, 0xb0fb0e4e, 28);
+  memory.copy(state, IV, 32);
   blockUsed = 0;
   totalLow = 0;
   totalHigh = 0;
@@ -102,8 +99,8 @@ function p1(x: u32): u32 {
 
 /**
  * Compresses the 64 bytes at `p` into the state (GB/T 32905, 5.3.3). Rounds 0-15 and 16-63
- * differ only in FF/GG and T_j, so they are two loops without a per-round branch; the eight
- * words live in locals, and GG's (E & F) | (~E & G) is written as G ^ (E & (F ^ G)).
+ * differ only in FF/GG and T_j (selected per round: one loop body keeps the kernel small); the
+ * eight words live in locals, and GG's (E & F) | (~E & G) is written as G ^ (E & (F ^ G)).
  */
 function sm3Compress(p: usize): void {
   const w = expanded;
@@ -121,31 +118,17 @@ function sm3Compress(p: usize): void {
   let g = load<u32>(state, 24);
   let h = load<u32>(state, 28);
   let t: u32 = 0x79cc4519;
-  let j: usize = 0;
-  for (; j < 64; j += 4) {
+  for (let j: usize = 0; j < 256; j += 4) {
+    // Rounds 0-15: FF = GG = XOR; from 16: majority and choice, and T_j = 0x7a879d8a.
+    const early = j < 64;
+    if (j == 64) t = 0x9d8a7a87;
     const wj = load<u32>(w + j);
     const a12 = rotl<u32>(a, 12);
     const ss1 = rotl<u32>(a12 + e + t, 7);
-    const tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (wj ^ load<u32>(w + j, 16));
-    const tt2 = (e ^ f ^ g) + h + ss1 + wj;
-    d = c;
-    c = rotl<u32>(b, 9);
-    b = a;
-    a = tt1;
-    h = g;
-    g = rotl<u32>(f, 19);
-    f = e;
-    e = p0(tt2);
-    t = rotl<u32>(t, 1);
-  }
-  // T_j <<< (j mod 32) from round 16 on: 0x7a879d8a <<< 16, then one more bit per round.
-  t = 0x9d8a7a87;
-  for (; j < 256; j += 4) {
-    const wj = load<u32>(w + j);
-    const a12 = rotl<u32>(a, 12);
-    const ss1 = rotl<u32>(a12 + e + t, 7);
-    const tt1 = ((a & b) | (c & (a | b))) + d + (ss1 ^ a12) + (wj ^ load<u32>(w + j, 16));
-    const tt2 = (g ^ (e & (f ^ g))) + h + ss1 + wj;
+    const ff = early ? a ^ b ^ c : (a & b) | (c & (a | b));
+    const gg = early ? e ^ f ^ g : g ^ (e & (f ^ g));
+    const tt1 = ff + d + (ss1 ^ a12) + (wj ^ load<u32>(w + j, 16));
+    const tt2 = gg + h + ss1 + wj;
     d = c;
     c = rotl<u32>(b, 9);
     b = a;
