@@ -221,6 +221,26 @@ describe('kernel SM ODA', () => {
     expect(fdda(fddaInput(chain))).toBe(0);
   });
 
+  it('compressedKeys_inTheCaParametersAndTheIssuerCertificate_areDecompressed', () => {
+    const compress = (xy: Uint8Array): Uint8Array =>
+      Uint8Array.of(2 + ((xy[63] ?? 0) & 1), ...xy.subarray(0, 32));
+    kernel.step(KernelOp.OP_CAPK_CLEAR, 0, new Uint8Array(0));
+    expect(kernel.step(KernelOp.OP_CAPK_LOAD, 0,
+      smCapkTlv(RID, CA_INDEX, compress(chain.ca.publicKey), '20301231'))).toBe(0);
+    const issuerCert = smIssuerCert({ ...issuerInput(chain),
+      issuerPublicKey: compress(chain.issuer.publicKey) }, prng);
+    expect(fdda(fddaInput({ ...chain, issuerCert }))).toBe(0);
+    expect(kernel.step(KernelOp.OP_ODA_SM_RECOVER_ISSUER, STATIC.length,
+      fddaInput({ ...chain, issuerCert }))).toBe(0);
+    expect(Buffer.from(kernel.output()).equals(chain.issuer.publicKey)).toBe(true);
+    // Twin: the other parity names the other point, whose signature check then fails.
+    const wrongParity = compress(chain.issuer.publicKey);
+    wrongParity[0] = (wrongParity[0] ?? 0) ^ 1;
+    const twin = smIssuerCert({ ...issuerInput(chain), issuerPublicKey: wrongParity }, prng);
+    expect(fdda(fddaInput({ ...chain, issuerCert: twin }))).toBe(
+      KernelStatus.ERR_ODA_SM_ICC_SIGNATURE);
+  });
+
   it('smChain_stepOps_returnTheRecoveredKeys', () => {
     expect(loadCa(chain.ca)).toBe(KernelStatus.STATUS_OK);
     const input = fddaInput(chain);
