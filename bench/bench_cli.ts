@@ -15,6 +15,7 @@ import { runUploadBench } from './upload_bench.js';
 import { runJournalBench } from './journal_bench.js';
 import { runDepotIngestBench } from './depot_ingest_bench.js';
 import { runOdaBench } from './oda_bench.js';
+import { runSmBench } from './sm_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
 import { runQpbocBench } from './qpboc_bench.js';
 import { compareLines, compareResults, readBenchResult } from './report/report_compare.js';
@@ -49,6 +50,7 @@ export interface BenchArgs {
 export const BENCH_SUITES = [
   'codec',
   'oda',
+  'sm',
   'pn532',
   'qpboc',
   'e2e',
@@ -63,11 +65,13 @@ export const BENCH_SUITES = [
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
-type MicroSuite = 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot'
-  | 'upload' | 'swarm' | 'tunion';
+type MicroSuite =
+  | 'codec' | 'oda' | 'sm' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload'
+  | 'swarm' | 'tunion';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
+  sm: runSmBench,
   pn532: runPn532Bench,
   qpboc: runQpbocBench,
   journal: runJournalBench,

@@ -185,7 +185,10 @@ describe('CA public key store', () => {
         'ERR_CAPK_EXPONENT_UNSUPPORTED',
       ],
       ['hash algorithm 02', capkTlv(RID, 1, key, { hashAlgorithm: 2 }), 'ERR_CAPK_HASH_ALGORITHM'],
-      ['pk algorithm 04 (SM2)', capkTlv(RID, 1, key, { pkAlgorithm: 4 }), 'ERR_CAPK_PK_ALGORITHM'],
+      ['pk algorithm 02 (unknown)', capkTlv(RID, 1, key, { pkAlgorithm: 2 }), 'ERR_CAPK_PK_ALGORITHM'],
+      // DF07 04 selects the SM2 path (oda_sm.test.ts), where an RSA modulus is no SM2 key.
+      ['pk algorithm 04 with an RSA modulus', capkTlv(RID, 1, key, { pkAlgorithm: 4 }),
+        'ERR_CAPK_MODULUS_INVALID'],
       [
         'expiry month 13',
         capkTlv(RID, 1, key, { expiry: Buffer.from('20301331', 'ascii') }),

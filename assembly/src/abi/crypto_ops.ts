@@ -20,12 +20,13 @@ import {
 } from '../crypto/rsa';
 import {
   CAPK_SLOTS_MAX, CAPK_REVOKED_ENTRY_BYTES, capkClear, capkLoadList, capkRevoke, capkSlotUsed,
-  capkKey, capkRid, capkIndex, capkExpiry,
+  capkKey, capkRid, capkIndex, capkExpiry, capkAlgorithm, CAPK_PK_ALGORITHM_SM2,
 } from '../emv/emv_capk';
 import {
   odaReset, odaRecoverIssuer, odaRecoverIcc, odaVerifySdad, odaVerifySsad, odaModulus,
   odaModulusLength, odaDynamicData, odaDynamicDataLength, odaDac,
 } from '../emv/emv_oda';
+import { odaSmReset } from '../emv/emv_oda_sm';
 import { TlvStore } from '../emv/tlv_store';
 
 /** Most repetitions one call may ask for (benchmarks time the kernel without the boundary). */
@@ -123,6 +124,7 @@ export function opCapkLoad(arg: u32, length: u32): i32 {
 export function opCapkClear(): i32 {
   capkClear();
   odaReset();
+  odaSmReset();
   return STATUS_OK;
 }
 
@@ -144,8 +146,10 @@ export function opCapkList(): i32 {
     if (!capkSlotUsed(i)) continue;
     bytesCopy(q, capkRid(i), 5);
     store<u8>(q + 5, <u8>capkIndex(i));
-    writeU16Be(q + 6, rsaKeyModulusLength(capkKey(i)));
-    writeU32Be(q + 8, rsaKeyExponent(capkKey(i)));
+    // An SM2 key lists its public key length (64) and exponent 0.
+    const sm2 = capkAlgorithm(i) == CAPK_PK_ALGORITHM_SM2;
+    writeU16Be(q + 6, sm2 ? 64 : rsaKeyModulusLength(capkKey(i)));
+    writeU32Be(q + 8, sm2 ? 0 : rsaKeyExponent(capkKey(i)));
     writeU32Be(q + 12, capkExpiry(i));
     q += 16;
   }
@@ -219,7 +223,7 @@ export function opOdaSda(arg: u32, length: u32): i32 {
 }
 
 /** Parses IN[staticLength..length) into odaInput. */
-function odaInputLoad(staticLength: u32, length: u32): i32 {
+export function odaInputLoad(staticLength: u32, length: u32): i32 {
   if (staticLength > length) return ERR_TLV_PATH_INVALID;
   odaInput.clear();
   return odaInput.putAll(IN_BUFFER, staticLength, length, false);
@@ -229,8 +233,18 @@ function odaInputLoad(staticLength: u32, length: u32): i32 {
 let fieldPtr: usize = 0;
 let fieldLength: u32 = 0;
 
+/** Value pointer of the last `field` lookup (sm_ops.ts shares the ODA input parsing). */
+export function fieldValuePtr(): usize {
+  return fieldPtr;
+}
+
+/** Value length of the last `field` lookup. */
+export function fieldValueLength(): u32 {
+  return fieldLength;
+}
+
 /** Looks `tag` up in odaInput into fieldPtr / fieldLength; false when absent. */
-function field(tag: u32): bool {
+export function field(tag: u32): bool {
   const index = odaInput.find(tag);
   fieldPtr = index >= 0 ? odaInput.valuePtr(index) : 0;
   fieldLength = index >= 0 ? odaInput.valueLength(index) : 0;
@@ -303,19 +317,19 @@ function runSsad(staticLength: u32): i32 {
 }
 
 /** RID into fieldPtr: 9F06 (exactly 5 bytes), else 4F or 84 (first 5 of at least 5 bytes). */
-function ridFind(): bool {
+export function ridFind(): bool {
   if (field(TAG_9F06_RID)) return fieldLength == 5;
   if (!field(TAG_4F_AID)) field(TAG_84_DF_NAME);
   return fieldLength >= 5;
 }
 
 /** PAN source into fieldPtr: 5A, else 57 (track 2 equivalent data). */
-function panFind(): bool {
+export function panFind(): bool {
   return field(TAG_5A_PAN) || field(TAG_57_TRACK2);
 }
 
 /** 9A as 0xYYMMDD, or -1 when absent or not 3 bytes (BCD validity is emv_oda's check). */
-function dateFind(): i32 {
+export function dateFind(): i32 {
   if (!field(TAG_9A_DATE) || fieldLength != 3) return -1;
   const p = fieldPtr;
   return <i32>((<u32>load<u8>(p) << 16) | (<u32>load<u8>(p + 1) << 8) | <u32>load<u8>(p + 2));

@@ -20,6 +20,14 @@ import {
   opOdaRecoverIcc, opOdaVerifySdad, opOdaVerifySsad, opOdaFdda, opOdaSda,
 } from './crypto_ops';
 import {
+  OP_SM3, OP_SM2_VERIFY, OP_SM2_ZA, OP_SM2_DECOMPRESS, OP_ODA_SM_RECOVER_ISSUER,
+  OP_ODA_SM_RECOVER_ICC, OP_ODA_SM_VERIFY_SDAD, OP_ODA_SM_FDDA,
+} from './ops';
+import {
+  opSm3, opSm2Verify, opSm2Za, opSm2Decompress, opOdaSmRecoverIssuer, opOdaSmRecoverIcc,
+  opOdaSmVerifySdad, opOdaSmFdda,
+} from './sm_ops';
+import {
   OP_TXN_CONFIGURE, OP_TXN_BEGIN, OP_TXN_RESUME, OP_TXN_DECIDE, OP_TXN_LINK_LOST, OP_TXN_RECOVER,
   OP_TXN_ABORT, OP_TXN_DUMP, OP_TXN_SNAPSHOT, OP_JTT978_CONFIGURE,
 } from './ops';
@@ -58,6 +66,14 @@ export function dispatchStep(op: u32, arg: u32, inLength: u32): i32 {
     case OP_ODA_VERIFY_SSAD: status = opOdaVerifySsad(arg, inLength); break;
     case OP_ODA_FDDA: status = opOdaFdda(arg, inLength); break;
     case OP_ODA_SDA: status = opOdaSda(arg, inLength); break;
+    case OP_SM3: status = opSm3(arg, inLength); break;
+    case OP_SM2_VERIFY: status = opSm2Verify(arg, inLength); break;
+    case OP_SM2_ZA: status = opSm2Za(inLength); break;
+    case OP_SM2_DECOMPRESS: status = opSm2Decompress(inLength); break;
+    case OP_ODA_SM_RECOVER_ISSUER: status = opOdaSmRecoverIssuer(arg, inLength); break;
+    case OP_ODA_SM_RECOVER_ICC: status = opOdaSmRecoverIcc(arg, inLength); break;
+    case OP_ODA_SM_VERIFY_SDAD: status = opOdaSmVerifySdad(arg, inLength); break;
+    case OP_ODA_SM_FDDA: status = opOdaSmFdda(arg, inLength); break;
     case OP_TXN_CONFIGURE: status = opTxnConfigure(inLength); break;
     case OP_TXN_BEGIN: status = opTxnBegin(arg, inLength); break;
     case OP_TXN_RESUME: status = opTxnResume(inLength); break;

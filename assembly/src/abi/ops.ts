@@ -67,6 +67,32 @@ export const OP_ODA_FDDA: u32 = 0x3c;
  *  8F 90 92 9F32 93 5A/57 9A. Output: the DAC (2 bytes). */
 export const OP_ODA_SDA: u32 = 0x3d;
 
+// SM3 / SM2 (assembly/src/abi/sm_ops.ts; GB/T 32905, GB/T 32918.2, domain.md 3.6).
+/** Input: the message. Output: its SM3 digest (32 bytes). arg: repetitions. */
+export const OP_SM3: u32 = 0x40;
+/** Input: public key X || Y (64), signature r || s (64), ID length (u16 BE), ID, message.
+ *  Verifies SM2 over e = SM3(Z_A || message). Output: e (32 bytes). arg: repetitions, each
+ *  with the key's curve check and Z_A (a key met for the first time). */
+export const OP_SM2_VERIFY: u32 = 0x41;
+/** Input: public key X || Y (64), then the distinguishing ID. Output: Z_A (32 bytes). */
+export const OP_SM2_ZA: u32 = 0x42;
+/** Input: 02 or 03, then x (32 bytes). Output: X || Y (64 bytes). */
+export const OP_SM2_DECOMPRESS: u32 = 0x43;
+/** SM ODA (domain.md 3.6; layouts in assembly/src/emv/emv_oda_sm.ts). Input: ignored prefix
+ *  (arg bits 0-15), TLV with 9F06 (or 4F/84), 8F, 90, 5A (or 57), 9A. The CA key must be an
+ *  SM2 key. Output: the issuer public key X || Y (64 bytes). */
+export const OP_ODA_SM_RECOVER_ISSUER: u32 = 0x44;
+/** arg = static data length. Input: static data, then TLV with 9F46, 5A (or 57), 9A. Needs a
+ *  recovered SM issuer key. Output: the ICC public key X || Y. */
+export const OP_ODA_SM_RECOVER_ICC: u32 = 0x45;
+/** Input: TLV with 9F4B, 9F37, and for fDDA v01 9F02 5F2A 9F69; 9F36 optional (IDN check).
+ *  Needs a recovered SM ICC key. Output: the ICC dynamic data. */
+export const OP_ODA_SM_VERIFY_SDAD: u32 = 0x46;
+/** Full SM fDDA chain. arg bits 0-15 = static data length, 16-31 = repetitions. Input: static
+ *  data, then TLV with the RID tag, 8F 90 9F46 9F4B 5A/57 9F36 9F37 9F02 5F2A 9F69 9A.
+ *  Output: the ICC dynamic data. */
+export const OP_ODA_SM_FDDA: u32 = 0x47;
+
 // Transaction (assembly/src/abi/txn_ops.ts; layouts in assembly/README.md, Transaction ABI).
 /** Input: terminal configuration as BER-TLV (country, currency, limit, AID table, extras). */
 export const OP_TXN_CONFIGURE: u32 = 0x50;

@@ -10,13 +10,18 @@ import {
   STATUS_OK, ERR_CAPK_CHECK_VALUE, ERR_CAPK_CHECK_VALUE_MISSING, ERR_CAPK_MALFORMED,
   ERR_CAPK_RID_INVALID, ERR_CAPK_INDEX_INVALID, ERR_CAPK_MODULUS_INVALID,
   ERR_CAPK_EXPONENT_UNSUPPORTED, ERR_CAPK_HASH_ALGORITHM, ERR_CAPK_PK_ALGORITHM,
-  ERR_CAPK_EXPIRY_INVALID, ERR_CAPK_STORE_FULL, ERR_CAPK_REVOCATION_FULL,
+  ERR_CAPK_EXPIRY_INVALID, ERR_CAPK_STORE_FULL, ERR_CAPK_REVOCATION_FULL, ERR_CAPK_SM2_KEY_INVALID,
 } from '../status/status';
 import { bytesEqual } from '../util/bytes';
 import {
   TLV_END, tlvDecodeOne, tlvTag, tlvValueStart, tlvValueLength, tlvNext,
 } from '../iso8825/ber_tlv';
 import { sha1Init, sha1Update, sha1Final, SHA1_DIGEST_BYTES } from '../crypto/sha1';
+import { sm3Init, sm3Update, sm3Final, SM3_DIGEST_BYTES } from '../crypto/sm3';
+import {
+  SM2_DEFAULT_ID, SM2_DEFAULT_ID_BYTES, SM2_PUBLIC_KEY_BYTES, sm2KeyPrepare,
+  sm2Decompress,
+} from '../crypto/sm2';
 import {
   RSA_KEY_BYTES, RSA_EXPONENT_65537, rsaExponentDecode, rsaKeyPrepare,
 } from '../crypto/rsa';
@@ -34,6 +39,10 @@ export const CAPK_EXPIRY_NONE: u32 = 0x99991231;
 /** Hash and key algorithm indicators EMV defines: SHA-1 and RSA (Book 2, Annex B). */
 export const CAPK_HASH_ALGORITHM_SHA1: u32 = 0x01;
 export const CAPK_PK_ALGORITHM_RSA: u32 = 0x01;
+/** UnionPay parameter DF07 = 04: an SM2 CA key (domain.md 3.6); DF06 = 07: SM3 [reconstructed:
+ *  the value is believed, not seen in a public specification]. */
+export const CAPK_PK_ALGORITHM_SM2: u32 = 0x04;
+export const CAPK_HASH_ALGORITHM_SM3: u32 = 0x07;
 
 const TAG_9F06_RID: u32 = 0x9f06;
 const TAG_9F22_CA_INDEX: u32 = 0x9f22;
@@ -48,13 +57,15 @@ const TAG_DF07_PK_ALGORITHM: u32 = 0xdf07;
 const SLOT_USED: usize = 0;
 const SLOT_INDEX: usize = 1;
 const SLOT_RID: usize = 2;
+const SLOT_ALGORITHM: usize = 7;
 const SLOT_EXPIRY: usize = 8;
 const SLOT_KEY: usize = 16;
 const SLOT_BYTES: usize = SLOT_KEY + <usize>RSA_KEY_BYTES;
 
 const slots = memory.data(<i32>(SLOT_BYTES * <usize>CAPK_SLOTS_MAX), 16);
 const scratchKey = memory.data(<i32>RSA_KEY_BYTES, 16);
-const checkDigest = memory.data(<i32>SHA1_DIGEST_BYTES, 4);
+const checkDigest = memory.data(<i32>SM3_DIGEST_BYTES, 4);
+const sm2Point = memory.data(<i32>SM2_PUBLIC_KEY_BYTES, 4);
 const exponentBytes = memory.data(4, 4);
 const revoked = memory.data(<i32>(CAPK_REVOKED_ENTRY_BYTES * CAPK_REVOKED_MAX), 4);
 let revokedCount: u32 = 0;
@@ -92,7 +103,8 @@ export function capkSlotUsed(slot: u32): bool {
   return slot < CAPK_SLOTS_MAX && load<u8>(slotAt(slot) + SLOT_USED) != 0;
 }
 
-/** The prepared RSA key of a used slot (see crypto/rsa.ts). */
+/** The prepared key of a used slot: RSA (crypto/rsa.ts) or SM2 (crypto/sm2.ts), per
+ *  capkAlgorithm; an SM2 key (96 bytes) fits the RSA key area. */
 export function capkKey(slot: u32): usize {
   assert(capkSlotUsed(slot), 'capk slot empty');
   return slotAt(slot) + SLOT_KEY;
@@ -108,6 +120,22 @@ export function capkRid(slot: u32): usize {
 export function capkIndex(slot: u32): u32 {
   assert(capkSlotUsed(slot), 'capk slot empty');
   return <u32>load<u8>(slotAt(slot) + SLOT_INDEX);
+}
+
+/** Key algorithm of a used slot: CAPK_PK_ALGORITHM_RSA (RSA key) or _SM2 (SM2 key). */
+export function capkAlgorithm(slot: u32): u32 {
+  assert(capkSlotUsed(slot), 'capk slot empty');
+  return <u32>load<u8>(slotAt(slot) + SLOT_ALGORITHM);
+}
+
+/** Number of stored SM2 keys: with one, the terminal offers SM ODA (DF69 = 01). */
+export function capkSm2Count(): u32 {
+  let count: u32 = 0;
+  for (let i: u32 = 0; i < CAPK_SLOTS_MAX; i++) {
+    const slot = slotAt(i);
+    if (load<u8>(slot + SLOT_USED) != 0 && <u32>load<u8>(slot + SLOT_ALGORITHM) == 4) count++;
+  }
+  return count;
 }
 
 /** Expiry of a used slot as BCD 0xYYYYMMDD (CAPK_EXPIRY_NONE when DF05 was absent). */
@@ -230,6 +258,9 @@ function fieldL(field: i32): u32 {
 function capkLoadParsed(): i32 {
   if (fieldP(0) == 0 || fieldL(0) != CAPK_RID_BYTES) return ERR_CAPK_RID_INVALID;
   if (fieldP(1) == 0 || fieldL(1) != 1) return ERR_CAPK_INDEX_INVALID;
+  if (fieldP(4) != 0 && fieldL(4) == 1 && <u32>load<u8>(fieldP(4)) == CAPK_PK_ALGORITHM_SM2) {
+    return capkLoadSm2Parsed();
+  }
   const modulusLength = fieldL(5);
   if (fieldP(5) == 0 || modulusLength == 0 || modulusLength > 256) return ERR_CAPK_MODULUS_INVALID;
   const exponent = rsaExponentDecode(fieldP(6), fieldL(6));
@@ -258,11 +289,59 @@ function capkLoadParsed(): i32 {
   if (rsaKeyPrepare(scratchKey, fieldP(5), modulusLength, exponent) != STATUS_OK) {
     return ERR_CAPK_MODULUS_INVALID;
   }
-  return capkStore(fieldP(0), <u32>load<u8>(fieldP(1)), expiry);
+  return capkStore(fieldP(0), <u32>load<u8>(fieldP(1)), expiry, CAPK_PK_ALGORITHM_RSA);
+}
+
+/**
+ * Validates and stores an SM2 CA key (DF07 = 04). DF02 carries the public key X || Y (64
+ * bytes) or a compressed point (33 bytes), DF04 is ignored. DF03 is SHA-1 (20 bytes) or SM3
+ * (32 bytes) of RID || index || DF02 as given [reconstructed: the SM form of the check value
+ * is not public]. DF06 must be 07 (SM3) when present. The point is checked on the curve and
+ * its Z_A (default ID) computed now, so the tap pays for neither.
+ * Returns STATUS_OK, ERR_CAPK_MODULUS_INVALID, ERR_CAPK_CHECK_VALUE_MISSING, ERR_CAPK_MALFORMED,
+ * ERR_CAPK_CHECK_VALUE, ERR_CAPK_HASH_ALGORITHM, ERR_CAPK_EXPIRY_INVALID,
+ * ERR_CAPK_SM2_KEY_INVALID or ERR_CAPK_STORE_FULL.
+ */
+function capkLoadSm2Parsed(): i32 {
+  const keyLength = fieldL(5);
+  if (fieldP(5) == 0 || (keyLength != 64 && keyLength != 33)) return ERR_CAPK_MODULUS_INVALID;
+  if (fieldP(7) == 0) return ERR_CAPK_CHECK_VALUE_MISSING;
+  const checkLength = fieldL(7);
+  if (checkLength != SHA1_DIGEST_BYTES && checkLength != SM3_DIGEST_BYTES) {
+    return ERR_CAPK_MALFORMED;
+  }
+  if (checkLength == SM3_DIGEST_BYTES) {
+    sm3Init();
+    sm3Update(fieldP(0), CAPK_RID_BYTES);
+    sm3Update(fieldP(1), 1);
+    sm3Update(fieldP(5), keyLength);
+    sm3Final(checkDigest);
+  } else {
+    sha1Init();
+    sha1Update(fieldP(0), CAPK_RID_BYTES);
+    sha1Update(fieldP(1), 1);
+    sha1Update(fieldP(5), keyLength);
+    sha1Final(checkDigest);
+  }
+  if (!bytesEqual(checkDigest, fieldP(7), checkLength)) return ERR_CAPK_CHECK_VALUE;
+  if (fieldP(3) != 0 && (fieldL(3) != 1 || <u32>load<u8>(fieldP(3)) != CAPK_HASH_ALGORITHM_SM3)) {
+    return ERR_CAPK_HASH_ALGORITHM;
+  }
+  const expiry = fieldP(2) == 0 ? CAPK_EXPIRY_NONE : capkExpiryDecode(fieldP(2), fieldL(2));
+  if (expiry == 0) return ERR_CAPK_EXPIRY_INVALID;
+  let xy = fieldP(5);
+  if (keyLength == 33) {
+    if (sm2Decompress(sm2Point, xy) != STATUS_OK) return ERR_CAPK_SM2_KEY_INVALID;
+    xy = sm2Point;
+  }
+  if (sm2KeyPrepare(scratchKey, xy, SM2_DEFAULT_ID, SM2_DEFAULT_ID_BYTES) != STATUS_OK) {
+    return ERR_CAPK_SM2_KEY_INVALID;
+  }
+  return capkStore(fieldP(0), <u32>load<u8>(fieldP(1)), expiry, CAPK_PK_ALGORITHM_SM2);
 }
 
 /** Copies the scratch key into the slot of (RID, index), replacing an older copy. */
-function capkStore(rid: usize, index: u32, expiry: u32): i32 {
+function capkStore(rid: usize, index: u32, expiry: u32, algorithm: u32): i32 {
   let slot = capkFind(rid, index);
   if (slot < 0) {
     for (let i: u32 = 0; i < CAPK_SLOTS_MAX; i++) {
@@ -276,6 +355,7 @@ function capkStore(rid: usize, index: u32, expiry: u32): i32 {
   const p = slotAt(<u32>slot);
   store<u8>(p + SLOT_USED, 1);
   store<u8>(p + SLOT_INDEX, <u8>index);
+  store<u8>(p + SLOT_ALGORITHM, <u8>algorithm);
   memory.copy(p + SLOT_RID, rid, <usize>CAPK_RID_BYTES);
   store<u32>(p + SLOT_EXPIRY, expiry);
   memory.copy(p + SLOT_KEY, scratchKey, <usize>RSA_KEY_BYTES);

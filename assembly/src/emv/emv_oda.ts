@@ -30,7 +30,7 @@ import {
   ERR_ODA_SDAD_LENGTH, ERR_ODA_SDAD_RANGE, ERR_ODA_SDAD_HEADER, ERR_ODA_SDAD_TRAILER,
   ERR_ODA_SDAD_FORMAT, ERR_ODA_SDAD_HASH_ALGORITHM, ERR_ODA_SDAD_DYNAMIC_LENGTH,
   ERR_ODA_SDAD_HASH, ERR_ODA_SDAD_IDN_MISMATCH, ERR_ODA_FDDA_VERSION, ERR_ODA_TERMINAL_DATA,
-  ERR_ODA_TRANSACTION_DATE, ERR_ODA_PAN_INVALID,
+  ERR_ODA_TRANSACTION_DATE, ERR_ODA_PAN_INVALID, ERR_ODA_SM_CA_KEY_TYPE,
 } from '../status/status';
 import { bytesEqual } from '../util/bytes';
 import { sha1Init, sha1Update, sha1Final, SHA1_DIGEST_BYTES } from '../crypto/sha1';
@@ -38,7 +38,9 @@ import {
   RSA_KEY_BYTES, RSA_MODULUS_BYTES_MIN, RSA_MODULUS_BYTES_MAX, rsaKeyPrepare, rsaPublic,
   rsaKeyModulusLength, rsaExponentDecode,
 } from '../crypto/rsa';
-import { capkFind, capkKey, capkExpiry, capkIsRevoked } from './emv_capk';
+import {
+  capkFind, capkKey, capkExpiry, capkIsRevoked, capkAlgorithm, CAPK_PK_ALGORITHM_RSA,
+} from './emv_capk';
 
 /** Recovered-message framing (EMV 4.4 Book 2, Annex A2): header 6A, trailer BC. */
 export const ODA_HEADER_6A: u8 = 0x6a;
@@ -140,6 +142,8 @@ export function odaRecoverIssuer(
   if (!panParse(pan, panLength)) return ERR_ODA_PAN_INVALID;
   const slot = capkFind(rid, caIndex);
   if (slot < 0) return ERR_ODA_CA_KEY_UNKNOWN;
+  // An SM2 CA key signs SM certificates (emv_oda_sm.ts), never RSA ones.
+  if (capkAlgorithm(<u32>slot) != CAPK_PK_ALGORITHM_RSA) return ERR_ODA_SM_CA_KEY_TYPE;
   if (dateFullBcd(dateBcd) > capkExpiry(<u32>slot)) return ERR_ODA_CA_KEY_EXPIRED;
   const caKey = capkKey(<u32>slot);
   const n = rsaKeyModulusLength(caKey);
@@ -455,7 +459,7 @@ function keyAssemble(
 }
 
 /** Reads PAN digits from 5A (cn, F-padded) or 57 (digits up to the D separator). */
-function panParse(pan: usize, length: u32): bool {
+export function panParse(pan: usize, length: u32): bool {
   panDigitCount = 0;
   for (let i: u32 = 0; i < length * 2; i++) {
     const byte = <u32>load<u8>(pan + <usize>(i >> 1));
@@ -472,7 +476,7 @@ function panParse(pan: usize, length: u32): bool {
  * Issuer identifier (4 bytes, 3 to 8 digits then F padding) against the leftmost PAN digits
  * (Book 2, 5.3 step 8).
  */
-function issuerIdMatches(id: usize): bool {
+export function issuerIdMatches(id: usize): bool {
   let digits: u32 = 0;
   let padding = false;
   for (let i: u32 = 0; i < 8; i++) {
@@ -490,7 +494,7 @@ function issuerIdMatches(id: usize): bool {
 }
 
 /** Application PAN in the ICC certificate (10 bytes, F-padded) equals the card PAN exactly. */
-function iccPanMatches(field: usize): bool {
+export function iccPanMatches(field: usize): bool {
   let digits: u32 = 0;
   let padding = false;
   for (let i: u32 = 0; i < 20; i++) {
@@ -511,7 +515,7 @@ function iccPanMatches(field: usize): bool {
  * Certificate expiry MMYY (BCD) against the transaction date: valid through the end of that
  * month. Returns STATUS_OK, 1 (expired) or -1 (not a valid MMYY).
  */
-function certExpiryCheck(field: usize, dateBcd: u32): i32 {
+export function certExpiryCheck(field: usize, dateBcd: u32): i32 {
   const mm = <u32>load<u8>(field);
   const yy = <u32>load<u8>(field + 1);
   if (!bcdByteValid(mm) || !bcdByteValid(yy)) return -1;
@@ -530,13 +534,13 @@ function yearFull(yy: u32): u32 {
 }
 
 /** The transaction date 0xYYMMDD as 0xYYYYMMDD (for CA key expiry, DF05). */
-function dateFullBcd(dateBcd: u32): u32 {
+export function dateFullBcd(dateBcd: u32): u32 {
   const century: u32 = bcdByteValue(dateBcd >> 16) < 50 ? 0x20 : 0x19;
   return (century << 24) | dateBcd;
 }
 
 /** 0xYYMMDD with BCD digits, month 1-12 and day 1-31. */
-function dateValid(dateBcd: u32): bool {
+export function dateValid(dateBcd: u32): bool {
   if (dateBcd > 0xffffff) return false;
   const yy = dateBcd >> 16;
   const mm = (dateBcd >> 8) & 0xff;

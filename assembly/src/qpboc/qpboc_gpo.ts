@@ -37,6 +37,7 @@ import {
   TAG_DF69_SM_SUPPORT,
 } from '../emv/emv_tags';
 import { dolParse, dolBuild } from '../emv/emv_dol';
+import { capkSm2Count } from '../emv/emv_capk';
 import { INS_A8_GPO } from '../iso7816/iso7816_apdu';
 import { ttlCommand } from '../emv/emv_ttl';
 import {
@@ -122,9 +123,11 @@ export function gpoTerminalData(input: usize, length: u32): i32 {
   status |= t.put(TAG_9C_TRANSACTION_TYPE, input + INPUT_TYPE, 1, false);
   status |= t.put(TAG_9F21_TIME, input + INPUT_TIME, 3, false);
   status |= t.put(TAG_9F37_UNPREDICTABLE_NUMBER, input + INPUT_UNPREDICTABLE, 4, false);
-  // No CAPP (segment charging) in this kernel; SM2/SM3 ODA not implemented: ask for RSA.
+  // No CAPP (segment charging) in this kernel. DF69 = 01 offers SM2/SM3 ODA when an SM2 CA
+  // key is loaded, else 00 keeps the card on RSA (domain.md 1.5 and 3.6).
   status |= t.put(TAG_DF60_CAPP_INDICATOR, scratch, 1, false);
-  status |= t.put(TAG_DF69_SM_SUPPORT, scratch, 1, false);
+  store<u8>(scratch + 7, capkSm2Count() > 0 ? 1 : 0);
+  status |= t.put(TAG_DF69_SM_SUPPORT, scratch + 7, 1, false);
   status |= t.put(TAG_9F7A_EC_TERMINAL_SUPPORT, scratch, 1, false);
   const extras = <i32>configExtra.size();
   for (let i: i32 = 0; i < extras; i++) {

@@ -23,6 +23,8 @@ import {
   ERR_ODA_ICC_KEY_MISSING,
   ERR_ODA_PAN_MISSING,
   ERR_ODA_ATC_MISSING,
+  ERR_ODA_SM_CA_KEY_TYPE,
+  ERR_ODA_CA_KEY_UNKNOWN,
 } from '../status/status';
 import { bytesCopy } from '../util/bytes';
 import {
@@ -51,6 +53,10 @@ import {
   odaVerifySdad,
   odaVerifySsad,
 } from '../emv/emv_oda';
+import { capkFind } from '../emv/emv_capk';
+import {
+  odaSmCaKey, odaSmRecoverIssuer, odaSmRecoverIcc, odaSmRecoverSdad, odaSmVerifySdad,
+} from '../emv/emv_oda_sm';
 import {
   ctx,
   STATIC_DATA_MAX,
@@ -135,11 +141,16 @@ export function odaInputsCheck(): i32 {
   const c = ctx.card;
   if (!ctx.fci.has(TAG_84_DF_NAME)) return ERR_ODA_RID_MISSING;
   if (!c.has(TAG_8F_CA_INDEX)) return ERR_ODA_CA_INDEX_MISSING;
+  // No key of either kind for 8F: no later record can help, and which certificate layout (RSA
+  // or SM) the card uses cannot be told, so this is the failure to report.
+  if (!odaCaKeyLoaded()) return ERR_ODA_CA_KEY_UNKNOWN;
   if (!c.has(TAG_90_ISSUER_CERT)) return ERR_ODA_ISSUER_CERT_MISSING;
-  if (!c.has(TAG_9F32_ISSUER_EXPONENT)) return ERR_ODA_ISSUER_EXPONENT_MISSING;
+  // SM certificates carry no exponents (domain.md 3.6).
+  const sm = odaIsSm();
+  if (!sm && !c.has(TAG_9F32_ISSUER_EXPONENT)) return ERR_ODA_ISSUER_EXPONENT_MISSING;
   if (!odaUsesIccKey()) return c.has(TAG_93_SSAD) ? STATUS_OK : ERR_ODA_SSAD_MISSING;
   if (!c.has(TAG_9F46_ICC_CERT)) return ERR_ODA_ICC_CERT_MISSING;
-  if (!c.has(TAG_9F47_ICC_EXPONENT)) return ERR_ODA_ICC_EXPONENT_MISSING;
+  if (!sm && !c.has(TAG_9F47_ICC_EXPONENT)) return ERR_ODA_ICC_EXPONENT_MISSING;
   if (!c.has(TAG_9F4B_SDAD)) return ERR_ODA_SDAD_MISSING;
   return STATUS_OK;
 }
@@ -169,11 +180,12 @@ export function odaStaticDataBuild(): i32 {
 /** True when the certificate inputs (8F, 90, 9F32, and 9F46, 9F47 for fDDA) are present. */
 export function odaCertificateInputsPresent(): bool {
   const c = ctx.card;
-  if (!c.has(TAG_8F_CA_INDEX) || !c.has(TAG_90_ISSUER_CERT) || !c.has(TAG_9F32_ISSUER_EXPONENT)) {
-    return false;
-  }
+  const sm = odaIsSm();
+  if (c.has(TAG_8F_CA_INDEX) && !odaCaKeyLoaded()) return true;
+  if (!c.has(TAG_8F_CA_INDEX) || !c.has(TAG_90_ISSUER_CERT)) return false;
+  if (!sm && !c.has(TAG_9F32_ISSUER_EXPONENT)) return false;
   if (!odaUsesIccKey()) return true;
-  return c.has(TAG_9F46_ICC_CERT) && c.has(TAG_9F47_ICC_EXPONENT);
+  return c.has(TAG_9F46_ICC_CERT) && (sm || c.has(TAG_9F47_ICC_EXPONENT));
 }
 
 /**
@@ -206,6 +218,7 @@ export function odaCertificates(): i32 {
   const date = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9A_DATE));
   const dateBcd =
     ((<u32>load<u8>(date)) << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
+  if (odaIsSm()) return odaSmCertificates(dateBcd);
   const cert = c.find(TAG_90_ISSUER_CERT);
   const remainder = c.find(TAG_92_ISSUER_REMAINDER);
   const exponent = c.find(TAG_9F32_ISSUER_EXPONENT);
@@ -272,6 +285,10 @@ export function odaSdadPrecheck(): i32 {
   if (sdad < 0) return STATUS_OK;
   const atc = c.find(TAG_9F36_ATC);
   if (atc < 0) return ERR_ODA_ATC_MISSING;
+  if (odaIsSm()) {
+    return odaSmRecoverSdad(c.valuePtr(sdad), c.valueLength(sdad), c.valuePtr(atc),
+      c.valueLength(atc));
+  }
   return odaRecoverSdad(c.valuePtr(sdad), c.valueLength(sdad), c.valuePtr(atc), c.valueLength(atc));
 }
 
@@ -299,7 +316,8 @@ function odaFdda(): i32 {
   const amount = t.find(TAG_9F02_AMOUNT);
   const currency = t.find(TAG_5F2A_CURRENCY_CODE);
   assert(un >= 0 && amount >= 0 && currency >= 0, 'terminal data set at begin');
-  return odaVerifySdad(
+  const verify = odaIsSm() ? odaSmVerifySdad : odaVerifySdad;
+  return verify(
     c.valuePtr(sdad),
     c.valueLength(sdad),
     t.valuePtr(un),
@@ -313,6 +331,43 @@ function odaFdda(): i32 {
     c.valuePtr(atc),
     c.valueLength(atc),
   );
+}
+
+/**
+ * True when the card's CA key (RID = first 5 bytes of 84, index 8F) is an SM2 key: the card
+ * then signs with SM2/SM3 (it was offered DF69 = 01; domain.md 3.6) and the SM formats apply.
+ */
+export function odaIsSm(): bool {
+  const index = ctx.card.find(TAG_8F_CA_INDEX);
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (index < 0 || name < 0 || ctx.card.valueLength(index) != 1) return false;
+  if (ctx.fci.valueLength(name) < 5) return false;
+  return odaSmCaKey(ctx.fci.valuePtr(name), <u32>load<u8>(ctx.card.valuePtr(index)));
+}
+
+/** True when a CA key (RSA or SM2) is loaded for the card's RID and 8F. */
+function odaCaKeyLoaded(): bool {
+  const index = ctx.card.find(TAG_8F_CA_INDEX);
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (index < 0 || name < 0 || ctx.card.valueLength(index) != 1) return false;
+  if (ctx.fci.valueLength(name) < 5) return false;
+  return capkFind(ctx.fci.valuePtr(name), <u32>load<u8>(ctx.card.valuePtr(index))) >= 0;
+}
+
+/** SM certificate stage: issuer certificate with the SM2 CA key, then the ICC certificate. */
+function odaSmCertificates(dateBcd: u32): i32 {
+  const c = ctx.card;
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  const index = c.find(TAG_8F_CA_INDEX);
+  const cert = c.find(TAG_90_ISSUER_CERT);
+  const status = odaSmRecoverIssuer(ctx.fci.valuePtr(name), <u32>load<u8>(c.valuePtr(index)),
+    c.valuePtr(cert), c.valueLength(cert), ctx.pan, ctx.panLength, dateBcd);
+  if (status != STATUS_OK) return status;
+  // SM SDA (SSAD 93) has no public layout: an SM card must offer fDDA.
+  if (!odaUsesIccKey()) return ERR_ODA_SM_CA_KEY_TYPE;
+  const iccCert = c.find(TAG_9F46_ICC_CERT);
+  return odaSmRecoverIcc(c.valuePtr(iccCert), c.valueLength(iccCert), ctx.pan, ctx.panLength,
+    odaStatic, odaStaticLength, dateBcd);
 }
 
 function odaPtr(index: i32): usize {

@@ -161,6 +161,18 @@ export const ERR_ODA_SDAD_MISSING: i32 = -376;
 export const ERR_ODA_SSAD_MISSING: i32 = -377;
 export const ERR_ODA_PAN_MISSING: i32 = -378;
 export const ERR_ODA_ATC_MISSING: i32 = -379;
+// SM2 primitive (assembly/src/crypto/sm2.ts; GB/T 32918.2) and SM ODA (emv_oda_sm.ts,
+// domain.md 3.6). SM certificate checks that mean what an RSA check means reuse its code.
+export const ERR_SM2_POINT_INVALID: i32 = -380;
+export const ERR_SM2_SIGNATURE_RANGE: i32 = -381;
+export const ERR_SM2_SIGNATURE_INVALID: i32 = -382;
+export const ERR_SM2_ID_LENGTH: i32 = -383;
+export const ERR_SM2_INPUT_MALFORMED: i32 = -384;
+export const ERR_ODA_SM_ISSUER_SIGNATURE: i32 = -385;
+export const ERR_ODA_SM_ICC_SIGNATURE: i32 = -386;
+export const ERR_ODA_SM_SDAD_SIGNATURE: i32 = -387;
+export const ERR_ODA_SM_KEY_INVALID: i32 = -388;
+export const ERR_ODA_SM_CA_KEY_TYPE: i32 = -389;
 // RSA primitive (assembly/src/crypto/rsa.ts): key or input unusable.
 export const ERR_RSA_MODULUS_LENGTH: i32 = -390;
 export const ERR_RSA_MODULUS_INVALID: i32 = -391;
@@ -183,6 +195,7 @@ export const ERR_CAPK_EXPIRY_INVALID: i32 = -409;
 export const ERR_CAPK_STORE_FULL: i32 = -410;
 export const ERR_CAPK_REVOCATION_FULL: i32 = -411;
 export const ERR_CAPK_REVOCATION_MALFORMED: i32 = -412;
+export const ERR_CAPK_SM2_KEY_INVALID: i32 = -413;
 
 // Transaction configuration and host input (assembly/src/abi/txn_ops.ts, assembly/src/qpboc).
 export const ERR_TXN_CONFIG_INVALID: i32 = -470;

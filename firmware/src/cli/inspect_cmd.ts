@@ -9,6 +9,7 @@ import {
   type TlvObject,
 } from '../../../assembly/host/qpboc_session.js';
 import { EXIT_OK, EXIT_USAGE, type CliIo } from './cli_args.js';
+import { isSmCard, smOdaReport } from './inspect_sm.js';
 import { jtt978ExchangeJson, jtt978TraceParse } from './jtt978_inspect.js';
 import { loadTraceArgument } from './replay_cmd.js';
 import {
@@ -104,6 +105,7 @@ const TAG_NAMES: Readonly<Record<number, string>> = {
   0xbf0c: 'FCI issuer discretionary data',
   0xdf4d: 'charge log entry',
   0xdf61: 'extended application indicator',
+  0xdf69: 'SM algorithm support indicator',
 };
 
 interface TreeEntry {
@@ -157,6 +159,7 @@ interface OdaReport {
   readonly issuerCertificate: Record<string, unknown>;
   readonly iccCertificate: Record<string, unknown>;
   readonly fdda: Record<string, unknown>;
+  readonly algorithm?: string;
 }
 
 /** Recovers the certificates from what the kernel collected (OP_TXN_DUMP) with the ODA ops. */
@@ -177,6 +180,9 @@ function odaReport(kernel: Kernel, result: ReplayResult): OdaReport {
   const aip = findTlv(card, 0x82);
   const withAip = findTlv(card, 0x9f4a)?.[0] === 0x82 && aip !== null;
   const staticData = Buffer.concat([staticRecords, withAip ? aip : new Uint8Array(0)]);
+  if (isSmCard(card)) {
+    return smOdaReport(kernel, { card, terminal, fci, staticData, outcome: result.outcome });
+  }
   const base = [
     ...pick(fci, [0x84]),
     ...pick(terminal, [0x9a]),

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 
 import { FieldError, checkHex } from './json_fields.js';
+import { PK_ALGORITHM_04_SM2, capkParseSm2 } from './emv_capk_sm.js';
 
 /** Tags of the UnionPay / Chinese POS SDK CAPK parameter TLV. */
 export const TAG_9F06_RID = 0x9f06;
@@ -32,8 +33,9 @@ export interface CaPublicKey {
   readonly expiryYyyymmdd: string;
   readonly hashAlgorithm: number;
   readonly pkAlgorithm: number;
+  /** RSA modulus, or for an SM2 key (pkAlgorithm 04, emv_capk_sm.ts) its X || Y. */
   readonly modulusHex: string;
-  /** Exponent without leading zero bytes (03 or 010001). */
+  /** Exponent without leading zero bytes (03 or 010001); empty for an SM2 key. */
   readonly exponentHex: string;
   readonly checkValueHex: string;
 }
@@ -65,6 +67,11 @@ export function capkParse(tlvHex: string, file: string, field: string): CaPublic
   const index = need(TAG_9F22_CA_INDEX, 1, 1);
   const keyField = `${field} (index ${toHex(index)})`;
   const expiry = expiryRead(need(TAG_DF05_EXPIRY, 4, 8), file, `${keyField}.DF05`);
+  const algorithm = objects.get(TAG_DF07_PK_ALGORITHM);
+  if (algorithm?.length === 1 && algorithm[0] === PK_ALGORITHM_04_SM2) {
+    const sm2 = capkParseSm2(objects, rid, index, file, keyField);
+    return { ridHex: toHex(rid), index: index[0] ?? 0, expiryYyyymmdd: expiry, ...sm2 };
+  }
   const modulus = need(TAG_DF02_MODULUS, CA_MODULUS_BYTES_MIN, CA_MODULUS_BYTES_MAX);
   const exponent = need(TAG_DF04_EXPONENT, 1, 3);
   const checkValue = need(TAG_DF03_CHECK_VALUE, 20, 20);

@@ -18,7 +18,7 @@ function bcd4(value: number): string {
 }
 
 /** The UnionPay parameter TLV of one CA key (9F06 9F22 DF05 DF06 DF07 DF02 DF04 DF03). */
-function caKeyTlv(key: ParamSet['caKeys'][number]): Uint8Array {
+export function caKeyTlv(key: ParamSet['caKeys'][number]): Uint8Array {
   return Buffer.concat([
     tlvEncode(0x9f06, bytes(key.ridHex)),
     tlvEncode(0x9f22, Uint8Array.of(key.index)),
@@ -26,7 +26,7 @@ function caKeyTlv(key: ParamSet['caKeys'][number]): Uint8Array {
     tlvEncode(0xdf06, Uint8Array.of(key.hashAlgorithm)),
     tlvEncode(0xdf07, Uint8Array.of(key.pkAlgorithm)),
     tlvEncode(0xdf02, bytes(key.modulusHex)),
-    tlvEncode(0xdf04, bytes(key.exponentHex)),
+    ...(key.exponentHex === '' ? [] : [tlvEncode(0xdf04, bytes(key.exponentHex))]),
     tlvEncode(0xdf03, bytes(key.checkValueHex)),
   ]);
 }
