@@ -36,6 +36,8 @@ import { bootUploader, type BusDepotOptions, type BusUploader } from './bus_uplo
 import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js';
 import { JsonLineLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
+import { bootPcscReader, type PcscBoardReader } from './pcsc_board_reader.js';
+import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import {
   READER_ERROR_TURNS_MAX,
   READER_REOPEN_BACKOFF,
@@ -47,6 +49,8 @@ import { SystemClock } from './system_clock.js';
 export interface BusValidatorOptions {
   /** Serial device of the PN532 (HSU), e.g. /dev/ttyS1 or /dev/ttyUSB0. */
   readonly readerPath: string;
+  /** A PC/SC contactless reader (name or prefix) instead of the PN532; null or absent: PN532. */
+  readonly pcscReaderName?: string | null;
   /** Host-link speed after start-up: 115200 keeps the power-on speed. */
   readonly baudRate: number;
   readonly paramsDir: string;
@@ -122,9 +126,18 @@ export class BoardStop {
 
 export { READER_ERROR_TURNS_MAX };
 
+/** The board's contactless reader: a PN532 on a serial port, or a PC/SC reader. */
+type BoardReader =
+  | { readonly kind: 'pn532'; readonly pn532: Pn532OnSerial }
+  | { readonly kind: 'pcsc'; readonly pcsc: PcscBoardReader };
+
+function boardReaderPort(reader: BoardReader): ReaderPort {
+  return reader.kind === 'pn532' ? reader.pn532.reader : reader.pcsc.reader;
+}
+
 interface Board {
   readonly validator: Validator;
-  readonly pn532: Pn532OnSerial;
+  readonly reader: BoardReader;
   readonly display: DisplayPort;
   readonly indicator: IndicatorPort;
   readonly clock: ClockPort;
@@ -240,11 +253,9 @@ async function bootDevices(
   } catch (error) {
     return { refused: 'refused', message: `cannot load the kernel: ${String(error)}` };
   }
-  const reader = await bootReader(options.readerPath, options.baudRate, clock);
+  const reader = await bootBoardReader(options, clock, log);
   if (!reader.ok) return { refused: 'reader', message: reader.message };
-  closers.push(reader.value.close);
-  const info = reader.value.info;
-  log.log({ event: 'reader', name: info.name, baudRate: info.baudRate, path: options.readerPath });
+  closers.push(reader.close);
   const display = await bootDisplay(options.displayPath, log, clock, io.err);
   if (!display.ok) return { refused: 'display', message: display.message };
   closers.push(display.value.close);
@@ -260,7 +271,7 @@ async function bootDevices(
   const validator = composeValidator(
     { kernel, journal: journal.value, panVault: panVault.value, params,
       display: display.value.part, indicator, clock, log },
-    reader.value.part,
+    boardReaderPort(reader.value),
     options,
   );
   const set = params.set;
@@ -288,7 +299,7 @@ async function bootDevices(
     if (!uploader.ok) return { refused: 'refused', message: uploader.message };
     upload = uploader.value;
   }
-  return { validator, pn532: reader.value.part, display: display.value.part, indicator, upload };
+  return { validator, reader: reader.value, display: display.value.part, indicator, upload };
 }
 
 interface ValidatorParts {
@@ -303,14 +314,38 @@ interface ValidatorParts {
   readonly log: LogPort;
 }
 
+/** The PN532 on its serial port, or the PC/SC reader of `--reader pcsc:NAME`. */
+async function bootBoardReader(
+  options: BusValidatorOptions,
+  clock: ClockPort,
+  log: LogPort,
+): Promise<
+  | { ok: true; value: BoardReader; close: () => Promise<void> }
+  | { ok: false; message: string }
+> {
+  const pcscName = options.pcscReaderName ?? null;
+  if (pcscName !== null) {
+    const pcsc = await bootPcscReader(pcscName, clock, log);
+    if (!pcsc.ok) return pcsc;
+    log.log({ event: 'reader', name: pcscName, baudRate: 0, path: options.readerPath });
+    return { ok: true, value: { kind: 'pcsc', pcsc: pcsc.value }, close: pcsc.value.close };
+  }
+  const reader = await bootReader(options.readerPath, options.baudRate, clock);
+  if (!reader.ok) return reader;
+  const info = reader.value.info;
+  log.log({ event: 'reader', name: info.name, baudRate: info.baudRate, path: options.readerPath });
+  const value: BoardReader = { kind: 'pn532', pn532: reader.value.part };
+  return { ok: true, value, close: reader.value.close };
+}
+
 function composeValidator(
   parts: ValidatorParts,
-  pn532: Pn532OnSerial,
+  reader: ReaderPort,
   options: Pick<BusValidatorOptions, 'mode' | 'ifdSerial'>,
 ): Validator {
   return new Validator(
     {
-      reader: pn532.reader,
+      reader,
       display: parts.display,
       indicator: parts.indicator,
       clock: parts.clock,
@@ -348,7 +383,7 @@ async function runLoop(
   log: LogPort,
   io: BoardIo,
 ): Promise<LoopEnd> {
-  stop.onForce(() => board.pn532.reader.cancel());
+  stop.onForce(() => boardReaderPort(board.reader).cancel());
   let done = false;
   const upload = board.upload;
   const uploading = upload?.run(() => done || stop.requested()) ?? Promise.resolve();
@@ -383,7 +418,9 @@ async function runTurns(
     failingTurns = failed ? failingTurns + 1 : 0;
     // The device's own loss event, or the driver's verdict on a link that stopped moving
     // bytes without one (a write stalled past linkStallMs): either way the reader is gone.
-    const lost = board.pn532.link.lost() ?? board.pn532.reader.linkLostDetail();
+    const lost = board.reader.kind === 'pn532'
+      ? board.reader.pn532.link.lost() ?? board.reader.pn532.reader.linkLostDetail()
+      : board.reader.pcsc.lost();
     if (lost === null && failingTurns < READER_ERROR_TURNS_MAX) continue;
     const why = lost ?? `${failingTurns} reader errors in a row`;
     const back = await readerDown(board, options, stop, log, io, why);
@@ -406,10 +443,26 @@ async function readerDown(
   io.err(`shuaka run: reader on ${options.readerPath} lost (${why}); out of service, reopening`);
   await board.display.show({ kind: 'outOfService' });
   await board.indicator.signal('outOfService');
-  const recovery = await recoverReader(
+  const recovery = await recoverBoardReader(board, options, stop, log);
+  if (recovery.kind === 'stopped') return false;
+  io.err(`shuaka run: reader on ${options.readerPath} back after ${recovery.downMs} ms`);
+  await board.indicator.signal('off');
+  await board.validator.showIdleScreen();
+  return true;
+}
+
+/** Waits out a lost reader: the PN532 reopened with backoff, or a PC/SC reader listed again. */
+async function recoverBoardReader(
+  board: Board,
+  options: BusValidatorOptions,
+  stop: BoardStop,
+  log: LogPort,
+): Promise<{ kind: 'back'; downMs: number } | { kind: 'stopped' }> {
+  if (board.reader.kind === 'pcsc') return board.reader.pcsc.recover(() => stop.requested());
+  return recoverReader(
     {
-      link: board.pn532.link,
-      reader: board.pn532.reader,
+      link: board.reader.pn532.link,
+      reader: board.reader.pn532.reader,
       clock: board.clock,
       // Jitter only spreads retries; it needs no secrecy, just independence between boards.
       random01: () => randomInt(0, 1 << 30) / (1 << 30),
@@ -419,9 +472,4 @@ async function readerDown(
     { baudRate: options.baudRate, rf: BUS_VALIDATOR_RF },
     READER_REOPEN_BACKOFF,
   );
-  if (recovery.kind === 'stopped') return false;
-  io.err(`shuaka run: reader on ${options.readerPath} back after ${recovery.downMs} ms`);
-  await board.indicator.signal('off');
-  await board.validator.showIdleScreen();
-  return true;
 }

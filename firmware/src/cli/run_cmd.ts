@@ -25,6 +25,7 @@ import { paramsHowTo } from './params_init.js';
 
 export const RUN_USAGE = `Usage:
   shuaka run --port DEV|pn532_uart:DEV[:BAUD] [--baud N] [--params DIR]
+  shuaka run --reader pcsc:NAME [--params DIR] ...
              [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--data-key FILE] [--deny-key FILE]
              [--mode auto|ec|oda]
@@ -33,6 +34,10 @@ export const RUN_USAGE = `Usage:
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
       switched to N (115200, 230400, 460800 or 921600; default 921600). DEV may be given
       as a libnfc connection string, pn532_uart:DEV[:BAUD] (BAUD as --baud).
+      --reader pcsc:NAME  a PC/SC contactless reader (ACR122U class) instead of the PN532:
+                          NAME is the reader's PC/SC name or its start ("ACS ACR122U");
+                          needs pcscd and the npm package @pokusew/pcsclite; a reader that
+                          leaves PC/SC is waited for and taken again when listed
       --params DIR        signed parameter set (default ./params), verified with
       --params-pub FILE   its Ed25519 public key (default ./params.pub.pem); a missing,
                           unsigned or tampered set is refused and the validator does not start
@@ -80,12 +85,14 @@ Exit codes:
   1  refused to start: parameter set refused, journal unreadable, data key missing or open to
      others, kernel, crash hook; or crashed
   2  bad usage
-  3  reader: serial port cannot be opened, or no PN532 answers at start
+  3  reader: serial port cannot be opened, or no PN532 answers at start; PC/SC reader not
+     listed or PC/SC not installed
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
   5  display: the display's serial port cannot be opened`;
 
 const FLAGS = [
   'port',
+  'reader',
   'baud',
   'params',
   'params-pub',
@@ -169,17 +176,8 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   if (args === null) return usage(io, 'unknown flag, missing value or repeated flag');
   if (args.positionals.length !== 0) return usage(io, `unexpected '${args.positionals[0]}'`);
   const v = args.values;
-  const portText = v['port'];
-  if (portText === undefined || portText === '') return usage(io, '--port is required');
-  const port = portSpecParse(portText);
-  if ('error' in port) return usage(io, port.error);
-  if (port.baudRate !== null && v['baud'] !== undefined && Number(v['baud']) !== port.baudRate) {
-    return usage(io, `--port names ${port.baudRate} baud and --baud ${v['baud']}`);
-  }
-  const baudRate = cliInt(v['baud'] ?? String(port.baudRate ?? 921600), 1, 10_000_000);
-  if (baudRate === null || !RUN_BAUD_RATES.includes(baudRate)) {
-    return usage(io, `--baud must be one of ${RUN_BAUD_RATES.join(', ')}`);
-  }
+  const device = runParseReader(v, io);
+  if (device === null) return null;
   const mode = v['mode'] ?? 'auto';
   if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto') {
     return usage(io, `--mode must be auto, ec or oda, got '${mode}'`);
@@ -211,8 +209,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   const depot = runParseDepot(v, io);
   if (depot === false) return null;
   return {
-    readerPath: port.path,
-    baudRate,
+    ...device,
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',
@@ -226,6 +223,33 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
     depot,
     ifdSerial,
   };
+}
+
+/** --port (a PN532) or --reader pcsc:NAME, as board options; null after printing the usage. */
+function runParseReader(
+  v: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+): { readerPath: string; baudRate: number; pcscReaderName: string | null } | null {
+  const readerText = v['reader'];
+  if (readerText !== undefined) {
+    if (v['port'] !== undefined) return usage(io, '--reader and --port exclude each other');
+    if (v['baud'] !== undefined) return usage(io, '--baud is for the PN532 (--port)');
+    const name = readerText.startsWith('pcsc:') ? readerText.slice('pcsc:'.length) : '';
+    if (name === '') return usage(io, `--reader must be pcsc:NAME, got '${readerText}'`);
+    return { readerPath: readerText, baudRate: 115200, pcscReaderName: name };
+  }
+  const portText = v['port'];
+  if (portText === undefined || portText === '') return usage(io, '--port is required');
+  const port = portSpecParse(portText);
+  if ('error' in port) return usage(io, port.error);
+  if (port.baudRate !== null && v['baud'] !== undefined && Number(v['baud']) !== port.baudRate) {
+    return usage(io, `--port names ${port.baudRate} baud and --baud ${v['baud']}`);
+  }
+  const baudRate = cliInt(v['baud'] ?? String(port.baudRate ?? 921600), 1, 10_000_000);
+  if (baudRate === null || !RUN_BAUD_RATES.includes(baudRate)) {
+    return usage(io, `--baud must be one of ${RUN_BAUD_RATES.join(', ')}`);
+  }
+  return { readerPath: port.path, baudRate, pcscReaderName: null };
 }
 
 /** The --depot flags: options, null without --depot, or false after printing the usage. */

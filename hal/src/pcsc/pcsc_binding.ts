@@ -110,3 +110,34 @@ export function pcscErrorStatus(error: Error): HalStatus {
   if (match?.[1] === undefined) return Hs.READER_IO;
   return SCARD_CODES.get(Number.parseInt(match[1], 16)) ?? Hs.READER_IO;
 }
+
+/**
+ * Whether the PC/SC service answers SCardEstablishContext within `timeoutMs`, asked from a
+ * child process. The binding establishes contexts synchronously on the calling thread, and a
+ * daemon that accepts the socket but never answers (one shutting down or hung) would block
+ * the event loop for minutes; a child can simply be killed. False on any failure.
+ */
+export async function probePcscService(timeoutMs: number): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const { createRequire } = await import('node:module');
+  let modulePath: string;
+  try {
+    modulePath = createRequire(import.meta.url).resolve('@pokusew/pcsclite');
+  } catch {
+    return false;
+  }
+  const script =
+    `try { require(${JSON.stringify(modulePath)})(); process.stdout.write('OK'); }` +
+    ' catch (e) { process.stdout.write(String(e)); } process.exit(0);';
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out === 'OK');
+    });
+    child.on('error', () => resolve(false));
+  });
+}

@@ -2,7 +2,7 @@
 // stopped or restarted) is reopened with backoff on the injected clock.
 
 import type { ClockPort } from '../ports/clock_port.js';
-import { loadPcscFactory } from './pcsc_binding.js';
+import { loadPcscFactory, probePcscService } from './pcsc_binding.js';
 import type { PcscCardReader, PcscContextHandle, PcscFactory } from './pcsc_binding.js';
 
 /** What the reader set reports; the board logs it and shows reader health. */
@@ -28,7 +28,12 @@ export interface PcscReadersOptions {
   readonly onEvent: (event: PcscReaderEvent) => void;
   /** The binding; loaded lazily when absent (throws PcscUnavailableError if missing). */
   readonly factory?: PcscFactory;
+  /** Whether the service answers before a reopen (default `probePcscService`). */
+  readonly probe?: (timeoutMs: number) => Promise<boolean>;
 }
+
+/** How long a reopen probe may take before the service counts as not answering, ms. */
+const PROBE_TIMEOUT_MS = 3000;
 
 interface ReaderEntry {
   readonly reader: PcscCardReader;
@@ -55,11 +60,16 @@ export class PcscReaders {
     this.backoffMs = options.reopenBackoffMs;
   }
 
-  /** Opens the reader set. Throws PcscUnavailableError when the binding cannot load. */
+  /**
+   * Opens the reader set: at once when the PC/SC service answers, else in the background with
+   * backoff (reported as 'context-lost'). Throws PcscUnavailableError when the binding cannot
+   * load.
+   */
   static async open(options: PcscReadersOptions): Promise<PcscReaders> {
     const factory = options.factory ?? (await loadPcscFactory());
     const readers = new PcscReaders(options, factory);
-    readers.openContext();
+    if (await (options.probe ?? probePcscService)(PROBE_TIMEOUT_MS)) readers.openContext();
+    else readers.contextLost('PC/SC service not answering');
     return readers;
   }
 
@@ -88,7 +98,7 @@ export class PcscReaders {
   /** Closes the context; no reopening after this. Never fails. */
   close(): void {
     this.closed = true;
-    this.dropContext();
+    this.dropContext(true);
   }
 
   private entry(name: string): ReaderEntry | undefined {
@@ -140,39 +150,44 @@ export class PcscReaders {
     this.emit({ kind: 'reader-added', name: reader.name });
   }
 
-  private dropContext(): void {
+  /**
+   * Forgets the context and its readers. `closeNative` only when the daemon is alive: the
+   * binding's close() cancels and joins its status threads, and a thread blocked on a dead
+   * daemon would block the event loop for good; a lost context's threads end on their error.
+   */
+  private dropContext(closeNative: boolean): void {
     const context = this.context;
     this.context = null;
     for (const [name, entry] of this.entries) {
       entry.reader.removeAllListeners();
       entry.reader.on('error', () => undefined); // its status thread may still report the loss
-      try {
-        entry.reader.close();
-      } catch {
-        // A reader of a dead context may refuse to close; it is dropped either way.
-      }
+      if (closeNative) entry.reader.close();
       this.entries.delete(name);
     }
     if (context === null) return;
     context.removeAllListeners();
     context.on('error', () => undefined);
-    try {
-      context.close();
-    } catch {
-      // Closing a context whose daemon is gone may fail; it is dropped either way.
-    }
+    if (closeNative) context.close();
   }
 
   private contextLost(detail: string): void {
     const names = [...this.entries.keys()];
-    this.dropContext();
+    this.dropContext(false);
     for (const name of names) this.emit({ kind: 'reader-removed', name });
     if (this.closed) return;
     const retryInMs = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.reopenBackoffMaxMs);
     this.emit({ kind: 'context-lost', detail, retryInMs });
-    void this.options.clock.sleepMs(retryInMs).then(() => {
-      if (!this.closed && this.context === null) this.openContext();
-    });
+    void this.reopenAfter(retryInMs);
+  }
+
+  /** Waits, asks a child whether the service answers, then opens in-process (or backs off). */
+  private async reopenAfter(waitMs: number): Promise<void> {
+    await this.options.clock.sleepMs(waitMs);
+    if (this.closed || this.context !== null) return;
+    const answers = await (this.options.probe ?? probePcscService)(PROBE_TIMEOUT_MS);
+    if (this.closed || this.context !== null) return;
+    if (answers) this.openContext();
+    else this.contextLost('PC/SC service not answering');
   }
 }

@@ -53,6 +53,11 @@ export interface PrivatePcscd {
   log(): string;
   /** Stops pcscd (SIGTERM, then SIGKILL after 3 s) and removes the temporary directory. */
   stop(): Promise<void>;
+  /**
+   * Stops pcscd, waits `downMs`, starts it again on the same socket and ports (the reader
+   * vanishes from PC/SC and comes back). Throws Error when it is not ready within 10 s.
+   */
+  restart(downMs: number): Promise<void>;
 }
 
 async function portFree(port: number): Promise<boolean> {
@@ -128,20 +133,23 @@ export async function startPrivatePcscd(friendlyName = 'Shuaka vpcd'): Promise<P
   const socketPath =
     target === '/run' ? join(runDir, 'pcscd', 'pcscd.comm') : join(runDir, 'pcscd.comm');
   const script = 'mount --bind "$0" "$1" || exit 97; exec "$2" --foreground --info -c "$3"';
-  const child = spawn(
-    'unshare',
-    [...unshareArgs(), 'sh', '-c', script, runDir, target, stack.pcscd, confDir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const spawnDaemon = (): ChildProcess =>
+    spawn('unshare', [...unshareArgs(), 'sh', '-c', script, runDir, target, stack.pcscd, confDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  let child = spawnDaemon();
   const logs: string[] = [];
+  const kill = async (): Promise<void> => {
+    const running = child;
+    if (running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((r) => running.once('exit', () => r()));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -150,6 +158,13 @@ export async function startPrivatePcscd(friendlyName = 'Shuaka vpcd'): Promise<P
     await stop();
     throw error;
   }
+  const restart = async (downMs: number): Promise<void> => {
+    await kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    child = spawnDaemon();
+    logs.length = 0;
+    await waitReady(child, logs, 10_000);
+  };
   return {
     port,
     readerNames: [`${friendlyName} 00 00`, `${friendlyName} 00 01`],
@@ -157,5 +172,6 @@ export async function startPrivatePcscd(friendlyName = 'Shuaka vpcd'): Promise<P
     env: { ...process.env, PCSCLITE_CSOCK_NAME: socketPath },
     log: () => logs.join(''),
     stop,
+    restart,
   };
 }

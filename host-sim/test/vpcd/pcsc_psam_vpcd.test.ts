@@ -169,4 +169,30 @@ describe.skipIf(MISSING !== null)('PC/SC PSAM driver over pcscd + vpcd', () => {
     const endless = await psam.transmit(h('00b0960006'), T);
     expect(endless.ok ? null : endless.error).toBe(HalStatus.PROTOCOL);
   });
+
+  it('pcscdRestart_readerLostReported_reopenedWithBackoff_psamWorksAgain', async () => {
+    await insert();
+    expect((await psam.powerOn(T)).ok).toBe(true);
+    harness.events.length = 0;
+    const restarted = harness.pcscd.restart(700);
+    await waitFor('context lost', () => harness.events.some((e) => e.kind === 'context-lost'));
+    expect(psam.slotState().kind).toBe('reader-absent');
+    const during = await readTerminalNumber(psam, T);
+    expect(during.ok ? null : during.error.kind === 'hal' && during.error.status).toMatch(
+      /READER_IO|CARD_GONE/,
+    );
+    await restarted;
+    await client.disconnect();
+    await insert(); // vpcd listens again: the card reconnects
+    const lost = harness.events.filter((e) => e.kind === 'context-lost');
+    const waits = lost.map((e) => (e.kind === 'context-lost' ? e.retryInMs : 0));
+    expect(waits[0]).toBe(100);
+    for (let i = 1; i < waits.length; i += 1) {
+      expect(waits[i]).toBe(Math.min((waits[i - 1] ?? 0) * 2, 1000));
+    }
+    expect(harness.events.some((e) => e.kind === 'context-open')).toBe(true);
+    expect((await psam.powerOn(T)).ok).toBe(true);
+    const tn = await readTerminalNumber(psam, T);
+    expect(tn.ok && x(tn.value)).toBe('000000000123');
+  });
 });

@@ -1,0 +1,90 @@
+// The validator's contactless reader through PC/SC (`shuaka run --reader pcsc:NAME`): an
+// ACR122U-class reader opened by name, its loss reported and waited out (PcscReaders reopens
+// a lost PC/SC context by itself, with backoff).
+
+import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import { PcscReader } from '../../../hal/src/pcsc/pcsc_reader.js';
+import { PcscReaders } from '../../../hal/src/pcsc/pcsc_readers.js';
+import type { LogPort } from '../app/validator/validator_ports.js';
+
+/** A PC/SC reader on the board. */
+export interface PcscBoardReader {
+  readonly reader: PcscReader;
+  /** The name asked for (a prefix of PC/SC's name is enough). */
+  readonly name: string;
+  /** Why the reader is unusable now (absent from PC/SC), or null. */
+  lost(): string | null;
+  /** Resolves once the reader is listed again ('back'), or 'stopped' when a stop came first. */
+  recover(
+    stopRequested: () => boolean,
+  ): Promise<{ kind: 'back'; downMs: number } | { kind: 'stopped' }>;
+  close(): Promise<void>;
+}
+
+/** How long `shuaka run` waits at start for the named reader to be listed, ms. */
+export const PCSC_READER_START_WAIT_MS = 3000;
+const PCSC_STATUS_INTERVAL_MS = 20;
+const PCSC_RECOVER_INTERVAL_MS = 200;
+
+/**
+ * Opens PC/SC and the reader `name`. Returns the reader, or the sentence for the operator:
+ * PC/SC binding missing (how to install it), or the reader not listed within
+ * PCSC_READER_START_WAIT_MS (with the readers that are).
+ */
+export async function bootPcscReader(
+  name: string,
+  clock: ClockPort,
+  log: LogPort,
+): Promise<{ ok: true; value: PcscBoardReader } | { ok: false; message: string }> {
+  let readers: PcscReaders;
+  try {
+    readers = await PcscReaders.open({
+      clock,
+      reopenBackoffMs: 250,
+      reopenBackoffMaxMs: 8000,
+      onEvent: (e) => {
+        if (e.kind !== 'status') log.log({ event: `pcsc-${e.kind}`, detail: JSON.stringify(e) });
+      },
+    });
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  const started = clock.nowMs();
+  while (readers.find(name) === null && clock.nowMs() - started < PCSC_READER_START_WAIT_MS) {
+    await clock.sleepMs(50);
+  }
+  if (readers.find(name) === null) {
+    const listed = readers.names();
+    readers.close();
+    const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
+    return { ok: false, message: `PC/SC reader "${name}" not found (${which})` };
+  }
+  const reader = new PcscReader({
+    readerName: name,
+    readers,
+    clock,
+    statusIntervalMs: PCSC_STATUS_INTERVAL_MS,
+  });
+  const lost = (): string | null =>
+    readers.find(name) === null ? `PC/SC reader "${name}" gone` : null;
+  return {
+    ok: true,
+    value: {
+      reader,
+      name,
+      lost,
+      recover: async (stopRequested) => {
+        const down = clock.nowMs();
+        while (lost() !== null) {
+          if (stopRequested()) return { kind: 'stopped' };
+          await clock.sleepMs(PCSC_RECOVER_INTERVAL_MS);
+        }
+        return { kind: 'back', downMs: clock.nowMs() - down };
+      },
+      close: async () => {
+        await reader.release();
+        readers.close();
+      },
+    },
+  };
+}
