@@ -190,6 +190,11 @@ export async function runSimCommand(
   ptyRunner: BusRunner | null = null,
   openDepot: FleetDepotOpener | null = null,
 ): Promise<number> {
+  // The face in a browser has its own flags (web_cli.ts); loaded on use only (ws, http).
+  if (argv.includes('--web')) {
+    const { runWebCommand } = await import('../web/web_cli.js');
+    return runWebCommand(argv, io, undefined, formatTap);
+  }
   // A fleet of buses with their uploaders has its own flags (fleet_cli.ts).
   if (argv.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))) {
     return runFleetCommand(argv, io, openDepot);
