@@ -143,7 +143,8 @@ function update(view, state) {
     ['balance', yuan(last?.balanceMinor), 'balance']]);
   const j = state.journal;
   dl(panels.journal, [['records', j.records, 'records'],
-    ['upload backlog', `${j.backlog} clearing records not acknowledged`, 'backlog'],
+    ['upload backlog', `${j.backlog} clearing record${j.backlog === 1 ? '' : 's'} not `
+      + 'acknowledged', 'backlog'],
     ['uncertain', j.uncertain, 'uncertain'], ['size', `${j.sizeBytes} bytes`, 'size']]);
   panels.taps.replaceChildren(...state.recentTaps.map((t) => el('li', {},
     `${t.result} ${t.panMasked ?? ''} ${yuan(t.amountMinor)} (journal ${t.journalSeqs.join(',')})`)));

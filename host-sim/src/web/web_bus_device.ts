@@ -11,8 +11,12 @@ import { ClockPacer, type ClockPacerOptions } from './clock_pacer.js';
 import type { WebBusBoard } from './web_bus_board.js';
 import type { JsonValue, WebAction, WebActResult, WebDevice } from './web_device.js';
 
-/** How long a tapped card stays after the answer (a rider glancing at the screen). */
-export const WEB_TAP_HOLD_MS = 600;
+/**
+ * How long a tapped or pulled card stays after the answer: the validator shows its answer
+ * until it sees the card leave, so this is how long the person at the page can read it. A
+ * pulled card stays mute in the field that long, as the riders of `shuaka sim` do (rideTap).
+ */
+export const WEB_TAP_HOLD_MS = 1_500;
 /** Default command after which an early pull takes the card away (after GPO: a torn tap). */
 export const WEB_PULL_AFTER_COMMANDS_DEFAULT = 3;
 /** Bound on the early-pull command index (a qPBOC tap has fewer commands than this). */
@@ -236,8 +240,7 @@ export class WebBusDevice implements WebDevice {
     if (this.recent.length > RECENT_TAPS_MAX) this.recent.pop();
     this.events.push({ type: 'tap', card: id, screen: line.screen, report: reportJson(report) });
     if (id !== null && inField !== null && inField.presence !== 'hold') {
-      const hold = inField.presence === 'pull' ? 0 : WEB_TAP_HOLD_MS;
-      void board.clock.sleepMs(hold).then(() => this.leaveIf(id, inField.presented));
+      void board.clock.sleepMs(WEB_TAP_HOLD_MS).then(() => this.leaveIf(id, inField.presented));
     }
     this.onTap(line);
   }
