@@ -36,7 +36,8 @@ const NS_PER_S = 1_000_000_000;
 
 /**
  * A SysfsFiles that forwards every call to `inner` and, for each successful write that changes
- * what the buzzer or LEDs do, records an IndicatorEdge. Reads and `exists` pass through.
+ * what the buzzer or LEDs do, records an IndicatorEdge (writes at the same instant make one
+ * edge: the state after the last of them). Reads and `exists` pass through.
  */
 export class IndicatorRecorder implements SysfsFiles {
   private periodNs = 0;
@@ -89,7 +90,10 @@ export class IndicatorRecorder implements SysfsFiles {
     if (next.toneHz === this.state.toneHz && next.green === this.state.green
       && next.red === this.state.red) return;
     this.state = next;
-    this.edges.push({ atMs: this.clock.nowMs(), ...next });
+    const atMs = this.clock.nowMs();
+    // One step of a pattern is several writes at one instant (tone, green, red): one edge.
+    if (this.edges[this.edges.length - 1]?.atMs === atMs) this.edges.pop();
+    this.edges.push({ atMs, ...next });
     if (this.edges.length > INDICATOR_EDGES_MAX) this.edges.shift();
   }
 }

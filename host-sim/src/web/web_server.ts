@@ -91,6 +91,8 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const devices = new Map(options.devices.map((d) => [d.id, d]));
   const server = createServer((req, res) => void serveAsset(options.assetsDir, req, res));
+  // Listen first: the WebSocketServer re-emits the listener's errors as its own.
+  const port = await listen(server, options.host, options.port);
   const sockets = new WebSocketServer({ server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {
@@ -106,13 +108,6 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     send(socket, { type: 'hello', devices: hello });
     socket.on('message', (data) => send(socket, handleMessage(devices, String(data))));
   });
-  let port: number;
-  try {
-    port = await listen(server, options.host, options.port);
-  } catch (error) {
-    sockets.close();
-    throw error;
-  }
   for (const device of devices.values()) {
     device.start(() => {
       const events = device.takeEvents();
