@@ -253,7 +253,12 @@ export async function composeSimBoardRest(
         params: () => params.set,
         unpredictableNumber: () => unpredictable.bytes(4),
         panVault,
-        log: { log: (event) => logs.push(event) },
+        log: {
+          log: (event) => {
+            logs.push(event);
+            options.logSink?.(event);
+          },
+        },
       },
       options.validator,
     );
@@ -328,5 +333,6 @@ export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoa
     storageBytes: 8 << 20,
     terminalId: options.terminalId ?? 'SIM00001',
     ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
+    ...(options.logSink === undefined ? {} : { logSink: options.logSink }),
   };
 }
