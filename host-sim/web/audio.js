@@ -49,7 +49,8 @@ export class BeepPlayer {
   }
 
   end(id, playing, atMs) {
-    const durationMs = atMs - playing.atMs;
+    // Edge times are simulated ms with fractions (bytes paced at the baud rate): to the µs.
+    const durationMs = Math.round((atMs - playing.atMs) * 1000) / 1000;
     playing.oscillator.stop(playing.startedAt + durationMs / 1000);
     this.tones.delete(id);
     this.log.push({

@@ -105,21 +105,24 @@ export function mountDevice(root, device, api) {
   dropTarget(deck, (id) => void api.act('remove', { card: id }));
   const panels = buildPanels();
   const fault = el('p', { class: 'fault', hidden: true });
+  const linkButton = el('button', { type: 'button', class: 'link', 'data-role': 'link' });
+  linkButton.addEventListener('click', () =>
+    void api.act('link', { online: linkButton.dataset.online !== 'true' }));
   root.append(
     el('h2', {}, `${info.terminalId} `, el('small', {}, `line ${info.lineId} · bus`)),
     el('div', { class: 'bezel' }, screen, el('div', { class: 'leds' }, leds.green, leds.red),
       reader),
     fault,
     el('div', { class: 'side' }, el('h3', {}, 'fare and balance'), panels.money,
-      el('h3', {}, 'journal and upload backlog'), panels.journal,
+      el('h3', {}, 'journal and upload backlog'), panels.journal, linkButton,
       el('h3', {}, 'taps'), panels.taps),
     el('h3', { class: 'deck-title' }, 'cards of the population'), deck);
-  const view = { screen, leds, reader, deck, chips, panels, fault };
+  const view = { screen, leds, reader, deck, chips, panels, fault, linkButton };
   return { update: (state) => update(view, state), events: () => undefined };
 }
 
 function update(view, state) {
-  const { screen, leds, reader, deck, chips, panels, fault } = view;
+  const { screen, leds, reader, deck, chips, panels, fault, linkButton } = view;
   screen.dataset.page = state.screen.pageName;
   screen.dataset.style = PAGE_STYLES[state.screen.pageName] ?? 'boot';
   for (const region of REGIONS) {
@@ -142,10 +145,18 @@ function update(view, state) {
     ['charged', yuan(last?.amountMinor), 'amount'],
     ['balance', yuan(last?.balanceMinor), 'balance']]);
   const j = state.journal;
+  const up = state.upload;
   dl(panels.journal, [['records', j.records, 'records'],
     ['upload backlog', `${j.backlog} clearing record${j.backlog === 1 ? '' : 's'} not `
       + 'acknowledged', 'backlog'],
+    ['acknowledged', `through seq ${j.ackThroughSeq}`, 'ack'],
+    ['at the depot', `${up.atDepot} records`, 'atDepot'],
+    ['contacts', `${up.contacts} (${up.contactsFailed} failed)`, 'contacts'],
+    ['last error', up.lastError ?? '—', 'lastError'],
     ['uncertain', j.uncertain, 'uncertain'], ['size', `${j.sizeBytes} bytes`, 'size']]);
+  linkButton.dataset.online = String(up.online);
+  linkButton.textContent = up.online ? 'depot link: up (click to cut)'
+    : 'depot link: CUT (click to restore)';
   panels.taps.replaceChildren(...state.recentTaps.map((t) => el('li', {},
     `${t.result} ${t.panMasked ?? ''} ${yuan(t.amountMinor)} (journal ${t.journalSeqs.join(',')})`)));
   fault.hidden = state.fault === null;

@@ -7,7 +7,10 @@ import { runOnClock } from '../pn532_sim/pn532_sim_rig.js';
 import type { TapLine } from '../sim/bus_run.js';
 import { RIDE_ANSWER_WAIT_MS } from '../sim/bus_ride.js';
 import type { RiderCard, RiderPool } from '../sim/bus_riders.js';
+import type { Uploader } from '../../../firmware/src/app/upload/uploader.js';
+import type { DepotSim } from '../sim/depot_sim.js';
 import { ClockPacer, type ClockPacerOptions } from './clock_pacer.js';
+import type { DepotSwitch } from './depot_switch.js';
 import type { WebBusBoard } from './web_bus_board.js';
 import type { JsonValue, WebAction, WebActResult, WebDevice } from './web_device.js';
 
@@ -52,7 +55,14 @@ function reportJson(report: TapReport): JsonValue {
   };
 }
 
-/** The validator of one bus, paced at wall-clock speed. */
+/** The bus's uploader, its link (which the page can cut) and the depot twin they reach. */
+export interface WebBusUpload {
+  readonly uploader: Uploader;
+  readonly link: DepotSwitch;
+  readonly depot: DepotSim;
+}
+
+/** The validator of one bus and its uploader, paced at wall-clock speed. */
 export class WebBusDevice implements WebDevice {
   readonly kind = 'bus';
   readonly id: string;
@@ -70,6 +80,7 @@ export class WebBusDevice implements WebDevice {
   constructor(
     private readonly parts: WebBusBoard,
     private readonly pool: RiderPool,
+    private readonly upload: WebBusUpload,
     pace: ClockPacerOptions,
     private readonly onTap: (line: TapLine) => void,
   ) {
@@ -111,6 +122,7 @@ export class WebBusDevice implements WebDevice {
         uncertain: journal.uncertainCount,
         sizeBytes: journal.sizeBytes,
       },
+      upload: this.uploadState(),
       balances: this.pool.cards.map((card) => card.card.balanceMinor()),
       taps: this.tapCount,
       fault: this.fault,
@@ -126,6 +138,12 @@ export class WebBusDevice implements WebDevice {
 
   act(action: WebAction): WebActResult {
     if (this.fault !== null) return { ok: false, error: `the validator stopped: ${this.fault}` };
+    if (action.verb === 'link') {
+      const online = action.args['online'];
+      if (typeof online !== 'boolean') return { ok: false, error: 'online must be true or false' };
+      this.upload.link.online = online;
+      return { ok: true };
+    }
     const id = action.args['card'];
     const card = typeof id === 'number' && Number.isInteger(id) ? this.pool.cards[id] : undefined;
     if (card === undefined || typeof id !== 'number') {
@@ -146,13 +164,14 @@ export class WebBusDevice implements WebDevice {
       case 'remove':
         return this.remove(id);
       default:
-        return { ok: false, error: `unknown action '${action.verb}' (tap, hold, pull, remove)` };
+        return { ok: false,
+          error: `unknown action '${action.verb}' (tap, hold, pull, remove, link)` };
     }
   }
 
   start(onTick: () => void): void {
     this.onTick = onTick;
-    this.loop = this.runValidator();
+    this.loop = Promise.all([this.runValidator(), this.runUploader()]).then(() => undefined);
     this.pacer.start();
   }
 
@@ -173,12 +192,37 @@ export class WebBusDevice implements WebDevice {
     this.onTick();
   }
 
+  private uploadState(): JsonValue {
+    const state = this.upload.uploader.state();
+    return {
+      online: this.upload.link.online,
+      contacts: state.contacts,
+      contactsFailed: state.contactsFailed,
+      recordsSent: state.recordsSent,
+      depotAckThroughSeq: state.depotAckThroughSeq,
+      lastError: state.lastError,
+      atDepot: this.upload.depot.records.get(this.id)?.size ?? 0,
+    };
+  }
+
+  /** The uploader beside the tap loop, as on the board; it stops with the device. */
+  private async runUploader(): Promise<void> {
+    try {
+      await this.upload.uploader.run(() => this.stopping);
+    } catch (error) {
+      this.fault = `uploader: ${error instanceof Error ? error.message : String(error)}`;
+      this.onTick();
+    }
+  }
+
   private async runValidator(): Promise<void> {
     try {
       while (!this.stopping) {
         await this.parts.board.validator.turn((event) => {
           if (event.kind === 'CardProcessed') this.processed(event.report);
         });
+        // Acks the depot earned are journalled between taps, never during one.
+        await this.upload.uploader.betweenTaps();
       }
     } catch (error) {
       this.fault = error instanceof Error ? error.message : String(error);

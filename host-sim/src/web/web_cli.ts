@@ -8,7 +8,11 @@ import { parsePopulationKind } from '../cards/card_mix.js';
 import { testPki } from '../pki/test_pki.js';
 import { BUS_RUN_DEFAULT, type BusRunOptions, type TapLine } from '../sim/bus_run.js';
 import { riderPool } from '../sim/bus_riders.js';
+import { Prng } from '../prng.js';
+import { DepotSim } from '../sim/depot_sim.js';
+import { fleetTerminalId, fleetUploader } from '../sim/fleet_run.js';
 import { CLOCK_PACER_DEFAULT } from './clock_pacer.js';
+import { DepotSwitch } from './depot_switch.js';
 import { createWebBusBoard } from './web_bus_board.js';
 import { WebBusDevice } from './web_bus_device.js';
 import type { WebDevice } from './web_device.js';
@@ -112,11 +116,17 @@ export async function startWebFace(options: WebOptions, onTap: (id: string, line
   const pool = riderPool(run.seed, run.cardGroups, testPki(), run.populationKind);
   const pace = { ...CLOCK_PACER_DEFAULT, speed: options.speed };
   const devices: WebDevice[] = [];
+  // One depot twin for the page's fleet; each bus reaches it on a link the page can cut.
+  const depot = new DepotSim();
   try {
     for (let bus = 0; bus < options.fleet; bus += 1) {
-      const terminalId = `SIM${String(bus + 1).padStart(5, '0')}`;
+      const terminalId = fleetTerminalId(bus);
       const parts = await createWebBusBoard({ ...run, seed: run.seed + bus, terminalId }, pool);
-      devices.push(new WebBusDevice(parts, pool, pace, (line) => onTap(terminalId, line)));
+      const link = new DepotSwitch(depot);
+      const jitter = new Prng(run.seed + bus).fork('upload-jitter');
+      const uploader = fleetUploader(parts.board, link, terminalId, jitter, null);
+      devices.push(new WebBusDevice(parts, pool, { uploader, link, depot }, pace,
+        (line) => onTap(terminalId, line)));
     }
     return await startWebServer({
       host: options.host, port: options.port, assetsDir: webAssetsDir(), devices,

@@ -87,6 +87,12 @@ describe.runIf(ready)('shuaka sim --web in Chromium', () => {
     const before = await page.$eval(`${chip} .card-balance`, (n) => n.textContent ?? '');
     const balanceBefore = Math.round(Number(/¥([0-9.]+)/.exec(before)?.[1]) * 100);
     expect(balanceBefore).toBeGreaterThan(200);
+    // The green LED is lit for the pattern's 1 s: caught (with its colour) the moment it is.
+    const lit = page.waitForFunction(() => {
+      const led = document.querySelector('[data-device="SIM00001"] .led.green');
+      return led?.getAttribute('data-lit') === 'true' ? getComputedStyle(led).backgroundColor
+        : null;
+    }, undefined, { timeout: 15_000, polling: 10 });
     await page.click(`${chip} .card-name`);
     // The wording the firmware's display layer writes, with the balance from our own sum.
     const expected = screenTexts({ kind: 'approved', amountMinor: 200,
@@ -97,9 +103,12 @@ describe.runIf(ready)('shuaka sim --web in Chromium', () => {
     expect(expected.balance).toMatch(/^余额 [0-9]+\.[0-9]{2}元$/);
     expect(await page.$eval('[data-device="SIM00001"] .screen',
       (s) => (s as HTMLElement).dataset['page'])).toBe('approved');
-    const green = await page.$eval('[data-device="SIM00001"] .led.green', (led) => ({
-      lit: (led as HTMLElement).dataset['lit'], colour: getComputedStyle(led).backgroundColor }));
-    expect(green).toEqual({ lit: 'true', colour: 'rgb(0, 230, 0)' });
+    expect(await (await lit).jsonValue()).toBe('rgb(0, 230, 0)');
+    // The page's own record of the LED edges: green on, red off, for the approved pattern.
+    const leds = await page.evaluate(() => (window as unknown as { shuaka: { leds: unknown[] } })
+      .shuaka.leds);
+    expect(leds).toContainEqual(expect.objectContaining({ device: 'SIM00001', green: true,
+      red: false }));
     const step = INDICATOR_PATTERNS_DEFAULT.approved.steps[0];
     await page.waitForFunction(() => (window as unknown as { shuaka: { beeps: unknown[] } })
       .shuaka.beeps.length > 0, undefined, { timeout: 5_000 });
@@ -117,7 +126,9 @@ describe.runIf(ready)('shuaka sim --web in Chromium', () => {
 
   it('pullEarly_onTheSecondBus_shows请重刷_redLed_andTheTryAgainBeeps', async () => {
     const id = await cardId('unionpay-credit-ec');
-    const count = (await beeps()).length;
+    const ofBus2 = async (): Promise<Beep[]> =>
+      (await beeps()).filter((b) => b.device === 'SIM00002');
+    const count = (await ofBus2()).length;
     await page.click(`[data-device="SIM00002"] .card[data-card="${id}"] .pull`);
     const expected = screenTexts({ kind: 'tryAgain' });
     await waitScreen('SIM00002', expected);
@@ -126,9 +137,10 @@ describe.runIf(ready)('shuaka sim --web in Chromium', () => {
       '[data-device="SIM00002"] .led.red')?.getAttribute('data-lit') === 'true');
     await page.screenshot({ path: join(ARTIFACTS, 'try_again.png'), fullPage: true });
     const pattern = INDICATOR_PATTERNS_DEFAULT.tryAgain.steps.filter((s) => s.toneHz > 0);
-    await page.waitForFunction((n) => (window as unknown as { shuaka: { beeps: unknown[] } })
-      .shuaka.beeps.length >= n, count + pattern.length, { timeout: 5_000 });
-    const played = (await beeps()).slice(count).map((b) => [b.device, b.toneHz, b.durationMs]);
+    await page.waitForFunction((n) => (window as unknown as { shuaka: { beeps: Beep[] } })
+      .shuaka.beeps.filter((b) => b.device === 'SIM00002').length >= n, count + pattern.length,
+    { timeout: 5_000 });
+    const played = (await ofBus2()).slice(count).map((b) => [b.device, b.toneHz, b.durationMs]);
     expect(played).toEqual(pattern.map((s) => ['SIM00002', s.toneHz, s.durationMs]));
   });
 

@@ -147,7 +147,7 @@ describe('web server', () => {
       .map((m) => String(m['error']));
     await client.until(() => errors().length === 5);
     expect(errors()).toEqual(['not JSON', 'no device SIM09999',
-      "unknown action 'fly' (tap, hold, pull, remove)", 'no card 999 in this population',
+      "unknown action 'fly' (tap, hold, pull, remove, link)", 'no card 999 in this population',
       'afterCommands must be an integer in 1..32']);
     client.send(JSON.stringify({ device: 'SIM00001', verb: 'tap', args: { card: 11 } }));
     const tap = await client.until((m) => m['type'] === 'events'
@@ -163,5 +163,48 @@ describe('web server', () => {
     const off = edges.find((e) => e['toneHz'] === 0);
     expect(on).toMatchObject({ green: true });
     expect(Number(off?.['atMs']) - Number(on?.['atMs'])).toBe(150);
+  });
+});
+
+describe('web server: upload backlog', () => {
+  let server: WebServer;
+  let client: Client;
+  beforeAll(async () => {
+    // Ten times real time: the uploader's 30 s contact interval takes 3 s.
+    const options = parseWebOptions(['--web', '--port', '0', '--speed', '10']);
+    if (typeof options === 'string') throw new Error(options);
+    server = await startWebFace(options, () => undefined);
+    client = new Client(server.url);
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+  });
+
+  type State = { journal: Record<string, number>; upload: Record<string, unknown> };
+  const latest = (): State | null => {
+    const states = client.messages.filter((m) => m['type'] === 'state');
+    return (states[states.length - 1]?.['state'] as State | undefined) ?? null;
+  };
+
+  it('tap_thenCutLink_backlogGrows_thenRestored_drainsToTheDepot', async () => {
+    await client.until((m) => m['type'] === 'hello');
+    const tap = JSON.stringify({ device: 'SIM00001', verb: 'tap', args: { card: 11 } });
+    client.send(tap);
+    await client.until(() => (latest()?.journal['records'] ?? 0) > 0);
+    await client.until(() => latest()?.upload['atDepot'] === 1
+      && latest()?.journal['backlog'] === 0, 30_000);
+    client.send(JSON.stringify({ device: 'SIM00001', verb: 'link', args: { online: false } }));
+    await client.until(() => latest()?.upload['online'] === false);
+    // The same card again after the duplicate-tap window (60 s: 6 s here) is a new fare.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    client.send(tap);
+    await client.until(() => latest()?.journal['backlog'] === 1, 15_000);
+    await client.until(() => String(latest()?.upload['lastError']).includes('ECONNREFUSED'),
+      30_000);
+    expect(latest()?.upload['atDepot']).toBe(1);
+    client.send(JSON.stringify({ device: 'SIM00001', verb: 'link', args: { online: true } }));
+    await client.until(() => latest()?.upload['atDepot'] === 2
+      && latest()?.journal['backlog'] === 0, 30_000);
   });
 });
