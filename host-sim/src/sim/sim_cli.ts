@@ -2,7 +2,8 @@
 //
 // Exit codes: 0 the run was correct; 1 a checker found a violation (double charge, unrecorded
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
-// (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
+// (liveness); 2 bad usage (a bad flag, a --log path that cannot be written); 130 Ctrl-C.
+// Every failure prints the seed; the `replay:` line at the end replays the run exactly.
 
 import {
   closeSync,
@@ -20,6 +21,7 @@ import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { simDataKey } from './sim_board_parts.js';
+import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
@@ -71,7 +73,11 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --quiet       print the summary only
   --no-depot    skip the money loop (the ride and its checks only)
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
-                --help for its own flags)`;
+                --help for its own flags)
+  --web         the validator's face in a browser, cards to tap by hand (see shuaka sim --web
+                --help for its own flags)
+  The run ends with \`replay: shuaka sim ...\`: every flag of the run, defaults written out.
+  Ctrl-C stops after the tap under way: a partial summary and checks, exit code 130.`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
@@ -121,7 +127,7 @@ export interface SimOptions {
 }
 
 /** Each flag's value in `parsed` (null or false: not given). Exhaustive over SIM_FLAGS. */
-function simFlagValues(parsed: SimOptions): Record<SimFlag, string | boolean | null> {
+function simFlagValues(parsed: SimOptions): Record<SimFlag, FlagValue> {
   const o = parsed.options;
   return {
     seed: String(o.seed),
@@ -138,28 +144,17 @@ function simFlagValues(parsed: SimOptions): Record<SimFlag, string | boolean | n
   };
 }
 
-/** Quotes an argument for a POSIX shell when it needs it. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
-
 /**
  * The arguments that replay `parsed` exactly: every flag of SIM_FLAGS with its value, defaults
  * included, so the replay does not depend on the defaults of the version that replays it.
  */
 export function simReplayArgs(parsed: SimOptions): string[] {
-  const args: string[] = [];
-  for (const [flag, value] of Object.entries(simFlagValues(parsed))) {
-    if (value === null || value === false) continue;
-    args.push(`--${flag}`);
-    if (value !== true) args.push(value);
-  }
-  return args;
+  return replayArgsOf(simFlagValues(parsed));
 }
 
 /** `shuaka sim --seed 1 --riders 40 ...`, ready to paste into a shell. */
 export function simReplayHint(parsed: SimOptions): string {
-  return ['shuaka', 'sim', ...simReplayArgs(parsed)].map(shellWord).join(' ');
+  return replayHintOf(simReplayArgs(parsed));
 }
 
 /** Parses a `shuaka sim` command line: 'help', an error sentence, or the options. */

@@ -9,6 +9,7 @@ import {
   simReplayHint,
   type SimOptions,
 } from '../../src/sim/sim_cli.js';
+import { FLEET_FLAGS, fleetReplayHint } from '../../src/sim/fleet_cli.js';
 import { terminalIo } from '../../src/sim/sim_terminal.js';
 import { terminalScreen } from './terminal_screen.js';
 
@@ -81,5 +82,27 @@ describe('replay hint', () => {
     // Defaults are written out: the replay does not lean on a later version's defaults.
     expect(simReplayArgs(defaults)).toEqual(['--seed', '1', '--riders', '40', '--torn', '0.08',
       '--baud', '921600', '--mode', 'auto', '--population', 'realistic', '--link', 'pty']);
+  });
+});
+
+describe('fleet replay hint', () => {
+  const every: Record<keyof typeof FLEET_FLAGS, string | null> = {
+    fleet: '3', seed: '12', riders: '7', depot: 'https://depot.example:8443/',
+    'depot-identities': 'ids dir', fail: '0.2', lost: '0.01', quiet: null,
+    'params-key': 'params.pub.pem', 'deny-key': 'deny.key', link: 'memory',
+  };
+
+  it('everyFleetFlag_appearsInTheHint_andTheHintParsesBackToItself', () => {
+    const hint = fleetReplayHint(argvOf(every)) ?? '';
+    for (const [flag, value] of Object.entries(every)) {
+      expect(hint).toContain(value === null ? `--${flag}`
+        : `--${flag} ${/ /.test(value) ? `'${value}'` : value}`);
+    }
+    // The hint's own arguments (one quoted word here) give the same hint back.
+    const words = hint.replace("'ids dir'", 'ids\u0000dir').split(' ').slice(2)
+      .map((w) => w.replace('\u0000', ' '));
+    expect(fleetReplayHint(words)).toBe(hint);
+    expect(fleetReplayHint(['--fleet', '2'])).toBe('shuaka sim --fleet 2 --seed 1 --riders 20 '
+      + '--fail 0.1 --lost 0.05 --link memory');
   });
 });
