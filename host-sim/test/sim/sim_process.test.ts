@@ -73,12 +73,12 @@ describe('shuaka sim (process)', () => {
     expect(readFileSync(join(dir, 'run.log'), 'utf8')).toBe(log);
   });
 
-  it('sigint_midRun_printsAPartialSummary_andLeavesNoSocatNorTempDir', async () => {
+  it('ctrlC_toTheProcessGroup_midRun_printsAPartialSummary_leavesNoSocatNorTempDir', async () => {
     const link = externalToolsReady(['socat'], 'sim SIGINT on the pty link') ? 'pty' : 'memory';
     const tmp = tempDir('sigint-tmp');
     const logPath = join(tempDir('sigint-log'), 'run.log');
     const child = spawn(process.execPath, [BIN, 'sim', '--riders', '2000', '--link', link,
-      '--log', logPath], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp } });
+      '--log', logPath], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, detached: true });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -90,7 +90,8 @@ describe('shuaka sim (process)', () => {
     const children = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
       .stdout.split('\n').filter((p) => p !== '').map(Number);
     if (link === 'pty') expect(children.length).toBeGreaterThan(0);
-    child.kill('SIGINT');
+    // As Ctrl-C at a terminal: SIGINT to the whole foreground process group.
+    process.kill(-(child.pid ?? 0), 'SIGINT');
     expect(await exited).toBe(130);
     const lines = stdout.split('\n');
     const at = lines.findIndex((l) => /^interrupted \(SIGINT\) after [0-9]+ taps of 2000/.test(l));
