@@ -61,6 +61,21 @@ async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerRe
   }
 }
 
+/**
+ * A browser sends Origin with a WebSocket handshake; only the page this server served may
+ * drive its devices (another site open in the same browser must not tap cards here). A client
+ * that is not a browser sends no Origin and is let in: it could reach the port anyway.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /** The server could not listen: the message says why (a port in use, a bad host). */
 export class WebListenError extends Error {}
 
@@ -93,7 +108,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const server = createServer((req, res) => void serveAsset(options.assetsDir, req, res));
   // Listen first: the WebSocketServer re-emits the listener's errors as its own.
   const port = await listen(server, options.host, options.port);
-  const sockets = new WebSocketServer({ server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX });
+  const sockets = new WebSocketServer({
+    server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX,
+    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req),
+  });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));

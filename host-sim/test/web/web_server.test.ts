@@ -133,6 +133,24 @@ describe('web server', () => {
     }
   });
 
+  it('anotherSitesPage_isRefusedTheWebSocket', async () => {
+    const foreign = new WebSocket(`${server.url.replace('http', 'ws')}ws`,
+      { origin: 'https://evil.example' });
+    const refused = await new Promise<string>((resolve) => {
+      foreign.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      foreign.on('open', () => resolve('open'));
+      foreign.on('error', () => undefined);
+    });
+    expect(refused).toBe('401');
+    const own = new WebSocket(`${server.url.replace('http', 'ws')}ws`,
+      { origin: server.url.slice(0, -1) });
+    await new Promise((resolve, reject) => {
+      own.on('open', resolve);
+      own.on('error', reject);
+    });
+    own.close();
+  });
+
   it('hello_thenBadRequests_getErrors_andATap_getsEdgesAndATapEvent', async () => {
     const hello = await client.until((m) => m['type'] === 'hello');
     const devices = hello['devices'] as { id: string; kind: string }[];
@@ -162,7 +180,7 @@ describe('web server', () => {
     const on = edges.find((e) => e['toneHz'] === 2700);
     const off = edges.find((e) => e['toneHz'] === 0);
     expect(on).toMatchObject({ green: true });
-    expect(Number(off?.['atMs']) - Number(on?.['atMs'])).toBe(150);
+    expect(Number(off?.['atMs']) - Number(on?.['atMs'])).toBeCloseTo(150, 6);
   });
 });
 
