@@ -158,7 +158,9 @@ function update(view, state) {
   linkButton.textContent = up.online ? 'depot link: up (click to cut)'
     : 'depot link: CUT (click to restore)';
   panels.taps.replaceChildren(...state.recentTaps.map((t) => el('li', {},
-    `${t.result} ${t.panMasked ?? ''} ${yuan(t.amountMinor)} (journal ${t.journalSeqs.join(',')})`)));
+    `${t.result} ${t.panMasked ?? ''} ${yuan(t.amountMinor)} `
+      + (t.journalSeqs.length === 0 ? '(nothing journalled)'
+        : `(journal seq ${t.journalSeqs.join(', ')})`))));
   fault.hidden = state.fault === null;
   fault.textContent = state.fault === null ? '' : `validator stopped: ${state.fault}`;
 }
