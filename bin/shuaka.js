@@ -73,15 +73,28 @@ async function runSim(rest) {
     if (!identity.ok) throw new Error(`depot identity ${identityDir}: ${identity.detail}`);
     return new DepotHttps({ url, identity: identity.value, timeoutMs: 30_000 });
   };
-  const status = process.stderr.isTTY ? (text) => process.stderr.write(`\r${text}`) : undefined;
-  const code = await runSimCommand(
-    rest,
-    status === undefined ? io : { ...io, status },
-    ptyRunner,
-    openDepot,
-  );
-  if (status !== undefined) process.stderr.write('\n');
-  return code;
+  // Progress on stderr when it is a terminal; tap and summary lines erase it first, so they
+  // never run into it (host-sim/src/sim/sim_terminal.ts).
+  const { terminalIo } = await load('host-sim/src/sim/sim_terminal.js');
+  const terminal = terminalIo(process.stdout, process.stderr,
+    process.stderr.isTTY ? process.stderr : null);
+  // Ctrl-C: the run stops after the tap under way, prints a partial summary and removes what
+  // it made (socat, temporary directories); a second Ctrl-C exits at once.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  // The web face and the fleet stop on Ctrl-C their own way.
+  const ownSigint = rest.includes('--web')
+    || rest.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='));
+  if (!ownSigint) process.on('SIGINT', onSigint);
+  try {
+    return await runSimCommand(rest, terminal, ptyRunner, openDepot, interrupt.signal);
+  } finally {
+    terminal.endStatus();
+    process.off('SIGINT', onSigint);
+  }
 }
 
 async function runRootCommand(command, rest) {

@@ -4,6 +4,7 @@ import { RUN_ON_CLOCK_STEPS_MAX, runOnClock } from '../pn532_sim/pn532_sim_rig.j
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import type {
+  LogEvent,
   TapReport,
   ValidatorConfig,
 } from '../../../firmware/src/app/validator/validator_ports.js';
@@ -30,6 +31,10 @@ export interface BusRunOptions {
   readonly terminalId?: string;
   /** The fleet's deny key (32 bytes) when buses share one; absent: simDenyKey(seed). */
   readonly denyKeyBytes?: Uint8Array;
+  /** Once aborted (Ctrl-C), no rider boards after the tap under way: the run ends early. */
+  readonly signal?: AbortSignal;
+  /** Sees each event of the validator's log as it is logged (`shuaka sim --log` streams). */
+  readonly logSink?: (event: LogEvent) => void;
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {
@@ -116,6 +121,7 @@ export async function runBus(
   })();
   const scenario = (async (): Promise<void> => {
     for (const [index, tap] of taps.entries()) {
+      if (options.signal?.aborted === true) break;
       const line = await rideTap(ride, tap, index, RIDE_PACE_AS_DRAWN, (resolve) => {
         waiting = resolve;
       });

@@ -116,6 +116,7 @@ export class PtyRunClock implements ClockPort {
 
 /** The emulator, the opened reader and the composed board, for `runRiders` and cleanup. */
 interface PtyRig {
+  readonly options: BusRunOptions;
   readonly clock: PtyRunClock;
   readonly dir: string;
   readonly emulator: Pn532SimOnPty;
@@ -194,7 +195,7 @@ async function ptyRigStart(
     });
     cleanups.push(async () => board.dispose());
     await board.validator.start();
-    return { clock, dir, emulator, pty: reader, board };
+    return { options, clock, dir, emulator, pty: reader, board };
   } catch (error) {
     await undo();
     throw error;
@@ -243,7 +244,7 @@ async function runRiders(
   };
   const riders = (async (): Promise<void> => {
     for (const [index, tap] of taps.entries()) {
-      if (stop) break;
+      if (stop || rig.options.signal?.aborted === true) break;
       const line = await rideTap(ride, tap, index, pace, (resolve) => {
         waiting = resolve;
       });

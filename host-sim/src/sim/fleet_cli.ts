@@ -13,6 +13,7 @@ import {
   DepotSim, fleetCheckBus, runFleet, type FleetBus, type FleetOptions,
 } from './fleet_run.js';
 import type { SimIo } from './sim_cli.js';
+import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 
 export const FLEET_USAGE = `Usage: shuaka sim --fleet N [--seed N] [--riders N]
                   [--depot URL --depot-identities DIR [--params-key PUB.pem [--deny-key F]]]
@@ -53,17 +54,39 @@ interface FleetCli {
   quiet: boolean;
 }
 
+/**
+ * Every flag of `shuaka sim --fleet`, one row each: parseArgs reads this table and the replay
+ * hint is written from it (fleetFlagValues is exhaustive over it).
+ */
+export const FLEET_FLAGS = {
+  fleet: { type: 'string' }, seed: { type: 'string' }, riders: { type: 'string' },
+  depot: { type: 'string' }, 'depot-identities': { type: 'string' },
+  fail: { type: 'string' }, lost: { type: 'string' }, quiet: { type: 'boolean' },
+  'params-key': { type: 'string' },
+  'deny-key': { type: 'string' },
+  link: { type: 'string' },
+} as const;
+
+function fleetFlagValues(cli: FleetCli): Record<keyof typeof FLEET_FLAGS, FlagValue> {
+  return {
+    fleet: String(cli.buses), seed: String(cli.seed), riders: String(cli.riders),
+    depot: cli.depotUrl?.href ?? null, 'depot-identities': cli.identities,
+    fail: String(cli.failChance), lost: String(cli.lostAnswerChance), quiet: cli.quiet,
+    'params-key': cli.paramsKey, 'deny-key': cli.denyKeyPath, link: 'memory',
+  };
+}
+
+/** The `shuaka sim --fleet ...` command line that replays `cli`, every flag written out. */
+export function fleetReplayHint(argv: string[]): string | null {
+  const cli = parseFleet(argv);
+  return typeof cli === 'string' ? null : replayHintOf(replayArgsOf(fleetFlagValues(cli)));
+}
+
 function parseFleet(argv: string[]): FleetCli | string {
   let v;
   try {
-    v = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
-      fleet: { type: 'string' }, seed: { type: 'string' }, riders: { type: 'string' },
-      depot: { type: 'string' }, 'depot-identities': { type: 'string' },
-      fail: { type: 'string' }, lost: { type: 'string' }, quiet: { type: 'boolean' },
-      'params-key': { type: 'string' },
-      'deny-key': { type: 'string' },
-      link: { type: 'string' },
-    } }).values;
+    v = parseArgs({ args: argv, strict: true, allowPositionals: false,
+      options: FLEET_FLAGS }).values;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
@@ -166,8 +189,21 @@ async function rideAndReport(
   params: FleetParamsOptions | null,
 ): Promise<number> {
   const where = cli.depotUrl?.origin ?? 'the in-memory depot twin';
+  const replay = `replay: ${replayHintOf(replayArgsOf(fleetFlagValues(cli)))}`;
   io.out(`shuaka sim: fleet of ${cli.buses} buses, ${cli.riders} riders each, seed ${cli.seed},`
-    + ` depot ${where} (replay: shuaka sim --fleet ${cli.buses} --seed ${cli.seed})`);
+    + ` depot ${where}`);
+  const code = await rideAndCheck(cli, io, depotFor, twin, params);
+  io.out(replay);
+  return code;
+}
+
+async function rideAndCheck(
+  cli: FleetCli,
+  io: SimIo,
+  depotFor: FleetOptions['depotFor'],
+  twin: DepotSim | null,
+  params: FleetParamsOptions | null,
+): Promise<number> {
   let buses: FleetBus[];
   try {
     buses = await runFleet({ seed: cli.seed, buses: cli.buses, ridersPerBus: cli.riders,

@@ -6,7 +6,10 @@
 // The parts beside the reader are shared with the pty mode (sim_board_parts.ts).
 
 import type { CaRevocation, FareParams } from '../../../firmware/src/app/params/params_files.js';
-import type { ValidatorConfig } from '../../../firmware/src/app/validator/validator_ports.js';
+import type {
+  LogEvent,
+  ValidatorConfig,
+} from '../../../firmware/src/app/validator/validator_ports.js';
 import { ClockSim } from '../clock_sim.js';
 import {
   createPn532SimRig,
@@ -41,6 +44,8 @@ export interface SimBoardOptions {
   readonly terminalId?: string;
   /** The fleet's deny key (32 bytes) when buses share one; absent: simDenyKey(seed). */
   readonly denyKeyBytes?: Uint8Array;
+  /** Sees each event of the validator's log as it is logged (besides `logs`). */
+  readonly logSink?: (event: LogEvent) => void;
 }
 
 /** The composed board and the handles a scenario needs. */

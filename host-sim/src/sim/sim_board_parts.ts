@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadKernel, type Kernel } from '../../../assembly/host/kernel_loader.js';
-import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
+import { NODE_SYSFS_FILES, type SysfsFiles } from '../../../hal/src/buzzer/sysfs_files.js';
 import {
   openSysfsIndicator,
   SYSFS_INDICATOR_BUS_VALIDATOR,
@@ -155,11 +155,13 @@ export const SIM_DISPLAY_BAUD = 115_200;
 
 /**
  * The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in a sysfs tree
- * created under `sysfsParent` (a tmpfs stands in for kernel attributes best).
+ * created under `sysfsParent` (a tmpfs stands in for kernel attributes best), written through
+ * `files` (the web face passes a recorder that sees every PWM and LED write, with its time).
  */
 export function simOutputs(
   clock: ClockPort,
   sysfsParent: string = tmpdir(),
+  files: SysfsFiles = NODE_SYSFS_FILES,
 ): {
   display: DwinDisplay;
   displayLine: SerialLinkPairSim;
@@ -179,7 +181,7 @@ export function simOutputs(
   sysfsTreeSimCreate(sysfsRoot, SYSFS_TREE_SIM_DEFAULT);
   const player = openSysfsIndicator({
     sysfsRoot,
-    files: NODE_SYSFS_FILES,
+    files,
     clock,
     ...SYSFS_INDICATOR_BUS_VALIDATOR,
   });
@@ -201,6 +203,8 @@ export interface SimBoardCore {
   readonly reader: ReaderPort;
   /** The journal medium: fresh (`simStorage`) or one that survived a power cut. */
   readonly storage: StorageSim;
+  /** How the buzzer and LED attributes are written; absent = NODE_SYSFS_FILES. */
+  readonly indicatorFiles?: SysfsFiles;
 }
 
 /**
@@ -216,7 +220,7 @@ export async function composeSimBoardRest(
 ): Promise<SimBoardRest> {
   const prng = new Prng(options.seed);
   const { clock, storage } = core;
-  const outputs = simOutputs(clock);
+  const outputs = simOutputs(clock, tmpdir(), core.indicatorFiles ?? NODE_SYSFS_FILES);
   const dispose = (): void => rmSync(outputs.sysfsRoot, { recursive: true, force: true });
   try {
     const opened = await Journal.open(storage, {
@@ -249,7 +253,12 @@ export async function composeSimBoardRest(
         params: () => params.set,
         unpredictableNumber: () => unpredictable.bytes(4),
         panVault,
-        log: { log: (event) => logs.push(event) },
+        log: {
+          log: (event) => {
+            logs.push(event);
+            options.logSink?.(event);
+          },
+        },
       },
       options.validator,
     );
@@ -324,5 +333,6 @@ export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoa
     storageBytes: 8 << 20,
     terminalId: options.terminalId ?? 'SIM00001',
     ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
+    ...(options.logSink === undefined ? {} : { logSink: options.logSink }),
   };
 }

@@ -2,15 +2,26 @@
 //
 // Exit codes: 0 the run was correct; 1 a checker found a violation (double charge, unrecorded
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
-// (liveness); 2 bad usage. Every failure prints the seed; `--seed N` replays it exactly.
+// (liveness); 2 bad usage (a bad flag, a --log path that cannot be written); 130 Ctrl-C.
+// Every failure prints the seed; the `replay:` line at the end replays the run exactly.
 
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { simDataKey } from './sim_board_parts.js';
+import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
@@ -62,7 +73,11 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --quiet       print the summary only
   --no-depot    skip the money loop (the ride and its checks only)
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
-                --help for its own flags)`;
+                --help for its own flags)
+  --web         the validator's face in a browser, cards to tap by hand (see shuaka sim --web
+                --help for its own flags)
+  The run ends with \`replay: shuaka sim ...\`: every flag of the run, defaults written out.
+  Ctrl-C stops after the tap under way: a partial summary and checks, exit code 130.`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
@@ -81,36 +96,76 @@ function int(
   return Number(text);
 }
 
-interface SimOptions {
+/**
+ * Every flag of `shuaka sim` (the bus run), one row each: parseArgs reads this table and the
+ * replay hint is written from it, so a flag cannot be parsed and then left out of the hint.
+ */
+export const SIM_FLAGS = {
+  seed: { type: 'string' },
+  riders: { type: 'string' },
+  torn: { type: 'string' },
+  baud: { type: 'string' },
+  mode: { type: 'string' },
+  population: { type: 'string' },
+  link: { type: 'string' },
+  quiet: { type: 'boolean' },
+  log: { type: 'string' },
+  journal: { type: 'string' },
+  'no-depot': { type: 'boolean' },
+} as const;
+
+export type SimFlag = keyof typeof SIM_FLAGS;
+
+/** A parsed `shuaka sim` command line, with every default filled in. */
+export interface SimOptions {
   options: BusRunOptions;
-  link: string;
+  link: 'pty' | 'memory';
   quiet: boolean;
   log: string | null;
   journal: string | null;
   depot: boolean;
 }
 
-function parseOptions(argv: string[]): SimOptions | string {
+/** Each flag's value in `parsed` (null or false: not given). Exhaustive over SIM_FLAGS. */
+function simFlagValues(parsed: SimOptions): Record<SimFlag, FlagValue> {
+  const o = parsed.options;
+  return {
+    seed: String(o.seed),
+    riders: String(o.riders),
+    torn: String(o.tornChance),
+    baud: String(o.baudRate),
+    mode: o.mode,
+    population: o.populationKind ?? 'default',
+    link: parsed.link,
+    quiet: parsed.quiet,
+    log: parsed.log,
+    journal: parsed.journal,
+    'no-depot': !parsed.depot,
+  };
+}
+
+/**
+ * The arguments that replay `parsed` exactly: every flag of SIM_FLAGS with its value, defaults
+ * included, so the replay does not depend on the defaults of the version that replays it.
+ */
+export function simReplayArgs(parsed: SimOptions): string[] {
+  return replayArgsOf(simFlagValues(parsed));
+}
+
+/** `shuaka sim --seed 1 --riders 40 ...`, ready to paste into a shell. */
+export function simReplayHint(parsed: SimOptions): string {
+  return replayHintOf(simReplayArgs(parsed));
+}
+
+/** Parses a `shuaka sim` command line: 'help', an error sentence, or the options. */
+export function parseSimOptions(argv: string[]): SimOptions | string {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        seed: { type: 'string' },
-        riders: { type: 'string' },
-        torn: { type: 'string' },
-        baud: { type: 'string' },
-        mode: { type: 'string' },
-        population: { type: 'string' },
-        link: { type: 'string' },
-        quiet: { type: 'boolean' },
-        log: { type: 'string' },
-        journal: { type: 'string' },
-        'no-depot': { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
+      options: { ...SIM_FLAGS, help: { type: 'boolean' } },
     });
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -118,43 +173,45 @@ function parseOptions(argv: string[]): SimOptions | string {
   const v = parsed.values;
   if (v.help === true) return 'help';
   try {
-    const seed = int(v.seed, BUS_RUN_DEFAULT.seed, 0, 0xffff_ffff, 'seed');
-    const riders = int(v.riders, BUS_RUN_DEFAULT.riders, 1, 100_000, 'riders');
-    const baudRate = int(v.baud, BUS_RUN_DEFAULT.baudRate, 1, 10_000_000, 'baud');
-    if (!BAUD_RATES.has(baudRate))
-      throw new RangeError(`--baud must be one of ${[...BAUD_RATES].join(', ')}`);
-    const torn = v.torn === undefined ? BUS_RUN_DEFAULT.tornChance : Number(v.torn);
-    if (!(torn >= 0 && torn <= 1))
-      throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
-    const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
-    if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
-      throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);
-    const populationKind =
-      v.population === undefined
-        ? (BUS_RUN_DEFAULT.populationKind ?? 'realistic')
-        : parsePopulationKind(v.population);
-    const link = v.link ?? 'pty';
-    if (link !== 'pty' && link !== 'memory')
-      throw new RangeError(`--link must be pty or memory, got '${link}'`);
-    return {
-      options: {
-        ...BUS_RUN_DEFAULT,
-        seed,
-        riders,
-        tornChance: torn,
-        baudRate,
-        mode,
-        populationKind,
-      },
-      link,
-      quiet: v.quiet === true,
-      log: v.log ?? null,
-      journal: v.journal ?? null,
-      depot: v['no-depot'] !== true,
-    };
+    return simOptionsOf(v);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
+}
+
+type SimFlagTexts = { [K in SimFlag]?: (typeof SIM_FLAGS)[K]['type'] extends 'boolean'
+  ? boolean : string };
+
+/** Checks and fills in the flags. Throws RangeError naming a bad flag. */
+function simOptionsOf(v: SimFlagTexts): SimOptions {
+  const seed = int(v.seed, BUS_RUN_DEFAULT.seed, 0, 0xffff_ffff, 'seed');
+  const riders = int(v.riders, BUS_RUN_DEFAULT.riders, 1, 100_000, 'riders');
+  const baudRate = int(v.baud, BUS_RUN_DEFAULT.baudRate, 1, 10_000_000, 'baud');
+  if (!BAUD_RATES.has(baudRate))
+    throw new RangeError(`--baud must be one of ${[...BAUD_RATES].join(', ')}`);
+  const torn = v.torn === undefined ? BUS_RUN_DEFAULT.tornChance : Number(v.torn);
+  if (!(torn >= 0 && torn <= 1))
+    throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
+  const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
+  if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
+    throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);
+  const populationKind =
+    v.population === undefined
+      ? (BUS_RUN_DEFAULT.populationKind ?? 'realistic')
+      : parsePopulationKind(v.population);
+  const link = v.link ?? 'pty';
+  if (link !== 'pty' && link !== 'memory')
+    throw new RangeError(`--link must be pty or memory, got '${link}'`);
+  if (v.log === '') throw new RangeError('--log needs a file name');
+  return {
+    options: { ...BUS_RUN_DEFAULT, seed, riders, tornChance: torn, baudRate, mode,
+      populationKind },
+    link,
+    quiet: v.quiet === true,
+    log: v.log ?? null,
+    journal: v.journal ?? null,
+    depot: v['no-depot'] !== true,
+  };
 }
 
 function yuan(minor: number | null): string {
@@ -179,22 +236,69 @@ export function formatTap(line: TapLine): string {
 
 function progressBar(done: number, total: number): string {
   const width = 30;
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} taps`;
+  const filled = Math.round((Math.min(done, total) / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} riders`;
 }
 
-/** `shuaka sim`; `runner` overrides the in-memory run (the pty link comes in through it). */
+/** Exit code after Ctrl-C (128 + SIGINT), as a shell reports a command it interrupted. */
+export const EXIT_INTERRUPTED = 130;
+
+/** `--log FILE` open for the run: each event is written as it is logged (tail -f works). */
+interface LogStream {
+  readonly path: string;
+  readonly fd: number;
+  lines: number;
+}
+
+/** Opens (truncates) `--log FILE` before the run; an error sentence when it cannot. */
+function openLogStream(path: string): LogStream | string {
+  try {
+    return { path, fd: openSync(path, 'w'), lines: 0 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return `--log ${path}: cannot write the log there (${code})`;
+  }
+}
+
+function logSinkOf(stream: LogStream): (event: LogEvent) => void {
+  return (event) => {
+    writeSync(stream.fd, `${JSON.stringify(event)}\n`);
+    stream.lines += 1;
+  };
+}
+
+/** Checks what must hold before the run starts: 0 = go, else the exit code (printed why). */
+function preflight(parsed: SimOptions, io: SimIo): number {
+  const { journal } = parsed;
+  if (journal !== null && existsSync(journal) && readdirSync(journal).length > 0) {
+    io.err(`shuaka sim: --journal ${journal} is not empty (a run writes a new journal)`);
+    return 2;
+  }
+  return 0;
+}
+
+/**
+ * `shuaka sim`; `ptyRunner` runs the pty link (bin/shuaka.js supplies it), `interrupt` is
+ * aborted by Ctrl-C: no rider boards after the tap under way, the partial run is summarised
+ * and checked, everything made for it is removed, and the exit code is EXIT_INTERRUPTED.
+ */
 export async function runSimCommand(
   argv: string[],
   io: SimIo,
   ptyRunner: BusRunner | null = null,
   openDepot: FleetDepotOpener | null = null,
+  interrupt: AbortSignal | null = null,
 ): Promise<number> {
+  // The face in a browser has its own flags (web_cli.ts); loaded on use only (ws, http).
+  if (argv.includes('--web')) {
+    const { runWebCommand } = await import('../web/web_cli.js');
+    return runWebCommand(argv, io, undefined, formatTap);
+  }
   // A fleet of buses with their uploaders has its own flags (fleet_cli.ts).
   if (argv.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))) {
     return runFleetCommand(argv, io, openDepot);
   }
-  const parsed = parseOptions(argv);
+  const parsed = parseSimOptions(argv);
   if (parsed === 'help') {
     io.out(SIM_USAGE);
     return 0;
@@ -203,55 +307,86 @@ export async function runSimCommand(
     io.err(`shuaka sim: ${parsed}\n${SIM_USAGE}`);
     return 2;
   }
-  const { options, quiet, log, journal } = parsed;
-  if (journal !== null && existsSync(journal) && readdirSync(journal).length > 0) {
-    io.err(`shuaka sim: --journal ${journal} is not empty (a run writes a new journal)`);
+  const ready = preflight(parsed, io);
+  if (ready !== 0) return ready;
+  const log = parsed.log === null ? null : openLogStream(parsed.log);
+  if (typeof log === 'string') {
+    io.err(`shuaka sim: ${log}`);
     return 2;
   }
+  try {
+    return await runSimLine(parsed, io, { ptyRunner, openDepot, interrupt, log });
+  } finally {
+    if (log !== null) closeSync(log.fd);
+  }
+}
+
+/** What runSimLine gets besides the options. */
+interface SimLineContext {
+  readonly ptyRunner: BusRunner | null;
+  readonly openDepot: FleetDepotOpener | null;
+  readonly interrupt: AbortSignal | null;
+  readonly log: LogStream | null;
+}
+
+async function runSimLine(parsed: SimOptions, io: SimIo, context: SimLineContext):
+  Promise<number> {
+  const { ptyRunner, interrupt, log } = context;
+  const { options, quiet } = parsed;
   let link = parsed.link;
   if (link === 'pty' && ptyRunner === null) {
     io.err('shuaka sim: socat is not available: running the PN532 emulator on the in-memory link');
     link = 'memory';
   }
-  io.out(
-    `shuaka sim: seed ${options.seed}, ${options.riders} riders, ${link} link ` +
-      `(replay: shuaka sim --seed ${options.seed} --riders ${options.riders} --link ${link})`,
-  );
+  // The replay names the link that really ran.
+  const replay = `replay: ${simReplayHint({ ...parsed, link })}`;
+  io.out(`shuaka sim: seed ${options.seed}, ${options.riders} riders, ${link} link`);
   const onTap = (line: TapLine): void => {
     if (!quiet) io.out(formatTap(line));
-    io.status?.(progressBar(line.index + 1, Math.max(line.index + 1, options.riders)));
+    io.status?.(progressBar(line.rider + 1, options.riders));
+  };
+  const running: BusRunOptions = {
+    ...options,
+    ...(interrupt === null ? {} : { signal: interrupt }),
+    ...(log === null ? {} : { logSink: logSinkOf(log) }),
   };
   let run: BusRun;
   try {
-    run =
-      link === 'pty' && ptyRunner !== null
-        ? await ptyRunner(options, onTap)
-        : await runBus(options, onTap);
+    run = link === 'pty' && ptyRunner !== null
+      ? await ptyRunner(running, onTap)
+      : await runBus(running, onTap);
   } catch (err) {
-    io.err(
-      `shuaka sim: crashed (seed ${options.seed}): ` +
-        `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-    );
+    io.err(`shuaka sim: crashed (seed ${options.seed}): `
+      + `${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    io.err(replay);
     return 3;
   }
   try {
-    keepFiles(run, { log, journal }, io);
-    const code = report(run, io);
-    return code === 0 && parsed.depot ? await moneyReport(run, io, openDepot) : code;
+    if (log !== null) io.out(`  log: ${log.lines} JSON lines in ${log.path}`);
+    keepJournal(run, parsed.journal, io);
+    const code = await runSimReport(run, parsed, io, context);
+    io.out(replay);
+    return code;
   } finally {
     run.board.dispose();
   }
 }
 
-/** `--log` and `--journal`: the validator's log and journal as files (before the upload). */
-function keepFiles(run: BusRun, files: { log: string | null; journal: string | null },
-  io: SimIo): void {
-  const { log, journal } = files;
-  if (log !== null) {
-    const lines = run.board.logs.map((event) => JSON.stringify(event));
-    writeFileSync(log, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-    io.out(`  log: ${lines.length} JSON lines in ${log}`);
+/** The summary and checks, then the money loop (not after Ctrl-C: the user asked to stop). */
+async function runSimReport(run: BusRun, parsed: SimOptions, io: SimIo,
+  context: SimLineContext): Promise<number> {
+  const interrupted = context.interrupt?.aborted === true;
+  if (interrupted) {
+    io.out(`interrupted (SIGINT) after ${run.taps.length} taps of `
+      + `${parsed.options.riders} riders: partial summary`);
   }
+  const code = report(run, io);
+  if (interrupted) return code === 0 ? EXIT_INTERRUPTED : code;
+  return code === 0 && parsed.depot ? await moneyReport(run, io, context.openDepot) : code;
+}
+
+/** `--journal DIR`: the validator's journal as files (before the upload). */
+function keepJournal(run: BusRun, journal: string | null, io: SimIo): void {
   if (journal !== null) {
     const files = run.board.storage.durableFiles();
     mkdirSync(journal, { recursive: true });

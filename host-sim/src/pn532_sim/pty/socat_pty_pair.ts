@@ -46,7 +46,9 @@ export async function startSocatPtyPair(options: SocatPtyPairOptions): Promise<S
   const child = spawn(
     'socat',
     ['-d', '-d', `pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${devicePath}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: a Ctrl-C at the terminal reaches the simulator only, which
+    // finishes the tap under way on this pty and then stops socat itself (stop()).
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr?.setEncoding('utf8');
