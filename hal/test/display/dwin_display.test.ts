@@ -282,6 +282,6 @@ describe('DwinDisplay gate screens', () => {
 
   it('admit_showsThePartyStillToPass', async () => {
     const sim = await shown({ kind: 'gate', message: 'admit', persons: 3 });
-    expect(sim.snapshot().texts.footer).toBe('待通行 3 人');
+    expect(sim.snapshot().texts['footer']).toBe('待通行 3 人');
   });
 });
