@@ -6,7 +6,10 @@
 // The parts beside the reader are shared with the pty mode (sim_board_parts.ts).
 
 import type { CaRevocation, FareParams } from '../../../firmware/src/app/params/params_files.js';
-import type { ValidatorConfig } from '../../../firmware/src/app/validator/validator_ports.js';
+import type {
+  ValidatorConfig,
+  ValidatorPorts,
+} from '../../../firmware/src/app/validator/validator_ports.js';
 import { ClockSim } from '../clock_sim.js';
 import {
   createPn532SimRig,
@@ -47,6 +50,8 @@ export interface SimBoardOptions {
 export interface SimBoard extends BusBoard {
   readonly clock: ClockSim;
   readonly rig: Pn532SimRig;
+  /** The Validator's ports (the gate runs its own application on them). */
+  readonly validatorPorts: ValidatorPorts;
 }
 
 /** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */

@@ -8,7 +8,11 @@
 
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
-import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
+import {
+  turnstilePassesSince,
+  type TurnstileDirection,
+} from '../../../../hal/src/ports/turnstile_port.js';
+import { kernelLoadParams } from '../validator/kernel_params.js';
 import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
@@ -30,12 +34,20 @@ import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 /** What the gate is given beyond the validator's ports. */
 export interface GatePorts extends ValidatorPorts {
   readonly turnstile: TurnstilePort;
+  /**
+   * The free-exit turnstile beside the lane (released one way, its sensor counts people out),
+   * or null. Scenic-area exits need no card: the count is what 限流 needs.
+   */
+  readonly exitTurnstile: TurnstilePort | null;
   /** The journal directory's storage: the gate ledger lives beside journal.bin. */
   readonly ledgerStorage: StoragePort;
   /** The active gate.json (the board keeps it with the parameter set). */
   readonly gateParams: () => GateParams;
-  /** Fleet card token of PAN + PSN (the deny key's), 24 hex digits; null if none can be made. */
-  readonly cardToken: (pan: string, psn: number) => string | null;
+  /**
+   * Fleet card token of a PAN: the deny key's HMAC of PAN || PSN 00 (gate_params.ts), 24 hex
+   * digits; null if none can be made.
+   */
+  readonly cardToken: (pan: string) => string | null;
 }
 
 /** A gate's choices; every field explicit. */
@@ -69,12 +81,13 @@ export class GateApp {
   private pending: Pending = { cardToken: null, decision: null };
   private laneEntry: GateRecord | null = null;
   private outOfService: string | null = null;
+  private exitPassCount: number | null = null;
 
   constructor(
     private readonly ports: GatePorts,
     private readonly config: GateConfig,
   ) {
-    const hook: TapAdmissionHook = { decide: (pan, psn) => this.decideAtCard(pan, psn) };
+    const hook: TapAdmissionHook = { decide: (pan) => this.decideAtCard(pan) };
     const uids = new UidMemory(config.validator.uidMemorySize);
     this.session = new TapSession(ports, config.validator, uids, hook);
     this.ledger = new GateLedger(ports.ledgerStorage);
@@ -91,10 +104,23 @@ export class GateApp {
     return this.day;
   }
 
-  /** Loads today's ledger (anti-passback and limits survive restarts); locks the lane. */
+  /**
+   * Loads the parameters into the kernel and today's ledger (anti-passback and limits survive
+   * restarts), locks the lane and releases the free exit.
+   */
   async start(): Promise<{ ok: boolean; detail: string }> {
+    const refused = kernelLoadParams(this.ports.kernel, this.ports.params(),
+      this.config.validator.terminalData);
+    if (refused !== null) {
+      this.outOfService = `parameters: ${refused}`;
+      await this.show('laneFault', null);
+      return { ok: false, detail: this.outOfService };
+    }
     const loaded = await this.ensureDay();
     if (!loaded.ok) return loaded;
+    const exitOpened = this.ports.exitTurnstile === null
+      ? { ok: true as const } : await this.ports.exitTurnstile.open('exit');
+    if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
     const closed = await this.ports.turnstile.close();
     if (!closed.ok) {
       this.outOfService = `turnstile: ${closed.detail}`;
@@ -110,6 +136,7 @@ export class GateApp {
    * A lane out of service comes back when the sensor reads clear again.
    */
   async idle(): Promise<void> {
+    await this.countFreeExits();
     const check = await this.lane.idleCheck();
     if (check.tailgaters > 0) await this.tailgating(null, check.tailgaters);
     if (check.stop !== null) {
@@ -119,6 +146,27 @@ export class GateApp {
       const now = this.now();
       await this.record({ kind: 'lane', ...now, state: 'recovered', detail: 'sensor clear' });
       await this.showIdle();
+    }
+  }
+
+  /** The card left the reader: back to the idle screen unless the lane is out of service. */
+  async cardRemoved(): Promise<void> {
+    if (this.outOfService === null) await this.showIdle();
+  }
+
+  /** Records the people the free exit counted since the last look (one record each). */
+  private async countFreeExits(): Promise<void> {
+    if (this.ports.exitTurnstile === null) return;
+    const sensor = await this.ports.exitTurnstile.readSensor();
+    if (!sensor.ok) {
+      this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      return;
+    }
+    const before = this.exitPassCount ?? sensor.value.passCount;
+    this.exitPassCount = sensor.value.passCount;
+    const passes = turnstilePassesSince(before, sensor.value.passCount);
+    for (let i = 0; i < passes; i += 1) {
+      await this.record({ kind: 'exit', ...this.now(), cardToken: null });
     }
   }
 
@@ -142,8 +190,8 @@ export class GateApp {
   }
 
   /** The hook at the card's decision point: decide, remember, tell the kernel. */
-  private async decideAtCard(pan: string, psn: number): Promise<'charge' | 'stop'> {
-    const cardToken = this.ports.cardToken(pan, psn);
+  private async decideAtCard(pan: string): Promise<'charge' | 'stop'> {
+    const cardToken = this.ports.cardToken(pan);
     this.pending.cardToken = cardToken;
     if (cardToken === null || this.day === null || this.book === null) {
       this.pending.decision = { kind: 'refuse', reason: 'no-ticket', placesLeft: null };

@@ -1,8 +1,11 @@
 // gate.json: a scenic area's daily capacity, time slots and the tickets bound to cards.
 //
 // Tickets are sold elsewhere (online, the ticket office) and bound to a bank card by its fleet
-// card token: HMAC-SHA-256(fleet deny key, PAN || PSN), first 12 bytes, as 24 hex digits, the
-// same token the deny list holds (../deny_list/README.md). The journal's PAN token cannot serve:
+// card token: HMAC-SHA-256(fleet deny key, PAN || PSN 00), first 12 bytes, as 24 hex digits,
+// made as a deny-list token is (../deny_list/README.md) with the PSN fixed at 00. The PSN is
+// left out because the full PBOC flow reaches the gate's decision point before the record
+// holding 5F34 is read, and a card reissued under the same number keeps its ticket. The
+// journal's PAN token cannot serve:
 // it is keyed by each terminal's own data key, which never leaves the terminal, so a ticket
 // office could not compute it. The clear PAN never appears in the set (PCI DSS 3.5.1).
 
