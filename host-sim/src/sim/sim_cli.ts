@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
+import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
 import { busSummaryLines } from './sim_summary.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
@@ -62,7 +63,8 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --quiet       print the summary only
   --no-depot    skip the money loop (the ride and its checks only)
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
-                --help for its own flags)`;
+                --help for its own flags)
+  --board gate  a scenic-area gate lane instead of a bus (see shuaka sim --board gate --help)`;
 
 const BAUD_RATES = new Set([115200, 230400, 460800, 921600]);
 
@@ -193,6 +195,10 @@ export async function runSimCommand(
   // A fleet of buses with their uploaders has its own flags (fleet_cli.ts).
   if (argv.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))) {
     return runFleetCommand(argv, io, openDepot);
+  }
+  // A scenic-area gate lane instead of a bus (gate_cli.ts has its own flags).
+  if (argv.some((arg) => arg === '--board' || arg.startsWith('--board='))) {
+    return runGateSimCommand(argv, io);
   }
   const parsed = parseOptions(argv);
   if (parsed === 'help') {
