@@ -1,6 +1,6 @@
 // `shuaka sim --board gate`: a seeded scenic-area morning at one gate lane, visit by visit.
 //
-// Exit codes as `shuaka sim`: 0 correct; 1 a checker found a violation; 3 the run crashed;
+// Exit codes as `shuaka sim`: 0 correct, 1 a checker found a violation, 3 the run crashed,
 // 2 bad usage. A failure prints the seed; `--seed N` replays the day exactly.
 
 import { parseArgs } from 'node:util';
@@ -48,7 +48,8 @@ function parseGateOptions(argv: string[]): { options: GateRunOptions; quiet: boo
     });
     if (v.help === true) return 'help';
     if (v.board !== 'gate') throw new RangeError(`--board must be gate, got '${v.board ?? ''}'`);
-    const tailgate = v.tailgate === undefined ? GATE_RUN_DEFAULT.tailgateChance : Number(v.tailgate);
+    const tailgate =
+      v.tailgate === undefined ? GATE_RUN_DEFAULT.tailgateChance : Number(v.tailgate);
     if (!(tailgate >= 0 && tailgate <= 1)) {
       throw new RangeError(`--tailgate must be a number in 0..1, got '${v.tailgate}'`);
     }
