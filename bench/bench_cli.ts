@@ -7,6 +7,7 @@ import { printedFigureTables } from './bench_util.js';
 import { runCodecBench } from './codec_bench.js';
 import { runDenyListBench } from './deny_list_bench.js';
 import { runSwarmBench } from './swarm_bench.js';
+import { runGateBench } from './gate_bench.js';
 import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
@@ -58,11 +59,13 @@ export const BENCH_SUITES = [
   'depot',
   'upload',
   'swarm',
+  'gate',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 type MicroSuite =
-  'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload' | 'swarm';
+  | 'codec' | 'oda' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload' | 'swarm'
+  | 'gate';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -73,6 +76,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   depot: () => runDepotIngestBench(),
   upload: runUploadBench,
   swarm: runSwarmBench,
+  gate: runGateBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;
