@@ -107,3 +107,25 @@ describe('gate ledger', () => {
     expect(again.ok && again.value).toEqual(RECORDS);
   });
 });
+
+describe('docs/schemas/gate.schema.json', () => {
+  it('namesExactlyTheFieldsTheParserReads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const schema = JSON.parse(readFileSync(new URL('../../../docs/schemas/gate.schema.json',
+      import.meta.url), 'utf8')) as {
+      required: string[];
+      properties: Record<string, { items?: { required: string[] } }>;
+    };
+    const doc = JSON.parse(gateJson(gateParams([ticket({})]))) as Record<string, unknown>;
+    expect([...schema.required].sort()).toEqual(Object.keys(doc).sort());
+    const slot = (doc['slots'] as Record<string, unknown>[])[0] ?? {};
+    const tk = (doc['tickets'] as Record<string, unknown>[])[0] ?? {};
+    expect([...(schema.properties['slots']?.items?.required ?? [])].sort())
+      .toEqual(Object.keys(slot).sort());
+    expect([...(schema.properties['tickets']?.items?.required ?? [])].sort())
+      .toEqual(Object.keys(tk).sort());
+    // A document missing a required field is refused by the parser too.
+    const { siteId: _omitted, ...missing } = doc;
+    expect(refusal(JSON.stringify(missing))).toMatch(/siteId/);
+  });
+});
