@@ -8,6 +8,7 @@ import { runCodecBench } from './codec_bench.js';
 import { runDenyListBench } from './deny_list_bench.js';
 import { runSwarmBench } from './swarm_bench.js';
 import { runTunionBench } from './tunion_bench.js';
+import { runGateBench } from './gate_bench.js';
 import { BURST_DEFAULT, runBurst } from './e2e_burst.js';
 import { runFootprint } from './e2e_footprint.js';
 import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
@@ -62,12 +63,13 @@ export const BENCH_SUITES = [
   'upload',
   'swarm',
   'tunion',
+  'gate',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 type MicroSuite =
   | 'codec' | 'oda' | 'sm' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload'
-  | 'swarm' | 'tunion';
+  | 'swarm' | 'tunion' | 'gate';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -80,6 +82,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   upload: runUploadBench,
   swarm: runSwarmBench,
   tunion: runTunionBench,
+  gate: runGateBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { settlementHtml } from '../report/settlement_html.js';
 import { settlementCsv, settlementRows } from '../report/settlement_report.js';
+import { gateCountCsv, gateCountRows } from '../report/gate_counts_report.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
@@ -11,8 +12,11 @@ import {
 
 export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format csv|html] \
 [--day YYYY-MM-DD] [--out FILE]
+       shuaka depot report --gate-ledger DIR [--day YYYY-MM-DD] [--out FILE]
   Settlement per day, route and terminal (amounts in minor units); stdout unless --out.
-exit: 0 written, 1 cannot write --out, 2 usage, 10 database`;
+  --gate-ledger: a scenic-area gate's counts per day and hour (entries by ticket and paid,
+  exits, tailgaters, refusals) as CSV, from the gate-YYYY-MM-DD.log files in DIR.
+exit: 0 written, 1 cannot write --out or a bad gate ledger, 2 usage, 10 database`;
 
 function validDay(text: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
@@ -20,11 +24,38 @@ function validDay(text: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
 }
 
+/** `--gate-ledger DIR`: the gate's counts per hour (gate_counts_report.ts). */
+function gateReport(dir: string, day: string | null, out: string | undefined, io: CliIo): number {
+  let text: string;
+  try {
+    text = gateCountCsv(gateCountRows(dir, day));
+  } catch (error) {
+    io.err(`shuaka depot report: gate ledger: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  if (out === undefined) {
+    io.out(text.replace(/\r?\n$/, ''));
+    return EXIT_OK;
+  }
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
 /** Runs `shuaka depot report`. */
 export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['db', 'format', 'day', 'out']);
+  const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger']);
   const format = args?.values['format'] ?? 'csv';
   const day = args?.values['day'] ?? null;
+  const gateDir = args?.values['gate-ledger'];
+  if (args !== null && gateDir !== undefined && args.positionals.length === 0 && format === 'csv'
+    && (day === null || validDay(day))) {
+    return gateReport(gateDir, day, args.values['out'], io);
+  }
   if (args === null || args.positionals.length > 0 || (format !== 'csv' && format !== 'html')
     || (day !== null && !validDay(day))) {
     io.err(REPORT_USAGE);

@@ -1,7 +1,7 @@
 // Screen wording: what each semantic screen says, in Chinese, region by region (pure).
 
 import assert from 'node:assert/strict';
-import type { DeclineReason, DisplayScreen } from '../ports/display_port.js';
+import type { DeclineReason, DisplayScreen, GateMessage } from '../ports/display_port.js';
 
 /**
  * The text regions every screen layout has. A layout maps each region to a place on the display
@@ -58,6 +58,29 @@ export function formatYuan(amountMinor: number): string {
 function twoDigits(code: number): string {
   assert.ok(Number.isSafeInteger(code) && code >= 0, `code must be a natural number: ${code}`);
   return code.toString().padStart(2, '0');
+}
+
+/** A gate's title and message (scenic-area wording), with the party or places count. */
+const GATE_TEXT: Readonly<Record<GateMessage, readonly [string, string]>> = {
+  admit: ['请通行', '欢迎光临'],
+  exit: ['请出园', '欢迎再来'],
+  dayFull: ['今日已满', '景区限流 今日入园人数已满'],
+  slotFull: ['本时段已满', '请预约其他时段'],
+  passback: ['已入园', '此卡已入园 不可重复进入'],
+  ticketExpired: ['门票已过期', '请到售票处咨询'],
+  ticketNotYet: ['未到入园日期', '请按预约日期入园'],
+  wrongSlot: ['非预约时段', '请按预约时段入园'],
+  closed: ['非开放时间', '请在开放时间入园'],
+  noTicket: ['无有效门票', '请到售票处购票'],
+  tailgating: ['尾随报警', '请一人一次通行'],
+  laneFault: ['通道暂停', '请使用其他通道'],
+};
+
+function gateTexts(message: GateMessage, persons: number | null): ScreenTexts {
+  const [title, text] = GATE_TEXT[message];
+  const count = persons === null ? '' : message === 'admit' ? `待通行 ${persons} 人`
+    : `剩余 ${persons}`;
+  return texts({ title, message: text, footer: count });
 }
 
 /** A money line: label, amount, and "元" (GBK has no U+00A5 yen sign, so we write the unit). */
@@ -118,6 +141,8 @@ export function screenTexts(screen: DisplayScreen): ScreenTexts {
       return texts({ title: '暂停服务', message: '请使用其他设备' });
     case 'multipleCards':
       return texts({ title: '多卡', message: '请单张刷卡' });
+    case 'gate':
+      return gateTexts(screen.message, screen.persons);
     default: {
       const unreachable: never = screen;
       return unreachable;

@@ -56,6 +56,7 @@ export const DWIN_LAYOUT_DEFAULT: DwinLayout = {
     outOfService: 8,
     multipleCards: 9,
     admitted: 10,
+    gate: 11,
   },
   regions: {
     title: { vp: 0x5000, capacityBytes: 64 },

@@ -55,7 +55,45 @@ export type DisplayScreen =
   | { readonly kind: 'alreadyPaid' }
   | { readonly kind: 'outOfService' }
   /** Anticollision found more than one card in the field: "多卡". */
-  | { readonly kind: 'multipleCards' };
+  | { readonly kind: 'multipleCards' }
+  /**
+   * A scenic-area gate's message (firmware/src/app/gate): `persons` is the party still to pass
+   * (admit), the places left (full screens show 0), or null where no number applies.
+   */
+  | { readonly kind: 'gate'; readonly message: GateMessage; readonly persons: number | null };
+
+/** What a gate lane tells the visitor (the wording is the driver's: display_text.ts). */
+export type GateMessage =
+  /** Entry granted: walk through, `persons` of the party still to pass. */
+  | 'admit'
+  /** Exit lane open. */
+  | 'exit'
+  /** 今日已满: the day's capacity is reached (景区限流). */
+  | 'dayFull'
+  /** 本时段已满: the current time slot is full. */
+  | 'slotFull'
+  /** The card already entered and has not left (anti-passback). */
+  | 'passback'
+  /** The card's ticket is for an earlier day. */
+  | 'ticketExpired'
+  /** The card's ticket is for a later day. */
+  | 'ticketNotYet'
+  /** The ticket's time slot is not now. */
+  | 'wrongSlot'
+  /** Outside the opening hours (no slot now). */
+  | 'closed'
+  /** No ticket for this card and no sale at this gate. */
+  | 'noTicket'
+  /** More people passed than were admitted: the alarm sounds. */
+  | 'tailgating'
+  /** The turnstile controller does not answer or its sensor is stuck: lane closed. */
+  | 'laneFault';
+
+/** Every gate message, for exhaustive tests and tables. */
+export const GATE_MESSAGES: readonly GateMessage[] = [
+  'admit', 'exit', 'dayFull', 'slotFull', 'passback', 'ticketExpired', 'ticketNotYet',
+  'wrongSlot', 'closed', 'noTicket', 'tailgating', 'laneFault',
+];
 
 /** Every screen kind, for exhaustive tests and tables. */
 export const DISPLAY_SCREEN_KINDS: readonly DisplayScreen['kind'][] = [
@@ -69,6 +107,7 @@ export const DISPLAY_SCREEN_KINDS: readonly DisplayScreen['kind'][] = [
   'outOfService',
   'multipleCards',
   'admitted',
+  'gate',
 ];
 
 /** Every decline reason, for exhaustive tests and tables. */

@@ -266,3 +266,22 @@ describe('formatYuan', () => {
     expect(() => formatYuan(1.5)).toThrow();
   });
 });
+
+describe('DwinDisplay gate screens', () => {
+  it('dayFull_showsTheClearFullScreenOnTheGatePage', async () => {
+    const sim = await shown({ kind: 'gate', message: 'dayFull', persons: 0 });
+    expect(sim.snapshot()).toEqual({
+      pageId: 11,
+      pageName: 'gate',
+      texts: {
+        title: '今日已满', amount: '', balance: '', message: '景区限流 今日入园人数已满',
+        footer: '剩余 0',
+      },
+    });
+  });
+
+  it('admit_showsThePartyStillToPass', async () => {
+    const sim = await shown({ kind: 'gate', message: 'admit', persons: 3 });
+    expect(sim.snapshot().texts['footer']).toBe('待通行 3 人');
+  });
+});

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DECLINE_REASONS,
   DISPLAY_SCREEN_KINDS,
+  GATE_MESSAGES,
   type DisplayScreen,
 } from '../../src/ports/display_port.js';
 import { screenTexts, SCREEN_REGIONS } from '../../src/display/display_text.js';
@@ -73,6 +74,8 @@ describe('gbkEncode', () => {
         screens.push({ kind, fareMinor: 200, lineName: '1路 火车站-机场' });
       } else if (kind === 'approved') {
         screens.push({ kind, amountMinor: 200, balanceMinor: 9_800 });
+      } else if (kind === 'gate') {
+        for (const message of GATE_MESSAGES) screens.push({ kind, message, persons: 3 });
       } else {
         screens.push({ kind } as DisplayScreen);
       }

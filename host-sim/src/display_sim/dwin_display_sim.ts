@@ -54,6 +54,7 @@ export const DWIN_PROJECT_SIM_DEFAULT: DwinProjectSim = {
     { id: 8, name: 'outOfService' },
     { id: 9, name: 'multipleCards' },
     { id: 10, name: 'admitted' },
+    { id: 11, name: 'gate' },
   ],
   textVariables: [
     { name: 'title', vp: 0x5000, capacityBytes: 64 },

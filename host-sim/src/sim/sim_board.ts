@@ -9,6 +9,7 @@ import type { CaRevocation, FareParams } from '../../../firmware/src/app/params/
 import type {
   LogEvent,
   ValidatorConfig,
+  ValidatorPorts,
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import { ClockSim } from '../clock_sim.js';
 import {
@@ -52,6 +53,8 @@ export interface SimBoardOptions {
 export interface SimBoard extends BusBoard {
   readonly clock: ClockSim;
   readonly rig: Pn532SimRig;
+  /** The Validator's ports (the gate runs its own application on them). */
+  readonly validatorPorts: ValidatorPorts;
 }
 
 /** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */

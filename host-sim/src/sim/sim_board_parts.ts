@@ -36,6 +36,7 @@ import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import {
   VALIDATOR_CONFIG_DEFAULT,
   type LogEvent,
+  type ValidatorPorts,
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
@@ -79,6 +80,8 @@ export interface BusBoard {
 /** The board's parts plus what the journal's start-up recovery found. */
 export interface SimBoardRest extends BusBoard {
   readonly recovery: JournalRecovery;
+  /** The ports the Validator was given (another application on the same board: the gate). */
+  readonly validatorPorts: ValidatorPorts;
 }
 
 /** RF behaviour of every simulated board (the real board's BUS_VALIDATOR_RF, same values). */
@@ -242,26 +245,24 @@ export async function composeSimBoardRest(
     const sealIvs = prng.fork(`pan-seal-iv/${clock.wallMs()}`);
     const panVault = PanVault.fromKey(simDataKey(options.seed), (n) => sealIvs.bytes(n));
     const { journal, recovery } = opened.value;
-    const validator = new Validator(
-      {
-        reader: core.reader,
-        display: outputs.display,
-        indicator: outputs.indicator,
-        clock,
-        kernel,
-        journal,
-        params: () => params.set,
-        unpredictableNumber: () => unpredictable.bytes(4),
-        panVault,
-        log: {
-          log: (event) => {
-            logs.push(event);
-            options.logSink?.(event);
-          },
+    const validatorPorts: ValidatorPorts = {
+      reader: core.reader,
+      display: outputs.display,
+      indicator: outputs.indicator,
+      clock,
+      kernel,
+      journal,
+      params: () => params.set,
+      unpredictableNumber: () => unpredictable.bytes(4),
+      panVault,
+      log: {
+        log: (event) => {
+          logs.push(event);
+          options.logSink?.(event);
         },
       },
-      options.validator,
-    );
+    };
+    const validator = new Validator(validatorPorts, options.validator);
     const screen = outputs.screen;
     const lastSignal = outputs.lastSignal;
     return {
@@ -277,6 +278,7 @@ export async function composeSimBoardRest(
       lastSignal,
       dispose,
       recovery,
+      validatorPorts,
     };
   } catch (error) {
     dispose();

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
+import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
 import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
@@ -76,6 +77,7 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 --help for its own flags)
   --web         the validator's face in a browser, cards to tap by hand (see shuaka sim --web
                 --help for its own flags)
+  --board gate  a scenic-area gate lane instead of a bus (see shuaka sim --board gate --help)
   The run ends with \`replay: shuaka sim ...\`: every flag of the run, defaults written out.
   Ctrl-C stops after the tap under way: a partial summary and checks, exit code 130.`;
 
@@ -297,6 +299,10 @@ export async function runSimCommand(
   // A fleet of buses with their uploaders has its own flags (fleet_cli.ts).
   if (argv.some((arg) => arg === '--fleet' || arg.startsWith('--fleet='))) {
     return runFleetCommand(argv, io, openDepot);
+  }
+  // A scenic-area gate lane instead of a bus (gate_cli.ts has its own flags).
+  if (argv.some((arg) => arg === '--board' || arg.startsWith('--board='))) {
+    return runGateSimCommand(argv, io);
   }
   const parsed = parseSimOptions(argv);
   if (parsed === 'help') {

@@ -1,5 +1,6 @@
 // The files of a parameter set and their strict parsers (terminal, fares, AIDs, CA keys...).
 
+import { FILE_GATE, gateParamsFromBytes, type GateParams } from '../gate/gate_params.js';
 import { DENY_LIST_IMAGE_BYTES_MAX, DenyList } from '../deny_list/deny_list.js';
 import { transitFareTableParse } from '../fare/fare_table.js';
 import type { TransitFareTable } from '../fare/fare_table.js';
@@ -20,6 +21,12 @@ export const FILE_MANIFEST = 'manifest.json';
 export const PARAMS_FILES: readonly string[] = [
   FILE_AIDS, FILE_CAPK, FILE_CAPK_REVOCATION, FILE_DENY_LIST, FILE_FARES, FILE_TERMINAL,
 ];
+
+/**
+ * Files a set may carry for one kind of device: `gate.json` for a scenic-area gate
+ * (../gate/gate_params.ts). Present: signed and checked like the others; absent: a bus set.
+ */
+export const PARAMS_FILES_OPTIONAL: readonly string[] = [FILE_GATE];
 
 /** Bounds that keep a malicious or broken set from exhausting memory before validation. */
 export const PARAMS_FILE_BYTES_MAX = 32 * 1024 * 1024;
@@ -110,6 +117,8 @@ export interface ParamsContent {
   readonly caKeys: readonly CaPublicKey[];
   readonly caRevocations: readonly CaRevocation[];
   readonly denyList: DenyList;
+  /** The gate's tickets, capacity and slots, when the set carries gate.json. */
+  readonly gate?: GateParams;
 }
 
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -137,7 +146,9 @@ export function paramsContentParse(
   const terminal = terminalParse(jsonOf(bytesOf(FILE_TERMINAL), FILE_TERMINAL));
   const fares = faresParse(jsonOf(bytesOf(FILE_FARES), FILE_FARES));
   paramsSemanticCheck(fares, terminal.limits ?? null);
+  const gateBytes = files.get(FILE_GATE);
   return {
+    ...(gateBytes === undefined ? {} : { gate: gateParamsFromBytes(gateBytes, FILE_GATE) }),
     terminal,
     fares,
     aids: aidsParse(jsonOf(bytesOf(FILE_AIDS), FILE_AIDS)),

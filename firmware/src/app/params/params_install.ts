@@ -11,7 +11,12 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError } from './json_fields.js';
-import { FILE_MANIFEST, PARAMS_FILES, paramsFileBytesMax } from './params_files.js';
+import {
+  FILE_MANIFEST,
+  PARAMS_FILES,
+  PARAMS_FILES_OPTIONAL,
+  paramsFileBytesMax,
+} from './params_files.js';
 import {
   durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
   paramsFloorWrite, type WritePointHook,
@@ -54,7 +59,8 @@ export async function paramsLoadDir(dir: string, publicKey: ParamsTrust): Promis
   const names = await readdir(dir).catch((error: unknown) => {
     throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
   });
-  const expected = [...PARAMS_FILES, FILE_MANIFEST];
+  const optional = PARAMS_FILES_OPTIONAL.filter((name) => names.includes(name));
+  const expected = [...PARAMS_FILES, FILE_MANIFEST, ...optional];
   const extra = names.find((name) => !expected.includes(name));
   if (extra !== undefined) {
     throw new FieldError(extra, '', 'extra file: not part of a parameter set');
@@ -135,7 +141,9 @@ async function slotWrite(
   hook(`${slot}: clear`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
-  for (const name of [...PARAMS_FILES, FILE_MANIFEST]) {
+  const present = await readdir(source);
+  const optional = PARAMS_FILES_OPTIONAL.filter((name) => present.includes(name));
+  for (const name of [...PARAMS_FILES, FILE_MANIFEST, ...optional]) {
     const bytes = await readFile(join(source, name));
     await durableWrite(join(dir, name), bytes, hook, `${slot}/${name}`);
   }

@@ -16,6 +16,8 @@ import {
   FILE_MANIFEST,
   FILE_TERMINAL,
   PARAMS_FILES,
+  PARAMS_FILES_OPTIONAL,
+  PARAMS_FILE_BYTES_MAX,
   paramsContentParse,
   paramsFileBytesMax,
 } from './params_files.js';
@@ -65,7 +67,8 @@ export async function paramsReadFiles(
   if (!listed.ok) return fail('', '', `cannot list the set: ${listed.detail}`);
   const expected = withManifest ? [...PARAMS_FILES, FILE_MANIFEST] : PARAMS_FILES;
   // Signing reads the content files only; an old manifest.json there is expected.
-  const allowed = (name: string): boolean => expected.includes(name) || name === FILE_MANIFEST;
+  const allowed = (name: string): boolean =>
+    expected.includes(name) || name === FILE_MANIFEST || PARAMS_FILES_OPTIONAL.includes(name);
   const extra = listed.value.find((name) => !allowed(name));
   if (extra !== undefined) return fail(extra, '', 'extra file: not part of a parameter set');
   const files = new Map<string, Uint8Array>();
@@ -75,6 +78,14 @@ export async function paramsReadFiles(
     if (!read.ok) return fail(name, '', `read failed: ${read.detail}`);
     if (read.value.length > paramsFileBytesMax(name)) {
       return fail(name, '', `larger than ${paramsFileBytesMax(name)} bytes`);
+    }
+    files.set(name, read.value);
+  }
+  for (const name of PARAMS_FILES_OPTIONAL.filter((n) => listed.value.includes(n))) {
+    const read = await source.read(name);
+    if (!read.ok) return fail(name, '', `read failed: ${read.detail}`);
+    if (read.value.length > PARAMS_FILE_BYTES_MAX) {
+      return fail(name, '', `larger than ${PARAMS_FILE_BYTES_MAX} bytes`);
     }
     files.set(name, read.value);
   }
@@ -114,8 +125,13 @@ export function paramsValidate(
     const listed = manifest.files.map((file) => file.name).sort();
     const missing = PARAMS_FILES.find((name) => !listed.includes(name));
     if (missing !== undefined) return fail(FILE_MANIFEST, 'files', `does not list ${missing}`);
-    const unknown = listed.find((name) => !PARAMS_FILES.includes(name));
+    const known = (name: string): boolean =>
+      PARAMS_FILES.includes(name) || PARAMS_FILES_OPTIONAL.includes(name);
+    const unknown = listed.find((name) => !known(name));
     if (unknown !== undefined) return fail(FILE_MANIFEST, 'files', `lists unknown file ${unknown}`);
+    // An optional file beside the set but not signed into it is refused, never ignored.
+    const unsigned = PARAMS_FILES_OPTIONAL.find((n) => files.has(n) && !listed.includes(n));
+    if (unsigned !== undefined) return fail(unsigned, '', 'not listed in the manifest');
     for (const file of manifest.files) {
       const bytes = files.get(file.name) ?? new Uint8Array(0);
       if (sha256Hex(bytes) !== file.sha256Hex) {

@@ -62,6 +62,15 @@ class ReaderIo implements QpbocSessionIo {
   }
 }
 
+/**
+ * An application's own rule at the decision point, once the card is identified and before it
+ * commits (the gate: a ticket bound to the card, anti-passback, capacity). 'stop' ends the tap
+ * with nothing staged and nothing journalled; the caller then acts and shows its own screen.
+ */
+export interface TapAdmissionHook {
+  decide(pan: string, psn: number): Promise<'charge' | 'stop'>;
+}
+
 /** Processes detected cards; one instance lives as long as the validator. */
 export class TapSession {
   private readonly journal: TapJournal;
@@ -70,6 +79,7 @@ export class TapSession {
     private readonly ports: ValidatorPorts,
     private readonly config: ValidatorConfig,
     private readonly uids: UidMemory,
+    private readonly admission: TapAdmissionHook | null = null,
   ) {
     this.journal = new TapJournal(ports);
   }
@@ -180,10 +190,15 @@ export class TapSession {
       const charge = quote;
       let pendingSeq: number | null = null;
       let requote: FareDecision | null = null;
+      let stopped = false;
       const decide = async (identity: QpbocCardIdentity): Promise<QpbocHostDecision> => {
         if (identity.recovery) return 'proceed';
         const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
         if (this.ports.params().denyList.contains(identity.pan, psn)) return 'deny-list';
+        if ((await this.admissionVerdict(identity.pan, psn)) === 'stop') {
+          stopped = true;
+          return 'refused';
+        }
         const fresh = this.quote(identity.pan, psn);
         if (fresh.kind === 'alreadyPaid') return 'duplicate-tap';
         if (fresh.amountMinor !== charge.amountMinor && restart < FARE_RESTARTS_MAX) {
@@ -210,6 +225,7 @@ export class TapSession {
         sequenceCounter: transactionSequenceCounterOf(sequenceCounter),
       });
       this.logOutcome('transaction', ended);
+      if (stopped && ended.reason === 'host-refused') return admissionStopReport(startedMs, ended);
       if (requote !== null && ended.reason === 'host-refused') {
         // The PAN put the card in another fare: the card staged nothing it will keep (a new
         // GPO abandons it, domain.md 4.3), so run again at once with the right amount.
@@ -226,6 +242,11 @@ export class TapSession {
         recoveredFrom: null,
       });
     }
+  }
+
+  /** The application's own rule at the decision point ('charge' without a hook). */
+  private async admissionVerdict(pan: string, psn: number): Promise<'charge' | 'stop'> {
+    return this.admission === null ? 'charge' : this.admission.decide(pan, psn);
   }
 
   /** Writes the grey record from the kernel's snapshot; null when it cannot be made durable. */
@@ -275,4 +296,20 @@ export class TapSession {
       apdus: outcome.transcript.length,
     });
   }
+}
+
+/** The report of a tap its admission hook stopped: no record, no screen (the hook's owner's). */
+function admissionStopReport(startedMs: number, ended: QpbocOutcome): TapReport {
+  return {
+    startedMs,
+    endedMs: startedMs,
+    result: 'notAccepted',
+    reason: 'admission-hook',
+    panMasked: null,
+    amountMinor: null,
+    balanceMinor: null,
+    fareRule: null,
+    journalSeqs: [],
+    recovered: ended.recovery,
+  };
 }

@@ -1,0 +1,49 @@
+// `shuaka depot report --gate-ledger DIR` as a real process on the ledger of a seeded gate
+// day: the hourly CSV adds up to the day's checked counts; a flipped byte is refused.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { checkGateRun } from '../../../host-sim/src/sim/gate_checks.js';
+import { GATE_RUN_DEFAULT, runGate } from '../../../host-sim/src/sim/gate_run.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-gate-report-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+function report(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [BIN, 'depot', 'report', ...args], { encoding: 'utf8', cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('shuaka depot report --gate-ledger', () => {
+  it('hourlyCsv_addsUpToTheCheckedGateDay_andAFlippedByteIsRefused', async () => {
+    const run = await runGate({ ...GATE_RUN_DEFAULT, seed: 8 }, () => undefined);
+    run.board.dispose();
+    const check = checkGateRun(run);
+    expect(check.violations).toEqual([]);
+    for (const [name, bytes] of run.ledgerStorage.durableFiles()) {
+      writeFileSync(join(temp, name), bytes);
+    }
+    const r = report('--gate-ledger', temp, '--day', '2026-11-22');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split(/\r?\n/);
+    expect(lines[0]).toBe('day,hour,ticket_entries,paid_entries,exits,tailgates,refusals');
+    const sum = (col: number): number =>
+      lines.slice(1).reduce((n, line) => n + Number(line.split(',')[col]), 0);
+    expect([sum(2), sum(3), sum(4), sum(5), sum(6)]).toEqual([
+      check.ticketEntries, check.paidEntries, check.exits, check.tailgates, check.refusals,
+    ]);
+    const file = join(temp, 'gate-2026-11-22.log');
+    const bytes = readFileSync(file);
+    bytes[40] = (bytes[40] ?? 0) ^ 0x01;
+    writeFileSync(file, bytes);
+    const bad = report('--gate-ledger', temp);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/gate-2026-11-22\.log line 1: check value mismatch/);
+  });
+});

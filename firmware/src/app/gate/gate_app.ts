@@ -1,0 +1,379 @@
+// The scenic-area gate application: one lane, one reader, the bus kernel path for sales.
+//
+// A tap is identified by the qPBOC kernel up to its decision point (domain.md 4.1): the PAN
+// is known, nothing is staged. There the gate decides (gate_rules.ts). A ticket holder, a
+// credit, a refusal or an exit stop the kernel (the card commits nothing); a sale goes on as a
+// bus fare would (grey record, final record, clearing) at the fares.json price of the card's
+// category (concessions). Then the ledger gets its record and only then the lane opens.
+
+import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
+import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
+import {
+  turnstilePassesSince,
+  type TurnstileDirection,
+} from '../../../../hal/src/ports/turnstile_port.js';
+import { kernelLoadParams } from '../validator/kernel_params.js';
+import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
+import { UidMemory } from '../validator/uid_memory.js';
+import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
+import { localDateTime } from '../validator/validator_time.js';
+import { GateLedger, type GateRecord } from './gate_ledger.js';
+import { GateLane, type GateLaneConfig, type LaneOutcome } from './gate_lane.js';
+import type { GateParams } from './gate_params.js';
+import {
+  gateDecideEntry,
+  GateTicketBook,
+  type GateDecision,
+  type GateNow,
+  type GateRefusal,
+} from './gate_rules.js';
+import { GateDay } from './gate_state.js';
+import type { TurnstilePort } from '../../../../hal/src/ports/turnstile_port.js';
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+
+/** What the gate is given beyond the validator's ports. */
+export interface GatePorts extends ValidatorPorts {
+  readonly turnstile: TurnstilePort;
+  /**
+   * The free-exit turnstile beside the lane (released one way, its sensor counts people out),
+   * or null. Scenic-area exits need no card: the count is what 限流 needs.
+   */
+  readonly exitTurnstile: TurnstilePort | null;
+  /** The journal directory's storage: the gate ledger lives beside journal.bin. */
+  readonly ledgerStorage: StoragePort;
+  /** The active gate.json (the board keeps it with the parameter set). */
+  readonly gateParams: () => GateParams;
+  /**
+   * Fleet card token of a PAN: the deny key's HMAC of PAN || PSN 00 (gate_params.ts), 24 hex
+   * digits; null if none can be made.
+   */
+  readonly cardToken: (pan: string) => string | null;
+}
+
+/** A gate's choices; every field explicit. */
+export interface GateConfig {
+  readonly validator: ValidatorConfig;
+  readonly lane: GateLaneConfig;
+  readonly direction: TurnstileDirection;
+}
+
+/** How one tap at the gate ended. */
+export interface GateTapReport {
+  readonly tap: TapReport;
+  readonly decision: GateDecision | { readonly kind: 'exit' } | null;
+  readonly lane: LaneOutcome | null;
+  readonly cardToken: string | null;
+}
+
+/** Where the decision point left the tap. */
+interface Pending {
+  cardToken: string | null;
+  decision: GateDecision | { readonly kind: 'exit' } | null;
+}
+
+/** One gate lane. `start` first, then `tap` for each detected card, `idle` between. */
+export class GateApp {
+  private readonly session: TapSession;
+  private readonly ledger: GateLedger;
+  private readonly lane: GateLane;
+  private day: GateDay | null = null;
+  private book: GateTicketBook | null = null;
+  private pending: Pending = { cardToken: null, decision: null };
+  private laneEntry: GateRecord | null = null;
+  private outOfService: string | null = null;
+  private exitPassCount: number | null = null;
+
+  constructor(
+    private readonly ports: GatePorts,
+    private readonly config: GateConfig,
+  ) {
+    const hook: TapAdmissionHook = { decide: (pan) => this.decideAtCard(pan) };
+    const uids = new UidMemory(config.validator.uidMemorySize);
+    this.session = new TapSession(ports, config.validator, uids, hook);
+    this.ledger = new GateLedger(ports.ledgerStorage);
+    this.lane = new GateLane(ports.turnstile, ports.clock, config.lane, () => this.passed());
+  }
+
+  /** Why the lane refuses visitors, or null in service. */
+  outOfServiceReason(): string | null {
+    return this.outOfService;
+  }
+
+  /** The day's counts (for the simulator, the report and tests). */
+  counts(): GateDay | null {
+    return this.day;
+  }
+
+  /**
+   * Loads the parameters into the kernel and today's ledger (anti-passback and limits survive
+   * restarts), locks the lane and releases the free exit.
+   */
+  async start(): Promise<{ ok: boolean; detail: string }> {
+    const refused = kernelLoadParams(this.ports.kernel, this.ports.params(),
+      this.config.validator.terminalData);
+    if (refused !== null) {
+      this.outOfService = `parameters: ${refused}`;
+      await this.show('laneFault', null);
+      return { ok: false, detail: this.outOfService };
+    }
+    const loaded = await this.ensureDay();
+    if (!loaded.ok) return loaded;
+    const exitOpened = this.ports.exitTurnstile === null
+      ? { ok: true as const } : await this.ports.exitTurnstile.open('exit');
+    if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
+    const closed = await this.ports.turnstile.close();
+    if (!closed.ok) {
+      this.outOfService = `turnstile: ${closed.detail}`;
+      await this.show('laneFault', null);
+      return { ok: false, detail: this.outOfService };
+    }
+    await this.showIdle();
+    return { ok: true, detail: '' };
+  }
+
+  /**
+   * Between taps: people passing while locked (tailgating over the arms) and a stuck sensor.
+   * A lane out of service comes back when the sensor reads clear again.
+   */
+  async idle(): Promise<void> {
+    await this.countFreeExits();
+    const check = await this.lane.idleCheck();
+    if (check.tailgaters > 0) await this.tailgating(null, check.tailgaters);
+    if (check.stop !== null) {
+      await this.laneStopped(check.stop);
+    } else if (this.outOfService !== null && this.outOfService.startsWith('lane')) {
+      this.outOfService = null;
+      const now = this.now();
+      await this.record({ kind: 'lane', ...now, state: 'recovered', detail: 'sensor clear' });
+      await this.showIdle();
+    }
+  }
+
+  /** The card left the reader: back to the idle screen unless the lane is out of service. */
+  async cardRemoved(): Promise<void> {
+    if (this.outOfService === null) await this.showIdle();
+  }
+
+  /** Records the people the free exit counted since the last look (one record each). */
+  private async countFreeExits(): Promise<void> {
+    if (this.ports.exitTurnstile === null) return;
+    const sensor = await this.ports.exitTurnstile.readSensor();
+    if (!sensor.ok) {
+      this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      return;
+    }
+    const before = this.exitPassCount ?? sensor.value.passCount;
+    this.exitPassCount = sensor.value.passCount;
+    const passes = turnstilePassesSince(before, sensor.value.passCount);
+    for (let i = 0; i < passes; i += 1) {
+      await this.record({ kind: 'exit', ...this.now(), cardToken: null });
+    }
+  }
+
+  /** Processes one detected card to the end of its passages. */
+  async tap(card: DetectedCard): Promise<GateTapReport> {
+    const startedMs = this.ports.clock.nowMs();
+    const ready = await this.ensureDay();
+    if (!ready.ok || this.outOfService !== null) {
+      await this.show('laneFault', null);
+      return { tap: outOfServiceReport(startedMs), decision: null, lane: null, cardToken: null };
+    }
+    this.pending = { cardToken: null, decision: null };
+    const tap = await this.session.process(card, startedMs);
+    await this.ports.reader.release();
+    const { cardToken, decision } = this.pending;
+    if (decision === null || cardToken === null) {
+      return { tap, decision: null, lane: null, cardToken }; // declined, torn: screens shown
+    }
+    const lane = await this.afterDecision(tap, cardToken, decision);
+    return { tap, decision, lane, cardToken };
+  }
+
+  /** The hook at the card's decision point: decide, remember, tell the kernel. */
+  private async decideAtCard(pan: string): Promise<'charge' | 'stop'> {
+    const cardToken = this.ports.cardToken(pan);
+    this.pending.cardToken = cardToken;
+    if (cardToken === null || this.day === null || this.book === null) {
+      this.pending.decision = { kind: 'refuse', reason: 'no-ticket', placesLeft: null };
+      return 'stop';
+    }
+    if (this.config.direction === 'exit') {
+      this.pending.decision = { kind: 'exit' };
+      return 'stop';
+    }
+    const decision = gateDecideEntry(this.book, this.day, cardToken, this.now());
+    this.pending.decision = decision;
+    return decision.kind === 'pay' ? 'charge' : 'stop';
+  }
+
+  private async afterDecision(
+    tap: TapReport,
+    cardToken: string,
+    decision: GateDecision | { readonly kind: 'exit' },
+  ): Promise<LaneOutcome | null> {
+    switch (decision.kind) {
+      case 'exit':
+        return this.letThrough(1, 'exit', { kind: 'exit', ...this.now(), cardToken });
+      case 'refuse':
+        await this.record({ kind: 'refused', ...this.now(), cardToken, reason: decision.reason });
+        await this.show(REFUSAL_MESSAGE[decision.reason], decision.placesLeft);
+        return null;
+      case 'ticket': {
+        const { ticket } = decision;
+        const entry: GateRecord = {
+          kind: 'entry', ...this.now(), cardToken, via: 'ticket', slotId: ticket.slotId,
+          ticketId: ticket.ticketId,
+        };
+        return this.letThrough(decision.persons, 'entry', entry);
+      }
+      case 'credit':
+        return this.letThrough(1, 'entry', this.paidEntry(cardToken));
+      case 'pay':
+        return this.afterSale(tap, cardToken, decision.slot.id);
+      default: {
+        const never: never = decision;
+        throw new Error(`unhandled gate decision ${String(never)}`);
+      }
+    }
+  }
+
+  /** A sale: only an approved or admitted tap opens the lane (the kernel showed the rest). */
+  private async afterSale(
+    tap: TapReport,
+    cardToken: string,
+    slotId: string,
+  ): Promise<LaneOutcome | null> {
+    if (tap.result !== 'approved' && tap.result !== 'admitted') return null;
+    const journalSeq = tap.journalSeqs[tap.journalSeqs.length - 1];
+    if (journalSeq === undefined) throw new Error('a paid admission without its journal record');
+    const paid = await this.record({
+      kind: 'paid', ...this.now(), cardToken, journalSeq,
+      amountMinor: tap.amountMinor ?? 0, fareRule: tap.fareRule ?? 'flat',
+    });
+    if (!paid) return null;
+    return this.letThrough(1, 'entry', this.paidEntry(cardToken, slotId));
+  }
+
+  /** A paid entry, counted in the slot it was sold in (a credit: the slot of now). */
+  private paidEntry(cardToken: string, slotId: string | null = null): GateRecord {
+    const slot = slotId ?? this.book?.slotAt(this.now().minute)?.id ?? 'none';
+    return { kind: 'entry', ...this.now(), cardToken, via: 'paid', slotId: slot, ticketId: null };
+  }
+
+  /** Opens for `persons`; each passage is recorded by `passed` as `entry` (time of passage). */
+  private async letThrough(
+    persons: number,
+    direction: TurnstileDirection,
+    entry: GateRecord,
+  ): Promise<LaneOutcome> {
+    this.laneEntry = entry;
+    await this.show(direction === 'exit' ? 'exit' : 'admit', direction === 'exit' ? null : persons);
+    const outcome = await this.lane.admit(persons, direction);
+    this.laneEntry = null;
+    if (outcome.tailgaters > 0) await this.tailgating(entry, outcome.tailgaters);
+    if (outcome.stopped !== null) await this.laneStopped(outcome.stopped);
+    else if (outcome.tailgaters === 0) await this.showIdle();
+    return outcome;
+  }
+
+  /** One person through: the ledger line, at the time of the passage. */
+  private async passed(): Promise<void> {
+    const entry = this.laneEntry;
+    if (entry === null) throw new Error('a passage outside an admission');
+    await this.record({ ...entry, ...this.now() });
+  }
+
+  private async tailgating(entry: GateRecord | null, count: number): Promise<void> {
+    const cardToken = entry !== null && 'cardToken' in entry ? entry.cardToken : null;
+    await this.record({ kind: 'tailgate', ...this.now(), cardToken, count });
+    this.ports.log.log({ event: 'gate-tailgating', count });
+    await this.show('tailgating', count);
+    const alarm = await this.lane.soundAlarm();
+    if (!alarm.ok) this.ports.log.log({ event: 'gate-alarm-error', detail: alarm.detail });
+    if (this.outOfService === null) await this.showIdle();
+  }
+
+  private async laneStopped(stop: NonNullable<LaneOutcome['stopped']>): Promise<void> {
+    if (stop.kind === 'no-pass') {
+      await this.record({ kind: 'lane', ...this.now(), state: 'no-pass', detail: 'closed' });
+      await this.showIdle();
+      return;
+    }
+    const detail = stop.kind === 'stuck' ? 'pass sensor blocked' : `${stop.error}: ${stop.detail}`;
+    if (this.outOfService === null) {
+      await this.record({ kind: 'lane', ...this.now(), state: stop.kind, detail });
+    }
+    this.outOfService = `lane ${stop.kind}: ${detail}`;
+    this.ports.log.log({ event: 'gate-out-of-service', reason: this.outOfService });
+    await this.show('laneFault', null);
+  }
+
+  /** Today's day: loaded from the ledger at start and again when the date changes. */
+  private async ensureDay(): Promise<{ ok: boolean; detail: string }> {
+    const params = this.ports.gateParams();
+    if (this.book === null || this.book.params !== params) this.book = new GateTicketBook(params);
+    const { date } = this.now();
+    if (this.day !== null && this.day.date === date) return { ok: true, detail: '' };
+    const loaded = await this.ledger.load(date);
+    if (!loaded.ok) {
+      this.outOfService = `ledger: ${loaded.error}`;
+      return { ok: false, detail: this.outOfService };
+    }
+    const day = new GateDay(date);
+    for (const record of loaded.value) day.apply(record);
+    this.day = day;
+    return { ok: true, detail: '' };
+  }
+
+  /** Appends durably and counts; a failed write stops the lane (nothing unrecorded opens). */
+  private async record(record: GateRecord): Promise<boolean> {
+    const written = await this.ledger.append(record);
+    if (!written.ok) {
+      this.outOfService = `ledger: ${written.error}`;
+      this.ports.log.log({ event: 'gate-ledger-error', detail: written.error });
+      return false;
+    }
+    if (this.day !== null && this.day.date === record.date) this.day.apply(record);
+    return true;
+  }
+
+  private now(): GateNow {
+    const { date, time } = localDateTime(this.ports.clock.wallMs(),
+      this.config.validator.utcOffsetMinutes);
+    // localDateTime gives YYMMDD (the kernel's 9A); the ledger keeps full dates (2000-2099).
+    const iso = `20${date.slice(0, 2)}-${date.slice(2, 4)}-${date.slice(4, 6)}`;
+    return { date: iso, minute: Number(time.slice(0, 2)) * 60 + Number(time.slice(2, 4)) };
+  }
+
+  private async showIdle(): Promise<void> {
+    const params = this.ports.params();
+    const shown = await this.ports.display.show({
+      kind: 'idle', fareMinor: params.fares.flatFareMinor, lineName: this.ports.gateParams().siteId,
+    });
+    if (!shown.ok) this.ports.log.log({ event: 'display-error', error: shown.error });
+  }
+
+  private async show(message: GateMessage, persons: number | null): Promise<void> {
+    const shown = await this.ports.display.show({ kind: 'gate', message, persons });
+    if (!shown.ok) this.ports.log.log({ event: 'display-error', error: shown.error });
+  }
+}
+
+const REFUSAL_MESSAGE: Readonly<Record<GateRefusal, GateMessage>> = {
+  'ticket-expired': 'ticketExpired',
+  'ticket-not-yet': 'ticketNotYet',
+  'wrong-slot': 'wrongSlot',
+  'day-full': 'dayFull',
+  'slot-full': 'slotFull',
+  passback: 'passback',
+  closed: 'closed',
+  'no-ticket': 'noTicket',
+};
+
+function outOfServiceReport(startedMs: number): TapReport {
+  return {
+    startedMs, endedMs: startedMs, result: 'outOfService', reason: 'gate-out-of-service',
+    panMasked: null, amountMinor: null, balanceMinor: null, fareRule: null, journalSeqs: [],
+    recovered: false,
+  };
+}

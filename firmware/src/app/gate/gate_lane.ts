@@ -1,0 +1,162 @@
+// One gate lane: unlock for each person of a party, watch the pass sensor, lock again.
+//
+// Passage rules: the lane opens for one person at a time; when nobody passes within
+// `noPassCloseMs` it locks again and the party's remaining places stay unused (a ticket keeps
+// them, a paid admission becomes a credit for the next tap). A passage counter that moves by
+// more than one while open, or at all while locked, is tailgating: the alarm sounds and the
+// extra people are recorded. A sensor blocked for `sensorStuckMs` without a passage is stuck:
+// the lane locks and goes out of service until the sensor clears.
+
+import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
+import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
+import {
+  turnstilePassesSince,
+  type TurnstileDirection,
+  type TurnstilePort,
+} from '../../../../hal/src/ports/turnstile_port.js';
+
+/** Timing of a lane; every field explicit. */
+export interface GateLaneConfig {
+  /** Lock again when nobody passed this long after unlocking (tripod: about 8 s). */
+  readonly noPassCloseMs: number;
+  /** A sensor blocked this long without a passage is stuck. */
+  readonly sensorStuckMs: number;
+  /** Pass-sensor poll interval while open. */
+  readonly sensorPollMs: number;
+  /** How long the tailgating alarm sounds. */
+  readonly alarmMs: number;
+}
+
+export const GATE_LANE_CONFIG_DEFAULT: GateLaneConfig = {
+  noPassCloseMs: 8_000,
+  sensorStuckMs: 20_000,
+  sensorPollMs: 50,
+  alarmMs: 3_000,
+};
+
+/** How one admission of a party ended. */
+export interface LaneOutcome {
+  /** Persons who walked through, each counted once (at most the admitted number). */
+  readonly passed: number;
+  /** People beyond the admitted number (tailgating), in this admission or while locked. */
+  readonly tailgaters: number;
+  /** Why the lane stopped before the party was through, or null. */
+  readonly stopped: LaneStop | null;
+}
+
+/** Why a lane stopped admitting. */
+export type LaneStop =
+  | { readonly kind: 'no-pass' }
+  | { readonly kind: 'stuck' }
+  | { readonly kind: 'fault'; readonly error: HalStatus; readonly detail: string };
+
+type Watch =
+  | { readonly kind: 'passed'; readonly passes: number }
+  | { readonly kind: 'stop'; readonly stop: LaneStop };
+
+/** A lane over a turnstile. The app calls `admit` after the records are durable. */
+export class GateLane {
+  private lastPassCount: number | null = null;
+  private blockedSinceMs: number | null = null;
+
+  constructor(
+    private readonly turnstile: TurnstilePort,
+    private readonly clock: ClockPort,
+    private readonly config: GateLaneConfig,
+    /** Called for each person through, before the next unlock (the ledger's entry record). */
+    private readonly onPassed: (index: number) => Promise<void>,
+  ) {}
+
+  /**
+   * Checks the lane while idle: people who passed while locked (jumped over) and a stuck
+   * sensor. Returns the tailgaters found, 'stuck', or a fault.
+   */
+  async idleCheck(): Promise<{ tailgaters: number; stop: LaneStop | null }> {
+    const sensor = await this.turnstile.readSensor();
+    if (!sensor.ok) return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
+    const nowMs = this.clock.nowMs();
+    const tailgaters = this.lastPassCount === null
+      ? 0 : turnstilePassesSince(this.lastPassCount, sensor.value.passCount);
+    this.lastPassCount = sensor.value.passCount;
+    if (!sensor.value.blocked) {
+      this.blockedSinceMs = null;
+      return { tailgaters, stop: null };
+    }
+    this.blockedSinceMs ??= nowMs;
+    const stuck = nowMs - this.blockedSinceMs >= this.config.sensorStuckMs;
+    return { tailgaters, stop: stuck ? { kind: 'stuck' } : null };
+  }
+
+  /** Lets `persons` through one at a time in `direction`. Never throws on device errors. */
+  async admit(persons: number, direction: TurnstileDirection): Promise<LaneOutcome> {
+    let passed = 0;
+    let tailgaters = 0;
+    for (let i = 0; i < persons; i += 1) {
+      const before = await this.turnstile.readSensor();
+      if (!before.ok) return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(before) } };
+      if (this.lastPassCount !== null) {
+        tailgaters += turnstilePassesSince(this.lastPassCount, before.value.passCount);
+      }
+      this.lastPassCount = before.value.passCount;
+      const opened = await this.turnstile.open(direction);
+      if (!opened.ok) {
+        await this.turnstile.close();
+        return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(opened) } };
+      }
+      const watched = await this.watch(before.value.passCount);
+      const closed = await this.turnstile.close();
+      if (watched.kind === 'stop') return { passed, tailgaters, stopped: watched.stop };
+      this.lastPassCount = (before.value.passCount + watched.passes) & 0xffff;
+      passed += 1;
+      tailgaters += watched.passes - 1;
+      await this.onPassed(i);
+      if (!closed.ok) return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(closed) } };
+    }
+    return { passed, tailgaters, stopped: null };
+  }
+
+  /** Sounds the alarm for the configured time. Device errors are returned, not thrown. */
+  async soundAlarm(): Promise<{ ok: boolean; detail: string }> {
+    const on = await this.turnstile.alarm(true);
+    if (!on.ok) return { ok: false, detail: on.detail };
+    await this.clock.sleepMs(this.config.alarmMs);
+    const off = await this.turnstile.alarm(false);
+    return off.ok ? { ok: true, detail: '' } : { ok: false, detail: off.detail };
+  }
+
+  /** Polls the sensor until a passage, the no-pass deadline, a stuck sensor or a fault. */
+  private async watch(baseCount: number): Promise<Watch> {
+    const openedMs = this.clock.nowMs();
+    let blockedSinceMs: number | null = null;
+    const longestMs = Math.max(this.config.noPassCloseMs, this.config.sensorStuckMs);
+    const pollsMax = 2 * Math.ceil(longestMs / this.config.sensorPollMs) + 2;
+    for (let poll = 0; poll < pollsMax; poll += 1) {
+      await this.clock.sleepMs(this.config.sensorPollMs);
+      const sensor = await this.turnstile.readSensor();
+      if (!sensor.ok) return { kind: 'stop', stop: { kind: 'fault', ...faultOf(sensor) } };
+      const nowMs = this.clock.nowMs();
+      const passes = turnstilePassesSince(baseCount, sensor.value.passCount);
+      // A person still in the sensor finishes the passage before we count and lock.
+      if (passes > 0 && !sensor.value.blocked) return { kind: 'passed', passes };
+      if (sensor.value.blocked) {
+        blockedSinceMs ??= nowMs;
+        if (nowMs - blockedSinceMs >= this.config.sensorStuckMs) {
+          return { kind: 'stop', stop: { kind: 'stuck' } };
+        }
+      } else {
+        blockedSinceMs = null;
+        if (nowMs - openedMs >= this.config.noPassCloseMs) {
+          return { kind: 'stop', stop: { kind: 'no-pass' } };
+        }
+      }
+    }
+    return { kind: 'stop', stop: { kind: 'no-pass' } };
+  }
+}
+
+function faultOf(result: { error: HalStatus; detail: string }): {
+  error: HalStatus;
+  detail: string;
+} {
+  return { error: result.error, detail: result.detail };
+}

@@ -1,0 +1,116 @@
+// Checkers of a gate day: the bus line's card-ledger checks on the sales, then the gate
+// ledger against the tickets sold, the admissions paid and what the visitors physically did.
+
+import { gateLedgerFileName, gateLedgerParse } from '../../../firmware/src/app/gate/gate_ledger.js';
+import type { GateRecord } from '../../../firmware/src/app/gate/gate_ledger.js';
+import { HOURS_PER_DAY } from '../../../firmware/src/app/gate/gate_state.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { checkBusRun } from './bus_checks.js';
+import type { BusRun, TapLine } from './bus_run.js';
+import type { GateRun } from './gate_run.js';
+
+/** Findings; empty `violations` = the day is correct. */
+export interface GateCheck {
+  readonly violations: string[];
+  readonly ticketsSold: number;
+  readonly ticketEntries: number;
+  readonly paidAdmissions: number;
+  readonly paidEntries: number;
+  readonly exits: number;
+  readonly tailgates: number;
+  readonly refusals: number;
+  /** Per local hour: entries (tickets + paid). */
+  readonly entriesByHour: readonly number[];
+}
+
+/** The gate ledger records of the run's day (durable bytes only). */
+export function gateRunRecords(run: GateRun): GateRecord[] | string {
+  const name = gateLedgerFileName(run.plan.gate.tickets[0]?.date ?? '2026-11-22');
+  const bytes = run.ledgerStorage.durableFiles().get(name) ?? new Uint8Array(0);
+  const parsed = gateLedgerParse(bytes, name);
+  if (!parsed.ok) return parsed.error;
+  if (parsed.value.tornBytes > 0) return `${name} has a torn tail after a clean run`;
+  return parsed.value.records;
+}
+
+export function checkGateRun(run: GateRun): GateCheck {
+  const violations = checkGateSales(run);
+  const records = gateRunRecords(run);
+  if (typeof records === 'string') {
+    return { violations: [...violations, records], ticketsSold: run.plan.ticketPersons,
+      ticketEntries: 0, paidAdmissions: 0, paidEntries: 0, exits: 0, tailgates: 0,
+      refusals: 0, entriesByHour: [] };
+  }
+  const count = (pick: (r: GateRecord) => boolean): number => records.filter(pick).length;
+  const ticketEntries = count((r) => r.kind === 'entry' && r.via === 'ticket');
+  const paidEntries = count((r) => r.kind === 'entry' && r.via === 'paid');
+  const paid = records.filter((r): r is GateRecord & { kind: 'paid' } => r.kind === 'paid');
+  const exits = count((r) => r.kind === 'exit');
+  const tailgates = records.reduce((n, r) => n + (r.kind === 'tailgate' ? r.count : 0), 0);
+  const walkedIn = run.visits.reduce((n, v) => n + v.walked, 0);
+  const tailgated = run.visits.reduce((n, v) => n + v.tailgated, 0);
+  const exitsWalked = run.visits.reduce((n, v) => n + v.visit.exitsBefore, 0);
+  // Every ticket holder came with the whole party: entries by ticket = places sold.
+  if (ticketEntries !== run.plan.ticketPersons) {
+    violations.push(`ticket entries ${ticketEntries} != tickets sold ${run.plan.ticketPersons}`);
+  }
+  if (paidEntries !== paid.length) {
+    violations.push(`paid entries ${paidEntries} != admissions paid ${paid.length}`);
+  }
+  if (ticketEntries + paidEntries !== walkedIn) {
+    violations.push(`entries ${ticketEntries + paidEntries} != people admitted ${walkedIn}`);
+  }
+  if (tailgates !== tailgated) violations.push(`tailgates ${tailgates} != strangers ${tailgated}`);
+  if (exits !== exitsWalked) violations.push(`exits ${exits} != people who left ${exitsWalked}`);
+  violations.push(...checkPaidAgainstJournal(run, paid));
+  const day = run.app.counts();
+  const entriesByHour = Array.from({ length: HOURS_PER_DAY }, (_, h) =>
+    (day?.hours[h]?.ticketEntries ?? 0) + (day?.hours[h]?.paidEntries ?? 0));
+  if (entriesByHour.reduce((a, b) => a + b, 0) !== ticketEntries + paidEntries) {
+    violations.push('hourly counts do not add up to the entries');
+  }
+  return { violations, ticketsSold: run.plan.ticketPersons, ticketEntries,
+    paidAdmissions: paid.length, paidEntries, exits, tailgates,
+    refusals: count((r) => r.kind === 'refused'), entriesByHour };
+}
+
+/** The sales through the bus line's checks (card debits against clearing records). */
+function checkGateSales(run: GateRun): string[] {
+  const taps: TapLine[] = run.visits.flatMap((v, index) => {
+    const tap = v.report?.tap;
+    // Ticket, credit, exit and gate refusals stop the kernel by design: not the card's answer.
+    if (tap === undefined || tap.reason === 'admission-hook') return [];
+    return [{ index, rider: v.visit.index, cardName: v.visit.card.name, pulledEarly: false,
+      latencyMs: v.openMs, report: tap, screen: v.screen, signal: null, atMs: v.placedMs }];
+  });
+  const bus: BusRun = {
+    options: { seed: run.options.seed, riders: taps.length, tornChance: 0, baudRate: 921_600,
+      mode: run.options.mode, cardGroups: 2 },
+    board: run.board, pool: run.pool, taps,
+  };
+  return checkBusRun(bus).violations;
+}
+
+/** Each paid record names a final of the journal with the same amount; one per final. */
+function checkPaidAgainstJournal(run: GateRun, paid: readonly (GateRecord & { kind: 'paid' })[])
+  : string[] {
+  const scan = journalScanFiles(run.board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
+  const finals = new Map(scan.records.filter((r) => r.entry.kind === 'final')
+    .map((r) => [r.seq, r]));
+  const violations: string[] = [];
+  const named = new Set<number>();
+  for (const p of paid) {
+    const final = finals.get(p.journalSeq);
+    if (final === undefined || final.entry.kind !== 'final') {
+      violations.push(`paid admission names seq ${p.journalSeq}, not a final record`);
+    } else if (final.entry.clearing.amountMinor !== p.amountMinor) {
+      violations.push(`paid admission ${p.journalSeq}: amount differs from its clearing record`);
+    }
+    named.add(p.journalSeq);
+  }
+  for (const seq of finals.keys()) {
+    if (!named.has(seq)) violations.push(`clearing record ${seq} without its gate admission`);
+  }
+  return violations;
+}

@@ -1,0 +1,125 @@
+// GateApp on the simulated board (kernel, PN532 emulator, journal): the clear full screen,
+// the ledger's refusal, a controller that stops answering, a stuck sensor; each with its twin.
+
+import { describe, expect, it } from 'vitest';
+
+import { GateApp } from '../../../firmware/src/app/gate/gate_app.js';
+import { GATE_LANE_CONFIG_DEFAULT } from '../../../firmware/src/app/gate/gate_lane.js';
+import { gateLedgerParse } from '../../../firmware/src/app/gate/gate_ledger.js';
+import type { GateParams } from '../../../firmware/src/app/gate/gate_params.js';
+import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { DetectedCard } from '../../../hal/src/ports/reader_port.js';
+import { testPki } from '../../src/pki/test_pki.js';
+import { Prng } from '../../src/prng.js';
+import { riderPool } from '../../src/sim/bus_riders.js';
+import { busBoardOptions } from '../../src/sim/sim_board_parts.js';
+import { createSimBoard, type SimBoard } from '../../src/sim/sim_board.js';
+import { StorageSim } from '../../src/storage_sim.js';
+import { TurnstileControllerSim } from '../../src/turnstile_sim/turnstile_controller_sim.js';
+import { TurnstileSimPort } from '../../src/turnstile_sim/turnstile_sim_port.js';
+
+const DAY = '2026-11-22';
+
+function gateOf(dayCapacity: number): GateParams {
+  return {
+    siteId: 'XIHU-N', dayCapacity, slotEntryGraceMin: 0, walkIns: true,
+    slots: [{ id: 'morning', startMinute: 480, endMinute: 720, capacity: dayCapacity }],
+    tickets: [],
+  };
+}
+
+async function rig(dayCapacity: number): Promise<{
+  board: SimBoard; app: GateApp; port: TurnstileSimPort; ledger: StorageSim;
+  card: (name?: string) => Promise<DetectedCard>; remove: () => void;
+}> {
+  const pool = riderPool(4, 1, testPki(), 'default');
+  const board = await createSimBoard(busBoardOptions({
+    seed: 4, riders: 0, tornChance: 0, baudRate: 921_600, mode: 'auto', cardGroups: 1,
+  }, pool));
+  const port = new TurnstileSimPort(new TurnstileControllerSim(),
+    { clock: board.clock, requestMs: 20, timeoutMs: 500 });
+  const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
+  const app = new GateApp({
+    ...board.validatorPorts, turnstile: port, exitTurnstile: null, ledgerStorage: ledger,
+    gateParams: () => gateOf(dayCapacity), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
+  }, { validator: VALIDATOR_CONFIG_DEFAULT, lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
+  expect((await board.rig.run(app.start())).ok).toBe(true);
+  let placed = pool.cards[0]?.card;
+  const card = async (name = 'unionpay-debit-ec'): Promise<DetectedCard> => {
+    placed = pool.cards.find((c) => c.name === name)?.card;
+    if (placed === undefined) throw new Error(`no ${name} card`);
+    board.rig.sim.placeCard(placed);
+    const polled = await board.rig.run(board.validatorPorts.reader.poll({
+      technologies: ['ISO14443A', 'ISO14443B'], timeoutMs: 200,
+    }));
+    if (!polled.ok || polled.value.kind !== 'one') throw new Error('card not found');
+    return polled.value.card;
+  };
+  const remove = (): void => {
+    if (placed !== undefined) board.rig.sim.removeCard(placed);
+  };
+  return { board, app, port, ledger, card, remove };
+}
+
+function ledgerKinds(ledger: StorageSim): string[] {
+  const parsed = gateLedgerParse(ledger.durableFiles().get(`gate-${DAY}.log`) ?? new Uint8Array(),
+    'l');
+  return parsed.ok ? parsed.value.records.map((r) => r.kind) : [parsed.error];
+}
+
+describe('GateApp on the simulated board', () => {
+  it('dayFull_showsTheClearFullScreen_recordsTheRefusal_passbackTwin', async () => {
+    // One place a day: the first walk-in pays and walks through; then the day is full.
+    const r = await rig(1);
+    const first = r.app.tap(await r.card());
+    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
+    const report = await r.board.rig.run(Promise.all([first, walked]).then(([x]) => x));
+    r.remove();
+    expect(report.decision?.kind).toBe('pay');
+    expect(report.lane?.passed).toBe(1);
+    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'entry']);
+    // The same card again is passback; another card finds the day full (今日已满, 0 left).
+    const again = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(again.decision).toEqual({ kind: 'refuse', reason: 'passback', placesLeft: null });
+    expect(r.board.screen.snapshot().texts['title']).toBe('已入园');
+    const other = await r.board.rig.run(r.app.tap(await r.card('unionpay-credit-ec')));
+    r.remove();
+    expect(other.decision).toEqual({ kind: 'refuse', reason: 'day-full', placesLeft: 0 });
+    expect(r.board.screen.snapshot().texts).toMatchObject({
+      title: '今日已满', message: '景区限流 今日入园人数已满', footer: '剩余 0',
+    });
+    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'entry', 'refused', 'refused']);
+    r.board.dispose();
+  });
+
+  it('controllerNotAnswering_outOfServiceScreen_thenNoCardIsProcessed', async () => {
+    const r = await rig(10);
+    r.port.faults.silent = true;
+    const report = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(report.lane?.stopped).toMatchObject({ kind: 'fault', error: 'TIMEOUT' });
+    expect(r.app.outOfServiceReason()).toMatch(/lane fault/);
+    expect(r.board.screen.snapshot().texts['title']).toBe('通道暂停');
+    // The paid admission was not walked: the ledger keeps it as a credit for the next tap.
+    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'lane']);
+    const next = await r.board.rig.run(r.app.tap(await r.card()));
+    expect(next.tap.result).toBe('outOfService');
+    r.board.dispose();
+  });
+
+  it('sensorStuck_whileIdle_outOfService_thenRecoversWhenClear', async () => {
+    const r = await rig(10);
+    r.port.controller.blocked = true;
+    for (let t = 0; t < 30; t += 1) {
+      await r.board.rig.run(r.app.idle().then(() => r.board.clock.sleepMs(1_000)));
+    }
+    expect(r.app.outOfServiceReason()).toMatch(/stuck/);
+    expect(r.board.screen.snapshot().texts['title']).toBe('通道暂停');
+    r.port.controller.blocked = false;
+    await r.board.rig.run(r.app.idle());
+    expect(r.app.outOfServiceReason()).toBeNull();
+    expect(ledgerKinds(r.ledger)).toEqual(['lane', 'lane']);
+    r.board.dispose();
+  });
+});
