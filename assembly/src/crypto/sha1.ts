@@ -6,28 +6,26 @@
 // bytes; only a partial tail is copied.
 
 import { bytesSwap32 } from '../util/bytes';
+import { MD_BLOCK_BYTES, MD_CONTEXT_BYTES, mdFinal, mdReset, mdUpdate } from './md_block';
 
 /** Digest length in bytes. */
 export const SHA1_DIGEST_BYTES: u32 = 20;
 /** Compression block length in bytes. */
-export const SHA1_BLOCK_BYTES: u32 = 64;
+export const SHA1_BLOCK_BYTES: u32 = MD_BLOCK_BYTES;
 
-const block = memory.data(64, 16);
+const context = memory.data(MD_CONTEXT_BYTES, 16);
 const schedule = memory.data(80 * 4, 16);
 let h0: u32 = 0;
 let h1: u32 = 0;
 let h2: u32 = 0;
 let h3: u32 = 0;
 let h4: u32 = 0;
-let blockUsed: u32 = 0;
 // Working variables of the block being compressed (shared by the round stages).
 let va: u32 = 0;
 let vb: u32 = 0;
 let vc: u32 = 0;
 let vd: u32 = 0;
 let ve: u32 = 0;
-let totalLow: u32 = 0;
-let totalHigh: u32 = 0;
 
 /** Starts a new digest. */
 export function sha1Init(): void {
@@ -36,58 +34,17 @@ export function sha1Init(): void {
   h2 = 0x98badcfe;
   h3 = 0x10325476;
   h4 = 0xc3d2e1f0;
-  blockUsed = 0;
-  totalLow = 0;
-  totalHigh = 0;
+  mdReset(context);
 }
 
 /** Hashes `length` bytes at `data`. */
 export function sha1Update(data: usize, length: u32): void {
-  assert(blockUsed < SHA1_BLOCK_BYTES, 'sha1 block state');
-  const before = totalLow;
-  totalLow += length;
-  if (totalLow < before) totalHigh++;
-  let p = data;
-  let left = length;
-  if (blockUsed > 0) {
-    const room = SHA1_BLOCK_BYTES - blockUsed;
-    const take = left < room ? left : room;
-    memory.copy(block + <usize>blockUsed, p, <usize>take);
-    blockUsed += take;
-    p += <usize>take;
-    left -= take;
-    if (blockUsed < SHA1_BLOCK_BYTES) return;
-    sha1Compress(block);
-    blockUsed = 0;
-  }
-  while (left >= SHA1_BLOCK_BYTES) {
-    sha1Compress(p);
-    p += <usize>SHA1_BLOCK_BYTES;
-    left -= SHA1_BLOCK_BYTES;
-  }
-  if (left > 0) {
-    memory.copy(block, p, <usize>left);
-    blockUsed = left;
-  }
+  mdUpdate(context, data, length, sha1Compress);
 }
 
 /** Finishes the digest and writes its 20 bytes at `digest`. */
 export function sha1Final(digest: usize): void {
-  assert(blockUsed < SHA1_BLOCK_BYTES, 'sha1 block state');
-  store<u8>(block + <usize>blockUsed, 0x80);
-  blockUsed++;
-  if (blockUsed > 56) {
-    memory.fill(block + <usize>blockUsed, 0, <usize>(SHA1_BLOCK_BYTES - blockUsed));
-    sha1Compress(block);
-    blockUsed = 0;
-  }
-  memory.fill(block + <usize>blockUsed, 0, <usize>(56 - blockUsed));
-  // Message length in bits, big-endian 64-bit.
-  const bitsHigh = (totalHigh << 3) | (totalLow >> 29);
-  store<u32>(block, bytesSwap32(bitsHigh), 56);
-  store<u32>(block, bytesSwap32(totalLow << 3), 60);
-  sha1Compress(block);
-  blockUsed = 0;
+  mdFinal(context, sha1Compress);
   store<u32>(digest, bytesSwap32(h0));
   store<u32>(digest, bytesSwap32(h1), 4);
   store<u32>(digest, bytesSwap32(h2), 8);

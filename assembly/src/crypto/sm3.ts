@@ -6,13 +6,14 @@
 // are compressed straight from the caller's bytes; only a partial tail is copied.
 
 import { bytesSwap32 } from '../util/bytes';
+import { MD_BLOCK_BYTES, MD_CONTEXT_BYTES, mdFinal, mdReset, mdUpdate } from './md_block';
 
 /** Digest length in bytes. */
 export const SM3_DIGEST_BYTES: u32 = 32;
 /** Compression block length in bytes. */
-export const SM3_BLOCK_BYTES: u32 = 64;
+export const SM3_BLOCK_BYTES: u32 = MD_BLOCK_BYTES;
 
-const block = memory.data(64, 16);
+const context = memory.data(MD_CONTEXT_BYTES, 16);
 // Message expansion W[0..68) (GB/T 32905, 5.3.2); W'[j] = W[j] ^ W[j + 4] is formed in place.
 const expanded = memory.data(68 * 4, 16);
 const state = memory.data(32, 16);
@@ -20,63 +21,21 @@ const state = memory.data(32, 16);
 const IV = memory.data<u32>([
   0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600, 0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e,
 ]);
-let blockUsed: u32 = 0;
-let totalLow: u32 = 0;
-let totalHigh: u32 = 0;
 
 /** Starts a new digest with the initial value IV (GB/T 32905, 4.1). */
 export function sm3Init(): void {
   memory.copy(state, IV, 32);
-  blockUsed = 0;
-  totalLow = 0;
-  totalHigh = 0;
+  mdReset(context);
 }
 
 /** Hashes `length` bytes at `data`. */
 export function sm3Update(data: usize, length: u32): void {
-  assert(blockUsed < SM3_BLOCK_BYTES, 'sm3 block state');
-  const before = totalLow;
-  totalLow += length;
-  if (totalLow < before) totalHigh++;
-  let p = data;
-  let left = length;
-  if (blockUsed > 0) {
-    const room = SM3_BLOCK_BYTES - blockUsed;
-    const take = left < room ? left : room;
-    memory.copy(block + <usize>blockUsed, p, <usize>take);
-    blockUsed += take;
-    p += <usize>take;
-    left -= take;
-    if (blockUsed < SM3_BLOCK_BYTES) return;
-    sm3Compress(block);
-    blockUsed = 0;
-  }
-  while (left >= SM3_BLOCK_BYTES) {
-    sm3Compress(p);
-    p += <usize>SM3_BLOCK_BYTES;
-    left -= SM3_BLOCK_BYTES;
-  }
-  if (left > 0) {
-    memory.copy(block, p, <usize>left);
-    blockUsed = left;
-  }
+  mdUpdate(context, data, length, sm3Compress);
 }
 
 /** Finishes the digest (padding of GB/T 32905, 5.2) and writes its 32 bytes at `digest`. */
 export function sm3Final(digest: usize): void {
-  assert(blockUsed < SM3_BLOCK_BYTES, 'sm3 block state');
-  store<u8>(block + <usize>blockUsed, 0x80);
-  blockUsed++;
-  if (blockUsed > 56) {
-    memory.fill(block + <usize>blockUsed, 0, <usize>(SM3_BLOCK_BYTES - blockUsed));
-    sm3Compress(block);
-    blockUsed = 0;
-  }
-  memory.fill(block + <usize>blockUsed, 0, <usize>(56 - blockUsed));
-  store<u32>(block, bytesSwap32((totalHigh << 3) | (totalLow >> 29)), 56);
-  store<u32>(block, bytesSwap32(totalLow << 3), 60);
-  sm3Compress(block);
-  blockUsed = 0;
+  mdFinal(context, sm3Compress);
   for (let i: usize = 0; i < 32; i += 4) store<u32>(digest + i, bytesSwap32(load<u32>(state + i)));
 }
 
