@@ -3,7 +3,7 @@
 // (A/B, floor) and switch to it; the next contact finds nothing newer (204).
 // Truth: the depot's own publication (its version) and paramsBootLoad of the installed root.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depotServeStart, depotServeStop } from '../../test_support/depot_serve_process.js';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { paramsBootLoad } from '../src/app/params/params_boot.js';
@@ -57,28 +58,11 @@ beforeAll(async () => {
   const published = shuaka('depot', 'publish', '--db', db, '--dir', join(dir, 'depot'),
     '--base', join(dir, 'base'), '--key', join(dir, 'k.pem'));
   expect(published.code, published.err).toBe(0);
-  const child = spawn(process.execPath, [BIN, 'depot', 'serve', '--dir', join(dir, 'depot'),
-    '--db', db, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT });
-  serve = child;
-  port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = /listening https:\/\/[^:]+:(\d+)/.exec(text);
-      if (match !== null) resolve(Number(match[1]));
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`depot serve exited ${code}: ${text}`)));
-  });
+  ({ child: serve, port } = await depotServeStart(BIN, join(dir, 'depot'), db, ROOT));
 }, 300_000);
 
 afterAll(async () => {
-  if (serve !== null && serve.exitCode === null) {
-    const exited = new Promise((resolve) => serve?.once('exit', resolve));
-    serve.kill('SIGTERM');
-    await exited;
-  }
+  await depotServeStop(serve);
   rmSync(dir, { recursive: true, force: true });
 });
 

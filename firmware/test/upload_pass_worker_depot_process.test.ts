@@ -3,7 +3,7 @@
 // the journal is acknowledged, and a replayed pass from the start counts duplicates only.
 // Truth: `shuaka journal export` of the files (a process of its own) and the depot's database.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depotServeStart, depotServeStop } from '../../test_support/depot_serve_process.js';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
@@ -43,28 +44,11 @@ beforeAll(async () => {
     'T0001', '--dir', join(dir, 'depot'), '--out', ids);
   expect(added.code, added.err).toBe(0);
   copyFileSync(join(dir, 'depot', 'ca.pem'), join(ids, 'ca.pem'));
-  const child = spawn(process.execPath, [BIN, 'depot', 'serve', '--dir', join(dir, 'depot'),
-    '--db', join(dir, 'd.db'), '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT });
-  serve = child;
-  port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = /listening https:\/\/[^:]+:(\d+)/.exec(text);
-      if (match !== null) resolve(Number(match[1]));
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`depot serve exited ${code}: ${text}`)));
-  });
+  ({ child: serve, port } = await depotServeStart(BIN, join(dir, 'depot'), join(dir, 'd.db'), ROOT));
 }, 300_000);
 
 afterAll(async () => {
-  if (serve !== null && serve.exitCode === null) {
-    const exited = new Promise((resolve) => serve?.once('exit', resolve));
-    serve.kill('SIGTERM');
-    await exited;
-  }
+  await depotServeStop(serve);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@
 // and the refusal reaches the depot's terminal management. Truth: the depot's own publication
 // (`depot publish` output) and its terminal_status rows read back.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depotServeStart, depotServeStop } from '../../../test_support/depot_serve_process.js';
 
 import { fleetBaseParamsWrite, fleetDenyKeyBytes } from '../../src/sim/fleet_params.js';
 
@@ -56,28 +57,11 @@ beforeAll(async () => {
     join(dir, 'base'), '--key', join(dir, 'signer.key.pem'));
   expect(out.code, out.err).toBe(0);
   published = (JSON.parse(out.out) as { version: number }).version;
-  const child = spawn(process.execPath, [BIN, 'depot', 'serve', '--dir', join(dir, 'depot'),
-    '--db', db, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT });
-  serve = child;
-  port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = /listening https:\/\/[^:]+:(\d+)/.exec(text);
-      if (match !== null) resolve(Number(match[1]));
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`depot serve exited ${code}: ${text}`)));
-  });
+  ({ child: serve, port } = await depotServeStart(BIN, join(dir, 'depot'), db, ROOT));
 }, 300_000);
 
 afterAll(async () => {
-  if (serve !== null && serve.exitCode === null) {
-    const exited = new Promise((resolve) => serve?.once('exit', resolve));
-    serve.kill('SIGTERM');
-    await exited;
-  }
+  await depotServeStop(serve);
   rmSync(dir, { recursive: true, force: true });
 });
 
