@@ -3,8 +3,7 @@
 // replayed on the unmodified release kernel under wabt's spectest-interp, in order, on one
 // instance: the same statuses and the same output bytes. Also the component runtime (jco).
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { tunionCard } from '../../host-sim/src/cards/tunion_population.js';
 import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
 import { REPO_ROOT } from './support/codec_vectors.js';
 import { requireTools } from './support/tools.js';
-import { renderWast, type WastStep } from './support/wast_gen.js';
+import { renderWast, runWast, type WastStep } from './support/wast_gen.js';
 import { configureRig, hex, PsamWithMaintenance, tap } from './support/jtt978_rig.js';
 
 const work = mkdtempSync(join(tmpdir(), 'shuaka-jtt978-wast-'));
@@ -58,18 +57,6 @@ async function recordSession(runtime: KernelRuntime): Promise<WastStep[]> {
   return steps;
 }
 
-function runWast(name: string, text: string): { passed: number; total: number; output: string } {
-  const wast = join(work, `${name}.wast`);
-  const json = join(work, `${name}.json`);
-  writeFileSync(wast, text);
-  execFileSync('wast2json', [wast, '-o', json], { cwd: work });
-  const result = spawnSync('spectest-interp', [json], { cwd: work, encoding: 'utf8' });
-  const output = `${result.stdout}${result.stderr}`;
-  const match = /(\d+)\/(\d+) tests passed/.exec(output);
-  if (match === null) throw new Error(`spectest-interp said: ${output.slice(0, 2000)}`);
-  return { passed: Number(match[1]), total: Number(match[2]), output };
-}
-
 describe('JT/T 978 on a second runtime', () => {
   it('wabt replays every step of V8 with the same statuses and output bytes', async () => {
     if (!requireTools('second runtime', ['wast2json', 'spectest-interp'])) return;
@@ -84,7 +71,7 @@ describe('JT/T 978 on a second runtime', () => {
     const inPtr = (instance.exports['shuaka_in_ptr'] as () => number)();
     const memory = instance.exports['memory'] as WebAssembly.Memory;
     const pages = memory.buffer.byteLength / 65536;
-    const result = runWast('jtt978', renderWast(kernelBytes, steps, inPtr, pages));
+    const result = runWast(work, 'jtt978', renderWast(kernelBytes, steps, inPtr, pages));
     expect(result.total).toBe(1 + steps.length * 4);
     expect(result.passed, result.output).toBe(result.total);
   });

@@ -1,14 +1,13 @@
 // The golden codec vectors under a second WebAssembly runtime: wabt's spectest-interp.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKernel } from '../host/kernel_loader.js';
 import { REPO_ROOT, loadCodecSteps } from './support/codec_vectors.js';
 import { requireTools } from './support/tools.js';
-import { renderWast, type WastStep } from './support/wast_gen.js';
+import { renderWast, runWast, type WastStep } from './support/wast_gen.js';
 
 const work = mkdtempSync(join(tmpdir(), 'shuaka-wast-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -21,26 +20,13 @@ async function layout(): Promise<{ inPtr: number; pages: number }> {
   return { inPtr, pages: kernel.memoryBytes() / 65536 };
 }
 
-/** Runs a script through wast2json + spectest-interp; returns passed and total assertions. */
-function runWast(name: string, text: string): { passed: number; total: number; output: string } {
-  const wast = join(work, `${name}.wast`);
-  const json = join(work, `${name}.json`);
-  writeFileSync(wast, text);
-  execFileSync('wast2json', [wast, '-o', json], { cwd: work });
-  const result = spawnSync('spectest-interp', [json], { cwd: work, encoding: 'utf8' });
-  const output = `${result.stdout}${result.stderr}`;
-  const match = /(\d+)\/(\d+) tests passed/.exec(output);
-  if (match === null) throw new Error(`spectest-interp said: ${output.slice(0, 2000)}`);
-  return { passed: Number(match[1]), total: Number(match[2]), output };
-}
-
 describe('second runtime (wabt spectest-interp)', () => {
   it('returns the same status and output bytes as V8 for every codec vector', async () => {
     if (!requireTools('second runtime', ['wast2json', 'spectest-interp'])) return;
     const kernelBytes = new Uint8Array(readFileSync(join(REPO_ROOT, 'build', 'kernel.wasm')));
     const { inPtr, pages } = await layout();
     const steps: WastStep[] = loadCodecSteps();
-    const result = runWast('codec', renderWast(kernelBytes, steps, inPtr, pages));
+    const result = runWast(work, 'codec', renderWast(kernelBytes, steps, inPtr, pages));
     // spectest-interp counts each module it instantiates as a test, then each assertion.
     expect(result.total).toBe(1 + steps.length * 4);
     expect(result.passed, result.output).toBe(result.total);
@@ -55,6 +41,7 @@ describe('second runtime (wabt spectest-interp)', () => {
     const flipped = Uint8Array.from(good.output);
     flipped[0] = (flipped[0] ?? 0) ^ 1;
     const result = runWast(
+      work,
       'negative',
       renderWast(kernelBytes, [{ ...good, output: flipped }], inPtr, pages),
     );

@@ -1,9 +1,8 @@
 // SM3, SM2 and the SM fDDA chain under a second WebAssembly runtime (wabt's spectest-interp):
 // the release binary, expectations from the official vectors, node:crypto and host-sim.
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,23 +14,13 @@ import {
 } from '../../host-sim/src/pki/sm2_sign.js';
 import { REPO_ROOT } from './support/codec_vectors.js';
 import { requireTools } from './support/tools.js';
-import { renderWast, type WastStep } from './support/wast_gen.js';
+import { renderWast, runWast, type WastStep } from './support/wast_gen.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 0x5a3_0004);
 const work = mkdtempSync(join(tmpdir(), 'shuaka-sm-wast-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Vectors { sm3: Array<{ input_hex: string; digest: string }> }
-
-function runWast(text: string): { passed: number; total: number; output: string } {
-  writeFileSync(join(work, 'sm.wast'), text);
-  execFileSync('wast2json', ['sm.wast', '-o', 'sm.json'], { cwd: work });
-  const result = spawnSync('spectest-interp', ['sm.json'], { cwd: work, encoding: 'utf8' });
-  const output = `${result.stdout}${result.stderr}`;
-  const match = /(\d+)\/(\d+) tests passed/.exec(output);
-  if (match === null) throw new Error(`spectest-interp said: ${output.slice(0, 2000)}`);
-  return { passed: Number(match[1]), total: Number(match[2]), output };
-}
 
 function steps(): WastStep[] {
   const vectors = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'vectors',
@@ -68,7 +57,8 @@ describe('SM on a second runtime (wabt spectest-interp)', () => {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
     const inPtr = (instance.exports['shuaka_in_ptr'] as () => number)();
     const all = steps();
-    const result = runWast(renderWast(bytes, all, inPtr, kernel.memoryBytes() / 65536));
+    const pages = kernel.memoryBytes() / 65536;
+    const result = runWast(work, 'sm', renderWast(bytes, all, inPtr, pages));
     expect(result.total).toBe(1 + all.length * 4);
     expect(result.passed, `seed ${SEED}\n${result.output}`).toBe(result.total);
   });

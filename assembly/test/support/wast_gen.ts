@@ -4,6 +4,10 @@
 // imports the kernel's memory, places the input in IN with a data segment, and exposes the
 // status, the output length and an FNV-1a 64 hash of the output for assert_return.
 
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /** One step to run and what it must give. */
 export interface WastStep {
   op: number;
@@ -68,4 +72,21 @@ export function renderWast(
     );
   }
   return `${parts.join('\n')}\n`;
+}
+
+/** Runs `text` through wast2json + spectest-interp in `work`; passed and total assertions. */
+export function runWast(
+  work: string,
+  name: string,
+  text: string,
+): { passed: number; total: number; output: string } {
+  const wast = join(work, `${name}.wast`);
+  const json = join(work, `${name}.json`);
+  writeFileSync(wast, text);
+  execFileSync('wast2json', [wast, '-o', json], { cwd: work });
+  const result = spawnSync('spectest-interp', [json], { cwd: work, encoding: 'utf8' });
+  const output = `${result.stdout}${result.stderr}`;
+  const match = /(\d+)\/(\d+) tests passed/.exec(output);
+  if (match === null) throw new Error(`spectest-interp said: ${output.slice(0, 2000)}`);
+  return { passed: Number(match[1]), total: Number(match[2]), output };
 }
