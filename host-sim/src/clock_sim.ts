@@ -125,21 +125,24 @@ export class ClockSim implements ClockPort {
    * jumps to its deadline) and lets the jobs it causes run, one macrotask boundary in all
    * where `step` takes four or more. Wakes happen in the same order as with `step`. False,
    * after letting pending jobs run, when nobody sleeps. It waits for the promise jobs only
-   * (`drainPromiseJobs`), not for a macrotask: a simulation stepped this way must do no real
+   * (`afterPromiseJobs`), not for a macrotask: a simulation stepped this way must do no real
    * I/O or timer work between two wakes (the swarm's boards do none).
    */
-  async wakeNext(): Promise<boolean> {
+  wakeNext(): Promise<boolean> {
     this.dropCancelled();
-    if (this.heap.length === 0) {
-      await drainPromiseJobs();
-      this.dropCancelled();
-      if (this.heap.length === 0) return false;
-    }
+    if (this.heap.length === 0) return this.wakeNextAfterJobs();
     const next = this.pop();
     this.nowMsValue = Math.max(this.nowMsValue, next.wakeMs);
     next.resolve();
-    await drainPromiseJobs();
-    return true;
+    return afterPromiseJobs(true);
+  }
+
+  /** Nobody sleeps now: let pending jobs run (they may sleep), then wake the earliest. */
+  private async wakeNextAfterJobs(): Promise<boolean> {
+    await afterPromiseJobs(true);
+    this.dropCancelled();
+    if (this.heap.length === 0) return false;
+    return this.wakeNext();
   }
 
   /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */
@@ -188,17 +191,18 @@ function before(a: Sleeper, b: Sleeper): boolean {
 }
 
 /**
- * Resolves once every queued promise job, and every job those queue in turn, has run, without
- * leaving for the event loop (a macrotask costs ~3.6 µs, and the swarm takes ~300 steps a tap).
- * Node runs `process.nextTick` callbacks only once V8's microtask queue is empty
- * (processTicksAndRejections: ticks, then runMicrotasks until none is left, then the ticks
- * queued meanwhile), so a tick queued from inside a promise job fires exactly when the queue
- * has drained. The first `await` makes sure the tick is queued from a promise job: from plain
- * synchronous code of a macrotask, Node would run the tick before the jobs.
+ * Resolves to `value` once every queued promise job, and every job those queue in turn, has
+ * run, without leaving for the event loop (a macrotask costs ~2 µs of CPU, and the swarm
+ * takes ~180 wakes a tap). Node runs `process.nextTick` callbacks only once V8's microtask
+ * queue is empty (processTicksAndRejections: ticks, then runMicrotasks until none is left,
+ * then the ticks queued meanwhile), so a tick queued from inside a promise job fires exactly
+ * when the queue has drained. The tick is queued from a job of its own (`queueMicrotask`):
+ * from plain synchronous code of a macrotask, Node would run the tick before the jobs.
  */
-async function drainPromiseJobs(): Promise<void> {
-  await undefined;
-  await new Promise<void>((resolve) => process.nextTick(resolve));
+function afterPromiseJobs<T>(value: T): Promise<T> {
+  return new Promise<T>((resolve) => {
+    queueMicrotask(() => process.nextTick(resolve, value));
+  });
 }
 
 /** Lets every queued promise job run (a macrotask boundary without a timer of our own). */
