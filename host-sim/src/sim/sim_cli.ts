@@ -24,6 +24,7 @@ import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
 import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
+import { tunionSummaryLines } from './sim_summary_tunion.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
@@ -439,6 +440,7 @@ function report(run: BusRun, io: SimIo): number {
       `(${check.paidOffline} paid offline, ${check.toBeAuthorised} to be authorised), ` +
       `${check.uncertain} uncertain, ${check.journalRecords} journal records`,
   );
+  for (const line of tunionSummaryLines(run.taps, check.tunion)) io.out(line);
   const unanswered = run.taps.filter((t) => t.report === null);
   if (check.violations.length > 0) {
     for (const v of check.violations) io.err(`VIOLATION: ${v}`);
