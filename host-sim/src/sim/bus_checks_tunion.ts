@@ -92,7 +92,9 @@ function checkTunionReports(taps: readonly TapLine[], records: readonly JournalR
       const last = bySeq.get(report.journalSeqs[report.journalSeqs.length - 1] ?? 0);
       if (last?.entry.kind !== 'tunion_final') violations.push(`${where} approved without a final`);
     }
-    if (REFUSALS.has(report.result) && !TUNION_REFUSABLE.has(tap.cardName)) {
+    // A validator without a PSAM refuses every T-Union card, by design (sim --psam none).
+    const noPsam = report.reason === 'tunion-no-psam';
+    if (REFUSALS.has(report.result) && !TUNION_REFUSABLE.has(tap.cardName) && !noPsam) {
       violations.push(`${where}: a genuine T-Union card was refused (${report.reason})`);
     }
   }

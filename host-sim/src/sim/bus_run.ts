@@ -41,6 +41,8 @@ export interface BusRunOptions {
    * and the line's stop source. Absent: false.
    */
   readonly tunionRiders?: boolean;
+  /** The board's PSAM for those riders: the emulator (absent: 'emu') or an empty slot. */
+  readonly psam?: 'emu' | 'none';
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {

@@ -343,6 +343,7 @@ export function busBoardOptions(
     psamProfile: testPsamProfile(),
     commandMs: SIM_PSAM_COMMAND_MS,
     position: () => route.position(),
+    slotEmpty: options.psam === 'none',
   };
   return {
     seed: options.seed,
