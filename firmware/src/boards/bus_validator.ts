@@ -18,6 +18,7 @@ import {
   VALIDATOR_CONFIG_DEFAULT,
   type LogEvent,
   type LogPort,
+  type ValidatorPsam,
 } from '../app/validator/validator_ports.js';
 import type { PanVault } from '../app/journal/pan_vault.js';
 import { dataKeyDefaultPath } from '../app/journal/pan_vault_file.js';
@@ -37,6 +38,7 @@ import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js'
 import { JsonLineLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
 import { bootPcscReader, type PcscBoardReader } from './pcsc_board_reader.js';
+import { bootPcscPsam, type PcscBoardPsam } from './pcsc_board_psam.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import {
   READER_ERROR_TURNS_MAX,
@@ -51,6 +53,11 @@ export interface BusValidatorOptions {
   readonly readerPath: string;
   /** A PC/SC contactless reader (name or prefix) instead of the PN532; null or absent: PN532. */
   readonly pcscReaderName?: string | null;
+  /**
+   * The PC/SC reader (name or prefix) holding the PSAM of T-Union cards; null or absent: no
+   * PSAM, T-Union cards are refused.
+   */
+  readonly psamReaderName?: string | null;
   /** Host-link speed after start-up: 115200 keeps the power-on speed. */
   readonly baudRate: number;
   readonly paramsDir: string;
@@ -256,6 +263,9 @@ async function bootDevices(
   const reader = await bootBoardReader(options, clock, log);
   if (!reader.ok) return { refused: 'reader', message: reader.message };
   closers.push(reader.close);
+  const psam = await bootBoardPsam(options, clock, log);
+  if (!psam.ok) return { refused: 'reader', message: psam.message };
+  if (psam.value !== null) closers.push(psam.value.close);
   const display = await bootDisplay(options.displayPath, log, clock, io.err);
   if (!display.ok) return { refused: 'display', message: display.message };
   closers.push(display.value.close);
@@ -270,7 +280,7 @@ async function bootDevices(
   const params = { set: booted.set };
   const validator = composeValidator(
     { kernel, journal: journal.value, panVault: panVault.value, params,
-      display: display.value.part, indicator, clock, log },
+      display: display.value.part, indicator, clock, log, psam: psam.value?.psam ?? null },
     boardReaderPort(reader.value),
     options,
   );
@@ -312,6 +322,24 @@ interface ValidatorParts {
   readonly indicator: IndicatorPort;
   readonly clock: ClockPort;
   readonly log: LogPort;
+  /** The PSAM of `--psam`, or null. */
+  readonly psam: ValidatorPsam | null;
+}
+
+/** The PSAM of `--psam pcsc:NAME`, opened and read; null without the flag. */
+async function bootBoardPsam(
+  options: BusValidatorOptions,
+  clock: ClockPort,
+  log: LogPort,
+): Promise<{ ok: true; value: PcscBoardPsam | null } | { ok: false; message: string }> {
+  const name = options.psamReaderName ?? null;
+  if (name === null) return { ok: true, value: null };
+  const opened = await bootPcscPsam(name, clock, log);
+  if (!opened.ok) return opened;
+  const { terminalNumber, keyIndex } = opened.value.psam;
+  log.log({ event: 'psam', reader: name, keyIndex,
+    terminalNumber: Buffer.from(terminalNumber).toString('hex').toUpperCase() });
+  return opened;
 }
 
 /** The PN532 on its serial port, or the PC/SC reader of `--reader pcsc:NAME`. */
@@ -357,6 +385,7 @@ function composeValidator(
       unpredictableNumber: () => new Uint8Array(randomBytes(4)),
       panVault: parts.panVault,
       log: parts.log,
+      psam: parts.psam,
     },
     {
       ...VALIDATOR_CONFIG_DEFAULT,

@@ -28,7 +28,7 @@ export const RUN_USAGE = `Usage:
   shuaka run --reader pcsc:NAME [--params DIR] ...
              [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--data-key FILE] [--deny-key FILE]
-             [--mode auto|ec|oda]
+             [--mode auto|ec|oda] [--psam pcsc:NAME]
              [--display-port DEV] [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
@@ -59,6 +59,11 @@ export const RUN_USAGE = `Usage:
                           made with it, else the set is refused (exit 1)
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
+      --psam pcsc:NAME    the PSAM of T-Union (JT/T 978) cards in PC/SC reader NAME (a SAM
+                          slot, or a contact reader; NAME or its start): powered, selected
+                          and its terminal number read at start (logged as psam); a reader
+                          not listed, an empty slot or a PSAM that refuses stops the start
+                          (exit 3). Without it T-Union cards are refused (不支持此卡)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
@@ -86,7 +91,8 @@ Exit codes:
      others, kernel, crash hook; or crashed
   2  bad usage
   3  reader: serial port cannot be opened, or no PN532 answers at start; PC/SC reader not
-     listed or PC/SC not installed
+     listed or PC/SC not installed; the --psam reader not listed, its slot empty, or the PSAM
+     refusing SELECT or READ BINARY
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
   5  display: the display's serial port cannot be opened`;
 
@@ -108,6 +114,7 @@ const FLAGS = [
   'depot-identity',
   'depot-interval-s',
   'ifd-serial',
+  'psam',
 ];
 
 /** Default --depot-interval-s, and its bounds (a second to a day). */
@@ -208,8 +215,14 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   }
   const depot = runParseDepot(v, io);
   if (depot === false) return null;
+  const psamText = v['psam'];
+  const psamReaderName = psamText?.startsWith('pcsc:') === true ? psamText.slice(5) : null;
+  if (psamText !== undefined && (psamReaderName === null || psamReaderName === '')) {
+    return usage(io, `--psam must be pcsc:NAME, got '${psamText}'`);
+  }
   return {
     ...device,
+    psamReaderName,
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',

@@ -1,7 +1,9 @@
 // Screen wording: what each semantic screen says, in Chinese, region by region (pure).
 
 import assert from 'node:assert/strict';
-import type { DeclineReason, DisplayScreen, GateMessage } from '../ports/display_port.js';
+import type {
+  DeclineReason, DisplayScreen, GateMessage, TransitScreen,
+} from '../ports/display_port.js';
 
 /**
  * The text regions every screen layout has. A layout maps each region to a place on the display
@@ -98,6 +100,21 @@ function texts(partial: Partial<Record<ScreenRegion, string>>): ScreenTexts {
   };
 }
 
+/** The title of an approved tap: 上车成功 / 下车成功 for a tap-in/tap-out ride. */
+function transitTitle(transit: TransitScreen | undefined): string {
+  if (transit === undefined || transit.tap === 'flat') return '交易成功';
+  return transit.tap === 'boarding' ? '上车成功' : '下车成功';
+}
+
+/** The stop of a tap-in/tap-out ride, and the 补票 of a ride never tapped out. */
+function transitMessage(transit: TransitScreen | undefined): string {
+  if (transit === undefined) return '';
+  const stop = transit.stop === 0 ? '' : `${transit.tap === 'alighting' ? '下车' : '上车'}站 ${
+    transit.stop}`;
+  const penalty = transit.penaltyMinor > 0 ? money('补票', transit.penaltyMinor) : '';
+  return [stop, penalty].filter((t) => t !== '').join(' ');
+}
+
 /** What `screen` says in each region. Every region is present (empty when unused). */
 export function screenTexts(screen: DisplayScreen): ScreenTexts {
   switch (screen.kind) {
@@ -111,9 +128,10 @@ export function screenTexts(screen: DisplayScreen): ScreenTexts {
       return texts({ title: '正在读卡', message: '请勿移开卡片' });
     case 'approved':
       return texts({
-        title: '交易成功',
+        title: transitTitle(screen.transit),
         amount: money('扣款', screen.amountMinor),
         balance: screen.balanceMinor === null ? '' : money('余额', screen.balanceMinor),
+        message: transitMessage(screen.transit),
       });
     case 'admitted':
       // Nothing was debited: the fare is accepted and the money moves after authorisation.

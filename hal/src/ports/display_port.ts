@@ -32,6 +32,11 @@ export type DisplayScreen =
       readonly kind: 'approved';
       readonly amountMinor: number;
       readonly balanceMinor: number | null;
+      /**
+       * A tap-in/tap-out (JT/T 978) ride: boarding (上车), alighting (下车) or a flat fare, at
+       * `stop` (0 when the line has none); `penaltyMinor` of a ride never tapped out (补票).
+       */
+      readonly transit?: TransitScreen;
     }
   /**
    * Admitted (UnionPay ODA transit, full-flow cards): the fare is accepted, nothing was debited;
@@ -94,6 +99,13 @@ export const GATE_MESSAGES: readonly GateMessage[] = [
   'admit', 'exit', 'dayFull', 'slotFull', 'passback', 'ticketExpired', 'ticketNotYet',
   'wrongSlot', 'closed', 'noTicket', 'tailgating', 'laneFault',
 ];
+
+/** The ride part of an approved T-Union tap's screen. */
+export interface TransitScreen {
+  readonly tap: 'boarding' | 'alighting' | 'flat';
+  readonly stop: number;
+  readonly penaltyMinor: number;
+}
 
 /** Every screen kind, for exhaustive tests and tables. */
 export const DISPLAY_SCREEN_KINDS: readonly DisplayScreen['kind'][] = [

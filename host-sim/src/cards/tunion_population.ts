@@ -83,3 +83,18 @@ export const TUNION_PROFILES: Readonly<Record<TunionName, TunionProfile>> = {
 export function tunionCard(seed: number, name: TunionName): TunionCard {
   return createTunionCard(TUNION_PROFILES[name], new Prng(seed).fork(name));
 }
+
+/**
+ * The card `name` of rider group `group` (0..99): the profile's application serial with the
+ * group in digits 13-14, so every group holds its own card numbers, keys and UIDs (the UID is
+ * the serial's last 8 digits). Random numbers from `seed`, forked per name and group.
+ */
+export function tunionCardOfGroup(seed: number, name: TunionName, group: number): TunionCard {
+  if (!Number.isInteger(group) || group < 0 || group > 99) throw new RangeError(`group ${group}`);
+  const profile = TUNION_PROFILES[name];
+  const serial = profile.applicationSerial;
+  const applicationSerial = `${serial.slice(0, 12)}${group.toString().padStart(2, '0')}${
+    serial.slice(14)}`;
+  return createTunionCard({ ...profile, applicationSerial },
+    new Prng(seed).fork(`${name}/${group}`));
+}

@@ -15,6 +15,7 @@ import type {
   JournalRecord,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import type { BusRun, TapLine } from './bus_run.js';
+import { checkTunionRiders, type TunionCheck } from './bus_checks_tunion.js';
 
 /** Cards that must never be debited by a correct validator. */
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
@@ -39,6 +40,8 @@ export interface BusCheck {
   readonly toBeAuthorised: number;
   readonly uncertain: number;
   readonly journalRecords: number;
+  /** The T-Union riders' cards against their final records. */
+  readonly tunion: TunionCheck;
 }
 
 export function checkBusRun(run: BusRun): BusCheck {
@@ -79,6 +82,9 @@ export function checkBusRun(run: BusRun): BusCheck {
     }
   }
   violations.push(...checkBusReports(run.taps, scan.records, run.options.mode === 'auto'));
+  const tunion = checkTunionRiders(run.pool.tunion, scan.records, run.taps,
+    run.board.journal.tunionOpenGreys().length);
+  violations.push(...tunion.violations);
   if (run.board.kernel.faultCount() !== 0)
     violations.push(`kernel trapped ${run.board.kernel.faultCount()} times`);
   const clearing = [...finals.values()];
@@ -90,6 +96,7 @@ export function checkBusRun(run: BusRun): BusCheck {
     toBeAuthorised: clearing.filter((c) => c.cryptogramType === 'ARQC').length,
     uncertain: run.board.journal.uncertainAll().length,
     journalRecords: scan.records.length,
+    tunion,
   };
 }
 
@@ -107,6 +114,8 @@ export function checkBusReports(
   for (const tap of taps) {
     const report = tap.report;
     if (report === null) continue;
+    // T-Union riders have their own ledger and records (bus_checks_tunion.ts).
+    if (tap.cardName.startsWith('tunion-')) continue;
     const where = `tap #${tap.index} (${tap.cardName})`;
     if (report.result === 'approved' || report.result === 'admitted') {
       const last = bySeq.get(report.journalSeqs[report.journalSeqs.length - 1] ?? 0);

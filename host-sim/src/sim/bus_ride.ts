@@ -24,6 +24,8 @@ export interface RideBoard {
    * timeline; a board whose riders are not squeezed is never called with more than 0.
    */
   skipIdleMs(skippedMs: number): void;
+  /** The bus reaches `stop` (the validator's stop source); absent: the board has none. */
+  atStop?(stop: number): void;
 }
 
 /** Longest wait for the validator's answer before the tap counts as unanswered (liveness). */
@@ -72,6 +74,7 @@ export async function rideTap(
     tap.pullAfterCommands === null
       ? []
       : [{ kind: 'remove-after-command' as const, command: tap.pullAfterCommands }];
+  board.atStop?.(tap.stop);
   const presented = withFaults(tap.card.card, { faults });
   const answered = new Promise<TapReport>((resolve) => listen(resolve));
   const placedMs = board.clock.nowMs();
@@ -98,5 +101,6 @@ export async function rideTap(
     screen,
     signal,
     atMs: placedMs,
+    stop: tap.stop,
   };
 }

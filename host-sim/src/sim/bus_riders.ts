@@ -2,6 +2,10 @@
 
 import { population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
+import type { TunionCard } from '../cards/tunion_card.js';
+import {
+  TUNION_NAMES, tunionCardOfGroup, type TunionName,
+} from '../cards/tunion_population.js';
 import { CARD_MIXES, type CardMix, type PopulationKind } from '../cards/card_mix.js';
 import type { Prng } from '../prng.js';
 import type { TestPki } from '../pki/test_pki.js';
@@ -12,10 +16,26 @@ export interface RiderCard {
   readonly card: QpbocCard;
 }
 
+/** A T-Union (JT/T 978) card in a rider's pocket: it taps in and taps out. */
+export interface TunionRiderCard {
+  readonly name: TunionName;
+  readonly card: TunionCard;
+}
+
+/** Any card a rider taps. */
+export type AnyRiderCard = RiderCard | TunionRiderCard;
+
+/** True for a T-Union rider's card. */
+export function isTunionRider(card: AnyRiderCard): card is TunionRiderCard {
+  return (TUNION_NAMES as readonly string[]).includes(card.name);
+}
+
 /** One tap: which card, after how long, and how the rider behaves. */
 export interface RiderTap {
   readonly rider: number;
-  readonly card: RiderCard;
+  readonly card: AnyRiderCard;
+  /** The bus's stop when this tap happens (1 .. the line's stops; the stop source's value). */
+  readonly stop: number;
   /** Idle time before the card comes into the field. */
   readonly gapMs: number;
   /** Time the rider keeps the card there after the validator answered. */
@@ -42,6 +62,8 @@ export interface RiderPool {
   readonly concessionBins: readonly string[];
   /** Which cards board and how often (CARD_MIXES). */
   readonly mix: CardMix;
+  /** T-Union cards (every TUNION_NAMES card in each group); empty unless asked for. */
+  readonly tunion: readonly TunionRiderCard[];
 }
 
 export function riderPool(
@@ -49,12 +71,20 @@ export function riderPool(
   groups: number,
   pki: TestPki,
   kind: PopulationKind = 'default',
+  withTunion = false,
 ): RiderPool {
   const mix = CARD_MIXES[kind];
   const cards: RiderCard[] = [];
   const denyList: { pan: string; psn: number }[] = [];
   const bins = new Set<string>();
+  const tunion: TunionRiderCard[] = [];
   for (let g = 0; g < groups; g += 1) {
+    // The line of `npm start` also carries the national transit cards (issue 12).
+    if (withTunion) {
+      for (const name of TUNION_NAMES) {
+        tunion.push({ name, card: tunionCardOfGroup((seed * 131 + g) >>> 0, name, g) });
+      }
+    }
     const pop = population((seed * 131 + g) >>> 0, { pki });
     denyList.push(...pop.denyList);
     for (const [name] of mix) {
@@ -66,40 +96,101 @@ export function riderPool(
       }
     }
   }
-  return { cards, denyList, concessionBins: [...bins], mix };
+  return { cards, denyList, concessionBins: [...bins], mix, tunion };
 }
 
-/** Draws `count` taps: arrivals in boarding bursts, some repeats, some nervous riders. */
+/** Share of riders who carry a T-Union card, when the pool has them. */
+export const TUNION_RIDER_SHARE = 0.2;
+/** Share of T-Union riders who never tap out (the next boarding charges the marked amount). */
+const TUNION_NO_TAP_OUT_CHANCE = 0.1;
+/** Stops of the simulated line (sim_tunion.ts SIM_LINE_STOPS). */
+const LINE_STOPS = 12;
+
+/** One rider's taps: one, or two when the rider pulled the card too early and taps again. */
+type TapUnit = Omit<RiderTap, 'stop'>[];
+
+function riderUnit(
+  prng: Prng,
+  rider: number,
+  card: AnyRiderCard,
+  tornChance: number,
+): TapUnit {
+  const burst = prng.chance(0.7);
+  const first = {
+    rider,
+    card,
+    gapMs: burst ? prng.between(400, 1500) : prng.between(3000, 20000),
+    holdMs: prng.between(150, 700),
+    pullAfterCommands: prng.chance(tornChance) ? prng.between(2, 12) : null,
+  };
+  if (first.pullAfterCommands === null) return [first];
+  // The nervous rider taps again a moment later, as the screen asks (请重刷).
+  const again = {
+    rider,
+    card,
+    gapMs: prng.between(600, 2500),
+    holdMs: prng.between(200, 600),
+    pullAfterCommands: null,
+  };
+  return [first, again];
+}
+
+/**
+ * Draws `count` taps: arrivals in boarding bursts, some repeats, some nervous riders. With
+ * T-Union cards in the pool, a share of extra riders (distinct cards) tap in at one stop and
+ * out a few stops later (some never tap out); the bus moves from stop 1 to the last stop over
+ * the run, and each tap carries the stop it happens at.
+ */
 export function drawRiderTaps(
   prng: Prng,
   pool: RiderPool,
   count: number,
   tornChance: number,
 ): RiderTap[] {
-  const taps: RiderTap[] = [];
+  const units: TapUnit[] = [];
   for (let rider = 0; rider < count; rider += 1) {
     const name = drawName(prng, pool.mix);
     const ofKind = pool.cards.filter((c) => c.name === name);
     const card = ofKind[prng.below(ofKind.length)] ?? pool.cards[0];
     if (card === undefined) throw new Error('empty rider pool');
-    const burst = prng.chance(0.7);
-    taps.push({
-      rider,
-      card,
-      gapMs: burst ? prng.between(400, 1500) : prng.between(3000, 20000),
-      holdMs: prng.between(150, 700),
-      pullAfterCommands: prng.chance(tornChance) ? prng.between(2, 12) : null,
-    });
-    if (taps[taps.length - 1]?.pullAfterCommands !== null) {
-      // The nervous rider taps again a moment later, as the screen asks (请重刷).
-      taps.push({
-        rider,
-        card,
-        gapMs: prng.between(600, 2500),
-        holdMs: prng.between(200, 600),
-        pullAfterCommands: null,
-      });
-    }
+    units.push(riderUnit(prng, rider, card, tornChance));
   }
-  return taps;
+  if (pool.tunion.length > 0) tunionUnitsInsert(prng.fork('tunion-riders'), pool, units, count,
+    tornChance);
+  const last = Math.max(1, units.length - 1);
+  return units.flatMap((unit, index) => {
+    const stop = 1 + Math.floor(((LINE_STOPS - 1) * index) / last);
+    return unit.map((tap) => ({ ...tap, stop }));
+  });
+}
+
+/** Inserts the T-Union riders' boarding and alighting taps among `units` (in place). */
+function tunionUnitsInsert(
+  prng: Prng,
+  pool: RiderPool,
+  units: TapUnit[],
+  count: number,
+  tornChance: number,
+): void {
+  const cards = [...pool.tunion];
+  for (let i = cards.length - 1; i > 0; i -= 1) {
+    const j = prng.below(i + 1);
+    const swap = cards[i];
+    cards[i] = cards[j] as TunionRiderCard;
+    cards[j] = swap as TunionRiderCard;
+  }
+  const riders = Math.min(cards.length, Math.round(count * TUNION_RIDER_SHARE));
+  // Units between a boarding and its alighting: enough for the bus to reach another stop.
+  const spacing = Math.ceil((units.length + 2 * riders) / (LINE_STOPS - 1)) + 1;
+  for (let r = 0; r < riders; r += 1) {
+    const card = cards[r];
+    if (card === undefined) break;
+    const rider = count + r;
+    const boardAt = prng.below(Math.max(1, units.length - spacing));
+    units.splice(boardAt, 0, riderUnit(prng, rider, card, tornChance));
+    if (prng.chance(TUNION_NO_TAP_OUT_CHANCE)) continue;
+    const alightAt = boardAt + spacing + prng.below(spacing);
+    if (alightAt > units.length) continue;
+    units.splice(alightAt, 0, riderUnit(prng, rider, card, tornChance));
+  }
 }

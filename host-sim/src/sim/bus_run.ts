@@ -12,6 +12,7 @@ import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { createSimBoard, type SimBoard } from './sim_board.js';
 import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
 import { busBoardOptions, type BusBoard } from './sim_board_parts.js';
+import { SimRoute } from './sim_tunion.js';
 import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
 import type { PopulationKind } from '../cards/card_mix.js';
 
@@ -35,6 +36,13 @@ export interface BusRunOptions {
   readonly signal?: AbortSignal;
   /** Sees each event of the validator's log as it is logged (`shuaka sim --log` streams). */
   readonly logSink?: (event: LogEvent) => void;
+  /**
+   * T-Union riders (tap in, tap out) join the line: the board gets a PSAM, the T-Union ADF
+   * and the line's stop source. Absent: false.
+   */
+  readonly tunionRiders?: boolean;
+  /** The board's PSAM for those riders: the emulator (absent: 'emu') or an empty slot. */
+  readonly psam?: 'emu' | 'none';
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {
@@ -46,6 +54,8 @@ export const BUS_RUN_DEFAULT: BusRunOptions = {
   cardGroups: 4,
   // Most riders with ordinary cards and phones (issue 10): what `npm start` shows.
   populationKind: 'realistic',
+  // ...and national transit cards, tapping in and out (issue 12).
+  tunionRiders: true,
 };
 
 /**
@@ -66,6 +76,8 @@ export interface TapLine {
   readonly screen: string;
   readonly signal: IndicatorSignal | null;
   readonly atMs: number;
+  /** The bus's stop at this tap (what a T-Union card was told it boarded or alighted at). */
+  readonly stop?: number;
 }
 
 export interface BusRun {
@@ -98,14 +110,19 @@ export async function runBus(
   companion: BusCompanion | null = null,
 ): Promise<BusRun> {
   const prng = new Prng(options.seed);
-  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind);
-  const board = await createSimBoard(busBoardOptions(options, pool));
+  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind,
+    options.tunionRiders ?? false);
+  const route = new SimRoute('SIM-B101', 0);
+  const board = await createSimBoard(busBoardOptions(options, pool, route));
   const ride: RideBoard = {
     clock: board.clock,
     field: board.rig.sim,
     screen: board.screen,
     lastSignal: () => board.lastSignal(),
     skipIdleMs: () => undefined,
+    atStop: (stop) => {
+      route.stop = stop;
+    },
   };
   const taps = drawRiderTaps(prng.fork('riders'), pool, options.riders, options.tornChance);
   const lines: TapLine[] = [];

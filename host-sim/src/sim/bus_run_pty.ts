@@ -24,6 +24,7 @@ import type { BusRunOptions, TapLine } from './bus_run.js';
 import { drawRiderTaps, riderPool, type RiderPool, type RiderTap } from './bus_riders.js';
 import { rideTap, type RidePace } from './bus_ride.js';
 import { SIM_EPOCH_WALL_MS } from './sim_board.js';
+import { SimRoute, simBoardPsam } from './sim_tunion.js';
 import {
   busBoardOptions,
   composeSimBoardRest,
@@ -122,6 +123,8 @@ interface PtyRig {
   readonly emulator: Pn532SimOnPty;
   readonly pty: PtyReader;
   readonly board: SimBoardRest;
+  /** The bus's stop source (T-Union tap-in/tap-out). */
+  readonly route: SimRoute;
 }
 
 /**
@@ -138,7 +141,8 @@ export async function runBusOnPty(
   openReader: OpenPtyReader,
   pty: BusPtyOptions,
 ): Promise<BusRunOnBoard> {
-  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind);
+  const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind,
+    options.tunionRiders ?? false);
   const taps = drawRiderTaps(
     new Prng(options.seed).fork('riders'),
     pool,
@@ -187,15 +191,20 @@ async function ptyRigStart(
     const started = await reader.reader.start({ baudRate: options.baudRate, rf: SIM_READER_RF });
     if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
     cleanups.push(() => reader.reader.shutdown());
-    const boardOptions = busBoardOptions(options, pool);
+    const route = new SimRoute('SIM-B101', 0);
+    const boardOptions = busBoardOptions(options, pool, route);
+    // The PSAM in its slot, opened as `shuaka run --psam` does (real time: no clock to drive).
+    const psam = await simBoardPsam(clock, (p) => p, boardOptions.tunion ?? null);
     const board = await composeSimBoardRest(boardOptions, {
       clock,
       reader: reader.reader,
       storage: simStorage(boardOptions, new Prng(options.seed)),
+      psam: psam?.validatorPsam ?? null,
+      position: () => route.position(),
     });
     cleanups.push(async () => board.dispose());
     await board.validator.start();
-    return { options, clock, dir, emulator, pty: reader, board };
+    return { options, clock, dir, emulator, pty: reader, board, route };
   } catch (error) {
     await undo();
     throw error;
@@ -241,6 +250,9 @@ async function runRiders(
     screen: board.screen,
     lastSignal: board.lastSignal,
     skipIdleMs: (skippedMs: number) => rig.clock.skipWallMs(skippedMs),
+    atStop: (stop: number) => {
+      rig.route.stop = stop;
+    },
   };
   const riders = (async (): Promise<void> => {
     for (const [index, tap] of taps.entries()) {

@@ -45,8 +45,10 @@ export function fleetBusRunOptions(
   riders: number,
   terminalId: string,
 ): BusRunOptions {
+  // The fleet's buses carry bank cards only: their depot checks reconcile PANs (T-Union
+  // riders are the single bus's, `npm start`).
   return { ...BUS_RUN_DEFAULT, seed: fleetBusSeed(seed, index), riders, terminalId,
-    denyKeyBytes: fleetDenyKeyBytes(seed) };
+    denyKeyBytes: fleetDenyKeyBytes(seed), tunionRiders: false };
 }
 
 /**

@@ -81,7 +81,9 @@ export async function fleetBusVisit(
       }
     })();
     for (const [index, card] of cards.entries()) {
-      const tap = { rider: index, card, gapMs: 3_000, holdMs: 400, pullAfterCommands: null };
+      const tap = {
+        rider: index, card, gapMs: 3_000, holdMs: 400, pullAfterCommands: null, stop: 1,
+      };
       taps.push(await rideTap(ride, tap, index, RIDE_PACE_AS_DRAWN, (resolve) => {
         waiting = resolve;
       }));

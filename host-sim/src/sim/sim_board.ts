@@ -18,6 +18,7 @@ import {
   type Pn532SimRig,
 } from '../pn532_sim/pn532_sim_rig.js';
 import { Prng } from '../prng.js';
+import { simBoardPsam, type SimPsam, type SimTunionOptions } from './sim_tunion.js';
 import {
   composeSimBoardRest,
   SIM_READER_RF,
@@ -47,6 +48,8 @@ export interface SimBoardOptions {
   readonly denyKeyBytes?: Uint8Array;
   /** Sees each event of the validator's log as it is logged (besides `logs`). */
   readonly logSink?: (event: LogEvent) => void;
+  /** A PSAM in the slot, the T-Union ADF and the stop source; absent or null: no PSAM. */
+  readonly tunion?: SimTunionOptions | null;
 }
 
 /** The composed board and the handles a scenario needs. */
@@ -55,6 +58,8 @@ export interface SimBoard extends BusBoard {
   readonly rig: Pn532SimRig;
   /** The Validator's ports (the gate runs its own application on them). */
   readonly validatorPorts: ValidatorPorts;
+  /** The PSAM's slot (null without one). */
+  readonly psam: SimPsam | null;
 }
 
 /** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */
@@ -66,7 +71,12 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   );
   if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
   const storage = simStorage(options, new Prng(options.seed));
-  const rest = await composeSimBoardRest(options, { clock, reader: rig.reader, storage });
+  const tunion = options.tunion ?? null;
+  const psam = await simBoardPsam(clock, (p) => rig.run(p), tunion);
+  const rest = await composeSimBoardRest(options, {
+    clock, reader: rig.reader, storage, psam: psam?.validatorPsam ?? null,
+    ...(tunion === null ? {} : { position: tunion.position }),
+  });
   await rig.run(rest.validator.start());
-  return { ...rest, clock, rig };
+  return { ...rest, clock, rig, psam };
 }

@@ -36,7 +36,9 @@ import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import {
   VALIDATOR_CONFIG_DEFAULT,
   type LogEvent,
+  type TransitPosition,
   type ValidatorPorts,
+  type ValidatorPsam,
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
@@ -50,6 +52,10 @@ import { StorageSim } from '../storage_sim.js';
 import type { BusRunOptions } from './bus_run.js';
 import type { RiderPool } from './bus_riders.js';
 import type { SimBoardOptions } from './sim_board.js';
+import {
+  SIM_PSAM_COMMAND_MS, SIM_TUNION_AID, simTransitTable, type SimRoute,
+} from './sim_tunion.js';
+import { testPsamProfile } from '../psam/psam_profile.js';
 
 /**
  * What a bus run and its checkers read from a board, whatever its clock and reader link.
@@ -122,6 +128,7 @@ export async function simParamStore(options: SimBoardOptions, prng: Prng): Promi
     caRevocations: options.caRevocations,
     signingKey: keys.privateKey,
     denyKey,
+    extraAids: (options.tunion ?? null) === null ? [] : [SIM_TUNION_AID],
   });
   if (!written.ok) throw new Error(`simulator parameters: ${written.error.message}`);
   const store = new ParamStore({ publicKey: keys.publicKey, denyKey });
@@ -208,6 +215,10 @@ export interface SimBoardCore {
   readonly storage: StorageSim;
   /** How the buzzer and LED attributes are written; absent = NODE_SYSFS_FILES. */
   readonly indicatorFiles?: SysfsFiles;
+  /** The opened PSAM (T-Union cards), or null / absent for none. */
+  readonly psam?: ValidatorPsam | null;
+  /** The bus's stop source (tap-in/tap-out fares). */
+  readonly position?: () => TransitPosition;
 }
 
 /**
@@ -261,6 +272,8 @@ export async function composeSimBoardRest(
           options.logSink?.(event);
         },
       },
+      psam: core.psam ?? null,
+      ...(core.position === undefined ? {} : { position: core.position }),
     };
     const validator = new Validator(validatorPorts, options.validator);
     const screen = outputs.screen;
@@ -306,6 +319,8 @@ export function simDenyKey(seed: number): Uint8Array {
 export function busFares(pool: RiderPool): FareParams {
   return {
     ...DEFAULT_FARES,
+    // T-Union cards pay by stops on L101 (tap in, tap out); qPBOC cards keep the flat fare.
+    transit: simTransitTable('L101'),
     categories: [
       {
         name: 'concession',
@@ -317,8 +332,19 @@ export function busFares(pool: RiderPool): FareParams {
 }
 
 /** The board a bus run uses: the test PKI's CA keys and revocations, the pool's deny list. */
-export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoardOptions {
+export function busBoardOptions(
+  options: BusRunOptions,
+  pool: RiderPool,
+  route: SimRoute | null = null,
+): SimBoardOptions {
   const pki = testPki();
+  // A board whose riders carry T-Union cards gets a PSAM and a stop source.
+  const tunion = pool.tunion.length === 0 || route === null ? null : {
+    psamProfile: testPsamProfile(),
+    commandMs: SIM_PSAM_COMMAND_MS,
+    position: () => route.position(),
+    slotEmpty: options.psam === 'none',
+  };
   return {
     seed: options.seed,
     caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
@@ -336,5 +362,6 @@ export function busBoardOptions(options: BusRunOptions, pool: RiderPool): SimBoa
     terminalId: options.terminalId ?? 'SIM00001',
     ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
     ...(options.logSink === undefined ? {} : { logSink: options.logSink }),
+    tunion,
   };
 }

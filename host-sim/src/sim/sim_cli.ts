@@ -24,6 +24,7 @@ import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
 import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
+import { tunionSummaryLines } from './sim_summary_tunion.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
@@ -47,6 +48,7 @@ export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void)
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
                   [--mode auto|ec|oda] [--population realistic|default]
                   [--link pty|memory] [--log FILE] [--journal DIR] [--quiet] [--no-depot]
+                  [--psam emu|none]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
   default, in memory with --link memory or when socat is absent), virtual cards riding the
   line, a DWIN display emulator and a buzzer/LED tree. Prints every tap (screen text, beep,
@@ -71,6 +73,9 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 ack --journal DIR\` work on the simulated run; with it DIR/data.key, the
                 simulated terminal data key of the seed, which \`journal export\` opens the
                 sealed PANs with
+  --psam S      the validator's PSAM for the T-Union riders (tap in, tap out): emu (default,
+                the PSAM emulator in the board's SAM slot, opened at start as \`shuaka run
+                --psam\` opens a real one) or none (an empty slot: T-Union cards refused)
   --quiet       print the summary only
   --no-depot    skip the money loop (the ride and its checks only)
   --fleet N     ride N buses with their uploaders against a depot (see shuaka sim --fleet 1
@@ -114,6 +119,7 @@ export const SIM_FLAGS = {
   log: { type: 'string' },
   journal: { type: 'string' },
   'no-depot': { type: 'boolean' },
+  psam: { type: 'string' },
 } as const;
 
 export type SimFlag = keyof typeof SIM_FLAGS;
@@ -143,6 +149,7 @@ function simFlagValues(parsed: SimOptions): Record<SimFlag, FlagValue> {
     log: parsed.log,
     journal: parsed.journal,
     'no-depot': !parsed.depot,
+    psam: o.psam ?? 'emu',
   };
 }
 
@@ -205,9 +212,12 @@ function simOptionsOf(v: SimFlagTexts): SimOptions {
   if (link !== 'pty' && link !== 'memory')
     throw new RangeError(`--link must be pty or memory, got '${link}'`);
   if (v.log === '') throw new RangeError('--log needs a file name');
+  const psam = v.psam ?? 'emu';
+  if (psam !== 'emu' && psam !== 'none')
+    throw new RangeError(`--psam must be emu or none, got '${psam}'`);
   return {
     options: { ...BUS_RUN_DEFAULT, seed, riders, tornChance: torn, baudRate, mode,
-      populationKind },
+      populationKind, psam },
     link,
     quiet: v.quiet === true,
     log: v.log ?? null,
@@ -439,6 +449,7 @@ function report(run: BusRun, io: SimIo): number {
       `(${check.paidOffline} paid offline, ${check.toBeAuthorised} to be authorised), ` +
       `${check.uncertain} uncertain, ${check.journalRecords} journal records`,
   );
+  for (const line of tunionSummaryLines(run.taps, check.tunion)) io.out(line);
   const unanswered = run.taps.filter((t) => t.report === null);
   if (check.violations.length > 0) {
     for (const v of check.violations) io.err(`VIOLATION: ${v}`);

@@ -29,6 +29,8 @@ import { accountKey, issuerAccountsOf, type IssuerAccount } from
 import { IssuerHost } from '../acquirer_sim/issuer_host.js';
 import { Prng } from '../prng.js';
 import type { RiderPool } from './bus_riders.js';
+import type { JournalRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import { tunionMoneyLines, tunionMoneyOf, type TunionMoney } from './sim_money_tunion.js';
 import type { BusBoard } from './sim_board_parts.js';
 import { simDepotOpen, type SimDepot, type SimDepotOpener } from './sim_money_depot.js';
 import {
@@ -53,6 +55,8 @@ export interface MoneyLoop {
   /** The card whose issuer account the scenario emptied, or null (no ODA ride). */
   readonly emptied: { readonly panMasked: string; readonly kind: string } | null;
   readonly cards: readonly CardMoney[];
+  /** The T-Union cards' money (journal, depot with TAC verified, card debits). */
+  readonly tunion: TunionMoney;
   readonly violations: readonly string[];
 }
 
@@ -100,6 +104,7 @@ export async function runMoneyLoop(
 
 async function loopOn(ride: MoneyRide, depot: SimDepot): Promise<MoneyLoop> {
   const tapped = tappedLines(ride);
+  const records = tappedRecords(ride);
   const violations: string[] = [];
   const uploader = garageUploader(ride, depot);
   const upload = await drain(uploader, violations);
@@ -123,14 +128,21 @@ async function loopOn(ride: MoneyRide, depot: SimDepot): Promise<MoneyLoop> {
     violations.push(`the acquirer left ${settlement.unanswered} requests unanswered`);
   }
   const kindOf = kindByPan(ride.pool);
+  const tunion = await tunionMoneyOf(depot.db, records, ride.pool.tunion);
   const money = cardMoneyOf(tapped, await depotRows(depot.db),
     { movements: host.movements(), balanceBefore, balanceAfter: balances(accounts) },
     { token: (pan) => depot.vault.token(pan), kindOf });
   return {
     transport: depot.transport, upload, ackThroughSeq, acquirerPort: server.port, settlement,
     emptied: emptied === null ? null : { panMasked: maskPan(emptied), kind: kindOf(emptied) },
-    cards: money.cards, violations: [...violations, ...money.violations],
+    cards: money.cards, tunion,
+    violations: [...violations, ...money.violations, ...tunion.violations],
   };
+}
+
+/** The journal's records as scanned from the medium (T-Union finals are read from them). */
+function tappedRecords(ride: MoneyRide): JournalRecord[] {
+  return journalScanFiles(ride.board.storage.durableFiles(), JOURNAL_FILE_NAME, true).records;
 }
 
 /** The journal's clearing export lines before the upload: the truth of what was tapped. */
@@ -143,6 +155,8 @@ function tappedLines(ride: MoneyRide): TappedLine[] {
     const line = journalExportLine(record, context);
     if (line === null || !line.clearing) continue;
     const parsed = JSON.parse(line.text) as Record<string, unknown>;
+    // T-Union clearing lines carry a card number and a TAC, no PAN (sim_money_tunion.ts).
+    if (parsed['type'] !== 'clearing') continue;
     out.push({
       seq: Number(parsed['seq']), pan: String(parsed['pan']), psn: String(parsed['psn']),
       atc: Number(parsed['atc']), amountMinor: Number(parsed['amountMinor']),
@@ -284,5 +298,5 @@ export function moneyLoopLines(loop: MoneyLoop): string[] {
     lines.push(`  scenario: the issuer account of ${loop.emptied.panMasked} `
       + `(${loop.emptied.kind}) is empty, its authorisation is declined 51`);
   }
-  return [...lines, ...cardMoneyLines(loop.cards)];
+  return [...lines, ...cardMoneyLines(loop.cards), ...tunionMoneyLines(loop.tunion)];
 }

@@ -16,6 +16,7 @@ import {
   simStorage,
   type SimBoardRest,
 } from './sim_board_parts.js';
+import { simBoardPsam } from './sim_tunion.js';
 
 /** Where a board comes up: its storage and the wall time at its simulated time zero. */
 export interface SimBoardBoot {
@@ -48,7 +49,12 @@ export async function createSimBoardOn(
   );
   if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
   const storage = boot.storage ?? simStorage(options, new Prng(options.seed));
-  const rest = await composeSimBoardRest(options, { clock, reader: rig.reader, storage });
+  const tunion = options.tunion ?? null;
+  const psam = await simBoardPsam(clock, (p) => rig.run(p), tunion);
+  const rest = await composeSimBoardRest(options, {
+    clock, reader: rig.reader, storage, psam: psam?.validatorPsam ?? null,
+    ...(tunion === null ? {} : { position: tunion.position }),
+  });
   await rig.run(rest.validator.start());
-  return { ...rest, clock, rig };
+  return { ...rest, clock, rig, psam };
 }

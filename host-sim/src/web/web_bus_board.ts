@@ -64,5 +64,5 @@ export async function createWebBusBoard(
     rest.dispose();
     throw error;
   }
-  return { board: { ...rest, clock, rig }, indicator };
+  return { board: { ...rest, clock, rig, psam: null }, indicator };
 }

@@ -55,7 +55,7 @@ describe('shuaka sim (process)', () => {
     const journal = join(dir, 'journal');
     const args = ['--seed', '9', '--riders', '6', '--torn', '0.5', '--baud', '230400', '--mode',
       'ec', '--population', 'default', '--link', 'memory', '--log', join(dir, 'run.log'),
-      '--journal', journal, '--quiet', '--no-depot'];
+      '--journal', journal, '--quiet', '--no-depot', '--psam', 'none'];
     // Every flag of the table is on this command line (a new flag must join this test).
     for (const flag of Object.keys(SIM_FLAGS)) expect(args).toContain(`--${flag}`);
     const first = sim(args);

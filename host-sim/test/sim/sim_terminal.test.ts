@@ -26,6 +26,7 @@ const EVERY_FLAG: Record<keyof typeof SIM_FLAGS, string | null> = {
   log: 'run log.jsonl',
   journal: 'journal-dir',
   'no-depot': null,
+  psam: 'none',
 };
 
 function argvOf(flags: Readonly<Record<string, string | null>>): string[] {
@@ -81,7 +82,8 @@ describe('replay hint', () => {
     expect(parsed(simReplayArgs(defaults))).toEqual(defaults);
     // Defaults are written out: the replay does not lean on a later version's defaults.
     expect(simReplayArgs(defaults)).toEqual(['--seed', '1', '--riders', '40', '--torn', '0.08',
-      '--baud', '921600', '--mode', 'auto', '--population', 'realistic', '--link', 'pty']);
+      '--baud', '921600', '--mode', 'auto', '--population', 'realistic', '--link', 'pty',
+      '--psam', 'emu']);
   });
 });
 

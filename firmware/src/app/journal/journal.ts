@@ -18,7 +18,9 @@ import {
 } from './journal_records.js';
 import type { JournalEntry, JournalKind, JournalRecord } from './journal_records.js';
 import type { Corruption, TornTail } from './journal_scan.js';
-import type { JournalState, LastFinal, UncertainTap } from './journal_state.js';
+import type {
+  JournalState, LastFinal, TunionOpenGrey, UncertainTap,
+} from './journal_state.js';
 
 /** Operating errors of the journal. */
 export enum JournalStatus {
@@ -249,6 +251,11 @@ export class Journal {
   /** Uncertain taps of the card with this UID. */
   uncertainForUid(uidHex: string): UncertainTap[] {
     return this.state.uncertainForUid(uidHex);
+  }
+
+  /** Open T-Union grey records, oldest first: recovered at the card's next tap. */
+  tunionOpenGreys(): TunionOpenGrey[] {
+    return this.state.tunionOpenGreys();
   }
 
   /** Latest final record of this card (duplicate-tap window across restarts), or null. */

@@ -231,7 +231,7 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX)),
   ],
   tunion_final: [
-    field('greySeq', intOrNull(1, SEQ_MAX)),
+    field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ),
     field('card', TUNION_CARD),
     field('purchase', TUNION_PURCHASE),
     field('ride', TUNION_RIDE),

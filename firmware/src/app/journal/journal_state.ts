@@ -7,6 +7,7 @@ import type {
   CardKey, JournalEntry, JournalKind, JournalRecord, ReconcileOutcome, RecoveryContext,
 } from './journal_records.js';
 import { SeqList } from './journal_seq_list.js';
+import type { TunionGreyEntry } from './journal_tunion.js';
 
 /**
  * Final records a `reconciled … debited` may name once they are acknowledged: the validator
@@ -47,6 +48,13 @@ export interface UncertainTap {
   readonly pendingSeq: number | null;
   readonly timeWallMs: number;
   readonly recovery: RecoveryContext;
+}
+
+/** An open T-Union grey record (a purchase whose DEBIT may or may not have happened). */
+export interface TunionOpenGrey {
+  readonly seq: number;
+  readonly timeWallMs: number;
+  readonly entry: TunionGreyEntry;
 }
 
 /** The last approved tap of one card (duplicate-tap suppression survives restarts). */
@@ -195,7 +203,8 @@ export function recordFacts(record: JournalRecord): RecordFacts {
     seq: record.seq,
     timeWallMs: record.timeWallMs,
     kind: entry.kind,
-    pendingSeq: 'pendingSeq' in entry ? entry.pendingSeq : null,
+    pendingSeq: 'pendingSeq' in entry ? entry.pendingSeq
+      : entry.kind === 'tunion_final' ? entry.greySeq : null,
     panToken: card?.panToken ?? '',
     psn: card?.psn ?? 0,
     atc: entryAtc(entry),
@@ -277,6 +286,12 @@ export class JournalState {
   /** The records of the uncertain torn taps (a checkpoint carries them). */
   private readonly tornRecords = new Map<number, HeldRecord>();
   private readonly finalSeqs = new SeqList();
+  /**
+   * Open T-Union grey records (journal_tunion.ts): no final names them, and no final of the
+   * same card and ATC settled them. The validator recovers them at the card's next tap
+   * (domain.md 7.5); a checkpoint keeps them among its uncertain seqs.
+   */
+  private readonly tunionGreys = new Map<number, HeldRecord>();
   private readonly lastFinalByCard = new Map<string, LastFinal>();
   private lastFinalPruneAt = 1024;
 
@@ -381,7 +396,10 @@ export class JournalState {
         this.finalsPrune();
         break;
       case 'tunion_grey':
+        this.tunionGreys.set(facts.seq, facts.hold());
+        break;
       case 'tunion_final':
+        this.tunionGreyClose(facts);
         break;
       default: {
         const unreachable: never = facts.kind;
@@ -397,8 +415,9 @@ export class JournalState {
   continuityKey(): string {
     const pendings = [...this.pendings].map(([seq, slot]) => [seq, slot.tornSeq]);
     const uncertain = this.uncertainSeqs();
+    const greys = this.tunionGreySeqs();
     return JSON.stringify([this.lastSeq, this.ackThroughSeq, this.countsByKind, uncertain,
-      pendings.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))]);
+      pendings.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)), greys]);
   }
 
   /** What a checkpoint stores: everything later records may refer to, nothing more. */
@@ -406,6 +425,7 @@ export class JournalState {
     const records = new Map<number, HeldRecord>();
     for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held);
     for (const held of this.tornRecords.values()) records.set(held.seq, held);
+    for (const held of this.tunionGreys.values()) records.set(held.seq, held);
     const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
     return {
       lastSeq: this.lastSeq,
@@ -416,7 +436,8 @@ export class JournalState {
       pendings: [...this.pendings]
         .map(([seq, slot]) => ({ seq, tornSeq: slot.tornSeq }))
         .sort((a, b) => a.seq - b.seq),
-      uncertainSeqs: this.uncertainSeqs(),
+      // Open T-Union greys ride along as uncertain seqs: the checkpoint format stays as it was.
+      uncertainSeqs: [...this.uncertainSeqs(), ...this.tunionGreySeqs()].sort((a, b) => a - b),
       finals: this.finalSeqs.filtered((seq, index) => this.finalKnownAt(seq, index)),
       lastFinals: [...this.lastFinalByCard]
         .filter(([, last]) => last.timeWallMs >= keepFrom)
@@ -454,6 +475,8 @@ export class JournalState {
       } else if (held.kind === 'torn') {
         state.uncertain.set(seq, { held, kind: 'torn', pendingSeq: held.pendingSeq });
         state.tornRecords.set(seq, held);
+      } else if (held.kind === 'tunion_grey') {
+        state.tunionGreys.set(seq, held);
       } else return `uncertain ${seq} is a ${held.kind} record`;
     }
     // A state only compared keeps no finals; a checkpoint's decoder checked their order and
@@ -490,12 +513,27 @@ export class JournalState {
 
   /** The record `seq` this state keeps (an open pending or an uncertain tap), or null. */
   held(seq: number): HeldRecord | null {
-    return this.pendings.get(seq)?.held ?? this.uncertain.get(seq)?.held ?? null;
+    return this.pendings.get(seq)?.held ?? this.uncertain.get(seq)?.held
+      ?? this.tunionGreys.get(seq) ?? null;
   }
 
   /** The seqs of the uncertain taps, ascending (nothing decoded). */
   uncertainSeqs(): number[] {
     return [...this.uncertain.keys()].sort((a, b) => a - b);
+  }
+
+  /** The seqs of the open T-Union grey records, ascending (nothing decoded). */
+  tunionGreySeqs(): number[] {
+    return [...this.tunionGreys.keys()].sort((a, b) => a - b);
+  }
+
+  /** The open T-Union grey records, oldest first (see `tunionGreys`). */
+  tunionOpenGreys(): TunionOpenGrey[] {
+    return this.tunionGreySeqs().map((seq) => {
+      const record = this.tunionGreys.get(seq)?.record();
+      if (record?.entry.kind !== 'tunion_grey') throw new Error(`grey ${seq} vanished`);
+      return { seq, timeWallMs: record.timeWallMs, entry: record.entry };
+    });
   }
 
   /** Uncertain taps of the card with this PAN token (pan_vault.ts) and PSN, oldest first. */
@@ -603,6 +641,28 @@ export class JournalState {
       this.uncertain.delete(seq);
       this.tornRecords.delete(seq);
       this.pendings.delete(tap.kind === 'torn' ? (tap.pendingSeq ?? 0) : seq);
+    }
+  }
+
+  /**
+   * A T-Union final closes the grey it names and every open grey of its card and ATC: one
+   * card transaction (the ATC counts the card's debits, domain.md 7.4). A purchase found not
+   * debited at the re-tap is run again under the same ATC, so its final settles the torn grey
+   * too; without this, a later recovery of that grey would fetch the new purchase's proof and
+   * write a second final for one debit.
+   */
+  private tunionGreyClose(facts: RecordFacts): void {
+    if (facts.pendingSeq !== null) this.tunionGreys.delete(facts.pendingSeq);
+    if (this.tunionGreys.size === 0) return;
+    const final = facts.hold().record().entry;
+    if (final.kind !== 'tunion_final') return;
+    for (const [seq, held] of this.tunionGreys) {
+      if (held.atc !== facts.atc) continue;
+      const grey = held.record().entry;
+      if (grey.kind !== 'tunion_grey') continue;
+      const same = grey.card.issuerIdHex === final.card.issuerIdHex
+        && grey.card.serialDigits === final.card.serialDigits;
+      if (same) this.tunionGreys.delete(seq);
     }
   }
 

@@ -21,7 +21,9 @@ import {
   paramsContentParse,
   paramsFileBytesMax,
 } from './params_files.js';
-import type { CaRevocation, FareParams, ParamsContent, TerminalParams } from './params_files.js';
+import type {
+  AidParams, CaRevocation, FareParams, ParamsContent, TerminalParams,
+} from './params_files.js';
 import {
   PARAMS_VERSION_MAX, manifestBuild, manifestEncode, manifestParse, manifestSign, manifestVerify,
   sha256Hex,
@@ -239,6 +241,8 @@ export interface DefaultParamsOptions {
   /** Revoked issuer certificates (EMV Book 2: RID, CA index, serial). */
   readonly caRevocations: readonly CaRevocation[];
   readonly signingKey: KeyObject;
+  /** Applications after the UnionPay one (the T-Union ADF, say); absent: none. */
+  readonly extraAids?: readonly AidParams[];
 }
 
 /** Fares for a flat-fare city bus line; the concession range is a made-up test BIN. */
@@ -270,7 +274,10 @@ export async function writeDefaultParams(
   const json = (value: unknown): Uint8Array =>
     new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
   // UnionPay debit, credit, quasi-credit and EC all start A000000333 0101 (domain.md 1.3).
-  const aids = [{ aidHex: 'A0000003330101', partialMatch: true, label: 'UnionPay' }];
+  const aids = [
+    { aidHex: 'A0000003330101', partialMatch: true, label: 'UnionPay' },
+    ...(options.extraAids ?? []),
+  ];
   const files = new Map<string, Uint8Array>([
     [FILE_TERMINAL, json(options.terminal)],
     [FILE_FARES, json(options.fares)],

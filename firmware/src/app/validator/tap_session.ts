@@ -6,9 +6,14 @@
 // the next tap of the same card.
 
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
+import { KernelStatus } from '../../../../assembly/host/abi.gen.js';
+import {
+  runCardTransaction,
+  type CardOutcome,
+  type MultiAppSessionIo,
+} from '../../../../assembly/host/jtt978_session.js';
 import {
   runQpbocRecovery,
-  runQpbocTransaction,
   qpbocSnapshot,
   type QpbocCardIdentity,
   type QpbocHostDecision,
@@ -27,6 +32,8 @@ import {
 } from './tap_icc_data.js';
 import { recoveryOf, tornRecordOf, type CardIdentity } from './tap_records.js';
 import { TapJournal } from './tap_journal.js';
+import { TunionTaps } from './tunion_session.js';
+import type { TunionTap } from './tunion_tap.js';
 import { uidIsRandom, type UidMemory } from './uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 import { localDateTime } from './validator_time.js';
@@ -74,6 +81,8 @@ export interface TapAdmissionHook {
 /** Processes detected cards; one instance lives as long as the validator. */
 export class TapSession {
   private readonly journal: TapJournal;
+  /** T-Union cards: the PSAM, their fares and records, their torn recovery. */
+  readonly tunion: TunionTaps;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -82,6 +91,7 @@ export class TapSession {
     private readonly admission: TapAdmissionHook | null = null,
   ) {
     this.journal = new TapJournal(ports);
+    this.tunion = new TunionTaps(ports, config);
   }
 
   /** Runs one tap of `card` to the point where the rider can be told the result. */
@@ -111,6 +121,13 @@ export class TapSession {
       const recovered = await this.recover(candidate, uidHex, startedMs);
       if (recovered !== null) return recovered;
     }
+    // A T-Union grey record of this card left open (DEBIT unanswered, power cut): finished
+    // by the card's proof, or found not debited and purchased again (domain.md 7.5).
+    const reader = new ReaderIo(this.ports, this.config.transceiveTimeoutMs,
+      async () => 'proceed');
+    const tunionRecovered = await this.tunion.recover(uidHex, (c) => reader.transceive(c),
+      startedMs);
+    if (tunionRecovered !== null) return tunionRecovered;
     return this.transact(uidHex, known, startedMs);
   }
 
@@ -211,20 +228,24 @@ export class TapSession {
         pendingSeq = await this.writePending(uidHex, charge);
         return pendingSeq === null ? 'refused' : 'proceed';
       };
-      const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, decide);
-      const { date, time } = localDateTime(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+      const reader = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, decide);
+      const tunion = this.tunion.begin(uidHex);
       // 9F41 = the seq the tap's first record will get (its grey record, or its declined
       // record): durable, and never on two records (tap_icc_data.ts).
       const sequenceCounter = this.ports.journal.summary().lastSeq + 1;
-      const ended = await runQpbocTransaction(this.ports.kernel, io, {
-        mode: this.config.mode,
-        amountMinor: charge.amountMinor,
-        date,
-        time,
-        unpredictableNumber: this.ports.unpredictableNumber(),
-        sequenceCounter: transactionSequenceCounterOf(sequenceCounter),
-      });
+      const run = await this.runKernel(this.cardIo(reader, tunion), charge.amountMinor,
+        sequenceCounter);
+      if (run.app === 'jtt978') {
+        if (tunion === null) throw new Error('a T-Union purchase ran without a PSAM');
+        return this.tunion.finish(tunion, run.outcome, startedMs);
+      }
+      const ended = run.outcome;
       this.logOutcome('transaction', ended);
+      if (ended.reason === 'no-accepted-app'
+        && ended.detail === KernelStatus.ERR_JTT978_NOT_CONFIGURED) {
+        // The card's only accepted application is T-Union, and this validator has no PSAM.
+        return this.tunion.refuseNoPsam(startedMs, uidHex);
+      }
       if (stopped && ended.reason === 'host-refused') return admissionStopReport(startedMs, ended);
       if (requote !== null && ended.reason === 'host-refused') {
         // The PAN put the card in another fare: the card staged nothing it will keep (a new
@@ -242,6 +263,35 @@ export class TapSession {
         recoveredFrom: null,
       });
     }
+  }
+
+  /** One kernel run of a tap: whatever the card's application, with this tap's inputs. */
+  private runKernel(io: MultiAppSessionIo, amountMinor: number, sequenceCounter: number)
+    : Promise<CardOutcome> {
+    const { date, time } = localDateTime(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+    return runCardTransaction(this.ports.kernel, io, {
+      mode: this.config.mode,
+      amountMinor,
+      date,
+      time,
+      unpredictableNumber: this.ports.unpredictableNumber(),
+      sequenceCounter: transactionSequenceCounterOf(sequenceCounter),
+    });
+  }
+
+  /**
+   * The kernel's two devices and three host hooks for one tap: the reader and the qPBOC
+   * decision (`reader`), the PSAM and the T-Union decision and grey record (`tunion`; without
+   * a PSAM the kernel never reaches them: it hands T-Union cards back to selection).
+   */
+  private cardIo(reader: ReaderIo, tunion: TunionTap | null): MultiAppSessionIo {
+    return {
+      transceive: (capdu) => reader.transceive(capdu),
+      psamTransceive: this.tunion.psamTransceive,
+      decide: (identity) => reader.decide(identity),
+      decideJtt978: (card) => tunion?.decide(card) ?? { kind: 'refused' },
+      precommit: (grey) => tunion?.precommit(grey) ?? false,
+    };
   }
 
   /** The application's own rule at the decision point ('charge' without a hook). */

@@ -25,7 +25,9 @@ import {
   record1EEncode,
 } from '../fare/jtt978_records.js';
 import { transitLineFor, transitTapDecide } from '../fare/tap_in_out.js';
-import type { TransitDecision, TransitTapPlace } from '../fare/tap_in_out.js';
+import type {
+  TransitDecision, TransitRefusal, TransitTapPlace,
+} from '../fare/tap_in_out.js';
 
 /** Where the bus is and who it is, for one tap. */
 export interface TunionTapContext {
@@ -66,6 +68,8 @@ export class TunionTap {
   private card: Jtt978CardData | null = null;
   private decision: TransitDecision | null = null;
   private greySeq: number | null = null;
+  private refusalValue: TransitRefusal | null = null;
+  private precommitFailed = false;
 
   constructor(
     private readonly journal: Pick<Journal, 'append' | 'summary'>,
@@ -79,12 +83,17 @@ export class TunionTap {
    */
   decide(card: Jtt978CardData): Jtt978Decision {
     this.card = card;
-    const previous = card.record.length === 0 || card.recordSfi !== 0x1a ? null
+    // An interop card keeps its ride in 001A record 02, a local-only card in 0019 record 02
+    // (written with `80 DC 02 C8 80` and 128 bytes, domain.md 7.4 step 4: the same size, and
+    // here the same layout as 001A, the only one the reconstruction gives).
+    const sfi: 0x19 | 0x1a = card.interop ? 0x1a : 0x19;
+    const previous = card.record.length === 0 || card.recordSfi !== sfi ? null
       : record1ADecode(card.record);
     const prior = previous === null ? null : previous.ok ? previous.value : previous.reason;
     const decision = transitTapDecide(this.context.fares, this.place(), prior);
     if (decision.kind === 'refuse') {
       this.decision = null;
+      this.refusalValue = decision.reason;
       return { kind: decision.reason === 'alreadyTapped' ? 'duplicate-tap' : 'refused' };
     }
     this.decision = decision;
@@ -95,7 +104,7 @@ export class TunionTap {
       amountMinor: decision.amountMinor,
       type: 'compound',
       updates: [
-        { sfi: 0x1a, recordNumber: 2, data: record1AEncode(decision.record) },
+        { sfi, recordNumber: 2, data: record1AEncode(decision.record) },
         { sfi: 0x1e, recordNumber: 0, data: this.detailRecord(decision, card) },
       ],
     };
@@ -119,9 +128,22 @@ export class TunionTap {
       ride: this.rideOf(decision),
       kernelRecordHex: Buffer.from(grey).toString('hex').toUpperCase(),
     });
-    if (!written.ok) return false;
+    if (!written.ok) {
+      this.precommitFailed = true;
+      return false;
+    }
     this.greySeq = written.value.seq;
     return true;
+  }
+
+  /** Why the fare rules refused the tap at the decision point (null when they did not). */
+  refusal(): TransitRefusal | null {
+    return this.refusalValue;
+  }
+
+  /** True when the grey record could not be made durable (the purchase was abandoned). */
+  greyFailed(): boolean {
+    return this.precommitFailed;
   }
 
   /** Journals the final record of an approved purchase and says what to show. */
@@ -131,7 +153,7 @@ export class TunionTap {
     const record = outcome.record;
     if (outcome.kind !== 'approved' || record === null || this.card === null
       || decision === null) {
-      return { ...base, ...this.refusal(outcome), amountMinor: 0,
+      return { ...base, ...this.refusalOf(outcome), amountMinor: 0,
         balanceMinor: outcome.balanceMinor };
     }
     const written = await this.journal.append({
@@ -223,7 +245,7 @@ export class TunionTap {
     return [head, ...penalty, `扣款 ${yuan(amountMinor)}`, `余额 ${yuan(balanceMinor)}`];
   }
 
-  private refusal(outcome: Jtt978Outcome): Pick<TunionTapResult, 'outcome' | 'screen'> {
+  private refusalOf(outcome: Jtt978Outcome): Pick<TunionTapResult, 'outcome' | 'screen'> {
     switch (outcome.reason) {
       case 'duplicate-tap':
         return { outcome: 'alreadyPaid', screen: ['请勿重复刷卡'] };

@@ -46,7 +46,8 @@ export class Validator {
   /** Loads the parameters into the kernel and shows the idle screen. */
   async start(): Promise<void> {
     const params = this.ports.params();
-    this.outOfService = kernelLoadParams(this.ports.kernel, params, this.config.terminalData);
+    this.outOfService = kernelLoadParams(this.ports.kernel, params, this.config.terminalData)
+      ?? this.session.tunion.configure();
     if (this.outOfService !== null) {
       this.ports.log.log({ event: 'out-of-service', reason: this.outOfService });
       await this.ports.display.show(viewOutOfService().screen);

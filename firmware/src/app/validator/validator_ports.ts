@@ -3,6 +3,7 @@
 import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
 import type { DisplayPort } from '../../../../hal/src/ports/display_port.js';
 import type { IndicatorPort } from '../../../../hal/src/ports/indicator_port.js';
+import type { PsamPort } from '../../../../hal/src/ports/psam_port.js';
 import type { ReaderPort } from '../../../../hal/src/ports/reader_port.js';
 import type { Kernel } from '../../../../assembly/host/kernel_loader.js';
 import type { QpbocMode } from '../../../../assembly/host/qpboc_session.js';
@@ -37,7 +38,38 @@ export interface ValidatorPorts {
   /** Seals and tokenises PANs under the terminal data key before anything is journalled. */
   readonly panVault: PanVault;
   readonly log: LogPort;
+  /**
+   * The PSAM of T-Union (JT/T 978) taps, opened at boot (tunion_psam.ts); null or absent: no
+   * PSAM, and T-Union cards are refused with their own screen and log line.
+   */
+  readonly psam?: ValidatorPsam | null;
+  /** Where the bus is now (the stop source: route position, driver console, simulator). */
+  readonly position?: () => TransitPosition;
 }
+
+/** A PSAM that answered at boot: its port and what its files 0016/0017 said. */
+export interface ValidatorPsam {
+  readonly port: PsamPort;
+  /** File 0016: the 6-byte terminal number (sent in INITIALIZE FOR PURCHASE, domain.md 7.4). */
+  readonly terminalNumber: Uint8Array;
+  /** File 0017 byte 1: the purchase key index. */
+  readonly keyIndex: number;
+  /** Upper bound of one PSAM command (T=0 GET RESPONSE rounds included), ms. */
+  readonly transmitTimeoutMs: number;
+}
+
+/** The bus's place for tap-in/tap-out fares (domain.md 7.3: station, vehicle, direction). */
+export interface TransitPosition {
+  /** The current stop on the line, 0 when unknown (a segment line then refuses the tap). */
+  readonly stop: number;
+  /** Vehicle number, ASCII, up to 8 characters (001A bytes 31-38). */
+  readonly vehicle: string;
+  /** 0 up, 1 down. */
+  readonly direction: number;
+}
+
+/** The position of a bus that has no stop source: stop unknown. */
+export const TRANSIT_POSITION_UNKNOWN: TransitPosition = { stop: 0, vehicle: '', direction: 0 };
 
 /** Timing and mode choices of a validator; every field explicit (no hidden defaults). */
 export interface ValidatorConfig {

@@ -2,7 +2,7 @@
 
 import { withFaults, type CardFault } from '../../../src/cards/card_faults.js';
 import type { VirtualCard } from '../../../src/cards/card_model.js';
-import type { RiderCard, RiderPool } from '../../../src/sim/bus_riders.js';
+import type { AnyRiderCard, RiderPool } from '../../../src/sim/bus_riders.js';
 import { BUS_RUN_DEFAULT } from '../../../src/sim/bus_run.js';
 import type { SimBoard, SimBoardOptions } from '../../../src/sim/sim_board.js';
 import { busBoardOptions } from '../../../src/sim/sim_board_parts.js';
@@ -23,7 +23,7 @@ export function testSeed(fallback: number): number {
 
 /** One tap of a rider: a card, when it comes, how long it stays, and what goes wrong. */
 export interface Ride {
-  readonly card: RiderCard;
+  readonly card: AnyRiderCard;
   /** Idle time before the card enters the field. */
   readonly gapMs: number;
   /** Time the card stays in the field after the answer (none when a fault pulled it). */

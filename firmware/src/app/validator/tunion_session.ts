@@ -1,0 +1,270 @@
+// The T-Union (JT/T 978) side of a tap on the running validator: the PSAM as the kernel's
+// second device, the fare and records of tunion_tap.ts, torn recovery from the journal's open
+// grey records, and what the rider is shown.
+//
+// Ordering (domain.md 7.4, 7.5): the grey record is durable (fsynced) before DEBIT FOR
+// PURCHASE is sent; the final record with the TAC is durable before the screen says paid; a
+// grey record left open by a card pulled after DEBIT (or a power cut) is finished at the
+// card's next tap by balance comparison and GET TRANSACTION PROOF, never charged again.
+
+import {
+  configureJtt978,
+  runCardRecovery,
+  type Jtt978Outcome,
+  type MultiAppSessionIo,
+} from '../../../../assembly/host/jtt978_session.js';
+import { KernelStatus, kernelStatusName } from '../../../../assembly/host/abi.gen.js';
+import type { TransitScreen } from '../../../../hal/src/ports/display_port.js';
+import type { TunionOpenGrey } from '../journal/journal_state.js';
+import type { TunionFinalEntry, TunionRide } from '../journal/journal_tunion.js';
+import { TunionTap, type TunionTapResult } from './tunion_tap.js';
+import { tunionViewApproved, tunionViewDeclined, tunionViewRefused } from './tunion_view.js';
+import type { TapView } from './tap_view.js';
+import {
+  TRANSIT_POSITION_UNKNOWN,
+  type TapReport,
+  type ValidatorConfig,
+  type ValidatorPorts,
+} from './validator_ports.js';
+
+/** The card reader as the kernel session sees it (the TapSession's reader io). */
+export type CardTransceive = (capdu: Uint8Array) => Promise<Uint8Array | null>;
+
+/**
+ * What a T-Union report names instead of a PAN: the card number (0015 application serial).
+ * It is printed on the card and is no payment-card PAN (journal_tunion.ts keeps it in clear
+ * too), so it is shown whole: the rider's service desk and the summary tell cards apart by it.
+ */
+export function tunionCardMasked(serialDigits: string): string {
+  return serialDigits;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex').toUpperCase();
+}
+
+function transitOf(ride: TunionRide): TransitScreen {
+  const stop = ride.tap === 'alighting' ? ride.alightingStop : ride.boardingStop;
+  return { tap: ride.tap, stop, penaltyMinor: ride.penaltyMinor };
+}
+
+/** T-Union taps of one validator; lives as long as its TapSession. */
+export class TunionTaps {
+  constructor(
+    private readonly ports: ValidatorPorts,
+    private readonly config: ValidatorConfig,
+  ) {}
+
+  /**
+   * Gives the kernel the PSAM's terminal number and key index (after every parameter load).
+   * Returns null, or why the kernel refused them. Without a PSAM there is nothing to give:
+   * the kernel then hands T-Union cards back to selection (ERR_JTT978_NOT_CONFIGURED).
+   */
+  configure(): string | null {
+    const psam = this.ports.psam ?? null;
+    if (psam === null) return null;
+    try {
+      const status = configureJtt978(this.ports.kernel, {
+        terminalNumber: psam.terminalNumber,
+        keyIndex: psam.keyIndex,
+      });
+      return status === KernelStatus.STATUS_OK ? null : `PSAM: ${kernelStatusName(status)}`;
+    } catch (error) {
+      return `PSAM: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** The PSAM as the kernel's second device: the answer, or null when it failed. */
+  readonly psamTransceive = async (capdu: Uint8Array): Promise<Uint8Array | null> => {
+    const psam = this.ports.psam ?? null;
+    if (psam === null) return null;
+    const answer = await psam.port.transmit(capdu, { timeoutMs: psam.transmitTimeoutMs });
+    if (answer.ok) return answer.value;
+    this.ports.log.log({ event: 'psam-error', error: answer.error, detail: answer.detail });
+    return null;
+  };
+
+  /** A T-Union tap's fare and records for this card, or null without a PSAM. */
+  begin(uidHex: string): TunionTap | null {
+    const psam = this.ports.psam ?? null;
+    if (psam === null) return null;
+    const params = this.ports.params();
+    const position = this.ports.position?.() ?? TRANSIT_POSITION_UNKNOWN;
+    return new TunionTap(this.ports.journal, {
+      fares: params.fares,
+      terminalId: params.terminal.terminalId,
+      lineId: params.terminal.lineId,
+      paramsVersion: params.version,
+      terminalNumberHex: hexOf(psam.terminalNumber),
+      stop: position.stop,
+      vehicle: position.vehicle,
+      direction: position.direction,
+      nowWallMs: this.ports.clock.wallMs(),
+      utcOffsetMinutes: this.config.utcOffsetMinutes,
+      uidHex,
+    });
+  }
+
+  /** Journals (tunion_tap.ts), shows and reports the end of a T-Union purchase. */
+  async finish(tap: TunionTap, outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
+    const result = await tap.finish(outcome);
+    this.logOutcome('transaction', outcome, result.reason);
+    const seqs = [result.greySeq, result.finalSeq].filter((s): s is number => s !== null);
+    const card = outcome.record?.applicationSerial ?? null;
+    const decision = result.tap;
+    if (result.outcome === 'approved' && decision !== null) {
+      const view = tunionViewApproved(result.amountMinor, result.balanceMinor ?? 0,
+        { tap: decision.tap, stop: this.stopOf(decision), penaltyMinor: decision.penaltyMinor });
+      return this.show(view, startedMs, result, card, seqs);
+    }
+    const view = this.refusedView(tap, outcome);
+    return this.show(view, startedMs, { ...result, amountMinor: 0 }, card, seqs);
+  }
+
+  /** A T-Union card on a validator without a PSAM: refused with its own screen and log line. */
+  async refuseNoPsam(startedMs: number, uidHex: string): Promise<TapReport> {
+    this.ports.log.log({ event: 'tunion-refused', reason: 'no-psam', uid: uidHex });
+    const view = tunionViewRefused('no-psam');
+    return this.showView(view, startedMs, {
+      reason: 'tunion-no-psam', panMasked: null, amountMinor: null, balanceMinor: null,
+      fareRule: null, journalSeqs: [], recovered: false,
+    });
+  }
+
+  /**
+   * Finishes this card's open grey records (newest first, within the torn window): the card
+   * debited itself → the final record with the TAC from GET TRANSACTION PROOF, shown as paid;
+   * not debited (or another card on this UID) → null, and the tap goes on as a new purchase,
+   * whose final settles the grey (same card and ATC); the recovery itself torn → 请重刷.
+   */
+  async recover(uidHex: string, transceive: CardTransceive, startedMs: number)
+    : Promise<TapReport | null> {
+    if ((this.ports.psam ?? null) === null) return null;
+    const windowMs = this.ports.params().fares.tornWindowSec * 1000;
+    const nowWallMs = this.ports.clock.wallMs();
+    const uid = uidHex.toUpperCase();
+    const candidates = this.ports.journal.tunionOpenGreys()
+      .filter((g) => g.entry.card.uidHex === uid && nowWallMs - g.timeWallMs < windowMs)
+      .sort((a, b) => b.seq - a.seq);
+    for (const grey of candidates) {
+      const report = await this.recoverOne(grey, transceive, startedMs);
+      if (report !== null) return report;
+    }
+    return null;
+  }
+
+  private async recoverOne(grey: TunionOpenGrey, transceive: CardTransceive, startedMs: number)
+    : Promise<TapReport | null> {
+    const io: MultiAppSessionIo = {
+      transceive,
+      psamTransceive: this.psamTransceive,
+      // A recovery asks nothing: it only finishes what the grey record began.
+      decide: () => 'refused',
+      decideJtt978: () => ({ kind: 'refused' }),
+      precommit: () => false,
+    };
+    const kernelRecord = Uint8Array.from(Buffer.from(grey.entry.kernelRecordHex, 'hex'));
+    const ended = await runCardRecovery(this.ports.kernel, io, kernelRecord);
+    if (ended.app !== 'jtt978') return null;
+    const outcome = ended.outcome;
+    this.logOutcome('recovery', outcome, `grey ${grey.seq}`);
+    const record = outcome.record;
+    const masked = tunionCardMasked(grey.entry.card.serialDigits);
+    if (outcome.kind === 'approved' && record !== null) {
+      const final = this.finalOf(grey, record.balanceAfterMinor, record.tac);
+      const written = await this.ports.journal.append(final);
+      if (!written.ok) {
+        const { error, detail } = written;
+        this.ports.log.log({ event: 'journal-error', kind: 'tunion_final', error, detail });
+      }
+      const view = tunionViewApproved(final.purchase.amountMinor, final.balanceAfterMinor,
+        transitOf(final.ride));
+      return this.showView(view, startedMs, {
+        reason: written.ok ? 'recovered' : `recovered, final not journalled: ${written.detail}`,
+        panMasked: masked, amountMinor: final.purchase.amountMinor,
+        balanceMinor: final.balanceAfterMinor, fareRule: `tunion-${final.ride.tap}`,
+        journalSeqs: written.ok ? [written.value.seq] : [], recovered: true,
+      });
+    }
+    if (outcome.kind === 'recovery-not-pending') return null;
+    // Torn again (card pulled during the recovery), a fault: the grey stays open.
+    return this.showView(tunionViewDeclined('link-lost'), startedMs, {
+      reason: `tunion-recovery ${outcome.kind}: ${outcome.reason}`, panMasked: masked,
+      amountMinor: null, balanceMinor: null, fareRule: null, journalSeqs: [], recovered: false,
+    });
+  }
+
+  /** The final record of a grey the card proved it debited (GET TRANSACTION PROOF). */
+  private finalOf(grey: TunionOpenGrey, balanceAfterMinor: number, tacHex: string)
+    : TunionFinalEntry {
+    const params = this.ports.params();
+    const { card, purchase, ride } = grey.entry;
+    return {
+      kind: 'tunion_final', greySeq: grey.seq, card, purchase, ride, balanceAfterMinor,
+      tacHex: tacHex.toUpperCase(), terminalId: params.terminal.terminalId,
+      paramsVersion: params.version,
+    };
+  }
+
+  private stopOf(decision: NonNullable<TunionTapResult['tap']>): number {
+    if (decision.tap === 'alighting') return decision.record.alighting?.stop ?? 0;
+    return decision.tap === 'boarding' ? decision.record.boarding.stop : 0;
+  }
+
+  private refusedView(tap: TunionTap, outcome: Jtt978Outcome): TapView {
+    if (outcome.reason === 'host-refused') {
+      if (tap.greyFailed()) return tunionViewRefused('journal');
+      const refusal = tap.refusal();
+      if (refusal === 'stopUnknown') return tunionViewRefused('stop-unknown');
+      if (refusal === 'recordUnreadable') return tunionViewRefused('record-unreadable');
+    }
+    if (outcome.kind === 'torn' || outcome.kind === 'fault' || outcome.kind === 'try-again') {
+      return tunionViewDeclined('link-lost');
+    }
+    return tunionViewDeclined(outcome.reason);
+  }
+
+  private async show(
+    view: TapView,
+    startedMs: number,
+    result: TunionTapResult,
+    serial: string | null,
+    journalSeqs: readonly number[],
+  ): Promise<TapReport> {
+    const decision = result.tap;
+    return this.showView(view, startedMs, {
+      reason: result.reason,
+      panMasked: serial === null ? null : tunionCardMasked(serial),
+      amountMinor: result.outcome === 'approved' ? result.amountMinor : null,
+      balanceMinor: result.balanceMinor,
+      fareRule: decision === null ? null : `tunion-${decision.tap}`,
+      journalSeqs,
+      recovered: false,
+    });
+  }
+
+  private async showView(
+    view: TapView,
+    startedMs: number,
+    details: Omit<TapReport, 'startedMs' | 'endedMs' | 'result'>,
+  ): Promise<TapReport> {
+    const shown = await this.ports.display.show(view.screen);
+    if (!shown.ok) {
+      this.ports.log.log({ event: 'display-error', error: shown.error, detail: shown.detail });
+    }
+    const signalled = await this.ports.indicator.signal(view.signal);
+    if (!signalled.ok) {
+      const { error, detail } = signalled;
+      this.ports.log.log({ event: 'indicator-error', error, detail });
+    }
+    return { startedMs, endedMs: this.ports.clock.nowMs(), result: view.result, ...details };
+  }
+
+  private logOutcome(phase: string, outcome: Jtt978Outcome, note: string): void {
+    this.ports.log.log({
+      event: 'kernel-outcome', app: 'jtt978', phase, kind: outcome.kind,
+      reason: outcome.reason, status: outcome.statusName, debitSent: outcome.debitSent,
+      note,
+    });
+  }
+}

@@ -1,0 +1,69 @@
+// The T-Union part of `shuaka sim`'s summary: each card's rides (boarding and alighting stop,
+// fare), its balance before and after, and the cards' debits against the journal's finals.
+
+import type { TapLine } from './bus_run.js';
+import type { TunionCheck } from './bus_checks_tunion.js';
+
+function yuan(minor: number): string {
+  return `¥${(minor / 100).toFixed(2)}`;
+}
+
+interface CardRides {
+  readonly name: string;
+  readonly rides: string[];
+  paidMinor: number;
+  firstBalanceMinor: number | null;
+  lastBalanceMinor: number | null;
+  refusals: string[];
+}
+
+function rideText(line: TapLine): string | null {
+  const report = line.report;
+  if (report === null) return null;
+  const stop = line.stop ?? 0;
+  switch (report.fareRule) {
+    case 'tunion-boarding':
+      return `on at ${stop}`;
+    case 'tunion-alighting':
+      return `off at ${stop} ${yuan(report.amountMinor ?? 0)}`;
+    case 'tunion-flat':
+      return `flat ${yuan(report.amountMinor ?? 0)}`;
+    default:
+      return null;
+  }
+}
+
+/** Lines of the T-Union riders (none when no T-Union card tapped). */
+export function tunionSummaryLines(taps: readonly TapLine[], check: TunionCheck): string[] {
+  const cards = new Map<string, CardRides>();
+  for (const line of taps) {
+    if (!line.cardName.startsWith('tunion-') || line.report === null) continue;
+    const report = line.report;
+    const key = report.panMasked ?? `${line.cardName} (unread)`;
+    const card = cards.get(key) ?? { name: line.cardName, rides: [], paidMinor: 0,
+      firstBalanceMinor: null, lastBalanceMinor: null, refusals: [] };
+    cards.set(key, card);
+    const ride = report.result === 'approved' ? rideText(line) : null;
+    if (ride !== null) {
+      card.rides.push(ride);
+      card.paidMinor += report.amountMinor ?? 0;
+      const balance = report.balanceMinor ?? 0;
+      card.firstBalanceMinor ??= balance + (report.amountMinor ?? 0);
+      card.lastBalanceMinor = balance;
+    } else if (report.result !== 'approved') {
+      card.refusals.push(report.result === 'tryAgain' ? 'tryAgain' : report.reason);
+    }
+  }
+  if (cards.size === 0) return [];
+  const lines = [`  T-Union riders (JT/T 978, tap in / tap out, PSAM): ${cards.size} cards, `
+    + `${check.debits} card debits ${yuan(check.debitedMinor)}, ${check.finals} final records `
+    + `with TAC, ${check.openGreys} open grey records`];
+  for (const [key, card] of cards) {
+    const balance = card.firstBalanceMinor === null ? ''
+      : `  balance ${yuan(card.firstBalanceMinor)} -> ${yuan(card.lastBalanceMinor ?? 0)}`;
+    const refused = card.refusals.length === 0 ? '' : `  refused: ${card.refusals.join(', ')}`;
+    lines.push(`    ${key.padEnd(20)} ${card.name.padEnd(24)} ${card.rides.join(', ')}`
+      + `${card.rides.length > 0 ? `  paid ${yuan(card.paidMinor)}` : ''}${balance}${refused}`);
+  }
+  return lines;
+}

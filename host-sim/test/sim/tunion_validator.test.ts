@@ -1,0 +1,274 @@
+// T-Union cards on the running validator: the production Validator loop on the simulated board
+// (PN532 emulator, PSAM emulator in its slot, DWIN screen, power-cut storage), a virtual
+// T-Union card tapped in and out, torn at every step, and a power cut at DEBIT with a reboot.
+//
+// Truths: the card's own debit list and balance (what it committed), the journal read back
+// from the medium by its scanner, the TAC checked by the depot's verifier with the issuer key,
+// and the screen as the DWIN emulator decoded it. A grey record must be durable when DEBIT
+// reaches the card; a debit must have exactly one final record; a re-tap never charges again.
+
+import { describe, expect, it } from 'vitest';
+import { jtt978TacVerify } from '../../../depot/src/tunion/jtt978_tac.js';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
+import type { JournalRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
+import type { CardFault } from '../../src/cards/card_faults.js';
+import type { VirtualCard } from '../../src/cards/card_model.js';
+import type { TunionCard } from '../../src/cards/tunion_card.js';
+import { tunionCardOfGroup, type TunionName } from '../../src/cards/tunion_population.js';
+import { testPki } from '../../src/pki/test_pki.js';
+import { issuerMasterFromRoot } from '../../src/psam/pboc_epurse_crypto.js';
+import { PsamEmulator } from '../../src/psam/psam_emulator.js';
+import { TEST_ISSUER_ID, testMasterKey, testPsamProfile } from '../../src/psam/psam_profile.js';
+import { riderPool, type TunionRiderCard } from '../../src/sim/bus_riders.js';
+import { BUS_RUN_DEFAULT } from '../../src/sim/bus_run.js';
+import type { SimBoardOptions } from '../../src/sim/sim_board.js';
+import { busBoardOptions } from '../../src/sim/sim_board_parts.js';
+import {
+  createSimBoardOn,
+  SIM_BOOT_FIRST,
+  type SimBoardRebooted,
+} from '../../src/sim/sim_restart.js';
+import { SimRoute, type SimTunionOptions } from '../../src/sim/sim_tunion.js';
+import { countingCard, runRides, testSeed, type RideLine } from './support/sim_ride.js';
+
+const SEED = testSeed(12);
+const TAC_MASTER = issuerMasterFromRoot(testMasterKey('tac-root'), TEST_ISSUER_ID);
+/** L101 fares (sim_tunion.ts): boarding at 3, alighting at 8 = 5 stops = band "up to 7". */
+const FARE_3_TO_8 = 300;
+
+interface Line {
+  readonly board: SimBoardRebooted;
+  readonly route: SimRoute;
+  readonly options: SimBoardOptions;
+}
+
+function tunionOf(options: SimBoardOptions): SimTunionOptions {
+  const tunion = options.tunion ?? null;
+  if (tunion === null) throw new Error('no T-Union options');
+  return tunion;
+}
+
+async function line(extra: Partial<SimTunionOptions> = {}): Promise<Line> {
+  const route = new SimRoute('SIM-B101', 0);
+  const pool = riderPool(SEED, 1, testPki(), 'default', true);
+  const base = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: SEED, mode: 'auto' }, pool, route);
+  const options = {
+    ...base,
+    tunion: { ...tunionOf(base), emulator: new PsamEmulator(testPsamProfile()), ...extra },
+  };
+  return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route, options };
+}
+
+function rider(name: TunionName, card: VirtualCard): TunionRiderCard {
+  return { name, card: card as TunionCard };
+}
+
+async function tapAt(
+  l: Line,
+  stop: number,
+  card: TunionRiderCard,
+  faults: readonly CardFault[] = [],
+): Promise<RideLine> {
+  l.route.stop = stop;
+  const result = await runRides(l.board, [{ card, gapMs: 1_500, holdMs: 400, faults }]);
+  const first = result.lines[0];
+  if (first === undefined) throw new Error('the ride did not end');
+  return first;
+}
+
+function records(board: SimBoardRebooted): JournalRecord[] {
+  const scan = journalScanFiles(board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
+  expect(scan.corruption).toBeNull();
+  return scan.records;
+}
+
+function finals(board: SimBoardRebooted): TunionFinalEntry[] {
+  return records(board).flatMap((r) => (r.entry.kind === 'tunion_final' ? [r.entry] : []));
+}
+
+function tacOf(f: TunionFinalEntry): string {
+  return jtt978TacVerify({
+    issuerIdHex: f.card.issuerIdHex, applicationSerialHex: f.card.serialDigits,
+    amountMinor: f.purchase.amountMinor, transactionType: f.purchase.transactionType,
+    terminalNumberHex: f.purchase.terminalNumberHex, terminalSerial: f.purchase.terminalSerial,
+    dateTimeDigits: f.purchase.dateTimeDigits, tacHex: f.tacHex,
+  }, () => TAC_MASTER);
+}
+
+/** A card that, when DEBIT FOR PURCHASE reaches it, notes what the journal medium holds. */
+function debitWatch(inner: TunionCard, board: () => SimBoardRebooted)
+  : VirtualCard & { greysAtDebit: number[] } {
+  const greysAtDebit: number[] = [];
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      if (capdu[0] === 0x80 && capdu[1] === 0x54) {
+        const open = records(board()).filter((r) => r.entry.kind === 'tunion_grey').length;
+        greysAtDebit.push(open);
+      }
+      return inner.transceive(capdu);
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+    greysAtDebit,
+  };
+}
+
+/** The invariant of every scenario: one final per debit, matching it, TAC valid. */
+function expectCharged(board: SimBoardRebooted, card: TunionCard, amounts: readonly number[]) {
+  const before = card.profile.balanceMinor;
+  expect(card.debits().map((d) => d.amountMinor)).toEqual(amounts);
+  expect(card.balanceMinor()).toBe(before - amounts.reduce((a, b) => a + b, 0));
+  const written = finals(board);
+  expect(written.map((f) => f.purchase.amountMinor)).toEqual(amounts);
+  expect(written.map((f) => f.purchase.atc + 1)).toEqual(card.debits().map((d) => d.atc));
+  expect(written.map((f) => f.tacHex)).toEqual(card.debits().map((d) => d.tac.toUpperCase()));
+  for (const f of written) expect(tacOf(f)).toBe('valid');
+  expect(board.journal.tunionOpenGreys()).toEqual([]);
+}
+
+describe('T-Union cards on the running validator', () => {
+  it('boards and alights: grey record durable at DEBIT, final with TAC, 上车/下车 on screen',
+    async () => {
+      const l = await line();
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        const watched = debitWatch(card, () => l.board);
+        const on = await tapAt(l, 3, rider('tunion-interop-shenzhen', watched));
+        expect(on.report?.result).toBe('approved');
+        expect(on.screen).toBe('上车成功 / 扣款 0.00元 / 余额 50.00元 / 上车站 3');
+        const off = await tapAt(l, 8, rider('tunion-interop-shenzhen', watched));
+        expect([off.report?.result, off.report?.amountMinor, off.report?.fareRule]).toEqual(
+          ['approved', FARE_3_TO_8, 'tunion-alighting']);
+        expect(off.screen).toBe('下车成功 / 扣款 3.00元 / 余额 47.00元 / 下车站 8');
+        expect(off.signal).toBe('approved');
+        // At each DEBIT the medium already held that purchase's grey record (1, then 2).
+        expect(watched.greysAtDebit).toEqual([1, 2]);
+        expectCharged(l.board, card, [0, FARE_3_TO_8]);
+        const kinds = records(l.board).map((r) => r.entry.kind);
+        expect(kinds).toEqual(['tunion_grey', 'tunion_final', 'tunion_grey', 'tunion_final']);
+        expect(finals(l.board).map((f) => [f.greySeq, f.ride.boardingStop, f.ride.alightingStop]))
+          .toEqual([[1, 3, 0], [3, 3, 8]]);
+      } finally {
+        l.board.dispose();
+      }
+    });
+
+  it('without a PSAM refuses a T-Union card with its own screen and log line', async () => {
+    const l = await line({ slotEmpty: true });
+    try {
+      const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+      const tap = await tapAt(l, 3, rider('tunion-interop-beijing', card));
+      expect([tap.report?.result, tap.report?.reason]).toEqual(['notAccepted', 'tunion-no-psam']);
+      expect(tap.screen).toBe('交易失败 / 不支持此卡 / 代码 04-76');
+      expect(l.board.logs.some((e) => e['event'] === 'tunion-refused'
+        && e['reason'] === 'no-psam')).toBe(true);
+      expect(card.debits()).toEqual([]);
+      expect(records(l.board)).toEqual([]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+});
+
+/** Commands the card gets in a clean alighting tap (its last one is DEBIT FOR PURCHASE). */
+async function alightingCommands(): Promise<number> {
+  const l = await line();
+  try {
+    const card = tunionCardOfGroup(SEED, 'tunion-interop-shanghai', 0);
+    await tapAt(l, 3, rider('tunion-interop-shanghai', card));
+    const counted = countingCard(card);
+    await tapAt(l, 8, rider('tunion-interop-shanghai', counted));
+    return counted.commands()[0] ?? 0;
+  } finally {
+    l.board.dispose();
+  }
+}
+
+describe('T-Union torn taps at every step, then the re-tap', () => {
+  it('is charged once whatever command the card was pulled at', async () => {
+    const commands = await alightingCommands();
+    expect(commands).toBeGreaterThanOrEqual(8);
+    const kinds = ['remove-before-command', 'remove-after-command'] as const;
+    for (const kind of kinds) {
+      for (let k = 1; k <= commands; k += 1) {
+        const l = await line();
+        const where = `${kind} ${k} (SHUAKA_SEED=${SEED})`;
+        try {
+          const card = tunionCardOfGroup(SEED, 'tunion-interop-shanghai', 0);
+          const holder = rider('tunion-interop-shanghai', card);
+          await tapAt(l, 3, holder);
+          const torn = await tapAt(l, 8, holder, [{ kind, command: k }]);
+          expect(torn.report?.result, where).toBe('tryAgain');
+          const again = await tapAt(l, 8, holder);
+          expect([again.report?.result, again.report?.amountMinor], where).toEqual(
+            ['approved', FARE_3_TO_8]);
+          expect(again.screen, where).toBe('下车成功 / 扣款 3.00元 / 余额 47.00元 / 下车站 8');
+          expectCharged(l.board, card, [0, FARE_3_TO_8]);
+        } finally {
+          l.board.dispose();
+        }
+      }
+    }
+  }, 600_000);
+});
+
+/** A card whose tap loses the validator's power at DEBIT, before or after the card took it. */
+function cutAtDebit(inner: TunionCard, board: () => SimBoardRebooted, debited: boolean)
+  : VirtualCard {
+  let armed = true;
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      if (!(armed && capdu[0] === 0x80 && capdu[1] === 0x54)) return inner.transceive(capdu);
+      armed = false;
+      if (debited) inner.transceive(capdu);
+      board().storage.powerCut();
+      return null;
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
+describe('T-Union power cut at DEBIT, reboot, re-tap', () => {
+  for (const debited of [true, false]) {
+    it(`recovers the grey record (card ${debited ? 'debited' : 'not debited'}), charged once`,
+      async () => {
+        const first = await line();
+        const boards = [first.board];
+        try {
+          const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+          await tapAt(first, 3, rider('tunion-interop-beijing', card));
+          const cut = cutAtDebit(card, () => first.board, debited);
+          const result = await runRidesAt(first, 8, rider('tunion-interop-beijing', cut));
+          expect(result).toBe('cut');
+          first.board.storage.restart();
+          const rebooted = await createSimBoardOn(
+            { storage: first.board.storage, wallEpochMs: first.board.clock.wallMs() + 20_000 },
+            first.options,
+          );
+          boards.push(rebooted);
+          expect(rebooted.journal.tunionOpenGreys().map((g) => g.entry.purchase.amountMinor))
+            .toEqual([FARE_3_TO_8]);
+          const next = { ...first, board: rebooted };
+          const again = await tapAt(next, 8, rider('tunion-interop-beijing', card));
+          expect([again.report?.result, again.report?.amountMinor, again.report?.recovered])
+            .toEqual(['approved', FARE_3_TO_8, debited]);
+          expectCharged(rebooted, card, [0, FARE_3_TO_8]);
+        } finally {
+          for (const board of boards) board.dispose();
+        }
+      });
+  }
+});
+
+async function runRidesAt(l: Line, stop: number, card: TunionRiderCard): Promise<'cut' | 'done'> {
+  l.route.stop = stop;
+  const result = await runRides(l.board, [{ card, gapMs: 1_500, holdMs: 400, faults: [] }]);
+  return result.cutDuring === null ? 'done' : 'cut';
+}

@@ -1,0 +1,196 @@
+// `node bin/shuaka.js run --psam pcsc:NAME` as a real process: the PSAM emulator in one slot of
+// a private pcscd (vpcd), a virtual T-Union card in the other (the contactless reader); the
+// validator opens the PSAM at start, reads its terminal number, and a T-Union tap is approved
+// and journalled with a TAC the depot's verifier accepts. An empty PSAM slot, an unknown PSAM
+// reader and a bad flag each stop the start with their exit code and sentence.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jtt978TacVerify } from '../../../depot/src/tunion/jtt978_tac.js';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
+import {
+  DEFAULT_FARES,
+  writeDefaultParams,
+} from '../../../firmware/src/app/params/params_store.js';
+import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import { writeTestDenyKey, TEST_DENY_KEY } from '../../../firmware/test/deny_key_fixture.js';
+import { tunionCardOfGroup } from '../../src/cards/tunion_population.js';
+import { testPki } from '../../src/pki/test_pki.js';
+import { issuerMasterFromRoot } from '../../src/psam/pboc_epurse_crypto.js';
+import { PsamEmulator } from '../../src/psam/psam_emulator.js';
+import { TEST_ISSUER_ID, testMasterKey, testPsamProfile } from '../../src/psam/psam_profile.js';
+import { SIM_TUNION_AID } from '../../src/sim/sim_tunion.js';
+import { pcscStackMissing } from '../../src/vpcd/pcsc_stack_ready.js';
+import { startPrivatePcscd, type PrivatePcscd } from '../../src/vpcd/pcscd_private.js';
+import { VpcdClient, type VpcdCard } from '../../src/vpcd/vpcd_client.js';
+import { VpcdContactlessCard } from '../../src/vpcd/vpcd_contactless_card.js';
+
+const MISSING = pcscStackMissing([], 'shuaka run --psam pcsc: tests');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const SEED = Number(process.env['SHUAKA_SEED'] ?? 41);
+const WAIT_MS = 30_000;
+
+/** The PSAM emulator as a contact card behind vpcd. */
+class PsamCard implements VpcdCard {
+  constructor(readonly psam: PsamEmulator) {}
+  atr = () => this.psam.atr();
+  powerOn = () => void this.psam.powerOn();
+  powerOff = () => this.psam.powerOff();
+  reset = () => void this.psam.reset();
+  transmit = (apdu: Uint8Array) => this.psam.transmit(apdu);
+}
+
+/** A signed set naming the T-Union ADF, with a flat transit line (the bus has no stop source). */
+async function writeParams(parent: string): Promise<string[]> {
+  const dir = mkdtempSync(join(parent, 'params-'));
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pubPath = join(dir, 'params.pub.pem');
+  writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
+  const storage = await FileStorage.open(join(dir, 'params'), { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const transit = { cityCodeHex: '4403', institutionHex: '0000000000004403',
+    operatorCodeHex: '0101', lines: [{ kind: 'flat' as const, lineId: 'L101', lineCode: 101,
+      fareMinor: 150 }] };
+  const written = await writeDefaultParams(storage.value, {
+    version: 1, terminal: { terminalId: 'BUS00042', lineId: 'L101' },
+    fares: { ...DEFAULT_FARES, transit }, caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
+    denyList: [], caRevocations: [], signingKey: privateKey, denyKey: TEST_DENY_KEY,
+    extraAids: [SIM_TUNION_AID],
+  });
+  await storage.value.close();
+  if (!written.ok) throw new Error(written.error.message);
+  return ['--params', join(dir, 'params'), '--params-pub', pubPath,
+    '--deny-key', writeTestDenyKey(dir)];
+}
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly events: Record<string, unknown>[];
+  readonly err: string[];
+  readonly exit: Promise<number | null>;
+}
+
+function run(args: readonly string[], env: NodeJS.ProcessEnv): Run {
+  const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: ROOT, env });
+  const events: Record<string, unknown>[] = [];
+  const err: string[] = [];
+  let rest = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') events.push(JSON.parse(line) as never);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, events, err, exit };
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('shuaka run --psam, flags', () => {
+  it('badPsamFlag_exit2', () => {
+    for (const value of ['usb:x', 'pcsc:']) {
+      const r = spawnSync(process.execPath, [BIN, 'run', '--port', '/dev/null', '--psam', value],
+        { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, value).toBe(2);
+      expect(r.stderr).toContain(`--psam must be pcsc:NAME, got '${value}'`);
+    }
+  });
+});
+
+describe.skipIf(MISSING !== null)('shuaka run --psam pcsc:NAME over pcscd + vpcd', () => {
+  let pcscd: PrivatePcscd;
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+  const running: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    spawnSync(process.execPath, [BIN, '--help'], { cwd: ROOT, encoding: 'utf8' });
+    pcscd = await startPrivatePcscd('Shuaka vpcd');
+    env = { ...process.env, PCSCLITE_CSOCK_NAME: pcscd.socketPath };
+    dir = mkdtempSync(join(tmpdir(), 'shuaka-run-psam-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+    await pcscd?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  const flags = async (name: string): Promise<string[]> => [
+    '--reader', `pcsc:${pcscd.readerNames[0]}`, '--journal', join(dir, name),
+    '--sysfs-root', join(dir, 'no-sys'), ...(await writeParams(dir)),
+  ];
+
+  it('tunionTap_approvedWithThePsamsTerminalNumber_finalTacValid', async () => {
+    const psam = new VpcdClient(new PsamCard(new PsamEmulator(testPsamProfile())));
+    await psam.connect('127.0.0.1', pcscd.port + 1);
+    const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+    const before = card.balanceMinor();
+    const args = [...(await flags('journal-ok')), '--psam', `pcsc:${pcscd.readerNames[1]}`,
+      '--max-taps', '1'];
+    const r = run(args, env);
+    running.push(r.child);
+    const contactless = new VpcdClient(new VpcdContactlessCard(card));
+    try {
+      await until('start', () => r.events.some((e) => e['event'] === 'start'));
+      const opened = r.events.find((e) => e['event'] === 'psam');
+      // The log sink masks digit runs as it masks PANs; the journal below has it in clear.
+      expect([opened?.['terminalNumber'], opened?.['keyIndex']]).toEqual(['000000**0123', 1]);
+      await contactless.connect('127.0.0.1', pcscd.port);
+      await until('tap', () => r.events.some((e) => e['event'] === 'tap'));
+    } finally {
+      await contactless.disconnect();
+      await psam.disconnect();
+    }
+    expect(await r.exit, r.err.join('')).toBe(0);
+    const tap = r.events.find((e) => e['event'] === 'tap');
+    expect([tap?.['result'], tap?.['amountMinor'], tap?.['fareRule']], JSON.stringify(tap))
+      .toEqual(['approved', 150, 'tunion-flat']);
+    expect(card.balanceMinor()).toBe(before - 150);
+    const files = new Map(readdirSync(join(dir, 'journal-ok'))
+      .map((f) => [f, new Uint8Array(readFileSync(join(dir, 'journal-ok', f)))] as const));
+    const scan = journalScanFiles(files, JOURNAL_FILE_NAME, true);
+    const kinds = scan.records.map((x) => x.entry.kind);
+    expect(kinds).toEqual(['tunion_grey', 'tunion_final']);
+    const final = scan.records[1]?.entry;
+    if (final?.kind !== 'tunion_final') throw new Error('no final');
+    expect(final.purchase.terminalNumberHex).toBe('000000000123');
+    const master = issuerMasterFromRoot(testMasterKey('tac-root'), TEST_ISSUER_ID);
+    expect(jtt978TacVerify({
+      issuerIdHex: final.card.issuerIdHex, applicationSerialHex: final.card.serialDigits,
+      amountMinor: final.purchase.amountMinor, transactionType: final.purchase.transactionType,
+      terminalNumberHex: final.purchase.terminalNumberHex,
+      terminalSerial: final.purchase.terminalSerial,
+      dateTimeDigits: final.purchase.dateTimeDigits, tacHex: final.tacHex,
+    }, () => master)).toBe('valid');
+  }, 90_000);
+
+  it('emptyPsamSlot_exit3_namesTheStepAndTheCause', async () => {
+    const r = run([...(await flags('journal-empty')), '--psam',
+      `pcsc:${pcscd.readerNames[1]}`], env);
+    running.push(r.child);
+    expect(await r.exit).toBe(3);
+    expect(r.err.join('')).toMatch(/PSAM power-on failed: CARD_GONE: no card in .*\(reader "/);
+  }, 60_000);
+
+  it('unknownPsamReader_exit3_listsTheReaders', async () => {
+    const r = run([...(await flags('journal-none')), '--psam', 'pcsc:No Such PSAM'], env);
+    running.push(r.child);
+    expect(await r.exit).toBe(3);
+    expect(r.err.join('')).toMatch(/PSAM: PC\/SC reader "No Such PSAM" not found \(readers: /);
+  }, 60_000);
+});
