@@ -8,8 +8,8 @@
 // As `depot serve` runs it: 4 terminals upload at once, each waiting for its answer; bodies
 // are parsed, validated and sealed on the prepare worker (batch_prepare_pool.ts) while the
 // database stores another batch. TLS is left out: it costs the same for both engines and is
-// not what the store limits. Bodies are made before the clock starts (100 sends at a time);
-// only the depot's work is timed.
+// not what the store limits. Bodies are made before the clock starts, 100 sends at a time,
+// and only the depot's work is timed.
 
 import { cardOf, fixtureVault } from '../test_support/clear_clearing.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
