@@ -2,6 +2,7 @@
 // flight finish and commit, the database closes).
 
 import { readFileSync } from 'node:fs';
+import { batchPreparePool } from '../ingest/batch_prepare_pool.js';
 import { ingestServerCreate } from '../ingest/ingest_server.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
@@ -62,8 +63,10 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
   const db = await dbOpenOrReport(args.values['db'], io, Date.now(), true);
   if (db === null) return EXIT_DATABASE;
   const host = args.values['host'] ?? '0.0.0.0';
+  // Batches are parsed, validated and sealed on a worker thread while this one stores.
+  const pool = batchPreparePool(tls.dataKey);
   const server = ingestServerCreate({ db, vault: panVault(tls.dataKey), tls,
-    nowMs: () => Date.now(), log: (line) => io.err(line) });
+    nowMs: () => Date.now(), log: (line) => io.err(line), prepare: pool.prepare });
   const stopped = stop();
   let bound: number;
   try {
@@ -72,6 +75,7 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
     const code = (error as { code?: string }).code ?? 'error';
     io.err(`shuaka depot serve: cannot listen on ${host}:${port}: ${code === 'EADDRINUSE'
       ? 'port in use' : code}`);
+    await pool.close();
     await db.close();
     return EXIT_LISTEN;
   }
@@ -79,6 +83,7 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
   const signal = await stopped;
   io.err(`shuaka depot serve: ${signal}: stopping`);
   await server.close();
+  await pool.close();
   await db.close();
   return EXIT_OK;
 }

@@ -4,7 +4,8 @@
 
 import type { DepotDb, DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
-import type { IngestBatch, IngestRecord } from './batch_validate.js';
+import type { IngestBatch } from './batch_validate.js';
+import { batchSeal, type SealedBatch, type SealedRecord } from './batch_seal.js';
 import { countedTapsOfCards, tapsInsert } from './tap_insert.js';
 import { tunionStore } from '../tunion/tunion_ingest.js';
 
@@ -17,11 +18,7 @@ export interface BatchReceipt {
   readonly duplicates: number;
 }
 
-interface Prepared {
-  readonly record: IngestRecord;
-  readonly panToken: string | null;
-  readonly panSealed: string | null;
-}
+type Prepared = SealedRecord;
 
 function cardKey(token: string, psn: string | null, atc: number | null): string {
   return `${token}/${psn ?? ''}/${atc ?? ''}`;
@@ -32,20 +29,29 @@ function counted(p: Prepared): p is Prepared & { panToken: string } {
 }
 
 /**
- * Stores `batch` of `terminalId` in one transaction and resolves with the receipt only after
- * the commit. Rejects with DepotStoreError when the database fails (nothing is stored).
+ * Seals `batch` under `vault` and stores it (batchStoreSealed). Rejects with DepotStoreError
+ * when the database fails (nothing is stored).
  */
-export async function batchStore(
+export function batchStore(
   db: DepotDb,
   batch: IngestBatch,
   vault: PanVault,
   nowMs: number,
 ): Promise<BatchReceipt> {
-  const prepared: Prepared[] = batch.records.map((record) => {
-    if (record.pan === null) return { record, panToken: null, panSealed: null };
-    const card = vault.sealCard(record.pan);
-    return { record, panToken: card.token, panSealed: card.sealed };
-  });
+  return batchStoreSealed(db, batchSeal(batch, vault), nowMs);
+}
+
+/**
+ * Stores a sealed batch of `batch.terminalId` in one transaction and resolves with the
+ * receipt only after the commit. Rejects with DepotStoreError when the database fails
+ * (nothing is stored).
+ */
+export async function batchStoreSealed(
+  db: DepotDb,
+  batch: SealedBatch,
+  nowMs: number,
+): Promise<BatchReceipt> {
+  const prepared = batch.records;
   return db.transaction(async (tx) => {
     await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
       received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
@@ -73,7 +79,7 @@ export async function batchStore(
   });
 }
 
-async function storedSeqs(tx: DepotDb, batch: IngestBatch): Promise<Set<number>> {
+async function storedSeqs(tx: DepotDb, batch: SealedBatch): Promise<Set<number>> {
   if (batch.records.length === 0) return new Set();
   const rows = await tx.query(`SELECT seq FROM taps WHERE terminal_id = $1 AND seq >= $2
     AND seq <= $3`, [batch.terminalId, batch.firstSeq, batch.throughSeq]);

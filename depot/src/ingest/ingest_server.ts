@@ -10,8 +10,8 @@ import type { DepotDb } from '../store/depot_db.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import { BatchError, redact } from './batch_error.js';
-import { batchStore } from './batch_store.js';
-import { batchValidate } from './batch_validate.js';
+import { batchPrepare, type SealedBatch } from './batch_seal.js';
+import { batchStoreSealed } from './batch_store.js';
 import { bodyRead, errorSend, jsonSend } from './http_body.js';
 import { paramsFullParse, paramsHaveParse, paramsNewest } from './params_route.js';
 import { statusStore, statusValidate } from './status_route.js';
@@ -27,6 +27,12 @@ export interface IngestServerOptions {
   /** One line per request (terminal, route, status); never a PAN. */
   readonly log?: (line: string) => void;
   readonly bodyBytesMax?: number;
+  /**
+   * Parses, validates and seals a batch body (batch_prepare_pool.ts: on a worker thread, so
+   * the next batch is prepared while the database stores this one). Default: batchPrepare on
+   * this thread with `vault`. Rejects with BatchError for a bad body.
+   */
+  readonly prepare?: (text: string, certTerminalId: string) => Promise<SealedBatch>;
 }
 
 export interface IngestServer {
@@ -37,7 +43,11 @@ export interface IngestServer {
   readonly server: Server;
 }
 
-type Handler = (terminal: TerminalRow, body: unknown, url: URL) => Promise<Answer>;
+/** `body` is the parsed JSON of a POST; a batch route takes the `text` (prepared apart). */
+type Handler = (terminal: TerminalRow, body: unknown, url: URL, text: string) =>
+  Promise<Answer>;
+/** The route that parses its own body (off the server's thread when a pool prepares). */
+const BATCHES_PATH = '/v1/batches';
 type Answer = { status: number; body: unknown | null };
 
 /** Creates the server (not yet listening). */
@@ -72,9 +82,11 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
 function routeOf(options: IngestServerOptions, method: string, path: string):
   Handler | 'no-method' | null {
   const routes: Record<string, [string, Handler]> = {
-    '/v1/batches': ['POST', async (terminal, body) => {
-      const batch = batchValidate(body, terminal.terminalId);
-      const receipt = await batchStore(options.db, batch, options.vault, options.nowMs());
+    [BATCHES_PATH]: ['POST', async (terminal, _body, _url, text) => {
+      const batch = options.prepare === undefined
+        ? batchPrepare(text, terminal.terminalId, options.vault)
+        : await options.prepare(text, terminal.terminalId);
+      const receipt = await batchStoreSealed(options.db, batch, options.nowMs());
       return { status: 200, body: receipt };
     }],
     '/v1/status': ['POST', async (terminal, body) => {
@@ -120,15 +132,14 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
       return reply(413, 'too-large', 'body over the limit');
     }
     let parsed: unknown = null;
-    if (method === 'POST') {
+    if (method === 'POST' && url.pathname !== BATCHES_PATH) {
       try {
         parsed = JSON.parse(body.text) as unknown;
       } catch {
-        const code = url.pathname === '/v1/batches' ? 'bad-batch' : 'bad-status';
-        return reply(400, code, 'body is not valid JSON');
+        return reply(400, 'bad-status', 'body is not valid JSON');
       }
     }
-    const answer = await route(terminal, parsed, url);
+    const answer = await route(terminal, parsed, url, body.text);
     options.log?.(`${method} ${url.pathname} ${who} -> ${answer.status}`);
     if (answer.body === null) {
       response.writeHead(answer.status).end();

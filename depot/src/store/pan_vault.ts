@@ -52,6 +52,30 @@ export interface PanVault {
  */
 const SEAL_CACHE_CARDS = 65_536;
 
+/**
+ * A map of at most `capacity` entries that forgets the oldest insertion first. The insertion
+ * order is a ring of keys: `map.keys().next()` would find the oldest too, but V8 leaves a
+ * deleted entry as a hole that every later iterator skips until the table is rebuilt, so at
+ * capacity each eviction walked tens of thousands of holes (about 60 us a new card, the
+ * whole ingest's budget).
+ */
+function fifoCache(capacity: number): { get(key: string): string | undefined;
+  set(key: string, value: string): void; } {
+  const map = new Map<string, string>();
+  const ring = new Array<string>(capacity);
+  let next = 0;
+  return {
+    get: (key) => map.get(key),
+    set: (key, value) => {
+      const oldest = ring[next];
+      if (oldest !== undefined) map.delete(oldest);
+      ring[next] = key;
+      next = (next + 1) % capacity;
+      map.set(key, value);
+    },
+  };
+}
+
 /** IVs drawn from one random block at a time: one getrandom call per 512 seals, not each. */
 function ivPool(): () => Uint8Array {
   const ivsPerBlock = 512;
@@ -76,7 +100,7 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
   // KeyObjects once: a raw key Buffer is imported again by every createHmac/createCipheriv.
   const tokenKey = derive('shuaka depot pan token v1');
   const sealKey = createSecretKey(derive('shuaka depot pan seal v1'));
-  const seals = new Map<string, string>();
+  const seals = fifoCache(SEAL_CACHE_CARDS);
   const token = hmacSha256Hex(tokenKey);
   const seal = (pan: string): string => {
     const nonce = iv();
@@ -95,7 +119,6 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
       let sealed = seals.get(cardToken);
       if (sealed === undefined) {
         sealed = seal(pan);
-        if (seals.size >= SEAL_CACHE_CARDS) seals.delete(seals.keys().next().value ?? '');
         seals.set(cardToken, sealed);
       }
       return { token: cardToken, sealed };

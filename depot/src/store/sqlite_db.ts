@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { DepotDb, DepotParam, DepotRow, DepotValue } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { positionalSql } from './sql_placeholders.js';
+import { sqliteCheckpointerStart, type SqliteCheckpointer } from './sqlite_checkpointer.js';
 
 /** How long a writer waits for another process's lock before the store reports busy. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -16,6 +17,14 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * fsync at every commit either way.
  */
 const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/**
+ * With a file database the checkpoints run on a worker (sqlite_checkpointer.ts): a PASSIVE
+ * round every 50 ms, a RESTART once the WAL holds 2 * 10^4 frames (80 MiB); the committing
+ * connection's own checkpoint then waits for 10^5 frames, a bound only if the worker stops.
+ */
+const CHECKPOINTER_INTERVAL_MS = 50;
+const CHECKPOINTER_RESTART_FRAMES = 20_000;
+const SQLITE_WAL_AUTOCHECKPOINT_FALLBACK_PAGES = 100_000;
 /**
  * Page cache of the connection, KiB (SQLite's default is 2,000 KiB). At 10^6 taps the
  * card+ATC and terminal+seq indexes are about 150 MB and take random keys: with 2 MB nearly
@@ -46,7 +55,6 @@ export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     db.pragma('foreign_keys = ON');
     // Reading a page proves the file is a database (a text file fails here, not later).
@@ -56,7 +64,20 @@ export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
       cause: error,
     });
   }
-  return Promise.resolve(new SqliteDepotDb(db));
+  const checkpointer = db.memory ? null : checkpointerOf(db.name);
+  db.pragma(`wal_autocheckpoint = ${checkpointer === null ? SQLITE_WAL_AUTOCHECKPOINT_PAGES
+    : SQLITE_WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
+  return Promise.resolve(new SqliteDepotDb(db, checkpointer));
+}
+
+/** The checkpointer of the file at `path`, or null when its worker cannot start. */
+function checkpointerOf(path: string): SqliteCheckpointer | null {
+  try {
+    return sqliteCheckpointerStart({ path, intervalMs: CHECKPOINTER_INTERVAL_MS,
+      restartFrames: CHECKPOINTER_RESTART_FRAMES, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
+  } catch {
+    return null;
+  }
 }
 
 function describe(error: unknown): string {
@@ -85,7 +106,8 @@ class SqliteDepotDb implements DepotDb {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database,
+    private readonly checkpointer: SqliteCheckpointer | null) {}
 
   query(sql: string, params: readonly DepotParam[] = []): Promise<readonly DepotRow[]> {
     return this.exclusive(() => this.queryNow(sql, params));
@@ -113,10 +135,11 @@ class SqliteDepotDb implements DepotDb {
   }
 
   async close(): Promise<void> {
-    await this.exclusive(() => {
+    await this.exclusive(async () => {
       if (this.closed) return;
       this.closed = true;
       this.statements.clear();
+      await this.checkpointer?.stop();
       this.db.close();
     });
   }
