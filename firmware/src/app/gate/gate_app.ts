@@ -82,6 +82,7 @@ export class GateApp {
   private laneEntry: GateRecord | null = null;
   private outOfService: string | null = null;
   private exitPassCount: number | null = null;
+  private tapping = false;
 
   constructor(
     private readonly ports: GatePorts,
@@ -97,6 +98,11 @@ export class GateApp {
   /** Why the lane refuses visitors, or null in service. */
   outOfServiceReason(): string | null {
     return this.outOfService;
+  }
+
+  /** True from a card's detection to the end of its party's passages (the uploader waits). */
+  tapInProgress(): boolean {
+    return this.tapping;
   }
 
   /** The day's counts (for the simulator, the report and tests). */
@@ -123,7 +129,7 @@ export class GateApp {
     if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
     const closed = await this.ports.turnstile.close();
     if (!closed.ok) {
-      this.outOfService = `turnstile: ${closed.detail}`;
+      this.outOfService = `turnstile: ${closed.error}: ${closed.detail}`;
       await this.show('laneFault', null);
       return { ok: false, detail: this.outOfService };
     }
@@ -172,6 +178,15 @@ export class GateApp {
 
   /** Processes one detected card to the end of its passages. */
   async tap(card: DetectedCard): Promise<GateTapReport> {
+    this.tapping = true;
+    try {
+      return await this.tapCard(card);
+    } finally {
+      this.tapping = false;
+    }
+  }
+
+  private async tapCard(card: DetectedCard): Promise<GateTapReport> {
     const startedMs = this.ports.clock.nowMs();
     const ready = await this.ensureDay();
     if (!ready.ok || this.outOfService !== null) {
