@@ -50,6 +50,7 @@ import {
   BUS_VALIDATOR_RF,
   type BootParams,
 } from './bus_validator_parts.js';
+import { bootGateRecordsUpload, type GateRecordsUploader } from './gate_records_upload.js';
 import { gateTurnstileOpen, type GateTurnstileSpec } from './gate_turnstile.js';
 import { checkJournalDir } from './journal_dir_check.js';
 import { JsonLineLog } from './json_log.js';
@@ -83,6 +84,8 @@ interface GateBoard {
   readonly loop: GateLoop;
   readonly reader: BoardReader;
   readonly upload: BusUploader | null;
+  /** The gate ledger's own upload beside the journal's, or null without --depot. */
+  readonly records: GateRecordsUploader | null;
   readonly turnstile: TurnstilePort;
 }
 
@@ -123,7 +126,9 @@ export async function runGateBoard(
     }
     stop.onForce(() => boardReaderPort(booted.reader).cancel());
     let done = false;
-    const uploading = booted.upload?.run(() => done || stop.requested()) ?? Promise.resolve();
+    const stopUpload = (): boolean => done || stop.requested();
+    const uploading = Promise.all([booted.upload?.run(stopUpload),
+      booted.records?.run(stopUpload)]);
     let taps = 0;
     try {
       taps = await gateTurns(booted, options, { stop, log, io, clock,
@@ -132,6 +137,7 @@ export async function runGateBoard(
       done = true;
       booted.upload?.close();
       await uploading;
+      booted.records?.close();
     }
     const locked = await booted.turnstile.close();
     if (!locked.ok) log.log({ event: 'gate-lock-error', detail: locked.detail });
@@ -236,19 +242,27 @@ async function bootGateDevices(
     journal: journal.value.part, storage: journal.value.storage, params,
     panVault: panVault.value, denyKey: booted.denyKey, clock, log,
   });
-  if (upload !== null && 'refused' in upload) return upload;
+  if ('refused' in upload) return upload;
   const loop = new GateLoop(app, readerPort, clock, validator);
-  return { app, loop, reader: reader.value, upload, turnstile: turnstiles.lane };
+  return { app, loop, reader: reader.value, ...upload, turnstile: turnstiles.lane };
 }
 
-/** The uploader beside the gate (journal and parameters), null without --depot. */
+/**
+ * The uploaders beside the gate (journal and parameters; the gate ledger's lines), null
+ * without --depot.
+ */
 async function bootGateUploader(
   o: BusValidatorOptions,
   app: GateApp,
   parts: Omit<BusUploaderParts, 'validator' | 'paramsDir' | 'paramsPubPath' | 'journalDir'
     | 'dataKeyPath'>,
-): Promise<BusUploader | Refusal | null> {
-  if (o.depot === undefined || o.depot === null) return null;
+): Promise<Pick<GateBoard, 'upload' | 'records'> | Refusal> {
+  if (o.depot === undefined || o.depot === null) return { upload: null, records: null };
+  const records = await bootGateRecordsUpload(o.depot, {
+    storage: parts.storage, terminalId: parts.params.set.terminal.terminalId,
+    tapInProgress: () => app.tapInProgress(), clock: parts.clock, log: parts.log,
+  });
+  if (!records.ok) return { refused: 'refused', message: records.message };
   const uploader = await bootUploader(o.depot, {
     ...parts,
     validator: {
@@ -258,7 +272,11 @@ async function bootGateUploader(
     paramsDir: o.paramsDir, paramsPubPath: o.paramsPubPath, journalDir: o.journalDir,
     dataKeyPath: o.dataKeyPath ?? dataKeyDefaultPath(o.journalDir),
   });
-  return uploader.ok ? uploader.value : { refused: 'refused', message: uploader.message };
+  if (!uploader.ok) {
+    records.value.close();
+    return { refused: 'refused', message: uploader.message };
+  }
+  return { upload: uploader.value, records: records.value };
 }
 
 /** The lane's turnstile and the free exit's, opened; a device that does not open refuses. */

@@ -140,6 +140,17 @@ function gateLedgerLineParse(line: Uint8Array, file: string): GateRecord | strin
   }
 }
 
+/**
+ * A record from its parsed JSON (a ledger line's body, or a depot upload's element): the
+ * ledger's own field checks. Throws FieldError naming `file` and `at`.
+ */
+export function gateRecordFromJson(value: unknown, file: string, at: string): GateRecord {
+  const fields = JsonFields.of(value, file, at);
+  const record = gateRecordRead(fields);
+  fields.finish();
+  return record;
+}
+
 function tokenOrNull(fields: JsonFields): string | null {
   return fields.raw('cardToken') === null ? null : fields.str('cardToken', TOKEN_PATTERN, 24);
 }
