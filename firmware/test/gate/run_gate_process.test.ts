@@ -153,7 +153,7 @@ describe('shuaka run --board gate (real process, emulated reader and controller)
     expect(await stop(child)).toBe(0);
     const token = testCardToken(panOf(card));
     expect(ledger().map((r) => [r.kind, 'cardToken' in r ? r.cardToken : null])).toEqual([
-      ['paid', token], ['entry', token], ['refused', token],
+      ['sale', token], ['paid', token], ['entry', token], ['refused', token],
     ]);
     // The arms were left locked at the stop.
     expect(l.lane.controller.coils[0]).toBe(false);

@@ -27,6 +27,7 @@ import {
   type GateNow,
   type GateRefusal,
 } from './gate_rules.js';
+import { gateSaleUnanswered } from './gate_sale_reconcile.js';
 import { GateDay } from './gate_state.js';
 import type { TurnstilePort } from '../../../../hal/src/ports/turnstile_port.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
@@ -218,7 +219,13 @@ export class GateApp {
     }
     const decision = gateDecideEntry(this.book, this.day, cardToken, this.now());
     this.pending.decision = decision;
-    return decision.kind === 'pay' ? 'charge' : 'stop';
+    if (decision.kind !== 'pay') return 'stop';
+    // Durable before the card is charged: a cut after its final record is found at start.
+    const sale = await this.record({ kind: 'sale', ...this.now(), cardToken,
+      panToken: this.ports.panVault.token(pan), lastSeq: this.ports.journal.summary().lastSeq });
+    if (sale) return 'charge';
+    this.pending.decision = null;
+    return 'stop';
   }
 
   private async afterDecision(
@@ -337,6 +344,14 @@ export class GateApp {
     const day = new GateDay(date);
     for (const record of loaded.value) day.apply(record);
     this.day = day;
+    const unanswered = gateSaleUnanswered(loaded.value, this.ports.journal);
+    if (unanswered !== null) {
+      this.ports.log.log({ event: 'gate-sale-reconciled',
+        journalSeq: unanswered.kind === 'paid' ? unanswered.journalSeq : null });
+      if (!(await this.record(unanswered))) {
+        return { ok: false, detail: this.outOfService ?? 'ledger' };
+      }
+    }
     return { ok: true, detail: '' };
   }
 
