@@ -18,7 +18,8 @@ export const GATE_RECORDS_MIGRATION_STATEMENTS: readonly string[] = [
     terminal_id TEXT NOT NULL,
     day TEXT NOT NULL,
     line_no BIGINT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('paid', 'sale', 'entry', 'exit', 'tailgate', 'refused', 'lane')),
+    kind TEXT NOT NULL CHECK (kind IN
+      ('paid', 'sale', 'entry', 'exit', 'tailgate', 'refused', 'lane')),
     minute BIGINT NOT NULL,
     card_token TEXT,
     journal_seq BIGINT,
