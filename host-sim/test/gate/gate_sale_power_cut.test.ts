@@ -105,7 +105,7 @@ describe('gate sale: power cut between the final record and the paid line', () =
     const [sale, paid] = kept as [GateRecord, GateRecord];
     const saleBytes = gateLedgerLine(sale);
     const paidBytes = gateLedgerLine(paid);
-    const token = 'cardToken' in paid ? paid.cardToken : '';
+    const token = paid.kind === 'paid' ? paid.cardToken : '';
     for (let cut = 0; cut <= paidBytes.length; cut += 1) {
       // The durable ledger at the cut: the sale line and `cut` bytes of the paid line.
       const bytes = new Uint8Array(saleBytes.length + cut);
@@ -135,12 +135,13 @@ describe('gate sale: power cut between the final record and the paid line', () =
     const [sale] = records(first) as [GateRecord];
     if (sale.kind !== 'sale') throw new Error('no sale line');
     // Another card's sale, cut before its commit: no final of that card in the journal.
-    const other: GateRecord = { ...sale, panToken: 'AB'.repeat(16),
-      cardToken: 'CD'.repeat(12), lastSeq: r.board.validatorPorts.journal.summary().lastSeq };
+    const otherToken = 'CD'.repeat(12);
+    const other: GateRecord = { ...sale, panToken: 'AB'.repeat(16), cardToken: otherToken,
+      lastSeq: r.board.validatorPorts.journal.summary().lastSeq };
     const ledger = ledgerOf(gateLedgerLine(other));
     const restarted = await appOn(r, ledger);
     expect(records(ledger)).toEqual([other]);
-    expect(restarted.counts()?.card(other.cardToken).paidUnused).toBe(0);
+    expect(restarted.counts()?.card(otherToken).paidUnused).toBe(0);
     // And its twin: the charged card's own sale line, cut the same way, is answered.
     const own = ledgerOf(gateLedgerLine(sale));
     await appOn(r, own);
