@@ -48,11 +48,15 @@ export interface GateChild {
   next(event: string): Promise<LogLine | null>;
 }
 
-/** Starts `shuaka <argv>` as a child process. */
-export function spawnShuaka(argv: readonly string[], env: NodeJS.ProcessEnv = {}): GateChild {
-  const proc = spawn(process.execPath,
-    ['--input-type=module', '-e', CHILD_MAIN, pathToFileURL(CLI_DIST).href, ...argv],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `shuaka <argv>` as a child process: the built CLI directly, or `bin/shuaka.js`
+ * (`viaBin`: needed when the child starts worker threads, which inherit `--input-type`).
+ */
+export function spawnShuaka(argv: readonly string[], viaBin = false): GateChild {
+  const args = viaBin ? [BIN, ...argv]
+    : ['--input-type=module', '-e', CHILD_MAIN, pathToFileURL(CLI_DIST).href, ...argv];
+  const proc = spawn(process.execPath, args,
+    { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   const lines: LogLine[] = [];
   proc.stderr?.setEncoding('utf8');
