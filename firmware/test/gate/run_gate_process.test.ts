@@ -206,7 +206,7 @@ describe('shuaka run --board gate refuses to start, with its exit code', () => {
     }
   }, 60_000);
 
-  it('missingDevice_silentController_busSet_exit6_6_1', async () => {
+  it('missingDevices_silentController_exit6_6_3_6_thenStarts', async () => {
     if (!externalToolsReady(['socat'], TOOLS)) return;
     const l = await lane(await writeGateParams(dir, gateJson([])));
     const noDevice = l.flags.map((f) => (f.startsWith('modbus:')
@@ -214,6 +214,15 @@ describe('shuaka run --board gate refuses to start, with its exit code', () => {
     const missing = await exitOf(noDevice);
     expect(missing.code, missing.err).toBe(6);
     expect(missing.err).toMatch(/turnstile modbus:.*no-such-tty/);
+    // A GPIO chip that is not there, and a reader port that is not there (exit 3).
+    const noChip = l.flags.map((f) => (f.startsWith('modbus:')
+      ? 'gpio:/dev/no-such-gpiochip?entry=1&exit=2&alarm=3&sensor=4&activeLow=0' : f));
+    const chip = await exitOf(noChip);
+    expect(chip.code, chip.err).toBe(6);
+    expect(chip.err).toMatch(/turnstile gpio:\/dev\/no-such-gpiochip/);
+    const noReader = l.flags.map((f) => (f === l.reader.hostPath ? join(dir, 'no-tty') : f));
+    const reader = await exitOf(noReader);
+    expect(reader.code, reader.err).toBe(3);
     // The controller on the line but silent (no power, wrong address): the lock times out.
     l.lane.slave.faults.silent = true;
     const silent = await exitOf(l.flags);
