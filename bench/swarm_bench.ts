@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { describeMix } from '../host-sim/src/swarm/swarm_mix.js';
 import { SWARM_CHECKS, SWARM_FAULTS } from '../host-sim/src/swarm/swarm_options.js';
 import { runSwarm } from '../host-sim/src/swarm/swarm_run.js';
+import { readerPathUsPerCommand } from './swarm_reader_path.js';
 
 /** Seeds measured (the first one also warms the JIT, so it is run twice). */
 export const SWARM_BENCH_SEEDS = [1, 2, 3, 4, 5, 6] as const;
@@ -49,5 +50,10 @@ export async function runSwarmBench(): Promise<void> {
   console.log(
     `  all  ${String(taps).padStart(6)} taps in ${(cpuMs / 1000).toFixed(2)} CPU s: ` +
       `${total.toFixed(0)} taps/s CPU (target 2000)`,
+  );
+  const perCommand = await readerPathUsPerCommand(1000);
+  console.log(
+    `  reader path (driver, line twin, PN532 emulator, scripted card): ` +
+      `${perCommand.toFixed(1)} µs CPU per command, ~29 commands a swarm tap`,
   );
 }

@@ -1,6 +1,6 @@
 // JT/T 978 bad answers: wrong status words and short data from the card and the PSAM, wrong
-// MAC1 / MAC2, low balance, blocked, expired and deny-listed cards, no PSAM, a malformed
-// purchase input, and bit flips in every answer. Each ends with a defined status and reason;
+// MAC1 / MAC2, low balance, blocked and expired cards (the deny list: jtt978_block.test.ts), no
+// PSAM, a malformed purchase input, and bit flips in every answer. Each ends with a defined status and reason;
 // no answer traps the kernel or charges the card without an approval that says so.
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import {
   compound,
   configureRig,
   hex,
-  PsamWithMaintenance,
+  RigPsam,
   record001a,
   tap,
   type RigFault,
@@ -34,7 +34,7 @@ function jtt(result: CardOutcome): Jtt978Outcome {
 
 async function run(name: TunionName, faults: readonly RigFault[], decide = compound(200)) {
   const card = tunionCard(11, name);
-  const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+  const psam = new RigPsam(TEST_ISSUER_ID);
   const { result } = await tap(kernel, card, psam, { decide: () => decide }, faults);
   return { card, psam, result };
 }
@@ -185,44 +185,6 @@ describe('JT/T 978 card states', () => {
       0x6283,
     ]);
   });
-
-  it('a deny-listed card is blocked with the PSAM MAC, and refused from then on', async () => {
-    const card = tunionCard(12, 'tunion-interop-beijing');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
-    const { result } = await tap(kernel, card, psam, { decide: () => ({ kind: 'deny-list' }) });
-    const outcome = jtt(result);
-    expect([outcome.kind, outcome.reason, outcome.blocked, outcome.detail]).toEqual([
-      'declined',
-      'deny-list',
-      true,
-      0x9000,
-    ]);
-    const tail = result.transcript.slice(-4).map((e) => `${e.device} ${hex(e.capdu).slice(0, 10)}`);
-    expect(tail).toEqual([
-      'card 0084000004',
-      'psam 801A450108',
-      'psam 80FA050010',
-      'card 841E000004',
-    ]);
-    expect(card.blocked()).toBe(true);
-    expect(card.debits()).toHaveLength(0);
-    const next = await tap(kernel, card, psam, {});
-    expect(jtt(next.result).reason).toBe('card-blocked');
-  });
-
-  it('a PSAM without the maintenance key still declines the deny-listed card, unblocked', async () => {
-    const card = tunionCard(13, 'tunion-interop-beijing');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
-    const { result } = await tap(kernel, card, psam, { decide: () => ({ kind: 'deny-list' }) }, [
-      { device: 'psam', exchange: 1, replace: sw(0x6d00) },
-    ]);
-    expect([jtt(result).reason, jtt(result).blocked, jtt(result).detail]).toEqual([
-      'deny-list',
-      false,
-      0x6d00,
-    ]);
-    expect(card.blocked()).toBe(false);
-  });
 });
 
 describe('JT/T 978 terminal side', () => {
@@ -231,7 +193,7 @@ describe('JT/T 978 terminal side', () => {
     const aids = [...UNIONPAY_AIDS, { aid: TUNION_AID, partialMatch: false }];
     expect(configureQpboc(fresh, { countryCode: '0156', currencyCode: '0156', aids })).toBe(0);
     const card = tunionCard(14, 'tunion-interop-shenzhen');
-    const { result } = await tap(fresh, card, new PsamWithMaintenance(TEST_ISSUER_ID), {});
+    const { result } = await tap(fresh, card, new RigPsam(TEST_ISSUER_ID), {});
     expect(result.app).toBe('qpboc');
     if (result.app === 'qpboc') {
       expect([result.outcome.reason, result.outcome.detail]).toEqual([
@@ -260,7 +222,7 @@ describe('JT/T 978 terminal side', () => {
       KernelStatus.STATUS_NEED_HOST_DECISION,
     ]);
     expect(card.debits()).toHaveLength(0);
-    const again = await tap(kernel, card, new PsamWithMaintenance(TEST_ISSUER_ID), {});
+    const again = await tap(kernel, card, new RigPsam(TEST_ISSUER_ID), {});
     expect(jtt(again.result).kind).toBe('approved');
   });
 
@@ -277,7 +239,7 @@ describe('JT/T 978 terminal side', () => {
       KernelStatus.ERR_JTT978_PURCHASE_INVALID,
     );
     expect(card.debits()).toHaveLength(0);
-    const again = await tap(kernel, card, new PsamWithMaintenance(TEST_ISSUER_ID), {});
+    const again = await tap(kernel, card, new RigPsam(TEST_ISSUER_ID), {});
     expect(jtt(again.result).kind).toBe('approved');
   });
 

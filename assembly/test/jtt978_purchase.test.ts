@@ -18,7 +18,7 @@ import {
   configureRig,
   hex,
   PSAM_PROFILE,
-  PsamWithMaintenance,
+  RigPsam,
   record001a,
   record001e,
   tap,
@@ -79,7 +79,7 @@ describe('JT/T 978 compound purchase', () => {
   it('sends the domain.md 7.4 sequence byte for byte, with MACs and TAC that verify', async () => {
     configureRig(kernel);
     const card = tunionCard(7, 'tunion-interop-shenzhen');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const serialBefore = psam.inner.nextTerminalSerial();
     const { result, greys } = await tap(kernel, card, psam, {});
     const outcome = jtt(result);
@@ -141,7 +141,7 @@ describe('JT/T 978 compound purchase', () => {
   it('hands the host files 0015/0017, the balance and the 001A record at the decision', async () => {
     configureRig(kernel);
     const card = tunionCard(8, 'tunion-interop-beijing');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     await tap(kernel, card, psam, {});
     const seen: unknown[] = [];
     await tap(kernel, card, psam, {
@@ -171,7 +171,7 @@ describe('JT/T 978 compound purchase', () => {
   it('reads 0019 for a local card and runs a simple purchase (06) without cache updates', async () => {
     configureRig(kernel);
     const card = tunionCard(9, 'tunion-local-only');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const { result } = await tap(kernel, card, psam, {
       decide: (data) => {
         expect([data.recordSfi, data.interop, data.record.length]).toEqual([0x19, false, 0]);
@@ -201,7 +201,7 @@ describe('JT/T 978 compound purchase', () => {
     );
     expect(kernel.step(0x50, 0, config)).toBe(0);
     const card = coBadged(tunionCard(10, 'tunion-interop-shanghai'));
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const { result } = await tap(kernel, card, psam, {});
     // The card's own priorities (87) name UnionPay first; the parameters win.
     expect(sent(result).slice(0, 2)).toEqual([

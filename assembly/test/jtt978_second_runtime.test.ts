@@ -14,7 +14,7 @@ import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
 import { REPO_ROOT } from './support/codec_vectors.js';
 import { requireTools } from './support/tools.js';
 import { renderWast, runWast, type WastStep } from './support/wast_gen.js';
-import { configureRig, hex, PsamWithMaintenance, tap } from './support/jtt978_rig.js';
+import { configureRig, hex, RigPsam, tap } from './support/jtt978_rig.js';
 
 const work = mkdtempSync(join(tmpdir(), 'shuaka-jtt978-wast-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ async function recordSession(runtime: KernelRuntime): Promise<WastStep[]> {
   const steps: WastStep[] = [];
   const kernel = recording(await loadKernel({ runtime }), steps);
   configureRig(kernel);
-  const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+  const psam = new RigPsam(TEST_ISSUER_ID);
   const card = tunionCard(21, 'tunion-interop-shenzhen');
   await tap(kernel, card, psam, {});
   const { result } = await tap(kernel, card, psam, {}, [

@@ -12,7 +12,7 @@ import {
   compound,
   configureRig,
   hex,
-  PsamWithMaintenance,
+  RigPsam,
   tap,
   type RigFault,
 } from './support/jtt978_rig.js';
@@ -53,7 +53,7 @@ function jtt(result: CardOutcome): Jtt978Outcome {
  */
 async function settle(
   card: TunionCard,
-  psam: PsamWithMaintenance,
+  psam: RigPsam,
   first: Jtt978Outcome,
   amount: number,
 ): Promise<Jtt978Outcome[]> {
@@ -72,7 +72,7 @@ async function settle(
 /** Exchanges of a clean compound purchase, by device. */
 async function cleanCounts(): Promise<{ card: number; psam: number }> {
   const card = tunionCard(3, 'tunion-interop-shenzhen');
-  const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+  const psam = new RigPsam(TEST_ISSUER_ID);
   const { result } = await tap(kernel, card, psam, {});
   expect(jtt(result).kind).toBe('approved');
   const count = (d: string): number => result.transcript.filter((e) => e.device === d).length;
@@ -97,7 +97,7 @@ describe('JT/T 978 torn at every step', () => {
     for (let exchange = 1; exchange <= counts.card; exchange += 1) {
       for (const cut of ['before', 'after'] as const) {
         const card = tunionCard(3, 'tunion-interop-shenzhen');
-        const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+        const psam = new RigPsam(TEST_ISSUER_ID);
         const fault: RigFault = { device: 'card', exchange, cut };
         const { result, greys } = await tap(kernel, card, psam, {}, [fault]);
         // Pulled before the T-Union SELECT (PPSE, the UnionPay AID): qPBOC's try again.
@@ -130,7 +130,7 @@ describe('JT/T 978 torn at every step', () => {
     expect(counts.psam).toBe(3);
     for (let exchange = 1; exchange <= counts.psam; exchange += 1) {
       const card = tunionCard(4, 'tunion-interop-beijing');
-      const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+      const psam = new RigPsam(TEST_ISSUER_ID);
       const before = 12_345;
       const fault: RigFault = { device: 'psam', exchange, cut: 'before' };
       const { result } = await tap(kernel, card, psam, {}, [fault]);
@@ -150,7 +150,7 @@ describe('JT/T 978 torn at every step', () => {
   it('recovery torn again at each of its commands still ends paid once', async () => {
     for (let exchange = 1; exchange <= 5; exchange += 1) {
       const card = tunionCard(5, 'tunion-interop-shanghai');
-      const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+      const psam = new RigPsam(TEST_ISSUER_ID);
       const { result } = await tap(kernel, card, psam, {}, [
         { device: 'card', exchange: 11, cut: 'after' },
       ]);
@@ -176,7 +176,7 @@ describe('JT/T 978 torn at every step', () => {
 
   it('a zero-amount boarding torn after DEBIT is settled by the proof alone', async () => {
     const card = tunionCard(6, 'tunion-interop-shenzhen');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const host = { decide: () => compound(0) };
     const { result } = await tap(kernel, card, psam, host, [
       { device: 'card', exchange: 11, cut: 'after' },
@@ -191,7 +191,7 @@ describe('JT/T 978 torn at every step', () => {
 
   it('a grey record the host cannot store stops before DEBIT, and the card is not debited', async () => {
     const card = tunionCard(7, 'tunion-interop-shenzhen');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const { result } = await tap(kernel, card, psam, { precommit: () => false });
     expect([jtt(result).kind, jtt(result).reason]).toEqual(['declined', 'host-refused']);
     expect(result.transcript.some((e) => hex(e.capdu).startsWith('8054'))).toBe(false);
@@ -200,7 +200,7 @@ describe('JT/T 978 torn at every step', () => {
 
   it('a recovery on another card is not pending and debits nothing', async () => {
     const card = tunionCard(8, 'tunion-interop-shenzhen');
-    const psam = new PsamWithMaintenance(TEST_ISSUER_ID);
+    const psam = new RigPsam(TEST_ISSUER_ID);
     const { result } = await tap(kernel, card, psam, {}, [
       { device: 'card', exchange: 11, cut: 'after' },
     ]);

@@ -69,6 +69,15 @@ function violations(schema: Schema, value: unknown, path: string): string[] {
   return found;
 }
 
+function valueAt(doc: unknown, path: readonly string[]): unknown {
+  let node = doc;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
 /** Mutations of `value` the schema forbids: [path, mutated document]. */
 function forbidden(schema: Schema, doc: unknown, path: string[]): [string, unknown][] {
   const out: [string, unknown][] = [];
@@ -92,7 +101,10 @@ function forbidden(schema: Schema, doc: unknown, path: string[]): [string, unkno
       out.push([name([...path, key]), set([...path, key], undefined, true)]);
     }
     for (const [key, sub] of Object.entries(schema.properties)) {
-      if (key !== '$comment') out.push(...forbidden(sub, doc, [...path, key]));
+      // An optional section the document leaves out (fares.json `transit`) has nothing to mutate.
+      if (key !== '$comment' && valueAt(doc, [...path, key]) !== undefined) {
+        out.push(...forbidden(sub, doc, [...path, key]));
+      }
     }
   }
   return out;

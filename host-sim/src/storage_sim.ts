@@ -55,6 +55,23 @@ class SimBytes {
     this.buf.set(bytes, offset);
     this.length = Math.max(this.length, end);
   }
+
+  /**
+   * Appends `count` zero bytes. A grown buffer is fresh (zeroed, and its pages untouched until
+   * written): megabytes of zeros cost no copy of a source array.
+   */
+  appendZeros(count: number): void {
+    const end = this.length + count;
+    if (end > this.buf.length) {
+      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+    } else {
+      // Bytes past `length` may be left from a truncate.
+      this.buf.fill(0, this.length, end);
+    }
+    this.length = end;
+  }
 }
 
 interface SimFile {
@@ -189,17 +206,37 @@ export class StorageSim implements StoragePort {
   }
 
   append(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
+    return this.appendWith(name, bytes.length, (into, n) => {
+      into.writeAt(into.length, bytes.subarray(0, n));
+    });
+  }
+
+  /**
+   * `append(name, new Uint8Array(count))` to the byte, the same write point, faults and random
+   * draws, without the array: another writer taking megabytes of the medium (the swarm's full
+   * disk) costs no copy. Errors: as `append`.
+   */
+  appendZeros(name: string, count: number): Promise<HalResult<void>> {
+    if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`count ${count}`);
+    return this.appendWith(name, count, (into, n) => into.appendZeros(n));
+  }
+
+  private appendWith(
+    name: string,
+    length: number,
+    write: (into: SimBytes, count: number) => void,
+  ): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
     const file = this.fileFor(name);
     const current = file.volatile ?? new SimBytes(new Uint8Array(0));
     file.volatile = current;
-    if (this.usedBytes() + bytes.length > this.options.totalBytes && fault === null) {
+    if (this.usedBytes() + length > this.options.totalBytes && fault === null) {
       return Promise.resolve(halErr(HalStatus.SIZE, `append ${name}: medium full`));
     }
     // A cut during the call leaves part of the bytes in the volatile image; restart tears it.
-    const writtenBytes = fault === 'cut' ? this.options.prng.below(bytes.length + 1) : bytes.length;
-    current.writeAt(current.length, bytes.subarray(0, writtenBytes));
+    const writtenBytes = fault === 'cut' ? this.options.prng.below(length + 1) : length;
+    write(current, writtenBytes);
     if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in append'));
     return Promise.resolve(halOk(undefined));
   }

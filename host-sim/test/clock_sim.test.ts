@@ -59,6 +59,52 @@ describe('ClockSim cancelable sleeps', () => {
   });
 });
 
+describe('ClockSim.wakeNext drains promise jobs without a macrotask', () => {
+  /** A sleeper whose wake starts a chain of `depth` promise jobs, each queuing the next. */
+  function deepChain(clock: ClockSim, depth: number): { done: () => number } {
+    let steps = 0;
+    const hop = async (left: number): Promise<void> => {
+      steps += 1;
+      if (left > 0) await hop(left - 1);
+    };
+    void clock.sleepMs(5).then(async () => {
+      for (let i = 0; i < depth; i += 1) await Promise.resolve().then(() => undefined);
+      await hop(depth);
+    });
+    return { done: () => steps };
+  }
+
+  it('returnsOnlyOnceEveryJobTheWakeCausedHasRun', async () => {
+    const clock = new ClockSim(0);
+    const chain = deepChain(clock, 5_000);
+    expect(await clock.wakeNext()).toBe(true);
+    expect(chain.done()).toBe(5_001);
+  });
+
+  it('fromAMacrotaskToo_andAJobSleepingAgainIsNextWake', async () => {
+    const clock = new ClockSim(0);
+    const order: string[] = [];
+    void clock.sleepMs(1).then(async () => {
+      await Promise.resolve();
+      order.push('a woke');
+      await clock.sleepMs(1);
+      order.push('a again');
+    });
+    void clock.sleepMs(3).then(() => order.push('b woke'));
+    // Called from plain code of a macrotask (no promise job under way).
+    const first = await new Promise<boolean>((resolve) => {
+      setImmediate(() => void clock.wakeNext().then(resolve));
+    });
+    expect(first).toBe(true);
+    expect(order).toEqual(['a woke']);
+    while (await clock.wakeNext()) {
+      // each wake runs to quiescence
+    }
+    expect(order).toEqual(['a woke', 'a again', 'b woke']);
+    expect(clock.nowMs()).toBe(3);
+  });
+});
+
 describe('Pn532Reader on ClockSim', () => {
   it('answeredCommands_leaveNoDriverTimeoutSleeping', async () => {
     const clock = new ClockSim(0);

@@ -1,11 +1,13 @@
 // APPLICATION BLOCK of a deny-listed T-Union card, its MAC computed by the PSAM.
 //
-// domain.md 7.6 (S:MZT l.924; the PSAM commands are marked [I] there): GET CHALLENGE on the
-// card, PSAM `80 1A 45 01 08` ‖ application serial (last 8) to diversify the application
-// maintenance key, PSAM `80 FA 05 00 10` ‖ challenge ‖ 00000000 (the IV) ‖ `84 1E 00 00 04`
-// padded (ISO 9797-1 method 2) → MAC (4), then the card `84 1E 00 00 04` ‖ MAC. The deny list
-// decides the outcome: DECLINED/deny-list whatever happens; flag OF_BLOCKED when the card
-// answered 9000.
+// domain.md 7.6, bytes from S:MZT CPUCARJTB.c `operat_Black`, `CpuCardSetMac2`, `CpuBlackMac`:
+// GET CHALLENGE on the card; PSAM `80 1A 45 02 10` ‖ application serial (last 8) ‖ issuer id (8)
+// diversifies the application maintenance key (P1 45 key usage, P2 02 key version, both as
+// MZT sends them; [I] their meaning); PSAM `80 FA 05 00 10` ‖ challenge ‖ 00000000 (the IV) ‖
+// `84 1E 00 00 04 80 00 00` (the header padded, ISO 9797-1 method 2) → MAC (4) [I: P1 05 =
+// MAC with IV, last block]; then the card `84 1E 00 00 04` ‖ MAC (P2 00: temporary block, as
+// MZT). The deny list decides the outcome: DECLINED/deny-list whatever happens; flag OF_BLOCKED
+// when the card answered 9000 (a wrong MAC is 6988 on PBOC e-purse cards).
 
 import { STATUS_DECLINED } from '../status/status';
 import { bytesCopy } from '../util/bytes';
@@ -30,12 +32,13 @@ export function jblockChallenge(): i32 {
   return jstage(ttlCommand(0x00, 0x84, 0x00, 0x00, 0, 0, true, 4), C.J_CHALLENGE);
 }
 
-/** The card's challenge (4 bytes): stages the PSAM's key diversification. */
+/** The card's challenge (4 bytes): stages the PSAM's two-level key diversification. */
 export function jblockOnChallenge(data: usize, length: u32, sw: u32): i32 {
   if (sw != SW_9000 || length != 4) return jblockEnd(<i32>sw);
   bytesCopy(jctx.challenge, data, 4);
-  const serial = jctx.f15 + C.F15_SERIAL8;
-  return jstage(ttlCommand(0x80, 0x1a, 0x45, 0x01, serial, 8, false, 0), C.J_SAM_BLOCK_INIT);
+  bytesCopy(staging, jctx.f15 + C.F15_SERIAL8, 8);
+  bytesCopy(staging + 8, jctx.f15 + C.F15_ISSUER, 8);
+  return jstage(ttlCommand(0x80, 0x1a, 0x45, 0x02, staging, 16, false, 0), C.J_SAM_BLOCK_INIT);
 }
 
 /** The PSAM diversified the key: stages its MAC over the padded APPLICATION BLOCK header. */

@@ -1,5 +1,4 @@
 // Test rig for the JT/T 978 kernel: the built kernel, a virtual T-Union card, the PSAM emulator
-// (plus the two maintenance-MAC commands of APPLICATION BLOCK, which it does not implement),
 // and the host session, with a hook to cut the card or the PSAM at any exchange.
 
 import { createCipheriv } from 'node:crypto';
@@ -17,7 +16,6 @@ import { configureQpboc, UNIONPAY_AIDS } from '../../host/qpboc_session.js';
 import { PsamEmulator } from '../../../host-sim/src/psam/psam_emulator.js';
 import {
   PSAM_AID,
-  testMasterKey,
   testPsamProfile,
   type PsamProfile,
 } from '../../../host-sim/src/psam/psam_profile.js';
@@ -63,14 +61,17 @@ export function diversify(master: Uint8Array, factor: Uint8Array): Uint8Array {
 }
 
 /**
- * The PSAM's maintenance-MAC commands (domain.md 7.6, [I]): `80 1A 45 01 08` ‖ serial8 sets
- * the card's DAMK (root `maintenance-root` → issuer → card), `80 FA 05 00 10` ‖ IV ‖ block
- * answers 3DES(DAMK, IV XOR block) truncated to 4 bytes (ISO 9797-1 MAC 3 of one block).
+ * The PSAM emulator, powered and with its application selected (`80 1A`/`80 FA` of APPLICATION
+ * BLOCK included). `issuerId` is kept for the callers' signature; the PSAM reads the issuer id
+ * from the `80 1A` data, as a real one does.
  */
-export class PsamWithMaintenance {
-  readonly inner = new PsamEmulator(PSAM_PROFILE);
-  private damk: Uint8Array | null = null;
-  constructor(private readonly issuerId: Uint8Array) {
+export class RigPsam {
+  readonly inner: PsamEmulator;
+  constructor(
+    readonly issuerId: Uint8Array,
+    profile: PsamProfile = PSAM_PROFILE,
+  ) {
+    this.inner = new PsamEmulator(profile);
     this.inner.powerOn();
     const select = Uint8Array.of(0x00, 0xa4, 0x04, 0x00, PSAM_AID.length, ...PSAM_AID);
     const answer = this.inner.transmit(select);
@@ -80,18 +81,6 @@ export class PsamWithMaintenance {
   }
 
   transmit(capdu: Uint8Array): Uint8Array {
-    if (capdu[0] === 0x80 && capdu[1] === 0x1a) {
-      const issuerMaster = diversify(testMasterKey('maintenance-root'), this.issuerId);
-      this.damk = diversify(issuerMaster, capdu.subarray(5, 13));
-      return Uint8Array.of(0x90, 0x00);
-    }
-    if (capdu[0] === 0x80 && capdu[1] === 0xfa) {
-      if (this.damk === null) return Uint8Array.of(0x69, 0x85);
-      const iv = capdu.subarray(5, 13);
-      const block = capdu.subarray(13, 21).map((b, i) => b ^ (iv[i] ?? 0));
-      const mac = des3(this.damk, block).subarray(0, 4);
-      return Uint8Array.of(...mac, 0x90, 0x00);
-    }
     return this.inner.transmit(capdu);
   }
 }
@@ -143,7 +132,7 @@ export const compound = (amountMinor: number): Jtt978Decision => ({
 export async function tap(
   kernel: Kernel,
   card: TunionCard,
-  psam: PsamWithMaintenance,
+  psam: RigPsam,
   host: RigHost,
   faults: readonly RigFault[] = [],
   torn: Uint8Array | null = null,

@@ -1,28 +1,78 @@
-// `shuaka depot report`: settlement per day, route and terminal as CSV or HTML.
+// `shuaka depot report`: settlement per day, route and terminal, and the T-Union section, as
+// text, CSV or HTML.
 
 import { writeFileSync } from 'node:fs';
 import { settlementHtml } from '../report/settlement_html.js';
-import { settlementCsv, settlementRows } from '../report/settlement_report.js';
+import {
+  SETTLEMENT_COLUMNS, settlementCells, settlementCsv, settlementRows, textTable,
+} from '../report/settlement_report.js';
+import {
+  TUNION_COLUMNS, tunionCells, tunionCsv, tunionSectionRows,
+} from '../report/tunion_section.js';
 import {
   gateCountCsv, gateCountDbCsv, gateCountRows,
 } from '../report/gate_counts_report.js';
 import { gateCountRowsFromDb } from '../store/gate_record_store.js';
+import type { TacKeyLookup } from '../tunion/jtt978_tac.js';
+import { TacKeysFileError, tacKeysRead } from '../tunion/tac_keys_file.js';
+import { tunionVerifyAndReport } from '../tunion/tunion_report.js';
+import type { DepotDb } from '../store/depot_db.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
   cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
 
-export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format csv|html] \
-[--day YYYY-MM-DD] [--out FILE]
+export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|csv|html] \
+[--section settlement|tunion|all] [--tac-keys FILE] [--day YYYY-MM-DD] [--out FILE]
        shuaka depot report --gate-ledger DIR [--day YYYY-MM-DD] [--out FILE]
        shuaka depot report --db DB --gate-terminal ID|all [--day YYYY-MM-DD] [--out FILE]
   Settlement per day, route and terminal (amounts in minor units); stdout unless --out.
+  The T-Union section: per day, route, terminal and card city, taps and amounts, TAC valid /
+  failed / unchecked, rides never tapped out (marked amount charged), open grey purchases.
+  --section: csv holds one table (settlement unless tunion); text and html default to all.
+  --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; new T-Union lines are
+  verified (and their verdict stored) before the report.
   --gate-ledger: a scenic-area gate's counts per day and hour (entries by ticket and paid,
   exits, tailgaters, refusals) as CSV, from the gate-YYYY-MM-DD.log files in DIR.
   --gate-terminal: the same counts from the records gates uploaded to the depot (one gate's
   terminal ID, or all), with a terminal_id column; a line not uploaded yet is an error (1).
-exit: 0 written, 1 cannot write --out or a bad gate ledger, 2 usage, 10 database`;
+exit: 0 written, 1 cannot write --out, a bad gate ledger or --tac-keys file, 2 usage,
+  10 database`;
+
+type Section = 'settlement' | 'tunion' | 'all';
+type Format = 'text' | 'csv' | 'html';
+
+/** The report text from the database (TACs verified first when `keys` is given). */
+async function dbReport(db: DepotDb, format: Format, section: Section, day: string | null,
+  keys: TacKeyLookup | null): Promise<string> {
+  if (keys !== null) await tunionVerifyAndReport(db, keys);
+  const settlement = section === 'tunion' ? [] : await settlementRows(db, day);
+  const tunion = section === 'settlement' ? null : await tunionSectionRows(db, day);
+  const title = `Settlement${day === null ? '' : ` ${day}`}`;
+  switch (format) {
+    case 'csv':
+      return tunion === null ? settlementCsv(settlement) : tunionCsv(tunion);
+    case 'html':
+      return settlementHtml(settlement, title, tunion);
+    case 'text': {
+      const parts = section === 'tunion' ? [] : [textTable(title, SETTLEMENT_COLUMNS,
+        settlement.map(settlementCells))];
+      if (tunion !== null) {
+        parts.push(textTable('T-Union (JT/T 978)', TUNION_COLUMNS, tunion.map(tunionCells)));
+      }
+      return parts.join('\n');
+    }
+  }
+}
+
+/** `--section` and `--format` together, or null when they do not fit (csv is one table). */
+function sectionOf(format: string, given: string | undefined): Section | null {
+  if (format !== 'csv' && format !== 'html' && format !== 'text') return null;
+  const section = given ?? (format === 'csv' ? 'settlement' : 'all');
+  if (section !== 'settlement' && section !== 'tunion' && section !== 'all') return null;
+  return format === 'csv' && section === 'all' ? null : section;
+}
 
 function validDay(text: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
@@ -52,9 +102,55 @@ function gateReport(dir: string, day: string | null, out: string | undefined, io
   return EXIT_OK;
 }
 
+/** Writes a report to `out` or stdout; the exit code. */
+function reportWrite(text: string, out: string | undefined, io: CliIo): number {
+  if (out === undefined) {
+    io.out(text.replace(/\r?\n$/, ''));
+    return EXIT_OK;
+  }
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+/** `--db DB --gate-terminal ID|all`: the gates' counts from the depot (gate_record_store.ts). */
+async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
+  positionals: number, io: CliIo): Promise<number> {
+  const terminal = v['gate-terminal'] ?? '';
+  const day = v['day'] ?? null;
+  const others = ['gate-ledger', 'section', 'tac-keys'].some((f) => v[f] !== undefined);
+  if (positionals > 0 || others || (v['format'] ?? 'csv') !== 'csv'
+    || (day !== null && !validDay(day)) || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
+    io.err(REPORT_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(v['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  let text: string;
+  try {
+    text = gateCountDbCsv(await gateCountRowsFromDb(db, day, terminal === 'all' ? null : terminal));
+  } catch (error) {
+    const store = error instanceof DepotStoreError;
+    if (!store && !(error instanceof Error)) throw error;
+    io.err(`shuaka depot report: gate records: ${(error as Error).message}`);
+    return store ? EXIT_DATABASE : EXIT_FAILED;
+  } finally {
+    await db.close();
+  }
+  return reportWrite(text, v['out'], io);
+}
+
 /** Runs `shuaka depot report`. */
 export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger', 'gate-terminal']);
+  const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger', 'section',
+    'tac-keys', 'gate-terminal']);
+  if (args !== null && args.values['gate-terminal'] !== undefined) {
+    return gateDbReport(args.values, args.positionals.length, io);
+  }
   const format = args?.values['format'] ?? 'csv';
   const day = args?.values['day'] ?? null;
   const gateDir = args?.values['gate-ledger'];
@@ -62,31 +158,28 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
     && (day === null || validDay(day))) {
     return gateReport(gateDir, day, args.values['out'], io);
   }
-  const gateTerminal = args?.values['gate-terminal'];
-  if (args === null || args.positionals.length > 0 || (format !== 'csv' && format !== 'html')
-    || (day !== null && !validDay(day)) || (gateTerminal !== undefined && (format !== 'csv'
-      || gateDir !== undefined || !/^[\x21-\x7e]{1,64}$/.test(gateTerminal)))) {
+  const section = sectionOf(format, args?.values['section']);
+  if (args === null || args.positionals.length > 0 || section === null
+    || (day !== null && !validDay(day))) {
     io.err(REPORT_USAGE);
     return EXIT_USAGE;
+  }
+  const keysPath = args.values['tac-keys'];
+  let keys: TacKeyLookup | null = null;
+  try {
+    keys = keysPath === undefined ? null : tacKeysRead(keysPath);
+  } catch (error) {
+    if (!(error instanceof TacKeysFileError)) throw error;
+    io.err(`shuaka depot report: --tac-keys ${keysPath}: ${error.message}`);
+    return EXIT_FAILED;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
   if (db === null) return EXIT_DATABASE;
   let text: string;
   try {
-    if (gateTerminal !== undefined) {
-      text = gateCountDbCsv(await gateCountRowsFromDb(db, day,
-        gateTerminal === 'all' ? null : gateTerminal));
-    } else {
-      const rows = await settlementRows(db, day);
-      text = format === 'csv' ? settlementCsv(rows)
-        : settlementHtml(rows, `Settlement${day === null ? '' : ` ${day}`}`);
-    }
+    text = await dbReport(db, format as Format, section, day, keys);
   } catch (error) {
-    if (!(error instanceof DepotStoreError)) {
-      if (gateTerminal === undefined || !(error instanceof Error)) throw error;
-      io.err(`shuaka depot report: gate records: ${error.message}`);
-      return EXIT_FAILED;
-    }
+    if (!(error instanceof DepotStoreError)) throw error;
     io.err(`shuaka depot report: ${error.message}`);
     return EXIT_DATABASE;
   } finally {

@@ -1,8 +1,10 @@
 // The settlement report as one self-contained HTML page: a table and an inline SVG bar chart
-// of the amount per day (authorised, declined, outstanding stacked).
+// of the amount per day (authorised, declined, outstanding stacked), then the T-Union section.
 
 import type { SettlementRow } from './settlement_report.js';
-import { SETTLEMENT_COLUMNS } from './settlement_report.js';
+import { SETTLEMENT_COLUMNS, settlementCells } from './settlement_report.js';
+import type { TunionSectionRow } from './tunion_section.js';
+import { TUNION_COLUMNS, tunionCells } from './tunion_section.js';
 
 const CHART_WIDTH = 640;
 const CHART_HEIGHT = 220;
@@ -56,13 +58,30 @@ export function settlementSvg(rows: readonly SettlementRow[]): string {
     CHART_HEIGHT}" role="img" aria-label="amount per day">${bars.join('')}</svg>`;
 }
 
-/** The whole page. */
-export function settlementHtml(rows: readonly SettlementRow[], title: string): string {
-  const head = SETTLEMENT_COLUMNS.map((c) => `<th>${c}</th>`).join('');
-  const body = rows.map((r) => `<tr>${[r.day, r.routeId, r.terminalId, r.currencyCode, r.taps,
-    r.amountMinor, r.authorisedTaps, r.authorisedMinor, r.declinedTaps, r.declinedMinor,
-    r.outstandingTaps, r.outstandingMinor, r.debtOpenMinor, r.duplicates, r.uncertain]
-    .map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('\n');
+/** A table of `columns` over `rows` of cells, every cell escaped. */
+function htmlTable(columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[]): string {
+  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = rows.map((cells) => `<tr>${cells.map((v) => `<td>${escapeHtml(String(v))}</td>`)
+    .join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** The T-Union section: heading, what the columns mean, the table (or "none"). */
+function tunionHtml(rows: readonly TunionSectionRow[]): string {
+  const table = rows.length === 0 ? '<p>No T-Union taps.</p>'
+    : htmlTable(TUNION_COLUMNS, rows.map(tunionCells));
+  return `<h2>T-Union (JT/T 978)</h2>
+<p>Per day, route, terminal and card city (file 0017). tac_failed: TAC invalid or malformed;
+tac_unchecked: not verified yet or issuer key unknown. missed_tap_out: taps that charged the
+marked amount (marked_minor) of a ride never tapped out. grey_open: purchases no clearing line
+completes.</p>
+${table}`;
+}
+
+/** The whole page; the T-Union section when `tunion` is given. */
+export function settlementHtml(rows: readonly SettlementRow[], title: string,
+  tunion: readonly TunionSectionRow[] | null = null): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:sans-serif}td,th{padding:2px 6px;border:1px solid #ccc}
@@ -70,8 +89,7 @@ td{text-align:right}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
 <p>Amounts in minor units. Bars: authorised (green), declined (red), outstanding (grey).</p>
 ${settlementSvg(rows)}
-<table><thead><tr>${head}</tr></thead><tbody>
-${body}
-</tbody></table></body></html>
+${htmlTable(SETTLEMENT_COLUMNS, rows.map(settlementCells))}
+${tunion === null ? '' : tunionHtml(tunion)}</body></html>
 `;
 }

@@ -86,7 +86,8 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
   }));
 }
 
-function cells(row: SettlementRow): (string | number)[] {
+/** The cells of a row, in SETTLEMENT_COLUMNS order. */
+export function settlementCells(row: SettlementRow): (string | number)[] {
   return [row.day, row.routeId, row.terminalId, row.currencyCode, row.taps, row.amountMinor,
     row.authorisedTaps, row.authorisedMinor, row.declinedTaps, row.declinedMinor,
     row.outstandingTaps, row.outstandingMinor, row.debtOpenMinor, row.duplicates, row.uncertain];
@@ -98,9 +99,28 @@ function csvField(value: string | number): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/** CSV (RFC 4180, CRLF): a header line, then one line per row of cells. */
+export function csvTable(columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[]): string {
+  const lines = [columns.join(','), ...rows.map((cells) => cells.map(csvField).join(','))];
+  return `${lines.join('\r\n')}\r\n`;
+}
+
 /** CSV (RFC 4180, CRLF) with a header line; amounts in minor units. */
 export function settlementCsv(rows: readonly SettlementRow[]): string {
-  const lines = [SETTLEMENT_COLUMNS.join(','), ...rows.map((r) => cells(r).map(csvField)
-    .join(','))];
-  return `${lines.join('\r\n')}\r\n`;
+  return csvTable(SETTLEMENT_COLUMNS, rows.map(settlementCells));
+}
+
+/**
+ * Plain text: a title line, then the table with right-aligned columns separated by two spaces
+ * (a header line and one line per row); `(none)` when there are no rows.
+ */
+export function textTable(title: string, columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[]): string {
+  if (rows.length === 0) return `${title}\n(none)\n`;
+  const widths = columns.map((c, i) => Math.max(c.length,
+    ...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (cells: readonly (string | number)[]): string =>
+    cells.map((c, i) => String(c).padStart(widths[i] ?? 0)).join('  ').trimEnd();
+  return `${title}\n${[line(columns), ...rows.map(line)].join('\n')}\n`;
 }

@@ -97,7 +97,8 @@ export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
   out[header] = tfi;
   out.set(body, header + 1);
   let sum = tfi;
-  for (const b of body) sum += b;
+  // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
+  for (let k = 0; k < body.length; k += 1) sum += body[k] ?? 0;
   out[header + len] = (0x100 - (sum & 0xff)) & 0xff;
   out[header + len + 1] = 0x00;
   return out;

@@ -591,7 +591,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
     if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
-    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg, ...dataOut], timeoutMs);
+    const params = new Uint8Array(1 + dataOut.length);
+    params[0] = tg;
+    params.set(dataOut, 1);
+    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, params, timeoutMs);
     if (!r.ok) return r;
     const status = r.value[0];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
@@ -654,10 +657,14 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    */
   private async command(
     code: number,
-    params: readonly number[],
+    params: readonly number[] | Uint8Array,
     timeoutMs: number = this.options.commandTimeoutMs,
   ): Promise<HalResult<Uint8Array>> {
-    const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, Uint8Array.of(code, ...params));
+    // Code and parameters set in place: an APDU spread into call arguments cost one per byte.
+    const body = new Uint8Array(1 + params.length);
+    body[0] = code;
+    body.set(params, 1);
+    const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, body);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);

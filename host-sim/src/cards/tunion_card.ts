@@ -70,7 +70,8 @@ const SW = {
   blockedApp: 0x6283,
   wrongLength: 0x6700,
   conditions: 0x6985,
-  securityStatus: 0x6982,
+  /** PBOC e-purse: secure-messaging data object (the MAC) wrong. */
+  smDataWrong: 0x6988,
   notFound: 0x6a82,
   recordNotFound: 0x6a83,
   p1p2: 0x6a86,
@@ -231,7 +232,7 @@ class TunionCardImpl implements TunionCard {
       case '0:84':
         return this.getChallenge();
       case '84:1e':
-        return this.applicationBlock(data);
+        return this.applicationBlock(capdu, data);
       default:
         return answer(cla === 0x00 || cla === 0x80 || cla === 0x84 ? SW.ins : SW.cla);
     }
@@ -417,16 +418,21 @@ class TunionCardImpl implements TunionCard {
     return answer(SW.ok, this.challenge);
   }
 
-  /** APPLICATION BLOCK `84 1E 00 00 04` ‖ MAC: retail MAC under DAMK, IV = challenge ‖ 0. */
-  private applicationBlock(data: Uint8Array): Uint8Array {
+  /**
+   * APPLICATION BLOCK `84 1E 00 P2 04` ‖ MAC (P2 00 temporary, 01 permanent; both block here):
+   * retail MAC under DAMK over the header, IV = challenge ‖ 00000000. 9000 (blocked: SELECT
+   * answers 6283 from now on), 6985 (no GET CHALLENGE just before), 6A86, 6700, 6988 (MAC wrong).
+   */
+  private applicationBlock(capdu: Uint8Array, data: Uint8Array): Uint8Array {
     const challenge = this.challenge;
     this.challenge = null;
     if (challenge === null) return answer(SW.conditions);
+    if (capdu[2] !== 0x00 || (capdu[3] ?? 0) > 0x01) return answer(SW.p1p2);
     if (data.length !== 4) return answer(SW.wrongLength);
     const iv = Uint8Array.of(...challenge, 0, 0, 0, 0);
-    const header = Uint8Array.of(0x84, 0x1e, 0x00, 0x00, 0x04);
+    const header = Uint8Array.of(0x84, 0x1e, 0x00, capdu[3] ?? 0, 0x04);
     const mac = iso9797Mac3(this.cardKeys.damk, header, iv).subarray(0, 4);
-    if (!equal(mac, data)) return answer(SW.securityStatus);
+    if (!equal(mac, data)) return answer(SW.smDataWrong);
     this.isBlocked = true;
     this.selected = false;
     return answer(SW.ok);

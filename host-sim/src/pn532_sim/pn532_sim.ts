@@ -593,7 +593,7 @@ export class Pn532Sim {
           : this.field.filter((c) => matchesListing(c.identity(), kind, uidFilter)).slice(0, maxTg);
       if (found.length > 0) {
         const data = await this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
-        return Uint8Array.of(0x4b, found.length, ...data);
+        return withHead([0x4b, found.length], data);
       }
       if (this.maxRetryPassive !== 0xff || kind === undefined) {
         const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
@@ -618,7 +618,7 @@ export class Pn532Sim {
         const card = this.field.find((c) => autoPollTypeMatches(type, c.identity()));
         if (card !== undefined) {
           const data = await this.activate([card], PN532_CMD_60_IN_AUTO_POLL);
-          return Uint8Array.of(0x61, 0x01, type, data.length, ...data);
+          return withHead([0x61, 0x01, type, data.length], data);
         }
       }
       // Period is in 150 ms units; a card arriving meanwhile is seen at once.
@@ -682,10 +682,10 @@ export class Pn532Sim {
     }
     this.chainOut = undefined;
     if (more) {
-      this.chainIn.push(...data);
+      for (const b of data) this.chainIn.push(b);
       return Uint8Array.of(0x41, 0x00);
     }
-    const capdu = Uint8Array.of(...this.chainIn, ...data);
+    const capdu = withHead(this.chainIn, data);
     this.chainIn = [];
     if (fault?.kind === 'remove-card' && fault.when === 'before-card') this.removeCard(target.card);
     if (!this.field.includes(target.card)) return this.silentCard(target, capdu.length, 0);
@@ -723,10 +723,10 @@ export class Pn532Sim {
     const max = Math.max(1, Math.min(this.options.miChunkBytes, PN532_DATA_IN_MAX));
     if (rapdu.length <= max) {
       this.chainOut = undefined;
-      return Uint8Array.of(0x41, 0x00, ...rapdu);
+      return withHead([0x41, 0x00], rapdu);
     }
     this.chainOut = { tg, rest: rapdu.slice(max) };
-    return Uint8Array.of(0x41, PN532_STATUS_40_MI, ...rapdu.subarray(0, max));
+    return withHead([0x41, PN532_STATUS_40_MI], rapdu.subarray(0, max));
   }
 
   /**
@@ -785,4 +785,15 @@ function hex(bytes: ArrayLike<number>): string {
 
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}
+
+/**
+ * `head` then a copy of `body`, in a new array (spreading a 250-byte answer into
+ * Uint8Array.of's arguments cost a call argument per byte on every exchange).
+ */
+function withHead(head: readonly number[], body: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
 }

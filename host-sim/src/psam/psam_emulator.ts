@@ -1,9 +1,10 @@
 // The PSAM emulator: an ISO 7816 contact card with the transport-ministry PSAM application,
-// answering SELECT, READ BINARY, INIT SAM FOR PURCHASE, CREDIT SAM FOR PURCHASE, GET RESPONSE.
+// answering SELECT, READ BINARY, INIT SAM FOR PURCHASE, CREDIT SAM FOR PURCHASE, GET RESPONSE,
+// and the maintenance-MAC pair 80 1A / 80 FA of APPLICATION BLOCK.
 //
-// See domain.md 7.2 (files, AID) and 7.4 steps 3 and 7 (the two purchase commands). Written from
-// those pages and the PBOC e-purse model in `pboc_epurse_crypto.ts`, sharing nothing with the
-// kernel, so that each checks the other.
+// See domain.md 7.2 (files, AID), 7.4 steps 3 and 7 (the two purchase commands) and 7.6.
+// Written from those pages and the PBOC e-purse model in `pboc_epurse_crypto.ts`, sharing
+// nothing with the kernel, so that each checks the other.
 
 import { parseCommandApdu } from './psam_apdu.js';
 import type { CommandApdu } from './psam_apdu.js';
@@ -14,6 +15,12 @@ import type { PsamSerialStore } from './psam_serial_store.js';
 import { psamInitForPurchase } from './psam_purchase.js';
 import type { PendingPurchase } from './psam_purchase.js';
 import { computeMac2 } from './pboc_epurse_crypto.js';
+import {
+  INS_1A_INIT_FOR_DESCRYPT,
+  INS_FA_CIPHER_DATA,
+  psamCipherMac,
+  psamDeriveMaintenanceKey,
+} from './psam_maintenance.js';
 import {
   SW_6282_END_OF_FILE,
   SW_61XX_BYTES_AVAILABLE,
@@ -99,6 +106,10 @@ export function psamAtr(protocol: 'T=0' | 'T=1'): Uint8Array {
  * - CREDIT SAM FOR PURCHASE `80 72`: 9000 (MAC2 right), 9302 (MAC2 wrong; the purchase is
  *   closed either way), 6985 (no purchase pending), 6700 (Lc not 4), 6A86 (P1/P2 not 00 00).
  * - GET RESPONSE `00 C0`: 9000, 6Cxx (Le not the length waiting), 6985 (nothing waiting).
+ * - INIT FOR DESCRYPT `80 1A`: 9000 (key derived), 6985 (PSAM application not selected), 6700,
+ *   9403 (see `psamDeriveMaintenanceKey`).
+ * - CIPHER DATA `80 FA 05 00`: MAC (4) ‖ 9000 (61 04 under T=0), 6985 (no key derived), 6700,
+ *   6A86 (see `psamCipherMac`).
  */
 export class PsamEmulator {
   readonly profile: PsamProfile;
@@ -108,6 +119,7 @@ export class PsamEmulator {
   private currentEf: number | null = null;
   private waiting: Uint8Array | null = null;
   private purchase: PendingPurchase | null = null;
+  private maintenanceKey: Uint8Array | null = null;
   private counters = { commands: 0, purchasesInitialised: 0, mac2Verified: 0, mac2Rejected: 0 };
 
   /** Throws RangeError on a malformed profile (see `checkPsamProfile`). */
@@ -129,6 +141,7 @@ export class PsamEmulator {
     this.currentEf = null;
     this.waiting = null;
     this.purchase = null;
+    this.maintenanceKey = null;
     return this.atr();
   }
 
@@ -180,6 +193,12 @@ export class PsamEmulator {
         return this.initForPurchase(command);
       case INS_72_CREDIT_SAM_FOR_PURCHASE:
         return this.creditForPurchase(command);
+      case INS_1A_INIT_FOR_DESCRYPT:
+        return this.initForDescrypt(command);
+      case INS_FA_CIPHER_DATA: {
+        const mac = psamCipherMac(this.maintenanceKey, command);
+        return mac.ok ? this.dataAnswer(mac.data) : answer(mac.sw);
+      }
       default:
         return answer(SW_6D00_INS_NOT_SUPPORTED);
     }
@@ -225,6 +244,17 @@ export class PsamEmulator {
     this.selected = 'df';
     this.currentEf = null;
     this.purchase = null;
+    this.maintenanceKey = null;
+  }
+
+  /** 80 1A: the derived key replaces any earlier one; a refusal leaves none. */
+  private initForDescrypt(command: CommandApdu): Uint8Array {
+    this.maintenanceKey = null;
+    if (this.selected !== 'df') return answer(SW_6985_CONDITIONS_NOT_SATISFIED);
+    const derived = psamDeriveMaintenanceKey(this.profile, command);
+    if (!derived.ok) return answer(derived.sw);
+    this.maintenanceKey = derived.key;
+    return answer(SW_9000_OK);
   }
 
   /** FCI of the PSAM DF: 6F { 84 AID, A5 { 9F08 01 01 } } (application version 01). */

@@ -3,6 +3,8 @@
 // See domain.md 7.2 for the files (S:MZT `sam_pubJTB`) and the PSAM AID.
 
 import { createHash } from 'node:crypto';
+import { checkMaintenanceKeys } from './psam_maintenance.js';
+import type { PsamMaintenanceKey } from './psam_maintenance.js';
 
 /** Transport-ministry PSAM application AID, "A000000632" ‖ "MOT.CPSAM01" (domain.md 7.2). */
 export const PSAM_AID = Uint8Array.of(
@@ -62,6 +64,8 @@ export interface PsamProfile {
   readonly startDate: Uint8Array;
   readonly endDate: Uint8Array;
   readonly keys: readonly PsamPurchaseKey[];
+  /** Application-maintenance master keys (`80 1A`/`80 FA`, APPLICATION BLOCK); none: 9403. */
+  readonly maintenanceKeys?: readonly PsamMaintenanceKey[];
   /** 'T=0' answers case-4 commands with 61xx and wrong Le with 6Cxx, as most PSAMs do. */
   readonly protocol: 'T=0' | 'T=1';
 }
@@ -101,6 +105,7 @@ export function checkPsamProfile(profile: PsamProfile): void {
       throw new RangeError('PSAM issuer key without an 8-byte issuerId');
     }
   }
+  checkMaintenanceKeys(profile.maintenanceKeys ?? []);
 }
 
 /**
@@ -117,8 +122,9 @@ export const TEST_ISSUER_ID = Uint8Array.of(0x01, 0x01, 0x10, 0x00, 0xff, 0xff, 
 
 /**
  * The TEST PSAM: terminal number 000000000123 (BCD), key index 01, one root purchase master
- * key (version 01, 3DES) named `purchase-root`, T=0. Card purchase keys are
- * `cardKeyFromIssuerMaster(issuerMasterFromRoot(testMasterKey('purchase-root'), issuer), sn)`.
+ * key (version 01, 3DES) named `purchase-root`, one maintenance master key (usage 45, version
+ * 02) named `maintenance-root`, T=0. Card keys are
+ * `cardKeyFromIssuerMaster(issuerMasterFromRoot(testMasterKey(name), issuer), sn)`.
  */
 export function testPsamProfile(overrides: Partial<PsamProfile> = {}): PsamProfile {
   return {
@@ -135,6 +141,9 @@ export function testPsamProfile(overrides: Partial<PsamProfile> = {}): PsamProfi
         master: testMasterKey('purchase-root'),
         level: 'root',
       },
+    ],
+    maintenanceKeys: [
+      { keyUsage: 0x45, keyVersion: 0x02, master: testMasterKey('maintenance-root') },
     ],
     protocol: 'T=0',
     ...overrides,

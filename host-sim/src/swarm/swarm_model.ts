@@ -61,6 +61,8 @@ export class SwarmModel {
   /** The durable image the last full check searched (bytes nobody changes: a copy). */
   private searchedImage: Uint8Array = new Uint8Array(0);
   private paramsVersionMax = 0;
+  /** Tokens of the population's PANs (the checker's own memory, not the validator's). */
+  private readonly tokens = new Map<string, string>();
   event = 0;
 
   /**
@@ -226,12 +228,22 @@ export class SwarmModel {
     for (let i = seen; i < ledger.length; i += 1) {
       const entry = ledger[i];
       if (entry === undefined) continue;
-      const key = `${this.panToken(ledgerPan(card, entry.aidHex))}/${entry.atc}`;
+      const key = `${this.tokenOf(ledgerPan(card, entry.aidHex))}/${entry.atc}`;
       if (!this.debitKeys.has(key)) {
         this.fail('durable-debit', `debit ${card.name} ATC ${entry.atc} has no durable record`);
       }
     }
     this.ledgerSeen.set(card, ledger.length);
+  }
+
+  /** The PAN's token, computed once per PAN of the run's population (an HMAC each). */
+  private tokenOf(pan: string): string {
+    let token = this.tokens.get(pan);
+    if (token === undefined) {
+      token = this.panToken(pan);
+      this.tokens.set(pan, token);
+    }
+    return token;
   }
 
   /** PANs in the durable bytes `tail` (starting at byte `tailStart`) not yet searched. */

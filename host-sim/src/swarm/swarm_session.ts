@@ -318,7 +318,7 @@ export class SwarmSession {
       const capacity = await storage.capacity();
       if (!capacity.ok) return;
       const fill = capacity.value.freeBytes - 2048;
-      if (fill > 0) await storage.append(FILLER_FILE, new Uint8Array(fill));
+      if (fill > 0) await storage.appendZeros(FILLER_FILE, fill);
     })();
   }
 

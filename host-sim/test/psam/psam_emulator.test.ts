@@ -1,6 +1,8 @@
 // The PSAM emulator APDU by APDU: files, T=0 GET RESPONSE / 6Cxx, INIT SAM FOR PURCHASE and
-// CREDIT SAM FOR PURCHASE checked with the independent e-purse maths of support/.
+// CREDIT SAM FOR PURCHASE, and the maintenance MAC (80 1A / 80 FA) checked with the independent
+// e-purse maths of support/ and node:crypto.
 
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,7 @@ import { PsamEmulator, PsamNotPoweredError } from '../../src/psam/psam_emulator.
 import { testMasterKey, testPsamProfile, TEST_ISSUER_ID } from '../../src/psam/psam_profile.js';
 import type { PsamProfile } from '../../src/psam/psam_profile.js';
 import { fileSerialStore } from '../../src/psam/psam_serial_store.js';
-import { h, refPurchase, x } from './support/epurse_reference.js';
+import { h, refDes, refDiversify, refPurchase, x } from './support/epurse_reference.js';
 
 const AID = 'a0000006324d4f542e435053414d3031';
 const ISSUER = x(TEST_ISSUER_ID);
@@ -194,5 +196,64 @@ describe('PSAM emulator: terminal serial file', () => {
     expect(second.nextTerminalSerial()).toBe(101);
     writeFileSync(path, h('0000006500000000'));
     expect(() => fileSerialStore(path, 100)).toThrow(/corrupt/);
+  });
+});
+
+/** Retail MAC (ISO 9797-1 alg 3) of whole blocks from `iv`, no padding: node:crypto CBC. */
+function refRetailIv(key16: Uint8Array, iv: Uint8Array, blocks: Uint8Array): string {
+  const kl = key16.subarray(0, 8);
+  const cbc = createCipheriv('des-ede3-cbc', Uint8Array.of(...kl, ...kl, ...kl), iv);
+  cbc.setAutoPadding(false);
+  const out = Buffer.concat([cbc.update(blocks), cbc.final()]);
+  const kr = key16.subarray(8, 16);
+  const d = createDecipheriv('des-ede3-ecb', Uint8Array.of(...kr, ...kr, ...kr), null);
+  d.setAutoPadding(false);
+  const mid = Buffer.concat([d.update(out.subarray(out.length - 8)), d.final()]);
+  return x(refDes(kl, mid).subarray(0, 4));
+}
+
+describe('PSAM emulator: maintenance MAC (80 1A / 80 FA, APPLICATION BLOCK)', () => {
+  const damk = refDiversify(refDiversify(testMasterKey('maintenance-root'), h(ISSUER)), h(SERIAL8));
+  const derive = `801a450210${SERIAL8}${ISSUER}`;
+
+  it('macOfTheBlockHeader_matchesNodeCrypto_underT0', () => {
+    const psam = selected();
+    expect(send(psam, derive)).toBe('9000');
+    const data = `1122334400000000 841e000004800000`.replace(/ /g, '');
+    expect(send(psam, `80fa050010${data}04`)).toBe('6104');
+    const mac = refRetailIv(damk, h('1122334400000000'), h('841e000004800000'));
+    expect(send(psam, '00c0000004')).toBe(`${mac}9000`);
+  });
+
+  it('macOverThreeBlocks_chainsUnderKLeft', () => {
+    const psam = selected(testPsamProfile({ protocol: 'T=1' }));
+    send(psam, derive);
+    const blocks = '0102030405060708 1112131415161718 8000000000000000'.replace(/ /g, '');
+    const mac = refRetailIv(damk, h('a1a2a3a4a5a6a7a8'), h(blocks));
+    expect(send(psam, `80fa050020a1a2a3a4a5a6a7a8${blocks}`)).toBe(`${mac}9000`);
+  });
+
+  it('refusals_haveDefinedStatusWords', () => {
+    const psam = selected(testPsamProfile({ protocol: 'T=1' }));
+    const mac = `80fa050010${'00'.repeat(16)}`;
+    expect(send(psam, mac)).toBe('6985');
+    expect(send(psam, `801a450208${SERIAL8}`)).toBe('6700');
+    expect(send(psam, `801a450110${SERIAL8}${ISSUER}`)).toBe('9403');
+    expect(send(psam, mac)).toBe('6985');
+    expect(send(psam, derive)).toBe('9000');
+    expect(send(psam, `80fa010010${'00'.repeat(16)}`)).toBe('6a86');
+    expect(send(psam, `80fa050008${'00'.repeat(8)}`)).toBe('6700');
+    expect(send(psam, `80fa05000c${'00'.repeat(12)}`)).toBe('6700');
+    expect(send(psam, mac).endsWith('9000')).toBe(true);
+    send(psam, `00a4040010${AID}`);
+    expect(send(psam, mac)).toBe('6985');
+    const bare = new PsamEmulator(testPsamProfile({ maintenanceKeys: [] }));
+    bare.powerOn();
+    expect(send(bare, derive)).toBe('6985');
+    expect(() => testPsamProfile({ maintenanceKeys: [] })).not.toThrow();
+    const short = { keyUsage: 0x45, keyVersion: 2, master: new Uint8Array(8) };
+    expect(() => new PsamEmulator(testPsamProfile({ maintenanceKeys: [short] }))).toThrow(
+      RangeError,
+    );
   });
 });
