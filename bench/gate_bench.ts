@@ -50,7 +50,9 @@ async function ledgerAppendMs(): Promise<number> {
       });
       if (!written.ok) throw new Error(written.error);
     }
-    return Number(process.hrtime.bigint() - started) / 1e6 / LEDGER_APPENDS;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6 / LEDGER_APPENDS;
+    await storage.value.close();
+    return ms;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,10 @@ import {
 import {
   TUNION_COLUMNS, tunionCells, tunionCsv, tunionSectionRows,
 } from '../report/tunion_section.js';
-import { gateCountCsv, gateCountRows } from '../report/gate_counts_report.js';
+import {
+  gateCountCsv, gateCountDbCsv, gateCountRows,
+} from '../report/gate_counts_report.js';
+import { gateCountRowsFromDb } from '../store/gate_record_store.js';
 import type { TacKeyLookup } from '../tunion/jtt978_tac.js';
 import { TacKeysFileError, tacKeysRead } from '../tunion/tac_keys_file.js';
 import { tunionVerifyAndReport } from '../tunion/tunion_report.js';
@@ -23,6 +26,7 @@ import {
 export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|csv|html] \
 [--section settlement|tunion|all] [--tac-keys FILE] [--day YYYY-MM-DD] [--out FILE]
        shuaka depot report --gate-ledger DIR [--day YYYY-MM-DD] [--out FILE]
+       shuaka depot report --db DB --gate-terminal ID|all [--day YYYY-MM-DD] [--out FILE]
   Settlement per day, route and terminal (amounts in minor units); stdout unless --out.
   The T-Union section: per day, route, terminal and card city, taps and amounts, TAC valid /
   failed / unchecked, rides never tapped out (marked amount charged), open grey purchases.
@@ -31,6 +35,8 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
   verified (and their verdict stored) before the report.
   --gate-ledger: a scenic-area gate's counts per day and hour (entries by ticket and paid,
   exits, tailgaters, refusals) as CSV, from the gate-YYYY-MM-DD.log files in DIR.
+  --gate-terminal: the same counts from the records gates uploaded to the depot (one gate's
+  terminal ID, or all), with a terminal_id column; a line not uploaded yet is an error (1).
 exit: 0 written, 1 cannot write --out, a bad gate ledger or --tac-keys file, 2 usage,
   10 database`;
 
@@ -96,10 +102,55 @@ function gateReport(dir: string, day: string | null, out: string | undefined, io
   return EXIT_OK;
 }
 
+/** Writes a report to `out` or stdout; the exit code. */
+function reportWrite(text: string, out: string | undefined, io: CliIo): number {
+  if (out === undefined) {
+    io.out(text.replace(/\r?\n$/, ''));
+    return EXIT_OK;
+  }
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+/** `--db DB --gate-terminal ID|all`: the gates' counts from the depot (gate_record_store.ts). */
+async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
+  positionals: number, io: CliIo): Promise<number> {
+  const terminal = v['gate-terminal'] ?? '';
+  const day = v['day'] ?? null;
+  const others = ['gate-ledger', 'section', 'tac-keys'].some((f) => v[f] !== undefined);
+  if (positionals > 0 || others || (v['format'] ?? 'csv') !== 'csv'
+    || (day !== null && !validDay(day)) || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
+    io.err(REPORT_USAGE);
+    return EXIT_USAGE;
+  }
+  const db = await dbOpenOrReport(v['db'], io, Date.now());
+  if (db === null) return EXIT_DATABASE;
+  let text: string;
+  try {
+    text = gateCountDbCsv(await gateCountRowsFromDb(db, day, terminal === 'all' ? null : terminal));
+  } catch (error) {
+    const store = error instanceof DepotStoreError;
+    if (!store && !(error instanceof Error)) throw error;
+    io.err(`shuaka depot report: gate records: ${(error as Error).message}`);
+    return store ? EXIT_DATABASE : EXIT_FAILED;
+  } finally {
+    await db.close();
+  }
+  return reportWrite(text, v['out'], io);
+}
+
 /** Runs `shuaka depot report`. */
 export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger', 'section',
-    'tac-keys']);
+    'tac-keys', 'gate-terminal']);
+  if (args !== null && args.values['gate-terminal'] !== undefined) {
+    return gateDbReport(args.values, args.positionals.length, io);
+  }
   const format = args?.values['format'] ?? 'csv';
   const day = args?.values['day'] ?? null;
   const gateDir = args?.values['gate-ledger'];

@@ -15,6 +15,7 @@ import { batchStoreSealed } from './batch_store.js';
 import { bodyRead, errorSend, jsonSend } from './http_body.js';
 import { paramsFullParse, paramsHaveParse, paramsNewest } from './params_route.js';
 import { statusStore, statusValidate } from './status_route.js';
+import { gateRecordsStore, gateRecordsValidate } from '../store/gate_record_store.js';
 import type { TerminalRow } from './terminal_registry.js';
 import { terminalByCert } from './terminal_registry.js';
 
@@ -92,6 +93,10 @@ function routeOf(options: IngestServerOptions, method: string, path: string):
     '/v1/status': ['POST', async (terminal, body) => {
       await statusStore(options.db, statusValidate(body, terminal.terminalId), options.nowMs());
       return { status: 204, body: null };
+    }],
+    '/v1/gate-records': ['POST', async (terminal, body) => {
+      const upload = gateRecordsValidate(body, terminal.terminalId);
+      return { status: 200, body: await gateRecordsStore(options.db, upload, options.nowMs()) };
     }],
     '/v1/params': ['GET', async (_terminal, _body, url) => {
       const have = paramsHaveParse(url.searchParams);

@@ -9,6 +9,7 @@ import {
   gateLedgerParse,
 } from '../../../firmware/src/app/gate/gate_ledger.js';
 import { GateDay, HOURS_PER_DAY } from '../../../firmware/src/app/gate/gate_state.js';
+import type { GateCountDbRow } from '../store/gate_record_store.js';
 
 /** One hour of one day with anything in it. */
 export interface GateCountRow {
@@ -60,6 +61,17 @@ export function gateCountCsv(rows: readonly GateCountRow[]): string {
   for (const r of rows) {
     lines.push([r.day, r.hour, r.ticketEntries, r.paidEntries, r.exits, r.tailgates, r.refusals]
       .join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** The depot's counts (gate_record_store.ts) as CSV: terminal_id after day. */
+export function gateCountDbCsv(rows: readonly GateCountDbRow[]): string {
+  const [first, ...rest] = GATE_COUNT_COLUMNS;
+  const lines = [[first, 'terminal_id', ...rest].join(',')];
+  for (const r of rows) {
+    lines.push([r.day, r.terminalId, r.hour, r.ticketEntries, r.paidEntries, r.exits,
+      r.tailgates, r.refusals].join(','));
   }
   return `${lines.join('\r\n')}\r\n`;
 }

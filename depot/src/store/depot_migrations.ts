@@ -4,6 +4,7 @@
 import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
+import { GATE_RECORDS_MIGRATION_STATEMENTS } from './gate_record_store.js';
 
 /** One schema step: `version` counts from 1 without gaps. */
 export interface DepotMigration {
@@ -164,6 +165,8 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 2, name: 'one open debt per card', statements: MIGRATION_2_STATEMENTS },
   { version: 3, name: 'deny-list deltas', statements: MIGRATION_3_STATEMENTS },
   { version: 4, name: 'T-Union taps', statements: TUNION_MIGRATION_STATEMENTS },
+  // The next free number at merge (another branch may take 5 first): renumber, keep last.
+  { version: 5, name: 'gate records', statements: GATE_RECORDS_MIGRATION_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */

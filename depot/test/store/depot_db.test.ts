@@ -19,8 +19,9 @@ import {
 } from '../../../test_support/postgres_scratch.js';
 
 const NOW_MS = 1_790_000_000_000;
-const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'params_deny_deltas',
-  'params_sets', 'schema_migrations', 'taps', 'terminal_status', 'terminals', 'tunion_taps'];
+const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'gate_records',
+  'params_deny_deltas', 'params_sets', 'schema_migrations', 'taps', 'terminal_status',
+  'terminals', 'tunion_taps'];
 
 interface Engine {
   readonly name: 'sqlite' | 'postgres';

@@ -59,7 +59,8 @@ export interface ParamsHolder {
 export interface BusUploaderParts {
   readonly journal: Journal;
   readonly storage: StoragePort;
-  readonly validator: Validator;
+  /** The application beside the uploader (the bus Validator, or the gate's adapter). */
+  readonly validator: Pick<Validator, 'start' | 'state'>;
   readonly params: ParamsHolder;
   readonly paramsDir: string;
   readonly paramsPubPath: string;

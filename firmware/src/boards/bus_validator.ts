@@ -134,11 +134,11 @@ export class BoardStop {
 export { READER_ERROR_TURNS_MAX };
 
 /** The board's contactless reader: a PN532 on a serial port, or a PC/SC reader. */
-type BoardReader =
+export type BoardReader =
   | { readonly kind: 'pn532'; readonly pn532: Pn532OnSerial }
   | { readonly kind: 'pcsc'; readonly pcsc: PcscBoardReader };
 
-function boardReaderPort(reader: BoardReader): ReaderPort {
+export function boardReaderPort(reader: BoardReader): ReaderPort {
   return reader.kind === 'pn532' ? reader.pn532.reader : reader.pcsc.reader;
 }
 
@@ -343,7 +343,7 @@ async function bootBoardPsam(
 }
 
 /** The PN532 on its serial port, or the PC/SC reader of `--reader pcsc:NAME`. */
-async function bootBoardReader(
+export async function bootBoardReader(
   options: BusValidatorOptions,
   clock: ClockPort,
   log: LogPort,

@@ -9,6 +9,7 @@ import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 
+import type { GateRecordsBody } from '../app/gate/gate_upload.js';
 import type {
   DepotBatch, DepotBatchAck, DepotError, DepotParams, DepotPort, DepotResult, DepotStatus,
 } from '../app/upload/depot_port.js';
@@ -135,6 +136,20 @@ export class DepotHttps implements DepotPort {
       return { ok: true, value: undefined };
     }
     return statusError(answer.value.status, answer.value.body);
+  }
+
+  /**
+   * POST /v1/gate-records: a run of one day's gate ledger lines (gate_upload.ts). Resolves
+   * with the line the depot stored through; errors as postBatch's.
+   */
+  async postGateRecords(body: GateRecordsBody): Promise<DepotResult<number>> {
+    const answer = await this.call('POST', '/v1/gate-records', JSON.stringify(body));
+    if (!answer.ok) return answer;
+    const { status, body: text } = answer.value;
+    if (status !== 200) return statusError(status, text);
+    const through = parseObject(text)?.['storedThroughLine'];
+    if (typeof through !== 'number') return protocol(status, 'answer without storedThroughLine');
+    return { ok: true, value: through };
   }
 
   private call(method: string, path: string, body: string | null): Promise<DepotResult<Answer>> {

@@ -20,6 +20,8 @@ export const EXIT_READER = 3;
 export const EXIT_STORAGE = 4;
 /** `run`: the display's serial port cannot be opened. */
 export const EXIT_DISPLAY = 5;
+/** `run --board gate`: the turnstile's device cannot be opened or its controller is silent. */
+export const EXIT_TURNSTILE = 6;
 
 /** Parsed flags (string values only) and positionals, or null when the flags are bad. */
 export interface CliArgs {

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import {
   BoardStop,
   runBusValidator,
-  type BoardExitKind,
   type BusValidatorOptions,
 } from '../boards/bus_validator.js';
 import type { BusDepotOptions } from '../boards/bus_uploader.js';
@@ -15,12 +14,15 @@ import {
   EXIT_OK,
   EXIT_READER,
   EXIT_STORAGE,
+  EXIT_TURNSTILE,
   EXIT_USAGE,
   cliInt,
   cliParse,
   type CliIo,
 } from './cli_args.js';
+import { runGateBoard, type GateExitKind } from '../boards/gate_board.js';
 import { portSpecParse } from './libnfc_connstring.js';
+import { RUN_GATE_FLAGS, RUN_GATE_USAGE, runGateParse } from './run_gate_flags.js';
 import { paramsHowTo } from './params_init.js';
 
 export const RUN_USAGE = `Usage:
@@ -94,7 +96,10 @@ Exit codes:
      listed or PC/SC not installed; the --psam reader not listed, its slot empty, or the PSAM
      refusing SELECT or READ BINARY
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
-  5  display: the display's serial port cannot be opened`;
+  5  display: the display's serial port cannot be opened
+  6  turnstile (--board gate): its device cannot be opened, or the controller does not answer
+     the lock at start
+${RUN_GATE_USAGE}`;
 
 const FLAGS = [
   'port',
@@ -115,6 +120,7 @@ const FLAGS = [
   'depot-interval-s',
   'ifd-serial',
   'psam',
+  ...RUN_GATE_FLAGS,
 ];
 
 /** Default --depot-interval-s, and its bounds (a second to a day). */
@@ -133,7 +139,8 @@ export const RUN_JOURNAL_MIN_FREE_MB_DEFAULT = 64;
 const JOURNAL_MIN_FREE_MB_MAX = 2 ** 30;
 
 /** The process exit code of each way a run ends (the table in RUN_USAGE and README). */
-export const RUN_EXIT_CODES: Readonly<Record<BoardExitKind, number>> = {
+export const RUN_EXIT_CODES: Readonly<Record<GateExitKind, number>> = {
+  turnstile: EXIT_TURNSTILE,
   stopped: EXIT_OK,
   refused: EXIT_FAILED,
   reader: EXIT_READER,
@@ -152,6 +159,8 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const options = runParse(argv, io);
   if (options === null) return EXIT_USAGE;
+  const gate = runGateParse(cliParse(argv, FLAGS)?.values ?? {}, options, io, RUN_USAGE);
+  if (gate === false) return EXIT_USAGE;
   const missing = [options.paramsDir, options.paramsPubPath].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     io.err(`shuaka run: refused: ${missing.join(' and ')} missing; `
@@ -163,7 +172,9 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const exit = await runBusValidator(options, { log: io.out, err: io.err }, stop);
+    const boardIo = { log: io.out, err: io.err };
+    if (gate !== null) return RUN_EXIT_CODES[(await runGateBoard(gate, boardIo, stop)).code];
+    const exit = await runBusValidator(options, boardIo, stop);
     return RUN_EXIT_CODES[exit.code];
   } catch (error) {
     // A programmer error (assertion) inside the app: report it; a supervisor (systemd)

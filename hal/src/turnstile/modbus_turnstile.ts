@@ -134,7 +134,7 @@ class ModbusShapeError extends Error {}
 export function modbusErrorStatus(err: unknown): HalStatus {
   if (err instanceof ModbusShapeError) return HalStatus.PROTOCOL;
   const errno = typeof err === 'object' && err !== null ? (err as { errno?: unknown }).errno : null;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = modbusErrorDetail(err).slice('modbus: '.length);
   if (errno === 'ETIMEDOUT' || message === 'Timed out') return HalStatus.TIMEOUT;
   if (message.startsWith('CRC error')) return HalStatus.TRANSMISSION;
   if (message.startsWith('Modbus exception')) return HalStatus.PROTOCOL;
@@ -142,8 +142,11 @@ export function modbusErrorStatus(err: unknown): HalStatus {
   return HalStatus.READER_IO;
 }
 
+/** modbus-serial rejects some calls with plain objects (its timeout: name, message, errno). */
 function modbusErrorDetail(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = typeof err === 'object' && err !== null
+    && typeof (err as { message?: unknown }).message === 'string'
+    ? (err as { message: string }).message : String(err);
   return `modbus: ${message}`;
 }
 

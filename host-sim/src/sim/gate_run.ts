@@ -57,7 +57,7 @@ export interface GateRun {
 }
 
 /** The bus board's options turned into a gate's: fares are the admission. */
-function gateBoardOptions(options: GateRunOptions, pool: RiderPool): Parameters<
+export function gateBoardOptions(options: GateRunOptions, pool: RiderPool): Parameters<
   typeof createSimBoard>[0] {
   const bus: BusRunOptions = {
     seed: options.seed, riders: 0, tornChance: 0, baudRate: 921_600, mode: options.mode,

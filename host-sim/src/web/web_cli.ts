@@ -15,6 +15,7 @@ import { CLOCK_PACER_DEFAULT } from './clock_pacer.js';
 import { DepotSwitch } from './depot_switch.js';
 import { createWebBusBoard } from './web_bus_board.js';
 import { WebBusDevice } from './web_bus_device.js';
+import { createWebGateDevice } from './web_gate_device.js';
 import type { WebDevice } from './web_device.js';
 import { startWebServer, WebListenError, type WebServer } from './web_server.js';
 
@@ -30,7 +31,9 @@ export const WEB_USAGE = `Usage: shuaka sim --web [--port P] [--host H] [--fleet
   --fleet N     N validators side by side (1..8, default 1), terminal ids SIM00001..
   --seed N      seed of the cards and boards (default 1)
   --speed X     simulated time per real time, 0.1..10 (default 1)
-  --quiet       do not print the taps on the terminal`;
+  --quiet       do not print the taps on the terminal
+  --board gate  a scenic-area gate lane instead of buses (GATE0001: tap a ticket holder or a
+                walk-in, walk through when the lane opens, jump it, stand in its sensor)`;
 
 /** What `--web` runs with; every field explicit. */
 export interface WebOptions {
@@ -40,6 +43,8 @@ export interface WebOptions {
   readonly speed: number;
   readonly quiet: boolean;
   readonly run: BusRunOptions;
+  /** The device kind on the page: buses (`fleet` of them) or one gate lane. */
+  readonly board: 'bus' | 'gate';
 }
 
 export const WEB_PORT_DEFAULT = 8532;
@@ -64,10 +69,14 @@ export function parseWebOptions(argv: string[]): WebOptions | 'help' | string {
         web: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' },
         fleet: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' },
         population: { type: 'string' }, speed: { type: 'string' }, quiet: { type: 'boolean' },
-        help: { type: 'boolean' },
+        help: { type: 'boolean' }, board: { type: 'string' },
       },
     });
     if (v.help === true) return 'help';
+    const board = v.board ?? 'bus';
+    if (board !== 'bus' && board !== 'gate') {
+      throw new RangeError(`--board must be bus or gate, got '${board}'`);
+    }
     const speed = v.speed === undefined ? 1 : Number(v.speed);
     if (!(speed >= 0.1 && speed <= 10)) throw new RangeError(`--speed must be in 0.1..10`);
     const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
@@ -82,6 +91,7 @@ export function parseWebOptions(argv: string[]): WebOptions | 'help' | string {
       fleet: intFlag(v.fleet, 1, [1, FLEET_MAX], 'fleet'),
       speed,
       quiet: v.quiet === true,
+      board,
       run: {
         ...BUS_RUN_DEFAULT,
         seed: intFlag(v.seed, BUS_RUN_DEFAULT.seed, [0, 0xffff_ffff], 'seed'),
@@ -119,7 +129,8 @@ export async function startWebFace(options: WebOptions, onTap: (id: string, line
   // One depot twin for the page's fleet; each bus reaches it on a link the page can cut.
   const depot = new DepotSim();
   try {
-    for (let bus = 0; bus < options.fleet; bus += 1) {
+    if (options.board === 'gate') devices.push(await createWebGateDevice(run.seed, pace));
+    for (let bus = 0; options.board === 'bus' && bus < options.fleet; bus += 1) {
       const terminalId = fleetTerminalId(bus);
       const parts = await createWebBusBoard({ ...run, seed: run.seed + bus, terminalId }, pool);
       const link = new DepotSwitch(depot);

@@ -77,7 +77,7 @@ describe('GateApp on the simulated board', () => {
     r.remove();
     expect(report.decision?.kind).toBe('pay');
     expect(report.lane?.passed).toBe(1);
-    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'entry']);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
     // The same card again is passback; another card finds the day full (今日已满, 0 left).
     const again = await r.board.rig.run(r.app.tap(await r.card()));
     r.remove();
@@ -89,7 +89,7 @@ describe('GateApp on the simulated board', () => {
     expect(r.board.screen.snapshot().texts).toMatchObject({
       title: '今日已满', message: '景区限流 今日入园人数已满', footer: '剩余 0',
     });
-    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'entry', 'refused', 'refused']);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry', 'refused', 'refused']);
     r.board.dispose();
   });
 
@@ -102,7 +102,7 @@ describe('GateApp on the simulated board', () => {
     expect(r.app.outOfServiceReason()).toMatch(/lane fault/);
     expect(r.board.screen.snapshot().texts['title']).toBe('通道暂停');
     // The paid admission was not walked: the ledger keeps it as a credit for the next tap.
-    expect(ledgerKinds(r.ledger)).toEqual(['paid', 'lane']);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane']);
     const next = await r.board.rig.run(r.app.tap(await r.card()));
     expect(next.tap.result).toBe('outOfService');
     r.board.dispose();

@@ -17,7 +17,7 @@ import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
 import { localDateTime } from '../validator/validator_time.js';
-import { GateLedger, type GateRecord } from './gate_ledger.js';
+import type { GateRecord } from './gate_ledger.js';
 import { GateLane, type GateLaneConfig, type LaneOutcome } from './gate_lane.js';
 import type { GateParams } from './gate_params.js';
 import {
@@ -27,6 +27,8 @@ import {
   type GateNow,
   type GateRefusal,
 } from './gate_rules.js';
+import { gateSaleUnanswered } from './gate_sale_reconcile.js';
+import { GateSite } from './gate_site.js';
 import { GateDay } from './gate_state.js';
 import type { TurnstilePort } from '../../../../hal/src/ports/turnstile_port.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
@@ -48,6 +50,11 @@ export interface GatePorts extends ValidatorPorts {
    * digits; null if none can be made.
    */
   readonly cardToken: (pan: string) => string | null;
+  /**
+   * The site's shared state when several lanes run in one process (gate_site.ts), each with
+   * its own reader and turnstile; absent: this lane alone (over `ledgerStorage`).
+   */
+  readonly site?: GateSite;
 }
 
 /** A gate's choices; every field explicit. */
@@ -74,14 +81,13 @@ interface Pending {
 /** One gate lane. `start` first, then `tap` for each detected card, `idle` between. */
 export class GateApp {
   private readonly session: TapSession;
-  private readonly ledger: GateLedger;
+  private readonly site: GateSite;
   private readonly lane: GateLane;
-  private day: GateDay | null = null;
-  private book: GateTicketBook | null = null;
   private pending: Pending = { cardToken: null, decision: null };
   private laneEntry: GateRecord | null = null;
   private outOfService: string | null = null;
   private exitPassCount: number | null = null;
+  private tapping = false;
 
   constructor(
     private readonly ports: GatePorts,
@@ -90,7 +96,7 @@ export class GateApp {
     const hook: TapAdmissionHook = { decide: (pan) => this.decideAtCard(pan) };
     const uids = new UidMemory(config.validator.uidMemorySize);
     this.session = new TapSession(ports, config.validator, uids, hook);
-    this.ledger = new GateLedger(ports.ledgerStorage);
+    this.site = ports.site ?? new GateSite(ports.ledgerStorage);
     this.lane = new GateLane(ports.turnstile, ports.clock, config.lane, () => this.passed());
   }
 
@@ -99,9 +105,14 @@ export class GateApp {
     return this.outOfService;
   }
 
+  /** True from a card's detection to the end of its party's passages (the uploader waits). */
+  tapInProgress(): boolean {
+    return this.tapping;
+  }
+
   /** The day's counts (for the simulator, the report and tests). */
   counts(): GateDay | null {
-    return this.day;
+    return this.site.day;
   }
 
   /**
@@ -123,7 +134,7 @@ export class GateApp {
     if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
     const closed = await this.ports.turnstile.close();
     if (!closed.ok) {
-      this.outOfService = `turnstile: ${closed.detail}`;
+      this.outOfService = `turnstile: ${closed.error}: ${closed.detail}`;
       await this.show('laneFault', null);
       return { ok: false, detail: this.outOfService };
     }
@@ -172,6 +183,15 @@ export class GateApp {
 
   /** Processes one detected card to the end of its passages. */
   async tap(card: DetectedCard): Promise<GateTapReport> {
+    this.tapping = true;
+    try {
+      return await this.tapCard(card);
+    } finally {
+      this.tapping = false;
+    }
+  }
+
+  private async tapCard(card: DetectedCard): Promise<GateTapReport> {
     const startedMs = this.ports.clock.nowMs();
     const ready = await this.ensureDay();
     if (!ready.ok || this.outOfService !== null) {
@@ -179,7 +199,7 @@ export class GateApp {
       return { tap: outOfServiceReport(startedMs), decision: null, lane: null, cardToken: null };
     }
     this.pending = { cardToken: null, decision: null };
-    const tap = await this.session.process(card, startedMs);
+    const tap = await this.site.sessions.run(() => this.session.process(card, startedMs));
     await this.ports.reader.release();
     const { cardToken, decision } = this.pending;
     if (decision === null || cardToken === null) {
@@ -193,7 +213,8 @@ export class GateApp {
   private async decideAtCard(pan: string): Promise<'charge' | 'stop'> {
     const cardToken = this.ports.cardToken(pan);
     this.pending.cardToken = cardToken;
-    if (cardToken === null || this.day === null || this.book === null) {
+    const { day, book } = this.site;
+    if (cardToken === null || day === null || book === null) {
       this.pending.decision = { kind: 'refuse', reason: 'no-ticket', placesLeft: null };
       return 'stop';
     }
@@ -201,9 +222,15 @@ export class GateApp {
       this.pending.decision = { kind: 'exit' };
       return 'stop';
     }
-    const decision = gateDecideEntry(this.book, this.day, cardToken, this.now());
+    const decision = gateDecideEntry(book, day, cardToken, this.now());
     this.pending.decision = decision;
-    return decision.kind === 'pay' ? 'charge' : 'stop';
+    if (decision.kind !== 'pay') return 'stop';
+    // Durable before the card is charged: a cut after its final record is found at start.
+    const sale = await this.record({ kind: 'sale', ...this.now(), cardToken,
+      panToken: this.ports.panVault.token(pan), lastSeq: this.ports.journal.summary().lastSeq });
+    if (sale) return 'charge';
+    this.pending.decision = null;
+    return 'stop';
   }
 
   private async afterDecision(
@@ -256,7 +283,7 @@ export class GateApp {
 
   /** A paid entry, counted in the slot it was sold in (a credit: the slot of now). */
   private paidEntry(cardToken: string, slotId: string | null = null): GateRecord {
-    const slot = slotId ?? this.book?.slotAt(this.now().minute)?.id ?? 'none';
+    const slot = slotId ?? this.site.book?.slotAt(this.now().minute)?.id ?? 'none';
     return { kind: 'entry', ...this.now(), cardToken, via: 'paid', slotId: slot, ticketId: null };
   }
 
@@ -309,31 +336,45 @@ export class GateApp {
   }
 
   /** Today's day: loaded from the ledger at start and again when the date changes. */
-  private async ensureDay(): Promise<{ ok: boolean; detail: string }> {
+  private ensureDay(): Promise<{ ok: boolean; detail: string }> {
+    return this.site.days.run(() => this.loadDay());
+  }
+
+  private async loadDay(): Promise<{ ok: boolean; detail: string }> {
+    const site = this.site;
     const params = this.ports.gateParams();
-    if (this.book === null || this.book.params !== params) this.book = new GateTicketBook(params);
+    if (site.book === null || site.book.params !== params) site.book = new GateTicketBook(params);
     const { date } = this.now();
-    if (this.day !== null && this.day.date === date) return { ok: true, detail: '' };
-    const loaded = await this.ledger.load(date);
+    if (site.day !== null && site.day.date === date) return { ok: true, detail: '' };
+    const loaded = await site.ledger.load(date);
     if (!loaded.ok) {
       this.outOfService = `ledger: ${loaded.error}`;
       return { ok: false, detail: this.outOfService };
     }
     const day = new GateDay(date);
     for (const record of loaded.value) day.apply(record);
-    this.day = day;
+    site.day = day;
+    const unanswered = gateSaleUnanswered(loaded.value, this.ports.journal);
+    if (unanswered !== null) {
+      this.ports.log.log({ event: 'gate-sale-reconciled',
+        journalSeq: unanswered.kind === 'paid' ? unanswered.journalSeq : null });
+      if (!(await this.record(unanswered))) {
+        return { ok: false, detail: this.outOfService ?? 'ledger' };
+      }
+    }
     return { ok: true, detail: '' };
   }
 
   /** Appends durably and counts; a failed write stops the lane (nothing unrecorded opens). */
   private async record(record: GateRecord): Promise<boolean> {
-    const written = await this.ledger.append(record);
+    const written = await this.site.appends.run(() => this.site.ledger.append(record));
     if (!written.ok) {
       this.outOfService = `ledger: ${written.error}`;
       this.ports.log.log({ event: 'gate-ledger-error', detail: written.error });
       return false;
     }
-    if (this.day !== null && this.day.date === record.date) this.day.apply(record);
+    const day = this.site.day;
+    if (day !== null && day.date === record.date) day.apply(record);
     return true;
   }
 

@@ -22,6 +22,20 @@ export type GateRecord =
       readonly amountMinor: number;
       readonly fareRule: string;
     }
+  /**
+   * A sale about to be charged (written before the kernel goes on): the card's journal PAN
+   * token and the journal's last seq then. A power cut after the card's final record and
+   * before the `paid` line leaves this line unanswered; the start finds the final in the
+   * journal (the source of truth) and writes the `paid` line (`gate_sale_reconcile.ts`).
+   */
+  | {
+      readonly kind: 'sale';
+      readonly date: string;
+      readonly minute: number;
+      readonly cardToken: string;
+      readonly panToken: string;
+      readonly lastSeq: number;
+    }
   /** One person walked through an entry lane. */
   | {
       readonly kind: 'entry';
@@ -140,12 +154,23 @@ function gateLedgerLineParse(line: Uint8Array, file: string): GateRecord | strin
   }
 }
 
+/**
+ * A record from its parsed JSON (a ledger line's body, or a depot upload's element): the
+ * ledger's own field checks. Throws FieldError naming `file` and `at`.
+ */
+export function gateRecordFromJson(value: unknown, file: string, at: string): GateRecord {
+  const fields = JsonFields.of(value, file, at);
+  const record = gateRecordRead(fields);
+  fields.finish();
+  return record;
+}
+
 function tokenOrNull(fields: JsonFields): string | null {
   return fields.raw('cardToken') === null ? null : fields.str('cardToken', TOKEN_PATTERN, 24);
 }
 
 function gateRecordRead(fields: JsonFields): GateRecord {
-  const kind = fields.str('kind', /^(?:paid|entry|exit|tailgate|refused|lane)$/, 8);
+  const kind = fields.str('kind', /^(?:paid|sale|entry|exit|tailgate|refused|lane)$/, 8);
   const date = fields.str('date', DATE_PATTERN, 10);
   const minute = fields.int('minute', 0, 1439);
   switch (kind) {
@@ -155,6 +180,12 @@ function gateRecordRead(fields: JsonFields): GateRecord {
         journalSeq: fields.int('journalSeq', 1, 0xffff_ffff),
         amountMinor: fields.int('amountMinor', 0, 999_999_999_999),
         fareRule: fields.str('fareRule', /^[a-z0-9_-]{1,32}$/, 32),
+      };
+    case 'sale':
+      return {
+        kind, date, minute, cardToken: fields.str('cardToken', TOKEN_PATTERN, 24),
+        panToken: fields.str('panToken', /^[0-9A-F]{32}$/, 32),
+        lastSeq: fields.int('lastSeq', 0, 0xffff_ffff),
       };
     case 'entry':
       return {

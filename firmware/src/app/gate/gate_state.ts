@@ -84,6 +84,7 @@ export class GateDay {
         hour.refusals += 1;
         return;
       case 'lane':
+      case 'sale':
         return;
       default: {
         const never: never = record;
