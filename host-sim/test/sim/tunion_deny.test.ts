@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import type { JournalRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import type { VirtualCard } from '../../src/cards/card_model.js';
 import type { TunionCard } from '../../src/cards/tunion_card.js';
 import { tunionCardOfGroup, type TunionName } from '../../src/cards/tunion_population.js';
 import { testPki } from '../../src/pki/test_pki.js';
@@ -51,10 +52,30 @@ async function line(listed: readonly string[], psam: boolean): Promise<Line> {
   return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route };
 }
 
-async function tapAt(l: Line, stop: number, name: TunionName, card: TunionCard)
+/** The card, gone from the field when APPLICATION BLOCK (84 1E) reaches it the first time. */
+function pulledAtBlock(inner: TunionCard): VirtualCard {
+  let armed = true;
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      if (armed && capdu[0] === 0x84 && capdu[1] === 0x1e) {
+        armed = false;
+        return null;
+      }
+      return inner.transceive(capdu);
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
+async function tapAt(l: Line, stop: number, name: TunionName, card: VirtualCard)
   : Promise<RideLine> {
   l.route.stop = stop;
-  const result = await runRides(l.board, [{ card: { name, card }, gapMs: 1_500, holdMs: 400,
+  // The board drives any VirtualCard; the rider type names the T-Union card it wraps.
+  const rider = { name, card: card as TunionCard };
+  const result = await runRides(l.board, [{ card: rider, gapMs: 1_500, holdMs: 400,
     faults: [] }]);
   const first = result.lines[0];
   if (first === undefined) throw new Error('the ride did not end');
@@ -96,11 +117,33 @@ describe('a deny-listed T-Union card on the running validator', () => {
       expect(hit?.['blocked']).toBe(true);
       expect(hit?.['card']).toBe(`${serial.slice(0, 6)}${'*'.repeat(10)}${serial.slice(-4)}`);
       const again = await tapAt(l, 4, LISTED, card);
-      expect(again.report?.result).toBe('declined');
-      expect(again.screen).toContain('卡片已锁定');
+      // SELECT answers 6283: the kernel's card-blocked, its own screen (tunion_view.ts).
+      expect([again.report?.result, again.report?.reason]).toEqual(['declined', 'card-blocked']);
+      expect(again.screen).toBe('交易失败 / 卡片已锁定 / 代码 08-25');
       expect(card.debits()).toEqual([]);
       expect(logText(l.board)).not.toContain(serial);
       expect(records(l.board)).toEqual([]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('is refused when pulled during the block, and blocked at its next tap', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const l = await line([card.profile.applicationSerial], true);
+    try {
+      const first = await tapAt(l, 3, LISTED, pulledAtBlock(card));
+      expect(first.report?.result).toBe('denyList');
+      expect(first.report?.reason).toMatch(/^deny-list, not blocked: declined /);
+      expect(first.screen).toBe('黑名单卡 / 此卡已被禁止使用');
+      expect(card.blocked()).toBe(false);
+      const again = await tapAt(l, 3, LISTED, card);
+      expect([again.report?.result, again.report?.reason]).toEqual(
+        ['denyList', 'deny-list, blocked']);
+      expect(card.blocked()).toBe(true);
+      expect(card.debits()).toEqual([]);
+      expect(l.board.logs.filter((e) => e['event'] === 'tunion-deny-list')
+        .map((e) => e['blocked'])).toEqual([false, true]);
     } finally {
       l.board.dispose();
     }

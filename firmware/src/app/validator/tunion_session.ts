@@ -136,11 +136,12 @@ export class TunionTaps {
     const masked = maskPan(serial);
     this.ports.log.log({
       event: 'tunion-deny-list', card: masked, blocked: outcome.blocked,
-      kind: outcome.kind, reason: outcome.reason,
+      kind: outcome.kind, reason: outcome.reason, status: outcome.statusName,
     });
     const view = tunionViewDeclined('deny-list');
     return this.showView(view, startedMs, {
-      reason: outcome.blocked ? 'deny-list, blocked' : `deny-list, not blocked: ${outcome.reason}`,
+      reason: outcome.blocked ? 'deny-list, blocked'
+        : `deny-list, not blocked: ${outcome.kind} ${outcome.statusName}`,
       panMasked: masked, amountMinor: null, balanceMinor: result.balanceMinor, fareRule: null,
       journalSeqs: [], recovered: false,
     });
