@@ -29,6 +29,7 @@ import { paramsContentParse } from '../firmware/src/app/params/params_files.js';
 import type { FareParams } from '../firmware/src/app/params/params_files.js';
 import { paramsStarterFiles } from '../firmware/src/cli/params_init.js';
 import { DenyKey } from '../firmware/src/app/deny_list/deny_key.js';
+import type { DenyList } from '../firmware/src/app/deny_list/deny_list.js';
 import { TunionTap } from '../firmware/src/app/validator/tunion_tap.js';
 
 const TAPS = 200;
@@ -52,7 +53,8 @@ interface Phases {
   journal: number;
 }
 
-function fares(): FareParams {
+/** The bench's fares and its (empty) deny list bound to the key: each tap pays its lookup. */
+function fares(): { fares: FareParams; denyList: DenyList } {
   const denyKey = DenyKey.fromBytes(new Uint8Array(32).fill(7));
   const files = paramsStarterFiles('BUS00001', 'B12', denyKey);
   const stops = Array.from({ length: 20 }, (_, i) => ({ stop: i + 1, distanceM: i * 700 }));
@@ -68,7 +70,10 @@ function fares(): FareParams {
     },
   };
   files.set('fares.json', new TextEncoder().encode(JSON.stringify(doc)));
-  return paramsContentParse(files).fares;
+  const content = paramsContentParse(files);
+  const bound = content.denyList.bind(denyKey, 'deny_list.bin');
+  if (!bound.ok) throw bound.error;
+  return { fares: content.fares, denyList: bound.value };
 }
 
 function median(values: readonly number[]): number {
@@ -105,7 +110,8 @@ async function runTaps(dir: string): Promise<Phases[]> {
 }
 
 async function oneTap(
-  kernel: Awaited<ReturnType<typeof loadKernel>>, journal: Journal, fareParams: FareParams,
+  kernel: Awaited<ReturnType<typeof loadKernel>>, journal: Journal,
+  fareParams: ReturnType<typeof fares>,
   card: ReturnType<typeof tunionCard>, psam: PsamEmulator, i: number,
 ): Promise<Phases> {
   const phases: Phases = { air: 0, card: 0, psam: 0, uart: 0, own: 0, journal: 0 };
@@ -122,7 +128,8 @@ async function oneTap(
     summary: () => journal.summary(),
   };
   const session = new TunionTap(timed, {
-    fares: fareParams, terminalId: 'BUS00001', lineId: 'B12', paramsVersion: 1,
+    fares: fareParams.fares, denyList: fareParams.denyList, terminalId: 'BUS00001',
+    lineId: 'B12', paramsVersion: 1,
     terminalNumberHex: Buffer.from(testPsamProfile().terminalNumber).toString('hex'),
     stop: i % 2 === 0 ? 2 : 2 + (i % 17), vehicle: 'SU-E1234', direction: 0, nowWallMs,
     utcOffsetMinutes: 480, uidHex: '',

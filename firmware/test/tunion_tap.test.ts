@@ -20,11 +20,14 @@ import {
   PSAM_AID, TEST_ISSUER_ID, testMasterKey, testPsamProfile,
 } from '../../host-sim/src/psam/psam_profile.js';
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
+import { DenyList } from '../src/app/deny_list/deny_list.js';
+import { denyListBuild } from '../src/app/deny_list/deny_list_build.js';
 import { record1ADecode } from '../src/app/fare/jtt978_records.js';
 import { Journal } from '../src/app/journal/journal.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
 import type { TunionFinalEntry } from '../src/app/journal/journal_tunion.js';
 import { TunionTap, type TunionTapResult } from '../src/app/validator/tunion_tap.js';
+import { TEST_DENY_KEY } from './deny_key_fixture.js';
 import { JOURNAL_FILE, journalOptions, newClock, newPrng } from './journal_fixtures.js';
 import { faresOf, transitFaresJson } from './jtt978_fixtures.js';
 
@@ -32,6 +35,18 @@ const PROFILE = testPsamProfile();
 const TERMINAL_HEX = Buffer.from(PROFILE.terminalNumber).toString('hex').toUpperCase();
 const FARES = faresOf(transitFaresJson());
 const T0 = Date.UTC(2026, 11, 3, 0, 30, 0);
+/** An empty deny list bound to the test key (deny-listed cards: tunion_deny.test.ts). */
+const DENY_LIST = emptyDenyList();
+
+function emptyDenyList(): DenyList {
+  const built = denyListBuild('', 'deny_list.bin', TEST_DENY_KEY);
+  if (!built.ok) throw built.error;
+  const loaded = DenyList.load(built.value.image, 'deny_list.bin');
+  if (!loaded.ok) throw loaded.error;
+  const bound = loaded.value.bind(TEST_DENY_KEY, 'deny_list.bin');
+  if (!bound.ok) throw bound.error;
+  return bound.value;
+}
 
 interface Bench {
   readonly kernel: Kernel;
@@ -62,6 +77,7 @@ async function tap(b: Bench, card: TunionCard, lineId: string, stop: number, min
     fares: FARES, terminalId: 'BUS00001', lineId, paramsVersion: 3,
     terminalNumberHex: TERMINAL_HEX, stop, vehicle: 'SU-E1234', direction: 0,
     nowWallMs: T0 + minutes * 60_000, utcOffsetMinutes: 480, uidHex: 'A1B2C3D4',
+    denyList: DENY_LIST,
   });
   const digits = new Date(T0 + minutes * 60_000 + 8 * 3600_000).toISOString();
   const result = await runCardTransaction(b.kernel, {

@@ -45,8 +45,10 @@ ${PARAMS_INIT_USAGE}
       with --params ROOT --journal STATE_DIR.
   shuaka params denylist-build --deny-key FILE IN.csv OUT.bin
       Build the deny list (deny_list.bin) from "PAN,PSN" lines (PSN as two digits, "01"; a
-      first line "pan,psn" is skipped): each card becomes its token, 12 bytes of
-      HMAC-SHA-256(deny key, PAN || PSN); OUT holds tokens and the key's id, no PAN.
+      first line "pan,psn" is skipped) and "tunion:SERIAL" lines (a T-Union card: the 20
+      digits of its application serial, file 0015): each card becomes its token, 12 bytes of
+      HMAC-SHA-256(deny key, PAN || PSN) or of ("T" || SERIAL); OUT holds tokens and the
+      key's id, no PAN.
   shuaka params denykey-new OUT
       Create a new fleet deny key (32 random bytes, mode 600, never overwriting); give the
       same file to the depot (DIR/deny.key) and to every validator (--deny-key).

@@ -5,6 +5,7 @@
 // power-cut-capable storage. One seed drives every random choice; ClockSim drives time.
 // The parts beside the reader are shared with the pty mode (sim_board_parts.ts).
 
+import type { DenyEntry } from '../../../firmware/src/app/deny_list/deny_list_build.js';
 import type { CaRevocation, FareParams } from '../../../firmware/src/app/params/params_files.js';
 import type {
   LogEvent,
@@ -34,7 +35,8 @@ export interface SimBoardOptions {
   readonly seed: number;
   /** CA keys the validator loads (UnionPay TLV hex), and its deny list. */
   readonly caKeysTlvHex: readonly string[];
-  readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  /** Bank cards (PAN, PSN) and T-Union cards (serial) on the set's deny list. */
+  readonly denyList: readonly DenyEntry[];
   readonly caRevocations: readonly CaRevocation[];
   readonly validator: ValidatorConfig;
   /** PN532 host-link speed after start-up. */

@@ -27,13 +27,20 @@ const KEY_ID_LABEL = 'shuaka deny key id v1';
 const SHA256_BLOCK_BYTES = 64;
 const PAN_DIGITS_MIN = 8;
 const PAN_DIGITS_MAX = 19;
+/** Digits of a T-Union application serial number (file 0015 bytes 11-20, BCD). */
+export const TUNION_SERIAL_DIGITS = 20;
+/**
+ * The first byte of a T-Union token message: 'T' (0x54), never an ASCII digit, so no
+ * T-Union message is a PAN message (those start with the PAN's first digit).
+ */
+const TUNION_MESSAGE_TAG = 0x54;
 
 /**
  * A deny key ready to make tokens. The HMAC's two padded key blocks are hashed once here and
  * copied per token (RFC 2104 section 4, "precomputation"), which saves a third of the cost.
  */
 export class DenyKey {
-  private readonly message = new Uint8Array(PAN_DIGITS_MAX + 1);
+  private readonly message = new Uint8Array(1 + TUNION_SERIAL_DIGITS);
 
   private constructor(
     private readonly inner: Hash,
@@ -75,7 +82,31 @@ export class DenyKey {
       message[i] = c;
     }
     message[n] = psn;
-    const innerDigest = this.inner.copy().update(message.subarray(0, n + 1)).digest();
+    return this.mac(n + 1);
+  }
+
+  /**
+   * The token of a T-Union (JT/T 978) card: the first 12 bytes of HMAC-SHA-256(key, "T" ||
+   * serial), the serial as the 20 ASCII digits of its application serial number (file 0015
+   * bytes 11-20, the card number printed on the card). A PAN message starts with a digit, a
+   * T-Union one with 'T' (README.md, Format): the two never share a message. Returns null
+   * for a serial that is not exactly 20 digits (such a card cannot be listed).
+   */
+  tokenTunion(serialDigits: string): Uint8Array | null {
+    if (serialDigits.length !== TUNION_SERIAL_DIGITS) return null;
+    const message = this.message;
+    message[0] = TUNION_MESSAGE_TAG;
+    for (let i = 0; i < TUNION_SERIAL_DIGITS; i += 1) {
+      const c = serialDigits.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return null;
+      message[i + 1] = c;
+    }
+    return this.mac(1 + TUNION_SERIAL_DIGITS);
+  }
+
+  /** HMAC of message[0, length) from the precomputed pads, truncated to a token. */
+  private mac(length: number): Uint8Array {
+    const innerDigest = this.inner.copy().update(this.message.subarray(0, length)).digest();
     const mac = this.outer.copy().update(innerDigest).digest();
     return new Uint8Array(mac.buffer, mac.byteOffset, DENY_TOKEN_BYTES);
   }

@@ -164,6 +164,17 @@ export class DenyList {
     return token !== null && this.containsToken(token);
   }
 
+  /**
+   * True when the T-Union card of this application serial (file 0015 bytes 11-20, its 20
+   * digits) is listed: one HMAC (DenyKey.tokenTunion), then the search. A serial that is not
+   * 20 digits answers false. Throws Error when the list is not bound to a deny key.
+   */
+  containsTunion(serialDigits: string): boolean {
+    if (this.key === null) throw new Error('deny list used without its deny key (bind it)');
+    const token = this.key.tokenTunion(serialDigits);
+    return token !== null && this.containsToken(token);
+  }
+
   /** True when the 12-byte `token` is listed. Allocates nothing. */
   containsToken(token: Uint8Array): boolean {
     return this.search(tokenWord(token, 0), tokenWord(token, 4), tokenWord(token, 8));

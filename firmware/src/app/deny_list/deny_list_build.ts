@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { panScrub } from '../journal/pan_mask.js';
 import { FieldError } from '../params/json_fields.js';
-import { DENY_KEY_ID_BYTES, type DenyKey } from './deny_key.js';
+import { DENY_KEY_ID_BYTES, TUNION_SERIAL_DIGITS, type DenyKey } from './deny_key.js';
 import {
   DENY_LIST_ENTRIES_MAX,
   DENY_LIST_HEADER_BYTES,
@@ -33,7 +33,20 @@ const HASH = 0x23;
 const ZERO = 0x30;
 /** A CSV header line, skipped when it is the first line. */
 const CSV_HEADER = /^pan,psn$/i;
+/** The prefix of a T-Union card's line: `tunion:` and its 20-digit application serial. */
+const TUNION_PREFIX = 'tunion:';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** One card to list: a bank card (PAN, PSN) or a T-Union card (its 20-digit serial). */
+export type DenyEntry =
+  | { readonly pan: string; readonly psn: number }
+  | { readonly tunionSerial: string };
+
+/** The build input line of an entry (`PAN,PSN` or `tunion:SERIAL`, denyListBuild). */
+export function denyLineOf(entry: DenyEntry): string {
+  if ('tunionSerial' in entry) return `${TUNION_PREFIX}${entry.tunionSerial}`;
+  return `${entry.pan},${entry.psn.toString(16).padStart(2, '0')}`;
+}
 
 /** A built image and what went into it. */
 export interface DenyListImage {
@@ -45,7 +58,8 @@ export interface DenyListImage {
 
 /**
  * Builds an image from text and the deny key: one `PAN,PSN` per line (PAN 8..19 digits, PSN
- * as its two digits, "01"), a CSV with an optional first line `pan,psn`; blank lines and
+ * as its two digits, "01") or one `tunion:SERIAL` (a T-Union card: the 20 digits of its
+ * application serial, file 0015), a CSV with an optional first line `pan,psn`; blank lines and
  * lines starting with '#' are skipped; spaces, tabs and CR around a line are ignored;
  * duplicates are merged. Each card becomes its token (deny_key.ts). Errors: FieldError naming
  * `file` and the line (never the PAN), or the whole file for too many lines or entries.
@@ -71,11 +85,13 @@ export function denyListBuild(
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
     const parsed = lineParse(bytes, start, end, lineNumber === 0, key);
-    if (parsed === LINE_BAD) {
+    if (parsed === LINE_BAD || parsed === LINE_BAD_TUNION) {
       // Never echo a PAN into an error (PCI DSS 3.4.1): the line number finds it.
       const text = Buffer.from(bytes.subarray(start, end)).toString().slice(0, 40);
       const got = JSON.stringify(panScrub(text));
-      const expected = 'expected PAN,PSN (8-19 digits, 2 digits)';
+      const expected = parsed === LINE_BAD_TUNION
+        ? `expected ${TUNION_PREFIX}SERIAL (the ${TUNION_SERIAL_DIGITS} digits of file 0015)`
+        : `expected PAN,PSN (8-19 digits, 2 digits) or ${TUNION_PREFIX}SERIAL`;
       return fail(`line ${lineNumber + 1}`, `${expected}, got ${got}`);
     }
     if (parsed !== LINE_SKIPPED) {
@@ -115,6 +131,7 @@ export function denyListFromTokens(
 
 const LINE_SKIPPED = 0;
 const LINE_BAD = 2;
+const LINE_BAD_TUNION = 3;
 
 /**
  * Parses bytes[start, end): LINE_SKIPPED (blank, comment, a first-line CSV header), LINE_BAD,
@@ -126,13 +143,18 @@ function lineParse(
   end: number,
   first: boolean,
   key: DenyKey,
-): Uint8Array | typeof LINE_SKIPPED | typeof LINE_BAD {
+): Uint8Array | typeof LINE_SKIPPED | typeof LINE_BAD | typeof LINE_BAD_TUNION {
   let from = start;
   let to = end;
   while (from < to && isBlank(bytes[from] ?? 0)) from += 1;
   while (to > from && isBlank(bytes[to - 1] ?? 0)) to -= 1;
   if (from === to || bytes[from] === HASH) return LINE_SKIPPED;
   if (first && CSV_HEADER.test(bytes.toString('latin1', from, to))) return LINE_SKIPPED;
+  if (bytes.toString('latin1', from, from + TUNION_PREFIX.length) === TUNION_PREFIX) {
+    // tokenTunion checks the serial is exactly 20 ASCII digits.
+    const serial = bytes.toString('latin1', from + TUNION_PREFIX.length, to);
+    return key.tokenTunion(serial) ?? LINE_BAD_TUNION;
+  }
   const digits = to - from - 3;
   if (digits < DENY_LIST_PAN_DIGITS_MIN || digits > DENY_LIST_PAN_DIGITS_MAX) return LINE_BAD;
   if (bytes[from + digits] !== COMMA) return LINE_BAD;

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import type { DenyKey } from '../deny_list/deny_key.js';
-import { denyListBuild } from '../deny_list/deny_list_build.js';
+import { denyLineOf, denyListBuild, type DenyEntry } from '../deny_list/deny_list_build.js';
 import { FieldError } from './json_fields.js';
 import {
   FILE_AIDS,
@@ -235,7 +235,7 @@ export interface DefaultParamsOptions {
   readonly fares: FareParams;
   /** One UnionPay TLV hex string per CA key. */
   readonly caKeysTlvHex: readonly string[];
-  readonly denyList: readonly { readonly pan: string; readonly psn: number }[];
+  readonly denyList: readonly DenyEntry[];
   /** The fleet deny key the list's tokens are made with (the validators hold the same). */
   readonly denyKey: DenyKey;
   /** Revoked issuer certificates (EMV Book 2: RID, CA index, serial). */
@@ -266,9 +266,7 @@ export async function writeDefaultParams(
   target: StoragePort,
   options: DefaultParamsOptions,
 ): Promise<ParamsResult<ParamsManifest>> {
-  const denyLine = (e: { pan: string; psn: number }): string =>
-    `${e.pan},${e.psn.toString(16).padStart(2, '0')}`;
-  const denyText = options.denyList.map(denyLine).join('\n');
+  const denyText = options.denyList.map(denyLineOf).join('\n');
   const denyList = denyListBuild(denyText, FILE_DENY_LIST, options.denyKey);
   if (!denyList.ok) return denyList;
   const json = (value: unknown): Uint8Array =>

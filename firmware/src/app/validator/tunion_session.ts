@@ -16,6 +16,7 @@ import {
 import { KernelStatus, kernelStatusName } from '../../../../assembly/host/abi.gen.js';
 import type { TransitScreen } from '../../../../hal/src/ports/display_port.js';
 import type { TunionOpenGrey } from '../journal/journal_state.js';
+import { maskPan } from '../journal/pan_mask.js';
 import type { TunionFinalEntry, TunionRide } from '../journal/journal_tunion.js';
 import { TunionTap, type TunionTapResult } from './tunion_tap.js';
 import { tunionViewApproved, tunionViewDeclined, tunionViewRefused } from './tunion_view.js';
@@ -102,6 +103,7 @@ export class TunionTaps {
       nowWallMs: this.ports.clock.wallMs(),
       utcOffsetMinutes: this.config.utcOffsetMinutes,
       uidHex,
+      denyList: params.denyList,
     });
   }
 
@@ -109,6 +111,7 @@ export class TunionTaps {
   async finish(tap: TunionTap, outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
     const result = await tap.finish(outcome);
     this.logOutcome('transaction', outcome, result.reason);
+    if (tap.denyListed()) return this.refuseDenyListed(tap, outcome, result, startedMs);
     const seqs = [result.greySeq, result.finalSeq].filter((s): s is number => s !== null);
     const card = outcome.record?.applicationSerial ?? null;
     const decision = result.tap;
@@ -119,6 +122,29 @@ export class TunionTaps {
     }
     const view = this.refusedView(tap, outcome);
     return this.show(view, startedMs, { ...result, amountMinor: 0 }, card, seqs);
+  }
+
+  /**
+   * A deny-listed T-Union card: the deny-list screen whatever the kernel's end (blocked, or
+   * the block refused by card or PSAM, or the card pulled during it: the card is refused in
+   * every case, and blocked at its next tap if not now). The log and the report name the
+   * card masked as a PAN is (first 6, last 4 digits): the list's members are not logged.
+   */
+  private async refuseDenyListed(tap: TunionTap, outcome: Jtt978Outcome,
+    result: TunionTapResult, startedMs: number): Promise<TapReport> {
+    const serial = tap.cardData()?.applicationSerial ?? '';
+    const masked = maskPan(serial);
+    this.ports.log.log({
+      event: 'tunion-deny-list', card: masked, blocked: outcome.blocked,
+      kind: outcome.kind, reason: outcome.reason, status: outcome.statusName,
+    });
+    const view = tunionViewDeclined('deny-list');
+    return this.showView(view, startedMs, {
+      reason: outcome.blocked ? 'deny-list, blocked'
+        : `deny-list, not blocked: ${outcome.kind} ${outcome.statusName}`,
+      panMasked: masked, amountMinor: null, balanceMinor: result.balanceMinor, fareRule: null,
+      journalSeqs: [], recovered: false,
+    });
   }
 
   /** A T-Union card on a validator without a PSAM: refused with its own screen and log line. */

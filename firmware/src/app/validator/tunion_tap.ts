@@ -14,6 +14,7 @@ import type {
   Jtt978Outcome,
   Jtt978Record,
 } from '../../../../assembly/host/jtt978_session.js';
+import type { DenyList } from '../deny_list/deny_list.js';
 import type { Journal } from '../journal/journal.js';
 import type { TunionCard, TunionPurchase, TunionRide } from '../journal/journal_tunion.js';
 import type { FareParams } from '../params/params_files.js';
@@ -43,6 +44,8 @@ export interface TunionTapContext {
   readonly nowWallMs: number;
   readonly utcOffsetMinutes: number;
   readonly uidHex: string;
+  /** The set's deny list (T-Union cards listed by their serial, deny_list/README.md). */
+  readonly denyList: Pick<DenyList, 'containsTunion'>;
 }
 
 /** What the rider sees and hears, and what the tap wrote. */
@@ -70,6 +73,7 @@ export class TunionTap {
   private greySeq: number | null = null;
   private refusalValue: TransitRefusal | null = null;
   private precommitFailed = false;
+  private denied = false;
 
   constructor(
     private readonly journal: Pick<Journal, 'append' | 'summary'>,
@@ -77,12 +81,19 @@ export class TunionTap {
   ) {}
 
   /**
-   * The decision point: the fare of this tap from the card's 001A record (tap_in_out.ts) and
-   * the 001A/001E records to write. A card whose record does not decode, or a bus that does
-   * not know its stop, is refused without a purchase; a repeated tap is a duplicate.
+   * The decision point: a deny-listed card (its 0015 application serial's token is on the
+   * list) is answered 'deny-list', on which the kernel blocks its application through the
+   * PSAM (APPLICATION BLOCK, domain.md 7.4); else the fare of this tap from the card's 001A
+   * record (tap_in_out.ts) and the 001A/001E records to write. A card whose record does not
+   * decode, or a bus that does not know its stop, is refused without a purchase; a repeated
+   * tap is a duplicate.
    */
   decide(card: Jtt978CardData): Jtt978Decision {
     this.card = card;
+    if (this.context.denyList.containsTunion(card.applicationSerial)) {
+      this.denied = true;
+      return { kind: 'deny-list' };
+    }
     // An interop card keeps its ride in 001A record 02, a local-only card in 0019 record 02
     // (written with `80 DC 02 C8 80` and 128 bytes, domain.md 7.4 step 4: the same size, and
     // here the same layout as 001A, the only one the reconstruction gives).
@@ -139,6 +150,16 @@ export class TunionTap {
   /** Why the fare rules refused the tap at the decision point (null when they did not). */
   refusal(): TransitRefusal | null {
     return this.refusalValue;
+  }
+
+  /** True when the card was found on the deny list at the decision point. */
+  denyListed(): boolean {
+    return this.denied;
+  }
+
+  /** The card the kernel read at the decision point (null when it never got there). */
+  cardData(): Jtt978CardData | null {
+    return this.card;
   }
 
   /** True when the grey record could not be made durable (the purchase was abandoned). */

@@ -1,0 +1,180 @@
+// A deny-listed T-Union card on the running validator: the production Validator loop on the
+// simulated board (PN532 emulator, PSAM emulator in its slot, DWIN screen), the card listed by
+// its application serial in the signed parameter set (`tunion:SERIAL`, deny_list/README.md).
+//
+// Truths: the virtual card's own state (blocked: its SELECT answers 6283; its debit list and
+// balance), the journal read back from the medium by its scanner, the screen as the DWIN
+// emulator decoded it, and the board's log lines (no full serial of a listed card).
+
+import { describe, expect, it } from 'vitest';
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
+import type { JournalRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import type { VirtualCard } from '../../src/cards/card_model.js';
+import type { TunionCard } from '../../src/cards/tunion_card.js';
+import { tunionCardOfGroup, type TunionName } from '../../src/cards/tunion_population.js';
+import { testPki } from '../../src/pki/test_pki.js';
+import { PsamEmulator } from '../../src/psam/psam_emulator.js';
+import { testPsamProfile } from '../../src/psam/psam_profile.js';
+import { riderPool } from '../../src/sim/bus_riders.js';
+import { BUS_RUN_DEFAULT } from '../../src/sim/bus_run.js';
+import { busBoardOptions } from '../../src/sim/sim_board_parts.js';
+import {
+  createSimBoardOn,
+  SIM_BOOT_FIRST,
+  type SimBoardRebooted,
+} from '../../src/sim/sim_restart.js';
+import { SimRoute, type SimTunionOptions } from '../../src/sim/sim_tunion.js';
+import { runRides, testSeed, type RideLine } from './support/sim_ride.js';
+
+const SEED = testSeed(12);
+const LISTED: TunionName = 'tunion-interop-shenzhen';
+const UNLISTED: TunionName = 'tunion-interop-beijing';
+
+interface Line {
+  readonly board: SimBoardRebooted;
+  readonly route: SimRoute;
+}
+
+/** A line whose set lists `listed` (T-Union serials) beside the pool's bank cards. */
+async function line(listed: readonly string[], psam: boolean): Promise<Line> {
+  const route = new SimRoute('SIM-B101', 0);
+  const pool = riderPool(SEED, 1, testPki(), 'default', true);
+  const base = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: SEED, mode: 'auto' }, pool, route);
+  const tunion: SimTunionOptions | null = base.tunion ?? null;
+  if (tunion === null) throw new Error('no T-Union options');
+  const options = {
+    ...base,
+    denyList: [...base.denyList, ...listed.map((tunionSerial) => ({ tunionSerial }))],
+    tunion: psam ? { ...tunion, emulator: new PsamEmulator(testPsamProfile()) }
+      : { ...tunion, slotEmpty: true },
+  };
+  return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route };
+}
+
+/** The card, gone from the field when APPLICATION BLOCK (84 1E) reaches it the first time. */
+function pulledAtBlock(inner: TunionCard): VirtualCard {
+  let armed = true;
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      if (armed && capdu[0] === 0x84 && capdu[1] === 0x1e) {
+        armed = false;
+        return null;
+      }
+      return inner.transceive(capdu);
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
+async function tapAt(l: Line, stop: number, name: TunionName, card: VirtualCard)
+  : Promise<RideLine> {
+  l.route.stop = stop;
+  // The board drives any VirtualCard; the rider type names the T-Union card it wraps.
+  const rider = { name, card: card as TunionCard };
+  const result = await runRides(l.board, [{ card: rider, gapMs: 1_500, holdMs: 400,
+    faults: [] }]);
+  const first = result.lines[0];
+  if (first === undefined) throw new Error('the ride did not end');
+  return first;
+}
+
+function records(board: SimBoardRebooted): JournalRecord[] {
+  const scan = journalScanFiles(board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
+  expect(scan.corruption).toBeNull();
+  return scan.records;
+}
+
+/** Every log line as text: the listed card's full serial must be in none. */
+function logText(board: SimBoardRebooted): string {
+  return board.logs.map((e) => JSON.stringify(e)).join('\n');
+}
+
+describe('a deny-listed T-Union card on the running validator', () => {
+  it('is refused and blocked through the PSAM; its next tap is refused as blocked', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const serial = card.profile.applicationSerial;
+    const l = await line([serial], true);
+    try {
+      const first = await tapAt(l, 3, LISTED, card);
+      expect([first.report?.result, first.report?.reason]).toEqual(
+        ['denyList', 'deny-list, blocked']);
+      expect(first.screen).toBe('黑名单卡 / 此卡已被禁止使用');
+      expect(first.signal).toBe('denyList');
+      // The card's own state: its application is blocked (SELECT now answers 6283), no debit.
+      expect(card.blocked()).toBe(true);
+      card.powerOn();
+      const select = card.transceive(Uint8Array.of(0x00, 0xa4, 0x04, 0x00, 0x08,
+        0xa0, 0x00, 0x00, 0x06, 0x32, 0x01, 0x01, 0x05));
+      expect(select === null ? null : Buffer.from(select.subarray(-2)).toString('hex'))
+        .toBe('6283');
+      expect(card.debits()).toEqual([]);
+      expect(card.balanceMinor()).toBe(card.profile.balanceMinor);
+      const hit = l.board.logs.find((e) => e['event'] === 'tunion-deny-list');
+      expect(hit?.['blocked']).toBe(true);
+      expect(hit?.['card']).toBe(`${serial.slice(0, 6)}${'*'.repeat(10)}${serial.slice(-4)}`);
+      const again = await tapAt(l, 4, LISTED, card);
+      // SELECT answers 6283: the kernel's card-blocked, its own screen (tunion_view.ts).
+      expect([again.report?.result, again.report?.reason]).toEqual(['declined', 'card-blocked']);
+      expect(again.screen).toBe('交易失败 / 卡片已锁定 / 代码 08-25');
+      expect(card.debits()).toEqual([]);
+      expect(logText(l.board)).not.toContain(serial);
+      expect(records(l.board)).toEqual([]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('is refused when pulled during the block, and blocked at its next tap', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const l = await line([card.profile.applicationSerial], true);
+    try {
+      const first = await tapAt(l, 3, LISTED, pulledAtBlock(card));
+      expect(first.report?.result).toBe('denyList');
+      expect(first.report?.reason).toMatch(/^deny-list, not blocked: declined /);
+      expect(first.screen).toBe('黑名单卡 / 此卡已被禁止使用');
+      expect(card.blocked()).toBe(false);
+      const again = await tapAt(l, 3, LISTED, card);
+      expect([again.report?.result, again.report?.reason]).toEqual(
+        ['denyList', 'deny-list, blocked']);
+      expect(card.blocked()).toBe(true);
+      expect(card.debits()).toEqual([]);
+      expect(l.board.logs.filter((e) => e['event'] === 'tunion-deny-list')
+        .map((e) => e['blocked'])).toEqual([false, true]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('lets an unlisted card ride on the same set', async () => {
+    const listed = tunionCardOfGroup(SEED, LISTED, 0);
+    const card = tunionCardOfGroup(SEED, UNLISTED, 0);
+    const l = await line([listed.profile.applicationSerial], true);
+    try {
+      const tap = await tapAt(l, 3, UNLISTED, card);
+      expect(tap.report?.result).toBe('approved');
+      expect(card.blocked()).toBe(false);
+      expect(card.debits().map((d) => d.amountMinor)).toEqual([0]);
+      expect(records(l.board).map((r) => r.entry.kind)).toEqual(['tunion_grey', 'tunion_final']);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('without a PSAM refuses a listed card without blocking it', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const l = await line([card.profile.applicationSerial], false);
+    try {
+      const tap = await tapAt(l, 3, LISTED, card);
+      expect([tap.report?.result, tap.report?.reason]).toEqual(['notAccepted', 'tunion-no-psam']);
+      expect(card.blocked()).toBe(false);
+      expect(card.debits()).toEqual([]);
+      expect(records(l.board)).toEqual([]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+});
