@@ -11,6 +11,9 @@ interface Sleeper {
   cancelled: boolean;
 }
 
+/** How `ClockSim.wakeUntil` ended: its stop condition held, nobody sleeps, too many wakes. */
+export type ClockWakeEnd = 'stopped' | 'idle' | 'limit';
+
 /** Sleeps pending at once; more is a leak of sleeps in a loop (a bug), so sleepMs throws. */
 export const CLOCK_SIM_SLEEPERS_MAX = 1_000_000;
 
@@ -131,10 +134,53 @@ export class ClockSim implements ClockPort {
   wakeNext(): Promise<boolean> {
     this.dropCancelled();
     if (this.heap.length === 0) return this.wakeNextAfterJobs();
+    this.wakeTop();
+    return afterPromiseJobs(true);
+  }
+
+  /**
+   * `wakeNext` in a loop, without a promise or an async resumption per wake: before each
+   * wake `stop()` is asked (it ends the loop with 'stopped'); after `wakesMax` wakes the loop
+   * ends with 'limit'; when nobody sleeps once the pending jobs have run, with 'idle'. Wakes,
+   * and the jobs between them, happen exactly as with `while (!stop()) await wakeNext()`:
+   * the loop goes on from a `process.nextTick` queued from a promise job, i.e. once every job
+   * the last wake caused has run (see `afterPromiseJobs`). The same rule as `wakeNext`: no
+   * real I/O or timer work between two wakes. Rejects with what `stop` throws.
+   */
+  wakeUntil(stop: () => boolean, wakesMax: number): Promise<ClockWakeEnd> {
+    return new Promise<ClockWakeEnd>((resolve, reject) => {
+      let wakes = 0;
+      const turn = (): void => {
+        try {
+          if (stop()) return resolve('stopped');
+          if (wakes > wakesMax) return resolve('limit');
+          wakes += 1;
+          this.dropCancelled();
+          if (this.heap.length > 0) {
+            this.wakeTop();
+            afterPromiseJobsThen(turn);
+          } else {
+            // As wakeNextAfterJobs: let pending jobs run (they may sleep), then wake.
+            afterPromiseJobsThen(() => {
+              this.dropCancelled();
+              if (this.heap.length === 0) return resolve('idle');
+              this.wakeTop();
+              afterPromiseJobsThen(turn);
+            });
+          }
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      };
+      turn();
+    });
+  }
+
+  /** Wakes the earliest sleeper (the heap must hold a live one on top); time jumps to it. */
+  private wakeTop(): void {
     const next = this.pop();
     this.nowMsValue = Math.max(this.nowMsValue, next.wakeMs);
     next.resolve();
-    return afterPromiseJobs(true);
   }
 
   /** Nobody sleeps now: let pending jobs run (they may sleep), then wake the earliest. */
@@ -190,19 +236,31 @@ function before(a: Sleeper, b: Sleeper): boolean {
   return a.wakeMs < b.wakeMs || (a.wakeMs === b.wakeMs && a.order < b.order);
 }
 
+/** A settled promise: a reaction to it is a promise job queued at once. */
+const PROMISE_JOB_DONE: Promise<void> = Promise.resolve();
+
 /**
  * Resolves to `value` once every queued promise job, and every job those queue in turn, has
  * run, without leaving for the event loop (a macrotask costs ~2 µs of CPU, and the swarm
  * takes ~180 wakes a tap). Node runs `process.nextTick` callbacks only once V8's microtask
  * queue is empty (processTicksAndRejections: ticks, then runMicrotasks until none is left,
  * then the ticks queued meanwhile), so a tick queued from inside a promise job fires exactly
- * when the queue has drained. The tick is queued from a job of its own (`queueMicrotask`):
+ * when the queue has drained. The tick is queued from a job of its own (a reaction):
  * from plain synchronous code of a macrotask, Node would run the tick before the jobs.
  */
 function afterPromiseJobs<T>(value: T): Promise<T> {
   return new Promise<T>((resolve) => {
-    queueMicrotask(() => process.nextTick(resolve, value));
+    void PROMISE_JOB_DONE.then(() => process.nextTick(resolve, value));
   });
+}
+
+/**
+ * Runs `then` once every queued promise job has run (as `afterPromiseJobs`, without a promise
+ * of its own). The tick is queued from a reaction to a settled promise, which joins V8's
+ * queue where a `queueMicrotask` job would, without the async resource Node makes for one.
+ */
+function afterPromiseJobsThen(then: () => void): void {
+  void PROMISE_JOB_DONE.then(() => process.nextTick(then));
 }
 
 /** Lets every queued promise job run (a macrotask boundary without a timer of our own). */

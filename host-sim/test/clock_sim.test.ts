@@ -105,6 +105,77 @@ describe('ClockSim.wakeNext drains promise jobs without a macrotask', () => {
   });
 });
 
+describe('ClockSim.wakeUntil is a wakeNext loop without a promise per wake', () => {
+  /**
+   * Actors that sleep, queue promise jobs of random depth, sleep zero, call sleeps off, and
+   * log what they see with the time. Run once under each stepping, the logs must agree.
+   */
+  function actors(clock: ClockSim, seed: number): { log: string[]; stopAt: number } {
+    const log: string[] = [];
+    let state = seed >>> 0;
+    const next = (n: number): number => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return (state >>> 8) % n;
+    };
+    const actor = async (name: number): Promise<void> => {
+      for (let i = 0; i < 40; i += 1) {
+        const hops = next(4);
+        for (let h = 0; h < hops; h += 1) await Promise.resolve();
+        if (next(5) === 0) clock.sleepCancelable(next(30)).cancel();
+        await clock.sleepMs(next(3) === 0 ? 0 : next(20));
+        log.push(`${name}:${i}@${clock.nowMs()}`);
+      }
+    };
+    for (let a = 0; a < 5; a += 1) void actor(a);
+    return { log, stopAt: 120 };
+  }
+
+  it('wakesInTheSameOrder_andStopsWhereTheLoopStops', async () => {
+    for (let seed = 1; seed <= 20; seed += 1) {
+      const a = new ClockSim(0);
+      const byLoop = actors(a, seed);
+      let wakes = 0;
+      while (byLoop.log.length < byLoop.stopAt && (await a.wakeNext())) wakes += 1;
+      const b = new ClockSim(0);
+      const byUntil = actors(b, seed);
+      const end = await b.wakeUntil(() => byUntil.log.length >= byUntil.stopAt, 1_000_000);
+      expect(end).toBe('stopped');
+      expect(byUntil.log).toEqual(byLoop.log);
+      expect(b.nowMs()).toBe(a.nowMs());
+      // Then both run dry: 'idle' once nobody sleeps, with the same logs.
+      while (await a.wakeNext()) wakes += 1;
+      expect(await b.wakeUntil(() => false, 1_000_000)).toBe('idle');
+      expect(byUntil.log).toEqual(byLoop.log);
+      expect(byLoop.log).toHaveLength(200);
+      expect(wakes).toBe(200);
+    }
+  });
+
+  it('endsWithLimit_afterWakesMaxPlusOneWakes', async () => {
+    const clock = new ClockSim(0);
+    let woke = 0;
+    const forever = async (): Promise<void> => {
+      for (;;) {
+        await clock.sleepMs(1);
+        woke += 1;
+      }
+    };
+    void forever();
+    expect(await clock.wakeUntil(() => false, 9)).toBe('limit');
+    expect(woke).toBe(10);
+    expect(clock.nowMs()).toBe(10);
+  });
+
+  it('rejectsWithWhatStopThrows', async () => {
+    const clock = new ClockSim(0);
+    void clock.sleepMs(1);
+    const stop = (): boolean => {
+      throw new Error('stop broke');
+    };
+    await expect(clock.wakeUntil(stop, 10)).rejects.toThrow('stop broke');
+  });
+});
+
 describe('Pn532Reader on ClockSim', () => {
   it('answeredCommands_leaveNoDriverTimeoutSleeping', async () => {
     const clock = new ClockSim(0);

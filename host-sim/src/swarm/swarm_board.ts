@@ -267,12 +267,9 @@ export async function runOnSwarmClock<T>(clock: ClockSim, promise: Promise<T>): 
     settled = true;
   });
   watched.catch(() => undefined);
-  for (let steps = 0; !settled; steps += 1) {
-    if (steps >= SWARM_BOOT_STEPS_MAX) throw new Error('swarm boot: too many clock steps');
-    if (!(await clock.wakeNext()) && !settled) {
-      throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
-    }
-  }
+  const end = await clock.wakeUntil(() => settled, SWARM_BOOT_STEPS_MAX - 1);
+  if (!settled && end === 'idle') throw new Error(`swarm boot: deadlock at ${clock.nowMs()} ms`);
+  if (!settled) throw new Error('swarm boot: too many clock steps');
   return watched;
 }
 

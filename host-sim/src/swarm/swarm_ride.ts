@@ -126,15 +126,13 @@ export async function stepUntil(
   done: () => boolean,
 ): Promise<StepEnd> {
   const clock = loop.board.clock;
-  for (let steps = 0; ; steps += 1) {
-    if (done()) return 'done';
-    if (storage.isDown()) return 'power-cut';
-    if (loop.crashed() !== null) return 'crash';
-    if (steps > SWARM_TAP_STEPS_MAX) throw new Error('swarm: too many clock steps in one tap');
-    if (!(await clock.wakeNext()) && !done()) {
-      throw new Error(`swarm: deadlock at ${clock.nowMs()} ms`);
-    }
-  }
+  // One wake at a time, each after every job the previous one caused (ClockSim.wakeUntil).
+  const stop = (): boolean => done() || storage.isDown() || loop.crashed() !== null;
+  const end = await clock.wakeUntil(stop, SWARM_TAP_STEPS_MAX);
+  if (done()) return 'done';
+  if (end === 'idle') throw new Error(`swarm: deadlock at ${clock.nowMs()} ms`);
+  if (end === 'limit') throw new Error('swarm: too many clock steps in one tap');
+  return storage.isDown() ? 'power-cut' : 'crash';
 }
 
 /** What the rider saw. */
