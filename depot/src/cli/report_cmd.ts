@@ -89,17 +89,7 @@ function gateReport(dir: string, day: string | null, out: string | undefined, io
     io.err(`shuaka depot report: gate ledger: ${(error as Error).message}`);
     return EXIT_FAILED;
   }
-  if (out === undefined) {
-    io.out(text.replace(/\r?\n$/, ''));
-    return EXIT_OK;
-  }
-  try {
-    writeFileSync(out, text);
-  } catch (error) {
-    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
-    return EXIT_FAILED;
-  }
-  return EXIT_OK;
+  return reportWrite(text, out, io);
 }
 
 /** Writes a report to `out` or stdout; the exit code. */

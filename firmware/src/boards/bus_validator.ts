@@ -16,7 +16,6 @@ import type { ParamSet } from '../app/params/params_store.js';
 import { Validator } from '../app/validator/validator.js';
 import {
   VALIDATOR_CONFIG_DEFAULT,
-  type LogEvent,
   type LogPort,
   type ValidatorPsam,
 } from '../app/validator/validator_ports.js';
@@ -35,7 +34,7 @@ import {
 } from './bus_validator_parts.js';
 import { bootUploader, type BusDepotOptions, type BusUploader } from './bus_uploader.js';
 import { checkJournalDir, type JournalDirProblem } from './journal_dir_check.js';
-import { JsonLineLog } from './json_log.js';
+import { BoardLog } from './json_log.js';
 import type { Pn532OnSerial } from './pty_reader.js';
 import { bootPcscReader, type PcscBoardReader } from './pcsc_board_reader.js';
 import { bootPcscPsam, type PcscBoardPsam } from './pcsc_board_psam.js';
@@ -173,14 +172,7 @@ export async function runBusValidator(
   stop: BoardStop,
 ): Promise<BoardExit> {
   const clock = new SystemClock();
-  let readerErrors = 0;
-  const jsonLog = new JsonLineLog(clock, io.log);
-  const log: LogPort = {
-    log: (event: LogEvent) => {
-      if (event['event'] === 'reader-error') readerErrors += 1;
-      jsonLog.log(event);
-    },
-  };
+  const log = new BoardLog(clock, io.log);
   const closers: (() => Promise<void>)[] = [];
   // The serial port is what keeps Node running; while a lost reader is being reopened there
   // is none, and the clock's timers do not hold the process. Without this a validator whose
@@ -192,7 +184,7 @@ export async function runBusValidator(
       io.err(`shuaka run: ${booted.message}`);
       return { code: booted.refused, taps: 0 };
     }
-    const board = { ...booted, clock, readerErrors: () => readerErrors };
+    const board = { ...booted, clock, readerErrors: () => log.readerErrors() };
     const loop = await runLoop(board, options, stop, log, io);
     await board.display.show({ kind: 'outOfService' });
     await board.indicator.signal('off');

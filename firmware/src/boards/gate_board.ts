@@ -26,7 +26,6 @@ import {
 } from '../app/validator/reader_recovery.js';
 import {
   VALIDATOR_CONFIG_DEFAULT,
-  type LogEvent,
   type LogPort,
   type ValidatorConfig,
 } from '../app/validator/validator_ports.js';
@@ -53,7 +52,7 @@ import {
 import { bootGateRecordsUpload, type GateRecordsUploader } from './gate_records_upload.js';
 import { gateTurnstileOpen, type GateTurnstileSpec } from './gate_turnstile.js';
 import { checkJournalDir } from './journal_dir_check.js';
-import { JsonLineLog } from './json_log.js';
+import { BoardLog } from './json_log.js';
 import { SystemClock } from './system_clock.js';
 
 /** Everything `shuaka run --board gate` decides; every field explicit. */
@@ -107,14 +106,7 @@ export async function runGateBoard(
   stop: BoardStop,
 ): Promise<GateExit> {
   const clock = new SystemClock();
-  let readerErrors = 0;
-  const jsonLog = new JsonLineLog(clock, io.log);
-  const log: LogPort = {
-    log: (event: LogEvent) => {
-      if (event['event'] === 'reader-error') readerErrors += 1;
-      jsonLog.log(event);
-    },
-  };
+  const log = new BoardLog(clock, io.log);
   const closers: Closers = [];
   // As the bus board: keeps Node alive while a lost reader has no open port.
   const hold = setInterval(() => undefined, 1 << 30);
@@ -132,7 +124,7 @@ export async function runGateBoard(
     let taps = 0;
     try {
       taps = await gateTurns(booted, options, { stop, log, io, clock,
-        readerErrors: () => readerErrors });
+        readerErrors: () => log.readerErrors() });
     } finally {
       done = true;
       booted.upload?.close();

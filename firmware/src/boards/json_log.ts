@@ -73,3 +73,21 @@ export class JsonLineLog implements LogPort {
     this.write(JSON.stringify(line));
   }
 }
+
+/**
+ * The board's log: JSON lines through `write`, counting the `reader-error` events, so the
+ * board's loop can tell a turn that failed on the reader from one where no card came.
+ */
+export class BoardLog extends JsonLineLog {
+  private readerErrorCount = 0;
+
+  override log(event: LogEvent): void {
+    if (event['event'] === 'reader-error') this.readerErrorCount += 1;
+    super.log(event);
+  }
+
+  /** How many `reader-error` events were logged so far. */
+  readerErrors(): number {
+    return this.readerErrorCount;
+  }
+}

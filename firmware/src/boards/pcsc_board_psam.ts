@@ -4,14 +4,13 @@
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { PcscPsam } from '../../../hal/src/pcsc/pcsc_psam.js';
-import { PcscReaders } from '../../../hal/src/pcsc/pcsc_readers.js';
 import {
   TUNION_PSAM_OPTIONS_DEFAULT,
   tunionPsamOpen,
   tunionPsamProblemText,
 } from '../app/validator/tunion_psam.js';
 import type { LogPort, ValidatorPsam } from '../app/validator/validator_ports.js';
-import { PCSC_READER_START_WAIT_MS } from './pcsc_board_reader.js';
+import { pcscReadersWaitFor } from './pcsc_board_reader.js';
 
 /** A PSAM opened at boot, and how to let it go. */
 export interface PcscBoardPsam {
@@ -30,30 +29,10 @@ export async function bootPcscPsam(
   clock: ClockPort,
   log: LogPort,
 ): Promise<{ ok: true; value: PcscBoardPsam } | { ok: false; message: string }> {
-  let readers: PcscReaders;
-  try {
-    readers = await PcscReaders.open({
-      clock,
-      reopenBackoffMs: 250,
-      reopenBackoffMaxMs: 8000,
-      onEvent: (e) => {
-        if (e.kind === 'status') return;
-        log.log({ event: `psam-pcsc-${e.kind}`, detail: JSON.stringify(e) });
-      },
-    });
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-  const started = clock.nowMs();
-  while (readers.find(name) === null && clock.nowMs() - started < PCSC_READER_START_WAIT_MS) {
-    await clock.sleepMs(50);
-  }
-  if (readers.find(name) === null) {
-    const listed = readers.names();
-    readers.close();
-    const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
-    return { ok: false, message: `PSAM: PC/SC reader "${name}" not found (${which})` };
-  }
+  const listed = await pcscReadersWaitFor(name, clock, log,
+    { events: 'psam-pcsc', what: 'PSAM: PC/SC reader' });
+  if (!listed.ok) return listed;
+  const readers = listed.value;
   const port = new PcscPsam({ readerName: name, readers, clock, shareMode: 'exclusive' });
   const opened = await tunionPsamOpen(port, TUNION_PSAM_OPTIONS_DEFAULT);
   const close = async (): Promise<void> => {

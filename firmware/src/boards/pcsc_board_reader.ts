@@ -36,29 +36,10 @@ export async function bootPcscReader(
   clock: ClockPort,
   log: LogPort,
 ): Promise<{ ok: true; value: PcscBoardReader } | { ok: false; message: string }> {
-  let readers: PcscReaders;
-  try {
-    readers = await PcscReaders.open({
-      clock,
-      reopenBackoffMs: 250,
-      reopenBackoffMaxMs: 8000,
-      onEvent: (e) => {
-        if (e.kind !== 'status') log.log({ event: `pcsc-${e.kind}`, detail: JSON.stringify(e) });
-      },
-    });
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-  const started = clock.nowMs();
-  while (readers.find(name) === null && clock.nowMs() - started < PCSC_READER_START_WAIT_MS) {
-    await clock.sleepMs(50);
-  }
-  if (readers.find(name) === null) {
-    const listed = readers.names();
-    readers.close();
-    const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
-    return { ok: false, message: `PC/SC reader "${name}" not found (${which})` };
-  }
+  const listed = await pcscReadersWaitFor(name, clock, log,
+    { events: 'pcsc', what: 'PC/SC reader' });
+  if (!listed.ok) return listed;
+  const readers = listed.value;
   const reader = new PcscReader({
     readerName: name,
     readers,
@@ -87,4 +68,41 @@ export async function bootPcscReader(
       },
     },
   };
+}
+
+/**
+ * Opens PC/SC and waits up to PCSC_READER_START_WAIT_MS for the reader `name` (a prefix of
+ * its PC/SC name) to be listed; PC/SC events other than status are logged as
+ * `<events>-<kind>`. Returns the open readers, or the sentence for the operator: the
+ * binding's own message (missing, how to install), or `<what> "NAME" not found (readers: ...)`.
+ */
+export async function pcscReadersWaitFor(
+  name: string,
+  clock: ClockPort,
+  log: LogPort,
+  names: { readonly events: string; readonly what: string },
+): Promise<{ ok: true; value: PcscReaders } | { ok: false; message: string }> {
+  let readers: PcscReaders;
+  try {
+    readers = await PcscReaders.open({
+      clock,
+      reopenBackoffMs: 250,
+      reopenBackoffMaxMs: 8000,
+      onEvent: (e) => {
+        if (e.kind === 'status') return;
+        log.log({ event: `${names.events}-${e.kind}`, detail: JSON.stringify(e) });
+      },
+    });
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  const started = clock.nowMs();
+  while (readers.find(name) === null && clock.nowMs() - started < PCSC_READER_START_WAIT_MS) {
+    await clock.sleepMs(50);
+  }
+  if (readers.find(name) !== null) return { ok: true, value: readers };
+  const listed = readers.names();
+  readers.close();
+  const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
+  return { ok: false, message: `${names.what} "${name}" not found (${which})` };
 }
