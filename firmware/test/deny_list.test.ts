@@ -88,6 +88,42 @@ describe('deny tokens', () => {
     expect(image.includes(Buffer.from(cards[0]?.pan ?? '', 'latin1'))).toBe(false);
   });
 
+  it('fromTokens_sortsAndMergesEveryCount_asAPlainSort_acrossBothSortPaths', () => {
+    // Up to 64 entries are sorted by insertion, more by the radix sort: the image must be the
+    // plainly sorted, de-duplicated tokens either way (small words and shared digits too).
+    const prng = new Prng(SEED);
+    for (const count of [0, 1, 2, 3, 5, 17, 63, 64, 65, 66, 130, 1000]) {
+      const words = new Uint32Array(count * 3);
+      for (let i = 0; i < words.length; i += 1) {
+        const kind = prng.below(4);
+        words[i] = kind === 0 ? prng.below(4) : kind === 1 ? 0x10000 * prng.below(3) : prng.nextU32();
+      }
+      // Some exact duplicates, as a list with a card twice has.
+      for (let i = 0; i + 6 <= words.length && prng.chance(0.5); i += 9) {
+        words.copyWithin(i + 3, i, i + 3);
+      }
+      const hexes = new Set<string>();
+      for (let i = 0; i < count; i += 1) {
+        hexes.add(Buffer.from(words.slice(i * 3, i * 3 + 3).buffer).toString('hex'));
+      }
+      const key = (hex: string): bigint => {
+        const b = Buffer.from(hex, 'hex');
+        return (BigInt(b.readUInt32LE(0)) << 64n) | (BigInt(b.readUInt32LE(4)) << 32n)
+          | BigInt(b.readUInt32LE(8));
+      };
+      const expected = [...hexes].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+      const built = denyListFromTokens(words, count, TEST_DENY_KEY.idHex, 'deny_list.bin');
+      if (!built.ok) throw new Error(built.error.message);
+      const records: string[] = [];
+      const image = Buffer.from(built.value.image);
+      for (let at = HEADER; at < image.length; at += RECORD) {
+        records.push(image.toString('hex', at, at + RECORD));
+      }
+      expect(records, `seed ${SEED} count ${count}`).toEqual(expected);
+      expect(built.value.duplicates, `seed ${SEED} count ${count}`).toBe(count - hexes.size);
+    }
+  });
+
   it('50kSeededCards_lookupsMatchASet', () => {
     const prng = new Prng(SEED);
     const truth = new Set<string>();
