@@ -20,6 +20,7 @@ const CMD_82_WRITE = 0x82;
 const CMD_83_READ = 0x83;
 const VP_0084_PIC_SET = 0x0084;
 const WORDS_IN_MEMORY = 0x10000;
+const NO_BYTES = new Uint8Array(0);
 
 /** One text display control (type 0x11) of the emulated project, always GBK-encoded. */
 export interface DwinTextVariableSim {
@@ -89,8 +90,12 @@ export interface DwinFrameSim {
 export class DwinDisplaySim {
   /** Word-addressed variable memory, stored as bytes (big-endian words). Zero at power-up. */
   private readonly memory = new Uint8Array(WORDS_IN_MEMORY * 2);
-  private pending: number[] = [];
+  /** Received bytes not yet parsed (an incomplete frame, a lone 5A). */
+  private pending: Uint8Array = NO_BYTES;
   private output: number[] = [];
+  /** Keep `frames`, and answers nobody drains (see keepRecords). */
+  private recordsKept = true;
+  private attached = false;
   private pageIdValue = 0;
   private faultNext: HalStatus | null = null;
   private readonly decoder = new TextDecoder('gbk', { fatal: true });
@@ -126,6 +131,7 @@ export class DwinDisplaySim {
    * paced like any other bytes on that line.
    */
   attach(device: SerialLink): void {
+    this.attached = true;
     device.setReceiver((bytes) => {
       this.receive(bytes);
       const answers = this.takeOutput();
@@ -134,10 +140,29 @@ export class DwinDisplaySim {
     });
   }
 
+  /**
+   * Whether `frames` records every accepted frame and, when written directly (not `attach`ed),
+   * the answers wait for `takeOutput` (default true). A run that never reads them (the swarm)
+   * turns this off so that they do not grow for as long as the board runs; parsing, the
+   * screen memory, the page and `errors` are the same either way.
+   */
+  keepRecords(keep: boolean): void {
+    this.recordsKept = keep;
+    if (!keep) {
+      this.frames.length = 0;
+      if (!this.attached) this.output = [];
+    }
+  }
+
   private receive(bytes: Uint8Array): void {
     this.bytesReceived += bytes.length;
-    for (const byte of bytes) this.pending.push(byte);
-    this.parsePending();
+    let buffer = bytes;
+    if (this.pending.length > 0) {
+      buffer = new Uint8Array(this.pending.length + bytes.length);
+      buffer.set(this.pending);
+      buffer.set(bytes, this.pending.length);
+    }
+    this.pending = this.parse(buffer);
   }
 
   /** Bytes the display sent back (the "OK" answers and read replies), draining them. */
@@ -190,37 +215,33 @@ export class DwinDisplaySim {
     return lines.join('\n');
   }
 
-  private parsePending(): void {
+  /**
+   * Handles every whole frame in `buffer` (frames are handled from views into it: nothing
+   * keeps one) and returns the bytes to keep for the next write, a copy.
+   */
+  private parse(buffer: Uint8Array): Uint8Array {
+    let at = 0;
     for (;;) {
-      const start = this.findHeader();
-      if (start > 0) {
-        this.errors.push(`${start} junk byte(s) before a frame header`);
-        this.pending = this.pending.slice(start);
+      const start = findHeader(buffer, at);
+      if (start > at) {
+        this.errors.push(`${start - at} junk byte(s) before a frame header`);
+        at = start;
       }
       if (start < 0) {
         // Keep a lone trailing 0x5A: it may be the first half of the next header.
-        const keep = this.pending[this.pending.length - 1] === HEADER_HIGH_5A ? 1 : 0;
-        const junk = this.pending.length - keep;
+        const keep = at < buffer.length && buffer[buffer.length - 1] === HEADER_HIGH_5A ? 1 : 0;
+        const junk = buffer.length - at - keep;
         if (junk > 0) this.errors.push(`${junk} junk byte(s) without a frame header`);
-        this.pending = keep === 1 ? [HEADER_HIGH_5A] : [];
-        return;
+        return keep === 1 ? Uint8Array.of(HEADER_HIGH_5A) : NO_BYTES;
       }
       // Bounded: a header, LEN and at most 255 counted bytes (LEN is one byte).
-      if (this.pending.length < 3) return;
-      const length = this.pending[2] ?? 0;
-      if (this.pending.length < 3 + length) return;
-      const body = Uint8Array.from(this.pending.slice(3, 3 + length));
-      this.pending = this.pending.slice(3 + length);
+      if (buffer.length - at < 3) return buffer.slice(at);
+      const length = buffer[at + 2] ?? 0;
+      if (buffer.length - at < 3 + length) return buffer.slice(at);
+      const body = buffer.subarray(at + 3, at + 3 + length);
+      at += 3 + length;
       this.handleBody(body);
     }
-  }
-
-  /** Index of the first 5A A5 in `pending`, or -1. */
-  private findHeader(): number {
-    for (let i = 0; i + 1 < this.pending.length; i++) {
-      if (this.pending[i] === HEADER_HIGH_5A && this.pending[i + 1] === HEADER_LOW_A5) return i;
-    }
-    return -1;
   }
 
   private handleBody(frameBody: Uint8Array): void {
@@ -255,7 +276,9 @@ export class DwinDisplaySim {
       this.errors.push(`write to VP ${hex4(vp)}: ${data.length} bytes is not whole words`);
       return;
     }
-    this.frames.push({ cmd: CMD_82_WRITE, vp, data: Uint8Array.from(data) });
+    if (this.recordsKept) {
+      this.frames.push({ cmd: CMD_82_WRITE, vp, data: Uint8Array.from(data) });
+    }
     for (let i = 0; i < data.length; i++) {
       this.memory[(vp * 2 + i) % this.memory.length] = data[i] ?? 0;
     }
@@ -270,7 +293,9 @@ export class DwinDisplaySim {
       this.errors.push(`read at VP ${hex4(vp)}: bad length field`);
       return;
     }
-    this.frames.push({ cmd: CMD_83_READ, vp, data: Uint8Array.from(data) });
+    if (this.recordsKept) {
+      this.frames.push({ cmd: CMD_83_READ, vp, data: Uint8Array.from(data) });
+    }
     const answer = [CMD_83_READ, vp >> 8, vp & 0xff, words];
     for (let i = 0; i < words * 2; i++) {
       answer.push(this.memory[(vp * 2 + i) % this.memory.length] ?? 0);
@@ -302,6 +327,8 @@ export class DwinDisplaySim {
   }
 
   private reply(body: number[]): void {
+    // Nobody reads the answers of a display written directly with records off.
+    if (!this.recordsKept && !this.attached) return;
     const withCrc = [...body];
     if (this.project.crc) {
       const crc = crc16ModbusSim(Uint8Array.from(body));
@@ -309,6 +336,14 @@ export class DwinDisplaySim {
     }
     this.output.push(HEADER_HIGH_5A, HEADER_LOW_A5, withCrc.length, ...withCrc);
   }
+}
+
+/** Index of the first 5A A5 in `buffer` at or after `from`, or -1. */
+function findHeader(buffer: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < buffer.length; i++) {
+    if (buffer[i] === HEADER_HIGH_5A && buffer[i + 1] === HEADER_LOW_A5) return i;
+  }
+  return -1;
 }
 
 /** CRC-16/MODBUS (poly 0x8005 reflected = 0xA001, init 0xFFFF), computed table-free. */

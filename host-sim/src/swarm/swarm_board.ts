@@ -132,7 +132,7 @@ export async function bootSwarmBoard(
   const params = await boot.params.boot();
   if (!params.ok) return { ok: false, failure: { stage: 'params', detail: params.reason } };
   const kernel = await loadKernel({ module: await swarmKernelModule() });
-  const [screen, indicator] = [new DwinDisplaySim(), memoryIndicator()];
+  const [screen, indicator] = [swarmScreen(), memoryIndicator()];
   const { logs, log, readerErrors } = boardLog(boot);
   const display = new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
   const jitter = boot.prng.fork('reopen-jitter');
@@ -225,6 +225,13 @@ let kernelModule: Promise<WebAssembly.Module> | null = null;
 function swarmKernelModule(): Promise<WebAssembly.Module> {
   kernelModule ??= compileKernelModule();
   return kernelModule;
+}
+
+/** The display emulator: the swarm reads the validator's reports, never the wire frames. */
+function swarmScreen(): DwinDisplaySim {
+  const screen = new DwinDisplaySim();
+  screen.keepRecords(false);
+  return screen;
 }
 
 /** The board's log, kept in memory, counting reader errors (the supervision's input). */
