@@ -18,7 +18,8 @@ import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { FieldError } from '../src/app/params/json_fields.js';
 import { paramsContentParse } from '../src/app/params/params_files.js';
 import { PARAMS_FLOOR_FILE, paramsFloorRead } from '../src/app/params/params_floor.js';
-import { paramsBootLoad } from '../src/app/params/params_boot.js';
+import { paramsBootLoad, type ParamsBootResult } from '../src/app/params/params_boot.js';
+import { PARAMS_READS_ASYNC } from '../src/app/params/params_reads.js';
 import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import type { FareParams, TerminalParams } from '../src/app/params/params_files.js';
@@ -170,6 +171,13 @@ describe('params rollback (subprocess)', () => {
 
 class PowerCut extends Error {}
 
+/** What a boot decided, without the loaded objects. */
+function bootSummary(boot: ParamsBootResult): unknown {
+  if (!boot.ok) return { kind: boot.kind, message: boot.message };
+  const { version, manifestSha256Hex } = boot.set;
+  return { version, manifestSha256Hex, floorRaise: boot.floorRaise, fallback: boot.fallback };
+}
+
 describe('params install power cut', () => {
   it('cutAtEveryWritePoint_leavesTheOldOrTheNewSetActive', async () => {
     const v1 = await writeSet('v1', 1);
@@ -192,6 +200,9 @@ describe('params install power cut', () => {
       };
       await expect(paramsInstall(v2, root, keys.publicKey, state, cut)).rejects.toThrow(PowerCut);
       const boot = await paramsBootLoad(root, keys.publicKey, state);
+      // The start-up's blocking reads and the thread pool's find the same (params_reads.ts).
+      const viaPool = await paramsBootLoad(root, keys.publicKey, state, PARAMS_READS_ASYNC);
+      expect(bootSummary(viaPool), `cut at ${point}`).toEqual(bootSummary(boot));
       if (!boot.ok) throw new Error(`cut at ${point}: ${boot.message}`);
       const afterSwitch = points.indexOf('active: rename') < k;
       expect(boot.set.version, `cut at ${point}`).toBe(afterSwitch ? 2 : 1);

@@ -1,7 +1,7 @@
 // PBOC application cryptogram: ATC session key, CVN 01 / CVN 17 input, IAD MAC (Appendix A).
 
 import { concatBytes } from '../pki/emv_bytes.js';
-import { des3EncryptBlock, retailMac } from './iso9797_mac.js';
+import { des3EncryptBlocks, retailMac } from './iso9797_mac.js';
 
 /** Cryptogram versions the cards implement. See domain.md Appendix A. */
 export const CVN_01_PBOC_3DES = 0x01;
@@ -32,13 +32,13 @@ export interface AcTerminalData {
  * ATC xor FFFF). See domain.md Appendix A.
  */
 export function acSessionKey(mkAc: Uint8Array, atc: number): Uint8Array {
-  const left = new Uint8Array(8);
-  left[6] = (atc >> 8) & 0xff;
-  left[7] = atc & 0xff;
-  const right = new Uint8Array(8);
-  right[6] = ((atc ^ 0xffff) >> 8) & 0xff;
-  right[7] = (atc ^ 0xffff) & 0xff;
-  return concatBytes(des3EncryptBlock(mkAc, left), des3EncryptBlock(mkAc, right));
+  // Both halves in one ECB pass: block 0 gives SK_L, block 1 SK_R.
+  const blocks = new Uint8Array(16);
+  blocks[6] = (atc >> 8) & 0xff;
+  blocks[7] = atc & 0xff;
+  blocks[14] = ((atc ^ 0xffff) >> 8) & 0xff;
+  blocks[15] = (atc ^ 0xffff) & 0xff;
+  return des3EncryptBlocks(mkAc, blocks);
 }
 
 /**

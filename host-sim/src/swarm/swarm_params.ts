@@ -9,7 +9,7 @@
 // half file, a slot without its pointer, a pointer without the raised floor).
 
 import type { KeyObject } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,10 +215,12 @@ export class SwarmParams {
   }
 
   private async install(image: ParamsImage, hook: WritePointHook): Promise<SwarmInstall> {
-    // The download: a fresh directory holding exactly the pushed files.
-    await rm(this.dirs.download, { recursive: true, force: true });
-    await mkdir(this.dirs.download, { recursive: true });
-    for (const [name, bytes] of image) await writeFile(join(this.dirs.download, name), bytes);
+    // The download: a fresh directory holding exactly the pushed files. It is the depot's
+    // side, made between taps with nothing else running: blocking calls, no thread-pool round
+    // trip per file (the install that follows is the firmware's own, unchanged).
+    rmSync(this.dirs.download, { recursive: true, force: true });
+    mkdirSync(this.dirs.download, { recursive: true });
+    for (const [name, bytes] of image) writeFileSync(join(this.dirs.download, name), bytes);
     return this.path.install(this.dirs, this.trust, hook);
   }
 

@@ -6,7 +6,6 @@
 // slot still holds a set that is signed, complete and not older than the floor. It must not
 // open a rollback either: the other slot is used only at or above the floor, never below.
 
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError } from './json_fields.js';
@@ -16,6 +15,7 @@ import {
 import {
   PARAMS_ACTIVE_FILE, PARAMS_SLOTS, paramsLoadDir, type ParamsRefusalKind, type ParamsSlot,
 } from './params_install.js';
+import { PARAMS_READS_START, type ParamsReads } from './params_reads.js';
 import type { ParamSet, ParamsTrust } from './params_store.js';
 
 /** The active slot was unusable and the other one was loaded instead. */
@@ -64,14 +64,15 @@ type SlotTry =
  * Writes nothing, repairs nothing. Refusals: 'invalid' (neither slot usable; the message
  * names both reasons), 'rollback' (the active set is older than the floor, or the floor's
  * version with other content), 'floor-corrupt' (the floor file exists but does not verify:
- * never reset silently).
+ * never reset silently). `reads`: blocking reads by default (start-up, params_reads.ts).
  */
 export async function paramsBootLoad(
   root: string,
   publicKey: ParamsTrust,
   stateDir: string,
+  reads: ParamsReads = PARAMS_READS_START,
 ): Promise<ParamsBootResult> {
-  const read = await paramsFloorRead(stateDir);
+  const read = await paramsFloorRead(stateDir, reads);
   if (read.kind === 'corrupt') {
     return {
       ok: false,
@@ -81,16 +82,16 @@ export async function paramsBootLoad(
     };
   }
   const floor = read.kind === 'ok' ? read.floor : null;
-  const pointer = await activePointer(root);
+  const pointer = await activePointer(root, reads);
   if (pointer.kind === 'plain') {
-    const set = await loadOrReason(root, publicKey);
+    const set = await loadOrReason(root, publicKey, reads);
     if (typeof set === 'string') return { ok: false, kind: 'invalid', message: set };
     return floorChecked(set, floor, null);
   }
   let from: ParamsSlot | null = null;
   let reason = `${PARAMS_ACTIVE_FILE}: ${pointer.kind === 'broken' ? pointer.reason : ''}`;
   if (pointer.kind === 'slot') {
-    const active = await trySlot(root, pointer.slot, publicKey);
+    const active = await trySlot(root, pointer.slot, publicKey, reads);
     // A valid active set is final, even when the floor refuses it: a rollback is not rot.
     if (active.ok) return floorChecked(active.set, floor, null);
     from = pointer.slot;
@@ -98,7 +99,7 @@ export async function paramsBootLoad(
   }
   const others = PARAMS_SLOTS.filter((s) => s !== from);
   const tried: SlotTry[] = [];
-  for (const slot of others) tried.push(await trySlot(root, slot, publicKey));
+  for (const slot of others) tried.push(await trySlot(root, slot, publicKey, reads));
   return fallbackChoice(tried, floor, from, reason);
 }
 
@@ -149,13 +150,13 @@ function floorChecked(
  * it). No `active` but a slot directory, an unreadable `active`, or one naming no slot:
  * broken (a lost or damaged pointer; the slots are then tried).
  */
-async function activePointer(root: string): Promise<ActivePointer> {
+async function activePointer(root: string, reads: ParamsReads): Promise<ActivePointer> {
   let text: string;
   try {
-    text = await readFile(join(root, PARAMS_ACTIVE_FILE), 'utf8');
+    text = (await reads.read(join(root, PARAMS_ACTIVE_FILE))).toString('utf8');
   } catch (error) {
     if (!isNotFound(error)) return { kind: 'broken', reason: `cannot read: ${describe(error)}` };
-    const slots = await Promise.all(PARAMS_SLOTS.map((s) => isDir(join(root, s))));
+    const slots = await Promise.all(PARAMS_SLOTS.map((s) => reads.isDir(join(root, s))));
     return slots.includes(true) ? { kind: 'broken', reason: 'missing file' } : { kind: 'plain' };
   }
   const slot = PARAMS_SLOTS.find((s) => s === text.trim());
@@ -165,26 +166,27 @@ async function activePointer(root: string): Promise<ActivePointer> {
   return { kind: 'slot', slot };
 }
 
-async function trySlot(root: string, slot: ParamsSlot, publicKey: ParamsTrust): Promise<SlotTry> {
-  const loaded = await loadOrReason(join(root, slot), publicKey);
+async function trySlot(
+  root: string,
+  slot: ParamsSlot,
+  publicKey: ParamsTrust,
+  reads: ParamsReads,
+): Promise<SlotTry> {
+  const loaded = await loadOrReason(join(root, slot), publicKey, reads);
   if (typeof loaded === 'string') return { ok: false, slot, reason: loaded };
   return { ok: true, slot, set: loaded };
 }
 
 /** The validated set in `dir`, or why not (never throws). */
-async function loadOrReason(dir: string, publicKey: ParamsTrust): Promise<ParamSet | string> {
+async function loadOrReason(
+  dir: string,
+  publicKey: ParamsTrust,
+  reads: ParamsReads,
+): Promise<ParamSet | string> {
   try {
-    return await paramsLoadDir(dir, publicKey);
+    return await paramsLoadDir(dir, publicKey, reads);
   } catch (error) {
     return error instanceof FieldError ? error.message : describe(error);
-  }
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
   }
 }
 

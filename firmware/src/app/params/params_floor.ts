@@ -3,11 +3,12 @@
 // key) is refused. See README.md in this folder for what it does and does not stop.
 
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError, JsonFields } from './json_fields.js';
 import { PARAMS_VERSION_MAX } from './params_manifest.js';
+import { PARAMS_READS_ASYNC, type ParamsReads } from './params_reads.js';
 
 /** File name of the floor inside its state directory (the validator's data partition). */
 export const PARAMS_FLOOR_FILE = 'params_version_floor.json';
@@ -35,12 +36,16 @@ export type ParamsFloorVerdict =
 /**
  * Reads the floor of `stateDir`. A missing file is 'absent' (a new validator, or one whose
  * data partition was wiped: callers log it loudly); a file that does not parse or whose check
- * value does not match is 'corrupt' and must be refused, never reset. Never throws.
+ * value does not match is 'corrupt' and must be refused, never reset. `reads`: how the file
+ * is read (params_reads.ts). Never throws.
  */
-export async function paramsFloorRead(stateDir: string): Promise<ParamsFloorRead> {
+export async function paramsFloorRead(
+  stateDir: string,
+  reads: ParamsReads = PARAMS_READS_ASYNC,
+): Promise<ParamsFloorRead> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(stateDir, PARAMS_FLOOR_FILE));
+    bytes = await reads.read(join(stateDir, PARAMS_FLOOR_FILE));
   } catch (error) {
     if (isNotFound(error)) return { kind: 'absent' };
     return { kind: 'corrupt', detail: `cannot read: ${describe(error)}` };

@@ -7,7 +7,7 @@
 // (temporary file, fsync, rename, fsync of the root); the floor is raised last. A power cut at
 // any point leaves `active` naming the old complete set or the new complete set.
 
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError } from './json_fields.js';
@@ -21,6 +21,7 @@ import {
   durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
   paramsFloorWrite, type WritePointHook,
 } from './params_floor.js';
+import { PARAMS_READS_ASYNC, type ParamsReads } from './params_reads.js';
 import { paramsValidate, type ParamSet, type ParamsTrust } from './params_store.js';
 
 /** The pointer file of an installed root and its two slots. */
@@ -53,10 +54,15 @@ export async function paramsActiveDir(root: string): Promise<string> {
 
 /**
  * Reads a set directory: exactly the set's files plus manifest.json, each within its size
- * bound, then validates it (signature, hashes, content). Errors: FieldError.
+ * bound, then validates it (signature, hashes, content). `reads`: how the files are read
+ * (params_reads.ts; asynchronous unless at start-up). Errors: FieldError.
  */
-export async function paramsLoadDir(dir: string, publicKey: ParamsTrust): Promise<ParamSet> {
-  const names = await readdir(dir).catch((error: unknown) => {
+export async function paramsLoadDir(
+  dir: string,
+  publicKey: ParamsTrust,
+  reads: ParamsReads = PARAMS_READS_ASYNC,
+): Promise<ParamSet> {
+  const names = await reads.list(dir).catch((error: unknown) => {
     throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
   });
   const optional = PARAMS_FILES_OPTIONAL.filter((name) => names.includes(name));
@@ -68,11 +74,11 @@ export async function paramsLoadDir(dir: string, publicKey: ParamsTrust): Promis
   const files = new Map<string, Uint8Array>();
   for (const name of expected) {
     if (!names.includes(name)) throw new FieldError(name, '', 'missing file');
-    const size = (await stat(join(dir, name))).size;
+    const size = await reads.size(join(dir, name));
     if (size > paramsFileBytesMax(name)) {
       throw new FieldError(name, '', `larger than ${paramsFileBytesMax(name)} bytes`);
     }
-    files.set(name, await readFile(join(dir, name)));
+    files.set(name, await reads.read(join(dir, name)));
   }
   const loaded = paramsValidate(files, publicKey);
   if (!loaded.ok) throw loaded.error;
