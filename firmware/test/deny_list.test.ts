@@ -96,7 +96,8 @@ describe('deny tokens', () => {
       const words = new Uint32Array(count * 3);
       for (let i = 0; i < words.length; i += 1) {
         const kind = prng.below(4);
-        words[i] = kind === 0 ? prng.below(4) : kind === 1 ? 0x10000 * prng.below(3) : prng.nextU32();
+        words[i] = kind === 0 ? prng.below(4)
+          : kind === 1 ? 0x10000 * prng.below(3) : prng.nextU32();
       }
       // Some exact duplicates, as a list with a card twice has.
       for (let i = 0; i + 6 <= words.length && prng.chance(0.5); i += 9) {

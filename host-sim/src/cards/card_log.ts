@@ -29,18 +29,38 @@ export function buildLogRecord(
   formatHex: string,
   values: ReadonlyMap<number, Uint8Array>,
 ): Uint8Array {
-  const entries = parseDol(fromHex(formatHex));
-  const parts: number[] = [];
+  const entries = logFormatEntries(formatHex);
+  let length = 0;
+  for (const e of entries) length += e.length;
+  const record = new Uint8Array(length);
+  let at = 0;
   for (const e of entries) {
-    const value = values.get(e.tag) ?? new Uint8Array(0);
-    const fitted = new Uint8Array(e.length);
+    const value = values.get(e.tag) ?? NO_VALUE;
     if (NUMERIC_TAGS.has(e.tag)) {
       const tail = value.subarray(Math.max(0, value.length - e.length));
-      fitted.set(tail, e.length - tail.length);
+      record.set(tail, at + e.length - tail.length);
     } else {
-      fitted.set(value.subarray(0, e.length));
+      record.set(value.subarray(0, e.length), at);
     }
-    parts.push(...fitted);
+    at += e.length;
   }
-  return Uint8Array.from(parts);
+  return record;
 }
+
+const NO_VALUE = new Uint8Array(0);
+
+/** Parsed log formats by their hex: a card builds a record per debit from the same format. */
+const logFormats = new Map<string, ReturnType<typeof parseDol>>();
+
+/** The entries of a log format (9F4F), parsed once per distinct format. */
+function logFormatEntries(formatHex: string): ReturnType<typeof parseDol> {
+  let entries = logFormats.get(formatHex);
+  if (entries === undefined) {
+    entries = parseDol(fromHex(formatHex));
+    // Bounded: a population has a handful of formats; a stranger one is parsed each time.
+    if (logFormats.size < LOG_FORMATS_CACHED_MAX) logFormats.set(formatHex, entries);
+  }
+  return entries;
+}
+
+const LOG_FORMATS_CACHED_MAX = 64;

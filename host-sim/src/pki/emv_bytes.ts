@@ -2,34 +2,40 @@
 
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
+
+/** Whitespace anywhere in a hex text (it is allowed and dropped). */
+const HEX_SPACE = /\s/;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /**
  * Bytes from a hex string (spaces allowed, case-insensitive).
  * Throws RangeError on an odd length or a non-hex character.
  */
 export function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) {
+  const clean = HEX_SPACE.test(hex) ? hex.replace(/\s+/g, '') : hex;
+  if (clean.length % 2 !== 0 || !HEX_DIGITS.test(clean)) {
     throw new RangeError(`bad hex "${hex}"`);
   }
+  // Checked above: every character is a hex digit, so Buffer's decoder reads them all.
   const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  out.set(Buffer.from(clean, 'hex'));
   return out;
 }
 
 /** Concatenation of byte arrays. */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  // Indexed loops: for..of over the rest array was a megamorphic iterator on the card path.
   let length = 0;
-  for (const p of parts) length += p.length;
+  for (let i = 0; i < parts.length; i += 1) length += parts[i]?.length ?? 0;
   const out = new Uint8Array(length);
   let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i];
+    if (part === undefined) continue;
+    out.set(part, offset);
+    offset += part.length;
   }
   return out;
 }

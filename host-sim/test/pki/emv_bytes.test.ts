@@ -1,0 +1,48 @@
+// Hex and concatenation helpers of the test PKI and the cards, against byte-by-byte reference
+// code written here (parseInt per pair, toString(16) per byte) on seeded random data.
+
+import { describe, expect, it } from 'vitest';
+
+import { concatBytes, fromHex, toHex } from '../../src/pki/emv_bytes.js';
+import { Prng } from '../../src/prng.js';
+
+const SEED = Number(process.env['SHUAKA_SEED'] ?? 0xe3b);
+
+function referenceHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+describe('emv_bytes', () => {
+  it('toHexAndFromHex_matchTheReference_onSeededBytes_withSpacesAndUpperCase', () => {
+    const prng = new Prng(SEED);
+    for (let i = 0; i < 300; i += 1) {
+      const bytes = prng.bytes(prng.below(70));
+      const hex = referenceHex(bytes);
+      expect(toHex(bytes), `seed ${SEED} case ${i}`).toBe(hex);
+      // A view into a larger buffer: only its own bytes.
+      const wide = new Uint8Array(bytes.length + 4);
+      wide.set(bytes, 2);
+      expect(toHex(wide.subarray(2, 2 + bytes.length))).toBe(hex);
+      const spaced = hex.toUpperCase()
+        .replace(/(..)/g, (pair) => (prng.chance(0.3) ? `${pair} ` : pair));
+      const back = fromHex(prng.chance(0.5) ? spaced : `\n ${spaced}\t`);
+      expect(back, `seed ${SEED} case ${i}`).toEqual(bytes);
+      expect(back.constructor).toBe(Uint8Array);
+    }
+  });
+
+  it('fromHex_refusesOddLengthsAndNonHexCharacters', () => {
+    for (const bad of ['a', 'abc', 'zz', '0g', '12 3', '0x12', '--']) {
+      expect(() => fromHex(bad), bad).toThrow(RangeError);
+    }
+    expect(fromHex('')).toEqual(new Uint8Array(0));
+  });
+
+  it('concatBytes_joinsInOrder_includingEmptyParts', () => {
+    const prng = new Prng(SEED + 1);
+    const parts = Array.from({ length: 7 }, () => prng.bytes(prng.below(5)));
+    const joined = concatBytes(...parts);
+    expect(Array.from(joined)).toEqual(parts.flatMap((p) => Array.from(p)));
+    expect(concatBytes()).toEqual(new Uint8Array(0));
+  });
+});
