@@ -9,20 +9,33 @@ import {
   FRAME_OVERHEAD_BYTES,
 } from '../../../firmware/src/app/journal/journal_frame.js';
 import {
+  FactSlot,
+  PayloadFacts,
+  payloadFastCheck,
+} from '../../../firmware/src/app/journal/journal_payload_fast.js';
+import {
   journalKindOfCode,
   journalPayloadDecode,
   type JournalEntry,
+  type JournalKind,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { SegmentScanner } from '../../../firmware/src/app/journal/journal_scan.js';
 import { JournalState } from '../../../firmware/src/app/journal/journal_state.js';
 import type { StorageSim } from '../storage_sim.js';
+
+/** The card and ATC a record speaks for (a debit's key), and whether it clears the debit. */
+export interface SwarmDebitKey {
+  readonly key: string;
+  readonly final: boolean;
+}
 
 /** One durable record as the checkers compare it. */
 export interface SwarmRecord {
   readonly seq: number;
   /** The frame's payload bytes as a latin1 string (exact comparison, cheap to hold). */
   readonly payload: string;
-  readonly entry: JournalEntry;
+  /** recordDebitKey of its entry: null for a record that speaks for no debit. */
+  readonly debit: SwarmDebitKey | null;
 }
 
 /** What a full scan of the durable image found. */
@@ -113,7 +126,7 @@ export class JournalScanner {
         const entry = this.entry;
         if (entry === null) throw new Error(`journal record ${seq} without its entry`);
         const text = latin1(payload);
-        this.records.push({ seq, payload: text, entry });
+        this.records.push({ seq, payload: text, debit: recordDebitKey(entry) });
         this.payloadBySeq.set(seq, text);
         this.entry = null;
       },
@@ -137,6 +150,8 @@ function samePrefix(a: Uint8Array, b: Uint8Array, length: number): boolean {
  */
 export class JournalFollower {
   private offset = 0;
+  /** Reused by every record's in-place check (payloadFastCheck allocates nothing). */
+  private readonly facts = new PayloadFacts();
 
   /** Starts after the records of a full scan. */
   reset(scan: SwarmJournalScan): void {
@@ -163,13 +178,9 @@ export class JournalFollower {
       const frame = checked.frame;
       const kind = journalKindOfCode(frame.kindCode);
       if (kind === null) break;
-      let entry: JournalEntry;
-      try {
-        entry = journalPayloadDecode(kind, frame.payload, JOURNAL_FILE_NAME).entry;
-      } catch {
-        break;
-      }
-      out.push({ seq: frame.seq, payload: latin1(frame.payload), entry });
+      const debit = payloadDebitKey(kind, frame.payload, this.facts);
+      if (debit === undefined) break;
+      out.push({ seq: frame.seq, payload: latin1(frame.payload), debit });
       at += FRAME_OVERHEAD_BYTES + frame.payload.length;
     }
     this.offset += at;
@@ -177,8 +188,35 @@ export class JournalFollower {
   }
 }
 
+/**
+ * recordDebitKey of a payload of `kind`, or undefined when it does not decode. A payload in
+ * the journal's canonical form (every one the journal writes) is checked in place and its
+ * card token and ATC read from there, without building the entry (JSON.parse and a walk over
+ * some 40 values per record); any other goes through the decoder, which decides.
+ * `payloadFastCheck` accepts only what the decoder accepts, with the same values
+ * (journal_payload_fast.test.ts).
+ */
+export function payloadDebitKey(
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): SwarmDebitKey | null | undefined {
+  const carded = kind === 'pending' || kind === 'torn' || kind === 'final';
+  const noDebit = kind === 'declined' || kind === 'reconciled' || kind === 'ack';
+  if ((carded || noDebit) && payloadFastCheck(kind, payload, facts)) {
+    if (noDebit) return null;
+    const key = `${facts.text(FactSlot.PAN_TOKEN)}/${facts.num[FactSlot.ATC] ?? 0}`;
+    return { key, final: kind === 'final' };
+  }
+  try {
+    return recordDebitKey(journalPayloadDecode(kind, payload, JOURNAL_FILE_NAME).entry);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The card and ATC a record speaks for (a debit's key), or null for ack/reconciled. */
-export function recordDebitKey(entry: JournalEntry): { key: string; final: boolean } | null {
+export function recordDebitKey(entry: JournalEntry): SwarmDebitKey | null {
   switch (entry.kind) {
     case 'pending':
     case 'torn':

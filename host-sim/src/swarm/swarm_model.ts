@@ -14,7 +14,6 @@ import {
   journalDurableImage,
   journalDurableTail,
   JournalScanner,
-  recordDebitKey,
   type SwarmJournalScan,
   type SwarmRecord,
 } from './swarm_journal.js';
@@ -213,7 +212,7 @@ export class SwarmModel {
   }
 
   private index(record: SwarmRecord): void {
-    const key = recordDebitKey(record.entry);
+    const key = record.debit;
     if (key === null) return;
     this.debitKeys.add(key.key);
     if (!key.final) return;

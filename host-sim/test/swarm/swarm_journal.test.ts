@@ -6,13 +6,31 @@
 import { describe, expect, it } from 'vitest';
 
 import { Journal, JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
-import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
+import {
+  CHAIN_GENESIS_HASH,
+  frameEncode,
+} from '../../../firmware/src/app/journal/journal_frame.js';
+import {
+  PayloadFacts,
+  payloadFastCheck,
+} from '../../../firmware/src/app/journal/journal_payload_fast.js';
+import {
+  JOURNAL_KIND_CODES,
+  journalEntryNormalise,
+  journalPayloadEncode,
+  type JournalEntry,
+} from '../../../firmware/src/app/journal/journal_records.js';
 import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import { ClockSim } from '../../src/clock_sim.js';
 import { Prng } from '../../src/prng.js';
 import { StorageSim } from '../../src/storage_sim.js';
-import { JournalScanner } from '../../src/swarm/swarm_journal.js';
+import {
+  JournalFollower,
+  JournalScanner,
+  payloadDebitKey,
+  recordDebitKey,
+} from '../../src/swarm/swarm_journal.js';
 import { testSeed } from '../sim/support/sim_ride.js';
 
 const VAULT = PanVault.fromKey(new Uint8Array(32).fill(7), (n) => new Prng(n).bytes(n));
@@ -49,8 +67,8 @@ function expectSameAsAWholeScan(
   const image = storage.durableBytes(JOURNAL_FILE_NAME);
   const ours = scanner.scan(image);
   const truth = journalScan(image, JOURNAL_FILE_NAME, true);
-  expect(ours.records.map((r) => [r.seq, r.entry]), `seed ${seed}`).toEqual(
-    truth.records.map((r) => [r.seq, r.entry]),
+  expect(ours.records.map((r) => [r.seq, r.debit]), `seed ${seed}`).toEqual(
+    truth.records.map((r) => [r.seq, recordDebitKey(r.entry)]),
   );
   expect(ours.tornTail, `seed ${seed}`).toBe(truth.tornTail !== null);
   expect(ours.corruption === null ? null : ours.corruption, `seed ${seed}`).toBe(
@@ -118,5 +136,58 @@ describe('JournalScanner', () => {
     expect(cuts, `seed ${seed}`).toBeGreaterThan(10);
     expect(flips, `seed ${seed}`).toBeGreaterThan(5);
     expect(finals, `seed ${seed}`).toBeGreaterThan(50);
+  });
+});
+
+describe('JournalFollower', () => {
+  it('debitKeys_equalTheDecodedEntries_canonicalOrNot_andStopAtAnUndecodableRecord', () => {
+    // The follower reads a canonical payload in place and sends any other through the
+    // decoder: both must give recordDebitKey of the decoded entry (the truth here).
+    const seed = testSeed(6);
+    const prng = new Prng(seed);
+    const frames: Uint8Array[] = [];
+    const expected: ({ key: string; final: boolean } | null)[] = [];
+    let prev = CHAIN_GENESIS_HASH;
+    const push = (payload: Uint8Array, kind: 'pending' | 'final' | 'ack'): void => {
+      const built = frameEncode(JOURNAL_KIND_CODES[kind], frames.length + 1, payload, prev);
+      frames.push(built.frame);
+      prev = built.hash;
+    };
+    for (let i = 0; i < 40; i += 1) {
+      // As the journal writes it: normalised (its fields in the encoder's order).
+      const e = journalEntryNormalise(prng.chance(0.1)
+        ? { kind: 'ack', throughSeq: i + 1 }
+        : entry(prng.below(9), prng.below(0x10000), prng.chance(0.5) ? i + 1 : null), 'test');
+      const canonical = journalPayloadEncode(1_714_550_400_000 + i, e);
+      // Another JSON spelling of the same record (spaces): valid, but not the fast form.
+      const spelled = new TextEncoder().encode(
+        JSON.stringify({ timeWallMs: 1_714_550_400_000 + i, ...e }, null, 1));
+      const kind = e.kind === 'ack' ? 'ack' : e.kind === 'final' ? 'final' : 'pending';
+      // The canonical form takes the in-place path, the other spelling the decoder's.
+      expect(payloadFastCheck(kind, canonical, new PayloadFacts()), `seed ${seed}`).toBe(true);
+      expect(payloadFastCheck(kind, spelled, new PayloadFacts()), `seed ${seed}`).toBe(false);
+      push(prng.chance(0.3) ? spelled : canonical, kind);
+      expected.push(recordDebitKey(e));
+    }
+    const image = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) {
+      image.set(f, at);
+      at += f.length;
+    }
+    const follower = new JournalFollower();
+    const got = follower.next(image, 0);
+    expect(got.map((r) => r.debit), `seed ${seed}`).toEqual(expected);
+    expect(follower.position()).toBe(image.length);
+    // An ATC out of range decodes nowhere: no key, and the follower stops before it.
+    const good = journalPayloadEncode(1, journalEntryNormalise(entry(1, 7, null), 'test'));
+    const text = new TextDecoder().decode(good);
+    expect(text).toContain('"atc":7,');
+    const bad = new TextEncoder().encode(text.replace('"atc":7,', '"atc":70000,'));
+    expect(payloadDebitKey('pending', bad, new PayloadFacts())).toBeUndefined();
+    push(bad, 'pending');
+    const last = frames[frames.length - 1] ?? new Uint8Array(0);
+    expect(follower.next(last, image.length)).toEqual([]);
+    expect(follower.position()).toBe(image.length);
   });
 });
