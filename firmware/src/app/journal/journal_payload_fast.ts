@@ -319,6 +319,16 @@ const DIGIT_9 = 0x39;
 const NULL_BYTES = ASCII.encode('null');
 const TRUE_BYTES = ASCII.encode('true');
 const FALSE_BYTES = ASCII.encode('false');
+/**
+ * 1 at the bytes of an upper-case hex digit (0-9, A-F): one load per byte of a hex field, the
+ * bulk of a record (a pending's kernel record alone is up to 8 KiB of hex).
+ */
+const HEX_UPPER_DIGIT: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let b = DIGIT_0; b <= DIGIT_9; b += 1) table[b] = 1;
+  for (let b = 0x41; b <= 0x46; b += 1) table[b] = 1;
+  return table;
+})();
 /** Digits of Number.MAX_SAFE_INTEGER: a longer run is no integer the rules admit. */
 const SAFE_DIGITS_MAX = 16;
 
@@ -413,12 +423,8 @@ function hexAt(
   const from = at + 1;
   let pos = from;
   // Bounded: at most 2 * max + 1 digits are looked at.
-  while (pos < bytes.length && pos - from <= 2 * leaf.max) {
-    const byte = bytes[pos] ?? 0;
-    const digit = (byte >= DIGIT_0 && byte <= DIGIT_9) || (byte >= 0x41 && byte <= 0x46);
-    if (!digit) break;
-    pos += 1;
-  }
+  const end = Math.min(bytes.length, from + 2 * leaf.max + 1);
+  while (pos < end && HEX_UPPER_DIGIT[bytes[pos] ?? 0] === 1) pos += 1;
   const digits = pos - from;
   if (bytes[pos] !== QUOTE || digits % 2 !== 0) return -1;
   const length = digits / 2;
