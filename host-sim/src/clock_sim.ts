@@ -1,14 +1,18 @@
 // Simulated clock: time moves only when the simulation advances it; sleeps resolve in order.
 
-import type { ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
+import type { ClockAlarm, ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
 
 interface Sleeper {
-  /** Moved only by `skipFrozen`, for every sleeper alike. */
+  /** Moved only by `skipFrozen`, for every sleeper alike (and by an alarm's `set`). */
   wakeMs: number;
-  readonly order: number;
+  /** Registration order, the tie-break of equal deadlines (an alarm's `set` renews it). */
+  order: number;
+  /** Resolves a sleep's promise, or calls an alarm's callback (synchronously, in the wake). */
   readonly resolve: () => void;
   /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
   cancelled: boolean;
+  /** Where it sits in the heap, -1 when out of it (an alarm leaves at once when cleared). */
+  index: number;
 }
 
 /** How `ClockSim.wakeUntil` ended: its stop condition held, nobody sleeps, too many wakes. */
@@ -47,7 +51,7 @@ export class ClockSim implements ClockPort {
       throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
     }
     return new Promise<void>((resolve) => {
-      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false });
+      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 });
       this.orderNext += 1;
     });
   }
@@ -64,7 +68,7 @@ export class ClockSim implements ClockPort {
     }
     let sleeper: Sleeper | undefined;
     const done = new Promise<void>((resolve) => {
-      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false };
+      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 };
       this.push(sleeper);
       this.orderNext += 1;
     });
@@ -72,6 +76,31 @@ export class ClockSim implements ClockPort {
       done,
       cancel: () => {
         if (sleeper !== undefined) sleeper.cancelled = true;
+      },
+    };
+  }
+
+  /**
+   * A reusable timer (ClockPort.alarm): one sleeper that `set` puts back in the heap with a
+   * new deadline and `clear` takes out at once, with no promise and no allocation. `onFire`
+   * runs inside the wake, as a promise's resolve would, and the jobs it causes run before the
+   * next wake as a woken sleep's would. `set` throws as `sleepMs`.
+   */
+  alarm(onFire: () => void): ClockAlarm {
+    const sleeper: Sleeper = { wakeMs: 0, order: 0, resolve: onFire, cancelled: false, index: -1 };
+    return {
+      set: (durationMs) => {
+        if (sleeper.index >= 0) this.remove(sleeper);
+        if (this.heap.length >= CLOCK_SIM_SLEEPERS_MAX) {
+          throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
+        }
+        sleeper.wakeMs = this.nowMsValue + Math.max(0, durationMs);
+        sleeper.order = this.orderNext;
+        this.orderNext += 1;
+        this.push(sleeper);
+      },
+      clear: () => {
+        if (sleeper.index >= 0) this.remove(sleeper);
       },
     };
   }
@@ -197,38 +226,62 @@ export class ClockSim implements ClockPort {
   }
 
   private push(s: Sleeper): void {
+    this.heap.push(s);
+    this.siftUp(s, this.heap.length - 1);
+  }
+
+  /** Removes and returns the earliest sleeper; the heap must not be empty. */
+  private pop(): Sleeper {
+    const top = this.heap[0] as Sleeper;
+    this.remove(top);
+    return top;
+  }
+
+  /** Takes `s` out of the heap (it must be in it): the last entry fills its place. */
+  private remove(s: Sleeper): void {
     const heap = this.heap;
-    heap.push(s);
-    let i = heap.length - 1;
+    const at = s.index;
+    const last = heap.pop() as Sleeper;
+    s.index = -1;
+    if (last === s) return;
+    if (at > 0 && before(last, heap[(at - 1) >> 1] as Sleeper)) this.siftUp(last, at);
+    else this.siftDown(last, at);
+  }
+
+  /** Puts `s` at slot `i` or above, moving later parents down. */
+  private siftUp(s: Sleeper, from: number): void {
+    const heap = this.heap;
+    let i = from;
     while (i > 0) {
       const up = (i - 1) >> 1;
       const parent = heap[up] as Sleeper;
       if (!before(s, parent)) break;
       heap[i] = parent;
+      parent.index = i;
       i = up;
     }
     heap[i] = s;
+    s.index = i;
   }
 
-  /** Removes and returns the earliest sleeper; the heap must not be empty. */
-  private pop(): Sleeper {
+  /** Puts `s` at slot `i` or below, moving earlier children up. */
+  private siftDown(s: Sleeper, from: number): void {
     const heap = this.heap;
-    const top = heap[0] as Sleeper;
-    const last = heap.pop() as Sleeper;
-    if (heap.length === 0) return top;
-    let i = 0;
+    let i = from;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
       const right = left + 1;
       const child =
         right < heap.length && before(heap[right] as Sleeper, heap[left] as Sleeper) ? right : left;
-      if (!before(heap[child] as Sleeper, last)) break;
-      heap[i] = heap[child] as Sleeper;
+      const earlier = heap[child] as Sleeper;
+      if (!before(earlier, s)) break;
+      heap[i] = earlier;
+      earlier.index = i;
       i = child;
     }
-    heap[i] = last;
-    return top;
+    heap[i] = s;
+    s.index = i;
   }
 }
 

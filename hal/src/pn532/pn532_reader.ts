@@ -5,7 +5,7 @@
 // layer. Every wait is measured on the injected ClockPort, so the same driver runs on a real
 // UART, on a pty and on the simulator's in-memory link.
 
-import { clockTimer, type ClockPort, type ClockTimer } from '../ports/clock_port.js';
+import { clockAlarm, type ClockAlarm, type ClockPort } from '../ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
 import type {
   ReaderControlPort,
@@ -182,6 +182,22 @@ interface ActiveTarget {
 export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private readonly decoder = new Pn532FrameDecoder();
   private waiter: (() => void) | undefined;
+  /**
+   * The driver's three timeouts, each one reusable alarm armed and called off around every
+   * wait (most end with their answer, not their timeout): the deadline of the event wait or
+   * pause under way (it sets `timedOut`), the inter-byte stall of a started answer, and the
+   * bound of the serial operation under way (see linkOp).
+   */
+  private readonly deadlineAlarm: ClockAlarm;
+  private readonly interByteAlarm: ClockAlarm;
+  private readonly linkAlarm: ClockAlarm;
+  private timedOut = false;
+  /** The inter-byte alarm went off (a real timer may fire a little before its time). */
+  private interByteFired = false;
+  /** Settles the serial operation under way with undefined (stalled); see linkOp. */
+  private linkSettle: ((result: HalResult<void> | undefined) => void) | undefined;
+  /** The link bound fired once already: the clock has had its one more turn. */
+  private linkBoundTurned = false;
   private lastRxMs = 0;
   private busy = false;
   private cancelRequested = false;
@@ -217,6 +233,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       this.decoder.push(bytes);
       this.wakeWaiter();
     });
+    this.deadlineAlarm = clockAlarm(clock, () => {
+      this.timedOut = true;
+      this.wakeWaiter();
+    });
+    this.interByteAlarm = clockAlarm(clock, () => {
+      this.interByteFired = true;
+      this.wakeWaiter();
+    });
+    this.linkAlarm = clockAlarm(clock, () => this.linkBoundReached());
   }
 
   /** Counters since construction. Never fails. */
@@ -854,21 +879,32 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     wireMs: number,
     operation: () => Promise<HalResult<void>>,
   ): Promise<HalResult<void>> {
-    let result: HalResult<void> | undefined;
-    const running = operation().then((r) => {
-      result = r;
-    });
     const limitMs = wireMs + this.options.linkStallMs;
-    // Called off once the operation ends: a bound that lost its race costs nothing more.
-    const stall = clockTimer(this.clock, limitMs);
-    const expired = stall.done.then(() => this.clock.sleepMs(0));
-    await Promise.race([running, expired]);
-    stall.cancel();
+    // One alarm bounds it, called off once the operation ends (most do): no timer promise.
+    this.linkBoundTurned = false;
+    this.linkAlarm.set(limitMs);
+    const result = await new Promise<HalResult<void> | undefined>((settle) => {
+      this.linkSettle = settle;
+      // A late result, after the bound settled this promise, changes nothing.
+      void operation().then(settle);
+    });
+    this.linkSettle = undefined;
+    this.linkAlarm.clear();
     if (result !== undefined) return result;
     this.stats.linkStalls += 1;
     const detail = `serial ${what} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
+  }
+
+  /** The link bound ran out: one more clock turn for an answer that was ready, then stalled. */
+  private linkBoundReached(): void {
+    if (!this.linkBoundTurned) {
+      this.linkBoundTurned = true;
+      this.linkAlarm.set(0);
+      return;
+    }
+    this.linkSettle?.(undefined);
   }
 
   /**
@@ -882,68 +918,53 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
     const ready = this.decoder.next();
     if (ready !== undefined) return ready;
-    // Both timers are called off when an event comes first (most waits end that way).
-    const timers: ClockTimer[] = [];
+    const remainingMs = deadlineMs - this.clock.nowMs();
+    this.timedOut = remainingMs <= 0;
+    if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
+    let stallArmedForMs = Number.NaN;
     try {
-      return await this.nextEventTimed(deadlineMs, code, timers);
+      for (;;) {
+        const ev = this.decoder.next();
+        if (ev !== undefined) return ev;
+        if (this.linkDown !== null) return 'lost';
+        if (this.cancelRequested) return 'cancelled';
+        if (this.timedOut) return 'timeout';
+        if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
+          const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
+          if (this.clock.nowMs() >= stallAtMs) return 'stalled';
+          if (stallArmedForMs !== this.lastRxMs || this.interByteFired) {
+            // Armed again when a byte came since, or when it went off early by this clock.
+            stallArmedForMs = this.lastRxMs;
+            this.interByteFired = false;
+            this.interByteAlarm.set(stallAtMs - this.clock.nowMs());
+          }
+        }
+        await this.woken();
+      }
     } finally {
-      for (const timer of timers) timer.cancel();
+      // Both timeouts are called off when an event comes first (most waits end that way).
+      this.deadlineAlarm.clear();
+      this.interByteAlarm.clear();
     }
   }
 
-  private async nextEventTimed(
-    deadlineMs: number,
-    code: number,
-    timers: ClockTimer[],
-  ): Promise<Waited> {
-    let timedOut = false;
-    const remainingMs = deadlineMs - this.clock.nowMs();
-    if (remainingMs > 0) {
-      const deadline = clockTimer(this.clock, remainingMs);
-      timers.push(deadline);
-      void deadline.done.then(() => {
-        timedOut = true;
-        this.wakeWaiter();
-      });
-    } else {
-      timedOut = true;
-    }
-    let stallArmedForMs = Number.NaN;
-    for (;;) {
-      const ev = this.decoder.next();
-      if (ev !== undefined) return ev;
-      if (this.linkDown !== null) return 'lost';
-      if (this.cancelRequested) return 'cancelled';
-      if (timedOut) return 'timeout';
-      if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
-        const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
-        if (this.clock.nowMs() >= stallAtMs) return 'stalled';
-        if (stallArmedForMs !== this.lastRxMs) {
-          stallArmedForMs = this.lastRxMs;
-          const stall = clockTimer(this.clock, stallAtMs - this.clock.nowMs());
-          timers.push(stall);
-          void stall.done.then(() => this.wakeWaiter());
-        }
-      }
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-      this.waiter = undefined;
-    }
+  /** Resolves at the next `wakeWaiter` (bytes, a timeout, cancel, a lost link). */
+  private woken(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.waiter = resolve;
+    });
   }
 
   /** Sleeps on the clock; false when cancelled or the link was lost meanwhile. */
   private async pause(durationMs: number): Promise<boolean> {
-    let slept = false;
-    void this.clock.sleepMs(durationMs).then(() => {
-      slept = true;
-      this.wakeWaiter();
-    });
-    while (!slept && !this.cancelRequested && this.linkDown === null) {
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-      this.waiter = undefined;
+    this.timedOut = false;
+    this.deadlineAlarm.set(durationMs);
+    try {
+      while (!this.timedOut && !this.cancelRequested && this.linkDown === null) {
+        await this.woken();
+      }
+    } finally {
+      this.deadlineAlarm.clear();
     }
     return !this.cancelRequested && this.linkDown === null;
   }

@@ -2,7 +2,7 @@
 // a reader link that can be unplugged, a wall clock that can jump, line noise that comes and
 // goes, and a rider-facing indicator kept in memory.
 
-import type { ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
+import type { ClockAlarm, ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
@@ -126,6 +126,10 @@ export class JumpClock implements ClockPort {
 
   sleepCancelable(durationMs: number): ClockTimer {
     return this.sim.sleepCancelable(durationMs);
+  }
+
+  alarm(onFire: () => void): ClockAlarm {
+    return this.sim.alarm(onFire);
   }
 
   jumpWallMs(deltaMs: number): void {
