@@ -153,55 +153,55 @@ export class ClockSim implements ClockPort {
   }
 
   /**
-   * The cheap step of long simulations (the swarm): wakes the earliest sleeper only (time
-   * jumps to its deadline) and lets the jobs it causes run, one macrotask boundary in all
-   * where `step` takes four or more. Wakes happen in the same order as with `step`. False,
-   * after letting pending jobs run, when nobody sleeps. It waits for the promise jobs only
-   * (`afterPromiseJobs`), not for a macrotask: a simulation stepped this way must do no real
-   * I/O or timer work between two wakes (the swarm's boards do none).
+   * The cheap step of long simulations: lets the pending promise jobs run, wakes the earliest
+   * sleeper only (time jumps to its deadline) and lets the jobs it causes run, with no
+   * macrotask boundary where `step` takes four or more. Wakes happen in the same order as with
+   * `step`. False, once the pending jobs have run, when nobody sleeps. It waits for the promise
+   * jobs only (`afterPromiseJobs`), not for a macrotask: a simulation stepped this way must do
+   * no real I/O or timer work between two wakes (the swarm's boards do none). The jobs pending
+   * when it is called run first: an operation just begun (its first sleep or write still a
+   * job away) must not find the clock already moved to a later deadline.
    */
-  wakeNext(): Promise<boolean> {
+  async wakeNext(): Promise<boolean> {
+    await afterPromiseJobs(true);
     this.dropCancelled();
-    if (this.heap.length === 0) return this.wakeNextAfterJobs();
+    if (this.heap.length === 0) return false;
     this.wakeTop();
     return afterPromiseJobs(true);
   }
 
   /**
-   * `wakeNext` in a loop, without a promise or an async resumption per wake: before each
-   * wake `stop()` is asked (it ends the loop with 'stopped'); after `wakesMax` wakes the loop
-   * ends with 'limit'; when nobody sleeps once the pending jobs have run, with 'idle'. Wakes,
-   * and the jobs between them, happen exactly as with `while (!stop()) await wakeNext()`:
-   * the loop goes on from a `process.nextTick` queued from a promise job, i.e. once every job
-   * the last wake caused has run (see `afterPromiseJobs`). The same rule as `wakeNext`: no
-   * real I/O or timer work between two wakes. Rejects with what `stop` throws.
+   * `wakeNext` in a loop, without a promise or an async resumption per wake: once the pending
+   * jobs have run, `stop()` is asked before each wake (it ends the loop with 'stopped'); after
+   * `wakesMax` wakes the loop ends with 'limit'; when nobody sleeps once the pending jobs have
+   * run, with 'idle'. Wakes, and the jobs between them, happen exactly as with
+   * `while (!stop()) await wakeNext()`: the loop goes on from a `process.nextTick` queued from
+   * a promise job, i.e. once every job the last wake caused has run (see `afterPromiseJobs`).
+   * The same rule as `wakeNext`: no real I/O or timer work between two wakes. Rejects with
+   * what `stop` throws.
    */
   wakeUntil(stop: () => boolean, wakesMax: number): Promise<ClockWakeEnd> {
     return new Promise<ClockWakeEnd>((resolve, reject) => {
       let wakes = 0;
+      // Queued from a promise job, so that it runs once every job has (see afterPromiseJobs).
+      const queueTurn = (): void => {
+        process.nextTick(turn);
+      };
+      // Runs only once every pending job has run (the caller's first, then each wake's).
       const turn = (): void => {
         try {
           if (stop()) return resolve('stopped');
           if (wakes > wakesMax) return resolve('limit');
-          wakes += 1;
           this.dropCancelled();
-          if (this.heap.length > 0) {
-            this.wakeTop();
-            afterPromiseJobsThen(turn);
-          } else {
-            // As wakeNextAfterJobs: let pending jobs run (they may sleep), then wake.
-            afterPromiseJobsThen(() => {
-              this.dropCancelled();
-              if (this.heap.length === 0) return resolve('idle');
-              this.wakeTop();
-              afterPromiseJobsThen(turn);
-            });
-          }
+          if (this.heap.length === 0) return resolve('idle');
+          wakes += 1;
+          this.wakeTop();
+          void PROMISE_JOB_DONE.then(queueTurn);
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
         }
       };
-      turn();
+      void PROMISE_JOB_DONE.then(queueTurn);
     });
   }
 
@@ -210,14 +210,6 @@ export class ClockSim implements ClockPort {
     const next = this.pop();
     this.nowMsValue = Math.max(this.nowMsValue, next.wakeMs);
     next.resolve();
-  }
-
-  /** Nobody sleeps now: let pending jobs run (they may sleep), then wake the earliest. */
-  private async wakeNextAfterJobs(): Promise<boolean> {
-    await afterPromiseJobs(true);
-    this.dropCancelled();
-    if (this.heap.length === 0) return false;
-    return this.wakeNext();
   }
 
   /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */
@@ -305,15 +297,6 @@ function afterPromiseJobs<T>(value: T): Promise<T> {
   return new Promise<T>((resolve) => {
     void PROMISE_JOB_DONE.then(() => process.nextTick(resolve, value));
   });
-}
-
-/**
- * Runs `then` once every queued promise job has run (as `afterPromiseJobs`, without a promise
- * of its own). The tick is queued from a reaction to a settled promise, which joins V8's
- * queue where a `queueMicrotask` job would, without the async resource Node makes for one.
- */
-function afterPromiseJobsThen(then: () => void): void {
-  void PROMISE_JOB_DONE.then(() => process.nextTick(then));
 }
 
 /** Lets every queued promise job run (a macrotask boundary without a timer of our own). */

@@ -116,6 +116,11 @@ interface LineShared {
   transcript: boolean;
 }
 
+/** The result of every write that went through (frozen: nobody changes it). */
+const WRITE_DONE: HalResult<void> = Object.freeze(halOk(undefined));
+/** A flush here has nothing to drop: one settled promise serves every call. */
+const DISCARD_DONE: Promise<HalResult<void>> = Promise.resolve(WRITE_DONE);
+
 /** One end of a simulated line. */
 export class SerialLinkSim implements SerialLink {
   private receiver: SerialReceiver | undefined;
@@ -164,13 +169,24 @@ export class SerialLinkSim implements SerialLink {
       return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
     }
     if (this.frozen) return new Promise<never>(() => undefined);
-    return this.line.transmit(bytes.slice());
+    const line = this.line;
+    return new Promise<HalResult<void>>((done) => line.transmit(bytes.slice(), done));
+  }
+
+  /**
+   * `write` for a sender that never awaits its writes (the PN532 emulator answering): the
+   * same line, order and faults, with no promise. A closed or frozen end drops the bytes, as
+   * the write it stands for would never end or fail unheard. Never fails.
+   */
+  send(bytes: Uint8Array): void {
+    if (this.closed || this.frozen || this.line === undefined) return;
+    this.line.transmit(bytes.slice(), undefined);
   }
 
   /** Nothing is ever buffered unread here: bytes go straight to the receiver. */
-  async discardInput(): Promise<HalResult<void>> {
-    if (this.closed) return halErr(HalStatus.CANCELLED, 'link closed');
-    return halOk(undefined);
+  discardInput(): Promise<HalResult<void>> {
+    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    return DISCARD_DONE;
   }
 
   /** Errors: NOT_SUPPORTED (non-positive rate), CANCELLED (closed). */
@@ -194,8 +210,6 @@ export class SerialLinkSim implements SerialLink {
   }
 }
 
-/** The result of every write that went through (frozen: nobody changes it). */
-const WRITE_DONE: HalResult<void> = Object.freeze(halOk(undefined));
 
 /** A write on the wire or waiting for it. */
 interface LineWrite {
@@ -203,7 +217,8 @@ interface LineWrite {
   readonly bytes: Uint8Array;
   /** Bytes of it already delivered. */
   at: number;
-  readonly done: (result: HalResult<void>) => void;
+  /** Settles the sender's promise; undefined for `send`. */
+  readonly done: ((result: HalResult<void>) => void) | undefined;
 }
 
 /**
@@ -229,12 +244,10 @@ class SimLine {
     this.arrival = clockAlarm(shared.clock, () => this.chunkArrived());
   }
 
-  /** Queues `bytes` (the line's own copy); resolves once the last byte reached the other end. */
-  transmit(bytes: Uint8Array): Promise<HalResult<void>> {
-    return new Promise<HalResult<void>>((done) => {
-      this.queue.push({ bytes, at: 0, done });
-      if (this.queue.length === 1) this.startChunk();
-    });
+  /** Queues `bytes` (the line's own copy); `done` once the last byte reached the other end. */
+  transmit(bytes: Uint8Array, done: ((result: HalResult<void>) => void) | undefined): void {
+    this.queue.push({ bytes, at: 0, done });
+    if (this.queue.length === 1) this.startChunk();
   }
 
   private quiet(): boolean {
@@ -253,7 +266,7 @@ class SimLine {
       if (write.bytes.length > 0) break;
       // Nothing to send: done at once.
       this.queue.shift();
-      write.done(WRITE_DONE);
+      write.done?.(WRITE_DONE);
       write = this.queue[0];
     }
     if (write === undefined) return;
@@ -286,7 +299,7 @@ class SimLine {
     this.to.deliver(delivered);
     if (write.at >= bytes.length) {
       this.queue.shift();
-      write.done(WRITE_DONE);
+      write.done?.(WRITE_DONE);
     }
     this.startChunk();
   }

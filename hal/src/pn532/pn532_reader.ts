@@ -67,7 +67,7 @@ import {
   PN532_TFI_D4_HOST_TO_PN532,
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
-  encodePn532Frame,
+  encodePn532FrameParts,
   type Pn532FrameEvent,
 } from './pn532_frame.js';
 
@@ -196,6 +196,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private interByteFired = false;
   /** Settles the serial operation under way with undefined (stalled); see linkOp. */
   private linkSettle: ((result: HalResult<void> | undefined) => void) | undefined;
+  /** What the serial operation under way does now (a frame's flush, then its write). */
+  private linkWhat = '';
   /** The link bound fired once already: the clock has had its one more turn. */
   private linkBoundTurned = false;
   private lastRxMs = 0;
@@ -460,7 +462,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** SAMConfiguration normal mode at `baudRate`, the first command out of LowVbat (AN10609). */
   private async samAt(baudRate: number): Promise<HalResult<Uint8Array>> {
     if (this.link.baudRate() !== baudRate) {
-      const set = await this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
+      const set = await this.linkOp('setBaudRate', 0, (settle) => {
+        void this.link.setBaudRate(baudRate).then(settle);
+      });
       if (!set.ok) return set;
     }
     this.asleep = true;
@@ -497,7 +501,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     // As nfcpy: give the ACK time to leave (USB bridges report drain early) and the chip time
     // to switch, then switch our end.
     await this.clock.sleepMs(this.options.baudSwitchSettleMs);
-    return this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
+    return this.linkOp('setBaudRate', 0, (settle) => {
+      void this.link.setBaudRate(baudRate).then(settle);
+    });
   }
 
   private async pollSteps(options: PollOptions): Promise<HalResult<PollResult>> {
@@ -685,11 +691,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     params: readonly number[] | Uint8Array,
     timeoutMs: number = this.options.commandTimeoutMs,
   ): Promise<HalResult<Uint8Array>> {
-    // Code and parameters set in place: an APDU spread into call arguments cost one per byte.
-    const body = new Uint8Array(1 + params.length);
-    body[0] = code;
-    body.set(params, 1);
-    const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, body);
+    // Code and parameters set in place, in the frame itself (one array, one copy).
+    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code], params);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
@@ -733,14 +736,21 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     );
   }
 
-  private async sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
+  private sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
-    const flushed = await this.linkOp('discardInput', 0, () => this.link.discardInput());
-    if (!flushed.ok) return flushed;
     const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
-    this.stats.framesSent += 1;
-    return this.linkWrite(bytes);
+    // The flush and the write under one bound (a flush takes no wire time): one operation.
+    return this.linkOp('discardInput', this.wireMs(bytes), (settle) => {
+      void this.link.discardInput().then((flushed) => {
+        // A flush that ended after the bound gave up on it must not send the frame late.
+        if (this.linkSettle !== settle) return;
+        if (!flushed.ok) return settle(flushed);
+        this.linkWhat = 'write';
+        this.stats.framesSent += 1;
+        void this.link.write(bytes).then(settle);
+      });
+    });
   }
 
   /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
@@ -862,9 +872,14 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   private linkWrite(bytes: Uint8Array): Promise<HalResult<void>> {
-    // 8N1: ten bit-times per byte, at the speed the link runs now.
-    const wireMs = (bytes.length * 10_000) / this.link.baudRate();
-    return this.linkOp('write', wireMs, () => this.link.write(bytes));
+    return this.linkOp('write', this.wireMs(bytes), (settle) => {
+      void this.link.write(bytes).then(settle);
+    });
+  }
+
+  /** 8N1: ten bit-times per byte, at the speed the link runs now. */
+  private wireMs(bytes: Uint8Array): number {
+    return (bytes.length * 10_000) / this.link.baudRate();
   }
 
   /**
@@ -877,22 +892,25 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async linkOp(
     what: string,
     wireMs: number,
-    operation: () => Promise<HalResult<void>>,
+    operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void>> {
     const limitMs = wireMs + this.options.linkStallMs;
+    this.linkWhat = what;
     // One alarm bounds it, called off once the operation ends (most do): no timer promise.
     this.linkBoundTurned = false;
     this.linkAlarm.set(limitMs);
+    // The operation settles this promise with its result; a late one, after the bound
+    // settled it, changes nothing.
     const result = await new Promise<HalResult<void> | undefined>((settle) => {
       this.linkSettle = settle;
-      // A late result, after the bound settled this promise, changes nothing.
-      void operation().then(settle);
+      operation(settle);
     });
     this.linkSettle = undefined;
     this.linkAlarm.clear();
     if (result !== undefined) return result;
     this.stats.linkStalls += 1;
-    const detail = `serial ${what} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
+    const detail =
+      `serial ${this.linkWhat} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
   }
@@ -904,7 +922,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       this.linkAlarm.set(0);
       return;
     }
-    this.linkSettle?.(undefined);
+    const settle = this.linkSettle;
+    this.linkSettle = undefined;
+    settle?.(undefined);
   }
 
   /**

@@ -44,9 +44,11 @@ import {
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
   encodePn532Frame,
+  encodePn532FrameParts,
   type Pn532FrameEvent,
 } from '../../../hal/src/pn532/pn532_frame.js';
 import type { CardIdentity, VirtualCard } from '../cards/card_model.js';
+import { SerialLinkSim } from '../serial_link_sim.js';
 import { faultMatches, type Pn532SimFault } from './pn532_sim_faults.js';
 import {
   PN532_FSD_BYTES,
@@ -123,7 +125,13 @@ export interface Pn532SimStats {
   baudSwitches: number;
 }
 
-type Answer = Uint8Array | 'error-frame' | 'silent';
+type Answer = Uint8Array | SplitAnswer | 'error-frame' | 'silent';
+
+/** An answer as a response code (and status) before a card's bytes, framed with no join. */
+interface SplitAnswer {
+  readonly head: readonly number[];
+  readonly body: Uint8Array;
+}
 
 /**
  * What a command answers once its modelled time (RF, card, empty activation attempts) has
@@ -414,7 +422,10 @@ export class Pn532Sim {
       this.send(PN532_ERROR_FRAME);
       return;
     }
-    const frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer);
+    const frame =
+      answer instanceof Uint8Array
+        ? encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer)
+        : encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, answer.head, answer.body);
     this.lastResponse = frame;
     if (fault?.kind === 'bad-checksum') this.badChecksumLeft = fault.times;
     this.sendResponseFrame(frame, fault);
@@ -449,7 +460,9 @@ export class Pn532Sim {
 
   private send(bytes: Uint8Array): void {
     if (this.options.log !== undefined) this.log(`P>H ${hex(bytes)}`);
-    void this.link.write(bytes);
+    // Nobody awaits an answer's write: on the simulated line it costs no promise.
+    if (this.link instanceof SerialLinkSim) this.link.send(bytes);
+    else void this.link.write(bytes);
   }
 
   private abortPending(): void {
@@ -814,10 +827,10 @@ export class Pn532Sim {
     const max = Math.max(1, Math.min(this.options.miChunkBytes, PN532_DATA_IN_MAX));
     if (rapdu.length <= max) {
       this.chainOut = undefined;
-      return withHead([0x41, 0x00], rapdu);
+      return { head: [0x41, 0x00], body: rapdu };
     }
     this.chainOut = { tg, rest: rapdu.slice(max) };
-    return withHead([0x41, PN532_STATUS_40_MI], rapdu.subarray(0, max));
+    return { head: [0x41, PN532_STATUS_40_MI], body: rapdu.subarray(0, max) };
   }
 
   /**
