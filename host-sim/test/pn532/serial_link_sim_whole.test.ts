@@ -78,7 +78,9 @@ describe('SerialLinkSim quietWholeWrites', () => {
     expect(got.at(-1)?.atMs).toBeCloseTo(wireMs(80), 9);
 
     NOISE.lossRatio = 0;
-    const plain = collect({ ...WHOLE, quietWholeWrites: undefined });
+    const { quietWholeWrites, ...absent } = WHOLE;
+    expect(quietWholeWrites).toBe(true);
+    const plain = collect(absent);
     await runOnClock(plain.clock, plain.line.host.write(new Uint8Array(40)));
     expect(plain.got.map((g) => g.bytes.length)).toEqual([16, 16, 8]);
   });
