@@ -175,12 +175,14 @@ export class SerialLinkSim implements SerialLink {
 
   /**
    * `write` for a sender that never awaits its writes (the PN532 emulator answering): the
-   * same line, order and faults, with no promise. A closed or frozen end drops the bytes, as
-   * the write it stands for would never end or fail unheard. Never fails.
+   * same line, order and faults, with no promise, and no copy: the line keeps `bytes` itself,
+   * so the sender must never change them afterwards (frames built for this write, constants).
+   * A closed or frozen end drops the bytes, as the write it stands for would never end or
+   * fail unheard. Never fails.
    */
   send(bytes: Uint8Array): void {
     if (this.closed || this.frozen || this.line === undefined) return;
-    this.line.transmit(bytes.slice(), undefined);
+    this.line.transmit(bytes, undefined);
   }
 
   /** Nothing is ever buffered unread here: bytes go straight to the receiver. */

@@ -609,7 +609,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
       r = await this.exchangePart(target.tg, new Uint8Array(0), deadlineMs);
     }
-    const rapdu = concatBytes(parts, total);
+    // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
+    const rapdu = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
     if (rapdu.length < 2) return halErr(HalStatus.PROTOCOL, 'R-APDU shorter than SW1 SW2');
     return halOk(rapdu);
   }
@@ -622,10 +623,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
     if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
-    const params = new Uint8Array(1 + dataOut.length);
-    params[0] = tg;
-    params.set(dataOut, 1);
-    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, params, timeoutMs);
+    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
     if (!r.ok) return r;
     const status = r.value[0];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
@@ -688,11 +686,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    */
   private async command(
     code: number,
-    params: readonly number[] | Uint8Array,
+    params: readonly number[],
     timeoutMs: number = this.options.commandTimeoutMs,
+    data: Uint8Array = NO_DATA,
   ): Promise<HalResult<Uint8Array>> {
-    // Code and parameters set in place, in the frame itself (one array, one copy).
-    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code], params);
+    // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
+    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code, ...params], data);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
@@ -1007,6 +1006,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 }
+
+const NO_DATA = new Uint8Array(0);
 
 /** ISO/IEC 14443-3 §6.5.4: a single-size UID whose first byte is 08 is a random ID. */
 const UID0_08_RANDOM_ID = 0x08;

@@ -785,7 +785,8 @@ export class Pn532Sim {
       for (const b of data) this.chainIn.push(b);
       return replyNow(Uint8Array.of(0x41, 0x00));
     }
-    const capdu = withHead(this.chainIn, data);
+    // Unchained (most APDUs): the frame's own bytes, decoded for this command alone.
+    const capdu = this.chainIn.length === 0 ? data : withHead(this.chainIn, data);
     this.chainIn = [];
     if (fault?.kind === 'remove-card' && fault.when === 'before-card') this.removeCard(target.card);
     if (!this.field.includes(target.card)) return this.silentCard(target, capdu.length, 0);

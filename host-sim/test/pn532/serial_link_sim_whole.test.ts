@@ -1,6 +1,6 @@
 // SerialLinkSim with quietWholeWrites (the swarm's line): a write that starts on a quiet line
 // arrives in one chunk when its last byte would; under noise it still goes chunk by chunk
-// with its byte faults; `send` is `write` without the promise. Times are 8N1 wire times.
+// with its byte faults; `send` is `write` without the promise (nor the copy). Times are 8N1 wire times.
 
 import { describe, expect, it } from 'vitest';
 import { ClockSim } from '../../src/clock_sim.js';
@@ -89,10 +89,10 @@ describe('SerialLinkSim quietWholeWrites', () => {
     NOISE.lossRatio = 0;
     NOISE.corruptRatio = 0;
     const { clock, line, got } = collect(WHOLE);
-    const source = Uint8Array.of(1, 2, 3, 4, 5, 6);
-    line.host.send(source);
-    source.fill(0); // the line keeps its own copy, as for write
-    const after = line.host.write(Uint8Array.of(7, 8));
+    line.host.send(Uint8Array.of(1, 2, 3, 4, 5, 6));
+    const source = Uint8Array.of(7, 8);
+    const after = line.host.write(source);
+    source.fill(0); // write's line keeps its own copy
     await runOnClock(clock, after);
     expect(got).toEqual([
       { atMs: expect.closeTo(wireMs(6), 9), bytes: [1, 2, 3, 4, 5, 6] },
