@@ -310,18 +310,23 @@ class SimLine {
     const faults = this.faults;
     // A quiet line (ratios at 0, e.g. between the swarm's noise bursts) draws nothing.
     if (faults === undefined || (faults.lossRatio === 0 && faults.corruptRatio === 0)) return chunk;
-    const out: number[] = [];
-    for (const b of chunk) {
+    // The survivors go straight into one array (draws in the same order as byte by byte).
+    const out = new Uint8Array(chunk.length);
+    let kept = 0;
+    for (let k = 0; k < chunk.length; k += 1) {
+      const b = chunk[k] ?? 0;
       if (faults.prng.chance(faults.lossRatio)) {
         stats.lostBytes += 1;
       } else if (faults.prng.chance(faults.corruptRatio)) {
         stats.corruptedBytes += 1;
-        out.push(b ^ (1 << faults.prng.below(8)));
+        out[kept] = b ^ (1 << faults.prng.below(8));
+        kept += 1;
       } else {
-        out.push(b);
+        out[kept] = b;
+        kept += 1;
       }
     }
-    return Uint8Array.from(out);
+    return kept === out.length ? out : out.subarray(0, kept);
   }
 }
 

@@ -474,6 +474,7 @@ export class Pn532Sim {
   }
 
   private takeFault(code: number): Pn532SimFault | undefined {
+    if (this.faults.length === 0) return undefined;
     const at = this.faults.findIndex((f) => faultMatches(f, code));
     if (at < 0) return undefined;
     return this.faults.splice(at, 1)[0];
