@@ -53,7 +53,7 @@ export async function runSwarmBench(): Promise<void> {
   );
   const perCommand = await readerPathUsPerCommand(1000);
   console.log(
-    `  reader path (driver, line twin, PN532 emulator, scripted card): ` +
+    `  reader path (driver, line twin, PN532 emulator, a replayed card): ` +
       `${perCommand.toFixed(1)} µs CPU per command, ~29 commands a swarm tap`,
   );
 }

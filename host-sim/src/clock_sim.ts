@@ -1,14 +1,18 @@
 // Simulated clock: time moves only when the simulation advances it; sleeps resolve in order.
 
-import type { ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
+import type { ClockAlarm, ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
 
 interface Sleeper {
-  /** Moved only by `skipFrozen`, for every sleeper alike. */
+  /** Moved only by `skipFrozen`, for every sleeper alike (and by an alarm's `set`). */
   wakeMs: number;
-  readonly order: number;
+  /** Registration order, the tie-break of equal deadlines (an alarm's `set` renews it). */
+  order: number;
+  /** Resolves a sleep's promise, or calls an alarm's callback (synchronously, in the wake). */
   readonly resolve: () => void;
   /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
   cancelled: boolean;
+  /** Where it sits in the heap, -1 when out of it (an alarm leaves at once when cleared). */
+  index: number;
 }
 
 /** How `ClockSim.wakeUntil` ended: its stop condition held, nobody sleeps, too many wakes. */
@@ -47,7 +51,7 @@ export class ClockSim implements ClockPort {
       throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
     }
     return new Promise<void>((resolve) => {
-      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false });
+      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 });
       this.orderNext += 1;
     });
   }
@@ -64,7 +68,7 @@ export class ClockSim implements ClockPort {
     }
     let sleeper: Sleeper | undefined;
     const done = new Promise<void>((resolve) => {
-      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false };
+      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 };
       this.push(sleeper);
       this.orderNext += 1;
     });
@@ -72,6 +76,31 @@ export class ClockSim implements ClockPort {
       done,
       cancel: () => {
         if (sleeper !== undefined) sleeper.cancelled = true;
+      },
+    };
+  }
+
+  /**
+   * A reusable timer (ClockPort.alarm): one sleeper that `set` puts back in the heap with a
+   * new deadline and `clear` takes out at once, with no promise and no allocation. `onFire`
+   * runs inside the wake, as a promise's resolve would, and the jobs it causes run before the
+   * next wake as a woken sleep's would. `set` throws as `sleepMs`.
+   */
+  alarm(onFire: () => void): ClockAlarm {
+    const sleeper: Sleeper = { wakeMs: 0, order: 0, resolve: onFire, cancelled: false, index: -1 };
+    return {
+      set: (durationMs) => {
+        if (sleeper.index >= 0) this.remove(sleeper);
+        if (this.heap.length >= CLOCK_SIM_SLEEPERS_MAX) {
+          throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
+        }
+        sleeper.wakeMs = this.nowMsValue + Math.max(0, durationMs);
+        sleeper.order = this.orderNext;
+        this.orderNext += 1;
+        this.push(sleeper);
+      },
+      clear: () => {
+        if (sleeper.index >= 0) this.remove(sleeper);
       },
     };
   }
@@ -124,55 +153,55 @@ export class ClockSim implements ClockPort {
   }
 
   /**
-   * The cheap step of long simulations (the swarm): wakes the earliest sleeper only (time
-   * jumps to its deadline) and lets the jobs it causes run, one macrotask boundary in all
-   * where `step` takes four or more. Wakes happen in the same order as with `step`. False,
-   * after letting pending jobs run, when nobody sleeps. It waits for the promise jobs only
-   * (`afterPromiseJobs`), not for a macrotask: a simulation stepped this way must do no real
-   * I/O or timer work between two wakes (the swarm's boards do none).
+   * The cheap step of long simulations: lets the pending promise jobs run, wakes the earliest
+   * sleeper only (time jumps to its deadline) and lets the jobs it causes run, with no
+   * macrotask boundary where `step` takes four or more. Wakes happen in the same order as with
+   * `step`. False, once the pending jobs have run, when nobody sleeps. It waits for the promise
+   * jobs only (`afterPromiseJobs`), not for a macrotask: a simulation stepped this way must do
+   * no real I/O or timer work between two wakes (the swarm's boards do none). The jobs pending
+   * when it is called run first: an operation just begun (its first sleep or write still a
+   * job away) must not find the clock already moved to a later deadline.
    */
-  wakeNext(): Promise<boolean> {
+  async wakeNext(): Promise<boolean> {
+    await afterPromiseJobs(true);
     this.dropCancelled();
-    if (this.heap.length === 0) return this.wakeNextAfterJobs();
+    if (this.heap.length === 0) return false;
     this.wakeTop();
     return afterPromiseJobs(true);
   }
 
   /**
-   * `wakeNext` in a loop, without a promise or an async resumption per wake: before each
-   * wake `stop()` is asked (it ends the loop with 'stopped'); after `wakesMax` wakes the loop
-   * ends with 'limit'; when nobody sleeps once the pending jobs have run, with 'idle'. Wakes,
-   * and the jobs between them, happen exactly as with `while (!stop()) await wakeNext()`:
-   * the loop goes on from a `process.nextTick` queued from a promise job, i.e. once every job
-   * the last wake caused has run (see `afterPromiseJobs`). The same rule as `wakeNext`: no
-   * real I/O or timer work between two wakes. Rejects with what `stop` throws.
+   * `wakeNext` in a loop, without a promise or an async resumption per wake: once the pending
+   * jobs have run, `stop()` is asked before each wake (it ends the loop with 'stopped'); after
+   * `wakesMax` wakes the loop ends with 'limit'; when nobody sleeps once the pending jobs have
+   * run, with 'idle'. Wakes, and the jobs between them, happen exactly as with
+   * `while (!stop()) await wakeNext()`: the loop goes on from a `process.nextTick` queued from
+   * a promise job, i.e. once every job the last wake caused has run (see `afterPromiseJobs`).
+   * The same rule as `wakeNext`: no real I/O or timer work between two wakes. Rejects with
+   * what `stop` throws.
    */
   wakeUntil(stop: () => boolean, wakesMax: number): Promise<ClockWakeEnd> {
     return new Promise<ClockWakeEnd>((resolve, reject) => {
       let wakes = 0;
+      // Queued from a promise job, so that it runs once every job has (see afterPromiseJobs).
+      const queueTurn = (): void => {
+        process.nextTick(turn);
+      };
+      // Runs only once every pending job has run (the caller's first, then each wake's).
       const turn = (): void => {
         try {
           if (stop()) return resolve('stopped');
           if (wakes > wakesMax) return resolve('limit');
-          wakes += 1;
           this.dropCancelled();
-          if (this.heap.length > 0) {
-            this.wakeTop();
-            afterPromiseJobsThen(turn);
-          } else {
-            // As wakeNextAfterJobs: let pending jobs run (they may sleep), then wake.
-            afterPromiseJobsThen(() => {
-              this.dropCancelled();
-              if (this.heap.length === 0) return resolve('idle');
-              this.wakeTop();
-              afterPromiseJobsThen(turn);
-            });
-          }
+          if (this.heap.length === 0) return resolve('idle');
+          wakes += 1;
+          this.wakeTop();
+          void PROMISE_JOB_DONE.then(queueTurn);
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
         }
       };
-      turn();
+      void PROMISE_JOB_DONE.then(queueTurn);
     });
   }
 
@@ -183,52 +212,68 @@ export class ClockSim implements ClockPort {
     next.resolve();
   }
 
-  /** Nobody sleeps now: let pending jobs run (they may sleep), then wake the earliest. */
-  private async wakeNextAfterJobs(): Promise<boolean> {
-    await afterPromiseJobs(true);
-    this.dropCancelled();
-    if (this.heap.length === 0) return false;
-    return this.wakeNext();
-  }
-
   /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */
   private dropCancelled(): void {
     while (this.heap.length > 0 && (this.heap[0] as Sleeper).cancelled) this.pop();
   }
 
   private push(s: Sleeper): void {
+    this.heap.push(s);
+    this.siftUp(s, this.heap.length - 1);
+  }
+
+  /** Removes and returns the earliest sleeper; the heap must not be empty. */
+  private pop(): Sleeper {
+    const top = this.heap[0] as Sleeper;
+    this.remove(top);
+    return top;
+  }
+
+  /** Takes `s` out of the heap (it must be in it): the last entry fills its place. */
+  private remove(s: Sleeper): void {
     const heap = this.heap;
-    heap.push(s);
-    let i = heap.length - 1;
+    const at = s.index;
+    const last = heap.pop() as Sleeper;
+    s.index = -1;
+    if (last === s) return;
+    if (at > 0 && before(last, heap[(at - 1) >> 1] as Sleeper)) this.siftUp(last, at);
+    else this.siftDown(last, at);
+  }
+
+  /** Puts `s` at slot `i` or above, moving later parents down. */
+  private siftUp(s: Sleeper, from: number): void {
+    const heap = this.heap;
+    let i = from;
     while (i > 0) {
       const up = (i - 1) >> 1;
       const parent = heap[up] as Sleeper;
       if (!before(s, parent)) break;
       heap[i] = parent;
+      parent.index = i;
       i = up;
     }
     heap[i] = s;
+    s.index = i;
   }
 
-  /** Removes and returns the earliest sleeper; the heap must not be empty. */
-  private pop(): Sleeper {
+  /** Puts `s` at slot `i` or below, moving earlier children up. */
+  private siftDown(s: Sleeper, from: number): void {
     const heap = this.heap;
-    const top = heap[0] as Sleeper;
-    const last = heap.pop() as Sleeper;
-    if (heap.length === 0) return top;
-    let i = 0;
+    let i = from;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
       const right = left + 1;
       const child =
         right < heap.length && before(heap[right] as Sleeper, heap[left] as Sleeper) ? right : left;
-      if (!before(heap[child] as Sleeper, last)) break;
-      heap[i] = heap[child] as Sleeper;
+      const earlier = heap[child] as Sleeper;
+      if (!before(earlier, s)) break;
+      heap[i] = earlier;
+      earlier.index = i;
       i = child;
     }
-    heap[i] = last;
-    return top;
+    heap[i] = s;
+    s.index = i;
   }
 }
 
@@ -252,15 +297,6 @@ function afterPromiseJobs<T>(value: T): Promise<T> {
   return new Promise<T>((resolve) => {
     void PROMISE_JOB_DONE.then(() => process.nextTick(resolve, value));
   });
-}
-
-/**
- * Runs `then` once every queued promise job has run (as `afterPromiseJobs`, without a promise
- * of its own). The tick is queued from a reaction to a settled promise, which joins V8's
- * queue where a `queueMicrotask` job would, without the async resource Node makes for one.
- */
-function afterPromiseJobsThen(then: () => void): void {
-  void PROMISE_JOB_DONE.then(() => process.nextTick(then));
 }
 
 /** Lets every queued promise job run (a macrotask boundary without a timer of our own). */

@@ -1,6 +1,6 @@
 // In-memory twin of a UART line: two SerialLink ends, paced by the injected clock, with faults.
 
-import type { ClockPort } from '../../hal/src/ports/clock_port.js';
+import { clockAlarm, type ClockAlarm, type ClockPort } from '../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../hal/src/ports/hal_status.js';
 import type { SerialLink, SerialReceiver } from '../../hal/src/ports/serial_link.js';
 import type { Prng } from './prng.js';
@@ -25,6 +25,13 @@ export interface SerialLinkSimOptions {
    * deliver each write in pieces of this size, each after its own wire time.
    */
   readonly chunkBytes: number;
+  /**
+   * Optional, false when absent: a write that starts while its direction's faults are quiet
+   * (none, or both ratios 0) is delivered whole, in one chunk, when its last byte arrives,
+   * whatever `chunkBytes` says (one clock wake per frame, for long simulations: the swarm);
+   * a write that starts while noise is on is still delivered in chunks, byte faults and all.
+   */
+  readonly quietWholeWrites?: boolean;
   readonly hostToDeviceFaults: SerialLineFaults | undefined;
   readonly deviceToHostFaults: SerialLineFaults | undefined;
 }
@@ -109,6 +116,11 @@ interface LineShared {
   transcript: boolean;
 }
 
+/** The result of every write that went through (frozen: nobody changes it). */
+const WRITE_DONE: HalResult<void> = Object.freeze(halOk(undefined));
+/** A flush here has nothing to drop: one settled promise serves every call. */
+const DISCARD_DONE: Promise<HalResult<void>> = Promise.resolve(WRITE_DONE);
+
 /** One end of a simulated line. */
 export class SerialLinkSim implements SerialLink {
   private receiver: SerialReceiver | undefined;
@@ -152,17 +164,31 @@ export class SerialLinkSim implements SerialLink {
    * Errors: CANCELLED (closed). Resolves once the last byte reached the other end; never
    * while frozen.
    */
-  async write(bytes: Uint8Array): Promise<HalResult<void>> {
-    if (this.closed || this.line === undefined) return halErr(HalStatus.CANCELLED, 'link closed');
+  write(bytes: Uint8Array): Promise<HalResult<void>> {
+    if (this.closed || this.line === undefined) {
+      return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    }
     if (this.frozen) return new Promise<never>(() => undefined);
-    await this.line.transmit(bytes.slice());
-    return halOk(undefined);
+    const line = this.line;
+    return new Promise<HalResult<void>>((done) => line.transmit(bytes.slice(), done));
+  }
+
+  /**
+   * `write` for a sender that never awaits its writes (the PN532 emulator answering): the
+   * same line, order and faults, with no promise, and no copy: the line keeps `bytes` itself,
+   * so the sender must never change them afterwards (frames built for this write, constants).
+   * A closed or frozen end drops the bytes, as the write it stands for would never end or
+   * fail unheard. Never fails.
+   */
+  send(bytes: Uint8Array): void {
+    if (this.closed || this.frozen || this.line === undefined) return;
+    this.line.transmit(bytes, undefined);
   }
 
   /** Nothing is ever buffered unread here: bytes go straight to the receiver. */
-  async discardInput(): Promise<HalResult<void>> {
-    if (this.closed) return halErr(HalStatus.CANCELLED, 'link closed');
-    return halOk(undefined);
+  discardInput(): Promise<HalResult<void>> {
+    if (this.closed) return Promise.resolve(halErr(HalStatus.CANCELLED, 'link closed'));
+    return DISCARD_DONE;
   }
 
   /** Errors: NOT_SUPPORTED (non-positive rate), CANCELLED (closed). */
@@ -186,9 +212,29 @@ export class SerialLinkSim implements SerialLink {
   }
 }
 
-/** One direction of the line: writes queue up and occupy the wire one after another. */
+
+/** A write on the wire or waiting for it. */
+interface LineWrite {
+  /** The line's own copy (see SerialLinkSim.write). */
+  readonly bytes: Uint8Array;
+  /** Bytes of it already delivered. */
+  at: number;
+  /** Settles the sender's promise; undefined for `send`. */
+  readonly done: ((result: HalResult<void>) => void) | undefined;
+}
+
+/**
+ * One direction of the line: writes queue up and occupy the wire one after another, chunk by
+ * chunk. One alarm on the clock marks the arrival of the chunk on the wire (no promise per
+ * chunk); the next chunk starts once it is delivered, at the sender's speed of that moment.
+ */
 class SimLine {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue: LineWrite[] = [];
+  private readonly arrival: ClockAlarm;
+  /** The chunk on the wire: its size and the speed it was sent at. */
+  private chunkBytes = 0;
+  private chunkBaud = 0;
+  private chunkWireMs = 0;
 
   constructor(
     private readonly shared: LineShared,
@@ -196,55 +242,91 @@ class SimLine {
     private readonly from: SerialLinkSim,
     private readonly to: SerialLinkSim,
     private readonly faults: SerialLineFaults | undefined,
-  ) {}
-
-  transmit(bytes: Uint8Array): Promise<void> {
-    const job = this.tail.then(() => this.run(bytes));
-    this.tail = job;
-    return job;
+  ) {
+    this.arrival = clockAlarm(shared.clock, () => this.chunkArrived());
   }
 
-  private async run(bytes: Uint8Array): Promise<void> {
+  /** Queues `bytes` (the line's own copy); `done` once the last byte reached the other end. */
+  transmit(bytes: Uint8Array, done: ((result: HalResult<void>) => void) | undefined): void {
+    this.queue.push({ bytes, at: 0, done });
+    if (this.queue.length === 1) this.startChunk();
+  }
+
+  private quiet(): boolean {
+    const faults = this.faults;
+    return faults === undefined || (faults.lossRatio === 0 && faults.corruptRatio === 0);
+  }
+
+  /** Puts the next chunk of the queue's first write on the wire. */
+  private startChunk(): void {
     const { clock, options, records } = this.shared;
-    if (this.shared.transcript) {
-      records.push({ direction: this.direction, atMs: clock.nowMs(), bytes });
-    }
-    const stats = this.shared.stats[this.direction];
-    for (let at = 0; at < bytes.length; at += options.chunkBytes) {
-      // `bytes` is the line's own copy (see write): a write that fits one chunk goes as is.
-      const whole = at === 0 && bytes.length <= options.chunkBytes;
-      const chunk = whole ? bytes : bytes.slice(at, at + options.chunkBytes);
-      const senderBaud = this.from.baudRate();
-      const wireMs = options.pace ? (chunk.length * 10_000) / senderBaud : 0;
-      await clock.sleepMs(wireMs);
-      stats.bytes += chunk.length;
-      stats.wireMs += wireMs;
-      let delivered = this.applyFaults(chunk, stats);
-      if (this.to.baudRate() !== senderBaud) {
-        // A receiver at another speed samples garbage, never the bytes that were sent.
-        stats.garbledBytes += delivered.length;
-        delivered = delivered.map((b) => ((b * 0x9d) ^ 0x5a) & 0xff);
+    let write = this.queue[0];
+    while (write !== undefined && write.at === 0) {
+      if (this.shared.transcript) {
+        records.push({ direction: this.direction, atMs: clock.nowMs(), bytes: write.bytes });
       }
-      this.to.deliver(delivered);
+      if (write.bytes.length > 0) break;
+      // Nothing to send: done at once.
+      this.queue.shift();
+      write.done?.(WRITE_DONE);
+      write = this.queue[0];
     }
+    if (write === undefined) return;
+    const left = write.bytes.length - write.at;
+    const whole = options.quietWholeWrites === true && write.at === 0 && this.quiet();
+    this.chunkBytes = whole ? left : Math.min(left, options.chunkBytes);
+    this.chunkBaud = this.from.baudRate();
+    this.chunkWireMs = options.pace ? (this.chunkBytes * 10_000) / this.chunkBaud : 0;
+    this.arrival.set(this.chunkWireMs);
+  }
+
+  /** The chunk on the wire arrived: faults, delivery, then the next chunk or write. */
+  private chunkArrived(): void {
+    const write = this.queue[0];
+    if (write === undefined) return;
+    const stats = this.shared.stats[this.direction];
+    const { bytes } = write;
+    const end = write.at + this.chunkBytes;
+    const whole = write.at === 0 && end === bytes.length;
+    const chunk = whole ? bytes : bytes.subarray(write.at, end);
+    write.at = end;
+    stats.bytes += chunk.length;
+    stats.wireMs += this.chunkWireMs;
+    let delivered = this.applyFaults(chunk, stats);
+    if (this.to.baudRate() !== this.chunkBaud) {
+      // A receiver at another speed samples garbage, never the bytes that were sent.
+      stats.garbledBytes += delivered.length;
+      delivered = delivered.map((b) => ((b * 0x9d) ^ 0x5a) & 0xff);
+    }
+    this.to.deliver(delivered);
+    if (write.at >= bytes.length) {
+      this.queue.shift();
+      write.done?.(WRITE_DONE);
+    }
+    this.startChunk();
   }
 
   private applyFaults(chunk: Uint8Array, stats: SerialLineStats): Uint8Array {
     const faults = this.faults;
     // A quiet line (ratios at 0, e.g. between the swarm's noise bursts) draws nothing.
     if (faults === undefined || (faults.lossRatio === 0 && faults.corruptRatio === 0)) return chunk;
-    const out: number[] = [];
-    for (const b of chunk) {
+    // The survivors go straight into one array (draws in the same order as byte by byte).
+    const out = new Uint8Array(chunk.length);
+    let kept = 0;
+    for (let k = 0; k < chunk.length; k += 1) {
+      const b = chunk[k] ?? 0;
       if (faults.prng.chance(faults.lossRatio)) {
         stats.lostBytes += 1;
       } else if (faults.prng.chance(faults.corruptRatio)) {
         stats.corruptedBytes += 1;
-        out.push(b ^ (1 << faults.prng.below(8)));
+        out[kept] = b ^ (1 << faults.prng.below(8));
+        kept += 1;
       } else {
-        out.push(b);
+        out[kept] = b;
+        kept += 1;
       }
     }
-    return Uint8Array.from(out);
+    return kept === out.length ? out : out.subarray(0, kept);
   }
 }
 

@@ -75,12 +75,28 @@ export function pn532FrameLengthBytes(bodyBytes: number): number {
  * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255.
  */
 export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
-  const len = body.length + 1;
-  if (body.length === 0 || len > PN532_FRAME_LEN_MAX) throw new RangeError(`body ${body.length}`);
+  return encodePn532FrameParts(tfi, NO_BYTES, body);
+}
+
+const NO_BYTES: readonly number[] = [];
+
+/**
+ * `encodePn532Frame(tfi, head followed by body)`, without building that body first (a
+ * command code and its parameters, a response code and a card's answer): one array, one
+ * copy. Throws as `encodePn532Frame`.
+ */
+export function encodePn532FrameParts(
+  tfi: number,
+  head: ArrayLike<number>,
+  body: ArrayLike<number>,
+): Uint8Array {
+  const bodyBytes = head.length + body.length;
+  const len = bodyBytes + 1;
+  if (bodyBytes === 0 || len > PN532_FRAME_LEN_MAX) throw new RangeError(`body ${bodyBytes}`);
   if (!Number.isInteger(tfi) || tfi < 0 || tfi > 0xff) throw new RangeError(`tfi ${tfi}`);
   const extended = len > PN532_NORMAL_LEN_MAX;
   const header = extended ? 8 : 5;
-  const out = new Uint8Array(pn532FrameLengthBytes(body.length));
+  const out = new Uint8Array(pn532FrameLengthBytes(bodyBytes));
   out[0] = 0x00;
   out[1] = 0x00;
   out[2] = 0xff;
@@ -95,14 +111,28 @@ export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
     out[4] = (0x100 - len) & 0xff;
   }
   out[header] = tfi;
-  out.set(body, header + 1);
-  let sum = tfi;
+  out.set(head, header + 1);
+  out.set(body, header + 1 + head.length);
+  let sum = 0;
   // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
-  for (let k = 0; k < body.length; k += 1) sum += body[k] ?? 0;
+  for (let k = header; k < header + len; k += 1) sum += out[k] ?? 0;
   out[header + len] = (0x100 - (sum & 0xff)) & 0xff;
   out[header + len + 1] = 0x00;
   return out;
 }
+
+// The steps that carry nothing of their own, made once (read-only: nobody may change them).
+const NEED_MORE: Pn532DecodeStep = Object.freeze({ kind: 'need-more' });
+const ACK_STEP: Pn532DecodeStep = Object.freeze({
+  kind: 'event',
+  event: Object.freeze({ kind: 'ack' }),
+  consumed: 4,
+});
+const NACK_STEP: Pn532DecodeStep = Object.freeze({
+  kind: 'event',
+  event: Object.freeze({ kind: 'nack' }),
+  consumed: 4,
+});
 
 /**
  * Looks at `buf[start..end)` for the next frame. Searches for the `00 FF` start code (the
@@ -119,15 +149,15 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
   let i = start;
   while (i + 1 < end && !(buf[i] === 0x00 && buf[i + 1] === 0xff)) i += 1;
   if (i > start) return { kind: 'skip', count: i - start };
-  if (end - i < 4) return { kind: 'need-more' };
+  if (end - i < 4) return NEED_MORE;
   const b2 = buf[i + 2] ?? 0;
   const b3 = buf[i + 3] ?? 0;
-  if (b2 === 0x00 && b3 === 0xff) return { kind: 'event', event: { kind: 'ack' }, consumed: 4 };
-  if (b2 === 0xff && b3 === 0x00) return { kind: 'event', event: { kind: 'nack' }, consumed: 4 };
+  if (b2 === 0x00 && b3 === 0xff) return ACK_STEP;
+  if (b2 === 0xff && b3 === 0x00) return NACK_STEP;
   let len: number;
   let dataAt: number;
   if (b2 === 0xff && b3 === 0xff) {
-    if (end - i < 7) return { kind: 'need-more' };
+    if (end - i < 7) return NEED_MORE;
     const lenm = buf[i + 4] ?? 0;
     const lenl = buf[i + 5] ?? 0;
     if (((lenm + lenl + (buf[i + 6] ?? 0)) & 0xff) !== 0) return { kind: 'skip', count: 2 };
@@ -139,7 +169,7 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
     dataAt = i + 4;
   }
   if (len === 0 || len > PN532_FRAME_LEN_MAX) return { kind: 'skip', count: 2 };
-  if (end - dataAt < len + 2) return { kind: 'need-more' };
+  if (end - dataAt < len + 2) return NEED_MORE;
   let sum = 0;
   for (let k = 0; k <= len; k += 1) sum += buf[dataAt + k] ?? 0;
   const postambleOk = buf[dataAt + len + 1] === 0x00;

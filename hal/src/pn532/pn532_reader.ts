@@ -5,7 +5,7 @@
 // layer. Every wait is measured on the injected ClockPort, so the same driver runs on a real
 // UART, on a pty and on the simulator's in-memory link.
 
-import { clockTimer, type ClockPort, type ClockTimer } from '../ports/clock_port.js';
+import { clockAlarm, type ClockAlarm, type ClockPort } from '../ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../ports/hal_status.js';
 import type {
   ReaderControlPort,
@@ -67,7 +67,7 @@ import {
   PN532_TFI_D4_HOST_TO_PN532,
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
-  encodePn532Frame,
+  encodePn532FrameParts,
   type Pn532FrameEvent,
 } from './pn532_frame.js';
 
@@ -182,6 +182,24 @@ interface ActiveTarget {
 export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private readonly decoder = new Pn532FrameDecoder();
   private waiter: (() => void) | undefined;
+  /**
+   * The driver's three timeouts, each one reusable alarm armed and called off around every
+   * wait (most end with their answer, not their timeout): the deadline of the event wait or
+   * pause under way (it sets `timedOut`), the inter-byte stall of a started answer, and the
+   * bound of the serial operation under way (see linkOp).
+   */
+  private readonly deadlineAlarm: ClockAlarm;
+  private readonly interByteAlarm: ClockAlarm;
+  private readonly linkAlarm: ClockAlarm;
+  private timedOut = false;
+  /** The inter-byte alarm went off (a real timer may fire a little before its time). */
+  private interByteFired = false;
+  /** Settles the serial operation under way with undefined (stalled); see linkOp. */
+  private linkSettle: ((result: HalResult<void> | undefined) => void) | undefined;
+  /** What the serial operation under way does now (a frame's flush, then its write). */
+  private linkWhat = '';
+  /** The link bound fired once already: the clock has had its one more turn. */
+  private linkBoundTurned = false;
   private lastRxMs = 0;
   private busy = false;
   private cancelRequested = false;
@@ -217,6 +235,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       this.decoder.push(bytes);
       this.wakeWaiter();
     });
+    this.deadlineAlarm = clockAlarm(clock, () => {
+      this.timedOut = true;
+      this.wakeWaiter();
+    });
+    this.interByteAlarm = clockAlarm(clock, () => {
+      this.interByteFired = true;
+      this.wakeWaiter();
+    });
+    this.linkAlarm = clockAlarm(clock, () => this.linkBoundReached());
   }
 
   /** Counters since construction. Never fails. */
@@ -435,7 +462,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** SAMConfiguration normal mode at `baudRate`, the first command out of LowVbat (AN10609). */
   private async samAt(baudRate: number): Promise<HalResult<Uint8Array>> {
     if (this.link.baudRate() !== baudRate) {
-      const set = await this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
+      const set = await this.linkOp('setBaudRate', 0, (settle) => {
+        void this.link.setBaudRate(baudRate).then(settle);
+      });
       if (!set.ok) return set;
     }
     this.asleep = true;
@@ -472,7 +501,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     // As nfcpy: give the ACK time to leave (USB bridges report drain early) and the chip time
     // to switch, then switch our end.
     await this.clock.sleepMs(this.options.baudSwitchSettleMs);
-    return this.linkOp('setBaudRate', 0, () => this.link.setBaudRate(baudRate));
+    return this.linkOp('setBaudRate', 0, (settle) => {
+      void this.link.setBaudRate(baudRate).then(settle);
+    });
   }
 
   private async pollSteps(options: PollOptions): Promise<HalResult<PollResult>> {
@@ -578,7 +609,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
       r = await this.exchangePart(target.tg, new Uint8Array(0), deadlineMs);
     }
-    const rapdu = concatBytes(parts, total);
+    // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
+    const rapdu = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
     if (rapdu.length < 2) return halErr(HalStatus.PROTOCOL, 'R-APDU shorter than SW1 SW2');
     return halOk(rapdu);
   }
@@ -591,10 +623,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
     if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
-    const params = new Uint8Array(1 + dataOut.length);
-    params[0] = tg;
-    params.set(dataOut, 1);
-    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, params, timeoutMs);
+    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
     if (!r.ok) return r;
     const status = r.value[0];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
@@ -657,14 +686,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    */
   private async command(
     code: number,
-    params: readonly number[] | Uint8Array,
+    params: readonly number[],
     timeoutMs: number = this.options.commandTimeoutMs,
+    data: Uint8Array = NO_DATA,
   ): Promise<HalResult<Uint8Array>> {
-    // Code and parameters set in place: an APDU spread into call arguments cost one per byte.
-    const body = new Uint8Array(1 + params.length);
-    body[0] = code;
-    body.set(params, 1);
-    const frame = encodePn532Frame(PN532_TFI_D4_HOST_TO_PN532, body);
+    // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
+    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code, ...params], data);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
@@ -708,14 +735,21 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     );
   }
 
-  private async sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
+  private sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
-    const flushed = await this.linkOp('discardInput', 0, () => this.link.discardInput());
-    if (!flushed.ok) return flushed;
     const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
-    this.stats.framesSent += 1;
-    return this.linkWrite(bytes);
+    // The flush and the write under one bound (a flush takes no wire time): one operation.
+    return this.linkOp('discardInput', this.wireMs(bytes), (settle) => {
+      void this.link.discardInput().then((flushed) => {
+        // A flush that ended after the bound gave up on it must not send the frame late.
+        if (this.linkSettle !== settle) return;
+        if (!flushed.ok) return settle(flushed);
+        this.linkWhat = 'write';
+        this.stats.framesSent += 1;
+        void this.link.write(bytes).then(settle);
+      });
+    });
   }
 
   /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
@@ -837,9 +871,14 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   private linkWrite(bytes: Uint8Array): Promise<HalResult<void>> {
-    // 8N1: ten bit-times per byte, at the speed the link runs now.
-    const wireMs = (bytes.length * 10_000) / this.link.baudRate();
-    return this.linkOp('write', wireMs, () => this.link.write(bytes));
+    return this.linkOp('write', this.wireMs(bytes), (settle) => {
+      void this.link.write(bytes).then(settle);
+    });
+  }
+
+  /** 8N1: ten bit-times per byte, at the speed the link runs now. */
+  private wireMs(bytes: Uint8Array): number {
+    return (bytes.length * 10_000) / this.link.baudRate();
   }
 
   /**
@@ -852,23 +891,39 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async linkOp(
     what: string,
     wireMs: number,
-    operation: () => Promise<HalResult<void>>,
+    operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void>> {
-    let result: HalResult<void> | undefined;
-    const running = operation().then((r) => {
-      result = r;
-    });
     const limitMs = wireMs + this.options.linkStallMs;
-    // Called off once the operation ends: a bound that lost its race costs nothing more.
-    const stall = clockTimer(this.clock, limitMs);
-    const expired = stall.done.then(() => this.clock.sleepMs(0));
-    await Promise.race([running, expired]);
-    stall.cancel();
+    this.linkWhat = what;
+    // One alarm bounds it, called off once the operation ends (most do): no timer promise.
+    this.linkBoundTurned = false;
+    this.linkAlarm.set(limitMs);
+    // The operation settles this promise with its result; a late one, after the bound
+    // settled it, changes nothing.
+    const result = await new Promise<HalResult<void> | undefined>((settle) => {
+      this.linkSettle = settle;
+      operation(settle);
+    });
+    this.linkSettle = undefined;
+    this.linkAlarm.clear();
     if (result !== undefined) return result;
     this.stats.linkStalls += 1;
-    const detail = `serial ${what} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
+    const detail =
+      `serial ${this.linkWhat} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
+  }
+
+  /** The link bound ran out: one more clock turn for an answer that was ready, then stalled. */
+  private linkBoundReached(): void {
+    if (!this.linkBoundTurned) {
+      this.linkBoundTurned = true;
+      this.linkAlarm.set(0);
+      return;
+    }
+    const settle = this.linkSettle;
+    this.linkSettle = undefined;
+    settle?.(undefined);
   }
 
   /**
@@ -882,68 +937,53 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
     const ready = this.decoder.next();
     if (ready !== undefined) return ready;
-    // Both timers are called off when an event comes first (most waits end that way).
-    const timers: ClockTimer[] = [];
+    const remainingMs = deadlineMs - this.clock.nowMs();
+    this.timedOut = remainingMs <= 0;
+    if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
+    let stallArmedForMs = Number.NaN;
     try {
-      return await this.nextEventTimed(deadlineMs, code, timers);
+      for (;;) {
+        const ev = this.decoder.next();
+        if (ev !== undefined) return ev;
+        if (this.linkDown !== null) return 'lost';
+        if (this.cancelRequested) return 'cancelled';
+        if (this.timedOut) return 'timeout';
+        if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
+          const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
+          if (this.clock.nowMs() >= stallAtMs) return 'stalled';
+          if (stallArmedForMs !== this.lastRxMs || this.interByteFired) {
+            // Armed again when a byte came since, or when it went off early by this clock.
+            stallArmedForMs = this.lastRxMs;
+            this.interByteFired = false;
+            this.interByteAlarm.set(stallAtMs - this.clock.nowMs());
+          }
+        }
+        await this.woken();
+      }
     } finally {
-      for (const timer of timers) timer.cancel();
+      // Both timeouts are called off when an event comes first (most waits end that way).
+      this.deadlineAlarm.clear();
+      this.interByteAlarm.clear();
     }
   }
 
-  private async nextEventTimed(
-    deadlineMs: number,
-    code: number,
-    timers: ClockTimer[],
-  ): Promise<Waited> {
-    let timedOut = false;
-    const remainingMs = deadlineMs - this.clock.nowMs();
-    if (remainingMs > 0) {
-      const deadline = clockTimer(this.clock, remainingMs);
-      timers.push(deadline);
-      void deadline.done.then(() => {
-        timedOut = true;
-        this.wakeWaiter();
-      });
-    } else {
-      timedOut = true;
-    }
-    let stallArmedForMs = Number.NaN;
-    for (;;) {
-      const ev = this.decoder.next();
-      if (ev !== undefined) return ev;
-      if (this.linkDown !== null) return 'lost';
-      if (this.cancelRequested) return 'cancelled';
-      if (timedOut) return 'timeout';
-      if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
-        const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
-        if (this.clock.nowMs() >= stallAtMs) return 'stalled';
-        if (stallArmedForMs !== this.lastRxMs) {
-          stallArmedForMs = this.lastRxMs;
-          const stall = clockTimer(this.clock, stallAtMs - this.clock.nowMs());
-          timers.push(stall);
-          void stall.done.then(() => this.wakeWaiter());
-        }
-      }
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-      this.waiter = undefined;
-    }
+  /** Resolves at the next `wakeWaiter` (bytes, a timeout, cancel, a lost link). */
+  private woken(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.waiter = resolve;
+    });
   }
 
   /** Sleeps on the clock; false when cancelled or the link was lost meanwhile. */
   private async pause(durationMs: number): Promise<boolean> {
-    let slept = false;
-    void this.clock.sleepMs(durationMs).then(() => {
-      slept = true;
-      this.wakeWaiter();
-    });
-    while (!slept && !this.cancelRequested && this.linkDown === null) {
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-      this.waiter = undefined;
+    this.timedOut = false;
+    this.deadlineAlarm.set(durationMs);
+    try {
+      while (!this.timedOut && !this.cancelRequested && this.linkDown === null) {
+        await this.woken();
+      }
+    } finally {
+      this.deadlineAlarm.clear();
     }
     return !this.cancelRequested && this.linkDown === null;
   }
@@ -966,6 +1006,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 }
+
+const NO_DATA = new Uint8Array(0);
 
 /** ISO/IEC 14443-3 §6.5.4: a single-size UID whose first byte is 08 is a random ID. */
 const UID0_08_RANDOM_ID = 0x08;

@@ -17,6 +17,12 @@ export interface ClockPort {
    * Callers use `clockTimer`, which falls back to `sleepMs` on clocks without it.
    */
   sleepCancelable?(durationMs: number): ClockTimer;
+  /**
+   * Optional: one reusable timer that calls `onFire` (see ClockAlarm), for a driver that arms
+   * and calls off a timeout around every serial operation: arming it again allocates nothing
+   * and no promise. Callers use `clockAlarm`, which falls back to `clockTimer` without it.
+   */
+  alarm?(onFire: () => void): ClockAlarm;
 }
 
 /** A sleep that can be called off (see ClockPort.sleepCancelable). */
@@ -25,6 +31,46 @@ export interface ClockTimer {
   readonly done: Promise<void>;
   /** Calls the sleep off; a no-op once it has resolved. */
   cancel(): void;
+}
+
+/**
+ * A reusable one-shot timer (see ClockPort.alarm). `onFire` runs once per arming that was not
+ * called off, on the clock's own turn (a simulated clock calls it from its wake, a real one
+ * from a timer or a promise job): it must not throw, and it may arm the alarm again.
+ */
+export interface ClockAlarm {
+  /** Arms it `durationMs` from now (below 0 counts as 0), replacing an earlier arming. */
+  set(durationMs: number): void;
+  /** Calls the current arming off; a no-op when none is pending. */
+  clear(): void;
+}
+
+/**
+ * An alarm on `clock`: its own when it has one, else one built on `clockTimer` (each arming a
+ * sleep of its own, called off or ignored when a newer arming or `clear` came first).
+ */
+export function clockAlarm(clock: ClockPort, onFire: () => void): ClockAlarm {
+  if (clock.alarm !== undefined) return clock.alarm(onFire);
+  let armings = 0;
+  let timer: ClockTimer | undefined;
+  const clear = (): void => {
+    armings += 1;
+    timer?.cancel();
+    timer = undefined;
+  };
+  return {
+    set: (durationMs) => {
+      clear();
+      const arming = armings;
+      timer = clockTimer(clock, durationMs);
+      void timer.done.then(() => {
+        if (arming !== armings) return;
+        timer = undefined;
+        onFire();
+      });
+    },
+    clear,
+  };
 }
 
 /**

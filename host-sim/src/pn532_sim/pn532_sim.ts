@@ -5,7 +5,7 @@
 // models time: UART time comes from the link's pacing, RF air time and card processing time
 // from pn532_sim_rf_timing.ts and the card. Behaviour follows pn532.md §1-§5 and §7.
 
-import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import { clockAlarm, type ClockAlarm, type ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { SerialLink } from '../../../hal/src/ports/serial_link.js';
 import {
   PN532_BAUD_POWER_ON,
@@ -44,9 +44,11 @@ import {
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
   encodePn532Frame,
+  encodePn532FrameParts,
   type Pn532FrameEvent,
 } from '../../../hal/src/pn532/pn532_frame.js';
 import type { CardIdentity, VirtualCard } from '../cards/card_model.js';
+import { SerialLinkSim } from '../serial_link_sim.js';
 import { faultMatches, type Pn532SimFault } from './pn532_sim_faults.js';
 import {
   PN532_FSD_BYTES,
@@ -123,7 +125,43 @@ export interface Pn532SimStats {
   baudSwitches: number;
 }
 
-type Answer = Uint8Array | 'error-frame' | 'silent';
+type Answer = Uint8Array | SplitAnswer | 'error-frame' | 'silent';
+
+/** An answer as a response code (and status) before a card's bytes, framed with no join. */
+interface SplitAnswer {
+  readonly head: readonly number[];
+  readonly body: Uint8Array;
+}
+
+/**
+ * What a command answers once its modelled time (RF, card, empty activation attempts) has
+ * run, `afterMs` after it executed. An answer that depends on state the abort of a pending
+ * command must leave alone (MI chaining) is a function, called only when the answer leaves.
+ */
+interface Reply {
+  readonly answer: Answer | (() => Answer);
+  readonly afterMs: number;
+}
+
+const SILENT: Reply = { answer: 'silent', afterMs: 0 };
+
+function replyNow(answer: Answer): Reply {
+  return { answer, afterMs: 0 };
+}
+
+/**
+ * The command being run. One alarm marks the end of its firmware time (then it executes) and
+ * of its modelled time (then it answers); a newer command or an abort changes the generation
+ * and the command is dropped at its next step, as the chip drops a command it was told to.
+ */
+interface RunningCommand {
+  readonly code: number;
+  readonly params: Uint8Array;
+  readonly gen: number;
+  readonly fault: Pn532SimFault | undefined;
+  /** Set once executed, while the modelled time runs. */
+  reply: Reply | undefined;
+}
 
 interface SimTarget {
   readonly tg: number;
@@ -165,6 +203,8 @@ export class Pn532Sim {
   ]);
   private readonly faults: Pn532SimFault[] = [];
   private arrivalWaiters: (() => void)[] = [];
+  private running: RunningCommand | undefined;
+  private readonly stepAlarm: ClockAlarm;
   private readonly timings: Pn532SimExchangeTiming[] = [];
   readonly stats: Pn532SimStats = {
     commands: 0,
@@ -185,6 +225,7 @@ export class Pn532Sim {
     this.asleep = options.startAsleep;
     this.lowVbat = options.startAsleep;
     this.wakeLossLeft = options.wakeBytesLost;
+    this.stepAlarm = clockAlarm(clock, () => this.commandStep());
     link.setReceiver((bytes) => this.onBytes(bytes));
   }
 
@@ -250,6 +291,8 @@ export class Pn532Sim {
   /** Stops listening to the link. */
   detach(): void {
     this.generation += 1;
+    this.running = undefined;
+    this.stepAlarm.clear();
     this.link.setReceiver(undefined);
   }
 
@@ -332,25 +375,57 @@ export class Pn532Sim {
       this.stats.acksSent += 1;
       this.send(PN532_ACK_FRAME);
     }
-    void this.runCommand(code, body.subarray(1), gen, fault);
+    this.running = { code, params: body.subarray(1), gen, fault, reply: undefined };
+    this.stepAfter(this.options.commandDelayMs);
   }
 
-  private async runCommand(
-    code: number,
-    params: Uint8Array,
-    gen: number,
-    fault: Pn532SimFault | undefined,
-  ): Promise<void> {
-    await this.sleep(this.options.commandDelayMs);
-    if (gen !== this.generation) return;
-    const answer = await this.execute(code, params, gen, fault);
-    if (gen !== this.generation || answer === 'silent' || fault?.kind === 'no-response') return;
+  /** The running command's next step after `durationMs`, or at once when that is 0. */
+  private stepAfter(durationMs: number): void {
+    if (durationMs > 0) this.stepAlarm.set(durationMs);
+    else this.commandStep();
+  }
+
+  /** Executes the running command after its firmware time, or answers after its RF time. */
+  private commandStep(): void {
+    const run = this.running;
+    if (run === undefined) return;
+    if (run.gen !== this.generation) {
+      this.running = undefined;
+      return;
+    }
+    if (run.reply !== undefined) {
+      this.running = undefined;
+      const { answer } = run.reply;
+      this.finishCommand(run, typeof answer === 'function' ? answer() : answer);
+      return;
+    }
+    const reply = this.execute(run.code, run.params, run.gen, run.fault);
+    if (reply instanceof Promise) {
+      // Waiting for a card (the running command stays; a newer one or an abort drops it).
+      void reply.then((r) => this.executed(run, r));
+    } else {
+      this.executed(run, reply);
+    }
+  }
+
+  private executed(run: RunningCommand, reply: Reply): void {
+    if (run.gen !== this.generation || this.running !== run) return;
+    run.reply = reply;
+    this.stepAfter(reply.afterMs);
+  }
+
+  private finishCommand(run: RunningCommand, answer: Answer): void {
+    const { code, params, fault } = run;
+    if (answer === 'silent' || fault?.kind === 'no-response') return;
     if (answer === 'error-frame' || fault?.kind === 'error-frame') {
       this.lastResponse = PN532_ERROR_FRAME;
       this.send(PN532_ERROR_FRAME);
       return;
     }
-    const frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer);
+    const frame =
+      answer instanceof Uint8Array
+        ? encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer)
+        : encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, answer.head, answer.body);
     this.lastResponse = frame;
     if (fault?.kind === 'bad-checksum') this.badChecksumLeft = fault.times;
     this.sendResponseFrame(frame, fault);
@@ -385,7 +460,9 @@ export class Pn532Sim {
 
   private send(bytes: Uint8Array): void {
     if (this.options.log !== undefined) this.log(`P>H ${hex(bytes)}`);
-    void this.link.write(bytes);
+    // Nobody awaits an answer's write: on the simulated line it costs no promise.
+    if (this.link instanceof SerialLinkSim) this.link.send(bytes);
+    else void this.link.write(bytes);
   }
 
   private abortPending(): void {
@@ -397,6 +474,7 @@ export class Pn532Sim {
   }
 
   private takeFault(code: number): Pn532SimFault | undefined {
+    if (this.faults.length === 0) return undefined;
     const at = this.faults.findIndex((f) => faultMatches(f, code));
     if (at < 0) return undefined;
     return this.faults.splice(at, 1)[0];
@@ -404,12 +482,27 @@ export class Pn532Sim {
 
   // ---- command set ---------------------------------------------------------------------------
 
-  private async execute(
+  /** Runs a command: its answer, at once or after the modelled time, or once a card comes. */
+  private execute(
     code: number,
     p: Uint8Array,
     gen: number,
     fault: Pn532SimFault | undefined,
-  ): Promise<Answer> {
+  ): Reply | Promise<Reply> {
+    switch (code) {
+      case PN532_CMD_40_IN_DATA_EXCHANGE:
+        return this.inDataExchange(p, fault);
+      case PN532_CMD_4A_IN_LIST_PASSIVE_TARGET:
+        return this.inListPassiveTarget(p, gen);
+      case PN532_CMD_60_IN_AUTO_POLL:
+        return this.inAutoPoll(p, gen);
+      default:
+        return replyNow(this.executeNow(code, p, fault));
+    }
+  }
+
+  /** The commands that answer at once, with no RF or card time. */
+  private executeNow(code: number, p: Uint8Array, fault: Pn532SimFault | undefined): Answer {
     const statusFault = fault?.kind === 'error-status' ? fault.status : undefined;
     switch (code) {
       case PN532_CMD_00_DIAGNOSE:
@@ -440,8 +533,6 @@ export class Pn532Sim {
         return Uint8Array.of(0x17, statusFault ?? 0x00);
       case PN532_CMD_32_RF_CONFIGURATION:
         return this.rfConfiguration(p);
-      case PN532_CMD_40_IN_DATA_EXCHANGE:
-        return this.inDataExchange(p, gen, fault);
       case PN532_CMD_42_IN_COMMUNICATE_THRU:
         return statusFault !== undefined
           ? Uint8Array.of(0x43, statusFault)
@@ -449,12 +540,8 @@ export class Pn532Sim {
       case PN532_CMD_44_IN_DESELECT:
       case PN532_CMD_52_IN_RELEASE:
         return this.releaseOrDeselect(code, p, statusFault);
-      case PN532_CMD_4A_IN_LIST_PASSIVE_TARGET:
-        return this.inListPassiveTarget(p, gen);
       case PN532_CMD_54_IN_SELECT:
         return this.inSelect(p);
-      case PN532_CMD_60_IN_AUTO_POLL:
-        return this.inAutoPoll(p, gen);
       default:
         return 'error-frame';
     }
@@ -578,38 +665,51 @@ export class Pn532Sim {
 
   // ---- activation ----------------------------------------------------------------------------
 
-  private async inListPassiveTarget(p: Uint8Array, gen: number): Promise<Answer> {
+  private inListPassiveTarget(p: Uint8Array, gen: number): Reply | Promise<Reply> {
     const [maxTg, brTy] = p;
-    if (maxTg === undefined || brTy === undefined || maxTg < 1 || maxTg > 2) return 'error-frame';
+    if (maxTg === undefined || brTy === undefined || maxTg < 1 || maxTg > 2) {
+      return replyNow('error-frame');
+    }
     this.releaseTargets(0);
     this.rfOn = true;
     const kind = brTy === 0x00 ? 'A' : brTy === 0x03 ? 'B' : undefined;
-    if (kind === 'B' && p.length < 3) return 'error-frame'; // type B requires the AFI byte
+    if (kind === 'B' && p.length < 3) return replyNow('error-frame'); // type B requires the AFI
     const uidFilter = kind === 'A' && p.length > 2 ? p.subarray(2) : undefined;
-    for (;;) {
-      const found =
-        kind === undefined
-          ? []
-          : this.field.filter((c) => matchesListing(c.identity(), kind, uidFilter)).slice(0, maxTg);
-      if (found.length > 0) {
-        const data = await this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
-        return withHead([0x4b, found.length], data);
-      }
-      if (this.maxRetryPassive !== 0xff || kind === undefined) {
-        const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
-        await this.sleep(attempts * this.options.emptyActivationAttemptMs);
-        return Uint8Array.of(0x4b, 0x00);
-      }
-      // MxRtyPassiveActivation = FF: the chip polls until a card comes or the host aborts.
-      if (!(await this.waitForCard(gen, undefined))) return 'silent';
-    }
+    return this.listPassive(maxTg, kind, uidFilter, gen);
   }
 
-  private async inAutoPoll(p: Uint8Array, gen: number): Promise<Answer> {
+  private listPassive(
+    maxTg: number,
+    kind: 'A' | 'B' | undefined,
+    uidFilter: Uint8Array | undefined,
+    gen: number,
+  ): Reply | Promise<Reply> {
+    const found =
+      kind === undefined
+        ? []
+        : this.field.filter((c) => matchesListing(c.identity(), kind, uidFilter)).slice(0, maxTg);
+    if (found.length > 0) {
+      const activated = this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
+      return { answer: withHead([0x4b, found.length], activated.data), afterMs: activated.afterMs };
+    }
+    if (this.maxRetryPassive !== 0xff || kind === undefined) {
+      const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
+      return {
+        answer: Uint8Array.of(0x4b, 0x00),
+        afterMs: attempts * this.options.emptyActivationAttemptMs,
+      };
+    }
+    // MxRtyPassiveActivation = FF: the chip polls until a card comes or the host aborts.
+    return this.waitForCard(gen, undefined).then((arrived) =>
+      arrived ? this.listPassive(maxTg, kind, uidFilter, gen) : SILENT,
+    );
+  }
+
+  private async inAutoPoll(p: Uint8Array, gen: number): Promise<Reply> {
     const [pollNr, period] = p;
     const types = p.subarray(2);
     if (pollNr === undefined || period === undefined || types.length === 0 || types.length > 15) {
-      return 'error-frame';
+      return replyNow('error-frame');
     }
     this.releaseTargets(0);
     this.rfOn = true;
@@ -617,18 +717,24 @@ export class Pn532Sim {
       for (const type of types) {
         const card = this.field.find((c) => autoPollTypeMatches(type, c.identity()));
         if (card !== undefined) {
-          const data = await this.activate([card], PN532_CMD_60_IN_AUTO_POLL);
-          return withHead([0x61, 0x01, type, data.length], data);
+          const { data, afterMs } = this.activate([card], PN532_CMD_60_IN_AUTO_POLL);
+          return { answer: withHead([0x61, 0x01, type, data.length], data), afterMs };
         }
       }
       // Period is in 150 ms units; a card arriving meanwhile is seen at once.
-      if (!(await this.waitForCard(gen, Math.max(1, period) * 150))) return 'silent';
+      if (!(await this.waitForCard(gen, Math.max(1, period) * 150))) return SILENT;
     }
-    return Uint8Array.of(0x61, 0x00);
+    return replyNow(Uint8Array.of(0x61, 0x00));
   }
 
-  /** Powers the cards up as targets 1..n and returns their TargetData, Tg first. */
-  private async activate(cards: readonly VirtualCard[], command: number): Promise<number[]> {
+  /**
+   * Powers the cards up as targets 1..n: their TargetData, Tg first, and the modelled time
+   * the activation takes before the answer leaves.
+   */
+  private activate(
+    cards: readonly VirtualCard[],
+    command: number,
+  ): { data: number[]; afterMs: number } {
     const data: number[] = [];
     let rfMs = 0;
     cards.forEach((card, index) => {
@@ -649,8 +755,7 @@ export class Pn532Sim {
       );
     });
     this.recordTiming(command, 0, 0, rfMs, 0);
-    if (this.options.waitModelledTime) await this.sleep(rfMs);
-    return data;
+    return { data, afterMs: this.options.waitModelledTime ? rfMs : 0 };
   }
 
   /** Resolves true when a card arrives (or `timeoutMs` passes), false when aborted. */
@@ -664,28 +769,25 @@ export class Pn532Sim {
 
   // ---- data exchange -------------------------------------------------------------------------
 
-  private async inDataExchange(
-    p: Uint8Array,
-    gen: number,
-    fault: Pn532SimFault | undefined,
-  ): Promise<Answer> {
+  private inDataExchange(p: Uint8Array, fault: Pn532SimFault | undefined): Reply {
     const tgByte = p[0];
-    if (tgByte === undefined) return 'error-frame';
-    if (fault?.kind === 'error-status') return Uint8Array.of(0x41, fault.status);
+    if (tgByte === undefined) return replyNow('error-frame');
+    if (fault?.kind === 'error-status') return replyNow(Uint8Array.of(0x41, fault.status));
     const tg = tgByte & ~PN532_TG_40_MORE_DATA;
     const more = (tgByte & PN532_TG_40_MORE_DATA) !== 0;
     const data = p.subarray(1);
     const target = this.targets.find((t) => t.tg === tg && t.active);
-    if (target === undefined) return Uint8Array.of(0x41, 0x27);
+    if (target === undefined) return replyNow(Uint8Array.of(0x41, 0x27));
     if (!more && data.length === 0 && this.chainOut?.tg === tg) {
-      return this.answerChunk(tg, this.chainOut.rest);
+      return replyNow(this.answerChunk(tg, this.chainOut.rest));
     }
     this.chainOut = undefined;
     if (more) {
       for (const b of data) this.chainIn.push(b);
-      return Uint8Array.of(0x41, 0x00);
+      return replyNow(Uint8Array.of(0x41, 0x00));
     }
-    const capdu = withHead(this.chainIn, data);
+    // Unchained (most APDUs): the frame's own bytes, decoded for this command alone.
+    const capdu = this.chainIn.length === 0 ? data : withHead(this.chainIn, data);
     this.chainIn = [];
     if (fault?.kind === 'remove-card' && fault.when === 'before-card') this.removeCard(target.card);
     if (!this.field.includes(target.card)) return this.silentCard(target, capdu.length, 0);
@@ -704,18 +806,22 @@ export class Pn532Sim {
       fsdBytes: PN532_FSD_BYTES,
     });
     this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capdu.length, rapdu.length, rfMs, cardMs);
-    if (this.options.waitModelledTime) await this.sleep(rfMs + cardMs);
-    if (gen !== this.generation) return 'silent';
-    return this.answerChunk(tg, rapdu);
+    // The answer is cut into MI parts only when it leaves: an abort meanwhile drops it whole.
+    return {
+      answer: () => this.answerChunk(tg, rapdu),
+      afterMs: this.options.waitModelledTime ? rfMs + cardMs : 0,
+    };
   }
 
   /** The card did not answer: the chip waits RetryTO per try, then reports status 01. */
-  private async silentCard(target: SimTarget, capduBytes: number, cardMs: number): Promise<Answer> {
+  private silentCard(target: SimTarget, capduBytes: number, cardMs: number): Reply {
     target.active = false;
     const rfMs = pn532RfTimeoutMs(this.retryTimeoutCode) * (this.maxRetryCom + 1);
     this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capduBytes, 0, rfMs, cardMs);
-    if (this.options.waitModelledTime) await this.sleep(rfMs + cardMs);
-    return Uint8Array.of(0x41, 0x01);
+    return {
+      answer: Uint8Array.of(0x41, 0x01),
+      afterMs: this.options.waitModelledTime ? rfMs + cardMs : 0,
+    };
   }
 
   /** Answers with as much as fits, keeping the rest for "40 Tg" continuation requests (MI). */
@@ -723,10 +829,10 @@ export class Pn532Sim {
     const max = Math.max(1, Math.min(this.options.miChunkBytes, PN532_DATA_IN_MAX));
     if (rapdu.length <= max) {
       this.chainOut = undefined;
-      return withHead([0x41, 0x00], rapdu);
+      return { head: [0x41, 0x00], body: rapdu };
     }
     this.chainOut = { tg, rest: rapdu.slice(max) };
-    return withHead([0x41, PN532_STATUS_40_MI], rapdu.subarray(0, max));
+    return { head: [0x41, PN532_STATUS_40_MI], body: rapdu.subarray(0, max) };
   }
 
   /**
@@ -756,10 +862,6 @@ export class Pn532Sim {
   ): void {
     const atMs = this.clock.nowMs();
     this.timings.push({ command, atMs, capduBytes, rapduBytes, rfMs, cardMs });
-  }
-
-  private async sleep(durationMs: number): Promise<void> {
-    if (durationMs > 0) await this.clock.sleepMs(durationMs);
   }
 
   private log(line: string): void {

@@ -39,6 +39,16 @@ export const PN532_SIM_RIG_DEFAULT_LINE: SerialLinkSimOptions = {
   deviceToHostFaults: undefined,
 };
 
+/**
+ * The line of long simulations (the swarm, the reader-path bench): as the default, but a
+ * write that starts on a quiet line arrives whole when its last byte would (one clock wake a
+ * frame instead of one per 64-byte chunk); under line noise writes still go in chunks.
+ */
+export const PN532_SIM_RIG_QUIET_WHOLE_LINE: SerialLinkSimOptions = {
+  ...PN532_SIM_RIG_DEFAULT_LINE,
+  quietWholeWrites: true,
+};
+
 export const PN532_SIM_RIG_DEFAULT_OPTIONS: Pn532SimRigOptions = {
   line: PN532_SIM_RIG_DEFAULT_LINE,
   sim: PN532_SIM_DEFAULT_OPTIONS,

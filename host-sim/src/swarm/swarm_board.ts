@@ -29,7 +29,10 @@ import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { PN532_SIM_DEFAULT_OPTIONS, Pn532Sim } from '../pn532_sim/pn532_sim.js';
-import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
+import {
+  PN532_SIM_RIG_DEFAULT_LINE,
+  PN532_SIM_RIG_QUIET_WHOLE_LINE,
+} from '../pn532_sim/pn532_sim_rig.js';
 import type { Prng } from '../prng.js';
 import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
@@ -203,7 +206,7 @@ async function startReader(
   | { ok: false; detail: string }
 > {
   const line = createSerialLinkPairSim(clock, {
-    ...PN532_SIM_RIG_DEFAULT_LINE,
+    ...PN532_SIM_RIG_QUIET_WHOLE_LINE,
     hostToDeviceFaults: boot.noise,
     deviceToHostFaults: boot.noise,
   });

@@ -2,7 +2,7 @@
 // a reader link that can be unplugged, a wall clock that can jump, line noise that comes and
 // goes, and a rider-facing indicator kept in memory.
 
-import type { ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
+import type { ClockAlarm, ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
@@ -128,6 +128,10 @@ export class JumpClock implements ClockPort {
     return this.sim.sleepCancelable(durationMs);
   }
 
+  alarm(onFire: () => void): ClockAlarm {
+    return this.sim.alarm(onFire);
+  }
+
   jumpWallMs(deltaMs: number): void {
     this.offsetMs += deltaMs;
   }
@@ -165,9 +169,17 @@ export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy
   let running = 0;
   const track = <T>(operation: Promise<T>): Promise<T> => {
     running += 1;
-    return operation.finally(() => {
-      running -= 1;
-    });
+    // then, not finally: the same count with two promises fewer per reader operation.
+    return operation.then(
+      (result) => {
+        running -= 1;
+        return result;
+      },
+      (error: unknown) => {
+        running -= 1;
+        throw error;
+      },
+    );
   };
   const reader: ReaderPort = {
     poll: (options) => track(inner.poll(options)),
