@@ -1,6 +1,7 @@
 // Settlement planning: new taps become acquirer message rows, in one transaction per card, so
 // a crash leaves each tap either still `new` or `sent` with exactly one message row.
 
+import { cardTapIdsSql } from '../store/card_key_levels.js';
 import type { DepotDb, DepotRow } from '../store/depot_db.js';
 import { ACQUIRER_MTI } from './acquirer_messages.js';
 import type { SettlementOptions } from './settlement_options.js';
@@ -102,10 +103,13 @@ async function insertMessage(
 /** ODA money of a card not yet approved (pending authorisations) and its open debts. */
 async function exposureOf(db: DepotDb, panToken: string, psn: string):
   Promise<{ outstandingMinor: number; openDebts: number }> {
+  // SQLite has no index on taps.pan_token (migration 6): the card's taps come from its key
+  // levels, PostgreSQL's from taps_card_atc.
+  const cardTaps = db.dialect === 'sqlite' ? `AND t.id IN (${cardTapIdsSql('$2', '$3')})` : '';
   const pending = await db.query(
     `SELECT COALESCE(SUM(m.amount_minor), 0) AS total FROM acquirer_messages m
      JOIN taps t ON t.id = m.tap_id
-     WHERE m.state = 'pending' AND m.mti = $1 AND t.pan_token = $2 AND t.psn = $3`,
+     WHERE m.state = 'pending' AND m.mti = $1 AND t.pan_token = $2 AND t.psn = $3 ${cardTaps}`,
     [ACQUIRER_MTI.authorisation, panToken, psn]);
   const debts = await db.query(
     `SELECT COUNT(*) AS n, COALESCE(SUM(amount_minor), 0) AS total FROM debts

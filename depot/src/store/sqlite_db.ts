@@ -6,6 +6,7 @@ import type { DepotDb, DepotParam, DepotRow, DepotValue } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { positionalSql } from './sql_placeholders.js';
 import { sqliteCheckpointerStart, type SqliteCheckpointer } from './sqlite_checkpointer.js';
+import { cardHashFnv, cardKeyFunction, type CardHash } from './card_key_levels.js';
 
 /** How long a writer waits for another process's lock before the store reports busy. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -43,15 +44,27 @@ interface Prepared {
   readonly order: readonly number[];
 }
 
+/** Options of openSqliteDepotDb. */
+export interface SqliteDepotOptions {
+  /**
+   * The card hash of depot_card_key (card_key_levels.ts); tests force collisions with a
+   * weak one. Every connection to one file must use the same hash.
+   */
+  readonly cardHash?: CardHash;
+}
+
 /**
  * Opens (creating when absent) the SQLite file at `path` (`:memory:` for a private one).
  * Rejects with DepotStoreError when the file cannot be opened (missing folder, not a
  * database, no permission).
  */
-export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
+export async function openSqliteDepotDb(path: string, options: SqliteDepotOptions = {}):
+  Promise<DepotDb> {
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: false });
+    db.function('depot_card_key', { deterministic: true },
+      cardKeyFunction(options.cardHash ?? cardHashFnv));
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
