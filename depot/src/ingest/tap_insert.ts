@@ -77,6 +77,11 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
   return stored;
 }
 
+const COUNTED_FROM = 'FROM taps t WHERE t.type = \'clearing\' AND t.duplicate_of IS NULL';
+/** SQLite: the counted taps of card ($1 PAN token, $2 PSN), found through its key levels. */
+export const SQLITE_COUNTED_OF_CARD = `SELECT t.id, t.pan_token, t.psn, t.atc ${COUNTED_FROM}
+  AND t.id IN (${cardTapIdsSql('$1', '$2')}) AND t.pan_token = $1 AND t.psn = $2`;
+
 /** A card as the dedupe knows it: PAN token and PSN. */
 export interface TapCard {
   readonly panToken: string;
@@ -91,10 +96,10 @@ export interface TapCard {
  */
 export async function countedTapsOfCards(tx: DepotDb, cards: readonly TapCard[]):
   Promise<readonly DepotRow[]> {
-  const where = 'FROM taps t WHERE t.type = \'clearing\' AND t.duplicate_of IS NULL';
   if (cards.length === 0) return [];
   if (tx.dialect === 'postgres')
-    return tx.query(`SELECT id, pan_token, psn, atc ${where} AND pan_token = ANY($1::text[])`,
+    return tx.query(`SELECT id, pan_token, psn, atc ${COUNTED_FROM}
+      AND pan_token = ANY($1::text[])`,
       [[...new Set(cards.map((c) => c.panToken))]]);
   const rows: DepotRow[] = [];
   const seen = new Set<string>();
@@ -102,9 +107,7 @@ export async function countedTapsOfCards(tx: DepotDb, cards: readonly TapCard[])
     const key = `${card.panToken}/${card.psn}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    rows.push(...await tx.query(`SELECT t.id, t.pan_token, t.psn, t.atc ${where}
-      AND t.id IN (${cardTapIdsSql('$1', '$2')}) AND t.pan_token = $1 AND t.psn = $2`,
-    [card.panToken, card.psn]));
+    rows.push(...await tx.query(SQLITE_COUNTED_OF_CARD, [card.panToken, card.psn]));
   }
   return rows;
 }
