@@ -59,9 +59,17 @@ export const cardHashFnv: CardHash = (panToken, psn) => {
  */
 export function cardKeyFunction(hash: CardHash):
   (panToken: unknown, psn: unknown, atc: unknown) => number | null {
+  // The triggers ask for one row's key four times (three levels, then the new key): the last
+  // card's hash is kept.
+  let last = { token: '', psn: '', card: -1 };
   return (panToken, psn, atc) => {
     if (panToken === null || psn === null || atc === null) return null;
-    const card = Math.abs(Math.trunc(hash(String(panToken), String(psn)))) % CARD_HASH_SPAN;
+    const token = String(panToken);
+    const psnText = String(psn);
+    if (last.card < 0 || last.token !== token || last.psn !== psnText)
+      last = { token, psn: psnText,
+        card: Math.abs(Math.trunc(hash(token, psnText))) % CARD_HASH_SPAN };
+    const card = last.card;
     const low = Number(atc) % ATC_SPAN;
     return card * ATC_SPAN + (low < 0 ? low + ATC_SPAN : low);
   };

@@ -137,6 +137,11 @@ describe('SQLite card+ATC key levels', () => {
     expect(keyOf('a', '01', 65_536 + 5)).toBe(3 * 65_536 + 5);
     expect(keyOf('a', null, 5)).toBeNull();
     expect(keyOf('a', '01', null)).toBeNull();
+    // The last card's hash is reused only for the same token and PSN.
+    const byPsn = cardKeyFunction((token, psn) => token.length * 10 + Number(psn));
+    expect([byPsn('ab', '01', 1), byPsn('ab', '02', 1), byPsn('abc', '02', 1),
+      byPsn('abc', '02', 2)]).toEqual([21, 22, 32, 32].map((h, i) => h * 65_536 + (i < 3
+      ? 1 : 2)));
     const full = cardKeyFunction(cardHashFnv)('tok', '01', 65_535);
     expect(Number.isSafeInteger(full)).toBe(true);
     expect(cardKeyFunction(() => -(2 ** 40))('t', '01', 0)).toBeGreaterThanOrEqual(0);
