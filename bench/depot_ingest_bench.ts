@@ -1,7 +1,9 @@
 // Depot ingest throughput: 10^6 export lines through the ingest pipeline (JSON parse, strict
-// validation, PAN seal + token, dedupe, one transaction per batch) into SQLite (file, WAL,
-// synchronous=FULL) and into a scratch PostgreSQL (fsync on), in one run; records/s of wall
-// time and per CPU second (the depot's; with PostgreSQL also depot + server), and peak RSS.
+// validation, PAN seal + token, dedupe, one transaction per batch; on SQLite the batches that
+// waited meanwhile share one commit) into SQLite (file, WAL, synchronous=FULL) and into a
+// scratch PostgreSQL (fsync on), in one run; records/s of wall time and per CPU second (the
+// depot's; with PostgreSQL also depot + server), peak RSS, and with SQLite the bytes written
+// per record (WAL and checkpoints).
 //
 // The load: 100 terminals, batches of 1,000 lines; every 10th batch is sent twice (a replay
 // after a lost answer) and 1 % of the taps repeat a card+ATC another terminal already sent.
@@ -111,6 +113,16 @@ function procCpuS(pid: number, children: boolean): number {
   }
 }
 
+/** Bytes this process has written to storage (/proc/self/io); null without /proc. */
+function writtenBytes(): number | null {
+  try {
+    const match = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+    return match === null ? null : Number(match[1]);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * CPU seconds of the PostgreSQL server so far: the postmaster with its exited children plus
  * every live child (backends, WAL writer, checkpointer). null on SQLite or without /proc.
@@ -151,6 +163,8 @@ interface IngestFigure {
   readonly duplicates: number;
   readonly seconds: number;
   readonly rssMbMax: number;
+  /** Bytes this process wrote to files per record sent (SQLite: WAL and checkpoints). */
+  readonly writtenPerRecord: number | null;
 }
 
 /** One send of the load: batch `index`, and whether it is the replay of an earlier send. */
@@ -225,6 +239,7 @@ async function ingestRun(db: DepotDb, records: number): Promise<IngestFigure> {
   const storedExpected = sends.filter((s) => !s.replay).reduce((sum, s) => sum + BATCH_RECORDS
     - (s.index === 0 ? 0 : BATCH_RECORDS * CROSS_DUPLICATE_PERCENT / 100), 0);
   const serverBefore = await serverCpuS(db);
+  const writtenBefore = writtenBytes();
   try {
     for (let at = 0; at < sends.length; at += WINDOW_SENDS) {
       const window = sends.slice(at, at + WINDOW_SENDS);
@@ -248,7 +263,11 @@ async function ingestRun(db: DepotDb, records: number): Promise<IngestFigure> {
   const serverS = serverBefore === null || serverAfter === null ? null
     : serverAfter - serverBefore;
   const { sent, stored, duplicates } = total;
-  return { recordsPerS: sent / (busyMs / 1000), recordsPerCpuS: sent / (cpuMs / 1000),
+  const writtenAfter = writtenBytes();
+  const written = writtenBefore === null || writtenAfter === null ? null
+    : (writtenAfter - writtenBefore) / sent;
+  return { writtenPerRecord: db.dialect === 'sqlite' ? written : null,
+    recordsPerS: sent / (busyMs / 1000), recordsPerCpuS: sent / (cpuMs / 1000),
     recordsPerAllCpuS: serverS === null ? null : sent / (cpuMs / 1000 + serverS), stored,
     storedExpected, duplicates, seconds: busyMs / 1000, rssMbMax: rssMax / 2 ** 20 };
 }
@@ -260,7 +279,8 @@ function printIngest(engine: string, f: IngestFigure): void {
     + `(${f.recordsPerCpuS.toFixed(0)} per depot CPU-s${all}, load `
     + `${loadavg()[0]?.toFixed(1) ?? '?'})  ${f.seconds.toFixed(1)} s busy  stored ${f.stored}${
       f.stored === f.storedExpected ? '' : ` (WRONG: expected ${f.storedExpected})`}  `
-    + `duplicates ${f.duplicates}  peak RSS ${f.rssMbMax.toFixed(0)} MB`);
+    + `duplicates ${f.duplicates}  peak RSS ${f.rssMbMax.toFixed(0)} MB${
+      f.writtenPerRecord === null ? '' : `  written ${f.writtenPerRecord.toFixed(0)} B/record`}`);
 }
 
 /**

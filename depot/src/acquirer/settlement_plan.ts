@@ -1,7 +1,8 @@
 // Settlement planning: new taps become acquirer message rows, in one transaction per card, so
 // a crash leaves each tap either still `new` or `sent` with exactly one message row.
 
-import type { DepotDb, DepotRow } from '../store/depot_db.js';
+import { cardTapIdsSql } from '../store/card_key_levels.js';
+import type { DepotDb, DepotDialect, DepotRow } from '../store/depot_db.js';
 import { ACQUIRER_MTI } from './acquirer_messages.js';
 import type { SettlementOptions } from './settlement_options.js';
 
@@ -99,13 +100,22 @@ async function insertMessage(
     [tapId, aggregateKey, mti, amountMinor]);
 }
 
+/**
+ * The sum of a card's pending messages of one MTI ($1 MTI, $2 PAN token, $3 PSN). SQLite has
+ * no index on taps.pan_token (migration 6): the card's taps come from its key levels;
+ * PostgreSQL's from taps_card_atc.
+ */
+export function pendingOfCardSql(dialect: DepotDialect): string {
+  const cardTaps = dialect === 'sqlite' ? `AND t.id IN (${cardTapIdsSql('$2', '$3')})` : '';
+  return `SELECT COALESCE(SUM(m.amount_minor), 0) AS total FROM acquirer_messages m
+     JOIN taps t ON t.id = m.tap_id
+     WHERE m.state = 'pending' AND m.mti = $1 AND t.pan_token = $2 AND t.psn = $3 ${cardTaps}`;
+}
+
 /** ODA money of a card not yet approved (pending authorisations) and its open debts. */
 async function exposureOf(db: DepotDb, panToken: string, psn: string):
   Promise<{ outstandingMinor: number; openDebts: number }> {
-  const pending = await db.query(
-    `SELECT COALESCE(SUM(m.amount_minor), 0) AS total FROM acquirer_messages m
-     JOIN taps t ON t.id = m.tap_id
-     WHERE m.state = 'pending' AND m.mti = $1 AND t.pan_token = $2 AND t.psn = $3`,
+  const pending = await db.query(pendingOfCardSql(db.dialect),
     [ACQUIRER_MTI.authorisation, panToken, psn]);
   const debts = await db.query(
     `SELECT COUNT(*) AS n, COALESCE(SUM(amount_minor), 0) AS total FROM debts

@@ -6,7 +6,8 @@ import type { DepotDb, DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { IngestBatch } from './batch_validate.js';
 import { batchSeal, type SealedBatch, type SealedRecord } from './batch_seal.js';
-import { countedTapsOfCards, tapsInsert } from './tap_insert.js';
+import { countedTapsOfCards, tapsInsert, type TapCard } from './tap_insert.js';
+import { CARD_KEY_LEVEL_CAPS, cardKeysMerge } from '../store/card_key_levels.js';
 import { tunionStore } from '../tunion/tunion_ingest.js';
 
 /** What POST /v1/batches answers once the transaction committed. */
@@ -28,6 +29,12 @@ function counted(p: Prepared): p is Prepared & { panToken: string } {
   return p.record.type === 'clearing' && p.panToken !== null;
 }
 
+/** Options of batchStore and batchStoreSealed. */
+export interface BatchStoreOptions {
+  /** SQLite: keys each card+ATC level holds before its merge (tests use small ones). */
+  readonly cardKeyLevelCaps?: readonly number[];
+}
+
 /**
  * Seals `batch` under `vault` and stores it (batchStoreSealed). Rejects with DepotStoreError
  * when the database fails (nothing is stored).
@@ -37,8 +44,9 @@ export function batchStore(
   batch: IngestBatch,
   vault: PanVault,
   nowMs: number,
+  options: BatchStoreOptions = {},
 ): Promise<BatchReceipt> {
-  return batchStoreSealed(db, batchSeal(batch, vault), nowMs);
+  return batchStoreSealed(db, batchSeal(batch, vault), nowMs, options);
 }
 
 /**
@@ -50,6 +58,7 @@ export async function batchStoreSealed(
   db: DepotDb,
   batch: SealedBatch,
   nowMs: number,
+  options: BatchStoreOptions = {},
 ): Promise<BatchReceipt> {
   const prepared = batch.records;
   return db.transaction(async (tx) => {
@@ -61,15 +70,17 @@ export async function batchStoreSealed(
     [batch.terminalId, nowMs]);
     const known = await storedSeqs(tx, batch);
     const fresh = prepared.filter((p) => !known.has(p.record.seq));
-    // Every new record is inserted as counted; the unique indexes refuse a card+ATC already
-    // counted (stored before, or earlier in this batch: rows insert in order), and only those
-    // few are looked up and stored again as duplicates. A lookup of every card first would
-    // probe the card+ATC index once more per record (random pages at 10^6 taps).
+    // Every new record is inserted as counted; the schema refuses a card+ATC already counted
+    // (stored before, or earlier in this batch: rows insert in order; PostgreSQL's unique
+    // index, SQLite's key-level trigger), and only those few are looked up and stored again
+    // as duplicates. A lookup of every card first would probe the index once more per record.
     const counting = new Map<string, number>();
     const stored = await insertTaps(tx, batch.terminalId, fresh, nowMs, counting);
     const retried = fresh.filter((p) => !stored.has(p.record.seq));
     const storedLate = await insertDuplicates(tx, batch.terminalId, retried, nowMs, counting);
     const tunion = await tunionStore(tx, batch.terminalId, batch.tunion, nowMs);
+    if (tx.dialect === 'sqlite')
+      await cardKeysMerge(tx, options.cardKeyLevelCaps ?? CARD_KEY_LEVEL_CAPS);
     const storedCount = stored.size + storedLate + tunion.stored;
     return {
       ackThroughSeq: batch.throughSeq,
@@ -87,9 +98,10 @@ async function storedSeqs(tx: DepotDb, batch: SealedBatch): Promise<Set<number>>
 }
 
 /** Counted clearing taps of these cards: card key to tap id. */
-async function countedCards(tx: DepotDb, tokens: readonly string[]): Promise<Map<string, number>> {
+async function countedCards(tx: DepotDb, cards: readonly TapCard[]):
+  Promise<Map<string, number>> {
   const found = new Map<string, number>();
-  for (const row of await countedTapsOfCards(tx, [...new Set(tokens)])) {
+  for (const row of await countedTapsOfCards(tx, cards)) {
     const key = cardKey(String(row['pan_token']), row['psn'] === null ? null
       : String(row['psn']), row['atc'] === null ? null : Number(row['atc']));
     found.set(key, Number(row['id']));
@@ -135,7 +147,8 @@ async function insertDuplicates(tx: DepotDb, terminalId: string, rows: readonly 
   const keyOf = (p: Prepared): string | null =>
     counted(p) ? cardKey(p.panToken, p.record.psn, p.record.atc) : null;
   const missing = rows.filter(counted).filter((p) => !counting.has(keyOf(p) ?? ''));
-  const found = await countedCards(tx, missing.map((p) => p.panToken));
+  const found = await countedCards(tx, missing.map((p) => ({ panToken: p.panToken,
+    psn: p.record.psn ?? '' })));
   for (const [key, id] of found) counting.set(key, id);
   const orphans = rows.filter((p) => counting.get(keyOf(p) ?? '') === undefined);
   const copies = rows.filter((p) => counting.get(keyOf(p) ?? '') !== undefined);

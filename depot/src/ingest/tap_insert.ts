@@ -4,6 +4,7 @@
 // plan instead of one per 500 rows with 10^4 parameters each.
 
 import type { DepotDb, DepotRow, DepotValue } from '../store/depot_db.js';
+import { cardTapIdsSql } from '../store/card_key_levels.js';
 
 /** Columns of `taps` a batch writes, in the order of a row of tapsInsert. */
 export const TAP_COLUMNS: readonly string[] = ['terminal_id', 'seq', 'type', 'time_wall_ms',
@@ -15,8 +16,6 @@ const PG_COLUMN_TYPES: readonly string[] = ['text', 'bigint', 'text', 'bigint', 
   'text', 'text', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text',
   'bigint', 'text', 'text', 'bigint', 'bigint'];
 const SQLITE_ROWS_PER_INSERT = 500;
-/** Card tokens per lookup on SQLite (bound parameters); PostgreSQL takes one array. */
-const SQLITE_KEYS_PER_LOOKUP = 1_000;
 
 const PG_INSERT = `INSERT INTO taps (${TAP_COLUMNS.join(', ')}) SELECT ${TAP_COLUMNS.join(', ')}
   FROM json_to_recordset($1::json) AS r(${
@@ -78,23 +77,37 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
   return stored;
 }
 
+const COUNTED_FROM = 'FROM taps t WHERE t.type = \'clearing\' AND t.duplicate_of IS NULL';
+/** SQLite: the counted taps of card ($1 PAN token, $2 PSN), found through its key levels. */
+export const SQLITE_COUNTED_OF_CARD = `SELECT t.id, t.pan_token, t.psn, t.atc ${COUNTED_FROM}
+  AND t.id IN (${cardTapIdsSql('$1', '$2')}) AND t.pan_token = $1 AND t.psn = $2`;
+
+/** A card as the dedupe knows it: PAN token and PSN. */
+export interface TapCard {
+  readonly panToken: string;
+  readonly psn: string;
+}
+
 /**
- * The counted clearing taps (not duplicates) of the cards of `tokens`, as rows of id,
- * pan_token, psn, atc. Rejects with DepotStoreError when the database fails.
+ * The counted clearing taps (not duplicates) of `cards`, as rows of id, pan_token, psn, atc
+ * (PostgreSQL may add other PSNs of the same tokens; the caller keys rows by all three).
+ * SQLite looks each card up through its key levels (card_key_levels.ts), PostgreSQL through
+ * taps_card_atc. Rejects with DepotStoreError when the database fails.
  */
-export async function countedTapsOfCards(tx: DepotDb, tokens: readonly string[]):
+export async function countedTapsOfCards(tx: DepotDb, cards: readonly TapCard[]):
   Promise<readonly DepotRow[]> {
-  const where = 'FROM taps WHERE type = \'clearing\' AND duplicate_of IS NULL';
-  if (tokens.length === 0) return [];
+  if (cards.length === 0) return [];
   if (tx.dialect === 'postgres')
-    return tx.query(`SELECT id, pan_token, psn, atc ${where} AND pan_token = ANY($1::text[])`,
-      [tokens]);
+    return tx.query(`SELECT id, pan_token, psn, atc ${COUNTED_FROM}
+      AND pan_token = ANY($1::text[])`,
+      [[...new Set(cards.map((c) => c.panToken))]]);
   const rows: DepotRow[] = [];
-  for (let i = 0; i < tokens.length; i += SQLITE_KEYS_PER_LOOKUP) {
-    const chunk = tokens.slice(i, i + SQLITE_KEYS_PER_LOOKUP);
-    const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
-    rows.push(...await tx.query(`SELECT id, pan_token, psn, atc ${where}
-      AND pan_token IN (${list})`, chunk));
+  const seen = new Set<string>();
+  for (const card of cards) {
+    const key = `${card.panToken}/${card.psn}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push(...await tx.query(SQLITE_COUNTED_OF_CARD, [card.panToken, card.psn]));
   }
   return rows;
 }

@@ -5,6 +5,7 @@ import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
 import { GATE_RECORDS_MIGRATION_STATEMENTS } from './gate_record_store.js';
+import { CARD_KEYS_MIGRATION_STATEMENTS } from './card_key_levels.js';
 
 /** One schema step: `version` counts from 1 without gaps. */
 export interface DepotMigration {
@@ -12,6 +13,8 @@ export interface DepotMigration {
   readonly name: string;
   /** Statements in order; `{{ID}}` is the dialect's auto-increment primary key column. */
   readonly statements: readonly string[];
+  /** The engines whose schema the statements change (absent: both); others only record it. */
+  readonly dialects?: readonly DepotDialect[];
 }
 
 /**
@@ -167,10 +170,14 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   { version: 4, name: 'T-Union taps', statements: TUNION_MIGRATION_STATEMENTS },
   // The next free number at merge (another branch may take 5 first): renumber, keep last.
   { version: 5, name: 'gate records', statements: GATE_RECORDS_MIGRATION_STATEMENTS },
+  // SQLite only: PostgreSQL keeps taps_card_atc (card_key_levels.ts says why).
+  { version: 6, name: 'card+ATC key levels', statements: CARD_KEYS_MIGRATION_STATEMENTS,
+    dialects: ['sqlite'] },
 ];
 
 /** The statements of `migration` for `dialect`. */
 export function migrationSql(migration: DepotMigration, dialect: DepotDialect): string[] {
+  if (migration.dialects !== undefined && !migration.dialects.includes(dialect)) return [];
   return migration.statements.map((sql) => sql.replaceAll('{{ID}}', ID_COLUMN[dialect]));
 }
 

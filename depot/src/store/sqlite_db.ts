@@ -6,6 +6,9 @@ import type { DepotDb, DepotParam, DepotRow, DepotValue } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { positionalSql } from './sql_placeholders.js';
 import { sqliteCheckpointerStart, type SqliteCheckpointer } from './sqlite_checkpointer.js';
+import { cardHashFnv, cardKeyFunction, type CardHash } from './card_key_levels.js';
+import { SQLITE_GROUP_MAX, sqliteGroupRun, type GroupConnection, type GroupMember } from
+  './sqlite_group_commit.js';
 
 /** How long a writer waits for another process's lock before the store reports busy. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -43,15 +46,27 @@ interface Prepared {
   readonly order: readonly number[];
 }
 
+/** Options of openSqliteDepotDb. */
+export interface SqliteDepotOptions {
+  /**
+   * The card hash of depot_card_key (card_key_levels.ts); tests force collisions with a
+   * weak one. Every connection to one file must use the same hash.
+   */
+  readonly cardHash?: CardHash;
+}
+
 /**
  * Opens (creating when absent) the SQLite file at `path` (`:memory:` for a private one).
  * Rejects with DepotStoreError when the file cannot be opened (missing folder, not a
  * database, no permission).
  */
-export async function openSqliteDepotDb(path: string): Promise<DepotDb> {
+export async function openSqliteDepotDb(path: string, options: SqliteDepotOptions = {}):
+  Promise<DepotDb> {
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: false });
+    db.function('depot_card_key', { deterministic: true },
+      cardKeyFunction(options.cardHash ?? cardHashFnv));
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -98,13 +113,22 @@ function bind(order: readonly number[], params: readonly DepotParam[]): DepotVal
 
 /**
  * One better-sqlite3 connection. Its calls are synchronous, but a transaction's work is
- * async: a queue keeps every other caller out while a transaction is open.
+ * async: a queue keeps every other caller out while a transaction (or a group) is open.
  */
 class SqliteDepotDb implements DepotDb {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Prepared>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly waiting: GroupMember[] = [];
+  private readonly groupConnection: GroupConnection = {
+    exec: (sql) => this.execNow(sql),
+    inTransaction: () => this.db.inTransaction,
+    handle: () => {
+      const tx = new SqliteTransaction(this);
+      return { tx, finish: () => tx.finish() };
+    },
+  };
 
   constructor(private readonly db: Database.Database,
     private readonly checkpointer: SqliteCheckpointer | null) {}
@@ -117,20 +141,26 @@ class SqliteDepotDb implements DepotDb {
     return this.exclusive(() => this.runNow(sql, params));
   }
 
+  /**
+   * Queues `work`; the transactions queued while an earlier one runs commit together
+   * (sqlite_group_commit.ts), each resolving after the shared COMMIT.
+   */
   transaction<T>(work: (tx: DepotDb) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
-      this.execNow('BEGIN IMMEDIATE');
-      const tx = new SqliteTransaction(this);
-      try {
-        const result = await work(tx);
-        tx.finish();
-        this.execNow('COMMIT');
-        return result;
-      } catch (error) {
-        tx.finish();
-        if (this.db.inTransaction) this.execNow('ROLLBACK');
-        throw error;
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.waiting.length === 1) this.groupSchedule();
+    });
+  }
+
+  /** Runs the waiting transactions after every earlier call (at most SQLITE_GROUP_MAX). */
+  private groupSchedule(): void {
+    this.exclusive(() => {
+      const group = this.waiting.splice(0, SQLITE_GROUP_MAX);
+      if (this.waiting.length > 0) this.groupSchedule();
+      return sqliteGroupRun(this.groupConnection, group);
+    }).catch((error: unknown) => {
+      // Only a closed database gets here: the group never started.
+      for (const member of this.waiting.splice(0)) member.reject(error);
     });
   }
 

@@ -13,6 +13,7 @@ import { batchValidate } from '../../src/ingest/batch_validate.js';
 import { terminalAdd } from '../../src/ingest/terminal_registry.js';
 import type { DepotDb } from '../../src/store/depot_db.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { CARD_KEY_LEVELS } from '../../src/store/card_key_levels.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import type { PostgresScratch } from '../../../test_support/postgres_scratch.js';
 import {
@@ -66,9 +67,9 @@ interface Send {
 /**
  * Batches of 1..700 taps (above 500: SQLite's second INSERT of a batch). A tap reuses a
  * card+ATC already used (same batch, earlier batch, other terminal) with probability 0.15;
- * a batch is resent whole (0.15) or its first half alone (0.1).
+ * a batch is resent whole (0.15) or its first half alone (0.1). ATCs are drawn in 0..atcSpan-1.
  */
-function stream(seed: number): Send[] {
+function stream(seed: number, atcSpan = 65_536): Send[] {
   const next = random(seed);
   const used: { card: number; atc: number }[] = [];
   const lastSeq = new Map<string, number>(TERMINALS.map((t) => [t, 0]));
@@ -82,7 +83,7 @@ function stream(seed: number): Send[] {
       const again = used.length > 0 && next() < 0.15;
       const pick = again ? used[Math.floor(next() * used.length)] : undefined;
       const tap = { terminalId, seq: first + i, card: pick?.card ?? 1_000 + used.length,
-        atc: pick?.atc ?? Math.floor(next() * 65_536) };
+        atc: pick?.atc ?? Math.floor(next() * atcSpan) };
       if (pick === undefined) used.push({ card: tap.card, atc: tap.atc });
       taps.push(tap);
     }
@@ -165,3 +166,61 @@ describe.each(engines)('batchStore dedupe on $name (seed ' + SEED + ')', (engine
     }
   }, 240_000);
 });
+
+/** A card hash that puts every card in one key range: only the row compare tells them apart. */
+const ONE_CARD_HASH = (): number => 7;
+/** Tiny levels: l0 merges into l1 past 16 keys, l1 into l2 past 64 (many merges per run). */
+const TINY_CAPS = [16, 64];
+
+async function levelKeys(db: DepotDb): Promise<{ held: number[]; sizes: number[] }> {
+  const sizes: number[] = [];
+  const held: number[] = [];
+  for (const level of CARD_KEY_LEVELS) {
+    const rows = await db.query(`SELECT tap_id FROM ${level}`);
+    sizes.push(rows.length);
+    held.push(...rows.map((r) => Number(r['tap_id'])));
+  }
+  return { held: held.sort((a, b) => a - b), sizes };
+}
+
+describe('batchStore dedupe on SQLite key levels, every card one hash (seed ' + SEED + ')',
+  () => {
+    it('matchesTheHandModel_acrossMergesAndRestarts_withEveryKeyColliding', async () => {
+      const path = join(temp, 'levels_collide.sqlite');
+      const open = (): Promise<DepotDb> => openDepotDb(path, WALL_MS,
+        { cardHash: ONE_CARD_HASH });
+      let db = await open();
+      try {
+        for (const terminalId of TERMINALS)
+          await terminalAdd(db, { terminalId, certSha256: terminalId.padStart(64, '0'),
+            routeId: 'R12', nowMs: WALL_MS });
+        const vault = panVault(Buffer.alloc(32, 3));
+        // 8 ATCs: each key is shared by about a hundred different cards' taps.
+        const sends = stream(SEED, 8);
+        const expected = model(sends);
+        const receipts = [];
+        for (const [i, send] of sends.entries()) {
+          receipts.push(await batchStore(db, batchValidate(body(send), send.terminalId), vault,
+            WALL_MS, { cardKeyLevelCaps: TINY_CAPS }));
+          const { sizes } = await levelKeys(db);
+          expect(sizes[0]).toBeLessThanOrEqual(16);
+          expect(sizes[1]).toBeLessThanOrEqual(64);
+          if (i % 5 === 4) {
+            await db.close();
+            db = await open();
+          }
+        }
+        expect(receipts.map(({ stored: s, duplicates }) => ({ stored: s, duplicates })))
+          .toEqual(expected.receipts);
+        expect(await stored(db)).toEqual(expected.rows);
+        // The levels hold exactly the counted taps, and merges reached l2.
+        const counted = await db.query(`SELECT id FROM taps WHERE type = 'clearing'
+          AND duplicate_of IS NULL ORDER BY id`);
+        const { held, sizes } = await levelKeys(db);
+        expect(held).toEqual(counted.map((r) => Number(r['id'])));
+        expect(sizes[2]).toBeGreaterThan(64);
+      } finally {
+        await db.close();
+      }
+    }, 240_000);
+  });
