@@ -1,5 +1,7 @@
 // A bus validator on the page: DWIN screen, status LEDs, reader with cards, journal and taps.
 
+import { REGIONS, el } from './dom.js';
+
 /**
  * What the DGUS project's page backgrounds look like (the real panel's pictures live on its SD
  * card; these stand in for them). Keyed by the page name the display emulator reports.
@@ -9,18 +11,6 @@ const PAGE_STYLES = {
   declined: 'refused', denyList: 'refused', tryAgain: 'again', multipleCards: 'again',
   alreadyPaid: 'info', outOfService: 'off',
 };
-const REGIONS = ['title', 'amount', 'balance', 'message', 'footer'];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('data-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
 
 function yuan(minor) {
   return minor === null || minor === undefined ? '—' : `¥${(minor / 100).toFixed(2)}`;

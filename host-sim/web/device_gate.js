@@ -1,18 +1,7 @@
 // A scenic-area gate lane on the page: the DWIN screen, the lane (locked or open, alarm, pass
 // sensor), the day's counts, and the visitors' cards (first ones hold tickets, others pay).
 
-const REGIONS = ['title', 'amount', 'balance', 'message', 'footer'];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('data-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
+import { REGIONS, el } from './dom.js';
 
 function button(role, text, onClick) {
   const node = el('button', { type: 'button', 'data-role': role, textContent: text });

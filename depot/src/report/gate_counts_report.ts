@@ -11,16 +11,8 @@ import {
 import { GateDay, HOURS_PER_DAY } from '../../../firmware/src/app/gate/gate_state.js';
 import type { GateCountDbRow } from '../store/gate_record_store.js';
 
-/** One hour of one day with anything in it. */
-export interface GateCountRow {
-  readonly day: string;
-  readonly hour: number;
-  readonly ticketEntries: number;
-  readonly paidEntries: number;
-  readonly exits: number;
-  readonly tailgates: number;
-  readonly refusals: number;
-}
+/** One hour of one day with anything in it (the database's row without its terminal). */
+export type GateCountRow = Omit<GateCountDbRow, 'terminalId'>;
 
 export const GATE_COUNT_COLUMNS = ['day', 'hour', 'ticket_entries', 'paid_entries', 'exits',
   'tailgates', 'refusals'] as const;
