@@ -295,19 +295,38 @@ export function depotBenchRecords(env = process.env): number {
   return Number(text);
 }
 
-/** Runs the suite; `records` defaults to depotBenchRecords(). */
-export async function runDepotIngestBench(records = depotBenchRecords()): Promise<void> {
+/** The engines to measure: SHUAKA_DEPOT_BENCH_ENGINES (sqlite, postgres or both, comma
+ * separated) or both. Throws on another name. */
+export function depotBenchEngines(env = process.env): ReadonlySet<'sqlite' | 'postgres'> {
+  const text = env['SHUAKA_DEPOT_BENCH_ENGINES'];
+  if (text === undefined || text === '') return new Set(['sqlite', 'postgres']);
+  const engines = new Set<'sqlite' | 'postgres'>();
+  for (const name of text.split(',')) {
+    if (name !== 'sqlite' && name !== 'postgres')
+      throw new Error(`SHUAKA_DEPOT_BENCH_ENGINES takes sqlite and postgres, not "${name}"`);
+    engines.add(name);
+  }
+  return engines;
+}
+
+/** Runs the suite; `records` defaults to depotBenchRecords(), `engines` to
+ * depotBenchEngines(). */
+export async function runDepotIngestBench(records = depotBenchRecords(),
+  engines = depotBenchEngines()): Promise<void> {
   console.log(`\ndepot ingest: ${records} records per engine, batches of ${BATCH_RECORDS}, `
     + `${TERMINALS} terminals, every ${REPLAY_EVERY}th batch replayed, `
     + `${CROSS_DUPLICATE_PERCENT} % card+ATC duplicates`);
   const temp = mkdtempSync(join(tmpdir(), 'shuaka-depot-bench-'));
   try {
-    const sqlite = await openDepotDb(join(temp, 'bench.sqlite'), WALL_MS);
-    try {
-      printIngest('sqlite', await ingestRun(sqlite, records));
-    } finally {
-      await sqlite.close();
+    if (engines.has('sqlite')) {
+      const sqlite = await openDepotDb(join(temp, 'bench.sqlite'), WALL_MS);
+      try {
+        printIngest('sqlite', await ingestRun(sqlite, records));
+      } finally {
+        await sqlite.close();
+      }
     }
+    if (!engines.has('postgres')) return;
     if (postgresBinDir() === null) {
       console.log('  postgres     not installed (run .ci/setup): no figure');
       return;
