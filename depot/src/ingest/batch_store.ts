@@ -2,7 +2,7 @@
 // tap whose card (PAN token, PSN) and ATC is already counted is kept as a duplicate, never
 // counted twice (depot README, POST /v1/batches).
 
-import type { DepotDb, DepotValue } from '../store/depot_db.js';
+import { DepotStoreError, type DepotDb, type DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { IngestBatch } from './batch_validate.js';
 import { batchSeal, type SealedBatch, type SealedRecord } from './batch_seal.js';
@@ -50,9 +50,16 @@ export function batchStore(
 }
 
 /**
+ * Times a batch is stored again after losing a race to a concurrent transaction (PostgreSQL:
+ * another depot process or lane storing the same seqs): the next try sees the winner's rows.
+ */
+const RACE_TRIES_MAX = 4;
+
+/**
  * Stores a sealed batch of `batch.terminalId` in one transaction and resolves with the
- * receipt only after the commit. Rejects with DepotStoreError when the database fails
- * (nothing is stored).
+ * receipt only after the commit; a transaction that lost a race (DepotStoreError.race) is
+ * rolled back and run again, at most RACE_TRIES_MAX times in all. Rejects with
+ * DepotStoreError when the database fails (nothing is stored).
  */
 export async function batchStoreSealed(
   db: DepotDb,
@@ -60,11 +67,25 @@ export async function batchStoreSealed(
   nowMs: number,
   options: BatchStoreOptions = {},
 ): Promise<BatchReceipt> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await batchStoreOnce(db, batch, nowMs, options);
+    } catch (error) {
+      if (!(error instanceof DepotStoreError && error.race) || tries >= RACE_TRIES_MAX)
+        throw error;
+    }
+  }
+}
+
+function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
+  options: BatchStoreOptions): Promise<BatchReceipt> {
   const prepared = batch.records;
   return db.transaction(async (tx) => {
     await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
       received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
     [batch.terminalId, batch.firstSeq, batch.throughSeq, batch.records.length, nowMs]);
+    // Before the taps: the terminal's status row stays locked to the commit, so a
+    // terminal's batches (a replay racing its original, two depot processes) take turns.
     await tx.run(`INSERT INTO terminal_status (terminal_id, last_contact_ms) VALUES ($1, $2)
       ON CONFLICT (terminal_id) DO UPDATE SET last_contact_ms = excluded.last_contact_ms`,
     [batch.terminalId, nowMs]);

@@ -1,9 +1,9 @@
 // The statements that write a batch's taps, per engine: SQLite takes multi-row VALUES (500
 // rows per statement, far below its 32766 bound parameters); PostgreSQL takes the whole batch
-// as one JSON parameter (INSERT ... SELECT FROM json_to_recordset), one statement to parse and
-// plan instead of one per 500 rows with 10^4 parameters each.
+// by COPY into a temporary staging table, then one INSERT ... SELECT from it.
 
 import type { DepotDb, DepotRow, DepotValue } from '../store/depot_db.js';
+import { DepotStoreError } from '../store/depot_db.js';
 import { cardTapIdsSql } from '../store/card_key_levels.js';
 
 /** Columns of `taps` a batch writes, in the order of a row of tapsInsert. */
@@ -11,29 +11,38 @@ export const TAP_COLUMNS: readonly string[] = ['terminal_id', 'seq', 'type', 'ti
   'route_id', 'pan_token', 'pan_sealed', 'psn', 'atc', 'amount_minor', 'currency_code',
   'fare_rule', 'cryptogram_type', 'icc_data_hex', 'transaction_date', 'transaction_time',
   'params_version', 'record_json', 'state', 'duplicate_of', 'received_at_ms'];
-/** PostgreSQL type of each TAP_COLUMNS entry (migration 1), for the array casts. */
-const PG_COLUMN_TYPES: readonly string[] = ['text', 'bigint', 'text', 'bigint', 'text', 'text',
-  'text', 'text', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text',
-  'bigint', 'text', 'text', 'bigint', 'bigint'];
 const SQLITE_ROWS_PER_INSERT = 500;
 
-const PG_INSERT = `INSERT INTO taps (${TAP_COLUMNS.join(', ')}) SELECT ${TAP_COLUMNS.join(', ')}
-  FROM json_to_recordset($1::json) AS r(${
-  TAP_COLUMNS.map((name, i) => `${name} ${PG_COLUMN_TYPES[i] ?? 'text'}`).join(', ')})
-  ON CONFLICT DO NOTHING RETURNING id, seq`;
-
+const COLUMN_LIST = TAP_COLUMNS.join(', ');
 /**
- * The rows as one JSON array of objects keyed by column: V8's JSON.stringify escapes the
- * record_json text natively, where pg's array literals escape every element in JavaScript.
+ * The session's staging table (PostgreSQL): the columns of taps, no index, no WAL (a
+ * temporary table), emptied after each use. Made once per connection; IF NOT EXISTS keeps a
+ * pooled connection (or a pooler's) from depending on which batch came first.
  */
-function pgRowsJson(rows: readonly (readonly DepotValue[])[]): string {
-  return JSON.stringify(rows.map((row) => {
-    const object: Record<string, DepotValue> = {};
-    TAP_COLUMNS.forEach((name, c) => {
-      object[name] = row[c] ?? null;
-    });
-    return object;
-  }));
+const PG_STAGE = `CREATE TEMPORARY TABLE IF NOT EXISTS taps_stage AS
+  SELECT ${COLUMN_LIST} FROM taps WITH NO DATA`;
+const PG_STAGE_COPY = `COPY taps_stage (${COLUMN_LIST}) FROM STDIN`;
+/**
+ * Only the card+ATC index arbitrates: a refused card+ATC is skipped, in seq order, so the
+ * batch's first tap of a card+ATC is the counted one. The other unique indexes (the id, and
+ * terminal+seq, whose stored seqs the caller filtered while holding the terminal's status
+ * row) are not probed once more per row; should one refuse a row anyway, the statement fails
+ * (DepotStoreError.race) and the caller stores the batch again.
+ */
+const PG_INSERT = `INSERT INTO taps (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM taps_stage
+  ORDER BY seq ON CONFLICT (pan_token, psn, atc) WHERE type = 'clearing'
+  AND duplicate_of IS NULL DO NOTHING RETURNING id, seq`;
+const PG_STAGE_EMPTY = 'TRUNCATE taps_stage';
+
+/** Stages `rows` and inserts them (PostgreSQL); the stage is empty again afterwards. */
+async function pgTapsInsert(tx: DepotDb, rows: readonly (readonly DepotValue[])[]):
+  Promise<readonly DepotRow[]> {
+  if (tx.copyIn === undefined) throw new DepotStoreError('PostgreSQL transaction without COPY');
+  await tx.run(PG_STAGE);
+  await tx.copyIn(PG_STAGE_COPY, rows);
+  const stored = await tx.query(PG_INSERT);
+  await tx.run(PG_STAGE_EMPTY);
+  return stored;
 }
 
 const sqliteInserts = new Map<number, string>();
@@ -55,9 +64,11 @@ function sqliteInsert(rows: number): string {
 }
 
 /**
- * Inserts `rows` (TAP_COLUMNS order); a row refused by a unique index (its seq, or its card
- * and ATC among counted taps) is skipped. Resolves with the seq and id of each row stored.
- * Rejects with DepotStoreError when the database fails.
+ * Inserts `rows` (TAP_COLUMNS order, ascending seq); a row whose card and ATC is already
+ * counted (stored before, or earlier in `rows`) is skipped, and so, on SQLite, is a row whose
+ * seq is stored. Resolves with the seq and id of each row stored. Rejects with
+ * DepotStoreError when the database fails, with `race` set when PostgreSQL found a seq a
+ * concurrent transaction stored first.
  */
 export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValue[])[]):
   Promise<Map<number, number>> {
@@ -67,7 +78,7 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
   };
   if (rows.length === 0) return stored;
   if (tx.dialect === 'postgres') {
-    keep(await tx.query(PG_INSERT, [pgRowsJson(rows)]));
+    keep(await pgTapsInsert(tx, rows));
     return stored;
   }
   for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_INSERT) {

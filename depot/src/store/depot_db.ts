@@ -33,13 +33,26 @@ export interface DepotDb {
    * back when it rejects. Nested calls are not supported.
    */
   transaction<T>(work: (tx: DepotDb) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL transactions only (SQLite has no COPY and leaves it out): runs `copySql`, a
+   * `COPY table (columns) FROM STDIN`, with `rows` as its data, values in the columns' order.
+   * Resolves with the number of rows copied.
+   */
+  copyIn?(copySql: string, rows: readonly (readonly DepotValue[])[]): Promise<number>;
   close(): Promise<void>;
 }
 
 /** The database failed (down, full, constraint the caller did not expect). */
 export class DepotStoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * A concurrent transaction won a race (PostgreSQL: a unique key it committed first, a
+   * deadlock, a serialization failure): the same work run again sees its result and succeeds.
+   */
+  readonly race: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; race?: boolean }) {
     super(message, options);
     this.name = 'DepotStoreError';
+    this.race = options?.race ?? false;
   }
 }

@@ -1,8 +1,9 @@
 // The fleet-size depot database: PostgreSQL through pg's Pool, one client per transaction.
 
 import pg from 'pg';
-import type { DepotDb, DepotParam, DepotRow } from './depot_db.js';
+import type { DepotDb, DepotParam, DepotRow, DepotValue } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
+import { copyRows } from './postgres_copy.js';
 
 /** A down server must answer 503 promptly, not hang the validator's upload. */
 const PG_CONNECT_TIMEOUT_MS = 5_000;
@@ -47,12 +48,28 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message || error.name : String(error);
 }
 
+/**
+ * SQLSTATEs of a lost race (PostgreSQL docs, Appendix A): unique_violation (a concurrent
+ * transaction committed the key first), serialization_failure, deadlock_detected.
+ */
+const PG_RACE_STATES: ReadonlySet<string> = new Set(['23505', '40001', '40P01']);
+
 function storeError(sql: string, error: unknown): DepotStoreError {
   if (error instanceof DepotStoreError) return error;
   const head = sql.trim().split(/\s+/).slice(0, 3).join(' ');
+  const state = error instanceof Error && 'code' in error ? String(error.code) : '';
   return new DepotStoreError(`PostgreSQL refused "${head} ...": ${describe(error)}`, {
-    cause: error,
+    cause: error, race: PG_RACE_STATES.has(state),
   });
+}
+
+async function copyInto(client: Pick<pg.PoolClient, 'query'>, copySql: string,
+  rows: readonly (readonly DepotValue[])[]): Promise<number> {
+  try {
+    return await copyRows(client, copySql, rows);
+  } catch (error) {
+    throw storeError(copySql, error);
+  }
 }
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -132,6 +149,11 @@ class PostgresTransaction implements DepotDb {
   async run(sql: string, params: readonly DepotParam[] = []): Promise<number> {
     this.assertOpen();
     return (await queryRows(this.client, sql, params)).rowCount ?? 0;
+  }
+
+  copyIn(copySql: string, rows: readonly (readonly DepotValue[])[]): Promise<number> {
+    this.assertOpen();
+    return copyInto(this.client, copySql, rows);
   }
 
   transaction<T>(): Promise<T> {

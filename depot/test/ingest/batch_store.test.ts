@@ -1,8 +1,8 @@
-// batchStore's dedupe on both engines (SQLite multi-row VALUES, PostgreSQL one unnest INSERT
-// per batch) against a model computed by hand from the generated input: a seeded stream of
-// batches from three terminals with card+ATC repeats inside one batch, across batches and
-// across terminals, whole replays and partly overlapping resends. Truth: the model's state and
-// duplicate_of per (terminal, seq), and each receipt's counts.
+// batchStore's dedupe on both engines (SQLite multi-row VALUES, PostgreSQL COPY to a stage
+// and one INSERT per batch) against a model computed by hand from the generated input: a
+// seeded stream of batches from three terminals with card+ATC repeats inside one batch,
+// across batches and across terminals, whole replays and partly overlapping resends. Truth:
+// the model's state and duplicate_of per (terminal, seq), and each receipt's counts.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -224,3 +224,101 @@ describe('batchStore dedupe on SQLite key levels, every card one hash (seed ' + 
       }
     }, 240_000);
   });
+
+/**
+ * Two depot processes on one PostgreSQL (two pools), each storing every send, two sends at a
+ * time: the same seqs race (a replay racing its original), and so do card+ATC repeats. Which
+ * tap of a card+ATC is counted may differ from the sequential model; what must not: every tap
+ * stored once, each card+ATC counted exactly once, every copy pointing at the counted one.
+ */
+describe.runIf(postgresRequired())('batchStore on one PostgreSQL shared by two depots (seed '
+  + SEED + ')', () => {
+  it('storesEachTapOnce_countsEachCardAndAtcOnce_whenBothStoreEverySendAtOnce', async () => {
+    scratch ??= await startPostgresScratch();
+    const url = await createScratchDatabase(scratch, 'store_race');
+    const depots = [await openDepotDb(url, WALL_MS), await openDepotDb(url, WALL_MS)];
+    try {
+      for (const terminalId of TERMINALS)
+        await terminalAdd(depots[0] as DepotDb, { terminalId,
+          certSha256: terminalId.padStart(64, '0'), routeId: 'R12', nowMs: WALL_MS });
+      const vault = panVault(Buffer.alloc(32, 3));
+      const sends = stream(SEED);
+      const cardAt = new Map<string, string>(sends.flatMap((s) => s.taps.map((t) =>
+        [`${t.terminalId}/${t.seq}`, `${t.card}/${t.atc}`] as const)));
+      let storedSum = 0;
+      for (let i = 0; i < sends.length; i += 2) {
+        const pair = sends.slice(i, i + 2);
+        const receipts = await Promise.all(pair.flatMap((send) => depots.map((db) =>
+          batchStore(db, batchValidate(body(send), send.terminalId), vault, WALL_MS)
+            .then((r) => ({ r, taps: send.taps.length })))));
+        for (const { r, taps } of receipts) {
+          expect(r.stored + r.duplicates).toBe(taps);
+          storedSum += r.stored;
+        }
+      }
+      const rows = await stored(depots[0] as DepotDb);
+      expect([...rows.keys()].sort()).toEqual([...cardAt.keys()].sort());
+      const countedCards = new Map<string, string>();
+      for (const [at, row] of rows) {
+        if (row.state !== 'new') continue;
+        expect(countedCards.has(cardAt.get(at) ?? '')).toBe(false);
+        countedCards.set(cardAt.get(at) ?? '', at);
+      }
+      expect(countedCards.size).toBe(new Set(cardAt.values()).size);
+      expect(storedSum).toBe(countedCards.size);
+      for (const [at, row] of rows) {
+        if (row.state === 'new') continue;
+        expect(row.state).toBe('duplicate');
+        expect(row.of).toBe(countedCards.get(cardAt.get(at) ?? ''));
+      }
+    } finally {
+      await Promise.all(depots.map((db) => db.close()));
+    }
+  }, 240_000);
+});
+
+/**
+ * Two terminals send the same 2x300 card+ATCs in opposite orders at the same moment: a third
+ * session holds taps until both transactions wait at their INSERT, then lets them go at once.
+ * Each takes its first half's keys and waits for the other's, which PostgreSQL breaks as a
+ * deadlock; the loser is stored again and finds every key counted.
+ */
+describe.runIf(postgresRequired())('batchStore on PostgreSQL, opposite orders at once', () => {
+  it('retriesTheDeadlockedBatch_countsEachCardAndAtcOnce', async () => {
+    scratch ??= await startPostgresScratch();
+    const db = await openDepotDb(await createScratchDatabase(scratch, 'store_deadlock'),
+      WALL_MS);
+    try {
+      const terminals = ['SIM00001', 'SIM00002'];
+      for (const terminalId of terminals)
+        await terminalAdd(db, { terminalId, certSha256: terminalId.padStart(64, '0'),
+          routeId: 'R12', nowMs: WALL_MS });
+      const vault = panVault(Buffer.alloc(32, 3));
+      const half = (from: number): number[] => Array.from({ length: 300 }, (_, i) => from + i);
+      const cards = [half(5_000), half(6_000)];
+      const sends = terminals.map((terminalId, t): Send => ({ terminalId,
+        taps: [...(cards[t] ?? []), ...(cards[1 - t] ?? [])].map((card, i) =>
+          ({ terminalId, seq: i + 1, card, atc: 7 })) }));
+      const receipts = await db.transaction(async (gate) => {
+        await gate.run('LOCK TABLE taps IN SHARE MODE');
+        const stores = sends.map((send) =>
+          batchStore(db, batchValidate(body(send), send.terminalId), vault, WALL_MS));
+        for (let waiting = 0; waiting < 2;)
+          waiting = Number((await gate.query(`SELECT count(*) AS n FROM pg_locks
+            WHERE relation = 'taps'::regclass AND NOT granted`))[0]?.['n']);
+        return stores;
+      }).then((stores) => Promise.all(stores));
+      expect(receipts.map((r) => r.stored + r.duplicates)).toEqual([600, 600]);
+      expect(receipts.reduce((sum, r) => sum + r.stored, 0)).toBe(600);
+      const counted = await db.query(`SELECT count(*) AS n, count(DISTINCT pan_token) AS cards
+        FROM taps WHERE state = 'new'`);
+      expect(counted[0]).toEqual({ n: 600, cards: 600 });
+      const copies = await db.query(`SELECT count(*) AS n FROM taps t JOIN taps o
+        ON o.id = t.duplicate_of AND o.pan_token = t.pan_token AND o.atc = t.atc
+        WHERE t.state = 'duplicate'`);
+      expect(copies[0]).toEqual({ n: 600 });
+    } finally {
+      await db.close();
+    }
+  }, 240_000);
+});
