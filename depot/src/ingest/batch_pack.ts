@@ -1,8 +1,9 @@
 // A sealed batch as it crosses from the prepare worker to the thread that stores it: the
 // records' stored fields as one string instead of a structured clone of a thousand objects.
 // Cloning objects costs both threads (the worker serialises each property, the store's thread
-// rebuilds each object and string); one flat string is copied whole and split once. The
-// string holds exactly what batch_store.ts writes: token and seal, never the clear PAN.
+// rebuilds each object and string); one string of every text and two typed arrays (numbers,
+// text lengths) are copied whole and cut once. They hold exactly what batch_store.ts writes:
+// token and seal, never the clear PAN.
 
 import type { PanVault } from '../store/pan_vault.js';
 import type { IngestBatch, IngestRecord, TapType } from './batch_validate.js';
@@ -14,108 +15,116 @@ export interface PackedBatch {
   readonly terminalId: string;
   readonly firstSeq: number;
   readonly throughSeq: number;
-  /** Records in `rows`. */
+  /** Records packed. */
   readonly count: number;
-  /** FIELDS_PER_RECORD fields per record, each ended by FIELD_END; NULL_FIELD for null. */
-  readonly rows: string;
+  /** NUMBERS_PER_RECORD per record; NaN for null. */
+  readonly numbers: Float64Array<ArrayBuffer>;
+  /** TEXTS_PER_RECORD lengths per record into `texts`; -1 for null. */
+  readonly textLengths: Int32Array<ArrayBuffer>;
+  /** Every record's texts, one after the other. */
+  readonly texts: string;
   readonly tunion: readonly TunionIngestRecord[];
 }
 
-/** Ends every field. No stored text holds it: batchPack checks, and refuses to pack if so. */
-const FIELD_END = '\u0001';
-/** A null field. */
-const NULL_FIELD = '\u0002';
 /**
- * seq, type, timeWallMs, routeId, psn, atc, amountMinor, currencyCode, fareRule,
- * cryptogramType, iccDataHex, transactionDate, transactionTime, paramsVersion, recordJson,
- * panToken, panSealed.
+ * seq, timeWallMs, atc, amountMinor, currencyCode, paramsVersion, then the type and the
+ * cryptogram type as their index in TAP_TYPES and CRYPTOGRAM_TYPES (-1: null).
  */
-const FIELDS_PER_RECORD = 17;
-
-const TAP_TYPES: Readonly<Record<string, TapType>> = {
-  clearing: 'clearing', torn: 'torn', reconciled: 'reconciled', pending_open: 'pending_open',
-};
-const CRYPTOGRAM_TYPES: Readonly<Record<string, 'TC' | 'ARQC'>> = { TC: 'TC', ARQC: 'ARQC' };
-
-/** False when text `value` cannot be packed: it holds FIELD_END or is NULL_FIELD itself. */
-function packable(value: string | null): boolean {
-  return value === null || (!value.includes(FIELD_END) && value !== NULL_FIELD);
-}
-
-function textField(value: string | null): string {
-  return value ?? NULL_FIELD;
-}
-
-function numberField(value: number | null): string {
-  return value === null ? NULL_FIELD : String(value);
-}
-
+const NUMBERS_PER_RECORD = 8;
 /**
- * The fields of `r` (its token and seal given) appended to `out`; false when a text cannot be
- * packed (type and cryptogramType are one of a few words).
+ * routeId, psn, fareRule, iccDataHex, transactionDate, transactionTime, recordJson,
+ * panToken, panSealed: lengths instead of separators, so no text needs escaping or checking.
  */
+const TEXTS_PER_RECORD = 9;
+const NULL_LENGTH = -1;
+
+const TAP_TYPES: readonly TapType[] = ['clearing', 'torn', 'reconciled', 'pending_open'];
+const CRYPTOGRAM_TYPES: readonly ('TC' | 'ARQC')[] = ['TC', 'ARQC'];
+
+/** Packs the fields of `r` (its token and seal given) as record `i` of the arrays. */
 function recordPack(r: IngestRecord, token: string | null, sealed: string | null,
-  out: string[]): boolean {
-  out.push(String(r.seq), r.type, String(r.timeWallMs), textField(r.routeId),
-    textField(r.psn), numberField(r.atc), numberField(r.amountMinor),
-    numberField(r.currencyCode), textField(r.fareRule), textField(r.cryptogramType),
-    textField(r.iccDataHex), textField(r.transactionDate), textField(r.transactionTime),
-    numberField(r.paramsVersion), r.recordJson, textField(token), textField(sealed));
-  return packable(r.routeId) && packable(r.psn) && packable(r.fareRule)
-    && packable(r.iccDataHex) && packable(r.transactionDate) && packable(r.transactionTime)
-    && packable(r.recordJson) && packable(token) && packable(sealed);
+  into: { numbers: Float64Array; lengths: Int32Array; texts: string[] }, i: number): void {
+  const n = i * NUMBERS_PER_RECORD;
+  const { numbers } = into;
+  numbers[n] = r.seq;
+  numbers[n + 1] = r.timeWallMs;
+  numbers[n + 2] = r.atc ?? NaN;
+  numbers[n + 3] = r.amountMinor ?? NaN;
+  numbers[n + 4] = r.currencyCode ?? NaN;
+  numbers[n + 5] = r.paramsVersion ?? NaN;
+  numbers[n + 6] = TAP_TYPES.indexOf(r.type);
+  numbers[n + 7] = r.cryptogramType === null ? -1 : CRYPTOGRAM_TYPES.indexOf(r.cryptogramType);
+  const t = i * TEXTS_PER_RECORD;
+  textPut(into, t, r.routeId);
+  textPut(into, t + 1, r.psn);
+  textPut(into, t + 2, r.fareRule);
+  textPut(into, t + 3, r.iccDataHex);
+  textPut(into, t + 4, r.transactionDate);
+  textPut(into, t + 5, r.transactionTime);
+  textPut(into, t + 6, r.recordJson);
+  textPut(into, t + 7, token);
+  textPut(into, t + 8, sealed);
 }
 
-/**
- * `batch` sealed under `vault` (batch_seal.ts batchCards) and packed, or null when a field
- * holds a separator character (no validated line does; the caller then sends the SealedBatch
- * itself).
- */
-export function batchPack(batch: IngestBatch, vault: PanVault): PackedBatch | null {
+function textPut(into: { lengths: Int32Array; texts: string[] }, k: number,
+  value: string | null): void {
+  into.lengths[k] = value === null ? NULL_LENGTH : value.length;
+  if (value !== null) into.texts.push(value);
+}
+
+/** `batch` sealed under `vault` (batch_seal.ts batchCards) and packed. */
+export function batchPack(batch: IngestBatch, vault: PanVault): PackedBatch {
   const cards = batchCards(batch, vault);
-  const fields: string[] = [];
+  const count = batch.records.length;
+  const into = { numbers: new Float64Array(count * NUMBERS_PER_RECORD),
+    lengths: new Int32Array(count * TEXTS_PER_RECORD), texts: new Array<string>() };
   let card = 0;
-  for (const record of batch.records) {
+  batch.records.forEach((record, i) => {
     const token = record.pan === null ? null : cards.tokens[card] ?? '';
     const sealed = record.pan === null ? null : cards.sealed[card] ?? '';
     if (record.pan !== null) card += 1;
-    if (!recordPack(record, token, sealed, fields)) return null;
-  }
-  fields.push('');
+    recordPack(record, token, sealed, into, i);
+  });
   return { terminalId: batch.terminalId, firstSeq: batch.firstSeq,
-    throughSeq: batch.throughSeq, count: batch.records.length,
-    rows: fields.join(FIELD_END), tunion: batch.tunion };
+    throughSeq: batch.throughSeq, count, numbers: into.numbers, textLengths: into.lengths,
+    texts: into.texts.join(''), tunion: batch.tunion };
 }
 
-/** The SealedBatch of `packed`. Throws Error when `rows` is not batchPack's (a bug). */
+/** The SealedBatch of `packed`. Throws Error when it is not batchPack's (a bug). */
 export function batchUnpack(packed: PackedBatch): SealedBatch {
-  const f = packed.rows.split(FIELD_END);
-  if (f.length !== packed.count * FIELDS_PER_RECORD + 1)
-    throw new Error(`packed batch: ${f.length - 1} fields for ${packed.count} records`);
-  const text = (i: number): string | null => {
-    const value = f[i] ?? NULL_FIELD;
-    return value === NULL_FIELD ? null : value;
+  const { count, numbers, textLengths, texts } = packed;
+  if (numbers.length !== count * NUMBERS_PER_RECORD
+    || textLengths.length !== count * TEXTS_PER_RECORD)
+    throw new Error(`packed batch: arrays do not hold ${count} records`);
+  let at = 0;
+  const text = (k: number): string | null => {
+    const length = textLengths[k] ?? NULL_LENGTH;
+    if (length === NULL_LENGTH) return null;
+    at += length;
+    return texts.slice(at - length, at);
   };
-  const int = (i: number): number | null => {
-    const value = f[i] ?? NULL_FIELD;
-    return value === NULL_FIELD ? null : Number(value);
+  const number = (k: number): number | null => {
+    const value = numbers[k] ?? NaN;
+    return Number.isNaN(value) ? null : value;
   };
-  const records = new Array<SealedRecord>(packed.count);
-  for (let r = 0; r < packed.count; r += 1) {
-    const at = r * FIELDS_PER_RECORD;
-    const type = TAP_TYPES[f[at + 1] ?? ''];
-    const cryptogram = text(at + 9);
-    if (type === undefined || (cryptogram !== null && CRYPTOGRAM_TYPES[cryptogram] === undefined))
-      throw new Error(`packed batch: record ${r} has a bad type or cryptogram type`);
-    const record: IngestRecord = { seq: Number(f[at]), type, timeWallMs: Number(f[at + 2]),
-      routeId: text(at + 3), pan: null, psn: text(at + 4), atc: int(at + 5),
-      amountMinor: int(at + 6), currencyCode: int(at + 7), fareRule: text(at + 8),
-      cryptogramType: cryptogram === null ? null : CRYPTOGRAM_TYPES[cryptogram] ?? null,
-      iccDataHex: text(at + 10), transactionDate: text(at + 11),
-      transactionTime: text(at + 12), paramsVersion: int(at + 13),
-      recordJson: f[at + 14] ?? '' };
-    records[r] = { record, panToken: text(at + 15), panSealed: text(at + 16) };
+  const records = new Array<SealedRecord>(count);
+  for (let i = 0; i < count; i += 1) {
+    const n = i * NUMBERS_PER_RECORD;
+    const t = i * TEXTS_PER_RECORD;
+    const type = TAP_TYPES[numbers[n + 6] ?? -1];
+    const cryptogram = numbers[n + 7] ?? -1;
+    const cryptogramType = cryptogram === -1 ? null : CRYPTOGRAM_TYPES[cryptogram];
+    if (type === undefined || cryptogramType === undefined)
+      throw new Error(`packed batch: record ${i} has a bad type or cryptogram type`);
+    // text() reads the texts in order: this literal names them in TEXT order.
+    const record: IngestRecord = { seq: numbers[n] ?? 0, type, timeWallMs: numbers[n + 1] ?? 0,
+      routeId: text(t), pan: null, psn: text(t + 1), atc: number(n + 2),
+      amountMinor: number(n + 3), currencyCode: number(n + 4), fareRule: text(t + 2),
+      cryptogramType, iccDataHex: text(t + 3), transactionDate: text(t + 4),
+      transactionTime: text(t + 5), paramsVersion: number(n + 5), recordJson: text(t + 6) ?? '' };
+    records[i] = { record, panToken: text(t + 7), panSealed: text(t + 8) };
   }
+  if (at !== texts.length) throw new Error('packed batch: texts do not add up');
   return { terminalId: packed.terminalId, firstSeq: packed.firstSeq,
     throughSeq: packed.throughSeq, records, tunion: packed.tunion };
 }

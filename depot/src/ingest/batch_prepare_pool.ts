@@ -25,13 +25,9 @@ export interface PrepareJob {
   readonly terminalId: string;
 }
 
-/**
- * Worker → main: the sealed batch (packed, or as objects when batchPack could not pack it), or
- * why it was refused (`internal`: a bug, not the body).
- */
+/** Worker → main: the sealed batch (packed), or why it was refused (`internal`: a bug). */
 export type PrepareAnswer =
   | { readonly id: number; readonly ok: true; readonly packed: PackedBatch }
-  | { readonly id: number; readonly ok: true; readonly batch: SealedBatch }
   | { readonly id: number; readonly ok: false;
     readonly code: 'bad-batch' | 'terminal-mismatch' | 'internal';
     readonly path: string; readonly reason: string };
@@ -88,19 +84,15 @@ class PrepareWorker {
     const pending = this.pending.get(answer.id);
     if (pending === undefined) return;
     this.pending.delete(answer.id);
-    if (answer.ok) this.resolve(answer, pending);
+    if (answer.ok) this.resolve(answer.packed, pending);
     else if (answer.code === 'internal') pending.reject(new Error(answer.reason));
     else pending.reject(new BatchError(answer.code, answer.path, answer.reason));
   }
 
-  private resolve(answer: PrepareAnswer & { ok: true }, pending: Pending): void {
-    if ('batch' in answer) {
-      pending.resolve(answer.batch);
-      return;
-    }
+  private resolve(packed: PackedBatch, pending: Pending): void {
     let batch: SealedBatch;
     try {
-      batch = batchUnpack(answer.packed);
+      batch = batchUnpack(packed);
     } catch (error) {
       pending.reject(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { panVault } from '../store/pan_vault.js';
 import { BatchError } from './batch_error.js';
 import { batchPack } from './batch_pack.js';
-import { batchParse, batchSeal } from './batch_seal.js';
+import { batchParse } from './batch_seal.js';
 import type { PrepareAnswer, PrepareJob, PrepareWorkerData } from './batch_prepare_pool.js';
 
 const data = workerData as PrepareWorkerData;
@@ -18,15 +18,15 @@ const vault = panVault(data.dataKey);
 port.on('message', (job: PrepareJob) => {
   let answer: PrepareAnswer;
   try {
-    const batch = batchParse(job.text, job.terminalId);
-    const packed = batchPack(batch, vault);
-    answer = packed === null ? { id: job.id, ok: true, batch: batchSeal(batch, vault) }
-      : { id: job.id, ok: true, packed };
+    answer = { id: job.id, ok: true, packed: batchPack(batchParse(job.text, job.terminalId),
+      vault) };
   } catch (error) {
     answer = error instanceof BatchError
       ? { id: job.id, ok: false, code: error.code, path: error.path, reason: error.reason }
       : { id: job.id, ok: false, code: 'internal', path: '',
         reason: error instanceof Error ? error.message : String(error) };
   }
-  port.postMessage(answer);
+  // The typed arrays move (their memory changes owner); the texts string is copied once.
+  port.postMessage(answer, answer.ok ? [answer.packed.numbers.buffer,
+    answer.packed.textLengths.buffer] : []);
 });
