@@ -7,7 +7,6 @@ import {
   createCipheriv,
   createDecipheriv,
   createSecretKey,
-  hash,
   hkdfSync,
   randomBytes,
   type KeyObject,
@@ -16,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import { GCM_BATCH_TEXT_BYTES_MAX, gcmBatchSealer, type GcmBatchSealer } from
   './aes_gcm_batch.js';
+import { hmacSha256Hex } from './hmac_sha256.js';
 
 export const DATA_KEY_BYTES = 32;
 const GCM_IV_BYTES = 12;
@@ -145,33 +145,6 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
       return { token: cardToken, sealed };
     },
     unseal: (sealed) => unsealWith(sealKey, sealed),
-  };
-}
-
-const SHA256_BLOCK_BYTES = 64;
-
-const SHA256_BYTES = 32;
-
-/**
- * HMAC-SHA256 under `key` (32 bytes, below the block size) as a function of an ASCII text,
- * hex out: H((K ^ opad) || H((K ^ ipad) || text)) (RFC 2104, 2) with node's one-shot hash
- * over buffers made once. Ingest tokenises every PAN of every batch: createHmac, or copies of
- * precomputed hash states, make two native Hash objects per PAN for the collector to finalise.
- */
-function hmacSha256Hex(key: Uint8Array): (text: string) => string {
-  const [inner, outer] = [0x36, 0x5c].map((pad) => {
-    const block = Buffer.alloc(SHA256_BLOCK_BYTES * 2, 0);
-    block.fill(pad, 0, SHA256_BLOCK_BYTES);
-    for (let i = 0; i < key.length; i += 1) block[i] = (block[i] ?? 0) ^ (key[i] ?? 0);
-    return block;
-  }) as [Buffer, Buffer];
-  const outerIn = outer.subarray(0, SHA256_BLOCK_BYTES + SHA256_BYTES);
-  return (text) => {
-    const innerIn = text.length <= SHA256_BLOCK_BYTES
-      ? inner.subarray(0, SHA256_BLOCK_BYTES + inner.write(text, SHA256_BLOCK_BYTES, 'ascii'))
-      : Buffer.concat([inner.subarray(0, SHA256_BLOCK_BYTES), Buffer.from(text, 'ascii')]);
-    outerIn.set(hash('sha256', innerIn, 'buffer'), SHA256_BLOCK_BYTES);
-    return hash('sha256', outerIn, 'hex');
   };
 }
 
