@@ -10,7 +10,7 @@ import {
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
-import { clearingKeysCheck, clearingLineCheck } from './clearing_line_check.js';
+import { clearingKeysExact, clearingLineCheck } from './clearing_line_check.js';
 import { isTunionLine, tunionLineValidate } from '../tunion/tunion_ingest.js';
 import type { TunionIngestRecord } from '../tunion/tunion_ingest.js';
 
@@ -170,12 +170,11 @@ function lineValidate(
     && type !== 'pending_open')
     throw new BatchError('bad-batch', at(linePath(i), 'type'),
       'expected clearing, torn, reconciled, pending_open, tunion_clearing or tunion_grey');
-  if (type === 'clearing')
-    clearingKeysCheck(line, (bad) => {
-      exactKeys(bad, LINE_KEYS.clearing, linePath(i));
-      throw new BatchError('bad-batch', linePath(i), 'unexpected fields');
-    });
-  else exactKeys(line, LINE_KEYS[type], linePath(i));
+  if (type !== 'clearing') exactKeys(line, LINE_KEYS[type], linePath(i));
+  else if (!clearingKeysExact(line)) {
+    exactKeys(line, LINE_KEYS.clearing, linePath(i));
+    throw new BatchError('bad-batch', linePath(i), 'unexpected fields');
+  }
   const seq = line['seq'];
   const timeWallMs = line['timeWallMs'];
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq > SEQ_MAX)
