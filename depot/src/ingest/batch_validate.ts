@@ -164,7 +164,9 @@ function lineValidate(
   terminalId: string,
   clearing: ClearingValidator,
 ): IngestRecord {
-  const line = objectAt(value, linePath(i));
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    objectAt(value, linePath(i));
+  const line = value as Obj;
   const type = line['type'];
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
     && type !== 'pending_open')
@@ -183,14 +185,15 @@ function lineValidate(
     throw new BatchError('bad-batch', at(linePath(i), 'timeWallMs'),
       'expected a non-negative integer');
   const base: LineBase = { seq: seq as number, type, timeWallMs };
+  const path = linePath(i);
   switch (type) {
     case 'clearing':
-      return clearing(line, linePath(i), terminalId, base);
+      return clearing(line, path, terminalId, base);
     case 'torn':
     case 'pending_open':
-      return uncertainValidate(line, linePath(i), base);
+      return uncertainValidate(line, path, base);
     case 'reconciled':
-      return reconciledValidate(line, linePath(i), base);
+      return reconciledValidate(line, path, base);
     default: {
       const unreachable: never = type;
       throw new BatchError('bad-batch', at(linePath(i), 'type'),
