@@ -44,7 +44,10 @@ function body(terminalId: string, records: readonly Record<string, unknown>[]): 
     throughSeq: Math.max(...seqs), records });
 }
 
-/** Every kind of clearing-side line (terminal T0001), and T-Union lines with clearing lines. */
+/**
+ * Every kind of clearing-side line (terminal T0001), T-Union lines with clearing lines, T-Union
+ * lines alone (no taps record) and a batch without lines.
+ */
 async function variedBodies(): Promise<string[]> {
   const scripted = await exported(scriptedEntries().filter((e) => e.kind !== 'ack'));
   const [grey1, final1] = tunionEntries(1, 17, 1);
@@ -52,7 +55,9 @@ async function variedBodies(): Promise<string[]> {
   const tunion = await exported([grey1, final1, openGrey].filter((e) => e !== undefined));
   const clearing = clearingBatch('BUS00001', tunion.length + 1, 4)['records'] as
     Record<string, unknown>[];
-  return [body('T0001', scripted), body('BUS00001', [...tunion, ...clearing])];
+  return [body('T0001', scripted), body('BUS00001', [...tunion, ...clearing]),
+    body('BUS00001', tunion),
+    JSON.stringify({ terminalId: 'T0001', firstSeq: 1, throughSeq: 5, records: [] })];
 }
 
 function terminalOf(text: string): string {
@@ -96,7 +101,7 @@ describe('batch pack (prepare worker to store thread)', () => {
   });
 
   it('thePackedText_holdsNoClearPan_andUnpacksToTheSameRecords', async () => {
-    for (const text of await variedBodies()) {
+    for (const text of (await variedBodies()).slice(0, 2)) {
       const batch = batchParse(text, terminalOf(text));
       const packed = batchPack(batch, panVault(DATA_KEY));
       const pans = batch.records.flatMap((r) => (r.pan === null ? [] : [r.pan]));
