@@ -93,6 +93,38 @@ describe('pan vault', () => {
     expect(vault.sealCards([])).toEqual({ tokens: [], sealed: [] });
   });
 
+  it('sealCards_over30BatchesOf1000_opensEveryPan_andNeverSharesAnIvBetweenTwoPans', () => {
+    const vault = panVault(KEY);
+    const key = derive('shuaka depot pan seal v1');
+    const panOfIv = new Map<string, string>();
+    const sealOfPan = new Map<string, string>();
+    const wrong: string[] = [];
+    for (let b = 0; b < 30; b += 1) {
+      // Every 10th card is one of an earlier batch, every 7th one of this batch again.
+      const pans = Array.from({ length: 1_000 }, (_, i) => {
+        const n = i % 10 === 9 && b > 0 ? (b - 1) * 1_000 + i : i % 7 === 6 ? b * 1_000 + i - 1
+          : b * 1_000 + i;
+        return `6231${String(n).padStart(15, '0')}`;
+      });
+      const cards = vault.sealCards(pans);
+      pans.forEach((pan, i) => {
+        const [, iv = '', tag, body] = (cards.sealed[i] ?? '').split('.');
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+        decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+        const opened = Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')),
+          decipher.final()]).toString('ascii');
+        if (opened !== pan) wrong.push(`pan ${b}/${i}`);
+        if ((panOfIv.get(iv) ?? pan) !== pan) wrong.push(`iv of two PANs ${b}/${i}`);
+        panOfIv.set(iv, pan);
+        if ((sealOfPan.get(pan) ?? cards.sealed[i]) !== cards.sealed[i]) wrong.push(`${b}/${i}`);
+        sealOfPan.set(pan, cards.sealed[i] ?? '');
+        if (i % 101 === 0 && cards.tokens[i] !== vault.token(pan)) wrong.push(`token ${b}/${i}`);
+      });
+    }
+    expect(wrong).toEqual([]);
+    expect(panOfIv.size).toBe(sealOfPan.size);
+  });
+
   it('token_ofALongOrNonAsciiText_isTheHmacOfItsAsciiBytes', () => {
     const vault = panVault(KEY);
     for (const text of ['', '1'.repeat(64), '2'.repeat(65), '3'.repeat(300)])
