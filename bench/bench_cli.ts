@@ -15,6 +15,7 @@ import { LATENCY_SCENARIOS, runLatencyScenario } from './e2e_latency.js';
 import { runUploadBench } from './upload_bench.js';
 import { runJournalBench } from './journal_bench.js';
 import { runDepotIngestBench } from './depot_ingest_bench.js';
+import { runDepotPrepareBench } from './depot_prepare_bench.js';
 import { runOdaBench } from './oda_bench.js';
 import { runSmBench } from './sm_bench.js';
 import { runPn532Bench } from './pn532_frame_bench.js';
@@ -64,12 +65,13 @@ export const BENCH_SUITES = [
   'swarm',
   'tunion',
   'gate',
+  'prepare',
 ] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 type MicroSuite =
   | 'codec' | 'oda' | 'sm' | 'pn532' | 'qpboc' | 'journal' | 'denylist' | 'depot' | 'upload'
-  | 'swarm' | 'tunion' | 'gate';
+  | 'swarm' | 'tunion' | 'gate' | 'prepare';
 const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   codec: runCodecBench,
   oda: runOdaBench,
@@ -83,6 +85,7 @@ const MICRO: Readonly<Record<MicroSuite, () => Promise<void>>> = {
   swarm: runSwarmBench,
   tunion: runTunionBench,
   gate: runGateBench,
+  prepare: runDepotPrepareBench,
 };
 
 export const BENCH_TAPS_DEFAULT = 100;

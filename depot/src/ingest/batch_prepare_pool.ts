@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { BatchError } from './batch_error.js';
+import { batchUnpack, type PackedBatch } from './batch_pack.js';
 import type { SealedBatch } from './batch_seal.js';
 
 /** workerData of a prepare worker: the depot's data key (its own vault per thread). */
@@ -24,9 +25,9 @@ export interface PrepareJob {
   readonly terminalId: string;
 }
 
-/** Worker → main: the sealed batch, or why it was refused (`internal`: a bug, not the body). */
+/** Worker → main: the sealed batch (packed), or why it was refused (`internal`: a bug). */
 export type PrepareAnswer =
-  | { readonly id: number; readonly ok: true; readonly batch: SealedBatch }
+  | { readonly id: number; readonly ok: true; readonly packed: PackedBatch }
   | { readonly id: number; readonly ok: false;
     readonly code: 'bad-batch' | 'terminal-mismatch' | 'internal';
     readonly path: string; readonly reason: string };
@@ -83,9 +84,20 @@ class PrepareWorker {
     const pending = this.pending.get(answer.id);
     if (pending === undefined) return;
     this.pending.delete(answer.id);
-    if (answer.ok) pending.resolve(answer.batch);
+    if (answer.ok) this.resolve(answer.packed, pending);
     else if (answer.code === 'internal') pending.reject(new Error(answer.reason));
     else pending.reject(new BatchError(answer.code, answer.path, answer.reason));
+  }
+
+  private resolve(packed: PackedBatch, pending: Pending): void {
+    let batch: SealedBatch;
+    try {
+      batch = batchUnpack(packed);
+    } catch (error) {
+      pending.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    pending.resolve(batch);
   }
 
   private fail(reason: string): void {

@@ -25,15 +25,54 @@ export interface SealedBatch {
   readonly tunion: readonly TunionIngestRecord[];
 }
 
+/** `record` with `pan` null (a literal of one shape: a spread copies property by property). */
+export function recordWithoutPan(r: IngestRecord): IngestRecord {
+  return { seq: r.seq, type: r.type, timeWallMs: r.timeWallMs, routeId: r.routeId, pan: null,
+    psn: r.psn, atc: r.atc, amountMinor: r.amountMinor, currencyCode: r.currencyCode,
+    fareRule: r.fareRule, cryptogramType: r.cryptogramType, iccDataHex: r.iccDataHex,
+    transactionDate: r.transactionDate, transactionTime: r.transactionTime,
+    paramsVersion: r.paramsVersion, recordJson: r.recordJson };
+}
+
+/**
+ * The token and seal of every card of `batch`, in record order over the records with a PAN
+ * (vault.sealCards: the fresh seals made together).
+ */
+export function batchCards(batch: IngestBatch, vault: PanVault):
+  { readonly tokens: readonly string[]; readonly sealed: readonly string[] } {
+  const pans: string[] = [];
+  for (const record of batch.records) if (record.pan !== null) pans.push(record.pan);
+  return vault.sealCards(pans);
+}
+
 /** Tokenises and seals every PAN of `batch` under `vault`; the records keep no clear PAN. */
 export function batchSeal(batch: IngestBatch, vault: PanVault): SealedBatch {
+  const cards = batchCards(batch, vault);
+  let card = 0;
   const records = batch.records.map((record): SealedRecord => {
     if (record.pan === null) return { record, panToken: null, panSealed: null };
-    const card = vault.sealCard(record.pan);
-    return { record: { ...record, pan: null }, panToken: card.token, panSealed: card.sealed };
+    const sealed = { record: recordWithoutPan(record), panToken: cards.tokens[card] ?? null,
+      panSealed: cards.sealed[card] ?? null };
+    card += 1;
+    return sealed;
   });
   return { terminalId: batch.terminalId, firstSeq: batch.firstSeq,
     throughSeq: batch.throughSeq, records, tunion: batch.tunion };
+}
+
+/**
+ * The body text of POST /v1/batches parsed and validated against the certificate's
+ * `certTerminalId` (the PANs still clear). Throws BatchError: bad-batch (not JSON, or a field
+ * out of bounds) or terminal-mismatch.
+ */
+export function batchParse(text: string, certTerminalId: string): IngestBatch {
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    throw new BatchError('bad-batch', '', 'body is not valid JSON');
+  }
+  return batchValidate(body, certTerminalId);
 }
 
 /**
@@ -43,11 +82,5 @@ export function batchSeal(batch: IngestBatch, vault: PanVault): SealedBatch {
  */
 export function batchPrepare(text: string, certTerminalId: string, vault: PanVault):
   SealedBatch {
-  let body: unknown;
-  try {
-    body = JSON.parse(text) as unknown;
-  } catch {
-    throw new BatchError('bad-batch', '', 'body is not valid JSON');
-  }
-  return batchSeal(batchValidate(body, certTerminalId), vault);
+  return batchSeal(batchParse(text, certTerminalId), vault);
 }

@@ -10,7 +10,7 @@ import {
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
-import { clearingKeysCheck, clearingLineCheck } from './clearing_line_check.js';
+import { clearingKeysExact, clearingLineCheck } from './clearing_line_check.js';
 import { isTunionLine, tunionLineValidate } from '../tunion/tunion_ingest.js';
 import type { TunionIngestRecord } from '../tunion/tunion_ingest.js';
 
@@ -164,18 +164,19 @@ function lineValidate(
   terminalId: string,
   clearing: ClearingValidator,
 ): IngestRecord {
-  const line = objectAt(value, linePath(i));
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    objectAt(value, linePath(i));
+  const line = value as Obj;
   const type = line['type'];
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
     && type !== 'pending_open')
     throw new BatchError('bad-batch', at(linePath(i), 'type'),
       'expected clearing, torn, reconciled, pending_open, tunion_clearing or tunion_grey');
-  if (type === 'clearing')
-    clearingKeysCheck(line, (bad) => {
-      exactKeys(bad, LINE_KEYS.clearing, linePath(i));
-      throw new BatchError('bad-batch', linePath(i), 'unexpected fields');
-    });
-  else exactKeys(line, LINE_KEYS[type], linePath(i));
+  if (type !== 'clearing') exactKeys(line, LINE_KEYS[type], linePath(i));
+  else if (!clearingKeysExact(line)) {
+    exactKeys(line, LINE_KEYS.clearing, linePath(i));
+    throw new BatchError('bad-batch', linePath(i), 'unexpected fields');
+  }
   const seq = line['seq'];
   const timeWallMs = line['timeWallMs'];
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq > SEQ_MAX)
@@ -184,14 +185,15 @@ function lineValidate(
     throw new BatchError('bad-batch', at(linePath(i), 'timeWallMs'),
       'expected a non-negative integer');
   const base: LineBase = { seq: seq as number, type, timeWallMs };
+  const path = linePath(i);
   switch (type) {
     case 'clearing':
-      return clearing(line, linePath(i), terminalId, base);
+      return clearing(line, path, terminalId, base);
     case 'torn':
     case 'pending_open':
-      return uncertainValidate(line, linePath(i), base);
+      return uncertainValidate(line, path, base);
     case 'reconciled':
-      return reconciledValidate(line, linePath(i), base);
+      return reconciledValidate(line, path, base);
     default: {
       const unreachable: never = type;
       throw new BatchError('bad-batch', at(linePath(i), 'type'),

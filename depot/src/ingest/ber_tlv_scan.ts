@@ -36,31 +36,25 @@ export function berTlvScan(bytes: Uint8Array): TlvSpan[] | null {
         at += 1;
       }
     }
-    const length = berLength(bytes, at);
-    if (length === null) return null;
-    const valueStart = length.next;
-    const end = valueStart + length.value;
+    // The length (Book 3, B2): one byte below 0x80, else 0x81 or 0x82 and one or two bytes.
+    // Lengths above 65535 do not fit field 55 (at most 4096 bytes here).
+    const first = bytes[at];
+    if (first === undefined) return null;
+    let length = first;
+    let valueStart = at + 1;
+    if (first >= 0x80) {
+      const count = first & 0x7f;
+      if (count === 0 || count > 2 || at + count >= bytes.length) return null;
+      length = 0;
+      for (let i = 1; i <= count; i += 1) length = length * 256 + (bytes[at + i] ?? 0);
+      valueStart = at + 1 + count;
+    }
+    const end = valueStart + length;
     if (end > bytes.length) return null;
     spans.push({ tag, start, valueStart, end });
     at = end;
   }
   return spans;
-}
-
-function berLength(bytes: Uint8Array, at: number): { value: number; next: number } | null {
-  const first = bytes[at];
-  if (first === undefined) return null;
-  if (first < 0x80) return { value: first, next: at + 1 };
-  const count = first & 0x7f;
-  // Lengths above 65535 do not fit field 55 (at most 4096 bytes here).
-  if (count === 0 || count > 2) return null;
-  let value = 0;
-  for (let i = 1; i <= count; i += 1) {
-    const byte = bytes[at + i];
-    if (byte === undefined) return null;
-    value = value * 256 + byte;
-  }
-  return { value, next: at + 1 + count };
 }
 
 /** The value of the first object with `tag`, or null. */

@@ -47,6 +47,11 @@ function spanOf(spans: readonly TlvSpan[], tag: number): TlvSpan | null {
   return null;
 }
 
+/** The path of `field` beside iccDataHex at `path` (built only for a refusal). */
+function sibling(path: string, field: string): string {
+  return path.replace(/iccDataHex$/, field);
+}
+
 /** The fields of a clearing line that field 55 may also carry (psn as its byte). */
 export interface ClearingIccFields {
   /** Upper-case hex. */
@@ -69,28 +74,30 @@ export function clearingIccCheck(clearing: ClearingIccFields, pan: string, path:
   const bytes = scanned?.bytes ?? Buffer.from(clearing.iccDataHex, 'hex');
   const spans = scanned === undefined ? berTlvScan(bytes) : scanned.spans;
   if (spans === null) throw new BatchError('bad-batch', path, 'not BER-TLV');
-  const sibling = (field: string): string => path.replace(/iccDataHex$/, field);
   const pan5a = tlvValue(bytes, spans, TAG_5A_PAN);
   if (pan5a !== null && hex(pan5a).replace(/F+$/, '') !== pan)
-    throw new BatchError('bad-batch', sibling('pan'), 'does not match ICC data 5A');
+    throw new BatchError('bad-batch', sibling(path, 'pan'), 'does not match ICC data 5A');
   // The rest is read in place: no copies of the values (this runs for every clearing line).
   const psn = spanOf(spans, TAG_5F34_PSN);
   if (psn !== null && (psn.end - psn.valueStart !== 1 || bytes[psn.valueStart] !== clearing.psn))
-    throw new BatchError('bad-batch', sibling('psn'), 'does not match ICC data 5F34');
+    throw new BatchError('bad-batch', sibling(path, 'psn'), 'does not match ICC data 5F34');
   const atc = spanOf(spans, TAG_9F36_ATC);
   if (atc !== null && (atc.end - atc.valueStart !== 2
     || (bytes[atc.valueStart] ?? 0) * 256 + (bytes[atc.valueStart + 1] ?? 0) !== clearing.atc))
-    throw new BatchError('bad-batch', sibling('atc'), 'does not match ICC data 9F36');
+    throw new BatchError('bad-batch', sibling(path, 'atc'), 'does not match ICC data 9F36');
   const amount = spanOf(spans, TAG_9F02_AMOUNT_AUTHORISED);
   if (amount !== null && bcdNumber(bytes, amount) !== clearing.amountMinor)
-    throw new BatchError('bad-batch', sibling('amountMinor'), 'does not match ICC data 9F02');
+    throw new BatchError('bad-batch', sibling(path, 'amountMinor'),
+      'does not match ICC data 9F02');
   const currency = spanOf(spans, TAG_5F2A_CURRENCY_CODE);
   if (currency !== null && bcdNumber(bytes, currency) !== clearing.currencyCode)
-    throw new BatchError('bad-batch', sibling('currencyCode'), 'does not match ICC data 5F2A');
+    throw new BatchError('bad-batch', sibling(path, 'currencyCode'),
+      'does not match ICC data 5F2A');
   const date = spanOf(spans, TAG_9A_TRANSACTION_DATE);
   if (date !== null && clearing.iccDataHex.slice(2 * date.valueStart, 2 * date.end)
     !== clearing.transactionDate)
-    throw new BatchError('bad-batch', sibling('transactionDate'), 'does not match ICC data 9A');
+    throw new BatchError('bad-batch', sibling(path, 'transactionDate'),
+      'does not match ICC data 9A');
   return strippedHex(clearing.iccDataHex, spans);
 }
 

@@ -6,14 +6,16 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
   createSecretKey,
   hkdfSync,
   randomBytes,
-  type Hash,
   type KeyObject,
 } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+
+import { GCM_BATCH_TEXT_BYTES_MAX, gcmBatchSealer, type GcmBatchSealer } from
+  './aes_gcm_batch.js';
+import { hmacSha256Hex } from './hmac_sha256.js';
 
 export const DATA_KEY_BYTES = 32;
 const GCM_IV_BYTES = 12;
@@ -42,8 +44,20 @@ export interface PanVault {
    * than equal tokens already do. Misses draw a fresh IV as `seal` does.
    */
   sealCard(pan: string): { readonly token: string; readonly sealed: string };
+  /**
+   * sealCard of every PAN of `pans` in order, the fresh seals made together (one AES call for
+   * the whole batch: aes_gcm_batch.ts): `tokens[i]` and `sealed[i]` are PAN i's. A PAN seen
+   * earlier in `pans` reuses that seal, as sealCard would.
+   */
+  sealCards(pans: readonly string[]): CardSeals;
   /** The PAN of a sealed value; throws DataKeyError when it was not sealed by this key. */
   unseal(sealed: string): string;
+}
+
+/** The tokens and seals of sealCards, by index of the PAN. */
+export interface CardSeals {
+  readonly tokens: readonly string[];
+  readonly sealed: readonly string[];
 }
 
 /**
@@ -111,9 +125,16 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
     return `${SEAL_VERSION}.${Buffer.from(nonce).toString('base64url')}.${
       cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
   };
+  let batchSealer: GcmBatchSealer | null = null;
+  const sealFresh = (pans: readonly string[]): string[] => {
+    batchSealer ??= gcmBatchSealer(sealKey);
+    const sealed = batchSealer.seal(pans, pans.map(() => iv()));
+    return sealed.map((parts) => `${SEAL_VERSION}.${parts}`);
+  };
   return {
     token,
     seal,
+    sealCards: (pans) => sealCardsWith(pans, token, seals, seal, sealFresh),
     sealCard: (pan) => {
       const cardToken = token(pan);
       let sealed = seals.get(cardToken);
@@ -127,22 +148,41 @@ export function panVault(dataKey: Uint8Array, iv: () => Uint8Array = ivPool()): 
   };
 }
 
-const SHA256_BLOCK_BYTES = 64;
+/** True when aes_gcm_batch.ts seals `text` (ASCII, at most two blocks). */
+function batchSealable(text: string): boolean {
+  if (text.length > GCM_BATCH_TEXT_BYTES_MAX) return false;
+  for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 
-/**
- * HMAC-SHA256 under `key` (32 bytes, below the block size) as a function of an ASCII text,
- * hex out. The two padded key blocks are hashed once and the states copied per call (RFC 2104
- * section 4, "precomputation"): ingest tokenises every PAN of every batch, and createHmac
- * would hash both pad blocks again each time.
- */
-function hmacSha256Hex(key: Uint8Array): (text: string) => string {
-  const [inner, outer] = [0x36, 0x5c].map((pad) => {
-    const block = Buffer.alloc(SHA256_BLOCK_BYTES, pad);
-    for (let i = 0; i < key.length; i += 1) block[i] = (block[i] ?? 0) ^ (key[i] ?? 0);
-    return createHash('sha256').update(block);
-  }) as [Hash, Hash];
-  return (text) => outer.copy().update(inner.copy().update(text, 'ascii').digest())
-    .digest('hex');
+/** PanVault.sealCards: cached seals reused, the rest sealed together (`sealFresh`). */
+function sealCardsWith(pans: readonly string[], token: (pan: string) => string,
+  seals: ReturnType<typeof fifoCache>, seal: (pan: string) => string,
+  sealFresh: (pans: readonly string[]) => string[]): CardSeals {
+  const tokens = pans.map(token);
+  const sealed = new Array<string>(pans.length);
+  // Index in `pans` of each card's first fresh seal, and the PANs the batch sealer takes.
+  const firstOf = new Map<string, number>();
+  const fresh: number[] = [];
+  for (let i = 0; i < pans.length; i += 1) {
+    const cardToken = tokens[i] ?? '';
+    const cached = seals.get(cardToken);
+    if (cached !== undefined) sealed[i] = cached;
+    else if (!firstOf.has(cardToken)) {
+      firstOf.set(cardToken, i);
+      const pan = pans[i] ?? '';
+      if (batchSealable(pan)) fresh.push(i);
+      else sealed[i] = seal(pan);
+    }
+  }
+  const made = sealFresh(fresh.map((i) => pans[i] ?? ''));
+  fresh.forEach((i, k) => {
+    sealed[i] = made[k] ?? '';
+  });
+  for (const [cardToken, i] of firstOf) seals.set(cardToken, sealed[i] ?? '');
+  for (let i = 0; i < pans.length; i += 1)
+    sealed[i] ??= sealed[firstOf.get(tokens[i] ?? '') ?? i] ?? '';
+  return { tokens, sealed };
 }
 
 function unsealWith(sealKey: KeyObject, sealed: string): string {

@@ -65,6 +65,73 @@ describe('pan vault', () => {
     expect(panOfIv.size).toBe(70_007);
   });
 
+  it('sealCards_isSealCardInOrder_madeTogether_withNodeTokensAndSeals', () => {
+    const vault = panVault(KEY);
+    const open = (sealed: string): string => {
+      const [, iv, tag, body] = sealed.split('.');
+      const decipher = createDecipheriv('aes-256-gcm', derive('shuaka depot pan seal v1'),
+        Buffer.from(iv ?? '', 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')),
+        decipher.final()]).toString('ascii');
+    };
+    const hmac = (pan: string): string =>
+      createHmac('sha256', derive('shuaka depot pan token v1')).update(pan).digest('hex');
+    const earlier = vault.sealCard(`6231${'7'.repeat(15)}`);
+    // 8..19 digits, a repeat inside the batch, a card sealed before, and a text longer than
+    // the batch sealer takes (sealed one by one).
+    const pans = ['12345678', PAN, `6231${'0'.repeat(12)}`, PAN, `6231${'7'.repeat(15)}`,
+      '9'.repeat(40), '62310000000000009'];
+    const cards = vault.sealCards(pans);
+    expect(cards.tokens).toEqual(pans.map(hmac));
+    expect(cards.sealed.map(open)).toEqual(pans);
+    expect(cards.sealed[3]).toBe(cards.sealed[1]);
+    expect(cards.sealed[4]).toBe(earlier.sealed);
+    expect(new Set(cards.sealed.map((s) => s.split('.')[1])).size).toBe(pans.length - 1);
+    // The batch's fresh seals are the cache's now.
+    expect(vault.sealCard(PAN).sealed).toBe(cards.sealed[1]);
+    expect(vault.sealCards([])).toEqual({ tokens: [], sealed: [] });
+  });
+
+  it('sealCards_over30BatchesOf1000_opensEveryPan_andNeverSharesAnIvBetweenTwoPans', () => {
+    const vault = panVault(KEY);
+    const key = derive('shuaka depot pan seal v1');
+    const panOfIv = new Map<string, string>();
+    const sealOfPan = new Map<string, string>();
+    const wrong: string[] = [];
+    for (let b = 0; b < 30; b += 1) {
+      // Every 10th card is one of an earlier batch, every 7th one of this batch again.
+      const pans = Array.from({ length: 1_000 }, (_, i) => {
+        const n = i % 10 === 9 && b > 0 ? (b - 1) * 1_000 + i : i % 7 === 6 ? b * 1_000 + i - 1
+          : b * 1_000 + i;
+        return `6231${String(n).padStart(15, '0')}`;
+      });
+      const cards = vault.sealCards(pans);
+      pans.forEach((pan, i) => {
+        const [, iv = '', tag, body] = (cards.sealed[i] ?? '').split('.');
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+        decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+        const opened = Buffer.concat([decipher.update(Buffer.from(body ?? '', 'base64url')),
+          decipher.final()]).toString('ascii');
+        if (opened !== pan) wrong.push(`pan ${b}/${i}`);
+        if ((panOfIv.get(iv) ?? pan) !== pan) wrong.push(`iv of two PANs ${b}/${i}`);
+        panOfIv.set(iv, pan);
+        if ((sealOfPan.get(pan) ?? cards.sealed[i]) !== cards.sealed[i]) wrong.push(`${b}/${i}`);
+        sealOfPan.set(pan, cards.sealed[i] ?? '');
+        if (i % 101 === 0 && cards.tokens[i] !== vault.token(pan)) wrong.push(`token ${b}/${i}`);
+      });
+    }
+    expect(wrong).toEqual([]);
+    expect(panOfIv.size).toBe(sealOfPan.size);
+  });
+
+  it('token_ofALongOrNonAsciiText_isTheHmacOfItsAsciiBytes', () => {
+    const vault = panVault(KEY);
+    for (const text of ['', '1'.repeat(64), '2'.repeat(65), '3'.repeat(300)])
+      expect(vault.token(text)).toBe(createHmac('sha256', derive('shuaka depot pan token v1'))
+        .update(text, 'ascii').digest('hex'));
+  });
+
   it('unseal_refusesAWrongKeyOrAFlippedBit', () => {
     const sealed = panVault(KEY).seal(PAN);
     expect(() => panVault(Buffer.alloc(32, 1)).unseal(sealed)).toThrow(DataKeyError);
