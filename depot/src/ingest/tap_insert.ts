@@ -47,17 +47,20 @@ async function pgTapsInsert(tx: DepotDb, rows: readonly (readonly DepotValue[])[
 
 const sqliteInserts = new Map<number, string>();
 
+/** SQLite: TAP_COLUMNS and the card key its triggers check (card_key_levels.ts, migration 7). */
+const SQLITE_COLUMNS: readonly string[] = [...TAP_COLUMNS, 'card_key'];
+
 /** The multi-row INSERT of `rows` rows (cached: a batch uses at most two shapes). */
 function sqliteInsert(rows: number): string {
   const cached = sqliteInserts.get(rows);
   if (cached !== undefined) return cached;
-  const columns = TAP_COLUMNS.length;
+  const columns = SQLITE_COLUMNS.length;
   const groups: string[] = [];
   for (let r = 0; r < rows; r += 1) {
     const cells = Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`);
     groups.push(`(${cells.join(', ')})`);
   }
-  const sql = `INSERT INTO taps (${TAP_COLUMNS.join(', ')}) VALUES ${groups.join(', ')}
+  const sql = `INSERT INTO taps (${SQLITE_COLUMNS.join(', ')}) VALUES ${groups.join(', ')}
     ON CONFLICT DO NOTHING RETURNING id, seq`;
   sqliteInserts.set(rows, sql);
   return sql;
@@ -81,9 +84,17 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
     keep(await pgTapsInsert(tx, rows));
     return stored;
   }
+  const cardKey = tx.cardKey?.bind(tx);
+  if (cardKey === undefined) throw new DepotStoreError('SQLite transaction without card keys');
   for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + SQLITE_ROWS_PER_INSERT);
-    keep(await tx.query(sqliteInsert(chunk.length), chunk.flat()));
+    const params: DepotValue[] = [];
+    for (const row of chunk) {
+      for (const value of row) params.push(value);
+      // pan_token, psn, atc: TAP_COLUMNS 5, 7, 8.
+      params.push(cardKey(row[5] ?? null, row[7] ?? null, row[8] ?? null));
+    }
+    keep(await tx.query(sqliteInsert(chunk.length), params));
   }
   return stored;
 }

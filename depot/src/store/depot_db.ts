@@ -39,6 +39,11 @@ export interface DepotDb {
    * Resolves with the number of rows copied.
    */
   copyIn?(copySql: string, rows: readonly (readonly DepotValue[])[]): Promise<number>;
+  /**
+   * SQLite only: the card key (card_key_levels.ts) of a tap under this connection's card
+   * hash, the value taps.card_key must hold; null when a part is null.
+   */
+  cardKey?(panToken: DepotValue, psn: DepotValue, atc: DepotValue): number | null;
   close(): Promise<void>;
 }
 

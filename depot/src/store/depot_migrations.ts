@@ -5,7 +5,8 @@ import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
 import { GATE_RECORDS_MIGRATION_STATEMENTS } from './gate_record_store.js';
-import { CARD_KEYS_MIGRATION_STATEMENTS } from './card_key_levels.js';
+import { CARD_KEYS_MIGRATION_STATEMENTS,
+  CARD_KEY_COLUMN_MIGRATION_STATEMENTS } from './card_key_levels.js';
 
 /** One schema step: `version` counts from 1 without gaps. */
 export interface DepotMigration {
@@ -173,6 +174,8 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   // SQLite only: PostgreSQL keeps taps_card_atc (card_key_levels.ts says why).
   { version: 6, name: 'card+ATC key levels', statements: CARD_KEYS_MIGRATION_STATEMENTS,
     dialects: ['sqlite'] },
+  { version: 7, name: 'card key from the inserting program',
+    statements: CARD_KEY_COLUMN_MIGRATION_STATEMENTS, dialects: ['sqlite'] },
 ];
 
 /** The statements of `migration` for `dialect`. */

@@ -63,10 +63,10 @@ export interface SqliteDepotOptions {
 export async function openSqliteDepotDb(path: string, options: SqliteDepotOptions = {}):
   Promise<DepotDb> {
   let db: Database.Database;
+  const cardKey = cardKeyFunction(options.cardHash ?? cardHashFnv);
   try {
     db = new Database(path, { fileMustExist: false });
-    db.function('depot_card_key', { deterministic: true },
-      cardKeyFunction(options.cardHash ?? cardHashFnv));
+    db.function('depot_card_key', { deterministic: true }, cardKey);
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -82,7 +82,7 @@ export async function openSqliteDepotDb(path: string, options: SqliteDepotOption
   const checkpointer = db.memory ? null : checkpointerOf(db.name);
   db.pragma(`wal_autocheckpoint = ${checkpointer === null ? SQLITE_WAL_AUTOCHECKPOINT_PAGES
     : SQLITE_WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
-  return Promise.resolve(new SqliteDepotDb(db, checkpointer));
+  return Promise.resolve(new SqliteDepotDb(db, checkpointer, cardKey));
 }
 
 /** The checkpointer of the file at `path`, or null when its worker cannot start. */
@@ -131,7 +131,8 @@ class SqliteDepotDb implements DepotDb {
   };
 
   constructor(private readonly db: Database.Database,
-    private readonly checkpointer: SqliteCheckpointer | null) {}
+    private readonly checkpointer: SqliteCheckpointer | null,
+    readonly cardKey: (panToken: DepotValue, psn: DepotValue, atc: DepotValue) => number | null) {}
 
   query(sql: string, params: readonly DepotParam[] = []): Promise<readonly DepotRow[]> {
     return this.exclusive(() => this.queryNow(sql, params));
@@ -240,6 +241,10 @@ class SqliteTransaction implements DepotDb {
 
   finish(): void {
     this.open = false;
+  }
+
+  cardKey(panToken: DepotValue, psn: DepotValue, atc: DepotValue): number | null {
+    return this.owner.cardKey(panToken, psn, atc);
   }
 
   query(sql: string, params: readonly DepotParam[] = []): Promise<readonly DepotRow[]> {

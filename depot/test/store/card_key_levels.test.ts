@@ -131,6 +131,30 @@ describe('SQLite card+ATC key levels', () => {
     }
   });
 
+  it('handedInCardKey_isCheckedAgainstTheFunction_aWrongOneAbortsAndStoresNothing', async () => {
+    const db = await openDepotDb(join(temp, 'handed.sqlite'), NOW_MS);
+    try {
+      const insert = INSERT_TAP.replace('received_at_ms)', 'received_at_ms, card_key)')
+        .replace('$9, $4)', '$9, $4, $10)');
+      const keyOf = cardKeyFunction(cardHashFnv);
+      const tap = (seq: number, atc: number, key: number | null): (string | number | null)[] =>
+        ['T1', seq, 'clearing', NOW_MS, 'tok', '01', atc, 'new', null, key];
+      expect(await db.query(insert, tap(1, 5, keyOf('tok', '01', 5)))).toHaveLength(1);
+      // Without a key the function keys the row: the same card+ATC is refused either way.
+      expect(await db.query(insert, tap(2, 5, null))).toHaveLength(0);
+      expect(await db.query(insert, tap(3, 6, null))).toHaveLength(1);
+      expect(await db.query(insert, tap(4, 6, keyOf('tok', '01', 6)))).toHaveLength(0);
+      // A key of another ATC (a program's bug) would look in the wrong place: refused.
+      await expect(db.query(insert, tap(5, 7, keyOf('tok', '01', 8))))
+        .rejects.toThrow(/taps.card_key is not depot_card_key/);
+      const rows = await db.query('SELECT seq FROM taps ORDER BY seq');
+      expect(rows.map((r) => r['seq'])).toEqual([1, 3]);
+      expect((await levelIds(db)).flat()).toHaveLength(2);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('cardKeyFunction_isHashTimes65536PlusAtc_andNullWhenAPartIsMissing', () => {
     const keyOf = cardKeyFunction(() => 3);
     expect(keyOf('a', '01', 5)).toBe(3 * 65_536 + 5);
