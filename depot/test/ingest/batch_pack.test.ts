@@ -21,7 +21,7 @@ import { batchParse, batchPrepare, type SealedBatch } from '../../src/ingest/bat
 import { BatchError } from '../../src/ingest/batch_error.js';
 import type { IngestRecord } from '../../src/ingest/batch_validate.js';
 import { panVault } from '../../src/store/pan_vault.js';
-import { clearingBatch } from './ingest_fixtures.js';
+import { clearingBatch, refusal } from './ingest_fixtures.js';
 
 const DATA_KEY = Buffer.alloc(32, 5);
 
@@ -69,16 +69,6 @@ function opened(batch: SealedBatch): unknown {
   const vault = panVault(DATA_KEY);
   return { ...batch, records: batch.records.map((r) => ({ ...r,
     panSealed: r.panSealed === null ? null : vault.unseal(r.panSealed) })) };
-}
-
-function refusal(run: () => unknown): { code: string; path: string } | null {
-  try {
-    run();
-    return null;
-  } catch (error) {
-    if (!(error instanceof BatchError)) throw error;
-    return { code: error.code, path: error.path };
-  }
 }
 
 describe('batch pack (prepare worker to store thread)', () => {

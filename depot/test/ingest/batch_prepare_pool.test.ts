@@ -9,20 +9,10 @@ import { batchPreparePool } from '../../src/ingest/batch_prepare_pool.js';
 import { batchPrepare } from '../../src/ingest/batch_seal.js';
 import { BatchError } from '../../src/ingest/batch_error.js';
 import { panVault } from '../../src/store/pan_vault.js';
-import { clearingBatch, panOf } from './ingest_fixtures.js';
+import { clearingBatch, panOf, refusal } from './ingest_fixtures.js';
 
 const DATA_KEY = Buffer.alloc(32, 7);
 const TERMINAL = 'BUS00001';
-
-function refusal(run: () => unknown): { code: string; path: string } | null {
-  try {
-    run();
-    return null;
-  } catch (error) {
-    if (!(error instanceof BatchError)) throw error;
-    return { code: error.code, path: error.path };
-  }
-}
 
 describe('batch prepare pool', () => {
   const pool = batchPreparePool(DATA_KEY, 2);

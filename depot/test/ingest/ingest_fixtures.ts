@@ -8,6 +8,7 @@ import type { ClearingRecord, JournalRecord } from
   '../../../firmware/src/app/journal/journal_records.js';
 import { journalExportLine } from '../../../firmware/src/app/journal/journal_export.js';
 import { cardOf, fixtureVault } from '../../../test_support/clear_clearing.js';
+import { BatchError } from '../../src/ingest/batch_error.js';
 import { fleetCaCreate, leafIssue } from '../../src/ingest/fleet_certs.js';
 
 export const WALL_MS = 1_790_000_000_000;
@@ -121,4 +122,15 @@ export function call(port: number, ca: Buffer, client: { key: Buffer; cert: Buff
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The BatchError code and path `run` throws; null when it returns; other errors rethrown. */
+export function refusal(run: () => unknown): { code: string; path: string } | null {
+  try {
+    run();
+    return null;
+  } catch (error) {
+    if (!(error instanceof BatchError)) throw error;
+    return { code: error.code, path: error.path };
+  }
 }
