@@ -51,7 +51,8 @@ export function batchStore(
 
 /**
  * Times a batch is stored again after losing a race to a concurrent transaction (PostgreSQL:
- * another depot process or lane storing the same seqs): the next try sees the winner's rows.
+ * a deadlock with another terminal's batch over the same card+ATCs): the next try sees the
+ * winner's rows.
  */
 const RACE_TRIES_MAX = 4;
 

@@ -49,6 +49,9 @@ const sqliteInserts = new Map<number, string>();
 
 /** SQLite: TAP_COLUMNS and the card key its triggers check (card_key_levels.ts, migration 7). */
 const SQLITE_COLUMNS: readonly string[] = [...TAP_COLUMNS, 'card_key'];
+/** Where a row holds the card key's parts. */
+const [PAN_TOKEN_AT, PSN_AT, ATC_AT] = ['pan_token', 'psn', 'atc']
+  .map((column) => TAP_COLUMNS.indexOf(column));
 
 /** The multi-row INSERT of `rows` rows (cached: a batch uses at most two shapes). */
 function sqliteInsert(rows: number): string {
@@ -70,8 +73,8 @@ function sqliteInsert(rows: number): string {
  * Inserts `rows` (TAP_COLUMNS order, ascending seq); a row whose card and ATC is already
  * counted (stored before, or earlier in `rows`) is skipped, and so, on SQLite, is a row whose
  * seq is stored. Resolves with the seq and id of each row stored. Rejects with
- * DepotStoreError when the database fails, with `race` set when PostgreSQL found a seq a
- * concurrent transaction stored first.
+ * DepotStoreError when the database fails, with `race` set when PostgreSQL aborted it in a
+ * race with a concurrent transaction (a deadlock on card+ATC keys, a seq stored first).
  */
 export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValue[])[]):
   Promise<Map<number, number>> {
@@ -91,8 +94,8 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
     const params: DepotValue[] = [];
     for (const row of chunk) {
       for (const value of row) params.push(value);
-      // pan_token, psn, atc: TAP_COLUMNS 5, 7, 8.
-      params.push(cardKey(row[5] ?? null, row[7] ?? null, row[8] ?? null));
+      params.push(cardKey(row[PAN_TOKEN_AT ?? -1] ?? null, row[PSN_AT ?? -1] ?? null,
+        row[ATC_AT ?? -1] ?? null));
     }
     keep(await tx.query(sqliteInsert(chunk.length), params));
   }

@@ -87,6 +87,21 @@ const heldBy = (key: string) => (level: string): string => `EXISTS (SELECT 1 FRO
   AND t.pan_token = NEW.pan_token AND t.psn = NEW.psn AND t.atc = NEW.atc)`;
 const NEW_KEY_CALL = 'depot_card_key(NEW.pan_token, NEW.psn, NEW.atc)';
 
+/**
+ * The two triggers over NEW's card key `key` (SQL): BEFORE INSERT, `check` (statements, may
+ * be empty) then skip a counted card+ATC; AFTER INSERT, file the key in l0.
+ */
+function keyTriggers(key: string, check: string): string[] {
+  return [`CREATE TRIGGER taps_card_atc_once BEFORE INSERT ON taps WHEN ${COUNTED('NEW')}
+  BEGIN${check}
+    SELECT RAISE(IGNORE) WHERE ${CARD_KEY_LEVELS.map(heldBy(key)).join(' OR ')};
+  END`,
+  `CREATE TRIGGER taps_card_atc_key AFTER INSERT ON taps WHEN ${COUNTED('NEW')}
+  BEGIN
+    INSERT INTO ${CARD_KEY_LEVELS[0] ?? ''} (key, tap_id) VALUES (${key}, NEW.id);
+  END`];
+}
+
 /** Migration 6 on SQLite: the levels, filled from the counted taps, replace taps_card_atc. */
 export const CARD_KEYS_MIGRATION_STATEMENTS: readonly string[] = [
   ...CARD_KEY_LEVELS.map((level) => `CREATE TABLE ${level} (
@@ -97,18 +112,8 @@ export const CARD_KEYS_MIGRATION_STATEMENTS: readonly string[] = [
     SELECT depot_card_key(pan_token, psn, atc), id FROM taps WHERE ${COUNTED('taps')}
     ORDER BY 1, 2`,
   'DROP INDEX taps_card_atc',
-  `CREATE TRIGGER taps_card_atc_once BEFORE INSERT ON taps WHEN ${COUNTED('NEW')}
-  BEGIN
-    SELECT RAISE(IGNORE) WHERE ${CARD_KEY_LEVELS.map(heldBy(NEW_KEY_CALL)).join(' OR ')};
-  END`,
-  `CREATE TRIGGER taps_card_atc_key AFTER INSERT ON taps WHEN ${COUNTED('NEW')}
-  BEGIN
-    INSERT INTO ${CARD_KEY_LEVELS[0] ?? ''} (key, tap_id) VALUES (${NEW_KEY_CALL}, NEW.id);
-  END`,
+  ...keyTriggers(NEW_KEY_CALL, ''),
 ];
-
-/** NEW's card key: the one handed in, else computed (a program that does not hand one in). */
-const NEW_KEY = `coalesce(NEW.card_key, ${NEW_KEY_CALL})`;
 
 /**
  * Migration 7 on SQLite: the depot hands each tap's card key in (taps.card_key, computed by
@@ -122,16 +127,9 @@ export const CARD_KEY_COLUMN_MIGRATION_STATEMENTS: readonly string[] = [
   'ALTER TABLE taps ADD COLUMN card_key INTEGER',
   'DROP TRIGGER taps_card_atc_once',
   'DROP TRIGGER taps_card_atc_key',
-  `CREATE TRIGGER taps_card_atc_once BEFORE INSERT ON taps WHEN ${COUNTED('NEW')}
-  BEGIN
+  ...keyTriggers(`coalesce(NEW.card_key, ${NEW_KEY_CALL})`, `
     SELECT RAISE(ABORT, 'taps.card_key is not depot_card_key(pan_token, psn, atc)')
-      WHERE NEW.card_key IS NOT NULL AND NEW.card_key IS NOT ${NEW_KEY_CALL};
-    SELECT RAISE(IGNORE) WHERE ${CARD_KEY_LEVELS.map(heldBy(NEW_KEY)).join(' OR ')};
-  END`,
-  `CREATE TRIGGER taps_card_atc_key AFTER INSERT ON taps WHEN ${COUNTED('NEW')}
-  BEGIN
-    INSERT INTO ${CARD_KEY_LEVELS[0] ?? ''} (key, tap_id) VALUES (${NEW_KEY}, NEW.id);
-  END`,
+      WHERE NEW.card_key IS NOT NULL AND NEW.card_key IS NOT ${NEW_KEY_CALL};`),
 ];
 
 /**
