@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { FieldError } from '../../src/app/params/json_fields.js';
 import { gateParamsFromBytes } from '../../src/app/gate/gate_params.js';
+import { GateTicketBook } from '../../src/app/gate/gate_rules.js';
 import {
   GateLedger,
   gateLedgerLine,
@@ -48,6 +49,18 @@ describe('gate.json', () => {
     ];
     for (const [text, reason] of cases) expect(refusal(text)).toMatch(reason);
     expect(refusal(gateJson(gateParams([ticket({ date: '2028-02-29' })])))).toBe('accepted');
+  });
+
+  it('endAt24_00_holdsTheDaysLastMinute; 24_00AsStartOrLaterIsRefused', () => {
+    const slots = (start: string, end: string): string => JSON.stringify({
+      siteId: 'X', dayCapacity: 10, slotEntryGraceMin: 0, walkIns: true,
+      slots: [{ id: 'day', start, end, capacity: 10 }], tickets: [],
+    });
+    const book = new GateTicketBook(gateParamsFromBytes(bytes(slots('00:00', '24:00'))));
+    expect(book.slotAt(23 * 60 + 59)?.id).toBe('day');
+    expect(book.slotAt(0)?.id).toBe('day');
+    expect(refusal(slots('24:00', '24:00'))).toMatch(/start/);
+    for (const end of ['24:01', '25:00', '23:60']) expect(refusal(slots('00:00', end))).toMatch(/end/);
   });
 });
 

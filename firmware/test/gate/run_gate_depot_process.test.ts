@@ -68,7 +68,7 @@ describe('shuaka run --board gate --depot', () => {
 
     const params = await writeGateParams(dir, {
       siteId: 'XIHU-N', dayCapacity: 100, slotEntryGraceMin: 0, walkIns: true,
-      slots: [{ id: 'day', start: '00:00', end: '23:59', capacity: 100 }], tickets: [],
+      slots: [{ id: 'day', start: '00:00', end: '24:00', capacity: 100 }], tickets: [],
     });
     const reader = await startReaderPty(dir);
     cleanups.push(() => reader.close());

@@ -67,7 +67,7 @@ function panOf(card: QpbocCard): string {
 function gateJson(tickets: readonly object[]): object {
   return {
     siteId: 'XIHU-N', dayCapacity: 100, slotEntryGraceMin: 0, walkIns: true,
-    slots: [{ id: 'day', start: '00:00', end: '23:59', capacity: 100 }],
+    slots: [{ id: 'day', start: '00:00', end: '24:00', capacity: 100 }],
     tickets,
   };
 }

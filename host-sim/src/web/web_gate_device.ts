@@ -37,7 +37,7 @@ function gateJson(pool: RiderPool, date: string, tokenOf: (pan: string) => strin
   });
   return {
     siteId: 'XIHU-N', dayCapacity: 500, slotEntryGraceMin: 0, walkIns: true,
-    slots: [{ id: 'day', startMinute: 0, endMinute: 1439, capacity: 500 }], tickets,
+    slots: [{ id: 'day', startMinute: 0, endMinute: 1440, capacity: 500 }], tickets,
   };
 }
 

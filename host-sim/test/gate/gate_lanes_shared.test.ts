@@ -51,7 +51,7 @@ async function rigOpen(reentry: boolean, shared: boolean): Promise<Rig> {
   if (pan === undefined) throw new Error(`no ${CARD}`);
   const gate: GateParams = {
     siteId: 'XIHU-N', dayCapacity: 100, slotEntryGraceMin: 0, walkIns: false,
-    slots: [{ id: 'morning', startMinute: 0, endMinute: 1439, capacity: 100 }],
+    slots: [{ id: 'morning', startMinute: 0, endMinute: 1440, capacity: 100 }],
     tickets: [{ ticketId: 'T1', cardToken: tokenOf(pan), date: '2026-11-22', slotId: 'morning',
       persons: 1, reentry }],
   };

@@ -22,6 +22,8 @@ const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 const TOKEN_PATTERN = /^[0-9A-F]{24}$/;
 const DATE_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 const TIME_PATTERN = /^(?:[01][0-9]|2[0-3]):[0-5][0-9]$/;
+/** An end may also be midnight at the day's end, so a window can hold the minute 23:59. */
+const END_PATTERN = /^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/;
 
 /** An entry window of the day (local time, minutes after midnight; end exclusive). */
 export interface GateSlot {
@@ -89,8 +91,8 @@ export function gateParamsFromBytes(bytes: Uint8Array, file: string = FILE_GATE)
 function slotParse(fields: JsonFields): GateSlot {
   const slot = {
     id: fields.str('id', ID_PATTERN, 32),
-    startMinute: minuteOf(fields, 'start'),
-    endMinute: minuteOf(fields, 'end'),
+    startMinute: minuteOf(fields, 'start', TIME_PATTERN),
+    endMinute: minuteOf(fields, 'end', END_PATTERN),
     capacity: fields.int('capacity', 1, GATE_CAPACITY_MAX),
   };
   fields.finish();
@@ -112,8 +114,8 @@ function ticketParse(fields: JsonFields): GateTicket {
   return ticket;
 }
 
-function minuteOf(fields: JsonFields, name: string): number {
-  const text = fields.str(name, TIME_PATTERN, 5);
+function minuteOf(fields: JsonFields, name: string, pattern: RegExp): number {
+  const text = fields.str(name, pattern, 5);
   return Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
 }
 
