@@ -163,13 +163,23 @@ export class StorageSim implements StoragePort {
     return this.files.get(name)?.durable?.view().slice() ?? new Uint8Array(0);
   }
 
-  /** Every file that exists durably, with its durable bytes (a test's view of the medium). */
-  durableFiles(): Map<string, Uint8Array> {
+  /**
+   * Every file that exists durably (those `keep` accepts), with its durable bytes (a test's
+   * view of the medium).
+   */
+  durableFiles(keep: (name: string) => boolean = () => true): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
     for (const [name, file] of [...this.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (file.durable !== null) out.set(name, file.durable.view().slice());
+      if (file.durable !== null && keep(name)) out.set(name, file.durable.view().slice());
     }
     return out;
+  }
+
+  /** Names of the files that exist durably, sorted (no bytes copied). */
+  durableNames(): string[] {
+    const names: string[] = [];
+    for (const [name, file] of this.files) if (file.durable !== null) names.push(name);
+    return names.sort();
   }
 
   /**

@@ -24,6 +24,8 @@ import {
   type JournalRecovery,
 } from '../../../firmware/src/app/journal/journal.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
+import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
+import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../../../firmware/src/app/upload/uploader.js';
 import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
 import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
@@ -35,6 +37,7 @@ import {
 } from '../pn532_sim/pn532_sim_rig.js';
 import type { Prng } from '../prng.js';
 import { createSerialLinkPairSim } from '../serial_link_sim.js';
+import { DepotLinkFaulty, type DepotLinkFaults } from '../sim/depot_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
@@ -51,8 +54,17 @@ import type { SwarmParams } from './swarm_params.js';
 /** Bytes kept free in the journal for records that close a tap under way. */
 export const SWARM_JOURNAL_RESERVE_BYTES = 64 * 1024;
 
-/** The journal's one segment: all of the sim board's medium (8 MiB, ~20,000 records). */
-export const SWARM_JOURNAL_SEGMENT_BYTES = 8 << 20;
+/** The terminal the swarm's boards upload as (its depot takes no other). */
+export const SWARM_TERMINAL_ID = 'SWARM001';
+
+/** The board's link to the depot and the journal's segment size (drawn per seed). */
+export interface SwarmUpload {
+  /** The run's depot (it outlives every board), reached through a link with `faults`. */
+  readonly depot: DepotPort;
+  readonly faults: DepotLinkFaults;
+  readonly contactIntervalMs: number;
+  readonly segmentBytes: number;
+}
 
 /** What a boot is built on; the media and the noise outlive every board. */
 export interface SwarmBoot {
@@ -70,6 +82,7 @@ export interface SwarmBoot {
   readonly wrapLog: (inner: LogPort) => LogPort;
   /** Wraps the reader driver the validator sees (a canary may hang it). */
   readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  readonly upload: SwarmUpload;
 }
 
 /** A running board. */
@@ -79,6 +92,8 @@ export interface SwarmBoard {
   readonly pn532: Pn532Sim;
   readonly plug: PlugLink;
   readonly validator: Validator;
+  /** The uploader beside the tap loop (bus_uploader.ts), its pass read in this thread. */
+  readonly uploader: Uploader;
   readonly journal: Journal;
   readonly recovery: JournalRecovery;
   readonly kernel: Kernel;
@@ -145,29 +160,23 @@ export async function bootSwarmBoard(
   const activeSet = params.set;
   const seen = busyTrackedReader(boot.wrapReader(reader));
   const validator = new Validator(
-    {
-      reader: seen.reader,
-      display,
-      indicator,
-      clock: wall,
-      kernel,
-      journal: opened.value.journal,
-      params: () => activeSet,
-      unpredictableNumber: () => boot.prng.bytes(4),
-      panVault,
-      log,
-    },
+    { reader: seen.reader, display, indicator, clock: wall, kernel,
+      journal: opened.value.journal, params: () => activeSet,
+      unpredictableNumber: () => boot.prng.bytes(4), panVault, log },
     boot.options.validator,
   );
   await runOnSwarmClock(clock, validator.start());
   // As the board does: the floor is raised once the validator has started on the new set.
   await params.raiseFloor();
+  const uploader = boardUploader(boot, { clock, wall, journal: opened.value.journal, panVault,
+    log, validator });
   const board: SwarmBoard = {
     clock,
     wall,
     pn532,
     plug,
     validator,
+    uploader,
     journal: opened.value.journal,
     recovery: opened.value.recovery,
     kernel,
@@ -188,6 +197,35 @@ export async function bootSwarmBoard(
     forgetLineRecords,
   };
   return { ok: true, board };
+}
+
+/** The uploader beside the tap loop, as bus_uploader.ts builds it, its pass read in-thread. */
+function boardUploader(
+  boot: SwarmBoot,
+  parts: {
+    clock: ClockSim;
+    wall: JumpClock;
+    journal: Journal;
+    panVault: PanVault;
+    log: LogPort;
+    validator: Validator;
+  },
+): Uploader {
+  const jitter = boot.prng.fork('upload-jitter');
+  const link = new DepotLinkFaulty(boot.upload.depot, boot.upload.faults,
+    boot.prng.fork('depot-link'), parts.clock);
+  return new Uploader(
+    {
+      depot: link, storage: boot.journalPort, journalFileName: JOURNAL_FILE_NAME,
+      journal: parts.journal, panVault: parts.panVault, clock: parts.wall,
+      random01: () => jitter.below(1 << 30) / (1 << 30),
+      log: parts.log,
+      tapInProgress: () => parts.validator.state() === 'Processing',
+      params: null,
+    },
+    { ...UPLOADER_CONFIG_DEFAULT, terminalId: SWARM_TERMINAL_ID,
+      contactIntervalMs: boot.upload.contactIntervalMs },
+  );
 }
 
 /** The reader side: UART line with the run's noise, PN532 emulator, USB plug, driver start. */
@@ -260,9 +298,7 @@ function openJournal(boot: SwarmBoot, wall: JumpClock): ReturnType<typeof Journa
     clock: wall,
     reserveBytes: SWARM_JOURNAL_RESERVE_BYTES,
     sizeBytesMax: boot.options.storageBytes,
-    // One segment for the whole medium: swarm_journal.ts models a single journal file (no
-    // checkpoints, no reclaimed segments) until it learns the segment layout.
-    segmentBytesMax: SWARM_JOURNAL_SEGMENT_BYTES,
+    segmentBytesMax: boot.upload.segmentBytes,
   });
 }
 

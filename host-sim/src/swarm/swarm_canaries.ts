@@ -5,7 +5,7 @@
 import { halOk } from '../../../hal/src/ports/hal_status.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
-import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import {
   frameCheck,
   FRAME_HEADER_BYTES,
@@ -16,6 +16,7 @@ import type { LogPort } from '../../../firmware/src/app/validator/validator_port
 import type { Prng } from '../prng.js';
 import type { RiderPool } from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
+import { journalNewestSegment } from './swarm_journal.js';
 import type { SwarmMix } from './swarm_mix.js';
 import type { SwarmCheck, SwarmFault } from './swarm_options.js';
 import { SWARM_PARAMS_NO_FLOOR } from './swarm_params.js';
@@ -29,6 +30,7 @@ export const SWARM_CANARIES = [
   'hung-reader',
   'reader-never-reopened',
   'throwing-journal',
+  'acked-not-stored',
 ] as const;
 
 export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
@@ -47,7 +49,8 @@ export interface SwarmCanary {
 
 /** Flips one bit in the payload of the last intact record on the medium (bit rot). */
 function flipLastRecordBit(storage: StorageSim, prng: Prng): void {
-  const image = storage.durableBytes(JOURNAL_FILE_NAME);
+  const name = journalNewestSegment(storage);
+  const image = storage.durableBytes(name);
   let offset = 0;
   let last: { offset: number; payloadBytes: number } | null = null;
   for (;;) {
@@ -58,7 +61,23 @@ function flipLastRecordBit(storage: StorageSim, prng: Prng): void {
   }
   if (last === null || last.payloadBytes === 0) return;
   const at = last.offset + FRAME_HEADER_BYTES + prng.below(last.payloadBytes);
-  storage.corruptByte(JOURNAL_FILE_NAME, at, (image[at] ?? 0) ^ (1 << prng.below(8)));
+  storage.corruptByte(name, at, (image[at] ?? 0) ^ (1 << prng.below(8)));
+}
+
+/**
+ * A depot link that answers every batch as stored and stores nothing: the validator
+ * acknowledges, and reclaims, records that never reached clearing (an ack written ahead of
+ * the depot's answer has the same effect).
+ */
+function ackingWithoutStoring(): DepotPort {
+  return {
+    postBatch: async (batch) => ({
+      ok: true,
+      value: { ackThroughSeq: batch.throughSeq, stored: batch.recordLines.length, duplicates: 0 },
+    }),
+    getParams: async () => ({ ok: true, value: null }),
+    postStatus: async () => ({ ok: true, value: undefined }),
+  };
 }
 
 /** The journal's storage with fsync silently dropped (a mount without write barriers). */
@@ -129,6 +148,7 @@ const ALL_BUT_PAN: readonly SwarmCheck[] = [
   'refused-cards',
   'kernel',
   'liveness',
+  'uploaded',
 ];
 
 function forced(tune: Partial<SwarmMix>): (drawn: SwarmMix) => SwarmMix {
@@ -154,6 +174,22 @@ function readerCanary(name: 'hung-reader' | 'reader-never-reopened'): SwarmCanar
       ...SWARM_HOOKS_STOCK,
       superviseReader: false,
       tuneMix: forced({ unplugPerTap: 0.1 }),
+    },
+  };
+}
+
+/** The canary of the upload: records acknowledged that the depot never stored. */
+function uploadCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
+  return {
+    ...base,
+    name: 'acked-not-stored',
+    defect: 'records are acknowledged and reclaimed before the depot stored them',
+    faults: [],
+    caughtBy: ['uploaded'],
+    hooks: {
+      ...SWARM_HOOKS_STOCK,
+      wrapDepot: ackingWithoutStoring,
+      tuneMix: forced({ depotContactMs: 1_000, segmentBytes: 16 << 10 }),
     },
   };
 }
@@ -208,6 +244,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
     case 'hung-reader':
     case 'reader-never-reopened':
       return readerCanary(name);
+    case 'acked-not-stored':
+      return uploadCanary(base);
     case 'throwing-journal':
       return {
         ...base,

@@ -1,10 +1,9 @@
 // The swarm's view of the journal on its medium: the only file that knows the on-medium
-// layout (one file of chained frames, firmware/src/app/journal/README.md). A branch that
-// changes the layout (segments, encrypted PANs) adapts these functions and nothing else.
+// layout (segments and their checkpoints, chained frames: firmware/src/app/journal/README.md).
 
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalUnits } from '../../../firmware/src/app/journal/journal_files.js';
 import {
-  CHAIN_GENESIS_HASH,
   frameCheck,
   FRAME_OVERHEAD_BYTES,
 } from '../../../firmware/src/app/journal/journal_frame.js';
@@ -13,15 +12,17 @@ import {
   PayloadFacts,
   payloadFastCheck,
 } from '../../../firmware/src/app/journal/journal_payload_fast.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import {
   journalKindOfCode,
   journalPayloadDecode,
   type JournalEntry,
   type JournalKind,
 } from '../../../firmware/src/app/journal/journal_records.js';
-import { SegmentScanner } from '../../../firmware/src/app/journal/journal_scan.js';
-import { JournalState } from '../../../firmware/src/app/journal/journal_state.js';
 import type { StorageSim } from '../storage_sim.js';
+
+/** The file another writer fills the journal's medium with (a disk-full fault): not ours. */
+export const SWARM_FILLER_FILE = 'filler.bin';
 
 /** The card and ATC a record speaks for (a debit's key), and whether it clears the debit. */
 export interface SwarmDebitKey {
@@ -32,159 +33,161 @@ export interface SwarmDebitKey {
 /** One durable record as the checkers compare it. */
 export interface SwarmRecord {
   readonly seq: number;
+  readonly kind: JournalKind;
   /** The frame's payload bytes as a latin1 string (exact comparison, cheap to hold). */
   readonly payload: string;
   /** recordDebitKey of its entry: null for a record that speaks for no debit. */
   readonly debit: SwarmDebitKey | null;
 }
 
-/** What a full scan of the durable image found. */
+/** What a full scan of the durable journal (every segment and checkpoint) found. */
 export interface SwarmJournalScan {
+  /** The records still on the medium, oldest first (those before `firstSeq` were reclaimed). */
   readonly records: readonly SwarmRecord[];
   /** Each record's payload by seq (what `records` holds). */
   readonly payloadBySeq: ReadonlyMap<number, string>;
   readonly corruption: string | null;
   readonly tornTail: boolean;
-  readonly sizeBytes: number;
+  /** Seq of the oldest segment's first record: every record before it was reclaimed. */
+  readonly firstSeq: number;
+  /** The upload mark the durable journal holds (records up to it may be reclaimed). */
+  readonly ackThroughSeq: number;
+  /** Where the newest segment's intact records end (the follower goes on from there). */
+  readonly newest: JournalFollowPoint;
 }
 
-/** The durable bytes of the journal (what survives a power cut now). */
-export function journalDurableImage(storage: StorageSim): Uint8Array {
-  return storage.durableBytes(JOURNAL_FILE_NAME);
+/** A segment (by its first seq) and a byte offset in it. */
+export interface JournalFollowPoint {
+  readonly firstSeq: number;
+  readonly offset: number;
 }
 
-/** The durable bytes from byte `offset` on, and the durable length (a follower's read). */
-export function journalDurableTail(
-  storage: StorageSim,
-  offset: number,
-): { bytes: Uint8Array; lengthBytes: number } {
-  return storage.durableTail(JOURNAL_FILE_NAME, offset);
+/** The files of the medium the validator writes (the journal's, quarantine copies, keys). */
+export function validatorFile(name: string): boolean {
+  return name !== SWARM_FILLER_FILE;
 }
 
-/** Full scan with the firmware's own scanner (chain, CRCs, references). */
-export function journalScanDurable(storage: StorageSim): SwarmJournalScan {
-  return new JournalScanner().scan(journalDurableImage(storage));
+/** Journal segments and checkpoints among the medium's file names. */
+function journalFileNames(names: readonly string[]): Set<string> {
+  const wanted = new Set<string>();
+  for (const unit of journalUnits(JOURNAL_FILE_NAME, names)) {
+    if (unit.segmentExists) wanted.add(unit.segment);
+    if (unit.checkpoint !== null && unit.checkpointExists) wanted.add(unit.checkpoint);
+  }
+  return wanted;
+}
+
+/** The durable bytes of every journal file (what survives a power cut now). */
+export function journalDurableFiles(storage: StorageSim): Map<string, Uint8Array> {
+  const wanted = journalFileNames(storage.durableNames());
+  return storage.durableFiles((name) => wanted.has(name));
+}
+
+/** The newest segment on the medium (where appends go): its name. */
+export function journalNewestSegment(storage: StorageSim): string {
+  const units = journalUnits(JOURNAL_FILE_NAME, storage.durableNames());
+  return units[units.length - 1]?.segment ?? JOURNAL_FILE_NAME;
 }
 
 /**
- * Full scans of an image that grows between them, with the firmware's own scanner (chain,
- * CRCs, references). The scanner is kept after the last intact record of the previous scan
- * and goes on from there while the image still begins with the bytes it read (compared byte
- * for byte): a scan costs the new records. The verdict is the one a scan from the first byte
- * gives, since the firmware's scanner carries everything it checks (chain hash, seq, the
- * reference state) from frame to frame; any change in the bytes read (a cut, a flipped bit,
- * a truncation below them) starts again from the first byte.
+ * Full scan of the durable journal with the firmware's own reader, as `journal verify` reads
+ * it: every segment from the oldest, each checkpoint checked against the records before it,
+ * chain, CRCs, references, and a missing segment that was not acknowledged is corruption.
  */
-export class JournalScanner {
-  private scanner: SegmentScanner | null = null;
-  /** The image of the last scan (a copy nobody changes) and the bytes the scanner read. */
-  private image: Uint8Array = new Uint8Array(0);
-  private records: SwarmRecord[] = [];
-  private payloadBySeq = new Map<number, string>();
-  /** Entries decoded during the current window, matched with their payloads. */
-  private entry: JournalEntry | null = null;
-
-  /** Scans `image` (a copy the caller no longer changes). */
-  scan(image: Uint8Array): SwarmJournalScan {
-    const read = this.scanner?.offset ?? 0;
-    if (this.scanner === null || image.length < read || !samePrefix(image, this.image, read)) {
-      this.restart();
-    }
-    const scanner = this.scanner ?? this.restart();
-    const from = scanner.offset;
-    const step = scanner.scan(image.subarray(from), true);
-    this.image = image;
-    // eof: the window holds the whole tail, so the scan ends here.
-    const end = 'end' in step ? step.end : null;
-    if (end === null) throw new Error('journal scan of a whole image did not end');
-    const corruption =
-      end.corruption === null
-        ? null
-        : `at byte ${end.corruption.offset} (seq ${end.corruption.seqExpected}): ` +
-          end.corruption.reason;
-    return {
-      records: this.records,
-      payloadBySeq: this.payloadBySeq,
-      corruption,
-      tornTail: end.tornTail !== null,
-      sizeBytes: image.length,
-    };
-  }
-
-  private restart(): SegmentScanner {
-    this.records = [];
-    this.payloadBySeq = new Map();
-    const start = { state: new JournalState(), headHash: CHAIN_GENESIS_HASH };
-    const scanner = new SegmentScanner(
-      JOURNAL_FILE_NAME,
-      start,
-      true,
-      (record) => {
-        this.entry = record.entry;
-      },
-      (seq, _kind, payload) => {
-        const entry = this.entry;
-        if (entry === null) throw new Error(`journal record ${seq} without its entry`);
-        const text = latin1(payload);
-        this.records.push({ seq, payload: text, debit: recordDebitKey(entry) });
-        this.payloadBySeq.set(seq, text);
-        this.entry = null;
-      },
-    );
-    this.scanner = scanner;
-    return scanner;
-  }
+export function journalScanDurable(storage: StorageSim): SwarmJournalScan {
+  const records: SwarmRecord[] = [];
+  const payloadBySeq = new Map<number, string>();
+  const facts = new PayloadFacts();
+  const read = journalScanFiles(
+    journalDurableFiles(storage),
+    JOURNAL_FILE_NAME,
+    false,
+    (seq, kind, payload) => {
+      const text = latin1(payload);
+      // The scan found the payload valid, so it decodes.
+      const debit = payloadDebitKey(kind, payload, facts) ?? null;
+      records.push({ seq, kind, payload: text, debit });
+      payloadBySeq.set(seq, text);
+    },
+  );
+  const corruption = read.corruption === null
+    ? null
+    : `${read.corruption.file} at byte ${read.corruption.offset} (seq `
+      + `${read.corruption.seqExpected}): ${read.corruption.reason}`;
+  const oldest = read.units[0]?.firstSeq ?? 1;
+  const newest = read.units[read.units.length - 1]?.firstSeq ?? 1;
+  return {
+    records,
+    payloadBySeq,
+    corruption,
+    tornTail: read.tornTail !== null,
+    firstSeq: oldest,
+    ackThroughSeq: read.state.ackThroughSeq,
+    newest: { firstSeq: newest, offset: read.newestValidBytes },
+  };
 }
 
-/** True when the first `length` bytes of `a` and `b` are equal. */
-function samePrefix(a: Uint8Array, b: Uint8Array, length: number): boolean {
-  if (a.length < length || b.length < length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, length).equals(
-    Buffer.from(b.buffer, b.byteOffset, length),
-  );
+/** New bytes the follower read from one segment (for the PAN search), from `offset` on. */
+export interface FollowedBytes {
+  readonly name: string;
+  readonly offset: number;
+  readonly bytes: Uint8Array;
 }
 
 /**
- * Follows the durable image as it grows between full scans: decodes only the frames appended
- * since the last call (a tap costs its own records, not the whole journal).
+ * Follows the durable journal as it grows between full scans: decodes only the frames
+ * appended since the last call (a tap costs its own records, not the whole journal), into the
+ * next segments when the journal moved on, skipping segments reclaimed meanwhile.
  */
 export class JournalFollower {
-  private offset = 0;
+  private point: JournalFollowPoint = { firstSeq: 1, offset: 0 };
   /** Reused by every record's in-place check (payloadFastCheck allocates nothing). */
   private readonly facts = new PayloadFacts();
 
   /** Starts after the records of a full scan. */
   reset(scan: SwarmJournalScan): void {
-    this.offset = 0;
-    for (const r of scan.records) this.offset += FRAME_OVERHEAD_BYTES + r.payload.length;
-  }
-
-  /** Byte offset of the first frame not yet decoded. */
-  position(): number {
-    return this.offset;
+    this.point = scan.newest;
   }
 
   /**
-   * New intact frames since the last call, from `tail` (the durable bytes from byte
-   * `tailStart` on, at most `position()`); stops at the first incomplete frame.
+   * New intact frames since the last call, and the bytes read to find them, each chunk from
+   * `overlapBytes` before where the last call stopped (a needle across the boundary); stops
+   * in each segment at its first incomplete frame.
    */
-  next(tail: Uint8Array, tailStart: number): SwarmRecord[] {
-    const out: SwarmRecord[] = [];
-    const bytes = tail.subarray(this.offset - tailStart);
-    let at = 0;
-    while (at < bytes.length) {
-      const checked = frameCheck(bytes, at);
+  next(storage: StorageSim, overlapBytes: number): {
+    records: SwarmRecord[];
+    read: FollowedBytes[];
+  } {
+    const records: SwarmRecord[] = [];
+    const read: FollowedBytes[] = [];
+    const units = journalUnits(JOURNAL_FILE_NAME, storage.durableNames());
+    for (const unit of units) {
+      if (unit.firstSeq < this.point.firstSeq || !unit.segmentExists) continue;
+      const from = unit.firstSeq === this.point.firstSeq ? this.point.offset : 0;
+      const start = Math.max(0, from - overlapBytes);
+      const tail = storage.durableTail(unit.segment, start);
+      const at = this.frames(tail.bytes, from - start, records);
+      read.push({ name: unit.segment, offset: start, bytes: tail.bytes });
+      this.point = { firstSeq: unit.firstSeq, offset: start + at };
+    }
+    return { records, read };
+  }
+
+  /** Decodes the intact frames of `bytes` from `at`; returns where they end. */
+  private frames(bytes: Uint8Array, at: number, out: SwarmRecord[]): number {
+    let offset = at;
+    while (offset < bytes.length) {
+      const checked = frameCheck(bytes, offset);
       if (!checked.ok) break;
       const frame = checked.frame;
       const kind = journalKindOfCode(frame.kindCode);
       if (kind === null) break;
       const debit = payloadDebitKey(kind, frame.payload, this.facts);
       if (debit === undefined) break;
-      out.push({ seq: frame.seq, payload: latin1(frame.payload), debit });
-      at += FRAME_OVERHEAD_BYTES + frame.payload.length;
+      out.push({ seq: frame.seq, kind, payload: latin1(frame.payload), debit });
+      offset += FRAME_OVERHEAD_BYTES + frame.payload.length;
     }
-    this.offset += at;
-    return out;
+    return offset;
   }
 }
 

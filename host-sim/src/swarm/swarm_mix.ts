@@ -26,7 +26,17 @@ export interface SwarmMix {
   readonly reTapChance: number;
   /** Idle gap before a tap, ms (short: the swarm is about events, not waiting). */
   readonly gapMsMax: number;
+  /** Chance a depot call fails, and that a stored batch's answer is lost. */
+  readonly depotFailChance: number;
+  readonly depotLostAnswerChance: number;
+  /** The uploader's pause between good contacts, ms of the board's (unskipped) time. */
+  readonly depotContactMs: number;
+  /** The journal's segment size: small ones are written, checkpointed and reclaimed often. */
+  readonly segmentBytes: number;
 }
+
+/** Segment sizes a seed draws from (the journal's own floor is two maximal frames). */
+export const SWARM_SEGMENT_BYTES = [16 << 10, 32 << 10, 64 << 10] as const;
 
 /** The mix with every fault off (the quiet tail of a run, and a clean baseline). */
 export const SWARM_MIX_QUIET: SwarmMix = {
@@ -43,6 +53,10 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   paramsCorruptShare: 0,
   reTapChance: 0.9,
   gapMsMax: 600,
+  depotFailChance: 0,
+  depotLostAnswerChance: 0,
+  depotContactMs: 5_000,
+  segmentBytes: 64 << 10,
 };
 
 /** Draws the seed's mix over `allowed` faults: each on with probability 2/3, then its rate. */
@@ -67,6 +81,22 @@ export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmM
     paramsCorruptShare: prng.below(101) / 200,
     reTapChance: 0.5 + prng.below(51) / 100,
     gapMsMax: prng.chance(0.5) ? 300 : 3000,
+    ...drawDepotMix(prng, on('depot')),
+  };
+}
+
+/** The depot link's faults (drawn last, so the other faults of a seed stay as they were). */
+function drawDepotMix(
+  prng: Prng,
+  faulty: boolean,
+): Pick<SwarmMix, 'depotFailChance' | 'depotLostAnswerChance' | 'depotContactMs' | 'segmentBytes'> {
+  const rate = (low: number, high: number): number =>
+    low * Math.pow(high / low, prng.below(1001) / 1000);
+  return {
+    depotFailChance: faulty ? rate(0.02, 0.5) : 0,
+    depotLostAnswerChance: faulty ? rate(0.02, 0.3) : 0,
+    depotContactMs: Math.round(rate(10_000, 60_000)),
+    segmentBytes: SWARM_SEGMENT_BYTES[prng.below(SWARM_SEGMENT_BYTES.length)] ?? 64 << 10,
   };
 }
 
@@ -86,5 +116,7 @@ export function describeMix(mix: SwarmMix): string {
   add('disk-full', mix.diskFullPerTap);
   add('clock-jump', mix.clockJumpPerTap);
   add('params', mix.paramsUpdatePerTap);
+  add('depot-fail', mix.depotFailChance);
+  add('depot-lost-answer', mix.depotLostAnswerChance);
   return parts.length === 0 ? 'no faults' : parts.join(', ');
 }

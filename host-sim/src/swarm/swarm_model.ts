@@ -5,15 +5,24 @@
 // every reboot. Each check can be switched off (`--check`), so a branch can run the ones that
 // hold on it while another branch fixes the rest.
 
+import { Buffer } from 'node:buffer';
+
+import { journalExportPayloadLine } from '../../../firmware/src/app/journal/journal_export.js';
+import {
+  PayloadFacts,
+  payloadFastCheck,
+} from '../../../firmware/src/app/journal/journal_payload_fast.js';
+import type { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { RiderCard } from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
+import type { SwarmDepot } from './swarm_depot.js';
 import {
   JournalFollower,
-  journalDurableImage,
-  journalDurableTail,
-  JournalScanner,
+  journalScanDurable,
+  validatorFile,
+  type FollowedBytes,
   type SwarmJournalScan,
   type SwarmRecord,
 } from './swarm_journal.js';
@@ -43,35 +52,52 @@ function ledgerPan(card: RiderCard, aidHex: string): string {
   return apps.find((a) => a.aidHex === aidHex)?.pan ?? apps[0]?.pan ?? '';
 }
 
+/** A record the validator reported written: its kind and payload, as the medium must keep. */
+interface CommittedRecord {
+  readonly kind: SwarmRecord['kind'];
+  readonly payload: string;
+}
+
+/** Kinds the uploader always sends (a pending only while open, declined and ack never). */
+const ALWAYS_UPLOADED = new Set<string>(['final', 'torn', 'reconciled']);
+
 export class SwarmModel {
   readonly violations: SwarmViolation[] = [];
-  private readonly committed = new Map<number, string>();
-  /** PAN token/ATC of every durable pending, torn or final record; finals separately. */
-  private readonly debitKeys = new Set<string>();
-  private readonly finalKeys = new Set<string>();
+  /** Records reported written and not yet reclaimed after the depot acknowledged them. */
+  private readonly committed = new Map<number, CommittedRecord>();
+  /** PAN token/ATC of every pending, torn or final record on the medium; finals by seq. */
+  private readonly mediumDebits = new Set<string>();
+  private readonly mediumFinals = new Map<string, number>();
+  /** The same for the lines the depot stored (it never loses one). */
+  private readonly depotDebits = new Set<string>();
+  private readonly depotFinals = new Map<string, number>();
+  /** Clearing lines the depot stored for a seq not yet reported committed (checked then). */
+  private readonly depotAhead = new Map<number, string>();
   private readonly follower = new JournalFollower();
-  /** Full scans go on from the last one while the medium keeps the bytes it read. */
-  private readonly scanner = new JournalScanner();
   private readonly panFinder: PanFinder;
   /** Ledger entries already matched to a record, per card. */
   private readonly ledgerSeen = new Map<RiderCard, number>();
   private logsSeen = 0;
-  private mediumScannedBytes = 0;
-  /** The durable image the last full check searched (bytes nobody changes: a copy). */
-  private searchedImage: Uint8Array = new Uint8Array(0);
+  /** Each file's durable image the last full check searched (copies nobody changes). */
+  private searched = new Map<string, Uint8Array>();
+  /** Acknowledged records up to here were checked to be at the depot. */
+  private ackCheckedThrough = 0;
   private paramsVersionMax = 0;
   /** Tokens of the population's PANs (the checker's own memory, not the validator's). */
   private readonly tokens = new Map<string, string>();
+  private readonly facts = new PayloadFacts();
   event = 0;
 
   /**
-   * `panToken`: the board's PAN token (the journal keeps cards by token, never by PAN), so a
-   * ledger entry finds its records.
+   * `vault`: the boards' data key (the journal keeps cards by token, never by PAN, so a ledger
+   * entry finds its records by token; the depot's clearing lines are compared with the
+   * journal's). `depot`: where the boards' uploads go.
    */
   constructor(
     private readonly checks: ReadonlySet<SwarmCheck>,
     private readonly cards: readonly RiderCard[],
-    private readonly panToken: (pan: string) => string,
+    private readonly vault: PanVault,
+    private readonly depot: SwarmDepot,
   ) {
     this.panFinder = new PanFinder(
       cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
@@ -104,7 +130,8 @@ export class SwarmModel {
 
   /**
    * After a tap on a running board: the records it reported are durable, every debit of the
-   * card has a record, no clearing record twice, no PAN in new bytes or log lines.
+   * card has a record (on the medium or at the depot), no clearing record twice, what the
+   * depot stored is what the journal holds, no PAN in new bytes or log lines.
    */
   afterTap(
     storage: StorageSim,
@@ -112,32 +139,33 @@ export class SwarmModel {
     report: TapReport | null,
     logs: readonly LogEvent[],
   ): void {
-    const overlap = this.panFinder.needleBytesMax + 12;
-    const from = Math.max(0, Math.min(this.follower.position(), this.mediumScannedBytes - overlap));
-    const tail = journalDurableTail(storage, from);
-    const fresh = this.follower.next(tail.bytes, from);
-    for (const record of fresh) this.index(record);
+    const followed = this.follower.next(storage, this.panFinder.needleBytesMax + 12);
+    for (const record of followed.records) this.indexMedium(record);
     let older: SwarmJournalScan | null = null;
     for (const seq of report?.journalSeqs ?? []) {
       if (this.committed.has(seq)) continue;
-      let record = fresh.find((r) => r.seq === seq);
+      let record = followed.records.find((r) => r.seq === seq);
       // A re-tap may report the record its torn first tap wrote before a reboot.
-      older ??= record === undefined ? this.scanDurable(storage) : null;
+      older ??= record === undefined ? journalScanDurable(storage) : null;
       record ??= older?.records.find((r) => r.seq === seq);
-      if (record === undefined) this.fail('committed', `reported record ${seq} is not durable`);
-      else this.committed.set(seq, record.payload);
+      if (record !== undefined) this.commit(record);
+      else if (older === null || !reclaimable(seq, older)) {
+        this.fail('committed', `reported record ${seq} is not durable`);
+      }
     }
+    this.takeDepot();
     this.checkLedger(card);
-    this.checkNewBytes(tail.bytes, from, tail.lengthBytes);
+    this.checkFollowed(followed.read);
     this.checkNewLogs(logs);
   }
 
   /**
    * After a power cut and restart of the medium (before the reboot's recovery): every
-   * committed record is still there, unchanged; only a torn tail may follow them.
+   * committed record is still there, unchanged, or was reclaimed once acknowledged; only a
+   * torn tail may follow them.
    */
   afterRestart(storage: StorageSim): void {
-    const scan = this.scanDurable(storage);
+    const scan = journalScanDurable(storage);
     if (scan.corruption !== null) {
       this.fail('journal-verifies', `after the power cut: ${scan.corruption}`);
     }
@@ -163,26 +191,27 @@ export class SwarmModel {
     this.fail('params', `a corrupt parameter set was activated: ${detail}`);
   }
 
-  /** Whole-medium check (every few taps and at the end): verify, committed, PANs at rest. */
+  /**
+   * Whole-medium check (every few taps, after every boot and at the end): the journal
+   * verifies, committed records, acknowledged records at the depot, no PAN in any file.
+   */
   fullCheck(storage: StorageSim, where: string): void {
-    const image = journalDurableImage(storage);
-    const scan = this.scanner.scan(image);
+    const scan = journalScanDurable(storage);
     if (scan.corruption !== null) this.fail('journal-verifies', `${where}: ${scan.corruption}`);
     if (scan.tornTail) this.fail('journal-verifies', `${where}: a torn tail after recovery`);
+    this.takeDepot();
     this.compareCommitted(scan, where);
+    this.checkAcknowledged(scan, where);
     this.follower.reset(scan);
-    this.debitKeys.clear();
-    this.finalKeys.clear();
-    for (const record of scan.records) this.index(record);
-    // Bytes equal to those of the last full check were searched then (its image is kept):
-    // the search starts where they differ, less a needle's length.
-    this.mediumScannedBytes = commonPrefixBytes(image, this.searchedImage);
-    this.checkNewBytes(image, 0, image.length);
-    this.searchedImage = image;
+    this.mediumDebits.clear();
+    this.mediumFinals.clear();
+    for (const record of scan.records) this.indexMedium(record);
+    this.searchMedium(storage);
   }
 
-  /** The whole run's ledgers against the journal (end of run). */
+  /** The whole run's ledgers against the journal and the depot (end of run). */
   finalLedgers(): void {
+    this.takeDepot();
     for (const card of this.cards) this.checkLedger(card);
   }
 
@@ -190,35 +219,100 @@ export class SwarmModel {
     return this.paramsVersionMax;
   }
 
-  /** A full scan of the durable journal (it goes on from the previous one where it can). */
-  private scanDurable(storage: StorageSim): SwarmJournalScan {
-    return this.scanner.scan(journalDurableImage(storage));
+  private commit(record: SwarmRecord): void {
+    this.committed.set(record.seq, { kind: record.kind, payload: record.payload });
+    const ahead = this.depotAhead.get(record.seq);
+    if (ahead === undefined) return;
+    this.depotAhead.delete(record.seq);
+    this.compareLine(record.seq, ahead, record);
   }
 
   private compareCommitted(scan: SwarmJournalScan, where: string): void {
-    if (!this.on('committed')) return;
     const bySeq = scan.payloadBySeq;
-    for (const [seq, payload] of this.committed) {
+    for (const [seq, record] of this.committed) {
       const found = bySeq.get(seq);
+      if (found === undefined && reclaimable(seq, scan)) {
+        // Reclaimed once acknowledged: a clearing record must have reached the depot.
+        if (record.kind === 'final' && !this.depot.has(seq)) {
+          this.fail('uploaded', `${where}: clearing record ${seq} reclaimed, never at the depot`);
+        }
+        this.committed.delete(seq);
+        continue;
+      }
       if (found === undefined) {
         this.fail('committed', `${where}: committed record ${seq} is gone`);
         return;
       }
-      if (found !== payload) {
+      if (found !== record.payload) {
         this.fail('committed', `${where}: committed record ${seq} was altered`);
         return;
       }
     }
   }
 
-  private index(record: SwarmRecord): void {
+  /** Records the durable ack covers and the uploader always sends are at the depot. */
+  private checkAcknowledged(scan: SwarmJournalScan, where: string): void {
+    if (scan.ackThroughSeq <= this.ackCheckedThrough) return;
+    for (const record of scan.records) {
+      if (record.seq <= this.ackCheckedThrough || record.seq > scan.ackThroughSeq) continue;
+      if (ALWAYS_UPLOADED.has(record.kind) && !this.depot.has(record.seq)) {
+        this.fail('uploaded', `${where}: record ${record.seq} (${record.kind}) is acknowledged `
+          + `but the depot never stored it`);
+        return;
+      }
+    }
+    this.ackCheckedThrough = scan.ackThroughSeq;
+  }
+
+  /** The depot's new lines: their cards' debits, clearing twice, equal to the journal's. */
+  private takeDepot(): void {
+    for (const stored of this.depot.takeFresh()) {
+      const { line, seq } = stored;
+      const recovery = line['recovery'] as Record<string, unknown> | undefined;
+      const atc = line['type'] === 'clearing' ? line['atc'] : recovery?.['atc'];
+      const pan = line['pan'];
+      if (typeof pan === 'string' && typeof atc === 'number') {
+        const key = `${this.tokenOf(pan)}/${atc}`;
+        this.depotDebits.add(key);
+        if (line['type'] === 'clearing') {
+          const other = this.depotFinals.get(key);
+          if (other !== undefined && other !== seq) {
+            this.fail('double-charge', `clearing twice at the depot: ${key} (${other}, ${seq})`);
+          }
+          this.depotFinals.set(key, seq);
+        }
+      }
+      if (line['type'] !== 'clearing') continue;
+      const committed = this.committed.get(seq);
+      if (committed === undefined) this.depotAhead.set(seq, stored.text);
+      else this.compareLine(seq, stored.text, committed);
+    }
+  }
+
+  /** The depot's clearing line for `seq` is the one the journal's record exports to. */
+  private compareLine(seq: number, text: string, record: CommittedRecord): void {
+    if (!this.on('uploaded')) return;
+    const payload = Buffer.from(record.payload, 'latin1');
+    const canonical = payloadFastCheck(record.kind, payload, this.facts);
+    const context = { ackThroughSeq: 0, openSeqs: new Set<number>(), vault: this.vault };
+    const expected = journalExportPayloadLine(
+      seq, record.kind, payload, canonical ? this.facts : null, context,
+    );
+    if (expected?.text !== text) {
+      this.fail('uploaded', `the depot's line for seq ${seq} is not the journal's record`);
+    }
+  }
+
+  private indexMedium(record: SwarmRecord): void {
     const key = record.debit;
     if (key === null) return;
-    this.debitKeys.add(key.key);
+    this.mediumDebits.add(key.key);
     if (!key.final) return;
-    if (this.finalKeys.has(key.key))
-      this.fail('double-charge', `clearing record twice: ${key.key}`);
-    this.finalKeys.add(key.key);
+    const other = this.mediumFinals.get(key.key) ?? this.depotFinals.get(key.key);
+    if (other !== undefined && other !== record.seq) {
+      this.fail('double-charge', `clearing record twice: ${key.key} (${other}, ${record.seq})`);
+    }
+    this.mediumFinals.set(key.key, record.seq);
   }
 
   private checkLedger(card: RiderCard): void {
@@ -228,7 +322,7 @@ export class SwarmModel {
       const entry = ledger[i];
       if (entry === undefined) continue;
       const key = `${this.tokenOf(ledgerPan(card, entry.aidHex))}/${entry.atc}`;
-      if (!this.debitKeys.has(key)) {
+      if (!this.mediumDebits.has(key) && !this.depotDebits.has(key)) {
         this.fail('durable-debit', `debit ${card.name} ATC ${entry.atc} has no durable record`);
       }
     }
@@ -239,20 +333,39 @@ export class SwarmModel {
   private tokenOf(pan: string): string {
     let token = this.tokens.get(pan);
     if (token === undefined) {
-      token = this.panToken(pan);
+      token = this.vault.token(pan);
       this.tokens.set(pan, token);
     }
     return token;
   }
 
-  /** PANs in the durable bytes `tail` (starting at byte `tailStart`) not yet searched. */
-  private checkNewBytes(tail: Uint8Array, tailStart: number, lengthBytes: number): void {
+  /** PANs in the segment bytes the follower just read. */
+  private checkFollowed(read: readonly FollowedBytes[]): void {
     if (!this.on('no-pan')) return;
-    const from = Math.max(tailStart, this.mediumScannedBytes - this.panFinder.needleBytesMax - 12);
-    const found = this.panFinder.findInBytes(tail.subarray(from - tailStart));
-    if (found !== null)
-      this.fail('no-pan', `journal medium: ${found} (searched from byte ${from})`);
-    this.mediumScannedBytes = lengthBytes;
+    for (const chunk of read) {
+      const found = this.panFinder.findInBytes(chunk.bytes);
+      if (found !== null) {
+        this.fail('no-pan', `journal medium ${chunk.name}: ${found} (from byte ${chunk.offset})`);
+      }
+    }
+  }
+
+  /**
+   * PANs in every file the validator keeps on the medium (segments, checkpoints, quarantine
+   * copies): bytes equal to those the last full check searched are not searched again, less
+   * a needle's length.
+   */
+  private searchMedium(storage: StorageSim): void {
+    if (!this.on('no-pan')) return;
+    const files = storage.durableFiles(validatorFile);
+    for (const [name, image] of files) {
+      const before = this.searched.get(name);
+      const same = before === undefined ? 0 : commonPrefixBytes(image, before);
+      const from = Math.max(0, same - this.panFinder.needleBytesMax - 12);
+      const found = this.panFinder.findInBytes(image.subarray(from));
+      if (found !== null) this.fail('no-pan', `journal medium ${name}: ${found} (from ${from})`);
+    }
+    this.searched = files;
   }
 
   private checkNewLogs(logs: readonly LogEvent[]): void {
@@ -263,6 +376,11 @@ export class SwarmModel {
     }
     this.logsSeen = logs.length;
   }
+}
+
+/** A record gone from the medium may have been reclaimed: before the oldest segment, acked. */
+function reclaimable(seq: number, scan: SwarmJournalScan): boolean {
+  return seq < scan.firstSeq && seq <= scan.ackThroughSeq;
 }
 
 /** Length of the longest common prefix of `a` and `b` (4 KiB compared at a time). */

@@ -24,6 +24,11 @@ export const SWARM_CHECKS = [
   'kernel',
   /** Every rider gets an answer; once faults stop, the validator is back in WaitForCard. */
   'liveness',
+  /**
+   * What the depot stored is what the journal holds, and a record is acknowledged (and may be
+   * reclaimed) only once the depot stored it.
+   */
+  'uploaded',
 ] as const;
 
 export type SwarmCheck = (typeof SWARM_CHECKS)[number];
@@ -46,6 +51,8 @@ export const SWARM_FAULTS = [
   'clock-jump',
   /** Parameter updates at reboot: newer sets, older signed sets (rollback), corrupt sets. */
   'params',
+  /** The depot link: failed calls, and answers lost after the depot stored a batch. */
+  'depot',
 ] as const;
 
 export type SwarmFault = (typeof SWARM_FAULTS)[number];

@@ -46,6 +46,8 @@ export class BoardLoop {
         const report = await board.validator.turn((event) => {
           if (event.kind === 'CardProcessed') this.waiting?.(event.report);
         });
+        // Between taps: the ack the depot earned (bus_validator.ts, runTurns).
+        await board.uploader.betweenTaps();
         const failed = report === null && board.supervision.readerErrors() > errorsBefore;
         failingTurns = failed ? failingTurns + 1 : 0;
         const lost = board.plug.lost();
@@ -56,10 +58,13 @@ export class BoardLoop {
         failingTurns = 0;
       }
     };
-    loop().catch((error: unknown) => {
+    const crashed = (error: unknown): void => {
       this.failed = true;
       this.error = error;
-    });
+    };
+    loop().catch(crashed);
+    // The uploader's contacts beside the tap loop, until the board's power goes.
+    board.uploader.run(() => false).catch(crashed);
   }
 
   /** The loop threw (only meaningful while the power is on). */

@@ -7,11 +7,11 @@
 // parameter push does. The run stops at the first violation, which names the event.
 
 import { createHash } from 'node:crypto';
-import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import { BUS_RUN_DEFAULT } from '../sim/bus_run.js';
@@ -19,6 +19,9 @@ import { riderPool, type RiderPool } from '../sim/bus_riders.js';
 import { SIM_EPOCH_WALL_MS, type SimBoardOptions } from '../sim/sim_board.js';
 import { busBoardOptions, simDataKey, simStorage } from '../sim/sim_board_parts.js';
 import type { StorageSim } from '../storage_sim.js';
+import { SWARM_TERMINAL_ID } from './swarm_board.js';
+import { SwarmDepot } from './swarm_depot.js';
+import { journalDurableFiles } from './swarm_journal.js';
 import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
 import { SwarmModel, type SwarmViolation } from './swarm_model.js';
 import type { SwarmCheck, SwarmOptions } from './swarm_options.js';
@@ -41,6 +44,8 @@ export interface SwarmHooks {
   readonly superviseReader: boolean;
   /** Adjusts the seed's drawn fault mix (a canary forces the faults it needs). */
   readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
+  /** The depot the boards upload to (a canary may make it answer without storing). */
+  readonly wrapDepot: (depot: SwarmDepot) => DepotPort;
 }
 
 export const SWARM_HOOKS_STOCK: SwarmHooks = {
@@ -51,6 +56,7 @@ export const SWARM_HOOKS_STOCK: SwarmHooks = {
   wrapReader: (inner) => inner,
   tuneMix: (drawn) => drawn,
   superviseReader: true,
+  wrapDepot: (depot) => depot,
 };
 
 /** Counters of a run, for the summary line. */
@@ -69,11 +75,18 @@ export interface SwarmStats {
   simulatedMs: number;
 }
 
+/** What the run's depot got (for the summary line). */
+export interface SwarmUploads {
+  readonly batches: number;
+  readonly lines: number;
+}
+
 /** What a run found. `crash` and `liveness` are separate from the correctness violations. */
 export interface SwarmResult {
   readonly options: SwarmOptions;
   readonly mix: SwarmMix;
   readonly stats: SwarmStats;
+  readonly uploads: SwarmUploads;
   readonly violations: readonly SwarmViolation[];
   readonly crash: { readonly event: number; readonly message: string } | null;
   /** SHA-256 of the journal's durable bytes at the end: two runs of a seed must agree. */
@@ -96,6 +109,8 @@ export interface SwarmWorld {
   readonly noise: NoiseControl;
   readonly model: SwarmModel;
   readonly stats: SwarmStats;
+  /** The depot the boards upload to; it outlives them all. */
+  readonly depot: SwarmDepot;
 }
 
 /** Card populations riding a swarm line (15 kinds each). */
@@ -111,8 +126,9 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   const first = await params.pushNewer();
   if (!first.ok) throw new Error(`swarm: the first parameter set was refused: ${first.message}`);
   const checks = new Set<SwarmCheck>(options.checks);
-  // The boards' data key (swarm_board.ts): tokens only, so no IV source is needed.
-  const tokens = PanVault.fromKey(simDataKey(options.seed), () => new Uint8Array(0));
+  // The boards' data key (swarm_board.ts): tokens and opening only, so no IV source.
+  const vault = PanVault.fromKey(simDataKey(options.seed), () => new Uint8Array(0));
+  const depot = new SwarmDepot(SWARM_TERMINAL_ID);
   return {
     options,
     hooks,
@@ -123,7 +139,8 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
     storage: simStorage(boardOptions, prng),
     params,
     noise: noiseControl(prng.fork('noise')),
-    model: new SwarmModel(checks, pool.cards, (pan) => tokens.token(pan)),
+    model: new SwarmModel(checks, pool.cards, vault, depot),
+    depot,
     stats: {
       taps: 0,
       answered: 0,
@@ -162,14 +179,22 @@ export async function runSwarm(
     options,
     mix: options.taps > options.quietTaps ? world.mix : SWARM_MIX_QUIET,
     stats: world.stats,
+    uploads: { batches: world.depot.batches, lines: world.depot.linesStored },
     violations: world.model.violations,
     crash,
-    journalSha256Hex: createHash('sha256')
-      .update(world.storage.durableBytes(JOURNAL_FILE_NAME))
-      .digest('hex'),
+    journalSha256Hex: journalFilesSha256Hex(world.storage),
     wallMs: performance.now() - started,
     cpuMs: cpuMsSince(cpuStarted),
   };
+}
+
+/** SHA-256 over every durable journal file, name and bytes, in name order. */
+function journalFilesSha256Hex(storage: StorageSim): string {
+  const hash = createHash('sha256');
+  for (const [name, bytes] of journalDurableFiles(storage)) {
+    hash.update(`${name}\0${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest('hex');
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {

@@ -8,6 +8,7 @@ import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reade
 import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
+import { SWARM_FILLER_FILE } from './swarm_journal.js';
 import { SWARM_MIX_QUIET } from './swarm_mix.js';
 import {
   BoardLoop,
@@ -39,8 +40,6 @@ export const SWARM_READER_BACK_MS_MAX =
 export const SWARM_REOPEN_MS_MAX = SWARM_READER_BACK_MS_MAX - SWARM_UNPLUG_MS_MAX;
 /** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
 export const SWARM_PARAMS_CUT_POINTS_MAX = 32;
-/** Name of the file another writer fills the journal's medium with. */
-const FILLER_FILE = 'filler.bin';
 
 /** What excuses a tap without an answer (a fault was active while it ran). */
 interface TapExcuse {
@@ -282,7 +281,8 @@ export class SwarmSession {
     }
     if (this.diskTapsLeft > 0) {
       this.diskTapsLeft -= 1;
-      if (this.diskTapsLeft === 0) void this.world.storage.replace(FILLER_FILE, new Uint8Array(0));
+      const storage = this.world.storage;
+      if (this.diskTapsLeft === 0) void storage.replace(SWARM_FILLER_FILE, new Uint8Array(0));
     }
   }
 
@@ -318,7 +318,7 @@ export class SwarmSession {
       const capacity = await storage.capacity();
       if (!capacity.ok) return;
       const fill = capacity.value.freeBytes - 2048;
-      if (fill > 0) await storage.appendZeros(FILLER_FILE, fill);
+      if (fill > 0) await storage.appendZeros(SWARM_FILLER_FILE, fill);
     })();
   }
 
@@ -434,6 +434,16 @@ export class SwarmSession {
         prng: world.prng.fork(`boot-${this.boots}`),
         wrapLog: world.hooks.wrapLog,
         wrapReader: world.hooks.wrapReader,
+        upload: {
+          depot: world.hooks.wrapDepot(world.depot),
+          faults: {
+            failChance: world.mix.depotFailChance,
+            lostAnswerChance: world.mix.depotLostAnswerChance,
+            outages: [],
+          },
+          contactIntervalMs: world.mix.depotContactMs,
+          segmentBytes: world.mix.segmentBytes,
+        },
       });
       if (booted.ok) {
         this.adopt(booted.board);

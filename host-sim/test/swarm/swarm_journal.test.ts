@@ -1,7 +1,8 @@
-// The swarm's full scans go on from the previous one while the medium keeps the bytes they
-// read. The independent truth is the firmware's scan of the whole image from its first byte
-// (journalScan): after every append, power cut, recovery, flipped bit and mended bit the two
-// must give the same records, the same torn tail and the same corruption.
+// The swarm's full scans and its per-tap follower over a segmented journal. The independent
+// truth is the firmware's reader with every record decoded (journalScanFiles, collect): after
+// every append, ack, reclaim, power cut, recovery, flipped bit and mended bit the swarm's
+// scan gives the same records, keys, ack and corruption, and the follower has seen every
+// record still on the medium, byte for byte.
 
 import { describe, expect, it } from 'vitest';
 
@@ -20,16 +21,18 @@ import {
   journalPayloadEncode,
   type JournalEntry,
 } from '../../../firmware/src/app/journal/journal_records.js';
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
+import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import { ClockSim } from '../../src/clock_sim.js';
 import { Prng } from '../../src/prng.js';
 import { StorageSim } from '../../src/storage_sim.js';
 import {
   JournalFollower,
-  JournalScanner,
+  journalDurableFiles,
+  journalScanDurable,
   payloadDebitKey,
   recordDebitKey,
+  type SwarmRecord,
 } from '../../src/swarm/swarm_journal.js';
 import { testSeed } from '../sim/support/sim_ride.js';
 
@@ -59,83 +62,95 @@ function entry(n: number, atc: number, pendingSeq: number | null): JournalEntry 
   return { kind: 'pending', recovery, fareRule: 'flat', amountMinor: 200 };
 }
 
-function expectSameAsAWholeScan(
-  scanner: JournalScanner,
-  storage: StorageSim,
-  seed: number,
-): void {
-  const image = storage.durableBytes(JOURNAL_FILE_NAME);
-  const ours = scanner.scan(image);
-  const truth = journalScan(image, JOURNAL_FILE_NAME, true);
-  expect(ours.records.map((r) => [r.seq, r.debit]), `seed ${seed}`).toEqual(
-    truth.records.map((r) => [r.seq, recordDebitKey(r.entry)]),
-  );
-  expect(ours.tornTail, `seed ${seed}`).toBe(truth.tornTail !== null);
-  expect(ours.corruption === null ? null : ours.corruption, `seed ${seed}`).toBe(
-    truth.corruption === null
-      ? null
-      : `at byte ${truth.corruption.offset} (seq ${truth.corruption.seqExpected}): ` +
-          truth.corruption.reason,
-  );
-  for (const record of ours.records) {
-    expect(ours.payloadBySeq.get(record.seq)).toBe(record.payload);
-  }
+/** The firmware's reader over the durable files, every record decoded (the truth). */
+function truthOf(storage: StorageSim): ReturnType<typeof journalScanFiles> {
+  return journalScanFiles(journalDurableFiles(storage), JOURNAL_FILE_NAME, true);
 }
 
-describe('JournalScanner', () => {
-  it('givesTheWholeScansVerdict_afterAppendsCutsRecoveriesAndFlippedBits', async () => {
+describe('journalScanDurable and JournalFollower over segments', () => {
+  it('giveTheDecodedRecords_inOrder_afterAppendsAcksReclaimsCutsAndFlippedBits', async () => {
     const seed = testSeed(5);
     const prng = new Prng(seed);
     const storage = new StorageSim({
       totalBytes: 1 << 22, prng: prng.fork('medium'), tornModes: ['prefix', 'garbage', 'zeros'],
     });
     const clock = new ClockSim(1_714_550_400_000);
+    // Small segments: a new one every few taps, reclaimed once an ack covers it.
     const options = {
       fileName: JOURNAL_FILE_NAME, clock, reserveBytes: 8192, sizeBytesMax: 1 << 22,
+      segmentBytesMax: 12 << 10,
     };
-    const scanner = new JournalScanner();
+    const follower = new JournalFollower();
     let opened = await Journal.open(storage, options);
-    let flips = 0;
-    let cuts = 0;
-    let finals = 0;
-    // The pending the next record closes (taps alternate, as on a bus).
+    let followed = new Map<number, SwarmRecord>();
+    const restart = (): void => {
+      const scan = journalScanDurable(storage);
+      follower.reset(scan);
+      followed = new Map(scan.records.map((r) => [r.seq, r]));
+    };
+    restart();
+    const counts = { flips: 0, cuts: 0, finals: 0, reclaimed: 0 };
     interface Tap {
       readonly seq: number;
       readonly n: number;
       readonly atc: number;
     }
     let pending: Tap | null = null;
-    for (let step = 0; step < 250; step += 1) {
+    for (let step = 0; step < 400; step += 1) {
       if (!opened.ok) throw new Error(`seed ${seed}: ${opened.detail}`);
       const journal = opened.value.journal;
-      const last = journal.summary().lastSeq;
       const roll = prng.below(100);
-      if (roll < 8) storage.armPowerCut(1 + prng.below(2));
-      const tap: Tap = pending ?? { seq: 0, n: step % 7, atc: step };
-      const appended = await journal.append(entry(tap.n, tap.atc, pending?.seq ?? null));
-      if (appended.ok && pending !== null) finals += 1;
-      pending = appended.ok && pending === null ? { ...tap, seq: appended.value.seq } : null;
+      if (roll < 5) storage.armPowerCut(1 + prng.below(3));
+      const summary = journal.summary();
+      if (roll >= 85 && pending === null && summary.lastSeq > summary.ackThroughSeq) {
+        await journal.append({ kind: 'ack', throughSeq: summary.lastSeq });
+      } else {
+        const tap: Tap = pending ?? { seq: 0, n: step % 7, atc: step };
+        const appended = await journal.append(entry(tap.n, tap.atc, pending?.seq ?? null));
+        if (appended.ok && pending !== null) counts.finals += 1;
+        pending = appended.ok && pending === null ? { ...tap, seq: appended.value.seq } : null;
+      }
       if (storage.isDown()) {
-        cuts += 1;
+        counts.cuts += 1;
         pending = null;
         storage.restart();
-        expectSameAsAWholeScan(scanner, storage, seed);
         opened = await Journal.open(storage, options);
-      } else if (roll >= 95 && last > 0) {
-        // A flipped committed bit, seen, then mended (the journal would stay corrupt).
-        const image = storage.durableBytes(JOURNAL_FILE_NAME);
+        restart();
+        continue;
+      }
+      for (const r of follower.next(storage, 0).records) followed.set(r.seq, r);
+      const scan = journalScanDurable(storage);
+      const truth = truthOf(storage);
+      expect(scan.corruption, `seed ${seed}`).toBeNull();
+      expect(scan.records.map((r) => [r.seq, r.kind, r.debit]), `seed ${seed}`).toEqual(
+        truth.records.map((r) => [r.seq, r.entry.kind, recordDebitKey(r.entry)]));
+      expect(scan.firstSeq).toBe(truth.units[0]?.firstSeq ?? 1);
+      expect(scan.ackThroughSeq).toBe(truth.state.ackThroughSeq);
+      // The follower saw every record on the medium, byte for byte.
+      for (const r of scan.records) expect(followed.get(r.seq), `seed ${seed}`).toEqual(r);
+      if (scan.firstSeq > 1) counts.reclaimed = Math.max(counts.reclaimed, scan.firstSeq - 1);
+      if (roll >= 97 && scan.records.length > 0) {
+        // A flipped committed bit in a segment is corruption, named; then mended.
+        const files = journalDurableFiles(storage);
+        const names = [...files.keys()].filter((n) => n.endsWith('.bin'));
+        const name = names[prng.below(names.length)] ?? JOURNAL_FILE_NAME;
+        const image = files.get(name) ?? new Uint8Array(0);
+        if (image.length === 0) continue;
         const at = prng.below(image.length);
         const byte = image[at] ?? 0;
-        storage.corruptByte(JOURNAL_FILE_NAME, at, byte ^ (1 << prng.below(8)));
-        expectSameAsAWholeScan(scanner, storage, seed);
-        storage.corruptByte(JOURNAL_FILE_NAME, at, byte);
-        flips += 1;
+        storage.corruptByte(name, at, byte ^ (1 << prng.below(8)));
+        const flipped = journalScanDurable(storage);
+        const truthFlipped = truthOf(storage).corruption;
+        expect(flipped.corruption, `seed ${seed}`).toContain(truthFlipped?.reason ?? 'none');
+        expect(flipped.corruption).toContain(name);
+        storage.corruptByte(name, at, byte);
+        counts.flips += 1;
       }
-      expectSameAsAWholeScan(scanner, storage, seed);
     }
-    expect(cuts, `seed ${seed}`).toBeGreaterThan(10);
-    expect(flips, `seed ${seed}`).toBeGreaterThan(5);
-    expect(finals, `seed ${seed}`).toBeGreaterThan(50);
+    expect(counts.cuts, `seed ${seed}`).toBeGreaterThan(10);
+    expect(counts.flips, `seed ${seed}`).toBeGreaterThan(3);
+    expect(counts.finals, `seed ${seed}`).toBeGreaterThan(50);
+    expect(counts.reclaimed, `seed ${seed}`).toBeGreaterThan(100);
   });
 });
 
@@ -169,25 +184,23 @@ describe('JournalFollower', () => {
       push(prng.chance(0.3) ? spelled : canonical, kind);
       expected.push(recordDebitKey(e));
     }
-    const image = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const f of frames) {
-      image.set(f, at);
-      at += f.length;
-    }
+    const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(seed), tornModes: ['prefix'] });
+    for (const f of frames) void storage.append(JOURNAL_FILE_NAME, f);
+    void storage.sync(JOURNAL_FILE_NAME);
     const follower = new JournalFollower();
-    const got = follower.next(image, 0);
-    expect(got.map((r) => r.debit), `seed ${seed}`).toEqual(expected);
-    expect(follower.position()).toBe(image.length);
-    // An ATC out of range decodes nowhere: no key, and the follower stops before it.
+    const got = follower.next(storage, 0);
+    expect(got.records.map((r) => r.debit), `seed ${seed}`).toEqual(expected);
+    // An ATC out of range decodes nowhere: no key, and the follower stops before it, also
+    // when a good frame follows.
     const good = journalPayloadEncode(1, journalEntryNormalise(entry(1, 7, null), 'test'));
     const text = new TextDecoder().decode(good);
     expect(text).toContain('"atc":7,');
     const bad = new TextEncoder().encode(text.replace('"atc":7,', '"atc":70000,'));
     expect(payloadDebitKey('pending', bad, new PayloadFacts())).toBeUndefined();
     push(bad, 'pending');
-    const last = frames[frames.length - 1] ?? new Uint8Array(0);
-    expect(follower.next(last, image.length)).toEqual([]);
-    expect(follower.position()).toBe(image.length);
+    push(good, 'pending');
+    for (const f of frames.slice(-2)) void storage.append(JOURNAL_FILE_NAME, f);
+    void storage.sync(JOURNAL_FILE_NAME);
+    expect(follower.next(storage, 0).records).toEqual([]);
   });
 });

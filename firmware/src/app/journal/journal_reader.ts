@@ -136,19 +136,20 @@ async function checkpointBytesMax(
 
 /**
  * Reads a journal from a map of file images (a test's view of a StorageSim's medium, or a
- * directory read by a tool). Missing files read as empty.
+ * directory read by a tool). Missing files read as empty. `onPayload` as in JournalReadOptions.
  */
 export function journalScanFiles(
   files: ReadonlyMap<string, Uint8Array>,
   fileName: string,
   collect: boolean,
+  onPayload?: PayloadSink,
 ): JournalRead {
   const records: JournalRecord[] = [];
   const onRecord = collect ? (record: JournalRecord) => records.push(record) : null;
-  const steps = journalReadSteps(
-    journalUnits(fileName, [...files.keys()]),
-    { from: 'oldest', trackLastFinals: true, onRecord },
-  );
+  const options: JournalReadOptions = onPayload === undefined
+    ? { from: 'oldest', trackLastFinals: true, onRecord }
+    : { from: 'oldest', trackLastFinals: true, onRecord, onPayload };
+  const steps = journalReadSteps(journalUnits(fileName, [...files.keys()]), options);
   let step = steps.next();
   while (step.done !== true) {
     const value: ReadStep = step.value;
