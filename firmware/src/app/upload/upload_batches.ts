@@ -5,9 +5,13 @@
 // at most one segment's lines plus one batch, whatever the backlog (10^5 records or more).
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
-import { journalExportLine, type JournalExportContext } from '../journal/journal_export.js';
+import {
+  journalExportPayloadLine,
+  type JournalExportContext,
+} from '../journal/journal_export.js';
+import type { PayloadFacts } from '../journal/journal_payload_fast.js';
 import { journalRead } from '../journal/journal_reader.js';
-import type { JournalRecord } from '../journal/journal_records.js';
+import type { JournalKind } from '../journal/journal_records.js';
 import { PanVaultError } from '../journal/pan_vault.js';
 
 /** Bounds of one batch (the depot refuses bodies over 8 MiB: stay well below). */
@@ -66,12 +70,15 @@ export async function uploadPass(
     }
   };
   try {
+    // Payloads, not decoded records: acknowledged records cost nothing and a canonical final
+    // is exported from its bytes (journalExportPayloadLine, the same line byte for byte).
     const read = await journalRead(storage, fileName, {
       from: 'oldest',
       trackLastFinals: false,
-      onRecord: pace === undefined ? (record) => cutter.push(record) : (record) => {
-        pace();
-        cutter.push(record);
+      onRecord: null,
+      onPayload: (seq, kind, payload, facts) => {
+        pace?.();
+        cutter.push(seq, kind, payload, facts);
       },
       beforeRead: flush,
     });
@@ -105,17 +112,17 @@ class SliceCutter {
     this.lastSeen = context.ackThroughSeq;
   }
 
-  push(record: JournalRecord): void {
-    if (record.seq <= this.context.ackThroughSeq) return;
-    const line = journalExportLine(record, this.context);
+  push(seq: number, kind: JournalKind, payload: Uint8Array, facts: PayloadFacts | null): void {
+    if (seq <= this.context.ackThroughSeq) return;
+    const line = journalExportPayloadLine(seq, kind, payload, facts, this.context);
     if (line !== null) {
       const size = Buffer.byteLength(line.text) + 1;
       if (this.lines.length > 0 && this.bytes + size > this.limits.bytesMax) this.cut();
       this.lines.push(line.text);
       this.bytes += size;
     }
-    this.lastSeen = record.seq;
-    if (record.entry.kind !== 'ack') this.content = true;
+    this.lastSeen = seq;
+    if (kind !== 'ack') this.content = true;
     if (this.lines.length >= this.limits.recordsMax) this.cut();
   }
 
