@@ -76,6 +76,13 @@ export interface QpbocCard extends VirtualCard {
   lastDecision(): RiskDecision | null;
   /** Number of powerOn calls so far. */
   presentations(): number;
+  /**
+   * The card went online elsewhere (a bank load, 圈存): each application's EC balance is back
+   * at its personalised value, its cumulative offline total at its personalised value, and its
+   * consecutive offline count reset (a card never online stays a new card). Between two
+   * presentations, with no debit staged (throws otherwise). Not a debit: the ledger is unchanged.
+   */
+  topUp(): void;
   /** The card leaves the field: it answers nothing until the next powerOn. */
   powerOff(): void;
 }
@@ -185,6 +192,18 @@ class QpbocCardImpl implements QpbocCard {
 
   presentations(): number {
     return this.presentationCount;
+  }
+
+  topUp(): void {
+    for (const state of this.states) {
+      const staged = state.rollback !== null || (state.txn !== null && !state.txn.committed
+        && state.txn.debit !== null);
+      if (staged) throw new Error(`${this.label}: topped up with a debit staged`);
+      const profile = state.app.profile;
+      state.balanceMinor = profile.ec === null ? null : profile.ec.balanceMinor;
+      state.cumulativeMinor = profile.offlineLimits?.cumulativeTotalMinor ?? null;
+      if (state.lastOnlineAtc !== 0) state.lastOnlineAtc = state.atc;
+    }
   }
 
   private dispatch(command: CommandApdu): CommandResult {

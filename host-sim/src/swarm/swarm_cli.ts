@@ -131,6 +131,7 @@ export function swarmSummary(result: SwarmResult): string {
     `${s.taps - s.answered} unanswered), ${s.cuts} power cuts, ${s.reboots} reboots, ` +
     `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes (${s.paramsCuts} cut), ` +
     `${s.clockJumps} clock jumps, ${s.diskFulls} disk fills, ` +
+    `${s.topUps} top-ups, ` +
     `${result.uploads.lines} records uploaded in ${result.uploads.batches} batches; ` +
     `${(s.simulatedMs / 3_600_000).toFixed(2)} h simulated in ` +
     `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs, result.cpuMs)})`

@@ -72,6 +72,8 @@ export interface SwarmStats {
   paramsCuts: number;
   clockJumps: number;
   diskFulls: number;
+  /** Cards loaded at the bank between rides (swarm_session.ts, riderTopsUp). */
+  topUps: number;
   simulatedMs: number;
 }
 
@@ -152,6 +154,7 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
       paramsCuts: 0,
       clockJumps: 0,
       diskFulls: 0,
+      topUps: 0,
       simulatedMs: 0,
     },
   };

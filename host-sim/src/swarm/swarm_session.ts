@@ -48,6 +48,30 @@ interface TapExcuse {
   line: string | null;
 }
 
+/**
+ * A rider whose card is running low goes to the bank between rides (圈存): an application's
+ * EC balance under a quarter of its personalised one, or a cumulative offline total past three
+ * quarters of its limit, is loaded back (QpbocCard.topUp), unless a debit is still staged on
+ * the card (a torn tap its next tap may finish). Without it a long run's cards run dry and
+ * nearly every later tap is a decline. True when the card was topped up.
+ */
+function riderTopsUp(rider: RiderCard): boolean {
+  const card = rider.card;
+  let low = false;
+  for (const app of card.profile.applications) {
+    if (card.pendingDebit(app.aidHex) !== null) return false;
+    const balance = card.balanceMinor(app.aidHex);
+    const ctta = card.cumulativeOfflineMinor(app.aidHex);
+    const limits = app.offlineLimits;
+    if (app.ec !== null && balance !== null && balance < app.ec.balanceMinor / 4) low = true;
+    if (limits !== null && ctta !== null && ctta > (limits.cumulativeLimitMinor * 3) / 4) {
+      low = true;
+    }
+  }
+  if (low) card.topUp();
+  return low;
+}
+
 export class SwarmSession {
   private board: SwarmBoard | null = null;
   private loop: BoardLoop | null = null;
@@ -108,6 +132,7 @@ export class SwarmSession {
   /** A fare: the tap, then re-taps while the answer asks for one (same card, no new faults). */
   private async fare(plan: SwarmTapPlan, quiet: boolean): Promise<void> {
     const { model, mix, prng } = this.world;
+    if (riderTopsUp(plan.card)) this.world.stats.topUps += 1;
     const fare = model.fareStart(plan.card);
     let outcome = await this.tap(plan, quiet, true);
     const retaps = prng.fork(`retap-${this.world.stats.taps}`);

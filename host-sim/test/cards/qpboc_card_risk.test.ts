@@ -27,9 +27,13 @@ function cardWith(name: PopulationName, patch: (app: AppProfile) => AppProfile):
   return card;
 }
 
-function tap(card: QpbocCard, input: Partial<TapInput>): ReturnType<typeof runTap> {
+function tap(
+  card: QpbocCard,
+  input: Partial<TapInput>,
+  readLimit?: number,
+): ReturnType<typeof runTap> {
   const aid = card.profile.applications[0]?.aidHex ?? '';
-  return runTap(card, aid, { ...DEFAULT_TAP, ...input });
+  return runTap(card, aid, { ...DEFAULT_TAP, ...input }, readLimit);
 }
 
 function withEc(balanceMinor: number): (app: AppProfile) => AppProfile {
@@ -219,5 +223,37 @@ describe('TTQ and ATC limits', () => {
     send(card, '00A4040008A00000033301010100');
     expect(send(card, gpoWithTtq('28000080')).sw).toBe(0x6985);
     expect(card.atc()).toBe(0xffff);
+  });
+});
+
+describe('topUp (a load at the bank between rides)', () => {
+  it('restoresTheBalance_soTheNextTapIsApprovedOffline_ledgerAndAtcKept', () => {
+    // 1,500 on the purse, fares of 1,000: the second fare is refused (ec-insufficient) until
+    // the rider loads the card; the debit made before stays in the ledger.
+    const card = cardWith('unionpay-debit-ec', withEc(1_500));
+    const fare = { amountMinor: 1_000, ttqHex: TTQ_OFFLINE_ONLY };
+    expect(acType(tap(card, fare))).toBe('TC');
+    expect(card.ledger()).toHaveLength(1);
+    card.powerOff();
+    card.powerOn();
+    expect(acType(tap(card, fare))).toBe('AAC');
+    expect(card.lastDecision()).toEqual({ ac: 'AAC', reason: 'ec-insufficient' });
+    card.powerOff();
+    const atc = card.atc();
+    card.topUp();
+    expect(card.balanceMinor()).toBe(1_500);
+    expect(card.atc()).toBe(atc);
+    card.powerOn();
+    expect(acType(tap(card, fare))).toBe('TC');
+    expect(card.balanceMinor()).toBe(500);
+    expect(card.ledger()).toHaveLength(2);
+  });
+
+  it('refusesWhileADebitIsStaged', () => {
+    const card = cardWith('unionpay-debit-ec', withEc(10_000));
+    // GPO without the last READ RECORD: the debit is staged, not committed (a torn tap).
+    tap(card, { amountMinor: 100, ttqHex: TTQ_OFFLINE_ONLY }, 0);
+    expect(card.pendingDebit()).not.toBeNull();
+    expect(() => card.topUp()).toThrow(/staged/);
   });
 });
