@@ -63,6 +63,7 @@ export interface SwarmUpload {
   readonly depot: DepotPort;
   readonly faults: DepotLinkFaults;
   readonly contactIntervalMs: number;
+  readonly batchRecords: number;
   readonly segmentBytes: number;
 }
 
@@ -224,7 +225,8 @@ function boardUploader(
       params: null,
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId: SWARM_TERMINAL_ID,
-      contactIntervalMs: boot.upload.contactIntervalMs },
+      contactIntervalMs: boot.upload.contactIntervalMs,
+      batch: { ...UPLOADER_CONFIG_DEFAULT.batch, recordsMax: boot.upload.batchRecords } },
   );
 }
 

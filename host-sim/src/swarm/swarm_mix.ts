@@ -29,11 +29,18 @@ export interface SwarmMix {
   /** Chance a depot call fails, and that a stored batch's answer is lost. */
   readonly depotFailChance: number;
   readonly depotLostAnswerChance: number;
+  /** Chance a boot meets a depot outage (every call fails for a while: a backlog builds). */
+  readonly depotOutagePerBoot: number;
+  /** Records per upload batch: small ones make a pass of many batches, acked as it goes. */
+  readonly uploadBatchRecords: number;
   /** The uploader's pause between good contacts, ms of the board's (unskipped) time. */
   readonly depotContactMs: number;
   /** The journal's segment size: small ones are written, checkpointed and reclaimed often. */
   readonly segmentBytes: number;
 }
+
+/** Batch sizes a seed draws from (the contract's 500, and passes of many small batches). */
+export const SWARM_UPLOAD_BATCH_RECORDS = [4, 32, 500] as const;
 
 /** Segment sizes a seed draws from (the journal's own floor is two maximal frames). */
 export const SWARM_SEGMENT_BYTES = [16 << 10, 32 << 10, 64 << 10] as const;
@@ -55,6 +62,8 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   gapMsMax: 600,
   depotFailChance: 0,
   depotLostAnswerChance: 0,
+  depotOutagePerBoot: 0,
+  uploadBatchRecords: 500,
   depotContactMs: 5_000,
   segmentBytes: 64 << 10,
 };
@@ -89,7 +98,15 @@ export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmM
 function drawDepotMix(
   prng: Prng,
   faulty: boolean,
-): Pick<SwarmMix, 'depotFailChance' | 'depotLostAnswerChance' | 'depotContactMs' | 'segmentBytes'> {
+): Pick<
+  SwarmMix,
+  | 'depotFailChance'
+  | 'depotLostAnswerChance'
+  | 'depotOutagePerBoot'
+  | 'uploadBatchRecords'
+  | 'depotContactMs'
+  | 'segmentBytes'
+> {
   const rate = (low: number, high: number): number =>
     low * Math.pow(high / low, prng.below(1001) / 1000);
   return {
@@ -97,6 +114,8 @@ function drawDepotMix(
     depotLostAnswerChance: faulty ? rate(0.02, 0.3) : 0,
     depotContactMs: Math.round(rate(10_000, 60_000)),
     segmentBytes: SWARM_SEGMENT_BYTES[prng.below(SWARM_SEGMENT_BYTES.length)] ?? 64 << 10,
+    depotOutagePerBoot: faulty ? prng.below(101) / 100 : 0,
+    uploadBatchRecords: SWARM_UPLOAD_BATCH_RECORDS[prng.below(3)] ?? 500,
   };
 }
 
@@ -118,5 +137,6 @@ export function describeMix(mix: SwarmMix): string {
   add('params', mix.paramsUpdatePerTap);
   add('depot-fail', mix.depotFailChance);
   add('depot-lost-answer', mix.depotLostAnswerChance);
+  if (mix.depotOutagePerBoot > 0) parts.push(`depot-outage ${mix.depotOutagePerBoot} a boot`);
   return parts.length === 0 ? 'no faults' : parts.join(', ');
 }

@@ -5,7 +5,7 @@ import type { TapReport } from '../../../firmware/src/app/validator/validator_po
 import type { RiderCard } from '../sim/bus_riders.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
-import { bootSwarmBoard, type SwarmBoard } from './swarm_board.js';
+import { bootSwarmBoard, type SwarmBoard, type SwarmUpload } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
 import { SWARM_FILLER_FILE } from './swarm_journal.js';
@@ -459,16 +459,7 @@ export class SwarmSession {
         prng: world.prng.fork(`boot-${this.boots}`),
         wrapLog: world.hooks.wrapLog,
         wrapReader: world.hooks.wrapReader,
-        upload: {
-          depot: world.hooks.wrapDepot(world.depot),
-          faults: {
-            failChance: world.mix.depotFailChance,
-            lostAnswerChance: world.mix.depotLostAnswerChance,
-            outages: [],
-          },
-          contactIntervalMs: world.mix.depotContactMs,
-          segmentBytes: world.mix.segmentBytes,
-        },
+        upload: this.upload(),
       });
       if (booted.ok) {
         this.adopt(booted.board);
@@ -478,6 +469,29 @@ export class SwarmSession {
       this.wallEpochMs += SWARM_REBOOT_MS;
     }
     world.model.fail('liveness', `the validator did not start in ${SWARM_BOOT_TRIES} boots`);
+  }
+
+  /** The next board's depot link: the seed's faults, and an outage drawn for this boot. */
+  private upload(): SwarmUpload {
+    const { world } = this;
+    const mix = world.mix;
+    const draw = world.prng.fork(`depot-outage-${this.boots}`);
+    // An outage of 1-10 minutes of board time starting in its first 5: a backlog builds.
+    const from = draw.below(5 * 60_000);
+    const outages: (readonly [number, number])[] = draw.chance(mix.depotOutagePerBoot)
+      ? [[from, from + draw.between(60_000, 10 * 60_000)]]
+      : [];
+    return {
+      depot: world.hooks.wrapDepot(world.depot),
+      faults: {
+        failChance: mix.depotFailChance,
+        lostAnswerChance: mix.depotLostAnswerChance,
+        outages,
+      },
+      contactIntervalMs: mix.depotContactMs,
+      batchRecords: mix.uploadBatchRecords,
+      segmentBytes: mix.segmentBytes,
+    };
   }
 
   /** Handles a failed boot; true = try again. */
