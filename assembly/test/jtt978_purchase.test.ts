@@ -157,7 +157,7 @@ describe('JT/T 978 compound purchase', () => {
         applicationType: 2,
         applicationSerial: '10000000000000000042',
         startDate: '20240101',
-        expiryDate: '20401231',
+        expiryDate: '20991231',
         province: '1100',
         city: '1100',
         interop: true,

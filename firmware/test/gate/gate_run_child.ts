@@ -24,6 +24,8 @@ import {
 import { TurnstileModbusSlave } from '../../../host-sim/src/turnstile_sim/turnstile_modbus_slave.js';
 import { FILE_GATE } from '../../src/app/gate/gate_params.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../../src/app/params/params_store.js';
+import { VALIDATOR_CONFIG_DEFAULT } from '../../src/app/validator/validator_ports.js';
+import { localDateTime } from '../../src/app/validator/validator_time.js';
 import { TEST_DENY_KEY, writeTestDenyKey } from '../deny_key_fixture.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -96,6 +98,23 @@ async function guarded<T>(promise: Promise<T>, why: () => string): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+const LOCAL_DAY_MS = 86_400_000;
+
+/**
+ * Today's date (YYYY-MM-DD) as the child gate computes it — the real clock at its default
+ * offset, UTC+8 — once no local midnight falls within `spanMs`: closer to midnight (16:00
+ * UTC) this waits until just after it. A test whose ticket, passback and ledger file must all
+ * be of one day then never straddles two, whatever the hour it runs (the child has no clock
+ * to set: the product reads the system's).
+ */
+export async function gateTodayClearOfMidnight(spanMs: number): Promise<string> {
+  const offsetMs = VALIDATOR_CONFIG_DEFAULT.utcOffsetMinutes * 60_000;
+  const leftMs = LOCAL_DAY_MS - ((Date.now() + offsetMs) % LOCAL_DAY_MS);
+  if (leftMs <= spanMs) await new Promise((resolve) => setTimeout(resolve, leftMs + 1_000));
+  const { date } = localDateTime(Date.now(), VALIDATOR_CONFIG_DEFAULT.utcOffsetMinutes);
+  return `20${date.slice(0, 2)}-${date.slice(2, 4)}-${date.slice(4, 6)}`;
 }
 
 /** The fleet card token of a PAN, computed here with the test deny key (node:crypto HMAC). */

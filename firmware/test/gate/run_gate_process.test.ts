@@ -17,10 +17,10 @@ import { testPki } from '../../../host-sim/src/pki/test_pki.js';
 import { externalToolsReady } from '../../../host-sim/src/pn532_sim/pty/external_tools.js';
 import type { Pn532SimOnPty } from '../../../host-sim/src/pn532_sim/pty/pn532_sim_pty.js';
 import { gateLedgerParse, type GateRecord } from '../../src/app/gate/gate_ledger.js';
-import { localDateTime } from '../../src/app/validator/validator_time.js';
 import {
   BIN,
   ROOT,
+  gateTodayClearOfMidnight,
   modbusSpec,
   spawnShuaka,
   startControllerPty,
@@ -51,11 +51,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Today's local date as the gate computes it (UTC+8, the default offset). */
-function today(): string {
-  const { date } = localDateTime(Date.now(), 480);
-  return `20${date.slice(0, 2)}-${date.slice(2, 4)}-${date.slice(4, 6)}`;
-}
+/** Longest a test below may take from its start to its last tap: no local midnight in it. */
+const ONE_DAY_SPAN_MS = 40_000;
 
 function panOf(card: QpbocCard): string {
   const pan = card.profile.applications[0]?.pan;
@@ -119,8 +116,8 @@ async function tapAndWalk(
   return { tap, walked };
 }
 
-function ledger(): GateRecord[] {
-  const bytes = readFileSync(join(dir, 'journal', `gate-${today()}.log`));
+function ledger(day: string): GateRecord[] {
+  const bytes = readFileSync(join(dir, 'journal', `gate-${day}.log`));
   const parsed = gateLedgerParse(new Uint8Array(bytes), 'ledger');
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed.value.records;
@@ -136,6 +133,8 @@ async function stop(child: GateChild): Promise<number | null> {
 describe('shuaka run --board gate (real process, emulated reader and controller)', () => {
   it('walkIn_paysAtTheGate_walksThrough_thenPassbackKeepsTheLaneLocked', async () => {
     if (!externalToolsReady(['socat'], TOOLS)) return;
+    // Both taps on one local day: the gate's passback is of the day (its ledger file).
+    const day = await gateTodayClearOfMidnight(ONE_DAY_SPAN_MS);
     const l = await lane(await writeGateParams(dir, gateJson([])));
     const child = await started(l.flags);
     const card = population(14, { pki: testPki() }).card('unionpay-debit-ec');
@@ -152,7 +151,7 @@ describe('shuaka run --board gate (real process, emulated reader and controller)
     expect(card.ledger()).toHaveLength(1);
     expect(await stop(child)).toBe(0);
     const token = testCardToken(panOf(card));
-    expect(ledger().map((r) => [r.kind, 'cardToken' in r ? r.cardToken : null])).toEqual([
+    expect(ledger(day).map((r) => [r.kind, 'cardToken' in r ? r.cardToken : null])).toEqual([
       ['sale', token], ['paid', token], ['entry', token], ['refused', token],
     ]);
     // The arms were left locked at the stop.
@@ -161,9 +160,10 @@ describe('shuaka run --board gate (real process, emulated reader and controller)
 
   it('ticketForTwo_admitsTheParty_oneByOne_withoutCharging', async () => {
     if (!externalToolsReady(['socat'], TOOLS)) return;
+    const day = await gateTodayClearOfMidnight(ONE_DAY_SPAN_MS);
     const card = population(15, { pki: testPki() }).card('unionpay-credit-ec');
     const ticket = {
-      ticketId: 'T-0001', cardToken: testCardToken(panOf(card)), date: today(), slotId: 'day',
+      ticketId: 'T-0001', cardToken: testCardToken(panOf(card)), date: day, slotId: 'day',
       persons: 2, reentry: false,
     };
     const l = await lane(await writeGateParams(dir, gateJson([ticket])));
@@ -174,7 +174,7 @@ describe('shuaka run --board gate (real process, emulated reader and controller)
     expect(card.ledger()).toEqual([]);
     expect(l.lane.controller.passCount).toBe(2);
     expect(await stop(child)).toBe(0);
-    expect(ledger().map((r) => r.kind)).toEqual(['entry', 'entry']);
+    expect(ledger(day).map((r) => r.kind)).toEqual(['entry', 'entry']);
   }, 90_000);
 });
 

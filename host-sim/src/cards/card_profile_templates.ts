@@ -169,7 +169,7 @@ export function unionPayApp(
     kernelIdHex: null,
     pdolHex: PDOL_QPBOC_STANDARD,
     ...drawn,
-    expiryYymmdd: '301231',
+    expiryYymmdd: '491231',
     effectiveYymmdd: '200101',
     serviceCode: '220',
     cardholderName: 'ZHANG/SAN',

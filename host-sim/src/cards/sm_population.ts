@@ -25,7 +25,7 @@ export type SmCardName = (typeof SM_CARD_NAMES)[number];
 /** Index of the test SM2 CA key under RID A000000333 (a test index, not a UnionPay one). */
 export const SM_CA_INDEX = 0xe8;
 const RID = Uint8Array.from(Buffer.from('A000000333', 'hex'));
-const SM_CA_EXPIRY = '20351231';
+const SM_CA_EXPIRY = '20491231';
 
 /** The SM test PKI: one CA key, one issuer key per issuer BIN the SM cards use. */
 export interface SmTestPki {

@@ -19,7 +19,7 @@ export type TunionName = (typeof TUNION_NAMES)[number];
 
 const BASE = {
   startDate: '20240101',
-  expiryDate: '20401231',
+  expiryDate: '20991231',
   province: '4400',
   city: '4403',
   interop: true,

@@ -18,11 +18,11 @@ export interface CaSpec {
 
 /** CA keys: every size class a validator meets (1024 to 1984 bits) and both exponents. */
 export const CA_SPECS: readonly CaSpec[] = [
-  { index: 0xe1, bits: 1024, e: 3, expiryYyyymmdd: '20351231' },
-  { index: 0xe2, bits: 1152, e: 3, expiryYyyymmdd: '20351231' },
-  { index: 0xe3, bits: 1408, e: 3, expiryYyyymmdd: '20351231' },
-  { index: 0xe4, bits: 1984, e: 3, expiryYyyymmdd: '20351231' },
-  { index: 0xe5, bits: 1024, e: 65537, expiryYyyymmdd: '20351231' },
+  { index: 0xe1, bits: 1024, e: 3, expiryYyyymmdd: '20491231' },
+  { index: 0xe2, bits: 1152, e: 3, expiryYyyymmdd: '20491231' },
+  { index: 0xe3, bits: 1408, e: 3, expiryYyyymmdd: '20491231' },
+  { index: 0xe4, bits: 1984, e: 3, expiryYyyymmdd: '20491231' },
+  { index: 0xe5, bits: 1024, e: 65537, expiryYyyymmdd: '20491231' },
 ];
 
 /** Issuers of the population. Names are stable API: profiles refer to them. */
@@ -106,5 +106,5 @@ function spec(
   e: RsaExponent,
   certSerialHex: string,
 ): IssuerSpec {
-  return { name, issuerIdDigits, caIndex, bits, e, certSerialHex, certExpiryMmyy: '1235' };
+  return { name, issuerIdDigits, caIndex, bits, e, certSerialHex, certExpiryMmyy: '1249' };
 }
