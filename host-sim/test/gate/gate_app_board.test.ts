@@ -20,15 +20,17 @@ import { TurnstileSimPort } from '../../src/turnstile_sim/turnstile_sim_port.js'
 
 const DAY = '2026-11-22';
 
-function gateOf(dayCapacity: number): GateParams {
+function gateOf(dayCapacity: number, allDay = false): GateParams {
+  const slot = allDay
+    ? { id: 'day', startMinute: 0, endMinute: 1440, capacity: dayCapacity }
+    : { id: 'morning', startMinute: 480, endMinute: 720, capacity: dayCapacity };
   return {
-    siteId: 'XIHU-N', dayCapacity, slotEntryGraceMin: 0, walkIns: true,
-    slots: [{ id: 'morning', startMinute: 480, endMinute: 720, capacity: dayCapacity }],
+    siteId: 'XIHU-N', dayCapacity, slotEntryGraceMin: 0, walkIns: true, slots: [slot],
     tickets: [],
   };
 }
 
-async function rig(dayCapacity: number): Promise<{
+async function rig(dayCapacity: number, allDay = false): Promise<{
   board: SimBoard; app: GateApp; port: TurnstileSimPort; ledger: StorageSim;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
 }> {
@@ -41,7 +43,7 @@ async function rig(dayCapacity: number): Promise<{
   const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
   const app = new GateApp({
     ...board.validatorPorts, turnstile: port, exitTurnstile: null, ledgerStorage: ledger,
-    gateParams: () => gateOf(dayCapacity), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
+    gateParams: () => gateOf(dayCapacity, allDay), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
   }, { validator: VALIDATOR_CONFIG_DEFAULT, lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
   expect((await board.rig.run(app.start())).ok).toBe(true);
   let placed = pool.cards[0]?.card;
@@ -61,8 +63,8 @@ async function rig(dayCapacity: number): Promise<{
   return { board, app, port, ledger, card, remove };
 }
 
-function ledgerKinds(ledger: StorageSim): string[] {
-  const parsed = gateLedgerParse(ledger.durableFiles().get(`gate-${DAY}.log`) ?? new Uint8Array(),
+function ledgerKinds(ledger: StorageSim, day = DAY): string[] {
+  const parsed = gateLedgerParse(ledger.durableFiles().get(`gate-${day}.log`) ?? new Uint8Array(),
     'l');
   return parsed.ok ? parsed.value.records.map((r) => r.kind) : [parsed.error];
 }
@@ -90,6 +92,31 @@ describe('GateApp on the simulated board', () => {
       title: '今日已满', message: '景区限流 今日入园人数已满', footer: '剩余 0',
     });
     expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry', 'refused', 'refused']);
+    r.board.dispose();
+  });
+
+  it('aTapBegunBeforeMidnight_isDecidedOnTheNewDay_notRefusedAsTheOldDayFull', async () => {
+    // A gate open round the clock, one place a day. The day's place is taken; a walk-in then
+    // taps 20 ms before local midnight (Beijing): the card is read after midnight, so the new
+    // day (empty) decides, and the sale is counted there. Before, the old day's counts decided
+    // with the new date: refused as day-full.
+    const r = await rig(1, true);
+    const first = r.app.tap(await r.card());
+    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
+    expect((await r.board.rig.run(Promise.all([first, walked]).then(([x]) => x))).decision?.kind)
+      .toBe('pay');
+    r.remove();
+    const midnightWallMs = Date.parse(`${DAY}T00:00:00+08:00`) + 86_400_000;
+    await r.board.rig.run(r.board.clock.advance(midnightWallMs - 20 - r.board.clock.wallMs()));
+    const late = r.app.tap(await r.card('unionpay-credit-ec'));
+    const walkedLate = r.board.clock.sleepMs(1_500)
+      .then(() => r.port.controller.walk('entry', false));
+    const report = await r.board.rig.run(Promise.all([late, walkedLate]).then(([x]) => x));
+    r.remove();
+    expect(report.decision?.kind).toBe('pay');
+    expect(report.lane?.passed).toBe(1);
+    expect(ledgerKinds(r.ledger, '2026-11-23')).toEqual(['sale', 'paid', 'entry']);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
     r.board.dispose();
   });
 

@@ -213,6 +213,14 @@ export class GateApp {
   private async decideAtCard(pan: string): Promise<'charge' | 'stop'> {
     const cardToken = this.ports.cardToken(pan);
     this.pending.cardToken = cardToken;
+    const now = this.now();
+    // A tap begun before local midnight reaches its decision after it: the new day decides
+    // (its counts, its passback), loaded now. The old day's counts would refuse a walk-in as
+    // full or as passback, and the sale would be counted on a day already over.
+    if (this.site.day !== null && this.site.day.date !== now.date) {
+      const ready = await this.ensureDay();
+      if (!ready.ok) return 'stop';
+    }
     const { day, book } = this.site;
     if (cardToken === null || day === null || book === null) {
       this.pending.decision = { kind: 'refuse', reason: 'no-ticket', placesLeft: null };
@@ -222,11 +230,11 @@ export class GateApp {
       this.pending.decision = { kind: 'exit' };
       return 'stop';
     }
-    const decision = gateDecideEntry(book, day, cardToken, this.now());
+    const decision = gateDecideEntry(book, day, cardToken, now);
     this.pending.decision = decision;
     if (decision.kind !== 'pay') return 'stop';
     // Durable before the card is charged: a cut after its final record is found at start.
-    const sale = await this.record({ kind: 'sale', ...this.now(), cardToken,
+    const sale = await this.record({ kind: 'sale', ...now, cardToken,
       panToken: this.ports.panVault.token(pan), lastSeq: this.ports.journal.summary().lastSeq });
     if (sale) return 'charge';
     this.pending.decision = null;
