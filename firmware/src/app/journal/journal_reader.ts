@@ -18,8 +18,10 @@ export interface JournalReadOptions {
   /**
    * 'oldest': every retained segment, each checkpoint checked against the state the records
    * before it give. 'newest': the newest checkpoint and its segment only (start-up).
+   * `{ afterSeq }`: from the checkpoint of the segment that holds seq afterSeq + 1 (an upload
+   * pass: the records up to the ack are at the depot, their segments need not be read).
    */
-  readonly from: 'oldest' | 'newest';
+  readonly from: 'oldest' | 'newest' | { readonly afterSeq: number };
   /** Keep each card's last final (the validator does; verify and export need not). */
   readonly trackLastFinals: boolean;
   /** Called with every intact record in order (export streams from here); null: none. */
@@ -123,7 +125,7 @@ async function checkpointBytesMax(
   options: JournalReadOptions,
 ): Promise<number> {
   if (storage.readAt === undefined) return 0;
-  const read = options.from === 'newest' ? units.slice(-1) : units;
+  const read = units.slice(startIndexOf(units, options.from));
   let largest = -1;
   for (const unit of read) {
     if (unit.checkpoint === null || !unit.checkpointExists) continue;
@@ -240,7 +242,7 @@ function* journalReadSteps(
     yield result({ corruption: split.corruption });
     return;
   }
-  const startIndex = options.from === 'newest' ? Math.max(0, live.length - 1) : 0;
+  const startIndex = startIndexOf(live, options.from);
   for (let i = startIndex; i < live.length; i += 1) {
     const unit = live[i];
     if (unit === undefined) break;
@@ -348,6 +350,17 @@ function continuity(
  * segment, then its checkpoint: leading checkpoints without a segment are leftovers). A
  * segment without its checkpoint is corruption.
  */
+/** The index of the unit a read begins with (see JournalReadOptions.from). */
+function startIndexOf(units: readonly JournalUnit[], from: JournalReadOptions['from']): number {
+  if (from === 'oldest') return 0;
+  if (from === 'newest') return Math.max(0, units.length - 1);
+  let index = 0;
+  for (let i = 0; i < units.length; i += 1) {
+    if ((units[i]?.firstSeq ?? Infinity) <= from.afterSeq + 1) index = i;
+  }
+  return index;
+}
+
 function unitsSplit(units: readonly JournalUnit[]): {
   live: JournalUnit[];
   leftovers: JournalUnit[];

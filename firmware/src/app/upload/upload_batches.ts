@@ -46,8 +46,9 @@ export type UploadPassEnd =
 class PassStopped extends Error {}
 
 /**
- * Reads the journal on `storage` from its oldest segment and hands `send` every slice of
- * records after `context.ackThroughSeq`, oldest first, each within `limits`. A slice's
+ * Reads the journal on `storage` from the segment that holds the first record after
+ * `context.ackThroughSeq` (older segments hold only what the depot has) and hands `send`
+ * every slice of records after the ack, oldest first, each within `limits`. A slice's
  * `throughSeq` covers the records not exported (declined, ack) up to the next exported one,
  * so an ack of it lets the journal reclaim them; a range holding only ack records is never
  * sent (acking it would write another ack record, forever). `send` is awaited: the pass waits
@@ -70,10 +71,11 @@ export async function uploadPass(
     }
   };
   try {
-    // Payloads, not decoded records: acknowledged records cost nothing and a canonical final
-    // is exported from its bytes (journalExportPayloadLine, the same line byte for byte).
+    // From the segment that holds the first record after the ack (the older ones are at the
+    // depot), payloads, not decoded records: a canonical final is exported from its bytes
+    // (journalExportPayloadLine, the same line byte for byte).
     const read = await journalRead(storage, fileName, {
-      from: 'oldest',
+      from: { afterSeq: context.ackThroughSeq },
       trackLastFinals: false,
       onRecord: null,
       onPayload: (seq, kind, payload, facts) => {
