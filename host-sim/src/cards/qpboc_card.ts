@@ -178,8 +178,7 @@ class QpbocCardImpl implements QpbocCard {
   }
 
   pendingDebit(aidHex?: string): StagedDebit | null {
-    const txn = this.state(aidHex).txn;
-    return txn !== null && !txn.committed ? txn.debit : null;
+    return stagedDebit(this.state(aidHex));
   }
 
   cumulativeOfflineMinor(aidHex?: string): number | null {
@@ -196,9 +195,9 @@ class QpbocCardImpl implements QpbocCard {
 
   topUp(): void {
     for (const state of this.states) {
-      const staged = state.rollback !== null || (state.txn !== null && !state.txn.committed
-        && state.txn.debit !== null);
-      if (staged) throw new Error(`${this.label}: topped up with a debit staged`);
+      if (state.rollback !== null || stagedDebit(state) !== null) {
+        throw new Error(`${this.label}: topped up with a debit staged`);
+      }
       const profile = state.app.profile;
       state.balanceMinor = profile.ec === null ? null : profile.ec.balanceMinor;
       state.cumulativeMinor = profile.offlineLimits?.cumulativeTotalMinor ?? null;
@@ -378,6 +377,12 @@ function pushLog(state: AppState, record: Uint8Array | null): void {
   if (record === null || log === null) return;
   state.log.unshift(record);
   state.log.length = Math.min(state.log.length, log.maxRecords);
+}
+
+/** The debit staged by the last GPO and not committed yet, or null. */
+function stagedDebit(state: AppState): StagedDebit | null {
+  const txn = state.txn;
+  return txn !== null && !txn.committed ? txn.debit : null;
 }
 
 /** 'gpo-with-rollback': the balance and log move at GPO; a rollback copy keeps the old ones. */

@@ -13,6 +13,24 @@ import { depotBatchBody } from '../../../firmware/src/app/upload/depot_port.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { Prng } from '../prng.js';
 
+/**
+ * The 400 a depot answers when a record's seq is not a number within the batch's range
+ * (depot/README.md, POST /v1/batches), or null when every seq is.
+ */
+export function depotBatchSeqRefusal(
+  batch: Pick<DepotBatch, 'firstSeq' | 'throughSeq'>,
+  records: readonly Readonly<Record<string, unknown>>[],
+): DepotResult<never> | null {
+  for (const [index, record] of records.entries()) {
+    const seq = record['seq'];
+    if (typeof seq !== 'number' || seq < batch.firstSeq || seq > batch.throughSeq) {
+      const detail = `400 bad-batch: records[${index}].seq`;
+      return { ok: false, error: 'bad-request', httpStatus: 400, detail };
+    }
+  }
+  return null;
+}
+
 /** The twin: stores batches like the depot (by terminal + seq), answers params and status. */
 export class DepotSim implements DepotPort {
   /** terminalId → seq → record (parsed from the body the transport would send). */
@@ -29,16 +47,11 @@ export class DepotSim implements DepotPort {
       return { ok: false, error: 'too-large', httpStatus: 413, detail: '413 too-large' };
     }
     const parsed = JSON.parse(body) as { records: Record<string, unknown>[] };
+    const refused = depotBatchSeqRefusal(batch, parsed.records);
+    if (refused !== null) return refused;
     const stored = this.records.get(batch.terminalId) ?? new Map();
     this.records.set(batch.terminalId, stored);
     let fresh = 0;
-    for (const [index, record] of parsed.records.entries()) {
-      const seq = record['seq'];
-      if (typeof seq !== 'number' || seq < batch.firstSeq || seq > batch.throughSeq) {
-        const detail = `400 bad-batch: records[${index}].seq`;
-        return { ok: false, error: 'bad-request', httpStatus: 400, detail };
-      }
-    }
     for (const record of parsed.records) {
       const seq = record['seq'] as number;
       if (stored.has(seq)) continue;

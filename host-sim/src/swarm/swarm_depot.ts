@@ -11,6 +11,7 @@ import type {
   DepotResult,
   DepotStatus,
 } from '../../../firmware/src/app/upload/depot_port.js';
+import { depotBatchSeqRefusal } from '../sim/depot_sim.js';
 
 /** A line the depot stored, not yet taken by the model. */
 export interface SwarmDepotLine {
@@ -43,16 +44,13 @@ export class SwarmDepot implements DepotPort {
     if (batch.terminalId !== this.terminalId) {
       return { ok: false, error: 'forbidden', httpStatus: 403, detail: '403 another terminal' };
     }
-    const lines: SwarmDepotLine[] = [];
-    for (const [index, text] of batch.recordLines.entries()) {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      const seq = line['seq'];
-      if (typeof seq !== 'number' || seq < batch.firstSeq || seq > batch.throughSeq) {
-        const detail = `400 bad-batch: records[${index}].seq`;
-        return { ok: false, error: 'bad-request', httpStatus: 400, detail };
-      }
-      lines.push({ seq, text, line });
-    }
+    const parsed = batch.recordLines.map((text) => JSON.parse(text) as Record<string, unknown>);
+    const refused = depotBatchSeqRefusal(batch, parsed);
+    if (refused !== null) return refused;
+    // Every seq is a number now (depotBatchSeqRefusal).
+    const lines = parsed.map((line, i) => ({
+      seq: line['seq'] as number, text: batch.recordLines[i] ?? '', line,
+    }));
     let stored = 0;
     for (const line of lines) {
       if (this.stored.has(line.seq)) continue;

@@ -93,13 +93,17 @@ export function journalNewestSegment(storage: StorageSim): string {
  * Full scan of the durable journal with the firmware's own reader, as `journal verify` reads
  * it: every segment from the oldest, each checkpoint checked against the records before it,
  * chain, CRCs, references, and a missing segment that was not acknowledged is corruption.
+ * `files`: the medium's durable files, if the caller has them already (others are ignored).
  */
-export function journalScanDurable(storage: StorageSim): SwarmJournalScan {
+export function journalScanDurable(
+  storage: StorageSim,
+  files: ReadonlyMap<string, Uint8Array> = journalDurableFiles(storage),
+): SwarmJournalScan {
   const records: SwarmRecord[] = [];
   const payloadBySeq = new Map<number, string>();
   const facts = new PayloadFacts();
   const read = journalScanFiles(
-    journalDurableFiles(storage),
+    files,
     JOURNAL_FILE_NAME,
     false,
     (seq, kind, payload) => {

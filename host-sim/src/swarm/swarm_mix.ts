@@ -68,12 +68,15 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   segmentBytes: 64 << 10,
 };
 
+/** A rate drawn on a log scale between `low` and `high`: some seeds rarely, some very often. */
+function logRate(prng: Prng, low: number, high: number): number {
+  return low * Math.pow(high / low, prng.below(1001) / 1000);
+}
+
 /** Draws the seed's mix over `allowed` faults: each on with probability 2/3, then its rate. */
 export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmMix {
   const on = (fault: SwarmFault): boolean => allowed.includes(fault) && prng.chance(2 / 3);
-  // A rate drawn on a log scale: some seeds rarely, some very often.
-  const rate = (low: number, high: number): number =>
-    low * Math.pow(high / low, prng.below(1001) / 1000);
+  const rate = (low: number, high: number): number => logRate(prng, low, high);
   const pick = (fault: SwarmFault, low: number, high: number): number =>
     on(fault) ? rate(low, high) : 0;
   return {
@@ -107,15 +110,15 @@ function drawDepotMix(
   | 'depotContactMs'
   | 'segmentBytes'
 > {
-  const rate = (low: number, high: number): number =>
-    low * Math.pow(high / low, prng.below(1001) / 1000);
+  const rate = (low: number, high: number): number => logRate(prng, low, high);
   return {
     depotFailChance: faulty ? rate(0.02, 0.5) : 0,
     depotLostAnswerChance: faulty ? rate(0.02, 0.3) : 0,
     depotContactMs: Math.round(rate(10_000, 60_000)),
     segmentBytes: SWARM_SEGMENT_BYTES[prng.below(SWARM_SEGMENT_BYTES.length)] ?? 64 << 10,
     depotOutagePerBoot: faulty ? prng.below(101) / 100 : 0,
-    uploadBatchRecords: SWARM_UPLOAD_BATCH_RECORDS[prng.below(3)] ?? 500,
+    uploadBatchRecords:
+      SWARM_UPLOAD_BATCH_RECORDS[prng.below(SWARM_UPLOAD_BATCH_RECORDS.length)] ?? 500,
   };
 }
 

@@ -7,7 +7,10 @@
 
 import { Buffer } from 'node:buffer';
 
-import { journalExportPayloadLine } from '../../../firmware/src/app/journal/journal_export.js';
+import {
+  journalExportPayloadLine,
+  type JournalExportContext,
+} from '../../../firmware/src/app/journal/journal_export.js';
 import {
   PayloadFacts,
   payloadFastCheck,
@@ -86,6 +89,8 @@ export class SwarmModel {
   /** Tokens of the population's PANs (the checker's own memory, not the validator's). */
   private readonly tokens = new Map<string, string>();
   private readonly facts = new PayloadFacts();
+  /** A clearing line does not depend on the ack or on open taps: only the vault matters. */
+  private readonly exportContext: JournalExportContext;
   event = 0;
 
   /**
@@ -99,6 +104,7 @@ export class SwarmModel {
     private readonly vault: PanVault,
     private readonly depot: SwarmDepot,
   ) {
+    this.exportContext = { ackThroughSeq: 0, openSeqs: new Set(), vault };
     this.panFinder = new PanFinder(
       cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
     );
@@ -196,7 +202,9 @@ export class SwarmModel {
    * verifies, committed records, acknowledged records at the depot, no PAN in any file.
    */
   fullCheck(storage: StorageSim, where: string): void {
-    const scan = journalScanDurable(storage);
+    // One copy of the medium for the scan and the PAN search.
+    const files = storage.durableFiles(validatorFile);
+    const scan = journalScanDurable(storage, files);
     if (scan.corruption !== null) this.fail('journal-verifies', `${where}: ${scan.corruption}`);
     if (scan.tornTail) this.fail('journal-verifies', `${where}: a torn tail after recovery`);
     this.takeDepot();
@@ -206,7 +214,7 @@ export class SwarmModel {
     this.mediumDebits.clear();
     this.mediumFinals.clear();
     for (const record of scan.records) this.indexMedium(record);
-    this.searchMedium(storage);
+    this.searchMedium(files);
   }
 
   /** The whole run's ledgers against the journal and the depot (end of run). */
@@ -294,9 +302,8 @@ export class SwarmModel {
     if (!this.on('uploaded')) return;
     const payload = Buffer.from(record.payload, 'latin1');
     const canonical = payloadFastCheck(record.kind, payload, this.facts);
-    const context = { ackThroughSeq: 0, openSeqs: new Set<number>(), vault: this.vault };
     const expected = journalExportPayloadLine(
-      seq, record.kind, payload, canonical ? this.facts : null, context,
+      seq, record.kind, payload, canonical ? this.facts : null, this.exportContext,
     );
     if (expected?.text !== text) {
       this.fail('uploaded', `the depot's line for seq ${seq} is not the journal's record`);
@@ -355,9 +362,8 @@ export class SwarmModel {
    * copies): bytes equal to those the last full check searched are not searched again, less
    * a needle's length.
    */
-  private searchMedium(storage: StorageSim): void {
+  private searchMedium(files: Map<string, Uint8Array>): void {
     if (!this.on('no-pan')) return;
-    const files = storage.durableFiles(validatorFile);
     for (const [name, image] of files) {
       const before = this.searched.get(name);
       const same = before === undefined ? 0 : commonPrefixBytes(image, before);

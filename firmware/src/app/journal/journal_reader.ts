@@ -148,10 +148,10 @@ export function journalScanFiles(
 ): JournalRead {
   const records: JournalRecord[] = [];
   const onRecord = collect ? (record: JournalRecord) => records.push(record) : null;
-  const options: JournalReadOptions = onPayload === undefined
-    ? { from: 'oldest', trackLastFinals: true, onRecord }
-    : { from: 'oldest', trackLastFinals: true, onRecord, onPayload };
-  const steps = journalReadSteps(journalUnits(fileName, [...files.keys()]), options);
+  const steps = journalReadSteps(journalUnits(fileName, [...files.keys()]), {
+    from: 'oldest', trackLastFinals: true, onRecord,
+    ...(onPayload === undefined ? {} : { onPayload }),
+  });
   let step = steps.next();
   while (step.done !== true) {
     const value: ReadStep = step.value;
@@ -345,11 +345,6 @@ function continuity(
   return null;
 }
 
-/**
- * Splits units into live ones and leftovers of an interrupted reclaim (a reclaim removes a
- * segment, then its checkpoint: leading checkpoints without a segment are leftovers). A
- * segment without its checkpoint is corruption.
- */
 /** The index of the unit a read begins with (see JournalReadOptions.from). */
 function startIndexOf(units: readonly JournalUnit[], from: JournalReadOptions['from']): number {
   if (from === 'oldest') return 0;
@@ -361,6 +356,11 @@ function startIndexOf(units: readonly JournalUnit[], from: JournalReadOptions['f
   return index;
 }
 
+/**
+ * Splits units into live ones and leftovers of an interrupted reclaim (a reclaim removes a
+ * segment, then its checkpoint: leading checkpoints without a segment are leftovers). A
+ * segment without its checkpoint is corruption.
+ */
 function unitsSplit(units: readonly JournalUnit[]): {
   live: JournalUnit[];
   leftovers: JournalUnit[];
