@@ -4,7 +4,7 @@
 // records where the kernel aborted, discards the poisoned instance, re-instantiates from the
 // already compiled module and reports ERR_KERNEL_FAULT (style.md 10.5).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelStatus } from './abi.gen.js';
@@ -88,12 +88,8 @@ const IN_CAPACITY_DEFAULT = 8192;
 /** Finds the build directory whether this file runs from source or from dist/. */
 export function defaultBuildDir(): string {
   const fromSource = join(REPO_ROOT, 'build');
-  try {
-    readFileSync(join(fromSource, 'kernel.wasm'));
-    return fromSource;
-  } catch {
-    return join(REPO_ROOT_FROM_DIST, 'build');
-  }
+  if (existsSync(join(fromSource, 'kernel.wasm'))) return fromSource;
+  return join(REPO_ROOT_FROM_DIST, 'build');
 }
 
 /** Compiles the core kernel.wasm of `buildDir`. Throws only when the build output is missing. */
@@ -105,11 +101,11 @@ export async function compileKernelModule(
 
 /** Loads and instantiates the kernel. Throws only when the build output is missing. */
 export async function loadKernel(options: LoadKernelOptions = {}): Promise<Kernel> {
-  const buildDir = options.buildDir ?? defaultBuildDir();
   const runtime = options.runtime ?? 'core';
-  if (runtime === 'core') {
-    return new CoreKernel(options.module ?? (await compileKernelModule(buildDir)));
-  }
+  // A caller with a compiled module (a board that reboots) reads no file.
+  if (runtime === 'core' && options.module !== undefined) return new CoreKernel(options.module);
+  const buildDir = options.buildDir ?? defaultBuildDir();
+  if (runtime === 'core') return new CoreKernel(await compileKernelModule(buildDir));
   const jsPath = join(buildDir, 'component', 'kernel.js');
   const component = (await import(pathToImport(jsPath))) as ComponentModule;
   const modules = new Map<string, WebAssembly.Module>();

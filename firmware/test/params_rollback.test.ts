@@ -19,7 +19,7 @@ import { FieldError } from '../src/app/params/json_fields.js';
 import { paramsContentParse } from '../src/app/params/params_files.js';
 import { PARAMS_FLOOR_FILE, paramsFloorRead } from '../src/app/params/params_floor.js';
 import { paramsBootLoad, type ParamsBootResult } from '../src/app/params/params_boot.js';
-import { PARAMS_READS_ASYNC } from '../src/app/params/params_reads.js';
+import { PARAMS_DISK } from '../src/app/params/params_disk.js';
 import { paramsInstall } from '../src/app/params/params_install.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import type { FareParams, TerminalParams } from '../src/app/params/params_files.js';
@@ -200,8 +200,8 @@ describe('params install power cut', () => {
       };
       await expect(paramsInstall(v2, root, keys.publicKey, state, cut)).rejects.toThrow(PowerCut);
       const boot = await paramsBootLoad(root, keys.publicKey, state);
-      // The start-up's blocking reads and the thread pool's find the same (params_reads.ts).
-      const viaPool = await paramsBootLoad(root, keys.publicKey, state, PARAMS_READS_ASYNC);
+      // The start-up's blocking reads and the thread pool's find the same (params_disk.ts).
+      const viaPool = await paramsBootLoad(root, keys.publicKey, state, PARAMS_DISK);
       expect(bootSummary(viaPool), `cut at ${point}`).toEqual(bootSummary(boot));
       if (!boot.ok) throw new Error(`cut at ${point}: ${boot.message}`);
       const afterSwitch = points.indexOf('active: rename') < k;

@@ -2,16 +2,14 @@
 // sets, downloaded and installed through the firmware's own power-safe path (A/B slots, version
 // floor; firmware/src/app/params/params_install.ts), activated at the next boot.
 //
-// The install path works on directories (rename and fsync are its atomicity), so the run keeps
-// its parameter root, floor and download area in a temporary directory of its own, removed by
-// `dispose`. Installs happen between taps, outside the simulated clock; a power cut during one
-// is the hook throwing at a write point, which leaves the files as a real cut would (a torn
-// half file, a slot without its pointer, a pointer without the raised floor).
+// The install path works on directories (rename and fsync are its atomicity); the run keeps
+// its parameter root, floor and download area on a file system in memory (ParamsDiskSim), so
+// a boot or an install waits on no thread pool and leaves nothing on the machine. Installs
+// happen between taps, outside the simulated clock; a power cut during one is the hook
+// throwing at a write point, which leaves the files as a real cut would (a torn half file, a
+// slot without its pointer, a pointer without the raised floor).
 
 import type { KeyObject } from 'node:crypto';
-import { constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE_FARES, FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
 import {
@@ -34,6 +32,7 @@ import {
 import type { Prng } from '../prng.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { simDenyKey, simSigningKey } from '../sim/sim_board_parts.js';
+import { ParamsDiskSim } from '../params_disk_sim.js';
 import { StorageSim } from '../storage_sim.js';
 
 /** Files of one set, as pushed by the depot. */
@@ -44,6 +43,8 @@ export type ParamsPush = 'newer' | 'rollback' | 'corrupt';
 
 /** The run's parameter directories: installed root (slots), floor, download area. */
 export interface SwarmParamsDirs {
+  /** The file system they are on. */
+  readonly disk: ParamsDiskSim;
   readonly root: string;
   readonly stateDir: string;
   readonly download: string;
@@ -72,15 +73,16 @@ export interface SwarmParamsPath {
 /** The firmware's path: A/B install under the version floor, floor-checked boot. */
 export const SWARM_PARAMS_FLOOR: SwarmParamsPath = {
   install: async (dirs, key, hook) => {
-    const installed = await paramsInstall(dirs.download, dirs.root, key, dirs.stateDir, hook);
+    const { download, root, stateDir, disk } = dirs;
+    const installed = await paramsInstall(download, root, key, stateDir, hook, disk);
     return installed.ok ? { ok: true, version: installed.set.version } : installed;
   },
   boot: async (dirs, key) => {
-    const loaded = await paramsBootLoad(dirs.root, key, dirs.stateDir);
+    const loaded = await paramsBootLoad(dirs.root, key, dirs.stateDir, dirs.disk);
     if (!loaded.ok) return { ok: false, reason: `${loaded.kind}: ${loaded.message}` };
     const raise = loaded.floorRaise;
     const raiseFloor = async (): Promise<void> => {
-      if (raise !== null) await paramsFloorWrite(dirs.stateDir, raise);
+      if (raise !== null) await paramsFloorWrite(dirs.stateDir, raise, undefined, dirs.disk);
     };
     return { ok: true, set: loaded.set, raiseFloor };
   },
@@ -93,10 +95,13 @@ export const SWARM_PARAMS_FLOOR: SwarmParamsPath = {
 export const SWARM_PARAMS_NO_FLOOR: SwarmParamsPath = {
   install: async (dirs, key) => {
     try {
-      const set = await paramsLoadDir(dirs.download, key);
-      await rm(dirs.root, { recursive: true, force: true });
-      await mkdir(dirs.root, { recursive: true });
-      await copyDir(dirs.download, dirs.root);
+      const { disk } = dirs;
+      const set = await paramsLoadDir(dirs.download, key, disk);
+      await disk.removeTree(dirs.root);
+      await disk.mkdirs(dirs.root);
+      for (const name of await disk.list(dirs.download)) {
+        disk.put(join(dirs.root, name), await disk.read(join(dirs.download, name)));
+      }
       return { ok: true, version: set.version };
     } catch (error) {
       return { ok: false, kind: 'invalid', message: String(error) };
@@ -104,7 +109,7 @@ export const SWARM_PARAMS_NO_FLOOR: SwarmParamsPath = {
   },
   boot: async (dirs, key) => {
     try {
-      const set = await paramsLoadDir(await paramsActiveDir(dirs.root), key);
+      const set = await paramsLoadDir(await paramsActiveDir(dirs.root, dirs.disk), key, dirs.disk);
       return { ok: true, set, raiseFloor: async () => undefined };
     } catch (error) {
       return { ok: false, reason: String(error) };
@@ -129,11 +134,17 @@ export class SwarmParams {
   private readonly good = new Map<number, ParamsImage>();
   private versionNext = 1;
 
-  private constructor(
+  /** The run's directories, on a file system of their own. */
+  readonly dirs: SwarmParamsDirs = {
+    disk: new ParamsDiskSim(),
+    root: '/params',
+    stateDir: '/state',
+    download: '/download',
+  };
+
+  constructor(
     private readonly options: SimBoardOptions,
     private readonly prng: Prng,
-    private readonly base: string,
-    readonly dirs: SwarmParamsDirs,
     readonly path: SwarmParamsPath,
   ) {
     const keys = simSigningKey(prng.fork('params-key'));
@@ -141,26 +152,6 @@ export class SwarmParams {
     const denyKey = DenyKey.fromBytes(simDenyKey(options.seed));
     this.trust = { publicKey: keys.publicKey, denyKey };
     this.privateKey = keys.privateKey;
-  }
-
-  /** Makes the run's directories (a new temporary directory). */
-  static async create(
-    options: SimBoardOptions,
-    prng: Prng,
-    path: SwarmParamsPath,
-  ): Promise<SwarmParams> {
-    const base = await mkdtemp(join(await paramsTempRoot(), 'shuaka-swarm-params-'));
-    const dirs = {
-      root: join(base, 'params'),
-      stateDir: join(base, 'state'),
-      download: join(base, 'download'),
-    };
-    return new SwarmParams(options, prng, base, dirs, path);
-  }
-
-  /** Removes the run's directories. Never throws. */
-  async dispose(): Promise<void> {
-    await rm(this.base, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Highest good version signed so far (0 before the first). */
@@ -215,12 +206,12 @@ export class SwarmParams {
   }
 
   private async install(image: ParamsImage, hook: WritePointHook): Promise<SwarmInstall> {
-    // The download: a fresh directory holding exactly the pushed files. It is the depot's
-    // side, made between taps with nothing else running: blocking calls, no thread-pool round
-    // trip per file (the install that follows is the firmware's own, unchanged).
-    rmSync(this.dirs.download, { recursive: true, force: true });
-    mkdirSync(this.dirs.download, { recursive: true });
-    for (const [name, bytes] of image) writeFileSync(join(this.dirs.download, name), bytes);
+    // The download: a fresh directory holding exactly the pushed files (the depot's side; the
+    // install that follows is the firmware's own).
+    const { disk, download } = this.dirs;
+    await disk.removeTree(download);
+    await disk.mkdirs(download);
+    for (const [name, bytes] of image) disk.put(join(download, name), bytes);
     return this.path.install(this.dirs, this.trust, hook);
   }
 
@@ -250,31 +241,6 @@ export class SwarmParams {
       image.set(name, read.value);
     }
     return image;
-  }
-}
-
-/**
- * Where a run keeps its parameter directories: a memory file system (/dev/shm, tmpfs) when
- * the machine has one, else the system's temporary directory. The install and boot paths are
- * the firmware's either way (same files, renames and fsyncs); on tmpfs an fsync writes no
- * disk, so a run with parameter pushes no longer waits on one (wall time; the CPU is about
- * the same, a boot's reads come from the page cache on a disk too).
- */
-async function paramsTempRoot(): Promise<string> {
-  try {
-    await access(SWARM_PARAMS_MEMORY_ROOT, constants.W_OK);
-    return SWARM_PARAMS_MEMORY_ROOT;
-  } catch {
-    return tmpdir();
-  }
-}
-
-/** Linux's shared-memory tmpfs. */
-const SWARM_PARAMS_MEMORY_ROOT = '/dev/shm';
-
-async function copyDir(source: string, target: string): Promise<void> {
-  for (const name of await readdir(source)) {
-    await writeFile(join(target, name), await readFile(join(source, name)));
   }
 }
 

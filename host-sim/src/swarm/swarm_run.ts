@@ -124,7 +124,7 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
   const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki());
   const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool);
-  const params = await SwarmParams.create(boardOptions, prng.fork('params'), hooks.paramsPath);
+  const params = new SwarmParams(boardOptions, prng.fork('params'), hooks.paramsPath);
   const first = await params.pushNewer();
   if (!first.ok) throw new Error(`swarm: the first parameter set was refused: ${first.message}`);
   const checks = new Set<SwarmCheck>(options.checks);
@@ -175,8 +175,6 @@ export async function runSwarm(
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     crash = { event: world.model.event, message };
-  } finally {
-    await world.params.dispose();
   }
   return {
     options,

@@ -15,7 +15,7 @@ import {
 import {
   PARAMS_ACTIVE_FILE, PARAMS_SLOTS, paramsLoadDir, type ParamsRefusalKind, type ParamsSlot,
 } from './params_install.js';
-import { PARAMS_READS_START, type ParamsReads } from './params_reads.js';
+import { PARAMS_DISK_START, type ParamsReads } from './params_disk.js';
 import type { ParamSet, ParamsTrust } from './params_store.js';
 
 /** The active slot was unusable and the other one was loaded instead. */
@@ -64,13 +64,13 @@ type SlotTry =
  * Writes nothing, repairs nothing. Refusals: 'invalid' (neither slot usable; the message
  * names both reasons), 'rollback' (the active set is older than the floor, or the floor's
  * version with other content), 'floor-corrupt' (the floor file exists but does not verify:
- * never reset silently). `reads`: blocking reads by default (start-up, params_reads.ts).
+ * never reset silently). `reads`: blocking reads by default (start-up, params_disk.ts).
  */
 export async function paramsBootLoad(
   root: string,
   publicKey: ParamsTrust,
   stateDir: string,
-  reads: ParamsReads = PARAMS_READS_START,
+  reads: ParamsReads = PARAMS_DISK_START,
 ): Promise<ParamsBootResult> {
   const read = await paramsFloorRead(stateDir, reads);
   if (read.kind === 'corrupt') {

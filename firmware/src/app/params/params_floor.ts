@@ -3,12 +3,11 @@
 // key) is refused. See README.md in this folder for what it does and does not stop.
 
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError, JsonFields } from './json_fields.js';
 import { PARAMS_VERSION_MAX } from './params_manifest.js';
-import { PARAMS_READS_ASYNC, type ParamsReads } from './params_reads.js';
+import { PARAMS_DISK, type ParamsDisk, type ParamsReads } from './params_disk.js';
 
 /** File name of the floor inside its state directory (the validator's data partition). */
 export const PARAMS_FLOOR_FILE = 'params_version_floor.json';
@@ -37,11 +36,11 @@ export type ParamsFloorVerdict =
  * Reads the floor of `stateDir`. A missing file is 'absent' (a new validator, or one whose
  * data partition was wiped: callers log it loudly); a file that does not parse or whose check
  * value does not match is 'corrupt' and must be refused, never reset. `reads`: how the file
- * is read (params_reads.ts). Never throws.
+ * is read (params_disk.ts). Never throws.
  */
 export async function paramsFloorRead(
   stateDir: string,
-  reads: ParamsReads = PARAMS_READS_ASYNC,
+  reads: ParamsReads = PARAMS_DISK,
 ): Promise<ParamsFloorRead> {
   let bytes: Buffer;
   try {
@@ -96,13 +95,15 @@ export type WritePointHook = (point: string) => void;
  * Writes the floor power-safely: a temporary file written and fsynced, renamed over the
  * floor, then the directory fsynced, so a cut leaves the old floor or the new one, never a
  * torn file. The caller never lowers it (paramsFloorVerdict first). Throws on I/O errors.
+ * `disk`: where (params_disk.ts).
  */
 export async function paramsFloorWrite(
   stateDir: string,
   floor: ParamsFloor,
   hook: WritePointHook = () => undefined,
+  disk: ParamsDisk = PARAMS_DISK,
 ): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
+  await disk.mkdirs(stateDir);
   const record = {
     format: FLOOR_FORMAT,
     version: floor.version,
@@ -110,8 +111,9 @@ export async function paramsFloorWrite(
     checkSha256Hex: floorCheck(floor),
   };
   const path = join(stateDir, PARAMS_FLOOR_FILE);
-  await durableReplace(path, Buffer.from(`${JSON.stringify(record, null, 2)}\n`), hook, 'floor');
-  await fsyncDir(stateDir, hook, 'floor dir');
+  const bytes = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+  await durableReplace(disk, path, bytes, hook, 'floor');
+  await fsyncDir(disk, stateDir, hook, 'floor dir');
 }
 
 /**
@@ -119,6 +121,7 @@ export async function paramsFloorWrite(
  * temporary file is written, after it is fsynced (`.synced`) and after the rename.
  */
 export async function durableReplace(
+  disk: ParamsDisk,
   path: string,
   bytes: Uint8Array,
   hook: WritePointHook,
@@ -126,19 +129,20 @@ export async function durableReplace(
 ): Promise<void> {
   const temp = `${path}.tmp`;
   hook(`${point}: write`);
-  await durableWrite(temp, bytes, hook, point);
+  await durableWrite(disk, temp, bytes, hook, point);
   hook(`${point}: rename`);
-  await rename(temp, path);
+  await disk.rename(temp, path);
 }
 
 /** Creates or truncates `path`, writes `bytes`, fsyncs and closes; the hook may cut midway. */
 export async function durableWrite(
+  disk: ParamsDisk,
   path: string,
   bytes: Uint8Array,
   hook: WritePointHook,
   point: string,
 ): Promise<void> {
-  const handle = await open(path, 'w');
+  const handle = await disk.create(path);
   try {
     const half = bytes.length >>> 1;
     await handle.write(bytes, 0, half);
@@ -152,14 +156,14 @@ export async function durableWrite(
   hook(`${point}: synced`);
 }
 
-/** fsync of a directory: makes created, renamed and removed entries durable (Linux). */
-export async function fsyncDir(dir: string, hook: WritePointHook, point: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** fsync of a directory (ParamsDisk.syncDir), then the hook. */
+export async function fsyncDir(
+  disk: ParamsDisk,
+  dir: string,
+  hook: WritePointHook,
+  point: string,
+): Promise<void> {
+  await disk.syncDir(dir);
   hook(`${point}: fsynced`);
 }
 

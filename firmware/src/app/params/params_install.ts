@@ -7,7 +7,6 @@
 // (temporary file, fsync, rename, fsync of the root); the floor is raised last. A power cut at
 // any point leaves `active` naming the old complete set or the new complete set.
 
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FieldError } from './json_fields.js';
@@ -21,7 +20,7 @@ import {
   durableReplace, durableWrite, fsyncDir, paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
   paramsFloorWrite, type WritePointHook,
 } from './params_floor.js';
-import { PARAMS_READS_ASYNC, type ParamsReads } from './params_reads.js';
+import { PARAMS_DISK, type ParamsDisk, type ParamsReads } from './params_disk.js';
 import { paramsValidate, type ParamSet, type ParamsTrust } from './params_store.js';
 
 /** The pointer file of an installed root and its two slots. */
@@ -37,10 +36,13 @@ export type ParamsRefusalKind = 'invalid' | 'rollback' | 'floor-corrupt';
  * else `root` itself (a plain signed set, as `params sign` writes it). Throws FieldError when
  * `active` names something else.
  */
-export async function paramsActiveDir(root: string): Promise<string> {
+export async function paramsActiveDir(
+  root: string,
+  reads: ParamsReads = PARAMS_DISK,
+): Promise<string> {
   let text: string;
   try {
-    text = await readFile(join(root, PARAMS_ACTIVE_FILE), 'utf8');
+    text = (await reads.read(join(root, PARAMS_ACTIVE_FILE))).toString('utf8');
   } catch (error) {
     if (isNotFound(error)) return root;
     throw new FieldError(PARAMS_ACTIVE_FILE, '', `cannot read: ${describe(error)}`);
@@ -55,12 +57,12 @@ export async function paramsActiveDir(root: string): Promise<string> {
 /**
  * Reads a set directory: exactly the set's files plus manifest.json, each within its size
  * bound, then validates it (signature, hashes, content). `reads`: how the files are read
- * (params_reads.ts; asynchronous unless at start-up). Errors: FieldError.
+ * (params_disk.ts; asynchronous unless at start-up). Errors: FieldError.
  */
 export async function paramsLoadDir(
   dir: string,
   publicKey: ParamsTrust,
-  reads: ParamsReads = PARAMS_READS_ASYNC,
+  reads: ParamsReads = PARAMS_DISK,
 ): Promise<ParamSet> {
   const names = await reads.list(dir).catch((error: unknown) => {
     throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
@@ -94,7 +96,8 @@ export type ParamsInstallResult =
  * Installs the signed set in `source` under `root` (A/B, see the file comment) after full
  * validation and the floor check (`stateDir`); the set already active returns ok with slot
  * null and writes nothing. `hook` runs at every write point (power-cut tests). Refusals as
- * paramsBootLoad; I/O errors throw (the active set is unchanged up to the rename).
+ * paramsBootLoad; I/O errors throw (the active set is unchanged up to the rename). `disk`:
+ * where the directories are (params_disk.ts).
  */
 export async function paramsInstall(
   source: string,
@@ -102,14 +105,15 @@ export async function paramsInstall(
   publicKey: ParamsTrust,
   stateDir: string,
   hook: WritePointHook = () => undefined,
+  disk: ParamsDisk = PARAMS_DISK,
 ): Promise<ParamsInstallResult> {
   let set: ParamSet;
   try {
-    set = await paramsLoadDir(source, publicKey);
+    set = await paramsLoadDir(source, publicKey, disk);
   } catch (error) {
     return { ok: false, kind: 'invalid', message: refusalText(error) };
   }
-  const read = await paramsFloorRead(stateDir);
+  const read = await paramsFloorRead(stateDir, disk);
   if (read.kind === 'corrupt') {
     const message = `version floor unreadable: ${read.detail}`;
     return { ok: false, kind: 'floor-corrupt', message };
@@ -119,48 +123,50 @@ export async function paramsInstall(
   if (floor !== null && (verdict === 'older' || verdict === 'conflict')) {
     return { ok: false, kind: 'rollback', message: paramsFloorRefusal(floor, set.version) };
   }
-  const current = await activeSlot(root);
+  const current = await activeSlot(root, disk);
   if (verdict === 'same' && current !== null) return { ok: true, set, slot: null };
   const slot: ParamsSlot = current === 'slot_a' ? 'slot_b' : 'slot_a';
-  await slotWrite(source, root, slot, hook);
+  await slotWrite(disk, source, root, slot, hook);
   try {
-    await paramsLoadDir(join(root, slot), publicKey);
+    await paramsLoadDir(join(root, slot), publicKey, disk);
   } catch (error) {
     return { ok: false, kind: 'invalid', message: `read back: ${refusalText(error)}` };
   }
-  await durableReplace(join(root, PARAMS_ACTIVE_FILE), Buffer.from(`${slot}\n`), hook, 'active');
-  await fsyncDir(root, hook, 'root');
+  const pointer = Buffer.from(`${slot}\n`);
+  await durableReplace(disk, join(root, PARAMS_ACTIVE_FILE), pointer, hook, 'active');
+  await fsyncDir(disk, root, hook, 'root');
   const raised = { version: set.version, manifestSha256Hex: set.manifestSha256Hex };
-  await paramsFloorWrite(stateDir, raised, hook);
+  await paramsFloorWrite(stateDir, raised, hook, disk);
   return { ok: true, set, slot };
 }
 
 /** Rewrites `slot` from scratch with the files of `source`, every step durable. */
 async function slotWrite(
+  disk: ParamsDisk,
   source: string,
   root: string,
   slot: ParamsSlot,
   hook: WritePointHook,
 ): Promise<void> {
   const dir = join(root, slot);
-  await mkdir(root, { recursive: true });
+  await disk.mkdirs(root);
   hook(`${slot}: clear`);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir);
-  const present = await readdir(source);
+  await disk.removeTree(dir);
+  await disk.mkdirs(dir);
+  const present = await disk.list(source);
   const optional = PARAMS_FILES_OPTIONAL.filter((name) => present.includes(name));
   for (const name of [...PARAMS_FILES, FILE_MANIFEST, ...optional]) {
-    const bytes = await readFile(join(source, name));
-    await durableWrite(join(dir, name), bytes, hook, `${slot}/${name}`);
+    const bytes = await disk.read(join(source, name));
+    await durableWrite(disk, join(dir, name), bytes, hook, `${slot}/${name}`);
   }
-  await fsyncDir(dir, hook, slot);
-  await fsyncDir(root, hook, `${slot} entry`);
+  await fsyncDir(disk, dir, hook, slot);
+  await fsyncDir(disk, root, hook, `${slot} entry`);
 }
 
 /** The slot `active` names, or null when the root has none yet (or is a plain set). */
-async function activeSlot(root: string): Promise<ParamsSlot | null> {
+async function activeSlot(root: string, reads: ParamsReads): Promise<ParamsSlot | null> {
   try {
-    const text = (await readFile(join(root, PARAMS_ACTIVE_FILE), 'utf8')).trim();
+    const text = (await reads.read(join(root, PARAMS_ACTIVE_FILE))).toString('utf8').trim();
     return PARAMS_SLOTS.find((s) => s === text) ?? null;
   } catch {
     return null;
