@@ -131,6 +131,23 @@ describe('shuaka params', () => {
     expect((await run('params', ['denykey-new', fresh])).code).toBe(1);
   });
 
+  it('sign_badTerminalId_namesTheFieldAndSaysInWordsWhatIsExpected', async () => {
+    const setDir = join(dir, 'set');
+    const init = await run('params', ['init', setDir]);
+    expect(init.code, init.err.join('\n')).toBe(0);
+    expect((await run('params', ['keygen', '--out', join(dir, 'ops')])).code).toBe(0);
+    const terminalFile = join(setDir, 'terminal.json');
+    const terminal = JSON.parse(await readFile(terminalFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(terminalFile, JSON.stringify({ ...terminal, terminalId: 'BUS 001' }));
+    const signed = await run('params', ['sign', '--key', join(dir, 'ops.key.pem'), setDir]);
+    expect(signed.code).toBe(1);
+    const message = signed.err.join('\n');
+    expect(message).toContain('terminal.json: terminalId: expected 1 to 32 letters, digits');
+    expect(message).toContain('got "BUS 001"');
+    // An operator reads words, not the regular expression behind them.
+    expect(message).not.toMatch(/\/\^|\$\/|\\x|\{1,/);
+  });
+
   it('help_printsUsageAndExits0', async () => {
     for (const command of ['params', 'journal'] as const) {
       const result = await run(command, ['--help']);

@@ -8,12 +8,16 @@ import {
   AID_BYTES_MIN,
   AMOUNT_MINOR_MAX,
   CARD_TAGS_NOT_STORED,
+  DATE_YYMMDD_PATTERN,
   ICC_DATA_BYTES_MAX,
   SEQ_MAX,
   TEXT_CHARS_MAX,
+  TIME_HHMMSS_PATTERN,
   UID_BYTES_MAX,
   tlvTagsFind,
 } from '../../../firmware/src/app/journal/journal_records.js';
+import { NAME_PATTERN, TEXT_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
+import type { FieldPattern } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
 import { berTlvScan, type TlvSpan } from './ber_tlv_scan.js';
 import { clearingIccCheck } from './clearing_icc_check.js';
@@ -25,12 +29,9 @@ export const CLEARING_LINE_KEYS: readonly string[] = ['type', 'seq', 'timeWallMs
   'terminalId', 'lineId', 'paramsVersion'];
 const CLEARING_KEY_SET: ReadonlySet<string> = new Set(CLEARING_LINE_KEYS);
 
-// Firmware's private patterns of journal_records.ts, repeated here (the differential test
-// fails if they drift apart); its hex pattern, /^(?:[0-9A-Fa-f]{2})*$/, is isHexText.
-const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+// Firmware's journal patterns are imported; its hex pattern, /^(?:[0-9A-Fa-f]{2})*$/, is
+// isHexText here (the differential test fails if the two drift apart).
 const RULE_CHARS_MAX = 32;
-const DATE_TIME_PATTERN = /^[0-9]{6}$/;
-const TEXT_PATTERN = /^[\x20-\x7e]*$/;
 const PAN_PATTERN = /^[0-9]{8,19}$/;
 const PSN_PATTERN = /^[0-9A-F]{2}$/;
 /** BER-TLV: bit 6 of a tag's first byte marks a constructed object (EMV 4.4 Book 3, B1). */
@@ -110,11 +111,14 @@ function hexIn(line: Obj, field: string, bytesMin: number, bytesMax: number, pat
   return value;
 }
 
-function textIn(line: Obj, field: string, pattern: RegExp, lengthMax: number, path: string):
-  string {
+/** As JsonFields.str: the length first, then the pattern, refused in words. */
+function textIn(line: Obj, field: string, pattern: FieldPattern, lengthMax: number,
+  path: string): string {
   const value = line[field];
-  if (typeof value !== 'string' || value.length > lengthMax || !pattern.test(value))
-    fail(path, field, `expected a string matching ${String(pattern)} (at most ${lengthMax})`);
+  if (typeof value === 'string' && value.length > lengthMax)
+    fail(path, field, `expected at most ${lengthMax} characters, got ${value.length}`);
+  if (typeof value !== 'string' || !pattern.re.test(value))
+    fail(path, field, `expected ${pattern.says}`);
   return value;
 }
 
@@ -144,13 +148,13 @@ export function clearingLineCheck(line: Obj, seq: number, path: string, terminal
   const atc = intIn(line, 'atc', 0, 0xffff, path);
   const amountMinor = intIn(line, 'amountMinor', 0, AMOUNT_MINOR_MAX, path);
   const currencyCode = intIn(line, 'currencyCode', 0, 999, path);
-  const fareRule = textIn(line, 'fareRule', RULE_PATTERN, RULE_CHARS_MAX, path);
+  const fareRule = textIn(line, 'fareRule', NAME_PATTERN, RULE_CHARS_MAX, path);
   const cryptogramType = line['cryptogramType'];
   if (cryptogramType !== 'TC' && cryptogramType !== 'ARQC')
     fail(path, 'cryptogramType', 'expected one of TC, ARQC');
   const iccDataHex = hexIn(line, 'iccDataHex', 1, ICC_DATA_BYTES_MAX, path).toUpperCase();
-  const transactionDate = textIn(line, 'transactionDate', DATE_TIME_PATTERN, 6, path);
-  const transactionTime = textIn(line, 'transactionTime', DATE_TIME_PATTERN, 6, path);
+  const transactionDate = textIn(line, 'transactionDate', DATE_YYMMDD_PATTERN, 6, path);
+  const transactionTime = textIn(line, 'transactionTime', TIME_HHMMSS_PATTERN, 6, path);
   const lineTerminalId = textIn(line, 'terminalId', TEXT_PATTERN, TEXT_CHARS_MAX, path);
   const lineId = textIn(line, 'lineId', TEXT_PATTERN, TEXT_CHARS_MAX, path);
   const paramsVersion = intIn(line, 'paramsVersion', 0, SEQ_MAX, path);

@@ -2,9 +2,11 @@
 // backlog). Depot README, "POST /v1/status".
 
 import { SEQ_MAX } from '../../../firmware/src/app/journal/journal_records.js';
+import { TEXT_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import { JsonFields, FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
 import { BatchError } from './batch_error.js';
+import { TERMINAL_ID_PATTERN } from './terminal_registry.js';
 
 export interface TerminalReport {
   readonly terminalId: string;
@@ -16,22 +18,23 @@ export interface TerminalReport {
   readonly softwareVersion: string;
 }
 
-const TEXT = /^[\x20-\x7e]*$/;
-
 /**
  * Validates a status body of the certificate's `certTerminalId`. Throws FieldError (400
  * bad-status) or BatchError terminal-mismatch (403).
  */
 export function statusValidate(body: unknown, certTerminalId: string): TerminalReport {
   const fields = JsonFields.of(body, 'status', '');
-  const terminalId = fields.str('terminalId', /^[\x21-\x7e]+$/, 64);
+  const terminalId = fields.str('terminalId', TERMINAL_ID_PATTERN, 64);
   if (terminalId !== certTerminalId)
     throw new BatchError('terminal-mismatch', 'terminalId', 'not the certificate\'s terminal');
   const refused = fields.raw('paramsRefused');
   let paramsRefused: TerminalReport['paramsRefused'] = null;
   if (refused !== null) {
     const r = fields.obj('paramsRefused');
-    paramsRefused = { version: r.int('version', 0, SEQ_MAX), reason: r.str('reason', TEXT, 256) };
+    paramsRefused = {
+      version: r.int('version', 0, SEQ_MAX),
+      reason: r.str('reason', TEXT_PATTERN, 256),
+    };
     r.finish();
   }
   const report: TerminalReport = {
@@ -41,7 +44,7 @@ export function statusValidate(body: unknown, certTerminalId: string): TerminalR
     backlogRecords: fields.int('backlogRecords', 0, Number.MAX_SAFE_INTEGER),
     lastSeq: fields.int('lastSeq', 0, SEQ_MAX),
     ackThroughSeq: fields.int('ackThroughSeq', 0, SEQ_MAX),
-    softwareVersion: fields.str('softwareVersion', TEXT, 64),
+    softwareVersion: fields.str('softwareVersion', TEXT_PATTERN, 64),
   };
   fields.finish();
   if (report.ackThroughSeq > report.lastSeq)

@@ -2,6 +2,7 @@
 // certificate the fleet CA issued (depot README, "The validator ↔ depot contract").
 
 import { X509Certificate } from 'node:crypto';
+import type { FieldPattern } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
 
 export type TerminalStatus = 'active' | 'revoked';
@@ -26,7 +27,10 @@ export class TerminalRegistryError extends Error {
 }
 
 /** Terminal ids: printable ASCII without spaces, as the validator's terminal.json holds them. */
-export const TERMINAL_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+export const TERMINAL_ID_PATTERN: FieldPattern = {
+  re: /^[\x21-\x7e]{1,64}$/,
+  says: '1 to 64 printable ASCII characters without spaces',
+};
 
 /** SHA-256 of a certificate's DER, lower-case hex without colons. Throws bad-cert. */
 export function certSha256(pem: string | Buffer): string {
@@ -66,7 +70,7 @@ export async function terminalList(db: DepotDb): Promise<TerminalRow[]> {
 export async function terminalAdd(db: DepotDb, terminal: {
   terminalId: string; certSha256: string; routeId: string | null; nowMs: number;
 }): Promise<void> {
-  if (!TERMINAL_ID_PATTERN.test(terminal.terminalId))
+  if (!TERMINAL_ID_PATTERN.re.test(terminal.terminalId))
     throw new TerminalRegistryError('terminal-unknown', 'terminal id must be 1..64 printable '
       + 'characters without spaces');
   await db.transaction(async (tx) => {

@@ -9,7 +9,9 @@
 import { gateRecordFromJson, type GateRecord } from '../../../firmware/src/app/gate/gate_ledger.js';
 import { GateDay, HOURS_PER_DAY } from '../../../firmware/src/app/gate/gate_state.js';
 import { BatchError } from '../ingest/batch_error.js';
+import { DATE_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import { FieldError, JsonFields } from '../../../firmware/src/app/params/json_fields.js';
+import { TERMINAL_ID_PATTERN } from '../ingest/terminal_registry.js';
 import type { DepotDb } from './depot_db.js';
 
 /** Migration of the gate records (the next free number in depot_migrations.ts). */
@@ -47,11 +49,11 @@ export interface GateRecordsUpload {
 export function gateRecordsValidate(body: unknown, certTerminalId: string): GateRecordsUpload {
   const file = 'gate-records';
   const fields = JsonFields.of(body, file, '');
-  const terminalId = fields.str('terminalId', /^[\x21-\x7e]+$/, 64);
+  const terminalId = fields.str('terminalId', TERMINAL_ID_PATTERN, 64);
   if (terminalId !== certTerminalId) {
     throw new BatchError('terminal-mismatch', 'terminalId', 'not the certificate\'s terminal');
   }
-  const day = fields.str('day', /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, 10);
+  const day = fields.str('day', DATE_PATTERN, 10);
   const firstLine = fields.int('firstLine', 0, 1_000_000_000);
   const records = fields.arr('records', GATE_RECORDS_PER_REQUEST_MAX).map((value, i) => {
     const record = gateRecordFromJson(value, file, `records[${i}]`);

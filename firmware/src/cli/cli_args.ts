@@ -29,15 +29,48 @@ export interface CliArgs {
   readonly positionals: readonly string[];
 }
 
+/** A value that reads as a negative number ("-1", "-0.5"), not as a flag. */
+const NEGATIVE_NUMBER = /^-[0-9.]/;
+
+/**
+ * `argv` with each `--name -1` of a string flag of `options` written `--name=-1`. parseArgs
+ * refuses a separate value that starts with a dash ("argument is ambiguous ... use
+ * '--seeds=-XYZ'"), which would hide the flag's own message ("--seeds must be an integer in
+ * 1..1000000, got '-1'"). Only a negative number is joined, so `--seed --quiet` still lacks
+ * its value; nothing after `--` is touched.
+ */
+export function cliNegativesJoined(
+  argv: readonly string[],
+  options: Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>,
+): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') return [...joined, ...argv.slice(i)];
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    const stringFlag = Object.hasOwn(options, name) && options[name]?.type === 'string';
+    if (stringFlag && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /**
  * Parses `argv` strictly against string flags `names`: an unknown flag, a flag without its
- * value or a repeated flag gives null (the caller prints usage and exits 2).
+ * value or a repeated flag gives null (the caller prints usage and exits 2). A negative number
+ * is a value (`--port -1`), left to the caller's range check to refuse by name.
  */
 export function cliParse(argv: readonly string[], names: readonly string[]): CliArgs | null {
   const options: Record<string, { type: 'string' }> = {};
   for (const name of names) options[name] = { type: 'string' };
   try {
-    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const args = cliNegativesJoined(argv, options);
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     const values: Record<string, string | undefined> = {};
     for (const [key, value] of Object.entries(parsed.values)) {
       if (typeof value !== 'string') return null;

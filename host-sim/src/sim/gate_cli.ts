@@ -4,6 +4,7 @@
 // 2 bad usage. A failure prints the seed; `--seed N` replays the day exactly.
 
 import { parseArgs } from 'node:util';
+import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
 import { checkGateRun, type GateCheck } from './gate_checks.js';
 import { GATE_RUN_DEFAULT, runGate, type GateRun, type GateRunOptions } from './gate_run.js';
 import { TRIPOD_PASSAGE_MS_MAX, TRIPOD_PASSAGE_MS_MIN, type GateVisitLine } from './gate_visit.js';
@@ -35,16 +36,18 @@ function count(text: string | undefined, fallback: number, max: number, name: st
   return Number(text);
 }
 
+const GATE_FLAGS = {
+  board: { type: 'string' }, seed: { type: 'string' }, groups: { type: 'string' },
+  families: { type: 'string' }, 'walk-ins': { type: 'string' },
+  tailgate: { type: 'string' }, mode: { type: 'string' }, quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
 function parseGateOptions(argv: string[]): { options: GateRunOptions; quiet: boolean } | string {
   try {
     const { values: v } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        board: { type: 'string' }, seed: { type: 'string' }, groups: { type: 'string' },
-        families: { type: 'string' }, 'walk-ins': { type: 'string' },
-        tailgate: { type: 'string' }, mode: { type: 'string' }, quiet: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
+      args: cliNegativesJoined(argv, GATE_FLAGS), strict: true, allowPositionals: false,
+      options: GATE_FLAGS,
     });
     if (v.help === true) return 'help';
     if (v.board !== 'gate') throw new RangeError(`--board must be gate, got '${v.board ?? ''}'`);

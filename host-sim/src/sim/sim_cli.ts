@@ -18,6 +18,7 @@ import type { LogEvent } from '../../../firmware/src/app/validator/validator_por
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
+import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { runGateSimCommand } from './gate_cli.js';
@@ -171,7 +172,7 @@ export function parseSimOptions(argv: string[]): SimOptions | string {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: cliNegativesJoined(argv, SIM_FLAGS),
       strict: true,
       allowPositionals: false,
       options: { ...SIM_FLAGS, help: { type: 'boolean' } },

@@ -6,6 +6,7 @@
 // come back). A failure prints the seed, the event index and the command that replays it.
 
 import { parseArgs } from 'node:util';
+import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
 import { describeMix } from './swarm_mix.js';
 import {
   parseNameList,
@@ -49,34 +50,41 @@ interface SwarmCommand {
   readonly quiet: boolean;
 }
 
-function intFlag(text: string | undefined, fallback: number, max: number, name: string): number {
+function intFlag(
+  text: string | undefined,
+  fallback: number,
+  range: readonly [number, number],
+  name: string,
+): number {
   if (text === undefined) return fallback;
-  if (!/^[0-9]{1,10}$/.test(text) || Number(text) > max) {
-    throw new RangeError(`--${name} must be an integer in 0..${max}, got '${text}'`);
+  const [min, max] = range;
+  if (!/^[0-9]{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new RangeError(`--${name} must be an integer in ${min}..${max}, got '${text}'`);
   }
   return Number(text);
 }
 
+const SWARM_FLAGS = {
+  seed: { type: 'string' },
+  seeds: { type: 'string' },
+  taps: { type: 'string' },
+  faults: { type: 'string' },
+  check: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
 function parseCommand(argv: string[]): SwarmCommand | 'help' | string {
   try {
     const { values: v } = parseArgs({
-      args: argv,
+      args: cliNegativesJoined(argv, SWARM_FLAGS),
       strict: true,
       allowPositionals: false,
-      options: {
-        seed: { type: 'string' },
-        seeds: { type: 'string' },
-        taps: { type: 'string' },
-        faults: { type: 'string' },
-        check: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
+      options: SWARM_FLAGS,
     });
     if (v.help === true) return 'help';
-    const taps = intFlag(v.taps, 200, 1_000_000, 'taps');
-    const seeds = intFlag(v.seeds, 1, 1_000_000, 'seeds');
-    if (taps < 1 || seeds < 1) throw new RangeError('--taps and --seeds must be at least 1');
+    const taps = intFlag(v.taps, 200, [1, 1_000_000], 'taps');
+    const seeds = intFlag(v.seeds, 1, [1, 1_000_000], 'seeds');
     const faults =
       v.faults === undefined
         ? SWARM_FAULTS_DEFAULT
@@ -84,7 +92,7 @@ function parseCommand(argv: string[]): SwarmCommand | 'help' | string {
     const checks =
       v.check === undefined ? SWARM_CHECKS_DEFAULT : parseNameList(v.check, SWARM_CHECKS, 'check');
     const base: SwarmOptions = {
-      seed: intFlag(v.seed, 1, 0xffff_ffff, 'seed'),
+      seed: intFlag(v.seed, 1, [0, 0xffff_ffff], 'seed'),
       taps,
       faults,
       checks,

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import { testPki } from '../pki/test_pki.js';
 import { BUS_RUN_DEFAULT, type BusRunOptions, type TapLine } from '../sim/bus_run.js';
@@ -60,17 +61,19 @@ function intFlag(text: string | undefined, fallback: number, range: [number, num
   return Number(text);
 }
 
+const WEB_FLAGS = {
+  web: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' },
+  fleet: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' },
+  population: { type: 'string' }, speed: { type: 'string' }, quiet: { type: 'boolean' },
+  help: { type: 'boolean' }, board: { type: 'string' },
+} as const;
+
 /** Parses `sim --web ...`; 'help', an error sentence, or the options. */
 export function parseWebOptions(argv: string[]): WebOptions | 'help' | string {
   try {
     const { values: v } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        web: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' },
-        fleet: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' },
-        population: { type: 'string' }, speed: { type: 'string' }, quiet: { type: 'boolean' },
-        help: { type: 'boolean' }, board: { type: 'string' },
-      },
+      args: cliNegativesJoined(argv, WEB_FLAGS), strict: true, allowPositionals: false,
+      options: WEB_FLAGS,
     });
     if (v.help === true) return 'help';
     const board = v.board ?? 'bus';

@@ -67,6 +67,12 @@ describe('terminalIo', () => {
 });
 
 describe('replay hint', () => {
+  it('negativeNumber_isRefusedByTheFlagsOwnRange', () => {
+    expect(parseSimOptions(['--seed', '-1']))
+      .toBe("--seed must be an integer in 0..4294967295, got '-1'");
+    expect(parseSimOptions(['--torn', '-0.5'])).toBe("--torn must be a number in 0..1, got '-0.5'");
+  });
+
   it('everyFlag_appearsInTheHint_withItsValue', () => {
     const hint = simReplayHint(parsed(argvOf(EVERY_FLAG)));
     for (const [flag, value] of Object.entries(EVERY_FLAG)) {

@@ -43,6 +43,22 @@ describe('shuaka swarm (subprocess)', () => {
     expect(shuaka('swarm', 'extra').status).toBe(2);
   });
 
+  it('refuses a negative number by the flag\'s own range, not parseArgs\' dash message', () => {
+    const cases = [
+      [['--seeds', '-1'], "--seeds must be an integer in 1..1000000, got '-1'"],
+      [['--seed', '-1'], "--seed must be an integer in 0..4294967295, got '-1'"],
+      [['--taps', '-5'], "--taps must be an integer in 1..1000000, got '-5'"],
+      [['--taps=-5'], "--taps must be an integer in 1..1000000, got '-5'"],
+      [['--seeds', '0'], "--seeds must be an integer in 1..1000000, got '0'"],
+    ] as const;
+    for (const [args, message] of cases) {
+      const run = shuaka('swarm', ...args);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(`shuaka swarm: ${message}\nUsage: shuaka swarm`);
+      expect(run.stderr).not.toContain('ambiguous');
+    }
+  });
+
   it(`runs a seed to the end and prints taps per second (seed ${SEED})`, () => {
     const args = ['swarm', '--seed', String(SEED), '--taps', '12', '--faults', 'card-pull'];
     const run = shuaka(...args, '--check', 'double-charge,durable-debit,committed,kernel');

@@ -87,6 +87,8 @@ describe('IndicatorRecorder', () => {
 describe('sim --web options', () => {
   it('badFlags_areUsageErrorsNamingTheFlag', () => {
     expect(parseWebOptions(['--web', '--port', '70000'])).toMatch(/--port must be/);
+    expect(parseWebOptions(['--web', '--port', '-1']))
+      .toBe("--port must be an integer in 0..65535, got '-1'");
     expect(parseWebOptions(['--web', '--fleet', '9'])).toMatch(/--fleet must be/);
     expect(parseWebOptions(['--web', '--riders', '3'])).toMatch(/riders/);
     expect(parseWebOptions(['--web', '--speed', '0'])).toMatch(/--speed/);

@@ -5,6 +5,7 @@
 // distance travelled (domain.md §7.3). The table is part of the signed parameter set; its
 // parser refuses a malformed table and `fareTableCheck` one whose parts contradict each other.
 
+import { ID_PATTERN } from '../params/field_patterns.js';
 import { FieldError, JsonFields } from '../params/json_fields.js';
 
 const FILE_FARES = 'fares.json';
@@ -18,7 +19,6 @@ const FARE_MINOR_MAX = 100_000_00;
 const DISTANCE_M_MAX = 1_000_000;
 /** 001E max ride time is two bytes of minutes; a day is already generous. */
 const RIDE_MIN_MAX = 24 * 60;
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /** How a segment line prices a ride: by stops travelled or by metres travelled. */
 export type FareBasis = 'stops' | 'distance';

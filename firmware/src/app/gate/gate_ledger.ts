@@ -8,7 +8,10 @@
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { crc32Ieee } from '../journal/crc32_ieee.js';
-import { FieldError, JsonFields } from '../params/json_fields.js';
+import {
+  CARD_TOKEN_PATTERN, DATE_PATTERN, ID_PATTERN, NAME_PATTERN, TEXT_PATTERN,
+} from '../params/field_patterns.js';
+import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 
 /** One ledger record. `date` YYYY-MM-DD and `minute` 0..1439 are local time. */
 export type GateRecord =
@@ -84,10 +87,19 @@ export type GateLedgerResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: string };
 
-const DATE_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-const TOKEN_PATTERN = /^[0-9A-F]{24}$/;
-const TEXT_PATTERN = /^[\x20-\x7e]*$/;
+const KIND_PATTERN: FieldPattern = {
+  re: /^(?:paid|sale|entry|exit|tailgate|refused|lane)$/,
+  says: 'one of paid, sale, entry, exit, tailgate, refused, lane',
+};
+const PAN_TOKEN_PATTERN: FieldPattern = {
+  re: /^[0-9A-F]{32}$/,
+  says: '32 upper-case hex digits (0-9, A-F)',
+};
+const VIA_PATTERN: FieldPattern = { re: /^(?:ticket|paid)$/, says: 'ticket or paid' };
+const LANE_STATE_PATTERN: FieldPattern = {
+  re: /^(?:fault|stuck|no-pass|recovered)$/,
+  says: 'one of fault, stuck, no-pass, recovered',
+};
 const LINE_BYTES_MAX = 1024;
 
 /** The ledger file of a local date. */
@@ -166,31 +178,32 @@ export function gateRecordFromJson(value: unknown, file: string, at: string): Ga
 }
 
 function tokenOrNull(fields: JsonFields): string | null {
-  return fields.raw('cardToken') === null ? null : fields.str('cardToken', TOKEN_PATTERN, 24);
+  if (fields.raw('cardToken') === null) return null;
+  return fields.str('cardToken', CARD_TOKEN_PATTERN, 24);
 }
 
 function gateRecordRead(fields: JsonFields): GateRecord {
-  const kind = fields.str('kind', /^(?:paid|sale|entry|exit|tailgate|refused|lane)$/, 8);
+  const kind = fields.str('kind', KIND_PATTERN, 8);
   const date = fields.str('date', DATE_PATTERN, 10);
   const minute = fields.int('minute', 0, 1439);
   switch (kind) {
     case 'paid':
       return {
-        kind, date, minute, cardToken: fields.str('cardToken', TOKEN_PATTERN, 24),
+        kind, date, minute, cardToken: fields.str('cardToken', CARD_TOKEN_PATTERN, 24),
         journalSeq: fields.int('journalSeq', 1, 0xffff_ffff),
         amountMinor: fields.int('amountMinor', 0, 999_999_999_999),
-        fareRule: fields.str('fareRule', /^[a-z0-9_-]{1,32}$/, 32),
+        fareRule: fields.str('fareRule', NAME_PATTERN, 32),
       };
     case 'sale':
       return {
-        kind, date, minute, cardToken: fields.str('cardToken', TOKEN_PATTERN, 24),
-        panToken: fields.str('panToken', /^[0-9A-F]{32}$/, 32),
+        kind, date, minute, cardToken: fields.str('cardToken', CARD_TOKEN_PATTERN, 24),
+        panToken: fields.str('panToken', PAN_TOKEN_PATTERN, 32),
         lastSeq: fields.int('lastSeq', 0, 0xffff_ffff),
       };
     case 'entry':
       return {
-        kind, date, minute, cardToken: fields.str('cardToken', TOKEN_PATTERN, 24),
-        via: fields.str('via', /^(?:ticket|paid)$/, 6) === 'ticket' ? 'ticket' : 'paid',
+        kind, date, minute, cardToken: fields.str('cardToken', CARD_TOKEN_PATTERN, 24),
+        via: fields.str('via', VIA_PATTERN, 6) === 'ticket' ? 'ticket' : 'paid',
         slotId: fields.str('slotId', ID_PATTERN, 32),
         ticketId: fields.raw('ticketId') === null ? null : fields.str('ticketId', ID_PATTERN, 32),
       };
@@ -208,7 +221,7 @@ function gateRecordRead(fields: JsonFields): GateRecord {
     default:
       return {
         kind: 'lane', date, minute,
-        state: laneStateOf(fields.str('state', /^(?:fault|stuck|no-pass|recovered)$/, 9)),
+        state: laneStateOf(fields.str('state', LANE_STATE_PATTERN, 9)),
         detail: fields.str('detail', TEXT_PATTERN, 200),
       };
   }

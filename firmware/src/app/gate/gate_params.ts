@@ -9,7 +9,8 @@
 // it is keyed by each terminal's own data key, which never leaves the terminal, so a ticket
 // office could not compute it. The clear PAN never appears in the set (PCI DSS 3.5.1).
 
-import { FieldError, JsonFields } from '../params/json_fields.js';
+import { CARD_TOKEN_PATTERN, DATE_PATTERN, ID_PATTERN } from '../params/field_patterns.js';
+import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 
 export const FILE_GATE = 'gate.json';
 
@@ -18,12 +19,15 @@ export const GATE_TICKETS_MAX = 200_000;
 export const GATE_SLOTS_MAX = 48;
 export const GATE_PERSONS_MAX = 60;
 export const GATE_CAPACITY_MAX = 1_000_000;
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-const TOKEN_PATTERN = /^[0-9A-F]{24}$/;
-const DATE_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
-const TIME_PATTERN = /^(?:[01][0-9]|2[0-3]):[0-5][0-9]$/;
+const TIME_PATTERN: FieldPattern = {
+  re: /^(?:[01][0-9]|2[0-3]):[0-5][0-9]$/,
+  says: 'a time hh:mm from 00:00 to 23:59',
+};
 /** An end may also be midnight at the day's end, so a window can hold the minute 23:59. */
-const END_PATTERN = /^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/;
+const END_PATTERN: FieldPattern = {
+  re: /^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/,
+  says: 'a time hh:mm from 00:00 to 24:00',
+};
 
 /** An entry window of the day (local time, minutes after midnight; end exclusive). */
 export interface GateSlot {
@@ -103,7 +107,7 @@ function slotParse(fields: JsonFields): GateSlot {
 function ticketParse(fields: JsonFields): GateTicket {
   const ticket = {
     ticketId: fields.str('ticketId', ID_PATTERN, 32),
-    cardToken: fields.str('cardToken', TOKEN_PATTERN, 24),
+    cardToken: fields.str('cardToken', CARD_TOKEN_PATTERN, 24),
     date: fields.str('date', DATE_PATTERN, 10),
     slotId: fields.str('slotId', ID_PATTERN, 32),
     persons: fields.int('persons', 1, GATE_PERSONS_MAX),
@@ -114,7 +118,7 @@ function ticketParse(fields: JsonFields): GateTicket {
   return ticket;
 }
 
-function minuteOf(fields: JsonFields, name: string, pattern: RegExp): number {
+function minuteOf(fields: JsonFields, name: string, pattern: FieldPattern): number {
   const text = fields.str(name, pattern, 5);
   return Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert';
 import { createHash } from 'node:crypto';
 
-import { FieldError, JsonFields } from '../params/json_fields.js';
+import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
 import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode } from './journal_records.js';
@@ -42,6 +42,8 @@ const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 /** Bounds of what a checkpoint may list (a sanity bound against a damaged length). */
 const ITEMS_MAX = 10_000_000;
 const WALL_MS_MAX = Number.MAX_SAFE_INTEGER;
+/** A record's payload: any string here, its own decoder checks the content. */
+const ANY_TEXT: FieldPattern = { re: /^/, says: 'a string' };
 
 /**
  * Encodes a checkpoint (version 2): magic "SJCK", version 2, 3 reserved zero bytes, u32 LE
@@ -231,7 +233,7 @@ function recordsRead(
     const record = JsonFields.of(item, file, `records[${i}]`);
     const seq = record.int('seq', 1, lastSeq);
     const kind = record.choice('kind', JOURNAL_KINDS);
-    const text = record.str('payload', /^/, 1 << 20);
+    const text = record.str('payload', ANY_TEXT, 1 << 20);
     record.finish();
     const held = known?.held(seq) ?? null;
     if (held !== null) {

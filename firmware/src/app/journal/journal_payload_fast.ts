@@ -3,11 +3,15 @@
 import {
   AFL_BYTES_MAX, AID_BYTES_MAX, AID_BYTES_MIN, AMOUNT_MINOR_MAX, DATE_YYMMDD_PATTERN,
   IAD_BYTES_MAX, ICC_DATA_BYTES_MAX, PAN_DIGITS_MAX, PAN_MASKED_PATTERN, PAN_SEALED_BYTES_MAX,
-  PAN_TOKEN_BYTES, RECONCILE_OUTCOMES, RULE_PATTERN, SDAD_BYTES_MAX, SEQ_MAX,
-  STATIC_SEALED_BYTES_MAX, TEXT_CHARS_MAX, UID_BYTES_MAX, YYMM_PATTERN,
+  PAN_TOKEN_BYTES, RECONCILE_OUTCOMES, SDAD_BYTES_MAX, SEQ_MAX, STATIC_SEALED_BYTES_MAX,
+  TEXT_CHARS_MAX, TIME_HHMMSS_PATTERN, UID_BYTES_MAX, YYMM_PATTERN,
 } from './journal_records.js';
 import type { JournalKind, ReconcileOutcome } from './journal_records.js';
-import { TUNION_KERNEL_RECORD_BYTES_MAX } from './journal_tunion.js';
+import {
+  TUNION_DATE_TIME_PATTERN, TUNION_KERNEL_RECORD_BYTES_MAX, TUNION_SERIAL_PATTERN,
+} from './journal_tunion.js';
+import { NAME_PATTERN } from '../params/field_patterns.js';
+import type { FieldPattern } from '../params/json_fields.js';
 
 /**
  * Where `payloadFastCheck` leaves a field of interest in PayloadFacts. A record holds one
@@ -100,7 +104,8 @@ const int = (min: number, max: number): Leaf => ({ t: 'int', min, max, nullable:
 const intOrNull = (min: number, max: number): Leaf => ({ t: 'int', min, max, nullable: true });
 const hex = (min: number, max: number, lengthOk: ((bytes: number) => boolean) | null = null):
   Leaf => ({ t: 'hex', min, max, nullable: false, lengthOk });
-const str = (pattern: RegExp | null, max: number): Leaf => ({ t: 'str', pattern, max });
+const str = (pattern: FieldPattern | null, max: number): Leaf =>
+  ({ t: 'str', pattern: pattern?.re ?? null, max });
 const choice = (choices: readonly string[]): Leaf =>
   ({ t: 'choice', choices: choices.map((c) => ASCII.encode(`"${c}"`)) });
 /** TEXT_PATTERN: any printable ASCII, which is all a canonical string here can hold. */
@@ -129,7 +134,7 @@ const RECOVERY: Leaf = {
     field('amountAuthorisedMinor', int(0, AMOUNT_MINOR_MAX)),
     field('currencyCode', int(0, 999)),
     field('transactionDate', str(DATE_YYMMDD_PATTERN, 6)),
-    field('transactionTime', str(DATE_YYMMDD_PATTERN, 6)),
+    field('transactionTime', str(TIME_HHMMSS_PATTERN, 6)),
     field('unpredictableNumberHex', hex(4, 4)),
     field('aipHex', hex(2, 2)),
     field('aflHex', hex(4, AFL_BYTES_MAX, (bytes) => bytes % 4 === 0)),
@@ -153,11 +158,11 @@ const CLEARING: Leaf = {
     field('atc', int(0, 0xffff), FactSlot.ATC),
     field('amountMinor', int(0, AMOUNT_MINOR_MAX), FactSlot.AMOUNT_MINOR),
     field('currencyCode', int(0, 999)),
-    field('fareRule', str(RULE_PATTERN, 32), FactSlot.FARE_RULE),
+    field('fareRule', str(NAME_PATTERN, 32), FactSlot.FARE_RULE),
     field('cryptogramType', choice(['TC', 'ARQC'])),
     field('iccDataHex', hex(1, ICC_DATA_BYTES_MAX)),
     field('transactionDate', str(DATE_YYMMDD_PATTERN, 6)),
-    field('transactionTime', str(DATE_YYMMDD_PATTERN, 6)),
+    field('transactionTime', str(TIME_HHMMSS_PATTERN, 6)),
     field('terminalId', TEXT),
     field('lineId', TEXT, FactSlot.LINE_ID),
     field('paramsVersion', int(0, SEQ_MAX), FactSlot.CLEARING_REST_TO),
@@ -172,7 +177,7 @@ const TUNION_CARD: Leaf = {
   t: 'obj',
   fields: [
     field('issuerIdHex', hex(8, 8)),
-    field('serialDigits', str(/^[0-9]{20}$/, 20)),
+    field('serialDigits', str(TUNION_SERIAL_PATTERN, 20)),
     field('cityCodeHex', hex(2, 2)),
     field('uidHex', hex(0, 10)),
   ],
@@ -186,7 +191,7 @@ const TUNION_PURCHASE: Leaf = {
     field('balanceBeforeMinor', int(0, U32_MAX)),
     field('terminalNumberHex', hex(6, 6)),
     field('terminalSerial', int(0, U32_MAX)),
-    field('dateTimeDigits', str(/^[0-9]{14}$/, 14)),
+    field('dateTimeDigits', str(TUNION_DATE_TIME_PATTERN, 14)),
   ],
 };
 const TUNION_RIDE: Leaf = {
@@ -206,7 +211,7 @@ const TUNION_RIDE: Leaf = {
 const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
   pending: [
     field('recovery', RECOVERY),
-    field('fareRule', str(RULE_PATTERN, 32)),
+    field('fareRule', str(NAME_PATTERN, 32)),
     field('amountMinor', int(0, AMOUNT_MINOR_MAX)),
   ],
   final: [PENDING_SEQ, field('clearing', CLEARING)],

@@ -1,7 +1,8 @@
 // Journal record kinds, their fields, and the strict JSON payload codec.
 
 import { decodeTlv, type TlvObject } from '../../../../assembly/host/qpboc_session.js';
-import { FieldError, JsonFields } from '../params/json_fields.js';
+import { NAME_PATTERN, TEXT_PATTERN } from '../params/field_patterns.js';
+import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { tunionFinalRead, tunionGreyRead } from './journal_tunion.js';
 import type { TunionFinalEntry, TunionGreyEntry } from './journal_tunion.js';
 
@@ -55,11 +56,17 @@ export const AMOUNT_MINOR_MAX = 999_999_999_999;
 export const SEQ_MAX = 0xffff_ffff;
 
 /** maskPan's shape only: 6 digits, stars, 4 digits (or all stars), never more digits. */
-export const PAN_MASKED_PATTERN = /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/;
-export const YYMM_PATTERN = /^[0-9]{2}(?:0[1-9]|1[0-2])$/;
-export const DATE_YYMMDD_PATTERN = /^[0-9]{6}$/;
-export const TEXT_PATTERN = /^[\x20-\x7e]*$/;
-export const RULE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export const PAN_MASKED_PATTERN: FieldPattern = {
+  re: /^(?:[0-9]{6}\*{1,9}[0-9]{4}|\*{8,10})$/,
+  says: "a masked PAN (6 digits, 1 to 9 '*', 4 digits; or 8 to 10 '*')",
+};
+export const YYMM_PATTERN: FieldPattern = {
+  re: /^[0-9]{2}(?:0[1-9]|1[0-2])$/,
+  says: 'a month YYMM (MM 01 to 12)',
+};
+/** Transaction date (9A) and time (9F21): six digits each. */
+export const DATE_YYMMDD_PATTERN: FieldPattern = { re: /^[0-9]{6}$/, says: 'a date YYMMDD' };
+export const TIME_HHMMSS_PATTERN: FieldPattern = { re: /^[0-9]{6}$/, says: 'a time hhmmss' };
 
 /**
  * Who the card is, as the journal keeps it: never the clear PAN (PCI DSS v4.0 req. 3.5). The
@@ -281,7 +288,7 @@ function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean
       return {
         kind,
         recovery: recoveryRead(fields.obj('recovery'), strict),
-        fareRule: fields.str('fareRule', RULE_PATTERN, 32),
+        fareRule: fields.str('fareRule', NAME_PATTERN, 32),
         amountMinor: fields.int('amountMinor', 0, AMOUNT_MINOR_MAX),
       };
     case 'final':
@@ -346,7 +353,7 @@ function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
     amountAuthorisedMinor: fields.int('amountAuthorisedMinor', 0, AMOUNT_MINOR_MAX),
     currencyCode: fields.int('currencyCode', 0, 999),
     transactionDate: fields.str('transactionDate', DATE_YYMMDD_PATTERN, 6),
-    transactionTime: fields.str('transactionTime', DATE_YYMMDD_PATTERN, 6),
+    transactionTime: fields.str('transactionTime', TIME_HHMMSS_PATTERN, 6),
     unpredictableNumberHex: fields.hex('unpredictableNumberHex', 4, 4),
     aipHex: fields.hex('aipHex', 2, 2),
     aflHex: aflRead(fields),
@@ -390,11 +397,11 @@ function clearingRead(fields: JsonFields, strict: boolean): ClearingRecord {
     atc: fields.int('atc', 0, 0xffff),
     amountMinor: fields.int('amountMinor', 0, AMOUNT_MINOR_MAX),
     currencyCode: fields.int('currencyCode', 0, 999),
-    fareRule: fields.str('fareRule', RULE_PATTERN, 32),
+    fareRule: fields.str('fareRule', NAME_PATTERN, 32),
     cryptogramType: fields.choice('cryptogramType', ['TC', 'ARQC'] as const),
     iccDataHex: fields.hex('iccDataHex', 1, ICC_DATA_BYTES_MAX),
     transactionDate: fields.str('transactionDate', DATE_YYMMDD_PATTERN, 6),
-    transactionTime: fields.str('transactionTime', DATE_YYMMDD_PATTERN, 6),
+    transactionTime: fields.str('transactionTime', TIME_HHMMSS_PATTERN, 6),
     terminalId: fields.str('terminalId', TEXT_PATTERN, TEXT_CHARS_MAX),
     lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),

@@ -12,12 +12,18 @@
 // A final names its grey (`greySeq`); a grey no final names is an uncertain purchase for the
 // back office, which settles it from the card's 0018 log or the transaction proof.
 
-import { JsonFields } from '../params/json_fields.js';
+import { TEXT_PATTERN } from '../params/field_patterns.js';
+import { JsonFields, type FieldPattern } from '../params/json_fields.js';
 
 const SEQ_MAX = 0xffff_ffff;
 const U32_MAX = 0xffff_ffff;
 const TEXT_CHARS_MAX = 64;
-const TEXT_PATTERN = /^[\x20-\x7e]*$/;
+/** The card number of 0015: 20 BCD digits. */
+export const TUNION_SERIAL_PATTERN: FieldPattern = { re: /^[0-9]{20}$/, says: '20 digits' };
+export const TUNION_DATE_TIME_PATTERN: FieldPattern = {
+  re: /^[0-9]{14}$/,
+  says: 'a date and time YYYYMMDDhhmmss',
+};
 /** The kernel's JT/T 978 record (assembly jtt978_context R_* layout) is under 128 bytes. */
 export const TUNION_KERNEL_RECORD_BYTES_MAX = 128;
 
@@ -92,7 +98,7 @@ export interface TunionFinalEntry {
 function cardRead(fields: JsonFields, strict: boolean): TunionCard {
   const card = {
     issuerIdHex: fields.hex('issuerIdHex', 8, 8),
-    serialDigits: fields.str('serialDigits', /^[0-9]{20}$/, 20),
+    serialDigits: fields.str('serialDigits', TUNION_SERIAL_PATTERN, 20),
     cityCodeHex: fields.hex('cityCodeHex', 2, 2),
     uidHex: fields.hex('uidHex', 0, 10),
   };
@@ -108,7 +114,7 @@ function purchaseRead(fields: JsonFields, strict: boolean): TunionPurchase {
     balanceBeforeMinor: fields.int('balanceBeforeMinor', 0, U32_MAX),
     terminalNumberHex: fields.hex('terminalNumberHex', 6, 6),
     terminalSerial: fields.int('terminalSerial', 0, U32_MAX),
-    dateTimeDigits: fields.str('dateTimeDigits', /^[0-9]{14}$/, 14),
+    dateTimeDigits: fields.str('dateTimeDigits', TUNION_DATE_TIME_PATTERN, 14),
   };
   if (strict) fields.finish();
   return purchase;

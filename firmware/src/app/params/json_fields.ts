@@ -20,6 +20,17 @@ export class FieldError extends Error {
 const HEX_PATTERN = /^(?:[0-9A-Fa-f]{2})*$/;
 
 /**
+ * What `JsonFields.str` accepts: the regular expression, and what it accepts in words. A
+ * refusal shows `says` ("1 to 32 letters, digits, '.', '-' or '_'"), never the expression:
+ * the reader is an operator with a bad parameter file, not the author of the check.
+ */
+export interface FieldPattern {
+  readonly re: RegExp;
+  /** Completes "expected ...": short English, no regular expression. */
+  readonly says: string;
+}
+
+/**
  * Reads fields of one JSON object and refuses anything unexpected: wrong types, values out of
  * range, bad hex and (with `finish`) keys nobody read. All methods throw FieldError.
  */
@@ -91,12 +102,17 @@ export class JsonFields {
     return value;
   }
 
-  /** A string matching `pattern` of at most `lengthMax` characters. */
-  str(name: string, pattern: RegExp, lengthMax: number): string {
+  /**
+   * A string of at most `lengthMax` characters matching `pattern.re`. The length is checked
+   * first, so the expression never runs over an oversized value.
+   */
+  str(name: string, pattern: FieldPattern, lengthMax: number): string {
     const value = this.raw(name);
-    if (typeof value !== 'string' || value.length > lengthMax || !pattern.test(value)) {
-      const expected = `a string matching ${String(pattern)} (at most ${lengthMax} characters)`;
-      this.refuse(name, `expected ${expected}, got ${describe(value)}`);
+    if (typeof value === 'string' && value.length > lengthMax) {
+      this.refuse(name, `expected at most ${lengthMax} characters, got ${value.length}`);
+    }
+    if (typeof value !== 'string' || !pattern.re.test(value)) {
+      this.refuse(name, `expected ${pattern.says}, got ${describe(value)}`);
     }
     return value;
   }

@@ -6,7 +6,8 @@ import { transitFareTableParse } from '../fare/fare_table.js';
 import type { TransitFareTable } from '../fare/fare_table.js';
 import { capkParse } from './emv_capk.js';
 import type { CaPublicKey } from './emv_capk.js';
-import { FieldError, JsonFields } from './json_fields.js';
+import { ID_PATTERN, NAME_PATTERN, TEXT_PATTERN } from './field_patterns.js';
+import { FieldError, JsonFields, type FieldPattern } from './json_fields.js';
 import { paramsSemanticCheck } from './params_semantic.js';
 
 export const FILE_TERMINAL = 'terminal.json';
@@ -47,9 +48,8 @@ const FARE_MINOR_MAX = 100_000_00;
 /** n12 amounts (DF19/DF20/DF21 are 6-byte BCD): 999,999,999,999 minor units. */
 const LIMIT_MINOR_MAX = 999_999_999_999;
 const WINDOW_SEC_MAX = 7 * 24 * 3600;
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-const NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
-const PREFIX_PATTERN = /^[0-9]{1,12}$/;
+/** The first digits of a PAN range (low and high have as many). */
+const PREFIX_PATTERN: FieldPattern = { re: /^[0-9]{1,12}$/, says: '1 to 12 digits' };
 
 export interface TerminalParams {
   readonly terminalId: string;
@@ -250,7 +250,7 @@ function aidsParse(fields: JsonFields): AidParams[] {
     const parsed = {
       aidHex: aid.hex('aidHex', 5, 16),
       partialMatch: aid.bool('partialMatch'),
-      label: aid.str('label', /^[\x20-\x7e]*$/, 32),
+      label: aid.str('label', TEXT_PATTERN, 32),
     };
     aid.finish();
     return parsed;

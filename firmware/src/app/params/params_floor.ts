@@ -52,7 +52,7 @@ export async function paramsFloorRead(
   try {
     const fields = JsonFields.of(
       JsonFields.parse(bytes.toString('utf8'), PARAMS_FLOOR_FILE), PARAMS_FLOOR_FILE, '');
-    fields.str('format', /^shuaka-params-floor\/1$/, 40);
+    fields.str('format', { re: /^shuaka-params-floor\/1$/, says: "'shuaka-params-floor/1'" }, 40);
     const floor = {
       version: fields.int('version', 1, PARAMS_VERSION_MAX),
       manifestSha256Hex: fields.hex('manifestSha256Hex', 32, 32).toUpperCase(),

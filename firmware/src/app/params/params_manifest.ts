@@ -4,12 +4,17 @@ import assert from 'node:assert';
 import { createHash, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
-import { FieldError, JsonFields } from './json_fields.js';
+import { FieldError, JsonFields, type FieldPattern } from './json_fields.js';
 import { FILE_MANIFEST } from './params_files.js';
 
 export const MANIFEST_FORMAT = 'shuaka-params/1';
 const FILES_MAX = 16;
-const FILE_NAME_PATTERN = /^[a-z0-9_]{1,32}\.[a-z]{1,4}$/;
+const FILE_NAME_PATTERN: FieldPattern = {
+  re: /^[a-z0-9_]{1,32}\.[a-z]{1,4}$/,
+  says: "a file name: 1 to 32 lower-case letters, digits or '_', a dot, " +
+    '1 to 4 lower-case letters',
+};
+const FORMAT_PATTERN: FieldPattern = { re: /^shuaka-params\/1$/, says: `'${MANIFEST_FORMAT}'` };
 export const PARAMS_VERSION_MAX = 0xffff_ffff;
 
 export interface ManifestFile {
@@ -88,7 +93,7 @@ export function manifestParse(bytes: Uint8Array): ParamsManifest {
     throw new FieldError(FILE_MANIFEST, '', 'not UTF-8 text');
   }
   const fields = JsonFields.of(JsonFields.parse(text, FILE_MANIFEST), FILE_MANIFEST, '');
-  const format = fields.str('format', /^shuaka-params\/1$/, 32);
+  const format = fields.str('format', FORMAT_PATTERN, 32);
   const version = fields.int('version', 1, PARAMS_VERSION_MAX);
   const files = fields.arr('files', FILES_MAX).map((value, i) => {
     const file = JsonFields.of(value, FILE_MANIFEST, `files[${i}]`);
