@@ -328,9 +328,10 @@ async function bootBoardPsam(
   if (name === null) return { ok: true, value: null };
   const opened = await bootPcscPsam(name, clock, log);
   if (!opened.ok) return opened;
-  const { terminalNumber, keyIndex } = opened.value.psam;
+  const { terminalNumber, keyIndex, validFromDigits, validToDigits } = opened.value.psam;
   log.log({ event: 'psam', reader: name, keyIndex,
-    terminalNumber: Buffer.from(terminalNumber).toString('hex').toUpperCase() });
+    terminalNumber: Buffer.from(terminalNumber).toString('hex').toUpperCase(),
+    validFrom: validFromDigits, validTo: validToDigits });
   return opened;
 }
 

@@ -133,7 +133,7 @@ export function testPsamProfile(overrides: Partial<PsamProfile> = {}): PsamProfi
     issuerId: TEST_ISSUER_ID,
     receiverId: Uint8Array.of(0x01, 0x01, 0x10, 0x00, 0x00, 0x00, 0x00, 0x01),
     startDate: Uint8Array.of(0x20, 0x24, 0x01, 0x01),
-    endDate: Uint8Array.of(0x20, 0x34, 0x12, 0x31),
+    endDate: Uint8Array.of(0x20, 0x99, 0x12, 0x31),
     keys: [
       {
         keyVersion: 0x01,

@@ -89,7 +89,7 @@ describe('PSAM emulator: card basics', () => {
     expect(send(psam, '00b0960400')).toBe('01239000');
     expect(send(psam, '00b0960700')).toBe('6b00');
     const f17 = send(psam, '00b0970000');
-    expect(f17).toBe(`01${ISSUER}0101100000000001202401012034123 19000`.replace(/ /g, ''));
+    expect(f17).toBe(`01${ISSUER}0101100000000001202401012099123 19000`.replace(/ /g, ''));
   });
 
   it('statusWords_forMalformedCommands', () => {

@@ -174,6 +174,66 @@ describe('T-Union cards on the running validator', () => {
   });
 });
 
+/** A PSAM emulator of the test profile with these 0017 dates, noting each command's CLA INS. */
+function datedPsam(startDate: string, endDate: string): { emulator: PsamEmulator; ins: string[] } {
+  const emulator = new PsamEmulator(testPsamProfile({
+    startDate: Buffer.from(startDate, 'hex'), endDate: Buffer.from(endDate, 'hex') }));
+  const ins: string[] = [];
+  const transmit = emulator.transmit.bind(emulator);
+  emulator.transmit = (capdu) => {
+    ins.push(Buffer.from(capdu.subarray(0, 2)).toString('hex'));
+    return transmit(capdu);
+  };
+  return { emulator, ins };
+}
+
+// The sim's boards start on 2026-11-22 (SIM_EPOCH_WALL_MS, Beijing time 08:00).
+describe('T-Union with a PSAM out of its validity dates (file 0017)', () => {
+  for (const [what, start, end, reason] of [
+    ['past its end date', '20240101', '20261121', 'psam-expired'],
+    ['before its start date', '20261123', '20361231', 'psam-not-yet-valid'],
+  ] as const) {
+    it(`refuses T-Union cards, asks the PSAM nothing, journals nothing: ${what}`, async () => {
+      const psam = datedPsam(start, end);
+      const l = await line({ emulator: psam.emulator });
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        const booted = psam.ins.length;
+        const tap = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
+        expect([tap.report?.result, tap.report?.reason])
+          .toEqual(['notAccepted', `tunion-${reason}`]);
+        expect(tap.screen).toBe('交易失败 / 不支持此卡 / 代码 04-79');
+        expect(psam.ins.slice(booted)).toEqual([]);
+        expect(card.debits()).toEqual([]);
+        expect(records(l.board)).toEqual([]);
+        const logged = (event: string): Record<string, unknown>[] =>
+          l.board.logs.filter((e) => e['event'] === event);
+        expect(logged('tunion-psam-unusable').map((e) => [e['reason'], e['validTo']]))
+          .toEqual([[reason, end]]);
+        expect(logged('tunion-refused').map((e) => e['reason'])).toEqual([reason]);
+      } finally {
+        l.board.dispose();
+      }
+    });
+  }
+
+  it('takes taps on its last day, and logs at start that it ends soon', async () => {
+    const psam = datedPsam('20240101', '20261122');
+    const l = await line({ emulator: psam.emulator });
+    try {
+      const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+      const tap = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
+      expect(tap.report?.result).toBe('approved');
+      expect(psam.ins).toContain('8070');
+      expect(l.board.logs.filter((e) => e['event'] === 'tunion-psam-expiring')
+        .map((e) => [e['daysLeft'], e['validTo']])).toEqual([[0, '20261122']]);
+      expect(l.board.logs.some((e) => e['event'] === 'tunion-psam-unusable')).toBe(false);
+    } finally {
+      l.board.dispose();
+    }
+  });
+});
+
 /** Commands the card gets in a clean alighting tap (its last one is DEBIT FOR PURCHASE). */
 async function alightingCommands(): Promise<number> {
   const l = await line();

@@ -1,5 +1,7 @@
 // The PSAM at boot: power it, select the transport-ministry application, read the terminal
-// number (file 0016) and the purchase key index (file 0017), or say exactly why not.
+// number (file 0016), the purchase key index and the validity dates (file 0017), or say
+// exactly why not. The dates are checked at every T-Union tap (tunion_session.ts): a PSAM past
+// its end date is refused as the issuer's system would refuse its purchases.
 //
 // See domain.md 7.2: AID "A000000632" ‖ "MOT.CPSAM01", 0016 = 6-byte terminal number, 0017 =
 // key index (1) ‖ issuer id (8) ‖ receiver id (8) ‖ start date (4) ‖ end date (4).
@@ -12,6 +14,7 @@ import {
   type PsamCommandError,
 } from '../../../../hal/src/pcsc/psam_commands.js';
 import type { ValidatorPsam } from './validator_ports.js';
+import { isCalendarDay } from './validator_time.js';
 
 /** READ BINARY of file 0017 by SFI (`00 B0 97 00 19`): 25 bytes. */
 const READ_0017 = Uint8Array.of(0x00, 0xb0, 0x97, 0x00, 0x19);
@@ -76,15 +79,35 @@ export async function tunionPsamOpen(
   if (!terminal.ok) return fail('read-0016', detailOf(terminal.error));
   const keyFile = await psamCommand(port, READ_0017, FILE_0017_BYTES, command);
   if (!keyFile.ok) return fail('read-0017', detailOf(keyFile.error));
+  const validity = psamValidity(keyFile.value);
+  if (typeof validity === 'string') return fail('read-0017', validity);
   return {
     ok: true,
     value: {
       port,
       terminalNumber: terminal.value,
       keyIndex: keyFile.value[0] ?? 0,
+      ...validity,
       transmitTimeoutMs: options.transmitTimeoutMs,
     },
   };
+}
+
+/**
+ * File 0017's start and end dates (bytes 18-21 and 22-25, BCD YYYYMMDD; domain.md 7.2), or
+ * why they cannot be used: not BCD, not a calendar day, or an end before the start.
+ */
+export function psamValidity(file0017: Uint8Array)
+  : Pick<ValidatorPsam, 'validFromDigits' | 'validToDigits'> | string {
+  const digits = (at: number): string =>
+    Buffer.from(file0017.subarray(at, at + 4)).toString('hex').toUpperCase();
+  const from = digits(17);
+  const to = digits(21);
+  for (const [name, day] of [['start', from], ['end', to]] as const) {
+    if (!isCalendarDay(day)) return `${name} date ${day} is not a date YYYYMMDD`;
+  }
+  if (to < from) return `validity ends (${to}) before it starts (${from})`;
+  return { validFromDigits: from, validToDigits: to };
 }
 
 /** The problem as one sentence for the operator. */

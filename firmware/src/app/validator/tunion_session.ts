@@ -18,7 +18,7 @@ import type { TransitScreen } from '../../../../hal/src/ports/display_port.js';
 import type { TunionOpenGrey } from '../journal/journal_state.js';
 import { maskPan } from '../journal/pan_mask.js';
 import type { TunionFinalEntry, TunionRide } from '../journal/journal_tunion.js';
-import { TunionTap, type TunionTapResult } from './tunion_tap.js';
+import { TunionTap, type TunionPsamRefusal, type TunionTapResult } from './tunion_tap.js';
 import { tunionViewApproved, tunionViewDeclined, tunionViewRefused } from './tunion_view.js';
 import type { TapView } from './tap_view.js';
 import {
@@ -26,7 +26,12 @@ import {
   type TapReport,
   type ValidatorConfig,
   type ValidatorPorts,
+  type ValidatorPsam,
 } from './validator_ports.js';
+import { daysBetween, localDayDigits } from './validator_time.js';
+
+/** Days before its end date from which every start logs that the PSAM must be replaced. */
+export const TUNION_PSAM_EXPIRY_WARN_DAYS = 30;
 
 /** The card reader as the kernel session sees it (the TapSession's reader io). */
 export type CardTransceive = (capdu: Uint8Array) => Promise<Uint8Array | null>;
@@ -64,6 +69,7 @@ export class TunionTaps {
   configure(): string | null {
     const psam = this.ports.psam ?? null;
     if (psam === null) return null;
+    this.logPsamDates(psam);
     try {
       const status = configureJtt978(this.ports.kernel, {
         terminalNumber: psam.terminalNumber,
@@ -72,6 +78,33 @@ export class TunionTaps {
       return status === KernelStatus.STATUS_OK ? null : `PSAM: ${kernelStatusName(status)}`;
     } catch (error) {
       return `PSAM: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** Why `psam` may not be used today (its file 0017 dates, local calendar days), or null. */
+  psamRefusal(psam: ValidatorPsam): TunionPsamRefusal | null {
+    const today = localDayDigits(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+    if (today > psam.validToDigits) return 'psam-expired';
+    if (today < psam.validFromDigits) return 'psam-not-yet-valid';
+    return null;
+  }
+
+  /**
+   * At each start: a PSAM out of its dates (T-Union cards will be refused, bank cards are
+   * not affected), or one that ends within TUNION_PSAM_EXPIRY_WARN_DAYS, is logged so that the
+   * depot's operator replaces it before riders are turned away.
+   */
+  private logPsamDates(psam: ValidatorPsam): void {
+    const refusal = this.psamRefusal(psam);
+    const dates = { validFrom: psam.validFromDigits, validTo: psam.validToDigits };
+    if (refusal !== null) {
+      this.ports.log.log({ event: 'tunion-psam-unusable', reason: refusal, ...dates });
+      return;
+    }
+    const today = localDayDigits(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
+    const daysLeft = daysBetween(today, psam.validToDigits);
+    if (daysLeft < TUNION_PSAM_EXPIRY_WARN_DAYS) {
+      this.ports.log.log({ event: 'tunion-psam-expiring', daysLeft, ...dates });
     }
   }
 
@@ -104,6 +137,7 @@ export class TunionTaps {
       utcOffsetMinutes: this.config.utcOffsetMinutes,
       uidHex,
       denyList: params.denyList,
+      psamRefusal: this.psamRefusal(psam),
     });
   }
 
@@ -111,6 +145,8 @@ export class TunionTaps {
   async finish(tap: TunionTap, outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
     const result = await tap.finish(outcome);
     this.logOutcome('transaction', outcome, result.reason);
+    const psamRefusal = tap.psamRefused();
+    if (psamRefusal !== null) return this.refusePsamDates(psamRefusal, startedMs);
     if (tap.denyListed()) return this.refuseDenyListed(tap, outcome, result, startedMs);
     const seqs = [result.greySeq, result.finalSeq].filter((s): s is number => s !== null);
     const card = outcome.record?.applicationSerial ?? null;
@@ -144,6 +180,18 @@ export class TunionTaps {
         : `deny-list, not blocked: ${outcome.kind} ${outcome.statusName}`,
       panMasked: masked, amountMinor: null, balanceMinor: result.balanceMinor, fareRule: null,
       journalSeqs: [], recovered: false,
+    });
+  }
+
+  /** A T-Union card while the PSAM is out of its dates: refused, nothing asked of the PSAM. */
+  private async refusePsamDates(why: TunionPsamRefusal, startedMs: number)
+    : Promise<TapReport> {
+    const psam = this.ports.psam ?? null;
+    this.ports.log.log({ event: 'tunion-refused', reason: why,
+      validFrom: psam?.validFromDigits ?? null, validTo: psam?.validToDigits ?? null });
+    return this.showView(tunionViewRefused('psam-dates'), startedMs, {
+      reason: `tunion-${why}`, panMasked: null, amountMinor: null, balanceMinor: null,
+      fareRule: null, journalSeqs: [], recovered: false,
     });
   }
 

@@ -46,7 +46,12 @@ export interface TunionTapContext {
   readonly uidHex: string;
   /** The set's deny list (T-Union cards listed by their serial, deny_list/README.md). */
   readonly denyList: Pick<DenyList, 'containsTunion'>;
+  /** Why the PSAM may not be used today (its file 0017 dates), or null when it may. */
+  readonly psamRefusal: TunionPsamRefusal | null;
 }
+
+/** A PSAM outside its validity dates: past the end date, or before the start date. */
+export type TunionPsamRefusal = 'psam-expired' | 'psam-not-yet-valid';
 
 /** What the rider sees and hears, and what the tap wrote. */
 export interface TunionTapResult {
@@ -74,6 +79,7 @@ export class TunionTap {
   private refusalValue: TransitRefusal | null = null;
   private precommitFailed = false;
   private denied = false;
+  private psamRefusalValue: TunionPsamRefusal | null = null;
 
   constructor(
     private readonly journal: Pick<Journal, 'append' | 'summary'>,
@@ -81,15 +87,22 @@ export class TunionTap {
   ) {}
 
   /**
-   * The decision point: a deny-listed card (its 0015 application serial's token is on the
-   * list) is answered 'deny-list', on which the kernel blocks its application through the
-   * PSAM (APPLICATION BLOCK, domain.md 7.4); else the fare of this tap from the card's 001A
+   * The decision point: a PSAM outside its validity dates refuses every card; a deny-listed
+   * card (its 0015 application serial's token is on the list) is answered 'deny-list', on
+   * which the kernel blocks its application through the PSAM (APPLICATION BLOCK, domain.md
+   * 7.4); else the fare of this tap from the card's 001A
    * record (tap_in_out.ts) and the 001A/001E records to write. A card whose record does not
    * decode, or a bus that does not know its stop, is refused without a purchase; a repeated
    * tap is a duplicate.
    */
   decide(card: Jtt978CardData): Jtt978Decision {
     this.card = card;
+    // A PSAM out of its dates can neither sign a purchase the issuer will clear nor block a
+    // card: nothing is asked of it (no INITIALIZE, no block), the card is refused.
+    if (this.context.psamRefusal !== null) {
+      this.psamRefusalValue = this.context.psamRefusal;
+      return { kind: 'refused' };
+    }
     if (this.context.denyList.containsTunion(card.applicationSerial)) {
       this.denied = true;
       return { kind: 'deny-list' };
@@ -150,6 +163,11 @@ export class TunionTap {
   /** Why the fare rules refused the tap at the decision point (null when they did not). */
   refusal(): TransitRefusal | null {
     return this.refusalValue;
+  }
+
+  /** Why the PSAM refused the tap at the decision point (its dates), or null. */
+  psamRefused(): TunionPsamRefusal | null {
+    return this.psamRefusalValue;
   }
 
   /** True when the card was found on the deny list at the decision point. */

@@ -95,16 +95,22 @@ export function tunionViewDeclined(reason: Jtt978ReasonName): TapView {
 
 /**
  * The view of a tap the validator itself could not serve: no PSAM (T-Union cards are not
- * taken here: 不支持此卡 with code 76 = the kernel's ERR_JTT978_NOT_CONFIGURED), a bus that
- * does not know its stop, or a grey record that could not be made durable (out of service).
+ * taken here: 不支持此卡 with code 76 = the kernel's ERR_JTT978_NOT_CONFIGURED), a PSAM out
+ * of its validity dates (不支持此卡, code 79), a bus that does not know its stop, or a grey
+ * record that could not be made durable (out of service).
  */
 export function tunionViewRefused(
-  why: 'no-psam' | 'stop-unknown' | 'record-unreadable' | 'journal',
+  why: 'no-psam' | 'psam-dates' | 'stop-unknown' | 'record-unreadable' | 'journal',
 ): TapView {
   switch (why) {
     case 'no-psam':
       return {
         screen: { kind: 'declined', reason: 'CARD_NOT_SUPPORTED', detailCode: 76 },
+        ...TAP_CASE_OUTPUT.notAccepted,
+      };
+    case 'psam-dates':
+      return {
+        screen: { kind: 'declined', reason: 'CARD_NOT_SUPPORTED', detailCode: 79 },
         ...TAP_CASE_OUTPUT.notAccepted,
       };
     case 'stop-unknown':

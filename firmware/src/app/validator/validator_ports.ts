@@ -54,6 +54,9 @@ export interface ValidatorPsam {
   readonly terminalNumber: Uint8Array;
   /** File 0017 byte 1: the purchase key index. */
   readonly keyIndex: number;
+  /** File 0017: the PSAM's validity, first and last day (YYYYMMDD, checked calendar days). */
+  readonly validFromDigits: string;
+  readonly validToDigits: string;
   /** Upper bound of one PSAM command (T=0 GET RESPONSE rounds included), ms. */
   readonly transmitTimeoutMs: number;
 }

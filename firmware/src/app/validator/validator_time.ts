@@ -37,3 +37,37 @@ export function localDateTime(
     time: `${two(hours)}${two(minutes)}${two(secondsOfDay % 60)}`,
   };
 }
+
+/** YYYYMMDD, the local calendar day at `wallMs` (PSAM validity dates are compared as text). */
+export function localDayDigits(wallMs: number, utcOffsetMinutes: number): string {
+  const days = Math.floor((wallMs + utcOffsetMinutes * 60_000) / MS_PER_DAY);
+  const { year, month, day } = civilFromDays(days);
+  const two = (n: number): string => n.toString().padStart(2, '0');
+  return `${year.toString().padStart(4, '0')}${two(month)}${two(day)}`;
+}
+
+/** Whole days from the local day `fromDigits` to `toDigits` (both YYYYMMDD, valid dates). */
+export function daysBetween(fromDigits: string, toDigits: string): number {
+  return daysFromCivil(toDigits) - daysFromCivil(fromDigits);
+}
+
+/** True when `digits` (YYYYMMDD) is a real calendar day. */
+export function isCalendarDay(digits: string): boolean {
+  if (!/^[0-9]{8}$/.test(digits)) return false;
+  const back = civilFromDays(daysFromCivil(digits));
+  const text = `${back.year.toString().padStart(4, '0')}${back.month.toString().padStart(2, '0')}`
+    + back.day.toString().padStart(2, '0');
+  return text === digits;
+}
+
+/** Days since 1970-01-01 of YYYYMMDD (Hinnant's days-from-civil). */
+function daysFromCivil(digits: string): number {
+  const month = Number(digits.slice(4, 6));
+  const day = Number(digits.slice(6, 8));
+  const year = Number(digits.slice(0, 4)) - (month <= 2 ? 1 : 0);
+  const era = Math.floor(year / 400);
+  const yoe = year - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
