@@ -70,9 +70,10 @@ async function tapAt(
   stop: number,
   card: TunionRiderCard,
   faults: readonly CardFault[] = [],
+  gapMs = 1_500,
 ): Promise<RideLine> {
   l.route.stop = stop;
-  const result = await runRides(l.board, [{ card, gapMs: 1_500, holdMs: 400, faults }]);
+  const result = await runRides(l.board, [{ card, gapMs, holdMs: 400, faults }]);
   const first = result.lines[0];
   if (first === undefined) throw new Error('the ride did not end');
   return first;
@@ -232,6 +233,38 @@ describe('T-Union with a PSAM out of its validity dates (file 0017)', () => {
       l.board.dispose();
     }
   });
+});
+
+describe('T-Union with a PSAM pulled and put back', () => {
+  it('refuses as without a PSAM while it is out, and takes taps again once it is back',
+    async () => {
+      const l = await line();
+      try {
+        const slot = l.board.psam?.port;
+        if (slot === undefined) throw new Error('no PSAM slot');
+        const first = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        const second = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+        expect((await tapAt(l, 3, rider('tunion-interop-shenzhen', first))).report?.result)
+          .toBe('approved');
+        slot.pull(true);
+        const out = await tapAt(l, 3, rider('tunion-interop-beijing', second));
+        expect([out.report?.result, out.report?.reason])
+          .toEqual(['notAccepted', 'tunion-psam-unavailable']);
+        expect(out.screen).toBe('交易失败 / 不支持此卡 / 代码 04-76');
+        slot.pull(false);
+        // Reopened before the next tap once TUNION_PSAM_REOPEN_MS has passed since the last try.
+        const back = await tapAt(l, 3, rider('tunion-interop-beijing', second), [], 6_000);
+        expect(back.report?.result).toBe('approved');
+        expect(second.debits().map((d) => d.amountMinor)).toEqual([0]);
+        const events = l.board.logs.map((e) => e['event']);
+        expect(events.filter((e) => e === 'psam-down' || e === 'psam-back'))
+          .toEqual(['psam-down', 'psam-back']);
+        expect(finals(l.board).map((f) => f.card.serialDigits))
+          .toEqual([first, second].map((c) => c.profile.applicationSerial));
+      } finally {
+        l.board.dispose();
+      }
+    });
 });
 
 /** Commands the card gets in a clean alighting tap (its last one is DEBIT FOR PURCHASE). */

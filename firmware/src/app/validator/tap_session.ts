@@ -122,7 +122,9 @@ export class TapSession {
       if (recovered !== null) return recovered;
     }
     // A T-Union grey record of this card left open (DEBIT unanswered, power cut): finished
-    // by the card's proof, or found not debited and purchased again (domain.md 7.5).
+    // by the card's proof, or found not debited and purchased again (domain.md 7.5). A PSAM
+    // that lost power is brought back first (outside any kernel transaction).
+    await this.tunion.refresh();
     const reader = new ReaderIo(this.ports, this.config.transceiveTimeoutMs,
       async () => 'proceed');
     const tunionRecovered = await this.tunion.recover(uidHex, (c) => reader.transceive(c),

@@ -28,6 +28,7 @@ import {
   type ValidatorPorts,
   type ValidatorPsam,
 } from './validator_ports.js';
+import { TunionPsamKeeper } from './tunion_psam_keeper.js';
 import { daysBetween, localDayDigits } from './validator_time.js';
 
 /** Days before its end date from which every start logs that the PSAM must be replaced. */
@@ -56,10 +57,14 @@ function transitOf(ride: TunionRide): TransitScreen {
 
 /** T-Union taps of one validator; lives as long as its TapSession. */
 export class TunionTaps {
+  private readonly keeper: TunionPsamKeeper;
+
   constructor(
     private readonly ports: ValidatorPorts,
     private readonly config: ValidatorConfig,
-  ) {}
+  ) {
+    this.keeper = new TunionPsamKeeper(ports, config.utcOffsetMinutes);
+  }
 
   /**
    * Gives the kernel the PSAM's terminal number and key index (after every parameter load).
@@ -67,7 +72,7 @@ export class TunionTaps {
    * the kernel then hands T-Union cards back to selection (ERR_JTT978_NOT_CONFIGURED).
    */
   configure(): string | null {
-    const psam = this.ports.psam ?? null;
+    const psam = this.keeper.current();
     if (psam === null) return null;
     this.logPsamDates(psam);
     try {
@@ -81,12 +86,14 @@ export class TunionTaps {
     }
   }
 
-  /** Why `psam` may not be used today (its file 0017 dates, local calendar days), or null. */
-  psamRefusal(psam: ValidatorPsam): TunionPsamRefusal | null {
-    const today = localDayDigits(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
-    if (today > psam.validToDigits) return 'psam-expired';
-    if (today < psam.validFromDigits) return 'psam-not-yet-valid';
-    return null;
+  /**
+   * Before a tap (outside any kernel transaction): brings an unpowered PSAM back
+   * (tunion_psam_keeper.ts); a different PSAM is given to the kernel at once.
+   */
+  async refresh(): Promise<void> {
+    if (!(await this.keeper.refresh())) return;
+    const refused = this.configure();
+    if (refused !== null) this.ports.log.log({ event: 'psam-refused-by-kernel', detail: refused });
   }
 
   /**
@@ -95,7 +102,7 @@ export class TunionTaps {
    * depot's operator replaces it before riders are turned away.
    */
   private logPsamDates(psam: ValidatorPsam): void {
-    const refusal = this.psamRefusal(psam);
+    const refusal = this.keeper.dateRefusal(psam);
     const dates = { validFrom: psam.validFromDigits, validTo: psam.validToDigits };
     if (refusal !== null) {
       this.ports.log.log({ event: 'tunion-psam-unusable', reason: refusal, ...dates });
@@ -110,7 +117,7 @@ export class TunionTaps {
 
   /** The PSAM as the kernel's second device: the answer, or null when it failed. */
   readonly psamTransceive = async (capdu: Uint8Array): Promise<Uint8Array | null> => {
-    const psam = this.ports.psam ?? null;
+    const psam = this.keeper.current();
     if (psam === null) return null;
     const answer = await psam.port.transmit(capdu, { timeoutMs: psam.transmitTimeoutMs });
     if (answer.ok) return answer.value;
@@ -120,7 +127,7 @@ export class TunionTaps {
 
   /** A T-Union tap's fare and records for this card, or null without a PSAM. */
   begin(uidHex: string): TunionTap | null {
-    const psam = this.ports.psam ?? null;
+    const psam = this.keeper.current();
     if (psam === null) return null;
     const params = this.ports.params();
     const position = this.ports.position?.() ?? TRANSIT_POSITION_UNKNOWN;
@@ -137,7 +144,7 @@ export class TunionTaps {
       utcOffsetMinutes: this.config.utcOffsetMinutes,
       uidHex,
       denyList: params.denyList,
-      psamRefusal: this.psamRefusal(psam),
+      psamRefusal: this.keeper.refusal(psam),
     });
   }
 
@@ -146,7 +153,7 @@ export class TunionTaps {
     const result = await tap.finish(outcome);
     this.logOutcome('transaction', outcome, result.reason);
     const psamRefusal = tap.psamRefused();
-    if (psamRefusal !== null) return this.refusePsamDates(psamRefusal, startedMs);
+    if (psamRefusal !== null) return this.refusePsam(psamRefusal, startedMs);
     if (tap.denyListed()) return this.refuseDenyListed(tap, outcome, result, startedMs);
     const seqs = [result.greySeq, result.finalSeq].filter((s): s is number => s !== null);
     const card = outcome.record?.applicationSerial ?? null;
@@ -183,13 +190,16 @@ export class TunionTaps {
     });
   }
 
-  /** A T-Union card while the PSAM is out of its dates: refused, nothing asked of the PSAM. */
-  private async refusePsamDates(why: TunionPsamRefusal, startedMs: number)
-    : Promise<TapReport> {
-    const psam = this.ports.psam ?? null;
+  /**
+   * A T-Union card while the PSAM is gone (as without one: code 76) or out of its dates (code
+   * 79): refused, nothing asked of the PSAM.
+   */
+  private async refusePsam(why: TunionPsamRefusal, startedMs: number): Promise<TapReport> {
+    const psam = this.keeper.current();
     this.ports.log.log({ event: 'tunion-refused', reason: why,
       validFrom: psam?.validFromDigits ?? null, validTo: psam?.validToDigits ?? null });
-    return this.showView(tunionViewRefused('psam-dates'), startedMs, {
+    const view = tunionViewRefused(why === 'psam-unavailable' ? 'no-psam' : 'psam-dates');
+    return this.showView(view, startedMs, {
       reason: `tunion-${why}`, panMasked: null, amountMinor: null, balanceMinor: null,
       fareRule: null, journalSeqs: [], recovered: false,
     });
@@ -213,7 +223,7 @@ export class TunionTaps {
    */
   async recover(uidHex: string, transceive: CardTransceive, startedMs: number)
     : Promise<TapReport | null> {
-    if ((this.ports.psam ?? null) === null) return null;
+    if (this.keeper.current() === null) return null;
     const windowMs = this.ports.params().fares.tornWindowSec * 1000;
     const nowWallMs = this.ports.clock.wallMs();
     const uid = uidHex.toUpperCase();

@@ -46,12 +46,15 @@ export interface TunionTapContext {
   readonly uidHex: string;
   /** The set's deny list (T-Union cards listed by their serial, deny_list/README.md). */
   readonly denyList: Pick<DenyList, 'containsTunion'>;
-  /** Why the PSAM may not be used today (its file 0017 dates), or null when it may. */
+  /** Why the PSAM may not sign a purchase (absent, or out of its dates), or null when it may. */
   readonly psamRefusal: TunionPsamRefusal | null;
 }
 
-/** A PSAM outside its validity dates: past the end date, or before the start date. */
-export type TunionPsamRefusal = 'psam-expired' | 'psam-not-yet-valid';
+/**
+ * Why the PSAM may not sign a purchase: past its end date, before its start date, or not in
+ * its slot and powered (pulled, or unpowered by an error and not back yet).
+ */
+export type TunionPsamRefusal = 'psam-expired' | 'psam-not-yet-valid' | 'psam-unavailable';
 
 /** What the rider sees and hears, and what the tap wrote. */
 export interface TunionTapResult {
@@ -87,18 +90,18 @@ export class TunionTap {
   ) {}
 
   /**
-   * The decision point: a PSAM outside its validity dates refuses every card; a deny-listed
-   * card (its 0015 application serial's token is on the list) is answered 'deny-list', on
-   * which the kernel blocks its application through the PSAM (APPLICATION BLOCK, domain.md
-   * 7.4); else the fare of this tap from the card's 001A
-   * record (tap_in_out.ts) and the 001A/001E records to write. A card whose record does not
-   * decode, or a bus that does not know its stop, is refused without a purchase; a repeated
-   * tap is a duplicate.
+   * The decision point: a PSAM gone or outside its validity dates refuses every card; a
+   * deny-listed card (its 0015 application serial's token is on the list) is answered
+   * 'deny-list', on which the kernel blocks its application through the PSAM (APPLICATION
+   * BLOCK, domain.md 7.4); else the fare of this tap from the card's 001A record
+   * (tap_in_out.ts) and the 001A/001E records to write. A card whose record does not decode,
+   * or a bus that does not know its stop, is refused without a purchase; a repeated tap is a
+   * duplicate.
    */
   decide(card: Jtt978CardData): Jtt978Decision {
     this.card = card;
-    // A PSAM out of its dates can neither sign a purchase the issuer will clear nor block a
-    // card: nothing is asked of it (no INITIALIZE, no block), the card is refused.
+    // A PSAM that is gone or out of its dates can neither sign a purchase the issuer will
+    // clear nor block a card: nothing is asked of it (no INITIALIZE, no block).
     if (this.context.psamRefusal !== null) {
       this.psamRefusalValue = this.context.psamRefusal;
       return { kind: 'refused' };
@@ -165,7 +168,7 @@ export class TunionTap {
     return this.refusalValue;
   }
 
-  /** Why the PSAM refused the tap at the decision point (its dates), or null. */
+  /** Why the PSAM refused the tap at the decision point (gone, or its dates), or null. */
   psamRefused(): TunionPsamRefusal | null {
     return this.psamRefusalValue;
   }

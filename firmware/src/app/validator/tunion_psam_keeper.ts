@@ -1,0 +1,75 @@
+// The PSAM while the validator runs: the one in use, whether it may sign a purchase now (in
+// its slot and powered, and within its file 0017 dates), and bringing it back when it lost
+// power: a transmit error unpowers it (the PC/SC port does), a technician pulls it and puts it
+// back. Without this a PSAM that failed once stayed dead until the next start.
+
+import {
+  TUNION_PSAM_OPTIONS_DEFAULT,
+  tunionPsamOpen,
+  tunionPsamProblemText,
+} from './tunion_psam.js';
+import type { TunionPsamRefusal } from './tunion_tap.js';
+import type { ValidatorPorts, ValidatorPsam } from './validator_ports.js';
+import { localDayDigits } from './validator_time.js';
+
+/** Shortest time between two attempts to open an unpowered PSAM again (a tap's cost bound). */
+export const TUNION_PSAM_REOPEN_MS = 5_000;
+
+export class TunionPsamKeeper {
+  private psam: ValidatorPsam | null;
+  private lastTryMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly ports: Pick<ValidatorPorts, 'psam' | 'clock' | 'log'>,
+    private readonly utcOffsetMinutes: number,
+  ) {
+    this.psam = ports.psam ?? null;
+  }
+
+  /** The PSAM in use, null on a validator without one. */
+  current(): ValidatorPsam | null {
+    return this.psam;
+  }
+
+  /** Why `psam` may not sign a purchase now, or null when it may. */
+  refusal(psam: ValidatorPsam): TunionPsamRefusal | null {
+    if (psam.port.slotState().kind !== 'powered') return 'psam-unavailable';
+    return this.dateRefusal(psam);
+  }
+
+  /** Why `psam` may not be used today (its file 0017 dates, local calendar days), or null. */
+  dateRefusal(psam: ValidatorPsam): TunionPsamRefusal | null {
+    const today = localDayDigits(this.ports.clock.wallMs(), this.utcOffsetMinutes);
+    if (today > psam.validToDigits) return 'psam-expired';
+    if (today < psam.validFromDigits) return 'psam-not-yet-valid';
+    return null;
+  }
+
+  /**
+   * Before a tap, outside any kernel transaction: opens an unpowered PSAM again (power-on,
+   * SELECT, files 0016 and 0017), at most every TUNION_PSAM_REOPEN_MS. True when a PSAM with
+   * another terminal number or key index came back: the kernel must be configured again.
+   */
+  async refresh(): Promise<boolean> {
+    const psam = this.psam;
+    if (psam === null || psam.port.slotState().kind === 'powered') return false;
+    const nowMs = this.ports.clock.nowMs();
+    if (nowMs - this.lastTryMs < TUNION_PSAM_REOPEN_MS) return false;
+    this.lastTryMs = nowMs;
+    const opened = await tunionPsamOpen(psam.port, {
+      powerOnTimeoutMs: TUNION_PSAM_OPTIONS_DEFAULT.powerOnTimeoutMs,
+      transmitTimeoutMs: psam.transmitTimeoutMs,
+    });
+    if (!opened.ok) {
+      this.ports.log.log({ event: 'psam-down', detail: tunionPsamProblemText(opened.problem) });
+      return false;
+    }
+    const next = opened.value;
+    this.psam = next;
+    const terminalNumber = Buffer.from(next.terminalNumber).toString('hex').toUpperCase();
+    this.ports.log.log({ event: 'psam-back', terminalNumber, keyIndex: next.keyIndex,
+      validFrom: next.validFromDigits, validTo: next.validToDigits });
+    return next.keyIndex !== psam.keyIndex
+      || !Buffer.from(next.terminalNumber).equals(Buffer.from(psam.terminalNumber));
+  }
+}
