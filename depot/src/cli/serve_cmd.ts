@@ -7,9 +7,10 @@ import { ingestServerCreate } from '../ingest/ingest_server.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
-  cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_LISTEN,
+  cliInt, cliParse, dbOpenOrReport, dbShown, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_LISTEN,
   EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
+import { depotIntegrityProblems } from '../store/open_depot_db.js';
 
 export const SERVE_USAGE = `usage: shuaka depot serve --dir DIR --db FILE|postgres://... \
 [--port P] [--host H]
@@ -17,7 +18,8 @@ export const SERVE_USAGE = `usage: shuaka depot serve --dir DIR --db FILE|postgr
   --db    SQLite file (created) or PostgreSQL URL; migrated to the newest schema
   --port  TCP port (default 8443; 0 picks a free one)   --host  bind address (default 0.0.0.0)
 Prints "listening https://HOST:PORT" once ready; SIGTERM or SIGINT stops it gracefully.
-exit: 0 stopped by a signal, 2 usage, 10 database, 11 port in use or bad address,
+exit: 0 stopped by a signal, 2 usage, 10 database (cannot open, migrate, or damaged),
+      11 port in use or bad address,
       12 keys or certificates missing`;
 
 /** Resolves when SIGTERM or SIGINT arrives (injectable for tests). */
@@ -62,6 +64,15 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
   if (tls === null) return EXIT_KEYS;
   const db = await dbOpenOrReport(args.values['db'], io, Date.now(), true);
   if (db === null) return EXIT_DATABASE;
+  // A damaged file is refused before the first batch is acknowledged into it.
+  const problems = await depotIntegrityProblems(db);
+  if (problems.length > 0) {
+    io.err(`shuaka depot serve: database ${dbShown(args.values['db'] ?? '')} is damaged `
+      + `(SQLite quick_check: ${problems.join('; ')}): nothing was served; restore it from a `
+      + 'backup (depot/README.md)');
+    await db.close();
+    return EXIT_DATABASE;
+  }
   const host = args.values['host'] ?? '0.0.0.0';
   // Batches are parsed, validated and sealed on a worker thread while this one stores.
   const pool = batchPreparePool(tls.dataKey);

@@ -30,3 +30,23 @@ export async function openDepotDb(target: string, nowMs: number,
   }
   return db;
 }
+
+/** Problems SQLite's quick_check reports at most (the first ones name the damage). */
+const QUICK_CHECK_LINES = 5;
+
+/**
+ * What SQLite's `PRAGMA quick_check` finds wrong with a SQLite depot (empty when it is sound):
+ * pages, b-trees, record formats, NOT NULL and CHECK constraints, read through the whole
+ * file. A flipped bit in a page of stored taps is otherwise met only by the statement that
+ * happens to read it, perhaps weeks later. PostgreSQL keeps its own checks: nothing to run.
+ */
+export async function depotIntegrityProblems(db: DepotDb): Promise<string[]> {
+  if (db.dialect !== 'sqlite') return [];
+  try {
+    const rows = await db.query(`PRAGMA quick_check(${QUICK_CHECK_LINES})`);
+    const lines = rows.map((row) => String(Object.values(row)[0]));
+    return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
+  } catch (error) {
+    return [error instanceof Error ? error.message : String(error)];
+  }
+}

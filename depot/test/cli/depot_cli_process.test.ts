@@ -3,10 +3,12 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
-  from 'node:fs';
+import {
+  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
 import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
@@ -112,6 +114,30 @@ describe('shuaka depot (process)', () => {
     expect(report.status).toBe(0);
     expect(report.stdout).toMatch(/^day,route_id,terminal_id/);
     expect(report.stdout).toContain('2026-12-02,R12,SIM00001,156,5,1000,');
+  });
+
+  it('serve_refusesADamagedSqliteFile_exit10_beforeServing', () => {
+    // The served database (5 taps stored above) with its taps table's root page damaged: the
+    // file opens and migrates (the schema page is intact), only quick_check reads the page.
+    const damaged = join(temp, 'damaged.sqlite');
+    copyFileSync(db, damaged);
+    const probe = new Database(damaged, { readonly: true });
+    const pageSize = Number(probe.pragma('page_size', { simple: true }));
+    const root = Number(probe.prepare(
+      "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'taps'").pluck().get());
+    probe.close();
+    expect(root).toBeGreaterThan(1);
+    const bytes = readFileSync(damaged);
+    bytes.fill(0xff, (root - 1) * pageSize, (root - 1) * pageSize + 8);
+    writeFileSync(damaged, bytes);
+    const r = shuaka('serve', '--dir', dir, '--db', damaged, '--port', '0', '--host',
+      '127.0.0.1');
+    expect(r.status, r.stderr).toBe(10);
+    expect(r.stderr).toMatch(/database .*damaged\.sqlite is damaged \(SQLite quick_check: .+\)/);
+    expect(r.stdout).not.toMatch(/listening/);
+    // The intact file still serves (the check passes on a sound database).
+    const sound = shuaka('report', '--db', db);
+    expect(sound.status).toBe(0);
   });
 
   it('badFlagsDatabaseOrKeys_exitWithTheDocumentedCodes', () => {
