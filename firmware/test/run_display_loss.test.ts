@@ -172,7 +172,10 @@ describe(`shuaka run subprocess: DWIN display unplugged and plugged back (seed $
 
     await display.unplug();
     await until(why('display-lost'), () => count('display-lost') === 1);
-    expect(stderr).toMatch(/display on .* lost \(.*\); taps go on, reopening/);
+    // The sentence goes to stderr, another pipe: it may arrive after the stdout line.
+    const lostSentence = /display on .* lost \(.*\); taps go on, reopening/;
+    await until(why('the display-lost sentence'), () => lostSentence.test(stderr));
+    expect(stderr).toMatch(lostSentence);
 
     // Riders are still served: the tap is approved and signalled (the LED/buzzer sysfs files
     // are missing here, so each signal is a log line), with no display.
