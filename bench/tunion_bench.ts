@@ -132,7 +132,7 @@ async function oneTap(
     lineId: 'B12', paramsVersion: 1,
     terminalNumberHex: Buffer.from(testPsamProfile().terminalNumber).toString('hex'),
     stop: i % 2 === 0 ? 2 : 2 + (i % 17), vehicle: 'SU-E1234', direction: 0, nowWallMs,
-    utcOffsetMinutes: 480, uidHex: '', psamRefusal: null,
+    utcOffsetMinutes: 480, uidHex: '', psamCheck: async () => null,
   });
   const started = performance.now();
   const result = await runCardTransaction(kernel, {

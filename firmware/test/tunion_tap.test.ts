@@ -77,7 +77,7 @@ async function tap(b: Bench, card: TunionCard, lineId: string, stop: number, min
     fares: FARES, terminalId: 'BUS00001', lineId, paramsVersion: 3,
     terminalNumberHex: TERMINAL_HEX, stop, vehicle: 'SU-E1234', direction: 0,
     nowWallMs: T0 + minutes * 60_000, utcOffsetMinutes: 480, uidHex: 'A1B2C3D4',
-    denyList: DENY_LIST, psamRefusal: null,
+    denyList: DENY_LIST, psamCheck: async () => null,
   });
   const digits = new Date(T0 + minutes * 60_000 + 8 * 3600_000).toISOString();
   const result = await runCardTransaction(b.kernel, {

@@ -17,6 +17,7 @@ import type { CardFault } from '../../src/cards/card_faults.js';
 import type { VirtualCard } from '../../src/cards/card_model.js';
 import type { TunionCard } from '../../src/cards/tunion_card.js';
 import { tunionCardOfGroup, type TunionName } from '../../src/cards/tunion_population.js';
+import { population } from '../../src/cards/card_population.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import { issuerMasterFromRoot } from '../../src/psam/pboc_epurse_crypto.js';
 import { PsamEmulator } from '../../src/psam/psam_emulator.js';
@@ -247,6 +248,12 @@ describe('T-Union with a PSAM pulled and put back', () => {
         expect((await tapAt(l, 3, rider('tunion-interop-shenzhen', first))).report?.result)
           .toBe('approved');
         slot.pull(true);
+        // A bank card does not wait on the PSAM: no reopen is tried for it.
+        const bank = population(SEED, { pki: testPki() }).card('unionpay-debit-ec');
+        const paid = await runRides(l.board, [{ card: { name: 'unionpay-debit-ec', card: bank },
+          gapMs: 1_500, holdMs: 400, faults: [] }]);
+        expect(paid.lines[0]?.report?.result).toBe('approved');
+        expect(l.board.logs.some((e) => e['event'] === 'psam-down')).toBe(false);
         const out = await tapAt(l, 3, rider('tunion-interop-beijing', second));
         expect([out.report?.result, out.report?.reason])
           .toEqual(['notAccepted', 'tunion-psam-unavailable']);

@@ -123,8 +123,8 @@ export class TapSession {
     }
     // A T-Union grey record of this card left open (DEBIT unanswered, power cut): finished
     // by the card's proof, or found not debited and purchased again (domain.md 7.5). A PSAM
-    // that lost power is brought back first (outside any kernel transaction).
-    await this.tunion.refresh();
+    // that came back different at the last T-Union tap is given to the kernel first.
+    this.tunion.refresh();
     const reader = new ReaderIo(this.ports, this.config.transceiveTimeoutMs,
       async () => 'proceed');
     const tunionRecovered = await this.tunion.recover(uidHex, (c) => reader.transceive(c),

@@ -1,7 +1,8 @@
 // The PSAM while the validator runs: the one in use, whether it may sign a purchase now (in
 // its slot and powered, and within its file 0017 dates), and bringing it back when it lost
 // power: a transmit error unpowers it (the PC/SC port does), a technician pulls it and puts it
-// back. Without this a PSAM that failed once stayed dead until the next start.
+// back. Without this a PSAM that failed once stayed dead until the next start. Bank taps never
+// wait on it: it is reopened only at a T-Union card's decision point.
 
 import {
   TUNION_PSAM_OPTIONS_DEFAULT,
@@ -46,15 +47,18 @@ export class TunionPsamKeeper {
   }
 
   /**
-   * Before a tap, outside any kernel transaction: opens an unpowered PSAM again (power-on,
-   * SELECT, files 0016 and 0017), at most every TUNION_PSAM_REOPEN_MS. True when a PSAM with
-   * another terminal number or key index came back: the kernel must be configured again.
+   * At a T-Union card's decision point: opens an unpowered PSAM again (power-on, SELECT,
+   * files 0016 and 0017), at most every TUNION_PSAM_REOPEN_MS, so that only T-Union taps ever
+   * wait on a PSAM. 'up': powered (as it was, or the same PSAM back); 'down': not back;
+   * 'changed': a PSAM with another terminal number or key index, which the kernel must be
+   * given (outside a transaction) before it can sign.
    */
-  async refresh(): Promise<boolean> {
+  async reopen(): Promise<'up' | 'down' | 'changed'> {
     const psam = this.psam;
-    if (psam === null || psam.port.slotState().kind === 'powered') return false;
+    if (psam === null) return 'down';
+    if (psam.port.slotState().kind === 'powered') return 'up';
     const nowMs = this.ports.clock.nowMs();
-    if (nowMs - this.lastTryMs < TUNION_PSAM_REOPEN_MS) return false;
+    if (nowMs - this.lastTryMs < TUNION_PSAM_REOPEN_MS) return 'down';
     this.lastTryMs = nowMs;
     const opened = await tunionPsamOpen(psam.port, {
       powerOnTimeoutMs: TUNION_PSAM_OPTIONS_DEFAULT.powerOnTimeoutMs,
@@ -62,14 +66,15 @@ export class TunionPsamKeeper {
     });
     if (!opened.ok) {
       this.ports.log.log({ event: 'psam-down', detail: tunionPsamProblemText(opened.problem) });
-      return false;
+      return 'down';
     }
     const next = opened.value;
     this.psam = next;
     const terminalNumber = Buffer.from(next.terminalNumber).toString('hex').toUpperCase();
     this.ports.log.log({ event: 'psam-back', terminalNumber, keyIndex: next.keyIndex,
       validFrom: next.validFromDigits, validTo: next.validToDigits });
-    return next.keyIndex !== psam.keyIndex
-      || !Buffer.from(next.terminalNumber).equals(Buffer.from(psam.terminalNumber));
+    const same = next.keyIndex === psam.keyIndex
+      && Buffer.from(next.terminalNumber).equals(Buffer.from(psam.terminalNumber));
+    return same ? 'up' : 'changed';
   }
 }

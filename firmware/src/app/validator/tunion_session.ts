@@ -58,6 +58,8 @@ function transitOf(ride: TunionRide): TransitScreen {
 /** T-Union taps of one validator; lives as long as its TapSession. */
 export class TunionTaps {
   private readonly keeper: TunionPsamKeeper;
+  /** A different PSAM came back mid-tap: the kernel gets it before the next tap. */
+  private reconfigureDue = false;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -87,13 +89,23 @@ export class TunionTaps {
   }
 
   /**
-   * Before a tap (outside any kernel transaction): brings an unpowered PSAM back
-   * (tunion_psam_keeper.ts); a different PSAM is given to the kernel at once.
+   * Before a tap (outside any kernel transaction): a different PSAM that came back at the last
+   * T-Union tap (tunion_psam_keeper.ts) is given to the kernel. Costs a bank tap nothing.
    */
-  async refresh(): Promise<void> {
-    if (!(await this.keeper.refresh())) return;
+  refresh(): void {
+    if (!this.reconfigureDue) return;
+    this.reconfigureDue = false;
     const refused = this.configure();
     if (refused !== null) this.ports.log.log({ event: 'psam-refused-by-kernel', detail: refused });
+  }
+
+  /** At a T-Union card's decision point: reopens a PSAM that lost power, then its verdict. */
+  private async psamCheck(): Promise<TunionPsamRefusal | null> {
+    const state = await this.keeper.reopen();
+    if (state === 'changed') this.reconfigureDue = true;
+    const psam = this.keeper.current();
+    if (state !== 'up' || psam === null) return 'psam-unavailable';
+    return this.keeper.refusal(psam);
   }
 
   /**
@@ -144,7 +156,7 @@ export class TunionTaps {
       utcOffsetMinutes: this.config.utcOffsetMinutes,
       uidHex,
       denyList: params.denyList,
-      psamRefusal: this.keeper.refusal(psam),
+      psamCheck: () => this.psamCheck(),
     });
   }
 

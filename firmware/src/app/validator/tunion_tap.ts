@@ -46,8 +46,11 @@ export interface TunionTapContext {
   readonly uidHex: string;
   /** The set's deny list (T-Union cards listed by their serial, deny_list/README.md). */
   readonly denyList: Pick<DenyList, 'containsTunion'>;
-  /** Why the PSAM may not sign a purchase (absent, or out of its dates), or null when it may. */
-  readonly psamRefusal: TunionPsamRefusal | null;
+  /**
+   * Asked at the decision point: why the PSAM may not sign a purchase (gone, or out of its
+   * dates), or null when it may (it may reopen an unpowered PSAM first).
+   */
+  readonly psamCheck: () => Promise<TunionPsamRefusal | null>;
 }
 
 /**
@@ -98,12 +101,13 @@ export class TunionTap {
    * or a bus that does not know its stop, is refused without a purchase; a repeated tap is a
    * duplicate.
    */
-  decide(card: Jtt978CardData): Jtt978Decision {
+  async decide(card: Jtt978CardData): Promise<Jtt978Decision> {
     this.card = card;
     // A PSAM that is gone or out of its dates can neither sign a purchase the issuer will
     // clear nor block a card: nothing is asked of it (no INITIALIZE, no block).
-    if (this.context.psamRefusal !== null) {
-      this.psamRefusalValue = this.context.psamRefusal;
+    const psamRefusal = await this.context.psamCheck();
+    if (psamRefusal !== null) {
+      this.psamRefusalValue = psamRefusal;
       return { kind: 'refused' };
     }
     if (this.context.denyList.containsTunion(card.applicationSerial)) {
