@@ -32,15 +32,13 @@ export class TunionPsamKeeper {
     return this.psam;
   }
 
-  /** Why `psam` may not sign a purchase now, or null when it may. */
-  refusal(psam: ValidatorPsam): TunionPsamRefusal | null {
-    if (psam.port.slotState().kind !== 'powered') return 'psam-unavailable';
-    return this.dateRefusal(psam);
+  /** The local calendar day, YYYYMMDD (what the file 0017 dates are compared with). */
+  today(): string {
+    return localDayDigits(this.ports.clock.wallMs(), this.utcOffsetMinutes);
   }
 
-  /** Why `psam` may not be used today (its file 0017 dates, local calendar days), or null. */
-  dateRefusal(psam: ValidatorPsam): TunionPsamRefusal | null {
-    const today = localDayDigits(this.ports.clock.wallMs(), this.utcOffsetMinutes);
+  /** Why `psam` may not be used on `today` (its file 0017 dates), or null. */
+  dateRefusal(psam: ValidatorPsam, today = this.today()): TunionPsamRefusal | null {
     if (today > psam.validToDigits) return 'psam-expired';
     if (today < psam.validFromDigits) return 'psam-not-yet-valid';
     return null;

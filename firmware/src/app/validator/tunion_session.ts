@@ -29,7 +29,7 @@ import {
   type ValidatorPsam,
 } from './validator_ports.js';
 import { TunionPsamKeeper } from './tunion_psam_keeper.js';
-import { daysBetween, localDayDigits } from './validator_time.js';
+import { daysBetween } from './validator_time.js';
 
 /** Days before its end date from which every start logs that the PSAM must be replaced. */
 export const TUNION_PSAM_EXPIRY_WARN_DAYS = 30;
@@ -105,7 +105,7 @@ export class TunionTaps {
     if (state === 'changed') this.reconfigureDue = true;
     const psam = this.keeper.current();
     if (state !== 'up' || psam === null) return 'psam-unavailable';
-    return this.keeper.refusal(psam);
+    return this.keeper.dateRefusal(psam);
   }
 
   /**
@@ -114,13 +114,13 @@ export class TunionTaps {
    * depot's operator replaces it before riders are turned away.
    */
   private logPsamDates(psam: ValidatorPsam): void {
-    const refusal = this.keeper.dateRefusal(psam);
+    const today = this.keeper.today();
+    const refusal = this.keeper.dateRefusal(psam, today);
     const dates = { validFrom: psam.validFromDigits, validTo: psam.validToDigits };
     if (refusal !== null) {
       this.ports.log.log({ event: 'tunion-psam-unusable', reason: refusal, ...dates });
       return;
     }
-    const today = localDayDigits(this.ports.clock.wallMs(), this.config.utcOffsetMinutes);
     const daysLeft = daysBetween(today, psam.validToDigits);
     if (daysLeft < TUNION_PSAM_EXPIRY_WARN_DAYS) {
       this.ports.log.log({ event: 'tunion-psam-expiring', daysLeft, ...dates });
