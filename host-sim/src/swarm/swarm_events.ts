@@ -5,12 +5,15 @@ import type { Pn532SimFault } from '../pn532_sim/pn532_sim_faults.js';
 import type { Prng } from '../prng.js';
 import type { RiderCard, RiderPool } from '../sim/bus_riders.js';
 import type { SwarmMix } from './swarm_mix.js';
+import { SWARM_IDLE_KEEP_MS } from './swarm_ride.js';
 
 /** One tap (event) of the run and the faults that come with it. */
 export interface SwarmTapPlan {
   readonly card: RiderCard;
   readonly gapMs: number;
   readonly holdMs: number;
+  /** Of a quiet gap's idle polls, the last this many ms run for real (see SWARM_IDLE_KEEP_MS). */
+  readonly idleKeepMs: number;
   /** The rider pulls the card at this step, or the card behaves; [] = no pull. */
   readonly pull: readonly CardFault[];
   /** Arm a power cut this many storage write points ahead, or null. */
@@ -139,5 +142,6 @@ export function drawTapPlan(prng: Prng, mix: SwarmMix, pool: RiderPool): SwarmTa
     diskFullTaps: disk,
     clockJumpMs: jump,
     paramsPush: push,
+    idleKeepMs: prng.below(SWARM_IDLE_KEEP_MS),
   };
 }

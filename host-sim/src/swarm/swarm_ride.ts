@@ -15,8 +15,13 @@ import type { SwarmBoard } from './swarm_board.js';
 export const SWARM_ANSWER_WAIT_MS = 10_000;
 /** Clock steps one tap may take (a guard against a livelock of the simulated line). */
 export const SWARM_TAP_STEPS_MAX = 200_000;
-/** Polls kept before the card arrives when a gap's idle stretch is skipped (their phase). */
-export const SWARM_IDLE_KEEP_MS = 60;
+/**
+ * Bound of the idle stretch run for real before the card arrives when a gap's idle polls are
+ * skipped: each tap draws its kept stretch below it. One poll cycle at least (the validator's
+ * 20 ms pause and its type A and type B polls: 25.5 ms on the emulator), so that the card
+ * arrives at any phase of the cycle: in the pause, during the A poll or during the B poll.
+ */
+export const SWARM_IDLE_KEEP_MS = 30;
 /** Step of the wait for the validator to be idle before a gap's stretch can be skipped. */
 export const SWARM_IDLE_STEP_MS = 10;
 /** Steps waited for that at most (the last removal seen, the idle screen shown, no op). */
@@ -155,12 +160,12 @@ export interface SwarmTapOutcome {
 export async function rideSwarmTap(
   loop: BoardLoop,
   card: RiderCard,
-  timing: { readonly gapMs: number; readonly holdMs: number },
+  timing: { readonly gapMs: number; readonly holdMs: number; readonly idleKeepMs: number },
   pull: readonly CardFault[],
   hooks: { readonly quiet: () => boolean; readonly beforePlace: () => void },
 ): Promise<SwarmTapOutcome> {
   const board = loop.board;
-  await idleGap(loop, timing.gapMs, hooks.quiet);
+  await idleGap(loop, timing, hooks.quiet);
   hooks.beforePlace();
   const presented = withFaults(card.card, { faults: pull });
   const answered = loop.nextReport();
@@ -179,19 +184,23 @@ export async function rideSwarmTap(
 
 /**
  * The gap before a card, `gapMs` of board time. When the gap is quiet (nothing in the field,
- * no fault standing) and the validator is idle between polls, all but the last
- * SWARM_IDLE_KEEP_MS is skipped with the board frozen (ClockSim.skipFrozen): each idle poll
+ * no fault standing) and the validator is idle between polls, all but the last `idleKeepMs`
+ * (drawn below SWARM_IDLE_KEEP_MS) is skipped with the board frozen (ClockSim.skipFrozen): each idle poll
  * of an empty field on a quiet line changes nothing but the time, so the board ends the
  * stretch in the state it began it (its next poll as far away as before), only later. The
  * validator then polls the kept stretch for real before the card comes. Otherwise (a fault
  * standing, a card lingering, the reader away) every poll runs on the byte path.
  */
-async function idleGap(loop: BoardLoop, gapMs: number, quiet: () => boolean): Promise<void> {
+async function idleGap(
+  loop: BoardLoop,
+  timing: { readonly gapMs: number; readonly idleKeepMs: number },
+  quiet: () => boolean,
+): Promise<void> {
   const clock = loop.board.clock;
-  const endMs = clock.nowMs() + gapMs;
+  const endMs = clock.nowMs() + timing.gapMs;
   if (quiet()) {
     for (let step = 0; step < SWARM_IDLE_STEPS_MAX; step += 1) {
-      const skippable = endMs - SWARM_IDLE_KEEP_MS - clock.nowMs();
+      const skippable = endMs - timing.idleKeepMs - clock.nowMs();
       if (skippable <= SWARM_IDLE_STEP_MS) break;
       if (loop.idle() && quiet()) {
         clock.skipFrozen(skippable);

@@ -123,6 +123,12 @@ interface Segment {
 export class Journal {
   private busy = false;
   private failedDetail: string | null = null;
+  /**
+   * The checkpoint of the state after `lastSeq`, encoded by `canAcceptTap` or by an append that
+   * could not go on: the append that rotates next needs the same bytes (the state changes only
+   * by an append). Handed to storage at most once, so no copy of it is ever shared.
+   */
+  private checkpointMemo: { readonly lastSeq: number; readonly bytes: Uint8Array } | null = null;
 
   private constructor(
     private readonly storage: StoragePort,
@@ -231,7 +237,7 @@ export class Journal {
   async canAcceptTap(): Promise<JournalResult<boolean>> {
     if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
     const checkpointBytes = this.rotationNeeded(FRAME_BYTES_MAX)
-      ? checkpointEncode(this.checkpointNow()).length
+      ? this.checkpointBytesNow().length
       : 0;
     const space = await this.spaceFor(FRAME_BYTES_MAX + checkpointBytes, true);
     if (!space.ok) return space;
@@ -288,7 +294,7 @@ export class Journal {
   ): Promise<JournalResult<JournalRecord>> {
     const frameBytes = FRAME_OVERHEAD_BYTES + payload.length;
     const rotate = this.rotationNeeded(frameBytes);
-    const checkpoint = rotate ? checkpointEncode(this.checkpointNow()) : null;
+    const checkpoint = rotate ? this.checkpointBytesNow() : null;
     const needBytes = frameBytes + (checkpoint?.length ?? 0);
     const space = await this.spaceFor(needBytes, opensTap(record.entry));
     if (!space.ok) return space;
@@ -296,6 +302,7 @@ export class Journal {
     if (checkpoint !== null) {
       // The checkpoint is durable before the segment it starts exists (replace is atomic).
       const name = checkpointName(this.options.fileName, record.seq);
+      this.checkpointMemo = null;
       const written = await this.storage.replace(name, checkpoint);
       if (!written.ok) return this.fail(`checkpoint ${name}: ${written.detail}`, written.error);
       const checkpointBytes = checkpoint.length;
@@ -327,6 +334,16 @@ export class Journal {
     const sixteenth = Math.floor(this.options.sizeBytesMax / 16);
     const fallback = Math.min(JOURNAL_SEGMENT_BYTES_DEFAULT, sixteenth);
     return this.options.segmentBytesMax ?? Math.max(2 * FRAME_BYTES_MAX, fallback);
+  }
+
+  /** checkpointEncode(checkpointNow()), encoded once per state (see checkpointMemo). */
+  private checkpointBytesNow(): Uint8Array {
+    const lastSeq = this.state.lastSeq;
+    const memo = this.checkpointMemo;
+    if (memo !== null && memo.lastSeq === lastSeq) return memo.bytes;
+    const bytes = checkpointEncode(this.checkpointNow());
+    this.checkpointMemo = { lastSeq, bytes };
+    return bytes;
   }
 
   private checkpointNow(): JournalCheckpoint {
