@@ -123,6 +123,7 @@ describe('depot over HTTPS (mutual TLS)', () => {
       [403, '{"error":"terminal-revoked"}', 'forbidden'],
       [400, '{"error":"bad-batch","detail":"records[3].atc"}', 'bad-request'],
       [413, '{"error":"too-large"}', 'too-large'],
+      [409, '{"error":"seq-conflict","detail":"seq 1 held"}', 'conflict'],
       [503, '{"error":"store-unavailable"}', 'unavailable'],
       [200, 'not json', 'protocol'],
     ];

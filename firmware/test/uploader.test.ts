@@ -118,6 +118,32 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     expect(r.journal.summary().lastSeq).toBe(summary.lastSeq);
   });
 
+  it('replacedJournal_numberingFromOneAgain_isRefused_keepsEveryRecord_unacked', async () => {
+    const first = await rig(SEED + 5, 200);
+    const depot = new DepotSim();
+    expect(await uploader(first, depot).contact()).toEqual({ ok: true });
+    const held = storedLines(depot);
+    // A month later the storage card is replaced: a new journal numbers from 1 again.
+    const sim = new StorageSim({ totalBytes: 1 << 26, prng: newPrng(SEED), tornModes: ['prefix'] });
+    const clock = newClock();
+    clock.skipFrozen(30 * 86_400_000);
+    const journal = await openJournal(sim, clock);
+    for (const entry of backlogEntries(newPrng(SEED + 6), 50)) {
+      const appended = await journal.append(entry);
+      if (!appended.ok) throw new Error(`${appended.error} ${appended.detail}`);
+    }
+    const second: Rig = { sim, journal, logs: [], clock };
+    const truth = exportedNow(sim);
+    const up = uploader(second, depot);
+    expect(await up.contact()).toMatchObject({ ok: false, error: 'conflict' });
+    await up.betweenTaps();
+    expect(journal.summary().ackThroughSeq).toBe(0);
+    expect(exportedNow(sim)).toEqual(truth);
+    expect(storedLines(depot)).toEqual(held);
+    expect(second.logs.filter((e) => e['event'] === 'upload-failed')
+      .map((e) => [e['error'], e['httpStatus']])).toEqual([['conflict', 409]]);
+  });
+
   it('outagesAndLostAnswers_loseNothing_ackOnlyWhatTheDepotStored', async () => {
     const r = await rig(SEED + 1, 2000);
     const truth = exportedNow(r.sim);

@@ -1,15 +1,16 @@
 // The refusal of a batch, with the field that caused it and a PAN-free reason.
 
 /**
- * Why a batch is refused: `bad-batch` (400, `path` names the field, e.g. `records[3].atc`) or
- * `terminal-mismatch` (403: a terminalId that is not the certificate's). `reason` never holds
- * a PAN: digit and hex runs are cut out.
+ * Why a batch is refused: `bad-batch` (400, `path` names the field, e.g. `records[3].atc`),
+ * `terminal-mismatch` (403: a terminalId that is not the certificate's) or `seq-conflict`
+ * (409: a seq the depot holds as another record, seq_conflict.ts). `reason` never holds a PAN:
+ * digit and hex runs are cut out.
  */
 export class BatchError extends Error {
   readonly reason: string;
 
   constructor(
-    readonly code: 'bad-batch' | 'terminal-mismatch',
+    readonly code: 'bad-batch' | 'terminal-mismatch' | 'seq-conflict',
     readonly path: string,
     reason: string,
   ) {

@@ -29,7 +29,7 @@ export interface PrepareJob {
 export type PrepareAnswer =
   | { readonly id: number; readonly ok: true; readonly packed: PackedBatch }
   | { readonly id: number; readonly ok: false;
-    readonly code: 'bad-batch' | 'terminal-mismatch' | 'internal';
+    readonly code: BatchError['code'] | 'internal';
     readonly path: string; readonly reason: string };
 
 /** Prepares batch bodies off the calling thread. */

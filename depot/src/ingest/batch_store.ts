@@ -1,6 +1,7 @@
-// Stores one validated batch in one transaction: idempotent by terminal + seq, and a clearing
-// tap whose card (PAN token, PSN) and ATC is already counted is kept as a duplicate, never
-// counted twice (depot README, POST /v1/batches).
+// Stores one validated batch in one transaction: idempotent by terminal + seq (a seq held as
+// another record refuses the batch: seq_conflict.ts), and a clearing tap whose card (PAN
+// token, PSN) and ATC is already counted is kept as a duplicate, never counted twice (depot
+// README, POST /v1/batches).
 
 import { DepotStoreError, type DepotDb, type DepotValue } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
@@ -9,6 +10,7 @@ import { batchSeal, type SealedBatch, type SealedRecord } from './batch_seal.js'
 import { countedTapsOfCards, tapsInsert, type TapCard } from './tap_insert.js';
 import { CARD_KEY_LEVEL_CAPS, cardKeysMerge } from '../store/card_key_levels.js';
 import { tunionStore } from '../tunion/tunion_ingest.js';
+import { storedReplays } from './seq_conflict.js';
 
 /** What POST /v1/batches answers once the transaction committed. */
 export interface BatchReceipt {
@@ -90,7 +92,7 @@ function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
     await tx.run(`INSERT INTO terminal_status (terminal_id, last_contact_ms) VALUES ($1, $2)
       ON CONFLICT (terminal_id) DO UPDATE SET last_contact_ms = excluded.last_contact_ms`,
     [batch.terminalId, nowMs]);
-    const known = await storedSeqs(tx, batch);
+    const known = await storedReplays(tx, batch);
     const fresh = prepared.filter((p) => !known.has(p.record.seq));
     // Every new record is inserted as counted; the schema refuses a card+ATC already counted
     // (stored before, or earlier in this batch: rows insert in order; PostgreSQL's unique
@@ -110,13 +112,6 @@ function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
       duplicates: batch.records.length + batch.tunion.length - storedCount,
     };
   });
-}
-
-async function storedSeqs(tx: DepotDb, batch: SealedBatch): Promise<Set<number>> {
-  if (batch.records.length === 0) return new Set();
-  const rows = await tx.query(`SELECT seq FROM taps WHERE terminal_id = $1 AND seq >= $2
-    AND seq <= $3`, [batch.terminalId, batch.firstSeq, batch.throughSeq]);
-  return new Set(rows.map((r) => Number(r['seq'])));
 }
 
 /** Counted clearing taps of these cards: card key to tap id. */

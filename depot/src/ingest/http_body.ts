@@ -14,6 +14,7 @@ export type IngestErrorCode =
   | 'terminal-unknown'
   | 'terminal-revoked'
   | 'terminal-mismatch'
+  | 'seq-conflict'
   | 'store-unavailable'
   | 'not-found'
   | 'method-not-allowed'

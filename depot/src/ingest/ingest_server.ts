@@ -158,8 +158,10 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
 
 function replyError(error: unknown, path: string,
   reply: (status: number, code: Parameters<typeof errorSend>[2], detail: string) => void): void {
-  if (error instanceof BatchError)
-    return reply(error.code === 'bad-batch' ? 400 : 403, error.code, error.message);
+  if (error instanceof BatchError) {
+    const status = { 'bad-batch': 400, 'terminal-mismatch': 403, 'seq-conflict': 409 };
+    return reply(status[error.code], error.code, error.message);
+  }
   if (error instanceof FieldError) {
     const code = path === '/v1/batches' ? 'bad-batch' : path === '/v1/status' ? 'bad-status'
       : 'bad-request';

@@ -121,6 +121,33 @@ describe.each(engines)('ingest on $name', (engine) => {
     expect(await count(rig.db)).toBe(before);
   });
 
+  it('batch_whenTheTerminalsJournalWasReplaced_is409_storesNothing_andSaysWhereToStart',
+    async () => {
+      const before = await count(rig.db);
+      const batchesBefore = (await rig.db.query('SELECT count(*) AS n FROM batches'))[0]?.['n'];
+      // A new journal numbers from 1 again: the same seqs hold other cards, a month later.
+      const anew = clearingBatch('SIM00001', 1, 3, 500);
+      for (const line of anew['records'] as { timeWallMs: number }[])
+        line.timeWallMs += 30 * 86_400_000;
+      const answer = await post(rig, 'a', anew);
+      expect(answer).toMatchObject({ status: 409, json: { error: 'seq-conflict' } });
+      const detail = String((answer.json as { detail: string }).detail);
+      expect(detail).toContain('seq 1 of terminal SIM00001');
+      expect(detail).toContain('shuaka journal init --after-seq 40');
+      // Reaching past what the depot holds, from a seq held as another card: nothing stored.
+      const overlap = await post(rig, 'a', clearingBatch('SIM00001', 39, 4, 500));
+      expect(overlap).toMatchObject({ status: 409, json: { error: 'seq-conflict' } });
+      expect(String((overlap.json as { detail: string }).detail)).toContain('seq 39 ');
+      expect(await count(rig.db)).toBe(before);
+      expect(await count(rig.db, "terminal_id = 'SIM00001' AND seq > 40")).toBe(0);
+      expect((await rig.db.query('SELECT count(*) AS n FROM batches'))[0]?.['n'])
+        .toEqual(batchesBefore);
+      expect(rig.log.filter((l) => l.includes('-> 409 seq-conflict'))).toHaveLength(2);
+      // The true replay is still a replay.
+      const replay = await post(rig, 'a', clearingBatch('SIM00001', 38, 3));
+      expect(replay).toMatchObject({ status: 200, json: { stored: 0, duplicates: 3 } });
+    });
+
   it('batch_whenAnotherTerminalSendsTheSameCardAndAtc_keepsItAsUncountedDuplicate', async () => {
     const line = clearingLine(1, clearingOf(3, 103, 'SIM00002'));
     const fresh = clearingLine(2, clearingOf(900, 5, 'SIM00002'));

@@ -86,6 +86,14 @@ describe('T-Union lines at the depot', () => {
       const copy = await batchStore(db, batchValidate(batch([{ ...again, seq: 7 }], 7),
         'BUS00001'), vault, NOW_MS);
       expect(copy).toEqual({ ackThroughSeq: 7, stored: 0, duplicates: 1 });
+      // A replaced journal numbers from 1 again: its T-Union lines are not replays.
+      const [grey5, final5] = tunionEntries(5, 60, 1);
+      const anew = await exportedLines([grey5, signed(final5)]);
+      const conflict = batchStore(db, batchValidate(batch(anew), 'BUS00001'), vault, NOW_MS);
+      await expect(conflict).rejects.toMatchObject({ code: 'seq-conflict',
+        message: expect.stringContaining('through seq 7') as unknown });
+      const held = await db.query('SELECT count(*) AS n FROM tunion_taps');
+      expect(Number(held[0]?.['n'])).toBe(7);
       const keys = (issuer: string): Uint8Array | null =>
         (issuer === '01011000FFFFFFFF' ? MASTER : null);
       const report = await tunionVerifyAndReport(db, keys);

@@ -279,6 +279,7 @@ function statusError(status: number, body: string): DepotResult<never> {
   if (status === 400) error = 'bad-request';
   else if (status === 403) error = 'forbidden';
   else if (status === 413) error = 'too-large';
+  else if (status === 409) error = 'conflict';
   else if (status >= 500) error = 'unavailable';
   else error = 'protocol';
   return { ok: false, error, httpStatus: status, detail };

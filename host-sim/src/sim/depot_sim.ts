@@ -1,10 +1,10 @@
 // A depot twin in memory (contract v1 as the validator sees it) and a faulty transport wrapper.
 //
 // DepotSim keeps what a depot would commit: records by terminal + seq (a replay stores
-// nothing new), the newest parameter set, the last status. DepotLinkFaulty wraps any
-// DepotPort (the twin or the real HTTPS one) and injects the network's faults from a seed:
-// outages (every call fails), lost answers (the depot stored the batch, the validator never
-// heard: the replay must be harmless), and refusals.
+// nothing new, another record at a held seq is refused), the newest parameter set, the last
+// status. DepotLinkFaulty wraps any DepotPort (the twin or the real HTTPS one) and injects
+// the network's faults from a seed: outages (every call fails), lost answers (the depot
+// stored the batch, the validator never heard: the replay must be harmless), and refusals.
 
 import type {
   DepotBatch, DepotBatchAck, DepotError, DepotParams, DepotPort, DepotResult, DepotStatus,
@@ -31,6 +31,25 @@ export function depotBatchSeqRefusal(
   return null;
 }
 
+/**
+ * The 409 a depot answers when a seq it holds comes with another record (kind or time differ:
+ * a replaced journal numbering again, depot/src/ingest/seq_conflict.ts), or null.
+ */
+function depotSeqConflict(
+  stored: ReadonlyMap<number, Readonly<Record<string, unknown>>>,
+  records: readonly Readonly<Record<string, unknown>>[],
+): DepotResult<never> | null {
+  for (const record of records) {
+    const held = stored.get(record['seq'] as number);
+    if (held === undefined) continue;
+    if (held['type'] !== record['type'] || held['timeWallMs'] !== record['timeWallMs']) {
+      const detail = `409 seq-conflict: seq ${String(record['seq'])} is held as another record`;
+      return { ok: false, error: 'conflict', httpStatus: 409, detail };
+    }
+  }
+  return null;
+}
+
 /** The twin: stores batches like the depot (by terminal + seq), answers params and status. */
 export class DepotSim implements DepotPort {
   /** terminalId → seq → record (parsed from the body the transport would send). */
@@ -50,6 +69,8 @@ export class DepotSim implements DepotPort {
     const refused = depotBatchSeqRefusal(batch, parsed.records);
     if (refused !== null) return refused;
     const stored = this.records.get(batch.terminalId) ?? new Map();
+    const conflict = depotSeqConflict(stored, parsed.records);
+    if (conflict !== null) return conflict;
     this.records.set(batch.terminalId, stored);
     let fresh = 0;
     for (const record of parsed.records) {

@@ -185,11 +185,11 @@ export async function rideSwarmTap(
 /**
  * The gap before a card, `gapMs` of board time. When the gap is quiet (nothing in the field,
  * no fault standing) and the validator is idle between polls, all but the last `idleKeepMs`
- * (drawn below SWARM_IDLE_KEEP_MS) is skipped with the board frozen (ClockSim.skipFrozen): each idle poll
- * of an empty field on a quiet line changes nothing but the time, so the board ends the
- * stretch in the state it began it (its next poll as far away as before), only later. The
- * validator then polls the kept stretch for real before the card comes. Otherwise (a fault
- * standing, a card lingering, the reader away) every poll runs on the byte path.
+ * (drawn below SWARM_IDLE_KEEP_MS) is skipped with the board frozen (ClockSim.skipFrozen):
+ * each idle poll of an empty field on a quiet line changes nothing but the time, so the board
+ * ends the stretch in the state it began it (its next poll as far away as before), only
+ * later. The validator then polls the kept stretch for real before the card comes. Otherwise
+ * (a fault standing, a card lingering, the reader away) every poll runs on the byte path.
  */
 async function idleGap(
   loop: BoardLoop,

@@ -9,6 +9,10 @@
  * - `forbidden`: 403 (`terminal-unknown`, `terminal-revoked`, `terminal-mismatch`).
  * - `bad-request`: 400 (`bad-batch` with the field path); the batch is kept, not dropped.
  * - `too-large`: 413 (body over the depot's limit); the uploader halves its batch.
+ * - `conflict`: 409 (`seq-conflict`): the depot holds one of the batch's seqs as another
+ *   record: this journal was put in place of one the depot already has records of, and numbers
+ *   from a seq the depot holds. Nothing was stored; the records stay here (see `shuaka journal
+ *   init --after-seq`).
  * - `unavailable`: 503 (`store-unavailable`) or another 5xx: nothing was stored.
  * - `timeout`: no complete answer in time (the batch may or may not be stored).
  * - `network`: DNS failure, connection refused or reset.
@@ -19,6 +23,7 @@ export type DepotError =
   | 'forbidden'
   | 'bad-request'
   | 'too-large'
+  | 'conflict'
   | 'unavailable'
   | 'timeout'
   | 'network'

@@ -1,0 +1,92 @@
+// A terminal's seqs are its journal's record numbers. A record whose (terminal, seq) the depot
+// already holds is a replay (an upload whose answer was lost) only when it is the same record,
+// otherwise the terminal's journal was replaced (a new storage card, a board swap, a damaged
+// journal moved away) and numbers from 1 again. Taking its records as replays would drop
+// every fare until its seqs pass the old ones, and acknowledge them to the validator, which
+// then reclaims them: such a batch is refused whole and the validator keeps its records.
+
+import type { DepotDb, DepotRow } from '../store/depot_db.js';
+import { BatchError } from './batch_error.js';
+import type { SealedBatch } from './batch_seal.js';
+
+/**
+ * What a replay must repeat of a stored record: its kind, its time and, for a card's record,
+ * the card and counter and amount. None of these changes between two exports of one record.
+ */
+function facts(
+  type: unknown, timeWallMs: unknown, card: unknown, atc: unknown, amount: unknown,
+): string {
+  const part = (value: unknown): string =>
+    (value === null || value === undefined ? '-' : String(value));
+  return [type, timeWallMs, card, atc, amount].map(part).join('|');
+}
+
+function storedFacts(row: DepotRow, card: string): string {
+  return facts(row['type'], Number(row['time_wall_ms']), row[card],
+    row['atc'] === null ? null : Number(row['atc']),
+    row['amount_minor'] === null ? null : Number(row['amount_minor']));
+}
+
+/** The batch's records as seq to facts (taps and T-Union lines share the journal's seqs). */
+function batchFacts(batch: SealedBatch): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const { record: r, panToken } of batch.records)
+    out.set(r.seq, facts(r.type, r.timeWallMs, panToken, r.atc, r.amountMinor));
+  for (const r of batch.tunion)
+    out.set(r.seq, facts(r.type, r.timeWallMs, r.serialDigits, r.atc, r.amountMinor));
+  return out;
+}
+
+/** Highest seq the depot holds for `terminalId` (0 when none). */
+async function storedThroughSeq(tx: DepotDb, terminalId: string): Promise<number> {
+  let through = 0;
+  for (const table of ['taps', 'tunion_taps']) {
+    const rows = await tx.query(`SELECT MAX(seq) AS through FROM ${table}
+      WHERE terminal_id = $1`, [terminalId]);
+    const value = rows[0]?.['through'];
+    if (value !== null && value !== undefined) through = Math.max(through, Number(value));
+  }
+  return through;
+}
+
+/**
+ * Resolves with the seqs of `batch` the depot already holds (the replays, to skip), or rejects
+ * with BatchError 'seq-conflict' when one of them holds another record: nothing of the batch
+ * may then be stored. The message names the first such seq, both records' kind and time, and
+ * the highest seq held for the terminal, after which its journal must start again.
+ */
+export async function storedReplays(tx: DepotDb, batch: SealedBatch): Promise<Set<number>> {
+  const incoming = batchFacts(batch);
+  if (incoming.size === 0) return new Set();
+  const replays = new Set<number>();
+  const range = [batch.terminalId, batch.firstSeq, batch.throughSeq];
+  for (const [table, card] of [['taps', 'pan_token'], ['tunion_taps', 'card_serial']] as const) {
+    const rows = await tx.query(`SELECT seq, type, time_wall_ms, ${card}, atc, amount_minor
+      FROM ${table} WHERE terminal_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq`, range);
+    for (const row of rows) {
+      const seq = Number(row['seq']);
+      const mine = incoming.get(seq);
+      if (mine === undefined) continue;
+      if (mine !== storedFacts(row, card)) {
+        throw await conflictError(tx, batch.terminalId, seq, row, mine);
+      }
+      replays.add(seq);
+    }
+  }
+  return replays;
+}
+
+async function conflictError(
+  tx: DepotDb, terminalId: string, seq: number, row: DepotRow, mine: string,
+): Promise<BatchError> {
+  const when = (ms: number): string => new Date(ms).toISOString();
+  const [type, timeText] = mine.split('|');
+  const through = await storedThroughSeq(tx, terminalId);
+  return new BatchError('seq-conflict', `records[seq ${seq}]`,
+    `the depot holds seq ${seq} of terminal ${terminalId} as another record `
+    + `(${String(row['type'])} at ${when(Number(row['time_wall_ms']))}; this batch: `
+    + `${type ?? '?'} at ${when(Number(timeText))}): the terminal's journal was replaced and `
+    + `numbers again from a seq the depot holds; nothing of this batch was stored. The depot `
+    + `holds this terminal's records through seq ${through}: start its journal after it `
+    + `(shuaka journal init --after-seq ${through})`);
+}
