@@ -30,7 +30,7 @@ const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /** Runs `shuaka params init ...`; returns the exit code. Never overwrites a file. */
 export async function paramsInitCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['terminal-id', 'line-id', 'deny-key']);
+  const args = cliParse(argv, ['terminal-id', 'line-id', 'deny-key'], io);
   const dir = args?.positionals[0];
   if (args === null || dir === undefined || args.positionals.length !== 1) {
     io.err(`Usage:\n${PARAMS_INIT_USAGE}`);
