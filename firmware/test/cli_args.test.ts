@@ -1,10 +1,25 @@
-// cliNegativesJoined and cliParse: a negative number is a flag's value, not a flag.
+// cliNegativesJoined, cliFlagProblem and cliParse: a negative number is a flag's value, not a
+// flag; a flag strict parseArgs refuses is named in our words, never in parseArgs' own.
 
+import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-import { cliNegativesJoined, cliParse } from '../src/cli/cli_args.js';
+import {
+  cliFlagProblem, cliFlagsChecked, cliNegativesJoined, cliParse,
+} from '../src/cli/cli_args.js';
 
 const FLAGS = { seed: { type: 'string' }, quiet: { type: 'boolean' } } as const;
+
+/** Every argv of up to `lengthMax` words from `words` (all of them, no sampling). */
+function argvsOf(words: readonly string[], lengthMax: number): string[][] {
+  const all: string[][] = [[]];
+  let level: string[][] = [[]];
+  for (let length = 1; length <= lengthMax; length += 1) {
+    level = level.flatMap((argv) => words.map((word) => [...argv, word]));
+    all.push(...level);
+  }
+  return all;
+}
 
 describe('cliNegativesJoined', () => {
   it('joinsANegativeNumber_toItsStringFlag_only', () => {
@@ -24,9 +39,61 @@ describe('cliNegativesJoined', () => {
   });
 });
 
+describe('cliFlagProblem', () => {
+  it('namesTheFlag_andWhatCameInsteadOfItsValue', () => {
+    expect(cliFlagProblem(['--seed', '--quiet'], FLAGS))
+      .toBe("--seed needs a value, got the flag '--quiet'");
+    expect(cliFlagProblem(['--quiet', '--seed'], FLAGS)).toBe('--seed needs a value, got nothing');
+    expect(cliFlagProblem(['--seed', '-x'], FLAGS)).toBe("--seed needs a value, got the flag '-x'");
+    expect(cliFlagProblem(['--taps', '3'], FLAGS)).toBe("unknown flag '--taps'");
+    expect(cliFlagProblem(['-h'], FLAGS)).toBe("unknown flag '-h'");
+    expect(cliFlagProblem(['--quiet=yes'], FLAGS)).toBe("--quiet takes no value, got 'yes'");
+    // The first problem in the order given.
+    expect(cliFlagProblem(['--bogus', '--seed'], FLAGS)).toBe("unknown flag '--bogus'");
+  });
+
+  it('acceptsWhatStrictParseArgsAccepts_andNothingElse', () => {
+    // Every argv of up to 4 of these words; strict parseArgs is the second opinion.
+    const words = ['--seed', '--quiet', '--bogus', '5', '-1', '--seed=--x', '--quiet=1', '--',
+      '-', '-q', 'x', '--seed='];
+    const argvs = argvsOf(words, 4);
+    expect(argvs).toHaveLength(1 + 12 + 12 ** 2 + 12 ** 3 + 12 ** 4);
+    for (const argv of argvs) {
+      const args = cliNegativesJoined(argv, FLAGS);
+      let strictRefuses = false;
+      try {
+        parseArgs({ args, options: FLAGS, strict: true, allowPositionals: true });
+      } catch {
+        strictRefuses = true;
+      }
+      expect(cliFlagProblem(args, FLAGS) !== null, argv.join(' ')).toBe(strictRefuses);
+    }
+  });
+});
+
+describe('cliFlagsChecked', () => {
+  it('throwsTheProblem_asARangeError_orGivesTheJoinedArgv', () => {
+    expect(() => cliFlagsChecked(['--seed'], FLAGS))
+      .toThrow(new RangeError('--seed needs a value, got nothing'));
+    expect(cliFlagsChecked(['--seed', '-1', '--quiet'], FLAGS)).toEqual(['--seed=-1', '--quiet']);
+  });
+});
+
 describe('cliParse', () => {
   it('givesANegativeNumber_asTheValue_forTheCallersRangeCheck', () => {
-    expect(cliParse(['--port', '-1'], ['port'])?.values['port']).toBe('-1');
-    expect(cliParse(['--port', '--host'], ['port', 'host'])).toBeNull();
+    const err: string[] = [];
+    const io = { err: (line: string) => err.push(line) };
+    expect(cliParse(['--port', '-1'], ['port'], io)?.values['port']).toBe('-1');
+    expect(err).toEqual([]);
+  });
+
+  it('saysWhyItGivesNull', () => {
+    const err: string[] = [];
+    const io = { err: (line: string) => err.push(line) };
+    expect(cliParse(['--port', '--host'], ['port', 'host'], io)).toBeNull();
+    expect(cliParse(['--host', 'h', '--port'], ['port', 'host'], io)).toBeNull();
+    expect(cliParse(['--bogus'], ['port'], io)).toBeNull();
+    expect(err).toEqual(["--port needs a value, got the flag '--host'",
+      '--port needs a value, got nothing', "unknown flag '--bogus'"]);
   });
 });

@@ -22,7 +22,7 @@ exit: 0 voided, 1 not found, already voided or not counted, 2 usage, 10 database
 /** Runs `shuaka depot debt ...`. */
 export async function runDebtCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [verb, ...rest] = argv;
-  const args = cliParse(rest, ['db', 'pan-token', 'psn']);
+  const args = cliParse(rest, ['db', 'pan-token', 'psn'], io);
   const token = args?.values['pan-token'];
   const psn = args?.values['psn'] ?? null;
   const repay = verb === 'repay' && token !== undefined && /^[0-9a-f]{64}$/.test(token)
@@ -58,7 +58,7 @@ export async function runDebtCommand(argv: readonly string[], io: CliIo): Promis
 /** Runs `shuaka depot tap void`. */
 export async function runTapCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [verb, ...rest] = argv;
-  const args = cliParse(rest, ['db', 'id']);
+  const args = cliParse(rest, ['db', 'id'], io);
   const id = cliInt(args?.values['id'], 1, Number.MAX_SAFE_INTEGER);
   if (args === null || args.positionals.length > 0 || verb !== 'void' || id === null) {
     io.err(TAP_USAGE);

@@ -20,7 +20,7 @@ exit: 0 created, 1 openssl failed, files exist or a bad deny.key, 2 usage`;
 
 /** Runs `shuaka depot init`. */
 export async function runInitCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['dir', 'hosts', 'name']);
+  const args = cliParse(argv, ['dir', 'hosts', 'name'], io);
   const dir = args?.values['dir'];
   if (args === null || dir === undefined || args.positionals.length > 0) {
     io.err(INIT_USAGE);

@@ -31,7 +31,7 @@ exit: 0 published or unchanged, 1 bad base set or deny entry, 2 usage, 10 databa
 
 /** Runs `shuaka depot publish`. */
 export async function runPublishCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['db', 'dir', 'base', 'key', 'deny-key']);
+  const args = cliParse(argv, ['db', 'dir', 'base', 'key', 'deny-key'], io);
   const [dir, baseDir, keyPath] = [args?.values['dir'], args?.values['base'], args?.values['key']];
   if (args === null || args.positionals.length > 0 || dir === undefined
     || baseDir === undefined || keyPath === undefined) {

@@ -137,7 +137,7 @@ async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
 /** Runs `shuaka depot report`. */
 export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger', 'section',
-    'tac-keys', 'gate-terminal']);
+    'tac-keys', 'gate-terminal'], io);
   if (args !== null && args.values['gate-terminal'] !== undefined) {
     return gateDbReport(args.values, args.positionals.length, io);
   }

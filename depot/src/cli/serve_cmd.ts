@@ -53,7 +53,7 @@ function tlsRead(dir: string, io: CliIo):
 /** Runs `shuaka depot serve`; resolves with the exit code once stopped. */
 export async function runServeCommand(argv: readonly string[], io: CliIo,
   stop: StopSignal = processStop): Promise<number> {
-  const args = cliParse(argv, ['dir', 'db', 'port', 'host']);
+  const args = cliParse(argv, ['dir', 'db', 'port', 'host'], io);
   const port = cliInt(args?.values['port'] ?? '8443', 0, 65535);
   if (args === null || args.positionals.length > 0 || port === null
     || args.values['dir'] === undefined) {

@@ -27,7 +27,7 @@ exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (wi
 export async function runSettleCommand(argv: readonly string[], io: CliIo,
   stop?: Promise<void>): Promise<number> {
   const args = cliParse(argv, ['db', 'dir', 'acquirer', 'fare-model', 'exposure-limit',
-    'recovery-interval', 'batch', 'loop']);
+    'recovery-interval', 'batch', 'loop'], io);
   const acquirer = /^([^:]+):([0-9]{1,5})$/.exec(args?.values['acquirer'] ?? '');
   const model = args?.values['fare-model'] ?? SETTLEMENT_DEFAULTS.fareModel;
   const limit = cliInt(args?.values['exposure-limit']

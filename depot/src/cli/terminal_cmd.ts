@@ -22,7 +22,7 @@ exit: 0 done, 1 refused (id or certificate taken, unknown id, openssl), 2 usage,
 /** Runs `shuaka depot terminal ...`. */
 export async function runTerminalCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [action, ...rest] = argv;
-  const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'dir', 'out']);
+  const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'dir', 'out'], io);
   const id = args?.values['id'];
   const valid = args !== null && args.positionals.length === 0 && (action === 'list'
     || (action === 'revoke' && id !== undefined) || (action === 'add' && id !== undefined

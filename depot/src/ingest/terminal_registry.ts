@@ -70,9 +70,10 @@ export async function terminalList(db: DepotDb): Promise<TerminalRow[]> {
 export async function terminalAdd(db: DepotDb, terminal: {
   terminalId: string; certSha256: string; routeId: string | null; nowMs: number;
 }): Promise<void> {
-  if (!TERMINAL_ID_PATTERN.re.test(terminal.terminalId))
-    throw new TerminalRegistryError('terminal-unknown', 'terminal id must be 1..64 printable '
-      + 'characters without spaces');
+  if (!TERMINAL_ID_PATTERN.re.test(terminal.terminalId)) {
+    throw new TerminalRegistryError('terminal-unknown', `terminal id must be `
+      + `${TERMINAL_ID_PATTERN.says}, got ${JSON.stringify(terminal.terminalId)}`);
+  }
   await db.transaction(async (tx) => {
     const byId = await tx.query('SELECT 1 AS x FROM terminals WHERE terminal_id = $1',
       [terminal.terminalId]);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
+import { TERMINAL_ID_PATTERN } from '../../src/ingest/terminal_registry.js';
 import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -77,6 +78,19 @@ describe('shuaka depot (process)', () => {
       routeId: 'R12', status: 'active' });
     expect(shuaka('terminal', 'revoke', '--db', db, '--id', 'NOPE').status).toBe(1);
     expect(shuaka('terminal', 'frob').status).toBe(2);
+  });
+
+  it('terminalAdd_refusesABadId_inTheWordsOfTheRegistrysPattern', () => {
+    // The certificate issued above: the id is checked before it is looked up.
+    const cert = join(temp, 'term', 'SIM00001.pem');
+    for (const id of ['BUS 001', 'B'.repeat(65), 'BUS\u00e9']) {
+      const refused = shuaka('terminal', 'add', '--db', db, `--id=${id}`, '--cert', cert);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr.trim()).toBe('shuaka depot terminal add: terminal id must be '
+        + `${TERMINAL_ID_PATTERN.says}, got ${JSON.stringify(id)}`);
+    }
+    const list = shuaka('terminal', 'list', '--db', db);
+    expect(list.stdout.trim().split('\n')).toHaveLength(1);
   });
 
   it('init_keepsTheFleetDenyKeyAlreadyThere_andRefusesAnOpenOne', () => {

@@ -29,6 +29,9 @@ export interface CliArgs {
   readonly positionals: readonly string[];
 }
 
+/** Flags of a command, as parseArgs takes them (no short aliases, no `multiple`). */
+export type CliFlags = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
+
 /** A value that reads as a negative number ("-1", "-0.5"), not as a flag. */
 const NEGATIVE_NUMBER = /^-[0-9.]/;
 
@@ -39,10 +42,7 @@ const NEGATIVE_NUMBER = /^-[0-9.]/;
  * 1..1000000, got '-1'"). Only a negative number is joined, so `--seed --quiet` still lacks
  * its value; nothing after `--` is touched.
  */
-export function cliNegativesJoined(
-  argv: readonly string[],
-  options: Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>,
-): string[] {
+export function cliNegativesJoined(argv: readonly string[], options: CliFlags): string[] {
   const joined: string[] = [];
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -61,15 +61,63 @@ export function cliNegativesJoined(
 }
 
 /**
- * Parses `argv` strictly against string flags `names`: an unknown flag, a flag without its
- * value or a repeated flag gives null (the caller prints usage and exits 2). A negative number
- * is a value (`--port -1`), left to the caller's range check to refuse by name.
+ * Our sentence for the first flag of `argv` (negatives already joined) that strict parseArgs
+ * would refuse with its own wording, or null: an unknown flag, a string flag followed by
+ * another flag or by nothing, a boolean flag given a value. parseArgs' words name its option
+ * syntax ("Option '--seeds <value>' argument missing", "use '--seeds=-XYZ'"), not the
+ * command's.
  */
-export function cliParse(argv: readonly string[], names: readonly string[]): CliArgs | null {
+export function cliFlagProblem(argv: readonly string[], options: CliFlags): string | null {
+  // Lenient parsing yields the tokens in order (a string flag takes the next argument, even
+  // a flag), which strict parsing would have thrown on.
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false,
+    allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const flag = token.rawName;
+    const type = Object.hasOwn(options, token.name) ? options[token.name]?.type : undefined;
+    if (type === undefined) return `unknown flag '${flag}'`;
+    if (type === 'boolean') {
+      if (token.inlineValue === true) return `${flag} takes no value, got '${token.value}'`;
+      continue;
+    }
+    if (token.value === undefined) return `${flag} needs a value, got nothing`;
+    // `--seeds=--x` is a value by choice; a separate one that looks like a flag is a flag.
+    const flagLike = token.value.length > 1 && token.value.startsWith('-');
+    if (token.inlineValue !== true && flagLike) {
+      return `${flag} needs a value, got the flag '${token.value}'`;
+    }
+  }
+  return null;
+}
+
+/**
+ * `argv` ready for strict parseArgs against `options`: negatives joined (cliNegativesJoined),
+ * and a flag parseArgs would refuse thrown first as a RangeError with our sentence
+ * (cliFlagProblem), which the commands print after their name, as their range errors.
+ */
+export function cliFlagsChecked(argv: readonly string[], options: CliFlags): string[] {
+  const args = cliNegativesJoined(argv, options);
+  const problem = cliFlagProblem(args, options);
+  if (problem !== null) throw new RangeError(problem);
+  return args;
+}
+
+/**
+ * Parses `argv` strictly against string flags `names`: an unknown flag or a flag without its
+ * value gives null after `io.err` says which (the caller then prints its usage and exits 2).
+ * A repeated flag keeps its last value (parseArgs). A negative number is a value
+ * (`--port -1`), left to the caller's range check to refuse by name.
+ */
+export function cliParse(
+  argv: readonly string[],
+  names: readonly string[],
+  io: Pick<CliIo, 'err'>,
+): CliArgs | null {
   const options: Record<string, { type: 'string' }> = {};
   for (const name of names) options[name] = { type: 'string' };
   try {
-    const args = cliNegativesJoined(argv, options);
+    const args = cliFlagsChecked(argv, options);
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     const values: Record<string, string | undefined> = {};
     for (const [key, value] of Object.entries(parsed.values)) {
@@ -77,7 +125,8 @@ export function cliParse(argv: readonly string[], names: readonly string[]): Cli
       values[key] = value;
     }
     return { values, positionals: parsed.positionals };
-  } catch {
+  } catch (error) {
+    io.err(error instanceof Error ? error.message : String(error));
     return null;
   }
 }

@@ -141,7 +141,7 @@ export async function runJournalCommand(argv: string[], io: CliIo): Promise<numb
 }
 
 async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal']);
+  const args = cliParse(argv, ['journal'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   const read = await readJournal(dir, io, WHOLE_JOURNAL);
@@ -183,7 +183,7 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
 }
 
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'out', 'data-key']);
+  const args = cliParse(argv, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
@@ -324,7 +324,7 @@ class ExportSink {
 }
 
 async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'through']);
+  const args = cliParse(argv, ['journal', 'through'], io);
   const through = cliInt(args?.values['through'], 1, SEQ_MAX);
   if (args === null || through === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';

@@ -89,7 +89,7 @@ export async function runParamsCommand(argv: string[], io: CliIo): Promise<numbe
 }
 
 async function paramsKeygen(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['out']);
+  const args = cliParse(argv, ['out'], io);
   const prefix = args?.values['out'];
   if (args === null || prefix === undefined || prefix === '') return usage(io);
   if (args.positionals.length !== 0) return usage(io);
@@ -110,7 +110,7 @@ async function paramsKeygen(argv: readonly string[], io: CliIo): Promise<number>
 }
 
 async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['key', 'version', 'previous']);
+  const args = cliParse(argv, ['key', 'version', 'previous'], io);
   const keyPath = args?.values['key'];
   const dir = args?.positionals[0];
   if (args === null || keyPath === undefined || dir === undefined) return usage(io);
@@ -137,7 +137,7 @@ async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<nu
 }
 
 async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['pub', 'floor', 'deny-key']);
+  const args = cliParse(argv, ['pub', 'floor', 'deny-key'], io);
   const pubPath = args?.values['pub'];
   const dir = args?.positionals[0];
   if (args === null || pubPath === undefined || dir === undefined) return usage(io);
@@ -191,7 +191,7 @@ function printSet(set: ParamSet, io: CliIo): void {
 }
 
 async function paramsInstallCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['pub', 'floor', 'deny-key']);
+  const args = cliParse(argv, ['pub', 'floor', 'deny-key'], io);
   const pubPath = args?.values['pub'];
   const stateDir = args?.values['floor'];
   const [source, root] = args?.positionals ?? [];
@@ -238,7 +238,7 @@ async function previousVersion(dir: string, io: CliIo): Promise<number | undefin
 }
 
 async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['deny-key']);
+  const args = cliParse(argv, ['deny-key'], io);
   const [inPath, outPath] = args?.positionals ?? [];
   const keyPath = args?.values['deny-key'];
   if (args === null || inPath === undefined || outPath === undefined) return usage(io);
@@ -270,7 +270,7 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
 }
 
 async function paramsDenyKeyNew(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, []);
+  const args = cliParse(argv, [], io);
   const outPath = args?.positionals[0];
   if (args === null || outPath === undefined || args.positionals.length !== 1) return usage(io);
   const created = await denyKeyCreate(outPath, new Uint8Array(randomBytes(DENY_KEY_BYTES)));

@@ -10,6 +10,7 @@ import {
 } from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { capkParse } from '../app/params/emv_capk.js';
+import { ID_PATTERN } from '../app/params/field_patterns.js';
 import {
   FILE_AIDS, FILE_CAPK, FILE_CAPK_REVOCATION, FILE_DENY_LIST, FILE_FARES, FILE_TERMINAL,
 } from '../app/params/params_files.js';
@@ -26,11 +27,9 @@ export const PARAMS_INIT_USAGE = `  shuaka params init [--terminal-id ID] [--lin
       its fields ("$comment" in the JSON files, "#" lines in capk.txt; docs/params.md). Edit,
       then sign.`;
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-
 /** Runs `shuaka params init ...`; returns the exit code. Never overwrites a file. */
 export async function paramsInitCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['terminal-id', 'line-id', 'deny-key']);
+  const args = cliParse(argv, ['terminal-id', 'line-id', 'deny-key'], io);
   const dir = args?.positionals[0];
   if (args === null || dir === undefined || args.positionals.length !== 1) {
     io.err(`Usage:\n${PARAMS_INIT_USAGE}`);
@@ -38,9 +37,13 @@ export async function paramsInitCommand(argv: readonly string[], io: CliIo): Pro
   }
   const terminalId = args.values['terminal-id'] ?? 'BUS00001';
   const lineId = args.values['line-id'] ?? 'LINE1';
-  if (!ID_PATTERN.test(terminalId) || !ID_PATTERN.test(lineId)) {
-    io.err('shuaka params init: --terminal-id and --line-id take 1..32 of A-Z a-z 0-9 _ . -');
-    return EXIT_USAGE;
+  // terminal.json's own pattern (params_files.ts), so that init never writes a set that
+  // signing then refuses, and both say the same words.
+  for (const [flag, id] of [['--terminal-id', terminalId], ['--line-id', lineId]] as const) {
+    if (!ID_PATTERN.re.test(id)) {
+      io.err(`shuaka params init: ${flag} must be ${ID_PATTERN.says}, got ${JSON.stringify(id)}`);
+      return EXIT_USAGE;
+    }
   }
   const keyPath = args.values['deny-key'] ?? join(dirname(dir), DENY_KEY_FILE_NAME);
   try {
@@ -109,8 +112,9 @@ export function paramsStarterFiles(
 function terminalStarter(terminalId: string, lineId: string): unknown {
   return {
     $comment: [
-      'terminalId: this validator (1..32 of A-Z a-z 0-9 _ . -); its last 8 letters/digits are',
-      'the IFD serial 9F1E unless shuaka run --ifd-serial says otherwise. lineId: the route.',
+      `terminalId: this validator (${ID_PATTERN.says}); its last 8 letters/digits`,
+      'are the IFD serial 9F1E unless shuaka run --ifd-serial says otherwise. lineId: the',
+      'route, of the same letters.',
       'limits (optional, minor units, fen): DF19 contactless offline floor limit (above it no',
       'offline approval), DF20 contactless transaction limit and DF21 CVM limit (amounts at',
       'or above them are refused: a validator has no PIN pad). Set them to your acquirer\'s.',

@@ -36,7 +36,7 @@ export async function loadTraceArgument(
   io: CliIo,
   usage: string,
 ): Promise<{ text: string; runtime: 'core' | 'component' } | null> {
-  const args = cliParse(argv, ['runtime']);
+  const args = cliParse(argv, ['runtime'], io);
   if (args === null || args.positionals.length !== 1) {
     io.err(usage);
     return null;

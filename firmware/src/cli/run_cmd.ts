@@ -159,7 +159,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const options = runParse(argv, io);
   if (options === null) return EXIT_USAGE;
-  const gate = runGateParse(cliParse(argv, FLAGS)?.values ?? {}, options, io, RUN_USAGE);
+  const gate = runGateParse(cliParse(argv, FLAGS, io)?.values ?? {}, options, io, RUN_USAGE);
   if (gate === false) return EXIT_USAGE;
   const missing = [options.paramsDir, options.paramsPubPath].filter((p) => !existsSync(p));
   if (missing.length > 0) {
@@ -190,8 +190,9 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
 
 /** The flags as board options, or null after printing what is wrong and the usage. */
 function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | null {
-  const args = cliParse(argv, FLAGS);
-  if (args === null) return usage(io, 'unknown flag, missing value or repeated flag');
+  // A bad flag (unknown, or missing its value) is named before the usage, as other problems.
+  const args = cliParse(argv, FLAGS, { err: (problem) => usage(io, problem) });
+  if (args === null) return null;
   if (args.positionals.length !== 0) return usage(io, `unexpected '${args.positionals[0]}'`);
   const v = args.values;
   const device = runParseReader(v, io);

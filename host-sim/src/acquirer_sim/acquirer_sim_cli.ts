@@ -25,7 +25,8 @@ export async function runAcquirerSimCommand(
   io: CliIo,
   stop: Promise<void> = signalled(),
 ): Promise<number> {
-  const args = cliParse(argv, ['port', 'seed', 'groups', 'mix', 'drop-before', 'drop-after']);
+  const flags = ['port', 'seed', 'groups', 'mix', 'drop-before', 'drop-after'];
+  const args = cliParse(argv, flags, io);
   const port = cliInt(args?.values['port'] ?? '8583', 0, 65535);
   const seed = cliInt(args?.values['seed'] ?? '1', 0, 2 ** 31);
   const groups = cliInt(args?.values['groups'] ?? '4', 1, 1000);

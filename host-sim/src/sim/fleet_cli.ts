@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
-import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { fleetDenyKeyBytes, type FleetParamsOptions } from './fleet_params.js';
 import {
@@ -86,7 +86,7 @@ export function fleetReplayHint(argv: string[]): string | null {
 function parseFleet(argv: string[]): FleetCli | string {
   let v;
   try {
-    v = parseArgs({ args: cliNegativesJoined(argv, FLEET_FLAGS), strict: true,
+    v = parseArgs({ args: cliFlagsChecked(argv, FLEET_FLAGS), strict: true,
       allowPositionals: false, options: FLEET_FLAGS }).values;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

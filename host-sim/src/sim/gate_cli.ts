@@ -4,7 +4,7 @@
 // 2 bad usage. A failure prints the seed; `--seed N` replays the day exactly.
 
 import { parseArgs } from 'node:util';
-import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import { checkGateRun, type GateCheck } from './gate_checks.js';
 import { GATE_RUN_DEFAULT, runGate, type GateRun, type GateRunOptions } from './gate_run.js';
 import { TRIPOD_PASSAGE_MS_MAX, TRIPOD_PASSAGE_MS_MIN, type GateVisitLine } from './gate_visit.js';
@@ -46,7 +46,7 @@ const GATE_FLAGS = {
 function parseGateOptions(argv: string[]): { options: GateRunOptions; quiet: boolean } | string {
   try {
     const { values: v } = parseArgs({
-      args: cliNegativesJoined(argv, GATE_FLAGS), strict: true, allowPositionals: false,
+      args: cliFlagsChecked(argv, GATE_FLAGS), strict: true, allowPositionals: false,
       options: GATE_FLAGS,
     });
     if (v.help === true) return 'help';

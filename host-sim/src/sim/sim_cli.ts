@@ -18,7 +18,7 @@ import type { LogEvent } from '../../../firmware/src/app/validator/validator_por
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
-import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { runGateSimCommand } from './gate_cli.js';
@@ -170,12 +170,13 @@ export function simReplayHint(parsed: SimOptions): string {
 /** Parses a `shuaka sim` command line: 'help', an error sentence, or the options. */
 export function parseSimOptions(argv: string[]): SimOptions | string {
   let parsed;
+  const options = { ...SIM_FLAGS, help: { type: 'boolean' } } as const;
   try {
     parsed = parseArgs({
-      args: cliNegativesJoined(argv, SIM_FLAGS),
+      args: cliFlagsChecked(argv, options),
       strict: true,
       allowPositionals: false,
-      options: { ...SIM_FLAGS, help: { type: 'boolean' } },
+      options,
     });
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -6,7 +6,7 @@
 // come back). A failure prints the seed, the event index and the command that replays it.
 
 import { parseArgs } from 'node:util';
-import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import { describeMix } from './swarm_mix.js';
 import {
   parseNameList,
@@ -77,7 +77,7 @@ const SWARM_FLAGS = {
 function parseCommand(argv: string[]): SwarmCommand | 'help' | string {
   try {
     const { values: v } = parseArgs({
-      args: cliNegativesJoined(argv, SWARM_FLAGS),
+      args: cliFlagsChecked(argv, SWARM_FLAGS),
       strict: true,
       allowPositionals: false,
       options: SWARM_FLAGS,

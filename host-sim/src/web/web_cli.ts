@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cliNegativesJoined } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import { testPki } from '../pki/test_pki.js';
 import { BUS_RUN_DEFAULT, type BusRunOptions, type TapLine } from '../sim/bus_run.js';
@@ -72,7 +72,7 @@ const WEB_FLAGS = {
 export function parseWebOptions(argv: string[]): WebOptions | 'help' | string {
   try {
     const { values: v } = parseArgs({
-      args: cliNegativesJoined(argv, WEB_FLAGS), strict: true, allowPositionals: false,
+      args: cliFlagsChecked(argv, WEB_FLAGS), strict: true, allowPositionals: false,
       options: WEB_FLAGS,
     });
     if (v.help === true) return 'help';

@@ -59,6 +59,22 @@ describe('shuaka swarm (subprocess)', () => {
     }
   });
 
+  it('names a flag given without its value, not in parseArgs\' words', () => {
+    const cases = [
+      [['--seeds', '--quiet'], "--seeds needs a value, got the flag '--quiet'"],
+      [['--quiet', '--seeds'], '--seeds needs a value, got nothing'],
+      [['--taps', '-x', '--seeds', '2'], "--taps needs a value, got the flag '-x'"],
+      [['--seeds', '2', '--bogus'], "unknown flag '--bogus'"],
+    ] as const;
+    for (const [args, message] of cases) {
+      const run = shuaka('swarm', ...args);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(`shuaka swarm: ${message}\nUsage: shuaka swarm`);
+      expect(run.stderr).not.toMatch(/ambiguous|argument missing|Unknown option|-XYZ/);
+      expect(run.stdout).toBe('');
+    }
+  });
+
   it(`runs a seed to the end and prints taps per second (seed ${SEED})`, () => {
     const args = ['swarm', '--seed', String(SEED), '--taps', '12', '--faults', 'card-pull'];
     const run = shuaka(...args, '--check', 'double-charge,durable-debit,committed,kernel');

@@ -1,0 +1,102 @@
+// Every command that parses its flags with cli_args.ts, as a real subprocess: a flag followed
+// by another flag, or by nothing, is named in our words (exit 2, the usage after it), never in
+// node's parseArgs wording; `params init` refuses a bad id in terminal.json's own words.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ID_PATTERN } from '../src/app/params/field_patterns.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+/** parseArgs' own sentences for these cases (node 20): none may reach the operator. */
+const NODE_WORDS = /ambiguous|argument missing|Unknown option|-XYZ|does not take an argument/;
+
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shuaka-cli-flags-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function shuaka(args: readonly string[]): { code: number | null; out: string; err: string } {
+  // A command that wrongly accepted its flags might start serving: the timeout ends it.
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+/** argv, and the line the command prints first (its own prefix, then our sentence). */
+const CASES: readonly (readonly [readonly string[], string])[] = [
+  [['run', '--port', '/dev/null', '--max-taps', '--mode', 'ec'],
+    "shuaka run: --max-taps needs a value, got the flag '--mode'"],
+  [['run', '--port'], 'shuaka run: --port needs a value, got nothing'],
+  [['sim', '--seed', '--quiet'], "shuaka sim: --seed needs a value, got the flag '--quiet'"],
+  [['sim', '--web', '--port'], 'shuaka sim --web: --port needs a value, got nothing'],
+  [['sim', '--board', 'gate', '--groups', '--quiet'],
+    "shuaka sim: --groups needs a value, got the flag '--quiet'"],
+  [['sim', '--fleet', '2', '--seed'], 'shuaka sim: --seed needs a value, got nothing'],
+  [['swarm', '--seeds', '--quiet'], "shuaka swarm: --seeds needs a value, got the flag '--quiet'"],
+  [['params', 'sign', '--key', '--version', '3', 'set'],
+    "--key needs a value, got the flag '--version'"],
+  [['params', 'init', 'set', '--terminal-id'], '--terminal-id needs a value, got nothing'],
+  [['journal', 'verify', '--journal'], '--journal needs a value, got nothing'],
+  [['journal', 'ack', '--through', '--journal', 'j'],
+    "--through needs a value, got the flag '--journal'"],
+  [['replay', '--runtime', '--x', 't.json'], "--runtime needs a value, got the flag '--x'"],
+  [['depot', 'terminal', 'add', '--id', 'B1', '--db'], '--db needs a value, got nothing'],
+  [['depot', 'serve', '--dir', '--db', 'x'], "--dir needs a value, got the flag '--db'"],
+  [['depot', 'report', '--db'], '--db needs a value, got nothing'],
+  [['depot', 'settle', '--db', 'x', '--acquirer'], '--acquirer needs a value, got nothing'],
+  [['depot', 'debt', 'list', '--db'], '--db needs a value, got nothing'],
+  [['depot', 'init', '--dir'], '--dir needs a value, got nothing'],
+  [['depot', 'publish', '--key', '--dir', 'd'], "--key needs a value, got the flag '--dir'"],
+  [['acquirer-sim', '--port'], '--port needs a value, got nothing'],
+];
+
+describe('a flag without its value (subprocess)', () => {
+  it.each(CASES)('%j is named, exit 2', (argv, first) => {
+    const run = shuaka(argv);
+    expect(run.code, run.err).toBe(2);
+    expect(run.err.split('\n')[0]).toBe(first);
+    expect(run.err).toMatch(/usage/i);
+    expect(run.err).not.toMatch(NODE_WORDS);
+    expect(run.out).toBe('');
+  });
+});
+
+describe('shuaka params init (subprocess)', () => {
+  it('refusesABadId_inTheWordsOfTerminalJsonsPattern_andWritesNothing', async () => {
+    const cases = [
+      ['--terminal-id', 'BUS 001'], ['--terminal-id', 'B'.repeat(33)],
+      ['--line-id', 'LINE/1'], ['--terminal-id', ''],
+    ] as const;
+    for (const [flag, id] of cases) {
+      const set = join(dir, 'refused');
+      const run = shuaka(['params', 'init', `${flag}=${id}`, set]);
+      expect(run.code, run.err).toBe(2);
+      expect(run.err.trim()).toBe(
+        `shuaka params init: ${flag} must be ${ID_PATTERN.says}, got ${JSON.stringify(id)}`);
+      await expect(readdir(set)).rejects.toThrow(/ENOENT/);
+    }
+  });
+
+  it('acceptsTheLongestId_thatTheSignerAccepts', async () => {
+    const set = join(dir, 'longest');
+    const init = shuaka(['params', 'init', '--terminal-id', 'B'.repeat(32), '--line-id',
+      'L-1.a_b', '--deny-key', join(dir, 'deny.key'), set]);
+    expect(init.code, init.err).toBe(0);
+    expect(shuaka(['params', 'keygen', '--out', join(dir, 'ops')]).code).toBe(0);
+    const signed = shuaka(['params', 'sign', '--key', join(dir, 'ops.key.pem'), set]);
+    expect(signed.code, signed.err).toBe(0);
+  });
+});
