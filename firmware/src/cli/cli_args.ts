@@ -126,7 +126,9 @@ export function cliParse(
     }
     return { values, positionals: parsed.positionals };
   } catch (error) {
-    io.err(error instanceof Error ? error.message : String(error));
+    // `--help` is a request, not a mistake: the caller's usage is the whole answer.
+    const help = argv.some((arg) => arg === '--help' || arg === '-h');
+    if (!help) io.err(error instanceof Error ? error.message : String(error));
     return null;
   }
 }
