@@ -74,6 +74,25 @@ describe('a flag without its value (subprocess)', () => {
   });
 });
 
+/** A subcommand asked for help, and a line its usage starts with. */
+const HELP_CASES: readonly (readonly [readonly string[], string])[] = [
+  [['depot', 'serve', '--help'], 'usage: shuaka depot serve'],
+  [['depot', 'terminal', 'add', '-h'], 'usage:'],
+  [['depot', 'report', '--db', 'x.db', '--help'], 'usage: shuaka depot report'],
+  [['journal', 'verify', '--help'], 'Usage:'],
+  [['params', 'sign', '--key', 'k.pem', '--help'], 'Usage:'],
+];
+
+describe('a subcommand asked for --help (subprocess)', () => {
+  it.each(HELP_CASES)('%j prints its usage on stdout, exit 0', (argv, first) => {
+    const run = shuaka(argv);
+    expect(run.code, run.err).toBe(0);
+    expect(run.out.split('\n')[0]).toContain(first);
+    expect(run.out).not.toMatch(/unknown flag/);
+    expect(run.err).toBe('');
+  });
+});
+
 describe('shuaka params init (subprocess)', () => {
   it('refusesABadId_inTheWordsOfTerminalJsonsPattern_andWritesNothing', async () => {
     const cases = [

@@ -1,6 +1,7 @@
 // The `shuaka depot` command table: the back office commands. The bin script dispatches here
 // so that firmware's own table never imports the depot.
 
+import { cliHelpAsked } from '../../../firmware/src/cli/cli_args.js';
 import type { CliIo } from './depot_cli_io.js';
 import { EXIT_USAGE } from './depot_cli_io.js';
 
@@ -61,5 +62,10 @@ export async function runDepotCommand(argv: readonly string[], io: CliIo): Promi
     io.err(`shuaka depot: unknown command '${name}'\n${usage()}`);
     return EXIT_USAGE;
   }
-  return (await entry.load())(rest, io);
+  const run = await entry.load();
+  if (!cliHelpAsked(rest)) return run(rest, io);
+  // Asked for help, a command parses no further and prints its usage as for a bad flag: here
+  // that usage is the answer, on stdout, and asking is no error.
+  await run(rest, { ...io, err: (text) => io.out(text) });
+  return 0;
 }

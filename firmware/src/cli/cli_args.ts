@@ -32,6 +32,15 @@ export interface CliArgs {
 /** Flags of a command, as parseArgs takes them (no short aliases, no `multiple`). */
 export type CliFlags = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
 
+/** True when `argv` asks for help (`--help` or `-h` before any `--`). */
+export function cliHelpAsked(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
 /** A value that reads as a negative number ("-1", "-0.5"), not as a flag. */
 const NEGATIVE_NUMBER = /^-[0-9.]/;
 
@@ -127,8 +136,7 @@ export function cliParse(
     return { values, positionals: parsed.positionals };
   } catch (error) {
     // `--help` is a request, not a mistake: the caller's usage is the whole answer.
-    const help = argv.some((arg) => arg === '--help' || arg === '-h');
-    if (!help) io.err(error instanceof Error ? error.message : String(error));
+    if (!cliHelpAsked(argv)) io.err(error instanceof Error ? error.message : String(error));
     return null;
   }
 }

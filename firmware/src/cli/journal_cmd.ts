@@ -23,7 +23,7 @@ import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
 import {
   DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
 } from '../app/journal/pan_vault_file.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse } from './cli_args.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 
 /** Damage in committed records or a checkpoint: nothing was changed, a copy is quarantined. */
@@ -123,6 +123,10 @@ async function streamingCommand(
 /** Runs `shuaka journal ...`; returns the exit code. Never throws on bad input or files. */
 export async function runJournalCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  if (cliHelpAsked(rest)) {
+    io.out(JOURNAL_USAGE);
+    return EXIT_OK;
+  }
   switch (command) {
     case 'verify':
       return streamingCommand(journalVerifyCommand, rest, io);

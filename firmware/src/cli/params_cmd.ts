@@ -20,7 +20,8 @@ import {
 } from '../app/params/params_install.js';
 import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
 import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/params_store.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliInt, cliParse, type CliIo } from './cli_args.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse,
+  type CliIo } from './cli_args.js';
 import { PARAMS_INIT_USAGE, paramsInitCommand } from './params_init.js';
 
 export const PARAMS_USAGE = `Usage:
@@ -63,6 +64,10 @@ export const EXIT_PARAMS_FLOOR_CORRUPT = 4;
 /** Runs `shuaka params ...`; returns the exit code. Never throws on bad input or files. */
 export async function runParamsCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  if (cliHelpAsked(rest)) {
+    io.out(PARAMS_USAGE);
+    return EXIT_OK;
+  }
   switch (command) {
     case 'init':
       return paramsInitCommand(rest, io);
