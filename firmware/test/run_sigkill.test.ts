@@ -493,6 +493,39 @@ describe(`shuaka run in ODA mode killed between the pending and the final (seed 
   }, 60_000);
 });
 
+describe(`shuaka run on a journal that journal init started after 5000 (seed ${SEED})`, () => {
+  it('run_onAStartedJournal_numbersFrom5001_9F41Too_andAKillRecoversThere', async () => {
+    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+    const where = `journal init --after-seq 5000, SIGKILL before write 3, seed ${SEED}`;
+    const rig = await startRig(await writeParams());
+    const journalDir = join(dir, 'journal-started');
+    const init = await journalCli(['init', '--after-seq', '5000', '--journal', journalDir]);
+    expect(init.code, init.out.join('\n')).toBe(0);
+    const cards = sweepCards();
+    // Write 3 is the final record's append of the first tap: its pending 5001 is durable.
+    const doomed = await startValidator(rig, journalDir, 'before:3');
+    expect((await tapLine(rig, doomed, cards)).killedAt, where).toBe(0);
+    expect(await doomed.exited, where).toEqual({ code: null, signal: 'SIGKILL' });
+    const restarted = await startValidator(rig, journalDir, null);
+    const line = await tapLine(rig, restarted, cards);
+    const { exit } = await stopValidator(restarted, rig);
+    expect(await exit, restarted.stderr.join('')).toEqual({ code: 0, signal: null });
+    expect(line.lines.map((l) => [l['result'], l['recovered']]), where).toEqual(
+      [['approved', true], ['approved', false], ['approved', false]]);
+    await expectLedgersMatchJournal(journalDir, cards, new Set(cards.slice(0, 1)), where);
+    const verify = await journalCli(['verify', '--journal', journalDir]);
+    expect(verify.out, where).toContain('  segments 1, retained from seq 5001');
+    expect(verify.out, where).toContain('  last seq 5006, acknowledged through 5000');
+    const exported = await journalCli(['export', '--journal', journalDir]);
+    const clearing = exported.out.map((text) => JSON.parse(text) as LogLine)
+      .filter((l) => l['type'] === 'clearing');
+    // Each tap's 9F41 is the seq of its pending record: 5001, 5003, 5005.
+    expect(clearing.map((l) => [l['pendingSeq'], /9F4104([0-9]{8})/i
+      .exec(String(l['iccDataHex']))?.[1]]), where).toEqual(
+      [[5001, '00005001'], [5003, '00005003'], [5005, '00005005']]);
+  }, 60_000);
+});
+
 /** The random run: ten riders, five kills at a drawn delay after a drawn rider's card lands. */
 const RANDOM_RIDERS = 10;
 const RANDOM_KILLS = 5;

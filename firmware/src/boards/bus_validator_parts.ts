@@ -291,8 +291,9 @@ export async function bootJournal(
 
 /**
  * The terminal data key that seals the journal's PANs: `path`, else DIR/data.key. Created
- * (0600, from the OS CSPRNG) on a validator's first start, when the journal is still empty;
- * refused when missing for a journal with records, readable by others, or of a bad size.
+ * (0600, from the OS CSPRNG) on a validator's first start, when the journal holds no card
+ * data yet (new, or started by `journal init`); refused when missing for a journal with
+ * records, readable by others, or of a bad size.
  */
 export async function bootDataKey(
   path: string | null,
@@ -301,7 +302,8 @@ export async function bootDataKey(
 ): Promise<BootResult<PanVault>> {
   const keyPath = path ?? dataKeyDefaultPath(journalDir);
   const random = (length: number): Uint8Array => new Uint8Array(randomBytes(length));
-  const key = await dataKeyProvision(keyPath, journal.summary().recordCount === 0, random);
+  // Not `lastSeq === 0`: a journal `shuaka journal init` started after N has no card yet.
+  const key = await dataKeyProvision(keyPath, !journal.holdsCardData(), random);
   if (!key.ok) return fail(`data key ${key.error}: ${key.detail}`);
   return { ok: true, value: PanVault.fromKey(key.value, random) };
 }

@@ -1,6 +1,7 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import type { FileHandle } from 'node:fs/promises';
 
@@ -17,6 +18,7 @@ import {
 import type { JournalExportLine } from '../app/journal/journal_export.js';
 import { toHex } from '../app/journal/journal_frame.js';
 import { journalRead } from '../app/journal/journal_reader.js';
+import { journalStart } from '../app/journal/journal_start.js';
 import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
 import { JOURNAL_KINDS, SEQ_MAX } from '../app/journal/journal_records.js';
 import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
@@ -44,6 +46,15 @@ export const JOURNAL_USAGE = `Usage:
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ; segments acknowledged whole
       are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
+  shuaka journal init --after-seq N [--journal DIR]
+      Start a new journal in DIR (created if missing) whose first record will be seq N + 1,
+      everything through N acknowledged: for a replaced journal (new SD card, board swap, a
+      CORRUPT journal moved away), N = the depot's highest seq for the terminal, so that no
+      seq (nor 9F41) is used twice. Writes one checkpoint, DIR/journal-<N+1>.ckpt, atomically
+      (a power cut leaves it whole or absent: run init again). N is 0..${SEQ_MAX - 1}; 0
+      writes nothing (an empty directory is a new journal). Refused (exit 1) when DIR holds a
+      journal segment or checkpoint already: nothing is overwritten or removed. Takes
+      DIR/journal.lock like ack.
 --stats prints the time, peak RSS and V8 heap limit of the command to stderr. Verify and
 export run in a node process of their own with a small heap (bounded memory at any size).
 DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME} and DIR/journal-NNNNNNNNNN.bin
@@ -53,10 +64,11 @@ corruption: reported, never cut; the validator puts a copy in DIR/quarantine-<fi
 Exit codes:
   0  ok (verify: the journal is intact, or new and empty; a torn tail is not an error)
   1  the command failed: unreadable directory or file, I/O error, ack refused (seq not after
-     the last ack or past the last record)
+     the last ack or past the last record), init refused (DIR holds a journal, or DIR cannot
+     be created or written)
   2  bad usage
   3  corrupt: damage a torn write cannot explain (verify, export, ack)
-  4  locked: a running validator holds DIR/journal.lock (ack)`;
+  4  locked: a running validator holds DIR/journal.lock (ack, init)`;
 
 /** Verify and export: every retained segment, no per-card map. */
 const WHOLE_JOURNAL: JournalReadOptions = {
@@ -134,6 +146,8 @@ export async function runJournalCommand(argv: string[], io: CliIo): Promise<numb
       return streamingCommand(journalExportCommand, rest, io);
     case 'ack':
       return journalAckCommand(rest, io);
+    case 'init':
+      return journalInitCommand(rest, io);
     case 'help':
     case '--help':
     case '-h':
@@ -371,6 +385,77 @@ async function journalAck(dir: string, through: number, io: CliIo): Promise<numb
   io.out(`acknowledged through seq ${through} (ack record seq ${appended.value.seq}), `
     + `${segments} segment${segments === 1 ? '' : 's'} retained`);
   return EXIT_OK;
+}
+
+async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = cliParse(argv, ['journal', 'after-seq']);
+  // The first record gets N + 1, which must still be a seq (at most SEQ_MAX).
+  const afterSeq = cliInt(args?.values['after-seq'], 0, SEQ_MAX - 1);
+  if (args === null || afterSeq === null || args.positionals.length !== 0) return usage(io);
+  const dir = args.values['journal'] ?? 'journal';
+  const made = await dirMakeDurable(dir);
+  if (made !== null) {
+    io.err(`not initialised: cannot create ${dir}: ${made}`);
+    return EXIT_FAILED;
+  }
+  const lock = await dirLockAcquire(dir);
+  if (!lock.ok) {
+    io.err(`not initialised: ${lock.detail}`);
+    return lock.error === HalStatus.BUSY ? EXIT_JOURNAL_LOCKED : EXIT_FAILED;
+  }
+  try {
+    // Opening removes replace temporaries a power cut left (an interrupted init's among them).
+    const storage = await FileStorage.open(dir, { quotaBytes: null });
+    if (!storage.ok) {
+      io.err(`not initialised: ${storage.detail}`);
+      return EXIT_FAILED;
+    }
+    const started = await journalStart(storage.value, JOURNAL_FILE_NAME, afterSeq);
+    await storage.value.close();
+    if (!started.ok) {
+      const hint = started.why === 'exists' ? ': move it away first, init never overwrites' : '';
+      io.err(`not initialised: ${dir} ${started.detail}${hint}`);
+      return EXIT_FAILED;
+    }
+    const wrote = started.written === null
+      ? 'nothing written: an empty directory is a new journal'
+      : `wrote ${started.written}`;
+    io.out(`journal ${dir}: new, first record will be seq ${afterSeq + 1}, `
+      + `acknowledged through ${afterSeq} (${wrote})`);
+    return EXIT_OK;
+  } finally {
+    await lock.value.release();
+  }
+}
+
+/**
+ * Creates `dir` (and missing parents) and makes the new entries durable: each created
+ * directory and the one holding the first of them are fsynced. Null when done, else why.
+ */
+async function dirMakeDurable(dir: string): Promise<string | null> {
+  try {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return null;
+    const target = resolve(dir);
+    // Bounded: from the target up to the first directory mkdir created.
+    for (let at = target; ; at = dirname(at)) {
+      await fsyncPath(at);
+      if (at === resolve(first) || at === dirname(at)) break;
+    }
+    await fsyncPath(dirname(resolve(first)));
+    return null;
+  } catch (error) {
+    return describe(error);
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads the journal in `dir` read only; null (after printing why) when it cannot be read. */

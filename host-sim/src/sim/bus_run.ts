@@ -43,6 +43,11 @@ export interface BusRunOptions {
   readonly tunionRiders?: boolean;
   /** The board's PSAM for those riders: the emulator (absent: 'emu') or an empty slot. */
   readonly psam?: 'emu' | 'none';
+  /**
+   * Files the journal medium holds at power-on (a journal `shuaka journal init` started after
+   * a seq, read from `shuaka sim --journal DIR`); absent: an empty medium, a new journal.
+   */
+  readonly journalFiles?: ReadonlyMap<string, Uint8Array>;
 }
 
 export const BUS_RUN_DEFAULT: BusRunOptions = {

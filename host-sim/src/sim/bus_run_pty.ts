@@ -29,7 +29,7 @@ import {
   busBoardOptions,
   composeSimBoardRest,
   SIM_READER_RF,
-  simStorage,
+  simStorageLoaded,
   type BusBoard,
   type SimBoardRest,
 } from './sim_board_parts.js';
@@ -198,7 +198,7 @@ async function ptyRigStart(
     const board = await composeSimBoardRest(boardOptions, {
       clock,
       reader: reader.reader,
-      storage: simStorage(boardOptions, new Prng(options.seed)),
+      storage: await simStorageLoaded(boardOptions, new Prng(options.seed)),
       psam: psam?.validatorPsam ?? null,
       position: () => route.position(),
     });

@@ -23,7 +23,7 @@ import { simBoardPsam, type SimPsam, type SimTunionOptions } from './sim_tunion.
 import {
   composeSimBoardRest,
   SIM_READER_RF,
-  simStorage,
+  simStorageLoaded,
   type BusBoard,
 } from './sim_board_parts.js';
 
@@ -52,6 +52,8 @@ export interface SimBoardOptions {
   readonly logSink?: (event: LogEvent) => void;
   /** A PSAM in the slot, the T-Union ADF and the stop source; absent or null: no PSAM. */
   readonly tunion?: SimTunionOptions | null;
+  /** Files on the journal medium at power-on (see BusRunOptions.journalFiles). */
+  readonly journalFiles?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** The composed board and the handles a scenario needs. */
@@ -72,7 +74,7 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
     rig.reader.start({ baudRate: options.baudRate, rf: SIM_READER_RF }),
   );
   if (!started.ok) throw new Error(`PN532 start: ${started.error} ${started.detail}`);
-  const storage = simStorage(options, new Prng(options.seed));
+  const storage = await simStorageLoaded(options, new Prng(options.seed));
   const tunion = options.tunion ?? null;
   const psam = await simBoardPsam(clock, (p) => rig.run(p), tunion);
   const rest = await composeSimBoardRest(options, {

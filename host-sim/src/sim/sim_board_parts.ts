@@ -146,6 +146,16 @@ export function simStorage(options: SimBoardOptions, prng: Prng): StorageSim {
   });
 }
 
+/** simStorage holding `options.journalFiles` durably (written before the board boots). */
+export async function simStorageLoaded(options: SimBoardOptions, prng: Prng): Promise<StorageSim> {
+  const storage = simStorage(options, prng);
+  for (const [name, bytes] of options.journalFiles ?? []) {
+    const written = await storage.replace(name, bytes);
+    if (!written.ok) throw new Error(`journal medium: ${written.detail}`);
+  }
+  return storage;
+}
+
 /** Records the signals the app starts, then forwards them to the real player. */
 function recordingIndicator(
   inner: IndicatorPort,
@@ -362,6 +372,7 @@ export function busBoardOptions(
     terminalId: options.terminalId ?? 'SIM00001',
     ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
     ...(options.logSink === undefined ? {} : { logSink: options.logSink }),
+    ...(options.journalFiles === undefined ? {} : { journalFiles: options.journalFiles }),
     tunion,
   };
 }

@@ -7,10 +7,8 @@
 
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
-  readdirSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -23,6 +21,7 @@ import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
+import { simJournalDirFiles } from './sim_journal_dir.js';
 import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
 import { tunionSummaryLines } from './sim_summary_tunion.js';
@@ -70,10 +69,11 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 e-cash) or default (the classic e-cash-heavy mix)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
-                medium) in DIR, a new or empty directory, so that \`shuaka journal verify|export|
-                ack --journal DIR\` work on the simulated run; with it DIR/data.key, the
-                simulated terminal data key of the seed, which \`journal export\` opens the
-                sealed PANs with
+                medium) in DIR, a new or empty directory or one that \`shuaka journal init
+                --after-seq N\` started (the run's first record is then seq N + 1), so that
+                \`shuaka journal verify|export|ack --journal DIR\` work on the simulated run;
+                with it DIR/data.key, the simulated terminal data key of the seed, which
+                \`journal export\` opens the sealed PANs with
   --psam S      the validator's PSAM for the T-Union riders (tap in, tap out): emu (default,
                 the PSAM emulator in the board's SAM slot, opened at start as \`shuaka run
                 --psam\` opens a real one) or none (an empty slot: T-Union cards refused)
@@ -281,14 +281,20 @@ function logSinkOf(stream: LogStream): (event: LogEvent) => void {
   };
 }
 
-/** Checks what must hold before the run starts: 0 = go, else the exit code (printed why). */
-function preflight(parsed: SimOptions, io: SimIo): number {
+/**
+ * Checks what must hold before the run starts: the options to run with (a journal that
+ * `shuaka journal init` started in --journal DIR on the medium), else the exit code (printed
+ * why).
+ */
+function preflight(parsed: SimOptions, io: SimIo): SimOptions | number {
   const { journal } = parsed;
-  if (journal !== null && existsSync(journal) && readdirSync(journal).length > 0) {
-    io.err(`shuaka sim: --journal ${journal} is not empty (a run writes a new journal)`);
+  const files = journal === null ? null : simJournalDirFiles(journal);
+  if (typeof files === 'string') {
+    io.err(`shuaka sim: ${files}`);
     return 2;
   }
-  return 0;
+  if (files === null) return parsed;
+  return { ...parsed, options: { ...parsed.options, journalFiles: files } };
 }
 
 /**
@@ -326,14 +332,14 @@ export async function runSimCommand(
     return 2;
   }
   const ready = preflight(parsed, io);
-  if (ready !== 0) return ready;
+  if (typeof ready === 'number') return ready;
   const log = parsed.log === null ? null : openLogStream(parsed.log);
   if (typeof log === 'string') {
     io.err(`shuaka sim: ${log}`);
     return 2;
   }
   try {
-    return await runSimLine(parsed, io, { ptyRunner, openDepot, interrupt, log });
+    return await runSimLine(ready, io, { ptyRunner, openDepot, interrupt, log });
   } finally {
     if (log !== null) closeSync(log.fd);
   }

@@ -269,6 +269,16 @@ export class Journal {
     return this.state.lastFinalFor(panToken, psn);
   }
 
+  /**
+   * True when the journal keeps anything sealed or keyed under the terminal data key: a record
+   * in a segment, or a checkpoint's open or uncertain taps and per-card last finals. False for
+   * a new journal and for one that `shuaka journal init` started after a seq (its last seq is
+   * not 0, but nothing of a card is there): a new data key may be made for it.
+   */
+  holdsCardData(): boolean {
+    return this.segments.some((s) => s.segmentBytes > 0) || this.state.holdsCardData();
+  }
+
   /** True after a failed write or sync: reopen the journal to recover. */
   isFailed(): boolean {
     return this.failedDetail !== null;

@@ -494,6 +494,12 @@ export class JournalState {
     return state;
   }
 
+  /** True when a record (an open or uncertain tap, a grey) or a card's last final is kept. */
+  holdsCardData(): boolean {
+    return this.pendings.size + this.uncertain.size + this.tornRecords.size
+      + this.tunionGreys.size + this.lastFinalByCard.size > 0;
+  }
+
   /** Every uncertain tap, oldest first. */
   uncertainAll(): UncertainTap[] {
     return this.uncertainSeqs().map((seq) => {
