@@ -388,7 +388,7 @@ async function journalAck(dir: string, through: number, io: CliIo): Promise<numb
 }
 
 async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'after-seq']);
+  const args = cliParse(argv, ['journal', 'after-seq'], io);
   // The first record gets N + 1, which must still be a seq (at most SEQ_MAX).
   const afterSeq = cliInt(args?.values['after-seq'], 0, SEQ_MAX - 1);
   if (args === null || afterSeq === null || args.positionals.length !== 0) return usage(io);
