@@ -52,15 +52,62 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function entries(taps: number): JournalEntry[] {
+/** Taps of cards cardBase+1..cardBase+taps; `seqBefore`: the journal's last seq before them. */
+function entries(taps: number, cardBase = 0, seqBefore = 0): JournalEntry[] {
   const out: JournalEntry[] = [];
   for (let n = 1; n <= taps; n += 1) {
-    const pendingSeq = out.length + 1;
-    out.push({ kind: 'pending', recovery: recovery(card(n), n), fareRule: 'flat',
+    const pendingSeq = seqBefore + out.length + 1;
+    const key = card(cardBase + n);
+    out.push({ kind: 'pending', recovery: recovery(key, n), fareRule: 'flat',
       amountMinor: 200 });
-    out.push({ kind: 'final', pendingSeq, clearing: clearing(card(n), n) });
+    out.push({ kind: 'final', pendingSeq, clearing: clearing(key, n) });
   }
   return out;
+}
+
+function depotTaps(): number {
+  const db = new Database(join(dir, 'd.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT count(*) AS n FROM taps WHERE terminal_id = ?')
+      .get('T0001') as { n: number };
+    return row.n;
+  } finally {
+    db.close();
+  }
+}
+
+/** The board's uploader (pass in a worker, HTTPS) on the journal in `journalDir`. */
+async function boardUploader(journalDir: string, logs: Record<string, unknown>[] = []): Promise<{
+  uploader: Uploader; journal: Journal; close: () => Promise<void>;
+}> {
+  const storage = await FileStorage.open(journalDir, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const clock = new ClockSim(WALL_EPOCH_MS);
+  const opened = await Journal.open(storage.value,
+    { ...journalOptions(clock), fileName: JOURNAL_FILE_NAME });
+  if (!opened.ok) throw new Error(opened.detail);
+  const identity = await depotIdentityRead(join(dir, 'ids'));
+  if (!identity.ok) throw new Error(identity.detail);
+  const url = new URL(`https://localhost:${port}/`);
+  const depot = new DepotHttps({ url, identity: identity.value, timeoutMs: 10_000 });
+  const pass = new UploadPassWorker({
+    dir: journalDir, fileName: JOURNAL_FILE_NAME,
+    dataKeyPath: join(journalDir, DATA_KEY_FILE_NAME), terminalId: 'T0001', depotUrl: url,
+    identity: identity.value, timeoutMs: 10_000, niceness: 10, gate: new UploadTapGate(),
+    tapInProgress: () => false, tapPollMs: 5,
+  });
+  const uploader = new Uploader({
+    depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME,
+    journal: opened.value.journal, panVault: FIXTURE_VAULT, clock, random01: () => 0.5,
+    log: { log: (e) => logs.push(e) }, tapInProgress: () => false, params: null,
+    passRunner: pass.run,
+  }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'T0001',
+    batch: { recordsMax: 40, bytesMax: 1 << 20 } });
+  const close = async (): Promise<void> => {
+    depot.close();
+    await storage.value.close();
+  };
+  return { uploader, journal: opened.value.journal, close };
 }
 
 describe('the board uploader against a real depot', () => {
@@ -113,5 +160,42 @@ describe('the board uploader against a real depot', () => {
       depot.close();
       await storage.value.close();
     }
+  }, 300_000);
+
+  it('replacedJournal_isRefused409_keptUnacked_thenInitAfterTheDepotsSeq_uploads', async () => {
+    // The depot holds T0001 through seq 600 (the test above). The storage card is replaced:
+    // a new journal numbers from 1 again, other riders' cards at the same seqs.
+    const held = depotTaps();
+    const logs: Record<string, unknown>[] = [];
+    const anew = await boardUploader(await writeJournalDir(dir, 'replaced',
+      entries(5, 1000)), logs);
+    try {
+      expect(await anew.uploader.contact()).toMatchObject({ ok: false, error: 'conflict' });
+      await anew.uploader.betweenTaps();
+      expect(anew.journal.summary().ackThroughSeq).toBe(0);
+      const failed = logs.find((e) => e['event'] === 'upload-failed');
+      expect(failed).toMatchObject({ error: 'conflict', httpStatus: 409 });
+      expect(String(failed?.['detail'])).toContain('--after-seq 600');
+    } finally {
+      await anew.close();
+    }
+    expect(depotTaps()).toBe(held);
+    expect(shuaka('journal', 'export', '--journal', join(dir, 'replaced')).out
+      .split('\n').filter((line) => line !== '')).toHaveLength(5);
+    // The technician starts the next journal after what the depot holds, as it said.
+    const init = shuaka('journal', 'init', '--after-seq', '600', '--journal',
+      join(dir, 'resumed'));
+    expect(init.code, init.err).toBe(0);
+    const resumed = await boardUploader(await writeJournalDir(dir, 'resumed',
+      entries(5, 1000, 600)));
+    try {
+      expect(await resumed.uploader.contact()).toEqual({ ok: true });
+      await resumed.uploader.betweenTaps();
+      expect(resumed.journal.summary().ackThroughSeq).toBe(610);
+      expect(resumed.uploader.state()).toMatchObject({ recordsStored: 5, duplicates: 0 });
+    } finally {
+      await resumed.close();
+    }
+    expect(depotTaps()).toBe(held + 5);
   }, 300_000);
 });

@@ -76,17 +76,28 @@ export async function storedReplays(tx: DepotDb, batch: SealedBatch): Promise<Se
   return replays;
 }
 
+/** The names of the facts (see `facts`) in which two records differ. */
+function differing(held: string, mine: string): string {
+  const names = ['kind', 'time', 'card', 'ATC', 'amount'];
+  const a = held.split('|');
+  const b = mine.split('|');
+  return names.filter((_, i) => a[i] !== b[i]).join(', ');
+}
+
+/**
+ * The refusal, what to do first: a validator keeps the first 300 characters of an answer's
+ * detail in its log, so the seq to start after comes before the records' description.
+ */
 async function conflictError(
   tx: DepotDb, terminalId: string, seq: number, row: DepotRow, mine: string,
 ): Promise<BatchError> {
+  const card = row['pan_token'] === undefined ? 'card_serial' : 'pan_token';
+  const held = storedFacts(row, card);
   const when = (ms: number): string => new Date(ms).toISOString();
-  const [type, timeText] = mine.split('|');
   const through = await storedThroughSeq(tx, terminalId);
   return new BatchError('seq-conflict', `records[seq ${seq}]`,
-    `the depot holds seq ${seq} of terminal ${terminalId} as another record `
-    + `(${String(row['type'])} at ${when(Number(row['time_wall_ms']))}; this batch: `
-    + `${type ?? '?'} at ${when(Number(timeText))}): the terminal's journal was replaced and `
-    + `numbers again from a seq the depot holds; nothing of this batch was stored. The depot `
-    + `holds this terminal's records through seq ${through}: start its journal after it `
-    + `(shuaka journal init --after-seq ${through})`);
+    `a replaced journal? Nothing stored: the depot holds terminal ${terminalId} through seq `
+    + `${through}; start its journal after it (shuaka journal init --after-seq ${through}). `
+    + `Seq ${seq} is held as another record (${String(row['type'])} at `
+    + `${when(Number(row['time_wall_ms']))}; differs in ${differing(held, mine)})`);
 }

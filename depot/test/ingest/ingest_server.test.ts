@@ -132,12 +132,15 @@ describe.each(engines)('ingest on $name', (engine) => {
       const answer = await post(rig, 'a', anew);
       expect(answer).toMatchObject({ status: 409, json: { error: 'seq-conflict' } });
       const detail = String((answer.json as { detail: string }).detail);
-      expect(detail).toContain('seq 1 of terminal SIM00001');
+      expect(detail).toContain('holds terminal SIM00001 through seq 40');
+      expect(detail).toContain('Seq 1 is held as another record (clearing at');
+      expect(detail).toContain('differs in time, card)');
       expect(detail).toContain('shuaka journal init --after-seq 40');
       // Reaching past what the depot holds, from a seq held as another card: nothing stored.
       const overlap = await post(rig, 'a', clearingBatch('SIM00001', 39, 4, 500));
       expect(overlap).toMatchObject({ status: 409, json: { error: 'seq-conflict' } });
-      expect(String((overlap.json as { detail: string }).detail)).toContain('seq 39 ');
+      expect(String((overlap.json as { detail: string }).detail))
+        .toContain('Seq 39 is held as another record');
       expect(await count(rig.db)).toBe(before);
       expect(await count(rig.db, "terminal_id = 'SIM00001' AND seq > 40")).toBe(0);
       expect((await rig.db.query('SELECT count(*) AS n FROM batches'))[0]?.['n'])
