@@ -171,6 +171,11 @@ export class SwarmModel {
     }
   }
 
+  /** True when a T-Union card's newest debit has no final record yet (a torn tap). */
+  tunionUnfinished(card: TunionRiderCard): boolean {
+    return this.tunion.unfinished(card);
+  }
+
   /** A tap begins (its card placed next): what a T-Union card's next tap must finish. */
   tapBegins(card: AnyRiderCard): void {
     this.tunion.tapBegins(card);

@@ -2,7 +2,11 @@
 
 import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
-import { isTunionRider, type AnyRiderCard } from '../sim/bus_riders.js';
+import {
+  isTunionRider,
+  type AnyRiderCard,
+  type TunionRiderCard,
+} from '../sim/bus_riders.js';
 import { SIM_LINE_STOPS } from '../sim/sim_tunion.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
@@ -61,10 +65,19 @@ interface TapExcuse {
  * EC balance under a quarter of its personalised one, or a cumulative offline total past three
  * quarters of its limit, is loaded back (QpbocCard.topUp), unless a debit is still staged on
  * the card (a torn tap its next tap may finish). Without it a long run's cards run dry and
- * nearly every later tap is a decline. True when the card was topped up.
+ * nearly every later tap is a decline. A T-Union card is loaded likewise under a quarter of its
+ * personalised balance (TunionCard.topUp), unless its newest debit has no final record yet
+ * (`unfinished`: the next tap finishes it by the card's proof and balance, which a load would
+ * move). True when the card was topped up.
  */
-function riderTopsUp(rider: AnyRiderCard): boolean {
-  if (isTunionRider(rider)) return false;
+function riderTopsUp(rider: AnyRiderCard, unfinished: (card: TunionRiderCard) => boolean)
+  : boolean {
+  if (isTunionRider(rider)) {
+    const card = rider.card;
+    if (card.balanceMinor() >= card.profile.balanceMinor / 4 || unfinished(rider)) return false;
+    card.topUp();
+    return true;
+  }
   const card = rider.card;
   let low = false;
   for (const app of card.profile.applications) {
@@ -146,7 +159,7 @@ export class SwarmSession {
   /** A fare: the tap, then re-taps while the answer asks for one (same card, no new faults). */
   private async fare(plan: SwarmTapPlan, quiet: boolean): Promise<void> {
     const { model, mix, prng } = this.world;
-    if (riderTopsUp(plan.card)) this.world.stats.topUps += 1;
+    if (riderTopsUp(plan.card, (c) => model.tunionUnfinished(c))) this.world.stats.topUps += 1;
     const fare = model.fareStart(plan.card);
     let outcome = await this.tap(plan, quiet, true);
     const retaps = prng.fork(`retap-${this.world.stats.taps}`);

@@ -95,6 +95,14 @@ export class SwarmTunionModel {
     }
   }
 
+  /** True when the card's newest debit has no final record (its tap was torn). */
+  unfinished(card: TunionRiderCard): boolean {
+    const debits = card.card.debits();
+    const last = debits[debits.length - 1];
+    return last !== undefined
+      && !this.index.finished(tunionDebitKey(card.card.profile.applicationSerial, last.atc));
+  }
+
   /** A tap begins: notes the card's newest debit when no final speaks for it yet. */
   tapBegins(card: AnyRiderCard): void {
     this.open = null;
