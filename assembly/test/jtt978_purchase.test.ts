@@ -258,6 +258,8 @@ function coBadged(inner: TunionCard): TunionCard {
     log: () => inner.log(),
     debits: () => inner.debits(),
     keys: () => inner.keys(),
+    topUp: () => inner.topUp(),
+    loadedMinor: () => inner.loadedMinor(),
     transceive(capdu: Uint8Array): Uint8Array | null {
       const text = hex(capdu);
       if (text.startsWith('00A404000E')) return fci;

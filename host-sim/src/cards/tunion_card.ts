@@ -61,6 +61,14 @@ export interface TunionCard extends VirtualCard {
   log(): readonly Uint8Array[];
   /** Every debit the card committed: amount, terminal serial, TAC. */
   debits(): readonly { readonly amountMinor: number; readonly atc: number; readonly tac: string }[];
+  /**
+   * The holder loads the card at a service desk (圈存): the balance goes back up to the
+   * personalised one. A load is the issuer's online transaction, not modelled by commands:
+   * it changes no offline serial and no record; `loadedMinor` counts what was loaded.
+   */
+  topUp(): void;
+  /** Money loaded by `topUp` so far (balance = personalised + loaded - debited). */
+  loadedMinor(): number;
   /** The card's derived keys (tests compute MACs with them independently). */
   keys(): { readonly dpk: Uint8Array; readonly dtk: Uint8Array; readonly damk: Uint8Array };
 }
@@ -140,6 +148,7 @@ class TunionCardImpl implements TunionCard {
   private readonly committed: { amountMinor: number; atc: number; tac: string }[] = [];
   private lastProof: { atc: number; type: number; mac2: Uint8Array; tac: Uint8Array } | null = null;
   private readonly cardKeys: { dpk: Uint8Array; dtk: Uint8Array; damk: Uint8Array };
+  private loaded = 0;
 
   constructor(
     readonly profile: TunionProfile,
@@ -201,6 +210,16 @@ class TunionCardImpl implements TunionCard {
 
   keys(): { dpk: Uint8Array; dtk: Uint8Array; damk: Uint8Array } {
     return this.cardKeys;
+  }
+
+  topUp(): void {
+    const amount = Math.max(0, this.profile.balanceMinor - this.balance);
+    this.balance += amount;
+    this.loaded += amount;
+  }
+
+  loadedMinor(): number {
+    return this.loaded;
   }
 
   transceive(capdu: Uint8Array): Uint8Array | null {

@@ -68,7 +68,8 @@ export function checkTunionRiders(
       }
     }
     const spent = rider.card.debits().reduce((sum, d) => sum + d.amountMinor, 0);
-    if (rider.card.balanceMinor() !== rider.card.profile.balanceMinor - spent) {
+    const loaded = rider.card.loadedMinor();
+    if (rider.card.balanceMinor() !== rider.card.profile.balanceMinor + loaded - spent) {
       violations.push(`${rider.name} ${serial}: balance does not match its debits`);
     }
   }

@@ -28,7 +28,11 @@ import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../../../firmware/src/app/upload/uploader.js';
 import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
 import { Validator } from '../../../firmware/src/app/validator/validator.js';
-import type { LogEvent, LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
+import type {
+  LogEvent,
+  LogPort,
+  ValidatorPorts,
+} from '../../../firmware/src/app/validator/validator_ports.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { PN532_SIM_DEFAULT_OPTIONS, Pn532Sim } from '../pn532_sim/pn532_sim.js';
 import {
@@ -40,6 +44,8 @@ import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import { DepotLinkFaulty, type DepotLinkFaults } from '../sim/depot_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
+import { simPsamOpen } from '../sim/sim_tunion.js';
+import type { PsamEmulator } from '../psam/psam_emulator.js';
 import type { StorageSim } from '../storage_sim.js';
 import { ClockSim } from '../clock_sim.js';
 import {
@@ -83,7 +89,11 @@ export interface SwarmBoot {
   readonly wrapLog: (inner: LogPort) => LogPort;
   /** Wraps the reader driver the validator sees (a canary may hang it). */
   readonly wrapReader: (inner: ReaderPort) => ReaderPort;
+  /** Wraps the journal the validator sees (a canary may hide its open grey records). */
+  readonly wrapJournal: (inner: Journal) => Journal;
   readonly upload: SwarmUpload;
+  /** The PSAM in the slot (it outlives the board, as a card does), or null for none. */
+  readonly psam: PsamEmulator | null;
 }
 
 /** A running board. */
@@ -154,6 +164,7 @@ export async function bootSwarmBoard(
   const [screen, indicator] = [swarmScreen(), memoryIndicator()];
   const { logs, log, readerErrors } = boardLog(boot);
   const display = new DwinDisplay(screen, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
+  const psam = await openPsam(boot, clock);
   const jitter = boot.prng.fork('reopen-jitter');
   // The terminal data key of the seed (as `shuaka sim`); each boot its own IV stream.
   const sealIvs = boot.prng.fork('pan-seal-iv');
@@ -162,8 +173,8 @@ export async function bootSwarmBoard(
   const seen = busyTrackedReader(boot.wrapReader(reader));
   const validator = new Validator(
     { reader: seen.reader, display, indicator, clock: wall, kernel,
-      journal: opened.value.journal, params: () => activeSet,
-      unpredictableNumber: () => boot.prng.bytes(4), panVault, log },
+      journal: boot.wrapJournal(opened.value.journal), params: () => activeSet,
+      unpredictableNumber: () => boot.prng.bytes(4), panVault, log, ...psam },
     boot.options.validator,
   );
   await runOnSwarmClock(clock, validator.start());
@@ -198,6 +209,21 @@ export async function bootSwarmBoard(
     forgetLineRecords,
   };
   return { ok: true, board };
+}
+
+/**
+ * The PSAM's ports for the validator: the slot opened as the board opens it at start-up
+ * (power-on, SELECT, files 0016 and 0017: sim_tunion.ts), and the bus's stop source.
+ */
+async function openPsam(
+  boot: SwarmBoot,
+  clock: ClockSim,
+): Promise<Pick<ValidatorPorts, 'psam' | 'position'>> {
+  const tunion = boot.options.tunion ?? null;
+  if (boot.psam === null || tunion === null) return {};
+  const opened = await simPsamOpen(clock, (p) => runOnSwarmClock(clock, p),
+    { psamProfile: tunion.psamProfile, commandMs: tunion.commandMs, emulator: boot.psam });
+  return { psam: opened.validatorPsam, position: tunion.position };
 }
 
 /** The uploader beside the tap loop, as bus_uploader.ts builds it, its pass read in-thread. */

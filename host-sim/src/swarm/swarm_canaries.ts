@@ -6,6 +6,7 @@ import { halOk } from '../../../hal/src/ports/hal_status.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
+import type { Journal } from '../../../firmware/src/app/journal/journal.js';
 import {
   frameCheck,
   FRAME_HEADER_BYTES,
@@ -31,6 +32,7 @@ export const SWARM_CANARIES = [
   'reader-never-reopened',
   'throwing-journal',
   'acked-not-stored',
+  'tunion-recovery-off',
 ] as const;
 
 export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
@@ -143,6 +145,7 @@ function hangingReader(inner: ReaderPort): ReaderPort {
 const ALL_BUT_PAN: readonly SwarmCheck[] = [
   'double-charge',
   'durable-debit',
+  'torn-recovered',
   'committed',
   'journal-verifies',
   'refused-cards',
@@ -190,6 +193,41 @@ function uploadCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
       ...SWARM_HOOKS_STOCK,
       wrapDepot: ackingWithoutStoring,
       tuneMix: forced({ depotContactMs: 1_000, segmentBytes: 16 << 10 }),
+    },
+  };
+}
+
+/**
+ * The journal as the validator sees it, with no open T-Union grey record (an index of open
+ * greys lost at a reboot, or never kept): a torn T-Union debit is never finished by the card's
+ * proof, and its next tap is a new purchase.
+ */
+function hidingOpenGreys(journal: Journal): Journal {
+  return new Proxy(journal, {
+    get: (target, property) => {
+      if (property === 'tunionOpenGreys') return () => [];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
+/** The canary of T-Union torn debits: the proof recovery is off. */
+function tunionCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
+  return {
+    ...base,
+    name: 'tunion-recovery-off',
+    defect: 'a torn T-Union debit is not finished by the card\'s proof at its next tap',
+    faults: ['card-pull', 'power-cut'],
+    caughtBy: ['double-charge', 'torn-recovered'],
+    hooks: {
+      ...SWARM_HOOKS_STOCK,
+      wrapJournal: hidingOpenGreys,
+      // Many T-Union riders, pulled or cut often, who always tap again.
+      tuneMix: forced({ tunionShare: 0.6, cardPullPerTap: 0.3, powerCutPerTap: 0.05,
+        reTapChance: 1 }),
     },
   };
 }
@@ -246,6 +284,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
       return readerCanary(name);
     case 'acked-not-stored':
       return uploadCanary(base);
+    case 'tunion-recovery-off':
+      return tunionCanary(base);
     case 'throwing-journal':
       return {
         ...base,

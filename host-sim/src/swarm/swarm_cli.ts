@@ -140,6 +140,7 @@ export function swarmSummary(result: SwarmResult): string {
     `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes (${s.paramsCuts} cut), ` +
     `${s.clockJumps} clock jumps, ${s.diskFulls} disk fills, ` +
     `${s.topUps} top-ups, ` +
+    `${s.tunionApproved} T-Union approved (${s.tunionRecovered} recovered), ` +
     `${result.uploads.lines} records uploaded in ${result.uploads.batches} batches; ` +
     `${(s.simulatedMs / 3_600_000).toFixed(2)} h simulated in ` +
     `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs, result.cpuMs)})`

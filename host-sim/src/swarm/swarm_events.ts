@@ -3,13 +3,14 @@
 import type { CardFault } from '../cards/card_faults.js';
 import type { Pn532SimFault } from '../pn532_sim/pn532_sim_faults.js';
 import type { Prng } from '../prng.js';
-import type { RiderCard, RiderPool } from '../sim/bus_riders.js';
+import type { AnyRiderCard, RiderCard, RiderPool } from '../sim/bus_riders.js';
+import type { TunionName } from '../cards/tunion_population.js';
 import type { SwarmMix } from './swarm_mix.js';
 import { SWARM_IDLE_KEEP_MS } from './swarm_ride.js';
 
 /** One tap (event) of the run and the faults that come with it. */
 export interface SwarmTapPlan {
-  readonly card: RiderCard;
+  readonly card: AnyRiderCard;
   readonly gapMs: number;
   readonly holdMs: number;
   /** Of a quiet gap's idle polls, the last this many ms run for real (see SWARM_IDLE_KEEP_MS). */
@@ -53,6 +54,40 @@ const CARD_WEIGHTS: ReadonlyArray<readonly [string, number]> = [
   ['revoked-issuer', 2],
 ];
 const CARD_WEIGHT_TOTAL = CARD_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+
+/**
+ * T-Union kinds weighted likewise: mostly good interop cards, a local-only card (it keeps its
+ * ride in 0019), a card too poor for a fare, and cards a validator must refuse.
+ */
+const TUNION_WEIGHTS: ReadonlyArray<readonly [TunionName, number]> = [
+  ['tunion-interop-shenzhen', 30],
+  ['tunion-interop-beijing', 15],
+  ['tunion-interop-shanghai', 15],
+  ['tunion-local-only', 15],
+  ['tunion-low-balance', 5],
+  ['tunion-blocked', 3],
+  ['tunion-expired', 3],
+];
+
+/** The kind drawn from `weights` (the first kind when they sum to nothing). */
+function drawKind<T extends string>(prng: Prng, weights: ReadonlyArray<readonly [T, number]>): T {
+  const total = weights.reduce((sum, [, w]) => sum + w, 0);
+  let pick = prng.below(Math.max(1, total));
+  for (const [kind, weight] of weights) {
+    if (pick < weight) return kind;
+    pick -= weight;
+  }
+  const first = weights[0];
+  if (first === undefined) throw new Error('no card kinds');
+  return first[0];
+}
+
+/** A T-Union card of the pool, or null when the pool has none. */
+function drawTunionCard(prng: Prng, pool: RiderPool): AnyRiderCard | null {
+  const name = drawKind(prng, TUNION_WEIGHTS);
+  const ofKind = pool.tunion.filter((c) => c.name === name);
+  return ofKind[prng.below(Math.max(1, ofKind.length))] ?? pool.tunion[0] ?? null;
+}
 
 function drawCard(prng: Prng, pool: RiderPool): RiderCard {
   let pick = prng.below(CARD_WEIGHT_TOTAL);
@@ -109,9 +144,20 @@ function drawPn532Fault(prng: Prng): Pn532SimFault {
   }
 }
 
-/** Draws the next tap from `prng` under `mix` (a fixed number of draws per tap per fault). */
-export function drawTapPlan(prng: Prng, mix: SwarmMix, pool: RiderPool): SwarmTapPlan {
-  const card = drawCard(prng, pool);
+/**
+ * Draws the next tap from `prng` under `mix` (a fixed number of draws per tap per fault). The
+ * rider of a T-Union tap (`mix.tunionShare`) is drawn from `riders`, a stream of its own, in
+ * place of the bank card `prng` drew: the plan stream's draws stay the same whatever the share.
+ */
+export function drawTapPlan(
+  prng: Prng,
+  mix: SwarmMix,
+  pool: RiderPool,
+  riders: Prng,
+): SwarmTapPlan {
+  const bank = drawCard(prng, pool);
+  const tunion = riders.chance(mix.tunionShare) ? drawTunionCard(riders, pool) : null;
+  const card = tunion ?? bank;
   const gapMs = prng.between(150, mix.gapMsMax);
   const holdMs = prng.between(120, 700);
   const pull = prng.chance(mix.cardPullPerTap) ? drawPull(prng) : [];

@@ -198,8 +198,9 @@ export class JournalFollower {
 /**
  * recordDebitKey of a payload of `kind`, or undefined when it does not decode. A payload in
  * the journal's canonical form (every one the journal writes) is checked in place and its
- * card token and ATC read from there, without building the entry (JSON.parse and a walk over
- * some 40 values per record); any other goes through the decoder, which decides.
+ * card token (a T-Union card's number) and ATC read from there, without building the entry
+ * (JSON.parse and a walk over some 40 values per record); any other goes through the decoder,
+ * which decides.
  * `payloadFastCheck` accepts only what the decoder accepts, with the same values
  * (journal_payload_fast.test.ts).
  */
@@ -210,9 +211,15 @@ export function payloadDebitKey(
 ): SwarmDebitKey | null | undefined {
   const carded = kind === 'pending' || kind === 'torn' || kind === 'final';
   const noDebit = kind === 'declined' || kind === 'reconciled' || kind === 'ack';
-  if ((carded || noDebit) && payloadFastCheck(kind, payload, facts)) {
+  const tunion = kind === 'tunion_grey' || kind === 'tunion_final';
+  if ((carded || noDebit || tunion) && payloadFastCheck(kind, payload, facts)) {
     if (noDebit) return null;
-    const key = `${facts.text(FactSlot.PAN_TOKEN)}/${facts.num[FactSlot.ATC] ?? 0}`;
+    const atc = facts.num[FactSlot.ATC] ?? 0;
+    if (tunion) {
+      const key = `tunion:${tunionSerialInPlace(payload)}/${atc}`;
+      return { key, final: kind === 'tunion_final' };
+    }
+    const key = `${facts.text(FactSlot.PAN_TOKEN)}/${atc}`;
     return { key, final: kind === 'final' };
   }
   try {
@@ -220,6 +227,20 @@ export function payloadDebitKey(
   } catch {
     return undefined;
   }
+}
+
+/** `"serialDigits":"` as the canonical form writes it (journal_payload_fast.ts). */
+const SERIAL_FIELD = Buffer.from('"serialDigits":"', 'latin1');
+
+/**
+ * The card number of a T-Union payload that passed `payloadFastCheck`: in the canonical form
+ * its card is the first object with text fields (a final's `greySeq` before it is a number),
+ * and its `serialDigits` are the 20 digits after the field's name (checked there).
+ */
+function tunionSerialInPlace(payload: Uint8Array): string {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  const at = bytes.indexOf(SERIAL_FIELD) + SERIAL_FIELD.length;
+  return bytes.toString('latin1', at, at + 20);
 }
 
 /** The card and ATC a record speaks for (a debit's key), or null for ack/reconciled. */

@@ -37,7 +37,15 @@ export interface SwarmMix {
   readonly depotContactMs: number;
   /** The journal's segment size: small ones are written, checkpointed and reclaimed often. */
   readonly segmentBytes: number;
+  /**
+   * Share of taps made with a T-Union (JT/T 978) card instead of a bank card: a rider, not a
+   * fault, so the quiet tail keeps it (swarm_session.ts).
+   */
+  readonly tunionShare: number;
 }
+
+/** Shares of T-Union taps a seed draws from, in hundredths: 5 % to 40 %, uniform. */
+export const SWARM_TUNION_SHARE_PERCENT = { low: 5, high: 40 } as const;
 
 /** Batch sizes a seed draws from (the contract's 500, and passes of many small batches). */
 export const SWARM_UPLOAD_BATCH_RECORDS = [4, 32, 500] as const;
@@ -66,6 +74,7 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   uploadBatchRecords: 500,
   depotContactMs: 5_000,
   segmentBytes: 64 << 10,
+  tunionShare: 0,
 };
 
 /** A rate drawn on a log scale between `low` and `high`: some seeds rarely, some very often. */
@@ -94,7 +103,15 @@ export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmM
     reTapChance: 0.5 + prng.below(51) / 100,
     gapMsMax: prng.chance(0.5) ? 300 : 3000,
     ...drawDepotMix(prng, on('depot')),
+    // Drawn last, so a seed's faults are those it drew before T-Union riders came.
+    tunionShare: drawTunionShare(prng),
   };
+}
+
+/** The seed's share of T-Union taps (SWARM_TUNION_SHARE_PERCENT). */
+function drawTunionShare(prng: Prng): number {
+  const { low, high } = SWARM_TUNION_SHARE_PERCENT;
+  return (low + prng.below(high - low + 1)) / 100;
 }
 
 /** The depot link's faults (drawn last, so the other faults of a seed stay as they were). */
@@ -141,5 +158,6 @@ export function describeMix(mix: SwarmMix): string {
   add('depot-fail', mix.depotFailChance);
   add('depot-lost-answer', mix.depotLostAnswerChance);
   if (mix.depotOutagePerBoot > 0) parts.push(`depot-outage ${mix.depotOutagePerBoot} a boot`);
-  return parts.length === 0 ? 'no faults' : parts.join(', ');
+  const faults = parts.length === 0 ? 'no faults' : parts.join(', ');
+  return `${faults}; T-Union taps ${Math.round(mix.tunionShare * 100)}%`;
 }

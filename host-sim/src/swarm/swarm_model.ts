@@ -18,7 +18,13 @@ import {
 import type { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
-import type { RiderCard } from '../sim/bus_riders.js';
+import {
+  isTunionRider,
+  type AnyRiderCard,
+  type RiderCard,
+  type RiderPool,
+  type TunionRiderCard,
+} from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
 import type { SwarmDepot } from './swarm_depot.js';
 import {
@@ -31,6 +37,7 @@ import {
 } from './swarm_journal.js';
 import type { SwarmCheck } from './swarm_options.js';
 import { PanFinder } from './swarm_pan.js';
+import { SwarmTunionModel, TUNION_NEVER_DEBITED, tunionDebitKey } from './swarm_tunion.js';
 
 /** Cards a correct validator never debits (bus_checks.ts keeps the same list). */
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
@@ -45,8 +52,19 @@ export interface SwarmViolation {
 
 /** A rider's fare: a tap and the re-taps that finish it; at most one debit in total. */
 export interface SwarmFare {
-  readonly card: RiderCard;
+  readonly card: AnyRiderCard;
   readonly ledgerAtStart: number;
+}
+
+/** The debits a card made so far (its ledger, or a T-Union card's debit list). */
+function debitCount(card: AnyRiderCard): number {
+  return isTunionRider(card) ? card.card.debits().length : card.card.ledger().length;
+}
+
+/** The board's clock and torn window at the end of a tap (T-Union recovery is timed by it). */
+export interface SwarmTapClock {
+  readonly wallMs: number;
+  readonly tornWindowMs: number;
 }
 
 /** The PAN a ledger entry was made with (a co-badged card has one per application). */
@@ -62,7 +80,14 @@ interface CommittedRecord {
 }
 
 /** Kinds the uploader always sends (a pending only while open, declined and ack never). */
-const ALWAYS_UPLOADED = new Set<string>(['final', 'torn', 'reconciled']);
+const ALWAYS_UPLOADED = new Set<string>(['final', 'torn', 'reconciled', 'tunion_grey',
+  'tunion_final']);
+
+/** Kinds whose records must be at the depot before their segment is reclaimed. */
+const CLEARED_BEFORE_RECLAIM = new Set<string>(['final', 'tunion_grey', 'tunion_final']);
+
+/** Depot lines compared byte for byte with the journal's export of their record. */
+const COMPARED_LINES = new Set<unknown>(['clearing', 'tunion_clearing', 'tunion_grey']);
 
 export class SwarmModel {
   readonly violations: SwarmViolation[] = [];
@@ -79,7 +104,10 @@ export class SwarmModel {
   private readonly follower = new JournalFollower();
   private readonly panFinder: PanFinder;
   /** Ledger entries already matched to a record, per card. */
-  private readonly ledgerSeen = new Map<RiderCard, number>();
+  private readonly ledgerSeen = new Map<AnyRiderCard, number>();
+  /** Every card of the run, bank and T-Union (the end checks every ledger). */
+  private readonly cards: readonly AnyRiderCard[];
+  private readonly tunion: SwarmTunionModel;
   private logsSeen = 0;
   /** Each file's durable image the last full check searched (copies nobody changes). */
   private searched = new Map<string, Uint8Array>();
@@ -100,14 +128,22 @@ export class SwarmModel {
    */
   constructor(
     private readonly checks: ReadonlySet<SwarmCheck>,
-    private readonly cards: readonly RiderCard[],
+    pool: Pick<RiderPool, 'cards' | 'tunion'>,
     private readonly vault: PanVault,
     private readonly depot: SwarmDepot,
   ) {
     this.exportContext = { ackThroughSeq: 0, openSeqs: new Set(), vault };
+    // A T-Union card number is no payment-card PAN (tunion_session.ts shows it whole).
     this.panFinder = new PanFinder(
-      cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
+      pool.cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
     );
+    this.cards = [...pool.cards, ...pool.tunion];
+    const index = {
+      durable: (key: string) => this.mediumDebits.has(key) || this.depotDebits.has(key),
+      finished: (key: string) => this.mediumFinals.has(key) || this.depotFinals.has(key),
+    };
+    this.tunion = new SwarmTunionModel(pool.tunion, index, (check, message) =>
+      this.fail(check, message));
   }
 
   on(check: SwarmCheck): boolean {
@@ -119,31 +155,44 @@ export class SwarmModel {
   }
 
   /** A fare begins: remember how many debits its card had. */
-  fareStart(card: RiderCard): SwarmFare {
-    return { card, ledgerAtStart: card.card.ledger().length };
+  fareStart(card: AnyRiderCard): SwarmFare {
+    return { card, ledgerAtStart: debitCount(card) };
   }
 
   /** A fare ended (its last re-tap answered or abandoned): at most one debit. */
   fareEnd(fare: SwarmFare): void {
-    const added = fare.card.card.ledger().length - fare.ledgerAtStart;
+    const added = debitCount(fare.card) - fare.ledgerAtStart;
     if (added > 1) {
       this.fail('double-charge', `${fare.card.name} debited ${added} times in one fare`);
     }
-    if (added > 0 && NEVER_DEBITED.has(fare.card.name)) {
+    const never = NEVER_DEBITED.has(fare.card.name) || TUNION_NEVER_DEBITED.has(fare.card.name);
+    if (added > 0 && never) {
       this.fail('refused-cards', `${fare.card.name} card was debited`);
     }
+  }
+
+  /** True when a T-Union card's newest debit has no final record yet (a torn tap). */
+  tunionUnfinished(card: TunionRiderCard): boolean {
+    return this.tunion.unfinished(card);
+  }
+
+  /** A tap begins (its card placed next): what a T-Union card's next tap must finish. */
+  tapBegins(card: AnyRiderCard): void {
+    this.tunion.tapBegins(card);
   }
 
   /**
    * After a tap on a running board: the records it reported are durable, every debit of the
    * card has a record (on the medium or at the depot), no clearing record twice, what the
-   * depot stored is what the journal holds, no PAN in new bytes or log lines.
+   * depot stored is what the journal holds, no PAN in new bytes or log lines; a T-Union
+   * card's torn debit finished (`clock`: the board's, as the tap ended).
    */
   afterTap(
     storage: StorageSim,
-    card: RiderCard,
+    card: AnyRiderCard,
     report: TapReport | null,
     logs: readonly LogEvent[],
+    clock: SwarmTapClock,
   ): void {
     const followed = this.follower.next(storage, this.panFinder.needleBytesMax + 12);
     for (const record of followed.records) this.indexMedium(record);
@@ -161,6 +210,7 @@ export class SwarmModel {
     }
     this.takeDepot();
     this.checkLedger(card);
+    this.tunion.tapEnded(card, report, clock.wallMs, clock.tornWindowMs);
     this.checkFollowed(followed.read);
     this.checkNewLogs(logs);
   }
@@ -241,8 +291,9 @@ export class SwarmModel {
       const found = bySeq.get(seq);
       if (found === undefined && reclaimable(seq, scan)) {
         // Reclaimed once acknowledged: a clearing record must have reached the depot.
-        if (record.kind === 'final' && !this.depot.has(seq)) {
-          this.fail('uploaded', `${where}: clearing record ${seq} reclaimed, never at the depot`);
+        if (CLEARED_BEFORE_RECLAIM.has(record.kind) && !this.depot.has(seq)) {
+          this.fail('uploaded', `${where}: clearing record ${seq} (${record.kind}) reclaimed, `
+            + `never at the depot`);
         }
         this.committed.delete(seq);
         continue;
@@ -276,13 +327,11 @@ export class SwarmModel {
   private takeDepot(): void {
     for (const stored of this.depot.takeFresh()) {
       const { line, seq } = stored;
-      const recovery = line['recovery'] as Record<string, unknown> | undefined;
-      const atc = line['type'] === 'clearing' ? line['atc'] : recovery?.['atc'];
-      const pan = line['pan'];
-      if (typeof pan === 'string' && typeof atc === 'number') {
-        const key = `${this.tokenOf(pan)}/${atc}`;
+      const key = this.depotLineKey(line);
+      if (key !== null) {
         this.depotDebits.add(key);
-        if (line['type'] === 'clearing') {
+        if (line['type'] === 'tunion_grey') this.tunion.depotGrey(key, line['timeWallMs']);
+        if (line['type'] === 'clearing' || line['type'] === 'tunion_clearing') {
           const other = this.depotFinals.get(key);
           if (other !== undefined && other !== seq) {
             this.fail('double-charge', `clearing twice at the depot: ${key} (${other}, ${seq})`);
@@ -290,11 +339,35 @@ export class SwarmModel {
           this.depotFinals.set(key, seq);
         }
       }
-      if (line['type'] !== 'clearing') continue;
+      if (!COMPARED_LINES.has(line['type'])) continue;
       const committed = this.committed.get(seq);
       if (committed === undefined) this.depotAhead.set(seq, stored.text);
       else this.compareLine(seq, stored.text, committed);
     }
+  }
+
+  /**
+   * The debit a depot line speaks for, keyed as the journal's records are (swarm_journal.ts):
+   * a bank card by PAN token and ATC, a T-Union card by card number and the serial of its
+   * INITIALIZE FOR PURCHASE; null for a line of no debit.
+   */
+  private depotLineKey(line: Readonly<Record<string, unknown>>): string | null {
+    const type = line['type'];
+    if (type === 'tunion_grey' || type === 'tunion_clearing') {
+      const card = line['card'] as Record<string, unknown> | undefined;
+      const purchase = line['purchase'] as Record<string, unknown> | undefined;
+      const serial = card?.['serialDigits'];
+      const atc = purchase?.['atc'];
+      return typeof serial === 'string' && typeof atc === 'number'
+        ? `tunion:${serial}/${atc}`
+        : null;
+    }
+    const recovery = line['recovery'] as Record<string, unknown> | undefined;
+    const atc = type === 'clearing' ? line['atc'] : recovery?.['atc'];
+    const pan = line['pan'];
+    return typeof pan === 'string' && typeof atc === 'number'
+      ? `${this.tokenOf(pan)}/${atc}`
+      : null;
   }
 
   /** The depot's clearing line for `seq` is the one the journal's record exports to. */
@@ -311,6 +384,7 @@ export class SwarmModel {
   }
 
   private indexMedium(record: SwarmRecord): void {
+    this.tunion.record(record);
     const key = record.debit;
     if (key === null) return;
     this.mediumDebits.add(key.key);
@@ -322,7 +396,11 @@ export class SwarmModel {
     this.mediumFinals.set(key.key, record.seq);
   }
 
-  private checkLedger(card: RiderCard): void {
+  private checkLedger(card: AnyRiderCard): void {
+    if (isTunionRider(card)) {
+      this.checkTunionDebits(card);
+      return;
+    }
     const ledger = card.card.ledger();
     const seen = this.ledgerSeen.get(card) ?? 0;
     for (let i = seen; i < ledger.length; i += 1) {
@@ -334,6 +412,19 @@ export class SwarmModel {
       }
     }
     this.ledgerSeen.set(card, ledger.length);
+  }
+
+  /** A T-Union card's new debits: each has a grey or final record (its key). */
+  private checkTunionDebits(card: TunionRiderCard): void {
+    const debits = card.card.debits();
+    const serial = card.card.profile.applicationSerial;
+    for (let i = this.ledgerSeen.get(card) ?? 0; i < debits.length; i += 1) {
+      const key = tunionDebitKey(serial, debits[i]?.atc ?? 0);
+      if (!this.mediumDebits.has(key) && !this.depotDebits.has(key)) {
+        this.fail('durable-debit', `debit ${card.name} ${key} has no durable record`);
+      }
+    }
+    this.ledgerSeen.set(card, debits.length);
   }
 
   /** The PAN's token, computed once per PAN of the run's population (an HMAC each). */

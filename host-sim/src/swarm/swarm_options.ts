@@ -8,7 +8,10 @@
 export const SWARM_CHECKS = [
   /** At most one debit per physical tap (a fare: a tap and its re-taps), one record per debit. */
   'double-charge',
-  /** Every debit a card committed has a durable journal record (pending, torn or final). */
+  /**
+   * Every debit a card committed has a durable journal record (pending, torn or final; a
+   * T-Union grey or final), and a T-Union final is the card's own debit (amount, TAC).
+   */
   'durable-debit',
   /** Every record the validator reported written is still there, byte for byte, after reboots. */
   'committed',
@@ -20,6 +23,11 @@ export const SWARM_CHECKS = [
   'no-pan',
   /** The active parameter version never goes down; a corrupt set is never activated. */
   'params',
+  /**
+   * A T-Union debit torn from its final (card pulled after DEBIT, power cut) is finished by the
+   * card's proof at its next approved tap within the torn window, and not charged again.
+   */
+  'torn-recovered',
   /** The kernel never traps. */
   'kernel',
   /** Every rider gets an answer; once faults stop, the validator is back in WaitForCard. */

@@ -32,6 +32,7 @@ import {
 import type { Prng } from '../prng.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { simDenyKey, simSigningKey } from '../sim/sim_board_parts.js';
+import { SIM_TUNION_AID } from '../sim/sim_tunion.js';
 import { ParamsDiskSim } from '../params_disk_sim.js';
 import { StorageSim } from '../storage_sim.js';
 
@@ -230,6 +231,8 @@ export class SwarmParams {
       caRevocations: this.options.caRevocations,
       signingKey: this.privateKey,
       denyKey: DenyKey.fromBytes(simDenyKey(this.options.seed)),
+      // A board with a PSAM accepts T-Union cards: the set names their ADF (as `shuaka sim`).
+      extraAids: (this.options.tunion ?? null) === null ? [] : [SIM_TUNION_AID],
     });
     if (!written.ok) throw new Error(`swarm parameters v${version}: ${written.error.message}`);
     const names = await scratch.list();

@@ -7,7 +7,7 @@ import {
 } from '../../../firmware/src/app/validator/reader_recovery.js';
 import { withFaults, type CardFault } from '../cards/card_faults.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
-import type { RiderCard } from '../sim/bus_riders.js';
+import type { AnyRiderCard } from '../sim/bus_riders.js';
 import type { StorageSim } from '../storage_sim.js';
 import type { SwarmBoard } from './swarm_board.js';
 
@@ -159,7 +159,7 @@ export interface SwarmTapOutcome {
  */
 export async function rideSwarmTap(
   loop: BoardLoop,
-  card: RiderCard,
+  card: AnyRiderCard,
   timing: { readonly gapMs: number; readonly holdMs: number; readonly idleKeepMs: number },
   pull: readonly CardFault[],
   hooks: { readonly quiet: () => boolean; readonly beforePlace: () => void },

@@ -12,12 +12,15 @@ import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
+import type { Journal } from '../../../firmware/src/app/journal/journal.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import { BUS_RUN_DEFAULT } from '../sim/bus_run.js';
 import { riderPool, type RiderPool } from '../sim/bus_riders.js';
 import { SIM_EPOCH_WALL_MS, type SimBoardOptions } from '../sim/sim_board.js';
 import { busBoardOptions, simDataKey, simStorage } from '../sim/sim_board_parts.js';
+import { SimRoute } from '../sim/sim_tunion.js';
+import { PsamEmulator } from '../psam/psam_emulator.js';
 import type { StorageSim } from '../storage_sim.js';
 import { SWARM_TERMINAL_ID } from './swarm_board.js';
 import { SwarmDepot } from './swarm_depot.js';
@@ -46,6 +49,8 @@ export interface SwarmHooks {
   readonly tuneMix: (drawn: SwarmMix) => SwarmMix;
   /** The depot the boards upload to (a canary may make it answer without storing). */
   readonly wrapDepot: (depot: SwarmDepot) => DepotPort;
+  /** The journal the validator sees (a canary may hide its open T-Union grey records). */
+  readonly wrapJournal: (journal: Journal) => Journal;
 }
 
 export const SWARM_HOOKS_STOCK: SwarmHooks = {
@@ -57,6 +62,7 @@ export const SWARM_HOOKS_STOCK: SwarmHooks = {
   tuneMix: (drawn) => drawn,
   superviseReader: true,
   wrapDepot: (depot) => depot,
+  wrapJournal: (journal) => journal,
 };
 
 /** Counters of a run, for the summary line. */
@@ -74,6 +80,9 @@ export interface SwarmStats {
   diskFulls: number;
   /** Cards loaded at the bank between rides (swarm_session.ts, riderTopsUp). */
   topUps: number;
+  /** T-Union taps answered approved, and those of them that finished a torn debit. */
+  tunionApproved: number;
+  tunionRecovered: number;
   simulatedMs: number;
 }
 
@@ -113,17 +122,28 @@ export interface SwarmWorld {
   readonly stats: SwarmStats;
   /** The depot the boards upload to; it outlives them all. */
   readonly depot: SwarmDepot;
+  /** Where the bus is (T-Union fares are by stops); the session moves it. */
+  readonly route: SimRoute;
+  /** The PSAM in every board's slot: a card, it outlives the boards (and its serial counter). */
+  readonly psam: PsamEmulator;
 }
 
-/** Card populations riding a swarm line (15 kinds each). */
+/** Card populations riding a swarm line (15 bank and 7 T-Union kinds each). */
 export const SWARM_CARD_GROUPS = 2;
+
+/** The bus the swarm's boards ride (the stop source's vehicle; 8 characters on the card). */
+export const SWARM_VEHICLE = 'SWARM-01';
 
 /** Builds the run's world from its seed (population, media, first parameter set). */
 export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Promise<SwarmWorld> {
   const prng = new Prng(options.seed);
   const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
-  const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki());
-  const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool);
+  // T-Union cards too (7 kinds a group); the seed's mix says how often they tap.
+  const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki(), 'default', true);
+  const route = new SimRoute(SWARM_VEHICLE, 0);
+  const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool, route);
+  const psamProfile = boardOptions.tunion?.psamProfile;
+  if (psamProfile === undefined) throw new Error('swarm: the board has no PSAM');
   const params = new SwarmParams(boardOptions, prng.fork('params'), hooks.paramsPath);
   const first = await params.pushNewer();
   if (!first.ok) throw new Error(`swarm: the first parameter set was refused: ${first.message}`);
@@ -141,8 +161,10 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
     storage: simStorage(boardOptions, prng),
     params,
     noise: noiseControl(prng.fork('noise')),
-    model: new SwarmModel(checks, pool.cards, vault, depot),
+    model: new SwarmModel(checks, pool, vault, depot),
     depot,
+    route,
+    psam: new PsamEmulator(psamProfile),
     stats: {
       taps: 0,
       answered: 0,
@@ -155,6 +177,8 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
       clockJumps: 0,
       diskFulls: 0,
       topUps: 0,
+      tunionApproved: 0,
+      tunionRecovered: 0,
       simulatedMs: 0,
     },
   };
@@ -178,7 +202,9 @@ export async function runSwarm(
   }
   return {
     options,
-    mix: options.taps > options.quietTaps ? world.mix : SWARM_MIX_QUIET,
+    mix: options.taps > options.quietTaps
+      ? world.mix
+      : { ...SWARM_MIX_QUIET, tunionShare: world.mix.tunionShare },
     stats: world.stats,
     uploads: { batches: world.depot.batches, lines: world.depot.linesStored },
     violations: world.model.violations,

@@ -2,7 +2,12 @@
 
 import { sha256Hex } from '../../../firmware/src/app/params/params_manifest.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
-import type { RiderCard } from '../sim/bus_riders.js';
+import {
+  isTunionRider,
+  type AnyRiderCard,
+  type TunionRiderCard,
+} from '../sim/bus_riders.js';
+import { SIM_LINE_STOPS } from '../sim/sim_tunion.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
 import { bootSwarmBoard, type SwarmBoard, type SwarmUpload } from './swarm_board.js';
@@ -40,6 +45,13 @@ export const SWARM_READER_BACK_MS_MAX =
 export const SWARM_REOPEN_MS_MAX = SWARM_READER_BACK_MS_MAX - SWARM_UNPLUG_MS_MAX;
 /** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
 export const SWARM_PARAMS_CUT_POINTS_MAX = 32;
+/** Fares (a tap and its re-taps) between two stops of the bus (T-Union fares are by stops). */
+export const SWARM_FARES_PER_STOP = 5;
+
+/** The stop the bus is at for fare `index`: it runs the line's stops round and round. */
+export function swarmStop(index: number): number {
+  return 1 + (Math.floor(index / SWARM_FARES_PER_STOP) % SIM_LINE_STOPS);
+}
 
 /** What excuses a tap without an answer (a fault was active while it ran). */
 interface TapExcuse {
@@ -53,9 +65,19 @@ interface TapExcuse {
  * EC balance under a quarter of its personalised one, or a cumulative offline total past three
  * quarters of its limit, is loaded back (QpbocCard.topUp), unless a debit is still staged on
  * the card (a torn tap its next tap may finish). Without it a long run's cards run dry and
- * nearly every later tap is a decline. True when the card was topped up.
+ * nearly every later tap is a decline. A T-Union card is loaded likewise under a quarter of its
+ * personalised balance (TunionCard.topUp), unless its newest debit has no final record yet
+ * (`unfinished`: the next tap finishes it by the card's proof and balance, which a load would
+ * move). True when the card was topped up.
  */
-function riderTopsUp(rider: RiderCard): boolean {
+function riderTopsUp(rider: AnyRiderCard, unfinished: (card: TunionRiderCard) => boolean)
+  : boolean {
+  if (isTunionRider(rider)) {
+    const card = rider.card;
+    if (card.balanceMinor() >= card.profile.balanceMinor / 4 || unfinished(rider)) return false;
+    card.topUp();
+    return true;
+  }
   const card = rider.card;
   let low = false;
   for (const app of card.profile.applications) {
@@ -83,7 +105,7 @@ export class SwarmSession {
   /** Board time of the last replug of the reader. */
   private replugAtMs = Number.NEGATIVE_INFINITY;
   /** The last tap's card, and the line fault that ran during it (it may hide its removal). */
-  private lastTap: { card: RiderCard; lineFault: string | null } | null = null;
+  private lastTap: { card: AnyRiderCard; lineFault: string | null } | null = null;
 
   constructor(
     private readonly world: SwarmWorld,
@@ -98,12 +120,17 @@ export class SwarmSession {
   async run(): Promise<void> {
     const { options, model, stats } = this.world;
     const plans = this.world.prng.fork('plan');
-    let lastCard: RiderCard | null = null;
+    const riders = this.world.prng.fork('tunion-riders');
+    // The quiet tail stops the faults, not the T-Union riders.
+    const quietMix = { ...SWARM_MIX_QUIET, tunionShare: this.world.mix.tunionShare };
+    let lastCard: AnyRiderCard | null = null;
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
-      const drawn = drawTapPlan(plans, quiet ? SWARM_MIX_QUIET : this.world.mix, this.world.pool);
+      const mix = quiet ? quietMix : this.world.mix;
+      const drawn = drawTapPlan(plans, mix, this.world.pool, riders);
+      this.world.route.stop = swarmStop(tap);
       // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
       const firstQuiet = tap === options.taps - options.quietTaps;
       // The same card again must be seen to leave first (a card left on the reader is not
@@ -132,7 +159,7 @@ export class SwarmSession {
   /** A fare: the tap, then re-taps while the answer asks for one (same card, no new faults). */
   private async fare(plan: SwarmTapPlan, quiet: boolean): Promise<void> {
     const { model, mix, prng } = this.world;
-    if (riderTopsUp(plan.card)) this.world.stats.topUps += 1;
+    if (riderTopsUp(plan.card, (c) => model.tunionUnfinished(c))) this.world.stats.topUps += 1;
     const fare = model.fareStart(plan.card);
     let outcome = await this.tap(plan, quiet, true);
     const retaps = prng.fork(`retap-${this.world.stats.taps}`);
@@ -180,6 +207,7 @@ export class SwarmSession {
       this.removalExcuse(plan.card, excuse);
     };
     const quietGap = (): boolean => this.quietGap(loop.board);
+    model.tapBegins(plan.card);
     rideSwarmTap(loop, plan.card, plan, plan.pull, { quiet: quietGap, beforePlace }).then(
       (o) => {
         outcome = o;
@@ -208,7 +236,7 @@ export class SwarmSession {
   }
 
   private afterTap(
-    card: RiderCard,
+    card: AnyRiderCard,
     outcome: SwarmTapOutcome,
     excuse: TapExcuse,
     quiet: boolean,
@@ -218,7 +246,14 @@ export class SwarmSession {
     const report: TapReport | null = outcome.report;
     if (report !== null) stats.answered += 1;
     if (report?.result === 'approved') stats.approved += 1;
-    model.afterTap(storage, card, report, board.logs);
+    if (report?.result === 'approved' && isTunionRider(card)) {
+      stats.tunionApproved += 1;
+      if (report.recovered) stats.tunionRecovered += 1;
+    }
+    model.afterTap(storage, card, report, board.logs, {
+      wallMs: board.wall.wallMs(),
+      tornWindowMs: board.params.fares.tornWindowSec * 1000,
+    });
     if (board.kernel.faultCount() !== 0) {
       model.fail('kernel', `kernel trapped ${board.kernel.faultCount()} times`);
     }
@@ -289,7 +324,7 @@ export class SwarmSession {
    * (issue 11: a card is processed again only after a removal). The rider sees the idle
    * screen and would lift the card again; the swarm's rider waits, so the tap is excused.
    */
-  private removalExcuse(card: RiderCard, excuse: TapExcuse): void {
+  private removalExcuse(card: AnyRiderCard, excuse: TapExcuse): void {
     const last = this.lastTap;
     if (last !== null && last.card === card && last.lineFault !== null) {
       excuse.reason = `${last.lineFault} during the last removal`;
@@ -376,6 +411,8 @@ export class SwarmSession {
     const { storage, stats, model, hooks, prng } = this.world;
     stats.cuts += 1;
     this.cutArmedUntil = null;
+    // The PSAM loses power with the board: a purchase it had begun is gone.
+    this.world.psam.powerOff();
     storage.restart();
     hooks.afterRestart(storage, prng.fork(`restart-${stats.cuts}`));
     model.afterRestart(storage);
@@ -459,7 +496,9 @@ export class SwarmSession {
         prng: world.prng.fork(`boot-${this.boots}`),
         wrapLog: world.hooks.wrapLog,
         wrapReader: world.hooks.wrapReader,
+        wrapJournal: world.hooks.wrapJournal,
         upload: this.upload(),
+        psam: world.psam,
       });
       if (booted.ok) {
         this.adopt(booted.board);

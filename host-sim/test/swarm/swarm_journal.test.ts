@@ -154,7 +154,52 @@ describe('journalScanDurable and JournalFollower over segments', () => {
   });
 });
 
+/** A T-Union grey record of card `n` (`greySeq` null), or the final that closes `greySeq`. */
+function tunionEntry(n: number, atc: number, greySeq: number | null): JournalEntry {
+  const card = {
+    issuerIdHex: '0000000000000001', serialDigits: `031051700701${String(n).padStart(8, '0')}`,
+    cityCodeHex: '4403', uidHex: '0A0B0C0D',
+  };
+  const purchase = {
+    transactionType: 9, atc, amountMinor: 300, balanceBeforeMinor: 5000,
+    terminalNumberHex: '000000000001', terminalSerial: atc + 7, dateTimeDigits: '20261122080000',
+  };
+  const ride = {
+    tap: 'alighting' as const, lineId: 'L101', lineCode: 101, boardingStop: 1, alightingStop: 4,
+    fareMinor: 300, discountMinor: 0, penaltyMinor: 0,
+  };
+  if (greySeq === null) {
+    return { kind: 'tunion_grey', card, purchase, ride, kernelRecordHex: '0102030405' };
+  }
+  return {
+    kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
+    tacHex: '0A0B0C0D', terminalId: 'T1', paramsVersion: 1,
+  };
+}
+
 describe('JournalFollower', () => {
+  it('tunionDebitKeys_readInPlace_equalTheDecodedEntries', () => {
+    // T-Union records in the canonical form are keyed in place (card number, INITIALIZE
+    // serial); another spelling goes through the decoder. Both give recordDebitKey's key.
+    const seed = testSeed(8);
+    const prng = new Prng(seed);
+    const facts = new PayloadFacts();
+    for (let i = 0; i < 60; i += 1) {
+      const e = journalEntryNormalise(tunionEntry(prng.below(1000), prng.below(0x10000),
+        prng.chance(0.5) ? i + 1 : null), 'test');
+      const kind = e.kind === 'tunion_final' ? 'tunion_final' : 'tunion_grey';
+      const canonical = journalPayloadEncode(1_714_550_400_000 + i, e);
+      const spelled = new TextEncoder().encode(
+        JSON.stringify({ timeWallMs: 1_714_550_400_000 + i, ...e }, null, 1));
+      expect(payloadFastCheck(kind, canonical, new PayloadFacts()), `seed ${seed}`).toBe(true);
+      expect(payloadFastCheck(kind, spelled, new PayloadFacts()), `seed ${seed}`).toBe(false);
+      expect(recordDebitKey(e)?.key, `seed ${seed}`).toMatch(/^tunion:031051700701\d{8}\/\d+$/);
+      expect(payloadDebitKey(kind, canonical, facts), `seed ${seed}`).toEqual(recordDebitKey(e));
+      expect(payloadDebitKey(kind, spelled, facts), `seed ${seed}`).toEqual(recordDebitKey(e));
+    }
+  });
+
+
   it('debitKeys_equalTheDecodedEntries_canonicalOrNot_andStopAtAnUndecodableRecord', () => {
     // The follower reads a canonical payload in place and sends any other through the
     // decoder: both must give recordDebitKey of the decoded entry (the truth here).

@@ -1,0 +1,140 @@
+// The swarm's T-Union (JT/T 978) checks. The truth is each card twin's own list of debits
+// (amount, offline serial, TAC: host-sim/src/cards/tunion_card.ts); the journal keys a T-Union
+// record by card number and the serial INITIALIZE FOR PURCHASE gave (swarm_journal.ts,
+// recordDebitKey), and the card counts its debit at that serial plus one (domain.md 7.4).
+//
+// Checked here: a final record is the card's own debit (a final the card never made would
+// charge a rider for nothing), and a debit torn from its final (card pulled after DEBIT, power
+// cut before the final) is finished by the card's proof at its next approved tap within the
+// torn window, not charged again (domain.md 7.5). SwarmModel checks the rest as for bank
+// cards: every debit durable, one debit a fare, one final a debit, records at the depot.
+
+import { Buffer } from 'node:buffer';
+
+import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { journalPayloadDecode } from '../../../firmware/src/app/journal/journal_records.js';
+import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
+import { isTunionRider, type AnyRiderCard, type TunionRiderCard } from '../sim/bus_riders.js';
+import type { SwarmRecord } from './swarm_journal.js';
+import type { SwarmCheck } from './swarm_options.js';
+
+/** T-Union cards a correct validator never debits (bus_checks_tunion.ts). */
+export const TUNION_NEVER_DEBITED = new Set(['tunion-blocked', 'tunion-expired']);
+
+/** What the model knows of a debit key, on the medium or at the depot. */
+export interface TunionDebitIndex {
+  /** A grey or final record speaks for it. */
+  durable(key: string): boolean;
+  /** A final record speaks for it. */
+  finished(key: string): boolean;
+}
+
+/** The journal's key of the debit a card counts at `atcAfter` (swarm_journal.ts's form). */
+export function tunionDebitKey(serialDigits: string, atcAfter: number): string {
+  return `tunion:${serialDigits}/${(atcAfter - 1) & 0xffff}`;
+}
+
+/** The firmware's reason of a recovered tap whose final could not be written (disk full). */
+const RECOVERED_NOT_JOURNALLED = 'recovered, final not journalled';
+
+/** The card's newest debit, left without a final when its tap began. */
+interface OpenTorn {
+  readonly card: TunionRiderCard;
+  readonly key: string;
+  readonly debitsBefore: number;
+  readonly greyWallMs: number;
+}
+
+export class SwarmTunionModel {
+  private readonly bySerial = new Map<string, TunionRiderCard>();
+  /** Wall time of the newest grey record of each key (the torn window runs from it). */
+  private readonly greyWallMs = new Map<string, number>();
+  /** Records up to this seq were looked at (a full scan hands the same records again). */
+  private seenThroughSeq = 0;
+  private open: OpenTorn | null = null;
+
+  constructor(
+    cards: readonly TunionRiderCard[],
+    private readonly index: TunionDebitIndex,
+    private readonly fail: (check: SwarmCheck, message: string) => void,
+  ) {
+    for (const card of cards) this.bySerial.set(card.card.profile.applicationSerial, card);
+  }
+
+  /** A durable record, oldest first: a grey's time; a final against the card's debit. */
+  record(record: SwarmRecord): void {
+    if (record.seq <= this.seenThroughSeq) return;
+    this.seenThroughSeq = record.seq;
+    const key = record.debit?.key;
+    if (key === undefined || (record.kind !== 'tunion_grey' && record.kind !== 'tunion_final')) {
+      return;
+    }
+    const payload = Buffer.from(record.payload, 'latin1');
+    // The scan or the follower found it valid: it decodes.
+    const { timeWallMs, entry } = journalPayloadDecode(record.kind, payload, JOURNAL_FILE_NAME);
+    if (entry.kind === 'tunion_grey') this.greyWallMs.set(key, timeWallMs);
+    if (entry.kind !== 'tunion_final') return;
+    const rider = this.bySerial.get(entry.card.serialDigits);
+    const debit = rider?.card.debits().find((d) => tunionDebitKey(entry.card.serialDigits, d.atc)
+      === key);
+    const name = rider?.name ?? 'an unknown T-Union card';
+    if (debit === undefined) {
+      this.fail('double-charge', `T-Union final ${record.seq} (${name} ${key}): the card made `
+        + `no such debit`);
+    } else if (debit.amountMinor !== entry.purchase.amountMinor || debit.tac !== entry.tacHex) {
+      this.fail('durable-debit', `T-Union final ${record.seq} (${name} ${key}) is not the `
+        + `card's debit (${entry.purchase.amountMinor} ${entry.tacHex}, card ${debit.amountMinor} `
+        + `${debit.tac})`);
+    }
+  }
+
+  /** A grey line the depot stored (its record may be reclaimed from the medium by now). */
+  depotGrey(key: string, timeWallMs: unknown): void {
+    if (typeof timeWallMs === 'number' && !this.greyWallMs.has(key)) {
+      this.greyWallMs.set(key, timeWallMs);
+    }
+  }
+
+  /** True when the card's newest debit has no final record (its tap was torn). */
+  unfinished(card: TunionRiderCard): boolean {
+    const debits = card.card.debits();
+    const last = debits[debits.length - 1];
+    return last !== undefined
+      && !this.index.finished(tunionDebitKey(card.card.profile.applicationSerial, last.atc));
+  }
+
+  /** A tap begins: notes the card's newest debit when no final speaks for it yet. */
+  tapBegins(card: AnyRiderCard): void {
+    this.open = null;
+    if (!isTunionRider(card)) return;
+    const debits = card.card.debits();
+    const last = debits[debits.length - 1];
+    if (last === undefined) return;
+    const key = tunionDebitKey(card.card.profile.applicationSerial, last.atc);
+    const greyWallMs = this.greyWallMs.get(key);
+    if (greyWallMs === undefined || !this.index.durable(key) || this.index.finished(key)) return;
+    this.open = { card, key, debitsBefore: debits.length, greyWallMs };
+  }
+
+  /**
+   * The tap ended (its records indexed): an approved tap of a card whose newest debit was torn
+   * within the window (as the firmware sees it: no later than `wallMs`, the board's wall time
+   * now) finished that debit, and did not debit the card again.
+   */
+  tapEnded(card: AnyRiderCard, report: TapReport | null, wallMs: number, windowMs: number): void {
+    const open = this.open;
+    this.open = null;
+    if (open === null || open.card !== card || report?.result !== 'approved') return;
+    const sinceMs = Math.round(wallMs - open.greyWallMs);
+    if (sinceMs >= windowMs) return;
+    const where = `${card.name} ${open.key}`;
+    if (card.card.debits().length > open.debitsBefore) {
+      this.fail('double-charge', `${where}: a torn debit was charged again at the card's next `
+        + `tap, ${sinceMs} ms after its grey record, not recovered`);
+    } else if (!this.index.finished(open.key) && !report.reason.startsWith(
+      RECOVERED_NOT_JOURNALLED)) {
+      this.fail('torn-recovered', `${where}: approved at the card's next tap, the torn debit `
+        + `still has no final record (${report.reason})`);
+    }
+  }
+}
