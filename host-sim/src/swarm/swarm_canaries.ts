@@ -226,7 +226,7 @@ function tunionCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
       ...SWARM_HOOKS_STOCK,
       wrapJournal: hidingOpenGreys,
       // Many T-Union riders, pulled or cut often, who always tap again.
-      tuneMix: forced({ tunionShare: 0.6, cardPullPerTap: 0.3, powerCutPerTap: 0.05,
+      tuneMix: forced({ tunionShare: 0.9, cardPullPerTap: 0.7, powerCutPerTap: 0.15,
         reTapChance: 1 }),
     },
   };
