@@ -15,6 +15,19 @@ const io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/**
+ * A reader that stops early (`shuaka journal export | head`) closes the pipe: the command ends
+ * as one killed by SIGPIPE would (128 + 13), without a stack trace. Other stream errors stay
+ * errors.
+ */
+const EXIT_PIPE = 141;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(EXIT_PIPE);
+    throw error;
+  });
+}
+
 /** Exit code of a package whose compiled code or kernel is missing (as `run` refusing to start). */
 const EXIT_BROKEN = 1;
 const EXIT_USAGE = 2;
