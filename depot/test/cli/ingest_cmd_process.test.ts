@@ -84,10 +84,13 @@ const engines = [
   } }] : []),
 ];
 
+let certDirs = 0;
+
 /** A migrated database with TERMINAL registered (by the CLI, as a technician would). */
 async function depotDb(target: string): Promise<void> {
+  certDirs += 1;
   const added = shuaka('depot', 'terminal', 'add', '--db', target, '--id', TERMINAL,
-    '--dir', depotDir, '--out', join(temp, `certs-${Math.random()}`));
+    '--dir', depotDir, '--out', join(temp, `certs-${certDirs}`));
   expect(added.status, added.stderr).toBe(0);
 }
 
