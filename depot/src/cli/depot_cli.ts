@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<DepotComma
     summary: 'add, revoke or list terminals (client certificates)',
     load: async () => (await import('./terminal_cmd.js')).runTerminalCommand,
   },
+  ingest: {
+    summary: 'store export lines from a file (no network, or a salvaged journal) as an upload',
+    load: async () => (await import('./ingest_cmd.js')).runIngestCommand,
+  },
   report: {
     summary: 'settlement per day, route and terminal (csv or html)',
     load: async () => (await import('./report_cmd.js')).runReportCommand,

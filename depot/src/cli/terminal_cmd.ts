@@ -6,6 +6,7 @@ import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js'
 import {
   certSha256, terminalAdd, terminalList, terminalRevoke, TerminalRegistryError,
 } from '../ingest/terminal_registry.js';
+import { storedThroughSeq } from '../ingest/seq_conflict.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
@@ -16,7 +17,8 @@ export const TERMINAL_USAGE = `usage:
   shuaka depot terminal add --db DB --id ID [--route R] (--cert FILE | --dir DIR [--out DIR])
       registers --cert, or issues ID.key + ID.pem under DIR's CA into --out (default DIR)
   shuaka depot terminal revoke --db DB --id ID
-  shuaka depot terminal list --db DB        (JSON lines)
+  shuaka depot terminal list --db DB        (JSON lines; heldThroughSeq: the highest seq
+      the depot holds for the terminal, 0 when none)
 exit: 0 done, 1 refused (id or certificate taken, unknown id, openssl), 2 usage, 10 database`;
 
 /** Runs `shuaka depot terminal ...`. */
@@ -36,7 +38,11 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
   if (db === null) return EXIT_DATABASE;
   try {
     if (action === 'list') {
-      for (const row of await terminalList(db)) io.out(JSON.stringify(row));
+      // The highest seq held: a replaced journal starts after it (journal init --after-seq).
+      for (const row of await terminalList(db)) {
+        const heldThroughSeq = await storedThroughSeq(db, row.terminalId);
+        io.out(JSON.stringify({ ...row, heldThroughSeq }));
+      }
     } else if (action === 'revoke') {
       await terminalRevoke(db, id ?? '');
       io.out(`terminal ${id ?? ''} revoked`);

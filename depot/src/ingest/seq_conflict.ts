@@ -38,7 +38,7 @@ function batchFacts(batch: SealedBatch): Map<number, string> {
 }
 
 /** Highest seq the depot holds for `terminalId` (0 when none). */
-async function storedThroughSeq(tx: DepotDb, terminalId: string): Promise<number> {
+export async function storedThroughSeq(tx: DepotDb, terminalId: string): Promise<number> {
   let through = 0;
   for (const table of ['taps', 'tunion_taps']) {
     const rows = await tx.query(`SELECT MAX(seq) AS through FROM ${table}

@@ -57,6 +57,13 @@ export async function terminalByCert(db: DepotDb, sha256: string): Promise<Termi
   return rows[0] === undefined ? null : rowOf(rows[0]);
 }
 
+/** The terminal `terminalId`, or null. Rejects with DepotStoreError. */
+export async function terminalById(db: DepotDb, terminalId: string)
+  : Promise<TerminalRow | null> {
+  const rows = await db.query('SELECT * FROM terminals WHERE terminal_id = $1', [terminalId]);
+  return rows[0] === undefined ? null : rowOf(rows[0]);
+}
+
 /** Every terminal, by id. */
 export async function terminalList(db: DepotDb): Promise<TerminalRow[]> {
   const rows = await db.query('SELECT * FROM terminals ORDER BY terminal_id');

@@ -1,9 +1,8 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import type { FileHandle } from 'node:fs/promises';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus } from '../../../hal/src/ports/hal_status.js';
@@ -27,6 +26,8 @@ import {
 } from '../app/journal/pan_vault_file.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
+import { ExportSink } from './export_sink.js';
+import { journalSalvageExport } from './journal_salvage_cmd.js';
 
 /** Damage in committed records or a checkpoint: nothing was changed, a copy is quarantined. */
 export const EXIT_JOURNAL_CORRUPT = 3;
@@ -38,11 +39,17 @@ export const JOURNAL_USAGE = `Usage:
       Check every retained segment: record CRC-32s, the SHA-256 hash chain across segments,
       each checkpoint against the records before it, and the record references; print counts,
       the last seq, the acknowledged seq and the uncertain taps (PANs masked).
-  shuaka journal export [--journal DIR] [--data-key FILE] [--out FILE] [--stats]
+  shuaka journal export [--salvage] [--journal DIR] [--data-key FILE] [--out FILE] [--stats]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
       torn, reconciled and still-open records) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
       (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
+      A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
+      frame still checks (header and record CRC; damaged bytes are skipped to the next valid
+      frame, a damaged checkpoint is skipped) is exported as above, after the highest ack
+      read, each damaged range is reported on stderr (file, bytes, the seqs on either side,
+      what failed), and the exit code is still 3. On an intact journal --salvage changes
+      nothing. Nothing on disk is changed either way.
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ; segments acknowledged whole
       are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
@@ -99,8 +106,14 @@ const VALUE_OPTIONS = new Set(['--journal', '--out', '--data-key']);
 
 /** `argv` without its `--stats` flag, and whether it was there. */
 function statsFlag(argv: readonly string[]): { rest: string[]; stats: boolean } {
-  const rest = argv.filter((arg, i) => arg !== '--stats' || VALUE_OPTIONS.has(argv[i - 1] ?? ''));
-  return { rest, stats: rest.length !== argv.length };
+  const { rest, given } = flagTaken(argv, '--stats');
+  return { rest, stats: given };
+}
+
+/** `argv` without the boolean `flag` (not when it is an option's value), and whether given. */
+function flagTaken(argv: readonly string[], flag: string): { rest: string[]; given: boolean } {
+  const rest = argv.filter((arg, i) => arg !== flag || VALUE_OPTIONS.has(argv[i - 1] ?? ''));
+  return { rest, given: rest.length !== argv.length };
 }
 
 /**
@@ -201,7 +214,8 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
 }
 
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = cliParse(argv, ['journal', 'out', 'data-key'], io);
+  const { rest, given: salvage } = flagTaken(argv, '--salvage');
+  const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
@@ -218,6 +232,11 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   if (verified === null) return EXIT_FAILED;
   if (verified.corruption !== null) {
     const c = verified.corruption;
+    if (salvage) {
+      io.err(`CORRUPT: ${c.file} at byte ${c.offset} (seq ${c.seqExpected}): ${c.reason}; `
+        + 'salvaging every record that still reads');
+      return journalSalvageExport(dir, vault, args.values['out'] ?? null, io);
+    }
     io.err(`not exported: ${c.file} fails verification at byte ${c.offset}: ${c.reason}`);
     return EXIT_JOURNAL_CORRUPT;
   }
@@ -270,75 +289,6 @@ function exportRecord(
   if (line.clearing) counts.clearing += 1;
   if (line.uncertain) counts.uncertain += 1;
   sink.push(line.text);
-}
-
-/** Export destination: stdout line by line, or FILE written in chunks then renamed. */
-class ExportSink {
-  /** Lines of the segment being read (written when the reader moves to the next file). */
-  private chunk: string[] = [];
-  private failed: string | null = null;
-
-  private constructor(
-    private readonly io: CliIo,
-    private readonly outPath: string | null,
-    private readonly handle: FileHandle | null,
-  ) {}
-
-  static async open(outPath: string | null, io: CliIo): Promise<ExportSink | null> {
-    if (outPath === null) return new ExportSink(io, null, null);
-    try {
-      return new ExportSink(io, outPath, await open(`${outPath}.tmp`, 'w'));
-    } catch (error) {
-      io.err(`cannot write ${outPath}: ${describe(error)}`);
-      return null;
-    }
-  }
-
-  push(text: string): void {
-    if (this.handle === null) {
-      this.io.out(text);
-      return;
-    }
-    this.chunk.push(text, '\n');
-  }
-
-  async flush(): Promise<void> {
-    if (this.handle === null || this.chunk.length === 0 || this.failed !== null) return;
-    const text = this.chunk.join('');
-    this.chunk = [];
-    try {
-      await this.handle.write(text);
-    } catch (error) {
-      this.failed = describe(error);
-    }
-  }
-
-  /** Closes and removes the temporary without a word (the caller says why). */
-  async abandon(): Promise<void> {
-    if (this.handle === null || this.outPath === null) return;
-    await this.handle.close().catch(() => undefined);
-    await unlink(`${this.outPath}.tmp`).catch(() => undefined);
-  }
-
-  /** Flushes, syncs and renames into place when `keep`; else removes the temporary. */
-  async close(keep: boolean): Promise<boolean> {
-    if (this.handle === null || this.outPath === null) return keep;
-    await this.flush();
-    const tmp = `${this.outPath}.tmp`;
-    try {
-      if (this.failed !== null) throw new Error(this.failed);
-      await this.handle.sync();
-      await this.handle.close();
-      if (!keep) throw new Error('the journal changed while it was exported');
-      await rename(tmp, this.outPath);
-      return true;
-    } catch (error) {
-      await this.handle.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      this.io.err(`cannot write ${this.outPath}: ${describe(error)}`);
-      return false;
-    }
-  }
 }
 
 async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<number> {

@@ -1,0 +1,217 @@
+// `shuaka depot ingest` as a real process on SQLite and PostgreSQL: an export file stored for
+// a terminal gives the rows POST /v1/batches stores for the same lines (its own path, run
+// here: batchPrepare then batchStoreSealed), a second ingest stores nothing new, a salvaged
+// file stores the intact records, and unknown or revoked terminals and bad lines are refused.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchPrepare } from '../../src/ingest/batch_seal.js';
+import { batchStoreSealed } from '../../src/ingest/batch_store.js';
+import { terminalAdd } from '../../src/ingest/terminal_registry.js';
+import type { DepotDb, DepotRow } from '../../src/store/depot_db.js';
+import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { panVault, readDataKey } from '../../src/store/pan_vault.js';
+import type { PostgresScratch } from '../../../test_support/postgres_scratch.js';
+import {
+  createScratchDatabase, postgresRequired, startPostgresScratch,
+} from '../../../test_support/postgres_scratch.js';
+import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
+import {
+  card, clearing, scriptedEntries, writeJournalDir,
+} from '../../../firmware/test/journal_fixtures.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-ingest-cmd-'));
+const depotDir = join(temp, 'depot');
+/** The fixtures' clearing lines name this terminal. */
+const TERMINAL = 'T0001';
+let scratch: PostgresScratch | null = null;
+let exportFile = '';
+let salvagedFile = '';
+let damagedSeq = 0;
+
+function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT,
+    timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every kind of line, then 40 clearing lines and a repeat of the first (card+ATC duplicate). */
+function entries(): JournalEntry[] {
+  const finals: JournalEntry[] = Array.from({ length: 40 }, (_, i) => ({
+    kind: 'final', pendingSeq: null, clearing: clearing(card(200 + (i % 37)), 0x40 + i),
+  }));
+  const again: JournalEntry = {
+    kind: 'final', pendingSeq: null, clearing: clearing(card(200), 0x40),
+  };
+  return [...scriptedEntries(), ...finals, again];
+}
+
+beforeAll(async () => {
+  expect(shuaka('depot', 'init', '--dir', depotDir).status).toBe(0);
+  const journal = await writeJournalDir(temp, 'journal', entries());
+  exportFile = join(temp, 'export.jsonl');
+  expect(shuaka('journal', 'export', '--journal', journal, '--out', exportFile).status).toBe(0);
+  // One flipped bit in the 20th record: the salvage leaves that record out.
+  const path = join(journal, 'journal.bin');
+  const image = readFileSync(path);
+  const line = readFileSync(exportFile, 'utf8').split('\n')[12] ?? '';
+  damagedSeq = (JSON.parse(line) as { seq: number }).seq;
+  const at = image.indexOf(Buffer.from(`"atc":${String(0x40 + damagedSeq - 14)}`));
+  expect(at).toBeGreaterThan(0);
+  image[at + 2] = (image[at + 2] ?? 0) ^ 0x01;
+  writeFileSync(path, image);
+  salvagedFile = join(temp, 'salvaged.jsonl');
+  const salvaged = shuaka('journal', 'export', '--salvage', '--journal', journal,
+    '--out', salvagedFile);
+  expect(salvaged.status, salvaged.stderr).toBe(3);
+}, 300_000);
+
+afterAll(() => {
+  scratch?.stop();
+  rmSync(temp, { recursive: true, force: true });
+});
+
+const engines = [
+  { name: 'sqlite', target: (label: string) => Promise.resolve(join(temp, `${label}.sqlite`)) },
+  ...(postgresRequired() ? [{ name: 'postgres', target: async (label: string) => {
+    scratch ??= await startPostgresScratch();
+    return createScratchDatabase(scratch, label);
+  } }] : []),
+];
+
+let certDirs = 0;
+
+/** A migrated database with TERMINAL registered (by the CLI, as a technician would). */
+async function depotDb(target: string): Promise<void> {
+  certDirs += 1;
+  const added = shuaka('depot', 'terminal', 'add', '--db', target, '--id', TERMINAL,
+    '--dir', depotDir, '--out', join(temp, `certs-${certDirs}`));
+  expect(added.status, added.stderr).toBe(0);
+}
+
+function lines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+}
+
+/** The taps as comparable rows: no row id or time of receipt, the sealed PAN opened. */
+async function taps(target: string): Promise<Record<string, unknown>[]> {
+  const db = await openDepotDb(target, Date.now());
+  const vault = panVault(readDataKey(join(depotDir, 'data.key')));
+  try {
+    const rows = await db.query('SELECT * FROM taps ORDER BY terminal_id, seq');
+    const ids = new Map(rows.map((row) => [Number(row['id']), Number(row['seq'])]));
+    return rows.map((row: DepotRow) => {
+      const { id: _id, received_at_ms: _at, pan_sealed: sealed, duplicate_of: of, ...rest } = row;
+      return { ...rest, pan: sealed === null ? null : vault.unseal(String(sealed)),
+        duplicateOfSeq: of === null ? null : ids.get(Number(of)) };
+    });
+  } finally {
+    await db.close();
+  }
+}
+
+/** What POST /v1/batches stores for the same lines in batches of `size`: its own functions. */
+async function uploaded(target: string, all: readonly string[], size: number): Promise<void> {
+  const db: DepotDb = await openDepotDb(target, Date.now());
+  await terminalAdd(db, { terminalId: TERMINAL, certSha256: 'ab'.repeat(32), routeId: null,
+    nowMs: 0 });
+  const vault = panVault(readDataKey(join(depotDir, 'data.key')));
+  let through = 0;
+  for (let i = 0; i < all.length; i += size) {
+    const records = all.slice(i, i + size).map((line) => JSON.parse(line) as { seq: number });
+    const firstSeq = i === 0 ? (records[0]?.seq ?? 1) : through + 1;
+    through = records[records.length - 1]?.seq ?? firstSeq;
+    const body = JSON.stringify({ terminalId: TERMINAL, firstSeq, throughSeq: through, records });
+    await batchStoreSealed(db, batchPrepare(body, TERMINAL, vault), Date.now());
+  }
+  await db.close();
+}
+
+describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target }) => {
+  it('storesAsTheApiWould_thenAllDuplicates_andTheSalvagedRecords', async () => {
+    const db = await target(`ingest_${name}`);
+    await depotDb(db);
+    const run = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal', TERMINAL,
+      '--batch', '20', exportFile);
+    expect(run.status, run.stderr).toBe(0);
+    const all = lines(exportFile);
+    expect(run.stdout).toMatch(/^batch 1: lines 1\.\.20, seqs through \d+: stored 20,/m);
+    // One clearing line repeats a stored card+ATC: a duplicate, stored but not counted.
+    expect(run.stdout).toContain(`total: ${all.length} lines in 3 batches: stored `
+      + `${all.length - 1}, duplicates 1`);
+    const truth = await target(`truth_${name}`);
+    await uploaded(truth, all, 20);
+    const got = await taps(db);
+    expect(got).toEqual(await taps(truth));
+    expect(got.map((row) => row['seq'])).toEqual(all.map((l) => JSON.parse(l).seq as number));
+    expect(got.filter((row) => row['pan'] !== null).map((row) => row['pan'])).toEqual(
+      all.map((l) => JSON.parse(l) as { pan?: string }).filter((l) => l.pan !== undefined)
+        .map((l) => l.pan));
+    const again = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, exportFile);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`stored 0, duplicates ${all.length}`);
+    expect(await taps(db)).toEqual(got);
+    const last = JSON.parse(all[all.length - 1] ?? '{}').seq as number;
+    expect(again.stdout).toContain(`the depot holds terminal ${TERMINAL} through seq ${last}`);
+    const listed = shuaka('depot', 'terminal', 'list', '--db', db);
+    expect(JSON.parse(listed.stdout.trim())).toMatchObject({ terminalId: TERMINAL,
+      heldThroughSeq: last });
+    // The salvage of the damaged journal: the same rows but the damaged record's.
+    const salvagedDb = await target(`salvaged_${name}`);
+    await depotDb(salvagedDb);
+    const salvaged = shuaka('depot', 'ingest', '--db', salvagedDb, '--dir', depotDir,
+      '--terminal', TERMINAL, salvagedFile);
+    expect(salvaged.status, salvaged.stderr).toBe(0);
+    expect(await taps(salvagedDb)).toEqual(got.filter((row) => row['seq'] !== damagedSeq));
+  }, 300_000);
+
+  it('refusesUnknownAndRevokedTerminals_andABadLineByItsNumber', async () => {
+    const db = await target(`refused_${name}`);
+    await depotDb(db);
+    const ingest = (file: string, terminal = TERMINAL, ...more: string[]) =>
+      shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal', terminal, ...more,
+        file);
+    const unknown = ingest(exportFile, 'NOPE');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/terminal NOPE is not registered: nothing stored/);
+    expect(shuaka('depot', 'terminal', 'add', '--db', db, '--id', 'GONE', '--dir', depotDir,
+      '--out', join(temp, `gone-${name}`)).status).toBe(0);
+    expect(shuaka('depot', 'terminal', 'revoke', '--db', db, '--id', 'GONE').status).toBe(0);
+    const revoked = ingest(exportFile, 'GONE');
+    expect(revoked.status).toBe(1);
+    expect(revoked.stderr).toMatch(/terminal GONE is revoked/);
+    // Line 7 says another amount than its ICC data (9F02): refused at that line and field.
+    const all = lines(exportFile);
+    const bad = all.map((line, i) => (i === 6
+      ? line.replace(/"amountMinor":(\d+)/, '"amountMinor":999') : line));
+    expect(bad[6]).not.toEqual(all[6]);
+    const badFile = join(temp, `bad-${name}.jsonl`);
+    writeFileSync(badFile, `${bad.join('\n')}\n`);
+    const refused = ingest(badFile, TERMINAL, '--batch', '5');
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toMatch(/batch of lines 6\.\.10 refused, nothing of it stored: /);
+    expect(refused.stderr).toMatch(/bad-batch: line 7, field amountMinor: /);
+    expect(refused.stderr).toMatch(/stored before it: 1 batches, 5 lines through seq \d+/);
+    expect((await taps(db)).length).toBe(5);
+    // A stored seq brought again as another record (a replaced journal): the 409 refusal.
+    const moved = (all[0] ?? '').replace(/"timeWallMs":(\d+)/, (_, ms: string) =>
+      `"timeWallMs":${Number(ms) + 1}`);
+    writeFileSync(badFile, `${moved}\n`);
+    const conflict = ingest(badFile, TERMINAL);
+    expect(conflict.status).toBe(4);
+    expect(conflict.stderr).toMatch(/seq-conflict: .*journal init --after-seq \d+/);
+    expect(conflict.stderr).toMatch(/stored before it: nothing/);
+    writeFileSync(badFile, `${all[0]}\nnot json\n`);
+    const notJson = ingest(badFile, TERMINAL);
+    expect(notJson.status).toBe(3);
+    expect(notJson.stderr).toMatch(/line 2: not JSON/);
+    expect(shuaka('depot', 'ingest', '--db', db, '--terminal', TERMINAL).status).toBe(2);
+    expect(shuaka('depot', 'ingest', '--help').stdout).toMatch(/4 seq conflict/);
+  }, 300_000);
+});

@@ -1,0 +1,270 @@
+// Salvage of a CORRUPT journal (`shuaka journal export --salvage`): every record whose own
+// frame still checks (header CRC, record CRC, a payload that decodes), found by resyncing past
+// damaged bytes to the next valid frame, in every retained segment. Reads only: nothing is
+// written, truncated or removed. Memory is one read window plus the open taps, as export.
+
+import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
+import { FieldError } from '../params/json_fields.js';
+import { checkpointDecode } from './journal_checkpoint.js';
+import { journalUnits } from './journal_files.js';
+import type { JournalUnit } from './journal_files.js';
+import {
+  CHAIN_GENESIS_HASH, FRAME_BYTES_MAX, FRAME_MAGIC_0, FRAME_MAGIC_1, chainHash, frameCheck,
+  hashEqual,
+} from './journal_frame.js';
+import type { FrameView } from './journal_frame.js';
+import { READ_WINDOW_BYTES } from './journal_reader.js';
+import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
+import type { JournalRecord } from './journal_records.js';
+import { JournalState, recordFacts } from './journal_state.js';
+
+/** A stretch of a file that gave no record, or a check that failed between two records. */
+export interface SalvageDamage {
+  readonly file: string;
+  /** Byte offsets [from, to) in `file` (from = to: nothing unread, a link check failed). */
+  readonly from: number;
+  readonly to: number;
+  /** Seq of the last record read before it, and of the first read after it (null: none). */
+  readonly seqBefore: number | null;
+  readonly seqAfter: number | null;
+  readonly what: string;
+}
+
+/** What the salvage hands over, in journal order. */
+export interface SalvageSinks {
+  /** Every record read with its own checks (decoded; valid during the call and after). */
+  readonly onRecord: (record: JournalRecord) => void;
+  readonly onDamage: (damage: SalvageDamage) => void;
+  /** Awaited before each read of the storage (export flushes its lines there). */
+  readonly beforeRead?: () => Promise<void>;
+}
+
+/**
+ * The salvage's tally: the records read applied in order to the oldest checkpoint's state
+ * (an empty one when it fails its checks), without the reference checks past a damage. Its
+ * ack is the highest read; its uncertain taps are the pendings and torn records no record
+ * read closed, which the export writes as still open.
+ */
+export interface SalvageResult {
+  readonly state: JournalState;
+  readonly records: number;
+  readonly damages: number;
+}
+
+/** A damage whose end is known, waiting for the seq of the next record read. */
+type OpenDamage = Omit<SalvageDamage, 'seqAfter'>;
+
+/**
+ * Reads every retained segment of the journal `fileName` on `storage` (which must offer
+ * readAt: one window of READ_WINDOW_BYTES is read at a time). Errors: the storage's own.
+ */
+export async function journalSalvage(
+  storage: StoragePort,
+  fileName: string,
+  sinks: SalvageSinks,
+): Promise<{ ok: true; value: SalvageResult } | { ok: false; detail: string }> {
+  const listed = await storage.list();
+  if (!listed.ok) return { ok: false, detail: listed.detail };
+  const units = journalUnits(fileName, listed.value);
+  const salvage = new Salvage(sinks);
+  // Checkpoints left by an interrupted reclaim lead the list without their segment.
+  let first = 0;
+  while (first < units.length - 1 && units[first]?.segmentExists === false) first += 1;
+  for (let i = first; i < units.length; i += 1) {
+    const unit = units[i];
+    if (unit === undefined) break;
+    const problem = await salvage.unit(storage, unit, i === first, i === units.length - 1);
+    if (problem !== null) return { ok: false, detail: problem };
+  }
+  salvage.flush();
+  return {
+    ok: true,
+    value: { state: salvage.state, records: salvage.records, damages: salvage.damages },
+  };
+}
+
+class Salvage {
+  state = new JournalState(false);
+  records = 0;
+  damages = 0;
+  /** Seq and chain hash of the last record read; `linked`: no damage since it. */
+  private lastSeq: number | null = null;
+  private lastHash: Uint8Array | null = null;
+  private linked = false;
+  private pending: OpenDamage | null = null;
+
+  constructor(private readonly sinks: SalvageSinks) {}
+
+  /** Reads one unit (checkpoint, then segment); the storage's error, or null. */
+  async unit(storage: StoragePort, unit: JournalUnit, oldest: boolean, newest: boolean)
+    : Promise<string | null> {
+    if (unit.checkpoint === null) {
+      this.lastHash = CHAIN_GENESIS_HASH;
+      this.linked = true;
+    } else if (!unit.checkpointExists) {
+      this.damage(unit.checkpoint, 0, 0, 'checkpoint missing (its segment is read all the same)');
+    } else {
+      const problem = await this.checkpoint(storage, unit.checkpoint, unit.firstSeq, oldest);
+      if (problem !== null) return problem;
+    }
+    if (!unit.segmentExists) {
+      if (!newest) this.damage(unit.segment, 0, 0, 'segment missing');
+      return null;
+    }
+    return this.segment(storage, unit.segment);
+  }
+
+  /**
+   * A checkpoint that fails its checks is reported and skipped: its records are in the older
+   * segments, if retained. The oldest one, when it checks, gives the state before the first
+   * retained record (ack, open taps) and the chain hash the first record follows.
+   */
+  private async checkpoint(storage: StoragePort, file: string, firstSeq: number, oldest: boolean)
+    : Promise<string | null> {
+    const read = await storage.read(file);
+    if (!read.ok) return `cannot read ${file}: ${read.detail}`;
+    try {
+      const checkpoint = checkpointDecode(read.value, file, null, 'bytes');
+      if (checkpoint.firstSeq !== firstSeq) {
+        throw new FieldError(file, '', `checkpoint names seq ${checkpoint.firstSeq}`);
+      }
+      if (!oldest) return null;
+      const state = JournalState.fromSnapshot(checkpoint.state, false, true);
+      if (typeof state === 'string') throw new FieldError(file, '', state);
+      this.state = state;
+      this.lastHash = checkpoint.headHash;
+      this.lastSeq = state.lastSeq === 0 ? null : state.lastSeq;
+      this.linked = true;
+    } catch (error) {
+      if (!(error instanceof FieldError)) throw error;
+      this.damage(file, 0, read.value.length, `checkpoint skipped: ${error.message}`);
+    }
+    return null;
+  }
+
+  /** Walks one segment window by window; the storage's error, or null. */
+  private async segment(storage: StoragePort, file: string): Promise<string | null> {
+    if (storage.readAt === undefined) return 'the storage cannot read at an offset';
+    const size = await storage.size(file);
+    if (!size.ok) return `cannot read ${file}: ${size.detail}`;
+    const window = new Uint8Array(READ_WINDOW_BYTES);
+    let bytes = window.subarray(0, 0);
+    let bytesAt = 0;
+    let damagedFrom = -1;
+    let defect = '';
+    let at = 0;
+    // Bounded: `at` grows every turn (by a whole frame, or to the next candidate magic).
+    while (at < size.value) {
+      const end = bytesAt + bytes.length;
+      if (at < bytesAt || (at + FRAME_BYTES_MAX > end && end < size.value)) {
+        await this.sinks.beforeRead?.();
+        const read = await storage.readAt(file, at, window);
+        if (!read.ok) return `cannot read ${file}: ${read.detail}`;
+        bytes = window.subarray(0, read.value);
+        bytesAt = at;
+        if (read.value === 0) break;
+      }
+      const checked = frameCheck(bytes, at - bytesAt);
+      if (checked.ok) {
+        if (damagedFrom >= 0) this.damage(file, damagedFrom, at, defect);
+        damagedFrom = -1;
+        this.frame(file, at, checked.frame);
+        at += checked.frame.frameBytes;
+        continue;
+      }
+      if (damagedFrom < 0) {
+        damagedFrom = at;
+        defect = defectText(checked.defect);
+      }
+      at = bytesAt + nextMagic(bytes, at - bytesAt + 1, bytesAt + bytes.length >= size.value);
+    }
+    if (damagedFrom >= 0) this.damage(file, damagedFrom, size.value, defect);
+    return null;
+  }
+
+  /** One frame whose CRCs check: decoded and handed over, or reported. */
+  private frame(file: string, at: number, frame: FrameView): void {
+    const last = this.lastSeq;
+    if (last !== null && frame.seq <= last) {
+      this.damage(file, at, at + frame.frameBytes, `seq ${frame.seq} is not after ${last}`);
+      return;
+    }
+    if (this.linked && last !== null && frame.seq !== last + 1) {
+      this.damage(file, at, at, `seq ${frame.seq} does not follow ${last}`);
+    } else if (this.linked && this.lastHash !== null
+      && !hashEqual(chainHash(this.lastHash, frame.hashed), frame.hash)) {
+      this.damage(file, at, at, 'chain hash does not follow the record before');
+    }
+    const kind = journalKindOfCode(frame.kindCode);
+    let record: JournalRecord;
+    try {
+      if (kind === null) throw new FieldError(file, '', `unknown record kind ${frame.kindCode}`);
+      record = { seq: frame.seq, ...journalPayloadDecode(kind, frame.payload, file) };
+    } catch (error) {
+      if (!(error instanceof FieldError)) throw error;
+      this.damage(file, at, at + frame.frameBytes, `bad payload: ${error.message}`);
+      return;
+    }
+    this.lastSeq = frame.seq;
+    this.lastHash = frame.hash.slice();
+    this.flush();
+    this.tally(file, at, record);
+    this.linked = true;
+    this.records += 1;
+    this.sinks.onRecord(record);
+  }
+
+  /**
+   * Applies the record to the tally. While no damage was met, it is first checked against the
+   * reference rules as verify does (a break is reported, the record still exported). Past a
+   * damage the rules cannot be checked: a record's partner may be in the damaged bytes.
+   */
+  private tally(file: string, at: number, record: JournalRecord): void {
+    const facts = recordFacts(record);
+    const problem = this.damages > 0 ? null : this.state.checkFacts(facts);
+    if (problem !== null) {
+      this.damage(file, at, at, `seq ${record.seq}: reference rule: ${problem}`);
+    }
+    // The ack only moves forward (a lower one read past a damage changes nothing).
+    if (facts.kind === 'ack' && facts.throughSeq <= this.state.ackThroughSeq) return;
+    this.state.applyFacts(facts);
+  }
+
+  /** Records a damage; it is reported once the seq after it is known. */
+  private damage(file: string, from: number, to: number, what: string): void {
+    this.flush();
+    this.damages += 1;
+    this.linked = false;
+    this.pending = { file, from, to, seqBefore: this.lastSeq, what };
+  }
+
+  /** Reports the damage waiting for its next seq (the last record read, or none). */
+  flush(): void {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    const seqAfter = this.lastSeq !== pending.seqBefore ? this.lastSeq : null;
+    this.sinks.onDamage({ ...pending, seqAfter });
+  }
+}
+
+/**
+ * Index of the next 'SJ' in `bytes` from `from`, or where the search must go on: the last
+ * byte (it may be an 'S' whose 'J' is in the next window), or the end at the end of the file.
+ */
+function nextMagic(bytes: Uint8Array, from: number, eof: boolean): number {
+  for (let i = from; i + 1 < bytes.length; i += 1) {
+    if (bytes[i] === FRAME_MAGIC_0 && bytes[i + 1] === FRAME_MAGIC_1) return i;
+  }
+  return eof ? bytes.length : Math.max(from, bytes.length - 1);
+}
+
+function defectText(defect: string): string {
+  switch (defect) {
+    case 'record_crc': return 'record CRC fails';
+    case 'header_crc': return 'header CRC fails';
+    case 'magic': return 'no frame (magic)';
+    case 'short': return 'incomplete record at the end of the file';
+    default: return `damaged frame (${defect})`;
+  }
+}

@@ -1,0 +1,80 @@
+// Where `shuaka journal export` writes its lines: stdout, or a file written in chunks and
+// renamed into place only when the export is complete.
+
+import { open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+import type { CliIo } from './cli_args.js';
+
+/** Export destination: stdout line by line, or FILE written in chunks then renamed. */
+export class ExportSink {
+  /** Lines of the segment being read (written when the reader moves to the next file). */
+  private chunk: string[] = [];
+  private failed: string | null = null;
+
+  private constructor(
+    private readonly io: CliIo,
+    private readonly outPath: string | null,
+    private readonly handle: FileHandle | null,
+  ) {}
+
+  static async open(outPath: string | null, io: CliIo): Promise<ExportSink | null> {
+    if (outPath === null) return new ExportSink(io, null, null);
+    try {
+      return new ExportSink(io, outPath, await open(`${outPath}.tmp`, 'w'));
+    } catch (error) {
+      io.err(`cannot write ${outPath}: ${describe(error)}`);
+      return null;
+    }
+  }
+
+  push(text: string): void {
+    if (this.handle === null) {
+      this.io.out(text);
+      return;
+    }
+    this.chunk.push(text, '\n');
+  }
+
+  async flush(): Promise<void> {
+    if (this.handle === null || this.chunk.length === 0 || this.failed !== null) return;
+    const text = this.chunk.join('');
+    this.chunk = [];
+    try {
+      await this.handle.write(text);
+    } catch (error) {
+      this.failed = describe(error);
+    }
+  }
+
+  /** Closes and removes the temporary without a word (the caller says why). */
+  async abandon(): Promise<void> {
+    if (this.handle === null || this.outPath === null) return;
+    await this.handle.close().catch(() => undefined);
+    await unlink(`${this.outPath}.tmp`).catch(() => undefined);
+  }
+
+  /** Flushes, syncs and renames into place when `keep`; else removes the temporary. */
+  async close(keep: boolean): Promise<boolean> {
+    if (this.handle === null || this.outPath === null) return keep;
+    await this.flush();
+    const tmp = `${this.outPath}.tmp`;
+    try {
+      if (this.failed !== null) throw new Error(this.failed);
+      await this.handle.sync();
+      await this.handle.close();
+      if (!keep) throw new Error('the journal changed while it was exported');
+      await rename(tmp, this.outPath);
+      return true;
+    } catch (error) {
+      await this.handle.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      this.io.err(`cannot write ${this.outPath}: ${describe(error)}`);
+      return false;
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,108 @@
+// `shuaka journal export --salvage` on a CORRUPT journal: every record that still reads with
+// its own checks is exported as a normal export would, and each damage is reported on stderr
+// (journal_salvage.ts). Nothing on disk changes; the exit code stays 3 (corrupt).
+
+import { FileStorage } from '../../../hal/src/storage/file_storage.js';
+import { JOURNAL_FILE_NAME } from '../app/journal/journal.js';
+import { JournalExportKeyCheck, journalExportLine } from '../app/journal/journal_export.js';
+import type { JournalExportContext } from '../app/journal/journal_export.js';
+import { journalSalvage } from '../app/journal/journal_salvage.js';
+import type { SalvageDamage, SalvageResult, SalvageSinks } from '../app/journal/journal_salvage.js';
+import { PanVaultError, type PanVault } from '../app/journal/pan_vault.js';
+import { EXIT_FAILED } from './cli_args.js';
+import type { CliIo } from './cli_args.js';
+import { ExportSink } from './export_sink.js';
+
+/** Exit code of a salvage that ran: the journal is corrupt, whatever was written. */
+const EXIT_SALVAGED_CORRUPT = 3;
+
+/**
+ * Salvages the journal in `dir` to `outPath` (stdout when null); the exit code. Two passes
+ * as export: the first reports the damage, finds the highest ack, the taps still open and
+ * checks the key; the second streams the lines.
+ */
+export async function journalSalvageExport(
+  dir: string,
+  vault: PanVault,
+  outPath: string | null,
+  io: CliIo,
+): Promise<number> {
+  const keyCheck = new JournalExportKeyCheck(vault);
+  const first = await salvageRead(dir, io, {
+    onRecord: keyCheck.onRecord,
+    onDamage: (damage) => io.err(damageText(damage)),
+  });
+  if (first === null) return EXIT_FAILED;
+  if (keyCheck.problem !== null) {
+    io.err(`not exported: ${keyCheck.problem.message}`);
+    return EXIT_FAILED;
+  }
+  const context: JournalExportContext = {
+    ackThroughSeq: first.state.ackThroughSeq,
+    openSeqs: new Set(first.state.uncertainSeqs()),
+    vault,
+  };
+  const sink = await ExportSink.open(outPath, io);
+  if (sink === null) return EXIT_FAILED;
+  const counts = { lines: 0, clearing: 0, uncertain: 0, unopened: 0 };
+  const second = await salvageRead(dir, io, {
+    onRecord: (record) => {
+      try {
+        const line = journalExportLine(record, context);
+        if (line === null) return;
+        counts.lines += 1;
+        if (line.clearing) counts.clearing += 1;
+        if (line.uncertain) counts.uncertain += 1;
+        sink.push(line.text);
+      } catch (error) {
+        if (!(error instanceof PanVaultError)) throw error;
+        // The key opens the others: this record's bytes changed under a valid CRC.
+        counts.unopened += 1;
+        io.err(`damaged: seq ${record.seq}: ${error.message}: not exported`);
+      }
+    },
+    onDamage: () => undefined,
+    beforeRead: () => sink.flush(),
+  });
+  // The same records twice, or the journal changed between the passes.
+  const complete = second !== null && second.records === first.records;
+  if (!(await sink.close(complete)) || second === null) return EXIT_FAILED;
+  io.err(`salvaged ${first.records} records past ${first.damages} damaged `
+    + `range${first.damages === 1 ? '' : 's'}: exported ${counts.lines} lines `
+    + `(${counts.clearing} clearing, ${counts.uncertain} uncertain) after the ack through seq `
+    + `${context.ackThroughSeq}${counts.unopened > 0 ? `, ${counts.unopened} PANs unopened` : ''}`);
+  io.err(`journal ${dir} is CORRUPT: nothing was changed. Bring the lines to the depot `
+    + '(shuaka depot ingest), move the directory away and start a new journal after the '
+    + "depot's highest seq for the terminal (shuaka journal init --after-seq N)");
+  return EXIT_SALVAGED_CORRUPT;
+}
+
+/** One salvage pass over `dir`, read only; null (after printing why) when it cannot read. */
+async function salvageRead(dir: string, io: CliIo, sinks: SalvageSinks)
+  : Promise<SalvageResult | null> {
+  const storage = await FileStorage.open(dir, { quotaBytes: null, readOnly: true });
+  if (!storage.ok) {
+    io.err(`cannot read ${dir}: ${storage.detail}`);
+    return null;
+  }
+  try {
+    const read = await journalSalvage(storage.value, JOURNAL_FILE_NAME, sinks);
+    if (!read.ok) {
+      io.err(`cannot read ${dir}: ${read.detail}`);
+      return null;
+    }
+    return read.value;
+  } finally {
+    await storage.value.close();
+  }
+}
+
+/** The report line of one damage: where, between which seqs, what failed. */
+export function damageText(damage: SalvageDamage): string {
+  const before = damage.seqBefore === null ? 'no record before' : `after seq ${damage.seqBefore}`;
+  const after = damage.seqAfter === null ? 'no record after' : `before seq ${damage.seqAfter}`;
+  const where = damage.from === damage.to
+    ? `at byte ${damage.from}`
+    : `bytes ${damage.from}..${damage.to} (${damage.to - damage.from} bytes)`;
+  return `damaged: ${damage.file} ${where}, ${before}, ${after}: ${damage.what}`;
+}
