@@ -24,9 +24,13 @@ export interface FleetCa {
 export const CERT_DAYS_DEFAULT = 825;
 const CA_DAYS = 3650;
 
-function openssl(args: readonly string[], cwd: string): void {
+/**
+ * Runs openssl in our own working directory: the paths it is given are the operator's, and a
+ * relative one (`--dir depot`) means what it means to them.
+ */
+function openssl(args: readonly string[]): void {
   try {
-    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const err = error as { code?: string; stderr?: Buffer };
     if (err.code === 'ENOENT') throw new CertToolError('openssl is not installed');
@@ -46,7 +50,7 @@ export function fleetCaCreate(dir: string, name: string): FleetCa {
     '-nodes', '-keyout', ca.keyPath, '-out', ca.certPath, '-days', String(CA_DAYS),
     '-subj', `/CN=${subjectText(name)}`,
     '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   return ca;
 }
 
@@ -89,11 +93,11 @@ export function leafIssue(ca: FleetCa, request: LeafRequest, keyPath: string,
     writeFileSync(join(work, 'ext.cnf'), `${ext.join('\n')}\n`);
     openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
       '-keyout', join(work, 'leaf.key'), '-out', join(work, 'leaf.csr'),
-      '-subj', `/CN=${subjectText(request.commonName)}`], work);
+      '-subj', `/CN=${subjectText(request.commonName)}`]);
     openssl(['x509', '-req', '-in', join(work, 'leaf.csr'), '-CA', ca.certPath, '-CAkey',
       ca.keyPath, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
       '-days', String(request.days ?? CERT_DAYS_DEFAULT), '-sha256',
-      '-extfile', join(work, 'ext.cnf'), '-out', join(work, 'leaf.pem')], work);
+      '-extfile', join(work, 'ext.cnf'), '-out', join(work, 'leaf.pem')]);
     writeFileSync(keyPath, readFileSync(join(work, 'leaf.key')), { mode: 0o600 });
     writeFileSync(certPath, readFileSync(join(work, 'leaf.pem')));
   } finally {

@@ -80,6 +80,19 @@ describe('shuaka depot (process)', () => {
     expect(shuaka('terminal', 'frob').status).toBe(2);
   });
 
+  it('initAndTerminalAdd_withRelativePaths_workFromTheOperatorsDirectory', () => {
+    // An operator in their own directory: `--dir depot`, not an absolute path.
+    const here = (...args: string[]) => spawnSync('node', [BIN, 'depot', ...args],
+      { encoding: 'utf8', cwd: temp });
+    const init = here('init', '--dir', 'rel-depot');
+    expect(init.status, init.stderr).toBe(0);
+    expect(existsSync(join(temp, 'rel-depot', 'ca.key'))).toBe(true);
+    const added = here('terminal', 'add', '--db', 'rel.db', '--id', 'REL00001', '--dir',
+      'rel-depot', '--out', 'rel-ids');
+    expect(added.status, added.stderr).toBe(0);
+    expect(existsSync(join(temp, 'rel-ids', 'REL00001.pem'))).toBe(true);
+  });
+
   it('terminalAdd_refusesABadId_inTheWordsOfTheRegistrysPattern', () => {
     // The certificate issued above: the id is checked before it is looked up.
     const cert = join(temp, 'term', 'SIM00001.pem');
