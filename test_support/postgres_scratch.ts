@@ -153,3 +153,42 @@ export async function createScratchDatabase(
   }
   return `postgres://postgres@127.0.0.1:${scratch.port}/${name}`;
 }
+
+/** One database engine of the depot's, for a test: `target(label)` makes a fresh database. */
+export interface DepotEngine {
+  readonly name: 'sqlite' | 'postgres';
+  /** A SQLite file path or a PostgreSQL URL of a database new to this label. */
+  target(label: string): Promise<string>;
+}
+
+/** The engines a depot test runs on, and the one scratch server they share. */
+export interface DepotEngines {
+  /** SQLite (files in the test's directory), then PostgreSQL when `postgresRequired()`. */
+  readonly list: readonly DepotEngine[];
+  /** The file's scratch server, started on first use (also for tests of their own). */
+  scratch(): Promise<PostgresScratch>;
+  /** Stops the scratch server if one started. */
+  stop(): void;
+}
+
+/** The depot's engines for a test file whose SQLite databases go in `sqliteDir`. */
+export function depotEngines(sqliteDir: string): DepotEngines {
+  let server: PostgresScratch | null = null;
+  const scratch = async (): Promise<PostgresScratch> => {
+    server ??= await startPostgresScratch();
+    return server;
+  };
+  const sqlite: DepotEngine = {
+    name: 'sqlite',
+    target: (label) => Promise.resolve(join(sqliteDir, `${label}.sqlite`)),
+  };
+  const postgres: DepotEngine = {
+    name: 'postgres',
+    target: async (label) => createScratchDatabase(await scratch(), label),
+  };
+  return {
+    list: postgresRequired() ? [sqlite, postgres] : [sqlite],
+    scratch,
+    stop: () => server?.stop(),
+  };
+}

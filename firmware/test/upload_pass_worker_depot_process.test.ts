@@ -78,7 +78,7 @@ function depotTaps(): number {
 
 /** The board's uploader (pass in a worker, HTTPS) on the journal in `journalDir`. */
 async function boardUploader(journalDir: string, logs: Record<string, unknown>[] = []): Promise<{
-  uploader: Uploader; journal: Journal; close: () => Promise<void>;
+  uploader: Uploader; journal: Journal; pass: () => UploadPassWorker; close: () => Promise<void>;
 }> {
   const storage = await FileStorage.open(journalDir, { quotaBytes: null });
   if (!storage.ok) throw new Error(storage.detail);
@@ -90,7 +90,7 @@ async function boardUploader(journalDir: string, logs: Record<string, unknown>[]
   if (!identity.ok) throw new Error(identity.detail);
   const url = new URL(`https://localhost:${port}/`);
   const depot = new DepotHttps({ url, identity: identity.value, timeoutMs: 10_000 });
-  const pass = new UploadPassWorker({
+  const pass = (): UploadPassWorker => new UploadPassWorker({
     dir: journalDir, fileName: JOURNAL_FILE_NAME,
     dataKeyPath: join(journalDir, DATA_KEY_FILE_NAME), terminalId: 'T0001', depotUrl: url,
     identity: identity.value, timeoutMs: 10_000, niceness: 10, gate: new UploadTapGate(),
@@ -100,14 +100,14 @@ async function boardUploader(journalDir: string, logs: Record<string, unknown>[]
     depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME,
     journal: opened.value.journal, panVault: FIXTURE_VAULT, clock, random01: () => 0.5,
     log: { log: (e) => logs.push(e) }, tapInProgress: () => false, params: null,
-    passRunner: pass.run,
+    passRunner: pass().run,
   }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'T0001',
     batch: { recordsMax: 40, bytesMax: 1 << 20 } });
   const close = async (): Promise<void> => {
     depot.close();
     await storage.value.close();
   };
-  return { uploader, journal: opened.value.journal, close };
+  return { uploader, journal: opened.value.journal, pass, close };
 }
 
 describe('the board uploader against a real depot', () => {
@@ -117,48 +117,22 @@ describe('the board uploader against a real depot', () => {
     expect(exported.code, exported.err).toBe(0);
     const truth = exported.out.split('\n').filter((line) => line !== '');
     expect(truth.length).toBe(300);
-    const storage = await FileStorage.open(journalDir, { quotaBytes: null });
-    if (!storage.ok) throw new Error(storage.detail);
-    const clock = new ClockSim(WALL_EPOCH_MS);
-    const opened = await Journal.open(storage.value,
-      { ...journalOptions(clock), fileName: JOURNAL_FILE_NAME });
-    if (!opened.ok) throw new Error(opened.detail);
-    const journal = opened.value.journal;
-    const identity = await depotIdentityRead(join(dir, 'ids'));
-    if (!identity.ok) throw new Error(identity.detail);
-    const url = new URL(`https://localhost:${port}/`);
-    const depot = new DepotHttps({ url, identity: identity.value, timeoutMs: 10_000 });
-    const pass = (): UploadPassWorker => new UploadPassWorker({
-      dir: journalDir, fileName: JOURNAL_FILE_NAME,
-      dataKeyPath: join(journalDir, DATA_KEY_FILE_NAME), terminalId: 'T0001', depotUrl: url,
-      identity: identity.value, timeoutMs: 10_000, niceness: 10, gate: new UploadTapGate(),
-      tapInProgress: () => false, tapPollMs: 5,
-    });
-    const uploader = new Uploader({
-      depot, storage: storage.value, journalFileName: JOURNAL_FILE_NAME, journal,
-      panVault: FIXTURE_VAULT, clock, random01: () => 0.5, log: { log: () => undefined },
-      tapInProgress: () => false, params: null, passRunner: pass().run,
-    }, { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'T0001',
-      batch: { recordsMax: 40, bytesMax: 1 << 20 } });
+    const board = await boardUploader(journalDir);
     try {
       // A pass whose acks never reached the journal (a power cut before betweenTaps).
-      const first = await pass().run({ ackThroughSeq: 0, openSeqs: new Set(),
+      const first = await board.pass().run({ ackThroughSeq: 0, openSeqs: new Set(),
         vault: FIXTURE_VAULT }, { recordsMax: 40, bytesMax: 1 << 20 }, () => undefined);
       expect(first).toEqual({ kind: 'drained', throughSeq: 600 });
-      expect(journal.summary().ackThroughSeq).toBe(0);
+      expect(board.journal.summary().ackThroughSeq).toBe(0);
       // The next contact sends the same records again: duplicates only, nothing counts twice.
-      expect(await uploader.contact()).toEqual({ ok: true });
-      expect(uploader.state()).toMatchObject({ recordsStored: 0, duplicates: truth.length });
-      await uploader.betweenTaps();
-      expect(journal.summary().ackThroughSeq).toBe(600);
-      const db = new Database(join(dir, 'd.db'), { readonly: true });
-      const row = db.prepare('SELECT count(*) AS n FROM taps WHERE terminal_id = ?')
-        .get('T0001') as { n: number };
-      db.close();
-      expect(row.n).toBe(truth.length);
+      expect(await board.uploader.contact()).toEqual({ ok: true });
+      expect(board.uploader.state()).toMatchObject({ recordsStored: 0,
+        duplicates: truth.length });
+      await board.uploader.betweenTaps();
+      expect(board.journal.summary().ackThroughSeq).toBe(600);
+      expect(depotTaps()).toBe(truth.length);
     } finally {
-      depot.close();
-      await storage.value.close();
+      await board.close();
     }
   }, 300_000);
 

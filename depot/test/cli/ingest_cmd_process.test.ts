@@ -14,10 +14,7 @@ import { terminalAdd } from '../../src/ingest/terminal_registry.js';
 import type { DepotDb, DepotRow } from '../../src/store/depot_db.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { panVault, readDataKey } from '../../src/store/pan_vault.js';
-import type { PostgresScratch } from '../../../test_support/postgres_scratch.js';
-import {
-  createScratchDatabase, postgresRequired, startPostgresScratch,
-} from '../../../test_support/postgres_scratch.js';
+import { depotEngines } from '../../../test_support/postgres_scratch.js';
 import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
 import {
   card, clearing, scriptedEntries, writeJournalDir,
@@ -29,7 +26,7 @@ const temp = mkdtempSync(join(tmpdir(), 'shuaka-ingest-cmd-'));
 const depotDir = join(temp, 'depot');
 /** The fixtures' clearing lines name this terminal. */
 const TERMINAL = 'T0001';
-let scratch: PostgresScratch | null = null;
+const dbs = depotEngines(temp);
 let exportFile = '';
 let salvagedFile = '';
 let damagedSeq = 0;
@@ -72,17 +69,11 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => {
-  scratch?.stop();
+  dbs.stop();
   rmSync(temp, { recursive: true, force: true });
 });
 
-const engines = [
-  { name: 'sqlite', target: (label: string) => Promise.resolve(join(temp, `${label}.sqlite`)) },
-  ...(postgresRequired() ? [{ name: 'postgres', target: async (label: string) => {
-    scratch ??= await startPostgresScratch();
-    return createScratchDatabase(scratch, label);
-  } }] : []),
-];
+const engines = dbs.list;
 
 let certDirs = 0;
 

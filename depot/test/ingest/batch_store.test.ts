@@ -15,31 +15,22 @@ import type { DepotDb } from '../../src/store/depot_db.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { CARD_KEY_LEVELS } from '../../src/store/card_key_levels.js';
 import { panVault } from '../../src/store/pan_vault.js';
-import type { PostgresScratch } from '../../../test_support/postgres_scratch.js';
 import {
-  createScratchDatabase,
-  postgresRequired,
-  startPostgresScratch,
+  createScratchDatabase, depotEngines, postgresRequired,
 } from '../../../test_support/postgres_scratch.js';
 import { clearingLine, clearingOf, WALL_MS } from './ingest_fixtures.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 17);
 const TERMINALS = ['SIM00001', 'SIM00002', 'SIM00003'];
 const temp = mkdtempSync(join(tmpdir(), 'shuaka-store-'));
-let scratch: PostgresScratch | null = null;
+const dbs = depotEngines(temp);
 
 afterAll(() => {
-  scratch?.stop();
+  dbs.stop();
   rmSync(temp, { recursive: true, force: true });
 });
 
-const engines = [
-  { name: 'sqlite', target: (label: string) => Promise.resolve(join(temp, `${label}.sqlite`)) },
-  ...(postgresRequired() ? [{ name: 'postgres', target: async (label: string) => {
-    scratch ??= await startPostgresScratch();
-    return createScratchDatabase(scratch, label);
-  } }] : []),
-];
+const engines = dbs.list;
 
 /** xorshift32: the stream replays from SHUAKA_SEED. */
 function random(seed: number): () => number {
@@ -234,7 +225,7 @@ describe('batchStore dedupe on SQLite key levels, every card one hash (seed ' + 
 describe.runIf(postgresRequired())('batchStore on one PostgreSQL shared by two depots (seed '
   + SEED + ')', () => {
   it('storesEachTapOnce_countsEachCardAndAtcOnce_whenBothStoreEverySendAtOnce', async () => {
-    scratch ??= await startPostgresScratch();
+    const scratch = await dbs.scratch();
     const url = await createScratchDatabase(scratch, 'store_race');
     const depots = [await openDepotDb(url, WALL_MS), await openDepotDb(url, WALL_MS)];
     try {
@@ -285,7 +276,7 @@ describe.runIf(postgresRequired())('batchStore on one PostgreSQL shared by two d
  */
 describe.runIf(postgresRequired())('batchStore on PostgreSQL, opposite orders at once', () => {
   it('retriesTheDeadlockedBatch_countsEachCardAndAtcOnce', async () => {
-    scratch ??= await startPostgresScratch();
+    const scratch = await dbs.scratch();
     const db = await openDepotDb(await createScratchDatabase(scratch, 'store_deadlock'),
       WALL_MS);
     try {

@@ -13,11 +13,8 @@ import { panVault } from '../../src/store/pan_vault.js';
 import type { IngestServer } from '../../src/ingest/ingest_server.js';
 import { ingestServerCreate } from '../../src/ingest/ingest_server.js';
 import { certSha256, terminalAdd, terminalRevoke } from '../../src/ingest/terminal_registry.js';
-import type { PostgresScratch } from '../../../test_support/postgres_scratch.js';
 import {
-  createScratchDatabase,
-  postgresRequired,
-  startPostgresScratch,
+  createScratchDatabase, depotEngines, postgresRequired,
 } from '../../../test_support/postgres_scratch.js';
 import type { TestFleet } from './ingest_fixtures.js';
 import { call, clearingBatch, clearingLine, clearingOf, panOf, testFleet,
@@ -26,13 +23,13 @@ import { call, clearingBatch, clearingLine, clearingOf, panOf, testFleet,
 const DATA_KEY = Buffer.alloc(32, 7);
 const temp = mkdtempSync(join(tmpdir(), 'shuaka-ingest-'));
 let fleet: TestFleet;
-let scratch: PostgresScratch | null = null;
+const dbs = depotEngines(temp);
 
 beforeAll(() => {
   fleet = testFleet(temp);
 });
 afterAll(() => {
-  scratch?.stop();
+  dbs.stop();
   rmSync(temp, { recursive: true, force: true });
 });
 
@@ -76,13 +73,7 @@ const post = (rig: Rig, who: 'a' | 'b', body: unknown, path = '/v1/batches') =>
   call(rig.port, fleet.ca, rig[who], 'POST', path,
     typeof body === 'string' ? body : JSON.stringify(body));
 
-const engines = [
-  { name: 'sqlite', target: (label: string) => Promise.resolve(join(temp, `${label}.sqlite`)) },
-  ...(postgresRequired() ? [{ name: 'postgres', target: async (label: string) => {
-    scratch ??= await startPostgresScratch();
-    return createScratchDatabase(scratch, label);
-  } }] : []),
-];
+const engines = dbs.list;
 
 describe.each(engines)('ingest on $name', (engine) => {
   let rig: Rig;
@@ -248,7 +239,7 @@ describe.each(engines)('ingest on $name', (engine) => {
 
 describe.runIf(postgresRequired())('ingest when PostgreSQL goes down', () => {
   it('answers503_losesNothing_andTheRetrySucceeds', async () => {
-    scratch ??= await startPostgresScratch();
+    const scratch = await dbs.scratch();
     const rig = await rigOpen(await createScratchDatabase(scratch, 'ingest_down'), 'down');
     try {
       expect((await post(rig, 'a', clearingBatch('SIM00001', 1, 10))).status).toBe(200);
