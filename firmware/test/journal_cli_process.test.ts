@@ -86,6 +86,17 @@ describe('shuaka journal as a process', () => {
     expect(await readdir(journalDir)).toEqual([]);
     const absent = shuaka(['journal', 'verify', '--journal', join(dir, 'absent')]);
     expect(absent.code).toBe(1);
+    // Export needs the data key only to open sealed PANs: a new journal has none to open.
+    const exported = shuaka(['journal', 'export', '--journal', journalDir]);
+    expect(exported.code, exported.err).toBe(0);
+    expect(exported.out).toBe('');
+    expect(exported.err).toMatch(/exported 0 lines: nothing after the ack through seq 0/);
+    expect(await readdir(journalDir)).toEqual([]);
+    // A missing directory is named as such, not as a missing key.
+    const gone = shuaka(['journal', 'export', '--journal', join(dir, 'absent')]);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toMatch(/cannot read .*absent/);
+    expect(gone.err).not.toMatch(/data key/);
   }, 300_000);
 
   it('verifyAndExport_runInABoundedHeapProcess_whoseExitCodePassesThrough', async () => {

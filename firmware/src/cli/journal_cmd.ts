@@ -213,16 +213,35 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   return EXIT_OK;
 }
 
+/**
+ * The export without a data key: it opens sealed PANs only, so a journal with nothing after
+ * its ack (new, just initialised, everything acknowledged: a validator that never started has
+ * made no key) exports its 0 lines; any other needs the key (`detail`: why it did not load).
+ */
+async function exportWithoutKey(
+  dir: string, detail: string, out: string | null, io: CliIo,
+): Promise<number> {
+  const read = await readJournal(dir, io, WHOLE_JOURNAL);
+  if (read === null) return EXIT_FAILED;
+  const { lastSeq, ackThroughSeq } = read.state;
+  if (read.corruption !== null || lastSeq > ackThroughSeq) {
+    io.err(`not exported: ${detail}`);
+    return EXIT_FAILED;
+  }
+  const sink = await ExportSink.open(out, io);
+  if (sink === null || !(await sink.close(true))) return EXIT_FAILED;
+  io.err(`exported 0 lines: nothing after the ack through seq ${ackThroughSeq} (no data key `
+    + 'needed)');
+  return EXIT_OK;
+}
+
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { rest, given: salvage } = flagTaken(argv, '--salvage');
   const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
-  if (!key.ok) {
-    io.err(`not exported: ${key.detail}`);
-    return EXIT_FAILED;
-  }
+  if (!key.ok) return exportWithoutKey(dir, key.detail, args.values['out'] ?? null, io);
   // Sealing needs no randomness here: the export only opens.
   const vault = PanVault.fromKey(key.value, () => new Uint8Array(0));
   // Pass 1 verifies, finds which taps are still open at the end and that the key is the one
