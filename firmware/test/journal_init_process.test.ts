@@ -97,6 +97,8 @@ describe('shuaka journal init as a process', () => {
     const after = shuaka(['journal', 'verify', '--journal', journalDir]);
     expect(after.code, after.err).toBe(0);
     expect(after.out).toMatch(/last seq 5002, acknowledged through 5000/);
+    // The records this journal wrote (not its last seq): 5001 and 5002.
+    expect(after.out).toMatch(/\n {2}records 2 \(pending 1, final 1, /);
     expect(after.out).toMatch(/unacknowledged clearing records 1/);
     const exported = shuaka(['journal', 'export', '--journal', journalDir]);
     expect(exported.code, exported.err).toBe(0);

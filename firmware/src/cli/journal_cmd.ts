@@ -184,7 +184,9 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   }
   const counts = JOURNAL_KINDS.map((kind) => `${kind} ${state.countsByKind[kind]}`).join(', ');
   io.out(`journal ${dir}: ${read.corruption === null ? 'OK' : 'CORRUPT'}`);
-  io.out(`  records ${state.lastSeq} (${counts}), ${read.validBytes} bytes retained`);
+  // Records this journal wrote: its last seq, unless `journal init` started it after a seq.
+  const written = JOURNAL_KINDS.reduce((sum, kind) => sum + state.countsByKind[kind], 0);
+  io.out(`  records ${written} (${counts}), ${read.validBytes} bytes retained`);
   const firstSeq = read.units[0]?.firstSeq ?? 1;
   io.out(`  segments ${read.units.length}, retained from seq ${firstSeq}`);
   io.out(`  last seq ${state.lastSeq}, acknowledged through ${state.ackThroughSeq}`);
