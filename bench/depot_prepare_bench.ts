@@ -1,7 +1,7 @@
 // The depot's prepare step per record on one thread (issue 17): what the prepare worker does
 // with a batch body (parse, validate, token and seal every PAN, pack: batch_pack.ts), what
 // crossing to the store's thread costs (postMessage's copy, modelled by v8 serialize and
-// deserialize), and the store thread's unpack. The inputs are depot_ingest_bench.ts's bodies
+// deserialize), and the store thread's unpack. The inputs are depot_ingest_load.ts's bodies
 // (1,000 clearing lines, every card a new one). Each round takes a fresh vault, so no seal
 // comes from the vault's cache, as in the ingest bench. Figures are CPU time of this process
 // per record (the machine is shared: wall time moves with the neighbours), median of rounds.
@@ -13,7 +13,7 @@ import { batchCards, batchParse, batchPrepare } from '../depot/src/ingest/batch_
 import type { IngestBatch } from '../depot/src/ingest/batch_validate.js';
 import { panVault, type PanVault } from '../depot/src/store/pan_vault.js';
 import { printFigures, type BenchFigure } from './bench_util.js';
-import { batchBody } from './depot_ingest_bench.js';
+import { batchBody } from './depot_ingest_load.js';
 
 const BODIES = 20;
 const RECORDS_PER_BODY = 1_000;

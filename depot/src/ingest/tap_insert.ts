@@ -1,6 +1,7 @@
-// The statements that write a batch's taps, per engine: SQLite takes multi-row VALUES (500
-// rows per statement, far below its 32766 bound parameters); PostgreSQL takes the whole batch
-// by COPY into a temporary staging table, then one INSERT ... SELECT from it.
+// The statements that write a batch's taps, per engine. SQLite takes multi-row VALUES in a few
+// fixed row counts, at most 500 rows per statement (far below its 32766 bound parameters).
+// PostgreSQL takes the whole batch by COPY into a temporary staging table, then one INSERT ...
+// SELECT from it.
 
 import type { DepotDb, DepotRow, DepotValue } from '../store/depot_db.js';
 import { DepotStoreError } from '../store/depot_db.js';
@@ -47,13 +48,25 @@ async function pgTapsInsert(tx: DepotDb, rows: readonly (readonly DepotValue[])[
 
 const sqliteInserts = new Map<number, string>();
 
+/**
+ * Rows of the next SQLite INSERT of `left` rows: 500, else the largest power of two. The
+ * connection keeps each distinct statement prepared, about 1.9 KiB a row (941 KiB at 500
+ * rows), and validators send batches of any size up to 500: one statement per row count
+ * held 264 MiB once every size had come. Ten row counts hold about 2 MiB, for at most nine
+ * statements a batch instead of one.
+ */
+function sqliteInsertRows(left: number): number {
+  if (left >= SQLITE_ROWS_PER_INSERT) return SQLITE_ROWS_PER_INSERT;
+  return 1 << (31 - Math.clz32(left));
+}
+
 /** SQLite: TAP_COLUMNS and the card key its triggers check (card_key_levels.ts, migration 7). */
 const SQLITE_COLUMNS: readonly string[] = [...TAP_COLUMNS, 'card_key'];
 /** Where a row holds the card key's parts. */
 const [PAN_TOKEN_AT, PSN_AT, ATC_AT] = ['pan_token', 'psn', 'atc']
   .map((column) => TAP_COLUMNS.indexOf(column));
 
-/** The multi-row INSERT of `rows` rows (cached: a batch uses at most two shapes). */
+/** The multi-row INSERT of `rows` rows (cached: sqliteInsertRows makes ten row counts). */
 function sqliteInsert(rows: number): string {
   const cached = sqliteInserts.get(rows);
   if (cached !== undefined) return cached;
@@ -89,8 +102,9 @@ export async function tapsInsert(tx: DepotDb, rows: readonly (readonly DepotValu
   }
   const cardKey = tx.cardKey?.bind(tx);
   if (cardKey === undefined) throw new DepotStoreError('SQLite transaction without card keys');
-  for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + SQLITE_ROWS_PER_INSERT);
+  for (let i = 0; i < rows.length;) {
+    const chunk = rows.slice(i, i + sqliteInsertRows(rows.length - i));
+    i += chunk.length;
     const params: DepotValue[] = [];
     for (const row of chunk) {
       for (const value of row) params.push(value);
