@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js';
 import {
   certSha256, terminalAdd, terminalList, terminalRevoke, TerminalRegistryError,
+  TERMINAL_ID_PATTERN,
 } from '../ingest/terminal_registry.js';
 import { storedThroughSeq } from '../ingest/seq_conflict.js';
 import { DepotStoreError } from '../store/depot_db.js';
@@ -76,8 +77,10 @@ function certFor(values: Readonly<Record<string, string | undefined>>, id: strin
   }
   const dir = values['dir'] ?? '';
   const out = values['out'] ?? dir;
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
-    throw new CertToolError('to issue a certificate the id must be A-Z a-z 0-9 . _ -');
+  if (!TERMINAL_ID_PATTERN.re.test(id)) {
+    throw new CertToolError(`terminal id must be ${TERMINAL_ID_PATTERN.says}, got `
+      + JSON.stringify(id));
+  }
   mkdirSync(out, { recursive: true });
   leafIssue(fleetCaOpen(dir), { role: 'client', commonName: id }, join(out, `${id}.key`),
     join(out, `${id}.pem`));

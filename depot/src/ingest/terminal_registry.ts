@@ -3,6 +3,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import type { FieldPattern } from '../../../firmware/src/app/params/json_fields.js';
+import { ID_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import type { DepotDb } from '../store/depot_db.js';
 
 export type TerminalStatus = 'active' | 'revoked';
@@ -26,11 +27,12 @@ export class TerminalRegistryError extends Error {
   }
 }
 
-/** Terminal ids: printable ASCII without spaces, as the validator's terminal.json holds them. */
-export const TERMINAL_ID_PATTERN: FieldPattern = {
-  re: /^[\x21-\x7e]{1,64}$/,
-  says: '1 to 64 printable ASCII characters without spaces',
-};
+/**
+ * Terminal ids: those a validator's terminal.json can hold (ID_PATTERN, 1 to 32 of A-Z a-z
+ * 0-9 . - _). The depot once took any 64 printable characters, so it could register a
+ * terminal no validator could be configured as.
+ */
+export const TERMINAL_ID_PATTERN: FieldPattern = ID_PATTERN;
 
 /** SHA-256 of a certificate's DER, lower-case hex without colons. Throws bad-cert. */
 export function certSha256(pem: string | Buffer): string {

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
 import { TERMINAL_ID_PATTERN } from '../../src/ingest/terminal_registry.js';
+import { ID_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -96,12 +97,19 @@ describe('shuaka depot (process)', () => {
   it('terminalAdd_refusesABadId_inTheWordsOfTheRegistrysPattern', () => {
     // The certificate issued above: the id is checked before it is looked up.
     const cert = join(temp, 'term', 'SIM00001.pem');
-    for (const id of ['BUS 001', 'B'.repeat(65), 'BUS\u00e9']) {
+    // Also what the depot once took: ids no validator's terminal.json can hold.
+    for (const id of ['BUS 001', 'B'.repeat(65), 'BUS\u00e9', 'B'.repeat(33), 'BUS#1']) {
+      expect(ID_PATTERN.re.test(id), id).toBe(false);
       const refused = shuaka('terminal', 'add', '--db', db, `--id=${id}`, '--cert', cert);
       expect(refused.status, refused.stderr).toBe(1);
       expect(refused.stderr.trim()).toBe('shuaka depot terminal add: terminal id must be '
         + `${TERMINAL_ID_PATTERN.says}, got ${JSON.stringify(id)}`);
     }
+    // Issuing a certificate (--dir) says the same.
+    const issued = shuaka('terminal', 'add', '--db', db, '--id=BUS#2', '--dir', dir, '--out',
+      join(temp, 'term-bad'));
+    expect(issued.status, issued.stderr).toBe(1);
+    expect(issued.stderr).toContain(`terminal id must be ${TERMINAL_ID_PATTERN.says}`);
     const list = shuaka('terminal', 'list', '--db', db);
     expect(list.stdout.trim().split('\n')).toHaveLength(1);
   });
