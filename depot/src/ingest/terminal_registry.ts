@@ -16,10 +16,14 @@ export interface TerminalRow {
   readonly registeredAtMs: number;
 }
 
-/** A registry change refused: the id or the certificate is already registered, or unknown. */
+/**
+ * A registry change refused: the id or the certificate is already registered, or unknown, or
+ * the id is not one a validator can hold (`bad-id`).
+ */
 export class TerminalRegistryError extends Error {
   constructor(
-    readonly code: 'terminal-exists' | 'cert-registered' | 'terminal-unknown' | 'bad-cert',
+    readonly code: 'terminal-exists' | 'cert-registered' | 'terminal-unknown' | 'bad-cert'
+      | 'bad-id',
     message: string,
   ) {
     super(message);
@@ -80,7 +84,7 @@ export async function terminalAdd(db: DepotDb, terminal: {
   terminalId: string; certSha256: string; routeId: string | null; nowMs: number;
 }): Promise<void> {
   if (!TERMINAL_ID_PATTERN.re.test(terminal.terminalId)) {
-    throw new TerminalRegistryError('terminal-unknown', `terminal id must be `
+    throw new TerminalRegistryError('bad-id', `terminal id must be `
       + `${TERMINAL_ID_PATTERN.says}, got ${JSON.stringify(terminal.terminalId)}`);
   }
   await db.transaction(async (tx) => {
