@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -379,3 +379,73 @@ describe('shuaka journal export --salvage: the lost record closed a tap (process
     expect(report).toMatch(openBeforeDamage([13, 'pending_open']));
   }, 300_000);
 });
+
+describe('shuaka journal export --salvage: the data key (process)', () => {
+  const OTHER_KEY = new Uint8Array(32).fill(0x33);
+
+  /** Salvage of `dir` with `keyArgs`: exit 1, nothing written at --out, no file changed. */
+  async function refused(dir: string, keyArgs: string[]): Promise<string> {
+    const before = await hashes(dir);
+    const out = `${dir}.refused.jsonl`;
+    const run = shuaka(['journal', 'export', '--salvage', '--journal', dir, ...keyArgs,
+      '--out', out]);
+    expect(run.code, run.err).toBe(1);
+    expect(run.out).toBe('');
+    const left = (await readdir(parent)).filter((name) => name.startsWith(basename(out)));
+    expect(left).toEqual([]);
+    expect(await hashes(dir)).toEqual(before);
+    return run.err;
+  }
+
+  it('anotherValidKey_onACorruptJournal_refusedAsPlainExportRefusesIt_exit1_noOut', async () => {
+    const dir = await writeSegmented('other-key');
+    const keyFile = `${dir}.other.key`;
+    await writeFile(keyFile, OTHER_KEY, { mode: 0o600 });
+    const plain = shuaka(['journal', 'export', '--journal', dir, '--data-key', keyFile]);
+    expect(plain.code, plain.err).toBe(1);
+    const message = new RegExp('not exported: record seq \\d+: its PAN does not open with this'
+      + ' data key \\(other-key\\)');
+    expect(plain.err).toMatch(message);
+    const hit = await frameOfSeq(dir, 40);
+    await flipBit(join(dir, hit.file), hit.offset + 100);
+    const err = await refused(dir, ['--data-key', keyFile]);
+    expect(err.match(message)?.[0]).toBe(plain.err.match(message)?.[0]);
+    expect(err).not.toMatch(/salvaged \d+ records/);
+  }, 300_000);
+
+  it('anotherValidKey_whenOnlyATapLeftOpenByTheDamageIsExported_refused_exit1', async () => {
+    const a = card(1);
+    const b = card(2);
+    const dir = await writeSegmented('other-key-open', [
+      { kind: 'pending', recovery: recovery(a, 1), fareRule: 'flat', amountMinor: 200 }, // 1
+      { kind: 'final', pendingSeq: 1, clearing: clearing(a, 1) }, // 2
+      { kind: 'ack', throughSeq: 2 }, // 3
+      { kind: 'pending', recovery: recovery(b, 2), fareRule: 'flat', amountMinor: 200 }, // 4
+      { kind: 'final', pendingSeq: 4, clearing: clearing(b, 2) }, // 5: damaged below
+      { kind: 'declined', pendingSeq: null, card: card(3), reason: 'deny list' }, // 6
+    ]);
+    const keyFile = `${dir}.other.key`;
+    await writeFile(keyFile, OTHER_KEY, { mode: 0o600 });
+    const hit = await frameOfSeq(dir, 5);
+    await flipBit(join(dir, hit.file), hit.offset + 100);
+    const err = await refused(dir, ['--data-key', keyFile]);
+    expect(err).toMatch(/not exported: record seq 4: its PAN does not open with this data key/);
+    // With its own key the same journal exports seq 4 as still open.
+    const { lines } = await salvage(dir);
+    expect(lines.map((line) => JSON.parse(line) as { type: string; seq: number }))
+      .toEqual([expect.objectContaining({ type: 'pending_open', seq: 4, pan: panOf(2) })]);
+  }, 300_000);
+
+  it('noKey_onACorruptJournalWithCardRecords_refused_exit1_noOut', async () => {
+    const dir = await writeSegmented('no-key');
+    const hit = await frameOfSeq(dir, 40);
+    await flipBit(join(dir, hit.file), hit.offset + 100);
+    const missing = `${dir}.absent.key`;
+    const err = await refused(dir, ['--data-key', missing]);
+    expect(err).toMatch(/not exported: .*no data key/);
+    expect(err).toContain(missing);
+    await rm(join(dir, DATA_KEY_FILE_NAME));
+    expect(await refused(dir, [])).toContain(join(dir, DATA_KEY_FILE_NAME));
+  }, 300_000);
+});
+

@@ -39,8 +39,9 @@ export async function journalSalvageExport(
     },
   });
   if (first === null) return EXIT_FAILED;
-  if (keyCheck.problem !== null) {
-    io.err(`not exported: ${keyCheck.problem.message}`);
+  const keyProblem = keyCheck.problem ?? openTapKeyProblem(first.state, vault);
+  if (keyProblem !== null) {
+    io.err(`not exported: ${keyProblem.message}`);
     return EXIT_FAILED;
   }
   const context: JournalExportContext = {
@@ -82,6 +83,21 @@ export async function journalSalvageExport(
     + '(shuaka depot ingest), move the directory away and start a new journal after the '
     + "depot's highest seq for the terminal (shuaka journal init --after-seq N)");
   return EXIT_SALVAGED_CORRUPT;
+}
+
+/**
+ * The first tap exported as still open whose PAN is sealed under another key, or null. The key
+ * check of pass 1 sees finals and torn records only (which pendings stay open is known at the
+ * end); a salvage may leave open a pending whose close is lost, and may export nothing else.
+ */
+function openTapKeyProblem(state: JournalState, vault: PanVault): PanVaultError | null {
+  for (const tap of state.uncertainAll()) {
+    if (tap.seq <= state.ackThroughSeq) continue;
+    if (!vault.sealedKeyIdMatches(tap.recovery.card.panSealed)) {
+      return new PanVaultError(tap.seq, 'other-key');
+    }
+  }
+  return null;
 }
 
 /** How many of the taps openTapsReport names are listed one by one. */
