@@ -8,6 +8,7 @@ import { JournalExportKeyCheck, journalExportLine } from '../app/journal/journal
 import type { JournalExportContext } from '../app/journal/journal_export.js';
 import { journalSalvage } from '../app/journal/journal_salvage.js';
 import type { SalvageDamage, SalvageResult, SalvageSinks } from '../app/journal/journal_salvage.js';
+import type { JournalState } from '../app/journal/journal_state.js';
 import { PanVaultError, type PanVault } from '../app/journal/pan_vault.js';
 import { EXIT_FAILED } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
@@ -28,13 +29,19 @@ export async function journalSalvageExport(
   io: CliIo,
 ): Promise<number> {
   const keyCheck = new JournalExportKeyCheck(vault);
+  // The last record read before a range where records may be lost (0: none).
+  let lostAfterSeq = 0;
   const first = await salvageRead(dir, io, {
     onRecord: keyCheck.onRecord,
-    onDamage: (damage) => io.err(damageText(damage)),
+    onDamage: (damage) => {
+      io.err(damageText(damage));
+      if (damage.recordsLost) lostAfterSeq = Math.max(lostAfterSeq, damage.seqBefore ?? 0);
+    },
   });
   if (first === null) return EXIT_FAILED;
-  if (keyCheck.problem !== null) {
-    io.err(`not exported: ${keyCheck.problem.message}`);
+  const keyProblem = keyCheck.problem ?? openTapKeyProblem(first.state, vault);
+  if (keyProblem !== null) {
+    io.err(`not exported: ${keyProblem.message}`);
     return EXIT_FAILED;
   }
   const context: JournalExportContext = {
@@ -71,10 +78,57 @@ export async function journalSalvageExport(
     + `range${first.damages === 1 ? '' : 's'}: exported ${counts.lines} lines `
     + `(${counts.clearing} clearing, ${counts.uncertain} uncertain) after the ack through seq `
     + `${context.ackThroughSeq}${counts.unopened > 0 ? `, ${counts.unopened} PANs unopened` : ''}`);
+  openTapsReport(first.state, lostAfterSeq, io);
   io.err(`journal ${dir} is CORRUPT: nothing was changed. Bring the lines to the depot `
     + '(shuaka depot ingest), move the directory away and start a new journal after the '
     + "depot's highest seq for the terminal (shuaka journal init --after-seq N)");
   return EXIT_SALVAGED_CORRUPT;
+}
+
+/**
+ * The first tap exported as still open whose PAN is sealed under another key, or null. The key
+ * check of pass 1 sees finals and torn records only (which pendings stay open is known at the
+ * end); a salvage may leave open a pending whose close is lost, and may export nothing else.
+ */
+function openTapKeyProblem(state: JournalState, vault: PanVault): PanVaultError | null {
+  for (const tap of state.uncertainAll()) {
+    if (tap.seq <= state.ackThroughSeq) continue;
+    if (!vault.sealedKeyIdMatches(tap.recovery.card.panSealed)) {
+      return new PanVaultError(tap.seq, 'other-key');
+    }
+  }
+  return null;
+}
+
+/** How many of the taps openTapsReport names are listed one by one. */
+const OPEN_TAPS_LISTED_MAX = 20;
+
+/**
+ * Names the taps exported as still open (pending_open, torn still uncertain) that were read
+ * before a range where records are lost: the final, declined, torn or reconciled record that
+ * closed one may be among them, so its line is not the tap's last word.
+ */
+function openTapsReport(state: JournalState, lostAfterSeq: number, io: CliIo): void {
+  const taps = state.uncertainAll()
+    .filter((tap) => tap.seq > state.ackThroughSeq && tap.seq <= lostAfterSeq);
+  if (taps.length === 0) return;
+  const one = taps.length === 1;
+  io.err(`${taps.length} tap${one ? '' : 's'} exported as still open ${one ? 'was' : 'were'} `
+    + 'read before a damaged range: a final, declined, torn or reconciled record lost there may '
+    + `have closed ${one ? 'it' : 'them'}. The depot holds ${one ? 'it' : 'them'} for `
+    + "reconciliation (the card's next tap, the acquirer); do not settle "
+    + `${one ? 'it' : 'them'} from this export alone:`);
+  for (const tap of taps.slice(0, OPEN_TAPS_LISTED_MAX)) {
+    const r = tap.recovery;
+    const type = tap.kind === 'pending' ? 'pending_open' : `torn of pending ${tap.pendingSeq}`;
+    const psn = r.card.psn.toString(16).toUpperCase().padStart(2, '0');
+    io.err(`  seq ${tap.seq} ${type} ${r.card.panMasked} psn ${psn} atc ${r.atc}`
+      + ` amount ${r.amountAuthorisedMinor} at ${new Date(tap.timeWallMs).toISOString()}`);
+  }
+  if (taps.length > OPEN_TAPS_LISTED_MAX) {
+    io.err(`  and ${taps.length - OPEN_TAPS_LISTED_MAX} more: every uncertain line through seq `
+      + `${lostAfterSeq}`);
+  }
 }
 
 /** One salvage pass over `dir`, read only; null (after printing why) when it cannot read. */

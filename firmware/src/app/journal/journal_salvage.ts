@@ -28,6 +28,12 @@ export interface SalvageDamage {
   readonly seqBefore: number | null;
   readonly seqAfter: number | null;
   readonly what: string;
+  /**
+   * True when records may be missing here (unread bytes, a frame dropped, a seq gap, a
+   * segment missing): one of them may have closed a tap read before it. False for a
+   * checkpoint skipped or missing, or a check that failed between two records that follow.
+   */
+  readonly recordsLost: boolean;
 }
 
 /** What the salvage hands over, in journal order. */
@@ -102,13 +108,14 @@ class Salvage {
       this.lastHash = CHAIN_GENESIS_HASH;
       this.linked = true;
     } else if (!unit.checkpointExists) {
-      this.damage(unit.checkpoint, 0, 0, 'checkpoint missing (its segment is read all the same)');
+      this.damage(unit.checkpoint, 0, 0, 'checkpoint missing (its segment is read all the same)',
+        false);
     } else {
       const problem = await this.checkpoint(storage, unit.checkpoint, unit.firstSeq, oldest);
       if (problem !== null) return problem;
     }
     if (!unit.segmentExists) {
-      if (!newest) this.damage(unit.segment, 0, 0, 'segment missing');
+      if (!newest) this.damage(unit.segment, 0, 0, 'segment missing', true);
       return null;
     }
     return this.segment(storage, unit.segment);
@@ -137,7 +144,7 @@ class Salvage {
       this.linked = true;
     } catch (error) {
       if (!(error instanceof FieldError)) throw error;
-      this.damage(file, 0, read.value.length, `checkpoint skipped: ${error.message}`);
+      this.damage(file, 0, read.value.length, `checkpoint skipped: ${error.message}`, false);
     }
     return null;
   }
@@ -166,7 +173,7 @@ class Salvage {
       }
       const checked = frameCheck(bytes, at - bytesAt);
       if (checked.ok) {
-        if (damagedFrom >= 0) this.damage(file, damagedFrom, at, defect);
+        if (damagedFrom >= 0) this.damage(file, damagedFrom, at, defect, true);
         damagedFrom = -1;
         this.frame(file, at, checked.frame);
         at += checked.frame.frameBytes;
@@ -178,7 +185,7 @@ class Salvage {
       }
       at = bytesAt + nextMagic(bytes, at - bytesAt + 1, bytesAt + bytes.length >= size.value);
     }
-    if (damagedFrom >= 0) this.damage(file, damagedFrom, size.value, defect);
+    if (damagedFrom >= 0) this.damage(file, damagedFrom, size.value, defect, true);
     return null;
   }
 
@@ -186,14 +193,15 @@ class Salvage {
   private frame(file: string, at: number, frame: FrameView): void {
     const last = this.lastSeq;
     if (last !== null && frame.seq <= last) {
-      this.damage(file, at, at + frame.frameBytes, `seq ${frame.seq} is not after ${last}`);
+      const what = `seq ${frame.seq} is not after ${last}`;
+      this.damage(file, at, at + frame.frameBytes, what, true);
       return;
     }
     if (this.linked && last !== null && frame.seq !== last + 1) {
-      this.damage(file, at, at, `seq ${frame.seq} does not follow ${last}`);
+      this.damage(file, at, at, `seq ${frame.seq} does not follow ${last}`, true);
     } else if (this.linked && this.lastHash !== null
       && !hashEqual(chainHash(this.lastHash, frame.hashed), frame.hash)) {
-      this.damage(file, at, at, 'chain hash does not follow the record before');
+      this.damage(file, at, at, 'chain hash does not follow the record before', false);
     }
     const kind = journalKindOfCode(frame.kindCode);
     let record: JournalRecord;
@@ -202,7 +210,7 @@ class Salvage {
       record = { seq: frame.seq, ...journalPayloadDecode(kind, frame.payload, file) };
     } catch (error) {
       if (!(error instanceof FieldError)) throw error;
-      this.damage(file, at, at + frame.frameBytes, `bad payload: ${error.message}`);
+      this.damage(file, at, at + frame.frameBytes, `bad payload: ${error.message}`, true);
       return;
     }
     this.lastSeq = frame.seq;
@@ -223,7 +231,7 @@ class Salvage {
     const facts = recordFacts(record);
     const problem = this.damages > 0 ? null : this.state.checkFacts(facts);
     if (problem !== null) {
-      this.damage(file, at, at, `seq ${record.seq}: reference rule: ${problem}`);
+      this.damage(file, at, at, `seq ${record.seq}: reference rule: ${problem}`, false);
     }
     // The ack only moves forward (a lower one read past a damage changes nothing).
     if (facts.kind === 'ack' && facts.throughSeq <= this.state.ackThroughSeq) return;
@@ -231,11 +239,12 @@ class Salvage {
   }
 
   /** Records a damage; it is reported once the seq after it is known. */
-  private damage(file: string, from: number, to: number, what: string): void {
+  private damage(file: string, from: number, to: number, what: string, recordsLost: boolean)
+    : void {
     this.flush();
     this.damages += 1;
     this.linked = false;
-    this.pending = { file, from, to, seqBefore: this.lastSeq, what };
+    this.pending = { file, from, to, seqBefore: this.lastSeq, what, recordsLost };
   }
 
   /** Reports the damage waiting for its next seq (the last record read, or none). */
