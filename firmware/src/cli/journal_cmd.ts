@@ -1,11 +1,10 @@
 // `shuaka journal`: verify the chain, export the upload queue, record acknowledgements.
 
-import { mkdir, open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus } from '../../../hal/src/ports/hal_status.js';
+import { dirMakeDurable } from '../../../hal/src/storage/dir_durable.js';
 import { dirLockAcquire } from '../../../hal/src/storage/dir_lock.js';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
@@ -364,9 +363,10 @@ async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<n
   const afterSeq = cliInt(args?.values['after-seq'], 0, SEQ_MAX - 1);
   if (args === null || afterSeq === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const made = await dirMakeDurable(dir);
-  if (made !== null) {
-    io.err(`not initialised: cannot create ${dir}: ${made}`);
+  try {
+    await dirMakeDurable(dir);
+  } catch (error) {
+    io.err(`not initialised: cannot create ${dir}: ${describe(error)}`);
     return EXIT_FAILED;
   }
   const lock = await dirLockAcquire(dir);
@@ -396,36 +396,6 @@ async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<n
     return EXIT_OK;
   } finally {
     await lock.value.release();
-  }
-}
-
-/**
- * Creates `dir` (and missing parents) and makes the new entries durable: each created
- * directory and the one holding the first of them are fsynced. Null when done, else why.
- */
-async function dirMakeDurable(dir: string): Promise<string | null> {
-  try {
-    const first = await mkdir(dir, { recursive: true });
-    if (first === undefined) return null;
-    const target = resolve(dir);
-    // Bounded: from the target up to the first directory mkdir created.
-    for (let at = target; ; at = dirname(at)) {
-      await fsyncPath(at);
-      if (at === resolve(first) || at === dirname(at)) break;
-    }
-    await fsyncPath(dirname(resolve(first)));
-    return null;
-  } catch (error) {
-    return describe(error);
-  }
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -2,12 +2,13 @@
 
 import assert from 'node:assert';
 import {
-  mkdir, open, readFile, readdir, rename, stat, statfs, truncate, unlink,
+  open, readFile, readdir, rename, stat, statfs, truncate, unlink,
 } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
+import { dirMakeDurable, dirSync } from './dir_durable.js';
 import type { HalResult } from '../ports/hal_status.js';
 import type { StoragePort } from '../ports/storage_port.js';
 
@@ -92,7 +93,7 @@ export class FileStorage implements StoragePort {
         if (!(await stat(dirPath)).isDirectory()) throw new Error('not a directory');
         return halOk(new FileStorage(dirPath, options));
       }
-      await mkdir(dirPath, { recursive: true });
+      await dirMakeDurable(dirPath);
       for (const entry of await readdir(dirPath)) {
         if (entry.endsWith(TEMP_SUFFIX)) await unlink(join(dirPath, entry));
       }
@@ -338,12 +339,7 @@ export class FileStorage implements StoragePort {
   }
 
   private async syncDir(): Promise<void> {
-    const handle = await open(this.dirPath, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await dirSync(this.dirPath);
     this.dirDirtyNames.clear();
   }
 
