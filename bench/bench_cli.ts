@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { cliHelpAsked } from '../firmware/src/cli/cli_args.js';
 import { printedFigureTables } from './bench_util.js';
 import { runCodecBench } from './codec_bench.js';
 import { runDenyListBench } from './deny_list_bench.js';
@@ -205,7 +206,7 @@ function writeFile(path: string, text: string): void {
  * --compare file (reported before anything runs). Benchmark failures throw.
  */
 export async function runBenchCommand(argv: readonly string[], io: BenchIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (cliHelpAsked(argv)) {
     io.out(BENCH_USAGE);
     return 0;
   }

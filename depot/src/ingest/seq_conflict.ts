@@ -9,32 +9,39 @@ import type { DepotDb, DepotRow } from '../store/depot_db.js';
 import { BatchError } from './batch_error.js';
 import type { SealedBatch } from './batch_seal.js';
 
+/** The facts a replay must repeat of a stored record (see `facts`), by name. */
+const FACT_NAMES = ['kind', 'time', 'card', 'ATC', 'amount'];
+
 /**
  * What a replay must repeat of a stored record: its kind, its time and, for a card's record,
  * the card and counter and amount. None of these changes between two exports of one record.
  */
 function facts(
   type: unknown, timeWallMs: unknown, card: unknown, atc: unknown, amount: unknown,
-): string {
-  const part = (value: unknown): string =>
-    (value === null || value === undefined ? '-' : String(value));
-  return [type, timeWallMs, card, atc, amount].map(part).join('|');
+): readonly string[] {
+  return [type, timeWallMs, card, atc, amount]
+    .map((value) => (value === null || value === undefined ? '-' : String(value)));
 }
 
-function storedFacts(row: DepotRow, card: string): string {
+function storedFacts(row: DepotRow, card: string): readonly string[] {
   return facts(row['type'], Number(row['time_wall_ms']), row[card],
     row['atc'] === null ? null : Number(row['atc']),
     row['amount_minor'] === null ? null : Number(row['amount_minor']));
 }
 
 /** The batch's records as seq to facts (taps and T-Union lines share the journal's seqs). */
-function batchFacts(batch: SealedBatch): Map<number, string> {
-  const out = new Map<number, string>();
+function batchFacts(batch: SealedBatch): Map<number, readonly string[]> {
+  const out = new Map<number, readonly string[]>();
   for (const { record: r, panToken } of batch.records)
     out.set(r.seq, facts(r.type, r.timeWallMs, panToken, r.atc, r.amountMinor));
   for (const r of batch.tunion)
     out.set(r.seq, facts(r.type, r.timeWallMs, r.serialDigits, r.atc, r.amountMinor));
   return out;
+}
+
+/** The names of the facts in which two records differ (none: a replay). */
+function differing(held: readonly string[], mine: readonly string[]): string[] {
+  return FACT_NAMES.filter((_, i) => held[i] !== mine[i]);
 }
 
 /** Highest seq the depot holds for `terminalId` (0 when none). */
@@ -52,8 +59,9 @@ export async function storedThroughSeq(tx: DepotDb, terminalId: string): Promise
 /**
  * Resolves with the seqs of `batch` the depot already holds (the replays, to skip), or rejects
  * with BatchError 'seq-conflict' when one of them holds another record: nothing of the batch
- * may then be stored. The message names the first such seq, both records' kind and time, and
- * the highest seq held for the terminal, after which its journal must start again.
+ * may then be stored. The message names the highest seq held for the terminal, after which
+ * its journal must start again, then the first such seq, the record held there and what
+ * differs.
  */
 export async function storedReplays(tx: DepotDb, batch: SealedBatch): Promise<Set<number>> {
   const incoming = batchFacts(batch);
@@ -67,21 +75,12 @@ export async function storedReplays(tx: DepotDb, batch: SealedBatch): Promise<Se
       const seq = Number(row['seq']);
       const mine = incoming.get(seq);
       if (mine === undefined) continue;
-      if (mine !== storedFacts(row, card)) {
-        throw await conflictError(tx, batch.terminalId, seq, row, mine);
-      }
+      const differs = differing(storedFacts(row, card), mine);
+      if (differs.length > 0) throw await conflictError(tx, batch.terminalId, row, differs);
       replays.add(seq);
     }
   }
   return replays;
-}
-
-/** The names of the facts (see `facts`) in which two records differ. */
-function differing(held: string, mine: string): string {
-  const names = ['kind', 'time', 'card', 'ATC', 'amount'];
-  const a = held.split('|');
-  const b = mine.split('|');
-  return names.filter((_, i) => a[i] !== b[i]).join(', ');
 }
 
 /**
@@ -89,15 +88,14 @@ function differing(held: string, mine: string): string {
  * detail in its log, so the seq to start after comes before the records' description.
  */
 async function conflictError(
-  tx: DepotDb, terminalId: string, seq: number, row: DepotRow, mine: string,
+  tx: DepotDb, terminalId: string, row: DepotRow, differs: readonly string[],
 ): Promise<BatchError> {
-  const card = row['pan_token'] === undefined ? 'card_serial' : 'pan_token';
-  const held = storedFacts(row, card);
-  const when = (ms: number): string => new Date(ms).toISOString();
+  const seq = Number(row['seq']);
   const through = await storedThroughSeq(tx, terminalId);
   return new BatchError('seq-conflict', `records[seq ${seq}]`,
     `a replaced journal? Nothing stored: the depot holds terminal ${terminalId} through seq `
     + `${through}; start its journal after it (shuaka journal init --after-seq ${through}). `
     + `Seq ${seq} is held as another record (${String(row['type'])} at `
-    + `${when(Number(row['time_wall_ms']))}; differs in ${differing(held, mine)})`);
+    + `${new Date(Number(row['time_wall_ms'])).toISOString()}; differs in `
+    + `${differs.join(', ')})`);
 }

@@ -8,7 +8,7 @@ import {
   tlvEncode,
   type TlvObject,
 } from '../../../assembly/host/qpboc_session.js';
-import { EXIT_OK, EXIT_USAGE, type CliIo } from './cli_args.js';
+import { EXIT_OK, EXIT_USAGE, cliHelpAsked, type CliIo } from './cli_args.js';
 import { isSmCard, smOdaReport } from './inspect_sm.js';
 import { jtt978ExchangeJson, jtt978TraceParse } from './jtt978_inspect.js';
 import { loadTraceArgument } from './replay_cmd.js';
@@ -241,7 +241,7 @@ function jtt978Trace(text: string): Record<string, unknown>[] | null {
 
 /** Runs `shuaka inspect`; returns the exit code (0 inspected, 2 usage/trace/mismatch). */
 export async function runInspectCommand(argv: string[], io: CliIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (cliHelpAsked(argv)) {
     io.out(USAGE);
     return EXIT_OK;
   }

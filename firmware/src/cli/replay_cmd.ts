@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { loadKernel } from '../../../assembly/host/kernel_loader.js';
-import { EXIT_OK, EXIT_USAGE, cliParse, type CliIo } from './cli_args.js';
+import { EXIT_OK, EXIT_USAGE, cliHelpAsked, cliParse, type CliIo } from './cli_args.js';
 import {
   ReplayMismatch,
   TraceError,
@@ -57,7 +57,7 @@ export async function loadTraceArgument(
 
 /** Runs `shuaka replay`; returns the exit code (0 replayed, 2 usage/trace/mismatch). */
 export async function runReplayCommand(argv: string[], io: CliIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (cliHelpAsked(argv)) {
     io.out(USAGE);
     return EXIT_OK;
   }

@@ -216,8 +216,7 @@ export function payloadDebitKey(
     if (noDebit) return null;
     const atc = facts.num[FactSlot.ATC] ?? 0;
     if (tunion) {
-      const key = `tunion:${tunionSerialInPlace(payload)}/${atc}`;
-      return { key, final: kind === 'tunion_final' };
+      return { key: tunionKey(tunionSerialInPlace(payload), atc), final: kind === 'tunion_final' };
     }
     const key = `${facts.text(FactSlot.PAN_TOKEN)}/${atc}`;
     return { key, final: kind === 'final' };
@@ -227,6 +226,14 @@ export function payloadDebitKey(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The key of a T-Union debit: its card number and the serial INITIALIZE FOR PURCHASE gave
+ * (the records' `purchase.atc`). The one spelling of it: records, depot lines, the card twin.
+ */
+export function tunionKey(serialDigits: string, atc: number): string {
+  return `tunion:${serialDigits}/${atc}`;
 }
 
 /** `"serialDigits":"` as the canonical form writes it (journal_payload_fast.ts). */
@@ -254,7 +261,7 @@ export function recordDebitKey(entry: JournalEntry): SwarmDebitKey | null {
     case 'tunion_grey':
     case 'tunion_final':
       return {
-        key: `tunion:${entry.card.serialDigits}/${entry.purchase.atc}`,
+        key: tunionKey(entry.card.serialDigits, entry.purchase.atc),
         final: entry.kind === 'tunion_final',
       };
     case 'declined':

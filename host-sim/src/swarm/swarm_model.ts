@@ -30,6 +30,7 @@ import type { SwarmDepot } from './swarm_depot.js';
 import {
   JournalFollower,
   journalScanDurable,
+  tunionKey,
   validatorFile,
   type FollowedBytes,
   type SwarmJournalScan,
@@ -359,7 +360,7 @@ export class SwarmModel {
       const serial = card?.['serialDigits'];
       const atc = purchase?.['atc'];
       return typeof serial === 'string' && typeof atc === 'number'
-        ? `tunion:${serial}/${atc}`
+        ? tunionKey(serial, atc)
         : null;
     }
     const recovery = line['recovery'] as Record<string, unknown> | undefined;

@@ -15,7 +15,7 @@ import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js'
 import { journalPayloadDecode } from '../../../firmware/src/app/journal/journal_records.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import { isTunionRider, type AnyRiderCard, type TunionRiderCard } from '../sim/bus_riders.js';
-import type { SwarmRecord } from './swarm_journal.js';
+import { tunionKey, type SwarmRecord } from './swarm_journal.js';
 import type { SwarmCheck } from './swarm_options.js';
 
 /** T-Union cards a correct validator never debits (bus_checks_tunion.ts). */
@@ -29,9 +29,9 @@ export interface TunionDebitIndex {
   finished(key: string): boolean;
 }
 
-/** The journal's key of the debit a card counts at `atcAfter` (swarm_journal.ts's form). */
+/** The journal's key of the debit a card counts at `atcAfter` (its serial before, plus one). */
 export function tunionDebitKey(serialDigits: string, atcAfter: number): string {
-  return `tunion:${serialDigits}/${(atcAfter - 1) & 0xffff}`;
+  return tunionKey(serialDigits, (atcAfter - 1) & 0xffff);
 }
 
 /** The firmware's reason of a recovered tap whose final could not be written (disk full). */
