@@ -199,6 +199,8 @@ function batchSeqs(values: readonly unknown[], totals: Totals)
 
 /** The refusal with `records[i]` named as the file's line number. */
 function refusalText(error: BatchError, lineNumbers: readonly number[]): string {
+  // A seq conflict names its seq (records[seq N]), which is in the text already.
+  if (error.code === 'seq-conflict') return `${error.code}: ${error.message}`;
   const match = /^records\[(\d+)\](.*)$/.exec(error.path);
   if (match === null) {
     // firstSeq, throughSeq: the seqs of the batch's first or last line.

@@ -197,6 +197,7 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
     const conflict = ingest(badFile, TERMINAL);
     expect(conflict.status).toBe(4);
     expect(conflict.stderr).toMatch(/seq-conflict: .*journal init --after-seq \d+/);
+    expect(conflict.stderr).not.toMatch(/from the lines' seqs/);
     expect(conflict.stderr).toMatch(/stored before it: nothing/);
     writeFileSync(badFile, `${all[0]}\nnot json\n`);
     const notJson = ingest(badFile, TERMINAL);
