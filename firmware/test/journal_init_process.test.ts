@@ -139,6 +139,13 @@ describe('shuaka journal init as a process', () => {
       const refused = shuaka(['journal', 'init', ...bad, '--journal', at('usage')]);
       expect(refused.code, bad.join(' ')).toBe(2);
       expect(refused.err).toMatch(/shuaka journal init --after-seq N/);
+      // The first line says what is wrong before the usage.
+      const [value] = bad.slice(1);
+      if (bad.length === 0) expect(refused.err).toMatch(/^journal init: --after-seq N is required/);
+      else if (bad.length === 2 && value !== undefined) {
+        expect(refused.err.split('\n')[0]).toBe('journal init: --after-seq must be an integer '
+          + `in 0..4294967294, got '${value}'`);
+      }
     }
     await expect(stat(at('usage'))).rejects.toThrow(/ENOENT/);
 

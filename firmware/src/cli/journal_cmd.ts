@@ -361,6 +361,12 @@ async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<n
   const args = cliParse(argv, ['journal', 'after-seq'], io);
   // The first record gets N + 1, which must still be a seq (at most SEQ_MAX).
   const afterSeq = cliInt(args?.values['after-seq'], 0, SEQ_MAX - 1);
+  if (args !== null && afterSeq === null) {
+    const given = args.values['after-seq'];
+    io.err(given === undefined
+      ? 'journal init: --after-seq N is required (the depot\'s highest seq for the terminal)'
+      : `journal init: --after-seq must be an integer in 0..${SEQ_MAX - 1}, got '${given}'`);
+  }
   if (args === null || afterSeq === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
   try {
