@@ -98,6 +98,8 @@ class Salvage {
   private lastHash: Uint8Array | null = null;
   private linked = false;
   private pending: OpenDamage | null = null;
+  /** The read window, one for every segment of the pass (as the journal's own reader). */
+  private readonly window = new Uint8Array(READ_WINDOW_BYTES);
 
   constructor(private readonly sinks: SalvageSinks) {}
 
@@ -154,7 +156,7 @@ class Salvage {
     if (storage.readAt === undefined) return 'the storage cannot read at an offset';
     const size = await storage.size(file);
     if (!size.ok) return `cannot read ${file}: ${size.detail}`;
-    const window = new Uint8Array(READ_WINDOW_BYTES);
+    const window = this.window;
     let bytes = window.subarray(0, 0);
     let bytesAt = 0;
     let damagedFrom = -1;
