@@ -50,9 +50,13 @@ describe('cliFlagProblem', () => {
     expect(cliFlagProblem(['--quiet=yes'], FLAGS)).toBe("--quiet takes no value, got 'yes'");
     // The first problem in the order given.
     expect(cliFlagProblem(['--bogus', '--seed'], FLAGS)).toBe("unknown flag '--bogus'");
+    expect(cliFlagProblem(['--seed', '1', '--seed=2'], FLAGS))
+      .toBe('--seed given twice: give it once');
+    expect(cliFlagProblem(['--quiet', '--seed', '1', '--quiet'], FLAGS))
+      .toBe('--quiet given twice: give it once');
   });
 
-  it('acceptsWhatStrictParseArgsAccepts_andNothingElse', () => {
+  it('acceptsWhatStrictParseArgsAccepts_withEachFlagOnce_andNothingElse', () => {
     // Every argv of up to 4 of these words; strict parseArgs is the second opinion.
     const words = ['--seed', '--quiet', '--bogus', '5', '-1', '--seed=--x', '--quiet=1', '--',
       '-', '-q', 'x', '--seed='];
@@ -62,7 +66,11 @@ describe('cliFlagProblem', () => {
       const args = cliNegativesJoined(argv, FLAGS);
       let strictRefuses = false;
       try {
-        parseArgs({ args, options: FLAGS, strict: true, allowPositionals: true });
+        const { tokens } = parseArgs({ args, options: FLAGS, strict: true,
+          allowPositionals: true, tokens: true });
+        // What strict parsing takes with the last value winning: a flag given twice.
+        const names = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+        strictRefuses = new Set(names).size !== names.length;
       } catch {
         strictRefuses = true;
       }

@@ -72,7 +72,8 @@ export function cliNegativesJoined(argv: readonly string[], options: CliFlags): 
 /**
  * Our sentence for the first flag of `argv` (negatives already joined) that strict parseArgs
  * would refuse with its own wording, or null: an unknown flag, a string flag followed by
- * another flag or by nothing, a boolean flag given a value. parseArgs' words name its option
+ * another flag or by nothing, a boolean flag given a value; and a flag given twice, which
+ * parseArgs would take (the last value winning). parseArgs' words name its option
  * syntax ("Option '--seeds <value>' argument missing", "use '--seeds=-XYZ'"), not the
  * command's.
  */
@@ -81,11 +82,16 @@ export function cliFlagProblem(argv: readonly string[], options: CliFlags): stri
   // a flag), which strict parsing would have thrown on.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false,
     allowPositionals: true, tokens: true });
+  const seen = new Set<string>();
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const flag = token.rawName;
     const type = Object.hasOwn(options, token.name) ? options[token.name]?.type : undefined;
     if (type === undefined) return `unknown flag '${flag}'`;
+    // Two values for one setting is a mistake to name (a script's default left before its
+    // override, a typo'd second flag), not a choice to make for the operator.
+    if (seen.has(token.name)) return `${flag} given twice: give it once`;
+    seen.add(token.name);
     if (type === 'boolean') {
       if (token.inlineValue === true) return `${flag} takes no value, got '${token.value}'`;
       continue;
@@ -114,9 +120,9 @@ export function cliFlagsChecked(argv: readonly string[], options: CliFlags): str
 
 /**
  * Parses `argv` strictly against string flags `names`: an unknown flag or a flag without its
- * value gives null after `io.err` says which (the caller then prints its usage and exits 2).
- * A repeated flag keeps its last value (parseArgs). A negative number is a value
- * (`--port -1`), left to the caller's range check to refuse by name.
+ * value, or a flag given twice, gives null after `io.err` says which (the caller then prints its
+ * usage and exits 2). A negative number is a value (`--port -1`), left to the caller's range
+ * check to refuse by name.
  */
 export function cliParse(
   argv: readonly string[],
