@@ -12,6 +12,7 @@ import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import { BatchError } from './batch_error.js';
 import { clearingKeysExact, clearingLineCheck } from './clearing_line_check.js';
 import { isTunionLine, tunionLineValidate } from '../tunion/tunion_ingest.js';
+import { TERMINAL_ID_PATTERN } from './terminal_registry.js';
 import type { TunionIngestRecord } from '../tunion/tunion_ingest.js';
 
 /** Most records one batch may carry (8 MiB of export lines is about 10^4). */
@@ -67,7 +68,6 @@ const RECOVERY_KEYS = ['card', 'aidHex', 'atc', 'amountAuthorisedMinor', 'curren
   'recordsReadCount', 'cryptogramHex', 'iadHex', 'ctqHex', 'sdadHex', 'mode',
   'track2ExpiryYymm', 'tornRecordHex', 'staticDataSealedHex'];
 const CARD_KEYS = ['psn', 'uidHex'];
-const TEXT_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 
 export type Obj = Readonly<Record<string, unknown>>;
 
@@ -112,8 +112,9 @@ export function batchValidate(
   const batch = objectAt(body, '');
   exactKeys(batch, BATCH_KEYS, '');
   const terminalId = batch['terminalId'];
-  if (typeof terminalId !== 'string' || !TEXT_ID_PATTERN.test(terminalId))
-    throw new BatchError('bad-batch', 'terminalId', 'expected 1..64 printable characters');
+  // The registry's own pattern: an id no terminal can be registered under is a bad batch.
+  if (typeof terminalId !== 'string' || !TERMINAL_ID_PATTERN.re.test(terminalId))
+    throw new BatchError('bad-batch', 'terminalId', `expected ${TERMINAL_ID_PATTERN.says}`);
   if (terminalId !== certTerminalId)
     throw new BatchError('terminal-mismatch', 'terminalId', 'not the certificate\'s terminal');
   const firstSeq = seqAt(batch['firstSeq'], 'firstSeq', 1);

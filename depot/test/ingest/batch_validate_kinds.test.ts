@@ -13,6 +13,7 @@ import {
 } from '../../../firmware/test/journal_fixtures.js';
 import { batchValidate } from '../../src/ingest/batch_validate.js';
 import { BatchError } from '../../src/ingest/batch_error.js';
+import { ID_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 
 /** The fixtures' clearing records name this terminal (journal_fixtures.ts). */
 const TERMINAL = 'T0001';
@@ -59,5 +60,24 @@ describe('batch validation of every exported kind', () => {
     expect(() => batchValidate(body, TERMINAL)).toThrow(BatchError);
     expect(() => batchValidate(body, TERMINAL))
       .toThrow(`records[${index}].recovery.extra`);
+  });
+
+  it('aTerminalIdNoValidatorCanHave_isABadBatch_namingTheField', async () => {
+    const records = await exportedLines();
+    const seqs = records.map((r) => Number(r['seq']));
+    // Printable, so accepted before; the validator's own rule (firmware) refuses both.
+    for (const id of ['BUS#01', `T${'0'.repeat(32)}`]) {
+      expect(ID_PATTERN.re.test(id), id).toBe(false);
+      const body = { terminalId: id, firstSeq: 1, throughSeq: Math.max(...seqs), records };
+      let thrown: unknown = null;
+      try {
+        batchValidate(body, id);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, id).toBeInstanceOf(BatchError);
+      expect((thrown as BatchError).code, id).toBe('bad-batch');
+      expect((thrown as BatchError).message, id).toContain('terminalId');
+    }
   });
 });
