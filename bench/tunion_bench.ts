@@ -160,7 +160,8 @@ async function oneTap(
     precommit: (grey) => session.precommit(grey),
   }, { mode: 'ec', amountMinor: 0, date: '261203', time: '080000',
     unpredictableNumber: Uint8Array.of(1, 2, 3, 4) });
-  const finished = result.app === 'jtt978' ? await session.finish(result.outcome) : null;
+  const finished = result.app === 'jtt978'
+    ? await session.finish(result.outcome, result.transcript) : null;
   phases.own = performance.now() - started - devicesMs;
   if (finished?.outcome !== 'approved') throw new Error(`tap ${i}: ${finished?.reason}`);
   return phases;

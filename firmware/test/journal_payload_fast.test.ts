@@ -15,7 +15,10 @@ import type { CardKey, JournalEntry, JournalKind } from '../src/app/journal/jour
 import {
   card, newPrng, randomEntries, recovery, scriptedEntries,
 } from './journal_fixtures.js';
-import { tunionEntries } from './journal_tunion_fixtures.js';
+import { TUNION_BLOCK_OUTCOMES } from '../src/app/journal/journal_tunion.js';
+import {
+  tunionBlockedEntries, tunionBlockedEntry, tunionEntries,
+} from './journal_tunion_fixtures.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 5);
 const ENCODER = new TextEncoder();
@@ -46,6 +49,7 @@ function cardOf(entry: JournalEntry): CardKey | null {
     case 'ack':
     case 'tunion_grey':
     case 'tunion_final':
+    case 'tunion_blocked':
       return null;
     default: {
       const unreachable: never = entry;
@@ -79,6 +83,11 @@ function expectFactsMatch(facts: PayloadFacts, decoded: Decoded): void {
   if (entry.kind === 'tunion_grey' || entry.kind === 'tunion_final') {
     expect(facts.num[FactSlot.ATC]).toBe(entry.purchase.atc);
   }
+  if (entry.kind === 'tunion_blocked') {
+    expect(TUNION_BLOCK_OUTCOMES[facts.num[FactSlot.BLOCK_OUTCOME] ?? -1])
+      .toBe(entry.blockOutcome);
+    expect(facts.text(FactSlot.BLOCK_SW_HEX)).toBe(entry.blockSwHex);
+  }
   if (entry.kind === 'final') {
     expect(facts.text(FactSlot.LINE_ID)).toBe(entry.clearing.lineId);
     expect(facts.text(FactSlot.FARE_RULE)).toBe(entry.clearing.fareRule);
@@ -102,6 +111,7 @@ function payloads(): { kind: JournalKind; bytes: Uint8Array }[] {
   entries.push({ kind: 'reconciled', targetSeq: 4, outcome: 'debited', finalSeq: 3, note: 'ok' });
   entries.push({ kind: 'declined', pendingSeq: null, card: card(9), reason: 'said "no" \\ twice' });
   entries.push(...tunionEntries(1, 17, 5), ...tunionEntries(2, 65535, null));
+  entries.push(...tunionBlockedEntries(3), ...tunionBlockedEntries(8));
   return entries.map((entry, i) => ({
     kind: entry.kind,
     bytes: journalPayloadEncode(1_714_550_400_000 + i, entry),
@@ -149,6 +159,20 @@ describe(`payloadFastCheck against journalPayloadDecode (SHUAKA_SEED=${SEED})`, 
         expect(payloadFastCheck(other, bytes, facts)).toBe(false);
         expect(decodeOrNull(other, bytes)).toBeNull();
       }
+    }
+  });
+
+  it('payloadFastCheck_blockOutcomeAndAnswerDisagree_refusedAsTheDecoderRefuses', () => {
+    const facts = new PayloadFacts();
+    const pairs: [typeof TUNION_BLOCK_OUTCOMES[number], string, boolean][] = [
+      ['blocked', '9000', true], ['blocked', '', false], ['blocked', '6988', false],
+      ['not-confirmed', '', true], ['not-confirmed', '6A81', true],
+      ['not-confirmed', '9000', false], ['not-sent', '', true], ['not-sent', '6988', false],
+    ];
+    for (const [outcome, sw, valid] of pairs) {
+      const bytes = journalPayloadEncode(1_714_550_400_000, tunionBlockedEntry(1, outcome, sw));
+      expect(payloadFastCheck('tunion_blocked', bytes, facts), `${outcome} ${sw}`).toBe(valid);
+      expect(decodeOrNull('tunion_blocked', bytes) !== null, `${outcome} ${sw}`).toBe(valid);
     }
   });
 

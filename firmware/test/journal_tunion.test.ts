@@ -1,23 +1,32 @@
 // T-Union grey and final records through the journal: append, reopen, scan, export (the
 // clearing line carries the card number, counters, terminal serial, TAC and ride, and nothing
-// of the kernel's grey record), and the strict field rules with failing twins.
+// of the kernel's grey record), and the strict field rules with failing twins. The block
+// record of a deny-listed card the same way: kept across checkpoints, counted, exported as a
+// line of its own (no clearing, nothing uncertain), and refusing an outcome its status word
+// contradicts.
 
 import { describe, expect, it } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
-import { Journal } from '../src/app/journal/journal.js';
+import { Journal, JournalStatus } from '../src/app/journal/journal.js';
 import { journalExport } from '../src/app/journal/journal_export.js';
 import { journalEntryNormalise } from '../src/app/journal/journal_records.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import { journalScanFiles } from '../src/app/journal/journal_reader.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
+import type { TunionBlockedEntry } from '../src/app/journal/journal_tunion.js';
 import {
   FIXTURE_VAULT, JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng,
 } from './journal_fixtures.js';
-import { tunionEntries } from './journal_tunion_fixtures.js';
+import {
+  tunionBlockedEntries, tunionBlockedEntry, tunionEntries,
+} from './journal_tunion_fixtures.js';
 
-async function written(entries: readonly JournalEntry[]): Promise<StorageSim> {
+async function written(entries: readonly JournalEntry[], segmentBytesMax?: number)
+  : Promise<StorageSim> {
   const sim = new StorageSim({ totalBytes: 1 << 22, prng: newPrng(7), tornModes: ['prefix'] });
-  const opened = await Journal.open(sim, journalOptions(newClock()));
+  const opened = await Journal.open(sim, { ...journalOptions(newClock()),
+    ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }) });
   if (!opened.ok) throw new Error(opened.detail);
   for (const entry of entries) {
     const result = await opened.value.journal.append(entry);
@@ -82,6 +91,88 @@ describe('T-Union journal records', () => {
   it.each(twins)('refuses %s (its good twin passes)', (_name, bad) => {
     expect(journalEntryNormalise(goodGrey, 'journal')).toEqual(goodGrey);
     expect(journalEntryNormalise(goodFinal, 'journal')).toEqual(goodFinal);
+    expect(() => journalEntryNormalise(bad, 'journal')).toThrow();
+  });
+});
+
+describe('T-Union block records', () => {
+  it('survive checkpoints and a reopen, counted, opening and closing no tap', async () => {
+    const [grey, final] = tunionEntries(1, 17, 1);
+    const blocks = [10, 20, 30, 40].flatMap((n) => tunionBlockedEntries(n));
+    // Small segments: the blocks span several checkpoints, each of which must agree.
+    const sim = await written([grey, ...blocks], 2048);
+    const checkpoints = [...sim.durableFiles().keys()].filter((f) => f.endsWith('.ckpt'));
+    expect(checkpoints.length).toBeGreaterThan(1);
+    const reopened = await Journal.open(sim, { ...journalOptions(newClock()),
+      segmentBytesMax: 2048 });
+    if (!reopened.ok) throw new Error(reopened.detail);
+    const journal = reopened.value.journal;
+    expect(journal.summary().countsByKind).toMatchObject({ tunion_grey: 1, tunion_blocked: 16 });
+    // The grey stays the only open record: a block neither opens nor closes one.
+    expect(journal.tunionOpenGreys().map((g) => g.seq)).toEqual([1]);
+    const appended = await journal.append(final);
+    expect(appended.ok).toBe(true);
+    expect(journal.tunionOpenGreys()).toEqual([]);
+    const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, true);
+    expect(scan.corruption).toBeNull();
+    expect(scan.records.filter((r) => r.entry.kind === 'tunion_blocked').map((r) => r.entry))
+      .toEqual(blocks);
+    expect(scan.state.countsByKind.tunion_blocked).toBe(16);
+  });
+
+  it('exports each as a tunion_blocked line, neither clearing nor uncertain', async () => {
+    const blocks = tunionBlockedEntries(1);
+    const sim = await written(blocks);
+    const scan = journalScan(sim.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true);
+    const exported = journalExport(scan, FIXTURE_VAULT);
+    expect([exported.clearingCount, exported.uncertainCount]).toEqual([0, 0]);
+    const lines = exported.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual(blocks.map((b, i) => {
+      const { kind: _kind, ...rest } = b;
+      const timeWallMs = scan.records[i]?.timeWallMs;
+      return { type: 'tunion_blocked', seq: i + 1, timeWallMs, ...rest };
+    }));
+    expect(lines[2]).toMatchObject({ blockOutcome: 'not-confirmed', blockSwHex: '6988',
+      card: { serialDigits: '03105170070000000003' }, terminalNumberHex: '112233445566' });
+    const acked = await written([...blocks, { kind: 'ack', throughSeq: 4 }]);
+    const ackedScan = journalScan(acked.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true);
+    expect(journalExport(ackedScan, FIXTURE_VAULT).lines).toEqual([]);
+  });
+
+  it('leaves the reserve to the records that close a tap, as a new tap does', async () => {
+    const sim = new StorageSim({ totalBytes: 1 << 22, prng: newPrng(8), tornModes: ['prefix'] });
+    const opened = await Journal.open(sim, journalOptions(newClock(), 16_384, 4096));
+    if (!opened.ok) throw new Error(opened.detail);
+    const journal = opened.value.journal;
+    const [grey, final] = tunionEntries(1, 17, 1);
+    expect((await journal.append(grey)).ok).toBe(true);
+    let refused = null;
+    for (let n = 2; refused === null && n < 200; n += 1) {
+      const written = await journal.append(tunionBlockedEntry(n, 'blocked', '9000'));
+      if (!written.ok) refused = written.error;
+    }
+    expect(refused).toBe(JournalStatus.FULL);
+    expect(journal.summary().sizeBytes).toBeLessThanOrEqual(16_384 - 4096);
+    // The grey's final still fits: the blocks left the reserve alone.
+    expect((await journal.append(final)).ok).toBe(true);
+  });
+
+  const good = tunionBlockedEntry(4, 'not-confirmed', '6988');
+  const blockTwins: [string, TunionBlockedEntry][] = [
+    ['blocked without the card\'s 9000', { ...good, blockOutcome: 'blocked' }],
+    ['not-confirmed with 9000', { ...good, blockSwHex: '9000' }],
+    ['not-sent with an answer', { ...good, blockOutcome: 'not-sent' }],
+    ['a 1-byte status word', { ...good, blockSwHex: '69' }],
+    ['an unknown outcome', { ...good, blockOutcome: 'locked' as 'blocked' }],
+    ['a 5-byte terminal number', { ...good, terminalNumberHex: '1122334455' }],
+    ['a 13-digit date-time', { ...good, dateTimeDigits: '2026120308300' }],
+    ['a 19-digit card number', { ...good,
+      card: { ...good.card, serialDigits: good.card.serialDigits.slice(1) } }],
+    ['a negative parameter version', { ...good, paramsVersion: -1 }],
+  ];
+
+  it.each(blockTwins)('refuses a block with %s (its good twin passes)', (_name, bad) => {
+    expect(journalEntryNormalise(good, 'journal')).toEqual(good);
     expect(() => journalEntryNormalise(bad, 'journal')).toThrow();
   });
 });

@@ -1,6 +1,8 @@
-// T-Union journal entries for the journal tests: a grey record and its final.
+// T-Union journal entries for the journal tests: a grey record and its final, a block.
 
-import type { TunionFinalEntry, TunionGreyEntry } from '../src/app/journal/journal_tunion.js';
+import type {
+  TunionBlockedEntry, TunionBlockOutcome, TunionFinalEntry, TunionGreyEntry,
+} from '../src/app/journal/journal_tunion.js';
 
 /** The grey and final records of one compound purchase of card `n` (ATC `atc`). */
 export function tunionEntries(n: number, atc: number, greySeq: number | null)
@@ -25,5 +27,32 @@ export function tunionEntries(n: number, atc: number, greySeq: number | null)
       kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
       tacHex: '55667788', terminalId: 'BUS00001', paramsVersion: 3,
     },
+  ];
+}
+
+/** The block record of deny-listed card `n`: `outcome`, and the card's answer `swHex`. */
+export function tunionBlockedEntry(n: number, outcome: TunionBlockOutcome, swHex: string)
+  : TunionBlockedEntry {
+  return {
+    kind: 'tunion_blocked',
+    card: {
+      issuerIdHex: '01011000FFFFFFFF',
+      serialDigits: `0310517007${n.toString().padStart(10, '0')}`,
+      cityCodeHex: '5840',
+      uidHex: n % 2 === 0 ? '' : 'A1B2C3D4',
+    },
+    dateTimeDigits: '20261203083000', terminalNumberHex: '112233445566',
+    terminalId: 'BUS00001', lineId: 'B12', paramsVersion: 3 + n,
+    blockOutcome: outcome, blockSwHex: swHex,
+  };
+}
+
+/** One block record of each outcome (card numbers from `n`). */
+export function tunionBlockedEntries(n: number): TunionBlockedEntry[] {
+  return [
+    tunionBlockedEntry(n, 'blocked', '9000'),
+    tunionBlockedEntry(n + 1, 'not-confirmed', ''),
+    tunionBlockedEntry(n + 2, 'not-confirmed', '6988'),
+    tunionBlockedEntry(n + 3, 'not-sent', ''),
   ];
 }

@@ -92,7 +92,7 @@ async function tap(b: Bench, card: TunionCard, lineId: string, stop: number, min
       digits.slice(17, 19)}`, unpredictableNumber: Uint8Array.of(1, 2, 3, 4),
   });
   if (result.app !== 'jtt978') throw new Error(`routed to ${result.app}`);
-  return session.finish(result.outcome);
+  return session.finish(result.outcome, result.transcript);
 }
 
 function finals(b: Bench): TunionFinalEntry[] {

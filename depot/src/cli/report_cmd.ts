@@ -10,6 +10,10 @@ import {
   TUNION_COLUMNS, tunionCells, tunionCsv, tunionSectionRows,
 } from '../report/tunion_section.js';
 import {
+  TUNION_BLOCK_COLUMNS, tunionBlockCells, tunionBlockCsv, tunionBlockRows, tunionCardsBlocked,
+  type TunionBlockRow,
+} from '../report/tunion_blocks_section.js';
+import {
   gateCountCsv, gateCountDbCsv, gateCountRows,
 } from '../report/gate_counts_report.js';
 import { gateCountRowsFromDb } from '../store/gate_record_store.js';
@@ -24,13 +28,17 @@ import {
 } from './depot_cli_io.js';
 
 export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|csv|html] \
-[--section settlement|tunion|all] [--tac-keys FILE] [--day YYYY-MM-DD] [--out FILE]
+[--section settlement|tunion|tunion-blocked|all] [--tac-keys FILE] [--day YYYY-MM-DD] \
+[--out FILE]
        shuaka depot report --gate-ledger DIR [--day YYYY-MM-DD] [--out FILE]
        shuaka depot report --db DB --gate-terminal ID|all [--day YYYY-MM-DD] [--out FILE]
   Settlement per day, route and terminal (amounts in minor units); stdout unless --out.
   The T-Union section: per day, route, terminal and card city, taps and amounts, TAC valid /
-  failed / unchecked, rides never tapped out (marked amount charged), open grey purchases.
-  --section: csv holds one table (settlement unless tunion); text and html default to all.
+  failed / unchecked, rides never tapped out (marked amount charged), open grey purchases;
+  then the deny-listed cards met (tunion-blocked): card number, issuer, terminal, outcome of
+  the block (blocked, not-confirmed, not-sent), the set whose deny list named the card.
+  --section: csv holds one table (settlement unless tunion or tunion-blocked); text and html
+  default to all (tunion: the T-Union section and its blocked cards).
   --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; new T-Union lines are
   verified (and their verdict stored) before the report.
   --gate-ledger: a scenic-area gate's counts per day and hour (entries by ticket and paid,
@@ -40,26 +48,40 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
 exit: 0 written, 1 cannot write --out, a bad gate ledger or --tac-keys file, 2 usage,
   10 database`;
 
-type Section = 'settlement' | 'tunion' | 'all';
+type Section = 'settlement' | 'tunion' | 'tunion-blocked' | 'all';
+const SECTIONS: readonly Section[] = ['settlement', 'tunion', 'tunion-blocked', 'all'];
 type Format = 'text' | 'csv' | 'html';
+
+/** The title of the blocked cards' table, with the number of cards the block confirmed. */
+function tunionBlockTitle(rows: readonly TunionBlockRow[]): string {
+  return `T-Union cards on the deny list (${tunionCardsBlocked(rows)} blocked)`;
+}
 
 /** The report text from the database (TACs verified first when `keys` is given). */
 async function dbReport(db: DepotDb, format: Format, section: Section, day: string | null,
   keys: TacKeyLookup | null): Promise<string> {
   if (keys !== null) await tunionVerifyAndReport(db, keys);
-  const settlement = section === 'tunion' ? [] : await settlementRows(db, day);
-  const tunion = section === 'settlement' ? null : await tunionSectionRows(db, day);
+  const withSettlement = section === 'settlement' || section === 'all';
+  const settlement = withSettlement ? await settlementRows(db, day) : [];
+  const tunion = section === 'tunion' || section === 'all'
+    ? await tunionSectionRows(db, day) : null;
+  const blocks = section === 'settlement' ? null : await tunionBlockRows(db, day);
   const title = `Settlement${day === null ? '' : ` ${day}`}`;
   switch (format) {
     case 'csv':
+      if (section === 'tunion-blocked') return tunionBlockCsv(blocks ?? []);
       return tunion === null ? settlementCsv(settlement) : tunionCsv(tunion);
     case 'html':
-      return settlementHtml(settlement, title, tunion);
+      return settlementHtml(settlement, title, tunion, blocks);
     case 'text': {
-      const parts = section === 'tunion' ? [] : [textTable(title, SETTLEMENT_COLUMNS,
-        settlement.map(settlementCells))];
+      const parts = withSettlement ? [textTable(title, SETTLEMENT_COLUMNS,
+        settlement.map(settlementCells))] : [];
       if (tunion !== null) {
         parts.push(textTable('T-Union (JT/T 978)', TUNION_COLUMNS, tunion.map(tunionCells)));
+      }
+      if (blocks !== null) {
+        parts.push(textTable(tunionBlockTitle(blocks), TUNION_BLOCK_COLUMNS,
+          blocks.map(tunionBlockCells)));
       }
       return parts.join('\n');
     }
@@ -69,8 +91,9 @@ async function dbReport(db: DepotDb, format: Format, section: Section, day: stri
 /** `--section` and `--format` together, or null when they do not fit (csv is one table). */
 function sectionOf(format: string, given: string | undefined): Section | null {
   if (format !== 'csv' && format !== 'html' && format !== 'text') return null;
-  const section = given ?? (format === 'csv' ? 'settlement' : 'all');
-  if (section !== 'settlement' && section !== 'tunion' && section !== 'all') return null;
+  const section = SECTIONS.find((s) => s === (given ?? (format === 'csv' ? 'settlement'
+    : 'all')));
+  if (section === undefined) return null;
   return format === 'csv' && section === 'all' ? null : section;
 }
 

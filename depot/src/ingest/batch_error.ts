@@ -25,3 +25,17 @@ export function redact(text: string): string {
   return text.replace(/[0-9A-Fa-f]{8,}/g, '[redacted]');
 }
 
+
+/**
+ * Throws BatchError (bad-batch) at `path.key` unless `line` has exactly `keys`: a missing one
+ * first, then an unexpected one.
+ */
+export function batchKeysExact(line: Readonly<Record<string, unknown>>, keys: readonly string[],
+  path: string): void {
+  for (const key of keys)
+    if (!Object.prototype.hasOwnProperty.call(line, key))
+      throw new BatchError('bad-batch', `${path}.${key}`, 'missing');
+  for (const key of Object.keys(line))
+    if (!keys.includes(key))
+      throw new BatchError('bad-batch', `${path}.${key}`, 'unexpected field');
+}

@@ -172,7 +172,8 @@ function lineValidate(
   if (type !== 'clearing' && type !== 'torn' && type !== 'reconciled'
     && type !== 'pending_open')
     throw new BatchError('bad-batch', at(linePath(i), 'type'),
-      'expected clearing, torn, reconciled, pending_open, tunion_clearing or tunion_grey');
+      'expected clearing, torn, reconciled, pending_open, tunion_clearing, tunion_grey or '
+      + 'tunion_blocked');
   if (type !== 'clearing') exactKeys(line, LINE_KEYS[type], linePath(i));
   else if (!clearingKeysExact(line)) {
     exactKeys(line, LINE_KEYS.clearing, linePath(i));

@@ -23,21 +23,39 @@ function facts(
     .map((value) => (value === null || value === undefined ? '-' : String(value)));
 }
 
-function storedFacts(row: DepotRow, card: string): readonly string[] {
-  return facts(row['type'], Number(row['time_wall_ms']), row[card],
+function storedFacts(row: DepotRow): readonly string[] {
+  return facts(row['type'], Number(row['time_wall_ms']), row['card'],
     row['atc'] === null ? null : Number(row['atc']),
     row['amount_minor'] === null ? null : Number(row['amount_minor']));
 }
 
-/** The batch's records as seq to facts (taps and T-Union lines share the journal's seqs). */
+/**
+ * The batch's records as seq to facts (taps and T-Union lines share the journal's seqs). A
+ * T-Union block has no counter or amount: its kind, time and card number must repeat.
+ */
 function batchFacts(batch: SealedBatch): Map<number, readonly string[]> {
   const out = new Map<number, readonly string[]>();
   for (const { record: r, panToken } of batch.records)
     out.set(r.seq, facts(r.type, r.timeWallMs, panToken, r.atc, r.amountMinor));
-  for (const r of batch.tunion)
-    out.set(r.seq, facts(r.type, r.timeWallMs, r.serialDigits, r.atc, r.amountMinor));
+  for (const r of batch.tunion) {
+    const blocked = r.type === 'tunion_blocked';
+    out.set(r.seq, facts(r.type, r.timeWallMs, r.serialDigits, blocked ? null : r.atc,
+      blocked ? null : r.amountMinor));
+  }
   return out;
 }
+
+/**
+ * Where a terminal's records are held, and how each table spells a record's facts: a block
+ * (`tunion_blocks`) is of kind tunion_blocked, without counter or amount.
+ */
+const HELD_TABLES = [
+  { table: 'taps', columns: 'seq, type, time_wall_ms, pan_token AS card, atc, amount_minor' },
+  { table: 'tunion_taps',
+    columns: 'seq, type, time_wall_ms, card_serial AS card, atc, amount_minor' },
+  { table: 'tunion_blocks', columns: `seq, 'tunion_blocked' AS type, time_wall_ms,
+    card_serial AS card, NULL AS atc, NULL AS amount_minor` },
+] as const;
 
 /** The names of the facts in which two records differ (none: a replay). */
 function differing(held: readonly string[], mine: readonly string[]): string[] {
@@ -47,7 +65,7 @@ function differing(held: readonly string[], mine: readonly string[]): string[] {
 /** Highest seq the depot holds for `terminalId` (0 when none). */
 export async function storedThroughSeq(tx: DepotDb, terminalId: string): Promise<number> {
   let through = 0;
-  for (const table of ['taps', 'tunion_taps']) {
+  for (const { table } of HELD_TABLES) {
     const rows = await tx.query(`SELECT MAX(seq) AS through FROM ${table}
       WHERE terminal_id = $1`, [terminalId]);
     const value = rows[0]?.['through'];
@@ -68,14 +86,14 @@ export async function storedReplays(tx: DepotDb, batch: SealedBatch): Promise<Se
   if (incoming.size === 0) return new Set();
   const replays = new Set<number>();
   const range = [batch.terminalId, batch.firstSeq, batch.throughSeq];
-  for (const [table, card] of [['taps', 'pan_token'], ['tunion_taps', 'card_serial']] as const) {
-    const rows = await tx.query(`SELECT seq, type, time_wall_ms, ${card}, atc, amount_minor
+  for (const { table, columns } of HELD_TABLES) {
+    const rows = await tx.query(`SELECT ${columns}
       FROM ${table} WHERE terminal_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq`, range);
     for (const row of rows) {
       const seq = Number(row['seq']);
       const mine = incoming.get(seq);
       if (mine === undefined) continue;
-      const differs = differing(storedFacts(row, card), mine);
+      const differs = differing(storedFacts(row), mine);
       if (differs.length > 0) throw await conflictError(tx, batch.terminalId, row, differs);
       replays.add(seq);
     }

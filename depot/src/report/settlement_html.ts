@@ -5,6 +5,10 @@ import type { SettlementRow } from './settlement_report.js';
 import { SETTLEMENT_COLUMNS, settlementCells } from './settlement_report.js';
 import type { TunionSectionRow } from './tunion_section.js';
 import { TUNION_COLUMNS, tunionCells } from './tunion_section.js';
+import type { TunionBlockRow } from './tunion_blocks_section.js';
+import {
+  TUNION_BLOCK_COLUMNS, tunionBlockCells, tunionCardsBlocked,
+} from './tunion_blocks_section.js';
 
 const CHART_WIDTH = 640;
 const CHART_HEIGHT = 220;
@@ -79,9 +83,25 @@ completes.</p>
 ${table}`;
 }
 
-/** The whole page; the T-Union section when `tunion` is given. */
+/** The deny-listed T-Union cards met: heading, what the columns mean, the table (or "none"). */
+function tunionBlocksHtml(rows: readonly TunionBlockRow[]): string {
+  const table = rows.length === 0 ? '<p>No T-Union card met on the deny list.</p>'
+    : htmlTable(TUNION_BLOCK_COLUMNS, rows.map(tunionBlockCells));
+  return `<h2>T-Union cards on the deny list</h2>
+<p>${tunionCardsBlocked(rows)} cards blocked. One row per card met by a validator. outcome:
+blocked (the card confirmed APPLICATION BLOCK), not-confirmed (sent; the card refused it or
+left before answering: card_sw), not-sent (the block stopped before the command). The card
+is refused in every case; one not blocked is blocked at its next tap.</p>
+${table}`;
+}
+
+/**
+ * The whole page; the T-Union section when `tunion` is given, the deny-listed T-Union cards
+ * met when `blocks` is.
+ */
 export function settlementHtml(rows: readonly SettlementRow[], title: string,
-  tunion: readonly TunionSectionRow[] | null = null): string {
+  tunion: readonly TunionSectionRow[] | null = null,
+  blocks: readonly TunionBlockRow[] | null = null): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:sans-serif}td,th{padding:2px 6px;border:1px solid #ccc}
@@ -90,6 +110,7 @@ td{text-align:right}</style></head>
 <p>Amounts in minor units. Bars: authorised (green), declined (red), outstanding (grey).</p>
 ${settlementSvg(rows)}
 ${htmlTable(SETTLEMENT_COLUMNS, rows.map(settlementCells))}
-${tunion === null ? '' : tunionHtml(tunion)}</body></html>
+${tunion === null ? '' : tunionHtml(tunion)}
+${blocks === null ? '' : tunionBlocksHtml(blocks)}</body></html>
 `;
 }

@@ -6,6 +6,7 @@
 // clearing line with the same card and ATC completes it, else the back office settles it from
 // the card's 0018 log). Nothing on these lines is secret: the card number is printed on the
 // card, the TAC is a proof. The TAC is verified with the issuer's key by `tunion_report.ts`.
+// `tunion_blocked` lines (a deny-listed card's block) go to their own table: tunion_blocks.ts.
 
 import {
   journalEntryNormalise,
@@ -13,14 +14,20 @@ import {
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
-import { BatchError } from '../ingest/batch_error.js';
+import { BatchError, batchKeysExact } from '../ingest/batch_error.js';
+import {
+  tunionBlockedValidate, tunionBlocksStore, type TunionBlockedIngestRecord,
+} from './tunion_blocks.js';
 
-export type TunionLineType = 'tunion_clearing' | 'tunion_grey';
+export type TunionLineType = 'tunion_clearing' | 'tunion_grey' | 'tunion_blocked';
 
-/** One validated T-Union line, ready for `tunion_taps`. */
-export interface TunionIngestRecord {
+/** One validated T-Union line: a tap for `tunion_taps`, or a block for `tunion_blocks`. */
+export type TunionIngestRecord = TunionTapIngestRecord | TunionBlockedIngestRecord;
+
+/** One validated T-Union purchase line, ready for `tunion_taps`. */
+export interface TunionTapIngestRecord {
   readonly seq: number;
-  readonly type: TunionLineType;
+  readonly type: 'tunion_clearing' | 'tunion_grey';
   readonly timeWallMs: number;
   readonly serialDigits: string;
   readonly issuerIdHex: string;
@@ -39,30 +46,22 @@ const KERNEL_RECORD_PLACEHOLDER = '00';
 
 /** True for the line types this module validates. */
 export function isTunionLine(type: unknown): type is TunionLineType {
-  return type === 'tunion_clearing' || type === 'tunion_grey';
-}
-
-function keysExact(line: Readonly<Record<string, unknown>>, keys: readonly string[],
-  path: string): void {
-  for (const key of keys)
-    if (!Object.prototype.hasOwnProperty.call(line, key))
-      throw new BatchError('bad-batch', `${path}.${key}`, 'missing');
-  for (const key of Object.keys(line))
-    if (!keys.includes(key))
-      throw new BatchError('bad-batch', `${path}.${key}`, 'unexpected field');
+  return type === 'tunion_clearing' || type === 'tunion_grey' || type === 'tunion_blocked';
 }
 
 /**
  * Validates a T-Union line of terminal `terminalId` (its seq and time already checked by the
  * caller). Throws BatchError (bad-batch) naming the field: wrong keys, a field outside the
- * journal's bounds, a clearing line naming another terminal or a grey record not before it.
+ * journal's bounds, a clearing or block line naming another terminal, a grey record not
+ * before its clearing line.
  */
 export function tunionLineValidate(
   line: Readonly<Record<string, unknown>>, path: string, terminalId: string,
   base: { readonly seq: number; readonly timeWallMs: number; readonly type: TunionLineType },
 ): TunionIngestRecord {
+  if (base.type === 'tunion_blocked') return tunionBlockedValidate(line, path, terminalId, base);
   const clearing = base.type === 'tunion_clearing';
-  keysExact(line, clearing ? CLEARING_KEYS : GREY_KEYS, path);
+  batchKeysExact(line, clearing ? CLEARING_KEYS : GREY_KEYS, path);
   const { type: _type, seq: _seq, timeWallMs: _time, ...fields } = line;
   const candidate = clearing
     ? { kind: 'tunion_final', ...fields }
@@ -85,6 +84,7 @@ export function tunionLineValidate(
   }
   return {
     ...base,
+    type: base.type,
     serialDigits: entry.card.serialDigits,
     issuerIdHex: entry.card.issuerIdHex,
     atc: entry.purchase.atc,
@@ -121,11 +121,21 @@ export const TUNION_MIGRATION_STATEMENTS: readonly string[] = [
 /**
  * Stores the T-Union records of one batch inside the batch's transaction `tx`: a seq already
  * stored is a replay (skipped), a clearing line whose card and ATC is already counted is kept
- * as a duplicate. Resolves with the number of records stored as counted and as duplicates.
- * Rejects with DepotStoreError when the database fails.
+ * as a duplicate, a block line goes to `tunion_blocks`. Resolves with the number of records
+ * stored as counted and as duplicates. Rejects with DepotStoreError when the database fails.
  */
 export async function tunionStore(
   tx: DepotDb, terminalId: string, records: readonly TunionIngestRecord[], nowMs: number,
+): Promise<{ stored: number; duplicates: number }> {
+  const blocks = await tunionBlocksStore(tx, terminalId,
+    records.filter((r): r is TunionBlockedIngestRecord => r.type === 'tunion_blocked'), nowMs);
+  const taps = await tunionTapsStore(tx, terminalId,
+    records.filter((r): r is TunionTapIngestRecord => r.type !== 'tunion_blocked'), nowMs);
+  return { stored: blocks.stored + taps.stored, duplicates: blocks.duplicates + taps.duplicates };
+}
+
+async function tunionTapsStore(
+  tx: DepotDb, terminalId: string, records: readonly TunionTapIngestRecord[], nowMs: number,
 ): Promise<{ stored: number; duplicates: number }> {
   let stored = 0;
   let duplicates = 0;

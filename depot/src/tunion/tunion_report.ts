@@ -1,6 +1,9 @@
 // T-Union money at the depot: every clearing line's TAC verified with its issuer's key, then
 // the totals a clearing centre settles (valid), disputes (invalid) or holds (unknown issuer).
 
+import {
+  TUNION_BLOCK_OUTCOMES, type TunionBlockOutcome,
+} from '../../../firmware/src/app/journal/journal_tunion.js';
 import type { DepotDb } from '../store/depot_db.js';
 import { jtt978TacVerify, type TacKeyLookup, type TacVerdict } from './jtt978_tac.js';
 
@@ -12,6 +15,9 @@ export interface TunionReport {
   readonly byVerdict: Readonly<Record<TacVerdict, { count: number; amountMinor: number }>>;
   /** Grey lines no clearing line of the same card and ATC completes (settled from the card). */
   readonly greyOpen: number;
+  /** Deny-listed cards met (block lines) by the block's outcome, and the cards blocked. */
+  readonly blocks: Readonly<Record<TunionBlockOutcome, number>>;
+  readonly cardsBlocked: number;
 }
 
 interface StoredLine {
@@ -58,7 +64,24 @@ export async function tunionVerifyAndReport(db: DepotDb, keys: TacKeyLookup)
     duplicates: Number(dup[0]?.['n'] ?? 0),
     byVerdict,
     greyOpen: Number(open[0]?.['n'] ?? 0),
+    ...await tunionBlockTotals(db),
   };
+}
+
+/** The block lines by outcome, and the distinct cards whose block the card confirmed. */
+async function tunionBlockTotals(db: DepotDb)
+  : Promise<Pick<TunionReport, 'blocks' | 'cardsBlocked'>> {
+  const blocks = Object.fromEntries(TUNION_BLOCK_OUTCOMES.map((o) => [o, 0])) as
+    Record<TunionBlockOutcome, number>;
+  const rows = await db.query(`SELECT block_outcome, COUNT(*) AS n FROM tunion_blocks
+    GROUP BY block_outcome`);
+  for (const row of rows) {
+    const outcome = TUNION_BLOCK_OUTCOMES.find((o) => o === row['block_outcome']);
+    if (outcome !== undefined) blocks[outcome] = Number(row['n']);
+  }
+  const cards = await db.query(`SELECT COUNT(DISTINCT card_serial) AS n FROM tunion_blocks
+    WHERE block_outcome = 'blocked'`);
+  return { blocks, cardsBlocked: Number(cards[0]?.['n'] ?? 0) };
 }
 
 function verdictOf(recordJson: string, keys: TacKeyLookup): TacVerdict {

@@ -14,7 +14,9 @@ import { StorageSim } from '../../../host-sim/src/storage_sim.js';
 import {
   FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng, scriptedEntries,
 } from '../../../firmware/test/journal_fixtures.js';
-import { tunionEntries } from '../../../firmware/test/journal_tunion_fixtures.js';
+import {
+  tunionBlockedEntry, tunionEntries,
+} from '../../../firmware/test/journal_tunion_fixtures.js';
 import { batchPack, batchUnpack } from '../../src/ingest/batch_pack.js';
 import { batchPreparePool } from '../../src/ingest/batch_prepare_pool.js';
 import { batchParse, batchPrepare, type SealedBatch } from '../../src/ingest/batch_seal.js';
@@ -52,7 +54,8 @@ async function variedBodies(): Promise<string[]> {
   const scripted = await exported(scriptedEntries().filter((e) => e.kind !== 'ack'));
   const [grey1, final1] = tunionEntries(1, 17, 1);
   const [openGrey] = tunionEntries(4, 50, null);
-  const tunion = await exported([grey1, final1, openGrey].filter((e) => e !== undefined));
+  const tunion = await exported([grey1, final1, openGrey,
+    { ...tunionBlockedEntry(5, 'blocked', '9000'), terminalId: 'BUS00001' }]);
   const clearing = clearingBatch('BUS00001', tunion.length + 1, 4)['records'] as
     Record<string, unknown>[];
   return [body('T0001', scripted), body('BUS00001', [...tunion, ...clearing]),
@@ -87,7 +90,7 @@ describe('batch pack (prepare worker to store thread)', () => {
       for (const t of local.tunion) kinds.add(t.type);
     }
     for (const kind of ['clearing/false', 'torn/false', 'reconciled/true', 'tunion_clearing',
-      'tunion_grey']) expect(kinds).toContain(kind);
+      'tunion_grey', 'tunion_blocked']) expect(kinds).toContain(kind);
   });
 
   it('thePackedText_holdsNoClearPan_andUnpacksToTheSameRecords', async () => {
@@ -115,7 +118,8 @@ describe('batch pack (prepare worker to store thread)', () => {
     };
     const bad = [spoil(scripted, 'torn', 'psn', 'zz'), spoil(scripted, 'reconciled', 'note', 7),
       spoil(tunion, 'tunion_clearing', 'tacHex', 'XYZ'), spoil(tunion, 'tunion_grey', 'seq', 0),
-      spoil(tunion, 'clearing', 'pan', '123')];
+      spoil(tunion, 'clearing', 'pan', '123'), spoil(tunion, 'tunion_blocked', 'blockSwHex', ''),
+      spoil(tunion, 'tunion_blocked', 'terminalId', 'BUS00002')];
     for (const text of bad) {
       const expected = refusal(() => batchPrepare(text, terminalOf(text), vault));
       expect(expected).not.toBeNull();

@@ -1,8 +1,9 @@
 // The T-Union section of `shuaka depot report` on a depot filled through the real path:
 // firmware journal records (seeded: SHUAKA_SEED=N replays) exported, validated and stored as
 // batches of two terminals, TACs made by the simulator's e-purse module (valid, forged, of an
-// issuer the depot has no key for). The expected sums are computed here from the entries; the
-// report runs as the real `node bin/shuaka.js depot report` process in csv, text and html.
+// issuer the depot has no key for), and deny-listed cards met (block records). The expected
+// sums and the list of blocked cards are computed here from the entries; the report runs as
+// the real `node bin/shuaka.js depot report` process in csv, text and html.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,16 +21,21 @@ import { Journal } from '../../../firmware/src/app/journal/journal.js';
 import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
 import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
 import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
-import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
+import type {
+  TunionBlockedEntry, TunionBlockOutcome, TunionFinalEntry,
+} from '../../../firmware/src/app/journal/journal_tunion.js';
 import {
   FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng,
 } from '../../../firmware/test/journal_fixtures.js';
-import { tunionEntries } from '../../../firmware/test/journal_tunion_fixtures.js';
+import {
+  tunionBlockedEntry, tunionEntries,
+} from '../../../firmware/test/journal_tunion_fixtures.js';
 import { batchStore } from '../../src/ingest/batch_store.js';
 import { batchValidate } from '../../src/ingest/batch_validate.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { TUNION_COLUMNS } from '../../src/report/tunion_section.js';
+import { TUNION_BLOCK_COLUMNS } from '../../src/report/tunion_blocks_section.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? Date.now() % 1_000_000);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -94,6 +100,30 @@ function entriesOf(r: Ride, n: number, greySeq: number): JournalEntry[] {
   return r.replayed ? [grey, final, final] : [grey, final];
 }
 
+/** A deny-listed card met: where, when, and how its block ended. */
+interface Block {
+  terminal: string; day: string; time: string; line: string; card: number;
+  outcome: TunionBlockOutcome; sw: string;
+}
+
+function makeBlocks(seed: number): Block[] {
+  const rand = prng(seed ^ 0x5eed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  return Array.from({ length: 12 }, (_, i) => {
+    const [outcome, sw] = pick([['blocked', '9000'], ['blocked', '9000'],
+      ['not-confirmed', ''], ['not-confirmed', '6988'], ['not-sent', '']] as const);
+    const two = (n: number): string => String(n).padStart(2, '0');
+    return { terminal: pick(['BUS00001', 'BUS00002']), day: pick(['20261201', '20261202']),
+      time: `${two(6 + Math.floor(rand() * 14))}${two(i)}${two(Math.floor(rand() * 60))}`,
+      line: pick(['B12', 'B7']), card: 500 + Math.floor(rand() * 6), outcome, sw };
+  });
+}
+
+function blockEntryOf(b: Block): TunionBlockedEntry {
+  return { ...tunionBlockedEntry(b.card, b.outcome, b.sw), terminalId: b.terminal,
+    lineId: b.line, dateTimeDigits: `${b.day}${b.time}`, paramsVersion: 7 };
+}
+
 async function exportedLines(entries: readonly JournalEntry[]): Promise<unknown[]> {
   // One segment holds them all (a bigger journal rotates later), so one file is scanned.
   const sim = new StorageSim({ totalBytes: 1 << 24, prng: newPrng(3), tornModes: ['prefix'] });
@@ -108,8 +138,13 @@ async function exportedLines(entries: readonly JournalEntry[]): Promise<unknown[
   return journalExport(scan, FIXTURE_VAULT).lines.map((l) => JSON.parse(l) as unknown);
 }
 
-/** Stores every terminal's rides as one batch through batchValidate and batchStore. */
-async function fill(rides: readonly Ride[]): Promise<void> {
+/**
+ * Stores every terminal's rides, then its blocks, as one batch through batchValidate and
+ * batchStore; each block learns the seq its record got.
+ */
+async function fill(rides: readonly Ride[], blocks: readonly Block[]): Promise<Map<Block,
+  number>> {
+  const seqs = new Map<Block, number>();
   const db = await openDepotDb(DB, NOW_MS);
   try {
     const vault = panVault(randomBytes(32));
@@ -121,6 +156,9 @@ async function fill(rides: readonly Ride[]): Promise<void> {
       rides.forEach((r, i) => {
         if (r.terminal === terminal) entries.push(...entriesOf(r, i + 1, entries.length + 1));
       });
+      for (const b of blocks.filter((x) => x.terminal === terminal)) {
+        seqs.set(b, entries.push(blockEntryOf(b)));
+      }
       const records = await exportedLines(entries);
       const batch = { terminalId: terminal, firstSeq: 1, throughSeq: records.length, records };
       await batchStore(db, batchValidate(batch, terminal), vault, NOW_MS);
@@ -128,6 +166,21 @@ async function fill(rides: readonly Ride[]): Promise<void> {
   } finally {
     await db.close();
   }
+  return seqs;
+}
+
+/** The blocked-cards table the report must show, from the blocks themselves. */
+function expectedBlocks(blocks: readonly Block[], seqs: ReadonlyMap<Block, number>,
+  day: string | null): string[][] {
+  const iso = (d: string): string => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
+  return blocks.filter((b) => day === null || iso(b.day) === day)
+    .map((b) => ({ b, e: blockEntryOf(b), seq: seqs.get(b) ?? 0 }))
+    .sort((x, y) => `${x.b.day}${x.b.time}`.localeCompare(`${y.b.day}${y.b.time}`)
+      || x.b.terminal.localeCompare(y.b.terminal) || x.seq - y.seq)
+    .map(({ b, e, seq }) => [iso(b.day), `${b.time.slice(0, 2)}:${b.time.slice(2, 4)}:${
+      b.time.slice(4)}`, b.terminal, b.line, e.card.serialDigits, e.card.issuerIdHex,
+    e.card.cityCodeHex, b.outcome, b.sw === '' ? '-' : b.sw, '7', e.terminalNumberHex,
+    String(seq)]);
 }
 
 /** The sums the section must show, computed from the rides (keyed as the CSV's first 4). */
@@ -170,10 +223,24 @@ function parseCsv(text: string): Map<string, number[]> {
 }
 
 const rides = makeRides(SEED);
+const blocks = makeBlocks(SEED);
+let blockSeqs: ReadonlyMap<Block, number> = new Map();
 beforeAll(async () => {
-  await fill(rides);
+  blockSeqs = await fill(rides, blocks);
   writeFileSync(KEYS, JSON.stringify({ [ISSUER]: MASTER.toString('hex') }));
 });
+
+/** The rows of a CSV whose header must be `columns`, as cells. */
+function csvRows(text: string, columns: readonly string[]): string[][] {
+  const [head, ...lines] = text.trimEnd().split(/\r?\n/);
+  expect(head).toBe(columns.join(','));
+  return lines.map((line) => line.split(','));
+}
+
+/** Distinct cards whose block the card confirmed. */
+function cardsBlocked(list: readonly Block[]): number {
+  return new Set(list.filter((b) => b.outcome === 'blocked').map((b) => b.card)).size;
+}
 
 describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
   it('csv_beforeAndAfterTacVerification_matchesIndependentSums', () => {
@@ -187,11 +254,23 @@ describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
     expect(parseCsv(all.stdout)).toEqual(expected(rides, true, null));
   });
 
+  it('csv_tunionBlocked_listsEveryCardMet_inThePeriod', () => {
+    const all = report('--section', 'tunion-blocked');
+    expect(all.status, all.stderr).toBe(0);
+    const expectedAll = expectedBlocks(blocks, blockSeqs, null);
+    expect(expectedAll).toHaveLength(blocks.length);
+    expect(csvRows(all.stdout, TUNION_BLOCK_COLUMNS)).toEqual(expectedAll);
+    const day = report('--section', 'tunion-blocked', '--day', '2026-12-01');
+    expect(csvRows(day.stdout, TUNION_BLOCK_COLUMNS))
+      .toEqual(expectedBlocks(blocks, blockSeqs, '2026-12-01'));
+  });
+
   it('text_and_html_carryBothSections', () => {
     const text = report('--format', 'text', '--tac-keys', KEYS);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^Settlement\n/);
-    const section = text.stdout.slice(text.stdout.indexOf('T-Union (JT/T 978)\n'));
+    const from = text.stdout.indexOf('T-Union (JT/T 978)\n');
+    const section = text.stdout.slice(from, text.stdout.indexOf('\n\n', from));
     const lines = section.trimEnd().split('\n');
     expect(lines[1]?.trim().split(/\s+/)).toEqual([...TUNION_COLUMNS]);
     const rows = new Map(lines.slice(2).map((l) => {
@@ -199,12 +278,22 @@ describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
       return [cells.slice(0, 4).join(','), cells.slice(4).map(Number)];
     }));
     expect(rows).toEqual(expected(rides, true, null));
+    const listed = text.stdout.slice(text.stdout.indexOf('T-Union cards on the deny list'))
+      .trimEnd().split('\n');
+    expect(listed[0]).toBe(`T-Union cards on the deny list (${cardsBlocked(blocks)} blocked)`);
+    expect(listed[1]?.trim().split(/\s+/)).toEqual([...TUNION_BLOCK_COLUMNS]);
+    expect(listed.slice(2).map((l) => l.trim().split(/\s+/)))
+      .toEqual(expectedBlocks(blocks, blockSeqs, null));
     const html = report('--format', 'html', '--day', '2026-12-01');
     expect(html.status, html.stderr).toBe(0);
     expect(html.stdout).toContain('<h2>T-Union (JT/T 978)</h2>');
     const bodies = html.stdout.match(/<tbody>[\s\S]*?<\/tbody>/g) ?? [];
-    expect(bodies).toHaveLength(2);
+    const dayBlocks = blocks.filter((b) => b.day === '20261201');
+    // A day without blocks says so instead of a table (seeds where all 12 fall on the other).
+    expect(bodies).toHaveLength(dayBlocks.length === 0 ? 2 : 3);
     expect(bodies[1]?.match(/<tr>/g)).toHaveLength(expected(rides, true, '2026-12-01').size);
+    expect(bodies[2]?.match(/<tr>/g) ?? []).toHaveLength(dayBlocks.length);
+    expect(html.stdout).toContain(`<p>${cardsBlocked(dayBlocks)} cards blocked.`);
   });
 
   it('refuses_aCsvOfTwoTables_andABadKeyFile', () => {

@@ -21,7 +21,7 @@ import {
 const NOW_MS = 1_790_000_000_000;
 const TABLES = ['acquirer_messages', 'batches', 'debts', 'deny_entries', 'gate_records',
   'params_deny_deltas', 'params_sets', 'schema_migrations', 'taps', 'terminal_status',
-  'terminals', 'tunion_taps'];
+  'terminals', 'tunion_blocks', 'tunion_taps'];
 /** SQLite's card+ATC key levels (migration 6); PostgreSQL keeps its unique index instead. */
 const SQLITE_TABLES = [...TABLES, 'tap_card_keys_l0', 'tap_card_keys_l1', 'tap_card_keys_l2']
   .sort();

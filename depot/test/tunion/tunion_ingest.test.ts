@@ -1,6 +1,8 @@
 // T-Union lines end to end at the depot: journal records written by firmware's journal,
 // exported, validated as a batch, stored on SQLite in one transaction, counted once per card
 // and ATC, and their TACs (computed by the simulator's e-purse module) verified by the depot.
+// Block lines (a deny-listed card met) on both engines: stored apart with the facts of their
+// journal record, a replay skipped, a replaced journal's other record at their seq refused.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -22,18 +24,28 @@ import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal
 import {
   FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng,
 } from '../../../firmware/test/journal_fixtures.js';
-import { tunionEntries } from '../../../firmware/test/journal_tunion_fixtures.js';
+import {
+  tunionBlockedEntry, tunionEntries,
+} from '../../../firmware/test/journal_tunion_fixtures.js';
+import { depotEngines } from '../../../test_support/postgres_scratch.js';
+import type { DepotDb } from '../../src/store/depot_db.js';
+import type { TunionBlockedEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
 import { BatchError } from '../../src/ingest/batch_error.js';
 import { batchStore } from '../../src/ingest/batch_store.js';
 import { batchValidate } from '../../src/ingest/batch_validate.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
+import { tunionBlockRows } from '../../src/report/tunion_blocks_section.js';
 
 const NOW_MS = 1_796_000_000_000;
 const MASTER = randomBytes(16);
 const temp = mkdtempSync(join(tmpdir(), 'shuaka-tunion-depot-'));
-afterAll(() => rmSync(temp, { recursive: true, force: true }));
+const dbs = depotEngines(temp);
+afterAll(() => {
+  dbs.stop();
+  rmSync(temp, { recursive: true, force: true });
+});
 
 /** The final of card `n` with the TAC the card would compute under MASTER. */
 function signed(final: TunionFinalEntry): TunionFinalEntry {
@@ -125,6 +137,97 @@ describe('T-Union lines at the depot', () => {
     expect(bad({ ...good, greySeq: 2 })).toMatch(/greySeq/);
     expect(bad({ ...good, kernelRecordHex: '00' })).toMatch(/kernelRecordHex/);
     expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '123' } }))
+      .toMatch(/serialDigits/);
+  });
+});
+
+/** Block records of three cards: confirmed, pulled during the command, never sent. */
+function blockEntries(): TunionBlockedEntry[] {
+  return [
+    tunionBlockedEntry(7, 'blocked', '9000'),
+    tunionBlockedEntry(8, 'not-confirmed', ''),
+    tunionBlockedEntry(9, 'not-sent', ''),
+  ].map((e) => ({ ...e, terminalId: 'BUS00001' }));
+}
+
+async function terminalOn(db: DepotDb): Promise<void> {
+  await db.run(`INSERT INTO terminals (terminal_id, cert_sha256, route_id, status,
+    registered_at_ms) VALUES ('BUS00001', $1, 'B12', 'active', $2)`, ['c'.repeat(64), NOW_MS]);
+}
+
+describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) => {
+  it('stores each block with its facts, skips a replay, refuses another record at its seq',
+    async () => {
+      const [grey, final] = tunionEntries(6, 70, 1);
+      const blocks = blockEntries();
+      const lines = await exportedLines([grey, signed(final), ...blocks]);
+      const db = await openDepotDb(await engine.target(`blocks_${engine.name}`), NOW_MS);
+      try {
+        await terminalOn(db);
+        const vault = panVault(randomBytes(32));
+        const store = (records: unknown[], firstSeq = 1): Promise<unknown> =>
+          batchStore(db, batchValidate(batch(records, firstSeq), 'BUS00001'), vault, NOW_MS);
+        expect(await store(lines)).toEqual({ ackThroughSeq: 5, stored: 5, duplicates: 0 });
+        const rows = await db.query(`SELECT seq, card_serial, issuer_id, card_city, line_id,
+          block_outcome, block_sw, params_version, terminal_number, date_time_digits,
+          time_wall_ms FROM tunion_blocks ORDER BY seq`);
+        expect(rows).toEqual(blocks.map((b, i) => ({
+          seq: i + 3, card_serial: b.card.serialDigits, issuer_id: b.card.issuerIdHex,
+          card_city: b.card.cityCodeHex, line_id: b.lineId, block_outcome: b.blockOutcome,
+          block_sw: b.blockSwHex, params_version: b.paramsVersion,
+          terminal_number: b.terminalNumberHex, date_time_digits: b.dateTimeDigits,
+          time_wall_ms: (lines[i + 2] as { timeWallMs: number }).timeWallMs,
+        })));
+        // No tap: the purchase lines alone are in tunion_taps.
+        const taps = await db.query('SELECT seq FROM tunion_taps ORDER BY seq');
+        expect(taps.map((r) => Number(r['seq']))).toEqual([1, 2]);
+        expect(await store(lines)).toEqual({ ackThroughSeq: 5, stored: 0, duplicates: 5 });
+        // A replaced journal: at seq 3 another card's block, then another time, then a purchase.
+        const held = lines[2] as Record<string, unknown>;
+        const card = { ...(held['card'] as object), serialDigits: '03105170070000000099' };
+        for (const [other, differs] of [
+          [{ ...held, card }, 'card'],
+          [{ ...held, timeWallMs: Number(held['timeWallMs']) + 1000 }, 'time'],
+          [{ ...lines[1] as object, seq: 3, greySeq: null }, 'kind'],
+        ] as const) {
+          const says = new RegExp(`through seq 5.*differs in ${differs}`);
+          await expect(store([other], 3)).rejects.toMatchObject({ code: 'seq-conflict',
+            message: expect.stringMatching(says) as unknown });
+        }
+        const report = await tunionVerifyAndReport(db, () => null);
+        expect([report.blocks, report.cardsBlocked]).toEqual([
+          { 'blocked': 1, 'not-confirmed': 1, 'not-sent': 1 }, 1]);
+        // The report's list (tunion_blocks_section.ts) on this engine, the day its filter.
+        const listed = await tunionBlockRows(db, '2026-12-03');
+        expect(listed.map((r) => [r.seq, r.cardSerial, r.outcome, r.cardSw, r.day, r.time]))
+          .toEqual(blocks.map((b, i) => [i + 3, b.card.serialDigits, b.blockOutcome,
+            b.blockSwHex === '' ? '-' : b.blockSwHex, '2026-12-03', '08:30:00']));
+        expect(await tunionBlockRows(db, '2026-12-04')).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    }, 120_000);
+
+  it('refuses a block line outside the journal rules, naming the field', async () => {
+    const lines = (await exportedLines(blockEntries())) as Record<string, unknown>[];
+    const bad = (line: Record<string, unknown>): string => {
+      try {
+        batchValidate(batch([line]), 'BUS00001');
+      } catch (error) {
+        if (error instanceof BatchError) return error.message;
+        throw error;
+      }
+      return 'accepted';
+    };
+    const good = lines[0] ?? {};
+    expect(bad(good)).toBe('accepted');
+    expect(bad({ ...good, blockSwHex: '6988' })).toMatch(/blockSwHex/);
+    expect(bad({ ...good, blockOutcome: 'maybe' })).toMatch(/blockOutcome/);
+    expect(bad({ ...good, terminalId: 'BUS00002' })).toMatch(/terminalId/);
+    expect(bad({ ...good, atc: 3 })).toMatch(/atc: unexpected field/);
+    const { paramsVersion: _gone, ...missing } = good;
+    expect(bad(missing)).toMatch(/paramsVersion: missing/);
+    expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '12' } }))
       .toMatch(/serialDigits/);
   });
 });

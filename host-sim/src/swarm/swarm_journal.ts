@@ -210,7 +210,8 @@ export function payloadDebitKey(
   facts: PayloadFacts,
 ): SwarmDebitKey | null | undefined {
   const carded = kind === 'pending' || kind === 'torn' || kind === 'final';
-  const noDebit = kind === 'declined' || kind === 'reconciled' || kind === 'ack';
+  const noDebit = kind === 'declined' || kind === 'reconciled' || kind === 'ack'
+    || kind === 'tunion_blocked';
   const tunion = kind === 'tunion_grey' || kind === 'tunion_final';
   if ((carded || noDebit || tunion) && payloadFastCheck(kind, payload, facts)) {
     if (noDebit) return null;
@@ -267,6 +268,8 @@ export function recordDebitKey(entry: JournalEntry): SwarmDebitKey | null {
     case 'declined':
     case 'reconciled':
     case 'ack':
+    // A deny-listed T-Union card's block: no debit (journal_tunion.ts).
+    case 'tunion_blocked':
       return null;
     default: {
       const unreachable: never = entry;

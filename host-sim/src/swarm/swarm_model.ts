@@ -82,13 +82,15 @@ interface CommittedRecord {
 
 /** Kinds the uploader always sends (a pending only while open, declined and ack never). */
 const ALWAYS_UPLOADED = new Set<string>(['final', 'torn', 'reconciled', 'tunion_grey',
-  'tunion_final']);
+  'tunion_final', 'tunion_blocked']);
 
 /** Kinds whose records must be at the depot before their segment is reclaimed. */
-const CLEARED_BEFORE_RECLAIM = new Set<string>(['final', 'tunion_grey', 'tunion_final']);
+const CLEARED_BEFORE_RECLAIM = new Set<string>(['final', 'tunion_grey', 'tunion_final',
+  'tunion_blocked']);
 
 /** Depot lines compared byte for byte with the journal's export of their record. */
-const COMPARED_LINES = new Set<unknown>(['clearing', 'tunion_clearing', 'tunion_grey']);
+const COMPARED_LINES = new Set<unknown>(['clearing', 'tunion_clearing', 'tunion_grey',
+  'tunion_blocked']);
 
 export class SwarmModel {
   readonly violations: SwarmViolation[] = [];

@@ -3,19 +3,22 @@
 // its application serial in the signed parameter set (`tunion:SERIAL`, deny_list/README.md).
 //
 // Truths: the virtual card's own state (blocked: its SELECT answers 6283; its debit list and
-// balance), the journal read back from the medium by its scanner, the screen as the DWIN
-// emulator decoded it, and the board's log lines (no full serial of a listed card).
+// balance), the journal read back from the medium by its scanner (one tunion_blocked record
+// per listed card met, its facts against the card's and the PSAM's profiles and the clock),
+// the screen as the DWIN emulator decoded it, and the board's log lines (no full serial of a
+// listed card).
 
 import { describe, expect, it } from 'vitest';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import type { JournalRecord } from '../../../firmware/src/app/journal/journal_records.js';
+import type { TunionBlockedEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
 import type { VirtualCard } from '../../src/cards/card_model.js';
 import type { TunionCard } from '../../src/cards/tunion_card.js';
 import { tunionCardOfGroup, type TunionName } from '../../src/cards/tunion_population.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import { PsamEmulator } from '../../src/psam/psam_emulator.js';
-import { testPsamProfile } from '../../src/psam/psam_profile.js';
+import { TEST_ISSUER_ID, testPsamProfile } from '../../src/psam/psam_profile.js';
 import { riderPool } from '../../src/sim/bus_riders.js';
 import { BUS_RUN_DEFAULT } from '../../src/sim/bus_run.js';
 import { busBoardOptions } from '../../src/sim/sim_board_parts.js';
@@ -34,6 +37,8 @@ const UNLISTED: TunionName = 'tunion-interop-beijing';
 interface Line {
   readonly board: SimBoardRebooted;
   readonly route: SimRoute;
+  /** The set's line: the block record names it. */
+  readonly lineId: string;
 }
 
 /** A line whose set lists `listed` (T-Union serials) beside the pool's bank cards. */
@@ -49,25 +54,63 @@ async function line(listed: readonly string[], psam: boolean): Promise<Line> {
     tunion: psam ? { ...tunion, emulator: new PsamEmulator(testPsamProfile()) }
       : { ...tunion, slotEmpty: true },
   };
-  return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route };
+  return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route,
+    lineId: options.lineId };
 }
 
-/** The card, gone from the field when APPLICATION BLOCK (84 1E) reaches it the first time. */
-function pulledAtBlock(inner: TunionCard): VirtualCard {
+/**
+ * The card, answering `answer` (null: gone from the field) the first time a command with
+ * CLA `cla` and INS `ins` reaches it.
+ */
+function answeringOnce(inner: TunionCard, cla: number, ins: number, answer: Uint8Array | null)
+  : VirtualCard {
   let armed = true;
   return {
     label: inner.label,
     identity: () => inner.identity(),
     powerOn: () => inner.powerOn(),
     transceive: (capdu) => {
-      if (armed && capdu[0] === 0x84 && capdu[1] === 0x1e) {
+      if (armed && capdu[0] === cla && capdu[1] === ins) {
         armed = false;
-        return null;
+        return answer;
       }
       return inner.transceive(capdu);
     },
     lastProcessingMs: () => inner.lastProcessingMs(),
   };
+}
+
+/** The card, gone from the field when APPLICATION BLOCK (84 1E) reaches it the first time. */
+function pulledAtBlock(inner: TunionCard): VirtualCard {
+  return answeringOnce(inner, 0x84, 0x1e, null);
+}
+
+/** Local YYYYMMDDhhmmss (UTC+8, the sim's offset) of `wallMs`, by node's Date. */
+function localDigits(wallMs: number): string {
+  return new Date(wallMs + 8 * 3_600_000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
+}
+
+/** The block records on the medium, each checked against the card's and the PSAM's facts. */
+function blocks(l: Line, card: TunionCard): TunionBlockedEntry[] {
+  return records(l.board).flatMap((r) => {
+    if (r.entry.kind !== 'tunion_blocked') return [];
+    const entry = r.entry;
+    const identity = card.identity();
+    if (identity.kind !== 'A') throw new Error('a T-Union card of type A');
+    expect(entry.card).toEqual({
+      issuerIdHex: Buffer.from(TEST_ISSUER_ID).toString('hex').toUpperCase(),
+      serialDigits: card.profile.applicationSerial,
+      cityCodeHex: card.profile.city,
+      uidHex: Buffer.from(identity.uid).toString('hex').toUpperCase(),
+    });
+    expect([entry.terminalNumberHex, entry.terminalId, entry.lineId, entry.paramsVersion])
+      .toEqual([Buffer.from(testPsamProfile().terminalNumber).toString('hex').toUpperCase(),
+        'SIM00001', l.lineId, 1]);
+    // The tap's local time: at most a few seconds before the record was stamped.
+    const window = [0, 1, 2, 3].map((s) => localDigits(r.timeWallMs - s * 1000));
+    expect(window).toContain(entry.dateTimeDigits);
+    return [entry];
+  });
 }
 
 async function tapAt(l: Line, stop: number, name: TunionName, card: VirtualCard)
@@ -122,7 +165,13 @@ describe('a deny-listed T-Union card on the running validator', () => {
       expect(again.screen).toBe('交易失败 / 卡片已锁定 / 代码 08-25');
       expect(card.debits()).toEqual([]);
       expect(logText(l.board)).not.toContain(serial);
-      expect(records(l.board)).toEqual([]);
+      // One record of the block for the issuer; the blocked card's next tap writes none (its
+      // SELECT answers 6283 before its number is read).
+      expect(records(l.board).map((r) => r.entry.kind)).toEqual(['tunion_blocked']);
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
+        .toEqual([['blocked', '9000']]);
+      expect(first.report?.journalSeqs).toEqual([1]);
+      expect(again.report?.journalSeqs).toEqual([]);
     } finally {
       l.board.dispose();
     }
@@ -144,6 +193,31 @@ describe('a deny-listed T-Union card on the running validator', () => {
       expect(card.debits()).toEqual([]);
       expect(l.board.logs.filter((e) => e['event'] === 'tunion-deny-list')
         .map((e) => e['blocked'])).toEqual([false, true]);
+      // The command was sent and never answered: the first record cannot say blocked.
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
+        .toEqual([['not-confirmed', ''], ['blocked', '9000']]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('records the card\'s refusal of the block, and a block never sent', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const l = await line([card.profile.applicationSerial], true);
+    try {
+      // 6988: a wrong MAC on a PBOC e-purse card (the block command reached it, was refused).
+      const refused = await tapAt(l, 3, LISTED,
+        answeringOnce(card, 0x84, 0x1e, Uint8Array.of(0x69, 0x88)));
+      // GET CHALLENGE refused: the chain stops before APPLICATION BLOCK is sent.
+      const unsent = await tapAt(l, 3, LISTED,
+        answeringOnce(card, 0x00, 0x84, Uint8Array.of(0x6d, 0x00)));
+      for (const tap of [refused, unsent]) {
+        expect([tap.report?.result, tap.screen]).toEqual(['denyList', '黑名单卡 / 此卡已被禁止使用']);
+      }
+      expect(card.blocked()).toBe(false);
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
+        .toEqual([['not-confirmed', '6988'], ['not-sent', '']]);
+      expect(logText(l.board)).not.toContain(card.profile.applicationSerial);
     } finally {
       l.board.dispose();
     }

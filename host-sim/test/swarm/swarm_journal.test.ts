@@ -248,4 +248,37 @@ describe('JournalFollower', () => {
     void storage.sync(JOURNAL_FILE_NAME);
     expect(follower.next(storage, 0).records).toEqual([]);
   });
+
+  it('tunionBlockRecords_haveNoDebit_andTheFollowerReadsOnPastThem', () => {
+    // A deny-listed card's block (journal_tunion.ts) charges nothing: no debit key, canonical
+    // or spelled otherwise, and the records after it are still read.
+    const block = journalEntryNormalise({
+      kind: 'tunion_blocked',
+      card: { issuerIdHex: '0000000000000001', serialDigits: '03105170070100000042',
+        cityCodeHex: '4403', uidHex: '0A0B0C0D' },
+      dateTimeDigits: '20261122080000', terminalNumberHex: '000000000001', terminalId: 'T1',
+      lineId: 'L101', paramsVersion: 1, blockOutcome: 'not-confirmed', blockSwHex: '',
+    }, 'test');
+    const canonical = journalPayloadEncode(1_714_550_400_000, block);
+    const spelled = new TextEncoder().encode(
+      JSON.stringify({ timeWallMs: 1_714_550_400_000, ...block }, null, 1));
+    expect(recordDebitKey(block)).toBeNull();
+    expect(payloadDebitKey('tunion_blocked', canonical, new PayloadFacts())).toBeNull();
+    expect(payloadDebitKey('tunion_blocked', spelled, new PayloadFacts())).toBeNull();
+    const entries = [tunionEntry(1, 5, null), block, tunionEntry(1, 5, 1)]
+      .map((e) => journalEntryNormalise(e, 'test'));
+    const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(3),
+      tornModes: ['prefix'] });
+    let prev = CHAIN_GENESIS_HASH;
+    entries.forEach((e, i) => {
+      const payload = i === 1 ? spelled : journalPayloadEncode(1_714_550_400_000 + i, e);
+      const built = frameEncode(JOURNAL_KIND_CODES[e.kind], i + 1, payload, prev);
+      prev = built.hash;
+      void storage.append(JOURNAL_FILE_NAME, built.frame);
+    });
+    void storage.sync(JOURNAL_FILE_NAME);
+    const got = new JournalFollower().next(storage, 0).records;
+    expect(got.map((r) => [r.kind, r.debit])).toEqual(entries.map((e) => [e.kind,
+      recordDebitKey(e)]));
+  });
 });

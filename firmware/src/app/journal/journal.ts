@@ -465,6 +465,9 @@ function opensTap(entry: JournalEntry): boolean {
       return entry.pendingSeq === null;
     case 'tunion_final':
       return entry.greySeq === null;
+    // A block record closes no tap under way: like a new tap, it leaves the reserve free.
+    case 'tunion_blocked':
+      return true;
     case 'reconciled':
     case 'ack':
       return false;

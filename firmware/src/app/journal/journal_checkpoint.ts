@@ -188,7 +188,7 @@ function checkpointRead(
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) {
     // Checkpoints written before the T-Union kinds existed have no count of them: zero.
-    const added = kind === 'tunion_grey' || kind === 'tunion_final';
+    const added = kind === 'tunion_grey' || kind === 'tunion_final' || kind === 'tunion_blocked';
     countsByKind[kind] = added && !countFields.has(kind) ? 0 : countFields.int(kind, 0, SEQ_MAX);
   }
   countFields.finish();

@@ -189,6 +189,7 @@ function exportLine(record: JournalRecord, open: boolean, vault: PanVault): Expo
       return null;
     case 'tunion_grey':
     case 'tunion_final':
+    case 'tunion_blocked':
       return tunionExportObject(record.seq, record.timeWallMs, entry);
     default: {
       const unreachable: never = entry;

@@ -8,7 +8,8 @@ import {
 } from './journal_records.js';
 import type { JournalKind, ReconcileOutcome } from './journal_records.js';
 import {
-  TUNION_DATE_TIME_PATTERN, TUNION_KERNEL_RECORD_BYTES_MAX, TUNION_SERIAL_PATTERN,
+  TUNION_BLOCK_OUTCOMES, TUNION_DATE_TIME_PATTERN, TUNION_KERNEL_RECORD_BYTES_MAX,
+  TUNION_SERIAL_PATTERN, tunionBlockDisagreement,
 } from './journal_tunion.js';
 import { NAME_PATTERN } from '../params/field_patterns.js';
 import type { FieldPattern } from '../params/json_fields.js';
@@ -38,6 +39,9 @@ export enum FactSlot {
   AMOUNT_MINOR,
   /** 9F36 of a pending's or torn record's recovery, or of a final's clearing. */
   ATC,
+  /** A T-Union block's outcome (its index in TUNION_BLOCK_OUTCOMES) and the card's answer. */
+  BLOCK_OUTCOME,
+  BLOCK_SW_HEX,
   COUNT,
 }
 
@@ -245,6 +249,16 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('terminalId', TEXT),
     field('paramsVersion', int(0, SEQ_MAX)),
   ],
+  tunion_blocked: [
+    field('card', TUNION_CARD),
+    field('dateTimeDigits', str(TUNION_DATE_TIME_PATTERN, 14)),
+    field('terminalNumberHex', hex(6, 6)),
+    field('terminalId', TEXT),
+    field('lineId', TEXT),
+    field('paramsVersion', int(0, SEQ_MAX)),
+    field('blockOutcome', choice(TUNION_BLOCK_OUTCOMES), FactSlot.BLOCK_OUTCOME),
+    field('blockSwHex', hex(0, 2, (bytes) => bytes !== 1), FactSlot.BLOCK_SW_HEX),
+  ],
 };
 
 /** The whole payload of each kind: `{"timeWallMs":N,"kind":"<kind>",...}`. */
@@ -257,6 +271,7 @@ const PAYLOADS: Readonly<Record<JournalKind, Leaf>> = {
   ack: payloadOf('ack'),
   tunion_grey: payloadOf('tunion_grey'),
   tunion_final: payloadOf('tunion_final'),
+  tunion_blocked: payloadOf('tunion_blocked'),
 };
 
 function payloadOf(kind: JournalKind): Leaf {
@@ -289,7 +304,15 @@ export function payloadFastCheck(
   facts: PayloadFacts,
 ): boolean {
   facts.bytes = payload;
-  return valueAt(payload, 0, PAYLOADS[kind], -1, facts) === payload.length;
+  if (valueAt(payload, 0, PAYLOADS[kind], -1, facts) !== payload.length) return false;
+  // The one rule across fields (tunionBlockedRead): a block's outcome and the card's answer.
+  return kind !== 'tunion_blocked' || blockAgrees(facts);
+}
+
+function blockAgrees(facts: PayloadFacts): boolean {
+  const outcome = TUNION_BLOCK_OUTCOMES[facts.num[FactSlot.BLOCK_OUTCOME] ?? -1];
+  return outcome !== undefined
+    && tunionBlockDisagreement(outcome, facts.text(FactSlot.BLOCK_SW_HEX)) === null;
 }
 
 /** The end of the value of `leaf` at `at`, or -1 when it is not canonical or not valid. */

@@ -3,8 +3,8 @@
 import { decodeTlv, type TlvObject } from '../../../../assembly/host/qpboc_session.js';
 import { NAME_PATTERN, TEXT_PATTERN } from '../params/field_patterns.js';
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
-import { tunionFinalRead, tunionGreyRead } from './journal_tunion.js';
-import type { TunionFinalEntry, TunionGreyEntry } from './journal_tunion.js';
+import { tunionBlockedRead, tunionFinalRead, tunionGreyRead } from './journal_tunion.js';
+import type { TunionBlockedEntry, TunionFinalEntry, TunionGreyEntry } from './journal_tunion.js';
 
 /** Record kinds and their one-byte codes in the frame header (never renumber). */
 export const JOURNAL_KIND_CODES = {
@@ -17,12 +17,15 @@ export const JOURNAL_KIND_CODES = {
   /** T-Union (JT/T 978) grey and final records: journal_tunion.ts. */
   tunion_grey: 7,
   tunion_final: 8,
+  /** A deny-listed T-Union card met and its application block tried: journal_tunion.ts. */
+  tunion_blocked: 9,
 } as const;
 
 export type JournalKind = keyof typeof JOURNAL_KIND_CODES;
 
 export const JOURNAL_KINDS: readonly JournalKind[] = [
   'pending', 'final', 'declined', 'torn', 'reconciled', 'ack', 'tunion_grey', 'tunion_final',
+  'tunion_blocked',
 ];
 
 /** Kind of a header code, or null for an unknown code. */
@@ -231,7 +234,9 @@ export type JournalEntry =
   | { readonly kind: 'ack'; readonly throughSeq: number }
   /** A T-Union purchase before DEBIT (grey) and after it (final, with the TAC). */
   | TunionGreyEntry
-  | TunionFinalEntry;
+  | TunionFinalEntry
+  /** A deny-listed T-Union card and how its application block ended. */
+  | TunionBlockedEntry;
 
 /** A durable record: sequence number, wall time stamped at append, entry. */
 export interface JournalRecord {
@@ -326,6 +331,8 @@ function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean
       return tunionGreyRead(fields, strict);
     case 'tunion_final':
       return tunionFinalRead(fields, strict);
+    case 'tunion_blocked':
+      return tunionBlockedRead(fields, strict);
     default: {
       const unreachable: never = kind;
       throw new FieldError(fields.file, 'kind', `unknown kind ${String(unreachable)}`);

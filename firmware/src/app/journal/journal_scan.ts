@@ -348,7 +348,7 @@ class PayloadRecordFacts implements RecordFacts {
     this.timeWallMs = facts.num[FactSlot.TIME_WALL_MS] ?? 0;
     // T-Union records carry a card number, not a PAN token (journal_tunion.ts).
     const carded = kind !== 'reconciled' && kind !== 'ack' && kind !== 'tunion_grey'
-      && kind !== 'tunion_final';
+      && kind !== 'tunion_final' && kind !== 'tunion_blocked';
     this.panToken = carded ? facts.text(FactSlot.PAN_TOKEN) : '';
     this.psn = carded ? (facts.num[FactSlot.PSN] ?? 0) : 0;
     const withAtc = kind === 'pending' || kind === 'torn' || kind === 'final'

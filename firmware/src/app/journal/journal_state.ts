@@ -242,6 +242,7 @@ function entryCard(entry: JournalEntry): CardKey | null {
     // A T-Union card has no PAN token: its records are keyed by card number and ATC.
     case 'tunion_grey':
     case 'tunion_final':
+    case 'tunion_blocked':
       return null;
     default: {
       const unreachable: never = entry;
@@ -347,6 +348,9 @@ export class JournalState {
       case 'tunion_grey':
       case 'tunion_final':
         return null;
+      // A block record opens and closes nothing: it only reports the card (journal_tunion.ts).
+      case 'tunion_blocked':
+        return null;
       default: {
         const unreachable: never = facts.kind;
         return `unknown entry ${String(unreachable)}`;
@@ -400,6 +404,8 @@ export class JournalState {
         break;
       case 'tunion_final':
         this.tunionGreyClose(facts);
+        break;
+      case 'tunion_blocked':
         break;
       default: {
         const unreachable: never = facts.kind;
@@ -701,6 +707,6 @@ function cardHashOf(panToken: string, psn: number): string {
 function countsZero(): Record<JournalKind, number> {
   return {
     pending: 0, final: 0, declined: 0, torn: 0, reconciled: 0, ack: 0, tunion_grey: 0,
-    tunion_final: 0,
+    tunion_final: 0, tunion_blocked: 0,
   };
 }

@@ -11,6 +11,13 @@
 //
 // A final names its grey (`greySeq`); a grey no final names is an uncertain purchase for the
 // back office, which settles it from the card's 0018 log or the transaction proof.
+//
+// A third record, `tunion_blocked`, says that a deny-listed card was met and its application
+// block tried (domain.md 7.6): the card, when and where, the parameter set whose deny list
+// named it, and whether the card confirmed the block. The clearing centre and the issuer get
+// it with the terminal's other records (a card locked by a terminal, 黑名单锁卡, is confirmed
+// to its issuer, and customer service tells the rider why the card stopped); it moves no
+// money and refers to no other record.
 
 import { TEXT_PATTERN } from '../params/field_patterns.js';
 import { JsonFields, type FieldPattern } from '../params/json_fields.js';
@@ -95,6 +102,60 @@ export interface TunionFinalEntry {
   readonly paramsVersion: number;
 }
 
+/**
+ * How the block of a deny-listed card ended (domain.md 7.6): `blocked`, the card answered
+ * 9000 to APPLICATION BLOCK; `not-confirmed`, the command was sent and the card answered an
+ * error or nothing (pulled, link lost: it may have blocked itself); `not-sent`, the chain
+ * stopped before it (GET CHALLENGE refused, the PSAM refused or failed, the card pulled
+ * before): the card is not blocked by this tap.
+ */
+export type TunionBlockOutcome = 'blocked' | 'not-confirmed' | 'not-sent';
+export const TUNION_BLOCK_OUTCOMES: readonly TunionBlockOutcome[] = [
+  'blocked', 'not-confirmed', 'not-sent',
+];
+/** The success status word of APPLICATION BLOCK. */
+export const TUNION_BLOCK_SW_OK = '9000';
+
+/** A deny-listed card met and its application block tried. */
+export interface TunionBlockedEntry {
+  readonly kind: 'tunion_blocked';
+  readonly card: TunionCard;
+  /** The terminal's local date and time of the tap, YYYYMMDDhhmmss (the purchases' form). */
+  readonly dateTimeDigits: string;
+  /** The PSAM's terminal number (file 0016), 6 bytes hex: the PSAM that computed the MAC. */
+  readonly terminalNumberHex: string;
+  readonly terminalId: string;
+  readonly lineId: string;
+  /** Version of the parameter set whose deny list named the card. */
+  readonly paramsVersion: number;
+  readonly blockOutcome: TunionBlockOutcome;
+  /**
+   * The card's status word to APPLICATION BLOCK, 4 hex digits ('9000' when blocked); '' when
+   * it answered nothing or was never sent the command.
+   */
+  readonly blockSwHex: string;
+}
+
+/**
+ * Why a block's outcome and status word disagree, or null when they agree: `blocked` is
+ * 9000; `not-sent` has no answer; `not-confirmed` is anything but 9000.
+ */
+export function tunionBlockDisagreement(outcome: TunionBlockOutcome, swHex: string)
+  : string | null {
+  switch (outcome) {
+    case 'blocked':
+      return swHex === TUNION_BLOCK_SW_OK ? null : 'blocked needs the card\'s 9000';
+    case 'not-sent':
+      return swHex === '' ? null : 'not-sent has no answer of the card';
+    case 'not-confirmed':
+      return swHex === TUNION_BLOCK_SW_OK ? 'the card confirmed the block (9000)' : null;
+    default: {
+      const unreachable: never = outcome;
+      return `unknown outcome ${String(unreachable)}`;
+    }
+  }
+}
+
 function cardRead(fields: JsonFields, strict: boolean): TunionCard {
   const card = {
     issuerIdHex: fields.hex('issuerIdHex', 8, 8),
@@ -161,17 +222,42 @@ export function tunionFinalRead(fields: JsonFields, strict: boolean): TunionFina
   };
 }
 
+/** Reads a blocked entry's fields (after `kind`). Throws FieldError. */
+export function tunionBlockedRead(fields: JsonFields, strict: boolean): TunionBlockedEntry {
+  const entry: TunionBlockedEntry = {
+    kind: 'tunion_blocked',
+    card: cardRead(fields.obj('card'), strict),
+    dateTimeDigits: fields.str('dateTimeDigits', TUNION_DATE_TIME_PATTERN, 14),
+    terminalNumberHex: fields.hex('terminalNumberHex', 6, 6),
+    terminalId: fields.str('terminalId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
+    paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
+    blockOutcome: fields.choice('blockOutcome', TUNION_BLOCK_OUTCOMES),
+    blockSwHex: fields.hex('blockSwHex', 0, 2),
+  };
+  if (entry.blockSwHex.length === 2) {
+    fields.refuse('blockSwHex', 'a status word is 2 bytes, or none');
+  }
+  const disagreement = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex);
+  if (disagreement !== null) fields.refuse('blockSwHex', disagreement);
+  return entry;
+}
+
 /**
  * The export line of a T-Union record (depot contract: type `tunion_clearing` for a final,
- * `tunion_grey` for a grey record, which the depot pairs with its final by card and ATC).
+ * `tunion_grey` for a grey record, which the depot pairs with its final by card and ATC,
+ * `tunion_blocked` for a block, which moves no money: not a clearing line).
  */
 export function tunionExportObject(
-  seq: number, timeWallMs: number, entry: TunionGreyEntry | TunionFinalEntry,
+  seq: number,
+  timeWallMs: number,
+  entry: TunionGreyEntry | TunionFinalEntry | TunionBlockedEntry,
 ): { readonly type: string } & Readonly<Record<string, unknown>> {
   if (entry.kind === 'tunion_grey') {
     const { card, purchase, ride } = entry;
     return { type: 'tunion_grey', seq, timeWallMs, card, purchase, ride };
   }
   const { kind: _kind, ...rest } = entry;
-  return { type: 'tunion_clearing', seq, timeWallMs, ...rest };
+  const type = entry.kind === 'tunion_final' ? 'tunion_clearing' : 'tunion_blocked';
+  return { type, seq, timeWallMs, ...rest };
 }

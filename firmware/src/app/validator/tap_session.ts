@@ -239,7 +239,7 @@ export class TapSession {
         sequenceCounter);
       if (run.app === 'jtt978') {
         if (tunion === null) throw new Error('a T-Union purchase ran without a PSAM');
-        return this.tunion.finish(tunion, run.outcome, startedMs);
+        return this.tunion.finish(tunion, run.outcome, run.transcript, startedMs);
       }
       const ended = run.outcome;
       this.logOutcome('transaction', ended);

@@ -12,11 +12,12 @@ import {
   runCardRecovery,
   type Jtt978Outcome,
   type MultiAppSessionIo,
+  type Transcript,
 } from '../../../../assembly/host/jtt978_session.js';
 import { KernelStatus, kernelStatusName } from '../../../../assembly/host/abi.gen.js';
 import type { TransitScreen } from '../../../../hal/src/ports/display_port.js';
 import type { TunionOpenGrey } from '../journal/journal_state.js';
-import { maskPan } from '../journal/pan_mask.js';
+import { maskPan, panScrub } from '../journal/pan_mask.js';
 import type { TunionFinalEntry, TunionRide } from '../journal/journal_tunion.js';
 import { TunionTap, type TunionPsamRefusal, type TunionTapResult } from './tunion_tap.js';
 import { tunionViewApproved, tunionViewDeclined, tunionViewRefused } from './tunion_view.js';
@@ -160,9 +161,13 @@ export class TunionTaps {
     });
   }
 
-  /** Journals (tunion_tap.ts), shows and reports the end of a T-Union purchase. */
-  async finish(tap: TunionTap, outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
-    const result = await tap.finish(outcome);
+  /**
+   * Journals (tunion_tap.ts), shows and reports the end of a T-Union purchase, or of a
+   * deny-listed card's block. `transcript`: the tap's exchanges with card and PSAM.
+   */
+  async finish(tap: TunionTap, outcome: Jtt978Outcome, transcript: Transcript,
+    startedMs: number): Promise<TapReport> {
+    const result = await tap.finish(outcome, transcript);
     this.logOutcome('transaction', outcome, result.reason);
     const psamRefusal = tap.psamRefused();
     if (psamRefusal !== null) return this.refusePsam(psamRefusal, startedMs);
@@ -182,8 +187,9 @@ export class TunionTaps {
   /**
    * A deny-listed T-Union card: the deny-list screen whatever the kernel's end (blocked, or
    * the block refused by card or PSAM, or the card pulled during it: the card is refused in
-   * every case, and blocked at its next tap if not now). The log and the report name the
-   * card masked as a PAN is (first 6, last 4 digits): the list's members are not logged.
+   * every case, and blocked at its next tap if not now). The block record (journal_tunion.ts)
+   * holds the card number for the issuer; the log and the report name the card masked as a
+   * PAN is (first 6, last 4 digits): the list's members are not logged.
    */
   private async refuseDenyListed(tap: TunionTap, outcome: Jtt978Outcome,
     result: TunionTapResult, startedMs: number): Promise<TapReport> {
@@ -193,12 +199,16 @@ export class TunionTaps {
       event: 'tunion-deny-list', card: masked, blocked: outcome.blocked,
       kind: outcome.kind, reason: outcome.reason, status: outcome.statusName,
     });
+    if (result.blockSeq === null) {
+      this.ports.log.log({ event: 'journal-error', kind: 'tunion_blocked',
+        detail: panScrub(result.reason) });
+    }
     const view = tunionViewDeclined('deny-list');
     return this.showView(view, startedMs, {
       reason: outcome.blocked ? 'deny-list, blocked'
         : `deny-list, not blocked: ${outcome.kind} ${outcome.statusName}`,
       panMasked: masked, amountMinor: null, balanceMinor: result.balanceMinor, fareRule: null,
-      journalSeqs: [], recovered: false,
+      journalSeqs: result.blockSeq === null ? [] : [result.blockSeq], recovered: false,
     });
   }
 

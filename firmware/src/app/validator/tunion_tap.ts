@@ -9,14 +9,20 @@
 
 import { decodeJtt978Record } from '../../../../assembly/host/jtt978_session.js';
 import type {
+  DeviceExchange,
   Jtt978CardData,
   Jtt978Decision,
   Jtt978Outcome,
   Jtt978Record,
+  Transcript,
 } from '../../../../assembly/host/jtt978_session.js';
 import type { DenyList } from '../deny_list/deny_list.js';
 import type { Journal } from '../journal/journal.js';
-import type { TunionCard, TunionPurchase, TunionRide } from '../journal/journal_tunion.js';
+import { TUNION_BLOCK_SW_OK } from '../journal/journal_tunion.js';
+import type {
+  TunionBlockedEntry, TunionCard, TunionPurchase, TunionRide,
+} from '../journal/journal_tunion.js';
+import { jtt978DateTimeDigits } from '../fare/jtt978_time.js';
 import type { FareParams } from '../params/params_files.js';
 import {
   RECORD_1E_INDUSTRY_BUS,
@@ -70,7 +76,39 @@ export interface TunionTapResult {
   /** Journal seqs of the grey and final records (null when not written). */
   readonly greySeq: number | null;
   readonly finalSeq: number | null;
+  /** Journal seq of a deny-listed card's block record (null when none was written). */
+  readonly blockSeq: number | null;
   readonly reason: string;
+}
+
+/** The card's APPLICATION BLOCK `84 1E` (domain.md 7.6) among a tap's exchanges, or null. */
+function blockExchange(transcript: Transcript): DeviceExchange | null {
+  for (let i = transcript.length - 1; i >= 0; i -= 1) {
+    const exchange = transcript[i];
+    if (exchange?.device === 'card' && exchange.capdu[0] === 0x84 && exchange.capdu[1] === 0x1e) {
+      return exchange;
+    }
+  }
+  return null;
+}
+
+/**
+ * How the block of a deny-listed card ended, from the kernel's outcome (its flag: the card
+ * answered 9000 to APPLICATION BLOCK) and the tap's exchanges (was the command sent, and what
+ * did the card answer). A command sent and unanswered is `not-confirmed`: the card may have
+ * blocked itself before it left the field.
+ */
+export function tunionBlockOf(outcome: Jtt978Outcome, transcript: Transcript)
+  : Pick<TunionBlockedEntry, 'blockOutcome' | 'blockSwHex'> {
+  const sent = blockExchange(transcript);
+  const rapdu = sent?.rapdu ?? null;
+  const swHex = rapdu === null || rapdu.length < 2 ? ''
+    : Buffer.from(rapdu.subarray(rapdu.length - 2)).toString('hex').toUpperCase();
+  if (outcome.blocked || swHex === TUNION_BLOCK_SW_OK) {
+    return { blockOutcome: 'blocked', blockSwHex: TUNION_BLOCK_SW_OK };
+  }
+  if (sent === null) return { blockOutcome: 'not-sent', blockSwHex: '' };
+  return { blockOutcome: 'not-confirmed', blockSwHex: swHex };
 }
 
 function yuan(minor: number): string {
@@ -192,10 +230,19 @@ export class TunionTap {
     return this.precommitFailed;
   }
 
-  /** Journals the final record of an approved purchase and says what to show. */
-  async finish(outcome: Jtt978Outcome): Promise<TunionTapResult> {
+  /**
+   * Journals the final record of an approved purchase, or the block record of a deny-listed
+   * card, and says what to show. `transcript`: the tap's exchanges (a block's outcome).
+   */
+  async finish(outcome: Jtt978Outcome, transcript: Transcript): Promise<TunionTapResult> {
     const decision = this.decision?.kind === 'charge' ? this.decision : null;
-    const base = { tap: decision, greySeq: this.greySeq, finalSeq: null, reason: outcome.reason };
+    const base = { tap: decision, greySeq: this.greySeq, finalSeq: null, blockSeq: null,
+      reason: outcome.reason };
+    if (this.denied && this.card !== null) {
+      return { ...base, ...this.refusalOf(outcome), amountMinor: 0,
+        balanceMinor: outcome.balanceMinor,
+        ...await this.blockJournal(this.card, outcome, transcript) };
+    }
     const record = outcome.record;
     if (outcome.kind !== 'approved' || record === null || this.card === null
       || decision === null) {
@@ -225,6 +272,27 @@ export class TunionTap {
       screen: this.screen(decision, record.amountMinor, record.balanceAfterMinor),
       amountMinor: record.amountMinor, balanceMinor: record.balanceAfterMinor,
     };
+  }
+
+  /**
+   * The block record of a deny-listed card (journal_tunion.ts), durable before the screen:
+   * the issuer confirms the block and customer service tells the rider why from it.
+   */
+  private async blockJournal(card: Jtt978CardData, outcome: Jtt978Outcome,
+    transcript: Transcript): Promise<Pick<TunionTapResult, 'blockSeq' | 'reason'>> {
+    const c = this.context;
+    const written = await this.journal.append({
+      kind: 'tunion_blocked',
+      card: this.cardOf(card),
+      dateTimeDigits: jtt978DateTimeDigits(c.nowWallMs, c.utcOffsetMinutes),
+      terminalNumberHex: c.terminalNumberHex.toUpperCase(),
+      terminalId: c.terminalId,
+      lineId: c.lineId,
+      paramsVersion: c.paramsVersion,
+      ...tunionBlockOf(outcome, transcript),
+    });
+    if (!written.ok) return { blockSeq: null, reason: `block not journalled: ${written.detail}` };
+    return { blockSeq: written.value.seq, reason: outcome.reason };
   }
 
   private place(): TransitTapPlace {

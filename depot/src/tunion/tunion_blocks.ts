@@ -1,0 +1,130 @@
+// T-Union (JT/T 978) block lines of a batch: a deny-listed card a validator met and tried to
+// block (firmware journal_tunion.ts, `tunion_blocked`), checked against firmware's own journal
+// rules and stored in `tunion_blocks` in the batch's transaction.
+//
+// Why the depot keeps them: a card locked by a terminal (黑名单锁卡) is reported to the clearing
+// centre and its issuer, who confirm the block; customer service tells the rider why the card
+// stopped working; the operator counts the cards blocked. A line moves no money: it is never
+// counted as a tap, and a card met twice (blocked at its second tap) is two lines.
+
+import {
+  journalEntryNormalise,
+  type JournalEntry,
+} from '../../../firmware/src/app/journal/journal_records.js';
+import type { TunionBlockOutcome } from '../../../firmware/src/app/journal/journal_tunion.js';
+import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
+import type { DepotDb } from '../store/depot_db.js';
+import { BatchError, batchKeysExact } from '../ingest/batch_error.js';
+
+/** One validated block line, ready for `tunion_blocks`. */
+export interface TunionBlockedIngestRecord {
+  readonly seq: number;
+  readonly type: 'tunion_blocked';
+  readonly timeWallMs: number;
+  readonly serialDigits: string;
+  readonly issuerIdHex: string;
+  readonly cityCodeHex: string;
+  /** The terminal's local YYYYMMDDhhmmss of the tap (the report's business day). */
+  readonly dateTimeDigits: string;
+  readonly lineId: string;
+  readonly blockOutcome: TunionBlockOutcome;
+  /** The card's status word to APPLICATION BLOCK, '' when none. */
+  readonly blockSwHex: string;
+  /** The parameter set whose deny list named the card. */
+  readonly paramsVersion: number;
+  /** The PSAM's terminal number (file 0016). */
+  readonly terminalNumberHex: string;
+  readonly recordJson: string;
+}
+
+/** The export line's fields (journal_tunion.ts tunionExportObject), all of them required. */
+const BLOCKED_KEYS = ['type', 'seq', 'timeWallMs', 'card', 'dateTimeDigits',
+  'terminalNumberHex', 'terminalId', 'lineId', 'paramsVersion', 'blockOutcome', 'blockSwHex'];
+
+/**
+ * Validates a block line of terminal `terminalId` (its seq and time already checked by the
+ * caller). Throws BatchError (bad-batch) naming the field: wrong keys, a field outside the
+ * journal's bounds, an outcome its status word contradicts, another terminal's id.
+ */
+export function tunionBlockedValidate(
+  line: Readonly<Record<string, unknown>>, path: string, terminalId: string,
+  base: { readonly seq: number; readonly timeWallMs: number },
+): TunionBlockedIngestRecord {
+  batchKeysExact(line, BLOCKED_KEYS, path);
+  const { type: _type, seq: _seq, timeWallMs: _time, ...fields } = line;
+  let entry: JournalEntry;
+  try {
+    entry = journalEntryNormalise({ kind: 'tunion_blocked', ...fields } as unknown as JournalEntry,
+      'batch');
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    throw new BatchError('bad-batch', `${path}.${error.field.replace(/^entry\./, '')}`,
+      error.reason);
+  }
+  if (entry.kind !== 'tunion_blocked')
+    throw new BatchError('bad-batch', `${path}.type`, 'not a T-Union block');
+  if (entry.terminalId !== terminalId)
+    throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');
+  return {
+    ...base, type: 'tunion_blocked',
+    serialDigits: entry.card.serialDigits, issuerIdHex: entry.card.issuerIdHex,
+    cityCodeHex: entry.card.cityCodeHex, dateTimeDigits: entry.dateTimeDigits,
+    lineId: entry.lineId, blockOutcome: entry.blockOutcome, blockSwHex: entry.blockSwHex,
+    paramsVersion: entry.paramsVersion, terminalNumberHex: entry.terminalNumberHex,
+    recordJson: JSON.stringify(line),
+  };
+}
+
+/** Migration statements of the `tunion_blocks` table (depot_migrations.ts). */
+export const TUNION_BLOCKS_MIGRATION_STATEMENTS: readonly string[] = [
+  `CREATE TABLE tunion_blocks (
+    {{ID}},
+    terminal_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    time_wall_ms BIGINT NOT NULL,
+    date_time_digits TEXT NOT NULL,
+    card_serial TEXT NOT NULL,
+    issuer_id TEXT NOT NULL,
+    card_city TEXT NOT NULL,
+    line_id TEXT NOT NULL,
+    block_outcome TEXT NOT NULL CHECK (block_outcome IN
+      ('blocked', 'not-confirmed', 'not-sent')),
+    block_sw TEXT NOT NULL,
+    params_version BIGINT NOT NULL,
+    terminal_number TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    UNIQUE (terminal_id, seq))`,
+  // Customer service looks a card up by its number; the report reads a period.
+  'CREATE INDEX tunion_blocks_card ON tunion_blocks (card_serial)',
+  'CREATE INDEX tunion_blocks_time ON tunion_blocks (date_time_digits)',
+];
+
+/**
+ * Stores the block lines of one batch inside the batch's transaction `tx`: a seq already
+ * stored is a replay (skipped; seq_conflict.ts has checked it is the same record). Resolves
+ * with the numbers stored and skipped. Rejects with DepotStoreError when the database fails.
+ */
+export async function tunionBlocksStore(
+  tx: DepotDb, terminalId: string, records: readonly TunionBlockedIngestRecord[], nowMs: number,
+): Promise<{ stored: number; duplicates: number }> {
+  let stored = 0;
+  let duplicates = 0;
+  for (const r of records) {
+    const seen = await tx.query(
+      'SELECT 1 AS x FROM tunion_blocks WHERE terminal_id = $1 AND seq = $2', [terminalId, r.seq]);
+    if (seen.length > 0) {
+      duplicates += 1;
+      continue;
+    }
+    await tx.run(`INSERT INTO tunion_blocks (terminal_id, seq, time_wall_ms, date_time_digits,
+      card_serial, issuer_id, card_city, line_id, block_outcome, block_sw, params_version,
+      terminal_number, record_json, received_at_ms)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [terminalId, r.seq, r.timeWallMs, r.dateTimeDigits, r.serialDigits, r.issuerIdHex,
+      r.cityCodeHex, r.lineId, r.blockOutcome, r.blockSwHex, r.paramsVersion,
+      r.terminalNumberHex, r.recordJson, nowMs]);
+    stored += 1;
+  }
+  return { stored, duplicates };
+}
