@@ -8,6 +8,8 @@
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
 import { checkpointDecode } from './journal_checkpoint.js';
+import type { JournalCheckpoint } from './journal_checkpoint.js';
+import type { KnownRecords } from './journal_checkpoint_records.js';
 import { journalUnits } from './journal_files.js';
 import type { JournalUnit } from './journal_files.js';
 import {
@@ -16,7 +18,7 @@ import {
 } from './journal_frame.js';
 import type { FrameView } from './journal_frame.js';
 import { PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
-import { READ_WINDOW_BYTES } from './journal_reader.js';
+import { READ_WINDOW_BYTES, checkpointBytesMax, readWhole } from './journal_reader.js';
 import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
 import type { JournalKind, JournalRecord } from './journal_records.js';
 import { PayloadRecordFacts } from './journal_scan.js';
@@ -56,8 +58,9 @@ export interface SalvageSinks {
 }
 
 /**
- * `tally` false: no state is built (a pass that only streams what an earlier pass tallied).
- * Which records are handed over does not depend on it.
+ * `tally` false: a pass that only streams what an earlier pass tallied and reported. No state
+ * is built, and of the checkpoints only the oldest is read (the others give nothing but a
+ * damage report). Which records are handed over does not depend on it.
  */
 export interface SalvageOptions {
   readonly tally: boolean;
@@ -91,10 +94,13 @@ export async function journalSalvage(
   const listed = await storage.list();
   if (!listed.ok) return { ok: false, detail: listed.detail };
   const units = journalUnits(fileName, listed.value);
-  const salvage = new Salvage(sinks, options.tally);
   // Checkpoints left by an interrupted reclaim lead the list without their segment.
   let first = 0;
   while (first < units.length - 1 && units[first]?.segmentExists === false) first += 1;
+  // One buffer for every checkpoint read, as large as the largest at once (as the reader).
+  const read = units.slice(first, options.tally ? units.length : first + 1);
+  const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, read)) };
+  const salvage = new Salvage(sinks, options.tally, held);
   for (let i = first; i < units.length; i += 1) {
     const unit = units[i];
     if (unit === undefined) break;
@@ -128,7 +134,12 @@ class Salvage {
   private readonly payloadFacts = new PayloadFacts();
   private readonly facts = new PayloadRecordFacts(this.payloadFacts);
 
-  constructor(private readonly sinks: SalvageSinks, tally: boolean) {
+  constructor(
+    private readonly sinks: SalvageSinks,
+    tally: boolean,
+    /** The buffer checkpoints are read into (readWhole). */
+    private readonly held: { bytes: Uint8Array },
+  ) {
     this.state = tally ? new JournalState(false) : null;
   }
 
@@ -160,14 +171,18 @@ class Salvage {
   /**
    * A checkpoint that fails its checks is reported and skipped: its records are in the older
    * segments, if retained. The oldest one, when it checks, gives the state before the first
-   * retained record (ack, open taps) and the chain hash the first record follows.
+   * retained record (ack, open taps) and the chain hash the first record follows. An untallied
+   * pass reads no other (see SalvageOptions).
    */
   private async checkpoint(storage: StoragePort, file: string, firstSeq: number, oldest: boolean)
     : Promise<string | null> {
-    const read = await storage.read(file);
+    if (!oldest && this.state === null) return null;
+    const read = await readWhole(storage, file, this.held);
     if (!read.ok) return `cannot read ${file}: ${read.detail}`;
     try {
-      const checkpoint = checkpointDecode(read.value, file, null, 'bytes');
+      const checkpoint = oldest
+        ? checkpointDecode(read.value, file, null, 'bytes')
+        : laterCheckpointDecode(read.value, file, this.state);
       if (checkpoint.firstSeq !== firstSeq) {
         throw new FieldError(file, '', `checkpoint names seq ${checkpoint.firstSeq}`);
       }
@@ -320,6 +335,28 @@ function nextMagic(bytes: Uint8Array, from: number, eof: boolean): number {
     if (bytes[i] === FRAME_MAGIC_0 && bytes[i + 1] === FRAME_MAGIC_1) return i;
   }
   return eof ? bytes.length : Math.max(from, bytes.length - 1);
+}
+
+/**
+ * A checkpoint after the oldest, judged on its own (its records are not compared with the
+ * journal's: past a damage the tally may hold other taps). Its records are first compared in
+ * place with the taps the tally holds, as verify does: a checkpoint of a thousand open taps
+ * is a megabyte of JSON strings when parsed whole, at every segment. Only when they differ
+ * (or `known` is null) is it parsed whole, which says why it fails, if it does.
+ */
+function laterCheckpointDecode(bytes: Uint8Array, file: string, known: KnownRecords | null)
+  : JournalCheckpoint {
+  if (known !== null) {
+    try {
+      const checkpoint = checkpointDecode(bytes, file, known, 'bytes');
+      // Checked by the whole parse, not by the comparison: each record is before the segment.
+      const { lastSeq, records } = checkpoint.state;
+      if (records.every((held) => held.seq <= lastSeq)) return checkpoint;
+    } catch (error) {
+      if (!(error instanceof FieldError)) throw error;
+    }
+  }
+  return checkpointDecode(bytes, file, null, 'bytes');
 }
 
 /** The record of a payload that is not canonical, or why it is no valid record. */
