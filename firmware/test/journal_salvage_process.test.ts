@@ -293,6 +293,24 @@ describe('shuaka journal export --salvage (process)', () => {
     expect(report).not.toMatch(/damaged range: a final/);
   }, 300_000);
 
+  it('aLostOpenTap_theLaterCheckpointsStillListIt_noneIsReportedDamaged', async () => {
+    const dir = await writeSegmented('lost-open');
+    const truth = await truthOf(dir);
+    // Pending 13 stays open to the end: every checkpoint after it lists it, a tap the
+    // salvage never read. They are intact all the same.
+    const hit = await frameOfSeq(dir, 13);
+    const later = (await readdir(dir)).filter((name) => name.endsWith('.ckpt')
+      && Number(/-(\d{10})\./.exec(name)?.[1]) > 13);
+    expect(later.length).toBeGreaterThan(1);
+    await flipBit(join(dir, hit.file), hit.offset + 100);
+    const { lines, report } = await salvage(dir);
+    expect(lines).toEqual(without(truth, [13]));
+    expect(report.match(/^damaged: /gm)).toEqual(['damaged: ']);
+    expect(report).toContain(`damaged: ${hit.file} bytes ${hit.offset}..${hit.offset + hit.bytes}`
+      + ' (');
+    expect(report).toMatch(/salvaged \d+ records past 1 damaged range:/);
+  }, 300_000);
+
   it('aRangeOverSeveralFrames_exportsAllButThoseRecords', async () => {
     const dir = await writeSegmented('range');
     const truth = await truthOf(dir);
