@@ -1,5 +1,5 @@
-// Journal benchmarks: start-up, verify and export time and peak memory at 10^4, 10^5 and 10^6
-// records, and append + sync per record on the real file system.
+// Journal benchmarks: start-up, verify, export and salvage time and peak memory at 10^4, 10^5
+// and 10^6 records, and append + sync per record on the real file system.
 //
 // Memory is the peak RSS (getrusage maxrss) of a child process that does one thing, so the
 // figures are clean of this process's history: start-up opens the journal in a child of
@@ -7,10 +7,14 @@
 // (the figures of the bounded-heap process it starts, which does the work; the first process
 // only waits, as a bare node). A bare child's RSS is printed next to them. Journals are built
 // once per size in a temporary directory without fsync per record (the bytes are the same),
-// and kept unacknowledged so that verify and export walk every record.
+// and kept unacknowledged so that verify and export walk every record. The salvage
+// (`journal export --salvage`) is measured last, on the same journal once one bit of a record
+// mid-journal is flipped: the other figures are of the intact journal.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ import {
   Journal,
 } from '../firmware/src/app/journal/journal.js';
 import type { JournalOptions } from '../firmware/src/app/journal/journal.js';
+import { FRAME_HEADER_BYTES, frameCheck } from '../firmware/src/app/journal/journal_frame.js';
 import type {
   CardKey,
   ClearingRecord,
@@ -57,6 +62,10 @@ const SELF = fileURLToPath(import.meta.url);
 const SHUAKA_BIN = join(dirname(SELF), '..', '..', 'bin', 'shuaka.js');
 /** Issue 11's bound of `journal verify` and `journal export` at any journal size. */
 const VERIFY_RSS_TARGET_MB = 64;
+/** What is measured at each size, in this order (salvage last: it damages the journal). */
+const JOURNAL_BENCH_MODES = ['startup', 'verify', 'export', 'salvage'] as const;
+/** The command line measured of each mode but start-up (a child of this file). */
+type CliMode = Exclude<(typeof JOURNAL_BENCH_MODES)[number], 'startup'>;
 
 /** What a child measured. */
 interface ChildFigure {
@@ -84,7 +93,8 @@ export async function runJournalBench(): Promise<void> {
         `  ${records} records, ${(built.bytes / 2 ** 20).toFixed(0)} MiB in ` +
           `${built.segments} segments (built in ${(built.ms / 1000).toFixed(1)} s)`,
       );
-      for (const mode of ['startup', 'verify', 'export'] as const) {
+      for (const mode of JOURNAL_BENCH_MODES) {
+        if (mode === 'salvage') damageMidJournal(dir);
         const figure = mode === 'startup'
           ? child([mode, dir])
           : cliChild(mode, dir, join(root, 'export.jsonl'));
@@ -97,8 +107,9 @@ export async function runJournalBench(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
     console.log(
-      '  target (issue 11): start-up <= 1 s and <= 96 MB RSS at capacity; verify and export '
-        + `<= ${VERIFY_RSS_TARGET_MB} MB RSS at any size (the CLI's own process, --stats)`,
+      '  target (issue 11): start-up <= 1 s and <= 96 MB RSS at capacity; verify, export and '
+        + `salvage (export --salvage) <= ${VERIFY_RSS_TARGET_MB} MB RSS at any size (the CLI's `
+        + 'own process, --stats)',
     );
     const perTap = await appendSyncPerRecord(join(root, 'synced'));
     console.log(
@@ -123,30 +134,59 @@ function child(args: readonly string[]): ChildFigure {
 }
 
 /**
- * `shuaka journal verify|export --stats` as an operator runs it (bin/shuaka.js starts the
- * command in a bounded-heap node process, whose figures the --stats line gives).
+ * `shuaka journal verify|export [--salvage] --stats` as an operator runs it (bin/shuaka.js
+ * starts the command in a bounded-heap node process, whose figures the --stats line gives).
+ * A salvage exits 3: the journal is corrupt.
  */
-function cliChild(mode: 'verify' | 'export', dir: string, outPath: string): ChildFigure {
+function cliChild(mode: CliMode, dir: string, outPath: string): ChildFigure {
+  const out = ['--journal', dir, '--out', outPath, '--stats'];
   const args = mode === 'verify'
     ? ['journal', 'verify', '--journal', dir, '--stats']
-    : ['journal', 'export', '--journal', dir, '--out', outPath, '--stats'];
+    : ['journal', 'export', ...(mode === 'salvage' ? ['--salvage'] : []), ...out];
   const result = spawnSync(process.execPath, [SHUAKA_BIN, ...args], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
   });
   const stats = /stats: (\d+) ms wall, (\d+) ms CPU, peak RSS ([0-9.]+) MiB/.exec(result.stderr);
-  if (result.status !== 0 || stats === null) {
+  if (result.status !== (mode === 'salvage' ? 3 : 0) || stats === null) {
     throw new Error(`journal bench ${mode}: exit ${result.status}: ${result.stderr.slice(-500)}`);
   }
+  const lead = mode === 'salvage' ? 'salvaged' : 'exported';
   const detail = mode === 'verify'
     ? (result.stdout.split('\n')[1] ?? '')
-    : (result.stderr.split('\n').find((line) => line.startsWith('exported')) ?? '');
+    : (result.stderr.split('\n').find((line) => line.startsWith(lead)) ?? '');
   return {
     ms: Number(stats[1]),
     cpuMs: Number(stats[2]),
     maxRssMb: Number(stats[3]),
     detail: detail.trim().slice(0, 70),
   };
+}
+
+/**
+ * Flips one bit in the payload of the record in the middle of the journal's middle segment
+ * (its record CRC fails: the salvage skips that record and reads on).
+ */
+function damageMidJournal(dir: string): void {
+  const firstSeq = (name: string): number => Number(/-(\d{10})\./.exec(name)?.[1] ?? 1);
+  const segments = readdirSync(dir).filter((name) => /^journal(-\d{10})?\.bin$/.test(name))
+    .sort((a, b) => firstSeq(a) - firstSeq(b));
+  const path = join(dir, segments[Math.floor(segments.length / 2)] ?? JOURNAL_FILE_NAME);
+  const image = readFileSync(path);
+  const offsets: number[] = [];
+  for (let at = 0; at < image.length;) {
+    const checked = frameCheck(image, at);
+    if (!checked.ok) throw new Error(`journal bench: ${path} at ${at}: ${checked.defect}`);
+    offsets.push(at);
+    at += checked.frame.frameBytes;
+  }
+  const at = (offsets[Math.floor(offsets.length / 2)] ?? 0) + FRAME_HEADER_BYTES + 20;
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Uint8Array.of((image[at] ?? 0) ^ 0x10), 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -13,12 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { JOURNAL_FILE_NAME, Journal } from '../src/app/journal/journal.js';
-import { frameCheck } from '../src/app/journal/journal_frame.js';
+import { CHAIN_GENESIS_HASH, frameCheck, frameEncode } from '../src/app/journal/journal_frame.js';
+import { PayloadFacts, payloadFastCheck } from '../src/app/journal/journal_payload_fast.js';
+import { journalKindOfCode, journalPayloadDecode } from '../src/app/journal/journal_records.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
 import {
   FIXTURE_DATA_KEY, card, clearing, journalOptions, newClock, newPrng, panOf, recovery,
-  scriptedEntries, torn,
+  scriptedEntries, torn, writeJournalDir,
 } from './journal_fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -291,6 +293,24 @@ describe('shuaka journal export --salvage (process)', () => {
     expect(report).not.toMatch(/damaged range: a final/);
   }, 300_000);
 
+  it('aLostOpenTap_theLaterCheckpointsStillListIt_noneIsReportedDamaged', async () => {
+    const dir = await writeSegmented('lost-open');
+    const truth = await truthOf(dir);
+    // Pending 13 stays open to the end: every checkpoint after it lists it, a tap the
+    // salvage never read. They are intact all the same.
+    const hit = await frameOfSeq(dir, 13);
+    const later = (await readdir(dir)).filter((name) => name.endsWith('.ckpt')
+      && Number(/-(\d{10})\./.exec(name)?.[1]) > 13);
+    expect(later.length).toBeGreaterThan(1);
+    await flipBit(join(dir, hit.file), hit.offset + 100);
+    const { lines, report } = await salvage(dir);
+    expect(lines).toEqual(without(truth, [13]));
+    expect(report.match(/^damaged: /gm)).toEqual(['damaged: ']);
+    expect(report).toContain(`damaged: ${hit.file} bytes ${hit.offset}..${hit.offset + hit.bytes}`
+      + ' (');
+    expect(report).toMatch(/salvaged \d+ records past 1 damaged range:/);
+  }, 300_000);
+
   it('aRangeOverSeveralFrames_exportsAllButThoseRecords', async () => {
     const dir = await writeSegmented('range');
     const truth = await truthOf(dir);
@@ -449,3 +469,88 @@ describe('shuaka journal export --salvage: the data key (process)', () => {
   }, 300_000);
 });
 
+
+/**
+ * A copy in `parent/name` of the one-segment journal `dir` whose payloads `respell` gives
+ * anew (null: the same bytes), every frame re-chained as the journal writes it.
+ */
+async function respelled(dir: string, name: string, respell: (seq: number, text: string)
+  => string | null): Promise<string> {
+  const image = await readFile(join(dir, JOURNAL_FILE_NAME));
+  const frames: Uint8Array[] = [];
+  let hash = CHAIN_GENESIS_HASH;
+  for (const { offset, seq } of framesOf(image)) {
+    const checked = frameCheck(image, offset);
+    if (!checked.ok) throw new Error('fixture');
+    const text = respell(seq, Buffer.from(checked.frame.payload).toString('utf8'));
+    const payload = text === null ? checked.frame.payload : Buffer.from(text, 'utf8');
+    const encoded = frameEncode(checked.frame.kindCode, seq, payload, hash);
+    frames.push(encoded.frame);
+    hash = encoded.hash;
+  }
+  const copy = join(parent, name);
+  await mkdir(copy);
+  await writeFile(join(copy, JOURNAL_FILE_NAME), Buffer.concat(frames));
+  await writeFile(join(copy, DATA_KEY_FILE_NAME), FIXTURE_DATA_KEY, { mode: 0o600 });
+  return copy;
+}
+
+/** True when the payload of record `seq` in `dir` is read only by the full decoder. */
+async function decodedOnly(dir: string, seq: number): Promise<boolean> {
+  const image = await readFile(join(dir, JOURNAL_FILE_NAME));
+  const frame = framesOf(image).find((f) => f.seq === seq);
+  const checked = frame === undefined ? null : frameCheck(image, frame.offset);
+  const kind = checked?.ok === true ? journalKindOfCode(checked.frame.kindCode) : null;
+  if (checked?.ok !== true || kind === null) throw new Error(`fixture: no record ${seq}`);
+  journalPayloadDecode(kind, checked.frame.payload, 'fixture');
+  return !payloadFastCheck(kind, checked.frame.payload, new PayloadFacts());
+}
+
+describe('shuaka journal export --salvage: payloads in another JSON spelling (process)', () => {
+  /** The closing fixture's head and tail in one segment (no checkpoint to re-chain). */
+  async function oneSegment(name: string): Promise<string> {
+    const { head, tail } = closingEntries();
+    const dir = await writeJournalDir(parent, name, [...head, ...tail]);
+    expect(await segments(dir)).toEqual([JOURNAL_FILE_NAME]);
+    return dir;
+  }
+
+  it('validButNotCanonical_salvagedAsTheCanonicalRecord_theDamageElsewhere', async () => {
+    const dir = await oneSegment('spelled-canonical');
+    const truth = await truthOf(dir);
+    // Every kind the tally and the lines read: taps closed and open, the ack, a clearing line.
+    const spelled = [2, 4, 8, 9, 10, 11, 13, CLOSE.ack, 22, CLOSE.final, CLOSE.torn, 40];
+    const copy = await respelled(dir, 'spelled', (seq, text) => (spelled.includes(seq)
+      ? JSON.stringify(JSON.parse(text), null, 1)
+      : null));
+    for (const seq of spelled) expect(await decodedOnly(copy, seq)).toBe(true);
+    // The plain export reads them as the records they spell.
+    expect(await truthOf(copy)).toEqual(truth);
+    const hit = await frameOfSeq(copy, 50);
+    await flipBit(join(copy, hit.file), hit.offset + 100);
+    const { lines, report } = await salvage(copy);
+    expect(lines).toEqual(without(truth, [50]));
+    expect(report).toContain(`damaged: ${hit.file} bytes ${hit.offset}..${hit.offset + hit.bytes}`
+      + ` (${hit.bytes} bytes), after seq 49, before seq 51: record CRC fails`);
+    expect(report).toMatch(/salvaged \d+ records past 1 damaged range:/);
+    // Torn 27, respelled, is the tap after the ack left open before the damage.
+    expect(report).toMatch(openBeforeDamage([CLOSE.torn, `torn of pending ${CLOSE.torn - 1}`]));
+  }, 300_000);
+
+  it('aPayloadThatDoesNotDecode_underValidCrcs_isADamage_theOthersExported', async () => {
+    const dir = await oneSegment('spelled-invalid');
+    const truth = await truthOf(dir);
+    const bad = 40;
+    const copy = await respelled(dir, 'spelled-invalid-copy', (seq, text) => (seq === bad
+      ? text.replace('"amountMinor":200', '"amountMinor":-200')
+      : null));
+    const hit = await frameOfSeq(copy, bad);
+    const verified = shuaka(['journal', 'verify', '--journal', copy]);
+    expect(verified.err).toContain(`(seq ${bad}): bad payload:`);
+    const { lines, report } = await salvage(copy);
+    expect(lines).toEqual(without(truth, [bad]));
+    expect(report).toContain(`damaged: ${hit.file} bytes ${hit.offset}..${hit.offset + hit.bytes}`
+      + ` (${hit.bytes} bytes), after seq ${bad - 1}, before seq ${bad + 1}: bad payload: `);
+    expect(report).toMatch(/amountMinor/);
+  }, 300_000);
+});

@@ -4,11 +4,13 @@
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import { JOURNAL_FILE_NAME } from '../app/journal/journal.js';
-import { JournalExportKeyCheck, journalExportLine } from '../app/journal/journal_export.js';
+import {
+  JournalExportKeyCheck, journalExportPayloadLine,
+} from '../app/journal/journal_export.js';
 import type { JournalExportContext } from '../app/journal/journal_export.js';
 import { journalSalvage } from '../app/journal/journal_salvage.js';
 import type { SalvageDamage, SalvageResult, SalvageSinks } from '../app/journal/journal_salvage.js';
-import type { JournalState } from '../app/journal/journal_state.js';
+import type { UncertainTap } from '../app/journal/journal_state.js';
 import { PanVaultError, type PanVault } from '../app/journal/pan_vault.js';
 import { EXIT_FAILED } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
@@ -16,6 +18,21 @@ import { ExportSink } from './export_sink.js';
 
 /** Exit code of a salvage that ran: the journal is corrupt, whatever was written. */
 const EXIT_SALVAGED_CORRUPT = 3;
+
+/**
+ * What pass 1 leaves for pass 2 and the report: its tally is let go before pass 2, so the two
+ * passes never hold a state each.
+ */
+interface SalvageSurvey {
+  readonly records: number;
+  readonly damages: number;
+  /** Why the key may not export this journal (pass 1's key check), or null. */
+  readonly keyProblem: PanVaultError | null;
+  readonly ackThroughSeq: number;
+  readonly openSeqs: ReadonlySet<number>;
+  /** The report of the open taps read before a damaged range (openTapsReport). */
+  readonly openTapsLines: readonly string[];
+}
 
 /**
  * Salvages the journal in `dir` to `outPath` (stdout when null); the exit code. Two passes
@@ -28,34 +45,23 @@ export async function journalSalvageExport(
   outPath: string | null,
   io: CliIo,
 ): Promise<number> {
-  const keyCheck = new JournalExportKeyCheck(vault);
-  // The last record read before a range where records may be lost (0: none).
-  let lostAfterSeq = 0;
-  const first = await salvageRead(dir, io, {
-    onRecord: keyCheck.onRecord,
-    onDamage: (damage) => {
-      io.err(damageText(damage));
-      if (damage.recordsLost) lostAfterSeq = Math.max(lostAfterSeq, damage.seqBefore ?? 0);
-    },
-  });
+  const first = await salvageSurvey(dir, vault, io);
   if (first === null) return EXIT_FAILED;
-  const keyProblem = keyCheck.problem ?? openTapKeyProblem(first.state, vault);
-  if (keyProblem !== null) {
-    io.err(`not exported: ${keyProblem.message}`);
+  if (first.keyProblem !== null) {
+    io.err(`not exported: ${first.keyProblem.message}`);
     return EXIT_FAILED;
   }
   const context: JournalExportContext = {
-    ackThroughSeq: first.state.ackThroughSeq,
-    openSeqs: new Set(first.state.uncertainSeqs()),
-    vault,
+    ackThroughSeq: first.ackThroughSeq, openSeqs: first.openSeqs, vault,
   };
   const sink = await ExportSink.open(outPath, io);
   if (sink === null) return EXIT_FAILED;
   const counts = { lines: 0, clearing: 0, uncertain: 0, unopened: 0 };
   const second = await salvageRead(dir, io, {
-    onRecord: (record) => {
+    onPayload: (seq, kind, payload, facts) => {
       try {
-        const line = journalExportLine(record, context);
+        // Only the lines written are decoded, as export does (a canonical final not even).
+        const line = journalExportPayloadLine(seq, kind, payload, facts, context);
         if (line === null) return;
         counts.lines += 1;
         if (line.clearing) counts.clearing += 1;
@@ -65,12 +71,12 @@ export async function journalSalvageExport(
         if (!(error instanceof PanVaultError)) throw error;
         // The key opens the others: this record's bytes changed under a valid CRC.
         counts.unopened += 1;
-        io.err(`damaged: seq ${record.seq}: ${error.message}: not exported`);
+        io.err(`damaged: seq ${seq}: ${error.message}: not exported`);
       }
     },
     onDamage: () => undefined,
     beforeRead: () => sink.flush(),
-  });
+  }, false);
   // The same records twice, or the journal changed between the passes.
   const complete = second !== null && second.records === first.records;
   if (!(await sink.close(complete)) || second === null) return EXIT_FAILED;
@@ -78,7 +84,7 @@ export async function journalSalvageExport(
     + `range${first.damages === 1 ? '' : 's'}: exported ${counts.lines} lines `
     + `(${counts.clearing} clearing, ${counts.uncertain} uncertain) after the ack through seq `
     + `${context.ackThroughSeq}${counts.unopened > 0 ? `, ${counts.unopened} PANs unopened` : ''}`);
-  openTapsReport(first.state, lostAfterSeq, io);
+  for (const line of first.openTapsLines) io.err(line);
   io.err(`journal ${dir} is CORRUPT: nothing was changed. Bring the lines to the depot `
     + '(shuaka depot ingest), move the directory away and start a new journal after the '
     + "depot's highest seq for the terminal (shuaka journal init --after-seq N)");
@@ -86,13 +92,43 @@ export async function journalSalvageExport(
 }
 
 /**
- * The first tap exported as still open whose PAN is sealed under another key, or null. The key
- * check of pass 1 sees finals and torn records only (which pendings stay open is known at the
- * end); a salvage may leave open a pending whose close is lost, and may export nothing else.
+ * Pass 1: reports each damage, tallies the records read and checks the key; null (after
+ * printing why) when it cannot read. Its tally is dropped on return (see SalvageSurvey).
  */
-function openTapKeyProblem(state: JournalState, vault: PanVault): PanVaultError | null {
-  for (const tap of state.uncertainAll()) {
-    if (tap.seq <= state.ackThroughSeq) continue;
+async function salvageSurvey(dir: string, vault: PanVault, io: CliIo)
+  : Promise<SalvageSurvey | null> {
+  const keyCheck = new JournalExportKeyCheck(vault);
+  // The last record read before a range where records may be lost (0: none).
+  let lostAfterSeq = 0;
+  const read = await salvageRead(dir, io, {
+    onPayload: keyCheck.onPayload,
+    onDamage: (damage) => {
+      io.err(damageText(damage));
+      if (damage.recordsLost) lostAfterSeq = Math.max(lostAfterSeq, damage.seqBefore ?? 0);
+    },
+  }, true);
+  const state = read?.state ?? null;
+  if (read === null || state === null) return null;
+  const open = state.uncertainAll().filter((tap) => tap.seq > state.ackThroughSeq);
+  return {
+    records: read.records,
+    damages: read.damages,
+    keyProblem: keyCheck.problem ?? openTapKeyProblem(open, vault),
+    ackThroughSeq: state.ackThroughSeq,
+    openSeqs: new Set(state.uncertainSeqs()),
+    openTapsLines: openTapsReport(open.filter((tap) => tap.seq <= lostAfterSeq), lostAfterSeq),
+  };
+}
+
+/**
+ * The first tap exported as still open (`open`: after the ack) whose PAN is sealed under
+ * another key, or null. The key check of pass 1 sees finals and torn records only (which
+ * pendings stay open is known at the end); a salvage may leave open a pending whose close is
+ * lost, and may export nothing else.
+ */
+function openTapKeyProblem(open: readonly UncertainTap[], vault: PanVault)
+  : PanVaultError | null {
+  for (const tap of open) {
     if (!vault.sealedKeyIdMatches(tap.recovery.card.panSealed)) {
       return new PanVaultError(tap.seq, 'other-key');
     }
@@ -104,35 +140,35 @@ function openTapKeyProblem(state: JournalState, vault: PanVault): PanVaultError 
 const OPEN_TAPS_LISTED_MAX = 20;
 
 /**
- * Names the taps exported as still open (pending_open, torn still uncertain) that were read
- * before a range where records are lost: the final, declined, torn or reconciled record that
- * closed one may be among them, so its line is not the tap's last word.
+ * The report naming `taps`, the taps exported as still open (pending_open, torn still
+ * uncertain) that were read before a range where records are lost (through `lostAfterSeq`):
+ * the final, declined, torn or reconciled record that closed one may be among them, so its
+ * line is not the tap's last word. No line when there is none.
  */
-function openTapsReport(state: JournalState, lostAfterSeq: number, io: CliIo): void {
-  const taps = state.uncertainAll()
-    .filter((tap) => tap.seq > state.ackThroughSeq && tap.seq <= lostAfterSeq);
-  if (taps.length === 0) return;
+function openTapsReport(taps: readonly UncertainTap[], lostAfterSeq: number): string[] {
+  if (taps.length === 0) return [];
   const one = taps.length === 1;
-  io.err(`${taps.length} tap${one ? '' : 's'} exported as still open ${one ? 'was' : 'were'} `
-    + 'read before a damaged range: a final, declined, torn or reconciled record lost there may '
-    + `have closed ${one ? 'it' : 'them'}. The depot holds ${one ? 'it' : 'them'} for `
-    + "reconciliation (the card's next tap, the acquirer); do not settle "
-    + `${one ? 'it' : 'them'} from this export alone:`);
+  const lines = [`${taps.length} tap${one ? '' : 's'} exported as still open `
+    + `${one ? 'was' : 'were'} read before a damaged range: a final, declined, torn or `
+    + `reconciled record lost there may have closed ${one ? 'it' : 'them'}. The depot holds `
+    + `${one ? 'it' : 'them'} for reconciliation (the card's next tap, the acquirer); do not `
+    + `settle ${one ? 'it' : 'them'} from this export alone:`];
   for (const tap of taps.slice(0, OPEN_TAPS_LISTED_MAX)) {
     const r = tap.recovery;
     const type = tap.kind === 'pending' ? 'pending_open' : `torn of pending ${tap.pendingSeq}`;
     const psn = r.card.psn.toString(16).toUpperCase().padStart(2, '0');
-    io.err(`  seq ${tap.seq} ${type} ${r.card.panMasked} psn ${psn} atc ${r.atc}`
+    lines.push(`  seq ${tap.seq} ${type} ${r.card.panMasked} psn ${psn} atc ${r.atc}`
       + ` amount ${r.amountAuthorisedMinor} at ${new Date(tap.timeWallMs).toISOString()}`);
   }
   if (taps.length > OPEN_TAPS_LISTED_MAX) {
-    io.err(`  and ${taps.length - OPEN_TAPS_LISTED_MAX} more: every uncertain line through seq `
-      + `${lostAfterSeq}`);
+    lines.push(`  and ${taps.length - OPEN_TAPS_LISTED_MAX} more: every uncertain line through `
+      + `seq ${lostAfterSeq}`);
   }
+  return lines;
 }
 
 /** One salvage pass over `dir`, read only; null (after printing why) when it cannot read. */
-async function salvageRead(dir: string, io: CliIo, sinks: SalvageSinks)
+async function salvageRead(dir: string, io: CliIo, sinks: SalvageSinks, tally: boolean)
   : Promise<SalvageResult | null> {
   const storage = await FileStorage.open(dir, { quotaBytes: null, readOnly: true });
   if (!storage.ok) {
@@ -140,7 +176,7 @@ async function salvageRead(dir: string, io: CliIo, sinks: SalvageSinks)
     return null;
   }
   try {
-    const read = await journalSalvage(storage.value, JOURNAL_FILE_NAME, sinks);
+    const read = await journalSalvage(storage.value, JOURNAL_FILE_NAME, sinks, { tally });
     if (!read.ok) {
       io.err(`cannot read ${dir}: ${read.detail}`);
       return null;

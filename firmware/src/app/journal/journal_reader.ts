@@ -82,7 +82,8 @@ export async function journalRead(
   // Checkpoints are read into one buffer, made as large as the largest at once (a buffer
   // grown checkpoint after checkpoint leaves the smaller ones as garbage until V8's next
   // full collection).
-  const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, units, options)) };
+  const unitsRead = units.slice(startIndexOf(units, options.from));
+  const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, unitsRead)) };
   // The segment a port without readAt read whole ('' before the first).
   const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
@@ -115,19 +116,17 @@ export async function journalRead(
 }
 
 /**
- * Size of the buffer that holds the largest checkpoint `options` reads (plus the byte that
- * tells growth, in HELD_STEP_BYTES steps); 0 when the port has no readAt, or a size fails
+ * Size of the buffer that holds the largest checkpoint of `units` (plus the byte that tells
+ * growth, in HELD_STEP_BYTES steps); 0 when the port has no readAt, or a size fails
  * (readWhole then reads as before and says why).
  */
-async function checkpointBytesMax(
+export async function checkpointBytesMax(
   storage: StoragePort,
   units: readonly JournalUnit[],
-  options: JournalReadOptions,
 ): Promise<number> {
   if (storage.readAt === undefined) return 0;
-  const read = units.slice(startIndexOf(units, options.from));
   let largest = -1;
-  for (const unit of read) {
+  for (const unit of units) {
     if (unit.checkpoint === null || !unit.checkpointExists) continue;
     const size = await storage.size(unit.checkpoint);
     if (!size.ok) return 0;
@@ -168,7 +167,7 @@ export function journalScanFiles(
  * plain read. A file that changed size between the two calls (one byte more is asked for, to
  * see growth) is read plainly.
  */
-async function readWhole(
+export async function readWhole(
   storage: StoragePort,
   name: string,
   held: { bytes: Uint8Array },

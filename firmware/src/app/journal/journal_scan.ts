@@ -317,8 +317,11 @@ function scanDecode(
   }
 }
 
-/** The RecordFacts of a payload that passed payloadFastCheck (one instance, refilled). */
-class PayloadRecordFacts implements RecordFacts {
+/**
+ * The RecordFacts of a payload that passed payloadFastCheck (one instance, refilled). A
+ * reader whose window is reused calls `detach` before each reuse (the scan, the salvage).
+ */
+export class PayloadRecordFacts implements RecordFacts {
   seq = 0;
   timeWallMs = 0;
   kind: JournalKind = 'ack';
