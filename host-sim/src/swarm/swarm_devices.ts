@@ -198,11 +198,12 @@ export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy
  * The PSAM's slot as every board finds it (the PSAM outlives the boards, as a card does):
  * the PSAM pulled out for a while and put back, and the fault of one exchange, armed for the
  * tap under way (psam_port_sim.ts says how each fails). Each board's PsamPortSim asks it.
+ * A pulled PSAM is back at a time of the board's clock, not by a sleeper: a quiet gap's frozen
+ * skip (ClockSim.skipFrozen) moves the time past it as it moves every deadline, and nothing
+ * looks at the slot while the validator idles.
  */
 export class PsamSlotTwin implements PsamSlotFaults {
-  private out = false;
-  /** Moved by every pull and put-back: the timer of an earlier pull puts nothing back. */
-  private generation = 0;
+  private out: { clock: ClockPort; untilMs: number } | null = null;
   private armed: { ins: number; fault: PsamExchangeFault; outMs: number; clock: ClockPort }
     | null = null;
 
@@ -213,7 +214,9 @@ export class PsamSlotTwin implements PsamSlotFaults {
   ) {}
 
   inserted(): boolean {
-    return !this.out;
+    const out = this.out;
+    if (out !== null && out.clock.nowMs() >= out.untilMs) this.out = null;
+    return this.out === null;
   }
 
   /**
@@ -240,25 +243,19 @@ export class PsamSlotTwin implements PsamSlotFaults {
     return armed.fault;
   }
 
-  /** Pulls the PSAM out (unpowered) and puts it back `forMs` of `clock` later. */
+  /** Pulls the PSAM out (unpowered) until `forMs` of `clock` from now. */
   pull(clock: ClockPort, forMs: number): void {
-    if (!this.out) this.fired();
+    if (this.inserted()) this.fired();
     this.takeOut(clock, forMs);
   }
 
-  /** Back in its slot, unpowered until the firmware powers it on (a pull's timer, or now). */
+  /** Back in its slot now, unpowered until the firmware powers it on. */
   putBack(): void {
-    this.out = false;
-    this.generation += 1;
+    this.out = null;
   }
 
   private takeOut(clock: ClockPort, forMs: number): void {
-    this.out = true;
+    this.out = { clock, untilMs: clock.nowMs() + forMs };
     this.psam.powerOff();
-    this.generation += 1;
-    const generation = this.generation;
-    void clock.sleepMs(forMs).then(() => {
-      if (this.generation === generation) this.putBack();
-    });
   }
 }

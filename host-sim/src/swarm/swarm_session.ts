@@ -330,8 +330,6 @@ export class SwarmSession {
    */
   private quietGap(board: SwarmBoard): boolean {
     if (board.pn532.cardsInField().length > 0 || this.lineFault() !== null) return false;
-    // A pulled PSAM's return is a sleeper: a frozen skip would keep it out longer.
-    if (!this.world.psamSlot.inserted()) return false;
     return board.plug.isPlugged() && board.plug.lost() === null;
   }
 
