@@ -15,6 +15,7 @@ import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_
 import { PN532_READER_DEFAULT_OPTIONS, Pn532Reader } from '../../../hal/src/pn532/pn532_reader.js';
 import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import type { ReaderStartOptions } from '../../../hal/src/ports/reader_control_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
@@ -44,8 +45,13 @@ import { createSerialLinkPairSim } from '../serial_link_sim.js';
 import { DepotLinkFaulty, type DepotLinkFaults } from '../sim/depot_sim.js';
 import type { SimBoardOptions } from '../sim/sim_board.js';
 import { SIM_READER_RF, simDataKey } from '../sim/sim_board_parts.js';
-import { simPsamOpen } from '../sim/sim_tunion.js';
+import {
+  TUNION_PSAM_OPTIONS_DEFAULT,
+  tunionPsamOpen,
+  tunionPsamProblemText,
+} from '../../../firmware/src/app/validator/tunion_psam.js';
 import type { PsamEmulator } from '../psam/psam_emulator.js';
+import { PsamPortSim, type PsamSlotFaults } from '../psam/psam_port_sim.js';
 import type { StorageSim } from '../storage_sim.js';
 import { ClockSim } from '../clock_sim.js';
 import {
@@ -94,6 +100,10 @@ export interface SwarmBoot {
   readonly upload: SwarmUpload;
   /** The PSAM in the slot (it outlives the board, as a card does), or null for none. */
   readonly psam: PsamEmulator | null;
+  /** Its slot's faults (they outlive the board too). */
+  readonly psamSlot: PsamSlotFaults;
+  /** Wraps the PSAM port the validator sees (a canary may break its power-on). */
+  readonly wrapPsam: (inner: PsamPort) => PsamPort;
 }
 
 /** A running board. */
@@ -212,8 +222,10 @@ export async function bootSwarmBoard(
 }
 
 /**
- * The PSAM's ports for the validator: the slot opened as the board opens it at start-up
- * (power-on, SELECT, files 0016 and 0017: sim_tunion.ts), and the bus's stop source.
+ * The PSAM's ports for the validator: the slot (with the run's slot faults) opened as the
+ * board opens it at start-up (power-on, SELECT, files 0016 and 0017: tunion_psam.ts), and the
+ * bus's stop source. Throws when the PSAM does not open: the session puts it back in its slot
+ * before every boot and arms no fault then, so that is a simulator bug.
  */
 async function openPsam(
   boot: SwarmBoot,
@@ -221,9 +233,11 @@ async function openPsam(
 ): Promise<Pick<ValidatorPorts, 'psam' | 'position'>> {
   const tunion = boot.options.tunion ?? null;
   if (boot.psam === null || tunion === null) return {};
-  const opened = await simPsamOpen(clock, (p) => runOnSwarmClock(clock, p),
-    { psamProfile: tunion.psamProfile, commandMs: tunion.commandMs, emulator: boot.psam });
-  return { psam: opened.validatorPsam, position: tunion.position };
+  const port = boot.wrapPsam(new PsamPortSim(boot.psam, clock,
+    { commandMs: tunion.commandMs, faults: boot.psamSlot }));
+  const opened = await runOnSwarmClock(clock, tunionPsamOpen(port, TUNION_PSAM_OPTIONS_DEFAULT));
+  if (!opened.ok) throw new Error(`swarm: ${tunionPsamProblemText(opened.problem)} at boot`);
+  return { psam: opened.value, position: tunion.position };
 }
 
 /** The uploader beside the tap loop, as bus_uploader.ts builds it, its pass read in-thread. */

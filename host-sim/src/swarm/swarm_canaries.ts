@@ -2,7 +2,8 @@
 // (style.md 10.7 item 4, "a canary scenario fails on purpose"). Each names the issue-11 defect
 // it stands for, the faults and checks that find it, and what the swarm must report.
 
-import { halOk } from '../../../hal/src/ports/hal_status.js';
+import { HalStatus, halErr, halOk } from '../../../hal/src/ports/hal_status.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
@@ -33,6 +34,8 @@ export const SWARM_CANARIES = [
   'throwing-journal',
   'acked-not-stored',
   'tunion-recovery-off',
+  'psam-never-reopened',
+  'psam-failure-no-debit',
 ] as const;
 
 export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
@@ -232,6 +235,103 @@ function tunionCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
   };
 }
 
+/**
+ * A PSAM port that powers the PSAM on at the board's start only (the validator before its PSAM
+ * keeper, tunion_psam_keeper.ts): once pulled, or unpowered by a failed exchange, the PSAM
+ * stays dead until the next start, and every T-Union rider is refused.
+ */
+function poweredOnceOnly(inner: PsamPort): PsamPort {
+  let starts = 0;
+  return {
+    powerOn: async (options) => {
+      starts += 1;
+      return starts === 1 ? inner.powerOn(options)
+        : halErr(HalStatus.CARD_GONE, 'canary: the PSAM is never powered on again');
+    },
+    transmit: (capdu, options) => inner.transmit(capdu, options),
+    powerOff: () => inner.powerOff(),
+    slotState: () => inner.slotState(),
+  };
+}
+
+/**
+ * A validator that takes a CREDIT SAM FOR PURCHASE the PSAM did not answer 9000 (the card has
+ * debited; the PSAM's MAC2 check failed or never came) for a purchase that never happened: the
+ * tap's grey record is dropped from the open ones, so the card's next tap is not recovered but
+ * charged again. The journal and the PSAM port as that validator sees them, sharing what was
+ * dropped (every board of the run).
+ */
+function droppingGreyOnPsamFailure(): Pick<SwarmHooks, 'wrapJournal' | 'wrapPsam'> {
+  const dropped = new Set<number>();
+  let lastGrey: number | null = null;
+  const wrapJournal = (journal: Journal): Journal => new Proxy(journal, {
+    get: (target, property) => {
+      if (property === 'tunionOpenGreys') {
+        return () => target.tunionOpenGreys().filter((g) => !dropped.has(g.seq));
+      }
+      if (property === 'append') {
+        return async (entry: Parameters<Journal['append']>[0]) => {
+          const written = await target.append(entry);
+          if (written.ok && entry.kind === 'tunion_grey') lastGrey = written.value.seq;
+          return written;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  const wrapPsam = (inner: PsamPort): PsamPort => ({
+    powerOn: (options) => inner.powerOn(options),
+    transmit: async (capdu, options) => {
+      const answer = await inner.transmit(capdu, options);
+      const sw = answer.ok ? answer.value.subarray(-2) : null;
+      const verified = sw !== null && sw[0] === 0x90 && sw[1] === 0x00;
+      if (capdu[1] === 0x72 && !verified && lastGrey !== null) dropped.add(lastGrey);
+      return answer;
+    },
+    powerOff: () => inner.powerOff(),
+    slotState: () => inner.slotState(),
+  });
+  return { wrapJournal, wrapPsam };
+}
+
+/** The canaries of the PSAM: never powered on again; its failure after DEBIT taken for none. */
+function psamCanary(
+  name: 'psam-never-reopened' | 'psam-failure-no-debit',
+  base: { checks: readonly SwarmCheck[] },
+): SwarmCanary {
+  if (name === 'psam-failure-no-debit') {
+    return {
+      ...base,
+      name,
+      defect: 'a PSAM failure after the card\'s DEBIT is taken for no debit, its grey dropped',
+      faults: ['psam'],
+      caughtBy: ['double-charge', 'torn-recovered'],
+      hooks: {
+        ...SWARM_HOOKS_STOCK,
+        ...droppingGreyOnPsamFailure(),
+        tuneMix: forced({ tunionShare: 0.9, psamFaultPerTap: 0.5, psamPulledShare: 0,
+          psamCreditShare: 1 }),
+      },
+    };
+  }
+  return {
+    ...base,
+    name: 'psam-never-reopened',
+    defect: 'a PSAM pulled or unpowered by a failed exchange is not opened again until a restart',
+    faults: ['psam'],
+    caughtBy: ['liveness'],
+    hooks: {
+      ...SWARM_HOOKS_STOCK,
+      wrapPsam: poweredOnceOnly,
+      // Many T-Union riders and PSAM faults: the quiet tail meets T-Union riders.
+      tuneMix: forced({ tunionShare: 0.9, psamFaultPerTap: 0.2, psamPulledShare: 0.5 }),
+    },
+  };
+}
+
 /** The canary `name` for a run whose rider pool is `pool`. */
 export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
   const base = { name, checks: ALL_BUT_PAN };
@@ -286,6 +386,9 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
       return uploadCanary(base);
     case 'tunion-recovery-off':
       return tunionCanary(base);
+    case 'psam-never-reopened':
+    case 'psam-failure-no-debit':
+      return psamCanary(name, base);
     case 'throwing-journal':
       return {
         ...base,

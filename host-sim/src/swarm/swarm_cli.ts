@@ -138,7 +138,7 @@ export function swarmSummary(result: SwarmResult): string {
     `seed ${result.options.seed}: ${s.taps} taps (${s.approved} approved, ` +
     `${s.taps - s.answered} unanswered), ${s.cuts} power cuts, ${s.reboots} reboots, ` +
     `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes (${s.paramsCuts} cut), ` +
-    `${s.clockJumps} clock jumps, ${s.diskFulls} disk fills, ` +
+    `${s.clockJumps} clock jumps, ${s.diskFulls} disk fills, ${s.psamFaults} PSAM faults, ` +
     `${s.topUps} top-ups, ` +
     `${s.tunionApproved} T-Union approved (${s.tunionRecovered} recovered), ` +
     `${result.uploads.lines} records uploaded in ${result.uploads.batches} batches; ` +

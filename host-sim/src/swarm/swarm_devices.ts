@@ -1,6 +1,6 @@
 // Device twins the swarm composes around the stock simulator parts (no edits to them):
 // a reader link that can be unplugged, a wall clock that can jump, line noise that comes and
-// goes, and a rider-facing indicator kept in memory.
+// goes, a rider-facing indicator kept in memory, and the PSAM's slot with its faults.
 
 import type { ClockAlarm, ClockPort, ClockTimer } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus, halErr, halOk, type HalResult } from '../../../hal/src/ports/hal_status.js';
@@ -8,6 +8,8 @@ import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indi
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { SerialLink, SerialReceiver } from '../../../hal/src/ports/serial_link.js';
 import type { Prng } from '../prng.js';
+import type { PsamEmulator } from '../psam/psam_emulator.js';
+import type { PsamExchangeFault, PsamSlotFaults } from '../psam/psam_port_sim.js';
 import type { SerialLineFaults } from '../serial_link_sim.js';
 import type { ClockSim } from '../clock_sim.js';
 
@@ -190,4 +192,70 @@ export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy
     cancel: () => inner.cancel(),
   };
   return { reader, busy: () => running > 0 };
+}
+
+/**
+ * The PSAM's slot as every board finds it (the PSAM outlives the boards, as a card does):
+ * the PSAM pulled out for a while and put back, and the fault of one exchange, armed for the
+ * tap under way (psam_port_sim.ts says how each fails). Each board's PsamPortSim asks it.
+ * A pulled PSAM is back at a time of the board's clock, not by a sleeper: a quiet gap's frozen
+ * skip (ClockSim.skipFrozen) moves the time past it as it moves every deadline, and nothing
+ * looks at the slot while the validator idles.
+ */
+export class PsamSlotTwin implements PsamSlotFaults {
+  private out: { clock: ClockPort; untilMs: number } | null = null;
+  private armed: { ins: number; fault: PsamExchangeFault; outMs: number; clock: ClockPort }
+    | null = null;
+
+  /** `fired`: told at each fault that happens (a pull, an exchange that fails). */
+  constructor(
+    private readonly psam: PsamEmulator,
+    private readonly fired: () => void,
+  ) {}
+
+  inserted(): boolean {
+    const out = this.out;
+    if (out !== null && out.clock.nowMs() >= out.untilMs) this.out = null;
+    return this.out === null;
+  }
+
+  /**
+   * The next exchange of command `ins` (CLA 80) fails with `fault`, then a 'card-gone' leaves
+   * the slot empty for `outMs` of `clock`. Until `disarm`: a tap that never gets there (a bank
+   * card, a refusal, a card pulled before) spends nothing.
+   */
+  arm(ins: number, fault: PsamExchangeFault, outMs: number, clock: ClockPort): void {
+    this.armed = { ins, fault, outMs, clock };
+  }
+
+  disarm(): void {
+    this.armed = null;
+  }
+
+  exchange(capdu: Uint8Array): PsamExchangeFault | null {
+    const armed = this.armed;
+    if (armed === null || capdu[0] !== 0x80 || capdu[1] !== armed.ins) return null;
+    this.armed = null;
+    this.fired();
+    if (armed.fault.kind === 'card-gone' && armed.outMs > 0) {
+      this.takeOut(armed.clock, armed.outMs);
+    }
+    return armed.fault;
+  }
+
+  /** Pulls the PSAM out (unpowered) until `forMs` of `clock` from now. */
+  pull(clock: ClockPort, forMs: number): void {
+    if (this.inserted()) this.fired();
+    this.takeOut(clock, forMs);
+  }
+
+  /** Back in its slot now, unpowered until the firmware powers it on. */
+  putBack(): void {
+    this.out = null;
+  }
+
+  private takeOut(clock: ClockPort, forMs: number): void {
+    this.out = { clock, untilMs: clock.nowMs() + forMs };
+    this.psam.powerOff();
+  }
 }

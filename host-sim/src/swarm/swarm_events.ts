@@ -2,6 +2,11 @@
 
 import type { CardFault } from '../cards/card_faults.js';
 import type { Pn532SimFault } from '../pn532_sim/pn532_sim_faults.js';
+import type { PsamExchangeFault } from '../psam/psam_port_sim.js';
+import {
+  INS_70_INIT_SAM_FOR_PURCHASE,
+  INS_72_CREDIT_SAM_FOR_PURCHASE,
+} from '../psam/psam_emulator.js';
 import type { Prng } from '../prng.js';
 import type { AnyRiderCard, RiderCard, RiderPool } from '../sim/bus_riders.js';
 import type { TunionName } from '../cards/tunion_population.js';
@@ -30,7 +35,33 @@ export interface SwarmTapPlan {
   readonly clockJumpMs: number | null;
   /** Push a parameter set and reboot before this tap, or null. */
   readonly paramsPush: 'newer' | 'rollback' | 'corrupt' | null;
+  /** A PSAM fault at this tap, or null. */
+  readonly psamFault: SwarmPsamFault | null;
 }
+
+/**
+ * A PSAM fault: the PSAM pulled out of its slot for `outMs` before the card comes, or one
+ * exchange of the tap's purchase failing (psam_port_sim.ts): INIT SAM FOR PURCHASE (INS 70,
+ * before MAC1: nothing is debited yet) or CREDIT SAM FOR PURCHASE (INS 72: the card has
+ * debited, the PSAM cannot check MAC2). A 'card-gone' exchange leaves the slot empty for
+ * `outMs` (0: the contacts came back at once, the PSAM only lost power).
+ */
+export type SwarmPsamFault =
+  | { readonly at: 'pulled'; readonly outMs: number }
+  | { readonly at: 'exchange'; readonly ins: number; readonly fault: PsamExchangeFault;
+    readonly outMs: number };
+
+/**
+ * Longest time the PSAM stays out. Shorter than a reboot (SWARM_REBOOT_MS, 20 s): a board that
+ * starts after a power cut or a parameter push finds it back in its slot.
+ */
+export const SWARM_PSAM_OUT_MS_MAX = 15_000;
+
+/** Error status words a PSAM answers to INIT SAM FOR PURCHASE (memory failure, conditions
+ * not satisfied, no such key, no precise diagnosis). */
+const PSAM_INIT_SW = [0x6581, 0x6985, 0x9403, 0x6f00] as const;
+/** ... and to CREDIT SAM FOR PURCHASE (memory failure, conditions, MAC wrong, MAC invalid). */
+const PSAM_CREDIT_SW = [0x6581, 0x6985, 0x6988, 0x9302] as const;
 
 /** Longest time the reader stays unplugged. */
 export const SWARM_UNPLUG_MS_MAX = 15_000;
@@ -145,15 +176,41 @@ function drawPn532Fault(prng: Prng): Pn532SimFault {
 }
 
 /**
+ * A PSAM fault from its own stream (a fixed number of draws): pulled out before the card
+ * (`mix.psamPulledShare` of them), else at CREDIT SAM FOR PURCHASE (`mix.psamCreditShare`)
+ * or INIT SAM FOR PURCHASE; an exchange's card lost (half of those pulled for a while), mute
+ * (its command run or not) or refused with an error status word, a third each.
+ */
+function drawPsamFault(prng: Prng, mix: SwarmMix): SwarmPsamFault {
+  const pulled = prng.below(1000) < mix.psamPulledShare * 1000;
+  const credit = prng.below(1000) < mix.psamCreditShare * 1000;
+  const kind = prng.below(3);
+  const outDraw = prng.between(200, SWARM_PSAM_OUT_MS_MAX);
+  const pulledToo = prng.chance(0.5);
+  const executed = prng.chance(0.5);
+  const pick = prng.below(4);
+  if (pulled) return { at: 'pulled', outMs: outDraw };
+  const sw = (credit ? PSAM_CREDIT_SW : PSAM_INIT_SW)[pick] ?? 0x6f00;
+  const fault: PsamExchangeFault = kind === 0 ? { kind: 'card-gone' }
+    : kind === 1 ? { kind: 'mute', executed } : { kind: 'status', sw };
+  const ins = credit ? INS_72_CREDIT_SAM_FOR_PURCHASE : INS_70_INIT_SAM_FOR_PURCHASE;
+  const outMs = fault.kind === 'card-gone' && pulledToo ? outDraw : 0;
+  return { at: 'exchange', ins, fault, outMs };
+}
+
+/**
  * Draws the next tap from `prng` under `mix` (a fixed number of draws per tap per fault). The
  * rider of a T-Union tap (`mix.tunionShare`) is drawn from `riders`, a stream of its own, in
  * place of the bank card `prng` drew: the plan stream's draws stay the same whatever the share.
+ * A PSAM fault (`mix.psamFaultPerTap`) is drawn from `psam`, a stream of its own likewise:
+ * a seed without PSAM faults runs as it did before they came.
  */
 export function drawTapPlan(
   prng: Prng,
   mix: SwarmMix,
   pool: RiderPool,
   riders: Prng,
+  psam: Prng,
 ): SwarmTapPlan {
   const bank = drawCard(prng, pool);
   const tunion = riders.chance(mix.tunionShare) ? drawTunionCard(riders, pool) : null;
@@ -176,6 +233,8 @@ export function drawTapPlan(
       : pushDraw < mix.paramsRollbackShare + mix.paramsCorruptShare
         ? 'corrupt'
         : 'newer';
+  const psamFault = mix.psamFaultPerTap > 0 && psam.chance(mix.psamFaultPerTap)
+    ? drawPsamFault(psam, mix) : null;
   return {
     card,
     gapMs,
@@ -188,6 +247,7 @@ export function drawTapPlan(
     diskFullTaps: disk,
     clockJumpMs: jump,
     paramsPush: push,
+    psamFault,
     idleKeepMs: prng.below(SWARM_IDLE_KEEP_MS),
   };
 }

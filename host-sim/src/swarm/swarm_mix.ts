@@ -42,6 +42,15 @@ export interface SwarmMix {
    * fault, so the quiet tail keeps it (swarm_session.ts).
    */
   readonly tunionShare: number;
+  /**
+   * Chance a tap comes with a PSAM fault (swarm_events.ts, drawPsamFault): at one of the
+   * tap's two PSAM purchase commands, or the PSAM pulled out for a while.
+   */
+  readonly psamFaultPerTap: number;
+  /** Share of PSAM faults that pull the PSAM out before the card (the rest fail an exchange). */
+  readonly psamPulledShare: number;
+  /** Share of the failed exchanges at CREDIT SAM FOR PURCHASE (the card has debited). */
+  readonly psamCreditShare: number;
 }
 
 /** Shares of T-Union taps a seed draws from, in hundredths: 5 % to 40 %, uniform. */
@@ -75,6 +84,9 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   depotContactMs: 5_000,
   segmentBytes: 64 << 10,
   tunionShare: 0,
+  psamFaultPerTap: 0,
+  psamPulledShare: 0,
+  psamCreditShare: 0,
 };
 
 /** A rate drawn on a log scale between `low` and `high`: some seeds rarely, some very often. */
@@ -105,6 +117,22 @@ export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmM
     ...drawDepotMix(prng, on('depot')),
     // Drawn last, so a seed's faults are those it drew before T-Union riders came.
     tunionShare: drawTunionShare(prng),
+    // After the share, so a seed draws what it drew before PSAM faults came.
+    ...drawPsamMix(prng, on('psam')),
+  };
+}
+
+/**
+ * The PSAM's faults: how often, how many of them pull it out (0 to a half), how many of the
+ * failed exchanges fail after the card's DEBIT (a quarter to three quarters).
+ */
+function drawPsamMix(prng: Prng, on: boolean)
+  : Pick<SwarmMix, 'psamFaultPerTap' | 'psamPulledShare' | 'psamCreditShare'> {
+  if (!on) return { psamFaultPerTap: 0, psamPulledShare: 0, psamCreditShare: 0 };
+  return {
+    psamFaultPerTap: logRate(prng, 0.02, 0.3),
+    psamPulledShare: prng.below(51) / 100,
+    psamCreditShare: (25 + prng.below(51)) / 100,
   };
 }
 
@@ -158,6 +186,12 @@ export function describeMix(mix: SwarmMix): string {
   add('depot-fail', mix.depotFailChance);
   add('depot-lost-answer', mix.depotLostAnswerChance);
   if (mix.depotOutagePerBoot > 0) parts.push(`depot-outage ${mix.depotOutagePerBoot} a boot`);
+  if (mix.psamFaultPerTap > 0) {
+    const pulled = Math.round(mix.psamPulledShare * 100);
+    const credit = Math.round(mix.psamCreditShare * 100);
+    parts.push(`psam ${(mix.psamFaultPerTap * 100).toFixed(1)}% (${pulled}% pulled, `
+      + `${credit}% of the others after DEBIT)`);
+  }
   const faults = parts.length === 0 ? 'no faults' : parts.join(', ');
   return `${faults}; T-Union taps ${Math.round(mix.tunionShare * 100)}%`;
 }

@@ -61,6 +61,13 @@ export const SWARM_FAULTS = [
   'params',
   /** The depot link: failed calls, and answers lost after the depot stored a batch. */
   'depot',
+  /**
+   * The PSAM in its slot (T-Union taps): at INIT SAM FOR PURCHASE (before MAC1) or at CREDIT
+   * SAM FOR PURCHASE (the card has debited, MAC2 unchecked) the contacts lose it, it answers
+   * nothing until the timeout, or it answers an error status word; or it is pulled out between
+   * taps and put back later (the firmware must power it on again).
+   */
+  'psam',
 ] as const;
 
 export type SwarmFault = (typeof SWARM_FAULTS)[number];

@@ -8,6 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import type { StoragePort } from '../../../hal/src/ports/storage_port.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
@@ -29,7 +30,7 @@ import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
 import { SwarmModel, type SwarmViolation } from './swarm_model.js';
 import type { SwarmCheck, SwarmOptions } from './swarm_options.js';
 import { SWARM_PARAMS_FLOOR, SwarmParams, type SwarmParamsPath } from './swarm_params.js';
-import { noiseControl, type NoiseControl } from './swarm_devices.js';
+import { noiseControl, PsamSlotTwin, type NoiseControl } from './swarm_devices.js';
 import { SwarmSession } from './swarm_session.js';
 
 /** Hooks a canary uses to put a defect back; the stock run uses SWARM_HOOKS_STOCK. */
@@ -51,6 +52,8 @@ export interface SwarmHooks {
   readonly wrapDepot: (depot: SwarmDepot) => DepotPort;
   /** The journal the validator sees (a canary may hide its open T-Union grey records). */
   readonly wrapJournal: (journal: Journal) => Journal;
+  /** The PSAM port the validator sees (a canary may never power the PSAM on again). */
+  readonly wrapPsam: (port: PsamPort) => PsamPort;
 }
 
 export const SWARM_HOOKS_STOCK: SwarmHooks = {
@@ -63,6 +66,7 @@ export const SWARM_HOOKS_STOCK: SwarmHooks = {
   superviseReader: true,
   wrapDepot: (depot) => depot,
   wrapJournal: (journal) => journal,
+  wrapPsam: (port) => port,
 };
 
 /** Counters of a run, for the summary line. */
@@ -83,6 +87,8 @@ export interface SwarmStats {
   /** T-Union taps answered approved, and those of them that finished a torn debit. */
   tunionApproved: number;
   tunionRecovered: number;
+  /** PSAM faults that happened: pulls, and purchase exchanges that failed (fault `psam`). */
+  psamFaults: number;
   simulatedMs: number;
 }
 
@@ -126,6 +132,8 @@ export interface SwarmWorld {
   readonly route: SimRoute;
   /** The PSAM in every board's slot: a card, it outlives the boards (and its serial counter). */
   readonly psam: PsamEmulator;
+  /** Its slot: pulled and put back, and the fault armed for a tap (fault `psam`). */
+  readonly psamSlot: PsamSlotTwin;
 }
 
 /** Card populations riding a swarm line (15 bank and 7 T-Union kinds each). */
@@ -151,6 +159,8 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   // The boards' data key (swarm_board.ts): tokens and opening only, so no IV source.
   const vault = PanVault.fromKey(simDataKey(options.seed), () => new Uint8Array(0));
   const depot = new SwarmDepot(SWARM_TERMINAL_ID);
+  const stats = swarmStatsZero();
+  const psam = new PsamEmulator(psamProfile);
   return {
     options,
     hooks,
@@ -164,23 +174,31 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
     model: new SwarmModel(checks, pool, vault, depot),
     depot,
     route,
-    psam: new PsamEmulator(psamProfile),
-    stats: {
-      taps: 0,
-      answered: 0,
-      approved: 0,
-      cuts: 0,
-      reboots: 0,
-      unplugs: 0,
-      paramsPushes: 0,
-      paramsCuts: 0,
-      clockJumps: 0,
-      diskFulls: 0,
-      topUps: 0,
-      tunionApproved: 0,
-      tunionRecovered: 0,
-      simulatedMs: 0,
-    },
+    psam,
+    psamSlot: new PsamSlotTwin(psam, () => {
+      stats.psamFaults += 1;
+    }),
+    stats,
+  };
+}
+
+function swarmStatsZero(): SwarmStats {
+  return {
+    taps: 0,
+    answered: 0,
+    approved: 0,
+    cuts: 0,
+    reboots: 0,
+    unplugs: 0,
+    paramsPushes: 0,
+    paramsCuts: 0,
+    clockJumps: 0,
+    diskFulls: 0,
+    topUps: 0,
+    tunionApproved: 0,
+    tunionRecovered: 0,
+    psamFaults: 0,
+    simulatedMs: 0,
   };
 }
 

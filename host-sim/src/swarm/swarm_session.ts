@@ -12,7 +12,12 @@ import type { WritePointHook } from '../../../firmware/src/app/params/params_flo
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
 import { bootSwarmBoard, type SwarmBoard, type SwarmUpload } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
-import { drawTapPlan, SWARM_UNPLUG_MS_MAX, type SwarmTapPlan } from './swarm_events.js';
+import {
+  drawTapPlan,
+  SWARM_UNPLUG_MS_MAX,
+  type SwarmPsamFault,
+  type SwarmTapPlan,
+} from './swarm_events.js';
 import { SWARM_FILLER_FILE } from './swarm_journal.js';
 import { SWARM_MIX_QUIET } from './swarm_mix.js';
 import {
@@ -121,6 +126,7 @@ export class SwarmSession {
     const { options, model, stats } = this.world;
     const plans = this.world.prng.fork('plan');
     const riders = this.world.prng.fork('tunion-riders');
+    const psamFaults = this.world.prng.fork('psam-faults');
     // The quiet tail stops the faults, not the T-Union riders.
     const quietMix = { ...SWARM_MIX_QUIET, tunionShare: this.world.mix.tunionShare };
     let lastCard: AnyRiderCard | null = null;
@@ -129,7 +135,7 @@ export class SwarmSession {
       const quiet = tap >= options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
       const mix = quiet ? quietMix : this.world.mix;
-      const drawn = drawTapPlan(plans, mix, this.world.pool, riders);
+      const drawn = drawTapPlan(plans, mix, this.world.pool, riders, psamFaults);
       this.world.route.stop = swarmStop(tap);
       // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
       const firstQuiet = tap === options.taps - options.quietTaps;
@@ -178,6 +184,7 @@ export class SwarmSession {
         diskFullTaps: null,
         clockJumpMs: null,
         paramsPush: null,
+        psamFault: null,
       };
       outcome = await this.tap(reTap, quiet, false);
     }
@@ -266,6 +273,10 @@ export class SwarmSession {
     if (quiet && report?.result === 'outOfService') {
       model.fail('liveness', `${card.name}: out of service after the faults stopped`);
     }
+    if (quiet && report?.reason.startsWith('tunion-psam') === true) {
+      model.fail('liveness', `${card.name}: refused (${report.reason}) with the PSAM back in `
+        + `its slot after the faults stopped`);
+    }
     this.tapEnded();
   }
 
@@ -289,6 +300,18 @@ export class SwarmSession {
     }
     if (plan.diskFullTaps !== null && this.diskTapsLeft === 0) this.fillDisk(plan.diskFullTaps);
     if (plan.unplugMs !== null) this.unplug(board, plan.unplugMs);
+    if (plan.psamFault !== null) this.psamFault(board, plan.psamFault);
+  }
+
+  /**
+   * A PSAM fault of this tap: the PSAM pulled out now, or one exchange of the tap's purchase
+   * armed to fail. Never an excuse: a refusal is an answer, and a PSAM that answers nothing
+   * costs the tap its 2 s timeout, well within the rider's patience.
+   */
+  private psamFault(board: SwarmBoard, fault: SwarmPsamFault): void {
+    const slot = this.world.psamSlot;
+    if (fault.at === 'pulled') slot.pull(board.clock, fault.outMs);
+    else slot.arm(fault.ins, fault.fault, fault.outMs, board.clock);
   }
 
   /** Faults standing when the card is placed, whichever tap started them. */
@@ -333,6 +356,8 @@ export class SwarmSession {
 
   private tapEnded(): void {
     this.board?.forgetLineRecords();
+    // An exchange fault belongs to its tap: one the tap never reached is dropped.
+    this.world.psamSlot.disarm();
     if (this.noiseTapsLeft > 0) this.noiseTapsLeft -= 1;
     // A burst ends with its last tap: the next gap and tap are clean unless a new one starts.
     if (this.noiseTapsLeft === 0) {
@@ -382,8 +407,10 @@ export class SwarmSession {
     })();
   }
 
-  /** The quiet tail: every fault off, the disk freed, the reader plugged in. */
+  /** The quiet tail: every fault off, the disk freed, the reader plugged in, the PSAM back. */
   private faultsOff(): void {
+    this.world.psamSlot.disarm();
+    this.world.psamSlot.putBack();
     this.noiseTapsLeft = 0;
     this.world.noise.lossRatio = 0;
     this.world.noise.corruptRatio = 0;
@@ -484,6 +511,9 @@ export class SwarmSession {
   /** Boots, retrying like a watchdog; checks the medium and the parameters after it. */
   private async boot(): Promise<void> {
     const { world } = this;
+    // The board was off SWARM_REBOOT_MS, longer than a PSAM stays out: it is back in its slot.
+    world.psamSlot.disarm();
+    world.psamSlot.putBack();
     for (let attempt = 1; attempt <= SWARM_BOOT_TRIES; attempt += 1) {
       this.boots += 1;
       const booted = await bootSwarmBoard({
@@ -499,6 +529,8 @@ export class SwarmSession {
         wrapJournal: world.hooks.wrapJournal,
         upload: this.upload(),
         psam: world.psam,
+        psamSlot: world.psamSlot,
+        wrapPsam: world.hooks.wrapPsam,
       });
       if (booted.ok) {
         this.adopt(booted.board);
