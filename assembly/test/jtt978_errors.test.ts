@@ -128,6 +128,37 @@ describe('JT/T 978 bad card answers', () => {
     expect(outcome.record?.tac).toBe(card.debits()[0]?.tac);
   });
 
+  it('a PSAM MAC verdict at CREDIT SAM (9302, 6988) declines mac2-invalid, the debit kept',
+    async () => {
+      for (const word of [0x9302, 0x6988]) {
+        const { card, result } = await run('tunion-interop-shenzhen', [
+          { device: 'psam', exchange: 3, replace: sw(word) },
+        ]);
+        const outcome = jtt(result);
+        expect([outcome.kind, outcome.reason, outcome.recordKind, outcome.detail]).toEqual([
+          'declined', 'mac2-invalid', 'committed-decline', word,
+        ]);
+        expect(outcome.record?.tac).toBe(card.debits()[0]?.tac);
+      }
+    });
+
+  it('a PSAM failing at CREDIT SAM with another word is no verdict: approved unverified',
+    async () => {
+      // Memory failure, conditions not satisfied, no precise diagnosis: the PSAM's own fault.
+      for (const word of [0x6581, 0x6985, 0x6f00]) {
+        const { card, result } = await run('tunion-interop-shenzhen', [
+          { device: 'psam', exchange: 3, replace: sw(word) },
+        ]);
+        const outcome = jtt(result);
+        expect([outcome.kind, outcome.reason, outcome.recordKind]).toEqual([
+          'approved', 'approved', 'clearing',
+        ]);
+        expect(outcome.record?.mac2Verified).toBe(false);
+        expect(card.debits()).toHaveLength(1);
+        expect(outcome.record?.tac).toBe(card.debits()[0]?.tac);
+      }
+    });
+
   it('a wrong MAC1 is refused by the card (9302): declined card-refused, no debit', async () => {
     const flip = (r: Uint8Array): Uint8Array => r.map((b, i) => (i === 4 ? b ^ 0x80 : b));
     const { card, result } = await run('tunion-interop-shenzhen', [

@@ -27,6 +27,9 @@ import {
 import { jsend, jfinish, jdecline, jrecordOut } from './jtt978_kernel';
 
 const SW_9000: u32 = 0x9000;
+/** The PSAM's MAC verdicts (PBOC e-purse 9302 "MAC invalid", ISO 7816-4 6988). */
+const SW_MAC_INVALID: u32 = 0x9302;
+const SW_MAC_WRONG: u32 = 0x6988;
 const SW_9401_INSUFFICIENT: u32 = 0x9401;
 /** Purchase input: amount (4) ‖ type (1) ‖ update count (1) ‖ updates. */
 const PURCHASE_HEAD: u32 = 6;
@@ -203,10 +206,19 @@ export function jfinal(tac: usize, mac2: usize): void {
   store<u8>(r + C.R_STATE, C.STATE_FINAL);
 }
 
-/** CREDIT SAM FOR PURCHASE answer: 9000 = MAC2 verified; else the debit is not authentic. */
+/**
+ * CREDIT SAM FOR PURCHASE answer: 9000 = MAC2 verified; 9302 / 6988 = the PSAM checked MAC2
+ * and it is wrong (the debit is not authentic). Any other word is the PSAM failing (memory,
+ * state), not a verdict on the card: the card has debited and given its TAC, as when the PSAM
+ * goes silent here, so the tap is approved unverified and the clearing centre's TAC check
+ * decides (a rider debited must not be told the card failed).
+ */
 export function jonCreditSam(sw: u32): i32 {
   if (sw == SW_9000) return japprove(true);
-  return jfinish(STATUS_DECLINED, R.JREASON_MAC2_INVALID, <i32>sw, KIND_COMMITTED_DECLINE);
+  if (sw == SW_MAC_INVALID || sw == SW_MAC_WRONG) {
+    return jfinish(STATUS_DECLINED, R.JREASON_MAC2_INVALID, <i32>sw, KIND_COMMITTED_DECLINE);
+  }
+  return japprove(false);
 }
 
 /** Approves with the clearing record (`verified`: the PSAM checked MAC2). */

@@ -42,8 +42,11 @@ export const TUNION_VIEW_BY_REASON: Readonly<Record<Jtt978ReasonName, TunionRow>
   'insufficient-balance': refusal('insufficientBalance', 'INSUFFICIENT_BALANCE'),
   'card-blocked': refusal('declined', 'CARD_BLOCKED'),
   'card-refused': refusal('declined', 'CARD_DECLINED'),
-  // The PSAM refused or its MAC2 check failed: nothing was taken that is not proven.
+  // The PSAM refused before the DEBIT: nothing was taken.
   'psam-refused': refusal('declined', 'CARD_DECLINED'),
+  // The PSAM found MAC2 wrong after the card's DEBIT: the card is not proven authentic. Its
+  // grey record stays open for the clearing centre's TAC check (a PSAM that merely failed
+  // there approves unverified: jtt978_purchase.ts).
   'mac2-invalid': refusal('authFailed', 'AUTHENTICATION_FAILED'),
   'link-lost': fixed('tryAgain'),
   'not-debited': fixed('tryAgain'),
