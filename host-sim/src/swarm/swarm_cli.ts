@@ -188,6 +188,7 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
     }
   }
   const figures = rate(taps, wallMs, cpuMs);
-  io.out(`shuaka swarm: ${seeds} seeds, ${taps} taps, all invariants held (${figures})`);
+  const seedsText = `${seeds} seed${seeds === 1 ? '' : 's'}`;
+  io.out(`shuaka swarm: ${seedsText}, ${taps} taps, all invariants held (${figures})`);
   return SWARM_EXIT_OK;
 }
