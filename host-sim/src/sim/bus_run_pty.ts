@@ -24,7 +24,7 @@ import type { BusRunOptions, TapLine } from './bus_run.js';
 import { drawRiderTaps, riderPool, type RiderPool, type RiderTap } from './bus_riders.js';
 import { rideTap, type RidePace } from './bus_ride.js';
 import { SIM_EPOCH_WALL_MS } from './sim_board.js';
-import { SimRoute, simBoardPsam } from './sim_tunion.js';
+import { SimRoute, simBoardPsam, simPsamPorts } from './sim_tunion.js';
 import {
   busBoardOptions,
   composeSimBoardRest,
@@ -199,7 +199,7 @@ async function ptyRigStart(
       clock,
       reader: reader.reader,
       storage: await simStorageLoaded(boardOptions, new Prng(options.seed)),
-      psam: psam?.validatorPsam ?? null,
+      ...simPsamPorts(psam),
       position: () => route.position(),
     });
     cleanups.push(async () => board.dispose());

@@ -19,7 +19,7 @@ import {
   type Pn532SimRig,
 } from '../pn532_sim/pn532_sim_rig.js';
 import { Prng } from '../prng.js';
-import { simBoardPsam, type SimPsam, type SimTunionOptions } from './sim_tunion.js';
+import { simBoardPsam, simPsamPorts, type SimPsam, type SimTunionOptions } from './sim_tunion.js';
 import {
   composeSimBoardRest,
   SIM_READER_RF,
@@ -78,7 +78,7 @@ export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard
   const tunion = options.tunion ?? null;
   const psam = await simBoardPsam(clock, (p) => rig.run(p), tunion);
   const rest = await composeSimBoardRest(options, {
-    clock, reader: rig.reader, storage, psam: psam?.validatorPsam ?? null,
+    clock, reader: rig.reader, storage, ...simPsamPorts(psam),
     ...(tunion === null ? {} : { position: tunion.position }),
   });
   await rig.run(rest.validator.start());

@@ -18,6 +18,7 @@ import {
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { IndicatorPort, IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import type { ReaderRfConfig } from '../../../hal/src/ports/reader_control_port.js';
 import type { ReaderPort } from '../../../hal/src/ports/reader_port.js';
 import {
@@ -227,6 +228,8 @@ export interface SimBoardCore {
   readonly indicatorFiles?: SysfsFiles;
   /** The opened PSAM (T-Union cards), or null / absent for none. */
   readonly psam?: ValidatorPsam | null;
+  /** The slot of a PSAM that did not open at the start (ValidatorPorts.psamUnopened). */
+  readonly psamUnopened?: PsamPort | null;
   /** The bus's stop source (tap-in/tap-out fares). */
   readonly position?: () => TransitPosition;
 }
@@ -282,7 +285,7 @@ export async function composeSimBoardRest(
           options.logSink?.(event);
         },
       },
-      psam: core.psam ?? null,
+      psam: core.psam ?? null, psamUnopened: core.psamUnopened ?? null,
       ...(core.position === undefined ? {} : { position: core.position }),
     };
     const validator = new Validator(validatorPorts, options.validator);

@@ -16,7 +16,7 @@ import {
   simStorage,
   type SimBoardRest,
 } from './sim_board_parts.js';
-import { simBoardPsam } from './sim_tunion.js';
+import { simBoardPsam, simPsamPorts } from './sim_tunion.js';
 
 /** Where a board comes up: its storage and the wall time at its simulated time zero. */
 export interface SimBoardBoot {
@@ -52,7 +52,7 @@ export async function createSimBoardOn(
   const tunion = options.tunion ?? null;
   const psam = await simBoardPsam(clock, (p) => rig.run(p), tunion);
   const rest = await composeSimBoardRest(options, {
-    clock, reader: rig.reader, storage, psam: psam?.validatorPsam ?? null,
+    clock, reader: rig.reader, storage, ...simPsamPorts(psam),
     ...(tunion === null ? {} : { position: tunion.position }),
   });
   await rig.run(rest.validator.start());

@@ -43,6 +43,12 @@ export interface SimTunionOptions {
    * a PSAM (it refuses T-Union cards). Absent: false.
    */
   readonly slotEmpty?: boolean;
+  /**
+   * The PSAM out of its slot at the start (put back with the board's `psam.port.pull(false)`):
+   * the board starts as `shuaka run --psam` does when the slot is empty, the validator given
+   * the slot to open later (psamUnopened). Absent: false.
+   */
+  readonly slotOutAtStart?: boolean;
 }
 
 /** The bus's stop source in the simulator: the scenario sets the stop before each tap. */
@@ -81,20 +87,39 @@ export function simTransitTable(lineId: string): TransitFareTable {
   };
 }
 
-/** The PSAM of a board with `tunion` options, opened; null without one or with an empty slot. */
+/**
+ * The PSAM of a board with `tunion` options, opened (or its slot with the PSAM out, when
+ * `slotOutAtStart`); null without one or with an empty slot.
+ */
 export async function simBoardPsam(
   clock: ClockPort,
   run: <T>(promise: Promise<T>) => Promise<T>,
   tunion: SimTunionOptions | null,
 ): Promise<SimPsam | null> {
   if (tunion === null || tunion.slotEmpty === true) return null;
-  return simPsamOpen(clock, run, tunion);
+  if (tunion.slotOutAtStart !== true) return simPsamOpen(clock, run, tunion);
+  const emulator = tunion.emulator ?? new PsamEmulator(tunion.psamProfile);
+  const port = new PsamPortSim(emulator, clock, { commandMs: tunion.commandMs });
+  port.pull(true);
+  const opened = await run(tunionPsamOpen(port, TUNION_PSAM_OPTIONS_DEFAULT));
+  if (opened.ok) throw new Error('simulated PSAM opened although out of its slot');
+  return { port, validatorPsam: null };
 }
 
-/** The PSAM in the board's slot, opened as `shuaka run --psam` opens a real one. */
+/**
+ * The PSAM in the board's slot, opened as `shuaka run --psam` opens a real one; validatorPsam
+ * null when it did not open at the start (`slotOutAtStart`).
+ */
 export interface SimPsam {
   readonly port: PsamPortSim;
-  readonly validatorPsam: ValidatorPsam;
+  readonly validatorPsam: ValidatorPsam | null;
+}
+
+/** The validator's PSAM ports of a board's slot (ValidatorPorts `psam`, `psamUnopened`). */
+export function simPsamPorts(psam: SimPsam | null)
+  : { psam: ValidatorPsam | null; psamUnopened: PsamPortSim | null } {
+  const opened = psam?.validatorPsam ?? null;
+  return { psam: opened, psamUnopened: psam !== null && opened === null ? psam.port : null };
 }
 
 /**

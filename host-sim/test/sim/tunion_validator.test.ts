@@ -274,6 +274,49 @@ describe('T-Union with a PSAM pulled and put back', () => {
     });
 });
 
+describe('T-Union with the PSAM out of its slot at the start', () => {
+  it('serves bank cards, refuses T-Union cards until the PSAM opens at one, then charges them',
+    async () => {
+      const l = await line({ slotOutAtStart: true });
+      try {
+        const slot = l.board.psam?.port;
+        if (slot === undefined) throw new Error('no PSAM slot');
+        const bank = population(SEED, { pki: testPki() }).card('unionpay-debit-ec');
+        const paid = await runRides(l.board, [{ card: { name: 'unionpay-debit-ec', card: bank },
+          gapMs: 1_500, holdMs: 400, faults: [] }]);
+        expect(paid.lines[0]?.report?.result).toBe('approved');
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        const rider1 = rider('tunion-interop-shenzhen', card);
+        const psamEvents = (): unknown[] => l.board.logs.map((e) => e['event'])
+          .filter((e) => e === 'psam-down' || e === 'psam-back');
+        // A bank card never tries the PSAM; the first T-Union card does, and is refused.
+        expect(psamEvents()).toEqual([]);
+        const out = await tapAt(l, 3, rider1);
+        expect([out.report?.result, out.report?.reason])
+          .toEqual(['notAccepted', 'tunion-psam-unavailable']);
+        expect(out.screen).toBe('交易失败 / 不支持此卡 / 代码 04-76');
+        expect(psamEvents()).toEqual(['psam-down']);
+        slot.pull(false);
+        // Back in its slot, but the last try is not TUNION_PSAM_REOPEN_MS old: not tried yet.
+        const early = await tapAt(l, 3, rider1);
+        expect(early.report?.reason).toBe('tunion-psam-unavailable');
+        expect(psamEvents()).toEqual(['psam-down']);
+        // Opened at this card, given to the kernel, and the same tap is served.
+        const boarded = await tapAt(l, 3, rider1, [], 6_000);
+        expect([boarded.report?.result, boarded.report?.fareRule])
+          .toEqual(['approved', 'tunion-boarding']);
+        expect(psamEvents()).toEqual(['psam-down', 'psam-back']);
+        const alighted = await tapAt(l, 8, rider1);
+        expect(alighted.report?.result).toBe('approved');
+        expectCharged(l.board, card, [0, FARE_3_TO_8]);
+        expect(finals(l.board).map((f) => f.purchase.terminalNumberHex))
+          .toEqual(['000000000123', '000000000123']);
+      } finally {
+        l.board.dispose();
+      }
+    });
+});
+
 /** Commands the card gets in a clean alighting tap (its last one is DEBIT FOR PURCHASE). */
 async function alightingCommands(): Promise<number> {
   const l = await line();

@@ -121,16 +121,27 @@ export class TapSession {
       const recovered = await this.recover(candidate, uidHex, startedMs);
       if (recovered !== null) return recovered;
     }
-    // A T-Union grey record of this card left open (DEBIT unanswered, power cut): finished
-    // by the card's proof, or found not debited and purchased again (domain.md 7.5). A PSAM
-    // that came back different at the last T-Union tap is given to the kernel first.
+    return this.tunionThenTransact(uidHex, known, startedMs);
+  }
+
+  /**
+   * A T-Union grey record of this card left open (DEBIT unanswered, power cut): finished by
+   * the card's proof, or found not debited and purchased again (domain.md 7.5); then the tap.
+   * A PSAM that came back different at the last T-Union tap is given to the kernel first. A
+   * PSAM configured at start that opened only at this card (transact: 'psam-back') is in the
+   * kernel now: the card's greys are looked at again before it is charged (once: the PSAM is
+   * no longer one waiting for its first open).
+   */
+  private async tunionThenTransact(uidHex: string, known: CardIdentity | null,
+    startedMs: number): Promise<TapReport> {
     this.tunion.refresh();
     const reader = new ReaderIo(this.ports, this.config.transceiveTimeoutMs,
       async () => 'proceed');
     const tunionRecovered = await this.tunion.recover(uidHex, (c) => reader.transceive(c),
       startedMs);
     if (tunionRecovered !== null) return tunionRecovered;
-    return this.transact(uidHex, known, startedMs);
+    const ended = await this.transact(uidHex, known, startedMs);
+    return ended === 'psam-back' ? this.tunionThenTransact(uidHex, known, startedMs) : ended;
   }
 
   private quote(pan: string | null, psn: number): FareDecision {
@@ -202,7 +213,7 @@ export class TapSession {
     uidHex: string,
     known: CardIdentity | null,
     startedMs: number,
-  ): Promise<TapReport> {
+  ): Promise<TapReport | 'psam-back'> {
     let quote = this.quote(known?.pan ?? null, known?.psn ?? 0);
     for (let restart = 0; ; restart += 1) {
       if (quote.kind !== 'charge') throw new Error('a repeated tap is refused before the kernel');
@@ -245,8 +256,9 @@ export class TapSession {
       this.logOutcome('transaction', ended);
       if (ended.reason === 'no-accepted-app'
         && ended.detail === KernelStatus.ERR_JTT978_NOT_CONFIGURED) {
-        // The card's only accepted application is T-Union, and this validator has no PSAM.
-        return this.tunion.refuseNoPsam(startedMs, uidHex);
+        // The card's only accepted application is T-Union, and the kernel has no PSAM: none
+        // configured, or one not opened since the start (tried now).
+        return this.tunion.refuseUnconfigured(startedMs, uidHex);
       }
       if (stopped && ended.reason === 'host-refused') return admissionStopReport(startedMs, ended);
       if (requote !== null && ended.reason === 'host-refused') {

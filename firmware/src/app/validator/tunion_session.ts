@@ -92,12 +92,14 @@ export class TunionTaps {
   /**
    * Before a tap (outside any kernel transaction): a different PSAM that came back at the last
    * T-Union tap (tunion_psam_keeper.ts) is given to the kernel. Costs a bank tap nothing.
+   * False when the kernel refused it (logged).
    */
-  refresh(): void {
-    if (!this.reconfigureDue) return;
+  refresh(): boolean {
+    if (!this.reconfigureDue) return true;
     this.reconfigureDue = false;
     const refused = this.configure();
     if (refused !== null) this.ports.log.log({ event: 'psam-refused-by-kernel', detail: refused });
+    return refused === null;
   }
 
   /** At a T-Union card's decision point: reopens a PSAM that lost power, then its verdict. */
@@ -225,6 +227,23 @@ export class TunionTaps {
       reason: `tunion-${why}`, panMasked: null, amountMinor: null, balanceMinor: null,
       fareRule: null, journalSeqs: [], recovered: false,
     });
+  }
+
+  /**
+   * A T-Union card the kernel handed back unconfigured (ERR_JTT978_NOT_CONFIGURED). Without a
+   * PSAM: refused with its own screen. With one configured that has not opened since the
+   * start: opened now (rate-limited as at a decision point); once open and given to the kernel
+   * (here, outside the transaction) 'psam-back' asks the caller to run the tap again, else the
+   * card is refused as while a PSAM is gone.
+   */
+  async refuseUnconfigured(startedMs: number, uidHex: string)
+    : Promise<TapReport | 'psam-back'> {
+    if (!this.keeper.awaitingFirstOpen()) return this.refuseNoPsam(startedMs, uidHex);
+    if ((await this.keeper.reopen()) === 'changed') {
+      this.reconfigureDue = true;
+      if (this.refresh()) return 'psam-back';
+    }
+    return this.refusePsam('psam-unavailable', startedMs);
   }
 
   /** A T-Union card on a validator without a PSAM: refused with its own screen and log line. */

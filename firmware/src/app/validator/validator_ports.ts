@@ -43,6 +43,13 @@ export interface ValidatorPorts {
    * PSAM, and T-Union cards are refused with their own screen and log line.
    */
   readonly psam?: ValidatorPsam | null;
+  /**
+   * The slot of a PSAM that was configured but did not open at boot (slot empty, power-on
+   * failed, SELECT or READ BINARY refused): bank cards are served, T-Union cards refused as
+   * with a PSAM gone, and it is opened at a T-Union card (tunion_psam_keeper.ts). Only read
+   * when `psam` is null or absent; null or absent: none.
+   */
+  readonly psamUnopened?: PsamPort | null;
   /** Where the bus is now (the stop source: route position, driver console, simulator). */
   readonly position?: () => TransitPosition;
 }
