@@ -11,6 +11,7 @@ import type { QpbocMode } from '../../../assembly/host/qpboc_session.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort } from '../../../hal/src/ports/display_port.js';
 import type { IndicatorPort } from '../../../hal/src/ports/indicator_port.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import type { Journal } from '../app/journal/journal.js';
 import type { ParamSet } from '../app/params/params_store.js';
 import { Validator } from '../app/validator/validator.js';
@@ -272,7 +273,8 @@ async function bootDevices(
   const params = { set: booted.set };
   const validator = composeValidator(
     { kernel, journal: journal.value, panVault: panVault.value, params,
-      display: display.value.part, indicator, clock, log, psam: psam.value?.psam ?? null },
+      display: display.value.part, indicator, clock, log, psam: psam.value?.psam ?? null,
+      psamUnopened: psam.value?.unopened?.port ?? null },
     boardReaderPort(reader.value),
     options,
   );
@@ -316,9 +318,14 @@ interface ValidatorParts {
   readonly log: LogPort;
   /** The PSAM of `--psam`, or null. */
   readonly psam: ValidatorPsam | null;
+  /** The slot of `--psam` whose PSAM did not open at boot, or null. */
+  readonly psamUnopened: PsamPort | null;
 }
 
-/** The PSAM of `--psam pcsc:NAME`, opened and read; null without the flag. */
+/**
+ * The PSAM of `--psam pcsc:NAME`, opened and read; null without the flag. A PSAM that does
+ * not open (its reader is listed) is logged as psam-down and left to the validator to open.
+ */
 async function bootBoardPsam(
   options: BusValidatorOptions,
   clock: ClockPort,
@@ -328,6 +335,12 @@ async function bootBoardPsam(
   if (name === null) return { ok: true, value: null };
   const opened = await bootPcscPsam(name, clock, log);
   if (!opened.ok) return opened;
+  if (opened.value.psam === null) {
+    const detail = opened.value.unopened?.problem ?? 'PSAM not opened';
+    log.log({ event: 'psam-down', reader: name, detail,
+      retry: 'bank cards served; T-Union cards refused until the PSAM opens at one of them' });
+    return opened;
+  }
   const { terminalNumber, keyIndex, validFromDigits, validToDigits } = opened.value.psam;
   log.log({ event: 'psam', reader: name, keyIndex,
     terminalNumber: Buffer.from(terminalNumber).toString('hex').toUpperCase(),
@@ -379,6 +392,7 @@ function composeValidator(
       panVault: parts.panVault,
       log: parts.log,
       psam: parts.psam,
+      psamUnopened: parts.psamUnopened,
     },
     {
       ...VALIDATOR_CONFIG_DEFAULT,

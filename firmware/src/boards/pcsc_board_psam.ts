@@ -1,8 +1,10 @@
 // The validator's PSAM through PC/SC (`shuaka run --psam pcsc:NAME`): the SAM slot of a
 // validator board or a desktop contact reader, opened by name at boot; the PSAM powered, its
-// application selected, its terminal number and key index read (tunion_psam.ts).
+// application selected, its terminal number and key index read (tunion_psam.ts). A PSAM that
+// does not open at boot leaves the validator running without it until it opens.
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
 import { PcscPsam } from '../../../hal/src/pcsc/pcsc_psam.js';
 import {
   TUNION_PSAM_OPTIONS_DEFAULT,
@@ -12,17 +14,23 @@ import {
 import type { LogPort, ValidatorPsam } from '../app/validator/validator_ports.js';
 import { pcscReadersWaitFor } from './pcsc_board_reader.js';
 
-/** A PSAM opened at boot, and how to let it go. */
+/**
+ * The PSAM of `--psam` after boot: opened (`psam`), or its reader listed but the PSAM not
+ * opened (`unopened`: the slot and the operator's sentence; the validator runs and opens it
+ * at a T-Union card), and how to let it go.
+ */
 export interface PcscBoardPsam {
-  readonly psam: ValidatorPsam;
+  readonly psam: ValidatorPsam | null;
+  readonly unopened: { readonly port: PsamPort; readonly problem: string } | null;
   close(): Promise<void>;
 }
 
 /**
  * Opens PC/SC, waits up to PCSC_READER_START_WAIT_MS for the reader `name` (a prefix of its
- * PC/SC name is enough), powers the PSAM and reads files 0016/0017. Returns the PSAM, or the
- * sentence for the operator: PC/SC binding missing, reader not listed (with the readers that
- * are), slot empty, or the PSAM's refusal of a step (with its status word).
+ * PC/SC name is enough), powers the PSAM and reads files 0016/0017. Refused (the sentence for
+ * the operator) only for what will not heal at the validator: the PC/SC binding missing, or
+ * the reader not listed (with the readers that are). A slot that is empty or a PSAM that
+ * refuses a step (with its status word) gives `unopened`: a PSAM can be put back or replaced.
  */
 export async function bootPcscPsam(
   name: string,
@@ -40,8 +48,10 @@ export async function bootPcscPsam(
     readers.close();
   };
   if (!opened.ok) {
-    await close();
-    return { ok: false, message: `${tunionPsamProblemText(opened.problem)} (reader "${name}")` };
+    // Unpowered: the first attempt at a T-Union card starts from a cold reset.
+    await port.powerOff();
+    const problem = `${tunionPsamProblemText(opened.problem)} (reader "${name}")`;
+    return { ok: true, value: { psam: null, unopened: { port, problem }, close } };
   }
-  return { ok: true, value: { psam: opened.value, close } };
+  return { ok: true, value: { psam: opened.value, unopened: null, close } };
 }

@@ -63,9 +63,13 @@ export const RUN_USAGE = `Usage:
                           full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
       --psam pcsc:NAME    the PSAM of T-Union (JT/T 978) cards in PC/SC reader NAME (a SAM
                           slot, or a contact reader; NAME or its start): powered, selected
-                          and its terminal number read at start (logged as psam); a reader
-                          not listed, an empty slot or a PSAM that refuses stops the start
-                          (exit 3). Without it T-Union cards are refused (不支持此卡)
+                          and its terminal number read at start (logged as psam). PC/SC
+                          missing or the reader not listed within 3 s stops the start
+                          (exit 3); an empty slot or a PSAM that refuses does not: it is
+                          logged (psam-down), bank cards are served, T-Union cards refused
+                          (不支持此卡 04-76) and the PSAM tried again at a T-Union card, at
+                          most every 5 s; once it opens (psam-back) that card and the next
+                          are served. Without --psam T-Union cards are refused (不支持此卡)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
@@ -93,8 +97,8 @@ Exit codes:
      others, kernel, crash hook; or crashed
   2  bad usage
   3  reader: serial port cannot be opened, or no PN532 answers at start; PC/SC reader not
-     listed or PC/SC not installed; the --psam reader not listed, its slot empty, or the PSAM
-     refusing SELECT or READ BINARY
+     listed or PC/SC not installed; the --psam reader not listed (an empty PSAM slot or a
+     PSAM refusing SELECT or READ BINARY is no exit: the validator starts without it)
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
   5  display: the display's serial port cannot be opened
   6  turnstile (--board gate): its device cannot be opened, or the controller does not answer

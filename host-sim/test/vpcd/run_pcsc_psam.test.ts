@@ -1,8 +1,9 @@
 // `node bin/shuaka.js run --psam pcsc:NAME` as a real process: the PSAM emulator in one slot of
 // a private pcscd (vpcd), a virtual T-Union card in the other (the contactless reader); the
 // validator opens the PSAM at start, reads its terminal number, and a T-Union tap is approved
-// and journalled with a TAC the depot's verifier accepts. An empty PSAM slot, an unknown PSAM
-// reader and a bad flag each stop the start with their exit code and sentence.
+// and journalled with a TAC the depot's verifier accepts. An unknown PSAM reader and a bad flag
+// each stop the start with their exit code and sentence; an empty PSAM slot does not: the
+// validator starts without it and opens it at a T-Union tap once it is put in.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -229,12 +230,18 @@ describe.skipIf(MISSING !== null)('shuaka run --psam pcsc:NAME over pcscd + vpcd
     }, () => master)).toBe('valid');
   }, 90_000);
 
-  it('emptyPsamSlot_exit3_namesTheStepAndTheCause', async () => {
+  it('emptyPsamSlot_startsAnyway_logsPsamDownWithTheStepAndTheCause', async () => {
     const r = run([...(await flags('journal-empty')), '--psam',
       `pcsc:${pcscd.readerNames[1]}`], env);
     running.push(r.child);
-    expect(await r.exit).toBe(3);
-    expect(r.err.join('')).toMatch(/PSAM power-on failed: CARD_GONE: no card in .*\(reader "/);
+    await until('start', () => r.events.some((e) => e['event'] === 'start'));
+    const down = r.events.filter((e) => e['event'] === 'psam-down');
+    expect(down.map((e) => e['detail']))
+      .toEqual([expect.stringMatching(/^PSAM power-on failed: CARD_GONE: no card in .*\(reader "/)]);
+    expect(r.events.find((e) => e['event'] === 'start')?.['outOfService']).toBeNull();
+    expect(r.child.exitCode).toBeNull();
+    r.child.kill('SIGTERM');
+    expect(await r.exit, r.err.join('')).toBe(0);
   }, 60_000);
 
   it('unknownPsamReader_exit3_listsTheReaders', async () => {
@@ -262,4 +269,63 @@ describe.skipIf(MISSING !== null)('shuaka run --psam with a PSAM past its end da
     expect(t.card.balanceMinor()).toBe(t.before);
     expect(t.records).toEqual([]);
   }, 90_000);
+});
+
+/** Starts one tap of `card` (a new contactless connection) and waits for its tap event. */
+async function tapOnce(r: Run, pcscd: PrivatePcscd, card: VpcdCard, taps: number) {
+  const contactless = new VpcdClient(card);
+  await contactless.connect('127.0.0.1', pcscd.port);
+  try {
+    await until(`tap ${taps}`, () => r.events.filter((e) => e['event'] === 'tap').length >= taps);
+  } finally {
+    await contactless.disconnect();
+  }
+  return r.events.filter((e) => e['event'] === 'tap')[taps - 1] ?? {};
+}
+
+// Its own pcscd: the PSAM slot must never have held a card before this run puts one in.
+describe.skipIf(MISSING !== null)('shuaka run --psam started with the PSAM slot empty', () => {
+  const world = pcscWorld();
+
+  it('tunionTaps_refusedWhileOut_servedOnceThePsamIsPutIn', async () => {
+    const pcscd = world.pcscd();
+    const env = world.env();
+    const args = [...(await world.flags('journal')), '--psam', `pcsc:${pcscd.readerNames[1]}`,
+      '--max-taps', '2'];
+    const r = run(args, env);
+    world.running.push(r.child);
+    const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 2);
+    const before = card.balanceMinor();
+    const psam = new VpcdClient(new PsamCard(new PsamEmulator(testPsamProfile())));
+    try {
+      await until('start', () => r.events.some((e) => e['event'] === 'start'));
+      expect(r.events.filter((e) => e['event'] === 'psam-down')).toHaveLength(1);
+      const out = await tapOnce(r, pcscd, new VpcdContactlessCard(card), 1);
+      expect([out['result'], out['reason']], JSON.stringify(out))
+        .toEqual(['notAccepted', 'tunion-psam-unavailable']);
+      const triedAtMs = Date.now();
+      await psam.connect('127.0.0.1', pcscd.port + 1);
+      await untilCardSeen(pcscd.readerNames[1], env);
+      // The validator tries a PSAM at most every 5 s (TUNION_PSAM_REOPEN_MS).
+      await new Promise((done) => setTimeout(done, Math.max(0, triedAtMs + 5_500 - Date.now())));
+      const back = await tapOnce(r, pcscd, new VpcdContactlessCard(card), 2);
+      expect([back['result'], back['amountMinor'], back['fareRule']], JSON.stringify(back))
+        .toEqual(['approved', 150, 'tunion-flat']);
+    } finally {
+      await psam.disconnect();
+    }
+    expect(await r.exit, r.err.join('')).toBe(0);
+    const events = r.events.map((e) => e['event']);
+    expect(events.filter((e) => e === 'psam-down' || e === 'psam-back'))
+      .toEqual(['psam-down', 'psam-down', 'psam-back']);
+    expect(card.balanceMinor()).toBe(before - 150);
+    const dir = join(world.dir(), 'journal');
+    const files = new Map(readdirSync(dir)
+      .map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))] as const));
+    const entries = journalScanFiles(files, JOURNAL_FILE_NAME, true).records.map((x) => x.entry);
+    expect(entries.map((e) => e.kind)).toEqual(['tunion_grey', 'tunion_final']);
+    const final = entries[1];
+    if (final?.kind !== 'tunion_final') throw new Error('no final');
+    expect(final.purchase.terminalNumberHex).toBe('000000000123');
+  }, 120_000);
 });
