@@ -82,6 +82,6 @@ describe('shuaka swarm (subprocess)', () => {
     expect(run.status, `seed ${SEED}: ${run.stdout}`).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^seed ${SEED}: \\d+ taps`, 'm'));
     expect(run.stdout).toMatch(/taps\/s wall, [\d,]+ taps\/s CPU/);
-    expect(run.stdout).toContain('1 seeds');
+    expect(run.stdout).toContain('shuaka swarm: 1 seed, ');
   });
 });
