@@ -10,6 +10,7 @@ import {
 import {
   daysBetween, isCalendarDay, localDayDigits,
 } from '../src/app/validator/validator_time.js';
+import { TunionPsamKeeper } from '../src/app/validator/tunion_psam_keeper.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import { PsamEmulator } from '../../host-sim/src/psam/psam_emulator.js';
 import { PsamPortSim } from '../../host-sim/src/psam/psam_port_sim.js';
@@ -69,6 +70,31 @@ describe('tunionPsamOpen', () => {
     const opened = await open(testPsamProfile({ endDate: Uint8Array.of(0x20, 0x26, 0x13, 0x01) }));
     expect(opened).toEqual({ ok: false,
       problem: { step: 'read-0017', detail: 'end date 20261301 is not a date YYYYMMDD' } });
+  });
+
+  it('leavesASlotItCouldNotOpen_unpowered_soThatTheKeeperTriesItAgain', async () => {
+    // SELECT answered 6581 once (a PSAM reseated badly); then the PSAM answers normally.
+    let refuseSelect = true;
+    const faults = {
+      inserted: () => true,
+      exchange: (capdu: Uint8Array) => {
+        if (!(refuseSelect && capdu[1] === 0xa4)) return null;
+        refuseSelect = false;
+        return { kind: 'status', sw: 0x6581 } as const;
+      },
+    };
+    const port = new PsamPortSim(new PsamEmulator(testPsamProfile()), clock,
+      { commandMs: 0, faults });
+    const first = await tunionPsamOpen(port, TUNION_PSAM_OPTIONS_DEFAULT);
+    expect(first.ok).toBe(false);
+    expect(port.slotState().kind).toBe('present');
+    const keeper = new TunionPsamKeeper({
+      psamUnopened: port,
+      clock: { ...clock, nowMs: () => 0, wallMs: () => Date.UTC(2026, 11, 4) } as ClockPort,
+      log: { log: () => undefined },
+    }, 480);
+    expect(await keeper.reopen()).toBe('changed');
+    expect(keeper.current()?.terminalNumber).toEqual(testPsamProfile().terminalNumber);
   });
 });
 

@@ -66,12 +66,19 @@ export async function tunionPsamOpen(
   port: PsamPort,
   options: TunionPsamOptions,
 ): Promise<TunionPsamResult> {
-  const fail = (step: TunionPsamProblem['step'], detail: string): TunionPsamResult => ({
+  const failed = (step: TunionPsamProblem['step'], detail: string): TunionPsamResult => ({
     ok: false,
     problem: { step, detail },
   });
+  // Powered but not opened is unpowered again: a slot left powered reads as a PSAM in use
+  // (slotState 'powered'), and the keeper would never try it again.
+  const fail = async (step: TunionPsamProblem['step'], detail: string)
+    : Promise<TunionPsamResult> => {
+    await port.powerOff();
+    return failed(step, detail);
+  };
   const atr = await port.powerOn({ timeoutMs: options.powerOnTimeoutMs });
-  if (!atr.ok) return fail('power-on', `${atr.error}: ${atr.detail}`);
+  if (!atr.ok) return failed('power-on', `${atr.error}: ${atr.detail}`);
   const command = { timeoutMs: options.transmitTimeoutMs };
   const selected = await selectPsamApplication(port, command);
   if (!selected.ok) return fail('select', detailOf(selected.error));
