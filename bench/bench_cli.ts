@@ -131,10 +131,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     htmlPath: join(DEFAULT_OUT_DIR, 'bench-report.html'),
     comparePath: null,
   };
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i] ?? '';
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
+    // As every shuaka command: two values for one setting is a mistake to name.
+    if (seen.has(flag)) throw new Error(`${flag} given twice: give it once`);
+    seen.add(flag);
     switch (flag) {
       case '--only':
         args = { ...args, only: listFlag(value, BENCH_SUITES, 'suite') };

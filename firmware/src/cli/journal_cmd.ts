@@ -103,15 +103,17 @@ function streamingHeap(): void {
 /** Options of verify and export that take a value (`--stats` after one is its value). */
 const VALUE_OPTIONS = new Set(['--journal', '--out', '--data-key']);
 
-/** `argv` without its `--stats` flag, and whether it was there. */
-function statsFlag(argv: readonly string[]): { rest: string[]; stats: boolean } {
-  const { rest, given } = flagTaken(argv, '--stats');
-  return { rest, stats: given };
-}
-
-/** `argv` without the boolean `flag` (not when it is an option's value), and whether given. */
-function flagTaken(argv: readonly string[], flag: string): { rest: string[]; given: boolean } {
+/**
+ * `argv` without the boolean `flag` (not when it is an option's value), and whether given;
+ * null, after saying so, when it was given twice (as cliParse refuses any flag given twice).
+ */
+function flagTaken(argv: readonly string[], flag: string, io: CliIo)
+  : { rest: string[]; given: boolean } | null {
   const rest = argv.filter((arg, i) => arg !== flag || VALUE_OPTIONS.has(argv[i - 1] ?? ''));
+  if (argv.length - rest.length > 1) {
+    io.err(`${flag} given twice: give it once`);
+    return null;
+  }
   return { rest, given: rest.length !== argv.length };
 }
 
@@ -137,10 +139,11 @@ async function streamingCommand(
 ): Promise<number> {
   const startedMs = performance.now();
   const cpuStarted = process.cpuUsage();
-  const { rest, stats } = statsFlag(argv);
+  const taken = flagTaken(argv, '--stats', io);
+  if (taken === null) return usage(io);
   streamingHeap();
-  const code = await run(rest, io);
-  if (stats) io.err(statsLine(startedMs, cpuStarted));
+  const code = await run(taken.rest, io);
+  if (taken.given) io.err(statsLine(startedMs, cpuStarted));
   return code;
 }
 
@@ -237,7 +240,9 @@ async function exportWithoutKey(
 }
 
 async function journalExportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { rest, given: salvage } = flagTaken(argv, '--salvage');
+  const taken = flagTaken(argv, '--salvage', io);
+  if (taken === null) return usage(io);
+  const { rest, given: salvage } = taken;
   const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';

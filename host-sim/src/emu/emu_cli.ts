@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+
+import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 
 import { POPULATION_NAMES, population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
@@ -69,8 +72,8 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
     return EXIT_OK;
   }
   const options = emuParse(argv);
-  if (options === null) {
-    io.err(EMU_USAGE);
+  if (typeof options === 'string') {
+    io.err(`shuaka emu: ${options}\n${EMU_USAGE}`);
     return EXIT_USAGE;
   }
   if (!socatAvailable()) {
@@ -91,25 +94,29 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
   }
 }
 
-function emuParse(argv: readonly string[]): EmuOptions | null {
-  let dir: string | null = null;
-  let seed = SEED_DEFAULT;
-  let display = false;
-  let verbose = false;
-  for (let i = 0; i < argv.length; i += 1) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--display') display = true;
-    else if (flag === '--verbose') verbose = true;
-    else if (flag === '--dir' && value !== undefined && value !== '') {
-      dir = value;
-      i += 1;
-    } else if (flag === '--seed' && value !== undefined && /^[0-9]{1,9}$/.test(value)) {
-      seed = Number(value);
-      i += 1;
-    } else return null;
+const EMU_FLAGS = {
+  dir: { type: 'string' },
+  seed: { type: 'string' },
+  display: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+} as const;
+
+/** The options, or the sentence that names what is wrong (an unknown or repeated flag...). */
+function emuParse(argv: readonly string[]): EmuOptions | string {
+  try {
+    const { values: v } = parseArgs({
+      args: cliFlagsChecked(argv, EMU_FLAGS), options: EMU_FLAGS, strict: true,
+      allowPositionals: false,
+    });
+    if (v.dir === '') throw new RangeError('--dir needs a directory, got nothing');
+    if (v.seed !== undefined && !/^[0-9]{1,9}$/.test(v.seed)) {
+      throw new RangeError(`--seed must be an integer in 0..999999999, got '${v.seed}'`);
+    }
+    return { dir: v.dir ?? null, seed: v.seed === undefined ? SEED_DEFAULT : Number(v.seed),
+      display: v.display === true, verbose: v.verbose === true };
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
-  return { dir, seed, display, verbose };
 }
 
 async function emuServe(
