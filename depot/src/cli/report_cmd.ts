@@ -57,6 +57,12 @@ function tunionBlockTitle(rows: readonly TunionBlockRow[]): string {
   return `T-Union cards on the deny list (${tunionCardsBlocked(rows)} blocked)`;
 }
 
+/** The page title of each section choice (the settlement table's title in text). */
+const REPORT_TITLES: Readonly<Record<Section, string>> = {
+  all: 'Settlement', settlement: 'Settlement', tunion: 'T-Union (JT/T 978)',
+  'tunion-blocked': 'T-Union cards on the deny list',
+};
+
 /** The report text from the database (TACs verified first when `keys` is given). */
 async function dbReport(db: DepotDb, format: Format, section: Section, day: string | null,
   keys: TacKeyLookup | null): Promise<string> {
@@ -66,13 +72,13 @@ async function dbReport(db: DepotDb, format: Format, section: Section, day: stri
   const tunion = section === 'tunion' || section === 'all'
     ? await tunionSectionRows(db, day) : null;
   const blocks = section === 'settlement' ? null : await tunionBlockRows(db, day);
-  const title = `Settlement${day === null ? '' : ` ${day}`}`;
+  const title = `${REPORT_TITLES[section]}${day === null ? '' : ` ${day}`}`;
   switch (format) {
     case 'csv':
       if (section === 'tunion-blocked') return tunionBlockCsv(blocks ?? []);
       return tunion === null ? settlementCsv(settlement) : tunionCsv(tunion);
     case 'html':
-      return settlementHtml(settlement, title, tunion, blocks);
+      return settlementHtml(withSettlement ? settlement : null, title, tunion, blocks);
     case 'text': {
       const parts = withSettlement ? [textTable(title, SETTLEMENT_COLUMNS,
         settlement.map(settlementCells))] : [];

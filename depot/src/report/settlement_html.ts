@@ -88,7 +88,8 @@ function tunionBlocksHtml(rows: readonly TunionBlockRow[]): string {
   const table = rows.length === 0 ? '<p>No T-Union card met on the deny list.</p>'
     : htmlTable(TUNION_BLOCK_COLUMNS, rows.map(tunionBlockCells));
   return `<h2>T-Union cards on the deny list</h2>
-<p>${tunionCardsBlocked(rows)} cards blocked. One row per card met by a validator. outcome:
+<p>${tunionCardsBlocked(rows)} cards blocked. One row per time a validator met a listed card
+(a card met twice has two rows). outcome:
 blocked (the card confirmed APPLICATION BLOCK), not-confirmed (sent; the card refused it or
 left before answering: card_sw), not-sent (the block stopped before the command). The card
 is refused in every case; one not blocked is blocked at its next tap.</p>
@@ -96,20 +97,23 @@ ${table}`;
 }
 
 /**
- * The whole page; the T-Union section when `tunion` is given, the deny-listed T-Union cards
- * met when `blocks` is.
+ * The whole page: the settlement chart and table when `rows` is given (null: a page of the
+ * T-Union sections only, which must not read as a day without settlement), the T-Union
+ * section when `tunion` is, the deny-listed T-Union cards met when `blocks` is.
  */
-export function settlementHtml(rows: readonly SettlementRow[], title: string,
+export function settlementHtml(rows: readonly SettlementRow[] | null, title: string,
   tunion: readonly TunionSectionRow[] | null = null,
   blocks: readonly TunionBlockRow[] | null = null): string {
+  const settlement = rows === null ? '' : `<p>Amounts in minor units. Bars: authorised (green), `
+    + `declined (red), outstanding (grey).</p>
+${settlementSvg(rows)}
+${htmlTable(SETTLEMENT_COLUMNS, rows.map(settlementCells))}`;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:sans-serif}td,th{padding:2px 6px;border:1px solid #ccc}
 td{text-align:right}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
-<p>Amounts in minor units. Bars: authorised (green), declined (red), outstanding (grey).</p>
-${settlementSvg(rows)}
-${htmlTable(SETTLEMENT_COLUMNS, rows.map(settlementCells))}
+${settlement}
 ${tunion === null ? '' : tunionHtml(tunion)}
 ${blocks === null ? '' : tunionBlocksHtml(blocks)}</body></html>
 `;

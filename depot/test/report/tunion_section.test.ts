@@ -36,6 +36,7 @@ import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { TUNION_COLUMNS } from '../../src/report/tunion_section.js';
 import { TUNION_BLOCK_COLUMNS } from '../../src/report/tunion_blocks_section.js';
+import { SETTLEMENT_COLUMNS } from '../../src/report/settlement_report.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? Date.now() % 1_000_000);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -294,6 +295,16 @@ describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
     expect(bodies[1]?.match(/<tr>/g)).toHaveLength(expected(rides, true, '2026-12-01').size);
     expect(bodies[2]?.match(/<tr>/g) ?? []).toHaveLength(dayBlocks.length);
     expect(html.stdout).toContain(`<p>${cardsBlocked(dayBlocks)} cards blocked.`);
+    // A page of the T-Union sections alone has no settlement table to read as "none".
+    const blockedPage = report('--section', 'tunion-blocked', '--format', 'html');
+    expect(blockedPage.status, blockedPage.stderr).toBe(0);
+    expect(blockedPage.stdout).toContain('<h1>T-Union cards on the deny list</h1>');
+    expect(blockedPage.stdout).not.toContain('Settlement');
+    for (const column of SETTLEMENT_COLUMNS.filter((c) => !TUNION_BLOCK_COLUMNS.includes(
+      c as (typeof TUNION_BLOCK_COLUMNS)[number]))) {
+      expect(blockedPage.stdout).not.toContain(`<th>${column}</th>`);
+    }
+    expect(blockedPage.stdout.match(/<tbody>/g) ?? []).toHaveLength(blocks.length === 0 ? 0 : 1);
   });
 
   it('refuses_aCsvOfTwoTables_andABadKeyFile', () => {
