@@ -205,6 +205,10 @@ describe(`shuaka journal on ${RECORDS} records (SHUAKA_SEED=${SEED})`, () => {
     }
     const clearing = expected.filter((line) => line.type === 'clearing').length;
     expect(exported.err).toContain(`exported ${expected.length} lines (${clearing} clearing,`);
+    // The summary's parts add up to the lines (torn and reconciled ones count as other).
+    const parts = /lines \((\d+) clearing, (\d+) uncertain(?:, (\d+) other)?\)/
+      .exec(exported.err)?.slice(1).map((n) => Number(n ?? 0)) ?? [];
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(expected.length);
     expect(exported.err).toContain(`through seq ${RECORDS}`);
     // Byte for byte the lines the decoding export makes of the same files (the CLI writes
     // most of them from the payload bytes without decoding).

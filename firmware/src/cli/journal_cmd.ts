@@ -40,7 +40,8 @@ export const JOURNAL_USAGE = `Usage:
       the last seq, the acknowledged seq and the uncertain taps (PANs masked).
   shuaka journal export [--salvage] [--journal DIR] [--data-key FILE] [--out FILE] [--stats]
       Write the records not yet acknowledged (clearing records with ICC data as TLV hex,
-      torn, reconciled and still-open records) as JSON lines to FILE, or to stdout. The
+      torn, reconciled and still-open records; T-Union purchases, their open grey records
+      and the deny-listed T-Union cards met) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
       (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
@@ -297,7 +298,10 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   }
   const closed = await sink.close(complete);
   if (streamed === null || !closed) return EXIT_FAILED;
-  const summary = `${counts.clearing} clearing, ${counts.uncertain} uncertain`;
+  // Torn, reconciled, T-Union grey and deny-list block lines: neither clearing nor open.
+  const other = counts.lines - counts.clearing - counts.uncertain;
+  const summary = `${counts.clearing} clearing, ${counts.uncertain} uncertain`
+    + `${other > 0 ? `, ${other} other` : ''}`;
   const throughSeq = verified.state.lastSeq;
   io.err(`exported ${counts.lines} lines (${summary}) through seq ${throughSeq}`);
   if (counts.lines > 0) io.err(`after upload: shuaka journal ack --through ${throughSeq}`);
