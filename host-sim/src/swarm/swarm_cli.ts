@@ -134,14 +134,18 @@ function rate(taps: number, wallMs: number, cpuMs: number): string {
 /** The seed's summary line. */
 export function swarmSummary(result: SwarmResult): string {
   const s = result.stats;
+  const n = (count: number, one: string, many = `${one}s`): string =>
+    `${count} ${count === 1 ? one : many}`;
   return (
-    `seed ${result.options.seed}: ${s.taps} taps (${s.approved} approved, ` +
-    `${s.taps - s.answered} unanswered), ${s.cuts} power cuts, ${s.reboots} reboots, ` +
-    `${s.unplugs} unplugs, ${s.paramsPushes} parameter pushes (${s.paramsCuts} cut), ` +
-    `${s.clockJumps} clock jumps, ${s.diskFulls} disk fills, ${s.psamFaults} PSAM faults, ` +
-    `${s.topUps} top-ups, ` +
+    `seed ${result.options.seed}: ${n(s.taps, 'tap')} (${s.approved} approved, ` +
+    `${s.taps - s.answered} unanswered), ${n(s.cuts, 'power cut')}, ` +
+    `${n(s.reboots, 'reboot')}, ${n(s.unplugs, 'unplug')}, ` +
+    `${n(s.paramsPushes, 'parameter push', 'parameter pushes')} (${s.paramsCuts} cut), ` +
+    `${n(s.clockJumps, 'clock jump')}, ${n(s.diskFulls, 'disk fill')}, ` +
+    `${n(s.psamFaults, 'PSAM fault')}, ${n(s.topUps, 'top-up')}, ` +
     `${s.tunionApproved} T-Union approved (${s.tunionRecovered} recovered), ` +
-    `${result.uploads.lines} records uploaded in ${result.uploads.batches} batches; ` +
+    `${n(result.uploads.lines, 'record')} uploaded in ` +
+    `${n(result.uploads.batches, 'batch', 'batches')}; ` +
     `${(s.simulatedMs / 3_600_000).toFixed(2)} h simulated in ` +
     `${(result.wallMs / 1000).toFixed(1)} s (${rate(s.taps, result.wallMs, result.cpuMs)})`
   );

@@ -100,14 +100,19 @@ export const SWARM_FAULTS_DEFAULT: readonly SwarmFault[] = SWARM_FAULTS;
 export const SWARM_CHECKS_DEFAULT: readonly SwarmCheck[] = SWARM_CHECKS;
 export const SWARM_QUIET_TAPS = 4;
 
-/** Parses a comma list against `allowed`; `all` means every name. Throws RangeError. */
+/**
+ * Parses a comma list against `allowed`; `all` means every name, `none` none. Throws
+ * RangeError for an unknown name or an empty value.
+ */
 export function parseNameList<T extends string>(
   text: string,
   allowed: readonly T[],
   flag: string,
 ): T[] {
   if (text === 'all') return [...allowed];
-  if (text === '' || text === 'none') return [];
+  if (text === 'none') return [];
+  // An empty value is a script's unset variable more often than a choice: `none` says it.
+  if (text === '') throw new RangeError(`--${flag} needs a list, 'all' or 'none', got nothing`);
   const names: T[] = [];
   for (const raw of text.split(',')) {
     const name = raw.trim();

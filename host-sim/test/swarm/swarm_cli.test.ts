@@ -41,6 +41,9 @@ describe('shuaka swarm (subprocess)', () => {
     expect(shuaka('swarm', '--taps', '0').status).toBe(2);
     expect(shuaka('swarm', '--seed', '-1').status).toBe(2);
     expect(shuaka('swarm', 'extra').status).toBe(2);
+    const emptyFaults = shuaka('swarm', '--faults=');
+    expect(emptyFaults.status).toBe(2);
+    expect(emptyFaults.stderr).toContain("--faults needs a list, 'all' or 'none', got nothing");
   });
 
   it('refuses a negative number by the flag\'s own range, not parseArgs\' dash message', () => {
