@@ -8,12 +8,13 @@
 // counted as a tap, and a card met twice (blocked at its second tap) is two lines.
 
 import {
-  journalEntryNormalise,
+  journalEntryStrict,
   type JournalEntry,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import type { TunionBlockOutcome } from '../../../firmware/src/app/journal/journal_tunion.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
+import { tunionDateTimeCheck } from './tunion_date_time.js';
 import { BatchError, batchKeysExact } from '../ingest/batch_error.js';
 
 /** One validated block line, ready for `tunion_blocks`. */
@@ -54,7 +55,7 @@ export function tunionBlockedValidate(
   const { type: _type, seq: _seq, timeWallMs: _time, ...fields } = line;
   let entry: JournalEntry;
   try {
-    entry = journalEntryNormalise({ kind: 'tunion_blocked', ...fields } as unknown as JournalEntry,
+    entry = journalEntryStrict({ kind: 'tunion_blocked', ...fields } as unknown as JournalEntry,
       'batch');
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
@@ -65,6 +66,7 @@ export function tunionBlockedValidate(
     throw new BatchError('bad-batch', `${path}.type`, 'not a T-Union block');
   if (entry.terminalId !== terminalId)
     throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');
+  tunionDateTimeCheck(entry.dateTimeDigits, `${path}.dateTimeDigits`);
   return {
     ...base, type: 'tunion_blocked',
     serialDigits: entry.card.serialDigits, issuerIdHex: entry.card.issuerIdHex,

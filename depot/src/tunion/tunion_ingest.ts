@@ -9,11 +9,12 @@
 // `tunion_blocked` lines (a deny-listed card's block) go to their own table: tunion_blocks.ts.
 
 import {
-  journalEntryNormalise,
+  journalEntryStrict,
   type JournalEntry,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
+import { tunionDateTimeCheck } from './tunion_date_time.js';
 import { BatchError, batchKeysExact } from '../ingest/batch_error.js';
 import {
   tunionBlockedValidate, tunionBlocksStore, type TunionBlockedIngestRecord,
@@ -68,7 +69,7 @@ export function tunionLineValidate(
     : { kind: 'tunion_grey', ...fields, kernelRecordHex: KERNEL_RECORD_PLACEHOLDER };
   let entry: JournalEntry;
   try {
-    entry = journalEntryNormalise(candidate as unknown as JournalEntry, 'batch');
+    entry = journalEntryStrict(candidate as unknown as JournalEntry, 'batch');
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
     throw new BatchError('bad-batch', `${path}.${error.field.replace(/^entry\./, '')}`,
@@ -76,6 +77,7 @@ export function tunionLineValidate(
   }
   if (entry.kind !== 'tunion_final' && entry.kind !== 'tunion_grey')
     throw new BatchError('bad-batch', `${path}.type`, 'not a T-Union record');
+  tunionDateTimeCheck(entry.purchase.dateTimeDigits, `${path}.purchase.dateTimeDigits`);
   if (entry.kind === 'tunion_final') {
     if (entry.terminalId !== terminalId)
       throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');

@@ -138,6 +138,13 @@ describe('T-Union lines at the depot', () => {
     expect(bad({ ...good, kernelRecordHex: '00' })).toMatch(/kernelRecordHex/);
     expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '123' } }))
       .toMatch(/serialDigits/);
+    // What the validator writes has no other key, and its date is a day of the calendar.
+    expect(bad({ ...good, card: { ...(good['card'] as object), x: 1 } })).toMatch(/card\.x/);
+    const purchase = good['purchase'] as Record<string, unknown>;
+    for (const digits of ['20261322081500', '20260230081500', '20261122246000']) {
+      expect(bad({ ...good, purchase: { ...purchase, dateTimeDigits: digits } }), digits)
+        .toMatch(/purchase\.dateTimeDigits: expected a calendar date and time/);
+    }
   });
 });
 
@@ -229,5 +236,8 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
     expect(bad(missing)).toMatch(/paramsVersion: missing/);
     expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '12' } }))
       .toMatch(/serialDigits/);
+    expect(bad({ ...good, card: { ...(good['card'] as object), x: 1 } })).toMatch(/card\.x/);
+    expect(bad({ ...good, dateTimeDigits: '20261322081500' }))
+      .toMatch(/dateTimeDigits: expected a calendar date and time/);
   });
 });

@@ -282,6 +282,16 @@ export function journalEntryNormalise(entry: JournalEntry, file: string): Journa
   return journalEntryRead(fields, fields.choice('kind', JOURNAL_KINDS), false);
 }
 
+/**
+ * As journalEntryNormalise, but refusing unknown keys inside its objects too (the depot reads
+ * an export line's entry this way: what the validator wrote has no other key). Throws
+ * FieldError naming the field.
+ */
+export function journalEntryStrict(entry: JournalEntry, file: string): JournalEntry {
+  const fields = JsonFields.of(entry, file, 'entry');
+  return journalEntryRead(fields, fields.choice('kind', JOURNAL_KINDS), true);
+}
+
 function journalEntryRead(fields: JsonFields, kind: JournalKind, strict: boolean): JournalEntry {
   const kindField = fields.choice('kind', JOURNAL_KINDS);
   if (kindField !== kind) {
