@@ -100,8 +100,8 @@ export interface SwarmBoot {
   readonly upload: SwarmUpload;
   /** The PSAM in the slot (it outlives the board, as a card does), or null for none. */
   readonly psam: PsamEmulator | null;
-  /** Its slot's faults (they outlive the board too). */
-  readonly psamSlot: PsamSlotFaults;
+  /** Its slot's faults (they outlive the board too), and whether it starts empty. */
+  readonly psamSlot: PsamSlotFaults & { bootOn(clock: ClockSim): boolean };
   /** Wraps the PSAM port the validator sees (a canary may break its power-on). */
   readonly wrapPsam: (inner: PsamPort) => PsamPort;
 }
@@ -224,20 +224,24 @@ export async function bootSwarmBoard(
 /**
  * The PSAM's ports for the validator: the slot (with the run's slot faults) opened as the
  * board opens it at start-up (power-on, SELECT, files 0016 and 0017: tunion_psam.ts), and the
- * bus's stop source. Throws when the PSAM does not open: the session puts it back in its slot
- * before every boot and arms no fault then, so that is a simulator bug.
+ * bus's stop source. A slot the session left empty for this boot is handed over unopened, as
+ * `shuaka run --psam` does (the validator opens it at a T-Union card once it is back). Throws
+ * when a PSAM in its slot does not open: the session arms no fault at boot, so that is a
+ * simulator bug.
  */
 async function openPsam(
   boot: SwarmBoot,
   clock: ClockSim,
-): Promise<Pick<ValidatorPorts, 'psam' | 'position'>> {
+): Promise<Pick<ValidatorPorts, 'psam' | 'psamUnopened' | 'position'>> {
   const tunion = boot.options.tunion ?? null;
   if (boot.psam === null || tunion === null) return {};
+  const emptyAtBoot = boot.psamSlot.bootOn(clock);
   const port = boot.wrapPsam(new PsamPortSim(boot.psam, clock,
     { commandMs: tunion.commandMs, faults: boot.psamSlot }));
   const opened = await runOnSwarmClock(clock, tunionPsamOpen(port, TUNION_PSAM_OPTIONS_DEFAULT));
-  if (!opened.ok) throw new Error(`swarm: ${tunionPsamProblemText(opened.problem)} at boot`);
-  return { psam: opened.value, position: tunion.position };
+  if (opened.ok) return { psam: opened.value, position: tunion.position };
+  if (emptyAtBoot) return { psamUnopened: port, position: tunion.position };
+  throw new Error(`swarm: ${tunionPsamProblemText(opened.problem)} at boot`);
 }
 
 /** The uploader beside the tap loop, as bus_uploader.ts builds it, its pass read in-thread. */

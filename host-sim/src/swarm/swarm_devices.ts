@@ -204,6 +204,8 @@ export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy
  */
 export class PsamSlotTwin implements PsamSlotFaults {
   private out: { clock: ClockPort; untilMs: number } | null = null;
+  /** How long the next board finds the slot empty from its boot (0: the PSAM is in). */
+  private outAtBootMs = 0;
   private armed: { ins: number; fault: PsamExchangeFault; outMs: number; clock: ClockPort }
     | null = null;
 
@@ -252,6 +254,31 @@ export class PsamSlotTwin implements PsamSlotFaults {
   /** Back in its slot now, unpowered until the firmware powers it on. */
   putBack(): void {
     this.out = null;
+    this.outAtBootMs = 0;
+  }
+
+  /**
+   * The next board boots with the slot empty, for `forMs` of its own clock (a technician's
+   * PSAM out across the reboot, a dead PSAM replaced later): its start must not wait on it.
+   */
+  outAtNextBoot(forMs: number): void {
+    this.outAtBootMs = forMs;
+  }
+
+  /**
+   * At a board's boot, before its PSAM is opened: true when the slot starts empty. Once per
+   * drawn boot: a watchdog's next attempt finds the PSAM in (an out timed by a clock that
+   * stopped with a failed boot would never end).
+   */
+  bootOn(clock: ClockPort): boolean {
+    const forMs = this.outAtBootMs;
+    this.outAtBootMs = 0;
+    if (forMs <= 0) {
+      this.out = null;
+      return false;
+    }
+    this.pull(clock, forMs);
+    return true;
   }
 
   private takeOut(clock: ClockPort, forMs: number): void {

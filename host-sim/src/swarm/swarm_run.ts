@@ -89,6 +89,8 @@ export interface SwarmStats {
   tunionRecovered: number;
   /** PSAM faults that happened: pulls, and purchase exchanges that failed (fault `psam`). */
   psamFaults: number;
+  /** Boots that found the PSAM out of its slot (counted in psamFaults too). */
+  psamOutAtBoots: number;
   simulatedMs: number;
 }
 
@@ -198,6 +200,7 @@ function swarmStatsZero(): SwarmStats {
     tunionApproved: 0,
     tunionRecovered: 0,
     psamFaults: 0,
+    psamOutAtBoots: 0,
     simulatedMs: 0,
   };
 }

@@ -99,6 +99,9 @@ function riderTopsUp(rider: AnyRiderCard, unfinished: (card: TunionRiderCard) =>
   return low;
 }
 
+/** Of the boots of a seed with PSAM faults, the share that find the PSAM still out. */
+const PSAM_OUT_AT_BOOT = 0.25;
+
 export class SwarmSession {
   private board: SwarmBoard | null = null;
   private loop: BoardLoop | null = null;
@@ -107,6 +110,8 @@ export class SwarmSession {
   private cutArmedUntil: number | null = null;
   private readonly corruptManifests = new Set<string>();
   private boots = 0;
+  /** The quiet tail has begun: no fault from here on, at a boot either. */
+  private faultsStopped = false;
   /** Board time of the last replug of the reader. */
   private replugAtMs = Number.NEGATIVE_INFINITY;
   /** The last tap's card, and the line fault that ran during it (it may hide its removal). */
@@ -409,6 +414,7 @@ export class SwarmSession {
 
   /** The quiet tail: every fault off, the disk freed, the reader plugged in, the PSAM back. */
   private faultsOff(): void {
+    this.faultsStopped = true;
     this.world.psamSlot.disarm();
     this.world.psamSlot.putBack();
     this.noiseTapsLeft = 0;
@@ -511,9 +517,16 @@ export class SwarmSession {
   /** Boots, retrying like a watchdog; checks the medium and the parameters after it. */
   private async boot(): Promise<void> {
     const { world } = this;
-    // The board was off SWARM_REBOOT_MS, longer than a PSAM stays out: it is back in its slot.
+    // The board was off SWARM_REBOOT_MS, longer than a PSAM pulled mid-run stays out: it is
+    // back in its slot, unless this boot draws a PSAM still out (the validator must start and
+    // serve bank cards, then open the PSAM at a T-Union card once it is back).
     world.psamSlot.disarm();
     world.psamSlot.putBack();
+    const draw = world.prng.fork(`psam-boot-${this.boots}`);
+    if (!this.faultsStopped && world.mix.psamFaultPerTap > 0 && draw.chance(PSAM_OUT_AT_BOOT)) {
+      world.psamSlot.outAtNextBoot(draw.between(1_000, 60_000));
+      world.stats.psamOutAtBoots += 1;
+    }
     for (let attempt = 1; attempt <= SWARM_BOOT_TRIES; attempt += 1) {
       this.boots += 1;
       const booted = await bootSwarmBoard({
