@@ -83,6 +83,8 @@ export async function pcscReadersWaitFor(
   names: { readonly events: string; readonly what: string },
 ): Promise<{ ok: true; value: PcscReaders } | { ok: false; message: string }> {
   let readers: PcscReaders;
+  // Why PC/SC is down (pcscd not running): the refusal names it, not only the log.
+  let lost: string | null = null;
   try {
     readers = await PcscReaders.open({
       clock,
@@ -90,6 +92,8 @@ export async function pcscReadersWaitFor(
       reopenBackoffMaxMs: 8000,
       onEvent: (e) => {
         if (e.kind === 'status') return;
+        if (e.kind === 'context-lost') lost = e.detail;
+        if (e.kind === 'context-open') lost = null;
         log.log({ event: `${names.events}-${e.kind}`, detail: JSON.stringify(e) });
       },
     });
@@ -104,5 +108,6 @@ export async function pcscReadersWaitFor(
   const listed = readers.names();
   readers.close();
   const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
-  return { ok: false, message: `${names.what} "${name}" not found (${which})` };
+  const service = lost === null ? '' : `; the PC/SC service does not answer: ${String(lost)}`;
+  return { ok: false, message: `${names.what} "${name}" not found (${which}${service})` };
 }

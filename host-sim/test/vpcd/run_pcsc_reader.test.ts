@@ -95,6 +95,22 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
     expect(err.join('\n')).toMatch(/PC\/SC reader "No Such" not found \(readers: Shuaka ACR122U/);
   });
 
+  it('noPcscService_exit3NamesTheServiceNotOnlyTheMissingReader', async () => {
+    const { io, err } = capture();
+    const flags = await writeParams(dir);
+    const journal = ['--journal', join(dir, 'journal-none'), '--sysfs-root', join(dir, 'no-sys')];
+    // pcscd not running: its socket is a path nobody listens on.
+    const own = process.env['PCSCLITE_CSOCK_NAME'];
+    process.env['PCSCLITE_CSOCK_NAME'] = join(dir, 'no-pcscd.comm');
+    try {
+      const code = await runRunCommand(['--reader', 'pcsc:X', ...journal, ...flags], io);
+      expect(code).toBe(3);
+    } finally {
+      process.env['PCSCLITE_CSOCK_NAME'] = own;
+    }
+    expect(err.join('\n')).toMatch(/"X" not found \(no readers; the PC\/SC service does not answer: /);
+  });
+
   it('oneTap_approvedAndJournaled', async () => {
     const card = population(7).card('unionpay-debit-ec');
     const before = card.balanceMinor() ?? 0;
