@@ -10,7 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import { Journal, JournalStatus } from '../src/app/journal/journal.js';
 import { journalExport } from '../src/app/journal/journal_export.js';
-import { journalEntryNormalise } from '../src/app/journal/journal_records.js';
+import {
+  journalEntryNormalise, journalPayloadDecode, journalPayloadEncode,
+} from '../src/app/journal/journal_records.js';
+import { PayloadFacts, payloadFastCheck } from '../src/app/journal/journal_payload_fast.js';
+import { tunionExportObject } from '../src/app/journal/journal_tunion.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { journalScanFiles } from '../src/app/journal/journal_reader.js';
 import { journalScan } from '../src/app/journal/journal_scan.js';
@@ -66,6 +70,25 @@ describe('T-Union journal records', () => {
     });
     for (const line of exported.lines) expect(line).not.toMatch(/kernelRecord|4A0100/);
   });
+
+  it('a final written before mac2Verified reads as null and exports as it did then',
+    async () => {
+      const [grey, final] = tunionEntries(3, 21, 1);
+      if (final?.kind !== 'tunion_final' || grey === undefined) throw new Error('fixture');
+      // The old writer's payload: the same keys, none for mac2Verified.
+      const { mac2Verified: _gone, ...old } = final;
+      const payload = new TextEncoder().encode(JSON.stringify({ timeWallMs: 5, ...old }));
+      const facts = new PayloadFacts();
+      expect(payloadFastCheck('tunion_final', payload, facts)).toBe(false);
+      const decoded = journalPayloadDecode('tunion_final', payload, 'old');
+      expect(decoded.entry).toEqual({ ...final, mac2Verified: null });
+      const line = tunionExportObject(2, 5, decoded.entry as typeof final);
+      expect(Object.keys(line)).not.toContain('mac2Verified');
+      expect(tunionExportObject(2, 5, final)['mac2Verified']).toBe(true);
+      // A new record is canonical (read in place) and says it.
+      const canonical = journalPayloadEncode(5, journalEntryNormalise(final, 'new'));
+      expect(payloadFastCheck('tunion_final', canonical, facts)).toBe(true);
+    });
 
   it('an ack covers T-Union lines like any other', async () => {
     const [grey, final] = tunionEntries(2, 18, 1);

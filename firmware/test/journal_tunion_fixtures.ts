@@ -25,7 +25,7 @@ export function tunionEntries(n: number, atc: number, greySeq: number | null)
     { kind: 'tunion_grey', card, purchase, ride, kernelRecordHex: '4A01'.padEnd(186, '0') },
     {
       kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
-      tacHex: '55667788', terminalId: 'BUS00001', paramsVersion: 3,
+      tacHex: '55667788', terminalId: 'BUS00001', paramsVersion: 3, mac2Verified: true,
     },
   ];
 }

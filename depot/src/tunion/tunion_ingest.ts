@@ -41,6 +41,8 @@ export interface TunionTapIngestRecord {
 
 const CLEARING_KEYS = ['type', 'seq', 'timeWallMs', 'greySeq', 'card', 'purchase', 'ride',
   'balanceAfterMinor', 'tacHex', 'terminalId', 'paramsVersion'];
+/** A clearing line that says whether the PSAM checked the card's MAC2 (journal_tunion.ts). */
+const CLEARING_KEYS_MAC2 = [...CLEARING_KEYS, 'mac2Verified'];
 const GREY_KEYS = ['type', 'seq', 'timeWallMs', 'card', 'purchase', 'ride'];
 /** The grey export leaves the kernel's grey record on the validator: a placeholder for checks. */
 const KERNEL_RECORD_PLACEHOLDER = '00';
@@ -62,7 +64,9 @@ export function tunionLineValidate(
 ): TunionIngestRecord {
   if (base.type === 'tunion_blocked') return tunionBlockedValidate(line, path, terminalId, base);
   const clearing = base.type === 'tunion_clearing';
-  batchKeysExact(line, clearing ? CLEARING_KEYS : GREY_KEYS, path);
+  // mac2Verified is new: a validator not upgraded yet sends its clearing lines without it.
+  const newer = clearing && Object.prototype.hasOwnProperty.call(line, 'mac2Verified');
+  batchKeysExact(line, clearing ? (newer ? CLEARING_KEYS_MAC2 : CLEARING_KEYS) : GREY_KEYS, path);
   const { type: _type, seq: _seq, timeWallMs: _time, ...fields } = line;
   const candidate = clearing
     ? { kind: 'tunion_final', ...fields }

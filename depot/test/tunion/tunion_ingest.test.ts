@@ -138,6 +138,13 @@ describe('T-Union lines at the depot', () => {
     expect(bad({ ...good, kernelRecordHex: '00' })).toMatch(/kernelRecordHex/);
     expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '123' } }))
       .toMatch(/serialDigits/);
+    // A validator not upgraded yet sends no mac2Verified; one that does sends true or false.
+    expect(good['mac2Verified']).toBe(true);
+    const { mac2Verified: _mac2, ...older } = good;
+    expect(bad(older)).toBe('accepted');
+    expect(bad({ ...good, mac2Verified: false })).toBe('accepted');
+    expect(bad({ ...good, mac2Verified: 'yes' })).toMatch(/mac2Verified: expected true or false/);
+    expect(bad({ ...lines[0], mac2Verified: true })).toMatch(/mac2Verified: unexpected field/);
     // What the validator writes has no other key, and its date is a day of the calendar.
     expect(bad({ ...good, card: { ...(good['card'] as object), x: 1 } })).toMatch(/card\.x/);
     const purchase = good['purchase'] as Record<string, unknown>;

@@ -173,7 +173,7 @@ function tunionEntry(n: number, atc: number, greySeq: number | null): JournalEnt
   }
   return {
     kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
-    tacHex: '0A0B0C0D', terminalId: 'T1', paramsVersion: 1,
+    tacHex: '0A0B0C0D', terminalId: 'T1', paramsVersion: 1, mac2Verified: true,
   };
 }
 

@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { PsamPort } from '../../../hal/src/ports/psam_port.js';
+import type { Journal } from '../../../firmware/src/app/journal/journal.js';
 import type { LogPort } from '../../../firmware/src/app/validator/validator_ports.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import { Prng } from '../../src/prng.js';
@@ -69,6 +70,52 @@ describe('PSAM faults in the swarm', () => {
       expect(result.stats.psamFaults, replay).toBeGreaterThan(5);
       // A refused MAC2 check leaves the debit's grey open: the card's next tap finished one.
       expect(result.stats.tunionRecovered, replay).toBeGreaterThan(0);
+    }, 120_000);
+
+  it('a final says mac2Verified exactly when the PSAM answered its grey\'s CREDIT SAM 9000',
+    async () => {
+      const canary = swarmCanary('psam-failure-no-debit',
+        riderPool(SEED, SWARM_CARD_GROUPS, testPki()));
+      const options = { seed: SEED, taps: 120, faults: canary.faults, checks: canary.checks,
+        quietTaps: 4 };
+      // Per grey record: how its CREDIT SAM ended (the PSAM's own answer); the finals written.
+      const credit = new Map<number, boolean>();
+      const finals: { greySeq: number | null; mac2Verified: boolean | null }[] = [];
+      let lastGrey: number | null = null;
+      const wrapJournal = (journal: Journal): Journal => new Proxy(journal, {
+        get: (target, property) => {
+          if (property === 'append') {
+            return async (entry: Parameters<Journal['append']>[0]) => {
+              const written = await target.append(entry);
+              if (written.ok && entry.kind === 'tunion_grey') lastGrey = written.value.seq;
+              if (written.ok && entry.kind === 'tunion_final') finals.push(entry);
+              return written;
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const wrapPsam = (inner: PsamPort): PsamPort => ({ ...countingCredits(new Map())(inner),
+        transmit: async (capdu, transmit) => {
+          const answer = await inner.transmit(capdu, transmit);
+          const sw = answer.ok ? Buffer.from(answer.value.subarray(-2)).toString('hex') : '';
+          if (capdu[1] === 0x72 && lastGrey !== null) credit.set(lastGrey, sw === '9000');
+          return answer;
+        } });
+      const result = await runSwarm(options, { ...SWARM_HOOKS_STOCK,
+        tuneMix: canary.hooks.tuneMix, wrapJournal, wrapPsam });
+      const replay = swarmReplayCommand(options);
+      expect(result.violations, replay).toEqual([]);
+      for (const final of finals) {
+        // A recovered final (GET TRANSACTION PROOF) follows a CREDIT SAM that did not end 9000.
+        expect(final.mac2Verified, `grey ${final.greySeq} ${replay}`)
+          .toBe(credit.get(final.greySeq ?? -1) === true);
+      }
+      const unverified = finals.filter((f) => f.mac2Verified === false).length;
+      expect(unverified, replay).toBeGreaterThan(0);
+      expect(finals.length - unverified, replay).toBeGreaterThan(10);
     }, 120_000);
 
   it('are drawn after every other fault: a seed draws the rest as it did without them', () => {

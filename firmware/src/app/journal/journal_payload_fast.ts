@@ -248,6 +248,8 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('tacHex', hex(4, 4)),
     field('terminalId', TEXT),
     field('paramsVersion', int(0, SEQ_MAX)),
+    // Records before it have no such key (or null): not canonical, the strict reader reads them.
+    field('mac2Verified', { t: 'bool' }),
   ],
   tunion_blocked: [
     field('card', TUNION_CARD),

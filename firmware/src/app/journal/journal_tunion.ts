@@ -100,6 +100,13 @@ export interface TunionFinalEntry {
   readonly tacHex: string;
   readonly terminalId: string;
   readonly paramsVersion: number;
+  /**
+   * True: the PSAM checked the card's MAC2 (CREDIT SAM FOR PURCHASE 9000). False: approved
+   * without that check (the PSAM silent or failing after the DEBIT, or the TAC from GET
+   * TRANSACTION PROOF): the card's authenticity rests on the clearing centre's TAC check
+   * alone. Null: a record written before this field (its key absent).
+   */
+  readonly mac2Verified: boolean | null;
 }
 
 /**
@@ -219,6 +226,9 @@ export function tunionFinalRead(fields: JsonFields, strict: boolean): TunionFina
     tacHex: fields.hex('tacHex', 4, 4),
     terminalId: fields.str('terminalId', TEXT_PATTERN, TEXT_CHARS_MAX),
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
+    // Absent in records written before it, null from a caller that does not know.
+    mac2Verified: fields.has('mac2Verified') && fields.raw('mac2Verified') !== null
+      ? fields.bool('mac2Verified') : null,
   };
 }
 
@@ -257,7 +267,12 @@ export function tunionExportObject(
     const { card, purchase, ride } = entry;
     return { type: 'tunion_grey', seq, timeWallMs, card, purchase, ride };
   }
+  if (entry.kind === 'tunion_final') {
+    // A final written before mac2Verified existed goes out as it did then (no key).
+    const { kind: _kind, mac2Verified, ...rest } = entry;
+    return { type: 'tunion_clearing', seq, timeWallMs, ...rest,
+      ...(mac2Verified === null ? {} : { mac2Verified }) };
+  }
   const { kind: _kind, ...rest } = entry;
-  const type = entry.kind === 'tunion_final' ? 'tunion_clearing' : 'tunion_blocked';
-  return { type, seq, timeWallMs, ...rest };
+  return { type: 'tunion_blocked', seq, timeWallMs, ...rest };
 }

@@ -328,6 +328,8 @@ export class TunionTaps {
       kind: 'tunion_final', greySeq: grey.seq, card, purchase, ride, balanceAfterMinor,
       tacHex: tacHex.toUpperCase(), terminalId: params.terminal.terminalId,
       paramsVersion: params.version,
+      // GET TRANSACTION PROOF gives the TAC; no PSAM checks a MAC2 of the torn debit.
+      mac2Verified: false,
     };
   }
 

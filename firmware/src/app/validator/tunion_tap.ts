@@ -259,6 +259,7 @@ export class TunionTap {
       tacHex: record.tac.toUpperCase(),
       terminalId: this.context.terminalId,
       paramsVersion: this.context.paramsVersion,
+      mac2Verified: record.mac2Verified,
     });
     if (!written.ok) {
       // The card debited itself: the rider paid and is told so. The grey record stays open
