@@ -20,9 +20,16 @@ export class BatchError extends Error {
   }
 }
 
-/** Removes any run of 8+ digits or hex (a PAN, track data, ICC data) from a message. */
+/**
+ * Removes any run of 8+ digits or hex (a PAN, track data, ICC data) from a message, but for a
+ * bound of a range the message states (`0..4294967295`): decimal, touching `..`, and shorter
+ * than any PAN (12 digits), so that a line's value written like one is still blanked.
+ */
 export function redact(text: string): string {
-  return text.replace(/[0-9A-Fa-f]{8,}/g, '[redacted]');
+  return text.replace(/[0-9A-Fa-f]{8,}/g, (run, at: number) => {
+    const touches = text.slice(at - 2, at) === '..' || text.startsWith('..', at + run.length);
+    return touches && /^[0-9]{8,11}$/.test(run) ? run : '[redacted]';
+  });
 }
 
 
