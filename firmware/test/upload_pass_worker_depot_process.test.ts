@@ -1,6 +1,7 @@
 // The board's uploader (the pass in a worker thread, HTTPS with the terminal's certificate)
 // against a real `shuaka depot serve` on SQLite: the depot holds exactly the journal's export,
-// the journal is acknowledged, and a replayed pass from the start counts duplicates only.
+// the journal is acknowledged, and a replayed pass from the start counts duplicates only;
+// T-Union purchase and deny-list block lines arrive in their own tables and in the report.
 // Truth: `shuaka journal export` of the files (a process of its own) and the depot's database.
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,6 +25,7 @@ import { UploadPassWorker, UploadTapGate } from '../src/boards/upload_pass_worke
 import {
   card, clearing, FIXTURE_VAULT, journalOptions, recovery, WALL_EPOCH_MS, writeJournalDir,
 } from './journal_fixtures.js';
+import { tunionBlockedEntry, tunionEntries } from './journal_tunion_fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -172,4 +174,52 @@ describe('the board uploader against a real depot', () => {
     }
     expect(depotTaps()).toBe(held + 5);
   }, 300_000);
+
+  it('tunionPurchaseAndBlockLines_reachTheDepot_asTheExportHasThem', async () => {
+    // After what the depot holds for T0001 (the tests above), a journal of T-Union records:
+    // a grey and its final (MAC2 checked), and two deny-listed cards met.
+    const held = depotSeqMax();
+    expect(shuaka('journal', 'init', '--after-seq', String(held), '--journal',
+      join(dir, 'tunion')).code).toBe(0);
+    const [grey, final] = tunionEntries(4, 31, held + 1);
+    const written: JournalEntry[] = [grey, { ...final, terminalId: 'T0001' },
+      { ...tunionBlockedEntry(5, 'blocked', '9000'), terminalId: 'T0001' },
+      { ...tunionBlockedEntry(6, 'not-sent', ''), terminalId: 'T0001' }];
+    const board = await boardUploader(await writeJournalDir(dir, 'tunion', written));
+    try {
+      expect(await board.uploader.contact()).toEqual({ ok: true });
+      await board.uploader.betweenTaps();
+      expect(board.journal.summary().ackThroughSeq).toBe(held + 4);
+    } finally {
+      await board.close();
+    }
+    const db = new Database(join(dir, 'd.db'), { readonly: true });
+    try {
+      const taps = db.prepare('SELECT type, record_json FROM tunion_taps WHERE seq > ? '
+        + 'ORDER BY seq').all(held) as { type: string; record_json: string }[];
+      expect(taps.map((t) => t.type)).toEqual(['tunion_grey', 'tunion_clearing']);
+      expect(JSON.parse(taps[1]?.record_json ?? '{}')).toMatchObject({ mac2Verified: true });
+      const blocks = db.prepare('SELECT seq, card_serial, block_outcome FROM tunion_blocks '
+        + 'ORDER BY seq').all() as Record<string, unknown>[];
+      expect(blocks.map((b) => b['block_outcome'])).toEqual(['blocked', 'not-sent']);
+    } finally {
+      db.close();
+    }
+    const report = shuaka('depot', 'report', '--db', join(dir, 'd.db'), '--section',
+      'tunion-blocked');
+    expect(report.code, report.err).toBe(0);
+    expect(report.out).toContain('03105170070000000005');
+  }, 300_000);
 });
+
+/** The highest seq the depot holds for T0001 (any table), as `depot terminal list` says. */
+function depotSeqMax(): number {
+  const db = new Database(join(dir, 'd.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT max(seq) AS n FROM taps WHERE terminal_id = ?')
+      .get('T0001') as { n: number | null };
+    return row.n ?? 0;
+  } finally {
+    db.close();
+  }
+}
