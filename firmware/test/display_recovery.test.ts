@@ -1,7 +1,8 @@
 // RecoveringDisplay in simulated time: a DWIN display whose link stops taking bytes and never
 // closes (SerialLinkSim.freeze), then one whose device is missing for a while. Every show ends
 // by writeStallMs, the loss is logged once, reopen tries follow the backoff, and the last
-// screen reaches the DWIN emulator once the display is back.
+// screen reaches the DWIN emulator once the display is back. An idle display is sent its
+// screen again: a rebooted one shows it, a silent dead one is found by that write.
 
 import { describe, expect, it } from 'vitest';
 
@@ -121,4 +122,36 @@ describe('RecoveringDisplay on ClockSim', () => {
     expect(sim.snapshot().pageName).toBe('idle');
     await runOnClock(clock, display.close());
   });
+
+  it('idleRefresh_givesARebootedDisplayItsScreen_andFindsADeviceGoneWithoutAHangUp',
+    async () => {
+      const clock = new ClockSim(0);
+      const REFRESH_MS = 5000;
+      let sim = new DwinDisplaySim();
+      const link = new SimDisplayLink(clock, (device) => sim.attach(device));
+      const events: LogEvent[] = [];
+      const display = new RecoveringDisplay(
+        link,
+        () => new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
+        { clock, log: { log: (e) => events.push(e) }, err: () => undefined, random01: () => 0.5 },
+        { path: 'sim:dwin', writeStallMs: STALL_MS, backoff: BACKOFF, refreshMs: REFRESH_MS },
+      );
+      expect((await runOnClock(clock, display.show(IDLE))).ok).toBe(true);
+      // The display reboots on its own (a power glitch): a blank emulator on the same line.
+      sim = new DwinDisplaySim();
+      sim.attach(link.line.device);
+      await runOnClock(clock, clock.sleepMs(REFRESH_MS - 200));
+      expect(sim.snapshot().pageName).not.toBe('idle');
+      await runOnClock(clock, clock.sleepMs(400));
+      expect(sim.snapshot().pageName).toBe('idle');
+      // The line stops taking bytes and nothing reports it: the next refresh finds it.
+      link.line.host.freeze();
+      link.plugged = false;
+      await runOnClock(clock, clock.sleepMs(REFRESH_MS + STALL_MS + 200));
+      const lost = events.filter((e) => e['event'] === 'display-lost');
+      expect(lost).toHaveLength(1);
+      expect(lost[0]?.['detail']).toBe(`write stalled for ${STALL_MS} ms`);
+      link.plugged = true;
+      await runOnClock(clock, display.close());
+    });
 });

@@ -171,6 +171,12 @@ export async function bootReader(
 export const DISPLAY_WRITE_STALL_MS = 500;
 
 /**
+ * An idle DWIN display is sent its screen again this often (display_recovery.ts): a display
+ * that rebooted shows the screen again, and a device gone silently is found within this time.
+ */
+export const DISPLAY_REFRESH_MS = 5_000;
+
+/**
  * A DWIN display on `path`, or the console display when the board has none. The serial device
  * must open at start (a missing display port refuses the start); once running, a lost display
  * is reported and reopened with backoff while taps go on (display_recovery.ts).
@@ -196,7 +202,8 @@ export async function bootDisplay(
     () => new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false }),
     // Jitter only spreads retries; it needs no secrecy.
     { clock, log, err, random01: () => randomInt(0, 1 << 30) / (1 << 30) },
-    { path, writeStallMs: DISPLAY_WRITE_STALL_MS, backoff: READER_REOPEN_BACKOFF },
+    { path, writeStallMs: DISPLAY_WRITE_STALL_MS, backoff: READER_REOPEN_BACKOFF,
+      refreshMs: DISPLAY_REFRESH_MS },
   );
   return { ok: true, value: { part: display, close: () => display.close() } };
 }

@@ -5,7 +5,8 @@
 // The display is not needed to take a fare (the indicator says approved or declined), so its
 // loss must never stop or slow a tap: a show while it is gone fails at once, and a show that
 // does not finish within `writeStallMs` (a device gone without a close event) ends with
-// TIMEOUT and counts as a loss.
+// TIMEOUT and counts as a loss. An idle display is sent its screen again every `refreshMs`,
+// so a display that rebooted shows it again and one gone without a word is found.
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort, DisplayScreen } from '../../../hal/src/ports/display_port.js';
@@ -40,6 +41,12 @@ export interface DisplayRecoveryOptions {
   /** A show not finished this long after it began counts as a lost display, ms. */
   readonly writeStallMs: number;
   readonly backoff: ReopenBackoff;
+  /**
+   * An idle display is sent its screen again this often, ms (absent or 0: never): a display
+   * that lost power keeps no screen, and a device gone without a hang-up the OS reports is
+   * found by the write that fails or stalls. The idle validator writes nothing else.
+   */
+  readonly refreshMs?: number;
 }
 
 /**
@@ -54,6 +61,10 @@ export class RecoveringDisplay implements DisplayPort {
   private reopening: Promise<void> | null = null;
   private closed = false;
   private reopens = 0;
+  /** When the last show began (clock ms), and shows still running. */
+  private shownAtMs = Number.NEGATIVE_INFINITY;
+  private showing = 0;
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly link: DisplayLinkControl,
@@ -63,6 +74,8 @@ export class RecoveringDisplay implements DisplayPort {
   ) {
     this.display = driver();
     link.onLost((detail) => this.declareLost(detail));
+    const refreshMs = options.refreshMs ?? 0;
+    if (refreshMs > 0) this.refreshing = this.refreshWhileIdle(refreshMs);
   }
 
   /** Why the display is out, or null while it works. Never fails. */
@@ -85,23 +98,44 @@ export class RecoveringDisplay implements DisplayPort {
     if (this.lostDetail !== null) {
       return halErr(HalStatus.READER_IO, `display ${this.options.path} gone: ${this.lostDetail}`);
     }
-    const shown = await this.bounded(this.display.show(screen));
+    this.shownAtMs = this.ports.clock.nowMs();
+    this.showing += 1;
+    let shown: HalResult<void> | null;
+    try {
+      shown = await this.bounded(this.display.show(screen));
+    } finally {
+      this.showing -= 1;
+    }
     if (shown === null) {
       const detail = `write stalled for ${this.options.writeStallMs} ms`;
       this.declareLost(detail);
       return halErr(HalStatus.TIMEOUT, `display ${this.options.path}: ${detail}`);
     }
-    const gone = this.link.lost();
+    // A write the device refused is a device gone, whether or not it hung up first.
+    const gone = this.link.lost()
+      ?? (!shown.ok && shown.error === HalStatus.READER_IO ? shown.detail : null);
     if (!shown.ok && gone !== null) this.declareLost(gone);
     return shown;
   }
 
-  /** Stops reopening and closes the device. Never fails. */
+  /** Stops reopening and refreshing, and closes the device. Never fails. */
   async close(): Promise<void> {
     this.closed = true;
     this.link.onLost(undefined);
     await this.reopening;
+    await this.refreshing;
     await this.link.close();
+  }
+
+  /** Shows the last screen again once nothing was shown for `refreshMs`, until closed. */
+  private async refreshWhileIdle(refreshMs: number): Promise<void> {
+    const stopCheckMs = this.options.backoff.stopCheckMs;
+    while (!this.closed) {
+      await this.ports.clock.sleepMs(Math.min(refreshMs, stopCheckMs));
+      const idle = this.ports.clock.nowMs() - this.shownAtMs >= refreshMs;
+      if (this.closed || !idle || this.showing > 0 || this.lostDetail !== null) continue;
+      if (this.last !== null) await this.show(this.last);
+    }
   }
 
   private async bounded(op: Promise<HalResult<void>>): Promise<HalResult<void> | null> {
