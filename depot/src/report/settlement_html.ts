@@ -79,7 +79,8 @@ function tunionHtml(rows: readonly TunionSectionRow[]): string {
 <p>Per day, route, terminal and card city (file 0017). tac_failed: TAC invalid or malformed;
 tac_unchecked: not verified yet or issuer key unknown. missed_tap_out: taps that charged the
 marked amount (marked_minor) of a ride never tapped out. grey_open: purchases no clearing line
-completes.</p>
+completes.
+mac2_unverified: approved without the PSAM's MAC2 check (the TAC alone vouches for them).</p>
 ${table}`;
 }
 

@@ -1,7 +1,8 @@
 // The T-Union (JT/T 978) section of `shuaka depot report`: per business day, route, terminal
 // and card city, the counted clearing taps and their amounts, the TAC verdicts (tunion_report.ts
 // records them), rides tapped in and never tapped out (the marked amount charged at the next
-// tap, domain.md 7.3 bytes 54-57), grey purchases no clearing line completes, and duplicates.
+// tap, domain.md 7.3 bytes 54-57), grey purchases no clearing line completes, duplicates, and
+// taps approved without the PSAM's MAC2 check.
 //
 // The business day is the purchase's date-time (what the card and PSAM signed), the route the
 // ride's line id, the city the card's file 0017 city code: all read from the stored line, which
@@ -37,23 +38,29 @@ export interface TunionSectionRow {
   /** Grey lines with no clearing line of the same card and ATC. */
   readonly greyOpen: number;
   readonly duplicates: number;
+  /**
+   * Counted taps approved without the PSAM's MAC2 check (journal_tunion.ts mac2Verified false:
+   * the PSAM silent or failing after DEBIT, or a torn tap's proof): the TAC alone vouches for
+   * them. A rise on one terminal is a PSAM wearing out. Lines of older validators say nothing.
+   */
+  readonly mac2Unverified: number;
 }
 
 export const TUNION_COLUMNS = ['day', 'route_id', 'terminal_id', 'card_city', 'taps',
   'amount_minor', 'boardings', 'alightings', 'flat', 'tac_valid', 'tac_valid_minor',
   'tac_failed', 'tac_failed_minor', 'tac_unchecked', 'missed_tap_out', 'marked_minor',
-  'grey_open', 'duplicates'] as const;
+  'grey_open', 'duplicates', 'mac2_unverified'] as const;
 
 type Counts = { -readonly [K in keyof TunionSectionRow]: TunionSectionRow[K] };
 
 /** Day, route, city of a stored line; `?` for what does not read. */
 function facets(recordJson: string): { day: string; route: string; city: string; tap: string;
-  penalty: number } {
+  penalty: number; mac2Unverified: boolean } {
   let line: Record<string, unknown>;
   try {
     line = JSON.parse(recordJson) as Record<string, unknown>;
   } catch {
-    return { day: '?', route: '?', city: '?', tap: '?', penalty: 0 };
+    return { day: '?', route: '?', city: '?', tap: '?', penalty: 0, mac2Unverified: false };
   }
   const part = (key: string): Record<string, unknown> => {
     const v = line[key];
@@ -69,13 +76,15 @@ function facets(recordJson: string): { day: string; route: string; city: string;
     city: String(part('card')['cityCodeHex'] ?? '?').toUpperCase(),
     tap: String(ride['tap'] ?? '?'),
     penalty: Number.isSafeInteger(penalty) && penalty > 0 ? penalty : 0,
+    mac2Unverified: line['mac2Verified'] === false,
   };
 }
 
 function emptyRow(day: string, routeId: string, terminalId: string, cardCity: string): Counts {
   return { day, routeId, terminalId, cardCity, taps: 0, amountMinor: 0, boardings: 0,
     alightings: 0, flat: 0, tacValid: 0, tacValidMinor: 0, tacFailed: 0, tacFailedMinor: 0,
-    tacUnchecked: 0, missedTapOut: 0, markedMinor: 0, greyOpen: 0, duplicates: 0 };
+    tacUnchecked: 0, missedTapOut: 0, markedMinor: 0, greyOpen: 0, duplicates: 0,
+    mac2Unverified: 0 };
 }
 
 function addClearing(row: Counts, amount: number, tacState: string,
@@ -98,6 +107,7 @@ function addClearing(row: Counts, amount: number, tacState: string,
     row.missedTapOut += 1;
     row.markedMinor += f.penalty;
   }
+  if (f.mac2Unverified) row.mac2Unverified += 1;
 }
 
 /**
@@ -139,7 +149,7 @@ export async function tunionSectionRows(db: DepotDb, day: string | null)
 export function tunionCells(r: TunionSectionRow): (string | number)[] {
   return [r.day, r.routeId, r.terminalId, r.cardCity, r.taps, r.amountMinor, r.boardings,
     r.alightings, r.flat, r.tacValid, r.tacValidMinor, r.tacFailed, r.tacFailedMinor,
-    r.tacUnchecked, r.missedTapOut, r.markedMinor, r.greyOpen, r.duplicates];
+    r.tacUnchecked, r.missedTapOut, r.markedMinor, r.greyOpen, r.duplicates, r.mac2Unverified];
 }
 
 /** CSV (RFC 4180, CRLF) of the section with a header line; amounts in fen. */

@@ -66,6 +66,8 @@ interface Ride {
   terminal: string; day: string; line: string; city: string; tap: 'boarding' | 'alighting'
     | 'flat'; amount: number; penalty: number; tac: 'valid' | 'forged' | 'stranger';
   final: boolean; replayed: boolean;
+  /** The final's mac2Verified: true, false, or absent (a validator before the field). */
+  mac2: 'yes' | 'no' | 'absent';
 }
 
 function makeRides(seed: number): Ride[] {
@@ -77,7 +79,7 @@ function makeRides(seed: number): Ride[] {
       line: pick(['B12', 'B7']), city: pick(['5840', '1100', '3100']), tap,
       amount: tap === 'boarding' ? 0 : 100 + Math.floor(rand() * 300),
       penalty: rand() < 0.2 ? 600 : 0, tac: pick(['valid', 'valid', 'forged', 'stranger'] as const),
-      final: rand() < 0.85, replayed: rand() < 0.1 };
+      final: rand() < 0.85, replayed: rand() < 0.1, mac2: pick(['yes', 'no', 'absent'] as const) };
   });
 }
 
@@ -95,7 +97,8 @@ function entriesOf(r: Ride, n: number, greySeq: number): JournalEntry[] {
       purchase.terminalNumberHex, 'hex'), dateTime: Buffer.from(purchase.dateTimeDigits, 'hex'),
   }, purchase.terminalSerial)).toString('hex').toUpperCase();
   const final: TunionFinalEntry = { ...final0, card, purchase, ride, terminalId: r.terminal,
-    tacHex: r.tac === 'forged' ? (tac === '00000000' ? '00000001' : '00000000') : tac };
+    tacHex: r.tac === 'forged' ? (tac === '00000000' ? '00000001' : '00000000') : tac,
+    mac2Verified: r.mac2 === 'absent' ? null : r.mac2 === 'yes' };
   const grey = { ...grey0, card, purchase, ride };
   if (!r.final) return [grey];
   return r.replayed ? [grey, final, final] : [grey, final];
@@ -192,7 +195,7 @@ function expected(rides: readonly Ride[], keys: boolean, day: string | null)
     const iso = `${r.day.slice(0, 4)}-${r.day.slice(4, 6)}-${r.day.slice(6)}`;
     if (day !== null && iso !== day) continue;
     const key = `${iso},${r.line},${r.terminal},${r.city}`;
-    const g = groups.get(key) ?? Array<number>(14).fill(0);
+    const g = groups.get(key) ?? Array<number>(15).fill(0);
     groups.set(key, g);
     const add = (i: number, v: number): void => { g[i] = (g[i] ?? 0) + v; };
     if (!r.final) { add(12, 1); continue; }
@@ -204,6 +207,7 @@ function expected(rides: readonly Ride[], keys: boolean, day: string | null)
     else add(9, 1);
     if (r.penalty > 0) { add(10, 1); add(11, r.penalty); }
     if (r.replayed) add(13, 1);
+    if (r.mac2 === 'no') add(14, 1);
   }
   return groups;
 }
