@@ -8,7 +8,7 @@
 // TIMEOUT and counts as a loss. An idle display is sent its screen again every `refreshMs`,
 // so a display that rebooted shows it again and one gone without a word is found.
 
-import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
+import { clockAlarm, type ClockAlarm, type ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { DisplayPort, DisplayScreen } from '../../../hal/src/ports/display_port.js';
 import { HalStatus, halErr, type HalResult } from '../../../hal/src/ports/hal_status.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
@@ -61,10 +61,10 @@ export class RecoveringDisplay implements DisplayPort {
   private reopening: Promise<void> | null = null;
   private closed = false;
   private reopens = 0;
-  /** When the last show began (clock ms), and shows still running. */
-  private shownAtMs = Number.NEGATIVE_INFINITY;
+  /** Shows still running. */
   private showing = 0;
-  private refreshing: Promise<void> | null = null;
+  /** Armed `refreshMs` after each show: the idle refresh (null: none). */
+  private readonly refresh: ClockAlarm | null;
 
   constructor(
     private readonly link: DisplayLinkControl,
@@ -74,8 +74,8 @@ export class RecoveringDisplay implements DisplayPort {
   ) {
     this.display = driver();
     link.onLost((detail) => this.declareLost(detail));
-    const refreshMs = options.refreshMs ?? 0;
-    if (refreshMs > 0) this.refreshing = this.refreshWhileIdle(refreshMs);
+    this.refresh = (options.refreshMs ?? 0) > 0
+      ? clockAlarm(ports.clock, () => this.refreshNow()) : null;
   }
 
   /** Why the display is out, or null while it works. Never fails. */
@@ -98,7 +98,7 @@ export class RecoveringDisplay implements DisplayPort {
     if (this.lostDetail !== null) {
       return halErr(HalStatus.READER_IO, `display ${this.options.path} gone: ${this.lostDetail}`);
     }
-    this.shownAtMs = this.ports.clock.nowMs();
+    if (!this.closed) this.refresh?.set(this.options.refreshMs ?? 0);
     this.showing += 1;
     let shown: HalResult<void> | null;
     try {
@@ -122,20 +122,16 @@ export class RecoveringDisplay implements DisplayPort {
   async close(): Promise<void> {
     this.closed = true;
     this.link.onLost(undefined);
+    this.refresh?.clear();
     await this.reopening;
-    await this.refreshing;
     await this.link.close();
   }
 
-  /** Shows the last screen again once nothing was shown for `refreshMs`, until closed. */
-  private async refreshWhileIdle(refreshMs: number): Promise<void> {
-    const stopCheckMs = this.options.backoff.stopCheckMs;
-    while (!this.closed) {
-      await this.ports.clock.sleepMs(Math.min(refreshMs, stopCheckMs));
-      const idle = this.ports.clock.nowMs() - this.shownAtMs >= refreshMs;
-      if (this.closed || !idle || this.showing > 0 || this.lostDetail !== null) continue;
-      if (this.last !== null) await this.show(this.last);
-    }
+  /** Nothing was shown for `refreshMs`: the last screen again (which arms the next one). */
+  private refreshNow(): void {
+    if (this.closed || this.lostDetail !== null || this.last === null) return;
+    if (this.showing > 0) this.refresh?.set(this.options.refreshMs ?? 0);
+    else void this.show(this.last);
   }
 
   private async bounded(op: Promise<HalResult<void>>): Promise<HalResult<void> | null> {

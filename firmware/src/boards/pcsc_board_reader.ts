@@ -84,7 +84,7 @@ export async function pcscReadersWaitFor(
 ): Promise<{ ok: true; value: PcscReaders } | { ok: false; message: string }> {
   let readers: PcscReaders;
   // Why PC/SC is down (pcscd not running): the refusal names it, not only the log.
-  let lost: string | null = null;
+  const service: { lost: string | null } = { lost: null };
   try {
     readers = await PcscReaders.open({
       clock,
@@ -92,8 +92,8 @@ export async function pcscReadersWaitFor(
       reopenBackoffMaxMs: 8000,
       onEvent: (e) => {
         if (e.kind === 'status') return;
-        if (e.kind === 'context-lost') lost = e.detail;
-        if (e.kind === 'context-open') lost = null;
+        if (e.kind === 'context-lost') service.lost = e.detail;
+        if (e.kind === 'context-open') service.lost = null;
         log.log({ event: `${names.events}-${e.kind}`, detail: JSON.stringify(e) });
       },
     });
@@ -108,6 +108,7 @@ export async function pcscReadersWaitFor(
   const listed = readers.names();
   readers.close();
   const which = listed.length === 0 ? 'no readers' : `readers: ${listed.join(', ')}`;
-  const service = lost === null ? '' : `; the PC/SC service does not answer: ${String(lost)}`;
-  return { ok: false, message: `${names.what} "${name}" not found (${which}${service})` };
+  const down = service.lost === null ? ''
+    : `; the PC/SC service does not answer: ${service.lost}`;
+  return { ok: false, message: `${names.what} "${name}" not found (${which}${down})` };
 }
