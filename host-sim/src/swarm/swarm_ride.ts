@@ -26,6 +26,12 @@ export const SWARM_IDLE_KEEP_MS = 30;
 export const SWARM_IDLE_STEP_MS = 10;
 /** Steps waited for that at most (the last removal seen, the idle screen shown, no op). */
 export const SWARM_IDLE_STEPS_MAX = 40;
+/**
+ * Bound of the stretch of a held card run for real before the rider takes it away when the
+ * hold's presence checks are skipped: one removal interval of the validator (100 ms) and the
+ * presence check itself, so that the card leaves at any phase of the removal cycle.
+ */
+export const SWARM_HOLD_KEEP_MS = 110;
 
 /**
  * The validator's loop on one board, and how it ended (it runs until the board dies), with the
@@ -85,6 +91,16 @@ export class BoardLoop {
     const { validator, plug } = this.board;
     if (this.failed || this.recovering || plug.lost() !== null) return false;
     return validator.state() === 'WaitForCard' && !this.board.readerBusy();
+  }
+
+  /**
+   * The validator watches a card it has answered: in WaitForRemoval, no reader being brought
+   * back. Its presence checks find the card there and change nothing but the time.
+   */
+  holding(): boolean {
+    const { validator, plug } = this.board;
+    if (this.failed || this.recovering || plug.lost() !== null) return false;
+    return validator.state() === 'WaitForRemoval';
   }
 
   /** Resolves with the next report the validator produces. */
@@ -155,14 +171,20 @@ export interface SwarmTapOutcome {
  * The rider's side: idle the gap (`beforePlace` runs then: faults that start with the tap),
  * present the card, wait for the answer, hold it unless pulled, take it away. `quiet` says
  * that nothing but time can happen in the gap (no card in the field, no fault standing):
- * its idle polls may then be skipped (`idleGap`).
+ * its idle polls may then be skipped (`idleGap`). `steady` says the same of the hold (no fault
+ * standing on the line, the reader there): its presence checks may then be skipped
+ * (`holdCard`).
  */
 export async function rideSwarmTap(
   loop: BoardLoop,
   card: AnyRiderCard,
   timing: { readonly gapMs: number; readonly holdMs: number; readonly idleKeepMs: number },
   pull: readonly CardFault[],
-  hooks: { readonly quiet: () => boolean; readonly beforePlace: () => void },
+  hooks: {
+    readonly quiet: () => boolean;
+    readonly steady: () => boolean;
+    readonly beforePlace: () => void;
+  },
 ): Promise<SwarmTapOutcome> {
   const board = loop.board;
   await idleGap(loop, timing, hooks.quiet);
@@ -177,9 +199,26 @@ export async function rideSwarmTap(
   loop.stopListening();
   // A rider who pulled the card is gone; the others hold it a moment after the answer.
   const pulled = !presented.present();
-  if (!pulled) await board.clock.sleepMs(timing.holdMs);
+  if (!pulled) await holdCard(loop, timing, () => presented.present() && hooks.steady());
   board.pn532.removeCard(presented);
   return { report, pulled };
+}
+
+/**
+ * The rider holds the answered card `holdMs` of board time. When the hold is steady (the card
+ * stays, no fault standing) and the validator watches the card for its removal, all but the
+ * last stretch is skipped with the board frozen, for the reason `idleGap` gives: each
+ * presence check finds the same card and changes nothing but the time. The kept stretch is
+ * the gap's draw scaled to SWARM_HOLD_KEEP_MS (a tap draws no more than it did), so that the
+ * card leaves at any phase of the removal cycle.
+ */
+async function holdCard(
+  loop: BoardLoop,
+  timing: { readonly holdMs: number; readonly idleKeepMs: number },
+  steady: () => boolean,
+): Promise<void> {
+  const keepMs = Math.floor((timing.idleKeepMs * SWARM_HOLD_KEEP_MS) / SWARM_IDLE_KEEP_MS);
+  await skipStill(loop, timing.holdMs, keepMs, () => loop.holding() && steady());
 }
 
 /**
@@ -196,18 +235,34 @@ async function idleGap(
   timing: { readonly gapMs: number; readonly idleKeepMs: number },
   quiet: () => boolean,
 ): Promise<void> {
+  if (!quiet()) {
+    await loop.board.clock.sleepMs(timing.gapMs);
+    return;
+  }
+  await skipStill(loop, timing.gapMs, timing.idleKeepMs, () => loop.idle() && quiet());
+}
+
+/**
+ * Lets `durationMs` of board time pass. Once `still()` holds (checked every
+ * SWARM_IDLE_STEP_MS, SWARM_IDLE_STEPS_MAX times at most), all but the last `keepMs` is
+ * skipped with the board frozen (ClockSim.skipFrozen); the rest runs for real.
+ */
+async function skipStill(
+  loop: BoardLoop,
+  durationMs: number,
+  keepMs: number,
+  still: () => boolean,
+): Promise<void> {
   const clock = loop.board.clock;
-  const endMs = clock.nowMs() + timing.gapMs;
-  if (quiet()) {
-    for (let step = 0; step < SWARM_IDLE_STEPS_MAX; step += 1) {
-      const skippable = endMs - timing.idleKeepMs - clock.nowMs();
-      if (skippable <= SWARM_IDLE_STEP_MS) break;
-      if (loop.idle() && quiet()) {
-        clock.skipFrozen(skippable);
-        break;
-      }
-      await clock.sleepMs(SWARM_IDLE_STEP_MS);
+  const endMs = clock.nowMs() + durationMs;
+  for (let step = 0; step < SWARM_IDLE_STEPS_MAX; step += 1) {
+    const skippable = endMs - keepMs - clock.nowMs();
+    if (skippable <= SWARM_IDLE_STEP_MS) break;
+    if (still()) {
+      clock.skipFrozen(skippable);
+      break;
     }
+    await clock.sleepMs(SWARM_IDLE_STEP_MS);
   }
   await clock.sleepMs(Math.max(0, endMs - clock.nowMs()));
 }

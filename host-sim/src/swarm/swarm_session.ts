@@ -220,7 +220,8 @@ export class SwarmSession {
     };
     const quietGap = (): boolean => this.quietGap(loop.board);
     model.tapBegins(plan.card);
-    rideSwarmTap(loop, plan.card, plan, plan.pull, { quiet: quietGap, beforePlace }).then(
+    const steady = (): boolean => this.steadyHold(loop.board);
+    rideSwarmTap(loop, plan.card, plan, plan.pull, { quiet: quietGap, steady, beforePlace }).then(
       (o) => {
         outcome = o;
       },
@@ -335,6 +336,12 @@ export class SwarmSession {
    */
   private quietGap(board: SwarmBoard): boolean {
     if (board.pn532.cardsInField().length > 0 || this.lineFault() !== null) return false;
+    return board.plug.isPlugged() && board.plug.lost() === null;
+  }
+
+  /** A held card's presence checks change nothing: it alone in the field, no fault standing. */
+  private steadyHold(board: SwarmBoard): boolean {
+    if (board.pn532.cardsInField().length !== 1 || this.lineFault() !== null) return false;
     return board.plug.isPlugged() && board.plug.lost() === null;
   }
 
