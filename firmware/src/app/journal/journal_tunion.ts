@@ -272,11 +272,12 @@ export function tunionBlockedRead(fields: JsonFields, strict: boolean): TunionBl
   if (entry.blockSwHex.length === 2) {
     fields.refuse('blockSwHex', 'a status word is 2 bytes, or none');
   }
-  const disagreement = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex,
+  // The answer's rule first (named at blockSwHex), then the pending seq's.
+  const answer = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex, null);
+  if (answer !== null) fields.refuse('blockSwHex', answer);
+  const pending = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex,
     entry.pendingSeq);
-  if (disagreement !== null) {
-    fields.refuse(entry.pendingSeq === null ? 'blockSwHex' : 'pendingSeq', disagreement);
-  }
+  if (pending !== null) fields.refuse('pendingSeq', pending);
   return entry;
 }
 
