@@ -87,6 +87,7 @@ function expectFactsMatch(facts: PayloadFacts, decoded: Decoded): void {
     expect(TUNION_BLOCK_OUTCOMES[facts.num[FactSlot.BLOCK_OUTCOME] ?? -1])
       .toBe(entry.blockOutcome);
     expect(facts.text(FactSlot.BLOCK_SW_HEX)).toBe(entry.blockSwHex);
+    expect(facts.intOrNull(FactSlot.PENDING_SEQ)).toBe(entry.pendingSeq);
   }
   if (entry.kind === 'final') {
     expect(facts.text(FactSlot.LINE_ID)).toBe(entry.clearing.lineId);
@@ -164,15 +165,38 @@ describe(`payloadFastCheck against journalPayloadDecode (SHUAKA_SEED=${SEED})`, 
 
   it('payloadFastCheck_blockOutcomeAndAnswerDisagree_refusedAsTheDecoderRefuses', () => {
     const facts = new PayloadFacts();
-    const pairs: [typeof TUNION_BLOCK_OUTCOMES[number], string, boolean][] = [
-      ['blocked', '9000', true], ['blocked', '', false], ['blocked', '6988', false],
-      ['not-confirmed', '', true], ['not-confirmed', '6A81', true],
-      ['not-confirmed', '9000', false], ['not-sent', '', true], ['not-sent', '6988', false],
+    const cases: [typeof TUNION_BLOCK_OUTCOMES[number], string, number | null, boolean][] = [
+      ['blocked', '9000', null, true], ['blocked', '', null, false],
+      ['blocked', '6988', null, false], ['not-confirmed', '', null, true],
+      ['not-confirmed', '6A81', null, true], ['not-confirmed', '9000', null, false],
+      ['not-sent', '', null, true], ['not-sent', '6988', null, false],
+      ['pending', '', null, true], ['pending', '9000', null, false],
+      // A final names the pending record written before the command; those two never do.
+      ['blocked', '9000', 7, true], ['not-confirmed', '', 7, true],
+      ['not-confirmed', '6988', 7, true], ['not-sent', '', 7, false], ['pending', '', 7, false],
     ];
-    for (const [outcome, sw, valid] of pairs) {
-      const bytes = journalPayloadEncode(1_714_550_400_000, tunionBlockedEntry(1, outcome, sw));
-      expect(payloadFastCheck('tunion_blocked', bytes, facts), `${outcome} ${sw}`).toBe(valid);
-      expect(decodeOrNull('tunion_blocked', bytes) !== null, `${outcome} ${sw}`).toBe(valid);
+    for (const [outcome, sw, pendingSeq, valid] of cases) {
+      const where = `${outcome} ${sw} ${pendingSeq}`;
+      const bytes = journalPayloadEncode(1_714_550_400_000,
+        tunionBlockedEntry(1, outcome, sw, pendingSeq));
+      expect(payloadFastCheck('tunion_blocked', bytes, facts), where).toBe(valid);
+      const decoded = decodeOrNull('tunion_blocked', bytes);
+      expect(decoded !== null, where).toBe(valid);
+      if (valid && decoded !== null) expectFactsMatch(facts, decoded);
+    }
+  });
+
+  it('payloadFastCheck_blockWrittenBeforePendingRecords_leftToTheDecoderWhichReadsIt', () => {
+    // Records written before pending block records existed have no pendingSeq key: not the
+    // canonical form (the fast check declines), read by the decoder as naming none.
+    const facts = new PayloadFacts();
+    for (const [outcome, sw] of [['blocked', '9000'], ['not-confirmed', ''],
+      ['not-sent', '']] as const) {
+      const { pendingSeq: _none, ...old } = tunionBlockedEntry(2, outcome, sw);
+      const bytes = ENCODER.encode(JSON.stringify({ timeWallMs: 1_714_550_400_000, ...old }));
+      expect(payloadFastCheck('tunion_blocked', bytes, facts), outcome).toBe(false);
+      expect(decodeOrNull('tunion_blocked', bytes)?.entry, outcome)
+        .toEqual({ ...old, pendingSeq: null });
     }
   });
 

@@ -130,7 +130,7 @@ describe('T-Union block records', () => {
       segmentBytesMax: 2048 });
     if (!reopened.ok) throw new Error(reopened.detail);
     const journal = reopened.value.journal;
-    expect(journal.summary().countsByKind).toMatchObject({ tunion_grey: 1, tunion_blocked: 16 });
+    expect(journal.summary().countsByKind).toMatchObject({ tunion_grey: 1, tunion_blocked: 20 });
     // The grey stays the only open record: a block neither opens nor closes one.
     expect(journal.tunionOpenGreys().map((g) => g.seq)).toEqual([1]);
     const appended = await journal.append(final);
@@ -140,7 +140,7 @@ describe('T-Union block records', () => {
     expect(scan.corruption).toBeNull();
     expect(scan.records.filter((r) => r.entry.kind === 'tunion_blocked').map((r) => r.entry))
       .toEqual(blocks);
-    expect(scan.state.countsByKind.tunion_blocked).toBe(16);
+    expect(scan.state.countsByKind.tunion_blocked).toBe(20);
   });
 
   it('exports each as a tunion_blocked line, neither clearing nor uncertain', async () => {
@@ -150,14 +150,20 @@ describe('T-Union block records', () => {
     const exported = journalExport(scan, FIXTURE_VAULT);
     expect([exported.clearingCount, exported.uncertainCount]).toEqual([0, 0]);
     const lines = exported.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    // A final names its pending record; a pending record or a block never sent goes out as
+    // lines did before pending records existed (no pendingSeq key).
     expect(lines).toEqual(blocks.map((b, i) => {
-      const { kind: _kind, ...rest } = b;
+      const { kind: _kind, pendingSeq, ...rest } = b;
       const timeWallMs = scan.records[i]?.timeWallMs;
-      return { type: 'tunion_blocked', seq: i + 1, timeWallMs, ...rest };
+      return { type: 'tunion_blocked', seq: i + 1, timeWallMs, ...rest,
+        ...(pendingSeq === null ? {} : { pendingSeq }) };
     }));
+    expect(lines.map((l) => [l['blockOutcome'], 'pendingSeq' in l])).toEqual([
+      ['blocked', true], ['not-confirmed', true], ['not-confirmed', true], ['not-sent', false],
+      ['pending', false]]);
     expect(lines[2]).toMatchObject({ blockOutcome: 'not-confirmed', blockSwHex: '6988',
       card: { serialDigits: '03105170070000000003' }, terminalNumberHex: '112233445566' });
-    const acked = await written([...blocks, { kind: 'ack', throughSeq: 4 }]);
+    const acked = await written([...blocks, { kind: 'ack', throughSeq: blocks.length }]);
     const ackedScan = journalScan(acked.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true);
     expect(journalExport(ackedScan, FIXTURE_VAULT).lines).toEqual([]);
   });
@@ -178,6 +184,9 @@ describe('T-Union block records', () => {
     expect(journal.summary().sizeBytes).toBeLessThanOrEqual(16_384 - 4096);
     // The grey's final still fits: the blocks left the reserve alone.
     expect((await journal.append(final)).ok).toBe(true);
+    // So does the final of a block whose pending record is written: the command went out.
+    expect((await journal.append(tunionBlockedEntry(2, 'pending', ''))).ok).toBe(false);
+    expect((await journal.append(tunionBlockedEntry(2, 'blocked', '9000', 2))).ok).toBe(true);
   });
 
   const good = tunionBlockedEntry(4, 'not-confirmed', '6988');
@@ -185,6 +194,12 @@ describe('T-Union block records', () => {
     ['blocked without the card\'s 9000', { ...good, blockOutcome: 'blocked' }],
     ['not-confirmed with 9000', { ...good, blockSwHex: '9000' }],
     ['not-sent with an answer', { ...good, blockOutcome: 'not-sent' }],
+    ['pending with an answer', { ...good, blockOutcome: 'pending', pendingSeq: null }],
+    ['pending naming a pending record', { ...good, blockOutcome: 'pending', blockSwHex: '',
+      pendingSeq: 3 }],
+    ['not-sent naming a pending record', { ...good, blockOutcome: 'not-sent', blockSwHex: '',
+      pendingSeq: 3 }],
+    ['a pending seq of 0', { ...good, pendingSeq: 0 }],
     ['a 1-byte status word', { ...good, blockSwHex: '69' }],
     ['an unknown outcome', { ...good, blockOutcome: 'locked' as 'blocked' }],
     ['a 5-byte terminal number', { ...good, terminalNumberHex: '1122334455' }],

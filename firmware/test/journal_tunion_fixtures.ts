@@ -30,9 +30,12 @@ export function tunionEntries(n: number, atc: number, greySeq: number | null)
   ];
 }
 
-/** The block record of deny-listed card `n`: `outcome`, and the card's answer `swHex`. */
-export function tunionBlockedEntry(n: number, outcome: TunionBlockOutcome, swHex: string)
-  : TunionBlockedEntry {
+/**
+ * The block record of deny-listed card `n`: `outcome`, the card's answer `swHex`, and the
+ * pending record it completes (`pendingSeq`, null for a pending record or a block not sent).
+ */
+export function tunionBlockedEntry(n: number, outcome: TunionBlockOutcome, swHex: string,
+  pendingSeq: number | null = null): TunionBlockedEntry {
   return {
     kind: 'tunion_blocked',
     card: {
@@ -43,16 +46,20 @@ export function tunionBlockedEntry(n: number, outcome: TunionBlockOutcome, swHex
     },
     dateTimeDigits: '20261203083000', terminalNumberHex: '112233445566',
     terminalId: 'BUS00001', lineId: 'B12', paramsVersion: 3 + n,
-    blockOutcome: outcome, blockSwHex: swHex,
+    blockOutcome: outcome, blockSwHex: swHex, pendingSeq,
   };
 }
 
-/** One block record of each outcome (card numbers from `n`). */
+/**
+ * One block record of each outcome (card numbers from `n`): the finals of a command sent name
+ * a pending record (seq `n`, as records of a real journal would), the pending one names none.
+ */
 export function tunionBlockedEntries(n: number): TunionBlockedEntry[] {
   return [
-    tunionBlockedEntry(n, 'blocked', '9000'),
-    tunionBlockedEntry(n + 1, 'not-confirmed', ''),
-    tunionBlockedEntry(n + 2, 'not-confirmed', '6988'),
+    tunionBlockedEntry(n, 'blocked', '9000', n),
+    tunionBlockedEntry(n + 1, 'not-confirmed', '', n + 1),
+    tunionBlockedEntry(n + 2, 'not-confirmed', '6988', n + 2),
     tunionBlockedEntry(n + 3, 'not-sent', ''),
+    tunionBlockedEntry(n + 4, 'pending', ''),
   ];
 }

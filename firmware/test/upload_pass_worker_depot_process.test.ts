@@ -177,19 +177,21 @@ describe('the board uploader against a real depot', () => {
 
   it('tunionPurchaseAndBlockLines_reachTheDepot_asTheExportHasThem', async () => {
     // After what the depot holds for T0001 (the tests above), a journal of T-Union records:
-    // a grey and its final (MAC2 checked), and two deny-listed cards met.
+    // a grey and its final (MAC2 checked), and three deny-listed cards met: blocked (pending,
+    // then its final), not sent (a final alone), and a power cut after the command (pending).
     const held = depotSeqMax();
     expect(shuaka('journal', 'init', '--after-seq', String(held), '--journal',
       join(dir, 'tunion')).code).toBe(0);
     const [grey, final] = tunionEntries(4, 31, held + 1);
     const written: JournalEntry[] = [grey, { ...final, terminalId: 'T0001' },
-      { ...tunionBlockedEntry(5, 'blocked', '9000'), terminalId: 'T0001' },
-      { ...tunionBlockedEntry(6, 'not-sent', ''), terminalId: 'T0001' }];
+      tunionBlockedEntry(5, 'pending', ''), tunionBlockedEntry(5, 'blocked', '9000', held + 3),
+      tunionBlockedEntry(6, 'not-sent', ''), tunionBlockedEntry(7, 'pending', ''),
+    ].map((e) => (e.kind === 'tunion_grey' ? e : { ...e, terminalId: 'T0001' }));
     const board = await boardUploader(await writeJournalDir(dir, 'tunion', written));
     try {
       expect(await board.uploader.contact()).toEqual({ ok: true });
       await board.uploader.betweenTaps();
-      expect(board.journal.summary().ackThroughSeq).toBe(held + 4);
+      expect(board.journal.summary().ackThroughSeq).toBe(held + 6);
     } finally {
       await board.close();
     }
@@ -201,14 +203,21 @@ describe('the board uploader against a real depot', () => {
       expect(JSON.parse(taps[1]?.record_json ?? '{}')).toMatchObject({ mac2Verified: true });
       const blocks = db.prepare('SELECT seq, card_serial, block_outcome FROM tunion_blocks '
         + 'ORDER BY seq').all() as Record<string, unknown>[];
-      expect(blocks.map((b) => b['block_outcome'])).toEqual(['blocked', 'not-sent']);
+      expect(blocks.map((b) => b['block_outcome']))
+        .toEqual(['pending', 'blocked', 'not-sent', 'pending']);
     } finally {
       db.close();
     }
     const report = shuaka('depot', 'report', '--db', join(dir, 'd.db'), '--section',
-      'tunion-blocked');
+      'tunion-blocked', '--format', 'csv');
     expect(report.code, report.err).toBe(0);
-    expect(report.out).toContain('03105170070000000005');
+    // One row per card met, with the block's final outcome; the pending line no final names
+    // reads as not confirmed.
+    const rows = report.out.trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+    expect(rows.map((r) => [r[4], r[7], r[8], Number(r[11])])).toEqual([
+      ['03105170070000000005', 'blocked', '9000', held + 4],
+      ['03105170070000000006', 'not-sent', '-', held + 5],
+      ['03105170070000000007', 'not-confirmed', '-', held + 6]]);
   }, 300_000);
 });
 

@@ -92,7 +92,8 @@ function tunionBlocksHtml(rows: readonly TunionBlockRow[]): string {
 <p>${tunionCardsBlocked(rows)} cards blocked. One row per time a validator met a listed card
 (a card met twice has two rows). outcome:
 blocked (the card confirmed APPLICATION BLOCK), not-confirmed (sent; the card refused it or
-left before answering: card_sw), not-sent (the block stopped before the command). The card
+left before answering: card_sw; or the validator lost power before it recorded the answer),
+not-sent (the block stopped before the command). The card
 is refused in every case; one not blocked is blocked at its next tap.</p>
 ${table}`;
 }

@@ -1,14 +1,17 @@
-// The T-Union cards met on the deny list, one row per block line (tunion_blocks.ts), for the
-// clearing centre and the issuers (who confirm each block), customer service (why a rider's
-// card stopped working) and the operator (cards blocked in the period).
+// The T-Union cards met on the deny list, one row per block (tunion_blocks.ts: a final line,
+// or a pending line no final names), for the clearing centre and the issuers (who confirm each
+// block), customer service (why a rider's card stopped working) and the operator (cards
+// blocked in the period).
 //
 // The day is the terminal's local date of the tap (the line's date-time, as the T-Union
 // section's day is the purchase's), so a late upload lands on the day the card was met. A card
 // whose block the card did not confirm (pulled during the command, refused it, the command
 // never sent) is listed with that outcome: it is blocked at its next tap on a validator, or
-// the issuer blocks it.
+// the issuer blocks it. A pending line no final names (the power went after the command was
+// sent) is listed as not-confirmed: the card may have blocked itself.
 
 import type { DepotDb } from '../store/depot_db.js';
+import { TUNION_BLOCK_EVENTS } from '../tunion/tunion_blocks.js';
 import { csvTable } from './settlement_report.js';
 
 export interface TunionBlockRow {
@@ -21,7 +24,7 @@ export interface TunionBlockRow {
   readonly cardSerial: string;
   readonly issuerId: string;
   readonly cardCity: string;
-  /** blocked, not-confirmed, not-sent (firmware journal_tunion.ts TunionBlockOutcome). */
+  /** blocked, not-confirmed, not-sent (firmware journal_tunion.ts TunionBlockFinalOutcome). */
   readonly outcome: string;
   /** The card's status word to APPLICATION BLOCK, `-` when none (not sent, no answer). */
   readonly cardSw: string;
@@ -47,8 +50,8 @@ export async function tunionBlockRows(db: DepotDb, day: string | null)
     `${day.replaceAll('-', '')}235959`];
   const filter = day === null ? '' : 'WHERE date_time_digits >= $1 AND date_time_digits <= $2';
   const rows = await db.query(`SELECT terminal_id, seq, date_time_digits, card_serial,
-      issuer_id, card_city, line_id, block_outcome, block_sw, params_version, terminal_number
-    FROM tunion_blocks ${filter}
+      issuer_id, card_city, line_id, outcome, block_sw, params_version, terminal_number
+    FROM ${TUNION_BLOCK_EVENTS} ${filter}
     ORDER BY date_time_digits, terminal_id, seq`, range);
   return rows.map((r) => {
     const dt = String(r['date_time_digits']);
@@ -57,7 +60,7 @@ export async function tunionBlockRows(db: DepotDb, day: string | null)
       time: `${dt.slice(8, 10)}:${dt.slice(10, 12)}:${dt.slice(12, 14)}`,
       terminalId: String(r['terminal_id']), routeId: String(r['line_id']),
       cardSerial: String(r['card_serial']), issuerId: String(r['issuer_id']),
-      cardCity: String(r['card_city']), outcome: String(r['block_outcome']),
+      cardCity: String(r['card_city']), outcome: String(r['outcome']),
       cardSw: String(r['block_sw']) || '-', paramsVersion: Number(r['params_version']),
       psamTerminal: String(r['terminal_number']), seq: Number(r['seq']),
     };

@@ -4,7 +4,9 @@
 import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
 import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
-import { TUNION_BLOCKS_MIGRATION_STATEMENTS } from '../tunion/tunion_blocks.js';
+import {
+  TUNION_BLOCKS_MIGRATION_STATEMENTS, TUNION_BLOCKS_PENDING_MIGRATION_STATEMENTS,
+} from '../tunion/tunion_blocks.js';
 import { GATE_RECORDS_MIGRATION_STATEMENTS } from './gate_record_store.js';
 import { CARD_KEYS_MIGRATION_STATEMENTS,
   CARD_KEY_COLUMN_MIGRATION_STATEMENTS } from './card_key_levels.js';
@@ -179,6 +181,9 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
     statements: CARD_KEY_COLUMN_MIGRATION_STATEMENTS, dialects: ['sqlite'] },
   // The next free number at merge (another branch may take 8 first): renumber, keep last.
   { version: 8, name: 'T-Union blocks', statements: TUNION_BLOCKS_MIGRATION_STATEMENTS },
+  // The next free number at merge (another branch may take 9 first): renumber, keep last.
+  { version: 9, name: 'T-Union pending blocks',
+    statements: TUNION_BLOCKS_PENDING_MIGRATION_STATEMENTS },
 ];
 
 /** The statements of `migration` for `dialect`. */

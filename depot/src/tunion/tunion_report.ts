@@ -2,9 +2,10 @@
 // the totals a clearing centre settles (valid), disputes (invalid) or holds (unknown issuer).
 
 import {
-  TUNION_BLOCK_OUTCOMES, type TunionBlockOutcome,
+  TUNION_BLOCK_FINAL_OUTCOMES, type TunionBlockFinalOutcome,
 } from '../../../firmware/src/app/journal/journal_tunion.js';
 import type { DepotDb } from '../store/depot_db.js';
+import { TUNION_BLOCK_EVENTS } from './tunion_blocks.js';
 import { jtt978TacVerify, type TacKeyLookup, type TacVerdict } from './jtt978_tac.js';
 
 /** Totals of the T-Union taps stored so far. */
@@ -15,8 +16,11 @@ export interface TunionReport {
   readonly byVerdict: Readonly<Record<TacVerdict, { count: number; amountMinor: number }>>;
   /** Grey lines no clearing line of the same card and ATC completes (settled from the card). */
   readonly greyOpen: number;
-  /** Deny-listed cards met (block lines) by the block's outcome, and the cards blocked. */
-  readonly blocks: Readonly<Record<TunionBlockOutcome, number>>;
+  /**
+   * Deny-listed cards met (one per block: a final line, or a pending line no final names, as
+   * not-confirmed) by the block's outcome, and the cards blocked.
+   */
+  readonly blocks: Readonly<Record<TunionBlockFinalOutcome, number>>;
   readonly cardsBlocked: number;
 }
 
@@ -68,15 +72,15 @@ export async function tunionVerifyAndReport(db: DepotDb, keys: TacKeyLookup)
   };
 }
 
-/** The block lines by outcome, and the distinct cards whose block the card confirmed. */
+/** The blocks by outcome, and the distinct cards whose block the card confirmed. */
 async function tunionBlockTotals(db: DepotDb)
   : Promise<Pick<TunionReport, 'blocks' | 'cardsBlocked'>> {
-  const blocks = Object.fromEntries(TUNION_BLOCK_OUTCOMES.map((o) => [o, 0])) as
-    Record<TunionBlockOutcome, number>;
-  const rows = await db.query(`SELECT block_outcome, COUNT(*) AS n FROM tunion_blocks
-    GROUP BY block_outcome`);
+  const blocks = Object.fromEntries(TUNION_BLOCK_FINAL_OUTCOMES.map((o) => [o, 0])) as
+    Record<TunionBlockFinalOutcome, number>;
+  const rows = await db.query(`SELECT outcome, COUNT(*) AS n FROM ${TUNION_BLOCK_EVENTS}
+    GROUP BY outcome`);
   for (const row of rows) {
-    const outcome = TUNION_BLOCK_OUTCOMES.find((o) => o === row['block_outcome']);
+    const outcome = TUNION_BLOCK_FINAL_OUTCOMES.find((o) => o === row['outcome']);
     if (outcome !== undefined) blocks[outcome] = Number(row['n']);
   }
   const cards = await db.query(`SELECT COUNT(DISTINCT card_serial) AS n FROM tunion_blocks

@@ -34,6 +34,9 @@ import { BatchError } from '../../src/ingest/batch_error.js';
 import { batchStore } from '../../src/ingest/batch_store.js';
 import { batchValidate } from '../../src/ingest/batch_validate.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { DEPOT_MIGRATIONS, depotMigrate } from '../../src/store/depot_migrations.js';
+import { openPostgresDepotDb } from '../../src/store/postgres_db.js';
+import { openSqliteDepotDb } from '../../src/store/sqlite_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
 import { tunionBlockRows } from '../../src/report/tunion_blocks_section.js';
@@ -155,14 +158,30 @@ describe('T-Union lines at the depot', () => {
   });
 });
 
-/** Block records of three cards: confirmed, pulled during the command, never sent. */
-function blockEntries(): TunionBlockedEntry[] {
+/**
+ * Block records of four cards as a validator writes them from journal seq `first`: confirmed
+ * (pending, then its final), pulled during the command (pending, final), never sent (a final
+ * alone), and a power cut after the command (the pending record alone).
+ */
+function blockEntries(first = 3): TunionBlockedEntry[] {
   return [
-    tunionBlockedEntry(7, 'blocked', '9000'),
-    tunionBlockedEntry(8, 'not-confirmed', ''),
+    tunionBlockedEntry(7, 'pending', ''),
+    tunionBlockedEntry(7, 'blocked', '9000', first),
+    tunionBlockedEntry(8, 'pending', ''),
+    tunionBlockedEntry(8, 'not-confirmed', '', first + 2),
     tunionBlockedEntry(9, 'not-sent', ''),
+    tunionBlockedEntry(10, 'pending', ''),
   ].map((e) => ({ ...e, terminalId: 'BUS00001' }));
 }
+
+/** The blocks the report shows of blockEntries(): seq, card, outcome, card_sw. */
+const BLOCK_EVENTS = [
+  [4, '03105170070000000007', 'blocked', '9000'],
+  [6, '03105170070000000008', 'not-confirmed', '-'],
+  [7, '03105170070000000009', 'not-sent', '-'],
+  // The power went after the command: the pending line alone, not confirmed.
+  [8, '03105170070000000010', 'not-confirmed', '-'],
+];
 
 async function terminalOn(db: DepotDb): Promise<void> {
   await db.run(`INSERT INTO terminals (terminal_id, cert_sha256, route_id, status,
@@ -181,21 +200,23 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
         const vault = panVault(randomBytes(32));
         const store = (records: unknown[], firstSeq = 1): Promise<unknown> =>
           batchStore(db, batchValidate(batch(records, firstSeq), 'BUS00001'), vault, NOW_MS);
-        expect(await store(lines)).toEqual({ ackThroughSeq: 5, stored: 5, duplicates: 0 });
+        expect(await store(lines)).toEqual({ ackThroughSeq: 8, stored: 8, duplicates: 0 });
         const rows = await db.query(`SELECT seq, card_serial, issuer_id, card_city, line_id,
           block_outcome, block_sw, params_version, terminal_number, date_time_digits,
-          time_wall_ms FROM tunion_blocks ORDER BY seq`);
-        expect(rows).toEqual(blocks.map((b, i) => ({
+          time_wall_ms, pending_seq FROM tunion_blocks ORDER BY seq`);
+        expect(rows.map((r) => ({ ...r, pending_seq: r['pending_seq'] === null ? null
+          : Number(r['pending_seq']) }))).toEqual(blocks.map((b, i) => ({
           seq: i + 3, card_serial: b.card.serialDigits, issuer_id: b.card.issuerIdHex,
           card_city: b.card.cityCodeHex, line_id: b.lineId, block_outcome: b.blockOutcome,
           block_sw: b.blockSwHex, params_version: b.paramsVersion,
           terminal_number: b.terminalNumberHex, date_time_digits: b.dateTimeDigits,
           time_wall_ms: (lines[i + 2] as { timeWallMs: number }).timeWallMs,
+          pending_seq: b.pendingSeq,
         })));
         // No tap: the purchase lines alone are in tunion_taps.
         const taps = await db.query('SELECT seq FROM tunion_taps ORDER BY seq');
         expect(taps.map((r) => Number(r['seq']))).toEqual([1, 2]);
-        expect(await store(lines)).toEqual({ ackThroughSeq: 5, stored: 0, duplicates: 5 });
+        expect(await store(lines)).toEqual({ ackThroughSeq: 8, stored: 0, duplicates: 8 });
         // A replaced journal: at seq 3 another card's block, then another time, then a purchase.
         const held = lines[2] as Record<string, unknown>;
         const card = { ...(held['card'] as object), serialDigits: '03105170070000000099' };
@@ -204,37 +225,113 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
           [{ ...held, timeWallMs: Number(held['timeWallMs']) + 1000 }, 'time'],
           [{ ...lines[1] as object, seq: 3, greySeq: null }, 'kind'],
         ] as const) {
-          const says = new RegExp(`through seq 5.*differs in ${differs}`);
+          const says = new RegExp(`through seq 8.*differs in ${differs}`);
           await expect(store([other], 3)).rejects.toMatchObject({ code: 'seq-conflict',
             message: expect.stringMatching(says) as unknown });
         }
         const report = await tunionVerifyAndReport(db, () => null);
+        // One block per card event: a pending line and its final are one.
         expect([report.blocks, report.cardsBlocked]).toEqual([
-          { 'blocked': 1, 'not-confirmed': 1, 'not-sent': 1 }, 1]);
+          { 'blocked': 1, 'not-confirmed': 2, 'not-sent': 1 }, 1]);
         // The report's list (tunion_blocks_section.ts) on this engine, the day its filter.
         const listed = await tunionBlockRows(db, '2026-12-03');
         expect(listed.map((r) => [r.seq, r.cardSerial, r.outcome, r.cardSw, r.day, r.time]))
-          .toEqual(blocks.map((b, i) => [i + 3, b.card.serialDigits, b.blockOutcome,
-            b.blockSwHex === '' ? '-' : b.blockSwHex, '2026-12-03', '08:30:00']));
+          .toEqual(BLOCK_EVENTS.map((e) => [...e, '2026-12-03', '08:30:00']));
         expect(await tunionBlockRows(db, '2026-12-04')).toEqual([]);
       } finally {
         await db.close();
       }
     }, 120_000);
 
+  it('shows a pending line as not confirmed until its final comes in a later batch',
+    async () => {
+      const lines = await exportedLines(blockEntries(1).slice(0, 2));
+      const db = await openDepotDb(await engine.target(`pending_${engine.name}`), NOW_MS);
+      try {
+        await terminalOn(db);
+        const vault = panVault(randomBytes(32));
+        const store = (records: unknown[], firstSeq: number): Promise<unknown> =>
+          batchStore(db, batchValidate(batch(records, firstSeq), 'BUS00001'), vault, NOW_MS);
+        const shown = async (): Promise<unknown[]> => (await tunionBlockRows(db, null))
+          .map((r) => [r.seq, r.outcome, r.cardSw]);
+        // The validator uploaded between the pending record and its final.
+        expect(await store(lines.slice(0, 1), 1)).toMatchObject({ stored: 1 });
+        expect(await shown()).toEqual([[1, 'not-confirmed', '-']]);
+        expect(await store(lines.slice(1), 2)).toMatchObject({ stored: 1 });
+        expect(await shown()).toEqual([[2, 'blocked', '9000']]);
+        const report = await tunionVerifyAndReport(db, () => null);
+        expect([report.blocks, report.cardsBlocked]).toEqual([
+          { 'blocked': 1, 'not-confirmed': 0, 'not-sent': 0 }, 1]);
+      } finally {
+        await db.close();
+      }
+    }, 120_000);
+
+  it('keeps the block lines of a depot before pending lines, and takes older lines',
+    async () => {
+      // An older validator's lines: no pending line, no pendingSeq key.
+      const older = (await exportedLines([tunionBlockedEntry(7, 'blocked', '9000'),
+        tunionBlockedEntry(8, 'not-confirmed', '6988')].map((e) => ({ ...e,
+        terminalId: 'BUS00001' })))) as Record<string, unknown>[];
+      expect(older.every((l) => !('pendingSeq' in l))).toBe(true);
+      const target = await engine.target(`v8_${engine.name}`);
+      const db = engine.name === 'sqlite' ? await openSqliteDepotDb(target)
+        : await openPostgresDepotDb(target);
+      try {
+        await depotMigrate(db, NOW_MS, DEPOT_MIGRATIONS.filter((m) => m.version <= 8));
+        await terminalOn(db);
+        // The first line stored by a depot before migration 9, the second after it.
+        const l = older[0] ?? {};
+        await db.run(`INSERT INTO tunion_blocks (terminal_id, seq, time_wall_ms,
+          date_time_digits, card_serial, issuer_id, card_city, line_id, block_outcome, block_sw,
+          params_version, terminal_number, record_json, received_at_ms) VALUES ('BUS00001', 1,
+          $1, '20261203083000', '03105170070000000007', '01011000FFFFFFFF', '5840', 'B12',
+          'blocked', '9000', 10, '112233445566', $2, $3)`,
+        [Number(l['timeWallMs']), JSON.stringify(l), NOW_MS]);
+        expect(await depotMigrate(db, NOW_MS)).toEqual([9]);
+        const vault = panVault(randomBytes(32));
+        expect(await batchStore(db, batchValidate(batch(older), 'BUS00001'), vault, NOW_MS))
+          .toEqual({ ackThroughSeq: 2, stored: 1, duplicates: 1 });
+        expect((await tunionBlockRows(db, null)).map((r) => [r.seq, r.outcome, r.cardSw]))
+          .toEqual([[1, 'blocked', '9000'], [2, 'not-confirmed', '6988']]);
+        // The new table takes pending lines.
+        const [pending] = await exportedLines([{ ...tunionBlockedEntry(11, 'pending', ''),
+          terminalId: 'BUS00001' }]);
+        await batchStore(db, batchValidate(batch([{ ...pending as object, seq: 3 }], 3),
+          'BUS00001'), vault, NOW_MS);
+        expect((await tunionBlockRows(db, null)).map((r) => r.outcome))
+          .toEqual(['blocked', 'not-confirmed', 'not-confirmed']);
+      } finally {
+        await db.close();
+      }
+    }, 120_000);
+
   it('refuses a block line outside the journal rules, naming the field', async () => {
-    const lines = (await exportedLines(blockEntries())) as Record<string, unknown>[];
+    const lines = (await exportedLines(blockEntries(1))) as Record<string, unknown>[];
     const bad = (line: Record<string, unknown>): string => {
       try {
-        batchValidate(batch([line]), 'BUS00001');
+        batchValidate(batch([line], Number(line['seq'])), 'BUS00001');
       } catch (error) {
         if (error instanceof BatchError) return error.message;
         throw error;
       }
       return 'accepted';
     };
-    const good = lines[0] ?? {};
+    // A final names the pending line before it; a pending line and a block never sent name
+    // none (their lines have no key, or a null one).
+    const good = lines[1] ?? {};
+    expect([good['seq'], good['pendingSeq']]).toEqual([2, 1]);
     expect(bad(good)).toBe('accepted');
+    expect(bad({ ...good, pendingSeq: 2 })).toMatch(/pendingSeq: must precede the record/);
+    expect(bad({ ...good, pendingSeq: 0 })).toMatch(/pendingSeq/);
+    const pending = lines[0] ?? {};
+    expect(bad(pending)).toBe('accepted');
+    expect(bad({ ...pending, blockSwHex: '9000' })).toMatch(/blockSwHex/);
+    expect(bad({ ...pending, pendingSeq: null })).toBe('accepted');
+    const notSent = lines[4] ?? {};
+    expect(bad(notSent)).toBe('accepted');
+    expect(bad({ ...notSent, pendingSeq: 3 }))
+      .toMatch(/pendingSeq: not-sent completes no pending record/);
     expect(bad({ ...good, blockSwHex: '6988' })).toMatch(/blockSwHex/);
     expect(bad({ ...good, blockOutcome: 'maybe' })).toMatch(/blockOutcome/);
     expect(bad({ ...good, terminalId: 'BUS00002' })).toMatch(/terminalId/);

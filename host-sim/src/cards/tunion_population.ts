@@ -1,6 +1,7 @@
 // Named virtual T-Union cards (JT/T 978): several cities, interop flag set and unset, low
-// balances, a blocked card, an expired one. Registered beside the qPBOC population: tests and
-// the bus run build them by name from one seed.
+// balances, a blocked card, an expired one, and a good card whose number a deny list names.
+// Registered beside the qPBOC population: tests and the bus run build them by name from one
+// seed.
 
 import { Prng } from '../prng.js';
 import { createTunionCard, type TunionCard, type TunionProfile } from './tunion_card.js';
@@ -13,9 +14,17 @@ export const TUNION_NAMES = [
   'tunion-low-balance',
   'tunion-blocked',
   'tunion-expired',
+  'tunion-deny-listed',
 ] as const;
 
 export type TunionName = (typeof TUNION_NAMES)[number];
+
+/**
+ * The cards of a rider pool's group (bus_riders.ts): all but the deny-listed card, which only
+ * a run that puts its number on the parameter set's deny list rides (the swarm).
+ */
+export const TUNION_POOL_NAMES: readonly TunionName[] =
+  TUNION_NAMES.filter((name) => name !== 'tunion-deny-listed');
 
 const BASE = {
   startDate: '20240101',
@@ -76,6 +85,12 @@ export const TUNION_PROFILES: Readonly<Record<TunionName, TunionProfile>> = {
     applicationSerial: '03105170070104790004',
     expiryDate: '20231231',
     startDate: '20180101',
+  },
+  // A good card: only the deny list refuses it (and the validator blocks it).
+  'tunion-deny-listed': {
+    ...BASE,
+    label: 'tunion-deny-listed',
+    applicationSerial: '03105170070104790005',
   },
 };
 

@@ -4,7 +4,7 @@ import { population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
 import type { TunionCard } from '../cards/tunion_card.js';
 import {
-  TUNION_NAMES, tunionCardOfGroup, type TunionName,
+  TUNION_NAMES, TUNION_POOL_NAMES, tunionCardOfGroup, type TunionName,
 } from '../cards/tunion_population.js';
 import { CARD_MIXES, type CardMix, type PopulationKind } from '../cards/card_mix.js';
 import type { Prng } from '../prng.js';
@@ -62,7 +62,7 @@ export interface RiderPool {
   readonly concessionBins: readonly string[];
   /** Which cards board and how often (CARD_MIXES). */
   readonly mix: CardMix;
-  /** T-Union cards (every TUNION_NAMES card in each group); empty unless asked for. */
+  /** T-Union cards (every TUNION_POOL_NAMES card in each group); empty unless asked for. */
   readonly tunion: readonly TunionRiderCard[];
 }
 
@@ -81,7 +81,7 @@ export function riderPool(
   for (let g = 0; g < groups; g += 1) {
     // The line of `npm start` also carries the national transit cards (issue 12).
     if (withTunion) {
-      for (const name of TUNION_NAMES) {
+      for (const name of TUNION_POOL_NAMES) {
         tunion.push({ name, card: tunionCardOfGroup((seed * 131 + g) >>> 0, name, g) });
       }
     }

@@ -36,6 +36,7 @@ export const SWARM_CANARIES = [
   'tunion-recovery-off',
   'psam-never-reopened',
   'psam-failure-no-debit',
+  'tunion-block-after-answer',
 ] as const;
 
 export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
@@ -149,6 +150,7 @@ const ALL_BUT_PAN: readonly SwarmCheck[] = [
   'double-charge',
   'durable-debit',
   'torn-recovered',
+  'tunion-block',
   'committed',
   'journal-verifies',
   'refused-cards',
@@ -217,8 +219,13 @@ function hidingOpenGreys(journal: Journal): Journal {
   });
 }
 
-/** The canary of T-Union torn debits: the proof recovery is off. */
-function tunionCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
+/**
+ * The canaries of T-Union cards: the proof recovery of torn debits is off; a block is recorded
+ * only after the card's answer.
+ */
+function tunionCanary(name: 'tunion-recovery-off' | 'tunion-block-after-answer',
+  base: { checks: readonly SwarmCheck[] }): SwarmCanary {
+  if (name === 'tunion-block-after-answer') return blockCanary(base);
   return {
     ...base,
     name: 'tunion-recovery-off',
@@ -332,6 +339,57 @@ function psamCanary(
   };
 }
 
+/**
+ * The journal as a validator that records a T-Union block only once the card answered (the
+ * validator before the pending block record) sees it: the pending record is held back, its
+ * seq promised (the next one), and written just before the final one. A power cut between the
+ * card's 9000 and those writes leaves the card blocked for good and no record of it.
+ */
+function deferringBlockPending(journal: Journal): Journal {
+  let held: Parameters<Journal['append']>[0] | null = null;
+  const append = async (entry: Parameters<Journal['append']>[0])
+    : ReturnType<Journal['append']> => {
+    if (entry.kind === 'tunion_blocked' && entry.blockOutcome === 'pending') {
+      held = entry;
+      const seq = journal.summary().lastSeq + 1;
+      return { ok: true, value: { seq, timeWallMs: 0, entry } };
+    }
+    const late = held;
+    held = null;
+    if (late !== null) {
+      const written = await journal.append(late);
+      if (!written.ok) return written;
+    }
+    return journal.append(entry);
+  };
+  return new Proxy(journal, {
+    get: (target, property) => {
+      if (property === 'append') return append;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
+/** The canary of T-Union blocks: the block recorded only after the card's answer. */
+function blockCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
+  return {
+    ...base,
+    name: 'tunion-block-after-answer',
+    defect: 'a deny-listed T-Union card\'s block is recorded only after the card answered',
+    faults: ['power-cut'],
+    caughtBy: ['tunion-block'],
+    hooks: {
+      ...SWARM_HOOKS_STOCK,
+      wrapJournal: deferringBlockPending,
+      // Many deny-listed riders, and power cuts often.
+      tuneMix: forced({ tunionShare: 0.9, tunionDeniedShare: 0.5, powerCutPerTap: 0.3 }),
+    },
+  };
+}
+
 /** The canary `name` for a run whose rider pool is `pool`. */
 export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
   const base = { name, checks: ALL_BUT_PAN };
@@ -372,11 +430,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         hooks: {
           ...SWARM_HOOKS_STOCK,
           paramsPath: SWARM_PARAMS_NO_FLOOR,
-          tuneMix: forced({
-            paramsUpdatePerTap: 0.15,
-            paramsRollbackShare: 0.5,
-            paramsCorruptShare: 0,
-          }),
+          tuneMix: forced({ paramsUpdatePerTap: 0.15, paramsRollbackShare: 0.5,
+            paramsCorruptShare: 0 }),
         },
       };
     case 'hung-reader':
@@ -385,7 +440,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
     case 'acked-not-stored':
       return uploadCanary(base);
     case 'tunion-recovery-off':
-      return tunionCanary(base);
+    case 'tunion-block-after-answer':
+      return tunionCanary(name, base);
     case 'psam-never-reopened':
     case 'psam-failure-no-debit':
       return psamCanary(name, base);

@@ -198,22 +198,39 @@ function drawPsamFault(prng: Prng, mix: SwarmMix): SwarmPsamFault {
   return { at: 'exchange', ins, fault, outMs };
 }
 
+/** The streams of their own a tap plan draws from, beside the plan's (drawTapPlan). */
+export interface SwarmTapStreams {
+  readonly riders: Prng;
+  readonly psam: Prng;
+  readonly denied: Prng;
+}
+
+/** A deny-listed rider in place of the T-Union card drawn, `mix.tunionDeniedShare` of them. */
+function drawDeniedInstead(denied: Prng, mix: SwarmMix, pool: RiderPool, tunion: AnyRiderCard)
+  : AnyRiderCard {
+  if (mix.tunionDeniedShare <= 0 || !denied.chance(mix.tunionDeniedShare)) return tunion;
+  const listed = pool.tunion.filter((c) => c.name === 'tunion-deny-listed');
+  return listed[denied.below(Math.max(1, listed.length))] ?? tunion;
+}
+
 /**
  * Draws the next tap from `prng` under `mix` (a fixed number of draws per tap per fault). The
- * rider of a T-Union tap (`mix.tunionShare`) is drawn from `riders`, a stream of its own, in
- * place of the bank card `prng` drew: the plan stream's draws stay the same whatever the share.
- * A PSAM fault (`mix.psamFaultPerTap`) is drawn from `psam`, a stream of its own likewise:
- * a seed without PSAM faults runs as it did before they came.
+ * rider of a T-Union tap (`mix.tunionShare`) is drawn from `streams.riders`, a stream of its
+ * own, in place of the bank card `prng` drew: the plan stream's draws stay the same whatever
+ * the share. A PSAM fault (`mix.psamFaultPerTap`) is drawn from `streams.psam`, and a
+ * deny-listed rider in place of a T-Union one (`mix.tunionDeniedShare`) from `streams.denied`,
+ * streams of their own likewise: a seed without them runs as it did before they came.
  */
 export function drawTapPlan(
   prng: Prng,
   mix: SwarmMix,
   pool: RiderPool,
-  riders: Prng,
-  psam: Prng,
+  streams: SwarmTapStreams,
 ): SwarmTapPlan {
+  const { riders, psam, denied } = streams;
   const bank = drawCard(prng, pool);
-  const tunion = riders.chance(mix.tunionShare) ? drawTunionCard(riders, pool) : null;
+  const drawn = riders.chance(mix.tunionShare) ? drawTunionCard(riders, pool) : null;
+  const tunion = drawn === null ? null : drawDeniedInstead(denied, mix, pool, drawn);
   const card = tunion ?? bank;
   const gapMs = prng.between(150, mix.gapMsMax);
   const holdMs = prng.between(120, 700);

@@ -43,6 +43,12 @@ export interface SwarmMix {
    */
   readonly tunionShare: number;
   /**
+   * Share of the T-Union taps made with a card on the parameter set's deny list (the rider's
+   * card is blocked at its first tap, refused afterwards); a rider like tunionShare. Zero for
+   * half the seeds, which run as they did before deny-listed riders came.
+   */
+  readonly tunionDeniedShare: number;
+  /**
    * Chance a tap comes with a PSAM fault (swarm_events.ts, drawPsamFault): at one of the
    * tap's two PSAM purchase commands, or the PSAM pulled out for a while.
    */
@@ -84,6 +90,7 @@ export const SWARM_MIX_QUIET: SwarmMix = {
   depotContactMs: 5_000,
   segmentBytes: 64 << 10,
   tunionShare: 0,
+  tunionDeniedShare: 0,
   psamFaultPerTap: 0,
   psamPulledShare: 0,
   psamCreditShare: 0,
@@ -119,7 +126,15 @@ export function drawSwarmMix(prng: Prng, allowed: readonly SwarmFault[]): SwarmM
     tunionShare: drawTunionShare(prng),
     // After the share, so a seed draws what it drew before PSAM faults came.
     ...drawPsamMix(prng, on('psam')),
+    // After the PSAM's, so a seed draws what it drew before deny-listed riders came.
+    tunionDeniedShare: prng.chance(1 / 2) ? (2 + prng.below(9)) / 100 : 0,
   };
+}
+
+/** The quiet tail's mix: no fault, the seed's riders. */
+export function swarmMixQuiet(mix: SwarmMix): SwarmMix {
+  return { ...SWARM_MIX_QUIET, tunionShare: mix.tunionShare,
+    tunionDeniedShare: mix.tunionDeniedShare };
 }
 
 /**
@@ -193,5 +208,7 @@ export function describeMix(mix: SwarmMix): string {
       + `${credit}% of the others after DEBIT)`);
   }
   const faults = parts.length === 0 ? 'no faults' : parts.join(', ');
-  return `${faults}; T-Union taps ${Math.round(mix.tunionShare * 100)}%`;
+  const denied = mix.tunionDeniedShare > 0
+    ? ` (${Math.round(mix.tunionDeniedShare * 100)}% of them deny-listed)` : '';
+  return `${faults}; T-Union taps ${Math.round(mix.tunionShare * 100)}%${denied}`;
 }

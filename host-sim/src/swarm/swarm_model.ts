@@ -39,6 +39,7 @@ import {
 import type { SwarmCheck } from './swarm_options.js';
 import { PanFinder } from './swarm_pan.js';
 import { SwarmTunionModel, TUNION_NEVER_DEBITED, tunionDebitKey } from './swarm_tunion.js';
+import { SwarmTunionBlocks } from './swarm_tunion_blocks.js';
 
 /** Cards a correct validator never debits (bus_checks.ts keeps the same list). */
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
@@ -111,6 +112,7 @@ export class SwarmModel {
   /** Every card of the run, bank and T-Union (the end checks every ledger). */
   private readonly cards: readonly AnyRiderCard[];
   private readonly tunion: SwarmTunionModel;
+  private readonly blocks: SwarmTunionBlocks;
   private logsSeen = 0;
   /** Each file's durable image the last full check searched (copies nobody changes). */
   private searched = new Map<string, Uint8Array>();
@@ -147,6 +149,9 @@ export class SwarmModel {
     };
     this.tunion = new SwarmTunionModel(pool.tunion, index, (check, message) =>
       this.fail(check, message));
+    this.blocks = new SwarmTunionBlocks(
+      pool.tunion.filter((c) => c.name === 'tunion-deny-listed'),
+      (check, message) => this.fail(check, message));
   }
 
   on(check: SwarmCheck): boolean {
@@ -214,6 +219,10 @@ export class SwarmModel {
     this.takeDepot();
     this.checkLedger(card);
     this.tunion.tapEnded(card, report, clock.wallMs, clock.tornWindowMs);
+    if (card.name === 'tunion-deny-listed' && report?.result === 'approved') {
+      this.fail('refused-cards', `${card.name} ${card.card.profile.applicationSerial} was `
+        + `approved: its number is on the deny list`);
+    }
     this.checkFollowed(followed.read);
     this.checkNewLogs(logs);
   }
@@ -235,6 +244,8 @@ export class SwarmModel {
   afterBoot(storage: StorageSim, logs: readonly LogEvent[], paramsVersion: number): void {
     this.logsSeen = 0;
     this.fullCheck(storage, 'after boot');
+    // A power cut may have hit a block: the card's record must have survived it.
+    this.blocks.checkCards();
     this.checkNewLogs(logs);
     if (paramsVersion < this.paramsVersionMax) {
       this.fail(
@@ -266,6 +277,7 @@ export class SwarmModel {
     this.follower.reset(scan);
     this.mediumDebits.clear();
     this.mediumFinals.clear();
+    this.blocks.mediumReset();
     for (const record of scan.records) this.indexMedium(record);
     this.searchMedium(files);
   }
@@ -330,6 +342,7 @@ export class SwarmModel {
   private takeDepot(): void {
     for (const stored of this.depot.takeFresh()) {
       const { line, seq } = stored;
+      this.blocks.depotLine(seq, line);
       const key = this.depotLineKey(line);
       if (key !== null) {
         this.depotDebits.add(key);
@@ -388,6 +401,7 @@ export class SwarmModel {
 
   private indexMedium(record: SwarmRecord): void {
     this.tunion.record(record);
+    this.blocks.mediumRecord(record);
     const key = record.debit;
     if (key === null) return;
     this.mediumDebits.add(key.key);
@@ -402,6 +416,7 @@ export class SwarmModel {
   private checkLedger(card: AnyRiderCard): void {
     if (isTunionRider(card)) {
       this.checkTunionDebits(card);
+      this.blocks.checkCard(card);
       return;
     }
     const ledger = card.card.ledger();

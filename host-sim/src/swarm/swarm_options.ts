@@ -28,6 +28,12 @@ export const SWARM_CHECKS = [
    * card's proof at its next approved tap within the torn window, and not charged again.
    */
   'torn-recovered',
+  /**
+   * A deny-listed T-Union card the validator blocked has a durable block record (the pending
+   * one, durable before APPLICATION BLOCK, or its final), power cut or not; a record says
+   * blocked only of a card that is; a final names its pending record.
+   */
+  'tunion-block',
   /** The kernel never traps. */
   'kernel',
   /** Every rider gets an answer; once faults stop, the validator is back in WaitForCard. */

@@ -17,7 +17,8 @@ import type { Journal } from '../../../firmware/src/app/journal/journal.js';
 import { testPki } from '../pki/test_pki.js';
 import { Prng } from '../prng.js';
 import { BUS_RUN_DEFAULT } from '../sim/bus_run.js';
-import { riderPool, type RiderPool } from '../sim/bus_riders.js';
+import { riderPool, type RiderPool, type TunionRiderCard } from '../sim/bus_riders.js';
+import { tunionCardOfGroup } from '../cards/tunion_population.js';
 import { SIM_EPOCH_WALL_MS, type SimBoardOptions } from '../sim/sim_board.js';
 import { busBoardOptions, simDataKey, simStorage } from '../sim/sim_board_parts.js';
 import { SimRoute } from '../sim/sim_tunion.js';
@@ -26,7 +27,7 @@ import type { StorageSim } from '../storage_sim.js';
 import { SWARM_TERMINAL_ID } from './swarm_board.js';
 import { SwarmDepot } from './swarm_depot.js';
 import { journalDurableFiles } from './swarm_journal.js';
-import { drawSwarmMix, SWARM_MIX_QUIET, type SwarmMix } from './swarm_mix.js';
+import { drawSwarmMix, swarmMixQuiet, type SwarmMix } from './swarm_mix.js';
 import { SwarmModel, type SwarmViolation } from './swarm_model.js';
 import type { SwarmCheck, SwarmOptions } from './swarm_options.js';
 import { SWARM_PARAMS_FLOOR, SwarmParams, type SwarmParamsPath } from './swarm_params.js';
@@ -141,6 +142,20 @@ export interface SwarmWorld {
 /** Card populations riding a swarm line (15 bank and 7 T-Union kinds each). */
 export const SWARM_CARD_GROUPS = 2;
 
+/**
+ * Deny-listed T-Union cards of a run: each is blocked at its first tap that reaches APPLICATION
+ * BLOCK, so several give a seed several blocks to check (under cuts, pulls, PSAM faults).
+ */
+export const SWARM_DENIED_CARDS = 12;
+
+/** The run's deny-listed riders (cards of their own groups: numbers no other card has). */
+function swarmDeniedRiders(seed: number): TunionRiderCard[] {
+  return Array.from({ length: SWARM_DENIED_CARDS }, (_, group) => ({
+    name: 'tunion-deny-listed' as const,
+    card: tunionCardOfGroup(seed, 'tunion-deny-listed', group),
+  }));
+}
+
 /** The bus the swarm's boards ride (the stop source's vehicle; 8 characters on the card). */
 export const SWARM_VEHICLE = 'SWARM-01';
 
@@ -149,9 +164,15 @@ export async function swarmWorld(options: SwarmOptions, hooks: SwarmHooks): Prom
   const prng = new Prng(options.seed);
   const mix = hooks.tuneMix(drawSwarmMix(prng.fork('mix'), options.faults));
   // T-Union cards too (7 kinds a group); the seed's mix says how often they tap.
-  const pool = riderPool(options.seed, SWARM_CARD_GROUPS, testPki(), 'default', true);
+  const riders = riderPool(options.seed, SWARM_CARD_GROUPS, testPki(), 'default', true);
   const route = new SimRoute(SWARM_VEHICLE, 0);
-  const boardOptions = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, pool, route);
+  const bus = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: options.seed }, riders, route);
+  // Deny-listed riders: their cards' numbers on the set's deny list (`tunion:SERIAL`, as
+  // `params denylist-build` takes them), only for a seed that draws them.
+  const denied = mix.tunionDeniedShare > 0 ? swarmDeniedRiders(options.seed) : [];
+  const pool = { ...riders, tunion: [...riders.tunion, ...denied] };
+  const boardOptions = { ...bus, denyList: [...bus.denyList,
+    ...denied.map((r) => ({ tunionSerial: r.card.profile.applicationSerial }))] };
   const psamProfile = boardOptions.tunion?.psamProfile;
   if (psamProfile === undefined) throw new Error('swarm: the board has no PSAM');
   const params = new SwarmParams(boardOptions, prng.fork('params'), hooks.paramsPath);
@@ -223,9 +244,7 @@ export async function runSwarm(
   }
   return {
     options,
-    mix: options.taps > options.quietTaps
-      ? world.mix
-      : { ...SWARM_MIX_QUIET, tunionShare: world.mix.tunionShare },
+    mix: options.taps > options.quietTaps ? world.mix : swarmMixQuiet(world.mix),
     stats: world.stats,
     uploads: { batches: world.depot.batches, lines: world.depot.linesStored },
     violations: world.model.violations,

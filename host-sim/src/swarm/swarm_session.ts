@@ -19,7 +19,7 @@ import {
   type SwarmTapPlan,
 } from './swarm_events.js';
 import { SWARM_FILLER_FILE } from './swarm_journal.js';
-import { SWARM_MIX_QUIET } from './swarm_mix.js';
+import { swarmMixQuiet } from './swarm_mix.js';
 import {
   BoardLoop,
   rideSwarmTap,
@@ -132,15 +132,17 @@ export class SwarmSession {
     const plans = this.world.prng.fork('plan');
     const riders = this.world.prng.fork('tunion-riders');
     const psamFaults = this.world.prng.fork('psam-faults');
+    const denied = this.world.prng.fork('tunion-denied');
     // The quiet tail stops the faults, not the T-Union riders.
-    const quietMix = { ...SWARM_MIX_QUIET, tunionShare: this.world.mix.tunionShare };
+    const quietMix = swarmMixQuiet(this.world.mix);
     let lastCard: AnyRiderCard | null = null;
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
       const mix = quiet ? quietMix : this.world.mix;
-      const drawn = drawTapPlan(plans, mix, this.world.pool, riders, psamFaults);
+      const drawn = drawTapPlan(plans, mix, this.world.pool, { riders, psam: psamFaults,
+        denied });
       this.world.route.stop = swarmStop(tap);
       // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
       const firstQuiet = tap === options.taps - options.quietTaps;

@@ -19,7 +19,8 @@ import { tunionKey, type SwarmRecord } from './swarm_journal.js';
 import type { SwarmCheck } from './swarm_options.js';
 
 /** T-Union cards a correct validator never debits (bus_checks_tunion.ts). */
-export const TUNION_NEVER_DEBITED = new Set(['tunion-blocked', 'tunion-expired']);
+export const TUNION_NEVER_DEBITED = new Set(['tunion-blocked', 'tunion-expired',
+  'tunion-deny-listed']);
 
 /** What the model knows of a debit key, on the medium or at the depot. */
 export interface TunionDebitIndex {

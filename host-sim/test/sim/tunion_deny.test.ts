@@ -28,6 +28,9 @@ import {
   type SimBoardRebooted,
 } from '../../src/sim/sim_restart.js';
 import { SimRoute, type SimTunionOptions } from '../../src/sim/sim_tunion.js';
+import type { SimBoardOptions } from '../../src/sim/sim_board.js';
+import { Prng } from '../../src/prng.js';
+import { StorageSim } from '../../src/storage_sim.js';
 import { runRides, testSeed, type RideLine } from './support/sim_ride.js';
 
 const SEED = testSeed(12);
@@ -39,10 +42,15 @@ interface Line {
   readonly route: SimRoute;
   /** The set's line: the block record names it. */
   readonly lineId: string;
+  readonly options: SimBoardOptions;
 }
 
-/** A line whose set lists `listed` (T-Union serials) beside the pool's bank cards. */
-async function line(listed: readonly string[], psam: boolean): Promise<Line> {
+/**
+ * A line whose set lists `listed` (T-Union serials) beside the pool's bank cards, its journal
+ * on `storage` (null: the board's own, seeded by SEED).
+ */
+async function line(listed: readonly string[], psam: boolean, storage: StorageSim | null = null)
+  : Promise<Line> {
   const route = new SimRoute('SIM-B101', 0);
   const pool = riderPool(SEED, 1, testPki(), 'default', true);
   const base = busBoardOptions({ ...BUS_RUN_DEFAULT, seed: SEED, mode: 'auto' }, pool, route);
@@ -54,8 +62,8 @@ async function line(listed: readonly string[], psam: boolean): Promise<Line> {
     tunion: psam ? { ...tunion, emulator: new PsamEmulator(testPsamProfile()) }
       : { ...tunion, slotEmpty: true },
   };
-  return { board: await createSimBoardOn(SIM_BOOT_FIRST, options), route,
-    lineId: options.lineId };
+  return { board: await createSimBoardOn({ ...SIM_BOOT_FIRST, storage }, options), route,
+    lineId: options.lineId, options };
 }
 
 /**
@@ -165,12 +173,13 @@ describe('a deny-listed T-Union card on the running validator', () => {
       expect(again.screen).toBe('交易失败 / 卡片已锁定 / 代码 08-25');
       expect(card.debits()).toEqual([]);
       expect(logText(l.board)).not.toContain(serial);
-      // One record of the block for the issuer; the blocked card's next tap writes none (its
-      // SELECT answers 6283 before its number is read).
-      expect(records(l.board).map((r) => r.entry.kind)).toEqual(['tunion_blocked']);
-      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
-        .toEqual([['blocked', '9000']]);
-      expect(first.report?.journalSeqs).toEqual([1]);
+      // The block for the issuer: pending (durable before the command), then its final; the
+      // blocked card's next tap writes none (its SELECT answers 6283 before its number is read).
+      expect(records(l.board).map((r) => r.entry.kind))
+        .toEqual(['tunion_blocked', 'tunion_blocked']);
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex, b.pendingSeq]))
+        .toEqual([['pending', '', null], ['blocked', '9000', 1]]);
+      expect(first.report?.journalSeqs).toEqual([1, 2]);
       expect(again.report?.journalSeqs).toEqual([]);
     } finally {
       l.board.dispose();
@@ -193,9 +202,10 @@ describe('a deny-listed T-Union card on the running validator', () => {
       expect(card.debits()).toEqual([]);
       expect(l.board.logs.filter((e) => e['event'] === 'tunion-deny-list')
         .map((e) => e['blocked'])).toEqual([false, true]);
-      // The command was sent and never answered: the first record cannot say blocked.
-      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
-        .toEqual([['not-confirmed', ''], ['blocked', '9000']]);
+      // The command was sent and never answered: the first final cannot say blocked.
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex, b.pendingSeq]))
+        .toEqual([['pending', '', null], ['not-confirmed', '', 1], ['pending', '', null],
+          ['blocked', '9000', 3]]);
     } finally {
       l.board.dispose();
     }
@@ -215,8 +225,9 @@ describe('a deny-listed T-Union card on the running validator', () => {
         expect([tap.report?.result, tap.screen]).toEqual(['denyList', '黑名单卡 / 此卡已被禁止使用']);
       }
       expect(card.blocked()).toBe(false);
-      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex]))
-        .toEqual([['not-confirmed', '6988'], ['not-sent', '']]);
+      // No pending record before a command never sent.
+      expect(blocks(l, card).map((b) => [b.blockOutcome, b.blockSwHex, b.pendingSeq]))
+        .toEqual([['pending', '', null], ['not-confirmed', '6988', 1], ['not-sent', '', null]]);
       expect(logText(l.board)).not.toContain(card.profile.applicationSerial);
     } finally {
       l.board.dispose();
@@ -251,4 +262,129 @@ describe('a deny-listed T-Union card on the running validator', () => {
       l.board.dispose();
     }
   });
+});
+
+/** The card, taking APPLICATION BLOCK (it blocks itself) as the validator's power goes. */
+function cutAtBlockAnswer(inner: TunionCard, board: () => SimBoardRebooted): VirtualCard {
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      if (!(capdu[0] === 0x84 && capdu[1] === 0x1e)) return inner.transceive(capdu);
+      inner.transceive(capdu);
+      board().storage.powerCut();
+      return null;
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
+/** A tap that may lose power: 'cut' when the storage went down during it. */
+async function tapOrCut(l: Line, name: TunionName, card: VirtualCard): Promise<'cut' | 'done'> {
+  l.route.stop = 3;
+  const rider = { name, card: card as TunionCard };
+  const result = await runRides(l.board, [{ card: rider, gapMs: 1_500, holdMs: 400,
+    faults: [] }]);
+  return result.cutDuring === null ? 'done' : 'cut';
+}
+
+/**
+ * Power back after a cut: the board reboots on the storage (its journal's start-up cuts a torn
+ * tail); resolves with the block records of `serial` on the medium, then disposes the board.
+ */
+async function blocksAfterReboot(l: Line, serial: string): Promise<TunionBlockedEntry[]> {
+  l.board.storage.restart();
+  const rebooted = await createSimBoardOn(
+    { storage: l.board.storage, wallEpochMs: l.board.clock.wallMs() + 20_000 }, l.options);
+  try {
+    return records(rebooted).flatMap((r) => (r.entry.kind === 'tunion_blocked'
+      && r.entry.card.serialDigits === serial ? [r.entry] : []));
+  } finally {
+    rebooted.dispose();
+  }
+}
+
+describe('a power cut around a deny-listed card\'s block', () => {
+  it('leaves the pending record when power goes as the card blocks itself', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const serial = card.profile.applicationSerial;
+    const l = await line([serial], true);
+    try {
+      expect(await tapOrCut(l, LISTED, cutAtBlockAnswer(card, () => l.board))).toBe('cut');
+      expect(card.blocked()).toBe(true);
+      // The card's next tap anywhere reads 6283 and writes nothing: this record is all the
+      // issuer will ever get, and it cannot claim more than the validator knew.
+      const left = await blocksAfterReboot(l, serial);
+      expect(left.map((b) => [b.blockOutcome, b.blockSwHex, b.pendingSeq]))
+        .toEqual([['pending', '', null]]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('holds the block back when its pending record cannot be written', async () => {
+    const card = tunionCardOfGroup(SEED, LISTED, 0);
+    const serial = card.profile.applicationSerial;
+    const l = await line([serial], true);
+    try {
+      // The medium refuses the pending record's append (power stays on).
+      l.board.storage.armIoError(1);
+      const tap = await tapAt(l, 3, LISTED, card);
+      expect([tap.report?.result, tap.screen]).toEqual(['denyList', '黑名单卡 / 此卡已被禁止使用']);
+      expect(card.blocked()).toBe(false);
+      expect(card.debits()).toEqual([]);
+      const left = records(l.board).flatMap((r) => (r.entry.kind === 'tunion_blocked'
+        ? [[r.entry.blockOutcome, r.entry.pendingSeq]] : []));
+      // The journal may refuse the final record too; if it takes it, it says not sent.
+      expect(left.every(([outcome]) => outcome === 'not-sent'), JSON.stringify(left)).toBe(true);
+      expect(l.board.logs.some((e) => e['event'] === 'journal-error'
+        && e['kind'] === 'tunion_blocked')).toBe(true);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
+  it('leaves a block record whenever the card blocked itself, cut at any write and byte',
+    async () => {
+      const serial = tunionCardOfGroup(SEED, LISTED, 0).profile.applicationSerial;
+      const dry = await line([serial], true);
+      const before = dry.board.storage.writePoints();
+      await tapAt(dry, 3, LISTED, tunionCardOfGroup(SEED, LISTED, 0));
+      const points = dry.board.storage.writePoints() - before;
+      dry.board.dispose();
+      expect(points).toBeGreaterThanOrEqual(2);
+      const tally = { blockedPendingOnly: 0, blockedFinal: 0, notBlocked: 0 };
+      // Each write point of the tap, each with torn remnants drawn by several media seeds.
+      for (let k = 1; k <= points; k += 1) {
+        for (let mediaSeed = 0; mediaSeed < 6; mediaSeed += 1) {
+          const where = `write ${k} of ${points}, medium ${mediaSeed} (SHUAKA_SEED=${SEED})`;
+          const card = tunionCardOfGroup(SEED, LISTED, 0);
+          const l = await line([serial], true, new StorageSim({ totalBytes: 1 << 22,
+            prng: new Prng(SEED * 100 + mediaSeed), tornModes: ['prefix', 'garbage', 'zeros'] }));
+          try {
+            l.board.storage.armPowerCut(k);
+            expect(await tapOrCut(l, LISTED, card), where).toBe('cut');
+            const outcomes = (await blocksAfterReboot(l, serial)).map((b) => b.blockOutcome);
+            expect(card.debits(), where).toEqual([]);
+            if (!card.blocked()) {
+              // Never blocked by this tap: no record may say it was.
+              expect(outcomes, where).not.toContain('blocked');
+              tally.notBlocked += 1;
+              continue;
+            }
+            expect(outcomes.length, where).toBeGreaterThan(0);
+            expect(outcomes.every((o) => o === 'pending' || o === 'blocked'), where).toBe(true);
+            if (outcomes.includes('blocked')) tally.blockedFinal += 1;
+            else tally.blockedPendingOnly += 1;
+          } finally {
+            l.board.dispose();
+          }
+        }
+      }
+      // The cuts reach every case: before the command, after it with only the pending record
+      // durable, and after the final one.
+      expect(tally.notBlocked).toBeGreaterThan(0);
+      expect(tally.blockedPendingOnly).toBeGreaterThan(0);
+    }, 120_000);
 });

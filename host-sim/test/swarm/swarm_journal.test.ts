@@ -258,6 +258,7 @@ describe('JournalFollower', () => {
         cityCodeHex: '4403', uidHex: '0A0B0C0D' },
       dateTimeDigits: '20261122080000', terminalNumberHex: '000000000001', terminalId: 'T1',
       lineId: 'L101', paramsVersion: 1, blockOutcome: 'not-confirmed', blockSwHex: '',
+      pendingSeq: null,
     }, 'test');
     const canonical = journalPayloadEncode(1_714_550_400_000, block);
     const spelled = new TextEncoder().encode(

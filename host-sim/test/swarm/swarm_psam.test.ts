@@ -41,8 +41,10 @@ function countingCredits(counts: Map<string, number>): (inner: PsamPort) => Psam
 }
 
 /** The mix less its PSAM fields. */
+/** The mix but the PSAM's faults and what is drawn after them (the deny-listed riders). */
 function withoutPsam(mix: SwarmMix): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(mix).filter(([name]) => !name.startsWith('psam')));
+  return Object.fromEntries(Object.entries(mix).filter(([name]) => !name.startsWith('psam')
+    && name !== 'tunionDeniedShare'));
 }
 
 describe('PSAM faults in the swarm', () => {

@@ -465,9 +465,10 @@ function opensTap(entry: JournalEntry): boolean {
       return entry.pendingSeq === null;
     case 'tunion_final':
       return entry.greySeq === null;
-    // A block record closes no tap under way: like a new tap, it leaves the reserve free.
+    // A pending block record, or a block never sent, opens like a new tap; the final record
+    // of a block sent closes its pending one and may use the reserve.
     case 'tunion_blocked':
-      return true;
+      return entry.pendingSeq === null;
     case 'reconciled':
     case 'ack':
       return false;

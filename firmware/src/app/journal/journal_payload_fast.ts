@@ -39,7 +39,10 @@ export enum FactSlot {
   AMOUNT_MINOR,
   /** 9F36 of a pending's or torn record's recovery, or of a final's clearing. */
   ATC,
-  /** A T-Union block's outcome (its index in TUNION_BLOCK_OUTCOMES) and the card's answer. */
+  /**
+   * A T-Union block's outcome (its index in TUNION_BLOCK_OUTCOMES) and the card's answer (its
+   * pending record's seq, if any, in PENDING_SEQ).
+   */
   BLOCK_OUTCOME,
   BLOCK_SW_HEX,
   COUNT,
@@ -260,6 +263,8 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('paramsVersion', int(0, SEQ_MAX)),
     field('blockOutcome', choice(TUNION_BLOCK_OUTCOMES), FactSlot.BLOCK_OUTCOME),
     field('blockSwHex', hex(0, 2, (bytes) => bytes !== 1), FactSlot.BLOCK_SW_HEX),
+    // Records before it have no such key: not canonical, the strict reader reads them.
+    PENDING_SEQ,
   ],
 };
 
@@ -307,14 +312,16 @@ export function payloadFastCheck(
 ): boolean {
   facts.bytes = payload;
   if (valueAt(payload, 0, PAYLOADS[kind], -1, facts) !== payload.length) return false;
-  // The one rule across fields (tunionBlockedRead): a block's outcome and the card's answer.
+  // The one rule across fields (tunionBlockedRead): a block's outcome, the card's answer and
+  // the pending record it completes.
   return kind !== 'tunion_blocked' || blockAgrees(facts);
 }
 
 function blockAgrees(facts: PayloadFacts): boolean {
   const outcome = TUNION_BLOCK_OUTCOMES[facts.num[FactSlot.BLOCK_OUTCOME] ?? -1];
   return outcome !== undefined
-    && tunionBlockDisagreement(outcome, facts.text(FactSlot.BLOCK_SW_HEX)) === null;
+    && tunionBlockDisagreement(outcome, facts.text(FactSlot.BLOCK_SW_HEX),
+      facts.intOrNull(FactSlot.PENDING_SEQ)) === null;
 }
 
 /** The end of the value of `leaf` at `at`, or -1 when it is not canonical or not valid. */

@@ -17,7 +17,13 @@
 // named it, and whether the card confirmed the block. The clearing centre and the issuer get
 // it with the terminal's other records (a card locked by a terminal, 黑名单锁卡, is confirmed
 // to its issuer, and customer service tells the rider why the card stopped); it moves no
-// money and refers to no other record.
+// money.
+//
+// A block is two records when the command goes to the card (domain.md 7.6): a `pending` one,
+// durable before APPLICATION BLOCK is sent, and the final one naming it (`pendingSeq`) once the
+// card answered or not. A power cut between the card's 9000 and the final record leaves the
+// pending one: the card may have blocked itself, so it reads as not confirmed. A block whose
+// chain stopped before the command (`not-sent`) is the final record alone.
 
 import { TEXT_PATTERN } from '../params/field_patterns.js';
 import { JsonFields, type FieldPattern } from '../params/json_fields.js';
@@ -110,20 +116,26 @@ export interface TunionFinalEntry {
 }
 
 /**
- * How the block of a deny-listed card ended (domain.md 7.6): `blocked`, the card answered
- * 9000 to APPLICATION BLOCK; `not-confirmed`, the command was sent and the card answered an
- * error or nothing (pulled, link lost: it may have blocked itself); `not-sent`, the chain
- * stopped before it (GET CHALLENGE refused, the PSAM refused or failed, the card pulled
- * before): the card is not blocked by this tap.
+ * Where the block of a deny-listed card stands (domain.md 7.6). `pending`: APPLICATION BLOCK
+ * is about to be sent (written before it; the final record follows). The final outcomes:
+ * `blocked`, the card answered 9000; `not-confirmed`, the command was sent and the card
+ * answered an error or nothing (pulled, link lost: it may have blocked itself); `not-sent`,
+ * the chain stopped before it (GET CHALLENGE refused, the PSAM refused or failed, the card
+ * pulled before, the pending record not durable): the card is not blocked by this tap.
  */
-export type TunionBlockOutcome = 'blocked' | 'not-confirmed' | 'not-sent';
-export const TUNION_BLOCK_OUTCOMES: readonly TunionBlockOutcome[] = [
+export type TunionBlockOutcome = TunionBlockFinalOutcome | 'pending';
+/** How a block ended; a pending record no final names reads as `not-confirmed`. */
+export type TunionBlockFinalOutcome = 'blocked' | 'not-confirmed' | 'not-sent';
+export const TUNION_BLOCK_FINAL_OUTCOMES: readonly TunionBlockFinalOutcome[] = [
   'blocked', 'not-confirmed', 'not-sent',
+];
+export const TUNION_BLOCK_OUTCOMES: readonly TunionBlockOutcome[] = [
+  ...TUNION_BLOCK_FINAL_OUTCOMES, 'pending',
 ];
 /** The success status word of APPLICATION BLOCK. */
 export const TUNION_BLOCK_SW_OK = '9000';
 
-/** A deny-listed card met and its application block tried. */
+/** A deny-listed card met and its application block tried (or about to be). */
 export interface TunionBlockedEntry {
   readonly kind: 'tunion_blocked';
   readonly card: TunionCard;
@@ -138,22 +150,32 @@ export interface TunionBlockedEntry {
   readonly blockOutcome: TunionBlockOutcome;
   /**
    * The card's status word to APPLICATION BLOCK, 4 hex digits ('9000' when blocked); '' when
-   * it answered nothing or was never sent the command.
+   * it answered nothing, was never sent the command, or not yet (pending).
    */
   readonly blockSwHex: string;
+  /**
+   * Of a final record: the seq of the pending record it completes (the command was sent).
+   * Null on a pending record, on a block never sent, and (key absent) on records written
+   * before pending records existed.
+   */
+  readonly pendingSeq: number | null;
 }
 
 /**
- * Why a block's outcome and status word disagree, or null when they agree: `blocked` is
- * 9000; `not-sent` has no answer; `not-confirmed` is anything but 9000.
+ * Why a block's outcome, status word and pending seq disagree, or null when they agree:
+ * `blocked` is 9000; `not-sent` and `pending` have no answer and name no pending record (a
+ * pending record is written only as the command goes out); `not-confirmed` is anything but
+ * 9000.
  */
-export function tunionBlockDisagreement(outcome: TunionBlockOutcome, swHex: string)
-  : string | null {
+export function tunionBlockDisagreement(outcome: TunionBlockOutcome, swHex: string,
+  pendingSeq: number | null): string | null {
   switch (outcome) {
     case 'blocked':
       return swHex === TUNION_BLOCK_SW_OK ? null : 'blocked needs the card\'s 9000';
     case 'not-sent':
-      return swHex === '' ? null : 'not-sent has no answer of the card';
+    case 'pending':
+      if (swHex !== '') return `${outcome} has no answer of the card`;
+      return pendingSeq === null ? null : `${outcome} completes no pending record`;
     case 'not-confirmed':
       return swHex === TUNION_BLOCK_SW_OK ? 'the card confirmed the block (9000)' : null;
     default: {
@@ -244,19 +266,25 @@ export function tunionBlockedRead(fields: JsonFields, strict: boolean): TunionBl
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
     blockOutcome: fields.choice('blockOutcome', TUNION_BLOCK_OUTCOMES),
     blockSwHex: fields.hex('blockSwHex', 0, 2),
+    // Absent in records written before pending records existed.
+    pendingSeq: fields.has('pendingSeq') ? fields.intOrNull('pendingSeq', 1, SEQ_MAX) : null,
   };
   if (entry.blockSwHex.length === 2) {
     fields.refuse('blockSwHex', 'a status word is 2 bytes, or none');
   }
-  const disagreement = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex);
-  if (disagreement !== null) fields.refuse('blockSwHex', disagreement);
+  // The answer's rule first (named at blockSwHex), then the pending seq's.
+  const answer = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex, null);
+  if (answer !== null) fields.refuse('blockSwHex', answer);
+  const pending = tunionBlockDisagreement(entry.blockOutcome, entry.blockSwHex,
+    entry.pendingSeq);
+  if (pending !== null) fields.refuse('pendingSeq', pending);
   return entry;
 }
 
 /**
  * The export line of a T-Union record (depot contract: type `tunion_clearing` for a final,
  * `tunion_grey` for a grey record, which the depot pairs with its final by card and ATC,
- * `tunion_blocked` for a block, which moves no money: not a clearing line).
+ * `tunion_blocked` for a block, pending or final, which moves no money: not a clearing line).
  */
 export function tunionExportObject(
   seq: number,
@@ -273,6 +301,9 @@ export function tunionExportObject(
     return { type: 'tunion_clearing', seq, timeWallMs, ...rest,
       ...(mac2Verified === null ? {} : { mac2Verified }) };
   }
-  const { kind: _kind, ...rest } = entry;
-  return { type: 'tunion_blocked', seq, timeWallMs, ...rest };
+  // Only a final that completes a pending record says so: a block never sent, or a record
+  // written before pending records existed, goes out as it did then (no key).
+  const { kind: _kind, pendingSeq, ...rest } = entry;
+  return { type: 'tunion_blocked', seq, timeWallMs, ...rest,
+    ...(pendingSeq === null ? {} : { pendingSeq }) };
 }

@@ -299,8 +299,11 @@ export class TapSession {
    * a PSAM the kernel never reaches them: it hands T-Union cards back to selection).
    */
   private cardIo(reader: ReaderIo, tunion: TunionTap | null): MultiAppSessionIo {
+    const send = (capdu: Uint8Array): Promise<Uint8Array | null> => reader.transceive(capdu);
     return {
-      transceive: (capdu) => reader.transceive(capdu),
+      // APPLICATION BLOCK of a deny-listed T-Union card goes once its record is durable.
+      transceive: (capdu) => (tunion !== null && tunion.holdsBlock(capdu)
+        ? tunion.blockTransceive(capdu, send) : send(capdu)),
       psamTransceive: this.tunion.psamTransceive,
       decide: (identity) => reader.decide(identity),
       decideJtt978: (card) => tunion?.decide(card) ?? { kind: 'refused' },

@@ -210,7 +210,9 @@ export class TunionTaps {
       reason: outcome.blocked ? 'deny-list, blocked'
         : `deny-list, not blocked: ${outcome.kind} ${outcome.statusName}`,
       panMasked: masked, amountMinor: null, balanceMinor: result.balanceMinor, fareRule: null,
-      journalSeqs: result.blockSeq === null ? [] : [result.blockSeq], recovered: false,
+      journalSeqs: [result.blockPendingSeq, result.blockSeq]
+        .filter((s): s is number => s !== null),
+      recovered: false,
     });
   }
 

@@ -20,7 +20,7 @@ import type { DenyList } from '../deny_list/deny_list.js';
 import type { Journal } from '../journal/journal.js';
 import { TUNION_BLOCK_SW_OK } from '../journal/journal_tunion.js';
 import type {
-  TunionBlockedEntry, TunionCard, TunionPurchase, TunionRide,
+  TunionBlockedEntry, TunionBlockFinalOutcome, TunionCard, TunionPurchase, TunionRide,
 } from '../journal/journal_tunion.js';
 import { jtt978DateTimeDigits } from '../fare/jtt978_time.js';
 import type { FareParams } from '../params/params_files.js';
@@ -76,18 +76,23 @@ export interface TunionTapResult {
   /** Journal seqs of the grey and final records (null when not written). */
   readonly greySeq: number | null;
   readonly finalSeq: number | null;
-  /** Journal seq of a deny-listed card's block record (null when none was written). */
+  /** Journal seq of a deny-listed card's final block record (null when none was written). */
   readonly blockSeq: number | null;
+  /** Journal seq of its pending block record, written before APPLICATION BLOCK (or null). */
+  readonly blockPendingSeq: number | null;
   readonly reason: string;
 }
 
-/** The card's APPLICATION BLOCK `84 1E` (domain.md 7.6) among a tap's exchanges, or null. */
+/** True for the card's APPLICATION BLOCK `84 1E` (domain.md 7.6). */
+export function tunionIsBlockCommand(capdu: Uint8Array): boolean {
+  return capdu[0] === 0x84 && capdu[1] === 0x1e;
+}
+
+/** The card's APPLICATION BLOCK among a tap's exchanges, or null. */
 function blockExchange(transcript: Transcript): DeviceExchange | null {
   for (let i = transcript.length - 1; i >= 0; i -= 1) {
     const exchange = transcript[i];
-    if (exchange?.device === 'card' && exchange.capdu[0] === 0x84 && exchange.capdu[1] === 0x1e) {
-      return exchange;
-    }
+    if (exchange?.device === 'card' && tunionIsBlockCommand(exchange.capdu)) return exchange;
   }
   return null;
 }
@@ -99,7 +104,7 @@ function blockExchange(transcript: Transcript): DeviceExchange | null {
  * blocked itself before it left the field.
  */
 export function tunionBlockOf(outcome: Jtt978Outcome, transcript: Transcript)
-  : Pick<TunionBlockedEntry, 'blockOutcome' | 'blockSwHex'> {
+  : { blockOutcome: TunionBlockFinalOutcome; blockSwHex: string } {
   const sent = blockExchange(transcript);
   const rapdu = sent?.rapdu ?? null;
   const swHex = rapdu === null || rapdu.length < 2 ? ''
@@ -123,6 +128,10 @@ export class TunionTap {
   private refusalValue: TransitRefusal | null = null;
   private precommitFailed = false;
   private denied = false;
+  /** Seq of the block's pending record (durable before APPLICATION BLOCK), or null. */
+  private blockPendingSeq: number | null = null;
+  /** True when APPLICATION BLOCK was held back: its pending record was not durable. */
+  private blockWithheld = false;
   private psamRefusalValue: TunionPsamRefusal | null = null;
 
   constructor(
@@ -205,6 +214,34 @@ export class TunionTap {
     return true;
   }
 
+  /**
+   * True when `capdu` is the APPLICATION BLOCK of this tap's deny-listed card, which goes
+   * through `blockTransceive`; any other command goes straight to the card.
+   */
+  holdsBlock(capdu: Uint8Array): boolean {
+    return this.denied && this.card !== null && tunionIsBlockCommand(capdu);
+  }
+
+  /**
+   * Sends APPLICATION BLOCK through `transceive` once its pending record is durable: a card
+   * that blocks itself and a power cut before the final record must still leave a record for
+   * its issuer (its next tap reads 6283 and writes none). A pending record that cannot be
+   * written holds the command back: resolves null (the link lost, for the kernel), and the
+   * block is recorded as not sent.
+   */
+  async blockTransceive(capdu: Uint8Array,
+    transceive: (capdu: Uint8Array) => Promise<Uint8Array | null>): Promise<Uint8Array | null> {
+    const card = this.card;
+    if (card === null) throw new Error('APPLICATION BLOCK before the decision point');
+    if (this.blockPendingSeq === null && !this.blockWithheld) {
+      const written = await this.journal.append(
+        this.blockEntry(card, { blockOutcome: 'pending', blockSwHex: '' }, null));
+      if (written.ok) this.blockPendingSeq = written.value.seq;
+      else this.blockWithheld = true;
+    }
+    return this.blockWithheld ? null : transceive(capdu);
+  }
+
   /** Why the fare rules refused the tap at the decision point (null when they did not). */
   refusal(): TransitRefusal | null {
     return this.refusalValue;
@@ -237,7 +274,7 @@ export class TunionTap {
   async finish(outcome: Jtt978Outcome, transcript: Transcript): Promise<TunionTapResult> {
     const decision = this.decision?.kind === 'charge' ? this.decision : null;
     const base = { tap: decision, greySeq: this.greySeq, finalSeq: null, blockSeq: null,
-      reason: outcome.reason };
+      blockPendingSeq: null, reason: outcome.reason };
     if (this.denied && this.card !== null) {
       return { ...base, ...this.refusalOf(outcome), amountMinor: 0,
         balanceMinor: outcome.balanceMinor,
@@ -276,13 +313,29 @@ export class TunionTap {
   }
 
   /**
-   * The block record of a deny-listed card (journal_tunion.ts), durable before the screen:
-   * the issuer confirms the block and customer service tells the rider why from it.
+   * The final block record of a deny-listed card (journal_tunion.ts), durable before the
+   * screen, naming the pending record written before the command: the issuer confirms the
+   * block and customer service tells the rider why from it.
    */
   private async blockJournal(card: Jtt978CardData, outcome: Jtt978Outcome,
-    transcript: Transcript): Promise<Pick<TunionTapResult, 'blockSeq' | 'reason'>> {
+    transcript: Transcript)
+    : Promise<Pick<TunionTapResult, 'blockSeq' | 'blockPendingSeq' | 'reason'>> {
+    const blockPendingSeq = this.blockPendingSeq;
+    const ended = this.blockWithheld ? { blockOutcome: 'not-sent' as const, blockSwHex: '' }
+      : tunionBlockOf(outcome, transcript);
+    const written = await this.journal.append(this.blockEntry(card, ended, blockPendingSeq));
+    if (!written.ok) {
+      return { blockSeq: null, blockPendingSeq,
+        reason: `block not journalled: ${written.detail}` };
+    }
+    return { blockSeq: written.value.seq, blockPendingSeq, reason: outcome.reason };
+  }
+
+  private blockEntry(card: Jtt978CardData,
+    ended: Pick<TunionBlockedEntry, 'blockOutcome' | 'blockSwHex'>, pendingSeq: number | null)
+    : TunionBlockedEntry {
     const c = this.context;
-    const written = await this.journal.append({
+    return {
       kind: 'tunion_blocked',
       card: this.cardOf(card),
       dateTimeDigits: jtt978DateTimeDigits(c.nowWallMs, c.utcOffsetMinutes),
@@ -290,10 +343,9 @@ export class TunionTap {
       terminalId: c.terminalId,
       lineId: c.lineId,
       paramsVersion: c.paramsVersion,
-      ...tunionBlockOf(outcome, transcript),
-    });
-    if (!written.ok) return { blockSeq: null, reason: `block not journalled: ${written.detail}` };
-    return { blockSeq: written.value.seq, reason: outcome.reason };
+      ...ended,
+      pendingSeq,
+    };
   }
 
   private place(): TransitTapPlace {
