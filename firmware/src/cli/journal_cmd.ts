@@ -20,6 +20,7 @@ import { journalStart } from '../app/journal/journal_start.js';
 import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
 import { JOURNAL_KINDS, SEQ_MAX } from '../app/journal/journal_records.js';
 import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
+import { SeqList } from '../app/journal/journal_seq_list.js';
 import {
   DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
 } from '../app/journal/pan_vault_file.js';
@@ -178,7 +179,11 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(argv, ['journal'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const read = await readJournal(dir, io, WHOLE_JOURNAL);
+  // The state counts bank finals only; export also writes T-Union finals as clearing lines.
+  const tunionFinals = new SeqList();
+  const read = await readJournal(dir, io, { ...WHOLE_JOURNAL, onPayload: (seq, kind) => {
+    if (kind === 'tunion_final') tunionFinals.push(seq);
+  } });
   if (read === null) return EXIT_FAILED;
   const state = read.state;
   if (read.units.length === 0 && read.corruption === null) {
@@ -194,7 +199,10 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   io.out(`  segments ${read.units.length}, retained from seq ${firstSeq}`);
   io.out(`  last seq ${state.lastSeq}, acknowledged through ${state.ackThroughSeq}`);
   io.out(`  head hash ${toHex(read.headHash)}`);
-  io.out(`  unacknowledged clearing records ${state.unacknowledgedFinalCount()}`);
+  const bank = state.unacknowledgedFinalCount();
+  const tunion = tunionFinals.countAbove(state.ackThroughSeq);
+  io.out(`  unacknowledged clearing records ${bank + tunion} (bank cards ${bank}, T-Union ${
+    tunion})`);
   const torn = read.tornTail;
   const tornText = torn === null
     ? 'none'
