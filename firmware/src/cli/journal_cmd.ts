@@ -27,6 +27,7 @@ import {
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 import { ExportSink } from './export_sink.js';
+import { exportOutRefused } from './export_out_guard.js';
 import { journalSalvageExport } from './journal_salvage_cmd.js';
 
 /** Damage in committed records or a checkpoint: nothing was changed, a copy is quarantined. */
@@ -45,6 +46,8 @@ export const JOURNAL_USAGE = `Usage:
       and the deny-listed T-Union cards met) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
       (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
+      FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
+      checkpoints, lock, keys, version floor, quarantine copies, gate ledger, or the data key.
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
       frame still checks (header and record CRC; damaged bytes are skipped to the next valid
       frame, a damaged checkpoint is skipped) is exported as above, after the highest ack
@@ -255,7 +258,9 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
+  const keyPath = args.values['data-key'] ?? dataKeyDefaultPath(dir);
+  if (await exportOutRefused(args.values['out'], dir, keyPath, io)) return EXIT_USAGE;
+  const key = await dataKeyLoad(keyPath);
   if (!key.ok) return exportWithoutKey(dir, key.detail, args.values['out'] ?? null, io);
   // Sealing needs no randomness here: the export only opens.
   const vault = PanVault.fromKey(key.value, () => new Uint8Array(0));
