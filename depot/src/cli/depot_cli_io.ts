@@ -32,9 +32,20 @@ export function depotFiles(dir: string): {
   };
 }
 
-/** A URL with its password replaced, fit for an error message. */
+/**
+ * A URL with its secrets replaced, fit for an error message. The PostgreSQL driver takes a
+ * password from the user info (up to the last `@` before the query: a password may hold `@`
+ * or `/`) and from the query (`password=`, `sslpassword=`): each is masked.
+ */
 export function dbShown(target: string): string {
-  return target.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  if (!isPostgresUrl(target)) return target;
+  const start = target.indexOf('//') + 2;
+  const queryAt = target.slice(start).search(/[?#]|$/) + start;
+  const at = target.lastIndexOf('@', queryAt - 1);
+  const colon = target.indexOf(':', start);
+  const head = at >= start && colon >= start && colon < at
+    ? `${target.slice(0, colon)}:***${target.slice(at, queryAt)}` : target.slice(0, queryAt);
+  return head + target.slice(queryAt).replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 /**

@@ -1,6 +1,6 @@
 // Settlement per business day, route and terminal, read from the depot's tables: counted
 // clearing taps and their amounts, what the acquirer authorised or declined, what is still
-// owed (open debts), duplicates and uncertain taps. The business day is the terminal's
+// owed (open debts), duplicates, voided taps and uncertain taps. The business day is the terminal's
 // transaction date (9A), so a late upload lands on the day the rider travelled.
 
 import type { DepotDb, DepotValue } from '../store/depot_db.js';
@@ -11,7 +11,10 @@ export interface SettlementRow {
   readonly routeId: string;
   readonly terminalId: string;
   readonly currencyCode: number;
-  /** Counted clearing taps (duplicates excluded) and their amount. */
+  /**
+   * Counted clearing taps (duplicates and voided taps excluded) and their amount: each one is
+   * authorised, declined or outstanding, so those three add up to it.
+   */
   readonly taps: number;
   readonly amountMinor: number;
   readonly authorisedTaps: number;
@@ -24,15 +27,22 @@ export interface SettlementRow {
   /** Open debts of these taps (declined fares the rider still owes). */
   readonly debtOpenMinor: number;
   readonly duplicates: number;
+  /** Taps voided at the depot (`shuaka depot tap void`): no longer fares, nor counted. */
+  readonly voidedTaps: number;
+  readonly voidedMinor: number;
   /** Torn and still-open pending taps (uncertain debits). */
   readonly uncertain: number;
 }
 
 export const SETTLEMENT_COLUMNS = ['day', 'route_id', 'terminal_id', 'currency_code', 'taps',
   'amount_minor', 'authorised_taps', 'authorised_minor', 'declined_taps', 'declined_minor',
-  'outstanding_taps', 'outstanding_minor', 'debt_open_minor', 'duplicates', 'uncertain'];
+  'outstanding_taps', 'outstanding_minor', 'debt_open_minor', 'duplicates', 'uncertain',
+  'voided_taps', 'voided_minor'];
 
-const COUNTED = "t.type = 'clearing' AND t.state <> 'duplicate'";
+// A voided tap was counted before its void; it is neither authorised, declined nor owed now,
+// so counting it would leave taps and amount above the sum of those three.
+const COUNTED = "t.type = 'clearing' AND t.state NOT IN ('duplicate', 'voided')";
+const VOIDED = "t.type = 'clearing' AND t.state = 'voided'";
 const sumIf = (cond: string, value = '1'): string =>
   `SUM(CASE WHEN ${cond} THEN ${value} ELSE 0 END)`;
 
@@ -62,7 +72,9 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
         AS outstanding_minor,
       ${sumIf(COUNTED, 'COALESCE(d.open_minor, 0)')} AS debt_open_minor,
       ${sumIf("t.state = 'duplicate'")} AS duplicates,
-      ${sumIf("t.type IN ('torn', 'pending_open')")} AS uncertain
+      ${sumIf("t.type IN ('torn', 'pending_open')")} AS uncertain,
+      ${sumIf(VOIDED)} AS voided_taps,
+      ${sumIf(VOIDED, 't.amount_minor')} AS voided_minor
     FROM taps t
     LEFT JOIN (SELECT tap_id, SUM(amount_minor) AS open_minor FROM debts
       WHERE state = 'open' GROUP BY tap_id) d ON d.tap_id = t.id
@@ -83,6 +95,7 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
     outstandingMinor: Number(r['outstanding_minor']),
     debtOpenMinor: Number(r['debt_open_minor']),
     duplicates: Number(r['duplicates']), uncertain: Number(r['uncertain']),
+    voidedTaps: Number(r['voided_taps']), voidedMinor: Number(r['voided_minor']),
   }));
 }
 
@@ -90,7 +103,8 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
 export function settlementCells(row: SettlementRow): (string | number)[] {
   return [row.day, row.routeId, row.terminalId, row.currencyCode, row.taps, row.amountMinor,
     row.authorisedTaps, row.authorisedMinor, row.declinedTaps, row.declinedMinor,
-    row.outstandingTaps, row.outstandingMinor, row.debtOpenMinor, row.duplicates, row.uncertain];
+    row.outstandingTaps, row.outstandingMinor, row.debtOpenMinor, row.duplicates, row.uncertain,
+    row.voidedTaps, row.voidedMinor];
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */

@@ -67,6 +67,25 @@ async function writeBase(path: string, keyPem: string, denyKey: DenyKey): Promis
   if (!written.ok) throw new Error(written.error.message);
 }
 
+/**
+ * `shuaka depot report` after every tap was answered and tap 1 voided: the voided tap is
+ * reported as voided and not counted, and what is counted is authorised, declined or
+ * outstanding, to the tap and to the fen.
+ */
+function reportAfterVoid(dbPath: string, taps: number): void {
+  const report = shuaka('depot', 'report', '--db', dbPath, '--format', 'csv');
+  expect(report.code, report.err).toBe(0);
+  const [head, ...rows] = report.out.trim().split(/\r?\n/).map((line) => line.split(','));
+  const sum = (column: string): number => rows.reduce(
+    (total, row) => total + Number(row[head?.indexOf(column) ?? -1]), 0);
+  expect(sum('voided_taps')).toBe(1);
+  expect(sum('taps')).toBe(taps - 1);
+  expect(sum('taps')).toBe(sum('authorised_taps') + sum('declined_taps')
+    + sum('outstanding_taps'));
+  expect(sum('amount_minor')).toBe(sum('authorised_minor') + sum('declined_minor')
+    + sum('outstanding_minor'));
+}
+
 describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
   it('settleVoidDebtPublish_asProcesses_withDocumentedExitCodes', async () => {
     createDataKey(join(dir, 'data.key'));
@@ -89,6 +108,7 @@ describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
       expect(shuaka('depot', 'tap', 'void', '--db', dbPath, '--id', '1').code).toBe(1);
       expect(shuaka('depot', 'settle', '--db', dbPath, '--dir', dir, '--acquirer', acquirer)
         .code).toBe(0);
+      reportAfterVoid(dbPath, taps);
       expect(shuaka('depot', 'debt', 'repay', '--db', dbPath, '--pan-token', 'a'.repeat(64))
         .code).toBe(1);
       expect(shuaka('depot', 'settle', '--db', dbPath, '--dir', dir).code).toBe(2);

@@ -78,8 +78,9 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
     const iso = `20${t.date.slice(0, 2)}-${t.date.slice(2, 4)}-${t.date.slice(4)}`;
     if (day !== null && iso !== day) continue;
     const key = `${iso},${t.route},${t.terminal},156`;
-    const g = groups.get(key) ?? Array<number>(11).fill(0);
-    const counted = t.type === 'clearing' && t.state !== 'duplicate';
+    const g = groups.get(key) ?? Array<number>(13).fill(0);
+    // A voided tap is no fare any more: neither counted nor authorised, declined or owed.
+    const counted = t.type === 'clearing' && t.state !== 'duplicate' && t.state !== 'voided';
     const add = (i: number, v: number): void => { g[i] = (g[i] ?? 0) + v; };
     if (counted) {
       add(0, 1); add(1, t.amount);
@@ -90,6 +91,7 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
     }
     if (t.state === 'duplicate') add(9, 1);
     if (t.type !== 'clearing') add(10, 1);
+    if (t.type === 'clearing' && t.state === 'voided') { add(11, 1); add(12, t.amount); }
     groups.set(key, g);
   }
   return groups;
@@ -118,8 +120,16 @@ describe.each(engines)('settlement report on $name', (engine) => {
     try {
       const taps = makeTaps(SEED);
       await insert(db, taps);
-      expect(parseCsv(settlementCsv(await settlementRows(db, null)))).toEqual(
-        expected(taps, null));
+      const all = parseCsv(settlementCsv(await settlementRows(db, null)));
+      expect(all).toEqual(expected(taps, null));
+      // Every counted tap is authorised, declined or outstanding: the three add up to it.
+      for (const cells of all.values()) {
+        const [counted, amount, authorised, authorisedMinor, declined, declinedMinor,
+          outstanding, outstandingMinor] = cells;
+        expect(counted).toBe((authorised ?? 0) + (declined ?? 0) + (outstanding ?? 0));
+        expect(amount).toBe((authorisedMinor ?? 0) + (declinedMinor ?? 0)
+          + (outstandingMinor ?? 0));
+      }
       const oneDay = await settlementRows(db, '2026-12-01');
       expect(parseCsv(settlementCsv(oneDay))).toEqual(expected(taps, '2026-12-01'));
       const html = settlementHtml(oneDay, 'Settlement <2026-12-01>');

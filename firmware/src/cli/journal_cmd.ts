@@ -20,12 +20,14 @@ import { journalStart } from '../app/journal/journal_start.js';
 import type { JournalRead, JournalReadOptions } from '../app/journal/journal_reader.js';
 import { JOURNAL_KINDS, SEQ_MAX } from '../app/journal/journal_records.js';
 import { PanVault, PanVaultError } from '../app/journal/pan_vault.js';
+import { SeqList } from '../app/journal/journal_seq_list.js';
 import {
   DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
 } from '../app/journal/pan_vault_file.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse } from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 import { ExportSink } from './export_sink.js';
+import { exportOutRefused } from './export_out_guard.js';
 import { journalSalvageExport } from './journal_salvage_cmd.js';
 
 /** Damage in committed records or a checkpoint: nothing was changed, a copy is quarantined. */
@@ -44,6 +46,8 @@ export const JOURNAL_USAGE = `Usage:
       and the deny-listed T-Union cards met) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
       (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
+      FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
+      checkpoints, lock, keys, version floor, quarantine copies, gate ledger, or the data key.
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
       frame still checks (header and record CRC; damaged bytes are skipped to the next valid
       frame, a damaged checkpoint is skipped) is exported as above, after the highest ack
@@ -178,7 +182,11 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(argv, ['journal'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const read = await readJournal(dir, io, WHOLE_JOURNAL);
+  // The state counts bank finals only; export also writes T-Union finals as clearing lines.
+  const tunionFinals = new SeqList();
+  const read = await readJournal(dir, io, { ...WHOLE_JOURNAL, onPayload: (seq, kind) => {
+    if (kind === 'tunion_final') tunionFinals.push(seq);
+  } });
   if (read === null) return EXIT_FAILED;
   const state = read.state;
   if (read.units.length === 0 && read.corruption === null) {
@@ -194,7 +202,10 @@ async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise
   io.out(`  segments ${read.units.length}, retained from seq ${firstSeq}`);
   io.out(`  last seq ${state.lastSeq}, acknowledged through ${state.ackThroughSeq}`);
   io.out(`  head hash ${toHex(read.headHash)}`);
-  io.out(`  unacknowledged clearing records ${state.unacknowledgedFinalCount()}`);
+  const bank = state.unacknowledgedFinalCount();
+  const tunion = tunionFinals.countAbove(state.ackThroughSeq);
+  io.out(`  unacknowledged clearing records ${bank + tunion} (bank cards ${bank}, T-Union ${
+    tunion})`);
   const torn = read.tornTail;
   const tornText = torn === null
     ? 'none'
@@ -247,7 +258,9 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
   if (args === null || args.positionals.length !== 0) return usage(io);
   const dir = args.values['journal'] ?? 'journal';
-  const key = await dataKeyLoad(args.values['data-key'] ?? dataKeyDefaultPath(dir));
+  const keyPath = args.values['data-key'] ?? dataKeyDefaultPath(dir);
+  if (await exportOutRefused(args.values['out'], dir, keyPath, io)) return EXIT_USAGE;
+  const key = await dataKeyLoad(keyPath);
   if (!key.ok) return exportWithoutKey(dir, key.detail, args.values['out'] ?? null, io);
   // Sealing needs no randomness here: the export only opens.
   const vault = PanVault.fromKey(key.value, () => new Uint8Array(0));

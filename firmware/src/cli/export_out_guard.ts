@@ -1,0 +1,53 @@
+// `shuaka journal export --out FILE` must never replace a file the validator keeps: the export
+// is renamed over FILE when complete, so `--out DIR/journal.bin` would put JSON lines where
+// the journal was (every unacknowledged fare gone, the journal CORRUPT at the next start), and
+// `--out DIR/data.key` would lose the key that opens the journal's sealed PANs.
+
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import type { CliIo } from './cli_args.js';
+
+/** Names in a journal directory that belong to the validator (journal_files.ts and beside). */
+const VALIDATOR_NAMES: readonly RegExp[] = [
+  /^journal.*\.(bin|ckpt)$/, // segments and checkpoints
+  /^journal\.lock$/, // dir_lock.ts
+  /^(data|deny)\.key$/, // terminal data key, fleet deny key (their default places)
+  /^params_version_floor\.json$/, // params_floor.ts
+  /^quarantine-/, // copies of damaged journal files
+  /^gate-.*\.log$/, // the gate ledger
+];
+
+/** The same directory entry: one name in one directory (rename replaces entries, not inodes). */
+async function sameEntry(a: string, b: string): Promise<boolean> {
+  if (basename(a) !== basename(b)) return false;
+  const [dirA, dirB] = await Promise.all([stat(dirname(a)).catch(() => null),
+    stat(dirname(b)).catch(() => null)]);
+  return dirA !== null && dirB !== null && dirA.dev === dirB.dev && dirA.ino === dirB.ino;
+}
+
+/**
+ * True, after saying why on stderr, when `out` (absent: stdout) may not be written: a file
+ * of journal directory `dir`, or the data key `dataKeyPath`.
+ */
+export async function exportOutRefused(
+  out: string | undefined, dir: string, dataKeyPath: string, io: CliIo,
+): Promise<boolean> {
+  const refusal = out === undefined ? null : await exportOutRefusal(out, dir, dataKeyPath);
+  if (refusal !== null) {
+    io.err(`not exported: ${refusal}: the export would replace it; write it elsewhere`);
+  }
+  return refusal !== null;
+}
+
+/** Why `out` may not be written, or null when it may. */
+async function exportOutRefusal(
+  out: string, dir: string, dataKeyPath: string,
+): Promise<string | null> {
+  if (await sameEntry(out, dataKeyPath)) return `--out ${out} is the terminal data key`;
+  const inDir = await sameEntry(out, join(dir, basename(out)));
+  if (inDir && VALIDATOR_NAMES.some((name) => name.test(basename(out)))) {
+    return `--out ${out} is a file of the journal directory ${dir}`;
+  }
+  return null;
+}

@@ -1,0 +1,58 @@
+// `shuaka journal export --out FILE`, real processes, on a journal `shuaka sim --journal`
+// wrote: FILE naming one of the validator's own files (the journal, the data key, ...) is
+// refused with exit 2 and the file left byte for byte as it was, the journal still verifying;
+// any other FILE, in the journal directory too, gets the export.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-export-out-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file of `dir` with its bytes. */
+function snapshot(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
+}
+
+describe('shuaka journal export --out (process)', () => {
+  it('refusesToReplaceTheJournalOrItsKey_exit2_nothingChanged', () => {
+    const dir = join(temp, 'journal');
+    const sim = shuaka('sim', '--seed', '3', '--riders', '6', '--link', 'memory', '--quiet',
+      '--no-depot', '--journal', dir);
+    expect(sim.status, sim.stdout + sim.stderr).toBe(0);
+    const before = snapshot(dir);
+    expect([...before.keys()]).toEqual(['data.key', 'journal.bin']);
+    const targets = [join(dir, 'journal.bin'), join(dir, 'data.key'), join(dir, 'journal.lock'),
+      join(dir, 'journal-0000000007.ckpt'), join(dir, '..', 'journal', 'journal.bin')];
+    for (const out of targets) {
+      const r = shuaka('journal', 'export', '--journal', dir, '--out', out);
+      expect(r.status, `${out}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`--out ${out} is `);
+      expect(snapshot(dir)).toEqual(before);
+    }
+    // The key given elsewhere is guarded where it is.
+    const key = join(temp, 'terminal.key');
+    const keyCopy = shuaka('journal', 'export', '--journal', dir, '--data-key',
+      join(dir, 'data.key'), '--out', join(dir, 'data.key'));
+    expect(keyCopy.status).toBe(2);
+    expect(shuaka('journal', 'export', '--journal', dir, '--data-key', key, '--out', key)
+      .status).toBe(2);
+    expect(shuaka('journal', 'verify', '--journal', dir).status).toBe(0);
+    const upload = join(dir, 'upload.jsonl');
+    const exported = shuaka('journal', 'export', '--journal', dir, '--out', upload);
+    expect(exported.status, exported.stderr).toBe(0);
+    const lines = readFileSync(upload, 'utf8').trim().split('\n');
+    expect(exported.stderr).toContain(`exported ${lines.length} lines`);
+    expect(lines.length).toBeGreaterThan(0);
+  }, 120_000);
+});
