@@ -23,6 +23,7 @@ import { tunionVerifyAndReport } from '../tunion/tunion_report.js';
 import type { DepotDb } from '../store/depot_db.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { CliIo } from './depot_cli_io.js';
+import { reportOutRefusal } from './report_out_guard.js';
 import {
   cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
@@ -45,6 +46,8 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
   exits, tailgaters, refusals) as CSV, from the gate-YYYY-MM-DD.log files in DIR.
   --gate-terminal: the same counts from the records gates uploaded to the depot (one gate's
   terminal ID, or all), with a terminal_id column; a line not uploaded yet is an error (1).
+  --out: written in place; never the database (or its -wal / -shm / -journal), the --tac-keys
+  file or a day file of the gate ledger it reads (refused, exit 2).
 exit: 0 written, 1 cannot write --out, a bad gate ledger or --tac-keys file, 2 usage,
   10 database`;
 
@@ -167,6 +170,14 @@ async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
 export async function runReportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['db', 'format', 'day', 'out', 'gate-ledger', 'section',
     'tac-keys', 'gate-terminal'], io);
+  const refusal = args === null ? null : reportOutRefusal(args.values['out'], {
+    db: args.values['db'], tacKeys: args.values['tac-keys'], gateLedger: args.values['gate-ledger'],
+  });
+  if (refusal !== null) {
+    io.err(`shuaka depot report: not written: ${refusal}: the report would replace it; `
+      + 'write it elsewhere');
+    return EXIT_USAGE;
+  }
   if (args !== null && args.values['gate-terminal'] !== undefined) {
     return gateDbReport(args.values, args.positionals.length, io);
   }
@@ -204,16 +215,5 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
   } finally {
     await db.close();
   }
-  const out = args.values['out'];
-  if (out === undefined) {
-    io.out(text.replace(/\r?\n$/, ''));
-    return EXIT_OK;
-  }
-  try {
-    writeFileSync(out, text);
-  } catch (error) {
-    io.err(`shuaka depot report: cannot write ${out}: ${(error as Error).message}`);
-    return EXIT_FAILED;
-  }
-  return EXIT_OK;
+  return reportWrite(text, args.values['out'], io);
 }
