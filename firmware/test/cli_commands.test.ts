@@ -165,6 +165,9 @@ describe('shuaka params', () => {
     const named: Record<string, string> = {
       'verify --pub': '--pub needs a value, got nothing\nUsage:',
       'keygen --out x --bogus y': "unknown flag '--bogus'\nUsage:",
+      'sign dir': 'params sign: --key KEY.pem is required\nUsage:',
+      'sign --key k --version x d':
+        'params sign: --version x: a whole number from 1 to 4294967295\nUsage:',
     };
     for (const argv of cases) {
       const result = await run('params', argv);

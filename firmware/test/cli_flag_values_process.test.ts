@@ -1,6 +1,7 @@
 // Every command that parses its flags with cli_args.ts, as a real subprocess: a flag followed
-// by another flag, or by nothing, is named in our words (exit 2, the usage after it), never in
-// node's parseArgs wording; `params init` refuses a bad id in terminal.json's own words.
+// by another flag, or by nothing (or `params sign`'s out of range), is named in our words (exit
+// 2, the usage after it), never in node's parseArgs wording; `params init` refuses a bad id in
+// terminal.json's own words.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -49,6 +50,12 @@ const CASES: readonly (readonly [readonly string[], string])[] = [
   [['params', 'sign', '--key', '--version', '3', 'set'],
     "--key needs a value, got the flag '--version'"],
   [['params', 'init', 'set', '--terminal-id'], '--terminal-id needs a value, got nothing'],
+  // A value out of range, or a flag missing, is named too (the usage alone said neither).
+  [['params', 'sign', '--key', 'k.pem', '--version', '0', 'set'],
+    'params sign: --version 0: a whole number from 1 to 4294967295'],
+  [['params', 'sign', '--key', 'k.pem', '--version', '1e3', 'set'],
+    'params sign: --version 1e3: a whole number from 1 to 4294967295'],
+  [['params', 'sign', 'set'], 'params sign: --key KEY.pem is required'],
   [['journal', 'verify', '--journal'], '--journal needs a value, got nothing'],
   [['journal', 'ack', '--through', '--journal', 'j'],
     "--through needs a value, got the flag '--journal'"],

@@ -118,11 +118,17 @@ async function paramsSignCommand(argv: readonly string[], io: CliIo): Promise<nu
   const args = cliParse(argv, ['key', 'version', 'previous'], io);
   const keyPath = args?.values['key'];
   const dir = args?.positionals[0];
-  if (args === null || keyPath === undefined || dir === undefined) return usage(io);
-  if (args.positionals.length !== 1) return usage(io);
+  if (args === null) return usage(io);
+  if (keyPath === undefined) return usageBecause(io, 'params sign: --key KEY.pem is required');
+  if (dir === undefined || args.positionals.length !== 1) {
+    return usageBecause(io, 'params sign: one DIR, the parameter set to sign');
+  }
   const versionText = args.values['version'];
   const version = versionText === undefined ? null : cliInt(versionText, 1, PARAMS_VERSION_MAX);
-  if (versionText !== undefined && version === null) return usage(io);
+  if (versionText !== undefined && version === null) {
+    return usageBecause(io,
+      `params sign: --version ${versionText}: a whole number from 1 to ${PARAMS_VERSION_MAX}`);
+  }
   const previousDir = args.values['previous'];
   const previous = previousDir === undefined ? null : await previousVersion(previousDir, io);
   if (previous === undefined) return EXIT_FAILED;
@@ -346,6 +352,12 @@ async function storageOpen(dir: string, io: CliIo): Promise<FileStorage | null> 
 function usage(io: CliIo): number {
   io.err(PARAMS_USAGE);
   return EXIT_USAGE;
+}
+
+/** Usage, after the line that says what was wrong (the usage text alone does not). */
+function usageBecause(io: CliIo, why: string): number {
+  io.err(why);
+  return usage(io);
 }
 
 function describe(error: unknown): string {
