@@ -7,6 +7,7 @@ import {
   type AnyRiderCard,
   type TunionRiderCard,
 } from '../sim/bus_riders.js';
+import { UID0_08_RANDOM } from '../cards/card_rf.js';
 import { SIM_LINE_STOPS } from '../sim/sim_tunion.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
@@ -363,7 +364,7 @@ export class SwarmSession {
    */
   private removalExcuse(card: AnyRiderCard, excuse: TapExcuse): void {
     const last = this.lastTap;
-    if (last !== null && last.card === card && last.lineFault !== null) {
+    if (last !== null && lookAlike(last.card, card) && last.lineFault !== null) {
       excuse.reason = `${last.lineFault} during the last removal`;
     }
   }
@@ -619,4 +620,18 @@ export class SwarmSession {
       model.corruptActivated(`version ${board.params.version}`);
     }
   }
+}
+
+/**
+ * Cards the validator cannot tell apart once the first one's removal went unseen: the same
+ * card, or two that show random UIDs (phones draw a new ID at each activation, so while any
+ * random-ID card is in the field the first counts as still there: Pn532Reader's presence check).
+ */
+function lookAlike(a: AnyRiderCard, b: AnyRiderCard): boolean {
+  return a === b || (randomUid(a) && randomUid(b));
+}
+
+function randomUid(rider: AnyRiderCard): boolean {
+  const id = rider.card.identity();
+  return id.kind === 'A' && id.uid.length === 4 && id.uid[0] === UID0_08_RANDOM;
 }
