@@ -82,7 +82,8 @@ export function checkBusRun(run: BusRun): BusCheck {
     }
   }
   violations.push(...checkBusReports(run.taps, scan.records, run.options.mode === 'auto'));
-  const tunion = checkTunionRiders(run.pool.tunion, scan.records, run.taps,
+  const tunionCards = [...run.pool.tunion, ...run.pool.tunionDenied];
+  const tunion = checkTunionRiders(tunionCards, scan.records, run.taps,
     run.board.journal.tunionOpenGreys().length);
   violations.push(...tunion.violations);
   if (run.board.kernel.faultCount() !== 0)

@@ -12,9 +12,13 @@ import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal
 import type { TunionRiderCard } from './bus_riders.js';
 import type { TapLine } from './bus_run.js';
 
-/** T-Union cards a correct validator refuses (blocked, expired, or too poor for the fare). */
-export const TUNION_REFUSABLE = new Set(['tunion-blocked', 'tunion-expired', 'tunion-low-balance']);
-const TUNION_NEVER_DEBITED = new Set(['tunion-blocked', 'tunion-expired']);
+/**
+ * T-Union cards a correct validator refuses (blocked, expired, too poor for the fare, or on
+ * the deny list).
+ */
+export const TUNION_REFUSABLE = new Set(['tunion-blocked', 'tunion-expired', 'tunion-low-balance',
+  'tunion-deny-listed']);
+const TUNION_NEVER_DEBITED = new Set(['tunion-blocked', 'tunion-expired', 'tunion-deny-listed']);
 const REFUSALS = new Set(['declined', 'denyList', 'notAccepted', 'outOfService']);
 
 /** What the T-Union checks found. */
@@ -27,6 +31,8 @@ export interface TunionCheck {
   readonly debitedMinor: number;
   /** Grey records no final closed (purchases whose DEBIT went unanswered). */
   readonly openGreys: number;
+  /** Deny-listed cards the validator blocked (each has its block record). */
+  readonly blocked: number;
 }
 
 function finalKey(serialDigits: string, atc: number): string {
@@ -77,7 +83,41 @@ export function checkTunionRiders(
     if (!debited.has(key)) violations.push(`T-Union final ${key} has no debit on the card`);
   }
   violations.push(...checkTunionReports(taps, records));
-  return { violations, debits, finals: finals.size, debitedMinor, openGreys };
+  const blocks = checkTunionBlocks(cards, records);
+  violations.push(...blocks.violations);
+  return { violations, debits, finals: finals.size, debitedMinor, openGreys,
+    blocked: blocks.blocked };
+}
+
+/**
+ * Deny-listed cards against the journal's block records: a card that blocked itself has a
+ * record that says so or could not know (pending, not confirmed), and a record that says
+ * blocked names a card that is. Truth: the card's own state.
+ */
+function checkTunionBlocks(cards: readonly TunionRiderCard[], records: readonly JournalRecord[])
+  : { violations: string[]; blocked: number } {
+  const violations: string[] = [];
+  const outcomes = new Map<string, string[]>();
+  for (const record of records) {
+    if (record.entry.kind !== 'tunion_blocked') continue;
+    const serial = record.entry.card.serialDigits;
+    outcomes.set(serial, [...(outcomes.get(serial) ?? []), record.entry.blockOutcome]);
+  }
+  let blocked = 0;
+  for (const rider of cards) {
+    if (rider.name !== 'tunion-deny-listed') continue;
+    const serial = rider.card.profile.applicationSerial;
+    const said = outcomes.get(serial) ?? [];
+    if (rider.card.blocked()) {
+      blocked += 1;
+      if (!said.some((o) => o !== 'not-sent')) {
+        violations.push(`${rider.name} ${serial} blocked without a block record`);
+      }
+    } else if (said.includes('blocked')) {
+      violations.push(`${rider.name} ${serial}: a record says blocked, the card is not`);
+    }
+  }
+  return { violations, blocked };
 }
 
 /** An approval ends on a T-Union final; a genuine T-Union card is never refused. */

@@ -64,6 +64,11 @@ export interface RiderPool {
   readonly mix: CardMix;
   /** T-Union cards (every TUNION_POOL_NAMES card in each group); empty unless asked for. */
   readonly tunion: readonly TunionRiderCard[];
+  /**
+   * Good T-Union cards whose numbers the run's deny list names (one a group, when asked for):
+   * the validator blocks each at its first tap and journals the block. Not in `tunion`.
+   */
+  readonly tunionDenied: readonly TunionRiderCard[];
 }
 
 export function riderPool(
@@ -72,18 +77,25 @@ export function riderPool(
   pki: TestPki,
   kind: PopulationKind = 'default',
   withTunion = false,
+  withTunionDenied = false,
 ): RiderPool {
   const mix = CARD_MIXES[kind];
   const cards: RiderCard[] = [];
   const denyList: { pan: string; psn: number }[] = [];
   const bins = new Set<string>();
   const tunion: TunionRiderCard[] = [];
+  const tunionDenied: TunionRiderCard[] = [];
   for (let g = 0; g < groups; g += 1) {
+    const groupSeed = (seed * 131 + g) >>> 0;
     // The line of `npm start` also carries the national transit cards (issue 12).
     if (withTunion) {
       for (const name of TUNION_POOL_NAMES) {
-        tunion.push({ name, card: tunionCardOfGroup((seed * 131 + g) >>> 0, name, g) });
+        tunion.push({ name, card: tunionCardOfGroup(groupSeed, name, g) });
       }
+    }
+    if (withTunion && withTunionDenied) {
+      const name = 'tunion-deny-listed';
+      tunionDenied.push({ name, card: tunionCardOfGroup(groupSeed, name, g) });
     }
     const pop = population((seed * 131 + g) >>> 0, { pki });
     denyList.push(...pop.denyList);
@@ -96,7 +108,7 @@ export function riderPool(
       }
     }
   }
-  return { cards, denyList, concessionBins: [...bins], mix, tunion };
+  return { cards, denyList, concessionBins: [...bins], mix, tunion, tunionDenied };
 }
 
 /** Share of riders who carry a T-Union card, when the pool has them. */
@@ -193,4 +205,12 @@ function tunionUnitsInsert(
     if (alightAt > units.length) continue;
     units.splice(alightAt, 0, riderUnit(prng, rider, card, tornChance));
   }
+  // Deny-listed cards board too (drawn after the others, whose draws stay as they were): the
+  // validator blocks each at its first tap; tapping out later, the card reads as blocked.
+  pool.tunionDenied.forEach((card, k) => {
+    const rider = count + riders + k;
+    const boardAt = prng.below(Math.max(1, units.length - spacing));
+    units.splice(boardAt, 0, riderUnit(prng, rider, card, tornChance));
+    units.splice(Math.min(units.length, boardAt + spacing), 0, riderUnit(prng, rider, card, 0));
+  });
 }

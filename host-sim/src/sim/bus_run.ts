@@ -116,7 +116,7 @@ export async function runBus(
 ): Promise<BusRun> {
   const prng = new Prng(options.seed);
   const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind,
-    options.tunionRiders ?? false);
+    options.tunionRiders ?? false, options.tunionRiders ?? false);
   const route = new SimRoute('SIM-B101', 0);
   const board = await createSimBoard(busBoardOptions(options, pool, route));
   const ride: RideBoard = {

@@ -142,7 +142,7 @@ export async function runBusOnPty(
   pty: BusPtyOptions,
 ): Promise<BusRunOnBoard> {
   const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind,
-    options.tunionRiders ?? false);
+    options.tunionRiders ?? false, options.tunionRiders ?? false);
   const taps = drawRiderTaps(
     new Prng(options.seed).fork('riders'),
     pool,

@@ -361,7 +361,10 @@ export function busBoardOptions(
   return {
     seed: options.seed,
     caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
-    denyList: pool.denyList,
+    // The deny-listed T-Union cards by number (`tunion:SERIAL`, as `params denylist-build`).
+    denyList: [...pool.denyList, ...pool.tunionDenied.map((r) => ({
+      tunionSerial: r.card.profile.applicationSerial,
+    }))],
     caRevocations: pki.revoked.map((r) => ({
       ridHex: r.ridHex,
       caIndex: r.caIndex,

@@ -57,7 +57,8 @@ export function tunionSummaryLines(taps: readonly TapLine[], check: TunionCheck)
   if (cards.size === 0) return [];
   const lines = [`  T-Union riders (JT/T 978, tap in / tap out, PSAM): ${cards.size} cards, `
     + `${check.debits} card debits ${yuan(check.debitedMinor)}, ${check.finals} final records `
-    + `with TAC, ${check.openGreys} open grey records`];
+    + `with TAC, ${check.openGreys} open grey records, ${check.blocked} deny-listed cards `
+    + 'blocked'];
   for (const [key, card] of cards) {
     const balance = card.firstBalanceMinor === null ? ''
       : `  balance ${yuan(card.firstBalanceMinor)} -> ${yuan(card.lastBalanceMinor ?? 0)}`;

@@ -1,8 +1,11 @@
 // `shuaka sim` (what `npm start` runs) as a real process: the T-Union riders are approved with
 // their boarding and alighting stops and balances, their money reaches the depot with every
-// TAC valid, and `--psam none` refuses them with the no-PSAM screen, all checks passing.
+// TAC valid, a deny-listed card is blocked with its block records in the journal, and
+// `--psam none` refuses them with the no-PSAM screen, all checks passing.
 
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +45,32 @@ describe(`shuaka sim with T-Union riders (SHUAKA_SEED=${SEED})`, () => {
         expect(ok, row).toBe(all);
       }
     }, 300_000);
+
+  it('blocks a deny-listed card: 黑名单卡, then 卡片已锁定, a pending and a blocked record', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'shuaka-sim-deny-')), 'journal');
+    try {
+      const run = sim(['--no-depot', '--journal', dir]);
+      expect(run.code, `${run.out}\n${run.err}`).toBe(0);
+      const taps = run.out.split('\n').filter((l) => / tunion-deny-listed /.test(l));
+      expect(taps.some((l) => /denyList +「黑名单卡/.test(l)), taps.join('\n')).toBe(true);
+      expect(taps.some((l) => /卡片已锁定 \/ 代码 08-25/.test(l)), taps.join('\n')).toBe(true);
+      const blocked = /(\d+) deny-listed cards blocked/.exec(run.out);
+      expect(Number(blocked?.[1] ?? 0)).toBeGreaterThan(0);
+      const exported = spawnSync(process.execPath, [BIN, 'journal', 'export', '--journal', dir],
+        { cwd: ROOT, encoding: 'utf8' });
+      expect(exported.status, exported.stderr).toBe(0);
+      const blocks = exported.stdout.split('\n').filter((l) => l.includes('"tunion_blocked"'))
+        .map((l) => JSON.parse(l) as { seq: number; blockOutcome: string; pendingSeq?: number });
+      const finals = blocks.filter((b) => b.blockOutcome === 'blocked');
+      expect(finals.length).toBe(Number(blocked?.[1]));
+      for (const final of finals) {
+        const pending = blocks.find((b) => b.seq === final.pendingSeq);
+        expect(pending?.blockOutcome, JSON.stringify(final)).toBe('pending');
+      }
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('--psam none refuses them with the no-PSAM screen and debits none', () => {
     const run = sim(['--psam', 'none', '--no-depot']);
