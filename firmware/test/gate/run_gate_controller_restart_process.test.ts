@@ -82,3 +82,27 @@ it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads',
   expect(tailgates.map((r) => ('count' in r ? r.count : null))).toEqual([1]);
   expect(parsed.value.records.filter((r) => r.kind === 'entry')).toHaveLength(1);
 }, 90_000);
+
+it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll', async () => {
+  if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
+  const reader = await startReaderPty(dir);
+  cleanups.push(() => reader.close());
+  const ctl = await startControllerPty(dir, 3);
+  cleanups.push(() => ctl.close());
+  const child = spawnShuaka(['run', '--board', 'gate', '--port', reader.hostPath,
+    ...await writeGateParams(dir, GATE_JSON), '--mode', 'ec', '--sysfs-root',
+    join(dir, 'no-sys'), '--journal', join(dir, 'journal'), '--turnstile',
+    modbusSpec(ctl.hostPath, 3)]);
+  cleanups.push(async () => {
+    child.proc.kill('SIGKILL');
+    await child.exited;
+  });
+  expect((await child.next('start'))?.['outOfService']).toBeNull();
+  // The controller goes silent (its RS-485 side unplugged): the idle check polls on.
+  ctl.slave.detach();
+  const first = await child.next('gate-out-of-service');
+  expect(first).toMatchObject({ level: 'error', reason: expect.stringMatching(/^lane fault/) });
+  await pause(4_000);
+  const outOfService = child.lines.filter((l) => l['event'] === 'gate-out-of-service');
+  expect(outOfService).toHaveLength(1);
+}, 90_000);
