@@ -88,6 +88,8 @@ const HELP_CASES: readonly (readonly [readonly string[], string])[] = [
   [['depot', 'report', '--db', 'x.db', '--help'], 'usage: shuaka depot report'],
   [['journal', 'verify', '--help'], 'Usage:'],
   [['params', 'sign', '--key', 'k.pem', '--help'], 'Usage:'],
+  [['acquirer-sim', '--help'], 'usage: shuaka acquirer-sim'],
+  [['acquirer-sim', '--port', '0', '-h'], 'usage: shuaka acquirer-sim'],
 ];
 
 describe('a subcommand asked for --help (subprocess)', () => {

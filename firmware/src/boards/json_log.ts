@@ -22,6 +22,7 @@ export type LogLevel = 'error' | 'warning' | 'info';
  */
 const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'out-of-service': 'error',
+  'gate-out-of-service': 'error',
   'reader-lost': 'error',
   'journal-error': 'error',
   'journal-ack-failed': 'error',

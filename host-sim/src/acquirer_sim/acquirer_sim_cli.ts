@@ -1,6 +1,6 @@
 // `shuaka acquirer-sim`: the acquirer and issuer simulator as its own process, until a signal.
 
-import { cliInt, cliParse, EXIT_OK, EXIT_FAILED, EXIT_USAGE, type CliIo } from
+import { cliHelpAsked, cliInt, cliParse, EXIT_OK, EXIT_FAILED, EXIT_USAGE, type CliIo } from
   '../../../firmware/src/cli/cli_args.js';
 import { CARD_MIXES, type PopulationKind } from '../cards/card_mix.js';
 import { testPki } from '../pki/test_pki.js';
@@ -25,6 +25,12 @@ export async function runAcquirerSimCommand(
   io: CliIo,
   stop: Promise<void> = signalled(),
 ): Promise<number> {
+  // Asked for, the usage is the answer (stdout, exit 0) as for every other command; only a
+  // mistake is a usage error.
+  if (cliHelpAsked(argv)) {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
   const flags = ['port', 'seed', 'groups', 'mix', 'drop-before', 'drop-after'];
   const args = cliParse(argv, flags, io);
   const port = cliInt(args?.values['port'] ?? '8583', 0, 65535);

@@ -43,11 +43,24 @@ type ServerMessage =
   | { type: 'events'; device: string; events: JsonValue[] }
   | { type: 'result'; request: JsonValue; ok: boolean; error: string | null };
 
-/** Serves one file of `assetsDir`; anything outside it or absent is a 404. */
-async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerResponse) {
+/**
+ * The request's path with its %-escapes decoded, or null when an escape is malformed ("/%E0"):
+ * decodeURIComponent throws there, and a throw in the request handler would end the process
+ * for every page on it.
+ */
+function decodedPath(req: IncomingMessage): string | null {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const relative = normalize(decodeURIComponent(path === '/' ? '/index.html' : path));
-  const file = join(assetsDir, relative);
+  try {
+    return decodeURIComponent(path === '/' ? '/index.html' : path);
+  } catch {
+    return null;
+  }
+}
+
+/** Serves one file of `assetsDir`; anything outside it, absent or unreadable is a 404. */
+async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerResponse) {
+  const decoded = decodedPath(req);
+  const file = decoded === null ? '' : join(assetsDir, normalize(decoded));
   const type = CONTENT_TYPES[extname(file)];
   if (req.method !== 'GET' || type === undefined || !file.startsWith(`${assetsDir}${sep}`)) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -338,8 +338,12 @@ export class GateApp {
     if (this.outOfService === null) {
       await this.record({ kind: 'lane', ...this.now(), state: stop.kind, detail });
     }
-    this.outOfService = `lane ${stop.kind}: ${detail}`;
-    this.ports.log.log({ event: 'gate-out-of-service', reason: this.outOfService });
+    const reason = `lane ${stop.kind}: ${detail}`;
+    // The idle check finds the same stop at every poll while the controller stays silent:
+    // logged and shown once per reason, not several lines a second into the system journal.
+    if (reason === this.outOfService) return;
+    this.outOfService = reason;
+    this.ports.log.log({ event: 'gate-out-of-service', reason });
     await this.show('laneFault', null);
   }
 

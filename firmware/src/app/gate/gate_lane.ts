@@ -50,8 +50,24 @@ export type LaneStop =
   | { readonly kind: 'stuck' }
   | { readonly kind: 'fault'; readonly error: HalStatus; readonly detail: string };
 
+/**
+ * More passages than this between two readings of the counter are nobody: the controller
+ * restarted (power cycle, watchdog) and its counter began again at 0, which modulo 2^16 reads as
+ * some 65,000 people. The readings are a poll apart and a tripod lets about one person a second
+ * through; the ledger's tailgate count stops at 99, so counting such a jump would write a line
+ * the gate's own ledger refuses at its next start. Such a reading re-bases the count instead.
+ */
+const PASSES_BETWEEN_READINGS_MAX = 99;
+
+/** Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. */
+function passesBetween(before: number | null, after: number): number {
+  if (before === null) return 0;
+  const passes = turnstilePassesSince(before, after);
+  return passes > PASSES_BETWEEN_READINGS_MAX ? 0 : passes;
+}
+
 type Watch =
-  | { readonly kind: 'passed'; readonly passes: number }
+  | { readonly kind: 'passed'; readonly passes: number; readonly count: number }
   | { readonly kind: 'stop'; readonly stop: LaneStop };
 
 /** A lane over a turnstile. The app calls `admit` after the records are durable. */
@@ -73,10 +89,14 @@ export class GateLane {
    */
   async idleCheck(): Promise<{ tailgaters: number; stop: LaneStop | null }> {
     const sensor = await this.turnstile.readSensor();
-    if (!sensor.ok) return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
+    if (!sensor.ok) {
+      // A controller that stopped answering may come back restarted: its next reading is a
+      // new base, not people who passed.
+      this.lastPassCount = null;
+      return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
+    }
     const nowMs = this.clock.nowMs();
-    const tailgaters = this.lastPassCount === null
-      ? 0 : turnstilePassesSince(this.lastPassCount, sensor.value.passCount);
+    const tailgaters = passesBetween(this.lastPassCount, sensor.value.passCount);
     this.lastPassCount = sensor.value.passCount;
     if (!sensor.value.blocked) {
       this.blockedSinceMs = null;
@@ -93,10 +113,11 @@ export class GateLane {
     let tailgaters = 0;
     for (let i = 0; i < persons; i += 1) {
       const before = await this.turnstile.readSensor();
-      if (!before.ok) return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(before) } };
-      if (this.lastPassCount !== null) {
-        tailgaters += turnstilePassesSince(this.lastPassCount, before.value.passCount);
+      if (!before.ok) {
+        this.lastPassCount = null;
+        return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(before) } };
       }
+      tailgaters += passesBetween(this.lastPassCount, before.value.passCount);
       this.lastPassCount = before.value.passCount;
       const opened = await this.turnstile.open(direction);
       if (!opened.ok) {
@@ -106,7 +127,7 @@ export class GateLane {
       const watched = await this.watch(before.value.passCount);
       const closed = await this.turnstile.close();
       if (watched.kind === 'stop') return { passed, tailgaters, stopped: watched.stop };
-      this.lastPassCount = (before.value.passCount + watched.passes) & 0xffff;
+      this.lastPassCount = watched.count;
       passed += 1;
       tailgaters += watched.passes - 1;
       await this.onPassed(i);
@@ -125,7 +146,8 @@ export class GateLane {
   }
 
   /** Polls the sensor until a passage, the no-pass deadline, a stuck sensor or a fault. */
-  private async watch(baseCount: number): Promise<Watch> {
+  private async watch(countAtOpen: number): Promise<Watch> {
+    let baseCount = countAtOpen;
     const openedMs = this.clock.nowMs();
     let blockedSinceMs: number | null = null;
     const longestMs = Math.max(this.config.noPassCloseMs, this.config.sensorStuckMs);
@@ -135,9 +157,14 @@ export class GateLane {
       const sensor = await this.turnstile.readSensor();
       if (!sensor.ok) return { kind: 'stop', stop: { kind: 'fault', ...faultOf(sensor) } };
       const nowMs = this.clock.nowMs();
+      // The controller restarted while open: its new count is the base (see passesBetween).
+      const count = sensor.value.passCount;
+      if (passesBetween(baseCount, count) === 0) baseCount = count;
       const passes = turnstilePassesSince(baseCount, sensor.value.passCount);
       // A person still in the sensor finishes the passage before we count and lock.
-      if (passes > 0 && !sensor.value.blocked) return { kind: 'passed', passes };
+      if (passes > 0 && !sensor.value.blocked) {
+        return { kind: 'passed', passes, count: sensor.value.passCount };
+      }
       if (sensor.value.blocked) {
         blockedSinceMs ??= nowMs;
         if (nowMs - blockedSinceMs >= this.config.sensorStuckMs) {
