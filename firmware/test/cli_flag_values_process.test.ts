@@ -90,6 +90,12 @@ const HELP_CASES: readonly (readonly [readonly string[], string])[] = [
   [['params', 'sign', '--key', 'k.pem', '--help'], 'Usage:'],
   [['acquirer-sim', '--help'], 'usage: shuaka acquirer-sim'],
   [['acquirer-sim', '--port', '0', '-h'], 'usage: shuaka acquirer-sim'],
+  [['sim', '-h'], 'Usage: shuaka sim [--seed N]'],
+  [['swarm', '-h'], 'Usage: shuaka swarm'],
+  [['sim', '--fleet', '1', '--help'], 'Usage: shuaka sim --fleet N'],
+  [['sim', '--fleet', '2', '-h'], 'Usage: shuaka sim --fleet N'],
+  [['sim', '--board', 'gate', '-h'], 'Usage: shuaka sim --board gate'],
+  [['sim', '--web', '-h'], 'Usage: shuaka sim --web'],
 ];
 
 describe('a subcommand asked for --help (subprocess)', () => {

@@ -136,6 +136,11 @@ export async function runFleetCommand(
   io: SimIo,
   openDepot: FleetDepotOpener | null,
 ): Promise<number> {
+  // `shuaka sim --help` points here ("see shuaka sim --fleet 1 --help").
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(FLEET_USAGE);
+    return 0;
+  }
   const cli = parseFleet(argv);
   if (typeof cli === 'string') {
     io.err(`shuaka sim: ${cli}\n${FLEET_USAGE}`);

@@ -40,7 +40,7 @@ const GATE_FLAGS = {
   board: { type: 'string' }, seed: { type: 'string' }, groups: { type: 'string' },
   families: { type: 'string' }, 'walk-ins': { type: 'string' },
   tailgate: { type: 'string' }, mode: { type: 'string' }, quiet: { type: 'boolean' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function parseGateOptions(argv: string[]): { options: GateRunOptions; quiet: boolean } | string {

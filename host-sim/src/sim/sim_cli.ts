@@ -170,7 +170,7 @@ export function simReplayHint(parsed: SimOptions): string {
 /** Parses a `shuaka sim` command line: 'help', an error sentence, or the options. */
 export function parseSimOptions(argv: string[]): SimOptions | string {
   let parsed;
-  const options = { ...SIM_FLAGS, help: { type: 'boolean' } } as const;
+  const options = { ...SIM_FLAGS, help: { type: 'boolean', short: 'h' } } as const;
   try {
     parsed = parseArgs({
       args: cliFlagsChecked(argv, options),

@@ -71,7 +71,7 @@ const SWARM_FLAGS = {
   faults: { type: 'string' },
   check: { type: 'string' },
   quiet: { type: 'boolean' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function parseCommand(argv: string[]): SwarmCommand | 'help' | string {

@@ -65,7 +65,7 @@ const WEB_FLAGS = {
   web: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' },
   fleet: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' },
   population: { type: 'string' }, speed: { type: 'string' }, quiet: { type: 'boolean' },
-  help: { type: 'boolean' }, board: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }, board: { type: 'string' },
 } as const;
 
 /** Parses `sim --web ...`; 'help', an error sentence, or the options. */
