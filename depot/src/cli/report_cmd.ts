@@ -144,6 +144,10 @@ async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
   positionals: number, io: CliIo): Promise<number> {
   const terminal = v['gate-terminal'] ?? '';
   const day = v['day'] ?? null;
+  if (day !== null && !validDay(day)) {
+    io.err(`shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD\n${REPORT_USAGE}`);
+    return EXIT_USAGE;
+  }
   const others = ['gate-ledger', 'section', 'tac-keys'].some((f) => v[f] !== undefined);
   if (positionals > 0 || others || (v['format'] ?? 'csv') !== 'csv'
     || (day !== null && !validDay(day)) || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
@@ -188,9 +192,12 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
     && (day === null || validDay(day))) {
     return gateReport(gateDir, day, args.values['out'], io);
   }
+  if (day !== null && !validDay(day)) {
+    io.err(`shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD\n${REPORT_USAGE}`);
+    return EXIT_USAGE;
+  }
   const section = sectionOf(format, args?.values['section']);
-  if (args === null || args.positionals.length > 0 || section === null
-    || (day !== null && !validDay(day))) {
+  if (args === null || args.positionals.length > 0 || section === null) {
     io.err(REPORT_USAGE);
     return EXIT_USAGE;
   }

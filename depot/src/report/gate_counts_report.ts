@@ -23,10 +23,11 @@ export const GATE_COUNT_COLUMNS = ['day', 'hour', 'ticket_entries', 'paid_entrie
  * and line, and so does an unreadable directory.
  */
 export function gateCountRows(dir: string, day: string | null): GateCountRow[] {
-  const names = readdirSync(dir).filter((n) => {
-    const date = gateLedgerDateOf(n);
-    return date !== null && (day === null || date === day);
-  }).sort();
+  const ledger = readdirSync(dir).filter((n) => gateLedgerDateOf(n) !== null);
+  // A directory with no day file at all is not a gate's ledger (a wrong path), whereas a
+  // --day the ledger has no file for is a day without traffic: an empty report.
+  if (ledger.length === 0) throw new Error(`no gate ledger file (gate-YYYY-MM-DD.log) in ${dir}`);
+  const names = ledger.filter((n) => day === null || gateLedgerDateOf(n) === day).sort();
   const rows: GateCountRow[] = [];
   for (const name of names) {
     const date = gateLedgerDateOf(name) ?? '';

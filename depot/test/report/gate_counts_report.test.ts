@@ -2,7 +2,7 @@
 // day: the hourly CSV adds up to the day's checked counts; a flipped byte is refused.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,5 +45,21 @@ describe('shuaka depot report --gate-ledger', () => {
     const bad = report('--gate-ledger', temp);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/gate-2026-11-22\.log line 1: check value mismatch/);
+  });
+
+  it('refuses a directory without a ledger, and names a --day that is no date', () => {
+    const empty = join(temp, 'not-a-ledger');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'notes.txt'), 'hello\n');
+    const none = report('--gate-ledger', empty);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain(`no gate ledger file (gate-YYYY-MM-DD.log) in ${empty}`);
+    expect(none.stdout).toBe('');
+    for (const day of ['2026-13-40', '2026-02-30', '26-11-22']) {
+      const bad = report('--gate-ledger', temp, '--day', day);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.split('\n')[0]).toBe(
+        `shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD`);
+    }
   });
 });
