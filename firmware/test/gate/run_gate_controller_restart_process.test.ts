@@ -83,7 +83,7 @@ it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads',
   expect(parsed.value.records.filter((r) => r.kind === 'entry')).toHaveLength(1);
 }, 90_000);
 
-it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll', async () => {
+it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll_andItsReturnIsLogged', async () => {
   if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
   const reader = await startReaderPty(dir);
   cleanups.push(() => reader.close());
@@ -99,10 +99,14 @@ it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll', async () => {
   });
   expect((await child.next('start'))?.['outOfService']).toBeNull();
   // The controller goes silent (its RS-485 side unplugged): the idle check polls on.
-  ctl.slave.detach();
+  ctl.slave.faults.silent = true;
   const first = await child.next('gate-out-of-service');
   expect(first).toMatchObject({ level: 'error', reason: expect.stringMatching(/^lane fault/) });
   await pause(4_000);
   const outOfService = child.lines.filter((l) => l['event'] === 'gate-out-of-service');
   expect(outOfService).toHaveLength(1);
+  // It answers again: the lane serves, and the log says so (as reader-back does for a reader).
+  ctl.slave.faults.silent = false;
+  const back = await child.next('gate-back');
+  expect(back).toMatchObject({ level: 'info', after: first?.['reason'] });
 }, 90_000);

@@ -153,6 +153,8 @@ export class GateApp {
     if (check.stop !== null) {
       await this.laneStopped(check.stop);
     } else if (this.outOfService !== null && this.outOfService.startsWith('lane')) {
+      // The operator who saw gate-out-of-service sees the lane serving again (as reader-back).
+      this.ports.log.log({ event: 'gate-back', after: this.outOfService });
       this.outOfService = null;
       const now = this.now();
       await this.record({ kind: 'lane', ...now, state: 'recovered', detail: 'sensor clear' });
