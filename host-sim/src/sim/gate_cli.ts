@@ -98,11 +98,15 @@ export function gateSummaryLines(run: GateRun, check: GateCheck): string[] {
   const hours = check.entriesByHour
     .map((n, h) => (n === 0 ? null : `${String(h).padStart(2, '0')}:00 ${n}`))
     .filter((s) => s !== null);
+  // A closed lane is the gate's own rule (passback, capacity, ticket: a 'refused' ledger
+  // record), or a tap that never reached the rules (the card refused, or pulled too early).
+  const closed = run.visits.filter((v) => v.openMs === null).length;
   return [
     `summary: ${run.visits.length} taps, ${entries} entries (${check.ticketEntries} by ticket `
       + `of ${check.ticketsSold} sold, ${check.paidEntries} paid of ${check.paidAdmissions} `
-      + `admissions), ${check.exits} exits, ${check.tailgates} tailgaters, `
-      + `${check.refusals} refused at the gate`,
+      + `admissions), ${check.exits} exits, ${check.tailgates} tailgaters, ${closed} kept closed `
+      + `(${check.refusals} by the gate's rules, ${closed - check.refusals} before them: the `
+      + 'card refused or the tap unfinished)',
     `  tap-to-open: mean ${openMean.toFixed(0)} ms over ${opens.length} openings`,
     `  lane throughput with a party: ${groupRate.toFixed(1)} persons/min over ${groupPersons} `
       + `persons (tripod physical limit ${limitLow.toFixed(0)}-${limitHigh.toFixed(0)}/min)`,
