@@ -42,9 +42,12 @@ const GATE_JSON = {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads', async () => {
-  if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
-  const day = await gateTodayClearOfMidnight(40_000);
+/** The gate as a process on the emulated reader and controller (unit 3), stopped at the end. */
+async function startGate(): Promise<{
+  reader: Awaited<ReturnType<typeof startReaderPty>>;
+  ctl: Awaited<ReturnType<typeof startControllerPty>>;
+  child: ReturnType<typeof spawnShuaka>;
+}> {
   const reader = await startReaderPty(dir);
   cleanups.push(() => reader.close());
   const ctl = await startControllerPty(dir, 3);
@@ -57,6 +60,13 @@ it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads',
     child.proc.kill('SIGKILL');
     await child.exited;
   });
+  return { reader, ctl, child };
+}
+
+it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads', async () => {
+  if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
+  const day = await gateTodayClearOfMidnight(40_000);
+  const { reader, ctl, child } = await startGate();
   expect((await child.next('start'))?.['outOfService']).toBeNull();
   // A walk-in pays and walks: the controller's counter reads 1.
   const card = population(14, { pki: testPki() }).card('unionpay-debit-ec');
@@ -85,18 +95,7 @@ it('controllerRestarts_counterBackToZero_isNoTailgating_andTheLedgerStillReads',
 
 it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll_andItsReturnIsLogged', async () => {
   if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
-  const reader = await startReaderPty(dir);
-  cleanups.push(() => reader.close());
-  const ctl = await startControllerPty(dir, 3);
-  cleanups.push(() => ctl.close());
-  const child = spawnShuaka(['run', '--board', 'gate', '--port', reader.hostPath,
-    ...await writeGateParams(dir, GATE_JSON), '--mode', 'ec', '--sysfs-root',
-    join(dir, 'no-sys'), '--journal', join(dir, 'journal'), '--turnstile',
-    modbusSpec(ctl.hostPath, 3)]);
-  cleanups.push(async () => {
-    child.proc.kill('SIGKILL');
-    await child.exited;
-  });
+  const { ctl, child } = await startGate();
   expect((await child.next('start'))?.['outOfService']).toBeNull();
   // The controller goes silent (its RS-485 side unplugged): the idle check polls on.
   ctl.slave.faults.silent = true;
