@@ -67,7 +67,7 @@ export const RUN_USAGE = `Usage:
                           missing or the reader not listed within 3 s stops the start
                           (exit 3); an empty slot or a PSAM that refuses does not: it is
                           logged (psam-down), bank cards are served, T-Union cards refused
-                          (不支持此卡 04-76) and the PSAM tried again at a T-Union card, at
+                          (请使用其他卡 07-76) and the PSAM tried again at a T-Union card, at
                           most every 5 s; once it opens (psam-back) that card and the next
                           are served. Without --psam T-Union cards are refused (不支持此卡)
       --display-port DEV  DWIN display on its own serial port (115200); without it every

@@ -204,7 +204,7 @@ describe('T-Union with a PSAM out of its validity dates (file 0017)', () => {
         const tap = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
         expect([tap.report?.result, tap.report?.reason])
           .toEqual(['notAccepted', `tunion-${reason}`]);
-        expect(tap.screen).toBe('交易失败 / 不支持此卡 / 代码 04-79');
+        expect(tap.screen).toBe('交易失败 / 请使用其他卡 / 代码 07-79');
         expect(psam.ins.slice(booted)).toEqual([]);
         expect(card.debits()).toEqual([]);
         expect(records(l.board)).toEqual([]);
@@ -257,7 +257,7 @@ describe('T-Union with a PSAM pulled and put back', () => {
         const out = await tapAt(l, 3, rider('tunion-interop-beijing', second));
         expect([out.report?.result, out.report?.reason])
           .toEqual(['notAccepted', 'tunion-psam-unavailable']);
-        expect(out.screen).toBe('交易失败 / 不支持此卡 / 代码 04-76');
+        expect(out.screen).toBe('交易失败 / 请使用其他卡 / 代码 07-76');
         slot.pull(false);
         // Reopened before the next tap once TUNION_PSAM_REOPEN_MS has passed since the last try.
         const back = await tapAt(l, 3, rider('tunion-interop-beijing', second), [], 6_000);
@@ -294,7 +294,7 @@ describe('T-Union with the PSAM out of its slot at the start', () => {
         const out = await tapAt(l, 3, rider1);
         expect([out.report?.result, out.report?.reason])
           .toEqual(['notAccepted', 'tunion-psam-unavailable']);
-        expect(out.screen).toBe('交易失败 / 不支持此卡 / 代码 04-76');
+        expect(out.screen).toBe('交易失败 / 请使用其他卡 / 代码 07-76');
         expect(psamEvents()).toEqual(['psam-down']);
         slot.pull(false);
         // Back in its slot, but the last try is not TUNION_PSAM_REOPEN_MS old: not tried yet.

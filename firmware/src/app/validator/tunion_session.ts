@@ -217,14 +217,14 @@ export class TunionTaps {
   }
 
   /**
-   * A T-Union card while the PSAM is gone (as without one: code 76) or out of its dates (code
-   * 79): refused, nothing asked of the PSAM.
+   * A T-Union card while the PSAM is gone (code 76, as without one) or out of its dates (code
+   * 79): refused with 请使用其他卡 (the card is good), nothing asked of the PSAM.
    */
   private async refusePsam(why: TunionPsamRefusal, startedMs: number): Promise<TapReport> {
     const psam = this.keeper.current();
     this.ports.log.log({ event: 'tunion-refused', reason: why,
       validFrom: psam?.validFromDigits ?? null, validTo: psam?.validToDigits ?? null });
-    const view = tunionViewRefused(why === 'psam-unavailable' ? 'no-psam' : 'psam-dates');
+    const view = tunionViewRefused(why === 'psam-unavailable' ? 'psam-unavailable' : 'psam-dates');
     return this.showView(view, startedMs, {
       reason: `tunion-${why}`, panMasked: null, amountMinor: null, balanceMinor: null,
       fareRule: null, journalSeqs: [], recovered: false,

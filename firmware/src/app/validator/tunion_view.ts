@@ -97,13 +97,16 @@ export function tunionViewDeclined(reason: Jtt978ReasonName): TapView {
 }
 
 /**
- * The view of a tap the validator itself could not serve: no PSAM (T-Union cards are not
- * taken here: 不支持此卡 with code 76 = the kernel's ERR_JTT978_NOT_CONFIGURED), a PSAM out
- * of its validity dates (不支持此卡, code 79), a bus that does not know its stop, or a grey
- * record that could not be made durable (out of service).
+ * The view of a tap the validator itself could not serve. Without a PSAM at all, T-Union cards
+ * are not taken here (不支持此卡, code 76 = the kernel's ERR_JTT978_NOT_CONFIGURED). When the
+ * validator is only unable for now (its PSAM gone, 76, or out of its validity dates, 79; the
+ * bus not knowing its stop, 77) the card is good: the rider is asked for another card
+ * (请使用其他卡), not told the card is unsupported. A grey record that could not be made
+ * durable puts the validator out of service.
  */
 export function tunionViewRefused(
-  why: 'no-psam' | 'psam-dates' | 'stop-unknown' | 'record-unreadable' | 'journal',
+  why: 'no-psam' | 'psam-unavailable' | 'psam-dates' | 'stop-unknown' | 'record-unreadable'
+    | 'journal',
 ): TapView {
   switch (why) {
     case 'no-psam':
@@ -111,16 +114,12 @@ export function tunionViewRefused(
         screen: { kind: 'declined', reason: 'CARD_NOT_SUPPORTED', detailCode: 76 },
         ...TAP_CASE_OUTPUT.notAccepted,
       };
+    case 'psam-unavailable':
+      return usingAnotherCard(76);
     case 'psam-dates':
-      return {
-        screen: { kind: 'declined', reason: 'CARD_NOT_SUPPORTED', detailCode: 79 },
-        ...TAP_CASE_OUTPUT.notAccepted,
-      };
+      return usingAnotherCard(79);
     case 'stop-unknown':
-      return {
-        screen: { kind: 'declined', reason: 'CARD_NOT_SUPPORTED', detailCode: 77 },
-        ...TAP_CASE_OUTPUT.notAccepted,
-      };
+      return usingAnotherCard(77);
     case 'record-unreadable':
       return {
         screen: { kind: 'declined', reason: 'CARD_DATA_INCONSISTENT', detailCode: 78 },
@@ -133,4 +132,12 @@ export function tunionViewRefused(
       throw new Error(`unhandled refusal ${String(never)}`);
     }
   }
+}
+
+/** The validator cannot take this good card for now: another card, please (请使用其他卡). */
+function usingAnotherCard(detailCode: number): TapView {
+  return {
+    screen: { kind: 'declined', reason: 'USE_OTHER_CARD', detailCode },
+    ...TAP_CASE_OUTPUT.notAccepted,
+  };
 }
