@@ -159,6 +159,19 @@ describe('T-Union cards on the running validator', () => {
       }
     });
 
+  it('with the bus lost (stop 0) asks for another card and debits nothing', async () => {
+    const l = await line({});
+    try {
+      const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+      const tap = await tapAt(l, 0, rider('tunion-interop-beijing', card));
+      expect(tap.report?.result).toBe('notAccepted');
+      expect(tap.screen).toBe('交易失败 / 请使用其他卡 / 代码 07-77');
+      expect(card.debits()).toEqual([]);
+    } finally {
+      l.board.dispose();
+    }
+  });
+
   it('without a PSAM refuses a T-Union card with its own screen and log line', async () => {
     const l = await line({ slotEmpty: true });
     try {
