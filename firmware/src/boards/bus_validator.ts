@@ -46,6 +46,7 @@ import {
   recoverReader,
 } from '../app/validator/reader_recovery.js';
 import { SystemClock } from './system_clock.js';
+import { stopFileSource } from './stop_file.js';
 
 /** Everything `shuaka run` decides; every field explicit. */
 export interface BusValidatorOptions {
@@ -58,6 +59,11 @@ export interface BusValidatorOptions {
    * PSAM, T-Union cards are refused.
    */
   readonly psamReaderName?: string | null;
+  /**
+   * The file the vehicle's stop source keeps the bus's position in (stop_file.ts), read at
+   * each T-Union tap; null or absent: the stop is unknown (segment lines refuse T-Union taps).
+   */
+  readonly stopFilePath?: string | null;
   /** Host-link speed after start-up: 115200 keeps the power-on speed. */
   readonly baudRate: number;
   readonly paramsDir: string;
@@ -375,8 +381,9 @@ export async function bootBoardReader(
 function composeValidator(
   parts: ValidatorParts,
   reader: ReaderPort,
-  options: Pick<BusValidatorOptions, 'mode' | 'ifdSerial'>,
+  options: Pick<BusValidatorOptions, 'mode' | 'ifdSerial' | 'stopFilePath'>,
 ): Validator {
+  const stopFile = options.stopFilePath ?? null;
   return new Validator(
     {
       reader,
@@ -393,6 +400,7 @@ function composeValidator(
       log: parts.log,
       psam: parts.psam,
       psamUnopened: parts.psamUnopened,
+      ...(stopFile === null ? {} : { position: stopFileSource(stopFile, parts.log) }),
     },
     {
       ...VALIDATOR_CONFIG_DEFAULT,

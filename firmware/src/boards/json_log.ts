@@ -31,6 +31,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'reader-error': 'warning',
   'display-error': 'warning',
   'display-lost': 'warning',
+  'stop-source-unreadable': 'warning',
   'indicator-missing': 'warning',
   'indicator-error': 'warning',
   'params-fallback': 'warning',

@@ -30,7 +30,7 @@ export const RUN_USAGE = `Usage:
   shuaka run --reader pcsc:NAME [--params DIR] ...
              [--params-pub PUB.pem] [--journal DIR]
              [--journal-min-free-mb N] [--data-key FILE] [--deny-key FILE]
-             [--mode auto|ec|oda] [--psam pcsc:NAME]
+             [--mode auto|ec|oda] [--psam pcsc:NAME] [--stop-file FILE]
              [--display-port DEV] [--sysfs-root DIR] [--max-taps N] [--ifd-serial SERIAL]
              [--depot URL --depot-identity DIR [--depot-interval-s N]]
       Run the bus validator: PN532 (HSU) on serial port DEV, started at 115200 baud and then
@@ -70,6 +70,13 @@ export const RUN_USAGE = `Usage:
                           (请使用其他卡 07-76) and the PSAM tried again at a T-Union card, at
                           most every 5 s; once it opens (psam-back) that card and the next
                           are served. Without --psam T-Union cards are refused (不支持此卡)
+      --stop-file FILE    the bus's position for T-Union tap-in/tap-out fares, one line
+                          'STOP [DIRECTION [VEHICLE]]' (stop 1..255; direction 0 up, 1 down;
+                          vehicle up to 8 ASCII characters) kept by the stop announcer or
+                          onboard unit (write it by rename), read at each T-Union tap.
+                          Missing or not such a line: the stop is unknown, segment lines ask
+                          for another card (请使用其他卡 07-77), logged once per cause
+                          (stop-source-unreadable) and when it reads again (stop-source-back)
       --display-port DEV  DWIN display on its own serial port (115200); without it every
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
@@ -124,6 +131,7 @@ const FLAGS = [
   'depot-interval-s',
   'ifd-serial',
   'psam',
+  'stop-file',
   ...RUN_GATE_FLAGS,
 ];
 
@@ -225,6 +233,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   }
   const paths = [
     'params', 'params-pub', 'journal', 'data-key', 'deny-key', 'display-port', 'sysfs-root',
+    'stop-file',
   ];
   for (const name of paths) {
     if (v[name] === '') return usage(io, `--${name} must not be empty`);
@@ -239,6 +248,7 @@ function runParse(argv: readonly string[], io: CliIo): BusValidatorOptions | nul
   return {
     ...device,
     psamReaderName,
+    stopFilePath: v['stop-file'] ?? null,
     paramsDir: v['params'] ?? 'params',
     paramsPubPath: v['params-pub'] ?? 'params.pub.pem',
     journalDir: v['journal'] ?? 'journal',
