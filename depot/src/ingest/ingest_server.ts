@@ -63,6 +63,16 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
   }, (request, response) => {
     void handle(options, request, response);
   });
+  // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
+  // expired, or comes from another CA, fails every contact and the depot's log says nothing.
+  // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
+  // then only the reset; the address is gone once a refused socket is destroyed.
+  server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
+    const verdict = socket.authorizationError as unknown as string | undefined;
+    const why = verdict ?? error.code ?? error.message;
+    options.log?.(`TLS ${socket.remoteAddress ?? '?'} -> handshake refused: `
+      + redact(String(why)).slice(0, LOG_DETAIL_CHARS_MAX));
+  });
   return {
     server,
     listen: (port, host) => new Promise((resolve, reject) => {
@@ -117,15 +127,18 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
   response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'https://depot');
   const method = request.method ?? 'GET';
+  const path = pathLogged(url.pathname);
   let who = '?';
-  const reply = (status: number, code: Parameters<typeof errorSend>[2], detail: string): void => {
-    options.log?.(`${method} ${url.pathname} ${who} -> ${status} ${code}`);
+  const reply: Reply = (status, code, detail, logDetail = detail) => {
+    // The detail, as the validator got it: the operator sees which field, which seq.
+    options.log?.(`${method} ${path} ${who} -> ${status} ${code}: `
+      + redact(logDetail).slice(0, LOG_DETAIL_CHARS_MAX));
     if (status === 413) response.setHeader('connection', 'close');
     errorSend(response, status, code, redact(detail));
   };
   try {
     const route = routeOf(options, method, url.pathname);
-    if (route === null) return reply(404, 'not-found', `no route ${url.pathname}`);
+    if (route === null) return reply(404, 'not-found', `no route ${path}`);
     if (route === 'no-method') return reply(405, 'method-not-allowed', `${method} not allowed`);
     const terminal = await identify(options.db, request);
     if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
@@ -133,19 +146,23 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
     const body = await bodyRead(request, options.bodyBytesMax);
     if (!body.ok) {
-      if (body.reason === 'aborted') return undefined;
-      return reply(413, 'too-large', 'body over the limit');
+      if (body.reason !== 'aborted') return reply(413, 'too-large', 'body over the limit');
+      // No answer can reach a client that is gone; the operator still hears of the attempt.
+      options.log?.(`${method} ${path} ${who} -> aborted: the body never arrived whole `
+        + '(connection closed or request timeout); nothing stored');
+      return undefined;
     }
     let parsed: unknown = null;
     if (method === 'POST' && url.pathname !== BATCHES_PATH) {
       try {
         parsed = JSON.parse(body.text) as unknown;
       } catch {
-        return reply(400, 'bad-status', 'body is not valid JSON');
+        return reply(400, url.pathname === '/v1/status' ? 'bad-status' : 'bad-request',
+          'body is not valid JSON');
       }
     }
     const answer = await route(terminal, parsed, url, body.text);
-    options.log?.(`${method} ${url.pathname} ${who} -> ${answer.status}`);
+    options.log?.(`${method} ${path} ${who} -> ${answer.status}`);
     if (answer.body === null) {
       response.writeHead(answer.status).end();
       return undefined;
@@ -156,8 +173,32 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
   }
 }
 
-function replyError(error: unknown, path: string,
-  reply: (status: number, code: Parameters<typeof errorSend>[2], detail: string) => void): void {
+/** Answers an error and logs it; `logDetail` (default `detail`) is redacted for the log. */
+type Reply = (status: number, code: Parameters<typeof errorSend>[2], detail: string,
+  logDetail?: string) => void;
+
+/** Enough of a detail for the operator (a seq conflict's names the seq and what differs). */
+const LOG_DETAIL_CHARS_MAX = 300;
+const PATH_LOGGED_CHARS_MAX = 80;
+
+/**
+ * The request path as the log shows it. The path is the client's text: a buggy validator can
+ * put a card number there (as %-escapes, too), and a long one would flood the log. Decoded,
+ * control and non-ASCII characters as '?', digit and hex runs cut, at most 80 characters.
+ */
+function pathLogged(pathname: string): string {
+  let text = pathname;
+  try {
+    text = decodeURIComponent(pathname);
+  } catch {
+    // A stray '%': the text as sent.
+  }
+  const shown = redact(text.replace(/[^\x20-\x7e]/g, '?'));
+  return shown.length > PATH_LOGGED_CHARS_MAX
+    ? `${shown.slice(0, PATH_LOGGED_CHARS_MAX)}...` : shown;
+}
+
+function replyError(error: unknown, path: string, reply: Reply): void {
   if (error instanceof BatchError) {
     const status = { 'bad-batch': 400, 'terminal-mismatch': 403, 'seq-conflict': 409 };
     return reply(status[error.code], error.code, error.message);
@@ -169,7 +210,10 @@ function replyError(error: unknown, path: string,
   }
   if (error instanceof DepotStoreError)
     return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later');
-  return reply(500, 'internal', error instanceof Error ? error.name : 'error');
+  // The client gets the error's name; the operator, its message too (a dead prepare worker).
+  const name = error instanceof Error ? error.name : 'error';
+  return reply(500, 'internal', name,
+    error instanceof Error ? `${name}: ${error.message}` : String(error));
 }
 
 async function identify(db: DepotDb, request: IncomingMessage): Promise<TerminalRow | null> {

@@ -1,0 +1,121 @@
+// `shuaka depot serve` as a real process under hostile or broken peers: each gets a clear
+// answer where TLS allows one, and a log line on stderr the operator can act on, with no card
+// number in either. Truths: certificates `depot init` and openssl issued, raw TLS sockets.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  depotServeStart, depotServeStop, type DepotServeProcess,
+} from '../../../test_support/depot_serve_process.js';
+import { call } from './ingest_fixtures.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'shuaka.js');
+const PAN = '6212345678901234';
+const temp = mkdtempSync(join(tmpdir(), 'shuaka-ingest-hostile-'));
+const dir = join(temp, 'depot');
+let depot: DepotServeProcess | null = null;
+let log = '';
+let ca: Buffer;
+let client: { key: Buffer; cert: Buffer };
+
+function shuaka(...args: string[]): void {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  if (r.status !== 0) throw new Error(`shuaka ${args.join(' ')}: ${r.stderr}`);
+}
+
+beforeAll(async () => {
+  shuaka('depot', 'init', '--dir', dir);
+  const db = join(temp, 'depot.sqlite');
+  shuaka('depot', 'terminal', 'add', '--db', db, '--id', 'SIM00001', '--dir', dir, '--out',
+    join(temp, 'ids'));
+  ca = readFileSync(join(dir, 'ca.pem'));
+  client = { key: readFileSync(join(temp, 'ids', 'SIM00001.key')),
+    cert: readFileSync(join(temp, 'ids', 'SIM00001.pem')) };
+  depot = await depotServeStart(BIN, dir, db, ROOT);
+  depot.child.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+}, 60_000);
+
+afterAll(async () => {
+  await depotServeStop(depot?.child ?? null);
+  rmSync(temp, { recursive: true, force: true });
+});
+
+/** The first `count` log lines matching `pattern`, waited for up to 5 s. */
+async function logLines(pattern: RegExp, count = 1): Promise<string[]> {
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    const lines = log.split('\n').filter((l) => pattern.test(l));
+    if (lines.length >= count) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`not ${count} log lines ${String(pattern)} in:\n${log}`);
+}
+
+const logLine = async (pattern: RegExp): Promise<string> => (await logLines(pattern))[0] ?? '';
+
+/** A TLS session on the depot; resolves once it ended (refused, or closed by `use`). */
+function session(key: Buffer | undefined, cert: Buffer | undefined,
+  use: (socket: ReturnType<typeof connect>) => void = () => undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: depot?.port, ca, key, cert,
+      servername: 'localhost' }, () => use(socket));
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+  });
+}
+
+describe('depot serve against hostile peers (process)', () => {
+  it('pathHoldingACardNumber_is404_andNeitherAnswerNorLogHoldsIt', async () => {
+    const escaped = [...PAN].map((d) => `%3${d}`).join('');
+    for (const path of [`/v1/${PAN}`, `/v1/${escaped}`]) {
+      const answer = await call(depot?.port ?? 0, ca, client, 'GET', path);
+      expect(answer).toMatchObject({ status: 404, json: { error: 'not-found' } });
+      expect(answer.text).not.toMatch(/\d{8}|(%3\d){8}/);
+    }
+    expect(await logLines(/GET \S+ \? -> 404 not-found/, 2)).toHaveLength(2);
+    expect(log).not.toMatch(/\d{8}|(%3\d){8}/);
+  });
+
+  it('gateRecordsThatAreNotJson_are400BadRequest_notTheStatusRoutesCode', async () => {
+    const answer = await call(depot?.port ?? 0, ca, client, 'POST', '/v1/gate-records', '{');
+    expect(answer).toMatchObject({ status: 400, json: { error: 'bad-request' } });
+    await logLine(/POST \/v1\/gate-records SIM00001 -> 400 bad-request: body is not valid/);
+  });
+
+  it('badBatch_isLoggedWithTheFieldTheValidatorWasTold', async () => {
+    const body = JSON.stringify({ terminalId: 'SIM00001', firstSeq: 1, throughSeq: 1,
+      records: [{ seq: 1 }] });
+    const answer = await call(depot?.port ?? 0, ca, client, 'POST', '/v1/batches', body);
+    expect(answer).toMatchObject({ status: 400, json: { error: 'bad-batch' } });
+    const detail = (answer.json as { detail: string }).detail;
+    expect(detail).toMatch(/^records\[0\]\./);
+    expect(await logLine(/-> 400 bad-batch/)).toContain(`-> 400 bad-batch: ${detail}`);
+  });
+
+  it('bodyThatNeverArrivesWhole_isLogged_andOthersAreStillServed', async () => {
+    await session(client.key, client.cert, (socket) => {
+      socket.write('POST /v1/batches HTTP/1.1\r\nHost: depot\r\nContent-Length: 1000\r\n\r\n{');
+      setTimeout(() => socket.destroy(), 100);
+    });
+    await logLine(/POST \/v1\/batches SIM00001 -> aborted: .*nothing stored/);
+    const answer = await call(depot?.port ?? 0, ca, client, 'GET', '/v1/params?have=0');
+    expect(answer.status).toBe(204);
+  });
+
+  it('handshakeWithoutCertificateOrWithAForeignOne_isLoggedWithTheReason', async () => {
+    await session(undefined, undefined);
+    await logLine(/TLS 127\.0\.0\.1 -> handshake refused: ERR_SSL_PEER_DID_NOT_RETURN_A_CERT/);
+    const key = join(temp, 'foreign.key');
+    const cert = join(temp, 'foreign.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+      'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj',
+      '/CN=SIM00001', '-days', '2']);
+    expect(made.status).toBe(0);
+    await session(readFileSync(key), readFileSync(cert));
+    await logLine(/TLS \S+ -> handshake refused: DEPTH_ZERO_SELF_SIGNED_CERT/);
+  });
+});
