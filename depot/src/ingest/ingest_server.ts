@@ -28,6 +28,10 @@ export interface IngestServerOptions {
   /** One line per request (terminal, route, status); never a PAN. */
   readonly log?: (line: string) => void;
   readonly bodyBytesMax?: number;
+  /** A connection silent this long is closed (default SOCKET_IDLE_MS). */
+  readonly socketIdleMs?: number;
+  /** close() waits this long for requests in flight, then cuts them (default CLOSE_GRACE_MS). */
+  readonly closeGraceMs?: number;
   /**
    * Parses, validates and seals a batch body (batch_prepare_pool.ts: on a worker thread, so
    * the next batch is prepared while the database stores this one). Default: batchPrepare on
@@ -61,8 +65,15 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
   }, (request, response) => {
-    void handle(options, request, response);
+    const work = handle(options, request, response);
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
   });
+  const inFlight = new Set<Promise<void>>();
+  // Node closes a connection only for a request that started and stalls (headers 60 s, the
+  // whole request 5 min): one that completed its handshake and sends nothing stayed open for
+  // ever, and any terminal's certificate could hold the depot's descriptors that way.
+  server.setTimeout(options.socketIdleMs ?? SOCKET_IDLE_MS);
   // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
   // expired, or comes from another CA, fails every contact and the depot's log says nothing.
   // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
@@ -83,11 +94,32 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
     }),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+    close: () => serverStop(server, inFlight, options.closeGraceMs ?? CLOSE_GRACE_MS),
   };
+}
+
+/** Silence after which a connection is closed: far above a store's time, or a 2G link's. */
+export const SOCKET_IDLE_MS = 120_000;
+/** How long a stop lets requests in flight finish before it cuts their connections. */
+export const CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Stops accepting, closes idle connections, and resolves once every connection is closed and
+ * every handler has returned (a store in flight commits before the database closes). Node
+ * stops its request timeouts once the server closes, so a client stalled mid-request (or
+ * silent after its handshake) would hold the stop for ever: after `graceMs` every remaining
+ * connection is cut. A cut upload's validator had no answer and sends the batch again (a
+ * replay, should its store have gone on to commit).
+ */
+async function serverStop(server: Server, inFlight: ReadonlySet<Promise<void>>,
+  graceMs: number): Promise<void> {
+  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  clearTimeout(grace);
+  await Promise.allSettled([...inFlight]);
 }
 
 function routeOf(options: IngestServerOptions, method: string, path: string):

@@ -11,7 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   depotServeStart, depotServeStop, type DepotServeProcess,
 } from '../../../test_support/depot_serve_process.js';
-import { call } from './ingest_fixtures.js';
+import { ingestServerCreate } from '../../src/ingest/ingest_server.js';
+import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { panVault } from '../../src/store/pan_vault.js';
+import { call, WALL_MS } from './ingest_fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -22,6 +25,7 @@ let depot: DepotServeProcess | null = null;
 let log = '';
 let ca: Buffer;
 let client: { key: Buffer; cert: Buffer };
+const db = join(temp, 'depot.sqlite');
 
 function shuaka(...args: string[]): void {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
@@ -30,7 +34,6 @@ function shuaka(...args: string[]): void {
 
 beforeAll(async () => {
   shuaka('depot', 'init', '--dir', dir);
-  const db = join(temp, 'depot.sqlite');
   shuaka('depot', 'terminal', 'add', '--db', db, '--id', 'SIM00001', '--dir', dir, '--out',
     join(temp, 'ids'));
   ca = readFileSync(join(dir, 'ca.pem'));
@@ -59,9 +62,10 @@ const logLine = async (pattern: RegExp): Promise<string> => (await logLines(patt
 
 /** A TLS session on the depot; resolves once it ended (refused, or closed by `use`). */
 function session(key: Buffer | undefined, cert: Buffer | undefined,
-  use: (socket: ReturnType<typeof connect>) => void = () => undefined): Promise<void> {
+  use: (socket: ReturnType<typeof connect>) => void = () => undefined,
+  port = depot?.port): Promise<void> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: depot?.port, ca, key, cert,
+    const socket = connect({ host: '127.0.0.1', port, ca, key, cert,
       servername: 'localhost' }, () => use(socket));
     socket.on('error', () => resolve());
     socket.on('close', () => resolve());
@@ -118,4 +122,44 @@ describe('depot serve against hostile peers (process)', () => {
     await session(readFileSync(key), readFileSync(cert));
     await logLine(/TLS \S+ -> handshake refused: DEPTH_ZERO_SELF_SIGNED_CERT/);
   });
+
+  it('connectionSilentAfterItsHandshake_isClosed', async () => {
+    const store = await openDepotDb(join(temp, 'idle.sqlite'), WALL_MS);
+    const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
+      nowMs: () => WALL_MS, socketIdleMs: 300, tls: { key: readFileSync(join(dir,
+        'server.key')), cert: readFileSync(join(dir, 'server.pem')), ca } });
+    try {
+      const port = await server.listen(0, '127.0.0.1');
+      const started = Date.now();
+      const hung = new Promise((resolve) => setTimeout(() => resolve('open'), 5_000));
+      expect(await Promise.race([session(client.key, client.cert, () => undefined, port),
+        hung])).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+
+  // Last: it stops the depot.
+  it('sigterm_withAStalledUploadAndASilentConnection_stopsAfterTheGrace', async () => {
+    const child = depot?.child;
+    const open: Promise<void>[] = [];
+    let ready = 0;
+    await new Promise<void>((resolve) => {
+      const up = (): void => { ready += 1; if (ready === 2) resolve(); };
+      open.push(session(client.key, client.cert, (socket) => {
+        socket.write('POST /v1/batches HTTP/1.1\r\nHost: depot\r\nContent-Length: 99\r\n\r\n{');
+        up();
+      }));
+      open.push(session(client.key, client.cert, up));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const exited = new Promise((resolve) => child?.once('exit', (code) => resolve(code)));
+    child?.kill('SIGTERM');
+    const hung = new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000));
+    expect(await Promise.race([exited, hung])).toBe(0);
+    await Promise.all(open);
+    expect(log).toMatch(/SIGTERM: stopping/);
+  }, 30_000);
 });
