@@ -241,7 +241,8 @@ function replyError(error: unknown, path: string, reply: Reply): void {
     return reply(400, code, `${error.field}: ${error.reason}`);
   }
   if (error instanceof DepotStoreError)
-    return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later');
+    return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later',
+      `database unavailable: ${error.message}`);
   // The client gets the error's name; the operator, its message too (a dead prepare worker).
   const name = error instanceof Error ? error.name : 'error';
   return reply(500, 'internal', name,

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   depotServeStart, depotServeStop, type DepotServeProcess,
@@ -139,6 +140,19 @@ describe('depot serve against hostile peers (process)', () => {
       await server.close();
       await store.close();
     }
+  });
+
+  it('paramsSetDamagedInTheStore_is503_andTheLogSaysWhich', async () => {
+    const file = new Database(db);
+    try {
+      file.prepare('INSERT INTO params_sets VALUES (?, ?, ?, ?)').run(7, WALL_MS, '{"manif', 0);
+    } finally {
+      file.close();
+    }
+    const answer = await call(depot?.port ?? 0, ca, client, 'GET', '/v1/params?have=0');
+    expect(answer).toMatchObject({ status: 503, json: { error: 'store-unavailable' } });
+    expect(await logLine(/GET \/v1\/params SIM00001 -> 503/)).toContain(
+      'params_sets version 7 has bad files_json');
   });
 
   // Last: it stops the depot.
