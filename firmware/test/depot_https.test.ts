@@ -31,6 +31,7 @@ let other: FleetTls;
 let server: Server;
 let port = 0;
 let answer: (seen: Seen) => { status: number; body: string } | null = () => null;
+let drip = false;
 const seen: Seen[] = [];
 
 async function identity(f: FleetTls, terminalId: string): Promise<DepotIdentity> {
@@ -60,6 +61,13 @@ beforeAll(async () => {
       const s = { fingerprint, method: req.method ?? '', url: req.url ?? '',
         body: Buffer.concat(chunks).toString() };
       seen.push(s);
+      if (drip) {
+        // A byte now and then, never the end: the socket is never silent.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const timer = setInterval(() => res.write(' '), 50);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
       const a = answer(s);
       if (a === null) return; // hang: the client's timeout must end it
       res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
@@ -188,5 +196,20 @@ describe('depot over HTTPS (mutual TLS)', () => {
     expect(await closed.postBatch(BATCH)).toMatchObject({ ok: false, error: 'network',
       httpStatus: null });
     closed.close();
+  });
+
+  it('answerTricklingForEver_isATimeout_notAHang', async () => {
+    drip = true;
+    try {
+      const slow = depot(await identity(fleet, 'SIM00001'), 300);
+      const started = Date.now();
+      const hung = new Promise((resolve) => setTimeout(() => resolve('hung'), 3_000));
+      expect(await Promise.race([slow.postBatch(BATCH), hung])).toMatchObject({ ok: false,
+        error: 'timeout', httpStatus: null });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      slow.close();
+    } finally {
+      drip = false;
+    }
   });
 });

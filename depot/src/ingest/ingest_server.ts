@@ -28,6 +28,10 @@ export interface IngestServerOptions {
   /** One line per request (terminal, route, status); never a PAN. */
   readonly log?: (line: string) => void;
   readonly bodyBytesMax?: number;
+  /** A connection silent this long is closed (default SOCKET_IDLE_MS). */
+  readonly socketIdleMs?: number;
+  /** close() waits this long for requests in flight, then cuts them (default CLOSE_GRACE_MS). */
+  readonly closeGraceMs?: number;
   /**
    * Parses, validates and seals a batch body (batch_prepare_pool.ts: on a worker thread, so
    * the next batch is prepared while the database stores this one). Default: batchPrepare on
@@ -61,7 +65,24 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
   }, (request, response) => {
-    void handle(options, request, response);
+    const work = handle(options, request, response);
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  });
+  const inFlight = new Set<Promise<void>>();
+  // Node closes a connection only for a request that started and stalls (headers 60 s, the
+  // whole request 5 min): one that completed its handshake and sends nothing stayed open for
+  // ever, and any terminal's certificate could hold the depot's descriptors that way.
+  server.setTimeout(options.socketIdleMs ?? SOCKET_IDLE_MS);
+  // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
+  // expired, or comes from another CA, fails every contact and the depot's log says nothing.
+  // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
+  // then only the reset; the address is gone once a refused socket is destroyed.
+  server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
+    const verdict = socket.authorizationError as unknown as string | undefined;
+    const why = verdict ?? error.code ?? error.message;
+    options.log?.(`TLS ${socket.remoteAddress ?? '?'} -> handshake refused: `
+      + redact(String(why)).slice(0, LOG_DETAIL_CHARS_MAX));
   });
   return {
     server,
@@ -73,11 +94,32 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
     }),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+    close: () => serverStop(server, inFlight, options.closeGraceMs ?? CLOSE_GRACE_MS),
   };
+}
+
+/** Silence after which a connection is closed: far above a store's time, or a 2G link's. */
+export const SOCKET_IDLE_MS = 120_000;
+/** How long a stop lets requests in flight finish before it cuts their connections. */
+export const CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Stops accepting, closes idle connections, and resolves once every connection is closed and
+ * every handler has returned (a store in flight commits before the database closes). Node
+ * stops its request timeouts once the server closes, so a client stalled mid-request (or
+ * silent after its handshake) would hold the stop for ever: after `graceMs` every remaining
+ * connection is cut. A cut upload's validator had no answer and sends the batch again (a
+ * replay, should its store have gone on to commit).
+ */
+async function serverStop(server: Server, inFlight: ReadonlySet<Promise<void>>,
+  graceMs: number): Promise<void> {
+  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  clearTimeout(grace);
+  await Promise.allSettled([...inFlight]);
 }
 
 function routeOf(options: IngestServerOptions, method: string, path: string):
@@ -117,15 +159,18 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
   response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'https://depot');
   const method = request.method ?? 'GET';
+  const path = pathLogged(url.pathname);
   let who = '?';
-  const reply = (status: number, code: Parameters<typeof errorSend>[2], detail: string): void => {
-    options.log?.(`${method} ${url.pathname} ${who} -> ${status} ${code}`);
+  const reply: Reply = (status, code, detail, logDetail = detail) => {
+    // The detail, as the validator got it: the operator sees which field, which seq.
+    options.log?.(`${method} ${path} ${who} -> ${status} ${code}: `
+      + redact(logDetail).slice(0, LOG_DETAIL_CHARS_MAX));
     if (status === 413) response.setHeader('connection', 'close');
     errorSend(response, status, code, redact(detail));
   };
   try {
     const route = routeOf(options, method, url.pathname);
-    if (route === null) return reply(404, 'not-found', `no route ${url.pathname}`);
+    if (route === null) return reply(404, 'not-found', `no route ${path}`);
     if (route === 'no-method') return reply(405, 'method-not-allowed', `${method} not allowed`);
     const terminal = await identify(options.db, request);
     if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
@@ -133,19 +178,23 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
     const body = await bodyRead(request, options.bodyBytesMax);
     if (!body.ok) {
-      if (body.reason === 'aborted') return undefined;
-      return reply(413, 'too-large', 'body over the limit');
+      if (body.reason !== 'aborted') return reply(413, 'too-large', 'body over the limit');
+      // No answer can reach a client that is gone; the operator still hears of the attempt.
+      options.log?.(`${method} ${path} ${who} -> aborted: the body never arrived whole `
+        + '(connection closed or request timeout); nothing stored');
+      return undefined;
     }
     let parsed: unknown = null;
     if (method === 'POST' && url.pathname !== BATCHES_PATH) {
       try {
         parsed = JSON.parse(body.text) as unknown;
       } catch {
-        return reply(400, 'bad-status', 'body is not valid JSON');
+        return reply(400, url.pathname === '/v1/status' ? 'bad-status' : 'bad-request',
+          'body is not valid JSON');
       }
     }
     const answer = await route(terminal, parsed, url, body.text);
-    options.log?.(`${method} ${url.pathname} ${who} -> ${answer.status}`);
+    options.log?.(`${method} ${path} ${who} -> ${answer.status}`);
     if (answer.body === null) {
       response.writeHead(answer.status).end();
       return undefined;
@@ -156,8 +205,32 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
   }
 }
 
-function replyError(error: unknown, path: string,
-  reply: (status: number, code: Parameters<typeof errorSend>[2], detail: string) => void): void {
+/** Answers an error and logs it; `logDetail` (default `detail`) is redacted for the log. */
+type Reply = (status: number, code: Parameters<typeof errorSend>[2], detail: string,
+  logDetail?: string) => void;
+
+/** Enough of a detail for the operator (a seq conflict's names the seq and what differs). */
+const LOG_DETAIL_CHARS_MAX = 300;
+const PATH_LOGGED_CHARS_MAX = 80;
+
+/**
+ * The request path as the log shows it. The path is the client's text: a buggy validator can
+ * put a card number there (as %-escapes, too), and a long one would flood the log. Decoded,
+ * control and non-ASCII characters as '?', digit and hex runs cut, at most 80 characters.
+ */
+function pathLogged(pathname: string): string {
+  let text = pathname;
+  try {
+    text = decodeURIComponent(pathname);
+  } catch {
+    // A stray '%': the text as sent.
+  }
+  const shown = redact(text.replace(/[^\x20-\x7e]/g, '?'));
+  return shown.length > PATH_LOGGED_CHARS_MAX
+    ? `${shown.slice(0, PATH_LOGGED_CHARS_MAX)}...` : shown;
+}
+
+function replyError(error: unknown, path: string, reply: Reply): void {
   if (error instanceof BatchError) {
     const status = { 'bad-batch': 400, 'terminal-mismatch': 403, 'seq-conflict': 409 };
     return reply(status[error.code], error.code, error.message);
@@ -168,8 +241,12 @@ function replyError(error: unknown, path: string,
     return reply(400, code, `${error.field}: ${error.reason}`);
   }
   if (error instanceof DepotStoreError)
-    return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later');
-  return reply(500, 'internal', error instanceof Error ? error.name : 'error');
+    return reply(503, 'store-unavailable', 'database unavailable: nothing stored, retry later',
+      `database unavailable: ${error.message}`);
+  // The client gets the error's name; the operator, its message too (a dead prepare worker).
+  const name = error instanceof Error ? error.name : 'error';
+  return reply(500, 'internal', name,
+    error instanceof Error ? `${name}: ${error.message}` : String(error));
 }
 
 async function identify(db: DepotDb, request: IncomingMessage): Promise<TerminalRow | null> {

@@ -43,7 +43,12 @@ export async function paramsNewest(db: DepotDb, have: number, full = false):
     ORDER BY version DESC LIMIT 1`);
   const row = rows[0];
   if (row === undefined || Number(row['version']) <= have) return { kind: 'none-newer' };
-  const files: unknown = JSON.parse(String(row['files_json']));
+  let files: unknown = null;
+  try {
+    files = JSON.parse(String(row['files_json']));
+  } catch {
+    // Damaged in the store (a hand edit, a bad restore): the store's failure, not a bug here.
+  }
   if (typeof files !== 'object' || files === null || Array.isArray(files)
     || !Object.values(files).every((v) => typeof v === 'string'))
     throw new DepotStoreError(`params_sets version ${String(row['version'])} has bad files_json`);

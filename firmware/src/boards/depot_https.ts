@@ -69,7 +69,11 @@ export interface DepotHttpsOptions {
   /** Base URL, e.g. https://depot.example:8443 (a path prefix is kept). */
   readonly url: URL;
   readonly identity: DepotIdentity;
-  /** Whole-request bound (connect, send, answer). */
+  /**
+   * Silence bound (connect, send, answer: no byte either way for this long), and the answer's
+   * deadline: once the request is sent, each ANSWER_PROGRESS_BYTES of the answer (or its end)
+   * must come within this long.
+   */
   readonly timeoutMs: number;
   /**
    * Awaited before each BODY_CHUNK_BYTES of a request body is written (encrypted): the upload
@@ -80,6 +84,13 @@ export interface DepotHttpsOptions {
 
 /** A body is written (and TLS-encrypted) this much at a time, with `pace` in between. */
 export const BODY_CHUNK_BYTES = 64 << 10;
+
+/**
+ * The answer must grow by this much per timeoutMs: a depot (or a proxy) that trickles a byte
+ * now and then never trips the socket's silence bound, and the pass would wait on it for
+ * ever. A 2G link still moves it several times over in 30 s.
+ */
+const ANSWER_PROGRESS_BYTES = 16 << 10;
 
 /** Largest answer body read (a parameter set with a national deny list, base64). */
 const ANSWER_BYTES_MAX = 64 << 20;
@@ -155,7 +166,18 @@ export class DepotHttps implements DepotPort {
   private call(method: string, path: string, body: string | null): Promise<DepotResult<Answer>> {
     const base = this.options.url;
     const target = new URL(base.pathname.replace(/\/$/, '') + path, base);
-    return new Promise((resolve) => {
+    return new Promise((resolvePromise) => {
+      let answerTimer: NodeJS.Timeout | undefined;
+      const resolve = (result: DepotResult<Answer>): void => {
+        clearTimeout(answerTimer);
+        resolvePromise(result);
+      };
+      // Armed when the request is sent, again at each ANSWER_PROGRESS_BYTES of answer.
+      const answerDeadlineArm = (): void => {
+        clearTimeout(answerTimer);
+        answerTimer = setTimeout(() => req.destroy(new TimeoutError(this.options.timeoutMs)),
+          this.options.timeoutMs);
+      };
       const headers: Record<string, string | number> = { accept: 'application/json' };
       if (body !== null) {
         headers['content-type'] = 'application/json';
@@ -166,6 +188,8 @@ export class DepotHttps implements DepotPort {
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => {
+          if (Math.floor((bytes + chunk.length) / ANSWER_PROGRESS_BYTES)
+            > Math.floor(bytes / ANSWER_PROGRESS_BYTES)) answerDeadlineArm();
           bytes += chunk.length;
           if (bytes > ANSWER_BYTES_MAX) req.destroy(new Error('answer too large'));
           else chunks.push(chunk);
@@ -175,6 +199,7 @@ export class DepotHttps implements DepotPort {
         res.on('error', (error) => resolve(transportError(error)));
       });
       req.on('timeout', () => req.destroy(new TimeoutError(this.options.timeoutMs)));
+      req.on('finish', answerDeadlineArm);
       req.on('error', (error) => resolve(transportError(error)));
       void bodyWrite(req, body === null ? null : Buffer.from(body, 'utf8'), this.options.pace);
     });
