@@ -1,6 +1,8 @@
 // Presence of the last card after its release: the same card stays "present", a different
 // card or an empty field means it left, and a phone that draws a new random UID (08 xx xx xx,
-// ISO/IEC 14443-3 §6.5.4) at every activation still counts as present until the field empties.
+// ISO/IEC 14443-3 §6.5.4) at every activation still counts as present until the field empties;
+// a look slowed by a lost ACK is looked at again, so a phone swapped for another during it is
+// not taken for the first.
 
 import { describe, expect, it } from 'vitest';
 
@@ -72,6 +74,33 @@ describe(`Pn532Reader presence after release (seed ${SEED})`, () => {
     expect(outcome(waited)).toBe(HalStatus.TIMEOUT);
     rig.sim.removeCard(phone);
     expect(outcome(await rig.run(rig.reader.waitForRemoval(REMOVAL)))).toBe('removed');
+    rig.sim.detach();
+  });
+
+  it('phoneLeavingDuringASlowLook_thenAnotherPhone_isSeenRemoved', async () => {
+    const rig = await startedRig();
+    const first = new RandomIdPhone(new Prng(SEED));
+    const second = new RandomIdPhone(new Prng(SEED + 1));
+    rig.sim.placeCard(first);
+    await tapAndRelease(rig);
+    // The look's InRelease is lost: the driver waits for its ACK (100 ms) and sends it again.
+    // The first phone leaves during that wait; the next rider's phone comes down just after
+    // the look ends, before the next look (100 ms later) would see the field empty.
+    rig.sim.injectFault({ kind: 'ignore-command', command: 0x52 });
+    const t0 = rig.clock.nowMs();
+    void rig.clock.sleepMs(50).then(() => rig.sim.removeCard(first));
+    let lookEndedMs = Number.NaN;
+    void rig.clock.sleepMs(140).then(() => {
+      rig.sim.placeCard(second);
+    });
+    const waited = await rig.run(rig.reader.waitForRemoval(REMOVAL).then((r) => {
+      lookEndedMs = rig.clock.nowMs();
+      return r;
+    }));
+    // The slow look's "present" was looked at again at once, and the empty field seen.
+    expect(outcome(waited)).toBe('removed');
+    expect(lookEndedMs - t0).toBeLessThan(140);
+    expect(rig.sim.pendingFaults()).toEqual([]);
     rig.sim.detach();
   });
 

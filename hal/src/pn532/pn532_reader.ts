@@ -644,12 +644,24 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   /**
-   * Presence of the last card. While it is active, Diagnose 06 asks the chip to probe the
-   * ISO 14443-4 link (UM0701-02 §7.2.1; status 00 = present). Once released, a one-target
-   * InListPassiveTarget looks for it again and lets it go: a different card means the
-   * original has left.
+   * Presence of the last card (`presenceLook`). A look that took longer than
+   * PRESENCE_LOOK_STALE_MS (a lost ACK resent, a frame lost to line noise) tells how the field
+   * was when it began: the card may have left since, and a phone put down meanwhile would pass
+   * for it (a random ID proves nothing). Such a "present" is looked at once more, at once.
    */
   private async presenceStep(): Promise<HalResult<boolean>> {
+    const startedMs = this.clock.nowMs();
+    const seen = await this.presenceLook();
+    const stale = this.clock.nowMs() - startedMs > PRESENCE_LOOK_STALE_MS;
+    return seen.ok && seen.value && stale ? this.presenceLook() : seen;
+  }
+
+  /**
+   * While the last card is active, Diagnose 06 asks the chip to probe the ISO 14443-4 link
+   * (UM0701-02 §7.2.1; status 00 = present). Once released, a one-target InListPassiveTarget
+   * looks for it again and lets it go: a different card means the original has left.
+   */
+  private async presenceLook(): Promise<HalResult<boolean>> {
     const card = this.lastCard;
     if (card === undefined) return halErr(HalStatus.NOT_SUPPORTED, 'no card to watch');
     if (this.active !== undefined) {
@@ -1006,6 +1018,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 }
+
+/**
+ * A presence look (poll and release, or Diagnose) takes a few ms on a working line; one this
+ * much slower was retried, and its answer may be old (see presenceStep).
+ */
+const PRESENCE_LOOK_STALE_MS = 50;
 
 const NO_DATA = new Uint8Array(0);
 
