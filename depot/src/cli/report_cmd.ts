@@ -144,13 +144,9 @@ async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
   positionals: number, io: CliIo): Promise<number> {
   const terminal = v['gate-terminal'] ?? '';
   const day = v['day'] ?? null;
-  if (day !== null && !validDay(day)) {
-    io.err(`shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD\n${REPORT_USAGE}`);
-    return EXIT_USAGE;
-  }
   const others = ['gate-ledger', 'section', 'tac-keys'].some((f) => v[f] !== undefined);
   if (positionals > 0 || others || (v['format'] ?? 'csv') !== 'csv'
-    || (day !== null && !validDay(day)) || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
+    || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
     io.err(REPORT_USAGE);
     return EXIT_USAGE;
   }
@@ -182,19 +178,19 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
       + 'write it elsewhere');
     return EXIT_USAGE;
   }
+  // Every report takes the same --day: a calendar date, checked once for all of them.
+  const day = args?.values['day'] ?? null;
+  if (day !== null && !validDay(day)) {
+    io.err(`shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD\n${REPORT_USAGE}`);
+    return EXIT_USAGE;
+  }
   if (args !== null && args.values['gate-terminal'] !== undefined) {
     return gateDbReport(args.values, args.positionals.length, io);
   }
   const format = args?.values['format'] ?? 'csv';
-  const day = args?.values['day'] ?? null;
   const gateDir = args?.values['gate-ledger'];
-  if (args !== null && gateDir !== undefined && args.positionals.length === 0 && format === 'csv'
-    && (day === null || validDay(day))) {
+  if (args !== null && gateDir !== undefined && args.positionals.length === 0 && format === 'csv') {
     return gateReport(gateDir, day, args.values['out'], io);
-  }
-  if (day !== null && !validDay(day)) {
-    io.err(`shuaka depot report: --day ${day}: a calendar date, YYYY-MM-DD\n${REPORT_USAGE}`);
-    return EXIT_USAGE;
   }
   const section = sectionOf(format, args?.values['section']);
   if (args === null || args.positionals.length > 0 || section === null) {
