@@ -115,6 +115,8 @@ export function riderPool(
 export const TUNION_RIDER_SHARE = 0.2;
 /** Share of T-Union riders who never tap out (the next boarding charges the marked amount). */
 const TUNION_NO_TAP_OUT_CHANCE = 0.1;
+/** Riders per deny-listed T-Union card boarding (the pool holds one a group). */
+const DENIED_RIDERS_PER = 10;
 /** Stops of the simulated line (sim_tunion.ts SIM_LINE_STOPS). */
 const LINE_STOPS = 12;
 
@@ -206,8 +208,10 @@ function tunionUnitsInsert(
     units.splice(alightAt, 0, riderUnit(prng, rider, card, tornChance));
   }
   // Deny-listed cards board too (drawn after the others, whose draws stay as they were): the
-  // validator blocks each at its first tap; tapping out later, the card reads as blocked.
-  pool.tunionDenied.forEach((card, k) => {
+  // validator blocks each at its first tap; tapping out later, the card reads as blocked. One
+  // for every DENIED_RIDERS_PER riders (at least one): a short run is not mostly blocked cards.
+  const denied = pool.tunionDenied.slice(0, Math.ceil(count / DENIED_RIDERS_PER));
+  denied.forEach((card, k) => {
     const rider = count + riders + k;
     const boardAt = prng.below(Math.max(1, units.length - spacing));
     units.splice(boardAt, 0, riderUnit(prng, rider, card, tornChance));
