@@ -2,38 +2,32 @@
 
 import { createCipheriv } from 'node:crypto';
 import { concatBytes } from '../pki/emv_bytes.js';
+import { des3EncryptEcb } from '../psam/pboc_epurse_crypto.js';
 
 /** DES block size in bytes. */
 export const DES_BLOCK_BYTES = 8;
 
 /**
- * Two-key 3DES (EDE) encryption of one block. Node 20's OpenSSL 3 keeps 'des-ede-ecb' in the
- * default provider; single DES ('des-ecb') is legacy-only and refused, hence desEncryptBlock.
- * Throws RangeError on a key that is not 16 bytes or a block that is not 8 bytes.
+ * Two-key 3DES (EDE) encryption of one block, through the cipher des3EncryptEcb keeps for
+ * the key. Throws RangeError on a key that is not 16 bytes or a block that is not 8 bytes.
  */
 export function des3EncryptBlock(key16: Uint8Array, block: Uint8Array): Uint8Array {
   if (key16.length !== 16 || block.length !== DES_BLOCK_BYTES) {
     throw new RangeError(`3DES key ${key16.length} / block ${block.length}`);
   }
-  const cipher = createCipheriv('des-ede-ecb', key16, null);
-  cipher.setAutoPadding(false);
-  const out = Buffer.concat([cipher.update(block), cipher.final()]);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return des3EncryptEcb(key16, block);
 }
 
 /**
  * Two-key 3DES (EDE) encryption of whole blocks in ECB mode, each block on its own (the same
- * as des3EncryptBlock on each), through one cipher object instead of one per block.
+ * as des3EncryptBlock on each), in one call to the cipher des3EncryptEcb keeps for the key.
  * Throws RangeError on a key that is not 16 bytes or data that is not whole blocks.
  */
 export function des3EncryptBlocks(key16: Uint8Array, blocks: Uint8Array): Uint8Array {
   if (key16.length !== 16 || blocks.length % DES_BLOCK_BYTES !== 0) {
     throw new RangeError(`3DES key ${key16.length} / data ${blocks.length}`);
   }
-  const cipher = createCipheriv('des-ede-ecb', key16, null);
-  cipher.setAutoPadding(false);
-  const out = cipher.update(blocks);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return des3EncryptEcb(key16, blocks);
 }
 
 /**

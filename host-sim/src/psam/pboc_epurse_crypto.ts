@@ -7,7 +7,7 @@
 // function below says which of its parts is reconstructed. The module imports only node:crypto
 // so that the card simulator, the PSAM emulator and a clearing-side TAC verifier can share it.
 
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, type Cipher } from 'node:crypto';
 
 /** DES block size in bytes. */
 export const DES_BLOCK_BYTES = 8;
@@ -31,16 +31,49 @@ function toUint8(out: Buffer): Uint8Array {
 }
 
 /**
- * Two-key 3DES (EDE, K_L ‖ K_R) encryption of one 8-byte block. Node 20's OpenSSL 3 keeps
- * 'des-ede-ecb' in its default provider while single DES ('des-ecb') is legacy-only.
+ * Distinct keys whose ECB cipher is kept. A tap uses a handful of keys over and over (issuer
+ * masters, a card's AC master key) and a few once (session keys); past this many the cache is
+ * emptied and refills, so it stays bounded whatever a long run does.
+ */
+export const DES3_ECB_CIPHERS_MAX = 256;
+
+/**
+ * ECB ciphers by key (the key's bytes as a latin1 string). Encrypting whole blocks in ECB
+ * with padding off leaves nothing inside the cipher between two `update` calls (each block
+ * stands alone, none is held back), so one cipher object serves every later call with its
+ * key, and the costly part, creating it (an OpenSSL fetch and a key schedule), is paid once.
+ */
+const ecbCiphers = new Map<string, Cipher>();
+
+/**
+ * Two-key 3DES (EDE, K_L ‖ K_R) encryption of whole 8-byte blocks in ECB mode, each block on
+ * its own (the same as des3EncryptBlock on each). Node 20's OpenSSL 3 keeps 'des-ede-ecb' in
+ * its default provider while single DES ('des-ecb') is legacy-only.
+ * Throws RangeError on a key that is not 16 bytes or data that is not whole blocks.
+ */
+export function des3EncryptEcb(key16: Uint8Array, blocks: Uint8Array): Uint8Array {
+  checkLength('3DES key', key16, DES3_KEY_BYTES);
+  if (blocks.length % DES_BLOCK_BYTES !== 0) {
+    throw new RangeError(`3DES data: ${blocks.length} bytes, not whole blocks`);
+  }
+  const id = Buffer.from(key16.buffer, key16.byteOffset, DES3_KEY_BYTES).toString('latin1');
+  let cipher = ecbCiphers.get(id);
+  if (cipher === undefined) {
+    if (ecbCiphers.size >= DES3_ECB_CIPHERS_MAX) ecbCiphers.clear();
+    cipher = createCipheriv('des-ede-ecb', key16, null);
+    cipher.setAutoPadding(false);
+    ecbCiphers.set(id, cipher);
+  }
+  return toUint8(cipher.update(blocks));
+}
+
+/**
+ * Two-key 3DES (EDE, K_L ‖ K_R) encryption of one 8-byte block (des3EncryptEcb's cipher).
  * Throws RangeError on a key that is not 16 bytes or a block that is not 8 bytes.
  */
 export function des3EncryptBlock(key16: Uint8Array, block: Uint8Array): Uint8Array {
-  checkLength('3DES key', key16, DES3_KEY_BYTES);
   checkLength('3DES block', block, DES_BLOCK_BYTES);
-  const cipher = createCipheriv('des-ede-ecb', key16, null);
-  cipher.setAutoPadding(false);
-  return toUint8(Buffer.concat([cipher.update(block), cipher.final()]));
+  return des3EncryptEcb(key16, block);
 }
 
 /**
@@ -64,14 +97,19 @@ export function iso9797Pad2(data: Uint8Array): Uint8Array {
   return padded;
 }
 
+/**
+ * The last block of single-DES CBC under `key8` over padded[0, end) from `iv` (`iv` when
+ * `end` is 0): one CBC cipher for the whole chain (DES as EDE with K1 = K2), not one per block.
+ */
 function cbcChain(key8: Uint8Array, padded: Uint8Array, iv: Uint8Array, end: number): Uint8Array {
-  let chain = iv;
-  for (let at = 0; at < end; at += DES_BLOCK_BYTES) {
-    const x = new Uint8Array(DES_BLOCK_BYTES);
-    for (let j = 0; j < DES_BLOCK_BYTES; j += 1) x[j] = (chain[j] ?? 0) ^ (padded[at + j] ?? 0);
-    chain = desEncryptBlock(key8, x);
-  }
-  return chain;
+  if (end === 0) return iv;
+  const key16 = new Uint8Array(DES3_KEY_BYTES);
+  key16.set(key8, 0);
+  key16.set(key8, DES_BLOCK_BYTES);
+  const cbc = createCipheriv('des-ede-cbc', key16, iv);
+  cbc.setAutoPadding(false);
+  const out = cbc.update(padded.subarray(0, end));
+  return toUint8(out.subarray(out.length - DES_BLOCK_BYTES));
 }
 
 /**
@@ -119,11 +157,13 @@ export function iso9797Mac3(
  */
 export function diversifyKey(master16: Uint8Array, factor8: Uint8Array): Uint8Array {
   checkLength('diversification factor', factor8, DES_BLOCK_BYTES);
-  const inverted = factor8.map((b) => b ^ 0xff);
-  const out = new Uint8Array(DES3_KEY_BYTES);
-  out.set(des3EncryptBlock(master16, factor8), 0);
-  out.set(des3EncryptBlock(master16, inverted), DES_BLOCK_BYTES);
-  return out;
+  // Both halves in one ECB pass: block 0 gives K_L, block 1 K_R.
+  const blocks = new Uint8Array(DES3_KEY_BYTES);
+  blocks.set(factor8, 0);
+  for (let j = 0; j < DES_BLOCK_BYTES; j += 1) {
+    blocks[DES_BLOCK_BYTES + j] = (factor8[j] ?? 0) ^ 0xff;
+  }
+  return des3EncryptEcb(master16, blocks);
 }
 
 /**

@@ -2,7 +2,10 @@
 // layout (segments and their checkpoints, chained frames: firmware/src/app/journal/README.md).
 
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
-import { journalUnits } from '../../../firmware/src/app/journal/journal_files.js';
+import {
+  journalUnits,
+  type JournalUnit,
+} from '../../../firmware/src/app/journal/journal_files.js';
 import {
   frameCheck,
   FRAME_OVERHEAD_BYTES,
@@ -147,6 +150,8 @@ export class JournalFollower {
   private point: JournalFollowPoint = { firstSeq: 1, offset: 0 };
   /** Reused by every record's in-place check (payloadFastCheck allocates nothing). */
   private readonly facts = new PayloadFacts();
+  /** The medium's durable names the last call found, and their journal units. */
+  private unitsOf: { names: readonly string[]; units: JournalUnit[] } = { names: [], units: [] };
 
   /** Starts after the records of a full scan. */
   reset(scan: SwarmJournalScan): void {
@@ -164,8 +169,7 @@ export class JournalFollower {
   } {
     const records: SwarmRecord[] = [];
     const read: FollowedBytes[] = [];
-    const units = journalUnits(JOURNAL_FILE_NAME, storage.durableNames());
-    for (const unit of units) {
+    for (const unit of this.units(storage)) {
       if (unit.firstSeq < this.point.firstSeq || !unit.segmentExists) continue;
       const from = unit.firstSeq === this.point.firstSeq ? this.point.offset : 0;
       const start = Math.max(0, from - overlapBytes);
@@ -175,6 +179,19 @@ export class JournalFollower {
       this.point = { firstSeq: unit.firstSeq, offset: start + at };
     }
     return { records, read };
+  }
+
+  /**
+   * journalUnits of the medium's durable names, worked out again only when the names changed
+   * (a segment or checkpoint came or went: a few times a run, not at every tap).
+   */
+  private units(storage: StorageSim): JournalUnit[] {
+    const names = storage.durableNames();
+    const before = this.unitsOf.names;
+    if (names.length !== before.length || names.some((name, i) => name !== before[i])) {
+      this.unitsOf = { names, units: journalUnits(JOURNAL_FILE_NAME, names) };
+    }
+    return this.unitsOf.units;
   }
 
   /** Decodes the intact frames of `bytes` from `at`; returns where they end. */

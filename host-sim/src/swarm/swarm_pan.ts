@@ -22,6 +22,11 @@ interface Needle {
 export class PanFinder {
   private readonly needles: readonly Needle[];
   private readonly ascii: readonly string[];
+  /**
+   * Digits of the shortest PAN when every PAN is all digits (a text without so many digits in
+   * a row holds none of them), else 0: every text is searched.
+   */
+  private readonly asciiDigitsMin: number;
   /** Bytes of the shortest needle: the lookup key is that many first bytes. */
   private readonly keyBytes: number;
   private readonly byKey = new Map<number, Needle[]>();
@@ -33,6 +38,9 @@ export class PanFinder {
   constructor(pans: Iterable<string>) {
     const unique = [...new Set(pans)];
     this.ascii = unique;
+    this.asciiDigitsMin = unique.every((pan) => /^[0-9]+$/.test(pan))
+      ? Math.min(...unique.map((pan) => pan.length))
+      : 0;
     const forms: readonly ((pan: string) => Uint8Array)[] = [
       (pan) => Buffer.from(pan, 'latin1'),
       // A PAN in a binary TLV (5A, 57): BCD, an odd length padded with F (EMV Book 3, 4.3).
@@ -75,6 +83,9 @@ export class PanFinder {
 
   /** The first full PAN or track-2 image in a text (a log line), or null. */
   findInText(text: string): string | null {
+    // Most log lines hold no digit run as long as a PAN and no track-2 shape: one pass over
+    // the characters answers for them, instead of a search per PAN and the track-2 pattern.
+    if (textHasNoCardData(text, this.asciiDigitsMin)) return null;
     for (const pan of this.ascii) {
       if (text.includes(pan)) return `PAN ${mask(pan)} in clear`;
     }
@@ -132,6 +143,27 @@ function track2Possible(bytes: Uint8Array): boolean {
     digits = 0;
   }
   return false;
+}
+
+/**
+ * True when `text` can hold neither a PAN of `digitsMin` digits or more (0: any text may) nor
+ * TRACK2_TEXT: it has no run of `digitsMin` ASCII digits, and no run of 12 followed by a field
+ * separator (D, d or =: the pattern ignores case), as track2Possible asks of bytes.
+ */
+function textHasNoCardData(text: string, digitsMin: number): boolean {
+  if (digitsMin === 0) return false;
+  let digits = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x30 && code <= 0x39) {
+      digits += 1;
+      if (digits >= digitsMin) return false;
+      continue;
+    }
+    if (digits >= 12 && (code === 0x44 || code === 0x64 || code === 0x3d)) return false;
+    digits = 0;
+  }
+  return true;
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   computeMac1,
   computeMac2,
   computeTac,
+  DES3_ECB_CIPHERS_MAX,
+  des3EncryptEcb,
   desEncryptBlock,
   diversifyKey,
   issuerMasterFromRoot,
@@ -21,6 +23,7 @@ import { withSeed, testSeeds } from '../cards/support/seeded.js';
 import {
   h,
   refDes,
+  ref3des,
   refDiversify,
   refMac1,
   refMac3,
@@ -61,6 +64,42 @@ describe('DES and ISO 9797-1 MACs', () => {
       });
     });
   }
+
+  it('des3Ecb_fips81Message_encryptsEachBlockAlone', () => {
+    // FIPS 81 appendix B, ECB: "Now is the time for all " under 0123456789ABCDEF (single DES
+    // as EDE with K1 = K2), the same key again for the second call.
+    const key16 = h('0123456789abcdef0123456789abcdef');
+    const want = '3fa40e8a984d48156a271787ab8883f9893d51ec4b563b53';
+    expect(x(des3EncryptEcb(key16, h('4e6f77206973207468652074696d6520666f7220616c6c20'))))
+      .toBe(want);
+    expect(x(des3EncryptEcb(key16, h('4e6f772069732074')))).toBe(want.slice(0, 16));
+    expect(x(des3EncryptEcb(key16, h('')))).toBe('');
+  });
+
+  it('des3Ecb_manyKeysInterleaved_eachAnswersWithItsOwnKey', () => {
+    // More keys than the cache keeps, each used again after the others (a kept cipher must
+    // never answer for another key, nor hold a block back between calls).
+    const prng = new Prng(7);
+    const keys = Array.from({ length: DES3_ECB_CIPHERS_MAX + 9 }, () => prng.bytes(16));
+    for (let round = 0; round < 3; round += 1) {
+      for (const key of keys) {
+        const blocks = prng.bytes(8 * (1 + prng.below(3)));
+        const want = [];
+        for (let at = 0; at < blocks.length; at += 8) {
+          want.push(x(ref3des(key, blocks.subarray(at, at + 8))));
+        }
+        expect(x(des3EncryptEcb(key, blocks))).toBe(want.join(''));
+      }
+    }
+    const key = keys[0] ?? new Uint8Array(16);
+    const changed = key.slice();
+    changed[15] = (changed[15] ?? 0) ^ 0x02;
+    const block = h('0011223344556677');
+    expect(x(des3EncryptEcb(changed, block))).toBe(x(ref3des(changed, block)));
+    expect(x(des3EncryptEcb(key, block))).toBe(x(ref3des(key, block)));
+    expect(() => des3EncryptEcb(key, new Uint8Array(12))).toThrow(RangeError);
+    expect(() => des3EncryptEcb(new Uint8Array(8), block)).toThrow(RangeError);
+  });
 
   it('sizes_whenWrong_throwRangeError', () => {
     expect(() => iso9797Mac1Des(new Uint8Array(16), h('00'))).toThrow(RangeError);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Journal, JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
+import { segmentName } from '../../../firmware/src/app/journal/journal_files.js';
 import {
   CHAIN_GENESIS_HASH,
   frameEncode,
@@ -247,6 +248,34 @@ describe('JournalFollower', () => {
     for (const f of frames.slice(-2)) void storage.append(JOURNAL_FILE_NAME, f);
     void storage.sync(JOURNAL_FILE_NAME);
     expect(follower.next(storage, 0).records).toEqual([]);
+  });
+
+  it('follower_whenSegmentsAreReplacedByAsMany_readsTheNewOnes', async () => {
+    // The oldest segment goes and a newer one comes between two calls: as many names as
+    // before, other ones. The follower must find the new segment (its units follow the names).
+    const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(4),
+      tornModes: ['prefix'] });
+    const segment3 = segmentName(JOURNAL_FILE_NAME, 3);
+    let prev = CHAIN_GENESIS_HASH;
+    const write = async (name: string, seq: number): Promise<void> => {
+      const e = journalEntryNormalise(entry(seq, seq, null), 'test');
+      const payload = journalPayloadEncode(1_714_550_400_000 + seq, e);
+      const built = frameEncode(JOURNAL_KIND_CODES[e.kind], seq, payload, prev);
+      prev = built.hash;
+      await storage.append(name, built.frame);
+      await storage.sync(name);
+    };
+    await write(JOURNAL_FILE_NAME, 1);
+    await write(JOURNAL_FILE_NAME, 2);
+    const follower = new JournalFollower();
+    expect(follower.next(storage, 0).records.map((r) => r.seq)).toEqual([1, 2]);
+    await storage.remove(JOURNAL_FILE_NAME);
+    await write(segment3, 3);
+    await write(segment3, 4);
+    expect(storage.durableNames()).toEqual([segment3]);
+    const got = follower.next(storage, 0);
+    expect(got.records.map((r) => r.seq)).toEqual([3, 4]);
+    expect(got.read.map((r) => r.name)).toEqual([segment3]);
   });
 
   it('tunionBlockRecords_haveNoDebit_andTheFollowerReadsOnPastThem', () => {

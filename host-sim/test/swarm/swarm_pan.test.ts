@@ -47,6 +47,57 @@ describe('PanFinder', () => {
     expect(finder.findInBytes(Buffer.from(text, 'latin1')), `seed ${seed}`).toBeNull();
   });
 
+  it('findInText_answersAsEachPanAndTheTrack2PatternSearchedInTurn', () => {
+    // The independent truth: every PAN searched with includes, in order, then track 2 as
+    // ISO/IEC 7813 writes it (written out here: separator D, d or =, Luhn, month 01-12).
+    const seed = testSeed(12);
+    const prng = new Prng(seed);
+    const track2 = (text: string): boolean => {
+      const shape =
+        /(?:^|[^0-9A-Za-z]|57[0-9A-F]{2})([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
+      for (const m of text.matchAll(shape)) {
+        const digits = m[1] ?? '';
+        let sum = 0;
+        for (let i = 0; i < digits.length; i += 1) {
+          const d = Number(digits[digits.length - 1 - i]);
+          sum += i % 2 === 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d;
+        }
+        if (sum % 10 === 0 && Number(m[2]) >= 1 && Number(m[2]) <= 12) return true;
+      }
+      return false;
+    };
+    const panSets = [
+      ['6231000000000000017', '6231000000000025', '4111111111111111'],
+      ['62310000000000000170', '6231000000000025'],
+      // A PAN that is not all digits: every text is searched the long way.
+      ['6231000000000025', '62310000X0000025'],
+    ];
+    // Luhn-valid runs of 12 to 15 digits, shorter than any PAN here, make track-2 images.
+    const pieces = ['"', ',', ':', 'D', 'd', '=', ' ', 'x', '57', '0', '1', '9', '2912', '1301',
+      '201', 'D2912201', 'd2912201', '=2912201', '411111111117', '6231000000005', '41111111111007', '623100000000005',
+      '1700000000000', '623100000000002', '6231000000000025', '4111111111111111',
+      '62310000X0000025', '6231000000000000017'];
+    let found = 0;
+    // Track-2 images with no digit run as long as a PAN (the ones a digit count alone misses).
+    let tracks = 0;
+    for (const pans of panSets) {
+      const finder = new PanFinder(pans);
+      for (let round = 0; round < 4000; round += 1) {
+        const text = Array.from({ length: 1 + prng.below(14) }, () =>
+          pieces[prng.below(pieces.length)] ?? '').join('');
+        const pan = pans.find((p) => text.includes(p));
+        const want = pan !== undefined
+          ? `PAN ${pan.slice(0, 6)}…${pan.slice(-4)} in clear`
+          : track2(text) ? 'track-2 equivalent data' : null;
+        expect(finder.findInText(text), `seed ${seed}: ${text}`).toBe(want);
+        if (want !== null) found += 1;
+        if (want?.startsWith('track') === true && /[0-9]{16}/.test(text) === false) tracks += 1;
+      }
+    }
+    expect(found, `seed ${seed}`).toBeGreaterThan(1000);
+    expect(tracks, `seed ${seed}`).toBeGreaterThan(50);
+  });
+
   it('answersAsTheNeedlesSearchedOneByOne_onMutatedJournalLikeBytes', () => {
     // The independent truth: every needle searched with Buffer.indexOf, in report order.
     const seed = testSeed(11);
