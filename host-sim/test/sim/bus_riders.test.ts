@@ -11,7 +11,7 @@ const SEED = testSeed(5);
 
 function deniedBoarding(riders: number): { cards: number; taps: number } {
   const pool = riderPool(SEED, 4, testPki(), 'realistic', true, true);
-  const denied = new Set(pool.tunionDenied.map((r) => r.card));
+  const denied = new Set<unknown>(pool.tunionDenied.map((r) => r.card));
   const taps = drawRiderTaps(new Prng(SEED).fork('riders'), pool, riders, 0)
     .filter((tap) => denied.has(tap.card.card));
   return { cards: new Set(taps.map((tap) => tap.card.card)).size, taps: taps.length };
