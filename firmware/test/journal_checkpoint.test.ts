@@ -1,6 +1,7 @@
 // Checkpoint versions: version 2 (the last finals as a binary table) is what the journal
 // writes; version 1 files (all JSON) written before it are still read; a table that passes
-// its SHA-256 but breaks its own bounds is corruption.
+// its SHA-256 but breaks its own bounds is corruption. The growth bound the journal adds up
+// instead of encoding a checkpoint per tap holds against the encoder, record by record.
 
 import { createHash } from 'node:crypto';
 
@@ -9,10 +10,19 @@ import { describe, expect, it } from 'vitest';
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import { Journal, JournalStatus } from '../src/app/journal/journal.js';
 import type { JournalOptions } from '../src/app/journal/journal.js';
-import { journalScanFiles } from '../src/app/journal/journal_reader.js';
-import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
-  JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, recovery,
+  checkpointEncode, checkpointGrowthBytesMax,
+} from '../src/app/journal/journal_checkpoint.js';
+import { CHAIN_GENESIS_HASH } from '../src/app/journal/journal_frame.js';
+import { journalScanFiles } from '../src/app/journal/journal_reader.js';
+import {
+  journalEntryNormalise, journalPayloadEncode,
+} from '../src/app/journal/journal_records.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import { JournalState } from '../src/app/journal/journal_state.js';
+import {
+  JOURNAL_FILE, WALL_EPOCH_MS, card, clearing, journalOptions, newClock, newPrng, randomEntries,
+  recovery,
 } from './journal_fixtures.js';
 
 /** The table entry of the README: hash 16, seq u32, time f64, two u16 text indexes, f64. */
@@ -143,5 +153,48 @@ describe('journal checkpoint versions', () => {
     expect(opened.ok ? '' : opened.detail).toMatch(/lastFinals\[0\].*text index/);
     const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, false);
     expect(scan.corruption?.file).toBe(name);
+  });
+
+  it('growthBound_isAtLeastWhatEachRecordAddsToTheEncodedCheckpoint', () => {
+    // Random taps, closes, recoveries and acks (over 64 finals, so the finals' window moves),
+    // then texts a JSON string must escape (quotes, backslashes: records are printable ASCII).
+    const entries = randomEntries(newPrng(11), 900);
+    const odd = card(7);
+    const oddRecovery = { ...recovery(odd, 9), staticDataSealedHex: '' };
+    const quoted = 'card "gone" \\ before "READ RECORD" \\\\';
+    const seq = entries.length + 1;
+    entries.push(
+      { kind: 'pending', recovery: oddRecovery, fareRule: 'flat', amountMinor: 1 },
+      { kind: 'torn', pendingSeq: seq, recovery: oddRecovery, uncertain: true, reason: quoted },
+      { kind: 'final', pendingSeq: seq, clearing: { ...clearing(odd, 9), lineId: 'L"\\9' } },
+      { kind: 'ack', throughSeq: seq + 2 },
+    );
+    const state = new JournalState(true);
+    const sizeOf = (): number => checkpointEncode({
+      firstSeq: state.lastSeq + 1, headHash: CHAIN_GENESIS_HASH, state: state.snapshot(),
+    }).length;
+    let before = sizeOf();
+    let slackMin = Infinity;
+    entries.forEach((raw, i) => {
+      const entry = journalEntryNormalise(raw, 'test');
+      // Times jump by up to 10^12 ms: maxWallMs gains digits too.
+      const timeWallMs = i === 0 ? 0 : WALL_EPOCH_MS * (i % 7 === 0 ? 1000 : 1) + i;
+      const record = { seq: i + 1, timeWallMs, entry };
+      expect(state.check(entry, record.seq)).toBeNull();
+      state.apply(record);
+      const held = state.held(record.seq) === null
+        ? null
+        : journalPayloadEncode(timeWallMs, entry);
+      const finalTexts = entry.kind === 'final'
+        ? [entry.clearing.lineId, entry.clearing.fareRule]
+        : null;
+      const after = sizeOf();
+      const slack = before + checkpointGrowthBytesMax(held, finalTexts) - after;
+      expect(slack, `record ${record.seq} (${entry.kind})`).toBeGreaterThanOrEqual(0);
+      slackMin = Math.min(slackMin, slack);
+      before = after;
+    });
+    // A bound, but not a loose one: some record comes within a hundred bytes of it.
+    expect(slackMin).toBeLessThan(100);
   });
 });

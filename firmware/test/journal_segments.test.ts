@@ -1,5 +1,6 @@
 // Segments on StorageSim: rotation, start-up from the newest checkpoint, reclaim after ack,
-// space coming back when full, power cuts across rotation and reclaim, damaged checkpoints.
+// space coming back when full, power cuts across rotation and reclaim, damaged checkpoints,
+// and the space check near full giving the answer of the checkpoint's exact size.
 
 import { describe, expect, it } from 'vitest';
 
@@ -10,15 +11,25 @@ import type { JournalOptions } from '../src/app/journal/journal.js';
 import { journalScanFiles } from '../src/app/journal/journal_reader.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
-  JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, randomEntries, recovery,
+  JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, randomEntries, recovery, torn,
 } from './journal_fixtures.js';
 
 const SEGMENT_BYTES = 16_000;
 
-function newSim(seed: number): StorageSim {
+function newSim(seed: number, totalBytes = 1 << 24): StorageSim {
   return new StorageSim({
-    totalBytes: 1 << 24, prng: newPrng(seed), tornModes: ['prefix', 'garbage', 'zeros'],
+    totalBytes, prng: newPrng(seed), tornModes: ['prefix', 'garbage', 'zeros'],
   });
+}
+
+/** A medium of the same size holding the durable files of `sim`. */
+async function copyOf(sim: StorageSim, totalBytes: number): Promise<StorageSim> {
+  const copy = newSim(99, totalBytes);
+  for (const [name, bytes] of sim.durableFiles()) {
+    const written = await copy.replace(name, bytes);
+    if (!written.ok) throw new Error(written.detail);
+  }
+  return copy;
 }
 
 function options(sizeBytesMax = 1 << 20): JournalOptions {
@@ -190,4 +201,63 @@ describe('journal segments', () => {
     const scan = journalScanFiles(files, JOURNAL_FILE, false);
     expect(scan.corruption?.reason).toMatch(/segment missing/);
   });
+
+  it('canAcceptTap_nearFull_answersAsAJournalThatEncodesItsCheckpoint', async () => {
+    // The journal adds up a bound of its next checkpoint's size instead of encoding it at every
+    // tap; a journal just opened on a copy of its files has no bound yet and encodes it. Both
+    // must answer alike before every record, up to full (of sizeBytesMax, then of the medium),
+    // through rotations, reclaims after acks that lag behind, torn and reconciled taps.
+    const limits = [
+      { sizeBytesMax: 150_000, totalBytes: 1 << 24 },
+      { sizeBytesMax: 1 << 20, totalBytes: 150_000 },
+    ];
+    for (const [i, { sizeBytesMax, totalBytes }] of limits.entries()) {
+      const sim = newSim(20 + i, totalBytes);
+      const journal = await open(sim, sizeBytesMax);
+      const answers = { true: 0, false: 0 };
+      const same = async (): Promise<boolean> => {
+        const fresh = await open(await copyOf(sim, totalBytes), sizeBytesMax);
+        const accept = await journal.canAcceptTap();
+        expect(accept, `limit ${i} seq ${journal.summary().lastSeq}`)
+          .toEqual(await fresh.canAcceptTap());
+        if (!accept.ok) throw new Error(accept.detail);
+        answers[`${accept.value}`] += 1;
+        return accept.value;
+      };
+      // Bounded: the journal is full after a few hundred taps.
+      for (let n = 0; n < 2000 && (await same()); n += 1) {
+        for (const entry of mixedTap(n, journal.summary())) {
+          await same();
+          await appendOk(journal, entry);
+        }
+      }
+      expect(answers.false).toBeGreaterThan(0);
+      expect(answers.true).toBeGreaterThan(100);
+    }
+  });
 });
+
+/**
+ * Tap `n` of a mixed day: approved, declined, torn (reconciled two taps on), with an ack of
+ * about half the records every tenth tap (the journal fills, reclaiming now and then).
+ */
+function mixedTap(n: number, summary: { lastSeq: number; ackThroughSeq: number }): JournalEntry[] {
+  const key = card(n);
+  const pendingSeq = summary.lastSeq + 1;
+  const entries: JournalEntry[] = [
+    { kind: 'pending', recovery: recovery(key, n), fareRule: 'flat', amountMinor: 200 },
+  ];
+  if (n % 5 === 3) entries.push(torn(pendingSeq, key, n));
+  else if (n % 5 === 4) entries.push({ kind: 'declined', pendingSeq, card: key, reason: 'deny' });
+  else entries.push({ kind: 'final', pendingSeq, clearing: clearing(key, n) });
+  if (n % 5 === 0 && n > 0) {
+    // The torn record of tap n - 2: its pending, torn, then tap n - 1's pending and declined.
+    const targetSeq = pendingSeq - 3;
+    entries.push({
+      kind: 'reconciled', targetSeq, outcome: 'not_debited', finalSeq: null, note: 'ATC',
+    });
+  }
+  const throughSeq = Math.floor(summary.lastSeq / 2);
+  if (n % 10 === 7 && throughSeq > summary.ackThroughSeq) entries.push({ kind: 'ack', throughSeq });
+  return entries;
+}

@@ -6,7 +6,7 @@ import type { ClockPort } from '../../../../hal/src/ports/clock_port.js';
 import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
-import { checkpointEncode } from './journal_checkpoint.js';
+import { checkpointEncode, checkpointGrowthBytesMax } from './journal_checkpoint.js';
 import type { JournalCheckpoint } from './journal_checkpoint.js';
 import { checkpointName, quarantineName, segmentName } from './journal_files.js';
 import {
@@ -129,6 +129,12 @@ export class Journal {
    * by an append). Handed to storage at most once, so no copy of it is ever shared.
    */
   private checkpointMemo: { readonly lastSeq: number; readonly bytes: Uint8Array } | null = null;
+  /**
+   * A bound of the size of the checkpoint of the state after `lastSeq`: the size of the last
+   * one encoded plus checkpointGrowthBytesMax of every record appended since. `canAcceptTap`
+   * decides with it when the tap fits even so, and encodes the checkpoint only when it may not.
+   */
+  private checkpointBound: { lastSeq: number; bytes: number } | null = null;
 
   private constructor(
     private readonly storage: StoragePort,
@@ -236,10 +242,13 @@ export class Journal {
    */
   async canAcceptTap(): Promise<JournalResult<boolean>> {
     if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
-    const checkpointBytes = this.rotationNeeded(FRAME_BYTES_MAX)
-      ? this.checkpointBytesNow().length
-      : 0;
-    const space = await this.spaceFor(FRAME_BYTES_MAX + checkpointBytes, true);
+    // Once the newest segment is past its size less a maximal frame (in a journal of small
+    // segments, most taps), the tap's pending may start a segment: its checkpoint counts.
+    const rotate = this.rotationNeeded(FRAME_BYTES_MAX);
+    const bytesMax = FRAME_BYTES_MAX + (rotate ? this.checkpointBytesMax() : 0);
+    const bytesExact = (): number =>
+      FRAME_BYTES_MAX + (rotate ? this.checkpointBytesNow().length : 0);
+    const space = await this.spaceFor(bytesMax, true, bytesExact);
     if (!space.ok) return space;
     return { ok: true, value: space.value === null };
   }
@@ -328,6 +337,7 @@ export class Journal {
     const synced = await this.storage.sync(file);
     if (!synced.ok) return this.fail(`sync seq ${record.seq}: ${synced.detail}`, synced.error);
     this.state.apply(record);
+    this.checkpointBoundGrow(record, payload);
     this.headHash = hash;
     newest.segmentBytes += frameBytes;
     assert(this.state.lastSeq === record.seq, 'seq advanced');
@@ -353,7 +363,28 @@ export class Journal {
     if (memo !== null && memo.lastSeq === lastSeq) return memo.bytes;
     const bytes = checkpointEncode(this.checkpointNow());
     this.checkpointMemo = { lastSeq, bytes };
+    this.checkpointBound = { lastSeq, bytes: bytes.length };
     return bytes;
+  }
+
+  /** At least checkpointBytesNow().length, without encoding it when a bound is known. */
+  private checkpointBytesMax(): number {
+    const bound = this.checkpointBound;
+    if (bound !== null && bound.lastSeq === this.state.lastSeq) return bound.bytes;
+    return this.checkpointBytesNow().length;
+  }
+
+  /** Carries the checkpoint bound over `record`, just applied to the state. */
+  private checkpointBoundGrow(record: JournalRecord, payload: Uint8Array): void {
+    const bound = this.checkpointBound;
+    if (bound === null || bound.lastSeq !== record.seq - 1) return;
+    const entry = record.entry;
+    const held = this.state.held(record.seq) === null ? null : payload;
+    const finalTexts = entry.kind === 'final'
+      ? [entry.clearing.lineId, entry.clearing.fareRule]
+      : null;
+    bound.lastSeq = record.seq;
+    bound.bytes += checkpointGrowthBytesMax(held, finalTexts);
   }
 
   private checkpointNow(): JournalCheckpoint {
@@ -396,9 +427,20 @@ export class Journal {
     return { ok: true, value: reclaimed };
   }
 
-  /** Null when `bytes` fit (keeping the reserve if `opening`), else why not. */
-  private async spaceFor(bytes: number, opening: boolean): Promise<JournalResult<string | null>> {
+  /**
+   * Null when `bytes` fit (keeping the reserve if `opening`), else why not. `bytesMax` is a
+   * bound of `bytes`, whose exact value `bytesExact` gives: the bound decides whenever it fits
+   * (then `bytes` fits too), the exact value otherwise, so the answer and what is done on the
+   * way (a reclaim) are those of the exact value.
+   */
+  private async spaceFor(
+    bytesMax: number,
+    opening: boolean,
+    bytesExact: () => number = () => bytesMax,
+  ): Promise<JournalResult<string | null>> {
     const keepBytes = opening ? this.options.reserveBytes : 0;
+    let bytes = bytesMax;
+    if (this.sizeBytes() + bytes + keepBytes > this.options.sizeBytesMax) bytes = bytesExact();
     if (this.sizeBytes() + bytes + keepBytes > this.options.sizeBytesMax) {
       const reclaimed = await this.reclaim();
       if (!reclaimed.ok) return reclaimed;
@@ -412,6 +454,7 @@ export class Journal {
       if (capacity.error === HalStatus.NOT_SUPPORTED) return { ok: true, value: null };
       return journalErr(JournalStatus.IO, capacity.detail);
     }
+    if (capacity.value.freeBytes < bytes + keepBytes) bytes = bytesExact();
     if (capacity.value.freeBytes < bytes + keepBytes) {
       return { ok: true, value: `storage has ${capacity.value.freeBytes} bytes free` };
     }

@@ -88,6 +88,57 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
   return out;
 }
 
+/**
+ * Bytes by which `checkpointEncode` of the state may grow when one record is applied to it, so
+ * that a caller may add this up instead of encoding a checkpoint to learn its size (a bound,
+ * never below the growth). `held`: the record's payload (as journalPayloadEncode wrote it)
+ * when the state holds the record after it (an open pending, an uncertain torn record, a
+ * T-Union grey), else null; `finalTexts`: a final's line id and fare rule, else null. Field
+ * by field (seqs have at most 10 digits, times at most 16, see checkpointEncode):
+ * - firstSeq and lastSeq gain a digit at most (2), a count of countsByKind one (1), maxWallMs
+ *   15 (1 to 16 digits), ackThroughSeq 9 (an ack: 1 to 10 digits).
+ * - `records` gains the held record: its wrapper (RECORD_WRAPPER_BYTES) and its payload as a
+ *   JSON string (`jsonStringBytesMax`); the records the state lets go only shrink the file.
+ * - `pendings` gains `,[seq,null]` (18), or a torn record turns a null into a seq (6);
+ *   `uncertainSeqs` gains `,seq` (11).
+ * - `finals` (runs of a suffix of the finals): a new final adds `,step,1` (13) or a digit to
+ *   the last count; dropping a prefix (the newest 64 move on, an ack) only shortens the runs
+ *   it cuts and swaps the first seq for a later one (9 more digits at most): 22.
+ * - A final adds a 40-byte entry to the table (a new card; an old one keeps its size), and its
+ *   two texts to `lastFinalTexts` if new there (JSON strings and commas).
+ */
+export function checkpointGrowthBytesMax(
+  held: Uint8Array | null,
+  finalTexts: readonly string[] | null,
+): number {
+  let bytes = GROWTH_SCALARS_BYTES + GROWTH_LISTS_BYTES;
+  if (held !== null) bytes += RECORD_WRAPPER_BYTES + jsonStringBytesMax(held);
+  if (finalTexts !== null) {
+    bytes += LAST_FINAL_BYTES;
+    for (const text of finalTexts) bytes += Buffer.byteLength(JSON.stringify(text)) + 1;
+  }
+  return bytes;
+}
+
+/** firstSeq, lastSeq, one count, maxWallMs, ackThroughSeq (see checkpointGrowthBytesMax). */
+const GROWTH_SCALARS_BYTES = 2 + 1 + 15 + 9;
+/** pendings, uncertainSeqs, finals (see checkpointGrowthBytesMax). */
+const GROWTH_LISTS_BYTES = 18 + 11 + 22;
+/** `,{"seq":N,"kind":"K","payload":…}` with N of 10 digits, K of 14 letters at most. */
+const RECORD_WRAPPER_BYTES = 1 + '{"seq":'.length + 10 + ',"kind":"'.length + 14
+  + '","payload":'.length + '}'.length;
+
+/**
+ * A bound of the UTF-8 bytes of JSON.stringify of the text a checkpoint keeps for `payload`
+ * (HeldRecord.payloadText), a payload journalPayloadEncode wrote: being JSON, it holds no raw
+ * control character, so each byte gives 2 bytes at most (a quote or a backslash escaped; a
+ * byte of a non-ASCII character read back as UTF-8 gives itself, read as Latin-1 two), plus
+ * the quotes. A bound from the length alone: counting the escapes would walk every byte.
+ */
+function jsonStringBytesMax(payload: Uint8Array): number {
+  return 2 + 2 * payload.length;
+}
+
 /** The last finals as a version 2 table, with the distinct texts it indexes. */
 function lastFinalTable(
   lastFinals: Iterable<{ readonly cardHash: string; readonly last: LastFinal }>,

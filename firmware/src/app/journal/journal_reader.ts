@@ -7,7 +7,7 @@ import { FieldError } from '../params/json_fields.js';
 import { checkpointDecode } from './journal_checkpoint.js';
 import { journalUnits } from './journal_files.js';
 import type { JournalUnit } from './journal_files.js';
-import { CHAIN_GENESIS_HASH, hashEqual } from './journal_frame.js';
+import { CHAIN_GENESIS_HASH, frameCheck, hashEqual } from './journal_frame.js';
 import type { JournalRecord } from './journal_records.js';
 import { SegmentScanner, isZeros } from './journal_scan.js';
 import type { Corruption, JournalScan, PayloadSink, SegmentScan } from './journal_scan.js';
@@ -20,8 +20,14 @@ export interface JournalReadOptions {
    * before it give. 'newest': the newest checkpoint and its segment only (start-up).
    * `{ afterSeq }`: from the checkpoint of the segment that holds seq afterSeq + 1 (an upload
    * pass: the records up to the ack are at the depot, their segments need not be read).
+   * `{ resume, afterSeq }`: from where an earlier read ended (JournalRead.resume), if its
+   * last record is still there, else as `{ afterSeq }`.
    */
-  readonly from: 'oldest' | 'newest' | { readonly afterSeq: number };
+  readonly from:
+    | 'oldest'
+    | 'newest'
+    | { readonly afterSeq: number }
+    | { readonly resume: JournalResume; readonly afterSeq: number };
   /** Keep each card's last final (the validator does; verify and export need not). */
   readonly trackLastFinals: boolean;
   /** Called with every intact record in order (export streams from here); null: none. */
@@ -35,8 +41,34 @@ export interface JournalReadOptions {
   readonly beforeRead?: () => Promise<void>;
 }
 
+/**
+ * Where a read may go on from: just after the last record an earlier read of the journal
+ * scanned, with the state and chain hash after it. A later read resumes there only when that
+ * record is still there, whole: the same seq, the same chain hash (so every record before it
+ * is the one read before), ending at `offset`; a segment reclaimed, a record cut and written
+ * again after a power cut, a bit flipped in it, and the read starts from a checkpoint instead.
+ * The state is taken over (mutated) by the read that resumes.
+ */
+export interface JournalResume {
+  readonly unitFirstSeq: number;
+  readonly segment: string;
+  /** File offsets of that record's frame and of the byte after it. */
+  readonly lastFrameOffset: number;
+  readonly offset: number;
+  readonly state: JournalState;
+  /** Chain hash of that record (state.lastSeq). */
+  readonly headHash: Uint8Array;
+}
+
 /** A read journal: the scan, the segments that hold it, and reclaim leftovers. */
 export interface JournalRead extends JournalScan {
+  /**
+   * Where a later read may resume (after the last intact record of the last segment scanned),
+   * or null: damage found, or no record scanned in that segment.
+   */
+  readonly resume: JournalResume | null;
+  /** True when the read went on from `from.resume`. */
+  readonly resumed: boolean;
   /** Segments in use, oldest first (the newest one's file may not exist yet). */
   readonly units: readonly JournalUnit[];
   /** Segments whose checkpoint a reclaim already removed (to be removed too). */
@@ -192,19 +224,27 @@ function windowOf(bytes: Uint8Array, offset: number): Uint8Array {
 }
 
 /**
- * Scans one segment window by window (an absent segment reads as empty). A damaged frame in
- * the newest segment with more bytes after the window is torn only if all of them are zero:
- * they are read to the end to tell.
+ * Scans one segment window by window (an absent segment reads as empty), from `resumed`'s
+ * window when the read resumes in it. A damaged frame in the newest segment with more bytes
+ * after the window is torn only if all of them are zero: they are read to the end to tell.
  */
 function* segmentSteps(
   unit: JournalUnit,
   scanner: SegmentScanner,
+  resumed: Resumed | null,
 ): Generator<ReadStep, SegmentScan, Uint8Array> {
+  let first = resumed;
+  if (first !== null) {
+    scanner.offset = first.from.offset;
+    scanner.lastFrameOffset = first.from.lastFrameOffset;
+  }
   // Bounded: a window that is not the last advances by at least READ_WINDOW_BYTES -
-  // FRAME_BYTES_MAX (whole frames), and the file is finite.
+  // 2 * FRAME_BYTES_MAX (whole frames; a resumed window starts after one), the file is finite.
   for (;;) {
-    const window = yield { readAt: unit.segment, offset: scanner.offset };
-    const step = scanner.scan(window, window.length < READ_WINDOW_BYTES);
+    const window = first?.window ?? (yield { readAt: unit.segment, offset: scanner.offset });
+    const eof = first?.eof ?? window.length < READ_WINDOW_BYTES;
+    first = null;
+    const step = scanner.scan(window, eof);
     if ('end' in step) return step.end;
     if ('zerosFrom' in step) {
       let offset = step.zerosFrom;
@@ -231,21 +271,26 @@ function* journalReadSteps(
   let headHash = CHAIN_GENESIS_HASH;
   let validBytes = 0;
   let newestValidBytes = 0;
+  let last: { unit: JournalUnit; scanner: SegmentScanner } | null = null;
+  const resumed = split.corruption === null ? yield* resumeSteps(live, options.from) : null;
   const result = (rest: Partial<JournalRead>): ReadStep => ({
     done: {
       state, records: [], validBytes, headHash, tornTail: null, corruption: null, units: live,
-      leftovers: split.leftovers, newestValidBytes, ...rest,
+      leftovers: split.leftovers, newestValidBytes, resumed: resumed !== null,
+      resume: rest.corruption == null && last !== null ? resumeAfter(last, state) : null,
+      ...rest,
     },
   });
   if (split.corruption !== null) {
     yield result({ corruption: split.corruption });
     return;
   }
-  const startIndex = startIndexOf(live, options.from);
+  const startIndex = resumed?.index ?? startIndexOf(live, options.from);
+  if (resumed !== null) ({ state, headHash } = resumed.from);
   for (let i = startIndex; i < live.length; i += 1) {
     const unit = live[i];
     if (unit === undefined) break;
-    if (unit.checkpoint !== null) {
+    if (unit.checkpoint !== null && !(resumed !== null && i === startIndex)) {
       const bytes = yield { read: unit.checkpoint };
       const loaded = checkpointLoad(bytes, unit, options, i === startIndex ? null : state);
       const problem = typeof loaded === 'string'
@@ -255,10 +300,7 @@ function* journalReadSteps(
         yield result({ corruption: corruptAt(unit.checkpoint, unit.firstSeq, problem ?? '') });
         return;
       }
-      if (i === startIndex) {
-        state = loaded.state;
-        headHash = loaded.headHash;
-      }
+      if (i === startIndex) ({ state, headHash } = loaded);
     }
     const newest = i === live.length - 1;
     if (!unit.segmentExists && !newest) {
@@ -268,7 +310,9 @@ function* journalReadSteps(
     const scanner = new SegmentScanner(
       unit.segment, { state, headHash }, newest, options.onRecord, options.onPayload ?? null,
     );
-    const scan = yield* segmentSteps(unit, scanner);
+    const scan = yield* segmentSteps(unit, scanner, i === startIndex ? resumed : null);
+    // An empty newest segment: a later read resumes after the last record of the one before.
+    if (scanner.lastFrameOffset >= 0) last = { unit, scanner };
     validBytes += scan.validBytes;
     newestValidBytes = scan.validBytes;
     headHash = scan.headHash;
@@ -286,6 +330,51 @@ function* journalReadSteps(
     return;
   }
   yield result({});
+}
+
+/** A resumed read: the unit it goes on in, its window from the resume offset, the start. */
+interface Resumed {
+  readonly index: number;
+  readonly window: Uint8Array;
+  readonly eof: boolean;
+  readonly from: JournalResume;
+}
+
+/**
+ * Reads the window holding the last record of `from.resume` and checks that record is still
+ * there (see JournalResume); the resumed start, or null to read from a checkpoint.
+ */
+function* resumeSteps(
+  live: readonly JournalUnit[],
+  from: JournalReadOptions['from'],
+): Generator<ReadStep, Resumed | null, Uint8Array> {
+  if (typeof from === 'string' || !('resume' in from)) return null;
+  const resume = from.resume;
+  const index = live.findIndex((unit) => unit.firstSeq === resume.unitFirstSeq
+    && unit.segment === resume.segment && unit.segmentExists);
+  if (index < 0) return null;
+  const window = yield { readAt: resume.segment, offset: resume.lastFrameOffset };
+  const checked = frameCheck(window, 0);
+  const holds = checked.ok && checked.frame.seq === resume.state.lastSeq
+    && resume.lastFrameOffset + checked.frame.frameBytes === resume.offset
+    && hashEqual(checked.frame.hash, resume.headHash);
+  if (!holds) return null;
+  const eof = window.length < READ_WINDOW_BYTES;
+  const rest = window.subarray(resume.offset - resume.lastFrameOffset);
+  return { index, window: rest, eof, from: resume };
+}
+
+/** Where a later read may resume after `last`, the last segment scanned, or null. */
+function resumeAfter(
+  last: { unit: JournalUnit; scanner: SegmentScanner },
+  state: JournalState,
+): JournalResume | null {
+  const { unit, scanner } = last;
+  if (scanner.lastFrameOffset < 0) return null;
+  return {
+    unitFirstSeq: unit.firstSeq, segment: unit.segment, lastFrameOffset: scanner.lastFrameOffset,
+    offset: scanner.offset, state, headHash: scanner.headHashNow(),
+  };
 }
 
 interface LoadedCheckpoint {
@@ -348,6 +437,8 @@ function continuity(
 function startIndexOf(units: readonly JournalUnit[], from: JournalReadOptions['from']): number {
   if (from === 'oldest') return 0;
   if (from === 'newest') return Math.max(0, units.length - 1);
+  // A resume that does not hold reads from here; one that holds, from a later unit.
+  if ('resume' in from) return startIndexOf(units, { afterSeq: from.afterSeq });
   let index = 0;
   for (let i = 0; i < units.length; i += 1) {
     if ((units[i]?.firstSeq ?? Infinity) <= from.afterSeq + 1) index = i;

@@ -131,6 +131,8 @@ export type SegmentStep =
 export class SegmentScanner {
   /** File offset of the next frame (bytes before it are intact records). */
   offset = 0;
+  /** File offset of the last intact frame, or -1 before the first. */
+  lastFrameOffset = -1;
   /** Chain hash of the last intact record, and the buffer the next one is computed into. */
   private headHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
   private nextHash: Uint8Array = new Uint8Array(FRAME_HASH_BYTES);
@@ -179,6 +181,7 @@ export class SegmentScanner {
       }
       const problem = this.apply(checked.frame);
       if (problem !== null) return { end: this.corrupt(problem) };
+      this.lastFrameOffset = this.offset;
       at += checked.frame.frameBytes;
       this.offset += checked.frame.frameBytes;
     }
@@ -252,6 +255,11 @@ export class SegmentScanner {
     this.nextHash = this.headHash;
     this.headHash = hash;
     return null;
+  }
+
+  /** A copy of the chain hash of the last intact record. */
+  headHashNow(): Uint8Array {
+    return this.headHash.slice();
   }
 
   private state(): JournalState {

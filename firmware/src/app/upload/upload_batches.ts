@@ -10,7 +10,7 @@ import {
   type JournalExportContext,
 } from '../journal/journal_export.js';
 import type { PayloadFacts } from '../journal/journal_payload_fast.js';
-import { journalRead } from '../journal/journal_reader.js';
+import { journalRead, type JournalResume } from '../journal/journal_reader.js';
 import type { JournalKind } from '../journal/journal_records.js';
 import { PanVaultError } from '../journal/pan_vault.js';
 
@@ -46,6 +46,39 @@ export type UploadPassEnd =
 class PassStopped extends Error {}
 
 /**
+ * Where the next upload pass over a journal may start: just after the last record the pass
+ * before it read, instead of from the checkpoint of the segment holding the first record after
+ * the ack (which re-reads, re-hashes and re-checks every acknowledged record of that segment at
+ * every pass). Kept by the caller from pass to pass, one per journal; it holds the reader's
+ * state after that record (what a checkpoint holds: bounded as the journal's open taps are).
+ * A pass resumes only when every record before the cursor that is exported is acknowledged
+ * (the ones after the ack are ack records) and the read finds the cursor's last record still
+ * there (JournalResume); otherwise it reads as without a cursor. A pass that does not end
+ * (stopped, failed) leaves no cursor: its reader state went on past the records it read.
+ */
+export class UploadCursor {
+  private at: { readonly resume: JournalResume; readonly contentThroughSeq: number } | null =
+    null;
+
+  /** The resume for a pass after `ackThroughSeq`, or null; the cursor is empty afterwards. */
+  take(ackThroughSeq: number): JournalResume | null {
+    const at = this.at;
+    this.at = null;
+    if (at === null) return null;
+    const lastSeq = at.resume.state.lastSeq;
+    return at.contentThroughSeq <= ackThroughSeq && ackThroughSeq <= lastSeq ? at.resume : null;
+  }
+
+  /**
+   * After a pass whose read ended at `resume`: `contentThroughSeq`, the last record read that
+   * is not an ack (0 for none).
+   */
+  set(resume: JournalResume | null, contentThroughSeq: number): void {
+    this.at = resume === null ? null : { resume, contentThroughSeq };
+  }
+}
+
+/**
  * Reads the journal on `storage` from the segment that holds the first record after
  * `context.ackThroughSeq` (older segments hold only what the depot has) and hands `send`
  * every slice of records after the ack, oldest first, each within `limits`. A slice's
@@ -53,8 +86,10 @@ class PassStopped extends Error {}
  * so an ack of it lets the journal reclaim them; a range holding only ack records is never
  * sent (acking it would write another ack record, forever). `send` is awaited: the pass waits
  * for the depot. `pace`, when given, is called before each record is cut (a worker blocks
- * there while a tap runs). Errors: 'read-failed' (the storage's list or read failed, or a
- * sealed PAN did not open under the context's key).
+ * there while a tap runs). `cursor`, when given, is where the pass before ended and where this
+ * one leaves its end (see UploadCursor): the slices are the same with or without it. Errors:
+ * 'read-failed' (the storage's list or read failed, or a sealed PAN did not open under the
+ * context's key).
  */
 export async function uploadPass(
   storage: StoragePort,
@@ -63,8 +98,15 @@ export async function uploadPass(
   limits: UploadBatchLimits,
   send: (slice: UploadSlice) => Promise<UploadSliceVerdict>,
   pace?: () => void,
+  cursor?: UploadCursor,
 ): Promise<UploadPassEnd> {
   const cutter = new SliceCutter(context, limits);
+  const afterSeq = context.ackThroughSeq;
+  const resume = cursor?.take(afterSeq) ?? null;
+  // The last record before the cursor (the read takes the resume's state over).
+  const resumeLastSeq = resume?.state.lastSeq ?? 0;
+  // The last record read that is not an ack (those before a resume are all acknowledged).
+  let contentThroughSeq = 0;
   const flush = async (): Promise<void> => {
     for (let slice = cutter.take(); slice !== null; slice = cutter.take()) {
       if ((await send(slice)) === 'stop') throw new PassStopped();
@@ -75,10 +117,11 @@ export async function uploadPass(
     // depot), payloads, not decoded records: a canonical final is exported from its bytes
     // (journalExportPayloadLine, the same line byte for byte).
     const read = await journalRead(storage, fileName, {
-      from: { afterSeq: context.ackThroughSeq },
+      from: resume === null ? { afterSeq } : { resume, afterSeq },
       trackLastFinals: false,
       onRecord: null,
       onPayload: (seq, kind, payload, facts) => {
+        if (kind !== 'ack') contentThroughSeq = seq;
         pace?.();
         cutter.push(seq, kind, payload, facts);
       },
@@ -87,7 +130,12 @@ export async function uploadPass(
     if (!read.ok) return { kind: 'read-failed', detail: read.detail };
     cutter.end();
     await flush();
-    return { kind: 'drained', throughSeq: cutter.lastSeq() };
+    // A resumed read passed over the records before the cursor (after the ack, acks only),
+    // which a read from the checkpoint would have counted as seen.
+    const passedOver = read.value.resumed ? resumeLastSeq : 0;
+    const throughSeq = Math.max(cutter.lastSeq(), passedOver);
+    cursor?.set(read.value.resume, contentThroughSeq);
+    return { kind: 'drained', throughSeq };
   } catch (error) {
     if (error instanceof PassStopped) return { kind: 'stopped' };
     // A sealed PAN that does not open (another key, a tampered record): nothing past it goes.

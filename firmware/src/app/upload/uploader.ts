@@ -15,7 +15,7 @@ import type { Journal } from '../journal/journal.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
 import type { PanVault } from '../journal/pan_vault.js';
-import { uploadPass, type UploadBatchLimits } from './upload_batches.js';
+import { UploadCursor, uploadPass, type UploadBatchLimits } from './upload_batches.js';
 import type { UploadParamsPort } from './upload_params.js';
 import { uploadBackoffMs, uploadDetailSafe, type UploadBackoff } from './upload_backoff.js';
 import {
@@ -113,6 +113,8 @@ export class Uploader {
   private passRunning = false;
   /** When betweenTaps last wrote an ack (the clock's nowMs), -Infinity before the first. */
   private ackWrittenMs = Number.NEGATIVE_INFINITY;
+  /** Where the next pass read here goes on from (see UploadCursor). */
+  private readonly cursor = new UploadCursor();
 
   constructor(
     private readonly ports: UploaderPorts,
@@ -186,7 +188,8 @@ export class Uploader {
     };
     const run = this.ports.passRunner ?? uploadPassRunner(
       this.ports.readPass
-        ?? ((c, l, send) => uploadPass(this.ports.storage, this.ports.journalFileName, c, l, send)),
+        ?? ((c, l, send) => uploadPass(this.ports.storage, this.ports.journalFileName, c, l, send,
+          undefined, this.cursor)),
       { depot: this.ports.depot, terminalId: this.config.terminalId,
         waitForNoTap: () => this.waitForNoTap() },
     );

@@ -1,0 +1,242 @@
+// Upload cursor: a pass that goes on from where the pass before ended hands the depot the same
+// slices as a pass that reads from the checkpoint of the segment holding the first record after
+// the ack (the truth: uploadPass without a cursor, on the same files), reads less when it
+// resumes, and falls back to that read when its last record is gone or changed (segment
+// reclaimed, a record cut by a power cut and written again, a flipped bit). Damage after the
+// cursor stops both reads at the same record.
+
+import { describe, expect, it } from 'vitest';
+
+import { StorageSim } from '../../host-sim/src/storage_sim.js';
+import type { HalResult } from '../../hal/src/ports/hal_status.js';
+import { Journal } from '../src/app/journal/journal.js';
+import type { JournalEntry } from '../src/app/journal/journal_records.js';
+import {
+  UploadCursor, uploadPass, type UploadPassEnd, type UploadSlice,
+} from '../src/app/upload/upload_batches.js';
+import {
+  FIXTURE_VAULT, JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, recovery, torn,
+} from './journal_fixtures.js';
+
+const LIMITS = { recordsMax: 7, bytesMax: 1 << 20 };
+const SEGMENT_BYTES = 16_000;
+
+interface Rig {
+  readonly sim: StorageSim;
+  journal: Journal;
+  /** Bytes read from the medium so far (whole files and windows). */
+  readonly bytesRead: () => number;
+  n: number;
+}
+
+async function rig(seed: number): Promise<Rig> {
+  const sim = new StorageSim({ totalBytes: 1 << 24, prng: newPrng(seed), tornModes: ['prefix'] });
+  let bytes = 0;
+  const read = sim.read.bind(sim);
+  sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
+    const result = await read(name);
+    if (result.ok) bytes += result.value.length;
+    return result;
+  };
+  const readAt = sim.readAt.bind(sim);
+  sim.readAt = async (name, offset, into): Promise<HalResult<number>> => {
+    const result = await readAt(name, offset, into);
+    if (result.ok) bytes += result.value;
+    return result;
+  };
+  return { sim, journal: await openJournal(sim), bytesRead: () => bytes, n: 0 };
+}
+
+async function openJournal(sim: StorageSim): Promise<Journal> {
+  const options = { ...journalOptions(newClock(), 1 << 22), segmentBytesMax: SEGMENT_BYTES };
+  const opened = await Journal.open(sim, options);
+  if (!opened.ok) throw new Error(`${opened.error} ${opened.detail}`);
+  return opened.value.journal;
+}
+
+async function append(rig: Rig, entry: JournalEntry): Promise<void> {
+  const appended = await rig.journal.append(entry);
+  if (!appended.ok) throw new Error(`${entry.kind}: ${appended.error} ${appended.detail}`);
+}
+
+/** `count` taps: approved, declined, torn (each torn one reconciled at the next tap). */
+async function taps(rig: Rig, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    rig.n += 1;
+    const key = card(rig.n);
+    const pendingSeq = rig.journal.summary().lastSeq + 1;
+    await append(rig, { kind: 'pending', recovery: recovery(key, rig.n), fareRule: 'flat',
+      amountMinor: 200 });
+    if (rig.n % 4 === 1) await append(rig, torn(pendingSeq, key, rig.n));
+    else if (rig.n % 4 === 2) {
+      await append(rig, { kind: 'declined', pendingSeq, card: key, reason: 'expired' });
+    } else await append(rig, { kind: 'final', pendingSeq, clearing: clearing(key, rig.n) });
+    const uncertain = rig.journal.uncertainAll().filter((tap) => tap.kind === 'torn');
+    for (const tap of uncertain.slice(0, rig.n % 4 === 3 ? 1 : 0)) {
+      await append(rig, { kind: 'reconciled', targetSeq: tap.seq, outcome: 'not_debited',
+        finalSeq: null, note: 'ATC' });
+    }
+  }
+}
+
+interface Pass {
+  readonly end: UploadPassEnd;
+  readonly slices: UploadSlice[];
+  readonly bytesRead: number;
+}
+
+/** One pass after the journal's ack (or `ackThroughSeq`); `stopAt`: the slice refused. */
+async function pass(
+  rig: Rig,
+  cursor: UploadCursor | undefined,
+  ackThroughSeq = rig.journal.summary().ackThroughSeq,
+  stopAt = Infinity,
+): Promise<Pass> {
+  const slices: UploadSlice[] = [];
+  const before = rig.bytesRead();
+  const openSeqs = new Set(rig.journal.uncertainAll().map((tap) => tap.seq));
+  const context = { ackThroughSeq, openSeqs, vault: FIXTURE_VAULT };
+  const end = await uploadPass(rig.sim, JOURNAL_FILE, context, LIMITS, async (slice) => {
+    if (slices.length >= stopAt) return 'stop';
+    slices.push(slice);
+    return 'continue';
+  }, undefined, cursor);
+  return { end, slices, bytesRead: rig.bytesRead() - before };
+}
+
+/**
+ * A pass with `cursor` and one without: the same slices and end. The cursor's pass, its bytes
+ * read less those of the other (negative: it resumed; 0: it could not even try, its segment
+ * gone; positive: it read its last record, found it changed, and read from the checkpoint).
+ */
+async function passBoth(rig: Rig, cursor: UploadCursor, ackThroughSeq?: number): Promise<Pass> {
+  const truth = await pass(rig, undefined, ackThroughSeq);
+  const resumed = await pass(rig, cursor, ackThroughSeq);
+  expect(resumed.slices).toEqual(truth.slices);
+  expect(resumed.end).toEqual(truth.end);
+  return { ...resumed, bytesRead: resumed.bytesRead - truth.bytesRead };
+}
+
+/** The ack the journal writes after a drained pass (what the depot stored). */
+async function ackDrained(rig: Rig, drained: Pass): Promise<void> {
+  const last = drained.slices.at(-1);
+  if (last !== undefined) await append(rig, { kind: 'ack', throughSeq: last.throughSeq });
+}
+
+describe('upload cursor', () => {
+  it('passAfterPass_resumesAtTheCursor_sameSlices_fewerBytes', async () => {
+    const r = await rig(1);
+    const cursor = new UploadCursor();
+    let resumedPasses = 0;
+    // Bounded: 40 rounds of a few taps (segments rotate and are reclaimed on the way).
+    for (let round = 0; round < 40; round += 1) {
+      await taps(r, round % 5 === 4 ? 0 : 1 + (round % 3));
+      const both = await passBoth(r, cursor);
+      expect(both.end.kind).toBe('drained');
+      // Negative: the cursor's pass read fewer bytes than the read from the checkpoint.
+      if (round > 0 && both.bytesRead < 0) resumedPasses += 1;
+      await ackDrained(r, both);
+    }
+    expect(r.journal.summary().segmentCount).toBeLessThanOrEqual(2);
+    expect(r.n).toBeGreaterThan(40);
+    // Only a pass right after a rotation may read from a checkpoint instead.
+    expect(resumedPasses).toBeGreaterThan(25);
+  });
+
+  it('cursorSegmentReclaimed_fallsBackToTheCheckpointRead', async () => {
+    const r = await rig(2);
+    const cursor = new UploadCursor();
+    await taps(r, 3);
+    await ackDrained(r, await passBoth(r, cursor));
+    const segment = (): number => r.journal.summary().segmentCount;
+    const first = r.journal.summary().lastSeq;
+    // More taps without a pass: the journal rotates, then an ack of them all reclaims.
+    while (segment() < 2) await taps(r, 1);
+    await taps(r, 2);
+    await append(r, { kind: 'ack', throughSeq: first + 1 });
+    const names = r.sim.durableNames();
+    await append(r, { kind: 'ack', throughSeq: r.journal.summary().lastSeq - 3 });
+    expect(r.sim.durableNames()).not.toEqual(names);
+    expect(r.sim.durableNames()).not.toContain(JOURNAL_FILE);
+    expect((await passBoth(r, cursor)).bytesRead).toBe(0);
+  });
+
+  it('lastRecordCutByAPowerCutAndWrittenAgain_fallsBack', async () => {
+    const r = await rig(3);
+    const cursor = new UploadCursor();
+    await taps(r, 4);
+    await passBoth(r, cursor);
+    // The pass read the last record before its sync; power went: recovery cuts it as torn,
+    // and the validator writes other records under the same seqs.
+    const segment = [...r.sim.durableNames()].filter((name) => name.endsWith('.bin')).at(-1);
+    if (segment === undefined) throw new Error('segment');
+    const size = r.sim.durableBytes(segment).length;
+    const cut = await r.sim.truncate(segment, size - 10);
+    expect(cut.ok).toBe(true);
+    await r.sim.sync(segment);
+    const seqBefore = r.journal.summary().lastSeq;
+    r.journal = await openJournal(r.sim);
+    expect(r.journal.summary().lastSeq).toBe(seqBefore - 1);
+    await append(r, { kind: 'declined', pendingSeq: null, card: card(500), reason: 'deny' });
+    await taps(r, 2);
+    // The depot stored everything the first pass read, the lost record too.
+    const both = await passBoth(r, cursor, seqBefore);
+    expect(both.bytesRead).toBeGreaterThan(0);
+    expect(both.slices.at(-1)?.throughSeq).toBe(r.journal.summary().lastSeq);
+  });
+
+  it('flippedBit_afterTheCursor_stopsBothReadsAtTheSameRecord', async () => {
+    const r = await rig(4);
+    const cursor = new UploadCursor();
+    await taps(r, 3);
+    await passBoth(r, cursor);
+    const ack = r.journal.summary().lastSeq;
+    const segment = [...r.sim.durableNames()].filter((name) => name.endsWith('.bin')).at(-1);
+    if (segment === undefined) throw new Error('segment');
+    await taps(r, 1);
+    const intact = r.journal.summary().lastSeq;
+    const at = r.sim.durableBytes(segment).length;
+    await taps(r, 4);
+    expect(r.sim.durableNames().filter((name) => name.endsWith('.bin')).at(-1)).toBe(segment);
+    // A byte in the first record of the second tap after the cursor: its CRC fails.
+    r.sim.corruptByte(segment, at + 30, 0x7e);
+    const truthCursor = new UploadCursor();
+    const both = await passBoth(r, cursor, ack);
+    expect(both.bytesRead).toBeLessThan(0);
+    expect(both.end).toEqual({ kind: 'drained', throughSeq: intact });
+    // The damage stays: a new cursor after this pass still stops there.
+    await passBoth(r, truthCursor, ack);
+  });
+
+  it('flippedBit_inTheCursorsLastRecord_fallsBackAndFindsIt', async () => {
+    const r = await rig(5);
+    const cursor = new UploadCursor();
+    await taps(r, 3);
+    await passBoth(r, cursor);
+    const segment = [...r.sim.durableNames()].filter((name) => name.endsWith('.bin')).at(-1);
+    if (segment === undefined) throw new Error('segment');
+    const size = r.sim.durableBytes(segment).length;
+    const read = r.journal.summary().lastSeq;
+    await taps(r, 2);
+    r.sim.corruptByte(segment, size - 40, 0x00);
+    const both = await passBoth(r, cursor, read);
+    expect(both.bytesRead).toBeGreaterThan(0);
+    // The read from the checkpoint stops at the damaged record: nothing after it goes.
+    expect(both.end).toEqual({ kind: 'drained', throughSeq: read });
+    expect(both.slices).toEqual([]);
+  });
+
+  it('stoppedPass_leavesNoCursor_recordsBeforeTheCursorUnsent_readFromTheCheckpoint', async () => {
+    const r = await rig(6);
+    const cursor = new UploadCursor();
+    await taps(r, 12);
+    const stopped = await pass(r, cursor, 0, 1);
+    expect(stopped.end).toEqual({ kind: 'stopped' });
+    await passBoth(r, cursor, stopped.slices.at(-1)?.throughSeq ?? 0);
+    // A drained pass whose last batch the depot did not store: the next one must resend it.
+    const drained = await pass(r, cursor, 0);
+    const stored = drained.slices.at(-2)?.throughSeq ?? 0;
+    const resend = await passBoth(r, cursor, stored);
+    expect(resend.slices[0]?.firstSeq).toBe(stored + 1);
+  });
+});
