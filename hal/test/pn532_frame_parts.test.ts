@@ -48,3 +48,29 @@ describe('encodePn532FrameParts', () => {
     );
   });
 });
+
+describe('frame and body ownership', () => {
+  it('framesAndBodies_ownTheirBytes_whateverLaterFramesAndDecodesDo', () => {
+    // Long frames and bodies may share one buffer underneath: each must still be the caller's
+    // alone, with every byte where the frame format puts it, however many follow it.
+    const kept: { frame: Uint8Array; body: Uint8Array; expected: Uint8Array }[] = [];
+    const decoder = new Pn532FrameDecoder();
+    for (let k = 0; k < 400; k += 1) {
+      const size = 1 + ((k * 37) % (PN532_FRAME_LEN_MAX - 1));
+      const expected = bytes(k + 1, size);
+      const frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, expected);
+      decoder.push(frame);
+      const ev = decoder.next();
+      if (ev?.kind !== 'frame') throw new Error(`frame ${k} not decoded`);
+      kept.push({ frame, body: ev.body, expected });
+    }
+    // Scribble over every body: no other frame or body may change.
+    for (const { body } of kept) body.fill(0xee);
+    for (const [k, { frame, body, expected }] of kept.entries()) {
+      expect(body.length, `body ${k}`).toBe(expected.length);
+      const dataAt = expected.length + 1 > 255 ? 9 : 6;
+      expect(frame.subarray(dataAt, dataAt + expected.length), `frame ${k}`).toEqual(expected);
+      expect(body.every((b) => b === 0xee)).toBe(true);
+    }
+  });
+});

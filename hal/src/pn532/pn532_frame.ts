@@ -44,7 +44,10 @@ export type Pn532FrameEvent =
   | { readonly kind: 'nack' }
   /** The error (syntax) frame, payload 7F. */
   | { readonly kind: 'error' }
-  /** An information frame with good checksums. `body` is PD0..PDn (command code first). */
+  /**
+   * An information frame with good checksums. `body` is PD0..PDn (command code first), a copy
+   * that is the receiver's, possibly a view into a shared buffer (as encodePn532Frame's).
+   */
   | {
       readonly kind: 'frame';
       readonly tfi: number;
@@ -72,13 +75,43 @@ export function pn532FrameLengthBytes(bodyBytes: number): number {
 /**
  * Builds an information frame, normal when TFI + body fit in 255 bytes, extended otherwise.
  * Throws RangeError (a programmer error) for an empty body, a body beyond
- * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255.
+ * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255. The frame is the caller's, but may
+ * be a view into a shared buffer (mind byteOffset when reading its `buffer`).
  */
 export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
   return encodePn532FrameParts(tfi, NO_BYTES, body);
 }
 
 const NO_BYTES: readonly number[] = [];
+
+/**
+ * Frames and decoded bodies longer than this are carved from a shared slab (see frameBytes);
+ * shorter ones are allocated alone. V8 keeps a typed array of up to 64 bytes on its own heap,
+ * cheaply; a longer one gets a backing store of its own, about ten times the cost to make and
+ * a burden on the collector, and most answers (records, certificates) are longer.
+ */
+const FRAME_ALONE_BYTES_MAX = 64;
+/** One slab holds dozens of maximal frames (PN532_FRAME_LEN_MAX + extended overhead). */
+const FRAME_SLAB_BYTES = 16 * 1024;
+let frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
+let frameSlabUsed = 0;
+
+/**
+ * A zeroed array of `length` bytes that belongs to its caller alone, as `new Uint8Array`
+ * gives, but possibly a view into a shared buffer (as Node's pooled Buffers are): a nonzero
+ * byteOffset, and a `buffer` larger than the array. Slab space is never reused; a slab is
+ * collected once no array carved from it is left.
+ */
+function frameBytes(length: number): Uint8Array {
+  if (length <= FRAME_ALONE_BYTES_MAX) return new Uint8Array(length);
+  if (frameSlabUsed + length > FRAME_SLAB_BYTES) {
+    frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
+    frameSlabUsed = 0;
+  }
+  const out = new Uint8Array(frameSlab, frameSlabUsed, length);
+  frameSlabUsed += length;
+  return out;
+}
 
 /**
  * `encodePn532Frame(tfi, head followed by body)`, without building that body first (a
@@ -96,7 +129,7 @@ export function encodePn532FrameParts(
   if (!Number.isInteger(tfi) || tfi < 0 || tfi > 0xff) throw new RangeError(`tfi ${tfi}`);
   const extended = len > PN532_NORMAL_LEN_MAX;
   const header = extended ? 8 : 5;
-  const out = new Uint8Array(pn532FrameLengthBytes(bodyBytes));
+  const out = frameBytes(pn532FrameLengthBytes(bodyBytes));
   out[0] = 0x00;
   out[1] = 0x00;
   out[2] = 0xff;
@@ -182,7 +215,8 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
   if (len === 1 && tfi === PN532_ERROR_FRAME_7F) {
     return { kind: 'event', event: { kind: 'error' }, consumed };
   }
-  const body = buf.slice(dataAt + 1, dataAt + len);
+  const body = frameBytes(len - 1);
+  body.set(buf.subarray(dataAt + 1, dataAt + len));
   return {
     kind: 'event',
     event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 },
