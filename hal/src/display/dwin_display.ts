@@ -99,20 +99,48 @@ export function dwinScreenBytes(
 ): Uint8Array {
   const regionTexts = screenTexts(screen);
   const frames: Uint8Array[] = [];
+  let total = 0;
   for (const name of SCREEN_REGIONS) {
-    const region = layout.regions[name];
-    const value = dwinTextValue(regionTexts[name], region.capacityBytes);
-    frames.push(dwinWriteFrame(region.vp, value.data, options));
+    const frame = dwinScreenTextFrame(layout.regions[name], regionTexts[name], options);
+    frames.push(frame);
+    total += frame.length;
   }
-  frames.push(dwinPageSwitchFrame(layout.pages[screen.kind], options));
-  const total = frames.reduce((sum, frame) => sum + frame.length, 0);
-  const bytes = new Uint8Array(total);
+  const pageSwitch = dwinPageSwitchFrame(layout.pages[screen.kind], options);
+  const bytes = new Uint8Array(total + pageSwitch.length);
   let at = 0;
   for (const frame of frames) {
     bytes.set(frame, at);
     at += frame.length;
   }
+  bytes.set(pageSwitch, at);
   return bytes;
+}
+
+/**
+ * Text frames already built, by region, CRC setting and text. Screens repeat (the same
+ * titles, messages and footers tap after tap), and a frame depends on nothing else. Bounded:
+ * when full, the oldest entry goes (amounts and balances make many one-off texts). The
+ * frames never leave this module; each screen copies them into bytes of its own.
+ */
+const TEXT_FRAMES_MAX = 512;
+const textFrames = new Map<string, Uint8Array>();
+
+/** The write frame of `text` in `region`, from textFrames when it was built before. */
+function dwinScreenTextFrame(
+  region: DwinTextRegion,
+  text: string,
+  options: DwinFrameOptions,
+): Uint8Array {
+  const key = `${options.crc ? 'c' : 'n'}${region.vp}:${region.capacityBytes}:${text}`;
+  const known = textFrames.get(key);
+  if (known !== undefined) return known;
+  const frame = dwinWriteFrame(region.vp, dwinTextValue(text, region.capacityBytes).data, options);
+  if (textFrames.size >= TEXT_FRAMES_MAX) {
+    const oldest = textFrames.keys().next();
+    if (oldest.done !== true) textFrames.delete(oldest.value);
+  }
+  textFrames.set(key, frame);
+  return frame;
 }
 
 export interface DwinDisplayOptions {
