@@ -85,25 +85,24 @@ export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
 const NO_BYTES: readonly number[] = [];
 
 /**
- * Frames and decoded bodies longer than this are carved from a shared slab (see frameBytes);
- * shorter ones are allocated alone. V8 keeps a typed array of up to 64 bytes on its own heap,
- * cheaply; a longer one gets a backing store of its own, about ten times the cost to make and
- * a burden on the collector, and most answers (records, certificates) are longer.
+ * Frames and decoded bodies are carved from a shared slab (see frameBytes), not allocated one
+ * by one. V8 gives a typed array of more than 64 bytes a backing store of its own, about ten
+ * times the cost of a view, and keeps a shorter one on its heap, where the first `subarray`
+ * or `buffer` of it (the driver takes the answer after its response code as a subarray)
+ * moves it off the heap at about the same cost. A view into a slab costs neither.
+ * One slab holds dozens of maximal frames (PN532_FRAME_LEN_MAX + extended overhead).
  */
-const FRAME_ALONE_BYTES_MAX = 64;
-/** One slab holds dozens of maximal frames (PN532_FRAME_LEN_MAX + extended overhead). */
 const FRAME_SLAB_BYTES = 16 * 1024;
 let frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
 let frameSlabUsed = 0;
 
 /**
  * A zeroed array of `length` bytes that belongs to its caller alone, as `new Uint8Array`
- * gives, but possibly a view into a shared buffer (as Node's pooled Buffers are): a nonzero
+ * gives, but a view into a shared buffer (as Node's pooled Buffers are): a nonzero
  * byteOffset, and a `buffer` larger than the array. Slab space is never reused; a slab is
  * collected once no array carved from it is left.
  */
 function frameBytes(length: number): Uint8Array {
-  if (length <= FRAME_ALONE_BYTES_MAX) return new Uint8Array(length);
   if (frameSlabUsed + length > FRAME_SLAB_BYTES) {
     frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
     frameSlabUsed = 0;

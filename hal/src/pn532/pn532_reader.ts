@@ -607,7 +607,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
     const parts: Uint8Array[] = [];
     let total = 0;
-    let r = await this.exchangePart(target.tg, capdu.subarray(at), deadlineMs);
+    // Most C-APDUs fit one frame: the array itself, not a view of it (the first view of a short
+    // array moves its bytes off V8's heap, a cost of its own).
+    const last = at === 0 ? capdu : capdu.subarray(at);
+    let r = await this.exchangePart(target.tg, last, deadlineMs);
     for (;;) {
       if (!r.ok) return r;
       total += r.value.data.length;
