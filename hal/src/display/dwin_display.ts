@@ -117,30 +117,52 @@ export function dwinScreenBytes(
 }
 
 /**
- * Text frames already built, by region, CRC setting and text. Screens repeat (the same
- * titles, messages and footers tap after tap), and a frame depends on nothing else. Bounded:
- * when full, the oldest entry goes (amounts and balances make many one-off texts). The
- * frames never leave this module; each screen copies them into bytes of its own.
+ * Text frames already built, for one region and CRC setting, by text. Screens repeat (the
+ * same titles, messages and footers tap after tap), and a frame depends on nothing else.
+ * Bounded: when full, the oldest entry goes (amounts and balances make many one-off texts).
+ * The frames never leave this module; each screen copies them into bytes of its own.
  */
-const TEXT_FRAMES_MAX = 512;
-const textFrames = new Map<string, Uint8Array>();
+interface DwinTextFrames {
+  readonly vp: number;
+  readonly capacityBytes: number;
+  readonly byText: Map<string, Uint8Array>;
+}
 
-/** The write frame of `text` in `region`, from textFrames when it was built before. */
+const TEXT_FRAMES_PER_REGION_MAX = 128;
+/** Per region object (layouts are constants): the caches with CRC off [0] and on [1]. */
+const textFramesOf = new WeakMap<DwinTextRegion, DwinTextFrames[]>();
+
+/** The write frame of `text` in `region`, built once while it stays in its region's cache. */
 function dwinScreenTextFrame(
   region: DwinTextRegion,
   text: string,
   options: DwinFrameOptions,
 ): Uint8Array {
-  const key = `${options.crc ? 'c' : 'n'}${region.vp}:${region.capacityBytes}:${text}`;
-  const known = textFrames.get(key);
+  const cache = dwinScreenTextFrames(region, options.crc);
+  const known = cache.byText.get(text);
   if (known !== undefined) return known;
   const frame = dwinWriteFrame(region.vp, dwinTextValue(text, region.capacityBytes).data, options);
-  if (textFrames.size >= TEXT_FRAMES_MAX) {
-    const oldest = textFrames.keys().next();
-    if (oldest.done !== true) textFrames.delete(oldest.value);
+  if (cache.byText.size >= TEXT_FRAMES_PER_REGION_MAX) {
+    const oldest = cache.byText.keys().next();
+    if (oldest.done !== true) cache.byText.delete(oldest.value);
   }
-  textFrames.set(key, frame);
+  cache.byText.set(text, frame);
   return frame;
+}
+
+/** The cache of `region` and `crc`: a new one when the region object changed since. */
+function dwinScreenTextFrames(region: DwinTextRegion, crc: boolean): DwinTextFrames {
+  let caches = textFramesOf.get(region);
+  if (caches === undefined) {
+    caches = [];
+    textFramesOf.set(region, caches);
+  }
+  const slot = crc ? 1 : 0;
+  const found = caches[slot];
+  if (found?.vp === region.vp && found.capacityBytes === region.capacityBytes) return found;
+  const fresh = { vp: region.vp, capacityBytes: region.capacityBytes, byText: new Map() };
+  caches[slot] = fresh;
+  return fresh;
 }
 
 export interface DwinDisplayOptions {

@@ -83,6 +83,24 @@ describe('dwinScreenBytes with repeated texts', () => {
     expect(hex(crc.subarray(0, 14))).toBe('5a a5 0b 82 50 00 b6 e0 bf a8 ff ff 49 6e');
   });
 
+  it('dwinScreenBytes_regionEditedInPlace_writesToItsNewPlace', () => {
+    // TypeScript says readonly; plain JavaScript may still edit a layout it built.
+    const title = { vp: 0x5000, capacityBytes: 64 };
+    const layout: DwinLayout = {
+      ...DWIN_LAYOUT_DEFAULT,
+      regions: { ...DWIN_LAYOUT_DEFAULT.regions, title },
+    };
+    const screen: DisplayScreen = { kind: 'multipleCards' };
+    expect(hex(dwinScreenBytes(screen, layout, { crc: false }).subarray(0, 6))).toBe(
+      '5a a5 09 82 50 00',
+    );
+    title.vp = 0x5100;
+    title.capacityBytes = 4;
+    expect(hex(dwinScreenBytes(screen, layout, { crc: false }).subarray(0, 10))).toBe(
+      '5a a5 07 82 51 00 b6 e0 ff ff',
+    );
+  });
+
   it('dwinScreenBytes_afterManyOneOffTexts_stillWritesEachExactly', () => {
     const screenOf = (fareMinor: number): DisplayScreen => ({
       kind: 'idle',
