@@ -8,6 +8,7 @@ import {
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
   encodePn532Frame,
+  encodePn532FrameCode,
   encodePn532FrameParts,
 } from '../src/pn532/pn532_frame.js';
 
@@ -46,6 +47,25 @@ describe('encodePn532FrameParts', () => {
     expect(encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, [0x41, 0x00], [0x90, 0x00])).toEqual(
       Uint8Array.of(0x00, 0x00, 0xff, 0x05, 0xfb, 0xd5, 0x41, 0x00, 0x90, 0x00, 0x5a, 0x00),
     );
+  });
+});
+
+describe('encodePn532FrameCode', () => {
+  it('equalsTheFrameOfCodeParamsAndDataJoined_forEverySize', () => {
+    for (let size = 0; size <= PN532_FRAME_LEN_MAX - 3; size += 5) {
+      const data = bytes(size + 7, size);
+      const joined = Uint8Array.from([0x40, 0x01, ...data]);
+      const frame = encodePn532FrameCode(0xd4, 0x40, [0x01], data);
+      expect(frame, `size ${size}`).toEqual(encodePn532Frame(0xd4, joined));
+    }
+    expect(encodePn532FrameCode(0xd4, 0x02, [], new Uint8Array(0))).toEqual(
+      Uint8Array.of(0x00, 0x00, 0xff, 0x02, 0xfe, 0xd4, 0x02, 0x2a, 0x00),
+    );
+  });
+
+  it('refusesAFrameBeyondTheLimit', () => {
+    const data = new Uint8Array(PN532_FRAME_LEN_MAX - 2);
+    expect(() => encodePn532FrameCode(0xd4, 0x40, [0x01], data)).toThrow(RangeError);
   });
 });
 

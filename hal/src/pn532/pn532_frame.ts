@@ -122,7 +122,35 @@ export function encodePn532FrameParts(
   head: ArrayLike<number>,
   body: ArrayLike<number>,
 ): Uint8Array {
-  const bodyBytes = head.length + body.length;
+  return encodeFrameOf(tfi, NO_CODE, head, body);
+}
+
+/**
+ * `encodePn532FrameParts(tfi, [code, ...head], body)` without that array: a command frame
+ * from its code, parameters and data, as the driver sends every command. Throws as
+ * `encodePn532Frame`.
+ */
+export function encodePn532FrameCode(
+  tfi: number,
+  code: number,
+  head: ArrayLike<number>,
+  body: ArrayLike<number>,
+): Uint8Array {
+  return encodeFrameOf(tfi, code, head, body);
+}
+
+/** encodeFrameOf without a code byte before `head`. */
+const NO_CODE = undefined;
+
+/** The frame of `code` (unless NO_CODE), `head` and `body`, in one array. */
+function encodeFrameOf(
+  tfi: number,
+  code: number | undefined,
+  head: ArrayLike<number>,
+  body: ArrayLike<number>,
+): Uint8Array {
+  const codeBytes = code === NO_CODE ? 0 : 1;
+  const bodyBytes = codeBytes + head.length + body.length;
   const len = bodyBytes + 1;
   if (bodyBytes === 0 || len > PN532_FRAME_LEN_MAX) throw new RangeError(`body ${bodyBytes}`);
   if (!Number.isInteger(tfi) || tfi < 0 || tfi > 0xff) throw new RangeError(`tfi ${tfi}`);
@@ -143,8 +171,9 @@ export function encodePn532FrameParts(
     out[4] = (0x100 - len) & 0xff;
   }
   out[header] = tfi;
-  out.set(head, header + 1);
-  out.set(body, header + 1 + head.length);
+  if (code !== NO_CODE) out[header + 1] = code;
+  out.set(head, header + 1 + codeBytes);
+  out.set(body, header + 1 + codeBytes + head.length);
   let sum = 0;
   // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
   for (let k = header; k < header + len; k += 1) sum += out[k] ?? 0;

@@ -67,7 +67,7 @@ import {
   PN532_TFI_D4_HOST_TO_PN532,
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
-  encodePn532FrameParts,
+  encodePn532FrameCode,
   type Pn532FrameEvent,
 } from './pn532_frame.js';
 
@@ -601,7 +601,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     let at = 0;
     while (capdu.length - at > PN532_DATA_OUT_MAX) {
       const part = capdu.subarray(at, at + PN532_DATA_OUT_MAX);
-      const r = await this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+      const sent = this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+      const r = this.exchangePartAnswer(await sent);
       if (!r.ok) return r;
       at += PN532_DATA_OUT_MAX;
     }
@@ -610,7 +611,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     // Most C-APDUs fit one frame: the array itself, not a view of it (the first view of a short
     // array moves its bytes off V8's heap, a cost of its own).
     const last = at === 0 ? capdu : capdu.subarray(at);
-    let r = await this.exchangePart(target.tg, last, deadlineMs);
+    let r = this.exchangePartAnswer(await this.exchangePart(target.tg, last, deadlineMs));
     for (;;) {
       if (!r.ok) return r;
       total += r.value.data.length;
@@ -618,7 +619,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       parts.push(r.value.data);
       if (!r.value.more) break;
       // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
-      r = await this.exchangePart(target.tg, new Uint8Array(0), deadlineMs);
+      r = this.exchangePartAnswer(await this.exchangePart(target.tg, NO_DATA, deadlineMs));
     }
     // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
     const rapdu = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
@@ -626,15 +627,24 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return halOk(rapdu);
   }
 
-  /** One InDataExchange frame; maps the status byte through the table. */
-  private async exchangePart(
+  /**
+   * Sends one InDataExchange frame; its answer goes through exchangePartAnswer. Not async:
+   * the caller awaits the command itself, one promise fewer for every APDU.
+   */
+  private exchangePart(
     tg: number,
     dataOut: Uint8Array,
     deadlineMs: number,
-  ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
+  ): Promise<HalResult<Uint8Array>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
-    if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
-    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
+    if (timeoutMs <= 0) return Promise.resolve(halErr(HalStatus.TIMEOUT, 'APDU deadline passed'));
+    return this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
+  }
+
+  /** The answer to one InDataExchange frame; maps the status byte through the table. */
+  private exchangePartAnswer(
+    r: HalResult<Uint8Array>,
+  ): HalResult<{ more: boolean; data: Uint8Array }> {
     if (!r.ok) return r;
     const status = r.value[0];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
@@ -714,7 +724,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     data: Uint8Array = NO_DATA,
   ): Promise<HalResult<Uint8Array>> {
     // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
-    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code, ...params], data);
+    const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
