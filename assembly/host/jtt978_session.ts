@@ -201,6 +201,8 @@ const QPBOC_DECISIONS: Readonly<Record<QpbocHostDecision, number>> = {
 /** OP_TXN_LINK_LOST causes: the card left (2), the PSAM failed (4). */
 const CAUSE_CARD_GONE = 2;
 const CAUSE_PSAM = 4;
+/** The input of the operations that take none (the kernel only reads it). */
+const NO_INPUT = new Uint8Array(0);
 
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
@@ -314,13 +316,16 @@ const KINDS: ReadonlyMap<number, Jtt978OutcomeKind> = new Map([
   [KernelStatus.STATUS_RECOVERY_NOT_PENDING, 'recovery-not-pending'],
 ]);
 
-/** Decodes a final status and its output (outcome header with path 4, then the record). */
+/**
+ * Decodes a final status and its output (outcome header with path 4, then the record). Each
+ * return is one literal of every field, not a spread grown one property at a time (slow in V8).
+ */
 export function decodeJtt978Outcome(status: number, out: Uint8Array): Jtt978Outcome {
   const kind = KINDS.get(status);
-  const base = { status, statusName: kernelStatusName(status) };
   if (kind === undefined || out.length < OUTCOME_HEADER_BYTES) {
     return {
-      ...base,
+      status,
+      statusName: kernelStatusName(status),
       kind: status === KernelStatus.ERR_KERNEL_FAULT ? 'fault' : 'terminated',
       reason: 'none',
       reasonCode: 0,
@@ -340,7 +345,8 @@ export function decodeJtt978Outcome(status: number, out: Uint8Array): Jtt978Outc
   const bytes =
     recordLength > 0 ? out.slice(OUTCOME_HEADER_BYTES, OUTCOME_HEADER_BYTES + 93) : null;
   return {
-    ...base,
+    status,
+    statusName: kernelStatusName(status),
     kind,
     reasonCode: view.getUint8(1),
     reason: jtt978ReasonName(view.getUint8(1)),
@@ -388,44 +394,56 @@ async function driveAll(
   const decisions: QpbocCardIdentity[] = [];
   let status = first;
   for (let steps = 0; steps < STEPS_MAX; steps += 1) {
-    const next = await driveStep(kernel, io, status, transcript, decisions);
+    let next: number | null;
+    if (status === KernelStatus.STATUS_NEED_APDU || status === KernelStatus.STATUS_NEED_PSAM_APDU) {
+      // Most steps are an APDU: served here, not in driveStep, so each costs no promise of its
+      // own beyond the device's.
+      const out = kernel.output().slice();
+      const psam = status === KernelStatus.STATUS_NEED_PSAM_APDU;
+      const rapdu = psam ? await io.psamTransceive(out) : await io.transceive(out);
+      next = exchangeStep(kernel, psam, out, rapdu, transcript);
+    } else {
+      next = await driveStep(kernel, io, status, decisions);
+    }
     if (next === null) return finish(kernel, status, transcript, decisions);
     status = next;
   }
   // A kernel that never ends is a kernel bug: abandon it and report a fault.
-  kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
+  kernel.step(KernelOp.OP_TXN_ABORT, 0, NO_INPUT);
   return finish(kernel, KernelStatus.ERR_INTERNAL, transcript, decisions);
 }
 
-/** One host action for a continue status; null when `status` is final. */
+/** Records an exchange and hands its answer (or the lost link) to the kernel. */
+function exchangeStep(
+  kernel: Kernel,
+  psam: boolean,
+  capdu: Uint8Array,
+  rapdu: Uint8Array | null,
+  transcript: DeviceExchange[],
+): number {
+  transcript.push({
+    device: psam ? 'psam' : 'card',
+    capdu,
+    rapdu: rapdu?.slice() ?? null,
+  });
+  if (rapdu !== null) return kernel.step(KernelOp.OP_TXN_RESUME, 0, rapdu);
+  const cause = psam ? CAUSE_PSAM : CAUSE_CARD_GONE;
+  return kernel.step(KernelOp.OP_TXN_LINK_LOST, cause, NO_INPUT);
+}
+
+/** One host action for a continue status other than an APDU; null when `status` is final. */
 async function driveStep(
   kernel: Kernel,
   io: MultiAppSessionIo,
   status: number,
-  transcript: DeviceExchange[],
   decisions: QpbocCardIdentity[],
 ): Promise<number | null> {
-  const none = new Uint8Array(0);
-  const out = kernel.output().slice();
   switch (status) {
-    case KernelStatus.STATUS_NEED_APDU:
-    case KernelStatus.STATUS_NEED_PSAM_APDU: {
-      const psam = status === KernelStatus.STATUS_NEED_PSAM_APDU;
-      const rapdu = psam ? await io.psamTransceive(out) : await io.transceive(out);
-      transcript.push({
-        device: psam ? 'psam' : 'card',
-        capdu: out,
-        rapdu: rapdu?.slice() ?? null,
-      });
-      if (rapdu !== null) return kernel.step(KernelOp.OP_TXN_RESUME, 0, rapdu);
-      const cause = psam ? CAUSE_PSAM : CAUSE_CARD_GONE;
-      return kernel.step(KernelOp.OP_TXN_LINK_LOST, cause, none);
-    }
     case KernelStatus.STATUS_NEED_HOST_DECISION:
-      return decideStep(kernel, io, out, decisions);
+      return decideStep(kernel, io, kernel.output().slice(), decisions);
     case KernelStatus.STATUS_NEED_PRECOMMIT: {
-      const stored = await io.precommit(out);
-      return kernel.step(KernelOp.OP_TXN_DECIDE, stored ? 1 : 4, none);
+      const stored = await io.precommit(kernel.output().slice());
+      return kernel.step(KernelOp.OP_TXN_DECIDE, stored ? 1 : 4, NO_INPUT);
     }
     default:
       return null;
@@ -442,13 +460,13 @@ async function decideStep(
     const identity = decodeCardIdentity(out);
     decisions.push(identity);
     const decision = await io.decide(identity);
-    return kernel.step(KernelOp.OP_TXN_DECIDE, QPBOC_DECISIONS[decision], new Uint8Array(0));
+    return kernel.step(KernelOp.OP_TXN_DECIDE, QPBOC_DECISIONS[decision], NO_INPUT);
   }
   const decision = await io.decideJtt978(decodeJtt978CardData(out));
   if (decision.kind === 'purchase') {
     return kernel.step(KernelOp.OP_TXN_DECIDE, 1, encodeJtt978Purchase(decision));
   }
-  return kernel.step(KernelOp.OP_TXN_DECIDE, QPBOC_DECISIONS[decision.kind], new Uint8Array(0));
+  return kernel.step(KernelOp.OP_TXN_DECIDE, QPBOC_DECISIONS[decision.kind], NO_INPUT);
 }
 
 function finish(
@@ -459,7 +477,7 @@ function finish(
 ): CardOutcome {
   const out = kernel.output().slice();
   // A terminating status may leave a purchase input refused with the state kept: end it.
-  if (status < 0) kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
+  if (status < 0) kernel.step(KernelOp.OP_TXN_ABORT, 0, NO_INPUT);
   const jtt978 = out.length >= OUTCOME_HEADER_BYTES && out[19] === PATH_JTT978;
   if (jtt978) return { app: 'jtt978', outcome: decodeJtt978Outcome(status, out), transcript };
   const cardOnly = transcript

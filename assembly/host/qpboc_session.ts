@@ -235,6 +235,8 @@ const LINK_LOST_CODES: Readonly<Record<QpbocLinkLostCause, number>> = {
 const AC_TYPES: readonly QpbocAcType[] = ['AAC', 'TC', 'ARQC', 'RFU'];
 const RECORD_KINDS: readonly QpbocRecordKind[] = ['none', 'clearing', 'torn', 'committed-decline'];
 const OUTCOME_HEADER_BYTES = 20;
+/** The input of the operations that take none (the kernel only reads it). */
+const NO_INPUT = new Uint8Array(0);
 /** Bound on kernel steps per transaction: selects, GPO, records, GET RESPONSE rounds. */
 const STEPS_MAX = 256;
 
@@ -291,9 +293,22 @@ export function findTlv(objects: readonly TlvObject[], tag: number): Uint8Array 
   return null;
 }
 
+/** `digits` (exactly 2 x `bytes` decimal digits) packed two to a byte; throws otherwise. */
 function bcd(digits: string, bytes: number, what: string): Uint8Array {
-  if (!new RegExp(`^\\d{${bytes * 2}}$`).test(digits)) throw new Error(`${what}: ${digits}`);
-  return Uint8Array.from(Buffer.from(digits, 'hex'));
+  const out = new Uint8Array(bytes);
+  bcdInto(out, 0, digits, bytes, what);
+  return out;
+}
+
+/** `bcd(digits, bytes, what)` written into `out` at `at`, without an array of its own. */
+function bcdInto(out: Uint8Array, at: number, digits: string, bytes: number, what: string): void {
+  if (digits.length !== bytes * 2) throw new Error(`${what}: ${digits}`);
+  for (let k = 0; k < bytes; k += 1) {
+    const high = digits.charCodeAt(2 * k) - 0x30;
+    const low = digits.charCodeAt(2 * k + 1) - 0x30;
+    if (!(high >= 0 && high <= 9 && low >= 0 && low <= 9)) throw new Error(`${what}: ${digits}`);
+    out[at + k] = (high << 4) | low;
+  }
 }
 
 function hexOf(bytes: Uint8Array): string {
@@ -309,19 +324,23 @@ export function panDigitsOf(bytes: Uint8Array): string {
 
 /** One BER-TLV object (tag of 1-3 bytes, minimal length). */
 export function tlvEncode(tag: number, value: Uint8Array): Uint8Array {
-  const tagBytes =
-    tag > 0xffff
-      ? [tag >>> 16, (tag >>> 8) & 0xff, tag & 0xff]
-      : tag > 0xff
-        ? [tag >>> 8, tag & 0xff]
-        : [tag];
-  const lengthBytes =
-    value.length < 0x80
-      ? [value.length]
-      : value.length <= 0xff
-        ? [0x81, value.length]
-        : [0x82, value.length >>> 8, value.length & 0xff];
-  return Uint8Array.from([...tagBytes, ...lengthBytes, ...value]);
+  const tagBytes = tag > 0xffff ? 3 : tag > 0xff ? 2 : 1;
+  const length = value.length;
+  const lengthBytes = length < 0x80 ? 1 : length <= 0xff ? 2 : 3;
+  const out = new Uint8Array(tagBytes + lengthBytes + length);
+  let at = 0;
+  if (tagBytes === 3) out[at++] = tag >>> 16;
+  if (tagBytes >= 2) out[at++] = tag >>> 8;
+  out[at++] = tag;
+  if (lengthBytes === 3) {
+    out[at++] = 0x82;
+    out[at++] = length >>> 8;
+  } else if (lengthBytes === 2) {
+    out[at++] = 0x81;
+  }
+  out[at++] = length;
+  out.set(value, at);
+  return out;
 }
 
 /** Encodes a terminal configuration for OP_TXN_CONFIGURE. Throws on invalid fields. */
@@ -392,10 +411,16 @@ export function configureQpboc(kernel: Kernel, config: QpbocTerminalConfig): num
 }
 
 function amountBcd(amountMinor: number): Uint8Array {
+  const out = new Uint8Array(6);
+  amountBcdInto(out, 0, amountMinor);
+  return out;
+}
+
+function amountBcdInto(out: Uint8Array, at: number, amountMinor: number): void {
   if (!Number.isSafeInteger(amountMinor) || amountMinor < 0 || amountMinor > 999_999_999_999) {
     throw new Error(`amount out of range: ${amountMinor}`);
   }
-  return bcd(amountMinor.toString().padStart(12, '0'), 6, 'amount');
+  bcdInto(out, at, amountMinor.toString().padStart(12, '0'), 6, 'amount');
 }
 
 /**
@@ -410,14 +435,14 @@ export function encodeQpbocInput(input: QpbocTransactionInput): Uint8Array {
     counter === undefined ||
     (Number.isSafeInteger(counter) && counter >= 0 && counter <= 99_999_999);
   if (!counterValid) throw new Error(`sequence counter out of range: ${counter}`);
-  return Uint8Array.from([
-    ...amountBcd(input.amountMinor),
-    ...bcd(input.date, 3, 'date'),
-    ...bcd(input.time, 3, 'time'),
-    ...input.unpredictableNumber,
-    type & 0xff,
-    ...(counter === undefined ? [] : bcd(counter.toString().padStart(8, '0'), 4, 'counter')),
-  ]);
+  const out = new Uint8Array(counter === undefined ? 17 : 21);
+  amountBcdInto(out, 0, input.amountMinor);
+  bcdInto(out, 6, input.date, 3, 'date');
+  bcdInto(out, 9, input.time, 3, 'time');
+  out.set(input.unpredictableNumber, 12);
+  out[16] = type & 0xff;
+  if (counter !== undefined) bcdInto(out, 17, counter.toString().padStart(8, '0'), 4, 'counter');
+  return out;
 }
 
 const MODE_ARGS: Readonly<Record<QpbocMode, number>> = { ec: 0, oda: 1, auto: 2, full: 3 };
@@ -467,25 +492,25 @@ async function drive(kernel: Kernel, io: QpbocSessionIo, first: number): Promise
           ? kernel.step(
               KernelOp.OP_TXN_LINK_LOST,
               LINK_LOST_CODES[io.linkLostCause ?? 'card-gone'],
-              new Uint8Array(0),
+              NO_INPUT,
             )
           : kernel.step(KernelOp.OP_TXN_RESUME, 0, rapdu);
     } else if (status === KernelStatus.STATUS_NEED_HOST_DECISION && !isJtt978Request(kernel)) {
       const identity = decodeCardIdentity(kernel.output().slice());
       decisions.push(identity);
       const decision = await io.decide(identity);
-      status = kernel.step(KernelOp.OP_TXN_DECIDE, DECISION_CODES[decision], new Uint8Array(0));
+      status = kernel.step(KernelOp.OP_TXN_DECIDE, DECISION_CODES[decision], NO_INPUT);
     } else {
       const out = kernel.output().slice();
       // A continue status this driver does not serve (a JT/T 978 card: PSAM command or
       // pre-commit; jtt978_session.ts serves them): end the transaction, nothing was debited.
-      if (status > 0 && status < 10) kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
+      if (status > 0 && status < 10) kernel.step(KernelOp.OP_TXN_ABORT, 0, NO_INPUT);
       return decodeQpbocOutcome(status, out, transcript, decisions);
     }
   }
   // A kernel that never ends is a kernel bug: abandon it and report a fault.
-  kernel.step(KernelOp.OP_TXN_ABORT, 0, new Uint8Array(0));
-  return decodeQpbocOutcome(KernelStatus.ERR_INTERNAL, new Uint8Array(0), transcript, decisions);
+  kernel.step(KernelOp.OP_TXN_ABORT, 0, NO_INPUT);
+  return decodeQpbocOutcome(KernelStatus.ERR_INTERNAL, NO_INPUT, transcript, decisions);
 }
 
 /** A JT/T 978 decision request (first byte 'J'): jtt978_session.ts serves it, not this one. */
@@ -500,7 +525,7 @@ function isJtt978Request(kernel: Kernel): boolean {
  * Call it only from the `decide` callback (or between steps): it overwrites the kernel output.
  */
 export function qpbocSnapshot(kernel: Kernel): Uint8Array | null {
-  const status = kernel.step(KernelOp.OP_TXN_SNAPSHOT, 0, new Uint8Array(0));
+  const status = kernel.step(KernelOp.OP_TXN_SNAPSHOT, 0, NO_INPUT);
   return status === KernelStatus.STATUS_OK ? kernel.output().slice() : null;
 }
 
@@ -548,73 +573,113 @@ const KIND_BY_STATUS: ReadonlyMap<number, QpbocOutcomeKind> = new Map([
   [KernelStatus.STATUS_RECOVERY_NOT_PENDING, 'recovery-not-pending'],
 ]);
 
-/** Decodes a final kernel status and its output (outcome header + record). */
+const LINK_LOST_CAUSES: readonly (QpbocLinkLostCause | null)[] = [
+  null,
+  'timeout',
+  'card-gone',
+  'reader-error',
+];
+
+/**
+ * Decodes a final kernel status and its output (outcome header + record). Each return is one
+ * literal of every field, not a spread of the shared fields grown by the rest one property at
+ * a time, which V8 builds several times slower (this runs once per tap).
+ */
 export function decodeQpbocOutcome(
   status: number,
   out: Uint8Array,
   transcript: readonly QpbocExchange[],
   decisions: readonly QpbocCardIdentity[],
 ): QpbocOutcome {
-  const base = {
+  const kind = KIND_BY_STATUS.get(status);
+  if (kind === undefined || out.length < OUTCOME_HEADER_BYTES) {
+    return decodeQpbocOutcomeEnded(status, transcript, decisions);
+  }
+  const flags = out[3] ?? 0;
+  const recordLength = ((out[6] ?? 0) << 8) | (out[7] ?? 0);
+  const record = out.slice(OUTCOME_HEADER_BYTES, OUTCOME_HEADER_BYTES + recordLength);
+  const recordKind = RECORD_KINDS[out[2] ?? 0] ?? 'none';
+  const reasonCode = out[1] ?? 0;
+  return {
     status,
     statusName: kernelStatusName(status),
     transcript,
     decisions,
-  };
-  const kind = KIND_BY_STATUS.get(status);
-  if (kind === undefined || out.length < OUTCOME_HEADER_BYTES) {
-    return {
-      ...base,
-      kind: status === KernelStatus.ERR_KERNEL_FAULT ? 'fault' : 'terminated',
-      reason: 'none',
-      reasonCode: 0,
-      detail: status,
-      acType: null,
-      balanceMinor: null,
-      offlineAllowanceMinor: null,
-      path: 'none',
-      odaMethod: 'none',
-      odaPerformed: false,
-      odaPassed: false,
-      commitSent: false,
-      recovery: false,
-      linkLostCause: null,
-      recordKind: 'none',
-      clearingRecord: null,
-      tornRecord: null,
-    };
-  }
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const flags = view.getUint8(3);
-  const recordLength = view.getUint16(6);
-  const record = out.slice(OUTCOME_HEADER_BYTES, OUTCOME_HEADER_BYTES + recordLength);
-  const recordKind = RECORD_KINDS[view.getUint8(2)] ?? 'none';
-  const causes: readonly (QpbocLinkLostCause | null)[] = [
-    null,
-    'timeout',
-    'card-gone',
-    'reader-error',
-  ];
-  return {
-    ...base,
     kind,
-    reasonCode: view.getUint8(1),
-    reason: qpbocReasonName(view.getUint8(1)),
-    detail: view.getInt32(8),
-    acType: AC_TYPES[view.getUint8(4)] ?? null,
-    balanceMinor: (flags & 0x01) !== 0 ? Number(hexOf(out.subarray(12, 18))) : null,
-    offlineAllowanceMinor: (flags & 0x20) !== 0 ? Number(hexOf(out.subarray(12, 18))) : null,
-    odaMethod: ODA_METHODS[view.getUint8(18)] ?? 'none',
-    path: PATHS[view.getUint8(19)] ?? 'none',
+    reasonCode,
+    reason: qpbocReasonName(reasonCode),
+    detail: int32At(out, 8),
+    acType: AC_TYPES[out[4] ?? 0] ?? null,
+    balanceMinor: (flags & 0x01) !== 0 ? bcdNumberOf(out, 12, 18) : null,
+    offlineAllowanceMinor: (flags & 0x20) !== 0 ? bcdNumberOf(out, 12, 18) : null,
+    odaMethod: ODA_METHODS[out[18] ?? 0] ?? 'none',
+    path: PATHS[out[19] ?? 0] ?? 'none',
     odaPerformed: (flags & 0x02) !== 0,
     odaPassed: (flags & 0x04) !== 0,
     commitSent: (flags & 0x08) !== 0,
     recovery: (flags & 0x10) !== 0,
-    linkLostCause: causes[view.getUint8(5)] ?? null,
+    linkLostCause: LINK_LOST_CAUSES[out[5] ?? 0] ?? null,
     recordKind,
     clearingRecord: recordKind === 'clearing' || recordKind === 'committed-decline' ? record : null,
     tornRecord: recordKind === 'torn' ? record : null,
   };
+}
+
+/** The outcome of a terminating status (or a fault): no header to read. */
+function decodeQpbocOutcomeEnded(
+  status: number,
+  transcript: readonly QpbocExchange[],
+  decisions: readonly QpbocCardIdentity[],
+): QpbocOutcome {
+  return {
+    status,
+    statusName: kernelStatusName(status),
+    transcript,
+    decisions,
+    kind: status === KernelStatus.ERR_KERNEL_FAULT ? 'fault' : 'terminated',
+    reason: 'none',
+    reasonCode: 0,
+    detail: status,
+    acType: null,
+    balanceMinor: null,
+    offlineAllowanceMinor: null,
+    path: 'none',
+    odaMethod: 'none',
+    odaPerformed: false,
+    odaPassed: false,
+    commitSent: false,
+    recovery: false,
+    linkLostCause: null,
+    recordKind: 'none',
+    clearingRecord: null,
+    tornRecord: null,
+  };
+}
+
+/** The big-endian signed 32-bit integer at `at` (DataView.getInt32 without a view). */
+function int32At(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] ?? 0) << 24) |
+    ((bytes[at + 1] ?? 0) << 16) |
+    ((bytes[at + 2] ?? 0) << 8) |
+    (bytes[at + 3] ?? 0)
+  );
+}
+
+/**
+ * `Number(hexOf(bytes[start..end)))` without the text when every nibble is a decimal digit
+ * (packed BCD, all a valid balance has); any other nibble takes the text path, as it always did.
+ */
+function bcdNumberOf(bytes: Uint8Array, start: number, end: number): number {
+  let value = 0;
+  for (let k = start; k < end; k += 1) {
+    const b = bytes[k] ?? 0;
+    const high = b >> 4;
+    const low = b & 0x0f;
+    if (high > 9 || low > 9) return Number(hexOf(bytes.subarray(start, end)));
+    value = value * 100 + high * 10 + low;
+  }
+  return value;
 }
 
 /** What the firmware journals about a torn record (the record itself stays opaque). */

@@ -8,6 +8,7 @@ import {
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
   encodePn532Frame,
+  encodePn532FrameCode,
   encodePn532FrameParts,
 } from '../src/pn532/pn532_frame.js';
 
@@ -46,5 +47,50 @@ describe('encodePn532FrameParts', () => {
     expect(encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, [0x41, 0x00], [0x90, 0x00])).toEqual(
       Uint8Array.of(0x00, 0x00, 0xff, 0x05, 0xfb, 0xd5, 0x41, 0x00, 0x90, 0x00, 0x5a, 0x00),
     );
+  });
+});
+
+describe('encodePn532FrameCode', () => {
+  it('equalsTheFrameOfCodeParamsAndDataJoined_forEverySize', () => {
+    for (let size = 0; size <= PN532_FRAME_LEN_MAX - 3; size += 5) {
+      const data = bytes(size + 7, size);
+      const joined = Uint8Array.from([0x40, 0x01, ...data]);
+      const frame = encodePn532FrameCode(0xd4, 0x40, [0x01], data);
+      expect(frame, `size ${size}`).toEqual(encodePn532Frame(0xd4, joined));
+    }
+    expect(encodePn532FrameCode(0xd4, 0x02, [], new Uint8Array(0))).toEqual(
+      Uint8Array.of(0x00, 0x00, 0xff, 0x02, 0xfe, 0xd4, 0x02, 0x2a, 0x00),
+    );
+  });
+
+  it('refusesAFrameBeyondTheLimit', () => {
+    const data = new Uint8Array(PN532_FRAME_LEN_MAX - 2);
+    expect(() => encodePn532FrameCode(0xd4, 0x40, [0x01], data)).toThrow(RangeError);
+  });
+});
+
+describe('frame and body ownership', () => {
+  it('framesAndBodies_ownTheirBytes_whateverLaterFramesAndDecodesDo', () => {
+    // Long frames and bodies may share one buffer underneath: each must still be the caller's
+    // alone, with every byte where the frame format puts it, however many follow it.
+    const kept: { frame: Uint8Array; body: Uint8Array; expected: Uint8Array }[] = [];
+    const decoder = new Pn532FrameDecoder();
+    for (let k = 0; k < 400; k += 1) {
+      const size = 1 + ((k * 37) % (PN532_FRAME_LEN_MAX - 1));
+      const expected = bytes(k + 1, size);
+      const frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, expected);
+      decoder.push(frame);
+      const ev = decoder.next();
+      if (ev?.kind !== 'frame') throw new Error(`frame ${k} not decoded`);
+      kept.push({ frame, body: ev.body, expected });
+    }
+    // Scribble over every body: no other frame or body may change.
+    for (const { body } of kept) body.fill(0xee);
+    for (const [k, { frame, body, expected }] of kept.entries()) {
+      expect(body.length, `body ${k}`).toBe(expected.length);
+      const dataAt = expected.length + 1 > 255 ? 9 : 6;
+      expect(frame.subarray(dataAt, dataAt + expected.length), `frame ${k}`).toEqual(expected);
+      expect(body.every((b) => b === 0xee)).toBe(true);
+    }
   });
 });

@@ -99,20 +99,70 @@ export function dwinScreenBytes(
 ): Uint8Array {
   const regionTexts = screenTexts(screen);
   const frames: Uint8Array[] = [];
+  let total = 0;
   for (const name of SCREEN_REGIONS) {
-    const region = layout.regions[name];
-    const value = dwinTextValue(regionTexts[name], region.capacityBytes);
-    frames.push(dwinWriteFrame(region.vp, value.data, options));
+    const frame = dwinScreenTextFrame(layout.regions[name], regionTexts[name], options);
+    frames.push(frame);
+    total += frame.length;
   }
-  frames.push(dwinPageSwitchFrame(layout.pages[screen.kind], options));
-  const total = frames.reduce((sum, frame) => sum + frame.length, 0);
-  const bytes = new Uint8Array(total);
+  const pageSwitch = dwinPageSwitchFrame(layout.pages[screen.kind], options);
+  const bytes = new Uint8Array(total + pageSwitch.length);
   let at = 0;
   for (const frame of frames) {
     bytes.set(frame, at);
     at += frame.length;
   }
+  bytes.set(pageSwitch, at);
   return bytes;
+}
+
+/**
+ * Text frames already built, for one region and CRC setting, by text. Screens repeat (the
+ * same titles, messages and footers tap after tap), and a frame depends on nothing else.
+ * Bounded: when full, the oldest entry goes (amounts and balances make many one-off texts).
+ * The frames never leave this module; each screen copies them into bytes of its own.
+ */
+interface DwinTextFrames {
+  readonly vp: number;
+  readonly capacityBytes: number;
+  readonly byText: Map<string, Uint8Array>;
+}
+
+const TEXT_FRAMES_PER_REGION_MAX = 128;
+/** Per region object (layouts are constants): the caches with CRC off [0] and on [1]. */
+const textFramesOf = new WeakMap<DwinTextRegion, DwinTextFrames[]>();
+
+/** The write frame of `text` in `region`, built once while it stays in its region's cache. */
+function dwinScreenTextFrame(
+  region: DwinTextRegion,
+  text: string,
+  options: DwinFrameOptions,
+): Uint8Array {
+  const cache = dwinScreenTextFrames(region, options.crc);
+  const known = cache.byText.get(text);
+  if (known !== undefined) return known;
+  const frame = dwinWriteFrame(region.vp, dwinTextValue(text, region.capacityBytes).data, options);
+  if (cache.byText.size >= TEXT_FRAMES_PER_REGION_MAX) {
+    const oldest = cache.byText.keys().next();
+    if (oldest.done !== true) cache.byText.delete(oldest.value);
+  }
+  cache.byText.set(text, frame);
+  return frame;
+}
+
+/** The cache of `region` and `crc`: a new one when the region object changed since. */
+function dwinScreenTextFrames(region: DwinTextRegion, crc: boolean): DwinTextFrames {
+  let caches = textFramesOf.get(region);
+  if (caches === undefined) {
+    caches = [];
+    textFramesOf.set(region, caches);
+  }
+  const slot = crc ? 1 : 0;
+  const found = caches[slot];
+  if (found?.vp === region.vp && found.capacityBytes === region.capacityBytes) return found;
+  const fresh = { vp: region.vp, capacityBytes: region.capacityBytes, byText: new Map() };
+  caches[slot] = fresh;
+  return fresh;
 }
 
 export interface DwinDisplayOptions {

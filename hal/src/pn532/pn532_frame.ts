@@ -44,7 +44,10 @@ export type Pn532FrameEvent =
   | { readonly kind: 'nack' }
   /** The error (syntax) frame, payload 7F. */
   | { readonly kind: 'error' }
-  /** An information frame with good checksums. `body` is PD0..PDn (command code first). */
+  /**
+   * An information frame with good checksums. `body` is PD0..PDn (command code first), a copy
+   * that is the receiver's, possibly a view into a shared buffer (as encodePn532Frame's).
+   */
   | {
       readonly kind: 'frame';
       readonly tfi: number;
@@ -72,13 +75,42 @@ export function pn532FrameLengthBytes(bodyBytes: number): number {
 /**
  * Builds an information frame, normal when TFI + body fit in 255 bytes, extended otherwise.
  * Throws RangeError (a programmer error) for an empty body, a body beyond
- * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255.
+ * PN532_FRAME_LEN_MAX - 1 bytes, or a TFI outside 0..255. The frame is the caller's, but may
+ * be a view into a shared buffer (mind byteOffset when reading its `buffer`).
  */
 export function encodePn532Frame(tfi: number, body: Uint8Array): Uint8Array {
   return encodePn532FrameParts(tfi, NO_BYTES, body);
 }
 
 const NO_BYTES: readonly number[] = [];
+
+/**
+ * Frames and decoded bodies are carved from a shared slab (see frameBytes), not allocated one
+ * by one. V8 gives a typed array of more than 64 bytes a backing store of its own, about ten
+ * times the cost of a view, and keeps a shorter one on its heap, where the first `subarray`
+ * or `buffer` of it (the driver takes the answer after its response code as a subarray)
+ * moves it off the heap at about the same cost. A view into a slab costs neither.
+ * One slab holds dozens of maximal frames (PN532_FRAME_LEN_MAX + extended overhead).
+ */
+const FRAME_SLAB_BYTES = 16 * 1024;
+let frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
+let frameSlabUsed = 0;
+
+/**
+ * A zeroed array of `length` bytes that belongs to its caller alone, as `new Uint8Array`
+ * gives, but a view into a shared buffer (as Node's pooled Buffers are): a nonzero
+ * byteOffset, and a `buffer` larger than the array. Slab space is never reused; a slab is
+ * collected once no array carved from it is left.
+ */
+function frameBytes(length: number): Uint8Array {
+  if (frameSlabUsed + length > FRAME_SLAB_BYTES) {
+    frameSlab = new ArrayBuffer(FRAME_SLAB_BYTES);
+    frameSlabUsed = 0;
+  }
+  const out = new Uint8Array(frameSlab, frameSlabUsed, length);
+  frameSlabUsed += length;
+  return out;
+}
 
 /**
  * `encodePn532Frame(tfi, head followed by body)`, without building that body first (a
@@ -90,13 +122,41 @@ export function encodePn532FrameParts(
   head: ArrayLike<number>,
   body: ArrayLike<number>,
 ): Uint8Array {
-  const bodyBytes = head.length + body.length;
+  return encodeFrameOf(tfi, NO_CODE, head, body);
+}
+
+/**
+ * `encodePn532FrameParts(tfi, [code, ...head], body)` without that array: a command frame
+ * from its code, parameters and data, as the driver sends every command. Throws as
+ * `encodePn532Frame`.
+ */
+export function encodePn532FrameCode(
+  tfi: number,
+  code: number,
+  head: ArrayLike<number>,
+  body: ArrayLike<number>,
+): Uint8Array {
+  return encodeFrameOf(tfi, code, head, body);
+}
+
+/** encodeFrameOf without a code byte before `head`. */
+const NO_CODE = undefined;
+
+/** The frame of `code` (unless NO_CODE), `head` and `body`, in one array. */
+function encodeFrameOf(
+  tfi: number,
+  code: number | undefined,
+  head: ArrayLike<number>,
+  body: ArrayLike<number>,
+): Uint8Array {
+  const codeBytes = code === NO_CODE ? 0 : 1;
+  const bodyBytes = codeBytes + head.length + body.length;
   const len = bodyBytes + 1;
   if (bodyBytes === 0 || len > PN532_FRAME_LEN_MAX) throw new RangeError(`body ${bodyBytes}`);
   if (!Number.isInteger(tfi) || tfi < 0 || tfi > 0xff) throw new RangeError(`tfi ${tfi}`);
   const extended = len > PN532_NORMAL_LEN_MAX;
   const header = extended ? 8 : 5;
-  const out = new Uint8Array(pn532FrameLengthBytes(bodyBytes));
+  const out = frameBytes(pn532FrameLengthBytes(bodyBytes));
   out[0] = 0x00;
   out[1] = 0x00;
   out[2] = 0xff;
@@ -111,8 +171,9 @@ export function encodePn532FrameParts(
     out[4] = (0x100 - len) & 0xff;
   }
   out[header] = tfi;
-  out.set(head, header + 1);
-  out.set(body, header + 1 + head.length);
+  if (code !== NO_CODE) out[header + 1] = code;
+  out.set(head, header + 1 + codeBytes);
+  out.set(body, header + 1 + codeBytes + head.length);
   let sum = 0;
   // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
   for (let k = header; k < header + len; k += 1) sum += out[k] ?? 0;
@@ -182,7 +243,8 @@ export function decodePn532Frame(buf: Uint8Array, start: number, end: number): P
   if (len === 1 && tfi === PN532_ERROR_FRAME_7F) {
     return { kind: 'event', event: { kind: 'error' }, consumed };
   }
-  const body = buf.slice(dataAt + 1, dataAt + len);
+  const body = frameBytes(len - 1);
+  body.set(buf.subarray(dataAt + 1, dataAt + len));
   return {
     kind: 'event',
     event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 },

@@ -67,7 +67,7 @@ import {
   PN532_TFI_D4_HOST_TO_PN532,
   PN532_TFI_D5_PN532_TO_HOST,
   Pn532FrameDecoder,
-  encodePn532FrameParts,
+  encodePn532FrameCode,
   type Pn532FrameEvent,
 } from './pn532_frame.js';
 
@@ -198,9 +198,17 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private linkSettle: ((result: HalResult<void> | undefined) => void) | undefined;
   /** What the serial operation under way does now (a frame's flush, then its write). */
   private linkWhat = '';
+  /** The bound of the serial operation under way, ms. */
+  private linkLimitMs = 0;
   /** The link bound fired once already: the clock has had its one more turn. */
   private linkBoundTurned = false;
   private lastRxMs = 0;
+  /** nextEvent's wait under way: the command whose answer it watches for a stall. */
+  private eventCode = 0;
+  /** The last byte time the inter-byte alarm was armed for (NaN: not armed in this wait). */
+  private eventStallArmedForMs = Number.NaN;
+  /** Settles nextEvent's wait under way. */
+  private eventSettle: ((waited: Waited) => void) | undefined;
   private busy = false;
   private cancelRequested = false;
   /** The chip powers up in LowVbat; PowerDown puts it back to sleep. Both need the burst. */
@@ -593,13 +601,17 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     let at = 0;
     while (capdu.length - at > PN532_DATA_OUT_MAX) {
       const part = capdu.subarray(at, at + PN532_DATA_OUT_MAX);
-      const r = await this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+      const sent = this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+      const r = this.exchangePartAnswer(await sent);
       if (!r.ok) return r;
       at += PN532_DATA_OUT_MAX;
     }
     const parts: Uint8Array[] = [];
     let total = 0;
-    let r = await this.exchangePart(target.tg, capdu.subarray(at), deadlineMs);
+    // Most C-APDUs fit one frame: the array itself, not a view of it (the first view of a short
+    // array moves its bytes off V8's heap, a cost of its own).
+    const last = at === 0 ? capdu : capdu.subarray(at);
+    let r = this.exchangePartAnswer(await this.exchangePart(target.tg, last, deadlineMs));
     for (;;) {
       if (!r.ok) return r;
       total += r.value.data.length;
@@ -607,7 +619,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       parts.push(r.value.data);
       if (!r.value.more) break;
       // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
-      r = await this.exchangePart(target.tg, new Uint8Array(0), deadlineMs);
+      r = this.exchangePartAnswer(await this.exchangePart(target.tg, NO_DATA, deadlineMs));
     }
     // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
     const rapdu = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
@@ -615,15 +627,24 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return halOk(rapdu);
   }
 
-  /** One InDataExchange frame; maps the status byte through the table. */
-  private async exchangePart(
+  /**
+   * Sends one InDataExchange frame; its answer goes through exchangePartAnswer. Not async:
+   * the caller awaits the command itself, one promise fewer for every APDU.
+   */
+  private exchangePart(
     tg: number,
     dataOut: Uint8Array,
     deadlineMs: number,
-  ): Promise<HalResult<{ more: boolean; data: Uint8Array }>> {
+  ): Promise<HalResult<Uint8Array>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
-    if (timeoutMs <= 0) return halErr(HalStatus.TIMEOUT, 'APDU deadline passed');
-    const r = await this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
+    if (timeoutMs <= 0) return Promise.resolve(halErr(HalStatus.TIMEOUT, 'APDU deadline passed'));
+    return this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
+  }
+
+  /** The answer to one InDataExchange frame; maps the status byte through the table. */
+  private exchangePartAnswer(
+    r: HalResult<Uint8Array>,
+  ): HalResult<{ more: boolean; data: Uint8Array }> {
     if (!r.ok) return r;
     const status = r.value[0];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
@@ -703,7 +724,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     data: Uint8Array = NO_DATA,
   ): Promise<HalResult<Uint8Array>> {
     // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
-    const frame = encodePn532FrameParts(PN532_TFI_D4_HOST_TO_PN532, [code, ...params], data);
+    const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
     const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
@@ -900,31 +921,37 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * the clock is given one more turn, so an answer that was ready while the process was
    * descheduled still wins. Errors: those of the operation, READER_IO.
    */
-  private async linkOp(
+  private linkOp(
     what: string,
     wireMs: number,
     operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void>> {
     const limitMs = wireMs + this.options.linkStallMs;
     this.linkWhat = what;
+    this.linkLimitMs = limitMs;
     // One alarm bounds it, called off once the operation ends (most do): no timer promise.
     this.linkBoundTurned = false;
     this.linkAlarm.set(limitMs);
     // The operation settles this promise with its result; a late one, after the bound
     // settled it, changes nothing.
-    const result = await new Promise<HalResult<void> | undefined>((settle) => {
+    return new Promise<HalResult<void> | undefined>((settle) => {
       this.linkSettle = settle;
       operation(settle);
-    });
+    }).then(this.linkOpEnded);
+  }
+
+  /** The end of linkOp's operation: its result, or READER_IO when the bound settled it. */
+  private readonly linkOpEnded = (result: HalResult<void> | undefined): HalResult<void> => {
     this.linkSettle = undefined;
     this.linkAlarm.clear();
     if (result !== undefined) return result;
     this.stats.linkStalls += 1;
     const detail =
-      `serial ${this.linkWhat} on ${this.link.path} stalled for ${Math.round(limitMs)} ms`;
+      `serial ${this.linkWhat} on ${this.link.path} stalled for ` +
+      `${Math.round(this.linkLimitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
-  }
+  };
 
   /** The link bound ran out: one more clock turn for an answer that was ready, then stalled. */
   private linkBoundReached(): void {
@@ -946,37 +973,66 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * command would resend the previous answer, which for InDataExchange carries the same
    * response code as the one we wait for.
    */
-  private async nextEvent(deadlineMs: number, code: number): Promise<Waited> {
+  private nextEvent(deadlineMs: number, code: number): Promise<Waited> {
     const ready = this.decoder.next();
-    if (ready !== undefined) return ready;
+    if (ready !== undefined) return Promise.resolve(ready);
     const remainingMs = deadlineMs - this.clock.nowMs();
     this.timedOut = remainingMs <= 0;
     if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
-    let stallArmedForMs = Number.NaN;
-    try {
-      for (;;) {
-        const ev = this.decoder.next();
-        if (ev !== undefined) return ev;
-        if (this.linkDown !== null) return 'lost';
-        if (this.cancelRequested) return 'cancelled';
-        if (this.timedOut) return 'timeout';
-        if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, code + 1)) {
-          const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
-          if (this.clock.nowMs() >= stallAtMs) return 'stalled';
-          if (stallArmedForMs !== this.lastRxMs || this.interByteFired) {
-            // Armed again when a byte came since, or when it went off early by this clock.
-            stallArmedForMs = this.lastRxMs;
-            this.interByteFired = false;
-            this.interByteAlarm.set(stallAtMs - this.clock.nowMs());
-          }
-        }
-        await this.woken();
-      }
-    } finally {
+    this.eventCode = code;
+    this.eventStallArmedForMs = Number.NaN;
+    const now = this.eventLook();
+    if (now !== undefined) return Promise.resolve(now);
+    // One promise for the whole wait: each wake looks again at once (eventWoken), and only
+    // what ends the wait settles it.
+    this.waiter = this.eventWoken;
+    return new Promise<Waited>(this.eventWaitBegin);
+  }
+
+  /** A wake during nextEvent's wait: settles it when something ends it, else waits on. */
+  private readonly eventWoken = (): void => {
+    const waited = this.eventLook();
+    if (waited === undefined) {
+      this.waiter = this.eventWoken;
+      return;
+    }
+    const settle = this.eventSettle;
+    this.eventSettle = undefined;
+    settle?.(waited);
+  };
+
+  private readonly eventWaitBegin = (settle: (waited: Waited) => void): void => {
+    this.eventSettle = settle;
+  };
+
+  /** What ends nextEvent's wait now, with both timeouts called off; undefined: nothing yet. */
+  private eventLook(): Waited | undefined {
+    const waited = this.eventLookOnce();
+    if (waited !== undefined) {
       // Both timeouts are called off when an event comes first (most waits end that way).
       this.deadlineAlarm.clear();
       this.interByteAlarm.clear();
     }
+    return waited;
+  }
+
+  private eventLookOnce(): Waited | undefined {
+    const ev = this.decoder.next();
+    if (ev !== undefined) return ev;
+    if (this.linkDown !== null) return 'lost';
+    if (this.cancelRequested) return 'cancelled';
+    if (this.timedOut) return 'timeout';
+    if (this.decoder.frameInProgress(PN532_TFI_D5_PN532_TO_HOST, this.eventCode + 1)) {
+      const stallAtMs = this.lastRxMs + this.options.interByteTimeoutMs;
+      if (this.clock.nowMs() >= stallAtMs) return 'stalled';
+      if (this.eventStallArmedForMs !== this.lastRxMs || this.interByteFired) {
+        // Armed again when a byte came since, or when it went off early by this clock.
+        this.eventStallArmedForMs = this.lastRxMs;
+        this.interByteFired = false;
+        this.interByteAlarm.set(stallAtMs - this.clock.nowMs());
+      }
+    }
+    return undefined;
   }
 
   /** Resolves at the next `wakeWaiter` (bytes, a timeout, cancel, a lost link). */
@@ -1006,16 +1062,43 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     waiter?.();
   }
 
-  private async exclusive<T>(body: () => Promise<HalResult<T>>): Promise<HalResult<T>> {
-    if (this.busy) return halErr(HalStatus.BUSY, 'another reader operation is pending');
+  /**
+   * Runs `body` as the one reader operation under way, or answers BUSY. Written without an
+   * async frame of its own (every port call passes here): the operation's own promise, and
+   * the flags reset when it settles, as a `finally` would.
+   */
+  private exclusive<T>(body: () => Promise<HalResult<T>>): Promise<HalResult<T>> {
+    if (this.busy) {
+      return Promise.resolve(halErr(HalStatus.BUSY, 'another reader operation is pending'));
+    }
     this.busy = true;
     this.cancelRequested = false;
+    let running: Promise<HalResult<T>>;
     try {
-      return await body();
-    } finally {
-      this.busy = false;
-      this.cancelRequested = false;
+      running = body();
+    } catch (error) {
+      this.exclusiveEnd();
+      return Promise.reject(error as Error);
     }
+    return running.then(
+      this.exclusiveEnded as (result: HalResult<T>) => HalResult<T>,
+      this.exclusiveFailed,
+    );
+  }
+
+  private readonly exclusiveEnded = (result: HalResult<unknown>): HalResult<unknown> => {
+    this.exclusiveEnd();
+    return result;
+  };
+
+  private readonly exclusiveFailed = (error: unknown): never => {
+    this.exclusiveEnd();
+    throw error;
+  };
+
+  private exclusiveEnd(): void {
+    this.busy = false;
+    this.cancelRequested = false;
   }
 }
 

@@ -12,6 +12,8 @@ import { formatYuan } from '../../src/display/display_text.js';
 import {
   DWIN_LAYOUT_DEFAULT,
   DwinDisplay,
+  dwinScreenBytes,
+  type DwinLayout,
   type DwinLink,
 } from '../../src/display/dwin_display.js';
 import type { DeclineReason, DisplayScreen } from '../../src/ports/display_port.js';
@@ -54,6 +56,65 @@ describe('DwinDisplay wire bytes', () => {
       '5a a5 07 82 00 84 5a 01 00 09', // page 9
     ].join(' ');
     expect(hex(writes[0] ?? new Uint8Array())).toBe(expected);
+  });
+});
+
+describe('dwinScreenBytes with repeated texts', () => {
+  // The same texts come back screen after screen; each screen must still carry exactly the
+  // bytes of its own region, CRC setting and capacity, and its own copy of them.
+  const narrow: DwinLayout = {
+    ...DWIN_LAYOUT_DEFAULT,
+    regions: { ...DWIN_LAYOUT_DEFAULT.regions, title: { vp: 0x5000, capacityBytes: 4 } },
+  };
+
+  it('dwinScreenBytes_sameTextElsewhere_writesItForThatRegionAndSetting', () => {
+    const screen: DisplayScreen = { kind: 'multipleCards' };
+    const plain = dwinScreenBytes(screen, DWIN_LAYOUT_DEFAULT, { crc: false });
+    const again = dwinScreenBytes(screen, DWIN_LAYOUT_DEFAULT, { crc: false });
+    expect(again).toEqual(plain);
+    expect(again).not.toBe(plain);
+    again.fill(0);
+    expect(hex(dwinScreenBytes(screen, DWIN_LAYOUT_DEFAULT, { crc: false }))).toBe(hex(plain));
+    // Title 多卡 cut to 多 in a 4-byte variable at the same VP, then the end word.
+    const cut = dwinScreenBytes(screen, narrow, { crc: false });
+    expect(hex(cut.subarray(0, 10))).toBe('5a a5 07 82 50 00 b6 e0 ff ff');
+    // With CRC-16/MODBUS over 82 50 00 b6 e0 bf a8 ff ff, low byte first.
+    const crc = dwinScreenBytes(screen, DWIN_LAYOUT_DEFAULT, { crc: true });
+    expect(hex(crc.subarray(0, 14))).toBe('5a a5 0b 82 50 00 b6 e0 bf a8 ff ff 49 6e');
+  });
+
+  it('dwinScreenBytes_regionEditedInPlace_writesToItsNewPlace', () => {
+    // TypeScript says readonly; plain JavaScript may still edit a layout it built.
+    const title = { vp: 0x5000, capacityBytes: 64 };
+    const layout: DwinLayout = {
+      ...DWIN_LAYOUT_DEFAULT,
+      regions: { ...DWIN_LAYOUT_DEFAULT.regions, title },
+    };
+    const screen: DisplayScreen = { kind: 'multipleCards' };
+    expect(hex(dwinScreenBytes(screen, layout, { crc: false }).subarray(0, 6))).toBe(
+      '5a a5 09 82 50 00',
+    );
+    title.vp = 0x5100;
+    title.capacityBytes = 4;
+    expect(hex(dwinScreenBytes(screen, layout, { crc: false }).subarray(0, 10))).toBe(
+      '5a a5 07 82 51 00 b6 e0 ff ff',
+    );
+  });
+
+  it('dwinScreenBytes_afterManyOneOffTexts_stillWritesEachExactly', () => {
+    const screenOf = (fareMinor: number): DisplayScreen => ({
+      kind: 'idle',
+      fareMinor,
+      lineName: '1路',
+    });
+    const first = hex(dwinScreenBytes(screenOf(200), DWIN_LAYOUT_DEFAULT, { crc: false }));
+    for (let fare = 1; fare <= 2000; fare += 1) {
+      const bytes = dwinScreenBytes(screenOf(fare), DWIN_LAYOUT_DEFAULT, { crc: false });
+      const sim = new DwinDisplaySim();
+      sim.write(bytes);
+      expect(sim.snapshot().texts['amount']).toBe(`票价 ${formatYuan(fare)}元`);
+    }
+    expect(hex(dwinScreenBytes(screenOf(200), DWIN_LAYOUT_DEFAULT, { crc: false }))).toBe(first);
   });
 });
 
@@ -132,7 +193,13 @@ describe('DwinDisplay on the emulator', () => {
     expect(shot).toEqual({
       pageId: 10,
       pageName: 'admitted',
-      texts: { title: '交易成功', amount: '票价 2.00元', balance: '', message: '稍后扣款', footer: '' },
+      texts: {
+        title: '交易成功',
+        amount: '票价 2.00元',
+        balance: '',
+        message: '稍后扣款',
+        footer: '',
+      },
     });
     expect(Object.values(shot.texts).join('/')).not.toMatch(/扣款 *[0-9]/);
   });
@@ -246,7 +313,14 @@ describe('DwinDisplay over a simulated 115200 baud UART', () => {
 describe('formatYuan', () => {
   it('edgeAmounts_haveTwoDecimals', () => {
     expect([0, 1, 5, 10, 99, 100, 101, 38_787].map(formatYuan)).toEqual([
-      '0.00', '0.01', '0.05', '0.10', '0.99', '1.00', '1.01', '387.87',
+      '0.00',
+      '0.01',
+      '0.05',
+      '0.10',
+      '0.99',
+      '1.00',
+      '1.01',
+      '387.87',
     ]);
   });
 
@@ -274,7 +348,10 @@ describe('DwinDisplay gate screens', () => {
       pageId: 11,
       pageName: 'gate',
       texts: {
-        title: '今日已满', amount: '', balance: '', message: '景区限流 今日入园人数已满',
+        title: '今日已满',
+        amount: '',
+        balance: '',
+        message: '景区限流 今日入园人数已满',
         footer: '剩余 0',
       },
     });
