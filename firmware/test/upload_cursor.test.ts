@@ -3,13 +3,16 @@
 // the ack (the truth: uploadPass without a cursor, on the same files), reads less when it
 // resumes, and falls back to that read when its last record is gone or changed (segment
 // reclaimed, a record cut by a power cut and written again, a flipped bit). Damage after the
-// cursor stops both reads at the same record.
+// cursor stops both reads at the same record. A pass the depot stops (a failed send, a lost
+// answer) leaves a cursor at the end of its last batch the depot is known to have stored (else
+// at its start): the next pass resumes there and sends again whatever was not heard stored.
 
 import { describe, expect, it } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import type { HalResult } from '../../hal/src/ports/hal_status.js';
 import { Journal } from '../src/app/journal/journal.js';
+import type { JournalExportContext } from '../src/app/journal/journal_export.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
   UploadCursor, uploadPass, type UploadPassEnd, type UploadSlice,
@@ -94,14 +97,18 @@ async function pass(
 ): Promise<Pass> {
   const slices: UploadSlice[] = [];
   const before = rig.bytesRead();
-  const openSeqs = new Set(rig.journal.uncertainAll().map((tap) => tap.seq));
-  const context = { ackThroughSeq, openSeqs, vault: FIXTURE_VAULT };
+  const context = contextOf(rig, ackThroughSeq);
   const end = await uploadPass(rig.sim, JOURNAL_FILE, context, LIMITS, async (slice) => {
     if (slices.length >= stopAt) return 'stop';
     slices.push(slice);
     return 'continue';
   }, undefined, cursor);
   return { end, slices, bytesRead: rig.bytesRead() - before };
+}
+
+function contextOf(rig: Rig, ackThroughSeq: number): JournalExportContext {
+  const openSeqs = new Set(rig.journal.uncertainAll().map((tap) => tap.seq));
+  return { ackThroughSeq, openSeqs, vault: FIXTURE_VAULT };
 }
 
 /**
@@ -226,7 +233,7 @@ describe('upload cursor', () => {
     expect(both.slices).toEqual([]);
   });
 
-  it('stoppedPass_leavesNoCursor_recordsBeforeTheCursorUnsent_readFromTheCheckpoint', async () => {
+  it('stoppedPass_thenADrainedOne_whoseLastBatchWasNotStored_isSentAgain', async () => {
     const r = await rig(6);
     const cursor = new UploadCursor();
     await taps(r, 12);
@@ -238,5 +245,91 @@ describe('upload cursor', () => {
     const stored = drained.slices.at(-2)?.throughSeq ?? 0;
     const resend = await passBoth(r, cursor, stored);
     expect(resend.slices[0]?.firstSeq).toBe(stored + 1);
+  });
+
+  // The depot stores `stored` batches, then a send fails (network error, outage): the next
+  // pass goes on from the end of the last stored batch (a pass after a boot, without a cursor:
+  // from the ack), reads less than from the checkpoint, and sends the same batches.
+  it('passStoppedAfter0_1_2Batches_nextResumesAtTheLastStoredOne_sameSlices', async () => {
+    for (const stored of [0, 1, 2]) {
+      for (const afterBoot of [false, true]) {
+        const r = await rig(10 + stored);
+        let cursor = new UploadCursor();
+        await taps(r, 3);
+        await ackDrained(r, await passBoth(r, cursor));
+        await taps(r, 26);
+        if (afterBoot) cursor = new UploadCursor();
+        const ack = r.journal.summary().ackThroughSeq;
+        const stopped = await pass(r, cursor, ack, stored);
+        expect(stopped.end).toEqual({ kind: 'stopped' });
+        expect(stopped.slices.length).toBe(stored);
+        const storedThrough = stopped.slices.at(-1)?.throughSeq ?? ack;
+        const next = await passBoth(r, cursor, storedThrough);
+        expect(next.end.kind).toBe('drained');
+        expect(next.slices.length).toBeGreaterThan(1);
+        expect(next.slices[0]?.firstSeq).toBe(storedThrough + 1);
+        expect(next.bytesRead).toBeLessThan(0);
+      }
+    }
+  });
+
+  // The depot stored the batch but its answer was lost: the validator heard of `heard` batches
+  // only, and the next pass sends the lost one again (the depot dedupes), whole.
+  it('answerLost_theBatchTheDepotStoredUnheard_isSentAgain', async () => {
+    for (const heard of [0, 1]) {
+      const r = await rig(20 + heard);
+      const cursor = new UploadCursor();
+      await taps(r, 3);
+      await ackDrained(r, await passBoth(r, cursor));
+      await taps(r, 10);
+      const ack = r.journal.summary().ackThroughSeq;
+      const atDepot: UploadSlice[] = [];
+      const end = await uploadPass(r.sim, JOURNAL_FILE, contextOf(r, ack), LIMITS,
+        async (slice) => {
+          atDepot.push(slice);
+          return atDepot.length > heard ? 'stop' : 'continue';
+        }, undefined, cursor);
+      expect(end).toEqual({ kind: 'stopped' });
+      const lost = atDepot[heard];
+      expect(lost).toBeDefined();
+      const next = await passBoth(r, cursor, atDepot[heard - 1]?.throughSeq ?? ack);
+      expect(next.slices[0]).toEqual(lost);
+      expect(next.bytesRead).toBeLessThan(0);
+    }
+  });
+
+  // A 413 halved the batch and the depot stored the first half before the second failed: the
+  // ack is past the cursor (the pass's start), in its segment; the next pass resumes there
+  // and passes over the records up to the ack.
+  it('ackPastTheCursor_inItsSegment_resumesThere_sameSlices', async () => {
+    const r = await rig(30);
+    const cursor = new UploadCursor();
+    await taps(r, 3);
+    await ackDrained(r, await passBoth(r, cursor));
+    await taps(r, 12);
+    const ack = r.journal.summary().ackThroughSeq;
+    const stopped = await pass(r, cursor, ack, 0);
+    expect(stopped.end).toEqual({ kind: 'stopped' });
+    const next = await passBoth(r, cursor, ack + 5);
+    expect(next.slices[0]?.firstSeq).toBe(ack + 6);
+    expect(next.bytesRead).toBeLessThan(0);
+  });
+
+  // The ack moved into a later segment than the cursor's (a pass stopped at its start, then
+  // the depot stored batches of a board's worker, say): resuming would read the older segment
+  // too, so the pass reads from the checkpoint of the ack's segment.
+  it('ackInALaterSegmentThanTheCursor_readsFromThatSegmentsCheckpoint', async () => {
+    const r = await rig(31);
+    const cursor = new UploadCursor();
+    await taps(r, 3);
+    await ackDrained(r, await passBoth(r, cursor));
+    const ack = r.journal.summary().ackThroughSeq;
+    const segments = (): number => r.journal.summary().segmentCount;
+    while (segments() < 2) await taps(r, 1);
+    await taps(r, 2);
+    const stopped = await pass(r, cursor, ack, 0);
+    expect(stopped.end).toEqual({ kind: 'stopped' });
+    const next = await passBoth(r, cursor, r.journal.summary().lastSeq - 3);
+    expect(next.bytesRead).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 // Reads a segmented journal, one file at a time: from the oldest segment (verify, export) or
 // from the newest segment's checkpoint (start-up).
 
+import assert from 'node:assert';
+
 import type { HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
@@ -20,8 +22,9 @@ export interface JournalReadOptions {
    * before it give. 'newest': the newest checkpoint and its segment only (start-up).
    * `{ afterSeq }`: from the checkpoint of the segment that holds seq afterSeq + 1 (an upload
    * pass: the records up to the ack are at the depot, their segments need not be read).
-   * `{ resume, afterSeq }`: from where an earlier read ended (JournalRead.resume), if its
-   * last record is still there, else as `{ afterSeq }`.
+   * `{ resume, afterSeq }`: from where an earlier read ended (JournalRead.resume) or a resume
+   * point it handed out, if its last record is still there and its segment is not older than
+   * the one `{ afterSeq }` starts with, else as `{ afterSeq }`.
    */
   readonly from:
     | 'oldest'
@@ -39,6 +42,19 @@ export interface JournalReadOptions {
   readonly onPayload?: PayloadSink;
   /** Awaited before each file is read (export flushes the lines of the previous segment). */
   readonly beforeRead?: () => Promise<void>;
+  /** Asked after every intact record for a resume just after it (see JournalResumePoints). */
+  readonly resumePoints?: JournalResumePoints;
+}
+
+/**
+ * Resume points a read hands out as it goes: after each intact record it asks `wants` (with
+ * the record's seq), and when true hands `take` where a later read may resume just after that
+ * record (with a copy of the state there, so it costs a state copy: open taps and the finals
+ * a later record may name).
+ */
+export interface JournalResumePoints {
+  wants(seq: number): boolean;
+  take(resume: JournalResume): void;
 }
 
 /**
@@ -47,7 +63,7 @@ export interface JournalReadOptions {
  * record is still there, whole: the same seq, the same chain hash (so every record before it
  * is the one read before), ending at `offset`; a segment reclaimed, a record cut and written
  * again after a power cut, a bit flipped in it, and the read starts from a checkpoint instead.
- * The state is taken over (mutated) by the read that resumes.
+ * A read that resumes copies the state: a resume may be used again.
  */
 export interface JournalResume {
   readonly unitFirstSeq: number;
@@ -307,9 +323,7 @@ function* journalReadSteps(
       yield result({ corruption: corruptAt(unit.segment, unit.firstSeq, 'segment missing') });
       return;
     }
-    const scanner = new SegmentScanner(
-      unit.segment, { state, headHash }, newest, options.onRecord, options.onPayload ?? null,
-    );
+    const scanner = segmentScanner(unit, { state, headHash }, newest, options);
     const scan = yield* segmentSteps(unit, scanner, i === startIndex ? resumed : null);
     // An empty newest segment: a later read resumes after the last record of the one before.
     if (scanner.lastFrameOffset >= 0) last = { unit, scanner };
@@ -332,7 +346,43 @@ function* journalReadSteps(
   yield result({});
 }
 
-/** A resumed read: the unit it goes on in, its window from the resume offset, the start. */
+/** The scanner of `unit`, handing out resume points when `options` asks for them. */
+function segmentScanner(
+  unit: JournalUnit,
+  start: { readonly state: JournalState; readonly headHash: Uint8Array },
+  newest: boolean,
+  options: JournalReadOptions,
+): SegmentScanner {
+  const points = options.resumePoints;
+  const afterRecord = points === undefined ? null : (seq: number): void => {
+    if (!points.wants(seq)) return;
+    const resume = resumeAfter({ unit, scanner }, start.state);
+    // Its own state: the read goes on with this one, whose held records view the window.
+    if (resume !== null) points.take({ ...resume, state: journalStateCopy(start.state) });
+  };
+  const scanner: SegmentScanner = new SegmentScanner(
+    unit.segment, start, newest, options.onRecord, options.onPayload ?? null, afterRecord,
+  );
+  return scanner;
+}
+
+/**
+ * A copy of `state` that later records applied to either leave the other as it is (what a
+ * checkpoint would hold: the same checks on later records). Held records are shared, their
+ * payloads copied out of the read window first.
+ */
+function journalStateCopy(state: JournalState): JournalState {
+  const snapshot = state.snapshot();
+  for (const held of snapshot.records) held.detach();
+  const copy = JournalState.fromSnapshot(snapshot, state.keepsDecoded);
+  assert(typeof copy !== 'string', `a state's own snapshot does not rebuild: ${String(copy)}`);
+  return copy;
+}
+
+/**
+ * A resumed read: the unit it goes on in, its window from the resume offset, the start (with
+ * a copy of the resume's state).
+ */
 interface Resumed {
   readonly index: number;
   readonly window: Uint8Array;
@@ -352,7 +402,8 @@ function* resumeSteps(
   const resume = from.resume;
   const index = live.findIndex((unit) => unit.firstSeq === resume.unitFirstSeq
     && unit.segment === resume.segment && unit.segmentExists);
-  if (index < 0) return null;
+  // Older than the segment the read from a checkpoint starts with: it would read more.
+  if (index < 0 || index < startIndexOf(live, { afterSeq: from.afterSeq })) return null;
   const window = yield { readAt: resume.segment, offset: resume.lastFrameOffset };
   const checked = frameCheck(window, 0);
   const holds = checked.ok && checked.frame.seq === resume.state.lastSeq
@@ -361,7 +412,8 @@ function* resumeSteps(
   if (!holds) return null;
   const eof = window.length < READ_WINDOW_BYTES;
   const rest = window.subarray(resume.offset - resume.lastFrameOffset);
-  return { index, window: rest, eof, from: resume };
+  // Its own state: the resume may be used again.
+  return { index, window: rest, eof, from: { ...resume, state: journalStateCopy(resume.state) } };
 }
 
 /** Where a later read may resume after `last`, the last segment scanned, or null. */

@@ -144,7 +144,8 @@ export class SegmentScanner {
 
   /**
    * `onRecord` (decodes every record) or `onPayload` (decodes none that is canonical), or
-   * neither.
+   * neither. `afterRecord`: called with the seq of each intact record once it is applied and
+   * `offset`, `lastFrameOffset` and the chain hash are past it.
    */
   constructor(
     private readonly file: string,
@@ -152,6 +153,7 @@ export class SegmentScanner {
     private readonly newest: boolean,
     private readonly onRecord: ((record: JournalRecord) => void) | null,
     private readonly onPayload: PayloadSink | null = null,
+    private readonly afterRecord: ((seq: number) => void) | null = null,
   ) {
     this.headHash.set(start.headHash);
   }
@@ -184,6 +186,7 @@ export class SegmentScanner {
       this.lastFrameOffset = this.offset;
       at += checked.frame.frameBytes;
       this.offset += checked.frame.frameBytes;
+      if (this.afterRecord !== null) this.afterRecord(checked.frame.seq);
     }
     if (eof) return { end: this.result(null, null) };
     return { more: true };

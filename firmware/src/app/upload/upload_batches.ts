@@ -10,7 +10,9 @@ import {
   type JournalExportContext,
 } from '../journal/journal_export.js';
 import type { PayloadFacts } from '../journal/journal_payload_fast.js';
-import { journalRead, type JournalResume } from '../journal/journal_reader.js';
+import {
+  journalRead, type JournalResume, type JournalResumePoints,
+} from '../journal/journal_reader.js';
 import type { JournalKind } from '../journal/journal_records.js';
 import { PanVaultError } from '../journal/pan_vault.js';
 
@@ -45,36 +47,79 @@ export type UploadPassEnd =
 
 class PassStopped extends Error {}
 
+/** A resume point of an upload read, and the last record before it that is not an ack. */
+interface UploadCursorAt {
+  readonly resume: JournalResume;
+  readonly contentThroughSeq: number;
+}
+
 /**
- * Where the next upload pass over a journal may start: just after the last record the pass
- * before it read, instead of from the checkpoint of the segment holding the first record after
- * the ack (which re-reads, re-hashes and re-checks every acknowledged record of that segment at
- * every pass). Kept by the caller from pass to pass, one per journal; it holds the reader's
- * state after that record (what a checkpoint holds: bounded as the journal's open taps are).
+ * Where the next upload pass over a journal may start: just after a record the pass before it
+ * read, instead of from the checkpoint of the segment holding the first record after the ack
+ * (which re-reads, re-hashes and re-checks every acknowledged record of that segment at every
+ * pass). Kept by the caller from pass to pass, one per journal; it holds the reader's state
+ * after that record (what a checkpoint holds: bounded as the journal's open taps are).
  * A pass resumes only when every record before the cursor that is exported is acknowledged
- * (the ones after the ack are ack records) and the read finds the cursor's last record still
- * there (JournalResume); otherwise it reads as without a cursor. A pass that does not end
- * (stopped, failed) leaves no cursor: its reader state went on past the records it read.
+ * and the read finds the cursor's last record still there (JournalResume); otherwise it reads
+ * as without a cursor. A drained pass leaves the end of its read. A pass the depot stopped
+ * (a failed send) leaves the last point the depot is known to hold everything before: the
+ * end of its last stored batch when the read handed one out, else the ack or the cursor it
+ * started from; what was sent after it is read and sent again. A pass whose read failed
+ * leaves none.
  */
 export class UploadCursor {
-  private at: { readonly resume: JournalResume; readonly contentThroughSeq: number } | null =
-    null;
+  private at: UploadCursorAt | null = null;
 
   /** The resume for a pass after `ackThroughSeq`, or null; the cursor is empty afterwards. */
-  take(ackThroughSeq: number): JournalResume | null {
+  take(ackThroughSeq: number): UploadCursorAt | null {
     const at = this.at;
     this.at = null;
-    if (at === null) return null;
-    const lastSeq = at.resume.state.lastSeq;
-    return at.contentThroughSeq <= ackThroughSeq && ackThroughSeq <= lastSeq ? at.resume : null;
+    return at !== null && at.contentThroughSeq <= ackThroughSeq ? at : null;
   }
 
-  /**
-   * After a pass whose read ended at `resume`: `contentThroughSeq`, the last record read that
-   * is not an ack (0 for none).
-   */
-  set(resume: JournalResume | null, contentThroughSeq: number): void {
-    this.at = resume === null ? null : { resume, contentThroughSeq };
+  /** Where the pass that took the cursor ended (null: nowhere to resume). */
+  set(at: UploadCursorAt | null): void {
+    this.at = at;
+  }
+}
+
+/**
+ * The points an upload read may resume from later, as the depot stores its batches: the ack
+ * (or the cursor the pass started from), then the end of each batch cut at `recordsMax` once
+ * the depot stored it. (A batch cut at `bytesMax` ends before the record being read, which
+ * the state is already past: it gives no point, and the previous one stays.)
+ */
+class UploadStoredPoints implements JournalResumePoints {
+  /** The last point the depot holds every record before. */
+  stored: UploadCursorAt | null;
+  /** Points at the end of batches cut and not yet stored, oldest first. */
+  private readonly cut: UploadCursorAt[] = [];
+
+  constructor(
+    start: UploadCursorAt | null,
+    private readonly ackThroughSeq: number,
+    private readonly cutThrough: () => number,
+  ) {
+    this.stored = start;
+  }
+
+  wants(seq: number): boolean {
+    return seq === this.ackThroughSeq || seq === this.cutThrough();
+  }
+
+  take(resume: JournalResume): void {
+    const seq = resume.state.lastSeq;
+    const at = { resume, contentThroughSeq: seq };
+    if (seq <= this.ackThroughSeq) this.stored = at;
+    else this.cut.push(at);
+  }
+
+  /** The depot stored every record through `throughSeq`. */
+  storedThrough(throughSeq: number): void {
+    // Bounded: the points of the batches cut since the last send, a few per read window.
+    while ((this.cut[0]?.resume.state.lastSeq ?? Infinity) <= throughSeq) {
+      this.stored = this.cut.shift() ?? null;
+    }
   }
 }
 
@@ -102,14 +147,18 @@ export async function uploadPass(
 ): Promise<UploadPassEnd> {
   const cutter = new SliceCutter(context, limits);
   const afterSeq = context.ackThroughSeq;
-  const resume = cursor?.take(afterSeq) ?? null;
-  // The last record before the cursor (the read takes the resume's state over).
+  const start = cursor?.take(afterSeq) ?? null;
+  const resume = start?.resume ?? null;
+  // The last record before the cursor.
   const resumeLastSeq = resume?.state.lastSeq ?? 0;
   // The last record read that is not an ack (those before a resume are all acknowledged).
   let contentThroughSeq = 0;
+  const points = cursor === undefined ? undefined
+    : new UploadStoredPoints(start, afterSeq, () => cutter.cutThroughSeq);
   const flush = async (): Promise<void> => {
     for (let slice = cutter.take(); slice !== null; slice = cutter.take()) {
       if ((await send(slice)) === 'stop') throw new PassStopped();
+      points?.storedThrough(slice.throughSeq);
     }
   };
   try {
@@ -126,6 +175,7 @@ export async function uploadPass(
         cutter.push(seq, kind, payload, facts);
       },
       beforeRead: flush,
+      ...(points === undefined ? {} : { resumePoints: points }),
     });
     if (!read.ok) return { kind: 'read-failed', detail: read.detail };
     cutter.end();
@@ -134,10 +184,14 @@ export async function uploadPass(
     // which a read from the checkpoint would have counted as seen.
     const passedOver = read.value.resumed ? resumeLastSeq : 0;
     const throughSeq = Math.max(cutter.lastSeq(), passedOver);
-    cursor?.set(read.value.resume, contentThroughSeq);
+    const end = read.value.resume;
+    cursor?.set(end === null ? points?.stored ?? null : { resume: end, contentThroughSeq });
     return { kind: 'drained', throughSeq };
   } catch (error) {
-    if (error instanceof PassStopped) return { kind: 'stopped' };
+    if (error instanceof PassStopped) {
+      cursor?.set(points?.stored ?? null);
+      return { kind: 'stopped' };
+    }
     // A sealed PAN that does not open (another key, a tampered record): nothing past it goes.
     if (error instanceof PanVaultError) return { kind: 'read-failed', detail: error.message };
     throw error;
@@ -151,6 +205,8 @@ class SliceCutter {
   private bytes = 0;
   private firstSeq: number;
   private lastSeen: number;
+  /** The last seq of the last slice cut (0 before the first). */
+  cutThroughSeq = 0;
   /** The open range holds a record other than an ack. */
   private content = false;
 
@@ -190,6 +246,7 @@ class SliceCutter {
   }
 
   private cut(): void {
+    this.cutThroughSeq = this.lastSeen;
     this.ready.push({
       firstSeq: this.firstSeq,
       throughSeq: this.lastSeen,
