@@ -7,11 +7,12 @@
 // answer) leaves a cursor at the end of its last batch the depot is known to have stored (else
 // at its start): the next pass resumes there and sends again whatever was not heard stored.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import type { HalResult } from '../../hal/src/ports/hal_status.js';
 import { Journal } from '../src/app/journal/journal.js';
+import { JournalState } from '../src/app/journal/journal_state.js';
 import type { JournalExportContext } from '../src/app/journal/journal_export.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
@@ -331,5 +332,27 @@ describe('upload cursor', () => {
     expect(stopped.end).toEqual({ kind: 'stopped' });
     const next = await passBoth(r, cursor, r.journal.summary().lastSeq - 3);
     expect(next.bytesRead).toBe(0);
+  });
+  // Each resume point copies the read's state, which holds every unacknowledged final: one a
+  // batch made a pass over a long backlog quadratic (10^6 records: twice the read's time).
+  it('longBacklog_pointsAtDoublingDistances_aStopLateResumesWithTheSameSlices', async () => {
+    const r = await rig(40);
+    await taps(r, 600);
+    const copies = vi.spyOn(JournalState.prototype, 'snapshot');
+    const drained = await pass(r, new UploadCursor());
+    const copied = copies.mock.calls.length;
+    copies.mockRestore();
+    expect(drained.end.kind).toBe('drained');
+    expect(drained.slices.length).toBeGreaterThan(80);
+    expect(copied).toBeGreaterThan(3);
+    expect(copied).toBeLessThan(drained.slices.length / 3);
+    const cursor = new UploadCursor();
+    const ack = r.journal.summary().ackThroughSeq;
+    const stopAt = drained.slices.length - 2;
+    const stopped = await pass(r, cursor, ack, stopAt);
+    const storedThrough = stopped.slices.at(-1)?.throughSeq ?? ack;
+    const next = await passBoth(r, cursor, storedThrough);
+    expect(next.slices[0]?.firstSeq).toBe(storedThrough + 1);
+    expect(next.bytesRead).toBeLessThanOrEqual(0);
   });
 });

@@ -53,7 +53,8 @@ export interface JournalReadOptions {
  * a later record may name).
  */
 export interface JournalResumePoints {
-  wants(seq: number): boolean;
+  /** `state`: the read's state after that record (not to be kept or changed). */
+  wants(seq: number, state: JournalState): boolean;
   take(resume: JournalResume): void;
 }
 
@@ -355,7 +356,7 @@ function segmentScanner(
 ): SegmentScanner {
   const points = options.resumePoints;
   const afterRecord = points === undefined ? null : (seq: number): void => {
-    if (!points.wants(seq)) return;
+    if (!points.wants(seq, start.state)) return;
     const resume = resumeAfter({ unit, scanner }, start.state);
     // Its own state: the read goes on with this one, whose held records view the window.
     if (resume !== null) points.take({ ...resume, state: journalStateCopy(start.state) });
