@@ -291,6 +291,8 @@ async function startReader(
 > {
   const line = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_QUIET_WHOLE_LINE,
+    // The driver writes frames built for the write, and constants: no copy of them.
+    writesUnchanged: true,
     hostToDeviceFaults: boot.noise,
     deviceToHostFaults: boot.noise,
   });
