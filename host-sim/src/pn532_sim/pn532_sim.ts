@@ -48,6 +48,7 @@ import {
   type Pn532FrameEvent,
 } from '../../../hal/src/pn532/pn532_frame.js';
 import type { CardIdentity, VirtualCard } from '../cards/card_model.js';
+import { ClockSim } from '../clock_sim.js';
 import { SerialLinkSim } from '../serial_link_sim.js';
 import { faultMatches, type Pn532SimFault } from './pn532_sim_faults.js';
 import {
@@ -205,6 +206,12 @@ export class Pn532Sim {
   private arrivalWaiters: (() => void)[] = [];
   private running: RunningCommand | undefined;
   private readonly stepAlarm: ClockAlarm;
+  /**
+   * A command step queues no promise job and no tick unless it waits for a card: true when
+   * answers go out through `SerialLinkSim.send` (no promise) and no log callback runs. The
+   * cards answer synchronously and queue nothing (VirtualCard).
+   */
+  private readonly quietSteps: boolean;
   private readonly timings: Pn532SimExchangeTiming[] = [];
   readonly stats: Pn532SimStats = {
     commands: 0,
@@ -225,7 +232,12 @@ export class Pn532Sim {
     this.asleep = options.startAsleep;
     this.lowVbat = options.startAsleep;
     this.wakeLossLeft = options.wakeBytesLost;
-    this.stepAlarm = clockAlarm(clock, () => this.commandStep());
+    this.quietSteps = link instanceof SerialLinkSim && options.log === undefined;
+    // On the simulated clock a step that queued nothing lets the next wake follow at once.
+    this.stepAlarm =
+      clock instanceof ClockSim
+        ? clock.quietAlarm(() => this.commandStep())
+        : clockAlarm(clock, () => this.commandStep());
     link.setReceiver((bytes) => this.onBytes(bytes));
   }
 
@@ -379,39 +391,49 @@ export class Pn532Sim {
     this.stepAfter(this.options.commandDelayMs);
   }
 
-  /** The running command's next step after `durationMs`, or at once when that is 0. */
-  private stepAfter(durationMs: number): void {
-    if (durationMs > 0) this.stepAlarm.set(durationMs);
-    else this.commandStep();
+  /**
+   * The running command's next step after `durationMs`, or at once when that is 0. True when
+   * the step queued no promise job nor tick (see quietSteps).
+   */
+  private stepAfter(durationMs: number): boolean {
+    if (durationMs > 0) {
+      this.stepAlarm.set(durationMs);
+      return this.quietSteps;
+    }
+    return this.commandStep();
   }
 
-  /** Executes the running command after its firmware time, or answers after its RF time. */
-  private commandStep(): void {
+  /**
+   * Executes the running command after its firmware time, or answers after its RF time.
+   * True when it queued no promise job nor tick (see quietSteps).
+   */
+  private commandStep(): boolean {
     const run = this.running;
-    if (run === undefined) return;
+    if (run === undefined) return this.quietSteps;
     if (run.gen !== this.generation) {
       this.running = undefined;
-      return;
+      return this.quietSteps;
     }
     if (run.reply !== undefined) {
       this.running = undefined;
       const { answer } = run.reply;
       this.finishCommand(run, typeof answer === 'function' ? answer() : answer);
-      return;
+      return this.quietSteps;
     }
     const reply = this.execute(run.code, run.params, run.gen, run.fault);
     if (reply instanceof Promise) {
       // Waiting for a card (the running command stays; a newer one or an abort drops it).
       void reply.then((r) => this.executed(run, r));
-    } else {
-      this.executed(run, reply);
+      return false;
     }
+    return this.executed(run, reply);
   }
 
-  private executed(run: RunningCommand, reply: Reply): void {
-    if (run.gen !== this.generation || this.running !== run) return;
+  /** See stepAfter for the result. */
+  private executed(run: RunningCommand, reply: Reply): boolean {
+    if (run.gen !== this.generation || this.running !== run) return this.quietSteps;
     run.reply = reply;
-    this.stepAfter(reply.afterMs);
+    return this.stepAfter(reply.afterMs);
   }
 
   private finishCommand(run: RunningCommand, answer: Answer): void {
