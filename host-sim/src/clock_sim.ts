@@ -7,8 +7,11 @@ interface Sleeper {
   wakeMs: number;
   /** Registration order, the tie-break of equal deadlines (an alarm's `set` renews it). */
   order: number;
-  /** Resolves a sleep's promise, or calls an alarm's callback (synchronously, in the wake). */
-  readonly resolve: () => void;
+  /**
+   * Resolves a sleep's promise, or calls an alarm's callback (synchronously, in the wake).
+   * True only from a quiet alarm's callback that queued nothing (see `quietAlarm`).
+   */
+  readonly resolve: () => boolean | void;
   /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
   cancelled: boolean;
   /** Where it sits in the heap, -1 when out of it (an alarm leaves at once when cleared). */
@@ -87,6 +90,23 @@ export class ClockSim implements ClockPort {
    * next wake as a woken sleep's would. `set` throws as `sleepMs`.
    */
   alarm(onFire: () => void): ClockAlarm {
+    return this.alarmOf(() => {
+      onFire();
+    });
+  }
+
+  /**
+   * `alarm` for a callback that tells whether its wake was quiet: it returns true only when
+   * it queued no promise job and no `process.nextTick` (all it did was synchronous, such as
+   * arming alarms and handing bytes to a line: the PN532 emulator's command steps). After a
+   * quiet wake `wakeUntil` goes straight on to the next one: nothing is left to run between
+   * them, so the wakes and jobs happen in the same order as after any other wake.
+   */
+  quietAlarm(onFire: () => boolean): ClockAlarm {
+    return this.alarmOf(onFire);
+  }
+
+  private alarmOf(onFire: () => boolean | void): ClockAlarm {
     const sleeper: Sleeper = { wakeMs: 0, order: 0, resolve: onFire, cancelled: false, index: -1 };
     return {
       set: (durationMs) => {
@@ -188,14 +208,17 @@ export class ClockSim implements ClockPort {
         process.nextTick(turn);
       };
       // Runs only once every pending job has run (the caller's first, then each wake's).
+      // After a quiet wake nothing is pending: the next turn follows at once (see quietAlarm).
       const turn = (): void => {
         try {
-          if (stop()) return resolve('stopped');
-          if (wakes > wakesMax) return resolve('limit');
-          this.dropCancelled();
-          if (this.heap.length === 0) return resolve('idle');
-          wakes += 1;
-          this.wakeTop();
+          for (;;) {
+            if (stop()) return resolve('stopped');
+            if (wakes > wakesMax) return resolve('limit');
+            this.dropCancelled();
+            if (this.heap.length === 0) return resolve('idle');
+            wakes += 1;
+            if (!this.wakeTop()) break;
+          }
           void PROMISE_JOB_DONE.then(queueTurn);
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
@@ -205,11 +228,14 @@ export class ClockSim implements ClockPort {
     });
   }
 
-  /** Wakes the earliest sleeper (the heap must hold a live one on top); time jumps to it. */
-  private wakeTop(): void {
+  /**
+   * Wakes the earliest sleeper (the heap must hold a live one on top); time jumps to it.
+   * True when the wake was quiet (a quiet alarm's callback that queued nothing).
+   */
+  private wakeTop(): boolean {
     const next = this.pop();
     this.nowMsValue = Math.max(this.nowMsValue, next.wakeMs);
-    next.resolve();
+    return next.resolve() === true;
   }
 
   /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */

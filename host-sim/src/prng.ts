@@ -2,10 +2,11 @@
 
 /** A deterministic random source. Same seed, same sequence, on every machine. */
 export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /**
+   * sfc32's a, b, c and counter d. Kept in a typed array, not in four fields: a field holding
+   * a number past 2^30 gets a new heap box at every store, i.e. every draw allocated one.
+   */
+  private readonly state = new Uint32Array(4);
 
   constructor(readonly seed: number) {
     let s = seed >>> 0;
@@ -17,21 +18,22 @@ export class Prng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    for (let i = 0; i < 4; i += 1) this.state[i] = next();
   }
 
   /** Uniform unsigned 32-bit integer. */
   nextU32(): number {
-    // sfc32: small, fast, passes PractRand for our needs.
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
+    // sfc32: small, fast, passes PractRand for our needs. A store wraps modulo 2^32.
+    const st = this.state;
+    const a = st[0] as number;
+    const b = st[1] as number;
+    const c = st[2] as number;
+    const d = st[3] as number;
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    st[3] = d + 1;
+    st[0] = b ^ (b >>> 9);
+    st[1] = c + (c << 3);
+    st[2] = ((c << 21) | (c >>> 11)) + t;
     return t;
   }
 

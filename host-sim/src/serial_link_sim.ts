@@ -32,6 +32,12 @@ export interface SerialLinkSimOptions {
    * a write that starts while noise is on is still delivered in chunks, byte faults and all.
    */
   readonly quietWholeWrites?: boolean;
+  /**
+   * Optional, false when absent: every sender on this line leaves an array it wrote unchanged
+   * from then on (the PN532 driver writes frames built for the write, and constants), so
+   * `write` keeps the caller's array, as `send` does, instead of a copy of it.
+   */
+  readonly writesUnchanged?: boolean;
   readonly hostToDeviceFaults: SerialLineFaults | undefined;
   readonly deviceToHostFaults: SerialLineFaults | undefined;
 }
@@ -170,7 +176,8 @@ export class SerialLinkSim implements SerialLink {
     }
     if (this.frozen) return new Promise<never>(() => undefined);
     const line = this.line;
-    return new Promise<HalResult<void>>((done) => line.transmit(bytes.slice(), done));
+    const kept = line.writesUnchanged ? bytes : bytes.slice();
+    return new Promise<HalResult<void>>((done) => line.transmit(kept, done));
   }
 
   /**
@@ -215,7 +222,7 @@ export class SerialLinkSim implements SerialLink {
 
 /** A write on the wire or waiting for it. */
 interface LineWrite {
-  /** The line's own copy (see SerialLinkSim.write). */
+  /** The line's own copy, or the sender's array when it never changes (SerialLinkSim.write). */
   readonly bytes: Uint8Array;
   /** Bytes of it already delivered. */
   at: number;
@@ -235,6 +242,8 @@ class SimLine {
   private chunkBytes = 0;
   private chunkBaud = 0;
   private chunkWireMs = 0;
+  /** See SerialLinkSimOptions.writesUnchanged. */
+  readonly writesUnchanged: boolean;
 
   constructor(
     private readonly shared: LineShared,
@@ -244,6 +253,7 @@ class SimLine {
     private readonly faults: SerialLineFaults | undefined,
   ) {
     this.arrival = clockAlarm(shared.clock, () => this.chunkArrived());
+    this.writesUnchanged = shared.options.writesUnchanged === true;
   }
 
   /** Queues `bytes` (the line's own copy); `done` once the last byte reached the other end. */
@@ -310,22 +320,27 @@ class SimLine {
     const faults = this.faults;
     // A quiet line (ratios at 0, e.g. between the swarm's noise bursts) draws nothing.
     if (faults === undefined || (faults.lossRatio === 0 && faults.corruptRatio === 0)) return chunk;
-    // The survivors go straight into one array (draws in the same order as byte by byte).
-    const out = new Uint8Array(chunk.length);
+    // Draws in the same order as byte by byte. Until the first fault the survivors are the
+    // chunk itself: the copy that survivors are packed into is made at the first lost or
+    // flipped byte (its head, the bytes before, is right as it is).
+    let out: Uint8Array | undefined;
     let kept = 0;
     for (let k = 0; k < chunk.length; k += 1) {
       const b = chunk[k] ?? 0;
       if (faults.prng.chance(faults.lossRatio)) {
         stats.lostBytes += 1;
+        out ??= chunk.slice();
       } else if (faults.prng.chance(faults.corruptRatio)) {
         stats.corruptedBytes += 1;
+        out ??= chunk.slice();
         out[kept] = b ^ (1 << faults.prng.below(8));
         kept += 1;
       } else {
-        out[kept] = b;
+        if (out !== undefined) out[kept] = b;
         kept += 1;
       }
     }
+    if (out === undefined) return chunk;
     return kept === out.length ? out : out.subarray(0, kept);
   }
 }

@@ -1,6 +1,7 @@
 // ClockSim's cancelable sleeps: a called-off sleep never resolves, never moves time and costs
 // no wake; live sleeps keep their order. And the PN532 driver calls its timeouts off: after a
 // start and a poll that were answered, nothing of the driver is left sleeping on the clock.
+// The emulator's command steps are quiet alarms: the wire is the same with wakeUntil.
 
 import { describe, expect, it } from 'vitest';
 import { ClockSim } from '../src/clock_sim.js';
@@ -8,6 +9,11 @@ import {
   PN532_SIM_RIG_DEFAULT_OPTIONS,
   createPn532SimRig,
 } from '../src/pn532_sim/pn532_sim_rig.js';
+import {
+  QPBOC_CAPDU,
+  SCRIPTED_IDENTITY_A,
+  qpbocScriptedCard,
+} from '../src/pn532_sim/pn532_scripted_card.js';
 import { SUITE_START } from '../../hal/test/pn532_reader_suite.js';
 
 describe('ClockSim cancelable sleeps', () => {
@@ -191,5 +197,35 @@ describe('Pn532Reader on ClockSim', () => {
     expect(await clock.wakeNext()).toBe(false);
     expect(clock.nowMs()).toBe(before);
     rig.sim.detach();
+  });
+
+  it('quietCommandSteps_sameWireAndTimes_withWakeUntilAsWithWakeNext', async () => {
+    const session = async (byUntil: boolean): Promise<string[]> => {
+      const clock = new ClockSim(0);
+      const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+      const run = async <T>(op: Promise<T>): Promise<T> => {
+        let done = false;
+        const watched = op.finally(() => {
+          done = true;
+        });
+        if (byUntil) await clock.wakeUntil(() => done, 100_000);
+        else while (!done && (await clock.wakeNext()));
+        return watched;
+      };
+      expect((await run(rig.reader.start(SUITE_START))).ok).toBe(true);
+      rig.sim.placeCard(qpbocScriptedCard('card', SCRIPTED_IDENTITY_A));
+      const polled = await run(rig.reader.poll({ technologies: ['ISO14443A'], timeoutMs: 500 }));
+      expect(polled.ok && polled.value.kind).toBe('one');
+      const ppse = Uint8Array.from(Buffer.from(QPBOC_CAPDU.selectPpse, 'hex'));
+      const answer = await run(rig.reader.transceive(ppse, { timeoutMs: 500 }));
+      expect(answer.ok).toBe(true);
+      rig.sim.detach();
+      return rig.line
+        .transcript()
+        .map((r) => `${r.direction} ${r.atMs.toFixed(6)} ${Buffer.from(r.bytes).toString('hex')}`);
+    };
+    const byNext = await session(false);
+    expect(byNext.length).toBeGreaterThan(10);
+    expect(await session(true)).toEqual(byNext);
   });
 });

@@ -1,7 +1,8 @@
 // ClockSim's reusable alarms (ClockPort.alarm): an armed alarm wakes in (deadline, arming)
 // order among plain sleeps, `clear` takes it out of the heap at once, `set` moves it. Held to
 // a naive scheduler (a list sorted on every wake) over random sets, clears and sleeps. And
-// the wake loops let the caller's pending jobs run before their first wake.
+// the wake loops let the caller's pending jobs run before their first wake. A quiet alarm's
+// wake (its callback queued nothing) lets wakeUntil go straight on to the next wake.
 
 import { describe, expect, it } from 'vitest';
 import { clockAlarm, type ClockPort } from '../../hal/src/ports/clock_port.js';
@@ -154,5 +155,72 @@ describe('ClockSim wake loops and the jobs pending when they are called', () => 
     expect(await clock.wakeNext()).toBe(true);
     expect(log).toEqual(['step@2']);
     expect(clock.nowMs()).toBe(2);
+  });
+});
+
+describe('ClockSim.quietAlarm', () => {
+  /** Actors that sleep and hop through jobs, and quiet alarms that re-arm one another. */
+  function scenario(clock: ClockSim, seed: number): { log: string[] } {
+    const prng = new Prng(seed);
+    const log: string[] = [];
+    const alarms: { set(ms: number): void }[] = [];
+    for (let q = 0; q < 3; q += 1) {
+      let fired = 0;
+      alarms.push(
+        clock.quietAlarm(() => {
+          log.push(`q${q}@${clock.nowMs()}`);
+          fired += 1;
+          // Synchronous work only: arming alarms (itself or another one).
+          if (fired < 30) alarms[prng.below(3)]?.set(prng.below(4));
+          return true;
+        }),
+      );
+    }
+    alarms.forEach((a, i) => a.set(i));
+    const actor = async (name: number): Promise<void> => {
+      for (let i = 0; i < 30; i += 1) {
+        for (let h = prng.below(3); h > 0; h -= 1) await Promise.resolve();
+        if (prng.below(4) === 0) alarms[prng.below(3)]?.set(prng.below(5));
+        await clock.sleepMs(prng.below(6));
+        log.push(`a${name}:${i}@${clock.nowMs()}`);
+      }
+    };
+    for (let a = 0; a < 3; a += 1) void actor(a);
+    return { log };
+  }
+
+  it('wakeUntil_wakesAndJobsInTheSameOrderAsWakeNext', async () => {
+    for (let seed = 1; seed <= 20; seed += 1) {
+      const a = new ClockSim(0);
+      const byNext = scenario(a, seed);
+      while (await a.wakeNext());
+      const b = new ClockSim(0);
+      const byUntil = scenario(b, seed);
+      expect(await b.wakeUntil(() => false, 1_000_000)).toBe('idle');
+      expect(byUntil.log, `seed ${seed}`).toEqual(byNext.log);
+      expect(byUntil.log.length).toBeGreaterThan(90);
+      expect(b.nowMs()).toBe(a.nowMs());
+    }
+  });
+
+  it('afterAQuietWake_wakeUntilGoesStraightOn_notWaitingForJobs', async () => {
+    // Breaks the contract on purpose (a job queued, true returned) to see that nothing waits.
+    const run = async (quiet: boolean): Promise<string[]> => {
+      const clock = new ClockSim(0);
+      const log: string[] = [];
+      const fire = (): boolean => {
+        log.push('a');
+        void Promise.resolve().then(() => log.push('job'));
+        return true;
+      };
+      const a = quiet ? clock.quietAlarm(fire) : clock.alarm(fire);
+      const b = clock.alarm(() => log.push('b'));
+      a.set(1);
+      b.set(2);
+      expect(await clock.wakeUntil(() => false, 10)).toBe('idle');
+      return log;
+    };
+    expect(await run(false)).toEqual(['a', 'job', 'b']);
+    expect(await run(true)).toEqual(['a', 'b', 'job']);
   });
 });

@@ -92,9 +92,7 @@ export function asciiBytes(text: string): Uint8Array {
  * Throws RangeError above 65535 bytes.
  */
 export function berLength(length: number): Uint8Array {
-  if (!(Number.isInteger(length) && length >= 0 && length <= 0xffff)) {
-    throw new RangeError(`BER length ${length}`);
-  }
+  checkBerLength(length);
   if (length < 0x80) return Uint8Array.of(length);
   if (length < 0x100) return Uint8Array.of(0x81, length);
   return Uint8Array.of(0x82, length >> 8, length & 0xff);
@@ -105,13 +103,44 @@ export function berLength(length: number): Uint8Array {
  * Throws RangeError on a tag above three bytes.
  */
 export function berTagBytes(tag: number): Uint8Array {
-  if (!(Number.isInteger(tag) && tag > 0 && tag <= 0xffffff)) throw new RangeError(`tag ${tag}`);
+  checkBerTag(tag);
   if (tag <= 0xff) return Uint8Array.of(tag);
   if (tag <= 0xffff) return Uint8Array.of(tag >> 8, tag & 0xff);
   return Uint8Array.of(tag >> 16, (tag >> 8) & 0xff, tag & 0xff);
 }
 
-/** One BER-TLV: tag, BER length, value. Throws RangeError like berLength and berTagBytes. */
+/**
+ * One BER-TLV: tag, BER length, value (as berTagBytes, berLength and the value concatenated,
+ * written straight into one array). Throws RangeError like berLength and berTagBytes.
+ */
 export function berTlv(tag: number, value: Uint8Array): Uint8Array {
-  return concatBytes(berTagBytes(tag), berLength(value.length), value);
+  checkBerTag(tag);
+  const length = value.length;
+  checkBerLength(length);
+  const tagBytes = tag <= 0xff ? 1 : tag <= 0xffff ? 2 : 3;
+  const lengthBytes = length < 0x80 ? 1 : length < 0x100 ? 2 : 3;
+  const out = new Uint8Array(tagBytes + lengthBytes + length);
+  let at = 0;
+  if (tagBytes === 3) out[at++] = tag >> 16;
+  if (tagBytes >= 2) out[at++] = (tag >> 8) & 0xff;
+  out[at++] = tag & 0xff;
+  if (lengthBytes === 3) {
+    out[at++] = 0x82;
+    out[at++] = length >> 8;
+  } else if (lengthBytes === 2) {
+    out[at++] = 0x81;
+  }
+  out[at++] = length & 0xff;
+  out.set(value, at);
+  return out;
+}
+
+function checkBerLength(length: number): void {
+  if (!(Number.isInteger(length) && length >= 0 && length <= 0xffff)) {
+    throw new RangeError(`BER length ${length}`);
+  }
+}
+
+function checkBerTag(tag: number): void {
+  if (!(Number.isInteger(tag) && tag > 0 && tag <= 0xffffff)) throw new RangeError(`tag ${tag}`);
 }

@@ -48,6 +48,7 @@ import {
   type Pn532FrameEvent,
 } from '../../../hal/src/pn532/pn532_frame.js';
 import type { CardIdentity, VirtualCard } from '../cards/card_model.js';
+import { ClockSim } from '../clock_sim.js';
 import { SerialLinkSim } from '../serial_link_sim.js';
 import { faultMatches, type Pn532SimFault } from './pn532_sim_faults.js';
 import {
@@ -125,7 +126,35 @@ export interface Pn532SimStats {
   baudSwitches: number;
 }
 
-type Answer = Uint8Array | SplitAnswer | 'error-frame' | 'silent';
+type Answer = Uint8Array | SplitAnswer | FramedAnswer | 'error-frame' | 'silent';
+
+/**
+ * A constant answer framed once (no frame built per answer): the frequent short ones, e.g. a
+ * poll that finds nothing. Nobody changes a frame that was sent (a damaged resend is a copy).
+ */
+class FramedAnswer {
+  readonly frame: Uint8Array;
+
+  constructor(...bytes: number[]) {
+    this.frame = encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, Uint8Array.from(bytes)).slice();
+  }
+}
+
+/** InListPassiveTarget: no target found. */
+const ANSWER_4B_NO_TARGET = new FramedAnswer(0x4b, 0x00);
+/** InDataExchange: a chained part received (more to come), or a target the chip lacks. */
+const ANSWER_41_CHAIN_OK = new FramedAnswer(0x41, 0x00);
+const ANSWER_41_NO_TARGET = new FramedAnswer(0x41, 0x27);
+/** InDataExchange: the card did not answer. */
+const ANSWER_41_TIMEOUT = new FramedAnswer(0x41, 0x01);
+/** InDeselect and InRelease done. */
+const ANSWER_45_OK = new FramedAnswer(0x45, 0x00);
+const ANSWER_53_OK = new FramedAnswer(0x53, 0x00);
+/** RFConfiguration done. */
+const ANSWER_33 = new FramedAnswer(0x33);
+/** Heads of a card's answer: status OK, or more parts follow (MI). */
+const HEAD_41_OK: readonly number[] = [0x41, 0x00];
+const HEAD_41_MI: readonly number[] = [0x41, PN532_STATUS_40_MI];
 
 /** An answer as a response code (and status) before a card's bytes, framed with no join. */
 interface SplitAnswer {
@@ -139,8 +168,16 @@ interface SplitAnswer {
  * command must leave alone (MI chaining) is a function, called only when the answer leaves.
  */
 interface Reply {
-  readonly answer: Answer | (() => Answer);
+  readonly answer: Answer | CardAnswerLater;
   readonly afterMs: number;
+}
+
+/** A card's answer to target `tg`, cut into MI parts only when it leaves (see answerChunk). */
+class CardAnswerLater {
+  constructor(
+    readonly tg: number,
+    readonly rapdu: Uint8Array,
+  ) {}
 }
 
 const SILENT: Reply = { answer: 'silent', afterMs: 0 };
@@ -205,7 +242,14 @@ export class Pn532Sim {
   private arrivalWaiters: (() => void)[] = [];
   private running: RunningCommand | undefined;
   private readonly stepAlarm: ClockAlarm;
+  /**
+   * A command step queues no promise job and no tick unless it waits for a card: true when
+   * answers go out through `SerialLinkSim.send` (no promise) and no log callback runs. The
+   * cards answer synchronously and queue nothing (VirtualCard).
+   */
+  private readonly quietSteps: boolean;
   private readonly timings: Pn532SimExchangeTiming[] = [];
+  private timingsKept = true;
   readonly stats: Pn532SimStats = {
     commands: 0,
     acksSent: 0,
@@ -225,7 +269,12 @@ export class Pn532Sim {
     this.asleep = options.startAsleep;
     this.lowVbat = options.startAsleep;
     this.wakeLossLeft = options.wakeBytesLost;
-    this.stepAlarm = clockAlarm(clock, () => this.commandStep());
+    this.quietSteps = link instanceof SerialLinkSim && options.log === undefined;
+    // On the simulated clock a step that queued nothing lets the next wake follow at once.
+    this.stepAlarm =
+      clock instanceof ClockSim
+        ? clock.quietAlarm(() => this.commandStep())
+        : clockAlarm(clock, () => this.commandStep());
     link.setReceiver((bytes) => this.onBytes(bytes));
   }
 
@@ -273,6 +322,15 @@ export class Pn532Sim {
   /** Forget recorded timings. */
   resetTimings(): void {
     this.timings.length = 0;
+  }
+
+  /**
+   * Record timings (the default) or not: a long simulation that never reads them (the swarm)
+   * turns them off so that no exchange leaves a record behind. Off forgets those recorded.
+   */
+  keepTimings(keep: boolean): void {
+    this.timingsKept = keep;
+    if (!keep) this.timings.length = 0;
   }
 
   /** Back to power-on state: LowVbat, 115200 baud, no targets (cards stay in the field). */
@@ -379,39 +437,50 @@ export class Pn532Sim {
     this.stepAfter(this.options.commandDelayMs);
   }
 
-  /** The running command's next step after `durationMs`, or at once when that is 0. */
-  private stepAfter(durationMs: number): void {
-    if (durationMs > 0) this.stepAlarm.set(durationMs);
-    else this.commandStep();
+  /**
+   * The running command's next step after `durationMs`, or at once when that is 0. True when
+   * the step queued no promise job nor tick (see quietSteps).
+   */
+  private stepAfter(durationMs: number): boolean {
+    if (durationMs > 0) {
+      this.stepAlarm.set(durationMs);
+      return this.quietSteps;
+    }
+    return this.commandStep();
   }
 
-  /** Executes the running command after its firmware time, or answers after its RF time. */
-  private commandStep(): void {
+  /**
+   * Executes the running command after its firmware time, or answers after its RF time.
+   * True when it queued no promise job nor tick (see quietSteps).
+   */
+  private commandStep(): boolean {
     const run = this.running;
-    if (run === undefined) return;
+    if (run === undefined) return this.quietSteps;
     if (run.gen !== this.generation) {
       this.running = undefined;
-      return;
+      return this.quietSteps;
     }
     if (run.reply !== undefined) {
       this.running = undefined;
       const { answer } = run.reply;
-      this.finishCommand(run, typeof answer === 'function' ? answer() : answer);
-      return;
+      const later = answer instanceof CardAnswerLater;
+      this.finishCommand(run, later ? this.answerChunk(answer.tg, answer.rapdu) : answer);
+      return this.quietSteps;
     }
     const reply = this.execute(run.code, run.params, run.gen, run.fault);
     if (reply instanceof Promise) {
       // Waiting for a card (the running command stays; a newer one or an abort drops it).
       void reply.then((r) => this.executed(run, r));
-    } else {
-      this.executed(run, reply);
+      return false;
     }
+    return this.executed(run, reply);
   }
 
-  private executed(run: RunningCommand, reply: Reply): void {
-    if (run.gen !== this.generation || this.running !== run) return;
+  /** See stepAfter for the result. */
+  private executed(run: RunningCommand, reply: Reply): boolean {
+    if (run.gen !== this.generation || this.running !== run) return this.quietSteps;
     run.reply = reply;
-    this.stepAfter(reply.afterMs);
+    return this.stepAfter(reply.afterMs);
   }
 
   private finishCommand(run: RunningCommand, answer: Answer): void {
@@ -423,9 +492,11 @@ export class Pn532Sim {
       return;
     }
     const frame =
-      answer instanceof Uint8Array
-        ? encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer)
-        : encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, answer.head, answer.body);
+      answer instanceof FramedAnswer
+        ? answer.frame
+        : answer instanceof Uint8Array
+          ? encodePn532Frame(PN532_TFI_D5_PN532_TO_HOST, answer)
+          : encodePn532FrameParts(PN532_TFI_D5_PN532_TO_HOST, answer.head, answer.body);
     this.lastResponse = frame;
     if (fault?.kind === 'bad-checksum') this.badChecksumLeft = fault.times;
     this.sendResponseFrame(frame, fault);
@@ -626,7 +697,7 @@ export class Pn532Sim {
       default:
         break; // analog settings 0A..0D: accepted, no effect in the model
     }
-    return Uint8Array.of(0x33);
+    return ANSWER_33;
   }
 
   private releaseOrDeselect(code: number, p: Uint8Array, statusFault: number | undefined): Answer {
@@ -639,7 +710,7 @@ export class Pn532Sim {
     else for (const t of this.targets) if (tg === 0 || t.tg === tg) t.active = false;
     this.chainIn = [];
     this.chainOut = undefined;
-    return Uint8Array.of(rsp, 0x00);
+    return code === PN532_CMD_52_IN_RELEASE ? ANSWER_53_OK : ANSWER_45_OK;
   }
 
   private powerUp(card: VirtualCard): void {
@@ -684,10 +755,15 @@ export class Pn532Sim {
     uidFilter: Uint8Array | undefined,
     gen: number,
   ): Reply | Promise<Reply> {
-    const found =
-      kind === undefined
-        ? []
-        : this.field.filter((c) => matchesListing(c.identity(), kind, uidFilter)).slice(0, maxTg);
+    const found: VirtualCard[] = [];
+    if (kind !== undefined) {
+      // Every card's identity is asked, as the chip hears every card in the field.
+      for (const card of this.field) {
+        if (matchesListing(card.identity(), kind, uidFilter) && found.length < maxTg) {
+          found.push(card);
+        }
+      }
+    }
     if (found.length > 0) {
       const activated = this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
       return { answer: withHead([0x4b, found.length], activated.data), afterMs: activated.afterMs };
@@ -695,7 +771,7 @@ export class Pn532Sim {
     if (this.maxRetryPassive !== 0xff || kind === undefined) {
       const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
       return {
-        answer: Uint8Array.of(0x4b, 0x00),
+        answer: ANSWER_4B_NO_TARGET,
         afterMs: attempts * this.options.emptyActivationAttemptMs,
       };
     }
@@ -742,9 +818,8 @@ export class Pn532Sim {
       const identity = card.identity();
       const tg = index + 1;
       this.targets.push({ tg, card, identity, active: true });
-      data.push(
-        ...pn532TargetData(tg, identity, (this.parameters & PN532_PARAM_10_AUTO_RATS) !== 0),
-      );
+      const autoRats = (this.parameters & PN532_PARAM_10_AUTO_RATS) !== 0;
+      for (const b of pn532TargetData(tg, identity, autoRats)) data.push(b);
       const uidBytes = identity.kind === 'A' ? identity.uid.length : 4;
       const atsBytes = identity.kind === 'A' ? identity.ats.length : identity.attribRes.length;
       rfMs += iso14443ActivationAirMs(
@@ -777,14 +852,14 @@ export class Pn532Sim {
     const more = (tgByte & PN532_TG_40_MORE_DATA) !== 0;
     const data = p.subarray(1);
     const target = this.targets.find((t) => t.tg === tg && t.active);
-    if (target === undefined) return replyNow(Uint8Array.of(0x41, 0x27));
+    if (target === undefined) return replyNow(ANSWER_41_NO_TARGET);
     if (!more && data.length === 0 && this.chainOut?.tg === tg) {
       return replyNow(this.answerChunk(tg, this.chainOut.rest));
     }
     this.chainOut = undefined;
     if (more) {
       for (const b of data) this.chainIn.push(b);
-      return replyNow(Uint8Array.of(0x41, 0x00));
+      return replyNow(ANSWER_41_CHAIN_OK);
     }
     // Unchained (most APDUs): the frame's own bytes, decoded for this command alone.
     const capdu = this.chainIn.length === 0 ? data : withHead(this.chainIn, data);
@@ -808,7 +883,7 @@ export class Pn532Sim {
     this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capdu.length, rapdu.length, rfMs, cardMs);
     // The answer is cut into MI parts only when it leaves: an abort meanwhile drops it whole.
     return {
-      answer: () => this.answerChunk(tg, rapdu),
+      answer: new CardAnswerLater(tg, rapdu),
       afterMs: this.options.waitModelledTime ? rfMs + cardMs : 0,
     };
   }
@@ -819,7 +894,7 @@ export class Pn532Sim {
     const rfMs = pn532RfTimeoutMs(this.retryTimeoutCode) * (this.maxRetryCom + 1);
     this.recordTiming(PN532_CMD_40_IN_DATA_EXCHANGE, capduBytes, 0, rfMs, cardMs);
     return {
-      answer: Uint8Array.of(0x41, 0x01),
+      answer: ANSWER_41_TIMEOUT,
       afterMs: this.options.waitModelledTime ? rfMs + cardMs : 0,
     };
   }
@@ -829,10 +904,10 @@ export class Pn532Sim {
     const max = Math.max(1, Math.min(this.options.miChunkBytes, PN532_DATA_IN_MAX));
     if (rapdu.length <= max) {
       this.chainOut = undefined;
-      return { head: [0x41, 0x00], body: rapdu };
+      return { head: HEAD_41_OK, body: rapdu };
     }
     this.chainOut = { tg, rest: rapdu.slice(max) };
-    return { head: [0x41, PN532_STATUS_40_MI], body: rapdu.subarray(0, max) };
+    return { head: HEAD_41_MI, body: rapdu.subarray(0, max) };
   }
 
   /**
@@ -860,6 +935,7 @@ export class Pn532Sim {
     rfMs: number,
     cardMs: number,
   ): void {
+    if (!this.timingsKept) return;
     const atMs = this.clock.nowMs();
     this.timings.push({ command, atMs, capduBytes, rapduBytes, rfMs, cardMs });
   }

@@ -291,12 +291,15 @@ async function startReader(
 > {
   const line = createSerialLinkPairSim(clock, {
     ...PN532_SIM_RIG_QUIET_WHOLE_LINE,
+    // The driver writes frames built for the write, and constants: no copy of them.
+    writesUnchanged: true,
     hostToDeviceFaults: boot.noise,
     deviceToHostFaults: boot.noise,
   });
   // The swarm checks outcomes, not wire bytes: no write is kept (fewer old-generation GCs).
   line.keepTranscript(false);
   const pn532 = new Pn532Sim(line.device, clock, PN532_SIM_DEFAULT_OPTIONS);
+  pn532.keepTimings(false);
   const plug = new PlugLink(line.host, PN532_SIM_RIG_DEFAULT_LINE.baudRate);
   const reader = new Pn532Reader(plug, wall, PN532_READER_DEFAULT_OPTIONS);
   const started = await runOnSwarmClock(clock, reader.start(readerStart(boot)));

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { concatBytes, fromHex, toHex } from '../../src/pki/emv_bytes.js';
+import { berTlv, concatBytes, fromHex, toHex } from '../../src/pki/emv_bytes.js';
 import { Prng } from '../../src/prng.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 0xe3b);
@@ -45,4 +45,26 @@ describe('emv_bytes', () => {
     expect(Array.from(joined)).toEqual(parts.flatMap((p) => Array.from(p)));
     expect(concatBytes()).toEqual(new Uint8Array(0));
   });
+
+  it('berTlv_tagLengthValue_asTheBerRulesSpell_onSeededTagsAndLengths', () => {
+    const prng = new Prng(SEED);
+    // Reference: tag bytes big-endian without leading zeros; length short form below 128,
+    // else 81 L or 82 LH LL (ISO/IEC 8825-1 definite form).
+    const lengthHex = (n: number): string =>
+      n < 0x80 ? hexByte(n) : n < 0x100 ? `81${hexByte(n)}` : `82${hexByte(n >> 8)}${hexByte(n)}`;
+    for (const tag of [0x5a, 0x9f36, 0xbf0c, 0xdf8101, 0x70]) {
+      for (const n of [0, 1, 0x7f, 0x80, 0xff, 0x100, 300, prng.below(600)]) {
+        const value = prng.bytes(n);
+        const expected = `${tag.toString(16).padStart(2, '0')}${lengthHex(n)}${referenceHex(value)}`;
+        expect(toHex(berTlv(tag, value)), `tag ${tag} length ${n}`).toBe(expected);
+      }
+    }
+    expect(() => berTlv(0x1000000, new Uint8Array(1))).toThrow(RangeError);
+    expect(() => berTlv(0, new Uint8Array(1))).toThrow(RangeError);
+    expect(() => berTlv(0x5a, new Uint8Array(0x10000))).toThrow(RangeError);
+  });
 });
+
+function hexByte(b: number): string {
+  return (b & 0xff).toString(16).padStart(2, '0');
+}

@@ -209,6 +209,23 @@ describe('host link protocol', () => {
     expect(host.sim.exchangeTimings().at(-1)?.command).toBe(0x4a);
   });
 
+  it('keepTimingsOff_recordsNone_andTheWireIsTheSame', async () => {
+    const session = async (keep: boolean): Promise<{ wire: string[]; timings: number }> => {
+      const host = await awake({}, qpbocScriptedCard('card', SCRIPTED_IDENTITY_A));
+      host.sim.keepTimings(keep);
+      const wire = await host.exchange(CMD('4A 01 00'));
+      wire.push(...(await host.exchange(CMD(`40 01 ${QPBOC_CAPDU.selectPpse}`))));
+      return { wire, timings: host.sim.exchangeTimings().length };
+    };
+    const kept = await session(true);
+    const off = await session(false);
+    expect(kept.timings).toBe(2);
+    expect(off.timings).toBe(0);
+    expect(off.wire).toEqual(kept.wire);
+    expect(kept.wire).toHaveLength(4);
+    expect(kept.wire[3]).toContain('d5 41 00');
+  });
+
   it('newCommand_cancelsThePendingOne', async () => {
     const host = await awake({});
     await host.exchange(CMD('32 05 FF FF FF'));

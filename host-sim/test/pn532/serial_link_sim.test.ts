@@ -66,6 +66,36 @@ describe('SerialLinkSim', () => {
     expect(await run(42)).not.toEqual(await run(43));
   });
 
+  it('faults_survivorsKeepTheirOrder_asDrawnByteByByte', async () => {
+    const faults = { prng: new Prng(5), lossRatio: 0.02, corruptRatio: 0.02 };
+    const { clock, line, got } = collect({ ...BASE, hostToDeviceFaults: faults });
+    const bytes = Uint8Array.from({ length: 400 }, (_, i) => i & 0xff);
+    await runOnClock(clock, line.host.write(bytes));
+    // The model, byte by byte: a loss draw, then a corruption draw, then the flipped bit.
+    const model = new Prng(5);
+    const expected: number[] = [];
+    for (const b of bytes) {
+      if (model.chance(0.02)) continue;
+      expected.push(model.chance(0.02) ? b ^ (1 << model.below(8)) : b);
+    }
+    expect(got.flatMap((g) => g.bytes)).toEqual(expected);
+    expect(expected.length).toBeLessThan(400);
+  });
+
+  it('writesUnchanged_theLineKeepsTheSendersArray_otherwiseACopy', async () => {
+    for (const writesUnchanged of [true, false]) {
+      const { clock, line, got } = collect({ ...BASE, writesUnchanged });
+      const source = Uint8Array.of(1, 2, 3);
+      const written = line.host.write(source);
+      // Breaks the option's promise, to see which array the line holds.
+      source[0] = 9;
+      await runOnClock(clock, written);
+      expect(got.flatMap((g) => g.bytes), `${writesUnchanged}`).toEqual(
+        writesUnchanged ? [9, 2, 3] : [1, 2, 3],
+      );
+    }
+  });
+
   it('baudMismatch_receiverSamplesGarbage', async () => {
     const { clock, line, got } = collect(BASE);
     await line.device.setBaudRate(921600);
