@@ -211,7 +211,10 @@ describe('upload cursor', () => {
     const truthCursor = new UploadCursor();
     const both = await passBoth(r, cursor, ack);
     expect(both.bytesRead).toBeLessThan(0);
-    expect(both.end).toEqual({ kind: 'drained', throughSeq: intact });
+    // The records before the damage go; the pass then says it could not read on.
+    expect(both.slices.at(-1)?.throughSeq).toBe(intact);
+    expect(both.end).toEqual({ kind: 'read-failed',
+      detail: expect.stringContaining(`journal damaged: ${segment} at byte`) as unknown });
     // The damage stays: a new cursor after this pass still stops there.
     await passBoth(r, truthCursor, ack);
   });
@@ -230,7 +233,8 @@ describe('upload cursor', () => {
     const both = await passBoth(r, cursor, read);
     expect(both.bytesRead).toBeGreaterThan(0);
     // The read from the checkpoint stops at the damaged record: nothing after it goes.
-    expect(both.end).toEqual({ kind: 'drained', throughSeq: read });
+    expect(both.end).toEqual({ kind: 'read-failed',
+      detail: expect.stringContaining(`journal damaged: ${segment} at byte`) as unknown });
     expect(both.slices).toEqual([]);
   });
 
@@ -354,5 +358,21 @@ describe('upload cursor', () => {
     const next = await passBoth(r, cursor, storedThrough);
     expect(next.slices[0]?.firstSeq).toBe(storedThrough + 1);
     expect(next.bytesRead).toBeLessThanOrEqual(0);
+  });
+  // A board's pass runs in a thread that ends with it: the cursor crosses as an image.
+  it('cursorImage_structuredClone_resumes_aDamagedImageReadsFromTheCheckpoint', async () => {
+    const r = await rig(41);
+    const cursor = new UploadCursor();
+    await taps(r, 5);
+    await ackDrained(r, await passBoth(r, cursor));
+    await taps(r, 5);
+    const image = structuredClone(cursor.image());
+    if (image === null) throw new Error('a drained pass left no cursor');
+    const resumed = await passBoth(r, UploadCursor.fromImage(image));
+    expect(resumed.bytesRead).toBeLessThan(0);
+    const damaged = new Uint8Array(image.checkpoint);
+    damaged[20] = (damaged[20] ?? 0) ^ 0x01;
+    const fallback = await passBoth(r, UploadCursor.fromImage({ ...image, checkpoint: damaged }));
+    expect(fallback.bytesRead).toBe(0);
   });
 });

@@ -5,7 +5,9 @@
 // directory ends the pass with its own result.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fleetTlsCreate } from '../../host-sim/src/pki/fleet_tls.js';
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
-import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
+import { Journal, JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { uploadPass, type UploadSlice } from '../src/app/upload/upload_batches.js';
 import type { UploadBatchStored } from '../src/app/upload/upload_send.js';
@@ -25,7 +27,7 @@ import { depotIdentityRead, type DepotIdentity } from '../src/boards/depot_https
 import { UploadPassWorker, UploadTapGate } from '../src/boards/upload_pass_worker.js';
 import { DATA_KEY_FILE_NAME } from '../src/app/journal/pan_vault_file.js';
 import {
-  card, clearing, FIXTURE_VAULT, recovery, writeJournalDir,
+  card, clearing, FIXTURE_VAULT, journalOptions, newClock, recovery, writeJournalDir,
 } from './journal_fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,6 +38,32 @@ interface Batch {
   throughSeq: number;
   records: unknown[];
   gateClosed: boolean;
+}
+
+/** 400 taps: a pending and a final each (800 records, one segment). */
+function tapEntries(first = 1, count = 400, seq = 0): JournalEntry[] {
+  const entries: JournalEntry[] = [];
+  for (let n = first; n < first + count; n += 1) {
+    const pendingSeq = seq + entries.length + 1;
+    entries.push({ kind: 'pending', recovery: recovery(card(n), n), fareRule: 'flat',
+      amountMinor: 200 });
+    entries.push({ kind: 'final', pendingSeq, clearing: clearing(card(n), n) });
+  }
+  return entries;
+}
+
+/** Appends `count` taps after the 800 records of tapEntries() to the journal in `journal`. */
+async function appendTaps(journal: string, count: number): Promise<void> {
+  const storage = await FileStorage.open(journal, { quotaBytes: null });
+  if (!storage.ok) throw new Error(storage.detail);
+  const options = { ...journalOptions(newClock(), 1 << 22), fileName: JOURNAL_FILE_NAME };
+  const opened = await Journal.open(storage.value, options);
+  if (!opened.ok) throw new Error(opened.detail);
+  for (const entry of tapEntries(401, count, 800)) {
+    const appended = await opened.value.journal.append(entry);
+    if (!appended.ok) throw new Error(appended.detail);
+  }
+  await storage.value.close();
 }
 
 let dir = '';
@@ -54,14 +82,7 @@ beforeAll(async () => {
     { cwd: ROOT });
   expect(warm.status, warm.stderr.toString()).toBe(0);
   dir = mkdtempSync(join(tmpdir(), 'shuaka-upload-worker-'));
-  const entries: JournalEntry[] = [];
-  for (let n = 1; n <= 400; n += 1) {
-    const pendingSeq = entries.length + 1;
-    entries.push({ kind: 'pending', recovery: recovery(card(n), n), fareRule: 'flat',
-      amountMinor: 200 });
-    entries.push({ kind: 'final', pendingSeq, clearing: clearing(card(n), n) });
-  }
-  journalDir = await writeJournalDir(dir, 'journal', entries);
+  journalDir = await writeJournalDir(dir, 'journal', tapEntries());
   const tls = await fleetTlsCreate(join(dir, 'tls'), ['SIM00001']);
   const read = await depotIdentityRead(tls.terminalDirs.get('SIM00001') ?? '');
   if (!read.ok) throw new Error(read.detail);
@@ -177,6 +198,26 @@ describe('upload pass in a worker thread (HTTPS, mutual TLS)', () => {
     expect(end).toEqual({ kind: 'stopped' });
     const missing = await worker(join(dir, 'nope')).run(context(0), LIMITS, () => undefined);
     expect(missing.kind).toBe('read-failed');
+  });
+
+  // The thread ends with its pass; its cursor does not. Proof: a bit flipped in a record the
+  // depot already has stops a pass that reads the segment from its start (a new worker), and
+  // not one that resumes where the previous pass of the same worker ended.
+  it('cursor_survivesTheThread_theNextPassResumesPastTheAcknowledgedRecords', async () => {
+    const cursorDir = await writeJournalDir(dir, 'journal-cursor', tapEntries());
+    const same = worker(cursorDir);
+    expect(await same.run(context(0), LIMITS, () => undefined))
+      .toEqual({ kind: 'drained', throughSeq: 800 });
+    await appendTaps(cursorDir, 10);
+    // The newest numbered segment: a pass after seq 800 reads it from its checkpoint on.
+    const segment = readdirSync(cursorDir).filter((f) => f.endsWith('.bin')).sort().at(-2) ?? '';
+    const bytes = readFileSync(join(cursorDir, segment));
+    bytes[200] = (bytes[200] ?? 0) ^ 0x10;
+    writeFileSync(join(cursorDir, segment), bytes);
+    expect(await worker(cursorDir).run(context(800), LIMITS, () => undefined)).toEqual({
+      kind: 'read-failed', detail: expect.stringMatching(/^journal damaged: journal-0+704\.bin/) });
+    expect(await same.run(context(800), LIMITS, () => undefined))
+      .toEqual({ kind: 'drained', throughSeq: 820 });
   });
 
   it('gate_countsHolders_andOpenWithoutCloseIsAProgrammerError', () => {

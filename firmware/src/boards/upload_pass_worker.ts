@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+import type { UploadCursorImage } from '../app/upload/upload_batches.js';
 import type {
   UploadBatchStored, UploadPassResult, UploadPassRunner,
 } from '../app/upload/upload_send.js';
@@ -34,12 +35,19 @@ export interface UploadPassRequest {
   readonly niceness: number;
   /** UploadTapGate.shared: one Int32, the number of holders; the worker waits while > 0. */
   readonly gate: SharedArrayBuffer;
+  /** Where the previous pass's read ended (see UploadCursor), or null. */
+  readonly cursor: UploadCursorImage | null;
 }
 
 /** Worker → main: a batch the depot stored, or the end of the pass. */
 export type UploadPassWorkerMessage =
   | { readonly kind: 'stored'; readonly batch: UploadBatchStored }
-  | { readonly kind: 'end'; readonly result: UploadPassResult };
+  | {
+    readonly kind: 'end';
+    readonly result: UploadPassResult;
+    /** Where the next pass may resume (UploadCursor.image), or null. */
+    readonly cursor: UploadCursorImage | null;
+  };
 
 /**
  * The tap gate: a counter in shared memory. `close` while a tap runs (or anything else that
@@ -92,9 +100,13 @@ function workerScript(): URL {
   return new URL('../../../dist/firmware/src/boards/upload_pass_worker_main.js', import.meta.url);
 }
 
-/** Runs each pass in a new worker thread (no state survives a pass: nothing to corrupt). */
+/**
+ * Runs each pass in a new worker thread. What survives a pass is its upload cursor, as bytes
+ * the next pass checks as a checkpoint and against the journal before it resumes there.
+ */
 export class UploadPassWorker {
   private running: Worker | null = null;
+  private cursor: UploadCursorImage | null = null;
   private stopRequested: Worker | null = null;
 
   constructor(private readonly options: UploadPassWorkerOptions) {}
@@ -107,8 +119,10 @@ export class UploadPassWorker {
       openSeqs: [...context.openSeqs], dataKeyPath: o.dataKeyPath,
       limits: { recordsMax: limits.recordsMax, bytesMax: limits.bytesMax },
       terminalId: o.terminalId, depotUrl: o.depotUrl.href, identity: o.identity,
-      timeoutMs: o.timeoutMs, niceness: o.niceness, gate: o.gate.shared,
+      timeoutMs: o.timeoutMs, niceness: o.niceness, gate: o.gate.shared, cursor: this.cursor,
     };
+    // A pass that does not say where it ended leaves none.
+    this.cursor = null;
     return new Promise<UploadPassResult>((resolve) => {
       const worker = new Worker(workerScript(), { workerData: request });
       this.running = worker;
@@ -123,7 +137,10 @@ export class UploadPassWorker {
         void worker.terminate();
       };
       worker.on('message', (message: UploadPassWorkerMessage) => {
-        if (message.kind === 'end') finish(message.result);
+        if (message.kind === 'end') {
+          if (!ended) this.cursor = message.cursor;
+          finish(message.result);
+        }
         else if (!ended) onStored(message.batch);
       });
       worker.on('error', (error) => finish({ kind: 'read-failed', detail: error.message }));

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import { PanVault } from '../app/journal/pan_vault.js';
 import { dataKeyLoad } from '../app/journal/pan_vault_file.js';
-import { uploadPass } from '../app/upload/upload_batches.js';
+import { uploadPass, UploadCursor } from '../app/upload/upload_batches.js';
 import { uploadPassRunner, type UploadPassResult } from '../app/upload/upload_send.js';
 import { DepotHttps } from './depot_https.js';
 import type { UploadPassRequest, UploadPassWorkerMessage } from './upload_pass_worker.js';
@@ -30,6 +30,9 @@ function gateWait(): void {
   }
 }
 
+/** The previous pass's cursor; this pass leaves its own in it. */
+const cursor = UploadCursor.fromImage(request.cursor);
+
 async function main(): Promise<UploadPassResult> {
   try {
     // Linux: per thread. Lowering one's own priority needs no privilege; elsewhere it may fail.
@@ -49,7 +52,7 @@ async function main(): Promise<UploadPassResult> {
     timeoutMs: request.timeoutMs, pace: async () => gateWait() });
   const run = uploadPassRunner(
     (context, limits, send) =>
-      uploadPass(storage.value, request.fileName, context, limits, send, gateWait),
+      uploadPass(storage.value, request.fileName, context, limits, send, gateWait, cursor),
     { depot, terminalId: request.terminalId, waitForNoTap: async () => gateWait() },
   );
   const context = { ackThroughSeq: request.ackThroughSeq, openSeqs: new Set(request.openSeqs),
@@ -62,7 +65,8 @@ async function main(): Promise<UploadPassResult> {
   }
 }
 
-main().then((result) => post({ kind: 'end', result }), (error: unknown) => {
-  const detail = error instanceof Error ? error.message : String(error);
-  post({ kind: 'end', result: { kind: 'read-failed', detail } });
-});
+main().then((result) => post({ kind: 'end', result, cursor: cursor.image() }),
+  (error: unknown) => {
+    const detail = error instanceof Error ? error.message : String(error);
+    post({ kind: 'end', result: { kind: 'read-failed', detail }, cursor: null });
+  });

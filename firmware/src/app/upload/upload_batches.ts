@@ -14,7 +14,9 @@ import {
   journalRead, type JournalResume, type JournalResumePoints,
 } from '../journal/journal_reader.js';
 import type { JournalKind } from '../journal/journal_records.js';
-import type { JournalState } from '../journal/journal_state.js';
+import { checkpointDecode, checkpointEncode } from '../journal/journal_checkpoint.js';
+import { JournalState } from '../journal/journal_state.js';
+import { FieldError } from '../params/json_fields.js';
 import { PanVaultError } from '../journal/pan_vault.js';
 
 /** Bounds of one batch (the depot refuses bodies over 8 MiB: stay well below). */
@@ -82,6 +84,57 @@ export class UploadCursor {
   set(at: UploadCursorAt | null): void {
     this.at = at;
   }
+
+  /**
+   * The cursor as bytes and numbers (a board's pass runs in a worker thread that ends with
+   * the pass: the next one starts from this), or null when empty. The state is written as a
+   * checkpoint file holds it, so it comes back through the same checks.
+   */
+  image(): UploadCursorImage | null {
+    const at = this.at;
+    if (at === null) return null;
+    const r = at.resume;
+    const checkpoint = checkpointEncode({
+      firstSeq: r.state.lastSeq + 1, headHash: r.headHash, state: r.state.snapshot(),
+    });
+    return { unitFirstSeq: r.unitFirstSeq, segment: r.segment,
+      lastFrameOffset: r.lastFrameOffset, offset: r.offset,
+      contentThroughSeq: at.contentThroughSeq, checkpoint };
+  }
+
+  /**
+   * A cursor from `image()`; empty when none, or when the image does not decode (the pass
+   * then reads from the checkpoint, as without a cursor).
+   */
+  static fromImage(image: UploadCursorImage | null): UploadCursor {
+    const cursor = new UploadCursor();
+    if (image === null) return cursor;
+    try {
+      const decoded = checkpointDecode(image.checkpoint, 'upload cursor', null, 'bytes');
+      const state = JournalState.fromSnapshot(decoded.state, false);
+      if (typeof state === 'string' || state.lastSeq + 1 !== decoded.firstSeq) return cursor;
+      cursor.at = {
+        resume: { unitFirstSeq: image.unitFirstSeq, segment: image.segment,
+          lastFrameOffset: image.lastFrameOffset, offset: image.offset, state,
+          headHash: decoded.headHash },
+        contentThroughSeq: image.contentThroughSeq,
+      };
+    } catch (error) {
+      if (!(error instanceof FieldError)) throw error;
+    }
+    return cursor;
+  }
+}
+
+/** An UploadCursor as structured-clonable data (see UploadCursor.image). */
+export interface UploadCursorImage {
+  readonly unitFirstSeq: number;
+  readonly segment: string;
+  readonly lastFrameOffset: number;
+  readonly offset: number;
+  readonly contentThroughSeq: number;
+  /** The reader state and the chain hash of its last record, as a checkpoint file. */
+  readonly checkpoint: Uint8Array;
 }
 
 /**
@@ -194,7 +247,15 @@ export async function uploadPass(
     });
     if (!read.ok) return { kind: 'read-failed', detail: read.detail };
     cutter.end();
+    // The records before damage are intact (chained, checked): they go. What follows it
+    // cannot be read, so the pass says so rather than ending as if it had sent everything.
     await flush();
+    const damage = read.value.corruption;
+    if (damage !== null) {
+      cursor?.set(points?.stored ?? null);
+      return { kind: 'read-failed', detail: `journal damaged: ${damage.file} at byte `
+        + `${damage.offset} (seq ${damage.seqExpected}): ${damage.reason}` };
+    }
     // A resumed read passed over the records before the cursor (after the ack, acks only),
     // which a read from the checkpoint would have counted as seen.
     const passedOver = read.value.resumed ? resumeLastSeq : 0;
