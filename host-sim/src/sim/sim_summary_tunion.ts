@@ -10,6 +10,8 @@ function yuan(minor: number): string {
 
 interface CardRides {
   readonly name: string;
+  /** The number as the validator showed it at some tap; null while no tap could read it. */
+  masked: string | null;
   readonly rides: string[];
   paidMinor: number;
   firstBalanceMinor: number | null;
@@ -35,14 +37,17 @@ function rideText(line: TapLine): string | null {
 
 /** Lines of the T-Union riders (none when no T-Union card tapped). */
 export function tunionSummaryLines(taps: readonly TapLine[], check: TunionCheck): string[] {
-  const cards = new Map<string, CardRides>();
+  // By rider: each T-Union rider carries one card of their own, while masked numbers repeat
+  // (the sim's deny-listed cards differ only in their middle digits) and a blocked card's
+  // number cannot be read at all.
+  const cards = new Map<number, CardRides>();
   for (const line of taps) {
     if (!line.cardName.startsWith('tunion-') || line.report === null) continue;
     const report = line.report;
-    const key = report.panMasked ?? `${line.cardName} (unread)`;
-    const card = cards.get(key) ?? { name: line.cardName, rides: [], paidMinor: 0,
-      firstBalanceMinor: null, lastBalanceMinor: null, refusals: [] };
-    cards.set(key, card);
+    const card = cards.get(line.rider) ?? { name: line.cardName, masked: null, rides: [],
+      paidMinor: 0, firstBalanceMinor: null, lastBalanceMinor: null, refusals: [] };
+    cards.set(line.rider, card);
+    card.masked ??= report.panMasked;
     const ride = report.result === 'approved' ? rideText(line) : null;
     if (ride !== null) {
       card.rides.push(ride);
@@ -59,7 +64,8 @@ export function tunionSummaryLines(taps: readonly TapLine[], check: TunionCheck)
     + `${check.debits} card debits ${yuan(check.debitedMinor)}, ${check.finals} final records `
     + `with TAC, ${check.openGreys} open grey records, ${check.blocked} deny-listed cards `
     + 'blocked'];
-  for (const [key, card] of cards) {
+  for (const card of cards.values()) {
+    const key = card.masked ?? '(unread)';
     const balance = card.firstBalanceMinor === null ? ''
       : `  balance ${yuan(card.firstBalanceMinor)} -> ${yuan(card.lastBalanceMinor ?? 0)}`;
     const refused = card.refusals.length === 0 ? '' : `  refused: ${card.refusals.join(', ')}`;

@@ -10,6 +10,7 @@ import { checkBusReports } from '../../src/sim/bus_checks.js';
 import type { TapLine } from '../../src/sim/bus_run.js';
 import { Prng } from '../../src/prng.js';
 import { busSummaryLines, latencyText, percentileNearestRank } from '../../src/sim/sim_summary.js';
+import { tunionSummaryLines } from '../../src/sim/sim_summary_tunion.js';
 import { testSeed } from './support/sim_ride.js';
 
 const SEED = testSeed(23);
@@ -105,5 +106,27 @@ describe(`sim summary (seed ${SEED})`, () => {
     expect(checkBusReports(genuineRefused, records, false)).toEqual([]);
     const admitted = [line(0, 'phone-wallet', { result: 'admitted', journalSeqs: [7] })];
     expect(checkBusReports(admitted, records, true).join()).toContain('without its ARQC clearing record');
+  });
+  // Riders are the truth: two deny-listed cards whose masked numbers are the same are two
+  // cards, and a blocked card's second tap (its number unreadable) is still the first card's.
+  it('tunionSummary_oneLinePerRider_notPerMaskedNumber', () => {
+    const masked = '031051**********0005';
+    const refused = { result: 'declined', amountMinor: null, fareRule: null } as const;
+    const taps = [
+      { ...line(0, 'tunion-deny-listed', { ...refused, reason: 'deny-list', panMasked: masked }),
+        rider: 50 },
+      { ...line(1, 'tunion-deny-listed', { ...refused, reason: 'deny-list', panMasked: masked }),
+        rider: 51 },
+      { ...line(2, 'tunion-deny-listed', { ...refused, reason: 'blocked', panMasked: null }),
+        rider: 50 },
+    ];
+    const check = { violations: [], debits: 0, finals: 0, debitedMinor: 0, openGreys: 0,
+      blocked: 2 };
+    const lines = tunionSummaryLines(taps, check);
+    expect(lines[0]).toContain(': 2 cards,');
+    expect(lines.slice(1).map((l) => l.trim().replace(/\s+/g, ' '))).toEqual([
+      `${masked} tunion-deny-listed refused: deny-list, blocked`,
+      `${masked} tunion-deny-listed refused: deny-list`,
+    ]);
   });
 });
