@@ -4,6 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ClockSim } from '../../host-sim/src/clock_sim.js';
+import type { StorageSim } from '../../host-sim/src/storage_sim.js';
+import type { HalResult } from '../../hal/src/ports/hal_status.js';
 import { Prng } from '../../host-sim/src/prng.js';
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { JOURNAL_FILE_NAME, Journal, type JournalOptions } from '../src/app/journal/journal.js';
@@ -202,4 +204,22 @@ export async function writeJournalDir(
   // The data key the fixtures sealed the PANs with, where `journal export` looks by default.
   await writeFile(join(journalDir, DATA_KEY_FILE_NAME), FIXTURE_DATA_KEY, { mode: 0o600 });
   return journalDir;
+}
+
+/** A StoragePort view that counts the bytes read, whole or by range (what start-up costs). */
+export function countingReads(sim: StorageSim): { bytes: () => number } {
+  let bytes = 0;
+  const read = sim.read.bind(sim);
+  sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
+    const result = await read(name);
+    if (result.ok) bytes += result.value.length;
+    return result;
+  };
+  const readAt = sim.readAt.bind(sim);
+  sim.readAt = async (name, offset, into): Promise<HalResult<number>> => {
+    const result = await readAt(name, offset, into);
+    if (result.ok) bytes += result.value;
+    return result;
+  };
+  return { bytes: () => bytes };
 }

@@ -5,13 +5,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
-import type { HalResult } from '../../hal/src/ports/hal_status.js';
 import { Journal, JournalStatus } from '../src/app/journal/journal.js';
 import type { JournalOptions } from '../src/app/journal/journal.js';
 import { journalScanFiles } from '../src/app/journal/journal_reader.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
-  JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, randomEntries, recovery, torn,
+  JOURNAL_FILE, card, clearing, countingReads, journalOptions, newClock, newPrng, randomEntries,
+  recovery, torn,
 } from './journal_fixtures.js';
 
 const SEGMENT_BYTES = 16_000;
@@ -54,24 +54,6 @@ function tap(n: number, pendingSeq: number): JournalEntry[] {
 async function appendOk(journal: Journal, entry: JournalEntry): Promise<void> {
   const result = await journal.append(entry);
   if (!result.ok) throw new Error(`append ${entry.kind}: ${result.error} ${result.detail}`);
-}
-
-/** A StoragePort view that counts the bytes read, whole or by range (what start-up costs). */
-function countingReads(sim: StorageSim): { bytes: () => number } {
-  let bytes = 0;
-  const read = sim.read.bind(sim);
-  sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
-    const result = await read(name);
-    if (result.ok) bytes += result.value.length;
-    return result;
-  };
-  const readAt = sim.readAt.bind(sim);
-  sim.readAt = async (name, offset, into): Promise<HalResult<number>> => {
-    const result = await readAt(name, offset, into);
-    if (result.ok) bytes += result.value;
-    return result;
-  };
-  return { bytes: () => bytes };
 }
 
 describe('journal segments', () => {

@@ -10,16 +10,17 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
-import type { HalResult } from '../../hal/src/ports/hal_status.js';
 import { Journal } from '../src/app/journal/journal.js';
 import { JournalState } from '../src/app/journal/journal_state.js';
 import type { JournalExportContext } from '../src/app/journal/journal_export.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import {
-  UploadCursor, uploadPass, type UploadPassEnd, type UploadSlice,
+  uploadPass, type UploadPassEnd, type UploadSlice,
 } from '../src/app/upload/upload_batches.js';
+import { UploadCursor } from '../src/app/upload/upload_cursor.js';
 import {
-  FIXTURE_VAULT, JOURNAL_FILE, card, clearing, journalOptions, newClock, newPrng, recovery, torn,
+  FIXTURE_VAULT, JOURNAL_FILE, card, clearing, countingReads, journalOptions, newClock, newPrng,
+  recovery, torn,
 } from './journal_fixtures.js';
 
 const LIMITS = { recordsMax: 7, bytesMax: 1 << 20 };
@@ -35,20 +36,8 @@ interface Rig {
 
 async function rig(seed: number): Promise<Rig> {
   const sim = new StorageSim({ totalBytes: 1 << 24, prng: newPrng(seed), tornModes: ['prefix'] });
-  let bytes = 0;
-  const read = sim.read.bind(sim);
-  sim.read = async (name: string): Promise<HalResult<Uint8Array>> => {
-    const result = await read(name);
-    if (result.ok) bytes += result.value.length;
-    return result;
-  };
-  const readAt = sim.readAt.bind(sim);
-  sim.readAt = async (name, offset, into): Promise<HalResult<number>> => {
-    const result = await readAt(name, offset, into);
-    if (result.ok) bytes += result.value;
-    return result;
-  };
-  return { sim, journal: await openJournal(sim), bytesRead: () => bytes, n: 0 };
+  const reads = countingReads(sim);
+  return { sim, journal: await openJournal(sim), bytesRead: reads.bytes, n: 0 };
 }
 
 async function openJournal(sim: StorageSim): Promise<Journal> {

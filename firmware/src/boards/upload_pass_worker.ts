@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import type { UploadCursorImage } from '../app/upload/upload_batches.js';
+import type { UploadCursorImage } from '../app/upload/upload_cursor.js';
 import type {
   UploadBatchStored, UploadPassResult, UploadPassRunner,
 } from '../app/upload/upload_send.js';

@@ -15,7 +15,8 @@ import type { Journal } from '../journal/journal.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotPort, DepotResult } from './depot_port.js';
 import type { PanVault } from '../journal/pan_vault.js';
-import { UploadCursor, uploadPass, type UploadBatchLimits } from './upload_batches.js';
+import { uploadPass, type UploadBatchLimits } from './upload_batches.js';
+import { UploadCursor } from './upload_cursor.js';
 import type { UploadParamsPort } from './upload_params.js';
 import { uploadBackoffMs, uploadDetailSafe, type UploadBackoff } from './upload_backoff.js';
 import {
