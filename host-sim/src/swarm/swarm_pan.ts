@@ -169,20 +169,37 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
 /**
  * Track 2 written as text: PAN, a field separator ('D' in the hex of tag 57, '=' on a
  * magnetic stripe), YYMM expiry and service code (ISO/IEC 7813). The PAN starts a token (after
- * a quote, a space, '=', the start) or follows a tag 57 header in TLV hex: inside a hex field
- * (a cryptogram, IAD, a sealed value) 12 digits, a D and 7 digits turn up by chance in a few
- * hundred records. Any population PAN is caught by the PAN needles wherever it is.
+ * a quote, a space, '=', the start) or follows a tag 57 header in TLV hex (group 1: its length
+ * byte). Inside a hex field (a cryptogram, IAD, a sealed value, a T-Union record) 12 digits, a D
+ * and 7 digits turn up by chance in a few hundred records, and a "57" before them in a few
+ * thousand: a tag 57 header counts only when its value is a whole track 2 equivalent
+ * (tag57ValueAt). Any population PAN is caught by the PAN needles wherever it is.
  */
 const TRACK2_TEXT =
-  /(?:^|[^0-9A-Za-z]|57[0-9A-F]{2})([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
+  /(?:^|[^0-9A-Za-z]|57([0-9A-F]{2}))([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
+
+/**
+ * Tag 57's value as EMV Book 3 (Annex A) writes it: at most 19 bytes, every nibble a digit but
+ * the one field separator D, the last an F pad when the digits are odd.
+ */
+const TAG57_VALUE = /^[0-9]{12,19}D[0-9]{7,}F?$/i;
 
 /** Offset of the first track 2 in `text` whose PAN passes Luhn and month is 01-12, or null. */
 function track2At(text: string): number | null {
   for (const match of text.matchAll(TRACK2_TEXT)) {
-    const month = Number(match[2]);
-    if (month >= 1 && month <= 12 && luhnValid(match[1] ?? '')) return match.index;
+    const month = Number(match[3]);
+    if (month < 1 || month > 12 || !luhnValid(match[2] ?? '')) continue;
+    if (match[1] !== undefined && !tag57ValueAt(text, match.index + 4, match[1])) continue;
+    return match.index;
   }
   return null;
+}
+
+/** True when the `lengthHex` bytes of hex at `at` are a whole track 2 equivalent (TAG57_VALUE). */
+function tag57ValueAt(text: string, at: number, lengthHex: string): boolean {
+  const bytes = Number.parseInt(lengthHex, 16);
+  if (bytes > 19 || at + 2 * bytes > text.length) return false;
+  return TAG57_VALUE.test(text.slice(at, at + 2 * bytes));
 }
 
 /** ISO/IEC 7812-1 Annex B check digit. */

@@ -23,6 +23,24 @@ describe('PanFinder', () => {
     expect(finder.findInText(`"4111111111111112D2912201"`)).toBeNull();
   });
 
+  it('findsNoTrack2_afterA57_thatIsNoTag57Header', () => {
+    const finder = new PanFinder([]);
+    // A T-Union purchase record (swarm seed 1, 5,000 taps): a TAC ending A579, terminal number
+    // 000000000123, terminal serial 000002D4, then the date read as "57 90" + 16 Luhn-valid
+    // digits + "D" + 4202612.
+    const record =
+      '"kernelRecordHex":"4A01010901011000FFFFFFFF031051700701007913810244030100000708000000C8' +
+      '00970100B3A8A579000000000123000002D4202612010200492E0AA5DE0000000000"';
+    expect(finder.findInBytes(Buffer.from(record, 'latin1'))).toBeNull();
+    expect(finder.findInText(record)).toBeNull();
+    // A length byte that does not cover the track, or a value with a non-digit in it.
+    const track2 = `${OTHER_PAN}D29122010000000000`;
+    expect(finder.findInText(`"5712${track2}"`)).toBeNull();
+    expect(finder.findInText(`"5711${track2.slice(0, -1)}A"`)).toBeNull();
+    // Odd digits padded with F, as EMV writes them.
+    expect(finder.findInText(`"5711${track2.slice(0, -1)}F"`)).toBe('track-2 equivalent data');
+  });
+
   it('findsAPopulationPan_inDigitsAndInBcd_anywhere', () => {
     const pan = '6231000000000000017';
     const finder = new PanFinder([pan]);
@@ -54,15 +72,30 @@ describe('PanFinder', () => {
     const prng = new Prng(seed);
     const track2 = (text: string): boolean => {
       const shape =
-        /(?:^|[^0-9A-Za-z]|57[0-9A-F]{2})([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
+        /(?:^|[^0-9A-Za-z]|57([0-9A-F]{2}))([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
       for (const m of text.matchAll(shape)) {
-        const digits = m[1] ?? '';
+        const digits = m[2] ?? '';
         let sum = 0;
         for (let i = 0; i < digits.length; i += 1) {
           const d = Number(digits[digits.length - 1 - i]);
           sum += i % 2 === 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d;
         }
-        if (sum % 10 === 0 && Number(m[2]) >= 1 && Number(m[2]) <= 12) return true;
+        if (sum % 10 !== 0 || Number(m[3]) < 1 || Number(m[3]) > 12) continue;
+        if (m[1] === undefined) return true;
+        // After a tag 57 header: the value its length byte covers, nibble by nibble.
+        const value = text.substr(m.index + 4, 2 * parseInt(m[1], 16));
+        const nibbles = [...value];
+        const sep = nibbles.findIndex((c) => c === 'D' || c === 'd');
+        const pad = nibbles.at(-1) === 'F' || nibbles.at(-1) === 'f' ? 1 : 0;
+        const digitsOnly = (cs: string[]): boolean => cs.every((c) => c >= '0' && c <= '9');
+        if (
+          parseInt(m[1], 16) <= 19 &&
+          value.length === 2 * parseInt(m[1], 16) &&
+          sep >= 12 && sep <= 19 && digitsOnly(nibbles.slice(0, sep)) &&
+          nibbles.length - pad - sep - 1 >= 7 && digitsOnly(nibbles.slice(sep + 1, nibbles.length - pad))
+        ) {
+          return true;
+        }
       }
       return false;
     };
@@ -76,7 +109,8 @@ describe('PanFinder', () => {
     const pieces = ['"', ',', ':', 'D', 'd', '=', ' ', 'x', '57', '0', '1', '9', '2912', '1301',
       '201', 'D2912201', 'd2912201', '=2912201', '411111111117', '6231000000005', '41111111111007', '623100000000005',
       '1700000000000', '623100000000002', '6231000000000025', '4111111111111111',
-      '62310000X0000025', '6231000000000000017'];
+      '62310000X0000025', '6231000000000000017', '570A411111111117D2912201', '570B41111111111007D2912201F',
+      '570A41111111111007D29122'];
     let found = 0;
     // Track-2 images with no digit run as long as a PAN (the ones a digit count alone misses).
     let tracks = 0;
