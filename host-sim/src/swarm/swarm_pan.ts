@@ -129,7 +129,7 @@ function startsWith(bytes: Uint8Array, at: number, needle: Uint8Array): boolean 
 
 /**
  * False when `bytes` hold no 12 ASCII digits followed by a field separator (D, d or =): then
- * TRACK2_TEXT cannot match and the text need not be made.
+ * neither TRACK2_TOKEN nor TAG57_HEX can match and the text need not be made.
  */
 function track2Possible(bytes: Uint8Array): boolean {
   let digits = 0;
@@ -147,8 +147,8 @@ function track2Possible(bytes: Uint8Array): boolean {
 
 /**
  * True when `text` can hold neither a PAN of `digitsMin` digits or more (0: any text may) nor
- * TRACK2_TEXT: it has no run of `digitsMin` ASCII digits, and no run of 12 followed by a field
- * separator (D, d or =: the pattern ignores case), as track2Possible asks of bytes.
+ * a track 2 (TRACK2_TOKEN, TAG57_HEX): it has no run of `digitsMin` ASCII digits, and no run
+ * of 12 followed by a field separator (D, d or =), as track2Possible asks of bytes.
  */
 function textHasNoCardData(text: string, digitsMin: number): boolean {
   if (digitsMin === 0) return false;
@@ -168,15 +168,21 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
 
 /**
  * Track 2 written as text: PAN, a field separator ('D' in the hex of tag 57, '=' on a
- * magnetic stripe), YYMM expiry and service code (ISO/IEC 7813). The PAN starts a token (after
- * a quote, a space, '=', the start) or follows a tag 57 header in TLV hex (group 1: its length
- * byte). Inside a hex field (a cryptogram, IAD, a sealed value, a T-Union record) 12 digits, a D
- * and 7 digits turn up by chance in a few hundred records, and a "57" before them in a few
- * thousand: a tag 57 header counts only when its value is a whole track 2 equivalent
- * (tag57ValueAt). Any population PAN is caught by the PAN needles wherever it is.
+ * magnetic stripe), YYMM expiry, service code and discretionary digits (ISO/IEC 7813), an F
+ * pad when the nibbles are odd. It is a token of its own (between quotes, spaces, sentinels,
+ * the ends): random hex (a cryptogram, a sealed PAN, a MAC) starts with 12 digits, a D and 7
+ * digits once in about 10^7 fields, but then goes on with A-F, which a track 2 never holds.
+ * Groups: the PAN, the month.
  */
-const TRACK2_TEXT =
-  /(?:^|[^0-9A-Za-z]|57([0-9A-F]{2}))([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
+const TRACK2_TOKEN =
+  /(?:^|[^0-9A-Za-z])([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3,}F?(?![0-9A-Za-z])/gi;
+
+/**
+ * Tag 57 inside TLV hex (an ICC data field): its header, then a track 2 equivalent. Counted
+ * only when the length byte covers the whole track (tag57ValueAt): "57" before 12 digits and
+ * a D also turns up in T-Union records and MACs. Groups: the length byte, the PAN, the month.
+ */
+const TAG57_HEX = /57([0-9A-F]{2})([0-9]{12,19})D[0-9]{2}([0-9]{2})[0-9]{3}/gi;
 
 /**
  * Tag 57's value as EMV Book 3 (Annex A) writes it: at most 19 bytes, every nibble a digit but
@@ -186,13 +192,29 @@ const TAG57_VALUE = /^[0-9]{12,19}D[0-9]{7,}F?$/i;
 
 /** Offset of the first track 2 in `text` whose PAN passes Luhn and month is 01-12, or null. */
 function track2At(text: string): number | null {
-  for (const match of text.matchAll(TRACK2_TEXT)) {
-    const month = Number(match[3]);
-    if (month < 1 || month > 12 || !luhnValid(match[2] ?? '')) continue;
-    if (match[1] !== undefined && !tag57ValueAt(text, match.index + 4, match[1])) continue;
-    return match.index;
+  let first: number | null = null;
+  for (const match of text.matchAll(TRACK2_TOKEN)) {
+    if (plausible(match[1], match[2])) {
+      first = match.index;
+      break;
+    }
   }
-  return null;
+  // Stepped one character at a time: a "57" that is no header must not hide one inside it.
+  const tag57 = new RegExp(TAG57_HEX);
+  for (let match = tag57.exec(text); match !== null; match = tag57.exec(text)) {
+    if (first !== null && match.index >= first) break;
+    if (plausible(match[2], match[3]) && tag57ValueAt(text, match.index + 4, match[1] ?? '')) {
+      return match.index;
+    }
+    tag57.lastIndex = match.index + 1;
+  }
+  return first;
+}
+
+/** A PAN that passes Luhn and an expiry month 01-12. */
+function plausible(pan: string | undefined, month: string | undefined): boolean {
+  const mm = Number(month);
+  return mm >= 1 && mm <= 12 && luhnValid(pan ?? '');
 }
 
 /** True when the `lengthHex` bytes of hex at `at` are a whole track 2 equivalent (TAG57_VALUE). */

@@ -39,6 +39,19 @@ describe('PanFinder', () => {
     expect(finder.findInText(`"5711${track2.slice(0, -1)}A"`)).toBeNull();
     // Odd digits padded with F, as EMV writes them.
     expect(finder.findInText(`"5711${track2.slice(0, -1)}F"`)).toBe('track-2 equivalent data');
+    // A "57" that is no header does not hide the one after it.
+    expect(finder.findInText(`"575711${track2}"`)).toBe('track-2 equivalent data');
+  });
+
+  it('findsNoTrack2_inAHexFieldThatOnlyStartsLikeOne', () => {
+    const finder = new PanFinder([]);
+    // A sealed PAN (swarm seed 12, 5,000 taps): 13 Luhn-valid digits, D, 4507471, then hex.
+    const sealed = '"panSealed":"0146911748219D45074717BE4D07FE632593FEB6435687E738599285D80D56AF"';
+    expect(finder.findInBytes(Buffer.from(sealed, 'latin1'))).toBeNull();
+    expect(finder.findInText(sealed)).toBeNull();
+    // The same digits as a token of their own are a track 2.
+    expect(finder.findInText('"0146911748219D4507471"')).toBe('track-2 equivalent data');
+    expect(finder.findInText('"0146911748219D4507471F"')).toBe('track-2 equivalent data');
   });
 
   it('findsAPopulationPan_inDigitsAndInBcd_anywhere', () => {
@@ -71,30 +84,53 @@ describe('PanFinder', () => {
     const seed = testSeed(12);
     const prng = new Prng(seed);
     const track2 = (text: string): boolean => {
-      const shape =
-        /(?:^|[^0-9A-Za-z]|57([0-9A-F]{2}))([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3}/gi;
-      for (const m of text.matchAll(shape)) {
-        const digits = m[2] ?? '';
+      const alnum = (c: string | undefined): boolean => c !== undefined && /[0-9A-Za-z]/.test(c);
+      const digitsFrom = (at: number): number => {
+        let end = at;
+        while (end < text.length && text[end]! >= '0' && text[end]! <= '9') end += 1;
+        return end - at;
+      };
+      const luhn = (digits: string): boolean => {
         let sum = 0;
         for (let i = 0; i < digits.length; i += 1) {
           const d = Number(digits[digits.length - 1 - i]);
           sum += i % 2 === 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d;
         }
-        if (sum % 10 !== 0 || Number(m[3]) < 1 || Number(m[3]) > 12) continue;
-        if (m[1] === undefined) return true;
-        // After a tag 57 header: the value its length byte covers, nibble by nibble.
-        const value = text.substr(m.index + 4, 2 * parseInt(m[1], 16));
-        const nibbles = [...value];
-        const sep = nibbles.findIndex((c) => c === 'D' || c === 'd');
-        const pad = nibbles.at(-1) === 'F' || nibbles.at(-1) === 'f' ? 1 : 0;
-        const digitsOnly = (cs: string[]): boolean => cs.every((c) => c >= '0' && c <= '9');
-        if (
-          parseInt(m[1], 16) <= 19 &&
-          value.length === 2 * parseInt(m[1], 16) &&
-          sep >= 12 && sep <= 19 && digitsOnly(nibbles.slice(0, sep)) &&
-          nibbles.length - pad - sep - 1 >= 7 && digitsOnly(nibbles.slice(sep + 1, nibbles.length - pad))
-        ) {
-          return true;
+        return sum % 10 === 0;
+      };
+      // PAN, separator, then YYMM, service code and discretionary digits: the end of the
+      // digits after the separator, or -1.
+      const track = (at: number, separators: string): number => {
+        const pan = digitsFrom(at);
+        if (pan < 12 || pan > 19 || !separators.includes(text[at + pan] ?? '')) return -1;
+        const rest = digitsFrom(at + pan + 1);
+        const month = Number(text.slice(at + pan + 3, at + pan + 5));
+        if (rest < 7 || month < 1 || month > 12 || !luhn(text.slice(at, at + pan))) return -1;
+        return at + pan + 1 + rest;
+      };
+      for (let i = 0; i < text.length; i += 1) {
+        // A token of its own: after a non-alphanumeric or the start, up to one; an F may pad.
+        if (i === 0 || !alnum(text[i - 1])) {
+          const end = track(i, 'Dd=');
+          if (end >= 0) {
+            const padded = text[end] === 'F' || text[end] === 'f' ? end + 1 : end;
+            if (!alnum(text[end]) || !alnum(text[padded])) return true;
+          }
+        }
+        // Tag 57, a length byte, and exactly that many bytes of a track 2 (D, F pad).
+        if (text.slice(i, i + 2) === '57' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 2, i + 4))) {
+          const bytes = parseInt(text.slice(i + 2, i + 4), 16);
+          const value = text.slice(i + 4, i + 4 + 2 * bytes);
+          const sep = [...value].findIndex((c) => c === 'D' || c === 'd');
+          const pan = value.slice(0, Math.max(0, sep));
+          const rest = value.slice(sep + 1).replace(/[Ff]$/, '');
+          const month = Number(rest.slice(2, 4));
+          if (
+            bytes <= 19 && value.length === 2 * bytes && /^[0-9]{12,19}$/.test(pan) &&
+            /^[0-9]{7,}$/.test(rest) && month >= 1 && month <= 12 && luhn(pan)
+          ) {
+            return true;
+          }
         }
       }
       return false;
@@ -107,10 +143,12 @@ describe('PanFinder', () => {
     ];
     // Luhn-valid runs of 12 to 15 digits, shorter than any PAN here, make track-2 images.
     const pieces = ['"', ',', ':', 'D', 'd', '=', ' ', 'x', '57', '0', '1', '9', '2912', '1301',
-      '201', 'D2912201', 'd2912201', '=2912201', '411111111117', '6231000000005', '41111111111007', '623100000000005',
-      '1700000000000', '623100000000002', '6231000000000025', '4111111111111111',
-      '62310000X0000025', '6231000000000000017', '570A411111111117D2912201', '570B41111111111007D2912201F',
-      '570A41111111111007D29122'];
+      '201', 'D2912201', 'd2912201', '=2912201', '411111111117', '6231000000005',
+      '41111111111007', '623100000000005', '1700000000000', '623100000000002',
+      '6231000000000025', '4111111111111111', '62310000X0000025', '6231000000000000017',
+      // Tag 57 headers: a whole track, one padded with F, one cut short.
+      '570A411111111117D2912201', '570B41111111111007D2912201F', '570A41111111111007D29122',
+      'F', 'A', 'B7'];
     let found = 0;
     // Track-2 images with no digit run as long as a PAN (the ones a digit count alone misses).
     let tracks = 0;
