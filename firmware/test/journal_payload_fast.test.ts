@@ -12,6 +12,8 @@ import {
   JOURNAL_KINDS, journalPayloadDecode, journalPayloadEncode,
 } from '../src/app/journal/journal_records.js';
 import type { CardKey, JournalEntry, JournalKind } from '../src/app/journal/journal_records.js';
+import { PayloadRecordFacts } from '../src/app/journal/journal_scan.js';
+import { recordFacts } from '../src/app/journal/journal_state.js';
 import {
   card, newPrng, randomEntries, recovery, scriptedEntries,
 } from './journal_fixtures.js';
@@ -151,6 +153,24 @@ describe(`payloadFastCheck against journalPayloadDecode (SHUAKA_SEED=${SEED})`, 
       expect(payloadFastCheck(kind, bytes, facts), text).toBe(!escaped);
       if (!escaped && decoded !== null) expectFactsMatch(facts, decoded);
     }
+  });
+
+  it('PayloadRecordFacts_everyFastPayload_givesTheFactsOfItsDecodedRecord', () => {
+    // What the reference rules read (journal_state.ts) from the bytes (verify, export, an
+    // upload pass, a checkpoint's held records) and from the decoded record (a validator).
+    const facts = new PayloadFacts();
+    const fromBytes = new PayloadRecordFacts(facts);
+    const fields = ['seq', 'timeWallMs', 'kind', 'pendingSeq', 'panToken', 'psn', 'atc',
+      'uncertain', 'targetSeq', 'outcome', 'finalSeq', 'throughSeq'] as const;
+    const kinds = new Set<JournalKind>();
+    payloads().forEach(({ kind, bytes }, i) => {
+      if (!payloadFastCheck(kind, bytes, facts)) return;
+      const decoded = recordFacts({ seq: i + 1, ...journalPayloadDecode(kind, bytes, 'p') });
+      const filled = fromBytes.fill(i + 1, kind, bytes, false);
+      for (const field of fields) expect(filled[field], `${kind} ${field}`).toBe(decoded[field]);
+      kinds.add(kind);
+    });
+    expect([...kinds].sort()).toEqual([...JOURNAL_KINDS].sort());
   });
 
   it('payloadFastCheck_anotherKindInTheHeader_isLeftToTheDecoder', () => {

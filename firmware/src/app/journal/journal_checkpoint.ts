@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
-import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
+import { PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { JOURNAL_KINDS, SEQ_MAX, journalPayloadDecode } from './journal_records.js';
+import { PayloadRecordFacts } from './journal_scan.js';
 import type { JournalKind } from './journal_records.js';
 import { checkpointRecordsCompared } from './journal_checkpoint_records.js';
 import type { KnownRecords } from './journal_checkpoint_records.js';
@@ -280,6 +281,7 @@ function recordsRead(
   recordsAs: 'decoded' | 'bytes',
 ): HeldRecord[] {
   const facts = new PayloadFacts();
+  const recordFacts = new PayloadRecordFacts(facts);
   return items.map((item, i) => {
     const record = JsonFields.of(item, file, `records[${i}]`);
     const seq = record.int('seq', 1, lastSeq);
@@ -295,17 +297,8 @@ function recordsRead(
     if (recordsAs === 'decoded' || !payloadFastCheck(kind, payload, facts)) {
       return HeldRecord.of({ seq, ...journalPayloadDecode(kind, payload, file) });
     }
-    const card = kind !== 'reconciled' && kind !== 'ack';
-    const closes = kind === 'torn' || kind === 'final' || kind === 'declined';
-    return HeldRecord.ofPayload({
-      seq,
-      kind,
-      panToken: card ? facts.text(FactSlot.PAN_TOKEN) : '',
-      psn: card ? (facts.num[FactSlot.PSN] ?? 0) : 0,
-      atc: kind === 'pending' || kind === 'torn' || kind === 'final'
-        ? (facts.num[FactSlot.ATC] ?? 0) : 0,
-      pendingSeq: closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null,
-    }, payload, true, false);
+    // The facts a scan reads from the same bytes (a grey's ATC closes it at a re-run's final).
+    return HeldRecord.ofPayload(recordFacts.fill(seq, kind, payload, true), payload, true, false);
   });
 }
 

@@ -368,8 +368,9 @@ export class PayloadRecordFacts implements RecordFacts {
     const withAtc = kind === 'pending' || kind === 'torn' || kind === 'final'
       || kind === 'tunion_grey' || kind === 'tunion_final';
     this.atc = withAtc ? (facts.num[FactSlot.ATC] ?? 0) : 0;
+    // As recordFacts: every kind whose payload names a pending record (a block's, too).
     const closes = kind === 'final' || kind === 'declined' || kind === 'torn'
-      || kind === 'tunion_final';
+      || kind === 'tunion_final' || kind === 'tunion_blocked';
     this.pendingSeq = closes ? facts.intOrNull(FactSlot.PENDING_SEQ) : null;
     this.uncertain = kind === 'torn' && facts.num[FactSlot.UNCERTAIN] === 1;
     const reconciled = kind === 'reconciled';
