@@ -105,18 +105,17 @@ export function journalScanDurable(
   const records: SwarmRecord[] = [];
   const payloadBySeq = new Map<number, string>();
   const facts = new PayloadFacts();
-  const read = journalScanFiles(
-    files,
-    JOURNAL_FILE_NAME,
-    false,
-    (seq, kind, payload) => {
+  const read = journalScanFiles(files, JOURNAL_FILE_NAME, false, {
+    onPayload: (seq, kind, payload) => {
       const text = latin1(payload);
       // The scan found the payload valid, so it decodes.
       const debit = payloadDebitKey(kind, payload, facts) ?? null;
       records.push({ seq, kind, payload: text, debit });
       payloadBySeq.set(seq, text);
     },
-  );
+    // As `journal verify` and an upload pass read: a checkpoint's open records as bytes.
+    trackLastFinals: false,
+  });
   const corruption = read.corruption === null
     ? null
     : `${read.corruption.file} at byte ${read.corruption.offset} (seq `

@@ -483,10 +483,23 @@ export class SwarmModel {
     this.searched = files;
   }
 
+  /**
+   * New log lines: no PAN in any; and no upload pass that found the journal damaged (the
+   * swarm only tears tails, which are no damage: the pass read the journal otherwise than
+   * `journal verify` and the validator do, and stopped every upload after that point).
+   */
   private checkNewLogs(logs: readonly LogEvent[]): void {
-    if (!this.on('no-pan')) return;
+    const pan = this.on('no-pan');
+    const journal = this.on('journal-verifies');
     for (let i = this.logsSeen; i < logs.length; i += 1) {
-      const found = this.panFinder.findInText(JSON.stringify(logs[i]));
+      const event = logs[i];
+      const detail = event?.['detail'];
+      if (journal && event?.['event'] === 'upload-journal-unreadable'
+        && typeof detail === 'string' && detail.startsWith('journal damaged')) {
+        this.fail('journal-verifies', `log line ${i}: an upload pass stopped: ${detail}`);
+      }
+      if (!pan) continue;
+      const found = this.panFinder.findInText(JSON.stringify(event));
       if (found !== null) this.fail('no-pan', `log line ${i}: ${found}`);
     }
     this.logsSeen = logs.length;

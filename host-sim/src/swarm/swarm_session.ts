@@ -280,7 +280,8 @@ export class SwarmSession {
       model.fail('liveness', `${card.name}: no answer within ${SWARM_ANSWER_WAIT_MS} ms, ${when}`);
     }
     if (quiet && report?.result === 'outOfService') {
-      model.fail('liveness', `${card.name}: out of service after the faults stopped`);
+      model.fail('liveness', `${card.name}: out of service (${report.reason}) after the faults `
+        + 'stopped');
     }
     if (quiet && report?.reason.startsWith('tunion-psam') === true) {
       model.fail('liveness', `${card.name}: refused (${report.reason}) with the PSAM back in `

@@ -186,19 +186,21 @@ export async function checkpointBytesMax(
 
 /**
  * Reads a journal from a map of file images (a test's view of a StorageSim's medium, or a
- * directory read by a tool). Missing files read as empty. `onPayload` as in JournalReadOptions.
+ * directory read by a tool). Missing files read as empty. `onPayload` as in JournalReadOptions;
+ * `trackLastFinals` (default true: a validator's read) false reads as verify, export and an
+ * upload pass do, the records a checkpoint holds kept as bytes.
  */
 export function journalScanFiles(
   files: ReadonlyMap<string, Uint8Array>,
   fileName: string,
   collect: boolean,
-  onPayload?: PayloadSink,
+  more: { readonly onPayload?: PayloadSink; readonly trackLastFinals?: boolean } = {},
 ): JournalRead {
   const records: JournalRecord[] = [];
   const onRecord = collect ? (record: JournalRecord) => records.push(record) : null;
   const steps = journalReadSteps(journalUnits(fileName, [...files.keys()]), {
-    from: 'oldest', trackLastFinals: true, onRecord,
-    ...(onPayload === undefined ? {} : { onPayload }),
+    from: 'oldest', trackLastFinals: more.trackLastFinals ?? true, onRecord,
+    ...(more.onPayload === undefined ? {} : { onPayload: more.onPayload }),
   });
   let step = steps.next();
   while (step.done !== true) {
