@@ -491,7 +491,7 @@ async function readerDown(
   if (recovery.kind === 'stopped') return false;
   io.err(`shuaka run: reader on ${options.readerPath} back after ${recovery.downMs} ms`);
   await board.indicator.signal('off');
-  await board.validator.showIdleScreen();
+  await board.validator.readerBack();
   return true;
 }
 

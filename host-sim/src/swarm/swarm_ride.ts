@@ -135,7 +135,7 @@ async function readerDown(board: SwarmBoard, why: string): Promise<void> {
     READER_REOPEN_BACKOFF,
   );
   await supervision.indicator.signal('off');
-  await validator.showIdleScreen();
+  await validator.readerBack();
 }
 
 /** How a stepped operation ended. */

@@ -10,6 +10,9 @@ import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_por
 
 export type ValidatorState = 'WaitForStart' | 'WaitForCard' | 'Processing' | 'WaitForRemoval';
 
+/** Results that tell the rider to present the card again: nothing was done with it. */
+const PRESENT_AGAIN: ReadonlySet<TapReport['result']> = new Set(['tryAgain', 'multipleCards']);
+
 /** Events of the loop, for logs and the simulator (Keyple's vocabulary). */
 export type ValidatorEvent =
   | { readonly kind: 'CardInserted'; readonly card: DetectedCard }
@@ -26,6 +29,8 @@ export class Validator {
   private outOfService: string | null = null;
   /** The last card outstayed a removal wait and is still watched. */
   private lingering = false;
+  /** What the last tap ended as (readerBack), or null before the first. */
+  private lastResult: TapReport['result'] | null = null;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -57,8 +62,19 @@ export class Validator {
     this.stateValue = 'WaitForCard';
   }
 
-  /** Shows the idle (or out-of-service) screen again, e.g. after the reader came back. */
-  async showIdleScreen(): Promise<void> {
+  /**
+   * The reader was lost and is back (restarted: its field went off, so a card in it was
+   * reset, and no removal could be seen meanwhile). A tap that asked the rider to present the
+   * card again (PRESENT_AGAIN) is not waited out: the next turn polls, as after a removal,
+   * so the rider's re-tap is taken. A card whose tap ended otherwise is still watched: a card
+   * left on the reader is not a new tap. Then the idle screen.
+   */
+  async readerBack(): Promise<void> {
+    if (this.stateValue === 'WaitForRemoval' && this.lastResult !== null
+      && PRESENT_AGAIN.has(this.lastResult)) {
+      this.stateValue = 'WaitForCard';
+      this.lingering = false;
+    }
     await this.showIdle();
   }
 
@@ -103,6 +119,7 @@ export class Validator {
     }
     onEvent({ kind: 'CardProcessed', report });
     this.ports.log.log({ event: 'tap', ...flatReport(report) });
+    this.lastResult = report.result;
     this.lingering = false;
     if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
     return report;
