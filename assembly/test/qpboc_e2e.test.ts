@@ -57,12 +57,21 @@ function traceOf(mode: QpbocMode, exchanges: Array<Record<string, unknown>> = []
   return parseTrace(JSON.stringify({ terminal, inputs: { ...INPUTS, mode }, exchanges }));
 }
 
-async function live(name: PopulationName, mode: QpbocMode) {
+/** What the line does to an answer on its way (identity: nothing). */
+type Line = (capdu: Uint8Array, rapdu: Uint8Array) => Uint8Array;
+
+async function live(name: PopulationName, mode: QpbocMode, line: Line = (_c, r) => r) {
   const card = pop.card(name);
   card.powerOn();
   const trace = traceOf(mode);
   prepareKernel(kernel, trace);
-  const io = new LiveCardIo(card);
+  const io = new LiveCardIo({
+    transceive: (c) => {
+      const r = card.transceive(c);
+      return r === null ? null : line(c, r);
+    },
+    powerOff: () => card.powerOff(),
+  });
   const outcome = await runQpbocTransaction(
     kernel,
     {
@@ -182,6 +191,35 @@ describe('qPBOC kernel against host-sim cards (EC mode)', () => {
       record(`sim_${name}_ec`, 'domain.md 2.5, 3, 10.5-10.8', 'ec', outcome);
     });
   }
+
+  it('ATC damaged on the line, fDDA failed after the commit: record keeps the signed ATC',
+    async () => {
+    // Bit 0 flipped in both bytes of the GPO answer's 9F36, in opposite directions: a PN532
+    // frame's 8-bit checksum cannot see it (swarm seed 11, --taps 20000: 059A came as 049B).
+    // slow-wtx signs its SDAD in a record, read after the card committed the debit.
+    const damage: Line = (c, r) => {
+      if (c[0] !== 0x80 || c[1] !== 0xa8) return r;
+      const out = Uint8Array.from(r);
+      const at = Buffer.from(out).indexOf(Buffer.from('9F3602', 'hex'));
+      if (at < 0) throw new Error('no 9F36 in the GPO answer');
+      out[at + 3] = (out[at + 3] ?? 0) ^ 0x01;
+      out[at + 4] = (out[at + 4] ?? 0) ^ 0x01;
+      return out;
+    };
+    const before = pop.card('slow-wtx').ledger().length;
+    const { card, outcome } = await live('slow-wtx', 'ec', damage);
+    expect(outcome.kind).toBe('declined');
+    expect(outcome.reason).toBe('oda-failed');
+    expect(detailName(outcome.detail)).toBe('ERR_ODA_SDAD_IDN_MISMATCH');
+    expect(outcome.commitSent).toBe(true);
+    expect(outcome.recordKind).toBe('committed-decline');
+    // The truth: the ATC of the debit in the card's own ledger (what its TC was computed over).
+    expect(card.ledger().length).toBe(before + 1);
+    const debitAtc = card.ledger().at(-1)?.atc ?? -1;
+    const atc = findTlv(decodeTlv(outcome.clearingRecord ?? new Uint8Array(0)), 0x9f36);
+    const want = debitAtc.toString(16).padStart(4, '0').toUpperCase();
+    expect(toHex(atc ?? new Uint8Array(0))).toBe(want);
+  });
 
   it('oda-online-no-ec in EC mode: the card asks for online (AAC without EC)', async () => {
     const { outcome } = await live('oda-online-no-ec', 'ec');

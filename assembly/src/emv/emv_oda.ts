@@ -78,6 +78,8 @@ let dynamicLength: u32 = 0;
 /** L_DD of the SDAD last recovered by sdadRecover. */
 let sdadDataLength: u32 = 0;
 let dacValue: u32 = 0;
+/** Bytes of the IDN an SDAD with a good hash signed, when only its IDN check failed; else 0. */
+let signedIdnLength: u32 = 0;
 
 /** Forgets the recovered issuer and ICC keys (call at the start of each card). */
 export function odaReset(): void {
@@ -85,6 +87,21 @@ export function odaReset(): void {
   iccReady = false;
   dynamicLength = 0;
   dacValue = 0;
+  signedIdnLength = 0;
+}
+
+/**
+ * The IDN (the ATC, for fDDA) of the last SDAD that odaVerifySdad(Tail) refused with
+ * ERR_ODA_SDAD_IDN_MISMATCH: its hash was good, so this is what the card signed, and the ATC
+ * it was compared with is not (valid until the next ODA call). See odaSignedIdnLength.
+ */
+export function odaSignedIdn(): usize {
+  return recovered + 5;
+}
+
+/** Bytes at odaSignedIdn(): the compared ATC's length after an IDN mismatch, else 0. */
+export function odaSignedIdnLength(): u32 {
+  return signedIdnLength;
 }
 
 /** True after a successful odaRecoverIssuer. */
@@ -265,6 +282,7 @@ export function odaRecoverIcc(
  */
 export function odaRecoverSdad(sdad: usize, sdadLength: u32, atc: usize, atcLength: u32): i32 {
   dynamicLength = 0;
+  signedIdnLength = 0;
   if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
   if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
   const frame = sdadRecover(sdad, sdadLength);
@@ -336,6 +354,7 @@ export function odaVerifySdadTail(
   sdad: usize, sdadLength: u32, tail: usize, tailLength: u32, atc: usize, atcLength: u32,
 ): i32 {
   dynamicLength = 0;
+  signedIdnLength = 0;
   if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
   if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
   const frame = sdadRecover(sdad, sdadLength);
@@ -349,6 +368,9 @@ export function odaVerifySdadTail(
     return ERR_ODA_SDAD_HASH;
   }
   const idn = sdadIdnCheck(atc, atcLength);
+  if (idn == ERR_ODA_SDAD_IDN_MISMATCH && <u32>load<u8>(recovered + 4) == atcLength) {
+    signedIdnLength = atcLength;
+  }
   if (idn != STATUS_OK) return idn;
   dynamicLength = sdadDataLength;
   assert(dynamicLength + 4 <= n - HASH_TAIL_BYTES, 'dynamic data past the hash');
