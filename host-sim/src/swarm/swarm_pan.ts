@@ -211,10 +211,15 @@ function track2At(text: string): number | null {
   return first;
 }
 
-/** A PAN that passes Luhn and an expiry month 01-12. */
+/**
+ * A card PAN (its first digit, the major industry identifier, is 1-9: ISO/IEC 7812-1 gives 0
+ * to no card issuer) that passes Luhn, and an expiry month 01-12. Zero-padded numbers (a
+ * T-Union record's terminal number 000000000123, then its serial 000002D8: swarm seed 109
+ * with --taps 5000, read after a chance "5710" as a whole tag 57) are no PAN.
+ */
 function plausible(pan: string | undefined, month: string | undefined): boolean {
   const mm = Number(month);
-  return mm >= 1 && mm <= 12 && luhnValid(pan ?? '');
+  return mm >= 1 && mm <= 12 && pan !== undefined && pan[0] !== '0' && luhnValid(pan);
 }
 
 /** True when the `lengthHex` bytes of hex at `at` are a whole track 2 equivalent (TAG57_VALUE). */

@@ -41,6 +41,12 @@ describe('PanFinder', () => {
     expect(finder.findInText(`"5711${track2.slice(0, -1)}F"`)).toBe('track-2 equivalent data');
     // A "57" that is no header does not hide the one after it.
     expect(finder.findInText(`"575711${track2}"`)).toBe('track-2 equivalent data');
+    // A T-Union record (swarm seed 109, 5,000 taps): TAC 5151F571, terminal number
+    // 000000000123, serial 000002D8, date: "5710", then 16 bytes of digits, one D, digits.
+    const tunion = '"kernelRecordHex":"4A010109010110000E7400000000009401005151F57100000000012300'
+      + '0002D820261122094806316F1680000000"';
+    expect(finder.findInBytes(Buffer.from(tunion, 'latin1'))).toBeNull();
+    expect(finder.findInText(tunion)).toBeNull();
   });
 
   it('findsNoTrack2_inAHexFieldThatOnlyStartsLikeOne', () => {
@@ -49,9 +55,11 @@ describe('PanFinder', () => {
     const sealed = '"panSealed":"0146911748219D45074717BE4D07FE632593FEB6435687E738599285D80D56AF"';
     expect(finder.findInBytes(Buffer.from(sealed, 'latin1'))).toBeNull();
     expect(finder.findInText(sealed)).toBeNull();
-    // The same digits as a token of their own are a track 2.
-    expect(finder.findInText('"0146911748219D4507471"')).toBe('track-2 equivalent data');
-    expect(finder.findInText('"0146911748219D4507471F"')).toBe('track-2 equivalent data');
+    // A card's track 2 as a token of its own is found, padded or not; the same shape with a
+    // PAN starting with 0 (no card issuer's) is not.
+    expect(finder.findInText(`"${OTHER_PAN}D4507471"`)).toBe('track-2 equivalent data');
+    expect(finder.findInText(`"${OTHER_PAN}D4507471F"`)).toBe('track-2 equivalent data');
+    expect(finder.findInText('"0146911748219D4507471"')).toBeNull();
   });
 
   it('findsAPopulationPan_inDigitsAndInBcd_anywhere', () => {
@@ -103,6 +111,8 @@ describe('PanFinder', () => {
       const track = (at: number, separators: string): number => {
         const pan = digitsFrom(at);
         if (pan < 12 || pan > 19 || !separators.includes(text[at + pan] ?? '')) return -1;
+        // A card PAN's first digit (its major industry identifier) is 1-9.
+        if (text[at] === '0') return -1;
         const rest = digitsFrom(at + pan + 1);
         const month = Number(text.slice(at + pan + 3, at + pan + 5));
         if (rest < 7 || month < 1 || month > 12 || !luhn(text.slice(at, at + pan))) return -1;
@@ -126,7 +136,7 @@ describe('PanFinder', () => {
           const rest = value.slice(sep + 1).replace(/[Ff]$/, '');
           const month = Number(rest.slice(2, 4));
           if (
-            bytes <= 19 && value.length === 2 * bytes && /^[0-9]{12,19}$/.test(pan) &&
+            bytes <= 19 && value.length === 2 * bytes && /^[1-9][0-9]{11,18}$/.test(pan) &&
             /^[0-9]{7,}$/.test(rest) && month >= 1 && month <= 12 && luhn(pan)
           ) {
             return true;
