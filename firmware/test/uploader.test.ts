@@ -168,6 +168,40 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
       .toBe(true);
   });
 
+  it('run_aLinkThatDropsEverySecondBatch_backsOffFromTheBaseAfterEachStoredBatch', async () => {
+    // Each contact stores a batch, then the link resets: the backoff starts again from its
+    // base each time (jittered base at most), instead of doubling to 15 minutes.
+    const r = await rig(SEED + 5, 1000);
+    const depot = new DepotSim();
+    let calls = 0;
+    const link: DepotPort = {
+      postBatch: (batch) => {
+        calls += 1;
+        if (calls % 2 === 1) return depot.postBatch(batch);
+        return Promise.resolve({ ok: false, error: 'network', httpStatus: null,
+          detail: 'ECONNRESET (test)' });
+      },
+      getParams: (have) => depot.getParams(have),
+      postStatus: (status) => depot.postStatus(status),
+    };
+    const up = uploader(r, link, 20);
+    let done = false;
+    const running = up.run(() => done);
+    // Bounded: ten stored batches, or 400 clock steps (hours of board time when doubling).
+    for (let i = 0; i < 400 && up.state().batchesSent < 10; i += 1) {
+      await r.clock.wakeNext();
+      await up.betweenTaps();
+    }
+    done = true;
+    await r.clock.wakeUntil(() => false, 10_000);
+    await running.catch(() => undefined);
+    const waits = r.logs.filter((e) => e['event'] === 'upload-retry').map((e) => e['inMs']);
+    for (const inMs of waits) {
+      expect(inMs, `seed ${SEED + 5}`).toBeLessThanOrEqual(UPLOADER_CONFIG_DEFAULT.backoff.baseMs);
+    }
+    expect(waits.length, `seed ${SEED + 5}`).toBeGreaterThanOrEqual(9);
+  });
+
   it('powerCutBeforeTheAck_nextBootResends_depotCountsDuplicatesOnly', async () => {
     const r = await rig(SEED + 2, 800);
     const truth = exportedNow(r.sim);
