@@ -336,8 +336,9 @@ export class Journal {
     if (!written.ok) return this.fail(`append seq ${record.seq}: ${written.detail}`, written.error);
     const synced = await this.storage.sync(file);
     if (!synced.ok) return this.fail(`sync seq ${record.seq}: ${synced.detail}`, synced.error);
+    const newestWallMsBefore = this.state.newestWallMs;
     this.state.apply(record);
-    this.checkpointBoundGrow(record, payload);
+    this.checkpointBoundGrow(record, payload, newestWallMsBefore);
     this.headHash = hash;
     newest.segmentBytes += frameBytes;
     assert(this.state.lastSeq === record.seq, 'seq advanced');
@@ -374,10 +375,21 @@ export class Journal {
     return this.checkpointBytesNow().length;
   }
 
-  /** Carries the checkpoint bound over `record`, just applied to the state. */
-  private checkpointBoundGrow(record: JournalRecord, payload: Uint8Array): void {
+  /**
+   * Carries the checkpoint bound over `record`, just applied to the state. A record dated
+   * before the newest one (the wall clock set back) moves the last-final window back, so
+   * finals it had left may count again: no bound then, the next ask encodes.
+   */
+  private checkpointBoundGrow(
+    record: JournalRecord,
+    payload: Uint8Array,
+    newestWallMsBefore: number,
+  ): void {
     const bound = this.checkpointBound;
-    if (bound === null || bound.lastSeq !== record.seq - 1) return;
+    if (record.timeWallMs < newestWallMsBefore) this.checkpointBound = null;
+    if (bound === null || bound.lastSeq !== record.seq - 1 || this.checkpointBound === null) {
+      return;
+    }
     const entry = record.entry;
     const held = this.state.held(record.seq) === null ? null : payload;
     const finalTexts = entry.kind === 'final'

@@ -62,7 +62,8 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
     headHashHex: toHex(checkpoint.headHash),
     lastSeq: state.lastSeq,
     ackThroughSeq: state.ackThroughSeq,
-    maxWallMs: state.maxWallMs,
+    // The newest record's wall time, under the key it always had.
+    maxWallMs: state.newestWallMs,
     countsByKind: state.countsByKind,
     records: state.records.map((held) => ({
       seq: held.seq,
@@ -98,6 +99,8 @@ export function checkpointEncode(checkpoint: JournalCheckpoint): Uint8Array {
  * by field (seqs have at most 10 digits, times at most 16, see checkpointEncode):
  * - firstSeq and lastSeq gain a digit at most (2), a count of countsByKind one (1), maxWallMs
  *   15 (1 to 16 digits), ackThroughSeq 9 (an ack: 1 to 10 digits).
+ * - Only for a record not dated before the newest: one dated before moves the last-final
+ *   window back, and finals it had left count again (Journal then encodes instead).
  * - `records` gains the held record: its wrapper (RECORD_WRAPPER_BYTES) and its payload as a
  *   JSON string (`jsonStringBytesMax`); the records the state lets go only shrink the file.
  * - `pendings` gains `,[seq,null]` (18), or a torn record turns a null into a seq (6);
@@ -235,7 +238,7 @@ function checkpointRead(
   const lastSeq = fields.int('lastSeq', 0, SEQ_MAX);
   if (lastSeq !== firstSeq - 1) fields.refuse('lastSeq', `must be firstSeq - 1 = ${firstSeq - 1}`);
   const ackThroughSeq = fields.int('ackThroughSeq', 0, lastSeq);
-  const maxWallMs = fields.int('maxWallMs', 0, WALL_MS_MAX);
+  const newestWallMs = fields.int('maxWallMs', 0, WALL_MS_MAX);
   const countFields = fields.obj('countsByKind');
   const countsByKind = {} as Record<JournalKind, number>;
   for (const kind of JOURNAL_KINDS) {
@@ -263,7 +266,7 @@ function checkpointRead(
   fields.finish();
   const headHash = Uint8Array.from(Buffer.from(headHashHex, 'hex'));
   const state = {
-    lastSeq, ackThroughSeq, maxWallMs, countsByKind, records, pendings, uncertainSeqs, finals,
+    lastSeq, ackThroughSeq, newestWallMs, countsByKind, records, pendings, uncertainSeqs, finals,
     lastFinals,
   };
   return { firstSeq, headHash, state };

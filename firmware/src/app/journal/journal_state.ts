@@ -24,8 +24,13 @@ export const LAST_FINAL_KEEP_MS = 8 * 24 * 3600 * 1000;
 export interface JournalStateSnapshot {
   readonly lastSeq: number;
   readonly ackThroughSeq: number;
-  /** Newest `timeWallMs` seen (the clock of the last-final window). */
-  readonly maxWallMs: number;
+  /**
+   * `timeWallMs` of the newest record (the clock of the last-final window). The newest, not
+   * the highest: a wall clock once set far ahead and then corrected would otherwise put every
+   * later final outside the window (swarm seed 12, --taps 20000: a card charged twice in one
+   * fare, two months after a forward clock jump). Stored as the checkpoint's `maxWallMs`.
+   */
+  readonly newestWallMs: number;
   readonly countsByKind: Readonly<Record<JournalKind, number>>;
   /** Records the state still needs: open or torn-closed pendings, uncertain torn records. */
   readonly records: readonly HeldRecord[];
@@ -280,7 +285,7 @@ interface UncertainSlot {
 export class JournalState {
   lastSeq = 0;
   ackThroughSeq = 0;
-  maxWallMs = 0;
+  newestWallMs = 0;
   readonly countsByKind: Record<JournalKind, number> = countsZero();
   private readonly pendings = new Map<number, PendingSlot>();
   private readonly uncertain = new Map<number, UncertainSlot>();
@@ -366,7 +371,7 @@ export class JournalState {
   /** Applies the record of `facts`, which passed `checkFacts`. */
   applyFacts(facts: RecordFacts): void {
     this.lastSeq = facts.seq;
-    this.maxWallMs = Math.max(this.maxWallMs, facts.timeWallMs);
+    this.newestWallMs = facts.timeWallMs;
     this.countsByKind[facts.kind] += 1;
     switch (facts.kind) {
       case 'pending': {
@@ -432,11 +437,11 @@ export class JournalState {
     for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held);
     for (const held of this.tornRecords.values()) records.set(held.seq, held);
     for (const held of this.tunionGreys.values()) records.set(held.seq, held);
-    const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
+    const keepFrom = this.newestWallMs - LAST_FINAL_KEEP_MS;
     return {
       lastSeq: this.lastSeq,
       ackThroughSeq: this.ackThroughSeq,
-      maxWallMs: this.maxWallMs,
+      newestWallMs: this.newestWallMs,
       countsByKind: { ...this.countsByKind },
       records: [...records.values()].sort((a, b) => a.seq - b.seq),
       pendings: [...this.pendings]
@@ -465,7 +470,7 @@ export class JournalState {
     const state = new JournalState(trackLastFinals);
     state.lastSeq = snap.lastSeq;
     state.ackThroughSeq = snap.ackThroughSeq;
-    state.maxWallMs = snap.maxWallMs;
+    state.newestWallMs = snap.newestWallMs;
     Object.assign(state.countsByKind, snap.countsByKind);
     const records = new Map(snap.records.map((held) => [held.seq, held.kept(trackLastFinals)]));
     for (const { seq, tornSeq } of snap.pendings) {
@@ -571,7 +576,7 @@ export class JournalState {
    */
   lastFinalFor(panToken: string, psn: number): LastFinal | null {
     const last = this.lastFinalByCard.get(cardHashOf(panToken, psn));
-    if (last === undefined || last.timeWallMs < this.maxWallMs - LAST_FINAL_KEEP_MS) return null;
+    if (last === undefined || last.timeWallMs < this.newestWallMs - LAST_FINAL_KEEP_MS) return null;
     return last;
   }
 
@@ -616,7 +621,7 @@ export class JournalState {
       ...facts.lastFinal(),
     });
     if (this.lastFinalByCard.size < this.lastFinalPruneAt) return;
-    const keepFrom = this.maxWallMs - LAST_FINAL_KEEP_MS;
+    const keepFrom = this.newestWallMs - LAST_FINAL_KEEP_MS;
     for (const [key, last] of this.lastFinalByCard) {
       if (last.timeWallMs < keepFrom) this.lastFinalByCard.delete(key);
     }
