@@ -221,6 +221,35 @@ describe('qPBOC kernel against host-sim cards (EC mode)', () => {
     expect(toHex(atc ?? new Uint8Array(0))).toBe(want);
   });
 
+  it('AFL damaged on the line, one record too many: the committed debit keeps its record',
+    async () => {
+    // The GPO answer's AFL lists one record past the card's own last (a PN532 frame's 8-bit
+    // checksum misses two bit flips that cancel: swarm seed 128, --taps 5000). The card
+    // commits on its last record, then answers the extra one 6A83.
+    const damage: Line = (c, r) => {
+      if (c[0] !== 0x80 || c[1] !== 0xa8) return r;
+      const afl = findTlv(decodeTlv(r.subarray(0, r.length - 2)), 0x94);
+      if (afl === null || afl.length % 4 !== 0) throw new Error('no AFL in the GPO answer');
+      const out = Uint8Array.from(r);
+      const at = Buffer.from(out).indexOf(Buffer.from(afl));
+      const lastRecord = at + afl.length - 2;
+      out[lastRecord] = (out[lastRecord] ?? 0) + 1;
+      return out;
+    };
+    const before = pop.card('unionpay-debit-ec').ledger().length;
+    const { card, outcome } = await live('unionpay-debit-ec', 'ec', damage);
+    // The truth: the card's ledger took the debit.
+    expect(card.ledger().length).toBe(before + 1);
+    expect(outcome.kind).toBe('declined');
+    expect(outcome.reason).toBe('card-data-inconsistent');
+    expect(outcome.commitSent).toBe(true);
+    expect(outcome.recordKind).toBe('committed-decline');
+    const atc = findTlv(decodeTlv(outcome.clearingRecord ?? new Uint8Array(0)), 0x9f36);
+    const debitAtc = card.ledger().at(-1)?.atc ?? -1;
+    expect(toHex(atc ?? new Uint8Array(0))).toBe(debitAtc.toString(16).padStart(4, '0')
+      .toUpperCase());
+  });
+
   it('oda-online-no-ec in EC mode: the card asks for online (AAC without EC)', async () => {
     const { outcome } = await live('oda-online-no-ec', 'ec');
     expect(outcome.kind).toBe('declined');
