@@ -202,6 +202,48 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     expect(waits.length, `seed ${SEED + 5}`).toBeGreaterThanOrEqual(9);
   });
 
+  it('run_aDepotThatStoresButRefusesTheStatus_isNotKnockedAtEverySecond', async () => {
+    // Taps go on; every contact stores their records, then the status call fails (a depot
+    // under load). The backoff grows as for any failed contact.
+    const r = await rig(SEED + 7, 50);
+    const depot = new DepotSim();
+    const link: DepotPort = {
+      postBatch: (batch) => depot.postBatch(batch),
+      getParams: (have) => depot.getParams(have),
+      postStatus: () => Promise.resolve({ ok: false, error: 'network', httpStatus: null,
+        detail: 'ECONNRESET (test)' }),
+    };
+    const up = uploader(r, link, 20);
+    let done = false;
+    const running = up.run(() => done);
+    let n = 5000;
+    // Bounded: 8 retries, or 2,000 clock steps.
+    for (let i = 0; i < 2000; i += 1) {
+      const retries = r.logs.filter((e) => e['event'] === 'upload-retry').length;
+      if (retries >= 8) break;
+      await r.clock.wakeNext();
+      await up.betweenTaps();
+      // A tap between two contacts: a new record for the next one to store.
+      const pending = await r.journal.append({ kind: 'pending', recovery: recovery(card(n), n),
+        fareRule: 'flat', amountMinor: 200 });
+      if (pending.ok) {
+        await r.journal.append({ kind: 'final', pendingSeq: pending.value.seq,
+          clearing: clearing(card(n), n) });
+      }
+      n += 1;
+    }
+    done = true;
+    await r.clock.wakeUntil(() => false, 10_000);
+    await running.catch(() => undefined);
+    const waits = r.logs.filter((e) => e['event'] === 'upload-retry')
+      .map((e) => Number(e['inMs']));
+    expect(waits.length, `seed ${SEED + 7}`).toBeGreaterThanOrEqual(8);
+    // Retry k waits at least half of base x 2^(k-1) (jitter 0.5-1): the 8th, 128 s or more.
+    const base = UPLOADER_CONFIG_DEFAULT.backoff.baseMs;
+    expect(waits[7] ?? 0, `seed ${SEED + 7}`).toBeGreaterThanOrEqual(base * 2 ** 7 * 0.5);
+    expect(up.state().batchesSent, `seed ${SEED + 7}`).toBeGreaterThanOrEqual(8);
+  });
+
   it('powerCutBeforeTheAck_nextBootResends_depotCountsDuplicatesOnly', async () => {
     const r = await rig(SEED + 2, 800);
     const truth = exportedNow(r.sim);

@@ -111,6 +111,8 @@ export class Uploader {
     paramsRefused: null,
   };
   private failures = 0;
+  /** The last contact's drain stored a batch, then failed (see `run`). */
+  private drainStoppedAfterStoring = false;
   private passRunning = false;
   /** When betweenTaps last wrote an ack (the clock's nowMs), -Infinity before the first. */
   private ackWrittenMs = Number.NEGATIVE_INFINITY;
@@ -129,16 +131,17 @@ export class Uploader {
   /**
    * Contacts until `stopRequested`: after a good contact waits `contactIntervalMs`, after a
    * failed one the seeded backoff (so a fleet back from an outage does not knock at once).
-   * A failed contact that stored a batch first starts the backoff again: the link works,
-   * only not for long (a bus's mobile link); counted on, it backed a backlog off to maxMs
-   * between two batches until the journal filled (swarm seed 92, --taps 5000).
+   * A contact whose drain stored a batch and then failed starts the backoff again: the link
+   * works, only not for long (a bus's mobile link); counted on, it backed a backlog off to
+   * maxMs between two batches until the journal filled (swarm seed 92, --taps 5000). A
+   * contact that drained everything but failed later (the status call) counts on: a depot
+   * that stores but refuses the status is not knocked at every second.
    */
   async run(stopRequested: () => boolean): Promise<void> {
     while (!stopRequested()) {
-      const batchesBefore = this.stateValue.batchesSent;
       const result = await this.contact();
-      const progressed = this.stateValue.batchesSent > batchesBefore;
-      this.failures = result.ok ? 0 : progressed ? 1 : this.failures + 1;
+      const burst = this.drainStoppedAfterStoring;
+      this.failures = result.ok ? 0 : burst ? 1 : this.failures + 1;
       const waitMs = result.ok ? this.config.contactIntervalMs
         : uploadBackoffMs(this.failures, this.config.backoff, this.ports.random01);
       if (!result.ok) this.ports.log.log({ event: 'upload-retry', inMs: Math.round(waitMs) });
@@ -154,7 +157,9 @@ export class Uploader {
     this.stateValue.contacts += 1;
     const params = this.ports.params === null ? { ok: true as const }
       : await this.ports.params.check(this.ports.depot);
+    const batchesBefore = this.stateValue.batchesSent;
     const drained = params.ok ? await this.drain() : params;
+    this.drainStoppedAfterStoring = !drained.ok && this.stateValue.batchesSent > batchesBefore;
     const status = await this.sendStatus();
     const result = drained.ok ? status : drained;
     if (!result.ok) {
