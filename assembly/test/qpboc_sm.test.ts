@@ -4,11 +4,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelStatusName } from '../host/abi.gen.js';
 import { loadKernel, type Kernel } from '../host/kernel_loader.js';
-import { runQpbocTransaction, type QpbocMode } from '../host/qpboc_session.js';
+import {
+  decodeTlv, findTlv, runQpbocTransaction, type QpbocMode,
+} from '../host/qpboc_session.js';
 import { population } from '../../host-sim/src/cards/card_population.js';
 import { smPopulation, type SmCardName } from '../../host-sim/src/cards/sm_population.js';
 import { denyListDecider, parseTrace, prepareKernel } from '../../firmware/src/cli/qpboc_trace.js';
-import { LiveCardIo, simTerminalJson } from './qpboc_support.js';
+import { LiveCardIo, simTerminalJson, toHex } from './qpboc_support.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 20261203);
 const pop = population(SEED);
@@ -118,5 +120,26 @@ describe('qPBOC kernel with SM cards', () => {
     // 9F69 comes with the last record (the commit), so the signature is checked after it: the
     // decline carries the ICC data for reconciliation, as for RSA (assembly/README.md step 7).
     expect(outcome.recordKind).toBe('committed-decline');
+  });
+
+  it('rsaAndSmEcCard_atcDamagedOnTheLine_theCommittedDeclineKeepsTheSignedAtc', async () => {
+    // As the RSA case in qpboc_e2e.test.ts: bit 0 flipped in both bytes of the GPO's 9F36;
+    // the SM SDAD, checked after the commit, signs the true ATC.
+    const damage: Edit = (c, r) => {
+      if (r === null || c[0] !== 0x80 || c[1] !== 0xa8) return r;
+      const out = Uint8Array.from(r);
+      const at = Buffer.from(out).indexOf(Buffer.from('9F3602', 'hex'));
+      if (at < 0) throw new Error('no 9F36 in the GPO answer');
+      out[at + 3] = (out[at + 3] ?? 0) ^ 0x01;
+      out[at + 4] = (out[at + 4] ?? 0) ^ 0x01;
+      return out;
+    };
+    const { card, outcome } = await tap('rsa-and-sm-ec', 'ec', true, damage);
+    expect(detail(outcome.detail)).toBe('ERR_ODA_SDAD_IDN_MISMATCH');
+    expect(outcome.recordKind).toBe('committed-decline');
+    // The truth: the ATC of the debit in the card's own ledger.
+    const want = (card.ledger().at(-1)?.atc ?? -1).toString(16).padStart(4, '0').toUpperCase();
+    const atc = findTlv(decodeTlv(outcome.clearingRecord ?? new Uint8Array(0)), 0x9f36);
+    expect(toHex(atc ?? new Uint8Array(0))).toBe(want);
   });
 });

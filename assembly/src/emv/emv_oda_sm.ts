@@ -72,12 +72,29 @@ let issuerReady: bool = false;
 let iccReady: bool = false;
 let dynamicPtr: usize = 0;
 let dynamicLength: u32 = 0;
+/** The IDN of an SDAD whose signature held when only its IDN check failed; length or 0. */
+let signedIdnPtr: usize = 0;
+let signedIdnLength: u32 = 0;
 
 /** Forgets the recovered SM issuer and ICC keys (call at the start of each card). */
 export function odaSmReset(): void {
   issuerReady = false;
   iccReady = false;
   dynamicLength = 0;
+  signedIdnLength = 0;
+}
+
+/**
+ * The IDN (the ATC) of the last SDAD odaSmVerifySdad refused with ERR_ODA_SDAD_IDN_MISMATCH:
+ * its signature held, so this is what the card signed (as emv_oda.ts odaSignedIdn). It views
+ * the SDAD the caller passed; odaSmSignedIdnLength() bytes, 0 after any other result.
+ */
+export function odaSmSignedIdn(): usize {
+  return signedIdnPtr;
+}
+
+export function odaSmSignedIdnLength(): u32 {
+  return signedIdnLength;
 }
 
 /** True when (RID at `rid`, `caIndex`) names a loaded SM2 CA key: the card signs with SM. */
@@ -186,6 +203,7 @@ export function odaSmRecoverIcc(
  */
 export function odaSmRecoverSdad(sdad: usize, sdadLength: u32, atc: usize, atcLength: u32): i32 {
   dynamicLength = 0;
+  signedIdnLength = 0;
   if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
   if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
   const frame = sdadFrame(sdad, sdadLength);
@@ -207,6 +225,7 @@ export function odaSmVerifySdad(
   atcLength: u32,
 ): i32 {
   dynamicLength = 0;
+  signedIdnLength = 0;
   if (!iccReady) return ERR_ODA_ICC_KEY_MISSING;
   const v01 = cardAuthLength > 0;
   if (atcLength != 0 && atcLength != 2) return ERR_ODA_TERMINAL_DATA;
@@ -226,6 +245,10 @@ export function odaSmVerifySdad(
   const signed = SDAD_HEADER_BYTES + <u32>load<u8>(sdad + 1);
   if (!signatureValid(iccKey, sdad, signed, tail, length)) return ERR_ODA_SM_SDAD_SIGNATURE;
   const idn = sdadIdnCheck(sdad, atc, atcLength);
+  if (idn == ERR_ODA_SDAD_IDN_MISMATCH && <u32>load<u8>(sdad + 2) == atcLength) {
+    signedIdnPtr = sdad + 3;
+    signedIdnLength = atcLength;
+  }
   if (idn != STATUS_OK) return idn;
   dynamicPtr = sdad + SDAD_HEADER_BYTES;
   dynamicLength = signed - SDAD_HEADER_BYTES;

@@ -58,7 +58,8 @@ import {
 } from '../emv/emv_oda';
 import { capkFind } from '../emv/emv_capk';
 import {
-  odaSmCaKey, odaSmRecoverIssuer, odaSmRecoverIcc, odaSmRecoverSdad, odaSmVerifySdad,
+  odaSmCaKey, odaSmRecoverIssuer, odaSmRecoverIcc, odaSmRecoverSdad, odaSmSignedIdn,
+  odaSmSignedIdnLength, odaSmVerifySdad,
 } from '../emv/emv_oda_sm';
 import {
   ctx,
@@ -338,9 +339,10 @@ function odaFdda(): i32 {
   // (a PN532 frame's 8-bit checksum misses two bit flips that cancel) or wrong. fDDA still
   // fails; a debit the card committed is recorded with the ATC its TC was computed over,
   // which clearing matches (swarm seed 11, --taps 20000: 059A arrived as 049B, an old ATC).
-  const signed = odaSignedIdnLength();
+  const sm = odaIsSm();
+  const signed = sm ? odaSmSignedIdnLength() : odaSignedIdnLength();
   if (verified == ERR_ODA_SDAD_IDN_MISMATCH && signed == c.valueLength(atc)) {
-    memory.copy(c.valuePtr(atc), odaSignedIdn(), <usize>signed);
+    memory.copy(c.valuePtr(atc), sm ? odaSmSignedIdn() : odaSignedIdn(), <usize>signed);
   }
   return verified;
 }
