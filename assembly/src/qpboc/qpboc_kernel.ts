@@ -655,7 +655,10 @@ function onRecord(data: usize, length: u32, sw: u32): i32 {
  * before as its last and committed its debit (qPBOC cards commit on their last record). The
  * AFL came damaged: a PN532 frame's 8-bit checksum misses two bit flips that cancel (swarm
  * seed 128, --taps 5000: the debit was left without a record). Declined after the commit,
- * the ICC data kept for clearing, flagged; never a tap with no record.
+ * the ICC data kept for clearing, flagged; never a tap with no record. The same answer to a
+ * READ RECORD damaged on its way to the card, or from a card whose AFL lists a record it
+ * lacks, records a debit the card did not make: flagged for the back office, and the re-tap
+ * is already paid (its final is the card's last), so the rider pays once either way.
  */
 function recordMissingAfterTc(sw: u32): bool {
   return sw == SW_6A83_RECORD_NOT_FOUND && ctx.acType == AC_TC && ctx.recordNext > 0

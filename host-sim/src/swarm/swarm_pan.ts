@@ -168,14 +168,14 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
 
 /**
  * Track 2 written as text: PAN, a field separator ('D' in the hex of tag 57, '=' on a
- * magnetic stripe), YYMM expiry, service code and discretionary digits (ISO/IEC 7813), an F
- * pad when the nibbles are odd. It is a token of its own (between quotes, spaces, sentinels,
+ * magnetic stripe), YYMM expiry, service code and discretionary digits (ISO/IEC 7813), F pads
+ * to a whole byte or a field's width. It is a token of its own (between quotes, spaces, sentinels,
  * the ends): random hex (a cryptogram, a sealed PAN, a MAC) starts with 12 digits, a D and 7
  * digits once in about 10^7 fields, but then goes on with A-F, which a track 2 never holds.
  * Groups: the PAN, the month.
  */
 const TRACK2_TOKEN =
-  /(?:^|[^0-9A-Za-z])([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3,}F?(?![0-9A-Za-z])/gi;
+  /(?:^|[^0-9A-Za-z])([0-9]{12,19})[D=][0-9]{2}([0-9]{2})[0-9]{3,}F*(?![0-9A-Za-z])/gi;
 
 /**
  * Tag 57 inside TLV hex (an ICC data field): its header, then a track 2 equivalent. Counted

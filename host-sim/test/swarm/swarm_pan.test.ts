@@ -59,6 +59,7 @@ describe('PanFinder', () => {
     // PAN starting with 0 (no card issuer's) is not.
     expect(finder.findInText(`"${OTHER_PAN}D4507471"`)).toBe('track-2 equivalent data');
     expect(finder.findInText(`"${OTHER_PAN}D4507471F"`)).toBe('track-2 equivalent data');
+    expect(finder.findInText(`"${OTHER_PAN}D4507471FFF"`)).toBe('track-2 equivalent data');
     expect(finder.findInText('"0146911748219D4507471"')).toBeNull();
   });
 
@@ -123,8 +124,9 @@ describe('PanFinder', () => {
         if (i === 0 || !alnum(text[i - 1])) {
           const end = track(i, 'Dd=');
           if (end >= 0) {
-            const padded = text[end] === 'F' || text[end] === 'f' ? end + 1 : end;
-            if (!alnum(text[end]) || !alnum(text[padded])) return true;
+            let padded = end;
+            while (text[padded] === 'F' || text[padded] === 'f') padded += 1;
+            if (!alnum(text[padded])) return true;
           }
         }
         // Tag 57, a length byte, and exactly that many bytes of a track 2 (D, F pad).

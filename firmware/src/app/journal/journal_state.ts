@@ -572,7 +572,10 @@ export class JournalState {
    * The latest final record of the card with this PAN token (pan_vault.ts) and PSN within
    * LAST_FINAL_KEEP_MS of the newest record, or null. The window makes the answer the same
    * whether the state was rebuilt from a checkpoint (which keeps only that window) or from
-   * every record.
+   * every record, with one exception: a wall clock set back (a record dated before the
+   * newest) moves the window back, and a final a checkpoint or a prune had left while the
+   * clock ran ahead is found live only if still held. Measured from the highest time
+   * instead, the window stayed ahead for as long as the clock had been wrong.
    */
   lastFinalFor(panToken: string, psn: number): LastFinal | null {
     const last = this.lastFinalByCard.get(cardHashOf(panToken, psn));
