@@ -30,6 +30,7 @@ import {
 import {
   LiveCardIo,
   VECTORS_DIR,
+  gpoAtcBitsFlipped,
   exchangesJson,
   fromHex,
   simTerminalJson,
@@ -194,20 +195,10 @@ describe('qPBOC kernel against host-sim cards (EC mode)', () => {
 
   it('ATC damaged on the line, fDDA failed after the commit: record keeps the signed ATC',
     async () => {
-    // Bit 0 flipped in both bytes of the GPO answer's 9F36, in opposite directions: a PN532
-    // frame's 8-bit checksum cannot see it (swarm seed 11, --taps 20000: 059A came as 049B).
-    // slow-wtx signs its SDAD in a record, read after the card committed the debit.
-    const damage: Line = (c, r) => {
-      if (c[0] !== 0x80 || c[1] !== 0xa8) return r;
-      const out = Uint8Array.from(r);
-      const at = Buffer.from(out).indexOf(Buffer.from('9F3602', 'hex'));
-      if (at < 0) throw new Error('no 9F36 in the GPO answer');
-      out[at + 3] = (out[at + 3] ?? 0) ^ 0x01;
-      out[at + 4] = (out[at + 4] ?? 0) ^ 0x01;
-      return out;
-    };
+    // The GPO's ATC damaged past the frame checksum (gpoAtcBitsFlipped). slow-wtx signs its
+    // SDAD in a record, read after the card committed the debit.
     const before = pop.card('slow-wtx').ledger().length;
-    const { card, outcome } = await live('slow-wtx', 'ec', damage);
+    const { card, outcome } = await live('slow-wtx', 'ec', gpoAtcBitsFlipped);
     expect(outcome.kind).toBe('declined');
     expect(outcome.reason).toBe('oda-failed');
     expect(detailName(outcome.detail)).toBe('ERR_ODA_SDAD_IDN_MISMATCH');

@@ -10,7 +10,7 @@ import {
 import { population } from '../../host-sim/src/cards/card_population.js';
 import { smPopulation, type SmCardName } from '../../host-sim/src/cards/sm_population.js';
 import { denyListDecider, parseTrace, prepareKernel } from '../../firmware/src/cli/qpboc_trace.js';
-import { LiveCardIo, simTerminalJson, toHex } from './qpboc_support.js';
+import { LiveCardIo, gpoAtcBitsFlipped, simTerminalJson, toHex } from './qpboc_support.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 20261203);
 const pop = population(SEED);
@@ -123,17 +123,9 @@ describe('qPBOC kernel with SM cards', () => {
   });
 
   it('rsaAndSmEcCard_atcDamagedOnTheLine_theCommittedDeclineKeepsTheSignedAtc', async () => {
-    // As the RSA case in qpboc_e2e.test.ts: bit 0 flipped in both bytes of the GPO's 9F36;
-    // the SM SDAD, checked after the commit, signs the true ATC.
-    const damage: Edit = (c, r) => {
-      if (r === null || c[0] !== 0x80 || c[1] !== 0xa8) return r;
-      const out = Uint8Array.from(r);
-      const at = Buffer.from(out).indexOf(Buffer.from('9F3602', 'hex'));
-      if (at < 0) throw new Error('no 9F36 in the GPO answer');
-      out[at + 3] = (out[at + 3] ?? 0) ^ 0x01;
-      out[at + 4] = (out[at + 4] ?? 0) ^ 0x01;
-      return out;
-    };
+    // As the RSA case in qpboc_e2e.test.ts (gpoAtcBitsFlipped); the SM SDAD, checked after the
+    // commit, signs the true ATC.
+    const damage: Edit = (c, r) => (r === null ? r : gpoAtcBitsFlipped(c, r));
     const { card, outcome } = await tap('rsa-and-sm-ec', 'ec', true, damage);
     expect(detail(outcome.detail)).toBe('ERR_ODA_SDAD_IDN_MISMATCH');
     expect(outcome.recordKind).toBe('committed-decline');

@@ -165,6 +165,21 @@ export interface Tear {
 }
 
 /** A live virtual card as session io, recording every exchange; optionally torn at one step. */
+/**
+ * A GPO answer (for C-APDU `capdu`) with bit 0 flipped in both bytes of its 9F36, in opposite
+ * directions: damage a PN532 frame's 8-bit checksum cannot see (swarm seed 11, --taps 20000:
+ * 059A came as 049B). Any other answer as it is.
+ */
+export function gpoAtcBitsFlipped(capdu: Uint8Array, rapdu: Uint8Array): Uint8Array {
+  if (capdu[0] !== 0x80 || capdu[1] !== 0xa8) return rapdu;
+  const out = Uint8Array.from(rapdu);
+  const at = Buffer.from(out).indexOf(Buffer.from('9F3602', 'hex'));
+  if (at < 0) throw new Error('no 9F36 in the GPO answer');
+  out[at + 3] = (out[at + 3] ?? 0) ^ 0x01;
+  out[at + 4] = (out[at + 4] ?? 0) ^ 0x01;
+  return out;
+}
+
 export class LiveCardIo {
   readonly exchanges: QpbocExchange[] = [];
   private gone = false;
