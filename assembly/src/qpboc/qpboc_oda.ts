@@ -320,7 +320,8 @@ function odaFdda(): i32 {
   const amount = t.find(TAG_9F02_AMOUNT);
   const currency = t.find(TAG_5F2A_CURRENCY_CODE);
   assert(un >= 0 && amount >= 0 && currency >= 0, 'terminal data set at begin');
-  const verify = odaIsSm() ? odaSmVerifySdad : odaVerifySdad;
+  const sm = odaIsSm();
+  const verify = sm ? odaSmVerifySdad : odaVerifySdad;
   const verified = verify(
     c.valuePtr(sdad),
     c.valueLength(sdad),
@@ -339,7 +340,6 @@ function odaFdda(): i32 {
   // (a PN532 frame's 8-bit checksum misses two bit flips that cancel) or wrong. fDDA still
   // fails; a debit the card committed is recorded with the ATC its TC was computed over,
   // which clearing matches (swarm seed 11, --taps 20000: 059A arrived as 049B, an old ATC).
-  const sm = odaIsSm();
   const signed = sm ? odaSmSignedIdnLength() : odaSignedIdnLength();
   if (verified == ERR_ODA_SDAD_IDN_MISMATCH && signed == c.valueLength(atc)) {
     memory.copy(c.valuePtr(atc), sm ? odaSmSignedIdn() : odaSignedIdn(), <usize>signed);

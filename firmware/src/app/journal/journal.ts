@@ -386,8 +386,9 @@ export class Journal {
     newestWallMsBefore: number,
   ): void {
     const bound = this.checkpointBound;
-    if (record.timeWallMs < newestWallMsBefore) this.checkpointBound = null;
-    if (bound === null || bound.lastSeq !== record.seq - 1 || this.checkpointBound === null) {
+    if (bound === null || bound.lastSeq !== record.seq - 1) return;
+    if (record.timeWallMs < newestWallMsBefore) {
+      this.checkpointBound = null;
       return;
     }
     const entry = record.entry;

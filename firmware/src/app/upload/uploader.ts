@@ -140,8 +140,7 @@ export class Uploader {
   async run(stopRequested: () => boolean): Promise<void> {
     while (!stopRequested()) {
       const result = await this.contact();
-      const burst = this.drainStoppedAfterStoring;
-      this.failures = result.ok ? 0 : burst ? 1 : this.failures + 1;
+      this.failures = result.ok ? 0 : this.drainStoppedAfterStoring ? 1 : this.failures + 1;
       const waitMs = result.ok ? this.config.contactIntervalMs
         : uploadBackoffMs(this.failures, this.config.backoff, this.ports.random01);
       if (!result.ok) this.ports.log.log({ event: 'upload-retry', inMs: Math.round(waitMs) });
