@@ -26,6 +26,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'reader-lost': 'error',
   'journal-error': 'error',
   'journal-ack-failed': 'error',
+  'journal-expire-failed': 'error',
   'recovery-unsealable': 'error',
   'upload-journal-unreadable': 'error',
   'reader-error': 'warning',
@@ -41,6 +42,8 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'upload-failed': 'warning',
   'upload-retry': 'warning',
   'card-left-on-reader': 'warning',
+  // A tap left open that the validator stopped watching for: the back office settles it.
+  'open-taps-expired': 'warning',
 };
 
 /** The level of a line carrying `event`. */

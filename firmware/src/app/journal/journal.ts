@@ -8,6 +8,7 @@ import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
 import { checkpointEncode, checkpointGrowthBytesMax } from './journal_checkpoint.js';
 import type { JournalCheckpoint } from './journal_checkpoint.js';
+import { OPEN_TAP_EXPIRED_NOTE, OPEN_TAPS_EXPIRED_PER_CALL } from './journal_expiry.js';
 import { checkpointName, quarantineName, segmentName } from './journal_files.js';
 import {
   FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameEncode, toHex,
@@ -251,6 +252,31 @@ export class Journal {
     const space = await this.spaceFor(bytesMax, true, bytesExact);
     if (!space.ok) return space;
     return { ok: true, value: space.value === null };
+  }
+
+  /**
+   * Ends the watch of open taps whose card did not come back (journal_expiry.ts): a
+   * `reconciled … unresolved` record for each, oldest first, at most
+   * OPEN_TAPS_EXPIRED_PER_CALL a call, and only while a new tap would still fit (the records
+   * must not take the reserve a tap under way needs). Resolves with the records written.
+   * Errors: those of `append` and `canAcceptTap`.
+   */
+  async expireOpenTaps(): Promise<JournalResult<number>> {
+    const due = this.state.openTapsPastWatch(OPEN_TAPS_EXPIRED_PER_CALL,
+      this.options.clock.wallMs());
+    let written = 0;
+    for (const targetSeq of due) {
+      const room = await this.canAcceptTap();
+      if (!room.ok) return room;
+      if (!room.value) break;
+      const appended = await this.append({
+        kind: 'reconciled', targetSeq, outcome: 'unresolved', finalSeq: null,
+        note: OPEN_TAP_EXPIRED_NOTE,
+      });
+      if (!appended.ok) return appended;
+      written += 1;
+    }
+    return { ok: true, value: written };
   }
 
   /** Every uncertain tap (oldest first): reconcile at the card's next tap or in the export. */

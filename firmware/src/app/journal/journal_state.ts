@@ -6,6 +6,9 @@ import { journalPayloadDecode, journalPayloadEncode } from './journal_records.js
 import type {
   CardKey, JournalEntry, JournalKind, JournalRecord, ReconcileOutcome, RecoveryContext,
 } from './journal_records.js';
+import {
+  OPEN_TAPS_MAX, openTapWatchEnded, openTapWatchMayEnd,
+} from './journal_expiry.js';
 import { SeqList } from './journal_seq_list.js';
 import type { TunionGreyEntry } from './journal_tunion.js';
 
@@ -331,8 +334,14 @@ export class JournalState {
       case 'torn':
         return this.checkClose(facts, false);
       case 'reconciled': {
+        // An open T-Union grey is settled by a final of its card; a reconciled record only
+        // ends the watch for it (journal_expiry.ts), so it leaves the grey unresolved.
+        if (this.tunionGreys.has(facts.targetSeq)) {
+          return facts.outcome === 'unresolved' && facts.finalSeq === null ? null
+            : `reconciled T-Union grey ${facts.targetSeq} must be unresolved, with no final`;
+        }
         if (!this.uncertain.has(facts.targetSeq)) {
-          return `reconciled target ${facts.targetSeq} is not an uncertain tap`;
+          return `reconciled target ${facts.targetSeq} is not an uncertain tap or open grey`;
         }
         if (facts.outcome === 'debited') {
           if (facts.finalSeq === null || !this.finalKnown(facts.finalSeq)) {
@@ -397,6 +406,7 @@ export class JournalState {
         const tap = this.uncertain.get(facts.targetSeq);
         this.uncertain.delete(facts.targetSeq);
         this.tornRecords.delete(facts.targetSeq);
+        this.tunionGreys.delete(facts.targetSeq);
         this.pendings.delete(tap?.kind === 'torn' ? (tap.pendingSeq ?? 0) : facts.targetSeq);
         break;
       }
@@ -532,6 +542,34 @@ export class JournalState {
   held(seq: number): HeldRecord | null {
     return this.pendings.get(seq)?.held ?? this.uncertain.get(seq)?.held
       ?? this.tunionGreys.get(seq) ?? null;
+  }
+
+  /**
+   * Open taps (uncertain taps, open T-Union greys) whose watch is over at `nowWallMs`
+   * (journal_expiry.ts), oldest first, at most `limit`. Both maps hold their taps in seq
+   * order (inserted in record order, or ascending from a checkpoint), so a state with nothing
+   * due answers from their first keys alone.
+   */
+  openTapsPastWatch(limit: number, nowWallMs: number): number[] {
+    const open = this.uncertain.size + this.tunionGreys.size;
+    const oldest = Math.min(firstKey(this.uncertain), firstKey(this.tunionGreys));
+    if (open <= OPEN_TAPS_MAX && !openTapWatchMayEnd(oldest, this.lastSeq)) return [];
+    const seqs = [...this.uncertain.keys(), ...this.tunionGreys.keys()].sort((a, b) => a - b);
+    const due: number[] = [];
+    for (const seq of seqs) {
+      if (due.length >= limit) break;
+      if (open - due.length > OPEN_TAPS_MAX) {
+        due.push(seq);
+        continue;
+      }
+      // Seqs ascend: once one is too recent by count, every later one is too.
+      if (!openTapWatchMayEnd(seq, this.lastSeq)) break;
+      const held = this.held(seq);
+      if (held !== null && openTapWatchEnded(held.record().timeWallMs, nowWallMs)) {
+        due.push(seq);
+      }
+    }
+    return due;
   }
 
   /** The seqs of the uncertain taps, ascending (nothing decoded). */
@@ -717,4 +755,10 @@ function countsZero(): Record<JournalKind, number> {
     pending: 0, final: 0, declined: 0, torn: 0, reconciled: 0, ack: 0, tunion_grey: 0,
     tunion_final: 0, tunion_blocked: 0,
   };
+}
+
+/** The first key of a map in insertion order, or +Infinity for an empty one. */
+function firstKey(map: ReadonlyMap<number, unknown>): number {
+  for (const key of map.keys()) return key;
+  return Number.POSITIVE_INFINITY;
 }

@@ -97,6 +97,7 @@ export class TapSession {
   /** Runs one tap of `card` to the point where the rider can be told the result. */
   async process(card: DetectedCard, startedMs: number): Promise<TapReport> {
     const uidHex = uidHexOf(card);
+    await this.expireOpenTaps();
     const accept = await this.ports.journal.canAcceptTap();
     if (!accept.ok || !accept.value) {
       return this.journal.report(startedMs, 'outOfService', { reason: 'journal-full-or-failed' });
@@ -122,6 +123,22 @@ export class TapSession {
       if (recovered !== null) return recovered;
     }
     return this.tunionThenTransact(uidHex, known, startedMs);
+  }
+
+  /**
+   * Taps left open whose card did not come back end their watch before the next tap is
+   * taken (journal_expiry.ts): rare, and a few records at most, so a tap is seldom slower.
+   */
+  private async expireOpenTaps(): Promise<void> {
+    const journal = this.ports.journal;
+    if (journal.isFailed()) return;
+    const expired = await journal.expireOpenTaps();
+    if (!expired.ok) {
+      this.ports.log.log({ event: 'journal-expire-failed', error: expired.error,
+        detail: expired.detail });
+    } else if (expired.value > 0) {
+      this.ports.log.log({ event: 'open-taps-expired', count: expired.value });
+    }
   }
 
   /**
