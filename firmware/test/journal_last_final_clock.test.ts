@@ -65,4 +65,27 @@ describe('last final per card across wall clock jumps', () => {
     journal = await open(sim, clock);
     expect(answers(journal)).toEqual(want);
   });
+
+  it('aClockSetAheadThenBack_theFinalBeforeTheJumpIsFoundAtOnce_liveAndReopened', async () => {
+    const sim = new StorageSim({ totalBytes: 1 << 23, prng: newPrng(6), tornModes: ['prefix'] });
+    const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
+    const journal = await open(sim, clock);
+    await tap(journal, 1);
+    const paidWallMs = Math.floor(clock.wallMs());
+    // The RTC jumps two months ahead; other riders tap (checkpoints are written meanwhile);
+    // the clock is corrected before card 1 taps again, 40 s after it paid. Its final is the
+    // answer (the fare rules then see 40 s: a duplicate tap), not null (a new rider, charged
+    // again): before, every final older than 8 days by the newest record was dropped, live
+    // and from every checkpoint, and the newest record was still dated two months ahead.
+    clock.jumpWallMs(60 * DAY_MS);
+    for (let n = 2; n < 30; n += 1) await tap(journal, n);
+    expect([...sim.durableFiles().keys()].filter((f) => f.endsWith('.ckpt')).length)
+      .toBeGreaterThan(2);
+    clock.jumpWallMs(-60 * DAY_MS);
+    await clock.sim.advance(40_000);
+    const answer = (j: Journal): number | null =>
+      j.lastFinalFor(card(1).panToken, card(1).psn)?.timeWallMs ?? null;
+    expect(answer(journal)).toBe(paidWallMs);
+    expect(answer(await open(sim, clock))).toBe(paidWallMs);
+  });
 });

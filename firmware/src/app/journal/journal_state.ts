@@ -22,6 +22,13 @@ export const FINALS_RECENT = 64;
  * longer than any window a parameter set may give (7 days), measured from the newest record.
  */
 export const LAST_FINAL_KEEP_MS = 8 * 24 * 3600 * 1000;
+/**
+ * ... or while it is among this many newest records, whatever the clock says: a wall clock
+ * set ahead by more than LAST_FINAL_KEEP_MS and then corrected must not make the card that
+ * tapped seconds before the jump a new rider (charged twice in one fare). About a day of a
+ * busy bus: more than any duplicate-tap window, and than a transfer window in practice.
+ */
+export const LAST_FINAL_KEEP_RECORDS = 2048;
 
 /** What a checkpoint keeps of the state (see `JournalState.snapshot`). */
 export interface JournalStateSnapshot {
@@ -42,7 +49,8 @@ export interface JournalStateSnapshot {
   /** Finals a reconciled record may still name (unacknowledged, or among the newest). */
   readonly finals: Iterable<number>;
   /**
-   * Last final per card within LAST_FINAL_KEEP_MS, oldest first; cards by `cardKeyHash`
+   * Last final per card kept (LAST_FINAL_KEEP_MS, LAST_FINAL_KEEP_RECORDS), oldest first;
+   * cards by `cardKeyHash`
    * (iterable: a decoded checkpoint builds them only for a reader that keeps them).
    */
   readonly lastFinals: Iterable<{ readonly cardHash: string; readonly last: LastFinal }>;
@@ -447,7 +455,6 @@ export class JournalState {
     for (const slot of this.pendings.values()) records.set(slot.held.seq, slot.held);
     for (const held of this.tornRecords.values()) records.set(held.seq, held);
     for (const held of this.tunionGreys.values()) records.set(held.seq, held);
-    const keepFrom = this.newestWallMs - LAST_FINAL_KEEP_MS;
     return {
       lastSeq: this.lastSeq,
       ackThroughSeq: this.ackThroughSeq,
@@ -461,7 +468,7 @@ export class JournalState {
       uncertainSeqs: [...this.uncertainSeqs(), ...this.tunionGreySeqs()].sort((a, b) => a - b),
       finals: this.finalSeqs.filtered((seq, index) => this.finalKnownAt(seq, index)),
       lastFinals: [...this.lastFinalByCard]
-        .filter(([, last]) => last.timeWallMs >= keepFrom)
+        .filter(([, last]) => this.lastFinalKept(last))
         .map(([cardHash, last]) => ({ cardHash, last }))
         .sort((a, b) => a.last.seq - b.last.seq),
     };
@@ -607,18 +614,28 @@ export class JournalState {
   }
 
   /**
-   * The latest final record of the card with this PAN token (pan_vault.ts) and PSN within
-   * LAST_FINAL_KEEP_MS of the newest record, or null. The window makes the answer the same
-   * whether the state was rebuilt from a checkpoint (which keeps only that window) or from
-   * every record, with one exception: a wall clock set back (a record dated before the
-   * newest) moves the window back, and a final a checkpoint or a prune had left while the
-   * clock ran ahead is found live only if still held. Measured from the highest time
-   * instead, the window stayed ahead for as long as the clock had been wrong.
+   * The latest final record of the card with this PAN token (pan_vault.ts) and PSN, if kept
+   * (`lastFinalKept`), or null. The same rule decides what a checkpoint and a prune keep, so
+   * the answer is the same whether the state was rebuilt from a checkpoint or from every
+   * record, with one exception: a wall clock set back (a record dated before the newest)
+   * moves the time window back, and a final more than LAST_FINAL_KEEP_RECORDS back that a
+   * checkpoint or a prune had left while the clock ran ahead is found live only if still
+   * held. Measured from the highest time instead, the window stayed ahead for as long as the
+   * clock had been wrong.
    */
   lastFinalFor(panToken: string, psn: number): LastFinal | null {
     const last = this.lastFinalByCard.get(cardHashOf(panToken, psn));
-    if (last === undefined || last.timeWallMs < this.newestWallMs - LAST_FINAL_KEEP_MS) return null;
-    return last;
+    return last !== undefined && this.lastFinalKept(last) ? last : null;
+  }
+
+  /**
+   * A card's last final is kept within LAST_FINAL_KEEP_MS of the newest record, or among the
+   * newest LAST_FINAL_KEEP_RECORDS records (a clock set ahead and corrected: the time alone
+   * would drop the finals of the minutes before the jump, live and in every checkpoint).
+   */
+  private lastFinalKept(last: LastFinal): boolean {
+    return last.timeWallMs >= this.newestWallMs - LAST_FINAL_KEEP_MS
+      || last.seq > this.lastSeq - LAST_FINAL_KEEP_RECORDS;
   }
 
   /** Number of final records after the acknowledged seq (clearing records not yet uploaded). */
@@ -662,9 +679,8 @@ export class JournalState {
       ...facts.lastFinal(),
     });
     if (this.lastFinalByCard.size < this.lastFinalPruneAt) return;
-    const keepFrom = this.newestWallMs - LAST_FINAL_KEEP_MS;
     for (const [key, last] of this.lastFinalByCard) {
-      if (last.timeWallMs < keepFrom) this.lastFinalByCard.delete(key);
+      if (!this.lastFinalKept(last)) this.lastFinalByCard.delete(key);
     }
     this.lastFinalPruneAt = 2 * this.lastFinalByCard.size + 1024;
   }
