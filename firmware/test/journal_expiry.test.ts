@@ -13,9 +13,10 @@ import {
   OPEN_TAP_WATCH_MS, OPEN_TAP_WATCH_RECORDS, OPEN_TAPS_MAX,
 } from '../src/app/journal/journal_expiry.js';
 import type { JournalEntry, JournalRecord } from '../src/app/journal/journal_records.js';
+import { journalExport } from '../src/app/journal/journal_export.js';
 import { journalRead, journalScanFiles } from '../src/app/journal/journal_reader.js';
 import {
-  JOURNAL_FILE, WALL_EPOCH_MS, card, clearing, journalOptions, newPrng, recovery,
+  FIXTURE_VAULT, JOURNAL_FILE, WALL_EPOCH_MS, card, clearing, journalOptions, newPrng, recovery,
 } from './journal_fixtures.js';
 import { tunionEntries } from './journal_tunion_fixtures.js';
 
@@ -77,6 +78,14 @@ async function openSeqsRead(sim: StorageSim): Promise<number[][]> {
     [...state.uncertainSeqs(), ...state.tunionGreySeqs()].sort((a, b) => a - b));
 }
 
+/** The seqs of the `type` lines of the journal's export (what an upload pass sends). */
+function exported(sim: StorageSim, type: string): number[] {
+  const scan = journalScanFiles(sim.durableFiles(), JOURNAL_FILE, true);
+  return journalExport(scan, FIXTURE_VAULT).lines
+    .map((line) => JSON.parse(line) as { type: string; seq: number })
+    .filter((line) => line.type === type).map((line) => line.seq);
+}
+
 describe('open taps whose card never came back', () => {
   it('endTheirWatchAfter30DaysAnd5000Records_notOnAClockJumpAlone', async () => {
     const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(3), tornModes: ['prefix'] });
@@ -95,8 +104,9 @@ describe('open taps whose card never came back', () => {
     await settledTaps(journal, 100, 20);
     expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 0 });
     clock.jumpWallMs(-31 * DAY_MS);
-    // Enough records, but within 30 days: still watched.
+    // Enough records, but within 30 days: still watched (the depot holds them all).
     await settledTaps(journal, 200, OPEN_TAP_WATCH_RECORDS);
+    await append(journal, { kind: 'ack', throughSeq: journal.summary().lastSeq });
     expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 0 });
     expect(openSeqs(journal)).toEqual(open3);
     // 30 days later by the records' own time: all three end, oldest first.
@@ -115,6 +125,34 @@ describe('open taps whose card never came back', () => {
     expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 0 });
   }, 60_000);
 
+  it('anOpenPendingNotAcknowledged_staysWatched_itsPendingOpenLineIsItsOnlyUpload', async () => {
+    // A pending is exported only while open: ended before the depot holds its line, the tap
+    // (card, amount, recovery) would never reach the back office, only a reconciled line
+    // naming a seq the depot never got. Offline: 30 days and 5,000 records, or past the cap.
+    const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(9), tornModes: ['prefix'] });
+    const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
+    const journal = await open(sim, clock);
+    const lost = await append(journal, pending(1));
+    const torn = await append(journal, { kind: 'torn', pendingSeq: null,
+      recovery: recovery(card(2), 2), uncertain: true, reason: 'card-gone' });
+    await settledTaps(journal, 100, OPEN_TAP_WATCH_RECORDS);
+    await clock.sim.advance(OPEN_TAP_WATCH_MS);
+    expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 1 });
+    expect(openSeqs(journal)).toEqual([lost.seq]);
+    expect(exported(sim, 'pending_open')).toEqual([lost.seq]);
+    expect(exported(sim, 'torn')).toEqual([torn.seq]);
+    // Beyond the cap, the oldest waits for its upload, and no younger tap goes in its place.
+    const seqs = [lost.seq];
+    for (let n = 3; n <= OPEN_TAPS_MAX + 3; n += 1) seqs.push((await append(journal, n % 2 === 0
+      ? pending(n) : tunionEntries(n, n, null)[0] ?? pending(n))).seq);
+    expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 0 });
+    expect(exported(sim, 'pending_open')).toContain(lost.seq);
+    // Once the depot holds it (the uploader writes the ack), its watch ends.
+    await append(journal, { kind: 'ack', throughSeq: lost.seq });
+    expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 2 });
+    expect(openSeqs(journal)).toEqual(seqs.slice(2));
+  }, 60_000);
+
   it(`keepAtMost${OPEN_TAPS_MAX}_theOldestLetGoFirst`, async () => {
     const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(5), tornModes: ['prefix'] });
     const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
@@ -125,6 +163,7 @@ describe('open taps whose card never came back', () => {
       if (entry === undefined) throw new Error('fixture');
       seqs.push((await append(journal, entry)).seq);
     }
+    await append(journal, { kind: 'ack', throughSeq: journal.summary().lastSeq });
     expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 3 });
     expect(openSeqs(journal)).toEqual(seqs.slice(3));
     expect(await openSeqsRead(sim)).toEqual([seqs.slice(3), seqs.slice(3)]);

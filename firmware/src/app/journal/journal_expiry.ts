@@ -5,9 +5,10 @@
 // checkpoint carries these records whole, and start-up holds them, so without an end a
 // validator that meets one such tap a day carries hundreds after a year (swarm seed 4 held
 // 16 after 9,000 hostile taps: 24 KB in every checkpoint). Past the watch the validator
-// writes `reconciled … unresolved` for the tap: the tap itself was uploaded as it was (torn,
-// pending_open, tunion_grey lines), so the back office settles it from the issuer's or the
-// clearing house's data exactly as before; only the recovery at a re-tap is given up. A card
+// writes `reconciled … unresolved` for the tap: the tap itself is uploaded as it was (torn,
+// pending_open, tunion_grey lines; a pending, exported only while open, must be acknowledged
+// first), so the back office settles it from the issuer's or the clearing house's data
+// exactly as before; only the recovery at a re-tap is given up. A card
 // met again after a month has been used elsewhere since: its last transaction, on which
 // recovery works, is no longer the one left open.
 
@@ -25,8 +26,9 @@ export const OPEN_TAP_WATCH_MS = 30 * 24 * 3600 * 1000;
  */
 export const OPEN_TAP_WATCH_RECORDS = 5_000;
 /**
- * At most this many open taps are kept whatever their age: the oldest beyond it is let go,
- * which bounds the checkpoint (a record is at most a few KB) and start-up memory.
+ * At most this many open taps are kept whatever their age: the oldest beyond it is let go
+ * (an open pending once acknowledged), which bounds the checkpoint (a record is at most a few
+ * KB) and start-up memory.
  */
 export const OPEN_TAPS_MAX = 256;
 /** Records a single call writes: a long-off validator catches up over a few taps. */

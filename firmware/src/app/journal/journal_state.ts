@@ -555,7 +555,10 @@ export class JournalState {
    * Open taps (uncertain taps, open T-Union greys) whose watch is over at `nowWallMs`
    * (journal_expiry.ts), oldest first, at most `limit`. Both maps hold their taps in seq
    * order (inserted in record order, or ascending from a checkpoint), so a state with nothing
-   * due answers from their first keys alone.
+   * due answers from their first keys alone. An open pending after the ack is not due: the
+   * export sends a pending only while it is open (`pending_open`), so ended before the depot
+   * holds it, the tap (card, amount, recovery) would never reach the back office; and the
+   * oldest beyond OPEN_TAPS_MAX waits for it too (a younger tap does not go in its place).
    */
   openTapsPastWatch(limit: number, nowWallMs: number): number[] {
     const open = this.uncertain.size + this.tunionGreys.size;
@@ -563,20 +566,34 @@ export class JournalState {
     if (open <= OPEN_TAPS_MAX && !openTapWatchMayEnd(oldest, this.lastSeq)) return [];
     const seqs = [...this.uncertain.keys(), ...this.tunionGreys.keys()].sort((a, b) => a - b);
     const due: number[] = [];
+    let capped = true;
     for (const seq of seqs) {
       if (due.length >= limit) break;
-      if (open - due.length > OPEN_TAPS_MAX) {
-        due.push(seq);
-        continue;
+      const uploaded = this.openTapUploaded(seq);
+      if (capped && open - due.length > OPEN_TAPS_MAX) {
+        if (uploaded) {
+          due.push(seq);
+          continue;
+        }
+        capped = false;
       }
       // Seqs ascend: once one is too recent by count, every later one is too.
       if (!openTapWatchMayEnd(seq, this.lastSeq)) break;
       const held = this.held(seq);
-      if (held !== null && openTapWatchEnded(held.record().timeWallMs, nowWallMs)) {
+      if (uploaded && held !== null && openTapWatchEnded(held.record().timeWallMs, nowWallMs)) {
         due.push(seq);
       }
     }
     return due;
+  }
+
+  /**
+   * True when the export line of the open tap `seq` no longer depends on its staying open: a
+   * torn record and a grey are exported either way, an open pending only while open, so it
+   * must be acknowledged (the depot holds its `pending_open` line).
+   */
+  private openTapUploaded(seq: number): boolean {
+    return this.uncertain.get(seq)?.kind !== 'pending' || seq <= this.ackThroughSeq;
   }
 
   /** The seqs of the uncertain taps, ascending (nothing decoded). */
