@@ -11,6 +11,7 @@ import { UID0_08_RANDOM } from '../cards/card_rf.js';
 import { SIM_LINE_STOPS } from '../sim/sim_tunion.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
+import type { DepotLinkFaults } from '../sim/depot_sim.js';
 import { bootSwarmBoard, type SwarmBoard, type SwarmUpload } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
 import {
@@ -20,7 +21,7 @@ import {
   type SwarmTapPlan,
 } from './swarm_events.js';
 import { SWARM_FILLER_FILE } from './swarm_journal.js';
-import { swarmMixQuiet } from './swarm_mix.js';
+import { swarmMixQuiet, type SwarmMix } from './swarm_mix.js';
 import {
   BoardLoop,
   rideSwarmTap,
@@ -98,6 +99,30 @@ function riderTopsUp(rider: AnyRiderCard, unfinished: (card: TunionRiderCard) =>
   }
   if (low) card.topUp();
   return low;
+}
+
+/**
+ * A boot's depot link faults, read by the link at each call (DepotLinkFaulty): the seed's
+ * until the quiet tail stops them, on the board running then too. Before, the tail stopped
+ * every fault but these, so an uploader they had starved could not catch up (swarm seed 24,
+ * --taps 20000: batches of 4, half the calls failed, 1,809 records behind, the journal full).
+ */
+function depotLinkFaults(
+  mix: SwarmMix,
+  outages: readonly (readonly [number, number])[],
+  stopped: () => boolean,
+): DepotLinkFaults {
+  return {
+    get failChance(): number {
+      return stopped() ? 0 : mix.depotFailChance;
+    },
+    get lostAnswerChance(): number {
+      return stopped() ? 0 : mix.depotLostAnswerChance;
+    },
+    get outages(): readonly (readonly [number, number])[] {
+      return stopped() ? [] : outages;
+    },
+  };
 }
 
 /** Of the boots of a seed with PSAM faults, the share that find the PSAM still out. */
@@ -423,7 +448,10 @@ export class SwarmSession {
     })();
   }
 
-  /** The quiet tail: every fault off, the disk freed, the reader plugged in, the PSAM back. */
+  /**
+   * The quiet tail: every fault off, the disk freed, the reader plugged in, the PSAM back, the
+   * depot link whole (its faults follow `faultsStopped`: depotLinkFaults).
+   */
   private faultsOff(): void {
     this.faultsStopped = true;
     this.world.psamSlot.disarm();
@@ -578,11 +606,7 @@ export class SwarmSession {
       : [];
     return {
       depot: world.hooks.wrapDepot(world.depot),
-      faults: {
-        failChance: mix.depotFailChance,
-        lostAnswerChance: mix.depotLostAnswerChance,
-        outages,
-      },
+      faults: depotLinkFaults(mix, outages, () => this.faultsStopped),
       contactIntervalMs: mix.depotContactMs,
       batchRecords: mix.uploadBatchRecords,
       segmentBytes: mix.segmentBytes,
