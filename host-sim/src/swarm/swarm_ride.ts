@@ -161,6 +161,48 @@ export async function stepUntil(
   return storage.isDown() ? 'power-cut' : 'crash';
 }
 
+/** Board time skipped frozen at a time while `passUntil` waits with the board idle. */
+export const SWARM_PASS_SKIP_MS = 30_000;
+/**
+ * Board time run for real after each skip: the uploader sleeps its backoff in steps of 1 s
+ * against an end time (Uploader.sleepUnless), so after a skip its next step finds the time
+ * passed and it contacts the depot; then the tap loop's next turn writes the ack it earned.
+ */
+export const SWARM_PASS_RUN_MS = 2_000;
+
+/**
+ * Lets board time pass until `done()` holds or `boundMs` have passed ('bound'), the medium
+ * loses power or the loop throws (as stepUntil). `done` is asked between stretches, when the
+ * board waits on its clock. Each stretch runs SWARM_PASS_RUN_MS for real, then on to a moment
+ * `still()` holds (the validator idles between two polls of an empty field; as idleGap waits
+ * for one, SWARM_IDLE_STEPS_MAX steps at most); from there SWARM_PASS_SKIP_MS is skipped with
+ * the board frozen, so that a wait of minutes costs a few polls a skip, not one every 25 ms.
+ */
+export async function passUntil(
+  loop: BoardLoop,
+  storage: StorageSim,
+  boundMs: number,
+  hooks: { readonly still: () => boolean; readonly done: () => boolean },
+): Promise<StepEnd | 'bound'> {
+  const clock = loop.board.clock;
+  const endMs = clock.nowMs() + boundMs;
+  for (;;) {
+    if (hooks.done()) return 'done';
+    const leftMs = endMs - clock.nowMs();
+    if (leftMs <= 0) return 'bound';
+    // The last stretch of the bound is run for real: the uploader gets its turn in it.
+    const skipMs = Math.min(SWARM_PASS_SKIP_MS, leftMs - SWARM_PASS_RUN_MS);
+    if (skipMs > 0 && hooks.still()) clock.skipFrozen(skipMs);
+    const runEndMs = clock.nowMs() + Math.min(SWARM_PASS_RUN_MS, leftMs);
+    const idleByMs = runEndMs + SWARM_IDLE_STEP_MS * SWARM_IDLE_STEPS_MAX;
+    const end = await stepUntil(loop, storage, () => {
+      const nowMs = clock.nowMs();
+      return nowMs >= runEndMs && (hooks.still() || nowMs >= idleByMs);
+    });
+    if (end !== 'done') return end;
+  }
+}
+
 /** What the rider saw. */
 export interface SwarmTapOutcome {
   readonly report: TapReport | null;

@@ -11,6 +11,7 @@ import { UID0_08_RANDOM } from '../cards/card_rf.js';
 import { SIM_LINE_STOPS } from '../sim/sim_tunion.js';
 import type { WritePointHook } from '../../../firmware/src/app/params/params_floor.js';
 import { READER_REOPEN_BACKOFF } from '../../../firmware/src/app/validator/reader_recovery.js';
+import { UPLOADER_CONFIG_DEFAULT } from '../../../firmware/src/app/upload/uploader.js';
 import type { DepotLinkFaults } from '../sim/depot_sim.js';
 import { bootSwarmBoard, type SwarmBoard, type SwarmUpload } from './swarm_board.js';
 import { paramsCutHook, SwarmParamsPowerCut, type ParamsPush } from './swarm_params.js';
@@ -24,6 +25,7 @@ import { SWARM_FILLER_FILE } from './swarm_journal.js';
 import { swarmMixQuiet, type SwarmMix } from './swarm_mix.js';
 import {
   BoardLoop,
+  passUntil,
   rideSwarmTap,
   SWARM_ANSWER_WAIT_MS,
   stepUntil,
@@ -48,6 +50,15 @@ export const SWARM_READER_BACK_MS_MAX =
   SWARM_UNPLUG_MS_MAX +
   READER_REOPEN_BACKOFF.maxMs * (1 + READER_REOPEN_BACKOFF.jitterRatio) +
   2_000;
+/**
+ * Longest wait of the first quiet tap for the uploader to catch up with the journal: the
+ * longest backoff it may have just begun when the depot's faults stopped (its jitter only
+ * shortens it), a reader being brought back (the tap loop writes the ack between its turns),
+ * and a minute for the pass, whose link and medium answer at once in board time (seed 24's
+ * 1,809 records in batches of 4, 8 MB, drained in one contact).
+ */
+export const SWARM_CATCH_UP_MS_MAX =
+  UPLOADER_CONFIG_DEFAULT.backoff.maxMs + SWARM_READER_BACK_MS_MAX + 60_000;
 /** Longest time from a replug to the reader back: one backoff wait and a start. */
 export const SWARM_REOPEN_MS_MAX = SWARM_READER_BACK_MS_MAX - SWARM_UNPLUG_MS_MAX;
 /** Write points a parameter install is cut at, drawn 1..this (an install has about 26). */
@@ -165,13 +176,16 @@ export class SwarmSession {
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
+      // The first quiet tap waits out a reader still unplugged (its replug and reopen are due)
+      // and an uploader the depot's faults left behind.
+      const firstQuiet = tap === options.taps - options.quietTaps;
       if (quiet) this.faultsOff();
+      if (firstQuiet) await this.catchUp();
+      if (this.stopped()) break;
       const mix = quiet ? quietMix : this.world.mix;
       const drawn = drawTapPlan(plans, mix, this.world.pool, { riders, psam: psamFaults,
         denied });
       this.world.route.stop = swarmStop(tap);
-      // The first quiet tap waits out a reader still unplugged (its replug and reopen are due).
-      const firstQuiet = tap === options.taps - options.quietTaps;
       // The same card again must be seen to leave first (a card left on the reader is not
       // processed twice), as before a re-tap.
       const sameCard = drawn.card === lastCard;
@@ -262,10 +276,7 @@ export class SwarmSession {
     model.event = stats.taps - 1;
     stats.simulatedMs += loop.board.clock.nowMs() - startedMs;
     if (failure.error !== null && !storage.isDown()) throw failure.error;
-    if (end === 'crash') {
-      const crashed = loop.crashed();
-      throw crashed?.error instanceof Error ? crashed.error : new Error(String(crashed?.error));
-    }
+    if (end === 'crash') throw crashError(loop);
     if (end === 'power-cut') {
       await this.powerCut();
       return null;
@@ -465,6 +476,41 @@ export class SwarmSession {
     }
   }
 
+  /**
+   * The first quiet tap waits, within SWARM_CATCH_UP_MS_MAX of board time, for the uploader to
+   * catch up: the journal down to its newest segment, every older one acknowledged by the depot
+   * and reclaimed. Else a starved uploader (the depot link failed half its calls) left the
+   * journal full, and the validator out of service, rightly, in a tail too short for its
+   * backoff. Not caught up by the bound, with the link whole: a liveness failure.
+   */
+  private async catchUp(): Promise<void> {
+    const { storage, stats, model } = this.world;
+    let leftMs = SWARM_CATCH_UP_MS_MAX;
+    while (!this.stopped()) {
+      const { loop, board } = this.current();
+      const startedMs = board.clock.nowMs();
+      const end = await passUntil(loop, storage, leftMs, {
+        still: () => loop.idle() && this.quietGap(board),
+        done: () => board.journal.summary().segmentCount <= 1,
+      });
+      const passedMs = board.clock.nowMs() - startedMs;
+      stats.simulatedMs += passedMs;
+      leftMs -= passedMs;
+      if (end === 'done') return;
+      if (end === 'crash') throw crashError(loop);
+      if (end === 'bound') {
+        const journal = board.journal.summary();
+        const boundS = Math.round(SWARM_CATCH_UP_MS_MAX / 1000);
+        model.fail('liveness', `the uploader did not catch up within ${boundS} s after the `
+          + `faults stopped: ${journal.segmentCount} journal segments, acknowledged through seq `
+          + `${journal.ackThroughSeq} of ${journal.lastSeq}`);
+        return;
+      }
+      // A power cut armed before the tail went off: the new board's uploader goes on.
+      await this.powerCut();
+    }
+  }
+
   /** After the last tap: the validator must be back in WaitForCard within SWARM_SETTLE_MS. */
   private async settle(): Promise<void> {
     const { loop, board } = this.current();
@@ -645,6 +691,12 @@ export class SwarmSession {
       model.corruptActivated(`version ${board.params.version}`);
     }
   }
+}
+
+/** The error the board's loop threw. */
+function crashError(loop: BoardLoop): Error {
+  const crashed = loop.crashed();
+  return crashed?.error instanceof Error ? crashed.error : new Error(String(crashed?.error));
 }
 
 /**
