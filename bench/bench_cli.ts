@@ -120,6 +120,10 @@ function intFlag(value: string, name: string, min: number): number {
   return Number(value);
 }
 
+const BENCH_FLAGS: readonly string[] = [
+  '--only', '--scenario', '--taps', '--seed', '--json', '--html', '--compare',
+];
+
 /** Parses `argv`; throws an Error with the problem for an unknown flag or a bad value. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let args: BenchArgs = {
@@ -135,6 +139,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i] ?? '';
     const value = argv[i + 1];
+    // A misspelt flag is named as unknown, not as one missing its value.
+    if (!BENCH_FLAGS.includes(flag)) throw new Error(`unknown option ${flag}`);
     if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
     // As every shuaka command: two values for one setting is a mistake to name.
     if (seen.has(flag)) throw new Error(`${flag} given twice: give it once`);

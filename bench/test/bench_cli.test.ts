@@ -27,6 +27,9 @@ describe('shuaka bench', () => {
     expect(() => parseBenchArgs(['--taps', '0'])).toThrow(/--taps/);
     expect(() => parseBenchArgs(['--taps'])).toThrow(/needs a value/);
     expect(() => parseBenchArgs(['--frobnicate', '1'])).toThrow(/unknown option/);
+    // Alone or before another flag, a misspelt flag is still unknown, not "needs a value".
+    expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/unknown option --frobnicate/);
+    expect(() => parseBenchArgs(['--tap', '--seed', '1'])).toThrow(/unknown option --tap$/);
     expect(() => parseBenchArgs(['--taps', '5', '--taps', '6']))
       .toThrow('--taps given twice: give it once');
     expect(parseBenchArgs(['--only', 'e2e,burst', '--taps', '7']).taps).toBe(7);
