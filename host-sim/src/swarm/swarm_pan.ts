@@ -203,7 +203,8 @@ function track2At(text: string): number | null {
   const tag57 = new RegExp(TAG57_HEX);
   for (let match = tag57.exec(text); match !== null; match = tag57.exec(text)) {
     if (first !== null && match.index >= first) break;
-    if (plausible(match[2], match[3]) && tag57ValueAt(text, match.index + 4, match[1] ?? '')) {
+    if (plausible(match[2], match[3]) && tag57ValueAt(text, match.index + 4, match[1] ?? '')
+      && hexAligned(text, match.index)) {
       return match.index;
     }
     tag57.lastIndex = match.index + 1;
@@ -221,6 +222,21 @@ function plausible(pan: string | undefined, month: string | undefined): boolean 
   const mm = Number(month);
   return mm >= 1 && mm <= 12 && pan !== undefined && pan[0] !== '0' && luhnValid(pan);
 }
+
+/**
+ * True when `at` is an even number of characters into its run of hex digits: a tag of TLV
+ * written as hex starts on a byte, two characters to a byte from the start of the field. A
+ * "57" between the nibbles of two bytes is none (swarm seed 78 with --taps 20000: a T-Union
+ * kernel record's bytes C6 25 70 F4, then the terminal number and date, read from the 5 of 25
+ * as "57 0F" and 15 bytes of a Luhn-valid 19-digit PAN, D, and digits).
+ */
+function hexAligned(text: string, at: number): boolean {
+  let start = at;
+  while (start > 0 && HEX_DIGIT.test(text[start - 1] ?? '')) start -= 1;
+  return (at - start) % 2 === 0;
+}
+
+const HEX_DIGIT = /^[0-9A-Fa-f]$/;
 
 /** True when the `lengthHex` bytes of hex at `at` are a whole track 2 equivalent (TAG57_VALUE). */
 function tag57ValueAt(text: string, at: number, lengthHex: string): boolean {

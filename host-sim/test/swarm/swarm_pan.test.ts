@@ -47,6 +47,14 @@ describe('PanFinder', () => {
       + '0002D820261122094806316F1680000000"';
     expect(finder.findInBytes(Buffer.from(tunion, 'latin1'))).toBeNull();
     expect(finder.findInText(tunion)).toBeNull();
+    // A "57" between two bytes' nibbles (swarm seed 78, 20,000 taps): C6 25 70 F4, then
+    // terminal number and date, read from the 5 of 25 as "57 0F" and a whole 15-byte track 2
+    // with a Luhn-valid PAN. The same value on a byte of its field is one.
+    const between = '"kernelRecordHex":"F80100C62570F4000000000123000008D120261122181243D1"';
+    expect(finder.findInBytes(Buffer.from(between, 'latin1'))).toBeNull();
+    expect(finder.findInText(between)).toBeNull();
+    expect(finder.findInText('"F80100C6570F4000000000123000008D1202611221"'))
+      .toBe('track-2 equivalent data');
   });
 
   it('findsNoTrack2_inAHexFieldThatOnlyStartsLikeOne', () => {
@@ -129,8 +137,12 @@ describe('PanFinder', () => {
             if (!alnum(text[padded])) return true;
           }
         }
-        // Tag 57, a length byte, and exactly that many bytes of a track 2 (D, F pad).
-        if (text.slice(i, i + 2) === '57' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 2, i + 4))) {
+        // Tag 57 on a byte of its hex run, a length byte, and exactly that many bytes of a
+        // track 2 (D, F pad).
+        let run = i;
+        while (run > 0 && /^[0-9A-Fa-f]$/.test(text[run - 1] ?? '')) run -= 1;
+        if (text.slice(i, i + 2) === '57' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 2, i + 4))
+          && (i - run) % 2 === 0) {
           const bytes = parseInt(text.slice(i + 2, i + 4), 16);
           const value = text.slice(i + 4, i + 4 + 2 * bytes);
           const sep = [...value].findIndex((c) => c === 'D' || c === 'd');
