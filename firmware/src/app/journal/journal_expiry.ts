@@ -8,9 +8,9 @@
 // writes `reconciled … unresolved` for the tap: the tap itself is uploaded as it was (torn,
 // pending_open, tunion_grey lines; a pending, exported only while open, must be acknowledged
 // first), so the back office settles it from the issuer's or the clearing house's data
-// exactly as before; only the recovery at a re-tap is given up. A card
-// met again after a month has been used elsewhere since: its last transaction, on which
-// recovery works, is no longer the one left open.
+// exactly as before; only the recovery at a re-tap is given up. A card met again after a
+// month has been used elsewhere since: its last transaction, on which recovery works, is no
+// longer the one left open.
 
 /**
  * An open tap is watched at least this long, by the wall clock: longer than any torn window
