@@ -83,6 +83,8 @@ export class TapSession {
   private readonly journal: TapJournal;
   /** T-Union cards: the PSAM, their fares and records, their torn recovery. */
   readonly tunion: TunionTaps;
+  /** The last attempt to end open taps' watch failed (logged): `idle` waits for a tap. */
+  private expireFailed = false;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -126,13 +128,23 @@ export class TapSession {
   }
 
   /**
+   * Between taps (the reader found no card): taps left open whose card did not come back end
+   * their watch here (journal_expiry.ts), so a rider's tap seldom carries their records. After
+   * a failure only the next tap tries again: a poll a few times a second must not log one.
+   */
+  async idle(): Promise<void> {
+    if (!this.expireFailed) await this.expireOpenTaps();
+  }
+
+  /**
    * Taps left open whose card did not come back end their watch before the next tap is
-   * taken (journal_expiry.ts): rare, and a few records at most, so a tap is seldom slower.
+   * taken, if `idle` has not ended it already: rare, and a few records at most.
    */
   private async expireOpenTaps(): Promise<void> {
     const journal = this.ports.journal;
     if (journal.isFailed()) return;
     const expired = await journal.expireOpenTaps();
+    this.expireFailed = !expired.ok;
     if (!expired.ok) {
       this.ports.log.log({ event: 'journal-expire-failed', error: expired.error,
         detail: expired.detail });

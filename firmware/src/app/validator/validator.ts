@@ -101,6 +101,7 @@ export class Validator {
       return null;
     }
     if (polled.value.kind === 'none') {
+      await this.session.idle();
       await this.ports.clock.sleepMs(this.config.pollIntervalMs);
       return null;
     }
