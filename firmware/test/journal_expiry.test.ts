@@ -40,6 +40,12 @@ function pending(n: number): JournalEntry {
   return { kind: 'pending', recovery: recovery(card(n), n), fareRule: 'flat', amountMinor: 200 };
 }
 
+/** An uncertain torn record of card `n` with no pending (the card left after its commit). */
+function uncertainTorn(n: number): JournalEntry {
+  return { kind: 'torn', pendingSeq: null, recovery: recovery(card(n), n), uncertain: true,
+    reason: 'card-gone' };
+}
+
 /** Settled taps of other cards: `count` records (pending and final pairs). */
 async function settledTaps(journal: Journal, from: number, count: number): Promise<void> {
   for (let i = 0; i < count / 2; i += 1) {
@@ -92,8 +98,7 @@ describe('open taps whose card never came back', () => {
     const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
     let journal = await open(sim, clock);
     const lost = await append(journal, pending(1));
-    const torn = await append(journal, { kind: 'torn', pendingSeq: null,
-      recovery: recovery(card(2), 2), uncertain: true, reason: 'card-gone' });
+    const torn = await append(journal, uncertainTorn(2));
     const [tunionGrey] = tunionEntries(1, 17, null);
     const grey = await append(journal, tunionGrey);
     const open3 = [lost.seq, torn.seq, grey.seq];
@@ -133,8 +138,7 @@ describe('open taps whose card never came back', () => {
     const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
     const journal = await open(sim, clock);
     const lost = await append(journal, pending(1));
-    const torn = await append(journal, { kind: 'torn', pendingSeq: null,
-      recovery: recovery(card(2), 2), uncertain: true, reason: 'card-gone' });
+    const torn = await append(journal, uncertainTorn(2));
     await settledTaps(journal, 100, OPEN_TAP_WATCH_RECORDS);
     await clock.sim.advance(OPEN_TAP_WATCH_MS);
     expect(await journal.expireOpenTaps()).toEqual({ ok: true, value: 1 });

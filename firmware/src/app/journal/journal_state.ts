@@ -566,23 +566,20 @@ export class JournalState {
     if (open <= OPEN_TAPS_MAX && !openTapWatchMayEnd(oldest, this.lastSeq)) return [];
     const seqs = [...this.uncertain.keys(), ...this.tunionGreys.keys()].sort((a, b) => a - b);
     const due: number[] = [];
-    let capped = true;
+    // Oldest first past the cap, until the cap holds or an unacknowledged pending stops it.
+    let capping = true;
     for (const seq of seqs) {
       if (due.length >= limit) break;
       const uploaded = this.openTapUploaded(seq);
-      if (capped && open - due.length > OPEN_TAPS_MAX) {
-        if (uploaded) {
-          due.push(seq);
-          continue;
-        }
-        capped = false;
+      capping &&= uploaded && open - due.length > OPEN_TAPS_MAX;
+      if (capping) {
+        due.push(seq);
+        continue;
       }
       // Seqs ascend: once one is too recent by count, every later one is too.
       if (!openTapWatchMayEnd(seq, this.lastSeq)) break;
-      const held = this.held(seq);
-      if (uploaded && held !== null && openTapWatchEnded(held.record().timeWallMs, nowWallMs)) {
-        due.push(seq);
-      }
+      const held = uploaded ? this.held(seq) : null;
+      if (held !== null && openTapWatchEnded(held.record().timeWallMs, nowWallMs)) due.push(seq);
     }
     return due;
   }
