@@ -114,10 +114,11 @@ export class TapSession {
         });
       }
     }
-    // The kernel finishes torn EC debits only (qpboc_torn.ts refuses an ARQC context): in ODA
-    // mode the card holds no value to finish, the torn tap stays uncertain for the back office
-    // and the re-tap is a new transaction. Trying anyway fails every tap in the torn window.
-    // Auto mode pays e-cash cards offline, so their torn debits are finished as in EC mode.
+    // The kernel finishes torn EC debits only (qpboc_torn.ts refuses an ARQC context): an ODA
+    // tap holds no value on the card to finish, so the re-tap is a new transaction, and the
+    // journal closes the open one after it (reconcileOdaRetap). Trying anyway fails every tap
+    // in the torn window. Auto mode pays e-cash cards offline, so their torn debits are
+    // finished as in EC mode; its ODA taps (cards off the e-cash path) are not candidates.
     const candidates =
       this.config.mode !== 'oda' ? this.recoveryCandidates(card, uidHex) : [];
     for (const candidate of candidates) {
@@ -185,12 +186,13 @@ export class TapSession {
    * The uncertain taps this card may finish, newest first: same UID, or (random UIDs of
    * phones) every uncertain tap whose card also showed a random UID, since only the card can
    * tell which one is its own (trying the newest only would charge a phone torn before another
-   * phone's tear a second time). Only within the torn window.
+   * phone's tear a second time). Only e-cash taps, within the torn window.
    */
   private recoveryCandidates(card: DetectedCard, uidHex: string): UncertainTap[] {
     const windowMs = this.ports.params().fares.tornWindowSec * 1000;
     const nowWallMs = this.ports.clock.wallMs();
-    const fresh = (tap: UncertainTap): boolean => nowWallMs - tap.timeWallMs < windowMs;
+    const fresh = (tap: UncertainTap): boolean =>
+      tap.recovery.mode === 'ec' && nowWallMs - tap.timeWallMs < windowMs;
     const byUid = this.ports.journal.uncertainForUid(uidHex).filter(fresh);
     const random = card.technology === 'ISO14443A' && uidIsRandom(card.uid);
     const pool =
