@@ -515,14 +515,16 @@ describe(`shuaka run on a journal that journal init started after 5000 (seed ${S
     await expectLedgersMatchJournal(journalDir, cards, new Set(cards.slice(0, 1)), where);
     const verify = await journalCli(['verify', '--journal', journalDir]);
     expect(verify.out, where).toContain('  segments 1, retained from seq 5001');
-    expect(verify.out, where).toContain('  last seq 5006, acknowledged through 5000');
+    // The recovery writes its own grey record (5002) before the re-read, then the final (5003).
+    expect(verify.out, where).toContain('  last seq 5007, acknowledged through 5000');
     const exported = await journalCli(['export', '--journal', journalDir]);
     const clearing = exported.out.map((text) => JSON.parse(text) as LogLine)
       .filter((l) => l['type'] === 'clearing');
-    // Each tap's 9F41 is the seq of its pending record: 5001, 5003, 5005.
+    // Each tap's 9F41 is the seq of its transaction's first pending record: 5001 (recovered,
+    // the same card transaction), 5004, 5006.
     expect(clearing.map((l) => [l['pendingSeq'], /9F4104([0-9]{8})/i
       .exec(String(l['iccDataHex']))?.[1]]), where).toEqual(
-      [[5001, '00005001'], [5003, '00005003'], [5005, '00005005']]);
+      [[5001, '00005001'], [5004, '00005004'], [5006, '00005006']]);
   }, 60_000);
 });
 

@@ -87,6 +87,44 @@ export class TapJournal {
     return this.show(view, startedMs, details);
   }
 
+  /**
+   * Before a GPO-less recovery. Its re-read is the command on which the card commits the staged
+   * debit (domain.md 4.4 step 4), so a grey record comes first, as before a transaction's last
+   * READ RECORD. Dated now, it keeps the card's transaction within the torn window: should
+   * power fail after the card committed and before the final is durable, the rider's re-tap
+   * after the reboot is still recovered (finished once), not charged again because the first
+   * tap's record had aged out of the window meanwhile (swarm seed 147). It carries the
+   * candidate's card and context (same ATC), so the final that finishes the transaction
+   * settles it too. Returns its seq, or null when it could not be written (logged).
+   */
+  async recoveryNote(candidate: UncertainTap): Promise<number | null> {
+    return this.append({
+      kind: 'pending',
+      recovery: candidate.recovery,
+      fareRule: 'recovered',
+      amountMinor: candidate.recovery.amountAuthorisedMinor,
+    });
+  }
+
+  /**
+   * After the recovery: its grey record is closed when the card cannot have committed in it
+   * (no final settled it, and the card holds no such transaction, or the committing command
+   * was not sent and the kernel did not fail). Otherwise it stays open: uncertain, recovered
+   * at the card's next tap.
+   */
+  async recoveryNoteEnd(noteSeq: number, candidate: UncertainTap,
+    outcome: QpbocOutcome): Promise<void> {
+    const mayHaveCommitted = outcome.commitSent || outcome.kind === 'fault';
+    if (outcome.kind !== 'recovery-not-pending' && mayHaveCommitted) return;
+    if (!this.ports.journal.uncertainAll().some((t) => t.seq === noteSeq)) return;
+    await this.append({
+      kind: 'declined',
+      pendingSeq: noteSeq,
+      card: candidate.recovery.card,
+      reason: `recovery: ${outcome.kind}: ${outcome.reason}`,
+    });
+  }
+
   /** Closes a recovery candidate whose transaction the card no longer holds. */
   async reconcileNotPending(candidate: UncertainTap, outcome: QpbocOutcome): Promise<void> {
     // Same ATC and a refused re-read: the card abandoned the staged debit. A moved ATC means

@@ -216,6 +216,10 @@ export class TapSession {
       this.ports.log.log({ event: 'recovery-unsealable', seq: candidate.seq });
       return null;
     }
+    const noteSeq = await this.journal.recoveryNote(candidate);
+    if (noteSeq === null) {
+      return this.journal.report(startedMs, 'outOfService', { reason: 'journal-write-failed' });
+    }
     const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, async () => 'proceed');
     const recovered = await runQpbocRecovery(this.ports.kernel, io, torn);
     this.logOutcome('recovery', recovered);
@@ -224,13 +228,14 @@ export class TapSession {
       // may belong to another phone, whose different ATC says nothing about this one's debit.
       const sameCard = candidate.recovery.card.uidHex === uidHex.toUpperCase();
       if (sameCard) await this.journal.reconcileNotPending(candidate, recovered);
+      await this.journal.recoveryNoteEnd(noteSeq, candidate, recovered);
       return null;
     }
     const pendingSeq = candidate.kind === 'pending' ? candidate.seq : candidate.pendingSeq;
     // The same card transaction as the torn tap (same ATC): it keeps that tap's counter.
     const outcome = this.withTerminalData(recovered, pendingSeq ?? candidate.seq);
     const fareRule = 'recovered';
-    return this.journal.finish(outcome, {
+    const report = await this.journal.finish(outcome, {
       startedMs,
       uidHex,
       pendingSeq,
@@ -238,6 +243,8 @@ export class TapSession {
       amountMinor: candidate.recovery.amountAuthorisedMinor,
       recoveredFrom: candidate,
     });
+    await this.journal.recoveryNoteEnd(noteSeq, candidate, outcome);
+    return report;
   }
 
   private async transact(
