@@ -42,6 +42,13 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
     io.err(SETTLE_USAGE);
     return EXIT_USAGE;
   }
+  // The pattern admits 0 and 99999: no TCP port (16 bits, 0 none), and the link would only
+  // report every request unanswered (exit 13) without naming the flag.
+  const port = Number(acquirer[2]);
+  if (port < 1 || port > 65535) {
+    io.err(`shuaka depot settle: --acquirer ${acquirer[0]}: the port is 1..65535\n${SETTLE_USAGE}`);
+    return EXIT_USAGE;
+  }
   let unseal: (sealed: string) => string;
   try {
     unseal = panVault(readDataKey(depotFiles(args.values['dir']).dataKey)).unseal;
@@ -55,8 +62,7 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
   const options: SettlementOptions = { ...SETTLEMENT_DEFAULTS, fareModel: model,
     exposureLimitMinor: limit, recoveryIntervalMs: recovery * 1000, batch,
     nowMs: () => Date.now(), unsealPan: unseal };
-  const link = new AcquirerLink({ ...ACQUIRER_LINK_DEFAULTS, host: acquirer[1] ?? '',
-    port: Number(acquirer[2]) });
+  const link = new AcquirerLink({ ...ACQUIRER_LINK_DEFAULTS, host: acquirer[1] ?? '', port });
   const print = (run: SettlementRun | Error): void => {
     if (run instanceof Error) io.err(`shuaka depot settle: ${run.message}`);
     else io.out(JSON.stringify({ event: 'settled', ...run }));

@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -138,4 +138,26 @@ describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
     expect(dead.code, dead.err).toBe(13);
     expect(JSON.parse(dead.out)).toMatchObject({ event: 'settled', unanswered: 1 });
   }, 300_000);
+
+  // A TCP port is 1..65535 (RFC 793's 16-bit field; 0 is no port to connect to). A mistyped
+  // --acquirer port used to pass the flag check: with nothing to send the run said "settled"
+  // (exit 0), with taps it waited for answers and said "unanswered" (exit 13), never naming
+  // the flag.
+  it('acquirerPortOutsideTcpRange_isUsage_exit2_namingTheFlag', async () => {
+    const own = join(dir, 'port-check');
+    mkdirSync(own, { recursive: true });
+    createDataKey(join(own, 'data.key'));
+    const dbPath = join(own, 'depot.sqlite');
+    await (await openDepotDb(dbPath, Date.now())).close();
+    for (const port of ['0', '65536', '99999']) {
+      const bad = shuaka('depot', 'settle', '--db', dbPath, '--dir', own, '--acquirer',
+        `127.0.0.1:${port}`);
+      expect(bad.code, `port ${port}: ${bad.out}`).toBe(2);
+      expect(bad.err).toMatch(/--acquirer 127\.0\.0\.1:\d+: .*1\.\.65535/);
+    }
+    const edge = shuaka('depot', 'settle', '--db', dbPath, '--dir', own, '--acquirer',
+      '127.0.0.1:65535');
+    expect(edge.code, edge.err).toBe(0);
+    expect(JSON.parse(edge.out)).toMatchObject({ event: 'settled', planned: 0 });
+  });
 });
