@@ -16,6 +16,7 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
+import { ingestDigestCheck } from './ingest_digest.js';
 import {
   cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS, EXIT_OK,
   EXIT_USAGE,
@@ -25,6 +26,8 @@ import {
 export const EXIT_INGEST_BAD_LINE = 3;
 /** A seq the depot holds as another record (the 409 seq-conflict of the API). */
 export const EXIT_INGEST_SEQ_CONFLICT = 4;
+/** FILE does not match FILE.sha256 (or that file is unreadable or malformed). */
+export const EXIT_INGEST_DIGEST = 5;
 
 const BATCH_LINES_DEFAULT = 500;
 
@@ -36,10 +39,14 @@ export const INGEST_USAGE = `usage: shuaka depot ingest --db DB --dir DIR --term
   with DIR/data.key. Batches of N lines (default ${BATCH_LINES_DEFAULT}, at most 50000),
   each in one transaction; a receipt per batch, then the total. ID must be registered and
   not revoked. A refused batch stops the ingest: the batches before it stay stored.
+  FILE.sha256 (written by \`journal export --out FILE\`, sha256sum's format) is checked
+  first: a FILE that does not match it is refused whole. Without it FILE is taken unchecked
+  (said on stderr).
 exit: 0 every line stored (or already held), 1 refused (terminal unknown or revoked, FILE
       unreadable), 2 usage, 3 a bad line (its batch refused; the line number and field are
       named), 4 seq conflict (its batch refused; start the terminal's new journal after the
-      seq named), 10 database, 12 DIR/data.key missing or bad`;
+      seq named), 5 FILE does not match FILE.sha256 (nothing stored), 10 database,
+      12 DIR/data.key missing or bad`;
 
 /** Runs `shuaka depot ingest`; resolves with the exit code. */
 export async function runIngestCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -59,6 +66,14 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     if (!(error instanceof DataKeyError)) throw error;
     io.err(`shuaka depot ingest: ${error.message}`);
     return EXIT_KEYS;
+  }
+  const digest = await ingestDigestCheck(file);
+  if (digest.kind === 'refused') {
+    io.err(`shuaka depot ingest: ${digest.why}: nothing stored`);
+    return EXIT_INGEST_DIGEST;
+  }
+  if (digest.kind === 'absent') {
+    io.err(`shuaka depot ingest: no ${file}.sha256: the file's integrity is not checked`);
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
   if (db === null) return EXIT_DATABASE;

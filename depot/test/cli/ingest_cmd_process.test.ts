@@ -1,10 +1,12 @@
 // `shuaka depot ingest` as a real process on SQLite and PostgreSQL: an export file stored for
 // a terminal gives the rows POST /v1/batches stores for the same lines (its own path, run
 // here: batchPrepare then batchStoreSealed), a second ingest stores nothing new, a salvaged
-// file stores the intact records, and unknown or revoked terminals and bad lines are refused.
+// file stores the intact records, and unknown or revoked terminals and bad lines are refused,
+// as is a file that no longer matches the FILE.sha256 its export wrote (checked by coreutils'
+// sha256sum too).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,5 +207,51 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
     expect(notJson.stderr).toMatch(/line 2: not JSON/);
     expect(shuaka('depot', 'ingest', '--db', db, '--terminal', TERMINAL).status).toBe(2);
     expect(shuaka('depot', 'ingest', '--help').stdout).toMatch(/4 seq conflict/);
+    expect(notJson.stderr).toMatch(/no .*bad-.*\.jsonl\.sha256: the file's integrity is not checked/);
+  }, 300_000);
+
+  it('refusesAFileChangedAfterItsExport_byItsSha256_nothingStored', async () => {
+    const db = await target(`digest_${name}`);
+    await depotDb(db);
+    // The export's FILE.sha256, as coreutils' sha256sum checks it (an independent reader).
+    const check = spawnSync('sha256sum', ['-c', 'export.jsonl.sha256'], { cwd: temp,
+      encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    // One digit of a clearing line's ARQC (9F26) changed on the medium.
+    const all = lines(exportFile);
+    const at = all.findIndex((line) => /9F2608[0-9A-F]{16}/.test(line));
+    const changed = all.map((line, i) => (i === at
+      ? line.replace(/9F2608([0-9A-F])/, (_, d: string) => `9F2608${d === '0' ? '1' : '0'}`)
+      : line));
+    expect(changed[at]).not.toEqual(all[at]);
+    const moved = join(temp, `moved-${name}.jsonl`);
+    writeFileSync(moved, `${changed.join('\n')}\n`);
+    copyFileSync(`${exportFile}.sha256`, `${moved}.sha256`);
+    const refused = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, moved);
+    expect(refused.status, refused.stderr).toBe(5);
+    expect(refused.stderr).toMatch(/does not match .*\.sha256 .*export it again: nothing stored/);
+    expect(await taps(db)).toEqual([]);
+    // sha256sum says the same of the changed file under the exported name.
+    const copy = join(temp, `sum-${name}`);
+    rmSync(copy, { recursive: true, force: true });
+    spawnSync('mkdir', [copy]);
+    writeFileSync(join(copy, 'export.jsonl'), readFileSync(moved));
+    copyFileSync(`${exportFile}.sha256`, join(copy, 'export.jsonl.sha256'));
+    expect(spawnSync('sha256sum', ['-c', 'export.jsonl.sha256'], { cwd: copy }).status)
+      .not.toBe(0);
+    // The intact file under another name: its digest line names the old one; only the digest
+    // is compared.
+    writeFileSync(moved, readFileSync(exportFile));
+    const stored = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, moved);
+    expect(stored.status, stored.stderr).toBe(0);
+    expect(stored.stderr).toBe('');
+    expect((await taps(db)).length).toBe(all.length);
+    writeFileSync(`${moved}.sha256`, 'not a digest\n');
+    const malformed = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, moved);
+    expect(malformed.status).toBe(5);
+    expect(malformed.stderr).toMatch(/is not a sha256sum line/);
   }, 300_000);
 });

@@ -1,8 +1,13 @@
 // Where `shuaka journal export` writes its lines: stdout, or a file written in chunks and
-// renamed into place only when the export is complete.
+// renamed into place only when the export is complete, beside FILE.sha256: the file's SHA-256
+// in sha256sum's format, which `shuaka depot ingest` checks (a file carried to the depot on a
+// USB stick has no other check: one changed digit of an ARQC would be declined by the issuer
+// and put an innocent card on the deny list).
 
+import { createHash, type Hash } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 
 import type { CliIo } from './cli_args.js';
 
@@ -11,6 +16,8 @@ export class ExportSink {
   /** Lines of the segment being read (written when the reader moves to the next file). */
   private chunk: string[] = [];
   private failed: string | null = null;
+  /** SHA-256 of the bytes written to the file so far. */
+  private readonly digest: Hash = createHash('sha256');
 
   private constructor(
     private readonly io: CliIo,
@@ -41,6 +48,7 @@ export class ExportSink {
     const text = this.chunk.join('');
     this.chunk = [];
     try {
+      this.digest.update(text, 'utf8');
       await this.handle.write(text);
     } catch (error) {
       this.failed = describe(error);
@@ -54,7 +62,11 @@ export class ExportSink {
     await unlink(`${this.outPath}.tmp`).catch(() => undefined);
   }
 
-  /** Flushes, syncs and renames into place when `keep`; else removes the temporary. */
+  /**
+   * Flushes, syncs and renames into place when `keep` (FILE.sha256 first: a crash between the
+   * two renames leaves a digest that does not match, so the file is refused, not trusted);
+   * else removes the temporary.
+   */
   async close(keep: boolean): Promise<boolean> {
     if (this.handle === null || this.outPath === null) return keep;
     await this.flush();
@@ -64,6 +76,7 @@ export class ExportSink {
       await this.handle.sync();
       await this.handle.close();
       if (!keep) throw new Error('the journal changed while it was exported');
+      await writeDigestFile(this.outPath, this.digest.digest('hex'));
       await rename(tmp, this.outPath);
       return true;
     } catch (error) {
@@ -72,6 +85,24 @@ export class ExportSink {
       this.io.err(`cannot write ${this.outPath}: ${describe(error)}`);
       return false;
     }
+  }
+}
+
+/** Writes `${path}.sha256` (`HEX  NAME`, as sha256sum prints) through a synced temporary. */
+async function writeDigestFile(path: string, hex: string): Promise<void> {
+  const tmp = `${path}.sha256.tmp`;
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.write(`${hex}  ${basename(path)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, `${path}.sha256`);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
   }
 }
 

@@ -46,6 +46,8 @@ export const JOURNAL_USAGE = `Usage:
       and the deny-listed T-Union cards met) as JSON lines to FILE, or to stdout. The
       journal holds PANs sealed; the export opens them with the terminal data key FILE
       (default DIR/${DATA_KEY_FILE_NAME}): the clear PAN exists only in this upload.
+      FILE appears whole (renamed into place) beside FILE.sha256, its SHA-256 as sha256sum
+      writes it, which \`shuaka depot ingest\` checks: carry both files to the depot.
       FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
       checkpoints, lock, keys, version floor, quarantine copies, gate ledger, or the data key.
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
