@@ -28,6 +28,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'journal-ack-failed': 'error',
   'journal-expire-failed': 'error',
   'recovery-unsealable': 'error',
+  'recovery-record-refused': 'error',
   'upload-journal-unreadable': 'error',
   'reader-error': 'warning',
   'display-error': 'warning',

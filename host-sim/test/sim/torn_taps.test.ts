@@ -123,6 +123,48 @@ async function commandsOfCleanTap(name: PopulationName, mode: ValidatorConfig['m
   return clean.commands;
 }
 
+/** The kernel's torn record with another format version (DF8101), as another build wrote it. */
+function otherKernelVersion(tornRecordHex: string): string {
+  expect(tornRecordHex.startsWith('DF81010101')).toBe(true);
+  return `DF81010102${tornRecordHex.slice(10)}`;
+}
+
+describe(`a torn record this kernel cannot load (seed ${SEED})`, () => {
+  it('is left to the back office, and the card is served, not told to try again', async () => {
+    const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');
+    const l = await line(1, 'ec');
+    try {
+      const card = cardOf(l.pool.cards, 'unionpay-debit-ec');
+      // Pulled as the committing READ RECORD is sent: staged, not committed, uncertain.
+      const torn = await tap(l.board, ride(card, [{ kind: 'remove-before-command',
+        command: commands }]));
+      expectTryAgain(torn, `torn tap, seed ${SEED}`);
+      const [first] = l.board.journal.uncertainAll();
+      if (first === undefined) throw new Error('no uncertain tap');
+      // Another build's record of the same tap: newer, so tried first.
+      const written = await l.board.journal.append({ kind: 'torn', pendingSeq: null,
+        recovery: { ...first.recovery, tornRecordHex: otherKernelVersion(
+          first.recovery.tornRecordHex) }, uncertain: true, reason: 'another build' });
+      if (!written.ok) throw new Error(written.detail);
+      const again = await tap(l.board, ride(card));
+      const where = `re-tap: ${again.report?.reason}, seed ${SEED}`;
+      expect(again.report?.result, where).toBe('approved');
+      expect(again.report?.recovered, where).toBe(true);
+      expect(card.card.ledger().length, where).toBe(1);
+      const refused = l.board.logs.filter((e) => e['event'] === 'recovery-record-refused');
+      expect(refused.map((e) => e['seq']), where).toEqual([written.value.seq]);
+      const scan = journalScanFiles(l.board.storage.durableFiles(), JOURNAL_FILE_NAME, true);
+      const reconciled = scan.records.flatMap((r) => r.entry.kind === 'reconciled'
+        ? [[r.entry.targetSeq, r.entry.outcome]] : []);
+      expect(reconciled, where).toEqual([[written.value.seq, 'unresolved']]);
+      expect(l.board.journal.uncertainAll(), where).toEqual([]);
+      expectClean(l, where);
+    } finally {
+      l.board.dispose();
+    }
+  });
+});
+
 describe(`EC debit card torn at every step (seed ${SEED})`, () => {
   it('re-tap after a pull before or after any command charges exactly once', async () => {
     const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');

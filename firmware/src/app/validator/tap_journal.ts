@@ -125,6 +125,17 @@ export class TapJournal {
     });
   }
 
+  /** Leaves a candidate the kernel cannot recover to the back office (unresolved). */
+  async reconcileUnloadable(candidate: UncertainTap): Promise<void> {
+    await this.append({
+      kind: 'reconciled',
+      targetSeq: candidate.seq,
+      outcome: 'unresolved',
+      finalSeq: null,
+      note: 'recovery: the kernel refused the torn record',
+    });
+  }
+
   /** Closes a recovery candidate whose transaction the card no longer holds. */
   async reconcileNotPending(candidate: UncertainTap, outcome: QpbocOutcome): Promise<void> {
     // Same ATC and a refused re-read: the card abandoned the staged debit. A moved ATC means

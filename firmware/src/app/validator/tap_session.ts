@@ -223,6 +223,15 @@ export class TapSession {
     const io = new ReaderIo(this.ports, this.config.transceiveTimeoutMs, async () => 'proceed');
     const recovered = await runQpbocRecovery(this.ports.kernel, io, torn);
     this.logOutcome('recovery', recovered);
+    if (recovered.status === KernelStatus.ERR_TXN_TORN_RECORD_INVALID) {
+      // The kernel cannot load this torn record (one another kernel version wrote, say): no
+      // command reached the card. Tried at every tap, it would answer "try again" for the
+      // whole torn window; the back office settles it from the export instead.
+      this.ports.log.log({ event: 'recovery-record-refused', seq: candidate.seq });
+      await this.journal.reconcileUnloadable(candidate);
+      await this.journal.recoveryNoteEnd(noteSeq, candidate, recovered);
+      return null;
+    }
     if (recovered.kind === 'recovery-not-pending') {
       // Only the same physical card can close the tap: a candidate found through a random UID
       // may belong to another phone, whose different ATC says nothing about this one's debit.
