@@ -115,6 +115,8 @@ export class QpbocContext {
   decided: bool = false;
   /** The last READ RECORD was sent: the card has committed, or may have. */
   commitSent: bool = false;
+  /** A recovery's committing re-read was refused once and sent again (qpboc_recovery.ts). */
+  recoverAskedAgain: bool = false;
   /** The certificate stage of ODA passed (emv_oda holds the recovered keys). */
   odaCertificatesOk: bool = false;
   odaDone: bool = false;
@@ -146,6 +148,7 @@ export class QpbocContext {
     this.panLength = 0;
     this.decided = false;
     this.commitSent = false;
+    this.recoverAskedAgain = false;
     this.odaCertificatesOk = false;
     this.odaDone = false;
     this.odaOk = false;

@@ -89,8 +89,19 @@ export function recoverOnAtc(data: usize, length: u32, sw: u32): i32 {
   return readNext();
 }
 
-/** A re-read record was refused: nothing is pending on this card. */
+/**
+ * A re-read record was refused: nothing is pending on this card. Except that the answer to the
+ * committing re-read may have been damaged on its way back after the card committed (a UART
+ * frame's 8-bit checksum misses two flips that cancel): that command is sent once more. A card
+ * that abandoned the staged debit refuses it again; one that committed answers the record, as
+ * it keeps its last transaction's records until its next GPO. Taken as "not pending", a
+ * committed debit would be charged again by the new transaction that follows.
+ */
 export function recoverOnRecordRefused(sw: u32): i32 {
+  if (ctx.commitSent && !ctx.recoverAskedAgain) {
+    ctx.recoverAskedAgain = true;
+    return readNext();
+  }
   return notPending(REASON_RECOVERY_REFUSED, <i32>sw);
 }
 

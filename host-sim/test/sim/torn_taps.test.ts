@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { CardFault } from '../../src/cards/card_faults.js';
 import { population, type PopulationName } from '../../src/cards/card_population.js';
 import { createCard } from '../../src/cards/qpboc_card.js';
+import type { VirtualCard } from '../../src/cards/card_model.js';
 import { Prng } from '../../src/prng.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import { riderPool, type RiderCard, type RiderPool } from '../../src/sim/bus_riders.js';
@@ -128,6 +129,62 @@ function otherKernelVersion(tornRecordHex: string): string {
   expect(tornRecordHex.startsWith('DF81010101')).toBe(true);
   return `DF81010102${tornRecordHex.slice(10)}`;
 }
+
+/**
+ * The card, except that after `afterPresentations` presentations the answer to the first
+ * READ RECORD after GET DATA 9F36 (a recovery's committing re-read) comes back with 6985 for
+ * its status word, after the card processed it: damage on the way back that no checksum caught.
+ */
+function committingAnswerDamaged(inner: VirtualCard, afterPresentations: number): VirtualCard {
+  let presentation = 0;
+  let atcAsked = false;
+  let damaged = false;
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => {
+      presentation += 1;
+      atcAsked = false;
+      inner.powerOn();
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+    transceive: (capdu) => {
+      const answer = inner.transceive(capdu);
+      if (capdu[0] === 0x80 && capdu[1] === 0xca) atcAsked = true;
+      if (answer === null || damaged || presentation <= afterPresentations || !atcAsked
+        || capdu[1] !== 0xb2) return answer;
+      damaged = true;
+      return Uint8Array.of(...answer.subarray(0, answer.length - 2), 0x69, 0x85);
+    },
+  };
+}
+
+describe(`a recovery whose committing answer is damaged (seed ${SEED})`, () => {
+  it('asks again and finishes the committed debit once', async () => {
+    const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');
+    const l = await line(1, 'ec');
+    try {
+      const card = cardOf(l.pool.cards, 'unionpay-debit-ec');
+      const torn = await tap(l.board, ride(card, [{ kind: 'remove-before-command',
+        command: commands }]));
+      expectTryAgain(torn, `torn tap, seed ${SEED}`);
+      expect(card.card.ledger(), `staged, not committed, seed ${SEED}`).toEqual([]);
+      const damaged = { ...card, card: committingAnswerDamaged(card.card, 0) } as RiderCard;
+      const again = await tap(l.board, ride(damaged));
+      const where = `re-tap: ${again.report?.result} ${again.report?.reason}, seed ${SEED}`;
+      expect(card.card.ledger().length, where).toBe(1);
+      expect(card.card.ledger()[0]?.recovered, where).toBe(true);
+      expect(again.report?.result, where).toBe('approved');
+      expect(again.report?.recovered, where).toBe(true);
+      expect(clearingsOf(l.board, card).map((c) => c.atc), where)
+        .toEqual([card.card.ledger()[0]?.atc]);
+      expect(l.board.journal.uncertainAll(), where).toEqual([]);
+      expectClean(l, where);
+    } finally {
+      l.board.dispose();
+    }
+  });
+});
 
 describe(`a torn record this kernel cannot load (seed ${SEED})`, () => {
   it('is left to the back office, and the card is served, not told to try again', async () => {
