@@ -159,16 +159,36 @@ function committingAnswerDamaged(inner: VirtualCard, afterPresentations: number)
   };
 }
 
+/**
+ * A fresh EC line whose debit card tore as its committing READ RECORD was sent: staged on the
+ * card, not committed, an uncertain tap in the journal.
+ */
+async function stagedTear(): Promise<{ l: Line; card: RiderCard }> {
+  const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');
+  const l = await line(1, 'ec');
+  try {
+    const card = cardOf(l.pool.cards, 'unionpay-debit-ec');
+    const torn = await tap(l.board, ride(card, [{ kind: 'remove-before-command',
+      command: commands }]));
+    expectTryAgain(torn, `torn tap, seed ${SEED}`);
+    expect(card.card.ledger(), `staged, not committed, seed ${SEED}`).toEqual([]);
+    return { l, card };
+  } catch (error) {
+    l.board.dispose();
+    throw error;
+  }
+}
+
+/** Nothing left uncertain, the cards' ledgers match the journal, the kernel never trapped. */
+function expectSettled(l: Line, where: string): void {
+  expect(l.board.journal.uncertainAll(), where).toEqual([]);
+  expectClean(l, where);
+}
+
 describe(`a recovery whose committing answer is damaged (seed ${SEED})`, () => {
   it('asks again and finishes the committed debit once', async () => {
-    const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');
-    const l = await line(1, 'ec');
+    const { l, card } = await stagedTear();
     try {
-      const card = cardOf(l.pool.cards, 'unionpay-debit-ec');
-      const torn = await tap(l.board, ride(card, [{ kind: 'remove-before-command',
-        command: commands }]));
-      expectTryAgain(torn, `torn tap, seed ${SEED}`);
-      expect(card.card.ledger(), `staged, not committed, seed ${SEED}`).toEqual([]);
       const damaged = { ...card, card: committingAnswerDamaged(card.card, 0) } as RiderCard;
       const again = await tap(l.board, ride(damaged));
       const where = `re-tap: ${again.report?.result} ${again.report?.reason}, seed ${SEED}`;
@@ -178,8 +198,7 @@ describe(`a recovery whose committing answer is damaged (seed ${SEED})`, () => {
       expect(again.report?.recovered, where).toBe(true);
       expect(clearingsOf(l.board, card).map((c) => c.atc), where)
         .toEqual([card.card.ledger()[0]?.atc]);
-      expect(l.board.journal.uncertainAll(), where).toEqual([]);
-      expectClean(l, where);
+      expectSettled(l, where);
     } finally {
       l.board.dispose();
     }
@@ -188,14 +207,8 @@ describe(`a recovery whose committing answer is damaged (seed ${SEED})`, () => {
 
 describe(`a torn record this kernel cannot load (seed ${SEED})`, () => {
   it('is left to the back office, and the card is served, not told to try again', async () => {
-    const commands = await commandsOfCleanTap('unionpay-debit-ec', 'ec');
-    const l = await line(1, 'ec');
+    const { l, card } = await stagedTear();
     try {
-      const card = cardOf(l.pool.cards, 'unionpay-debit-ec');
-      // Pulled as the committing READ RECORD is sent: staged, not committed, uncertain.
-      const torn = await tap(l.board, ride(card, [{ kind: 'remove-before-command',
-        command: commands }]));
-      expectTryAgain(torn, `torn tap, seed ${SEED}`);
       const [first] = l.board.journal.uncertainAll();
       if (first === undefined) throw new Error('no uncertain tap');
       // Another build's record of the same tap: newer, so tried first.
@@ -214,8 +227,7 @@ describe(`a torn record this kernel cannot load (seed ${SEED})`, () => {
       const reconciled = scan.records.flatMap((r) => r.entry.kind === 'reconciled'
         ? [[r.entry.targetSeq, r.entry.outcome]] : []);
       expect(reconciled, where).toEqual([[written.value.seq, 'unresolved']]);
-      expect(l.board.journal.uncertainAll(), where).toEqual([]);
-      expectClean(l, where);
+      expectSettled(l, where);
     } finally {
       l.board.dispose();
     }
