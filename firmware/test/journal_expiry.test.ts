@@ -30,6 +30,14 @@ async function open(sim: StorageSim, clock: JumpClock): Promise<Journal> {
   return opened.value.journal;
 }
 
+/** A new journal on its own simulated medium (`totalBytes`, seeded) and wall clock. */
+async function fresh(seed: number, totalBytes = 1 << 25)
+  : Promise<{ sim: StorageSim; clock: JumpClock; journal: Journal }> {
+  const sim = new StorageSim({ totalBytes, prng: newPrng(seed), tornModes: ['prefix'] });
+  const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
+  return { sim, clock, journal: await open(sim, clock) };
+}
+
 async function append(journal: Journal, entry: JournalEntry): Promise<JournalRecord> {
   const written = await journal.append(entry);
   if (!written.ok) throw new Error(`${entry.kind}: ${written.detail}`);
@@ -94,9 +102,9 @@ function exported(sim: StorageSim, type: string): number[] {
 
 describe('open taps whose card never came back', () => {
   it('endTheirWatchAfter30DaysAnd5000Records_notOnAClockJumpAlone', async () => {
-    const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(3), tornModes: ['prefix'] });
-    const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
-    let journal = await open(sim, clock);
+    const opened = await fresh(3);
+    const { sim, clock } = opened;
+    let journal = opened.journal;
     const lost = await append(journal, pending(1));
     const torn = await append(journal, uncertainTorn(2));
     const [tunionGrey] = tunionEntries(1, 17, null);
@@ -134,9 +142,7 @@ describe('open taps whose card never came back', () => {
     // A pending is exported only while open: ended before the depot holds its line, the tap
     // (card, amount, recovery) would never reach the back office, only a reconciled line
     // naming a seq the depot never got. Offline: 30 days and 5,000 records, or past the cap.
-    const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(9), tornModes: ['prefix'] });
-    const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
-    const journal = await open(sim, clock);
+    const { sim, clock, journal } = await fresh(9);
     const lost = await append(journal, pending(1));
     const torn = await append(journal, uncertainTorn(2));
     await settledTaps(journal, 100, OPEN_TAP_WATCH_RECORDS);
@@ -158,9 +164,7 @@ describe('open taps whose card never came back', () => {
   }, 60_000);
 
   it(`keepAtMost${OPEN_TAPS_MAX}_theOldestLetGoFirst`, async () => {
-    const sim = new StorageSim({ totalBytes: 1 << 25, prng: newPrng(5), tornModes: ['prefix'] });
-    const clock = new JumpClock(new ClockSim(WALL_EPOCH_MS));
-    const journal = await open(sim, clock);
+    const { sim, journal } = await fresh(5);
     const seqs: number[] = [];
     for (let n = 1; n <= OPEN_TAPS_MAX + 3; n += 1) {
       const entry = n % 2 === 0 ? pending(n) : tunionEntries(n, n, null)[0];
@@ -175,8 +179,7 @@ describe('open taps whose card never came back', () => {
   }, 60_000);
 
   it('aReconciledRecordMayNotSettleAGreyAsDebitedOrNameAFinal', async () => {
-    const sim = new StorageSim({ totalBytes: 1 << 22, prng: newPrng(7), tornModes: ['prefix'] });
-    const journal = await open(sim, new JumpClock(new ClockSim(WALL_EPOCH_MS)));
+    const { journal } = await fresh(7, 1 << 22);
     const [tunionGrey] = tunionEntries(4, 9, null);
     const grey = await append(journal, tunionGrey);
     for (const outcome of ['debited', 'not_debited'] as const) {
