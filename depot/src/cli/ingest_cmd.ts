@@ -68,9 +68,9 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     return EXIT_KEYS;
   }
   const digest = await ingestDigestCheck(file);
-  if (digest.kind === 'refused') {
+  if (digest.kind === 'refused' || digest.kind === 'unreadable') {
     io.err(`shuaka depot ingest: ${digest.why}: nothing stored`);
-    return EXIT_INGEST_DIGEST;
+    return digest.kind === 'refused' ? EXIT_INGEST_DIGEST : EXIT_FAILED;
   }
   if (digest.kind === 'absent') {
     io.err(`shuaka depot ingest: no ${file}.sha256: the file's integrity is not checked`);

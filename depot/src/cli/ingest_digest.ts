@@ -12,7 +12,9 @@ export type IngestDigest =
   | { readonly kind: 'matches' }
   /** No FILE.sha256 (stdout exports, older builds): the file is taken unchecked. */
   | { readonly kind: 'absent' }
-  | { readonly kind: 'refused'; readonly why: string };
+  | { readonly kind: 'refused'; readonly why: string }
+  /** FILE itself cannot be read: the ingest's own "FILE unreadable" (exit 1). */
+  | { readonly kind: 'unreadable'; readonly why: string };
 
 /** The file's lines must not be stored when this is 'refused'. Never throws. */
 export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
@@ -33,7 +35,7 @@ export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
   try {
     actual = await fileSha256(file);
   } catch (error) {
-    return { kind: 'refused', why: `cannot read ${file}: ${(error as Error).message}` };
+    return { kind: 'unreadable', why: `cannot read ${file}: ${(error as Error).message}` };
   }
   if (actual !== expected) {
     return {

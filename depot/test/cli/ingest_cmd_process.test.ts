@@ -253,5 +253,12 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
       TERMINAL, moved);
     expect(malformed.status).toBe(5);
     expect(malformed.stderr).toMatch(/is not a sha256sum line/);
+    // A digest without its file: FILE unreadable, exit 1 as without a digest.
+    rmSync(moved);
+    copyFileSync(`${exportFile}.sha256`, `${moved}.sha256`);
+    const missing = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, moved);
+    expect(missing.status, missing.stderr).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*moved-.*\.jsonl: ENOENT/);
   }, 300_000);
 });
