@@ -5,6 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { SEQ_MAX } from '../../../firmware/src/app/journal/journal_records.js';
 import { BatchError } from '../ingest/batch_error.js';
 import { batchStore } from '../ingest/batch_store.js';
@@ -84,7 +85,8 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
         + `${terminal === null ? 'not registered' : 'revoked'}: nothing stored`);
       return EXIT_FAILED;
     }
-    return await ingestFile(db, vault, { terminalId, file, batchLines }, io);
+    const checked = digest.kind === 'matches' ? digest.bytes : null;
+    return await ingestFile(db, vault, { terminalId, file, checked, batchLines }, io);
   } catch (error) {
     if (!(error instanceof DepotStoreError)) throw error;
     io.err(`shuaka depot ingest: database: ${error.message}`);
@@ -97,6 +99,8 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
 interface IngestJob {
   readonly terminalId: string;
   readonly file: string;
+  /** FILE's bytes as its digest was checked on them; null: FILE unchecked, read from disk. */
+  readonly checked: Buffer | null;
   readonly batchLines: number;
 }
 
@@ -116,12 +120,9 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
   const totals: Totals = { batches: 0, lines: 0, stored: 0, duplicates: 0, throughSeq: 0 };
   let batch: { values: unknown[]; lineNumbers: number[] } = { values: [], lineNumbers: [] };
   let lineNumber = 0;
-  const input = createReadStream(job.file, { encoding: 'utf8' });
-  const opened = new Promise<string | null>((resolve) => {
-    input.once('open', () => resolve(null));
-    input.once('error', (error) => resolve(error.message));
-  });
-  const failed = await opened;
+  const input = job.checked === null ? createReadStream(job.file, { encoding: 'utf8' })
+    : Readable.from(chunksOf(job.checked));
+  const failed = job.checked === null ? await opened(input) : null;
   if (failed !== null) {
     io.err(`shuaka depot ingest: cannot read ${job.file}: ${failed}`);
     return EXIT_FAILED;
@@ -150,6 +151,19 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
   const held = await storedThroughSeq(db, job.terminalId);
   io.out(`the depot holds terminal ${job.terminalId} through seq ${held}`);
   return EXIT_OK;
+}
+
+/** `bytes` in slices (one string of a whole large file would exceed V8's string length). */
+function* chunksOf(bytes: Buffer): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += 1 << 16) yield bytes.subarray(at, at + (1 << 16));
+}
+
+/** Null once the stream's file is open, or why it cannot be. */
+function opened(input: Readable): Promise<string | null> {
+  return new Promise((resolve) => {
+    input.once('open', () => resolve(null));
+    input.once('error', (error) => resolve(error.message));
+  });
 }
 
 /** A line's JSON, or a marker batchValidate refuses at that line. */

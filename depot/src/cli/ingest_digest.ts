@@ -4,12 +4,15 @@
 // the issuer and end as a debt and a deny-list entry on the rider's genuine card.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** What the digest file said of FILE. */
 export type IngestDigest =
-  | { readonly kind: 'matches' }
+  /**
+   * `bytes` are FILE as read once and checked: the ingest stores these, never FILE read again
+   * (replaced or rewritten after the check, a FIFO, a file still being copied).
+   */
+  | { readonly kind: 'matches'; readonly bytes: Buffer }
   /** No FILE.sha256 (stdout exports, older builds): the file is taken unchecked. */
   | { readonly kind: 'absent' }
   | { readonly kind: 'refused'; readonly why: string }
@@ -31,12 +34,13 @@ export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
   if (expected === undefined) {
     return { kind: 'refused', why: `${digestPath} is not a sha256sum line (HEX  NAME)` };
   }
-  let actual: string;
+  let bytes: Buffer;
   try {
-    actual = await fileSha256(file);
+    bytes = await readFile(file);
   } catch (error) {
     return { kind: 'unreadable', why: `cannot read ${file}: ${(error as Error).message}` };
   }
+  const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== expected) {
     return {
       kind: 'refused',
@@ -44,11 +48,5 @@ export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
         + 'it changed after the export, in transfer or on the medium; export it again',
     };
   }
-  return { kind: 'matches' };
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return { kind: 'matches', bytes };
 }

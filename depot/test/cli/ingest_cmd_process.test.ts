@@ -3,9 +3,9 @@
 // here: batchPrepare then batchStoreSealed), a second ingest stores nothing new, a salvaged
 // file stores the intact records, and unknown or revoked terminals and bad lines are refused,
 // as is a file that no longer matches the FILE.sha256 its export wrote (checked by coreutils'
-// sha256sum too).
+// sha256sum too); what is stored is the bytes checked, not FILE read again (a FIFO).
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,35 @@ const dbs = depotEngines(temp);
 let exportFile = '';
 let salvagedFile = '';
 let damagedSeq = 0;
+
+/** `shuaka ARGS` run to its end without blocking this process (a FIFO writer runs beside). */
+function shuakaAsync(...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+}
+
+/**
+ * Writes `first` to the FIFO `path`, waits until its reader has closed it, then writes
+ * `second` to whoever opens it next: a file that is one thing when read once and another
+ * when read again. A subprocess, so that its blocking opens never stall the test.
+ */
+function fifoWriter(path: string, first: string, second: string) {
+  const script = `
+    const fs = require('node:fs');
+    const [path, a, b] = process.argv.slice(1);
+    fs.writeFileSync(path, fs.readFileSync(a));
+    for (;;) {
+      let fd;
+      try { fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); }
+      catch (e) { if (e.code === 'ENXIO') break; throw e; }
+      fs.closeSync(fd);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    fs.writeFileSync(path, fs.readFileSync(b));`;
+  return spawn(process.execPath, ['-e', script, path, first, second], { stdio: 'ignore' });
+}
 
 function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT,
@@ -260,5 +289,31 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
       TERMINAL, moved);
     expect(missing.status, missing.stderr).toBe(1);
     expect(missing.stderr).toMatch(/cannot read .*moved-.*\.jsonl: ENOENT/);
+  }, 300_000);
+
+  it('storesTheBytesItChecked_notAFileThatChangedAfterTheCheck', async () => {
+    const db = await target(`digest_race_${name}`);
+    await depotDb(db);
+    const all = lines(exportFile);
+    const at = all.findIndex((line) => /9F2608[0-9A-F]{16}/.test(line));
+    const arqc = /9F2608([0-9A-F]{16})/.exec(all[at] ?? '')?.[1] ?? '';
+    const changedArqc = `${arqc[0] === '0' ? '1' : '0'}${arqc.slice(1)}`;
+    const changed = join(temp, `changed-${name}.jsonl`);
+    writeFileSync(changed, readFileSync(exportFile, 'utf8').replace(arqc, changedArqc));
+    // FILE is the exported bytes when the digest is checked, the changed ones if read again.
+    const fifo = join(temp, `fifo-${name}.jsonl`);
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    copyFileSync(`${exportFile}.sha256`, `${fifo}.sha256`);
+    const writer = fifoWriter(fifo, exportFile, changed);
+    try {
+      const run = await shuakaAsync('depot', 'ingest', '--db', db, '--dir', depotDir,
+        '--terminal', TERMINAL, fifo);
+      expect(run.status, run.stderr).toBe(0);
+      const stored = JSON.stringify(await taps(db));
+      expect(stored).not.toContain(changedArqc);
+      expect(stored).toContain(arqc);
+    } finally {
+      writer.kill();
+    }
   }, 300_000);
 });
