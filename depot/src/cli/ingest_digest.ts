@@ -29,8 +29,10 @@ export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     return { kind: 'refused', why: `cannot read ${digestPath}: ${(error as Error).message}` };
   }
-  // sha256sum's line: 64 hex digits, a space, a space or '*' (binary mode), the file name.
-  const expected = /^([0-9a-fA-F]{64}) [ *]\S/.exec(text)?.[1]?.toLowerCase();
+  // sha256sum's line: 64 hex digits, a space, a space or '*' (binary mode), the file name,
+  // with a backslash first when sha256sum escaped a backslash or newline in the name (the
+  // name is not compared).
+  const expected = /^\\?([0-9a-fA-F]{64}) [ *]\S/.exec(text)?.[1]?.toLowerCase();
   if (expected === undefined) {
     return { kind: 'refused', why: `${digestPath} is not a sha256sum line (HEX  NAME)` };
   }

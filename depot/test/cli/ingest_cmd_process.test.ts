@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPrepare } from '../../src/ingest/batch_seal.js';
 import { batchStoreSealed } from '../../src/ingest/batch_store.js';
@@ -277,6 +277,15 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
     expect(stored.status, stored.stderr).toBe(0);
     expect(stored.stderr).toBe('');
     expect((await taps(db)).length).toBe(all.length);
+    // A name with a backslash: sha256sum escapes its line ('\\' first); still a digest line.
+    const escaped = join(temp, `back\\slash-${name}.jsonl`);
+    copyFileSync(exportFile, escaped);
+    const sum = spawnSync('sha256sum', [basename(escaped)], { cwd: temp, encoding: 'utf8' });
+    expect(sum.stdout.startsWith('\\')).toBe(true);
+    writeFileSync(`${escaped}.sha256`, sum.stdout);
+    const escapedRun = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, escaped);
+    expect(escapedRun.status, escapedRun.stderr).toBe(0);
     writeFileSync(`${moved}.sha256`, 'not a digest\n');
     const malformed = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
       TERMINAL, moved);
