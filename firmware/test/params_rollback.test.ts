@@ -77,6 +77,12 @@ async function writeSet(
   return path;
 }
 
+/** `shuaka params install` of `source` into `root`, with the test fleet's deny key. */
+function install(state: string, source: string, root: string): ReturnType<typeof shuaka> {
+  return shuaka('params', 'install', '--pub', pubPath, '--deny-key', writeTestDenyKey(dir),
+    '--floor', state, source, root);
+}
+
 function shuaka(...args: string[]): { code: number | null; out: string; err: string } {
   const run = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
   return { code: run.status, out: run.stdout, err: run.stderr };
@@ -88,17 +94,17 @@ describe('params rollback (subprocess)', () => {
     const v1 = await writeSet('v1', 1);
     const root = join(dir, 'root');
     const state = join(dir, 'journal');
-    const first = shuaka('params', 'install', '--pub', pubPath, '--floor', state, v2, root);
+    const first = install(state, v2, root);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toMatch(/installed version 2: active in slot_a/);
-    const older = shuaka('params', 'install', '--pub', pubPath, '--floor', state, v1, root);
+    const older = install(state, v1, root);
     expect(older.code).toBe(3);
     expect(older.err).toMatch(/version 1 is older than version 2, already installed/);
     const verify = shuaka('params', 'verify', '--pub', pubPath, '--floor', state, v1);
     expect(verify.code).toBe(3);
     // Deleting or replacing the parameter root does not reset the floor (it lives in state).
     rmSync(root, { recursive: true });
-    const afresh = shuaka('params', 'install', '--pub', pubPath, '--floor', state, v1, root);
+    const afresh = install(state, v1, root);
     expect(afresh.code).toBe(3);
     // Same version, other content: refused too; the very same set is a no-op.
     const other = await writeSet('v2b', 2, { terminalId: 'T0002', lineId: 'L42' });
@@ -110,8 +116,7 @@ describe('params rollback (subprocess)', () => {
     const v3 = await writeSet('v3', 3);
     const v2 = await writeSet('v2', 2);
     const state = join(dir, 'journal');
-    expect(shuaka('params', 'install', '--pub', pubPath, '--floor', state, v3,
-      join(dir, 'root')).code).toBe(0);
+    expect(install(state, v3, join(dir, 'root')).code).toBe(0);
     const floorBefore = readFileSync(join(state, PARAMS_FLOOR_FILE));
     const run = shuaka('run', '--port', join(dir, 'no-tty'), '--params', v2,
       '--params-pub', pubPath, '--journal', state, '--deny-key', writeTestDenyKey(dir));
@@ -131,8 +136,7 @@ describe('params rollback (subprocess)', () => {
   it('corruptFloor_isRefusedExit4_neverResetSilently', async () => {
     const v1 = await writeSet('v1', 1);
     const state = join(dir, 'journal');
-    expect(shuaka('params', 'install', '--pub', pubPath, '--floor', state, v1,
-      join(dir, 'root')).code).toBe(0);
+    expect(install(state, v1, join(dir, 'root')).code).toBe(0);
     const path = join(state, PARAMS_FLOOR_FILE);
     writeFileSync(path, readFileSync(path, 'utf8').replace('"version": 1', '"version": 0'));
     expect(shuaka('params', 'verify', '--pub', pubPath, '--floor', state, v1).code).toBe(4);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
-  DENY_KEY_BYTES, type DenyKey, denyKeyCreate, denyKeyLoad,
+  DENY_KEY_BYTES, type DenyKey, denyKeyCreate, denyKeyDefaultPath, denyKeyLoad,
 } from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { FieldError } from '../app/params/json_fields.js';
@@ -43,7 +43,8 @@ ${PARAMS_INIT_USAGE}
       Install the signed set SRC_DIR (e.g. just downloaded) under ROOT power-safely: written
       to the inactive slot (ROOT/slot_a or slot_b), fsynced, verified, then switched by an
       atomic rename of ROOT/active; the floor in STATE_DIR is raised last. Run the validator
-      with --params ROOT --journal STATE_DIR.
+      with --params ROOT --journal STATE_DIR. The deny list must be made with the fleet deny
+      key FILE (default STATE_DIR/deny.key, where \`shuaka run\` looks), as the validator checks.
   shuaka params denylist-build --deny-key FILE IN.csv OUT.bin
       Build the deny list (deny_list.bin) from "PAN,PSN" lines (PSN as two digits, "01"; a
       first line "pan,psn" is skipped) and "tunion:SERIAL" lines (a T-Union card: the 20
@@ -208,7 +209,16 @@ async function paramsInstallCommand(argv: readonly string[], io: CliIo): Promise
   const [source, root] = args?.positionals ?? [];
   if (args === null || pubPath === undefined || stateDir === undefined) return usage(io);
   if (source === undefined || root === undefined || args.positionals.length !== 2) return usage(io);
-  const key = await trustLoad(pubPath, args.values['deny-key'], io);
+  // The validator checks the set's deny list against the fleet key (--deny-key, else
+  // STATE_DIR/deny.key); an install that skipped it could switch to a set the next start
+  // refuses, with the floor raised above the previous one: the bus out of service.
+  const denyPath = args.values['deny-key'] ?? denyKeyDefaultPath(stateDir);
+  if (args.values['deny-key'] === undefined && !(await stat(denyPath).catch(() => null))) {
+    io.err(`deny key ${denyPath} missing: the validator checks the set against the fleet's`
+      + ' deny key; put it there (shuaka run reads it by default) or pass --deny-key FILE');
+    return EXIT_FAILED;
+  }
+  const key = await trustLoad(pubPath, denyPath, io);
   if (key === null) return EXIT_FAILED;
   try {
     const installed = await paramsInstall(source, root, key, stateDir);

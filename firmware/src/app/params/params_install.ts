@@ -21,6 +21,9 @@ import {
   paramsFloorWrite, type WritePointHook,
 } from './params_floor.js';
 import { PARAMS_DISK, type ParamsDisk, type ParamsReads } from './params_disk.js';
+import {
+  manifestParse, manifestVerify, sha256Hex, type ParamsManifest,
+} from './params_manifest.js';
 import { paramsValidate, type ParamSet, type ParamsTrust } from './params_store.js';
 
 /** The pointer file of an installed root and its two slots. */
@@ -124,6 +127,8 @@ export async function paramsInstall(
     return { ok: false, kind: 'rollback', message: paramsFloorRefusal(floor, set.version) };
   }
   const current = await activeSlot(root, disk);
+  const belowActive = await activeRefusal(root, current, set, publicKey, disk);
+  if (belowActive !== null) return { ok: false, kind: 'rollback', message: belowActive };
   if (verdict === 'same' && current !== null) return { ok: true, set, slot: null };
   const slot: ParamsSlot = current === 'slot_a' ? 'slot_b' : 'slot_a';
   await slotWrite(disk, source, root, slot, hook);
@@ -161,6 +166,39 @@ async function slotWrite(
   }
   await fsyncDir(disk, dir, hook, slot);
   await fsyncDir(disk, root, hook, `${slot} entry`);
+}
+
+/**
+ * The refusal when the set in the active slot is signed and newer than `set`, or has its
+ * version with other content. The floor can lag the root (a floor file restored from a backup
+ * or removed, a cut before the floor write); the active slot's signed manifest does not. A
+ * manifest that does not read or verify is rot, left to the start-up fallback (null).
+ */
+async function activeRefusal(
+  root: string,
+  slot: ParamsSlot | null,
+  set: ParamSet,
+  trust: ParamsTrust,
+  reads: ParamsReads,
+): Promise<string | null> {
+  if (slot === null) return null;
+  let bytes: Buffer;
+  let manifest: ParamsManifest;
+  try {
+    bytes = await reads.read(join(root, slot, FILE_MANIFEST));
+    manifest = manifestParse(bytes);
+  } catch {
+    return null;
+  }
+  const publicKey = 'denyKey' in trust ? trust.publicKey : trust;
+  if (!manifestVerify(manifest, publicKey) || manifest.version < set.version) return null;
+  if (manifest.version > set.version) {
+    return `version ${set.version} is older than version ${manifest.version}, active in ${slot} `
+      + '(a rollback to an older set is refused)';
+  }
+  if (sha256Hex(bytes) === set.manifestSha256Hex) return null;
+  return `version ${set.version} is active in ${slot} with different content `
+    + `(manifest ${sha256Hex(bytes).slice(0, 16)}...): sign the new set with a higher version`;
 }
 
 /** The slot `active` names, or null when the root has none yet (or is a plain set). */
