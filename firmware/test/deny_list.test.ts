@@ -242,6 +242,40 @@ describe('deny list validation', () => {
     }
   });
 
+  it('orderCheck_comparesTheThreeWordsAsUnsignedNumbers_asBigIntsDo', () => {
+    // Records as (w0, w1, w2) little-endian u32 words; the truth: w0·2^64 + w1·2^32 + w2 as a
+    // BigInt must rise strictly. Words on both sides of 2^31, and ties on w0 and on w0 w1.
+    const H = 0x80000000;
+    const lists: [number, number, number][][] = [
+      [[H - 1, 0, 0], [H, 0, 0], [0xffffffff, 0, 0]],
+      [[5, 1, 0xffffffff], [5, 2, 0], [5, 2, 1]],
+      [[1, H - 1, 9], [1, H, 0], [2, 0, 0]],
+      [[H, 0, 0], [H - 1, 0, 0], [0xffffffff, 0, 0]],
+      [[5, 1, 0], [5, 2, 0], [5, 1, 9]],
+      [[5, 1, 0], [5, 2, 7], [5, 2, 7]],
+      [[1, 0, 0], [5, 2, H], [5, 2, H - 1]],
+      [[0xffffffff, 0xffffffff, 0xfffffffe], [0xffffffff, 0xffffffff, 0xffffffff], [0, 0, 0]],
+    ];
+    for (const words of lists) {
+      const crafted = image.slice();
+      const view = new DataView(crafted.buffer, crafted.byteOffset + HEADER);
+      words.forEach((record, i) => record.forEach((w, k) => view.setUint32(12 * i + 4 * k, w, true)));
+      rehash(crafted);
+      const key = ([w0, w1, w2]: [number, number, number]): bigint =>
+        (BigInt(w0) << 64n) + (BigInt(w1) << 32n) + BigInt(w2);
+      const firstBad = words.findIndex((r, i) => {
+        const before = words[i - 1];
+        return before !== undefined && key(r) <= key(before);
+      });
+      const loaded = DenyList.load(crafted, 'deny_list.bin');
+      const label = JSON.stringify(words);
+      expect(loaded.ok, label).toBe(firstBad < 0);
+      if (!loaded.ok) {
+        expect(loaded.error.message, label).toContain(`record[${firstBad}]: not strictly ascending`);
+      }
+    }
+  });
+
   it('anotherDenyKey_isRefusedAtBind_andAnUnboundListNeverAnswers', () => {
     const loaded = DenyList.load(image, 'deny_list.bin');
     if (!loaded.ok) throw new Error(loaded.error.message);

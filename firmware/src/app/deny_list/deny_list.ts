@@ -58,6 +58,8 @@ export interface DenyListLoadOptions {
   readonly fileDigestVerified?: boolean;
 }
 
+/** XOR of an int32 that orders it as its unsigned value. */
+const SIGN_BIT = 0x80000000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -249,20 +251,31 @@ function recordWords(records: Uint8Array): Uint32Array {
   return words;
 }
 
-/** Index of the first record not above its predecessor, or null. One pass, no allocation. */
+/**
+ * Index of the first record not above its predecessor, or null. One pass, no allocation.
+ * The words are read as int32 with the sign bit flipped, which orders them as their unsigned
+ * values: the loop stays on small integers (a u32 above 2^31 is a heap double in V8, and
+ * made this pass 5x slower: 160 against 33 ms at 10^7 records). Tokens are uniform, so the
+ * first word nearly always decides.
+ */
 function firstUnordered(words: Uint32Array, count: number): number | null {
-  let p0 = -1;
-  let p1 = 0;
-  let p2 = 0;
+  if (count === 0) return null;
+  const ints = new Int32Array(words.buffer, words.byteOffset, words.length);
   const end = count * DENY_LIST_RECORD_WORDS;
-  for (let at = 0; at < end; at += DENY_LIST_RECORD_WORDS) {
-    const w0 = words[at] ?? 0;
-    const w1 = words[at + 1] ?? 0;
-    const w2 = words[at + 2] ?? 0;
-    if (w0 < p0 || (w0 === p0 && (w1 < p1 || (w1 === p1 && w2 <= p2)))) {
-      return at / DENY_LIST_RECORD_WORDS;
+  let p0 = (ints[0] ?? 0) ^ SIGN_BIT;
+  let p1 = (ints[1] ?? 0) ^ SIGN_BIT;
+  let p2 = (ints[2] ?? 0) ^ SIGN_BIT;
+  for (let at = DENY_LIST_RECORD_WORDS; at < end; at += DENY_LIST_RECORD_WORDS) {
+    const w0 = (ints[at] ?? 0) ^ SIGN_BIT;
+    if (w0 > p0) {
+      p0 = w0;
+      p1 = (ints[at + 1] ?? 0) ^ SIGN_BIT;
+      p2 = (ints[at + 2] ?? 0) ^ SIGN_BIT;
+      continue;
     }
-    p0 = w0;
+    const w1 = (ints[at + 1] ?? 0) ^ SIGN_BIT;
+    const w2 = (ints[at + 2] ?? 0) ^ SIGN_BIT;
+    if (w0 < p0 || w1 < p1 || (w1 === p1 && w2 <= p2)) return at / DENY_LIST_RECORD_WORDS;
     p1 = w1;
     p2 = w2;
   }
