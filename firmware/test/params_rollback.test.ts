@@ -110,6 +110,15 @@ describe('params rollback (subprocess)', () => {
     const other = await writeSet('v2b', 2, { terminalId: 'T0002', lineId: 'L42' });
     expect(shuaka('params', 'verify', '--pub', pubPath, '--floor', state, other).code).toBe(3);
     expect(shuaka('params', 'verify', '--pub', pubPath, '--floor', state, v2).code).toBe(0);
+    // A mistyped floor directory is no "floor not set yet": the older set is not passed.
+    const typo = shuaka('params', 'verify', '--pub', pubPath, '--floor', `${state}x`, v1);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toBe(`REFUSED: --floor ${state}x is not a directory (a validator's `
+      + 'journal directory)\n');
+    // A missing source names it once, with nothing empty before it.
+    const missing = install(state, join(dir, 'no-such-set'), root);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(new RegExp(`^REFUSED: ${join(dir, 'no-such-set')}: cannot list: `));
   });
 
   it('run_withAnOlderSetThanTheFloor_refusesToStart_andWritesNothing', async () => {

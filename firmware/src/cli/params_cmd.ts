@@ -174,6 +174,11 @@ async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<
 
 /** Compares `set` with the floor in `stateDir` (read only). */
 async function floorCheck(stateDir: string, set: ParamSet, io: CliIo): Promise<number> {
+  // A mistyped STATE_DIR would read as "no floor yet" and pass any version.
+  if (!(await stat(stateDir).catch(() => null))?.isDirectory()) {
+    io.err(`REFUSED: --floor ${stateDir} is not a directory (a validator's journal directory)`);
+    return EXIT_FAILED;
+  }
   const read = await paramsFloorRead(stateDir);
   if (read.kind === 'corrupt') {
     io.err(`REFUSED: version floor in ${stateDir} unreadable: ${read.detail}`);

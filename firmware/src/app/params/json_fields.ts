@@ -12,7 +12,7 @@ export class FieldError extends Error {
     readonly field: string,
     readonly reason: string,
   ) {
-    super(`${file}: ${field === '' ? '' : `${field}: `}${reason}`);
+    super(`${file === '' ? '' : `${file}: `}${field === '' ? '' : `${field}: `}${reason}`);
     this.name = 'FieldError';
   }
 }

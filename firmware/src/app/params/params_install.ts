@@ -68,7 +68,7 @@ export async function paramsLoadDir(
   reads: ParamsReads = PARAMS_DISK,
 ): Promise<ParamSet> {
   const names = await reads.list(dir).catch((error: unknown) => {
-    throw new FieldError('', '', `cannot list ${dir}: ${describe(error)}`);
+    throw new FieldError(dir, '', `cannot list: ${describe(error)}`);
   });
   const optional = PARAMS_FILES_OPTIONAL.filter((name) => names.includes(name));
   const expected = [...PARAMS_FILES, FILE_MANIFEST, ...optional];
