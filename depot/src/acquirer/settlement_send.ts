@@ -182,14 +182,21 @@ async function applyAnswer(
   const state = code === RC_APPROVED
     ? (mti === ACQUIRER_MTI.advice ? 'cleared' : 'authorised')
     : code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice ? 'duplicate' : 'declined';
+  // A tap voided while its message was out is no longer `sent` and stays voided.
+  const answered: number[] = [];
   for (const tapId of tapIds) {
-    await db.run("UPDATE taps SET state = $1 WHERE id = $2 AND state = 'sent'", [state, tapId]);
+    const changed = await db.run(
+      "UPDATE taps SET state = $1 WHERE id = $2 AND state = 'sent'", [state, tapId]);
+    if (changed > 0) answered.push(tapId);
   }
-  if (state === 'declined') await debtOpen(db, row, tapIds, code, now);
+  if (state === 'declined' && answered.length > 0) await debtOpen(db, row, answered, code, now);
   return true;
 }
 
-/** A decline: the card owes the amount and goes on the deny list until it is repaid. */
+/**
+ * A decline: the card owes the fares of `tapIds` (the message's taps not voided meanwhile: a
+ * voided fare is owed by nobody) and goes on the deny list until it is repaid.
+ */
 async function debtOpen(
   db: DepotDb,
   row: DepotRow,
@@ -197,12 +204,15 @@ async function debtOpen(
   code: string,
   now: number,
 ): Promise<void> {
-  const tap = (await db.query('SELECT pan_token, psn FROM taps WHERE id = $1',
-    [tapIds[0] ?? 0]))[0];
+  const taps = await db.query(
+    `SELECT id, pan_token, psn, amount_minor FROM taps WHERE id IN (${
+      tapIds.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY id`, [...tapIds]);
+  const tap = taps[0];
   if (tap === undefined) throw new Error(`message ${num(row, 'id')}: tap missing`);
   await debtAdd(db, {
-    panToken: text(tap, 'pan_token'), psn: text(tap, 'psn'), amountMinor: num(row, 'amount_minor'),
-    tapId: tapIds[0] ?? 0, reason: `issuer declined ${code}`,
+    panToken: text(tap, 'pan_token'), psn: text(tap, 'psn'),
+    amountMinor: taps.reduce((sum, t) => sum + num(t, 'amount_minor'), 0),
+    tapId: num(tap, 'id'), reason: `issuer declined ${code}`,
   }, now);
 }
 
