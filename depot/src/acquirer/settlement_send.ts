@@ -20,6 +20,13 @@ export interface SendResult {
   readonly declined: number;
   /** Debt recoveries approved. */
   readonly recovered: number;
+  /** Reversals (0400) the acquirer approved: the voided fare given back. */
+  readonly reversed: number;
+  /**
+   * Reversals the acquirer answered with a refusal (`25` original not found, `12`, `30`...):
+   * the rider is still charged for a voided tap; the operator refunds by hand.
+   */
+  readonly reversalsRefused: number;
   /** Rows still pending: the link failed or the answer was transient. */
   readonly unanswered: number;
 }
@@ -57,7 +64,8 @@ export async function settlementSend(
        t.icc_data_hex, t.terminal_id, t.transaction_date, t.transaction_time
      FROM acquirer_messages m JOIN taps t ON t.id = m.tap_id
      WHERE m.state = 'pending' ORDER BY m.id`);
-  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, unanswered: 0 };
+  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, reversed: 0,
+    reversalsRefused: 0, unanswered: 0 };
   for (let at = 0; at < rows.length; at += options.window) {
     const slice = rows.slice(at, at + options.window);
     const outcomes = await Promise.all(slice.map((row) => sendOne(db, link, row, options)));
@@ -67,12 +75,15 @@ export async function settlementSend(
       if (outcome === 'approved') counts.approved += 1;
       if (outcome === 'declined') counts.declined += 1;
       if (outcome === 'recovered') counts.recovered += 1;
+      if (outcome === 'reversed') counts.reversed += 1;
+      if (outcome === 'reversal-refused') counts.reversalsRefused += 1;
     }
   }
   return counts;
 }
 
-type Outcome = 'approved' | 'declined' | 'recovered' | 'other' | 'unanswered';
+type Outcome = 'approved' | 'declined' | 'recovered' | 'reversed' | 'reversal-refused' | 'other'
+  | 'unanswered';
 
 async function sendOne(
   db: DepotDb,
@@ -99,7 +110,7 @@ async function sendOne(
   const applied = await db.transaction((tx) => applyAnswer(tx, row, answer, options));
   if (!applied) return 'other';
   const mti = text(row, 'mti');
-  if (mti === ACQUIRER_MTI.reversal) return 'other';
+  if (mti === ACQUIRER_MTI.reversal) return code === RC_APPROVED ? 'reversed' : 'reversal-refused';
   if (mti === ACQUIRER_MTI.recovery) return code === RC_APPROVED ? 'recovered' : 'other';
   return code === RC_APPROVED ? 'approved' : 'declined';
 }

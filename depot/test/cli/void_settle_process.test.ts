@@ -56,7 +56,8 @@ async function acquirerSim(seed: number): Promise<{ at: string; stop: () => Prom
   };
 }
 
-async function sql(dbPath: string, query: string): Promise<Record<string, unknown>[]> {
+async function sql(dbPath: string, query: string):
+  Promise<readonly Record<string, unknown>[]> {
   const db = await openDepotDb(dbPath, Date.now());
   try {
     return await db.query(query);
@@ -123,5 +124,37 @@ describe(`depot tap void against settle, as processes (seed ${SEED})`, () => {
       .reduce((sum, line) => sum + Number((JSON.parse(line) as { amountMinor: number })
         .amountMinor), 0);
     expect(total).toBe(owed.reduce((sum, o) => sum + Number(o['owed']), 0));
+  }, 120_000);
+
+  // A reversal the acquirer refuses (here `25`: a restarted acquirer no longer knows the
+  // original) leaves the rider charged. The run's line used to count it as one more answer,
+  // like a reversal done, exit 0: nothing told the operator to refund by hand.
+  it('reversalRefused_isCountedApartFromReversed_inTheSettleLine', async () => {
+    const db = copyOf('refused.sqlite');
+    const settle = (at: string): Record<string, unknown> => {
+      const run = shuaka('depot', 'settle', '--db', db, '--dir', depotDir, '--acquirer', at);
+      ok(run);
+      return JSON.parse(run.out) as Record<string, unknown>;
+    };
+    const first = await acquirerSim(SEED);
+    const [a, b] = (await sql(db, `SELECT id FROM taps WHERE type = 'clearing'
+      AND duplicate_of IS NULL ORDER BY id LIMIT 2`)).map((row) => String(row['id']));
+    try {
+      expect(settle(first.at)).toMatchObject({ declined: 0, reversed: 0, reversalsRefused: 0 });
+      ok(shuaka('depot', 'tap', 'void', '--db', db, '--id', a ?? ''));
+      expect(settle(first.at)).toMatchObject({ answered: 1, reversed: 1, reversalsRefused: 0 });
+      ok(shuaka('depot', 'tap', 'void', '--db', db, '--id', b ?? ''));
+    } finally {
+      await first.stop();
+    }
+    const second = await acquirerSim(SEED);
+    try {
+      expect(settle(second.at)).toMatchObject({ answered: 1, reversed: 0, reversalsRefused: 1 });
+    } finally {
+      await second.stop();
+    }
+    const rows = await sql(db, `SELECT response_code FROM acquirer_messages WHERE mti = '0400'
+      ORDER BY id`);
+    expect(rows.map((r) => r['response_code'])).toEqual(['00', '25']);
   }, 120_000);
 });
