@@ -157,4 +157,32 @@ describe(`depot tap void against settle, as processes (seed ${SEED})`, () => {
       ORDER BY id`);
     expect(rows.map((r) => r['response_code'])).toEqual(['00', '25']);
   }, 120_000);
+
+  // A declined tap voided after its card's debt was repaid (at a counter, or by a recovery):
+  // nothing is left to take off, the rider paid a fare now voided and is owed a refund. The
+  // void used to answer `debt-reduced` all the same.
+  it('declinedTapVoidedAfterRepayment_saysTheDebtWasRepaid_notReduced', async () => {
+    const db = copyOf('repaid.sqlite');
+    const sim = await acquirerSim(SEED + 1);
+    try {
+      ok(shuaka('depot', 'settle', '--db', db, '--dir', depotDir, '--acquirer', sim.at));
+    } finally {
+      await sim.stop();
+    }
+    const [repaid, owing] = await sql(db, `SELECT MIN(t.id) AS id, t.pan_token, t.psn
+      FROM taps t JOIN debts d ON d.pan_token = t.pan_token AND d.psn = t.psn
+      WHERE t.state = 'declined' AND d.state = 'open' GROUP BY t.pan_token, t.psn
+      ORDER BY MIN(t.id) LIMIT 2`);
+    ok(shuaka('depot', 'debt', 'repay', '--db', db, '--pan-token', String(repaid?.['pan_token']),
+      '--psn', String(repaid?.['psn'])));
+    const afterRepay = shuaka('depot', 'tap', 'void', '--db', db, '--id', String(repaid?.['id']));
+    ok(afterRepay);
+    expect(JSON.parse(afterRepay.out)).toMatchObject({ outcome: 'voided-debt-repaid' });
+    const stillOwed = shuaka('depot', 'tap', 'void', '--db', db, '--id', String(owing?.['id']));
+    ok(stillOwed);
+    expect(JSON.parse(stillOwed.out)).toMatchObject({ outcome: 'debt-reduced' });
+    const states = await sql(db, `SELECT state FROM taps WHERE id IN (${String(repaid?.['id'])},
+      ${String(owing?.['id'])}) ORDER BY id`);
+    expect(states.map((r) => r['state'])).toEqual(['voided', 'voided']);
+  }, 120_000);
 });
