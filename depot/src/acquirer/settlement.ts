@@ -17,6 +17,9 @@ export interface SettlementRun {
   readonly approved: number;
   readonly declined: number;
   readonly recovered: number;
+  /** Reversals approved, and refused (a voided fare still charged: see SendResult). */
+  readonly reversed: number;
+  readonly reversalsRefused: number;
   readonly unanswered: number;
 }
 
@@ -32,7 +35,7 @@ export async function settleOnce(
   passesMax = 16,
 ): Promise<SettlementRun> {
   const total = { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0,
-    declined: 0, recovered: 0, unanswered: 0 };
+    declined: 0, recovered: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
   for (let pass = 0; pass < passesMax; pass += 1) {
     total.recoveriesQueued += await recoveryPlan(db, options);
     const plan = await settlementPlan(db, options);
@@ -43,6 +46,8 @@ export async function settleOnce(
     total.approved += sent.approved;
     total.declined += sent.declined;
     total.recovered += sent.recovered;
+    total.reversed += sent.reversed;
+    total.reversalsRefused += sent.reversalsRefused;
     total.unanswered = sent.unanswered;
     if (sent.answered === 0 || sent.unanswered > 0) break;
   }

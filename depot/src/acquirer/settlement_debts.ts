@@ -66,6 +66,11 @@ export type VoidOutcome =
   | 'reversal-queued'
   /** Declined: its amount is taken off the debt (closed when nothing is left). */
   | 'debt-reduced'
+  /**
+   * Declined, but the card has no open debt left (repaid at a counter or by a recovery): the
+   * tap is voided and the rider, who paid its fare, is owed a refund by hand.
+   */
+  | 'voided-debt-repaid'
   | 'already-voided'
   | 'not-found'
   /** A duplicate or non-clearing record: nothing was counted, nothing to void. */
@@ -83,8 +88,8 @@ export async function tapVoid(db: DepotDb, tapId: number, nowMs: number): Promis
     await tx.run("UPDATE taps SET state = 'voided' WHERE id = $1", [tapId]);
     if (state === 'new') return 'voided-unsent';
     if (state === 'declined') {
-      await debtReduce(tx, tapId, num(tap, 'amount_minor'), nowMs);
-      return 'debt-reduced';
+      const reduced = await debtReduce(tx, tapId, num(tap, 'amount_minor'), nowMs);
+      return reduced ? 'debt-reduced' : 'voided-debt-repaid';
     }
     const original = await originalOf(tx, tapId);
     await tx.run(
@@ -109,15 +114,17 @@ async function originalOf(db: DepotDb, tapId: number): Promise<number> {
   throw new Error(`tap ${tapId} was sent but has no message row`);
 }
 
+/** Takes a voided tap's fare off its card's open debt; false when none is open. */
 async function debtReduce(db: DepotDb, tapId: number, amountMinor: number, nowMs: number):
-  Promise<void> {
+  Promise<boolean> {
   // The card's one open debt (migration 2), which this tap's decline opened or added to.
   const debt = (await db.query(
     `SELECT d.id, d.amount_minor FROM debts d JOIN taps t ON t.pan_token = d.pan_token
        AND COALESCE(t.psn, '') = d.psn WHERE t.id = $1 AND d.state = 'open'`, [tapId]))[0];
-  if (debt === undefined) return;
+  if (debt === undefined) return false;
   const left = num(debt, 'amount_minor') - amountMinor;
   await db.run('UPDATE debts SET amount_minor = $1 WHERE id = $2',
     [Math.max(0, left), num(debt, 'id')]);
   if (left <= 0) await debtRepaid(db, num(debt, 'id'), nowMs);
+  return true;
 }

@@ -20,6 +20,13 @@ export interface SendResult {
   readonly declined: number;
   /** Debt recoveries approved. */
   readonly recovered: number;
+  /** Reversals (0400) the acquirer approved: the voided fare given back. */
+  readonly reversed: number;
+  /**
+   * Reversals the acquirer answered with a refusal (`25` original not found, `12`, `30`...):
+   * the rider is still charged for a voided tap; the operator refunds by hand.
+   */
+  readonly reversalsRefused: number;
   /** Rows still pending: the link failed or the answer was transient. */
   readonly unanswered: number;
 }
@@ -57,7 +64,8 @@ export async function settlementSend(
        t.icc_data_hex, t.terminal_id, t.transaction_date, t.transaction_time
      FROM acquirer_messages m JOIN taps t ON t.id = m.tap_id
      WHERE m.state = 'pending' ORDER BY m.id`);
-  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, unanswered: 0 };
+  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, reversed: 0,
+    reversalsRefused: 0, unanswered: 0 };
   for (let at = 0; at < rows.length; at += options.window) {
     const slice = rows.slice(at, at + options.window);
     const outcomes = await Promise.all(slice.map((row) => sendOne(db, link, row, options)));
@@ -67,12 +75,15 @@ export async function settlementSend(
       if (outcome === 'approved') counts.approved += 1;
       if (outcome === 'declined') counts.declined += 1;
       if (outcome === 'recovered') counts.recovered += 1;
+      if (outcome === 'reversed') counts.reversed += 1;
+      if (outcome === 'reversal-refused') counts.reversalsRefused += 1;
     }
   }
   return counts;
 }
 
-type Outcome = 'approved' | 'declined' | 'recovered' | 'other' | 'unanswered';
+type Outcome = 'approved' | 'declined' | 'recovered' | 'reversed' | 'reversal-refused' | 'other'
+  | 'unanswered';
 
 async function sendOne(
   db: DepotDb,
@@ -99,7 +110,7 @@ async function sendOne(
   const applied = await db.transaction((tx) => applyAnswer(tx, row, answer, options));
   if (!applied) return 'other';
   const mti = text(row, 'mti');
-  if (mti === ACQUIRER_MTI.reversal) return 'other';
+  if (mti === ACQUIRER_MTI.reversal) return code === RC_APPROVED ? 'reversed' : 'reversal-refused';
   if (mti === ACQUIRER_MTI.recovery) return code === RC_APPROVED ? 'recovered' : 'other';
   return code === RC_APPROVED ? 'approved' : 'declined';
 }
@@ -182,14 +193,21 @@ async function applyAnswer(
   const state = code === RC_APPROVED
     ? (mti === ACQUIRER_MTI.advice ? 'cleared' : 'authorised')
     : code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice ? 'duplicate' : 'declined';
+  // A tap voided while its message was out is no longer `sent` and stays voided.
+  const answered: number[] = [];
   for (const tapId of tapIds) {
-    await db.run("UPDATE taps SET state = $1 WHERE id = $2 AND state = 'sent'", [state, tapId]);
+    const changed = await db.run(
+      "UPDATE taps SET state = $1 WHERE id = $2 AND state = 'sent'", [state, tapId]);
+    if (changed > 0) answered.push(tapId);
   }
-  if (state === 'declined') await debtOpen(db, row, tapIds, code, now);
+  if (state === 'declined' && answered.length > 0) await debtOpen(db, row, answered, code, now);
   return true;
 }
 
-/** A decline: the card owes the amount and goes on the deny list until it is repaid. */
+/**
+ * A decline: the card owes the fares of `tapIds` (the message's taps not voided meanwhile: a
+ * voided fare is owed by nobody) and goes on the deny list until it is repaid.
+ */
 async function debtOpen(
   db: DepotDb,
   row: DepotRow,
@@ -197,12 +215,15 @@ async function debtOpen(
   code: string,
   now: number,
 ): Promise<void> {
-  const tap = (await db.query('SELECT pan_token, psn FROM taps WHERE id = $1',
-    [tapIds[0] ?? 0]))[0];
+  const taps = await db.query(
+    `SELECT id, pan_token, psn, amount_minor FROM taps WHERE id IN (${
+      tapIds.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY id`, [...tapIds]);
+  const tap = taps[0];
   if (tap === undefined) throw new Error(`message ${num(row, 'id')}: tap missing`);
   await debtAdd(db, {
-    panToken: text(tap, 'pan_token'), psn: text(tap, 'psn'), amountMinor: num(row, 'amount_minor'),
-    tapId: tapIds[0] ?? 0, reason: `issuer declined ${code}`,
+    panToken: text(tap, 'pan_token'), psn: text(tap, 'psn'),
+    amountMinor: taps.reduce((sum, t) => sum + num(t, 'amount_minor'), 0),
+    tapId: num(tap, 'id'), reason: `issuer declined ${code}`,
   }, now);
 }
 

@@ -16,7 +16,8 @@ exit: 0 done, 1 nothing open for that card, 2 usage, 10 database`;
 
 export const TAP_USAGE = `usage: shuaka depot tap void --db DB --id N
   Voids stored tap N: never sent → not sent; sent or approved → a reversal (0400) is sent by
-  the next settle; declined → taken off its debt. Prints the outcome.
+  the next settle; declined → taken off its debt, or voided-debt-repaid when the debt was
+  already repaid (the rider paid the fare: refund by hand). Prints the outcome.
 exit: 0 voided, 1 not found, already voided or not counted, 2 usage, 10 database`;
 
 /** Runs `shuaka depot debt ...`. */
@@ -70,7 +71,7 @@ export async function runTapCommand(argv: readonly string[], io: CliIo): Promise
     const outcome = await tapVoid(db, id, Date.now());
     io.out(JSON.stringify({ event: 'void', id, outcome }));
     const done = outcome === 'voided-unsent' || outcome === 'reversal-queued'
-      || outcome === 'debt-reduced';
+      || outcome === 'debt-reduced' || outcome === 'voided-debt-repaid';
     return done ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     if (!(error instanceof DepotStoreError)) throw error;

@@ -20,7 +20,8 @@ export const SETTLE_USAGE = `usage: shuaka depot settle --db DB --dir DIR --acqu
   Sends new taps to the acquirer (ISO 8583 over TCP; depot/src/acquirer/README.md): ODA
   admissions as authorisations, EC debits as clearing advices; declines become debts and deny
   entries. DIR holds data.key (to unseal PANs). --loop repeats every SECONDS until SIGTERM.
-  Prints one JSON line per run.
+  Prints one JSON line per run; reversalsRefused counts voided taps whose reversal the
+  acquirer refused (the rider is still charged: refund by hand; reversed, those given back).
 exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (without --loop)`;
 
 /** Runs `shuaka depot settle`; resolves with the exit code. */

@@ -234,7 +234,7 @@ async function settle(depot: SimDepot, link: AcquirerLink, nowMs: () => number):
   Promise<SettlementRun> {
   const options = { ...SETTLEMENT_DEFAULTS, nowMs, unsealPan: depot.vault.unseal };
   const total = { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0,
-    declined: 0, recovered: 0, unanswered: 0 };
+    declined: 0, recovered: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
   for (let run = 0; run < SETTLE_RUNS_MAX; run += 1) {
     const once = await settleOnce(depot.db, link, options);
     for (const key of Object.keys(total) as (keyof SettlementRun)[]) {
