@@ -40,8 +40,9 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
   the block (blocked, not-confirmed, not-sent), the set whose deny list named the card.
   --section: csv holds one table (settlement unless tunion or tunion-blocked); text and html
   default to all (tunion: the T-Union section and its blocked cards).
-  --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; new T-Union lines are
-  verified (and their verdict stored) before the report.
+  --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; T-Union lines not yet
+  valid (new, failed or unchecked under an earlier file) are verified (and their verdict
+  stored) before the report.
   --gate-ledger: a scenic-area gate's counts per day and hour (entries by ticket and paid,
   exits, tailgaters, refusals) as CSV, from the gate-YYYY-MM-DD.log files in DIR.
   --gate-terminal: the same counts from the records gates uploaded to the depot (one gate's

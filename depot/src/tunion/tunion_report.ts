@@ -35,14 +35,17 @@ interface StoredLine {
 }
 
 /**
- * Verifies the TAC of every clearing line still `unverified` with `keys` (the issuers' TAC
- * master keys) and records the verdict; a line whose JSON no longer parses is `malformed`.
- * Resolves with the totals. Rejects with DepotStoreError when the database fails.
+ * Verifies the TAC of every clearing line not yet `valid` with `keys` (the issuers' TAC master
+ * keys) and records the verdict; a line whose JSON no longer parses is `malformed`. A verdict
+ * other than valid is only what the keys given then said (a file without the issuer, a key of
+ * another version): the next report with the right file verifies the line again. A valid TAC
+ * stays valid (the card's key proved it). Resolves with the totals. Rejects with
+ * DepotStoreError when the database fails.
  */
 export async function tunionVerifyAndReport(db: DepotDb, keys: TacKeyLookup)
   : Promise<TunionReport> {
   const pending = await db.query(`SELECT id, record_json FROM tunion_taps
-    WHERE type = 'tunion_clearing' AND tac_state = 'unverified' ORDER BY id`);
+    WHERE type = 'tunion_clearing' AND tac_state <> 'valid' ORDER BY id`);
   for (const row of pending) {
     await db.run('UPDATE tunion_taps SET tac_state = $1 WHERE id = $2',
       [verdictOf(String(row['record_json']), keys), Number(row['id'])]);
