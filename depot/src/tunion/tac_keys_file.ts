@@ -14,10 +14,15 @@ export class TacKeysFileError extends Error {
   }
 }
 
+function twice(issuer: string): TacKeysFileError {
+  return new TacKeysFileError(`issuer ${issuer.toUpperCase()} is given twice: which key is `
+    + 'the right one cannot be told');
+}
+
 /**
  * Parses the key file text into a lookup (issuer ids compared upper-case). Throws
  * TacKeysFileError: not JSON, not an object, an issuer id not 16 hex digits, a key not 32 hex
- * digits, no entry at all.
+ * digits, an issuer given twice (in any case), no entry at all.
  */
 export function tacKeysParse(text: string): TacKeyLookup {
   let parsed: unknown;
@@ -37,7 +42,16 @@ export function tacKeysParse(text: string): TacKeyLookup {
     if (typeof key !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(key)) {
       throw new TacKeysFileError(`key of issuer ${issuer} is not 32 hex digits`);
     }
+    if (keys.has(issuer.toUpperCase())) throw twice(issuer);
     keys.set(issuer.toUpperCase(), Uint8Array.from(Buffer.from(key, 'hex')));
+  }
+  // JSON.parse keeps the last of two equal names silently: look for a second one in the text
+  // (a 16-hex-digit string before a colon can only be a name in JSON).
+  const named = new Set<string>();
+  for (const m of text.matchAll(/"([0-9A-Fa-f]{16})"\s*:/g)) {
+    const issuer = (m[1] ?? '').toUpperCase();
+    if (named.has(issuer)) throw twice(issuer);
+    named.add(issuer);
   }
   if (keys.size === 0) throw new TacKeysFileError('no issuer key');
   return (issuerIdHex) => keys.get(issuerIdHex.toUpperCase()) ?? null;

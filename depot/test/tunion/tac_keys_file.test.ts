@@ -33,4 +33,15 @@ describe('tac keys file', () => {
       /issuer 01011000FFFFFFFF is not 32 hex/);
     expect(refusal(JSON.stringify({ '01011000FFFFFFFF': 7 }))).toMatch(/not 32 hex/);
   });
+
+  it('refusesAnIssuerGivenTwice_inOneCaseOrTwo_ratherThanKeepingTheLastKey', () => {
+    const other = 'FFEEDDCCBBAA99887766554433221100';
+    // JSON.parse keeps the last of two equal names: which key wins is the file's order.
+    const same = `{"01011000FFFFFFFF": "${KEY}", "01011000FFFFFFFF": "${other}"}`;
+    expect(refusal(same)).toMatch(/issuer 01011000FFFFFFFF is given twice/);
+    const cases = JSON.stringify({ '01011000FFFFFFFF': KEY, '01011000ffffffff': other });
+    expect(refusal(cases)).toMatch(/issuer 01011000FFFFFFFF is given twice/);
+    const two = JSON.stringify({ '01011000FFFFFFFF': KEY, '0000000000000001': other });
+    expect(refusal(two)).toBe('accepted');
+  });
 });
