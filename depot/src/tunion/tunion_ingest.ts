@@ -1,5 +1,6 @@
 // T-Union (JT/T 978) lines of a batch: checked against firmware's own journal rules, stored in
-// `tunion_taps` in the batch's transaction, counted once per card number and ATC.
+// `tunion_taps` in the batch's transaction, counted once per card number and ATC
+// and once per card, PSAM terminal number and serial (what the TAC signs).
 //
 // Export lines (firmware journal_tunion.ts): `tunion_clearing` (the card debited itself and
 // answered a TAC) and `tunion_grey` (the purchase was under way when its record was made; a
@@ -34,6 +35,9 @@ export interface TunionTapIngestRecord {
   readonly issuerIdHex: string;
   readonly atc: number;
   readonly amountMinor: number;
+  /** The PSAM's terminal number and transaction serial: with the card, one debit. */
+  readonly terminalNumberHex: string;
+  readonly terminalSerial: number;
   /** '' on a grey line. */
   readonly tacHex: string;
   readonly recordJson: string;
@@ -95,6 +99,8 @@ export function tunionLineValidate(
     issuerIdHex: entry.card.issuerIdHex,
     atc: entry.purchase.atc,
     amountMinor: entry.purchase.amountMinor,
+    terminalNumberHex: entry.purchase.terminalNumberHex.toUpperCase(),
+    terminalSerial: entry.purchase.terminalSerial,
     tacHex: entry.kind === 'tunion_final' ? entry.tacHex : '',
     recordJson: JSON.stringify(line),
   };
@@ -140,6 +146,28 @@ export async function tunionStore(
   return { stored: blocks.stored + taps.stored, duplicates: blocks.duplicates + taps.duplicates };
 }
 
+/**
+ * True when a counted clearing line is already the debit of `r`: the same card and ATC, or the
+ * same card, PSAM terminal number and terminal serial. The TAC signs the latter, not the ATC: a
+ * copy under another ATC still verifies, and the PSAM numbers each of its purchases once.
+ */
+async function clearingCounted(tx: DepotDb, r: TunionTapIngestRecord): Promise<boolean> {
+  const rows = await tx.query(`SELECT atc, record_json FROM tunion_taps WHERE
+    card_serial = $1 AND type = 'tunion_clearing' AND duplicate = 0`, [r.serialDigits]);
+  return rows.some((row) => {
+    if (Number(row['atc']) === r.atc) return true;
+    let purchase: Record<string, unknown> = {};
+    try {
+      const line = JSON.parse(String(row['record_json'])) as Record<string, unknown>;
+      purchase = (line['purchase'] ?? {}) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    return String(purchase['terminalNumberHex']).toUpperCase() === r.terminalNumberHex
+      && purchase['terminalSerial'] === r.terminalSerial;
+  });
+}
+
 async function tunionTapsStore(
   tx: DepotDb, terminalId: string, records: readonly TunionTapIngestRecord[], nowMs: number,
 ): Promise<{ stored: number; duplicates: number }> {
@@ -153,10 +181,7 @@ async function tunionTapsStore(
       continue;
     }
     const clearing = r.type === 'tunion_clearing';
-    const counted = clearing ? await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE
-      card_serial = $1 AND atc = $2 AND type = 'tunion_clearing' AND duplicate = 0`,
-    [r.serialDigits, r.atc]) : [];
-    const duplicate = counted.length > 0 ? 1 : 0;
+    const duplicate = clearing && await clearingCounted(tx, r) ? 1 : 0;
     await tx.run(`INSERT INTO tunion_taps (terminal_id, seq, type, time_wall_ms, card_serial,
       issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json, received_at_ms)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,

@@ -70,3 +70,35 @@ describe('shuaka depot report --tac-keys (process)', () => {
     expect(columnSum(right, 'tac_unchecked')).toBe(0);
   });
 });
+
+describe('shuaka depot ingest of a T-Union purchase under another ATC (process)', () => {
+  let temp = '';
+  beforeAll(() => {
+    temp = mkdtempSync(join(tmpdir(), 'shuaka-tunion-atc-'));
+  });
+  afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+  it('counts once a purchase whose copy names another ATC: the TAC does not cover it', async () => {
+    const db = depotWithTerminal(temp);
+    const [grey, final] = tunionEntries(1, 21, 1);
+    const lines = await exportedLines([grey, signedFinal(final, MASTER)]);
+    const first = ingestLines(db, temp, join(temp, 'a.jsonl'), lines);
+    expect(first.status, first.stderr).toBe(0);
+    // The same debit (card, PSAM terminal number and serial, amount, date-time: what the TAC
+    // signs) as a new line under the next seq with the ATC moved on by one.
+    const copy = JSON.parse(lines[1] ?? '{}') as Record<string, Record<string, unknown>>;
+    const purchase = { ...copy['purchase'], atc: 22 };
+    const again = JSON.stringify({ ...copy, seq: 3, greySeq: null, purchase });
+    const second = ingestLines(db, temp, join(temp, 'b.jsonl'), [again]);
+    expect(second.status, second.stderr).toBe(0);
+    const keys = join(temp, 'keys.json');
+    writeFileSync(keys, JSON.stringify({ [ISSUER]: MASTER.toString('hex') }));
+    const r = depot('report', '--db', db, '--section', 'tunion', '--format', 'csv',
+      '--tac-keys', keys);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = tunionCsvRows(r.stdout);
+    // The card was debited once, 300 fen (the fixture's one purchase).
+    expect([columnSum(rows, 'taps'), columnSum(rows, 'amount_minor')]).toEqual([1, 300]);
+    expect(columnSum(rows, 'duplicates')).toBe(1);
+  });
+});
