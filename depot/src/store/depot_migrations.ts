@@ -3,7 +3,10 @@
 
 import type { DepotDb, DepotDialect } from './depot_db.js';
 import { DepotStoreError } from './depot_db.js';
-import { TUNION_MIGRATION_STATEMENTS } from '../tunion/tunion_ingest.js';
+import {
+  TUNION_MIGRATION_STATEMENTS, TUNION_PSAM_BACKFILL_POSTGRES, TUNION_PSAM_BACKFILL_SQLITE,
+  TUNION_PSAM_MIGRATION_STATEMENTS,
+} from '../tunion/tunion_ingest.js';
 import {
   TUNION_BLOCKS_MIGRATION_STATEMENTS, TUNION_BLOCKS_PENDING_MIGRATION_STATEMENTS,
 } from '../tunion/tunion_blocks.js';
@@ -184,6 +187,13 @@ export const DEPOT_MIGRATIONS: readonly DepotMigration[] = [
   // The next free number at merge (another branch may take 9 first): renumber, keep last.
   { version: 9, name: 'T-Union pending blocks',
     statements: TUNION_BLOCKS_PENDING_MIGRATION_STATEMENTS },
+  { version: 10, name: 'T-Union PSAM terminal and serial',
+    statements: TUNION_PSAM_MIGRATION_STATEMENTS },
+  // The stored lines' PSAM numbers, each engine with its own JSON functions.
+  { version: 11, name: 'T-Union PSAM numbers of stored lines (SQLite)',
+    statements: TUNION_PSAM_BACKFILL_SQLITE, dialects: ['sqlite'] },
+  { version: 12, name: 'T-Union PSAM numbers of stored lines (PostgreSQL)',
+    statements: TUNION_PSAM_BACKFILL_POSTGRES, dialects: ['postgres'] },
 ];
 
 /** The statements of `migration` for `dialect`. */

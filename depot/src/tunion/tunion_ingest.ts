@@ -131,6 +131,28 @@ export const TUNION_MIGRATION_STATEMENTS: readonly string[] = [
 ];
 
 /**
+ * The PSAM's terminal number and serial of each line, which the TAC signs and the ATC is not:
+ * a purchase is counted once per card and these too. Not unique: a depot that counted a copy
+ * before this migration keeps its rows (the backfills below fill them from record_json).
+ */
+export const TUNION_PSAM_MIGRATION_STATEMENTS: readonly string[] = [
+  'ALTER TABLE tunion_taps ADD COLUMN psam_terminal TEXT',
+  'ALTER TABLE tunion_taps ADD COLUMN psam_serial BIGINT',
+  `CREATE INDEX tunion_taps_card_psam ON tunion_taps (card_serial, psam_terminal, psam_serial)
+    WHERE type = 'tunion_clearing' AND duplicate = 0`,
+];
+export const TUNION_PSAM_BACKFILL_SQLITE: readonly string[] = [
+  `UPDATE tunion_taps SET
+    psam_terminal = upper(json_extract(record_json, '$.purchase.terminalNumberHex')),
+    psam_serial = json_extract(record_json, '$.purchase.terminalSerial')`,
+];
+export const TUNION_PSAM_BACKFILL_POSTGRES: readonly string[] = [
+  `UPDATE tunion_taps SET
+    psam_terminal = upper(record_json::jsonb #>> '{purchase,terminalNumberHex}'),
+    psam_serial = (record_json::jsonb #>> '{purchase,terminalSerial}')::bigint`,
+];
+
+/**
  * Stores the T-Union records of one batch inside the batch's transaction `tx`: a seq already
  * stored is a replay (skipped), a clearing line whose card and ATC is already counted is kept
  * as a duplicate, a block line goes to `tunion_blocks`. Resolves with the number of records
@@ -149,23 +171,16 @@ export async function tunionStore(
 /**
  * True when a counted clearing line is already the debit of `r`: the same card and ATC, or the
  * same card, PSAM terminal number and terminal serial. The TAC signs the latter, not the ATC: a
- * copy under another ATC still verifies, and the PSAM numbers each of its purchases once.
+ * copy under another ATC still verifies, and the PSAM numbers each of its purchases once. Both
+ * lookups are indexed (tunion_taps_card_atc, tunion_taps_card_psam): a commuter's years of
+ * rides are not read for each new one.
  */
 async function clearingCounted(tx: DepotDb, r: TunionTapIngestRecord): Promise<boolean> {
-  const rows = await tx.query(`SELECT atc, record_json FROM tunion_taps WHERE
-    card_serial = $1 AND type = 'tunion_clearing' AND duplicate = 0`, [r.serialDigits]);
-  return rows.some((row) => {
-    if (Number(row['atc']) === r.atc) return true;
-    let purchase: Record<string, unknown> = {};
-    try {
-      const line = JSON.parse(String(row['record_json'])) as Record<string, unknown>;
-      purchase = (line['purchase'] ?? {}) as Record<string, unknown>;
-    } catch {
-      return false;
-    }
-    return String(purchase['terminalNumberHex']).toUpperCase() === r.terminalNumberHex
-      && purchase['terminalSerial'] === r.terminalSerial;
-  });
+  const rows = await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE card_serial = $1
+    AND type = 'tunion_clearing' AND duplicate = 0
+    AND (atc = $2 OR (psam_terminal = $3 AND psam_serial = $4))`,
+  [r.serialDigits, r.atc, r.terminalNumberHex, r.terminalSerial]);
+  return rows.length > 0;
 }
 
 async function tunionTapsStore(
@@ -183,11 +198,12 @@ async function tunionTapsStore(
     const clearing = r.type === 'tunion_clearing';
     const duplicate = clearing && await clearingCounted(tx, r) ? 1 : 0;
     await tx.run(`INSERT INTO tunion_taps (terminal_id, seq, type, time_wall_ms, card_serial,
-      issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json, received_at_ms)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json, received_at_ms,
+      psam_terminal, psam_serial)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [terminalId, r.seq, r.type, r.timeWallMs, r.serialDigits, r.issuerIdHex, r.atc,
       r.amountMinor, r.tacHex, clearing ? 'unverified' : 'none', duplicate, r.recordJson,
-      nowMs]);
+      nowMs, r.terminalNumberHex, r.terminalSerial]);
     if (duplicate === 1) duplicates += 1;
     else stored += 1;
   }

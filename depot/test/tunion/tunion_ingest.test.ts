@@ -288,7 +288,8 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
           $1, '20261203083000', '03105170070000000007', '01011000FFFFFFFF', '5840', 'B12',
           'blocked', '9000', 10, '112233445566', $2, $3)`,
         [Number(l['timeWallMs']), JSON.stringify(l), NOW_MS]);
-        expect(await depotMigrate(db, NOW_MS)).toEqual([9]);
+        expect(await depotMigrate(db, NOW_MS))
+          .toEqual(DEPOT_MIGRATIONS.filter((m) => m.version > 8).map((m) => m.version));
         const vault = panVault(randomBytes(32));
         expect(await batchStore(db, batchValidate(batch(older), 'BUS00001'), vault, NOW_MS))
           .toEqual({ ackThroughSeq: 2, stored: 1, duplicates: 1 });
@@ -301,6 +302,55 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
           'BUS00001'), vault, NOW_MS);
         expect((await tunionBlockRows(db, null)).map((r) => r.outcome))
           .toEqual(['blocked', 'not-confirmed', 'not-confirmed']);
+      } finally {
+        await db.close();
+      }
+    }, 120_000);
+
+  it('counts once a purchase copied under another ATC, lines stored before migration 10 too',
+    async () => {
+      // What the TAC signs (card, PSAM terminal number and serial, amount, date-time) and not
+      // the ATC: a copy under the next seq with the ATC moved on is the same debit.
+      const [grey, final] = tunionEntries(12, 80, 1);
+      const lines = (await exportedLines([grey, signed(final)])) as Record<string, unknown>[];
+      const clearing = lines[1] ?? {};
+      const purchase = clearing['purchase'] as Record<string, unknown>;
+      const copy = (seq: number, atc: number): unknown =>
+        ({ ...clearing, seq, greySeq: null, purchase: { ...purchase, atc } });
+      const target = await engine.target(`psam_${engine.name}`);
+      const db = engine.name === 'sqlite' ? await openSqliteDepotDb(target)
+        : await openPostgresDepotDb(target);
+      try {
+        await depotMigrate(db, NOW_MS, DEPOT_MIGRATIONS.filter((m) => m.version <= 9));
+        await terminalOn(db);
+        const vault = panVault(randomBytes(32));
+        // The line as a depot before migration 10 stored it: no PSAM columns.
+        const card = clearing['card'] as Record<string, unknown>;
+        await db.run(`INSERT INTO tunion_taps (terminal_id, seq, type, time_wall_ms,
+          card_serial, issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json,
+          received_at_ms) VALUES ('BUS00001', 2, 'tunion_clearing', $1, $2, $3, $4, $5, $6,
+          'unverified', 0, $7, $8)`, [Number(clearing['timeWallMs']),
+          String(card['serialDigits']), String(card['issuerIdHex']), Number(purchase['atc']),
+          Number(purchase['amountMinor']), String(clearing['tacHex']),
+          JSON.stringify(clearing), NOW_MS]);
+        expect(await depotMigrate(db, NOW_MS))
+          .toEqual(DEPOT_MIGRATIONS.filter((m) => m.version > 9).map((m) => m.version));
+        const row = (await db.query(`SELECT psam_terminal, psam_serial FROM tunion_taps
+          WHERE type = 'tunion_clearing'`))[0] ?? {};
+        expect([row['psam_terminal'], Number(row['psam_serial'])]).toEqual([
+          String(purchase['terminalNumberHex']).toUpperCase(), purchase['terminalSerial']]);
+        const atc = Number(purchase['atc']);
+        expect(await batchStore(db, batchValidate(batch([copy(3, atc + 1)], 3), 'BUS00001'),
+          vault, NOW_MS)).toEqual({ ackThroughSeq: 3, stored: 0, duplicates: 1 });
+        // Stored after it: a second copy under yet another ATC is a duplicate too; another
+        // serial of the same PSAM is another purchase.
+        expect(await batchStore(db, batchValidate(batch([copy(4, atc + 2)], 4), 'BUS00001'),
+          vault, NOW_MS)).toEqual({ ackThroughSeq: 4, stored: 0, duplicates: 1 });
+        const other = { ...(copy(5, atc + 3) as Record<string, unknown>),
+          purchase: { ...purchase, atc: atc + 3,
+            terminalSerial: Number(purchase['terminalSerial']) + 1 } };
+        expect(await batchStore(db, batchValidate(batch([other], 5), 'BUS00001'), vault,
+          NOW_MS)).toEqual({ ackThroughSeq: 5, stored: 1, duplicates: 0 });
       } finally {
         await db.close();
       }
