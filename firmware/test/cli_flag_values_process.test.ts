@@ -81,6 +81,19 @@ describe('a flag without its value (subprocess)', () => {
   });
 });
 
+describe('a depot command without --db (subprocess)', () => {
+  // Every one of their helps lists "2 usage" and "10 database": no --db is the former.
+  it.each([
+    [['depot', 'tap', 'void', '--id', '3']], [['depot', 'debt', 'list']], [['depot', 'report']],
+    [['depot', 'terminal', 'list']],
+  ])('%j says so, exit 2', (argv) => {
+    const run = shuaka(argv);
+    expect(run.code, run.err).toBe(2);
+    expect(run.err).toBe('shuaka depot: --db FILE or --db postgres://... is required\n');
+    expect(run.out).toBe('');
+  });
+});
+
 /** A subcommand asked for help, and a line its usage starts with. */
 const HELP_CASES: readonly (readonly [readonly string[], string])[] = [
   [['depot', 'serve', '--help'], 'usage: shuaka depot serve'],

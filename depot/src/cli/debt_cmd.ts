@@ -33,7 +33,7 @@ export async function runDebtCommand(argv: readonly string[], io: CliIo): Promis
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   try {
     if (verb === 'list') {
       const rows = await db.query(`SELECT id, pan_token, psn, amount_minor, opened_at_ms
@@ -66,7 +66,7 @@ export async function runTapCommand(argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   try {
     const outcome = await tapVoid(db, id, Date.now());
     io.out(JSON.stringify({ event: 'void', id, outcome }));

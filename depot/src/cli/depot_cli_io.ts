@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliIo } from '../../../firmware/src/cli/cli_args.js';
+import { EXIT_USAGE, type CliIo } from '../../../firmware/src/cli/cli_args.js';
 import type { DepotDb } from '../store/depot_db.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import { isPostgresUrl, openDepotDb } from '../store/open_depot_db.js';
@@ -49,24 +49,25 @@ export function dbShown(target: string): string {
 }
 
 /**
- * Opens `--db`; null after printing the reason (the caller exits EXIT_DATABASE). A SQLite file
- * is created only when `create` (serve, terminal add): a mistyped path elsewhere is an error.
+ * Opens `--db`; else the exit code after printing the reason: EXIT_USAGE without --db (every
+ * command's help lists it), EXIT_DATABASE when it cannot be opened. A SQLite file is created
+ * only when `create` (serve, terminal add): a mistyped path elsewhere is an error.
  */
 export async function dbOpenOrReport(target: string | undefined, io: CliIo, nowMs: number,
-  create = false): Promise<DepotDb | null> {
+  create = false): Promise<DepotDb | number> {
   if (target === undefined) {
     io.err('shuaka depot: --db FILE or --db postgres://... is required');
-    return null;
+    return EXIT_USAGE;
   }
   if (!create && !isPostgresUrl(target) && !existsSync(target)) {
     io.err(`shuaka depot: database ${target} does not exist`);
-    return null;
+    return EXIT_DATABASE;
   }
   try {
     return await openDepotDb(target, nowMs);
   } catch (error) {
     const reason = error instanceof DepotStoreError ? error.message : String(error);
     io.err(`shuaka depot: database ${dbShown(target)}: ${reason}`);
-    return null;
+    return EXIT_DATABASE;
   }
 }

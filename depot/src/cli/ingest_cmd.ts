@@ -77,7 +77,7 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     io.err(`shuaka depot ingest: no ${file}.sha256: the file's integrity is not checked`);
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   try {
     const terminal = await terminalById(db, terminalId);
     if (terminal === null || terminal.status === 'revoked') {

@@ -62,7 +62,7 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
     if (existsSync(path)) base.set(name, readFileSync(path));
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   try {
     const result = await paramsPublish(db, {
       base, privateKey, unsealPan, denyKey, nowMs: Date.now(),

@@ -152,7 +152,7 @@ async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(v['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   let text: string;
   try {
     text = gateCountDbCsv(await gateCountRowsFromDb(db, day, terminal === 'all' ? null : terminal));
@@ -208,7 +208,7 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
     return EXIT_FAILED;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   let text: string;
   try {
     text = await dbReport(db, format as Format, section, day, keys);

@@ -63,7 +63,7 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
   const tls = tlsRead(args.values['dir'], io);
   if (tls === null) return EXIT_KEYS;
   const db = await dbOpenOrReport(args.values['db'], io, Date.now(), true);
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   // A damaged file is refused before the first batch is acknowledged into it.
   const problems = await depotIntegrityProblems(db);
   if (problems.length > 0) {

@@ -59,7 +59,7 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
     return EXIT_KEYS;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   const options: SettlementOptions = { ...SETTLEMENT_DEFAULTS, fareModel: model,
     exposureLimitMinor: limit, recoveryIntervalMs: recovery * 1000, batch,
     nowMs: () => Date.now(), unsealPan: unseal };

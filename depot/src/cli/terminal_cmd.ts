@@ -36,7 +36,7 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now(),
     action === 'add');
-  if (db === null) return EXIT_DATABASE;
+  if (typeof db === 'number') return db;
   try {
     if (action === 'list') {
       // The highest seq held: a replaced journal starts after it (journal init --after-seq).
