@@ -14,6 +14,9 @@ import {
   type TunionBlockRow,
 } from '../report/tunion_blocks_section.js';
 import {
+  TUNION_GREY_COLUMNS, tunionGreyCells, tunionGreyCsv, tunionGreyRows,
+} from '../report/tunion_grey_section.js';
+import {
   gateCountCsv, gateCountDbCsv, gateCountRows,
 } from '../report/gate_counts_report.js';
 import { gateCountRowsFromDb } from '../store/gate_record_store.js';
@@ -29,7 +32,7 @@ import {
 } from './depot_cli_io.js';
 
 export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|csv|html] \
-[--section settlement|tunion|tunion-blocked|all] [--tac-keys FILE] [--day YYYY-MM-DD] \
+[--section settlement|tunion|tunion-blocked|tunion-grey|all] [--tac-keys FILE] [--day YYYY-MM-DD] \
 [--out FILE]
        shuaka depot report --gate-ledger DIR [--day YYYY-MM-DD] [--out FILE]
        shuaka depot report --db DB --gate-terminal ID|all [--day YYYY-MM-DD] [--out FILE]
@@ -37,9 +40,11 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
   The T-Union section: per day, route, terminal and card city, taps and amounts, TAC valid /
   failed / unchecked, rides never tapped out (marked amount charged), open grey purchases;
   then the deny-listed cards met (tunion-blocked): card number, issuer, terminal, outcome of
-  the block (blocked, not-confirmed, not-sent), the set whose deny list named the card.
-  --section: csv holds one table (settlement unless tunion or tunion-blocked); text and html
-  default to all (tunion: the T-Union section and its blocked cards).
+  the block (blocked, not-confirmed, not-sent), the set whose deny list named the card;
+  then the purchases left grey (tunion-grey): card, ATC, amount, balance before, PSAM
+  terminal and serial, to settle each from the card's log or the clearing centre.
+  --section: csv holds one table (settlement unless tunion, tunion-blocked or tunion-grey);
+  text and html default to all (tunion: the T-Union section, its blocked cards and greys).
   --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; T-Union lines not yet
   valid (new, failed or unchecked under an earlier file) are verified (and their verdict
   stored) before the report.
@@ -52,8 +57,9 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
 exit: 0 written, 1 cannot write --out, a bad gate ledger or --tac-keys file, 2 usage,
   10 database`;
 
-type Section = 'settlement' | 'tunion' | 'tunion-blocked' | 'all';
-const SECTIONS: readonly Section[] = ['settlement', 'tunion', 'tunion-blocked', 'all'];
+type Section = 'settlement' | 'tunion' | 'tunion-blocked' | 'tunion-grey' | 'all';
+const SECTIONS: readonly Section[] = ['settlement', 'tunion', 'tunion-blocked', 'tunion-grey',
+  'all'];
 type Format = 'text' | 'csv' | 'html';
 
 /** The title of the blocked cards' table, with the number of cards the block confirmed. */
@@ -65,6 +71,7 @@ function tunionBlockTitle(rows: readonly TunionBlockRow[]): string {
 const REPORT_TITLES: Readonly<Record<Section, string>> = {
   all: 'Settlement', settlement: 'Settlement', tunion: 'T-Union (JT/T 978)',
   'tunion-blocked': 'T-Union cards on the deny list',
+  'tunion-grey': 'T-Union purchases left grey',
 };
 
 /** The report text from the database (TACs verified first when `keys` is given). */
@@ -75,14 +82,18 @@ async function dbReport(db: DepotDb, format: Format, section: Section, day: stri
   const settlement = withSettlement ? await settlementRows(db, day) : [];
   const tunion = section === 'tunion' || section === 'all'
     ? await tunionSectionRows(db, day) : null;
-  const blocks = section === 'settlement' ? null : await tunionBlockRows(db, day);
+  const blocks = section === 'settlement' || section === 'tunion-grey' ? null
+    : await tunionBlockRows(db, day);
+  const greys = section === 'all' || section === 'tunion' || section === 'tunion-grey'
+    ? await tunionGreyRows(db, day) : null;
   const title = `${REPORT_TITLES[section]}${day === null ? '' : ` ${day}`}`;
   switch (format) {
     case 'csv':
       if (section === 'tunion-blocked') return tunionBlockCsv(blocks ?? []);
+      if (section === 'tunion-grey') return tunionGreyCsv(greys ?? []);
       return tunion === null ? settlementCsv(settlement) : tunionCsv(tunion);
     case 'html':
-      return settlementHtml(withSettlement ? settlement : null, title, tunion, blocks);
+      return settlementHtml(withSettlement ? settlement : null, title, tunion, blocks, greys);
     case 'text': {
       const parts = withSettlement ? [textTable(title, SETTLEMENT_COLUMNS,
         settlement.map(settlementCells))] : [];
@@ -92,6 +103,10 @@ async function dbReport(db: DepotDb, format: Format, section: Section, day: stri
       if (blocks !== null) {
         parts.push(textTable(tunionBlockTitle(blocks), TUNION_BLOCK_COLUMNS,
           blocks.map(tunionBlockCells)));
+      }
+      if (greys !== null) {
+        parts.push(textTable(`T-Union purchases left grey (${greys.length})`,
+          TUNION_GREY_COLUMNS, greys.map(tunionGreyCells)));
       }
       return parts.join('\n');
     }

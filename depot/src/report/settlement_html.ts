@@ -6,6 +6,8 @@ import { SETTLEMENT_COLUMNS, settlementCells } from './settlement_report.js';
 import type { TunionSectionRow } from './tunion_section.js';
 import { TUNION_COLUMNS, tunionCells } from './tunion_section.js';
 import type { TunionBlockRow } from './tunion_blocks_section.js';
+import type { TunionGreyRow } from './tunion_grey_section.js';
+import { TUNION_GREY_COLUMNS, tunionGreyCells } from './tunion_grey_section.js';
 import {
   TUNION_BLOCK_COLUMNS, tunionBlockCells, tunionCardsBlocked,
 } from './tunion_blocks_section.js';
@@ -98,14 +100,27 @@ is refused in every case; one not blocked is blocked at its next tap.</p>
 ${table}`;
 }
 
+/** The open grey purchases: heading, what to do with them, the table (or "none"). */
+function tunionGreysHtml(rows: readonly TunionGreyRow[]): string {
+  const table = rows.length === 0 ? '<p>No T-Union purchase left grey.</p>'
+    : htmlTable(TUNION_GREY_COLUMNS, rows.map(tunionGreyCells));
+  return `<h2>T-Union purchases left grey</h2>
+<p>Written before the card's DEBIT, never completed by a clearing line: the card may have paid
+(settle from its transaction log or the clearing centre, by card, ATC, PSAM terminal and
+serial) or not (taken away before the command).</p>
+${table}`;
+}
+
 /**
  * The whole page: the settlement chart and table when `rows` is given (null: a page of the
  * T-Union sections only, which must not read as a day without settlement), the T-Union
- * section when `tunion` is, the deny-listed T-Union cards met when `blocks` is.
+ * section when `tunion` is, the deny-listed T-Union cards met when `blocks` is, the purchases
+ * left grey when `greys` is.
  */
 export function settlementHtml(rows: readonly SettlementRow[] | null, title: string,
   tunion: readonly TunionSectionRow[] | null = null,
-  blocks: readonly TunionBlockRow[] | null = null): string {
+  blocks: readonly TunionBlockRow[] | null = null,
+  greys: readonly TunionGreyRow[] | null = null): string {
   const settlement = rows === null ? '' : `<p>Amounts in minor units. Bars: authorised (green), `
     + `declined (red), outstanding (grey).</p>
 ${settlementSvg(rows)}
@@ -117,6 +132,7 @@ td{text-align:right}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
 ${settlement}
 ${tunion === null ? '' : tunionHtml(tunion)}
-${blocks === null ? '' : tunionBlocksHtml(blocks)}</body></html>
+${blocks === null ? '' : tunionBlocksHtml(blocks)}
+${greys === null ? '' : tunionGreysHtml(greys)}</body></html>
 `;
 }

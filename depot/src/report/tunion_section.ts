@@ -10,6 +10,7 @@
 // reads is reported under day and route `?` rather than dropped, so the sums still add up.
 
 import type { DepotDb } from '../store/depot_db.js';
+import { GREY_OPEN_FIRST } from '../tunion/tunion_report.js';
 import { csvTable } from './settlement_report.js';
 
 export interface TunionSectionRow {
@@ -119,9 +120,8 @@ export async function tunionSectionRows(db: DepotDb, day: string | null)
   : Promise<TunionSectionRow[]> {
   const rows = await db.query(`SELECT t.terminal_id, t.type, t.tac_state, t.duplicate,
       t.amount_minor, t.record_json,
-      CASE WHEN t.type = 'tunion_grey' AND NOT EXISTS (SELECT 1 FROM tunion_taps c WHERE
-        c.type = 'tunion_clearing' AND c.card_serial = t.card_serial AND c.atc = t.atc)
-        THEN 1 ELSE 0 END AS grey_open
+      CASE WHEN t.type = 'tunion_grey' AND ${GREY_OPEN_FIRST('t')} THEN 1 ELSE 0 END
+        AS grey_open
     FROM tunion_taps t ORDER BY t.id`);
   const groups = new Map<string, Counts>();
   for (const r of rows) {

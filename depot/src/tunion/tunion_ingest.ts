@@ -140,6 +140,9 @@ export const TUNION_PSAM_MIGRATION_STATEMENTS: readonly string[] = [
   'ALTER TABLE tunion_taps ADD COLUMN psam_serial BIGINT',
   `CREATE INDEX tunion_taps_card_psam ON tunion_taps (card_serial, psam_terminal, psam_serial)
     WHERE type = 'tunion_clearing' AND duplicate = 0`,
+  // The greys of a card and ATC: a grey is open, and listed once, by these (the reports).
+  `CREATE INDEX tunion_taps_grey_card_atc ON tunion_taps (card_serial, atc, id)
+    WHERE type = 'tunion_grey'`,
 ];
 export const TUNION_PSAM_BACKFILL_SQLITE: readonly string[] = [
   `UPDATE tunion_taps SET
@@ -176,11 +179,14 @@ export async function tunionStore(
  * rides are not read for each new one.
  */
 async function clearingCounted(tx: DepotDb, r: TunionTapIngestRecord): Promise<boolean> {
-  const rows = await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE card_serial = $1
-    AND type = 'tunion_clearing' AND duplicate = 0
-    AND (atc = $2 OR (psam_terminal = $3 AND psam_serial = $4))`,
-  [r.serialDigits, r.atc, r.terminalNumberHex, r.terminalSerial]);
-  return rows.length > 0;
+  // Two queries, one index each (an OR of the two would search the card's lines only).
+  const byAtc = await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE card_serial = $1
+    AND atc = $2 AND type = 'tunion_clearing' AND duplicate = 0`, [r.serialDigits, r.atc]);
+  if (byAtc.length > 0) return true;
+  const byPsam = await tx.query(`SELECT 1 AS x FROM tunion_taps WHERE card_serial = $1
+    AND psam_terminal = $2 AND psam_serial = $3 AND type = 'tunion_clearing' AND duplicate = 0`,
+  [r.serialDigits, r.terminalNumberHex, r.terminalSerial]);
+  return byPsam.length > 0;
 }
 
 async function tunionTapsStore(

@@ -14,7 +14,10 @@ export interface TunionReport {
   readonly duplicates: number;
   /** Clearing lines by TAC verdict, and their amounts (fen). */
   readonly byVerdict: Readonly<Record<TacVerdict, { count: number; amountMinor: number }>>;
-  /** Grey lines no clearing line of the same card and ATC completes (settled from the card). */
+  /**
+   * Grey purchases (card and ATC; copies once) no clearing line completes (settled from the
+   * card).
+   */
   readonly greyOpen: number;
   /**
    * Deny-listed cards met (one per block: a final line, or a pending line no final names, as
@@ -23,6 +26,17 @@ export interface TunionReport {
   readonly blocks: Readonly<Record<TunionBlockFinalOutcome, number>>;
   readonly cardsBlocked: number;
 }
+
+/**
+ * SQL true for the grey row `alias` when it is the first stored grey of its card and ATC (a
+ * copy under another seq is the same purchase) and no counted clearing line completes it.
+ * Both lookups are partial indexes (tunion_taps_grey_card_atc, tunion_taps_card_atc).
+ */
+export const GREY_OPEN_FIRST = (alias: string): string => `${alias}.id = (SELECT MIN(x.id)
+    FROM tunion_taps x WHERE x.type = 'tunion_grey' AND x.card_serial = ${alias}.card_serial
+    AND x.atc = ${alias}.atc)
+  AND NOT EXISTS (SELECT 1 FROM tunion_taps c WHERE c.type = 'tunion_clearing'
+    AND c.duplicate = 0 AND c.card_serial = ${alias}.card_serial AND c.atc = ${alias}.atc)`;
 
 interface StoredLine {
   readonly card: { readonly issuerIdHex: string; readonly serialDigits: string };
@@ -64,8 +78,7 @@ export async function tunionVerifyAndReport(db: DepotDb, keys: TacKeyLookup)
   }
   const dup = await db.query('SELECT COUNT(*) AS n FROM tunion_taps WHERE duplicate = 1');
   const open = await db.query(`SELECT COUNT(*) AS n FROM tunion_taps g WHERE
-    g.type = 'tunion_grey' AND NOT EXISTS (SELECT 1 FROM tunion_taps c WHERE
-    c.type = 'tunion_clearing' AND c.card_serial = g.card_serial AND c.atc = g.atc)`);
+    g.type = 'tunion_grey' AND ${GREY_OPEN_FIRST('g')}`);
   return {
     clearing,
     duplicates: Number(dup[0]?.['n'] ?? 0),

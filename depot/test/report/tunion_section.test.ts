@@ -283,8 +283,12 @@ describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
       return [cells.slice(0, 4).join(','), cells.slice(4).map(Number)];
     }));
     expect(rows).toEqual(expected(rides, true, null));
-    const listed = text.stdout.slice(text.stdout.indexOf('T-Union cards on the deny list'))
+    const blocksFrom = text.stdout.indexOf('T-Union cards on the deny list');
+    const listed = text.stdout.slice(blocksFrom, text.stdout.indexOf('\n\n', blocksFrom))
       .trimEnd().split('\n');
+    // The purchases left grey come last (tunion_report_process.test.ts checks their rows).
+    expect(text.stdout.slice(text.stdout.indexOf('\n\n', blocksFrom)))
+      .toMatch(/^\n\nT-Union purchases left grey \(\d+\)\n/);
     expect(listed[0]).toBe(`T-Union cards on the deny list (${cardsBlocked(blocks)} blocked)`);
     expect(listed[1]?.trim().split(/\s+/)).toEqual([...TUNION_BLOCK_COLUMNS]);
     expect(listed.slice(2).map((l) => l.trim().split(/\s+/)))
@@ -292,7 +296,9 @@ describe(`T-Union section of shuaka depot report (seed ${SEED})`, () => {
     const html = report('--format', 'html', '--day', '2026-12-01');
     expect(html.status, html.stderr).toBe(0);
     expect(html.stdout).toContain('<h2>T-Union (JT/T 978)</h2>');
-    const bodies = html.stdout.match(/<tbody>[\s\S]*?<\/tbody>/g) ?? [];
+    const greysAt = html.stdout.indexOf('<h2>T-Union purchases left grey</h2>');
+    expect(greysAt).toBeGreaterThan(0);
+    const bodies = html.stdout.slice(0, greysAt).match(/<tbody>[\s\S]*?<\/tbody>/g) ?? [];
     const dayBlocks = blocks.filter((b) => b.day === '20261201');
     // A day without blocks says so instead of a table (seeds where all 12 fall on the other).
     expect(bodies).toHaveLength(dayBlocks.length === 0 ? 2 : 3);

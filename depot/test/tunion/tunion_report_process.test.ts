@@ -102,3 +102,51 @@ describe('shuaka depot ingest of a T-Union purchase under another ATC (process)'
     expect(columnSum(rows, 'duplicates')).toBe(1);
   });
 });
+
+describe('shuaka depot report --section tunion-grey (process)', () => {
+  let temp = '';
+  beforeAll(() => {
+    temp = mkdtempSync(join(tmpdir(), 'shuaka-tunion-grey-'));
+  });
+  afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+  it('lists each purchase left grey once, with what settles it; completed ones not at all',
+    async () => {
+      const db = depotWithTerminal(temp);
+      const [paidGrey, paid] = tunionEntries(1, 31, 1);
+      const [openGrey] = tunionEntries(2, 47, null);
+      const [otherGrey] = tunionEntries(3, 52, null);
+      // The second grey twice (a copy under another seq); the third dated the next day.
+      const later = { ...otherGrey, purchase: { ...otherGrey.purchase,
+        dateTimeDigits: '20261204071500', balanceBeforeMinor: 1234 } };
+      const lines = await exportedLines([paidGrey, signedFinal(paid, MASTER), openGrey,
+        openGrey, later]);
+      const ingested = ingestLines(db, temp, join(temp, 'greys.jsonl'), lines);
+      expect(ingested.status, ingested.stderr).toBe(0);
+      const report = (...more: string[]): Record<string, string>[] => {
+        const r = depot('report', '--db', db, '--section', 'tunion-grey', '--format', 'csv',
+          ...more);
+        expect(r.status, r.stderr).toBe(0);
+        return tunionCsvRows(r.stdout);
+      };
+      // Truth: the journal entries the lines were exported from.
+      const row = (grey: typeof openGrey, day: string, time: string, seq: number) => ({
+        day, time, terminal_id: 'BUS00001', route_id: grey.ride.lineId,
+        card_serial: grey.card.serialDigits, issuer_id: grey.card.issuerIdHex,
+        atc: String(grey.purchase.atc), amount_minor: String(grey.purchase.amountMinor),
+        balance_before_minor: String(grey.purchase.balanceBeforeMinor),
+        psam_terminal: grey.purchase.terminalNumberHex,
+        psam_serial: String(grey.purchase.terminalSerial), seq: String(seq),
+      });
+      expect(report()).toEqual([row(openGrey, '2026-12-03', '08:30:00', 3),
+        row(later, '2026-12-04', '07:15:00', 5)]);
+      expect(report('--day', '2026-12-04')).toEqual([row(later, '2026-12-04', '07:15:00', 5)]);
+      // The section's counts agree: two purchases (three lines) left grey, one a day.
+      const text = depot('report', '--db', db, '--section', 'tunion', '--format', 'text');
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stdout).toContain('T-Union purchases left grey (2)');
+      const section = depot('report', '--db', db, '--section', 'tunion', '--format', 'csv');
+      expect(tunionCsvRows(section.stdout).map((r) => [r['day'], r['grey_open']]))
+        .toEqual([['2026-12-03', '1'], ['2026-12-04', '1']]);
+    });
+});
