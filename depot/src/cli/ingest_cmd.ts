@@ -3,9 +3,8 @@
 // validation (batchValidate), the same store (batchStore: replays, card+ATC dedupe, the
 // seq-conflict refusal), PANs sealed with the depot's data key, in batches of bounded size.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { SEQ_MAX } from '../../../firmware/src/app/journal/journal_records.js';
 import { BatchError } from '../ingest/batch_error.js';
 import { batchStore } from '../ingest/batch_store.js';
@@ -68,7 +67,7 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     io.err(`shuaka depot ingest: ${error.message}`);
     return EXIT_KEYS;
   }
-  const digest = await ingestDigestCheck(file);
+  const digest = await ingestDigestCheck(file, args.values['dir']);
   if (digest.kind === 'refused' || digest.kind === 'unreadable') {
     io.err(`shuaka depot ingest: ${digest.why}: nothing stored`);
     return digest.kind === 'refused' ? EXIT_INGEST_DIGEST : EXIT_FAILED;
@@ -85,22 +84,23 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
         + `${terminal === null ? 'not registered' : 'revoked'}: nothing stored`);
       return EXIT_FAILED;
     }
-    const checked = digest.kind === 'matches' ? digest.bytes : null;
-    return await ingestFile(db, vault, { terminalId, file, checked, batchLines }, io);
+    const source = digest.kind === 'matches' ? digest.copy : file;
+    return await ingestFile(db, vault, { terminalId, file, source, batchLines }, io);
   } catch (error) {
     if (!(error instanceof DepotStoreError)) throw error;
     io.err(`shuaka depot ingest: database: ${error.message}`);
     return EXIT_DATABASE;
   } finally {
     await db.close();
+    if (digest.kind === 'matches') await digest.done();
   }
 }
 
 interface IngestJob {
   readonly terminalId: string;
   readonly file: string;
-  /** FILE's bytes as its digest was checked on them; null: FILE unchecked, read from disk. */
-  readonly checked: Buffer | null;
+  /** What is read: FILE, or the copy its digest was checked on (FILE is named in messages). */
+  readonly source: string;
   readonly batchLines: number;
 }
 
@@ -120,9 +120,8 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
   const totals: Totals = { batches: 0, lines: 0, stored: 0, duplicates: 0, throughSeq: 0 };
   let batch: { values: unknown[]; lineNumbers: number[] } = { values: [], lineNumbers: [] };
   let lineNumber = 0;
-  const input = job.checked === null ? createReadStream(job.file, { encoding: 'utf8' })
-    : Readable.from(chunksOf(job.checked));
-  const failed = job.checked === null ? await opened(input) : null;
+  const input = createReadStream(job.source, { encoding: 'utf8' });
+  const failed = await opened(input);
   if (failed !== null) {
     io.err(`shuaka depot ingest: cannot read ${job.file}: ${failed}`);
     return EXIT_FAILED;
@@ -153,13 +152,8 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
   return EXIT_OK;
 }
 
-/** `bytes` in slices (one string of a whole large file would exceed V8's string length). */
-function* chunksOf(bytes: Buffer): Generator<Buffer> {
-  for (let at = 0; at < bytes.length; at += 1 << 16) yield bytes.subarray(at, at + (1 << 16));
-}
-
 /** Null once the stream's file is open, or why it cannot be. */
-function opened(input: Readable): Promise<string | null> {
+function opened(input: ReadStream): Promise<string | null> {
   return new Promise((resolve) => {
     input.once('open', () => resolve(null));
     input.once('error', (error) => resolve(error.message));

@@ -4,23 +4,32 @@
 // the issuer and end as a debt and a deny-list entry on the rider's genuine card.
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** What the digest file said of FILE. */
 export type IngestDigest =
   /**
-   * `bytes` are FILE as read once and checked: the ingest stores these, never FILE read again
-   * (replaced or rewritten after the check, a FIFO, a file still being copied).
+   * `copy` is FILE as read once and checked, in a private directory the caller removes with
+   * `done`: the ingest stores it, never FILE read again (replaced or rewritten after the check,
+   * a FIFO, a file still being copied). A copy on disk, not in memory: an export of a full
+   * journal is hundreds of MB.
    */
-  | { readonly kind: 'matches'; readonly bytes: Buffer }
+  | { readonly kind: 'matches'; readonly copy: string; readonly done: () => Promise<void> }
   /** No FILE.sha256 (stdout exports, older builds): the file is taken unchecked. */
   | { readonly kind: 'absent' }
   | { readonly kind: 'refused'; readonly why: string }
   /** FILE itself cannot be read: the ingest's own "FILE unreadable" (exit 1). */
   | { readonly kind: 'unreadable'; readonly why: string };
 
-/** The file's lines must not be stored when this is 'refused'. Never throws. */
-export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
+/**
+ * The file's lines must not be stored when this is 'refused'. The checked copy is made in a
+ * new directory under `workDir` (the depot's directory). Never throws.
+ */
+export async function ingestDigestCheck(file: string, workDir: string): Promise<IngestDigest> {
   const digestPath = `${file}.sha256`;
   let text: string;
   try {
@@ -36,19 +45,42 @@ export async function ingestDigestCheck(file: string): Promise<IngestDigest> {
   if (expected === undefined) {
     return { kind: 'refused', why: `${digestPath} is not a sha256sum line (HEX  NAME)` };
   }
-  let bytes: Buffer;
+  let dir: string;
   try {
-    bytes = await readFile(file);
+    dir = await mkdtemp(join(workDir, '.ingest-'));
   } catch (error) {
-    return { kind: 'unreadable', why: `cannot read ${file}: ${(error as Error).message}` };
+    return { kind: 'refused', why: `cannot make a working copy in ${workDir}: `
+      + `${(error as Error).message}` };
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const done = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const copy = join(dir, 'checked.jsonl');
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(file), hashing, createWriteStream(copy, { mode: 0o600 }));
+  } catch (error) {
+    await done();
+    const message = (error as Error).message;
+    // FILE unreadable is the ingest's own exit 1; a copy that cannot be written (the depot's
+    // disk full) stores nothing either.
+    if ((error as NodeJS.ErrnoException).path === copy) {
+      return { kind: 'refused', why: `cannot make a working copy in ${workDir}: ${message}` };
+    }
+    return { kind: 'unreadable', why: `cannot read ${file}: ${message}` };
+  }
+  const actual = hash.digest('hex');
   if (actual !== expected) {
+    await done();
     return {
       kind: 'refused',
       why: `${file} does not match ${digestPath} (SHA-256 ${actual}, expected ${expected}): `
         + 'it changed after the export, in transfer or on the medium; export it again',
     };
   }
-  return { kind: 'matches', bytes };
+  return { kind: 'matches', copy, done };
 }

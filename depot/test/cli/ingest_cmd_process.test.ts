@@ -3,10 +3,13 @@
 // here: batchPrepare then batchStoreSealed), a second ingest stores nothing new, a salvaged
 // file stores the intact records, and unknown or revoked terminals and bad lines are refused,
 // as is a file that no longer matches the FILE.sha256 its export wrote (checked by coreutils'
-// sha256sum too); what is stored is the bytes checked, not FILE read again (a FIFO).
+// sha256sum too); what is stored is the bytes checked, not FILE read again (a FIFO), from a
+// copy on disk that is removed after.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -321,6 +324,8 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
       const stored = JSON.stringify(await taps(db));
       expect(stored).not.toContain(changedArqc);
       expect(stored).toContain(arqc);
+      // The checked copy (on disk: an export of a full journal is hundreds of MB) is gone.
+      expect(readdirSync(depotDir).filter((n) => n.startsWith('.ingest-'))).toEqual([]);
     } finally {
       writer.kill();
     }
