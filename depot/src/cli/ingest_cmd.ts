@@ -40,13 +40,13 @@ export const INGEST_USAGE = `usage: shuaka depot ingest --db DB --dir DIR --term
   each in one transaction; a receipt per batch, then the total. ID must be registered and
   not revoked. A refused batch stops the ingest: the batches before it stay stored.
   FILE.sha256 (written by \`journal export --out FILE\`, sha256sum's format) is checked
-  first: a FILE that does not match it is refused whole. Without it FILE is taken unchecked
-  (said on stderr).
+  first, on a copy of FILE in DIR (removed after) that is then stored: a FILE that does not
+  match is refused whole. Without it FILE is taken unchecked (said on stderr).
 exit: 0 every line stored (or already held), 1 refused (terminal unknown or revoked, FILE
-      unreadable), 2 usage, 3 a bad line (its batch refused; the line number and field are
-      named), 4 seq conflict (its batch refused; start the terminal's new journal after the
-      seq named), 5 FILE does not match FILE.sha256 (nothing stored), 10 database,
-      12 DIR/data.key missing or bad`;
+      unreadable, no room in DIR for the checked copy), 2 usage, 3 a bad line (its batch
+      refused; the line number and field are named), 4 seq conflict (its batch refused;
+      start the terminal's new journal after the seq named), 5 FILE does not match
+      FILE.sha256 (nothing stored), 10 database, 12 DIR/data.key missing or bad`;
 
 /** Runs `shuaka depot ingest`; resolves with the exit code. */
 export async function runIngestCommand(argv: readonly string[], io: CliIo): Promise<number> {

@@ -22,7 +22,10 @@ export type IngestDigest =
   /** No FILE.sha256 (stdout exports, older builds): the file is taken unchecked. */
   | { readonly kind: 'absent' }
   | { readonly kind: 'refused'; readonly why: string }
-  /** FILE itself cannot be read: the ingest's own "FILE unreadable" (exit 1). */
+  /**
+   * FILE cannot be read, or its working copy cannot be written (the depot's disk full): the
+   * ingest's own "FILE unreadable" (exit 1), nothing stored.
+   */
   | { readonly kind: 'unreadable'; readonly why: string };
 
 /**
@@ -49,7 +52,7 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   try {
     dir = await mkdtemp(join(workDir, '.ingest-'));
   } catch (error) {
-    return { kind: 'refused', why: `cannot make a working copy in ${workDir}: `
+    return { kind: 'unreadable', why: `cannot make a working copy in ${workDir}: `
       + `${(error as Error).message}` };
   }
   const done = (): Promise<void> => rm(dir, { recursive: true, force: true });
@@ -66,10 +69,8 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   } catch (error) {
     await done();
     const message = (error as Error).message;
-    // FILE unreadable is the ingest's own exit 1; a copy that cannot be written (the depot's
-    // disk full) stores nothing either.
     if ((error as NodeJS.ErrnoException).path === copy) {
-      return { kind: 'refused', why: `cannot make a working copy in ${workDir}: ${message}` };
+      return { kind: 'unreadable', why: `cannot make a working copy in ${workDir}: ${message}` };
     }
     return { kind: 'unreadable', why: `cannot read ${file}: ${message}` };
   }
