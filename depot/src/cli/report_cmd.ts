@@ -155,15 +155,34 @@ function reportWrite(text: string, out: string | undefined, io: CliIo): number {
   return EXIT_OK;
 }
 
+/**
+ * What is wrong with the flags beside a gate report (`source`: gate-ledger or gate-terminal),
+ * or null. A flag of the settlement report is named, not dropped: the operator asked for it.
+ */
+function gateFlagsProblem(v: Readonly<Record<string, string | undefined>>,
+  source: 'gate-ledger' | 'gate-terminal'): string | null {
+  const foreign = source === 'gate-ledger'
+    ? ['db', 'section', 'tac-keys'] : ['gate-ledger', 'section', 'tac-keys'];
+  const stray = foreign.find((f) => v[f] !== undefined);
+  if (stray !== undefined) return `--${stray} does not apply to --${source}`;
+  const format = v['format'] ?? 'csv';
+  if (format !== 'csv') return `--format ${format}: the gate counts are csv`;
+  const terminal = v['gate-terminal'] ?? '';
+  if (source === 'gate-terminal' && !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
+    return `--gate-terminal ${terminal}: a terminal ID (1..64 printable characters, no space)`
+      + ' or all';
+  }
+  return null;
+}
+
 /** `--db DB --gate-terminal ID|all`: the gates' counts from the depot (gate_record_store.ts). */
 async function gateDbReport(v: Readonly<Record<string, string | undefined>>,
   positionals: number, io: CliIo): Promise<number> {
   const terminal = v['gate-terminal'] ?? '';
   const day = v['day'] ?? null;
-  const others = ['gate-ledger', 'section', 'tac-keys'].some((f) => v[f] !== undefined);
-  if (positionals > 0 || others || (v['format'] ?? 'csv') !== 'csv'
-    || !/^[\x21-\x7e]{1,64}$/.test(terminal)) {
-    io.err(REPORT_USAGE);
+  const problem = gateFlagsProblem(v, 'gate-terminal');
+  if (positionals > 0 || problem !== null) {
+    io.err(problem === null ? REPORT_USAGE : `shuaka depot report: ${problem}\n${REPORT_USAGE}`);
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(v['db'], io, Date.now());
@@ -205,7 +224,12 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
   }
   const format = args?.values['format'] ?? 'csv';
   const gateDir = args?.values['gate-ledger'];
-  if (args !== null && gateDir !== undefined && args.positionals.length === 0 && format === 'csv') {
+  if (args !== null && gateDir !== undefined && args.positionals.length === 0) {
+    const problem = gateFlagsProblem(args.values, 'gate-ledger');
+    if (problem !== null) {
+      io.err(`shuaka depot report: ${problem}\n${REPORT_USAGE}`);
+      return EXIT_USAGE;
+    }
     return gateReport(gateDir, day, args.values['out'], io);
   }
   const section = sectionOf(format, args?.values['section']);

@@ -2,7 +2,7 @@
 // day: the hourly CSV adds up to the day's checked counts; a flipped byte is refused.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,35 @@ describe('shuaka depot report --gate-ledger', () => {
     const bad = report('--gate-ledger', temp);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/gate-2026-11-22\.log line 1: check value mismatch/);
+  });
+
+  it('names a flag the gate counts do not take, exit 2, instead of ignoring it', () => {
+    // Before: --db, --section and --tac-keys were dropped silently beside --gate-ledger (the
+    // ledger's counts printed, exit 0), --format html fell to "--db is required", and a bad
+    // --gate-terminal printed the usage without saying what was wrong.
+    const dir = join(temp, 'flags');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'gate-2026-11-22.log'), '');
+    const db = join(temp, 'flags.db');
+    const cases: [string[], string][] = [
+      [['--gate-ledger', dir, '--db', db], '--db does not apply to --gate-ledger'],
+      [['--gate-ledger', dir, '--format', 'html'], '--format html: the gate counts are csv'],
+      [['--gate-ledger', dir, '--section', 'tunion'], '--section does not apply to --gate-ledger'],
+      [['--gate-ledger', dir, '--tac-keys', db], '--tac-keys does not apply to --gate-ledger'],
+      [['--db', db, '--gate-terminal', 'all', '--gate-ledger', dir],
+        '--gate-ledger does not apply to --gate-terminal'],
+      [['--db', db, '--gate-terminal', 'all', '--format', 'text'],
+        '--format text: the gate counts are csv'],
+      [['--db', db, '--gate-terminal', 'GATE 01'],
+        '--gate-terminal GATE 01: a terminal ID (1..64 printable characters, no space) or all'],
+    ];
+    for (const [args, problem] of cases) {
+      const r = report(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.split('\n')[0], args.join(' ')).toBe(`shuaka depot report: ${problem}`);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+    expect(existsSync(db)).toBe(false);
   });
 
   it('refuses a directory without a ledger, and names a --day that is no date', () => {

@@ -23,6 +23,8 @@ export const RUN_GATE_USAGE = `Scenic-area gate (闸机): the same flags, and
                           sensor counts people out (daily capacity); same SPEC forms
       --lane L            entry (default: tickets, walk-in sales, anti-passback, capacity) or
                           exit (a tap lets one person out and re-arms a re-entry ticket)
+  --psam is refused with --board gate (T-Union cards are not served at the gate), and the
+  reader's --port cannot be a Modbus turnstile's device.
   The gate ledger (gate-YYYY-MM-DD.log) lives beside the journal; every tap logs a
   {"event":"gate-tap"} line with the decision and the persons who passed.`;
 
@@ -48,6 +50,9 @@ export function runGateParse(
     const stray = ['turnstile', 'exit-turnstile', 'lane'].find((f) => v[f] !== undefined);
     return stray === undefined ? null : fail(`--${stray} needs --board gate`);
   }
+  // The gate board opens no PSAM (its sales are bank cards through the qPBOC kernel): taken
+  // silently, the flag would leave T-Union cards refused while the operator thinks them served.
+  if (v['psam'] !== undefined) return fail('--psam is not served by --board gate');
   const laneText = v['lane'] ?? 'entry';
   if (laneText !== 'entry' && laneText !== 'exit') {
     return fail(`--lane must be entry or exit, got '${laneText}'`);
@@ -62,6 +67,10 @@ export function runGateParse(
   if (exitTurnstile !== null && sameDevice(turnstile, exitTurnstile)) {
     return fail('--turnstile and --exit-turnstile name the same device');
   }
+  // The PN532 and a Modbus controller on one serial port would garble each other's frames.
+  const onReader = ([['--turnstile', turnstile], ['--exit-turnstile', exitTurnstile]] as const)
+    .find(([, spec]) => spec?.kind === 'modbus' && spec.path === board.readerPath);
+  if (onReader !== undefined) return fail(`--port and ${onReader[0]} name the same device`);
   return { board, turnstile, exitTurnstile, lane: laneText };
 }
 

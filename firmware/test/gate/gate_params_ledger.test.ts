@@ -46,6 +46,8 @@ describe('gate.json', () => {
       [gateJson(gateParams([ticket({ slotId: 'night' })])), /unknown slotId/],
       [gateJson(gateParams([ticket({ cardToken: 'a'.repeat(24) })])), /cardToken/],
       [gateJson(gateParams([ticket({ persons: 0 })])), /persons/],
+      // No slot: every tap refused as closed, all day; a set for no gate at all.
+      [gateJson({ ...base, slots: [] }), /slots: at least one slot/],
     ];
     for (const [text, reason] of cases) expect(refusal(text)).toMatch(reason);
     expect(refusal(gateJson(gateParams([ticket({ date: '2028-02-29' })])))).toBe('accepted');

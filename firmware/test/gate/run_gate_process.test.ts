@@ -198,6 +198,15 @@ describe('shuaka run --board gate refuses to start, with its exit code', () => {
         /--lane must be entry or exit/],
       [['--board', 'gate', '--turnstile', modbusSpec('/dev/ttyS9', 1),
         '--exit-turnstile', modbusSpec('/dev/ttyS9', 2)], /name the same device/],
+      // The gate board opens no PSAM: T-Union cards would be refused while the operator
+      // believes them served. And the reader's serial port is not the controller's bus.
+      [['--board', 'gate', '--turnstile', modbusSpec('/dev/ttyS9', 1), '--psam', 'pcsc:SAM'],
+        /--psam is not served by --board gate/],
+      [['--board', 'gate', '--turnstile', modbusSpec('/dev/null', 1)],
+        /--port and --turnstile name the same device/],
+      [['--board', 'gate', '--turnstile', modbusSpec('/dev/ttyS9', 1),
+        '--exit-turnstile', modbusSpec('/dev/null', 2)],
+        /--port and --exit-turnstile name the same device/],
     ];
     for (const [flags, problem] of cases) {
       const r = await exitOf([...base, ...flags]);

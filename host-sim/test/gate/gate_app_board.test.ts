@@ -95,6 +95,30 @@ describe('GateApp on the simulated board', () => {
     r.board.dispose();
   });
 
+  it('aPaidAdmissionNobodyWalked_keepsItsPlace_anotherWalkInFindsTheDayFull', async () => {
+    // One place a day. A walk-in pays and nobody passes (the lane locks: a credit). Another
+    // card must not be sold that place: the first visitor comes back with the credit, and the
+    // day would then count 2 entries over a capacity of 1 (景区限流). Twin: the credit walks.
+    const r = await rig(1);
+    const unwalked = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(unwalked.decision?.kind).toBe('pay');
+    expect(unwalked.lane?.stopped).toEqual({ kind: 'no-pass' });
+    const other = await r.board.rig.run(r.app.tap(await r.card('unionpay-credit-ec')));
+    r.remove();
+    expect(other.decision).toEqual({ kind: 'refuse', reason: 'day-full', placesLeft: 0 });
+    expect(other.tap.journalSeqs).toEqual([]);
+    const back = r.app.tap(await r.card());
+    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
+    const credit = await r.board.rig.run(Promise.all([back, walked]).then(([x]) => x));
+    r.remove();
+    expect(credit.decision).toEqual({ kind: 'credit', persons: 1 });
+    expect(credit.lane?.passed).toBe(1);
+    expect(r.app.counts()?.entries).toBe(1);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane', 'refused', 'entry']);
+    r.board.dispose();
+  });
+
   it('aTapBegunBeforeMidnight_isDecidedOnTheNewDay_notRefusedAsTheOldDayFull', async () => {
     // A gate open round the clock, one place a day. The day's place is taken; a walk-in then
     // taps 20 ms before local midnight (Beijing): the card is read after midnight, so the new

@@ -132,11 +132,14 @@ function calendarDateValid(date: string): boolean {
 }
 
 /**
- * Semantics a vendor's tool must not get wrong: slot ids unique and slots not overlapping, no
- * slot above the day, ticket ids unique, every ticket in a known slot, one ticket per card and
- * date (the gate must know which one a tap uses), and no slot or day sold beyond its capacity.
+ * Semantics a vendor's tool must not get wrong: at least one slot, slot ids unique and slots
+ * not overlapping, no slot above the day, ticket ids unique, every ticket in a known slot, one
+ * ticket per card and date (the gate must know which one a tap uses), and no slot or day sold
+ * beyond its capacity.
  */
 export function gateSemanticCheck(params: GateParams, file: string): void {
+  // A gate without a slot refuses every tap as closed, all day long: a mistake, not a gate.
+  if (params.slots.length === 0) throw new FieldError(file, 'slots', 'at least one slot');
   const slots = [...params.slots].sort((a, b) => a.startMinute - b.startMinute);
   for (let i = 0; i < slots.length; i += 1) {
     const slot = slots[i];

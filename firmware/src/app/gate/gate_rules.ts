@@ -77,7 +77,8 @@ export class GateTicketBook {
  * Decides an entry tap of the card `cardToken` now. Order: the card's ticket (a sold place is
  * kept: ticket holders are never refused for capacity, the set's checks forbid overselling),
  * then a paid admission not yet used, then anti-passback, then the sale's limits: the day and
- * the slot each keep room for the places sold and not yet used (预约优先).
+ * the slot each keep room for the places sold and not yet used (预约优先) and for the paid
+ * admissions not yet walked through.
  */
 export function gateDecideEntry(
   book: GateTicketBook,
@@ -93,9 +94,12 @@ export function gateDecideEntry(
   if (!book.params.walkIns) return { kind: 'refuse', reason: 'no-ticket', placesLeft: null };
   const slot = book.slotAt(now.minute);
   if (slot === null) return { kind: 'refuse', reason: 'closed', placesLeft: null };
-  const dayLeft = book.params.dayCapacity - day.entries - gateOutstandingDay(book, day);
+  // A paid admission nobody walked through keeps its place: its credit enters without a
+  // capacity check, in the slot of its tap (gate_app.ts), so it counts against this one too.
+  const credits = Math.max(0, day.paidAdmissions - day.paidEntries);
+  const dayLeft = book.params.dayCapacity - day.entries - gateOutstandingDay(book, day) - credits;
   if (dayLeft <= 0) return { kind: 'refuse', reason: 'day-full', placesLeft: 0 };
-  const slotLeft = slot.capacity - day.entriesInSlot(slot.id)
+  const slotLeft = slot.capacity - day.entriesInSlot(slot.id) - credits
     - Math.max(0, book.soldInSlot(day.date, slot.id) - day.ticketEntriesInSlot(slot.id));
   if (slotLeft <= 0) return { kind: 'refuse', reason: 'slot-full', placesLeft: 0 };
   return { kind: 'pay', slot };
