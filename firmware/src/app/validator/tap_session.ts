@@ -85,6 +85,8 @@ export class TapSession {
   readonly tunion: TunionTaps;
   /** The last attempt to end open taps' watch failed (logged): `idle` waits for a tap. */
   private expireFailed = false;
+  /** The UID of the tap under way when it names its card (`uids`), else null. */
+  private uidKept: string | null = null;
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -104,7 +106,7 @@ export class TapSession {
     if (!accept.ok || !accept.value) {
       return this.journal.report(startedMs, 'outOfService', { reason: 'journal-full-or-failed' });
     }
-    const known = this.uids.get(uidHex);
+    const known = this.knownByUid(card, uidHex);
     if (known !== null) {
       const quote = this.quote(known.pan, known.psn);
       if (quote.kind === 'alreadyPaid') {
@@ -172,6 +174,26 @@ export class TapSession {
     if (tunionRecovered !== null) return tunionRecovered;
     const ended = await this.transact(uidHex, known, startedMs);
     return ended === 'psam-back' ? this.tunionThenTransact(uidHex, known, startedMs) : ended;
+  }
+
+  /**
+   * The card a type A UID that is not random named at an earlier tap, and `uidKept` set so
+   * this tap's PAN is remembered under it (type B PUPIs may be drawn anew, as phones' UIDs
+   * are). Not with an admission hook: a gate decides a repeat itself (a paid admission nobody
+   * walked through opens the lane again).
+   */
+  private knownByUid(card: DetectedCard, uidHex: string): CardIdentity | null {
+    const named = card.technology === 'ISO14443A' && !uidIsRandom(card.uid);
+    this.uidKept = named && this.admission === null ? uidHex : null;
+    return this.uidKept === null ? null : this.uids.get(uidHex);
+  }
+
+  /**
+   * A plastic card's UID names it at its next tap: priced (and a repeat refused) before the
+   * kernel runs. A phone's random UID names nothing (`knownByUid` says which).
+   */
+  private rememberUid(uidHex: string, pan: string, psn: number): void {
+    if (this.uidKept === uidHex) this.uids.remember(uidHex, { pan, psn, uidHex });
   }
 
   private quote(pan: string | null, psn: number): FareDecision {
@@ -271,6 +293,7 @@ export class TapSession {
       const decide = async (identity: QpbocCardIdentity): Promise<QpbocHostDecision> => {
         if (identity.recovery) return 'proceed';
         const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
+        this.rememberUid(uidHex, identity.pan, psn);
         if (this.ports.params().denyList.contains(identity.pan, psn)) return 'deny-list';
         if ((await this.admissionVerdict(identity.pan, psn)) === 'stop') {
           stopped = true;
