@@ -12,10 +12,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { StorageSim } from '../../../host-sim/src/storage_sim.js';
-import {
-  cardKeyFromIssuerMaster,
-  computeTac,
-} from '../../../host-sim/src/psam/pboc_epurse_crypto.js';
 import { Journal } from '../../../firmware/src/app/journal/journal.js';
 import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
 import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
@@ -40,6 +36,7 @@ import { openSqliteDepotDb } from '../../src/store/sqlite_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
 import { tunionBlockRows } from '../../src/report/tunion_blocks_section.js';
+import { signedFinal } from './tunion_cli_fixture.js';
 
 const NOW_MS = 1_796_000_000_000;
 const MASTER = randomBytes(16);
@@ -52,14 +49,7 @@ afterAll(() => {
 
 /** The final of card `n` with the TAC the card would compute under MASTER. */
 function signed(final: TunionFinalEntry): TunionFinalEntry {
-  const p = final.purchase;
-  const dtk = cardKeyFromIssuerMaster(MASTER, Buffer.from(final.card.serialDigits, 'hex'));
-  const tac = computeTac(dtk, {
-    amountMinor: p.amountMinor, transactionType: p.transactionType,
-    terminalNumber: Buffer.from(p.terminalNumberHex, 'hex'),
-    dateTime: Buffer.from(p.dateTimeDigits, 'hex'),
-  }, p.terminalSerial);
-  return { ...final, tacHex: Buffer.from(tac).toString('hex').toUpperCase() };
+  return signedFinal(final, MASTER);
 }
 
 async function exportedLines(entries: readonly JournalEntry[]): Promise<unknown[]> {
