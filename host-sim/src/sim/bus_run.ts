@@ -83,6 +83,11 @@ export interface TapLine {
   readonly atMs: number;
   /** The bus's stop at this tap (what a T-Union card was told it boarded or alighted at). */
   readonly stop?: number;
+  /**
+   * The card's own purse was short of this tap's fare (a gate's admission is 40 yuan): its
+   * refusal for insufficient e-cash is correct, whatever the card's name.
+   */
+  readonly purseShort?: boolean;
 }
 
 export interface BusRun {

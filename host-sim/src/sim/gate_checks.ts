@@ -8,7 +8,7 @@ import { journalScanFiles } from '../../../firmware/src/app/journal/journal_read
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { checkBusRun } from './bus_checks.js';
 import type { BusRun, TapLine } from './bus_run.js';
-import type { GateRun } from './gate_run.js';
+import { GATE_ADMISSION_MINOR, GATE_CONCESSION_MINOR, type GateRun } from './gate_run.js';
 
 /** Findings; empty `violations` = the day is correct. */
 export interface GateCheck {
@@ -81,8 +81,13 @@ function checkGateSales(run: GateRun): string[] {
     const tap = v.report?.tap;
     // Ticket, credit, exit and gate refusals stop the kernel by design: not the card's answer.
     if (tap === undefined || tap.reason === 'admission-hook') return [];
+    // The pool's social-security card is the concession category (gate_run.ts).
+    const price = v.visit.card.name === 'social-security' ? GATE_CONCESSION_MINOR
+      : GATE_ADMISSION_MINOR;
+    const purseShort = v.purseBeforeMinor !== null && v.purseBeforeMinor < price;
     return [{ index, rider: v.visit.index, cardName: v.visit.card.name, pulledEarly: false,
-      latencyMs: v.openMs, report: tap, screen: v.screen, signal: null, atMs: v.placedMs }];
+      latencyMs: v.openMs, report: tap, screen: v.screen, signal: null, atMs: v.placedMs,
+      purseShort }];
   });
   const bus: BusRun = {
     options: { seed: run.options.seed, riders: taps.length, tornChance: 0, baudRate: 921_600,

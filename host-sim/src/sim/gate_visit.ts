@@ -23,6 +23,8 @@ const LOOK_MS = 10;
 export interface GateVisitLine {
   readonly visit: GateVisit;
   readonly placedMs: number;
+  /** The card's e-cash balance as the card held it when placed (its own state), or null. */
+  readonly purseBeforeMinor: number | null;
   /** Card placed to the lane unlocked (tap-to-open), or null when it did not open. */
   readonly openMs: number | null;
   readonly walked: number;
@@ -51,6 +53,8 @@ export async function gateVisit(
   await clock.sleepMs(visit.gapMs);
   const reportsBefore = env.reports.length;
   const card = withFaults(visit.card.card, { faults: [] });
+  const purseBeforeMinor = 'balanceMinor' in visit.card.card
+    ? visit.card.card.balanceMinor() : null;
   const placedMs = clock.nowMs();
   board.rig.sim.placeCard(card);
   const answered = await until(board, ANSWER_WAIT_MS, () => answerShown(board, env));
@@ -73,7 +77,8 @@ export async function gateVisit(
   }
   await until(board, ANSWER_WAIT_MS * 10, () => env.reports.length > reportsBefore);
   const report = env.reports[reportsBefore] ?? null;
-  return { visit, placedMs, openMs, walked, tailgated, lastPassMs, screen, report };
+  return { visit, placedMs, purseBeforeMinor, openMs, walked, tailgated, lastPassMs, screen,
+    report };
 }
 
 /** A gate answer is on the screen (any page but idle/processing) or the lane is open. */

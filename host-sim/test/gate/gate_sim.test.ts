@@ -3,8 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 
+import { REFUSABLE_IN_AUTO } from '../../src/sim/bus_checks.js';
 import { checkGateRun } from '../../src/sim/gate_checks.js';
-import { GATE_RUN_DEFAULT, runGate } from '../../src/sim/gate_run.js';
+import { GATE_ADMISSION_MINOR, GATE_RUN_DEFAULT, runGate } from '../../src/sim/gate_run.js';
 import { gateLedgerLine } from '../../../firmware/src/app/gate/gate_ledger.js';
 
 describe('shuaka sim --board gate', () => {
@@ -32,6 +33,30 @@ describe('shuaka sim --board gate', () => {
         `entries ${check.ticketEntries + check.paidEntries + 1} != people admitted `
           + `${check.ticketEntries + check.paidEntries}`,
         'hourly counts do not add up to the entries',
+      ]);
+    } finally {
+      run.board.dispose();
+    }
+  });
+});
+
+describe('shuaka sim --board gate, walk-ins whose purse runs short', () => {
+  // Seed 2 with 60 walk-ins: an e-cash card spent down below the 40-yuan admission (its own
+  // GET DATA 9F79 says 23.00) that refuses the full flow is told 余额不足: correct, not a
+  // genuine card refused. The same refusal with a purse that held the price is still found.
+  it('aPurseShortOfTheAdmission_isACorrectRefusal_aFullOneIsNot', async () => {
+    const run = await runGate({ ...GATE_RUN_DEFAULT, seed: 2, walkIns: 60 }, () => undefined);
+    try {
+      expect(checkGateRun(run).violations).toEqual([]);
+      const short = run.visits.filter((v) => v.report?.tap?.reason === 'insufficient-ecash'
+        && !REFUSABLE_IN_AUTO.has(v.visit.card.name));
+      expect(short.length).toBeGreaterThan(0);
+      for (const v of short) expect(v.purseBeforeMinor ?? 0).toBeLessThan(GATE_ADMISSION_MINOR);
+      const first = short[0];
+      const visits = run.visits.map((v) => (v === first
+        ? { ...v, purseBeforeMinor: GATE_ADMISSION_MINOR } : v));
+      expect(checkGateRun({ ...run, visits }).violations).toEqual([
+        expect.stringMatching(/a genuine card was refused \(insufficient-ecash\)/) as unknown,
       ]);
     } finally {
       run.board.dispose();
