@@ -3,6 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -182,6 +183,36 @@ describe('shuaka journal as a process', () => {
         .toMatch(/acknowledged through 2/);
     } finally {
       stranger.kill('SIGKILL');
+    }
+  }, 300_000);
+
+  it('ack_takesALockWhoseWriterIsAZombie_killedButNotYetReaped', async () => {
+    const journalDir = await writeJournal('zombie', scriptedEntries().slice(0, 3));
+    // The holder's parent is `sleep`, which never reaps it: once SIGKILLed it stays a zombie,
+    // as a validator does under an init that reaps late (a container's, a minimal board's).
+    const holderJs = 'const { dirLockAcquire } = await import(process.argv[1]);' +
+      'const lock = await dirLockAcquire(process.argv[2]);' +
+      'process.stdout.write(lock.ok ? "locked\\n" : lock.detail); setInterval(() => {}, 1000);';
+    const parent = spawn('sh', ['-c',
+      `"$0" --input-type=module -e '${holderJs}' "$1" "$2" & echo "$!"; exec sleep 60`,
+      process.execPath, pathToFileURL(DIR_LOCK_JS).href, journalDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let said = '';
+      await new Promise<void>((resolve) => parent.stdout.on('data', (data) => {
+        said += String(data);
+        if (said.includes('locked')) resolve();
+      }));
+      const pid = Number(said.split('\n')[0]);
+      process.kill(pid, 'SIGKILL');
+      const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '';
+      while (!state().startsWith('Z')) await new Promise((resolve) => setTimeout(resolve, 10));
+      const acked = shuaka(['journal', 'ack', '--through', '2', '--journal', journalDir]);
+      expect(acked.code, acked.err).toBe(0);
+      expect(state(), 'still a zombie: the ack did not wait for the reaping').toMatch(/^Z/);
+      expect(await readdir(journalDir)).not.toContain('journal.lock');
+    } finally {
+      parent.kill('SIGKILL');
     }
   }, 300_000);
 });

@@ -76,10 +76,12 @@ async function dirLockRelease(path: string): Promise<void> {
 async function holderRuns(path: string, holder: LockHolder): Promise<boolean> {
   if (heldHere.has(resolve(path))) return true;
   if (holder.pid === process.pid || !pidAlive(holder.pid)) return false;
-  if (holder.bootId === null) return true;
   const now = await processIdentity(holder.pid);
   // No /proc (or hidden): the live pid is all there is to go by.
   if (now === null) return true;
+  // A zombie (killed, not yet reaped by a late init) answers signal 0 but runs no more.
+  if (now.state === 'Z' || now.state === 'X') return false;
+  if (holder.bootId === null) return true;
   return now.bootId === holder.bootId && now.startTicks === holder.startTicks;
 }
 
@@ -89,17 +91,21 @@ async function lockLine(pid: number): Promise<string> {
   return identity === null ? `${pid}` : `${pid} ${identity.bootId} ${identity.startTicks}`;
 }
 
-/** The boot id and the start time of `pid` from /proc; null where /proc does not say. */
+/** The boot id, state and start time of `pid` from /proc; null where /proc does not say. */
 async function processIdentity(
   pid: number,
-): Promise<{ readonly bootId: string; readonly startTicks: string } | null> {
+): Promise<{ readonly bootId: string; readonly state: string; readonly startTicks: string }
+  | null> {
   try {
     const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may hold spaces and ')': the fields after it follow the last ')'.
-    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    if (!/^[0-9a-f-]{36}$/.test(bootId) || startTicks === undefined) return null;
-    return /^[0-9]+$/.test(startTicks) ? { bootId, startTicks } : null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, startTicks] = [fields[0], fields[19]];
+    if (!/^[0-9a-f-]{36}$/.test(bootId) || state === undefined || startTicks === undefined) {
+      return null;
+    }
+    return /^[0-9]+$/.test(startTicks) ? { bootId, state, startTicks } : null;
   } catch {
     return null;
   }
