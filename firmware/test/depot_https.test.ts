@@ -5,7 +5,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -210,6 +210,30 @@ describe('depot over HTTPS (mutual TLS)', () => {
       slow.close();
     } finally {
       drip = false;
+    }
+  });
+
+  it('hostThatAcceptsButNeverShakesHands_isATimeoutWithinTheBound_notTwice', async () => {
+    // A half-dead depot or NAT: TCP connects, the TLS handshake never gets an answer.
+    const held: Socket[] = [];
+    const hole = createTcpServer((socket) => held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    const holePort = (hole.address() as AddressInfo).port;
+    const timeoutMs = 1_000;
+    const mute = depot(await identity(fleet, 'SIM00001'), timeoutMs, holePort);
+    try {
+      for (const call of [() => mute.getParams(1), () => mute.postBatch(BATCH)]) {
+        const started = performance.now();
+        expect(await call()).toMatchObject({ ok: false, error: 'timeout', httpStatus: null,
+          detail: `no answer within ${timeoutMs} ms` });
+        // What the log says is what happened: one bound, not two (Node's own socket timeout
+        // of a TLS socket waits twice as long while the handshake is pending).
+        expect(performance.now() - started).toBeLessThan(timeoutMs * 1.5);
+      }
+    } finally {
+      mute.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => hole.close(resolve));
     }
   });
 });

@@ -1,20 +1,23 @@
 // `node bin/shuaka.js journal ...` as a real subprocess: flipped bits and random bytes are
 // CORRUPT (exit 3) and never cut, a new journal verifies as empty, the lock keeps ack out.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
 import { newPrng, scriptedEntries, writeJournalDir } from './journal_fixtures.js';
+import { spawnWithPid } from './pid_reuse_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
+const DIR_LOCK_JS = join(ROOT, 'dist', 'hal', 'src', 'storage', 'dir_lock.js');
 
 let dir = '';
 
@@ -151,5 +154,65 @@ describe('shuaka journal as a process', () => {
     const help = shuaka(['journal', '--help']);
     expect(help.out).toMatch(/3 {2}corrupt/);
     expect(help.out).toMatch(/4 {2}locked/);
+  }, 300_000);
+
+  it('ack_takesALockWhoseWriterWasKilled_evenWhenItsPidRunsAgainAsAnotherProcess', async () => {
+    const journalDir = await writeJournal('reused', scriptedEntries().slice(0, 3));
+    // A real holder: the lock code in a process of its own, SIGKILLed while it holds the lock.
+    const holder = spawn(process.execPath, ['--input-type=module', '-e',
+      'const { dirLockAcquire } = await import(process.argv[1]);' +
+      'const lock = await dirLockAcquire(process.argv[2]);' +
+      'process.stdout.write(lock.ok ? "locked" : lock.detail); setInterval(() => {}, 1000);',
+      pathToFileURL(DIR_LOCK_JS).href, journalDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const said = await new Promise<string>((resolve) => {
+      holder.stdout.once('data', (data) => resolve(String(data)));
+    });
+    expect(said).toBe('locked');
+    const pid = holder.pid ?? 0;
+    const killed = new Promise((resolve) => holder.once('close', resolve));
+    holder.kill('SIGKILL');
+    await killed;
+    expect(await readdir(journalDir)).toContain('journal.lock');
+    // Its pid now runs again, as something else (after a reboot: any daemon of the board).
+    const stranger = await spawnWithPid(pid, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
+    try {
+      const acked = shuaka(['journal', 'ack', '--through', '2', '--journal', journalDir]);
+      expect(acked.code, acked.err).toBe(0);
+      expect(await readdir(journalDir)).not.toContain('journal.lock');
+      expect(shuaka(['journal', 'verify', '--journal', journalDir]).out)
+        .toMatch(/acknowledged through 2/);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  }, 300_000);
+
+  it('ack_takesALockWhoseWriterIsAZombie_killedButNotYetReaped', async () => {
+    const journalDir = await writeJournal('zombie', scriptedEntries().slice(0, 3));
+    // The holder's parent is `sleep`, which never reaps it: once SIGKILLed it stays a zombie,
+    // as a validator does under an init that reaps late (a container's, a minimal board's).
+    const holderJs = 'const { dirLockAcquire } = await import(process.argv[1]);' +
+      'const lock = await dirLockAcquire(process.argv[2]);' +
+      'process.stdout.write(lock.ok ? "locked\\n" : lock.detail); setInterval(() => {}, 1000);';
+    const parent = spawn('sh', ['-c',
+      `"$0" --input-type=module -e '${holderJs}' "$1" "$2" & echo "$!"; exec sleep 60`,
+      process.execPath, pathToFileURL(DIR_LOCK_JS).href, journalDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let said = '';
+      await new Promise<void>((resolve) => parent.stdout.on('data', (data) => {
+        said += String(data);
+        if (said.includes('locked')) resolve();
+      }));
+      const pid = Number(said.split('\n')[0]);
+      process.kill(pid, 'SIGKILL');
+      const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '';
+      while (!state().startsWith('Z')) await new Promise((resolve) => setTimeout(resolve, 10));
+      const acked = shuaka(['journal', 'ack', '--through', '2', '--journal', journalDir]);
+      expect(acked.code, acked.err).toBe(0);
+      expect(state(), 'still a zombie: the ack did not wait for the reaping').toMatch(/^Z/);
+      expect(await readdir(journalDir)).not.toContain('journal.lock');
+    } finally {
+      parent.kill('SIGKILL');
+    }
   }, 300_000);
 });

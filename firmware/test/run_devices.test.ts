@@ -366,6 +366,19 @@ describe('shuaka run subprocess: documented exit codes on every refusal', () => 
     expect(child.stderr()).toContain('not a directory');
   });
 
+  it('run_journalUnderProc_mkdirSaysENOENT_exits4AtOnce_notASpinForEver', async () => {
+    // procfs answers mkdir with ENOENT under a directory that exists: node's recursive mkdir
+    // retried that for ever at full CPU, deaf to SIGTERM (a mistyped path on a board).
+    const flags = await writeParams();
+    const journalDir = join('/proc', `shuaka-journal-${process.pid}`, 'journal');
+    const child = spawnRun(['--port', join(dir, 'ttyUSB9'), '--journal', journalDir, ...flags]);
+    const spin = new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000));
+    expect(await Promise.race([child.exited, spin]), child.stderr())
+      .toEqual({ code: 4, signal: null });
+    expect(child.stderr()).toContain(`journal ${journalDir}: cannot create it`);
+    expect(child.stderr()).toContain('ENOENT');
+  });
+
   it('run_journalFsBelowTheRequiredFreeSpace_exits4 (real statfs, threshold above this disk)', async () => {
     const flags = await writeParams();
     const journalDir = join(dir, 'journal');

@@ -36,6 +36,7 @@ import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_stor
 import { CRASH_AT_ENV, crashPointFromEnv } from '../src/boards/bus_validator_parts.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
 import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
+import { spawnWithPid } from './pid_reuse_fixture.js';
 
 const SEED = seedFromEnv(2026);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -592,6 +593,37 @@ describe(`shuaka run killed at random moments of a line (seed ${SEED})`, () => {
     expect(await exit, child.stderr.join('')).toEqual({ code: 0, signal: null });
     expect(kills, where()).toHaveLength(RANDOM_KILLS);
     await expectLedgersMatchJournal(journalDir, cards, interrupted, where());
+  }, 60_000);
+});
+
+describe(`shuaka run restarted with the pid of the validator it replaces (seed ${SEED})`, () => {
+  it('run_sigkilledThenRestartedUnderTheSamePid_takesItsOwnStaleLockAndServes', async () => {
+    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+    const where = `SIGKILL, restart under the same pid, seed ${SEED}`;
+    const rig = await startRig(await writeParams());
+    const journalDir = join(dir, 'journal');
+    const [first, second] = sweepCards();
+    if (first === undefined || second === undefined) throw new Error(where);
+    const doomed = await startValidator(rig, journalDir, null);
+    expect((await tap(rig, doomed, first))?.['result'], where).toBe('approved');
+    const pid = doomed.proc.pid ?? 0;
+    doomed.proc.kill('SIGKILL');
+    expect(await doomed.exited, where).toEqual({ code: null, signal: 'SIGKILL' });
+    // After a power cut a board boots the same way: the validator often gets its old pid.
+    const missed = new Map<ChildProcess, ValidatorChild>();
+    const proc = await spawnWithPid(pid, () => {
+      const child = spawnValidator(rig, journalDir, null);
+      missed.set(child.proc, child);
+      return child.proc;
+    });
+    const restarted = missed.get(proc);
+    if (restarted === undefined) throw new Error(where);
+    const started = await restarted.next('start');
+    expect(started, `restart under pid ${pid}: ${restarted.stderr.join('')}`).not.toBeNull();
+    expect((await tap(rig, restarted, second))?.['result'], where).toBe('approved');
+    const { exit } = await stopValidator(restarted, rig);
+    expect(await exit, restarted.stderr.join('')).toEqual({ code: 0, signal: null });
+    await expectLedgersMatchJournal(journalDir, [first, second], new Set(), where);
   }, 60_000);
 });
 

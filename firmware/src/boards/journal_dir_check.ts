@@ -5,8 +5,10 @@
 // (tiny) mount are all found here, before the reader is touched, by doing what the journal
 // will do: create a file, write it, fsync it and the directory, delete it; then statfs.
 
-import { mkdir, open, rmdir, stat, statfs, unlink } from 'node:fs/promises';
+import { open, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+
+import { mkdirParents } from '../../../hal/src/storage/dir_durable.js';
 
 /** What the check requires; every field explicit. */
 export interface JournalDirCheckOptions {
@@ -48,7 +50,7 @@ export async function checkJournalDir(
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') return fromErrno(dir, 'cannot reach', error);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdirParents(dir);
       createdDir = true;
     } catch (mkdirError) {
       return fromErrno(dir, 'cannot create', mkdirError);

@@ -1,8 +1,9 @@
 // `shuaka params init DIR`: a complete, commented starter parameter set, ready to sign.
 
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
+import { mkdirParents } from '../../../hal/src/storage/dir_durable.js';
 import {
   DENY_KEY_FILE_NAME,
   denyKeyLoadOrCreate,
@@ -47,7 +48,7 @@ export async function paramsInitCommand(argv: readonly string[], io: CliIo): Pro
   }
   const keyPath = args.values['deny-key'] ?? join(dirname(dir), DENY_KEY_FILE_NAME);
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirParents(dir);
     const present = await readdir(dir);
     if (present.length !== 0) {
       io.err(`shuaka params init: ${dir} is not empty (${present.join(', ')}); nothing written`);

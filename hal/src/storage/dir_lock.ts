@@ -1,7 +1,7 @@
 // Lock file of a data directory: one writer at a time (the validator or `shuaka journal ack`).
 
 import { open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
 import type { HalResult } from '../ports/hal_status.js';
@@ -15,11 +15,25 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
+/** Who wrote a lock file: its pid and, where /proc tells them, the boot and start time. */
+interface LockHolder {
+  readonly pid: number;
+  /** /proc/sys/kernel/random/boot_id when it was written; null in a pid-only lock. */
+  readonly bootId: string | null;
+  /** The process's start time (clock ticks since boot, /proc/PID/stat field 22). */
+  readonly startTicks: string | null;
+}
+
+/** Lock paths this process holds now: a second taker in the same process is refused. */
+const heldHere = new Set<string>();
+
 /**
  * Takes the lock of `dirPath`: creates `journal.lock` exclusively (O_CREAT | O_EXCL) holding
- * this process's pid. A lock whose pid no longer runs (a validator killed or a power cut) is
- * stale: it is removed and taken once more. Errors: BUSY (a live process holds it; the detail
- * names its pid), READER_IO.
+ * this process's pid, boot id and start time. A lock whose process no longer runs (a validator
+ * killed or a power cut) is stale: it is removed and taken once more. A pid alone does not
+ * say the process runs: after a SIGKILL or a reboot the pid is reused, often by the restarted
+ * validator itself, so a lock whose boot id or start time differs from the live pid's is
+ * stale too. Errors: BUSY (a live process holds it; the detail names its pid), READER_IO.
  */
 export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock>> {
   const path = join(dirPath, DIR_LOCK_NAME);
@@ -27,11 +41,12 @@ export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock
     try {
       const handle = await open(path, 'wx');
       try {
-        await handle.writeFile(`${process.pid}\n`);
+        await handle.writeFile(`${await lockLine(process.pid)}\n`);
         await handle.sync();
       } finally {
         await handle.close();
       }
+      heldHere.add(resolve(path));
       return halOk({ path, release: () => dirLockRelease(path) });
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') {
@@ -39,8 +54,8 @@ export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock
       }
     }
     const holder = await lockHolder(path);
-    if (holder !== null && pidAlive(holder)) {
-      return halErr(HalStatus.BUSY, `${path} is held by running process ${holder}`);
+    if (holder !== null && (await holderRuns(path, holder))) {
+      return halErr(HalStatus.BUSY, `${path} is held by running process ${holder.pid}`);
     }
     // Stale: its process is gone. Removing it races only with another taker doing the same,
     // and the O_EXCL create above decides between them.
@@ -50,14 +65,59 @@ export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock
 }
 
 async function dirLockRelease(path: string): Promise<void> {
-  if ((await lockHolder(path)) === process.pid) await unlink(path).catch(() => undefined);
+  heldHere.delete(resolve(path));
+  if ((await lockHolder(path))?.pid === process.pid) await unlink(path).catch(() => undefined);
 }
 
-/** Pid written in the lock file; null when unreadable or not a pid (a torn lock file). */
-async function lockHolder(path: string): Promise<number | null> {
+/**
+ * Whether the lock's writer still runs. A lock naming this process that this process did not
+ * take is an earlier life's (a validator restarted with the same pid after a power cut).
+ */
+async function holderRuns(path: string, holder: LockHolder): Promise<boolean> {
+  if (heldHere.has(resolve(path))) return true;
+  if (holder.pid === process.pid || !pidAlive(holder.pid)) return false;
+  const now = await processIdentity(holder.pid);
+  // No /proc (or hidden): the live pid is all there is to go by.
+  if (now === null) return true;
+  // A zombie (killed, not yet reaped by a late init) answers signal 0 but runs no more.
+  if (now.state === 'Z' || now.state === 'X') return false;
+  if (holder.bootId === null) return true;
+  return now.bootId === holder.bootId && now.startTicks === holder.startTicks;
+}
+
+/** 'PID' or 'PID BOOT_ID START_TICKS' when /proc tells them. */
+async function lockLine(pid: number): Promise<string> {
+  const identity = await processIdentity(pid);
+  return identity === null ? `${pid}` : `${pid} ${identity.bootId} ${identity.startTicks}`;
+}
+
+/** The boot id, state and start time of `pid` from /proc; null where /proc does not say. */
+async function processIdentity(
+  pid: number,
+): Promise<{ readonly bootId: string; readonly state: string; readonly startTicks: string }
+  | null> {
+  try {
+    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may hold spaces and ')': the fields after it follow the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, startTicks] = [fields[0], fields[19]];
+    if (!/^[0-9a-f-]{36}$/.test(bootId) || state === undefined || startTicks === undefined) {
+      return null;
+    }
+    return /^[0-9]+$/.test(startTicks) ? { bootId, state, startTicks } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock file's writer; null when unreadable or not a lock line (a torn lock file). */
+async function lockHolder(path: string): Promise<LockHolder | null> {
   try {
     const text = (await readFile(path, 'utf8')).trim();
-    return /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : null;
+    const match = /^([1-9][0-9]{0,9})(?: ([0-9a-f-]{36}) ([0-9]+))?$/.exec(text);
+    if (match === null) return null;
+    return { pid: Number(match[1]), bootId: match[2] ?? null, startTicks: match[3] ?? null };
   } catch {
     return null;
   }
