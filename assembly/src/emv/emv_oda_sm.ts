@@ -45,7 +45,7 @@ import {
   capkFind, capkKey, capkExpiry, capkIsRevoked, capkAlgorithm, CAPK_PK_ALGORITHM_SM2,
 } from './emv_capk';
 import {
-  panParse, issuerIdMatches, iccPanMatches, certExpiryCheck, dateValid, dateFullBcd,
+  panParse, issuerIdMatches, iccPanMatches, certExpiryCheck, dateValid, dateFullBcd, odaReset,
   ODA_FDDA_VERSION_01, ODA_CARD_AUTH_DATA_MAX,
 } from './emv_oda';
 
@@ -133,6 +133,8 @@ export function odaSmRecoverIssuer(
   rid: usize, caIndex: u32, cert: usize, certLength: u32, pan: usize, panLength: u32,
   dateBcd: u32,
 ): i32 {
+  // A new card: forget the RSA keys of the card before too, so no later check can use them.
+  odaReset();
   odaSmReset();
   if (!dateValid(dateBcd)) return ERR_ODA_TRANSACTION_DATE;
   if (!panParse(pan, panLength)) return ERR_ODA_PAN_INVALID;

@@ -377,8 +377,10 @@ function odaSmCertificates(dateBcd: u32): i32 {
   const status = odaSmRecoverIssuer(ctx.fci.valuePtr(name), <u32>load<u8>(c.valuePtr(index)),
     c.valuePtr(cert), c.valueLength(cert), ctx.pan, ctx.panLength, dateBcd);
   if (status != STATUS_OK) return status;
-  // SM SDA (SSAD 93) has no public layout: an SM card must offer fDDA.
-  if (!odaUsesIccKey()) return ERR_ODA_SM_CA_KEY_TYPE;
+  // SM SDA (SSAD 93) and the full flow's SM DDA/CDA have no public layout: an SM card must use
+  // qPBOC fDDA. Going on to DDA/CDA would check its signature with the RSA ICC key state,
+  // which this card never set: the key of the card before.
+  if (odaMethodOf() != ODA_METHOD_FDDA) return ERR_ODA_SM_CA_KEY_TYPE;
   const iccCert = c.find(TAG_9F46_ICC_CERT);
   return odaSmRecoverIcc(c.valuePtr(iccCert), c.valueLength(iccCert), ctx.pan, ctx.panLength,
     odaStatic, odaStaticLength, dateBcd);
