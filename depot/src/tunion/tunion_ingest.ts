@@ -144,15 +144,20 @@ export const TUNION_PSAM_MIGRATION_STATEMENTS: readonly string[] = [
   `CREATE INDEX tunion_taps_grey_card_atc ON tunion_taps (card_serial, atc, id)
     WHERE type = 'tunion_grey'`,
 ];
+// A stored line that no longer reads as JSON (the reports call it malformed) must not stop the
+// migration, and so the depot: it keeps null columns.
 export const TUNION_PSAM_BACKFILL_SQLITE: readonly string[] = [
   `UPDATE tunion_taps SET
     psam_terminal = upper(json_extract(record_json, '$.purchase.terminalNumberHex')),
-    psam_serial = json_extract(record_json, '$.purchase.terminalSerial')`,
+    psam_serial = json_extract(record_json, '$.purchase.terminalSerial')
+    WHERE json_valid(record_json)`,
 ];
+/** PostgreSQL 15 has no JSON test that cannot fail: the lines' own text, as JSON.stringify
+ *  wrote it (no spaces), is matched instead. */
 export const TUNION_PSAM_BACKFILL_POSTGRES: readonly string[] = [
   `UPDATE tunion_taps SET
-    psam_terminal = upper(record_json::jsonb #>> '{purchase,terminalNumberHex}'),
-    psam_serial = (record_json::jsonb #>> '{purchase,terminalSerial}')::bigint`,
+    psam_terminal = upper(substring(record_json from '"terminalNumberHex":"([0-9A-Fa-f]{1,32})"')),
+    psam_serial = substring(record_json from '"terminalSerial":([0-9]{1,15})[,}]')::bigint`,
 ];
 
 /**

@@ -323,8 +323,16 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
           String(card['serialDigits']), String(card['issuerIdHex']), Number(purchase['atc']),
           Number(purchase['amountMinor']), String(clearing['tacHex']),
           JSON.stringify(clearing), NOW_MS]);
+        // A line damaged in the database since (the reports call it malformed): the
+        // migration goes on, its columns stay null.
+        await db.run(`INSERT INTO tunion_taps (terminal_id, seq, type, time_wall_ms,
+          card_serial, issuer_id, atc, amount_minor, tac_hex, tac_state, duplicate, record_json,
+          received_at_ms) VALUES ('BUS00002', 1, 'tunion_clearing', 0, '0', '0', 0, 0, '',
+          'unverified', 0, '{"purchase":{"terminalSerial":', 0)`);
         expect(await depotMigrate(db, NOW_MS))
           .toEqual(DEPOT_MIGRATIONS.filter((m) => m.version > 9).map((m) => m.version));
+        expect(await db.query(`SELECT psam_terminal, psam_serial FROM tunion_taps
+          WHERE terminal_id = 'BUS00002'`)).toEqual([{ psam_terminal: null, psam_serial: null }]);
         const row = (await db.query(`SELECT psam_terminal, psam_serial FROM tunion_taps
           WHERE type = 'tunion_clearing'`))[0] ?? {};
         expect([row['psam_terminal'], Number(row['psam_serial'])]).toEqual([
