@@ -36,6 +36,8 @@ import { openSqliteDepotDb } from '../../src/store/sqlite_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
 import { tunionBlockRows } from '../../src/report/tunion_blocks_section.js';
+import { tunionGreyRows } from '../../src/report/tunion_grey_section.js';
+import { tunionSectionRows } from '../../src/report/tunion_section.js';
 import { signedFinal } from './tunion_cli_fixture.js';
 
 const NOW_MS = 1_796_000_000_000;
@@ -349,6 +351,16 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
             terminalSerial: Number(purchase['terminalSerial']) + 1 } };
         expect(await batchStore(db, batchValidate(batch([other], 5), 'BUS00001'), vault,
           NOW_MS)).toEqual({ ackThroughSeq: 5, stored: 1, duplicates: 0 });
+        // A grey no counted line completes, stored twice: one purchase left grey, on this
+        // engine's SQL too (the list and both counts).
+        const [openGrey] = await exportedLines([tunionEntries(13, 90, null)[0]]);
+        for (const seq of [6, 7]) {
+          await batchStore(db, batchValidate(batch([{ ...openGrey as object, seq }], seq),
+            'BUS00001'), vault, NOW_MS);
+        }
+        expect((await tunionGreyRows(db, null)).map((g) => [g.seq, g.atc])).toEqual([[6, 90]]);
+        expect((await tunionVerifyAndReport(db, () => null)).greyOpen).toBe(1);
+        expect((await tunionSectionRows(db, null)).reduce((n, r) => n + r.greyOpen, 0)).toBe(1);
       } finally {
         await db.close();
       }
