@@ -157,9 +157,9 @@ function routeOf(options: IngestServerOptions, method: string, path: string):
 
 async function handle(options: IngestServerOptions, request: IncomingMessage,
   response: ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? '/', 'https://depot');
+  const url = targetOf(request.url);
   const method = request.method ?? 'GET';
-  const path = pathLogged(url.pathname);
+  const path = pathLogged(url?.pathname ?? request.url ?? '');
   let who = '?';
   const reply: Reply = (status, code, detail, logDetail = detail) => {
     // The detail, as the validator got it: the operator sees which field, which seq.
@@ -168,6 +168,7 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (status === 413) response.setHeader('connection', 'close');
     errorSend(response, status, code, redact(detail));
   };
+  if (url === null) return reply(400, 'bad-request', 'request target is not a URL');
   try {
     const route = routeOf(options, method, url.pathname);
     if (route === null) return reply(404, 'not-found', `no route ${path}`);
@@ -202,6 +203,19 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     return jsonSend(response, answer.status, answer.body);
   } catch (error) {
     return replyError(error, url.pathname, reply);
+  }
+}
+
+/**
+ * The request target as a URL, or null. Node's parser passes absolute-form targets that WHATWG
+ * URL refuses (`http://999.999.999.999/`, a port over 65535); a throw here, outside the
+ * handler's error answers, was an unhandled rejection that stopped the depot.
+ */
+function targetOf(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'https://depot');
+  } catch {
+    return null;
   }
 }
 
