@@ -104,6 +104,24 @@ describe('depot serve against hostile peers (process)', () => {
     expect(after.status).toBe(204);
   });
 
+  // A status is parsed on the server's thread: 8 MiB of '[' took it seconds, during which no
+  // other terminal was answered. Status and gate bodies are held to what a validator sends.
+  it('statusOrGateBodyFarOverAValidatorsSize_is413_andARealStatusStillServed', async () => {
+    const deep = (bytes: number): string => '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
+    for (const [path, bytes] of [['/v1/status', 128 * 1024], ['/v1/gate-records', 2 << 20]]) {
+      const answer = await call(depot?.port ?? 0, ca, client, 'POST', String(path),
+        deep(Number(bytes)));
+      expect(answer).toMatchObject({ status: 413, json: { error: 'too-large' } });
+    }
+    await logLine(/POST \/v1\/gate-records SIM00001 -> 413 too-large/);
+    const status = { terminalId: 'SIM00001', paramsVersion: null, paramsRefused:
+      { version: 2, reason: 'x'.repeat(256) }, backlogRecords: 9, lastSeq: 9,
+    ackThroughSeq: 0, softwareVersion: 'v'.repeat(64) };
+    const fine = await call(depot?.port ?? 0, ca, client, 'POST', '/v1/status',
+      JSON.stringify(status));
+    expect(fine.status).toBe(204);
+  });
+
   it('pathHoldingACardNumber_is404_andNeitherAnswerNorLogHoldsIt', async () => {
     const escaped = [...PAN].map((d) => `%3${d}`).join('');
     for (const path of [`/v1/${PAN}`, `/v1/${escaped}`]) {
