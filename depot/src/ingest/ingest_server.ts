@@ -12,7 +12,7 @@ import type { PanVault } from '../store/pan_vault.js';
 import { BatchError, redact } from './batch_error.js';
 import { batchPrepare, type SealedBatch } from './batch_seal.js';
 import { batchStoreSealed } from './batch_store.js';
-import { bodyRead, errorSend, jsonSend } from './http_body.js';
+import { BODY_BYTES_MAX, bodyRead, errorSend, jsonSend } from './http_body.js';
 import { paramsFullParse, paramsHaveParse, paramsNewest } from './params_route.js';
 import { statusStore, statusValidate } from './status_route.js';
 import { gateRecordsStore, gateRecordsValidate } from '../store/gate_record_store.js';
@@ -54,6 +54,15 @@ type Handler = (terminal: TerminalRow, body: unknown, url: URL, text: string) =>
 /** The route that parses its own body (off the server's thread when a pool prepares). */
 const BATCHES_PATH = '/v1/batches';
 type Answer = { status: number; body: unknown | null };
+/**
+ * Bodies parsed on the server's thread (a batch is parsed on a worker) are held to what a
+ * validator sends: JSON.parse of 8 MiB of nested arrays takes seconds, and one terminal
+ * posting such statuses stalled every other terminal's answers that long.
+ */
+const ROUTE_BODY_BYTES_MAX: Readonly<Record<string, number>> = {
+  '/v1/status': 64 * 1024,
+  '/v1/gate-records': 1024 * 1024,
+};
 
 /** Creates the server (not yet listening). */
 export function ingestServerCreate(options: IngestServerOptions): IngestServer {
@@ -157,9 +166,9 @@ function routeOf(options: IngestServerOptions, method: string, path: string):
 
 async function handle(options: IngestServerOptions, request: IncomingMessage,
   response: ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? '/', 'https://depot');
+  const url = targetOf(request.url);
   const method = request.method ?? 'GET';
-  const path = pathLogged(url.pathname);
+  const path = pathLogged(url?.pathname ?? request.url ?? '');
   let who = '?';
   const reply: Reply = (status, code, detail, logDetail = detail) => {
     // The detail, as the validator got it: the operator sees which field, which seq.
@@ -168,6 +177,7 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (status === 413) response.setHeader('connection', 'close');
     errorSend(response, status, code, redact(detail));
   };
+  if (url === null) return reply(400, 'bad-request', 'request target is not a URL');
   try {
     const route = routeOf(options, method, url.pathname);
     if (route === null) return reply(404, 'not-found', `no route ${path}`);
@@ -176,7 +186,8 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
     who = terminal.terminalId;
     if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
-    const body = await bodyRead(request, options.bodyBytesMax);
+    const body = await bodyRead(request, Math.min(options.bodyBytesMax ?? BODY_BYTES_MAX,
+      ROUTE_BODY_BYTES_MAX[url.pathname] ?? BODY_BYTES_MAX));
     if (!body.ok) {
       if (body.reason !== 'aborted') return reply(413, 'too-large', 'body over the limit');
       // No answer can reach a client that is gone; the operator still hears of the attempt.
@@ -202,6 +213,19 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     return jsonSend(response, answer.status, answer.body);
   } catch (error) {
     return replyError(error, url.pathname, reply);
+  }
+}
+
+/**
+ * The request target as a URL, or null. Node's parser passes absolute-form targets that WHATWG
+ * URL refuses (`http://999.999.999.999/`, a port over 65535); a throw here, outside the
+ * handler's error answers, was an unhandled rejection that stopped the depot.
+ */
+function targetOf(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'https://depot');
+  } catch {
+    return null;
   }
 }
 

@@ -73,7 +73,55 @@ function session(key: Buffer | undefined, cert: Buffer | undefined,
   });
 }
 
+/** Writes `head` as raw HTTP on a TLS session; resolves with what came back before close. */
+async function rawExchange(head: string): Promise<string> {
+  let answer = '';
+  await session(client.key, client.cert, (socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n\r\n')) setTimeout(() => socket.end(), 50);
+    });
+    socket.write(head);
+    setTimeout(() => socket.destroy(), 3_000);
+  });
+  return answer;
+}
+
 describe('depot serve against hostile peers (process)', () => {
+  // Node's parser passes an absolute-form target whose host WHATWG URL refuses (an IPv4
+  // octet over 255, a port over 65535): the depot once parsed it outside its error handling,
+  // and one such request from any fleet certificate (a revoked one too) stopped the process.
+  it('requestTargetThatIsNoUrl_is400_andTheDepotKeepsServing', async () => {
+    for (const target of ['http://999.999.999.999/v1/params?have=0', 'http://a:99999/']) {
+      const answer = await rawExchange(`GET ${target} HTTP/1.1\r\nHost: depot\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('"error":"bad-request"');
+    }
+    expect(depot?.child.exitCode).toBeNull();
+    expect(await logLines(/GET \S+ \? -> 400 bad-request: request target is not a URL/, 2))
+      .toHaveLength(2);
+    const after = await call(depot?.port ?? 0, ca, client, 'GET', '/v1/params?have=0');
+    expect(after.status).toBe(204);
+  });
+
+  // A status is parsed on the server's thread: 8 MiB of '[' took it seconds, during which no
+  // other terminal was answered. Status and gate bodies are held to what a validator sends.
+  it('statusOrGateBodyFarOverAValidatorsSize_is413_andARealStatusStillServed', async () => {
+    const deep = (bytes: number): string => '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
+    for (const [path, bytes] of [['/v1/status', 128 * 1024], ['/v1/gate-records', 2 << 20]]) {
+      const answer = await call(depot?.port ?? 0, ca, client, 'POST', String(path),
+        deep(Number(bytes)));
+      expect(answer).toMatchObject({ status: 413, json: { error: 'too-large' } });
+    }
+    await logLine(/POST \/v1\/gate-records SIM00001 -> 413 too-large/);
+    const status = { terminalId: 'SIM00001', paramsVersion: null, paramsRefused:
+      { version: 2, reason: 'x'.repeat(256) }, backlogRecords: 9, lastSeq: 9,
+    ackThroughSeq: 0, softwareVersion: 'v'.repeat(64) };
+    const fine = await call(depot?.port ?? 0, ca, client, 'POST', '/v1/status',
+      JSON.stringify(status));
+    expect(fine.status).toBe(204);
+  });
+
   it('pathHoldingACardNumber_is404_andNeitherAnswerNorLogHoldsIt', async () => {
     const escaped = [...PAN].map((d) => `%3${d}`).join('');
     for (const path of [`/v1/${PAN}`, `/v1/${escaped}`]) {
