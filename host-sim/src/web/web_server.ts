@@ -137,6 +137,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       id: d.id, kind: d.kind, info: d.describe(), state: d.state(),
     }));
     send(socket, { type: 'hello', devices: hello });
+    // A client's bad frame (too big, reserved bits, unmasked) is an 'error' on its socket; ws
+    // has already closed it. Unheard, the error would end the process for every page on it.
+    socket.on('error', () => socket.terminate());
     socket.on('message', (data) => send(socket, handleMessage(devices, String(data))));
   });
   for (const device of devices.values()) {
