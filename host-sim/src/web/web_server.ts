@@ -2,6 +2,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JsonValue, WebDevice } from './web_device.js';
@@ -75,6 +76,26 @@ async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerRe
 }
 
 /**
+ * Whether the Host a request names is one this server answers to: an IP address, localhost
+ * (or a name under .localhost, which browsers keep on this machine), or the --host it was
+ * started with. Any other name is DNS rebinding: a site whose name the attacker made resolve
+ * to this machine, whose page is then same-origin with us and could tap cards here. A client
+ * that sends no Host is not a browser (HTTP/1.0, a script) and could reach the port anyway.
+ */
+export function hostAllowed(hostHeader: string | undefined, boundHost: string): boolean {
+  if (hostHeader === undefined) return true;
+  let name: string;
+  try {
+    name = new URL(`http://${hostHeader}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
+  return isIP(bare) !== 0 || bare === 'localhost' || bare.endsWith('.localhost')
+    || bare === boundHost.toLowerCase();
+}
+
+/**
  * A browser sends Origin with a WebSocket handshake; only the page this server served may
  * drive its devices (another site open in the same browser must not tap cards here). A client
  * that is not a browser sends no Origin and is let in: it could reach the port anyway.
@@ -118,12 +139,21 @@ function listen(server: Server, host: string, port: number): Promise<number> {
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const devices = new Map(options.devices.map((d) => [d.id, d]));
-  const server = createServer((req, res) => void serveAsset(options.assetsDir, req, res));
+  const server = createServer((req, res) => {
+    if (hostAllowed(req.headers.host, options.host)) {
+      void serveAsset(options.assetsDir, req, res);
+      return;
+    }
+    res.writeHead(403, { 'content-type': 'text/plain' }).end(`host ${req.headers.host} is not `
+      + 'this server: open the page by its IP address or localhost, or start it with --host '
+      + 'set to that name\n');
+  });
   // Listen first: the WebSocketServer re-emits the listener's errors as its own.
   const port = await listen(server, options.host, options.port);
   const sockets = new WebSocketServer({
     server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX,
-    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req),
+    verifyClient: ({ req }: { req: IncomingMessage }) =>
+      hostAllowed(req.headers.host, options.host) && sameOrigin(req),
   });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {
