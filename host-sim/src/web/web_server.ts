@@ -30,6 +30,13 @@ export interface WebServer {
 /** Bound on one message from a page: an action is a few dozen bytes. */
 const MESSAGE_BYTES_MAX = 4_096;
 
+/**
+ * Bound on what waits to be sent to one client, beyond the kernel's buffers. A page that reads
+ * keeps this near zero (a state is a few KB a tick); past it the client has stopped reading
+ * (a stalled or hostile client) and is dropped instead of growing the process without end.
+ */
+const SEND_BACKLOG_BYTES_MAX = 4 << 20;
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -157,7 +164,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    if (socket.readyState !== socket.OPEN) return;
+    // A client that stopped reading would have every state kept for it, without end.
+    if (socket.bufferedAmount > SEND_BACKLOG_BYTES_MAX) {
+      socket.terminate();
+      return;
+    }
+    socket.send(JSON.stringify(message));
   };
   const broadcast = (message: ServerMessage): void => {
     for (const socket of sockets.clients) send(socket, message);
