@@ -44,6 +44,17 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
 };
 
+/**
+ * No other site may frame the page (its buttons under a decoy, a visitor's click would tap a
+ * card here: the WebSocket's Origin check cannot see that, the frame is our own origin), and
+ * no file is taken for another type than the one we say.
+ */
+const PAGE_HEADERS = {
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+};
+
 /** A message of the page protocol (see host-sim/web/app.js for the other side). */
 type ServerMessage =
   | { type: 'hello'; devices: JsonValue[] }
@@ -76,7 +87,8 @@ async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerRe
   }
   try {
     const body = await readFile(file);
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...PAGE_HEADERS })
+      .end(body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
