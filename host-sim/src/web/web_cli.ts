@@ -28,7 +28,8 @@ export const WEB_USAGE = `Usage: shuaka sim --web [--port P] [--host H] [--fleet
   population (click), hold it on the reader (drag it there), take it away, or pull it early.
   Runs until Ctrl-C.
   --port P      TCP port (default 8532; 0 = any free port, printed)
-  --host H      address to bind (default 127.0.0.1: only this machine sees the page)
+  --host H      address to bind (default 127.0.0.1: only this machine sees the page); the
+                page answers to IP addresses, localhost and H only (no DNS rebinding)
   --fleet N     N validators side by side (1..8, default 1), terminal ids SIM00001..
   --seed N      seed of the cards and boards (default 1)
   --speed X     simulated time per real time, 0.1..10 (default 1)

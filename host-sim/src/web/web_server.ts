@@ -2,6 +2,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JsonValue, WebDevice } from './web_device.js';
@@ -29,11 +30,29 @@ export interface WebServer {
 /** Bound on one message from a page: an action is a few dozen bytes. */
 const MESSAGE_BYTES_MAX = 4_096;
 
+/**
+ * Bound on what waits to be sent to one client, beyond the kernel's buffers. A page that reads
+ * keeps this near zero (a state is a few KB a tick); past it the client has stopped reading
+ * (a stalled or hostile client) and is dropped instead of growing the process without end.
+ */
+const SEND_BACKLOG_BYTES_MAX = 4 << 20;
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+};
+
+/**
+ * No other site may frame the page (its buttons under a decoy, a visitor's click would tap a
+ * card here: the WebSocket's Origin check cannot see that, the frame is our own origin), and
+ * no file is taken for another type than the one we say.
+ */
+const PAGE_HEADERS = {
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
 };
 
 /** A message of the page protocol (see host-sim/web/app.js for the other side). */
@@ -68,10 +87,31 @@ async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerRe
   }
   try {
     const body = await readFile(file);
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...PAGE_HEADERS })
+      .end(body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
+}
+
+/**
+ * Whether the Host a request names is one this server answers to: an IP address, localhost
+ * (or a name under .localhost, which browsers keep on this machine), or the --host it was
+ * started with. Any other name is DNS rebinding: a site whose name the attacker made resolve
+ * to this machine, whose page is then same-origin with us and could tap cards here. A client
+ * that sends no Host is not a browser (HTTP/1.0, a script) and could reach the port anyway.
+ */
+export function hostAllowed(hostHeader: string | undefined, boundHost: string): boolean {
+  if (hostHeader === undefined) return true;
+  let name: string;
+  try {
+    name = new URL(`http://${hostHeader}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const bare = name.startsWith('[') ? name.slice(1, -1) : name;
+  return isIP(bare) !== 0 || bare === 'localhost' || bare.endsWith('.localhost')
+    || bare === boundHost.toLowerCase();
 }
 
 /**
@@ -118,16 +158,31 @@ function listen(server: Server, host: string, port: number): Promise<number> {
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const devices = new Map(options.devices.map((d) => [d.id, d]));
-  const server = createServer((req, res) => void serveAsset(options.assetsDir, req, res));
+  const server = createServer((req, res) => {
+    if (hostAllowed(req.headers.host, options.host)) {
+      void serveAsset(options.assetsDir, req, res);
+      return;
+    }
+    res.writeHead(403, { 'content-type': 'text/plain' }).end(`host ${req.headers.host} is not `
+      + 'this server: open the page by its IP address or localhost, or start it with --host '
+      + 'set to that name\n');
+  });
   // Listen first: the WebSocketServer re-emits the listener's errors as its own.
   const port = await listen(server, options.host, options.port);
   const sockets = new WebSocketServer({
     server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX,
-    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req),
+    verifyClient: ({ req }: { req: IncomingMessage }) =>
+      hostAllowed(req.headers.host, options.host) && sameOrigin(req),
   });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    if (socket.readyState !== socket.OPEN) return;
+    // A client that stopped reading would have every state kept for it, without end.
+    if (socket.bufferedAmount > SEND_BACKLOG_BYTES_MAX) {
+      socket.terminate();
+      return;
+    }
+    socket.send(JSON.stringify(message));
   };
   const broadcast = (message: ServerMessage): void => {
     for (const socket of sockets.clients) send(socket, message);
@@ -137,6 +192,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       id: d.id, kind: d.kind, info: d.describe(), state: d.state(),
     }));
     send(socket, { type: 'hello', devices: hello });
+    // A client's bad frame (too big, reserved bits, unmasked) is an 'error' on its socket; ws
+    // has already closed it. Unheard, the error would end the process for every page on it.
+    socket.on('error', () => socket.terminate());
     socket.on('message', (data) => send(socket, handleMessage(devices, String(data))));
   });
   for (const device of devices.values()) {

@@ -1,6 +1,7 @@
 // The web face's server without a browser: protocol, files, bad input, a port in use.
 
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,32 @@ describe('web server', () => {
       own.on('error', reject);
     });
     own.close();
+  });
+
+  it('aRebindingName_isRefusedThePageAndTheWebSocket_anAddressOrLocalhostIsNot', async () => {
+    // DNS rebinding: evil.example first resolves to the attacker, then to 127.0.0.1; its page
+    // then reaches this server same-origin, with Host and Origin both evil.example:port.
+    const { port } = server;
+    const status = (host: string): Promise<number> => new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/', headers: { host } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+      req.on('error', reject).end();
+    });
+    expect(await status(`evil.example:${port}`)).toBe(403);
+    expect(await status(`localhost:${port}`)).toBe(200);
+    expect(await status(`127.0.0.1:${port}`)).toBe(200);
+    const evil = `evil.example:${port}`;
+    const rebound = new WebSocket(`ws://127.0.0.1:${port}/ws`,
+      { headers: { host: evil }, origin: `http://${evil}` });
+    const answer = await new Promise<string>((resolve) => {
+      rebound.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      rebound.on('open', () => resolve('open'));
+      rebound.on('error', () => undefined);
+    });
+    expect(answer).toBe('401');
   });
 
   it('hello_thenBadRequests_getErrors_andATap_getsEdgesAndATapEvent', async () => {
