@@ -186,8 +186,10 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
     who = terminal.terminalId;
     if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
-    const body = await bodyRead(request, Math.min(options.bodyBytesMax ?? BODY_BYTES_MAX,
-      ROUTE_BODY_BYTES_MAX[url.pathname] ?? BODY_BYTES_MAX));
+    // A route's own bound caps the server's; batches keep the server's, whatever it is.
+    const routeMax = ROUTE_BODY_BYTES_MAX[url.pathname];
+    const body = await bodyRead(request, routeMax === undefined ? options.bodyBytesMax
+      : Math.min(options.bodyBytesMax ?? BODY_BYTES_MAX, routeMax));
     if (!body.ok) {
       if (body.reason !== 'aborted') return reply(413, 'too-large', 'body over the limit');
       // No answer can reach a client that is gone; the operator still hears of the attempt.
