@@ -248,6 +248,29 @@ export function crashPointFromEnv(
   return fileStorageCrashPointParse(text) ?? 'bad';
 }
 
+/**
+ * A wall clock this far behind the journal's newest record is wrong, not a correction (NTP
+ * steps are seconds; a time zone is hours).
+ */
+export const CLOCK_BEHIND_WARN_MS = 24 * 3600 * 1000;
+
+/**
+ * Says so when the wall clock is more than CLOCK_BEHIND_WARN_MS behind the journal's newest
+ * record: a board whose real-time clock lost its battery starts at its epoch, and every card
+ * is then declined (not yet effective) with nothing else in the log to say why.
+ */
+export function clockBehindCheck(newestWallMs: number, clock: ClockPort, log: LogPort): void {
+  const wallMs = clock.wallMs();
+  if (newestWallMs - wallMs <= CLOCK_BEHIND_WARN_MS) return;
+  log.log({
+    event: 'clock-behind',
+    wallTime: new Date(wallMs).toISOString(),
+    newestRecordTime: new Date(newestWallMs).toISOString(),
+    detail: 'the wall clock is behind the journal\'s newest record: set it (NTP, the RTC '
+      + 'battery); cards are refused as not yet effective and records are misdated meanwhile',
+  });
+}
+
 /** Opens (creating if needed) the journal in `dir`; recovery cuts a torn tail. */
 export async function bootJournal(
   dir: string,
@@ -289,6 +312,7 @@ export async function bootJournal(
     tornTailBytes: recovery.tornTail?.bytes ?? 0,
     uncertain: recovery.uncertain.length,
   });
+  clockBehindCheck(journal.summary().newestWallMs, clock, log);
   const close = async (): Promise<void> => {
     await storage.value.close();
     await lock.value.release();

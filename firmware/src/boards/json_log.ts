@@ -29,6 +29,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'journal-expire-failed': 'error',
   'recovery-unsealable': 'error',
   'recovery-record-refused': 'error',
+  'clock-behind': 'error',
   'upload-journal-unreadable': 'error',
   'reader-error': 'warning',
   'display-error': 'warning',

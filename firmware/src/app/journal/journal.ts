@@ -99,6 +99,8 @@ export interface JournalSummary {
   readonly countsByKind: Readonly<Record<JournalKind, number>>;
   readonly unacknowledgedFinalCount: number;
   readonly uncertainCount: number;
+  /** Wall time of the newest record (ms; 0 for a new journal). */
+  readonly newestWallMs: number;
 }
 
 /** The journal's file name on the data partition (the CLI and boards use the same). */
@@ -330,6 +332,7 @@ export class Journal {
       countsByKind: { ...this.state.countsByKind },
       unacknowledgedFinalCount: this.state.unacknowledgedFinalCount(),
       uncertainCount: this.state.uncertainAll().length,
+      newestWallMs: this.state.newestWallMs,
     };
   }
 
