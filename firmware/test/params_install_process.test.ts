@@ -140,6 +140,15 @@ describe('params install refuses a set below the active one', () => {
     expect(install(state, v3, root).code).toBe(0);
     expect(activeVersion(root)).toBe(3);
   }, 120_000);
+
+  it('aRootUnderProc_endsAtOnce_exit1_insteadOfSpinning', async () => {
+    // mkdir answers ENOENT under an existing /proc parent; node's recursive mkdir retried it
+    // for ever at full CPU (hal/src/fs/mkdir_parents.ts).
+    const v1 = await writeSet('v1', 1);
+    const refused = install(join(dir, 'journal'), v1, '/proc/shuaka-x/root');
+    expect(refused.code, refused.err).toBe(1);
+    expect(refused.err).toMatch(/ENOENT/);
+  }, 60_000);
 });
 
 describe('params install checks the fleet deny key as the validator does', () => {

@@ -2,8 +2,10 @@
 // data key and the fleet deny key. The CA key signs terminal certificates (`shuaka depot
 // terminal add`); the deny key makes the deny list's tokens (`shuaka depot publish`).
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { DENY_KEY_FILE_NAME, denyKeyLoadOrCreate } from
   '../../../firmware/src/app/deny_list/deny_key.js';
 import { CertToolError, fleetCaCreate, leafIssue } from '../ingest/fleet_certs.js';
@@ -30,7 +32,7 @@ export async function runInitCommand(argv: readonly string[], io: CliIo): Promis
   const hosts = (args.values['hosts'] ?? 'localhost,127.0.0.1').split(',').filter(Boolean);
   const denyKeyPath = join(dir, DENY_KEY_FILE_NAME);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirParentsSync(dir, 0o700);
     if (existsSync(files.dataKey)) throw new CertToolError(`${files.dataKey} already exists`);
     // The deny key first: a bad one present stops init before a CA is made.
     const denyKey = await denyKeyLoadOrCreate(denyKeyPath);

@@ -1,7 +1,9 @@
 // `shuaka depot terminal add|revoke|list`: the fleet's terminal identities.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js';
 import {
   certSha256, terminalAdd, terminalList, terminalRevoke, TerminalRegistryError,
@@ -81,7 +83,7 @@ function certFor(values: Readonly<Record<string, string | undefined>>, id: strin
     throw new CertToolError(`terminal id must be ${TERMINAL_ID_PATTERN.says}, got `
       + JSON.stringify(id));
   }
-  mkdirSync(out, { recursive: true });
+  mkdirParentsSync(out);
   leafIssue(fleetCaOpen(dir), { role: 'client', commonName: id }, join(out, `${id}.key`),
     join(out, `${id}.pem`));
   return { pem: readFileSync(join(out, `${id}.pem`)), path: out };

@@ -8,7 +8,7 @@
 import { open, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { mkdirParents } from '../../../hal/src/storage/dir_durable.js';
+import { mkdirParents } from '../../../hal/src/fs/mkdir_parents.js';
 
 /** What the check requires; every field explicit. */
 export interface JournalDirCheckOptions {

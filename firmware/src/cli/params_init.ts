@@ -3,7 +3,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { mkdirParents } from '../../../hal/src/storage/dir_durable.js';
+import { mkdirParents } from '../../../hal/src/fs/mkdir_parents.js';
 import {
   DENY_KEY_FILE_NAME,
   denyKeyLoadOrCreate,

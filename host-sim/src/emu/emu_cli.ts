@@ -1,12 +1,14 @@
 // `shuaka emu`: the PN532 emulator (and the DWIN display emulator) stand-alone on ptys, with
 // the simulator's virtual cards put on and off the field by commands read from stdin.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+
+import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 
 import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 
@@ -84,7 +86,7 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
   // Absolute, so the printed paths work from any working directory.
   const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'shuaka-emu-')));
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirParentsSync(dir);
     return await emuServe(dir, options, io, input);
   } catch (error) {
     io.err(`shuaka emu: ${error instanceof Error ? error.message : String(error)}`);

@@ -7,7 +7,6 @@
 
 import {
   closeSync,
-  mkdirSync,
   openSync,
   writeFileSync,
   writeSync,
@@ -15,6 +14,8 @@ import {
 import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
@@ -413,7 +414,7 @@ async function runSimReport(run: BusRun, parsed: SimOptions, io: SimIo,
 function keepJournal(run: BusRun, journal: string | null, io: SimIo): void {
   if (journal !== null) {
     const files = run.board.storage.durableFiles();
-    mkdirSync(journal, { recursive: true });
+    mkdirParentsSync(journal);
     for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
     // As a validator keeps it: mode 600, else `journal export` refuses the key.
     const keyPath = dataKeyDefaultPath(journal);

@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
+
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalUnits } from '../../../firmware/src/app/journal/journal_files.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
@@ -16,7 +18,16 @@ import { journalScanFiles } from '../../../firmware/src/app/journal/journal_read
 export function simJournalDirFiles(dir: string): ReadonlyMap<string, Uint8Array> | null | string {
   const refused = `--journal ${dir} is not empty (a run writes a new journal, or starts on one`
     + ' that `shuaka journal init` made and nothing else)';
-  if (!existsSync(dir)) return null;
+  if (!existsSync(dir)) {
+    // Made now, so that a directory that cannot be is said before the run, not after it.
+    try {
+      mkdirParentsSync(dir);
+    } catch (error) {
+      return `--journal ${dir}: cannot create it: ${error instanceof Error ? error.message
+        : String(error)}`;
+    }
+    return null;
+  }
   let names: string[];
   try {
     names = readdirSync(dir);

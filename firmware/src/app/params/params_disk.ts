@@ -10,7 +10,9 @@
 // behind a large deny list; the checks, the errors and their messages are the same either way.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+
+import { mkdirParents } from '../../../../hal/src/fs/mkdir_parents.js';
 
 /** The reads of a parameter load. Each rejects with node's error (code, message). */
 export interface ParamsReads {
@@ -49,8 +51,9 @@ export interface ParamsDisk extends ParamsReads {
 
 /** node:fs writes, shared by both node disks. */
 const NODE_WRITES = {
+  // Not node's recursive mkdir: it spins for ever on ENOENT under an existing parent (/proc).
   mkdirs: async (dir: string): Promise<void> => {
-    await mkdir(dir, { recursive: true });
+    await mkdirParents(dir);
   },
   removeTree: (path: string): Promise<void> => rm(path, { recursive: true, force: true }),
   create: async (path: string): Promise<ParamsWriteHandle> => {

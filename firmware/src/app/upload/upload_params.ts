@@ -2,8 +2,10 @@
 // hand it to the running validator at the next safe point (between taps).
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+import { mkdirParents } from '../../../../hal/src/fs/mkdir_parents.js';
 
 import { FILE_DENY_LIST, FILE_MANIFEST, PARAMS_FILES } from '../params/params_files.js';
 import { paramsActiveDir, paramsInstall } from '../params/params_install.js';
@@ -160,7 +162,7 @@ export class ParamsDownload implements UploadParamsPort {
   private async install(offer: DepotParams): Promise<string | null> {
     const staging = this.options.stagingDir;
     await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
+    await mkdirParents(staging);
     const expected = [...PARAMS_FILES, FILE_MANIFEST];
     for (const [name, bytes] of offer.files) {
       if (!expected.includes(name)) return `invalid: file ${JSON.stringify(name)} not in a set`;
