@@ -1,10 +1,13 @@
 // `shuaka journal export --out FILE`, real processes, on a journal `shuaka sim --journal`
 // wrote: FILE naming one of the validator's own files (the journal, the data key, ...) is
 // refused with exit 2 and the file left byte for byte as it was, the journal still verifying;
-// any other FILE, in the journal directory too, gets the export.
+// any other FILE, in the journal directory too, gets the export; a FILE that is no regular
+// file (a device, a FIFO, a link, a directory) is refused too and left as it was.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,5 +57,27 @@ describe('shuaka journal export --out (process)', () => {
     const lines = readFileSync(upload, 'utf8').trim().split('\n');
     expect(exported.stderr).toContain(`exported ${lines.length} lines`);
     expect(lines.length).toBeGreaterThan(0);
+
+    // Not a regular file: the rename would put the export in place of the entry itself (as
+    // root, `--out /dev/null` replaced the system's /dev/null). A FIFO, a link, a directory,
+    // and a character device (root, as CI runs: the null device's numbers, 1 3).
+    const fifo = join(temp, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const link = join(temp, 'link');
+    symlinkSync(upload, link);
+    const folder = join(temp, 'folder');
+    mkdirSync(folder);
+    const targets2 = [fifo, link, folder];
+    const device = join(temp, 'null-device');
+    if (spawnSync('mknod', ['-m', '666', device, 'c', '1', '3']).status === 0) targets2.push(device);
+    for (const out of targets2) {
+      const before = lstatSync(out);
+      const r = shuaka('journal', 'export', '--journal', dir, '--out', out);
+      expect(r.status, `${out}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`--out ${out} is not a regular file`);
+      const after = lstatSync(out);
+      expect([after.ino, after.mode], out).toEqual([before.ino, before.mode]);
+      for (const beside of ['.sha256', '.tmp']) expect(existsSync(`${out}${beside}`)).toBe(false);
+    }
   }, 120_000);
 });

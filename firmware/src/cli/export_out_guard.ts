@@ -1,9 +1,10 @@
 // `shuaka journal export --out FILE` must never replace a file the validator keeps: the export
 // is renamed over FILE when complete, so `--out DIR/journal.bin` would put JSON lines where
 // the journal was (every unacknowledged fare gone, the journal CORRUPT at the next start), and
-// `--out DIR/data.key` would lose the key that opens the journal's sealed PANs.
+// `--out DIR/data.key` would lose the key that opens the journal's sealed PANs. Nor anything
+// that is not a regular file: the rename replaces a device node or a link with the export.
 
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type { CliIo } from './cli_args.js';
@@ -44,6 +45,13 @@ export async function exportOutRefused(
 async function exportOutRefusal(
   out: string, dir: string, dataKeyPath: string,
 ): Promise<string | null> {
+  // The rename would put a plain file in place of a device, a pipe or a link: run as root,
+  // `--out /dev/null` replaced the system's /dev/null (every later `> /dev/null` failed).
+  const entry = await lstat(out).catch(() => null);
+  if (entry !== null && !entry.isFile()) {
+    return `--out ${out} is not a regular file (a device, a pipe, a link or a directory; `
+      + 'without --out the lines go to stdout)';
+  }
   if (await sameEntry(out, dataKeyPath)) return `--out ${out} is the terminal data key`;
   const inDir = await sameEntry(out, join(dir, basename(out)));
   if (inDir && VALIDATOR_NAMES.some((name) => name.test(basename(out)))) {
