@@ -366,6 +366,35 @@ describe('shuaka journal export --salvage (process)', () => {
   }, 300_000);
 });
 
+// `journal ack` removes the segments it covers whole; the validator's open reads only the
+// newest, so damage in an older segment is for the ack to find before anything is removed.
+describe('shuaka journal ack on damage in a sealed segment (process)', () => {
+  it.each(['flipped', 'swapped'])('%s_refusedExit3_nothingChanged_theSalvageStillWhole',
+    async (damage) => {
+      const dir = await writeSegmented(`ack-${damage}`);
+      const truth = await truthOf(dir);
+      const names = await segments(dir);
+      const [one, two] = [names[1] ?? '', names[2] ?? ''];
+      if (damage === 'flipped') {
+        const hit = framesOf(await readFile(join(dir, one)))[1];
+        await flipBit(join(dir, one), (hit?.offset ?? 0) + 60);
+      } else {
+        const [bytesOne, bytesTwo] = [await readFile(join(dir, one)), await readFile(join(dir, two))];
+        await writeFile(join(dir, one), bytesTwo);
+        await writeFile(join(dir, two), bytesOne);
+      }
+      const before = await hashes(dir);
+      // Through the first seq of the third segment: the first two are acknowledged whole.
+      const through = String(Number(/-(\d{10})\./.exec(two)?.[1]));
+      const acked = shuaka(['journal', 'ack', '--through', through, '--journal', dir]);
+      expect(acked.code, acked.out + acked.err).toBe(3);
+      expect(acked.err).toMatch(/not acknowledged: .* is CORRUPT: journal-\d{10}\.bin at byte /);
+      expect(await hashes(dir)).toEqual(before);
+      const { lines } = await salvage(dir);
+      expect(lines.length).toBe(truth.length - (damage === 'flipped' ? 1 : 0));
+    }, 300_000);
+});
+
 describe('shuaka journal export --salvage: the lost record closed a tap (process)', () => {
   it('aLostFinal_exportsItsPendingAsStillOpen_andSaysADamageMayHaveClosedIt', async () => {
     const { truth, lines, report } = await salvageLosing('lost-final', CLOSE.final);
