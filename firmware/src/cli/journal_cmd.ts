@@ -59,7 +59,8 @@ export const JOURNAL_USAGE = `Usage:
       nothing. Nothing on disk is changed either way.
   shuaka journal ack --through SEQ [--journal DIR]
       Record that the back office holds every record up to SEQ; segments acknowledged whole
-      are removed. Takes DIR/journal.lock: refused while a validator runs on DIR.
+      are removed. Takes DIR/journal.lock: refused while a validator runs on DIR. Reads the
+      whole journal first: a CORRUPT one is refused (exit 3), nothing written or removed.
   shuaka journal init --after-seq N [--journal DIR]
       Start a new journal in DIR (created if missing) whose first record will be seq N + 1,
       everything through N acknowledged: for a replaced journal (new SD card, board swap, a
@@ -354,6 +355,17 @@ async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<nu
 }
 
 async function journalAck(dir: string, through: number, io: CliIo): Promise<number> {
+  // The open below reads the newest segment only (start-up), and the ack then removes the
+  // segments it covers: damage in an older one would go unseen and be removed with it (a
+  // segment swapped with a later one holds records not yet acknowledged). Read it all first.
+  const read = await readJournal(dir, io, WHOLE_JOURNAL);
+  if (read === null) return EXIT_FAILED;
+  if (read.corruption !== null) {
+    const c = read.corruption;
+    io.err(`not acknowledged: ${dir} is CORRUPT: ${c.file} at byte ${c.offset} (seq `
+      + `${c.seqExpected}): ${c.reason}; nothing changed (shuaka journal export --salvage)`);
+    return EXIT_JOURNAL_CORRUPT;
+  }
   const storage = await FileStorage.open(dir, { quotaBytes: null });
   if (!storage.ok) {
     io.err(storage.detail);

@@ -100,11 +100,15 @@ export async function journalSalvage(
   // One buffer for every checkpoint read, as large as the largest at once (as the reader).
   const read = units.slice(first, options.tally ? units.length : first + 1);
   const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, read)) };
+  const order = await segmentOrder(storage, units, first);
+  if (typeof order === 'string') return { ok: false, detail: order };
   const salvage = new Salvage(sinks, options.tally, held);
   for (let i = first; i < units.length; i += 1) {
     const unit = units[i];
     if (unit === undefined) break;
-    const problem = await salvage.unit(storage, unit, i === first, i === units.length - 1);
+    const segment = order[i - first] ?? unit.segment;
+    const problem = await salvage.unit(storage, unit, segment, i === first,
+      i === units.length - 1);
     if (problem !== null) return { ok: false, detail: problem };
   }
   salvage.flush();
@@ -148,9 +152,13 @@ class Salvage {
     if (this.state !== null) this.facts.detach(this.state);
   }
 
-  /** Reads one unit (checkpoint, then segment); the storage's error, or null. */
-  async unit(storage: StoragePort, unit: JournalUnit, oldest: boolean, newest: boolean)
-    : Promise<string | null> {
+  /**
+   * Reads one unit (checkpoint, then segment); the storage's error, or null. `segment`: the
+   * file read in the unit's place (segmentOrder), reported when not the unit's own.
+   */
+  async unit(
+    storage: StoragePort, unit: JournalUnit, segment: string, oldest: boolean, newest: boolean,
+  ): Promise<string | null> {
     if (unit.checkpoint === null) {
       this.lastHash = CHAIN_GENESIS_HASH;
       this.linked = true;
@@ -165,7 +173,11 @@ class Salvage {
       if (!newest) this.damage(unit.segment, 0, 0, 'segment missing', true);
       return null;
     }
-    return this.segment(storage, unit.segment);
+    if (segment !== unit.segment) {
+      this.damage(segment, 0, 0, `holds the records of ${unit.segment}'s place: read in the`
+        + ' order of its seqs', false);
+    }
+    return this.segment(storage, segment);
   }
 
   /**
@@ -324,6 +336,43 @@ class Salvage {
     const seqAfter = this.lastSeq !== pending.seqBefore ? this.lastSeq : null;
     this.sinks.onDamage({ ...pending, seqAfter });
   }
+}
+
+/**
+ * The segments of `units` from `first` in the order of the seqs they hold: the seq of each
+ * one's first frame that checks (within its first window), or the seq its name says when none
+ * does. Flash that swaps two files' blocks, or files restored under each other's names, leave
+ * every record intact in a file named for other seqs; read in name order, each record would
+ * come after higher seqs and be dropped. A missing segment keeps its place. The storage's
+ * error, or the names (one per unit from `first`).
+ */
+async function segmentOrder(storage: StoragePort, units: readonly JournalUnit[], first: number)
+  : Promise<string[] | string> {
+  const names = units.slice(first).map((unit) => unit.segment);
+  if (storage.readAt === undefined) return names;
+  const window = new Uint8Array(READ_WINDOW_BYTES);
+  const found: { name: string; key: number }[] = [];
+  for (const unit of units.slice(first)) {
+    if (!unit.segmentExists) continue;
+    const read = await storage.readAt(unit.segment, 0, window);
+    if (!read.ok) return `cannot read ${unit.segment}: ${read.detail}`;
+    const bytes = window.subarray(0, read.value);
+    let key = unit.firstSeq;
+    // Bounded: `at` grows every turn, to the next candidate magic or the end.
+    for (let at = 0; at < bytes.length; at = nextMagic(bytes, at + 1, true)) {
+      const checked = frameCheck(bytes, at);
+      if (checked.ok) {
+        key = checked.frame.seq;
+        break;
+      }
+    }
+    found.push({ name: unit.segment, key });
+  }
+  // Stable: segments whose seqs tie stay in name order.
+  const sorted = [...found].sort((a, b) => a.key - b.key);
+  const places = units.slice(first).flatMap((unit, i) => (unit.segmentExists ? [i] : []));
+  places.forEach((place, k) => { names[place] = sorted[k]?.name ?? names[place] ?? ''; });
+  return names;
 }
 
 /**
