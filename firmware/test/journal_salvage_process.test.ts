@@ -4,7 +4,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir, mkdtemp, readFile, readdir, rename, rm, truncate, writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -291,6 +293,29 @@ describe('shuaka journal export --salvage (process)', () => {
     expect(report).toMatch(new RegExp(`damaged: ${file} bytes 0\\.\\.\\d+ .*checkpoint skipped`));
     // No record is lost: the taps still open are so in the journal too.
     expect(report).not.toMatch(/damaged range: a final/);
+  }, 300_000);
+
+  it('aCheckpointTheFileSystemSays3GiB_refusedWithItsName_noNodeAbort_thenSalvagedWithout',
+    async () => {
+    // Sparse: the file system reports 3 GiB (a damaged inode); reading it whole aborted Node
+    // (exit 134) in verify and salvage alike. Now both say which file (exit 1); moved away,
+    // the salvage exports every record.
+    const dir = await writeSegmented('huge-ckpt');
+    const truth = await truthOf(dir);
+    const checkpoints = (await readdir(dir)).filter((name) => name.endsWith('.ckpt')).sort();
+    const file = checkpoints[1];
+    if (file === undefined) throw new Error('fixture: two checkpoints');
+    await truncate(join(dir, file), 3 * 2 ** 30);
+    const out = join(parent, 'huge-ckpt.salvaged.jsonl');
+    for (const args of [['verify'], ['export', '--salvage', '--out', out]]) {
+      const run = shuaka(['journal', ...args, '--journal', dir]);
+      expect(run.code, run.err).toBe(1);
+      expect(run.err).toContain(`${file} is ${3 * 2 ** 30} bytes, more than a checkpoint can hold`);
+    }
+    await rename(join(dir, file), join(parent, `${file}.moved`));
+    const salvaged = shuaka(['journal', 'export', '--salvage', '--journal', dir, '--out', out]);
+    expect([0, 3], salvaged.err).toContain(salvaged.code);
+    expect((await readFile(out, 'utf8')).split('\n').filter((l) => l !== '')).toEqual(truth);
   }, 300_000);
 
   it('aLostOpenTap_theLaterCheckpointsStillListIt_noneIsReportedDamaged', async () => {

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert';
 
-import type { HalResult } from '../../../../hal/src/ports/hal_status.js';
+import { HalStatus, halErr, type HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
 import { checkpointDecode } from './journal_checkpoint.js';
@@ -103,6 +103,12 @@ export const READ_WINDOW_BYTES = 128 << 10;
 
 /** Step in which the checkpoint buffer grows. */
 const HELD_STEP_BYTES = 64 << 10;
+/**
+ * Bound of a file read whole (a checkpoint): its open taps (at most 256 records of a few KB)
+ * and each recent card's last final (40 bytes a card) stay far below it. A damaged file
+ * system may report any size: a 3 GiB checkpoint aborted Node inside the read (exit 134).
+ */
+export const WHOLE_READ_BYTES_MAX = 256 << 20;
 
 /** A file the read needs next (a whole checkpoint, or a window of a segment), or the result. */
 type ReadStep =
@@ -179,7 +185,8 @@ export async function checkpointBytesMax(
     if (unit.checkpoint === null || !unit.checkpointExists) continue;
     const size = await storage.size(unit.checkpoint);
     if (!size.ok) return 0;
-    largest = Math.max(largest, size.value);
+    // One over the bound is refused at its read (readWhole): no buffer for it.
+    if (size.value <= WHOLE_READ_BYTES_MAX) largest = Math.max(largest, size.value);
   }
   return largest < 0 ? 0 : Math.ceil((largest + 1) / HELD_STEP_BYTES) * HELD_STEP_BYTES;
 }
@@ -226,6 +233,11 @@ export async function readWhole(
   if (storage.readAt === undefined) return storage.read(name);
   const size = await storage.size(name);
   if (!size.ok) return size;
+  if (size.value > WHOLE_READ_BYTES_MAX) {
+    return halErr(HalStatus.SIZE, `${name} is ${size.value} bytes, more than a checkpoint can `
+      + `hold (${WHOLE_READ_BYTES_MAX}): the file system reports it damaged; move it away `
+      + '(a later checkpoint is not needed to salvage the records)');
+  }
   if (held.bytes.length < size.value + 1) {
     // Grown in steps of 64 KiB, not doubled: checkpoints grow slowly, and a doubled buffer
     // would hold up to twice the largest one for the rest of the read.
