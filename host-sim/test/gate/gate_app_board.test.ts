@@ -159,6 +159,28 @@ describe('GateApp on the simulated board', () => {
     r.board.dispose();
   });
 
+  it('controllerLostWhileOpen_isLockedBeforeTheLaneServesAgain', async () => {
+    const r = await rig(10);
+    const open = r.port.open.bind(r.port);
+    r.port.open = async (direction) => {
+      const opened = await open(direction);
+      r.port.faults.silent = true; // the RS-485 line cut with the entry arm released
+      return opened;
+    };
+    const report = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(report.lane?.stopped).toMatchObject({ kind: 'fault', error: 'TIMEOUT' });
+    expect(r.port.controller.coils[0]).toBe(true); // the lock could not reach the controller
+    r.port.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    // Back in service only with the arms locked: the controller kept the release it was given.
+    expect(r.app.outOfServiceReason()).toBeNull();
+    expect(r.port.controller.coils).toEqual([false, false, false]);
+    expect(r.port.controller.walk('entry', false)).toBe('locked');
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane', 'lane']);
+    r.board.dispose();
+  });
+
   it('sensorStuck_whileIdle_outOfService_thenRecoversWhenClear', async () => {
     const r = await rig(10);
     r.port.controller.blocked = true;

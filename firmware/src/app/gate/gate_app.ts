@@ -153,6 +153,13 @@ export class GateApp {
     if (check.stop !== null) {
       await this.laneStopped(check.stop);
     } else if (this.outOfService !== null && this.outOfService.startsWith('lane')) {
+      // A fault while open can leave the controller holding the release the lock never
+      // reached (a line cut mid-visit): lock before serving again; a failed lock stays out.
+      const locked = await this.ports.turnstile.close();
+      if (!locked.ok) {
+        await this.laneStopped({ kind: 'fault', error: locked.error, detail: locked.detail });
+        return;
+      }
       // The operator who saw gate-out-of-service sees the lane serving again (as reader-back).
       this.ports.log.log({ event: 'gate-back', after: this.outOfService });
       this.outOfService = null;
