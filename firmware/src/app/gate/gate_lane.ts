@@ -59,6 +59,13 @@ export type LaneStop =
  */
 const PASSES_BETWEEN_READINGS_MAX = 99;
 
+/**
+ * A turnstile whose device was lost (READER_IO: the USB RS-485 adapter pulled, a GPIO monitor
+ * dead) stays lost until `reopen()`; the idle check tries that at most this often, so a
+ * device plugged back serves again without a restart, and a missing one costs one open a second.
+ */
+const LOST_REOPEN_INTERVAL_MS = 1_000;
+
 /** Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. */
 function passesBetween(before: number | null, after: number): number {
   if (before === null) return 0;
@@ -74,6 +81,7 @@ type Watch =
 export class GateLane {
   private lastPassCount: number | null = null;
   private blockedSinceMs: number | null = null;
+  private reopenAtMs: number | null = null;
 
   constructor(
     private readonly turnstile: TurnstilePort,
@@ -93,8 +101,10 @@ export class GateLane {
       // A controller that stopped answering may come back restarted: its next reading is a
       // new base, not people who passed.
       this.lastPassCount = null;
+      if (sensor.error === HalStatus.READER_IO) await this.reopenLost();
       return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
     }
+    this.reopenAtMs = null;
     const nowMs = this.clock.nowMs();
     const tailgaters = passesBetween(this.lastPassCount, sensor.value.passCount);
     this.lastPassCount = sensor.value.passCount;
@@ -143,6 +153,14 @@ export class GateLane {
     await this.clock.sleepMs(this.config.alarmMs);
     const off = await this.turnstile.alarm(false);
     return off.ok ? { ok: true, detail: '' } : { ok: false, detail: off.detail };
+  }
+
+  /** Reopens a lost turnstile, at most once per LOST_REOPEN_INTERVAL_MS. */
+  private async reopenLost(): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    if (this.reopenAtMs !== null && nowMs < this.reopenAtMs) return;
+    this.reopenAtMs = nowMs + LOST_REOPEN_INTERVAL_MS;
+    await this.turnstile.reopen();
   }
 
   /** Polls the sensor until a passage, the no-pass deadline, a stuck sensor or a fault. */
