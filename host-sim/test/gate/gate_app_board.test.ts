@@ -31,7 +31,8 @@ function gateOf(dayCapacity: number, allDay = false): GateParams {
 }
 
 async function rig(dayCapacity: number, allDay = false): Promise<{
-  board: SimBoard; app: GateApp; port: TurnstileSimPort; ledger: StorageSim;
+  board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
+  ledger: StorageSim;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
 }> {
   const pool = riderPool(4, 1, testPki(), 'default');
@@ -40,9 +41,12 @@ async function rig(dayCapacity: number, allDay = false): Promise<{
   }, pool));
   const port = new TurnstileSimPort(new TurnstileControllerSim(),
     { clock: board.clock, requestMs: 20, timeoutMs: 500 });
+  // The free exit beside the lane: its own controller, released one way, counted.
+  const exitPort = new TurnstileSimPort(new TurnstileControllerSim(),
+    { clock: board.clock, requestMs: 20, timeoutMs: 500 });
   const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
   const app = new GateApp({
-    ...board.validatorPorts, turnstile: port, exitTurnstile: null, ledgerStorage: ledger,
+    ...board.validatorPorts, turnstile: port, exitTurnstile: exitPort, ledgerStorage: ledger,
     gateParams: () => gateOf(dayCapacity, allDay), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
   }, { validator: VALIDATOR_CONFIG_DEFAULT, lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
   expect((await board.rig.run(app.start())).ok).toBe(true);
@@ -60,7 +64,7 @@ async function rig(dayCapacity: number, allDay = false): Promise<{
   const remove = (): void => {
     if (placed !== undefined) board.rig.sim.removeCard(placed);
   };
-  return { board, app, port, ledger, card, remove };
+  return { board, app, port, exitPort, ledger, card, remove };
 }
 
 function ledgerKinds(ledger: StorageSim, day = DAY): string[] {
@@ -178,6 +182,27 @@ describe('GateApp on the simulated board', () => {
     expect(r.port.controller.coils).toEqual([false, false, false]);
     expect(r.port.controller.walk('entry', false)).toBe('locked');
     expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane', 'lane']);
+    r.board.dispose();
+  });
+
+  it('freeExitControllerRestarts_isNotSixtyFiveThousandExits_laterPeopleStillCounted', async () => {
+    const r = await rig(10);
+    const walkOut = (n: number): void => {
+      for (let i = 0; i < n; i += 1) expect(r.exitPort.controller.walk('exit', false)).toBe('passed');
+    };
+    await r.board.rig.run(r.app.idle()); // the first reading is the base
+    walkOut(3);
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit', 'exit', 'exit']);
+    // The exit controller restarts (power dip): its counter reads 0 again, 65,533 behind.
+    r.exitPort.controller.passCount = 0;
+    r.exitPort.controller.coils[1] = true;
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toHaveLength(3);
+    // The twin: two people out after the restart are two exits.
+    walkOut(2);
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit', 'exit', 'exit', 'exit', 'exit']);
     r.board.dispose();
   });
 

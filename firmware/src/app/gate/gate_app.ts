@@ -8,17 +8,19 @@
 
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
-import {
-  turnstilePassesSince,
-  type TurnstileDirection,
-} from '../../../../hal/src/ports/turnstile_port.js';
+import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
 import { kernelLoadParams } from '../validator/kernel_params.js';
 import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
 import { localDateTime } from '../validator/validator_time.js';
 import type { GateRecord } from './gate_ledger.js';
-import { GateLane, type GateLaneConfig, type LaneOutcome } from './gate_lane.js';
+import {
+  GateLane,
+  gatePassesBetween,
+  type GateLaneConfig,
+  type LaneOutcome,
+} from './gate_lane.js';
 import type { GateParams } from './gate_params.js';
 import {
   gateDecideEntry,
@@ -182,9 +184,10 @@ export class GateApp {
       this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
       return;
     }
-    const before = this.exitPassCount ?? sensor.value.passCount;
+    // A restarted exit controller's counter is a new base, not 65,000 people out (each a
+    // fsynced ledger line: the gate stalled until its ledger storage was full).
+    const passes = gatePassesBetween(this.exitPassCount, sensor.value.passCount);
     this.exitPassCount = sensor.value.passCount;
-    const passes = turnstilePassesSince(before, sensor.value.passCount);
     for (let i = 0; i < passes; i += 1) {
       await this.record({ kind: 'exit', ...this.now(), cardToken: null });
     }

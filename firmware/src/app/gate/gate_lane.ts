@@ -66,8 +66,11 @@ const PASSES_BETWEEN_READINGS_MAX = 99;
  */
 const LOST_REOPEN_INTERVAL_MS = 1_000;
 
-/** Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. */
-function passesBetween(before: number | null, after: number): number {
+/**
+ * Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. The
+ * free exit's counter is read the same way (gate_app.ts).
+ */
+export function gatePassesBetween(before: number | null, after: number): number {
   if (before === null) return 0;
   const passes = turnstilePassesSince(before, after);
   return passes > PASSES_BETWEEN_READINGS_MAX ? 0 : passes;
@@ -106,7 +109,7 @@ export class GateLane {
     }
     this.reopenAtMs = null;
     const nowMs = this.clock.nowMs();
-    const tailgaters = passesBetween(this.lastPassCount, sensor.value.passCount);
+    const tailgaters = gatePassesBetween(this.lastPassCount, sensor.value.passCount);
     this.lastPassCount = sensor.value.passCount;
     if (!sensor.value.blocked) {
       this.blockedSinceMs = null;
@@ -127,7 +130,7 @@ export class GateLane {
         this.lastPassCount = null;
         return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(before) } };
       }
-      tailgaters += passesBetween(this.lastPassCount, before.value.passCount);
+      tailgaters += gatePassesBetween(this.lastPassCount, before.value.passCount);
       this.lastPassCount = before.value.passCount;
       const opened = await this.turnstile.open(direction);
       if (!opened.ok) {
@@ -175,9 +178,9 @@ export class GateLane {
       const sensor = await this.turnstile.readSensor();
       if (!sensor.ok) return { kind: 'stop', stop: { kind: 'fault', ...faultOf(sensor) } };
       const nowMs = this.clock.nowMs();
-      // The controller restarted while open: its new count is the base (see passesBetween).
+      // The controller restarted while open: its new count is the base (see gatePassesBetween).
       const count = sensor.value.passCount;
-      if (passesBetween(baseCount, count) === 0) baseCount = count;
+      if (gatePassesBetween(baseCount, count) === 0) baseCount = count;
       const passes = turnstilePassesSince(baseCount, sensor.value.passCount);
       // A person still in the sensor finishes the passage before we count and lock.
       if (passes > 0 && !sensor.value.blocked) {
