@@ -30,7 +30,7 @@ function gateOf(dayCapacity: number, allDay = false): GateParams {
   };
 }
 
-async function rig(dayCapacity: number, allDay = false): Promise<{
+async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = false): Promise<{
   board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
   ledger: StorageSim;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
@@ -44,6 +44,7 @@ async function rig(dayCapacity: number, allDay = false): Promise<{
   // The free exit beside the lane: its own controller, released one way, counted.
   const exitPort = new TurnstileSimPort(new TurnstileControllerSim(),
     { clock: board.clock, requestMs: 20, timeoutMs: 500 });
+  exitPort.faults.silent = exitSilentAtStart;
   const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
   const app = new GateApp({
     ...board.validatorPorts, turnstile: port, exitTurnstile: exitPort, ledgerStorage: ledger,
@@ -203,6 +204,37 @@ describe('GateApp on the simulated board', () => {
     walkOut(2);
     await r.board.rig.run(r.app.idle());
     expect(ledgerKinds(r.ledger)).toEqual(['exit', 'exit', 'exit', 'exit', 'exit']);
+    r.board.dispose();
+  });
+
+  it('freeExitControllerSilentThenBackRestarted_loggedOnce_exitReleasedAgain', async () => {
+    const r = await rig(10);
+    expect(r.exitPort.controller.coils[1]).toBe(true); // released at start
+    r.exitPort.faults.silent = true;
+    for (let t = 0; t < 5; t += 1) await r.board.rig.run(r.app.idle());
+    // It comes back after a power cut: its relays are off, its counter 0.
+    r.exitPort.controller.coils[1] = false;
+    r.exitPort.controller.passCount = 0;
+    r.exitPort.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    const events = r.board.logs.map((e) => e['event']);
+    expect(events.filter((e) => e === 'gate-exit-error')).toHaveLength(1);
+    expect(events).toContain('gate-exit-back');
+    expect(r.exitPort.controller.walk('exit', false)).toBe('passed');
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit']);
+    r.board.dispose();
+  });
+
+  it('freeExitSilentAtStart_isReleasedWhenItAnswers', async () => {
+    const r = await rig(10, false, true);
+    expect(r.exitPort.controller.coils[1]).toBe(false);
+    await r.board.rig.run(r.app.idle());
+    r.exitPort.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    expect(r.exitPort.controller.coils[1]).toBe(true);
+    const events = r.board.logs.map((e) => e['event']);
+    expect(events.filter((e) => e === 'gate-exit-error')).toHaveLength(1);
     r.board.dispose();
   });
 

@@ -6,6 +6,7 @@
 // bus fare would (grey record, final record, clearing) at the fares.json price of the card's
 // category (concessions). Then the ledger gets its record and only then the lane opens.
 
+import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
 import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
@@ -89,6 +90,8 @@ export class GateApp {
   private laneEntry: GateRecord | null = null;
   private outOfService: string | null = null;
   private exitPassCount: number | null = null;
+  /** The free exit's controller failed its last reading (logged once, released on return). */
+  private exitLost = false;
   private tapping = false;
 
   constructor(
@@ -134,6 +137,7 @@ export class GateApp {
     const exitOpened = this.ports.exitTurnstile === null
       ? { ok: true as const } : await this.ports.exitTurnstile.open('exit');
     if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
+    this.exitLost = !exitOpened.ok; // released when it answers (countFreeExits)
     const closed = await this.ports.turnstile.close();
     if (!closed.ok) {
       this.outOfService = `turnstile: ${closed.error}: ${closed.detail}`;
@@ -178,11 +182,22 @@ export class GateApp {
 
   /** Records the people the free exit counted since the last look (one record each). */
   private async countFreeExits(): Promise<void> {
-    if (this.ports.exitTurnstile === null) return;
-    const sensor = await this.ports.exitTurnstile.readSensor();
+    const exit = this.ports.exitTurnstile;
+    if (exit === null) return;
+    const sensor = await exit.readSensor();
     if (!sensor.ok) {
-      this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      // Once per loss, not at every idle poll; a lost device is reopened (adapter plugged back).
+      if (!this.exitLost) this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      this.exitLost = true;
+      if (sensor.error === HalStatus.READER_IO) await exit.reopen();
       return;
+    }
+    if (this.exitLost) {
+      // Back, perhaps restarted with its relays off: release the free exit again.
+      const opened = await exit.open('exit');
+      if (!opened.ok) return;
+      this.exitLost = false;
+      this.ports.log.log({ event: 'gate-exit-back' });
     }
     // A restarted exit controller's counter is a new base, not 65,000 people out (each a
     // fsynced ledger line: the gate stalled until its ledger storage was full).
