@@ -78,6 +78,41 @@ describe('ModbusTurnstile against pymodbus', () => {
     expect((await right.readSensor()).ok).toBe(true);
   });
 
+  it('adapterUnpluggedWhilePolling_staysReaderIo_reopenAfterReplugServes', async () => {
+    if (!modbusPeerReady('modbus turnstile vs pymodbus')) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shuaka-modbus-'));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const first = await startSocatPtyPair({ dir, startTimeoutMs: 5000, graceMs: 500 });
+    const firstSlave = await startPymodbusSlave(first.devicePath, 1);
+    const gate = await driver(first, 1);
+    expect((await gate.readSensor()).ok).toBe(true);
+    // The adapter goes while the gate polls: the port fails under requests in flight.
+    const statuses: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const read = await gate.readSensor();
+        statuses.push(read.ok ? 'ok' : read.error);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    await firstSlave.stop();
+    await first.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    polling = false;
+    await poller;
+    // Whatever the first failures were, the port stays lost: READER_IO until reopen().
+    expect(statuses.slice(-3)).toEqual(Array(3).fill(HalStatus.READER_IO));
+    // Plugged back at the same path: the open port is dead until reopen().
+    const again = await startSocatPtyPair({ dir, startTimeoutMs: 5000, graceMs: 500 });
+    cleanups.push(() => again.close());
+    const slave = await startPymodbusSlave(again.devicePath, 1);
+    cleanups.push(() => slave.stop());
+    expect((await gate.reopen()).ok).toBe(true);
+    expect((await gate.open('entry')).ok).toBe(true);
+    expect(await slave.coils()).toEqual([1, 0, 0]);
+  });
+
   it('missingDevice_givesReaderIo', async () => {
     const opened = await ModbusTurnstile.open({
       path: path.join(os.tmpdir(), 'shuaka-no-such-tty'), baudRate: 9600, unitId: 1,

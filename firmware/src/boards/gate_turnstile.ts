@@ -3,8 +3,9 @@
 //   modbus:/dev/ttyUSB0?unit=1&baud=9600&timeoutMs=300
 //   gpio:gpiochip0?entry=17&exit=18&alarm=27&sensor=22&activeLow=0
 //
-// Every key is required (no hidden defaults, hal/README.md rule 5); a bad spec is a usage
-// error naming the key, a device that does not open is READER_IO from the driver.
+// Every key is required (no hidden defaults, hal/README.md rule 5), no other is taken, none
+// twice; a bad spec is a usage error naming the key, a device that does not open is READER_IO
+// from the driver.
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import type { HalResult } from '../../../hal/src/ports/hal_status.js';
@@ -30,6 +31,12 @@ export type GateTurnstileSpec =
 
 const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
 
+/** The keys of each kind: a spec with any other key, or a key twice, is refused. */
+const SPEC_KEYS: Readonly<Record<'modbus' | 'gpio', readonly string[]>> = {
+  modbus: ['unit', 'baud', 'timeoutMs'],
+  gpio: ['entry', 'exit', 'alarm', 'sensor', 'activeLow'],
+};
+
 /** Parses a spec; an Error names the problem (the CLI prints it with its usage). */
 export function gateTurnstileSpecParse(text: string): GateTurnstileSpec {
   const m = /^(modbus|gpio):([^?]+)\?(.*)$/.exec(text);
@@ -38,6 +45,7 @@ export function gateTurnstileSpecParse(text: string): GateTurnstileSpec {
   }
   const [, kind, target, query] = m;
   const params = new URLSearchParams(query);
+  specKeysCheck(params, SPEC_KEYS[kind === 'modbus' ? 'modbus' : 'gpio']);
   const int = (key: string, min: number, max: number): number => {
     const value = params.get(key);
     const inRange = value !== null && /^[0-9]{1,7}$/.test(value)
@@ -63,6 +71,21 @@ export function gateTurnstileSpecParse(text: string): GateTurnstileSpec {
     throw new Error('turnstile spec: lines must differ');
   }
   return { kind: 'gpio', chip: target ?? '', lines, sensorActiveLow: int('activeLow', 0, 1) === 1 };
+}
+
+/**
+ * Refuses keys the driver does not take (ignored, `parity=E` would leave 8N1 on the wire while
+ * the operator reads 8E1) and a key given twice (only the first would count).
+ */
+function specKeysCheck(params: URLSearchParams, known: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const key of params.keys()) {
+    if (!known.includes(key)) {
+      throw new Error(`turnstile spec: unknown key '${key}' (keys: ${known.join(', ')})`);
+    }
+    if (seen.has(key)) throw new Error(`turnstile spec: '${key}' given twice`);
+    seen.add(key);
+  }
 }
 
 /** Opens the turnstile a spec names. Errors: the driver's (READER_IO when absent). */

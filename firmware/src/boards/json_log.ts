@@ -33,6 +33,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'upload-journal-unreadable': 'error',
   'reader-error': 'warning',
   'display-error': 'warning',
+  'gate-exit-error': 'warning',
   'display-lost': 'warning',
   'stop-source-unreadable': 'warning',
   'indicator-missing': 'warning',

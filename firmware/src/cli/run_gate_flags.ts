@@ -17,8 +17,9 @@ export const RUN_GATE_USAGE = `Scenic-area gate (闸机): the same flags, and
                               gate controller (unit 1..247, timeout 20..10000 ms)
                             gpio:CHIP?entry=L&exit=L&alarm=L&sensor=L&activeLow=0|1  Linux
                               GPIO character device lines (libgpiod), all four distinct
-                          every key is required; the start locks the lane, a controller that
-                          does not answer refuses the start (exit 6)
+                          every key is required, no other and none twice (exit 2); the
+                          start locks the lane, a controller that does not answer refuses the
+                          start (exit 6)
       --exit-turnstile SPEC  the free exit beside the lane, released one way: its pass
                           sensor counts people out (daily capacity); same SPEC forms
       --lane L            entry (default: tickets, walk-in sales, anti-passback, capacity) or

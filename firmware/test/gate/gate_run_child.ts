@@ -166,10 +166,13 @@ export interface ControllerPty {
   close(): Promise<void>;
 }
 
-export async function startControllerPty(dir: string, unitId: number): Promise<ControllerPty> {
-  const pair = await startSocatPtyPair({
-    dir: mkdtempSync(join(dir, 'mb-')), startTimeoutMs: 5000, graceMs: 500,
-  });
+/** `ptyDir`: where the pty links go (the same one again: an adapter plugged back in). */
+export async function startControllerPty(
+  dir: string,
+  unitId: number,
+  ptyDir = mkdtempSync(join(dir, 'mb-')),
+): Promise<ControllerPty> {
+  const pair = await startSocatPtyPair({ dir: ptyDir, startTimeoutMs: 5000, graceMs: 500 });
   const clock = new WallClock();
   const link = await PtySerialLink.open({ path: pair.devicePath, baudRate: 9600, pace: false,
     clock });

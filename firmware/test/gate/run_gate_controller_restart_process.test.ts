@@ -5,7 +5,7 @@
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterEach, beforeEach, expect, it } from 'vitest';
 
@@ -108,4 +108,24 @@ it('controllerSilent_isLoggedOnceAsAnError_notAtEveryPoll_andItsReturnIsLogged',
   ctl.slave.faults.silent = false;
   const back = await child.next('gate-back');
   expect(back).toMatchObject({ level: 'info', after: first?.['reason'] });
+}, 90_000);
+
+it('controllerAdapterUnpluggedThenPluggedBack_laneServesAgain_locked', async () => {
+  if (!externalToolsReady(['socat'], 'gate controller restart process test')) return;
+  const { ctl, child } = await startGate();
+  expect((await child.next('start'))?.['outOfService']).toBeNull();
+  // The USB RS-485 adapter is pulled: its device node goes away (the port closes under us).
+  const losing = child.next('gate-out-of-service');
+  await ctl.close();
+  const lost = await losing;
+  // A request in flight times out or fails on the vanished port; the process must live on.
+  expect(lost).toMatchObject({ reason: expect.stringMatching(/^lane fault: (TIMEOUT|READER_IO)/) });
+  // Plugged back in: the same device path, a controller that answers.
+  const coming = child.next('gate-back');
+  const again = await startControllerPty(dir, 3, dirname(ctl.hostPath));
+  cleanups.push(() => again.close());
+  const back = await coming;
+  expect(back).toMatchObject({ after: expect.stringMatching(/^lane fault/) });
+  expect(again.controller.coils).toEqual([false, false, false]);
+  expect(again.controller.walk('entry', false)).toBe('locked');
 }, 90_000);

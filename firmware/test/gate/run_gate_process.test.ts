@@ -194,6 +194,8 @@ describe('shuaka run --board gate refuses to start, with its exit code', () => {
       [['--turnstile', modbusSpec('/dev/ttyS9', 1)], /--turnstile needs --board gate/],
       [['--board', 'gate', '--turnstile', 'modbus:/dev/ttyS9?unit=0&baud=9600&timeoutMs=300'],
         /unit must be an integer in 1..247/],
+      [['--board', 'gate', '--turnstile', `${modbusSpec('/dev/ttyS9', 1)}&parity=E`],
+        /--turnstile: turnstile spec: unknown key 'parity'/],
       [['--board', 'gate', '--turnstile', modbusSpec('/dev/ttyS9', 1), '--lane', 'both'],
         /--lane must be entry or exit/],
       [['--board', 'gate', '--turnstile', modbusSpec('/dev/ttyS9', 1),

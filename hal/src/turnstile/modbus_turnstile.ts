@@ -47,11 +47,15 @@ type ClientCall<T> = (client: ModbusRTU) => Promise<T>;
 export class ModbusTurnstile implements TurnstilePort {
   private pending = false;
   private stopped = false;
+  /** The port's own error (EIO when the adapter is pulled mid-write), or null: READER_IO. */
+  private lost: string | null = null;
 
   private constructor(
     private client: ModbusRTU,
     private readonly options: ModbusTurnstileOptions,
-  ) {}
+  ) {
+    this.watchLoss(client);
+  }
 
   /** Opens the serial port. Errors: READER_IO (missing device, permission, bad options). */
   static async open(options: ModbusTurnstileOptions): Promise<HalResult<ModbusTurnstile>> {
@@ -102,6 +106,8 @@ export class ModbusTurnstile implements TurnstilePort {
     const client = await modbusConnect(this.options);
     if (!client.ok) return client;
     this.client = client.value;
+    this.lost = null;
+    this.watchLoss(client.value);
     return halOk(undefined);
   }
 
@@ -110,8 +116,20 @@ export class ModbusTurnstile implements TurnstilePort {
     await closeClient(this.client);
   }
 
+  /**
+   * modbus-serial re-emits its serial port's errors as 'error' events; without a listener
+   * Node ends the process on the first (the gate, lane open, gone). The error marks the link
+   * lost until `reopen()`.
+   */
+  private watchLoss(client: ModbusRTU): void {
+    client.on('error', (err: unknown) => {
+      if (client === this.client) this.lost ??= modbusErrorDetail(err);
+    });
+  }
+
   private async call<T>(run: ClientCall<T>): Promise<HalResult<T>> {
     if (this.stopped) return halErr(HalStatus.READER_IO, 'turnstile shut down');
+    if (this.lost !== null) return halErr(HalStatus.READER_IO, `link lost: ${this.lost}`);
     if (this.pending) return halErr(HalStatus.BUSY, 'another Modbus request is pending');
     this.pending = true;
     try {

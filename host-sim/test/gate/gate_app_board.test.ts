@@ -30,8 +30,9 @@ function gateOf(dayCapacity: number, allDay = false): GateParams {
   };
 }
 
-async function rig(dayCapacity: number, allDay = false): Promise<{
-  board: SimBoard; app: GateApp; port: TurnstileSimPort; ledger: StorageSim;
+async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = false): Promise<{
+  board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
+  ledger: StorageSim;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
 }> {
   const pool = riderPool(4, 1, testPki(), 'default');
@@ -40,9 +41,13 @@ async function rig(dayCapacity: number, allDay = false): Promise<{
   }, pool));
   const port = new TurnstileSimPort(new TurnstileControllerSim(),
     { clock: board.clock, requestMs: 20, timeoutMs: 500 });
+  // The free exit beside the lane: its own controller, released one way, counted.
+  const exitPort = new TurnstileSimPort(new TurnstileControllerSim(),
+    { clock: board.clock, requestMs: 20, timeoutMs: 500 });
+  exitPort.faults.silent = exitSilentAtStart;
   const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
   const app = new GateApp({
-    ...board.validatorPorts, turnstile: port, exitTurnstile: null, ledgerStorage: ledger,
+    ...board.validatorPorts, turnstile: port, exitTurnstile: exitPort, ledgerStorage: ledger,
     gateParams: () => gateOf(dayCapacity, allDay), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
   }, { validator: VALIDATOR_CONFIG_DEFAULT, lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
   expect((await board.rig.run(app.start())).ok).toBe(true);
@@ -60,7 +65,7 @@ async function rig(dayCapacity: number, allDay = false): Promise<{
   const remove = (): void => {
     if (placed !== undefined) board.rig.sim.removeCard(placed);
   };
-  return { board, app, port, ledger, card, remove };
+  return { board, app, port, exitPort, ledger, card, remove };
 }
 
 function ledgerKinds(ledger: StorageSim, day = DAY): string[] {
@@ -156,6 +161,80 @@ describe('GateApp on the simulated board', () => {
     expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane']);
     const next = await r.board.rig.run(r.app.tap(await r.card()));
     expect(next.tap.result).toBe('outOfService');
+    r.board.dispose();
+  });
+
+  it('controllerLostWhileOpen_isLockedBeforeTheLaneServesAgain', async () => {
+    const r = await rig(10);
+    const open = r.port.open.bind(r.port);
+    r.port.open = async (direction) => {
+      const opened = await open(direction);
+      r.port.faults.silent = true; // the RS-485 line cut with the entry arm released
+      return opened;
+    };
+    const report = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(report.lane?.stopped).toMatchObject({ kind: 'fault', error: 'TIMEOUT' });
+    expect(r.port.controller.coils[0]).toBe(true); // the lock could not reach the controller
+    r.port.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    // Back in service only with the arms locked: the controller kept the release it was given.
+    expect(r.app.outOfServiceReason()).toBeNull();
+    expect(r.port.controller.coils).toEqual([false, false, false]);
+    expect(r.port.controller.walk('entry', false)).toBe('locked');
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane', 'lane']);
+    r.board.dispose();
+  });
+
+  it('freeExitControllerRestarts_isNotSixtyFiveThousandExits_laterPeopleStillCounted', async () => {
+    const r = await rig(10);
+    const walkOut = (n: number): void => {
+      for (let i = 0; i < n; i += 1) expect(r.exitPort.controller.walk('exit', false)).toBe('passed');
+    };
+    await r.board.rig.run(r.app.idle()); // the first reading is the base
+    walkOut(3);
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit', 'exit', 'exit']);
+    // The exit controller restarts (power dip): its counter reads 0 again, 65,533 behind.
+    r.exitPort.controller.passCount = 0;
+    r.exitPort.controller.coils[1] = true;
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toHaveLength(3);
+    // The twin: two people out after the restart are two exits.
+    walkOut(2);
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit', 'exit', 'exit', 'exit', 'exit']);
+    r.board.dispose();
+  });
+
+  it('freeExitControllerSilentThenBackRestarted_loggedOnce_exitReleasedAgain', async () => {
+    const r = await rig(10);
+    expect(r.exitPort.controller.coils[1]).toBe(true); // released at start
+    r.exitPort.faults.silent = true;
+    for (let t = 0; t < 5; t += 1) await r.board.rig.run(r.app.idle());
+    // It comes back after a power cut: its relays are off, its counter 0.
+    r.exitPort.controller.coils[1] = false;
+    r.exitPort.controller.passCount = 0;
+    r.exitPort.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    const events = r.board.logs.map((e) => e['event']);
+    expect(events.filter((e) => e === 'gate-exit-error')).toHaveLength(1);
+    expect(events).toContain('gate-exit-back');
+    expect(r.exitPort.controller.walk('exit', false)).toBe('passed');
+    await r.board.rig.run(r.app.idle());
+    expect(ledgerKinds(r.ledger)).toEqual(['exit']);
+    r.board.dispose();
+  });
+
+  it('freeExitSilentAtStart_isReleasedWhenItAnswers', async () => {
+    const r = await rig(10, false, true);
+    expect(r.exitPort.controller.coils[1]).toBe(false);
+    await r.board.rig.run(r.app.idle());
+    r.exitPort.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    expect(r.exitPort.controller.coils[1]).toBe(true);
+    const events = r.board.logs.map((e) => e['event']);
+    expect(events.filter((e) => e === 'gate-exit-error')).toHaveLength(1);
     r.board.dispose();
   });
 

@@ -6,19 +6,22 @@
 // bus fare would (grey record, final record, clearing) at the fares.json price of the card's
 // category (concessions). Then the ledger gets its record and only then the lane opens.
 
+import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
-import {
-  turnstilePassesSince,
-  type TurnstileDirection,
-} from '../../../../hal/src/ports/turnstile_port.js';
+import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
 import { kernelLoadParams } from '../validator/kernel_params.js';
 import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
 import { localDateTime } from '../validator/validator_time.js';
 import type { GateRecord } from './gate_ledger.js';
-import { GateLane, type GateLaneConfig, type LaneOutcome } from './gate_lane.js';
+import {
+  GateLane,
+  gatePassesBetween,
+  type GateLaneConfig,
+  type LaneOutcome,
+} from './gate_lane.js';
 import type { GateParams } from './gate_params.js';
 import {
   gateDecideEntry,
@@ -87,6 +90,8 @@ export class GateApp {
   private laneEntry: GateRecord | null = null;
   private outOfService: string | null = null;
   private exitPassCount: number | null = null;
+  /** The free exit's controller failed its last reading (logged once, released on return). */
+  private exitLost = false;
   private tapping = false;
 
   constructor(
@@ -132,6 +137,7 @@ export class GateApp {
     const exitOpened = this.ports.exitTurnstile === null
       ? { ok: true as const } : await this.ports.exitTurnstile.open('exit');
     if (!exitOpened.ok) this.ports.log.log({ event: 'gate-exit-error', detail: exitOpened.detail });
+    this.exitLost = !exitOpened.ok; // released when it answers (countFreeExits)
     const closed = await this.ports.turnstile.close();
     if (!closed.ok) {
       this.outOfService = `turnstile: ${closed.error}: ${closed.detail}`;
@@ -153,6 +159,13 @@ export class GateApp {
     if (check.stop !== null) {
       await this.laneStopped(check.stop);
     } else if (this.outOfService !== null && this.outOfService.startsWith('lane')) {
+      // A fault while open can leave the controller holding the release the lock never
+      // reached (a line cut mid-visit): lock before serving again; a failed lock stays out.
+      const locked = await this.ports.turnstile.close();
+      if (!locked.ok) {
+        await this.laneStopped({ kind: 'fault', error: locked.error, detail: locked.detail });
+        return;
+      }
       // The operator who saw gate-out-of-service sees the lane serving again (as reader-back).
       this.ports.log.log({ event: 'gate-back', after: this.outOfService });
       this.outOfService = null;
@@ -169,15 +182,27 @@ export class GateApp {
 
   /** Records the people the free exit counted since the last look (one record each). */
   private async countFreeExits(): Promise<void> {
-    if (this.ports.exitTurnstile === null) return;
-    const sensor = await this.ports.exitTurnstile.readSensor();
+    const exit = this.ports.exitTurnstile;
+    if (exit === null) return;
+    const sensor = await exit.readSensor();
     if (!sensor.ok) {
-      this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      // Once per loss, not at every idle poll; a lost device is reopened (adapter plugged back).
+      if (!this.exitLost) this.ports.log.log({ event: 'gate-exit-error', detail: sensor.detail });
+      this.exitLost = true;
+      if (sensor.error === HalStatus.READER_IO) await exit.reopen();
       return;
     }
-    const before = this.exitPassCount ?? sensor.value.passCount;
+    if (this.exitLost) {
+      // Back, perhaps restarted with its relays off: release the free exit again.
+      const opened = await exit.open('exit');
+      if (!opened.ok) return;
+      this.exitLost = false;
+      this.ports.log.log({ event: 'gate-exit-back' });
+    }
+    // A restarted exit controller's counter is a new base, not 65,000 people out (each a
+    // fsynced ledger line: the gate stalled until its ledger storage was full).
+    const passes = gatePassesBetween(this.exitPassCount, sensor.value.passCount);
     this.exitPassCount = sensor.value.passCount;
-    const passes = turnstilePassesSince(before, sensor.value.passCount);
     for (let i = 0; i < passes; i += 1) {
       await this.record({ kind: 'exit', ...this.now(), cardToken: null });
     }

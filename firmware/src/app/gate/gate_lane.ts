@@ -59,8 +59,18 @@ export type LaneStop =
  */
 const PASSES_BETWEEN_READINGS_MAX = 99;
 
-/** Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. */
-function passesBetween(before: number | null, after: number): number {
+/**
+ * A turnstile whose device was lost (READER_IO: the USB RS-485 adapter pulled, a GPIO monitor
+ * dead) stays lost until `reopen()`; the idle check tries that at most this often, so a
+ * device plugged back serves again without a restart, and a missing one costs one open a second.
+ */
+const LOST_REOPEN_INTERVAL_MS = 1_000;
+
+/**
+ * Passages from `before` to `after`; 0 for no earlier reading or a restarted counter. The
+ * free exit's counter is read the same way (gate_app.ts).
+ */
+export function gatePassesBetween(before: number | null, after: number): number {
   if (before === null) return 0;
   const passes = turnstilePassesSince(before, after);
   return passes > PASSES_BETWEEN_READINGS_MAX ? 0 : passes;
@@ -74,6 +84,7 @@ type Watch =
 export class GateLane {
   private lastPassCount: number | null = null;
   private blockedSinceMs: number | null = null;
+  private reopenAtMs: number | null = null;
 
   constructor(
     private readonly turnstile: TurnstilePort,
@@ -93,10 +104,12 @@ export class GateLane {
       // A controller that stopped answering may come back restarted: its next reading is a
       // new base, not people who passed.
       this.lastPassCount = null;
+      if (sensor.error === HalStatus.READER_IO) await this.reopenLost();
       return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
     }
+    this.reopenAtMs = null;
     const nowMs = this.clock.nowMs();
-    const tailgaters = passesBetween(this.lastPassCount, sensor.value.passCount);
+    const tailgaters = gatePassesBetween(this.lastPassCount, sensor.value.passCount);
     this.lastPassCount = sensor.value.passCount;
     if (!sensor.value.blocked) {
       this.blockedSinceMs = null;
@@ -117,7 +130,7 @@ export class GateLane {
         this.lastPassCount = null;
         return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(before) } };
       }
-      tailgaters += passesBetween(this.lastPassCount, before.value.passCount);
+      tailgaters += gatePassesBetween(this.lastPassCount, before.value.passCount);
       this.lastPassCount = before.value.passCount;
       const opened = await this.turnstile.open(direction);
       if (!opened.ok) {
@@ -145,6 +158,14 @@ export class GateLane {
     return off.ok ? { ok: true, detail: '' } : { ok: false, detail: off.detail };
   }
 
+  /** Reopens a lost turnstile, at most once per LOST_REOPEN_INTERVAL_MS. */
+  private async reopenLost(): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    if (this.reopenAtMs !== null && nowMs < this.reopenAtMs) return;
+    this.reopenAtMs = nowMs + LOST_REOPEN_INTERVAL_MS;
+    await this.turnstile.reopen();
+  }
+
   /** Polls the sensor until a passage, the no-pass deadline, a stuck sensor or a fault. */
   private async watch(countAtOpen: number): Promise<Watch> {
     let baseCount = countAtOpen;
@@ -157,9 +178,9 @@ export class GateLane {
       const sensor = await this.turnstile.readSensor();
       if (!sensor.ok) return { kind: 'stop', stop: { kind: 'fault', ...faultOf(sensor) } };
       const nowMs = this.clock.nowMs();
-      // The controller restarted while open: its new count is the base (see passesBetween).
+      // The controller restarted while open: its new count is the base (see gatePassesBetween).
       const count = sensor.value.passCount;
-      if (passesBetween(baseCount, count) === 0) baseCount = count;
+      if (gatePassesBetween(baseCount, count) === 0) baseCount = count;
       const passes = turnstilePassesSince(baseCount, sensor.value.passCount);
       // A person still in the sensor finishes the passage before we count and lock.
       if (passes > 0 && !sensor.value.blocked) {
