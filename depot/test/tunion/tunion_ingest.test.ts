@@ -11,15 +11,8 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { StorageSim } from '../../../host-sim/src/storage_sim.js';
-import { Journal } from '../../../firmware/src/app/journal/journal.js';
-import { journalExport } from '../../../firmware/src/app/journal/journal_export.js';
 import type { JournalEntry } from '../../../firmware/src/app/journal/journal_records.js';
-import { journalScan } from '../../../firmware/src/app/journal/journal_scan.js';
 import type { TunionFinalEntry } from '../../../firmware/src/app/journal/journal_tunion.js';
-import {
-  FIXTURE_VAULT, JOURNAL_FILE, journalOptions, newClock, newPrng,
-} from '../../../firmware/test/journal_fixtures.js';
 import {
   tunionBlockedEntry, tunionEntries,
 } from '../../../firmware/test/journal_tunion_fixtures.js';
@@ -38,7 +31,7 @@ import { tunionVerifyAndReport } from '../../src/tunion/tunion_report.js';
 import { tunionBlockRows } from '../../src/report/tunion_blocks_section.js';
 import { tunionGreyRows } from '../../src/report/tunion_grey_section.js';
 import { tunionSectionRows } from '../../src/report/tunion_section.js';
-import { signedFinal } from './tunion_cli_fixture.js';
+import { exportedLines as exportedText, signedFinal } from './tunion_cli_fixture.js';
 
 const NOW_MS = 1_796_000_000_000;
 const MASTER = randomBytes(16);
@@ -54,16 +47,9 @@ function signed(final: TunionFinalEntry): TunionFinalEntry {
   return signedFinal(final, MASTER);
 }
 
+/** `entries` exported as `journal export` writes them, each line parsed. */
 async function exportedLines(entries: readonly JournalEntry[]): Promise<unknown[]> {
-  const sim = new StorageSim({ totalBytes: 1 << 22, prng: newPrng(3), tornModes: ['prefix'] });
-  const opened = await Journal.open(sim, journalOptions(newClock()));
-  if (!opened.ok) throw new Error(opened.detail);
-  for (const entry of entries) {
-    const result = await opened.value.journal.append(entry);
-    if (!result.ok) throw new Error(result.detail);
-  }
-  const scan = journalScan(sim.durableBytes(JOURNAL_FILE), JOURNAL_FILE, true);
-  return journalExport(scan, FIXTURE_VAULT).lines.map((l) => JSON.parse(l) as unknown);
+  return (await exportedText(entries)).map((line) => JSON.parse(line) as unknown);
 }
 
 function batch(records: unknown[], firstSeq = 1): unknown {

@@ -1,6 +1,6 @@
 // The web face in real Chromium: tap a card, read the DWIN screen, see the LED, hear the beep.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,22 +8,13 @@ import {
   INDICATOR_PATTERNS_DEFAULT,
 } from '../../../hal/src/buzzer/indicator_patterns.js';
 import { screenTexts } from '../../../hal/src/display/display_text.js';
-import { ROOT, startWebProcess, type WebProcess } from './web_process.js';
+import {
+  CHROMIUM, chromiumReady, ROOT, startWebProcess, type WebProcess,
+} from './web_process.js';
 
-/** Debian's chromium (.ci/setup installs it); SHUAKA_CHROMIUM points elsewhere. */
-const CHROMIUM = process.env['SHUAKA_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'web');
 
-function chromiumReady(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const message = `web_chromium: SKIPPED because ${CHROMIUM} is missing (Debian: apt-get ` +
-    'install -y chromium fonts-wqy-microhei)';
-  if (process.env['CI'] === 'true') throw new Error(`${message}; CI requires it`);
-  console.warn(`\n!!!!!!!! ${message}\n`);
-  return false;
-}
-
-const ready = chromiumReady();
+const ready = chromiumReady('web_chromium');
 let web: WebProcess | null = null;
 let browser: Browser | null = null;
 let page: Page;

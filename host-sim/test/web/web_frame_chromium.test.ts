@@ -2,24 +2,12 @@
 // simulator in an iframe (under its own buttons, say, so a visitor's click taps a card). The
 // truth is Chromium itself: the frame must never get the page running.
 
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startWebProcess, type WebProcess } from './web_process.js';
+import { CHROMIUM, chromiumReady, startWebProcess, type WebProcess } from './web_process.js';
 
-const CHROMIUM = process.env['SHUAKA_CHROMIUM'] ?? '/usr/bin/chromium';
-
-function chromiumReady(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const message = `web_frame_chromium: SKIPPED because ${CHROMIUM} is missing (Debian: apt-get `
-    + 'install -y chromium fonts-wqy-microhei)';
-  if (process.env['CI'] === 'true') throw new Error(`${message}; CI requires it`);
-  console.warn(`\n!!!!!!!! ${message}\n`);
-  return false;
-}
-
-const ready = chromiumReady();
+const ready = chromiumReady('web_frame_chromium');
 let web: WebProcess | null = null;
 let browser: Browser | null = null;
 let foreign: Server | null = null;

@@ -3,26 +3,15 @@
 // (passback) with the lane kept locked. Truths: the turnstile controller's pass counter and
 // the firmware's own screen texts (display_text.ts), read off the page.
 
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { screenTexts } from '../../../hal/src/display/display_text.js';
-import { startWebProcess, type WebProcess } from './web_process.js';
+import { CHROMIUM, chromiumReady, startWebProcess, type WebProcess } from './web_process.js';
 
-const CHROMIUM = process.env['SHUAKA_CHROMIUM'] ?? '/usr/bin/chromium';
 const GATE = '[data-device="GATE0001"]';
 
-function chromiumReady(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const message = `web_gate_chromium: SKIPPED because ${CHROMIUM} is missing (Debian: apt-get `
-    + 'install -y chromium fonts-wqy-microhei)';
-  if (process.env['CI'] === 'true') throw new Error(`${message}; CI requires it`);
-  console.warn(`\n!!!!!!!! ${message}\n`);
-  return false;
-}
-
-const ready = chromiumReady();
+const ready = chromiumReady('web_gate_chromium');
 let web: WebProcess | null = null;
 let browser: Browser | null = null;
 let page: Page;

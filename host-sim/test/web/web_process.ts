@@ -1,11 +1,28 @@
 // Starts `shuaka sim --web` as a real process for the web tests, and stops it by SIGINT.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = join(ROOT, 'bin', 'shuaka.js');
+
+/** Debian's chromium (.ci/setup installs it); SHUAKA_CHROMIUM points elsewhere. */
+export const CHROMIUM = process.env['SHUAKA_CHROMIUM'] ?? '/usr/bin/chromium';
+
+/**
+ * True when Chromium is there; else `test` says it is skipped (the page tests cannot run
+ * here), and on CI, which must have it, throws.
+ */
+export function chromiumReady(test: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const message = `${test}: SKIPPED because ${CHROMIUM} is missing (Debian: apt-get install -y `
+    + 'chromium fonts-wqy-microhei)';
+  if (process.env['CI'] === 'true') throw new Error(`${message}; CI requires it`);
+  console.warn(`\n!!!!!!!! ${message}\n`);
+  return false;
+}
 
 /** A running `sim --web` and what it printed so far. */
 export interface WebProcess {
