@@ -4,6 +4,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+import { errorCode } from './error_code.js';
+
 /**
  * `mkdir -p`: creates `dir` and its missing parents; resolves with the first directory it
  * created (absolute), undefined when `dir` was there. Not node's `{ recursive: true }`: that
@@ -53,10 +55,4 @@ function mkdirOneSync(path: string, mode: number | undefined): boolean {
     if (errorCode(error) === 'EEXIST' && statSync(path).isDirectory()) return false;
     throw error;
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  const code: unknown = error.code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
 import type { HalResult } from '../ports/hal_status.js';
+import { errorCode } from '../fs/error_code.js';
 
 /** The lock file's name in a journal directory. */
 export const DIR_LOCK_NAME = 'journal.lock';
@@ -133,13 +134,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code: unknown = error.code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

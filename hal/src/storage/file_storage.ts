@@ -11,6 +11,7 @@ import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
 import { dirMakeDurable, dirSync } from './dir_durable.js';
 import type { HalResult } from '../ports/hal_status.js';
 import type { StoragePort } from '../ports/storage_port.js';
+import { errorCode } from '../fs/error_code.js';
 
 /** File names: flat, short, no path separators; `.tmp` is reserved for replace temporaries. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -372,13 +373,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code: unknown = error.code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
 
 /** No space on the medium is a SIZE error (the caller can go out of service); the rest is I/O. */
 function ioStatus(error: unknown): HalStatus {

@@ -24,7 +24,9 @@ import { PARAMS_DISK, type ParamsDisk, type ParamsReads } from './params_disk.js
 import {
   manifestParse, manifestVerify, sha256Hex, type ParamsManifest,
 } from './params_manifest.js';
-import { paramsValidate, type ParamSet, type ParamsTrust } from './params_store.js';
+import {
+  paramsValidate, trustParts, type ParamSet, type ParamsTrust,
+} from './params_store.js';
 
 /** The pointer file of an installed root and its two slots. */
 export const PARAMS_ACTIVE_FILE = 'active';
@@ -190,7 +192,7 @@ async function activeRefusal(
   } catch {
     return null;
   }
-  const publicKey = 'denyKey' in trust ? trust.publicKey : trust;
+  const { publicKey } = trustParts(trust);
   if (!manifestVerify(manifest, publicKey) || manifest.version < set.version) return null;
   if (manifest.version > set.version) {
     return `version ${set.version} is older than version ${manifest.version}, active in ${slot} `

@@ -47,7 +47,8 @@ export type ParamsTrust =
   | KeyObject
   | { readonly publicKey: KeyObject; readonly denyKey: DenyKey };
 
-function trustParts(trust: ParamsTrust): { publicKey: KeyObject; denyKey: DenyKey | null } {
+/** The verifying key and, for a validator, its fleet deny key. */
+export function trustParts(trust: ParamsTrust): { publicKey: KeyObject; denyKey: DenyKey | null } {
   return 'denyKey' in trust ? trust : { publicKey: trust, denyKey: null };
 }
 

@@ -9,7 +9,7 @@ import { mkdirParents } from '../../../../hal/src/fs/mkdir_parents.js';
 
 import { FILE_DENY_LIST, FILE_MANIFEST, PARAMS_FILES } from '../params/params_files.js';
 import { paramsActiveDir, paramsInstall } from '../params/params_install.js';
-import type { ParamSet, ParamsTrust } from '../params/params_store.js';
+import { trustParts, type ParamSet, type ParamsTrust } from '../params/params_store.js';
 import type { LogPort } from '../validator/validator_ports.js';
 import type { DepotError, DepotParams, DepotPort, DepotResult } from './depot_port.js';
 import { denyDeltaChainApply } from './upload_deny_delta.js';
@@ -135,8 +135,7 @@ export class ParamsDownload implements UploadParamsPort {
     if (offer.files.has(FILE_DENY_LIST)) {
       reason = 'deny list sent whole and as deltas';
     } else {
-      const trust = this.options.publicKey;
-      const publicKey = 'denyKey' in trust ? trust.publicKey : trust;
+      const { publicKey } = trustParts(this.options.publicKey);
       try {
         const base = await readFile(join(await paramsActiveDir(this.options.root),
           FILE_DENY_LIST));
