@@ -209,6 +209,18 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private eventStallArmedForMs = Number.NaN;
   /** Settles nextEvent's wait under way. */
   private eventSettle: ((waited: Waited) => void) | undefined;
+  /**
+   * Set by awaitAck for its waits: the response timeout, ms, of the command whose ACK is
+   * awaited (NaN: none). The wait takes the ACK itself (takeEvent) and goes straight on to
+   * wait for the response from the ACK's arrival, as awaitResponse would: no promise is
+   * settled and no async function resumed for the ACK of every command.
+   */
+  private ackThenResponseMs = Number.NaN;
+  /** The ACK was taken by the wait: its response is due by `responseDeadlineMs`. */
+  private ackTaken = false;
+  private responseDeadlineMs = 0;
+  /** What ended the wait that took the ACK: the first event of the response wait. */
+  private ackedFirst: Waited | undefined;
   private busy = false;
   private cancelRequested = false;
   /** The chip powers up in LowVbat; PowerDown puts it back to sleep. Both need the burst. */
@@ -730,11 +742,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       if (this.linkDown !== null) return this.lostError(code);
       const sent = await this.sendFrame(frame);
       if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
-      const acked = await this.awaitAck(code);
+      const acked = await this.awaitAck(code, timeoutMs);
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
-        const answer = await this.awaitResponse(code, timeoutMs);
+        // The wait took the ACK and went on to the response (see ackThenResponseMs): the
+        // response wait goes on from the event that ended it, most often the answer itself.
+        const first = this.ackedFirst;
+        this.ackedFirst = undefined;
+        const answer = await this.awaitResponse(code, this.responseDeadlineMs, first);
         if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
         if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
           return answer;
@@ -752,7 +768,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         // Perhaps only the ACK was lost and the chip is already talking to the card. A resend
         // could make the card execute the C-APDU twice (a second debit), so wait for the
         // answer within the caller's time instead, and let the caller decide on a timeout.
-        return this.awaitResponse(code, Math.max(0, timeoutMs - this.options.ackTimeoutMs));
+        const leftMs = Math.max(0, timeoutMs - this.options.ackTimeoutMs);
+        return this.awaitResponse(code, this.clock.nowMs() + leftMs, undefined);
       }
       await this.sendAbort();
       if (attempt >= this.options.commandRetries) {
@@ -785,14 +802,28 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     });
   }
 
-  /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
+  /**
+   * 'ack' once the ACK came: the response is then due `responseTimeoutMs` after it
+   * (`responseDeadlineMs`), and `ackedFirst` holds what ended the wait after the ACK (see
+   * ackThenResponseMs), for awaitResponse to go on from. Else the response itself when the
+   * ACK was lost on the way, or a failure.
+   */
   private async awaitAck(
     code: number,
+    responseTimeoutMs: number,
   ): Promise<'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>> {
     const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
     let nacks = 0;
     for (;;) {
+      this.ackTaken = false;
+      this.ackThenResponseMs = responseTimeoutMs;
       const ev = await this.nextEvent(deadlineMs, code);
+      this.ackThenResponseMs = Number.NaN;
+      if (this.ackTaken) {
+        this.ackTaken = false;
+        this.ackedFirst = ev;
+        return 'ack';
+      }
       if (ev === 'timeout' || ev === 'cancelled' || ev === 'lost') return ev;
       if (ev === 'stalled') {
         // The ACK was lost and the response stalled half-way: ask for the response again.
@@ -804,6 +835,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       }
       switch (ev.kind) {
         case 'ack':
+          // Taken by the wait itself (takeEvent); were it not, the same as what that does.
+          this.responseDeadlineMs = this.clock.nowMs() + responseTimeoutMs;
+          this.ackedFirst = undefined;
           return 'ack';
         case 'nack':
           break;
@@ -826,12 +860,22 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
-  private async awaitResponse(code: number, timeoutMs: number): Promise<HalResult<Uint8Array>> {
-    let deadlineMs = this.clock.nowMs() + timeoutMs;
+  /**
+   * The response to `code` by `deadlineMs` (pushed on after a NACK). `first`: what already
+   * ended a wait for it (the wait that took the ACK), handled before waiting for more.
+   */
+  private async awaitResponse(
+    code: number,
+    deadlineMs: number,
+    first: Waited | undefined,
+  ): Promise<HalResult<Uint8Array>> {
+    let responseDeadlineMs = deadlineMs;
     let nacks = 0;
     const name = pn532CommandName(code);
+    let ended = first;
     for (;;) {
-      const ev = await this.nextEvent(deadlineMs, code);
+      const ev = ended ?? (await this.nextEvent(responseDeadlineMs, code));
+      ended = undefined;
       if (ev === 'lost') return this.lostError(code);
       if (ev === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
       if (ev === 'timeout') return this.abort(HalStatus.TIMEOUT, `${name}: no response`);
@@ -863,7 +907,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
         nacks += 1;
         await this.sendNack();
-        deadlineMs = Math.max(deadlineMs, this.clock.nowMs() + this.options.ackTimeoutMs);
+        responseDeadlineMs = Math.max(
+          responseDeadlineMs,
+          this.clock.nowMs() + this.options.ackTimeoutMs,
+        );
       }
     }
   }
@@ -933,15 +980,22 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.linkBoundTurned = false;
     this.linkAlarm.set(limitMs);
     // The operation settles this promise with its result; a late one, after the bound
-    // settled it, changes nothing.
-    return new Promise<HalResult<void> | undefined>((settle) => {
+    // settled it, changes nothing. The end is handled in `settle` itself, not in a reaction
+    // to the promise: one promise job fewer for every frame the driver writes.
+    return new Promise<HalResult<void>>((resolve) => {
+      let ended = false;
+      const settle = (result: HalResult<void> | undefined): void => {
+        if (ended) return;
+        ended = true;
+        resolve(this.linkOpEnded(result));
+      };
       this.linkSettle = settle;
       operation(settle);
-    }).then(this.linkOpEnded);
+    });
   }
 
   /** The end of linkOp's operation: its result, or READER_IO when the bound settled it. */
-  private readonly linkOpEnded = (result: HalResult<void> | undefined): HalResult<void> => {
+  private linkOpEnded(result: HalResult<void> | undefined): HalResult<void> {
     this.linkSettle = undefined;
     this.linkAlarm.clear();
     if (result !== undefined) return result;
@@ -951,7 +1005,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       `${Math.round(this.linkLimitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
-  };
+  }
 
   /** The link bound ran out: one more clock turn for an answer that was ready, then stalled. */
   private linkBoundReached(): void {
@@ -974,9 +1028,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * response code as the one we wait for.
    */
   private nextEvent(deadlineMs: number, code: number): Promise<Waited> {
-    const ready = this.decoder.next();
+    const ready = this.takeEvent();
     if (ready !== undefined) return Promise.resolve(ready);
-    const remainingMs = deadlineMs - this.clock.nowMs();
+    // An ACK taken just now: the wait is for the response, by its own deadline.
+    const untilMs = this.ackTaken ? this.responseDeadlineMs : deadlineMs;
+    const remainingMs = untilMs - this.clock.nowMs();
     this.timedOut = remainingMs <= 0;
     if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
     this.eventCode = code;
@@ -1017,7 +1073,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   private eventLookOnce(): Waited | undefined {
-    const ev = this.decoder.next();
+    const ev = this.takeEvent();
     if (ev !== undefined) return ev;
     if (this.linkDown !== null) return 'lost';
     if (this.cancelRequested) return 'cancelled';
@@ -1033,6 +1089,27 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The decoder's next event. The ACK awaitAck waits for is taken here (see
+   * ackThenResponseMs): from its arrival the wait under way waits for the response instead,
+   * armed as awaitResponse's first wait would be (response deadline, inter-byte watch
+   * afresh), and the event after the ACK, if already here, is returned in its place.
+   */
+  private takeEvent(): Pn532FrameEvent | undefined {
+    const ev = this.decoder.next();
+    if (ev?.kind !== 'ack' || Number.isNaN(this.ackThenResponseMs)) return ev;
+    const timeoutMs = this.ackThenResponseMs;
+    this.ackThenResponseMs = Number.NaN;
+    this.ackTaken = true;
+    this.responseDeadlineMs = this.clock.nowMs() + timeoutMs;
+    this.timedOut = timeoutMs <= 0;
+    if (this.timedOut) this.deadlineAlarm.clear();
+    else this.deadlineAlarm.set(timeoutMs);
+    this.interByteAlarm.clear();
+    this.eventStallArmedForMs = Number.NaN;
+    return this.decoder.next();
   }
 
   /** Resolves at the next `wakeWaiter` (bytes, a timeout, cancel, a lost link). */
