@@ -750,7 +750,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         // response wait goes on from the event that ended it, most often the answer itself.
         const first = this.ackedFirst;
         this.ackedFirst = undefined;
-        const answer = await this.awaitResponse(code, this.responseDeadlineMs, first);
+        // Most often that event is the answer: taken here, without awaitResponse's own promise.
+        const answer =
+          this.answerIn(code, first) ??
+          (await this.awaitResponse(code, this.responseDeadlineMs, first));
         if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
         if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
           return answer;
@@ -915,13 +918,19 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
+  /** The answer to `code` when `ev` is it, else undefined (nothing counted, nothing dropped). */
+  private answerIn(code: number, ev: Waited | undefined): HalResult<Uint8Array> | undefined {
+    if (typeof ev !== 'object' || ev.kind !== 'frame') return undefined;
+    return isAnswerTo(code, ev.tfi, ev.body) ? halOk(ev.body.subarray(1)) : undefined;
+  }
+
   /** The answer to `code`, a protocol failure, or undefined for a stale frame to drop. */
   private acceptResponse(
     code: number,
     tfi: number,
     body: Uint8Array,
   ): HalResult<Uint8Array> | undefined {
-    if (tfi !== PN532_TFI_D5_PN532_TO_HOST || body[0] !== code + 1) {
+    if (!isAnswerTo(code, tfi, body)) {
       // An answer to a command we already gave up on (aborted or resent), or line noise that
       // passed the weak checksums (a damaged ACK can: 00 00 FF 01 FF 00 ...): not ours.
       this.stats.staleFramesDropped += 1;
@@ -1177,6 +1186,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.busy = false;
     this.cancelRequested = false;
   }
+}
+
+/** Whether a frame is the PN532's answer to command `code` (TFI D5, response code + 1). */
+function isAnswerTo(code: number, tfi: number, body: Uint8Array): boolean {
+  return tfi === PN532_TFI_D5_PN532_TO_HOST && body[0] === code + 1;
 }
 
 /**
