@@ -154,6 +154,9 @@ export interface Pn532ReaderDiagnostics {
 
 type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled' | 'lost';
 
+/** How the wait for a command's ACK ended (see Pn532Reader.ackOutcome). */
+type Acked = 'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>;
+
 /**
  * Commands that change nothing a second run would change again, so a lost answer may be
  * asked for by sending the command again. Not InDataExchange/InCommunicateThru (the card could
@@ -742,7 +745,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       if (this.linkDown !== null) return this.lostError(code);
       const sent = await this.sendFrame(frame);
       if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
-      const acked = await this.awaitAck(code, timeoutMs);
+      const ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
+      const ackEnd = await this.ackWait(code, ackDeadlineMs, timeoutMs);
+      const outcome = this.ackOutcome(code, timeoutMs, ackDeadlineMs, ackEnd);
+      const acked = typeof outcome === 'string' ? outcome : await outcome;
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
@@ -806,21 +812,45 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   /**
-   * 'ack' once the ACK came: the response is then due `responseTimeoutMs` after it
-   * (`responseDeadlineMs`), and `ackedFirst` holds what ended the wait after the ACK (see
-   * ackThenResponseMs), for awaitResponse to go on from. Else the response itself when the
-   * ACK was lost on the way, or a failure.
+   * A wait for the ACK of `code` until `deadlineMs`: the wait takes the ACK itself and goes on
+   * for the response, due `responseTimeoutMs` after the ACK (see ackThenResponseMs). What
+   * ended it goes to `ackOutcome`.
    */
+  private ackWait(code: number, deadlineMs: number, responseTimeoutMs: number): Promise<Waited> {
+    this.ackTaken = false;
+    this.ackThenResponseMs = responseTimeoutMs;
+    return this.nextEvent(deadlineMs, code);
+  }
+
+  /**
+   * 'ack' once the ACK came: the response is then due by `responseDeadlineMs`, and
+   * `ackedFirst` holds what ended the wait after the ACK, for awaitResponse to go on from.
+   * Else the response itself when the ACK was lost on the way, or a failure. `ev` ended the
+   * first ackWait; an ACK taken by it (most commands) is answered here without a promise.
+   */
+  private ackOutcome(
+    code: number,
+    responseTimeoutMs: number,
+    deadlineMs: number,
+    ev: Waited,
+  ): Acked | Promise<Acked> {
+    this.ackThenResponseMs = Number.NaN;
+    if (!this.ackTaken) return this.awaitAck(code, responseTimeoutMs, deadlineMs, ev);
+    this.ackTaken = false;
+    this.ackedFirst = ev;
+    return 'ack';
+  }
+
+  /** ackOutcome when the first wait ended without the ACK: NACKs, a lost ACK, failures. */
   private async awaitAck(
     code: number,
     responseTimeoutMs: number,
-  ): Promise<'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>> {
-    const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
+    deadlineMs: number,
+    first: Waited,
+  ): Promise<Acked> {
     let nacks = 0;
+    let ev = first;
     for (;;) {
-      this.ackTaken = false;
-      this.ackThenResponseMs = responseTimeoutMs;
-      const ev = await this.nextEvent(deadlineMs, code);
       this.ackThenResponseMs = Number.NaN;
       if (this.ackTaken) {
         this.ackTaken = false;
@@ -834,32 +864,33 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
         nacks += 1;
         await this.sendNack();
-        continue;
-      }
-      switch (ev.kind) {
-        case 'ack':
-          // Taken by the wait itself (takeEvent); were it not, the same as what that does.
-          this.responseDeadlineMs = this.clock.nowMs() + responseTimeoutMs;
-          this.ackedFirst = undefined;
-          return 'ack';
-        case 'nack':
-          break;
-        case 'error':
-          return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
-        case 'bad-checksum':
-          // The ACK was lost and the response damaged: ask for the response again.
-          if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
-          nacks += 1;
-          await this.sendNack();
-          break;
-        case 'frame': {
-          const r = this.acceptResponse(code, ev.tfi, ev.body);
-          if (r !== undefined) return r;
-          break;
+      } else {
+        switch (ev.kind) {
+          case 'ack':
+            // Taken by the wait itself (takeEvent); were it not, the same as what that does.
+            this.responseDeadlineMs = this.clock.nowMs() + responseTimeoutMs;
+            this.ackedFirst = undefined;
+            return 'ack';
+          case 'nack':
+            break;
+          case 'error':
+            return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
+          case 'bad-checksum':
+            // The ACK was lost and the response damaged: ask for the response again.
+            if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
+            nacks += 1;
+            await this.sendNack();
+            break;
+          case 'frame': {
+            const r = this.acceptResponse(code, ev.tfi, ev.body);
+            if (r !== undefined) return r;
+            break;
+          }
+          default:
+            return assertNever(ev);
         }
-        default:
-          return assertNever(ev);
       }
+      ev = await this.ackWait(code, deadlineMs, responseTimeoutMs);
     }
   }
 
