@@ -57,7 +57,11 @@ import {
   iso14443ExchangeAirMs,
   type Iso14443BitRateKbps,
 } from './pn532_sim_rf_timing.js';
-import { autoPollTypeMatches, cardFrameSizeBytes, pn532TargetData } from './pn532_sim_targets.js';
+import {
+  appendPn532TargetData,
+  autoPollTypeMatches,
+  cardFrameSizeBytes,
+} from './pn532_sim_targets.js';
 
 /** Options of the emulator; every field explicit. */
 export interface Pn532SimOptions {
@@ -737,7 +741,9 @@ export class Pn532Sim {
   // ---- activation ----------------------------------------------------------------------------
 
   private inListPassiveTarget(p: Uint8Array, gen: number): Reply | Promise<Reply> {
-    const [maxTg, brTy] = p;
+    // Indexed, not destructured: a typed array's iterator is slow, and every poll comes here.
+    const maxTg = p[0];
+    const brTy = p[1];
     if (maxTg === undefined || brTy === undefined || maxTg < 1 || maxTg > 2) {
       return replyNow('error-frame');
     }
@@ -819,7 +825,7 @@ export class Pn532Sim {
       const tg = index + 1;
       this.targets.push({ tg, card, identity, active: true });
       const autoRats = (this.parameters & PN532_PARAM_10_AUTO_RATS) !== 0;
-      for (const b of pn532TargetData(tg, identity, autoRats)) data.push(b);
+      appendPn532TargetData(data, tg, identity, autoRats);
       const uidBytes = identity.kind === 'A' ? identity.uid.length : 4;
       const atsBytes = identity.kind === 'A' ? identity.ats.length : identity.attribRes.length;
       rfMs += iso14443ActivationAirMs(

@@ -16,17 +16,41 @@ export const AUTOPOLL_23_ISO14443_4B = 0x23;
  * ATTRIB_RES_Length ATTRIB_RES. See UM0701-02 §7.3.5 and pn532.md §5.
  */
 export function pn532TargetData(tg: number, identity: CardIdentity, autoRats: boolean): number[] {
+  const out: number[] = [];
+  appendPn532TargetData(out, tg, identity, autoRats);
+  return out;
+}
+
+/**
+ * `pn532TargetData` appended to `out`. Byte by byte: spreading a typed array goes through its
+ * iterator, slow, and every activation (each presence look at a card) comes here.
+ */
+export function appendPn532TargetData(
+  out: number[],
+  tg: number,
+  identity: CardIdentity,
+  autoRats: boolean,
+): void {
+  out.push(tg);
   switch (identity.kind) {
-    case 'A': {
-      const out = [tg, ...identity.atqa, identity.sak, identity.uid.length, ...identity.uid];
-      if ((identity.sak & 0x20) !== 0 && autoRats) out.push(...identity.ats);
-      return out;
-    }
+    case 'A':
+      appendBytes(out, identity.atqa);
+      out.push(identity.sak, identity.uid.length);
+      appendBytes(out, identity.uid);
+      if ((identity.sak & 0x20) !== 0 && autoRats) appendBytes(out, identity.ats);
+      return;
     case 'B':
-      return [tg, ...identity.atqb, identity.attribRes.length, ...identity.attribRes];
+      appendBytes(out, identity.atqb);
+      out.push(identity.attribRes.length);
+      appendBytes(out, identity.attribRes);
+      return;
     default:
-      return assertNever(identity);
+      assertNever(identity);
   }
+}
+
+function appendBytes(out: number[], bytes: Uint8Array): void {
+  for (let k = 0; k < bytes.length; k += 1) out.push(bytes[k] ?? 0);
 }
 
 /** Whether a card answers an InAutoPoll type. */
