@@ -47,6 +47,22 @@ describe('encodePn532Frame', () => {
     expect(encodePn532Frame(0xd4, HEX(body)).length).toBe(pn532FrameLengthBytes(n));
   });
 
+  it('encodeDecode_everyBodySize_matchesBuilderRoundTripsAndCatchesABadDcs', () => {
+    // Every size, so that each way a checksum or a copy can split (four bytes a step, short
+    // copies byte by byte) is met, in normal and extended frames, whole and byte by byte.
+    for (let n = 1; n <= 264; n += 1) {
+      const body = seq(n, n);
+      const frame = encodePn532Frame(0xd5, HEX(body));
+      expect(hexOf(frame)).toBe(hexOf(RSP(body)));
+      const want = hexOf(HEX(body));
+      for (const chunk of [1, 5, frame.length]) {
+        const got = events(frame, chunk);
+        expect(got.map((e) => (e.kind === 'frame' ? hexOf(e.body) : e.kind))).toEqual([want]);
+      }
+      expect(events(withBadDcs(frame), 3).map((e) => e.kind)).toEqual(['bad-checksum']);
+    }
+  });
+
   it('encode_258ByteRapduAnswer_isExtendedLikeLibnfcSaw', () => {
     // pn532.md §1: "00 00 FF FF FF 01 05 FA D5 41 00 ..." (LEN 0x0105 = TFI+CC+status+258).
     const frame = encodePn532Frame(0xd5, HEX(`41 00 ${seq(258, 0)}`));
