@@ -213,8 +213,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** Settles nextEvent's wait under way. */
   private eventSettle: ((waited: Waited) => void) | undefined;
   /**
-   * Set by awaitAck for its waits: the response timeout, ms, of the command whose ACK is
-   * awaited (NaN: none). The wait takes the ACK itself (takeEvent) and goes straight on to
+   * Set by ackWait for each wait for an ACK: the response timeout, ms, of the command whose
+   * ACK is awaited (NaN: none). The wait takes the ACK itself (takeEvent) and goes straight on to
    * wait for the response from the ACK's arrival, as awaitResponse would: no promise is
    * settled and no async function resumed for the ACK of every command.
    */
@@ -748,15 +748,16 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       const ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
       const ackEnd = await this.ackWait(code, ackDeadlineMs, timeoutMs);
       const outcome = this.ackOutcome(code, timeoutMs, ackDeadlineMs, ackEnd);
+      // 'ack' as it is (most commands); a promise when awaitAck had to go on.
       const acked = typeof outcome === 'string' ? outcome : await outcome;
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
-        // The wait took the ACK and went on to the response (see ackThenResponseMs): the
-        // response wait goes on from the event that ended it, most often the answer itself.
+        // The wait took the ACK and went on to the response (see ackThenResponseMs). The event
+        // that ended it is most often the answer itself, taken here without awaitResponse's
+        // own promise; anything else goes on in awaitResponse.
         const first = this.ackedFirst;
         this.ackedFirst = undefined;
-        // Most often that event is the answer: taken here, without awaitResponse's own promise.
         const answer =
           this.answerIn(code, first) ??
           (await this.awaitResponse(code, this.responseDeadlineMs, first));
