@@ -153,6 +153,8 @@ export class StorageSim implements StoragePort {
   private ioErrorAtWritePoint: number | null = null;
   private powered = true;
   private cutsValue = 0;
+  /** durableNames' answer until a call that may make a file durable or not (null: none yet). */
+  private durableNamesCache: readonly string[] | null = null;
 
   constructor(private readonly options: StorageSimOptions) {
     if (options.tornModes.length === 0) throw new RangeError('tornModes must not be empty');
@@ -194,6 +196,7 @@ export class StorageSim implements StoragePort {
 
   /** Power comes back: each file keeps its durable bytes plus a torn remnant of the rest. */
   restart(): void {
+    this.durableNamesCache = null;
     for (const [name, file] of this.files) {
       const kept = this.survivor(file);
       if (kept === null) {
@@ -224,11 +227,17 @@ export class StorageSim implements StoragePort {
     return out;
   }
 
-  /** Names of the files that exist durably, sorted (no bytes copied). */
-  durableNames(): string[] {
+  /**
+   * Names of the files that exist durably, sorted (no bytes copied). The same array while they
+   * stay the same: appends and truncates make no file durable or not; the medium's other
+   * mutating calls and a restart make a new one.
+   */
+  durableNames(): readonly string[] {
+    if (this.durableNamesCache !== null) return this.durableNamesCache;
     const names: string[] = [];
     for (const [name, file] of this.files) if (file.durable !== null) names.push(name);
-    return names.sort();
+    this.durableNamesCache = names.sort();
+    return this.durableNamesCache;
   }
 
   /**
@@ -303,6 +312,7 @@ export class StorageSim implements StoragePort {
   replace(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.fileFor(name);
     const oldBytes = file.volatile?.length ?? 0;
     if (this.usedBytes() - oldBytes + bytes.length > this.options.totalBytes && fault === null) {
@@ -324,6 +334,7 @@ export class StorageSim implements StoragePort {
   sync(name: string): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.files.get(name);
     if (fault === 'cut') {
       // Power went during the flush: part of it may have reached the medium.
@@ -374,6 +385,7 @@ export class StorageSim implements StoragePort {
   remove(name: string): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.files.get(name);
     // Unlink plus directory sync is atomic: a cut leaves the file whole or gone.
     if (fault === 'cut') {

@@ -187,7 +187,9 @@ export class JournalFollower {
   private units(storage: StorageSim): JournalUnit[] {
     const names = storage.durableNames();
     const before = this.unitsOf.names;
-    if (names.length !== before.length || names.some((name, i) => name !== before[i])) {
+    const changed = names !== before
+      && (names.length !== before.length || names.some((name, i) => name !== before[i]));
+    if (changed) {
       this.unitsOf = { names, units: journalUnits(JOURNAL_FILE_NAME, names) };
     }
     return this.unitsOf.units;
