@@ -34,12 +34,14 @@ function checkLength(what: string, bytes: Uint8Array, length: number): void {
  */
 export const DES3_ECB_CIPHERS_MAX = 256;
 
-/** Round keys by key (the key's 16 bytes as a latin1 string). */
+/** Round keys by key (the key's 16 bytes as 8 UTF-16 code units). */
 const ecbKeys = new Map<string, Fips46Key>();
 
 function des3Key(key16: Uint8Array): Fips46Key {
-  let id = '';
-  for (let i = 0; i < DES3_KEY_BYTES; i += 1) id += String.fromCharCode(key16[i] ?? 0);
+  // The 16 bytes as 8 UTF-16 code units, one string made at once (a loop of `+=` made 16).
+  const pair = (i: number): number => ((key16[i] ?? 0) << 8) | (key16[i + 1] ?? 0);
+  const id = String.fromCharCode(pair(0), pair(2), pair(4), pair(6), pair(8), pair(10),
+    pair(12), pair(14));
   let key = ecbKeys.get(id);
   if (key === undefined) {
     if (ecbKeys.size >= DES3_ECB_CIPHERS_MAX) ecbKeys.clear();
