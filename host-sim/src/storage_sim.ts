@@ -27,50 +27,99 @@ export interface StorageSimOptions {
 /**
  * Bytes that grow in place (capacity doubles): an append or a sync of a journal that keeps
  * growing costs the new bytes, not a copy of the whole file (the swarm appends and syncs
- * thousands of records to one file).
+ * thousands of records to one file). Zeros appended at the end are held as a length until a
+ * write or a view needs them: another writer's megabytes of zeros (the swarm's full disk) cost
+ * neither a fill nor a copy, at the append, at a power cut or at a restart.
  */
 class SimBytes {
   private buf: Uint8Array;
-  length: number;
+  /** Bytes of `buf` that hold the file's content; those after, up to `length`, read as 0. */
+  private stored: number;
+  private lengthValue: number;
 
   constructor(bytes: Uint8Array) {
     this.buf = new Uint8Array(Math.max(64, bytes.length));
     this.buf.set(bytes);
-    this.length = bytes.length;
+    this.stored = bytes.length;
+    this.lengthValue = bytes.length;
+  }
+
+  get length(): number {
+    return this.lengthValue;
+  }
+
+  /** The first `lengthBytes` bytes of `source`, zeros it holds as a length kept so. */
+  static prefixOf(source: SimBytes, lengthBytes: number): SimBytes {
+    const stored = Math.min(source.stored, lengthBytes);
+    const copy = new SimBytes(source.buf.subarray(0, stored));
+    copy.lengthValue = lengthBytes;
+    return copy;
+  }
+
+  /** A copy of the whole file. */
+  clone(): SimBytes {
+    return SimBytes.prefixOf(this, this.lengthValue);
+  }
+
+  /**
+   * Makes the bytes from `offset` on those of `source` from there (`offset` at most both
+   * lengths): zeros `source` holds as a length stay one here.
+   */
+  copyTailOf(source: SimBytes, offset: number): void {
+    this.truncate(offset);
+    if (offset < source.stored) this.writeAt(offset, source.buf.subarray(offset, source.stored));
+    this.appendZeros(source.lengthValue - this.lengthValue);
   }
 
   /** The bytes now (a view: valid until the next change). */
   view(): Uint8Array {
-    return this.buf.subarray(0, this.length);
+    this.store(this.lengthValue);
+    return this.buf.subarray(0, this.lengthValue);
+  }
+
+  /** The byte at `offset` (below `length`). */
+  at(offset: number): number {
+    return offset < this.stored ? (this.buf[offset] ?? 0) : 0;
+  }
+
+  /** True when the bytes from `offset` to the end all read as zero without being stored. */
+  zerosFrom(offset: number): boolean {
+    return offset >= this.stored;
   }
 
   /** Writes `bytes` at `offset` (at most `length`), growing the file to cover them. */
   writeAt(offset: number, bytes: Uint8Array): void {
     const end = offset + bytes.length;
-    if (end > this.buf.length) {
-      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
-      grown.set(this.buf.subarray(0, this.length));
-      this.buf = grown;
-    }
+    this.store(end);
     this.buf.set(bytes, offset);
-    this.length = Math.max(this.length, end);
+    this.lengthValue = Math.max(this.lengthValue, end);
+  }
+
+  /** Appends `count` zero bytes: a length only, until something needs them stored. */
+  appendZeros(count: number): void {
+    this.lengthValue += count;
+  }
+
+  /** Cuts the file to `lengthBytes` (at most `length`). */
+  truncate(lengthBytes: number): void {
+    this.lengthValue = lengthBytes;
+    this.stored = Math.min(this.stored, lengthBytes);
   }
 
   /**
-   * Appends `count` zero bytes. A grown buffer is fresh (zeroed, and its pages untouched until
-   * written): megabytes of zeros cost no copy of a source array.
+   * Stores the bytes up to `end`: those past `stored` are zeros (in a grown buffer they are
+   * fresh, untouched pages; in the old one they may be left from a truncate).
    */
-  appendZeros(count: number): void {
-    const end = this.length + count;
+  private store(end: number): void {
+    if (end <= this.stored) return;
     if (end > this.buf.length) {
       const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
-      grown.set(this.buf.subarray(0, this.length));
+      grown.set(this.buf.subarray(0, this.stored));
       this.buf = grown;
     } else {
-      // Bytes past `length` may be left from a truncate.
-      this.buf.fill(0, this.length, end);
+      this.buf.fill(0, this.stored, end);
     }
-    this.length = end;
+    this.stored = end;
   }
 }
 
@@ -86,8 +135,8 @@ interface SimFile {
   sameBefore: number;
 }
 
-function simBytes(bytes: Uint8Array | null): SimBytes | null {
-  return bytes === null ? null : new SimBytes(bytes);
+function cloneOf(bytes: SimBytes | null): SimBytes | null {
+  return bytes === null ? null : bytes.clone();
 }
 
 /**
@@ -104,6 +153,8 @@ export class StorageSim implements StoragePort {
   private ioErrorAtWritePoint: number | null = null;
   private powered = true;
   private cutsValue = 0;
+  /** durableNames' answer until a call that may make a file durable or not (null: none yet). */
+  private durableNamesCache: readonly string[] | null = null;
 
   constructor(private readonly options: StorageSimOptions) {
     if (options.tornModes.length === 0) throw new RangeError('tornModes must not be empty');
@@ -145,13 +196,14 @@ export class StorageSim implements StoragePort {
 
   /** Power comes back: each file keeps its durable bytes plus a torn remnant of the rest. */
   restart(): void {
+    this.durableNamesCache = null;
     for (const [name, file] of this.files) {
       const kept = this.survivor(file);
       if (kept === null) {
         this.files.delete(name);
       } else {
-        file.durable = new SimBytes(kept);
-        file.volatile = new SimBytes(kept);
+        file.durable = kept;
+        file.volatile = kept.clone();
         file.sameBefore = kept.length;
       }
     }
@@ -175,11 +227,17 @@ export class StorageSim implements StoragePort {
     return out;
   }
 
-  /** Names of the files that exist durably, sorted (no bytes copied). */
-  durableNames(): string[] {
+  /**
+   * Names of the files that exist durably, sorted (no bytes copied). The same array while they
+   * stay the same: appends and truncates make no file durable or not; the medium's other
+   * mutating calls and a restart make a new one.
+   */
+  durableNames(): readonly string[] {
+    if (this.durableNamesCache !== null) return this.durableNamesCache;
     const names: string[] = [];
     for (const [name, file] of this.files) if (file.durable !== null) names.push(name);
-    return names.sort();
+    this.durableNamesCache = names.sort();
+    return this.durableNamesCache;
   }
 
   /**
@@ -254,6 +312,7 @@ export class StorageSim implements StoragePort {
   replace(name: string, bytes: Uint8Array): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.fileFor(name);
     const oldBytes = file.volatile?.length ?? 0;
     if (this.usedBytes() - oldBytes + bytes.length > this.options.totalBytes && fault === null) {
@@ -262,7 +321,7 @@ export class StorageSim implements StoragePort {
     // Rename is atomic: a cut leaves the old or the new file whole, never a mix.
     if (fault === 'cut') {
       if (this.options.prng.chance(0.5)) file.durable = new SimBytes(bytes);
-      file.volatile = simBytes(file.durable?.view() ?? null);
+      file.volatile = cloneOf(file.durable);
       file.sameBefore = file.durable?.length ?? 0;
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in replace'));
     }
@@ -275,13 +334,14 @@ export class StorageSim implements StoragePort {
   sync(name: string): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.files.get(name);
     if (fault === 'cut') {
       // Power went during the flush: part of it may have reached the medium.
       if (file !== undefined) {
         const kept = this.survivor(file);
-        file.durable = simBytes(kept);
-        file.volatile = simBytes(kept);
+        file.durable = kept;
+        file.volatile = cloneOf(kept);
         file.sameBefore = kept?.length ?? 0;
       }
       return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
@@ -300,7 +360,7 @@ export class StorageSim implements StoragePort {
     }
     if (file !== undefined) {
       file.volatile ??= new SimBytes(new Uint8Array(0));
-      file.volatile.length = lengthBytes;
+      file.volatile.truncate(lengthBytes);
       file.sameBefore = Math.min(file.sameBefore, lengthBytes);
     }
     if (fault === 'cut') {
@@ -325,6 +385,7 @@ export class StorageSim implements StoragePort {
   remove(name: string): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
+    this.durableNamesCache = null;
     const file = this.files.get(name);
     // Unlink plus directory sync is atomic: a cut leaves the file whole or gone.
     if (fault === 'cut') {
@@ -376,40 +437,39 @@ export class StorageSim implements StoragePort {
     return used;
   }
 
-  /** What a power cut leaves of one file. */
-  private survivor(file: SimFile): Uint8Array | null {
-    const durable = file.durable?.view() ?? null;
-    const volatile = file.volatile?.view() ?? null;
-    if (volatile === null) return durable;
-    const base = durable ?? new Uint8Array(0);
+  /** What a power cut leaves of one file (new bytes, shared with neither image). */
+  private survivor(file: SimFile): SimBytes | null {
+    const durable = file.durable;
+    const volatile = file.volatile;
+    if (volatile === null) return cloneOf(durable);
+    const baseBytes = durable?.length ?? 0;
     // The bytes before sameBefore are equal: the comparison starts there.
-    let common = Math.min(file.sameBefore, base.length, volatile.length);
-    const commonMax = Math.min(base.length, volatile.length);
-    while (common < commonMax && base[common] === volatile[common]) common += 1;
+    const common = commonBytes(durable, volatile, Math.min(file.sameBefore, baseBytes));
     // An unsynced truncate may or may not have reached the medium.
-    if (common < base.length && this.options.prng.chance(0.5)) return durable;
-    const extra = volatile.subarray(common);
-    if (extra.length === 0) return common === base.length ? durable : volatile;
+    if (common < baseBytes && this.options.prng.chance(0.5)) return cloneOf(durable);
+    const extraBytes = volatile.length - common;
+    if (extraBytes === 0) return common === baseBytes ? cloneOf(durable) : volatile.clone();
     const modes = this.options.tornModes;
     const mode = modes[this.options.prng.below(modes.length)] ?? 'prefix';
     // Half-programmed cells sit where the write was interrupted, which is strictly inside it:
     // a write that reached its last byte left every byte as written.
     const keptBytes = mode === 'garbage'
-      ? this.options.prng.below(extra.length)
-      : this.options.prng.below(extra.length + 1);
-    const torn = extra.slice(0, keptBytes);
+      ? this.options.prng.below(extraBytes)
+      : this.options.prng.below(extraBytes + 1);
+    const end = common + keptBytes;
+    const torn = SimBytes.prefixOf(volatile, end);
     switch (mode) {
       case 'prefix':
         break;
       case 'garbage': {
-        const garbageBytes = Math.min(torn.length, 1 + this.options.prng.below(8));
-        for (let i = torn.length - garbageBytes; i < torn.length; i += 1) {
-          torn[i] = this.options.prng.below(256);
-        }
+        const garbage = new Uint8Array(Math.min(keptBytes, 1 + this.options.prng.below(8)));
+        for (let i = 0; i < garbage.length; i += 1) garbage[i] = this.options.prng.below(256);
+        torn.writeAt(end - garbage.length, garbage);
         break;
       }
       case 'zeros':
-        torn.fill(0);
+        torn.truncate(common);
+        torn.appendZeros(keptBytes);
         break;
       default: {
         const unreachable: never = mode;
@@ -417,8 +477,23 @@ export class StorageSim implements StoragePort {
       }
     }
     if (durable === null && keptBytes === 0) return null;
-    return concat(volatile.subarray(0, common), torn);
+    return torn;
   }
+}
+
+/**
+ * Where `durable` and `volatile` first differ, from `from` on (both equal before it), at most
+ * the shorter length; zeros both hold as a length are equal without a look.
+ */
+function commonBytes(durable: SimBytes | null, volatile: SimBytes, from: number): number {
+  if (durable === null) return 0;
+  const max = Math.min(durable.length, volatile.length);
+  let common = from;
+  while (common < max && durable.at(common) === volatile.at(common)) {
+    if (durable.zerosFrom(common) && volatile.zerosFrom(common)) return max;
+    common += 1;
+  }
+  return common;
 }
 
 /** A sync: the durable bytes become the volatile ones (copied from where they differ). */
@@ -431,15 +506,7 @@ function syncFile(file: SimFile): void {
   }
   const durable = file.durable ?? new SimBytes(new Uint8Array(0));
   const from = Math.min(file.sameBefore, durable.length, volatile.length);
-  durable.length = from;
-  durable.writeAt(from, volatile.view().subarray(from));
+  durable.copyTailOf(volatile, from);
   file.durable = durable;
   file.sameBefore = volatile.length;
-}
-
-function concat(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const out = new Uint8Array(head.length + tail.length);
-  out.set(head, 0);
-  out.set(tail, head.length);
-  return out;
 }

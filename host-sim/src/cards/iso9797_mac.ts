@@ -1,8 +1,7 @@
-// DES/3DES blocks through node:crypto and the ISO 9797-1 retail MAC (padding 2, algorithm 3).
+// DES/3DES blocks and the ISO 9797-1 retail MAC (padding 2, algorithm 3), on the PSAM's DES.
 
-import { createCipheriv } from 'node:crypto';
 import { concatBytes } from '../pki/emv_bytes.js';
-import { des3EncryptEcb } from '../psam/pboc_epurse_crypto.js';
+import { des3EncryptEcb, desCbcLastBlock } from '../psam/pboc_epurse_crypto.js';
 
 /** DES block size in bytes. */
 export const DES_BLOCK_BYTES = 8;
@@ -50,9 +49,7 @@ export function iso9797Pad2(data: Uint8Array): Uint8Array {
 /**
  * ISO 9797-1 MAC algorithm 3 (retail MAC) with padding method 2: single-DES CBC under the left
  * key half, then 3DES on the last block. Returns the full 8-byte MAC (callers truncate).
- * The CBC part is one cipher object over all blocks but the last (single DES as EDE with
- * K1 = K2), not one per block. Throws RangeError on a key that is not 16 bytes or an IV that
- * is not 8 bytes.
+ * Throws RangeError on a key that is not 16 bytes or an IV that is not 8 bytes.
  */
 export function retailMac(
   key16: Uint8Array,
@@ -62,14 +59,7 @@ export function retailMac(
   if (key16.length !== 16 || iv.length !== DES_BLOCK_BYTES) throw new RangeError('MAC key/IV size');
   const padded = iso9797Pad2(data);
   const lastAt = padded.length - DES_BLOCK_BYTES;
-  let chain: Uint8Array = iv;
-  if (lastAt > 0) {
-    const left = key16.subarray(0, 8);
-    const cbc = createCipheriv('des-ede-cbc', concatBytes(left, left), iv);
-    cbc.setAutoPadding(false);
-    const out = cbc.update(padded.subarray(0, lastAt));
-    chain = out.subarray(out.length - DES_BLOCK_BYTES);
-  }
+  const chain = desCbcLastBlock(key16.subarray(0, DES_BLOCK_BYTES), padded, iv, lastAt);
   const x = new Uint8Array(DES_BLOCK_BYTES);
   for (let j = 0; j < DES_BLOCK_BYTES; j += 1) x[j] = (chain[j] ?? 0) ^ (padded[lastAt + j] ?? 0);
   return des3EncryptBlock(key16, x);

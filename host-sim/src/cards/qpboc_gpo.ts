@@ -71,7 +71,7 @@ export interface TxnSnapshot {
   /** The GPO answer carried an AFL: the records belong to this transaction. */
   readonly withRecords: boolean;
   /** Bytes of the records holding dynamic data, frozen at GPO (the backup re-reads return). */
-  readonly dynamicRecords: ReadonlyMap<string, Uint8Array>;
+  readonly dynamicRecords: FrozenRecords;
   readonly debit: StagedDebit | null;
   committed: boolean;
 }
@@ -202,9 +202,7 @@ function qpbocTransaction(
     decision.ac === 'TC' && purse !== null
       ? stageDebit(app, terminal, atc, amountMinor, purse, ac, env)
       : null;
-  const dynamicRecords: ReadonlyMap<string, Uint8Array> = withRecords
-    ? buildDynamicRecords(app, dynamic)
-    : new Map<string, Uint8Array>();
+  const dynamicRecords = withRecords ? buildDynamicRecords(app, dynamic) : new FrozenRecords();
   const txn: TxnSnapshot = { atc, decision, withRecords, dynamicRecords, debit, committed: false };
   const signer = dynamic.has(T.TAG_9F4B_SDAD) ? app.signingKey : null;
   const rsaBits = signer === null ? [] : [signer.bits];
@@ -247,6 +245,66 @@ export function iadDiscretionary(
     : { type: IAD_TYPE_05_AVAILABLE, valueMinor: Math.max(0, limits.cumulativeLimitMinor - ctta) };
 }
 
+/**
+ * A transaction's dynamic values by tag. The SDAD is signed when first read: in a record, it is
+ * read only if the terminal reads that record (most taps that end before do not), and the
+ * card's private RSA operation is most of the cost of a simulated GPO. Its bytes depend only
+ * on what the GPO fixed (key, ATC, terminal data, 9F69), not on when they are computed; the
+ * card's processing time counts the signature at GPO all the same (`rsaBits`).
+ */
+class DynamicValues {
+  private readonly values = new Map<number, Uint8Array>();
+  private signSdad: (() => Uint8Array) | null = null;
+
+  set(tag: number, value: Uint8Array): void {
+    this.values.set(tag, value);
+  }
+
+  /** The SDAD (9F4B), signed by `sign` when first read. */
+  setSdad(sign: () => Uint8Array): void {
+    this.signSdad = sign;
+  }
+
+  has(tag: number): boolean {
+    return this.values.has(tag) || (tag === T.TAG_9F4B_SDAD && this.signSdad !== null);
+  }
+
+  get(tag: number): Uint8Array | undefined {
+    if (tag === T.TAG_9F4B_SDAD && this.signSdad !== null) {
+      this.values.set(tag, this.signSdad());
+      this.signSdad = null;
+    }
+    return this.values.get(tag);
+  }
+}
+
+/**
+ * The records holding dynamic data, frozen at GPO: a record holding the SDAD is put together
+ * when first read (DynamicValues says why), from parts fixed at GPO.
+ */
+export class FrozenRecords {
+  private readonly built = new Map<string, Uint8Array>();
+  private readonly pending = new Map<string, () => Uint8Array>();
+
+  set(key: string, bytes: Uint8Array): void {
+    this.built.set(key, bytes);
+  }
+
+  setLater(key: string, build: () => Uint8Array): void {
+    this.pending.set(key, build);
+  }
+
+  /** The record's bytes, or undefined when the transaction froze no such record. */
+  get(key: string): Uint8Array | undefined {
+    const build = this.pending.get(key);
+    if (build !== undefined) {
+      this.pending.delete(key);
+      this.built.set(key, build());
+    }
+    return this.built.get(key);
+  }
+}
+
 /** 9F4B, 9F69 and 9F5D for this transaction (absent tags are simply not returned). */
 function dynamicValues(
   app: PersonalisedApp,
@@ -255,8 +313,8 @@ function dynamicValues(
   withRecords: boolean,
   balanceAfter: number | null,
   env: GpoEnvironment,
-): Map<number, Uint8Array> {
-  const values = new Map<number, Uint8Array>();
+): DynamicValues {
+  const values = new DynamicValues();
   const profile = app.profile;
   const cap1 = app.data.get(T.TAG_9F68_CARD_ADDITIONAL_PROCESSES)?.[0] ?? 0;
   // 9F5D travels in the GPO answer when 9F68 asks for it, or in a record that lists it.
@@ -275,17 +333,14 @@ function dynamicValues(
     ? cardAuthenticationData(env.cardUnpredictableNumber, ctq, profile.df61)
     : null;
   if (authData !== null) values.set(T.TAG_9F69_CARD_AUTH_DATA, authData);
-  const sdad = signFdda(
-    app.signingKey,
-    atc,
-    {
-      unpredictableNumber: terminal.get(T.TAG_9F37_UNPREDICTABLE_NUMBER),
-      amount: terminal.get(T.TAG_9F02_AMOUNT),
-      currency: terminal.get(T.TAG_5F2A_CURRENCY),
-    },
-    authData,
-  );
-  values.set(T.TAG_9F4B_SDAD, sdad);
+  // The terminal's values are the card's own copies (splitDolData), never changed after.
+  const signingKey = app.signingKey;
+  const signed = {
+    unpredictableNumber: terminal.get(T.TAG_9F37_UNPREDICTABLE_NUMBER),
+    amount: terminal.get(T.TAG_9F02_AMOUNT),
+    currency: terminal.get(T.TAG_5F2A_CURRENCY),
+  };
+  values.setSdad(() => signFdda(signingKey, atc, signed, authData));
   return values;
 }
 
@@ -362,7 +417,7 @@ interface GpoParts {
   readonly ac: Uint8Array;
   readonly iad: Uint8Array;
   readonly withRecords: boolean;
-  readonly dynamic: ReadonlyMap<number, Uint8Array>;
+  readonly dynamic: DynamicValues;
 }
 
 /** The format 2 answer, in the order of the real traces (domain.md 1.5). */
@@ -378,9 +433,10 @@ function gpoResponse(app: PersonalisedApp, parts: GpoParts): Uint8Array {
     berTlv(T.TAG_9F6C_CTQ, app.data.get(T.TAG_9F6C_CTQ) ?? new Uint8Array(2)),
   );
   for (const tag of T.DYNAMIC_TAGS) {
-    const value = parts.dynamic.get(tag);
+    // A value a record holds is not asked for here: an SDAD is signed when first asked for.
     const inRecord = parts.withRecords && recordHolding(app, tag) !== null;
-    if (value !== undefined && !inRecord) tlvs.push(berTlv(tag, value));
+    const value = inRecord ? undefined : parts.dynamic.get(tag);
+    if (value !== undefined) tlvs.push(berTlv(tag, value));
   }
   for (const hex of app.profile.gpoExtraTags) {
     const tag = T.tagFromHex(hex);
@@ -390,20 +446,27 @@ function gpoResponse(app: PersonalisedApp, parts: GpoParts): Uint8Array {
   return berTlv(T.TAG_77_RESPONSE_FORMAT2, concatBytes(...tlvs));
 }
 
-/** Records holding dynamic tags, filled with this transaction's values. */
-function buildDynamicRecords(
-  app: PersonalisedApp,
-  dynamic: ReadonlyMap<number, Uint8Array>,
-): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
+/**
+ * Records holding dynamic tags, filled with this transaction's values; one holding the SDAD
+ * is put together when first read, from the TLVs fixed here and the SDAD's (null below).
+ */
+function buildDynamicRecords(app: PersonalisedApp, dynamic: DynamicValues): FrozenRecords {
+  const out = new FrozenRecords();
   for (const [key, r] of app.records) {
     if (r.staticBytes !== null) continue;
-    const tlvs: Uint8Array[] = [];
+    const tlvs: (Uint8Array | null)[] = [];
     for (const tag of r.tags) {
+      if (tag === T.TAG_9F4B_SDAD && dynamic.has(tag)) {
+        tlvs.push(null);
+        continue;
+      }
       const value = T.DYNAMIC_TAGS.includes(tag) ? dynamic.get(tag) : app.data.get(tag);
       if (value !== undefined && value.length > 0) tlvs.push(berTlv(tag, value));
     }
-    out.set(key, recordTemplate(tlvs));
+    const build = (): Uint8Array => recordTemplate(tlvs.map((tlv) =>
+      tlv ?? berTlv(T.TAG_9F4B_SDAD, dynamic.get(T.TAG_9F4B_SDAD) ?? new Uint8Array(0))));
+    if (tlvs.includes(null)) out.setLater(key, build);
+    else out.set(key, build());
   }
   return out;
 }

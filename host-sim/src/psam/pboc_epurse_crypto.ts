@@ -4,10 +4,11 @@
 // JT/T 978 and the JR/T 0025 e-purse part are not public text. The command layouts come from
 // domain.md 7.4 (S:MZT CPUCARJTB.c); the key derivation and the MAC inputs are the PBOC 2.0
 // e-purse model ("standard PBOC e-purse SAM model", domain.md 7.2, marked [I] there): every
-// function below says which of its parts is reconstructed. The module imports only node:crypto
-// so that the card simulator, the PSAM emulator and a clearing-side TAC verifier can share it.
+// function below says which of its parts is reconstructed. The module imports only its DES
+// (fips46_des.ts, no other import) so that the card simulator, the PSAM emulator and a
+// clearing-side TAC verifier can share it.
 
-import { createCipheriv, type Cipher } from 'node:crypto';
+import { Fips46Key } from './fips46_des.js';
 
 /** DES block size in bytes. */
 export const DES_BLOCK_BYTES = 8;
@@ -26,29 +27,33 @@ function checkLength(what: string, bytes: Uint8Array, length: number): void {
   }
 }
 
-function toUint8(out: Buffer): Uint8Array {
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
-
 /**
- * Distinct keys whose ECB cipher is kept. A tap uses a handful of keys over and over (issuer
- * masters, a card's AC master key) and a few once (session keys); past this many the cache is
- * emptied and refills, so it stays bounded whatever a long run does.
+ * Distinct 3DES keys whose round keys are kept. A tap uses a handful of keys over and over
+ * (issuer masters, a card's AC master key) and a few once or twice (session keys); past this
+ * many the cache is emptied and refills, so it stays bounded whatever a long run does.
  */
 export const DES3_ECB_CIPHERS_MAX = 256;
 
-/**
- * ECB ciphers by key (the key's bytes as a latin1 string). Encrypting whole blocks in ECB
- * with padding off leaves nothing inside the cipher between two `update` calls (each block
- * stands alone, none is held back), so one cipher object serves every later call with its
- * key, and the costly part, creating it (an OpenSSL fetch and a key schedule), is paid once.
- */
-const ecbCiphers = new Map<string, Cipher>();
+/** Round keys by key (the key's 16 bytes as 8 UTF-16 code units). */
+const ecbKeys = new Map<string, Fips46Key>();
+
+function des3Key(key16: Uint8Array): Fips46Key {
+  // The 16 bytes as 8 UTF-16 code units, one string made at once (a loop of `+=` made 16).
+  const pair = (i: number): number => ((key16[i] ?? 0) << 8) | (key16[i + 1] ?? 0);
+  const id = String.fromCharCode(pair(0), pair(2), pair(4), pair(6), pair(8), pair(10),
+    pair(12), pair(14));
+  let key = ecbKeys.get(id);
+  if (key === undefined) {
+    if (ecbKeys.size >= DES3_ECB_CIPHERS_MAX) ecbKeys.clear();
+    key = new Fips46Key(key16);
+    ecbKeys.set(id, key);
+  }
+  return key;
+}
 
 /**
  * Two-key 3DES (EDE, K_L ‖ K_R) encryption of whole 8-byte blocks in ECB mode, each block on
- * its own (the same as des3EncryptBlock on each). Node 20's OpenSSL 3 keeps 'des-ede-ecb' in
- * its default provider while single DES ('des-ecb') is legacy-only.
+ * its own (the same as des3EncryptBlock on each).
  * Throws RangeError on a key that is not 16 bytes or data that is not whole blocks.
  */
 export function des3EncryptEcb(key16: Uint8Array, blocks: Uint8Array): Uint8Array {
@@ -56,15 +61,10 @@ export function des3EncryptEcb(key16: Uint8Array, blocks: Uint8Array): Uint8Arra
   if (blocks.length % DES_BLOCK_BYTES !== 0) {
     throw new RangeError(`3DES data: ${blocks.length} bytes, not whole blocks`);
   }
-  const id = Buffer.from(key16.buffer, key16.byteOffset, DES3_KEY_BYTES).toString('latin1');
-  let cipher = ecbCiphers.get(id);
-  if (cipher === undefined) {
-    if (ecbCiphers.size >= DES3_ECB_CIPHERS_MAX) ecbCiphers.clear();
-    cipher = createCipheriv('des-ede-ecb', key16, null);
-    cipher.setAutoPadding(false);
-    ecbCiphers.set(id, cipher);
-  }
-  return toUint8(cipher.update(blocks));
+  const key = des3Key(key16);
+  const out = new Uint8Array(blocks.length);
+  for (let at = 0; at < blocks.length; at += DES_BLOCK_BYTES) key.encryptBlock(blocks, at, out, at);
+  return out;
 }
 
 /**
@@ -77,16 +77,15 @@ export function des3EncryptBlock(key16: Uint8Array, block: Uint8Array): Uint8Arr
 }
 
 /**
- * Single-DES encryption of one block, as EDE with K1 = K2 (E_K(D_K(E_K(x))) = E_K(x)), because
- * OpenSSL 3 refuses 'des-ecb' without the legacy provider.
+ * Single-DES encryption of one block (the same as EDE with K1 = K2).
  * Throws RangeError on a key that is not 8 bytes or a block that is not 8 bytes.
  */
 export function desEncryptBlock(key8: Uint8Array, block: Uint8Array): Uint8Array {
   checkLength('DES key', key8, DES_BLOCK_BYTES);
-  const key16 = new Uint8Array(DES3_KEY_BYTES);
-  key16.set(key8, 0);
-  key16.set(key8, DES_BLOCK_BYTES);
-  return des3EncryptBlock(key16, block);
+  checkLength('DES block', block, DES_BLOCK_BYTES);
+  const out = new Uint8Array(DES_BLOCK_BYTES);
+  new Fips46Key(key8).encryptBlock(block, 0, out, 0);
+  return out;
 }
 
 /** ISO 9797-1 padding method 2: append 80, then 00 up to a multiple of 8 bytes (always pads). */
@@ -98,18 +97,25 @@ export function iso9797Pad2(data: Uint8Array): Uint8Array {
 }
 
 /**
- * The last block of single-DES CBC under `key8` over padded[0, end) from `iv` (`iv` when
- * `end` is 0): one CBC cipher for the whole chain (DES as EDE with K1 = K2), not one per block.
+ * The last block of single-DES CBC under `key8` (8 bytes) over padded[0, end) (whole blocks)
+ * from `iv` (`iv` when `end` is 0): the chaining value of ISO 9797-1 MAC algorithms 1 and 3.
  */
-function cbcChain(key8: Uint8Array, padded: Uint8Array, iv: Uint8Array, end: number): Uint8Array {
+export function desCbcLastBlock(
+  key8: Uint8Array,
+  padded: Uint8Array,
+  iv: Uint8Array,
+  end: number,
+): Uint8Array {
   if (end === 0) return iv;
-  const key16 = new Uint8Array(DES3_KEY_BYTES);
-  key16.set(key8, 0);
-  key16.set(key8, DES_BLOCK_BYTES);
-  const cbc = createCipheriv('des-ede-cbc', key16, iv);
-  cbc.setAutoPadding(false);
-  const out = cbc.update(padded.subarray(0, end));
-  return toUint8(out.subarray(out.length - DES_BLOCK_BYTES));
+  const key = new Fips46Key(key8);
+  const chain = iv.slice(0, DES_BLOCK_BYTES);
+  for (let at = 0; at < end; at += DES_BLOCK_BYTES) {
+    for (let j = 0; j < DES_BLOCK_BYTES; j += 1) {
+      chain[j] = (chain[j] ?? 0) ^ (padded[at + j] ?? 0);
+    }
+    key.encryptBlock(chain, 0, chain, 0);
+  }
+  return chain;
 }
 
 /**
@@ -126,7 +132,7 @@ export function iso9797Mac1Des(
   checkLength('MAC key', key8, DES_BLOCK_BYTES);
   checkLength('MAC IV', iv, DES_BLOCK_BYTES);
   const padded = iso9797Pad2(data);
-  return cbcChain(key8, padded, iv, padded.length);
+  return desCbcLastBlock(key8, padded, iv, padded.length);
 }
 
 /**
@@ -144,7 +150,7 @@ export function iso9797Mac3(
   checkLength('MAC IV', iv, DES_BLOCK_BYTES);
   const padded = iso9797Pad2(data);
   const lastAt = padded.length - DES_BLOCK_BYTES;
-  const chain = cbcChain(key16.subarray(0, DES_BLOCK_BYTES), padded, iv, lastAt);
+  const chain = desCbcLastBlock(key16.subarray(0, DES_BLOCK_BYTES), padded, iv, lastAt);
   const x = new Uint8Array(DES_BLOCK_BYTES);
   for (let j = 0; j < DES_BLOCK_BYTES; j += 1) x[j] = (chain[j] ?? 0) ^ (padded[lastAt + j] ?? 0);
   return des3EncryptBlock(key16, x);

@@ -93,29 +93,63 @@ export function journalNewestSegment(storage: StorageSim): string {
 }
 
 /**
+ * The records the checkers last saw, by seq: one still on the medium byte for byte at the next
+ * full scan has the same debit key (payloadDebitKey is a function of the kind and the bytes),
+ * so a scan decides the key of new or changed records only. Holds the last scan's records and
+ * those the follower decoded since: bounded by the journal.
+ */
+export class SwarmRecordMemo {
+  private last = new Map<number, SwarmRecord>();
+  private next = new Map<number, SwarmRecord>();
+  private readonly facts = new PayloadFacts();
+
+  /** The record of a payload the scan found valid (so it decodes). */
+  scanned(seq: number, kind: JournalKind, payload: Uint8Array): SwarmRecord {
+    const text = latin1(payload);
+    const known = this.last.get(seq);
+    const record = known !== undefined && known.kind === kind && known.payload === text
+      ? known
+      : { seq, kind, payload: text, debit: payloadDebitKey(kind, payload, this.facts) ?? null };
+    this.next.set(seq, record);
+    return record;
+  }
+
+  /** A scan ended: its records are what the next one compares with. */
+  scanEnded(): void {
+    this.last = this.next;
+    this.next = new Map();
+  }
+
+  /** A record the follower decoded (with payloadDebitKey too). */
+  followed(record: SwarmRecord): void {
+    this.last.set(record.seq, record);
+  }
+}
+
+/**
  * Full scan of the durable journal with the firmware's own reader, as `journal verify` reads
  * it: every segment from the oldest, each checkpoint checked against the records before it,
  * chain, CRCs, references, and a missing segment that was not acknowledged is corruption.
  * `files`: the medium's durable files, if the caller has them already (others are ignored).
+ * `memo`: the records a scan before this one saw (a fresh one when absent).
  */
 export function journalScanDurable(
   storage: StorageSim,
   files: ReadonlyMap<string, Uint8Array> = journalDurableFiles(storage),
+  memo: SwarmRecordMemo = new SwarmRecordMemo(),
 ): SwarmJournalScan {
   const records: SwarmRecord[] = [];
   const payloadBySeq = new Map<number, string>();
-  const facts = new PayloadFacts();
   const read = journalScanFiles(files, JOURNAL_FILE_NAME, false, {
     onPayload: (seq, kind, payload) => {
-      const text = latin1(payload);
-      // The scan found the payload valid, so it decodes.
-      const debit = payloadDebitKey(kind, payload, facts) ?? null;
-      records.push({ seq, kind, payload: text, debit });
-      payloadBySeq.set(seq, text);
+      const record = memo.scanned(seq, kind, payload);
+      records.push(record);
+      payloadBySeq.set(seq, record.payload);
     },
     // As `journal verify` and an upload pass read: a checkpoint's open records as bytes.
     trackLastFinals: false,
   });
+  memo.scanEnded();
   const corruption = read.corruption === null
     ? null
     : `${read.corruption.file} at byte ${read.corruption.offset} (seq `
@@ -187,7 +221,9 @@ export class JournalFollower {
   private units(storage: StorageSim): JournalUnit[] {
     const names = storage.durableNames();
     const before = this.unitsOf.names;
-    if (names.length !== before.length || names.some((name, i) => name !== before[i])) {
+    const changed = names !== before
+      && (names.length !== before.length || names.some((name, i) => name !== before[i]));
+    if (changed) {
       this.unitsOf = { names, units: journalUnits(JOURNAL_FILE_NAME, names) };
     }
     return this.unitsOf.units;

@@ -29,7 +29,9 @@ import type { StorageSim } from '../storage_sim.js';
 import type { SwarmDepot } from './swarm_depot.js';
 import {
   JournalFollower,
+  journalDurableFiles,
   journalScanDurable,
+  SwarmRecordMemo,
   tunionKey,
   validatorFile,
   type FollowedBytes,
@@ -106,6 +108,8 @@ export class SwarmModel {
   /** Clearing lines the depot stored for a seq not yet reported committed (checked then). */
   private readonly depotAhead = new Map<number, string>();
   private readonly follower = new JournalFollower();
+  /** The records of the last full scan and those followed since (each decided once). */
+  private readonly memo = new SwarmRecordMemo();
   private readonly panFinder: PanFinder;
   /** Ledger entries already matched to a record, per card. */
   private readonly ledgerSeen = new Map<AnyRiderCard, number>();
@@ -203,13 +207,18 @@ export class SwarmModel {
     clock: SwarmTapClock,
   ): void {
     const followed = this.follower.next(storage, this.panFinder.needleBytesMax + 12);
-    for (const record of followed.records) this.indexMedium(record);
+    for (const record of followed.records) {
+      this.memo.followed(record);
+      this.indexMedium(record);
+    }
     let older: SwarmJournalScan | null = null;
     for (const seq of report?.journalSeqs ?? []) {
       if (this.committed.has(seq)) continue;
       let record = followed.records.find((r) => r.seq === seq);
       // A re-tap may report the record its torn first tap wrote before a reboot.
-      older ??= record === undefined ? journalScanDurable(storage) : null;
+      older ??= record === undefined
+        ? journalScanDurable(storage, journalDurableFiles(storage), this.memo)
+        : null;
       record ??= older?.records.find((r) => r.seq === seq);
       if (record !== undefined) this.commit(record);
       else if (older === null || !reclaimable(seq, older)) {
@@ -233,7 +242,7 @@ export class SwarmModel {
    * torn tail may follow them.
    */
   afterRestart(storage: StorageSim): void {
-    const scan = journalScanDurable(storage);
+    const scan = journalScanDurable(storage, journalDurableFiles(storage), this.memo);
     if (scan.corruption !== null) {
       this.fail('journal-verifies', `after the power cut: ${scan.corruption}`);
     }
@@ -268,7 +277,7 @@ export class SwarmModel {
   fullCheck(storage: StorageSim, where: string): void {
     // One copy of the medium for the scan and the PAN search.
     const files = storage.durableFiles(validatorFile);
-    const scan = journalScanDurable(storage, files);
+    const scan = journalScanDurable(storage, files, this.memo);
     if (scan.corruption !== null) this.fail('journal-verifies', `${where}: ${scan.corruption}`);
     if (scan.tornTail) this.fail('journal-verifies', `${where}: a torn tail after recovery`);
     this.takeDepot();

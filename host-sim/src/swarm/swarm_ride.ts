@@ -22,9 +22,12 @@ export const SWARM_TAP_STEPS_MAX = 200_000;
  * arrives at any phase of the cycle: in the pause, during the A poll or during the B poll.
  */
 export const SWARM_IDLE_KEEP_MS = 30;
-/** Step of the wait for the validator to be idle before a gap's stretch can be skipped. */
+/**
+ * Shortest stretch worth a skip; and the unit of the wait for the validator to be idle before
+ * a gap's stretch can be skipped (SWARM_IDLE_STEPS_MAX of them at most).
+ */
 export const SWARM_IDLE_STEP_MS = 10;
-/** Steps waited for that at most (the last removal seen, the idle screen shown, no op). */
+/** The wait for that, in steps (the last removal seen, the idle screen shown, no op). */
 export const SWARM_IDLE_STEPS_MAX = 40;
 /**
  * Bound of the stretch of a held card run for real before the rider takes it away when the
@@ -44,6 +47,8 @@ export class BoardLoop {
   private error: unknown = null;
   private failed = false;
   private recovering = false;
+  /** A look stepUntil takes between two wakes of the board's clock, until it says done. */
+  private look: (() => boolean) | null = null;
 
   /** `supervise` false: the defect of issue 11, a lost reader is never reopened. */
   constructor(
@@ -113,6 +118,20 @@ export class BoardLoop {
   stopListening(): void {
     this.waiting = null;
   }
+
+  /**
+   * `look` runs each time stepUntil is about to wake the board's clock (every job of the last
+   * wake has run: the board is between two steps of its own) until it returns true; a later
+   * call replaces it. It may move time (skipFrozen) and arm alarms, nothing asynchronous.
+   */
+  lookBetweenWakes(look: () => boolean): void {
+    this.look = look;
+  }
+
+  /** stepUntil's part: the look, dropped once it is done. */
+  betweenWakes(): void {
+    if (this.look !== null && this.look()) this.look = null;
+  }
 }
 
 /** Reports the reader down, shows it, reopens it with backoff, then shows the idle screen. */
@@ -153,7 +172,10 @@ export async function stepUntil(
 ): Promise<StepEnd> {
   const clock = loop.board.clock;
   // One wake at a time, each after every job the previous one caused (ClockSim.wakeUntil).
-  const stop = (): boolean => done() || storage.isDown() || loop.crashed() !== null;
+  const stop = (): boolean => {
+    loop.betweenWakes();
+    return done() || storage.isDown() || loop.crashed() !== null;
+  };
   const end = await clock.wakeUntil(stop, SWARM_TAP_STEPS_MAX);
   if (done()) return 'done';
   if (end === 'idle') throw new Error(`swarm: deadlock at ${clock.nowMs()} ms`);
@@ -285,9 +307,11 @@ async function idleGap(
 }
 
 /**
- * Lets `durationMs` of board time pass. Once `still()` holds (checked every
- * SWARM_IDLE_STEP_MS, SWARM_IDLE_STEPS_MAX times at most), all but the last `keepMs` is
- * skipped with the board frozen (ClockSim.skipFrozen); the rest runs for real.
+ * Lets `durationMs` of board time pass. Once `still()` holds (looked at between every two wakes
+ * of the board's clock while stepUntil drives it, for SWARM_IDLE_STEP_MS *
+ * SWARM_IDLE_STEPS_MAX of board time at most), all but the last `keepMs` is skipped with the
+ * board frozen (ClockSim.skipFrozen); the rest runs for real. The look costs no wake of its
+ * own: a sleep a step would wake the clock for nothing but the look.
  */
 async function skipStill(
   loop: BoardLoop,
@@ -297,14 +321,18 @@ async function skipStill(
 ): Promise<void> {
   const clock = loop.board.clock;
   const endMs = clock.nowMs() + durationMs;
-  for (let step = 0; step < SWARM_IDLE_STEPS_MAX; step += 1) {
-    const skippable = endMs - keepMs - clock.nowMs();
-    if (skippable <= SWARM_IDLE_STEP_MS) break;
-    if (still()) {
+  const lookUntilMs = clock.nowMs() + SWARM_IDLE_STEP_MS * SWARM_IDLE_STEPS_MAX;
+  await new Promise<void>((resolve) => {
+    const end = clock.alarm(resolve);
+    end.set(durationMs);
+    loop.lookBetweenWakes(() => {
+      const skippable = endMs - keepMs - clock.nowMs();
+      if (skippable <= SWARM_IDLE_STEP_MS || clock.nowMs() >= lookUntilMs) return true;
+      if (!still()) return false;
+      // Every sleeper moves with the skip, the end too: it is set again to the same moment.
       clock.skipFrozen(skippable);
-      break;
-    }
-    await clock.sleepMs(SWARM_IDLE_STEP_MS);
-  }
-  await clock.sleepMs(Math.max(0, endMs - clock.nowMs()));
+      end.set(endMs - clock.nowMs());
+      return true;
+    });
+  });
 }
