@@ -742,10 +742,12 @@ export class JournalState {
   private tunionGreyClose(facts: RecordFacts): void {
     if (facts.pendingSeq !== null) this.tunionGreys.delete(facts.pendingSeq);
     if (this.tunionGreys.size === 0) return;
-    const final = facts.hold().record().entry;
-    if (final.kind !== 'tunion_final') return;
+    // Decoded only once a grey of the same ATC is open (most often none is).
+    let final: JournalEntry | null = null;
     for (const [seq, held] of this.tunionGreys) {
       if (held.atc !== facts.atc) continue;
+      final ??= facts.hold().record().entry;
+      if (final.kind !== 'tunion_final') return;
       const grey = held.record().entry;
       if (grey.kind !== 'tunion_grey') continue;
       const same = grey.card.issuerIdHex === final.card.issuerIdHex
