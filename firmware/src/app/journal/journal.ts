@@ -348,6 +348,16 @@ export class Journal {
     return this.failedDetail !== null;
   }
 
+  /** The seq of the last record, 0 for an empty journal (summary's, without the rest). */
+  lastSeq(): number {
+    return this.state.lastSeq;
+  }
+
+  /** The seq an ack covers (summary's, without the rest). */
+  ackThroughSeq(): number {
+    return this.state.ackThroughSeq;
+  }
+
   summary(): JournalSummary {
     return {
       recordCount: this.state.lastSeq,
