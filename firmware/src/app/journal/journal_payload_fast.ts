@@ -45,6 +45,8 @@ export enum FactSlot {
    */
   BLOCK_OUTCOME,
   BLOCK_SW_HEX,
+  /** Of a T-Union final: from its first field after `kind` (greySeq) to the payload's end. */
+  TUNION_FINAL_REST_FROM,
   COUNT,
 }
 
@@ -243,7 +245,8 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
     field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX)),
   ],
   tunion_final: [
-    field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ),
+    field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ,
+      FactSlot.TUNION_FINAL_REST_FROM),
     field('card', TUNION_CARD),
     field('purchase', TUNION_PURCHASE),
     field('ride', TUNION_RIDE),
