@@ -57,6 +57,7 @@ describe('journalExportPayloadLine', () => {
     expect('end' in scanner.scan(bytes, true)).toBe(true);
     expect(canonical).toBeGreaterThan(whole.records.length - 2);
     expect(kinds.get('tunion_final')).toBe(3);
+    expect(kinds.get('tunion_grey')).toBe(2);
     expect(kinds.get('final')).toBeGreaterThan(0);
   });
 });

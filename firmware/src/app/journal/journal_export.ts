@@ -99,6 +99,7 @@ export function journalExportPayloadLine(
   if (kind === 'tunion_final' && facts !== null) {
     return tunionClearingPayloadLine(seq, payload, facts);
   }
+  if (kind === 'tunion_grey' && facts !== null) return tunionGreyPayloadLine(seq, payload, facts);
   if (kind !== 'final' || facts === null) {
     // The scan found the payload valid: this decode does not throw.
     return journalExportLine({ seq, ...journalPayloadDecode(kind, payload, 'journal') }, context);
@@ -142,6 +143,26 @@ function tunionClearingPayloadLine(
   const text = `{"type":"tunion_clearing","seq":${seq}`
     + `,"timeWallMs":${facts.num[FactSlot.TIME_WALL_MS] ?? 0},${rest}`;
   return { text, clearing: true, uncertain: false };
+}
+
+/**
+ * The line of a canonical T-Union grey, from its payload: tunionExportObject's grey object is
+ * the type, seq and time, then the card, purchase and ride, as the payload spells them (its
+ * kernel record, which follows them, stays on the validator).
+ */
+function tunionGreyPayloadLine(
+  seq: number,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): JournalExportLine {
+  const from = facts.start[FactSlot.TUNION_GREY_REST_FROM] ?? 0;
+  // The comma before the kernel record's key is not the line's.
+  const to = (facts.start[FactSlot.TUNION_GREY_REST_TO] ?? 0) - 1;
+  const rest = Buffer.from(payload.buffer, payload.byteOffset + from, to - from)
+    .toString('latin1');
+  const text = `{"type":"tunion_grey","seq":${seq}`
+    + `,"timeWallMs":${facts.num[FactSlot.TIME_WALL_MS] ?? 0},${rest}}`;
+  return { text, clearing: false, uncertain: false };
 }
 
 /**

@@ -47,6 +47,9 @@ export enum FactSlot {
   BLOCK_SW_HEX,
   /** Of a T-Union final: from its first field after `kind` (greySeq) to the payload's end. */
   TUNION_FINAL_REST_FROM,
+  /** Of a T-Union grey: from its card to the end of its ride (the key after it starts there). */
+  TUNION_GREY_REST_FROM,
+  TUNION_GREY_REST_TO,
   COUNT,
 }
 
@@ -239,10 +242,11 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
   ],
   ack: [field('throughSeq', int(1, SEQ_MAX), FactSlot.THROUGH_SEQ)],
   tunion_grey: [
-    field('card', TUNION_CARD),
+    field('card', TUNION_CARD, -1, FactSlot.TUNION_GREY_REST_FROM),
     field('purchase', TUNION_PURCHASE),
     field('ride', TUNION_RIDE),
-    field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX)),
+    field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX), -1,
+      FactSlot.TUNION_GREY_REST_TO),
   ],
   tunion_final: [
     field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ,
