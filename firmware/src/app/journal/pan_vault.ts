@@ -25,8 +25,9 @@ const TAG_BYTES = 16;
 /** Bytes a sealed value adds to its plaintext. */
 export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
 /**
- * PANs whose token and sealed form a vault keeps in memory (never on disk): a tap asks for its
- * card's key four times, the upload opens the same sealed PAN in every record of a card.
+ * Card keys whose PAN, token and sealed form a vault keeps in memory (never on disk): a tap
+ * asks for its card's key four times and its token more; an upload pass in the same process
+ * opens the sealed PANs of the cards that rode just before.
  */
 export const PAN_VAULT_MEMO_MAX = 64;
 /** Authenticated data: binds a sealed value to this use (not a sealed something else). */
@@ -48,10 +49,10 @@ export type PanVaultOpenResult =
   | { readonly ok: true; readonly value: Uint8Array }
   | { readonly ok: false; readonly error: PanVaultOpenError };
 
-/** What a vault remembers of a PAN: its token, and its sealed form once a card key needed it. */
+/** What a vault remembers of a PAN it made a card key of: its token and its sealed form. */
 interface PanMemo {
   readonly token: string;
-  sealed: string | null;
+  readonly sealed: string;
 }
 
 /** Seals, opens and tokenises card data under one terminal data key. */
@@ -60,7 +61,7 @@ export class PanVault {
   readonly keyIdHex: string;
   /** PAN digits -> its token and one sealed form of it (oldest first, at most the memo bound). */
   private readonly byPan = new Map<string, PanMemo>();
-  /** Sealed PAN (hex, as stored) -> its digits, for sealed values this vault made or opened. */
+  /** Sealed PAN (hex, as stored) -> its digits, for the sealed values of byPan's card keys. */
   private readonly bySealed = new Map<string, string>();
 
   private constructor(
@@ -89,7 +90,9 @@ export class PanVault {
 
   /** Keyed token of PAN digits, upper-case hex of PAN_TOKEN_BYTES bytes. */
   token(pan: string): string {
-    return this.memoOf(pan).token;
+    // A vault that never made a card key (`journal export`) has nothing to look up.
+    const memo = this.byPan.size === 0 ? undefined : this.byPan.get(pan);
+    return memo?.token ?? this.tokenOf(pan);
   }
 
   private tokenOf(pan: string): string {
@@ -143,18 +146,16 @@ export class PanVault {
 
   /**
    * The PAN digits of a sealed PAN, or the reason it cannot be opened. A sealed value equal,
-   * character for character, to one this vault sealed or opened before gives the same digits
-   * without deciphering it again (the same bytes under the same key open the same way).
+   * character for character, to one this vault's cardKey made and still remembers gives its
+   * digits without deciphering it again (the same bytes under the same key open the same way).
    */
   openPan(sealedHex: string): { ok: true; value: string } | { ok: false; error: string } {
-    const known = this.bySealed.get(sealedHex);
+    const known = this.bySealed.size === 0 ? undefined : this.bySealed.get(sealedHex);
     if (known !== undefined) return { ok: true, value: known };
     const opened = this.open(sealedHex);
     if (!opened.ok) return opened;
     const pan = Buffer.from(opened.value).toString('ascii');
-    if (!/^[0-9]{8,19}$/.test(pan)) return { ok: false, error: 'malformed' };
-    this.remember(this.bySealed, sealedHex, pan);
-    return { ok: true, value: pan };
+    return /^[0-9]{8,19}$/.test(pan) ? { ok: true, value: pan } : { ok: false, error: 'malformed' };
   }
 
   /**
@@ -167,10 +168,6 @@ export class PanVault {
   cardKey(pan: string, psn: number, uidHex: string): CardKey | null {
     if (pan === '') return null;
     const memo = this.memoOf(pan);
-    if (memo.sealed === null) {
-      memo.sealed = this.seal(Buffer.from(pan, 'ascii'));
-      this.remember(this.bySealed, memo.sealed, pan);
-    }
     return {
       panToken: memo.token,
       panSealed: memo.sealed,
@@ -180,7 +177,7 @@ export class PanVault {
     };
   }
 
-  /** The memo of `pan` (made on first use, its token computed then), now the newest. */
+  /** The memo of `pan` (made, token and seal, on first use), now the newest. */
   private memoOf(pan: string): PanMemo {
     const memo = this.byPan.get(pan);
     if (memo !== undefined) {
@@ -188,8 +185,12 @@ export class PanVault {
       this.byPan.set(pan, memo);
       return memo;
     }
-    const made: PanMemo = { token: this.tokenOf(pan), sealed: null };
+    const made: PanMemo = {
+      token: this.tokenOf(pan),
+      sealed: this.seal(Buffer.from(pan, 'ascii')),
+    };
     this.remember(this.byPan, pan, made);
+    this.remember(this.bySealed, made.sealed, pan);
     return made;
   }
 
