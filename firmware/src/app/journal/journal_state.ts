@@ -670,8 +670,11 @@ export class JournalState {
 
   /** Drops finals no record may name any more, so the list stays as small as the backlog. */
   private finalsPrune(): void {
+    // Those kept (seq > ack, or index >= recentFrom) are a suffix of the ascending list: the
+    // finals dropped are its first ones up to whichever of the two bounds comes first.
     const recentFrom = this.finalSeqs.length - FINALS_RECENT;
-    this.finalSeqs.retain((seq, index) => seq > this.ackThroughSeq || index >= recentFrom);
+    const acknowledged = this.finalSeqs.length - this.finalSeqs.countAbove(this.ackThroughSeq);
+    this.finalSeqs.dropFirst(Math.min(recentFrom, acknowledged));
   }
 
   private applyTorn(facts: RecordFacts): void {
