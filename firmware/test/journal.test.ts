@@ -134,6 +134,34 @@ describe('journal rules', () => {
     expect(journal.summary().lastSeq).toBe(0);
   });
 
+  it('entryInAnotherSpelling_isWrittenAsItsNormalisedCopy_sameBytesAsTheCanonicalOne', async () => {
+    // The canonical entry goes as it is; one with an extra key, lower-case hex or keys in
+    // another order is normalised first: both journals hold the same bytes.
+    const canonical = await openJournal(newSim(5));
+    const spelled = await openJournal(newSim(5));
+    const key = card(1);
+    const odd = { uidHex: key.uidHex.toLowerCase(), psn: key.psn, panMasked: key.panMasked,
+      panSealed: key.panSealed, panToken: key.panToken, note: 'not kept' };
+    const entries: [JournalEntry, JournalEntry][] = [
+      [
+        { kind: 'declined', pendingSeq: null, card: key, reason: 'x' },
+        { reason: 'x', card: odd, pendingSeq: null, kind: 'declined' } as JournalEntry,
+      ],
+      [
+        { kind: 'final', pendingSeq: null, clearing: clearing(key, 2) },
+        { kind: 'final', pendingSeq: null, clearing: { ...clearing(key, 2), card: odd } },
+      ],
+    ];
+    for (const [plain, other] of entries) {
+      const a = await canonical.append(plain);
+      const b = await spelled.append(other);
+      expect(a.ok && b.ok).toBe(true);
+      if (a.ok && b.ok) expect(b.value).toEqual(a.value);
+    }
+    const sim = (j: Journal): StorageSim => (j as unknown as { storage: StorageSim }).storage;
+    expect(Buffer.from(sim(spelled).durableBytes(JOURNAL_FILE)))
+      .toEqual(Buffer.from(sim(canonical).durableBytes(JOURNAL_FILE)));
+  });
 });
 
 describe('journal space', () => {

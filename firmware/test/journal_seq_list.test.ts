@@ -43,6 +43,36 @@ describe('SeqList', () => {
     }
   });
 
+  it('dropFirst_isTheArraysTail_thenAnswersAndGrowsAsOne', () => {
+    for (const seed of [6, 7, 8]) {
+      const seqs = seqsOf(seed, 600);
+      const last = seqs.at(-1) ?? 0;
+      for (const drop of [0, 1, 2, 3, 17, 64, 299, 300, 599, 600, 700]) {
+        const list = new SeqList();
+        for (const seq of seqs) list.push(seq);
+        list.dropFirst(drop);
+        const tail = seqs.slice(drop);
+        expect(list.length).toBe(tail.length);
+        expect(list.toArray(), `seed ${seed} drop ${drop}`).toEqual(tail);
+        for (let probe = 0; probe <= last + 2; probe += 1) {
+          expect(list.indexOf(probe), `seed ${seed} drop ${drop} probe ${probe}`)
+            .toBe(tail.indexOf(probe));
+          expect(list.countAbove(probe)).toBe(tail.filter((s) => s > probe).length);
+        }
+        // Pushes go on after it (a partial first run, an emptied list).
+        const more = [last + 2, last + 4, last + 5, last + 9];
+        for (const seq of more) list.push(seq);
+        expect(list.toArray()).toEqual([...tail, ...more]);
+        expect(list.indexOf(last + 5)).toBe(tail.length + 2);
+        // The same as retain with the suffix predicate it stands for.
+        const kept = new SeqList();
+        for (const seq of seqs) kept.push(seq);
+        kept.retain((_, index) => index >= drop);
+        expect(kept.toArray()).toEqual(tail);
+      }
+    }
+  });
+
   it('holdsAMillionAlternatingFinals_inAFewRuns_andRefusesOrderBreaks', () => {
     const list = new SeqList();
     for (let seq = 2; seq <= 2_000_000; seq += 2) list.push(seq);

@@ -13,6 +13,7 @@ import {
   PanVault,
   PanVaultError,
   PAN_SEALED_OVERHEAD_BYTES,
+  PAN_VAULT_MEMO_MAX,
   panVaultClear,
 } from '../src/app/journal/pan_vault.js';
 import {
@@ -119,6 +120,49 @@ describe('PanVault', () => {
     expect(JSON.stringify(card)).not.toContain(pan);
     expect(JSON.stringify(card)).not.toContain(pan.slice(6, 15));
     expect(vault.cardKey('', 0, '')).toBeNull();
+  });
+
+  it('cardKey_sealsACardOnceWhileRemembered_freshIvPerPan_memoBounded', () => {
+    const { vault, key } = vaultOf(SEED);
+    const pan = '6231000000000000017';
+    const first = vault.cardKey(pan, 1, '04AABBCC');
+    const again = vault.cardKey(pan, 2, '');
+    expect(again?.panSealed).toBe(first?.panSealed);
+    expect(again?.panToken).toBe(first?.panToken);
+    expect(again?.psn).toBe(2);
+    // Opened independently of the vault: the memo hands out what the cipher made.
+    const sealed = Buffer.from(first?.panSealed ?? '', 'hex');
+    const body = sealed.subarray(1 + 4 + 12, sealed.length - 16);
+    const decipher = createDecipheriv('aes-256-gcm', subkey(key, 'shuaka pan seal', 32),
+      sealed.subarray(5, 17));
+    decipher.setAAD(Buffer.from('shuaka pan vault v1', 'ascii'));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    expect(Buffer.concat([decipher.update(body), decipher.final()]).toString('ascii')).toBe(pan);
+    // Another PAN: another IV.
+    const other = vault.cardKey('6231000000000000025', 1, '');
+    expect(other?.panSealed.slice(10, 34)).not.toBe(first?.panSealed.slice(10, 34));
+    // Past the bound the oldest PAN is forgotten: sealed again, with a fresh IV.
+    for (let i = 0; i < PAN_VAULT_MEMO_MAX; i += 1) {
+      vault.cardKey(`62220000000${String(i).padStart(8, '0')}`, 1, '');
+    }
+    const later = vault.cardKey(pan, 1, '');
+    expect(later?.panSealed).not.toBe(first?.panSealed);
+    expect(later?.panToken).toBe(first?.panToken);
+    expect(vault.openPan(first?.panSealed ?? '')).toEqual({ ok: true, value: pan });
+  });
+
+  it('openPan_ofAValueOpenedBefore_stillRefusesEveryChangedCharacter', () => {
+    const { vault } = vaultOf(SEED);
+    const pan = '6231000000000000017';
+    const sealed = vault.seal(Buffer.from(pan, 'ascii'));
+    expect(vault.openPan(sealed)).toEqual({ ok: true, value: pan });
+    expect(vault.openPan(sealed)).toEqual({ ok: true, value: pan });
+    for (let at = 0; at < sealed.length; at += 1) {
+      const digit = sealed[at] === '0' ? '1' : '0';
+      const changed = `${sealed.slice(0, at)}${digit}${sealed.slice(at + 1)}`;
+      expect(vault.openPan(changed).ok, `hex digit ${at}`).toBe(false);
+    }
+    expect(vaultOf(SEED + 1).vault.openPan(sealed)).toEqual({ ok: false, error: 'other-key' });
   });
 });
 

@@ -13,6 +13,7 @@ import { checkpointName, quarantineName, segmentName } from './journal_files.js'
 import {
   FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameEncode, toHex,
 } from './journal_frame.js';
+import { PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { journalRead } from './journal_reader.js';
 import {
   JOURNAL_KIND_CODES, journalEntryNormalise, journalPayloadEncode,
@@ -125,6 +126,8 @@ interface Segment {
  */
 export class Journal {
   private busy = false;
+  /** Filled by the canonical check of each entry appended (canonicalPayload). */
+  private readonly facts = new PayloadFacts();
   private failedDetail: string | null = null;
   /**
    * The checkpoint of the state after `lastSeq`, encoded by `canAcceptTap` or by an append that
@@ -210,21 +213,26 @@ export class Journal {
   async append(entry: JournalEntry): Promise<JournalResult<JournalRecord>> {
     assert(!this.busy, 'journal appends are serial');
     if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
+    // Whole milliseconds: a simulated clock may be fractional, the record format is integral.
+    const timeWallMs = Math.floor(this.options.clock.wallMs());
     let normal: JournalEntry;
-    try {
-      normal = journalEntryNormalise(entry, this.options.fileName);
-    } catch (error) {
-      if (error instanceof FieldError) {
-        return journalErr(JournalStatus.INVALID_ENTRY, error.message);
+    let payload = this.canonicalPayload(timeWallMs, entry);
+    if (payload !== null) {
+      normal = entry;
+    } else {
+      try {
+        normal = journalEntryNormalise(entry, this.options.fileName);
+      } catch (error) {
+        if (error instanceof FieldError) {
+          return journalErr(JournalStatus.INVALID_ENTRY, error.message);
+        }
+        throw error;
       }
-      throw error;
+      payload = journalPayloadEncode(timeWallMs, normal);
     }
     const seq = this.state.lastSeq + 1;
     const problem = this.state.check(normal, seq);
     if (problem !== null) return journalErr(JournalStatus.BAD_REFERENCE, problem);
-    // Whole milliseconds: a simulated clock may be fractional, the record format is integral.
-    const timeWallMs = Math.floor(this.options.clock.wallMs());
-    const payload = journalPayloadEncode(timeWallMs, normal);
     if (payload.length > FRAME_PAYLOAD_BYTES_MAX) {
       return journalErr(JournalStatus.TOO_LARGE, `${payload.length} payload bytes`);
     }
@@ -236,6 +244,25 @@ export class Journal {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The payload of `entry` when the caller's object is already the normalised entry: encoded
+   * as it is, it is exactly the canonical form the reader accepts (payloadFastCheck: known keys
+   * only, in the encoder's order, every field within its rules), so journalEntryNormalise would
+   * give an equal copy and the same bytes. Null otherwise (another key order, an extra or
+   * missing key, a value the rules refuse or spell differently): the caller normalises, which
+   * decides and says why. Saves re-reading every field of a record the tap just built.
+   */
+  private canonicalPayload(timeWallMs: number, entry: JournalEntry): Uint8Array | null {
+    if (!Object.hasOwn(JOURNAL_KIND_CODES, entry.kind)) return null;
+    let payload: Uint8Array;
+    try {
+      payload = journalPayloadEncode(timeWallMs, entry);
+    } catch {
+      return null;
+    }
+    return payloadFastCheck(entry.kind, payload, this.facts) ? payload : null;
   }
 
   /**
@@ -319,6 +346,16 @@ export class Journal {
   /** True after a failed write or sync: reopen the journal to recover. */
   isFailed(): boolean {
     return this.failedDetail !== null;
+  }
+
+  /** The seq of the last record, 0 for an empty journal (summary's, without the rest). */
+  lastSeq(): number {
+    return this.state.lastSeq;
+  }
+
+  /** The seq an ack covers (summary's, without the rest). */
+  ackThroughSeq(): number {
+    return this.state.ackThroughSeq;
   }
 
   summary(): JournalSummary {

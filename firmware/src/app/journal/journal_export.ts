@@ -96,6 +96,10 @@ export function journalExportPayloadLine(
   if (seq <= context.ackThroughSeq) return null;
   if (kind === 'declined' || kind === 'ack') return null;
   if (kind === 'pending' && !context.openSeqs.has(seq)) return null;
+  if (kind === 'tunion_final' && facts !== null) {
+    return tunionClearingPayloadLine(seq, payload, facts);
+  }
+  if (kind === 'tunion_grey' && facts !== null) return tunionGreyPayloadLine(seq, payload, facts);
   if (kind !== 'final' || facts === null) {
     // The scan found the payload valid: this decode does not throw.
     return journalExportLine({ seq, ...journalPayloadDecode(kind, payload, 'journal') }, context);
@@ -120,6 +124,45 @@ export function journalExportPayloadLine(
     + `,"panMasked":"${facts.text(FactSlot.PAN_MASKED)}","uidHex":"${facts.text(FactSlot.UID_HEX)}"`
     + `,${rest}}`;
   return { text, clearing: true, uncertain: false };
+}
+
+/**
+ * The line of a canonical T-Union final, from its payload: tunionExportObject's clearing object
+ * is the type, seq and time, then the entry's fields after its kind in the entry's order
+ * (mac2Verified, a boolean in the canonical form, last), which is how the payload spells them
+ * from greySeq to its end.
+ */
+function tunionClearingPayloadLine(
+  seq: number,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): JournalExportLine {
+  const from = facts.start[FactSlot.TUNION_FINAL_REST_FROM] ?? 0;
+  const rest = Buffer.from(payload.buffer, payload.byteOffset + from, payload.length - from)
+    .toString('latin1');
+  const text = `{"type":"tunion_clearing","seq":${seq}`
+    + `,"timeWallMs":${facts.num[FactSlot.TIME_WALL_MS] ?? 0},${rest}`;
+  return { text, clearing: true, uncertain: false };
+}
+
+/**
+ * The line of a canonical T-Union grey, from its payload: tunionExportObject's grey object is
+ * the type, seq and time, then the card, purchase and ride, as the payload spells them (its
+ * kernel record, which follows them, stays on the validator).
+ */
+function tunionGreyPayloadLine(
+  seq: number,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): JournalExportLine {
+  const from = facts.start[FactSlot.TUNION_GREY_REST_FROM] ?? 0;
+  // The comma before the kernel record's key is not the line's.
+  const to = (facts.start[FactSlot.TUNION_GREY_REST_TO] ?? 0) - 1;
+  const rest = Buffer.from(payload.buffer, payload.byteOffset + from, to - from)
+    .toString('latin1');
+  const text = `{"type":"tunion_grey","seq":${seq}`
+    + `,"timeWallMs":${facts.num[FactSlot.TIME_WALL_MS] ?? 0},${rest}}`;
+  return { text, clearing: false, uncertain: false };
 }
 
 /**

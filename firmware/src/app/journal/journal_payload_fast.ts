@@ -45,6 +45,11 @@ export enum FactSlot {
    */
   BLOCK_OUTCOME,
   BLOCK_SW_HEX,
+  /** Of a T-Union final: from its first field after `kind` (greySeq) to the payload's end. */
+  TUNION_FINAL_REST_FROM,
+  /** Of a T-Union grey: from its card to the end of its ride (the key after it starts there). */
+  TUNION_GREY_REST_FROM,
+  TUNION_GREY_REST_TO,
   COUNT,
 }
 
@@ -237,13 +242,15 @@ const KIND_FIELDS: Readonly<Record<JournalKind, readonly Field[]>> = {
   ],
   ack: [field('throughSeq', int(1, SEQ_MAX), FactSlot.THROUGH_SEQ)],
   tunion_grey: [
-    field('card', TUNION_CARD),
+    field('card', TUNION_CARD, -1, FactSlot.TUNION_GREY_REST_FROM),
     field('purchase', TUNION_PURCHASE),
     field('ride', TUNION_RIDE),
-    field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX)),
+    field('kernelRecordHex', hex(1, TUNION_KERNEL_RECORD_BYTES_MAX), -1,
+      FactSlot.TUNION_GREY_REST_TO),
   ],
   tunion_final: [
-    field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ),
+    field('greySeq', intOrNull(1, SEQ_MAX), FactSlot.PENDING_SEQ,
+      FactSlot.TUNION_FINAL_REST_FROM),
     field('card', TUNION_CARD),
     field('purchase', TUNION_PURCHASE),
     field('ride', TUNION_RIDE),
@@ -442,7 +449,7 @@ function strAt(
     pos += 1;
   }
   if (bytes[pos] !== QUOTE || pos - from > max) return -1;
-  if (pattern !== null && !pattern.test(latin1(bytes, from, pos))) return -1;
+  if (pattern !== null && !pattern.test(shortText(bytes, from, pos))) return -1;
   return store(facts, slot, from, pos, 0) + 1;
 }
 
@@ -505,4 +512,15 @@ function store(facts: PayloadFacts, slot: number, start: number, end: number, va
 
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
+
+/**
+ * The text of a short string field (those with a pattern hold at most 32 characters), built
+ * character by character: a Buffer view and its toString cost more than the whole check of a
+ * short field (a record's check took 3.3 µs with them, 1.5 µs without, for 591 bytes).
+ */
+function shortText(bytes: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i += 1) text += String.fromCharCode(bytes[i] ?? 0);
+  return text;
 }

@@ -96,6 +96,47 @@ export class SeqList {
     this.lengthValue = kept.lengthValue;
   }
 
+  /**
+   * Drops the first `count` seqs (every one when it is larger): what `retain` does with a
+   * predicate that keeps a suffix, in one step per run instead of one per seq.
+   */
+  dropFirst(count: number): void {
+    if (count <= 0) return;
+    if (count >= this.lengthValue) {
+      this.runCount = 0;
+      this.lengthValue = 0;
+      return;
+    }
+    let run = 0;
+    let left = count;
+    // Bounded: one step per run dropped whole; a run is left since count < length.
+    while (left >= (this.runs[run * RUN_FIELDS + 2] ?? 0)) {
+      left -= this.runs[run * RUN_FIELDS + 2] ?? 0;
+      run += 1;
+    }
+    const at = run * RUN_FIELDS;
+    if (left > 0) {
+      const step = this.runs[at + 1] ?? 0;
+      const remaining = (this.runs[at + 2] ?? 0) - left;
+      this.runs[at] = (this.runs[at] ?? 0) + step * left;
+      this.runs[at + 2] = remaining;
+      if (remaining === 1) this.runs[at + 1] = 0;
+    }
+    const runCount = this.runCount - run;
+    // Shrunk as a list rebuilt by `retain` would be: no more than twice the runs it holds.
+    const capacity = Math.max(16, 2 * runCount) * RUN_FIELDS;
+    const runs = capacity < this.runs.length ? new Float64Array(capacity) : this.runs;
+    runs.set(this.runs.subarray(at, this.runCount * RUN_FIELDS));
+    let before = 0;
+    for (let r = 0; r < runCount; r += 1) {
+      runs[r * RUN_FIELDS + 3] = before;
+      before += runs[r * RUN_FIELDS + 2] ?? 0;
+    }
+    this.runs = runs;
+    this.runCount = runCount;
+    this.lengthValue -= count;
+  }
+
   /** Every seq with its index, oldest first. */
   private *entries(): Generator<[number, number], void, undefined> {
     // Bounded: one step per seq held.

@@ -670,8 +670,11 @@ export class JournalState {
 
   /** Drops finals no record may name any more, so the list stays as small as the backlog. */
   private finalsPrune(): void {
+    // Those kept (seq > ack, or index >= recentFrom) are a suffix of the ascending list: the
+    // finals dropped are its first ones up to whichever of the two bounds comes first.
     const recentFrom = this.finalSeqs.length - FINALS_RECENT;
-    this.finalSeqs.retain((seq, index) => seq > this.ackThroughSeq || index >= recentFrom);
+    const acknowledged = this.finalSeqs.length - this.finalSeqs.countAbove(this.ackThroughSeq);
+    this.finalSeqs.dropFirst(Math.min(recentFrom, acknowledged));
   }
 
   private applyTorn(facts: RecordFacts): void {
@@ -742,10 +745,12 @@ export class JournalState {
   private tunionGreyClose(facts: RecordFacts): void {
     if (facts.pendingSeq !== null) this.tunionGreys.delete(facts.pendingSeq);
     if (this.tunionGreys.size === 0) return;
-    const final = facts.hold().record().entry;
-    if (final.kind !== 'tunion_final') return;
+    // Decoded only once a grey of the same ATC is open (most often none is).
+    let final: JournalEntry | null = null;
     for (const [seq, held] of this.tunionGreys) {
       if (held.atc !== facts.atc) continue;
+      final ??= facts.hold().record().entry;
+      if (final.kind !== 'tunion_final') return;
       const grey = held.record().entry;
       if (grey.kind !== 'tunion_grey') continue;
       const same = grey.card.issuerIdHex === final.card.issuerIdHex

@@ -24,6 +24,12 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Bytes a sealed value adds to its plaintext. */
 export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
+/**
+ * Card keys whose PAN, token and sealed form a vault keeps in memory (never on disk): a tap
+ * asks for its card's key four times and its token more; an upload pass in the same process
+ * opens the sealed PANs of the cards that rode just before.
+ */
+export const PAN_VAULT_MEMO_MAX = 64;
 /** Authenticated data: binds a sealed value to this use (not a sealed something else). */
 const SEAL_AAD = Buffer.from('shuaka pan vault v1', 'ascii');
 
@@ -43,10 +49,20 @@ export type PanVaultOpenResult =
   | { readonly ok: true; readonly value: Uint8Array }
   | { readonly ok: false; readonly error: PanVaultOpenError };
 
+/** What a vault remembers of a PAN it made a card key of: its token and its sealed form. */
+interface PanMemo {
+  readonly token: string;
+  readonly sealed: string;
+}
+
 /** Seals, opens and tokenises card data under one terminal data key. */
 export class PanVault {
   /** Key id (hex): names the data key in every sealed value; not secret. */
   readonly keyIdHex: string;
+  /** PAN digits -> its token and one sealed form of it (oldest first, at most the memo bound). */
+  private readonly byPan = new Map<string, PanMemo>();
+  /** Sealed PAN (hex, as stored) -> its digits, for the sealed values of byPan's card keys. */
+  private readonly bySealed = new Map<string, string>();
 
   private constructor(
     private readonly sealKey: Buffer,
@@ -74,6 +90,12 @@ export class PanVault {
 
   /** Keyed token of PAN digits, upper-case hex of PAN_TOKEN_BYTES bytes. */
   token(pan: string): string {
+    // A vault that never made a card key (`journal export`) has nothing to look up.
+    const memo = this.byPan.size === 0 ? undefined : this.byPan.get(pan);
+    return memo?.token ?? this.tokenOf(pan);
+  }
+
+  private tokenOf(pan: string): string {
     const mac = createHmac('sha256', this.tokenKey).update(pan, 'ascii').digest();
     return mac.subarray(0, PAN_TOKEN_BYTES).toString('hex').toUpperCase();
   }
@@ -122,24 +144,63 @@ export class PanVault {
     }
   }
 
-  /** The PAN digits of a sealed PAN, or the reason it cannot be opened. */
+  /**
+   * The PAN digits of a sealed PAN, or the reason it cannot be opened. A sealed value equal,
+   * character for character, to one this vault's cardKey made and still remembers gives its
+   * digits without deciphering it again (the same bytes under the same key open the same way).
+   */
   openPan(sealedHex: string): { ok: true; value: string } | { ok: false; error: string } {
+    const known = this.bySealed.size === 0 ? undefined : this.bySealed.get(sealedHex);
+    if (known !== undefined) return { ok: true, value: known };
     const opened = this.open(sealedHex);
     if (!opened.ok) return opened;
     const pan = Buffer.from(opened.value).toString('ascii');
     return /^[0-9]{8,19}$/.test(pan) ? { ok: true, value: pan } : { ok: false, error: 'malformed' };
   }
 
-  /** The journal's view of a card: token, sealed PAN, masked PAN; null for an empty PAN. */
+  /**
+   * The journal's view of a card: token, sealed PAN, masked PAN; null for an empty PAN. The
+   * PAN is sealed once per card while the vault remembers it (see PAN_VAULT_MEMO_MAX): the
+   * records of one card carry the same sealed value, as they carry the same token. GCM under
+   * one IV is safe for the same plaintext (it gives the same bytes); a different PAN always
+   * gets a fresh IV.
+   */
   cardKey(pan: string, psn: number, uidHex: string): CardKey | null {
     if (pan === '') return null;
+    const memo = this.memoOf(pan);
     return {
-      panToken: this.token(pan),
-      panSealed: this.seal(Buffer.from(pan, 'ascii')),
+      panToken: memo.token,
+      panSealed: memo.sealed,
       panMasked: maskPan(pan),
       psn,
       uidHex,
     };
+  }
+
+  /** The memo of `pan` (made, token and seal, on first use), now the newest. */
+  private memoOf(pan: string): PanMemo {
+    const memo = this.byPan.get(pan);
+    if (memo !== undefined) {
+      this.byPan.delete(pan);
+      this.byPan.set(pan, memo);
+      return memo;
+    }
+    const made: PanMemo = {
+      token: this.tokenOf(pan),
+      sealed: this.seal(Buffer.from(pan, 'ascii')),
+    };
+    this.remember(this.byPan, pan, made);
+    this.remember(this.bySealed, made.sealed, pan);
+    return made;
+  }
+
+  /** Adds to a memo, dropping its oldest entry past PAN_VAULT_MEMO_MAX. */
+  private remember<V>(memo: Map<string, V>, key: string, value: V): void {
+    memo.set(key, value);
+    if (memo.size > PAN_VAULT_MEMO_MAX) {
+      const oldest = memo.keys().next();
+      if (oldest.done !== true) memo.delete(oldest.value);
+    }
   }
 }
 

@@ -175,10 +175,10 @@ export class Uploader {
    */
   async betweenTaps(): Promise<void> {
     const journal = this.ports.journal;
-    const through = Math.min(this.stateValue.depotAckThroughSeq, journal.summary().lastSeq);
+    const through = Math.min(this.stateValue.depotAckThroughSeq, journal.lastSeq());
     const nowMs = this.ports.clock.nowMs();
     const due = !this.passRunning || nowMs - this.ackWrittenMs >= this.config.ackIntervalMs;
-    if (due && through > journal.summary().ackThroughSeq && !journal.isFailed()) {
+    if (due && through > journal.ackThroughSeq() && !journal.isFailed()) {
       this.ackWrittenMs = nowMs;
       const appended = await journal.append({ kind: 'ack', throughSeq: through });
       if (appended.ok) this.ports.log.log({ event: 'journal-ack', throughSeq: through });
