@@ -25,11 +25,12 @@ const TAG_BYTES = 16;
 /** Bytes a sealed value adds to its plaintext. */
 export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
 /**
- * Card keys whose PAN, token and sealed form a vault keeps in memory (never on disk): a tap
- * asks for its card's key four times and its token more; an upload pass in the same process
- * opens the sealed PANs of the cards that rode just before.
+ * Card keys whose PAN, token and sealed form a vault keeps in memory (never on disk): the card
+ * of the tap under way, which asks for its key four times and its token more. Only that one:
+ * a validator meets mostly different cards, so remembering earlier riders would rarely spare
+ * a seal, and would keep their clear PANs in RAM long after their tap.
  */
-export const PAN_VAULT_MEMO_MAX = 64;
+export const PAN_VAULT_MEMO_MAX = 1;
 /** Authenticated data: binds a sealed value to this use (not a sealed something else). */
 const SEAL_AAD = Buffer.from('shuaka pan vault v1', 'ascii');
 
