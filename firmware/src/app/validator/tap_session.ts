@@ -37,6 +37,7 @@ import type { TunionTap } from './tunion_tap.js';
 import { uidIsRandom, type UidMemory } from './uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 import { localDateTime } from './validator_time.js';
+import { hexUpper } from '../../../../assembly/host/hex_upper.js';
 
 /** How often one tap may restart the kernel because the PAN changed the fare. */
 const FARE_RESTARTS_MAX = 1;
@@ -44,7 +45,7 @@ const FARE_RESTARTS_MAX = 1;
 /** A card's identity on the wire: UID (type A) or PUPI (type B) as hex. */
 export function uidHexOf(card: DetectedCard): string {
   const bytes = card.technology === 'ISO14443A' ? card.uid : card.pupi;
-  return Buffer.from(bytes).toString('hex').toUpperCase();
+  return hexUpper(bytes);
 }
 
 /** The reader as the kernel session sees it: an answer, or null with the cause of the loss. */
