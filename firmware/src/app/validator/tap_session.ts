@@ -21,7 +21,7 @@ import {
   type QpbocOutcome,
   type QpbocSessionIo,
 } from '../../../../assembly/host/qpboc_session.js';
-import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
+import { HalStatus, type HalResult } from '../../../../hal/src/ports/hal_status.js';
 import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
 import type { UncertainTap } from '../journal/journal_state.js';
 import {
@@ -57,8 +57,15 @@ class ReaderIo implements QpbocSessionIo {
     readonly decide: (identity: QpbocCardIdentity) => Promise<QpbocHostDecision>,
   ) {}
 
-  async transceive(capdu: Uint8Array): Promise<Uint8Array | null> {
-    const answer = await this.ports.reader.transceive(capdu, { timeoutMs: this.timeoutMs });
+  /**
+   * Settles one tick after the reader's answer, as an async method awaiting it would, with
+   * `then`'s promise only: no async frame per APDU (a dozen a tap).
+   */
+  transceive(capdu: Uint8Array): Promise<Uint8Array | null> {
+    return this.ports.reader.transceive(capdu, { timeoutMs: this.timeoutMs }).then(this.answerOf);
+  }
+
+  private readonly answerOf = (answer: HalResult<Uint8Array>): Uint8Array | null => {
     if (answer.ok) return answer.value;
     this.linkLostCause =
       answer.error === HalStatus.TIMEOUT
@@ -67,7 +74,7 @@ class ReaderIo implements QpbocSessionIo {
           ? 'card-gone'
           : 'reader-error';
     return null;
-  }
+  };
 }
 
 /**

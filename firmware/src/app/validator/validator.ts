@@ -6,7 +6,7 @@ import { kernelLoadParams } from './kernel_params.js';
 import { TapSession } from './tap_session.js';
 import { viewMultipleCards, viewOutOfService } from './tap_view.js';
 import { UidMemory } from './uid_memory.js';
-import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
+import type { LogEvent, TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 
 export type ValidatorState = 'WaitForStart' | 'WaitForCard' | 'Processing' | 'WaitForRemoval';
 
@@ -119,7 +119,7 @@ export class Validator {
       await this.ports.reader.release();
     }
     onEvent({ kind: 'CardProcessed', report });
-    this.ports.log.log({ event: 'tap', ...flatReport(report) });
+    this.ports.log.log(tapLogEvent(report));
     this.lastResult = report.result;
     this.lingering = false;
     if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
@@ -187,9 +187,10 @@ function multipleCardsReport(startedMs: number, endedMs: number, count: number):
   };
 }
 
-/** A report as flat log fields (the PAN is already masked). */
-function flatReport(report: TapReport): Record<string, string | number | boolean | null> {
+/** The 'tap' log event: a report as flat fields (the PAN is already masked), in one literal. */
+function tapLogEvent(report: TapReport): LogEvent {
   return {
+    event: 'tap',
     result: report.result,
     reason: report.reason,
     pan: report.panMasked,
