@@ -8,6 +8,7 @@
 // outcome. Layouts: assembly/README.md, "JT/T 978".
 
 import { KernelOp, KernelStatus, kernelStatusName } from './abi.gen.js';
+import { hexUpper as hexOf } from './hex_upper.js';
 import type { Kernel } from './kernel_loader.js';
 import {
   decodeCardIdentity,
@@ -203,10 +204,6 @@ const CAUSE_CARD_GONE = 2;
 const CAUSE_PSAM = 4;
 /** The input of the operations that take none (the kernel only reads it). */
 const NO_INPUT = new Uint8Array(0);
-
-function hexOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase();
-}
 
 /** Loads the PSAM configuration (OP_JTT978_CONFIGURE). Throws on malformed fields. */
 export function configureJtt978(kernel: Kernel, config: Jtt978PsamConfig): number {

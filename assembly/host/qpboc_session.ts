@@ -6,6 +6,7 @@
 // Layouts: assembly/README.md, "Transaction ABI".
 
 import { KernelOp, KernelStatus, kernelStatusName } from './abi.gen.js';
+import { hexUpper as hexOf } from './hex_upper.js';
 import type { Kernel } from './kernel_loader.js';
 
 /**
@@ -309,10 +310,6 @@ function bcdInto(out: Uint8Array, at: number, digits: string, bytes: number, wha
     if (!(high >= 0 && high <= 9 && low >= 0 && low <= 9)) throw new Error(`${what}: ${digits}`);
     out[at + k] = (high << 4) | low;
   }
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase();
 }
 
 /** Packed digits of `bytes` up to the first F (5A) or D (57). */

@@ -5,6 +5,7 @@
 // or with a non-BCD field, is refused with a reason instead of guessed at.
 
 import { JTT978_DATE_TIME_BYTES } from './jtt978_time.js';
+import { hexUpper } from '../../../../assembly/host/hex_upper.js';
 
 export const RECORD_1A_BYTES = 128;
 export const RECORD_1E_BYTES = 48;
@@ -118,7 +119,7 @@ function isBcd(bytes: Uint8Array): boolean {
 
 function rideEndDecode(bytes: Uint8Array): RideEnd | string {
   const hex = (from: number, to: number): string =>
-    Buffer.from(bytes.subarray(from, to)).toString('hex').toUpperCase();
+    hexUpper(bytes.subarray(from, to));
   if (!isBcd(bytes.subarray(12, 14))) return 'line number is not BCD';
   if (!isBcd(bytes.subarray(23, 38))) return 'terminal number or time is not BCD';
   return {
@@ -214,7 +215,7 @@ export function record1EEncode(record: Record1E): Uint8Array {
 export function record1EDecode(bytes: Uint8Array): Record1E | null {
   if (bytes.length !== RECORD_1E_BYTES) return null;
   const hex = (from: number, to: number): string =>
-    Buffer.from(bytes.subarray(from, to)).toString('hex').toUpperCase();
+    hexUpper(bytes.subarray(from, to));
   if (!isBcd(bytes.subarray(10, 14)) || !isBcd(bytes.subarray(25, 32))) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {

@@ -77,8 +77,10 @@ export function capkParse(tlvHex: string, file: string, field: string): CaPublic
   const checkValue = need(TAG_DF03_CHECK_VALUE, 20, 20);
   const exponentTrimmed = exponent.subarray(exponent.findIndex((b) => b !== 0));
   const computed = checkValueOf(rid, index, modulus, exponentTrimmed);
-  const asStored = checkValueOf(rid, index, modulus, exponent);
-  if (!computed.equals(checkValue) && !asStored.equals(checkValue)) {
+  // The hash as stored differs only when the exponent has leading zeros: computed only then.
+  const matches = computed.equals(checkValue) || (exponentTrimmed.length !== exponent.length
+    && checkValueOf(rid, index, modulus, exponent).equals(checkValue));
+  if (!matches) {
     const reason = `check value ${toHex(checkValue)} does not match`
       + ` SHA-1(RID||index||modulus||exponent) ${toHex(computed)}`;
     throw new FieldError(file, `${keyField}.DF03`, reason);

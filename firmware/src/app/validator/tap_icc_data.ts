@@ -53,16 +53,18 @@ export const TERMINAL_DATA_BUS_VALIDATOR: TerminalData = {
 /** 9F41 is n 4-8 (EMV 4.4 Book 3, Annex A): we send 8 digits, the counter modulo 10^8. */
 const TSC_MODULUS = 100_000_000;
 
-const HEX_BYTES = (count: number): RegExp => new RegExp(`^[0-9A-Fa-f]{${count * 2}}$`);
+/** 3 and 2 bytes of hex: compiled once, not at each check. */
+const HEX_3_BYTES = /^[0-9A-Fa-f]{6}$/;
+const HEX_2_BYTES = /^[0-9A-Fa-f]{4}$/;
 
 /** Why `data` is unusable (a sentence naming the field), or null when it is valid. */
 export function terminalDataProblem(data: TerminalData): string | null {
-  if (!HEX_BYTES(3).test(data.capabilitiesHex)) return '9F33 terminal capabilities: 3 hex bytes';
+  if (!HEX_3_BYTES.test(data.capabilitiesHex)) return '9F33 terminal capabilities: 3 hex bytes';
   if (!/^[1-3][1-6]$/.test(data.typeHex)) return '9F35 terminal type: digits 1-3 then 1-6';
   if (data.ifdSerial !== null && !/^[A-Za-z0-9]{8}$/.test(data.ifdSerial)) {
     return '9F1E IFD serial number: exactly 8 letters or digits';
   }
-  if (!HEX_BYTES(2).test(data.appVersionHex)) return '9F09 application version: 2 hex bytes';
+  if (!HEX_2_BYTES.test(data.appVersionHex)) return '9F09 application version: 2 hex bytes';
   return null;
 }
 
@@ -82,6 +84,27 @@ const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex
  * 55 carries. `data` must be valid (terminalDataProblem); an invalid one is a programmer error.
  */
 export function terminalDataTlv(data: TerminalData, terminalId: string): Uint8Array {
+  const last = terminalTlvLast;
+  if (last !== null && last.data === data && last.terminalId === terminalId) {
+    return last.tlv.slice();
+  }
+  const tlv = terminalDataTlvBuild(data, terminalId);
+  terminalTlvLast = { data, terminalId, tlv: tlv.slice() };
+  return tlv;
+}
+
+/**
+ * The last terminalDataTlv built: every tap asks for the same one (the validator's data and
+ * the set's terminal ID), so it is checked and encoded once per change, not at each tap. Keyed
+ * by the data object itself (a config is read-only) and the terminal ID; a copy is handed out.
+ */
+let terminalTlvLast: {
+  readonly data: TerminalData;
+  readonly terminalId: string;
+  readonly tlv: Uint8Array;
+} | null = null;
+
+function terminalDataTlvBuild(data: TerminalData, terminalId: string): Uint8Array {
   const problem = terminalDataProblem(data);
   if (problem !== null) throw new RangeError(`terminal data: ${problem}`);
   return Buffer.concat([

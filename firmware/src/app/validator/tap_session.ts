@@ -21,7 +21,7 @@ import {
   type QpbocOutcome,
   type QpbocSessionIo,
 } from '../../../../assembly/host/qpboc_session.js';
-import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
+import { HalStatus, type HalResult } from '../../../../hal/src/ports/hal_status.js';
 import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
 import type { UncertainTap } from '../journal/journal_state.js';
 import {
@@ -37,6 +37,7 @@ import type { TunionTap } from './tunion_tap.js';
 import { uidIsRandom, type UidMemory } from './uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 import { localDateTime } from './validator_time.js';
+import { hexUpper } from '../../../../assembly/host/hex_upper.js';
 
 /** How often one tap may restart the kernel because the PAN changed the fare. */
 const FARE_RESTARTS_MAX = 1;
@@ -44,7 +45,7 @@ const FARE_RESTARTS_MAX = 1;
 /** A card's identity on the wire: UID (type A) or PUPI (type B) as hex. */
 export function uidHexOf(card: DetectedCard): string {
   const bytes = card.technology === 'ISO14443A' ? card.uid : card.pupi;
-  return Buffer.from(bytes).toString('hex').toUpperCase();
+  return hexUpper(bytes);
 }
 
 /** The reader as the kernel session sees it: an answer, or null with the cause of the loss. */
@@ -56,8 +57,15 @@ class ReaderIo implements QpbocSessionIo {
     readonly decide: (identity: QpbocCardIdentity) => Promise<QpbocHostDecision>,
   ) {}
 
-  async transceive(capdu: Uint8Array): Promise<Uint8Array | null> {
-    const answer = await this.ports.reader.transceive(capdu, { timeoutMs: this.timeoutMs });
+  /**
+   * Settles one tick after the reader's answer, as an async method awaiting it would, with
+   * `then`'s promise only: no async frame per APDU (a dozen a tap).
+   */
+  transceive(capdu: Uint8Array): Promise<Uint8Array | null> {
+    return this.ports.reader.transceive(capdu, { timeoutMs: this.timeoutMs }).then(this.answerOf);
+  }
+
+  private readonly answerOf = (answer: HalResult<Uint8Array>): Uint8Array | null => {
     if (answer.ok) return answer.value;
     this.linkLostCause =
       answer.error === HalStatus.TIMEOUT
@@ -66,7 +74,7 @@ class ReaderIo implements QpbocSessionIo {
           ? 'card-gone'
           : 'reader-error';
     return null;
-  }
+  };
 }
 
 /**

@@ -31,6 +31,7 @@ import {
 } from './validator_ports.js';
 import { TunionPsamKeeper } from './tunion_psam_keeper.js';
 import { daysBetween } from './validator_time.js';
+import { hexUpper } from '../../../../assembly/host/hex_upper.js';
 
 /** Days before its end date from which every start logs that the PSAM must be replaced. */
 export const TUNION_PSAM_EXPIRY_WARN_DAYS = 30;
@@ -48,7 +49,7 @@ export function tunionCardMasked(serialDigits: string): string {
 }
 
 function hexOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase();
+  return hexUpper(bytes);
 }
 
 function transitOf(ride: TunionRide): TransitScreen {

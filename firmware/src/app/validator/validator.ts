@@ -1,12 +1,12 @@
 // The validator loop: WaitForStart -> WaitForCard -> Processing -> WaitForRemoval (Keyple names).
 
 import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
-import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
+import type { DetectedCard, PollOptions } from '../../../../hal/src/ports/reader_port.js';
 import { kernelLoadParams } from './kernel_params.js';
 import { TapSession } from './tap_session.js';
 import { viewMultipleCards, viewOutOfService } from './tap_view.js';
 import { UidMemory } from './uid_memory.js';
-import type { TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
+import type { LogEvent, TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 
 export type ValidatorState = 'WaitForStart' | 'WaitForCard' | 'Processing' | 'WaitForRemoval';
 
@@ -31,12 +31,18 @@ export class Validator {
   private lingering = false;
   /** What the last tap ended as (readerBack), or null before the first. */
   private lastResult: TapReport['result'] | null = null;
+  /** What every poll asks (read-only for the reader): built once, not at each poll. */
+  private readonly pollOptions: PollOptions;
 
   constructor(
     private readonly ports: ValidatorPorts,
     private readonly config: ValidatorConfig,
   ) {
     this.session = new TapSession(ports, config, new UidMemory(config.uidMemorySize));
+    this.pollOptions = {
+      technologies: ['ISO14443A', 'ISO14443B'],
+      timeoutMs: config.pollTimeoutMs,
+    };
   }
 
   state(): ValidatorState {
@@ -91,10 +97,7 @@ export class Validator {
       if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
       return null;
     }
-    const polled = await this.ports.reader.poll({
-      technologies: ['ISO14443A', 'ISO14443B'],
-      timeoutMs: this.config.pollTimeoutMs,
-    });
+    const polled = await this.ports.reader.poll(this.pollOptions);
     if (!polled.ok) {
       this.ports.log.log({ event: 'reader-error', error: polled.error, detail: polled.detail });
       await this.ports.clock.sleepMs(this.config.pollIntervalMs);
@@ -119,7 +122,7 @@ export class Validator {
       await this.ports.reader.release();
     }
     onEvent({ kind: 'CardProcessed', report });
-    this.ports.log.log({ event: 'tap', ...flatReport(report) });
+    this.ports.log.log(tapLogEvent(report));
     this.lastResult = report.result;
     this.lingering = false;
     if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
@@ -187,9 +190,10 @@ function multipleCardsReport(startedMs: number, endedMs: number, count: number):
   };
 }
 
-/** A report as flat log fields (the PAN is already masked). */
-function flatReport(report: TapReport): Record<string, string | number | boolean | null> {
+/** The 'tap' log event: a report as flat fields (the PAN is already masked), in one literal. */
+function tapLogEvent(report: TapReport): LogEvent {
   return {
+    event: 'tap',
     result: report.result,
     reason: report.reason,
     pan: report.panMasked,
