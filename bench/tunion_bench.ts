@@ -118,14 +118,14 @@ async function oneTap(
   let devicesMs = 0;
   card.powerOn();
   const nowWallMs = Date.UTC(2026, 11, 3, 0, 0, 0) + i * 20 * 60_000;
-  const timed: Pick<Journal, 'append' | 'summary'> = {
+  const timed: Pick<Journal, 'append' | 'lastSeq'> = {
     append: async (entry) => {
       const t = performance.now();
       const written = await journal.append(entry);
       phases.journal += performance.now() - t;
       return written;
     },
-    summary: () => journal.summary(),
+    lastSeq: () => journal.lastSeq(),
   };
   const session = new TunionTap(timed, {
     fares: fareParams.fares, denyList: fareParams.denyList, terminalId: 'BUS00001',

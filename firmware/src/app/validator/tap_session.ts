@@ -323,7 +323,7 @@ export class TapSession {
       const tunion = this.tunion.begin(uidHex);
       // 9F41 = the seq the tap's first record will get (its grey record, or its declined
       // record): durable, and never on two records (tap_icc_data.ts).
-      const sequenceCounter = this.ports.journal.summary().lastSeq + 1;
+      const sequenceCounter = this.ports.journal.lastSeq() + 1;
       const run = await this.runKernel(this.cardIo(reader, tunion), charge.amountMinor,
         sequenceCounter);
       if (run.app === 'jtt978') {

@@ -135,7 +135,7 @@ export class TunionTap {
   private psamRefusalValue: TunionPsamRefusal | null = null;
 
   constructor(
-    private readonly journal: Pick<Journal, 'append' | 'summary'>,
+    private readonly journal: Pick<Journal, 'append' | 'lastSeq'>,
     private readonly context: TunionTapContext,
   ) {}
 
@@ -350,7 +350,7 @@ export class TunionTap {
 
   private place(): TransitTapPlace {
     const c = this.context;
-    const next = this.journal.summary().lastSeq + 1;
+    const next = this.journal.lastSeq() + 1;
     return {
       lineId: c.lineId, stop: c.stop, vehicle: c.vehicle, terminalHex: c.terminalNumberHex,
       serialDigits: next.toString().padStart(16, '0'), direction: c.direction,
