@@ -149,6 +149,11 @@ class TunionCardImpl implements TunionCard {
   private lastProof: { atc: number; type: number; mac2: Uint8Array; tac: Uint8Array } | null = null;
   private readonly cardKeys: { dpk: Uint8Array; dtk: Uint8Array; damk: Uint8Array };
   private loaded = 0;
+  /**
+   * Fixed for the card's life (its serial's last 4 bytes as UID): made once, as the PN532
+   * emulator asks every card in the field for it at every poll. Nobody changes its arrays.
+   */
+  private readonly identityFixed: CardIdentity;
 
   constructor(
     readonly profile: TunionProfile,
@@ -160,17 +165,17 @@ class TunionCardImpl implements TunionCard {
     this.isBlocked = profile.blocked === true;
     this.cardKeys = tunionKeys(profile);
     hex(profile.applicationSerial, 10);
-  }
-
-  identity(): CardIdentity {
-    const uid = Uint8Array.from(Buffer.from(this.profile.applicationSerial.slice(-8), 'hex'));
-    return {
+    this.identityFixed = {
       kind: 'A',
-      uid,
+      uid: Uint8Array.from(Buffer.from(profile.applicationSerial.slice(-8), 'hex')),
       atqa: Uint8Array.of(0x00, 0x04),
       sak: 0x20,
       ats: Uint8Array.of(5, 0x78, 0x80, 0x40, 0x02),
     };
+  }
+
+  identity(): CardIdentity {
+    return this.identityFixed;
   }
 
   powerOn(): void {
