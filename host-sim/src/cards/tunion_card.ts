@@ -129,8 +129,16 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** `hex`'s pattern by byte count (a few sizes: made once each, not at every call). */
+const HEX_PATTERNS = new Map<number, RegExp>();
+
 function hex(text: string, bytes: number): Uint8Array {
-  if (!new RegExp(`^[0-9A-Fa-f]{${bytes * 2}}$`).test(text)) throw new RangeError(text);
+  let pattern = HEX_PATTERNS.get(bytes);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^[0-9A-Fa-f]{${bytes * 2}}$`);
+    HEX_PATTERNS.set(bytes, pattern);
+  }
+  if (!pattern.test(text)) throw new RangeError(text);
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
@@ -154,6 +162,12 @@ class TunionCardImpl implements TunionCard {
    * emulator asks every card in the field for it at every poll. Nobody changes its arrays.
    */
   private readonly identityFixed: CardIdentity;
+  /**
+   * Files 0015 and 0017 once made (at the first SELECT or READ BINARY: a profile field that
+   * is not hex throws there, as before): functions of the readonly profile; read, never changed.
+   */
+  private file0015Made: Uint8Array | null = null;
+  private file0017Made: Uint8Array | null = null;
 
   constructor(
     readonly profile: TunionProfile,
@@ -281,6 +295,11 @@ class TunionCardImpl implements TunionCard {
 
   /** 0015 (30 bytes): issuer id, app type 02, version 01, serial, start, expiry, 0000. */
   private file0015(): Uint8Array {
+    this.file0015Made ??= this.file0015Make();
+    return this.file0015Made;
+  }
+
+  private file0015Make(): Uint8Array {
     const p = this.profile;
     return Uint8Array.of(
       ...(p.issuerId ?? TEST_ISSUER_ID),
@@ -296,6 +315,11 @@ class TunionCardImpl implements TunionCard {
 
   /** 0017 (60 bytes): 00000156, province, city, interop type, category, reserved. */
   private file0017(): Uint8Array {
+    this.file0017Made ??= this.file0017Make();
+    return this.file0017Made;
+  }
+
+  private file0017Make(): Uint8Array {
     const p = this.profile;
     const out = new Uint8Array(60);
     out.set([0x00, 0x00, 0x01, 0x56], 0);
