@@ -129,8 +129,16 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** `hex`'s pattern by byte count (a few sizes: made once each, not at every call). */
+const HEX_PATTERNS = new Map<number, RegExp>();
+
 function hex(text: string, bytes: number): Uint8Array {
-  if (!new RegExp(`^[0-9A-Fa-f]{${bytes * 2}}$`).test(text)) throw new RangeError(text);
+  let pattern = HEX_PATTERNS.get(bytes);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^[0-9A-Fa-f]{${bytes * 2}}$`);
+    HEX_PATTERNS.set(bytes, pattern);
+  }
+  if (!pattern.test(text)) throw new RangeError(text);
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
@@ -149,6 +157,17 @@ class TunionCardImpl implements TunionCard {
   private lastProof: { atc: number; type: number; mac2: Uint8Array; tac: Uint8Array } | null = null;
   private readonly cardKeys: { dpk: Uint8Array; dtk: Uint8Array; damk: Uint8Array };
   private loaded = 0;
+  /**
+   * Fixed for the card's life (its serial's last 4 bytes as UID): made once, as the PN532
+   * emulator asks every card in the field for it at every poll. Nobody changes its arrays.
+   */
+  private readonly identityFixed: CardIdentity;
+  /**
+   * Files 0015 and 0017 once made (at the first SELECT or READ BINARY: a profile field that
+   * is not hex throws there, as before): functions of the readonly profile; read, never changed.
+   */
+  private file0015Made: Uint8Array | null = null;
+  private file0017Made: Uint8Array | null = null;
 
   constructor(
     readonly profile: TunionProfile,
@@ -160,17 +179,17 @@ class TunionCardImpl implements TunionCard {
     this.isBlocked = profile.blocked === true;
     this.cardKeys = tunionKeys(profile);
     hex(profile.applicationSerial, 10);
-  }
-
-  identity(): CardIdentity {
-    const uid = Uint8Array.from(Buffer.from(this.profile.applicationSerial.slice(-8), 'hex'));
-    return {
+    this.identityFixed = {
       kind: 'A',
-      uid,
+      uid: Uint8Array.from(Buffer.from(profile.applicationSerial.slice(-8), 'hex')),
       atqa: Uint8Array.of(0x00, 0x04),
       sak: 0x20,
       ats: Uint8Array.of(5, 0x78, 0x80, 0x40, 0x02),
     };
+  }
+
+  identity(): CardIdentity {
+    return this.identityFixed;
   }
 
   powerOn(): void {
@@ -276,6 +295,11 @@ class TunionCardImpl implements TunionCard {
 
   /** 0015 (30 bytes): issuer id, app type 02, version 01, serial, start, expiry, 0000. */
   private file0015(): Uint8Array {
+    this.file0015Made ??= this.file0015Make();
+    return this.file0015Made;
+  }
+
+  private file0015Make(): Uint8Array {
     const p = this.profile;
     return Uint8Array.of(
       ...(p.issuerId ?? TEST_ISSUER_ID),
@@ -291,6 +315,11 @@ class TunionCardImpl implements TunionCard {
 
   /** 0017 (60 bytes): 00000156, province, city, interop type, category, reserved. */
   private file0017(): Uint8Array {
+    this.file0017Made ??= this.file0017Make();
+    return this.file0017Made;
+  }
+
+  private file0017Make(): Uint8Array {
     const p = this.profile;
     const out = new Uint8Array(60);
     out.set([0x00, 0x00, 0x01, 0x56], 0);

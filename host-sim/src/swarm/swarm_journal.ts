@@ -103,15 +103,32 @@ export class SwarmRecordMemo {
   private next = new Map<number, SwarmRecord>();
   private readonly facts = new PayloadFacts();
 
-  /** The record of a payload the scan found valid (so it decodes). */
-  scanned(seq: number, kind: JournalKind, payload: Uint8Array): SwarmRecord {
+  /**
+   * The record of a payload the scan found valid (so it decodes); `facts`: its fields as the
+   * scan's own payloadFastCheck filled them, or null when it is not in the canonical form.
+   */
+  scanned(
+    seq: number,
+    kind: JournalKind,
+    payload: Uint8Array,
+    facts: PayloadFacts | null,
+  ): SwarmRecord {
     const text = latin1(payload);
     const known = this.last.get(seq);
     const record = known !== undefined && known.kind === kind && known.payload === text
       ? known
-      : { seq, kind, payload: text, debit: payloadDebitKey(kind, payload, this.facts) ?? null };
+      : { seq, kind, payload: text, debit: this.debitOf(kind, payload, facts) };
     this.next.set(seq, record);
     return record;
+  }
+
+  /** The scan checked the payload already when `facts` is not null: not checked again. */
+  private debitOf(kind: JournalKind, payload: Uint8Array, facts: PayloadFacts | null)
+    : SwarmDebitKey | null {
+    const canonical = facts === null ? undefined : canonicalDebitKey(kind, payload, facts);
+    return canonical !== undefined
+      ? canonical
+      : payloadDebitKey(kind, payload, this.facts) ?? null;
   }
 
   /** A scan ended: its records are what the next one compares with. */
@@ -141,8 +158,8 @@ export function journalScanDurable(
   const records: SwarmRecord[] = [];
   const payloadBySeq = new Map<number, string>();
   const read = journalScanFiles(files, JOURNAL_FILE_NAME, false, {
-    onPayload: (seq, kind, payload) => {
-      const record = memo.scanned(seq, kind, payload);
+    onPayload: (seq, kind, payload, facts) => {
+      const record = memo.scanned(seq, kind, payload, facts);
       records.push(record);
       payloadBySeq.set(seq, record.payload);
     },
@@ -261,23 +278,47 @@ export function payloadDebitKey(
   payload: Uint8Array,
   facts: PayloadFacts,
 ): SwarmDebitKey | null | undefined {
-  const carded = kind === 'pending' || kind === 'torn' || kind === 'final';
-  const noDebit = kind === 'declined' || kind === 'reconciled' || kind === 'ack'
-    || kind === 'tunion_blocked';
-  const tunion = kind === 'tunion_grey' || kind === 'tunion_final';
-  if ((carded || noDebit || tunion) && payloadFastCheck(kind, payload, facts)) {
-    if (noDebit) return null;
-    const atc = facts.num[FactSlot.ATC] ?? 0;
-    if (tunion) {
-      return { key: tunionKey(tunionSerialInPlace(payload), atc), final: kind === 'tunion_final' };
-    }
-    const key = `${facts.text(FactSlot.PAN_TOKEN)}/${atc}`;
-    return { key, final: kind === 'final' };
+  if (payloadFastCheck(kind, payload, facts)) {
+    const canonical = canonicalDebitKey(kind, payload, facts);
+    if (canonical !== undefined) return canonical;
   }
   try {
     return recordDebitKey(journalPayloadDecode(kind, payload, JOURNAL_FILE_NAME).entry);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * recordDebitKey of a payload in the canonical form, from `facts` as payloadFastCheck filled
+ * them for it (true), or undefined for a kind read only through the decoder.
+ */
+function canonicalDebitKey(
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): SwarmDebitKey | null | undefined {
+  switch (kind) {
+    case 'declined':
+    case 'reconciled':
+    case 'ack':
+    case 'tunion_blocked':
+      return null;
+    case 'tunion_grey':
+    case 'tunion_final':
+      return {
+        key: tunionKey(tunionSerialInPlace(payload), facts.num[FactSlot.ATC] ?? 0),
+        final: kind === 'tunion_final',
+      };
+    case 'pending':
+    case 'torn':
+    case 'final':
+      return {
+        key: `${facts.text(FactSlot.PAN_TOKEN)}/${facts.num[FactSlot.ATC] ?? 0}`,
+        final: kind === 'final',
+      };
+    default:
+      return undefined;
   }
 }
 
