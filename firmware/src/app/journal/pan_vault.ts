@@ -24,13 +24,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Bytes a sealed value adds to its plaintext. */
 export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
-/**
- * Card keys whose PAN, token and sealed form a vault keeps in memory (never on disk): the card
- * of the tap under way, which asks for its key four times and its token more. Only that one:
- * a validator meets mostly different cards, so remembering earlier riders would rarely spare
- * a seal, and would keep their clear PANs in RAM long after their tap.
- */
-export const PAN_VAULT_MEMO_MAX = 1;
 /** Authenticated data: binds a sealed value to this use (not a sealed something else). */
 const SEAL_AAD = Buffer.from('shuaka pan vault v1', 'ascii');
 
@@ -50,20 +43,25 @@ export type PanVaultOpenResult =
   | { readonly ok: true; readonly value: Uint8Array }
   | { readonly ok: false; readonly error: PanVaultOpenError };
 
-/** What a vault remembers of a PAN it made a card key of: its token and its sealed form. */
+/**
+ * The one card a vault remembers, in memory only (never on disk): the card of the tap under
+ * way, which asks for its token and its card key several times. Only that one: a validator
+ * meets mostly different cards, so remembering earlier riders would rarely spare a seal, and
+ * would keep their clear PANs in RAM long after their taps.
+ */
 interface PanMemo {
+  readonly pan: string;
   readonly token: string;
-  readonly sealed: string;
+  /** Its sealed form, once a card key was made (null before). */
+  sealed: string | null;
 }
 
 /** Seals, opens and tokenises card data under one terminal data key. */
 export class PanVault {
   /** Key id (hex): names the data key in every sealed value; not secret. */
   readonly keyIdHex: string;
-  /** PAN digits -> its token and one sealed form of it (oldest first, at most the memo bound). */
-  private readonly byPan = new Map<string, PanMemo>();
-  /** Sealed PAN (hex, as stored) -> its digits, for the sealed values of byPan's card keys. */
-  private readonly bySealed = new Map<string, string>();
+  /** The last card whose token or card key was asked for (see PanMemo). */
+  private last: PanMemo | null = null;
 
   private constructor(
     private readonly sealKey: Buffer,
@@ -91,9 +89,7 @@ export class PanVault {
 
   /** Keyed token of PAN digits, upper-case hex of PAN_TOKEN_BYTES bytes. */
   token(pan: string): string {
-    // A vault that never made a card key (`journal export`) has nothing to look up.
-    const memo = this.byPan.size === 0 ? undefined : this.byPan.get(pan);
-    return memo?.token ?? this.tokenOf(pan);
+    return this.memoOf(pan).token;
   }
 
   private tokenOf(pan: string): string {
@@ -147,12 +143,13 @@ export class PanVault {
 
   /**
    * The PAN digits of a sealed PAN, or the reason it cannot be opened. A sealed value equal,
-   * character for character, to one this vault's cardKey made and still remembers gives its
-   * digits without deciphering it again (the same bytes under the same key open the same way).
+   * character for character, to the one cardKey made for the card the vault remembers gives
+   * its digits without deciphering it again (the same bytes under the same key open the same
+   * way).
    */
   openPan(sealedHex: string): { ok: true; value: string } | { ok: false; error: string } {
-    const known = this.bySealed.size === 0 ? undefined : this.bySealed.get(sealedHex);
-    if (known !== undefined) return { ok: true, value: known };
+    const last = this.last;
+    if (last !== null && last.sealed === sealedHex) return { ok: true, value: last.pan };
     const opened = this.open(sealedHex);
     if (!opened.ok) return opened;
     const pan = Buffer.from(opened.value).toString('ascii');
@@ -161,14 +158,14 @@ export class PanVault {
 
   /**
    * The journal's view of a card: token, sealed PAN, masked PAN; null for an empty PAN. The
-   * PAN is sealed once per card while the vault remembers it (see PAN_VAULT_MEMO_MAX): the
-   * records of one card carry the same sealed value, as they carry the same token. GCM under
-   * one IV is safe for the same plaintext (it gives the same bytes); a different PAN always
-   * gets a fresh IV.
+   * PAN is sealed once while the vault remembers its card (PanMemo): the records of one tap
+   * carry the same sealed value, as they carry the same token. GCM under one IV is safe for
+   * the same plaintext (it gives the same bytes); another PAN always gets a fresh IV.
    */
   cardKey(pan: string, psn: number, uidHex: string): CardKey | null {
     if (pan === '') return null;
     const memo = this.memoOf(pan);
+    memo.sealed ??= this.seal(Buffer.from(pan, 'ascii'));
     return {
       panToken: memo.token,
       panSealed: memo.sealed,
@@ -178,30 +175,13 @@ export class PanVault {
     };
   }
 
-  /** The memo of `pan` (made, token and seal, on first use), now the newest. */
+  /** The memo of `pan`: the last card's, or a new one (its token made) in its place. */
   private memoOf(pan: string): PanMemo {
-    const memo = this.byPan.get(pan);
-    if (memo !== undefined) {
-      this.byPan.delete(pan);
-      this.byPan.set(pan, memo);
-      return memo;
-    }
-    const made: PanMemo = {
-      token: this.tokenOf(pan),
-      sealed: this.seal(Buffer.from(pan, 'ascii')),
-    };
-    this.remember(this.byPan, pan, made);
-    this.remember(this.bySealed, made.sealed, pan);
+    const last = this.last;
+    if (last !== null && last.pan === pan) return last;
+    const made: PanMemo = { pan, token: this.tokenOf(pan), sealed: null };
+    this.last = made;
     return made;
-  }
-
-  /** Adds to a memo, dropping its oldest entry past PAN_VAULT_MEMO_MAX. */
-  private remember<V>(memo: Map<string, V>, key: string, value: V): void {
-    memo.set(key, value);
-    if (memo.size > PAN_VAULT_MEMO_MAX) {
-      const oldest = memo.keys().next();
-      if (oldest.done !== true) memo.delete(oldest.value);
-    }
   }
 }
 
