@@ -171,67 +171,27 @@ function encodeFrameOf(
     out[4] = (0x100 - len) & 0xff;
   }
   out[header] = tfi;
-  let sum = tfi;
-  let at = header + 1;
-  if (code !== NO_CODE) {
-    out[at] = code;
-    sum += code;
-    at += 1;
-  }
-  // Byte by byte, summed on the way: `set` from a plain array (a command's parameters, an
-  // answer's head) takes a slow generic path, and these are a few bytes.
-  for (let k = 0; k < head.length; k += 1) {
-    const b = head[k] ?? 0;
-    out[at] = b;
-    sum += b;
-    at += 1;
-  }
-  if (body.length > SHORT_COPY_BYTES) {
-    out.set(body, at);
-    sum += byteSum(out, at, at + body.length);
-    at += body.length;
-  } else {
-    for (let k = 0; k < body.length; k += 1) {
-      const b = body[k] ?? 0;
-      out[at] = b;
-      sum += b;
-      at += 1;
-    }
-  }
-  out[at] = (0x100 - (sum & 0xff)) & 0xff;
-  out[at + 1] = 0x00;
+  if (code !== NO_CODE) out[header + 1] = code;
+  out.set(head, header + 1 + codeBytes);
+  out.set(body, header + 1 + codeBytes + head.length);
+  let sum = 0;
+  // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
+  for (let k = header; k < header + len; k += 1) sum += out[k] ?? 0;
+  out[header + len] = (0x100 - (sum & 0xff)) & 0xff;
+  out[header + len + 1] = 0x00;
   return out;
 }
 
-/**
- * Up to this many bytes are copied one by one, above it with `set`: a `set` (or the
- * `subarray` view a copy out of a larger array needs) costs more than a short loop.
- */
-const SHORT_COPY_BYTES = 16;
-
-/**
- * Sum of `bytes[from..to)` (a checksum's input), four bytes a step: the frames of a card's
- * answers are 250 bytes, summed once by the sender and once by the receiver.
- */
-function byteSum(bytes: Uint8Array, from: number, to: number): number {
-  let sum = 0;
-  let k = from;
-  for (; k + 4 <= to; k += 4) {
-    sum += (bytes[k] ?? 0) + (bytes[k + 1] ?? 0) + (bytes[k + 2] ?? 0) + (bytes[k + 3] ?? 0);
-  }
-  for (; k < to; k += 1) sum += bytes[k] ?? 0;
-  return sum;
-}
-
-// The events and steps that carry nothing of their own, made once (read-only: nobody may
-// change them).
-const ACK_EVENT: Pn532FrameEvent = Object.freeze({ kind: 'ack' });
-const NACK_EVENT: Pn532FrameEvent = Object.freeze({ kind: 'nack' });
+// The steps that carry nothing of their own, made once (read-only: nobody may change them).
 const NEED_MORE: Pn532DecodeStep = Object.freeze({ kind: 'need-more' });
-const ACK_STEP: Pn532DecodeStep = Object.freeze({ kind: 'event', event: ACK_EVENT, consumed: 4 });
+const ACK_STEP: Pn532DecodeStep = Object.freeze({
+  kind: 'event',
+  event: Object.freeze({ kind: 'ack' }),
+  consumed: 4,
+});
 const NACK_STEP: Pn532DecodeStep = Object.freeze({
   kind: 'event',
-  event: NACK_EVENT,
+  event: Object.freeze({ kind: 'nack' }),
   consumed: 4,
 });
 
@@ -247,87 +207,49 @@ const NACK_STEP: Pn532DecodeStep = Object.freeze({
  * damaged and the receiver can NACK it rather than act on shifted bytes.
  */
 export function decodePn532Frame(buf: Uint8Array, start: number, end: number): Pn532DecodeStep {
-  switch (scanFrame(buf, start, end)) {
-    case SCAN_NEED_MORE:
-      return NEED_MORE;
-    case SCAN_SKIP:
-      return { kind: 'skip', count: scanned.count };
-    default: {
-      const event = scanned.event as Pn532FrameEvent;
-      if (event === ACK_EVENT) return ACK_STEP;
-      if (event === NACK_EVENT) return NACK_STEP;
-      return { kind: 'event', event, consumed: scanned.count };
-    }
-  }
-}
-
-/** scanFrame's outcomes: bytes missing, `scanned.count` bytes to drop, or `scanned.event`. */
-const SCAN_NEED_MORE = 0;
-const SCAN_SKIP = 1;
-const SCAN_EVENT = 2;
-
-/**
- * What the last scanFrame found besides its outcome: the bytes to drop or consumed, and the
- * event. One record for every call (scanFrame is synchronous): the decoder, which runs for
- * every frame both ways, builds no step object per frame.
- */
-const scanned: { count: number; event: Pn532FrameEvent | undefined } = {
-  count: 0,
-  event: undefined,
-};
-
-/** decodePn532Frame's work, its result in `scanned` (see SCAN_*). */
-function scanFrame(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i + 1 < end && !(buf[i] === 0x00 && buf[i + 1] === 0xff)) i += 1;
-  if (i > start) return skip(i - start);
-  if (end - i < 4) return SCAN_NEED_MORE;
+  if (i > start) return { kind: 'skip', count: i - start };
+  if (end - i < 4) return NEED_MORE;
   const b2 = buf[i + 2] ?? 0;
   const b3 = buf[i + 3] ?? 0;
-  if (b2 === 0x00 && b3 === 0xff) return found(ACK_EVENT, 4);
-  if (b2 === 0xff && b3 === 0x00) return found(NACK_EVENT, 4);
+  if (b2 === 0x00 && b3 === 0xff) return ACK_STEP;
+  if (b2 === 0xff && b3 === 0x00) return NACK_STEP;
   let len: number;
   let dataAt: number;
   if (b2 === 0xff && b3 === 0xff) {
-    if (end - i < 7) return SCAN_NEED_MORE;
+    if (end - i < 7) return NEED_MORE;
     const lenm = buf[i + 4] ?? 0;
     const lenl = buf[i + 5] ?? 0;
-    if (((lenm + lenl + (buf[i + 6] ?? 0)) & 0xff) !== 0) return skip(2);
+    if (((lenm + lenl + (buf[i + 6] ?? 0)) & 0xff) !== 0) return { kind: 'skip', count: 2 };
     len = (lenm << 8) | lenl;
     dataAt = i + 7;
   } else {
-    if (((b2 + b3) & 0xff) !== 0) return skip(2);
+    if (((b2 + b3) & 0xff) !== 0) return { kind: 'skip', count: 2 };
     len = b2;
     dataAt = i + 4;
   }
-  if (len === 0 || len > PN532_FRAME_LEN_MAX) return skip(2);
-  if (end - dataAt < len + 2) return SCAN_NEED_MORE;
-  const sum = byteSum(buf, dataAt, dataAt + len + 1);
+  if (len === 0 || len > PN532_FRAME_LEN_MAX) return { kind: 'skip', count: 2 };
+  if (end - dataAt < len + 2) return NEED_MORE;
+  let sum = 0;
+  for (let k = 0; k <= len; k += 1) sum += buf[dataAt + k] ?? 0;
   const postambleOk = buf[dataAt + len + 1] === 0x00;
   // A bad postamble is not consumed: it may be the first byte of whatever follows.
   const consumed = dataAt + len + (postambleOk ? 2 : 1) - start;
   if ((sum & 0xff) !== 0 || !postambleOk) {
-    return found({ kind: 'bad-checksum', lengthBytes: consumed }, consumed);
+    return { kind: 'event', event: { kind: 'bad-checksum', lengthBytes: consumed }, consumed };
   }
   const tfi = buf[dataAt] ?? 0;
-  if (len === 1 && tfi === PN532_ERROR_FRAME_7F) return found({ kind: 'error' }, consumed);
-  const bodyBytes = len - 1;
-  const body = frameBytes(bodyBytes);
-  if (bodyBytes > SHORT_COPY_BYTES) body.set(buf.subarray(dataAt + 1, dataAt + len));
-  else for (let k = 0; k < bodyBytes; k += 1) body[k] = buf[dataAt + 1 + k] ?? 0;
-  return found({ kind: 'frame', tfi, body, extended: dataAt - i === 7 }, consumed);
-}
-
-function skip(count: number): number {
-  scanned.count = count;
-  scanned.event = undefined;
-  return SCAN_SKIP;
-}
-
-function found(event: Pn532FrameEvent, consumed: number): number {
-  scanned.count = consumed;
-  scanned.event = event;
-  return SCAN_EVENT;
+  if (len === 1 && tfi === PN532_ERROR_FRAME_7F) {
+    return { kind: 'event', event: { kind: 'error' }, consumed };
+  }
+  const body = frameBytes(len - 1);
+  body.set(buf.subarray(dataAt + 1, dataAt + len));
+  return {
+    kind: 'event',
+    event: { kind: 'frame', tfi, body, extended: dataAt - i === 7 },
+    consumed,
+  };
 }
 
 /**
@@ -355,33 +277,26 @@ export class Pn532FrameDecoder {
       this.noiseBytes += overflow;
       this.compact();
     }
-    if (src.length > SHORT_COPY_BYTES) {
-      this.buf.set(src, this.end);
-      this.end += src.length;
-      return;
-    }
-    for (let k = 0; k < src.length; k += 1) {
-      this.buf[this.end] = src[k] ?? 0;
-      this.end += 1;
-    }
+    this.buf.set(src, this.end);
+    this.end += src.length;
   }
 
   /** The next complete event, or undefined when more bytes are needed. */
   next(): Pn532FrameEvent | undefined {
     for (;;) {
-      switch (scanFrame(this.buf, this.start, this.end)) {
-        case SCAN_NEED_MORE:
+      const step = decodePn532Frame(this.buf, this.start, this.end);
+      switch (step.kind) {
+        case 'need-more':
           return undefined;
-        case SCAN_SKIP:
-          this.skipNoise(scanned.count);
+        case 'skip':
+          this.skipNoise(step.count);
           break;
-        default: {
-          const event = scanned.event;
-          scanned.event = undefined;
-          this.start += scanned.count;
+        case 'event':
+          this.start += step.consumed;
           if (this.start === this.end) this.clear();
-          return event;
-        }
+          return step.event;
+        default:
+          return assertNever(step);
       }
     }
   }
@@ -436,4 +351,8 @@ export class Pn532FrameDecoder {
     this.end -= this.start;
     this.start = 0;
   }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
 }

@@ -154,9 +154,6 @@ export interface Pn532ReaderDiagnostics {
 
 type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled' | 'lost';
 
-/** How the wait for a command's ACK ended (see Pn532Reader.ackOutcome). */
-type Acked = 'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>;
-
 /**
  * Commands that change nothing a second run would change again, so a lost answer may be
  * asked for by sending the command again. Not InDataExchange/InCommunicateThru (the card could
@@ -212,18 +209,6 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private eventStallArmedForMs = Number.NaN;
   /** Settles nextEvent's wait under way. */
   private eventSettle: ((waited: Waited) => void) | undefined;
-  /**
-   * Set by ackWait for each wait for an ACK: the response timeout, ms, of the command whose
-   * ACK is awaited (NaN: none). The wait takes the ACK itself (takeEvent) and goes straight on to
-   * wait for the response from the ACK's arrival, as awaitResponse would: no promise is
-   * settled and no async function resumed for the ACK of every command.
-   */
-  private ackThenResponseMs = Number.NaN;
-  /** The ACK was taken by the wait: its response is due by `responseDeadlineMs`. */
-  private ackTaken = false;
-  private responseDeadlineMs = 0;
-  /** What ended the wait that took the ACK: the first event of the response wait. */
-  private ackedFirst: Waited | undefined;
   private busy = false;
   private cancelRequested = false;
   /** The chip powers up in LowVbat; PowerDown puts it back to sleep. Both need the burst. */
@@ -745,22 +730,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       if (this.linkDown !== null) return this.lostError(code);
       const sent = await this.sendFrame(frame);
       if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
-      const ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
-      const ackEnd = await this.ackWait(code, ackDeadlineMs, timeoutMs);
-      const outcome = this.ackOutcome(code, timeoutMs, ackDeadlineMs, ackEnd);
-      // 'ack' as it is (most commands); a promise when awaitAck had to go on.
-      const acked = typeof outcome === 'string' ? outcome : await outcome;
+      const acked = await this.awaitAck(code);
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
-        // The wait took the ACK and went on to the response (see ackThenResponseMs). The event
-        // that ended it is most often the answer itself, taken here without awaitResponse's
-        // own promise; anything else goes on in awaitResponse.
-        const first = this.ackedFirst;
-        this.ackedFirst = undefined;
-        const answer =
-          this.answerIn(code, first) ??
-          (await this.awaitResponse(code, this.responseDeadlineMs, first));
+        const answer = await this.awaitResponse(code, timeoutMs);
         if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
         if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
           return answer;
@@ -778,8 +752,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         // Perhaps only the ACK was lost and the chip is already talking to the card. A resend
         // could make the card execute the C-APDU twice (a second debit), so wait for the
         // answer within the caller's time instead, and let the caller decide on a timeout.
-        const leftMs = Math.max(0, timeoutMs - this.options.ackTimeoutMs);
-        return this.awaitResponse(code, this.clock.nowMs() + leftMs, undefined);
+        return this.awaitResponse(code, Math.max(0, timeoutMs - this.options.ackTimeoutMs));
       }
       await this.sendAbort();
       if (attempt >= this.options.commandRetries) {
@@ -812,52 +785,14 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     });
   }
 
-  /**
-   * A wait for the ACK of `code` until `deadlineMs`: the wait takes the ACK itself and goes on
-   * for the response, due `responseTimeoutMs` after the ACK (see ackThenResponseMs). What
-   * ended it goes to `ackOutcome`.
-   */
-  private ackWait(code: number, deadlineMs: number, responseTimeoutMs: number): Promise<Waited> {
-    this.ackTaken = false;
-    this.ackThenResponseMs = responseTimeoutMs;
-    return this.nextEvent(deadlineMs, code);
-  }
-
-  /**
-   * 'ack' once the ACK came: the response is then due by `responseDeadlineMs`, and
-   * `ackedFirst` holds what ended the wait after the ACK, for awaitResponse to go on from.
-   * Else the response itself when the ACK was lost on the way, or a failure. `ev` ended the
-   * first ackWait; an ACK taken by it (most commands) is answered here without a promise.
-   */
-  private ackOutcome(
-    code: number,
-    responseTimeoutMs: number,
-    deadlineMs: number,
-    ev: Waited,
-  ): Acked | Promise<Acked> {
-    this.ackThenResponseMs = Number.NaN;
-    if (!this.ackTaken) return this.awaitAck(code, responseTimeoutMs, deadlineMs, ev);
-    this.ackTaken = false;
-    this.ackedFirst = ev;
-    return 'ack';
-  }
-
-  /** ackOutcome when the first wait ended without the ACK: NACKs, a lost ACK, failures. */
+  /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
   private async awaitAck(
     code: number,
-    responseTimeoutMs: number,
-    deadlineMs: number,
-    first: Waited,
-  ): Promise<Acked> {
+  ): Promise<'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>> {
+    const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
     let nacks = 0;
-    let ev = first;
     for (;;) {
-      this.ackThenResponseMs = Number.NaN;
-      if (this.ackTaken) {
-        this.ackTaken = false;
-        this.ackedFirst = ev;
-        return 'ack';
-      }
+      const ev = await this.nextEvent(deadlineMs, code);
       if (ev === 'timeout' || ev === 'cancelled' || ev === 'lost') return ev;
       if (ev === 'stalled') {
         // The ACK was lost and the response stalled half-way: ask for the response again.
@@ -865,52 +800,38 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
         nacks += 1;
         await this.sendNack();
-      } else {
-        switch (ev.kind) {
-          case 'ack':
-            // Taken by the wait itself (takeEvent); were it not, the same as what that does.
-            this.responseDeadlineMs = this.clock.nowMs() + responseTimeoutMs;
-            this.ackedFirst = undefined;
-            return 'ack';
-          case 'nack':
-            break;
-          case 'error':
-            return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
-          case 'bad-checksum':
-            // The ACK was lost and the response damaged: ask for the response again.
-            if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
-            nacks += 1;
-            await this.sendNack();
-            break;
-          case 'frame': {
-            const r = this.acceptResponse(code, ev.tfi, ev.body);
-            if (r !== undefined) return r;
-            break;
-          }
-          default:
-            return assertNever(ev);
-        }
+        continue;
       }
-      ev = await this.ackWait(code, deadlineMs, responseTimeoutMs);
+      switch (ev.kind) {
+        case 'ack':
+          return 'ack';
+        case 'nack':
+          break;
+        case 'error':
+          return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
+        case 'bad-checksum':
+          // The ACK was lost and the response damaged: ask for the response again.
+          if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
+          nacks += 1;
+          await this.sendNack();
+          break;
+        case 'frame': {
+          const r = this.acceptResponse(code, ev.tfi, ev.body);
+          if (r !== undefined) return r;
+          break;
+        }
+        default:
+          return assertNever(ev);
+      }
     }
   }
 
-  /**
-   * The response to `code` by `deadlineMs` (pushed on after a NACK). `first`: what already
-   * ended a wait for it (the wait that took the ACK), handled before waiting for more.
-   */
-  private async awaitResponse(
-    code: number,
-    deadlineMs: number,
-    first: Waited | undefined,
-  ): Promise<HalResult<Uint8Array>> {
-    let responseDeadlineMs = deadlineMs;
+  private async awaitResponse(code: number, timeoutMs: number): Promise<HalResult<Uint8Array>> {
+    let deadlineMs = this.clock.nowMs() + timeoutMs;
     let nacks = 0;
     const name = pn532CommandName(code);
-    let ended = first;
     for (;;) {
-      const ev = ended ?? (await this.nextEvent(responseDeadlineMs, code));
-      ended = undefined;
+      const ev = await this.nextEvent(deadlineMs, code);
       if (ev === 'lost') return this.lostError(code);
       if (ev === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
       if (ev === 'timeout') return this.abort(HalStatus.TIMEOUT, `${name}: no response`);
@@ -942,18 +863,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         if (nacks >= this.options.nackRetries) return this.checksumFailure(code);
         nacks += 1;
         await this.sendNack();
-        responseDeadlineMs = Math.max(
-          responseDeadlineMs,
-          this.clock.nowMs() + this.options.ackTimeoutMs,
-        );
+        deadlineMs = Math.max(deadlineMs, this.clock.nowMs() + this.options.ackTimeoutMs);
       }
     }
-  }
-
-  /** The answer to `code` when `ev` is it, else undefined (nothing counted, nothing dropped). */
-  private answerIn(code: number, ev: Waited | undefined): HalResult<Uint8Array> | undefined {
-    if (typeof ev !== 'object' || ev.kind !== 'frame') return undefined;
-    return isAnswerTo(code, ev.tfi, ev.body) ? halOk(ev.body.subarray(1)) : undefined;
   }
 
   /** The answer to `code`, a protocol failure, or undefined for a stale frame to drop. */
@@ -962,7 +874,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     tfi: number,
     body: Uint8Array,
   ): HalResult<Uint8Array> | undefined {
-    if (!isAnswerTo(code, tfi, body)) {
+    if (tfi !== PN532_TFI_D5_PN532_TO_HOST || body[0] !== code + 1) {
       // An answer to a command we already gave up on (aborted or resent), or line noise that
       // passed the weak checksums (a damaged ACK can: 00 00 FF 01 FF 00 ...): not ours.
       this.stats.staleFramesDropped += 1;
@@ -1021,22 +933,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.linkBoundTurned = false;
     this.linkAlarm.set(limitMs);
     // The operation settles this promise with its result; a late one, after the bound
-    // settled it, changes nothing. The end is handled in `settle` itself, not in a reaction
-    // to the promise: one promise job fewer for every frame the driver writes.
-    return new Promise<HalResult<void>>((resolve) => {
-      let ended = false;
-      const settle = (result: HalResult<void> | undefined): void => {
-        if (ended) return;
-        ended = true;
-        resolve(this.linkOpEnded(result));
-      };
+    // settled it, changes nothing.
+    return new Promise<HalResult<void> | undefined>((settle) => {
       this.linkSettle = settle;
       operation(settle);
-    });
+    }).then(this.linkOpEnded);
   }
 
   /** The end of linkOp's operation: its result, or READER_IO when the bound settled it. */
-  private linkOpEnded(result: HalResult<void> | undefined): HalResult<void> {
+  private readonly linkOpEnded = (result: HalResult<void> | undefined): HalResult<void> => {
     this.linkSettle = undefined;
     this.linkAlarm.clear();
     if (result !== undefined) return result;
@@ -1046,7 +951,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       `${Math.round(this.linkLimitMs)} ms`;
     if (this.linkDown === null) this.linkLost(detail);
     return halErr(HalStatus.READER_IO, detail);
-  }
+  };
 
   /** The link bound ran out: one more clock turn for an answer that was ready, then stalled. */
   private linkBoundReached(): void {
@@ -1069,11 +974,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * response code as the one we wait for.
    */
   private nextEvent(deadlineMs: number, code: number): Promise<Waited> {
-    const ready = this.takeEvent();
+    const ready = this.decoder.next();
     if (ready !== undefined) return Promise.resolve(ready);
-    // An ACK taken just now: the wait is for the response, by its own deadline.
-    const untilMs = this.ackTaken ? this.responseDeadlineMs : deadlineMs;
-    const remainingMs = untilMs - this.clock.nowMs();
+    const remainingMs = deadlineMs - this.clock.nowMs();
     this.timedOut = remainingMs <= 0;
     if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
     this.eventCode = code;
@@ -1114,7 +1017,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   private eventLookOnce(): Waited | undefined {
-    const ev = this.takeEvent();
+    const ev = this.decoder.next();
     if (ev !== undefined) return ev;
     if (this.linkDown !== null) return 'lost';
     if (this.cancelRequested) return 'cancelled';
@@ -1130,27 +1033,6 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       }
     }
     return undefined;
-  }
-
-  /**
-   * The decoder's next event. The ACK awaitAck waits for is taken here (see
-   * ackThenResponseMs): from its arrival the wait under way waits for the response instead,
-   * armed as awaitResponse's first wait would be (response deadline, inter-byte watch
-   * afresh), and the event after the ACK, if already here, is returned in its place.
-   */
-  private takeEvent(): Pn532FrameEvent | undefined {
-    const ev = this.decoder.next();
-    if (ev?.kind !== 'ack' || Number.isNaN(this.ackThenResponseMs)) return ev;
-    const timeoutMs = this.ackThenResponseMs;
-    this.ackThenResponseMs = Number.NaN;
-    this.ackTaken = true;
-    this.responseDeadlineMs = this.clock.nowMs() + timeoutMs;
-    this.timedOut = timeoutMs <= 0;
-    if (this.timedOut) this.deadlineAlarm.clear();
-    else this.deadlineAlarm.set(timeoutMs);
-    this.interByteAlarm.clear();
-    this.eventStallArmedForMs = Number.NaN;
-    return this.decoder.next();
   }
 
   /** Resolves at the next `wakeWaiter` (bytes, a timeout, cancel, a lost link). */
@@ -1218,11 +1100,6 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.busy = false;
     this.cancelRequested = false;
   }
-}
-
-/** Whether a frame is the PN532's answer to command `code` (TFI D5, response code + 1). */
-function isAnswerTo(code: number, tfi: number, body: Uint8Array): boolean {
-  return tfi === PN532_TFI_D5_PN532_TO_HOST && body[0] === code + 1;
 }
 
 /**

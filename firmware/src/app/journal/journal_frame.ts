@@ -3,6 +3,7 @@
 import assert from 'node:assert';
 import { createHash, hash as hashOneShot } from 'node:crypto';
 
+import { hexUpper } from '../../../../assembly/host/hex_upper.js';
 import { crc32Ieee } from './crc32_ieee.js';
 
 export const FRAME_MAGIC_0 = 0x53; // 'S'
@@ -154,7 +155,5 @@ export function hashEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export function toHex(bytes: Uint8Array): string {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.toString('hex').toUpperCase();
-}
+/** Upper-case hex (the kernel host's encoder: one for the whole validator). */
+export const toHex = hexUpper;

@@ -84,27 +84,6 @@ const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex
  * 55 carries. `data` must be valid (terminalDataProblem); an invalid one is a programmer error.
  */
 export function terminalDataTlv(data: TerminalData, terminalId: string): Uint8Array {
-  const last = terminalTlvLast;
-  if (last !== null && last.data === data && last.terminalId === terminalId) {
-    return last.tlv.slice();
-  }
-  const tlv = terminalDataTlvBuild(data, terminalId);
-  terminalTlvLast = { data, terminalId, tlv: tlv.slice() };
-  return tlv;
-}
-
-/**
- * The last terminalDataTlv built: every tap asks for the same one (the validator's data and
- * the set's terminal ID), so it is checked and encoded once per change, not at each tap. Keyed
- * by the data object itself (a config is read-only) and the terminal ID; a copy is handed out.
- */
-let terminalTlvLast: {
-  readonly data: TerminalData;
-  readonly terminalId: string;
-  readonly tlv: Uint8Array;
-} | null = null;
-
-function terminalDataTlvBuild(data: TerminalData, terminalId: string): Uint8Array {
   const problem = terminalDataProblem(data);
   if (problem !== null) throw new RangeError(`terminal data: ${problem}`);
   return Buffer.concat([

@@ -1,8 +1,6 @@
 // Kernel records (torn snapshot, clearing TLV) turned into journal entries that hold no track
 // data, no cardholder name and no clear PAN (PCI DSS v4.0 req. 3.3-3.5), and back.
 
-import assert from 'node:assert';
-
 import {
   decodeTlv,
   findTlv,
@@ -66,68 +64,15 @@ export function cardKeyOf(
   return vault.cardKey(card.pan, card.psn, card.uidHex);
 }
 
-/**
- * BER-TLV of `objects` without the `refused` tags, at any depth (E1/E2 of a torn record), in
- * tlvEncode's form. Sized first, then written into one array: no part per object.
- */
+/** BER-TLV of `objects` without CARD_TAGS_NOT_STORED, at any depth (E1/E2 of a torn record). */
 function tlvWithout(objects: readonly TlvObject[], refused: readonly number[]): Uint8Array {
-  const out = new Uint8Array(tlvSizeWithout(objects, refused));
-  const end = tlvWriteWithout(out, 0, objects, refused);
-  assert.equal(end, out.length, 'TLV size');
-  return out;
-}
-
-/** Bytes of the tag and length fields tlvEncode writes for `tag` and a value of `length`. */
-function tlvHeadBytes(tag: number, length: number): number {
-  return (tag > 0xffff ? 3 : tag > 0xff ? 2 : 1) + (length < 0x80 ? 1 : length <= 0xff ? 2 : 3);
-}
-
-function tlvValueSizeWithout(object: TlvObject, refused: readonly number[]): number {
-  return object.children === null ? object.value.length : tlvSizeWithout(object.children, refused);
-}
-
-function tlvSizeWithout(objects: readonly TlvObject[], refused: readonly number[]): number {
-  let size = 0;
+  const parts: Uint8Array[] = [];
   for (const object of objects) {
     if (refused.includes(object.tag)) continue;
-    const length = tlvValueSizeWithout(object, refused);
-    size += tlvHeadBytes(object.tag, length) + length;
+    const value = object.children === null ? object.value : tlvWithout(object.children, refused);
+    parts.push(tlvEncode(object.tag, value));
   }
-  return size;
-}
-
-/** Writes what tlvSizeWithout counted at `at`; returns the end. */
-function tlvWriteWithout(
-  out: Uint8Array,
-  at: number,
-  objects: readonly TlvObject[],
-  refused: readonly number[],
-): number {
-  let p = at;
-  for (const object of objects) {
-    const tag = object.tag;
-    if (refused.includes(tag)) continue;
-    const length = tlvValueSizeWithout(object, refused);
-    if (tag > 0xffff) out[p++] = tag >>> 16;
-    if (tag > 0xff) out[p++] = tag >>> 8;
-    out[p++] = tag;
-    if (length >= 0x80) {
-      if (length > 0xff) {
-        out[p++] = 0x82;
-        out[p++] = length >>> 8;
-      } else {
-        out[p++] = 0x81;
-      }
-    }
-    out[p++] = length;
-    if (object.children === null) {
-      out.set(object.value, p);
-      p += length;
-    } else {
-      p = tlvWriteWithout(out, p, object.children, refused);
-    }
-  }
-  return p;
+  return Uint8Array.from(Buffer.concat(parts));
 }
 
 function bcdNumber(bytes: Uint8Array | null): number {

@@ -31,7 +31,7 @@ import {
 } from './validator_ports.js';
 import { TunionPsamKeeper } from './tunion_psam_keeper.js';
 import { daysBetween } from './validator_time.js';
-import { hexUpper } from '../../../../assembly/host/hex_upper.js';
+import { hexUpper as hexOf } from '../../../../assembly/host/hex_upper.js';
 
 /** Days before its end date from which every start logs that the PSAM must be replaced. */
 export const TUNION_PSAM_EXPIRY_WARN_DAYS = 30;
@@ -46,10 +46,6 @@ export type CardTransceive = (capdu: Uint8Array) => Promise<Uint8Array | null>;
  */
 export function tunionCardMasked(serialDigits: string): string {
   return serialDigits;
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return hexUpper(bytes);
 }
 
 function transitOf(ride: TunionRide): TransitScreen {
