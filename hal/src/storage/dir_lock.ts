@@ -1,6 +1,7 @@
 // Lock file of a data directory: one writer at a time (the validator or `shuaka journal ack`).
 
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
@@ -29,45 +30,100 @@ interface LockHolder {
 const heldHere = new Set<string>();
 
 /**
- * Takes the lock of `dirPath`: creates `journal.lock` exclusively (O_CREAT | O_EXCL) holding
- * this process's pid, boot id and start time. A lock whose process no longer runs (a validator
- * killed or a power cut) is stale: it is removed and taken once more. A pid alone does not
- * say the process runs: after a SIGKILL or a reboot the pid is reused, often by the restarted
- * validator itself, so a lock whose boot id or start time differs from the live pid's is
- * stale too. Errors: BUSY (a live process holds it; the detail names its pid), READER_IO.
+ * Takes the lock of `dirPath`: `journal.lock`, holding this process's pid, boot id and start
+ * time. A lock whose process no longer runs (a validator killed or a power cut) is stale: it
+ * is removed and taken once more. A pid alone does not say the process runs: after a SIGKILL
+ * or a reboot the pid is reused, often by the restarted validator itself, so a lock whose boot
+ * id or start time differs from the live pid's is stale too. Errors: BUSY (a live process
+ * holds it; the detail names its pid), READER_IO.
  */
 export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock>> {
   const path = join(dirPath, DIR_LOCK_NAME);
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(`${await lockLine(process.pid)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+  // A stale lock takes two more tries (break it, create), and a stale break lock one more.
+  for (let attempt = 0; attempt < 4; attempt += 1) {
+    const created = await createWhole(path);
+    if (!created.ok) return created;
+    if (created.value) {
       heldHere.add(resolve(path));
       return halOk({ path, release: () => dirLockRelease(path) });
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') {
-        return halErr(HalStatus.READER_IO, `lock ${path}: ${describe(error)}`);
-      }
     }
-    const holder = await lockHolder(path);
+    const text = await readText(path);
+    if (text === null) continue;
+    const holder = lockHolder(text);
     if (holder !== null && (await holderRuns(path, holder))) {
       return halErr(HalStatus.BUSY, `${path} is held by running process ${holder.pid}`);
     }
-    // Stale: its process is gone. Removing it races only with another taker doing the same,
-    // and the O_EXCL create above decides between them.
-    await unlink(path).catch(() => undefined);
+    const broken = await dirLockBreakStale(path, text);
+    if (!broken.ok) return broken;
   }
   return halErr(HalStatus.BUSY, `${path}: lock taken by another process meanwhile`);
 }
 
+/**
+ * Creates `path` holding this process's lock line, whole or not at all: the line is written
+ * and synced in a file of this process's own, then linked to `path` (link fails when `path`
+ * exists). An O_EXCL create followed by a write let another taker read the lock empty in
+ * between, judge it a torn stale lock and remove it: two holders (6 processes contending:
+ * ~30 overlaps in 60 rounds each). False when `path` exists. Errors: READER_IO.
+ */
+async function createWhole(path: string): Promise<HalResult<boolean>> {
+  const own = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const handle = await open(own, 'wx', 0o644);
+    try {
+      await handle.writeFile(`${await lockLine(process.pid)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(own, path);
+    return halOk(true);
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return halOk(false);
+    return halErr(HalStatus.READER_IO, `lock ${path}: ${describe(error)}`);
+  } finally {
+    await unlink(own).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes the lock at `path` if it still reads `staleText`. Takers that found it stale at the
+ * same time must not remove each other's new locks (one removes the stale lock and takes
+ * `path`, the next, still holding the old verdict, removes that new lock): removal is done by
+ * one taker at a time, under `journal.lock.break`, and only after reading the lock again
+ * under it. A break lock held by a process that no longer runs (killed inside these few
+ * milliseconds) is removed. Exported for its test (another taker's verdict, made before a
+ * new lock was taken, must not remove that lock). Errors: READER_IO.
+ */
+export async function dirLockBreakStale(path: string, staleText: string): Promise<HalResult<void>> {
+  const breakPath = `${path}.break`;
+  const took = await createWhole(breakPath);
+  if (!took.ok) return took;
+  if (!took.value) {
+    const text = await readText(breakPath);
+    const breaker = text === null ? null : lockHolder(text);
+    if (text !== null && (breaker === null || !(await holderRuns(breakPath, breaker)))) {
+      await unlink(breakPath).catch(() => undefined);
+    }
+    return halOk(undefined);
+  }
+  try {
+    if ((await readText(path)) === staleText) await unlink(path);
+    return halOk(undefined);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return halOk(undefined);
+    return halErr(HalStatus.READER_IO, `lock ${path}: ${describe(error)}`);
+  } finally {
+    await unlink(breakPath).catch(() => undefined);
+  }
+}
+
 async function dirLockRelease(path: string): Promise<void> {
   heldHere.delete(resolve(path));
-  if ((await lockHolder(path))?.pid === process.pid) await unlink(path).catch(() => undefined);
+  const text = await readText(path);
+  if (text !== null && lockHolder(text)?.pid === process.pid) {
+    await unlink(path).catch(() => undefined);
+  }
 }
 
 /**
@@ -112,16 +168,20 @@ async function processIdentity(
   }
 }
 
-/** The lock file's writer; null when unreadable or not a lock line (a torn lock file). */
-async function lockHolder(path: string): Promise<LockHolder | null> {
+/** A lock file's text; null when it is not there (or cannot be read). */
+async function readText(path: string): Promise<string | null> {
   try {
-    const text = (await readFile(path, 'utf8')).trim();
-    const match = /^([1-9][0-9]{0,9})(?: ([0-9a-f-]{36}) ([0-9]+))?$/.exec(text);
-    if (match === null) return null;
-    return { pid: Number(match[1]), bootId: match[2] ?? null, startTicks: match[3] ?? null };
+    return await readFile(path, 'utf8');
   } catch {
     return null;
   }
+}
+
+/** A lock file's writer; null when its text is not a lock line (a torn lock file). */
+function lockHolder(text: string): LockHolder | null {
+  const match = /^([1-9][0-9]{0,9})(?: ([0-9a-f-]{36}) ([0-9]+))?$/.exec(text.trim());
+  if (match === null) return null;
+  return { pid: Number(match[1]), bootId: match[2] ?? null, startTicks: match[3] ?? null };
 }
 
 /** Signal 0 tests for existence; EPERM means it exists under another user. */
