@@ -92,4 +92,29 @@ describe('GateLane', () => {
     expect(outcome.passed).toBe(0);
     expect(outcome.stopped).toMatchObject({ kind: 'fault', error: HalStatus.TIMEOUT });
   });
+
+  it('unlockAnswerLost_visitorWalksThrough_countedAsTheAdmission_noTailgating', async () => {
+    // The controller unlocked the lane but its answer was lost: the visitor in front passes.
+    const rig = laneRig();
+    const passedAt: number[] = [];
+    rig.port.faults.openAnswersLost = 1;
+    visitor(rig.clock, rig.controller, 200, 800);
+    const l = lane(rig, passedAt);
+    const outcome = await runOn(rig.clock, l.admit(1, 'entry'));
+    expect(outcome).toEqual({ passed: 1, tailgaters: 0, stopped: null });
+    expect(passedAt).toHaveLength(1);
+    expect(rig.controller.coils[0]).toBe(false);
+    expect(rig.controller.forcedPassages).toBe(0);
+    // The passage was this admission's: the idle check finds nobody who jumped over.
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, stop: null });
+  });
+
+  it('unlockAnswerLost_nobodyPasses_locksAfterNoPassTime_placeUnused', async () => {
+    const rig = laneRig();
+    rig.port.faults.openAnswersLost = 1;
+    const outcome = await runOn(rig.clock, lane(rig, []).admit(1, 'entry'));
+    expect(outcome).toEqual({ passed: 0, tailgaters: 0, stopped: { kind: 'no-pass' } });
+    expect(rig.controller.coils[0]).toBe(false);
+    expect(rig.clock.nowMs()).toBeGreaterThanOrEqual(GATE_LANE_CONFIG_DEFAULT.noPassCloseMs);
+  });
 });

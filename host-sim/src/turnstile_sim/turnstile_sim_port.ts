@@ -14,6 +14,11 @@ import type { TurnstileControllerSim } from './turnstile_controller_sim.js';
 export interface TurnstileSimPortFaults {
   /** The controller does not answer: each call costs `timeoutMs` and fails with TIMEOUT. */
   silent: boolean;
+  /**
+   * The next this many unlocks (`open`) reach the controller and are carried out, but their
+   * answers are lost on the line: each costs `timeoutMs` and fails with TIMEOUT.
+   */
+  openAnswersLost: number;
 }
 
 /** Options; every field explicit. */
@@ -27,7 +32,7 @@ export interface TurnstileSimPortOptions {
 
 /** The controller as a port; `opens` counts unlocks for checks. */
 export class TurnstileSimPort implements TurnstilePort {
-  readonly faults: TurnstileSimPortFaults = { silent: false };
+  readonly faults: TurnstileSimPortFaults = { silent: false, openAnswersLost: 0 };
   opens = 0;
 
   constructor(
@@ -36,10 +41,12 @@ export class TurnstileSimPort implements TurnstilePort {
   ) {}
 
   open(direction: TurnstileDirection): Promise<HalResult<void>> {
+    const lost = this.faults.openAnswersLost > 0 && !this.faults.silent;
+    if (lost) this.faults.openAnswersLost -= 1;
     return this.request(() => {
       this.opens += 1;
       this.controller.coils[direction === 'entry' ? 0 : 1] = true;
-    });
+    }, lost);
   }
 
   close(): Promise<HalResult<void>> {
@@ -70,9 +77,16 @@ export class TurnstileSimPort implements TurnstilePort {
     return undefined;
   }
 
-  private async request<T>(apply: () => T): Promise<HalResult<T>> {
+  /** One request; `answerLost`: carried out, then its answer is lost (TIMEOUT). */
+  private async request<T>(apply: () => T, answerLost = false): Promise<HalResult<T>> {
     if (this.faults.silent) {
       await this.options.clock.sleepMs(this.options.timeoutMs);
+      return halErr(HalStatus.TIMEOUT, 'modbus: Timed out');
+    }
+    if (answerLost) {
+      await this.options.clock.sleepMs(this.options.requestMs / 2);
+      apply();
+      await this.options.clock.sleepMs(this.options.timeoutMs - this.options.requestMs / 2);
       return halErr(HalStatus.TIMEOUT, 'modbus: Timed out');
     }
     await this.options.clock.sleepMs(this.options.requestMs);

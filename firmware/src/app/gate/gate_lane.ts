@@ -133,10 +133,14 @@ export class GateLane {
       tailgaters += gatePassesBetween(this.lastPassCount, before.value.passCount);
       this.lastPassCount = before.value.passCount;
       const opened = await this.turnstile.open(direction);
-      if (!opened.ok) {
+      if (!opened.ok && !mayHaveActed(opened.error)) {
         await this.turnstile.close();
         return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(opened) } };
       }
+      // An unlock whose answer was lost or garbled may have been carried out: the visitor in
+      // front, shown "admit", walks through. Watched as an unlock, that passage is this
+      // admission's; taken for a fault, it was counted as tailgating at the next idle check
+      // and the place left unused, to be given again (two people on one payment).
       const watched = await this.watch(before.value.passCount);
       const closed = await this.turnstile.close();
       if (watched.kind === 'stop') return { passed, tailgaters, stopped: watched.stop };
@@ -200,6 +204,15 @@ export class GateLane {
     }
     return { kind: 'stop', stop: { kind: 'no-pass' } };
   }
+}
+
+/**
+ * Whether a request that failed with `error` may still have been carried out by the
+ * controller: the request went out and only its answer is missing (TIMEOUT) or damaged
+ * (TRANSMISSION). A refused request (PROTOCOL), a busy port or a lost device did nothing.
+ */
+function mayHaveActed(error: HalStatus): boolean {
+  return error === HalStatus.TIMEOUT || error === HalStatus.TRANSMISSION;
 }
 
 function faultOf(result: { error: HalStatus; detail: string }): {
