@@ -81,8 +81,12 @@ export function parseWebOptions(argv: string[]): WebOptions | 'help' | string {
     if (board !== 'bus' && board !== 'gate') {
       throw new RangeError(`--board must be bus or gate, got '${board}'`);
     }
-    const speed = v.speed === undefined ? 1 : Number(v.speed);
-    if (!(speed >= 0.1 && speed <= 10)) throw new RangeError(`--speed must be in 0.1..10`);
+    // A decimal number only: Number() also takes "0x5", "1e0" and " 2 ".
+    const speed = v.speed === undefined ? 1
+      : /^[0-9]{1,2}(?:\.[0-9]{1,3})?$/.test(v.speed) ? Number(v.speed) : NaN;
+    if (!(speed >= 0.1 && speed <= 10)) {
+      throw new RangeError(`--speed must be a decimal number in 0.1..10, got '${v.speed ?? ''}'`);
+    }
     const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
     if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
       throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);

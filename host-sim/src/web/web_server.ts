@@ -37,6 +37,13 @@ const MESSAGE_BYTES_MAX = 4_096;
  */
 const SEND_BACKLOG_BYTES_MAX = 4 << 20;
 
+/**
+ * Bound on pages connected at once: each gets every state (a few KB a tick), so clients
+ * without end would grow the process and its work without end. A few operators' tabs are
+ * far below it; one more is refused with 503 until one closes.
+ */
+export const WEB_CLIENTS_MAX = 32;
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -76,19 +83,27 @@ function decodedPath(req: IncomingMessage): string | null {
   }
 }
 
-/** Serves one file of `assetsDir`; anything outside it, absent or unreadable is a 404. */
+/**
+ * Serves one file of `assetsDir` to GET (HEAD: its headers); anything outside it, absent or
+ * unreadable is a 404; another method is a 405 naming those two (RFC 9110 15.5.6).
+ */
 async function serveAsset(assetsDir: string, req: IncomingMessage, res: ServerResponse) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' })
+      .end('method not allowed\n');
+    return;
+  }
   const decoded = decodedPath(req);
   const file = decoded === null ? '' : join(assetsDir, normalize(decoded));
   const type = CONTENT_TYPES[extname(file)];
-  if (req.method !== 'GET' || type === undefined || !file.startsWith(`${assetsDir}${sep}`)) {
+  if (type === undefined || !file.startsWith(`${assetsDir}${sep}`)) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
   try {
     const body = await readFile(file);
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...PAGE_HEADERS })
-      .end(body);
+      .end(req.method === 'HEAD' ? undefined : body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
@@ -171,8 +186,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const port = await listen(server, options.host, options.port);
   const sockets = new WebSocketServer({
     server, path: '/ws', maxPayload: MESSAGE_BYTES_MAX,
-    verifyClient: ({ req }: { req: IncomingMessage }) =>
-      hostAllowed(req.headers.host, options.host) && sameOrigin(req),
+    verifyClient: ({ req }: { req: IncomingMessage },
+      done: (ok: boolean, code?: number, message?: string) => void) => {
+      if (!hostAllowed(req.headers.host, options.host) || !sameOrigin(req)) done(false, 401);
+      else if (sockets.clients.size >= WEB_CLIENTS_MAX) done(false, 503, 'too many pages open');
+      else done(true);
+    },
   });
   const lastState = new Map<string, string>();
   const send = (socket: WebSocket, message: ServerMessage): void => {

@@ -14,7 +14,7 @@ import { ClockSim } from '../../src/clock_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../../src/display_sim/sysfs_tree_sim.js';
 import { IndicatorRecorder } from '../../src/web/indicator_recorder.js';
 import { parseWebOptions, startWebFace, webAssetsDir } from '../../src/web/web_cli.js';
-import type { WebServer } from '../../src/web/web_server.js';
+import { WEB_CLIENTS_MAX, type WebServer } from '../../src/web/web_server.js';
 import { BIN, ROOT } from './web_process.js';
 
 type Message = Record<string, unknown>;
@@ -93,6 +93,13 @@ describe('sim --web options', () => {
     expect(parseWebOptions(['--web', '--fleet', '9'])).toMatch(/--fleet must be/);
     expect(parseWebOptions(['--web', '--riders', '3'])).toMatch(/riders/);
     expect(parseWebOptions(['--web', '--speed', '0'])).toMatch(/--speed/);
+    // Number() takes these; a flag of a decimal number must not.
+    for (const speed of ['0x5', '1e0', ' 2', '2.', '.5', 'Infinity']) {
+      expect(parseWebOptions(['--web', '--speed', speed]), speed)
+        .toBe(`--speed must be a decimal number in 0.1..10, got '${speed}'`);
+    }
+    expect(parseWebOptions(['--web', '--speed', '2.5'])).toMatchObject({ speed: 2.5 });
+    expect(parseWebOptions(['--web', '--speed', '0.1'])).toMatchObject({ speed: 0.1 });
     expect(parseWebOptions(['--web'])).toMatchObject({ host: '127.0.0.1', port: 8532 });
   });
 
@@ -133,6 +140,57 @@ describe('web server', () => {
     expect(await index.text()).toBe(readFileSync(join(webAssetsDir(), 'index.html'), 'utf8'));
     for (const path of ['%2e%2e/package.json', '..%2f..%2fpackage.json', 'nope.js', 'x.exe']) {
       expect((await fetch(`${server.url}${path}`)).status).toBe(404);
+    }
+  });
+
+  it('aMethodOtherThanGetOrHead_is405_headGetsTheHeadersOnly', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const answer = await fetch(server.url, { method });
+      expect(answer.status, method).toBe(405);
+      expect(answer.headers.get('allow')).toBe('GET, HEAD');
+    }
+    const head = await fetch(server.url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${server.url}nope.js`, { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('pagesBeyondTheBound_areRefused503_untilOneCloses', async () => {
+    const url = `${server.url.replace('http', 'ws')}ws`;
+    const connect = (): Promise<{ socket: WebSocket; answer: string }> => new Promise((resolve) => {
+      const socket = new WebSocket(url);
+      socket.on('unexpected-response', (_req, res) => resolve({ socket,
+        answer: String(res.statusCode) }));
+      socket.on('open', () => resolve({ socket, answer: 'open' }));
+      socket.on('error', () => undefined);
+    });
+    // The suite's own client is one of them.
+    await client.until((m) => m['type'] === 'hello');
+    const opened: WebSocket[] = [];
+    try {
+      for (let i = 1; i < WEB_CLIENTS_MAX; i += 1) {
+        const { socket, answer } = await connect();
+        opened.push(socket);
+        expect(answer, `page ${i + 1}`).toBe('open');
+      }
+      const over = await connect();
+      expect(over.answer).toBe('503');
+      const first = opened.shift();
+      await new Promise((resolve) => {
+        first?.on('close', resolve);
+        first?.close();
+      });
+      // The server sees the close a moment after the client does.
+      let again = await connect();
+      for (let tries = 0; again.answer !== 'open' && tries < 50; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        again = await connect();
+      }
+      expect(again.answer).toBe('open');
+      opened.push(again.socket);
+    } finally {
+      for (const socket of opened) socket.close();
     }
   });
 
