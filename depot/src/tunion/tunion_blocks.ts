@@ -77,7 +77,8 @@ export function tunionBlockedValidate(
   if (entry.kind !== 'tunion_blocked')
     throw new BatchError('bad-batch', `${path}.type`, 'not a T-Union block');
   if (entry.terminalId !== terminalId)
-    throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');
+    throw new BatchError('terminal-mismatch', `${path}.terminalId`,
+      'not the certificate\'s terminal');
   tunionDateTimeCheck(entry.dateTimeDigits, `${path}.dateTimeDigits`);
   if (entry.pendingSeq !== null && entry.pendingSeq >= base.seq)
     throw new BatchError('bad-batch', `${path}.pendingSeq`, 'must precede the record');

@@ -88,7 +88,8 @@ export function tunionLineValidate(
   tunionDateTimeCheck(entry.purchase.dateTimeDigits, `${path}.purchase.dateTimeDigits`);
   if (entry.kind === 'tunion_final') {
     if (entry.terminalId !== terminalId)
-      throw new BatchError('bad-batch', `${path}.terminalId`, 'not the batch\'s terminal');
+      throw new BatchError('terminal-mismatch', `${path}.terminalId`,
+      'not the certificate\'s terminal');
     if (entry.greySeq !== null && entry.greySeq >= base.seq)
       throw new BatchError('bad-batch', `${path}.greySeq`, 'must precede the record');
   }

@@ -106,7 +106,7 @@ describe('T-Union lines at the depot', () => {
       try {
         batchValidate(batch([lines[0], line]), 'BUS00001');
       } catch (error) {
-        if (error instanceof BatchError) return error.message;
+        if (error instanceof BatchError) return `${error.code} ${error.message}`;
         throw error;
       }
       return 'accepted';
@@ -114,7 +114,9 @@ describe('T-Union lines at the depot', () => {
     const good = lines[1] ?? {};
     expect(bad(good)).toBe('accepted');
     expect(bad({ ...good, tacHex: 'ABC' })).toMatch(/tacHex/);
-    expect(bad({ ...good, terminalId: 'BUS00002' })).toMatch(/terminalId/);
+    // Another terminal's line: 403 terminal-mismatch, as for a clearing line (not 400).
+    expect(bad({ ...good, terminalId: 'BUS00002' }))
+      .toBe('terminal-mismatch records[1].terminalId: not the certificate\'s terminal');
     expect(bad({ ...good, greySeq: 2 })).toMatch(/greySeq/);
     expect(bad({ ...good, kernelRecordHex: '00' })).toMatch(/kernelRecordHex/);
     expect(bad({ ...good, card: { ...(good['card'] as object), serialDigits: '123' } }))
@@ -358,7 +360,7 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
       try {
         batchValidate(batch([line], Number(line['seq'])), 'BUS00001');
       } catch (error) {
-        if (error instanceof BatchError) return error.message;
+        if (error instanceof BatchError) return `${error.code} ${error.message}`;
         throw error;
       }
       return 'accepted';
@@ -380,7 +382,9 @@ describe.each(dbs.list)('T-Union block lines at the depot on $name', (engine) =>
       .toMatch(/pendingSeq: not-sent completes no pending record/);
     expect(bad({ ...good, blockSwHex: '6988' })).toMatch(/blockSwHex/);
     expect(bad({ ...good, blockOutcome: 'maybe' })).toMatch(/blockOutcome/);
-    expect(bad({ ...good, terminalId: 'BUS00002' })).toMatch(/terminalId/);
+    // Another terminal's line: 403 terminal-mismatch, as for a clearing line (not 400).
+    expect(bad({ ...good, terminalId: 'BUS00002' }))
+      .toBe('terminal-mismatch records[0].terminalId: not the certificate\'s terminal');
     expect(bad({ ...good, atc: 3 })).toMatch(/atc: unexpected field/);
     const { paramsVersion: _gone, ...missing } = good;
     expect(bad(missing)).toMatch(/paramsVersion: missing/);
