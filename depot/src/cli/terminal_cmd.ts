@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js';
 import {
-  certSha256, terminalAdd, terminalList, terminalRevoke, TerminalRegistryError,
+  terminalAdd, terminalCertSha256, terminalList, terminalRevoke, TerminalRegistryError,
   TERMINAL_ID_PATTERN,
 } from '../ingest/terminal_registry.js';
 import { storedThroughSeq } from '../ingest/seq_conflict.js';
@@ -22,7 +22,8 @@ export const TERMINAL_USAGE = `usage:
   shuaka depot terminal revoke --db DB --id ID
   shuaka depot terminal list --db DB        (JSON lines; heldThroughSeq: the highest seq
       the depot holds for the terminal, 0 when none)
-exit: 0 done, 1 refused (id or certificate taken, unknown id, openssl), 2 usage, 10 database`;
+exit: 0 done, 1 refused (id or certificate taken, unknown id, a certificate expired, not yet
+  valid or a CA's, openssl), 2 usage, 10 database`;
 
 /** Runs `shuaka depot terminal ...`. */
 export async function runTerminalCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -51,8 +52,10 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
       io.out(`terminal ${id ?? ''} revoked`);
     } else {
       const cert = certFor(args.values, id ?? '');
-      await terminalAdd(db, { terminalId: id ?? '', certSha256: certSha256(cert.pem),
-        routeId: args.values['route'] ?? null, nowMs: Date.now() });
+      const nowMs = Date.now();
+      const certSha256 = terminalCertSha256(cert.pem, nowMs);
+      await terminalAdd(db, { terminalId: id ?? '', certSha256,
+        routeId: args.values['route'] ?? null, nowMs });
       io.out(`terminal ${id ?? ''} registered${cert.path === null ? ''
         : `: key and certificate in ${cert.path}`}`);
     }

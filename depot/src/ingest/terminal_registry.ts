@@ -47,6 +47,31 @@ export function certSha256(pem: string | Buffer): string {
   }
 }
 
+/**
+ * SHA-256 of a terminal's client certificate (as certSha256), once it is one a terminal can
+ * connect with at `nowMs`: inside its validity dates (the TLS handshake refuses it outside
+ * them, so registering it would only look done) and not a CA certificate. Throws bad-cert.
+ */
+export function terminalCertSha256(pem: string | Buffer, nowMs: number): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (error) {
+    throw new TerminalRegistryError('bad-cert', `not a PEM certificate: ${String(error)}`);
+  }
+  if (Date.parse(cert.validTo) <= nowMs) {
+    throw new TerminalRegistryError('bad-cert', `the certificate expired on ${cert.validTo}`);
+  }
+  if (Date.parse(cert.validFrom) > nowMs) {
+    throw new TerminalRegistryError('bad-cert',
+      `the certificate is not valid before ${cert.validFrom}`);
+  }
+  if (cert.ca) {
+    throw new TerminalRegistryError('bad-cert', 'a CA certificate, not a terminal\'s');
+  }
+  return cert.fingerprint256.replaceAll(':', '').toLowerCase();
+}
+
 function rowOf(row: Readonly<Record<string, unknown>>): TerminalRow {
   return {
     terminalId: String(row['terminal_id']),

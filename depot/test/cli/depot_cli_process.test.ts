@@ -114,6 +114,46 @@ describe('shuaka depot (process)', () => {
     expect(list.stdout.trim().split('\n')).toHaveLength(1);
   });
 
+  it('terminalAdd_refusesACertificateNoTerminalCanConnectWith_expiredNotYetValidOrACas', () => {
+    // Certificates with chosen dates: `openssl ca` is the command that sets them.
+    const work = join(temp, 'dated');
+    mkdirSync(work);
+    writeFileSync(join(work, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\n'
+      + 'new_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\n'
+      + 'commonName=supplied\n');
+    writeFileSync(join(work, 'index.txt'), '');
+    writeFileSync(join(work, 'serial'), '01\n');
+    const dated = (name: string, start: string, end: string): string => {
+      const openssl = (...args: string[]) => {
+        const r = spawnSync('openssl', args, { cwd: work, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      openssl('ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', `${name}.key`,
+        '-in', `${name}.csr`, '-startdate', start, '-enddate', end, '-out', `${name}.pem`);
+      return join(work, `${name}.pem`);
+    };
+    const before = shuaka('terminal', 'list', '--db', db).stdout;
+    const cases = [
+      [dated('old', '20200101000000Z', '20210101000000Z'),
+        'the certificate expired on Jan  1 00:00:00 2021 GMT'],
+      [dated('early', '20990101000000Z', '21000101000000Z'),
+        'the certificate is not valid before Jan  1 00:00:00 2099 GMT'],
+      [join(dir, 'ca.pem'), 'a CA certificate, not a terminal\'s'],
+    ] as const;
+    for (const [cert, why] of cases) {
+      const refused = shuaka('terminal', 'add', '--db', db, '--id', 'OLD00001', '--cert', cert);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr.trim()).toBe(`shuaka depot terminal add: ${why}`);
+    }
+    expect(shuaka('terminal', 'list', '--db', db).stdout).toBe(before);
+    // Within its dates, the same kind of certificate is taken.
+    const current = dated('now', '20200101000000Z', '20991231000000Z');
+    const added = shuaka('terminal', 'add', '--db', db, '--id', 'NOW00001', '--cert', current);
+    expect(added.status, added.stderr).toBe(0);
+  });
+
   it('init_keepsTheFleetDenyKeyAlreadyThere_andRefusesAnOpenOne', () => {
     const kept = join(temp, 'kept');
     mkdirSync(kept);
