@@ -3,6 +3,7 @@
 // owed (open debts), duplicates, voided taps and uncertain taps. The business day is the terminal's
 // transaction date (9A), so a late upload lands on the day the rider travelled.
 
+import { ACQUIRER_MTI } from '../acquirer/acquirer_messages.js';
 import type { DepotDb, DepotValue } from '../store/depot_db.js';
 
 export interface SettlementRow {
@@ -30,6 +31,12 @@ export interface SettlementRow {
   /** Taps voided at the depot (`shuaka depot tap void`): no longer fares, nor counted. */
   readonly voidedTaps: number;
   readonly voidedMinor: number;
+  /**
+   * Of the voided taps, those whose reversal the acquirer refused: the rider is still charged
+   * for them and is owed a refund by hand (`depot settle`'s reversalsRefused, per day).
+   */
+  readonly reversalRefusedTaps: number;
+  readonly reversalRefusedMinor: number;
   /** Torn and still-open pending taps (uncertain debits). */
   readonly uncertain: number;
 }
@@ -37,12 +44,15 @@ export interface SettlementRow {
 export const SETTLEMENT_COLUMNS = ['day', 'route_id', 'terminal_id', 'currency_code', 'taps',
   'amount_minor', 'authorised_taps', 'authorised_minor', 'declined_taps', 'declined_minor',
   'outstanding_taps', 'outstanding_minor', 'debt_open_minor', 'duplicates', 'uncertain',
-  'voided_taps', 'voided_minor'];
+  'voided_taps', 'voided_minor', 'reversal_refused_taps', 'reversal_refused_minor'];
 
 // A voided tap was counted before its void; it is neither authorised, declined nor owed now,
 // so counting it would leave taps and amount above the sum of those three.
 const COUNTED = "t.type = 'clearing' AND t.state NOT IN ('duplicate', 'voided')";
 const VOIDED = "t.type = 'clearing' AND t.state = 'voided'";
+const REVERSAL_REFUSED = `${VOIDED} AND EXISTS (SELECT 1 FROM acquirer_messages m
+  WHERE m.tap_id = t.id AND m.mti = '${ACQUIRER_MTI.reversal}' AND m.state = 'answered'
+    AND m.response_code <> '00')`;
 const sumIf = (cond: string, value = '1'): string =>
   `SUM(CASE WHEN ${cond} THEN ${value} ELSE 0 END)`;
 
@@ -74,7 +84,9 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
       ${sumIf("t.state = 'duplicate'")} AS duplicates,
       ${sumIf("t.type IN ('torn', 'pending_open')")} AS uncertain,
       ${sumIf(VOIDED)} AS voided_taps,
-      ${sumIf(VOIDED, 't.amount_minor')} AS voided_minor
+      ${sumIf(VOIDED, 't.amount_minor')} AS voided_minor,
+      ${sumIf(REVERSAL_REFUSED)} AS reversal_refused_taps,
+      ${sumIf(REVERSAL_REFUSED, 't.amount_minor')} AS reversal_refused_minor
     FROM taps t
     LEFT JOIN (SELECT tap_id, SUM(amount_minor) AS open_minor FROM debts
       WHERE state = 'open' GROUP BY tap_id) d ON d.tap_id = t.id
@@ -96,6 +108,8 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
     debtOpenMinor: Number(r['debt_open_minor']),
     duplicates: Number(r['duplicates']), uncertain: Number(r['uncertain']),
     voidedTaps: Number(r['voided_taps']), voidedMinor: Number(r['voided_minor']),
+    reversalRefusedTaps: Number(r['reversal_refused_taps']),
+    reversalRefusedMinor: Number(r['reversal_refused_minor']),
   }));
 }
 
@@ -104,7 +118,7 @@ export function settlementCells(row: SettlementRow): (string | number)[] {
   return [row.day, row.routeId, row.terminalId, row.currencyCode, row.taps, row.amountMinor,
     row.authorisedTaps, row.authorisedMinor, row.declinedTaps, row.declinedMinor,
     row.outstandingTaps, row.outstandingMinor, row.debtOpenMinor, row.duplicates, row.uncertain,
-    row.voidedTaps, row.voidedMinor];
+    row.voidedTaps, row.voidedMinor, row.reversalRefusedTaps, row.reversalRefusedMinor];
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */

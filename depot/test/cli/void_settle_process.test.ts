@@ -156,6 +156,15 @@ describe(`depot tap void against settle, as processes (seed ${SEED})`, () => {
     const rows = await sql(db, `SELECT response_code FROM acquirer_messages WHERE mti = '0400'
       ORDER BY id`);
     expect(rows.map((r) => r['response_code'])).toEqual(['00', '25']);
+    // The report shows both voided, and the one still charged as a refund to make by hand.
+    const report = shuaka('depot', 'report', '--db', db, '--format', 'csv');
+    ok(report);
+    const [head, ...lines] = report.out.trim().split(/\r?\n/).map((line) => line.split(','));
+    const sum = (column: string): number => lines.reduce(
+      (total, line) => total + Number(line[head?.indexOf(column) ?? -1]), 0);
+    const amountOfB = await sql(db, `SELECT amount_minor FROM taps WHERE id = ${Number(b)}`);
+    expect([sum('voided_taps'), sum('reversal_refused_taps'), sum('reversal_refused_minor')])
+      .toEqual([2, 1, Number(amountOfB[0]?.['amount_minor'])]);
   }, 120_000);
 
   // A declined tap voided after its card's debt was repaid (at a counter, or by a recovery):

@@ -38,6 +38,8 @@ function prng(seed: number): () => number {
 interface Tap {
   id: number; terminal: string; route: string; date: string; type: string; state: string;
   amount: number; debt: number;
+  /** Its reversal (0400) message: none, pending, approved (00) or refused (25). */
+  reversal: 'none' | 'pending' | '00' | '25';
 }
 
 function makeTaps(seed: number): Tap[] {
@@ -50,7 +52,10 @@ function makeTaps(seed: number): Tap[] {
     return { id: i + 1, terminal: pick(['SIM00001', 'SIM00002', 'SIM00003']),
       route: pick(['R1', 'R12']), date: pick(['261130', '261201', '261202']), type, state,
       amount: 100 + Math.floor(rand() * 400),
-      debt: state === 'declined' && rand() < 0.7 ? 1 : 0 };
+      debt: state === 'declined' && rand() < 0.7 ? 1 : 0,
+      // Mostly the voided taps', and a few others' (which a refusal must not count).
+      reversal: rand() < (state === 'voided' ? 0.8 : 0.1)
+        ? pick(['pending', '00', '25'] as const) : 'none' };
   });
 }
 
@@ -61,6 +66,11 @@ async function insert(db: DepotDb, taps: readonly Tap[]): Promise<void> {
         amount_minor, currency_code, transaction_date, record_json, state, received_at_ms)
         VALUES ($1, $2, $1, $3, 0, $4, $5, 156, $6, '{}', $7, 0)`,
       [t.id, t.terminal, t.type, t.route, t.amount, t.date, t.state]);
+      if (t.reversal !== 'none')
+        await tx.run(`INSERT INTO acquirer_messages (tap_id, aggregate_key, mti, amount_minor,
+          response_code, state) VALUES ($1, 'rev:0', '0400', $2, $3, $4)`,
+        [t.id, t.amount, t.reversal === 'pending' ? null : t.reversal,
+          t.reversal === 'pending' ? 'pending' : 'answered']);
       // Each its own card: a card has one open debt at most (migration 2).
       if (t.debt === 1)
         await tx.run(`INSERT INTO debts (pan_token, psn, amount_minor, tap_id, state,
@@ -78,7 +88,7 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
     const iso = `20${t.date.slice(0, 2)}-${t.date.slice(2, 4)}-${t.date.slice(4)}`;
     if (day !== null && iso !== day) continue;
     const key = `${iso},${t.route},${t.terminal},156`;
-    const g = groups.get(key) ?? Array<number>(13).fill(0);
+    const g = groups.get(key) ?? Array<number>(15).fill(0);
     // A voided tap is no fare any more: neither counted nor authorised, declined or owed.
     const counted = t.type === 'clearing' && t.state !== 'duplicate' && t.state !== 'voided';
     const add = (i: number, v: number): void => { g[i] = (g[i] ?? 0) + v; };
@@ -92,6 +102,10 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
     if (t.state === 'duplicate') add(9, 1);
     if (t.type !== 'clearing') add(10, 1);
     if (t.type === 'clearing' && t.state === 'voided') { add(11, 1); add(12, t.amount); }
+    // Voided, and the acquirer refused to give the fare back: a refund to make by hand.
+    if (t.type === 'clearing' && t.state === 'voided' && t.reversal === '25') {
+      add(13, 1); add(14, t.amount);
+    }
     groups.set(key, g);
   }
   return groups;
