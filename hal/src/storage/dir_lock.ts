@@ -102,7 +102,10 @@ export async function dirLockBreakStale(path: string, staleText: string): Promis
   if (!took.value) {
     const text = await readText(breakPath);
     const breaker = text === null ? null : lockHolder(text);
-    if (text !== null && (breaker === null || !(await holderRuns(breakPath, breaker)))) {
+    // This very process breaking it (another call under way) is not an earlier life's.
+    const ours = text === `${await lockLine(process.pid)}\n`;
+    if (text !== null && !ours
+      && (breaker === null || !(await holderRuns(breakPath, breaker)))) {
       await unlink(breakPath).catch(() => undefined);
     }
     return halOk(undefined);
