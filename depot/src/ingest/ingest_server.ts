@@ -4,6 +4,7 @@
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FieldError } from '../../../firmware/src/app/params/json_fields.js';
 import type { DepotDb } from '../store/depot_db.js';
@@ -30,6 +31,10 @@ export interface IngestServerOptions {
   readonly bodyBytesMax?: number;
   /** A connection silent this long is closed (default SOCKET_IDLE_MS). */
   readonly socketIdleMs?: number;
+  /** A TLS handshake not done in this time is cut (default HANDSHAKE_MS). */
+  readonly handshakeMs?: number;
+  /** Handshakes under way from one address at most (default HANDSHAKES_PER_ADDRESS_MAX). */
+  readonly handshakesPerAddressMax?: number;
   /** close() waits this long for requests in flight, then cuts them (default CLOSE_GRACE_MS). */
   readonly closeGraceMs?: number;
   /**
@@ -73,6 +78,7 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
+    handshakeTimeout: options.handshakeMs ?? HANDSHAKE_MS,
   }, (request, response) => {
     const work = handle(options, request, response);
     inFlight.add(work);
@@ -83,6 +89,8 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
   // whole request 5 min): one that completed its handshake and sends nothing stayed open for
   // ever, and any terminal's certificate could hold the depot's descriptors that way.
   server.setTimeout(options.socketIdleMs ?? SOCKET_IDLE_MS);
+  handshakesBounded(server, options.handshakesPerAddressMax ?? HANDSHAKES_PER_ADDRESS_MAX,
+    options.log);
   // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
   // expired, or comes from another CA, fails every contact and the depot's log says nothing.
   // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
@@ -109,6 +117,62 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
 
 /** Silence after which a connection is closed: far above a store's time, or a 2G link's. */
 export const SOCKET_IDLE_MS = 120_000;
+/**
+ * A TLS handshake takes a few round trips: a second or two on a 2G link. Node's default (120
+ * s) let anyone who can reach the port, with no certificate at all, hold a descriptor two
+ * minutes per TCP connection that never sends a ClientHello.
+ */
+export const HANDSHAKE_MS = 20_000;
+/**
+ * Handshakes under way from one address: a bus fleet behind a carrier's NAT shares a few
+ * addresses, but its validators handshake briefly and rarely at the same instant. More at once
+ * from one address is a flood; the connections beyond it are closed at once, and logged once
+ * per flood (when the count first passes the bound).
+ */
+export const HANDSHAKES_PER_ADDRESS_MAX = 64;
+
+/**
+ * Closes connections beyond `max` handshakes under way from one remote address. A handshake
+ * ends when its TLS session is up ('secureConnection', matched by address and port) or its
+ * connection closes (refused, timed out, gone).
+ */
+function handshakesBounded(server: Server, max: number, log?: (line: string) => void): void {
+  const perAddress = new Map<string, number>();
+  const underWay = new Map<string, () => void>();
+  const flooding = new Set<string>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '?';
+    const count = perAddress.get(address) ?? 0;
+    if (count >= max) {
+      if (!flooding.has(address)) {
+        flooding.add(address);
+        log?.(`TLS ${address} -> refused: over ${max} handshakes at once from one address`);
+      }
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, count + 1);
+    const key = `${address}|${socket.remotePort ?? 0}`;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      underWay.delete(key);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) {
+        perAddress.set(address, left);
+      } else {
+        perAddress.delete(address);
+        flooding.delete(address);
+      }
+    };
+    underWay.set(key, end);
+    socket.once('close', end);
+  });
+  server.on('secureConnection', (tls: TLSSocket) => {
+    underWay.get(`${tls.remoteAddress ?? '?'}|${tls.remotePort ?? 0}`)?.();
+  });
+}
 /** How long a stop lets requests in flight finish before it cuts their connections. */
 export const CLOSE_GRACE_MS = 10_000;
 

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +190,73 @@ describe('depot serve against hostile peers (process)', () => {
       await store.close();
     }
   });
+
+  it('connectionThatNeverHandshakes_isCutAfterTheHandshakeTime_andLogged', async () => {
+    const store = await openDepotDb(join(temp, 'handshake.sqlite'), WALL_MS);
+    const lines: string[] = [];
+    const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
+      nowMs: () => WALL_MS, handshakeMs: 300, log: (line) => lines.push(line),
+      tls: { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir,
+        'server.pem')), ca } });
+    try {
+      const port = await server.listen(0, '127.0.0.1');
+      const started = Date.now();
+      // TCP only, no ClientHello: nothing a certificate check could refuse.
+      const silent = netConnect(port, '127.0.0.1');
+      silent.on('error', () => undefined);
+      await new Promise((resolve) => silent.on('close', resolve));
+      // Node's default held it 120 s.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // (The address is gone once Node destroyed the socket.)
+      expect(lines.join('\n')).toMatch(/TLS \S+ -> handshake refused: ERR_TLS_HANDSHAKE_TIMEOUT/);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+
+  it('handshakesBeyondTheBoundFromOneAddress_areClosedAtOnce_theTerminalServedAfter',
+    async () => {
+      const store = await openDepotDb(join(temp, 'flood.sqlite'), WALL_MS);
+      const lines: string[] = [];
+      const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
+        nowMs: () => WALL_MS, handshakesPerAddressMax: 4, log: (line) => lines.push(line),
+        tls: { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir,
+          'server.pem')), ca } });
+      const held: ReturnType<typeof netConnect>[] = [];
+      try {
+        const port = await server.listen(0, '127.0.0.1');
+        const closedWithin = (socket: ReturnType<typeof netConnect>, ms: number) =>
+          new Promise<boolean>((resolve) => {
+            socket.on('error', () => undefined);
+            socket.on('close', () => resolve(true));
+            setTimeout(() => resolve(false), ms);
+          });
+        for (let i = 0; i < 4; i += 1) {
+          const socket = netConnect(port, '127.0.0.1');
+          await new Promise((resolve) => socket.on('connect', resolve));
+          held.push(socket);
+        }
+        // Four silent handshakes are kept; the fifth from the same address is closed at once.
+        expect(await closedWithin(netConnect(port, '127.0.0.1'), 1_000)).toBe(true);
+        expect(await Promise.all(held.map((socket) => closedWithin(socket, 50))))
+          .toEqual([false, false, false, false]);
+        expect(lines.filter((l) => l.includes('over 4 handshakes'))).toHaveLength(1);
+        for (const socket of held) socket.destroy();
+        // Once they are gone, a terminal gets its session from that address again (and an
+        // answer: this store has no terminal registered, 403 terminal-unknown).
+        let answer = await call(port, ca, client, 'GET', '/v1/params?have=0').catch(() => null);
+        for (let tries = 0; answer === null && tries < 50; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          answer = await call(port, ca, client, 'GET', '/v1/params?have=0').catch(() => null);
+        }
+        expect(answer).toMatchObject({ status: 403, json: { error: 'terminal-unknown' } });
+      } finally {
+        for (const socket of held) socket.destroy();
+        await server.close();
+        await store.close();
+      }
+    });
 
   it('paramsSetDamagedInTheStore_is503_andTheLogSaysWhich', async () => {
     const file = new Database(db);
