@@ -161,8 +161,11 @@ describe('shuaka params', () => {
       [], ['nope'], ['sign', 'dir'], ['verify', '--pub'], ['keygen', '--out', 'x', '--bogus', 'y'],
       ['sign', '--key', 'k', '--version', 'x', 'd'], ['denylist-build', 'one'],
     ];
-    // A bad flag is named first, in our words; the usage follows.
+    // What is wrong is named first, in our words; the usage follows.
     const named: Record<string, string> = {
+      '': 'params: a command is required\nUsage:',
+      'nope': "params: unknown command 'nope'\nUsage:",
+      'denylist-build one': 'params denylist-build: --deny-key is required\nUsage:',
       'verify --pub': '--pub needs a value, got nothing\nUsage:',
       'keygen --out x --bogus y': "unknown flag '--bogus'\nUsage:",
       'sign dir': 'params sign: --key KEY.pem is required\nUsage:',
@@ -172,7 +175,43 @@ describe('shuaka params', () => {
     for (const argv of cases) {
       const result = await run('params', argv);
       expect(result.code, argv.join(' ')).toBe(2);
-      expect(result.err.join('\n')).toMatch(new RegExp(`^${named[argv.join(' ')] ?? 'Usage:'}`));
+      const why = named[argv.join(' ')];
+      expect(why, argv.join(' ')).toBeDefined();
+      expect(result.err.join('\n')).toMatch(new RegExp(`^${why ?? ''}`));
+    }
+  });
+
+  it('argumentsMissingOrTooMany_areNamed_beforeTheUsage', async () => {
+    const cases: [string[], string][] = [
+      [['verify', 'dir'], 'params verify: --pub is required'],
+      [['verify', '--pub', 'p'], 'params verify: DIR missing'],
+      [['verify', '--pub', 'p', 'a', 'b'], "params verify: unexpected argument 'b'"],
+      [['install', '--pub', 'p', 'src', 'root'], 'params install: --floor is required'],
+      [['install', '--pub', 'p', '--floor', 'f', 'src'], 'params install: ROOT missing'],
+      [['keygen'], 'params keygen: --out is required'],
+      [['keygen', '--out', ''], 'params keygen: --out PREFIX is empty'],
+      [['denylist-build', '--deny-key', 'k'], 'params denylist-build: IN.csv and OUT.bin missing'],
+      [['denykey-new'], 'params denykey-new: FILE missing'],
+    ];
+    for (const [argv, why] of cases) {
+      const result = await run('params', argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.err[0], argv.join(' ')).toBe(why);
+    }
+    const asFlag = '(the journal directory is given as --journal DIR)';
+    const journal: [string[], string][] = [
+      [[], 'journal: a command is required'],
+      [['frob'], "journal: unknown command 'frob'"],
+      [['verify', 'dir'], `journal verify: unexpected argument 'dir' ${asFlag}`],
+      [['export', 'dir'], `journal export: unexpected argument 'dir' ${asFlag}`],
+      [['ack'], 'journal ack: --through SEQ is required'],
+      [['ack', '--through', 'x'],
+        "journal ack: --through must be an integer in 1..4294967295, got 'x'"],
+    ];
+    for (const [argv, why] of journal) {
+      const result = await run('journal', argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.err[0], argv.join(' ')).toBe(why);
     }
   });
 });

@@ -147,6 +147,27 @@ export function cliParse(
   }
 }
 
+/**
+ * What is wrong with `args` for a command whose `required` flags must all be given and which
+ * takes exactly the positional arguments `positionals` names (their usage names, e.g. 'DIR');
+ * null when nothing is. The usage text alone did not say which of them was missing.
+ */
+export function cliArgsProblem(
+  args: CliArgs,
+  required: readonly string[],
+  positionals: readonly string[],
+): string | null {
+  for (const flag of required) {
+    if (args.values[flag] === undefined) return `--${flag} is required`;
+  }
+  const given = args.positionals.length;
+  if (given > positionals.length) {
+    return `unexpected argument '${args.positionals[positionals.length] ?? ''}'`;
+  }
+  if (given < positionals.length) return `${positionals.slice(given).join(' and ')} missing`;
+  return null;
+}
+
 /** A decimal integer in [min, max], or null. */
 export function cliInt(text: string | undefined, min: number, max: number): number | null {
   if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return null;

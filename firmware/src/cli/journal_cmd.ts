@@ -24,7 +24,9 @@ import { SeqList } from '../app/journal/journal_seq_list.js';
 import {
   DATA_KEY_FILE_NAME, dataKeyDefaultPath, dataKeyLoad,
 } from '../app/journal/pan_vault_file.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse } from './cli_args.js';
+import {
+  EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliHelpAsked, cliInt, cliParse,
+} from './cli_args.js';
 import type { CliIo } from './cli_args.js';
 import { ExportSink } from './export_sink.js';
 import { exportOutRefused } from './export_out_guard.js';
@@ -178,13 +180,15 @@ export async function runJournalCommand(argv: string[], io: CliIo): Promise<numb
       io.out(JOURNAL_USAGE);
       return EXIT_OK;
     default:
-      return usage(io);
+      return usageBecause(io, command === undefined ? 'journal: a command is required'
+        : `journal: unknown command '${command}'`);
   }
 }
 
 async function journalVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['journal'], io);
-  if (args === null || args.positionals.length !== 0) return usage(io);
+  if (args === null) return usage(io);
+  if (args.positionals.length !== 0) return positionalGiven(io, 'verify', args.positionals);
   const dir = args.values['journal'] ?? 'journal';
   // The state counts bank finals only; export also writes T-Union finals as clearing lines.
   const tunionFinals = new SeqList();
@@ -260,7 +264,8 @@ async function journalExportCommand(argv: readonly string[], io: CliIo): Promise
   if (taken === null) return usage(io);
   const { rest, given: salvage } = taken;
   const args = cliParse(rest, ['journal', 'out', 'data-key'], io);
-  if (args === null || args.positionals.length !== 0) return usage(io);
+  if (args === null) return usage(io);
+  if (args.positionals.length !== 0) return positionalGiven(io, 'export', args.positionals);
   const dir = args.values['journal'] ?? 'journal';
   const keyPath = args.values['data-key'] ?? dataKeyDefaultPath(dir);
   if (await exportOutRefused(args.values['out'], dir, keyPath, io)) return EXIT_USAGE;
@@ -340,7 +345,13 @@ function exportRecord(
 async function journalAckCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['journal', 'through'], io);
   const through = cliInt(args?.values['through'], 1, SEQ_MAX);
-  if (args === null || through === null || args.positionals.length !== 0) return usage(io);
+  if (args === null) return usage(io);
+  if (args.positionals.length !== 0) return positionalGiven(io, 'ack', args.positionals);
+  if (through === null) {
+    const given = args.values['through'];
+    return usageBecause(io, given === undefined ? 'journal ack: --through SEQ is required'
+      : `journal ack: --through must be an integer in 1..${SEQ_MAX}, got '${given}'`);
+  }
   const dir = args.values['journal'] ?? 'journal';
   const lock = await dirLockAcquire(dir);
   if (!lock.ok) {
@@ -404,7 +415,8 @@ async function journalInitCommand(argv: readonly string[], io: CliIo): Promise<n
       ? 'journal init: --after-seq N is required (the depot\'s highest seq for the terminal)'
       : `journal init: --after-seq must be an integer in 0..${SEQ_MAX - 1}, got '${given}'`);
   }
-  if (args === null || afterSeq === null || args.positionals.length !== 0) return usage(io);
+  if (args === null || afterSeq === null) return usage(io);
+  if (args.positionals.length !== 0) return positionalGiven(io, 'init', args.positionals);
   const dir = args.values['journal'] ?? 'journal';
   try {
     await dirMakeDurable(dir);
@@ -471,6 +483,22 @@ const SYSTEM_CLOCK: ClockPort = {
 function usage(io: CliIo): number {
   io.err(JOURNAL_USAGE);
   return EXIT_USAGE;
+}
+
+/** Usage, after the line that says what was wrong (the usage text alone does not). */
+function usageBecause(io: CliIo, why: string): number {
+  io.err(why);
+  return usage(io);
+}
+
+/**
+ * A positional argument given to a journal command: they take none, and the natural slip is
+ * `shuaka journal verify DIR` for `--journal DIR`.
+ */
+function positionalGiven(io: CliIo, command: string, positionals: readonly string[]): number {
+  const problem = cliArgsProblem({ values: {}, positionals }, [], []);
+  return usageBecause(io, `journal ${command}: ${problem ?? ''} (the journal directory is `
+    + 'given as --journal DIR)');
 }
 
 function describe(error: unknown): string {

@@ -20,7 +20,7 @@ import {
 } from '../app/params/params_install.js';
 import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
 import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/params_store.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliHelpAsked, cliInt, cliParse,
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliHelpAsked, cliInt, cliParse,
   type CliIo } from './cli_args.js';
 import { PARAMS_INIT_USAGE, paramsInitCommand } from './params_init.js';
 
@@ -90,15 +90,17 @@ export async function runParamsCommand(argv: string[], io: CliIo): Promise<numbe
       io.out(PARAMS_USAGE);
       return EXIT_OK;
     default:
-      return usage(io);
+      return usageBecause(io, command === undefined ? 'params: a command is required'
+        : `params: unknown command '${command}'`);
   }
 }
 
 async function paramsKeygen(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, ['out'], io);
   const prefix = args?.values['out'];
-  if (args === null || prefix === undefined || prefix === '') return usage(io);
-  if (args.positionals.length !== 0) return usage(io);
+  if (args === null) return usage(io);
+  const wrong = prefix === '' ? '--out PREFIX is empty' : cliArgsProblem(args, ['out'], []);
+  if (wrong !== null || prefix === undefined) return usageBecause(io, `params keygen: ${wrong}`);
   const privatePath = `${prefix}.key.pem`;
   const publicPath = `${prefix}.pub.pem`;
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -152,8 +154,11 @@ async function paramsVerifyCommand(argv: readonly string[], io: CliIo): Promise<
   const args = cliParse(argv, ['pub', 'floor', 'deny-key'], io);
   const pubPath = args?.values['pub'];
   const dir = args?.positionals[0];
-  if (args === null || pubPath === undefined || dir === undefined) return usage(io);
-  if (args.positionals.length !== 1) return usage(io);
+  if (args === null) return usage(io);
+  const wrong = cliArgsProblem(args, ['pub'], ['DIR']);
+  if (wrong !== null || pubPath === undefined || dir === undefined) {
+    return usageBecause(io, `params verify: ${wrong}`);
+  }
   const key = await trustLoad(pubPath, args.values['deny-key'], io);
   if (key === null) return EXIT_FAILED;
   let set: ParamSet;
@@ -212,8 +217,12 @@ async function paramsInstallCommand(argv: readonly string[], io: CliIo): Promise
   const pubPath = args?.values['pub'];
   const stateDir = args?.values['floor'];
   const [source, root] = args?.positionals ?? [];
-  if (args === null || pubPath === undefined || stateDir === undefined) return usage(io);
-  if (source === undefined || root === undefined || args.positionals.length !== 2) return usage(io);
+  if (args === null) return usage(io);
+  const wrong = cliArgsProblem(args, ['pub', 'floor'], ['SRC_DIR', 'ROOT']);
+  if (wrong !== null || pubPath === undefined || stateDir === undefined || source === undefined
+    || root === undefined) {
+    return usageBecause(io, `params install: ${wrong}`);
+  }
   // The validator checks the set's deny list against the fleet key (--deny-key, else
   // STATE_DIR/deny.key); an install that skipped it could switch to a set the next start
   // refuses, with the floor raised above the previous one: the bus out of service.
@@ -267,8 +276,11 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   const args = cliParse(argv, ['deny-key'], io);
   const [inPath, outPath] = args?.positionals ?? [];
   const keyPath = args?.values['deny-key'];
-  if (args === null || inPath === undefined || outPath === undefined) return usage(io);
-  if (args.positionals.length !== 2 || keyPath === undefined) return usage(io);
+  if (args === null) return usage(io);
+  const wrong = cliArgsProblem(args, ['deny-key'], ['IN.csv', 'OUT.bin']);
+  if (wrong !== null || inPath === undefined || outPath === undefined || keyPath === undefined) {
+    return usageBecause(io, `params denylist-build: ${wrong}`);
+  }
   const denyKey = await denyKeyRead(keyPath, io);
   if (denyKey === null) return EXIT_FAILED;
   let text: Uint8Array;
@@ -298,7 +310,11 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
 async function paramsDenyKeyNew(argv: readonly string[], io: CliIo): Promise<number> {
   const args = cliParse(argv, [], io);
   const outPath = args?.positionals[0];
-  if (args === null || outPath === undefined || args.positionals.length !== 1) return usage(io);
+  if (args === null) return usage(io);
+  const wrong = cliArgsProblem(args, [], ['FILE']);
+  if (wrong !== null || outPath === undefined) {
+    return usageBecause(io, `params denykey-new: ${wrong}`);
+  }
   const created = await denyKeyCreate(outPath, new Uint8Array(randomBytes(DENY_KEY_BYTES)));
   if (!created.ok) {
     io.err(`deny key not created: ${created.detail}`);
