@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 
 import * as patterns from '../src/app/params/field_patterns.js';
-import { FieldError, JsonFields, type FieldPattern } from '../src/app/params/json_fields.js';
+import {
+  FieldError, JsonFields, jsonKeyTwice, type FieldPattern,
+} from '../src/app/params/json_fields.js';
 
 /** What an operator must never read in a refusal: pieces of a regular expression. */
 const REGEX_PIECES = /\/\^|\$\/|\\x|\\d|\[[^\]]*-[^\]]*\]|\{[0-9]+,[0-9]*\}|\(\?:/;
@@ -44,5 +46,63 @@ describe('JsonFields.str', () => {
       expect(pattern.says, name).not.toMatch(REGEX_PIECES);
       expect(pattern.says.length, name).toBeLessThanOrEqual(80);
     }
+  });
+});
+
+describe('jsonKeyTwice', () => {
+  it('findsAKeyTwiceInOneObject_atAnyDepth_comparedDecoded', () => {
+    expect(jsonKeyTwice('{"a":1,"b":2,"a":3}')).toEqual({ key: 'a', path: '' });
+    expect(jsonKeyTwice('{"x":{"y":[{"k":1,"k":2}]}}')).toEqual({ key: 'k', path: '[]' });
+    expect(jsonKeyTwice('{"x":{"y":1,"z":{},"y":2}}')).toEqual({ key: 'y', path: 'x' });
+    expect(jsonKeyTwice('{"a":1,"\\u0061":2}')).toEqual({ key: 'a', path: '' });
+  });
+
+  it('sameKeyInOtherObjects_valuesThatLookLikeKeys_andEscapedQuotes_areNotTwice', () => {
+    expect(jsonKeyTwice('{"a":{"a":1},"b":[{"a":1},{"a":2}]}')).toBeNull();
+    expect(jsonKeyTwice('{"a":"a","b":"a, \\"a\\": 1","c":["a","a"]}')).toBeNull();
+    expect(jsonKeyTwice('[1,"x",{"k":"\\\\"},{"k":2}]')).toBeNull();
+    // Over random documents, a second reading (by tokens) agrees.
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      // The high bits: an LCG's low bits repeat with a short period.
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const keys = ['a', 'b', 'c', 'a"q', 'b\\'];
+    const doc = (depth: number): string => {
+      if (depth === 0 || rand(3) === 0) return JSON.stringify(keys[rand(keys.length)]);
+      if (rand(2) === 0) return `[${Array.from({ length: rand(3) }, () => doc(depth - 1))}]`;
+      const names = Array.from({ length: rand(4) }, () => keys[rand(keys.length)] ?? 'a');
+      return `{${names.map((k) => `${JSON.stringify(k)}:${doc(depth - 1)}`).join(',')}}`;
+    };
+    const twiceByTokens = (text: string): boolean => {
+      let found = false;
+      JSON.parse(text);
+      // Another reading: a regular expression's tokens, a key being a string before a colon.
+      const re = /\{|\}|\[|\]|"(?:[^"\\]|\\.)*"(\s*:)?/g;
+      const stack: (Set<string> | null)[] = [];
+      for (const m of text.matchAll(re)) {
+        const t = m[0];
+        if (t === '{') stack.push(new Set());
+        else if (t === '[') stack.push(null);
+        else if (t === '}' || t === ']') stack.pop();
+        else if (m[1] !== undefined) {
+          const set = stack[stack.length - 1];
+          const key = JSON.parse(t.slice(0, t.length - m[1].length)) as string;
+          if (set?.has(key) === true) found = true;
+          set?.add(key);
+        }
+      }
+      return found;
+    };
+    let twice = 0;
+    for (let i = 0; i < 500; i += 1) {
+      const text = doc(4);
+      expect(jsonKeyTwice(text) !== null, text).toBe(twiceByTokens(text));
+      if (twiceByTokens(text)) twice += 1;
+    }
+    // Both answers were asked for.
+    expect(twice).toBeGreaterThan(25);
+    expect(twice).toBeLessThan(475);
   });
 });

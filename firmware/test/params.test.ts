@@ -206,6 +206,10 @@ async function badSetCases(
       privateKey, /fares\.json: transfer\.discountMinor/],
     ['unknown field', replaceJson('terminal.json', (v) => { v['terminalID'] = 'x'; }), privateKey,
       /terminal\.json: terminalID: unexpected field/],
+    // JSON.parse keeps the second; a reader that keeps the first sees another fare.
+    ['key twice', (f) => f.set('fares.json', text(new TextDecoder().decode(f.get('fares.json'))
+      .replace('"flatFareMinor":', '"flatFareMinor": 1, "flat\\u0046areMinor":'))), privateKey,
+      /fares\.json: key "flatFareMinor" appears twice in one object/],
     ['bad hex', replaceJson('aids.json', (v) => { v['aids'] = [badAid]; }), privateKey,
       /aids\.json: aids\[0\]\.aidHex: expected hex/],
     ['bad check value', (f) => f.set('capk.txt', text(badCheck.join('\n'))), privateKey,

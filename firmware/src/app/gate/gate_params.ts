@@ -89,7 +89,7 @@ export function gateParamsFromBytes(bytes: Uint8Array, file: string = FILE_GATE)
   } catch {
     throw new FieldError(file, '', 'not UTF-8 text');
   }
-  return gateParamsParse(JsonFields.of(JsonFields.parse(text, file), file, ''));
+  return gateParamsParse(JsonFields.of(JsonFields.parseUnique(text, file), file, ''));
 }
 
 function slotParse(fields: JsonFields): GateSlot {

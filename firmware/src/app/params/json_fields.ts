@@ -62,6 +62,21 @@ export class JsonFields {
     }
   }
 
+  /**
+   * JsonFields.parse for signed files (parameters): also refuses a key given twice in one
+   * object. JSON.parse keeps the last, another reader may keep the first, so one signed file
+   * could mean two things (RFC 8259 4: names "SHOULD be unique"). Throws FieldError.
+   */
+  static parseUnique(text: string, file: string): unknown {
+    const value = JsonFields.parse(text, file);
+    const twice = jsonKeyTwice(text);
+    if (twice !== null) {
+      throw new FieldError(file, twice.path, `key ${JSON.stringify(twice.key)} appears twice `
+        + 'in one object (JSON readers differ on which one counts)');
+    }
+    return value;
+  }
+
   /** Dotted path of a child field. */
   at(name: string): string {
     return this.path === '' ? name : `${this.path}.${name}`;
@@ -209,4 +224,45 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * The first key that appears twice in one object of `text`, which must be valid JSON, with the
+ * path of that object ('' for the top); null when every object's keys are unique. Keys are
+ * compared decoded ("a" and "\u0061" are one key).
+ */
+export function jsonKeyTwice(text: string): { key: string; path: string } | null {
+  // One entry per open object (its keys and path) or array (null): JSON is valid, so only
+  // strings need reading; a string right after { or a comma inside an object is a key.
+  const open: ({ keys: Set<string>; path: string; last: string } | null)[] = [];
+  let keyNext = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const top = open[open.length - 1];
+      if (keyNext && top !== null && top !== undefined) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, path: top.path };
+        top.keys.add(key);
+        top.last = key;
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === 0x7b) {
+      const parent = open[open.length - 1];
+      const path = parent === undefined ? '' : parent === null ? '[]'
+        : parent.path === '' ? parent.last : `${parent.path}.${parent.last}`;
+      open.push({ keys: new Set(), path, last: '' });
+      keyNext = true;
+    } else if (c === 0x5b) {
+      open.push(null);
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+    } else if (c === 0x2c) {
+      keyNext = open[open.length - 1] !== null;
+    }
+  }
+  return null;
 }

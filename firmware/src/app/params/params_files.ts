@@ -179,7 +179,7 @@ function textOf(bytes: Uint8Array, file: string): string {
 }
 
 function jsonOf(bytes: Uint8Array, file: string): JsonFields {
-  return JsonFields.of(JsonFields.parse(textOf(bytes, file), file), file, '');
+  return JsonFields.of(JsonFields.parseUnique(textOf(bytes, file), file), file, '');
 }
 
 function terminalParse(fields: JsonFields): TerminalParams {

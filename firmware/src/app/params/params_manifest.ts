@@ -92,7 +92,7 @@ export function manifestParse(bytes: Uint8Array): ParamsManifest {
   } catch {
     throw new FieldError(FILE_MANIFEST, '', 'not UTF-8 text');
   }
-  const fields = JsonFields.of(JsonFields.parse(text, FILE_MANIFEST), FILE_MANIFEST, '');
+  const fields = JsonFields.of(JsonFields.parseUnique(text, FILE_MANIFEST), FILE_MANIFEST, '');
   const format = fields.str('format', FORMAT_PATTERN, 32);
   const version = fields.int('version', 1, PARAMS_VERSION_MAX);
   const files = fields.arr('files', FILES_MAX).map((value, i) => {
