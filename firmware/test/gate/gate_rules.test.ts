@@ -127,6 +127,29 @@ describe('walk-ins paying at the gate (景区限流)', () => {
     expect(gateDecideEntry(book, day, TOKEN_B, at(10))).toMatchObject({ reason: 'passback' });
   });
 
+  it('creditOfTheDayBefore_entersWithoutPaying_holdsItsPlace_andLastsOneDayOnly', () => {
+    const book = new GateTicketBook(gateParams([]));
+    const yesterday = new GateDay('2026-12-02');
+    yesterday.apply({ kind: 'paid', date: '2026-12-02', minute: 1439, cardToken: TOKEN_B,
+      journalSeq: 4, amountMinor: 8000, fareRule: 'flat' });
+    // Used the same day: nothing to carry (twin).
+    const used = new GateDay('2026-12-02');
+    used.apply({ kind: 'paid', date: '2026-12-02', minute: 600, cardToken: TOKEN_C,
+      journalSeq: 5, amountMinor: 8000, fareRule: 'flat' });
+    used.apply({ ...entry(TOKEN_C, 'paid'), date: '2026-12-02' });
+    const day = new GateDay(TODAY);
+    day.carryCreditsFrom(yesterday);
+    day.carryCreditsFrom(used);
+    expect(day.creditsOpen()).toBe(1);
+    expect(gateDecideEntry(book, day, TOKEN_B, at(10))).toEqual({ kind: 'credit', persons: 1 });
+    expect(gateDecideEntry(book, day, TOKEN_C, at(10))).toMatchObject({ kind: 'pay' });
+    day.apply(entry(TOKEN_B, 'paid'));
+    expect(day.creditsOpen()).toBe(0);
+    expect(gateDecideEntry(book, day, TOKEN_B, at(10))).toMatchObject({ reason: 'passback' });
+    // One day more, not a chain: a day that carried credits is not carried from again.
+    expect(() => new GateDay('2026-12-04').carryCreditsFrom(day)).toThrow(/one day more/);
+  });
+
   it('outsideOpeningHours_isClosed; noSaleAtTheGate_isNoTicket', () => {
     const book = new GateTicketBook(gateParams([]));
     expect(gateDecideEntry(book, new GateDay(TODAY), TOKEN_B, at(17)))

@@ -149,6 +149,38 @@ describe('GateApp on the simulated board', () => {
     r.board.dispose();
   });
 
+  it('aCreditLeftJustBeforeMidnight_isHonouredAfterIt_notChargedAgain', async () => {
+    // A gate open round the clock. A walk-in pays at 23:59:00 and nobody passes (the lane locks
+    // after 8 s: a credit). The visitor taps again at 00:00:30: the new day must know the
+    // credit. Before, it started from nothing and sold the admission again.
+    const r = await rig(5, true);
+    const beforeMidnightMs = Date.parse(`${DAY}T23:59:00+08:00`);
+    await r.board.rig.run(r.board.clock.advance(beforeMidnightMs - r.board.clock.wallMs()));
+    const unwalked = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(unwalked.decision?.kind).toBe('pay');
+    expect(unwalked.lane?.stopped).toEqual({ kind: 'no-pass' });
+    const paidSeqs = unwalked.tap.journalSeqs.length;
+    expect(paidSeqs).toBeGreaterThan(0);
+    const afterMidnightMs = beforeMidnightMs + 90_000;
+    await r.board.rig.run(r.board.clock.advance(afterMidnightMs - r.board.clock.wallMs()));
+    const back = r.app.tap(await r.card());
+    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
+    const credit = await r.board.rig.run(Promise.all([back, walked]).then(([x]) => x));
+    r.remove();
+    expect(credit.decision).toEqual({ kind: 'credit', persons: 1 });
+    expect(credit.lane?.passed).toBe(1);
+    // Nothing charged: no journal record of this tap.
+    expect(credit.tap.journalSeqs).toEqual([]);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane']);
+    expect(ledgerKinds(r.ledger, '2026-11-23')).toEqual(['entry']);
+    // The credit is used: a third tap is passback, not a second free entry.
+    const again = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(again.decision).toEqual({ kind: 'refuse', reason: 'passback', placesLeft: null });
+    r.board.dispose();
+  });
+
   it('controllerNotAnswering_outOfServiceScreen_thenNoCardIsProcessed', async () => {
     const r = await rig(10);
     r.port.faults.silent = true;

@@ -383,7 +383,8 @@ export class GateApp {
     const site = this.site;
     const params = this.ports.gateParams();
     if (site.book === null || site.book.params !== params) site.book = new GateTicketBook(params);
-    const { date } = this.now();
+    const wallMs = this.ports.clock.wallMs();
+    const { date } = this.now(wallMs);
     if (site.day !== null && site.day.date === date) return { ok: true, detail: '' };
     const loaded = await site.ledger.load(date);
     if (!loaded.ok) {
@@ -391,6 +392,8 @@ export class GateApp {
       return { ok: false, detail: this.outOfService };
     }
     const day = new GateDay(date);
+    // The local date a day ago (a fixed UTC offset: no daylight saving in China).
+    await this.carryCredits(day, this.now(wallMs - 86_400_000).date);
     for (const record of loaded.value) day.apply(record);
     site.day = day;
     const unanswered = gateSaleUnanswered(loaded.value, this.ports.journal);
@@ -402,6 +405,22 @@ export class GateApp {
       }
     }
     return { ok: true, detail: '' };
+  }
+
+  /**
+   * Gives `day` the credits the day before left (GateDay.carryCreditsFrom). That day's ledger
+   * unreadable or damaged costs only its credits, not today's service: logged, not carried.
+   */
+  private async carryCredits(day: GateDay, before: string): Promise<void> {
+    const loaded = await this.site.ledger.load(before);
+    if (!loaded.ok) {
+      this.ports.log.log({ event: 'gate-credits-not-carried', date: before,
+        detail: loaded.error });
+      return;
+    }
+    const previous = new GateDay(before);
+    for (const record of loaded.value) previous.apply(record);
+    day.carryCreditsFrom(previous);
   }
 
   /** Appends durably and counts; a failed write stops the lane (nothing unrecorded opens). */
@@ -417,9 +436,8 @@ export class GateApp {
     return true;
   }
 
-  private now(): GateNow {
-    const { date, time } = localDateTime(this.ports.clock.wallMs(),
-      this.config.validator.utcOffsetMinutes);
+  private now(wallMs = this.ports.clock.wallMs()): GateNow {
+    const { date, time } = localDateTime(wallMs, this.config.validator.utcOffsetMinutes);
     // localDateTime gives YYMMDD (the kernel's 9A); the ledger keeps full dates (2000-2099).
     const iso = `20${date.slice(0, 2)}-${date.slice(2, 4)}-${date.slice(4, 6)}`;
     return { date: iso, minute: Number(time.slice(0, 2)) * 60 + Number(time.slice(2, 4)) };
@@ -457,3 +475,4 @@ function outOfServiceReport(startedMs: number): TapReport {
     recovered: false,
   };
 }
+

@@ -96,7 +96,7 @@ export function gateDecideEntry(
   if (slot === null) return { kind: 'refuse', reason: 'closed', placesLeft: null };
   // A paid admission nobody walked through keeps its place: its credit enters without a
   // capacity check, in the slot of its tap (gate_app.ts), so it counts against this one too.
-  const credits = Math.max(0, day.paidAdmissions - day.paidEntries);
+  const credits = day.creditsOpen();
   const dayLeft = book.params.dayCapacity - day.entries - gateOutstandingDay(book, day) - credits;
   if (dayLeft <= 0) return { kind: 'refuse', reason: 'day-full', placesLeft: 0 };
   const slotLeft = slot.capacity - day.entriesInSlot(slot.id) - credits

@@ -30,6 +30,8 @@ export class GateDay {
   ticketEntries = 0;
   paidEntries = 0;
   paidAdmissions = 0;
+  /** Paid admissions of the day before nobody walked through then (carryCreditsFrom). */
+  carriedCredits = 0;
   exits = 0;
   tailgates = 0;
   readonly hours: GateHourCounts[] = Array.from({ length: HOURS_PER_DAY }, () => ({
@@ -52,6 +54,30 @@ export class GateDay {
 
   ticketEntriesInSlot(slotId: string): number {
     return this.slotTicketEntries.get(slotId) ?? 0;
+  }
+
+  /**
+   * Takes over the credits `previous` (the day before) left: paid admissions nobody walked
+   * through by its end. On a site open round the clock, a visitor who paid at 23:59 and whose
+   * lane locked unwalked taps again after midnight: a new day that forgot the credit charged
+   * him twice. A credit lasts to the end of the next day, not longer: `previous` must be built
+   * from its own ledger alone (it carried nothing itself; throws otherwise). Call before
+   * applying this day's records.
+   */
+  carryCreditsFrom(previous: GateDay): void {
+    if (previous.carriedCredits !== 0) {
+      throw new Error(`${previous.date} carried credits itself: a credit lasts one day more`);
+    }
+    for (const [cardToken, card] of previous.cards) {
+      if (card.paidUnused <= 0) continue;
+      this.carriedCredits += card.paidUnused;
+      this.update(cardToken, (c) => (c.paidUnused += card.paidUnused));
+    }
+  }
+
+  /** Paid admissions not yet walked through: this day's and those carried over. */
+  creditsOpen(): number {
+    return Math.max(0, this.carriedCredits + this.paidAdmissions - this.paidEntries);
   }
 
   /** Applies one ledger record of this date. */
