@@ -240,10 +240,17 @@ export function jsonKeyTwice(text: string): { key: string; path: string } | null
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       let j = i + 1;
-      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      let escaped = false;
+      while (text.charCodeAt(j) !== 0x22) {
+        if (text.charCodeAt(j) === 0x5c) {
+          escaped = true;
+          j += 1;
+        }
+        j += 1;
+      }
       const top = open[open.length - 1];
       if (keyNext && top !== null && top !== undefined) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const key = escaped ? JSON.parse(text.slice(i, j + 1)) as string : text.slice(i + 1, j);
         if (top.keys.has(key)) return { key, path: top.path };
         top.keys.add(key);
         top.last = key;
