@@ -92,6 +92,13 @@ export class ModbusTurnstile implements TurnstilePort {
     return this.call(async (c) => {
       const inputs = await c.readDiscreteInputs(INPUT_SENSOR_BLOCKED, 1);
       const registers = await c.readInputRegisters(REGISTER_PASS_COUNT, 1);
+      // modbus-serial cuts an answer at the length the request implies and reads as many
+      // values as the answer's byte count says, past its data if need be (its CRC, as a
+      // register). One input is one byte of bits, one register two bytes (Modbus 6.2, 6.4).
+      if (inputs.buffer.length !== 1 || registers.buffer.length !== 2) {
+        throw new ModbusShapeError(`answer byte count ${inputs.buffer.length}/`
+          + `${registers.buffer.length}, expected 1 (FC02) and 2 (FC04)`);
+      }
       const blocked = inputs.data[0];
       const passCount = registers.data[0];
       if (blocked === undefined || passCount === undefined) {
@@ -147,10 +154,14 @@ class ModbusShapeError extends Error {}
 /**
  * The HalStatus of an error modbus-serial raised: its timeout (errno ETIMEDOUT, "Timed out"),
  * a bad CRC on the answer ("CRC error"), a Modbus exception answer ("Modbus exception N"), an
- * answer of another shape, and everything else (port not open, write failed) as READER_IO.
+ * answer of another shape (a byte count past the answer's end), and everything else (port
+ * not open, write failed) as READER_IO.
  */
 export function modbusErrorStatus(err: unknown): HalStatus {
   if (err instanceof ModbusShapeError) return HalStatus.PROTOCOL;
+  // modbus-serial reading as many values as an answer's byte count says, past its end: the
+  // answer is malformed, the device is not lost (READER_IO would make the lane reopen it).
+  if (err instanceof RangeError) return HalStatus.PROTOCOL;
   const errno = typeof err === 'object' && err !== null ? (err as { errno?: unknown }).errno : null;
   const message = modbusErrorDetail(err).slice('modbus: '.length);
   if (errno === 'ETIMEDOUT' || message === 'Timed out') return HalStatus.TIMEOUT;
