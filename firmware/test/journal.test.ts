@@ -162,6 +162,33 @@ describe('journal rules', () => {
     expect(Buffer.from(sim(spelled).durableBytes(JOURNAL_FILE)))
       .toEqual(Buffer.from(sim(canonical).durableBytes(JOURNAL_FILE)));
   });
+
+  it('canonicalEntryCarryingCardTags_isRefused_nothingWritten', async () => {
+    // Canonical in every field, but its BER-TLV holds track 2, a clear PAN or the static data:
+    // refused as journalEntryNormalise refuses it, whichever way append encodes.
+    const journal = await openJournal(newSim(6));
+    const key = card(1);
+    const pending = scriptedEntries()[0];
+    if (pending?.kind !== 'pending') throw new Error('script');
+    const cases: [string, JournalEntry][] = [
+      ['57', { kind: 'final', pendingSeq: null, clearing: { ...clearing(key, 2),
+        iccDataHex: '57136231000000000000017D29122010000000000F' } }],
+      ['5A', { kind: 'final', pendingSeq: null, clearing: { ...clearing(key, 2),
+        iccDataHex: '9F36020002E1075A056231000000' } }],
+      ['9F6B', { ...pending, recovery: { ...pending.recovery, tornRecordHex: 'E2059F6B020102' } }],
+      ['DF8104', { ...pending, recovery: { ...pending.recovery, tornRecordHex: 'DF8104020102' } }],
+      ['not BER-TLV', { kind: 'torn', pendingSeq: null, uncertain: true, reason: 'x',
+        recovery: { ...pending.recovery, tornRecordHex: '9F3605' } }],
+    ];
+    for (const [tag, entry] of cases) {
+      const result = await journal.append(entry);
+      expect(result.ok, tag).toBe(false);
+      if (result.ok) continue;
+      expect(result.error, tag).toBe(JournalStatus.INVALID_ENTRY);
+      expect(result.detail, tag).toContain(tag === 'not BER-TLV' ? tag : `holds tag ${tag}`);
+    }
+    expect(journal.summary().lastSeq).toBe(0);
+  });
 });
 
 describe('journal space', () => {

@@ -16,7 +16,7 @@ import {
 import { PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { journalRead } from './journal_reader.js';
 import {
-  JOURNAL_KIND_CODES, journalEntryNormalise, journalPayloadEncode,
+  JOURNAL_KIND_CODES, entryStoresNoCardTags, journalEntryNormalise, journalPayloadEncode,
 } from './journal_records.js';
 import type { JournalEntry, JournalKind, JournalRecord } from './journal_records.js';
 import type { Corruption, TornTail } from './journal_scan.js';
@@ -249,10 +249,11 @@ export class Journal {
   /**
    * The payload of `entry` when the caller's object is already the normalised entry: encoded
    * as it is, it is exactly the canonical form the reader accepts (payloadFastCheck: known keys
-   * only, in the encoder's order, every field within its rules), so journalEntryNormalise would
-   * give an equal copy and the same bytes. Null otherwise (another key order, an extra or
-   * missing key, a value the rules refuse or spell differently): the caller normalises, which
-   * decides and says why. Saves re-reading every field of a record the tap just built.
+   * only, in the encoder's order, every field within its rules) and its BER-TLV holds no tag a
+   * record never stores, so journalEntryNormalise would give an equal copy and the same bytes.
+   * Null otherwise (another key order, an extra or missing key, a value the rules refuse or
+   * spell differently, a card tag): the caller normalises, which decides and says why. Saves
+   * re-reading every field of a record the tap just built.
    */
   private canonicalPayload(timeWallMs: number, entry: JournalEntry): Uint8Array | null {
     if (!Object.hasOwn(JOURNAL_KIND_CODES, entry.kind)) return null;
@@ -262,7 +263,8 @@ export class Journal {
     } catch {
       return null;
     }
-    return payloadFastCheck(entry.kind, payload, this.facts) ? payload : null;
+    return payloadFastCheck(entry.kind, payload, this.facts) && entryStoresNoCardTags(entry)
+      ? payload : null;
   }
 
   /**

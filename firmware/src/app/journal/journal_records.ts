@@ -446,6 +446,26 @@ function refuseStored(
 }
 
 /**
+ * True when the BER-TLV `entry` carries (a torn record, ICC data) is BER-TLV and holds no tag
+ * a record never stores: the rule refuseStored applies when an entry is normalised, for an
+ * append that takes an already canonical entry as it is (Journal.canonicalPayload). Without
+ * it, that path wrote a final whose ICC data held track 2 (57) or a clear PAN (5A).
+ */
+export function entryStoresNoCardTags(entry: JournalEntry): boolean {
+  switch (entry.kind) {
+    case 'pending':
+    case 'torn':
+      return tlvTagsFind(Buffer.from(entry.recovery.tornRecordHex, 'hex'),
+        [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA]) === null;
+    case 'final':
+      return tlvTagsFind(Buffer.from(entry.clearing.iccDataHex, 'hex'),
+        CARD_TAGS_NOT_STORED) === null;
+    default:
+      return true;
+  }
+}
+
+/**
  * The first tag of `tags` anywhere in the BER-TLV tree of `bytes`; null when none;
  * undefined when `bytes` is not BER-TLV. Never throws.
  */
