@@ -1,7 +1,7 @@
 // Segment checkpoint: the journal state at a segment's first seq, so start-up reads one segment.
 
 import assert from 'node:assert';
-import { createHash } from 'node:crypto';
+import { hash as hashOneShot } from 'node:crypto';
 
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
@@ -456,6 +456,6 @@ function intOf(value: unknown, max: number, file: string, path: string): number 
 }
 
 function sha256(bytes: Uint8Array): Uint8Array {
-  const digest = createHash('sha256').update(bytes).digest();
+  const digest = hashOneShot('sha256', bytes, 'buffer');
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }

@@ -1,6 +1,6 @@
 // In-memory index of a journal: open pendings, uncertain taps, acks; the record reference rules.
 
-import { createHash } from 'node:crypto';
+import { hash as hashOneShot } from 'node:crypto';
 
 import { journalPayloadDecode, journalPayloadEncode } from './journal_records.js';
 import type {
@@ -782,7 +782,8 @@ export function cardKeyHash(card: CardKey): string {
 }
 
 function cardHashOf(panToken: string, psn: number): string {
-  return createHash('sha256').update(`${panToken}/${psn}`).digest('hex').slice(0, 32);
+  // One call, no Hash object: looked up at each final and each repeated-tap check.
+  return hashOneShot('sha256', `${panToken}/${psn}`, 'hex').slice(0, 32);
 }
 
 function countsZero(): Record<JournalKind, number> {

@@ -192,7 +192,7 @@ export class Uploader {
   private async drain(): Promise<ContactResult> {
     const journal = this.ports.journal;
     const context = {
-      ackThroughSeq: Math.max(journal.summary().ackThroughSeq, this.stateValue.depotAckThroughSeq),
+      ackThroughSeq: Math.max(journal.ackThroughSeq(), this.stateValue.depotAckThroughSeq),
       openSeqs: new Set(journal.uncertainAll().map((tap) => tap.seq)),
       vault: this.ports.panVault,
     };
