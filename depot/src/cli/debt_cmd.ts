@@ -29,7 +29,14 @@ export async function runDebtCommand(argv: readonly string[], io: CliIo): Promis
   const repay = verb === 'repay' && token !== undefined && /^[0-9a-f]{64}$/.test(token)
     && (psn === null || /^[0-9A-Fa-f]{2}$/.test(psn));
   if (args === null || args.positionals.length > 0 || !(verb === 'list' || repay)) {
-    io.err(DEBT_USAGE);
+    const why = args === null ? null : args.positionals.length > 0
+      ? `unexpected argument '${args.positionals[0] ?? ''}'`
+      : verb === undefined ? 'a command is required (list, repay)'
+        : verb !== 'list' && verb !== 'repay' ? `unknown command '${verb}' (list, repay)`
+          : token === undefined ? '--pan-token is required'
+            : !/^[0-9a-f]{64}$/.test(token) ? '--pan-token must be 64 lower-case hex digits'
+              : `--psn must be two hex digits, got '${psn ?? ''}'`;
+    io.err(`${why === null ? '' : `shuaka depot debt: ${why}\n`}${DEBT_USAGE}`);
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
@@ -62,7 +69,12 @@ export async function runTapCommand(argv: readonly string[], io: CliIo): Promise
   const args = cliParse(rest, ['db', 'id'], io);
   const id = cliInt(args?.values['id'], 1, Number.MAX_SAFE_INTEGER);
   if (args === null || args.positionals.length > 0 || verb !== 'void' || id === null) {
-    io.err(TAP_USAGE);
+    const why = args === null ? null : args.positionals.length > 0
+      ? `unexpected argument '${args.positionals[0] ?? ''}'`
+      : verb === undefined ? 'a command is required (void)'
+        : verb !== 'void' ? `unknown command '${verb}' (void)`
+          : `--id must be a tap id (an integer from 1), got '${args.values['id'] ?? ''}'`;
+    io.err(`${why === null ? '' : `shuaka depot tap: ${why}\n`}${TAP_USAGE}`);
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());

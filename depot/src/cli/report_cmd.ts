@@ -234,7 +234,14 @@ export async function runReportCommand(argv: readonly string[], io: CliIo): Prom
   }
   const section = sectionOf(format, args?.values['section']);
   if (args === null || args.positionals.length > 0 || section === null) {
-    io.err(REPORT_USAGE);
+    const why = args === null ? null : args.positionals.length > 0
+      ? `unexpected argument '${args.positionals[0] ?? ''}'`
+      : !['csv', 'html', 'text'].includes(format)
+        ? `--format must be csv, html or text, got '${format}'`
+        : `--section ${args.values['section'] ?? 'all'} is not one of ${format === 'csv'
+          ? SECTIONS.filter((s) => s !== 'all').join(', ') : SECTIONS.join(', ')} `
+          + `(with --format ${format})`;
+    io.err(`${why === null ? '' : `shuaka depot report: ${why}\n`}${REPORT_USAGE}`);
     return EXIT_USAGE;
   }
   const keysPath = args.values['tac-keys'];

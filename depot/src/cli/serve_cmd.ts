@@ -57,7 +57,11 @@ export async function runServeCommand(argv: readonly string[], io: CliIo,
   const port = cliInt(args?.values['port'] ?? '8443', 0, 65535);
   if (args === null || args.positionals.length > 0 || port === null
     || args.values['dir'] === undefined) {
-    io.err(SERVE_USAGE);
+    const why = args === null ? null : args.positionals.length > 0
+      ? `unexpected argument '${args.positionals[0] ?? ''}'`
+      : port === null ? `--port must be an integer in 0..65535, got '${args.values['port'] ?? ''}'`
+        : '--dir DIR is required';
+    io.err(`${why === null ? '' : `shuaka depot serve: ${why}\n`}${SERVE_USAGE}`);
     return EXIT_USAGE;
   }
   const tls = tlsRead(args.values['dir'], io);

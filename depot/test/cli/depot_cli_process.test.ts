@@ -227,4 +227,31 @@ describe('shuaka depot (process)', () => {
     expect(shuaka('report', '--db', db, '--format', 'pdf').status).toBe(2);
     expect(shuaka('nonsense').status).toBe(2);
   });
+
+  it('usageErrors_nameWhatIsWrong_beforeTheUsage', () => {
+    const cases: [string[], string][] = [
+      [['serve', '--dir', dir, '--db', db, '--port', '70000'],
+        "shuaka depot serve: --port must be an integer in 0..65535, got '70000'"],
+      [['serve', '--db', db], 'shuaka depot serve: --dir DIR is required'],
+      [['report', '--db', db, '--format', 'pdf'],
+        "shuaka depot report: --format must be csv, html or text, got 'pdf'"],
+      [['report', '--db', db, 'extra'], "shuaka depot report: unexpected argument 'extra'"],
+      [['tap', 'void', '--db', db, '--id', 'abc'],
+        "shuaka depot tap: --id must be a tap id (an integer from 1), got 'abc'"],
+      [['tap', 'frob'], "shuaka depot tap: unknown command 'frob' (void)"],
+      [['debt'], 'shuaka depot debt: a command is required (list, repay)'],
+      [['debt', 'repay', '--db', db, '--pan-token', 'zz'],
+        'shuaka depot debt: --pan-token must be 64 lower-case hex digits'],
+    ];
+    for (const [argv, why] of cases) {
+      const run = shuaka(...argv);
+      expect(run.status, argv.join(' ')).toBe(2);
+      expect(run.stderr.split('\n')[0], argv.join(' ')).toBe(why);
+    }
+    const sim = spawnSync('node', [BIN, 'acquirer-sim', '--mix', 'nope'],
+      { encoding: 'utf8', cwd: ROOT });
+    expect(sim.status).toBe(2);
+    expect(sim.stderr.split('\n')[0]).toBe(
+      "shuaka acquirer-sim: --mix must be one of default, realistic, got 'nope'");
+  });
 });

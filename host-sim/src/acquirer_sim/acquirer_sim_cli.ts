@@ -41,7 +41,16 @@ export async function runAcquirerSimCommand(
   const after = cliInt(args?.values['drop-after'] ?? '0', 0, 1000);
   if (args === null || port === null || seed === null || groups === null || before === null
     || after === null || !(mix in CARD_MIXES) || args.positionals.length > 0) {
-    io.err(USAGE);
+    const bad = (flag: string, range: string): string =>
+      `--${flag} must be an integer in ${range}, got '${args?.values[flag] ?? ''}'`;
+    const why = args === null ? null : args.positionals.length > 0
+      ? `unexpected argument '${args.positionals[0] ?? ''}'`
+      : port === null ? bad('port', '0..65535') : seed === null ? bad('seed', '0..2147483648')
+        : groups === null ? bad('groups', '1..1000')
+          : before === null ? bad('drop-before', '0..1000')
+            : after === null ? bad('drop-after', '0..1000')
+              : `--mix must be one of ${Object.keys(CARD_MIXES).join(', ')}, got '${mix}'`;
+    io.err(`${why === null ? '' : `shuaka acquirer-sim: ${why}\n`}${USAGE}`);
     return EXIT_USAGE;
   }
   const pool = riderPool(seed, groups, testPki(), mix as PopulationKind);
