@@ -18,8 +18,8 @@ import type { PanVault } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
 import { ingestDigestCheck } from './ingest_digest.js';
 import {
-  cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS, EXIT_OK,
-  EXIT_USAGE,
+  cliArgsProblem, cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED,
+  EXIT_KEYS, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
 
 /** A line the depot refuses (bad-batch, or a clearing line of another terminal). */
@@ -56,7 +56,9 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
   const terminalId = args?.values['terminal'];
   if (args === null || args.positionals.length !== 1 || file === undefined
     || batchLines === null || terminalId === undefined || args.values['dir'] === undefined) {
-    io.err(INGEST_USAGE);
+    const why = args === null ? null : cliArgsProblem(args, ['dir', 'terminal'], ['FILE'])
+      ?? `--batch must be an integer in 1..50000, got '${args.values['batch'] ?? ''}'`;
+    io.err(`${why === null ? '' : `shuaka depot ingest: ${why}\n`}${INGEST_USAGE}`);
     return EXIT_USAGE;
   }
   let vault: PanVault;

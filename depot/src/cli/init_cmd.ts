@@ -11,7 +11,9 @@ import { DENY_KEY_FILE_NAME, denyKeyLoadOrCreate } from
 import { CertToolError, fleetCaCreate, leafIssue } from '../ingest/fleet_certs.js';
 import { createDataKey } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
-import { cliParse, depotFiles, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './depot_cli_io.js';
+import {
+  cliArgsProblem, cliParse, depotFiles, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+} from './depot_cli_io.js';
 
 export const INIT_USAGE = `usage: shuaka depot init --dir DIR [--hosts H1,H2] [--name NAME]
   Creates DIR/ca.pem, ca.key (fleet CA), server.pem, server.key (for --hosts, default
@@ -25,7 +27,8 @@ export async function runInitCommand(argv: readonly string[], io: CliIo): Promis
   const args = cliParse(argv, ['dir', 'hosts', 'name'], io);
   const dir = args?.values['dir'];
   if (args === null || dir === undefined || args.positionals.length > 0) {
-    io.err(INIT_USAGE);
+    const why = args === null ? null : cliArgsProblem(args, ['dir'], []);
+    io.err(`${why === null ? '' : `shuaka depot init: ${why}\n`}${INIT_USAGE}`);
     return EXIT_USAGE;
   }
   const files = depotFiles(dir);

@@ -14,8 +14,8 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
-  cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS, EXIT_OK,
-  EXIT_USAGE,
+  cliArgsProblem, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS,
+  EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
 
 export const PUBLISH_USAGE = `usage: shuaka depot publish --db DB --dir DIR --base SET_DIR \
@@ -35,7 +35,8 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
   const [dir, baseDir, keyPath] = [args?.values['dir'], args?.values['base'], args?.values['key']];
   if (args === null || args.positionals.length > 0 || dir === undefined
     || baseDir === undefined || keyPath === undefined) {
-    io.err(PUBLISH_USAGE);
+    const why = args === null ? null : cliArgsProblem(args, ['dir', 'base', 'key'], []);
+    io.err(`${why === null ? '' : `shuaka depot publish: ${why}\n`}${PUBLISH_USAGE}`);
     return EXIT_USAGE;
   }
   let privateKey: KeyObject;

@@ -242,6 +242,11 @@ describe('shuaka depot (process)', () => {
       [['debt'], 'shuaka depot debt: a command is required (list, repay)'],
       [['debt', 'repay', '--db', db, '--pan-token', 'zz'],
         'shuaka depot debt: --pan-token must be 64 lower-case hex digits'],
+      [['ingest', '--db', db, '--dir', dir, 'file'], 'shuaka depot ingest: --terminal is required'],
+      [['ingest', '--db', db, '--dir', dir, '--terminal', 'T1'],
+        'shuaka depot ingest: FILE missing'],
+      [['publish', '--db', db, '--dir', dir], 'shuaka depot publish: --base is required'],
+      [['init'], 'shuaka depot init: --dir is required'],
     ];
     for (const [argv, why] of cases) {
       const run = shuaka(...argv);
