@@ -23,6 +23,9 @@ const { open, unlink } = await import('node:fs/promises');
 const [dir, rounds, dies] = [process.argv[2], Number(process.argv[3]), process.argv[4] === '1'];
 const marker = dir + '/holder';
 const nap = (ms) => new Promise((r) => setTimeout(r, ms));
+// A taker that cannot get the lock gives up rather than outlive its test (a lock bug, or the
+// test timed out and left it running).
+const deadline = Date.now() + 30_000;
 let overlaps = 0, busy = 0, round = 0;
 const report = () => process.stdout.write(JSON.stringify({ overlaps, busy, rounds: round }));
 for (; round < rounds; round += 1) {
@@ -32,6 +35,7 @@ for (; round < rounds; round += 1) {
     if (lock.ok) break;
     if (!/held by|meanwhile/.test(lock.detail)) throw new Error(lock.detail);
     busy += 1;
+    if (Date.now() > deadline) throw new Error('no lock within 30 s: ' + lock.detail);
     await nap(Math.random() * 2);
   }
   try {
