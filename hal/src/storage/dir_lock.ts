@@ -64,25 +64,43 @@ export async function dirLockAcquire(dirPath: string): Promise<HalResult<DirLock
  * and synced in a file of this process's own, then linked to `path` (link fails when `path`
  * exists). An O_EXCL create followed by a write let another taker read the lock empty in
  * between, judge it a torn stale lock and remove it: two holders (6 processes contending:
- * ~30 overlaps in 60 rounds each). False when `path` exists. Errors: READER_IO.
+ * ~30 overlaps in 60 rounds each). A file system without hard links (FAT on an SD card)
+ * gets that O_EXCL create: the lock still works, with that narrow window. False when `path`
+ * exists. Errors: READER_IO.
  */
 async function createWhole(path: string): Promise<HalResult<boolean>> {
+  const line = `${await lockLine(process.pid)}\n`;
   const own = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
-    const handle = await open(own, 'wx', 0o644);
-    try {
-      await handle.writeFile(`${await lockLine(process.pid)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeSynced(own, line);
     await link(own, path);
+    return halOk(true);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EEXIST') return halOk(false);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
+      return halErr(HalStatus.READER_IO, `lock ${path}: ${describe(error)}`);
+    }
+  } finally {
+    await unlink(own).catch(() => undefined);
+  }
+  try {
+    await writeSynced(path, line);
     return halOk(true);
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return halOk(false);
     return halErr(HalStatus.READER_IO, `lock ${path}: ${describe(error)}`);
+  }
+}
+
+/** Creates `path` (it must not exist), writes `text` and syncs it. Throws the fs error. */
+async function writeSynced(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
   } finally {
-    await unlink(own).catch(() => undefined);
+    await handle.close();
   }
 }
 

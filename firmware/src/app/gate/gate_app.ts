@@ -475,4 +475,3 @@ function outOfServiceReport(startedMs: number): TapReport {
     recovered: false,
   };
 }
-
