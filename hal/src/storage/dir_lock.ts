@@ -215,7 +215,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
