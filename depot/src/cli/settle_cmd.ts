@@ -6,9 +6,11 @@ import { ACQUIRER_LINK_DEFAULTS, AcquirerLink } from '../acquirer/acquirer_link.
 import { settleLoop, settleOnce, type SettlementRun } from '../acquirer/settlement.js';
 import { SETTLEMENT_DEFAULTS, type SettlementOptions } from
   '../acquirer/settlement_options.js';
+import type { CliArgs } from '../../../firmware/src/cli/cli_args.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
-  cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_OK, EXIT_USAGE,
+  cliArgsProblem, cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_KEYS, EXIT_OK,
+  EXIT_USAGE,
 } from './depot_cli_io.js';
 
 /** `settle` without --loop: the acquirer left requests unanswered (run again later). */
@@ -23,6 +25,24 @@ export const SETTLE_USAGE = `usage: shuaka depot settle --db DB --dir DIR --acqu
   Prints one JSON line per run; reversalsRefused counts voided taps whose reversal the
   acquirer refused (the rider is still charged: refund by hand; reversed, those given back).
 exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (without --loop)`;
+
+/** What is wrong with settle's flags (the first thing found), for the usage error. */
+function settleArgsProblem(
+  args: CliArgs,
+  parsed: { acquirer: unknown; model: string; limit: number | null; recovery: number | null;
+    batch: number | null },
+): string {
+  const v = args.values;
+  const bad = (flag: string, range: string): string =>
+    `--${flag} must be an integer in ${range}, got '${v[flag] ?? ''}'`;
+  return cliArgsProblem(args, ['dir', 'acquirer'], [])
+    ?? (parsed.acquirer === null ? `--acquirer must be HOST:PORT, got '${v['acquirer'] ?? ''}'`
+      : parsed.model !== 'single' && parsed.model !== 'aggregated'
+        ? `--fare-model must be single or aggregated, got '${parsed.model}'`
+        : parsed.limit === null ? bad('exposure-limit', '0..1000000000000')
+          : parsed.recovery === null ? bad('recovery-interval', '0..1000000000')
+            : parsed.batch === null ? bad('batch', '0..999999') : bad('loop', '1..86400'));
+}
 
 /** Runs `shuaka depot settle`; resolves with the exit code. */
 export async function runSettleCommand(argv: readonly string[], io: CliIo,
@@ -40,7 +60,9 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
   if (args === null || args.positionals.length > 0 || acquirer === null || limit === null
     || recovery === null || batch === null || (model !== 'single' && model !== 'aggregated')
     || args.values['dir'] === undefined || (args.values['loop'] !== undefined && loop === null)) {
-    io.err(SETTLE_USAGE);
+    const why = args === null ? null : settleArgsProblem(args, { acquirer, model, limit,
+      recovery, batch });
+    io.err(`${why === null ? '' : `shuaka depot settle: ${why}\n`}${SETTLE_USAGE}`);
     return EXIT_USAGE;
   }
   // The pattern admits 0 and 99999: no TCP port (16 bits, 0 none), and the link would only

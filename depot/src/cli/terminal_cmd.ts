@@ -34,7 +34,15 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
     || (action === 'revoke' && id !== undefined) || (action === 'add' && id !== undefined
       && (args.values['cert'] !== undefined) !== (args.values['dir'] !== undefined)));
   if (!valid || args === null) {
-    io.err(TERMINAL_USAGE);
+    const known = action === 'add' || action === 'revoke' || action === 'list';
+    const why = args === null ? null : action === undefined
+      ? 'a command is required (add, revoke, list)'
+      : !known ? `unknown command '${action}' (add, revoke, list)`
+        : args.positionals.length > 0 ? `unexpected argument '${args.positionals[0] ?? ''}'`
+          : id === undefined ? '--id is required'
+            : 'give one of --cert FILE (a certificate made elsewhere) or --dir DIR (issue one)';
+    const who = known ? `shuaka depot terminal ${action}` : 'shuaka depot terminal';
+    io.err(`${why === null ? '' : `${who}: ${why}\n`}${TERMINAL_USAGE}`);
     return EXIT_USAGE;
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now(),

@@ -247,6 +247,15 @@ describe('shuaka depot (process)', () => {
         'shuaka depot ingest: FILE missing'],
       [['publish', '--db', db, '--dir', dir], 'shuaka depot publish: --base is required'],
       [['init'], 'shuaka depot init: --dir is required'],
+      [['terminal', 'frob'], "shuaka depot terminal: unknown command 'frob' (add, revoke, list)"],
+      [['terminal', 'add', '--db', db, '--id', 'A1'], 'shuaka depot terminal add: give one of '
+        + '--cert FILE (a certificate made elsewhere) or --dir DIR (issue one)'],
+      [['terminal', 'revoke', '--db', db], 'shuaka depot terminal revoke: --id is required'],
+      [['settle', '--db', db], 'shuaka depot settle: --dir is required'],
+      [['settle', '--db', db, '--dir', dir, '--acquirer', 'nope'],
+        "shuaka depot settle: --acquirer must be HOST:PORT, got 'nope'"],
+      [['settle', '--db', db, '--dir', dir, '--acquirer', 'h:1', '--loop', '0'],
+        "shuaka depot settle: --loop must be an integer in 1..86400, got '0'"],
     ];
     for (const [argv, why] of cases) {
       const run = shuaka(...argv);
