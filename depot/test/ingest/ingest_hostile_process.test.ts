@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   depotServeStart, depotServeStop, type DepotServeProcess,
 } from '../../../test_support/depot_serve_process.js';
-import { ingestServerCreate } from '../../src/ingest/ingest_server.js';
+import { ingestServerCreate, type IngestServerOptions } from '../../src/ingest/ingest_server.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
 import { panVault } from '../../src/store/pan_vault.js';
 import { call, WALL_MS } from './ingest_fixtures.js';
@@ -61,6 +61,18 @@ async function logLines(pattern: RegExp, count = 1): Promise<string[]> {
 }
 
 const logLine = async (pattern: RegExp): Promise<string> => (await logLines(pattern))[0] ?? '';
+
+/**
+ * An ingest server of this process (not the depot child) on its own store `name`, with the
+ * depot's certificates and the `options` a test sets.
+ */
+async function ownServer(name: string, options: Partial<IngestServerOptions>) {
+  const store = await openDepotDb(join(temp, `${name}.sqlite`), WALL_MS);
+  const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
+    nowMs: () => WALL_MS, ...options, tls: { key: readFileSync(join(dir, 'server.key')),
+      cert: readFileSync(join(dir, 'server.pem')), ca } });
+  return { store, server };
+}
 
 /** A TLS session on the depot; resolves once it ended (refused, or closed by `use`). */
 function session(key: Buffer | undefined, cert: Buffer | undefined,
@@ -174,10 +186,7 @@ describe('depot serve against hostile peers (process)', () => {
   });
 
   it('connectionSilentAfterItsHandshake_isClosed', async () => {
-    const store = await openDepotDb(join(temp, 'idle.sqlite'), WALL_MS);
-    const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
-      nowMs: () => WALL_MS, socketIdleMs: 300, tls: { key: readFileSync(join(dir,
-        'server.key')), cert: readFileSync(join(dir, 'server.pem')), ca } });
+    const { store, server } = await ownServer('idle', { socketIdleMs: 300 });
     try {
       const port = await server.listen(0, '127.0.0.1');
       const started = Date.now();
@@ -192,12 +201,9 @@ describe('depot serve against hostile peers (process)', () => {
   });
 
   it('connectionThatNeverHandshakes_isCutAfterTheHandshakeTime_andLogged', async () => {
-    const store = await openDepotDb(join(temp, 'handshake.sqlite'), WALL_MS);
     const lines: string[] = [];
-    const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
-      nowMs: () => WALL_MS, handshakeMs: 300, log: (line) => lines.push(line),
-      tls: { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir,
-        'server.pem')), ca } });
+    const { store, server } = await ownServer('handshake',
+      { handshakeMs: 300, log: (line) => lines.push(line) });
     try {
       const port = await server.listen(0, '127.0.0.1');
       const started = Date.now();
@@ -217,12 +223,9 @@ describe('depot serve against hostile peers (process)', () => {
 
   it('handshakesBeyondTheBoundFromOneAddress_areClosedAtOnce_theTerminalServedAfter',
     async () => {
-      const store = await openDepotDb(join(temp, 'flood.sqlite'), WALL_MS);
       const lines: string[] = [];
-      const server = ingestServerCreate({ db: store, vault: panVault(new Uint8Array(32)),
-        nowMs: () => WALL_MS, handshakesPerAddressMax: 4, log: (line) => lines.push(line),
-        tls: { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir,
-          'server.pem')), ca } });
+      const { store, server } = await ownServer('flood',
+        { handshakesPerAddressMax: 4, log: (line) => lines.push(line) });
       const held: ReturnType<typeof netConnect>[] = [];
       try {
         const port = await server.listen(0, '127.0.0.1');

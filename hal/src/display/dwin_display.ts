@@ -105,7 +105,7 @@ export function dwinScreenBytes(
     frames.push(frame);
     total += frame.length;
   }
-  const pageSwitch = dwinScreenPageFrame(layout.pages[screen.kind], options.crc);
+  const pageSwitch = dwinPageSwitchFrame(layout.pages[screen.kind], options);
   const bytes = new Uint8Array(total + pageSwitch.length);
   let at = 0;
   for (const frame of frames) {
@@ -147,31 +147,6 @@ function dwinScreenTextFrame(
     if (oldest.done !== true) cache.byText.delete(oldest.value);
   }
   cache.byText.set(text, frame);
-  return frame;
-}
-
-/**
- * Page switch frames by page and CRC setting: a screen kind always switches to the same page,
- * so a layout needs one frame per kind. Bounded all the same (a layout is free to number its
- * pages): when full, the oldest goes. Copied into each screen's bytes, never handed out.
- */
-const pageFrames = new Map<number, Uint8Array>();
-const PAGE_FRAMES_MAX = 64;
-
-function dwinScreenPageFrame(pageId: number, crc: boolean): Uint8Array {
-  // Only valid ids are cached (keys stay distinct); dwinPageSwitchFrame refuses the others.
-  if (!Number.isInteger(pageId) || pageId < 0 || pageId > 0xffff) {
-    return dwinPageSwitchFrame(pageId, { crc });
-  }
-  const key = pageId * 2 + (crc ? 1 : 0);
-  const known = pageFrames.get(key);
-  if (known !== undefined) return known;
-  const frame = dwinPageSwitchFrame(pageId, { crc });
-  if (pageFrames.size >= PAGE_FRAMES_MAX) {
-    const oldest = pageFrames.keys().next();
-    if (oldest.done !== true) pageFrames.delete(oldest.value);
-  }
-  pageFrames.set(key, frame);
   return frame;
 }
 

@@ -11,19 +11,11 @@ export const AUTOPOLL_20_ISO14443_4A = 0x20;
 export const AUTOPOLL_23_ISO14443_4B = 0x23;
 
 /**
- * TargetData of one card with its Tg first: type A = Tg SENS_RES SEL_RES NFCIDLength NFCID1
- * [ATS], the ATS only for ISO 14443-4 cards with auto-RATS on; type B = Tg ATQB
- * ATTRIB_RES_Length ATTRIB_RES. See UM0701-02 §7.3.5 and pn532.md §5.
- */
-export function pn532TargetData(tg: number, identity: CardIdentity, autoRats: boolean): number[] {
-  const out: number[] = [];
-  appendPn532TargetData(out, tg, identity, autoRats);
-  return out;
-}
-
-/**
- * `pn532TargetData` appended to `out`. Byte by byte: spreading a typed array goes through its
- * iterator, slow, and every activation (each presence look at a card) comes here.
+ * Appends the TargetData of one card with its Tg first to `out`: type A = Tg SENS_RES SEL_RES
+ * NFCIDLength NFCID1 [ATS], the ATS only for ISO 14443-4 cards with auto-RATS on; type B = Tg
+ * ATQB ATTRIB_RES_Length ATTRIB_RES. See UM0701-02 §7.3.5 and pn532.md §5. Byte by byte:
+ * spreading a typed array goes through its iterator, slow, and every activation (each
+ * presence look at a card) comes here.
  */
 export function appendPn532TargetData(
   out: number[],

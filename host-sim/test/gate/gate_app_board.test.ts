@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { GateApp } from '../../../firmware/src/app/gate/gate_app.js';
+import { GateApp, type GateTapReport } from '../../../firmware/src/app/gate/gate_app.js';
 import { GATE_LANE_CONFIG_DEFAULT } from '../../../firmware/src/app/gate/gate_lane.js';
 import { gateLedgerParse } from '../../../firmware/src/app/gate/gate_ledger.js';
 import type { GateParams } from '../../../firmware/src/app/gate/gate_params.js';
@@ -34,6 +34,7 @@ async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = fals
   board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
   ledger: StorageSim;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
+  tapWalked: (name?: string) => Promise<GateTapReport>;
 }> {
   const pool = riderPool(4, 1, testPki(), 'default');
   const board = await createSimBoard(busBoardOptions({
@@ -65,7 +66,15 @@ async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = fals
   const remove = (): void => {
     if (placed !== undefined) board.rig.sim.removeCard(placed);
   };
-  return { board, app, port, exitPort, ledger, card, remove };
+  // A tap whose visitor walks through 1.5 s after it (when the lane is open by then).
+  const tapWalked = async (name?: string): Promise<GateTapReport> => {
+    const tapped = app.tap(await card(name));
+    const walked = board.clock.sleepMs(1_500).then(() => port.controller.walk('entry', false));
+    const report = await board.rig.run(Promise.all([tapped, walked]).then(([x]) => x));
+    remove();
+    return report;
+  };
+  return { board, app, port, exitPort, ledger, card, remove, tapWalked };
 }
 
 function ledgerKinds(ledger: StorageSim, day = DAY): string[] {
@@ -78,10 +87,7 @@ describe('GateApp on the simulated board', () => {
   it('dayFull_showsTheClearFullScreen_recordsTheRefusal_passbackTwin', async () => {
     // One place a day: the first walk-in pays and walks through; then the day is full.
     const r = await rig(1);
-    const first = r.app.tap(await r.card());
-    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
-    const report = await r.board.rig.run(Promise.all([first, walked]).then(([x]) => x));
-    r.remove();
+    const report = await r.tapWalked();
     expect(report.decision?.kind).toBe('pay');
     expect(report.lane?.passed).toBe(1);
     expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
@@ -113,10 +119,7 @@ describe('GateApp on the simulated board', () => {
     r.remove();
     expect(other.decision).toEqual({ kind: 'refuse', reason: 'day-full', placesLeft: 0 });
     expect(other.tap.journalSeqs).toEqual([]);
-    const back = r.app.tap(await r.card());
-    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
-    const credit = await r.board.rig.run(Promise.all([back, walked]).then(([x]) => x));
-    r.remove();
+    const credit = await r.tapWalked();
     expect(credit.decision).toEqual({ kind: 'credit', persons: 1 });
     expect(credit.lane?.passed).toBe(1);
     expect(r.app.counts()?.entries).toBe(1);
@@ -130,18 +133,10 @@ describe('GateApp on the simulated board', () => {
     // day (empty) decides, and the sale is counted there. Before, the old day's counts decided
     // with the new date: refused as day-full.
     const r = await rig(1, true);
-    const first = r.app.tap(await r.card());
-    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
-    expect((await r.board.rig.run(Promise.all([first, walked]).then(([x]) => x))).decision?.kind)
-      .toBe('pay');
-    r.remove();
+    expect((await r.tapWalked()).decision?.kind).toBe('pay');
     const midnightWallMs = Date.parse(`${DAY}T00:00:00+08:00`) + 86_400_000;
     await r.board.rig.run(r.board.clock.advance(midnightWallMs - 20 - r.board.clock.wallMs()));
-    const late = r.app.tap(await r.card('unionpay-credit-ec'));
-    const walkedLate = r.board.clock.sleepMs(1_500)
-      .then(() => r.port.controller.walk('entry', false));
-    const report = await r.board.rig.run(Promise.all([late, walkedLate]).then(([x]) => x));
-    r.remove();
+    const report = await r.tapWalked('unionpay-credit-ec');
     expect(report.decision?.kind).toBe('pay');
     expect(report.lane?.passed).toBe(1);
     expect(ledgerKinds(r.ledger, '2026-11-23')).toEqual(['sale', 'paid', 'entry']);
@@ -164,10 +159,7 @@ describe('GateApp on the simulated board', () => {
     expect(paidSeqs).toBeGreaterThan(0);
     const afterMidnightMs = beforeMidnightMs + 90_000;
     await r.board.rig.run(r.board.clock.advance(afterMidnightMs - r.board.clock.wallMs()));
-    const back = r.app.tap(await r.card());
-    const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
-    const credit = await r.board.rig.run(Promise.all([back, walked]).then(([x]) => x));
-    r.remove();
+    const credit = await r.tapWalked();
     expect(credit.decision).toEqual({ kind: 'credit', persons: 1 });
     expect(credit.lane?.passed).toBe(1);
     // Nothing charged: no journal record of this tap.

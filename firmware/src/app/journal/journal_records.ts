@@ -102,6 +102,11 @@ export const CARD_TAGS_NOT_STORED: readonly number[] = [
 /** Kernel torn-record tag of the ODA static data (assembly qpboc_torn.ts), kept sealed only. */
 export const TAG_DF8104_STATIC_DATA = 0xdf8104;
 
+/** What a torn record never holds: the card tags, and the ODA static data (DF8104). */
+const TORN_RECORD_TAGS_NOT_STORED: readonly number[] = [
+  ...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA,
+];
+
 /**
  * What a validator needs to finish a torn qPBOC debit without a new GPO (domain.md §4.4;
  * Amadis' CUP torn record keys 9A, 9F21, PAN, 57, 94, 9F36, 82, 9F10, 9F6C, 9F37, 9F26,
@@ -385,7 +390,7 @@ function recoveryRead(fields: JsonFields, strict: boolean): RecoveryContext {
     staticDataSealedHex: fields.hex('staticDataSealedHex', 0, STATIC_SEALED_BYTES_MAX),
   };
   if (!strict) {
-    refuseStored(fields, 'tornRecordHex', recovery.tornRecordHex, [TAG_DF8104_STATIC_DATA]);
+    refuseStored(fields, 'tornRecordHex', recovery.tornRecordHex, TORN_RECORD_TAGS_NOT_STORED);
   }
   if (strict) fields.finish();
   return recovery;
@@ -423,24 +428,24 @@ function clearingRead(fields: JsonFields, strict: boolean): ClearingRecord {
     lineId: fields.str('lineId', TEXT_PATTERN, TEXT_CHARS_MAX),
     paramsVersion: fields.int('paramsVersion', 0, SEQ_MAX),
   };
-  if (!strict) refuseStored(fields, 'iccDataHex', clearing.iccDataHex, []);
+  if (!strict) refuseStored(fields, 'iccDataHex', clearing.iccDataHex, CARD_TAGS_NOT_STORED);
   if (strict) fields.finish();
   return clearing;
 }
 
 /**
- * Refuses BER-TLV `hex` holding a tag of CARD_TAGS_NOT_STORED or of `alsoRefused`, or that is
- * not BER-TLV: a record carrying track data or a clear PAN is never written. Run on append
- * only: the start-up scan reads every record, and decoding all their TLV would cost start-up
- * time for bytes this code never writes.
+ * Refuses BER-TLV `hex` holding a tag of `refused`, or that is not BER-TLV: a record carrying
+ * track data or a clear PAN is never written. Run on append only: the start-up scan reads
+ * every record, and decoding all their TLV would cost start-up time for bytes this code never
+ * writes.
  */
 function refuseStored(
   fields: JsonFields,
   name: string,
   hex: string,
-  alsoRefused: readonly number[],
+  refused: readonly number[],
 ): void {
-  const found = tlvTagsFind(Buffer.from(hex, 'hex'), [...CARD_TAGS_NOT_STORED, ...alsoRefused]);
+  const found = tlvTagsFind(Buffer.from(hex, 'hex'), refused);
   if (found === undefined) fields.refuse(name, 'not BER-TLV');
   if (found !== null) fields.refuse(name, `holds tag ${found.toString(16).toUpperCase()}`);
 }
@@ -456,7 +461,7 @@ export function entryStoresNoCardTags(entry: JournalEntry): boolean {
     case 'pending':
     case 'torn':
       return tlvTagsFind(Buffer.from(entry.recovery.tornRecordHex, 'hex'),
-        [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA]) === null;
+        TORN_RECORD_TAGS_NOT_STORED) === null;
     case 'final':
       return tlvTagsFind(Buffer.from(entry.clearing.iccDataHex, 'hex'),
         CARD_TAGS_NOT_STORED) === null;
