@@ -293,3 +293,48 @@ describe('forged and tampered fDDA data', () => {
     expect(card.ledger().length).toBe(1);
   });
 });
+
+describe('an ICC certificate lost on the way: the issuer certificate is checked alone', () => {
+  const SEED = 20250601;
+  const TAG_9F44 = 0x9f44;
+  const TAG_9F46 = 0x9f46;
+
+  /**
+   * The record holding 9F46 with that tag turned into 9F44, as in swarm seed 430: two bytes
+   * changed on the PN532 link that cancel in its 8-bit checksum. The value is kept, so the
+   * record still parses; the kernel simply has no ICC certificate before the commit.
+   */
+  const iccCertRenamed: Rewrite = (_capdu, data) => {
+    if (data[0] !== TAG_70 || findTlv(decodeTlv(data), TAG_9F46) === null) return null;
+    const [top] = decodeTlv(data);
+    if (top === undefined || top.children === null) throw new Error('not a template');
+    const children = top.children.map((o: TlvObject) =>
+      tlvEncode(o.tag === TAG_9F46 ? TAG_9F44 : o.tag, o.value),
+    );
+    return tlvEncode(top.tag, Buffer.concat(children));
+  };
+
+  it('revoked issuer: refused before the last READ RECORD, nothing debited', async () => {
+    const pop = population(SEED);
+    const card = pop.card('revoked-issuer');
+    const outcome = await run(pop, card, 'ec', iccCertRenamed);
+    expect(outcome.kind).toBe('declined');
+    expect(outcome.reason).toBe('oda-failed');
+    expect(detailName(outcome.detail)).toBe('ERR_ODA_ISSUER_CERT_REVOKED');
+    expect(outcome.commitSent).toBe(false);
+    expect(outcome.recordKind).toBe('none');
+    expect(sent(outcome)).not.toContain(commitCommand(outcome));
+    expect(card.ledger().length).toBe(0);
+  });
+
+  it('genuine issuer: goes on to the commit, then the missing ICC certificate declines', async () => {
+    const pop = population(SEED);
+    const card = pop.card('unionpay-debit-ec');
+    const outcome = await run(pop, card, 'ec', iccCertRenamed);
+    expect(outcome.kind).toBe('declined');
+    expect(outcome.commitSent).toBe(true);
+    expect(outcome.recordKind).toBe('committed-decline');
+    expect(detailName(outcome.detail)).toBe('ERR_ODA_ICC_CERT_MISSING');
+    expect(card.ledger().length).toBe(1);
+  });
+});

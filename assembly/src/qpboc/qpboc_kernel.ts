@@ -116,6 +116,8 @@ import {
   odaCertificates,
   odaSignature,
   odaCertificateInputsPresent,
+  odaIssuerCertificate,
+  odaIssuerInputsPresent,
   odaSignatureInputsPresent,
   odaSdadPrecheck,
   odaMethodOf,
@@ -680,11 +682,24 @@ function odaBeforeCommit(): i32 {
     }
     ctx.odaCertificatesOk = true;
   }
-  if (!ctx.odaCertificatesOk) return STATUS_OK;
+  if (!ctx.odaCertificatesOk) return odaIssuerBeforeCommit();
   if (odaSignatureInputsPresent()) return odaSettle(odaSignature());
   const early = odaSdadPrecheck();
   if (early == STATUS_OK || odaStatusIsMissingInput(early)) return STATUS_OK;
   return odaSettle(early);
+}
+
+/**
+ * The ICC certificate has not come (or came damaged: a PN532 frame's 8-bit checksum misses
+ * changes that cancel, swarm seed 430 turned 9F46 into 9F44). The issuer certificate alone
+ * still shows a revoked, expired or forged issuer: refused now, before the debit, where the
+ * full check after the commit could only decline a paid tap. Missing inputs wait as before.
+ */
+function odaIssuerBeforeCommit(): i32 {
+  if (!odaIssuerInputsPresent()) return STATUS_OK;
+  const status = odaIssuerCertificate();
+  if (status == STATUS_OK || odaStatusIsMissingInput(status)) return STATUS_OK;
+  return odaSettle(status);
 }
 
 /** Records the final ODA result, and its method, in the context and in TVR/TSI. */

@@ -214,33 +214,21 @@ export function odaCertificates(): i32 {
   }
   const built = odaStaticDataBuild();
   if (built != STATUS_OK) return built;
+  const status = odaIssuerCertificate();
+  if (status != STATUS_OK) return status;
+  const sm = odaIsSm();
+  // SM SDA (SSAD 93) and the full flow's SM DDA/CDA have no public layout: an SM card must use
+  // qPBOC fDDA. Going on to DDA/CDA would check its signature with the RSA ICC key state,
+  // which this card never set: the key of the card before.
+  if (sm && odaMethodOf() != ODA_METHOD_FDDA) return ERR_ODA_SM_CA_KEY_TYPE;
+  if (!odaUsesIccKey()) return STATUS_OK;
   const c = ctx.card;
-  const index = c.find(TAG_8F_CA_INDEX);
-  if (c.valueLength(index) != 1) return ERR_ODA_CA_INDEX_MISSING;
-  const name = ctx.fci.find(TAG_84_DF_NAME);
-  if (ctx.fci.valueLength(name) < 5) return ERR_ODA_RID_MISSING;
-  const date = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9A_DATE));
-  const dateBcd =
-    ((<u32>load<u8>(date)) << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
-  if (odaIsSm()) return odaSmCertificates(dateBcd);
-  const cert = c.find(TAG_90_ISSUER_CERT);
-  const remainder = c.find(TAG_92_ISSUER_REMAINDER);
-  const exponent = c.find(TAG_9F32_ISSUER_EXPONENT);
-  const status = odaRecoverIssuer(
-    ctx.fci.valuePtr(name),
-    <u32>load<u8>(c.valuePtr(index)),
-    c.valuePtr(cert),
-    c.valueLength(cert),
-    odaPtr(remainder),
-    odaLength(remainder),
-    c.valuePtr(exponent),
-    c.valueLength(exponent),
-    ctx.pan,
-    ctx.panLength,
-    dateBcd,
-  );
-  if (status != STATUS_OK || !odaUsesIccKey()) return status;
+  const dateBcd = odaDateBcd();
   const iccCert = c.find(TAG_9F46_ICC_CERT);
+  if (sm) {
+    return odaSmRecoverIcc(c.valuePtr(iccCert), c.valueLength(iccCert), ctx.pan, ctx.panLength,
+      odaStatic, odaStaticLength, dateBcd);
+  }
   const iccRemainder = c.find(TAG_9F48_ICC_REMAINDER);
   const iccExponent = c.find(TAG_9F47_ICC_EXPONENT);
   return odaRecoverIcc(
@@ -256,6 +244,61 @@ export function odaCertificates(): i32 {
     odaStaticLength,
     dateBcd,
   );
+}
+
+/**
+ * True when the issuer certificate can be checked on its own: 8F with a loaded CA key, 90,
+ * 9F32 for RSA, and the PAN. The ICC certificate may still be missing.
+ */
+export function odaIssuerInputsPresent(): bool {
+  const c = ctx.card;
+  if (ctx.panLength == 0 || !ctx.fci.has(TAG_84_DF_NAME) || !c.has(TAG_90_ISSUER_CERT)) {
+    return false;
+  }
+  if (!odaCaKeyLoaded()) return false;
+  return odaIsSm() || c.has(TAG_9F32_ISSUER_EXPONENT);
+}
+
+/**
+ * Issuer stage alone: recovers the issuer key from 90 (RSA with 92 and 9F32, or SM), checking
+ * its hash or signature, dates and the CA's revocation list. Needs odaIssuerInputsPresent.
+ * Returns STATUS_OK or the failing check (ERR_ODA_*).
+ */
+export function odaIssuerCertificate(): i32 {
+  const c = ctx.card;
+  const index = c.find(TAG_8F_CA_INDEX);
+  if (c.valueLength(index) != 1) return ERR_ODA_CA_INDEX_MISSING;
+  const name = ctx.fci.find(TAG_84_DF_NAME);
+  if (ctx.fci.valueLength(name) < 5) return ERR_ODA_RID_MISSING;
+  const rid = ctx.fci.valuePtr(name);
+  const caIndex = <u32>load<u8>(c.valuePtr(index));
+  const cert = c.find(TAG_90_ISSUER_CERT);
+  const dateBcd = odaDateBcd();
+  if (odaIsSm()) {
+    return odaSmRecoverIssuer(rid, caIndex, c.valuePtr(cert), c.valueLength(cert), ctx.pan,
+      ctx.panLength, dateBcd);
+  }
+  const remainder = c.find(TAG_92_ISSUER_REMAINDER);
+  const exponent = c.find(TAG_9F32_ISSUER_EXPONENT);
+  return odaRecoverIssuer(
+    rid,
+    caIndex,
+    c.valuePtr(cert),
+    c.valueLength(cert),
+    odaPtr(remainder),
+    odaLength(remainder),
+    c.valuePtr(exponent),
+    c.valueLength(exponent),
+    ctx.pan,
+    ctx.panLength,
+    dateBcd,
+  );
+}
+
+/** The transaction date 9A as 0xYYMMDD. */
+function odaDateBcd(): u32 {
+  const date = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9A_DATE));
+  return ((<u32>load<u8>(date)) << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
 }
 
 /**
@@ -366,24 +409,6 @@ function odaCaKeyLoaded(): bool {
   if (index < 0 || name < 0 || ctx.card.valueLength(index) != 1) return false;
   if (ctx.fci.valueLength(name) < 5) return false;
   return capkFind(ctx.fci.valuePtr(name), <u32>load<u8>(ctx.card.valuePtr(index))) >= 0;
-}
-
-/** SM certificate stage: issuer certificate with the SM2 CA key, then the ICC certificate. */
-function odaSmCertificates(dateBcd: u32): i32 {
-  const c = ctx.card;
-  const name = ctx.fci.find(TAG_84_DF_NAME);
-  const index = c.find(TAG_8F_CA_INDEX);
-  const cert = c.find(TAG_90_ISSUER_CERT);
-  const status = odaSmRecoverIssuer(ctx.fci.valuePtr(name), <u32>load<u8>(c.valuePtr(index)),
-    c.valuePtr(cert), c.valueLength(cert), ctx.pan, ctx.panLength, dateBcd);
-  if (status != STATUS_OK) return status;
-  // SM SDA (SSAD 93) and the full flow's SM DDA/CDA have no public layout: an SM card must use
-  // qPBOC fDDA. Going on to DDA/CDA would check its signature with the RSA ICC key state,
-  // which this card never set: the key of the card before.
-  if (odaMethodOf() != ODA_METHOD_FDDA) return ERR_ODA_SM_CA_KEY_TYPE;
-  const iccCert = c.find(TAG_9F46_ICC_CERT);
-  return odaSmRecoverIcc(c.valuePtr(iccCert), c.valueLength(iccCert), ctx.pan, ctx.panLength,
-    odaStatic, odaStaticLength, dateBcd);
 }
 
 function odaPtr(index: i32): usize {
