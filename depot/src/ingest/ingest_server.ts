@@ -89,16 +89,17 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
   // whole request 5 min): one that completed its handshake and sends nothing stayed open for
   // ever, and any terminal's certificate could hold the depot's descriptors that way.
   server.setTimeout(options.socketIdleMs ?? SOCKET_IDLE_MS);
-  handshakesBounded(server, options.handshakesPerAddressMax ?? HANDSHAKES_PER_ADDRESS_MAX,
-    options.log);
+  const addressOf = handshakesBounded(server,
+    options.handshakesPerAddressMax ?? HANDSHAKES_PER_ADDRESS_MAX, options.log);
   // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
   // expired, or comes from another CA, fails every contact and the depot's log says nothing.
   // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
-  // then only the reset; the address is gone once a refused socket is destroyed.
+  // then only the reset. A timed-out socket is destroyed before this runs: its address is the
+  // one its TCP connection came from.
   server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
     const verdict = socket.authorizationError as unknown as string | undefined;
     const why = verdict ?? error.code ?? error.message;
-    options.log?.(`TLS ${socket.remoteAddress ?? '?'} -> handshake refused: `
+    options.log?.(`TLS ${socket.remoteAddress ?? addressOf(socket)} -> handshake refused: `
       + redact(String(why)).slice(0, LOG_DETAIL_CHARS_MAX));
   });
   return {
@@ -134,14 +135,19 @@ export const HANDSHAKES_PER_ADDRESS_MAX = 64;
 /**
  * Closes connections beyond `max` handshakes under way from one remote address. A handshake
  * ends when its TLS session is up ('secureConnection', matched by address and port) or its
- * connection closes (refused, timed out, gone).
+ * connection closes (refused, timed out, gone). Returns where a TLS socket's connection came
+ * from, kept while its TCP socket lives ('?' for one it never saw).
  */
-function handshakesBounded(server: Server, max: number, log?: (line: string) => void): void {
+function handshakesBounded(
+  server: Server, max: number, log?: (line: string) => void,
+): (tls: TLSSocket) => string {
+  const addresses = new WeakMap<Socket, string>();
   const perAddress = new Map<string, number>();
   const underWay = new Map<string, () => void>();
   const flooding = new Set<string>();
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '?';
+    addresses.set(socket, address);
     const count = perAddress.get(address) ?? 0;
     if (count >= max) {
       if (!flooding.has(address)) {
@@ -172,6 +178,9 @@ function handshakesBounded(server: Server, max: number, log?: (line: string) => 
   server.on('secureConnection', (tls: TLSSocket) => {
     underWay.get(`${tls.remoteAddress ?? '?'}|${tls.remotePort ?? 0}`)?.();
   });
+  // Node's TLS socket keeps the TCP socket it wraps as `_parent` (not a public field: without
+  // it the address stays unknown, as before).
+  return (tls) => addresses.get((tls as unknown as { _parent?: Socket })._parent ?? tls) ?? '?';
 }
 /** How long a stop lets requests in flight finish before it cuts their connections. */
 export const CLOSE_GRACE_MS = 10_000;
