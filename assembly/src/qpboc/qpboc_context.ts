@@ -3,6 +3,8 @@
 // A single instance is created at module start (nothing is allocated afterwards). Sizes are
 // named bounds; their relation to the 8 KiB OUT buffer is asserted where records are written.
 
+import { odaReset } from '../emv/emv_oda';
+import { odaSmReset } from '../emv/emv_oda_sm';
 import { TlvStore } from '../emv/tlv_store';
 
 export { AID_BYTES_MAX, AID_BYTES_MIN } from '../entry/entry_aids';
@@ -150,6 +152,9 @@ export class QpbocContext {
     this.commitSent = false;
     this.recoverAskedAgain = false;
     this.odaCertificatesOk = false;
+    // A new card starts with no recovered key: no check of it can use the card before's.
+    odaReset();
+    odaSmReset();
     this.odaDone = false;
     this.odaOk = false;
     this.odaStatus = 0;
