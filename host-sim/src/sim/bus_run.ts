@@ -8,12 +8,15 @@ import type {
   TapReport,
   ValidatorConfig,
 } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { FareParams } from '../../../firmware/src/app/params/params_files.js';
 import type { IndicatorSignal } from '../../../hal/src/ports/indicator_port.js';
 import { createSimBoard, type SimBoard } from './sim_board.js';
 import { RIDE_PACE_AS_DRAWN, rideTap, type RideBoard } from './bus_ride.js';
-import { busBoardOptions, type BusBoard } from './sim_board_parts.js';
+import { busBoardOptions, busFares, type BusBoard } from './sim_board_parts.js';
 import { SimRoute } from './sim_tunion.js';
-import { drawRiderTaps, riderPool, type RiderPool } from './bus_riders.js';
+import {
+  drawRiderTaps, riderPool, type AnyRiderCard, type RiderPool,
+} from './bus_riders.js';
 import type { PopulationKind } from '../cards/card_mix.js';
 
 /** Options of a run; `shuaka sim` maps its flags onto these. */
@@ -122,6 +125,7 @@ export async function runBus(
   const prng = new Prng(options.seed);
   const pool = riderPool(options.seed, options.cardGroups, testPki(), options.populationKind,
     options.tunionRiders ?? false, options.tunionRiders ?? false);
+  const fares = busFares(pool);
   const route = new SimRoute('SIM-B101', 0);
   const board = await createSimBoard(busBoardOptions(options, pool, route));
   const ride: RideBoard = {
@@ -149,10 +153,13 @@ export async function runBus(
   const scenario = (async (): Promise<void> => {
     for (const [index, tap] of taps.entries()) {
       if (options.signal?.aborted === true) break;
-      const line = await rideTap(ride, tap, index, RIDE_PACE_AS_DRAWN, (resolve) => {
+      const purseBefore = 'balanceMinor' in tap.card.card ? tap.card.card.balanceMinor() : null;
+      const ridden = await rideTap(ride, tap, index, RIDE_PACE_AS_DRAWN, (resolve) => {
         waiting = resolve;
       });
       waiting = null;
+      const short = purseBefore !== null && purseBefore < fullFareMinor(fares, tap.card);
+      const line = short ? { ...ridden, purseShort: true } : ridden;
       lines.push(line);
       onTap(line);
     }
@@ -167,6 +174,22 @@ export async function runBus(
       companion);
   }
   return { options, board, pool, taps: lines };
+}
+
+/**
+ * The most a tap of `card` can cost on the line: its category's fare, else the flat fare
+ * (before any transfer discount). A purse below it may be refused for insufficient e-cash: a
+ * card ridden often enough runs its purse down (seed 7 with 5,000 riders).
+ */
+function fullFareMinor(fares: FareParams, card: AnyRiderCard): number {
+  const profile = card.card.profile;
+  const pan = 'applications' in profile ? profile.applications[0]?.pan ?? '' : '';
+  const category = fares.categories.find((c) =>
+    c.panRanges.some((r) => {
+      const head = pan.slice(0, r.low.length);
+      return head >= r.low && head <= r.high;
+    }));
+  return category?.fareMinor ?? fares.flatFareMinor;
 }
 
 /** Event-loop turns (10 ms each) to wait for real I/O before a deadlock is declared. */

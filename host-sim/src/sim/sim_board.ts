@@ -13,16 +13,13 @@ import type {
   ValidatorPorts,
 } from '../../../firmware/src/app/validator/validator_ports.js';
 import { ClockSim } from '../clock_sim.js';
-import {
-  createPn532SimRig,
-  PN532_SIM_RIG_DEFAULT_OPTIONS,
-  type Pn532SimRig,
-} from '../pn532_sim/pn532_sim_rig.js';
+import type { Pn532SimRig } from '../pn532_sim/pn532_sim_rig.js';
 import { Prng } from '../prng.js';
 import { simBoardPsam, simPsamPorts, type SimPsam, type SimTunionOptions } from './sim_tunion.js';
 import {
   composeSimBoardRest,
   SIM_READER_RF,
+  simBoardRig,
   simStorageLoaded,
   type BusBoard,
 } from './sim_board_parts.js';
@@ -69,7 +66,7 @@ export interface SimBoard extends BusBoard {
 /** Builds and starts the board; the reader is switched to `baudRate` like a real boot. */
 export async function createSimBoard(options: SimBoardOptions): Promise<SimBoard> {
   const clock = new ClockSim(SIM_EPOCH_WALL_MS);
-  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+  const rig = simBoardRig(clock);
   const started = await rig.run(
     rig.reader.start({ baudRate: options.baudRate, rf: SIM_READER_RF }),
   );

@@ -41,9 +41,12 @@ import {
   type ValidatorPorts,
   type ValidatorPsam,
 } from '../../../firmware/src/app/validator/validator_ports.js';
+import type { ClockSim } from '../clock_sim.js';
 import { DwinDisplaySim } from '../display_sim/dwin_display_sim.js';
 import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../display_sim/sysfs_tree_sim.js';
-import { PN532_SIM_RIG_DEFAULT_LINE } from '../pn532_sim/pn532_sim_rig.js';
+import {
+  PN532_SIM_RIG_DEFAULT_LINE, PN532_SIM_RIG_DEFAULT_OPTIONS, createPn532SimRig, type Pn532SimRig,
+} from '../pn532_sim/pn532_sim_rig.js';
 import { testPki } from '../pki/test_pki.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
 import { DenyKey } from '../../../firmware/src/app/deny_list/deny_key.js';
@@ -175,6 +178,18 @@ function recordingIndicator(
 export const SIM_DISPLAY_BAUD = 115_200;
 
 /**
+ * The PN532 rig of a simulated board (bus, restart, web face). A board checks what riders see,
+ * not wire bytes or RF timings: keeping them grew a bus run by ~170 KB a tap (`shuaka sim
+ * --riders 5000` held 1.1 GB at its end), and the web face runs for hours.
+ */
+export function simBoardRig(clock: ClockSim): Pn532SimRig {
+  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+  rig.line.keepTranscript(false);
+  rig.sim.keepTimings(false);
+  return rig;
+}
+
+/**
  * The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in a sysfs tree
  * created under `sysfsParent` (a tmpfs stands in for kernel attributes best), written through
  * `files` (the web face passes a recorder that sees every PWM and LED write, with its time).
@@ -248,6 +263,9 @@ export async function composeSimBoardRest(
   const prng = new Prng(options.seed);
   const { clock, storage } = core;
   const outputs = simOutputs(clock, tmpdir(), core.indicatorFiles ?? NODE_SYSFS_FILES);
+  // Nobody reads this board's display wire or frame list: the screen memory is what counts.
+  outputs.displayLine.keepTranscript(false);
+  outputs.screen.keepRecords(false);
   const dispose = (): void => rmSync(outputs.sysfsRoot, { recursive: true, force: true });
   try {
     const opened = await Journal.open(storage, {

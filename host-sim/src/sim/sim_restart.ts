@@ -6,13 +6,13 @@
 // jumping back to SIM_EPOCH_WALL_MS (which would put every journal record in the future).
 
 import { ClockSim } from '../clock_sim.js';
-import { createPn532SimRig, PN532_SIM_RIG_DEFAULT_OPTIONS } from '../pn532_sim/pn532_sim_rig.js';
 import { Prng } from '../prng.js';
 import type { StorageSim } from '../storage_sim.js';
 import { SIM_EPOCH_WALL_MS, type SimBoard, type SimBoardOptions } from './sim_board.js';
 import {
   composeSimBoardRest,
   SIM_READER_RF,
+  simBoardRig,
   simStorage,
   type SimBoardRest,
 } from './sim_board_parts.js';
@@ -43,7 +43,7 @@ export async function createSimBoardOn(
   options: SimBoardOptions,
 ): Promise<SimBoardRebooted> {
   const clock = new ClockSim(boot.wallEpochMs);
-  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+  const rig = simBoardRig(clock);
   const started = await rig.run(
     rig.reader.start({ baudRate: options.baudRate, rf: SIM_READER_RF }),
   );

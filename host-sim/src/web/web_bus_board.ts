@@ -3,7 +3,6 @@
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
 import { SYSFS_INDICATOR_BUS_VALIDATOR } from '../../../hal/src/buzzer/sysfs_indicator.js';
 import { ClockSim } from '../clock_sim.js';
-import { createPn532SimRig, PN532_SIM_RIG_DEFAULT_OPTIONS } from '../pn532_sim/pn532_sim_rig.js';
 import { Prng } from '../prng.js';
 import type { BusRunOptions } from '../sim/bus_run.js';
 import type { RiderPool } from '../sim/bus_riders.js';
@@ -12,6 +11,7 @@ import {
   busBoardOptions,
   composeSimBoardRest,
   SIM_READER_RF,
+  simBoardRig,
   simStorage,
 } from '../sim/sim_board_parts.js';
 import { IndicatorRecorder, type IndicatorWiring } from './indicator_recorder.js';
@@ -44,7 +44,7 @@ export async function createWebBusBoard(
   pool: RiderPool,
 ): Promise<WebBusBoard> {
   const clock = new ClockSim(SIM_EPOCH_WALL_MS);
-  const rig = createPn532SimRig(clock, PN532_SIM_RIG_DEFAULT_OPTIONS);
+  const rig = simBoardRig(clock);
   const boardOptions = busBoardOptions(options, pool);
   const started = await rig.run(
     rig.reader.start({ baudRate: boardOptions.baudRate, rf: SIM_READER_RF }),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkBusRun } from '../../src/sim/bus_checks.js';
 import { BUS_RUN_DEFAULT, runBus, type TapLine } from '../../src/sim/bus_run.js';
 import { formatTap, runSimCommand } from '../../src/sim/sim_cli.js';
+import type { SimBoard } from '../../src/sim/sim_board.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 4);
 
@@ -61,6 +62,44 @@ describe(`bus run (seed ${SEED})`, () => {
     const paid = Number(/paid offline \(e-cash, money moved at the tap\): (\d+)/.exec(text)?.[1]);
     expect(admitted, text).toBeGreaterThan(paid);
     expect(paid, text).toBeGreaterThan(0);
+  });
+
+  it('a purse ridden down to below the fare is refused, and that is no violation', async () => {
+    // One card group on the e-cash mix: seed 10's debit card (92.00 yuan) is tapped so often
+    // that its purse runs out within 1,000 riders (`shuaka sim --seed 7 --riders 5000` did the
+    // same with four groups, and the run ended in a false correctness failure).
+    const run = await runBus(
+      { ...BUS_RUN_DEFAULT, populationKind: 'default', seed: 10, riders: 1000, cardGroups: 1,
+        tornChance: 0 },
+      () => undefined,
+    );
+    try {
+      expect(checkBusRun(run).violations).toEqual([]);
+      // The card's own purse (the twin's) is what says it ran out.
+      const card = run.pool.cards.find((c) => c.name === 'unionpay-debit-ec')?.card;
+      expect(card?.balanceMinor()).toBeLessThan(200);
+      const short = run.taps.filter((t) => t.purseShort === true && t.report?.result === 'declined'
+        && t.report.reason === 'insufficient-ecash' && t.cardName === 'unionpay-debit-ec');
+      expect(short.length).toBeGreaterThan(0);
+    } finally {
+      run.board.dispose();
+    }
+  });
+
+  it('keeps no wire bytes, RF timings or display frames as the line runs', async () => {
+    // They grew a run by ~170 KB a tap: `shuaka sim --riders 5000` held 1.1 GB at the end.
+    const run = await runBus({ ...BUS_RUN_DEFAULT, seed: SEED, riders: 30 }, () => undefined);
+    try {
+      expect(run.taps.filter((t) => t.report !== null).length).toBeGreaterThan(20);
+      // The memory link's board (createSimBoard) has the rig.
+      const { rig } = run.board as SimBoard;
+      expect(rig.line.stats('host-to-device').bytes).toBeGreaterThan(0);
+      expect(rig.line.transcript()).toEqual([]);
+      expect(rig.sim.exchangeTimings()).toEqual([]);
+      expect(run.board.screen.frames).toEqual([]);
+    } finally {
+      run.board.dispose();
+    }
   });
 
   it('replays the same seed exactly', async () => {

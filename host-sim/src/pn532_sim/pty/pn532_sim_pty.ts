@@ -44,6 +44,9 @@ export async function startPn532SimOnPty(options: Pn532SimOnPtyOptions): Promise
   }
   const link = opened.value;
   const sim = new Pn532Sim(link, options.clock, options.sim);
+  // `shuaka emu` and the pty bus run serve for hours: a timing record per exchange would grow
+  // without bound, and nobody reads them on a pty.
+  sim.keepTimings(false);
   return {
     hostPath: socat.hostPath,
     sim,
