@@ -17,6 +17,8 @@ import { TurnstileControllerSim } from '../turnstile_sim/turnstile_controller_si
 import { TurnstileSimPort } from '../turnstile_sim/turnstile_sim_port.js';
 import type { BusRunOptions } from './bus_run.js';
 import { riderPool, type RiderPool } from './bus_riders.js';
+import { REFUSABLE_IN_AUTO } from './bus_checks.js';
+import { CARD_MIXES, type PopulationKind } from '../cards/card_mix.js';
 import { createSimBoard, type SimBoard } from './sim_board.js';
 import { busBoardOptions, simDenyKey } from './sim_board_parts.js';
 import { drawGateDay, type GateDayPlan, type GateVisit } from './gate_visitors.js';
@@ -56,12 +58,32 @@ export interface GateRun {
   readonly spanMs: number;
 }
 
+/** The gate's visitors carry what the bus line's riders carry. */
+const GATE_POPULATION: PopulationKind = 'realistic';
+
+/**
+ * Card groups of the day's pool: two, or more when the ticket holders need more distinct
+ * genuine cards (one each, and one left for the walk-ins) than two groups hold, or the
+ * walk-ins more cards than the holders leave (a walk-in draws any card of the rest, so with
+ * too few most came back with a card already inside: 500 walk-ins paid 8 admissions). 20 tour
+ * groups and 40 families, within the flags' ranges, crashed with two.
+ */
+export function gateCardGroups(
+  options: Pick<GateRunOptions, 'tourGroups' | 'families' | 'walkIns'>,
+): number {
+  const mix = CARD_MIXES[GATE_POPULATION];
+  const genuinePerGroup = mix.filter(([name]) => !REFUSABLE_IN_AUTO.has(name)).length;
+  const holders = options.tourGroups + options.families;
+  return Math.max(2, Math.ceil((holders + 1) / genuinePerGroup),
+    Math.ceil((holders + options.walkIns) / mix.length));
+}
+
 /** The bus board's options turned into a gate's: fares are the admission. */
 export function gateBoardOptions(options: GateRunOptions, pool: RiderPool): Parameters<
   typeof createSimBoard>[0] {
   const bus: BusRunOptions = {
     seed: options.seed, riders: 0, tornChance: 0, baudRate: 921_600, mode: options.mode,
-    cardGroups: 2,
+    cardGroups: gateCardGroups(options),
   };
   const base = busBoardOptions(bus, pool);
   const categories = base.fares.categories.map((c) => ({ ...c, fareMinor: GATE_CONCESSION_MINOR }));
@@ -77,7 +99,7 @@ export async function runGate(
   onVisit: (line: GateVisitLine) => void,
 ): Promise<GateRun> {
   const prng = new Prng(options.seed);
-  const pool = riderPool(options.seed, 2, testPki(), 'realistic');
+  const pool = riderPool(options.seed, gateCardGroups(options), testPki(), GATE_POPULATION);
   const board = await createSimBoard(gateBoardOptions(options, pool));
   const plan = drawGateDay(prng.fork('visitors'), pool, simDenyKey(options.seed), {
     ...options, date: '2026-11-22',

@@ -29,7 +29,8 @@ describe('shuaka sim --board gate', () => {
       }));
       await run.ledgerStorage.sync('gate-2026-11-22.log');
       expect(checkGateRun(run).violations).toEqual([
-        `ticket entries ${check.ticketsSold + 1} != tickets sold ${check.ticketsSold}`,
+        `ticket entries ${check.ticketsSold + 1} != ${check.ticketsSold} of the `
+          + `${check.ticketsSold} sold (holders who came in their slot)`,
         `entries ${check.ticketEntries + check.paidEntries + 1} != people admitted `
           + `${check.ticketEntries + check.paidEntries}`,
         'hourly counts do not add up to the entries',
@@ -40,12 +41,42 @@ describe('shuaka sim --board gate', () => {
   });
 });
 
+describe('shuaka sim --board gate at the top of its flags', () => {
+  // 20 tour groups and 40 families (the flags' upper bounds) crashed: "pool too small for the
+  // ticket holders". Their 60 cards and the walk-ins' now come from as many card groups as
+  // they need, so walk-ins mostly bring cards of their own and pay.
+  it('twentyGroupsFortyFamilies_everyTicketUsed_walkInsPay', async () => {
+    const run = await runGate({ ...GATE_RUN_DEFAULT, seed: 3, tourGroups: 20, families: 40,
+      walkIns: 100 }, () => undefined);
+    try {
+      const check = checkGateRun(run);
+      expect(check.violations).toEqual([]);
+      expect(run.plan.gate.tickets.length).toBe(60);
+      expect(new Set(run.plan.gate.tickets.map((t) => t.cardToken)).size).toBe(60);
+      expect(check.paidAdmissions).toBeGreaterThan(30);
+      // A ticket is for its slot (morning: 07:30-12:00 with the grace): a holder who had come
+      // at 12:30 should have been refused, so the entries the lane recorded for that party
+      // are now too many. (A long day's last parties do come after the morning.)
+      const late = run.visits.find((v) => v.visit.kind === 'family' && v.walked > 0);
+      if (late === undefined) throw new Error('no family went in');
+      const halfPastNoonMs = (4 * 60 + 30) * 60_000;
+      const visits = run.visits.map((v) => (v === late ? { ...v, placedMs: halfPastNoonMs } : v));
+      expect(checkGateRun({ ...run, visits }).violations).toEqual([
+        `ticket entries ${check.ticketEntries} != ${check.ticketEntries - late.visit.persons} of `
+          + `the ${check.ticketsSold} sold (holders who came in their slot)`,
+      ]);
+    } finally {
+      run.board.dispose();
+    }
+  });
+});
+
 describe('shuaka sim --board gate, walk-ins whose purse runs short', () => {
-  // Seed 2 with 60 walk-ins: an e-cash card spent down below the 40-yuan admission (its own
-  // GET DATA 9F79 says 23.00) that refuses the full flow is told 余额不足: correct, not a
-  // genuine card refused. The same refusal with a purse that held the price is still found.
+  // Seed 8 with 60 walk-ins: e-cash cards spent down below the 40-yuan admission by earlier
+  // visits (their own GET DATA 9F79) are told 余额不足: correct, not a genuine card refused.
+  // The same refusal with a purse that held the price is still found.
   it('aPurseShortOfTheAdmission_isACorrectRefusal_aFullOneIsNot', async () => {
-    const run = await runGate({ ...GATE_RUN_DEFAULT, seed: 2, walkIns: 60 }, () => undefined);
+    const run = await runGate({ ...GATE_RUN_DEFAULT, seed: 8, walkIns: 60 }, () => undefined);
     try {
       expect(checkGateRun(run).violations).toEqual([]);
       const short = run.visits.filter((v) => v.report?.tap?.reason === 'insufficient-ecash'
