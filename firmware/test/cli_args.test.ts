@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import {
-  cliFlagProblem, cliFlagsChecked, cliNegativesJoined, cliParse,
+  cliFlagProblem, cliFlagsChecked, cliNegativesJoined, cliParse, cliShare,
 } from '../src/cli/cli_args.js';
 
 const FLAGS = { seed: { type: 'string' }, quiet: { type: 'boolean' } } as const;
@@ -103,5 +103,27 @@ describe('cliParse', () => {
     expect(cliParse(['--bogus'], ['port'], io)).toBeNull();
     expect(err).toEqual(["--port needs a value, got the flag '--host'",
       '--port needs a value, got nothing', "unknown flag '--bogus'"]);
+  });
+});
+
+describe('cliShare', () => {
+  it('takesDecimalsIn0To1_andWhatAReplayWritesBack', () => {
+    // Every value with up to 4 places, written as String() writes it (what a replay prints).
+    for (let i = 0; i <= 10_000; i += 1) {
+      const value = i / 10_000;
+      expect(cliShare(String(value))).toBe(value);
+      expect(cliShare(String(value), true)).toBe(value < 1 ? value : null);
+    }
+    expect(cliShare('.5')).toBe(0.5);
+    expect(cliShare('0.000001')).toBe(0.000001);
+    expect(String(0.000001)).toBe('0.000001');
+  });
+
+  it('refusesWhatNumberWouldTake', () => {
+    // Number() gives 0, 1, 0.1 or 0.5 for each of these; none is a share written out.
+    for (const text of ['', ' ', '0x1', '0b1', '1e-1', '5e-1', ' 0.5', '0.5 ', '+0.5', '-0',
+      '.', '0.', '1.5', '2', '0.0000001', 'Infinity', 'NaN', '0,5']) {
+      expect(cliShare(text), JSON.stringify(text)).toBeNull();
+    }
   });
 });

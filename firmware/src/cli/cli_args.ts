@@ -168,6 +168,17 @@ export function cliArgsProblem(
   return null;
 }
 
+/**
+ * A share written in decimal (0, 1, 0.25, .5) in [0, 1], or below 1 with `belowOne`; else
+ * null. Six places at most: a replay line writes the value back with String(), which turns
+ * 0.0000001 into '1e-7'. Number() alone also takes '', ' ', '0x1' and '1e-1'.
+ */
+export function cliShare(text: string, belowOne = false): number | null {
+  if (!/^(?:[01]|[01]?\.[0-9]{1,6})$/.test(text)) return null;
+  const value = Number(text);
+  return value >= 0 && (belowOne ? value < 1 : value <= 1) ? value : null;
+}
+
 /** A decimal integer in [min, max], or null. */
 export function cliInt(text: string | undefined, min: number, max: number): number | null {
   if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return null;

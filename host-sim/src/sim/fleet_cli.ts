@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
-import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { fleetDenyKeyBytes, type FleetParamsOptions } from './fleet_params.js';
 import {
@@ -24,7 +24,8 @@ export const FLEET_USAGE = `Usage: shuaka sim --fleet N [--seed N] [--riders N]
   a real depot (shuaka depot serve) over HTTPS, each bus with its own identity
   DIR/SIMnnnnn/{terminal.key.pem,terminal.crt.pem,ca.crt.pem}. Each bus's link has one
   outage of 2 to 10 minutes and random failures (--fail, default 0.1) and lost answers
-  (--lost, default 0.05): the depot stored the batch, the bus never heard.
+  (--lost, default 0.05): the depot stored the batch, the bus never heard. Each share is a
+  decimal from 0 to below 1.
   --riders N    riders per bus (default 20; 1..2000)
   --params-key  the depot's params public key: each bus fetches the newest published set at
                 each contact, installs it (A/B slots in a temporary directory per bus) and
@@ -97,9 +98,13 @@ function parseFleet(argv: string[]): FleetCli | string {
     if (n < 1 || n > max) throw new RangeError(`--${name} must be an integer in 1..${max}`);
     return n;
   };
+  // A share below 1: at 1 no contact would ever get through and nothing could upload.
   const share = (text: string | undefined, fallback: number, name: string): number => {
-    const p = text === undefined ? fallback : Number(text);
-    if (!(p >= 0 && p < 1)) throw new RangeError(`--${name} must be a number in 0..1`);
+    const p = text === undefined ? fallback : cliShare(text, true);
+    if (p === null) {
+      throw new RangeError(`--${name} must be a decimal number from 0 to below 1, got '${
+        text ?? ''}'`);
+    }
     return p;
   };
   try {

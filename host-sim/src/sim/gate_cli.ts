@@ -4,7 +4,7 @@
 // 2 bad usage. A failure prints the seed; `--seed N` replays the day exactly.
 
 import { parseArgs } from 'node:util';
-import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js';
 import { checkGateRun, type GateCheck } from './gate_checks.js';
 import { GATE_RUN_DEFAULT, runGate, type GateRun, type GateRunOptions } from './gate_run.js';
 import { TRIPOD_PASSAGE_MS_MAX, TRIPOD_PASSAGE_MS_MIN, type GateVisitLine } from './gate_visit.js';
@@ -52,8 +52,8 @@ function parseGateOptions(argv: string[]): { options: GateRunOptions; quiet: boo
     if (v.help === true) return 'help';
     if (v.board !== 'gate') throw new RangeError(`--board must be gate, got '${v.board ?? ''}'`);
     const tailgate =
-      v.tailgate === undefined ? GATE_RUN_DEFAULT.tailgateChance : Number(v.tailgate);
-    if (!(tailgate >= 0 && tailgate <= 1)) {
+      v.tailgate === undefined ? GATE_RUN_DEFAULT.tailgateChance : cliShare(v.tailgate);
+    if (tailgate === null) {
       throw new RangeError(`--tailgate must be a number in 0..1, got '${v.tailgate}'`);
     }
     const mode = v.mode ?? GATE_RUN_DEFAULT.mode;

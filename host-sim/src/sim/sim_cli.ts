@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 
 import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
-import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
+import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { runGateSimCommand } from './gate_cli.js';
@@ -201,9 +201,8 @@ function simOptionsOf(v: SimFlagTexts): SimOptions {
   const baudRate = int(v.baud, BUS_RUN_DEFAULT.baudRate, 1, 10_000_000, 'baud');
   if (!BAUD_RATES.has(baudRate))
     throw new RangeError(`--baud must be one of ${[...BAUD_RATES].join(', ')}`);
-  const torn = v.torn === undefined ? BUS_RUN_DEFAULT.tornChance : Number(v.torn);
-  if (!(torn >= 0 && torn <= 1))
-    throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
+  const torn = v.torn === undefined ? BUS_RUN_DEFAULT.tornChance : cliShare(v.torn);
+  if (torn === null) throw new RangeError(`--torn must be a number in 0..1, got '${v.torn}'`);
   const mode = v.mode ?? BUS_RUN_DEFAULT.mode;
   if (mode !== 'ec' && mode !== 'oda' && mode !== 'auto')
     throw new RangeError(`--mode must be auto, ec or oda, got '${mode}'`);

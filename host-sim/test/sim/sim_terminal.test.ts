@@ -9,7 +9,7 @@ import {
   simReplayHint,
   type SimOptions,
 } from '../../src/sim/sim_cli.js';
-import { FLEET_FLAGS, fleetReplayHint } from '../../src/sim/fleet_cli.js';
+import { FLEET_FLAGS, fleetReplayHint, runFleetCommand } from '../../src/sim/fleet_cli.js';
 import { terminalIo } from '../../src/sim/sim_terminal.js';
 import { terminalScreen } from './terminal_screen.js';
 
@@ -71,6 +71,21 @@ describe('replay hint', () => {
     expect(parseSimOptions(['--seed', '-1']))
       .toBe("--seed must be an integer in 0..4294967295, got '-1'");
     expect(parseSimOptions(['--torn', '-0.5'])).toBe("--torn must be a number in 0..1, got '-0.5'");
+  });
+
+  it('shares_areDecimals_andAFleetFailureShareStaysBelowOne', async () => {
+    for (const torn of ['', '0x1', '1e-1', '1.5']) {
+      expect(parseSimOptions(['--torn', torn])).toBe(`--torn must be a number in 0..1, got '${
+        torn}'`);
+    }
+    // --fail 1: no contact would ever get through. The usage said 0..1 and refused 1.
+    for (const fail of ['1', '0x0', '']) {
+      const err: string[] = [];
+      const io = { out: () => undefined, err: (t: string) => err.push(t) };
+      expect(await runFleetCommand(['--fleet', '1', '--fail', fail], io, null)).toBe(2);
+      expect(err.join('\n')).toContain(
+        `--fail must be a decimal number from 0 to below 1, got '${fail}'`);
+    }
   });
 
   it('everyFlag_appearsInTheHint_withItsValue', () => {
