@@ -298,7 +298,8 @@ export function odaIssuerCertificate(): i32 {
 /** The transaction date 9A as 0xYYMMDD. */
 function odaDateBcd(): u32 {
   const date = ctx.terminal.valuePtr(ctx.terminal.find(TAG_9A_DATE));
-  return ((<u32>load<u8>(date)) << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
+  const year = <u32>load<u8>(date);
+  return (year << 16) | ((<u32>load<u8>(date + 1)) << 8) | (<u32>load<u8>(date + 2));
 }
 
 /**

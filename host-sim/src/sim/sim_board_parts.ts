@@ -193,11 +193,14 @@ export function simBoardRig(clock: ClockSim): Pn532SimRig {
  * The rider-facing outputs on `clock`: DWIN on a paced line, buzzer and LEDs in a sysfs tree
  * created under `sysfsParent` (a tmpfs stands in for kernel attributes best), written through
  * `files` (the web face passes a recorder that sees every PWM and LED write, with its time).
+ * `wireKept`: the display line's transcript and the DWIN frame list grow with every screen;
+ * only a measurement that reads them (bench e2e) keeps them.
  */
 export function simOutputs(
   clock: ClockPort,
   sysfsParent: string = tmpdir(),
   files: SysfsFiles = NODE_SYSFS_FILES,
+  wireKept = true,
 ): {
   display: DwinDisplay;
   displayLine: SerialLinkPairSim;
@@ -212,6 +215,8 @@ export function simOutputs(
   });
   const screen = new DwinDisplaySim();
   screen.attach(displayLine.device);
+  displayLine.keepTranscript(wireKept);
+  screen.keepRecords(wireKept);
   const display = new DwinDisplay(displayLine.host, { layout: DWIN_LAYOUT_DEFAULT, crc: false });
   const sysfsRoot = mkdtempSync(join(sysfsParent, 'shuaka-sysfs-'));
   sysfsTreeSimCreate(sysfsRoot, SYSFS_TREE_SIM_DEFAULT);
@@ -262,10 +267,7 @@ export async function composeSimBoardRest(
 ): Promise<SimBoardRest> {
   const prng = new Prng(options.seed);
   const { clock, storage } = core;
-  const outputs = simOutputs(clock, tmpdir(), core.indicatorFiles ?? NODE_SYSFS_FILES);
-  // Nobody reads this board's display wire or frame list: the screen memory is what counts.
-  outputs.displayLine.keepTranscript(false);
-  outputs.screen.keepRecords(false);
+  const outputs = simOutputs(clock, tmpdir(), core.indicatorFiles ?? NODE_SYSFS_FILES, false);
   const dispose = (): void => rmSync(outputs.sysfsRoot, { recursive: true, force: true });
   try {
     const opened = await Journal.open(storage, {
