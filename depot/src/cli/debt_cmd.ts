@@ -4,7 +4,7 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { debtRepay, tapVoid } from '../acquirer/settlement_debts.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
-  cliInt, cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+  cliInt, cliParse, cliVerb, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
 
 export const DEBT_USAGE = `usage: shuaka depot debt list --db DB
@@ -22,7 +22,7 @@ exit: 0 voided, 1 not found, already voided or not counted, 2 usage, 10 database
 
 /** Runs `shuaka depot debt ...`. */
 export async function runDebtCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const [verb, ...rest] = argv;
+  const [verb, rest] = cliVerb(argv);
   const args = cliParse(rest, ['db', 'pan-token', 'psn'], io);
   const token = args?.values['pan-token'];
   const psn = args?.values['psn'] ?? null;
@@ -65,7 +65,7 @@ export async function runDebtCommand(argv: readonly string[], io: CliIo): Promis
 
 /** Runs `shuaka depot tap void`. */
 export async function runTapCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const [verb, ...rest] = argv;
+  const [verb, rest] = cliVerb(argv);
   const args = cliParse(rest, ['db', 'id'], io);
   const id = cliInt(args?.values['id'], 1, Number.MAX_SAFE_INTEGER);
   if (args === null || args.positionals.length > 0 || verb !== 'void' || id === null) {

@@ -9,8 +9,9 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { isPostgresUrl, openDepotDb } from '../store/open_depot_db.js';
 
 export type { CliIo };
-export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliInt, cliParse } from
-  '../../../firmware/src/cli/cli_args.js';
+export {
+  EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliInt, cliParse, cliVerb,
+} from '../../../firmware/src/cli/cli_args.js';
 
 /** The database (--db) cannot be opened or migrated: bad path, not a database, server down. */
 export const EXIT_DATABASE = 10;

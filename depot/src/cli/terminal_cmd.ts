@@ -13,7 +13,7 @@ import { storedThroughSeq } from '../ingest/seq_conflict.js';
 import { DepotStoreError } from '../store/depot_db.js';
 import type { CliIo } from './depot_cli_io.js';
 import {
-  cliParse, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+  cliParse, cliVerb, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
 
 export const TERMINAL_USAGE = `usage:
@@ -27,7 +27,7 @@ exit: 0 done, 1 refused (id or certificate taken, unknown id, a certificate expi
 
 /** Runs `shuaka depot terminal ...`. */
 export async function runTerminalCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const [action, ...rest] = argv;
+  const [action, rest] = cliVerb(argv);
   const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'dir', 'out'], io);
   const id = args?.values['id'];
   const valid = args !== null && args.positionals.length === 0 && (action === 'list'

@@ -262,6 +262,17 @@ describe('shuaka depot (process)', () => {
       expect(run.status, argv.join(' ')).toBe(2);
       expect(run.stderr.split('\n')[0], argv.join(' ')).toBe(why);
     }
+    // Help is the answer, not an error: `terminal --help` said "unknown command '--help'".
+    for (const command of ['init', 'serve', 'terminal', 'ingest', 'report', 'settle', 'debt',
+      'tap', 'publish']) {
+      for (const help of ['--help', '-h']) {
+        const run = shuaka(command, help);
+        expect(run.status, `${command} ${help}`).toBe(0);
+        expect(run.stdout, `${command} ${help}`).toMatch(/^usage/);
+        // No "shuaka depot terminal: why" line before the usage.
+        expect(run.stdout + run.stderr, `${command} ${help}`).not.toMatch(/^shuaka depot /m);
+      }
+    }
     const sim = spawnSync('node', [BIN, 'acquirer-sim', '--mix', 'nope'],
       { encoding: 'utf8', cwd: ROOT });
     expect(sim.status).toBe(2);

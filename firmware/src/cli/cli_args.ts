@@ -41,6 +41,16 @@ export function cliHelpAsked(argv: readonly string[]): boolean {
   return false;
 }
 
+/**
+ * A `VERB [flags]` command line split into its verb and the rest. A first word that asks for
+ * help is no verb: it stays in the rest, so that the command's parser answers with its usage
+ * (`depot terminal --help` said "unknown command '--help'" before the usage).
+ */
+export function cliVerb(argv: readonly string[]): [string | undefined, string[]] {
+  const [first, ...rest] = argv;
+  return first === '--help' || first === '-h' ? [undefined, [...argv]] : [first, rest];
+}
+
 /** A value that reads as a negative number ("-1", "-0.5"), not as a flag. */
 const NEGATIVE_NUMBER = /^-[0-9.]/;
 
