@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 
 import * as patterns from '../src/app/params/field_patterns.js';
+import { Prng } from '../../host-sim/src/prng.js';
 import {
-  FieldError, JsonFields, jsonKeyTwice, type FieldPattern,
+  FieldError, JsonFields, jsonKeyTwice, jsonSyntaxProblem, type FieldPattern,
 } from '../src/app/params/json_fields.js';
 
 /** What an operator must never read in a refusal: pieces of a regular expression. */
@@ -104,5 +105,48 @@ describe('jsonKeyTwice', () => {
     // Both answers were asked for.
     expect(twice).toBeGreaterThan(25);
     expect(twice).toBeLessThan(475);
+  });
+});
+
+describe('jsonSyntaxProblem', () => {
+  /** JSON.parse's own message for `text` (V8's, the one the CLIs printed before). */
+  function v8Message(text: string): string {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error(`${text} parsed`);
+  }
+
+  it('keepsNoTextOfTheFile_whereV8QuotesIt_aPanOrAKeyBesideABadToken', () => {
+    // Seeded: a PAN (digits) or a key (hex) right beside one stray character, the way a
+    // hand-edited trace or key file goes wrong.
+    const prng = new Prng(0x15);
+    let quotedByV8 = 0;
+    for (let i = 0; i < 500; i += 1) {
+      const digits = Array.from({ length: 16 }, () => prng.below(10)).join('');
+      const hex = Buffer.from(prng.bytes(16)).toString('hex').toUpperCase();
+      const secret = i % 2 === 0 ? digits : hex;
+      const stray = 'x!@#%&;=<>|~'[prng.below(12)] ?? 'x';
+      const text = i % 3 === 0 ? `{"rapdu":${stray}${secret}}` : i % 3 === 1
+        ? `${stray}${secret}` : `{"k":"${secret}"${stray}}`;
+      const raw = v8Message(text);
+      if (raw.includes(secret.slice(0, 8))) quotedByV8 += 1;
+      const shown = jsonSyntaxProblem(new SyntaxError(raw));
+      expect(shown, text).not.toContain(secret.slice(0, 4));
+      expect(shown, text).not.toMatch(/[0-9A-F]{6}/);
+    }
+    // The independent truth: V8 itself does quote the secret in many of these.
+    expect(quotedByV8).toBeGreaterThan(100);
+  });
+
+  it('writesControlCharacters_asEscapes_andKeepsPositions', () => {
+    const escape = jsonSyntaxProblem(new SyntaxError(v8Message('\u001b[31mred')));
+    expect(escape).toBe("Unexpected token '\\u001b'");
+    expect(jsonSyntaxProblem(new SyntaxError(v8Message('{"a":1,}'))))
+      .toBe(v8Message('{"a":1,}'));
+    expect(v8Message('{"a":1,}')).toMatch(/at position 7$/);
+    expect(jsonSyntaxProblem(new SyntaxError(v8Message('')))).toBe('Unexpected end of JSON input');
   });
 });

@@ -126,6 +126,24 @@ describe('shuaka replay: modes full and auto (the default)', () => {
     expect(err).toMatch(/80CA9F7900/);
   }, 180_000);
 
+  it('a trace damaged beside a card answer: exit 2, and none of the card data shown', async () => {
+    const { trace } = await record('stock-debit-dda', 'full', 'fast');
+    const text = JSON.stringify(trace);
+    // One stray character before a READ RECORD answer that holds the PAN (5A).
+    const pan = pop.profiles['stock-debit-dda'].applications[0]?.pan ?? '';
+    const at = text.indexOf(`"70`);
+    expect(pan.length).toBeGreaterThan(12);
+    expect(at).toBeGreaterThan(0);
+    const path = join(dir, 'damaged.json');
+    await writeFile(path, `${text.slice(0, at)}x${text.slice(at)}`);
+    const result = spawnSync(process.execPath, [BIN, 'replay', path],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^replay: bad trace: not JSON: Unexpected token 'x'/);
+    // V8's own message quotes ten characters either side of the stray one.
+    expect(result.stderr).not.toMatch(/"70|[0-9A-F]{6}/);
+  }, 180_000);
+
   it('an unknown mode is a bad trace: exit 2 naming inputs.mode', async () => {
     const { trace } = await record('stock-debit-dda', 'full', 'fast');
     const { code, err } = await replay('bad_mode.json', trace);

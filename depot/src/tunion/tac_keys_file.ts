@@ -4,6 +4,7 @@
 // validators and out of reports.
 
 import { readFileSync } from 'node:fs';
+import { jsonSyntaxProblem } from '../../../firmware/src/app/params/json_fields.js';
 import type { TacKeyLookup } from './jtt978_tac.js';
 
 /** Thrown by `tacKeysRead` with the reason and, when one is at fault, the entry. */
@@ -29,7 +30,7 @@ export function tacKeysParse(text: string): TacKeyLookup {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new TacKeysFileError(`not JSON: ${(error as Error).message}`);
+    throw new TacKeysFileError(`not JSON: ${jsonSyntaxProblem(error)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new TacKeysFileError('not a JSON object of issuer id -> key');

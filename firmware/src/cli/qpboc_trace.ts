@@ -6,6 +6,7 @@
 
 import { KernelOp, KernelStatus, kernelStatusName } from '../../../assembly/host/abi.gen.js';
 import type { Kernel } from '../../../assembly/host/kernel_loader.js';
+import { jsonSyntaxProblem } from '../app/params/json_fields.js';
 import {
   DEFAULT_TERMINAL_CONFIG,
   QPBOC_MODES,
@@ -200,7 +201,7 @@ export function parseTrace(text: string): Trace {
   try {
     doc = JSON.parse(text) as Json;
   } catch (err) {
-    throw new TraceError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new TraceError(`not JSON: ${jsonSyntaxProblem(err)}`);
   }
   if (!isObject(doc)) throw new TraceError('trace: expected a JSON object');
   return {

@@ -31,6 +31,21 @@ export interface FieldPattern {
 }
 
 /**
+ * JSON.parse's error without the text it quotes. V8 quotes up to ten characters either side
+ * of an unexpected token ('Unexpected token 'x', "...90ABCDEF":x011223344"... is not valid
+ * JSON'): a trace's PAN, a key file's key, or terminal escapes from a hostile file would go
+ * to stderr and the logs. The token itself is kept, control characters written as \uXXXX.
+ */
+export function jsonSyntaxProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const quoting = message.endsWith(' is not valid JSON');
+  const token = /^Unexpected token '.'/su.exec(message)?.[0];
+  const kept = !quoting ? message : token ?? 'unexpected text';
+  return kept.replace(/[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Reads fields of one JSON object and refuses anything unexpected: wrong types, values out of
  * range, bad hex and (with `finish`) keys nobody read. All methods throw FieldError.
  */
@@ -57,8 +72,7 @@ export class JsonFields {
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new FieldError(file, '', `not valid JSON (${message})`);
+      throw new FieldError(file, '', `not valid JSON (${jsonSyntaxProblem(error)})`);
     }
   }
 
