@@ -108,6 +108,25 @@ describe('jsonKeyTwice', () => {
   });
 });
 
+describe('JsonFields refusals and card numbers', () => {
+  it('aPanGivenAsANumber_isMaskedAsInAString', () => {
+    const fields = JsonFields.of({ fare: 6234567890123456, name: '6234567890123456' }, 'f.json',
+      '');
+    const messages = [() => fields.int('fare', 0, 100_000), () => fields.bool('name')].map((f) => {
+      try {
+        f();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    });
+    for (const message of messages) {
+      expect(message).toMatch(/got (number|string|") ?"?623456\*{6}3456/);
+      expect(message).not.toContain('6234567890123456');
+    }
+  });
+});
+
 describe('jsonSyntaxProblem', () => {
   /** JSON.parse's own message for `text` (V8's, the one the CLIs printed before). */
   function v8Message(text: string): string {

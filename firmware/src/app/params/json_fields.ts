@@ -237,7 +237,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  // A card number typed as a number (6234567890123456 is below 2^53) is masked as in a string.
+  return `${typeof value} ${panScrub(String(value))}`;
 }
 
 /**
