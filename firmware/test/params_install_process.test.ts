@@ -14,10 +14,10 @@
 // validator accepts it", the real `shuaka run` getting past its parameters to the reader
 // (exit 3, --port names no device) instead of refusing (exit 1).
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
-  copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
+  copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -149,6 +149,39 @@ describe('params install refuses a set below the active one', () => {
     expect(refused.code, refused.err).toBe(1);
     expect(refused.err).toMatch(/ENOENT/);
   }, 60_000);
+});
+
+describe('a set file that is a device or a pipe', () => {
+  // readFile on a link to /dev/zero grew `params verify` to 6.9 GB in 30 s; on a FIFO it
+  // waited for a writer for ever. A downloaded set or an SD card can hold either.
+  it('linkToDevZero_orFifo_isRefusedAtOnce_byVerifyInstallAndTheValidator_exit1', async () => {
+    const state = join(dir, 'journal');
+    const root = join(dir, 'params');
+    expect(install(state, await writeSet('v1', 1), root).code).toBe(0);
+    for (const kind of ['zero', 'fifo'] as const) {
+      const bad = await writeSet(`v2-${kind}`, 2);
+      rmSync(join(bad, 'fares.json'));
+      if (kind === 'zero') symlinkSync('/dev/zero', join(bad, 'fares.json'));
+      else execFileSync('mkfifo', [join(bad, 'fares.json')]);
+      const started = Date.now();
+      const verified = shuaka('params', 'verify', '--pub', pubPath, bad);
+      expect(verified.code, kind).toBe(1);
+      expect(verified.out + verified.err, kind).toMatch(/not a regular file.*fares\.json/);
+      const installed = install(state, bad, root);
+      expect(installed.code, kind).toBe(1);
+      expect(installed.err, kind).toMatch(/not a regular file/);
+      expect(activeVersion(root)).toBe(1);
+      expect(Date.now() - started, kind).toBeLessThan(20_000);
+    }
+    // The validator's start-up load, on an active slot whose file became such a link.
+    writeTestDenyKey(state);
+    const active = join(root, readFileSync(join(root, 'active'), 'utf8').trim(), 'fares.json');
+    rmSync(active);
+    symlinkSync('/dev/zero', active);
+    const start = validatorStart(root, state);
+    expect(start.code, start.err).toBe(1);
+    expect(start.err).toMatch(/not a regular file/);
+  }, 120_000);
 });
 
 describe('params install checks the fleet deny key as the validator does', () => {

@@ -2,6 +2,7 @@
 // real file as a stop announcer writes it (by rename), goes missing, holds garbage and comes
 // back. Truth: the lines written, and the log events counted.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,4 +69,20 @@ describe('stopFileSource', () => {
         ['stop-source-back', 6],
       ]);
     });
+
+  it('a FIFO or a huge file is unknown at once (read at every tap: never waited on)', () => {
+    // A GPS daemon may offer its stop as a named pipe: readFileSync waited for a writer and
+    // held the validator, tap and all. Now the open does not wait and the pipe is refused.
+    const fifo = join(dir, 'stop.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(dir, 'stop.big');
+    writeFileSync(big, `4${' '.repeat(1 << 20)}\n`);
+    for (const [path, code] of [[fifo, 'EFTYPE'], [big, 'EFBIG']] as const) {
+      const events: LogEvent[] = [];
+      const position = stopFileSource(path, { log: (e) => events.push(e) });
+      expect(position().stop).toBe(0);
+      expect(events.map((e) => [e['event'], e['detail']])).toEqual([
+        ['stop-source-unreadable', code]]);
+    }
+  });
 });

@@ -2,7 +2,6 @@
 // A/B root the validator booted from, and the uploader task beside the tap loop.
 
 import { createPublicKey, randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
@@ -17,6 +16,7 @@ import type { Validator } from '../app/validator/validator.js';
 import type { LogPort } from '../app/validator/validator_ports.js';
 import { DepotHttps, depotIdentityRead } from './depot_https.js';
 import { UploadPassWorker, UploadTapGate } from './upload_pass_worker.js';
+import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 
 /** `--depot URL --depot-identity DIR [--depot-interval-s N]`. */
 export interface BusDepotOptions {
@@ -82,7 +82,8 @@ export async function bootUploader(
   if (!identity.ok) {
     return { ok: false, message: `depot identity ${options.identityDir}: ${identity.detail}` };
   }
-  const publicKey = createPublicKey(await readFile(parts.paramsPubPath, 'utf8'));
+  const publicKey = createPublicKey(
+    (await readFileBounded(parts.paramsPubPath, PEM_BYTES_MAX)).toString('utf8'));
   const depot = new DepotHttps({ url: options.url, identity: identity.value,
     timeoutMs: DEPOT_TIMEOUT_MS });
   const params = new ParamsDownload({

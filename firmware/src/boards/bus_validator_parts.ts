@@ -5,9 +5,10 @@
 // last, so a refused start leaves the journal directory exactly as it was.
 
 import { createPublicKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
+import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 import {
   openSysfsIndicator,
   SYSFS_INDICATOR_BUS_VALIDATOR,
@@ -95,7 +96,7 @@ export async function bootParams(
   const denyKey = deny.value;
   let key: KeyObject;
   try {
-    key = createPublicKey(await readFile(pubPath, 'utf8'));
+    key = createPublicKey((await readFileBounded(pubPath, PEM_BYTES_MAX)).toString('utf8'));
   } catch (error) {
     return fail(`cannot load the parameter public key ${pubPath}: ${describe(error)}`);
   }

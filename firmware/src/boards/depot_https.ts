@@ -4,7 +4,7 @@
 // DepotResult: the uploader decides what to retry. Bodies never carry a PAN out of here into
 // a log: the error details are the depot's `error` code and `detail` (PAN-free by contract).
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type {
   DepotBatch, DepotBatchAck, DepotError, DepotParams, DepotPort, DepotResult, DepotStatus,
 } from '../app/upload/depot_port.js';
 import { depotBatchBody } from '../app/upload/depot_port.js';
+import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 
 /** File names of a terminal identity directory (`--depot-identity DIR`). */
 export const DEPOT_IDENTITY_FILES = {
@@ -37,7 +38,8 @@ export interface DepotIdentity {
 export async function depotIdentityRead(
   dir: string,
 ): Promise<{ ok: true; value: DepotIdentity } | { ok: false; detail: string }> {
-  const read = async (name: string): Promise<string> => readFile(join(dir, name), 'utf8');
+  const read = async (name: string): Promise<string> =>
+    (await readFileBounded(join(dir, name), PEM_BYTES_MAX)).toString('utf8');
   try {
     const names = await depotIdentityNames(dir);
     const [key, cert, ca] = await Promise.all([read(names.key), read(names.cert),

@@ -4,8 +4,8 @@
 // domain.md section 7.3). A file is what every onboard unit can write whatever bus it sits on
 // (RS-485, CAN, GPS). Written by rename, a reader never sees half a line.
 
-import { readFileSync } from 'node:fs';
 
+import { readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
 import { STOP_NUMBER_MAX } from '../app/fare/fare_table.js';
 import {
   TRANSIT_POSITION_UNKNOWN,
@@ -15,6 +15,8 @@ import {
 
 /** The longest line the file may hold: a stop source writes a few characters. */
 const STOP_LINE_MAX = 64;
+/** Read of the file at most: longer is no stop line anyway (refused as EFBIG). */
+const STOP_FILE_BYTES_MAX = 4096;
 
 /**
  * Parses the stop line: the stop (1..STOP_NUMBER_MAX), then optionally the direction (0 up,
@@ -47,7 +49,8 @@ export function stopFileSource(path: string, log: LogPort): () => TransitPositio
   return () => {
     let parsed: TransitPosition | string;
     try {
-      parsed = stopLineParse(readFileSync(path, 'latin1'));
+      // Bounded and never waiting: the file may be a GPS daemon's FIFO, read at every tap.
+      parsed = stopLineParse(readFileBoundedSync(path, STOP_FILE_BYTES_MAX).toString('latin1'));
     } catch (error) {
       parsed = (error as NodeJS.ErrnoException).code ?? String(error);
     }

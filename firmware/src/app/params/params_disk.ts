@@ -9,10 +9,20 @@
 // runs (an install from the depot), the reads stay asynchronous so a tap is never held up
 // behind a large deny list; the checks, the errors and their messages are the same either way.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 
 import { mkdirParents } from '../../../../hal/src/fs/mkdir_parents.js';
+import { readFileBounded, readFileBoundedSync } from '../../../../hal/src/fs/read_bounded.js';
+import { DENY_LIST_IMAGE_BYTES_MAX } from '../deny_list/deny_list.js';
+import { PARAMS_FILE_BYTES_MAX } from './params_files.js';
+
+/**
+ * No file of a set, nor a pointer or floor file, is read past the largest file a set may hold:
+ * a set comes from outside (a download, an SD card), and one of its names may be a link to a
+ * device or a pipe (a link to /dev/zero grew `params verify` to 6.9 GB in 30 s).
+ */
+const PARAMS_READ_BYTES_MAX = Math.max(PARAMS_FILE_BYTES_MAX, DENY_LIST_IMAGE_BYTES_MAX);
 
 /** The reads of a parameter load. Each rejects with node's error (code, message). */
 export interface ParamsReads {
@@ -20,7 +30,10 @@ export interface ParamsReads {
   list(dir: string): Promise<string[]>;
   /** Size of a file in bytes (follows links, as stat). */
   size(path: string): Promise<number>;
-  /** Whole content of a file. */
+  /**
+   * Whole content of a regular file (links followed); a device, a pipe or a file larger than
+   * any a set may hold is refused (code EFTYPE, EFBIG).
+   */
   read(path: string): Promise<Buffer>;
   /** True when `path` is a directory; false when it is not or cannot be read. */
   isDir(path: string): Promise<boolean>;
@@ -81,7 +94,7 @@ const NODE_WRITES = {
 export const PARAMS_DISK: ParamsDisk = {
   list: (dir) => readdir(dir),
   size: async (path) => (await stat(path)).size,
-  read: (path) => readFile(path),
+  read: (path) => readFileBounded(path, PARAMS_READ_BYTES_MAX),
   isDir: async (path) => {
     try {
       return (await stat(path)).isDirectory();
@@ -99,7 +112,7 @@ export const PARAMS_DISK: ParamsDisk = {
 export const PARAMS_DISK_START: ParamsDisk = {
   list: async (dir) => readdirSync(dir),
   size: async (path) => statSync(path).size,
-  read: async (path) => readFileSync(path),
+  read: async (path) => readFileBoundedSync(path, PARAMS_READ_BYTES_MAX),
   isDir: async (path) => {
     try {
       return statSync(path).isDirectory();
