@@ -147,3 +147,33 @@ describe('shuaka params init (subprocess)', () => {
     expect(signed.code, signed.err).toBe(0);
   });
 });
+
+describe('files named on the command line that are no regular file (subprocess)', () => {
+  // Each was read with readFile: /dev/zero grew to node's string limit (615 MB) or, for the
+  // deny list's CSV, to 3.6 GB in 10 s; a FIFO waited for a writer for ever.
+  it('deviceOrFifo_isRefusedAtOnce_withTheFileNamed', async () => {
+    const fifo = join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const denyKey = join(dir, 'fifo-deny.key');
+    expect(shuaka(['params', 'denykey-new', denyKey]).code).toBe(0);
+    const set = join(dir, 'fifo-set');
+    expect(shuaka(['params', 'init', '--deny-key', denyKey, set]).code).toBe(0);
+    for (const odd of ['/dev/zero', fifo]) {
+      const cases: readonly (readonly [readonly string[], number])[] = [
+        [['replay', odd], 2],
+        [['inspect', odd], 2],
+        [['params', 'denylist-build', '--deny-key', denyKey, odd, join(dir, 'out.bin')], 1],
+        [['params', 'sign', '--key', odd, set], 1],
+        [['params', 'verify', '--pub', odd, set], 1],
+      ];
+      for (const [args, code] of cases) {
+        const started = Date.now();
+        const run = shuaka(args);
+        expect(run.code, args.join(' ')).toBe(code);
+        expect(run.err, args.join(' ')).toContain(`EFTYPE: not a regular file`);
+        expect(run.err, args.join(' ')).toContain(odd);
+        expect(Date.now() - started, args.join(' ')).toBeLessThan(20_000);
+      }
+    }
+  }, 120_000);
+});

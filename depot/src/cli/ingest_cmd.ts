@@ -4,8 +4,8 @@
 // seq-conflict refusal), PANs sealed with the depot's data key, in batches of bounded size.
 
 import { createReadStream, type ReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { SEQ_MAX } from '../../../firmware/src/app/journal/journal_records.js';
+import { regularFileProblem } from '../../../hal/src/fs/read_bounded.js';
 import { BatchError } from '../ingest/batch_error.js';
 import { batchStore } from '../ingest/batch_store.js';
 import { batchValidate } from '../ingest/batch_validate.js';
@@ -60,6 +60,12 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
       ?? `--batch must be an integer in 1..50000, got '${args.values['batch'] ?? ''}'`;
     io.err(`${why === null ? '' : `shuaka depot ingest: ${why}\n`}${INGEST_USAGE}`);
     return EXIT_USAGE;
+  }
+  // /dev/zero grew node's line buffer until it threw outside any handler; a FIFO never ended.
+  const notFile = await regularFileProblem(file);
+  if (notFile !== null) {
+    io.err(`shuaka depot ingest: cannot read ${file}: ${notFile}: nothing stored`);
+    return EXIT_FAILED;
   }
   let vault: PanVault;
   try {
@@ -129,10 +135,10 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
     return EXIT_FAILED;
   }
   try {
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    for await (const text of linesBounded(input, LINE_CHARS_MAX)) {
       lineNumber += 1;
-      if (text.trim() === '') continue;
-      batch.values.push(lineValue(text));
+      if (text !== null && text.trim() === '') continue;
+      batch.values.push(text === null ? NOT_JSON : lineValue(text));
       batch.lineNumbers.push(lineNumber);
       if (batch.values.length < job.batchLines) continue;
       const code = await storeBatch(db, vault, job, batch, totals, io);
@@ -152,6 +158,33 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
   const held = await storedThroughSeq(db, job.terminalId);
   io.out(`the depot holds terminal ${job.terminalId} through seq ${held}`);
   return EXIT_OK;
+}
+
+/**
+ * A line longer than this is no export line (those are a few kB): it is not held, it counts
+ * as a line that is not JSON. One damaged file without a newline made node's readline grow a
+ * single string until it threw (RangeError: Invalid string length) outside any handler.
+ */
+const LINE_CHARS_MAX = 1 << 22;
+
+/** The lines of `input` ('\n' or '\r\n'), each over `charsMax` as null, its text dropped. */
+async function* linesBounded(input: ReadStream, charsMax: number)
+  : AsyncGenerator<string | null> {
+  let rest = '';
+  let over = false;
+  for await (const chunk of input) {
+    const parts = (rest + String(chunk)).split('\n');
+    rest = parts.pop() ?? '';
+    for (const part of parts) {
+      yield over || part.length > charsMax ? null : part.replace(/\r$/, '');
+      over = false;
+    }
+    if (rest.length > charsMax) {
+      over = true;
+      rest = '';
+    }
+  }
+  if (over || rest !== '') yield over ? null : rest.replace(/\r$/, '');
 }
 
 /** Null once the stream's file is open, or why it cannot be. */

@@ -6,7 +6,7 @@
 // sha256sum too); what is stored is the bytes checked, not FILE read again (a FIFO), from a
 // copy on disk that is removed after.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -237,6 +237,21 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
     const notJson = ingest(badFile, TERMINAL);
     expect(notJson.status).toBe(3);
     expect(notJson.stderr).toMatch(/line 2: not JSON/);
+    // A damaged file with one long run and no newline: a line over 4 Mi characters is not
+    // held, it is a line that is not JSON (node's readline grew it until it threw).
+    writeFileSync(badFile, `${'a'.repeat(5 << 20)}\n${all[0]}\n`);
+    const long = ingest(badFile, TERMINAL);
+    expect(long.status).toBe(3);
+    expect(long.stderr).toMatch(/line 1: not JSON/);
+    // No regular file: /dev/zero crashed the command with a stack, a FIFO never ended.
+    const fifo = join(temp, `fifo-${name}`);
+    execFileSync('mkfifo', [fifo]);
+    for (const odd of ['/dev/zero', fifo]) {
+      const refused = ingest(odd, TERMINAL);
+      expect(refused.status, odd).toBe(1);
+      expect(refused.stderr, odd)
+        .toMatch(/cannot read .*: EFTYPE: not a regular file.*nothing stored/);
+    }
     expect(shuaka('depot', 'ingest', '--db', db, '--terminal', TERMINAL).status).toBe(2);
     expect(shuaka('depot', 'ingest', '--help').stdout).toMatch(/4 seq conflict/);
     expect(notJson.stderr).toMatch(/no .*bad-.*\.jsonl\.sha256: the file's integrity is not checked/);

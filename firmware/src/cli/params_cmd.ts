@@ -2,16 +2,17 @@
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 import { FileStorage } from '../../../hal/src/storage/file_storage.js';
 import {
   DENY_KEY_BYTES, type DenyKey, denyKeyCreate, denyKeyDefaultPath, denyKeyLoad,
 } from '../app/deny_list/deny_key.js';
 import { denyListBuild } from '../app/deny_list/deny_list_build.js';
 import { FieldError } from '../app/params/json_fields.js';
-import { FILE_MANIFEST } from '../app/params/params_files.js';
+import { FILE_MANIFEST, PARAMS_FILE_BYTES_MAX } from '../app/params/params_files.js';
 import {
   paramsFloorRead, paramsFloorRefusal, paramsFloorVerdict,
 } from '../app/params/params_floor.js';
@@ -23,6 +24,12 @@ import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/param
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliHelpAsked, cliInt, cliParse,
   type CliIo } from './cli_args.js';
 import { PARAMS_INIT_USAGE, paramsInitCommand } from './params_init.js';
+
+/**
+ * The deny list's CSV, read whole: room for the list's largest image in PAN,PSN lines (20
+ * characters a card and more). A device or a FIFO given as IN is refused, not read for ever.
+ */
+const DENY_CSV_BYTES_MAX = 1 << 30;
 
 export const PARAMS_USAGE = `Usage:
 ${PARAMS_INIT_USAGE}
@@ -264,7 +271,8 @@ export function refusalExit(kind: ParamsRefusalKind): number {
 /** Version of PREV_DIR/manifest.json; undefined (after a message) when it cannot be read. */
 async function previousVersion(dir: string, io: CliIo): Promise<number | undefined> {
   try {
-    return manifestParse(await readFile(join(dir, FILE_MANIFEST))).version;
+    return manifestParse(await readFileBounded(join(dir, FILE_MANIFEST), PARAMS_FILE_BYTES_MAX))
+      .version;
   } catch (error) {
     io.err(`--previous ${dir}: cannot read its manifest.json: `
       + `${error instanceof FieldError ? error.message : describe(error)}`);
@@ -285,7 +293,7 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   if (denyKey === null) return EXIT_FAILED;
   let text: Uint8Array;
   try {
-    text = await readFile(inPath);
+    text = await readFileBounded(inPath, DENY_CSV_BYTES_MAX);
   } catch (error) {
     io.err(`cannot read ${inPath}: ${describe(error)}`);
     return EXIT_FAILED;
@@ -351,7 +359,7 @@ async function keyLoad(
   io: CliIo,
 ): Promise<KeyObject | null> {
   try {
-    const pem = await readFile(path, 'utf8');
+    const pem = (await readFileBounded(path, PEM_BYTES_MAX)).toString('utf8');
     const key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') {
       io.err(`${path}: not an Ed25519 key (${String(key.asymmetricKeyType)})`);

@@ -1,6 +1,6 @@
 // `shuaka replay TRACE.json`: runs the qPBOC kernel against a recorded exchange, prints JSON.
 
-import { readFile } from 'node:fs/promises';
+import { readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 import { loadKernel } from '../../../assembly/host/kernel_loader.js';
 import { EXIT_OK, EXIT_USAGE, cliHelpAsked, cliParse, type CliIo } from './cli_args.js';
 import {
@@ -11,6 +11,9 @@ import {
   prepareKernel,
   replayTrace,
 } from './qpboc_trace.js';
+
+/** A recorded trace: a few kB of APDUs; a device or a FIFO named as one is refused. */
+const TRACE_BYTES_MAX = 64 << 20;
 
 const USAGE = [
   'usage: shuaka replay [--runtime core|component] TRACE.json',
@@ -48,7 +51,7 @@ export async function loadTraceArgument(
   }
   const path = args.positionals[0] ?? '';
   try {
-    return { text: await readFile(path, 'utf8'), runtime };
+    return { text: (await readFileBounded(path, TRACE_BYTES_MAX)).toString('utf8'), runtime };
   } catch (err) {
     io.err(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
     return null;
