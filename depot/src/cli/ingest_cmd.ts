@@ -5,7 +5,6 @@
 
 import { createReadStream, type ReadStream } from 'node:fs';
 import { SEQ_MAX } from '../../../firmware/src/app/journal/journal_records.js';
-import { regularFileProblem } from '../../../hal/src/fs/read_bounded.js';
 import { BatchError } from '../ingest/batch_error.js';
 import { batchStore } from '../ingest/batch_store.js';
 import { batchValidate } from '../ingest/batch_validate.js';
@@ -60,12 +59,6 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
       ?? `--batch must be an integer in 1..50000, got '${args.values['batch'] ?? ''}'`;
     io.err(`${why === null ? '' : `shuaka depot ingest: ${why}\n`}${INGEST_USAGE}`);
     return EXIT_USAGE;
-  }
-  // /dev/zero grew node's line buffer until it threw outside any handler; a FIFO never ended.
-  const notFile = await regularFileProblem(file);
-  if (notFile !== null) {
-    io.err(`shuaka depot ingest: cannot read ${file}: ${notFile}: nothing stored`);
-    return EXIT_FAILED;
   }
   let vault: PanVault;
   try {
@@ -162,29 +155,36 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
 
 /**
  * A line longer than this is no export line (those are a few kB): it is not held, it counts
- * as a line that is not JSON. One damaged file without a newline made node's readline grow a
- * single string until it threw (RangeError: Invalid string length) outside any handler.
+ * as a line that is not JSON. A damaged file without a newline, or /dev/zero, made node's
+ * readline grow one string until it threw (RangeError: Invalid string length) outside any
+ * handler. FILE may be a pipe (a process substitution, a FIFO): it is streamed, not checked.
  */
 const LINE_CHARS_MAX = 1 << 22;
 
-/** The lines of `input` ('\n' or '\r\n'), each over `charsMax` as null, its text dropped. */
+/**
+ * The lines of `input` ('\n' or '\r\n'). A line over `charsMax` ends them with a null: its
+ * batch is refused (not JSON), and a refused batch stops the ingest, so nothing after it is
+ * read (/dev/zero ends there).
+ */
 async function* linesBounded(input: ReadStream, charsMax: number)
   : AsyncGenerator<string | null> {
   let rest = '';
-  let over = false;
   for await (const chunk of input) {
     const parts = (rest + String(chunk)).split('\n');
     rest = parts.pop() ?? '';
     for (const part of parts) {
-      yield over || part.length > charsMax ? null : part.replace(/\r$/, '');
-      over = false;
+      if (part.length > charsMax) {
+        yield null;
+        return;
+      }
+      yield part.replace(/\r$/, '');
     }
     if (rest.length > charsMax) {
-      over = true;
-      rest = '';
+      yield null;
+      return;
     }
   }
-  if (over || rest !== '') yield over ? null : rest.replace(/\r$/, '');
+  if (rest !== '') yield rest.replace(/\r$/, '');
 }
 
 /** Null once the stream's file is open, or why it cannot be. */

@@ -5,10 +5,11 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 
 /** What the digest file said of FILE. */
 export type IngestDigest =
@@ -36,7 +37,7 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   const digestPath = `${file}.sha256`;
   let text: string;
   try {
-    text = await readFile(digestPath, 'utf8');
+    text = (await readFileBounded(digestPath, PEM_BYTES_MAX)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     return { kind: 'refused', why: `cannot read ${digestPath}: ${(error as Error).message}` };

@@ -1,7 +1,7 @@
 // `shuaka depot publish`: the next signed parameter set with the deny list from open debts.
 
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -17,6 +17,8 @@ import {
   cliArgsProblem, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED, EXIT_KEYS,
   EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
+import { PEM_BYTES_MAX, readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
+import { PARAMS_READ_BYTES_MAX } from '../../../firmware/src/app/params/params_disk.js';
 
 export const PUBLISH_USAGE = `usage: shuaka depot publish --db DB --dir DIR --base SET_DIR \
 --key KEY.pem [--deny-key FILE]
@@ -42,7 +44,7 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
   let privateKey: KeyObject;
   let unsealPan: (sealed: string) => string;
   try {
-    privateKey = createPrivateKey(readFileSync(keyPath));
+    privateKey = createPrivateKey(readFileBoundedSync(keyPath, PEM_BYTES_MAX));
     if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     unsealPan = panVault(readDataKey(depotFiles(dir).dataKey)).unseal;
   } catch (error) {
@@ -60,7 +62,7 @@ export async function runPublishCommand(argv: readonly string[], io: CliIo): Pro
   const base = new Map<string, Uint8Array>();
   for (const name of [...PARAMS_FILES, FILE_MANIFEST]) {
     const path = join(baseDir, name);
-    if (existsSync(path)) base.set(name, readFileSync(path));
+    if (existsSync(path)) base.set(name, readFileBoundedSync(path, PARAMS_READ_BYTES_MAX));
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
   if (typeof db === 'number') return db;

@@ -15,6 +15,7 @@ import type { CliIo } from './depot_cli_io.js';
 import {
   cliParse, cliVerb, dbOpenOrReport, EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
 } from './depot_cli_io.js';
+import { PEM_BYTES_MAX, readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
 
 export const TERMINAL_USAGE = `usage:
   shuaka depot terminal add --db DB --id ID [--route R] (--cert FILE | --dir DIR [--out DIR])
@@ -83,7 +84,7 @@ function certFor(values: Readonly<Record<string, string | undefined>>, id: strin
   const given = values['cert'];
   if (given !== undefined) {
     try {
-      return { pem: readFileSync(given), path: null };
+      return { pem: readFileBoundedSync(given, PEM_BYTES_MAX), path: null };
     } catch (error) {
       throw new CertToolError(`cannot read ${given}: ${(error as Error).message}`);
     }

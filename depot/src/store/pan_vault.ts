@@ -11,11 +11,12 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 import { GCM_BATCH_TEXT_BYTES_MAX, gcmBatchSealer, type GcmBatchSealer } from
   './aes_gcm_batch.js';
 import { hmacSha256Hex } from './hmac_sha256.js';
+import { PEM_BYTES_MAX, readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
 
 export const DATA_KEY_BYTES = 32;
 const GCM_IV_BYTES = 12;
@@ -206,7 +207,7 @@ function unsealWith(sealKey: KeyObject, sealed: string): string {
 export function readDataKey(path: string): Uint8Array {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8').trim();
+    text = readFileBoundedSync(path, PEM_BYTES_MAX).toString('utf8').trim();
   } catch (error) {
     throw new DataKeyError(`cannot read data key ${path}: ${(error as Error).message}`);
   }

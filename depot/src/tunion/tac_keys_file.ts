@@ -3,9 +3,9 @@
 // 3DES TAC master key (32 hex digits). A clearing centre's secret: the file stays off the
 // validators and out of reports.
 
-import { readFileSync } from 'node:fs';
 import { jsonSyntaxProblem } from '../../../firmware/src/app/params/json_fields.js';
 import type { TacKeyLookup } from './jtt978_tac.js';
+import { PEM_BYTES_MAX, readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
 
 /** Thrown by `tacKeysRead` with the reason and, when one is at fault, the entry. */
 export class TacKeysFileError extends Error {
@@ -62,7 +62,7 @@ export function tacKeysParse(text: string): TacKeyLookup {
 export function tacKeysRead(path: string): TacKeyLookup {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileBoundedSync(path, PEM_BYTES_MAX).toString('utf8');
   } catch (error) {
     throw new TacKeysFileError(`cannot read: ${(error as Error).message}`);
   }

@@ -6,7 +6,7 @@
 // sha256sum too); what is stored is the bytes checked, not FILE read again (a FIFO), from a
 // copy on disk that is removed after.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -243,15 +243,12 @@ describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target
     const long = ingest(badFile, TERMINAL);
     expect(long.status).toBe(3);
     expect(long.stderr).toMatch(/line 1: not JSON/);
-    // No regular file: /dev/zero crashed the command with a stack, a FIFO never ended.
-    const fifo = join(temp, `fifo-${name}`);
-    execFileSync('mkfifo', [fifo]);
-    for (const odd of ['/dev/zero', fifo]) {
-      const refused = ingest(odd, TERMINAL);
-      expect(refused.status, odd).toBe(1);
-      expect(refused.stderr, odd)
-        .toMatch(/cannot read .*: EFTYPE: not a regular file.*nothing stored/);
-    }
+    // /dev/zero crashed the command with node's stack (readline's buffer threw): it is one
+    // line too long, refused at once. (FILE may be a pipe: it is streamed, see below.)
+    const zero = ingest('/dev/zero', TERMINAL);
+    expect(zero.status).toBe(3);
+    expect(zero.stderr)
+      .toMatch(/batch of lines 1\.\.1 refused, nothing of it stored: .*line 1: not JSON/);
     expect(shuaka('depot', 'ingest', '--db', db, '--terminal', TERMINAL).status).toBe(2);
     expect(shuaka('depot', 'ingest', '--help').stdout).toMatch(/4 seq conflict/);
     expect(notJson.stderr).toMatch(/no .*bad-.*\.jsonl\.sha256: the file's integrity is not checked/);

@@ -25,23 +25,6 @@ function tooLarge(path: string, bytesMax: number): Error {
 }
 
 /**
- * Null when `path` is a regular file (links followed), else why not: node's error message,
- * or 'not a regular file (...)'. Opening never waits for a FIFO's writer.
- */
-export async function regularFileProblem(path: string): Promise<string | null> {
-  try {
-    const handle = await open(path, OPEN_FLAGS);
-    try {
-      return (await handle.stat()).isFile() ? null : notRegular(path).message;
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/**
  * The content of the regular file `path` (links followed) if it holds at most `bytesMax`
  * bytes. Rejects with node's error, or one whose code is EFTYPE (not a regular file) or EFBIG
  * (larger, or grew while read).

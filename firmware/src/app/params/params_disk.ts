@@ -22,7 +22,7 @@ import { PARAMS_FILE_BYTES_MAX } from './params_files.js';
  * a set comes from outside (a download, an SD card), and one of its names may be a link to a
  * device or a pipe (a link to /dev/zero grew `params verify` to 6.9 GB in 30 s).
  */
-const PARAMS_READ_BYTES_MAX = Math.max(PARAMS_FILE_BYTES_MAX, DENY_LIST_IMAGE_BYTES_MAX);
+export const PARAMS_READ_BYTES_MAX = Math.max(PARAMS_FILE_BYTES_MAX, DENY_LIST_IMAGE_BYTES_MAX);
 
 /** The reads of a parameter load. Each rejects with node's error (code, message). */
 export interface ParamsReads {
