@@ -50,7 +50,8 @@ export function stopFileSource(path: string, log: LogPort): () => TransitPositio
     let parsed: TransitPosition | string;
     try {
       // Bounded and never waiting: the file may be a GPS daemon's FIFO, read at every tap.
-      parsed = stopLineParse(readFileBoundedSync(path, STOP_FILE_BYTES_MAX).toString('latin1'));
+      parsed = stopLineParse(
+        readFileBoundedSync(path, STOP_FILE_BYTES_MAX, { regular: true }).toString('latin1'));
     } catch (error) {
       parsed = (error as NodeJS.ErrnoException).code ?? String(error);
     }

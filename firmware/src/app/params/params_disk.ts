@@ -94,7 +94,7 @@ const NODE_WRITES = {
 export const PARAMS_DISK: ParamsDisk = {
   list: (dir) => readdir(dir),
   size: async (path) => (await stat(path)).size,
-  read: (path) => readFileBounded(path, PARAMS_READ_BYTES_MAX),
+  read: (path) => readFileBounded(path, PARAMS_READ_BYTES_MAX, { regular: true }),
   isDir: async (path) => {
     try {
       return (await stat(path)).isDirectory();
@@ -112,7 +112,7 @@ export const PARAMS_DISK: ParamsDisk = {
 export const PARAMS_DISK_START: ParamsDisk = {
   list: async (dir) => readdirSync(dir),
   size: async (path) => statSync(path).size,
-  read: async (path) => readFileBoundedSync(path, PARAMS_READ_BYTES_MAX),
+  read: async (path) => readFileBoundedSync(path, PARAMS_READ_BYTES_MAX, { regular: true }),
   isDir: async (path) => {
     try {
       return statSync(path).isDirectory();
