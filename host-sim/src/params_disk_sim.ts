@@ -5,7 +5,7 @@
 // What a power cut leaves is what the firmware wrote before the cut, as on a real file system
 // whose page cache survives the cut (the swarm's cuts are write-point hooks that throw): a
 // torn half file, a slot without its pointer. Errors carry node's codes (ENOENT, ENOTDIR,
-// EISDIR, EEXIST), which the parameter code tells apart.
+// EISDIR, EEXIST) and read_bounded's EFTYPE, which the parameter code tells apart.
 
 import { posix } from 'node:path';
 
@@ -32,6 +32,8 @@ export class ParamsDiskSim implements ParamsDisk {
   }
 
   async read(path: string): Promise<Buffer> {
+    // The node disk reads regular files only (read_bounded.ts): a directory is EFTYPE there.
+    if (this.dirs.has(normal(path))) throw fsError('EFTYPE', 'open', normal(path));
     return Buffer.from(this.filePath(path, 'open'));
   }
 
