@@ -2,6 +2,7 @@
 // against a JS Set, 2.5 x 10^6 tokens (beyond the old cap of 2 x 10^6) against a plain
 // bisection, every malformed or clear-PAN image refused, and the key file's refusals.
 
+import { execFileSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -332,5 +333,16 @@ describe('deny key file', () => {
       expect(!refused.ok && refused.error, String(size)).toBe('bad-size');
     }
     expect(() => DenyKey.fromBytes(new Uint8Array(16))).toThrow(RangeError);
+  });
+
+  it('aFifoOrDevice_isRefusedAtOnce_notWaitedOn', async () => {
+    // A FIFO of mode 600 passed the mode check, then open waited for a writer: the
+    // validator's start hung without a word.
+    const fifo = join(dir, 'deny.fifo');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    for (const path of [fifo, '/dev/zero']) {
+      const refused = await denyKeyLoad(path);
+      expect(!refused.ok && refused.detail, path).toBe(`${path}: not a regular file`);
+    }
   });
 });

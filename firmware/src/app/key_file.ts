@@ -33,6 +33,8 @@ export async function keyFileLoad(
 ): Promise<KeyFileResult<Uint8Array>> {
   try {
     const info = await stat(path);
+    // A FIFO would hold the start at open until someone wrote to it; a device is no key.
+    if (!info.isFile()) return keyFileFail('io', `${path}: not a regular file`);
     if ((info.mode & 0o077) !== 0) {
       const mode = (info.mode & 0o777).toString(8);
       return keyFileFail('too-open', `${path}: mode ${mode}, must be 600 (chmod 600 ${path})`);
