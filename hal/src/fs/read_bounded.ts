@@ -74,13 +74,14 @@ export async function readFileBounded(
   const handle = await open(path, flagsOf(options));
   try {
     const stat = await handle.stat();
+    const regular = stat.isFile();
     let out = bufferFor(path, stat, bytesMax, options);
-    const limit = stat.isFile() ? stat.size : bytesMax;
+    const limit = regular ? stat.size : bytesMax;
     for (let length = 0; ;) {
       const { bytesRead } = await handle.read(out, length, out.length - length, null);
       if (bytesRead === 0) return out.subarray(0, length);
       length += bytesRead;
-      out = collect(path, out, length, limit, stat.isFile());
+      out = collect(path, out, length, limit, regular);
     }
   } finally {
     await handle.close();
@@ -94,13 +95,14 @@ export function readFileBoundedSync(
   const fd = openSync(path, flagsOf(options));
   try {
     const stat = fstatSync(fd);
+    const regular = stat.isFile();
     let out = bufferFor(path, stat, bytesMax, options);
-    const limit = stat.isFile() ? stat.size : bytesMax;
+    const limit = regular ? stat.size : bytesMax;
     for (let length = 0; ;) {
       const bytesRead = readSync(fd, out, length, out.length - length, null);
       if (bytesRead === 0) return out.subarray(0, length);
       length += bytesRead;
-      out = collect(path, out, length, limit, stat.isFile());
+      out = collect(path, out, length, limit, regular);
     }
   } finally {
     closeSync(fd);

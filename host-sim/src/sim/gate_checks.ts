@@ -8,7 +8,9 @@ import { journalScanFiles } from '../../../firmware/src/app/journal/journal_read
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { checkBusRun } from './bus_checks.js';
 import type { BusRun, TapLine } from './bus_run.js';
-import { GATE_ADMISSION_MINOR, GATE_CONCESSION_MINOR, type GateRun } from './gate_run.js';
+import {
+  GATE_ADMISSION_MINOR, GATE_CONCESSION_MINOR, gateCardGroups, type GateRun,
+} from './gate_run.js';
 import { SIM_EPOCH_WALL_MS } from './sim_board.js';
 import { simDenyKey } from './sim_board_parts.js';
 import { gateCardToken } from './gate_visitors.js';
@@ -132,7 +134,7 @@ function checkGateSales(run: GateRun): string[] {
   });
   const bus: BusRun = {
     options: { seed: run.options.seed, riders: taps.length, tornChance: 0, baudRate: 921_600,
-      mode: run.options.mode, cardGroups: 2 },
+      mode: run.options.mode, cardGroups: gateCardGroups(run.options) },
     board: run.board, pool: run.pool, taps,
   };
   return checkBusRun(bus).violations;
