@@ -34,7 +34,10 @@ export interface AcquirerRequest {
   readonly terminalId: string;
   /** Field 55 content (the tap's ICC data); empty for a reversal. */
   readonly iccData: Uint8Array;
-  /** Transmission time (field 7), UTC ms from the injected clock. */
+  /**
+   * Transmission time (field 7), UTC ms: the row's first sending, kept on every retry, so that
+   * 7 + 11 + 41 name one message however often it is sent (the STAN alone wraps at 10^6).
+   */
   readonly transmissionMs: number;
   /** Tap date YYMMDD and time hhmmss (9A, 9F21), expiry YYMM (5F24) when known. */
   readonly tapDate: string;
@@ -42,18 +45,18 @@ export interface AcquirerRequest {
   readonly expiryYymm: string | null;
   /** Batch number (field 60.2), e.g. the settlement run. */
   readonly batch: number;
-  /** For a reversal: the original's MTI and STAN. */
-  readonly original?: { readonly mti: string; readonly stan: string };
+  /** For a reversal: the original's MTI, STAN and transmission time (its field 7). */
+  readonly original?: {
+    readonly mti: string;
+    readonly stan: string;
+    readonly transmissionMs: number;
+  };
 }
 
 /** The ISO 8583 message of `request` (fields per README "Field set"). */
 export function acquirerRequestMessage(request: AcquirerRequest): Iso8583Message {
   const fields = new Map<number, Iso8583Value>();
-  const time = new Date(request.transmissionMs);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const mmdd = `${two(time.getUTCMonth() + 1)}${two(time.getUTCDate())}`;
-  const hhmmss = `${two(time.getUTCHours())}${two(time.getUTCMinutes())}`
-    + two(time.getUTCSeconds());
+  const { mmdd, hhmmss } = utcDateTime(request.transmissionMs);
   fields.set(2, request.pan);
   fields.set(3, '000000');
   fields.set(4, String(request.amountMinor).padStart(12, '0'));
@@ -73,8 +76,9 @@ export function acquirerRequestMessage(request: AcquirerRequest): Iso8583Message
   if (request.kind === 'reversal') {
     const original = request.original;
     if (original === undefined) throw new Error('a reversal names its original');
-    fields.set(61, `${batch}${original.stan}${mmdd}`);
-    fields.set(90, `${original.mti}${original.stan}${mmdd}${hhmmss}`.padEnd(42, '0'));
+    const sent = utcDateTime(original.transmissionMs);
+    fields.set(61, `${batch}${original.stan}${sent.mmdd}`);
+    fields.set(90, `${original.mti}${original.stan}${sent.mmdd}${sent.hhmmss}`.padEnd(42, '0'));
   } else {
     fields.set(55, request.iccData);
   }
@@ -82,4 +86,14 @@ export function acquirerRequestMessage(request: AcquirerRequest): Iso8583Message
     : MESSAGE_TYPE_22_PURCHASE;
   fields.set(60, `${type}${batch}000`);
   return { mti: ACQUIRER_MTI[request.kind], fields };
+}
+
+/** MMDD and hhmmss (UTC) of `ms`, as fields 7, 12 and 13 write them. */
+function utcDateTime(ms: number): { mmdd: string; hhmmss: string } {
+  const time = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return {
+    mmdd: `${two(time.getUTCMonth() + 1)}${two(time.getUTCDate())}`,
+    hhmmss: `${two(time.getUTCHours())}${two(time.getUTCMinutes())}${two(time.getUTCSeconds())}`,
+  };
 }

@@ -16,17 +16,35 @@ export interface SettlementRun {
   readonly answered: number;
   readonly approved: number;
   readonly declined: number;
+  /** Advices answered `94` (presented before): no debt. */
+  readonly duplicates: number;
+  /** Debt recoveries approved, and refused (each open debt is presented once a run). */
   readonly recovered: number;
+  readonly recoveriesDeclined: number;
   /** Reversals approved, and refused (a voided fare still charged: see SendResult). */
   readonly reversed: number;
   readonly reversalsRefused: number;
   readonly unanswered: number;
 }
 
+/** Totals being summed over passes or runs. */
+export type SettlementTotals = {
+  -readonly [K in keyof SettlementRun]: SettlementRun[K];
+};
+
+/** A run that did nothing: the start of the totals. */
+export function settlementRunZero(): SettlementTotals {
+  return { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0, declined: 0,
+    duplicates: 0, recovered: 0, recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0,
+    unanswered: 0 };
+}
+
 /**
  * One pass, repeated while it makes progress (an approval can free exposure for waiting taps).
- * Stops after `passesMax`. Rejects with DepotStoreError (database) and never on the link:
- * unanswered rows stay pending for the next run.
+ * Recoveries are queued in the first pass only: a debt is presented at most once a run, even
+ * with a recovery interval of 0 (a declined recovery is an answer, and would be presented
+ * again in every pass). Stops after `passesMax`. Rejects with DepotStoreError (database) and
+ * never on the link: unanswered rows stay pending for the next run.
  */
 export async function settleOnce(
   db: DepotDb,
@@ -34,10 +52,9 @@ export async function settleOnce(
   options: SettlementOptions,
   passesMax = 16,
 ): Promise<SettlementRun> {
-  const total = { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0,
-    declined: 0, recovered: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
+  const total = settlementRunZero();
   for (let pass = 0; pass < passesMax; pass += 1) {
-    total.recoveriesQueued += await recoveryPlan(db, options);
+    if (pass === 0) total.recoveriesQueued = await recoveryPlan(db, options);
     const plan = await settlementPlan(db, options);
     const sent = await settlementSend(db, link, options);
     total.planned += plan.messages;
@@ -45,7 +62,9 @@ export async function settleOnce(
     total.answered += sent.answered;
     total.approved += sent.approved;
     total.declined += sent.declined;
+    total.duplicates += sent.duplicates;
     total.recovered += sent.recovered;
+    total.recoveriesDeclined += sent.recoveriesDeclined;
     total.reversed += sent.reversed;
     total.reversalsRefused += sent.reversalsRefused;
     total.unanswered = sent.unanswered;

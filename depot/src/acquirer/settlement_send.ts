@@ -17,9 +17,13 @@ const RC_DUPLICATE = '94';
 export interface SendResult {
   readonly answered: number;
   readonly approved: number;
+  /** Authorisations and advices the issuer refused (each opens or adds to a debt). */
   readonly declined: number;
-  /** Debt recoveries approved. */
+  /** Advices answered `94`: the TC was presented before (no debt, the tap `duplicate`). */
+  readonly duplicates: number;
+  /** Debt recoveries approved, and refused (the debt stays open for the next presentment). */
   readonly recovered: number;
+  readonly recoveriesDeclined: number;
   /** Reversals (0400) the acquirer approved: the voided fare given back. */
   readonly reversed: number;
   /**
@@ -60,30 +64,38 @@ export async function settlementSend(
   options: SettlementOptions,
 ): Promise<SendResult> {
   const rows = await db.query(
-    `SELECT m.id, m.tap_id, m.aggregate_key, m.mti, m.amount_minor, t.pan_sealed, t.psn,
+    `SELECT m.id, m.tap_id, m.aggregate_key, m.mti, m.amount_minor, m.sent_at_ms,
+       t.pan_sealed, t.psn,
        t.icc_data_hex, t.terminal_id, t.transaction_date, t.transaction_time
      FROM acquirer_messages m JOIN taps t ON t.id = m.tap_id
      WHERE m.state = 'pending' ORDER BY m.id`);
-  const counts = { answered: 0, approved: 0, declined: 0, recovered: 0, reversed: 0,
-    reversalsRefused: 0, unanswered: 0 };
+  const counts = { answered: 0, approved: 0, declined: 0, duplicates: 0, recovered: 0,
+    recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
   for (let at = 0; at < rows.length; at += options.window) {
     const slice = rows.slice(at, at + options.window);
     const outcomes = await Promise.all(slice.map((row) => sendOne(db, link, row, options)));
     for (const outcome of outcomes) {
       if (outcome === 'unanswered') counts.unanswered += 1;
       else counts.answered += 1;
-      if (outcome === 'approved') counts.approved += 1;
-      if (outcome === 'declined') counts.declined += 1;
-      if (outcome === 'recovered') counts.recovered += 1;
-      if (outcome === 'reversed') counts.reversed += 1;
-      if (outcome === 'reversal-refused') counts.reversalsRefused += 1;
+      const counted = OUTCOME_COUNT[outcome];
+      if (counted !== undefined) counts[counted] += 1;
     }
   }
   return counts;
 }
 
-type Outcome = 'approved' | 'declined' | 'recovered' | 'reversed' | 'reversal-refused' | 'other'
-  | 'unanswered';
+type Outcome = 'approved' | 'declined' | 'duplicate' | 'recovered' | 'recovery-declined'
+  | 'reversed' | 'reversal-refused' | 'other' | 'unanswered';
+
+const OUTCOME_COUNT: Partial<Record<Outcome, keyof SendResult>> = {
+  approved: 'approved',
+  declined: 'declined',
+  duplicate: 'duplicates',
+  recovered: 'recovered',
+  'recovery-declined': 'recoveriesDeclined',
+  reversed: 'reversed',
+  'reversal-refused': 'reversalsRefused',
+};
 
 async function sendOne(
   db: DepotDb,
@@ -93,11 +105,12 @@ async function sendOne(
 ): Promise<Outcome> {
   const id = num(row, 'id');
   const stan = stanOf(id);
-  const request = await requestOf(db, row, stan, options);
+  const sentMs = firstSentMs(row, options);
+  const request = await requestOf(db, row, { stan, sentMs }, options);
   if (request === 'skip') return 'other';
   if (request === 'wait') return 'unanswered';
   await db.run('UPDATE acquirer_messages SET stan = $1, sent_at_ms = $2 WHERE id = $3',
-    [stan, options.nowMs(), id]);
+    [stan, sentMs, id]);
   let answer: Iso8583Message;
   try {
     answer = await link.request(request);
@@ -111,7 +124,10 @@ async function sendOne(
   if (!applied) return 'other';
   const mti = text(row, 'mti');
   if (mti === ACQUIRER_MTI.reversal) return code === RC_APPROVED ? 'reversed' : 'reversal-refused';
-  if (mti === ACQUIRER_MTI.recovery) return code === RC_APPROVED ? 'recovered' : 'other';
+  if (mti === ACQUIRER_MTI.recovery) {
+    return code === RC_APPROVED ? 'recovered' : 'recovery-declined';
+  }
+  if (code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice) return 'duplicate';
   return code === RC_APPROVED ? 'approved' : 'declined';
 }
 
@@ -122,20 +138,30 @@ const KIND_OF_MTI: Readonly<Record<string, AcquirerRequestKind>> = {
   [ACQUIRER_MTI.reversal]: 'reversal',
 };
 
+/**
+ * When a row was first sent (now for a new one): its field 7 on every retry, in this run or a
+ * later one, so the acquirer knows a retry from a new message that reuses the STAN.
+ */
+function firstSentMs(row: DepotRow, options: SettlementOptions): number {
+  const sent = row['sent_at_ms'];
+  return sent === null || sent === undefined ? options.nowMs() : Number(sent);
+}
+
 /** The request of a row; `wait` for a reversal whose original is pending, `skip` if moot. */
 async function requestOf(
   db: DepotDb,
   row: DepotRow,
-  stan: string,
+  sending: { readonly stan: string; readonly sentMs: number },
   options: SettlementOptions,
 ): Promise<Iso8583Message | 'wait' | 'skip'> {
   const kind = KIND_OF_MTI[text(row, 'mti')];
   if (kind === undefined) throw new Error(`message row ${num(row, 'id')}: MTI ${text(row, 'mti')}`);
-  let original: { mti: string; stan: string } | undefined;
+  let original: { mti: string; stan: string; transmissionMs: number } | undefined;
   if (kind === 'reversal') {
     const originalId = Number(text(row, 'aggregate_key').replace(/^rev:/, ''));
     const found = await db.query(
-      'SELECT mti, state, response_code FROM acquirer_messages WHERE id = $1', [originalId]);
+      'SELECT mti, state, response_code, sent_at_ms FROM acquirer_messages WHERE id = $1',
+      [originalId]);
     const first = found[0];
     if (first === undefined || text(first, 'state') === 'pending') return 'wait';
     if (text(first, 'response_code') !== RC_APPROVED) {
@@ -143,7 +169,8 @@ async function requestOf(
         [num(row, 'id')]);
       return 'skip';
     }
-    original = { mti: text(first, 'mti'), stan: stanOf(originalId) };
+    original = { mti: text(first, 'mti'), stan: stanOf(originalId),
+      transmissionMs: num(first, 'sent_at_ms') };
   }
   const date = text(row, 'transaction_date');
   return acquirerRequestMessage({
@@ -151,10 +178,10 @@ async function requestOf(
     pan: options.unsealPan(text(row, 'pan_sealed')),
     psn: psnOfStored(text(row, 'psn')),
     amountMinor: num(row, 'amount_minor'),
-    stan,
+    stan: sending.stan,
     terminalId: text(row, 'terminal_id'),
     iccData: Uint8Array.from(Buffer.from(text(row, 'icc_data_hex'), 'hex')),
-    transmissionMs: options.nowMs(),
+    transmissionMs: sending.sentMs,
     tapDate: date,
     tapTime: text(row, 'transaction_time'),
     expiryYymm: null,

@@ -23,7 +23,9 @@ export const SETTLE_USAGE = `usage: shuaka depot settle --db DB --dir DIR --acqu
   admissions as authorisations, EC debits as clearing advices; declines become debts and deny
   entries. DIR holds data.key (to unseal PANs). --loop repeats every SECONDS until SIGTERM.
   Prints one JSON line per run; reversalsRefused counts voided taps whose reversal the
-  acquirer refused (the rider is still charged: refund by hand; reversed, those given back).
+  acquirer refused (the rider is still charged: refund by hand; reversed, those given back),
+  duplicates the EC debits the acquirer had cleared before (94: no debt), recoveriesDeclined
+  the debt presentments refused (each open debt is presented at most once a run).
 exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (without --loop)`;
 
 /** What is wrong with settle's flags (the first thing found), for the usage error. */

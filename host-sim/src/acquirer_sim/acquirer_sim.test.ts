@@ -65,6 +65,8 @@ let host: IssuerHost;
 let server: AcquirerSimServer;
 let link: TestLink;
 let stan = 0;
+/** Field 7 of every request unless a test says otherwise. */
+const SENT_MS = Date.UTC(2026, 11, 2, 12, 0, 0);
 
 function requestOf(record: ClearClearing, change: Partial<AcquirerRequest> = {}): Iso8583Message {
   stan += 1;
@@ -76,7 +78,7 @@ function requestOf(record: ClearClearing, change: Partial<AcquirerRequest> = {})
     stan: String(stan).padStart(6, '0'),
     terminalId: record.terminalId,
     iccData: Uint8Array.from(Buffer.from(record.iccDataHex, 'hex')),
-    transmissionMs: Date.UTC(2026, 11, 2, 12, 0, 0),
+    transmissionMs: SENT_MS,
     tapDate: record.transactionDate,
     tapTime: record.transactionTime,
     expiryYymm: null,
@@ -177,15 +179,34 @@ describe(`acquirer simulator reversals and bad frames (seed ${SEED})`, () => {
     const auth = requestOf(record);
     expect(codeOf(await link.send(auth))).toBe('00');
     expect(account?.balanceMinor).toBe(before - record.amountMinor);
-    const original = { mti: '0100', stan: String(auth.fields.get(11)) };
+    const original = { mti: '0100', stan: String(auth.fields.get(11)), transmissionMs: SENT_MS };
+    // The same MTI and STAN sent at another time is another message: not this one's original.
+    const otherTime = { ...original, transmissionMs: SENT_MS + 1000 };
+    expect(codeOf(await link.send(requestOf(record, { kind: 'reversal', original: otherTime }))))
+      .toBe('25');
+    expect(account?.balanceMinor).toBe(before - record.amountMinor);
     const reversal = requestOf(record, { kind: 'reversal', original });
     expect(codeOf(await link.send(reversal))).toBe('00');
     expect(codeOf(await link.send(requestOf(record, { kind: 'reversal', original }))))
       .toBe('00');
     expect(account?.balanceMinor).toBe(before);
-    const unknown = { mti: '0100', stan: '999999' };
+    const unknown = { mti: '0100', stan: '999999', transmissionMs: SENT_MS };
     expect(codeOf(await link.send(requestOf(record, { kind: 'reversal', original: unknown }))))
       .toBe('25');
+  });
+
+  it('stanReusedAtAnotherTransmissionTime_isANewMessage_notTheOldAnswer', async () => {
+    const record = clearings.find((c) => c.cryptogramType === 'ARQC');
+    if (record === undefined) throw new Error('no ARQC tap');
+    const account = accountOf(record);
+    const before = account?.balanceMinor ?? 0;
+    const first = await link.send(requestOf(record));
+    const reused = requestOf(record, { stan: String(first?.fields.get(11)),
+      transmissionMs: SENT_MS + 86_400_000 });
+    const second = await link.send(reused);
+    expect(codeOf(second)).toBe('00');
+    expect(second?.fields.get(37)).not.toBe(first?.fields.get(37));
+    expect(account?.balanceMinor).toBe(before - 2 * record.amountMinor);
   });
 
   it('sameTcPresentedUnderAnotherStan_isDuplicate94', async () => {
@@ -201,6 +222,6 @@ describe(`acquirer simulator reversals and bad frames (seed ${SEED})`, () => {
     const record = clearings[0];
     if (record === undefined) throw new Error('no tap');
     expect(await link.send(requestOf(record, { kind: 'reversal',
-      original: { mti: '0100', stan: '999998' } }))).not.toBeNull();
+      original: { mti: '0100', stan: '999998', transmissionMs: SENT_MS } }))).not.toBeNull();
   });
 });

@@ -27,8 +27,9 @@ interface Charge {
 }
 
 /**
- * The host's state: accounts, answers by (MTI, terminal, STAN) so a retransmission gets the
- * first answer and is never applied twice, charges for reversals, TCs cleared by PAN+PSN+ATC.
+ * The host's state: accounts, answers by (MTI, terminal, STAN, transmission time) so a
+ * retransmission gets the first answer and is never applied twice while a new message that
+ * reuses a wrapped STAN is decided afresh; charges for reversals, TCs cleared by PAN+PSN+ATC.
  */
 export class IssuerHost {
   private readonly answers = new Map<string, Iso8583Message>();
@@ -67,7 +68,7 @@ export class IssuerHost {
       const value = request.fields.get(n);
       return typeof value === 'string' ? value : '';
     };
-    const key = `${request.mti}/${text(41)}/${text(11)}`;
+    const key = messageKey(request.mti, text(41), text(11), text(7));
     const cached = this.answers.get(key);
     if (cached !== undefined) return cached;
     const code = this.decide(request, key, text);
@@ -125,10 +126,11 @@ export class IssuerHost {
   }
 
   private reversal(text: (n: number) => string): string {
-    // Field 90: original MTI n4, original STAN n6, then date/time and institution ids.
+    // Field 90: original MTI n4, original STAN n6, its field 7 n10, then institution ids.
     const original = text(90);
     if (original.length !== 42) return RC_30_FORMAT_ERROR;
-    const charge = this.charges.get(`${original.slice(0, 4)}/${text(41)}/${original.slice(4, 10)}`);
+    const charge = this.charges.get(messageKey(original.slice(0, 4), text(41),
+      original.slice(4, 10), original.slice(10, 20)));
     if (charge === undefined) return RC_25_ORIGINAL_NOT_FOUND;
     const asked = Number(text(4) || charge.remainingMinor);
     const amountMinor = Math.min(asked, charge.remainingMinor);
@@ -202,4 +204,9 @@ export class IssuerHost {
       : '0810';
     return { mti, fields };
   }
+}
+
+/** What names one message: MTI, terminal (41), STAN (11) and transmission time (7). */
+function messageKey(mti: string, terminalId: string, stan: string, sent: string): string {
+  return `${mti}/${terminalId}/${stan}/${sent}`;
 }

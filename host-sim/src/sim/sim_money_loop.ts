@@ -14,7 +14,8 @@ import { join } from 'node:path';
 
 import { ACQUIRER_LINK_DEFAULTS, AcquirerLink } from
   '../../../depot/src/acquirer/acquirer_link.js';
-import { settleOnce, type SettlementRun } from '../../../depot/src/acquirer/settlement.js';
+import { settleOnce, settlementRunZero, type SettlementRun } from
+  '../../../depot/src/acquirer/settlement.js';
 import { SETTLEMENT_DEFAULTS } from '../../../depot/src/acquirer/settlement_options.js';
 import type { DepotDb } from '../../../depot/src/store/depot_db.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
@@ -233,8 +234,7 @@ function balances(accounts: ReadonlyMap<string, IssuerAccount>): Map<string, num
 async function settle(depot: SimDepot, link: AcquirerLink, nowMs: () => number):
   Promise<SettlementRun> {
   const options = { ...SETTLEMENT_DEFAULTS, nowMs, unsealPan: depot.vault.unseal };
-  const total = { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0,
-    declined: 0, recovered: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
+  const total = settlementRunZero();
   for (let run = 0; run < SETTLE_RUNS_MAX; run += 1) {
     const once = await settleOnce(depot.db, link, options);
     for (const key of Object.keys(total) as (keyof SettlementRun)[]) {
