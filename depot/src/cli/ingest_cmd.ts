@@ -127,6 +127,9 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
     io.err(`shuaka depot ingest: cannot read ${job.file}: ${failed}`);
     return EXIT_FAILED;
   }
+  // A store that fails inside the loop is the database's failure (exit 10 from the caller),
+  // not the file's: only what the reading throws is "cannot read".
+  let storing = false;
   try {
     for await (const text of linesBounded(input, LINE_CHARS_MAX)) {
       lineNumber += 1;
@@ -134,11 +137,14 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
       batch.values.push(text === null ? NOT_JSON : lineValue(text));
       batch.lineNumbers.push(lineNumber);
       if (batch.values.length < job.batchLines) continue;
+      storing = true;
       const code = await storeBatch(db, vault, job, batch, totals, io);
+      storing = false;
       if (code !== EXIT_OK) return code;
       batch = { values: [], lineNumbers: [] };
     }
   } catch (error) {
+    if (storing) throw error;
     io.err(`shuaka depot ingest: cannot read ${job.file}: ${(error as Error).message}`);
     return refusedAfter(EXIT_FAILED, totals, job, io);
   }

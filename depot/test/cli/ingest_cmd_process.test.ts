@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPrepare } from '../../src/ingest/batch_seal.js';
 import { batchStoreSealed } from '../../src/ingest/batch_store.js';
@@ -156,6 +157,25 @@ async function uploaded(target: string, all: readonly string[], size: number): P
   }
   await db.close();
 }
+
+describe('shuaka depot ingest, the database failing (process)', () => {
+  it('aFullBatchTheDatabaseRefuses_isExit10Database_notCannotReadTheFile', async () => {
+    const db = join(temp, 'refusing.sqlite');
+    await depotDb(db);
+    // SQLite itself refuses every new tap, as a damaged page or a full disk would.
+    const raw = new Database(db);
+    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON taps BEGIN SELECT RAISE(ABORT, 'refused "
+      + "by the test'); END");
+    raw.close();
+    for (const batch of ['5', '50000']) {
+      const run = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+        TERMINAL, '--batch', batch, exportFile);
+      expect(run.status, `--batch ${batch}: ${run.stderr}`).toBe(10);
+      expect(run.stderr).toMatch(/^shuaka depot ingest: database: .*refused by the test/m);
+      expect(run.stderr).not.toContain('cannot read');
+    }
+  }, 120_000);
+});
 
 describe.each(engines)('shuaka depot ingest on $name (process)', ({ name, target }) => {
   it('storesAsTheApiWould_thenAllDuplicates_andTheSalvagedRecords', async () => {
