@@ -3,8 +3,8 @@
 // gate ledger it reads, it would put CSV where the depot's data was ("file is not a database"
 // at the next command, a day of gate counts gone). Such a target is refused before any write.
 
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { isPostgresUrl } from '../store/open_depot_db.js';
 
@@ -32,12 +32,38 @@ function sameDir(a: string, b: string): boolean {
   return sameFile(a, b) && statSync(a).isDirectory();
 }
 
+/** A path as its directory's real path and its own name: a file that need not exist yet. */
+function placeOf(path: string): string {
+  const dir = dirname(resolve(path));
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // A directory that does not exist: the path as written is the best name of the place.
+  }
+  return join(real, basename(path));
+}
+
+/**
+ * True when `out` is the database `db` or one of its companions: the same file when it
+ * exists, and otherwise the same place, for SQLite creates (and deletes) a companion beside
+ * the database, or beside the file a link to it names, whenever it likes: a report written
+ * there is gone, or worse, read back as a journal.
+ */
+function databaseFileOf(out: string, db: string): boolean {
+  if (SQLITE_COMPANIONS.some((suffix) => sameFile(out, `${db}${suffix}`))) return true;
+  const bases = [db];
+  if (existsSync(db)) bases.push(realpathSync(db));
+  const at = placeOf(out);
+  return bases.some((base) => SQLITE_COMPANIONS.some((suffix) => placeOf(`${base}${suffix}`)
+    === at));
+}
+
 /** Why `out` may not be written, or null when it may (or there is no --out). */
 export function reportOutRefusal(out: string | undefined, inputs: ReportInputs): string | null {
   if (out === undefined) return null;
   const db = inputs.db;
-  if (db !== undefined && !isPostgresUrl(db)
-    && SQLITE_COMPANIONS.some((suffix) => sameFile(out, `${db}${suffix}`))) {
+  if (db !== undefined && !isPostgresUrl(db) && databaseFileOf(out, db)) {
     return `--out ${out} is the depot database ${db} (or a file of it)`;
   }
   if (inputs.tacKeys !== undefined && sameFile(out, inputs.tacKeys)) {

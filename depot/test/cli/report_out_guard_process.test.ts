@@ -4,7 +4,9 @@
 // still opens afterwards. An --out elsewhere is written as before.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +58,20 @@ describe('shuaka depot report --out (process)', () => {
     expect(viaLink.stderr).toContain('is the depot database');
     const list = depot('terminal', 'list', '--db', db);
     expect(list.status, list.stderr).toBe(0);
+  });
+
+  it('refuses a companion (-wal, -shm, -journal) that does not exist yet, also via a link', () => {
+    for (const suffix of ['-wal', '-shm', '-journal']) {
+      for (const out of [`${db}${suffix}`, join(temp, '.', `depot.sqlite${suffix}`),
+        join(temp, `link.sqlite${suffix}`)]) {
+        expect(existsSync(`${db}${suffix}`), `${db}${suffix} left by an earlier command`)
+          .toBe(false);
+        const r = depot('report', '--db', join(temp, 'link.sqlite'), '--out', out);
+        expect(r.status, `${out}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain('is the depot database');
+        expect(existsSync(out)).toBe(false);
+      }
+    }
   });
 
   it('refuses the --tac-keys file', () => {
