@@ -184,6 +184,38 @@ describe('journal segments', () => {
     expect(scan.corruption?.reason).toMatch(/segment missing/);
   });
 
+  it('oldestUnacknowledgedUnitGone_withItsCheckpoint_isCorruption_forVerifyAndStartUp',
+    async () => {
+      const sim = newSim(5);
+      const journal = await open(sim);
+      for (let i = 0; i < 60; i += 1) {
+        for (const entry of tap(i, journal.summary().lastSeq + 1)) await appendOk(journal, entry);
+      }
+      const units = (files: Map<string, Uint8Array>): string[] =>
+        [...files.keys()].filter((name) => /^journal(-\d{10})?\.bin$/.test(name)).sort();
+      // Nothing acknowledged: journal.bin (seq 1...) deleted by hand.
+      const fresh = sim.durableFiles();
+      expect(journalScanFiles(fresh, JOURNAL_FILE, false).corruption).toBeNull();
+      fresh.delete(JOURNAL_FILE);
+      expect(journalScanFiles(fresh, JOURNAL_FILE, false).corruption?.reason)
+        .toMatch(/^segments before seq \d+ are missing but not acknowledged$/);
+      // Acknowledged through the first numbered segment's first record: the reclaim keeps it;
+      // that segment and its checkpoint deleted lose records no ack covers.
+      const numbered = units(sim.durableFiles()).filter((name) => name !== JOURNAL_FILE);
+      const firstSeq = Number(/(\d{10})/.exec(numbered[0] ?? '')?.[1]);
+      await appendOk(journal, { kind: 'ack', throughSeq: firstSeq });
+      const left = units(sim.durableFiles());
+      expect(left[0]).toBe(numbered[0]);
+      const gone = await copyOf(sim, 1 << 24);
+      for (const name of [left[0] ?? '', (left[0] ?? '').replace(/\.bin$/, '.ckpt')]) {
+        expect((await gone.remove(name)).ok, name).toBe(true);
+      }
+      const scan = journalScanFiles(gone.durableFiles(), JOURNAL_FILE, false);
+      expect(scan.corruption?.reason).toMatch(/missing but not acknowledged/);
+      const reopened = await Journal.open(gone, options());
+      expect(reopened.ok ? null : reopened.error).toBe(JournalStatus.CORRUPT);
+    });
+
   it('canAcceptTap_nearFull_answersAsAJournalThatEncodesItsCheckpoint', async () => {
     // The journal adds up a bound of its next checkpoint's size instead of encoding it at every
     // tap; a journal just opened on a copy of its files has no bound yet and encodes it. Both

@@ -350,10 +350,12 @@ function* journalReadSteps(
       return;
     }
   }
-  // Leftovers of a reclaim held acknowledged records only (the ack may be in the last segment).
+  // Only acknowledged records are ever reclaimed (the ack may be in the last segment): records
+  // before the oldest unit that no ack covers were lost, whether a reclaim's leftover
+  // checkpoint remains or the oldest segment went with its checkpoint (deleted by hand, a
+  // restore that missed a file). A journal that `init --after-seq N` began has ack N.
   const firstLive = live[0];
-  if (split.leftovers.length > 0 && firstLive !== undefined
-    && state.ackThroughSeq < firstLive.firstSeq - 1) {
+  if (firstLive !== undefined && state.ackThroughSeq < firstLive.firstSeq - 1) {
     const reason = `segments before seq ${firstLive.firstSeq} are missing but not acknowledged`;
     yield result({ corruption: corruptAt(firstLive.segment, firstLive.firstSeq, reason) });
     return;
