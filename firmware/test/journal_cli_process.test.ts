@@ -2,7 +2,7 @@
 // CORRUPT (exit 3) and never cut, a new journal verifies as empty, the lock keeps ack out.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,6 +81,28 @@ describe('shuaka journal as a process', () => {
     expect(verified.err).toMatch(/CORRUPT: journal\.bin at byte 0 \(seq 1\)/);
     expect(Buffer.compare(await readFile(join(journalDir, JOURNAL_FILE_NAME)), bytes)).toBe(0);
   }, 300_000);
+
+  it('aSegmentThatIsASymbolicLink_isRefusedByEveryCommand_andItsTargetLeftAsItIs',
+    async () => {
+      const journalDir = join(dir, 'linked');
+      await mkdir(journalDir);
+      const prng = newPrng(43);
+      const target = join(dir, 'linked-target.bin');
+      const bytes = Uint8Array.from({ length: 512 }, () => prng.below(256));
+      await writeFile(target, bytes);
+      await symlink(target, join(journalDir, JOURNAL_FILE_NAME));
+      // Readers passed over the link ('empty', 'exported 0 lines') while the validator's
+      // appends wrote through it, onto the end of the file it names.
+      for (const args of [['verify'], ['export'], ['ack', '--through', '1'],
+        ['init', '--after-seq', '5']]) {
+        const [command = '', ...rest] = args;
+        const run = shuaka(['journal', command, ...rest, '--journal', journalDir]);
+        expect(run.code, `${command}: ${run.out}${run.err}`).toBe(1);
+        expect(run.err).toContain('journal.bin is a symbolic link');
+      }
+      expect(Buffer.compare(await readFile(target), bytes)).toBe(0);
+      expect((await readdir(journalDir)).sort()).toEqual([JOURNAL_FILE_NAME]);
+    }, 300_000);
 
   it('aNewEmptyJournal_verifiesAsEmptyExit0', async () => {
     const journalDir = join(dir, 'new');

@@ -244,9 +244,21 @@ export class FileStorage implements StoragePort {
     }
   }
 
+  /**
+   * The regular files (temporaries left out), sorted. Directories are passed over; any other
+   * entry (a symbolic link, a FIFO, a device) fails the listing: a link named like a segment
+   * was invisible to every reader while appends wrote through it into another file.
+   */
   async list(): Promise<HalResult<string[]>> {
     try {
-      const names = (await readdir(this.dirPath, { withFileTypes: true }))
+      const entries = await readdir(this.dirPath, { withFileTypes: true });
+      const foreign = entries.find((entry) => !entry.isFile() && !entry.isDirectory());
+      if (foreign !== undefined) {
+        return halErr(HalStatus.READER_IO, `list ${this.dirPath}: ${foreign.name} is `
+          + `${foreign.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: the `
+          + 'storage holds regular files only');
+      }
+      const names = entries
         .filter((entry) => entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX))
         .map((entry) => entry.name)
         .sort();

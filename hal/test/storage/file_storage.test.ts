@@ -1,6 +1,7 @@
 // FileStorage on a real temp directory: append/sync/read, atomic replace, truncate, quota, list.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,6 +76,23 @@ describe('FileStorage', () => {
       expect(capacity.value.totalBytes).toBeGreaterThan(0);
       expect(capacity.value.freeBytes).toBeLessThanOrEqual(capacity.value.totalBytes);
     }
+  });
+
+  it('list_passesOverADirectory_andFailsOnALinkOrAFifo_namingIt', async () => {
+    const storage = await openStorage(null);
+    expect((await storage.append('j.bin', Uint8Array.of(1))).ok).toBe(true);
+    await mkdir(join(dir, 'old-copies'));
+    expect(await storage.list()).toEqual({ ok: true, value: ['j.bin'] });
+    await writeFile(join(dir, 'elsewhere.bin'), Uint8Array.of(7));
+    await symlink(join(dir, 'elsewhere.bin'), join(dir, 'k.bin'));
+    const linked = await storage.list();
+    expect(linked.ok ? null : linked.error).toBe(HalStatus.READER_IO);
+    expect(linked.ok ? '' : linked.detail).toContain('k.bin is a symbolic link');
+    await rm(join(dir, 'k.bin'));
+    execFileSync('mkfifo', [join(dir, 'f.bin')]);
+    const fifo = await storage.list();
+    expect(fifo.ok ? '' : fifo.detail).toContain('f.bin is not a regular file');
+    await storage.close();
   });
 
   it('badNames_areAssertions', async () => {
