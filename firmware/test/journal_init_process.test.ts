@@ -38,11 +38,15 @@ function shuaka(args: string[]): { code: number | null; out: string; err: string
 }
 
 /** The validator's start on `journalDir` as `shuaka run` does it: journal, then data key. */
-async function validatorBoot(journalDir: string, events: LogEvent[]) {
+async function validatorBoot(
+  journalDir: string,
+  events: LogEvent[],
+  dataKey: string | null = null,
+) {
   const log = { log: (event: LogEvent) => events.push(event) };
   const booted = await bootJournal(journalDir, newClock(), log);
   if (!booted.ok) throw new Error(booted.message);
-  const vault = await bootDataKey(null, journalDir, booted.value.part);
+  const vault = await bootDataKey(dataKey, journalDir, booted.value.part);
   return { journal: booted.value.part, close: booted.value.close, vault };
 }
 
@@ -130,6 +134,40 @@ describe('shuaka journal init as a process', () => {
     await keyless.close();
     expect(keyless.vault.ok).toBe(false);
     expect(keyless.vault.ok ? '' : keyless.vault.message).toMatch(/records sealed under one/);
+  }, 300_000);
+
+  it('anotherTerminalsDataKey_stopsTheValidator_beforeItSealsAnythingUnderIt', async () => {
+    const journalDir = join(dir, 'two-keys');
+    expect(shuaka(['journal', 'init', '--after-seq', '10', '--journal', journalDir]).code)
+      .toBe(0);
+    const boot = await validatorBoot(journalDir, []);
+    if (!boot.vault.ok) throw new Error(boot.vault.message);
+    const rider = boot.vault.value.cardKey(panOf(4), 0, '10000004');
+    if (rider === null) throw new Error('fixture PAN');
+    await boot.journal.append(
+      { kind: 'pending', recovery: recovery(rider, 40), fareRule: 'flat', amountMinor: 200 });
+    await boot.close();
+    // The wrong key (another bus's, a wrong restore), first with the tap still open.
+    const other = join(dir, 'other-bus.key');
+    await writeFile(other, Buffer.alloc(32, 0x5a), { mode: 0o600 });
+    for (const step of ['open tap', 'tap closed']) {
+      const wrong = await validatorBoot(journalDir, [], other);
+      await wrong.close();
+      expect(wrong.vault.ok, step).toBe(false);
+      expect(wrong.vault.ok ? '' : wrong.vault.message).toMatch(
+        /other-bus\.key \(key id [0-9A-F]{8}\) is not the key this journal's card data is sealed/);
+      const right = await validatorBoot(journalDir, []);
+      if (!right.vault.ok) throw new Error(right.vault.message);
+      if (step === 'open tap') {
+        const closed = await right.journal.append(
+          { kind: 'final', pendingSeq: 11, clearing: clearing(rider, 40) });
+        expect(closed.ok).toBe(true);
+      }
+      await right.close();
+    }
+    const exported = shuaka(['journal', 'export', '--journal', journalDir]);
+    expect(exported.code, exported.err).toBe(0);
+    expect(exported.out).toContain(panOf(4));
   }, 300_000);
 
   it('refuses_badUsage2_aJournalThere1_aLiveLock4_aFileInTheWay1_writingNothing', async () => {

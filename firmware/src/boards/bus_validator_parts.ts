@@ -337,7 +337,16 @@ export async function bootDataKey(
   // Not `lastSeq === 0`: a journal `shuaka journal init` started after N has no card yet.
   const key = await dataKeyProvision(keyPath, !journal.holdsCardData(), random);
   if (!key.ok) return fail(`data key ${key.error}: ${key.detail}`);
-  return { ok: true, value: PanVault.fromKey(key.value, random) };
+  const vault = PanVault.fromKey(key.value, random);
+  // Another terminal's key, or a backup of the wrong one: the journal's card data would be
+  // sealed under two keys, and no key would then export it whole.
+  const sample = journal.sealedPanSample();
+  if (sample !== null && !vault.sealedKeyIdMatches(sample)) {
+    return fail(`data key ${keyPath} (key id ${vault.keyIdHex}) is not the key this journal's `
+      + `card data is sealed under (key id ${sample.slice(2, 10).toUpperCase()}): another `
+      + 'terminal\'s key, or a restore of the wrong file? Nothing was written.');
+  }
+  return { ok: true, value: vault };
 }
 
 function fail<T>(message: string): BootResult<T> {

@@ -56,6 +56,7 @@ export const RUN_USAGE = `Usage:
       --data-key FILE     terminal data key sealing the journal's PANs (default
                           DIR/data.key); created (mode 600) at the first start on an
                           empty journal, refused if missing for a journal with records
+                          or if the journal's PANs are sealed under another key (exit 1)
       --deny-key FILE     the fleet deny key (32 bytes, mode 600; default DIR/deny.key),
                           provisioned like the parameter key; the set's deny list must be
                           made with it, else the set is refused (exit 1)

@@ -129,6 +129,8 @@ export class Journal {
   /** Filled by the canonical check of each entry appended (canonicalPayload). */
   private readonly facts = new PayloadFacts();
   private failedDetail: string | null = null;
+  /** See sealedPanSample. */
+  private sealedPanSeen: string | null = null;
   /**
    * The checkpoint of the state after `lastSeq`, encoded by `canAcceptTap` or by an append that
    * could not go on: the append that rotates next needs the same bytes (the state changes only
@@ -163,8 +165,10 @@ export class Journal {
     assert(options.reserveBytes >= 0, 'reserveBytes');
     assert(options.sizeBytesMax > options.reserveBytes, 'sizeBytesMax above the reserve');
     const fileName = options.fileName;
+    let sealedPan: string | null = null;
     const read = await journalRead(storage, fileName, {
       from: 'newest', trackLastFinals: true, onRecord: null,
+      onPayload: (_seq, _kind, payload) => { sealedPan ??= sealedPanIn(payload); },
     });
     if (!read.ok) return journalErr(JournalStatus.IO, read.detail);
     const scan = read.value;
@@ -194,6 +198,9 @@ export class Journal {
     }
     if (segments.length === 0) segments.push({ firstSeq: 1, segmentBytes: 0, checkpointBytes: 0 });
     const journal = new Journal(storage, options, scan.state, scan.headHash, segments);
+    journal.sealedPanSeen = sealedPan ?? scan.state.uncertainAll()
+      .map((tap) => tap.recovery.card.panSealed).find((sealed) => sealed !== '')
+      ?? null;
     const recovery: JournalRecovery = {
       tornTail: scan.tornTail,
       segmentCount: segments.length,
@@ -341,6 +348,15 @@ export class Journal {
    * a new journal and for one that `shuaka journal init` started after a seq (its last seq is
    * not 0, but nothing of a card is there): a new data key may be made for it.
    */
+  /**
+   * A sealed PAN of a record read at open (the newest segment's first, else an uncertain
+   * tap's), or null: the key id it names is the data key this journal's card data is under,
+   * which a board checks its data key against before it seals anything more.
+   */
+  sealedPanSample(): string | null {
+    return this.sealedPanSeen;
+  }
+
   holdsCardData(): boolean {
     return this.segments.some((s) => s.segmentBytes > 0) || this.state.holdsCardData();
   }
@@ -601,4 +617,12 @@ function opensTap(entry: JournalEntry): boolean {
       throw new Error(`unknown entry ${String(unreachable)}`);
     }
   }
+}
+
+const SEALED_PAN_FIELD = /"panSealed":"([0-9A-Fa-f]+)"/;
+
+/** The first sealed PAN in a record's payload (its JSON text), or null. */
+function sealedPanIn(payload: Uint8Array): string | null {
+  return SEALED_PAN_FIELD.exec(Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+    .toString('latin1'))?.[1] ?? null;
 }
