@@ -66,6 +66,48 @@ describe(`card left on the reader (seed ${SEED})`, () => {
     });
   }
 
+  it('two cards held together: told once, however long; the one left alone is then a tap',
+    async () => {
+      const options = { ...BUS_RUN_DEFAULT, seed: SEED, mode: 'ec' as const };
+      const pool = riderPool(SEED, 1, testPki());
+      const board = await createSimBoard(busBoardOptions(options, pool));
+      try {
+        const named = (name: string) => {
+          const found = pool.cards.find((c) => c.name === name);
+          if (found === undefined) throw new Error(`no ${name} in the pool`);
+          return found.card;
+        };
+        const [kept, other] = [named('unionpay-debit-ec'), named('unionpay-credit-ec')];
+        const reports: TapReport[] = [];
+        let stop = false;
+        const loop = (async (): Promise<void> => {
+          while (!stop) {
+            const report = await board.validator.turn();
+            if (report !== null) reports.push(report);
+          }
+        })();
+        const wallet = (async (): Promise<void> => {
+          await board.clock.sleepMs(200);
+          board.rig.sim.placeCard(kept);
+          board.rig.sim.placeCard(other);
+          // A wallet of two cards held on the reader for 3 s: every poll finds both.
+          await board.clock.sleepMs(3000);
+          board.rig.sim.removeCard(other);
+          await board.clock.sleepMs(1500);
+          board.rig.sim.removeCard(kept);
+          await board.clock.sleepMs(1000);
+          stop = true;
+        })();
+        await runOnClock(board.clock, Promise.all([loop, wallet]));
+        // Old code: a 'multipleCards' tap (beep, screen, log line) at every poll, ~150 here.
+        expect(reports.map((r) => r.result), `seed ${SEED}`)
+          .toEqual(['multipleCards', 'approved']);
+        expect([kept.ledger().length, other.ledger().length]).toEqual([1, 0]);
+      } finally {
+        board.dispose();
+      }
+    });
+
   for (const [lastTap, fault, expected] of [
     // The 3rd command's answer lost (the card stays): "try again", nothing done.
     ['told to try again', 'drop-response', ['tryAgain', 'approved']],

@@ -1,7 +1,9 @@
 // The validator loop: WaitForStart -> WaitForCard -> Processing -> WaitForRemoval (Keyple names).
 
 import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
-import type { DetectedCard, PollOptions } from '../../../../hal/src/ports/reader_port.js';
+import type {
+  DetectedCard, PollOptions, PollResult,
+} from '../../../../hal/src/ports/reader_port.js';
 import { kernelLoadParams } from './kernel_params.js';
 import { TapSession } from './tap_session.js';
 import { viewMultipleCards, viewOutOfService } from './tap_view.js';
@@ -29,6 +31,12 @@ export class Validator {
   private outOfService: string | null = null;
   /** The last card outstayed a removal wait and is still watched. */
   private lingering = false;
+  /**
+   * Several cards were in the field at the last poll, and the rider was told once: polls that
+   * find them again stay silent until the field holds one card or none (two cards in a wallet
+   * made a 'multipleCards' tap, beep and log line every few milliseconds).
+   */
+  private severalInField = false;
   /** What the last tap ended as (readerBack), or null before the first. */
   private lastResult: TapReport['result'] | null = null;
   /** What every poll asks (read-only for the reader): built once, not at each poll. */
@@ -76,6 +84,8 @@ export class Validator {
    * left on the reader is not a new tap. Then the idle screen.
    */
   async readerBack(): Promise<void> {
+    // The field went off: cards in it were reset, and are told about again if still there.
+    this.severalInField = false;
     if (this.stateValue === 'WaitForRemoval' && this.lastResult !== null
       && PRESENT_AGAIN.has(this.lastResult)) {
       this.stateValue = 'WaitForCard';
@@ -103,6 +113,7 @@ export class Validator {
       await this.ports.clock.sleepMs(this.config.pollIntervalMs);
       return null;
     }
+    if (await this.stillSeveral(polled.value.kind, onEvent)) return null;
     if (polled.value.kind === 'none') {
       await this.session.idle();
       await this.ports.clock.sleepMs(this.config.pollIntervalMs);
@@ -115,6 +126,7 @@ export class Validator {
       await this.ports.display.show(view.screen);
       await this.ports.indicator.signal(view.signal);
       report = multipleCardsReport(startedMs, this.ports.clock.nowMs(), polled.value.count);
+      this.severalInField = true;
     } else {
       onEvent({ kind: 'CardInserted', card: polled.value.card });
       this.stateValue = 'Processing';
@@ -125,8 +137,30 @@ export class Validator {
     this.ports.log.log(tapLogEvent(report));
     this.lastResult = report.result;
     this.lingering = false;
-    if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
+    // No card was activated among several: none to watch; the polls watch the field.
+    if (this.severalInField) this.stateValue = 'WaitForCard';
+    else if (await this.awaitRemoval()) onEvent({ kind: 'CardRemoved' });
     return report;
+  }
+
+  /**
+   * True when the cards the rider was told about are still there: the turn waits a removal
+   * interval and reports nothing. When the field has changed, its 'multipleCards' screen ends
+   * (the idle screen when it is empty) and the poll is taken as any other.
+   */
+  private async stillSeveral(
+    kind: PollResult['kind'],
+    onEvent: (event: ValidatorEvent) => void,
+  ): Promise<boolean> {
+    if (!this.severalInField) return false;
+    if (kind === 'several') {
+      await this.ports.clock.sleepMs(this.config.removalIntervalMs);
+      return true;
+    }
+    this.severalInField = false;
+    onEvent({ kind: 'CardRemoved' });
+    if (kind === 'none') await this.showIdle();
+    return false;
   }
 
   /**
