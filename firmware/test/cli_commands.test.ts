@@ -1,6 +1,6 @@
 // `shuaka params` and `shuaka journal` command modules on real files in a temp directory.
 
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac, createPrivateKey } from 'node:crypto';
@@ -123,6 +123,19 @@ describe('shuaka params', () => {
       join(dir, 'bad.txt'), join(dir, 'out.bin')]);
     expect(bad.code).toBe(1);
     expect(bad.err[0]).toMatch(/line 1/);
+    // OUT naming the deny key or IN (by any name) is refused; both stay as they were.
+    const keyBefore = await readFile(keyPath);
+    const inBefore = await readFile(join(dir, 'in.csv'));
+    await symlink(join(dir, 'in.csv'), join(dir, 'in-link.csv'));
+    for (const [out, what] of [[keyPath, 'the --deny-key file'],
+      [join(dir, 'in.csv'), 'IN.csv'], [join(dir, 'in-link.csv'), 'IN.csv']] as const) {
+      const over = await run('params', ['denylist-build', '--deny-key', keyPath,
+        join(dir, 'in.csv'), out]);
+      expect(over.code, out).toBe(2);
+      expect(over.err[0]).toContain(`is ${what}, which it would overwrite`);
+    }
+    expect((await readFile(keyPath)).equals(keyBefore)).toBe(true);
+    expect((await readFile(join(dir, 'in.csv'))).equals(inBefore)).toBe(true);
     const fresh = join(dir, 'fleet.key');
     const made = await run('params', ['denykey-new', fresh]);
     expect(made.code).toBe(0);

@@ -57,7 +57,7 @@ ${PARAMS_INIT_USAGE}
       first line "pan,psn" is skipped) and "tunion:SERIAL" lines (a T-Union card: the 20
       digits of its application serial, file 0015): each card becomes its token, 12 bytes of
       HMAC-SHA-256(deny key, PAN || PSN) or of ("T" || SERIAL); OUT holds tokens and the
-      key's id, no PAN.
+      key's id, no PAN. OUT naming the deny key or IN is refused (exit 2).
   shuaka params denykey-new OUT
       Create a new fleet deny key (32 random bytes, mode 600, never overwriting); give the
       same file to the depot (DIR/deny.key) and to every validator (--deny-key).
@@ -289,6 +289,15 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   if (wrong !== null || inPath === undefined || outPath === undefined || keyPath === undefined) {
     return usageBecause(io, `params denylist-build: ${wrong}`);
   }
+  // OUT over the deny key lost the fleet's key (every validator and the depot hold it); OUT
+  // over IN lost the list it was built from.
+  const clash = await sameFileAmong(outPath, [[keyPath, 'the --deny-key file'],
+    [inPath, 'IN.csv']]);
+  if (clash !== null) {
+    io.err(`not built: OUT.bin ${outPath} is ${clash}, which it would overwrite; write it `
+      + 'elsewhere');
+    return EXIT_USAGE;
+  }
   const denyKey = await denyKeyRead(keyPath, io);
   if (denyKey === null) return EXIT_FAILED;
   let text: Uint8Array;
@@ -313,6 +322,20 @@ async function paramsDenylistBuild(argv: readonly string[], io: CliIo): Promise<
   io.out(`wrote ${outPath}: ${count} tokens (${duplicates} duplicates merged), `
     + `deny key ${denyKey.idHex}`);
   return EXIT_OK;
+}
+
+/** What `path` is among `named` (the same file: one inode, by any name or link), or null. */
+async function sameFileAmong(
+  path: string,
+  named: readonly (readonly [string, string])[],
+): Promise<string | null> {
+  const at = await stat(path).catch(() => null);
+  if (at === null) return null;
+  for (const [other, what] of named) {
+    const there = await stat(other).catch(() => null);
+    if (there !== null && there.dev === at.dev && there.ino === at.ino) return what;
+  }
+  return null;
 }
 
 async function paramsDenyKeyNew(argv: readonly string[], io: CliIo): Promise<number> {
