@@ -101,8 +101,11 @@ describe('cliParse', () => {
     expect(cliParse(['--port', '--host'], ['port', 'host'], io)).toBeNull();
     expect(cliParse(['--host', 'h', '--port'], ['port', 'host'], io)).toBeNull();
     expect(cliParse(['--bogus'], ['port'], io)).toBeNull();
+    expect(cliParse(['--host', ''], ['port', 'host'], io)).toBeNull();
+    expect(cliParse(['--host='], ['port', 'host'], io)).toBeNull();
     expect(err).toEqual(["--port needs a value, got the flag '--host'",
-      '--port needs a value, got nothing', "unknown flag '--bogus'"]);
+      '--port needs a value, got nothing', "unknown flag '--bogus'",
+      "--host needs a value, got ''", "--host needs a value, got ''"]);
   });
 });
 

@@ -202,7 +202,7 @@ describe('shuaka params', () => {
       [['install', '--pub', 'p', 'src', 'root'], 'params install: --floor is required'],
       [['install', '--pub', 'p', '--floor', 'f', 'src'], 'params install: ROOT missing'],
       [['keygen'], 'params keygen: --out is required'],
-      [['keygen', '--out', ''], 'params keygen: --out PREFIX is empty'],
+      [['keygen', '--out', ''], "--out needs a value, got ''"],
       [['denylist-build', '--deny-key', 'k'], 'params denylist-build: IN.csv and OUT.bin missing'],
       [['denykey-new'], 'params denykey-new: FILE missing'],
     ];

@@ -68,6 +68,13 @@ const CASES: readonly (readonly [readonly string[], string])[] = [
   [['depot', 'init', '--dir'], '--dir needs a value, got nothing'],
   [['depot', 'publish', '--key', '--dir', 'd'], "--key needs a value, got the flag '--dir'"],
   [['acquirer-sim', '--port'], '--port needs a value, got nothing'],
+  // An empty value: as a path it is the current directory (a journal there written over).
+  [['journal', 'export', '--journal', 'j', '--out', ''], "--out needs a value, got ''"],
+  [['journal', 'verify', '--journal', ''], "--journal needs a value, got ''"],
+  [['journal', 'init', '--after-seq', '5', '--journal', ''], "--journal needs a value, got ''"],
+  [['params', 'denylist-build', '--deny-key', '', 'in.csv', 'out.bin'],
+    "--deny-key needs a value, got ''"],
+  [['sim', '--journal', '', '--link', 'memory'], 'shuaka sim: --journal needs a directory name'],
 ];
 
 describe('a flag without its value (subprocess)', () => {
@@ -131,8 +138,10 @@ describe('shuaka params init (subprocess)', () => {
       const set = join(dir, 'refused');
       const run = shuaka(['params', 'init', `${flag}=${id}`, set]);
       expect(run.code, run.err).toBe(2);
-      expect(run.err.trim()).toBe(
-        `shuaka params init: ${flag} must be ${ID_PATTERN.says}, got ${JSON.stringify(id)}`);
+      // An empty value is refused as every command's empty flag is, before its pattern.
+      expect(id === '' ? run.err.split('\n')[0] : run.err.trim()).toBe(id === ''
+        ? `${flag} needs a value, got ''`
+        : `shuaka params init: ${flag} must be ${ID_PATTERN.says}, got ${JSON.stringify(id)}`);
       await expect(readdir(set)).rejects.toThrow(/ENOENT/);
     }
   });

@@ -130,9 +130,9 @@ export function cliFlagsChecked(argv: readonly string[], options: CliFlags): str
 
 /**
  * Parses `argv` strictly against string flags `names`: an unknown flag or a flag without its
- * value, or a flag given twice, gives null after `io.err` says which (the caller then prints its
- * usage and exits 2). A negative number is a value (`--port -1`), left to the caller's range
- * check to refuse by name.
+ * value (or with an empty one), or a flag given twice, gives null after `io.err` says which
+ * (the caller then prints its usage and exits 2). A negative number is a value (`--port -1`),
+ * left to the caller's range check to refuse by name.
  */
 export function cliParse(
   argv: readonly string[],
@@ -147,6 +147,12 @@ export function cliParse(
     const values: Record<string, string | undefined> = {};
     for (const [key, value] of Object.entries(parsed.values)) {
       if (typeof value !== 'string') return null;
+      // Every flag here names a file, a directory or a value: '' is none of them, and as a
+      // path it meant the current directory ('sim --journal ""' wrote over a journal there).
+      if (value === '') {
+        io.err(`--${key} needs a value, got ''`);
+        return null;
+      }
       values[key] = value;
     }
     return { values, positionals: parsed.positionals };

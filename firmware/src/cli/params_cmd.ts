@@ -106,7 +106,7 @@ async function paramsKeygen(argv: readonly string[], io: CliIo): Promise<number>
   const args = cliParse(argv, ['out'], io);
   const prefix = args?.values['out'];
   if (args === null) return usage(io);
-  const wrong = prefix === '' ? '--out PREFIX is empty' : cliArgsProblem(args, ['out'], []);
+  const wrong = cliArgsProblem(args, ['out'], []);
   if (wrong !== null || prefix === undefined) return usageBecause(io, `params keygen: ${wrong}`);
   const privatePath = `${prefix}.key.pem`;
   const publicPath = `${prefix}.pub.pem`;

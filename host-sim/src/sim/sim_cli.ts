@@ -214,6 +214,8 @@ function simOptionsOf(v: SimFlagTexts): SimOptions {
   if (link !== 'pty' && link !== 'memory')
     throw new RangeError(`--link must be pty or memory, got '${link}'`);
   if (v.log === '') throw new RangeError('--log needs a file name');
+  // '' as a path is the current directory: a journal there was written over without a word.
+  if (v.journal === '') throw new RangeError('--journal needs a directory name');
   const psam = v.psam ?? 'emu';
   if (psam !== 'emu' && psam !== 'none')
     throw new RangeError(`--psam must be emu or none, got '${psam}'`);
