@@ -10,23 +10,59 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'firmware', 'src', 'cli', 'shuaka_cli.js');
 const kernelPath = join(root, 'build', 'kernel.wasm');
-const io = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-};
-
 /**
  * A reader that stops early (`shuaka journal export | head`) closes the pipe: the command ends
- * as one killed by SIGPIPE would (128 + 13), without a stack trace. Other stream errors stay
- * errors.
+ * as one killed by SIGPIPE would (128 + 13), without a stack trace. Any other failure of stdout
+ * or stderr (a full disk, a file-size limit) is said once on stderr (when stderr still works),
+ * later output to that stream is dropped, and the command's exit code becomes 1 if it was 0;
+ * `io.outFlush` tells a command whose product is its stdout (journal export) before it
+ * reports success. A stack trace, after the command had said it was done, was all there was.
  */
 const EXIT_PIPE = 141;
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(EXIT_PIPE);
-    throw error;
-  });
+const EXIT_FAILED = 1;
+const failures = new Map();
+function outputFailed(stream, error) {
+  if (error?.code === 'EPIPE') process.exit(EXIT_PIPE);
+  if (failures.has(stream)) return;
+  failures.set(stream, error);
+  const name = stream === process.stdout ? 'stdout' : 'stderr';
+  if (!failures.has(process.stderr)) {
+    try {
+      process.stderr.write(`shuaka: cannot write to ${name}: ${error?.message ?? error}\n`);
+    } catch {
+      // stderr failed too: the exit code is all that is left.
+    }
+  }
 }
+function writeLine(stream, text) {
+  if (failures.has(stream)) return;
+  try {
+    stream.write(`${text}\n`);
+  } catch (error) {
+    outputFailed(stream, error);
+  }
+}
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => outputFailed(stream, error));
+}
+process.on('exit', (code) => {
+  if (code === 0 && failures.size > 0) process.exitCode = EXIT_FAILED;
+});
+const io = {
+  out: (text) => writeLine(process.stdout, text),
+  err: (text) => writeLine(process.stderr, text),
+  outFlush: () => new Promise((resolve) => {
+    const failed = () => failures.get(process.stdout)?.message ?? null;
+    if (failures.has(process.stdout)) {
+      resolve(failed());
+      return;
+    }
+    process.stdout.write('', (error) => {
+      if (error) outputFailed(process.stdout, error);
+      resolve(failed());
+    });
+  }),
+};
 
 /** Exit code of a package whose compiled code or kernel is missing (as `run` refusing to start). */
 const EXIT_BROKEN = 1;

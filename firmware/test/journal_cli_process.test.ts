@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JOURNAL_FILE_NAME } from '../src/app/journal/journal.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
-import { newPrng, scriptedEntries, writeJournalDir } from './journal_fixtures.js';
+import {
+  card, clearing, newPrng, scriptedEntries, writeJournalDir,
+} from './journal_fixtures.js';
 import { spawnWithPid } from './pid_reuse_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -124,6 +126,37 @@ describe('shuaka journal as a process', () => {
     expect(gone.code).toBe(1);
     expect(gone.err).toMatch(/cannot read .*absent/);
     expect(gone.err).not.toMatch(/data key/);
+  }, 300_000);
+
+  it('exportThatCannotBeWrittenWhole_failsExit1_andNeverAdvisesAnAck', async () => {
+    const finals: JournalEntry[] = Array.from({ length: 30 }, (_, i) => ({
+      kind: 'final', pendingSeq: null, clearing: clearing(card(300 + i), 0x40 + i),
+    }));
+    const journalDir = await writeJournal('short', [...scriptedEntries(), ...finals]);
+    const whole = shuaka(['journal', 'export', '--journal', journalDir]);
+    expect(whole.code, whole.err).toBe(0);
+    expect(whole.out.length).toBeGreaterThan(2048);
+    const shell = (line: string): { code: number | null; err: string } => {
+      const r = spawnSync('bash', ['-c', line], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      return { code: r.status, err: r.stderr };
+    };
+    const bin = `${process.execPath} ${BIN} journal export --journal ${journalDir}`;
+    // A file-size limit of 2 KiB (ulimit -f): the writes come back short, then EFBIG; a full
+    // device: ENOSPC. Old code: --out kept 2048 bytes and its full text's digest, exit 0;
+    // stdout: 'exported ...', the ack advice, then a stack trace.
+    for (const [line, file] of [[`ulimit -f 2; ${bin} --out ${dir}/limited.jsonl`, 'limited'],
+      [`ulimit -f 2; ${bin} > ${dir}/limited-stdout.jsonl`, null],
+      [`${bin} > /dev/full`, null],
+      // Any command's stdout: one line, exit 1, no trace (--help printed a stack trace).
+      [`${process.execPath} ${BIN} --help > /dev/full`, null]] as const) {
+      const run = shell(line);
+      expect(run.code, `${line}: ${run.err}`).toBe(1);
+      expect(run.err).toMatch(/cannot write .*(EFBIG|ENOSPC)/);
+      expect(run.err).not.toMatch(/exported|ack --through|    at /);
+      if (file !== null) {
+        expect((await readdir(dir)).filter((name) => name.startsWith(file))).toEqual([]);
+      }
+    }
   }, 300_000);
 
   it('verifyAndExport_runInABoundedHeapProcess_whoseExitCodePassesThrough', async () => {

@@ -6,6 +6,12 @@ import { parseArgs } from 'node:util';
 export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
+  /**
+   * Waits until every line given to `out` is written; resolves with why stdout failed (a
+   * full disk, a file-size limit), or null. A command whose product is its stdout asks this
+   * before it reports success. Absent: `out` cannot fail (a test's array).
+   */
+  readonly outFlush?: () => Promise<string | null>;
 }
 
 /** Done as asked (for `run`: stopped by a signal or after --max-taps). */

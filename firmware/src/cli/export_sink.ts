@@ -48,8 +48,9 @@ export class ExportSink {
     const text = this.chunk.join('');
     this.chunk = [];
     try {
-      this.digest.update(text, 'utf8');
-      await this.handle.write(text);
+      const bytes = Buffer.from(text, 'utf8');
+      this.digest.update(bytes);
+      await writeAll(this.handle, bytes);
     } catch (error) {
       this.failed = describe(error);
     }
@@ -68,7 +69,13 @@ export class ExportSink {
    * else removes the temporary.
    */
   async close(keep: boolean): Promise<boolean> {
-    if (this.handle === null || this.outPath === null) return keep;
+    if (this.handle === null || this.outPath === null) {
+      // Lines on stdout: only written lines are exported (`> FILE` on a full disk, or past
+      // `ulimit -f`, kept the first 2 KiB, and the advice to ack came all the same).
+      const failed = await this.io.outFlush?.() ?? null;
+      if (failed !== null) this.io.err(`cannot write the export to stdout: ${failed}`);
+      return keep && failed === null;
+    }
     await this.flush();
     const tmp = `${this.outPath}.tmp`;
     try {
@@ -94,7 +101,7 @@ async function writeDigestFile(path: string, hex: string): Promise<void> {
   try {
     const handle = await open(tmp, 'w');
     try {
-      await handle.write(`${hex}  ${basename(path)}\n`);
+      await writeAll(handle, Buffer.from(`${hex}  ${basename(path)}\n`, 'utf8'));
       await handle.sync();
     } finally {
       await handle.close();
@@ -103,6 +110,20 @@ async function writeDigestFile(path: string, hex: string): Promise<void> {
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Writes all of `bytes`: a write may take fewer bytes than given (a file-size limit, a disk
+ * filling up), and the rest must go in another write, which then fails with the reason
+ * (EFBIG, ENOSPC). A write that takes nothing is an error of its own.
+ */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
+    if (bytesWritten === 0) throw new Error(`short write: ${bytes.length - at} bytes not written`);
+    at += bytesWritten;
   }
 }
 
