@@ -264,22 +264,39 @@ interface LogStream {
   readonly path: string;
   readonly fd: number;
   lines: number;
+  /** Why a write failed (the log ends before it), or null. */
+  failed: string | null;
 }
 
 /** Opens (truncates) `--log FILE` before the run; an error sentence when it cannot. */
 function openLogStream(path: string): LogStream | string {
   try {
-    return { path, fd: openSync(path, 'w'), lines: 0 };
+    return { path, fd: openSync(path, 'w'), lines: 0, failed: null };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     return `--log ${path}: cannot write the log there (${code})`;
   }
 }
 
+/**
+ * Writes each event as one line. A write that fails (a full disk, /dev/full, a file-size
+ * limit) ends the log there, the run goes on, and the command says so at its end (exit 2, the
+ * code of a --log that cannot be written); it crashed the run with a stack trace.
+ */
 function logSinkOf(stream: LogStream): (event: LogEvent) => void {
   return (event) => {
-    writeSync(stream.fd, `${JSON.stringify(event)}\n`);
-    stream.lines += 1;
+    if (stream.failed !== null) return;
+    const bytes = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
+    try {
+      for (let at = 0; at < bytes.length;) {
+        const written = writeSync(stream.fd, bytes, at, bytes.length - at);
+        if (written === 0) throw new Error('short write');
+        at += written;
+      }
+      stream.lines += 1;
+    } catch (err) {
+      stream.failed = err instanceof Error ? err.message : String(err);
+    }
   };
 }
 
@@ -392,7 +409,10 @@ async function runSimLine(parsed: SimOptions, io: SimIo, context: SimLineContext
     keepJournal(run, parsed.journal, io);
     const code = await runSimReport(run, parsed, io, context);
     io.out(replay);
-    return code;
+    if (log?.failed == null) return code;
+    io.err(`shuaka sim: --log ${log.path}: the log ends after ${log.lines} lines: `
+      + `${log.failed}`);
+    return code === 0 ? 2 : code;
   } finally {
     run.board.dispose();
   }

@@ -50,6 +50,17 @@ describe('shuaka sim (process)', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('log_thatFailsMidRun_endsThere_theRunGoesOn_exit2WithOneLine', () => {
+    const run = sim(['--riders', '3', '--link', 'memory', '--no-depot', '--quiet', '--log',
+      '/dev/full']);
+    // Old code: 'crashed (seed 1)' and a stack trace, exit 3.
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toBe('shuaka sim: --log /dev/full: the log ends after 0 lines: ENOSPC: '
+      + 'no space left on device, write\n');
+    expect(run.stdout).toMatch(/^summary: \d+ taps, seed 1/m);
+    expect(run.stdout).toMatch(/^ {2}checks: no double charge/m);
+  });
+
   it('replayHint_runThroughAShell_replaysTheRunExactly', () => {
     const dir = tempDir('replay');
     const journal = join(dir, 'journal');
