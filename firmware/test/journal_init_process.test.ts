@@ -136,6 +136,33 @@ describe('shuaka journal init as a process', () => {
     expect(keyless.vault.ok ? '' : keyless.vault.message).toMatch(/records sealed under one/);
   }, 300_000);
 
+  it('aJournalAtTheLastSeqs_takesNoTap_andItsLastAppendIsRefusedAsFull_notAnAssertion',
+    async () => {
+      const journalDir = join(dir, 'last-seqs');
+      const init = shuaka(['journal', 'init', '--after-seq', '4294967293', '--journal',
+        journalDir]);
+      expect(init.code, init.err).toBe(0);
+      const boot = await validatorBoot(journalDir, []);
+      if (!boot.vault.ok) throw new Error(boot.vault.message);
+      // Out of service: a tap could need more seqs than are left.
+      expect(await boot.journal.canAcceptTap()).toEqual({ ok: true, value: false });
+      const rider = boot.vault.value.cardKey(panOf(5), 0, '10000005');
+      if (rider === null) throw new Error('fixture PAN');
+      const seqs: (number | string)[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const appended = await boot.journal.append({ kind: 'final', pendingSeq: null,
+          clearing: clearing(rider, 50 + i) });
+        seqs.push(appended.ok ? appended.value.seq : `${appended.error}: ${appended.detail}`);
+      }
+      await boot.close();
+      // Old code: an AssertionError out of frameEncode at seq 2^32.
+      expect(seqs.slice(0, 2)).toEqual([4294967294, 4294967295]);
+      expect(String(seqs[2])).toMatch(/^FULL: sequence numbers exhausted/);
+      const verified = shuaka(['journal', 'verify', '--journal', journalDir]);
+      expect(verified.code, verified.err).toBe(0);
+      expect(verified.out).toMatch(/last seq 4294967295/);
+    }, 300_000);
+
   it('anotherTerminalsDataKey_stopsTheValidator_beforeItSealsAnythingUnderIt', async () => {
     const journalDir = join(dir, 'two-keys');
     expect(shuaka(['journal', 'init', '--after-seq', '10', '--journal', journalDir]).code)

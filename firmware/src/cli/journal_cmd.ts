@@ -67,9 +67,11 @@ export const JOURNAL_USAGE = `Usage:
       Start a new journal in DIR (created if missing) whose first record will be seq N + 1,
       everything through N acknowledged: for a replaced journal (new SD card, board swap, a
       CORRUPT journal moved away), N = the depot's highest seq for the terminal, so that no
-      seq (nor 9F41) is used twice. Writes one checkpoint, DIR/journal-<N+1>.ckpt, atomically
-      (a power cut leaves it whole or absent: run init again). N is 0..${SEQ_MAX - 1}; 0
-      writes nothing (an empty directory is a new journal). Refused (exit 1) when DIR holds a
+      seq is used twice (nor 9F41, the seq modulo 10^8: it repeats every 10^8 records).
+      Writes one checkpoint, DIR/journal-<N+1>.ckpt, atomically (a power cut leaves it whole
+      or absent: run init again). N is 0..${SEQ_MAX - 1}; 0 writes nothing (an empty
+      directory is a new journal); seqs end at ${SEQ_MAX}: a journal within 8 of it takes no
+      tap (out of service) and refuses records past it. Refused (exit 1) when DIR holds a
       journal segment or checkpoint already: nothing is overwritten or removed. Takes
       DIR/journal.lock like ack.
 --stats prints the time, peak RSS and V8 heap limit of the command to stderr. Verify and

@@ -16,7 +16,7 @@ import {
 import { PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
 import { journalRead } from './journal_reader.js';
 import {
-  JOURNAL_KIND_CODES, entryStoresNoCardTags, journalEntryNormalise, journalPayloadEncode,
+  JOURNAL_KIND_CODES, SEQ_MAX, entryStoresNoCardTags, journalEntryNormalise, journalPayloadEncode,
 } from './journal_records.js';
 import type { JournalEntry, JournalKind, JournalRecord } from './journal_records.js';
 import type { Corruption, TornTail } from './journal_scan.js';
@@ -44,6 +44,16 @@ export enum JournalStatus {
   /** An earlier write or sync failed; the journal must be reopened (recovery) first. */
   FAILED = 'FAILED',
 }
+
+/**
+ * Records a tap may write: pending, final or declined, a reconciled one for an open tap of
+ * the card, and an expiry's reconciled record before it. A journal within this many seqs of
+ * SEQ_MAX takes no more taps (journal init --after-seq near 2^32; at a thousand taps a day the
+ * seqs last ten thousand years).
+ */
+const TAP_SEQS_MAX = 8;
+const SEQS_EXHAUSTED = `sequence numbers exhausted: a record's seq is at most ${SEQ_MAX}; `
+  + 'start a new journal (shuaka journal init) after the depot holds this one';
 
 export type JournalResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -238,6 +248,7 @@ export class Journal {
       payload = journalPayloadEncode(timeWallMs, normal);
     }
     const seq = this.state.lastSeq + 1;
+    if (seq > SEQ_MAX) return journalErr(JournalStatus.FULL, SEQS_EXHAUSTED);
     const problem = this.state.check(normal, seq);
     if (problem !== null) return journalErr(JournalStatus.BAD_REFERENCE, problem);
     if (payload.length > FRAME_PAYLOAD_BYTES_MAX) {
@@ -281,6 +292,8 @@ export class Journal {
    */
   async canAcceptTap(): Promise<JournalResult<boolean>> {
     if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
+    // No ack gives sequence numbers back: a journal this near the last one serves no more.
+    if (this.state.lastSeq > SEQ_MAX - TAP_SEQS_MAX) return { ok: true, value: false };
     // Once the newest segment is past its size less a maximal frame (in a journal of small
     // segments, most taps), the tap's pending may start a segment: its checkpoint counts.
     const rotate = this.rotationNeeded(FRAME_BYTES_MAX);
