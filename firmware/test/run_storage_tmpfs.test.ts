@@ -257,6 +257,9 @@ describe('shuaka run subprocess: journal on a real tmpfs (ENOSPC, EROFS)', () =>
     rig.sim.removeCard(first);
 
     fillUp(join(mnt, 'filler'));
+    // Seen between riders, before anyone taps: an error line an operator's alert sees.
+    const down = await child.nth('out-of-service', 1);
+    expect(down).toMatchObject({ level: 'error', reason: 'journal-full' });
     rig.sim.placeCard(second);
     const refused = await child.nth('tap', 2);
     rig.sim.removeCard(second);
@@ -268,11 +271,19 @@ describe('shuaka run subprocess: journal on a real tmpfs (ENOSPC, EROFS)', () =>
     const afterFirst = child.lines.slice(child.lines.indexOf(await child.nth('tap', 1)));
     const shown = afterFirst.filter((l) => l['event'] === 'screen').map((l) => l['kind']);
     expect(shown).toContain('outOfService');
+    rmSync(join(mnt, 'filler'));
+    expect(await child.nth('in-service', 1)).toMatchObject({ level: 'info', cause: 'journal' });
+    // Full again with no rider and no card to watch: the idle check sees it within 5 s.
+    const screens = child.lines.filter((l) => l['event'] === 'screen').length;
+    fillUp(join(mnt, 'filler'));
+    expect(await child.nth('out-of-service', 2)).toMatchObject({ reason: 'journal-full' });
+    expect(child.lines.filter((l) => l['event'] === 'screen').slice(screens)
+      .map((l) => l['kind'])).toContain('outOfService');
+    rmSync(join(mnt, 'filler'));
     child.proc.kill('SIGTERM');
     const code = await child.exited;
     expect(code, child.stderr()).toBe(0);
 
-    rmSync(join(mnt, 'filler'));
     await verifies(journalDir);
     const clearing = await clearingRecords(journalDir);
     // Every debit a card made is in the journal, and nothing else: no lost record, no

@@ -12,6 +12,9 @@ import type { LogEvent, TapReport, ValidatorConfig, ValidatorPorts } from './val
 
 export type ValidatorState = 'WaitForStart' | 'WaitForCard' | 'Processing' | 'WaitForRemoval';
 
+/** How often an idle validator asks its journal whether it still takes a tap. */
+const JOURNAL_CHECK_IDLE_MS = 5000;
+
 /** Results that tell the rider to present the card again: nothing was done with it. */
 const PRESENT_AGAIN: ReadonlySet<TapReport['result']> = new Set(['tryAgain', 'multipleCards']);
 
@@ -37,6 +40,10 @@ export class Validator {
    * made a 'multipleCards' tap, beep and log line every few milliseconds).
    */
   private severalInField = false;
+  /** Whether the journal took a tap at the last look (true before the first: no news). */
+  private journalServing = true;
+  /** When the journal was last asked (idleJournalCheck). */
+  private journalCheckedMs = Number.NEGATIVE_INFINITY;
   /** What the last tap ended as (readerBack), or null before the first. */
   private lastResult: TapReport['result'] | null = null;
   /** What every poll asks (read-only for the reader): built once, not at each poll. */
@@ -116,6 +123,7 @@ export class Validator {
     if (await this.stillSeveral(polled.value.kind, onEvent)) return null;
     if (polled.value.kind === 'none') {
       await this.session.idle();
+      await this.idleJournalCheck();
       await this.ports.clock.sleepMs(this.config.pollIntervalMs);
       return null;
     }
@@ -193,10 +201,41 @@ export class Validator {
     return false;
   }
 
+  /**
+   * Between riders, every JOURNAL_CHECK_IDLE_MS: a journal that filled up (or failed) since
+   * the last screen turns it to out of service, and one with room again back to idle, without
+   * waiting for a rider to tap and be refused.
+   */
+  private async idleJournalCheck(): Promise<void> {
+    const now = this.ports.clock.nowMs();
+    if (now - this.journalCheckedMs < JOURNAL_CHECK_IDLE_MS) return;
+    this.journalCheckedMs = now;
+    const was = this.journalServing;
+    if ((await this.journalServes()) !== was) await this.showIdle();
+  }
+
+  /**
+   * Whether the journal takes a tap; a change is logged: `out-of-service` (error, reason
+   * journal-full or journal-failed) when it stops, `in-service` when it serves again.
+   */
+  private async journalServes(): Promise<boolean> {
+    const accept = await this.ports.journal.canAcceptTap();
+    const serves = accept.ok && accept.value;
+    if (serves !== this.journalServing) {
+      this.ports.log.log(serves
+        ? { event: 'in-service', cause: 'journal' }
+        : { event: 'out-of-service',
+            reason: accept.ok ? 'journal-full' : 'journal-failed',
+            ...(accept.ok ? {} : { detail: accept.detail }) });
+      this.journalServing = serves;
+    }
+    return serves;
+  }
+
   private async showIdle(): Promise<void> {
     const params = this.ports.params();
-    const accept = await this.ports.journal.canAcceptTap();
-    const inService = accept.ok && accept.value && this.outOfService === null;
+    this.journalCheckedMs = this.ports.clock.nowMs();
+    const inService = (await this.journalServes()) && this.outOfService === null;
     const screen = inService
       ? {
           kind: 'idle' as const,
