@@ -231,7 +231,7 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
 
     const stopped = child.next('stopped');
     child.proc.kill('SIGTERM');
-    expect((await stopped)?.['reason']).toBe('stop requested');
+    expect((await stopped)?.['reason']).toBe('signal SIGTERM');
     expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 0, signal: null });
     const verify: string[] = [];
     const io = { out: (l: string) => verify.push(l), err: (l: string) => verify.push(l) };

@@ -112,18 +112,28 @@ export interface BoardExit {
 export const JOURNAL_PROBE_BYTES = 64 << 10;
 
 /**
- * Stop requests from outside (SIGINT, SIGTERM). The first lets the current tap finish; a
- * second one also cancels the reader's pending operation, so a tap still under way ends as a
- * torn tap (journaled as uncertain, reconciled at the card's next tap), never silently.
+ * Stop requests from outside (SIGINT, SIGTERM, SIGHUP). The first lets the current tap finish;
+ * a second one also cancels the reader's pending operation, so a tap still under way ends as
+ * a torn tap (journaled as uncertain, reconciled at the card's next tap), never silently.
  */
 export class BoardStop {
   private count = 0;
   private force: (() => void) | null = null;
+  private firstCause = 'stop requested';
 
-  /** Asks the board to stop (a signal handler calls this). Never fails. */
-  request(): void {
+  /**
+   * Asks the board to stop (a signal handler calls this, naming the signal). Never fails.
+   * The first request's cause is what the `stopped` line says.
+   */
+  request(cause = 'stop requested'): void {
+    if (this.count === 0) this.firstCause = cause;
     this.count += 1;
     if (this.count > 1) this.force?.();
+  }
+
+  /** What the first request said (its signal), or 'stop requested'. */
+  cause(): string {
+    return this.firstCause;
   }
 
   /** True once any stop was requested. */
@@ -471,7 +481,7 @@ async function runTurns(
     if (!back) break;
     failingTurns = 0;
   }
-  return { taps, reason: 'stop requested' };
+  return { taps, reason: stop.cause() };
 }
 
 /** Reports the reader down, shows it, and reopens it; false when a stop came first. */

@@ -133,7 +133,7 @@ export async function runGateBoard(
     }
     const locked = await booted.turnstile.close();
     if (!locked.ok) log.log({ event: 'gate-lock-error', detail: locked.detail });
-    log.log({ event: 'stopped', taps, reason: stop.requested() ? 'stop requested' : 'taps done' });
+    log.log({ event: 'stopped', taps, reason: stop.requested() ? stop.cause() : 'taps done' });
     return { code: 'stopped', taps };
   } finally {
     stop.onForce(null);

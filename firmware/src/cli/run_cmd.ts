@@ -82,7 +82,7 @@ export const RUN_USAGE = `Usage:
                           screen is logged as a JSON line
       --sysfs-root DIR    where pwmchip0/pwm0 and the green:status/red:status LEDs live
                           (default /sys); missing devices are logged, not fatal
-      --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM)
+      --max-taps N        stop after N taps (default: run until SIGINT/SIGTERM/SIGHUP)
       --depot URL         upload the journal to this depot (https://host:port), between
                           taps, and take new parameter sets from it; the journal is
                           acknowledged only for what the depot stored
@@ -93,14 +93,15 @@ export const RUN_USAGE = `Usage:
       --ifd-serial SERIAL the device's IFD serial number (9F1E, an 8: exactly 8 letters or
                           digits), sent to the card and in every record's field 55 (default:
                           the last 8 letters and digits of the parameter set's terminal ID)
-  Logs one JSON object per line on stdout (PANs masked). SIGINT or SIGTERM stops after the
-  current tap; a second one also cancels the reader's pending operation. A reader lost while
+  Logs one JSON object per line on stdout (PANs masked). SIGINT, SIGTERM or SIGHUP stops after
+  the current tap ('stopped' names the signal); a second one also cancels the reader's pending
+  operation. A reader lost while
   running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
   backoff (0.5 s doubling to 10 s) until it answers again; it never ends the run.
 Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) at the K-th
 journal write, to prove start-up recovery; never set it on a bus.
 Exit codes:
-  0  stopped (SIGINT/SIGTERM, or --max-taps reached)
+  0  stopped (SIGINT/SIGTERM/SIGHUP, or --max-taps reached)
   1  refused to start: parameter set refused, journal unreadable, data key missing or open to
      others, kernel, crash hook; or crashed
   2  bad usage
@@ -161,8 +162,11 @@ export const RUN_EXIT_CODES: Readonly<Record<GateExitKind, number>> = {
   display: EXIT_DISPLAY,
 };
 
+/** Signals that stop the run after the current tap (a second one cancels the reader). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /**
- * Runs `shuaka run ...`; returns the exit code. Installs SIGINT/SIGTERM handlers for the
+ * Runs `shuaka run ...`; returns the exit code. Installs STOP_SIGNALS handlers for the
  * duration of the run and removes them after. Never throws on bad input or dead devices.
  */
 export async function runRunCommand(argv: string[], io: CliIo): Promise<number> {
@@ -181,9 +185,10 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
     return EXIT_FAILED;
   }
   const stop = new BoardStop();
-  const onSignal = (): void => stop.request();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a technician's ssh session that closes ended the run at once (exit 129, no
+  // 'stopped' line), mid-tap if a card was in the field.
+  const onSignal = (signal: NodeJS.Signals): void => stop.request(`signal ${signal}`);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     const boardIo = { log: io.out, err: io.err };
     if (gate !== null) return RUN_EXIT_CODES[(await runGateBoard(gate, boardIo, stop)).code];
@@ -196,8 +201,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
     io.err(`shuaka run: crashed: ${text}`);
     return EXIT_FAILED;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }
 
