@@ -332,6 +332,19 @@ describe('PCI DSS 3: refused and scrubbed', () => {
     expect(panScrub(`57${pan}D2912201000`)).not.toMatch(/[0-9]{5}/);
     expect(panScrub(`5A0A${pan}F`)).not.toContain(pan.slice(6, 15));
     expect(panScrub('seq 12345678901, 20261122')).toBe('seq 12345678901, 20261122');
+    // In groups, as back offices write PANs; track 1 (name, expiry); full-width digits.
+    expect(panScrub('got "6228 4800 0000 0000,00"')).toBe('got "6228 48** **** 0000,00"');
+    expect(panScrub('6228-4800-1234-5678-901 and 3782.822463.10005')).toBe(
+      '6228-48**-****-***8-901 and 3782.82****.*0005');
+    expect(panScrub('B6228480000000000^DOE/JOHN^2512101,00')).toBe(
+      `B622848******0000${'*'.repeat('^DOE/JOHN^2512101,00'.length)}`);
+    expect(panScrub('％B6228480000000000^ZHANG/SAN^29121010000?')).not.toMatch(/ZHANG|2912/);
+    expect(panScrub('６２２８４８００００００００００,00')).toBe('622848******0000,00');
+    // Dates, times, amounts and short groups stay as they were.
+    for (const plain of ['2026-11-22 08:00:00', 'v 1.2.3', '10.0.0.1', '1000 2000 3000',
+      'seqs 1001..1142', '0800 0000 00']) {
+      expect(panScrub(plain)).toBe(plain);
+    }
     const lines: string[] = [];
     const log = new JsonLineLog({ nowMs: () => 0, wallMs: () => 0, sleepMs: async () => {} },
       (l) => lines.push(l));
