@@ -512,7 +512,16 @@ async function recoverBoardReader(
   stop: BoardStop,
   log: LogPort,
 ): Promise<{ kind: 'back'; downMs: number } | { kind: 'stopped' }> {
-  if (board.reader.kind === 'pcsc') return board.reader.pcsc.recover(() => stop.requested());
+  if (board.reader.kind === 'pcsc') {
+    // recoverReader logs the PN532's return; a PC/SC reader's is logged here, so that an
+    // alert raised on reader-lost clears on either kind of reader.
+    const back = await board.reader.pcsc.recover(() => stop.requested());
+    if (back.kind === 'back') {
+      log.log({ event: 'reader-back', downMs: Math.round(back.downMs) });
+      return { kind: 'back', downMs: Math.round(back.downMs) };
+    }
+    return back;
+  }
   return recoverReader(
     {
       link: board.reader.pn532.link,

@@ -139,4 +139,35 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
     expect(card.balanceMinor()).toBe(before - amount);
     expect(out.find((e) => e['event'] === 'reader')?.['path']).toBe('pcsc:Shuaka ACR122U');
   });
+
+  it('pcscdRestarted_readerLostThenBack_loggedBoth_thenATapIsApproved', async () => {
+    const card = population(8).card('unionpay-debit-ec');
+    const { io, out, err } = capture();
+    const flags = await writeParams(dir);
+    const journal = ['--journal', join(dir, 'journal-back'), '--sysfs-root', join(dir, 'no-sys')];
+    const running = runRunCommand(
+      ['--reader', 'pcsc:Shuaka ACR122U', '--max-taps', '1', ...journal, ...flags],
+      io,
+    );
+    const seen = async (event: string): Promise<Record<string, unknown> | undefined> => {
+      const deadline = Date.now() + 30_000;
+      while (!out.some((e) => e['event'] === event) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return out.find((e) => e['event'] === event);
+    };
+    expect(await seen('start'), err.join('\n')).toBeDefined();
+    await pcscd.restart(700);
+    expect(await seen('reader-lost'), err.join('\n')).toBeDefined();
+    // An alert raised on reader-lost needs its end: old code logged none for PC/SC.
+    const back = await seen('reader-back');
+    expect(back, JSON.stringify(out.slice(-6))).toBeDefined();
+    expect(Number.isInteger(back?.['downMs'])).toBe(true);
+    expect(err.join('\n')).toMatch(/back after \d+ ms/);
+    const client = new VpcdClient(new VpcdContactlessCard(card));
+    await client.connect('127.0.0.1', pcscd.port);
+    expect(await seen('tap')).toMatchObject({ result: 'approved' });
+    await client.disconnect();
+    expect(await running, err.join('\n')).toBe(0);
+  }, 60_000);
 });
