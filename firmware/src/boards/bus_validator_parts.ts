@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
 import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 import {
-  openSysfsIndicator,
+  openSysfsIndicatorPartly,
   SYSFS_INDICATOR_BUS_VALIDATOR,
 } from '../../../hal/src/buzzer/sysfs_indicator.js';
 import { DwinDisplay, DWIN_LAYOUT_DEFAULT } from '../../../hal/src/display/dwin_display.js';
@@ -212,17 +212,20 @@ export async function bootDisplay(
 /**
  * The buzzer on pwmchip0/pwm0 and the green and red status LEDs under `sysfsRoot`. A board
  * without them (a bench PC, a container) still validates: taps must not stop because a beeper
- * is missing, so the signals are logged instead and the boot log says why.
+ * is missing. Each missing device is logged (indicator-missing, with its name); the devices
+ * that are there play (LEDs without a buzzer); with none at all the signals are logged.
  */
 export function bootIndicator(sysfsRoot: string, clock: ClockPort, log: LogPort): IndicatorPort {
-  const player = openSysfsIndicator({
+  const { player, missing, opened } = openSysfsIndicatorPartly({
     sysfsRoot,
     files: NODE_SYSFS_FILES,
     clock,
     ...SYSFS_INDICATOR_BUS_VALIDATOR,
   });
-  if (player.ok) return player.value;
-  log.log({ event: 'indicator-missing', error: player.error, detail: player.detail, sysfsRoot });
+  for (const { device, error, detail } of missing) {
+    log.log({ event: 'indicator-missing', device, error, detail, sysfsRoot });
+  }
+  if (opened > 0) return player;
   return {
     signal: (signal) => {
       log.log({ event: 'signal', signal });

@@ -10,7 +10,9 @@ import {
 } from '../../../host-sim/src/display_sim/sysfs_tree_sim.js';
 import { INDICATOR_PATTERNS_DEFAULT } from '../../src/buzzer/indicator_patterns.js';
 import type { IndicatorPlayer } from '../../src/buzzer/indicator_player.js';
-import { openSysfsIndicator } from '../../src/buzzer/sysfs_indicator.js';
+import {
+  openSysfsIndicator, openSysfsIndicatorPartly,
+} from '../../src/buzzer/sysfs_indicator.js';
 import { halOk, HalStatus, type HalResult } from '../../src/ports/hal_status.js';
 import type { IndicatorSignal } from '../../src/ports/indicator_port.js';
 import { RecordingSysfsFiles, sysfsTempRoot } from './sysfs_recorder.js';
@@ -209,6 +211,26 @@ describe('IndicatorPlayer faults', () => {
     expect(sysfsTreeSimRender(root, SYSFS_TREE_SIM_DEFAULT)).toBe(
       'buzzer off | green:status off | red:status off',
     );
+  });
+
+  it('partly_noPwmChip_theLedsStillPlay_andTheBuzzerIsListedMissing', async () => {
+    fs.rmSync(`${root}/class/pwm`, { recursive: true, force: true });
+    const partly = openSysfsIndicatorPartly({
+      sysfsRoot: root, files, clock, buzzer: { kind: 'pwm', chip: 0, channel: 0 },
+      greenLed: 'green:status', redLed: 'red:status', patterns: INDICATOR_PATTERNS_DEFAULT,
+    });
+    expect(partly.missing.map((m) => [m.device, m.error]))
+      .toEqual([['buzzer', HalStatus.NOT_SUPPORTED]]);
+    expect(partly.opened).toBe(2);
+    files.writes.splice(0);
+    // Old code: no indicator at all once the buzzer was missing; the green LED stayed dark.
+    await partly.player.signal('approved');
+    await clock.advance(3_000);
+    expect(files.lines()).toEqual([...at(0, `${GREEN}=255`), ...at(1_000, `${GREEN}=0`)]);
+    expect(openSysfsIndicator({
+      sysfsRoot: root, files, clock, buzzer: { kind: 'pwm', chip: 0, channel: 0 },
+      greenLed: 'green:status', redLed: 'red:status', patterns: INDICATOR_PATTERNS_DEFAULT,
+    }).ok).toBe(false);
   });
 
   it('missingDevice_failsAtOpenNotAtTheFirstTap', () => {
