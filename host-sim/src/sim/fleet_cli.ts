@@ -11,7 +11,7 @@ import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { fleetDenyKeyBytes, type FleetParamsOptions } from './fleet_params.js';
 import {
-  DepotSim, fleetCheckBus, runFleet, type FleetBus, type FleetOptions,
+  DepotSim, fleetCheckBus, fleetDispose, runFleet, type FleetBus, type FleetOptions,
 } from './fleet_run.js';
 import type { SimIo } from './sim_cli.js';
 import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
@@ -225,6 +225,15 @@ async function rideAndCheck(
       + `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 3;
   }
+  try {
+    return fleetReport(cli, io, buses, twin);
+  } finally {
+    // Each bus left a temporary sysfs tree behind (one shuaka-sim-sysfs-* a bus a run).
+    fleetDispose(buses);
+  }
+}
+
+function fleetReport(cli: FleetCli, io: SimIo, buses: FleetBus[], twin: DepotSim | null): number {
   const violations = buses.flatMap((bus) => fleetCheckBus(bus, twin));
   for (const line of fleetSummaryLines(buses)) io.out(line);
   if (violations.length > 0) {

@@ -62,7 +62,11 @@ export function fleetTerminalId(index: number): string {
   return `SIM${String(index + 1).padStart(5, '0')}`;
 }
 
-/** Rides every bus of the fleet, one after the other; `onBus` sees each as it ends. */
+/**
+ * Rides every bus of the fleet, one after the other; `onBus` sees each as it ends. The caller
+ * disposes the buses' boards (fleetDispose) once done with them; when a ride fails, those
+ * ridden before it are disposed here.
+ */
 export async function runFleet(
   options: FleetOptions,
   onTap: (bus: number, line: TapLine) => void,
@@ -70,19 +74,29 @@ export async function runFleet(
 ): Promise<FleetBus[]> {
   const buses: FleetBus[] = [];
   const prng = new Prng(options.seed).fork('fleet');
-  for (let index = 0; index < options.buses; index += 1) {
-    const terminalId = fleetTerminalId(index);
-    const depot = await options.depotFor(terminalId);
-    try {
-      const bus = await rideFleetBus(options, { index, terminalId, depot, onTap },
-        prng.fork(terminalId));
-      buses.push(bus);
-      onBus(bus);
-    } finally {
-      depot.close?.();
+  try {
+    for (let index = 0; index < options.buses; index += 1) {
+      const terminalId = fleetTerminalId(index);
+      const depot = await options.depotFor(terminalId);
+      try {
+        const bus = await rideFleetBus(options, { index, terminalId, depot, onTap },
+          prng.fork(terminalId));
+        buses.push(bus);
+        onBus(bus);
+      } finally {
+        depot.close?.();
+      }
     }
+  } catch (error) {
+    fleetDispose(buses);
+    throw error;
   }
   return buses;
+}
+
+/** Removes what each bus's board made (its sysfs tree in a temporary directory). */
+export function fleetDispose(buses: readonly FleetBus[]): void {
+  for (const bus of buses) bus.run.board.dispose();
 }
 
 interface FleetBusSeat {

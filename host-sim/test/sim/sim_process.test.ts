@@ -61,6 +61,14 @@ describe('shuaka sim (process)', () => {
     expect(run.stdout).toMatch(/^ {2}checks: no double charge/m);
   });
 
+  it('fleet_leavesNoTemporaryDirectoryBehind', () => {
+    const temp = tempDir('fleet-tmp');
+    const run = sim(['--fleet', '3', '--riders', '2', '--quiet'], { TMPDIR: temp });
+    expect(run.status, run.stderr).toBe(0);
+    // Old code: one shuaka-sim-sysfs-* per bus, left for good.
+    expect(readdirSync(temp)).toEqual([]);
+  });
+
   it('replayHint_runThroughAShell_replaysTheRunExactly', () => {
     const dir = tempDir('replay');
     const journal = join(dir, 'journal');
