@@ -19,6 +19,7 @@ import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
+import { DepotStoreError } from '../../../depot/src/store/depot_db.js';
 import { runFleetCommand, type FleetDepotOpener } from './fleet_cli.js';
 import { runGateSimCommand } from './gate_cli.js';
 import { simDataKey } from './sim_board_parts.js';
@@ -455,6 +456,15 @@ async function moneyReport(run: BusRun, io: SimIo, openDepot: FleetDepotOpener |
   try {
     loop = await runMoneyLoop(run, openDepot);
   } catch (error) {
+    if (error instanceof DepotStoreError) {
+      // Not a crash: the depot's database cannot open here (an install made with
+      // --ignore-scripts has no better-sqlite3 binding). One line, and the way round it.
+      // The bindings package lists every path it tried after its first line.
+      const why = error.message.split('\n')[0] ?? '';
+      io.err(`shuaka sim: the money loop cannot run (seed ${seed}): ${why}; --no-depot `
+        + 'rides and checks without it');
+      return 3;
+    }
     io.err(`shuaka sim: the money loop crashed (seed ${seed}): `
       + `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 3;

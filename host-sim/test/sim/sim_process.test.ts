@@ -3,7 +3,9 @@
 // shows progress and tap lines apart.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +61,35 @@ describe('shuaka sim (process)', () => {
       + 'no space left on device, write\n');
     expect(run.stdout).toMatch(/^summary: \d+ taps, seed 1/m);
     expect(run.stdout).toMatch(/^ {2}checks: no double charge/m);
+  });
+
+  it('moneyLoop_withoutTheSqliteBinding_saysSoInOneLine_andNamesNoDepot', () => {
+    // An install made with --ignore-scripts (install.md): better-sqlite3 without its compiled
+    // binding. A copy of the package whose node_modules link to ours but for that one.
+    const pkg = tempDir('no-binding');
+    for (const part of ['bin', 'dist', 'build', 'package.json']) {
+      cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
+    }
+    const modules = join(pkg, 'node_modules');
+    mkdirSync(modules);
+    for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+      if (name === 'better-sqlite3') continue;
+      symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+    }
+    for (const part of ['package.json', 'lib']) {
+      cpSync(join(ROOT, 'node_modules', 'better-sqlite3', part),
+        join(modules, 'better-sqlite3', part), { recursive: true });
+    }
+    const run = spawnSync(process.execPath, [join(pkg, 'bin', 'shuaka.js'), 'sim', '--riders',
+      '2', '--link', 'memory', '--quiet'], { cwd: pkg, encoding: 'utf8', timeout: 120_000 });
+    // Old code: 'the money loop crashed' and a stack trace.
+    expect(run.status, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/^shuaka sim: the money loop cannot run \(seed 1\): cannot open /);
+    expect(run.stderr).toContain('--no-depot rides and checks without it');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    const ride = spawnSync(process.execPath, [join(pkg, 'bin', 'shuaka.js'), 'sim', '--riders',
+      '2', '--link', 'memory', '--quiet', '--no-depot'], { cwd: pkg, encoding: 'utf8' });
+    expect(ride.status, ride.stderr).toBe(0);
   });
 
   it('fleet_leavesNoTemporaryDirectoryBehind', () => {
