@@ -66,6 +66,20 @@ describe('shuaka emu', () => {
     expect(existsSync(join(emuDir, 'host')), 'socat stopped, links removed').toBe(false);
   }, 90_000);
 
+  it('emu_hungUp_stopsSocatAndRemovesTheLinks_asQuitDoes', async () => {
+    if (!externalToolsReady(['socat'], 'shuaka emu SIGHUP')) return;
+    const emuDir = join(dir, 'emu-hup');
+    const child = spawn(process.execPath, [BIN, 'emu', '--dir', emuDir]);
+    emu = childOf(child);
+    await emu.line(/^ready: /);
+    expect(existsSync(join(emuDir, 'host'))).toBe(true);
+    // Its terminal closing (an ssh session ended). Old code: killed by the signal, socat
+    // still running and the links left, so a validator opening them met a silent pty.
+    child.kill('SIGHUP');
+    expect(await emu.exit()).toBe(0);
+    expect(existsSync(join(emuDir, 'host')), 'socat stopped, links removed').toBe(false);
+  }, 90_000);
+
   it('emu_badFlag_exits2WithUsage', async () => {
     emu = childOf(spawn(process.execPath, [BIN, 'emu', '--seed', 'x']));
     expect(await emu.exit()).toBe(2);

@@ -41,7 +41,7 @@ export const EMU_USAGE = `Usage:
       on NAME     put the virtual card NAME on the reader (\`cards\` lists the names)
       off         take every card off the reader
       cards       list the card names
-      quit        stop (so do end of input, SIGINT and SIGTERM)
+      quit        stop (so do end of input, SIGINT, SIGTERM and SIGHUP)
   shuaka emu --print-capk
       Print the emulator's TEST CA public keys as capk.txt lines: append them to a parameter
       set (\`shuaka emu --print-capk >> DIR/capk.txt\`) so that its cards pass offline data
@@ -60,8 +60,12 @@ interface EmuOptions {
   readonly verbose: boolean;
 }
 
+/** Signals that stop the emulator cleanly (socat stopped, its links removed). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /**
- * Runs `shuaka emu ...` until `quit`, end of `input`, SIGINT or SIGTERM; returns the exit code.
+ * Runs `shuaka emu ...` until `quit`, end of `input`, SIGINT, SIGTERM or SIGHUP (its terminal
+ * closing: socat and the pty links were left behind); returns the exit code.
  * Never throws: socat missing or a pty that cannot be opened is reported (exit 1).
  */
 export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable): Promise<number> {
@@ -146,10 +150,13 @@ async function emuServe(
       display = await startDisplayOnPty(join(dir, 'display'), clock, (screen) =>
         io.out(`display ${screen}`));
     }
+    // The cards (their test PKI takes a moment) before 'ready': a stop signal that came
+    // between the line and the handlers killed the process and left socat running.
+    const cards = population(options.seed, { pki: testPki() });
     io.out(`pn532 ${reader.hostPath} (libnfc: pn532_uart:${reader.hostPath})`);
     if (display !== null) io.out(`display ${display.hostPath}`);
-    io.out('ready: on NAME | off | cards | quit');
-    await emuCommands(reader, population(options.seed, { pki: testPki() }), io, input);
+    const ready = (): void => io.out('ready: on NAME | off | cards | quit');
+    await emuCommands(reader, cards, io, input, ready);
     return EXIT_OK;
   } finally {
     await display?.close();
@@ -163,6 +170,7 @@ async function emuCommands(
   cards: ReturnType<typeof population>,
   io: EmuIo,
   input: Readable,
+  ready: () => void,
 ): Promise<void> {
   const lines = createInterface({ input, terminal: false });
   const placed: QpbocCard[] = [];
@@ -170,15 +178,14 @@ async function emuCommands(
   const wallet = new Map<PopulationName, QpbocCard>();
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       lines.close();
       // A pipe on stdin that the caller keeps open would keep the process alive after quit.
       input.destroy();
       resolve();
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    ready();
     lines.on('close', stop);
     lines.on('line', (line) => {
       const [command, name, extra] = line.trim().split(/\s+/);
