@@ -47,6 +47,8 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'upload-failed': 'warning',
   'upload-retry': 'warning',
   'card-left-on-reader': 'warning',
+  // T-Union cards are refused until the PSAM answers again (bank cards are served).
+  'psam-down': 'warning',
   // A tap left open that the validator stopped watching for: the back office settles it.
   'open-taps-expired': 'warning',
 };

@@ -244,6 +244,8 @@ describe.skipIf(MISSING !== null)('shuaka run --psam pcsc:NAME over pcscd + vpcd
     const down = r.events.filter((e) => e['event'] === 'psam-down');
     expect(down.map((e) => e['detail']))
       .toEqual([expect.stringMatching(/^PSAM power-on failed: CARD_GONE: no card in .*\(reader "/)]);
+    // Serving, but degraded (T-Union cards refused): a warning a fleet can alert on.
+    expect(down.map((e) => e['level'])).toEqual(['warning']);
     expect(r.events.find((e) => e['event'] === 'start')?.['outOfService']).toBeNull();
     expect(r.child.exitCode).toBeNull();
     r.child.kill('SIGTERM');
