@@ -235,7 +235,11 @@ async function runJournalBounded(args) {
 const [command, ...rest] = process.argv.slice(2);
 const journalBounded = command === 'journal' && (rest[0] === 'verify' || rest[0] === 'export')
   && process.env[JOURNAL_BOUNDED_ENV] !== '1';
-if (command === '--version' || command === '-V' || command === 'version') {
+if ((command === '--version' || command === '-V' || command === 'version') && rest.length > 0) {
+  // '--version --bogus' printed the version and exited 0.
+  io.err(`shuaka ${command}: takes no arguments, got '${rest[0]}'\nusage: shuaka --version`);
+  process.exitCode = EXIT_USAGE;
+} else if (command === '--version' || command === '-V' || command === 'version') {
   printVersion();
 } else if (journalBounded) {
   process.exitCode = await runJournalBounded(process.argv.slice(2));

@@ -60,6 +60,10 @@ const CASES: readonly (readonly [readonly string[], string])[] = [
   [['journal', 'ack', '--through', '--journal', 'j'],
     "--through needs a value, got the flag '--journal'"],
   [['replay', '--runtime', '--x', 't.json'], "--runtime needs a value, got the flag '--x'"],
+  // The trace taken for the runtime: said so (the usage alone came before).
+  [['replay', '--runtime', 't.json'], "--runtime: expected core or component, got 't.json'"],
+  [['inspect', 'a.json', 'b.json'], "unexpected argument 'b.json'"],
+  [['--version', '--bogus'], "shuaka --version: takes no arguments, got '--bogus'"],
   [['depot', 'terminal', 'add', '--id', 'B1', '--db'], '--db needs a value, got nothing'],
   [['depot', 'serve', '--dir', '--db', 'x'], "--dir needs a value, got the flag '--db'"],
   [['depot', 'report', '--db'], '--db needs a value, got nothing'],

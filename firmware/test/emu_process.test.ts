@@ -80,6 +80,22 @@ describe('shuaka emu', () => {
     expect(existsSync(join(emuDir, 'host')), 'socat stopped, links removed').toBe(false);
   }, 90_000);
 
+  it('emu_onAnUnknownCard_namesTheCard_notTheCommand', async () => {
+    if (!externalToolsReady(['socat'], 'shuaka emu unknown card')) return;
+    const child = spawn(process.execPath, [BIN, 'emu', '--dir', join(dir, 'emu-nope')]);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    emu = childOf(child);
+    await emu.line(/^ready: /);
+    emu.write('on nope');
+    emu.write('cards');
+    await emu.line(/unionpay-debit-ec/);
+    // Old code: "unknown command 'on nope'", as if 'on' were not a command.
+    expect(stderr).toBe("emu: unknown card 'nope' ('cards' lists them)\n");
+    emu.write('quit');
+    expect(await emu.exit()).toBe(0);
+  }, 90_000);
+
   it('emu_badFlag_exits2WithUsage', async () => {
     emu = childOf(spawn(process.execPath, [BIN, 'emu', '--seed', 'x']));
     expect(await emu.exit()).toBe(2);

@@ -2,7 +2,9 @@
 
 import { readFileBounded } from '../../../hal/src/fs/read_bounded.js';
 import { loadKernel } from '../../../assembly/host/kernel_loader.js';
-import { EXIT_OK, EXIT_USAGE, cliHelpAsked, cliParse, type CliIo } from './cli_args.js';
+import {
+  EXIT_OK, EXIT_USAGE, cliArgsProblem, cliHelpAsked, cliParse, type CliIo,
+} from './cli_args.js';
 import {
   ReplayMismatch,
   TraceError,
@@ -40,13 +42,20 @@ export async function loadTraceArgument(
   usage: string,
 ): Promise<{ text: string; runtime: 'core' | 'component' } | null> {
   const args = cliParse(argv, ['runtime'], io);
-  if (args === null || args.positionals.length !== 1) {
+  if (args === null) {
     io.err(usage);
     return null;
   }
+  // Named, as the other commands name it ('replay --runtime TRACE.json' took the trace for
+  // the runtime and printed the usage alone).
   const runtime = args.values['runtime'] ?? 'core';
   if (runtime !== 'core' && runtime !== 'component') {
-    io.err(`--runtime: expected core or component\n${usage}`);
+    io.err(`--runtime: expected core or component, got '${runtime}'\n${usage}`);
+    return null;
+  }
+  const wrong = cliArgsProblem(args, [], ['TRACE.json']);
+  if (wrong !== null) {
+    io.err(`${wrong}\n${usage}`);
     return null;
   }
   const path = args.positionals[0] ?? '';

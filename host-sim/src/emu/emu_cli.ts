@@ -200,6 +200,8 @@ async function emuCommands(
         if (!placed.includes(card)) placed.push(card);
         reader.sim.placeCard(card);
         io.out(`on ${name}`);
+      } else if (command === 'on' && name !== undefined && extra === undefined) {
+        io.err(`emu: unknown card '${name}' ('cards' lists them)`);
       } else if (command !== undefined && command !== '') {
         io.err(`emu: unknown command '${line.trim()}' (on NAME | off | cards | quit)`);
       }
