@@ -233,6 +233,25 @@ describe('recovery refusals', () => {
     expect(card.ledger().length).toBe(1);
   });
 
+  it('the torn record keeps the TVR the TC covers; an older one with ODA-not-performed too', async () => {
+    // The issuer verifies a recovered debit's TC over field 55's TVR. The torn outcome once
+    // set 'ODA not performed' (80) in it, and the recovery sent that: declined at clearing.
+    const card = pop.card('unionpay-debit-ec');
+    const torn = await tornAtLastRecord(card);
+    const tvr = findTlv(decodeTlv(torn), 0x95);
+    if (tvr === null) throw new Error('torn record without 95');
+    expect((tvr[0] ?? 0) & 0x80).toBe(0);
+    const tvrHex = toHex(tvr);
+    const older = Buffer.from(toHex(torn).replace(`9505${tvrHex}`,
+      `9505${((tvr[0] ?? 0) | 0x80).toString(16).padStart(2, '0').toUpperCase()}${tvrHex.slice(2)}`),
+    'hex');
+    expect(toHex(older)).not.toBe(toHex(torn));
+    const outcome = await recover(card, Uint8Array.from(older));
+    expectRecovered(outcome, card, 1, 'older torn record');
+    const clearing = decodeTlv(outcome.clearingRecord ?? new Uint8Array(0));
+    expect(toHex(findTlv(clearing, 0x95) ?? new Uint8Array(0))).toBe(tvrHex);
+  });
+
   it('link lost during the recovery: torn again, and the second recovery completes', async () => {
     // Steps of a recovery: SELECT, GET DATA 9F36, then the outstanding READ RECORD.
     for (let at = 0; at < 3; at += 1) {

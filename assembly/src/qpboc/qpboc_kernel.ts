@@ -243,7 +243,9 @@ export function kernelStage(staged: i32, phase: u32): i32 {
 /** Ends the transaction with a final outcome and its record (qpboc_outcome.ts layout). */
 export function kernelFinish(status: i32, reason: u8, detail: i32, kind: u8): i32 {
   ctx.phase = PHASE_DONE;
-  tvrFinish();
+  // A torn tap is not finished: its record keeps the TVR the card's TC covers (the recovery
+  // sends it to the issuer, and settles ODA itself).
+  if (kind != RECORD_TORN) tvrFinish();
   const record = outPtr + <usize>OUTCOME_HEADER_BYTES;
   const capacity = outCapacity - OUTCOME_HEADER_BYTES;
   let recordLength: u32 = 0;

@@ -40,6 +40,7 @@ import {
   PATH_QPBOC_EC,
   PATH_QPBOC_ODA,
 } from './qpboc_context';
+import { tvrAsAtGpo } from './qpboc_tvr';
 import {
   twBegin,
   twLength,
@@ -113,7 +114,9 @@ export function tornRecordLoad(base: usize, length: u32): i32 {
     pos = next;
   }
   if (partFlags != 0xff) return ERR_TXN_TORN_RECORD_INVALID;
-  return tornCheck();
+  const checked = tornCheck();
+  if (checked == STATUS_OK) tvrAsAtGpo();
+  return checked;
 }
 
 function tornLoadPart(base: usize, tag: u32, start: u32, size: u32): i32 {

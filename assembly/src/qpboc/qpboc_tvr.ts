@@ -60,3 +60,18 @@ export function tvrOdaSettled(method: u8, ok: bool, missing: bool): void {
 export function tvrFinish(): void {
   if (!ctx.odaDone) tvrSet(0, TVR1_ODA_NOT_PERFORMED);
 }
+
+/**
+ * A torn record's TVR as the card's TC covers it (PDOL, at GPO): without 'ODA not performed',
+ * which records of kernels before this one took from tvrFinish at the torn outcome. The GPO
+ * never sends that bit (tvrFinish alone sets it), so clearing it restores the GPO's TVR; the
+ * recovery's own ODA then settles TVR as for any tap. Sent with the bit, the recovered debit's
+ * TC did not verify at the issuer: declined at clearing, a debt and a deny entry for a card
+ * that had paid.
+ */
+export function tvrAsAtGpo(): void {
+  const at = ctx.terminal.find(TAG_95_TVR);
+  if (at < 0 || ctx.terminal.valueLength(at) == 0) return;
+  const p = ctx.terminal.valuePtr(at);
+  store<u8>(p, load<u8>(p) & ~TVR1_ODA_NOT_PERFORMED);
+}

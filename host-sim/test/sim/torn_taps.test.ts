@@ -6,6 +6,9 @@
 // the card holds exactly one debit and the journal exactly one clearing record for it.
 
 import { describe, expect, it } from 'vitest';
+import { issuerAccountsOf } from '../../src/acquirer_sim/issuer_accounts.js';
+import { issuerCheckCryptogram } from '../../src/acquirer_sim/issuer_cryptogram.js';
+import { issuerTlvParse } from '../../src/acquirer_sim/issuer_tlv.js';
 import type { CardFault } from '../../src/cards/card_faults.js';
 import { population, type PopulationName } from '../../src/cards/card_population.js';
 import { createCard } from '../../src/cards/qpboc_card.js';
@@ -109,6 +112,14 @@ async function tornThenRetap(kind: PullKind, command: number, lastCommand: numbe
     expect(clearings[0]?.atc, where).toBe(ledger[0]?.atc);
     const panDebited = panOfDebit(card, ledger[0]?.aidHex ?? '');
     expect(clearings[0]?.card.panToken, where).toBe(l.board.panVault.token(panDebited));
+    // The issuer recomputes the TC from field 55 with the card's MK_AC: a recovered debit's
+    // record must carry the TVR the card's TC covers (it carried 'ODA not performed', set
+    // when the tap tore: declined at clearing, the paid fare a debt, the card deny-listed).
+    const account = [...issuerAccountsOf([[card.name, card.card.profile]], SEED).values()]
+      .find((a) => a.pan === panDebited);
+    const tlv = issuerTlvParse(Buffer.from(clearings[0]?.iccDataHex ?? '', 'hex'));
+    if (account === undefined || tlv === null) throw new Error(`no account or TLV: ${where}`);
+    expect(issuerCheckCryptogram(account, tlv, 'TC'), where).toBe('ok');
     const check = checkLedgersAgainstJournal(l.pool.cards, l.board);
     expect(check.uncertainLeft, where).toEqual([]);
     expectClean(l, where);
