@@ -16,6 +16,7 @@ import {
 import type { GateParams } from '../../../firmware/src/app/gate/gate_params.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { DetectedCard } from '../../../hal/src/ports/reader_port.js';
+import { withFaults, type CardFault } from '../../src/cards/card_faults.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import { Prng } from '../../src/prng.js';
 import { riderPool, type RiderPool } from '../../src/sim/bus_riders.js';
@@ -61,10 +62,15 @@ async function appOn(r: Rig, ledger: StorageSim): Promise<GateApp> {
 }
 
 /** The card taps and, when the lane opens, walks through; the card leaves after. */
-async function tapAndWalk(r: Rig, app: GateApp): Promise<ReturnType<GateApp['tap']>> {
+async function tapAndWalk(
+  r: Rig,
+  app: GateApp,
+  faults: readonly CardFault[] = [],
+): Promise<ReturnType<GateApp['tap']>> {
   const entry = r.pool.cards.find((c) => c.name === CARD);
   if (entry === undefined) throw new Error(`no ${CARD}`);
-  r.board.rig.sim.placeCard(entry.card);
+  const presented = faults.length === 0 ? entry.card : withFaults(entry.card, { faults });
+  r.board.rig.sim.placeCard(presented);
   const polled = await r.board.rig.run(r.board.validatorPorts.reader.poll({
     technologies: ['ISO14443A', 'ISO14443B'], timeoutMs: 200,
   }));
@@ -72,7 +78,7 @@ async function tapAndWalk(r: Rig, app: GateApp): Promise<ReturnType<GateApp['tap
   const card: DetectedCard = polled.value.card;
   const walked = r.board.clock.sleepMs(1_500).then(() => r.port.controller.walk('entry', false));
   const report = await r.board.rig.run(Promise.all([app.tap(card), walked]).then(([x]) => x));
-  r.board.rig.sim.removeCard(entry.card);
+  r.board.rig.sim.removeCard(presented);
   return report;
 }
 
@@ -127,6 +133,56 @@ describe('gate sale: power cut between the final record and the paid line', () =
     }
     r.board.dispose();
   }, 120_000);
+
+  it('debitTornAtItsCommit_recoveredAtTheReTap_answersTheSale_andAdmitsOnce', async () => {
+    // The committing READ RECORD's answer lost (the card debited): the tap tears after its
+    // sale line. The re-tap recovers the debit with no decision point: old code kept the
+    // lane shut and wrote no paid line, and the next tap was a new sale, a second debit.
+    let torn = 0;
+    for (let command = 1; command <= 16; command += 1) {
+      const r = await rigOpen();
+      const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1),
+        tornModes: ['prefix'] });
+      const app = await appOn(r, ledger);
+      const first = await tapAndWalk(r, app, [{ kind: 'drop-response', command }]);
+      const where = `answer ${command} lost`;
+      if (first.tap.result !== 'tryAgain' || cardDebits(r) !== 1) {
+        r.board.dispose();
+        continue;
+      }
+      torn += 1;
+      expect(records(ledger).map((x) => x.kind), where).toEqual(['sale']);
+      const again = await tapAndWalk(r, app);
+      expect(again.tap.recovered, where).toBe(true);
+      expect(again.decision, where).toEqual({ kind: 'credit', persons: 1 });
+      expect(again.lane?.passed, where).toBe(1);
+      expect(cardDebits(r), where).toBe(1);
+      expect(records(ledger).map((x) => x.kind), where).toEqual(['sale', 'paid', 'entry']);
+      r.board.dispose();
+    }
+    expect(torn).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('saleCutBeforeMidnight_answeredWhenTheNextDayCarriesItsCredits', async () => {
+    const r = await rigOpen();
+    const first = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
+    await tapAndWalk(r, await appOn(r, first));
+    const [sale, paid] = records(first) as [GateRecord, GateRecord];
+    const token = paid.kind === 'paid' ? paid.cardToken : '';
+    // Debited, then the power went before the paid line; the gate starts again tomorrow.
+    const ledger = ledgerOf(gateLedgerLine(sale));
+    await r.board.rig.run(r.board.clock.sleepMs(86_400_000));
+    const restarted = await appOn(r, ledger);
+    // Old code: only today's ledger was reconciled; yesterday's sale stayed unanswered and
+    // the visitor, who had paid, was charged again.
+    expect(records(ledger)).toEqual([sale, { ...paid, minute: sale.minute }]);
+    expect(restarted.counts()?.card(token).paidUnused).toBe(1);
+    const again = await tapAndWalk(r, restarted);
+    expect(again.decision).toEqual({ kind: 'credit', persons: 1 });
+    expect(again.lane?.passed).toBe(1);
+    expect(cardDebits(r)).toBe(1);
+    r.board.dispose();
+  }, 60_000);
 
   it('saleOfACardNeverCharged_addsNoPaidLine', async () => {
     const r = await rigOpen();

@@ -230,10 +230,36 @@ export class GateApp {
     await this.ports.reader.release();
     const { cardToken, decision } = this.pending;
     if (decision === null || cardToken === null) {
+      const owner = await this.recoveredSale(tap);
+      if (owner !== null) {
+        const lane = await this.letThrough(1, 'entry', this.paidEntry(owner));
+        return { tap, decision: { kind: 'credit', persons: 1 }, lane, cardToken: owner };
+      }
       return { tap, decision: null, lane: null, cardToken }; // declined, torn: screens shown
     }
     const lane = await this.afterDecision(tap, cardToken, decision);
     return { tap, decision, lane, cardToken };
+  }
+
+  /**
+   * A recovered debit (a power cut after the sale line, before the card's debit ended; the
+   * re-tap finished it, with no decision point): the day's unanswered sale, when the journal
+   * final answering it is this tap's, gets its `paid` line now, and the card token of the
+   * visitor who paid; null otherwise. The start's reconciliation only answers a debit that
+   * ended before the cut: this one was paid, and the lane stayed shut (then charged again).
+   */
+  private async recoveredSale(tap: TapReport): Promise<string | null> {
+    const day = this.site.day;
+    const finalSeq = tap.journalSeqs[tap.journalSeqs.length - 1];
+    if (!tap.recovered || tap.result !== 'approved' || day === null || finalSeq === undefined) {
+      return null;
+    }
+    const loaded = await this.site.ledger.load(day.date);
+    if (!loaded.ok) return null;
+    const paid = gateSaleUnanswered(loaded.value, this.ports.journal);
+    if (paid === null || paid.kind !== 'paid' || paid.journalSeq !== finalSeq) return null;
+    this.ports.log.log({ event: 'gate-sale-reconciled', journalSeq: finalSeq });
+    return (await this.record({ ...paid, ...this.now() })) ? paid.cardToken : null;
   }
 
   /** The hook at the card's decision point: decide, remember, tell the kernel. */
@@ -420,6 +446,14 @@ export class GateApp {
     }
     const previous = new GateDay(before);
     for (const record of loaded.value) previous.apply(record);
+    // A sale cut before midnight whose debit ended: its `paid` line goes to that day's
+    // ledger now, and its credit is carried (it was lost: the visitor paid twice).
+    const unanswered = gateSaleUnanswered(loaded.value, this.ports.journal);
+    if (unanswered !== null) {
+      this.ports.log.log({ event: 'gate-sale-reconciled', date: before,
+        journalSeq: unanswered.kind === 'paid' ? unanswered.journalSeq : null });
+      if (await this.record(unanswered)) previous.apply(unanswered);
+    }
     day.carryCreditsFrom(previous);
   }
 
