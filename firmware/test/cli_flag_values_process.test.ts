@@ -120,6 +120,9 @@ const HELP_CASES: readonly (readonly [readonly string[], string])[] = [
   [['sim', '--fleet', '2', '-h'], 'Usage: shuaka sim --fleet N'],
   [['sim', '--board', 'gate', '-h'], 'Usage: shuaka sim --board gate'],
   [['sim', '--web', '-h'], 'Usage: shuaka sim --web'],
+  // Printed nothing, exit 2.
+  [['run', '--board', 'gate', '--help'], 'Usage:'],
+  [['run', '--port', 'x', '-h'], 'Usage:'],
 ];
 
 describe('a subcommand asked for --help (subprocess)', () => {

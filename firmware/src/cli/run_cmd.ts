@@ -16,6 +16,7 @@ import {
   EXIT_STORAGE,
   EXIT_TURNSTILE,
   EXIT_USAGE,
+  cliHelpAsked,
   cliInt,
   cliParse,
   type CliIo,
@@ -170,7 +171,8 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * duration of the run and removes them after. Never throws on bad input or dead devices.
  */
 export async function runRunCommand(argv: string[], io: CliIo): Promise<number> {
-  if (argv.length === 1 && ['help', '--help', '-h'].includes(argv[0] ?? '')) {
+  // --help anywhere ('run --board gate --help' printed nothing and exited 2).
+  if (cliHelpAsked(argv) || (argv.length === 1 && argv[0] === 'help')) {
     io.out(RUN_USAGE);
     return EXIT_OK;
   }
