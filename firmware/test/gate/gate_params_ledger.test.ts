@@ -109,6 +109,30 @@ describe('gate ledger', () => {
     });
   });
 
+  it('flippedBitInTheLastWholeLine_isCorruption_notATornTail_andLoadCutsNothing', async () => {
+    const whole = file();
+    const lastStart = whole.length - gateLedgerLine(RECORDS[2]!).length;
+    // Every byte of the last line but its LF: old code cut the line as a torn tail (a paid
+    // visitor's entry gone, the credit open again).
+    for (let at = lastStart; at < whole.length - 1; at += 1) {
+      const bad = whole.slice();
+      bad[at] = (bad[at] ?? 0) ^ 0x01;
+      if (bad[at] === 0x0a) continue;
+      const parsed = gateLedgerParse(bad, 'f');
+      expect(parsed.ok, `byte ${at}`).toBe(false);
+      expect(parsed.ok ? '' : parsed.error, `byte ${at}`).toMatch(
+        /^f line 3: .*\(a whole line: damage, not a torn write\)$/);
+    }
+    const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(8), tornModes: ['prefix'] });
+    const bad = whole.slice();
+    bad[lastStart + 20] = (bad[lastStart + 20] ?? 0) ^ 0x04;
+    await storage.append('gate-2026-12-03.log', bad);
+    await storage.sync('gate-2026-12-03.log');
+    const loaded = await new GateLedger(storage).load('2026-12-03');
+    expect(loaded.ok).toBe(false);
+    expect(storage.durableFiles().get('gate-2026-12-03.log')).toEqual(bad);
+  });
+
   it('load_truncatesTheTornTailDurably_thenAppendsAfterIt', async () => {
     const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(7), tornModes: ['prefix'] });
     const ledger = new GateLedger(storage);

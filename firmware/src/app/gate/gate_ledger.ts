@@ -4,7 +4,7 @@
 // journal has no kind for: each person walking through, the exits, tailgating, lane faults.
 // A line is `CRC32 (8 hex) SP JSON LF`; every append is synced before the lane opens or the
 // screen says anything, as the journal is (README.md there). A power cut can tear only the last
-// line: at open a torn tail is cut off (and said), a bad line before it is corruption.
+// line, before its LF: at open such a tail is cut off; a bad whole line is corruption.
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { crc32Ieee } from '../journal/crc32_ieee.js';
@@ -122,9 +122,11 @@ export function gateLedgerLine(record: GateRecord): Uint8Array {
 }
 
 /**
- * Parses a ledger file. A last line without LF or with a bad check value is a torn tail
- * (`tornBytes` > 0, `goodBytes` is where it starts); any earlier bad line is an error naming
- * its line number.
+ * Parses a ledger file. A last line without its LF is a torn tail (`tornBytes` > 0,
+ * `goodBytes` is where it starts): a power cut stops an append before its end. Any bad line
+ * that is whole (LF-terminated), the last one included, is an error naming its line number:
+ * one flipped bit in the last entry was cut as a torn tail, and its visitor's paid credit
+ * came back (walked through twice on one payment).
  */
 export function gateLedgerParse(
   bytes: Uint8Array,
@@ -136,10 +138,13 @@ export function gateLedgerParse(
     const end = bytes.indexOf(0x0a, at);
     const last = end < 0 || end === bytes.length - 1;
     const record = end < 0 ? null : gateLedgerLineParse(bytes.subarray(at, end), file);
-    if (record === null || typeof record === 'string') {
-      const torn = { records, goodBytes: at, tornBytes: bytes.length - at };
-      if (last) return { ok: true, value: torn };
-      return { ok: false, error: `${file} line ${line}: ${record ?? 'unterminated'}` };
+    if (record === null) {
+      // No LF: the end of the file, an append the power cut stopped.
+      return { ok: true, value: { records, goodBytes: at, tornBytes: bytes.length - at } };
+    }
+    if (typeof record === 'string') {
+      const whole = last ? ' (a whole line: damage, not a torn write)' : '';
+      return { ok: false, error: `${file} line ${line}: ${record}${whole}` };
     }
     records.push(record);
     at = end + 1;
