@@ -22,7 +22,9 @@ import { PARAMS_READ_BYTES_MAX } from '../../../firmware/src/app/params/params_d
 
 export const PUBLISH_USAGE = `usage: shuaka depot publish --db DB --dir DIR --base SET_DIR \
 --key KEY.pem [--deny-key FILE]
-  Builds the next parameter set: SET_DIR's files (a set as \`shuaka params sign\` makes it),
+  Builds the next parameter set: SET_DIR's files (a set as \`shuaka params sign\` makes it,
+  signed with KEY.pem: a base whose signature does not verify, or with a file changed since
+  it was signed, is refused, exit 1),
   its deny list merged with every card holding an open debt, a version above every published
   one and SET_DIR's, signed with KEY.pem (Ed25519, \`shuaka params keygen\`), checked as a
   validator would, stored for GET /v1/params. Same content as the newest set: nothing new.

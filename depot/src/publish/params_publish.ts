@@ -15,7 +15,10 @@ import {
   manifestEncode,
   manifestParse,
   manifestSign,
+  manifestVerify,
   PARAMS_VERSION_MAX,
+  sha256Hex,
+  type ParamsManifest,
 } from '../../../firmware/src/app/params/params_manifest.js';
 import { paramsValidate } from '../../../firmware/src/app/params/params_store.js';
 import type { DepotDb } from '../store/depot_db.js';
@@ -55,6 +58,7 @@ export interface PublishInput {
 export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<PublishResult> {
   const missing = PARAMS_FILES.find((name) => name !== FILE_DENY_LIST && !input.base.has(name));
   if (missing !== undefined) throw new DenyPublishError(`base set lacks ${missing}`);
+  baseSetVerify(input.base, createPublicKey(input.privateKey));
   const baseDeny = input.base.get(FILE_DENY_LIST);
   const deny = denyImageOf([
     baseDeny === undefined ? new Uint32Array(0) : denyTokensOfImage(baseDeny, input.denyKey),
@@ -94,6 +98,37 @@ export async function paramsPublish(db: DepotDb, input: PublishInput): Promise<P
       [version, newestVersion, Buffer.from(delta).toString('base64'), delta.length]);
   });
   return { kind: 'published', version, denyCount: deny.count };
+}
+
+/**
+ * The base set as its author signed it: a manifest whose signature verifies with the
+ * publishing key's public half, and every file it lists unchanged since. Publication re-signs
+ * the base's files for the whole fleet, so a base changed after signing (fares, AIDs, CA keys
+ * edited in place, its manifest removed) was published as if signed: anyone able to write the
+ * base directory could change what every validator trusts. Throws DenyPublishError.
+ */
+function baseSetVerify(base: ReadonlyMap<string, Uint8Array>, publicKey: KeyObject): void {
+  const bytes = base.get(FILE_MANIFEST);
+  if (bytes === undefined) {
+    throw new DenyPublishError('base set has no manifest.json: sign it (shuaka params sign)');
+  }
+  let manifest: ParamsManifest;
+  try {
+    manifest = manifestParse(bytes);
+  } catch (error) {
+    throw new DenyPublishError(`base manifest.json: ${(error as Error).message}`);
+  }
+  if (!manifestVerify(manifest, publicKey)) {
+    throw new DenyPublishError('base manifest.json: its signature does not verify with the '
+      + 'publishing key (sign the base with the same key: shuaka params sign --key KEY.pem)');
+  }
+  for (const file of manifest.files) {
+    const content = base.get(file.name);
+    if (content === undefined || sha256Hex(content) !== file.sha256Hex) {
+      throw new DenyPublishError(`base ${file.name}: ${content === undefined ? 'missing'
+        : 'changed'} since the base was signed (its SHA-256 is not the manifest's)`);
+    }
+  }
 }
 
 /**

@@ -160,6 +160,39 @@ describe.each(ENGINES)('deny list publication on $name (seed ' + SEED + ')', (en
   }, 240_000);
 });
 
+describe.each(ENGINES)('the base set on $name', (engine) => {
+  it('changedAfterSigning_unsigned_orSignedWithAnotherKey_isRefused_andNothingStored',
+    async () => {
+      const db = await openDepotDb(await engine.fresh('base_refused'), NOW_MS);
+      const input = { base, privateKey: keys.privateKey, unsealPan, denyKey: DENY_KEY,
+        nowMs: NOW_MS };
+      const fares = JSON.parse(Buffer.from(base.get('fares.json') ?? []).toString('utf8')) as
+        { flatFareMinor: number };
+      const cheaper = Buffer.from(JSON.stringify({ ...fares,
+        flatFareMinor: fares.flatFareMinor - 50 }));
+      const unsigned = new Map(base);
+      unsigned.delete(FILE_MANIFEST);
+      const other = await baseSet(`${engine.name}-other-key`, 3, [BASE_CARD]);
+      try {
+        // Old code published each (re-signed for the fleet with the publishing key).
+        for (const [label, files, why] of [
+          ['edited', new Map([...base, ['fares.json', cheaper]]), /base fares\.json: changed/],
+          ['unsigned', unsigned, /no manifest\.json/],
+        ] as const) {
+          await expect(paramsPublish(db, { ...input, base: files }), label).rejects.toThrow(why);
+        }
+        const otherKey = generateKeyPairSync('ed25519').privateKey;
+        await expect(paramsPublish(db, { ...input, base: other, privateKey: otherKey }))
+          .rejects.toThrow(/signature does not verify with the publishing key/);
+        expect(await db.query('SELECT version FROM params_sets')).toEqual([]);
+        // The base as signed still publishes.
+        expect((await paramsPublish(db, input)).kind).toBe('published');
+      } finally {
+        await db.close();
+      }
+    });
+});
+
 describe.each(ENGINES)('deny list deltas on $name', (engine) => {
   it('largeList_isSentAsAChainOfSignedDeltas_thatRebuildsTheWholeList', async () => {
     const cards = Array.from({ length: 20_000 }, (_, i) =>
