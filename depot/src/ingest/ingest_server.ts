@@ -91,6 +91,13 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
   server.setTimeout(options.socketIdleMs ?? SOCKET_IDLE_MS);
   const addressOf = handshakesBounded(server,
     options.handshakesPerAddressMax ?? HANDSHAKES_PER_ADDRESS_MAX, options.log);
+  // Every TCP connection, handshake under way or not: closeAllConnections knows only those
+  // that became HTTP connections, so a silent client held a stop for the handshake timeout.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   // A refused handshake gets no HTTP answer: without this line a terminal whose certificate
   // expired, or comes from another CA, fails every contact and the depot's log says nothing.
   // Node keeps the verification's verdict (CERT_HAS_EXPIRED...) apart from the error, which is
@@ -112,7 +119,7 @@ export function ingestServerCreate(options: IngestServerOptions): IngestServer {
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
     }),
-    close: () => serverStop(server, inFlight, options.closeGraceMs ?? CLOSE_GRACE_MS),
+    close: () => serverStop(server, inFlight, sockets, options.closeGraceMs ?? CLOSE_GRACE_MS),
   };
 }
 
@@ -190,12 +197,15 @@ export const CLOSE_GRACE_MS = 10_000;
  * every handler has returned (a store in flight commits before the database closes). Node
  * stops its request timeouts once the server closes, so a client stalled mid-request (or
  * silent after its handshake) would hold the stop for ever: after `graceMs` every remaining
- * connection is cut. A cut upload's validator had no answer and sends the batch again (a
- * replay, should its store have gone on to commit).
+ * connection is cut, those still in their TLS handshake too. A cut upload's validator had
+ * no answer and sends the batch again (a replay, should its store have gone on to commit).
  */
 async function serverStop(server: Server, inFlight: ReadonlySet<Promise<void>>,
-  graceMs: number): Promise<void> {
-  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  sockets: ReadonlySet<Socket>, graceMs: number): Promise<void> {
+  const grace = setTimeout(() => {
+    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
+  }, graceMs);
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

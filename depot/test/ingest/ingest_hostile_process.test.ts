@@ -222,6 +222,25 @@ describe('depot serve against hostile peers (process)', () => {
     }
   });
 
+  it('stop_withAConnectionStillInItsHandshake_endsAtTheGrace_notTheHandshakeTime', async () => {
+    const { store, server } = await ownServer('stop-handshake',
+      { handshakeMs: 20_000, closeGraceMs: 300 });
+    try {
+      const port = await server.listen(0, '127.0.0.1');
+      // TCP only, no ClientHello: not an HTTP connection, which closeAllConnections cuts.
+      const silent = netConnect(port, '127.0.0.1');
+      silent.on('error', () => undefined);
+      await new Promise((resolve) => silent.on('connect', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await server.close();
+      // Old code: held until the handshake timeout (20 s here, as the depot's default).
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('handshakesBeyondTheBoundFromOneAddress_areClosedAtOnce_theTerminalServedAfter',
     async () => {
       const lines: string[] = [];
