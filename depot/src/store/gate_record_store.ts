@@ -9,7 +9,7 @@
 import { gateRecordFromJson, type GateRecord } from '../../../firmware/src/app/gate/gate_ledger.js';
 import { GateDay, HOURS_PER_DAY } from '../../../firmware/src/app/gate/gate_state.js';
 import { BatchError } from '../ingest/batch_error.js';
-import { DATE_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
+import { CALENDAR_DATE_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import { FieldError, JsonFields } from '../../../firmware/src/app/params/json_fields.js';
 import { TERMINAL_ID_PATTERN } from '../ingest/terminal_registry.js';
 import type { DepotDb } from './depot_db.js';
@@ -53,7 +53,7 @@ export function gateRecordsValidate(body: unknown, certTerminalId: string): Gate
   if (terminalId !== certTerminalId) {
     throw new BatchError('terminal-mismatch', 'terminalId', 'not the certificate\'s terminal');
   }
-  const day = fields.str('day', DATE_PATTERN, 10);
+  const day = fields.str('day', CALENDAR_DATE_PATTERN, 10);
   const firstLine = fields.int('firstLine', 0, 1_000_000_000);
   const records = fields.arr('records', GATE_RECORDS_PER_REQUEST_MAX).map((value, i) => {
     const record = gateRecordFromJson(value, file, `records[${i}]`);

@@ -93,6 +93,12 @@ describe('gate records reach the depot', () => {
       const otherDay = await call(port, fleet.ca, gate, 'POST', '/v1/gate-records',
         JSON.stringify({ ...changed, day: '2026-11-23' }));
       expect(otherDay.status).toBe(400);
+      // A day no calendar has, its records dated so: 400 (old code stored them, 200).
+      const noDay = await call(port, fleet.ca, gate, 'POST', '/v1/gate-records',
+        JSON.stringify({ ...changed, day: '2026-02-30', firstLine: 0,
+          records: changed.records.map((r) => ({ ...r, date: '2026-02-30' })) }));
+      expect(noDay.status, noDay.text).toBe(400);
+      expect(noDay.text).toMatch(/expected a calendar date YYYY-MM-DD, got .*2026-02-30/);
     } finally {
       depot.close();
       await server.close();

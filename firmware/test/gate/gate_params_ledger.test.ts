@@ -8,6 +8,7 @@ import { GateTicketBook } from '../../src/app/gate/gate_rules.js';
 import {
   GateLedger,
   gateLedgerLine,
+  gateRecordFromJson,
   gateLedgerParse,
   type GateRecord,
 } from '../../src/app/gate/gate_ledger.js';
@@ -84,6 +85,17 @@ describe('gate ledger', () => {
     }
     return out;
   };
+
+  it('aDateNoCalendarHas_isRefused_leapDaysAreDays', () => {
+    const record = RECORDS[0]!;
+    for (const date of ['2026-02-30', '2026-02-29', '2026-13-01', '2026-04-31', '2026-00-10']) {
+      expect(() => gateRecordFromJson({ ...record, date }, 'f', 'r'), date)
+        .toThrow(/expected a calendar date YYYY-MM-DD/);
+    }
+    for (const date of ['2028-02-29', '2026-12-31', '2026-01-01']) {
+      expect(gateRecordFromJson({ ...record, date }, 'f', 'r').date).toBe(date);
+    }
+  });
 
   it('parses_whatItWrote', () => {
     expect(gateLedgerParse(file(), 'f')).toEqual({

@@ -9,7 +9,7 @@
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { crc32Ieee } from '../journal/crc32_ieee.js';
 import {
-  CARD_TOKEN_PATTERN, DATE_PATTERN, ID_PATTERN, NAME_PATTERN, TEXT_PATTERN,
+  CALENDAR_DATE_PATTERN, CARD_TOKEN_PATTERN, ID_PATTERN, NAME_PATTERN, TEXT_PATTERN,
 } from '../params/field_patterns.js';
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 
@@ -189,7 +189,7 @@ function tokenOrNull(fields: JsonFields): string | null {
 
 function gateRecordRead(fields: JsonFields): GateRecord {
   const kind = fields.str('kind', KIND_PATTERN, 8);
-  const date = fields.str('date', DATE_PATTERN, 10);
+  const date = fields.str('date', CALENDAR_DATE_PATTERN, 10);
   const minute = fields.int('minute', 0, 1439);
   switch (kind) {
     case 'paid':

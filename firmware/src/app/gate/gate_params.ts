@@ -9,6 +9,7 @@
 // it is keyed by each terminal's own data key, which never leaves the terminal, so a ticket
 // office could not compute it. The clear PAN never appears in the set (PCI DSS 3.5.1).
 
+import { calendarDateValid } from '../params/calendar_date.js';
 import { CARD_TOKEN_PATTERN, DATE_PATTERN, ID_PATTERN } from '../params/field_patterns.js';
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 
@@ -121,14 +122,6 @@ function ticketParse(fields: JsonFields): GateTicket {
 function minuteOf(fields: JsonFields, name: string, pattern: FieldPattern): number {
   const text = fields.str(name, pattern, 5);
   return Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
-}
-
-function calendarDateValid(date: string): boolean {
-  const [y, m, d] = date.split('-').map(Number);
-  if (y === undefined || m === undefined || d === undefined || m < 1 || m > 12) return false;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 0;
-  return d >= 1 && d <= days;
 }
 
 /**

@@ -7,7 +7,7 @@
 // A torn last line (a tap under way, a power cut) is not sent until it is whole.
 
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
-import { DATE_PATTERN } from '../params/field_patterns.js';
+import { CALENDAR_DATE_PATTERN } from '../params/field_patterns.js';
 import { FieldError, JsonFields } from '../params/json_fields.js';
 import {
   gateLedgerDateOf,
@@ -83,7 +83,7 @@ export class GateUpload {
       const fields = JsonFields.of(JsonFields.parse(text, GATE_UPLOAD_CURSOR_FILE),
         GATE_UPLOAD_CURSOR_FILE, '');
       const cursor = {
-        day: fields.str('day', DATE_PATTERN, 10),
+        day: fields.str('day', CALENDAR_DATE_PATTERN, 10),
         line: fields.int('line', 0, 1_000_000_000),
       };
       fields.finish();

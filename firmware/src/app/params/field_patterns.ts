@@ -1,5 +1,6 @@
 // Patterns for JsonFields.str that several files share, each with the words a refusal shows.
 
+import { calendarDateValid } from './calendar_date.js';
 import type { FieldPattern } from './json_fields.js';
 
 /** Terminal, line, site, slot and ticket ids. */
@@ -24,6 +25,13 @@ export const TEXT_PATTERN: FieldPattern = {
 export const DATE_PATTERN: FieldPattern = {
   re: /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/,
   says: 'a date YYYY-MM-DD',
+};
+
+/** A day of the calendar as YYYY-MM-DD: a ledger's or an upload's date (2026-02-30 was stored). */
+export const CALENDAR_DATE_PATTERN: FieldPattern = {
+  ...DATE_PATTERN,
+  says: 'a calendar date YYYY-MM-DD',
+  holds: calendarDateValid,
 };
 
 /** A gate card token: 12 bytes as upper-case hex. */

@@ -28,6 +28,8 @@ export interface FieldPattern {
   readonly re: RegExp;
   /** Completes "expected ...": short English, no regular expression. */
   readonly says: string;
+  /** What the expression cannot say, checked on a value it matched (a calendar date). */
+  readonly holds?: (value: string) => boolean;
 }
 
 /**
@@ -140,7 +142,8 @@ export class JsonFields {
     if (typeof value === 'string' && value.length > lengthMax) {
       this.refuse(name, `expected at most ${lengthMax} characters, got ${value.length}`);
     }
-    if (typeof value !== 'string' || !pattern.re.test(value)) {
+    if (typeof value !== 'string' || !pattern.re.test(value)
+      || (pattern.holds !== undefined && !pattern.holds(value))) {
       this.refuse(name, `expected ${pattern.says}, got ${describe(value)}`);
     }
     return value;
