@@ -7,6 +7,7 @@ import { JsonFields, FieldError } from '../../../firmware/src/app/params/json_fi
 import type { DepotDb } from '../store/depot_db.js';
 import { BatchError } from './batch_error.js';
 import { TERMINAL_ID_PATTERN } from './terminal_registry.js';
+import { panScrub } from '../../../firmware/src/app/journal/pan_mask.js';
 
 export interface TerminalReport {
   readonly terminalId: string;
@@ -33,7 +34,8 @@ export function statusValidate(body: unknown, certTerminalId: string): TerminalR
     const r = fields.obj('paramsRefused');
     paramsRefused = {
       version: r.int('version', 0, SEQ_MAX),
-      reason: r.str('reason', TEXT_PATTERN, 256),
+      // Free text from a validator: stored and shown in reports, so never a PAN in clear.
+      reason: panScrub(r.str('reason', TEXT_PATTERN, 256)),
     };
     r.finish();
   }

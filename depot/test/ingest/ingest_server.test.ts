@@ -209,6 +209,13 @@ describe.each(engines)('ingest on $name', (engine) => {
       params_version: 3, params_refused_version: 4,
       params_refused_reason: 'manifest hash mismatch', backlog_records: 120, last_seq: 880,
       ack_through_seq: 760, software_version: '0.1.0' }]);
+    // A reason holding a card number (a validator's free text): stored masked (was clear).
+    const carded = { ...status, paramsRefused: { version: 4,
+      reason: 'deny list line 6228 4800 0000 0000 019 refused' } };
+    expect((await post(rig, 'a', carded, '/v1/status')).status).toBe(204);
+    expect(await rig.db.query('SELECT params_refused_reason FROM terminal_status WHERE '
+      + 'terminal_id = $1', ['SIM00001'])).toEqual([
+      { params_refused_reason: 'deny list line 6228 48** **** ***0 019 refused' }]);
     const bad = await post(rig, 'a', { ...status, lastSeq: 10 }, '/v1/status');
     expect(bad).toMatchObject({ status: 400, json: { error: 'bad-status' } });
     const get = (have: string) => call(rig.port, fleet.ca, rig.a, 'GET', `/v1/params?have=${have}`);
