@@ -1,5 +1,6 @@
 // `shuaka depot terminal add|revoke|list`: the fleet's terminal identities.
 
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,22 +19,26 @@ import {
 import { PEM_BYTES_MAX, readFileBoundedSync } from '../../../hal/src/fs/read_bounded.js';
 
 export const TERMINAL_USAGE = `usage:
-  shuaka depot terminal add --db DB --id ID [--route R] (--cert FILE | --dir DIR [--out DIR])
-      registers --cert, or issues ID.key + ID.pem under DIR's CA into --out (default DIR)
+  shuaka depot terminal add --db DB --id ID [--route R]
+      (--cert FILE [--ca CA.pem] | --dir DIR [--out DIR])
+      registers --cert (a TLS client certificate; with --ca, one that CA issued: the fleet CA
+      the depot serves with, DIR/ca.pem), or issues ID.key + ID.pem under DIR's CA into --out
+      (default DIR)
   shuaka depot terminal revoke --db DB --id ID
   shuaka depot terminal list --db DB        (JSON lines; heldThroughSeq: the highest seq
       the depot holds for the terminal, 0 when none)
 exit: 0 done, 1 refused (id or certificate taken, unknown id, a certificate expired, not yet
-  valid or a CA's, openssl), 2 usage, 10 database`;
+  valid, a CA's, not a client's or not --ca's, openssl), 2 usage, 10 database`;
 
 /** Runs `shuaka depot terminal ...`. */
 export async function runTerminalCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [action, rest] = cliVerb(argv);
-  const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'dir', 'out'], io);
+  const args = cliParse(rest, ['db', 'id', 'route', 'cert', 'ca', 'dir', 'out'], io);
   const id = args?.values['id'];
   const valid = args !== null && args.positionals.length === 0 && (action === 'list'
     || (action === 'revoke' && id !== undefined) || (action === 'add' && id !== undefined
-      && (args.values['cert'] !== undefined) !== (args.values['dir'] !== undefined)));
+      && (args.values['cert'] !== undefined) !== (args.values['dir'] !== undefined)
+      && (args.values['ca'] === undefined || args.values['cert'] !== undefined)));
   if (!valid || args === null) {
     const known = action === 'add' || action === 'revoke' || action === 'list';
     const why = args === null ? null : action === undefined
@@ -41,7 +46,9 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
       : !known ? `unknown command '${action}' (add, revoke, list)`
         : args.positionals.length > 0 ? `unexpected argument '${args.positionals[0] ?? ''}'`
           : id === undefined ? '--id is required'
-            : 'give one of --cert FILE (a certificate made elsewhere) or --dir DIR (issue one)';
+            : args.values['ca'] !== undefined && args.values['dir'] !== undefined
+              ? '--ca goes with --cert (an issued certificate comes from DIR\'s own CA)'
+              : 'give one of --cert FILE (a certificate made elsewhere) or --dir DIR (issue one)';
     const who = known ? `shuaka depot terminal ${action}` : 'shuaka depot terminal';
     io.err(`${why === null ? '' : `${who}: ${why}\n`}${TERMINAL_USAGE}`);
     return EXIT_USAGE;
@@ -62,7 +69,7 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
     } else {
       const cert = certFor(args.values, id ?? '');
       const nowMs = Date.now();
-      const certSha256 = terminalCertSha256(cert.pem, nowMs);
+      const certSha256 = terminalCertSha256(cert.pem, nowMs, fleetCaOf(args.values['ca']));
       await terminalAdd(db, { terminalId: id ?? '', certSha256,
         routeId: args.values['route'] ?? null, nowMs });
       io.out(`terminal ${id ?? ''} registered${cert.path === null ? ''
@@ -76,6 +83,17 @@ export async function runTerminalCommand(argv: readonly string[], io: CliIo): Pr
     return error instanceof DepotStoreError ? EXIT_DATABASE : EXIT_FAILED;
   } finally {
     await db.close();
+  }
+}
+
+/** The CA a given certificate must come from (--ca), or null when none was named. */
+function fleetCaOf(path: string | undefined): X509Certificate | null {
+  if (path === undefined) return null;
+  try {
+    return new X509Certificate(readFileBoundedSync(path, PEM_BYTES_MAX));
+  } catch (error) {
+    throw new CertToolError(`--ca ${path}: not a readable PEM certificate `
+      + `(${(error as Error).message})`);
   }
 }
 

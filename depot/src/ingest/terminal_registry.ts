@@ -47,12 +47,17 @@ export function certSha256(pem: string | Buffer): string {
   }
 }
 
+/** Extended key usage a TLS client certificate needs (RFC 5280 4.2.1.12). */
+const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 /**
  * SHA-256 of a terminal's client certificate (as certSha256), once it is one a terminal can
  * connect with at `nowMs`: inside its validity dates (the TLS handshake refuses it outside
- * them, so registering it would only look done) and not a CA certificate. Throws bad-cert.
+ * them, so registering it would only look done), not a CA certificate, usable as a TLS
+ * client, and issued by `fleetCa` when that is given. Throws bad-cert.
  */
-export function terminalCertSha256(pem: string | Buffer, nowMs: number): string {
+export function terminalCertSha256(pem: string | Buffer, nowMs: number,
+  fleetCa: X509Certificate | null = null): string {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(pem);
@@ -68,6 +73,17 @@ export function terminalCertSha256(pem: string | Buffer, nowMs: number): string 
   }
   if (cert.ca) {
     throw new TerminalRegistryError('bad-cert', 'a CA certificate, not a terminal\'s');
+  }
+  // Registered, such a certificate never passes the depot's handshake (the terminal never
+  // uploads, and the operator was told 'registered').
+  const usages = cert.keyUsage;
+  if (usages !== undefined && !usages.includes(EKU_CLIENT_AUTH)) {
+    throw new TerminalRegistryError('bad-cert',
+      'not a client certificate (its extended key usage lacks clientAuth)');
+  }
+  if (fleetCa !== null && !(cert.checkIssued(fleetCa) && cert.verify(fleetCa.publicKey))) {
+    throw new TerminalRegistryError('bad-cert',
+      `not issued by the fleet CA (issuer: ${cert.issuer.replaceAll('\n', ', ')})`);
   }
   return cert.fingerprint256.replaceAll(':', '').toLowerCase();
 }

@@ -141,6 +141,9 @@ describe('shuaka depot (process)', () => {
       [dated('early', '20990101000000Z', '21000101000000Z'),
         'the certificate is not valid before Jan  1 00:00:00 2099 GMT'],
       [join(dir, 'ca.pem'), 'a CA certificate, not a terminal\'s'],
+      // The depot's own server certificate (serverAuth only): registered, it never connected.
+      [join(dir, 'server.pem'),
+        'not a client certificate (its extended key usage lacks clientAuth)'],
     ] as const;
     for (const [cert, why] of cases) {
       const refused = shuaka('terminal', 'add', '--db', db, '--id', 'OLD00001', '--cert', cert);
@@ -150,8 +153,29 @@ describe('shuaka depot (process)', () => {
     expect(shuaka('terminal', 'list', '--db', db).stdout).toBe(before);
     // Within its dates, the same kind of certificate is taken.
     const current = dated('now', '20200101000000Z', '20991231000000Z');
+    // With the fleet CA named, one it did not issue is refused (old code: registered, then
+    // every handshake refused).
+    const foreign = shuaka('terminal', 'add', '--db', db, '--id', 'NOW00001', '--cert', current,
+      '--ca', join(dir, 'ca.pem'));
+    expect(foreign.status, foreign.stderr).toBe(1);
+    expect(foreign.stderr).toMatch(/not issued by the fleet CA \(issuer: CN=now\)/);
+    expect(shuaka('terminal', 'add', '--db', db, '--id', 'NOW00001', '--dir', dir, '--ca',
+      join(dir, 'ca.pem')).status).toBe(2);
     const added = shuaka('terminal', 'add', '--db', db, '--id', 'NOW00001', '--cert', current);
     expect(added.status, added.stderr).toBe(0);
+    // A client certificate the fleet CA issued (openssl, as a vendor's tooling would).
+    writeFileSync(join(work, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+    for (const args of [['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+      '-nodes', '-keyout', 'fleet.key', '-out', 'fleet.csr', '-subj', '/CN=FLT00001'],
+    ['x509', '-req', '-in', 'fleet.csr', '-CA', join(dir, 'ca.pem'), '-CAkey',
+      join(dir, 'ca.key'), '-CAcreateserial', '-days', '30', '-extfile', 'client.ext', '-out',
+      'fleet.pem']]) {
+      const r = spawnSync('openssl', args, { cwd: work, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const fleetIssued = shuaka('terminal', 'add', '--db', db, '--id', 'FLT00001', '--cert',
+      join(work, 'fleet.pem'), '--ca', join(dir, 'ca.pem'));
+    expect(fleetIssued.status, fleetIssued.stderr).toBe(0);
   });
 
   it('init_keepsTheFleetDenyKeyAlreadyThere_andRefusesAnOpenOne', () => {
