@@ -16,6 +16,8 @@ import { errorCode } from '../fs/error_code.js';
 /** File names: flat, short, no path separators; `.tmp` is reserved for replace temporaries. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TEMP_SUFFIX = '.tmp';
+/** Names of the data files a storage keeps: journal segments and checkpoints, ledger days. */
+const DATA_FILE_NAME = /\.(bin|ckpt|log)$/;
 /** Open append handles kept at once; the journal needs one, parameters none. */
 const HANDLES_MAX = 8;
 
@@ -245,14 +247,17 @@ export class FileStorage implements StoragePort {
   }
 
   /**
-   * The regular files (temporaries left out), sorted. Directories are passed over; any other
-   * entry (a symbolic link, a FIFO, a device) fails the listing: a link named like a segment
-   * was invisible to every reader while appends wrote through it into another file.
+   * The regular files (temporaries left out), sorted. Other entries are passed over, but one
+   * named as the data this storage keeps (DATA_FILE_NAME: a segment, a checkpoint, a ledger
+   * day) that is a symbolic link, a FIFO or a device fails the listing: a link named like a
+   * segment was invisible to every reader while appends wrote through it into another file.
+   * A link named otherwise (data.key kept elsewhere) is left to whoever reads it.
    */
   async list(): Promise<HalResult<string[]>> {
     try {
       const entries = await readdir(this.dirPath, { withFileTypes: true });
-      const foreign = entries.find((entry) => !entry.isFile() && !entry.isDirectory());
+      const foreign = entries.find((entry) => !entry.isFile() && !entry.isDirectory()
+        && DATA_FILE_NAME.test(entry.name));
       if (foreign !== undefined) {
         return halErr(HalStatus.READER_IO, `list ${this.dirPath}: ${foreign.name} is `
           + `${foreign.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: the `

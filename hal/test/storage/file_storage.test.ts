@@ -78,7 +78,7 @@ describe('FileStorage', () => {
     }
   });
 
-  it('list_passesOverADirectory_andFailsOnALinkOrAFifo_namingIt', async () => {
+  it('list_passesOverADirectory_andFailsOnADataFileThatIsALinkOrAFifo_namingIt', async () => {
     const storage = await openStorage(null);
     expect((await storage.append('j.bin', Uint8Array.of(1))).ok).toBe(true);
     await mkdir(join(dir, 'old-copies'));
@@ -92,6 +92,10 @@ describe('FileStorage', () => {
     execFileSync('mkfifo', [join(dir, 'f.bin')]);
     const fifo = await storage.list();
     expect(fifo.ok ? '' : fifo.detail).toContain('f.bin is not a regular file');
+    await rm(join(dir, 'f.bin'));
+    // A key kept elsewhere by a link (data.key -> a secure place) is none of the storage's.
+    await symlink(join(dir, 'elsewhere.bin'), join(dir, 'data.key'));
+    expect(await storage.list()).toEqual({ ok: true, value: ['elsewhere.bin', 'j.bin'] });
     await storage.close();
   });
 
