@@ -6,7 +6,7 @@ import type { AcquirerLink } from './acquirer_link.js';
 import { recoveryPlan } from './settlement_debts.js';
 import type { SettlementOptions } from './settlement_options.js';
 import { settlementPlan } from './settlement_plan.js';
-import { settlementSend } from './settlement_send.js';
+import { settlementSend, type SendResult } from './settlement_send.js';
 
 /** Totals of one run. */
 export interface SettlementRun {
@@ -26,6 +26,11 @@ export interface SettlementRun {
   readonly reversalsRefused: number;
   readonly unanswered: number;
 }
+
+/** What each pass's sending adds to the run's totals (`unanswered` is the last pass's). */
+const SENT_SUMMED = ['answered', 'approved', 'declined', 'duplicates', 'recovered',
+  'recoveriesDeclined', 'reversed', 'reversalsRefused'] as const satisfies
+  readonly (keyof SendResult & keyof SettlementRun)[];
 
 /** Totals being summed over passes or runs. */
 export type SettlementTotals = {
@@ -59,14 +64,7 @@ export async function settleOnce(
     const sent = await settlementSend(db, link, options);
     total.planned += plan.messages;
     total.waiting = plan.waiting;
-    total.answered += sent.answered;
-    total.approved += sent.approved;
-    total.declined += sent.declined;
-    total.duplicates += sent.duplicates;
-    total.recovered += sent.recovered;
-    total.recoveriesDeclined += sent.recoveriesDeclined;
-    total.reversed += sent.reversed;
-    total.reversalsRefused += sent.reversalsRefused;
+    for (const key of SENT_SUMMED) total[key] += sent[key];
     total.unanswered = sent.unanswered;
     if (sent.answered === 0 || sent.unanswered > 0) break;
   }

@@ -9,6 +9,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 
+import { writeAll } from '../../../hal/src/fs/write_all.js';
 import type { CliIo } from './cli_args.js';
 
 /** Export destination: stdout line by line, or FILE written in chunks then renamed. */
@@ -110,20 +111,6 @@ async function writeDigestFile(path: string, hex: string): Promise<void> {
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
     throw error;
-  }
-}
-
-/**
- * Writes all of `bytes`: a write may take fewer bytes than given (a file-size limit, a disk
- * filling up), and the rest must go in another write, which then fails with the reason
- * (EFBIG, ENOSPC). A write that takes nothing is an error of its own.
- */
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
-    if (bytesWritten === 0) throw new Error(`short write: ${bytes.length - at} bytes not written`);
-    at += bytesWritten;
   }
 }
 

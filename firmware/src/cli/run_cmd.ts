@@ -96,9 +96,9 @@ export const RUN_USAGE = `Usage:
                           the last 8 letters and digits of the parameter set's terminal ID)
   Logs one JSON object per line on stdout (PANs masked). SIGINT, SIGTERM or SIGHUP stops after
   the current tap ('stopped' names the signal); a second one also cancels the reader's pending
-  operation. A reader lost while
-  running (USB unplugged) is logged (reader-lost), shown out of service and reopened with
-  backoff (0.5 s doubling to 10 s) until it answers again; it never ends the run.
+  operation. A reader lost while running (USB unplugged) is logged (reader-lost), shown out of
+  service and reopened with backoff (0.5 s doubling to 10 s) until it answers again; it never
+  ends the run.
 Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) at the K-th
 journal write, to prove start-up recovery; never set it on a bus.
 Exit codes:

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
 import { dirMakeDurable, dirSync } from './dir_durable.js';
+import { writeAll } from '../fs/write_all.js';
 import type { HalResult } from '../ports/hal_status.js';
 import type { StoragePort } from '../ports/storage_port.js';
 import { errorCode } from '../fs/error_code.js';
@@ -162,13 +163,7 @@ export class FileStorage implements StoragePort {
         await this.handlesEvictFor(name);
         this.handles.set(name, handle);
       }
-      let written = 0;
-      // A bounded loop: each write makes progress or throws.
-      while (written < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-        assert(bytesWritten > 0, 'write made no progress');
-        written += bytesWritten;
-      }
+      await writeAll(handle, bytes);
       return halOk(undefined);
     } catch (error) {
       return halErr(ioStatus(error), `append ${name}: ${describe(error)}`);

@@ -9,13 +9,13 @@ import {
   closeSync,
   openSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
+import { writeAllSync } from '../../../hal/src/fs/write_all.js';
 import { dataKeyDefaultPath } from '../../../firmware/src/app/journal/pan_vault_file.js';
 import { cliFlagsChecked, cliShare } from '../../../firmware/src/cli/cli_args.js';
 import { checkBusRun } from './bus_checks.js';
@@ -287,13 +287,8 @@ function openLogStream(path: string): LogStream | string {
 function logSinkOf(stream: LogStream): (event: LogEvent) => void {
   return (event) => {
     if (stream.failed !== null) return;
-    const bytes = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
     try {
-      for (let at = 0; at < bytes.length;) {
-        const written = writeSync(stream.fd, bytes, at, bytes.length - at);
-        if (written === 0) throw new Error('short write');
-        at += written;
-      }
+      writeAllSync(stream.fd, Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'));
       stream.lines += 1;
     } catch (err) {
       stream.failed = err instanceof Error ? err.message : String(err);

@@ -8,13 +8,26 @@ import { describe, expect, it } from 'vitest';
 import { runOnClock } from '../../src/pn532_sim/pn532_sim_rig.js';
 import { riderPool } from '../../src/sim/bus_riders.js';
 import { BUS_RUN_DEFAULT } from '../../src/sim/bus_run.js';
-import { createSimBoard } from '../../src/sim/sim_board.js';
+import { createSimBoard, type SimBoard } from '../../src/sim/sim_board.js';
 import { SIM_READER_RF, busBoardOptions } from '../../src/sim/sim_board_parts.js';
 import { withFaults } from '../../src/cards/card_faults.js';
 import { testPki } from '../../src/pki/test_pki.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 3);
+
+/** The validator's loop on `board`, its reports gathered, until `stop` is called. */
+function turning(board: SimBoard): { reports: TapReport[]; stop: () => void; loop: Promise<void> } {
+  const reports: TapReport[] = [];
+  let stopped = false;
+  const loop = (async (): Promise<void> => {
+    while (!stopped) {
+      const report = await board.validator.turn();
+      if (report !== null) reports.push(report);
+    }
+  })();
+  return { reports, stop: () => { stopped = true; }, loop };
+}
 
 describe(`card left on the reader (seed ${SEED})`, () => {
   for (const [name, mode] of [
@@ -28,14 +41,7 @@ describe(`card left on the reader (seed ${SEED})`, () => {
       try {
         const rider = pool.cards.find((c) => c.name === name);
         if (rider === undefined) throw new Error(`no ${name} in the pool`);
-        const reports: TapReport[] = [];
-        let stop = false;
-        const loop = (async (): Promise<void> => {
-          while (!stop) {
-            const report = await board.validator.turn();
-            if (report !== null) reports.push(report);
-          }
-        })();
+        const { reports, stop, loop } = turning(board);
         const rider5s = (async (): Promise<void> => {
           await board.clock.sleepMs(200);
           board.rig.sim.placeCard(rider.card);
@@ -49,7 +55,7 @@ describe(`card left on the reader (seed ${SEED})`, () => {
           await board.clock.sleepMs(1000);
           board.rig.sim.removeCard(rider.card);
           await board.clock.sleepMs(1000);
-          stop = true;
+          stop();
         })();
         await runOnClock(board.clock, Promise.all([loop, rider5s]));
         // The re-tap is the journal's business: the EC card already paid, the phone's ODA
@@ -78,14 +84,7 @@ describe(`card left on the reader (seed ${SEED})`, () => {
           return found.card;
         };
         const [kept, other] = [named('unionpay-debit-ec'), named('unionpay-credit-ec')];
-        const reports: TapReport[] = [];
-        let stop = false;
-        const loop = (async (): Promise<void> => {
-          while (!stop) {
-            const report = await board.validator.turn();
-            if (report !== null) reports.push(report);
-          }
-        })();
+        const { reports, stop, loop } = turning(board);
         const wallet = (async (): Promise<void> => {
           await board.clock.sleepMs(200);
           board.rig.sim.placeCard(kept);
@@ -96,7 +95,7 @@ describe(`card left on the reader (seed ${SEED})`, () => {
           await board.clock.sleepMs(1500);
           board.rig.sim.removeCard(kept);
           await board.clock.sleepMs(1000);
-          stop = true;
+          stop();
         })();
         await runOnClock(board.clock, Promise.all([loop, wallet]));
         // Old code: a 'multipleCards' tap (beep, screen, log line) at every poll, ~150 here.

@@ -356,12 +356,6 @@ export class Journal {
   }
 
   /**
-   * True when the journal keeps anything sealed or keyed under the terminal data key: a record
-   * in a segment, or a checkpoint's open or uncertain taps and per-card last finals. False for
-   * a new journal and for one that `shuaka journal init` started after a seq (its last seq is
-   * not 0, but nothing of a card is there): a new data key may be made for it.
-   */
-  /**
    * A sealed PAN of a record read at open (the newest segment's first, else an uncertain
    * tap's), or null: the key id it names is the data key this journal's card data is under,
    * which a board checks its data key against before it seals anything more.
@@ -370,6 +364,12 @@ export class Journal {
     return this.sealedPanSeen;
   }
 
+  /**
+   * True when the journal keeps anything sealed or keyed under the terminal data key: a record
+   * in a segment, or a checkpoint's open or uncertain taps and per-card last finals. False for
+   * a new journal and for one that `shuaka journal init` started after a seq (its last seq is
+   * not 0, but nothing of a card is there): a new data key may be made for it.
+   */
   holdsCardData(): boolean {
     return this.segments.some((s) => s.segmentBytes > 0) || this.state.holdsCardData();
   }
