@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { GateApp, type GateTapReport } from '../../../firmware/src/app/gate/gate_app.js';
+import { GateLoop } from '../../../firmware/src/app/gate/gate_loop.js';
 import { GATE_LANE_CONFIG_DEFAULT } from '../../../firmware/src/app/gate/gate_lane.js';
 import { gateLedgerParse } from '../../../firmware/src/app/gate/gate_ledger.js';
 import type { GateParams } from '../../../firmware/src/app/gate/gate_params.js';
@@ -32,7 +33,7 @@ function gateOf(dayCapacity: number, allDay = false): GateParams {
 
 async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = false): Promise<{
   board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
-  ledger: StorageSim;
+  ledger: StorageSim; pool: ReturnType<typeof riderPool>;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
   tapWalked: (name?: string) => Promise<GateTapReport>;
 }> {
@@ -74,7 +75,7 @@ async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = fals
     remove();
     return report;
   };
-  return { board, app, port, exitPort, ledger, card, remove, tapWalked };
+  return { board, app, port, exitPort, ledger, pool, card, remove, tapWalked };
 }
 
 function ledgerKinds(ledger: StorageSim, day = DAY): string[] {
@@ -274,6 +275,54 @@ describe('GateApp on the simulated board', () => {
     await r.board.rig.run(r.app.idle());
     expect(r.app.outOfServiceReason()).toBeNull();
     expect(ledgerKinds(r.ledger)).toEqual(['lane', 'lane']);
+    r.board.dispose();
+  });
+  it('twoCardsHeldTogether_told多卡Once_theCardLeftAloneIsThenATap', async () => {
+    // A wallet of two cards on the reader: the bus says 多卡 once (b2ea041); the gate said
+    // nothing at all (the visitor waited at a shut lane). The card left alone then pays.
+    const r = await rig(10, true);
+    const loop = new GateLoop(r.app, r.board.validatorPorts.reader, r.board.clock,
+      VALIDATOR_CONFIG_DEFAULT);
+    const reports: GateTapReport[] = [];
+    const titles: (string | undefined)[] = [];
+    const signals: (string | null)[] = [];
+    let stopped = false;
+    const turning = (async (): Promise<void> => {
+      while (!stopped) {
+        const report = await loop.turn();
+        if (report !== null) reports.push(report);
+      }
+    })();
+    const named = (name: string) => {
+      const found = r.pool.cards.find((c) => c.name === name);
+      if (found === undefined) throw new Error(`no ${name}`);
+      return found.card;
+    };
+    const [kept, other] = [named('unionpay-debit-ec'), named('unionpay-credit-ec')];
+    const wallet = (async (): Promise<void> => {
+      await r.board.clock.sleepMs(200);
+      r.board.rig.sim.placeCard(kept);
+      r.board.rig.sim.placeCard(other);
+      await r.board.clock.sleepMs(3_000);
+      titles.push(r.board.screen.snapshot().texts['title']);
+      signals.push(r.board.lastSignal());
+      r.board.rig.sim.removeCard(other);
+      await r.board.clock.sleepMs(1_500);
+      r.port.controller.walk('entry', false);
+      await r.board.clock.sleepMs(1_000);
+      r.board.rig.sim.removeCard(kept);
+      await r.board.clock.sleepMs(1_000);
+      stopped = true;
+    })();
+    await r.board.rig.run(Promise.all([turning, wallet]));
+    expect(titles).toEqual(['多卡']);
+    expect(signals).toEqual(['multipleCards']);
+    expect(reports.map((x) => [x.tap.result, x.decision?.kind ?? null])).toEqual([
+      ['multipleCards', null], ['approved', 'pay'],
+    ]);
+    expect(reports[1]?.lane?.passed).toBe(1);
+    expect([kept.ledger().length, other.ledger().length]).toEqual([1, 0]);
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
     r.board.dispose();
   });
 });

@@ -12,6 +12,7 @@ import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
 import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
 import { kernelLoadParams } from '../validator/kernel_params.js';
 import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
+import { multipleCardsReport, viewMultipleCards } from '../validator/tap_view.js';
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
 import { localDateTime } from '../validator/validator_time.js';
@@ -173,6 +174,25 @@ export class GateApp {
       await this.record({ kind: 'lane', ...now, state: 'recovered', detail: 'sensor clear' });
       await this.showIdle();
     }
+  }
+
+  /**
+   * Several cards in the field (a wallet held to the reader): none was activated or charged;
+   * the visitor is told 多卡 with the bus's screen and beep (the lane's fault screen when it
+   * is out of service). The report is the bus validator's.
+   */
+  async severalCards(count: number): Promise<GateTapReport> {
+    const startedMs = this.ports.clock.nowMs();
+    if (this.outOfService !== null) {
+      await this.show('laneFault', null);
+    } else {
+      const view = viewMultipleCards();
+      const shown = await this.ports.display.show(view.screen);
+      if (!shown.ok) this.ports.log.log({ event: 'display-error', error: shown.error });
+      await this.ports.indicator.signal(view.signal);
+    }
+    const tap = multipleCardsReport(startedMs, this.ports.clock.nowMs(), count);
+    return { tap, decision: null, lane: null, cardToken: null };
   }
 
   /** The card left the reader: back to the idle screen unless the lane is out of service. */

@@ -9,6 +9,8 @@ import type { GateApp, GateTapReport } from './gate_app.js';
 /** One gate lane's loop; `turn` once per poll, as the bus Validator's loop. */
 export class GateLoop {
   private awaitingRemoval = false;
+  /** The visitor was told about several cards (多卡), which are still there. */
+  private severalInField = false;
 
   constructor(
     private readonly app: GateApp,
@@ -19,8 +21,9 @@ export class GateLoop {
 
   /**
    * Polls once. A card is processed to the end of its party's passages; several cards are
-   * ignored (the next poll tries again); no card gives the lane its idle checks. Returns the
-   * tap's report, or null.
+   * refused as on the bus (多卡, told once: the next polls wait for the field to change, then
+   * a card left alone is a tap); no card gives the lane its idle checks. Returns the tap's
+   * report (one for several cards), or null.
    */
   async turn(): Promise<GateTapReport | null> {
     if (this.awaitingRemoval) {
@@ -39,6 +42,18 @@ export class GateLoop {
       technologies: ['ISO14443A', 'ISO14443B'],
       timeoutMs: this.config.pollTimeoutMs,
     });
+    if (polled.ok && this.severalInField) {
+      if (polled.value.kind === 'several') {
+        await this.clock.sleepMs(this.config.removalIntervalMs);
+        return null;
+      }
+      this.severalInField = false;
+      await this.app.cardRemoved();
+    }
+    if (polled.ok && polled.value.kind === 'several') {
+      this.severalInField = true;
+      return this.app.severalCards(polled.value.count);
+    }
     if (!polled.ok || polled.value.kind !== 'one') {
       await this.app.idle();
       await this.clock.sleepMs(this.config.pollIntervalMs);

@@ -192,3 +192,19 @@ export function viewOutOfService(): TapView {
 export function viewMultipleCards(): TapView {
   return { screen: { kind: 'multipleCards' }, signal: 'multipleCards', result: 'multipleCards' };
 }
+
+/** The report of a poll that found `count` cards (none activated, nothing taken). */
+export function multipleCardsReport(startedMs: number, endedMs: number, count: number): TapReport {
+  return {
+    startedMs,
+    endedMs,
+    result: 'multipleCards',
+    reason: `${count} cards in the field`,
+    panMasked: null,
+    amountMinor: null,
+    balanceMinor: null,
+    fareRule: null,
+    journalSeqs: [],
+    recovered: false,
+  };
+}

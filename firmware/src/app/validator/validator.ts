@@ -6,7 +6,7 @@ import type {
 } from '../../../../hal/src/ports/reader_port.js';
 import { kernelLoadParams } from './kernel_params.js';
 import { TapSession } from './tap_session.js';
-import { viewMultipleCards, viewOutOfService } from './tap_view.js';
+import { multipleCardsReport, viewMultipleCards, viewOutOfService } from './tap_view.js';
 import { UidMemory } from './uid_memory.js';
 import type { LogEvent, TapReport, ValidatorConfig, ValidatorPorts } from './validator_ports.js';
 
@@ -246,21 +246,6 @@ export class Validator {
     const shown = await this.ports.display.show(screen);
     if (!shown.ok) this.ports.log.log({ event: 'display-error', error: shown.error });
   }
-}
-
-function multipleCardsReport(startedMs: number, endedMs: number, count: number): TapReport {
-  return {
-    startedMs,
-    endedMs,
-    result: 'multipleCards',
-    reason: `${count} cards in the field`,
-    panMasked: null,
-    amountMinor: null,
-    balanceMinor: null,
-    fareRule: null,
-    journalSeqs: [],
-    recovered: false,
-  };
 }
 
 /** The 'tap' log event: a report as flat fields (the PAN is already masked), in one literal. */
