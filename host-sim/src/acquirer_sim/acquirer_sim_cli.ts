@@ -12,7 +12,7 @@ import { acquirerSimListen } from './acquirer_sim_server.js';
 const USAGE = `usage: shuaka acquirer-sim [--port P] [--seed N] [--groups G] [--mix KIND]
   [--drop-before PERMILLE] [--drop-after PERMILLE]
 Serves ISO 8583 (2-byte length framing) on 127.0.0.1:P (0 = any; default 8583) for the
-cards of \`shuaka sim --seed N\` (G card groups of mix KIND: default or realistic; the sim's
+cards of \`shuaka sim --seed N\` (G card groups of mix KIND: default, realistic or sm; the sim's
 defaults). Prints {"event":"listening","port":P}; stops on SIGINT/SIGTERM and prints the
 request count. Exit 0 on a signal, 1 when the port cannot be bound, 2 on bad flags.`;
 

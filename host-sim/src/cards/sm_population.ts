@@ -84,10 +84,13 @@ export function smTestPki(seed: number): SmTestPki {
   };
 }
 
-/** The SM cards over `pop` (same seed): personalised as RSA cards, then given SM material. */
-export function smPopulation(pop: Population): SmPopulation {
+/**
+ * The SM cards over `pop` (same seed): personalised as RSA cards, then given SM material,
+ * chained to `pki` (by default the SM PKI of pop's seed; a run of several card groups gives
+ * them all one, as a validator holds one SM CA key of an index).
+ */
+export function smPopulation(pop: Population, pki: SmTestPki = smTestPki(pop.seed)): SmPopulation {
   const root = new Prng(pop.seed).fork('sm-population');
-  const pki = smTestPki(pop.seed);
   const profiles = {} as Record<SmCardName, CardProfile>;
   for (const name of SM_CARD_NAMES) profiles[name] = profileOf(name, root.fork(`profile:${name}`));
   return {

@@ -1,18 +1,21 @@
 // The riders of a simulated bus run: who taps which card, when, and how they hold it.
 
-import { population, type PopulationName } from '../cards/card_population.js';
+import { population } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
 import type { TunionCard } from '../cards/tunion_card.js';
 import {
   TUNION_NAMES, TUNION_POOL_NAMES, tunionCardOfGroup, type TunionName,
 } from '../cards/tunion_population.js';
-import { CARD_MIXES, type CardMix, type PopulationKind } from '../cards/card_mix.js';
+import {
+  CARD_MIXES, type CardMix, type MixCardName, type PopulationKind,
+} from '../cards/card_mix.js';
+import { SM_CARD_NAMES, smPopulation, smTestPki, type SmCardName } from '../cards/sm_population.js';
 import type { Prng } from '../prng.js';
 import type { TestPki } from '../pki/test_pki.js';
 
 /** One card in a rider's pocket (the same object for every tap: it keeps its ledger). */
 export interface RiderCard {
-  readonly name: PopulationName;
+  readonly name: MixCardName;
   readonly card: QpbocCard;
 }
 
@@ -44,7 +47,7 @@ export interface RiderTap {
   readonly pullAfterCommands: number | null;
 }
 
-function drawName(prng: Prng, mix: CardMix): PopulationName {
+function drawName(prng: Prng, mix: CardMix): MixCardName {
   const total = mix.reduce((sum, [, w]) => sum + w, 0);
   let pick = prng.below(total);
   for (const [name, weight] of mix) {
@@ -69,6 +72,12 @@ export interface RiderPool {
    * the validator blocks each at its first tap and journals the block. Not in `tunion`.
    */
   readonly tunionDenied: readonly TunionRiderCard[];
+  /** The SM CA key the SM cards chain to (TLV hex, for the parameter set); null: no SM card. */
+  readonly smCapkTlvHex: string | null;
+}
+
+function isSmName(name: MixCardName): name is SmCardName {
+  return (SM_CARD_NAMES as readonly string[]).includes(name);
 }
 
 export function riderPool(
@@ -85,6 +94,8 @@ export function riderPool(
   const bins = new Set<string>();
   const tunion: TunionRiderCard[] = [];
   const tunionDenied: TunionRiderCard[] = [];
+  const withSm = mix.some(([name]) => isSmName(name));
+  const smPki = withSm ? smTestPki(seed) : null;
   for (let g = 0; g < groups; g += 1) {
     const groupSeed = (seed * 131 + g) >>> 0;
     // The line of `npm start` also carries the national transit cards (issue 12).
@@ -98,9 +109,10 @@ export function riderPool(
       tunionDenied.push({ name, card: tunionCardOfGroup(groupSeed, name, g) });
     }
     const pop = population((seed * 131 + g) >>> 0, { pki });
+    const sm = smPki === null ? null : smPopulation(pop, smPki);
     denyList.push(...pop.denyList);
     for (const [name] of mix) {
-      const card = pop.card(name);
+      const card = isSmName(name) ? (sm as NonNullable<typeof sm>).card(name) : pop.card(name);
       cards.push({ name, card });
       if (name === 'social-security' || name === 'social-security-stock') {
         const pan = pop.profiles[name].applications[0]?.pan;
@@ -108,7 +120,8 @@ export function riderPool(
       }
     }
   }
-  return { cards, denyList, concessionBins: [...bins], mix, tunion, tunionDenied };
+  return { cards, denyList, concessionBins: [...bins], mix, tunion, tunionDenied,
+    smCapkTlvHex: smPki?.capkTlvHex ?? null };
 }
 
 /** Share of riders who carry a T-Union card, when the pool has them. */

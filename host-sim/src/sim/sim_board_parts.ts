@@ -380,7 +380,9 @@ export function busBoardOptions(
   };
   return {
     seed: options.seed,
-    caKeysTlvHex: pki.caKeys.map((k) => k.tlvHex),
+    // The SM CA key too when SM cards ride (a validator without it declines them).
+    caKeysTlvHex: [...pki.caKeys.map((k) => k.tlvHex),
+      ...(pool.smCapkTlvHex === null ? [] : [pool.smCapkTlvHex])],
     // The deny-listed T-Union cards by number (`tunion:SERIAL`, as `params denylist-build`).
     denyList: [...pool.denyList, ...pool.tunionDenied.map((r) => ({
       tunionSerial: r.card.profile.applicationSerial,

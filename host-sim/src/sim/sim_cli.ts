@@ -48,7 +48,7 @@ export interface SimIo {
 export type BusRunner = (options: BusRunOptions, onTap: (line: TapLine) => void) => Promise<BusRun>;
 
 export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [--baud B]
-                  [--mode auto|ec|oda] [--population realistic|default]
+                  [--mode auto|ec|oda] [--population realistic|default|sm]
                   [--link pty|memory] [--log FILE] [--journal DIR] [--quiet] [--no-depot]
                   [--psam emu|none]
   Runs the validator firmware on the simulated bus line: the PN532 emulator (on a socat pty by
@@ -68,7 +68,8 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
   --mode M      auto (default: e-cash when the purse pays, else UnionPay ODA or the full
                 PBOC flow, admitted and authorised later), ec (e-cash only) or oda (ODA only)
   --population P  realistic (default: most riders with phones and ordinary cards without
-                e-cash) or default (the classic e-cash-heavy mix)
+                e-cash), default (the classic e-cash-heavy mix) or sm (realistic with SM2
+                national-cryptography cards among them; the SM CA key joins the parameters)
   --log FILE    write the validator's structured log (JSON lines, PANs masked) to FILE
   --journal DIR keep the validator's journal (its segments and checkpoints as on the simulated
                 medium) in DIR, a new or empty directory or one that \`shuaka journal init

@@ -21,7 +21,7 @@ import type { WebDevice } from './web_device.js';
 import { startWebServer, WebListenError, type WebServer } from './web_server.js';
 
 export const WEB_USAGE = `Usage: shuaka sim --web [--port P] [--host H] [--fleet N] [--seed N]
-                  [--mode auto|ec|oda] [--population realistic|default] [--speed X] [--quiet]
+                  [--mode auto|ec|oda] [--population realistic|default|sm] [--speed X] [--quiet]
   Serves the validator's face on http://H:P/: the screen drawn from the DWIN frames the
   firmware sends (decoded by the display emulator), the status LEDs and the beep (Web Audio,
   from the buzzer's PWM writes), fare, balance, journal and upload backlog. Tap a card of the

@@ -2,9 +2,12 @@
 // phones, and every genuine card of it offers the validator a way to authenticate it.
 
 import { describe, expect, it } from 'vitest';
-import { CARD_MIXES, POPULATION_KINDS, parsePopulationKind } from '../../src/cards/card_mix.js';
+import {
+  CARD_MIXES, POPULATION_KINDS, parsePopulationKind, type MixCardName,
+} from '../../src/cards/card_mix.js';
 import { POPULATION_NAMES, population } from '../../src/cards/card_population.js';
 import type { PopulationName } from '../../src/cards/card_population.js';
+import { SM_CARD_NAMES } from '../../src/cards/sm_population.js';
 import { riderPool } from '../../src/sim/bus_riders.js';
 import { verifySsad } from './support/emv_verifier.js';
 import {
@@ -28,7 +31,7 @@ import {
 import { findTag, parseTlv } from './support/tlv_walk.js';
 
 /** Cards a correct validator refuses (or that test the refusal screens). */
-const NOT_GENUINE: ReadonlySet<PopulationName> = new Set([
+const NOT_GENUINE: ReadonlySet<MixCardName> = new Set<MixCardName>([
   'expired',
   'deny-listed',
   'clone',
@@ -37,10 +40,15 @@ const NOT_GENUINE: ReadonlySet<PopulationName> = new Set([
   'ec-insufficient',
 ]);
 
+function isPopulationName(name: MixCardName): name is PopulationName {
+  return (POPULATION_NAMES as readonly string[]).includes(name);
+}
+
 function share(kind: 'default' | 'realistic', pick: (name: PopulationName) => boolean): number {
   const mix = CARD_MIXES[kind];
   const total = mix.reduce((s, [, w]) => s + w, 0);
-  return mix.filter(([n]) => pick(n)).reduce((s, [, w]) => s + w, 0) / total;
+  const picked = mix.filter(([n]) => isPopulationName(n) && pick(n));
+  return picked.reduce((s, [, w]) => s + w, 0) / total;
 }
 
 describe('card mixes', () => {
@@ -49,7 +57,7 @@ describe('card mixes', () => {
       const names = CARD_MIXES[kind].map(([n]) => n);
       expect(new Set(names).size).toBe(names.length);
       for (const [name, weight] of CARD_MIXES[kind]) {
-        expect(POPULATION_NAMES).toContain(name);
+        expect([...POPULATION_NAMES, ...SM_CARD_NAMES]).toContain(name);
         expect(Number.isInteger(weight) && weight > 0).toBe(true);
       }
     }
@@ -58,7 +66,7 @@ describe('card mixes', () => {
   it('parsePopulationKind_knownKinds_andAClearErrorOtherwise', () => {
     expect(parsePopulationKind('realistic')).toBe('realistic');
     expect(parsePopulationKind('default')).toBe('default');
-    expect(() => parsePopulationKind('Realistic')).toThrow(/expected default or realistic/);
+    expect(() => parsePopulationKind('Realistic')).toThrow(/expected default, realistic, sm/);
   });
 
   it('realistic_mostlyCardsWithoutEcAndPhones_fewEcOnly', () => {
@@ -83,6 +91,16 @@ describe('card mixes', () => {
     expect(pool.cards).toHaveLength(2 * CARD_MIXES.realistic.length);
     expect(pool.mix).toBe(CARD_MIXES.realistic);
     expect(riderPool(5, 1, population(5).pki).mix).toBe(CARD_MIXES.default);
+    expect(pool.smCapkTlvHex).toBeNull();
+  });
+
+  it('riderPool_sm_holdsTheSmCardsOfEveryGroup_chainedToOneSmCaKey', () => {
+    const pool = riderPool(5, 2, population(5).pki, 'sm');
+    const sm = pool.cards.filter((c) => (SM_CARD_NAMES as readonly string[]).includes(c.name));
+    expect(sm.map((c) => c.name).sort()).toEqual([...SM_CARD_NAMES, ...SM_CARD_NAMES].sort());
+    // Distinct cards (PANs), one SM CA key for the run (one index on a validator).
+    expect(new Set(sm.map((c) => c.card.profile.applications[0]?.pan)).size).toBe(6);
+    expect(pool.smCapkTlvHex).toMatch(/^[0-9A-F]+$/i);
   });
 });
 
@@ -122,7 +140,7 @@ function wayToPay(name: PopulationName, seed: number): string {
 
 describe('every genuine card of the realistic mix offers a way to pay', () => {
   for (const [name] of CARD_MIXES.realistic) {
-    if (NOT_GENUINE.has(name)) continue;
+    if (NOT_GENUINE.has(name) || !isPopulationName(name)) continue;
     it(`${name}_hasAWayToPay`, () => {
       expect(wayToPay(name, 3)).toMatch(/^(ec|online-oda|full-flow)$/);
     });

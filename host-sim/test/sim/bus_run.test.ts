@@ -64,6 +64,26 @@ describe(`bus run (seed ${SEED})`, () => {
     expect(paid, text).toBeGreaterThan(0);
   });
 
+  it('--population sm: SM (national cryptography) cards ride, pay, are admitted and settle', async () => {
+    // The SM cards had no command to ride them: only kernel tests tapped them. Here the
+    // board's parameter set carries the SM CA key, so SM-only cards pass SM fDDA (a
+    // validator without it refuses them: qpboc_sm.test.ts), and the money loop settles them.
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const argv = ['--seed', '3', '--riders', '150', '--population', 'sm', '--link', 'memory'];
+    expect(await runSimCommand(argv, io), out.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('no genuine card refused');
+    const taps = (name: string): string[] => text.split('\n')
+      .filter((l) => new RegExp(`#\\s*\\d+ ${name} `).test(l))
+      .map((l) => /(approved|admitted|declined|tryAgain|alreadyPaid)/.exec(l)?.[1] ?? '?');
+    expect(taps('sm-ec')).toContain('approved');
+    expect(taps('sm-oda-online')).toContain('admitted');
+    expect(taps('rsa-and-sm-ec')).toContain('approved');
+    for (const name of ['sm-ec', 'sm-oda-online']) expect(taps(name)).not.toContain('declined');
+    expect(text).toMatch(/money checks: every card's money equals its ledger/);
+  });
+
   it('a purse ridden down to below the fare is refused, and that is no violation', async () => {
     // One card group on the e-cash mix: seed 10's debit card (92.00 yuan) is tapped so often
     // that its purse runs out within 1,000 riders (`shuaka sim --seed 7 --riders 5000` did the
