@@ -4,7 +4,9 @@
 // The truth is the card population itself: every PAN, track 2 and name the cards carry.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +187,17 @@ describe('PCI DSS 3: nothing sensitive at rest', () => {
         expect(leaks(JSON.stringify(others), secrets), `seed ${SEED}`).toEqual([]);
       }
       expect(leaks(String(exported.stderr), secrets), `seed ${SEED}`).toEqual([]);
+      // With --out, the file of clear PANs is the owner's alone, over an older export and a
+      // temporary a crash left (both 0644 here: the old code kept and renamed the latter).
+      const out = join(dir, 'clearing.jsonl');
+      for (const path of [out, `${out}.tmp`]) {
+        writeFileSync(path, 'old\n');
+        chmodSync(path, 0o644);
+      }
+      const toFile = shuaka(['journal', 'export', '--journal', journalDir, '--out', out]);
+      expect(toFile.status, String(toFile.stderr)).toBe(0);
+      expect((statSync(out).mode & 0o777).toString(8)).toBe('600');
+      expect(readFileSync(out, 'utf8')).toBe(`${lines.join('\n')}\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

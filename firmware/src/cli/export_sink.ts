@@ -29,7 +29,15 @@ export class ExportSink {
   static async open(outPath: string | null, io: CliIo): Promise<ExportSink | null> {
     if (outPath === null) return new ExportSink(io, null, null);
     try {
-      return new ExportSink(io, outPath, await open(`${outPath}.tmp`, 'w'));
+      // Owner-only: the export is the one file that holds clear PANs (a umask's 0644 let
+      // every user of the machine read them). chmod too: a temporary left by a crash keeps
+      // the mode it was created with.
+      const handle = await open(`${outPath}.tmp`, 'w', 0o600);
+      await handle.chmod(0o600).catch(async (error: unknown) => {
+        await handle.close().catch(() => undefined);
+        throw error;
+      });
+      return new ExportSink(io, outPath, handle);
     } catch (error) {
       io.err(`cannot write ${outPath}: ${describe(error)}`);
       return null;
