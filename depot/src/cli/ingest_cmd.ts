@@ -15,7 +15,7 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
-import { ingestDigestCheck } from './ingest_digest.js';
+import { ingestCopiesSweep, ingestDigestCheck } from './ingest_digest.js';
 import {
   cliArgsProblem, cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED,
   EXIT_KEYS, EXIT_OK, EXIT_USAGE,
@@ -68,6 +68,11 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     io.err(`shuaka depot ingest: ${error.message}`);
     return EXIT_KEYS;
   }
+  const swept = await ingestCopiesSweep(args.values['dir'], Date.now());
+  if (swept > 0) {
+    io.err(`shuaka depot ingest: removed ${swept} working ${swept === 1 ? 'copy' : 'copies'}`
+      + ' of interrupted ingests (each a copy of an export, clear PANs included)');
+  }
   const digest = await ingestDigestCheck(file, args.values['dir']);
   if (digest.kind === 'refused' || digest.kind === 'unreadable') {
     io.err(`shuaka depot ingest: ${digest.why}: nothing stored`);
@@ -77,7 +82,11 @@ export async function runIngestCommand(argv: readonly string[], io: CliIo): Prom
     io.err(`shuaka depot ingest: no ${file}.sha256: the file's integrity is not checked`);
   }
   const db = await dbOpenOrReport(args.values['db'], io, Date.now());
-  if (typeof db === 'number') return db;
+  if (typeof db === 'number') {
+    // The copy went with every other early return too (it was left when the database failed).
+    if (digest.kind === 'matches') await digest.done();
+    return db;
+  }
   try {
     const terminal = await terminalById(db, terminalId);
     if (terminal === null || terminal.status === 'revoked') {

@@ -8,7 +8,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -174,6 +175,62 @@ describe('shuaka depot ingest, the database failing (process)', () => {
       expect(run.stderr).toMatch(/^shuaka depot ingest: database: .*refused by the test/m);
       expect(run.stderr).not.toContain('cannot read');
     }
+  }, 120_000);
+});
+
+describe('shuaka depot ingest, its working copy of the export (process)', () => {
+  const copies = (): string[] => readdirSync(depotDir).filter((n) => n.startsWith('.ingest-'));
+
+  it('aSignalDuringTheIngest_removesTheCopy_thenEndsAsTheSignalWould', async () => {
+    // The copy holds every clear PAN of the export: SIGTERM left it in the depot directory.
+    const db = join(temp, 'signalled.sqlite');
+    await depotDb(db);
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      // A FIFO no one writes yet: the ingest holds its copy directory, waiting for the bytes.
+      const fifo = join(temp, `signal-${signal}.jsonl`);
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      copyFileSync(`${exportFile}.sha256`, `${fifo}.sha256`);
+      const child = spawn(process.execPath, [BIN, 'depot', 'ingest', '--db', db, '--dir',
+        depotDir, '--terminal', TERMINAL, fifo], { cwd: ROOT, stdio: 'ignore' });
+      const ended = new Promise<NodeJS.Signals | null>((resolve) => {
+        child.on('close', (_code, sig) => resolve(sig));
+      });
+      for (let i = 0; i < 600 && copies().length === 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(copies().length, signal).toBe(1);
+      child.kill(signal);
+      expect(await ended).toBe(signal);
+      expect(copies(), signal).toEqual([]);
+    }
+    // The database failing at open (no such file) removes it too (it was left then).
+    const missing = shuaka('depot', 'ingest', '--db', join(temp, 'none', 'x.sqlite'), '--dir',
+      depotDir, '--terminal', TERMINAL, exportFile);
+    expect(missing.status, missing.stderr).toBe(10);
+    expect(copies()).toEqual([]);
+  }, 120_000);
+
+  it('copiesLeftByKilledIngests_areRemovedByTheNext_notThoseOfLiveOnes', async () => {
+    const db = join(temp, 'swept.sqlite');
+    await depotDb(db);
+    const gone = spawnSync('true').pid ?? 0; // a process that has ended: its pid is free
+    const plant = (name: string, ageMs: number): void => {
+      const dir = join(depotDir, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'checked.jsonl'), readFileSync(exportFile));
+      const at = (Date.now() - ageMs) / 1000;
+      utimesSync(dir, at, at);
+    };
+    plant(`.ingest-${gone}-killed`, 0);
+    plant('.ingest-Legacy', 2 * 3_600_000); // an older build's, untouched for two hours
+    plant('.ingest-Recent', 0); // an older build's, maybe still running
+    plant(`.ingest-${process.pid}-live`, 2 * 3_600_000); // a live process's
+    const run = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal', TERMINAL,
+      exportFile);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/removed 2 working copies of interrupted ingests/);
+    expect(copies().sort()).toEqual([`.ingest-${process.pid}-live`, '.ingest-Recent']);
+    for (const name of copies()) rmSync(join(depotDir, name), { recursive: true });
   }, 120_000);
 });
 
