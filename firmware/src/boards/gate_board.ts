@@ -352,7 +352,9 @@ async function gateTurns(
       taps += 1;
       env.log.log({
         event: 'gate-tap', result: report.tap.result, decision: report.decision?.kind ?? null,
-        reason: report.decision?.kind === 'refuse' ? report.decision.reason : null,
+        // No decision (the journal full or failing, a kernel decline, a torn tap): the tap's.
+        reason: report.decision === null ? report.tap.reason
+          : report.decision.kind === 'refuse' ? report.decision.reason : null,
         passed: report.lane?.passed ?? 0, tailgaters: report.lane?.tailgaters ?? 0,
         stopped: report.lane?.stopped?.kind ?? null, journalSeqs: report.tap.journalSeqs.join(','),
       });

@@ -36,6 +36,8 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'gate-exit-error': 'warning',
   // The day before's ledger unreadable at a day's load: its unwalked paid admissions are lost.
   'gate-credits-not-carried': 'warning',
+  // A power cut in the middle of a ledger line: that line's event was not recorded.
+  'gate-ledger-torn-tail': 'warning',
   'display-lost': 'warning',
   'stop-source-unreadable': 'warning',
   'indicator-missing': 'warning',

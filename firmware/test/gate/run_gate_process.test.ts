@@ -149,6 +149,12 @@ describe('shuaka run --board gate (real process, emulated reader and controller)
     expect(again.tap).toMatchObject({ decision: 'refuse', reason: 'passback', passed: 0 });
     expect(again.walked).toBe(0);
     expect(card.ledger()).toHaveLength(1);
+    // A card refused before any decision (expired): its gate-tap line says why (it said
+    // reason null, as for a journal full: the operator saw 暂停服务 and no cause).
+    const expired = await tapAndWalk(l, child,
+      population(14, { pki: testPki() }).card('expired'), 0);
+    expect(expired.tap).toMatchObject({ decision: null, result: 'declined', reason: 'expired',
+      passed: 0 });
     expect(await stop(child)).toBe(0);
     const token = testCardToken(panOf(card));
     expect(ledger(day).map((r) => [r.kind, 'cardToken' in r ? r.cardToken : null])).toEqual([

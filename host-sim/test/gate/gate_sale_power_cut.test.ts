@@ -163,6 +163,23 @@ describe('gate sale: power cut between the final record and the paid line', () =
     expect(torn).toBeGreaterThan(0);
   }, 120_000);
 
+  it('aTornLedgerTail_isCutAndLogged_soTheOperatorKnowsALineWasLost', async () => {
+    // A power cut in the middle of the entry line: the gate cut it silently (found from the
+    // outside: `truncate -s -30` on the day's ledger, restart, no word in the log).
+    const r = await rigOpen();
+    const first = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
+    await tapAndWalk(r, await appOn(r, first));
+    const whole = first.durableFiles().get(FILE) ?? new Uint8Array();
+    const torn = whole.subarray(0, whole.length - 30);
+    const ledger = ledgerOf(torn);
+    await appOn(r, ledger);
+    const lines = r.board.logs.filter((l) => l['event'] === 'gate-ledger-torn-tail');
+    const cut = torn.length - torn.lastIndexOf(0x0a) - 1;
+    expect(lines).toEqual([{ event: 'gate-ledger-torn-tail', date: DAY, bytes: cut }]);
+    expect(records(ledger).map((x) => x.kind)).toEqual(['sale', 'paid']);
+    r.board.dispose();
+  }, 120_000);
+
   it('saleCutBeforeMidnight_answeredWhenTheNextDayCarriesItsCredits', async () => {
     const r = await rigOpen();
     const first = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });

@@ -16,7 +16,7 @@ import { multipleCardsReport, viewMultipleCards } from '../validator/tap_view.js
 import { UidMemory } from '../validator/uid_memory.js';
 import type { TapReport, ValidatorConfig, ValidatorPorts } from '../validator/validator_ports.js';
 import { localDateTime } from '../validator/validator_time.js';
-import type { GateRecord } from './gate_ledger.js';
+import type { GateLedgerResult, GateRecord } from './gate_ledger.js';
 import {
   GateLane,
   gatePassesBetween,
@@ -274,7 +274,7 @@ export class GateApp {
     if (!tap.recovered || tap.result !== 'approved' || day === null || finalSeq === undefined) {
       return null;
     }
-    const loaded = await this.site.ledger.load(day.date);
+    const loaded = await this.loadLedger(day.date);
     if (!loaded.ok) return null;
     const paid = gateSaleUnanswered(loaded.value, this.ports.journal);
     if (paid === null || paid.kind !== 'paid' || paid.journalSeq !== finalSeq) return null;
@@ -432,7 +432,7 @@ export class GateApp {
     const wallMs = this.ports.clock.wallMs();
     const { date } = this.now(wallMs);
     if (site.day !== null && site.day.date === date) return { ok: true, detail: '' };
-    const loaded = await site.ledger.load(date);
+    const loaded = await this.loadLedger(date);
     if (!loaded.ok) {
       this.outOfService = `ledger: ${loaded.error}`;
       return { ok: false, detail: this.outOfService };
@@ -454,11 +454,24 @@ export class GateApp {
   }
 
   /**
+   * The ledger of `date`'s records; a torn tail it cut (a power cut in the middle of a line:
+   * that line's event was not recorded) is logged, so the operator knows a line was lost.
+   */
+  private async loadLedger(date: string): Promise<GateLedgerResult<GateRecord[]>> {
+    const loaded = await this.site.ledger.load(date);
+    if (!loaded.ok) return loaded;
+    if (loaded.value.tornBytes > 0) {
+      this.ports.log.log({ event: 'gate-ledger-torn-tail', date, bytes: loaded.value.tornBytes });
+    }
+    return { ok: true, value: loaded.value.records };
+  }
+
+  /**
    * Gives `day` the credits the day before left (GateDay.carryCreditsFrom). That day's ledger
    * unreadable or damaged costs only its credits, not today's service: logged, not carried.
    */
   private async carryCredits(day: GateDay, before: string): Promise<void> {
-    const loaded = await this.site.ledger.load(before);
+    const loaded = await this.loadLedger(before);
     if (!loaded.ok) {
       this.ports.log.log({ event: 'gate-credits-not-carried', date: before,
         detail: loaded.error });

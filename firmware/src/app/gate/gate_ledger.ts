@@ -242,10 +242,12 @@ export class GateLedger {
   constructor(private readonly storage: StoragePort) {}
 
   /**
-   * Reads the records of `date`, cutting a torn tail off the file first. Errors: a storage
-   * failure or a corrupt line before the last (the gate then stays out of service).
+   * Reads the records of `date`, cutting a torn tail off the file first (`tornBytes`: how
+   * many bytes were cut, for the log). Errors: a storage failure or a corrupt line (the gate
+   * then stays out of service).
    */
-  async load(date: string): Promise<GateLedgerResult<GateRecord[]>> {
+  async load(date: string): Promise<GateLedgerResult<{ records: GateRecord[];
+    tornBytes: number }>> {
     const name = gateLedgerFileName(date);
     const read = await this.storage.read(name);
     if (!read.ok) return { ok: false, error: `${name}: ${read.detail}` };
@@ -256,7 +258,8 @@ export class GateLedger {
       const synced = cut.ok ? await this.storage.sync(name) : cut;
       if (!synced.ok) return { ok: false, error: `${name}: ${synced.detail}` };
     }
-    return { ok: true, value: parsed.value.records };
+    const { records, tornBytes } = parsed.value;
+    return { ok: true, value: { records, tornBytes } };
   }
 
   /** Appends one record durably. Errors: the storage's detail (READER_IO, SIZE). */
