@@ -62,7 +62,8 @@ export const RUN_USAGE = `Usage:
                           provisioned like the parameter key; the set's deny list must be
                           made with it, else the set is refused (exit 1)
       --mode M            auto (default: e-cash when the purse pays, else UnionPay ODA or the
-                          full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only)
+                          full PBOC flow, authorised later), ec (e-cash only) or oda (ODA only);
+                          on a gate, how it sells: every card is read for its ticket
       --psam pcsc:NAME    the PSAM of T-Union (JT/T 978) cards in PC/SC reader NAME (a SAM
                           slot, or a contact reader; NAME or its start): powered, selected
                           and its terminal number read at start (logged as psam). PC/SC

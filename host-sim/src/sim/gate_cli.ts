@@ -25,7 +25,8 @@ export const GATE_SIM_USAGE = `Usage: shuaka sim --board gate [--seed N] [--grou
   --walk-ins N  visitors paying at the gate (default ${GATE_RUN_DEFAULT.walkIns}; 0..500)
   --tailgate P  chance a stranger follows a party through, 0..1 (default ${
   GATE_RUN_DEFAULT.tailgateChance})
-  --mode M      kernel mode for sales: auto (default), ec or oda
+  --mode M      how the lane sells: auto (default), ec or oda (every card is read for its
+                ticket; a walk-in whose card cannot pay so is sent to the ticket office)
   --quiet       print the summary only`;
 
 function count(text: string | undefined, fallback: number, max: number, name: string): number {

@@ -7,7 +7,9 @@ import { GateApp, type GateTapReport } from '../../../firmware/src/app/gate/gate
 import { GateLoop } from '../../../firmware/src/app/gate/gate_loop.js';
 import { GATE_LANE_CONFIG_DEFAULT } from '../../../firmware/src/app/gate/gate_lane.js';
 import { gateLedgerParse } from '../../../firmware/src/app/gate/gate_ledger.js';
-import type { GateParams } from '../../../firmware/src/app/gate/gate_params.js';
+import type { GateParams, GateTicket } from '../../../firmware/src/app/gate/gate_params.js';
+import type { QpbocMode } from '../../../assembly/host/qpboc_session.js';
+import type { PopulationKind } from '../../src/cards/card_mix.js';
 import { VALIDATOR_CONFIG_DEFAULT } from '../../../firmware/src/app/validator/validator_ports.js';
 import type { DetectedCard } from '../../../hal/src/ports/reader_port.js';
 import { testPki } from '../../src/pki/test_pki.js';
@@ -21,23 +23,34 @@ import { TurnstileSimPort } from '../../src/turnstile_sim/turnstile_sim_port.js'
 
 const DAY = '2026-11-22';
 
-function gateOf(dayCapacity: number, allDay = false): GateParams {
+function gateOf(dayCapacity: number, allDay = false, tickets: GateTicket[] = []): GateParams {
   const slot = allDay
     ? { id: 'day', startMinute: 0, endMinute: 1440, capacity: dayCapacity }
     : { id: 'morning', startMinute: 480, endMinute: 720, capacity: dayCapacity };
   return {
     siteId: 'XIHU-N', dayCapacity, slotEntryGraceMin: 0, walkIns: true, slots: [slot],
-    tickets: [],
+    tickets,
   };
 }
 
-async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = false): Promise<{
+/** What a lane differs by: its sales mode, tickets and riders' mix (auto, none, default). */
+interface LaneSetup {
+  readonly mode?: QpbocMode;
+  readonly tickets?: (pool: ReturnType<typeof riderPool>) => GateTicket[];
+  readonly kind?: PopulationKind;
+}
+
+const tokenOf = (pan: string): string => pan.padStart(24, '0').slice(-24);
+
+async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = false,
+  setup: LaneSetup = {}): Promise<{
   board: SimBoard; app: GateApp; port: TurnstileSimPort; exitPort: TurnstileSimPort;
   ledger: StorageSim; pool: ReturnType<typeof riderPool>;
   card: (name?: string) => Promise<DetectedCard>; remove: () => void;
   tapWalked: (name?: string) => Promise<GateTapReport>;
 }> {
-  const pool = riderPool(4, 1, testPki(), 'default');
+  const pool = riderPool(4, 1, testPki(), setup.kind ?? 'default');
+  const tickets = setup.tickets?.(pool) ?? [];
   const board = await createSimBoard(busBoardOptions({
     seed: 4, riders: 0, tornChance: 0, baudRate: 921_600, mode: 'auto', cardGroups: 1,
   }, pool));
@@ -50,8 +63,9 @@ async function rig(dayCapacity: number, allDay = false, exitSilentAtStart = fals
   const ledger = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(1), tornModes: ['prefix'] });
   const app = new GateApp({
     ...board.validatorPorts, turnstile: port, exitTurnstile: exitPort, ledgerStorage: ledger,
-    gateParams: () => gateOf(dayCapacity, allDay), cardToken: (pan) => pan.padStart(24, '0').slice(-24),
-  }, { validator: VALIDATOR_CONFIG_DEFAULT, lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
+    gateParams: () => gateOf(dayCapacity, allDay, tickets), cardToken: tokenOf,
+  }, { validator: { ...VALIDATOR_CONFIG_DEFAULT, mode: setup.mode ?? 'auto' },
+    lane: GATE_LANE_CONFIG_DEFAULT, direction: 'entry' });
   expect((await board.rig.run(app.start())).ok).toBe(true);
   let placed = pool.cards[0]?.card;
   const card = async (name = 'unionpay-debit-ec'): Promise<DetectedCard> => {
@@ -323,6 +337,40 @@ describe('GateApp on the simulated board', () => {
     expect(reports[1]?.lane?.passed).toBe(1);
     expect([kept.ledger().length, other.ledger().length]).toEqual([1, 0]);
     expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
+    r.board.dispose();
+  });
+  it('eCashLane_admitsATicketHolderWhoseCardHasNoECash_sellsOnlyByECash', async () => {
+    // --mode ec sells by e-cash; it still reads every card, so a ticket bound to a card
+    // without e-cash admits its holder (old code: 余额不足 at GPO, the ticket never looked
+    // at), and a walk-in whose card cannot pay by e-cash is sent to the ticket office.
+    const r = await rig(10, true, false, {
+      mode: 'ec', kind: 'realistic',
+      tickets: (pool) => ['stock-credit-cda', 'phone-wallet'].map((name, i) => ({
+        ticketId: `T${i}`, date: DAY, slotId: 'day', persons: 1, reentry: false,
+        cardToken: tokenOf(pool.cards.find((c) => c.name === name)?.card.profile
+          .applications[0]?.pan ?? ''),
+      })),
+    });
+    const debits = (name: string): number =>
+      r.pool.cards.find((c) => c.name === name)?.card.ledger().length ?? -1;
+    for (const name of ['stock-credit-cda', 'phone-wallet']) {
+      const held = await r.tapWalked(name);
+      expect(held.decision?.kind, name).toBe('ticket');
+      expect(held.lane?.passed, name).toBe(1);
+      expect(debits(name), name).toBe(0);
+    }
+    const walkIn = await r.board.rig.run(r.app.tap(await r.card('stock-debit-dda')));
+    r.remove();
+    expect(walkIn.decision).toEqual({ kind: 'refuse', reason: 'card-cannot-buy',
+      placesLeft: null });
+    expect(r.board.screen.snapshot().texts['title']).toBe('无有效门票');
+    expect(debits('stock-debit-dda')).toBe(0);
+    // An e-cash card buys its admission at the lane, debited once.
+    const paid = await r.tapWalked('unionpay-debit-ec');
+    expect(paid.decision?.kind).toBe('pay');
+    expect(paid.tap.result).toBe('approved');
+    expect(debits('unionpay-debit-ec')).toBe(1);
+    expect(ledgerKinds(r.ledger)).toEqual(['entry', 'entry', 'refused', 'sale', 'paid', 'entry']);
     r.board.dispose();
   });
 });

@@ -10,6 +10,7 @@ import { HalStatus } from '../../../../hal/src/ports/hal_status.js';
 import type { DetectedCard } from '../../../../hal/src/ports/reader_port.js';
 import type { GateMessage } from '../../../../hal/src/ports/display_port.js';
 import type { TurnstileDirection } from '../../../../hal/src/ports/turnstile_port.js';
+import type { QpbocMode, QpbocPath } from '../../../../assembly/host/qpboc_session.js';
 import { kernelLoadParams } from '../validator/kernel_params.js';
 import { TapSession, type TapAdmissionHook } from '../validator/tap_session.js';
 import { multipleCardsReport, viewMultipleCards } from '../validator/tap_view.js';
@@ -85,6 +86,8 @@ interface Pending {
 /** One gate lane. `start` first, then `tap` for each detected card, `idle` between. */
 export class GateApp {
   private readonly session: TapSession;
+  /** How the lane sells (the board's --mode): the sale's path must be this one's. */
+  private readonly salesMode: QpbocMode;
   private readonly site: GateSite;
   private readonly lane: GateLane;
   private pending: Pending = { cardToken: null, decision: null };
@@ -99,9 +102,13 @@ export class GateApp {
     private readonly ports: GatePorts,
     private readonly config: GateConfig,
   ) {
-    const hook: TapAdmissionHook = { decide: (pan) => this.decideAtCard(pan) };
+    const hook: TapAdmissionHook = { decide: (pan, _psn, path) => this.decideAtCard(pan, path) };
     const uids = new UidMemory(config.validator.uidMemorySize);
-    this.session = new TapSession(ports, config.validator, uids, hook);
+    // The lane's mode says how it sells; the kernel takes every card in auto mode, so that a
+    // ticket holder's card that cannot pay that way is still read (an e-cash lane declined a
+    // card without e-cash at GPO, 余额不足, before its PAN, and its ticket, could be known).
+    this.salesMode = config.validator.mode;
+    this.session = new TapSession(ports, { ...config.validator, mode: 'auto' }, uids, hook);
     this.site = ports.site ?? new GateSite(ports.ledgerStorage);
     this.lane = new GateLane(ports.turnstile, ports.clock, config.lane, () => this.passed());
   }
@@ -283,7 +290,7 @@ export class GateApp {
   }
 
   /** The hook at the card's decision point: decide, remember, tell the kernel. */
-  private async decideAtCard(pan: string): Promise<'charge' | 'stop'> {
+  private async decideAtCard(pan: string, path: QpbocPath): Promise<'charge' | 'stop'> {
     const cardToken = this.ports.cardToken(pan);
     this.pending.cardToken = cardToken;
     const now = this.now();
@@ -303,7 +310,10 @@ export class GateApp {
       this.pending.decision = { kind: 'exit' };
       return 'stop';
     }
-    const decision = gateDecideEntry(book, day, cardToken, now);
+    const entry = gateDecideEntry(book, day, cardToken, now);
+    const decision = entry.kind === 'pay' && !laneSells(this.salesMode, path)
+      ? { kind: 'refuse' as const, reason: 'card-cannot-buy' as const, placesLeft: null }
+      : entry;
     this.pending.decision = decision;
     if (decision.kind !== 'pay') return 'stop';
     // Durable before the card is charged: a cut after its final record is found at start.
@@ -524,6 +534,14 @@ export class GateApp {
   }
 }
 
+/** Whether a lane selling in `mode` sells to a card the kernel takes on `path`. */
+function laneSells(mode: QpbocMode, path: QpbocPath): boolean {
+  if (mode === 'ec') return path === 'qpboc-ec';
+  if (mode === 'oda') return path === 'qpboc-oda' || path === 'full-flow';
+  if (mode === 'full') return path === 'full-flow';
+  return true;
+}
+
 const REFUSAL_MESSAGE: Readonly<Record<GateRefusal, GateMessage>> = {
   'ticket-expired': 'ticketExpired',
   'ticket-not-yet': 'ticketNotYet',
@@ -533,6 +551,8 @@ const REFUSAL_MESSAGE: Readonly<Record<GateRefusal, GateMessage>> = {
   passback: 'passback',
   closed: 'closed',
   'no-ticket': 'noTicket',
+  // No ticket, and this lane cannot sell to the card: the ticket office can (请到售票处购票).
+  'card-cannot-buy': 'noTicket',
 };
 
 function outOfServiceReport(startedMs: number): TapReport {

@@ -12,11 +12,13 @@ export type GateRefusal =
   | 'slot-full'
   | 'passback'
   | 'closed'
-  | 'no-ticket';
+  | 'no-ticket'
+  /** A walk-in whose card cannot pay the way the lane sells (e-cash only, or ODA only). */
+  | 'card-cannot-buy';
 
 export const GATE_REFUSALS: readonly GateRefusal[] = [
   'ticket-expired', 'ticket-not-yet', 'wrong-slot', 'day-full', 'slot-full', 'passback',
-  'closed', 'no-ticket',
+  'closed', 'no-ticket', 'card-cannot-buy',
 ];
 
 /** What an entry tap leads to. */

@@ -19,6 +19,7 @@ import {
   type QpbocHostDecision,
   type QpbocLinkLostCause,
   type QpbocOutcome,
+  type QpbocPath,
   type QpbocSessionIo,
 } from '../../../../assembly/host/qpboc_session.js';
 import { HalStatus, type HalResult } from '../../../../hal/src/ports/hal_status.js';
@@ -83,7 +84,8 @@ class ReaderIo implements QpbocSessionIo {
  * with nothing staged and nothing journalled; the caller then acts and shows its own screen.
  */
 export interface TapAdmissionHook {
-  decide(pan: string, psn: number): Promise<'charge' | 'stop'>;
+  /** `path`: how the kernel is taking this card (e-cash, ODA for online, the full flow). */
+  decide(pan: string, psn: number, path: QpbocPath): Promise<'charge' | 'stop'>;
 }
 
 /** Processes detected cards; one instance lives as long as the validator. */
@@ -303,7 +305,7 @@ export class TapSession {
         const psn = identity.panSequence === null ? 0 : parseInt(identity.panSequence, 16);
         this.rememberUid(uidHex, identity.pan, psn);
         if (this.ports.params().denyList.contains(identity.pan, psn)) return 'deny-list';
-        if ((await this.admissionVerdict(identity.pan, psn)) === 'stop') {
+        if ((await this.admissionVerdict(identity.pan, psn, identity.path)) === 'stop') {
           stopped = true;
           return 'refused';
         }
@@ -390,8 +392,9 @@ export class TapSession {
   }
 
   /** The application's own rule at the decision point ('charge' without a hook). */
-  private async admissionVerdict(pan: string, psn: number): Promise<'charge' | 'stop'> {
-    return this.admission === null ? 'charge' : this.admission.decide(pan, psn);
+  private async admissionVerdict(pan: string, psn: number, path: QpbocPath)
+    : Promise<'charge' | 'stop'> {
+    return this.admission === null ? 'charge' : this.admission.decide(pan, psn, path);
   }
 
   /** Writes the grey record from the kernel's snapshot; null when it cannot be made durable. */
