@@ -37,7 +37,12 @@ export interface SettlementRow {
    */
   readonly reversalRefusedTaps: number;
   readonly reversalRefusedMinor: number;
-  /** Torn and still-open pending taps (uncertain debits). */
+  /**
+   * Uncertain debits as the validator exported them: pendings still open, and torn taps still
+   * unresolved when exported (`stillUncertain`; a torn tap its re-tap had already settled
+   * was counted). One resolved after its export is still counted: the export says nothing of
+   * a pending whose final was a decline (journal_export.ts writes no declined line).
+   */
   readonly uncertain: number;
 }
 
@@ -55,6 +60,11 @@ const REVERSAL_REFUSED = `${VOIDED} AND EXISTS (SELECT 1 FROM acquirer_messages 
     AND m.response_code <> '00')`;
 const sumIf = (cond: string, value = '1'): string =>
   `SUM(CASE WHEN ${cond} THEN ${value} ELSE 0 END)`;
+// record_json is the line as received, compact (JSON.stringify): the flag appears verbatim.
+const UNCERTAIN = `t.type = 'pending_open'
+  OR (t.type = 'torn' AND t.record_json LIKE '%"stillUncertain":true%')`;
+// Torn and pending lines name no route (no lineId): the terminal's registered one.
+const ROUTE = "COALESCE(t.route_id, r.route_id, '')";
 
 /**
  * The settlement rows, ordered by day, route, terminal; `day` (YYYY-MM-DD) filters one day.
@@ -68,7 +78,7 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
     filter = 'AND t.transaction_date = $1';
   }
   const rows = await db.query(`SELECT t.transaction_date AS date,
-      COALESCE(t.route_id, '') AS route_id, t.terminal_id,
+      ${ROUTE} AS route_id, t.terminal_id,
       COALESCE(t.currency_code, 0) AS currency_code,
       ${sumIf(COUNTED)} AS taps,
       ${sumIf(COUNTED, 't.amount_minor')} AS amount_minor,
@@ -82,16 +92,17 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
         AS outstanding_minor,
       ${sumIf(COUNTED, 'COALESCE(d.open_minor, 0)')} AS debt_open_minor,
       ${sumIf("t.state = 'duplicate'")} AS duplicates,
-      ${sumIf("t.type IN ('torn', 'pending_open')")} AS uncertain,
+      ${sumIf(UNCERTAIN)} AS uncertain,
       ${sumIf(VOIDED)} AS voided_taps,
       ${sumIf(VOIDED, 't.amount_minor')} AS voided_minor,
       ${sumIf(REVERSAL_REFUSED)} AS reversal_refused_taps,
       ${sumIf(REVERSAL_REFUSED, 't.amount_minor')} AS reversal_refused_minor
     FROM taps t
+    LEFT JOIN terminals r ON r.terminal_id = t.terminal_id
     LEFT JOIN (SELECT tap_id, SUM(amount_minor) AS open_minor FROM debts
       WHERE state = 'open' GROUP BY tap_id) d ON d.tap_id = t.id
     WHERE t.transaction_date IS NOT NULL ${filter}
-    GROUP BY t.transaction_date, COALESCE(t.route_id, ''), t.terminal_id,
+    GROUP BY t.transaction_date, ${ROUTE}, t.terminal_id,
       COALESCE(t.currency_code, 0)
     ORDER BY t.transaction_date, 2, t.terminal_id, 4`, params);
   return rows.map((r) => ({

@@ -36,8 +36,11 @@ function prng(seed: number): () => number {
 }
 
 interface Tap {
-  id: number; terminal: string; route: string; date: string; type: string; state: string;
+  /** null: a line without lineId (torn and pending lines): the terminal's registered route. */
+  id: number; terminal: string; route: string | null; date: string; type: string; state: string;
   amount: number; debt: number;
+  /** A torn line's flag: unresolved when the validator exported it. */
+  stillUncertain: boolean;
   /** Its reversal (0400) message: none, pending, approved (00) or refused (25). */
   reversal: 'none' | 'pending' | '00' | '25';
 }
@@ -50,7 +53,9 @@ function makeTaps(seed: number): Tap[] {
     const state = type === 'clearing'
       ? pick(['new', 'sent', 'authorised', 'declined', 'cleared', 'voided', 'duplicate']) : 'new';
     return { id: i + 1, terminal: pick(['SIM00001', 'SIM00002', 'SIM00003']),
-      route: pick(['R1', 'R12']), date: pick(['261130', '261201', '261202']), type, state,
+      route: type === 'clearing' || rand() < 0.3 ? pick(['R1', 'R12']) : null,
+      stillUncertain: rand() < 0.5,
+      date: pick(['261130', '261201', '261202']), type, state,
       amount: 100 + Math.floor(rand() * 400),
       debt: state === 'declined' && rand() < 0.7 ? 1 : 0,
       // Mostly the voided taps', and a few others' (which a refusal must not count).
@@ -59,13 +64,27 @@ function makeTaps(seed: number): Tap[] {
   });
 }
 
+/** The terminals' registered routes (SIM00003 has none). */
+const REGISTERED: Readonly<Record<string, string | null>> = {
+  SIM00001: 'R1', SIM00002: 'R12', SIM00003: null,
+};
+
 async function insert(db: DepotDb, taps: readonly Tap[]): Promise<void> {
   await db.transaction(async (tx) => {
+    for (const [id, route] of Object.entries(REGISTERED)) {
+      await tx.run(`INSERT INTO terminals (terminal_id, cert_sha256, route_id, status,
+        registered_at_ms) VALUES ($1, $2, $3, 'active', 0)`, [id, `sha-${id}`, route]);
+    }
     for (const t of taps) {
+      // A torn line as exported (compact JSON), its flag among the other fields.
+      const json = t.type === 'torn'
+        ? JSON.stringify({ type: 'torn', seq: t.id, uncertain: true,
+          stillUncertain: t.stillUncertain, reason: 'card-gone' })
+        : '{}';
       await tx.run(`INSERT INTO taps (id, terminal_id, seq, type, time_wall_ms, route_id,
         amount_minor, currency_code, transaction_date, record_json, state, received_at_ms)
-        VALUES ($1, $2, $1, $3, 0, $4, $5, 156, $6, '{}', $7, 0)`,
-      [t.id, t.terminal, t.type, t.route, t.amount, t.date, t.state]);
+        VALUES ($1, $2, $1, $3, 0, $4, $5, 156, $6, $8, $7, 0)`,
+      [t.id, t.terminal, t.type, t.route, t.amount, t.date, t.state, json]);
       if (t.reversal !== 'none')
         await tx.run(`INSERT INTO acquirer_messages (tap_id, aggregate_key, mti, amount_minor,
           response_code, state) VALUES ($1, 'rev:0', '0400', $2, $3, $4)`,
@@ -87,7 +106,7 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
   for (const t of taps) {
     const iso = `20${t.date.slice(0, 2)}-${t.date.slice(2, 4)}-${t.date.slice(4)}`;
     if (day !== null && iso !== day) continue;
-    const key = `${iso},${t.route},${t.terminal},156`;
+    const key = `${iso},${t.route ?? REGISTERED[t.terminal] ?? ''},${t.terminal},156`;
     const g = groups.get(key) ?? Array<number>(15).fill(0);
     // A voided tap is no fare any more: neither counted nor authorised, declined or owed.
     const counted = t.type === 'clearing' && t.state !== 'duplicate' && t.state !== 'voided';
@@ -100,7 +119,9 @@ function expected(taps: readonly Tap[], day: string | null): Map<string, number[
       add(8, t.debt * t.amount);
     }
     if (t.state === 'duplicate') add(9, 1);
-    if (t.type !== 'clearing') add(10, 1);
+    // Uncertain: open pendings, and torn taps still unresolved at their export (a torn tap
+    // its re-tap had settled was counted, and put under an empty route).
+    if (t.type === 'pending_open' || (t.type === 'torn' && t.stillUncertain)) add(10, 1);
     if (t.type === 'clearing' && t.state === 'voided') { add(11, 1); add(12, t.amount); }
     // Voided, and the acquirer refused to give the fare back: a refund to make by hand.
     if (t.type === 'clearing' && t.state === 'voided' && t.reversal === '25') {
