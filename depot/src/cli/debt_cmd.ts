@@ -52,8 +52,13 @@ export async function runDebtCommand(argv: readonly string[], io: CliIo): Promis
       return EXIT_OK;
     }
     const closed = await debtRepay(db, token ?? '', psn, Date.now());
+    if (closed === 0) {
+      // Not 'repaid' (with debts 0, exit 1: read as done by a script that parsed stdout).
+      io.err('shuaka depot debt: no open debt for that card: nothing repaid');
+      return EXIT_FAILED;
+    }
     io.out(JSON.stringify({ event: 'repaid', debts: closed }));
-    return closed > 0 ? EXIT_OK : EXIT_FAILED;
+    return EXIT_OK;
   } catch (error) {
     if (!(error instanceof DepotStoreError)) throw error;
     io.err(`shuaka depot debt: ${error.message}`);

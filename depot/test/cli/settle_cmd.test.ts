@@ -109,8 +109,13 @@ describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
       expect(shuaka('depot', 'settle', '--db', dbPath, '--dir', dir, '--acquirer', acquirer)
         .code).toBe(0);
       reportAfterVoid(dbPath, taps);
-      expect(shuaka('depot', 'debt', 'repay', '--db', dbPath, '--pan-token', 'a'.repeat(64))
-        .code).toBe(1);
+      // A card with nothing open: exit 1 and a word why, no 'repaid' line (it printed
+      // {"event":"repaid","debts":0} beside its exit 1).
+      const nothing = shuaka('depot', 'debt', 'repay', '--db', dbPath, '--pan-token',
+        'a'.repeat(64));
+      expect(nothing.code).toBe(1);
+      expect(nothing.out).toBe('');
+      expect(nothing.err).toMatch(/^shuaka depot debt: no open debt for that card/);
       expect(shuaka('depot', 'settle', '--db', dbPath, '--dir', dir).code).toBe(2);
       expect(shuaka('depot', 'settle', '--db', join(dir, 'missing.sqlite'), '--dir', dir,
         '--acquirer', acquirer).code).toBe(10);
