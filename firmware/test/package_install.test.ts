@@ -219,17 +219,24 @@ describe('bring-up from the installed package', () => {
       const ready = await emu.line(/^pn532 (\S+) \(libnfc: (pn532_uart:\S+)\)$/);
       runner = childOf(spawn(shuaka, [
         'run', '--port', ready[2] ?? '', '--params', 'params', '--params-pub', 'params.pub.pem',
-        '--journal', 'journal', '--deny-key', 'deny.key', '--max-taps', '1',
+        '--journal', 'journal', '--deny-key', 'deny.key', '--max-taps', '2',
         '--sysfs-root', 'no-sys',
       ], { cwd: work }));
       await runner.line(/"event":"start"/);
-      emu.write('on unionpay-debit-ec');
-      const tapLine = (await runner.line(/"event":"tap"/)).input;
-      const tap = JSON.parse(tapLine) as Record<string, unknown>;
-      expect(tap['result']).toBe('approved');
-      expect(tap['amountMinor']).toBe(200);
-      // The validator waits for the card to leave before it counts the tap done.
-      emu.write('off');
+      // An RSA card, then an SM2 (国密) one: --print-capk gave the set both CA keys.
+      const pans: string[] = [];
+      for (const card of ['unionpay-debit-ec', 'sm-ec']) {
+        emu.write(`on ${card}`);
+        // line() finds the first match seen or to come: a tap of a card not seen before.
+        const others = pans.map((p) => `(?!${p.replaceAll('*', '\\*')}")`).join('');
+        const tapLine = (await runner.line(new RegExp(`"event":"tap".*"pan":"${others}`))).input;
+        const tap = JSON.parse(tapLine) as Record<string, unknown>;
+        pans.push(String(tap['pan']));
+        expect(tap['result'], card).toBe('approved');
+        expect(tap['amountMinor'], card).toBe(200);
+        // The validator waits for the card to leave before it counts the tap done.
+        emu.write('off');
+      }
       expect(await runner.exit()).toBe(0);
       emu.write('quit');
       expect(await emu.exit()).toBe(0);

@@ -14,6 +14,10 @@ import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
 
 import { POPULATION_NAMES, population, type PopulationName } from '../cards/card_population.js';
 import type { QpbocCard } from '../cards/qpboc_card.js';
+import {
+  SM_CARD_NAMES, smPopulation, smTestPki, type SmCardName, type SmTestPki,
+} from '../cards/sm_population.js';
+import { TEST_PKI_SEED } from '../pki/test_pki_spec.js';
 import { testPki } from '../pki/test_pki.js';
 import { PN532_SIM_DEFAULT_OPTIONS } from '../pn532_sim/pn532_sim.js';
 import { socatAvailable } from '../pn532_sim/pty/socat_pty_pair.js';
@@ -74,7 +78,7 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
     return EXIT_OK;
   }
   if (argv.length === 1 && argv[0] === '--print-capk') {
-    io.out(emuCapkText(testPki().caKeys));
+    io.out(emuCapkText(testPki().caKeys, emuSmPki().capkTlvHex));
     return EXIT_OK;
   }
   const options = emuParse(argv);
@@ -152,7 +156,7 @@ async function emuServe(
     }
     // The cards (their test PKI takes a moment) before 'ready': a stop signal that came
     // between the line and the handlers killed the process and left socat running.
-    const cards = population(options.seed, { pki: testPki() });
+    const cards = emuCards(options.seed);
     io.out(`pn532 ${reader.hostPath} (libnfc: pn532_uart:${reader.hostPath})`);
     if (display !== null) io.out(`display ${display.hostPath}`);
     const ready = (): void => io.out('ready: on NAME | off | cards | quit');
@@ -167,7 +171,7 @@ async function emuServe(
 /** Reads commands until quit, end of input or a signal. */
 async function emuCommands(
   reader: Pn532SimOnPty,
-  cards: ReturnType<typeof population>,
+  cards: EmuCards,
   io: EmuIo,
   input: Readable,
   ready: () => void,
@@ -175,7 +179,7 @@ async function emuCommands(
   const lines = createInterface({ input, terminal: false });
   const placed: QpbocCard[] = [];
   // One card per name for the whole session: a card's ATC and balance go on between taps.
-  const wallet = new Map<PopulationName, QpbocCard>();
+  const wallet = new Map<EmuCardName, QpbocCard>();
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       for (const signal of STOP_SIGNALS) process.off(signal, stop);
@@ -190,7 +194,7 @@ async function emuCommands(
     lines.on('line', (line) => {
       const [command, name, extra] = line.trim().split(/\s+/);
       if (command === 'quit') stop();
-      else if (command === 'cards' && name === undefined) io.out(POPULATION_NAMES.join(' '));
+      else if (command === 'cards' && name === undefined) io.out(EMU_CARD_NAMES.join(' '));
       else if (command === 'off' && name === undefined) {
         for (const card of placed.splice(0)) reader.sim.removeCard(card);
         io.out('off');
@@ -210,6 +214,35 @@ async function emuCommands(
   await stopped;
 }
 
-function isCardName(name: string | undefined): name is PopulationName {
-  return POPULATION_NAMES.some((n) => n === name);
+/** The population's cards and the SM ones (their SM CA key is in `--print-capk`). */
+const EMU_CARD_NAMES: readonly EmuCardName[] = [...POPULATION_NAMES, ...SM_CARD_NAMES];
+type EmuCardName = PopulationName | SmCardName;
+
+/** The cards of `seed`, by name. */
+interface EmuCards {
+  card(name: EmuCardName): QpbocCard;
+}
+
+function emuCards(seed: number): EmuCards {
+  const cards = population(seed, { pki: testPki() });
+  const sm = smPopulation(cards, emuSmPki());
+  return {
+    card: (name) => (isSmName(name) ? sm.card(name) : cards.card(name)),
+  };
+}
+
+/**
+ * The SM test PKI of every emulator run, whatever --seed: `--print-capk` has no seed, and its
+ * key must be the one the cards of any seed chain to (as the RSA test PKI is).
+ */
+function emuSmPki(): SmTestPki {
+  return smTestPki(TEST_PKI_SEED);
+}
+
+function isSmName(name: EmuCardName): name is SmCardName {
+  return (SM_CARD_NAMES as readonly string[]).includes(name);
+}
+
+function isCardName(name: string | undefined): name is EmuCardName {
+  return EMU_CARD_NAMES.some((n) => n === name);
 }
