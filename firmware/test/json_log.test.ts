@@ -20,12 +20,15 @@ describe('json log lines', () => {
       { event: 'reader-lost', detail: 'EIO' },
       { event: 'display-lost', detail: 'gone' },
       { event: 'out-of-service', reason: 'journal full' },
+      // The PSAM lost in a tap: a fleet alerting on warnings saw nothing until psam-down.
+      { event: 'psam-error', error: 'CARD_GONE' },
     ]);
     for (const line of parsed) {
       expect(Object.keys(line).slice(0, 3)).toEqual(['ts', 'level', 'event']);
       expect(line['ts']).toBe('2026-12-03T08:00:00.000Z');
     }
-    expect(parsed.map((l) => l['level'])).toEqual(['info', 'error', 'warning', 'error']);
+    expect(parsed.map((l) => l['level']))
+      .toEqual(['info', 'error', 'warning', 'error', 'warning']);
     expect(logLevelOf('an-event-never-seen')).toBe('info');
   });
 });

@@ -43,7 +43,8 @@ export const REPORT_USAGE = `usage: shuaka depot report --db DB [--format text|c
   the block (blocked, not-confirmed, not-sent), the set whose deny list named the card;
   then the purchases left grey (tunion-grey): card, ATC, amount, balance before, PSAM
   terminal and serial, to settle each from the card's log or the clearing centre.
-  --section: csv holds one table (settlement unless tunion, tunion-blocked or tunion-grey);
+  --format: csv by default. --section: csv holds one table (settlement unless tunion,
+  tunion-blocked or tunion-grey; not all);
   text and html default to all (tunion: the T-Union section, its blocked cards and greys).
   --tac-keys: JSON {issuer id (16 hex): TAC master key (32 hex)}; T-Union lines not yet
   valid (new, failed or unchecked under an earlier file) are verified (and their verdict

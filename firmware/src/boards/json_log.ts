@@ -51,6 +51,8 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'card-left-on-reader': 'warning',
   // T-Union cards are refused until the PSAM answers again (bank cards are served).
   'psam-down': 'warning',
+  // The PSAM lost or failing in a tap (its MAC2 unchecked): an alert, as psam-down is.
+  'psam-error': 'warning',
   // A tap left open that the validator stopped watching for: the back office settles it.
   'open-taps-expired': 'warning',
 };
