@@ -317,6 +317,6 @@ describe('shuaka depot (process)', () => {
       { encoding: 'utf8', cwd: ROOT });
     expect(sim.status).toBe(2);
     expect(sim.stderr.split('\n')[0]).toBe(
-      "shuaka acquirer-sim: --mix must be one of default, realistic, got 'nope'");
+      "shuaka acquirer-sim: --mix must be one of default, realistic, sm, got 'nope'");
   });
 });
