@@ -4,13 +4,14 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernel, type Kernel } from '../host/kernel_loader.js';
-import type { CardOutcome, Jtt978Outcome } from '../host/jtt978_session.js';
+import type { CardOutcome, Jtt978Decision, Jtt978Outcome } from '../host/jtt978_session.js';
 import { tunionCard } from '../../host-sim/src/cards/tunion_population.js';
 import type { TunionCard } from '../../host-sim/src/cards/tunion_card.js';
 import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
 import {
   compound,
   configureRig,
+  record001e,
   hex,
   RigPsam,
   tap,
@@ -148,7 +149,7 @@ describe('JT/T 978 torn at every step', () => {
   });
 
   it('recovery torn again at each of its commands still ends paid once', async () => {
-    for (let exchange = 1; exchange <= 5; exchange += 1) {
+    for (let exchange = 1; exchange <= 6; exchange += 1) {
       const card = tunionCard(5, 'tunion-interop-shanghai');
       const psam = new RigPsam(TEST_ISSUER_ID);
       const { result } = await tap(kernel, card, psam, {}, [
@@ -165,14 +166,51 @@ describe('JT/T 978 torn at every step', () => {
         torn.recordBytes,
       );
       const second = jtt(again.result);
-      // The recovery's commands are SELECT, 0015, GET BALANCE, GET TRANSACTION PROOF.
+      // The recovery's commands are SELECT, 0015, GET BALANCE, READ RECORD 001E, GET
+      // TRANSACTION PROOF.
       expect(second.kind, `recovery exchange ${exchange}`).toBe(
-        exchange <= 4 ? 'torn' : 'approved',
+        exchange <= 5 ? 'torn' : 'approved',
       );
       const outcomes = await settle(card, psam, second.kind === 'torn' ? second : second, AMOUNT);
       expectPaidOnce(card, outcomes, AMOUNT);
     }
   });
+
+  it('a grey not debited here is not completed by the same debit made at another terminal',
+    async () => {
+      // Torn before DEBIT reached the card: not debited, the grey open. The rider then pays
+      // the same fare at another validator (its 001E names that terminal). The balance and a
+      // proof for ATC + 1 are what this grey's debit would have left: old code completed the
+      // grey with the other terminal's proof, and the fare was claimed twice at the depot.
+      const card = tunionCard(7, 'tunion-interop-shanghai');
+      const psam = new RigPsam(TEST_ISSUER_ID);
+      const { result } = await tap(kernel, card, psam, {}, [
+        { device: 'card', exchange: 11, cut: 'before' },
+      ]);
+      const torn = jtt(result);
+      expect(torn.kind).toBe('torn');
+      expect(card.debits()).toHaveLength(0);
+      const elsewhere = Uint8Array.of(0x00, 0x00, 0x00, 0x00, 0x09, 0x99);
+      const other = { decide: (): Jtt978Decision => ({
+        kind: 'purchase', amountMinor: AMOUNT, type: 'compound',
+        updates: [{ sfi: 0x1e, recordNumber: 0, data: record001e(AMOUNT, elsewhere) }],
+      }) };
+      expect(jtt((await tap(kernel, card, psam, other)).result).kind).toBe('approved');
+      expect(card.balanceMinor()).toBe(BALANCE - AMOUNT);
+      const { result: again } = await tap(kernel, card, psam, {}, [], torn.recordBytes);
+      const recovery = jtt(again);
+      expect([recovery.kind, recovery.reason, recovery.detail])
+        .toEqual(['recovery-not-pending', 'not-debited', 0x1e]);
+      expect(card.debits()).toHaveLength(1);
+      // The same grey, and the debit its own: completed by the proof, nothing charged again.
+      const mine = tunionCard(8, 'tunion-interop-shanghai');
+      const cut = jtt((await tap(kernel, mine, psam, {}, [
+        { device: 'card', exchange: 11, cut: 'after' },
+      ])).result);
+      const done = jtt((await tap(kernel, mine, psam, {}, [], cut.recordBytes)).result);
+      expect([done.kind, done.record?.recovered]).toEqual(['approved', true]);
+      expect(mine.debits()).toHaveLength(1);
+    });
 
   it('a zero-amount boarding torn after DEBIT is settled by the proof alone', async () => {
     const card = tunionCard(6, 'tunion-interop-shenzhen');

@@ -24,6 +24,8 @@ export const J_SAM_BLOCK_INIT: u32 = 15;
 export const J_SAM_BLOCK_MAC: u32 = 16;
 export const J_BLOCK: u32 = 17;
 export const J_DONE: u32 = 18;
+/** Recovery: the card's newest 001E detail record (whose debit the balance shows). */
+export const J_DETAIL: u32 = 19;
 
 /** True when the command of `phase` goes to the PSAM (domain.md 7.2), not the card. */
 export function jtt978PhaseIsPsam(phase: u32): bool {

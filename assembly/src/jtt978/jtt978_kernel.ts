@@ -67,7 +67,7 @@ import {
   jblockOnSamInit,
   jblockOnSamMac,
 } from './jtt978_block';
-import { jrecoverOnBalance, jrecoverOnProof } from './jtt978_recovery';
+import { jrecoverOnBalance, jrecoverOnDetail, jrecoverOnProof } from './jtt978_recovery';
 
 const SW_9000: u32 = 0x9000;
 
@@ -251,6 +251,8 @@ function jdispatch(phase: u32, data: usize, length: u32, sw: u32): i32 {
       return jonDebit(data, length, sw);
     case C.J_CREDIT_SAM:
       return jonCreditSam(sw);
+    case C.J_DETAIL:
+      return jrecoverOnDetail(data, length, sw);
     case C.J_PROOF:
       return jrecoverOnProof(data, length, sw);
     case C.J_CHALLENGE:

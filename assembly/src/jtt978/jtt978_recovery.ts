@@ -6,9 +6,14 @@
 // debit happened: GET TRANSACTION PROOF `80 5A 00 <type> 02` ‖ (ATC + 1) returns MAC2 ‖ TAC
 // and the record is completed without charging again. A zero amount cannot be told by the
 // balance, so the proof alone decides. Any other balance is not this transaction.
+//
+// The balance after, and a proof for ATC + 1, are also what a debit of the same amount by
+// another terminal leaves (the rider, not debited here, paid elsewhere meanwhile): the card's
+// newest 001E detail record says whose debit it was. Another terminal's, or another amount:
+// not debited here. A card that cannot show it leaves the proof to decide, as before.
 
 import { STATUS_APPROVED_OFFLINE, ERR_CARD_DATA_INVALID } from '../status/status';
-import { readU16Be, writeU16Be } from '../util/bytes';
+import { bytesEqual, readU16Be, writeU16Be } from '../util/bytes';
 import * as C from './jtt978_context';
 import { jctx } from './jtt978_context';
 import * as R from './jtt978_reason';
@@ -28,9 +33,28 @@ export function jrecoverOnBalance(): i32 {
   if (amount > before || balance != before - amount) {
     return jnotPending(R.JREASON_BALANCE_MISMATCH, <i32>balance);
   }
+  // READ RECORD 001E record 1: the cyclic file's newest (domain.md 7.3).
+  return jsend(0xb2, 0x01, (<u32>C.SFI_001E << 3) | 4, 0, 0, 256, C.J_DETAIL);
+}
+
+/** 001E: type (1), terminal (8: two zero bytes, then the PSAM's 6), ..., amount at 17 (4). */
+const DETAIL_BYTES: u32 = 48;
+const DETAIL_TERMINAL: u32 = 3;
+const DETAIL_AMOUNT: u32 = 17;
+/** The detail of a NOT_DEBITED outcome whose debit was another terminal's (the file's SFI). */
+const DEBIT_ELSEWHERE: i32 = 0x1e;
+
+/** The newest 001E record: this terminal's debit of this amount, or GET TRANSACTION PROOF. */
+export function jrecoverOnDetail(data: usize, length: u32, sw: u32): i32 {
+  const grey = jctx.out;
+  if (sw == SW_9000 && length == DETAIL_BYTES && !(
+    bytesEqual(data + DETAIL_TERMINAL, grey + C.R_TERMINAL, 6)
+    && bytesEqual(data + DETAIL_AMOUNT, grey + C.R_AMOUNT, 4))) {
+    return jnotPending(R.JREASON_NOT_DEBITED, DEBIT_ELSEWHERE);
+  }
   // The transaction serial of the debit is the ATC INITIALIZE gave, plus one (S:MZT).
-  writeU16Be(proofInput, (readU16Be(jctx.out + C.R_ATC) + 1) & 0xffff);
-  const type = <u32>load<u8>(jctx.out + C.R_TYPE);
+  writeU16Be(proofInput, (readU16Be(grey + C.R_ATC) + 1) & 0xffff);
+  const type = <u32>load<u8>(grey + C.R_TYPE);
   return jsend(0x5a, 0x00, type, proofInput, 2, 8, C.J_PROOF);
 }
 

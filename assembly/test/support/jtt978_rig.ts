@@ -109,10 +109,15 @@ export function record001a(stateByte: number, amountMinor: number): Uint8Array {
   return r;
 }
 
-/** A 001E detail record (48 bytes): type 04 (EP out), industry 02 (bus), amount. */
-export function record001e(amountMinor: number): Uint8Array {
+/**
+ * A 001E detail record (48 bytes): type 04 (EP out), the terminal as the firmware writes it
+ * (its PSAM's 6-byte number after two zero bytes), industry 02 (bus), amount.
+ */
+export function record001e(amountMinor: number,
+  terminal: Uint8Array = PSAM_PROFILE.terminalNumber): Uint8Array {
   const r = new Uint8Array(48);
   r[0] = 0x04;
+  r.set(terminal, 3);
   r[9] = 0x02;
   new DataView(r.buffer).setUint32(17, amountMinor);
   return r;
