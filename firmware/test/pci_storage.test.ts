@@ -164,6 +164,11 @@ describe('PCI DSS 3: nothing sensitive at rest', () => {
       const secrets = secretsOf(pool);
       const text = `${readFileSync(log, 'utf8')}\n${String(child.stdout)}\n${String(child.stderr)}`;
       expect(text).toMatch(/"event":"tap"/);
+      // T-Union card numbers are masked in the log as the board's log masks them (the
+      // simulator's --log wrote the 20 digits of every approved T-Union tap in clear).
+      const logText = readFileSync(log, 'utf8');
+      expect(logText).toMatch(/"pan":"\*{20}"/);
+      expect(logText).not.toMatch(/"[0-9]{20}"/);
       expect(leaks(text, secrets), `seed ${SEED}`).toEqual([]);
       // The journal directory as a validator leaves it (data.key aside: it is the key).
       const names = readdirSync(journalDir).filter((n) => n !== 'data.key');

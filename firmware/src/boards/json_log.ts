@@ -83,11 +83,17 @@ export class JsonLineLog implements LogPort {
       ts: new Date(this.clock.wallMs()).toISOString(),
       level: logLevelOf(String(event['event'] ?? '')),
     };
-    for (const [key, value] of Object.entries(event)) {
-      line[key] = typeof value === 'string' ? logScrubPans(value) : value;
-    }
-    this.write(JSON.stringify(line));
+    this.write(JSON.stringify({ ...line, ...logEventScrubbed(event) }));
   }
+}
+
+/** `event` with every string field through logScrubPans (the board's and the simulator's). */
+export function logEventScrubbed(event: LogEvent): LogEvent {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(event)) {
+    out[key] = typeof value === 'string' ? logScrubPans(value) : value;
+  }
+  return out;
 }
 
 /**

@@ -28,6 +28,7 @@ import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
 import { tunionSummaryLines } from './sim_summary_tunion.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
+import { logEventScrubbed } from '../../../firmware/src/boards/json_log.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
   BUS_RUN_DEFAULT,
@@ -289,7 +290,9 @@ function logSinkOf(stream: LogStream): (event: LogEvent) => void {
   return (event) => {
     if (stream.failed !== null) return;
     try {
-      writeAllSync(stream.fd, Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'));
+      // Scrubbed as the board's log is (a T-Union card's 20 digits were written in clear).
+      const text = JSON.stringify(logEventScrubbed(event));
+      writeAllSync(stream.fd, Buffer.from(`${text}\n`, 'utf8'));
       stream.lines += 1;
     } catch (err) {
       stream.failed = err instanceof Error ? err.message : String(err);
