@@ -2,6 +2,7 @@
 
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { panScrub } from '../app/journal/journal_records.js';
+import { logEventScrubbed } from '../app/validator/log_scrub.js';
 import type { LogEvent, LogPort } from '../app/validator/validator_ports.js';
 
 /**
@@ -85,15 +86,6 @@ export class JsonLineLog implements LogPort {
     };
     this.write(JSON.stringify({ ...line, ...logEventScrubbed(event) }));
   }
-}
-
-/** `event` with every string field through logScrubPans (the board's and the simulator's). */
-export function logEventScrubbed(event: LogEvent): LogEvent {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const [key, value] of Object.entries(event)) {
-    out[key] = typeof value === 'string' ? logScrubPans(value) : value;
-  }
-  return out;
 }
 
 /**

@@ -28,7 +28,7 @@ import { replayArgsOf, replayHintOf, type FlagValue } from './sim_replay.js';
 import { busSummaryLines } from './sim_summary.js';
 import { tunionSummaryLines } from './sim_summary_tunion.js';
 import { moneyLoopLines, runMoneyLoop, type MoneyLoop } from './sim_money_loop.js';
-import { logEventScrubbed } from '../../../firmware/src/boards/json_log.js';
+import { logEventScrubbed } from '../../../firmware/src/app/validator/log_scrub.js';
 import { parsePopulationKind } from '../cards/card_mix.js';
 import {
   BUS_RUN_DEFAULT,
