@@ -285,7 +285,45 @@ describe('T-Union with a PSAM pulled and put back', () => {
         l.board.dispose();
       }
     });
+
+  it('a PSAM answering garbage in service is a PSAM fault, not the card\'s, and is reopened',
+    async () => {
+      // Found over real PC/SC: a PSAM answering INIT SAM FOR PURCHASE with bytes that are no
+      // answer showed every T-Union rider 卡片拒绝交易 (06-28), logged nothing above info and
+      // stayed in service. Now: 请使用其他卡 07-76, psam-error (warning), the PSAM powered off
+      // and reopened at a later T-Union tap.
+      const psam = new GarbagePsam(testPsamProfile());
+      const l = await line({ emulator: psam });
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        psam.garbage = true;
+        const refused = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
+        expect([refused.report?.result, refused.screen]).toEqual(
+          ['notAccepted', '交易失败 / 请使用其他卡 / 代码 07-76']);
+        expect(card.debits()).toEqual([]);
+        const error = l.board.logs.find((e) => e['event'] === 'psam-error');
+        expect(error?.['detail']).toBe('ERR_PSAM_RESPONSE_INVALID');
+        expect(l.board.psam?.port.slotState().kind).not.toBe('powered');
+        psam.garbage = false;
+        const back = await tapAt(l, 3, rider('tunion-interop-shenzhen', card), [], 6_000);
+        expect(back.report?.result).toBe('approved');
+        expect(l.board.logs.some((e) => e['event'] === 'psam-back')).toBe(true);
+        expect(card.debits().map((d) => d.amountMinor)).toEqual([0]);
+      } finally {
+        l.board.dispose();
+      }
+    });
 });
+
+/** A PSAM emulator that, while `garbage`, answers INIT SAM FOR PURCHASE with two stray bytes. */
+class GarbagePsam extends PsamEmulator {
+  garbage = false;
+
+  override transmit(apdu: Uint8Array): Uint8Array {
+    const initSam = apdu[0] === 0x80 && apdu[1] === 0x70;
+    return this.garbage && initSam ? Uint8Array.of(0x12, 0x34, 0x90, 0x00) : super.transmit(apdu);
+  }
+}
 
 describe('T-Union with the PSAM out of its slot at the start', () => {
   it('serves bank cards, refuses T-Union cards until the PSAM opens at one, then charges them',

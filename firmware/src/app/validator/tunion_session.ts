@@ -171,6 +171,7 @@ export class TunionTaps {
     const psamRefusal = tap.psamRefused();
     if (psamRefusal !== null) return this.refusePsam(psamRefusal, startedMs);
     if (tap.denyListed()) return this.refuseDenyListed(tap, outcome, result, startedMs);
+    if (outcome.reason === 'psam-refused') return this.psamFailedInTap(outcome, startedMs);
     const seqs = [result.greySeq, result.finalSeq].filter((s): s is number => s !== null);
     const card = outcome.record?.applicationSerial ?? null;
     const decision = result.tap;
@@ -211,6 +212,24 @@ export class TunionTaps {
         .filter((s): s is number => s !== null),
       recovered: false,
     });
+  }
+
+  /**
+   * The PSAM refused INITIALIZE SAM FOR PURCHASE, answered it with bytes that are no answer,
+   * or was lost (before DEBIT: nothing was taken). The card is good: 请使用其他卡 (code 76), as
+   * while the PSAM is gone, not 卡片拒绝交易. A PSAM that failed (no status word: garbage, or
+   * the link; `detail` < 0) is logged (psam-error, a warning) and powered off, so that the
+   * next T-Union card finds it reopened (psam-back) or down (psam-down), rate-limited: it
+   * answered every rider with garbage, each card then refusing a MAC1 from it.
+   */
+  private async psamFailedInTap(outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
+    const psam = this.keeper.current();
+    if (outcome.detail < 0 && psam !== null) {
+      this.ports.log.log({ event: 'psam-error', error: 'refused',
+        detail: kernelStatusName(outcome.detail) });
+      await psam.port.powerOff();
+    }
+    return this.refusePsam('psam-unavailable', startedMs);
   }
 
   /**
