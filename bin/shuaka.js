@@ -3,7 +3,8 @@
 // ships dist/ and build/ (kernel.wasm), and a source checkout builds with `npm run build`.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,12 +22,32 @@ const kernelPath = join(root, 'build', 'kernel.wasm');
 const EXIT_PIPE = 141;
 const EXIT_FAILED = 1;
 const failures = new Map();
+/**
+ * `shuaka run` is a validator: its log's reader going away (a log collector restarted, `run |
+ * head`) must not end it in the middle of a tap (a rider debited, no answer on the screen, the
+ * final record not written). Its log is then said lost once on stderr and dropped; the
+ * validator goes on, and its exit code is what it would have been.
+ */
+const keepServing = process.argv[2] === 'run';
+/** Streams on a terminal that hung up (EIO): their output has nowhere to go; no failure. */
+const hungUp = new Set();
 function outputFailed(stream, error) {
-  if (error?.code === 'EPIPE') process.exit(EXIT_PIPE);
+  if (error?.code === 'EPIPE' && !keepServing) process.exit(EXIT_PIPE);
   if (failures.has(stream)) return;
   failures.set(stream, error);
+  if (error?.code === 'EIO' && stream.isTTY) {
+    hungUp.add(stream);
+    return;
+  }
   const name = stream === process.stdout ? 'stdout' : 'stderr';
-  if (!failures.has(process.stderr)) {
+  if (keepServing && !failures.has(process.stderr)) {
+    try {
+      process.stderr.write(`shuaka run: cannot write the log to ${name} `
+        + `(${error?.message ?? error}); the validator goes on without it\n`);
+    } catch {
+      // stderr failed too: the journal is the record; nothing else is left to tell.
+    }
+  } else if (!failures.has(process.stderr)) {
     try {
       process.stderr.write(`shuaka: cannot write to ${name}: ${error?.message ?? error}\n`);
     } catch {
@@ -45,8 +66,33 @@ function writeLine(stream, text) {
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => outputFailed(stream, error));
 }
+/**
+ * A terminal that hung up (an ssh session closed: SIGHUP, then every write fails EIO) made
+ * node abort at its exit (SIGABRT, a native stack trace: it restores the terminal's settings
+ * with tcsetattr and asserts it succeeded). The standard streams on such a terminal are
+ * closed first: node skips what is closed. Only a hung-up one: any other terminal gets its
+ * settings back as usual.
+ */
+const TERMINAL_FDS = [0, 1, 2].filter((fd) => isatty(fd));
+function closeHungUpTerminals() {
+  for (const fd of TERMINAL_FDS) {
+    try {
+      writeSync(fd, Buffer.alloc(0));
+    } catch (error) {
+      if (error?.code !== 'EIO') continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // Already closed: nothing to restore.
+      }
+    }
+  }
+}
+
 process.on('exit', (code) => {
-  if (code === 0 && failures.size > 0) process.exitCode = EXIT_FAILED;
+  const failed = [...failures.keys()].some((stream) => !hungUp.has(stream));
+  if (code === 0 && failed && !keepServing) process.exitCode = EXIT_FAILED;
+  closeHungUpTerminals();
 });
 const io = {
   out: (text) => writeLine(process.stdout, text),

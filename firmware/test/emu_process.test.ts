@@ -1,7 +1,7 @@
 // `shuaka emu` as a process, driven through stdin, with libnfc's nfc-list as the independent
 // host on its pty: a card put on is found, taken off it is gone; the display pty exists.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,26 @@ describe('shuaka emu', () => {
     expect(stderr).toBe("emu: unknown card 'nope' ('cards' lists them)\n");
     emu.write('quit');
     expect(await emu.exit()).toBe(0);
+  }, 90_000);
+
+  it('onATerminalThatHangsUp_stopsWithExit0_notAnAbort', () => {
+    // An ssh session closed under a running `shuaka emu` (or `shuaka run`): SIGHUP, and the
+    // terminal gone. The stop ran, then node aborted at its exit (SIGABRT: it asserts that
+    // restoring the terminal's settings succeeded). python3's pty stands for the session.
+    if (!externalToolsReady(['socat', 'python3'], 'shuaka emu on a pty that hangs up')) return;
+    const script = [
+      'import os, pty, sys, time',
+      'pid, m = pty.fork()',
+      'if pid == 0: os.execv(sys.argv[1], sys.argv[1:])',
+      'out, end = b"", time.time() + 30',
+      'while b"ready" not in out and time.time() < end: out += os.read(m, 4096)',
+      'os.close(m)',
+      'print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', script, process.execPath, BIN, 'emu', '--dir',
+      join(dir, 'emu')], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stdout.trim(), run.stderr).toBe('0');
+    expect(existsSync(join(dir, 'emu', 'host'))).toBe(false);
   }, 90_000);
 
   it('emu_badFlag_exits2WithUsage', async () => {

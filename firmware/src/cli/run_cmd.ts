@@ -114,6 +114,8 @@ Exit codes:
   5  display: the display's serial port cannot be opened
   6  turnstile (--board gate): its device cannot be opened, or the controller does not answer
      the lock at start
+  The log (stdout) lost while running (its reader gone, the terminal hung up) is no exit: it
+  is said once on stderr and dropped, and the validator goes on (the journal is the record).
 ${RUN_GATE_USAGE}`;
 
 const FLAGS = [
