@@ -157,6 +157,12 @@ describe('params rollback (subprocess)', () => {
       '--params-pub', pubPath, '--journal', state, '--deny-key', writeTestDenyKey(dir));
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/refused: floor-corrupt/);
+    // The page it names is in the installed package (docs/; params/README.md is not) and
+    // tells what to do (it pointed to a README that no installed validator has).
+    const page = /\(([a-z/]+\.md): the version floor\)/.exec(run.err)?.[1] ?? '';
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files.some((f) => page.startsWith(f)), page).toBe(true);
+    expect(readFileSync(join(ROOT, page), 'utf8')).toMatch(/## The version floor[^]*remove it/);
   });
 
   it('sign_refusesAVersionNotAboveThePreviousOne', async () => {

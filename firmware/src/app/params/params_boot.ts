@@ -78,7 +78,7 @@ export async function paramsBootLoad(
       ok: false,
       kind: 'floor-corrupt',
       message: `version floor ${join(stateDir, PARAMS_FLOOR_FILE)} is unreadable `
-        + `(${read.detail}); restore it or remove it knowingly (see params/README.md)`,
+        + `(${read.detail}); restore it or remove it knowingly (docs/params.md: the version floor)`,
     };
   }
   const floor = read.kind === 'ok' ? read.floor : null;
