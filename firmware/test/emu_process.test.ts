@@ -96,6 +96,22 @@ describe('shuaka emu', () => {
     expect(await emu.exit()).toBe(0);
   }, 90_000);
 
+  it('emu_itsSocatKilled_saysThePtyIsGone_andExits1', async () => {
+    // socat killed under a running emu (an OOM kill, an operator's pkill): the emulator ran
+    // on, silent, still taking 'on' and 'cards', while the validator retried a dead pty.
+    if (!externalToolsReady(['socat', 'pkill'], 'shuaka emu losing socat')) return;
+    const emuDir = join(dir, 'emu-socat');
+    const child = spawn(process.execPath, [BIN, 'emu', '--dir', emuDir]);
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { err += text; });
+    emu = childOf(child);
+    await emu.line(/^ready: /);
+    expect(spawnSync('pkill', ['-f', `socat .*${emuDir}/host`]).status).toBe(0);
+    expect(await emu.exit()).toBe(1);
+    expect(err).toMatch(/socat of pn532 \S+ exited; the pty is gone: stopping/);
+    expect(existsSync(join(emuDir, 'host')), 'links removed').toBe(false);
+  }, 90_000);
+
   it('onATerminalThatHangsUp_stopsWithExit0_notAnAbort', () => {
     // An ssh session closed under a running `shuaka emu` (or `shuaka run`): SIGHUP, and the
     // terminal gone. The stop ran, then node aborted at its exit (SIGABRT: it asserts that

@@ -50,7 +50,8 @@ export const EMU_USAGE = `Usage:
       Print the emulator's TEST CA public keys as capk.txt lines: append them to a parameter
       set (\`shuaka emu --print-capk >> DIR/capk.txt\`) so that its cards pass offline data
       authentication. Never put them on a bus in service.
-Exit codes: 0 stopped, 1 socat missing or the ptys cannot be made, 2 bad usage.`;
+Exit codes: 0 stopped, 1 socat missing, the ptys cannot be made, or socat ended while
+running (the pty gone), 2 bad usage.`;
 
 const SEED_DEFAULT = 2026;
 const EXIT_OK = 0;
@@ -160,8 +161,16 @@ async function emuServe(
     io.out(`pn532 ${reader.hostPath} (libnfc: pn532_uart:${reader.hostPath})`);
     if (display !== null) io.out(`display ${display.hostPath}`);
     const ready = (): void => io.out('ready: on NAME | off | cards | quit');
-    await emuCommands(reader, cards, io, input, ready);
-    return EXIT_OK;
+    // socat ended on its own (killed, crashed): the pty is gone, no host can reach the
+    // emulator any more. It ran on, silent, while the validator retried the reader forever.
+    const lost = Promise.race([
+      reader.socat.exited.then(() => `pn532 ${reader.hostPath}`),
+      ...(display === null ? [] : [display.exited.then(() => `display ${display?.hostPath}`)]),
+    ]);
+    const end = await emuCommands(reader, cards, io, input, ready, lost);
+    if (end === 'stopped') return EXIT_OK;
+    io.err(`shuaka emu: socat of ${end} exited; the pty is gone: stopping`);
+    return EXIT_FAILED;
   } finally {
     await display?.close();
     await reader.close();
@@ -175,11 +184,13 @@ async function emuCommands(
   io: EmuIo,
   input: Readable,
   ready: () => void,
-): Promise<void> {
+  lost: Promise<string>,
+): Promise<'stopped' | string> {
   const lines = createInterface({ input, terminal: false });
   const placed: QpbocCard[] = [];
   // One card per name for the whole session: a card's ATC and balance go on between taps.
   const wallet = new Map<EmuCardName, QpbocCard>();
+  let end: 'stopped' | string = 'stopped';
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       for (const signal of STOP_SIGNALS) process.off(signal, stop);
@@ -188,6 +199,10 @@ async function emuCommands(
       input.destroy();
       resolve();
     };
+    void lost.then((what) => {
+      end = what;
+      stop();
+    });
     for (const signal of STOP_SIGNALS) process.on(signal, stop);
     ready();
     lines.on('close', stop);
@@ -212,6 +227,7 @@ async function emuCommands(
     });
   });
   await stopped;
+  return end;
 }
 
 /** The population's cards and the SM ones (their SM CA key is in `--print-capk`). */

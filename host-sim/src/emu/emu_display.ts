@@ -12,6 +12,8 @@ export interface DisplayOnPty {
   /** Path the validator opens (`--display-port`). */
   readonly hostPath: string;
   readonly display: DwinDisplaySim;
+  /** Resolves when its socat has exited (see SocatPtyPair.exited). */
+  readonly exited: Promise<void>;
   /** Stops watching, closes the device end and stops socat. Never throws. */
   close(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function startDisplayOnPty(
   return {
     hostPath: socat.hostPath,
     display,
+    exited: socat.exited,
     close: async () => {
       clearInterval(timer);
       link.setReceiver(undefined);

@@ -14,6 +14,8 @@ export interface SocatPtyPair {
   readonly pid: number;
   /** socat's stderr so far (-d -d notices), for diagnostics. */
   log(): string;
+  /** Resolves when socat has exited: stopped by `close`, or on its own (killed, crashed). */
+  readonly exited: Promise<void>;
   /** Stops socat (SIGTERM, then SIGKILL after `graceMs`) and removes the links. Never throws. */
   close(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startSocatPtyPair(options: SocatPtyPairOptions): Promise<S
     devicePath,
     pid,
     log: () => stderr,
+    exited,
     close: async () => {
       await stop(child, exited, options.graceMs);
       for (const p of [hostPath, devicePath]) fs.rmSync(p, { force: true });
