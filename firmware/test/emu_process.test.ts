@@ -135,5 +135,10 @@ describe('shuaka emu', () => {
   it('emu_badFlag_exits2WithUsage', async () => {
     emu = childOf(spawn(process.execPath, [BIN, 'emu', '--seed', 'x']));
     expect(await emu.exit()).toBe(2);
+    // --print-capk beside another flag: said so (it was called an unknown flag).
+    const both = spawnSync(process.execPath, [BIN, 'emu', '--print-capk', '--display'],
+      { encoding: 'utf8' });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/^shuaka emu: --print-capk takes no other flag\n/);
   });
 });

@@ -82,6 +82,11 @@ export async function runEmuCommand(argv: string[], io: EmuIo, input: Readable):
     io.out(emuCapkText(testPki().caKeys, emuSmPki().capkTlvHex));
     return EXIT_OK;
   }
+  if (argv.includes('--print-capk')) {
+    // It was called an unknown flag beside any other.
+    io.err(`shuaka emu: --print-capk takes no other flag\n${EMU_USAGE}`);
+    return EXIT_USAGE;
+  }
   const options = emuParse(argv);
   if (typeof options === 'string') {
     io.err(`shuaka emu: ${options}\n${EMU_USAGE}`);
