@@ -252,7 +252,9 @@ async function boot(
 
 function storageRefusal(problem: JournalDirProblem, log: LogPort): Refusal {
   log.log({ event: 'out-of-service', reason: `journal directory ${problem.problem}` });
-  return { refused: 'storage', message: `${problem.message}; the validator stays out of service` };
+  return { refused: 'storage',
+    message: `${problem.message}: the validator does not start (exit 4); fix the storage and `
+      + 'start it again' };
 }
 
 async function bootDevices(

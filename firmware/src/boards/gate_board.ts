@@ -155,7 +155,9 @@ async function bootGate(
   });
   if (!dir.ok) {
     log.log({ event: 'out-of-service', reason: `journal directory ${dir.error.problem}` });
-    return { refused: 'storage', message: `${dir.error.message}; the gate stays out of service` };
+    return { refused: 'storage',
+      message: `${dir.error.message}: the gate does not start (exit 4); fix the storage and `
+      + 'start it again' };
   }
   const params = await bootParams(o.paramsDir, o.paramsPubPath, o.journalDir,
     o.denyKeyPath ?? null);
