@@ -67,6 +67,8 @@ export class WebBusDevice implements WebDevice {
   readonly kind = 'bus';
   readonly id: string;
   private readonly field = new Map<number, InField>();
+  /** The card of the tap under way (see runValidator), null between taps. */
+  private tapping: [number, InField] | null = null;
   private readonly pacer: ClockPacer;
   private readonly events: JsonValue[] = [];
   private readonly recent: JsonValue[] = [];
@@ -219,6 +221,9 @@ export class WebBusDevice implements WebDevice {
     try {
       while (!this.stopping) {
         await this.parts.board.validator.turn((event) => {
+          // The card the tap is about, taken when it is detected: it may leave the field
+          // (its rider's wait over) before the answer, which is its answer all the same.
+          if (event.kind === 'CardInserted') this.tapping = this.inFieldNow();
           if (event.kind === 'CardProcessed') this.processed(event.report);
         });
         // Acks the depot earned are journalled between taps, never during one.
@@ -260,10 +265,16 @@ export class WebBusDevice implements WebDevice {
     if (this.field.get(id)?.presented === presented) this.remove(id);
   }
 
+  /** The card in the field a tap is about: one not held there, else any. */
+  private inFieldNow(): [number, InField] | null {
+    return [...this.field.entries()].find(([, f]) => f.presence !== 'hold')
+      ?? [...this.field.entries()][0] ?? null;
+  }
+
   private processed(report: TapReport): void {
     const board = this.parts.board;
-    const entry = [...this.field.entries()].find(([, f]) => f.presence !== 'hold')
-      ?? [...this.field.entries()][0];
+    const entry = this.tapping ?? this.inFieldNow();
+    this.tapping = null;
     const [id, inField] = entry ?? [null, null];
     const card = id === null ? undefined : this.pool.cards[id];
     const screen = Object.values(board.screen.snapshot().texts).filter((t) => t !== '');

@@ -15,6 +15,7 @@ import { SYSFS_TREE_SIM_DEFAULT, sysfsTreeSimCreate } from '../../src/display_si
 import { IndicatorRecorder } from '../../src/web/indicator_recorder.js';
 import { parseWebOptions, startWebFace, webAssetsDir } from '../../src/web/web_cli.js';
 import { WEB_CLIENTS_MAX, type WebServer } from '../../src/web/web_server.js';
+import type { TapLine } from '../../src/sim/bus_run.js';
 import { BIN, ROOT } from './web_process.js';
 
 type Message = Record<string, unknown>;
@@ -312,4 +313,41 @@ describe('web server: upload backlog', () => {
     await client.until(() => latest()?.upload['atDepot'] === 2
       && latest()?.journal['backlog'] === 0, 30_000);
   });
+});
+
+describe('web server: the terminal line of each tap', () => {
+  let server: WebServer;
+  let client: Client;
+  const lines: TapLine[] = [];
+  beforeAll(async () => {
+    const options = parseWebOptions(['--web', '--port', '0']);
+    if (typeof options === 'string') throw new Error(options);
+    server = await startWebFace(options, (_id, line) => lines.push(line));
+    client = new Client(server.url);
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+  });
+
+  it('fiveCardsTappedInAQuickRow_eachLineNamesItsCard_andItsLatency', async () => {
+    // Cards tapped 150 ms apart (a child clicking): several in the field (多卡), then a card
+    // whose rider's wait ran out during its read left before the answer, and its line said
+    // 'unknown ... no answer' though the screen answered (the card was looked up when the
+    // answer came, not when it was detected).
+    await client.until((m) => m['type'] === 'hello');
+    const cards = [12, 13, 15, 8, 16];
+    for (const card of cards) {
+      client.send(JSON.stringify({ device: 'SIM00001', verb: 'tap', args: { card } }));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    // The card still in the field once the others left is read to its end: its rider's
+    // 10 s wait is over by then (tryAgain), the case that lost its name.
+    await client.until(() => lines.length >= cards.length
+      || lines.some((l) => l.report?.result === 'tryAgain'), 60_000);
+    for (const line of lines) {
+      expect(line.cardName, JSON.stringify(line.report)).not.toBe('unknown');
+      expect(line.latencyMs, line.cardName).not.toBeNull();
+    }
+  }, 90_000);
 });
