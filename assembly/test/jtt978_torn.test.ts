@@ -4,14 +4,16 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernel, type Kernel } from '../host/kernel_loader.js';
-import type { CardOutcome, Jtt978Decision, Jtt978Outcome } from '../host/jtt978_session.js';
+import {
+  configureJtt978, type CardOutcome, type Jtt978Outcome,
+} from '../host/jtt978_session.js';
 import { tunionCard } from '../../host-sim/src/cards/tunion_population.js';
 import type { TunionCard } from '../../host-sim/src/cards/tunion_card.js';
 import { TEST_ISSUER_ID } from '../../host-sim/src/psam/psam_profile.js';
 import {
   compound,
   configureRig,
-  record001e,
+  PSAM_PROFILE,
   hex,
   RigPsam,
   tap,
@@ -179,29 +181,34 @@ describe('JT/T 978 torn at every step', () => {
   it('a grey not debited here is not completed by the same debit made at another terminal',
     async () => {
       // Torn before DEBIT reached the card: not debited, the grey open. The rider then pays
-      // the same fare at another validator (its 001E names that terminal). The balance and a
-      // proof for ATC + 1 are what this grey's debit would have left: old code completed the
-      // grey with the other terminal's proof, and the fare was claimed twice at the depot.
+      // the same fare at another validator (its own PSAM). The balance and a proof for ATC + 1
+      // are what this grey's debit would have left: old code completed the grey with the other
+      // terminal's proof, and the fare was claimed twice at the depot. The card's own 0018 log
+      // names the terminal; a 001E a terminal writes proves nothing (this one claims ours, and
+      // this terminal also served the card before, so no file of the card names only others).
       const card = tunionCard(7, 'tunion-interop-shanghai');
       const psam = new RigPsam(TEST_ISSUER_ID);
+      expect(jtt((await tap(kernel, card, psam, {})).result).kind).toBe('approved');
       const { result } = await tap(kernel, card, psam, {}, [
         { device: 'card', exchange: 11, cut: 'before' },
       ]);
       const torn = jtt(result);
       expect(torn.kind).toBe('torn');
-      expect(card.debits()).toHaveLength(0);
+      expect(card.debits()).toHaveLength(1);
       const elsewhere = Uint8Array.of(0x00, 0x00, 0x00, 0x00, 0x09, 0x99);
-      const other = { decide: (): Jtt978Decision => ({
-        kind: 'purchase', amountMinor: AMOUNT, type: 'compound',
-        updates: [{ sfi: 0x1e, recordNumber: 0, data: record001e(AMOUNT, elsewhere) }],
-      }) };
-      expect(jtt((await tap(kernel, card, psam, other)).result).kind).toBe('approved');
-      expect(card.balanceMinor()).toBe(BALANCE - AMOUNT);
+      const otherPsam = new RigPsam(TEST_ISSUER_ID, { ...PSAM_PROFILE, terminalNumber: elsewhere });
+      configureJtt978(kernel, { terminalNumber: elsewhere, keyIndex: PSAM_PROFILE.keyIndex });
+      try {
+        expect(jtt((await tap(kernel, card, otherPsam, {})).result).kind).toBe('approved');
+      } finally {
+        configureRig(kernel);
+      }
+      expect(card.balanceMinor()).toBe(BALANCE - 2 * AMOUNT);
       const { result: again } = await tap(kernel, card, psam, {}, [], torn.recordBytes);
       const recovery = jtt(again);
       expect([recovery.kind, recovery.reason, recovery.detail])
-        .toEqual(['recovery-not-pending', 'not-debited', 0x1e]);
-      expect(card.debits()).toHaveLength(1);
+        .toEqual(['recovery-not-pending', 'not-debited', 0x18]);
+      expect(card.debits()).toHaveLength(2);
       // The same grey, and the debit its own: completed by the proof, nothing charged again.
       const mine = tunionCard(8, 'tunion-interop-shanghai');
       const cut = jtt((await tap(kernel, mine, psam, {}, [

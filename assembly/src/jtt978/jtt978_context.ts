@@ -24,7 +24,7 @@ export const J_SAM_BLOCK_INIT: u32 = 15;
 export const J_SAM_BLOCK_MAC: u32 = 16;
 export const J_BLOCK: u32 = 17;
 export const J_DONE: u32 = 18;
-/** Recovery: the card's newest 001E detail record (whose debit the balance shows). */
+/** Recovery: the card's newest 0018 log entry (whose debit the balance shows). */
 export const J_DETAIL: u32 = 19;
 
 /** True when the command of `phase` goes to the PSAM (domain.md 7.2), not the card. */
@@ -51,6 +51,8 @@ export const F17_BYTES: u32 = 11;
 export const F17_INTEROP: u32 = 8;
 /** The 001A / 0019 record: at most 128 bytes (domain.md 7.3). */
 export const RECORD_BYTES_MAX: u32 = 128;
+/** The e-purse transaction log the card writes at each debit (domain.md 7.1, 23 B). */
+export const SFI_0018: u8 = 0x18;
 export const SFI_0019: u8 = 0x19;
 export const SFI_001A: u8 = 0x1a;
 export const SFI_001E: u8 = 0x1e;

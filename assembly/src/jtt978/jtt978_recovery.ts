@@ -9,8 +9,10 @@
 //
 // The balance after, and a proof for ATC + 1, are also what a debit of the same amount by
 // another terminal leaves (the rider, not debited here, paid elsewhere meanwhile): the card's
-// newest 001E detail record says whose debit it was. Another terminal's, or another amount:
-// not debited here. A card that cannot show it leaves the proof to decide, as before.
+// newest 0018 log entry says whose debit it was. The card writes it itself at DEBIT, with the
+// terminal number INITIALIZE FOR PURCHASE gave (not a record a terminal writes, as 001E is).
+// Another terminal's, or another amount: not debited here. A card that cannot show it leaves
+// the proof to decide, as before.
 
 import { STATUS_APPROVED_OFFLINE, ERR_CARD_DATA_INVALID } from '../status/status';
 import { bytesEqual, readU16Be, writeU16Be } from '../util/bytes';
@@ -33,23 +35,23 @@ export function jrecoverOnBalance(): i32 {
   if (amount > before || balance != before - amount) {
     return jnotPending(R.JREASON_BALANCE_MISMATCH, <i32>balance);
   }
-  // READ RECORD 001E record 1: the cyclic file's newest (domain.md 7.3).
-  return jsend(0xb2, 0x01, (<u32>C.SFI_001E << 3) | 4, 0, 0, 256, C.J_DETAIL);
+  // READ RECORD 0018 record 1, the log's newest: `00 B2 01 C4 17` (domain.md 7.1).
+  return jsend(0xb2, 0x01, (<u32>C.SFI_0018 << 3) | 4, 0, 0, LOG_BYTES, C.J_DETAIL);
 }
 
-/** 001E: type (1), terminal (8: two zero bytes, then the PSAM's 6), ..., amount at 17 (4). */
-const DETAIL_BYTES: u32 = 48;
-const DETAIL_TERMINAL: u32 = 3;
-const DETAIL_AMOUNT: u32 = 17;
+/** 0018: ATC (2), overdraft limit (3), amount (4), type (1), terminal (6), date-time (7). */
+const LOG_BYTES: u32 = 23;
+const LOG_AMOUNT: u32 = 5;
+const LOG_TERMINAL: u32 = 10;
 /** The detail of a NOT_DEBITED outcome whose debit was another terminal's (the file's SFI). */
-const DEBIT_ELSEWHERE: i32 = 0x1e;
+const DEBIT_ELSEWHERE: i32 = 0x18;
 
-/** The newest 001E record: this terminal's debit of this amount, or GET TRANSACTION PROOF. */
+/** The newest 0018 entry: this terminal's debit of this amount, or GET TRANSACTION PROOF. */
 export function jrecoverOnDetail(data: usize, length: u32, sw: u32): i32 {
   const grey = jctx.out;
-  if (sw == SW_9000 && length == DETAIL_BYTES && !(
-    bytesEqual(data + DETAIL_TERMINAL, grey + C.R_TERMINAL, 6)
-    && bytesEqual(data + DETAIL_AMOUNT, grey + C.R_AMOUNT, 4))) {
+  if (sw == SW_9000 && length == LOG_BYTES && !(
+    bytesEqual(data + LOG_TERMINAL, grey + C.R_TERMINAL, 6)
+    && bytesEqual(data + LOG_AMOUNT, grey + C.R_AMOUNT, 4))) {
     return jnotPending(R.JREASON_NOT_DEBITED, DEBIT_ELSEWHERE);
   }
   // The transaction serial of the debit is the ATC INITIALIZE gave, plus one (S:MZT).
