@@ -313,13 +313,21 @@ describe('GateApp on the simulated board', () => {
       return found.card;
     };
     const [kept, other] = [named('unionpay-debit-ec'), named('unionpay-credit-ec')];
+    const tailgates = (): number => r.board.logs
+      .filter((e) => e['event'] === 'gate-tailgating').length;
+    let tailgatesWithWallet = -1;
     const wallet = (async (): Promise<void> => {
       await r.board.clock.sleepMs(200);
       r.board.rig.sim.placeCard(kept);
       r.board.rig.sim.placeCard(other);
-      await r.board.clock.sleepMs(3_000);
+      await r.board.clock.sleepMs(1_000);
       titles.push(r.board.screen.snapshot().texts['title']);
       signals.push(r.board.lastSignal());
+      // Someone climbs over the locked arms while the wallet lies on the reader: the alarm
+      // is not silenced by it (the lane's idle checks were suspended until it was taken).
+      r.port.controller.walk('entry', true);
+      await r.board.clock.sleepMs(20_000);
+      tailgatesWithWallet = tailgates();
       r.board.rig.sim.removeCard(other);
       await r.board.clock.sleepMs(1_500);
       r.port.controller.walk('entry', false);
@@ -331,14 +339,16 @@ describe('GateApp on the simulated board', () => {
     await r.board.rig.run(Promise.all([turning, wallet]));
     expect(titles).toEqual(['多卡']);
     expect(signals).toEqual(['multipleCards']);
+    expect(tailgatesWithWallet).toBe(1);
     expect(reports.map((x) => [x.tap.result, x.decision?.kind ?? null])).toEqual([
       ['multipleCards', null], ['approved', 'pay'],
     ]);
     expect(reports[1]?.lane?.passed).toBe(1);
     expect([kept.ledger().length, other.ledger().length]).toEqual([1, 0]);
-    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'entry']);
+    expect(ledgerKinds(r.ledger)).toEqual(['tailgate', 'sale', 'paid', 'entry']);
     r.board.dispose();
   });
+
   it('eCashLane_admitsATicketHolderWhoseCardHasNoECash_sellsOnlyByECash', async () => {
     // --mode ec sells by e-cash; it still reads every card, so a ticket bound to a card
     // without e-cash admits its holder (old code: 余额不足 at GPO, the ticket never looked

@@ -44,6 +44,9 @@ export class GateLoop {
     });
     if (polled.ok && this.severalInField) {
       if (polled.value.kind === 'several') {
+        // The lane's own checks go on (tailgating over the arms, a stuck sensor, the free
+        // exit): a wallet left on the reader silenced the tailgating alarm.
+        await this.app.idle();
         await this.clock.sleepMs(this.config.removalIntervalMs);
         return null;
       }
