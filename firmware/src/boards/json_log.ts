@@ -54,6 +54,8 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'psam-down': 'warning',
   // The PSAM lost or failing in a tap (its MAC2 unchecked): an alert, as psam-down is.
   'psam-error': 'warning',
+  // The PSAM refused a card's purchase with a status word (a key it lacks for that issuer).
+  'psam-refused': 'warning',
   // A tap left open that the validator stopped watching for: the back office settles it.
   'open-taps-expired': 'warning',
 };

@@ -309,18 +309,34 @@ describe('T-Union with a PSAM pulled and put back', () => {
         expect(back.report?.result).toBe('approved');
         expect(l.board.logs.some((e) => e['event'] === 'psam-back')).toBe(true);
         expect(card.debits().map((d) => d.amountMinor)).toEqual([0]);
+        // A PSAM that refuses with a status word (no key for that issuer) serves on; the word
+        // is in the log and the tap's reason (the tap said psam-unavailable, the word nowhere).
+        psam.refuse = 0x6a88;
+        const other = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+        const refusedBySw = await tapAt(l, 3, rider('tunion-interop-beijing', other));
+        expect([refusedBySw.report?.reason, refusedBySw.screen]).toEqual(
+          ['tunion-psam-refused 6A88', '交易失败 / 请使用其他卡 / 代码 07-76']);
+        expect(l.board.logs.filter((e) => e['event'] === 'psam-refused'))
+          .toEqual([{ event: 'psam-refused', sw: '6A88' }]);
+        expect(l.board.psam?.port.slotState().kind).toBe('powered');
+        expect(other.debits()).toEqual([]);
       } finally {
         l.board.dispose();
       }
     });
 });
 
-/** A PSAM emulator that, while `garbage`, answers INIT SAM FOR PURCHASE with two stray bytes. */
+/**
+ * A PSAM emulator that, while `garbage`, answers INIT SAM FOR PURCHASE with two stray bytes,
+ * and while `refuse` is a status word, with that word.
+ */
 class GarbagePsam extends PsamEmulator {
   garbage = false;
+  refuse: number | null = null;
 
   override transmit(apdu: Uint8Array): Uint8Array {
     const initSam = apdu[0] === 0x80 && apdu[1] === 0x70;
+    if (initSam && this.refuse !== null) return Uint8Array.of(this.refuse >> 8, this.refuse & 0xff);
     return this.garbage && initSam ? Uint8Array.of(0x12, 0x34, 0x90, 0x00) : super.transmit(apdu);
   }
 }

@@ -224,7 +224,18 @@ export class TunionTaps {
    */
   private async psamFailedInTap(outcome: Jtt978Outcome, startedMs: number): Promise<TapReport> {
     const psam = this.keeper.current();
-    if (outcome.detail < 0 && psam !== null) {
+    if (outcome.detail >= 0) {
+      // A status word (a key it has not got for this card's issuer): the PSAM serves on; the
+      // word goes to the log (it was in no line, and the tap was called psam-unavailable).
+      const sw = outcome.detail.toString(16).toUpperCase().padStart(4, '0');
+      this.ports.log.log({ event: 'psam-refused', sw });
+      const view = tunionViewRefused('psam-unavailable');
+      return this.showView(view, startedMs, {
+        reason: `tunion-psam-refused ${sw}`, panMasked: null, amountMinor: null,
+        balanceMinor: null, fareRule: null, journalSeqs: [], recovered: false,
+      });
+    }
+    if (psam !== null) {
       this.ports.log.log({ event: 'psam-error', error: 'refused',
         detail: kernelStatusName(outcome.detail) });
       await psam.port.powerOff();
