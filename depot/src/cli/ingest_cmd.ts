@@ -15,7 +15,8 @@ import { DepotStoreError } from '../store/depot_db.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
 import type { PanVault } from '../store/pan_vault.js';
 import type { CliIo } from './depot_cli_io.js';
-import { ingestCopiesSweep, ingestDigestCheck } from './ingest_digest.js';
+import { ingestCopiesSweep } from './ingest_copies.js';
+import { ingestDigestCheck } from './ingest_digest.js';
 import {
   cliArgsProblem, cliInt, cliParse, dbOpenOrReport, depotFiles, EXIT_DATABASE, EXIT_FAILED,
   EXIT_KEYS, EXIT_OK, EXIT_USAGE,

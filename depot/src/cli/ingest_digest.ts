@@ -5,11 +5,12 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
+import { ingestCopyDir } from './ingest_copies.js';
 
 /** What the digest file said of FILE. */
 export type IngestDigest =
@@ -51,7 +52,7 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   }
   let dir: string;
   try {
-    dir = await mkdtemp(join(workDir, `${COPY_PREFIX}${process.pid}-`));
+    dir = await ingestCopyDir(workDir);
   } catch (error) {
     return { kind: 'unreadable', why: `cannot make a working copy in ${workDir}: `
       + `${(error as Error).message}` };
@@ -110,60 +111,4 @@ function copyRemovedOnSignal(removeCopy: () => void): () => void {
   };
   for (const s of signals) process.on(s, onSignal);
   return release;
-}
-
-/** Working copies are `.ingest-PID-XXXXXX` (older builds: `.ingest-XXXXXX`). */
-const COPY_PREFIX = '.ingest-';
-/** A copy of an older build (no pid in its name) left this long is no live ingest's. */
-const LEGACY_COPY_STALE_MS = 3_600_000;
-
-/**
- * Removes the working copies that interrupted ingests left in `workDir` (SIGKILL, a power
- * cut: each a full copy of an export, clear PANs included, that nothing else removes): those
- * whose ingest process is gone, and those of older builds untouched for an hour. Returns how
- * many were removed; a directory it cannot read or remove is left as it is. Never throws.
- */
-export async function ingestCopiesSweep(workDir: string, nowMs: number): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(workDir);
-  } catch {
-    return 0;
-  }
-  let removed = 0;
-  for (const name of names) {
-    if (!name.startsWith(COPY_PREFIX)) continue;
-    const path = join(workDir, name);
-    const pid = /^\.ingest-(\d+)-/.exec(name)?.[1];
-    const stale = pid === undefined
-      ? await olderThan(path, nowMs - LEGACY_COPY_STALE_MS)
-      : !processAlive(Number(pid));
-    if (!stale) continue;
-    try {
-      await rm(path, { recursive: true, force: true });
-      removed += 1;
-    } catch {
-      // Left for the next ingest; the operator sees it in the directory.
-    }
-  }
-  return removed;
-}
-
-async function olderThan(path: string, beforeMs: number): Promise<boolean> {
-  try {
-    return (await stat(path)).mtimeMs < beforeMs;
-  } catch {
-    return false;
-  }
-}
-
-/** False only when no process has this pid (EPERM: one exists, another user's). */
-function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -8,8 +8,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
-  writeFileSync,
+  copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync,
+  utimesSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -213,23 +213,36 @@ describe('shuaka depot ingest, its working copy of the export (process)', () => 
   it('copiesLeftByKilledIngests_areRemovedByTheNext_notThoseOfLiveOnes', async () => {
     const db = join(temp, 'swept.sqlite');
     await depotDb(db);
+    // Who this process is, as the copies' owner files record it (Linux /proc).
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const me = {
+      pid: process.pid, startTicks: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+      pidNs: readlinkSync('/proc/self/ns/pid'),
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    };
     const gone = spawnSync('true').pid ?? 0; // a process that has ended: its pid is free
-    const plant = (name: string, ageMs: number): void => {
+    const plant = (name: string, owner: object | null, ageMs: number): void => {
       const dir = join(depotDir, name);
       mkdirSync(dir);
       writeFileSync(join(dir, 'checked.jsonl'), readFileSync(exportFile));
+      if (owner !== null) writeFileSync(join(dir, 'owner'), JSON.stringify(owner));
       const at = (Date.now() - ageMs) / 1000;
       utimesSync(dir, at, at);
     };
-    plant(`.ingest-${gone}-killed`, 0);
-    plant('.ingest-Legacy', 2 * 3_600_000); // an older build's, untouched for two hours
-    plant('.ingest-Recent', 0); // an older build's, maybe still running
-    plant(`.ingest-${process.pid}-live`, 2 * 3_600_000); // a live process's
+    plant('.ingest-1-killed', { ...me, pid: gone }, 0);
+    plant('.ingest-2-rebooted', { ...me, bootId: 'another-boot' }, 0);
+    plant('.ingest-3-pidtaken', { ...me, startTicks: '1' }, 0); // our pid, not our start
+    plant('.ingest-Legacy', null, 2 * 3_600_000); // no owner, untouched for two hours
+    plant('.ingest-4-live', me, 2 * 3_600_000); // this process: alive
+    // An ingest in another pid namespace (a container sharing the directory): its pid means
+    // nothing here (it was swept while it ran, and that ingest failed).
+    plant('.ingest-5-container', { ...me, pid: gone, pidNs: 'pid:[1]' }, 0);
+    plant('.ingest-Recent', null, 0); // no owner yet: maybe just made
     const run = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal', TERMINAL,
       exportFile);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/removed 2 working copies of interrupted ingests/);
-    expect(copies().sort()).toEqual([`.ingest-${process.pid}-live`, '.ingest-Recent']);
+    expect(run.stderr).toMatch(/removed 4 working copies of interrupted ingests/);
+    expect(copies().sort()).toEqual(['.ingest-4-live', '.ingest-5-container', '.ingest-Recent']);
     for (const name of copies()) rmSync(join(depotDir, name), { recursive: true });
   }, 120_000);
 });
