@@ -43,7 +43,7 @@ function outputFailed(stream, error) {
   if (keepServing && !failures.has(process.stderr)) {
     try {
       process.stderr.write(`shuaka run: cannot write the log to ${name} `
-        + `(${error?.message ?? error}); the validator goes on without it\n`);
+        + `(${error?.message ?? error}); the log is dropped from here\n`);
     } catch {
       // stderr failed too: the journal is the record; nothing else is left to tell.
     }

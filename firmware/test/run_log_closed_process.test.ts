@@ -94,7 +94,7 @@ describe('shuaka run with its log reader gone (subprocess)', () => {
       const card = population(21, { pki: testPki() }).card('unionpay-debit-ec');
       pty.sim.placeCard(card);
       await until('the debit', () => card.ledger().length === 1);
-      await until('the log said lost', () => err.includes('the validator goes on without it'));
+      await until('the log said lost', () => err.includes('the log is dropped from here'));
       // The tap's final record follows the debit; then the rider leaves and the depot's
       // technician stops the validator.
       await new Promise((resolve) => setTimeout(resolve, 1_500));

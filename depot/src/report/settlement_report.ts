@@ -105,6 +105,9 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
     GROUP BY t.transaction_date, ${ROUTE}, t.terminal_id,
       COALESCE(t.currency_code, 0)
     ORDER BY t.transaction_date, 2, t.terminal_id, 4`, params);
+  // A group of torn lines settled before their export only (nothing counted, nothing
+  // uncertain) is no row: it stood beside the line's own row when a terminal's registered
+  // route differs from its lineId.
   return rows.map((r) => ({
     day: `20${String(r['date']).slice(0, 2)}-${String(r['date']).slice(2, 4)}-${
       String(r['date']).slice(4, 6)}`,
@@ -121,7 +124,7 @@ export async function settlementRows(db: DepotDb, day: string | null): Promise<S
     voidedTaps: Number(r['voided_taps']), voidedMinor: Number(r['voided_minor']),
     reversalRefusedTaps: Number(r['reversal_refused_taps']),
     reversalRefusedMinor: Number(r['reversal_refused_minor']),
-  }));
+  })).filter((row) => settlementCells(row).slice(4).some((cell) => cell !== 0));
 }
 
 /** The cells of a row, in SETTLEMENT_COLUMNS order. */
