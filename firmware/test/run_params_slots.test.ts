@@ -62,13 +62,14 @@ afterEach(async () => {
 });
 
 /** A signed set of `version` in its own directory. */
-async function signedSet(name: string, version: number, key: KeyObject): Promise<string> {
+async function signedSet(name: string, version: number, key: KeyObject,
+  terminalId = 'BUS00042'): Promise<string> {
   const path = join(dir, name);
   const storage = await FileStorage.open(path, { quotaBytes: null });
   if (!storage.ok) throw new Error(storage.detail);
   const written = await writeDefaultParams(storage.value, {
     version,
-    terminal: { terminalId: 'BUS00042', lineId: `L${100 + version}` },
+    terminal: { terminalId, lineId: `L${100 + version}` },
     fares: DEFAULT_FARES,
     caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
     denyList: [],
@@ -182,6 +183,39 @@ async function runsOn(slots: SlotsRoot, version: number): Promise<Child> {
   expect(await child.exited).toBe(0);
   return child;
 }
+
+describe(`shuaka run subprocess: a fleet-wide set keeps the validator's own id (seed ${SEED})`,
+  () => {
+    it('run_afterAFleetSetNamingAnotherTerminal_restartsAsItself', async () => {
+      if (!externalToolsReady(['socat'], 'shuaka run A/B slots')) return;
+      // A depot publishes one set for its fleet; its terminal.json names SIM00001. The
+      // validator installed it (kept its id in memory), and its next start ran as SIM00001:
+      // every record a foreign id, every upload refused terminal-mismatch, for good.
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const pubPath = join(dir, 'params.pub.pem');
+      writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
+      const root = join(dir, 'root');
+      const journalDir = join(dir, 'journal');
+      const own = await signedSet('own', 1, privateKey);
+      expect((await paramsInstall(own, root, publicKey, journalDir)).ok).toBe(true);
+      const slots = { root, journalDir, argv: ['--params', root, '--params-pub', pubPath,
+        '--journal', journalDir, '--deny-key', writeTestDenyKey(dir),
+        '--sysfs-root', join(dir, 'no-sys')] };
+      const first = await runsOn(slots, 1);
+      expect(first.lines.find((l) => l['event'] === 'start')?.['terminalId']).toBe('BUS00042');
+      const fleet = await signedSet('fleet', 2, privateKey, 'SIM00001');
+      expect((await paramsInstall(fleet, root, publicKey, journalDir)).ok).toBe(true);
+      const second = await runsOn(slots, 2);
+      expect(second.lines.find((l) => l['event'] === 'start')?.['terminalId']).toBe('BUS00042');
+      const exported = spawnSync(process.execPath, [BIN, 'journal', 'export', '--journal',
+        journalDir, '--data-key', join(journalDir, 'data.key')], { encoding: 'utf8' });
+      expect(exported.status, exported.stderr).toBe(0);
+      const ids = exported.stdout.trim().split('\n')
+        .map((l) => (JSON.parse(l) as { terminalId?: string }).terminalId)
+        .filter((id) => id !== undefined);
+      expect(ids).toEqual(['BUS00042', 'BUS00042']);
+    });
+  });
 
 describe(`shuaka run subprocess: A/B parameter slot fallback (seed ${SEED})`, () => {
   it('run_activeSlotBitFlipped_otherSlotAtTheFloor_runsItLogsFallback_raisesNothing', async () => {

@@ -6,6 +6,7 @@
 
 import { createPublicKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { NODE_SYSFS_FILES } from '../../../hal/src/buzzer/sysfs_files.js';
 import { PEM_BYTES_MAX, readFileBounded } from '../../../hal/src/fs/read_bounded.js';
@@ -36,6 +37,10 @@ import {
 import { PanVault } from '../app/journal/pan_vault.js';
 import { dataKeyDefaultPath, dataKeyProvision } from '../app/journal/pan_vault_file.js';
 import { paramsFloorWrite } from '../app/params/params_floor.js';
+import {
+  PARAMS_OWN_TERMINAL_FILE, paramsOwnTerminalRead, paramsOwnTerminalWrite,
+} from '../app/params/params_own_terminal.js';
+import { paramsOwnTerminal } from '../app/upload/upload_params.js';
 import { type DenyKey, denyKeyDefaultPath, denyKeyLoad } from '../app/deny_list/deny_key.js';
 import { paramsBootLoad, type ParamsFallback } from '../app/params/params_boot.js';
 import type { ParamSet } from '../app/params/params_store.js';
@@ -117,17 +122,27 @@ export async function bootParams(
     const kind = loaded.kind === 'invalid' ? '' : `${loaded.kind}: `;
     return fail(`parameters ${dir} refused: ${kind}${loaded.message}`);
   }
+  const own = await paramsOwnTerminalRead(stateDir).catch((error: unknown) => ({
+    kind: 'corrupt' as const, detail: describe(error),
+  }));
+  if (own.kind === 'corrupt') {
+    return fail(`own terminal id ${join(stateDir, PARAMS_OWN_TERMINAL_FILE)} is unreadable `
+      + `(${own.detail}); restore it, or remove it knowingly (docs/params.md: the version floor)`);
+  }
+  // A fleet-wide set from the depot names another terminal: this one keeps its own id.
+  const set = own.kind === 'ok' ? paramsOwnTerminal(loaded.set, own.terminalId) : loaded.set;
   const raise = loaded.floorRaise;
   const raiseFloor = async (): Promise<string | null> => {
-    if (raise === null) return null;
     try {
-      await paramsFloorWrite(stateDir, raise);
+      if (own.kind === 'absent') await paramsOwnTerminalWrite(stateDir, set.terminal.terminalId);
+      if (raise !== null) await paramsFloorWrite(stateDir, raise);
       return null;
     } catch (error) {
-      return `cannot record parameter version ${raise.version} in ${stateDir}: ${describe(error)}`;
+      return `cannot record parameter version ${raise?.version ?? set.version} in ${stateDir}: `
+        + describe(error);
     }
   };
-  const value = { set: loaded.set, raiseFloor, fallback: loaded.fallback, denyKey };
+  const value = { set, raiseFloor, fallback: loaded.fallback, denyKey };
   return { ok: true, value };
 }
 
