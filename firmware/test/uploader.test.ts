@@ -361,4 +361,30 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     });
     expect(before.unacknowledgedFinalCount).toBeGreaterThan(0);
   });
+
+  it('aFailingParameterFetch_holdsNoRecordBack_theContactSaysWhyItFailed', async () => {
+    // Found on a live depot: a parameter table it could not read (503 on GET /v1/params)
+    // held a backlog of 2,270 fares back, for good: the batches were never tried.
+    const r = await rig(SEED + 6, 300);
+    const truth = exportedNow(r.sim);
+    const depot = new DepotSim();
+    const failed = { ok: false as const, error: 'unavailable' as const,
+      detail: '503 store-unavailable: params_sets version 9 has bad files_json' };
+    const up = new Uploader(
+      {
+        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
+        panVault: FIXTURE_VAULT, clock: r.clock,
+        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
+        params: {
+          installedVersion: () => 1, refused: () => null,
+          check: async () => failed, activatePending: async () => undefined,
+        },
+      },
+      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
+    );
+    expect(await up.contact()).toEqual(failed);
+    expect(storedLines(depot)).toEqual(truth);
+    await up.betweenTaps();
+    expect(r.journal.summary().ackThroughSeq).toBe(300);
+  });
 });
