@@ -386,7 +386,7 @@ describe('shuaka run subprocess: documented exit codes on every refusal', () => 
     const child = spawnRun([...argv, '--journal-min-free-mb', String(2 ** 30)]);
     expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 4, signal: null });
     expect(child.stderr()).toMatch(/MiB free, below the required 1073741824\.0 MiB/);
-    expect(child.stderr()).toContain('out of service');
+    expect(child.stderr()).toContain('the validator does not start (exit 4)');
     expect(child.stderr()).not.toContain('in service');
     expect(existsSync(journalDir), 'the directory the check made is removed').toBe(false);
   });
