@@ -1,7 +1,9 @@
 // `shuaka depot serve`: the ingest API until SIGTERM/SIGINT, then a graceful stop (requests in
 // flight finish and commit, the database closes).
 
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { batchPreparePool } from '../ingest/batch_prepare_pool.js';
 import { ingestServerCreate } from '../ingest/ingest_server.js';
 import { DataKeyError, panVault, readDataKey } from '../store/pan_vault.js';
@@ -17,37 +19,69 @@ export const SERVE_USAGE = `usage: shuaka depot serve --dir DIR --db FILE|postgr
   --dir   depot directory from \`shuaka depot init\` (ca.pem, server.pem, server.key, data.key)
   --db    SQLite file (created) or PostgreSQL URL; migrated to the newest schema
   --port  TCP port (default 8443; 0 picks a free one)   --host  bind address (default 0.0.0.0)
-Prints "listening https://HOST:PORT" once ready; SIGTERM or SIGINT stops it gracefully.
+Prints "listening https://HOST:PORT" once ready; SIGTERM, SIGINT or SIGHUP stops it
+gracefully.
 exit: 0 stopped by a signal, 2 usage, 10 database (cannot open, migrate, or damaged),
       11 port in use or bad address,
-      12 keys or certificates missing`;
+      12 keys or certificates missing, unreadable or not matching (the server's key and
+         certificate, the certificate issued by ca.pem)`;
 
-/** Resolves when SIGTERM or SIGINT arrives (injectable for tests). */
+/** Resolves when SIGTERM, SIGINT or SIGHUP arrives (injectable for tests). */
 export type StopSignal = () => Promise<string>;
+
+/** SIGHUP too: the session that started it closing killed it silently (exit 129). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 function processStop(): Promise<string> {
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
+      for (const s of STOP_SIGNALS) process.off(s, stop);
       resolve(signal);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    for (const s of STOP_SIGNALS) process.on(s, stop);
   });
 }
 
 function tlsRead(dir: string, io: CliIo):
   { key: Buffer; cert: Buffer; ca: Buffer; dataKey: Uint8Array } | null {
   const files = depotFiles(dir);
+  let read: { key: Buffer; cert: Buffer; ca: Buffer; dataKey: Uint8Array };
   try {
-    return { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert),
+    read = { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert),
       ca: readFileSync(files.caCert), dataKey: readDataKey(files.dataKey) };
   } catch (error) {
     const reason = error instanceof DataKeyError ? error.message : (error as Error).message;
     io.err(`shuaka depot serve: ${reason} (run \`shuaka depot init --dir ${dir}\`)`);
     return null;
   }
+  // Checked before listening: another depot's key crashed it with a stack trace, and a
+  // damaged ca.pem served, refusing every terminal's handshake.
+  const problem = tlsProblem(read, files);
+  if (problem !== null) {
+    io.err(`shuaka depot serve: ${problem}`);
+    return null;
+  }
+  return read;
+}
+
+function tlsProblem(read: { key: Buffer; cert: Buffer; ca: Buffer },
+  files: ReturnType<typeof depotFiles>): string | null {
+  let ca: X509Certificate;
+  let cert: X509Certificate;
+  try {
+    ca = new X509Certificate(read.ca);
+  } catch (error) {
+    return `${files.caCert} is not a certificate (${(error as Error).message})`;
+  }
+  try {
+    cert = new X509Certificate(read.cert);
+    createSecureContext({ key: read.key, cert: read.cert, ca: read.ca });
+  } catch (error) {
+    return `${files.serverKey} and ${files.serverCert} are not a key and its certificate `
+      + `(${(error as Error).message})`;
+  }
+  if (!cert.checkIssued(ca)) return `${files.serverCert} was not issued by ${files.caCert}`;
+  return null;
 }
 
 /** Runs `shuaka depot serve`; resolves with the exit code once stopped. */

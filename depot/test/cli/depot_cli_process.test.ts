@@ -4,7 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
-  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
+  copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,6 +210,10 @@ describe('shuaka depot (process)', () => {
     expect(busy.stderr).toMatch(/port in use/);
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
+    // SIGHUP (the session that started it closing) stops it as gracefully (it died, 129).
+    const again = await serve('--dir', dir, '--db', db, '--port', '0', '--host', '127.0.0.1');
+    again.child.kill('SIGHUP');
+    expect(await exitOf(again.child)).toBe(0);
     const report = shuaka('report', '--db', db);
     expect(report.status).toBe(0);
     expect(report.stdout).toMatch(/^day,route_id,terminal_id/);
@@ -246,6 +251,25 @@ describe('shuaka depot (process)', () => {
     expect(pg.status).toBe(10);
     expect(pg.stderr).not.toContain('secret');
     expect(shuaka('serve', '--dir', join(temp, 'empty'), '--db', db).status).toBe(12);
+    // Key material that does not go together: exit 12 with the files named, before listening
+    // (another depot's key crashed it with a stack trace; a damaged ca.pem served and refused
+    // every terminal). The other depot is made by the same init.
+    const other = join(temp, 'other-depot');
+    expect(shuaka('init', '--dir', other).status).toBe(0);
+    for (const [file, from, why] of [
+      ['server.key', join(other, 'server.key'), /server\.key and .*server\.pem are not a key/],
+      ['ca.pem', join(other, 'ca.pem'), /server\.pem was not issued by .*ca\.pem/],
+      ['ca.pem', null, /ca\.pem is not a certificate/],
+    ] as const) {
+      const mixed = join(temp, `mixed-${file}-${from === null ? 'junk' : 'other'}`);
+      cpSync(dir, mixed, { recursive: true });
+      if (from === null) writeFileSync(join(mixed, file), 'not a certificate\n');
+      else copyFileSync(from, join(mixed, file));
+      const r = shuaka('serve', '--dir', mixed, '--db', db, '--port', '0', '--host', '127.0.0.1');
+      expect(r.status, r.stderr).toBe(12);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
     expect(shuaka('report', '--db', join(temp, 'missing.sqlite')).status).toBe(10);
     expect(shuaka('report', '--db', db, '--day', '2026-02-30').status).toBe(2);
     expect(shuaka('report', '--db', db, '--format', 'pdf').status).toBe(2);
