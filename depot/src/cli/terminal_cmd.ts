@@ -1,8 +1,8 @@
 // `shuaka depot terminal add|revoke|list`: the fleet's terminal identities.
 
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
 import { CertToolError, fleetCaOpen, leafIssue } from '../ingest/fleet_certs.js';
@@ -23,7 +23,7 @@ export const TERMINAL_USAGE = `usage:
       (--cert FILE [--ca CA.pem] | --dir DIR [--out DIR])
       registers --cert (a TLS client certificate; with --ca, one that CA issued: the fleet CA
       the depot serves with, DIR/ca.pem), or issues ID.key + ID.pem under DIR's CA into --out
-      (default DIR)
+      (default DIR) with the CA's ca.pem: the terminal's --depot-identity directory
   shuaka depot terminal revoke --db DB --id ID
   shuaka depot terminal list --db DB        (JSON lines; heldThroughSeq: the highest seq
       the depot holds for the terminal, 0 when none)
@@ -116,5 +116,8 @@ function certFor(values: Readonly<Record<string, string | undefined>>, id: strin
   mkdirParentsSync(out);
   leafIssue(fleetCaOpen(dir), { role: 'client', commonName: id }, join(out, `${id}.key`),
     join(out, `${id}.pem`));
+  // The fleet CA beside them: --out is then a whole identity for `run --depot-identity`
+  // (it held the key and certificate only, and run refused it naming another file).
+  if (resolve(out) !== resolve(dir)) copyFileSync(join(dir, 'ca.pem'), join(out, 'ca.pem'));
   return { pem: readFileSync(join(out, `${id}.pem`)), path: out };
 }

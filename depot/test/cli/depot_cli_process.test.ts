@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denyKeyLoad } from '../../../firmware/src/app/deny_list/deny_key.js';
+import { depotIdentityRead } from '../../../firmware/src/boards/depot_https.js';
 import { TERMINAL_ID_PATTERN } from '../../src/ingest/terminal_registry.js';
 import { ID_PATTERN } from '../../../firmware/src/app/params/field_patterns.js';
 import { call, clearingBatch } from '../ingest/ingest_fixtures.js';
@@ -70,6 +71,18 @@ describe('shuaka depot (process)', () => {
     expect(readFileSync(join(dir, 'deny.key'))).toEqual(denyKeyBytes);
     expect(shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--route', 'R12',
       '--dir', dir, '--out', join(temp, 'term')).status).toBe(0);
+    // --out is a whole identity for `run --depot-identity` (the fleet CA copied beside the
+    // key and certificate: it held those two only, and run refused it naming another file).
+    expect(readFileSync(join(temp, 'term', 'ca.pem')))
+      .toEqual(readFileSync(join(dir, 'ca.pem')));
+    expect((await depotIdentityRead(join(temp, 'term'))).ok).toBe(true);
+    const noCa = join(temp, 'term-no-ca');
+    mkdirSync(noCa);
+    for (const f of ['SIM00001.key', 'SIM00001.pem']) {
+      copyFileSync(join(temp, 'term', f), join(noCa, f));
+    }
+    const missing = await depotIdentityRead(noCa);
+    expect(missing.ok === false && missing.detail).toMatch(/ca\.pem is missing beside SIM00001\.key/);
     const again = shuaka('terminal', 'add', '--db', db, '--id', 'SIM00001', '--cert',
       join(temp, 'term', 'SIM00001.pem'));
     expect(again.status).toBe(1);

@@ -60,8 +60,11 @@ async function depotIdentityNames(dir: string): Promise<{ key: string; cert: str
   if (files.includes(DEPOT_IDENTITY_FILES.key)) return DEPOT_IDENTITY_FILES;
   const keys = files.filter((name) => name.endsWith('.key'));
   const only = keys.length === 1 ? (keys[0] ?? '').slice(0, -'.key'.length) : null;
-  if (only === null || !files.includes(`${only}.pem`) || !files.includes('ca.pem')) {
-    return DEPOT_IDENTITY_FILES;
+  if (only === null || !files.includes(`${only}.pem`)) return DEPOT_IDENTITY_FILES;
+  if (!files.includes('ca.pem')) {
+    // It said "ENOENT ... terminal.key.pem" of a directory holding the key.
+    throw new Error(`${join(dir, 'ca.pem')} is missing beside ${only}.key and ${only}.pem: `
+      + "copy the fleet CA's ca.pem from the depot's directory");
   }
   return { key: `${only}.key`, cert: `${only}.pem`, ca: 'ca.pem' };
 }
