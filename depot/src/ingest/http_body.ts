@@ -13,6 +13,8 @@ export type IngestErrorCode =
   | 'too-large'
   | 'terminal-unknown'
   | 'terminal-revoked'
+  /** The terminal's certificate is past its notAfter (on a connection kept alive). */
+  | 'certificate-expired'
   | 'terminal-mismatch'
   | 'seq-conflict'
   | 'store-unavailable'

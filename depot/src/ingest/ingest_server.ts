@@ -269,6 +269,12 @@ async function handle(options: IngestServerOptions, request: IncomingMessage,
     if (terminal === null) return reply(403, 'terminal-unknown', 'certificate not registered');
     who = terminal.terminalId;
     if (terminal.status === 'revoked') return reply(403, 'terminal-revoked', 'revoked');
+    // The handshake checked the dates; a connection kept alive outlives them (a terminal
+    // whose certificate expired went on fetching parameters and sending its status).
+    const expired = peerCertificateExpiry(request, options.nowMs());
+    if (expired !== null) {
+      return reply(403, 'certificate-expired', `certificate expired ${expired}`);
+    }
     // A route's own bound caps the server's; batches keep the server's, whatever it is.
     const routeMax = ROUTE_BODY_BYTES_MAX[url.pathname];
     const body = await bodyRead(request, routeMax === undefined ? options.bodyBytesMax
@@ -356,6 +362,13 @@ function replyError(error: unknown, path: string, reply: Reply): void {
   const name = error instanceof Error ? error.name : 'error';
   return reply(500, 'internal', name,
     error instanceof Error ? `${name}: ${error.message}` : String(error));
+}
+
+/** The peer certificate's notAfter when it is past at `nowMs`, else null. */
+function peerCertificateExpiry(request: IncomingMessage, nowMs: number): string | null {
+  const validTo = (request.socket as TLSSocket).getPeerCertificate().valid_to;
+  const endMs = validTo === undefined ? Number.NaN : Date.parse(validTo);
+  return Number.isFinite(endMs) && nowMs > endMs ? validTo : null;
 }
 
 async function identify(db: DepotDb, request: IncomingMessage): Promise<TerminalRow | null> {

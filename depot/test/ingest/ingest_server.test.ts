@@ -2,7 +2,7 @@
 // export lines, openssl-made certificates, node:crypto for the PAN token and seal, and the
 // rows a second query reads back.
 
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,34 @@ async function rigOpen(target: string, label: string): Promise<Rig> {
   const port = await server.listen(0, '127.0.0.1');
   return { db, server, port, a, b, log };
 }
+
+describe('ingest: a terminal certificate past its notAfter', () => {
+  it('everyRequest_is403CertificateExpired_onAConnectionTheHandshakeLetIn', async () => {
+    // Found on a live depot: an expired terminal certificate went on fetching parameters
+    // and sending its status on a connection kept alive from before its expiry (the
+    // handshake checks the dates, once). The depot's clock here is past the certificate's
+    // notAfter; the handshake (real time) still lets it in, as a kept-alive one would.
+    const db = await openDepotDb(join(temp, 'expired.sqlite'), WALL_MS);
+    const a = fleet.terminal('expired-a');
+    await terminalAdd(db, { terminalId: 'SIM00001', certSha256: certSha256(a.cert),
+      routeId: 'R12', nowMs: WALL_MS });
+    const afterMs = Date.parse(new X509Certificate(a.cert).validTo) + 1_000;
+    const server = ingestServerCreate({ db, vault: panVault(DATA_KEY), nowMs: () => afterMs,
+      tls: { key: fleet.serverKey, cert: fleet.serverCert, ca: fleet.ca } });
+    const port = await server.listen(0, '127.0.0.1');
+    try {
+      const answer = await call(port, fleet.ca, a, 'POST', '/v1/batches',
+        JSON.stringify(clearingBatch('SIM00001', 1, 3)));
+      expect(answer).toMatchObject({ status: 403, json: { error: 'certificate-expired' } });
+      expect(await count(db)).toBe(0);
+      const params = await call(port, fleet.ca, a, 'GET', '/v1/params?have=0', '');
+      expect(params.status).toBe(403);
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+});
 
 async function count(db: DepotDb, where = '1 = 1'): Promise<number> {
   const rows = await db.query(`SELECT count(*) AS n FROM taps WHERE ${where}`);

@@ -6,7 +6,8 @@
 /**
  * Why a depot call failed. Each maps one HTTP answer or transport failure of the contract:
  * - `tls`: the TLS handshake failed (server certificate refused, our certificate refused).
- * - `forbidden`: 403 (`terminal-unknown`, `terminal-revoked`, `terminal-mismatch`).
+ * - `forbidden`: 403 (`terminal-unknown`, `terminal-revoked`, `terminal-mismatch`,
+ *   `certificate-expired`).
  * - `bad-request`: 400 (`bad-batch` with the field path); the batch is kept, not dropped.
  * - `too-large`: 413 (body over the depot's limit); the uploader halves its batch.
  * - `conflict`: 409 (`seq-conflict`): the depot holds one of the batch's seqs as another
