@@ -6,27 +6,20 @@
 // SIGTERM stops it with exit 0. Truths: the card twin's own ledger and `journal verify`.
 
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { population } from '../../host-sim/src/cards/card_population.js';
 import { testPki } from '../../host-sim/src/pki/test_pki.js';
-import { PN532_SIM_DEFAULT_OPTIONS } from '../../host-sim/src/pn532_sim/pn532_sim.js';
 import { externalToolsReady } from '../../host-sim/src/pn532_sim/pty/external_tools.js';
-import {
-  startPn532SimOnPty,
-  type Pn532SimOnPty,
-} from '../../host-sim/src/pn532_sim/pty/pn532_sim_pty.js';
-import { WallClock } from '../../host-sim/src/pn532_sim/pty/wall_clock.js';
-import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
+import type { Pn532SimOnPty } from '../../host-sim/src/pn532_sim/pty/pn532_sim_pty.js';
 import { runJournalCommand } from '../src/cli/journal_cmd.js';
-import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
+import { startReaderPty } from './gate/gate_run_child.js';
+import { writeSignedDefaultParams } from './params_fixture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'shuaka.js');
@@ -44,24 +37,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A signed default parameter set with the test PKI's CA keys; returns its flags. */
-async function writeParams(): Promise<string[]> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const pubPath = join(dir, 'params.pub.pem');
-  writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
-  const storage = await FileStorage.open(join(dir, 'params'), { quotaBytes: null });
-  if (!storage.ok) throw new Error(storage.detail);
-  const written = await writeDefaultParams(storage.value, {
-    version: 1, terminal: { terminalId: 'BUS00042', lineId: 'L101' }, fares: DEFAULT_FARES,
-    caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex), denyList: [], caRevocations: [],
-    signingKey: privateKey, denyKey: TEST_DENY_KEY,
-  });
-  await storage.value.close();
-  if (!written.ok) throw new Error(written.error.message);
-  return ['--params', join(dir, 'params'), '--params-pub', pubPath,
-    '--deny-key', writeTestDenyKey(dir)];
-}
-
 async function until(what: string, holds: () => boolean, ms = 30_000): Promise<void> {
   for (const end = Date.now() + ms; !holds(); ) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -72,13 +47,10 @@ async function until(what: string, holds: () => boolean, ms = 30_000): Promise<v
 describe('shuaka run with its log reader gone (subprocess)', () => {
   it('logClosedAfterStart_theTapStillEndsWithItsFinal_thenSigtermExits0', async () => {
     if (!externalToolsReady(['socat'], 'shuaka run on the emulator pty')) return;
-    pty = await startPn532SimOnPty({
-      dir: mkdtempSync(join(dir, 'pty-')), clock: new WallClock(), pace: false,
-      sim: { ...PN532_SIM_DEFAULT_OPTIONS, waitModelledTime: false, commandDelayMs: 0 },
-    });
+    pty = await startReaderPty(dir);
     const journal = join(dir, 'journal');
     const child = spawn(process.execPath, [BIN, 'run', '--port', pty.hostPath,
-      ...await writeParams(), '--mode', 'ec', '--sysfs-root', join(dir, 'no-sys'),
+      ...await writeSignedDefaultParams(dir), '--mode', 'ec', '--sysfs-root', join(dir, 'no-sys'),
       '--journal', journal], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

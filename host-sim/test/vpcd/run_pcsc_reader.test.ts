@@ -1,20 +1,13 @@
 // `shuaka run --reader pcsc:NAME`: the validator firmware with a PC/SC contactless reader
 // (pcscd + vpcd + a virtual qPBOC card), one tap approved and journaled; bad flags refused.
 
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileStorage } from '../../../hal/src/storage/file_storage.js';
-import {
-  DEFAULT_FARES,
-  writeDefaultParams,
-} from '../../../firmware/src/app/params/params_store.js';
 import { runRunCommand } from '../../../firmware/src/cli/run_cmd.js';
-import { TEST_DENY_KEY, writeTestDenyKey } from '../../../firmware/test/deny_key_fixture.js';
+import { writeSignedDefaultParams } from '../../../firmware/test/params_fixture.js';
 import { population } from '../../src/cards/card_population.js';
-import { testPki } from '../../src/pki/test_pki.js';
 import { startPrivatePcscd } from '../../src/vpcd/pcscd_private.js';
 import type { PrivatePcscd } from '../../src/vpcd/pcscd_private.js';
 import { pcscStackMissing } from '../../src/vpcd/pcsc_stack_ready.js';
@@ -22,29 +15,6 @@ import { VpcdClient } from '../../src/vpcd/vpcd_client.js';
 import { VpcdContactlessCard } from '../../src/vpcd/vpcd_contactless_card.js';
 
 const MISSING = pcscStackMissing([], 'shuaka run --reader pcsc: tests');
-
-async function writeParams(parent: string): Promise<string[]> {
-  const dir = mkdtempSync(join(parent, 'params-'));
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const pubPath = join(dir, 'params.pub.pem');
-  writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
-  const storage = await FileStorage.open(join(dir, 'params'), { quotaBytes: null });
-  if (!storage.ok) throw new Error(storage.detail);
-  const written = await writeDefaultParams(storage.value, {
-    version: 1,
-    terminal: { terminalId: 'BUS00042', lineId: 'L101' },
-    fares: DEFAULT_FARES,
-    caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
-    denyList: [],
-    caRevocations: [],
-    signingKey: privateKey,
-    denyKey: TEST_DENY_KEY,
-  });
-  await storage.value.close();
-  if (!written.ok) throw new Error(written.error.message);
-  const params = ['--params', join(dir, 'params'), '--params-pub', pubPath];
-  return [...params, '--deny-key', writeTestDenyKey(dir)];
-}
 
 function capture() {
   const out: Record<string, unknown>[] = [];
@@ -88,7 +58,7 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
 
   it('unknownReader_exit3NamesTheListedReaders', async () => {
     const { io, err } = capture();
-    const flags = await writeParams(dir);
+    const flags = await writeSignedDefaultParams(dir);
     const journal = ['--journal', join(dir, 'journal-none'), '--sysfs-root', join(dir, 'no-sys')];
     const code = await runRunCommand(['--reader', 'pcsc:No Such', ...journal, ...flags], io);
     expect(code).toBe(3);
@@ -97,7 +67,7 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
 
   it('noPcscService_exit3NamesTheServiceNotOnlyTheMissingReader', async () => {
     const { io, err } = capture();
-    const flags = await writeParams(dir);
+    const flags = await writeSignedDefaultParams(dir);
     const journal = ['--journal', join(dir, 'journal-none'), '--sysfs-root', join(dir, 'no-sys')];
     // pcscd not running: its socket is a path nobody listens on.
     const own = process.env['PCSCLITE_CSOCK_NAME'];
@@ -115,7 +85,7 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
     const card = population(7).card('unionpay-debit-ec');
     const before = card.balanceMinor() ?? 0;
     const { io, out, err } = capture();
-    const flags = await writeParams(dir);
+    const flags = await writeSignedDefaultParams(dir);
     const journal = ['--journal', join(dir, 'journal'), '--sysfs-root', join(dir, 'no-sys')];
     const running = runRunCommand(
       ['--reader', 'pcsc:Shuaka ACR122U', '--max-taps', '1', ...journal, ...flags],
@@ -143,7 +113,7 @@ describe.skipIf(MISSING !== null)('shuaka run --reader pcsc:NAME over pcscd + vp
   it('pcscdRestarted_readerLostThenBack_loggedBoth_thenATapIsApproved', async () => {
     const card = population(8).card('unionpay-debit-ec');
     const { io, out, err } = capture();
-    const flags = await writeParams(dir);
+    const flags = await writeSignedDefaultParams(dir);
     const journal = ['--journal', join(dir, 'journal-back'), '--sysfs-root', join(dir, 'no-sys')];
     const running = runRunCommand(
       ['--reader', 'pcsc:Shuaka ACR122U', '--max-taps', '1', ...journal, ...flags],
