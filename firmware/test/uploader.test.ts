@@ -362,6 +362,33 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     expect(before.unacknowledgedFinalCount).toBeGreaterThan(0);
   });
 
+  it('aStopDuringTheParameterCall_startsNoOtherCall_theRunEnds', async () => {
+    // SIGTERM while the depot was mute: the validator waited out one 30 s bound per call it
+    // still started after the stop (the batches, the status), past systemd's stop timeout.
+    const r = await rig(SEED + 7, 50);
+    const depot = new DepotSim();
+    let stop = false;
+    const up = new Uploader(
+      {
+        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
+        panVault: FIXTURE_VAULT, clock: r.clock,
+        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
+        params: {
+          installedVersion: () => 1, refused: () => null,
+          // The stop arrives while this call waits on the depot; it ends as a timeout.
+          check: async () => {
+            stop = true;
+            return { ok: false, error: 'timeout', detail: 'no answer within 30000 ms' };
+          },
+          activatePending: async () => undefined,
+        },
+      },
+      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
+    );
+    await up.run(() => stop);
+    expect([depot.batches, depot.statuses.size]).toEqual([0, 0]);
+  });
+
   it('aFailingParameterFetch_holdsNoRecordBack_theContactSaysWhyItFailed', async () => {
     // Found on a live depot: a parameter table it could not read (503 on GET /v1/params)
     // held a backlog of 2,270 fares back, for good: the batches were never tried.

@@ -139,7 +139,7 @@ export class Uploader {
    */
   async run(stopRequested: () => boolean): Promise<void> {
     while (!stopRequested()) {
-      const result = await this.contact();
+      const result = await this.contact(stopRequested);
       this.failures = result.ok ? 0 : this.drainStoppedAfterStoring ? 1 : this.failures + 1;
       const waitMs = result.ok ? this.config.contactIntervalMs
         : uploadBackoffMs(this.failures, this.config.backoff, this.ports.random01);
@@ -152,15 +152,19 @@ export class Uploader {
    * One contact: newer parameters first (a deny-list change matters more than the backlog),
    * then the backlog, then the status. Never throws on an operating error.
    */
-  async contact(): Promise<ContactResult> {
+  async contact(stopRequested: () => boolean = () => false): Promise<ContactResult> {
     this.stateValue.contacts += 1;
     const params = this.ports.params === null ? { ok: true as const }
       : await this.ports.params.check(this.ports.depot);
+    // A stop asked during a call starts no other: each call to a mute depot is bounded by
+    // 30 s, and a validator's SIGTERM waited them out past systemd's stop timeout.
+    if (stopRequested()) return params;
     const batchesBefore = this.stateValue.batchesSent;
     // The records go up whatever became of the parameters (logged params-fetch-failed): a
     // depot whose parameter table failed held a backlog of 2,270 fares back, for good.
     const drained = await this.drain();
     this.drainStoppedAfterStoring = !drained.ok && this.stateValue.batchesSent > batchesBefore;
+    if (stopRequested()) return drained;
     const status = await this.sendStatus();
     const result = !drained.ok ? drained : !params.ok ? params : status;
     if (!result.ok) {
