@@ -9,16 +9,17 @@
 // directory) cannot be judged from here: its copy is kept. A copy with no owner file (an
 // older build's, or one cut before it was written) is swept once untouched for an hour.
 
-import { readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+import { pidAlive, processIdentity } from '../../../hal/src/fs/process_identity.js';
 
 const COPY_PREFIX = '.ingest-';
 const OWNER_FILE = 'owner';
 /** A copy without an owner file left this long is no live ingest's. */
 const UNOWNED_COPY_STALE_MS = 3_600_000;
 
-/** Who made a copy; '' where /proc does not say (not Linux). */
+/** Who made a copy (process_identity.ts); '' where /proc does not say (not Linux). */
 interface CopyOwner {
   readonly pid: number;
   readonly startTicks: string;
@@ -29,8 +30,7 @@ interface CopyOwner {
 /** A new copy directory in `workDir`, its owner file written. Rejects as mkdtemp does. */
 export async function ingestCopyDir(workDir: string): Promise<string> {
   const dir = await mkdtemp(join(workDir, `${COPY_PREFIX}${process.pid}-`));
-  await writeFile(join(dir, OWNER_FILE), JSON.stringify(ownerOf('self', process.pid)),
-    { mode: 0o600 });
+  await writeFile(join(dir, OWNER_FILE), JSON.stringify(await ownerSelf()), { mode: 0o600 });
   return dir;
 }
 
@@ -45,7 +45,7 @@ export async function ingestCopiesSweep(workDir: string, nowMs: number): Promise
   } catch {
     return 0;
   }
-  const self = ownerOf('self', process.pid);
+  const self = await ownerSelf();
   let removed = 0;
   for (const name of names) {
     if (!name.startsWith(COPY_PREFIX)) continue;
@@ -75,40 +75,22 @@ async function copyAbandoned(path: string, self: CopyOwner, nowMs: number): Prom
   if (self.bootId !== '' && owner.bootId !== '' && owner.bootId !== self.bootId) return true;
   if (owner.pidNs !== self.pidNs) return false;
   if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0) return true;
-  const now = ownerOf(String(owner.pid), owner.pid);
-  if (owner.startTicks === '' || now.startTicks === '') return !processAlive(owner.pid);
+  const now = await processIdentity(owner.pid);
+  // No /proc here: the live pid is all there is to go by.
+  if (self.startTicks === '' || owner.startTicks === '') return !pidAlive(owner.pid);
+  if (now === null || now.state === 'Z' || now.state === 'X') return true;
   return now.startTicks !== owner.startTicks;
 }
 
-/** The owner record of process `proc` ('self' or a pid) as /proc shows it now. */
-function ownerOf(proc: string, pid: number): CopyOwner {
-  return {
-    pid,
-    startTicks: procRead(() => startTicksOf(readFileSync(`/proc/${proc}/stat`, 'utf8'))),
-    pidNs: procRead(() => readlinkSync('/proc/self/ns/pid')),
-    bootId: procRead(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()),
-  };
-}
-
-/** Field 22 of /proc/PID/stat (start time, clock ticks after boot); the name may hold ')'. */
-function startTicksOf(stat: string): string {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-}
-
-function procRead(read: () => string): string {
+/** This process as a copy's owner file records it. */
+async function ownerSelf(): Promise<CopyOwner> {
+  const identity = await processIdentity(process.pid);
+  let pidNs = '';
   try {
-    return read();
+    pidNs = await readlink('/proc/self/ns/pid');
   } catch {
-    return '';
+    // Not Linux: every copy counts as this namespace's.
   }
-}
-
-/** False only when no process has this pid (EPERM: one exists, another user's). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { pid: process.pid, startTicks: identity?.startTicks ?? '', pidNs,
+    bootId: identity?.bootId ?? '' };
 }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { HalStatus, halErr, halOk } from '../ports/hal_status.js';
 import type { HalResult } from '../ports/hal_status.js';
 import { errorCode } from '../fs/error_code.js';
+import { pidAlive, processIdentity } from '../fs/process_identity.js';
 
 /** The lock file's name in a journal directory. */
 export const DIR_LOCK_NAME = 'journal.lock';
@@ -169,26 +170,6 @@ async function lockLine(pid: number): Promise<string> {
   return identity === null ? `${pid}` : `${pid} ${identity.bootId} ${identity.startTicks}`;
 }
 
-/** The boot id, state and start time of `pid` from /proc; null where /proc does not say. */
-async function processIdentity(
-  pid: number,
-): Promise<{ readonly bootId: string; readonly state: string; readonly startTicks: string }
-  | null> {
-  try {
-    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may hold spaces and ')': the fields after it follow the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const [state, startTicks] = [fields[0], fields[19]];
-    if (!/^[0-9a-f-]{36}$/.test(bootId) || state === undefined || startTicks === undefined) {
-      return null;
-    }
-    return /^[0-9]+$/.test(startTicks) ? { bootId, state, startTicks } : null;
-  } catch {
-    return null;
-  }
-}
-
 /** A lock file's text; null when it is not there (or cannot be read). */
 async function readText(path: string): Promise<string | null> {
   try {
@@ -205,15 +186,6 @@ function lockHolder(text: string): LockHolder | null {
   return { pid: Number(match[1]), bootId: match[2] ?? null, startTicks: match[3] ?? null };
 }
 
-/** Signal 0 tests for existence; EPERM means it exists under another user. */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) === 'EPERM';
-  }
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
