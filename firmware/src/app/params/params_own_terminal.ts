@@ -5,8 +5,10 @@
 // its next start read the installed slot's terminal.json and ran as that other terminal:
 // every record then carried a foreign id, and the depot refused every upload (a terminal
 // mismatch) for good. The id the validator first started with is written here once, and
-// each start runs the loaded set under it. A journal directory is one terminal's.
+// each start runs the loaded set under it. A journal directory is one terminal's. The file
+// carries a check value, as the floor does: one flipped bit of an id is another valid id.
 
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -31,18 +33,33 @@ export async function paramsOwnTerminalRead(stateDir: string): Promise<OwnTermin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     throw error;
   }
-  const id = text.endsWith('\n') ? text.slice(0, -1) : text;
-  if (!ID_PATTERN.re.test(id)) {
+  let record: { terminalId?: unknown; checkSha256Hex?: unknown };
+  try {
+    record = JSON.parse(text) as typeof record;
+  } catch {
+    return { kind: 'corrupt', detail: 'not JSON' };
+  }
+  const id = record.terminalId;
+  if (typeof id !== 'string' || !ID_PATTERN.re.test(id)) {
     return { kind: 'corrupt', detail: `not a terminal id (${ID_PATTERN.says})` };
   }
+  if (record.checkSha256Hex !== checkOf(id)) {
+    return { kind: 'corrupt', detail: 'check value mismatch' };
+  }
   return { kind: 'ok', terminalId: id };
+}
+
+function checkOf(terminalId: string): string {
+  return createHash('sha256').update(`shuaka terminal id v1\n${terminalId}`).digest('hex')
+    .toUpperCase();
 }
 
 /** Writes `terminalId` power-safely (temporary, fsync, rename, directory fsync). */
 export async function paramsOwnTerminalWrite(stateDir: string, terminalId: string)
   : Promise<void> {
   const path = join(stateDir, PARAMS_OWN_TERMINAL_FILE);
-  await durableReplace(PARAMS_DISK, path, Buffer.from(`${terminalId}\n`), () => undefined,
-    'terminal id');
+  const record = { terminalId, checkSha256Hex: checkOf(terminalId) };
+  await durableReplace(PARAMS_DISK, path, Buffer.from(`${JSON.stringify(record, null, 2)}\n`),
+    () => undefined, 'terminal id');
   await fsyncDir(PARAMS_DISK, stateDir, () => undefined, 'terminal id dir');
 }
