@@ -2,8 +2,9 @@
 // failure of contract v1 maps to its DepotError (refused certificates both ways, 403, 400,
 // 413, 503, timeouts, connection refused), and the batch body is the export lines verbatim.
 
+import { execFileSync } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -185,6 +186,41 @@ describe('depot over HTTPS (mutual TLS)', () => {
     expect(refused.ok).toBe(false);
     expect(refused.ok ? '' : refused.error).toMatch(/^(tls|network)$/);
     wrongCert.close();
+  });
+
+  it('depotCertificateOutOfDate_isTls_andTheDetailGivesThisMachinesClock', async () => {
+    // A server certificate of the fleet CA whose validity ended a day ago (openssl -days -1).
+    const key = join(dir, 'expired.key.pem');
+    const csr = join(dir, 'expired.csr.pem');
+    const cert = join(dir, 'expired.crt.pem');
+    const ext = join(dir, 'expired.ext');
+    await writeFile(ext, 'subjectAltName=DNS:localhost\n');
+    execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+      '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', fleet.caCertPath,
+      '-CAkey', fleet.caKeyPath, '-set_serial', '7', '-out', cert, '-days', '-1',
+      '-extfile', ext], { stdio: 'ignore' });
+    expect(Date.parse(new X509Certificate(await readFile(cert)).validTo)).toBeLessThan(
+      Date.now());
+    const stale = createServer({ key: await readFile(key), cert: await readFile(cert) },
+      (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => stale.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = Date.now();
+      const d = depot(await identity(fleet, 'SIM00001'), 5_000,
+        (stale.address() as AddressInfo).port);
+      const got = await d.postBatch(BATCH);
+      d.close();
+      expect(got).toMatchObject({ ok: false, error: 'tls', httpStatus: null });
+      const detail = got.ok ? '' : got.detail;
+      expect(detail).toMatch(/^CERT_HAS_EXPIRED /);
+      const at = /clock reads (\S+):/.exec(detail)?.[1] ?? '';
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(before - 1_000);
+      expect(Date.parse(at)).toBeLessThanOrEqual(Date.now());
+      expect(detail).toContain('must be renewed');
+    } finally {
+      await new Promise<void>((resolve) => stale.close(() => resolve()));
+    }
   });
 
   it('silentServer_isATimeout_andNoListener_isNetwork', async () => {

@@ -341,7 +341,24 @@ function transportError(error: Error): DepotResult<never> {
   }
   const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HANDSHAKE|ALERT/i;
   if (tls.test(code) || tls.test(error.message)) {
-    return { ok: false, error: 'tls', httpStatus: null, detail };
+    return { ok: false, error: 'tls', httpStatus: null, detail: detail + clockHint(code) };
   }
   return { ok: false, error: 'network', httpStatus: null, detail };
+}
+
+/**
+ * A certificate judged out of date is judged by this machine's clock: a validator whose clock
+ * is behind or ahead (a flat RTC battery, no time source) sees a valid depot certificate as
+ * "not yet valid" or "expired". The operator reading the log needs the clock's reading.
+ */
+function clockHint(code: string): string {
+  const at = new Date(Date.now()).toISOString();
+  if (code === 'CERT_NOT_YET_VALID') {
+    return ` (this validator's clock reads ${at}: if it is behind, set the clock)`;
+  }
+  if (code === 'CERT_HAS_EXPIRED') {
+    return ` (this validator's clock reads ${at}: if it is right, the depot's certificate `
+      + 'must be renewed; if it is ahead, set the clock)';
+  }
+  return '';
 }
