@@ -7,11 +7,21 @@ import { join } from 'node:path';
 
 import { FileStorage } from '../../hal/src/storage/file_storage.js';
 import { testPki } from '../../host-sim/src/pki/test_pki.js';
+import type { AidParams, FareParams } from '../src/app/params/params_files.js';
 import { DEFAULT_FARES, writeDefaultParams } from '../src/app/params/params_store.js';
 import { TEST_DENY_KEY, writeTestDenyKey } from './deny_key_fixture.js';
 
+/** What a test changes of the default set: its fares, the AIDs beyond the default ones. */
+export interface SignedParamsChanges {
+  readonly fares?: FareParams;
+  readonly extraAids?: readonly AidParams[];
+}
+
 /** Writes the set under a new directory in `parent`; returns run's flags for it. */
-export async function writeSignedDefaultParams(parent: string): Promise<string[]> {
+export async function writeSignedDefaultParams(
+  parent: string,
+  changes: SignedParamsChanges = {},
+): Promise<string[]> {
   const dir = mkdtempSync(join(parent, 'params-'));
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const pubPath = join(dir, 'params.pub.pem');
@@ -19,9 +29,11 @@ export async function writeSignedDefaultParams(parent: string): Promise<string[]
   const storage = await FileStorage.open(join(dir, 'params'), { quotaBytes: null });
   if (!storage.ok) throw new Error(storage.detail);
   const written = await writeDefaultParams(storage.value, {
-    version: 1, terminal: { terminalId: 'BUS00042', lineId: 'L101' }, fares: DEFAULT_FARES,
+    version: 1, terminal: { terminalId: 'BUS00042', lineId: 'L101' },
+    fares: changes.fares ?? DEFAULT_FARES,
     caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex), denyList: [], caRevocations: [],
     signingKey: privateKey, denyKey: TEST_DENY_KEY,
+    ...(changes.extraAids === undefined ? {} : { extraAids: changes.extraAids }),
   });
   await storage.value.close();
   if (!written.ok) throw new Error(written.error.message);

@@ -6,7 +6,6 @@
 // validator starts without it and opens it at a T-Union tap once it is put in.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,15 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jtt978TacVerify } from '../../../depot/src/tunion/jtt978_tac.js';
 import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
-import {
-  DEFAULT_FARES,
-  writeDefaultParams,
-} from '../../../firmware/src/app/params/params_store.js';
+import { DEFAULT_FARES } from '../../../firmware/src/app/params/params_store.js';
 import type { FareLine } from '../../../firmware/src/app/fare/fare_table.js';
-import { FileStorage } from '../../../hal/src/storage/file_storage.js';
-import { writeTestDenyKey, TEST_DENY_KEY } from '../../../firmware/test/deny_key_fixture.js';
+import { writeSignedDefaultParams } from '../../../firmware/test/params_fixture.js';
 import { tunionCardOfGroup } from '../../src/cards/tunion_population.js';
-import { testPki } from '../../src/pki/test_pki.js';
 import { issuerMasterFromRoot } from '../../src/psam/pboc_epurse_crypto.js';
 import { PsamEmulator } from '../../src/psam/psam_emulator.js';
 import {
@@ -57,26 +51,11 @@ const FLAT_L101: readonly FareLine[] = [
 ];
 
 /** A signed set naming the T-Union ADF, with the transit `lines` (by default FLAT_L101). */
-async function writeParams(parent: string, lines: readonly FareLine[] = FLAT_L101)
-  : Promise<string[]> {
-  const dir = mkdtempSync(join(parent, 'params-'));
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const pubPath = join(dir, 'params.pub.pem');
-  writeFileSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }));
-  const storage = await FileStorage.open(join(dir, 'params'), { quotaBytes: null });
-  if (!storage.ok) throw new Error(storage.detail);
+function writeParams(parent: string, lines: readonly FareLine[] = FLAT_L101): Promise<string[]> {
   const transit = { cityCodeHex: '4403', institutionHex: '0000000000004403',
     operatorCodeHex: '0101', lines };
-  const written = await writeDefaultParams(storage.value, {
-    version: 1, terminal: { terminalId: 'BUS00042', lineId: 'L101' },
-    fares: { ...DEFAULT_FARES, transit }, caKeysTlvHex: testPki().caKeys.map((k) => k.tlvHex),
-    denyList: [], caRevocations: [], signingKey: privateKey, denyKey: TEST_DENY_KEY,
-    extraAids: [SIM_TUNION_AID],
-  });
-  await storage.value.close();
-  if (!written.ok) throw new Error(written.error.message);
-  return ['--params', join(dir, 'params'), '--params-pub', pubPath,
-    '--deny-key', writeTestDenyKey(dir)];
+  return writeSignedDefaultParams(parent, { fares: { ...DEFAULT_FARES, transit },
+    extraAids: [SIM_TUNION_AID] });
 }
 
 interface Run {
