@@ -35,11 +35,12 @@ export const SWARM_USAGE = `Usage: shuaka swarm [--seed N] [--seeds K] [--taps M
   time under a fault mix drawn from each seed, and checks every invariant after every event.
   --seed N      first seed (default 1); a failure prints it, --seed replays it exactly
   --seeds K     run K seeds: N, N+1, ... (default 1); stops at the first failing seed
-  --taps M      rider taps per seed (default 200; 1..1000000); the last ${SWARM_QUIET_TAPS} are
-                fault-free (liveness: the validator must recover)
+  --taps M      rider fares per seed (default 200; 1..1000000), each a tap and the re-taps
+                its answer asks for (the taps printed count those too); the last
+                ${SWARM_QUIET_TAPS} are fault-free (liveness: the validator must recover)
   --faults LIST faults a seed may draw, comma-separated, or all / none (default all):
                 ${SWARM_FAULTS.join(', ')}
-  --check LIST  invariants to check, comma-separated, or all (default all):
+  --check LIST  invariants to check, comma-separated, or all / none (default all):
                 ${SWARM_CHECKS.join(', ')}
   --quiet       one line per seed
   Exit codes: 0 all held, 1 invariant violated, 2 usage, 3 crash, 4 liveness.`;
@@ -193,6 +194,13 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
   }
   const figures = rate(taps, wallMs, cpuMs);
   const seedsText = `${seeds} seed${seeds === 1 ? '' : 's'}`;
-  io.out(`shuaka swarm: ${seedsText}, ${taps} taps, all invariants held (${figures})`);
+  io.out(`shuaka swarm: ${seedsText}, ${taps} taps, ${heldText(base.checks.length)} (${figures})`);
   return SWARM_EXIT_OK;
+}
+
+/** What the last line says held: every invariant, some of them, or none was checked. */
+function heldText(checks: number): string {
+  if (checks === 0) return 'no invariant checked (--check none)';
+  return checks === SWARM_CHECKS.length ? 'all invariants held'
+    : `the ${checks} invariants checked held`;
 }

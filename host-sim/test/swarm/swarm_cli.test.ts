@@ -86,5 +86,11 @@ describe('shuaka swarm (subprocess)', () => {
     expect(run.stdout).toMatch(new RegExp(`^seed ${SEED}: \\d+ taps`, 'm'));
     expect(run.stdout).toMatch(/taps\/s wall, [\d,]+ taps\/s CPU/);
     expect(run.stdout).toContain('shuaka swarm: 1 seed, ');
+    // Four of the invariants were checked: the last line says so, not "all".
+    expect(run.stdout).toMatch(/taps, the 4 invariants checked held \(/);
+    const none = shuaka('swarm', '--seed', String(SEED), '--taps', '3', '--check', 'none');
+    expect(none.status, `seed ${SEED}`).toBe(0);
+    expect(none.stdout).toContain('no invariant checked (--check none)');
+    expect(none.stdout).not.toContain('held');
   });
 });
