@@ -37,6 +37,8 @@ export const SWARM_CANARIES = [
   'psam-never-reopened',
   'psam-failure-no-debit',
   'tunion-block-after-answer',
+  'final-dropped',
+  'pan-in-log-at-cut',
 ] as const;
 
 export type SwarmCanaryName = (typeof SWARM_CANARIES)[number];
@@ -126,6 +128,22 @@ function leakingLog(pool: RiderPool): (inner: LogPort) => LogPort {
       inner.log(event);
       const full = typeof event['pan'] === 'string' ? byMask.get(event['pan']) : undefined;
       if (full !== undefined) inner.log({ event: 'card-error', detail: `card ${full} refused` });
+    },
+  });
+}
+
+/**
+ * A log whose journal-error lines (a write the power cut failed) echo a full PAN of the pool:
+ * lines a tap cut short by the power writes just before the board dies.
+ */
+function leakingAtCut(pool: RiderPool): (inner: LogPort) => LogPort {
+  const pan = pool.cards[0]?.card.profile.applications[0]?.pan ?? '';
+  return (inner) => ({
+    log: (event) => {
+      inner.log(event);
+      if (event['event'] === 'journal-error') {
+        inner.log({ event: 'journal-error', detail: `card ${pan}: record not written` });
+      }
     },
   });
 }
@@ -390,6 +408,29 @@ function blockCanary(base: { checks: readonly SwarmCheck[] }): SwarmCanary {
   };
 }
 
+/**
+ * A journal that says a bank tap's final record was written and writes nothing (the validator
+ * of a defect that loses the clearing record after the card answered): it answers with the
+ * pending record's seq, so the tap reports only records that are durable, and the rider is
+ * told paid or admitted on a pending record the back office never clears.
+ */
+function droppingFinals(journal: Journal): Journal {
+  return new Proxy(journal, {
+    get: (target, property) => {
+      if (property === 'append') {
+        return async (entry: Parameters<Journal['append']>[0]) => {
+          if (entry.kind !== 'final' || entry.pendingSeq === null) return target.append(entry);
+          return { ok: true, value: { seq: entry.pendingSeq, timeWallMs: 0, entry } };
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
 /** The canary `name` for a run whose rider pool is `pool`. */
 export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
   const base = { name, checks: ALL_BUT_PAN };
@@ -420,6 +461,15 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         caughtBy: ['no-pan'],
         hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingLog(pool) },
       };
+    case 'pan-in-log-at-cut':
+      return {
+        ...base,
+        defect: 'the error line of a write the power cut echoes a full PAN',
+        faults: ['power-cut'],
+        checks: [...ALL_BUT_PAN, 'no-pan'],
+        caughtBy: ['no-pan'],
+        hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingAtCut(pool), tuneMix: cuts },
+      };
     case 'params-rollback':
       return {
         ...base,
@@ -445,6 +495,14 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
     case 'psam-never-reopened':
     case 'psam-failure-no-debit':
       return psamCanary(name, base);
+    case 'final-dropped':
+      return {
+        ...base,
+        defect: 'a tap approved or admitted without its final clearing record',
+        faults: [],
+        caughtBy: ['committed'],
+        hooks: { ...SWARM_HOOKS_STOCK, wrapJournal: droppingFinals },
+      };
     case 'throwing-journal':
       return {
         ...base,

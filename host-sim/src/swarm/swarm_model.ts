@@ -44,6 +44,10 @@ import { SwarmTunionModel, TUNION_NEVER_DEBITED, tunionDebitKey } from './swarm_
 import { SwarmTunionBlocks } from './swarm_tunion_blocks.js';
 
 /** Cards a correct validator never debits (bus_checks.ts keeps the same list). */
+/** The name ending of a journal checkpoint (journal_files.ts, checkpointName). */
+const CHECKPOINT_SUFFIX = '.ckpt';
+/** What a T-Union tap's reason says when the card debited and the final was not written. */
+const TUNION_FINAL_NOT_JOURNALLED = 'final not journalled';
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
 
 /** One broken invariant. */
@@ -225,6 +229,7 @@ export class SwarmModel {
         this.fail('committed', `reported record ${seq} is not durable`);
       }
     }
+    if (report !== null) this.checkPaidHasFinal(report);
     this.takeDepot();
     this.checkLedger(card);
     this.tunion.tapEnded(card, report, clock.wallMs, clock.tornWindowMs);
@@ -233,7 +238,30 @@ export class SwarmModel {
         + `approved: its number is on the deny list`);
     }
     this.checkFollowed(followed.read);
+    this.checkNewCheckpoints(storage);
     this.checkNewLogs(logs);
+  }
+
+  /**
+   * A rider told "paid" (approved) or "admitted, charged later" rode on a clearing record: the
+   * tap's reported records include a durable final (a T-Union final). Without it the fare never
+   * reaches clearing, and a pending alone is later written off as not debited. One exception:
+   * a T-Union card that debited itself (or proved it did) while the journal refused the final
+   * (disk full): the rider paid and is told so, the grey record stays durable (durable-debit)
+   * and open, finished at the card's next tap.
+   */
+  private checkPaidHasFinal(report: TapReport): void {
+    if (report.result !== 'approved' && report.result !== 'admitted') return;
+    if ((report.fareRule ?? '').startsWith('tunion-')
+      && report.reason.includes(TUNION_FINAL_NOT_JOURNALLED)) return;
+    const final = report.journalSeqs.some((seq) => {
+      const kind = this.committed.get(seq)?.kind;
+      return kind === 'final' || kind === 'tunion_final';
+    });
+    if (!final) {
+      this.fail('committed', `a tap ${report.result} (${report.reason}) has no durable final `
+        + `record among its records ${report.journalSeqs.join(',') || '(none)'}`);
+    }
   }
 
   /**
@@ -263,6 +291,11 @@ export class SwarmModel {
       );
     }
     this.paramsVersionMax = Math.max(this.paramsVersionMax, paramsVersion);
+  }
+
+  /** The log lines a board wrote since its last tap, as its power goes (no PAN in them). */
+  lastLogs(logs: readonly LogEvent[]): void {
+    this.checkNewLogs(logs);
   }
 
   /** A set that must be refused was activated. */
@@ -472,6 +505,22 @@ export class SwarmModel {
       if (found !== null) {
         this.fail('no-pan', `journal medium ${chunk.name}: ${found} (from byte ${chunk.offset})`);
       }
+    }
+  }
+
+  /**
+   * PANs in the checkpoints written since the last look (one starts each segment): one written
+   * and reclaimed between two full checks would otherwise never be searched. A checkpoint is
+   * written whole, once (a replace), so one searched under its name is not searched again.
+   */
+  private checkNewCheckpoints(storage: StorageSim): void {
+    if (!this.on('no-pan')) return;
+    for (const name of storage.durableNames()) {
+      if (!name.endsWith(CHECKPOINT_SUFFIX) || this.searched.has(name)) continue;
+      const image = storage.durableBytes(name);
+      const found = this.panFinder.findInBytes(image);
+      if (found !== null) this.fail('no-pan', `journal medium ${name}: ${found}`);
+      this.searched.set(name, image);
     }
   }
 

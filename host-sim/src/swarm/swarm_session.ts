@@ -174,6 +174,7 @@ export class SwarmSession {
     // The quiet tail stops the faults, not the T-Union riders.
     const quietMix = swarmMixQuiet(this.world.mix);
     let lastCard: AnyRiderCard | null = null;
+    let fullCheckedAt = 0;
     await this.boot();
     for (let tap = 0; tap < options.taps && !this.stopped(); tap += 1) {
       const quiet = tap >= options.taps - options.quietTaps;
@@ -196,8 +197,11 @@ export class SwarmSession {
       if (plan.paramsPush !== null) await this.pushParams(plan.paramsPush);
       if (this.stopped()) break;
       await this.fare(plan, quiet);
-      if (stats.taps % SWARM_FULL_CHECK_EVERY === 0)
+      // A fare is one tap or more (re-taps): the check follows the taps, not the fares.
+      if (stats.taps - fullCheckedAt >= SWARM_FULL_CHECK_EVERY) {
+        fullCheckedAt = stats.taps;
         model.fullCheck(this.world.storage, 'periodic');
+      }
     }
     if (this.stopped()) return;
     await this.settle();
@@ -534,6 +538,14 @@ export class SwarmSession {
     const { storage, stats, model, hooks, prng } = this.world;
     stats.cuts += 1;
     this.cutArmedUntil = null;
+    // The dying board's last words: a tap cut short has no afterTap to read them.
+    const dying = this.board;
+    if (dying !== null) {
+      model.lastLogs(dying.logs);
+      if (dying.kernel.faultCount() !== 0) {
+        model.fail('kernel', `kernel trapped ${dying.kernel.faultCount()} times`);
+      }
+    }
     // The PSAM loses power with the board: a purchase it had begun is gone.
     this.world.psam.powerOff();
     storage.restart();
