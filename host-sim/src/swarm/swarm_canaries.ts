@@ -431,6 +431,45 @@ function droppingFinals(journal: Journal): Journal {
   });
 }
 
+/** The canaries of a PAN in the log: in any error line, in one written as the power goes. */
+function leakCanary(
+  name: 'pan-in-log' | 'pan-in-log-at-cut',
+  base: { checks: readonly SwarmCheck[] },
+  pool: RiderPool,
+): SwarmCanary {
+  const checks: readonly SwarmCheck[] = [...base.checks, 'no-pan'];
+  if (name === 'pan-in-log') {
+    return {
+      name, checks, defect: 'an error message echoes a full PAN', faults: [],
+      caughtBy: ['no-pan'], hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingLog(pool) },
+    };
+  }
+  return {
+    name, checks, defect: 'the error line of a write the power cut echoes a full PAN',
+    faults: ['power-cut'], caughtBy: ['no-pan'],
+    hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingAtCut(pool),
+      tuneMix: forced({ powerCutPerTap: 0.1 }) },
+  };
+}
+
+/** The canaries of the journal's callers: a final never written, an exception let out. */
+function journalCanary(
+  name: 'final-dropped' | 'throwing-journal',
+  base: { checks: readonly SwarmCheck[] },
+): SwarmCanary {
+  if (name === 'final-dropped') {
+    return {
+      ...base, name, defect: 'a tap approved or admitted without its final clearing record',
+      faults: [], caughtBy: ['committed'],
+      hooks: { ...SWARM_HOOKS_STOCK, wrapJournal: droppingFinals },
+    };
+  }
+  return {
+    ...base, name, defect: 'an exception escapes the validator loop', faults: [],
+    caughtBy: [], hooks: { ...SWARM_HOOKS_STOCK, journalPort: throwingAppends },
+  };
+}
+
 /** The canary `name` for a run whose rider pool is `pool`. */
 export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary {
   const base = { name, checks: ALL_BUT_PAN };
@@ -453,23 +492,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
         hooks: { ...SWARM_HOOKS_STOCK, journalPort: losingSyncs, tuneMix: cuts },
       };
     case 'pan-in-log':
-      return {
-        ...base,
-        defect: 'an error message echoes a full PAN',
-        faults: [],
-        checks: [...ALL_BUT_PAN, 'no-pan'],
-        caughtBy: ['no-pan'],
-        hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingLog(pool) },
-      };
     case 'pan-in-log-at-cut':
-      return {
-        ...base,
-        defect: 'the error line of a write the power cut echoes a full PAN',
-        faults: ['power-cut'],
-        checks: [...ALL_BUT_PAN, 'no-pan'],
-        caughtBy: ['no-pan'],
-        hooks: { ...SWARM_HOOKS_STOCK, wrapLog: leakingAtCut(pool), tuneMix: cuts },
-      };
+      return leakCanary(name, base, pool);
     case 'params-rollback':
       return {
         ...base,
@@ -496,21 +520,8 @@ export function swarmCanary(name: SwarmCanaryName, pool: RiderPool): SwarmCanary
     case 'psam-failure-no-debit':
       return psamCanary(name, base);
     case 'final-dropped':
-      return {
-        ...base,
-        defect: 'a tap approved or admitted without its final clearing record',
-        faults: [],
-        caughtBy: ['committed'],
-        hooks: { ...SWARM_HOOKS_STOCK, wrapJournal: droppingFinals },
-      };
     case 'throwing-journal':
-      return {
-        ...base,
-        defect: 'an exception escapes the validator loop',
-        faults: [],
-        caughtBy: [],
-        hooks: { ...SWARM_HOOKS_STOCK, journalPort: throwingAppends },
-      };
+      return journalCanary(name, base);
     default: {
       const unreachable: never = name;
       throw new Error(`canary ${String(unreachable)}`);
