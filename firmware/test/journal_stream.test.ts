@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
 import type { StoragePort } from '../../hal/src/ports/storage_port.js';
 import { Journal } from '../src/app/journal/journal.js';
-import { FRAME_HEADER_BYTES, frameCheck, toHex } from '../src/app/journal/journal_frame.js';
+import {
+  FRAME_BYTES_MAX, FRAME_HEADER_BYTES, frameCheck, toHex,
+} from '../src/app/journal/journal_frame.js';
 import {
   READ_WINDOW_BYTES, journalRead, journalScanFiles,
 } from '../src/app/journal/journal_reader.js';
@@ -119,18 +121,28 @@ describe(`journal windowed reads (SHUAKA_SEED=${SEED})`, () => {
     }
   });
 
-  it('aTailLongerThanAWindow_isTornWhenAllZeros_andCorruptOtherwise', async () => {
+  it('zerosAtTheEnd_areTornUpToOneFrame_wipedRecordsBeyond_andAnyOtherByteIsCorrupt', async () => {
     const sim = await bigSegment();
     const validBytes = sim.durableBytes(JOURNAL_FILE).length;
-    const tailBytes = 2 * READ_WINDOW_BYTES + 77;
-    await sim.append(JOURNAL_FILE, new Uint8Array(tailBytes));
+    // The one append a power cut interrupts: at most a frame of zeros.
+    await sim.append(JOURNAL_FILE, new Uint8Array(FRAME_BYTES_MAX));
     await sim.sync(JOURNAL_FILE);
-    const zeros = (await readAll(sim)).read;
-    expect(zeros.corruption).toBeNull();
-    expect(zeros.tornTail).toEqual({
-      file: JOURNAL_FILE, offset: validBytes, bytes: tailBytes, defect: 'zeros',
+    const torn = (await readAll(sim)).read;
+    expect(torn.corruption).toBeNull();
+    expect(torn.tornTail).toEqual({
+      file: JOURNAL_FILE, offset: validBytes, bytes: FRAME_BYTES_MAX, defect: 'zeros',
     });
-    expect(zeros.validBytes).toBe(validBytes);
+    expect(torn.validBytes).toBe(validBytes);
+    // Longer than a window (read window by window): more zeros than one append writes are
+    // records that were synced and wiped, never cut.
+    const tailBytes = 2 * READ_WINDOW_BYTES + 77;
+    await sim.append(JOURNAL_FILE, new Uint8Array(tailBytes - FRAME_BYTES_MAX));
+    await sim.sync(JOURNAL_FILE);
+    const wiped = (await readAll(sim)).read;
+    expect(wiped.tornTail).toBeNull();
+    expect(wiped.corruption).toMatchObject({ offset: validBytes, seqExpected: RECORDS + 1 });
+    expect(wiped.corruption?.reason).toBe(`${tailBytes} zero bytes at the end, more than one `
+      + `record can be (${FRAME_BYTES_MAX}): records that were written are gone`);
     // One non-zero byte at the very end, two windows away: bytes that are no record.
     sim.corruptByte(JOURNAL_FILE, validBytes + tailBytes - 1, 0x5a);
     const garbage = (await readAll(sim)).read;

@@ -288,10 +288,10 @@ export function isZeros(bytes: Uint8Array): boolean {
 /**
  * Classifies the `restBytes` bytes from a damaged frame to the end of the newest segment: the
  * defect of a torn tail, or why it is corruption. Torn means the bytes cannot hold a complete
- * record: fewer than a header; all zeros (the file grew, its data never landed); a valid
- * header of the expected seq whose frame runs past the end (`headerSeq` is the seq field of a
- * header that is whole, else null); or a damaged header with fewer bytes than the smallest
- * frame.
+ * record: fewer than a header; all zeros, at most one frame of them (the file grew, its data
+ * never landed); a valid header of the expected seq whose frame runs past the end
+ * (`headerSeq` is the seq field of a header that is whole, else null); or a damaged header
+ * with fewer bytes than the smallest frame.
  */
 function tailDefect(
   restBytes: number,
@@ -301,7 +301,13 @@ function tailDefect(
   defect: FrameDefect,
 ): { torn: FrameDefect } | { corrupt: string } {
   if (restBytes < FRAME_HEADER_BYTES) return { torn: 'short' };
-  if (allZeros) return { torn: 'zeros' };
+  // Zeros are a torn tail only as long as the one append a power cut can interrupt: records
+  // before it were synced one by one, so more zeros than a frame are records wiped.
+  if (allZeros && restBytes <= FRAME_BYTES_MAX) return { torn: 'zeros' };
+  if (allZeros) {
+    return { corrupt: `${restBytes} zero bytes at the end, more than one record can be `
+      + `(${FRAME_BYTES_MAX}): records that were written are gone` };
+  }
   if (defect === 'short') {
     if (headerSeq === seqExpected) return { torn: 'short' };
     return {
