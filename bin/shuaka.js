@@ -108,6 +108,24 @@ const io = {
       resolve(failed());
     });
   }),
+  // A reader slower than the command (a pipe to a slow link) holds it here, not in its heap:
+  // `journal export` to such a pipe ran out of memory (exit 134) with a line cut in half.
+  outDrain: () => new Promise((resolve) => {
+    const stdout = process.stdout;
+    if (failures.has(stdout) || !stdout.writableNeedDrain) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      stdout.off('drain', done);
+      stdout.off('error', done);
+      stdout.off('close', done);
+      resolve();
+    };
+    stdout.on('drain', done);
+    stdout.on('error', done);
+    stdout.on('close', done);
+  }),
 };
 
 /** Exit code of a package whose compiled code or kernel is missing (as `run` refusing to start). */

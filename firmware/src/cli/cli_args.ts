@@ -12,6 +12,13 @@ export interface CliIo {
    * before it reports success. Absent: `out` cannot fail (a test's array).
    */
   readonly outFlush?: () => Promise<string | null>;
+  /**
+   * Resolves once stdout takes more (what `out` was given is under its buffer's bound) or has
+   * failed. A command that streams much to stdout awaits it between chunks: a slow reader
+   * (a pipe to an upload link) must slow the command, not fill its memory. Absent: `out`
+   * never backs up.
+   */
+  readonly outDrain?: () => Promise<void>;
 }
 
 /** Done as asked (for `run`: stopped by a signal or after --max-taps). */

@@ -53,7 +53,9 @@ export class ExportSink {
   }
 
   async flush(): Promise<void> {
-    if (this.handle === null || this.chunk.length === 0 || this.failed !== null) return;
+    // Lines on stdout: the next read waits for the reader to take them (bounded memory).
+    if (this.handle === null) return this.io.outDrain?.();
+    if (this.chunk.length === 0 || this.failed !== null) return;
     const text = this.chunk.join('');
     this.chunk = [];
     try {
