@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,25 @@ describe('shuaka journal export --out (process)', () => {
       expect(r.stderr).toContain(`--out ${out} is `);
       expect(snapshot(dir)).toEqual(before);
     }
+    // Another validator's directory (a second journal, a copy): its files, by name, are that
+    // validator's, and its own terminal id file is one in DIR too.
+    const other = join(temp, 'other');
+    const sim2 = shuaka('sim', '--seed', '4', '--riders', '4', '--link', 'memory', '--quiet',
+      '--no-depot', '--journal', other);
+    expect(sim2.status, sim2.stdout + sim2.stderr).toBe(0);
+    writeFileSync(join(other, 'terminal_id'), '{}');
+    writeFileSync(join(other, 'params_version_floor.json'), '{}');
+    const otherBefore = snapshot(other);
+    for (const name of ['journal.bin', 'data.key', 'terminal_id', 'params_version_floor.json']) {
+      const out = join(other, name);
+      const r = shuaka('journal', 'export', '--journal', dir, '--out', out);
+      expect(r.status, `${out}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`--out ${out} is a validator's file (${name})`);
+    }
+    expect(snapshot(other)).toEqual(otherBefore);
+    const ownId = shuaka('journal', 'export', '--journal', dir, '--out', join(dir, 'terminal_id'));
+    expect(ownId.status, ownId.stderr).toBe(2);
+    expect(existsSync(join(dir, 'terminal_id'))).toBe(false);
     // The key given elsewhere is guarded where it is.
     const key = join(temp, 'terminal.key');
     const keyCopy = shuaka('journal', 'export', '--journal', dir, '--data-key',

@@ -16,7 +16,8 @@ const VALIDATOR_NAMES: readonly RegExp[] = [
   /^(data|deny)\.key$/, // terminal data key, fleet deny key (their default places)
   /^params_version_floor\.json$/, // params_floor.ts
   /^quarantine-/, // copies of damaged journal files
-  /^gate-.*\.log$/, // the gate ledger
+  /^gate-.*\.(log|json)$/, // the gate ledger, its upload cursor
+  /^terminal_id$/, // params_own_terminal.ts: the validator's own terminal id
 ];
 
 /** The same directory entry: one name in one directory (rename replaces entries, not inodes). */
@@ -53,9 +54,12 @@ async function exportOutRefusal(
       + 'without --out the lines go to stdout)';
   }
   if (await sameEntry(out, dataKeyPath)) return `--out ${out} is the terminal data key`;
-  const inDir = await sameEntry(out, join(dir, basename(out)));
-  if (inDir && VALIDATOR_NAMES.some((name) => name.test(basename(out)))) {
+  if (!VALIDATOR_NAMES.some((name) => name.test(basename(out)))) return null;
+  if (await sameEntry(out, join(dir, basename(out)))) {
     return `--out ${out} is a file of the journal directory ${dir}`;
   }
+  // The same name in another validator's directory (a copy, a second journal): it is that
+  // validator's file, as much as one of DIR's.
+  if (entry !== null) return `--out ${out} is a validator's file (${basename(out)})`;
   return null;
 }

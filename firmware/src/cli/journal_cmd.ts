@@ -51,8 +51,9 @@ export const JOURNAL_USAGE = `Usage:
       FILE appears whole (renamed into place) beside FILE.sha256, its SHA-256 as sha256sum
       writes it, which \`shuaka depot ingest\` checks: carry both files to the depot.
       FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
-      checkpoints, lock, keys, version floor, quarantine copies, gate ledger, or the data key,
-      and when it is no regular file (a device such as /dev/null, a pipe, a link).
+      checkpoints, lock, keys, version floor, own terminal id, quarantine copies, gate
+      ledger, or the data key; a file of such a name that exists in any other directory; and
+      when it is no regular file (a device such as /dev/null, a pipe, a link).
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
       frame still checks (header and record CRC; damaged bytes are skipped to the next valid
       frame, a damaged checkpoint is skipped) is exported as above, after the highest ack
