@@ -364,6 +364,23 @@ export function busFares(pool: RiderPool): FareParams {
   };
 }
 
+/** Medium the journal of a run fits on whatever the riders do: nothing is acknowledged. */
+const SIM_STORAGE_BYTES_MIN = 8 << 20;
+/**
+ * Journal bytes a rider may take: about 1.4 KB on the realistic line (a pending and a final
+ * record, some with T-Union greys, re-taps), with room for a heavier mix.
+ */
+const SIM_STORAGE_BYTES_PER_RIDER = 4 << 10;
+
+/**
+ * The simulated medium of a run of `riders`: the journal keeps every record of the ride (the
+ * depot's ack comes after it), so a fixed 8 MiB filled at ~6,000 riders and put the validator
+ * out of service. Space only: the simulation holds what is written, not the capacity.
+ */
+export function simStorageBytes(riders: number): number {
+  return Math.max(SIM_STORAGE_BYTES_MIN, riders * SIM_STORAGE_BYTES_PER_RIDER);
+}
+
 /** The board a bus run uses: the test PKI's CA keys and revocations, the pool's deny list. */
 export function busBoardOptions(
   options: BusRunOptions,
@@ -396,7 +413,7 @@ export function busBoardOptions(
     baudRate: options.baudRate,
     lineId: 'L101',
     fares: busFares(pool),
-    storageBytes: 8 << 20,
+    storageBytes: simStorageBytes(options.riders),
     terminalId: options.terminalId ?? 'SIM00001',
     ...(options.denyKeyBytes === undefined ? {} : { denyKeyBytes: options.denyKeyBytes }),
     ...(options.logSink === undefined ? {} : { logSink: options.logSink }),
