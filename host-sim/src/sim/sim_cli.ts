@@ -2,16 +2,19 @@
 //
 // Exit codes: 0 the run was correct; 1 a checker found a violation (double charge, unrecorded
 // debit, debited deny-listed card...); 3 the run crashed; 4 a rider never got an answer
-// (liveness); 2 bad usage (a bad flag, a --log path that cannot be written); 130 Ctrl-C.
+// (liveness); 2 bad usage (a bad flag, a --log path or --journal DIR that cannot be
+// written); 130 Ctrl-C.
 // Every failure prints the seed; the `replay:` line at the end replays the run exactly.
 
 import {
   closeSync,
+  readdirSync,
+  rmSync,
   openSync,
   writeFileSync,
 } from 'node:fs';
 import type { LogEvent } from '../../../firmware/src/app/validator/validator_ports.js';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { mkdirParentsSync } from '../../../hal/src/fs/mkdir_parents.js';
@@ -406,13 +409,15 @@ async function runSimLine(parsed: SimOptions, io: SimIo, context: SimLineContext
   }
   try {
     if (log !== null) io.out(`  log: ${log.lines} JSON lines in ${log.path}`);
-    keepJournal(run, parsed.journal, io);
+    const journalFailed = keepJournal(run, parsed.journal, io);
     const code = await runSimReport(run, parsed, io, context);
     io.out(replay);
-    if (log?.failed == null) return code;
-    io.err(`shuaka sim: --log ${log.path}: the log ends after ${log.lines} lines: `
-      + `${log.failed}`);
-    return code === 0 ? 2 : code;
+    if (journalFailed !== null) io.err(journalFailed);
+    if (log?.failed != null) {
+      io.err(`shuaka sim: --log ${log.path}: the log ends after ${log.lines} lines: `
+        + `${log.failed}`);
+    }
+    return code === 0 && (journalFailed !== null || log?.failed != null) ? 2 : code;
   } finally {
     run.board.dispose();
   }
@@ -431,17 +436,34 @@ async function runSimReport(run: BusRun, parsed: SimOptions, io: SimIo,
   return code === 0 && parsed.depot ? await moneyReport(run, io, context.openDepot) : code;
 }
 
-/** `--journal DIR`: the validator's journal as files (before the upload). */
-function keepJournal(run: BusRun, journal: string | null, io: SimIo): void {
-  if (journal !== null) {
-    const files = run.board.storage.durableFiles();
+/**
+ * `--journal DIR`: the validator's journal as files (before the upload). Null, or why DIR
+ * could not take it (a full disk): the files this run wrote there are removed again, so that
+ * no half journal is left to read as CORRUPT.
+ */
+function keepJournal(run: BusRun, journal: string | null, io: SimIo): string | null {
+  if (journal === null) return null;
+  const files = run.board.storage.durableFiles();
+  const written: string[] = [];
+  try {
     mkdirParentsSync(journal);
-    for (const [name, bytes] of files) writeFileSync(join(journal, name), bytes, { flush: true });
+    const before = new Set(readdirSync(journal));
+    const write = (name: string, bytes: Uint8Array, mode?: number): void => {
+      const path = join(journal, name);
+      if (!before.has(name)) written.push(path);
+      writeFileSync(path, bytes, { flush: true, ...(mode === undefined ? {} : { mode }) });
+    };
+    for (const [name, bytes] of files) write(name, bytes);
     // As a validator keeps it: mode 600, else `journal export` refuses the key.
-    const keyPath = dataKeyDefaultPath(journal);
-    writeFileSync(keyPath, simDataKey(run.options.seed), { flush: true, mode: 0o600 });
-    io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
+    write(basename(dataKeyDefaultPath(journal)), simDataKey(run.options.seed), 0o600);
+  } catch (error) {
+    for (const path of written) rmSync(path, { force: true });
+    const why = error instanceof Error ? error.message : String(error);
+    return `shuaka sim: --journal ${journal}: the journal was not kept (${why}); the files `
+      + 'this run wrote there are removed';
   }
+  io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
+  return null;
 }
 
 /**
