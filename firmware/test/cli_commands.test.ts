@@ -77,6 +77,12 @@ describe('shuaka params', () => {
     expect(verified.out.join('\n')).toMatch(/OK: version 2, terminal T9, line L1/);
     expect(verified.out.join('\n'))
       .toContain(`deny list: 0 tokens, deny key ${TEST_DENY_KEY.idHex}, sha256`);
+    // The private signing key given as --pub: node derives its public half, and it verified;
+    // such a key would then sit on every bus. Refused, and said why.
+    const withPrivate = await run('params', ['verify', '--pub', `${prefix}.key.pem`, setDir]);
+    expect(withPrivate.code).toBe(1);
+    expect(withPrivate.err.join('\n')).toContain(`${prefix}.key.pem: a private key, not the `
+      + 'public key: give PREFIX.pub.pem');
     // As a validator would: the set's deny key must be the one given.
     const denyKeyPath = writeTestDenyKey(dir);
     const same = await run('params', ['verify', '--pub', `${prefix}.pub.pem`, '--deny-key',

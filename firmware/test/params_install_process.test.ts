@@ -107,6 +107,26 @@ function validatorStart(root: string, state: string): { code: number | null; err
     '--params-pub', pubPath, '--journal', state);
 }
 
+describe('the validator takes only a public key as --params-pub', () => {
+  it('privateSigningKeyGivenAsPub_startRefusedExit1_saysWhy', async () => {
+    const v1 = await writeSet('v1', 1);
+    const state = join(dir, 'journal-private-pub');
+    const root = join(dir, 'params-private-pub');
+    expect(install(state, v1, root).code).toBe(0);
+    writeTestDenyKey(state);
+    // The control: the public key reaches the reader (exit 3: no such port).
+    const control = validatorStart(root, state);
+    expect(control.code, control.err).toBe(3);
+    const privatePath = join(dir, 'vendor.key.pem');
+    writeFileSync(privatePath, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const started = shuaka('run', '--port', join(dir, 'no-tty'), '--params', root,
+      '--params-pub', privatePath, '--journal', state);
+    expect(started.code, started.err).toBe(1);
+    expect(started.err).toContain(`parameter public key ${privatePath}: a private key, not `
+      + 'the public key');
+  }, 120_000);
+});
+
 describe('params install refuses a set below the active one', () => {
   it('restoredOlderFloorFile_olderSet_isRefusedExit3_activeKept', async () => {
     const v1 = await writeSet('v1', 1);

@@ -4,7 +4,8 @@
 // operator. Nothing here writes to the data partition except the journal step, which runs
 // last, so a refused start leaves the journal directory exactly as it was.
 
-import { createPublicKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { manifestPublicKeyParse } from '../app/params/params_manifest.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -99,15 +100,15 @@ export async function bootParams(
   const deny = await denyKeyLoad(denyPath);
   if (!deny.ok) return fail(`deny key ${deny.error}: ${deny.detail}`);
   const denyKey = deny.value;
-  let key: KeyObject;
+  let pem: string;
   try {
-    key = createPublicKey((await readFileBounded(pubPath, PEM_BYTES_MAX)).toString('utf8'));
+    pem = (await readFileBounded(pubPath, PEM_BYTES_MAX)).toString('utf8');
   } catch (error) {
     return fail(`cannot load the parameter public key ${pubPath}: ${describe(error)}`);
   }
-  if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') {
-    return fail(`${pubPath}: not an Ed25519 public key`);
-  }
+  const parsed = manifestPublicKeyParse(pem);
+  if (!parsed.ok) return fail(`parameter public key ${pubPath}: ${parsed.detail}`);
+  const key: KeyObject = parsed.key;
   try {
     if (!(await stat(dir)).isDirectory()) return fail(`parameters ${dir}: not a directory`);
   } catch (error) {

@@ -1,6 +1,6 @@
 // `shuaka params`: key generation, signing and verification of parameter sets, deny lists.
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +19,9 @@ import {
 import {
   paramsActiveDir, paramsInstall, paramsLoadDir, type ParamsRefusalKind,
 } from '../app/params/params_install.js';
-import { PARAMS_VERSION_MAX, manifestParse } from '../app/params/params_manifest.js';
+import {
+  PARAMS_VERSION_MAX, manifestParse, manifestPublicKeyParse,
+} from '../app/params/params_manifest.js';
 import { paramsSign, type ParamSet, type ParamsTrust } from '../app/params/params_store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, cliArgsProblem, cliHelpAsked, cliInt, cliParse,
   type CliIo } from './cli_args.js';
@@ -383,7 +385,12 @@ async function keyLoad(
 ): Promise<KeyObject | null> {
   try {
     const pem = (await readFileBounded(path, PEM_BYTES_MAX)).toString('utf8');
-    const key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
+    if (kind === 'public') {
+      const parsed = manifestPublicKeyParse(pem);
+      if (!parsed.ok) io.err(`${path}: ${parsed.detail}`);
+      return parsed.ok ? parsed.key : null;
+    }
+    const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') {
       io.err(`${path}: not an Ed25519 key (${String(key.asymmetricKeyType)})`);
       return null;

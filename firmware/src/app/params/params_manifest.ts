@@ -1,7 +1,7 @@
 // Signed manifest of a parameter set: version, file hashes, Ed25519 signature.
 
 import assert from 'node:assert';
-import { createHash, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 import { FieldError, JsonFields, type FieldPattern } from './json_fields.js';
@@ -113,4 +113,27 @@ export function manifestParse(bytes: Uint8Array): ParamsManifest {
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').toUpperCase();
+}
+
+/**
+ * The Ed25519 public key that verifies manifests, from PEM text; or why not. A private key is
+ * refused though node derives its public half: given as --params-pub it would sit on every
+ * bus (and in every copy of a validator's disk), and whoever holds it signs parameter sets.
+ */
+export function manifestPublicKeyParse(pem: string)
+  : { ok: true; key: KeyObject } | { ok: false; detail: string } {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    return { ok: false, detail: 'a private key, not the public key: give PREFIX.pub.pem '
+      + '(`shuaka params keygen`); the private key stays with whoever signs the sets' };
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    return { ok: false, detail: `not an Ed25519 key (${String(key.asymmetricKeyType)})` };
+  }
+  return { ok: true, key };
 }
