@@ -107,6 +107,11 @@ class PostgresDepotDb implements DepotDb {
     } catch (error) {
       throw storeError('CONNECT', error);
     }
+    // A server that goes (a restart, a failover) while the client is checked out makes it
+    // emit 'error': with no listener that ended the process (\`depot ingest\`, \`depot settle\`).
+    // The query under way, or the next, rejects with it instead: a DepotStoreError.
+    const lost = (): void => undefined;
+    client.on('error', lost);
     const tx = new PostgresTransaction(client);
     let broken: unknown = undefined;
     try {
@@ -119,6 +124,7 @@ class PostgresDepotDb implements DepotDb {
       throw error;
     } finally {
       tx.finish();
+      client.off('error', lost);
       // A client whose ROLLBACK failed is destroyed, never handed to the next caller.
       client.release(broken instanceof Error ? broken : undefined);
     }
