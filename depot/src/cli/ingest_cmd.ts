@@ -153,14 +153,20 @@ async function ingestFile(db: DepotDb, vault: PanVault, job: IngestJob, io: CliI
       if (code !== EXIT_OK) return code;
       batch = { values: [], lineNumbers: [] };
     }
+    if (batch.values.length > 0) {
+      storing = true;
+      const code = await storeBatch(db, vault, job, batch, totals, io);
+      if (code !== EXIT_OK) return code;
+    }
   } catch (error) {
-    if (storing) throw error;
+    if (storing) {
+      // The batches before this one stay stored (each its own transaction): say which.
+      if (!(error instanceof DepotStoreError)) throw error;
+      io.err(`shuaka depot ingest: database: ${error.message}`);
+      return refusedAfter(EXIT_DATABASE, totals, job, io);
+    }
     io.err(`shuaka depot ingest: cannot read ${job.file}: ${(error as Error).message}`);
     return refusedAfter(EXIT_FAILED, totals, job, io);
-  }
-  if (batch.values.length > 0) {
-    const code = await storeBatch(db, vault, job, batch, totals, io);
-    if (code !== EXIT_OK) return code;
   }
   io.out(`total: ${totals.lines} lines in ${totals.batches} batches: stored ${totals.stored}, `
     + `duplicates ${totals.duplicates}`);

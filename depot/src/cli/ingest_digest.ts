@@ -77,7 +77,9 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   } catch (error) {
     await done();
     const message = (error as Error).message;
-    if ((error as NodeJS.ErrnoException).path === copy) {
+    // A write that fails (a full disk, a file-size limit) names no path: the copy's too.
+    const failed = error as NodeJS.ErrnoException;
+    if (failed.path === copy || failed.syscall === 'write') {
       return { kind: 'unreadable', why: `cannot make a working copy in ${workDir}: ${message}` };
     }
     return { kind: 'unreadable', why: `cannot read ${file}: ${message}` };

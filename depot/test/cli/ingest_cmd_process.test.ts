@@ -178,8 +178,41 @@ describe('shuaka depot ingest, the database failing (process)', () => {
   }, 120_000);
 });
 
+describe('shuaka depot ingest, the database failing part way (process)', () => {
+  it('theBatchesStoredBeforeTheFailure_areNamed_exit10', async () => {
+    const db = join(temp, 'refusing-later.sqlite');
+    await depotDb(db);
+    // SQLite refuses the taps of the third batch of 5 on (a disk that fills up part way).
+    const all = readFileSync(exportFile, 'utf8').trim().split('\n');
+    const third = (JSON.parse(all[10] ?? '{}') as { seq: number }).seq;
+    const raw = new Database(db);
+    raw.exec(`CREATE TRIGGER refuse BEFORE INSERT ON taps WHEN NEW.seq >= ${third} BEGIN `
+      + "SELECT RAISE(ABORT, 'refused by the test'); END");
+    raw.close();
+    const run = shuaka('depot', 'ingest', '--db', db, '--dir', depotDir, '--terminal',
+      TERMINAL, '--batch', '5', exportFile);
+    expect(run.status, run.stderr).toBe(10);
+    expect(run.stderr).toMatch(/^shuaka depot ingest: database: .*refused by the test/m);
+    const through = (JSON.parse(all[9] ?? '{}') as { seq: number }).seq;
+    expect(run.stderr).toContain(`stored before it: 2 batches, 10 lines through seq ${through} `);
+  }, 120_000);
+});
+
 describe('shuaka depot ingest, its working copy of the export (process)', () => {
   const copies = (): string[] => readdirSync(depotDir).filter((n) => n.startsWith('.ingest-'));
+
+  it('aCopyTheDiskCannotTake_saysTheCopy_notThatTheExportCannotBeRead', async () => {
+    const db = join(temp, 'copy-limit.sqlite');
+    await depotDb(db);
+    // ulimit -f counts KiB: 1 KiB, less than the export (a full disk in the depot directory).
+    const run = spawnSync('sh', ['-c', `ulimit -f 1; exec '${process.execPath}' '${BIN}' depot `
+      + `ingest --db '${db}' --dir '${depotDir}' --terminal ${TERMINAL} '${exportFile}'`],
+    { cwd: ROOT, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toContain(`cannot make a working copy in ${depotDir}: EFBIG`);
+    expect(run.stderr).not.toContain('cannot read');
+    expect(copies()).toEqual([]);
+  }, 120_000);
 
   it('aSignalDuringTheIngest_removesTheCopy_thenEndsAsTheSignalWould', async () => {
     // The copy holds every clear PAN of the export: SIGTERM left it in the depot directory.
