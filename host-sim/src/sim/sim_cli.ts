@@ -80,7 +80,9 @@ export const SIM_USAGE = `Usage: shuaka sim [--seed N] [--riders N] [--torn P] [
                 --after-seq N\` started (the run's first record is then seq N + 1), so that
                 \`shuaka journal verify|export|ack --journal DIR\` work on the simulated run;
                 with it DIR/data.key, the simulated terminal data key of the seed, which
-                \`journal export\` opens the sealed PANs with
+                \`journal export\` opens the sealed PANs with. DIR holds the journal as the
+                ride left it, before the money loop's upload: its ack is not there, so
+                \`journal export\` gives every record the depot was sent
   --psam S      the validator's PSAM for the T-Union riders (tap in, tap out): emu (default,
                 the PSAM emulator in the board's SAM slot, opened at start as \`shuaka run
                 --psam\` opens a real one) or none (an empty slot: T-Union cards refused)
@@ -462,7 +464,8 @@ function keepJournal(run: BusRun, journal: string | null, io: SimIo): string | n
     return `shuaka sim: --journal ${journal}: the journal was not kept (${why}); the files `
       + 'this run wrote there are removed';
   }
-  io.out(`  journal: ${files.size} files in ${journal} (shuaka journal verify --journal DIR)`);
+  io.out(`  journal: ${files.size} files in ${journal} as it was before the upload (the money `
+    + 'loop\'s ack is not in it); shuaka journal verify|export|ack --journal DIR');
   return null;
 }
 
