@@ -107,6 +107,15 @@ describe('journal rules', () => {
     const back = await journal.append({ kind: 'ack', throughSeq: 1 });
     expect(back.ok ? null : back.error).toBe(JournalStatus.BAD_REFERENCE);
     expect(journal.summary().lastSeq).toBe(2);
+    // Each refused ack says what the journal holds (it said 'must be in 3..2').
+    const detail = async (throughSeq: number): Promise<string> => {
+      const r = await journal.append({ kind: 'ack', throughSeq });
+      return r.ok ? '' : r.detail;
+    };
+    expect(await detail(1)).toBe('ack through 1: records through seq 1 are acknowledged '
+      + 'already (the next ack is through 2..2)');
+    expect(await detail(9)).toBe('ack through 9: the last record is seq 2 (an ack is through '
+      + '2..2)');
   });
 
   it('malformedEntries_areRefusedNamingTheField', async () => {

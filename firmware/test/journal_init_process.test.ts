@@ -69,6 +69,11 @@ describe('shuaka journal init as a process', () => {
     expect(keyless.code, keyless.err).toBe(0);
     expect(keyless.out).toBe('');
     expect(keyless.err).toMatch(/exported 0 lines: nothing after the ack through seq 5000/);
+    // Nothing to acknowledge, said so (it said 'ack through 5000 must be in 5001..5000').
+    const ack = shuaka(['journal', 'ack', '--through', '5000', '--journal', journalDir]);
+    expect(ack.code).toBe(1);
+    expect(ack.err).toContain('ack through 5000: nothing to acknowledge, every record '
+      + '(through seq 5000) is acknowledged already');
 
     const events: LogEvent[] = [];
     const boot = await validatorBoot(journalDir, events);

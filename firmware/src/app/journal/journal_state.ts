@@ -361,10 +361,7 @@ export class JournalState {
         return null;
       }
       case 'ack':
-        if (facts.throughSeq <= this.ackThroughSeq || facts.throughSeq >= seq) {
-          return `ack through ${facts.throughSeq} must be in ${this.ackThroughSeq + 1}..${seq - 1}`;
-        }
-        return null;
+        return ackProblem(facts.throughSeq, this.ackThroughSeq, seq - 1);
       // T-Union records refer to no qPBOC tap; a final names its grey by seq, which the export
       // pairs (journal_tunion.ts), and the kernel's torn recovery works from the grey itself.
       case 'tunion_grey':
@@ -797,4 +794,23 @@ function countsZero(): Record<JournalKind, number> {
 function firstKey(map: ReadonlyMap<number, unknown>): number {
   for (const key of map.keys()) return key;
   return Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Why an ack through `through` cannot be written after `acked` (the journal's ack) with
+ * `last` the last record's seq; null when it can. Says what the journal holds, not only the
+ * range: 'must be in 1001..1000' told an operator nothing.
+ */
+function ackProblem(through: number, acked: number, last: number): string | null {
+  if (through > acked && through <= last) return null;
+  if (acked >= last) {
+    return `ack through ${through}: nothing to acknowledge, every record (through seq `
+      + `${last}) is acknowledged already`;
+  }
+  if (through <= acked) {
+    return `ack through ${through}: records through seq ${acked} are acknowledged already `
+      + `(the next ack is through ${acked + 1}..${last})`;
+  }
+  return `ack through ${through}: the last record is seq ${last} (an ack is through `
+    + `${acked + 1}..${last})`;
 }
