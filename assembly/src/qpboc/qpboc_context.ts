@@ -119,6 +119,8 @@ export class QpbocContext {
   commitSent: bool = false;
   /** A recovery's committing re-read was refused once and sent again (qpboc_recovery.ts). */
   recoverAskedAgain: bool = false;
+  /** A recovery answer came damaged (9000, unparseable) once: the next damage is torn. */
+  recoverDamaged: bool = false;
   /** The certificate stage of ODA passed (emv_oda holds the recovered keys). */
   odaCertificatesOk: bool = false;
   odaDone: bool = false;
@@ -151,6 +153,7 @@ export class QpbocContext {
     this.decided = false;
     this.commitSent = false;
     this.recoverAskedAgain = false;
+    this.recoverDamaged = false;
     this.odaCertificatesOk = false;
     // A new card starts with no recovered key: no check of it can use the card before's.
     odaReset();

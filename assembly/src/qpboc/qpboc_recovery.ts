@@ -8,6 +8,7 @@
 
 import {
   STATUS_OK,
+  STATUS_TORN,
   STATUS_RECOVERY_NOT_PENDING,
   ERR_TXN_TORN_RECORD_INVALID,
   ERR_CARD_DATA_INVALID,
@@ -28,10 +29,11 @@ import { tornRecordLoad } from './qpboc_torn';
 import {
   REASON_ATC_MISMATCH,
   REASON_ATC_UNAVAILABLE,
+  REASON_LINK_LOST,
   REASON_RECOVERY_REFUSED,
   REASON_PAN_MISMATCH,
 } from './qpboc_reason';
-import { RECORD_NONE } from './qpboc_outcome';
+import { RECORD_NONE, RECORD_TORN } from './qpboc_outcome';
 import { kernelFinish, kernelStage, kernelGetData, readNext } from './qpboc_kernel';
 
 const SW_9000: u32 = 0x9000;
@@ -56,13 +58,41 @@ function notPending(reason: u8, detail: i32): i32 {
   return kernelFinish(STATUS_RECOVERY_NOT_PENDING, reason, detail, RECORD_NONE);
 }
 
+/**
+ * A 9000 answer to the recovery's SELECT or GET DATA that does not read (the card the UID
+ * found, whose FCI and ATC read in the torn tap): bits flipped on the way back (a PN532
+ * frame's 8-bit checksum misses two flips that cancel). It is no sign that nothing is
+ * pending: taken as one, a committed debit was charged again by the new transaction that
+ * follows (swarm seed 33). The command goes once more; damaged again, the tap is torn again
+ * (the link is suspect) and the card's next tap recovers it.
+ */
+function recoverDamaged(detail: i32, phase: u32): i32 {
+  if (ctx.recoverDamaged) return kernelFinish(STATUS_TORN, REASON_LINK_LOST, detail, RECORD_TORN);
+  return recoverAskAgain(phase);
+}
+
+/**
+ * SELECT or GET DATA refused (an SW other than 9000): asked once more too, as a damaged SW
+ * reads as a refusal; refused again, nothing is pending on this card.
+ */
+function recoverRefused(reason: u8, sw: u32, phase: u32): i32 {
+  if (ctx.recoverDamaged) return notPending(reason, <i32>sw);
+  return recoverAskAgain(phase);
+}
+
+function recoverAskAgain(phase: u32): i32 {
+  ctx.recoverDamaged = true;
+  const again = phase == PHASE_RECOVER_SELECT ? entrySelectCommand(0) : kernelGetData(0x9f, 0x36);
+  return kernelStage(again, phase);
+}
+
 /** SELECT answer: the same application must answer with the same DF name. */
 export function recoverOnSelect(data: usize, length: u32, sw: u32): i32 {
-  if (sw != SW_9000) return notPending(REASON_RECOVERY_REFUSED, <i32>sw);
+  if (sw != SW_9000) return recoverRefused(REASON_RECOVERY_REFUSED, sw, PHASE_RECOVER_SELECT);
   const aidLength = entryCandidateLength(0);
   assert(aidLength <= AID_BYTES_MAX, 'stored AID length');
   const fci = selectFciParse(data, length, entryCandidateAid(0), aidLength);
-  if (fci != STATUS_OK) return notPending(REASON_RECOVERY_REFUSED, fci);
+  if (fci != STATUS_OK) return recoverDamaged(fci, PHASE_RECOVER_SELECT);
   const name = ctx.fci.find(TAG_84_DF_NAME);
   if (ctx.fci.valueLength(name) != aidLength) {
     return notPending(REASON_RECOVERY_REFUSED, ERR_CARD_DATA_INVALID);
@@ -72,10 +102,10 @@ export function recoverOnSelect(data: usize, length: u32, sw: u32): i32 {
 
 /** GET DATA 9F36 answer: the ATC must still be the torn transaction's (no GPO since). */
 export function recoverOnAtc(data: usize, length: u32, sw: u32): i32 {
-  if (sw != SW_9000) return notPending(REASON_ATC_UNAVAILABLE, <i32>sw);
+  if (sw != SW_9000) return recoverRefused(REASON_ATC_UNAVAILABLE, sw, PHASE_RECOVER_ATC);
   const single = selectSingle(data, length, TAG_9F36_ATC, false);
   if (single != STATUS_OK || tlvValueLength != 2) {
-    return notPending(REASON_ATC_UNAVAILABLE, ERR_CARD_DATA_INVALID);
+    return recoverDamaged(ERR_CARD_DATA_INVALID, PHASE_RECOVER_ATC);
   }
   const value = data + <usize>tlvValueStart;
   const stored = ctx.card.find(TAG_9F36_ATC);
