@@ -57,9 +57,20 @@ describe('shuaka journal export --out (process)', () => {
       const out = join(other, name);
       const r = shuaka('journal', 'export', '--journal', dir, '--out', out);
       expect(r.status, `${out}: ${r.stderr}`).toBe(2);
-      expect(r.stderr).toContain(`--out ${out} is a validator's file (${name})`);
+      expect(r.stderr).toContain(`--out ${out} is a file of another validator's journal `
+        + 'directory');
     }
     expect(snapshot(other)).toEqual(otherBefore);
+    // Outside a journal directory such a name is the operator's: an export written there
+    // is written again the next day (gate-line7.json was refused from the second day on).
+    const usb = join(temp, 'usb');
+    mkdirSync(usb);
+    for (const name of ['gate-line7.json', 'journal.bin', 'gate-upload.json']) {
+      for (const day of [1, 2]) {
+        const r = shuaka('journal', 'export', '--journal', dir, '--out', join(usb, name));
+        expect(r.status, `${name} day ${day}: ${r.stderr}`).toBe(0);
+      }
+    }
     const ownId = shuaka('journal', 'export', '--journal', dir, '--out', join(dir, 'terminal_id'));
     expect(ownId.status, ownId.stderr).toBe(2);
     expect(existsSync(join(dir, 'terminal_id'))).toBe(false);

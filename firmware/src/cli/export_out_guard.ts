@@ -4,7 +4,7 @@
 // `--out DIR/data.key` would lose the key that opens the journal's sealed PANs. Nor anything
 // that is not a regular file: the rename replaces a device node or a link with the export.
 
-import { lstat, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type { CliIo } from './cli_args.js';
@@ -16,8 +16,18 @@ const VALIDATOR_NAMES: readonly RegExp[] = [
   /^(data|deny)\.key$/, // terminal data key, fleet deny key (their default places)
   /^params_version_floor\.json$/, // params_floor.ts
   /^quarantine-/, // copies of damaged journal files
-  /^gate-.*\.(log|json)$/, // the gate ledger, its upload cursor
+  /^gate-.*\.log$/, // the gate ledger
+  /^gate-upload\.json$/, // gate_upload.ts: its upload cursor
   /^terminal_id$/, // params_own_terminal.ts: the validator's own terminal id
+];
+
+/**
+ * Files only a validator's journal directory holds: one beside FILE makes it one. Not a
+ * segment's name: an export may be called journal.bin.
+ */
+const JOURNAL_DIR_MARKS: readonly RegExp[] = [
+  /^journal.*\.ckpt$/, /^journal\.lock$/, /^data\.key$/, /^params_version_floor\.json$/,
+  /^terminal_id$/,
 ];
 
 /** The same directory entry: one name in one directory (rename replaces entries, not inodes). */
@@ -58,8 +68,18 @@ async function exportOutRefusal(
   if (await sameEntry(out, join(dir, basename(out)))) {
     return `--out ${out} is a file of the journal directory ${dir}`;
   }
-  // The same name in another validator's directory (a copy, a second journal): it is that
-  // validator's file, as much as one of DIR's.
-  if (entry !== null) return `--out ${out} is a validator's file (${basename(out)})`;
+  // The same name in another validator's journal directory (a copy, a second journal): it is
+  // that validator's file, as much as one of DIR's. Elsewhere (an earlier export of that
+  // name, an operator's own file) it may be replaced.
+  if (entry !== null && await inJournalDir(out)) {
+    return `--out ${out} is a file of another validator's journal directory`;
+  }
   return null;
+}
+
+/** True when another file beside `out` is one only a journal directory holds. */
+async function inJournalDir(out: string): Promise<boolean> {
+  const names = await readdir(dirname(out)).catch(() => [] as string[]);
+  return names.some((name) => name !== basename(out)
+    && JOURNAL_DIR_MARKS.some((mark) => mark.test(name)));
 }

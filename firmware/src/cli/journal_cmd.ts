@@ -52,7 +52,7 @@ export const JOURNAL_USAGE = `Usage:
       writes it, which \`shuaka depot ingest\` checks: carry both files to the depot.
       FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
       checkpoints, lock, keys, version floor, own terminal id, quarantine copies, gate
-      ledger, or the data key; a file of such a name that exists in any other directory; and
+      ledger, or the data key; such a file of another validator's journal directory; and
       when it is no regular file (a device such as /dev/null, a pipe, a link).
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
       frame still checks (header and record CRC; damaged bytes are skipped to the next valid

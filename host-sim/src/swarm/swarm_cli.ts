@@ -201,6 +201,7 @@ export async function runSwarmCommand(argv: string[], io: SwarmIo): Promise<numb
 /** What the last line says held: every invariant, some of them, or none was checked. */
 function heldText(checks: number): string {
   if (checks === 0) return 'no invariant checked (--check none)';
+  if (checks === 1) return 'the 1 invariant checked held';
   return checks === SWARM_CHECKS.length ? 'all invariants held'
     : `the ${checks} invariants checked held`;
 }

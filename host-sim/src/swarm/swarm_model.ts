@@ -43,11 +43,11 @@ import { PanFinder } from './swarm_pan.js';
 import { SwarmTunionModel, TUNION_NEVER_DEBITED, tunionDebitKey } from './swarm_tunion.js';
 import { SwarmTunionBlocks } from './swarm_tunion_blocks.js';
 
-/** Cards a correct validator never debits (bus_checks.ts keeps the same list). */
 /** The name ending of a journal checkpoint (journal_files.ts, checkpointName). */
 const CHECKPOINT_SUFFIX = '.ckpt';
 /** What a T-Union tap's reason says when the card debited and the final was not written. */
 const TUNION_FINAL_NOT_JOURNALLED = 'final not journalled';
+/** Cards a correct validator never debits (bus_checks.ts keeps the same list). */
 const NEVER_DEBITED = new Set(['deny-listed', 'clone', 'revoked-issuer', 'expired']);
 
 /** One broken invariant. */
