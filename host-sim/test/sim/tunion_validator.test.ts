@@ -477,6 +477,59 @@ describe('T-Union power cut at DEBIT, reboot, re-tap', () => {
   }
 });
 
+/**
+ * A card whose first answer to the recovery's READ RECORD of its 0018 log (00 B2 01 C4) comes
+ * back with a byte of the terminal number changed, as two bit flips past the UART checksum
+ * leave it: read as another terminal's debit, it said 'not debited here'.
+ */
+function damagingLogOnce(inner: TunionCard): VirtualCard {
+  let armed = true;
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive: (capdu) => {
+      const answer = inner.transceive(capdu);
+      const log = capdu[0] === 0x00 && capdu[1] === 0xb2 && capdu[2] === 0x01
+        && capdu[3] === 0xc4;
+      if (!armed || !log || answer === null || answer.length < 25) return answer;
+      armed = false;
+      const damaged = Uint8Array.from(answer);
+      damaged[10] = (damaged[10] ?? 0) ^ 0x11;
+      return damaged;
+    },
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
+describe('T-Union recovery read through a damaged answer', () => {
+  it('a log entry damaged once is read again: the debit recovered, the card charged once',
+    async () => {
+      const first = await line();
+      const boards = [first.board];
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+        await tapAt(first, 3, rider('tunion-interop-beijing', card));
+        const cut = cutAtDebit(card, () => first.board, true);
+        expect(await runRidesAt(first, 8, rider('tunion-interop-beijing', cut))).toBe('cut');
+        first.board.storage.restart();
+        const rebooted = await createSimBoardOn(
+          { storage: first.board.storage, wallEpochMs: first.board.clock.wallMs() + 20_000 },
+          first.options,
+        );
+        boards.push(rebooted);
+        const next = { ...first, board: rebooted };
+        const again = await tapAt(next, 8, rider('tunion-interop-beijing', damagingLogOnce(card)));
+        // Before: 'not debited here', then a second purchase of the same fare.
+        expect([again.report?.result, again.report?.amountMinor, again.report?.recovered])
+          .toEqual(['approved', FARE_3_TO_8, true]);
+        expectCharged(rebooted, card, [0, FARE_3_TO_8]);
+      } finally {
+        for (const board of boards) board.dispose();
+      }
+    });
+});
+
 async function runRidesAt(l: Line, stop: number, card: TunionRiderCard): Promise<'cut' | 'done'> {
   l.route.stop = stop;
   const result = await runRides(l.board, [{ card, gapMs: 1_500, holdMs: 400, faults: [] }]);

@@ -318,10 +318,8 @@ export class TunionTaps {
       precommit: () => false,
     };
     const kernelRecord = Uint8Array.from(Buffer.from(grey.entry.kernelRecordHex, 'hex'));
-    const ended = await runCardRecovery(this.ports.kernel, io, kernelRecord);
-    if (ended.app !== 'jtt978') return null;
-    const outcome = ended.outcome;
-    this.logOutcome('recovery', outcome, `grey ${grey.seq}`);
+    const outcome = await this.recoveryConfirmed(grey, io, kernelRecord);
+    if (outcome === null) return null;
     const record = outcome.record;
     const masked = tunionCardMasked(grey.entry.card.serialDigits);
     if (outcome.kind === 'approved' && record !== null) {
@@ -346,6 +344,30 @@ export class TunionTaps {
       reason: `tunion-recovery ${outcome.kind}: ${outcome.reason}`, panMasked: masked,
       amountMinor: null, balanceMinor: null, fareRule: null, journalSeqs: [], recovered: false,
     });
+  }
+
+  /**
+   * The recovery's outcome; a 'nothing pending here' only when a second recovery (reads only:
+   * SELECT, 0015, balance, 0018, proof) says the same. A card answer damaged on its way back
+   * (a UART frame's 8-bit checksum misses flips that cancel: a balance, a log entry naming
+   * another terminal) reads as 'not debited here', and the purchase that follows charges a
+   * card that had paid. The second run that disagrees decides (it finished the debit, or the
+   * grey stays open: torn). Null: not this application's record.
+   */
+  private async recoveryConfirmed(grey: TunionOpenGrey, io: MultiAppSessionIo,
+    kernelRecord: Uint8Array): Promise<Jtt978Outcome | null> {
+    const first = await runCardRecovery(this.ports.kernel, io, kernelRecord);
+    if (first.app !== 'jtt978') return null;
+    this.logOutcome('recovery', first.outcome, `grey ${grey.seq}`);
+    if (first.outcome.kind !== 'recovery-not-pending') return first.outcome;
+    const second = await runCardRecovery(this.ports.kernel, io, kernelRecord);
+    if (second.app !== 'jtt978') return null;
+    this.logOutcome('recovery', second.outcome, `grey ${grey.seq}, again`);
+    const same = second.outcome.kind === 'recovery-not-pending'
+      && second.outcome.reason === first.outcome.reason
+      && second.outcome.detail === first.outcome.detail;
+    if (same || second.outcome.kind !== 'recovery-not-pending') return second.outcome;
+    return { ...second.outcome, kind: 'torn', reason: 'link-lost' };
   }
 
   /** The final record of a grey the card proved it debited (GET TRANSACTION PROOF). */
