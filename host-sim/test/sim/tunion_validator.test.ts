@@ -445,31 +445,41 @@ function cutAtDebit(inner: TunionCard, board: () => SimBoardRebooted, debited: b
   };
 }
 
+/**
+ * A Beijing card boards at stop 3, then its alighting at stop 8 loses the validator's power
+ * at DEBIT (the card took it or not); the medium restarts and the board reboots 20 s later.
+ * The caller disposes `boards`.
+ */
+async function cutAtDebitThenReboot(debited: boolean): Promise<{
+  card: TunionCard; next: Line; boards: SimBoardRebooted[];
+}> {
+  const first = await line();
+  const boards = [first.board];
+  const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
+  await tapAt(first, 3, rider('tunion-interop-beijing', card));
+  const cut = cutAtDebit(card, () => first.board, debited);
+  expect(await runRidesAt(first, 8, rider('tunion-interop-beijing', cut))).toBe('cut');
+  first.board.storage.restart();
+  const rebooted = await createSimBoardOn(
+    { storage: first.board.storage, wallEpochMs: first.board.clock.wallMs() + 20_000 },
+    first.options,
+  );
+  boards.push(rebooted);
+  return { card, next: { ...first, board: rebooted }, boards };
+}
+
 describe('T-Union power cut at DEBIT, reboot, re-tap', () => {
   for (const debited of [true, false]) {
     it(`recovers the grey record (card ${debited ? 'debited' : 'not debited'}), charged once`,
       async () => {
-        const first = await line();
-        const boards = [first.board];
+        const { card, next, boards } = await cutAtDebitThenReboot(debited);
         try {
-          const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
-          await tapAt(first, 3, rider('tunion-interop-beijing', card));
-          const cut = cutAtDebit(card, () => first.board, debited);
-          const result = await runRidesAt(first, 8, rider('tunion-interop-beijing', cut));
-          expect(result).toBe('cut');
-          first.board.storage.restart();
-          const rebooted = await createSimBoardOn(
-            { storage: first.board.storage, wallEpochMs: first.board.clock.wallMs() + 20_000 },
-            first.options,
-          );
-          boards.push(rebooted);
-          expect(rebooted.journal.tunionOpenGreys().map((g) => g.entry.purchase.amountMinor))
+          expect(next.board.journal.tunionOpenGreys().map((g) => g.entry.purchase.amountMinor))
             .toEqual([FARE_3_TO_8]);
-          const next = { ...first, board: rebooted };
           const again = await tapAt(next, 8, rider('tunion-interop-beijing', card));
           expect([again.report?.result, again.report?.amountMinor, again.report?.recovered])
             .toEqual(['approved', FARE_3_TO_8, debited]);
-          expectCharged(rebooted, card, [0, FARE_3_TO_8]);
+          expectCharged(next.board, card, [0, FARE_3_TO_8]);
         } finally {
           for (const board of boards) board.dispose();
         }
@@ -505,25 +515,13 @@ function damagingLogOnce(inner: TunionCard): VirtualCard {
 describe('T-Union recovery read through a damaged answer', () => {
   it('a log entry damaged once is read again: the debit recovered, the card charged once',
     async () => {
-      const first = await line();
-      const boards = [first.board];
+      const { card, next, boards } = await cutAtDebitThenReboot(true);
       try {
-        const card = tunionCardOfGroup(SEED, 'tunion-interop-beijing', 0);
-        await tapAt(first, 3, rider('tunion-interop-beijing', card));
-        const cut = cutAtDebit(card, () => first.board, true);
-        expect(await runRidesAt(first, 8, rider('tunion-interop-beijing', cut))).toBe('cut');
-        first.board.storage.restart();
-        const rebooted = await createSimBoardOn(
-          { storage: first.board.storage, wallEpochMs: first.board.clock.wallMs() + 20_000 },
-          first.options,
-        );
-        boards.push(rebooted);
-        const next = { ...first, board: rebooted };
         const again = await tapAt(next, 8, rider('tunion-interop-beijing', damagingLogOnce(card)));
-        // Before: 'not debited here', then a second purchase of the same fare.
+        // Before: 'not debited here', the debit never recovered, the rider told 'already paid'.
         expect([again.report?.result, again.report?.amountMinor, again.report?.recovered])
           .toEqual(['approved', FARE_3_TO_8, true]);
-        expectCharged(rebooted, card, [0, FARE_3_TO_8]);
+        expectCharged(next.board, card, [0, FARE_3_TO_8]);
       } finally {
         for (const board of boards) board.dispose();
       }
