@@ -31,7 +31,7 @@ import { SimRoute, type SimTunionOptions } from '../../src/sim/sim_tunion.js';
 import type { SimBoardOptions } from '../../src/sim/sim_board.js';
 import { Prng } from '../../src/prng.js';
 import { StorageSim } from '../../src/storage_sim.js';
-import { runRides, testSeed, type RideLine } from './support/sim_ride.js';
+import { runRides, testSeed, withTransceive, type RideLine } from './support/sim_ride.js';
 
 const SEED = testSeed(12);
 const LISTED: TunionName = 'tunion-interop-shenzhen';
@@ -73,19 +73,13 @@ async function line(listed: readonly string[], psam: boolean, storage: StorageSi
 function answeringOnce(inner: TunionCard, cla: number, ins: number, answer: Uint8Array | null)
   : VirtualCard {
   let armed = true;
-  return {
-    label: inner.label,
-    identity: () => inner.identity(),
-    powerOn: () => inner.powerOn(),
-    transceive: (capdu) => {
-      if (armed && capdu[0] === cla && capdu[1] === ins) {
-        armed = false;
-        return answer;
-      }
-      return inner.transceive(capdu);
-    },
-    lastProcessingMs: () => inner.lastProcessingMs(),
-  };
+  return withTransceive(inner, (capdu) => {
+    if (armed && capdu[0] === cla && capdu[1] === ins) {
+      armed = false;
+      return answer;
+    }
+    return inner.transceive(capdu);
+  });
 }
 
 /** The card, gone from the field when APPLICATION BLOCK (84 1E) reaches it the first time. */

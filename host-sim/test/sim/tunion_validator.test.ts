@@ -32,7 +32,9 @@ import {
   type SimBoardRebooted,
 } from '../../src/sim/sim_restart.js';
 import { SimRoute, type SimTunionOptions } from '../../src/sim/sim_tunion.js';
-import { countingCard, runRides, testSeed, type RideLine } from './support/sim_ride.js';
+import {
+  countingCard, runRides, testSeed, withTransceive, type RideLine,
+} from './support/sim_ride.js';
 
 const SEED = testSeed(12);
 const TAC_MASTER = issuerMasterFromRoot(testMasterKey('tac-root'), TEST_ISSUER_ID);
@@ -430,19 +432,13 @@ describe('T-Union torn taps at every step, then the re-tap', () => {
 function cutAtDebit(inner: TunionCard, board: () => SimBoardRebooted, debited: boolean)
   : VirtualCard {
   let armed = true;
-  return {
-    label: inner.label,
-    identity: () => inner.identity(),
-    powerOn: () => inner.powerOn(),
-    transceive: (capdu) => {
-      if (!(armed && capdu[0] === 0x80 && capdu[1] === 0x54)) return inner.transceive(capdu);
-      armed = false;
-      if (debited) inner.transceive(capdu);
-      board().storage.powerCut();
-      return null;
-    },
-    lastProcessingMs: () => inner.lastProcessingMs(),
-  };
+  return withTransceive(inner, (capdu) => {
+    if (!(armed && capdu[0] === 0x80 && capdu[1] === 0x54)) return inner.transceive(capdu);
+    armed = false;
+    if (debited) inner.transceive(capdu);
+    board().storage.powerCut();
+    return null;
+  });
 }
 
 /**
@@ -494,22 +490,15 @@ describe('T-Union power cut at DEBIT, reboot, re-tap', () => {
  */
 function damagingLogOnce(inner: TunionCard): VirtualCard {
   let armed = true;
-  return {
-    label: inner.label,
-    identity: () => inner.identity(),
-    powerOn: () => inner.powerOn(),
-    transceive: (capdu) => {
-      const answer = inner.transceive(capdu);
-      const log = capdu[0] === 0x00 && capdu[1] === 0xb2 && capdu[2] === 0x01
-        && capdu[3] === 0xc4;
-      if (!armed || !log || answer === null || answer.length < 25) return answer;
-      armed = false;
-      const damaged = Uint8Array.from(answer);
-      damaged[10] = (damaged[10] ?? 0) ^ 0x11;
-      return damaged;
-    },
-    lastProcessingMs: () => inner.lastProcessingMs(),
-  };
+  return withTransceive(inner, (capdu) => {
+    const answer = inner.transceive(capdu);
+    const log = capdu[0] === 0x00 && capdu[1] === 0xb2 && capdu[2] === 0x01 && capdu[3] === 0xc4;
+    if (!armed || !log || answer === null || answer.length < 25) return answer;
+    armed = false;
+    const damaged = Uint8Array.from(answer);
+    damaged[10] = (damaged[10] ?? 0) ^ 0x11;
+    return damaged;
+  });
 }
 
 describe('T-Union recovery read through a damaged answer', () => {

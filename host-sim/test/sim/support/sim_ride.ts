@@ -152,6 +152,20 @@ async function rideOne(
   return { index, ride, report, screen, signal };
 }
 
+/** `inner` with its commands answered by `transceive` (which may ask `inner` itself). */
+export function withTransceive(
+  inner: VirtualCard,
+  transceive: (capdu: Uint8Array) => Uint8Array | null,
+): VirtualCard {
+  return {
+    label: inner.label,
+    identity: () => inner.identity(),
+    powerOn: () => inner.powerOn(),
+    transceive,
+    lastProcessingMs: () => inner.lastProcessingMs(),
+  };
+}
+
 /** A card that counts the commands of each presentation (to size a clean tap). */
 export function countingCard(inner: VirtualCard): VirtualCard & { commands(): number[] } {
   const counts: number[] = [];
