@@ -109,6 +109,8 @@ export class SwarmModel {
   /** The same for the lines the depot stored (it never loses one). */
   private readonly depotDebits = new Set<string>();
   private readonly depotFinals = new Map<string, number>();
+  /** Seqs of the clearing lines the depot stored (a paid tap's final may be only there). */
+  private readonly depotClearingSeqs = new Set<number>();
   /** Clearing lines the depot stored for a seq not yet reported committed (checked then). */
   private readonly depotAhead = new Map<number, string>();
   private readonly follower = new JournalFollower();
@@ -229,8 +231,8 @@ export class SwarmModel {
         this.fail('committed', `reported record ${seq} is not durable`);
       }
     }
-    if (report !== null) this.checkPaidHasFinal(report);
     this.takeDepot();
+    if (report !== null) this.checkPaidHasFinal(report);
     this.checkLedger(card);
     this.tunion.tapEnded(card, report, clock.wallMs, clock.tornWindowMs);
     if (card.name === 'tunion-deny-listed' && report?.result === 'approved') {
@@ -254,9 +256,10 @@ export class SwarmModel {
     if (report.result !== 'approved' && report.result !== 'admitted') return;
     if ((report.fareRule ?? '').startsWith('tunion-')
       && report.reason.includes(TUNION_FINAL_NOT_JOURNALLED)) return;
+    // A final uploaded, acknowledged and reclaimed before this look is the depot's clearing line.
     const final = report.journalSeqs.some((seq) => {
       const kind = this.committed.get(seq)?.kind;
-      return kind === 'final' || kind === 'tunion_final';
+      return kind === 'final' || kind === 'tunion_final' || this.depotClearingSeqs.has(seq);
     });
     if (!final) {
       this.fail('committed', `a tap ${report.result} (${report.reason}) has no durable final `
@@ -395,6 +398,7 @@ export class SwarmModel {
             this.fail('double-charge', `clearing twice at the depot: ${key} (${other}, ${seq})`);
           }
           this.depotFinals.set(key, seq);
+          this.depotClearingSeqs.add(seq);
         }
       }
       if (!COMPARED_LINES.has(line['type'])) continue;
