@@ -170,6 +170,21 @@ describe('refusals and guards', () => {
     expect(amounts(ride(at('F1', 0, 0), at('F1', 0, 0.9)))).toEqual([150, 'alreadyTapped']);
   });
 
+  it('a boarding on the return trip or on another bus is a new ride, the open one a 补票', () => {
+    // The ride boarded at 3 (direction 0, SU-E1234) was never tapped out.
+    const back = { ...at('B12', 5, 30), direction: 1 };
+    const bus = { ...at('B12', 5, 30), vehicle: 'OTHERBUS' };
+    for (const second of [back, bus]) {
+      const [first, boarded, alighted] = ride(at('B12', 3, 0), second,
+        { ...second, stop: 10, nowWallMs: second.nowWallMs + 20 * MIN, serialDigits: '0000000000000009' });
+      expect([first, boarded, alighted].map((d) => d?.kind === 'charge' ? [d.tap, d.amountMinor]
+        : d?.reason)).toEqual([['boarding', 0], ['boarding', 400], ['alighting', 300]]);
+    }
+    // Twin: the same bus and direction closes it (vehicle unknown to the tap: closes too).
+    expect(amounts(ride(at('B12', 3, 0), at('B12', 5, 30)))).toEqual([0, 200]);
+    expect(amounts(ride(at('B12', 3, 0), { ...at('B12', 5, 30), vehicle: '' }))).toEqual([0, 200]);
+  });
+
   it('twin: after the window the same stop alights at the first band', () => {
     expect(amounts(ride(at('B12', 3, 0), at('B12', 3, 1.01)))).toEqual([0, 200]);
     expect(amounts(ride(at('F1', 0, 0), at('F1', 0, 1.01)))).toEqual([150, 150]);

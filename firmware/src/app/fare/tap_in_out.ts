@@ -10,9 +10,9 @@
 //   nothing is charged then (an e-purse cannot refund offline, so the fare is taken at the end).
 // - alighting on the same line within its maximum ride time charges the band fare of the stops
 //   or distance travelled and writes state alighted.
-// - an open ride that cannot be closed here (another line, older than the maximum ride time,
-//   an unknown boarding stop) is a missing tap-out: its marked amount is charged (补票) with
-//   this tap, which then boards or pays as usual.
+// - an open ride that cannot be closed here (another line, direction or vehicle, older than
+//   the maximum ride time, an unknown boarding stop) is a missing tap-out: its marked amount is
+//   charged (补票) with this tap, which then boards or pays as usual.
 // - a ride boarded within the transfer window after a completed ride on another line is a
 //   transfer: its fare is reduced by the discount, once per journey.
 // - a flat-fare line takes one tap: it charges the flat fare and writes a completed ride.
@@ -173,6 +173,11 @@ function sameEnd(a: RideEnd, b: RideEnd): boolean {
     && a.lineCode === b.lineCode && a.stop === b.stop;
 }
 
+/** A vehicle as 001A keeps it (its last 8 characters, no trailing blanks: jtt978_records). */
+function vehicleStored(vehicle: string): string {
+  return vehicle.slice(-8).replace(/[\s\0]+$/, '');
+}
+
 /** Ms since the record's last tap; null when its time does not decode. */
 function sinceLastTapMs(record: Record1A, place: TransitTapPlace): number | null {
   const at = jtt978DateTimeParse(
@@ -185,9 +190,11 @@ function stopIndex(line: SegmentFareLine, stop: number): number {
 }
 
 /**
- * An open ride closes here when it was boarded on this line of this operator and city, at a
- * stop the table knows, no longer ago than the maximum ride time (a boarding time in the
- * future, a clock set wrong somewhere, does not prevent closing: the fare is by stops).
+ * An open ride closes here when it was boarded on this line of this operator and city, in this
+ * direction and on this vehicle (when both taps know it: a boarding on the return trip or on
+ * another bus of the line is a new ride, the forgotten one a missing tap-out), at a stop the
+ * table knows, no longer ago than the maximum ride time (a boarding time in the future, a
+ * clock set wrong somewhere, does not prevent closing: the fare is by stops).
  */
 function closable(
   table: TransitFareTable | null, line: SegmentFareLine, open: Record1A, place: TransitTapPlace,
@@ -195,6 +202,9 @@ function closable(
   const b = open.boarding;
   if (table === null || b.cityCodeHex !== table.cityCodeHex
     || b.operatorCodeHex !== table.operatorCodeHex || b.lineCode !== line.lineCode) return false;
+  if (open.direction !== place.direction) return false;
+  const vehicle = vehicleStored(place.vehicle);
+  if (b.vehicle !== '' && vehicle !== '' && b.vehicle !== vehicle) return false;
   if (stopIndex(line, b.stop) < 0) return false;
   const sinceMs = sinceLastTapMs(open, place);
   return sinceMs === null ? false : sinceMs <= line.maxRideMin * 60_000;
