@@ -10,7 +10,7 @@ import { batchSeal, type SealedBatch, type SealedRecord } from './batch_seal.js'
 import { countedTapsOfCards, tapsInsert, type TapCard } from './tap_insert.js';
 import { CARD_KEY_LEVEL_CAPS, cardKeysMerge } from '../store/card_key_levels.js';
 import { tunionStore } from '../tunion/tunion_ingest.js';
-import { storedReplays } from './seq_conflict.js';
+import { storedReplays, storedThroughSeq } from './seq_conflict.js';
 
 /** What POST /v1/batches answers once the transaction committed. */
 export interface BatchReceipt {
@@ -19,6 +19,15 @@ export interface BatchReceipt {
   readonly stored: number;
   /** Records not counted: replays (seq already stored) plus card+ATC duplicates. */
   readonly duplicates: number;
+  /**
+   * Seqs before the batch that no batch of the terminal ever covered, [from, through], or
+   * absent: the validator acknowledged them to a depot this database does not reflect (one
+   * restored from an older backup), or its journal was started after them (`journal init`).
+   * The batch is stored; the operator is told (the server's log): those records are gone from
+   * the validator, only its exports or the newer database hold them. Meaningful for a
+   * validator's upload (its first seq is its ack + 1), not for a file whose seqs the lines give.
+   */
+  readonly gap?: readonly [number, number];
 }
 
 type Prepared = SealedRecord;
@@ -84,6 +93,12 @@ function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
   options: BatchStoreOptions): Promise<BatchReceipt> {
   const prepared = batch.records;
   return db.transaction(async (tx) => {
+    // What this depot covers of the terminal: its batches' ranges, and the rows it holds
+    // (stored before the batches were kept, or by an older depot).
+    const covered = await tx.query(
+      'SELECT MAX(through_seq) AS through FROM batches WHERE terminal_id = $1', [batch.terminalId]);
+    const coveredThrough = Math.max(Number(covered[0]?.['through'] ?? 0),
+      await storedThroughSeq(tx, batch.terminalId));
     await tx.run(`INSERT INTO batches (terminal_id, first_seq, through_seq, record_count,
       received_at_ms) VALUES ($1, $2, $3, $4, $5)`,
     [batch.terminalId, batch.firstSeq, batch.throughSeq, batch.records.length, nowMs]);
@@ -106,12 +121,23 @@ function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
     if (tx.dialect === 'sqlite')
       await cardKeysMerge(tx, options.cardKeyLevelCaps ?? CARD_KEY_LEVEL_CAPS);
     const storedCount = stored.size + storedLate + tunion.stored;
-    return {
+    const receipt = {
       ackThroughSeq: batch.throughSeq,
       stored: storedCount,
       duplicates: batch.records.length + batch.tunion.length - storedCount,
     };
+    return coveredThrough + 1 < batch.firstSeq
+      ? { ...receipt, gap: [coveredThrough + 1, batch.firstSeq - 1] as const } : receipt;
   });
+}
+
+/** What the operator is told of a receipt's gap (the server's log). */
+export function batchGapWarning(terminalId: string, gap: readonly [number, number]): string {
+  return `WARNING terminal ${terminalId}: seqs ${gap[0]}..${gap[1]} came in no batch of this `
+    + 'depot before this one, and the validator has moved past them: restored from an older '
+    + 'backup? Its records are then only in the newer database or the validator\'s exports '
+    + `(ingest them); if its journal was started after seq ${gap[1]} (journal init), nothing is `
+    + 'missing';
 }
 
 /** Counted clearing taps of these cards: card key to tap id. */

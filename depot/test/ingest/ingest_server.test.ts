@@ -220,6 +220,20 @@ describe.each(engines)('ingest on $name', (engine) => {
       expect(await count(rig.db)).toBe(before);
     });
 
+  it('batch_afterSeqsThisDepotNeverHeld_isStored_andTheLogWarnsOfTheGap', async () => {
+    // A depot restored from an older backup: SIM00002 (this depot holds its batch 1..2)
+    // acknowledged through 60 to the newer one, whose rows are gone; its next batch starts at 61. Stored (the records are real),
+    // and the operator is told which seqs this database never held, once, not at the next.
+    const first = await post(rig, 'b', clearingBatch('SIM00002', 61, 4));
+    expect(first).toMatchObject({ status: 200, json: { ackThroughSeq: 64, stored: 4 } });
+    expect(Object.keys(first.json as object).sort()).toEqual(
+      ['ackThroughSeq', 'duplicates', 'stored']);
+    const warnings = rig.log.filter((l) => l.startsWith('WARNING terminal SIM00002'));
+    expect(warnings).toEqual([expect.stringContaining('seqs 3..60 came in no batch')]);
+    expect(await post(rig, 'b', clearingBatch('SIM00002', 65, 2))).toMatchObject({ status: 200 });
+    expect(rig.log.filter((l) => l.startsWith('WARNING terminal SIM00002'))).toHaveLength(1);
+  });
+
   it('batch_overEightMiB_is413_andStoresNothing', async () => {
     const before = await count(rig.db);
     const answer = await post(rig, 'a', `{"pad":"${'x'.repeat(8 * 1024 * 1024)}"}`);
