@@ -131,6 +131,25 @@ function batchStoreOnce(db: DepotDb, batch: SealedBatch, nowMs: number,
   });
 }
 
+/** A record dated more than this ahead of the depot's clock: the validator's clock is ahead. */
+export const BATCH_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
+
+/**
+ * The warning for a batch whose newest record is dated more than BATCH_CLOCK_AHEAD_MS after
+ * `nowMs`, or null. A validator whose clock runs ahead says nothing itself (it can tell a
+ * clock behind its journal only): its taps are stored and settled on days still to come.
+ */
+export function batchClockAheadWarning(batch: SealedBatch, nowMs: number): string | null {
+  let newest = 0;
+  for (const r of batch.records) newest = Math.max(newest, r.record.timeWallMs);
+  for (const r of batch.tunion) newest = Math.max(newest, r.timeWallMs);
+  if (newest <= nowMs + BATCH_CLOCK_AHEAD_MS) return null;
+  const days = Math.floor((newest - nowMs) / (24 * 3600 * 1000));
+  return `WARNING terminal ${batch.terminalId}: records dated up to `
+    + `${new Date(newest).toISOString()}, ${days} days after this depot's clock: the `
+    + 'validator\'s clock is ahead (its taps are settled on those days); set it';
+}
+
 /** What the operator is told of a receipt's gap (the server's log). */
 export function batchGapWarning(terminalId: string, gap: readonly [number, number]): string {
   return `WARNING terminal ${terminalId}: seqs ${gap[0]}..${gap[1]} came in no batch of this `

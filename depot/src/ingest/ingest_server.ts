@@ -12,7 +12,7 @@ import { DepotStoreError } from '../store/depot_db.js';
 import type { PanVault } from '../store/pan_vault.js';
 import { BatchError, redact } from './batch_error.js';
 import { batchPrepare, type SealedBatch } from './batch_seal.js';
-import { batchGapWarning, batchStoreSealed } from './batch_store.js';
+import { batchClockAheadWarning, batchGapWarning, batchStoreSealed } from './batch_store.js';
 import { BODY_BYTES_MAX, bodyRead, errorSend, jsonSend } from './http_body.js';
 import { paramsFullParse, paramsHaveParse, paramsNewest } from './params_route.js';
 import { statusStore, statusValidate } from './status_route.js';
@@ -223,6 +223,8 @@ function routeOf(options: IngestServerOptions, method: string, path: string):
         : await options.prepare(text, terminal.terminalId);
       const { gap, ...receipt } = await batchStoreSealed(options.db, batch, options.nowMs());
       if (gap !== undefined) options.log?.(batchGapWarning(terminal.terminalId, gap));
+      const ahead = batchClockAheadWarning(batch, options.nowMs());
+      if (ahead !== null) options.log?.(ahead);
       return { status: 200, body: receipt };
     }],
     '/v1/status': ['POST', async (terminal, body) => {

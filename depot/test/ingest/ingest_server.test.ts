@@ -234,6 +234,23 @@ describe.each(engines)('ingest on $name', (engine) => {
     expect(rig.log.filter((l) => l.startsWith('WARNING terminal SIM00002'))).toHaveLength(1);
   });
 
+  it('batch_datedDaysAheadOfTheDepot_isStored_andTheLogSaysTheValidatorsClockIsAhead', async () => {
+    // A validator whose clock runs a year fast says nothing itself (clock-behind only).
+    const ahead = clearingBatch('SIM00002', 67, 1);
+    for (const line of ahead['records'] as { timeWallMs: number }[])
+      line.timeWallMs = WALL_MS + 365 * 86_400_000;
+    expect(await post(rig, 'b', ahead)).toMatchObject({ status: 200 });
+    expect(rig.log.filter((l) => l.includes('days after this depot\'s clock'))).toEqual([
+      expect.stringContaining('WARNING terminal SIM00002: records dated up to 20'),
+    ]);
+    // A day's drift and less is no warning (time zones, a clock a little fast).
+    const near = clearingBatch('SIM00002', 68, 1);
+    for (const line of near['records'] as { timeWallMs: number }[])
+      line.timeWallMs = WALL_MS + 3600_000;
+    expect(await post(rig, 'b', near)).toMatchObject({ status: 200 });
+    expect(rig.log.filter((l) => l.includes('days after this depot\'s clock'))).toHaveLength(1);
+  });
+
   it('batch_overEightMiB_is413_andStoresNothing', async () => {
     const before = await count(rig.db);
     const answer = await post(rig, 'a', `{"pad":"${'x'.repeat(8 * 1024 * 1024)}"}`);
