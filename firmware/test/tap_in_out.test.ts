@@ -170,6 +170,23 @@ describe('refusals and guards', () => {
     expect(amounts(ride(at('F1', 0, 0), at('F1', 0, 0.9)))).toEqual([150, 'alreadyTapped']);
   });
 
+  it('the same card again on the same bus within seconds, the stop moved on: nothing', () => {
+    // Tapped twice as the stop file advanced (3 -> 4, 6 s apart): it was a one-stop alighting
+    // (2.00), and the real tap-out at 8 a phantom boarding, a 5.00 补票 at the next ride.
+    expect(amounts(ride(at('B12', 3, 0), at('B12', 4, 0.1), at('B12', 8, 20)))).toEqual(
+      [0, 'alreadyTapped', 300]);
+    expect(amounts(ride(at('B12', 3, 0), at('B12', 8, 20), at('B12', 9, 20.1)))).toEqual(
+      [0, 300, 'alreadyTapped']);
+    // Twins: after the 10 s a short ride is a ride; another bus of the line is no repeat; a
+    // vehicle unknown to the taps falls back on the stop.
+    expect(amounts(ride(at('B12', 3, 0), at('B12', 4, 0.2)))).toEqual([0, 200]);
+    expect(amounts(ride(at('B12', 3, 0), { ...at('B12', 4, 0.1), vehicle: 'SU-E9999' })))
+      .toEqual([0, 400]);
+    const unknown = (stop: number, minutes: number): TransitTapPlace =>
+      ({ ...at('B12', stop, minutes), vehicle: '' });
+    expect(amounts(ride(unknown(3, 0), unknown(4, 0.1)))).toEqual([0, 200]);
+  });
+
   it('a boarding on the return trip or on another bus is a new ride, the open one a 补票', () => {
     // The ride boarded at 3 (direction 0, SU-E1234) was never tapped out.
     const back = { ...at('B12', 5, 30), direction: 1 };

@@ -73,7 +73,7 @@ async function tapAt(
   stop: number,
   card: TunionRiderCard,
   faults: readonly CardFault[] = [],
-  gapMs = 1_500,
+  gapMs = 12_000,
 ): Promise<RideLine> {
   l.route.stop = stop;
   const result = await runRides(l.board, [{ card, gapMs, holdMs: 400, faults }]);
@@ -266,7 +266,7 @@ describe('T-Union with a PSAM pulled and put back', () => {
         // A bank card does not wait on the PSAM: no reopen is tried for it.
         const bank = population(SEED, { pki: testPki() }).card('unionpay-debit-ec');
         const paid = await runRides(l.board, [{ card: { name: 'unionpay-debit-ec', card: bank },
-          gapMs: 1_500, holdMs: 400, faults: [] }]);
+          gapMs: 12_000, holdMs: 400, faults: [] }]);
         expect(paid.lines[0]?.report?.result).toBe('approved');
         expect(l.board.logs.some((e) => e['event'] === 'psam-down')).toBe(false);
         const out = await tapAt(l, 3, rider('tunion-interop-beijing', second));
@@ -352,7 +352,7 @@ describe('T-Union with the PSAM out of its slot at the start', () => {
         if (slot === undefined) throw new Error('no PSAM slot');
         const bank = population(SEED, { pki: testPki() }).card('unionpay-debit-ec');
         const paid = await runRides(l.board, [{ card: { name: 'unionpay-debit-ec', card: bank },
-          gapMs: 1_500, holdMs: 400, faults: [] }]);
+          gapMs: 12_000, holdMs: 400, faults: [] }]);
         expect(paid.lines[0]?.report?.result).toBe('approved');
         const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
         const rider1 = rider('tunion-interop-shenzhen', card);
@@ -367,7 +367,7 @@ describe('T-Union with the PSAM out of its slot at the start', () => {
         expect(psamEvents()).toEqual(['psam-down']);
         slot.pull(false);
         // Back in its slot, but the last try is not TUNION_PSAM_REOPEN_MS old: not tried yet.
-        const early = await tapAt(l, 3, rider1);
+        const early = await tapAt(l, 3, rider1, [], 1_500);
         expect(early.report?.reason).toBe('tunion-psam-unavailable');
         expect(psamEvents()).toEqual(['psam-down']);
         // Opened at this card, given to the kernel, and the same tap is served.
@@ -519,6 +519,6 @@ describe('T-Union recovery read through a damaged answer', () => {
 
 async function runRidesAt(l: Line, stop: number, card: TunionRiderCard): Promise<'cut' | 'done'> {
   l.route.stop = stop;
-  const result = await runRides(l.board, [{ card, gapMs: 1_500, holdMs: 400, faults: [] }]);
+  const result = await runRides(l.board, [{ card, gapMs: 12_000, holdMs: 400, faults: [] }]);
   return result.cutDuring === null ? 'done' : 'cut';
 }

@@ -16,7 +16,8 @@
 // - a ride boarded within the transfer window after a completed ride on another line is a
 //   transfer: its fare is reduced by the discount, once per journey.
 // - a flat-fare line takes one tap: it charges the flat fare and writes a completed ride.
-// - the same card again at the same place within the duplicate-tap window changes nothing.
+// - the same card again at the same place within the duplicate-tap window, or on the same bus
+//   within seconds (SAME_BUS_REPEAT_MS), changes nothing.
 
 import assert from 'node:assert';
 
@@ -104,6 +105,10 @@ export function transitTapDecide(
     && sinceMs < fares.duplicateTapWindowSec * 1000 && sameEnd(lastEnd(previous), here)) {
     return { kind: 'refuse', reason: 'alreadyTapped', detail: 'tapped here moments ago' };
   }
+  if (previous !== null && sinceMs !== null && sinceMs >= 0 && sinceMs < SAME_BUS_REPEAT_MS
+    && sameBus(previous, here, place)) {
+    return { kind: 'refuse', reason: 'alreadyTapped', detail: 'tapped on this bus moments ago' };
+  }
   if (line.kind === 'segment' && stopIndex(line, place.stop) < 0) {
     return { kind: 'refuse', reason: 'stopUnknown', detail: `stop ${place.stop}` };
   }
@@ -171,6 +176,22 @@ function lastEnd(record: Record1A): RideEnd {
 function sameEnd(a: RideEnd, b: RideEnd): boolean {
   return a.cityCodeHex === b.cityCodeHex && a.operatorCodeHex === b.operatorCodeHex
     && a.lineCode === b.lineCode && a.stop === b.stop;
+}
+
+/**
+ * A second tap of the same card on the same bus this soon is the same tap, however far the
+ * stop file moved meanwhile: a rider tapping twice as the bus left a stop was charged a
+ * one-stop ride and left with a phantom open one (a 5.00 补票 later). Shorter than any ride
+ * between two stops; the duplicate-tap window (by stop) still covers the rest.
+ */
+export const SAME_BUS_REPEAT_MS = 10_000;
+
+/** The record's last tap was on this bus: line, operator, city, direction, known vehicle. */
+function sameBus(record: Record1A, here: RideEnd, place: TransitTapPlace): boolean {
+  const last = lastEnd(record);
+  return last.vehicle !== '' && last.vehicle === vehicleStored(here.vehicle)
+    && record.direction === place.direction && last.cityCodeHex === here.cityCodeHex
+    && last.operatorCodeHex === here.operatorCodeHex && last.lineCode === here.lineCode;
 }
 
 /** A vehicle as 001A keeps it (its last 8 characters, no trailing blanks: jtt978_records). */
