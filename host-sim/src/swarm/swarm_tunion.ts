@@ -125,10 +125,21 @@ export class SwarmTunionModel {
   tapEnded(card: AnyRiderCard, report: TapReport | null, wallMs: number, windowMs: number): void {
     const open = this.open;
     this.open = null;
-    if (open === null || open.card !== card || report?.result !== 'approved') return;
+    const result = report?.result;
+    if (open === null || open.card !== card || report === null
+      || (result !== 'approved' && result !== 'alreadyPaid')) return;
     const sinceMs = Math.round(wallMs - open.greyWallMs);
     if (sinceMs >= windowMs) return;
     const where = `${card.name} ${open.key}`;
+    if (result === 'alreadyPaid') {
+      // Told it paid (a repeat on the same bus): the recovery that runs first must have
+      // finished the torn debit, or its record never comes.
+      if (!this.index.finished(open.key)) {
+        this.fail('torn-recovered', `${where}: told already paid at the card's next tap, the `
+          + `torn debit still has no final record (${report.reason})`);
+      }
+      return;
+    }
     if (card.card.debits().length > open.debitsBefore) {
       this.fail('double-charge', `${where}: a torn debit was charged again at the card's next `
         + `tap, ${sinceMs} ms after its grey record, not recovered`);
