@@ -10,6 +10,7 @@ import { Journal } from '../src/app/journal/journal.js';
 import { journalExport } from '../src/app/journal/journal_export.js';
 import { journalScanFiles } from '../src/app/journal/journal_reader.js';
 import type { DepotPort } from '../src/app/upload/depot_port.js';
+import type { UploadParamsPort } from '../src/app/upload/upload_params.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../src/app/upload/uploader.js';
 import type { LogEvent } from '../src/app/validator/validator_ports.js';
 import type { JournalEntry } from '../src/app/journal/journal_records.js';
@@ -79,6 +80,19 @@ function uploader(r: Rig, depot: DepotPort, recordsMax = 100): Uploader {
     },
     { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001',
       batch: { recordsMax, bytesMax: 1 << 20 } },
+  );
+}
+
+/** An uploader that also takes parameters down through `params` (the depot's params port). */
+function uploaderWithParams(r: Rig, depot: DepotPort, params: UploadParamsPort): Uploader {
+  return new Uploader(
+    {
+      depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
+      panVault: FIXTURE_VAULT, clock: r.clock,
+      random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
+      params,
+    },
+    { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
   );
 }
 
@@ -338,18 +352,10 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     const r = await rig(SEED + 5, 200);
     const depot = new DepotSim();
     const refused = { version: 7, reason: 'rollback: version 7 is older than version 9' };
-    const up = new Uploader(
-      {
-        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
-        panVault: FIXTURE_VAULT, clock: r.clock,
-        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
-        params: {
-          installedVersion: () => 9, refused: () => refused,
-          check: async () => ({ ok: true }), activatePending: async () => undefined,
-        },
-      },
-      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
-    );
+    const up = uploaderWithParams(r, depot, {
+      installedVersion: () => 9, refused: () => refused,
+      check: async () => ({ ok: true }), activatePending: async () => undefined,
+    });
     // The depot is down for batches: the status still goes out, with the whole backlog.
     const before = r.journal.summary();
     depot.bodyBytesMax = 0;
@@ -368,23 +374,15 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     const r = await rig(SEED + 7, 50);
     const depot = new DepotSim();
     let stop = false;
-    const up = new Uploader(
-      {
-        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
-        panVault: FIXTURE_VAULT, clock: r.clock,
-        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
-        params: {
-          installedVersion: () => 1, refused: () => null,
-          // The stop arrives while this call waits on the depot; it ends as a timeout.
-          check: async () => {
-            stop = true;
-            return { ok: false, error: 'timeout', detail: 'no answer within 30000 ms' };
-          },
-          activatePending: async () => undefined,
-        },
+    const up = uploaderWithParams(r, depot, {
+      installedVersion: () => 1, refused: () => null,
+      // The stop arrives while this call waits on the depot; it ends as a timeout.
+      check: async () => {
+        stop = true;
+        return { ok: false, error: 'timeout', detail: 'no answer within 30000 ms' };
       },
-      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
-    );
+      activatePending: async () => undefined,
+    });
     await up.run(() => stop);
     expect([depot.batches, depot.statuses.size]).toEqual([0, 0]);
   });
@@ -397,18 +395,10 @@ describe(`uploader (SHUAKA_SEED=${SEED})`, () => {
     const depot = new DepotSim();
     const failed = { ok: false as const, error: 'unavailable' as const,
       detail: '503 store-unavailable: params_sets version 9 has bad files_json' };
-    const up = new Uploader(
-      {
-        depot, storage: r.sim, journalFileName: JOURNAL_FILE, journal: r.journal,
-        panVault: FIXTURE_VAULT, clock: r.clock,
-        random01: () => 0.5, log: { log: (e) => r.logs.push(e) }, tapInProgress: () => false,
-        params: {
-          installedVersion: () => 1, refused: () => null,
-          check: async () => failed, activatePending: async () => undefined,
-        },
-      },
-      { ...UPLOADER_CONFIG_DEFAULT, terminalId: 'SIM00001' },
-    );
+    const up = uploaderWithParams(r, depot, {
+      installedVersion: () => 1, refused: () => null,
+      check: async () => failed, activatePending: async () => undefined,
+    });
     expect(await up.contact()).toEqual(failed);
     expect(storedLines(depot)).toEqual(truth);
     await up.betweenTaps();

@@ -81,6 +81,14 @@ function u32(value: number): Uint8Array {
   return out;
 }
 
+/**
+ * A vehicle as 001A keeps it: its last 8 characters, trailing blanks dropped (what
+ * rideEndEncode writes and the decoder reads back).
+ */
+export function record1AVehicle(vehicle: string): string {
+  return vehicle.slice(-8).replace(/[\s\0]+$/, '');
+}
+
 function rideEndEncode(end: RideEnd): Uint8Array {
   const vehicle = new Uint8Array(8).fill(0x20);
   vehicle.set(Buffer.from(end.vehicle.slice(-8), 'latin1'));
@@ -128,7 +136,7 @@ function rideEndDecode(bytes: Uint8Array): RideEnd | string {
     operatorCodeHex: hex(10, 12),
     lineCode: Number.parseInt(hex(12, 14), 10),
     stop: bytes[14] ?? 0,
-    vehicle: Buffer.from(bytes.subarray(15, 23)).toString('latin1').replace(/[\s\0]+$/, ''),
+    vehicle: record1AVehicle(Buffer.from(bytes.subarray(15, 23)).toString('latin1')),
     terminalHex: hex(23, 31),
     dateTimeDigits: hex(31, 31 + JTT978_DATE_TIME_BYTES),
   };

@@ -24,7 +24,7 @@ import assert from 'node:assert';
 import type { FareParams } from '../params/params_files.js';
 import { STOP_NUMBER_MAX, segmentRideMax } from './fare_table.js';
 import type { FareLine, SegmentFareLine, TransitFareTable } from './fare_table.js';
-import type { Record1A, RideEnd } from './jtt978_records.js';
+import { record1AVehicle, type Record1A, type RideEnd } from './jtt978_records.js';
 import { jtt978DateTimeDigits, jtt978DateTimeParse } from './jtt978_time.js';
 
 /** Where and when the tap happens, and who writes it. */
@@ -189,14 +189,9 @@ export const SAME_BUS_REPEAT_MS = 10_000;
 /** The record's last tap was on this bus: line, operator, city, direction, known vehicle. */
 function sameBus(record: Record1A, here: RideEnd, place: TransitTapPlace): boolean {
   const last = lastEnd(record);
-  return last.vehicle !== '' && last.vehicle === vehicleStored(here.vehicle)
+  return last.vehicle !== '' && last.vehicle === record1AVehicle(here.vehicle)
     && record.direction === place.direction && last.cityCodeHex === here.cityCodeHex
     && last.operatorCodeHex === here.operatorCodeHex && last.lineCode === here.lineCode;
-}
-
-/** A vehicle as 001A keeps it (its last 8 characters, no trailing blanks: jtt978_records). */
-function vehicleStored(vehicle: string): string {
-  return vehicle.slice(-8).replace(/[\s\0]+$/, '');
 }
 
 /** Ms since the record's last tap; null when its time does not decode. */
@@ -224,7 +219,7 @@ function closable(
   if (table === null || b.cityCodeHex !== table.cityCodeHex
     || b.operatorCodeHex !== table.operatorCodeHex || b.lineCode !== line.lineCode) return false;
   if (open.direction !== place.direction) return false;
-  const vehicle = vehicleStored(place.vehicle);
+  const vehicle = record1AVehicle(place.vehicle);
   if (b.vehicle !== '' && vehicle !== '' && b.vehicle !== vehicle) return false;
   if (stopIndex(line, b.stop) < 0) return false;
   const sinceMs = sinceLastTapMs(open, place);
