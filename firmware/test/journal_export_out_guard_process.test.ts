@@ -61,6 +61,18 @@ describe('shuaka journal export --out (process)', () => {
         + 'directory');
     }
     expect(snapshot(other)).toEqual(otherBefore);
+    // A journal directory as `sim --journal` leaves it, a segment and its key only: the
+    // segment (told by its first bytes) makes it one, so its data.key is refused too.
+    const plain = join(temp, 'plain');
+    expect(shuaka('sim', '--seed', '4', '--riders', '4', '--link', 'memory', '--quiet',
+      '--no-depot', '--journal', plain).status).toBe(0);
+    const plainBefore = snapshot(plain);
+    expect([...plainBefore.keys()]).toEqual(['data.key', 'journal.bin']);
+    for (const name of ['data.key', 'journal.bin']) {
+      const r = shuaka('journal', 'export', '--journal', dir, '--out', join(plain, name));
+      expect(r.status, `${name}: ${r.stderr}`).toBe(2);
+    }
+    expect(snapshot(plain)).toEqual(plainBefore);
     // Outside a journal directory such a name is the operator's: an export written there
     // is written again the next day (gate-line7.json was refused from the second day on).
     const usb = join(temp, 'usb');

@@ -4,9 +4,10 @@
 // `--out DIR/data.key` would lose the key that opens the journal's sealed PANs. Nor anything
 // that is not a regular file: the rename replaces a device node or a link with the export.
 
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+import { FRAME_MAGIC_0, FRAME_MAGIC_1 } from '../app/journal/journal_frame.js';
 import type { CliIo } from './cli_args.js';
 
 /** Names in a journal directory that belong to the validator (journal_files.ts and beside). */
@@ -22,8 +23,8 @@ const VALIDATOR_NAMES: readonly RegExp[] = [
 ];
 
 /**
- * Files only a validator's journal directory holds: one beside FILE makes it one. Not a
- * segment's name: an export may be called journal.bin.
+ * Files only a validator's journal directory holds: one beside FILE makes it one; so does a
+ * segment, told by its first bytes (an export may be called journal.bin too).
  */
 const JOURNAL_DIR_MARKS: readonly RegExp[] = [
   /^journal.*\.ckpt$/, /^journal\.lock$/, /^data\.key$/, /^params_version_floor\.json$/,
@@ -80,6 +81,23 @@ async function exportOutRefusal(
 /** True when another file beside `out` is one only a journal directory holds. */
 async function inJournalDir(out: string): Promise<boolean> {
   const names = await readdir(dirname(out)).catch(() => [] as string[]);
-  return names.some((name) => name !== basename(out)
-    && JOURNAL_DIR_MARKS.some((mark) => mark.test(name)));
+  for (const name of names) {
+    if (name === basename(out)) continue;
+    if (JOURNAL_DIR_MARKS.some((mark) => mark.test(name))) return true;
+    if (/^journal.*\.bin$/.test(name) && await isSegment(join(dirname(out), name))) return true;
+  }
+  return false;
+}
+
+/** True when the file starts as a journal segment does (its first frame's magic). */
+async function isSegment(path: string): Promise<boolean> {
+  const handle = await open(path, 'r').catch(() => null);
+  if (handle === null) return false;
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === FRAME_MAGIC_0 && head[1] === FRAME_MAGIC_1;
+  } finally {
+    await handle.close();
+  }
 }
