@@ -123,4 +123,23 @@ describe('shuaka journal export --out (process)', () => {
       for (const beside of ['.sha256', '.tmp']) expect(existsSync(`${out}${beside}`)).toBe(false);
     }
   }, 120_000);
+
+  it('refusesStdoutThatIsTheNullDevice_exit2', () => {
+    // A closed stdout is the null device to node: the lines went nowhere, exit 0, "exported",
+    // and the advice to ack them followed.
+    const dir = join(temp, 'journal-stdout');
+    const sim = shuaka('sim', '--seed', '5', '--riders', '4', '--link', 'memory', '--quiet',
+      '--no-depot', '--journal', dir);
+    expect(sim.status, sim.stdout + sim.stderr).toBe(0);
+    for (const redirect of ['>&-', '>/dev/null']) {
+      const r = spawnSync('sh', ['-c', `node "$0" journal export --journal "$1" ${redirect}`, BIN,
+        dir], { encoding: 'utf8', cwd: ROOT });
+      expect(r.status, `${redirect}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('stdout is the null device');
+      expect(r.stderr).not.toContain('ack --through');
+    }
+    const piped = shuaka('journal', 'export', '--journal', dir);
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stdout.trim().split('\n').length).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
 // `--out DIR/data.key` would lose the key that opens the journal's sealed PANs. Nor anything
 // that is not a regular file: the rename replaces a device node or a link with the export.
 
+import { fstatSync } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -41,16 +42,37 @@ async function sameEntry(a: string, b: string): Promise<boolean> {
 
 /**
  * True, after saying why on stderr, when `out` (absent: stdout) may not be written: a file
- * of journal directory `dir`, or the data key `dataKeyPath`.
+ * of journal directory `dir`, the data key `dataKeyPath`, or a stdout that is the null device.
  */
 export async function exportOutRefused(
   out: string | undefined, dir: string, dataKeyPath: string, io: CliIo,
 ): Promise<boolean> {
-  const refusal = out === undefined ? null : await exportOutRefusal(out, dir, dataKeyPath);
+  if (out === undefined) {
+    const refusal = await stdoutRefusal();
+    if (refusal !== null) io.err(`not exported: ${refusal}`);
+    return refusal !== null;
+  }
+  const refusal = await exportOutRefusal(out, dir, dataKeyPath);
   if (refusal !== null) {
     io.err(`not exported: ${refusal}: the export would replace it; write it elsewhere`);
   }
   return refusal !== null;
+}
+
+/**
+ * Why stdout may not take the export, or null when it may: the null device. Node puts it in
+ * place of a closed stdout (`export >&-`, a service started without one), so the lines went
+ * nowhere, the command said "exported", exit 0, and advised the ack that drops them.
+ */
+async function stdoutRefusal(): Promise<string | null> {
+  const [own, nul] = await Promise.all([
+    Promise.resolve().then(() => fstatSync(1)).catch(() => null),
+    stat('/dev/null').catch(() => null)]);
+  if (own === null || nul === null || !own.isCharacterDevice() || own.rdev !== nul.rdev) {
+    return null;
+  }
+  return 'stdout is the null device (closed, or sent to /dev/null): the lines would go '
+    + 'nowhere; give --out FILE, or a pipe';
 }
 
 /** Why `out` may not be written, or null when it may. */

@@ -53,7 +53,8 @@ export const JOURNAL_USAGE = `Usage:
       FILE is refused (exit 2) when it is one of the validator's files: DIR's segments,
       checkpoints, lock, keys, version floor, own terminal id, quarantine copies, gate
       ledger, or the data key; such a file of another validator's journal directory; and
-      when it is no regular file (a device such as /dev/null, a pipe, a link).
+      when it is no regular file (a device such as /dev/null, a pipe, a link); stdout is
+      refused (exit 2) when it is the null device (closed, or sent to /dev/null).
       A CORRUPT journal is not exported (exit 3), unless --salvage: then every record whose
       frame still checks (header and record CRC; damaged bytes are skipped to the next valid
       frame, a damaged checkpoint is skipped) is exported as above, after the highest ack
