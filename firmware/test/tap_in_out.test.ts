@@ -56,6 +56,35 @@ describe('boarding and alighting', () => {
     expect(d.record.alighting).toBeNull();
   });
 
+  it('boarding needs the balance to cover the line\'s lowest fare (起步价)', () => {
+    // B12's bands start at 2.00: a card holding 1.99 could not pay the shortest ride.
+    expect(transitTapDecide(FARES, at('B12', 3, 0), null, 199)).toMatchObject(
+      { kind: 'refuse', reason: 'balanceBelowFare' });
+    expect(charged(transitTapDecide(FARES, at('B12', 3, 0), null, 200)).tap).toBe('boarding');
+    // A balance not to be trusted (a torn tap's recovery) is not checked.
+    expect(charged(transitTapDecide(FARES, at('B12', 3, 0), null, null)).tap).toBe('boarding');
+  });
+
+  it('twin: a 补票 due counts; a transfer lowers the need; alighting is the card\'s to refuse',
+    () => {
+      const [boarded] = ride(at('B12', 3, 0));
+      const open = charged(boarded as TransitDecision).record;
+      // K7 boarding with B12's ride still open: 4.00 补票 + K7's 2.00.
+      expect(transitTapDecide(FARES, at('K7', 1, 200), open, 599)).toMatchObject(
+        { kind: 'refuse', reason: 'balanceBelowFare' });
+      expect(charged(transitTapDecide(FARES, at('K7', 1, 200), open, 600)).penaltyMinor)
+        .toBe(400);
+      // Alighting: the fare is the card's DEBIT to refuse (9401), as before.
+      expect(charged(transitTapDecide(FARES, at('B12', 8, 30), open, 0)).tap).toBe('alighting');
+      // A transfer within the window: 2.00 - 1.00 is what boarding K7 needs.
+      const [, alighted] = ride(at('B12', 3, 0), at('B12', 8, 30));
+      const done = charged(alighted as TransitDecision).record;
+      expect(transitTapDecide(FARES, at('K7', 1, 40), done, 99)).toMatchObject(
+        { kind: 'refuse', reason: 'balanceBelowFare' });
+      expect(charged(transitTapDecide(FARES, at('K7', 1, 40), done, 100)).discountMinor)
+        .toBe(0);
+    });
+
   it('twin: a flat line charges its fare at the one tap and writes a completed ride', () => {
     const d = charged(transitTapDecide(FARES, at('F1', 0, 0), null));
     expect([d.tap, d.amountMinor, d.record.state, d.record.amountMinor]).toEqual(

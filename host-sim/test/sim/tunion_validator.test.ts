@@ -161,6 +161,25 @@ describe('T-Union cards on the running validator', () => {
       }
     });
 
+  it('refuses boarding with a balance below the lowest fare (余额不足), writing nothing',
+    async () => {
+      // 1.50 on the card, L101's shortest ride 2.00: it boarded at 0.00 and rode free, its
+      // exit refused by the card's 9401.
+      const l = await line();
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-low-balance', 0);
+        expect(card.balanceMinor()).toBe(150);
+        const on = await tapAt(l, 3, rider('tunion-low-balance', card));
+        // The screen of the card's own 9401 (insufficient-balance, 23).
+        expect([on.report?.result, on.screen]).toEqual(['declined',
+          '交易失败 / 余额不足 / 代码 01-23']);
+        expect(card.debits()).toEqual([]);
+        expect(records(l.board)).toEqual([]);
+      } finally {
+        l.board.dispose();
+      }
+    });
+
   it('with the bus lost (stop 0) asks for another card and debits nothing', async () => {
     const l = await line({});
     try {

@@ -7,7 +7,9 @@
 //
 // Rules (domain.md §7.3, and the city practice it reconstructs):
 // - boarding a segment line writes state boarded, the stop, the time and the marked amount.
-//   nothing is charged then (an e-purse cannot refund offline, so the fare is taken at the end).
+//   nothing is charged then (an e-purse cannot refund offline, so the fare is taken at the end),
+//   but the balance must cover the line's lowest fare (起步价): a card that cannot pay the
+//   shortest ride is refused at the door, not let ride to be refused at the exit.
 // - alighting on the same line within its maximum ride time charges the band fare of the stops
 //   or distance travelled and writes state alighted.
 // - an open ride that cannot be closed here (another line, direction or vehicle, older than
@@ -54,7 +56,9 @@ export type TransitRefusal =
   /** A segment line, but the bus does not know where it is (stop 0 or not on the line). */
   | 'stopUnknown'
   /** The card's 001A record does not decode: the card needs the service desk. */
-  | 'recordUnreadable';
+  | 'recordUnreadable'
+  /** Boarding a segment line with a balance below its lowest fare (plus any 补票 due). */
+  | 'balanceBelowFare';
 
 /** The decision of one tap. */
 export type TransitDecision =
@@ -82,13 +86,15 @@ export function transitLineFor(fares: FareParams, lineId: string): FareLine {
 
 /**
  * Decides one tap of a JT/T 978 card. `previous` is the card's 001A record as read (null when
- * the card has none yet), or the decoder's refusal reason as a string. Returns a charge with
- * the record to write, or a refusal (listed in TransitRefusal).
+ * the card has none yet), or the decoder's refusal reason as a string; `balanceMinor` the
+ * balance read at this tap (null: not to be trusted, as on a torn tap's recovery). Returns a
+ * charge with the record to write, or a refusal (listed in TransitRefusal).
  */
 export function transitTapDecide(
   fares: FareParams,
   place: TransitTapPlace,
   previous: Record1A | string | null,
+  balanceMinor: number | null = null,
 ): TransitDecision {
   if (typeof previous === 'string') {
     return { kind: 'refuse', reason: 'recordUnreadable', detail: previous };
@@ -125,6 +131,11 @@ export function transitTapDecide(
     });
     return charge('flat', paidMinor + penaltyMinor, line.fareMinor, line.fareMinor - paidMinor,
       penaltyMinor, 0, record);
+  }
+  const lowestMinor = Math.max(0, lowestFare(line) - discountMinor);
+  if (balanceMinor !== null && balanceMinor < penaltyMinor + lowestMinor) {
+    return { kind: 'refuse', reason: 'balanceBelowFare', detail: `balance ${balanceMinor} below `
+      + `${penaltyMinor + lowestMinor} (lowest fare ${lowestMinor}, 补票 ${penaltyMinor})` };
   }
   const record = rideRecord(place, here, 'boarded', {
     markedAmountMinor: line.markedAmountMinor, alighting: null, amountMinor: 0,
@@ -244,6 +255,11 @@ function alight(
   };
   return charge('alighting', fareMinor - discountMinor, fareMinor, discountMinor, 0, travelled,
     record);
+}
+
+/** The fare of the shortest ride of a segment line (起步价): its cheapest band. */
+function lowestFare(line: SegmentFareLine): number {
+  return line.bands.reduce((low, band) => Math.min(low, band.fareMinor), Number.POSITIVE_INFINITY);
 }
 
 /** The fare of the first band covering `travelled`; the table check makes the last cover all. */

@@ -395,6 +395,7 @@ export class TunionTaps {
       const refusal = tap.refusal();
       if (refusal === 'stopUnknown') return tunionViewRefused('stop-unknown');
       if (refusal === 'recordUnreadable') return tunionViewRefused('record-unreadable');
+      if (refusal === 'balanceBelowFare') return tunionViewDeclined('insufficient-balance');
     }
     if (outcome.kind === 'torn' || outcome.kind === 'fault' || outcome.kind === 'try-again') {
       return tunionViewDeclined('link-lost');

@@ -168,7 +168,9 @@ export class TunionTap {
     const previous = card.record.length === 0 || card.recordSfi !== sfi ? null
       : record1ADecode(card.record);
     const prior = previous === null ? null : previous.ok ? previous.value : previous.reason;
-    const decision = transitTapDecide(this.context.fares, this.place(), prior);
+    // A recovery's balance is the card's after a debit that may or may not have happened.
+    const balance = card.recovery ? null : card.balanceMinor;
+    const decision = transitTapDecide(this.context.fares, this.place(), prior, balance);
     if (decision.kind === 'refuse') {
       this.decision = null;
       this.refusalValue = decision.reason;
