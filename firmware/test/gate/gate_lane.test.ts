@@ -58,10 +58,10 @@ describe('GateLane', () => {
   it('jumpOverWhileLocked_isFoundByTheIdleCheck', async () => {
     const rig = laneRig();
     const l = lane(rig, []);
-    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, stop: null });
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, latePassed: 0, stop: null });
     rig.controller.walk('entry', true);
-    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 1, stop: null });
-    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, stop: null });
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 1, latePassed: 0, stop: null });
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, latePassed: 0, stop: null });
   });
 
   it('sensorStuck_whileOpen_stopsStuck_laneLocked', async () => {
@@ -106,7 +106,49 @@ describe('GateLane', () => {
     expect(rig.controller.coils[0]).toBe(false);
     expect(rig.controller.forcedPassages).toBe(0);
     // The passage was this admission's: the idle check finds nobody who jumped over.
-    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, stop: null });
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual({ tailgaters: 0, latePassed: 0, stop: null });
+  });
+
+  it('controllerSilentWhileOpen_visitorWalks_countedAsTheAdmissionWhenItAnswers', async () => {
+    // Unlocked, then the controller goes silent (the lock cannot reach it): the visitor in
+    // front walks through. Taken as a new base, that passage was lost and the paid place
+    // given again.
+    const rig = laneRig();
+    const l = lane(rig, []);
+    const open = rig.port.open.bind(rig.port);
+    rig.port.open = async (direction) => {
+      const opened = await open(direction);
+      rig.port.faults.silent = true;
+      return opened;
+    };
+    const outcome = await runOn(rig.clock, l.admit(2, 'entry'));
+    expect(outcome).toMatchObject({ passed: 0, stopped: { kind: 'fault' } });
+    expect(rig.controller.walk('entry', false)).not.toBe('locked');
+    expect((await runOn(rig.clock, l.idleCheck())).stop).toMatchObject({ kind: 'fault' });
+    rig.port.faults.silent = false;
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual(
+      { tailgaters: 0, latePassed: 1, stop: null });
+    // Counted once: the next check finds nobody new.
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual(
+      { tailgaters: 0, latePassed: 0, stop: null });
+  });
+
+  it('twin: silent while open, nobody walks, or more than the places walk', async () => {
+    for (const [walkers, late, extra] of [[0, 0, 0], [3, 2, 1]] as const) {
+      const rig = laneRig();
+      const l = lane(rig, []);
+      const open = rig.port.open.bind(rig.port);
+      rig.port.open = async (direction) => {
+        const opened = await open(direction);
+        rig.port.faults.silent = true;
+        return opened;
+      };
+      await runOn(rig.clock, l.admit(2, 'entry'));
+      for (let i = 0; i < walkers; i += 1) rig.controller.walk('entry', false);
+      rig.port.faults.silent = false;
+      expect(await runOn(rig.clock, l.idleCheck())).toEqual(
+        { tailgaters: extra, latePassed: late, stop: null });
+    }
   });
 
   it('unlockAnswerLost_nobodyPasses_locksAfterNoPassTime_placeUnused', async () => {

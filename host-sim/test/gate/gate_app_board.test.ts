@@ -225,6 +225,33 @@ describe('GateApp on the simulated board', () => {
     r.board.dispose();
   });
 
+  it('controllerSilentWhileOpen_theVisitorWalks_theCreditIsUsed_noSecondFreeEntry', async () => {
+    // The walk-in paid, the controller went silent with the arm released, the visitor walked
+    // through (its counter moved). Once it answers, that passage is the paid entry: the same
+    // card is then passback, not a credit letting a second person in.
+    const r = await rig(10);
+    const open = r.port.open.bind(r.port);
+    r.port.open = async (direction) => {
+      const opened = await open(direction);
+      r.port.faults.silent = true;
+      r.port.open = open;
+      return opened;
+    };
+    const report = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect([report.decision?.kind, report.lane?.passed]).toEqual(['pay', 0]);
+    expect(r.port.controller.walk('entry', false)).toBe('passed');
+    r.port.faults.silent = false;
+    await r.board.rig.run(r.app.idle());
+    expect(r.app.outOfServiceReason()).toBeNull();
+    expect(ledgerKinds(r.ledger)).toEqual(['sale', 'paid', 'lane', 'entry', 'lane']);
+    expect(r.board.logs.some((e) => e['event'] === 'gate-late-passage')).toBe(true);
+    const again = await r.board.rig.run(r.app.tap(await r.card()));
+    r.remove();
+    expect(again.decision).toEqual({ kind: 'refuse', reason: 'passback', placesLeft: null });
+    r.board.dispose();
+  });
+
   it('freeExitControllerRestarts_isNotSixtyFiveThousandExits_laterPeopleStillCounted', async () => {
     const r = await rig(10);
     const walkOut = (n: number): void => {

@@ -92,6 +92,8 @@ export class GateApp {
   private readonly lane: GateLane;
   private pending: Pending = { cardToken: null, decision: null };
   private laneEntry: GateRecord | null = null;
+  /** The entry of the admission a fault cut short last (see latePassages), or null. */
+  private cutShortEntry: GateRecord | null = null;
   private outOfService: string | null = null;
   private exitPassCount: number | null = null;
   /** The free exit's controller failed its last reading (logged once, released on return). */
@@ -163,6 +165,7 @@ export class GateApp {
   async idle(): Promise<void> {
     await this.countFreeExits();
     const check = await this.lane.idleCheck();
+    if (check.latePassed > 0) await this.latePassages(check.latePassed);
     if (check.tailgaters > 0) await this.tailgating(null, check.tailgaters);
     if (check.stop !== null) {
       await this.laneStopped(check.stop);
@@ -388,10 +391,25 @@ export class GateApp {
     await this.show(direction === 'exit' ? 'exit' : 'admit', direction === 'exit' ? null : persons);
     const outcome = await this.lane.admit(persons, direction);
     this.laneEntry = null;
+    if (outcome.stopped?.kind === 'fault') this.cutShortEntry = entry;
     if (outcome.tailgaters > 0) await this.tailgating(entry, outcome.tailgaters);
     if (outcome.stopped !== null) await this.laneStopped(outcome.stopped);
     else if (outcome.tailgaters === 0) await this.showIdle();
     return outcome;
+  }
+
+  /**
+   * People the lane let through while its controller was silent, after an admission the
+   * fault cut short (GateLane.idleCheck): each uses a place of it (a paid admission's credit,
+   * a ticket's place), recorded when the controller answers again. Without this, the credit
+   * stayed and the visitor's next tap let a second person in on one payment.
+   */
+  private async latePassages(count: number): Promise<void> {
+    const entry = this.cutShortEntry;
+    this.cutShortEntry = null;
+    if (entry === null) throw new Error('a late passage without an admission cut short');
+    this.ports.log.log({ event: 'gate-late-passage', count });
+    for (let i = 0; i < count; i += 1) await this.record({ ...entry, ...this.now() });
   }
 
   /** One person through: the ledger line, at the time of the passage. */

@@ -76,6 +76,18 @@ export function gatePassesBetween(before: number | null, after: number): number 
   return passes > PASSES_BETWEEN_READINGS_MAX ? 0 : passes;
 }
 
+/** What the idle check found: people over the locked arms, late passages, a stop. */
+export interface IdleCheck {
+  readonly tailgaters: number;
+  /**
+   * Passages of an admission a fault cut short while the lane was unlocked (the controller
+   * went silent or its device was lost with the visitor in front free to walk): counted once
+   * the controller answers again, up to the places left, so that they use those places.
+   */
+  readonly latePassed: number;
+  readonly stop: LaneStop | null;
+}
+
 type Watch =
   | { readonly kind: 'passed'; readonly passes: number; readonly count: number }
   | { readonly kind: 'stop'; readonly stop: LaneStop };
@@ -85,6 +97,11 @@ export class GateLane {
   private lastPassCount: number | null = null;
   private blockedSinceMs: number | null = null;
   private reopenAtMs: number | null = null;
+  /**
+   * An unlock a fault cut short (see IdleCheck.latePassed): the count when it opened and the
+   * places it still had; null when none.
+   */
+  private cutShort: { readonly base: number; readonly places: number } | null = null;
 
   constructor(
     private readonly turnstile: TurnstilePort,
@@ -95,29 +112,40 @@ export class GateLane {
   ) {}
 
   /**
-   * Checks the lane while idle: people who passed while locked (jumped over) and a stuck
-   * sensor. Returns the tailgaters found, 'stuck', or a fault.
+   * Checks the lane while idle: people who passed while locked (jumped over), passages of an
+   * unlock a fault cut short, and a stuck sensor. Returns them, 'stuck', or a fault.
    */
-  async idleCheck(): Promise<{ tailgaters: number; stop: LaneStop | null }> {
+  async idleCheck(): Promise<IdleCheck> {
     const sensor = await this.turnstile.readSensor();
     if (!sensor.ok) {
       // A controller that stopped answering may come back restarted: its next reading is a
-      // new base, not people who passed.
+      // new base, not people who passed (an unlock cut short keeps its own base).
       this.lastPassCount = null;
       if (sensor.error === HalStatus.READER_IO) await this.reopenLost();
-      return { tailgaters: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
+      return { tailgaters: 0, latePassed: 0, stop: { kind: 'fault', ...faultOf(sensor) } };
     }
     this.reopenAtMs = null;
     const nowMs = this.clock.nowMs();
-    const tailgaters = gatePassesBetween(this.lastPassCount, sensor.value.passCount);
-    this.lastPassCount = sensor.value.passCount;
+    const count = sensor.value.passCount;
+    let tailgaters = gatePassesBetween(this.lastPassCount, count);
+    let latePassed = 0;
+    const cut = this.cutShort;
+    if (cut !== null) {
+      // A restarted controller (a jump gatePassesBetween reads as 0) leaves the places unused.
+      const since = gatePassesBetween(cut.base, count);
+      latePassed = Math.min(since, cut.places);
+      tailgaters = this.lastPassCount === null ? since - latePassed
+        : Math.max(0, tailgaters - latePassed);
+      this.cutShort = null;
+    }
+    this.lastPassCount = count;
     if (!sensor.value.blocked) {
       this.blockedSinceMs = null;
-      return { tailgaters, stop: null };
+      return { tailgaters, latePassed, stop: null };
     }
     this.blockedSinceMs ??= nowMs;
     const stuck = nowMs - this.blockedSinceMs >= this.config.sensorStuckMs;
-    return { tailgaters, stop: stuck ? { kind: 'stuck' } : null };
+    return { tailgaters, latePassed, stop: stuck ? { kind: 'stuck' } : null };
   }
 
   /** Lets `persons` through one at a time in `direction`. Never throws on device errors. */
@@ -143,7 +171,14 @@ export class GateLane {
       // and the place left unused, to be given again (two people on one payment).
       const watched = await this.watch(before.value.passCount);
       const closed = await this.turnstile.close();
-      if (watched.kind === 'stop') return { passed, tailgaters, stopped: watched.stop };
+      if (watched.kind === 'stop') {
+        // Unlocked when the controller fell silent: the visitor in front may walk through
+        // meanwhile (the idle check counts it once the controller answers again).
+        if (watched.stop.kind === 'fault') {
+          this.cutShort = { base: before.value.passCount, places: persons - passed };
+        }
+        return { passed, tailgaters, stopped: watched.stop };
+      }
       this.lastPassCount = watched.count;
       passed += 1;
       tailgaters += watched.passes - 1;
