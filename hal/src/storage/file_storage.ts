@@ -82,6 +82,8 @@ export class FileStorage implements StoragePort {
   private constructor(
     readonly dirPath: string,
     private readonly options: FileStorageOptions,
+    /** The directory opened (device and inode); null when opened read only. */
+    private readonly dirId: FileId | null = null,
   ) {}
 
   /**
@@ -101,10 +103,10 @@ export class FileStorage implements StoragePort {
       for (const entry of await readdir(dirPath)) {
         if (entry.endsWith(TEMP_SUFFIX)) await unlink(join(dirPath, entry));
       }
+      return halOk(new FileStorage(dirPath, options, fileIdOf(await stat(dirPath))));
     } catch (error) {
       return halErr(HalStatus.READER_IO, `open ${dirPath}: ${describe(error)}`);
     }
-    return halOk(new FileStorage(dirPath, options));
   }
 
   async read(name: string): Promise<HalResult<Uint8Array>> {
@@ -157,11 +159,18 @@ export class FileStorage implements StoragePort {
       }
       let handle = this.handles.get(name);
       if (handle === undefined) {
+        const replaced = await this.dirReplaced();
+        if (replaced !== null) return halErr(HalStatus.READER_IO, `append ${name}: ${replaced}`);
         const existed = await exists(path);
         handle = await open(path, 'a');
         if (!existed) this.dirDirtyNames.add(name);
         await this.handlesEvictFor(name);
         this.handles.set(name, handle);
+      } else if (!(await sameFile(handle, path))) {
+        // Written through, the records would go to a file no reader finds (the directory
+        // removed and made again, the file deleted, a file system mounted over it).
+        return halErr(HalStatus.READER_IO, `append ${name}: ${path} was removed or replaced `
+          + 'while open: records written now would be lost');
       }
       await writeAll(handle, bytes);
       return halOk(undefined);
@@ -297,6 +306,8 @@ export class FileStorage implements StoragePort {
 
   async capacity(): Promise<HalResult<{ freeBytes: number; totalBytes: number }>> {
     try {
+      const replaced = await this.dirReplaced();
+      if (replaced !== null) return halErr(HalStatus.READER_IO, `capacity: ${replaced}`);
       const fs = await statfs(this.dirPath);
       const fsFreeBytes = fs.bavail * fs.bsize;
       const fsTotalBytes = fs.blocks * fs.bsize;
@@ -331,6 +342,20 @@ export class FileStorage implements StoragePort {
     const result = await call();
     if (kill && crashAt.when === 'after') process.kill(process.pid, 'SIGKILL');
     return result;
+  }
+
+  /**
+   * Why the directory at dirPath is not the one opened (removed and made again, moved away
+   * with another put in its place, mounted over), or null when it is (or is gone: the call
+   * that needs it fails on its own).
+   */
+  private async dirReplaced(): Promise<string | null> {
+    const opened = this.dirId;
+    if (opened === null) return null;
+    const now = await stat(this.dirPath).catch(() => null);
+    if (now === null || (now.dev === opened.dev && now.ino === opened.ino)) return null;
+    return `${this.dirPath} is no longer the directory opened (removed and made again, or `
+      + 'mounted over): its files are not the ones being kept; restart to open it anew';
   }
 
   private path(name: string): string {
@@ -373,6 +398,22 @@ export class FileStorage implements StoragePort {
     }
     return usedBytes + addBytes <= quotaBytes;
   }
+}
+
+/** A file's identity on its machine. */
+interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function fileIdOf(stats: { dev: number; ino: number }): FileId {
+  return { dev: stats.dev, ino: stats.ino };
+}
+
+/** True when `path` names the file `handle` has open. */
+async function sameFile(handle: FileHandle, path: string): Promise<boolean> {
+  const [open, named] = await Promise.all([handle.stat(), stat(path).catch(() => null)]);
+  return named !== null && named.dev === open.dev && named.ino === open.ino;
 }
 
 async function exists(path: string): Promise<boolean> {

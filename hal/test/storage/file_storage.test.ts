@@ -43,6 +43,38 @@ describe('FileStorage', () => {
     await storage.close();
   });
 
+  it('directoryRemovedAndMadeAgainWhileOpen_appendAndCapacityFail_nothingWrittenUnseen',
+    async () => {
+      // `rm -rf DIR && mkdir DIR` under a running validator: its cached handle wrote paid
+      // taps into the deleted journal.bin, and nothing said so.
+      const storage = await openStorage(null);
+      expect((await storage.append('j.bin', Uint8Array.of(1))).ok).toBe(true);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir);
+      const appended = await storage.append('j.bin', Uint8Array.of(2));
+      expect(appended).toMatchObject({ ok: false, error: HalStatus.READER_IO });
+      expect(!appended.ok && appended.detail).toContain('removed or replaced while open');
+      const capacity = await storage.capacity();
+      expect(capacity).toMatchObject({ ok: false, error: HalStatus.READER_IO });
+      expect(!capacity.ok && capacity.detail).toContain('no longer the directory opened');
+      // A file never opened before goes nowhere either.
+      expect((await storage.append('k.bin', Uint8Array.of(3))).ok).toBe(false);
+      await storage.close();
+    });
+
+  it('twin: the file alone deleted while open fails its next append; an intact one writes',
+    async () => {
+      const storage = await openStorage(null);
+      expect((await storage.append('j.bin', Uint8Array.of(1))).ok).toBe(true);
+      expect((await storage.append('k.bin', Uint8Array.of(1))).ok).toBe(true);
+      await rm(join(dir, 'j.bin'));
+      expect((await storage.append('j.bin', Uint8Array.of(2))).ok).toBe(false);
+      expect((await storage.append('k.bin', Uint8Array.of(2))).ok).toBe(true);
+      expect([...(await readFile(join(dir, 'k.bin')))]).toEqual([1, 2]);
+      expect((await storage.capacity()).ok).toBe(true);
+      await storage.close();
+    });
+
   it('replace_swapsWholeContentsAndLeftoverTemporariesAreRemovedAtOpen', async () => {
     const storage = await openStorage(null);
     await storage.append('p.bin', Uint8Array.of(1, 1, 1));
