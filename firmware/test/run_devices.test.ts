@@ -408,4 +408,27 @@ describe('shuaka run subprocess: documented exit codes on every refusal', () => 
     expect(child.stderr()).toMatch(/journal .*: not writable \(EACCES/);
     expect(readdirSync(journalDir)).toEqual([]);
   });
+
+  it('run_journalFileNotWritable_dirWritable_exits4 (a journal.bin left by a run as root)',
+    async () => {
+      // The directory passed the probe, the start said "in service", and the first rider's
+      // tap failed with EACCES: out of service until someone came.
+      const flags = await writeParams();
+      const journalDir = join(dir, 'journal');
+      mkdirSync(journalDir);
+      writeFileSync(join(journalDir, 'journal.bin'), new Uint8Array(0));
+      chmodSync(join(journalDir, 'journal.bin'), 0o444);
+      chmodSync(journalDir, 0o777);
+      chmodSync(dir, 0o755);
+      const asRoot = process.getuid?.() === 0;
+      if (!asRoot) chmodSync(journalDir, 0o755);
+      const argv = ['--port', join(dir, 'ttyUSB9'), '--journal', journalDir, ...flags];
+      const child = spawnRun(argv, asRoot ? NOBODY : null);
+      expect(await guarded(child.exited, () => 'no exit'), child.stderr()).toEqual({
+        code: 4,
+        signal: null,
+      });
+      expect(child.stderr()).toMatch(/journal .*: not writable \(EACCES.*journal\.bin/);
+      expect(readdirSync(journalDir)).toEqual(['journal.bin']);
+    });
 });

@@ -5,7 +5,8 @@
 // (tiny) mount are all found here, before the reader is touched, by doing what the journal
 // will do: create a file, write it, fsync it and the directory, delete it; then statfs.
 
-import { open, rmdir, stat, statfs, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readdir, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { mkdirParents } from '../../../hal/src/fs/mkdir_parents.js';
@@ -87,6 +88,8 @@ async function probeAndMeasure(
     await unlink(probePath).catch(() => undefined);
     return fromErrno(dir, 'cannot write and fsync a probe file in', error);
   }
+  const unwritable = await appendedFileUnwritable(dir);
+  if (unwritable !== null) return unwritable;
   let freeBytes: number;
   try {
     const fs = await statfs(dir);
@@ -102,6 +105,27 @@ async function probeAndMeasure(
     );
   }
   return { ok: true, value: freeBytes };
+}
+
+/** Files the validator appends to: journal segments, the gate's ledger days. */
+const APPENDED_FILE = /^(journal.*\.bin|gate-.*\.log)$/;
+
+/**
+ * A file the validator will append to that it may not write (a journal.bin left by a
+ * technician's run as root, the service running as its own user): the directory passed the
+ * probe, the start said "in service", and the first rider's tap failed, out of service.
+ */
+async function appendedFileUnwritable(dir: string)
+  : Promise<{ ok: false; error: JournalDirProblem } | null> {
+  try {
+    for (const name of await readdir(dir)) {
+      if (!APPENDED_FILE.test(name)) continue;
+      await access(join(dir, name), constants.W_OK);
+    }
+    return null;
+  } catch (error) {
+    return fromErrno(dir, 'cannot write the files kept in', error);
+  }
 }
 
 function fromErrno(

@@ -50,7 +50,8 @@ export const RUN_USAGE = `Usage:
                           (logged as params-fallback); neither usable: exit 1
       --journal DIR       the journal (default ./journal), created if missing; at start a
                           probe file is written and fsynced there and statfs measured: a
-                          read-only, full or too small directory refuses the start;
+                          read-only, full or too small directory, or a journal file
+                          (segment, gate ledger day) it may not write, refuses the start;
                           it also keeps params_version_floor.json: a set older than one
                           already run is refused (exit 1, "refused (rollback)")
       --journal-min-free-mb N  free space the journal's file system must have (default 64)
@@ -110,7 +111,8 @@ Exit codes:
   3  reader: serial port cannot be opened, or no PN532 answers at start; PC/SC reader not
      listed or PC/SC not installed; the --psam reader not listed (an empty PSAM slot or a
      PSAM refusing SELECT or READ BINARY is no exit: the validator starts without it)
-  4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory
+  4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory,
+     or a journal file in it not writable
   5  display: the display's serial port cannot be opened
   6  turnstile (--board gate): its device cannot be opened, or the controller does not answer
      the lock at start
