@@ -240,6 +240,31 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     expect(second.ledger()).toHaveLength(1);
   }, 90_000);
 
+  it('run_journalWriteFailsWhileRunning_tapRefused_exits4ForTheSupervisor', async () => {
+    // A failed write leaves the journal FAILED until reopened: the validator stayed out of
+    // service for good and never exited, so systemd never restarted it.
+    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+    const flags = await writeParams();
+    const ptyDir = join(dir, 'pty');
+    mkdirSync(ptyDir);
+    const rig = await plugIn(ptyDir);
+    const journalDir = join(dir, 'journal');
+    const child = spawnRun(['--port', rig.hostPath, '--journal', journalDir, ...flags]);
+    expect((await child.next('start'))?.['outOfService'], child.stderr()).toBeNull();
+    const [first, second] = cards();
+    if (first === undefined || second === undefined) throw new Error('cards');
+    expect((await tap(rig, child, first))['result']).toBe('approved');
+    rmSync(join(journalDir, 'journal.bin'));
+    const failedExit = child.next('journal-failed-exit');
+    expect((await tap(rig, child, second))['result']).not.toBe('approved');
+    const exitLine = await failedExit;
+    expect([exitLine?.['level'], exitLine?.['detail']]).toEqual(['error',
+      expect.stringMatching(/removed or replaced while open/)]);
+    expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 4, signal: null });
+    expect(child.stderr()).toMatch(/journal failed \(.*\); exit 4: a restart reopens it/);
+    expect(second.ledger()).toHaveLength(0);
+  }, 90_000);
+
   const name = 'run_unpluggedMidTapAtGpo_tapEndsLinkLost_reTapAfterReplugPaysExactlyOnce';
   it(name, { timeout: 90_000 }, async () => {
     if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;

@@ -26,6 +26,7 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'gate-out-of-service': 'error',
   'reader-lost': 'error',
   'journal-error': 'error',
+  'journal-failed-exit': 'error',
   'journal-ack-failed': 'error',
   'journal-expire-failed': 'error',
   'recovery-unsealable': 'error',
