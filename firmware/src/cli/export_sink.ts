@@ -93,7 +93,10 @@ export class ExportSink {
       if (this.failed !== null) throw new Error(this.failed);
       await this.handle.sync();
       await this.handle.close();
-      if (!keep) throw new Error('the journal changed while it was exported');
+      if (!keep) {
+        throw new Error('the journal changed while it was exported (the validator running on '
+          + 'it wrote meanwhile): nothing was written; run the export again');
+      }
       await writeDigestFile(this.outPath, this.digest.digest('hex'));
       await rename(tmp, this.outPath);
       return true;

@@ -105,8 +105,9 @@ Crash tests only: SHUAKA_CRASH_AT=before:K|after:K kills the process (SIGKILL) a
 journal write, to prove start-up recovery; never set it on a bus.
 Exit codes:
   0  stopped (SIGINT/SIGTERM/SIGHUP, or --max-taps reached)
-  1  refused to start: parameter set refused, journal unreadable, data key missing or open to
-     others, kernel, crash hook; or crashed
+  1  refused to start: parameter set refused, journal unreadable or held by another running
+     validator (its journal.lock), data key missing or open to others, kernel, crash hook; or
+     crashed
   2  bad usage
   3  reader: serial port cannot be opened, or no PN532 answers at start; PC/SC reader not
      listed or PC/SC not installed; the --psam reader not listed (an empty PSAM slot or a
