@@ -85,6 +85,10 @@ export class ExportSink {
       // `ulimit -f`, kept the first 2 KiB, and the advice to ack came all the same).
       const failed = await this.io.outFlush?.() ?? null;
       if (failed !== null) this.io.err(`cannot write the export to stdout: ${failed}`);
+      else if (!keep) {
+        this.io.err('the journal changed while it was exported (the validator running on it '
+          + 'wrote meanwhile): the lines on stdout are not the whole export; run it again');
+      }
       return keep && failed === null;
     }
     await this.flush();
