@@ -8,8 +8,21 @@ import { AcquirerLinkError, type AcquirerLink } from './acquirer_link.js';
 import type { Iso8583Message } from './iso8583_codec.js';
 import type { SettlementOptions } from './settlement_options.js';
 
-/** Field 39 codes that mean "try again later", not a decision on the card. */
-const RC_TRANSIENT = new Set(['91', '96']);
+/**
+ * Field 39 codes that are no decision on the card: try again later (91 issuer or switch
+ * inoperative, 92 no route, 96 system malfunction, 68 answer too late, 90 cut-off in
+ * progress) or the acquirer could not read our message (30 format error). Declined, they
+ * opened a debt and a deny-list entry for riders the acquirer never refused.
+ */
+const RC_TRANSIENT = new Set(['30', '68', '90', '91', '92', '96']);
+/** A decision is two digits; anything else (absent, letters) is an answer that does not read. */
+const RC_DECISION = /^[0-9]{2}$/;
+/**
+ * Fields of a request (PAN, processing code, amount, times, STAN, terminal) its answer must
+ * echo unchanged when it carries them: an answer matched by STAN alone applied another tap's
+ * verdict (an acquirer off by one STAN) or an approval of another amount or terminal.
+ */
+const ECHOED_FIELDS = [2, 3, 4, 7, 11, 12, 13, 41] as const;
 const RC_APPROVED = '00';
 const RC_DUPLICATE = '94';
 
@@ -106,11 +119,16 @@ async function sendOne(
   const id = num(row, 'id');
   const stan = stanOf(id);
   const sentMs = firstSentMs(row, options);
-  const request = await requestOf(db, row, { stan, sentMs }, options);
+  let request = await requestOf(db, row, { stan, sentMs }, options);
   if (request === 'skip') return 'other';
   if (request === 'wait') return 'unanswered';
-  await db.run('UPDATE acquirer_messages SET stan = $1, sent_at_ms = $2 WHERE id = $3',
-    [stan, sentMs, id]);
+  const stored = await claimFirstSent(db, row, stan, sentMs);
+  if (stored !== sentMs) {
+    // Another settle on this database sent it first: the same field 7, so the acquirer
+    // takes it as that message's retry. Its own time made it a second authorisation.
+    request = await requestOf(db, row, { stan, sentMs: stored }, options);
+    if (typeof request === 'string') return 'unanswered';
+  }
   let answer: Iso8583Message;
   try {
     answer = await link.request(request);
@@ -119,7 +137,9 @@ async function sendOne(
     throw error;
   }
   const code = String(answer.fields.get(39) ?? '');
-  if (RC_TRANSIENT.has(code)) return 'unanswered';
+  if (!RC_DECISION.test(code) || RC_TRANSIENT.has(code) || !echoes(request, answer)) {
+    return 'unanswered';
+  }
   const applied = await db.transaction((tx) => applyAnswer(tx, row, answer, options));
   if (!applied) return 'other';
   const mti = text(row, 'mti');
@@ -129,6 +149,31 @@ async function sendOne(
   }
   if (code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice) return 'duplicate';
   return code === RC_APPROVED ? 'approved' : 'declined';
+}
+
+/**
+ * Stamps the row's STAN and first send time unless a send stamped it already (this run's
+ * earlier try, or another settle running at once); returns the time stored.
+ */
+async function claimFirstSent(db: DepotDb, row: DepotRow, stan: string, sentMs: number)
+  : Promise<number> {
+  const id = num(row, 'id');
+  const claimed = await db.run(
+    'UPDATE acquirer_messages SET stan = $1, sent_at_ms = $2 WHERE id = $3 AND sent_at_ms IS NULL',
+    [stan, sentMs, id]);
+  if (claimed > 0) return sentMs;
+  const found = await db.query('SELECT sent_at_ms FROM acquirer_messages WHERE id = $1', [id]);
+  const first = found[0]?.['sent_at_ms'];
+  return first === null || first === undefined ? sentMs : Number(first);
+}
+
+/** True when the answer carries every ECHOED_FIELDS value of the request unchanged. */
+function echoes(request: Iso8583Message, answer: Iso8583Message): boolean {
+  return ECHOED_FIELDS.every((field) => {
+    const sent = request.fields.get(field);
+    const back = answer.fields.get(field);
+    return sent === undefined || back === undefined || String(sent) === String(back);
+  });
 }
 
 const KIND_OF_MTI: Readonly<Record<string, AcquirerRequestKind>> = {

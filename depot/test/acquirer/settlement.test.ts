@@ -177,6 +177,40 @@ describe.each(ENGINES)('settlement on $name (seed ' + SEED + ')', (engine) => {
     }
   }, 240_000);
 
+  it.each([
+    ['no field 39', 'rc_none', (a: Map<number, unknown>) => { a.delete(39); }],
+    ['field 39 not two digits', 'rc_xx', (a: Map<number, unknown>) => { a.set(39, 'XX'); }],
+    ['30 format error', 'rc_30', (a: Map<number, unknown>) => { a.set(39, '30'); }],
+    ['another amount', 'amount', (a: Map<number, unknown>) => { a.set(4, '000000000001'); }],
+    ['another terminal', 'tid', (a: Map<number, unknown>) => { a.set(41, 'OTHER001'); }],
+  ])('answer with %s_leftPending_notDeclined_settledOnceLater', async (_what, label, tamper) => {
+    // Taken as declines they opened debts and deny entries for riders the acquirer approved,
+    // and the debts' recovery charged them again.
+    const w = await world(`tamper_${label}`, engine.fresh);
+    try {
+      const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+      const answer = w.host.answer.bind(w.host);
+      w.host.answer = (request) => {
+        const real = answer(request);
+        const fields = new Map(real.fields);
+        tamper(fields as Map<number, unknown>);
+        return { ...real, fields } as typeof real;
+      };
+      const first = await depotRun(w, optionsOf(SAME_DAY_MS));
+      expect(first, JSON.stringify(first)).toMatchObject({ declined: 0, approved: 0 });
+      expect(first.unanswered).toBe(w.bus.taps.length);
+      w.host.answer = answer;
+      await depotRun(w, optionsOf(SAME_DAY_MS + 60_000));
+      const debts = await withDb(w, (db) => db.query('SELECT COUNT(*) AS n FROM debts'));
+      expect(Number(debts[0]?.['n'])).toBe(0);
+      const charges = w.host.movements().filter((m) => m.kind !== 'top-up');
+      expect(charges.length).toBe(w.bus.taps.length);
+      expectBalancesMatch(w, ids, await withDb(w, tapStates));
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
   it('tcAlreadyCleared_94_isCountedAsDuplicate_notDeclined_andOpensNoDebt', async () => {
     const w = await world('dup_a', engine.fresh);
     try {
@@ -357,3 +391,25 @@ describe.each(ENGINES)('settlement fare models and voids on $name (seed ' + SEED
     }
   }, 240_000);
 });
+
+// Two settles on one database from one process: PostgreSQL's connections interleave at every
+// await; SQLite's synchronous driver holds one writer per thread (the claim is the same SQL).
+describe.each(ENGINES.filter((e) => e.name === 'postgres'))('two settles at once on $name',
+  (engine) => {
+    it('twoSettlesAtOnce_eachTapChargedOnce_theSecondResendsTheFirstsFieldSeven', async () => {
+      // A --loop settle and a manual one overlapping: each stamped field 7 with its own clock,
+      // and the acquirer (duplicates keyed on MTI, terminal, STAN, field 7) charged twice.
+      const w = await world('twice', engine.fresh);
+      try {
+        const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+        await Promise.all([depotRun(w, optionsOf(SAME_DAY_MS)),
+          depotRun(w, optionsOf(SAME_DAY_MS + 5_000))]);
+        await depotRun(w, optionsOf(SAME_DAY_MS + 60_000));
+        const charges = w.host.movements().filter((m) => m.kind !== 'top-up');
+        expect(charges.length).toBe(w.bus.taps.length);
+        expectBalancesMatch(w, ids, await withDb(w, tapStates));
+      } finally {
+        await w.close();
+      }
+    }, 240_000);
+  });
