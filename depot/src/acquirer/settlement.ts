@@ -25,6 +25,11 @@ export interface SettlementRun {
   readonly reversed: number;
   readonly reversalsRefused: number;
   readonly unanswered: number;
+  /** Rows left pending because no message could be made of them (see SendResult). */
+  readonly unreadable: number;
+  readonly keyFailed: boolean;
+  /** Why rows were left unanswered or unread, for the operator; null: none. */
+  readonly problem: string | null;
 }
 
 /** What each pass's sending adds to the run's totals (`unanswered` is the last pass's). */
@@ -41,7 +46,7 @@ export type SettlementTotals = {
 export function settlementRunZero(): SettlementTotals {
   return { recoveriesQueued: 0, planned: 0, waiting: 0, answered: 0, approved: 0, declined: 0,
     duplicates: 0, recovered: 0, recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0,
-    unanswered: 0 };
+    unanswered: 0, unreadable: 0, keyFailed: false, problem: null };
 }
 
 /**
@@ -66,6 +71,9 @@ export async function settleOnce(
     total.waiting = plan.waiting;
     for (const key of SENT_SUMMED) total[key] += sent[key];
     total.unanswered = sent.unanswered;
+    total.unreadable = sent.unreadable;
+    total.keyFailed = sent.keyFailed;
+    total.problem = sent.problem;
     if (sent.answered === 0 || sent.unanswered > 0) break;
   }
   return total;

@@ -2,6 +2,8 @@
 // across restarts) and its answer applied once, in one transaction with its taps and debts.
 
 import type { DepotDb, DepotRow } from '../store/depot_db.js';
+import { DataKeyError } from '../store/pan_vault.js';
+import { Iso8583Error } from './iso8583_error.js';
 import { ACQUIRER_MTI, acquirerRequestMessage, type AcquirerRequestKind } from
   './acquirer_messages.js';
 import { AcquirerLinkError, type AcquirerLink } from './acquirer_link.js';
@@ -46,6 +48,15 @@ export interface SendResult {
   readonly reversalsRefused: number;
   /** Rows still pending: the link failed or the answer was transient. */
   readonly unanswered: number;
+  /**
+   * Rows whose request could not be built (left pending, the others sent): a sealed PAN that
+   * does not open under the data key, a stored value the message refuses.
+   */
+  readonly unreadable: number;
+  /** A sealed PAN did not open: the depot directory's data key is not the one that sealed. */
+  readonly keyFailed: boolean;
+  /** Why rows went unanswered or unread (the first of each), for the operator; null: none. */
+  readonly problem: string | null;
 }
 
 const num = (row: DepotRow, name: string): number => Number(row[name] ?? 0);
@@ -83,24 +94,41 @@ export async function settlementSend(
      FROM acquirer_messages m JOIN taps t ON t.id = m.tap_id
      WHERE m.state = 'pending' ORDER BY m.id`);
   const counts = { answered: 0, approved: 0, declined: 0, duplicates: 0, recovered: 0,
-    recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0, unanswered: 0 };
+    recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0, unanswered: 0, unreadable: 0,
+    keyFailed: false };
+  const problems: SendProblems = { link: null, unreadable: null };
   for (let at = 0; at < rows.length; at += options.window) {
     const slice = rows.slice(at, at + options.window);
-    const outcomes = await Promise.all(slice.map((row) => sendOne(db, link, row, options)));
+    const outcomes = await Promise.all(slice.map((row) =>
+      sendOne(db, link, row, options, problems)));
     for (const outcome of outcomes) {
-      if (outcome === 'unanswered') counts.unanswered += 1;
+      if (outcome === 'unreadable') counts.unreadable += 1;
+      else if (outcome === 'unanswered') counts.unanswered += 1;
       else counts.answered += 1;
       const counted = OUTCOME_COUNT[outcome];
       if (counted !== undefined) counts[counted] += 1;
     }
   }
-  return counts;
+  counts.keyFailed = problems.unreadable?.startsWith(KEY_PROBLEM) ?? false;
+  const problem = [problems.unreadable, problems.link].filter((p) => p !== null).join('; ');
+  return { ...counts, problem: problem === '' ? null : problem };
 }
 
-type Outcome = 'approved' | 'declined' | 'duplicate' | 'recovered' | 'recovery-declined'
-  | 'reversed' | 'reversal-refused' | 'other' | 'unanswered';
+/** The first problem of each kind a pass met. */
+interface SendProblems {
+  link: string | null;
+  unreadable: string | null;
+}
 
-const OUTCOME_COUNT: Partial<Record<Outcome, keyof SendResult>> = {
+const KEY_PROBLEM = 'a sealed PAN does not open';
+
+type Outcome = 'approved' | 'declined' | 'duplicate' | 'recovered' | 'recovery-declined'
+  | 'reversed' | 'reversal-refused' | 'other' | 'unanswered' | 'unreadable';
+
+type Counted = 'approved' | 'declined' | 'duplicates' | 'recovered' | 'recoveriesDeclined'
+  | 'reversed' | 'reversalsRefused';
+
+const OUTCOME_COUNT: Partial<Record<Outcome, Counted>> = {
   approved: 'approved',
   declined: 'declined',
   duplicate: 'duplicates',
@@ -115,26 +143,50 @@ async function sendOne(
   link: AcquirerLink,
   row: DepotRow,
   options: SettlementOptions,
+  problems: SendProblems,
 ): Promise<Outcome> {
   const id = num(row, 'id');
   const stan = stanOf(id);
   const sentMs = firstSentMs(row, options);
-  let request = await requestOf(db, row, { stan, sentMs }, options);
+  // A row that cannot be made a message (its PAN does not open, a value the message
+  // refuses) stays pending and the others go: it crashed every settle, with a stack trace,
+  // at the same row, and nothing after it was ever sent.
+  const built = async (at: number): Promise<Iso8583Message | 'wait' | 'skip' | null> => {
+    try {
+      return await requestOf(db, row, { stan, sentMs: at }, options);
+    } catch (error) {
+      if (!(error instanceof DataKeyError) && !(error instanceof Iso8583Error)) throw error;
+      problems.unreadable ??= `${error instanceof DataKeyError ? KEY_PROBLEM : 'a stored value '
+        + 'does not make a message'}: message row ${id} (tap ${num(row, 'tap_id')}): `
+        + `${error.message}; left pending`;
+      return null;
+    }
+  };
+  let request = await built(sentMs);
+  if (request === null) return 'unreadable';
   if (request === 'skip') return 'other';
   if (request === 'wait') return 'unanswered';
   const stored = await claimFirstSent(db, row, stan, sentMs);
   if (stored !== sentMs) {
     // Another settle on this database sent it first: the same field 7, so the acquirer
     // takes it as that message's retry. Its own time made it a second authorisation.
-    request = await requestOf(db, row, { stan, sentMs: stored }, options);
+    request = await built(stored);
+    if (request === null) return 'unreadable';
     if (typeof request === 'string') return 'unanswered';
   }
   let answer: Iso8583Message;
   try {
     answer = await link.request(request);
   } catch (error) {
-    if (error instanceof AcquirerLinkError) return 'unanswered';
-    throw error;
+    if (error instanceof Iso8583Error) {
+      // Refused by the encoder before anything went out (an amount below 0, say).
+      problems.unreadable ??= `a stored value does not make a message: message row ${id} `
+        + `(tap ${num(row, 'tap_id')}): ${error.message}; left pending`;
+      return 'unreadable';
+    }
+    if (!(error instanceof AcquirerLinkError)) throw error;
+    problems.link ??= error.message;
+    return 'unanswered';
   }
   const code = String(answer.fields.get(39) ?? '');
   if (!RC_DECISION.test(code) || RC_TRANSIENT.has(code) || !echoes(request, answer)) {

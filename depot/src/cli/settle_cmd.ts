@@ -26,7 +26,11 @@ export const SETTLE_USAGE = `usage: shuaka depot settle --db DB --dir DIR --acqu
   acquirer refused (the rider is still charged: refund by hand; reversed, those given back),
   duplicates the EC debits the acquirer had cleared before (94: no debt), recoveriesDeclined
   the debt presentments refused (each open debt is presented at most once a run).
-exit: 0 done, 2 usage, 10 database, 12 data key, 13 requests left unanswered (without --loop)`;
+  A row no message can be made of (its sealed PAN does not open under DIR's data key, a
+  stored value the message refuses) is left pending and the others are sent (unreadable);
+  why rows were left unread or unanswered (the link's error) follows on stderr.
+exit: 0 done, 2 usage, 10 database (or an unreadable row), 12 data key (a sealed PAN that does
+  not open), 13 requests left unanswered (without --loop)`;
 
 /** What is wrong with settle's flags (the first thing found), for the usage error. */
 function settleArgsProblem(
@@ -89,8 +93,13 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
     nowMs: () => Date.now(), unsealPan: unseal };
   const link = new AcquirerLink({ ...ACQUIRER_LINK_DEFAULTS, host: acquirer[1] ?? '', port });
   const print = (run: SettlementRun | Error): void => {
-    if (run instanceof Error) io.err(`shuaka depot settle: ${run.message}`);
-    else io.out(JSON.stringify({ event: 'settled', ...run }));
+    if (run instanceof Error) {
+      io.err(`shuaka depot settle: ${run.message}`);
+      return;
+    }
+    io.out(JSON.stringify({ event: 'settled', ...run }));
+    // Connection refused and a mistyped host looked the same as a down acquirer: say which.
+    if (run.problem !== null) io.err(`shuaka depot settle: ${run.problem}`);
   };
   try {
     if (loop !== null) {
@@ -99,6 +108,8 @@ export async function runSettleCommand(argv: readonly string[], io: CliIo,
     }
     const run = await settleOnce(db, link, options);
     print(run);
+    if (run.keyFailed) return EXIT_KEYS;
+    if (run.unreadable > 0) return EXIT_DATABASE;
     return run.unanswered > 0 ? EXIT_ACQUIRER : EXIT_OK;
   } catch (error) {
     if (!(error instanceof DepotStoreError)) throw error;

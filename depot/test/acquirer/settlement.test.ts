@@ -18,6 +18,7 @@ import { debtRepay, tapVoid } from '../../src/acquirer/settlement_debts.js';
 import { SETTLEMENT_DEFAULTS, type SettlementOptions } from
   '../../src/acquirer/settlement_options.js';
 import { openDepotDb } from '../../src/store/open_depot_db.js';
+import { DataKeyError } from '../../src/store/pan_vault.js';
 import type { DepotDb } from '../../src/store/depot_db.js';
 import {
   accountsOf, busTaps, ENGINES, enginesDispose, panToken, storeTaps, unsealPan,
@@ -206,6 +207,33 @@ describe.each(ENGINES)('settlement on $name (seed ' + SEED + ')', (engine) => {
       const charges = w.host.movements().filter((m) => m.kind !== 'top-up');
       expect(charges.length).toBe(w.bus.taps.length);
       expectBalancesMatch(w, ids, await withDb(w, tapStates));
+    } finally {
+      await w.close();
+    }
+  }, 240_000);
+
+  it('rowsThatMakeNoMessage_leftPendingAndNamed_theOthersSettled', async () => {
+    // A PAN that does not open (another depot's key) or a stored amount the message refuses
+    // crashed every settle at that row, with a stack trace: nothing after it was ever sent.
+    const w = await world('unread', engine.fresh);
+    try {
+      const ids = await withDb(w, (db) => storeTaps(db, w.bus.taps, SAME_DAY_MS));
+      const [badPan = 0, badAmount = 0] = ids;
+      await withDb(w, async (db) => {
+        await db.run("UPDATE taps SET pan_sealed = 'test:other-key' WHERE id = $1", [badPan]);
+        await db.run('UPDATE taps SET amount_minor = -5 WHERE id = $1', [badAmount]);
+      });
+      const unseal = (sealed: string): string => {
+        if (sealed === 'test:other-key') throw new DataKeyError('sealed PAN does not open');
+        return unsealPan(sealed);
+      };
+      const run = await depotRun(w, optionsOf(SAME_DAY_MS, { unsealPan: unseal }));
+      expect(run).toMatchObject({ unreadable: 2, keyFailed: true, unanswered: 0 });
+      expect(run.problem).toMatch(/^a sealed PAN does not open: message row \d+ \(tap /);
+      const charges = w.host.movements().filter((m) => m.kind !== 'top-up');
+      expect(charges.length).toBe(w.bus.taps.length - 2);
+      const states = await withDb(w, tapStates);
+      expect([states.get(badPan), states.get(badAmount)]).toEqual(['sent', 'sent']);
     } finally {
       await w.close();
     }

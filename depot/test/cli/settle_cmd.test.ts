@@ -142,6 +142,16 @@ describe(`shuaka depot settle with shuaka acquirer-sim (seed ${SEED})`, () => {
       '127.0.0.1:1');
     expect(dead.code, dead.err).toBe(13);
     expect(JSON.parse(dead.out)).toMatchObject({ event: 'settled', unanswered: 1 });
+    // Why, on stderr: a refused connection looked the same as a down acquirer.
+    expect(dead.err).toMatch(/^shuaka depot settle: acquirer link: STAN \d+ unanswered after \d+ attempts \(.+\)\n$/);
+    // Another depot's data key (--dir mistyped): one line and exit 12, not a stack trace.
+    const other = join(dir, 'other');
+    mkdirSync(other);
+    createDataKey(join(other, 'data.key'));
+    const wrongKey = shuaka('depot', 'settle', '--db', dbPath, '--dir', other, '--acquirer',
+      '127.0.0.1:1');
+    expect(wrongKey.code, wrongKey.err).toBe(12);
+    expect(wrongKey.err).toMatch(/^shuaka depot settle: a sealed PAN does not open: message row \d+ .*; left pending\n$/);
   }, 300_000);
 
   // A TCP port is 1..65535 (RFC 793's 16-bit field; 0 is no port to connect to). A mistyped

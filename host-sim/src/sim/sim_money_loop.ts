@@ -230,6 +230,11 @@ function balances(accounts: ReadonlyMap<string, IssuerAccount>): Map<string, num
   return new Map([...accounts].map(([key, account]) => [key, account.balanceMinor]));
 }
 
+/** Counts each settlement run adds to the totals. */
+const SETTLE_SUMMED = ['recoveriesQueued', 'planned', 'answered', 'approved', 'declined',
+  'duplicates', 'recovered', 'recoveriesDeclined', 'reversed',
+  'reversalsRefused'] as const satisfies readonly (keyof SettlementRun)[];
+
 /** Settlement runs until one has nothing to plan or send; totals summed. */
 async function settle(depot: SimDepot, link: AcquirerLink, nowMs: () => number):
   Promise<SettlementRun> {
@@ -237,9 +242,10 @@ async function settle(depot: SimDepot, link: AcquirerLink, nowMs: () => number):
   const total = settlementRunZero();
   for (let run = 0; run < SETTLE_RUNS_MAX; run += 1) {
     const once = await settleOnce(depot.db, link, options);
-    for (const key of Object.keys(total) as (keyof SettlementRun)[]) {
-      total[key] = key === 'waiting' || key === 'unanswered' ? once[key] : total[key] + once[key];
-    }
+    for (const key of SETTLE_SUMMED) total[key] += once[key];
+    // The last run's state: what is still waiting, unanswered or unread, and why.
+    Object.assign(total, { waiting: once.waiting, unanswered: once.unanswered,
+      unreadable: once.unreadable, keyFailed: once.keyFailed, problem: once.problem });
     if (once.planned === 0 && once.answered === 0) break;
   }
   return total;
