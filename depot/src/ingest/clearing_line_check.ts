@@ -75,8 +75,16 @@ function fail(path: string, field: string, reason: string): never {
 function intIn(line: Obj, field: string, min: number, max: number, path: string): number {
   const value = line[field];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
-    fail(path, field, `expected an integer in ${min}..${max}`);
+    fail(path, field, `expected an integer in ${min}..${grouped(max)}`);
   return value;
+}
+
+/**
+ * A bound in groups of three digits: 12 digits in a row read as a PAN to the message
+ * redactor, and "0..[redacted]" told nobody what amount is allowed.
+ */
+function grouped(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** An even number of 0-9A-Fa-f digits: a loop, cheaper than a regular expression per field. */

@@ -60,6 +60,16 @@ describe('clearing line check (fast path) against the reference validation', () 
     expect(result.ok).toBe(true);
   });
 
+  it('anAmountOutOfRange_isRefusedNamingTheBound_notARedactedOne', () => {
+    // "expected an integer in 0..[redacted]": 12 digits in a row read as a PAN.
+    const body = clearingBatch('SIM00001', 1, 1);
+    const records = body['records'] as Record<string, unknown>[];
+    const line = records[0] as Record<string, unknown>;
+    line['amountMinor'] = -5;
+    expect(() => batchValidate(body, 'SIM00001')).toThrow(
+      /amountMinor: expected an integer in 0\.\.999,999,999,999$/);
+  });
+
   it('everyFieldReplacedByOddValues_isRefusedOrAcceptedAlike', () => {
     const base = clearingBatch('SIM00001', 100, 3);
     const line = (base['records'] as Record<string, unknown>[])[1] ?? {};
