@@ -76,6 +76,7 @@ const GATE_TEXT: Readonly<Record<GateMessage, readonly [string, string]>> = {
   noTicket: ['无有效门票', '请到售票处购票'],
   tailgating: ['尾随报警', '请一人一次通行'],
   laneFault: ['通道暂停', '请使用其他通道'],
+  laneFaultKept: ['通道暂停', '入园已保留 请联系工作人员'],
 };
 
 function gateTexts(message: GateMessage, persons: number | null): ScreenTexts {

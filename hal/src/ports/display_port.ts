@@ -92,12 +92,18 @@ export type GateMessage =
   /** More people passed than were admitted: the alarm sounds. */
   | 'tailgating'
   /** The turnstile controller does not answer or its sensor is stuck: lane closed. */
-  | 'laneFault';
+  | 'laneFault'
+  /**
+   * The lane stopped so while admitting a party with places left (a paid entry's credit, a
+   * ticket's places): kept here, and only here (lanes share no state), so not "use another
+   * lane", where the visitor would be sold a second admission.
+   */
+  | 'laneFaultKept';
 
 /** Every gate message, for exhaustive tests and tables. */
 export const GATE_MESSAGES: readonly GateMessage[] = [
   'admit', 'exit', 'dayFull', 'slotFull', 'passback', 'ticketExpired', 'ticketNotYet',
-  'wrongSlot', 'closed', 'noTicket', 'tailgating', 'laneFault',
+  'wrongSlot', 'closed', 'noTicket', 'tailgating', 'laneFault', 'laneFaultKept',
 ];
 
 /** The ride part of an approved T-Union tap's screen. */

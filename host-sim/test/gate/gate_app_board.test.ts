@@ -240,6 +240,9 @@ describe('GateApp on the simulated board', () => {
     const report = await r.board.rig.run(r.app.tap(await r.card()));
     r.remove();
     expect([report.decision?.kind, report.lane?.passed]).toEqual(['pay', 0]);
+    // Not "use another lane": the paid place is kept in this lane's ledger alone.
+    expect(r.board.screen.snapshot().texts).toMatchObject({ title: '通道暂停',
+      message: '入园已保留 请联系工作人员', footer: '剩余 1' });
     expect(r.port.controller.walk('entry', false)).toBe('passed');
     r.port.faults.silent = false;
     await r.board.rig.run(r.app.idle());

@@ -393,8 +393,14 @@ export class GateApp {
     this.laneEntry = null;
     if (outcome.stopped?.kind === 'fault') this.cutShortEntry = entry;
     if (outcome.tailgaters > 0) await this.tailgating(entry, outcome.tailgaters);
-    if (outcome.stopped !== null) await this.laneStopped(outcome.stopped);
-    else if (outcome.tailgaters === 0) await this.showIdle();
+    if (outcome.stopped !== null) {
+      await this.laneStopped(outcome.stopped);
+      // The places left are kept in this lane's ledger: the visitor waits here for staff.
+      const left = persons - outcome.passed;
+      if (outcome.stopped.kind !== 'no-pass' && direction === 'entry' && left > 0) {
+        await this.show('laneFaultKept', left);
+      }
+    } else if (outcome.tailgaters === 0) await this.showIdle();
     return outcome;
   }
 
