@@ -190,19 +190,28 @@ function cards(): QpbocCard[] {
   return [pop.card('unionpay-debit-ec'), pop.card('unionpay-credit-ec')];
 }
 
+/** `run` on the emulator's pty with a fresh journal, after one approved tap of `first`. */
+async function runAfterAPaidTap(): Promise<{ ptyDir: string; rig: Pn532SimOnPty;
+  journalDir: string; child: ValidatorChild; first: QpbocCard; second: QpbocCard }> {
+  const flags = await writeParams();
+  const ptyDir = join(dir, 'pty');
+  mkdirSync(ptyDir);
+  const rig = await plugIn(ptyDir);
+  const journalDir = join(dir, 'journal');
+  const child = spawnRun(['--port', rig.hostPath, '--journal', journalDir, ...flags]);
+  expect((await child.next('start'))?.['outOfService'], child.stderr()).toBeNull();
+  const [first, second] = cards();
+  if (first === undefined || second === undefined) throw new Error('cards');
+  expect((await tap(rig, child, first))['result']).toBe('approved');
+  return { ptyDir, rig, journalDir, child, first, second };
+}
+
 describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED})`, () => {
   it('run_socatKilledThenRecreatedAtTheSamePath_reportsLoss_reopens_takesATap_exits0', async () => {
     if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
-    const flags = await writeParams();
-    const ptyDir = join(dir, 'pty');
-    mkdirSync(ptyDir);
-    let rig = await plugIn(ptyDir);
-    const journalDir = join(dir, 'journal');
-    const child = spawnRun(['--port', rig.hostPath, '--journal', journalDir, ...flags]);
-    expect((await child.next('start'))?.['outOfService'], child.stderr()).toBeNull();
-    const [first, second] = cards();
-    if (first === undefined || second === undefined) throw new Error('cards');
-    expect((await tap(rig, child, first))['result']).toBe('approved');
+    const started = await runAfterAPaidTap();
+    let rig = started.rig;
+    const { ptyDir, journalDir, child, first, second } = started;
 
     const lost = child.next('reader-lost');
     await unplug(rig);
@@ -244,16 +253,7 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     // A failed write leaves the journal FAILED until reopened: the validator stayed out of
     // service for good and never exited, so systemd never restarted it.
     if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
-    const flags = await writeParams();
-    const ptyDir = join(dir, 'pty');
-    mkdirSync(ptyDir);
-    const rig = await plugIn(ptyDir);
-    const journalDir = join(dir, 'journal');
-    const child = spawnRun(['--port', rig.hostPath, '--journal', journalDir, ...flags]);
-    expect((await child.next('start'))?.['outOfService'], child.stderr()).toBeNull();
-    const [first, second] = cards();
-    if (first === undefined || second === undefined) throw new Error('cards');
-    expect((await tap(rig, child, first))['result']).toBe('approved');
+    const { rig, journalDir, child, second } = await runAfterAPaidTap();
     rmSync(join(journalDir, 'journal.bin'));
     const failedExit = child.next('journal-failed-exit');
     expect((await tap(rig, child, second))['result']).not.toBe('approved');

@@ -13,6 +13,16 @@ function lane(rig: ReturnType<typeof laneRig>, passedAt: number[]): GateLane {
   });
 }
 
+/** The controller falls silent once it has unlocked (the lock cannot reach it). */
+function silentOnceOpen(rig: ReturnType<typeof laneRig>): void {
+  const open = rig.port.open.bind(rig.port);
+  rig.port.open = async (direction) => {
+    const opened = await open(direction);
+    rig.port.faults.silent = true;
+    return opened;
+  };
+}
+
 describe('GateLane', () => {
   it('partyOfThree_passesOneByOne_eachCounted_laneLockedAfter', async () => {
     const rig = laneRig();
@@ -115,12 +125,7 @@ describe('GateLane', () => {
     // given again.
     const rig = laneRig();
     const l = lane(rig, []);
-    const open = rig.port.open.bind(rig.port);
-    rig.port.open = async (direction) => {
-      const opened = await open(direction);
-      rig.port.faults.silent = true;
-      return opened;
-    };
+    silentOnceOpen(rig);
     const outcome = await runOn(rig.clock, l.admit(2, 'entry'));
     expect(outcome).toMatchObject({ passed: 0, stopped: { kind: 'fault' } });
     expect(rig.controller.walk('entry', false)).not.toBe('locked');
@@ -137,12 +142,7 @@ describe('GateLane', () => {
     for (const [walkers, late, extra] of [[0, 0, 0], [3, 2, 1]] as const) {
       const rig = laneRig();
       const l = lane(rig, []);
-      const open = rig.port.open.bind(rig.port);
-      rig.port.open = async (direction) => {
-        const opened = await open(direction);
-        rig.port.faults.silent = true;
-        return opened;
-      };
+      silentOnceOpen(rig);
       await runOn(rig.clock, l.admit(2, 'entry'));
       for (let i = 0; i < walkers; i += 1) rig.controller.walk('entry', false);
       rig.port.faults.silent = false;
