@@ -249,21 +249,23 @@ describe(`shuaka run subprocess: reader unplugged and plugged back (seed ${SEED}
     expect(second.ledger()).toHaveLength(1);
   }, 90_000);
 
-  it('run_journalWriteFailsWhileRunning_tapRefused_exits4ForTheSupervisor', async () => {
-    // A failed write leaves the journal FAILED until reopened: the validator stayed out of
-    // service for good and never exited, so systemd never restarted it.
-    if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
-    const { rig, journalDir, child, second } = await runAfterAPaidTap();
-    rmSync(join(journalDir, 'journal.bin'));
-    const failedExit = child.next('journal-failed-exit');
-    expect((await tap(rig, child, second))['result']).not.toBe('approved');
-    const exitLine = await failedExit;
-    expect([exitLine?.['level'], exitLine?.['detail']]).toEqual(['error',
-      expect.stringMatching(/removed or replaced while open/)]);
-    expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 4, signal: null });
-    expect(child.stderr()).toMatch(/journal failed \(.*\); exit 4: a restart reopens it/);
-    expect(second.ledger()).toHaveLength(0);
-  }, 90_000);
+  it('run_journalFileDeletedWhileRunning_nextTapRefused_outOfServiceSaysWhy_noChargeLost',
+    async () => {
+      // Appends went on through the cached handle into the deleted file: the rider was charged
+      // and the record was gone. The validator stays up (uploads go on) and out of service.
+      if (!externalToolsReady(['socat'], TOOLS_CONTEXT)) return;
+      const { rig, journalDir, child, second } = await runAfterAPaidTap();
+      rmSync(join(journalDir, 'journal.bin'));
+      expect((await tap(rig, child, second))['result']).not.toBe('approved');
+      expect(second.ledger()).toHaveLength(0);
+      await guarded(waitFor(() => child.lines.some((l) => l['event'] === 'out-of-service'
+        && /removed or replaced while open/.test(String(l['detail'])))),
+      () => `no out-of-service naming the file: ${JSON.stringify(child.lines.slice(-6))}`);
+      const stopped = child.next('stopped');
+      child.proc.kill('SIGTERM');
+      expect(await stopped).not.toBeNull();
+      expect(await guarded(child.exited, () => 'no exit')).toEqual({ code: 0, signal: null });
+    });
 
   const name = 'run_unpluggedMidTapAtGpo_tapEndsLinkLost_reTapAfterReplugPaysExactlyOnce';
   it(name, { timeout: 90_000 }, async () => {

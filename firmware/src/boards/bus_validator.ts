@@ -168,8 +168,6 @@ interface Board {
   readonly upload: BusUploader | null;
   /** Reader errors logged by the app so far (the supervisor's view of the link). */
   readerErrors(): number;
-  /** The journal's failed write, or null (only a reopen recovers it: a restart). */
-  journalFailed(): string | null;
 }
 
 /** A refused start: the exit kind and the sentence for the operator. */
@@ -208,7 +206,7 @@ export async function runBusValidator(
     await board.display.show({ kind: 'outOfService' });
     await board.indicator.signal('off');
     log.log({ event: 'stopped', taps: loop.taps, reason: loop.reason });
-    return { code: loop.exit, taps: loop.taps };
+    return { code: 'stopped', taps: loop.taps };
   } finally {
     stop.onForce(null);
     for (const close of closers.reverse()) await close();
@@ -323,10 +321,7 @@ async function bootDevices(
     if (!uploader.ok) return { refused: 'refused', message: uploader.message };
     upload = uploader.value;
   }
-  const part = journal.value.part;
-  const journalFailed = (): string | null => (part.isFailed() ? part.failedWhy() : null);
-  return { validator, reader: reader.value, display: display.value.part, indicator, upload,
-    journalFailed };
+  return { validator, reader: reader.value, display: display.value.part, indicator, upload };
 }
 
 interface ValidatorParts {
@@ -430,8 +425,6 @@ function composeValidator(
 interface LoopEnd {
   readonly taps: number;
   readonly reason: string;
-  /** 'storage' when the journal failed: the run ends so that a restart reopens it. */
-  readonly exit: 'stopped' | 'storage';
 }
 
 /**
@@ -470,21 +463,13 @@ async function runTurns(
   let failingTurns = 0;
   while (!stop.requested()) {
     if (options.tapsMax !== null && taps >= options.tapsMax) {
-      return { taps, reason: `${taps} taps done`, exit: 'stopped' };
+      return { taps, reason: `${taps} taps done` };
     }
     const errorsBefore = board.readerErrors();
     const report = await board.validator.turn();
     // Between taps: the ack the depot earned, a newly installed parameter set.
     await board.upload?.uploader.betweenTaps();
     if (report !== null) taps += 1;
-    // A failed write may have left part of a frame, and only a reopen (scan, cut) recovers:
-    // out of service for good, with no exit, systemd never restarted it. Exit 4 does.
-    const journalFailed = board.journalFailed();
-    if (journalFailed !== null) {
-      log.log({ event: 'journal-failed-exit', detail: journalFailed });
-      io.err(`shuaka run: journal failed (${journalFailed}); exit 4: a restart reopens it`);
-      return { taps, reason: 'journal failed', exit: 'storage' };
-    }
     const failed = report === null && board.readerErrors() > errorsBefore;
     failingTurns = failed ? failingTurns + 1 : 0;
     // The device's own loss event, or the driver's verdict on a link that stopped moving
@@ -498,7 +483,7 @@ async function runTurns(
     if (!back) break;
     failingTurns = 0;
   }
-  return { taps, reason: stop.cause(), exit: 'stopped' };
+  return { taps, reason: stop.cause() };
 }
 
 /** Reports the reader down, shows it, and reopens it; false when a stop came first. */

@@ -86,8 +86,6 @@ interface GateBoard {
   /** The gate ledger's own upload beside the journal's, or null without --depot. */
   readonly records: GateRecordsUploader | null;
   readonly turnstile: TurnstilePort;
-  /** The journal's failed write, or null (only a reopen recovers it: a restart). */
-  journalFailed(): string | null;
 }
 
 interface Refusal {
@@ -123,9 +121,9 @@ export async function runGateBoard(
     const stopUpload = (): boolean => done || stop.requested();
     const uploading = Promise.all([booted.upload?.run(stopUpload),
       booted.records?.run(stopUpload)]);
-    let ended = { taps: 0, exit: 'stopped' as 'stopped' | 'storage' };
+    let taps = 0;
     try {
-      ended = await gateTurns(booted, options, { stop, log, io, clock,
+      taps = await gateTurns(booted, options, { stop, log, io, clock,
         readerErrors: () => log.readerErrors() });
     } finally {
       done = true;
@@ -135,11 +133,8 @@ export async function runGateBoard(
     }
     const locked = await booted.turnstile.close();
     if (!locked.ok) log.log({ event: 'gate-lock-error', detail: locked.detail });
-    const { taps, exit } = ended;
-    const reason = exit === 'storage' ? 'journal failed'
-      : stop.requested() ? stop.cause() : 'taps done';
-    log.log({ event: 'stopped', taps, reason });
-    return { code: exit, taps };
+    log.log({ event: 'stopped', taps, reason: stop.requested() ? stop.cause() : 'taps done' });
+    return { code: 'stopped', taps };
   } finally {
     stop.onForce(null);
     for (const close of closers.reverse()) await close();
@@ -243,9 +238,7 @@ async function bootGateDevices(
   });
   if ('refused' in upload) return upload;
   const loop = new GateLoop(app, readerPort, clock, validator);
-  const part = journal.value.part;
-  return { app, loop, reader: reader.value, ...upload, turnstile: turnstiles.lane,
-    journalFailed: () => (part.isFailed() ? part.failedWhy() : null) };
+  return { app, loop, reader: reader.value, ...upload, turnstile: turnstiles.lane };
 }
 
 /**
@@ -344,15 +337,12 @@ interface TurnEnv {
   readonly readerErrors: () => number;
 }
 
-/**
- * Taps until a stop or --max-taps; a lost reader is reported and reopened (as the bus); a
- * failed journal ends the run as 'storage' (exit 4: a restart reopens it, as the bus).
- */
+/** Taps until a stop or --max-taps; a lost reader is reported and reopened (as the bus). */
 async function gateTurns(
   board: GateBoard,
   options: GateBoardOptions,
   env: TurnEnv,
-): Promise<{ taps: number; exit: 'stopped' | 'storage' }> {
+): Promise<number> {
   const tapsMax = options.board.tapsMax;
   let taps = 0;
   let failingTurns = 0;
@@ -371,12 +361,6 @@ async function gateTurns(
         stopped: report.lane?.stopped?.kind ?? null, journalSeqs: report.tap.journalSeqs.join(','),
       });
     }
-    const journalFailed = board.journalFailed();
-    if (journalFailed !== null) {
-      env.log.log({ event: 'journal-failed-exit', detail: journalFailed });
-      env.io.err(`shuaka run: journal failed (${journalFailed}); exit 4: a restart reopens it`);
-      return { taps, exit: 'storage' };
-    }
     failingTurns = report === null && env.readerErrors() > errorsBefore ? failingTurns + 1 : 0;
     const lost = board.reader.kind === 'pn532'
       ? board.reader.pn532.link.lost() ?? board.reader.pn532.reader.linkLostDetail()
@@ -386,7 +370,7 @@ async function gateTurns(
     if (!(await gateReaderDown(board, options, env, why))) break;
     failingTurns = 0;
   }
-  return { taps, exit: 'stopped' };
+  return taps;
 }
 
 /** Reports the reader down and waits for it; false when a stop came first. */

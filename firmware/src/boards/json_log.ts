@@ -26,7 +26,6 @@ const LOG_LEVELS: Readonly<Record<string, Exclude<LogLevel, 'info'>>> = {
   'gate-out-of-service': 'error',
   'reader-lost': 'error',
   'journal-error': 'error',
-  'journal-failed-exit': 'error',
   'journal-ack-failed': 'error',
   'journal-expire-failed': 'error',
   'recovery-unsealable': 'error',

@@ -113,8 +113,7 @@ Exit codes:
      listed or PC/SC not installed; the --psam reader not listed (an empty PSAM slot or a
      PSAM refusing SELECT or READ BINARY is no exit: the validator starts without it)
   4  storage: journal directory read-only, full, below --journal-min-free-mb, not a directory,
-     or a journal file in it not writable; while running, a journal write that failed (the
-     log's journal-failed-exit: a restart reopens the journal)
+     or a journal file in it not writable
   5  display: the display's serial port cannot be opened
   6  turnstile (--board gate): its device cannot be opened, or the controller does not answer
      the lock at start

@@ -379,11 +379,6 @@ export class Journal {
     return this.failedDetail !== null;
   }
 
-  /** The failed write or sync (see isFailed), or null. */
-  failedWhy(): string | null {
-    return this.failedDetail;
-  }
-
   /** The seq of the last record, 0 for an empty journal (summary's, without the rest). */
   lastSeq(): number {
     return this.state.lastSeq;
