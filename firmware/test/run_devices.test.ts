@@ -12,7 +12,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -458,4 +458,26 @@ describe('shuaka run subprocess: documented exit codes on every refusal', () => 
       expect(child.stderr()).toMatch(/journal .*: not writable \(EACCES.*journal\.bin/);
       expect(readdirSync(journalDir)).toEqual(['journal.bin']);
     });
+
+  it('twin: an older gate ledger day it may not write is only read: the check passes (exit 3, '
+    + 'no reader)', async () => {
+    const flags = await writeParams();
+    const journalDir = join(dir, 'journal');
+    mkdirSync(journalDir);
+    writeFileSync(join(journalDir, 'gate-2020-01-01.log'), '');
+    chmodSync(join(journalDir, 'gate-2020-01-01.log'), 0o444);
+    writeFileSync(join(journalDir, 'gate-2020-01-02.log'), '');
+    chmodSync(join(journalDir, 'gate-2020-01-02.log'), 0o666);
+    chmodSync(journalDir, 0o777);
+    chmodSync(dir, 0o755);
+    const asRoot = process.getuid?.() === 0;
+    // The deny key is the service user's own (a key open to others is refused).
+    if (asRoot) chownSync(join(dir, 'deny.key'), NOBODY, NOBODY);
+    const argv = ['--port', join(dir, 'ttyUSB9'), '--journal', journalDir, ...flags];
+    const child = spawnRun(argv, asRoot ? NOBODY : null);
+    expect(await guarded(child.exited, () => 'no exit'), child.stderr()).toEqual({
+      code: 3,
+      signal: null,
+    });
+  });
 });

@@ -10,6 +10,8 @@ import { access, open, readdir, rmdir, stat, statfs, unlink } from 'node:fs/prom
 import { join } from 'node:path';
 
 import { mkdirParents } from '../../../hal/src/fs/mkdir_parents.js';
+import { JOURNAL_FILE_NAME } from '../app/journal/journal.js';
+import { journalUnits } from '../app/journal/journal_files.js';
 
 /** What the check requires; every field explicit. */
 export interface JournalDirCheckOptions {
@@ -107,20 +109,24 @@ async function probeAndMeasure(
   return { ok: true, value: freeBytes };
 }
 
-/** Files the validator appends to: journal segments, the gate's ledger days. */
-const APPENDED_FILE = /^(journal.*\.bin|gate-.*\.log)$/;
+/** The gate's ledger days (gate_ledger.ts): the newest by name is the latest day. */
+const GATE_LEDGER_DAY = /^gate-[0-9]{4}-[0-9]{2}-[0-9]{2}\.log$/;
 
 /**
- * A file the validator will append to that it may not write (a journal.bin left by a
+ * A file the validator will append to next that it may not write (a journal.bin left by a
  * technician's run as root, the service running as its own user): the directory passed the
- * probe, the start said "in service", and the first rider's tap failed, out of service.
+ * probe, the start said "in service", and the first rider's tap failed, out of service. Only
+ * the newest segment and ledger day are appended to; older ones are read, and removed with
+ * the directory's own write permission.
  */
 async function appendedFileUnwritable(dir: string)
   : Promise<{ ok: false; error: JournalDirProblem } | null> {
   try {
-    for (const name of await readdir(dir)) {
-      if (!APPENDED_FILE.test(name)) continue;
-      await access(join(dir, name), constants.W_OK);
+    const names = await readdir(dir);
+    const newest = journalUnits(JOURNAL_FILE_NAME, names).at(-1);
+    const day = names.filter((name) => GATE_LEDGER_DAY.test(name)).sort().at(-1);
+    for (const name of [newest?.segmentExists === true ? newest.segment : null, day]) {
+      if (name !== null && name !== undefined) await access(join(dir, name), constants.W_OK);
     }
     return null;
   } catch (error) {
