@@ -151,6 +151,26 @@ describe('GateLane', () => {
     }
   });
 
+  it('lockLostAfterTheFirstOfTwo_theSecondWalks_countedAsTheParty', async () => {
+    // The first passed, the lock after it timed out (the arm stayed released), the second
+    // walked: a tailgater, and the party's place kept to be given again.
+    const rig = laneRig();
+    const l = lane(rig, []);
+    const close = rig.port.close.bind(rig.port);
+    rig.port.close = async () => {
+      rig.port.faults.silent = true;
+      return close();
+    };
+    visitor(rig.clock, rig.controller, 200, 300);
+    const outcome = await runOn(rig.clock, l.admit(2, 'entry'));
+    expect(outcome).toMatchObject({ passed: 1, tailgaters: 0, stopped: { kind: 'fault' } });
+    expect(rig.controller.walk('entry', false)).toBe('passed');
+    rig.port.close = close;
+    rig.port.faults.silent = false;
+    expect(await runOn(rig.clock, l.idleCheck())).toEqual(
+      { tailgaters: 0, latePassed: 1, stop: null });
+  });
+
   it('unlockAnswerLost_nobodyPasses_locksAfterNoPassTime_placeUnused', async () => {
     const rig = laneRig();
     rig.port.faults.openAnswersLost = 1;

@@ -183,7 +183,12 @@ export class GateLane {
       passed += 1;
       tailgaters += watched.passes - 1;
       await this.onPassed(i);
-      if (!closed.ok) return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(closed) } };
+      if (!closed.ok) {
+        // The lock did not reach the controller: the arm may stay released for the rest of
+        // the party, whose passages are theirs once it answers (as a silent watch's).
+        if (passed < persons) this.cutShort = { base: watched.count, places: persons - passed };
+        return { passed, tailgaters, stopped: { kind: 'fault', ...faultOf(closed) } };
+      }
     }
     return { passed, tailgaters, stopped: null };
   }
