@@ -11,20 +11,26 @@ import type { Iso8583Message } from './iso8583_codec.js';
 import type { SettlementOptions } from './settlement_options.js';
 
 /**
- * Field 39 codes that are no decision on the card: try again later (91 issuer or switch
- * inoperative, 92 no route, 96 system malfunction, 68 answer too late, 90 cut-off in
- * progress) or the acquirer could not read our message (30 format error). Declined, they
- * opened a debt and a deny-list entry for riders the acquirer never refused.
+ * Field 39 codes that mean "try again later", no decision on the card: 91 issuer or switch
+ * inoperative, 92 no route, 96 system malfunction, 68 answer too late, 90 cut-off in progress.
  */
-const RC_TRANSIENT = new Set(['30', '68', '90', '91', '92', '96']);
+const RC_TRANSIENT = new Set(['68', '90', '91', '92', '96']);
+/**
+ * 30: the acquirer could not read our message. No decision on the card either (declined, it
+ * opened a debt and a deny entry for riders the acquirer never refused), and a retry with the
+ * same STAN and field 7 gets the same answer: the row stays pending and is named for the
+ * operator. A reversal answered 30 is refused as before (refund by hand).
+ */
+const RC_FORMAT_ERROR = '30';
 /** A decision is two digits; anything else (absent, letters) is an answer that does not read. */
 const RC_DECISION = /^[0-9]{2}$/;
 /**
- * Fields of a request (PAN, processing code, amount, times, STAN, terminal) its answer must
- * echo unchanged when it carries them: an answer matched by STAN alone applied another tap's
- * verdict (an acquirer off by one STAN) or an approval of another amount or terminal.
+ * Fields of a request (processing code, amount, field 7, STAN, terminal) its answer must echo
+ * unchanged when it carries them, and the PAN when the answer gives it whole (acquirers may
+ * mask it): an answer matched by STAN alone applied another tap's verdict (an acquirer off by
+ * one STAN) or an approval of another amount or terminal.
  */
-const ECHOED_FIELDS = [2, 3, 4, 7, 11, 12, 13, 41] as const;
+const ECHOED_FIELDS = [3, 4, 7, 11, 41] as const;
 const RC_APPROVED = '00';
 const RC_DUPLICATE = '94';
 
@@ -96,7 +102,7 @@ export async function settlementSend(
   const counts = { answered: 0, approved: 0, declined: 0, duplicates: 0, recovered: 0,
     recoveriesDeclined: 0, reversed: 0, reversalsRefused: 0, unanswered: 0, unreadable: 0,
     keyFailed: false };
-  const problems: SendProblems = { link: null, unreadable: null };
+  const problems: SendProblems = { link: null, unreadable: null, answer: null };
   for (let at = 0; at < rows.length; at += options.window) {
     const slice = rows.slice(at, at + options.window);
     const outcomes = await Promise.all(slice.map((row) =>
@@ -110,7 +116,8 @@ export async function settlementSend(
     }
   }
   counts.keyFailed = problems.unreadable?.startsWith(KEY_PROBLEM) ?? false;
-  const problem = [problems.unreadable, problems.link].filter((p) => p !== null).join('; ');
+  const problem = [problems.unreadable, problems.answer, problems.link]
+    .filter((p) => p !== null).join('; ');
   return { ...counts, problem: problem === '' ? null : problem };
 }
 
@@ -118,6 +125,8 @@ export async function settlementSend(
 interface SendProblems {
   link: string | null;
   unreadable: string | null;
+  /** An answer that is no decision on the card (see sendOne). */
+  answer: string | null;
 }
 
 const KEY_PROBLEM = 'a sealed PAN does not open';
@@ -189,7 +198,15 @@ async function sendOne(
     return 'unanswered';
   }
   const code = String(answer.fields.get(39) ?? '');
-  if (!RC_DECISION.test(code) || RC_TRANSIENT.has(code) || !echoes(request, answer)) {
+  if (RC_TRANSIENT.has(code)) return 'unanswered';
+  const unlike = unechoed(request, answer);
+  const stuck = unlike !== null ? `does not echo ${unlike}`
+    : !RC_DECISION.test(code) ? `has no readable field 39 ('${code}')`
+      : code === RC_FORMAT_ERROR && text(row, 'mti') !== ACQUIRER_MTI.reversal
+        ? 'is 30, format error' : null;
+  if (stuck !== null) {
+    problems.answer ??= `the answer to message row ${id} (tap ${num(row, 'tap_id')}) ${stuck}: `
+      + 'no decision on the card, left pending';
     return 'unanswered';
   }
   const applied = await db.transaction((tx) => applyAnswer(tx, row, answer, options));
@@ -219,13 +236,19 @@ async function claimFirstSent(db: DepotDb, row: DepotRow, stan: string, sentMs: 
   return first === null || first === undefined ? sentMs : Number(first);
 }
 
-/** True when the answer carries every ECHOED_FIELDS value of the request unchanged. */
-function echoes(request: Iso8583Message, answer: Iso8583Message): boolean {
-  return ECHOED_FIELDS.every((field) => {
+/** The first field the answer gives otherwise than the request (ECHOED_FIELDS), or null. */
+function unechoed(request: Iso8583Message, answer: Iso8583Message): string | null {
+  const pan = answer.fields.get(2);
+  const fields = pan !== undefined && /^[0-9]+$/.test(String(pan))
+    ? [2, ...ECHOED_FIELDS] : ECHOED_FIELDS;
+  for (const field of fields) {
     const sent = request.fields.get(field);
     const back = answer.fields.get(field);
-    return sent === undefined || back === undefined || String(sent) === String(back);
-  });
+    if (sent !== undefined && back !== undefined && String(sent) !== String(back)) {
+      return `field ${field}`;
+    }
+  }
+  return null;
 }
 
 const KIND_OF_MTI: Readonly<Record<string, AcquirerRequestKind>> = {

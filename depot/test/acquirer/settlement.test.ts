@@ -200,6 +200,8 @@ describe.each(ENGINES)('settlement on $name (seed ' + SEED + ')', (engine) => {
       const first = await depotRun(w, optionsOf(SAME_DAY_MS));
       expect(first, JSON.stringify(first)).toMatchObject({ declined: 0, approved: 0 });
       expect(first.unanswered).toBe(w.bus.taps.length);
+      // Named for the operator: the same answer comes back at every retry.
+      expect(first.problem).toMatch(/^the answer to message row \d+ \(tap \d+\) .*: no decision /);
       w.host.answer = answer;
       await depotRun(w, optionsOf(SAME_DAY_MS + 60_000));
       const debts = await withDb(w, (db) => db.query('SELECT COUNT(*) AS n FROM debts'));
