@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { StorageSim } from '../../host-sim/src/storage_sim.js';
-import { Journal, JournalStatus } from '../src/app/journal/journal.js';
+import { Journal, JOURNAL_REOPEN_INTERVAL_MS, JournalStatus } from '../src/app/journal/journal.js';
 import { journalExport } from '../src/app/journal/journal_export.js';
 import { FRAME_OVERHEAD_BYTES } from '../src/app/journal/journal_frame.js';
 import { journalEntryNormalise, maskPan } from '../src/app/journal/journal_records.js';
@@ -290,6 +290,48 @@ describe('journal damage and failures', () => {
     // allowed for a record whose append was never reported as done.
     expect([1, 2]).toContain(reopened.summary().lastSeq);
   });
+
+  it('failedJournal_reopensInPlaceOnceTheStorageServes_noRestartNeeded', async () => {
+    // Out of service until a restart: a validator whose sync failed once refused every rider
+    // after the cause was gone, and `run` never exited for its supervisor to restart it.
+    const sim = newSim(14);
+    const clock = newClock();
+    const opened = await Journal.open(sim, journalOptions(clock));
+    if (!opened.ok) throw new Error(opened.detail);
+    const journal = opened.value.journal;
+    await appendAll(journal, scriptedEntries().slice(0, 1));
+    sim.armIoError(2);
+    expect((await journal.append(scriptedEntries()[1] ?? { kind: 'ack', throughSeq: 1 })).ok)
+      .toBe(false);
+    expect(journal.isFailed()).toBe(true);
+    expect(await journal.canAcceptTap()).toEqual({ ok: true, value: true });
+    expect(journal.isFailed()).toBe(false);
+    const before = journal.summary().lastSeq;
+    await appendAll(journal, [{ kind: 'ack', throughSeq: 1 }]);
+    // What a restart reads: the same records, the new one after them.
+    const again = await openJournal(sim);
+    expect(again.summary().lastSeq).toBe(before + 1);
+  });
+
+  it('twin: a journal whose segment was deleted stays failed, its seqs never handed out again',
+    async () => {
+      const sim = newSim(15);
+      const clock = newClock();
+      const opened = await Journal.open(sim, journalOptions(clock));
+      if (!opened.ok) throw new Error(opened.detail);
+      const journal = opened.value.journal;
+      await appendAll(journal, scriptedEntries().slice(0, 2));
+      sim.armIoError(2);
+      expect((await journal.append({ kind: 'ack', throughSeq: 1 })).ok).toBe(false);
+      expect((await sim.remove('journal.bin')).ok).toBe(true);
+      const refused = await journal.canAcceptTap();
+      expect(refused).toMatchObject({ ok: false, error: JournalStatus.FAILED });
+      expect(!refused.ok && refused.detail)
+        .toMatch(/read back through seq 0, written through 2: records lost/);
+      await clock.advance(10 * JOURNAL_REOPEN_INTERVAL_MS);
+      expect((await journal.canAcceptTap()).ok).toBe(false);
+      expect(journal.summary().lastSeq).toBe(2);
+    });
 
 });
 

@@ -117,6 +117,9 @@ export interface JournalSummary {
 /** The journal's file name on the data partition (the CLI and boards use the same). */
 export const JOURNAL_FILE_NAME = 'journal.bin';
 
+/** How often a FAILED journal tries to reopen in place (Journal.canAcceptTap). */
+export const JOURNAL_REOPEN_INTERVAL_MS = 5_000;
+
 /** Default reserve: room for 16 closing records of the maximal size. */
 export const JOURNAL_RESERVE_BYTES_DEFAULT = 16 * FRAME_BYTES_MAX;
 
@@ -154,12 +157,15 @@ export class Journal {
    */
   private checkpointBound: { lastSeq: number; bytes: number } | null = null;
 
+  /** When a FAILED journal may next try to reopen in place (reopenFailed). */
+  private reopenAtMs = Number.NEGATIVE_INFINITY;
+
   private constructor(
     private readonly storage: StoragePort,
     private readonly options: JournalOptions,
-    private readonly state: JournalState,
+    private state: JournalState,
     private headHash: Uint8Array,
-    private readonly segments: Segment[],
+    private segments: Segment[],
   ) {}
 
   /**
@@ -291,7 +297,9 @@ export class Journal {
    * means "out of service". Errors: IO, FAILED.
    */
   async canAcceptTap(): Promise<JournalResult<boolean>> {
-    if (this.failedDetail !== null) return journalErr(JournalStatus.FAILED, this.failedDetail);
+    if (this.failedDetail !== null && !(await this.reopenFailed())) {
+      return journalErr(JournalStatus.FAILED, this.failedDetail);
+    }
     // No ack gives sequence numbers back: a journal this near the last one serves no more.
     if (this.state.lastSeq > SEQ_MAX - TAP_SEQS_MAX) return { ok: true, value: false };
     // Once the newest segment is past its size less a maximal frame (in a journal of small
@@ -569,6 +577,41 @@ export class Journal {
       return { ok: true, value: `storage has ${capacity.value.freeBytes} bytes free` };
     }
     return { ok: true, value: null };
+  }
+
+  /**
+   * A FAILED journal reopened in place, as `open` does (scan, cut a torn tail, rebuild the
+   * index), once the storage lets it, at most every JOURNAL_REOPEN_INTERVAL_MS: true when it
+   * serves again. Out of service until a restart, a validator whose disk had filled or whose
+   * file had been made unwritable refused every rider after the cause was gone. A journal
+   * read back shorter than this one wrote (its file deleted) stays failed for good: serving
+   * it would hand the lost seqs out again; so does a corrupt one (open quarantined a copy).
+   */
+  private async reopenFailed(): Promise<boolean> {
+    const nowMs = this.options.clock.nowMs();
+    if (this.busy || nowMs < this.reopenAtMs) return false;
+    this.reopenAtMs = nowMs + JOURNAL_REOPEN_INTERVAL_MS;
+    const opened = await Journal.open(this.storage, this.options);
+    if (!opened.ok) {
+      if (opened.error === JournalStatus.CORRUPT) this.reopenAtMs = Number.POSITIVE_INFINITY;
+      return false;
+    }
+    const fresh = opened.value.journal;
+    if (fresh.state.lastSeq < this.state.lastSeq) {
+      this.reopenAtMs = Number.POSITIVE_INFINITY;
+      this.failedDetail = `${this.failedDetail ?? ''}; read back through seq `
+        + `${fresh.state.lastSeq}, written through ${this.state.lastSeq}: records lost, out of `
+        + 'service until the journal is restored or started anew (journal init)';
+      return false;
+    }
+    this.state = fresh.state;
+    this.headHash = fresh.headHash;
+    this.segments = fresh.segments;
+    this.sealedPanSeen = fresh.sealedPanSeen ?? this.sealedPanSeen;
+    this.checkpointMemo = null;
+    this.checkpointBound = null;
+    this.failedDetail = null;
+    return true;
   }
 
   /** A failed write may have left part of a frame: only a reopen (scan + cut) is safe. */
