@@ -199,11 +199,7 @@ async function sendOne(
   }
   const code = String(answer.fields.get(39) ?? '');
   if (RC_TRANSIENT.has(code)) return 'unanswered';
-  const unlike = unechoed(request, answer);
-  const stuck = unlike !== null ? `does not echo ${unlike}`
-    : !RC_DECISION.test(code) ? `has no readable field 39 ('${code}')`
-      : code === RC_FORMAT_ERROR && text(row, 'mti') !== ACQUIRER_MTI.reversal
-        ? 'is 30, format error' : null;
+  const stuck = noDecision(text(row, 'mti'), request, answer, code);
   if (stuck !== null) {
     problems.answer ??= `the answer to message row ${id} (tap ${num(row, 'tap_id')}) ${stuck}: `
       + 'no decision on the card, left pending';
@@ -234,6 +230,19 @@ async function claimFirstSent(db: DepotDb, row: DepotRow, stan: string, sentMs: 
   const found = await db.query('SELECT sent_at_ms FROM acquirer_messages WHERE id = $1', [id]);
   const first = found[0]?.['sent_at_ms'];
   return first === null || first === undefined ? sentMs : Number(first);
+}
+
+/**
+ * Why an answer that is not transient is still no decision on the card (it does not echo the
+ * request, its field 39 does not read, or 30 to anything but a reversal), or null.
+ */
+function noDecision(mti: string, request: Iso8583Message, answer: Iso8583Message,
+  code: string): string | null {
+  const unlike = unechoed(request, answer);
+  if (unlike !== null) return `does not echo ${unlike}`;
+  if (!RC_DECISION.test(code)) return `has no readable field 39 ('${code}')`;
+  return code === RC_FORMAT_ERROR && mti !== ACQUIRER_MTI.reversal ? 'is 30, format error'
+    : null;
 }
 
 /** The first field the answer gives otherwise than the request (ECHOED_FIELDS), or null. */
