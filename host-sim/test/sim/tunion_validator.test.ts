@@ -180,6 +180,24 @@ describe('T-Union cards on the running validator', () => {
       }
     });
 
+  it('a failed journal write refuses that tap, then the journal reopens: the next is taken',
+    async () => {
+      // FAILED until the process restarted: every later rider refused, the cause long gone.
+      const l = await line();
+      try {
+        const card = tunionCardOfGroup(SEED, 'tunion-interop-shenzhen', 0);
+        l.board.storage.armIoError(1);
+        const failed = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
+        expect(failed.report?.result).not.toBe('approved');
+        expect(card.debits()).toEqual([]);
+        const next = await tapAt(l, 3, rider('tunion-interop-shenzhen', card));
+        expect(next.report?.result).toBe('approved');
+        expectCharged(l.board, card, [0]);
+      } finally {
+        l.board.dispose();
+      }
+    });
+
   it('with the bus lost (stop 0) asks for another card and debits nothing', async () => {
     const l = await line({});
     try {
