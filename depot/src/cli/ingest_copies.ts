@@ -27,9 +27,15 @@ interface CopyOwner {
   readonly bootId: string;
 }
 
-/** A new copy directory in `workDir`, its owner file written. Rejects as mkdtemp does. */
-export async function ingestCopyDir(workDir: string): Promise<string> {
+/**
+ * A new copy directory in `workDir`, its owner file written; `made` hears of it as soon as it
+ * exists (a signal's cleanup must know it before the owner file is written). Rejects as
+ * mkdtemp does.
+ */
+export async function ingestCopyDir(workDir: string, made: (dir: string) => void = () => {})
+  : Promise<string> {
   const dir = await mkdtemp(join(workDir, `${COPY_PREFIX}${process.pid}-`));
+  made(dir);
   await writeFile(join(dir, OWNER_FILE), JSON.stringify(await ownerSelf()), { mode: 0o600 });
   return dir;
 }

@@ -50,16 +50,24 @@ export async function ingestDigestCheck(file: string, workDir: string): Promise<
   if (expected === undefined) {
     return { kind: 'refused', why: `${digestPath} is not a sha256sum line (HEX  NAME)` };
   }
+  // The copy holds clear PANs: a signal removes it before it ends the process, from the
+  // moment it exists (a signal between mkdtemp and the handler left it behind).
+  let made: string | null = null;
+  const release = copyRemovedOnSignal(() => {
+    if (made !== null) rmSync(made, { recursive: true, force: true });
+  });
   let dir: string;
   try {
-    dir = await ingestCopyDir(workDir);
+    dir = await ingestCopyDir(workDir, (d) => {
+      made = d;
+    });
   } catch (error) {
+    release();
+    if (made !== null) await rm(made, { recursive: true, force: true });
     return { kind: 'unreadable', why: `cannot make a working copy in ${workDir}: `
       + `${(error as Error).message}` };
   }
-  // The copy holds clear PANs: a signal removes it before it ends the process.
   const workDirCopy = dir;
-  const release = copyRemovedOnSignal(() => rmSync(workDirCopy, { recursive: true, force: true }));
   const done = async (): Promise<void> => {
     release();
     await rm(workDirCopy, { recursive: true, force: true });
