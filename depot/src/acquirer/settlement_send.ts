@@ -165,9 +165,7 @@ async function sendOne(
       return await requestOf(db, row, { stan, sentMs: at }, options);
     } catch (error) {
       if (!(error instanceof DataKeyError) && !(error instanceof Iso8583Error)) throw error;
-      problems.unreadable ??= `${error instanceof DataKeyError ? KEY_PROBLEM : 'a stored value '
-        + 'does not make a message'}: message row ${id} (tap ${num(row, 'tap_id')}): `
-        + `${error.message}; left pending`;
+      problems.unreadable ??= unreadableProblem(row, error);
       return null;
     }
   };
@@ -189,8 +187,7 @@ async function sendOne(
   } catch (error) {
     if (error instanceof Iso8583Error) {
       // Refused by the encoder before anything went out (an amount below 0, say).
-      problems.unreadable ??= `a stored value does not make a message: message row ${id} `
-        + `(tap ${num(row, 'tap_id')}): ${error.message}; left pending`;
+      problems.unreadable ??= unreadableProblem(row, error);
       return 'unreadable';
     }
     if (!(error instanceof AcquirerLinkError)) throw error;
@@ -214,6 +211,14 @@ async function sendOne(
   }
   if (code === RC_DUPLICATE && mti === ACQUIRER_MTI.advice) return 'duplicate';
   return code === RC_APPROVED ? 'approved' : 'declined';
+}
+
+/** Why `row` could not be made a message (its PAN does not open, a value it refuses). */
+function unreadableProblem(row: DepotRow, error: DataKeyError | Iso8583Error): string {
+  const what = error instanceof DataKeyError ? KEY_PROBLEM : 'a stored value does not make a '
+    + 'message';
+  return `${what}: message row ${num(row, 'id')} (tap ${num(row, 'tap_id')}): ${error.message}; `
+    + 'left pending';
 }
 
 /**
