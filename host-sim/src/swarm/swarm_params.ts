@@ -12,6 +12,7 @@
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { FILE_FARES, FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
+import { ParamsChecked } from '../../../firmware/src/app/params/params_checked.js';
 import {
   paramsFloorWrite,
   type WritePointHook,
@@ -151,7 +152,10 @@ export class SwarmParams {
     const keys = simSigningKey(prng.fork('params-key'));
     this.publicKey = keys.publicKey;
     const denyKey = DenyKey.fromBytes(simDenyKey(options.seed));
-    this.trust = { publicKey: keys.publicKey, denyKey };
+    // Every boot loads the active slot again, every install reads its slot back: the same
+    // bytes, checked once (params_checked.ts says why a hit is exactly the full check).
+    const checked = new ParamsChecked(keys.publicKey, denyKey);
+    this.trust = { publicKey: keys.publicKey, denyKey, checked };
     this.privateKey = keys.privateKey;
   }
 

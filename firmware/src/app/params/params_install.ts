@@ -192,8 +192,8 @@ async function activeRefusal(
   } catch {
     return null;
   }
-  const { publicKey } = trustParts(trust);
-  if (!manifestVerify(manifest, publicKey) || manifest.version < set.version) return null;
+  const { publicKey, checked } = trustParts(trust);
+  if (!manifestVerify(manifest, publicKey, checked) || manifest.version < set.version) return null;
   if (manifest.version > set.version) {
     return `version ${set.version} is older than version ${manifest.version}, active in ${slot} `
       + '(a rollback to an older set is refused)';

@@ -5,6 +5,7 @@ import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 import { FieldError, JsonFields, type FieldPattern } from './json_fields.js';
+import type { ParamsChecked } from './params_checked.js';
 import { FILE_MANIFEST } from './params_files.js';
 
 export const MANIFEST_FORMAT = 'shuaka-params/1';
@@ -69,12 +70,24 @@ export function manifestSign(unsigned: UnsignedManifest, privateKey: KeyObject):
   return { ...unsigned, signatureHex: signature.toString('hex').toUpperCase() };
 }
 
-/** True when the signature verifies under the Ed25519 public key. */
-export function manifestVerify(manifest: ParamsManifest, publicKey: KeyObject): boolean {
+/**
+ * True when the signature verifies under the Ed25519 public key. `checked`: the memo of the
+ * key's earlier checks (params_checked.ts), which answers for the same bytes and signature.
+ */
+export function manifestVerify(
+  manifest: ParamsManifest,
+  publicKey: KeyObject,
+  checked: ParamsChecked | null = null,
+): boolean {
   assert(publicKey.asymmetricKeyType === 'ed25519', 'Ed25519 key');
   assert(publicKey.type === 'public', 'public key');
+  const signed = manifestCanonicalBytes(manifest);
+  const memo = checked !== null && checked.publicKey === publicKey ? checked : null;
+  if (memo !== null && memo.verified(signed, manifest.signatureHex)) return true;
   const signature = Buffer.from(manifest.signatureHex, 'hex');
-  return verify(null, manifestCanonicalBytes(manifest), publicKey, signature);
+  const verified = verify(null, signed, publicKey, signature);
+  if (verified) memo?.keepVerified(signed, manifest.signatureHex);
+  return verified;
 }
 
 /** manifest.json as written: indented JSON, a trailing newline. */

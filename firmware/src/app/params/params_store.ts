@@ -7,6 +7,7 @@ import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import type { DenyKey } from '../deny_list/deny_key.js';
 import { denyLineOf, denyListBuild, type DenyEntry } from '../deny_list/deny_list_build.js';
 import { FieldError } from './json_fields.js';
+import { filesCopy, type ParamsChecked } from './params_checked.js';
 import {
   FILE_AIDS,
   FILE_CAPK,
@@ -45,11 +46,27 @@ export interface ParamSet extends ParamsContent {
  */
 export type ParamsTrust =
   | KeyObject
-  | { readonly publicKey: KeyObject; readonly denyKey: DenyKey };
+  | {
+    readonly publicKey: KeyObject;
+    readonly denyKey: DenyKey;
+    /** What these keys already checked (params_checked.ts): a process that reloads sets. */
+    readonly checked?: ParamsChecked;
+  };
 
-/** The verifying key and, for a validator, its fleet deny key. */
-export function trustParts(trust: ParamsTrust): { publicKey: KeyObject; denyKey: DenyKey | null } {
-  return 'denyKey' in trust ? trust : { publicKey: trust, denyKey: null };
+/** What a check uses of a trust: the keys, and its memo when it serves exactly these keys. */
+export interface TrustParts {
+  readonly publicKey: KeyObject;
+  readonly denyKey: DenyKey | null;
+  readonly checked: ParamsChecked | null;
+}
+
+/** The verifying key and, for a validator, its fleet deny key (and memo, if it holds one). */
+export function trustParts(trust: ParamsTrust): TrustParts {
+  if (!('denyKey' in trust)) return { publicKey: trust, denyKey: null, checked: null };
+  const { publicKey, denyKey } = trust;
+  const checked = trust.checked ?? null;
+  const serves = checked !== null && checked.serves(publicKey, denyKey);
+  return { publicKey, denyKey, checked: serves ? checked : null };
 }
 
 /** Success, or the first problem found, naming the file and the field. */
@@ -117,11 +134,27 @@ export function paramsValidate(
   files: ReadonlyMap<string, Uint8Array>,
   trust: ParamsTrust,
 ): ParamsResult<ParamSet> {
-  const { publicKey, denyKey } = trustParts(trust);
+  const parts = trustParts(trust);
+  const { checked } = parts;
+  if (checked === null) return paramsCheck(files, parts);
+  // Files byte for byte equal to a set these keys checked: that set (params_checked.ts).
+  const again = checked.setOf(files);
+  if (again !== undefined) return { ok: true, value: again };
+  const own = filesCopy(files);
+  const result = paramsCheck(own, parts);
+  if (result.ok) checked.keepSet(own, result.value);
+  return result;
+}
+
+/** Every check of paramsValidate, in its order; `parts.checked` spares repeated work. */
+function paramsCheck(
+  files: ReadonlyMap<string, Uint8Array>,
+  { publicKey, denyKey, checked }: TrustParts,
+): ParamsResult<ParamSet> {
   try {
     const manifestBytes = files.get(FILE_MANIFEST) ?? new Uint8Array(0);
     const manifest = manifestParse(manifestBytes);
-    if (!manifestVerify(manifest, publicKey)) {
+    if (!manifestVerify(manifest, publicKey, checked)) {
       const reason = 'signature does not verify with the validator key';
       return fail(FILE_MANIFEST, 'signatureHex', reason);
     }
@@ -141,12 +174,16 @@ export function paramsValidate(
         return fail(file.name, '', 'SHA-256 does not match the manifest');
       }
     }
-    const parsed = paramsContentParse(files, true);
-    let content = parsed;
-    if (denyKey !== null) {
-      const bound = parsed.denyList.bind(denyKey, FILE_DENY_LIST);
-      if (!bound.ok) return bound;
-      content = { ...parsed, denyList: bound.value };
+    let content = checked?.contentOf(files);
+    if (content === undefined) {
+      const parsed = paramsContentParse(files, true);
+      content = parsed;
+      if (denyKey !== null) {
+        const bound = parsed.denyList.bind(denyKey, FILE_DENY_LIST);
+        if (!bound.ok) return bound;
+        content = { ...parsed, denyList: bound.value };
+      }
+      checked?.keepContent(files, content);
     }
     const manifestSha256Hex = sha256Hex(manifestBytes);
     return { ok: true, value: { ...content, version: manifest.version, manifestSha256Hex } };
