@@ -14,6 +14,11 @@ import { join } from 'node:path';
 import { FILE_FARES, FILE_MANIFEST } from '../../../firmware/src/app/params/params_files.js';
 import { ParamsChecked } from '../../../firmware/src/app/params/params_checked.js';
 import {
+  manifestBuild,
+  manifestEncode,
+  manifestSign,
+} from '../../../firmware/src/app/params/params_manifest.js';
+import {
   paramsFloorWrite,
   type WritePointHook,
 } from '../../../firmware/src/app/params/params_floor.js';
@@ -135,6 +140,11 @@ export class SwarmParams {
   /** Good signed sets by version; a corrupt set burns its version number too. */
   private readonly good = new Map<number, ParamsImage>();
   private versionNext = 1;
+  /** Every set's content files and the order of a set's files, from the first signed set. */
+  private content: {
+    readonly names: readonly string[];
+    readonly files: ReadonlyMap<string, Uint8Array>;
+  } | null = null;
 
   /** The run's directories, on a file system of their own. */
   readonly dirs: SwarmParamsDirs = {
@@ -220,35 +230,77 @@ export class SwarmParams {
     return this.path.install(this.dirs, this.trust, hook);
   }
 
+  /** The good signed set of `version`, as pushed (null: none such). */
+  signedImage(version: number): ParamsImage | null {
+    return this.good.get(version) ?? null;
+  }
+
+  /**
+   * The set of `version` as `writeDefaultParams` signs it. Its content files are the same for
+   * every version (they come from the run's options alone, and JSON.stringify, the deny list's
+   * build and the writes are deterministic), so they are made once; a later version is its
+   * own manifest over them, made as paramsSign makes it (manifestBuild, manifestSign: Ed25519
+   * signs deterministically, RFC 8032 5.1.6; manifestEncode), in the same file order.
+   */
   private async sign(version: number): Promise<ParamsImage> {
-    const scratch = new StorageSim({
-      totalBytes: 64 << 20,
-      prng: this.prng.fork(`params-v${version}`),
-      tornModes: ['prefix'],
-    });
-    const written = await writeDefaultParams(scratch, {
-      version,
-      terminal: { terminalId: 'SIM00001', lineId: this.options.lineId },
-      fares: this.options.fares,
-      caKeysTlvHex: this.options.caKeysTlvHex,
-      denyList: this.options.denyList,
-      caRevocations: this.options.caRevocations,
-      signingKey: this.privateKey,
-      denyKey: DenyKey.fromBytes(simDenyKey(this.options.seed)),
-      // A board with a PSAM accepts T-Union cards: the set names their ADF (as `shuaka sim`).
-      extraAids: (this.options.tunion ?? null) === null ? [] : [SIM_TUNION_AID],
-    });
-    if (!written.ok) throw new Error(`swarm parameters v${version}: ${written.error.message}`);
-    const names = await scratch.list();
-    if (!names.ok) throw new Error(`swarm parameters: ${names.detail}`);
+    const content = this.content;
+    if (content === null) {
+      const image = await swarmParamsSigned(this.options, this.privateKey, this.prng, version);
+      this.content = {
+        names: [...image.keys()],
+        files: new Map([...image].filter(([name]) => name !== FILE_MANIFEST)),
+      };
+      return image;
+    }
+    const unsigned = manifestBuild(content.files, version);
+    const manifest = manifestEncode(manifestSign(unsigned, this.privateKey));
     const image = new Map<string, Uint8Array>();
-    for (const name of names.value) {
-      const read = await scratch.read(name);
-      if (!read.ok) throw new Error(`swarm parameters: ${read.detail}`);
-      image.set(name, read.value);
+    for (const name of content.names) {
+      const bytes = name === FILE_MANIFEST ? manifest : content.files.get(name);
+      if (bytes === undefined) throw new Error(`swarm parameters: no ${name}`);
+      image.set(name, bytes);
     }
     return image;
   }
+}
+
+/**
+ * A complete set of `version` written and signed by the firmware's `writeDefaultParams` on a
+ * scratch medium, and read back: the files and their order.
+ */
+export async function swarmParamsSigned(
+  options: SimBoardOptions,
+  privateKey: KeyObject,
+  prng: Prng,
+  version: number,
+): Promise<ParamsImage> {
+  const scratch = new StorageSim({
+    totalBytes: 64 << 20,
+    prng: prng.fork(`params-v${version}`),
+    tornModes: ['prefix'],
+  });
+  const written = await writeDefaultParams(scratch, {
+    version,
+    terminal: { terminalId: 'SIM00001', lineId: options.lineId },
+    fares: options.fares,
+    caKeysTlvHex: options.caKeysTlvHex,
+    denyList: options.denyList,
+    caRevocations: options.caRevocations,
+    signingKey: privateKey,
+    denyKey: DenyKey.fromBytes(simDenyKey(options.seed)),
+    // A board with a PSAM accepts T-Union cards: the set names their ADF (as `shuaka sim`).
+    extraAids: (options.tunion ?? null) === null ? [] : [SIM_TUNION_AID],
+  });
+  if (!written.ok) throw new Error(`swarm parameters v${version}: ${written.error.message}`);
+  const names = await scratch.list();
+  if (!names.ok) throw new Error(`swarm parameters: ${names.detail}`);
+  const image = new Map<string, Uint8Array>();
+  for (const name of names.value) {
+    const read = await scratch.read(name);
+    if (!read.ok) throw new Error(`swarm parameters: ${read.detail}`);
+    image.set(name, read.value);
+  }
+  return image;
 }
 
 /** A hook that cuts the power at the `cutAt`-th write point (1 = the first); null: never. */
