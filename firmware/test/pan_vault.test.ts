@@ -163,6 +163,32 @@ describe('PanVault', () => {
     }
     expect(vaultOf(SEED + 1).vault.openPan(sealed)).toEqual({ ok: false, error: 'other-key' });
   });
+
+  it('fromKeys_ofKeysDerivedOnce_isFromKey_andVaultsSharingThemRememberNothingOfEachOther', () => {
+    const prng = new Prng(SEED);
+    const key = prng.bytes(32);
+    const keys = PanVault.keysOf(key);
+    expect(keys.sealKey).toEqual(subkey(key, 'shuaka pan seal', 32));
+    expect(keys.tokenKey).toEqual(subkey(key, 'shuaka pan token', 32));
+    expect(keys.keyId).toEqual(subkey(key, 'shuaka key id', 4));
+    const ivsOf = (label: string): ((n: number) => Uint8Array) => {
+      const ivs = prng.fork(label);
+      return (n) => ivs.bytes(n);
+    };
+    const whole = PanVault.fromKey(key, ivsOf('a'));
+    const shared = [PanVault.fromKeys(keys, ivsOf('a')), PanVault.fromKeys(keys, ivsOf('b'))];
+    const pan = '6231000000000000017';
+    const first = shared[0]?.cardKey(pan, 1, '01020304');
+    expect(first).toEqual(whole.cardKey(pan, 1, '01020304'));
+    expect(shared[0]?.keyIdHex).toBe(whole.keyIdHex);
+    // The second vault has not seen the card: it seals it afresh (its own IV).
+    const second = shared[1]?.cardKey(pan, 1, '01020304');
+    expect(second?.panToken).toBe(first?.panToken);
+    expect(second?.panSealed).not.toBe(first?.panSealed);
+    expect(whole.openPan(second?.panSealed ?? '')).toEqual({ ok: true, value: pan });
+    expect(keys).toEqual(PanVault.keysOf(key));
+    expect(() => PanVault.keysOf(key.subarray(1))).toThrow(RangeError);
+  });
 });
 
 describe('data key file', () => {

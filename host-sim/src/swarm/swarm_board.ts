@@ -24,7 +24,7 @@ import {
   JOURNAL_FILE_NAME,
   type JournalRecovery,
 } from '../../../firmware/src/app/journal/journal.js';
-import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
+import { PanVault, type PanVaultKeys } from '../../../firmware/src/app/journal/pan_vault.js';
 import type { DepotPort } from '../../../firmware/src/app/upload/depot_port.js';
 import { Uploader, UPLOADER_CONFIG_DEFAULT } from '../../../firmware/src/app/upload/uploader.js';
 import type { ParamSet } from '../../../firmware/src/app/params/params_store.js';
@@ -178,7 +178,7 @@ export async function bootSwarmBoard(
   const jitter = boot.prng.fork('reopen-jitter');
   // The terminal data key of the seed (as `shuaka sim`); each boot its own IV stream.
   const sealIvs = boot.prng.fork('pan-seal-iv');
-  const panVault = PanVault.fromKey(simDataKey(boot.options.seed), (n) => sealIvs.bytes(n));
+  const panVault = PanVault.fromKeys(swarmVaultKeys(boot.options.seed), (n) => sealIvs.bytes(n));
   const activeSet = params.set;
   const seen = busyTrackedReader(boot.wrapReader(reader));
   const validator = new Validator(
@@ -315,6 +315,14 @@ let kernelModule: Promise<WebAssembly.Module> | null = null;
 function swarmKernelModule(): Promise<WebAssembly.Module> {
   kernelModule ??= compileKernelModule();
   return kernelModule;
+}
+
+let vaultKeys: { readonly seed: number; readonly keys: PanVaultKeys } | null = null;
+
+/** The subkeys of the seed's data key, derived once per seed (each boot has its own vault). */
+function swarmVaultKeys(seed: number): PanVaultKeys {
+  if (vaultKeys?.seed !== seed) vaultKeys = { seed, keys: PanVault.keysOf(simDataKey(seed)) };
+  return vaultKeys.keys;
 }
 
 /** The display emulator: the swarm reads the validator's reports, never the wire frames. */

@@ -56,6 +56,13 @@ interface PanMemo {
   sealed: string | null;
 }
 
+/** The subkeys of a terminal data key (PanVault.keysOf): opaque to everyone but the vault. */
+export interface PanVaultKeys {
+  readonly sealKey: Buffer;
+  readonly tokenKey: Buffer;
+  readonly keyId: Buffer;
+}
+
 /** Seals, opens and tokenises card data under one terminal data key. */
 export class PanVault {
   /** Key id (hex): names the data key in every sealed value; not secret. */
@@ -74,17 +81,30 @@ export class PanVault {
 
   /** A vault over `dataKey` (PAN_VAULT_KEY_BYTES bytes). Throws RangeError on another length. */
   static fromKey(dataKey: Uint8Array, random: RandomBytes): PanVault {
+    return PanVault.fromKeys(PanVault.keysOf(dataKey), random);
+  }
+
+  /**
+   * The subkeys of `dataKey` (PAN_VAULT_KEY_BYTES bytes; RangeError on another length). HKDF
+   * is deterministic: a process that makes many vaults of one data key (a simulator's
+   * reboots) derives them once and hands them to fromKeys.
+   */
+  static keysOf(dataKey: Uint8Array): PanVaultKeys {
     if (dataKey.length !== PAN_VAULT_KEY_BYTES) {
       throw new RangeError(`data key is ${dataKey.length} bytes, expected ${PAN_VAULT_KEY_BYTES}`);
     }
     const derive = (info: string, length: number): Buffer =>
       Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), info, length));
-    return new PanVault(
-      derive('shuaka pan seal', 32),
-      derive('shuaka pan token', 32),
-      derive('shuaka key id', KEY_ID_BYTES),
-      random,
-    );
+    return {
+      sealKey: derive('shuaka pan seal', 32),
+      tokenKey: derive('shuaka pan token', 32),
+      keyId: derive('shuaka key id', KEY_ID_BYTES),
+    };
+  }
+
+  /** A vault over subkeys keysOf derived (no vault writes them: they may be shared). */
+  static fromKeys(keys: PanVaultKeys, random: RandomBytes): PanVault {
+    return new PanVault(keys.sealKey, keys.tokenKey, keys.keyId, random);
   }
 
   /** Keyed token of PAN digits, upper-case hex of PAN_TOKEN_BYTES bytes. */
