@@ -468,6 +468,9 @@ function hexAt(
   let pos = from;
   // Bounded: at most 2 * max + 1 digits are looked at.
   const end = Math.min(bytes.length, from + 2 * leaf.max + 1);
+  // Four digits a step while four fit (a kernel record is thousands of them), then one by one
+  // (from the first of four that holds another byte, too).
+  while (pos + 4 <= end && hexDigits4(bytes, pos)) pos += 4;
   while (pos < end && HEX_UPPER_DIGIT[bytes[pos] ?? 0] === 1) pos += 1;
   const digits = pos - from;
   if (bytes[pos] !== QUOTE || digits % 2 !== 0) return -1;
@@ -475,6 +478,13 @@ function hexAt(
   if (length < leaf.min || length > leaf.max) return -1;
   if (leaf.lengthOk !== null && !leaf.lengthOk(length)) return -1;
   return store(facts, slot, from, pos, 0) + 1;
+}
+
+/** True when the four bytes from `at` (all in `bytes`) are upper-case hex digits. */
+function hexDigits4(bytes: Uint8Array, at: number): boolean {
+  const t = HEX_UPPER_DIGIT;
+  return ((t[bytes[at] ?? 0] ?? 0) & (t[bytes[at + 1] ?? 0] ?? 0)
+    & (t[bytes[at + 2] ?? 0] ?? 0) & (t[bytes[at + 3] ?? 0] ?? 0)) === 1;
 }
 
 function choiceAt(
@@ -494,8 +504,17 @@ function choiceAt(
 }
 
 function bytesAt(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
-  if (at + expected.length > bytes.length) return false;
-  for (let i = 0; i < expected.length; i += 1) if (bytes[at + i] !== expected[i]) return false;
+  const length = expected.length;
+  if (at + length > bytes.length) return false;
+  // Four bytes a step (the keys are most of a record's structure), their differences or-ed.
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const j = at + i;
+    if ((((bytes[j] ?? 0) ^ (expected[i] ?? 0)) | ((bytes[j + 1] ?? 0) ^ (expected[i + 1] ?? 0))
+      | ((bytes[j + 2] ?? 0) ^ (expected[i + 2] ?? 0))
+      | ((bytes[j + 3] ?? 0) ^ (expected[i + 3] ?? 0))) !== 0) return false;
+  }
+  for (; i < length; i += 1) if (bytes[at + i] !== expected[i]) return false;
   return true;
 }
 
