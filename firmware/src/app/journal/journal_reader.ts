@@ -133,19 +133,25 @@ export async function journalRead(
   if (!listed.ok) return { ok: false, detail: listed.detail };
   const units = journalUnits(fileName, listed.value);
   const steps = journalReadSteps(units, options);
-  const window = new Uint8Array(READ_WINDOW_BYTES);
+  const window = spareTake(READ_BUFFERS_SPARE.windows, READ_WINDOW_BYTES);
   // Checkpoints are read into one buffer, made as large as the largest at once (a buffer
   // grown checkpoint after checkpoint leaves the smaller ones as garbage until V8's next
   // full collection).
   const unitsRead = units.slice(startIndexOf(units, options.from));
-  const held = { bytes: new Uint8Array(await checkpointBytesMax(storage, unitsRead)) };
+  const held = {
+    bytes: spareTake(READ_BUFFERS_SPARE.held, await checkpointBytesMax(storage, unitsRead)),
+  };
   // The segment a port without readAt read whole ('' before the first).
   const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
   // Bounded: one step per window of each file of the journal.
   while (step.done !== true) {
     const value: ReadStep = step.value;
-    if ('done' in value) return { ok: true, value: value.done };
+    if ('done' in value) {
+      spareGive(READ_BUFFERS_SPARE.windows, window);
+      spareGive(READ_BUFFERS_SPARE.held, held.bytes);
+      return { ok: true, value: value.done };
+    }
     await options.beforeRead?.();
     let bytes: Uint8Array;
     if ('read' in value) {
@@ -168,6 +174,35 @@ export async function journalRead(
     step = steps.next(bytes);
   }
   throw new Error('journal read ended without a result');
+}
+
+/**
+ * Buffers of reads that ended, for the next read: each upload pass and each boot allocated
+ * and zeroed a window of 128 KiB and a checkpoint buffer of 64 KiB or more. A read gives its
+ * buffers back only once it has its result, and nothing a result holds views them: the scan
+ * copies the payloads the state still holds out of a window before it is reused or the read
+ * ends (SegmentScanner.scan), and a decoded checkpoint owns its bytes (its last finals are
+ * built from the table before the next file is read). A read that throws gives nothing back.
+ * What a read finds in a buffer before it reads into it is never looked at (only the bytes
+ * the port reports read are). Kept: a few, none above SPARE_BYTES_MAX (a board keeps no
+ * large checkpoint's buffer for good).
+ */
+const READ_BUFFERS_SPARE = { windows: [] as Uint8Array[], held: [] as Uint8Array[] };
+const SPARES_MAX = 2;
+const SPARE_BYTES_MAX = 1 << 20;
+
+/** A spare buffer of at least `bytes` (0: none needed), or a new one. */
+function spareTake(spares: Uint8Array[], bytes: number): Uint8Array {
+  if (bytes === 0) return new Uint8Array(0);
+  const i = spares.findIndex((spare) => spare.length >= bytes);
+  if (i < 0) return new Uint8Array(bytes);
+  const [spare] = spares.splice(i, 1);
+  return spare ?? new Uint8Array(bytes);
+}
+
+function spareGive(spares: Uint8Array[], buffer: Uint8Array): void {
+  if (buffer.length === 0 || buffer.length > SPARE_BYTES_MAX) return;
+  if (spares.length < SPARES_MAX) spares.push(buffer);
 }
 
 /**
