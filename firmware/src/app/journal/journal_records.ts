@@ -1,6 +1,5 @@
 // Journal record kinds, their fields, and the strict JSON payload codec.
 
-import { decodeTlv, type TlvObject } from '../../../../assembly/host/qpboc_session.js';
 import { NAME_PATTERN, TEXT_PATTERN } from '../params/field_patterns.js';
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { tunionBlockedRead, tunionFinalRead, tunionGreyRead } from './journal_tunion.js';
@@ -471,25 +470,58 @@ export function entryStoresNoCardTags(entry: JournalEntry): boolean {
 }
 
 /**
- * The first tag of `tags` anywhere in the BER-TLV tree of `bytes`; null when none;
- * undefined when `bytes` is not BER-TLV. Never throws.
+ * The first tag of `tags` anywhere in the BER-TLV tree of `bytes` (in the order of the bytes,
+ * a constructed object before what it holds); null when none; undefined when `bytes` is not
+ * BER-TLV. Never throws. Reads the bytes as decodeTlv (qpboc_session.ts) does, object for
+ * object, without building its tree: an append checks every torn record and ICC data so.
  */
 export function tlvTagsFind(bytes: Uint8Array, tags: readonly number[]): number | null | undefined {
-  let objects: TlvObject[];
-  try {
-    objects = decodeTlv(bytes);
-  } catch {
-    return undefined;
-  }
-  const walk = (list: readonly TlvObject[]): number | null => {
-    for (const object of list) {
-      if (tags.includes(object.tag)) return object.tag;
-      const inner = object.children === null ? null : walk(object.children);
-      if (inner !== null) return inner;
+  return tlvTagsFindIn(bytes, 0, bytes.length, tags);
+}
+
+/**
+ * tlvTagsFind over bytes[start, end) as decodeTlv reads bytes.subarray(start, end): a byte at
+ * or past `end` reads as 0, and an object running past `end` makes the whole not BER-TLV
+ * (decodeTlv throws, wherever in the tree, even after a tag of `tags`).
+ */
+function tlvTagsFindIn(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  tags: readonly number[],
+): number | null | undefined {
+  const at = (p: number): number => (p < end ? bytes[p] ?? 0 : 0);
+  let found: number | null = null;
+  let p = start;
+  while (p < end) {
+    const first = at(p);
+    p += 1;
+    if (first === 0x00 || first === 0xff) continue;
+    let tag = first;
+    if ((first & 0x1f) === 0x1f) {
+      do {
+        tag = tag * 256 + at(p);
+        p += 1;
+      } while ((at(p - 1) & 0x80) !== 0 && p < end);
     }
-    return null;
-  };
-  return walk(objects);
+    let length = at(p);
+    p += 1;
+    if (length > 0x80) {
+      const count = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < count; i += 1) length = length * 256 + at(p + i);
+      p += count;
+    }
+    if (p + length > end) return undefined;
+    if (found === null && tags.includes(tag)) found = tag;
+    if ((first & 0x20) !== 0) {
+      const inner = tlvTagsFindIn(bytes, p, p + length, tags);
+      if (inner === undefined) return undefined;
+      found ??= inner;
+    }
+    p += length;
+  }
+  return found;
 }
 
 export { maskPan, panScrub } from './pan_mask.js';
