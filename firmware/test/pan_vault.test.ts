@@ -59,6 +59,21 @@ describe('PanVault', () => {
     }
   });
 
+  it('token_isCreateHmacOfTheTextAsAscii_forAnyText_shortOrLong', () => {
+    const { vault, key } = vaultOf(SEED);
+    const tokenKey = subkey(key, 'shuaka pan token', 32);
+    const texts = ['', '0', '62310000000000000171', 'x'.repeat(64), '9'.repeat(65),
+      '1'.repeat(300), 'caf\u00e9 \u4e2d 123', '\ud83d\ude00'];
+    for (const text of [...texts, ...texts.map((t) => `${t}${t}`)]) {
+      const mac = createHmac('sha256', tokenKey).update(text, 'ascii').digest();
+      // Twice: the second call reuses the vault's buffers.
+      for (let round = 0; round < 2; round += 1) {
+        expect(vault.token(text), text).toBe(mac.subarray(0, 16).toString('hex').toUpperCase());
+        vault.token('6231000000000000017');
+      }
+    }
+  });
+
   it('open_refusesEveryFlippedBit_anotherKey_andGarbage', () => {
     const { vault } = vaultOf(SEED);
     const pan = '6231000000000000017';
