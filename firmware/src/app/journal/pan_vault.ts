@@ -151,9 +151,18 @@ export class PanVault {
     if (iv.length !== IV_BYTES) throw new RangeError('random source gave a short IV');
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
     cipher.setAAD(SEAL_AAD);
-    const body = Buffer.concat([cipher.update(data), cipher.final()]);
-    const head = Buffer.from([SEALED_VERSION]);
-    const sealed = Buffer.concat([head, this.keyId, iv, body, cipher.getAuthTag()]);
+    const body = cipher.update(data);
+    const rest = cipher.final();
+    const tag = cipher.getAuthTag();
+    // Laid out in one buffer (a seal per tap): version, key id, IV, ciphertext, tag.
+    const bodyAt = 1 + KEY_ID_BYTES + IV_BYTES;
+    const sealed = Buffer.allocUnsafe(bodyAt + body.length + rest.length + tag.length);
+    sealed[0] = SEALED_VERSION;
+    this.keyId.copy(sealed, 1);
+    iv.copy(sealed, 1 + KEY_ID_BYTES);
+    body.copy(sealed, bodyAt);
+    rest.copy(sealed, bodyAt + body.length);
+    tag.copy(sealed, bodyAt + body.length + rest.length);
     return sealed.toString('hex').toUpperCase();
   }
 
