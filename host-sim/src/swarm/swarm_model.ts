@@ -561,7 +561,7 @@ export class SwarmModel {
         this.fail('journal-verifies', `log line ${i}: an upload pass stopped: ${detail}`);
       }
       if (!pan) continue;
-      const found = this.panFinder.findInText(JSON.stringify(event));
+      const found = this.panFinder.findInEvent(event);
       if (found !== null) this.fail('no-pan', `log line ${i}: ${found}`);
     }
     this.logsSeen = logs.length;

@@ -93,6 +93,16 @@ export class PanFinder {
     return null;
   }
 
+  /**
+   * findInText of the event's JSON text (what a log line holds). An event of flat fields whose
+   * every key, text and number passes textHasNoCardData as it would inside that JSON holds no
+   * card data, and its text is not made (eventHasNoCardData says why the answer is the same).
+   */
+  findInEvent(event: unknown): string | null {
+    if (eventHasNoCardData(event, this.asciiDigitsMin)) return null;
+    return this.findInText(JSON.stringify(event));
+  }
+
   /** The lowest-ranked needle in `bytes` and its first offset, or null. */
   private firstNeedle(bytes: Uint8Array): { needle: Needle; at: number } | null {
     let best: { needle: Needle; at: number } | null = null;
@@ -128,18 +138,36 @@ function startsWith(bytes: Uint8Array, at: number, needle: Uint8Array): boolean 
 }
 
 /**
- * False when `bytes` hold no 12 ASCII digits followed by a field separator (D, d or =): then
- * neither TRACK2_TOKEN nor TAG57_HEX can match and the text need not be made.
+ * Digits a track 2 has after its field separator at least: YYMM and the 3-digit service code
+ * (TRACK2_TOKEN and TAG57_HEX both ask for them).
+ */
+const TRACK2_DIGITS_AFTER = 7;
+
+/** True when the `TRACK2_DIGITS_AFTER` codes after `at` are ASCII digits. */
+function digitsAfter(codeAt: (i: number) => number, length: number, at: number): boolean {
+  if (at + TRACK2_DIGITS_AFTER >= length) return false;
+  for (let i = at + 1; i <= at + TRACK2_DIGITS_AFTER; i += 1) {
+    const code = codeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
+/**
+ * False when `bytes` hold no 12 ASCII digits followed by a field separator (D, d or =) and 7
+ * digits: then neither TRACK2_TOKEN nor TAG57_HEX can match and the text need not be made.
  */
 function track2Possible(bytes: Uint8Array): boolean {
   let digits = 0;
+  const codeAt = (i: number): number => bytes[i] ?? 0;
   for (let i = 0; i < bytes.length; i += 1) {
     const byte = bytes[i] ?? 0;
     if (byte >= 0x30 && byte <= 0x39) {
       digits += 1;
       continue;
     }
-    if (digits >= 12 && (byte === 0x44 || byte === 0x64 || byte === 0x3d)) return true;
+    if (digits >= 12 && (byte === 0x44 || byte === 0x64 || byte === 0x3d)
+      && digitsAfter(codeAt, bytes.length, i)) return true;
     digits = 0;
   }
   return false;
@@ -148,7 +176,8 @@ function track2Possible(bytes: Uint8Array): boolean {
 /**
  * True when `text` can hold neither a PAN of `digitsMin` digits or more (0: any text may) nor
  * a track 2 (TRACK2_TOKEN, TAG57_HEX): it has no run of `digitsMin` ASCII digits, and no run
- * of 12 followed by a field separator (D, d or =), as track2Possible asks of bytes.
+ * of 12 followed by a field separator (D, d or =) and 7 digits, as track2Possible asks of
+ * bytes.
  */
 function textHasNoCardData(text: string, digitsMin: number): boolean {
   if (digitsMin === 0) return false;
@@ -160,10 +189,54 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
       if (digits >= digitsMin) return false;
       continue;
     }
-    if (digits >= 12 && (code === 0x44 || code === 0x64 || code === 0x3d)) return false;
+    if (digits >= 12 && (code === 0x44 || code === 0x64 || code === 0x3d)
+      && digitsAfter((at) => text.charCodeAt(at), text.length, i)) return false;
     digits = 0;
   }
   return true;
+}
+
+/**
+ * True only when textHasNoCardData(JSON.stringify(event), digitsMin) is true, without making
+ * the text: in JSON text a run of digits, and the characters after it that the test reads
+ * (a separator, digits), lie within one token (the quotes, colons, commas and braces between
+ * tokens are neither digits nor separators),
+ * so the text has no card data when no token has. A key or a text token is the text itself
+ * with a backslash before each quote and backslash (neither a digit nor a separator) once no
+ * character of it is written as a \u escape (control characters, lone surrogates: those are
+ * left to the JSON text); a finite number's token is String(n), another is null; true, false
+ * and null hold no digit, and an absent value writes nothing. Anything else (a nested value,
+ * toJSON, a bigint) goes the JSON way: false.
+ */
+function eventHasNoCardData(event: unknown, digitsMin: number): boolean {
+  if (digitsMin === 0 || typeof event !== 'object' || event === null || Array.isArray(event)
+    || 'toJSON' in event) return false;
+  for (const [key, value] of Object.entries(event)) {
+    if (!plainTextHasNoCardData(key, digitsMin)) return false;
+    switch (typeof value) {
+      case 'string':
+        if (!plainTextHasNoCardData(value, digitsMin)) return false;
+        break;
+      case 'number':
+        if (!textHasNoCardData(String(value), digitsMin)) return false;
+        break;
+      case 'boolean':
+      case 'undefined':
+        break;
+      default:
+        if (value !== null) return false;
+    }
+  }
+  return true;
+}
+
+/** textHasNoCardData of a text JSON writes with no \u escape in it (else false). */
+function plainTextHasNoCardData(text: string, digitsMin: number): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff)) return false;
+  }
+  return textHasNoCardData(text, digitsMin);
 }
 
 /**

@@ -242,4 +242,40 @@ describe('PanFinder', () => {
     }
     expect(found, `seed ${seed}`).toBeGreaterThan(1000);
   });
+
+  it('findsInAnEvent_whatItFindsInTheEventsJsonText', () => {
+    const seed = testSeed(13);
+    const prng = new Prng(seed);
+    const pans = ['6231000000000000017', '6231000000000025', '4111111111111111'];
+    const finder = new PanFinder(pans);
+    const track2 = `${OTHER_PAN}D29122010000000000`;
+    // Digits, separators, quotes, backslashes, control characters and a lone surrogate: runs
+    // of digits of every length, and characters JSON escapes (some as \u with digits: \u0006
+    // then a PAN's other digits is the PAN in the JSON text only).
+    const pieces = ['0', '1', '7', '9', 'D', 'd', '=', '"', '\\', '\n', '\u0006', '\u001f',
+      '\ud800', 'A', ' ', ':', ...pans, '231000000000025', track2, `5712${track2}`];
+    const text = (): string => Array.from({ length: prng.below(12) }, () =>
+      pieces[prng.below(pieces.length)] ?? '').join('');
+    const value = (): unknown => {
+      switch (prng.below(7)) {
+        case 0: return prng.below(1 << 30) * 1e6 + prng.below(1000);
+        case 1: return [1e21, -0.5, Number.NaN, Infinity, 4111111111111111][prng.below(5)];
+        case 2: return prng.chance(0.5);
+        case 3: return null;
+        case 4: return prng.chance(0.5) ? undefined : { nested: text() };
+        default: return text();
+      }
+    };
+    let found = 0;
+    for (let round = 0; round < 3000; round += 1) {
+      const event: Record<string, unknown> = { event: 'tap' };
+      for (let k = prng.below(5); k > 0; k -= 1) {
+        event[prng.chance(0.2) ? text() : `f${k}`] = value();
+      }
+      const expected = finder.findInText(JSON.stringify(event));
+      if (expected !== null) found += 1;
+      expect(finder.findInEvent(event), `seed ${seed} ${JSON.stringify(event)}`).toBe(expected);
+    }
+    expect(found, `seed ${seed}`).toBeGreaterThan(300);
+  });
 });
