@@ -40,6 +40,7 @@ import {
 } from './swarm_journal.js';
 import type { SwarmCheck } from './swarm_options.js';
 import { PanFinder } from './swarm_pan.js';
+import { SearchedImages } from './swarm_searched.js';
 import { SwarmTunionModel, TUNION_NEVER_DEBITED, tunionDebitKey } from './swarm_tunion.js';
 import { SwarmTunionBlocks } from './swarm_tunion_blocks.js';
 
@@ -124,8 +125,13 @@ export class SwarmModel {
   private readonly tunion: SwarmTunionModel;
   private readonly blocks: SwarmTunionBlocks;
   private logsSeen = 0;
-  /** Each file's durable image the last full check searched (copies nobody changes). */
-  private searched = new Map<string, Uint8Array>();
+  /**
+   * Each file's bytes searched so far: the last full check's images, and the segment bytes the
+   * follower searched since (copies nobody changes).
+   */
+  private readonly searched: SearchedImages;
+  /** Bytes searched again before new ones: a needle across the boundary is found. */
+  private readonly overlapBytes: number;
   /** Acknowledged records up to here were checked to be at the depot. */
   private ackCheckedThrough = 0;
   private paramsVersionMax = 0;
@@ -152,6 +158,8 @@ export class SwarmModel {
     this.panFinder = new PanFinder(
       pool.cards.flatMap((c) => c.card.profile.applications.map((a) => a.pan)),
     );
+    this.overlapBytes = this.panFinder.needleBytesMax + 12;
+    this.searched = new SearchedImages(this.overlapBytes);
     this.cards = [...pool.cards, ...pool.tunion];
     const index = {
       durable: (key: string) => this.mediumDebits.has(key) || this.depotDebits.has(key),
@@ -212,7 +220,7 @@ export class SwarmModel {
     logs: readonly LogEvent[],
     clock: SwarmTapClock,
   ): void {
-    const followed = this.follower.next(storage, this.panFinder.needleBytesMax + 12);
+    const followed = this.follower.next(storage, this.overlapBytes);
     for (const record of followed.records) {
       this.memo.followed(record);
       this.indexMedium(record);
@@ -501,13 +509,19 @@ export class SwarmModel {
     return token;
   }
 
-  /** PANs in the segment bytes the follower just read. */
+  /**
+   * PANs in the segment bytes the follower just read; bytes with none are searched (the next
+   * full check does not search them again), bytes with one are searched again then.
+   */
   private checkFollowed(read: readonly FollowedBytes[]): void {
     if (!this.on('no-pan')) return;
     for (const chunk of read) {
       const found = this.panFinder.findInBytes(chunk.bytes);
       if (found !== null) {
         this.fail('no-pan', `journal medium ${chunk.name}: ${found} (from byte ${chunk.offset})`);
+        this.searched.forget(chunk.name);
+      } else {
+        this.searched.followed(chunk);
       }
     }
   }
@@ -530,19 +544,19 @@ export class SwarmModel {
 
   /**
    * PANs in every file the validator keeps on the medium (segments, checkpoints, quarantine
-   * copies): bytes equal to those the last full check searched are not searched again, less
-   * a needle's length.
+   * copies): bytes equal to those searched already (by the last full check or the follower
+   * since: SearchedImages) are not searched again, less a needle's length.
    */
   private searchMedium(files: Map<string, Uint8Array>): void {
     if (!this.on('no-pan')) return;
     for (const [name, image] of files) {
       const before = this.searched.get(name);
       const same = before === undefined ? 0 : commonPrefixBytes(image, before);
-      const from = Math.max(0, same - this.panFinder.needleBytesMax - 12);
+      const from = Math.max(0, same - this.overlapBytes);
       const found = this.panFinder.findInBytes(image.subarray(from));
       if (found !== null) this.fail('no-pan', `journal medium ${name}: ${found} (from ${from})`);
     }
-    this.searched = files;
+    this.searched.replace(files);
   }
 
   /**
