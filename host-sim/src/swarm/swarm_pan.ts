@@ -180,7 +180,14 @@ function track2Possible(bytes: Uint8Array): boolean {
  * bytes.
  */
 function textHasNoCardData(text: string, digitsMin: number): boolean {
-  if (digitsMin === 0) return false;
+  return digitsMin !== 0 && textScan(text, digitsMin, false);
+}
+
+/**
+ * textHasNoCardData of `text` (`digitsMin` > 0); with `plain`, also false when a character of
+ * it is one JSON writes as a \u escape (a control character, a surrogate).
+ */
+function textScan(text: string, digitsMin: number, plain: boolean): boolean {
   let digits = 0;
   for (let i = 0; i < text.length; i += 1) {
     const code = text.charCodeAt(i);
@@ -189,6 +196,7 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
       if (digits >= digitsMin) return false;
       continue;
     }
+    if (plain && (code < 0x20 || (code >= 0xd800 && code <= 0xdfff))) return false;
     if (digits >= 12 && (code === 0x44 || code === 0x64 || code === 0x3d)
       && digitsAfter((at) => text.charCodeAt(at), text.length, i)) return false;
     digits = 0;
@@ -200,25 +208,29 @@ function textHasNoCardData(text: string, digitsMin: number): boolean {
  * True only when textHasNoCardData(JSON.stringify(event), digitsMin) is true, without making
  * the text: in JSON text a run of digits, and the characters after it that the test reads
  * (a separator, digits), lie within one token (the quotes, colons, commas and braces between
- * tokens are neither digits nor separators),
- * so the text has no card data when no token has. A key or a text token is the text itself
- * with a backslash before each quote and backslash (neither a digit nor a separator) once no
- * character of it is written as a \u escape (control characters, lone surrogates: those are
- * left to the JSON text); a finite number's token is String(n), another is null; true, false
- * and null hold no digit, and an absent value writes nothing. Anything else (a nested value,
- * toJSON, a bigint) goes the JSON way: false.
+ * tokens are neither digits nor separators), so the text has no card data when no token has.
+ * A key or a text token is the text itself with a backslash before each quote and backslash
+ * (neither a digit nor a separator) once no character of it is written as a \u escape
+ * (control characters, lone surrogates: those are left to the JSON text); a finite number's
+ * token is String(n) (a safe integer of fewer digits than 12 and `digitsMin` has no run to
+ * look at), another is null; true, false and null hold no digit, and an absent value writes
+ * nothing. Anything else (a nested value, toJSON, a bigint) goes the JSON way: false.
  */
 function eventHasNoCardData(event: unknown, digitsMin: number): boolean {
   if (digitsMin === 0 || typeof event !== 'object' || event === null || Array.isArray(event)
     || 'toJSON' in event) return false;
-  for (const [key, value] of Object.entries(event)) {
-    if (!plainTextHasNoCardData(key, digitsMin)) return false;
+  const fields = event as Readonly<Record<string, unknown>>;
+  const shortMax = 10 ** (Math.min(12, digitsMin) - 1);
+  for (const key of Object.keys(fields)) {
+    if (!textScan(key, digitsMin, true)) return false;
+    const value = fields[key];
     switch (typeof value) {
       case 'string':
-        if (!plainTextHasNoCardData(value, digitsMin)) return false;
+        if (!textScan(value, digitsMin, true)) return false;
         break;
       case 'number':
-        if (!textHasNoCardData(String(value), digitsMin)) return false;
+        if (Number.isSafeInteger(value) && Math.abs(value) < shortMax) break;
+        if (!textScan(String(value), digitsMin, false)) return false;
         break;
       case 'boolean':
       case 'undefined':
@@ -228,15 +240,6 @@ function eventHasNoCardData(event: unknown, digitsMin: number): boolean {
     }
   }
   return true;
-}
-
-/** textHasNoCardData of a text JSON writes with no \u escape in it (else false). */
-function plainTextHasNoCardData(text: string, digitsMin: number): boolean {
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff)) return false;
-  }
-  return textHasNoCardData(text, digitsMin);
 }
 
 /**

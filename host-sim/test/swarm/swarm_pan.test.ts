@@ -259,7 +259,8 @@ describe('PanFinder', () => {
     const value = (): unknown => {
       switch (prng.below(7)) {
         case 0: return prng.below(1 << 30) * 1e6 + prng.below(1000);
-        case 1: return [1e21, -0.5, Number.NaN, Infinity, 4111111111111111][prng.below(5)];
+        case 1: return [1e21, -0.5, Number.NaN, Infinity, 4111111111111111, -42, 99999999999][
+          prng.below(7)];
         case 2: return prng.chance(0.5);
         case 3: return null;
         case 4: return prng.chance(0.5) ? undefined : { nested: text() };
