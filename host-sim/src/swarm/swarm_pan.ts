@@ -32,6 +32,18 @@ export class PanFinder {
   private readonly byKey = new Map<number, Needle[]>();
   /** 1 at (first byte << 8 | second byte) of every needle: most offsets stop here. */
   private readonly starts = new Uint8Array(1 << 16);
+  /**
+   * Bytes every needle has at least (at most 32), or 0 when some needle has fewer than 4: an
+   * offset is looked at through the window of so many bytes from it.
+   */
+  private readonly window: number;
+  /**
+   * By the last two bytes of an offset's window (first << 8 | second): how far the next offset
+   * where a needle can start is, at least. A needle starting at most window - 2 bytes before
+   * the window's end holds the two bytes at its position j (1 <= j < window) ending there, and
+   * starts window - 1 - j bytes on or more; one starting before does not reach them.
+   */
+  private readonly shift = new Uint8Array(1 << 16);
   /** Longest needle, for the overlap of incremental scans. */
   readonly needleBytesMax: number;
 
@@ -66,6 +78,15 @@ export class PanFinder {
       else list.push(needle);
     }
     this.needleBytesMax = Math.max(0, ...unique.map((p) => 2 * p.length));
+    const shortest = Math.min(32, ...needles.map((n) => n.bytes.length));
+    this.window = shortest >= 4 ? shortest : 0;
+    this.shift.fill(Math.max(0, this.window - 1));
+    for (const needle of needles) {
+      for (let j = 1; j < this.window; j += 1) {
+        const pair = ((needle.bytes[j - 1] ?? 0) << 8) | (needle.bytes[j] ?? 0);
+        this.shift[pair] = Math.min(this.shift[pair] ?? 0, this.window - 1 - j);
+      }
+    }
   }
 
   /** The first full PAN found in `bytes`, with how it was written, or null. */
@@ -103,14 +124,28 @@ export class PanFinder {
     return this.findInText(JSON.stringify(event));
   }
 
-  /** The lowest-ranked needle in `bytes` and its first offset, or null. */
+  /**
+   * The lowest-ranked needle in `bytes` and its first offset, or null. Every offset where a
+   * needle starts is looked at (the shift never goes past one), in order.
+   */
   private firstNeedle(bytes: Uint8Array): { needle: Needle; at: number } | null {
     let best: { needle: Needle; at: number } | null = null;
     const keyBytes = this.keyBytes;
     const starts = this.starts;
-    // Bounded: one step per byte; the table is looked into only where a needle's first two
-    // bytes are.
+    const window = this.window;
+    const shift = this.shift;
+    // Bounded: at least one step per byte; the table is looked into only where a needle's
+    // first two bytes are.
     for (let at = 0; at + keyBytes <= bytes.length; at += 1) {
+      if (window !== 0) {
+        if (at + window > bytes.length) break;
+        const skip = shift[((bytes[at + window - 2] ?? 0) << 8) | (bytes[at + window - 1] ?? 0)]
+          ?? 0;
+        if (skip !== 0) {
+          at += skip - 1;
+          continue;
+        }
+      }
       if (starts[((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0)] === 0) continue;
       const candidates = this.byKey.get(keyAt(bytes, at, keyBytes));
       if (candidates === undefined) continue;
