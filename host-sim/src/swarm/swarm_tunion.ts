@@ -46,8 +46,19 @@ interface OpenTorn {
   readonly greyWallMs: number;
 }
 
+/** One debit of a T-Union card twin, as its list holds it. */
+type TunionDebit = ReturnType<TunionRiderCard['card']['debits']>[number];
+
 export class SwarmTunionModel {
   private readonly bySerial = new Map<string, TunionRiderCard>();
+  /**
+   * Each card's debits by their journal key (the first of a key, as a search of the list from
+   * its start finds it), and how many of the list are in it: the list only grows.
+   */
+  private readonly debitsByKey = new Map<TunionRiderCard, {
+    indexed: number;
+    readonly byKey: Map<string, TunionDebit>;
+  }>();
   /** Wall time of the newest grey record of each key (the torn window runs from it). */
   private readonly greyWallMs = new Map<string, number>();
   /** Records up to this seq were looked at (a full scan hands the same records again). */
@@ -76,8 +87,7 @@ export class SwarmTunionModel {
     if (entry.kind === 'tunion_grey') this.greyWallMs.set(key, timeWallMs);
     if (entry.kind !== 'tunion_final') return;
     const rider = this.bySerial.get(entry.card.serialDigits);
-    const debit = rider?.card.debits().find((d) => tunionDebitKey(entry.card.serialDigits, d.atc)
-      === key);
+    const debit = rider === undefined ? undefined : this.debitOf(rider, key);
     const name = rider?.name ?? 'an unknown T-Union card';
     if (debit === undefined) {
       this.fail('double-charge', `T-Union final ${record.seq} (${name} ${key}): the card made `
@@ -87,6 +97,24 @@ export class SwarmTunionModel {
         + `card's debit (${entry.purchase.amountMinor} ${entry.tacHex}, card ${debit.amountMinor} `
         + `${debit.tac})`);
     }
+  }
+
+  /** The card's first debit whose journal key is `key` (its number is the card's serial). */
+  private debitOf(rider: TunionRiderCard, key: string): TunionDebit | undefined {
+    let index = this.debitsByKey.get(rider);
+    if (index === undefined) {
+      index = { indexed: 0, byKey: new Map() };
+      this.debitsByKey.set(rider, index);
+    }
+    const debits = rider.card.debits();
+    const serial = rider.card.profile.applicationSerial;
+    for (; index.indexed < debits.length; index.indexed += 1) {
+      const debit = debits[index.indexed];
+      if (debit === undefined) continue;
+      const debitKey = tunionDebitKey(serial, debit.atc);
+      if (!index.byKey.has(debitKey)) index.byKey.set(debitKey, debit);
+    }
+    return index.byKey.get(key);
   }
 
   /** A grey line the depot stored (its record may be reclaimed from the medium by now). */
