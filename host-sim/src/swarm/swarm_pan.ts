@@ -191,21 +191,32 @@ function digitsAfter(codeAt: (i: number) => number, length: number, at: number):
 /**
  * False when `bytes` hold no 12 ASCII digits followed by a field separator (D, d or =) and 7
  * digits: then neither TRACK2_TOKEN nor TAG57_HEX can match and the text need not be made.
+ * Looks at every 12th byte while they are no digits: a run of 12 digits holds one of them
+ * (the next byte looked at is never more than 12 past a non-digit), then at that whole run.
  */
 function track2Possible(bytes: Uint8Array): boolean {
-  let digits = 0;
+  const length = bytes.length;
   const codeAt = (i: number): number => bytes[i] ?? 0;
-  for (let i = 0; i < bytes.length; i += 1) {
-    const byte = bytes[i] ?? 0;
-    if (byte >= 0x30 && byte <= 0x39) {
-      digits += 1;
+  let probe = 11;
+  while (probe + TRACK2_DIGITS_AFTER + 1 < length) {
+    if (!isDigit(codeAt(probe))) {
+      probe += 12;
       continue;
     }
-    if (digits >= 12 && (byte === 0x44 || byte === 0x64 || byte === 0x3d)
-      && digitsAfter(codeAt, bytes.length, i)) return true;
-    digits = 0;
+    let start = probe;
+    while (start > 0 && isDigit(codeAt(start - 1))) start -= 1;
+    let end = probe + 1;
+    while (end < length && isDigit(codeAt(end))) end += 1;
+    const separator = codeAt(end);
+    if (end - start >= 12 && (separator === 0x44 || separator === 0x64 || separator === 0x3d)
+      && digitsAfter(codeAt, length, end)) return true;
+    probe = end + 12;
   }
   return false;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /**

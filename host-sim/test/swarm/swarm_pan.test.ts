@@ -279,4 +279,26 @@ describe('PanFinder', () => {
     }
     expect(found, `seed ${seed}`).toBeGreaterThan(300);
   });
+
+  it('findsTrack2_inBytes_whereItsFoundInTheirText', () => {
+    const seed = testSeed(14);
+    const prng = new Prng(seed);
+    const finder = new PanFinder([]);
+    const track2 = `${OTHER_PAN}D29122010000000000`;
+    // Mostly digits, so runs of every length meet separators; whole track 2 images, cut ones.
+    // A PAN of 12 digits (the fewest) too: a run just long enough, wherever it falls.
+    const pieces = ['0', '1', '4', '9', '0123456789', 'D', 'd', '=', 'A', '"', ' ', track2,
+      `57${(track2.length / 2).toString(16)}${track2}`, track2.slice(0, 20),
+      ' 411111111117=2912201 ', '"411111111117D2912201"', ' ', '"', 'A'];
+    let found = 0;
+    for (let round = 0; round < 3000; round += 1) {
+      const text = Array.from({ length: prng.below(40) }, () =>
+        pieces[prng.below(pieces.length)] ?? '').join('');
+      const expected = finder.findInText(text) !== null;
+      if (expected) found += 1;
+      const actual = finder.findInBytes(Buffer.from(text, 'latin1'));
+      expect(actual !== null, `seed ${seed} ${text}`).toBe(expected);
+    }
+    expect(found, `seed ${seed}`).toBeGreaterThan(300);
+  });
 });
