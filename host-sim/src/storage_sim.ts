@@ -221,8 +221,10 @@ export class StorageSim implements StoragePort {
    */
   durableFiles(keep: (name: string) => boolean = () => true): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
-    for (const [name, file] of [...this.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (file.durable !== null && keep(name)) out.set(name, file.durable.view().slice());
+    // durableNames: the files that exist durably, sorted, kept while they stay the same.
+    for (const name of this.durableNames()) {
+      const durable = this.files.get(name)?.durable;
+      if (durable != null && keep(name)) out.set(name, durable.view().slice());
     }
     return out;
   }

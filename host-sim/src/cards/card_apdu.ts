@@ -1,6 +1,5 @@
 // Card-side ISO 7816-4 command parsing and the status words the virtual cards answer.
 
-import { concatBytes } from '../pki/emv_bytes.js';
 
 /** Status words. See ISO/IEC 7816-4, 5.6, and domain.md 1.5-1.7. */
 export const SW_9000_OK = 0x9000;
@@ -71,7 +70,12 @@ const NO_DATA: Uint8Array = new Uint8Array(0);
 
 /** A response APDU: data followed by SW1 SW2. */
 export function responseApdu(data: Uint8Array, sw: number): Uint8Array {
-  return concatBytes(data, Uint8Array.of(sw >> 8, sw & 0xff));
+  // One array, the status word written into it (no 2-byte array and rest list to join).
+  const out = new Uint8Array(data.length + 2);
+  out.set(data);
+  out[data.length] = sw >> 8;
+  out[data.length + 1] = sw & 0xff;
+  return out;
 }
 
 /** A response with a status word only. */

@@ -31,7 +31,7 @@ import { personaliseCard } from './card_personalise.js';
 import type { PersonalisedCard } from './card_personalise.js';
 import type { CardProfile } from './card_profile.js';
 import { drawIdentity } from './card_rf.js';
-import { commandMs } from './card_timing.js';
+import { commandCostMs } from './card_timing.js';
 import type { CommandCost } from './card_timing.js';
 import { getData, readRecord, selectByName } from './qpboc_commands.js';
 import type { AppState, CommandResult, SessionState } from './qpboc_commands.js';
@@ -154,10 +154,11 @@ class QpbocCardImpl implements QpbocCard {
     const command = parseCommandApdu(capdu);
     const result: CommandResult =
       command === null ? rejected(SW_6700_WRONG_LENGTH) : this.dispatch(command);
-    this.lastMs = commandMs(this.profile.processing, {
-      ...result.cost,
-      responseBytes: Math.max(0, result.response.length - 2),
-    });
+    this.lastMs = commandCostMs(
+      this.profile.processing,
+      result.cost,
+      Math.max(0, result.response.length - 2),
+    );
     return result.response;
   }
 

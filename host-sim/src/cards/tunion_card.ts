@@ -121,9 +121,17 @@ interface Purchase {
   readonly updates: { sfi: number; n: number; data: Uint8Array }[];
 }
 
-function answer(sw: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return Uint8Array.of(...data, sw >> 8, sw & 0xff);
+/** `data` ‖ SW1 SW2 in one new array (a copy: the card's own arrays never leave it). */
+function answer(sw: number, data: Uint8Array = NO_DATA): Uint8Array {
+  const out = new Uint8Array(data.length + 2);
+  out.set(data);
+  out[data.length] = sw >> 8;
+  out[data.length + 1] = sw & 0xff;
+  return out;
 }
+
+/** No data (zero bytes: nothing can change it, so one serves every answer). */
+const NO_DATA = new Uint8Array(0);
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -168,6 +176,8 @@ class TunionCardImpl implements TunionCard {
    */
   private file0015Made: Uint8Array | null = null;
   private file0017Made: Uint8Array | null = null;
+  /** The SELECT answer's FCI once made (from 0015 and the AID: read, never changed). */
+  private fciMade: Uint8Array | null = null;
 
   constructor(
     readonly profile: TunionProfile,
@@ -243,7 +253,8 @@ class TunionCardImpl implements TunionCard {
 
   transceive(capdu: Uint8Array): Uint8Array | null {
     if (capdu.length < 4) return answer(SW.wrongLength);
-    const [cla, ins] = [capdu[0] ?? 0, capdu[1] ?? 0];
+    const cla = capdu[0] ?? 0;
+    const ins = capdu[1] ?? 0;
     const lc = capdu.length > 5 ? (capdu[4] ?? 0) : 0;
     const data = capdu.length > 5 ? capdu.subarray(5, 5 + lc) : new Uint8Array(0);
     if (capdu.length > 5 && capdu.length !== 5 + lc && capdu.length !== 6 + lc) {
@@ -251,25 +262,25 @@ class TunionCardImpl implements TunionCard {
     }
     if (ins === 0xa4 && cla === 0x00) return this.select(capdu, data);
     if (!this.selected) return answer(SW.conditions);
-    const key = `${cla.toString(16)}:${ins.toString(16)}`;
-    switch (key) {
-      case '0:b0':
+    // CLA and INS as one number (no string made per command).
+    switch ((cla << 8) | ins) {
+      case 0x00b0:
         return this.readBinary(capdu);
-      case '0:b2':
+      case 0x00b2:
         return this.readRecord(capdu);
-      case '80:5c':
+      case 0x805c:
         return answer(SW.ok, u32Bytes(this.balance));
-      case '80:50':
+      case 0x8050:
         return this.initialize(capdu, data);
-      case '80:dc':
+      case 0x80dc:
         return this.updateCache(capdu, data);
-      case '80:54':
+      case 0x8054:
         return this.debit(data);
-      case '80:5a':
+      case 0x805a:
         return this.proof(capdu, data);
-      case '0:84':
+      case 0x0084:
         return this.getChallenge();
-      case '84:1e':
+      case 0x841e:
         return this.applicationBlock(capdu, data);
       default:
         return answer(cla === 0x00 || cla === 0x80 || cla === 0x84 ? SW.ins : SW.cla);
@@ -287,10 +298,16 @@ class TunionCardImpl implements TunionCard {
       return answer(SW.blockedApp);
     }
     this.selected = true;
+    this.fciMade ??= this.fciMake();
+    return answer(SW.ok, this.fciMade);
+  }
+
+  /** The SELECT answer's FCI: AID and 0015, both fixed for the card's life. */
+  private fciMake(): Uint8Array {
     const f15 = this.file0015();
     const a5 = Uint8Array.of(0x9f, 0x08, 0x01, 0x02, 0x9f, 0x0c, 0x1e, ...f15);
     const body = Uint8Array.of(0x84, TUNION_AID.length, ...TUNION_AID, 0xa5, a5.length, ...a5);
-    return answer(SW.ok, Uint8Array.of(0x6f, body.length, ...body));
+    return Uint8Array.of(0x6f, body.length, ...body);
   }
 
   /** 0015 (30 bytes): issuer id, app type 02, version 01, serial, start, expiry, 0000. */
