@@ -90,8 +90,12 @@ class SimBytes {
   /** Writes `bytes` at `offset` (at most `length`), growing the file to cover them. */
   writeAt(offset: number, bytes: Uint8Array): void {
     const end = offset + bytes.length;
-    this.store(end);
+    // Only the bytes before `offset` need storing as zeros: those from it on are `bytes`.
+    // An append to a file with no zeros held as a length (the journal's) stores none.
+    this.store(offset);
+    this.reserve(end);
     this.buf.set(bytes, offset);
+    this.stored = Math.max(this.stored, end);
     this.lengthValue = Math.max(this.lengthValue, end);
   }
 
@@ -113,13 +117,19 @@ class SimBytes {
   private store(end: number): void {
     if (end <= this.stored) return;
     if (end > this.buf.length) {
-      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
-      grown.set(this.buf.subarray(0, this.stored));
-      this.buf = grown;
+      this.reserve(end);
     } else {
       this.buf.fill(0, this.stored, end);
     }
     this.stored = end;
+  }
+
+  /** Makes `buf` hold `end` bytes at least: a grown buffer is zeros past `stored`. */
+  private reserve(end: number): void {
+    if (end <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.stored));
+    this.buf = grown;
   }
 }
 

@@ -28,17 +28,13 @@ function checkLength(what: string, bytes: Uint8Array, length: number): void {
 }
 
 /**
- * Distinct DES and 3DES keys whose round keys are kept. A tap uses a handful of keys over and
- * over (issuer masters, a card's AC master key, its TAC key's left half) and a few two to four
- * times (a purchase's session key: MAC1 and MAC2 on the card and the PSAM); past this many the
- * cache is emptied and refills, so it stays bounded whatever a long run does.
+ * Distinct 3DES keys whose round keys are kept. A tap uses a handful of keys over and over
+ * (issuer masters, a card's AC master key) and a few once or twice (session keys); past this
+ * many the cache is emptied and refills, so it stays bounded whatever a long run does.
  */
 export const DES3_ECB_CIPHERS_MAX = 256;
 
-/**
- * Round keys by key: the key's bytes (8 or 16) as 4 or 8 UTF-16 code units, so the id is the
- * complete key and a DES key never meets a 3DES one (their ids differ in length).
- */
+/** Round keys by key (the key's 16 bytes as 8 UTF-16 code units). */
 const ecbKeys = new Map<string, Fips46Key>();
 
 function des3Key(key16: Uint8Array): Fips46Key {
@@ -46,25 +42,10 @@ function des3Key(key16: Uint8Array): Fips46Key {
   const pair = (i: number): number => ((key16[i] ?? 0) << 8) | (key16[i + 1] ?? 0);
   const id = String.fromCharCode(pair(0), pair(2), pair(4), pair(6), pair(8), pair(10),
     pair(12), pair(14));
-  return keptKey(id, key16);
-}
-
-/**
- * The round keys of `key8`, computed once per key when it is 8 bytes (a single-DES key); any
- * other length is given to Fips46Key as it is, uncached, as before this cache.
- */
-function desKey(key8: Uint8Array): Fips46Key {
-  if (key8.length !== DES_BLOCK_BYTES) return new Fips46Key(key8);
-  const pair = (i: number): number => ((key8[i] ?? 0) << 8) | (key8[i + 1] ?? 0);
-  return keptKey(String.fromCharCode(pair(0), pair(2), pair(4), pair(6)), key8);
-}
-
-/** The kept round keys of `bytes` under `id`, computed now when none are kept. */
-function keptKey(id: string, bytes: Uint8Array): Fips46Key {
   let key = ecbKeys.get(id);
   if (key === undefined) {
     if (ecbKeys.size >= DES3_ECB_CIPHERS_MAX) ecbKeys.clear();
-    key = new Fips46Key(bytes);
+    key = new Fips46Key(key16);
     ecbKeys.set(id, key);
   }
   return key;
@@ -103,7 +84,7 @@ export function desEncryptBlock(key8: Uint8Array, block: Uint8Array): Uint8Array
   checkLength('DES key', key8, DES_BLOCK_BYTES);
   checkLength('DES block', block, DES_BLOCK_BYTES);
   const out = new Uint8Array(DES_BLOCK_BYTES);
-  desKey(key8).encryptBlock(block, 0, out, 0);
+  new Fips46Key(key8).encryptBlock(block, 0, out, 0);
   return out;
 }
 
@@ -126,7 +107,7 @@ export function desCbcLastBlock(
   end: number,
 ): Uint8Array {
   if (end === 0) return iv;
-  const key = desKey(key8);
+  const key = new Fips46Key(key8);
   const chain = iv.slice(0, DES_BLOCK_BYTES);
   for (let at = 0; at < end; at += DES_BLOCK_BYTES) {
     for (let j = 0; j < DES_BLOCK_BYTES; j += 1) {
