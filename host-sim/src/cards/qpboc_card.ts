@@ -108,6 +108,8 @@ class QpbocCardImpl implements QpbocCard {
   private session: SessionState = freshSession();
   private lastMs = 0;
   private decision: RiskDecision | null = null;
+  /** defaultState's answer once looked up (null: not yet). */
+  private defaultStateFound: AppState | undefined | null = null;
 
   constructor(
     readonly personalised: PersonalisedCard,
@@ -352,11 +354,23 @@ class QpbocCardImpl implements QpbocCard {
     const wanted = aidHex === undefined ? null : fromHex(aidHex);
     const found =
       wanted === null
-        ? (this.states.find((s) => toHex(s.app.aid).startsWith(RID_A000000333_UNIONPAY)) ??
-          this.states[0])
+        ? this.defaultState()
         : this.states.find((s) => bytesEqual(s.app.aid, wanted));
     if (found === undefined) throw new RangeError(`no application ${aidHex ?? '(default)'}`);
     return found;
+  }
+
+  /**
+   * The query methods' default application: the first UnionPay one, else the first. Looked up
+   * once: the card's applications and their AIDs are fixed at construction.
+   */
+  private defaultState(): AppState | undefined {
+    if (this.defaultStateFound === null) {
+      this.defaultStateFound =
+        this.states.find((s) => toHex(s.app.aid).startsWith(RID_A000000333_UNIONPAY)) ??
+        this.states[0];
+    }
+    return this.defaultStateFound;
   }
 
   private clockTime(): string | null {

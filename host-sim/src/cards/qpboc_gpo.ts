@@ -382,9 +382,29 @@ export function gpoWorstCaseLength(app: PersonalisedApp): number {
 
 /** recordKey of the record that lists `tag`, or null when the tag travels in the GPO answer. */
 export function recordHolding(app: PersonalisedApp, tag: number): string | null {
-  for (const [key, r] of app.records) if (r.tags.includes(tag)) return key;
-  return null;
+  // A function of the app's records and their tags, fixed at personalisation (no code changes
+  // a personalised app's records): looked up once per app and tag, not at every GPO.
+  let byTag = RECORD_HOLDING.get(app);
+  if (byTag === undefined) {
+    byTag = new Map();
+    RECORD_HOLDING.set(app, byTag);
+  }
+  let key = byTag.get(tag);
+  if (key === undefined) {
+    key = null;
+    for (const [k, r] of app.records) {
+      if (r.tags.includes(tag)) {
+        key = k;
+        break;
+      }
+    }
+    byTag.set(tag, key);
+  }
+  return key;
 }
+
+/** recordHolding's answers by app, then by tag. */
+const RECORD_HOLDING = new WeakMap<PersonalisedApp, Map<number, string | null>>();
 
 /** The 19-byte (long) or 8-byte (short) IAD (domain.md 2.4). */
 export function buildIad(

@@ -55,7 +55,17 @@ export function toBcd(value: number, length: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`BCD value ${value}`);
   const digits = value.toString();
   if (digits.length > length * 2) throw new RangeError(`${value} exceeds ${length} BCD bytes`);
-  return fromHex(digits.padStart(length * 2, '0'));
+  // Two decimal digits a byte from the right, the rest zeros: what the left-padded digits
+  // read as hex give (a safe integer divides exactly), with no string or hex decode.
+  const out = new Uint8Array(length);
+  let rest = value;
+  for (let i = length - 1; i >= 0 && rest > 0; i -= 1) {
+    const low = rest % 10;
+    rest = Math.floor(rest / 10);
+    out[i] = ((rest % 10) << 4) | low;
+    rest = Math.floor(rest / 10);
+  }
+  return out;
 }
 
 /** The value of BCD bytes, or null when a nibble is not a decimal digit. */
