@@ -244,6 +244,8 @@ class SimLine {
   private chunkWireMs = 0;
   /** See SerialLinkSimOptions.writesUnchanged. */
   readonly writesUnchanged: boolean;
+  /** This direction's accounting (resetRecords zeroes it in place: the object stays). */
+  private readonly stats: SerialLineStats;
 
   constructor(
     private readonly shared: LineShared,
@@ -254,6 +256,7 @@ class SimLine {
   ) {
     this.arrival = clockAlarm(shared.clock, () => this.chunkArrived());
     this.writesUnchanged = shared.options.writesUnchanged === true;
+    this.stats = shared.stats[direction];
   }
 
   /** Queues `bytes` (the line's own copy); `done` once the last byte reached the other end. */
@@ -294,7 +297,7 @@ class SimLine {
   private chunkArrived(): void {
     const write = this.queue[0];
     if (write === undefined) return;
-    const stats = this.shared.stats[this.direction];
+    const stats = this.stats;
     const { bytes } = write;
     const end = write.at + this.chunkBytes;
     const whole = write.at === 0 && end === bytes.length;

@@ -27,26 +27,45 @@ export function drawIdentity(rf: RfProfile, prng: Prng): CardIdentity {
     case 'A': {
       const uid =
         rf.uid.mode === 'fixed'
-          ? fromHex(rf.uid.uidHex)
+          ? hexBytes(rf.uid.uidHex)
           : rf.uid.length === 4
             ? concatBytes(Uint8Array.of(UID0_08_RANDOM), prng.bytes(3))
             : concatBytes(Uint8Array.of(0x04), prng.bytes(6));
       const atqa = uid.length === 4 ? ATQA_UID_SINGLE : ATQA_UID_DOUBLE;
-      return { kind: 'A', uid, atqa: atqa.slice(), sak: rf.sak, ats: fromHex(rf.atsHex) };
+      return { kind: 'A', uid, atqa: atqa.slice(), sak: rf.sak, ats: hexBytes(rf.atsHex) };
     }
     case 'B': {
-      const pupi = rf.pupiHex === null ? prng.bytes(4) : fromHex(rf.pupiHex);
+      const pupi = rf.pupiHex === null ? prng.bytes(4) : hexBytes(rf.pupiHex);
       const atqb = concatBytes(
         Uint8Array.of(ATQB_50),
         pupi,
-        fromHex(rf.applicationDataHex),
-        fromHex(rf.protocolInfoHex),
+        hexBytes(rf.applicationDataHex),
+        hexBytes(rf.protocolInfoHex),
       );
-      return { kind: 'B', atqb, attribRes: fromHex(rf.attribResHex) };
+      return { kind: 'B', atqb, attribRes: hexBytes(rf.attribResHex) };
     }
     default: {
       const never: never = rf;
       throw new Error(`unknown RF profile ${String(never)}`);
     }
   }
+}
+
+/** Hex texts of RF profiles decoded so far (the complete text is the key). */
+const HEX_DECODED = new Map<string, Uint8Array>();
+/** Bound of HEX_DECODED: past it the map is emptied and refills (a long run stays bounded). */
+const HEX_DECODED_MAX = 4096;
+
+/**
+ * `fromHex(hex)`, a new array each call as before, decoded once per text: a card's fixed UID
+ * and ATS are the same texts at every presentation. Throws as fromHex (a failure is not kept).
+ */
+function hexBytes(hex: string): Uint8Array {
+  let bytes = HEX_DECODED.get(hex);
+  if (bytes === undefined) {
+    bytes = fromHex(hex);
+    if (HEX_DECODED.size >= HEX_DECODED_MAX) HEX_DECODED.clear();
+    HEX_DECODED.set(hex, bytes);
+  }
+  return bytes.slice();
 }

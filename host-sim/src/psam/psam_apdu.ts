@@ -18,18 +18,25 @@ export interface CommandApdu {
  */
 export function parseCommandApdu(apdu: Uint8Array): CommandApdu | null {
   if (apdu.length < 4) return null;
-  const [cla = 0, ins = 0, p1 = 0, p2 = 0] = apdu;
-  const head = { cla, ins, p1, p2 };
-  if (apdu.length === 4) return { ...head, data: new Uint8Array(0), le: null };
+  if (apdu.length === 4) return commandApdu(apdu, new Uint8Array(0), null);
   const b5 = apdu[4] ?? 0;
-  if (apdu.length === 5) return { ...head, data: new Uint8Array(0), le: b5 === 0 ? 256 : b5 };
+  if (apdu.length === 5) return commandApdu(apdu, new Uint8Array(0), b5 === 0 ? 256 : b5);
   if (b5 === 0) return null;
-  if (apdu.length === 5 + b5) return { ...head, data: apdu.slice(5), le: null };
+  if (apdu.length === 5 + b5) return commandApdu(apdu, apdu.slice(5), null);
   if (apdu.length === 6 + b5) {
     const le = apdu[5 + b5] ?? 0;
-    return { ...head, data: apdu.slice(5, 5 + b5), le: le === 0 ? 256 : le };
+    return commandApdu(apdu, apdu.slice(5, 5 + b5), le === 0 ? 256 : le);
   }
   return null;
+}
+
+/**
+ * The parsed APDU of header `apdu[0..4]`, `data` and `le`: one object literal of one shape, the
+ * header read by index (a destructuring of the typed array and a spread of a header object
+ * went through the iterator and a generic copy at every PSAM command).
+ */
+function commandApdu(apdu: Uint8Array, data: Uint8Array, le: number | null): CommandApdu {
+  return { cla: apdu[0] ?? 0, ins: apdu[1] ?? 0, p1: apdu[2] ?? 0, p2: apdu[3] ?? 0, data, le };
 }
 
 /** True when every nibble of `bytes` is a decimal digit (format n / BCD). */
