@@ -258,19 +258,52 @@ const JOURNAL_BOUNDED_ENV = 'SHUAKA_JOURNAL_BOUNDED';
  * 11: <= 64 MB RSS). Their objects die young, but V8 sizes its heap for speed: semi-spaces
  * of up to 16 MiB and an old space that fills with garbage before it is collected. Those
  * sizes are fixed when the process starts, so the command runs in a second node process
- * started with JOURNAL_BOUNDED_FLAGS (and one malloc arena); this one loads nothing else and
- * passes its exit code (or signal, as 128 + n) through. Resolves with the exit code.
+ * started with JOURNAL_BOUNDED_FLAGS (and one malloc arena). Resolves with the exit code.
  */
-async function runJournalBounded(args) {
-  const { spawn } = await import('node:child_process');
-  const { constants } = await import('node:os');
+function runJournalBounded(args) {
   const custom = process.env.SHUAKA_JOURNAL_NODE_OPTIONS;
   const flags = custom === undefined ? JOURNAL_BOUNDED_FLAGS : custom.split(' ').filter(Boolean);
+  // glibc gives each thread that allocates (libuv's file I/O pool, OpenSSL's contexts) an
+  // arena of its own; one arena keeps export ~5 MB lower. The caller's setting wins.
+  const env = { MALLOC_ARENA_MAX: '1', ...process.env, [JOURNAL_BOUNDED_ENV]: '1' };
+  return runInNode('shuaka journal', 'the bounded-memory process', flags, env, args);
+}
+
+/**
+ * V8 options of `shuaka swarm` (see runSwarmSingleThreaded), unless SHUAKA_SWARM_NODE_OPTIONS
+ * gives others (a space-separated list; empty: none).
+ */
+const SWARM_FLAGS = ['--single-threaded-gc'];
+/** Set in the process runSwarmSingleThreaded starts, so that it runs the swarm itself. */
+const SWARM_CHILD_ENV = 'SHUAKA_SWARM_CHILD';
+
+/**
+ * The swarm is one thread of simulation, its speed counted per CPU second of one core (issue
+ * 11): V8's parallel and concurrent collector threads only time-slice with it on one core and
+ * cost CPU of their own to coordinate on more (stop 42, `--seed 1 --seeds 10 --taps 3000` on
+ * one core: about 5 % more taps per CPU second with the collection on the main thread). V8
+ * reads --single-threaded-gc only as it starts (set later, it aborts the process), so the
+ * swarm runs in a second node process started with it. Resolves with the exit code.
+ */
+function runSwarmSingleThreaded(args) {
+  const custom = process.env.SHUAKA_SWARM_NODE_OPTIONS;
+  const flags = custom === undefined ? SWARM_FLAGS : custom.split(' ').filter(Boolean);
+  const env = { ...process.env, [SWARM_CHILD_ENV]: '1' };
+  return runInNode('shuaka swarm', 'the swarm process', flags, env, args);
+}
+
+/**
+ * Runs this command (`args`) in a second node process started with the V8 options `flags`
+ * (fixed when a process starts) and `env`; this one loads nothing else and passes the exit
+ * code (or signal, as 128 + n) through. `label` begins its messages, `what` names the process.
+ * Resolves with the exit code.
+ */
+async function runInNode(label, what, flags, env, args) {
+  const { spawn } = await import('node:child_process');
+  const { constants } = await import('node:os');
   const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], {
     stdio: 'inherit',
-    // glibc gives each thread that allocates (libuv's file I/O pool, OpenSSL's contexts)
-    // an arena of its own; one arena keeps export ~5 MB lower. The caller's setting wins.
-    env: { MALLOC_ARENA_MAX: '1', ...process.env, [JOURNAL_BOUNDED_ENV]: '1' },
+    env,
   });
   // The terminal's Ctrl-C reaches both processes; the child decides, this one waits for it.
   // A SIGTERM or SIGHUP sent to this process alone (a service manager) is passed on.
@@ -281,16 +314,16 @@ async function runJournalBounded(args) {
   process.on('SIGHUP', forward);
   return new Promise((resolve) => {
     child.on('error', (error) => {
-      io.err(`shuaka journal: cannot start the bounded-memory process ${process.execPath} `
-        + `${flags.join(' ')}: ${error.message}`);
+      io.err(`${label}: cannot start ${what} ${process.execPath} ${flags.join(' ')}: `
+        + `${error.message}`);
       resolve(EXIT_BROKEN);
     });
     child.on('exit', (code, signal) => {
       process.off('SIGINT', ignore);
       process.off('SIGTERM', forward);
       process.off('SIGHUP', forward);
-      // 9 is node's own "invalid argument" (the journal command has no exit code 9).
-      if (code === 9) io.err(`shuaka journal: node refused the options ${flags.join(' ')}`);
+      // 9 is node's own "invalid argument" (neither command has an exit code 9).
+      if (code === 9) io.err(`${label}: node refused the options ${flags.join(' ')}`);
       resolve(code ?? 128 + (constants.signals[signal] ?? 0));
     });
   });
@@ -307,6 +340,8 @@ if ((command === '--version' || command === '-V' || command === 'version') && re
   printVersion();
 } else if (journalBounded) {
   process.exitCode = await runJournalBounded(process.argv.slice(2));
+} else if (command === 'swarm' && process.env[SWARM_CHILD_ENV] !== '1') {
+  process.exitCode = await runSwarmSingleThreaded(process.argv.slice(2));
 } else {
   const code = await runRootCommand(command, rest);
   if (code !== null) {

@@ -1,6 +1,7 @@
 // `shuaka swarm` from the outside: the real bin as a subprocess, its output and exit codes.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +12,18 @@ const BIN = join(ROOT, 'bin', 'shuaka.js');
 const SEED = testSeed(77);
 
 function shuaka(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return shuakaWith({}, ...args);
+}
+
+function shuakaWith(
+  env: Record<string, string>,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
+    env: { ...process.env, ...env },
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -93,4 +102,41 @@ describe('shuaka swarm (subprocess)', () => {
     expect(none.stdout).toContain('no invariant checked (--check none)');
     expect(none.stdout).not.toContain('held');
   });
+
+  it('runs in a second node process started with its V8 options, and says when node refuses them', () => {
+    // The options reach node: one it does not know ends the run with node's exit code 9.
+    const refused = shuakaWith({ SHUAKA_SWARM_NODE_OPTIONS: '--no-such-v8-option' },
+      'swarm', '--taps', '3');
+    expect(refused.status).toBe(9);
+    expect(refused.stderr).toMatch(/shuaka swarm: node refused the options --no-such-v8-option/);
+    expect(refused.stdout).toBe('');
+  });
+
+  it('runs the swarm under --single-threaded-gc and passes a SIGTERM on to it', async () => {
+    const parent = spawn(process.execPath, [BIN, 'swarm', '--taps', '1000000', '--faults', 'none'],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    parent.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => parent.on('exit', resolve));
+    // The second process is the parent's child: its command line, from /proc (Linux).
+    let cmdline: string[] = [];
+    for (let i = 0; i < 200 && cmdline.length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const children = await readFile(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8')
+        .catch(() => '');
+      const pid = children.trim().split(/\s+/)[0];
+      if (pid === undefined || pid === '') continue;
+      cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    }
+    try {
+      expect(cmdline).toContain('--single-threaded-gc');
+      expect(cmdline).toContain('swarm');
+    } finally {
+      parent.kill('SIGTERM');
+    }
+    // The child ends on the signal; the parent exits as it did (128 + 15).
+    expect(await exited, stderr).toBe(143);
+  }, 60_000);
 });
