@@ -23,6 +23,7 @@ import {
   type JournalKind,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import type { StorageSim } from '../storage_sim.js';
+import { VerifiedJournal, type VerifiedPrefix } from './swarm_verified.js';
 
 /** The file another writer fills the journal's medium with (a disk-full fault): not ours. */
 export const SWARM_FILLER_FILE = 'filler.bin';
@@ -102,6 +103,8 @@ export class SwarmRecordMemo {
   private last = new Map<number, SwarmRecord>();
   private next = new Map<number, SwarmRecord>();
   private readonly facts = new PayloadFacts();
+  /** What the last scan verified (the next one reads only what differs from it). */
+  readonly verified = new VerifiedJournal<SwarmRecord>();
 
   /**
    * The record of a payload the scan found valid (so it decodes); `facts`: its fields as the
@@ -120,6 +123,19 @@ export class SwarmRecordMemo {
       : { seq, kind, payload: text, debit: this.debitOf(kind, payload, facts) };
     this.next.set(seq, record);
     return record;
+  }
+
+  /**
+   * A record the last scan reported from bytes this scan found the same: what `scanned` gives
+   * for them (the record known by seq when the same kind and payload, else this one, whose
+   * debit key came from the same bytes).
+   */
+  carried(record: SwarmRecord): SwarmRecord {
+    const known = this.last.get(record.seq);
+    const same = known !== undefined && known.kind === record.kind
+      && known.payload === record.payload ? known : record;
+    this.next.set(record.seq, same);
+    return same;
   }
 
   /** The scan checked the payload already when `facts` is not null: not checked again. */
@@ -155,24 +171,25 @@ export function journalScanDurable(
   files: ReadonlyMap<string, Uint8Array> = journalDurableFiles(storage),
   memo: SwarmRecordMemo = new SwarmRecordMemo(),
 ): SwarmJournalScan {
-  const records: SwarmRecord[] = [];
-  const payloadBySeq = new Map<number, string>();
-  const read = journalScanFiles(files, JOURNAL_FILE_NAME, false, {
-    onPayload: (seq, kind, payload, facts) => {
-      const record = memo.scanned(seq, kind, payload, facts);
-      records.push(record);
-      payloadBySeq.set(seq, record.payload);
-    },
-    // As `journal verify` and an upload pass read: a checkpoint's open records as bytes.
-    trackLastFinals: false,
-  });
-  memo.scanEnded();
+  const units = journalUnits(JOURNAL_FILE_NAME, [...files.keys()]);
+  const prefix = memo.verified.prefixOf(units, files);
+  // The reader resumes only where the bytes hold (checked above): a full scan otherwise.
+  const scanned = scanFrom(files, memo, prefix) ?? scanFrom(files, memo, null);
+  if (scanned === null) throw new Error('a scan from the oldest segment always ends');
+  const { read, records } = scanned;
+  const last = records[records.length - 1];
+  const resume = read.corruption === null && last?.seq === read.resume?.state.lastSeq
+    ? read.resume
+    : null;
+  memo.verified.remember(units, files, resume, records);
   const corruption = read.corruption === null
     ? null
     : `${read.corruption.file} at byte ${read.corruption.offset} (seq `
       + `${read.corruption.seqExpected}): ${read.corruption.reason}`;
   const oldest = read.units[0]?.firstSeq ?? 1;
   const newest = read.units[read.units.length - 1]?.firstSeq ?? 1;
+  const payloadBySeq = new Map<number, string>();
+  for (const record of records) payloadBySeq.set(record.seq, record.payload);
   return {
     records,
     payloadBySeq,
@@ -182,6 +199,30 @@ export function journalScanDurable(
     ackThroughSeq: read.state.ackThroughSeq,
     newest: { firstSeq: newest, offset: read.newestValidBytes },
   };
+}
+
+/**
+ * The firmware's reader over `files`: from the oldest segment, or on from `prefix` (the
+ * records before it those of the scan that verified them). Null when the reader did not
+ * resume there after all (it read from the oldest: not this scan's records).
+ */
+function scanFrom(
+  files: ReadonlyMap<string, Uint8Array>,
+  memo: SwarmRecordMemo,
+  prefix: VerifiedPrefix<SwarmRecord> | null,
+): { read: ReturnType<typeof journalScanFiles>; records: SwarmRecord[] } | null {
+  const records = prefix === null ? [] : prefix.records.map((record) => memo.carried(record));
+  const read = journalScanFiles(files, JOURNAL_FILE_NAME, false, {
+    onPayload: (seq, kind, payload, facts) => {
+      records.push(memo.scanned(seq, kind, payload, facts));
+    },
+    // As `journal verify` and an upload pass read: a checkpoint's open records as bytes.
+    trackLastFinals: false,
+    ...(prefix === null ? {} : { from: { resume: prefix.resume, afterSeq: 0 } }),
+  });
+  if (prefix !== null && !read.resumed) return null;
+  memo.scanEnded();
+  return { read, records };
 }
 
 /** New bytes the follower read from one segment (for the PAN search), from `offset` on. */

@@ -230,18 +230,23 @@ export async function checkpointBytesMax(
  * Reads a journal from a map of file images (a test's view of a StorageSim's medium, or a
  * directory read by a tool). Missing files read as empty. `onPayload` as in JournalReadOptions;
  * `trackLastFinals` (default true: a validator's read) false reads as verify, export and an
- * upload pass do, the records a checkpoint holds kept as bytes.
+ * upload pass do, the records a checkpoint holds kept as bytes. `from` as in
+ * JournalReadOptions (default 'oldest').
  */
 export function journalScanFiles(
   files: ReadonlyMap<string, Uint8Array>,
   fileName: string,
   collect: boolean,
-  more: { readonly onPayload?: PayloadSink; readonly trackLastFinals?: boolean } = {},
+  more: {
+    readonly onPayload?: PayloadSink;
+    readonly trackLastFinals?: boolean;
+    readonly from?: JournalReadOptions['from'];
+  } = {},
 ): JournalRead {
   const records: JournalRecord[] = [];
   const onRecord = collect ? (record: JournalRecord) => records.push(record) : null;
   const steps = journalReadSteps(journalUnits(fileName, [...files.keys()]), {
-    from: 'oldest', trackLastFinals: more.trackLastFinals ?? true, onRecord,
+    from: more.from ?? 'oldest', trackLastFinals: more.trackLastFinals ?? true, onRecord,
     ...(more.onPayload === undefined ? {} : { onPayload: more.onPayload }),
   });
   let step = steps.next();
