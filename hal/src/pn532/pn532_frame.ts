@@ -172,8 +172,12 @@ function encodeFrameOf(
   }
   out[header] = tfi;
   if (code !== NO_CODE) out[header + 1] = code;
-  out.set(head, header + 1 + codeBytes);
-  out.set(body, header + 1 + codeBytes + head.length);
+  const headAt = header + 1 + codeBytes;
+  // Byte by byte: `set` from a plain array (a command's parameters, an answer's head) is a
+  // builtin call costing more than the loop over these few bytes.
+  for (let k = 0; k < head.length; k += 1) out[headAt + k] = head[k] ?? 0;
+  // Nothing to copy for most commands (no data): no call at all.
+  if (body.length > 0) out.set(body, headAt + head.length);
   let sum = 0;
   // Indexed: the iterator protocol over Buffers and Uint8Arrays alike stays slow (megamorphic).
   for (let k = header; k < header + len; k += 1) sum += out[k] ?? 0;

@@ -322,7 +322,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** See ReaderControlPort.shutdown. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY. */
   shutdown(): Promise<HalResult<void>> {
     return this.exclusive(async () => {
-      const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+      const released = await this.command(PN532_CMD_52_IN_RELEASE, oneByte(0x00));
       if (!released.ok) return released;
       this.active = undefined;
       this.lastCard = undefined;
@@ -336,7 +336,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       const down = await this.command(PN532_CMD_16_POWER_DOWN, [PN532_WAKE_F0_HOST_LINKS]);
       if (!down.ok) return down;
       this.asleep = true;
-      return this.expectStatusOk(down.value, 'PowerDown');
+      return this.expectStatusOk(down.value, PN532_CMD_16_POWER_DOWN);
     });
   }
 
@@ -528,7 +528,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       const targets = found.value;
       if (targets.length >= 2) {
         // 多卡: refuse, and let both go so neither is left half-activated.
-        const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+        const released = await this.command(PN532_CMD_52_IN_RELEASE, oneByte(0x00));
         if (!released.ok) return released;
         this.active = undefined;
         return halOk({ kind: 'several', count: targets.length });
@@ -549,10 +549,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     maxTargets: number,
     timeoutMs: number,
   ): Promise<HalResult<ActiveTarget[]>> {
-    let params: number[];
+    let params: readonly number[];
     switch (technology) {
       case 'ISO14443A':
-        params = [maxTargets, PN532_BRTY_00_106_TYPE_A];
+        params = LIST_TYPE_A_PARAMS[maxTargets] ?? [maxTargets, PN532_BRTY_00_106_TYPE_A];
         break;
       case 'ISO14443B':
         if ((this.support & PN532_SUPPORT_02_ISO14443B) === 0) {
@@ -638,7 +638,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   ): Promise<HalResult<Uint8Array>> {
     const timeoutMs = deadlineMs - this.clock.nowMs();
     if (timeoutMs <= 0) return Promise.resolve(halErr(HalStatus.TIMEOUT, 'APDU deadline passed'));
-    return this.command(PN532_CMD_40_IN_DATA_EXCHANGE, [tg], timeoutMs, dataOut);
+    return this.command(PN532_CMD_40_IN_DATA_EXCHANGE, oneByte(tg), timeoutMs, dataOut);
   }
 
   /** The answer to one InDataExchange frame; maps the status byte through the table. */
@@ -658,10 +658,10 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   private async releaseSteps(code: number): Promise<HalResult<void>> {
-    const r = await this.command(code, [this.active?.tg ?? 0x00]);
+    const r = await this.command(code, oneByte(this.active?.tg ?? 0x00));
     if (!r.ok) return r;
     this.active = undefined;
-    return this.expectStatusOk(r.value, pn532CommandName(code));
+    return this.expectStatusOk(r.value, code);
   }
 
   /**
@@ -686,7 +686,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     const card = this.lastCard;
     if (card === undefined) return halErr(HalStatus.NOT_SUPPORTED, 'no card to watch');
     if (this.active !== undefined) {
-      const r = await this.command(PN532_CMD_00_DIAGNOSE, [PN532_DIAG_06_CARD_PRESENCE]);
+      const r = await this.command(PN532_CMD_00_DIAGNOSE, oneByte(PN532_DIAG_06_CARD_PRESENCE));
       if (!r.ok) return r;
       const present = r.value[0] === 0x00;
       if (!present) this.active = undefined;
@@ -696,16 +696,20 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     if (!found.ok) return found;
     const again = found.value[0];
     if (again === undefined) return halOk(false);
-    const released = await this.command(PN532_CMD_52_IN_RELEASE, [0x00]);
+    const released = await this.command(PN532_CMD_52_IN_RELEASE, oneByte(0x00));
     if (!released.ok) return released;
     return halOk(sameCard(card, again.card));
   }
 
-  private expectStatusOk(data: Uint8Array, what: string): HalResult<void> {
+  /** The status of command `code`'s answer; its name is looked up only for a failure. */
+  private expectStatusOk(data: Uint8Array, code: number): HalResult<void> {
     const status = data[0];
-    if (status === undefined) return halErr(HalStatus.PROTOCOL, `${what} without status`);
+    if (status === undefined) {
+      return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)} without status`);
+    }
     if ((status & PN532_STATUS_ERROR_MASK_3F) === 0) return halOk(undefined);
     const info = pn532StatusInfo(status);
+    const what = pn532CommandName(code);
     return halErr(info.hal, `${what} status 0x${hex([status])}: ${info.name}`);
   }
 
@@ -725,7 +729,6 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   ): Promise<HalResult<Uint8Array>> {
     // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
     const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
-    const name = pn532CommandName(code);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
       const sent = await this.sendFrame(frame);
@@ -744,7 +747,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         this.stats.commandsResent += 1;
         continue;
       }
-      if (acked === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
+      if (acked === 'cancelled') {
+        return this.abort(HalStatus.CANCELLED, `${pn532CommandName(code)} cancelled`);
+      }
       if (acked === 'lost') return this.lostError(code);
       if (acked !== 'timeout') return acked;
       this.stats.acksMissing += 1;
@@ -756,6 +761,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       }
       await this.sendAbort();
       if (attempt >= this.options.commandRetries) {
+        const name = pn532CommandName(code);
         return halErr(HalStatus.READER_IO, `${name}: no ACK after ${attempt + 1} tries`);
       }
     }
@@ -829,12 +835,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private async awaitResponse(code: number, timeoutMs: number): Promise<HalResult<Uint8Array>> {
     let deadlineMs = this.clock.nowMs() + timeoutMs;
     let nacks = 0;
-    const name = pn532CommandName(code);
     for (;;) {
       const ev = await this.nextEvent(deadlineMs, code);
       if (ev === 'lost') return this.lostError(code);
-      if (ev === 'cancelled') return this.abort(HalStatus.CANCELLED, `${name} cancelled`);
-      if (ev === 'timeout') return this.abort(HalStatus.TIMEOUT, `${name}: no response`);
+      if (ev === 'cancelled') {
+        return this.abort(HalStatus.CANCELLED, `${pn532CommandName(code)} cancelled`);
+      }
+      if (ev === 'timeout') {
+        return this.abort(HalStatus.TIMEOUT, `${pn532CommandName(code)}: no response`);
+      }
       let damaged = false;
       if (ev === 'stalled') {
         // A frame started and stalled: bytes were lost on the line. Ask for it again.
@@ -846,7 +855,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
           case 'nack':
             break;
           case 'error':
-            return halErr(HalStatus.PROTOCOL, `${name}: error frame`);
+            return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)}: error frame`);
           case 'bad-checksum':
             damaged = true;
             break;
@@ -1109,6 +1118,27 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
 const PRESENCE_LOOK_STALE_MS = 50;
 
 const NO_DATA = new Uint8Array(0);
+
+/**
+ * Parameter lists of one byte (a Tg, InRelease's 00, Diagnose's test number), each made once
+ * and shared: most commands carry one, and a command only reads its parameters (into its
+ * frame). Not frozen: a frozen array takes a slower path when copied into a typed array.
+ */
+const ONE_BYTE_PARAMS: readonly (readonly number[])[] = Array.from({ length: 0x100 }, (_, b) => [
+  b,
+]);
+
+/** `[byte]`, shared (see ONE_BYTE_PARAMS); a byte is 0..255, anything else gets its own list. */
+function oneByte(byte: number): readonly number[] {
+  return ONE_BYTE_PARAMS[byte] ?? [byte];
+}
+
+/** InListPassiveTarget's type A parameters by MaxTg (1 and 2, what the driver asks), shared. */
+const LIST_TYPE_A_PARAMS: readonly (readonly number[] | undefined)[] = [
+  undefined,
+  [1, PN532_BRTY_00_106_TYPE_A],
+  [2, PN532_BRTY_00_106_TYPE_A],
+];
 
 /** ISO/IEC 14443-3 §6.5.4: a single-size UID whose first byte is 08 is a random ID. */
 const UID0_08_RANDOM_ID = 0x08;
