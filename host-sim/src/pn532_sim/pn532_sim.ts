@@ -163,7 +163,7 @@ const HEAD_41_MI: readonly number[] = [0x41, PN532_STATUS_40_MI];
 /** An answer as a response code (and status) before a card's bytes, framed with no join. */
 interface SplitAnswer {
   readonly head: readonly number[];
-  readonly body: Uint8Array;
+  readonly body: ArrayLike<number>;
 }
 
 /**
@@ -772,7 +772,9 @@ export class Pn532Sim {
     }
     if (found.length > 0) {
       const activated = this.activate(found, PN532_CMD_4A_IN_LIST_PASSIVE_TARGET);
-      return { answer: withHead([0x4b, found.length], activated.data), afterMs: activated.afterMs };
+      // Framed from the head and the target data as they are: no array joining them first.
+      const answer: SplitAnswer = { head: [0x4b, found.length], body: activated.data };
+      return { answer, afterMs: activated.afterMs };
     }
     if (this.maxRetryPassive !== 0xff || kind === undefined) {
       const attempts = kind === undefined ? 1 : this.maxRetryPassive + 1;
@@ -819,7 +821,9 @@ export class Pn532Sim {
   ): { data: number[]; afterMs: number } {
     const data: number[] = [];
     let rfMs = 0;
-    cards.forEach((card, index) => {
+    // Indexed: no closure per activation (every poll that finds a card comes here).
+    for (let index = 0; index < cards.length; index += 1) {
+      const card = cards[index] as VirtualCard;
       this.powerUp(card);
       const identity = card.identity();
       const tg = index + 1;
@@ -834,7 +838,7 @@ export class Pn532Sim {
         atsBytes,
         this.options.rfBitRateKbps,
       );
-    });
+    }
     this.recordTiming(command, 0, 0, rfMs, 0);
     return { data, afterMs: this.options.waitModelledTime ? rfMs : 0 };
   }
@@ -857,7 +861,7 @@ export class Pn532Sim {
     const tg = tgByte & ~PN532_TG_40_MORE_DATA;
     const more = (tgByte & PN532_TG_40_MORE_DATA) !== 0;
     const data = p.subarray(1);
-    const target = this.targets.find((t) => t.tg === tg && t.active);
+    const target = this.activeTarget(tg);
     if (target === undefined) return replyNow(ANSWER_41_NO_TARGET);
     if (!more && data.length === 0 && this.chainOut?.tg === tg) {
       return replyNow(this.answerChunk(tg, this.chainOut.rest));
@@ -892,6 +896,12 @@ export class Pn532Sim {
       answer: new CardAnswerLater(tg, rapdu),
       afterMs: this.options.waitModelledTime ? rfMs + cardMs : 0,
     };
+  }
+
+  /** The active target `tg`, if any (a loop: no closure for every exchange, as a find has). */
+  private activeTarget(tg: number): SimTarget | undefined {
+    for (const t of this.targets) if (t.tg === tg && t.active) return t;
+    return undefined;
   }
 
   /** The card did not answer: the chip waits RetryTO per try, then reports status 01. */
