@@ -21,31 +21,14 @@ import {
   type SwarmJournalScan,
 } from '../../src/swarm/swarm_journal.js';
 import { testSeed } from '../sim/support/sim_ride.js';
+import { swarmTestEntry } from './support/swarm_entry.js';
 
 const VAULT = PanVault.fromKey(new Uint8Array(32).fill(9), (n) => new Prng(n).bytes(n));
 
-/** A pending record of card `n`, or the final that closes `pendingSeq`. */
+/** A pending record of card `n` (normalised), or the final that closes `pendingSeq`. */
 function entry(n: number, atc: number, pendingSeq: number | null): JournalEntry {
-  const card = VAULT.cardKey(`62310000000000${String(1000 + n).padStart(5, '0')}`, 1, '0A0B0C0D');
-  if (card === null) throw new Error('card without a PAN');
-  const common = { card, aidHex: 'A000000333010101', atc, currencyCode: 156 };
-  const when = { transactionDate: '240501', transactionTime: '080000' };
-  if (pendingSeq !== null) {
-    const clearing = {
-      ...common, ...when, amountMinor: 200, fareRule: 'flat', cryptogramType: 'TC' as const,
-      iccDataHex: '9F26080123456789ABCDEF', terminalId: 'T1', lineId: 'L1', paramsVersion: 1,
-    };
-    return { kind: 'final', pendingSeq, clearing };
-  }
-  const recovery = {
-    ...common, ...when, amountAuthorisedMinor: 200, unpredictableNumberHex: '1A2B3C4D',
-    aipHex: '7C00', aflHex: '0801010010010200', recordsReadCount: 1,
-    cryptogramHex: '0123456789ABCDEF', iadHex: '0701010390000001', ctqHex: '0000',
-    sdadHex: null, mode: 'ec' as const, track2ExpiryYymm: '2912',
-    tornRecordHex: '9F36020001', staticDataSealedHex: '',
-  };
-  return journalEntryNormalise({ kind: 'pending', recovery, fareRule: 'flat', amountMinor: 200 },
-    'test');
+  const made = swarmTestEntry(VAULT, n, atc, pendingSeq);
+  return made.kind === 'pending' ? journalEntryNormalise(made, 'test') : made;
 }
 
 /** Everything a checker reads of a scan. */
