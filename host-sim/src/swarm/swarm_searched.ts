@@ -1,8 +1,7 @@
 // The bytes of the medium the PAN search already went through, per file: a full check searches
 // only what differs from them (less a needle's length), as a later look finds the same there.
 
-import { Buffer } from 'node:buffer';
-
+import { bytesEqual } from '../pki/emv_bytes.js';
 import type { FollowedBytes } from './swarm_journal.js';
 
 /**
@@ -50,7 +49,7 @@ export class SearchedImages {
     }
     const common = image === undefined ? 0 : image.length - at;
     if (image === undefined || common < this.overlapBytes || common > chunk.bytes.length
-      || !sameBytes(image.bytes, at, chunk.bytes, common)) {
+      || !bytesEqual(image.bytes.subarray(at, at + common), chunk.bytes.subarray(0, common))) {
       this.images.delete(chunk.name);
       return;
     }
@@ -68,11 +67,4 @@ export class SearchedImages {
   forget(name: string): void {
     this.images.delete(name);
   }
-}
-
-/** True when `a` from `at` and `b` from 0 hold the same `count` bytes. */
-function sameBytes(a: Uint8Array, at: number, b: Uint8Array, count: number): boolean {
-  const left = Buffer.from(a.buffer, a.byteOffset + at, count);
-  const right = Buffer.from(b.buffer, b.byteOffset, count);
-  return left.equals(right);
 }

@@ -3,6 +3,7 @@
 
 import type { JournalUnit } from '../../../firmware/src/app/journal/journal_files.js';
 import type { JournalResume } from '../../../firmware/src/app/journal/journal_reader.js';
+import { bytesEqual } from '../pki/emv_bytes.js';
 
 /** Where a scan may go on from, and the records the scan before it reported up to there. */
 export interface VerifiedPrefix<R> {
@@ -101,9 +102,4 @@ export class VerifiedJournal<R> {
 function sameUnit(a: JournalUnit, b: JournalUnit): boolean {
   return a.firstSeq === b.firstSeq && a.segment === b.segment && a.checkpoint === b.checkpoint
     && a.segmentExists === b.segmentExists && a.checkpointExists === b.checkpointExists;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length)
-    .equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
