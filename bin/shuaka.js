@@ -261,8 +261,8 @@ const JOURNAL_BOUNDED_ENV = 'SHUAKA_JOURNAL_BOUNDED';
  * started with JOURNAL_BOUNDED_FLAGS (and one malloc arena). Resolves with the exit code.
  */
 function runJournalBounded(args) {
-  const custom = process.env.SHUAKA_JOURNAL_NODE_OPTIONS;
-  const flags = custom === undefined ? JOURNAL_BOUNDED_FLAGS : custom.split(' ').filter(Boolean);
+  const flags = nodeOptions('shuaka journal', 'SHUAKA_JOURNAL_NODE_OPTIONS', JOURNAL_BOUNDED_FLAGS);
+  if (flags === null) return Promise.resolve(EXIT_USAGE);
   // glibc gives each thread that allocates (libuv's file I/O pool, OpenSSL's contexts) an
   // arena of its own; one arena keeps export ~5 MB lower. The caller's setting wins.
   const env = { MALLOC_ARENA_MAX: '1', ...process.env, [JOURNAL_BOUNDED_ENV]: '1' };
@@ -286,10 +286,32 @@ const SWARM_CHILD_ENV = 'SHUAKA_SWARM_CHILD';
  * swarm runs in a second node process started with it. Resolves with the exit code.
  */
 function runSwarmSingleThreaded(args) {
-  const custom = process.env.SHUAKA_SWARM_NODE_OPTIONS;
-  const flags = custom === undefined ? SWARM_FLAGS : custom.split(' ').filter(Boolean);
+  const flags = nodeOptions('shuaka swarm', 'SHUAKA_SWARM_NODE_OPTIONS', SWARM_FLAGS);
+  if (flags === null) return Promise.resolve(EXIT_USAGE);
   const env = { ...process.env, [SWARM_CHILD_ENV]: '1' };
   return runInNode('shuaka swarm', 'the swarm process', flags, env, args);
+}
+
+/** Node options that run something else than the script (or nothing): never the command. */
+const NODE_OPTIONS_NOT_RUNNING = new Set(['--version', '--help', '--check', '--eval', '--print',
+  '--interactive', '--test', '--run', '--v8-options', '--completion-bash']);
+
+/**
+ * The options of the second process: `defaults`, or those `envName` lists (space-separated;
+ * empty: none). Each must be a runtime option, `--name` or `--name=value`: a word would be run
+ * as the script and `--check` or `--version` would end the process at once with 0, a command
+ * that did nothing passing for one that succeeded. Null, said on stderr, for any other.
+ */
+function nodeOptions(label, envName, defaults) {
+  const custom = process.env[envName];
+  if (custom === undefined) return defaults;
+  const flags = custom.split(' ').filter(Boolean);
+  const bad = flags.find((flag) => !/^--[A-Za-z0-9][A-Za-z0-9_-]*(=.*)?$/.test(flag)
+    || NODE_OPTIONS_NOT_RUNNING.has(flag.split('=')[0]));
+  if (bad === undefined) return flags;
+  io.err(`${label}: ${envName} may list node and V8 runtime options only (--name or `
+    + `--name=value), not '${bad}'`);
+  return null;
 }
 
 /**

@@ -198,6 +198,12 @@ describe('shuaka journal as a process', () => {
     });
     expect(refused.code).toBe(9);
     expect(refused.err).toMatch(/node refused the options --no-such-v8-option/);
+    // An option that would end node at once with 0 (a syntax check) is no verify: refused, 2.
+    const checkOnly = shuaka(['journal', 'verify', '--journal', journalDir], {
+      SHUAKA_JOURNAL_NODE_OPTIONS: '--check',
+    });
+    expect(checkOnly.code).toBe(2);
+    expect(checkOnly.err).toMatch(/SHUAKA_JOURNAL_NODE_OPTIONS may list node and V8 runtime/);
   }, 300_000);
 
   it('ack_isRefusedExit4WhileALiveProcessHoldsTheLock_andTakesAStaleOne', async () => {

@@ -110,6 +110,14 @@ describe('shuaka swarm (subprocess)', () => {
     expect(refused.status).toBe(9);
     expect(refused.stderr).toMatch(/shuaka swarm: node refused the options --no-such-v8-option/);
     expect(refused.stdout).toBe('');
+    // One that would run something else (node's version, a syntax check: exit 0, no swarm),
+    // or a word node would run as the script: refused as usage, before any process starts.
+    for (const options of ['--version', '--check', 'other.js', '--single-threaded-gc -e']) {
+      const other = shuakaWith({ SHUAKA_SWARM_NODE_OPTIONS: options }, 'swarm', '--taps', '3');
+      expect(other.status, options).toBe(2);
+      expect(other.stderr, options).toMatch(/SHUAKA_SWARM_NODE_OPTIONS may list node and V8 /);
+      expect(other.stdout, options).toBe('');
+    }
   });
 
   it('runs the swarm under --single-threaded-gc and passes a SIGTERM on to it', async () => {
