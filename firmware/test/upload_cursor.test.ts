@@ -331,7 +331,7 @@ describe('upload cursor', () => {
   it('longBacklog_pointsAtDoublingDistances_aStopLateResumesWithTheSameSlices', async () => {
     const r = await rig(40);
     await taps(r, 600);
-    const copies = vi.spyOn(JournalState.prototype, 'snapshot');
+    const copies = vi.spyOn(JournalState.prototype, 'copy');
     const drained = await pass(r, new UploadCursor());
     const copied = copies.mock.calls.length;
     copies.mockRestore();

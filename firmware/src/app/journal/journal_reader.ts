@@ -1,8 +1,6 @@
 // Reads a segmented journal, one file at a time: from the oldest segment (verify, export) or
 // from the newest segment's checkpoint (start-up).
 
-import assert from 'node:assert';
-
 import { HalStatus, halErr, type HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
@@ -429,11 +427,8 @@ function segmentScanner(
  * payloads copied out of the read window first.
  */
 function journalStateCopy(state: JournalState): JournalState {
-  const snapshot = state.snapshot();
-  for (const held of snapshot.records) held.detach();
-  const copy = JournalState.fromSnapshot(snapshot, state.keepsDecoded);
-  assert(typeof copy !== 'string', `a state's own snapshot does not rebuild: ${String(copy)}`);
-  return copy;
+  for (const held of state.heldRecords()) held.detach();
+  return state.copy();
 }
 
 /**

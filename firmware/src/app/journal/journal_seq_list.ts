@@ -53,6 +53,15 @@ export class SeqList {
     this.lengthValue += 1;
   }
 
+  /** A list of the same seqs that either may grow or shrink without the other changing. */
+  copy(): SeqList {
+    const copy = new SeqList();
+    copy.runs = this.runs.slice(0, Math.max(16, this.runCount) * RUN_FIELDS);
+    copy.runCount = this.runCount;
+    copy.lengthValue = this.lengthValue;
+    return copy;
+  }
+
   /** Index of `seq`, or -1. */
   indexOf(seq: number): number {
     const run = this.runAtOrBelow(seq);

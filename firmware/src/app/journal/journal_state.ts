@@ -302,7 +302,7 @@ export class JournalState {
   private readonly uncertain = new Map<number, UncertainSlot>();
   /** The records of the uncertain torn taps (a checkpoint carries them). */
   private readonly tornRecords = new Map<number, HeldRecord>();
-  private readonly finalSeqs = new SeqList();
+  private finalSeqs = new SeqList();
   /**
    * Open T-Union grey records (journal_tunion.ts): no final names them, and no final of the
    * same card and ATC settled them. The validator recovers them at the card's next tap
@@ -469,6 +469,62 @@ export class JournalState {
         .map(([cardHash, last]) => ({ cardHash, last }))
         .sort((a, b) => a.last.seq - b.last.seq),
     };
+  }
+
+  /** The records this state keeps (open pendings, uncertain torn records, open greys). */
+  *heldRecords(): Generator<HeldRecord, void, undefined> {
+    for (const slot of this.pendings.values()) yield slot.held;
+    yield* this.tornRecords.values();
+    yield* this.tunionGreys.values();
+  }
+
+  /**
+   * The state `fromSnapshot(this.snapshot(), this.keepsDecoded)` rebuilds, made directly: a
+   * reader copies its state at each resume point and each resumed read, and a snapshot's
+   * finals, expanded and pushed back one by one, cost as much as reading that many records.
+   * The maps keep their order (ascending seqs, as a checkpoint lists them), the finals are
+   * those the snapshot keeps (finalsPrune drops the same prefix), and the last finals those
+   * it keeps, oldest first. Held records are shared: they do not change once applied.
+   */
+  copy(): JournalState {
+    const keep = this.trackLastFinals;
+    const state = new JournalState(keep);
+    state.lastSeq = this.lastSeq;
+    state.ackThroughSeq = this.ackThroughSeq;
+    state.newestWallMs = this.newestWallMs;
+    Object.assign(state.countsByKind, this.countsByKind);
+    // One kept record per record, as the snapshot's record list gives (a pending's is both
+    // its pending slot's and its uncertain slot's).
+    const kept = new Map<HeldRecord, HeldRecord>();
+    const keptOf = (held: HeldRecord): HeldRecord => {
+      let out = kept.get(held);
+      if (out === undefined) kept.set(held, out = held.kept(keep));
+      return out;
+    };
+    for (const [seq, slot] of this.pendings) {
+      const held = keptOf(slot.held);
+      const { panToken, psn } = held;
+      state.pendings.set(seq, { held, panToken, psn, tornSeq: slot.tornSeq });
+    }
+    for (const [seq, slot] of this.uncertain) {
+      const held = keptOf(slot.held);
+      if (slot.kind === 'pending') {
+        state.uncertain.set(seq, { held, kind: 'pending', pendingSeq: null });
+      } else {
+        state.uncertain.set(seq, { held, kind: 'torn', pendingSeq: held.pendingSeq });
+        state.tornRecords.set(seq, held);
+      }
+    }
+    for (const [seq, held] of this.tunionGreys) state.tunionGreys.set(seq, keptOf(held));
+    state.finalSeqs = this.finalSeqs.copy();
+    state.finalsPrune();
+    if (keep) {
+      const lastFinals = [...this.lastFinalByCard]
+        .filter(([, last]) => this.lastFinalKept(last))
+        .sort((a, b) => a[1].seq - b[1].seq);
+      for (const [cardHash, last] of lastFinals) state.lastFinalByCard.set(cardHash, last);
+    }
+    return state;
   }
 
   /**
