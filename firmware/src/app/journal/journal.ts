@@ -9,6 +9,7 @@ import { FieldError } from '../params/json_fields.js';
 import { checkpointEncode, checkpointGrowthBytesMax } from './journal_checkpoint.js';
 import type { JournalCheckpoint } from './journal_checkpoint.js';
 import { OPEN_TAP_EXPIRED_NOTE, OPEN_TAPS_EXPIRED_PER_CALL } from './journal_expiry.js';
+import { PAYLOAD_FACTS_MEMO } from './journal_facts_memo.js';
 import { checkpointName, quarantineName, segmentName } from './journal_files.js';
 import {
   FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameEncode, toHex,
@@ -240,6 +241,8 @@ export class Journal {
     const timeWallMs = Math.floor(this.options.clock.wallMs());
     let normal: JournalEntry;
     let payload = this.canonicalPayload(timeWallMs, entry);
+    // Its check filled this.facts (appends are serial: nothing refills them before the write).
+    const facts = payload === null ? null : this.facts;
     if (payload !== null) {
       normal = entry;
     } else {
@@ -262,7 +265,7 @@ export class Journal {
     }
     this.busy = true;
     try {
-      const appended = await this.appendFrame({ seq, timeWallMs, entry: normal }, payload);
+      const appended = await this.appendFrame({ seq, timeWallMs, entry: normal }, payload, facts);
       if (appended.ok && normal.kind === 'ack') await this.reclaim();
       return appended;
     } finally {
@@ -412,9 +415,11 @@ export class Journal {
     };
   }
 
+  /** `facts`: those payloadFastCheck found in `payload`, or null when it did not check it. */
   private async appendFrame(
     record: JournalRecord,
     payload: Uint8Array,
+    facts: PayloadFacts | null,
   ): Promise<JournalResult<JournalRecord>> {
     const frameBytes = FRAME_OVERHEAD_BYTES + payload.length;
     const rotate = this.rotationNeeded(frameBytes);
@@ -441,6 +446,8 @@ export class Journal {
     if (!written.ok) return this.fail(`append seq ${record.seq}: ${written.detail}`, written.error);
     const synced = await this.storage.sync(file);
     if (!synced.ok) return this.fail(`sync seq ${record.seq}: ${synced.detail}`, synced.error);
+    // A read of the record takes the verdict of the check its encoding passed.
+    if (facts !== null) PAYLOAD_FACTS_MEMO.remember(record.seq, hash, facts);
     const newestWallMsBefore = this.state.newestWallMs;
     this.state.apply(record);
     this.checkpointBoundGrow(record, payload, newestWallMsBefore);

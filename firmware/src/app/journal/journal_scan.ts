@@ -12,7 +12,8 @@ import {
   hashEqual,
 } from './journal_frame.js';
 import type { FrameDefect, FrameView } from './journal_frame.js';
-import { FactSlot, PayloadFacts, payloadFastCheck } from './journal_payload_fast.js';
+import { payloadFastCheckChained } from './journal_facts_memo.js';
+import { FactSlot, PayloadFacts } from './journal_payload_fast.js';
 import { journalKindOfCode, journalPayloadDecode } from './journal_records.js';
 import type { JournalKind, JournalRecord, ReconcileOutcome } from './journal_records.js';
 import { HeldRecord, JournalState, recordFacts } from './journal_state.js';
@@ -239,7 +240,7 @@ export class SegmentScanner {
     const kind = journalKindOfCode(frame.kindCode);
     if (kind === null) return `unknown record kind ${frame.kindCode}`;
     const fast = this.onRecord === null
-      && payloadFastCheck(kind, frame.payload, this.payloadFacts);
+      && payloadFastCheckChained(frame.seq, hash, kind, frame.payload, this.payloadFacts);
     let facts: RecordFacts;
     let record: JournalRecord | null = null;
     if (fast) {
