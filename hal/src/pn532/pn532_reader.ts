@@ -210,6 +210,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** Settles nextEvent's wait under way. */
   private eventSettle: ((waited: Waited) => void) | undefined;
   private busy = false;
+  /** The last InDataExchange answer had status bit 6 (MI) set: more parts follow. */
+  private exchangeMore = false;
   private cancelRequested = false;
   /** The chip powers up in LowVbat; PowerDown puts it back to sleep. Both need the burst. */
   private asleep = true;
@@ -345,13 +347,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   /** See ReaderPort.poll. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY, CANCELLED,
    *  NOT_SUPPORTED. */
   poll(options: PollOptions): Promise<HalResult<PollResult>> {
-    return this.exclusive(() => this.pollSteps(options));
+    // Not through `exclusive`: its steps end the operation themselves (a promise job fewer).
+    return this.exclusiveBusy() ?? this.pollSteps(options);
   }
 
   /** See ReaderPort.transceive. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, CARD_GONE, READER_IO,
    *  BUSY, CANCELLED, SIZE, NOT_SUPPORTED. */
   transceive(capdu: Uint8Array, options: TransceiveOptions): Promise<HalResult<Uint8Array>> {
-    return this.exclusive(() => this.transceiveSteps(capdu, options));
+    // Not through `exclusive`: its steps end the operation themselves (a promise job fewer).
+    return this.exclusiveBusy() ?? this.transceiveSteps(capdu, options);
   }
 
   /** See ReaderPort.release. Errors: TIMEOUT, TRANSMISSION, PROTOCOL, READER_IO, BUSY,
@@ -438,11 +442,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     if (!sam.ok) return sam;
     const fw = await this.command(PN532_CMD_02_GET_FIRMWARE_VERSION, []);
     if (!fw.ok) return fw;
-    const [ic, ver, rev, support] = fw.value;
-    if (fw.value.length !== 4 || ic !== PN532_IC_32 || ver === undefined || rev === undefined) {
+    const [, ic, ver, rev, support] = fw.value;
+    if (fw.value.length !== 5 || ic !== PN532_IC_32 || ver === undefined || rev === undefined) {
       // A well-formed answer that passed both checksums: another chip, not noise. Final.
       this.identityRefused = true;
-      return halErr(HalStatus.PROTOCOL, `not a PN532: firmware ${hex(fw.value)}`);
+      return halErr(HalStatus.PROTOCOL, `not a PN532: firmware ${hex(fw.value.subarray(1))}`);
     }
     this.support = support ?? 0;
     const params = await this.command(PN532_CMD_12_SET_PARAMETERS, [
@@ -514,41 +518,50 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     });
   }
 
+  /** The poll, as one exclusive operation begun by `poll` (see exclusiveBusy). */
   private async pollSteps(options: PollOptions): Promise<HalResult<PollResult>> {
-    const deadlineMs = this.clock.nowMs() + options.timeoutMs;
-    if (this.active !== undefined) {
-      const released = await this.releaseSteps(PN532_CMD_52_IN_RELEASE);
-      if (!released.ok) return released;
-    }
-    for (const technology of options.technologies) {
-      const remainingMs = deadlineMs - this.clock.nowMs();
-      if (remainingMs <= 0) break;
-      const found = await this.listTargets(technology, 2, remainingMs);
-      if (!found.ok) return found;
-      const targets = found.value;
-      if (targets.length >= 2) {
-        // 多卡: refuse, and let both go so neither is left half-activated.
-        const released = await this.command(PN532_CMD_52_IN_RELEASE, oneByte(0x00));
+    try {
+      const deadlineMs = this.clock.nowMs() + options.timeoutMs;
+      if (this.active !== undefined) {
+        const released = await this.releaseSteps(PN532_CMD_52_IN_RELEASE);
         if (!released.ok) return released;
-        this.active = undefined;
-        return halOk({ kind: 'several', count: targets.length });
       }
-      const first = targets[0];
-      if (first !== undefined) {
-        this.active = first;
-        this.lastCard = first.card;
-        return halOk({ kind: 'one', card: first.card });
+      for (const technology of options.technologies) {
+        const remainingMs = deadlineMs - this.clock.nowMs();
+        if (remainingMs <= 0) break;
+        const listed = await this.listTargets(technology, 2, remainingMs);
+        const found = this.listTargetsFound(listed, technology, 2);
+        if (!found.ok) return found;
+        const targets = found.value;
+        if (targets.length >= 2) {
+          // 多卡: refuse, and let both go so neither is left half-activated.
+          const released = await this.command(PN532_CMD_52_IN_RELEASE, oneByte(0x00));
+          if (!released.ok) return released;
+          this.active = undefined;
+          return halOk({ kind: 'several', count: targets.length });
+        }
+        const first = targets[0];
+        if (first !== undefined) {
+          this.active = first;
+          this.lastCard = first.card;
+          return halOk({ kind: 'one', card: first.card });
+        }
       }
+      return halOk({ kind: 'none' });
+    } finally {
+      this.exclusiveEnd();
     }
-    return halOk({ kind: 'none' });
   }
 
-  /** InListPassiveTarget for one technology; returns the parsed targets (0..maxTargets). */
-  private async listTargets(
+  /**
+   * InListPassiveTarget for one technology; its answer goes through listTargetsFound. Not
+   * async: the caller awaits the command itself, one promise job fewer for every poll.
+   */
+  private listTargets(
     technology: CardTechnology,
     maxTargets: number,
     timeoutMs: number,
-  ): Promise<HalResult<ActiveTarget[]>> {
+  ): Promise<HalResult<Uint8Array>> {
     let params: readonly number[];
     switch (technology) {
       case 'ISO14443A':
@@ -556,22 +569,32 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         break;
       case 'ISO14443B':
         if ((this.support & PN532_SUPPORT_02_ISO14443B) === 0) {
-          return halErr(HalStatus.NOT_SUPPORTED, 'firmware does not offer ISO 14443B');
+          return Promise.resolve(
+            halErr(HalStatus.NOT_SUPPORTED, 'firmware does not offer ISO 14443B'),
+          );
         }
         params = [maxTargets, PN532_BRTY_03_106_TYPE_B, 0x00]; // AFI 00: all families
         break;
       default:
         return assertNever(technology);
     }
-    const r = await this.command(PN532_CMD_4A_IN_LIST_PASSIVE_TARGET, params, timeoutMs);
+    return this.command(PN532_CMD_4A_IN_LIST_PASSIVE_TARGET, params, timeoutMs);
+  }
+
+  /** The targets (0..maxTargets) listTargets' answer `r` gives, parsed. */
+  private listTargetsFound(
+    r: HalResult<Uint8Array>,
+    technology: CardTechnology,
+    maxTargets: number,
+  ): HalResult<ActiveTarget[]> {
     if (!r.ok) return r;
     const data = r.value;
-    const count = data[0];
+    const count = data[1];
     if (count === undefined || count > maxTargets) {
-      return halErr(HalStatus.PROTOCOL, `InListPassiveTarget answer ${hex(data)}`);
+      return halErr(HalStatus.PROTOCOL, `InListPassiveTarget answer ${hex(data.subarray(1))}`);
     }
     const targets: ActiveTarget[] = [];
-    let at = 1;
+    let at = 2;
     for (let k = 0; k < count; k += 1) {
       const parsed =
         technology === 'ISO14443A'
@@ -584,47 +607,51 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return halOk(targets);
   }
 
+  /** The exchange, as one exclusive operation begun by `transceive` (see exclusiveBusy). */
   private async transceiveSteps(
     capdu: Uint8Array,
     options: TransceiveOptions,
   ): Promise<HalResult<Uint8Array>> {
-    const target = this.active;
-    if (target === undefined || !target.card.isoDep) {
-      return halErr(HalStatus.NOT_SUPPORTED, 'no ISO 14443-4 card is activated');
+    try {
+      const target = this.active;
+      if (target === undefined || !target.card.isoDep) {
+        return halErr(HalStatus.NOT_SUPPORTED, 'no ISO 14443-4 card is activated');
+      }
+      if (capdu.length === 0 || capdu.length > PN532_CAPDU_MAX_BYTES) {
+        return halErr(HalStatus.SIZE, `C-APDU of ${capdu.length} bytes`);
+      }
+      const deadlineMs = this.clock.nowMs() + options.timeoutMs;
+      // Host-side chaining: every part but the last carries Tg | 40 (MI) and is answered with a
+      // bare status byte; the last part returns the card's answer. See UM0701-02 §7.3.8.
+      let at = 0;
+      while (capdu.length - at > PN532_DATA_OUT_MAX) {
+        const part = capdu.subarray(at, at + PN532_DATA_OUT_MAX);
+        const sent = this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
+        const r = this.exchangePartAnswer(await sent);
+        if (!r.ok) return r;
+        at += PN532_DATA_OUT_MAX;
+      }
+      // Most C-APDUs fit one frame: the array itself, not a view of it (the first view of a short
+      // array moves its bytes off V8's heap, a cost of its own).
+      const last = at === 0 ? capdu : capdu.subarray(at);
+      let r = this.exchangePartAnswer(await this.exchangePart(target.tg, last, deadlineMs));
+      // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
+      if (!r.ok || !this.exchangeMore) return rapduChecked(r);
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        if (!r.ok) return r;
+        total += r.value.length;
+        if (total > PN532_RAPDU_MAX_BYTES) return halErr(HalStatus.SIZE, `R-APDU over ${total}`);
+        parts.push(r.value);
+        if (!this.exchangeMore) break;
+        // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
+        r = this.exchangePartAnswer(await this.exchangePart(target.tg, NO_DATA, deadlineMs));
+      }
+      return rapduChecked(halOk(concatBytes(parts, total)));
+    } finally {
+      this.exclusiveEnd();
     }
-    if (capdu.length === 0 || capdu.length > PN532_CAPDU_MAX_BYTES) {
-      return halErr(HalStatus.SIZE, `C-APDU of ${capdu.length} bytes`);
-    }
-    const deadlineMs = this.clock.nowMs() + options.timeoutMs;
-    // Host-side chaining: every part but the last carries Tg | 40 (MI) and is answered with a
-    // bare status byte; the last part returns the card's answer. See UM0701-02 §7.3.8.
-    let at = 0;
-    while (capdu.length - at > PN532_DATA_OUT_MAX) {
-      const part = capdu.subarray(at, at + PN532_DATA_OUT_MAX);
-      const sent = this.exchangePart(target.tg | PN532_TG_40_MORE_DATA, part, deadlineMs);
-      const r = this.exchangePartAnswer(await sent);
-      if (!r.ok) return r;
-      at += PN532_DATA_OUT_MAX;
-    }
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    // Most C-APDUs fit one frame: the array itself, not a view of it (the first view of a short
-    // array moves its bytes off V8's heap, a cost of its own).
-    const last = at === 0 ? capdu : capdu.subarray(at);
-    let r = this.exchangePartAnswer(await this.exchangePart(target.tg, last, deadlineMs));
-    for (;;) {
-      if (!r.ok) return r;
-      total += r.value.data.length;
-      if (total > PN532_RAPDU_MAX_BYTES) return halErr(HalStatus.SIZE, `R-APDU over ${total}`);
-      parts.push(r.value.data);
-      if (!r.value.more) break;
-      // Chip-side chaining: status bit 6 (MI) set, fetch the rest with a bare "40 Tg".
-      r = this.exchangePartAnswer(await this.exchangePart(target.tg, NO_DATA, deadlineMs));
-    }
-    // One part (most answers): its bytes as they are, a view of the frame decoded for it alone.
-    const rapdu = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
-    if (rapdu.length < 2) return halErr(HalStatus.PROTOCOL, 'R-APDU shorter than SW1 SW2');
-    return halOk(rapdu);
   }
 
   /**
@@ -641,12 +668,14 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return this.command(PN532_CMD_40_IN_DATA_EXCHANGE, oneByte(tg), timeoutMs, dataOut);
   }
 
-  /** The answer to one InDataExchange frame; maps the status byte through the table. */
-  private exchangePartAnswer(
-    r: HalResult<Uint8Array>,
-  ): HalResult<{ more: boolean; data: Uint8Array }> {
+  /**
+   * The data of one InDataExchange answer `r` (its body: response code, status, data); maps
+   * the status byte through the table, and sets exchangeMore from it.
+   */
+  private exchangePartAnswer(r: HalResult<Uint8Array>): HalResult<Uint8Array> {
+    this.exchangeMore = false;
     if (!r.ok) return r;
-    const status = r.value[0];
+    const status = r.value[1];
     if (status === undefined) return halErr(HalStatus.PROTOCOL, 'InDataExchange without status');
     const code = status & PN532_STATUS_ERROR_MASK_3F;
     if (code !== 0) {
@@ -654,7 +683,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       if (info.hal === HalStatus.CARD_GONE) this.active = undefined;
       return halErr(info.hal, `InDataExchange status 0x${hex([code])}: ${info.name}`);
     }
-    return halOk({ more: (status & PN532_STATUS_40_MI) !== 0, data: r.value.subarray(1) });
+    this.exchangeMore = (status & PN532_STATUS_40_MI) !== 0;
+    return halOk(r.value.subarray(2));
   }
 
   private async releaseSteps(code: number): Promise<HalResult<void>> {
@@ -688,11 +718,13 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     if (this.active !== undefined) {
       const r = await this.command(PN532_CMD_00_DIAGNOSE, oneByte(PN532_DIAG_06_CARD_PRESENCE));
       if (!r.ok) return r;
-      const present = r.value[0] === 0x00;
+      const present = r.value[1] === 0x00;
       if (!present) this.active = undefined;
       return halOk(present);
     }
-    const found = await this.listTargets(card.technology, 1, this.options.commandTimeoutMs);
+    const technology = card.technology;
+    const listed = await this.listTargets(technology, 1, this.options.commandTimeoutMs);
+    const found = this.listTargetsFound(listed, technology, 1);
     if (!found.ok) return found;
     const again = found.value[0];
     if (again === undefined) return halOk(false);
@@ -701,9 +733,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return halOk(sameCard(card, again.card));
   }
 
-  /** The status of command `code`'s answer; its name is looked up only for a failure. */
-  private expectStatusOk(data: Uint8Array, code: number): HalResult<void> {
-    const status = data[0];
+  /**
+   * The status of command `code`'s answer (`body`: response code, status); its name is looked
+   * up only for a failure.
+   */
+  private expectStatusOk(body: Uint8Array, code: number): HalResult<void> {
+    const status = body[1];
     if (status === undefined) {
       return halErr(HalStatus.PROTOCOL, `${pn532CommandName(code)} without status`);
     }
@@ -716,7 +751,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   // ---- chipset layer -----------------------------------------------------------------------
 
   /**
-   * Sends one command and returns the answer's parameters (after the response code).
+   * Sends one command and returns the answer's body: its response code, then its parameters
+   * (the body as decoded, no view of it for each answer).
    * A missing ACK is answered with an abort ACK and a resend, except for commands that reach
    * the card; a damaged response with a NACK (the chip resends it); a missing response with an
    * abort ACK and TIMEOUT.
@@ -731,13 +767,20 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
     for (let attempt = 0; ; attempt += 1) {
       if (this.linkDown !== null) return this.lostError(code);
-      const sent = await this.sendFrame(frame);
+      // The operation's end is taken here, not in a reaction of its own (see sendFrame).
+      const sent = this.linkOpEnded(await this.sendFrame(frame));
       if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
-      const acked = await this.awaitAck(code);
+      // The first event is awaited here: most are the ACK, then the answer, and the loops of
+      // awaitAck and awaitResponse run only for the others (no promise of theirs per frame).
+      const ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
+      const first = await this.nextEvent(ackDeadlineMs, code);
+      const acked = isAck(first) ? 'ack' : await this.awaitAck(code, ackDeadlineMs, first);
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
-        const answer = await this.awaitResponse(code, timeoutMs);
+        const deadlineMs = this.clock.nowMs() + timeoutMs;
+        const ev = await this.nextEvent(deadlineMs, code);
+        const answer = answerOf(code, ev) ?? (await this.awaitResponse(code, deadlineMs, ev));
         if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
         if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
           return answer;
@@ -757,7 +800,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
         // Perhaps only the ACK was lost and the chip is already talking to the card. A resend
         // could make the card execute the C-APDU twice (a second debit), so wait for the
         // answer within the caller's time instead, and let the caller decide on a timeout.
-        return this.awaitResponse(code, Math.max(0, timeoutMs - this.options.ackTimeoutMs));
+        const deadlineMs = this.clock.nowMs() + Math.max(0, timeoutMs - this.options.ackTimeoutMs);
+        return this.awaitResponse(code, deadlineMs, await this.nextEvent(deadlineMs, code));
       }
       await this.sendAbort();
       if (attempt >= this.options.commandRetries) {
@@ -774,12 +818,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     );
   }
 
-  private sendFrame(frame: Uint8Array): Promise<HalResult<void>> {
+  /**
+   * Flushes input and writes `frame`, as one linkOp (a flush takes no wire time) whose end
+   * the caller takes with linkOpEnded: a promise job fewer for every frame.
+   */
+  private sendFrame(frame: Uint8Array): Promise<HalResult<void> | undefined> {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
     const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
-    // The flush and the write under one bound (a flush takes no wire time): one operation.
-    return this.linkOp('discardInput', this.wireMs(bytes), (settle) => {
+    return this.linkOpBegin('discardInput', this.wireMs(bytes), (settle) => {
       void this.link.discardInput().then((flushed) => {
         // A flush that ended after the bound gave up on it must not send the frame late.
         if (this.linkSettle !== settle) return;
@@ -791,14 +838,17 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     });
   }
 
-  /** 'ack', or the response itself when the ACK was lost on the way, or a failure. */
+  /**
+   * 'ack', or the response itself when the ACK was lost on the way, or a failure; from `first`,
+   * the first event after the command went out, on.
+   */
   private async awaitAck(
     code: number,
+    deadlineMs: number,
+    first: Waited,
   ): Promise<'ack' | 'timeout' | 'cancelled' | 'lost' | HalResult<Uint8Array>> {
-    const deadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
     let nacks = 0;
-    for (;;) {
-      const ev = await this.nextEvent(deadlineMs, code);
+    for (let ev = first; ; ev = await this.nextEvent(deadlineMs, code)) {
       if (ev === 'timeout' || ev === 'cancelled' || ev === 'lost') return ev;
       if (ev === 'stalled') {
         // The ACK was lost and the response stalled half-way: ask for the response again.
@@ -832,11 +882,15 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
-  private async awaitResponse(code: number, timeoutMs: number): Promise<HalResult<Uint8Array>> {
-    let deadlineMs = this.clock.nowMs() + timeoutMs;
+  /** The response to `code`, or a failure; from `first`, the first event after the ACK, on. */
+  private async awaitResponse(
+    code: number,
+    deadlineAtFirstMs: number,
+    first: Waited,
+  ): Promise<HalResult<Uint8Array>> {
+    let deadlineMs = deadlineAtFirstMs;
     let nacks = 0;
-    for (;;) {
-      const ev = await this.nextEvent(deadlineMs, code);
+    for (let ev = first; ; ev = await this.nextEvent(deadlineMs, code)) {
       if (ev === 'lost') return this.lostError(code);
       if (ev === 'cancelled') {
         return this.abort(HalStatus.CANCELLED, `${pn532CommandName(code)} cancelled`);
@@ -889,7 +943,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
       this.stats.staleFramesDropped += 1;
       return undefined;
     }
-    return halOk(body.subarray(1));
+    return halOk(body);
   }
 
   private async checksumFailure(code: number): Promise<HalResult<never>> {
@@ -935,6 +989,18 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     wireMs: number,
     operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void>> {
+    return this.linkOpBegin(what, wireMs, operation).then(this.linkOpEnded);
+  }
+
+  /**
+   * linkOp without its end: the operation's result, or undefined when the bound settled it;
+   * the caller passes what it gets to linkOpEnded at once.
+   */
+  private linkOpBegin(
+    what: string,
+    wireMs: number,
+    operation: (settle: (result: HalResult<void>) => void) => void,
+  ): Promise<HalResult<void> | undefined> {
     const limitMs = wireMs + this.options.linkStallMs;
     this.linkWhat = what;
     this.linkLimitMs = limitMs;
@@ -946,7 +1012,7 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     return new Promise<HalResult<void> | undefined>((settle) => {
       this.linkSettle = settle;
       operation(settle);
-    }).then(this.linkOpEnded);
+    });
   }
 
   /** The end of linkOp's operation: its result, or READER_IO when the bound settled it. */
@@ -1095,6 +1161,20 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     );
   }
 
+  /**
+   * `exclusive` for an operation whose steps end it themselves (`finally` calling
+   * exclusiveEnd, one promise job fewer than `exclusive`'s reaction): BUSY when another one
+   * is under way, else undefined, and the operation has begun.
+   */
+  private exclusiveBusy(): Promise<HalResult<never>> | undefined {
+    if (this.busy) {
+      return Promise.resolve(halErr(HalStatus.BUSY, 'another reader operation is pending'));
+    }
+    this.busy = true;
+    this.cancelRequested = false;
+    return undefined;
+  }
+
   private readonly exclusiveEnded = (result: HalResult<unknown>): HalResult<unknown> => {
     this.exclusiveEnd();
     return result;
@@ -1164,8 +1244,28 @@ function sameCard(a: DetectedCard, b: DetectedCard): boolean {
   return false;
 }
 
+function isAck(waited: Waited): boolean {
+  return typeof waited === 'object' && waited.kind === 'ack';
+}
+
+/**
+ * The answer to `code` when `waited` is it (most are), else undefined: awaitResponse then
+ * looks at `waited` itself (a stale frame, a damaged one, a timeout...).
+ */
+function answerOf(code: number, waited: Waited): HalResult<Uint8Array> | undefined {
+  if (typeof waited !== 'object' || waited.kind !== 'frame') return undefined;
+  if (waited.tfi !== PN532_TFI_D5_PN532_TO_HOST || waited.body[0] !== code + 1) return undefined;
+  return halOk(waited.body);
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** `r`, or PROTOCOL when it is an R-APDU without a status word. */
+function rapduChecked(r: HalResult<Uint8Array>): HalResult<Uint8Array> {
+  if (r.ok && r.value.length < 2) return halErr(HalStatus.PROTOCOL, 'R-APDU shorter than SW1 SW2');
+  return r;
 }
 
 function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
