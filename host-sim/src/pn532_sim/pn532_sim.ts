@@ -197,7 +197,8 @@ function replyNow(answer: Answer): Reply {
  */
 interface RunningCommand {
   readonly code: number;
-  readonly params: Uint8Array;
+  /** The command's frame body: its code, then its parameters (no view of them per frame). */
+  readonly body: Uint8Array;
   readonly gen: number;
   readonly fault: Pn532SimFault | undefined;
   /** Set once executed, while the modelled time runs. */
@@ -235,7 +236,7 @@ export class Pn532Sim {
   private maxRetryCom = 0;
   private maxRetryPassive = 0xff;
   private readonly field: VirtualCard[] = [];
-  private targets: SimTarget[] = [];
+  private readonly targets: SimTarget[] = [];
   private chainIn: number[] = [];
   private chainOut: { tg: number; rest: Uint8Array } | undefined;
   private readonly registers = new Map<number, number>([
@@ -343,7 +344,7 @@ export class Pn532Sim {
     this.asleep = this.options.startAsleep;
     this.lowVbat = this.options.startAsleep;
     this.wakeLossLeft = this.options.wakeBytesLost;
-    this.targets = [];
+    this.targets.length = 0;
     this.rfOn = false;
     this.powered.clear();
     this.decoder.clear();
@@ -437,7 +438,7 @@ export class Pn532Sim {
       this.stats.acksSent += 1;
       this.send(PN532_ACK_FRAME);
     }
-    this.running = { code, params: body.subarray(1), gen, fault, reply: undefined };
+    this.running = { code, body, gen, fault, reply: undefined };
     this.stepAfter(this.options.commandDelayMs);
   }
 
@@ -471,7 +472,7 @@ export class Pn532Sim {
       this.finishCommand(run, later ? this.answerChunk(answer.tg, answer.rapdu) : answer);
       return this.quietSteps;
     }
-    const reply = this.execute(run.code, run.params, run.gen, run.fault);
+    const reply = this.execute(run.code, run.body, run.gen, run.fault);
     if (reply instanceof Promise) {
       // Waiting for a card (the running command stays; a newer one or an abort drops it).
       void reply.then((r) => this.executed(run, r));
@@ -488,7 +489,7 @@ export class Pn532Sim {
   }
 
   private finishCommand(run: RunningCommand, answer: Answer): void {
-    const { code, params, fault } = run;
+    const { code, body, fault } = run;
     if (answer === 'silent' || fault?.kind === 'no-response') return;
     if (answer === 'error-frame' || fault?.kind === 'error-frame') {
       this.lastResponse = PN532_ERROR_FRAME;
@@ -511,7 +512,7 @@ export class Pn532Sim {
       this.decoder.clear();
     }
     if (code === PN532_CMD_10_SET_SERIAL_BAUD_RATE) {
-      this.pendingBaud = PN532_BAUD_RATES[params[0] ?? 4];
+      this.pendingBaud = PN532_BAUD_RATES[body[1] ?? 4];
     }
   }
 
@@ -557,22 +558,31 @@ export class Pn532Sim {
 
   // ---- command set ---------------------------------------------------------------------------
 
-  /** Runs a command: its answer, at once or after the modelled time, or once a card comes. */
+  /**
+   * Runs a command (`body`: its code, then its parameters): its answer, at once or after the
+   * modelled time, or once a card comes. The commands of every tap read their parameters in
+   * the body; the others get a view of them.
+   */
   private execute(
     code: number,
-    p: Uint8Array,
+    body: Uint8Array,
     gen: number,
     fault: Pn532SimFault | undefined,
   ): Reply | Promise<Reply> {
     switch (code) {
       case PN532_CMD_40_IN_DATA_EXCHANGE:
-        return this.inDataExchange(p, fault);
+        return this.inDataExchange(body, fault);
       case PN532_CMD_4A_IN_LIST_PASSIVE_TARGET:
-        return this.inListPassiveTarget(p, gen);
+        return this.inListPassiveTarget(body, gen);
       case PN532_CMD_60_IN_AUTO_POLL:
-        return this.inAutoPoll(p, gen);
+        return this.inAutoPoll(body.subarray(1), gen);
+      case PN532_CMD_44_IN_DESELECT:
+      case PN532_CMD_52_IN_RELEASE: {
+        const statusFault = fault?.kind === 'error-status' ? fault.status : undefined;
+        return replyNow(this.releaseOrDeselect(code, body[1], statusFault));
+      }
       default:
-        return replyNow(this.executeNow(code, p, fault));
+        return replyNow(this.executeNow(code, body.subarray(1), fault));
     }
   }
 
@@ -612,9 +622,6 @@ export class Pn532Sim {
         return statusFault !== undefined
           ? Uint8Array.of(0x43, statusFault)
           : this.communicateThru(p);
-      case PN532_CMD_44_IN_DESELECT:
-      case PN532_CMD_52_IN_RELEASE:
-        return this.releaseOrDeselect(code, p, statusFault);
       case PN532_CMD_54_IN_SELECT:
         return this.inSelect(p);
       default:
@@ -704,16 +711,18 @@ export class Pn532Sim {
     return ANSWER_33;
   }
 
-  private releaseOrDeselect(code: number, p: Uint8Array, statusFault: number | undefined): Answer {
-    const tg = p[0];
+  private releaseOrDeselect(
+    code: number,
+    tg: number | undefined,
+    statusFault: number | undefined,
+  ): Answer {
     if (tg === undefined) return 'error-frame';
     const rsp = code + 1;
     if (statusFault !== undefined) return Uint8Array.of(rsp, statusFault);
-    if (tg !== 0 && !this.targets.some((t) => t.tg === tg)) return Uint8Array.of(rsp, 0x27);
+    if (tg !== 0 && !this.hasTarget(tg)) return Uint8Array.of(rsp, 0x27);
     if (code === PN532_CMD_52_IN_RELEASE) this.releaseTargets(tg);
     else for (const t of this.targets) if (tg === 0 || t.tg === tg) t.active = false;
-    this.chainIn = [];
-    this.chainOut = undefined;
+    this.chainReset();
     return code === PN532_CMD_52_IN_RELEASE ? ANSWER_53_OK : ANSWER_45_OK;
   }
 
@@ -724,9 +733,27 @@ export class Pn532Sim {
   }
 
   private releaseTargets(tg: number): void {
-    this.targets = tg === 0 ? [] : this.targets.filter((t) => t.tg !== tg);
-    this.chainIn = [];
+    // In place: no array per poll or release.
+    const targets = this.targets;
+    let kept = 0;
+    for (let k = 0; k < targets.length; k += 1) {
+      const t = targets[k] as SimTarget;
+      if (tg !== 0 && t.tg !== tg) targets[kept++] = t;
+    }
+    targets.length = kept;
+    this.chainReset();
+  }
+
+  /** Forgets both chains (an empty list is kept as it is: no array per command). */
+  private chainReset(): void {
+    if (this.chainIn.length > 0) this.chainIn = [];
     this.chainOut = undefined;
+  }
+
+  /** Whether target `tg` exists (a loop: no closure per release). */
+  private hasTarget(tg: number): boolean {
+    for (const t of this.targets) if (t.tg === tg) return true;
+    return false;
   }
 
   private inSelect(p: Uint8Array): Answer {
@@ -740,18 +767,20 @@ export class Pn532Sim {
 
   // ---- activation ----------------------------------------------------------------------------
 
-  private inListPassiveTarget(p: Uint8Array, gen: number): Reply | Promise<Reply> {
+  /** InListPassiveTarget; `body`: its code, then MaxTg BrTy [InitiatorData]. */
+  private inListPassiveTarget(body: Uint8Array, gen: number): Reply | Promise<Reply> {
     // Indexed, not destructured: a typed array's iterator is slow, and every poll comes here.
-    const maxTg = p[0];
-    const brTy = p[1];
+    const maxTg = body[1];
+    const brTy = body[2];
     if (maxTg === undefined || brTy === undefined || maxTg < 1 || maxTg > 2) {
       return replyNow('error-frame');
     }
     this.releaseTargets(0);
     this.rfOn = true;
     const kind = brTy === 0x00 ? 'A' : brTy === 0x03 ? 'B' : undefined;
-    if (kind === 'B' && p.length < 3) return replyNow('error-frame'); // type B requires the AFI
-    const uidFilter = kind === 'A' && p.length > 2 ? p.subarray(2) : undefined;
+    // Type B requires the AFI.
+    if (kind === 'B' && body.length < 4) return replyNow('error-frame');
+    const uidFilter = kind === 'A' && body.length > 3 ? body.subarray(3) : undefined;
     return this.listPassive(maxTg, kind, uidFilter, gen);
   }
 
@@ -854,13 +883,14 @@ export class Pn532Sim {
 
   // ---- data exchange -------------------------------------------------------------------------
 
-  private inDataExchange(p: Uint8Array, fault: Pn532SimFault | undefined): Reply {
-    const tgByte = p[0];
+  /** InDataExchange; `body`: its code, then Tg and DataOut. */
+  private inDataExchange(body: Uint8Array, fault: Pn532SimFault | undefined): Reply {
+    const tgByte = body[1];
     if (tgByte === undefined) return replyNow('error-frame');
     if (fault?.kind === 'error-status') return replyNow(Uint8Array.of(0x41, fault.status));
     const tg = tgByte & ~PN532_TG_40_MORE_DATA;
     const more = (tgByte & PN532_TG_40_MORE_DATA) !== 0;
-    const data = p.subarray(1);
+    const data = body.subarray(2);
     const target = this.activeTarget(tg);
     if (target === undefined) return replyNow(ANSWER_41_NO_TARGET);
     if (!more && data.length === 0 && this.chainOut?.tg === tg) {
