@@ -171,9 +171,36 @@ export interface DwinDisplayOptions {
   readonly crc: boolean;
 }
 
+/**
+ * True when `a` and `b` say the same: the same fields with the same values, those of a nested
+ * object (an approved ride's `transit`) compared the same way, one level down.
+ */
+function dwinScreensSame(a: object, b: object, nested: boolean): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    const x: unknown = Reflect.get(a, key);
+    const y: unknown = Reflect.get(b, key);
+    if (x === y) continue;
+    const objects = typeof x === 'object' && typeof y === 'object' && x !== null && y !== null;
+    if (!objects || nested || !dwinScreensSame(x, y, true)) return false;
+  }
+  return true;
+}
+
 /** A DWIN DGUS II display (T5L family) behind any byte link. */
 export class DwinDisplay implements DisplayPort {
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The last screen of each kind and its bytes. A validator shows the same few screens over
+   * and over (idle after every tap, "already paid", a decline's reason): a screen saying what
+   * the last one of its kind said is the same bytes, written again without being rebuilt.
+   * The screen is kept as a copy, so a caller changing its object later changes nothing here;
+   * the bytes are never changed once built (links copy what they alter, serial_link_sim.ts).
+   * The layout is the one the constructor checked: a display's layout is not edited after.
+   */
+  private readonly shownByKind = new Map<DisplayScreen['kind'],
+    { readonly screen: DisplayScreen; readonly bytes: Uint8Array }>();
 
   constructor(
     private readonly link: DwinLink,
@@ -192,12 +219,23 @@ export class DwinDisplay implements DisplayPort {
   show(screen: DisplayScreen): Promise<HalResult<void>> {
     const run = async (): Promise<HalResult<void>> => {
       if (!gbkSupported()) return halErr(HalStatus.NOT_SUPPORTED, 'no GBK decoder in this Node');
-      const bytes = dwinScreenBytes(screen, this.options.layout, { crc: this.options.crc });
-      return showRemapLinkResult(await this.link.write(bytes));
+      return showRemapLinkResult(await this.link.write(this.screenBytes(screen)));
     };
     const result = this.queue.then(run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /** dwinScreenBytes of `screen` under this display's layout and CRC (see shownByKind). */
+  private screenBytes(screen: DisplayScreen): Uint8Array {
+    const shown = this.shownByKind.get(screen.kind);
+    if (shown !== undefined && dwinScreensSame(shown.screen, screen, false)) return shown.bytes;
+    const bytes = dwinScreenBytes(screen, this.options.layout, { crc: this.options.crc });
+    const copy: DisplayScreen = screen.kind === 'approved' && screen.transit !== undefined
+      ? { ...screen, transit: { ...screen.transit } }
+      : { ...screen };
+    this.shownByKind.set(screen.kind, { screen: copy, bytes });
+    return bytes;
   }
 }
 

@@ -59,6 +59,49 @@ describe('DwinDisplay wire bytes', () => {
   });
 });
 
+describe('DwinDisplay repeated screens', () => {
+  function recorded(): { display: DwinDisplay; writes: string[] } {
+    const writes: string[] = [];
+    const link: DwinLink = {
+      write: (bytes) => {
+        writes.push(hex(bytes));
+        return Promise.resolve(halOk(undefined));
+      },
+    };
+    return { display: new DwinDisplay(link, { layout: DWIN_LAYOUT_DEFAULT, crc: false }), writes };
+  }
+  const fresh = (screen: DisplayScreen): string =>
+    hex(dwinScreenBytes(screen, DWIN_LAYOUT_DEFAULT, { crc: false }));
+
+  it('show_eachScreenAfterAnother_writesWhatDwinScreenBytesBuilds', async () => {
+    const { display, writes } = recorded();
+    const ride = { tap: 'boarding', stop: 3, penaltyMinor: 0 } as const;
+    const screens: DisplayScreen[] = [
+      { kind: 'idle', fareMinor: 200, lineName: '1路' },
+      { kind: 'approved', amountMinor: 200, balanceMinor: 800, transit: ride },
+      { kind: 'idle', fareMinor: 200, lineName: '1路' },
+      { kind: 'approved', amountMinor: 200, balanceMinor: 800, transit: ride },
+      { kind: 'approved', amountMinor: 200, balanceMinor: 800, transit: { ...ride, stop: 4 } },
+      { kind: 'approved', amountMinor: 200, balanceMinor: 800 },
+      { kind: 'idle', fareMinor: 200, lineName: null },
+      { kind: 'declined', reason: 'CARD_EXPIRED' },
+      { kind: 'declined', reason: 'CARD_EXPIRED', detailCode: 3 },
+      { kind: 'declined', reason: 'CARD_EXPIRED' },
+    ];
+    for (const screen of screens) await display.show(screen);
+    expect(writes).toEqual(screens.map(fresh));
+  });
+
+  it('show_screenObjectChangedAfterItWasShown_showsTheNewText', async () => {
+    const { display, writes } = recorded();
+    const screen = { kind: 'idle' as const, fareMinor: 200, lineName: 'A' as string | null };
+    await display.show(screen);
+    screen.fareMinor = 300;
+    await display.show(screen);
+    expect(writes[1]).toBe(fresh({ kind: 'idle', fareMinor: 300, lineName: 'A' }));
+  });
+});
+
 describe('dwinScreenBytes with repeated texts', () => {
   // The same texts come back screen after screen; each screen must still carry exactly the
   // bytes of its own region, CRC setting and capacity, and its own copy of them.
