@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { Prng } from '../../host-sim/src/prng.js';
 import { decodeTlv, tlvEncode, type TlvObject } from '../../assembly/host/qpboc_session.js';
-import { CARD_TAGS_NOT_STORED, tlvTagsFind } from '../src/app/journal/journal_records.js';
+import {
+  CARD_TAGS_NOT_STORED, tlvHexTagsFind, tlvTagsFind,
+} from '../src/app/journal/journal_records.js';
 
 /** The first tag of `tags` in decodeTlv's tree (pre-order), null, or undefined if it throws. */
 function reference(bytes: Uint8Array, tags: readonly number[]): number | null | undefined {
@@ -58,11 +60,24 @@ describe('tlvTagsFind', () => {
         for (const tags of [CARD_TAGS_NOT_STORED, TAGS, [0x9f26]]) {
           const found = tlvTagsFind(input, tags);
           expect(found).toBe(reference(input, tags));
+          const hex = Buffer.from(input).toString('hex');
+          expect(tlvHexTagsFind(hex.toUpperCase(), tags)).toBe(found);
+          expect(tlvHexTagsFind(hex, tags)).toBe(found);
           answers.add(String(found));
         }
       }
     }
     // Every kind of answer came up: none, a tag, and not BER-TLV.
     expect(answers.has('null') && answers.has('undefined') && answers.has(String(0x57))).toBe(true);
+  });
+});
+
+describe('tlvHexTagsFind', () => {
+  it('headerNotHexDigits_isNotBerTlv', () => {
+    expect(tlvHexTagsFind('9F0200', [0x57])).toBeNull();
+    expect(tlvHexTagsFind('9F0200GG', [0x57])).toBeUndefined();
+    expect(tlvHexTagsFind('9F0G00', [0x57])).toBeUndefined();
+    expect(tlvHexTagsFind('57019', [0x57])).toBeUndefined();
+    expect(tlvHexTagsFind('5701AA', [0x57])).toBe(0x57);
   });
 });
