@@ -9,7 +9,7 @@
 // the list's header: a validator holding another key refuses the set instead of silently
 // matching nothing. See README.md in this folder.
 
-import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
+import { createHmac, hash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import { keyFileCreate, keyFileLoad, type KeyFileError, type KeyFileResult } from '../key_file.js';
@@ -25,6 +25,7 @@ export const DENY_KEY_FILE_NAME = 'deny.key';
 /** The message whose HMAC names the key (never a possible token message: not PAN digits). */
 const KEY_ID_LABEL = 'shuaka deny key id v1';
 const SHA256_BLOCK_BYTES = 64;
+const SHA256_BYTES = 32;
 const PAN_DIGITS_MIN = 8;
 const PAN_DIGITS_MAX = 19;
 /** Digits of a T-Union application serial number (file 0015 bytes 11-20, BCD). */
@@ -36,33 +37,37 @@ export const TUNION_SERIAL_DIGITS = 20;
 const TUNION_MESSAGE_TAG = 0x54;
 
 /**
- * A deny key ready to make tokens. The HMAC's two padded key blocks are hashed once here and
- * copied per token (RFC 2104 section 4, "precomputation"), which saves a third of the cost.
+ * A deny key ready to make tokens. The HMAC's two padded key blocks are laid out once here
+ * (RFC 2104: H(K ^ opad || H(K ^ ipad || text))), each followed by room for what it hashes,
+ * so a token is two one-shot hashes over buffers that exist already: copies of hash objects
+ * that had taken the blocks in (RFC 2104 section 4, "precomputation") cost a third more.
  */
 export class DenyKey {
-  private readonly message = new Uint8Array(1 + TUNION_SERIAL_DIGITS);
+  /** Key XOR ipad, then the message: the inner hash's input. */
+  private readonly inner = Buffer.alloc(SHA256_BLOCK_BYTES + 1 + TUNION_SERIAL_DIGITS);
+  /** Key XOR opad, then the inner digest: the outer hash's input. */
+  private readonly outer = Buffer.alloc(SHA256_BLOCK_BYTES + SHA256_BYTES);
 
   private constructor(
-    private readonly inner: Hash,
-    private readonly outer: Hash,
+    key: Uint8Array,
     /** The key id (16 hex digits, upper case) the list header must carry. */
     readonly idHex: string,
-  ) {}
+  ) {
+    // The key (32 bytes) is shorter than a block: zero-padded, as HMAC pads it.
+    for (let i = 0; i < SHA256_BLOCK_BYTES; i += 1) {
+      this.inner[i] = (key[i] ?? 0) ^ 0x36;
+      this.outer[i] = (key[i] ?? 0) ^ 0x5c;
+    }
+  }
 
   /** A key of exactly DENY_KEY_BYTES bytes; any other size throws RangeError. */
   static fromBytes(key: Uint8Array): DenyKey {
     if (key.length !== DENY_KEY_BYTES) {
       throw new RangeError(`deny key must be ${DENY_KEY_BYTES} bytes, got ${key.length}`);
     }
-    const pads = [0x36, 0x5c].map((pad) => {
-      const block = new Uint8Array(SHA256_BLOCK_BYTES).fill(pad);
-      for (let i = 0; i < key.length; i += 1) block[i] = (block[i] ?? 0) ^ (key[i] ?? 0);
-      return createHash('sha256').update(block);
-    });
     const id = createHmac('sha256', key).update(KEY_ID_LABEL, 'latin1').digest();
     const idHex = id.subarray(0, DENY_KEY_ID_BYTES).toString('hex').toUpperCase();
-    const [inner, outer] = pads as [Hash, Hash];
-    return new DenyKey(inner, outer, idHex);
+    return new DenyKey(key, idHex);
   }
 
   /**
@@ -75,13 +80,13 @@ export class DenyKey {
     const n = pan.length;
     if (n < PAN_DIGITS_MIN || n > PAN_DIGITS_MAX) return null;
     if (!Number.isInteger(psn) || psn < 0 || psn > 0xff) return null;
-    const message = this.message;
+    const message = this.inner;
     for (let i = 0; i < n; i += 1) {
       const c = pan.charCodeAt(i);
       if (c < 0x30 || c > 0x39) return null;
-      message[i] = c;
+      message[SHA256_BLOCK_BYTES + i] = c;
     }
-    message[n] = psn;
+    message[SHA256_BLOCK_BYTES + n] = psn;
     return this.mac(n + 1);
   }
 
@@ -94,20 +99,21 @@ export class DenyKey {
    */
   tokenTunion(serialDigits: string): Uint8Array | null {
     if (serialDigits.length !== TUNION_SERIAL_DIGITS) return null;
-    const message = this.message;
-    message[0] = TUNION_MESSAGE_TAG;
+    const message = this.inner;
+    message[SHA256_BLOCK_BYTES] = TUNION_MESSAGE_TAG;
     for (let i = 0; i < TUNION_SERIAL_DIGITS; i += 1) {
       const c = serialDigits.charCodeAt(i);
       if (c < 0x30 || c > 0x39) return null;
-      message[i + 1] = c;
+      message[SHA256_BLOCK_BYTES + 1 + i] = c;
     }
     return this.mac(1 + TUNION_SERIAL_DIGITS);
   }
 
-  /** HMAC of message[0, length) from the precomputed pads, truncated to a token. */
+  /** HMAC of the `length` message bytes after the inner pad, truncated to a token. */
   private mac(length: number): Uint8Array {
-    const innerDigest = this.inner.copy().update(this.message.subarray(0, length)).digest();
-    const mac = this.outer.copy().update(innerDigest).digest();
+    const innerInput = this.inner.subarray(0, SHA256_BLOCK_BYTES + length);
+    this.outer.set(hash('sha256', innerInput, 'buffer'), SHA256_BLOCK_BYTES);
+    const mac = hash('sha256', this.outer, 'buffer');
     return new Uint8Array(mac.buffer, mac.byteOffset, DENY_TOKEN_BYTES);
   }
 }
