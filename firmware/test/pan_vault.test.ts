@@ -165,6 +165,26 @@ describe('PanVault', () => {
     expect(vault.openPan(first?.panSealed ?? '')).toEqual({ ok: true, value: pan });
   });
 
+  it('panMaskedOf_drawsTheIvCardKeyWould_andTheSealLaterIsTheSameBytes', () => {
+    const pans = ['6231000000000000017', '6231000000000000025', '6231000000000000017'];
+    // One vault makes every card key at once; the other first says the masked PAN only (a
+    // repeated tap), then makes the key of some cards, then of the next cards at once.
+    const eager = vaultOf(SEED).vault;
+    const lazy = vaultOf(SEED).vault;
+    const keys: string[] = [];
+    for (const [i, pan] of pans.entries()) {
+      const key = eager.cardKey(pan, 1, '');
+      expect(lazy.panMaskedOf(pan)).toBe(key?.panMasked);
+      expect(lazy.panMaskedOf(pan)).toBe(key?.panMasked);
+      if (i !== 1) expect(lazy.cardKey(pan, 1, '')).toEqual(key);
+      keys.push(key?.panSealed ?? '');
+    }
+    expect(new Set(keys).size).toBe(pans.length);
+    expect(lazy.cardKey('6231000000000000033', 1, '')).toEqual(
+      eager.cardKey('6231000000000000033', 1, ''));
+    expect(lazy.panMaskedOf('')).toBeNull();
+  });
+
   it('openPan_ofAValueOpenedBefore_stillRefusesEveryChangedCharacter', () => {
     const { vault } = vaultOf(SEED);
     const pan = '6231000000000000017';

@@ -59,6 +59,8 @@ interface PanMemo {
   readonly token: string;
   /** Its sealed form, once a card key was made (null before). */
   sealed: string | null;
+  /** The IV its sealed form will have, drawn by panMaskedOf before any seal (else null). */
+  ivDrawn: Buffer | null;
 }
 
 /** The subkeys of a terminal data key (PanVault.keysOf): opaque to everyone but the vault. */
@@ -147,8 +149,18 @@ export class PanVault {
 
   /** Seals `data` (fresh IV each call); upper-case hex. */
   seal(data: Uint8Array): string {
+    return this.sealUnder(this.ivDraw(), data);
+  }
+
+  /** A fresh IV from the random source. */
+  private ivDraw(): Buffer {
     const iv = Buffer.from(this.random(IV_BYTES));
     if (iv.length !== IV_BYTES) throw new RangeError('random source gave a short IV');
+    return iv;
+  }
+
+  /** Seals `data` under `iv`, drawn for it and for nothing else. */
+  private sealUnder(iv: Buffer, data: Uint8Array): string {
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
     cipher.setAAD(SEAL_AAD);
     const body = cipher.update(data);
@@ -222,7 +234,8 @@ export class PanVault {
   cardKey(pan: string, psn: number, uidHex: string): CardKey | null {
     if (pan === '') return null;
     const memo = this.memoOf(pan);
-    memo.sealed ??= this.seal(Buffer.from(pan, 'ascii'));
+    memo.sealed ??= this.sealUnder(memo.ivDrawn ?? this.ivDraw(), Buffer.from(pan, 'ascii'));
+    memo.ivDrawn = null;
     return {
       panToken: memo.token,
       panSealed: memo.sealed,
@@ -232,11 +245,26 @@ export class PanVault {
     };
   }
 
+  /**
+   * cardKey(pan, ...)?.panMasked for a tap that writes no record (a repeated tap: its report
+   * shows the masked PAN, nothing is journalled). The card becomes the one the vault
+   * remembers, as with cardKey, and the IV its sealed form will have is drawn now, as cardKey
+   * would draw it: every later seal gets the IV it got when this seal was made at once (the
+   * simulator's IVs come from a seeded stream, and the journal's bytes stay the same). The
+   * cipher itself runs only if a record of the card asks for its key (cardKey).
+   */
+  panMaskedOf(pan: string): string | null {
+    if (pan === '') return null;
+    const memo = this.memoOf(pan);
+    if (memo.sealed === null) memo.ivDrawn ??= this.ivDraw();
+    return maskPan(pan);
+  }
+
   /** The memo of `pan`: the last card's, or a new one (its token made) in its place. */
   private memoOf(pan: string): PanMemo {
     const last = this.last;
     if (last !== null && last.pan === pan) return last;
-    const made: PanMemo = { pan, token: this.tokenOf(pan), sealed: null };
+    const made: PanMemo = { pan, token: this.tokenOf(pan), sealed: null, ivDrawn: null };
     this.last = made;
     return made;
   }

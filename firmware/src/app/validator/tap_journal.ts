@@ -34,6 +34,8 @@ export interface TapFinish {
 interface ReportDetails {
   readonly reason: string;
   readonly card?: CardKey | null;
+  /** The masked PAN of a report without a card key (a repeated tap); else the card's. */
+  readonly panMasked?: string | null;
   readonly amountMinor?: number | null;
   readonly balanceMinor?: number | null;
   readonly fareRule?: string | null;
@@ -314,7 +316,7 @@ export class TapJournal {
       endedMs: this.ports.clock.nowMs(),
       result: view.result,
       reason: details.reason,
-      panMasked: card === null ? null : card.panMasked,
+      panMasked: details.panMasked ?? (card === null ? null : card.panMasked),
       amountMinor: details.amountMinor ?? null,
       balanceMinor: details.balanceMinor ?? null,
       fareRule: details.fareRule ?? null,

@@ -122,7 +122,7 @@ export class TapSession {
       if (quote.kind === 'alreadyPaid') {
         return this.journal.report(startedMs, 'alreadyPaid', {
           reason: 'duplicate-tap-uid',
-          card: this.ports.panVault.cardKey(known.pan, known.psn, known.uidHex),
+          panMasked: this.ports.panVault.panMaskedOf(known.pan),
         });
       }
     }
