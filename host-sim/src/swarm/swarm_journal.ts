@@ -34,6 +34,18 @@ export interface SwarmDebitKey {
   readonly final: boolean;
 }
 
+/** What the T-Union checks read of a grey or final record (swarm_tunion.ts). */
+export interface SwarmTunionFacts {
+  /** The record's `timeWallMs` (a grey's starts the torn window). */
+  readonly timeWallMs: number;
+  /** Of a final: its card number, the purchase's amount and the card's TAC; else null. */
+  readonly final: {
+    readonly serialDigits: string;
+    readonly amountMinor: number;
+    readonly tacHex: string;
+  } | null;
+}
+
 /** One durable record as the checkers compare it. */
 export interface SwarmRecord {
   readonly seq: number;
@@ -42,6 +54,17 @@ export interface SwarmRecord {
   readonly payload: string;
   /** recordDebitKey of its entry: null for a record that speaks for no debit. */
   readonly debit: SwarmDebitKey | null;
+  /**
+   * Of a T-Union grey or final, its entry's fields the T-Union checks read, taken when the
+   * record was decided (the check decodes no payload again); null for any other kind.
+   */
+  readonly tunion: SwarmTunionFacts | null;
+}
+
+/** What a record's payload tells the checkers: its debit key and its T-Union facts. */
+interface RecordFacts {
+  readonly debit: SwarmDebitKey | null;
+  readonly tunion: SwarmTunionFacts | null;
 }
 
 /** What a full scan of the durable journal (every segment and checkpoint) found. */
@@ -120,7 +143,7 @@ export class SwarmRecordMemo {
     const known = this.last.get(seq);
     const record = known !== undefined && known.kind === kind && known.payload === text
       ? known
-      : { seq, kind, payload: text, debit: this.debitOf(kind, payload, facts) };
+      : { seq, kind, payload: text, ...this.factsOf(kind, payload, facts) };
     this.next.set(seq, record);
     return record;
   }
@@ -139,12 +162,11 @@ export class SwarmRecordMemo {
   }
 
   /** The scan checked the payload already when `facts` is not null: not checked again. */
-  private debitOf(kind: JournalKind, payload: Uint8Array, facts: PayloadFacts | null)
-    : SwarmDebitKey | null {
-    const canonical = facts === null ? undefined : canonicalDebitKey(kind, payload, facts);
-    return canonical !== undefined
-      ? canonical
-      : payloadDebitKey(kind, payload, this.facts) ?? null;
+  private factsOf(kind: JournalKind, payload: Uint8Array, facts: PayloadFacts | null)
+    : RecordFacts {
+    const canonical = facts === null ? undefined : canonicalRecordFacts(kind, payload, facts);
+    return canonical ?? payloadRecordFacts(kind, payload, this.facts)
+      ?? { debit: null, tunion: null };
   }
 
   /** A scan ended: its records are what the next one compares with. */
@@ -296,9 +318,9 @@ export class JournalFollower {
       const frame = checked.frame;
       const kind = journalKindOfCode(frame.kindCode);
       if (kind === null) break;
-      const debit = payloadDebitKey(kind, frame.payload, this.facts);
-      if (debit === undefined) break;
-      out.push({ seq: frame.seq, kind, payload: latin1(frame.payload), debit });
+      const facts = payloadRecordFacts(kind, frame.payload, this.facts);
+      if (facts === undefined) break;
+      out.push({ seq: frame.seq, kind, payload: latin1(frame.payload), ...facts });
       offset += FRAME_OVERHEAD_BYTES + frame.payload.length;
     }
     return offset;
@@ -319,44 +341,74 @@ export function payloadDebitKey(
   payload: Uint8Array,
   facts: PayloadFacts,
 ): SwarmDebitKey | null | undefined {
+  return payloadRecordFacts(kind, payload, facts)?.debit;
+}
+
+/** payloadDebitKey's debit key with the record's T-Union facts; undefined as it. */
+function payloadRecordFacts(
+  kind: JournalKind,
+  payload: Uint8Array,
+  facts: PayloadFacts,
+): RecordFacts | undefined {
   if (payloadFastCheck(kind, payload, facts)) {
-    const canonical = canonicalDebitKey(kind, payload, facts);
+    const canonical = canonicalRecordFacts(kind, payload, facts);
     if (canonical !== undefined) return canonical;
   }
   try {
-    return recordDebitKey(journalPayloadDecode(kind, payload, JOURNAL_FILE_NAME).entry);
+    const { timeWallMs, entry } = journalPayloadDecode(kind, payload, JOURNAL_FILE_NAME);
+    return { debit: recordDebitKey(entry), tunion: tunionFactsOf(timeWallMs, entry) };
   } catch {
     return undefined;
   }
 }
 
+/** The T-Union facts of a decoded entry (null for a kind of no T-Union debit). */
+function tunionFactsOf(timeWallMs: number, entry: JournalEntry): SwarmTunionFacts | null {
+  if (entry.kind === 'tunion_grey') return { timeWallMs, final: null };
+  if (entry.kind !== 'tunion_final') return null;
+  const final = {
+    serialDigits: entry.card.serialDigits,
+    amountMinor: entry.purchase.amountMinor,
+    tacHex: entry.tacHex,
+  };
+  return { timeWallMs, final };
+}
+
 /**
- * recordDebitKey of a payload in the canonical form, from `facts` as payloadFastCheck filled
- * them for it (true), or undefined for a kind read only through the decoder.
+ * The facts of a payload in the canonical form, from `facts` as payloadFastCheck filled them
+ * for it (true), or undefined for a kind read only through the decoder.
  */
-function canonicalDebitKey(
+function canonicalRecordFacts(
   kind: JournalKind,
   payload: Uint8Array,
   facts: PayloadFacts,
-): SwarmDebitKey | null | undefined {
+): RecordFacts | undefined {
   switch (kind) {
     case 'declined':
     case 'reconciled':
     case 'ack':
     case 'tunion_blocked':
-      return null;
+      return { debit: null, tunion: null };
     case 'tunion_grey':
-    case 'tunion_final':
-      return {
-        key: tunionKey(tunionSerialInPlace(payload), facts.num[FactSlot.ATC] ?? 0),
+    case 'tunion_final': {
+      const serialDigits = tunionSerialInPlace(payload);
+      const debit = {
+        key: tunionKey(serialDigits, facts.num[FactSlot.ATC] ?? 0),
         final: kind === 'tunion_final',
       };
+      const timeWallMs = facts.num[FactSlot.TIME_WALL_MS] ?? 0;
+      const final = kind === 'tunion_final' ? tunionFinalInPlace(payload, serialDigits) : null;
+      return { debit, tunion: { timeWallMs, final } };
+    }
     case 'pending':
     case 'torn':
     case 'final':
       return {
-        key: `${facts.text(FactSlot.PAN_TOKEN)}/${facts.num[FactSlot.ATC] ?? 0}`,
-        final: kind === 'final',
+        debit: {
+          key: `${facts.text(FactSlot.PAN_TOKEN)}/${facts.num[FactSlot.ATC] ?? 0}`,
+          final: kind === 'final',
+        },
+        tunion: null,
       };
     default:
       return undefined;
@@ -373,6 +425,11 @@ export function tunionKey(serialDigits: string, atc: number): string {
 
 /** `"serialDigits":"` as the canonical form writes it (journal_payload_fast.ts). */
 const SERIAL_FIELD = Buffer.from('"serialDigits":"', 'latin1');
+/** `"amountMinor":` and `"tacHex":"` as the canonical form writes them. */
+const AMOUNT_FIELD = Buffer.from('"amountMinor":', 'latin1');
+const TAC_FIELD = Buffer.from('"tacHex":"', 'latin1');
+/** Hex digits of a T-Union TAC (4 bytes: journal_tunion.ts, tunionFinalRead). */
+const TAC_HEX_DIGITS = 8;
 
 /**
  * The card number of a T-Union payload that passed `payloadFastCheck`: in the canonical form
@@ -383,6 +440,25 @@ function tunionSerialInPlace(payload: Uint8Array): string {
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
   const at = bytes.indexOf(SERIAL_FIELD) + SERIAL_FIELD.length;
   return bytes.toString('latin1', at, at + 20);
+}
+
+/**
+ * The purchase's amount and the TAC of a T-Union final that passed `payloadFastCheck`. In the
+ * canonical form a text holds no quote (nor backslash), so a key's bytes are found only where
+ * that key is; the fields come in the encoder's order: the card (no amount), then the
+ * purchase, whose `amountMinor` is the first in the payload (the ride has none), a decimal
+ * integer up to the comma after it; and one `tacHex` of 8 upper-case digits.
+ */
+function tunionFinalInPlace(
+  payload: Uint8Array,
+  serialDigits: string,
+): NonNullable<SwarmTunionFacts['final']> {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  const amountAt = bytes.indexOf(AMOUNT_FIELD) + AMOUNT_FIELD.length;
+  const amountMinor = Number(bytes.toString('latin1', amountAt, bytes.indexOf(0x2c, amountAt)));
+  const tacAt = bytes.indexOf(TAC_FIELD) + TAC_FIELD.length;
+  const tacHex = bytes.toString('latin1', tacAt, tacAt + TAC_HEX_DIGITS);
+  return { serialDigits, amountMinor, tacHex };
 }
 
 /** The card and ATC a record speaks for (a debit's key), or null for ack/reconciled. */

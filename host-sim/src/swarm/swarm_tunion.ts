@@ -9,10 +9,6 @@
 // torn window, not charged again (domain.md 7.5). SwarmModel checks the rest as for bank
 // cards: every debit durable, one debit a fare, one final a debit, records at the depot.
 
-import { Buffer } from 'node:buffer';
-
-import { JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
-import { journalPayloadDecode } from '../../../firmware/src/app/journal/journal_records.js';
 import type { TapReport } from '../../../firmware/src/app/validator/validator_ports.js';
 import { isTunionRider, type AnyRiderCard, type TunionRiderCard } from '../sim/bus_riders.js';
 import { tunionKey, type SwarmRecord } from './swarm_journal.js';
@@ -78,23 +74,21 @@ export class SwarmTunionModel {
     if (record.seq <= this.seenThroughSeq) return;
     this.seenThroughSeq = record.seq;
     const key = record.debit?.key;
-    if (key === undefined || (record.kind !== 'tunion_grey' && record.kind !== 'tunion_final')) {
-      return;
-    }
-    const payload = Buffer.from(record.payload, 'latin1');
-    // The scan or the follower found it valid: it decodes.
-    const { timeWallMs, entry } = journalPayloadDecode(record.kind, payload, JOURNAL_FILE_NAME);
-    if (entry.kind === 'tunion_grey') this.greyWallMs.set(key, timeWallMs);
-    if (entry.kind !== 'tunion_final') return;
-    const rider = this.bySerial.get(entry.card.serialDigits);
+    // The scan or the follower decided the record (its entry's fields, as it decodes).
+    const facts = record.tunion;
+    if (key === undefined || facts === null) return;
+    if (record.kind === 'tunion_grey') this.greyWallMs.set(key, facts.timeWallMs);
+    const final = facts.final;
+    if (final === null) return;
+    const rider = this.bySerial.get(final.serialDigits);
     const debit = rider === undefined ? undefined : this.debitOf(rider, key);
     const name = rider?.name ?? 'an unknown T-Union card';
     if (debit === undefined) {
       this.fail('double-charge', `T-Union final ${record.seq} (${name} ${key}): the card made `
         + `no such debit`);
-    } else if (debit.amountMinor !== entry.purchase.amountMinor || debit.tac !== entry.tacHex) {
+    } else if (debit.amountMinor !== final.amountMinor || debit.tac !== final.tacHex) {
       this.fail('durable-debit', `T-Union final ${record.seq} (${name} ${key}) is not the `
-        + `card's debit (${entry.purchase.amountMinor} ${entry.tacHex}, card ${debit.amountMinor} `
+        + `card's debit (${final.amountMinor} ${final.tacHex}, card ${debit.amountMinor} `
         + `${debit.tac})`);
     }
   }

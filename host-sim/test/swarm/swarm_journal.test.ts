@@ -4,6 +4,8 @@
 // scan gives the same records, keys, ack and corruption, and the follower has seen every
 // record still on the medium, byte for byte.
 
+import { Buffer } from 'node:buffer';
+
 import { describe, expect, it } from 'vitest';
 
 import { Journal, JOURNAL_FILE_NAME } from '../../../firmware/src/app/journal/journal.js';
@@ -137,14 +139,22 @@ describe('journalScanDurable and JournalFollower over segments', () => {
   });
 });
 
-/** A T-Union grey record of card `n` (`greySeq` null), or the final that closes `greySeq`. */
-function tunionEntry(n: number, atc: number, greySeq: number | null): JournalEntry {
+/**
+ * A T-Union grey record of card `n` (`greySeq` null), or the final that closes `greySeq`
+ * (`paid`: its amount and TAC).
+ */
+function tunionEntry(
+  n: number,
+  atc: number,
+  greySeq: number | null,
+  paid = { amountMinor: 300, tacHex: '0A0B0C0D' },
+): JournalEntry {
   const card = {
     issuerIdHex: '0000000000000001', serialDigits: `031051700701${String(n).padStart(8, '0')}`,
     cityCodeHex: '4403', uidHex: '0A0B0C0D',
   };
   const purchase = {
-    transactionType: 9, atc, amountMinor: 300, balanceBeforeMinor: 5000,
+    transactionType: 9, atc, amountMinor: paid.amountMinor, balanceBeforeMinor: 5000,
     terminalNumberHex: '000000000001', terminalSerial: atc + 7, dateTimeDigits: '20261122080000',
   };
   const ride = {
@@ -156,7 +166,7 @@ function tunionEntry(n: number, atc: number, greySeq: number | null): JournalEnt
   }
   return {
     kind: 'tunion_final', greySeq, card, purchase, ride, balanceAfterMinor: 4700,
-    tacHex: '0A0B0C0D', terminalId: 'T1', paramsVersion: 1, mac2Verified: true,
+    tacHex: paid.tacHex, terminalId: 'T1', paramsVersion: 1, mac2Verified: true,
   };
 }
 
@@ -180,6 +190,43 @@ describe('JournalFollower', () => {
       expect(payloadDebitKey(kind, canonical, facts), `seed ${seed}`).toEqual(recordDebitKey(e));
       expect(payloadDebitKey(kind, spelled, facts), `seed ${seed}`).toEqual(recordDebitKey(e));
     }
+  });
+
+  it('tunionFacts_readInPlace_equalTheDecodedEntries', () => {
+    // The T-Union checks read a grey's time and a final's card, amount and TAC from the
+    // record (swarm_tunion.ts): read in place from the canonical form, decoded from another
+    // spelling, the same values.
+    const seed = testSeed(9);
+    const prng = new Prng(seed);
+    const frames: Uint8Array[] = [];
+    const expected: unknown[] = [];
+    let prev = CHAIN_GENESIS_HASH;
+    for (let i = 0; i < 60; i += 1) {
+      const paid = { amountMinor: prng.below(0x1_0000_0000),
+        tacHex: Buffer.from(prng.bytes(4)).toString('hex').toUpperCase() };
+      const e = journalEntryNormalise(tunionEntry(prng.below(1000), prng.below(0x10000),
+        prng.chance(0.5) ? i + 1 : null, paid), 'test');
+      const timeWallMs = 1_714_550_400_000 + prng.below(1_000_000);
+      const payload = prng.chance(0.3)
+        ? new TextEncoder().encode(JSON.stringify({ timeWallMs, ...e }, null, 1))
+        : journalPayloadEncode(timeWallMs, e);
+      const built = frameEncode(JOURNAL_KIND_CODES[e.kind], i + 1, payload, prev);
+      frames.push(built.frame);
+      prev = built.hash;
+      const serialDigits = e.kind === 'tunion_final' ? e.card.serialDigits : '';
+      expected.push(e.kind === 'tunion_final'
+        ? { timeWallMs, final: { serialDigits, ...paid } }
+        : { timeWallMs, final: null });
+    }
+    const storage = new StorageSim({ totalBytes: 1 << 20, prng: new Prng(seed),
+      tornModes: ['prefix'] });
+    for (const f of frames) void storage.append(JOURNAL_FILE_NAME, f);
+    void storage.sync(JOURNAL_FILE_NAME);
+    const followed = new JournalFollower().next(storage, 0).records;
+    expect(followed.map((r) => r.tunion), `seed ${seed}`).toEqual(expected);
+    // A full scan decides them the same way (the scan's own fast check, or the decoder).
+    expect(journalScanDurable(storage).records.map((r) => r.tunion), `seed ${seed}`)
+      .toEqual(expected);
   });
 
 
