@@ -145,6 +145,9 @@ interface SimFile {
   sameBefore: number;
 }
 
+/** The bytes of an absent file (never written to). */
+const EMPTY = new Uint8Array(0);
+
 function cloneOf(bytes: SimBytes | null): SimBytes | null {
   return bytes === null ? null : bytes.clone();
 }
@@ -257,8 +260,17 @@ export class StorageSim implements StoragePort {
    * that follow a growing file read only what is new.
    */
   durableTail(name: string, offset: number): { bytes: Uint8Array; lengthBytes: number } {
-    const durable = this.files.get(name)?.durable?.view() ?? new Uint8Array(0);
+    const durable = this.durableTailView(name, 0);
     return { bytes: durable.slice(Math.min(offset, durable.length)), lengthBytes: durable.length };
+  }
+
+  /**
+   * `durableTail`'s bytes as a view of the medium's own, valid until the next mutating call or
+   * restart (nothing copied): for a checker that reads them at once, between two calls.
+   */
+  durableTailView(name: string, offset: number): Uint8Array {
+    const durable = this.files.get(name)?.durable?.view() ?? EMPTY;
+    return durable.subarray(Math.min(offset, durable.length));
   }
 
   /** Overwrites a durable byte (bit rot, or a test corrupting the middle of a journal). */
@@ -346,19 +358,25 @@ export class StorageSim implements StoragePort {
   sync(name: string): Promise<HalResult<void>> {
     const fault = this.writePoint();
     if (fault !== null && fault !== 'cut') return Promise.resolve(fault);
-    this.durableNamesCache = null;
     const file = this.files.get(name);
+    if (file === undefined) {
+      return Promise.resolve(fault === 'cut'
+        ? halErr(HalStatus.READER_IO, 'power cut in sync')
+        : halOk(undefined));
+    }
+    // Most syncs flush a file that exists durably already (a journal append): the names stay.
+    const durableBefore = file.durable !== null;
     if (fault === 'cut') {
       // Power went during the flush: part of it may have reached the medium.
-      if (file !== undefined) {
-        const kept = this.survivor(file);
-        file.durable = kept;
-        file.volatile = cloneOf(kept);
-        file.sameBefore = kept?.length ?? 0;
-      }
-      return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
+      const kept = this.survivor(file);
+      file.durable = kept;
+      file.volatile = cloneOf(kept);
+      file.sameBefore = kept?.length ?? 0;
+    } else {
+      syncFile(file);
     }
-    if (file !== undefined) syncFile(file);
+    if ((file.durable !== null) !== durableBefore) this.durableNamesCache = null;
+    if (fault === 'cut') return Promise.resolve(halErr(HalStatus.READER_IO, 'power cut in sync'));
     return Promise.resolve(halOk(undefined));
   }
 

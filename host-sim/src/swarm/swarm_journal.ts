@@ -247,7 +247,10 @@ function scanFrom(
   return { read, records };
 }
 
-/** New bytes the follower read from one segment (for the PAN search), from `offset` on. */
+/**
+ * New bytes the follower read from one segment (for the PAN search), from `offset` on: a view
+ * of the medium's bytes, valid until its next change (whoever keeps them copies them).
+ */
 export interface FollowedBytes {
   readonly name: string;
   readonly offset: number;
@@ -286,9 +289,9 @@ export class JournalFollower {
       if (unit.firstSeq < this.point.firstSeq || !unit.segmentExists) continue;
       const from = unit.firstSeq === this.point.firstSeq ? this.point.offset : 0;
       const start = Math.max(0, from - overlapBytes);
-      const tail = storage.durableTail(unit.segment, start);
-      const at = this.frames(tail.bytes, from - start, records);
-      read.push({ name: unit.segment, offset: start, bytes: tail.bytes });
+      const tail = storage.durableTailView(unit.segment, start);
+      const at = this.frames(tail, from - start, records);
+      read.push({ name: unit.segment, offset: start, bytes: tail });
       this.point = { firstSeq: unit.firstSeq, offset: start + at };
     }
     return { records, read };

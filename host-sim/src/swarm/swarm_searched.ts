@@ -44,7 +44,8 @@ export class SearchedImages {
     const image = this.images.get(chunk.name);
     const at = chunk.offset;
     if (at === 0) {
-      this.set(chunk.name, chunk.bytes);
+      // The chunk views the medium's bytes: the image holds its own copy.
+      this.set(chunk.name, chunk.bytes.slice());
       return;
     }
     const common = image === undefined ? 0 : image.length - at;
