@@ -234,19 +234,23 @@ function roundKeys(key: Uint8Array, at: number): Int32Array {
   return out;
 }
 
-/** f(R, K) with the round key's halves `left` (S1..S4) and `right` (S5..S8). */
+/**
+ * f(R, K) with the round key's halves `left` (S1..S4) and `right` (S5..S8). E's chunk i is R's
+ * bits 4i .. 4i + 5 (1-based, bit 0 being bit 32): six bits of R rotated right by one, from
+ * its bit 4i on (the last chunk wraps around: its low four bits, then its top two). Written
+ * out box by box: a loop over the boxes, with a rotation and a choice of half in each, made
+ * the round twice as slow.
+ */
 function feistel(r: number, left: number, right: number): number {
-  // E's chunk i is R's bits 4i .. 4i + 5 (1-based, bit 0 being bit 32): the top six bits of R
-  // rotated left by 4i - 1.
   const rr = (r >>> 1) | (r << 31);
-  let out = 0;
-  for (let box = 0; box < 8; box += 1) {
-    const rotated = box === 0 ? rr : (rr << (4 * box)) | (rr >>> (32 - 4 * box));
-    const half = box < 4 ? left : right;
-    const chunk = (half >>> (18 - 6 * (box & 3))) & 63;
-    out |= SP[box * 64 + (((rotated >>> 26) & 63) ^ chunk)] ?? 0;
-  }
-  return out;
+  return (SP[((rr >>> 26) & 63) ^ ((left >>> 18) & 63)] ?? 0)
+    | (SP[64 + (((rr >>> 22) & 63) ^ ((left >>> 12) & 63))] ?? 0)
+    | (SP[128 + (((rr >>> 18) & 63) ^ ((left >>> 6) & 63))] ?? 0)
+    | (SP[192 + (((rr >>> 14) & 63) ^ (left & 63))] ?? 0)
+    | (SP[256 + (((rr >>> 10) & 63) ^ ((right >>> 18) & 63))] ?? 0)
+    | (SP[320 + (((rr >>> 6) & 63) ^ ((right >>> 12) & 63))] ?? 0)
+    | (SP[384 + (((rr >>> 2) & 63) ^ ((right >>> 6) & 63))] ?? 0)
+    | (SP[448 + ((((rr & 15) << 2) | (rr >>> 30)) ^ (right & 63))] ?? 0);
 }
 
 /** The two 32-bit halves of a permuted block (IP or FP by `tables`) of `bytes` at `at`. */
@@ -269,11 +273,13 @@ function permute(tables: Int32Array, bytes: Uint8Array, at: number, out: Int32Ar
 function rounds(lr: Int32Array, keys: Int32Array, decrypt: boolean): void {
   let l = lr[0] ?? 0;
   let r = lr[1] ?? 0;
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const keyAt = (decrypt ? ROUNDS - 1 - round : round) * 2;
-    const next = l ^ feistel(r, keys[keyAt] ?? 0, keys[keyAt + 1] ?? 0);
-    l = r;
-    r = next;
+  // Two rounds a step, the halves' roles swapped in the second (no swap of variables).
+  const step = decrypt ? -4 : 4;
+  for (let keyAt = decrypt ? 2 * ROUNDS - 2 : 0, done = 0; done < ROUNDS; done += 2) {
+    l ^= feistel(r, keys[keyAt] ?? 0, keys[keyAt + 1] ?? 0);
+    const second = keyAt + step / 2;
+    r ^= feistel(l, keys[second] ?? 0, keys[second + 1] ?? 0);
+    keyAt += step;
   }
   lr[0] = r;
   lr[1] = l;
