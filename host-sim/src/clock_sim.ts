@@ -12,6 +12,8 @@ interface Sleeper {
    * True only from a quiet alarm's callback that queued nothing (see `quietAlarm`).
    */
   readonly resolve: () => boolean | void;
+  /** A quiet alarm's (`quietAlarm`): only its callback's true makes a wake quiet. */
+  readonly quiet: boolean;
   /** Called off: dropped when it reaches the top of the heap, with no wake and no time move. */
   cancelled: boolean;
   /** Where it sits in the heap, -1 when out of it (an alarm leaves at once when cleared). */
@@ -54,7 +56,8 @@ export class ClockSim implements ClockPort {
       throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
     }
     return new Promise<void>((resolve) => {
-      this.push({ wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 });
+      this.push({ wakeMs, order: this.orderNext, resolve, quiet: false, cancelled: false,
+        index: -1 });
       this.orderNext += 1;
     });
   }
@@ -71,7 +74,8 @@ export class ClockSim implements ClockPort {
     }
     let sleeper: Sleeper | undefined;
     const done = new Promise<void>((resolve) => {
-      sleeper = { wakeMs, order: this.orderNext, resolve, cancelled: false, index: -1 };
+      sleeper = { wakeMs, order: this.orderNext, resolve, quiet: false, cancelled: false,
+        index: -1 };
       this.push(sleeper);
       this.orderNext += 1;
     });
@@ -90,9 +94,7 @@ export class ClockSim implements ClockPort {
    * next wake as a woken sleep's would. `set` throws as `sleepMs`.
    */
   alarm(onFire: () => void): ClockAlarm {
-    return this.alarmOf(() => {
-      onFire();
-    });
+    return this.alarmOf(onFire, false);
   }
 
   /**
@@ -103,21 +105,25 @@ export class ClockSim implements ClockPort {
    * them, so the wakes and jobs happen in the same order as after any other wake.
    */
   quietAlarm(onFire: () => boolean): ClockAlarm {
-    return this.alarmOf(onFire);
+    return this.alarmOf(onFire, true);
   }
 
-  private alarmOf(onFire: () => boolean | void): ClockAlarm {
-    const sleeper: Sleeper = { wakeMs: 0, order: 0, resolve: onFire, cancelled: false, index: -1 };
+  private alarmOf(onFire: () => boolean | void, quiet: boolean): ClockAlarm {
+    const sleeper: Sleeper = {
+      wakeMs: 0, order: 0, resolve: onFire, quiet, cancelled: false, index: -1,
+    };
     return {
       set: (durationMs) => {
-        if (sleeper.index >= 0) this.remove(sleeper);
-        if (this.heap.length >= CLOCK_SIM_SLEEPERS_MAX) {
+        // One in the heap leaves it and comes back: its place is one slot (never too many).
+        const queued = sleeper.index >= 0;
+        if (!queued && this.heap.length >= CLOCK_SIM_SLEEPERS_MAX) {
           throw new RangeError(`${CLOCK_SIM_SLEEPERS_MAX} sleeps pending`);
         }
         sleeper.wakeMs = this.nowMsValue + Math.max(0, durationMs);
         sleeper.order = this.orderNext;
         this.orderNext += 1;
-        this.push(sleeper);
+        if (queued) this.moved(sleeper);
+        else this.push(sleeper);
       },
       clear: () => {
         if (sleeper.index >= 0) this.remove(sleeper);
@@ -235,7 +241,7 @@ export class ClockSim implements ClockPort {
   private wakeTop(): boolean {
     const next = this.pop();
     this.nowMsValue = Math.max(this.nowMsValue, next.wakeMs);
-    return next.resolve() === true;
+    return next.resolve() === true && next.quiet;
   }
 
   /** Pops called-off sleepers off the top, so that the top (if any) is a live one. */
@@ -253,6 +259,17 @@ export class ClockSim implements ClockPort {
     const top = this.heap[0] as Sleeper;
     this.remove(top);
     return top;
+  }
+
+  /**
+   * Puts `s` (in the heap) where its new deadline and order belong, from its slot: what a
+   * removal and a push give, in one sift. Sleepers wake in (deadline, registration) order,
+   * a strict order, so the heap's shape never shows in which one wakes next.
+   */
+  private moved(s: Sleeper): void {
+    const at = s.index;
+    if (at > 0 && before(s, this.heap[(at - 1) >> 1] as Sleeper)) this.siftUp(s, at);
+    else this.siftDown(s, at);
   }
 
   /** Takes `s` out of the heap (it must be in it): the last entry fills its place. */
