@@ -21,13 +21,14 @@ const NUMERIC_TAGS: ReadonlySet<number> = new Set([
 export const LOG_FORMAT_DEFAULT_HEX = '9a039f21039f02069f03069f1a025f2a029f4e149c019f3602';
 
 /**
- * One log record: for each entry of the format, the value from `values` fitted to the asked
- * length (numeric tags keep their rightmost bytes and pad left, others pad right), zeros when
- * the card has no value. Throws RangeError on a malformed format (a personalisation error).
+ * One log record: for each entry of the format, the value `valueOf` gives for its tag fitted
+ * to the asked length (numeric tags keep their rightmost bytes and pad left, others pad right),
+ * zeros when the card has no value (undefined). Throws RangeError on a malformed format (a
+ * personalisation error).
  */
 export function buildLogRecord(
   formatHex: string,
-  values: ReadonlyMap<number, Uint8Array>,
+  valueOf: (tag: number) => Uint8Array | undefined,
 ): Uint8Array {
   const entries = logFormatEntries(formatHex);
   let length = 0;
@@ -35,7 +36,7 @@ export function buildLogRecord(
   const record = new Uint8Array(length);
   let at = 0;
   for (const e of entries) {
-    const value = values.get(e.tag) ?? NO_VALUE;
+    const value = valueOf(e.tag) ?? NO_VALUE;
     if (NUMERIC_TAGS.has(e.tag)) {
       const tail = value.subarray(Math.max(0, value.length - e.length));
       record.set(tail, at + e.length - tail.length);

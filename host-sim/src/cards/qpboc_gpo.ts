@@ -507,10 +507,15 @@ function stageDebit(
   let logRecord: Uint8Array | null = null;
   const ec = purse.source === 'ec-balance' ? app.profile.ec : null;
   if (ec !== null && log !== null && (cap2 & CAP2_QPBOC_LOG_0X10) !== 0) {
-    const values = new Map(terminal.values);
-    values.set(T.TAG_9F36_ATC, Uint8Array.of(atc >> 8, atc & 0xff));
-    if (time === undefined && timeHhmmss !== null) values.set(T.TAG_9F21_TIME, fromHex(timeHhmmss));
-    logRecord = buildLogRecord(log.formatHex, values);
+    // The terminal's values, with this debit's ATC and the card's own time when none came
+    // (looked up through, not a copy of the terminal's map per debit).
+    const atcBytes = Uint8Array.of(atc >> 8, atc & 0xff);
+    const ownTime = time === undefined && timeHhmmss !== null ? fromHex(timeHhmmss) : undefined;
+    logRecord = buildLogRecord(log.formatHex, (tag) => {
+      if (tag === T.TAG_9F36_ATC) return atcBytes;
+      if (tag === T.TAG_9F21_TIME && ownTime !== undefined) return ownTime;
+      return terminal.values.get(tag);
+    });
   }
   return {
     source: purse.source,
