@@ -120,7 +120,7 @@ describe('shuaka swarm (subprocess)', () => {
     }
   });
 
-  it('runs the swarm under --single-threaded-gc and passes a SIGTERM on to it', async () => {
+  it('runs the swarm under its V8 options and passes a SIGTERM on to it', async () => {
     const parent = spawn(process.execPath, [BIN, 'swarm', '--taps', '1000000', '--faults', 'none'],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -140,6 +140,7 @@ describe('shuaka swarm (subprocess)', () => {
     }
     try {
       expect(cmdline).toContain('--single-threaded-gc');
+      expect(cmdline).toContain('--max-semi-space-size=64');
       expect(cmdline).toContain('swarm');
     } finally {
       parent.kill('SIGTERM');
