@@ -26,7 +26,6 @@ import {
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { journalScanFiles } from '../../../firmware/src/app/journal/journal_reader.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
-import { ClockSim } from '../../src/clock_sim.js';
 import { Prng } from '../../src/prng.js';
 import { StorageSim } from '../../src/storage_sim.js';
 import {
@@ -38,7 +37,7 @@ import {
   type SwarmRecord,
 } from '../../src/swarm/swarm_journal.js';
 import { testSeed } from '../sim/support/sim_ride.js';
-import { swarmTestEntry } from './support/swarm_entry.js';
+import { swarmTestEntry, swarmTestMedium } from './support/swarm_entry.js';
 
 const VAULT = PanVault.fromKey(new Uint8Array(32).fill(7), (n) => new Prng(n).bytes(n));
 
@@ -56,15 +55,7 @@ describe('journalScanDurable and JournalFollower over segments', () => {
   it('giveTheDecodedRecords_inOrder_afterAppendsAcksReclaimsCutsAndFlippedBits', async () => {
     const seed = testSeed(5);
     const prng = new Prng(seed);
-    const storage = new StorageSim({
-      totalBytes: 1 << 22, prng: prng.fork('medium'), tornModes: ['prefix', 'garbage', 'zeros'],
-    });
-    const clock = new ClockSim(1_714_550_400_000);
-    // Small segments: a new one every few taps, reclaimed once an ack covers it.
-    const options = {
-      fileName: JOURNAL_FILE_NAME, clock, reserveBytes: 8192, sizeBytesMax: 1 << 22,
-      segmentBytesMax: 12 << 10,
-    };
+    const { storage, options } = swarmTestMedium(prng);
     const follower = new JournalFollower();
     let opened = await Journal.open(storage, options);
     let followed = new Map<number, SwarmRecord>();

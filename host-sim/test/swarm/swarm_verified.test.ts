@@ -11,9 +11,7 @@ import {
   type JournalEntry,
 } from '../../../firmware/src/app/journal/journal_records.js';
 import { PanVault } from '../../../firmware/src/app/journal/pan_vault.js';
-import { ClockSim } from '../../src/clock_sim.js';
 import { Prng } from '../../src/prng.js';
-import { StorageSim } from '../../src/storage_sim.js';
 import {
   journalDurableFiles,
   journalScanDurable,
@@ -21,7 +19,7 @@ import {
   type SwarmJournalScan,
 } from '../../src/swarm/swarm_journal.js';
 import { testSeed } from '../sim/support/sim_ride.js';
-import { swarmTestEntry } from './support/swarm_entry.js';
+import { swarmTestEntry, swarmTestMedium } from './support/swarm_entry.js';
 
 const VAULT = PanVault.fromKey(new Uint8Array(32).fill(9), (n) => new Prng(n).bytes(n));
 
@@ -45,13 +43,7 @@ describe('journalScanDurable going on from the last verified scan', () => {
   it('equalsAFullScan_afterAppendsReclaimsCutsFlippedBitsAndRewrittenCheckpoints', async () => {
     const seed = testSeed(11);
     const prng = new Prng(seed);
-    const storage = new StorageSim({
-      totalBytes: 1 << 22, prng: prng.fork('medium'), tornModes: ['prefix', 'garbage', 'zeros'],
-    });
-    const options = {
-      fileName: JOURNAL_FILE_NAME, clock: new ClockSim(1_714_550_400_000), reserveBytes: 8192,
-      sizeBytesMax: 1 << 22, segmentBytesMax: 12 << 10,
-    };
+    const { storage, options } = swarmTestMedium(prng);
     const memo = new SwarmRecordMemo();
     const counts = { resumed: 0, full: 0, torn: 0, flipped: 0, rewritten: 0, reclaimed: 0 };
     const compare = (): SwarmJournalScan => {

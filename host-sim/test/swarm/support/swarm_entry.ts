@@ -1,7 +1,15 @@
-// A journal entry of the swarm's tests: a card's pending record or the final that closes one.
+// A journal entry of the swarm's tests (a card's pending record or the final that closes one),
+// and the medium their journals live on.
 
+import {
+  JOURNAL_FILE_NAME,
+  type JournalOptions,
+} from '../../../../firmware/src/app/journal/journal.js';
 import type { JournalEntry } from '../../../../firmware/src/app/journal/journal_records.js';
 import type { PanVault } from '../../../../firmware/src/app/journal/pan_vault.js';
+import { ClockSim } from '../../../src/clock_sim.js';
+import type { Prng } from '../../../src/prng.js';
+import { StorageSim } from '../../../src/storage_sim.js';
 
 /**
  * A pending record, or the final that closes `pendingSeq`, for card `n` (a PAN of its own),
@@ -33,4 +41,20 @@ export function swarmTestEntry(
     tornRecordHex: '9F36020001', staticDataSealedHex: '',
   };
   return { kind: 'pending', recovery, fareRule: 'flat', amountMinor: 200 };
+}
+
+/**
+ * The medium of the swarm's journal tests and the journal's options on it: power cuts tear
+ * a tail in every way, and small segments make a new one every few taps, reclaimed once an
+ * ack covers it.
+ */
+export function swarmTestMedium(prng: Prng): { storage: StorageSim; options: JournalOptions } {
+  const storage = new StorageSim({
+    totalBytes: 1 << 22, prng: prng.fork('medium'), tornModes: ['prefix', 'garbage', 'zeros'],
+  });
+  const options = {
+    fileName: JOURNAL_FILE_NAME, clock: new ClockSim(1_714_550_400_000), reserveBytes: 8192,
+    sizeBytesMax: 1 << 22, segmentBytesMax: 12 << 10,
+  };
+  return { storage, options };
 }
