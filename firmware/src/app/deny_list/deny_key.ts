@@ -9,9 +9,10 @@
 // the list's header: a validator holding another key refuses the set instead of silently
 // matching nothing. See README.md in this folder.
 
-import { createHmac, hash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
+import { HmacSha256Pads } from '../hmac_sha256_pads.js';
 import { keyFileCreate, keyFileLoad, type KeyFileError, type KeyFileResult } from '../key_file.js';
 
 /** Bytes of a deny key (HMAC-SHA-256 key of the hash's output size, RFC 2104 section 3). */
@@ -24,8 +25,6 @@ export const DENY_KEY_ID_BYTES = 8;
 export const DENY_KEY_FILE_NAME = 'deny.key';
 /** The message whose HMAC names the key (never a possible token message: not PAN digits). */
 const KEY_ID_LABEL = 'shuaka deny key id v1';
-const SHA256_BLOCK_BYTES = 64;
-const SHA256_BYTES = 32;
 const PAN_DIGITS_MIN = 8;
 const PAN_DIGITS_MAX = 19;
 /** Digits of a T-Union application serial number (file 0015 bytes 11-20, BCD). */
@@ -37,27 +36,18 @@ export const TUNION_SERIAL_DIGITS = 20;
 const TUNION_MESSAGE_TAG = 0x54;
 
 /**
- * A deny key ready to make tokens. The HMAC's two padded key blocks are laid out once here
- * (RFC 2104: H(K ^ opad || H(K ^ ipad || text))), each followed by room for what it hashes,
- * so a token is two one-shot hashes over buffers that exist already: copies of hash objects
- * that had taken the blocks in (RFC 2104 section 4, "precomputation") cost a third more.
+ * A deny key ready to make tokens: its HMAC's padded key blocks laid out once
+ * (HmacSha256Pads), a token's message written after the inner one.
  */
 export class DenyKey {
-  /** Key XOR ipad, then the message: the inner hash's input. */
-  private readonly inner = Buffer.alloc(SHA256_BLOCK_BYTES + 1 + TUNION_SERIAL_DIGITS);
-  /** Key XOR opad, then the inner digest: the outer hash's input. */
-  private readonly outer = Buffer.alloc(SHA256_BLOCK_BYTES + SHA256_BYTES);
+  private readonly pads: HmacSha256Pads;
 
   private constructor(
     key: Uint8Array,
     /** The key id (16 hex digits, upper case) the list header must carry. */
     readonly idHex: string,
   ) {
-    // The key (32 bytes) is shorter than a block: zero-padded, as HMAC pads it.
-    for (let i = 0; i < SHA256_BLOCK_BYTES; i += 1) {
-      this.inner[i] = (key[i] ?? 0) ^ 0x36;
-      this.outer[i] = (key[i] ?? 0) ^ 0x5c;
-    }
+    this.pads = new HmacSha256Pads(key, 1 + TUNION_SERIAL_DIGITS);
   }
 
   /** A key of exactly DENY_KEY_BYTES bytes; any other size throws RangeError. */
@@ -80,13 +70,14 @@ export class DenyKey {
     const n = pan.length;
     if (n < PAN_DIGITS_MIN || n > PAN_DIGITS_MAX) return null;
     if (!Number.isInteger(psn) || psn < 0 || psn > 0xff) return null;
-    const message = this.inner;
+    const message = this.pads.inner;
+    const at = HmacSha256Pads.MESSAGE_AT;
     for (let i = 0; i < n; i += 1) {
       const c = pan.charCodeAt(i);
       if (c < 0x30 || c > 0x39) return null;
-      message[SHA256_BLOCK_BYTES + i] = c;
+      message[at + i] = c;
     }
-    message[SHA256_BLOCK_BYTES + n] = psn;
+    message[at + n] = psn;
     return this.mac(n + 1);
   }
 
@@ -99,21 +90,20 @@ export class DenyKey {
    */
   tokenTunion(serialDigits: string): Uint8Array | null {
     if (serialDigits.length !== TUNION_SERIAL_DIGITS) return null;
-    const message = this.inner;
-    message[SHA256_BLOCK_BYTES] = TUNION_MESSAGE_TAG;
+    const message = this.pads.inner;
+    const at = HmacSha256Pads.MESSAGE_AT;
+    message[at] = TUNION_MESSAGE_TAG;
     for (let i = 0; i < TUNION_SERIAL_DIGITS; i += 1) {
       const c = serialDigits.charCodeAt(i);
       if (c < 0x30 || c > 0x39) return null;
-      message[SHA256_BLOCK_BYTES + 1 + i] = c;
+      message[at + 1 + i] = c;
     }
     return this.mac(1 + TUNION_SERIAL_DIGITS);
   }
 
   /** HMAC of the `length` message bytes after the inner pad, truncated to a token. */
   private mac(length: number): Uint8Array {
-    const innerInput = this.inner.subarray(0, SHA256_BLOCK_BYTES + length);
-    this.outer.set(hash('sha256', innerInput, 'buffer'), SHA256_BLOCK_BYTES);
-    const mac = hash('sha256', this.outer, 'buffer');
+    const mac = this.pads.mac(length);
     return new Uint8Array(mac.buffer, mac.byteOffset, DENY_TOKEN_BYTES);
   }
 }

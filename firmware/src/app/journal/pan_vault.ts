@@ -10,8 +10,9 @@
 // - sealed: 01 | key id (4) | IV (12) | AES-256-GCM(seal key, data) | tag (16), as hex. The IV
 //   is random (NIST SP 800-38D 8.2.2); the GCM tag makes any change or a wrong key detectable.
 
-import { createCipheriv, createDecipheriv, createHmac, hash, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 
+import { HmacSha256Pads } from '../hmac_sha256_pads.js';
 import { maskPan, type CardKey } from './journal_records.js';
 
 /** Bytes of the terminal data key. */
@@ -24,9 +25,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Bytes a sealed value adds to its plaintext. */
 export const PAN_SEALED_OVERHEAD_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
-/** SHA-256's block and digest: HMAC pads its key to a block (RFC 2104 section 2). */
-const SHA256_BLOCK_BYTES = 64;
-const SHA256_BYTES = 32;
 /** Longest PAN tokenHmac takes in its buffer (PANs have 19 digits); longer: createHmac. */
 const TOKEN_INPUT_CHARS_MAX = 64;
 /** Authenticated data: binds a sealed value to this use (not a sealed something else). */
@@ -76,10 +74,8 @@ export class PanVault {
   readonly keyIdHex: string;
   /** The last card whose token or card key was asked for (see PanMemo). */
   private last: PanMemo | null = null;
-  /** Token key XOR ipad, then room for the PAN: the inner hash's input (tokenHmac). */
-  private readonly tokenInner = Buffer.alloc(SHA256_BLOCK_BYTES + TOKEN_INPUT_CHARS_MAX);
-  /** Token key XOR opad, then room for the inner digest: the outer hash's input. */
-  private readonly tokenOuter = Buffer.alloc(SHA256_BLOCK_BYTES + SHA256_BYTES);
+  /** The token key's HMAC pads, with room for a PAN (tokenHmac). */
+  private readonly tokenPads: HmacSha256Pads;
 
   private constructor(
     private readonly sealKey: Buffer,
@@ -88,11 +84,7 @@ export class PanVault {
     private readonly random: RandomBytes,
   ) {
     this.keyIdHex = keyId.toString('hex').toUpperCase();
-    // The token key (32 bytes) is shorter than a block: zero-padded, as HMAC pads it.
-    for (let i = 0; i < SHA256_BLOCK_BYTES; i += 1) {
-      this.tokenInner[i] = (tokenKey[i] ?? 0) ^ 0x36;
-      this.tokenOuter[i] = (tokenKey[i] ?? 0) ^ 0x5c;
-    }
+    this.tokenPads = new HmacSha256Pads(tokenKey, TOKEN_INPUT_CHARS_MAX);
   }
 
   /** A vault over `dataKey` (PAN_VAULT_KEY_BYTES bytes). Throws RangeError on another length. */
@@ -135,16 +127,15 @@ export class PanVault {
   }
 
   /**
-   * The same HMAC-SHA-256 as createHmac, made of two one-shot hashes over the vault's padded
-   * keys (RFC 2104: H(K ^ opad || H(K ^ ipad || text))): a createHmac object per token cost
-   * about twice as much. The PAN's characters go in as createHmac's 'ascii' takes them (one
-   * byte each, the low byte: Node's 'latin1'); the tests hold it to createHmac.
+   * The same HMAC-SHA-256 as createHmac, over the token key's pads (HmacSha256Pads: a
+   * createHmac object per token cost about twice as much). The PAN's characters go in as
+   * createHmac's 'ascii' takes them (one byte each, the low byte: Node's 'latin1'); the tests
+   * hold it to createHmac.
    */
   private tokenHmac(pan: string): string {
-    const written = this.tokenInner.write(pan, SHA256_BLOCK_BYTES, 'latin1');
-    const inner = this.tokenInner.subarray(0, SHA256_BLOCK_BYTES + written);
-    this.tokenOuter.write(hash('sha256', inner, 'binary'), SHA256_BLOCK_BYTES, 'latin1');
-    return hash('sha256', this.tokenOuter, 'hex').slice(0, 2 * PAN_TOKEN_BYTES).toUpperCase();
+    const pads = this.tokenPads;
+    const written = pads.inner.write(pan, HmacSha256Pads.MESSAGE_AT, 'latin1');
+    return pads.mac(written).toString('hex', 0, PAN_TOKEN_BYTES).toUpperCase();
   }
 
   /** Seals `data` (fresh IV each call); upper-case hex. */
