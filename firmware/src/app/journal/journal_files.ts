@@ -41,8 +41,7 @@ export function quarantineName(name: string): string {
  * files is reported as it is and judged by the caller.
  */
 export function journalUnits(fileName: string, names: readonly string[]): JournalUnit[] {
-  const { base, ext } = nameParts(fileName);
-  const pattern = new RegExp(`^${escape(base)}-([0-9]{${SEQ_DIGITS}})(${escape(ext)}|\\.ckpt)$`);
+  const pattern = unitPatternOf(fileName);
   const segments = new Set<number>();
   const checkpoints = new Set<number>();
   for (const name of names) {
@@ -62,6 +61,25 @@ export function journalUnits(fileName: string, names: readonly string[]): Journa
     segmentExists: segments.has(firstSeq),
     checkpointExists: firstSeq === 1 || checkpoints.has(firstSeq),
   }));
+}
+
+/**
+ * The pattern of the later segments and checkpoints of `fileName`, made once per name: every
+ * read and every reclaim lists the journal's units (a board has one journal, the simulator a
+ * few). Without the global or sticky flag, `exec` keeps no state between names.
+ */
+const UNIT_PATTERNS = new Map<string, RegExp>();
+const UNIT_PATTERNS_MAX = 16;
+
+function unitPatternOf(fileName: string): RegExp {
+  let pattern = UNIT_PATTERNS.get(fileName);
+  if (pattern === undefined) {
+    const { base, ext } = nameParts(fileName);
+    pattern = new RegExp(`^${escape(base)}-([0-9]{${SEQ_DIGITS}})(${escape(ext)}|\\.ckpt)$`);
+    if (UNIT_PATTERNS.size >= UNIT_PATTERNS_MAX) UNIT_PATTERNS.clear();
+    UNIT_PATTERNS.set(fileName, pattern);
+  }
+  return pattern;
 }
 
 function nameParts(fileName: string): { base: string; ext: string } {
