@@ -7,6 +7,7 @@ import {
   TERMINAL_DATA_BUS_VALIDATOR,
   terminalDataProblem,
   terminalDataTlv,
+  TerminalDataTlvMemo,
   transactionSequenceCounter,
 } from '../src/app/validator/tap_icc_data.js';
 
@@ -65,5 +66,31 @@ describe('terminal data', () => {
       hex(kernel) + '9F3501259F1E0853494D3030303031' + '9F090200309F34033F00009F410400000042',
     );
     expect(iccDataWithTerminal(bytes('9F2608AA'), terminal, bytes('00000001'))).toBeNull();
+  });
+
+  it('terminalDataTlvMemo_equalsTerminalDataTlv_asEachInputChanges', () => {
+    const memo = new TerminalDataTlvMemo();
+    const base = TERMINAL_DATA_BUS_VALIDATOR;
+    const steps: [typeof base, string][] = [
+      [base, 'SIM00001'],
+      [base, 'SIM00001'],
+      [{ ...base }, 'SIM00001'],
+      [base, 'bus-L101.0042'],
+      [base, 'SIM00001'],
+      [{ ...base, capabilitiesHex: '0008E8' }, 'SIM00001'],
+      [{ ...base, typeHex: '22' }, 'SIM00001'],
+      [{ ...base, ifdSerial: 'AB12CD34' }, 'SIM00001'],
+      [{ ...base, ifdSerial: 'AB12CD34' }, 'T7'],
+      [{ ...base, appVersionHex: '0020' }, 'T7'],
+      [base, 'T7'],
+    ];
+    for (const [data, terminalId] of steps) {
+      expect(hex(memo.of(data, terminalId)), `${JSON.stringify(data)} ${terminalId}`).toBe(
+        hex(terminalDataTlv(data, terminalId)),
+      );
+    }
+    // An invalid configuration still throws, and leaves the last good encoding in place.
+    expect(() => memo.of({ ...base, typeHex: '99' }, 'T7')).toThrow(RangeError);
+    expect(hex(memo.of(base, 'T7'))).toBe(hex(terminalDataTlv(base, 'T7')));
   });
 });

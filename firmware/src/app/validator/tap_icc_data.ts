@@ -95,6 +95,43 @@ export function terminalDataTlv(data: TerminalData, terminalId: string): Uint8Ar
 }
 
 /**
+ * terminalDataTlv of the last inputs, encoded again only when one of them changed (by value:
+ * the four fields and the terminal ID). Every clearing record needs it, and it changes only
+ * with the configuration or a parameter set with another terminal ID. The bytes it returns
+ * are shared between calls: read them, never write them.
+ */
+export class TerminalDataTlvMemo {
+  private capabilitiesHex = '';
+  private typeHex = '';
+  private ifdSerial: string | null = null;
+  private appVersionHex = '';
+  private terminalId = '';
+  private tlv: Uint8Array | null = null;
+
+  of(data: TerminalData, terminalId: string): Uint8Array {
+    if (
+      this.tlv !== null &&
+      data.capabilitiesHex === this.capabilitiesHex &&
+      data.typeHex === this.typeHex &&
+      data.ifdSerial === this.ifdSerial &&
+      data.appVersionHex === this.appVersionHex &&
+      terminalId === this.terminalId
+    ) {
+      return this.tlv;
+    }
+    // An invalid `data` throws here, as terminalDataTlv does, and leaves the memo as it was.
+    const tlv = terminalDataTlv(data, terminalId);
+    this.capabilitiesHex = data.capabilitiesHex;
+    this.typeHex = data.typeHex;
+    this.ifdSerial = data.ifdSerial;
+    this.appVersionHex = data.appVersionHex;
+    this.terminalId = terminalId;
+    this.tlv = tlv;
+    return tlv;
+  }
+}
+
+/**
  * 9F41 of the tap whose first journal record gets `seq` (its grey record, or its declined or
  * final record): the counter modulo 10^8. The host computes it as the journal's last seq + 1
  * when the transaction begins. The journal's seq is durable and strictly increasing across

@@ -27,7 +27,7 @@ import { fareQuote, type FareDecision } from '../fare/fare_policy.js';
 import type { UncertainTap } from '../journal/journal_state.js';
 import {
   iccDataWithTerminal,
-  terminalDataTlv,
+  TerminalDataTlvMemo,
   transactionSequenceCounter,
   transactionSequenceCounterOf,
 } from './tap_icc_data.js';
@@ -97,6 +97,8 @@ export class TapSession {
   private expireFailed = false;
   /** The UID of the tap under way when it names its card (`uids`), else null. */
   private uidKept: string | null = null;
+  /** 9F33 9F35 9F1E 9F09 of the clearing records (withTerminalData). */
+  private readonly terminalTlv = new TerminalDataTlvMemo();
 
   constructor(
     private readonly ports: ValidatorPorts,
@@ -427,7 +429,7 @@ export class TapSession {
     const terminalId = this.ports.params().terminal.terminalId;
     const iccData = iccDataWithTerminal(
       outcome.clearingRecord,
-      terminalDataTlv(this.config.terminalData, terminalId),
+      this.terminalTlv.of(this.config.terminalData, terminalId),
       transactionSequenceCounter(seq),
     );
     return iccData === null ? outcome : { ...outcome, clearingRecord: iccData };
