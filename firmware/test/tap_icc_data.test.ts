@@ -93,4 +93,14 @@ describe('terminal data', () => {
     expect(() => memo.of({ ...base, typeHex: '99' }, 'T7')).toThrow(RangeError);
     expect(hex(memo.of(base, 'T7'))).toBe(hex(terminalDataTlv(base, 'T7')));
   });
+
+  it('transactionSequenceCounter_equalsTheDecimalDigitsReadAsHex', () => {
+    const values = [1, 9, 10, 42, 99, 100, 101, 999, 1000, 12_345_678, 99_999_999, 100_000_000];
+    values.push(100_000_007, 2 ** 31 - 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER);
+    for (let k = 1; k <= 2000; k += 1) values.push((k * 7_919 * 104_729) % 1e12);
+    for (const seq of values) {
+      const digits = (seq % 100_000_000).toString().padStart(8, '0');
+      expect(hex(transactionSequenceCounter(seq)), String(seq)).toBe(digits);
+    }
+  });
 });

@@ -146,7 +146,15 @@ export function transactionSequenceCounterOf(seq: number): number {
 
 /** 9F41 of `seq` as n8 BCD (4 bytes): see transactionSequenceCounterOf. */
 export function transactionSequenceCounter(seq: number): Uint8Array {
-  return bytes(transactionSequenceCounterOf(seq).toString().padStart(8, '0'));
+  let value = transactionSequenceCounterOf(seq);
+  const out = new Uint8Array(4);
+  // Two decimal digits a byte, the lowest two in the last byte: no string on the way.
+  for (let at = 3; at >= 0; at -= 1) {
+    const pair = value % 100;
+    out[at] = ((pair - (pair % 10)) / 10) * 16 + (pair % 10);
+    value = (value - pair) / 100;
+  }
+  return out;
 }
 
 /**
@@ -168,13 +176,14 @@ export function iccDataWithTerminal(
   } catch {
     return null;
   }
-  const tags = new Set(present.map((o) => o.tag));
+  // A record has a dozen or two objects: a list is searched faster than a Set is built.
+  const tags = present.map((o) => o.tag);
   const added = [
     ...terminal,
     { tag: TAG_9F34_CVM_RESULTS, value: CVM_RESULTS_NO_CVM_PERFORMED },
     { tag: TAG_9F41_TRANSACTION_SEQUENCE_COUNTER, value: tsc },
   ]
-    .filter((o) => !tags.has(o.tag))
+    .filter((o) => !tags.includes(o.tag))
     .map((o) => tlvEncode(o.tag, o.value));
   return Buffer.concat([record, ...added]);
 }
