@@ -314,9 +314,16 @@ function bcdInto(out: Uint8Array, at: number, digits: string, bytes: number, wha
 
 /** Packed digits of `bytes` up to the first F (5A) or D (57). */
 export function panDigitsOf(bytes: Uint8Array): string {
-  const text = hexOf(bytes);
-  const end = text.search(/[DF]/);
-  return end < 0 ? text : text.slice(0, end);
+  // The first D or F nibble is found on the bytes: only the digits before it become text.
+  const length = bytes.length;
+  for (let i = 0; i < length; i += 1) {
+    const byte = bytes[i] ?? 0;
+    const high = byte >> 4;
+    if (high === 0xd || high === 0xf) return hexOf(bytes.subarray(0, i));
+    const low = byte & 0x0f;
+    if (low === 0xd || low === 0xf) return hexOf(bytes.subarray(0, i + 1)).slice(0, 2 * i + 1);
+  }
+  return hexOf(bytes);
 }
 
 /** One BER-TLV object (tag of 1-3 bytes, minimal length). */
