@@ -211,6 +211,9 @@ export class StorageSim implements StoragePort {
   restart(): void {
     this.durableNamesCache = null;
     for (const [name, file] of this.files) {
+      // Nothing unsynced: what survives is the durable bytes, and reads see those. Both images
+      // stay as they are (a copy of each would be the same bytes, with no room to grow).
+      if (fullySynced(file)) continue;
       const kept = this.survivor(file);
       if (kept === null) {
         this.files.delete(name);
@@ -366,7 +369,7 @@ export class StorageSim implements StoragePort {
     }
     // Most syncs flush a file that exists durably already (a journal append): the names stay.
     const durableBefore = file.durable !== null;
-    if (fault === 'cut') {
+    if (fault === 'cut' && !fullySynced(file)) {
       // Power went during the flush: part of it may have reached the medium.
       const kept = this.survivor(file);
       file.durable = kept;
@@ -524,6 +527,16 @@ function commonBytes(durable: SimBytes | null, volatile: SimBytes, from: number)
     common += 1;
   }
   return common;
+}
+
+/**
+ * True when the volatile bytes are the durable ones, all of them (both equal up to the same
+ * length): a power cut changes nothing of the file and draws nothing (see `survivor`).
+ */
+function fullySynced(file: SimFile): boolean {
+  const { durable, volatile } = file;
+  return durable !== null && volatile !== null && durable.length === volatile.length
+    && file.sameBefore >= durable.length;
 }
 
 /** A sync: the durable bytes become the volatile ones (copied from where they differ). */
