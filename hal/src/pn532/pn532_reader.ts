@@ -154,6 +154,17 @@ export interface Pn532ReaderDiagnostics {
 
 type Waited = Pn532FrameEvent | 'timeout' | 'cancelled' | 'stalled' | 'lost';
 
+/** How exchangeFrame ended (see there). */
+type ExchangeStage = 'unsent' | 'first' | 'acked';
+
+/** Settles `command`'s promise: with the answer, or with the promise of it (commandAfter). */
+type CommandSettle = (answer: HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>) => void;
+
+/** What an operation's last command makes of its answer (see `command`). */
+type CommandFinish = (
+  answer: HalResult<Uint8Array>,
+) => HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>;
+
 /**
  * Commands that change nothing a second run would change again, so a lost answer may be
  * asked for by sending the command again. Not InDataExchange/InCommunicateThru (the card could
@@ -209,6 +220,20 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private eventStallArmedForMs = Number.NaN;
   /** Settles nextEvent's wait under way. */
   private eventSettle: ((waited: Waited) => void) | undefined;
+  /** exchangeFrame under way: its command, answer timeout, settle, and what it found. */
+  private exchangeCode = 0;
+  private exchangeTimeoutMs = 0;
+  private exchangeSettle: ((stage: ExchangeStage) => void) | undefined;
+  /** The ACK came: exchangeFrame waits for the answer. */
+  private exchangeAcked = false;
+  private exchangeEvent: Waited = 'timeout';
+  private exchangeUnsent: HalResult<never> = halErr(HalStatus.READER_IO, 'not sent');
+  private ackDeadlineMs = 0;
+  /** `command` under way: its frame (for a resend), its promise's settle, and its finish. */
+  private commandFrame: Uint8Array = NO_DATA;
+  private commandSettle: CommandSettle | undefined;
+  private commandFinish: CommandFinish | undefined;
+  private answerDeadlineMs = 0;
   private busy = false;
   /** The last InDataExchange answer had status bit 6 (MI) set: more parts follow. */
   private exchangeMore = false;
@@ -756,31 +781,96 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * A missing ACK is answered with an abort ACK and a resend, except for commands that reach
    * the card; a damaged response with a NACK (the chip resends it); a missing response with an
    * abort ACK and TIMEOUT.
+   * Not async: the promise is settled with the answer as it comes (most come right after
+   * the ACK), one promise job fewer for every command; the other ways a command goes are
+   * commandAfter's. `finish`, when given, ends an exclusive operation begun by exclusiveBusy:
+   * the promise is settled with what it makes of the answer, and a failure of commandAfter
+   * ends the operation too (exclusiveFailed).
    */
-  private async command(
+  private command(
     code: number,
     params: readonly number[],
     timeoutMs: number = this.options.commandTimeoutMs,
     data: Uint8Array = NO_DATA,
+    finish?: CommandFinish,
   ): Promise<HalResult<Uint8Array>> {
     // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
     const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
+    const done = new Promise<HalResult<Uint8Array>>(this.commandWaitBegin);
+    this.commandFinish = finish;
+    if (this.linkDown !== null) {
+      this.commandEnd(this.lostError(code));
+      return done;
+    }
+    this.commandFrame = frame;
+    this.exchangeStart(frame, code, timeoutMs, this.commandExchanged);
+    return done;
+  }
+
+  private readonly commandWaitBegin = (settle: CommandSettle): void => {
+    this.commandSettle = settle;
+  };
+
+  /** The first exchange of `command` ended: its answer, or the rest in commandAfter. */
+  private readonly commandExchanged = (stage: ExchangeStage): void => {
+    const code = this.exchangeCode;
+    const ev = this.exchangeEvent;
+    const answer = stage === 'acked' ? answerOf(code, ev) : undefined;
+    const frame = this.commandFrame;
+    this.commandFrame = NO_DATA;
+    if (answer !== undefined) {
+      this.commandEnd(answer);
+      return;
+    }
+    this.commandEnd(this.commandAfter(frame, code, this.exchangeTimeoutMs, stage, ev));
+  };
+
+  /** Settles `command`'s promise with `answer` (through its `finish`, if any). */
+  private commandEnd(answer: HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>): void {
+    const settle = this.commandSettle;
+    const finish = this.commandFinish;
+    this.commandSettle = undefined;
+    this.commandFinish = undefined;
+    if (finish === undefined) settle?.(answer);
+    else if (answer instanceof Promise) settle?.(answer.then(finish, this.exclusiveFailed));
+    else settle?.(finish(answer));
+  }
+
+  /**
+   * `command` from the end of its first exchange (`firstStage`, `first`) on, when that was
+   * not the answer: a lost ACK, a stale, damaged or missing answer, a failed write.
+   */
+  private async commandAfter(
+    frame: Uint8Array,
+    code: number,
+    timeoutMs: number,
+    firstStage: ExchangeStage,
+    first: Waited,
+  ): Promise<HalResult<Uint8Array>> {
+    let stage = firstStage;
+    let ev = first;
     for (let attempt = 0; ; attempt += 1) {
-      if (this.linkDown !== null) return this.lostError(code);
-      // The operation's end is taken here, not in a reaction of its own (see sendFrame).
-      const sent = this.linkOpEnded(await this.sendFrame(frame));
-      if (!sent.ok) return this.linkDown !== null ? this.lostError(code) : sent;
-      // The first event is awaited here: most are the ACK, then the answer, and the loops of
-      // awaitAck and awaitResponse run only for the others (no promise of theirs per frame).
-      const ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
-      const first = await this.nextEvent(ackDeadlineMs, code);
-      const acked = isAck(first) ? 'ack' : await this.awaitAck(code, ackDeadlineMs, first);
+      if (attempt > 0) {
+        if (this.linkDown !== null) return this.lostError(code);
+        stage = await this.exchangeFrame(frame, code, timeoutMs);
+        ev = this.exchangeEvent;
+      }
+      if (stage === 'unsent') {
+        return this.linkDown !== null ? this.lostError(code) : this.exchangeUnsent;
+      }
+      const acked = stage === 'acked' ? 'ack' : await this.awaitAck(code, this.ackDeadlineMs, ev);
       // Until the chip has answered once it may still be asleep: keep sending the burst.
       if (acked === 'ack' || (typeof acked === 'object' && acked.ok)) this.asleep = false;
       if (acked === 'ack') {
-        const deadlineMs = this.clock.nowMs() + timeoutMs;
-        const ev = await this.nextEvent(deadlineMs, code);
-        const answer = answerOf(code, ev) ?? (await this.awaitResponse(code, deadlineMs, ev));
+        let answer: HalResult<Uint8Array> | undefined;
+        if (stage === 'acked') {
+          const deadlineMs = this.answerDeadlineMs;
+          answer = answerOf(code, ev) ?? (await this.awaitResponse(code, deadlineMs, ev));
+        } else {
+          const deadlineMs = this.clock.nowMs() + timeoutMs;
+          const next = await this.nextEvent(deadlineMs, code);
+          answer = answerOf(code, next) ?? (await this.awaitResponse(code, deadlineMs, next));
+        }
         if (answer.ok || answer.error !== HalStatus.TIMEOUT) return answer;
         if (!PN532_RESENDABLE_COMMANDS.has(code) || attempt >= this.options.commandRetries) {
           return answer;
@@ -811,6 +901,76 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     }
   }
 
+  /**
+   * Sends `frame` (command `code`) and waits for what follows, as one promise settled once:
+   * 'unsent' when the write failed (exchangeUnsent says how); 'first' with the first event
+   * after the write when it is not the ACK (exchangeEvent; the ACK deadline in ackDeadlineMs);
+   * 'acked' with the event after the ACK (exchangeEvent; its deadline in answerDeadlineMs).
+   * Each step begins the next one where the last one ended, at the same clock time the
+   * awaits of one step after the other would see: two awaits and their promises fewer per
+   * command, which is how most end (the ACK, then the answer).
+   */
+  private exchangeFrame(
+    frame: Uint8Array,
+    code: number,
+    timeoutMs: number,
+  ): Promise<ExchangeStage> {
+    return new Promise<ExchangeStage>((settle) => {
+      this.exchangeStart(frame, code, timeoutMs, settle);
+    });
+  }
+
+  /** exchangeFrame, its end given to `then`. */
+  private exchangeStart(
+    frame: Uint8Array,
+    code: number,
+    timeoutMs: number,
+    then: (stage: ExchangeStage) => void,
+  ): void {
+    this.exchangeCode = code;
+    this.exchangeTimeoutMs = timeoutMs;
+    this.exchangeAcked = false;
+    this.exchangeSettle = then;
+    let written = false;
+    // Once only: the link bound may settle the write before its late result comes.
+    this.sendFrame(frame, (result) => {
+      if (written) return;
+      written = true;
+      this.frameWritten(result);
+    });
+  }
+
+  /** The frame's write ended (see linkOpEnded): wait for the ACK, or settle 'unsent'. */
+  private frameWritten(result: HalResult<void> | undefined): void {
+    const sent = this.linkOpEnded(result);
+    if (!sent.ok) {
+      this.exchangeUnsent = sent;
+      this.exchangeEnd('unsent');
+      return;
+    }
+    this.ackDeadlineMs = this.clock.nowMs() + this.options.ackTimeoutMs;
+    this.eventThen(this.ackDeadlineMs, this.exchangeCode, this.exchangeEventCame);
+  }
+
+  /** An event of exchangeFrame's wait: the ACK begins the answer's wait, others settle. */
+  private readonly exchangeEventCame = (waited: Waited): void => {
+    if (this.exchangeAcked || !isAck(waited)) {
+      this.exchangeEvent = waited;
+      this.exchangeEnd(this.exchangeAcked ? 'acked' : 'first');
+      return;
+    }
+    this.exchangeAcked = true;
+    this.asleep = false;
+    this.answerDeadlineMs = this.clock.nowMs() + this.exchangeTimeoutMs;
+    this.eventThen(this.answerDeadlineMs, this.exchangeCode, this.exchangeEventCame);
+  };
+
+  private exchangeEnd(stage: ExchangeStage): void {
+    const settle = this.exchangeSettle;
+    this.exchangeSettle = undefined;
+    settle?.(stage);
+  }
+
   private lostError(code: number): HalResult<never> {
     return halErr(
       HalStatus.READER_IO,
@@ -819,22 +979,24 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   /**
-   * Flushes input and writes `frame`, as one linkOp (a flush takes no wire time) whose end
-   * the caller takes with linkOpEnded: a promise job fewer for every frame.
+   * Flushes input and writes `frame`, as one linkOp (a flush takes no wire time) whose result
+   * goes to `settle` (see linkOpStart), which takes its end with linkOpEnded.
    */
-  private sendFrame(frame: Uint8Array): Promise<HalResult<void> | undefined> {
+  private sendFrame(
+    frame: Uint8Array,
+    settle: (result: HalResult<void> | undefined) => void,
+  ): void {
     // Like libnfc: whatever is still buffered belongs to an earlier exchange.
     this.decoder.clear();
     const bytes = this.asleep ? Uint8Array.of(...PN532_WAKE_UP_BURST, ...frame) : frame;
-    return this.linkOpBegin('discardInput', this.wireMs(bytes), (settle) => {
-      void this.link.discardInput().then((flushed) => {
-        // A flush that ended after the bound gave up on it must not send the frame late.
-        if (this.linkSettle !== settle) return;
-        if (!flushed.ok) return settle(flushed);
-        this.linkWhat = 'write';
-        this.stats.framesSent += 1;
-        void this.link.write(bytes).then(settle);
-      });
+    this.linkOpStart('discardInput', this.wireMs(bytes), settle);
+    void this.link.discardInput().then((flushed) => {
+      // A flush that ended after the bound gave up on it must not send the frame late.
+      if (this.linkSettle !== settle) return;
+      if (!flushed.ok) return settle(flushed);
+      this.linkWhat = 'write';
+      this.stats.framesSent += 1;
+      void this.link.write(bytes).then(settle);
     });
   }
 
@@ -1001,18 +1163,30 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     wireMs: number,
     operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void> | undefined> {
+    // The operation settles this promise with its result; a late one, after the bound
+    // settled it, changes nothing.
+    return new Promise<HalResult<void> | undefined>((settle) => {
+      this.linkOpStart(what, wireMs, settle);
+      operation(settle);
+    });
+  }
+
+  /**
+   * Arms the bound of a serial operation about to begin, whose result goes to `settle`
+   * (undefined from the bound); `settle` must take only its first call into account.
+   */
+  private linkOpStart(
+    what: string,
+    wireMs: number,
+    settle: (result: HalResult<void> | undefined) => void,
+  ): void {
     const limitMs = wireMs + this.options.linkStallMs;
     this.linkWhat = what;
     this.linkLimitMs = limitMs;
     // One alarm bounds it, called off once the operation ends (most do): no timer promise.
     this.linkBoundTurned = false;
     this.linkAlarm.set(limitMs);
-    // The operation settles this promise with its result; a late one, after the bound
-    // settled it, changes nothing.
-    return new Promise<HalResult<void> | undefined>((settle) => {
-      this.linkSettle = settle;
-      operation(settle);
-    });
+    this.linkSettle = settle;
   }
 
   /** The end of linkOp's operation: its result, or READER_IO when the bound settled it. */
@@ -1049,19 +1223,35 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * response code as the one we wait for.
    */
   private nextEvent(deadlineMs: number, code: number): Promise<Waited> {
-    const ready = this.decoder.next();
-    if (ready !== undefined) return Promise.resolve(ready);
-    const remainingMs = deadlineMs - this.clock.nowMs();
-    this.timedOut = remainingMs <= 0;
-    if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
-    this.eventCode = code;
-    this.eventStallArmedForMs = Number.NaN;
-    const now = this.eventLook();
+    const now = this.eventWaitStart(deadlineMs, code);
     if (now !== undefined) return Promise.resolve(now);
     // One promise for the whole wait: each wake looks again at once (eventWoken), and only
     // what ends the wait settles it.
     this.waiter = this.eventWoken;
     return new Promise<Waited>(this.eventWaitBegin);
+  }
+
+  /** nextEvent's wait, its end given to `then` (at once, when it is already there). */
+  private eventThen(deadlineMs: number, code: number, then: (waited: Waited) => void): void {
+    const now = this.eventWaitStart(deadlineMs, code);
+    if (now !== undefined) {
+      then(now);
+      return;
+    }
+    this.waiter = this.eventWoken;
+    this.eventSettle = then;
+  }
+
+  /** Begins nextEvent's wait: what ends it at once, or undefined with its timeouts armed. */
+  private eventWaitStart(deadlineMs: number, code: number): Waited | undefined {
+    const ready = this.decoder.next();
+    if (ready !== undefined) return ready;
+    const remainingMs = deadlineMs - this.clock.nowMs();
+    this.timedOut = remainingMs <= 0;
+    if (!this.timedOut) this.deadlineAlarm.set(remainingMs);
+    this.eventCode = code;
+    this.eventStallArmedForMs = Number.NaN;
+    return this.eventLook();
   }
 
   /** A wake during nextEvent's wait: settles it when something ends it, else waits on. */
