@@ -160,11 +160,6 @@ type ExchangeStage = 'unsent' | 'first' | 'acked';
 /** Settles `command`'s promise: with the answer, or with the promise of it (commandAfter). */
 type CommandSettle = (answer: HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>) => void;
 
-/** What an operation's last command makes of its answer (see `command`). */
-type CommandFinish = (
-  answer: HalResult<Uint8Array>,
-) => HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>;
-
 /**
  * Commands that change nothing a second run would change again, so a lost answer may be
  * asked for by sending the command again. Not InDataExchange/InCommunicateThru (the card could
@@ -229,10 +224,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   private exchangeEvent: Waited = 'timeout';
   private exchangeUnsent: HalResult<never> = halErr(HalStatus.READER_IO, 'not sent');
   private ackDeadlineMs = 0;
-  /** `command` under way: its frame (for a resend), its promise's settle, and its finish. */
+  /** `command` under way: its frame (for a resend) and its promise's settle. */
   private commandFrame: Uint8Array = NO_DATA;
   private commandSettle: CommandSettle | undefined;
-  private commandFinish: CommandFinish | undefined;
   private answerDeadlineMs = 0;
   private busy = false;
   /** The last InDataExchange answer had status bit 6 (MI) set: more parts follow. */
@@ -783,21 +777,17 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * abort ACK and TIMEOUT.
    * Not async: the promise is settled with the answer as it comes (most come right after
    * the ACK), one promise job fewer for every command; the other ways a command goes are
-   * commandAfter's. `finish`, when given, ends an exclusive operation begun by exclusiveBusy:
-   * the promise is settled with what it makes of the answer, and a failure of commandAfter
-   * ends the operation too (exclusiveFailed).
+   * commandAfter's.
    */
   private command(
     code: number,
     params: readonly number[],
     timeoutMs: number = this.options.commandTimeoutMs,
     data: Uint8Array = NO_DATA,
-    finish?: CommandFinish,
   ): Promise<HalResult<Uint8Array>> {
     // Code, parameters and data (an APDU) set in place, in the frame itself: one copy.
     const frame = encodePn532FrameCode(PN532_TFI_D4_HOST_TO_PN532, code, params, data);
     const done = new Promise<HalResult<Uint8Array>>(this.commandWaitBegin);
-    this.commandFinish = finish;
     if (this.linkDown !== null) {
       this.commandEnd(this.lostError(code));
       return done;
@@ -825,15 +815,11 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     this.commandEnd(this.commandAfter(frame, code, this.exchangeTimeoutMs, stage, ev));
   };
 
-  /** Settles `command`'s promise with `answer` (through its `finish`, if any). */
+  /** Settles `command`'s promise with `answer`. */
   private commandEnd(answer: HalResult<Uint8Array> | Promise<HalResult<Uint8Array>>): void {
     const settle = this.commandSettle;
-    const finish = this.commandFinish;
     this.commandSettle = undefined;
-    this.commandFinish = undefined;
-    if (finish === undefined) settle?.(answer);
-    else if (answer instanceof Promise) settle?.(answer.then(finish, this.exclusiveFailed));
-    else settle?.(finish(answer));
+    settle?.(answer);
   }
 
   /**
