@@ -1137,24 +1137,12 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
     wireMs: number,
     operation: (settle: (result: HalResult<void>) => void) => void,
   ): Promise<HalResult<void>> {
-    return this.linkOpBegin(what, wireMs, operation).then(this.linkOpEnded);
-  }
-
-  /**
-   * linkOp without its end: the operation's result, or undefined when the bound settled it;
-   * the caller passes what it gets to linkOpEnded at once.
-   */
-  private linkOpBegin(
-    what: string,
-    wireMs: number,
-    operation: (settle: (result: HalResult<void>) => void) => void,
-  ): Promise<HalResult<void> | undefined> {
     // The operation settles this promise with its result; a late one, after the bound
     // settled it, changes nothing.
     return new Promise<HalResult<void> | undefined>((settle) => {
       this.linkOpStart(what, wireMs, settle);
       operation(settle);
-    });
+    }).then(this.linkOpEnded);
   }
 
   /**
@@ -1319,11 +1307,8 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
    * the flags reset when it settles, as a `finally` would.
    */
   private exclusive<T>(body: () => Promise<HalResult<T>>): Promise<HalResult<T>> {
-    if (this.busy) {
-      return Promise.resolve(halErr(HalStatus.BUSY, 'another reader operation is pending'));
-    }
-    this.busy = true;
-    this.cancelRequested = false;
+    const busy = this.exclusiveBusy();
+    if (busy !== undefined) return busy;
     let running: Promise<HalResult<T>>;
     try {
       running = body();
@@ -1338,9 +1323,9 @@ export class Pn532Reader implements ReaderPort, ReaderControlPort {
   }
 
   /**
-   * `exclusive` for an operation whose steps end it themselves (`finally` calling
-   * exclusiveEnd, one promise job fewer than `exclusive`'s reaction): BUSY when another one
-   * is under way, else undefined, and the operation has begun.
+   * Begins an operation: BUSY when another one is under way, else undefined, and the
+   * operation has begun. `exclusive` ends it in its reaction; an operation whose steps end it
+   * themselves (`finally` calling exclusiveEnd) saves that promise job.
    */
   private exclusiveBusy(): Promise<HalResult<never>> | undefined {
     if (this.busy) {
