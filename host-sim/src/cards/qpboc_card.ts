@@ -99,6 +99,8 @@ class QpbocCardImpl implements QpbocCard {
   readonly label: string;
   readonly profile: CardProfile;
   private readonly states: AppState[];
+  /** Each application's AID as lower-case hex, in `states` order (AIDs never change). */
+  private readonly aidHexes: readonly string[];
   private readonly cardLedger = new CardLedger();
   private readonly prng: Prng;
   private readonly clock: ClockPort | null;
@@ -129,6 +131,7 @@ class QpbocCardImpl implements QpbocCard {
       rollback: null,
       txn: null,
     }));
+    this.aidHexes = this.states.map((s) => toHex(s.app.aid));
     this.identityNow = drawIdentity(this.profile.rf, this.prng);
   }
 
@@ -351,6 +354,13 @@ class QpbocCardImpl implements QpbocCard {
   }
 
   private state(aidHex: string | undefined): AppState {
+    // The checkers ask by the AID's lower-case hex after every tap: found by its text, with
+    // no decode and no byte compare (text equal to an AID's hex is equal bytes); any other
+    // spelling (upper case, spaces) or no match goes the general way below.
+    if (aidHex !== undefined) {
+      const at = this.aidHexes.indexOf(aidHex);
+      if (at >= 0) return this.states[at] as AppState;
+    }
     const wanted = aidHex === undefined ? null : fromHex(aidHex);
     const found =
       wanted === null

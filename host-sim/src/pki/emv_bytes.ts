@@ -66,8 +66,24 @@ export function toBcd(value: number, length: number): Uint8Array {
   return out;
 }
 
+/** Longest BCD whose value `fromBcd` adds up digit by digit (14 digits: exact in a double). */
+const BCD_EXACT_BYTES_MAX = 7;
+
 /** The value of BCD bytes, or null when a nibble is not a decimal digit. */
 export function fromBcd(bytes: Uint8Array): number | null {
+  // Up to 7 bytes (14 digits, below 2^53) the digits add up exactly, as parseInt reads them:
+  // no hex text (amounts are 6 bytes, read at every GPO). Longer values go through the text.
+  if (bytes.length <= BCD_EXACT_BYTES_MAX) {
+    let value = 0;
+    for (let i = 0; i < bytes.length; i += 1) {
+      const b = bytes[i] ?? 0;
+      const high = b >> 4;
+      const low = b & 0x0f;
+      if (high > 9 || low > 9) return null;
+      value = value * 100 + high * 10 + low;
+    }
+    return value;
+  }
   const hex = toHex(bytes);
   if (!/^[0-9]*$/.test(hex)) return null;
   return hex.length === 0 ? 0 : Number.parseInt(hex, 10);

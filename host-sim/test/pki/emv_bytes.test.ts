@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { berTlv, concatBytes, fromHex, toHex } from '../../src/pki/emv_bytes.js';
+import { berTlv, concatBytes, fromBcd, fromHex, toHex } from '../../src/pki/emv_bytes.js';
 import { Prng } from '../../src/prng.js';
 
 const SEED = Number(process.env['SHUAKA_SEED'] ?? 0xe3b);
@@ -62,6 +62,22 @@ describe('emv_bytes', () => {
     expect(() => berTlv(0x1000000, new Uint8Array(1))).toThrow(RangeError);
     expect(() => berTlv(0, new Uint8Array(1))).toThrow(RangeError);
     expect(() => berTlv(0x5a, new Uint8Array(0x10000))).toThrow(RangeError);
+  });
+
+  it('fromBcd_matchesTheDecimalTextOfItsHex_onSeededBcdAndNonBcd_upTo10Bytes', () => {
+    const prng = new Prng(SEED);
+    for (let i = 0; i < 2000; i += 1) {
+      const length = prng.below(11);
+      // Mostly decimal nibbles (BCD), now and then any byte.
+      const bytes = Uint8Array.from({ length }, () =>
+        prng.chance(0.05) ? prng.below(256) : (prng.below(10) << 4) | prng.below(10),
+      );
+      const hex = referenceHex(bytes);
+      const expected = /^[0-9]*$/.test(hex) ? (hex === '' ? 0 : Number.parseInt(hex, 10)) : null;
+      expect(fromBcd(bytes), `seed ${SEED} case ${i} ${hex}`).toBe(expected);
+    }
+    expect(fromBcd(Uint8Array.of(0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99))).toBe(99999999999999);
+    expect(fromBcd(Uint8Array.of(0x00, 0x00, 0x01, 0x2a))).toBeNull();
   });
 });
 
