@@ -289,7 +289,7 @@ export class Pn532Sim {
   placeCard(card: VirtualCard): void {
     if (this.field.includes(card)) return;
     this.field.push(card);
-    this.log(`-- card on: ${card.label}`);
+    if (this.options.log !== undefined) this.log(`-- card on: ${card.label}`);
     const waiters = this.arrivalWaiters;
     this.arrivalWaiters = [];
     for (const w of waiters) w();
@@ -297,11 +297,15 @@ export class Pn532Sim {
 
   /** A card leaves the field (at any moment; its target stops answering, status 01). */
   removeCard(card: VirtualCard): void {
-    const at = this.field.indexOf(card);
+    const field = this.field;
+    const at = field.indexOf(card);
     if (at < 0) return;
-    this.field.splice(at, 1);
+    // The later cards move up one and the last slot goes: a splice's order, with no array
+    // of removed cards (one removal a tap).
+    for (let k = at; k + 1 < field.length; k += 1) field[k] = field[k + 1] as VirtualCard;
+    field.pop();
     this.powered.delete(card);
-    this.log(`-- card off: ${card.label}`);
+    if (this.options.log !== undefined) this.log(`-- card off: ${card.label}`);
   }
 
   /** Cards currently in the field. */
@@ -740,7 +744,9 @@ export class Pn532Sim {
       const t = targets[k] as SimTarget;
       if (tg !== 0 && t.tg !== tg) targets[kept++] = t;
     }
-    targets.length = kept;
+    // Truncated only when something went: a length store is a runtime call, and most polls
+    // find no target to release.
+    if (kept !== targets.length) targets.length = kept;
     this.chainReset();
   }
 

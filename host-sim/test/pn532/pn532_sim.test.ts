@@ -97,6 +97,23 @@ describe('libnfc transcript (pn532.md §7.3, measured)', () => {
     }
   });
 
+  it('removeCard_keepsTheOthersInOrder_asASpliceDoes', () => {
+    const host = rawHost(PN532_SIM_DEFAULT_OPTIONS);
+    const cards = ['a', 'b', 'c', 'd'].map((l) => new ScriptedCard(l, DOC_CARD_A, []));
+    for (const order of [[1, 0, 3, 2], [3, 2, 1, 0], [0, 1, 2, 3], [2, 0, 3, 1]]) {
+      for (const c of cards) host.sim.placeCard(c);
+      const reference = [...cards];
+      for (const at of order) {
+        const card = cards[at] as ScriptedCard;
+        host.sim.removeCard(card);
+        reference.splice(reference.indexOf(card), 1);
+        expect(host.sim.cardsInField().map((c) => c.label)).toEqual(reference.map((c) => c.label));
+      }
+      host.sim.removeCard(cards[0] as ScriptedCard);
+      expect(host.sim.cardsInField()).toEqual([]);
+    }
+  });
+
   it('selectPpse_throughInDataExchange_matchesMeasuredFrameShape', async () => {
     const card = qpbocScriptedCard('q', SCRIPTED_IDENTITY_A);
     const host = await awake({}, card);
