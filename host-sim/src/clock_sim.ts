@@ -1,5 +1,7 @@
 // Simulated clock: time moves only when the simulation advances it; sleeps resolve in order.
 
+import { nextTick } from 'node:process';
+
 import type { ClockAlarm, ClockPort, ClockTimer } from '../../hal/src/ports/clock_port.js';
 
 interface Sleeper {
@@ -210,8 +212,10 @@ export class ClockSim implements ClockPort {
     return new Promise<ClockWakeEnd>((resolve, reject) => {
       let wakes = 0;
       // Queued from a promise job, so that it runs once every job has (see afterPromiseJobs).
+      // nextTick imported, not `process.nextTick`: the global `process` is a getter, and this
+      // runs after every wake that is not quiet.
       const queueTurn = (): void => {
-        process.nextTick(turn);
+        nextTick(turn);
       };
       // Runs only once every pending job has run (the caller's first, then each wake's).
       // After a quiet wake nothing is pending: the next turn follows at once (see quietAlarm).
@@ -338,7 +342,7 @@ const PROMISE_JOB_DONE: Promise<void> = Promise.resolve();
  */
 function afterPromiseJobs<T>(value: T): Promise<T> {
   return new Promise<T>((resolve) => {
-    void PROMISE_JOB_DONE.then(() => process.nextTick(resolve, value));
+    void PROMISE_JOB_DONE.then(() => nextTick(resolve, value));
   });
 }
 

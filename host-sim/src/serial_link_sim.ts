@@ -103,9 +103,10 @@ export function createSerialLinkPairSim(
     sent: (direction) => concat(records.filter((r) => r.direction === direction)),
     stats: (direction) => stats[direction],
     resetRecords: () => {
-      records.length = 0;
-      Object.assign(stats['host-to-device'], emptyStats());
-      Object.assign(stats['device-to-host'], emptyStats());
+      // After every swarm tap: no length store when nothing is kept, no objects to copy from.
+      if (records.length > 0) records.length = 0;
+      zeroStats(stats['host-to-device']);
+      zeroStats(stats['device-to-host']);
     },
     keepTranscript: (keep) => {
       shared.transcript = keep;
@@ -350,6 +351,15 @@ class SimLine {
 
 function emptyStats(): SerialLineStats {
   return { bytes: 0, wireMs: 0, lostBytes: 0, corruptedBytes: 0, garbledBytes: 0 };
+}
+
+/** Sets every count of `stats` back to what emptyStats starts with, in place. */
+function zeroStats(stats: SerialLineStats): void {
+  stats.bytes = 0;
+  stats.wireMs = 0;
+  stats.lostBytes = 0;
+  stats.corruptedBytes = 0;
+  stats.garbledBytes = 0;
 }
 
 function concat(records: readonly SerialLinkSimRecord[]): Uint8Array {

@@ -169,19 +169,19 @@ export function memoryIndicator(): IndicatorPort & { last(): IndicatorSignal | n
  */
 export function busyTrackedReader(inner: ReaderPort): { reader: ReaderPort; busy: () => boolean } {
   let running = 0;
+  // Made once, not per operation: they depend on nothing but the count.
+  const settled = <T>(result: T): T => {
+    running -= 1;
+    return result;
+  };
+  const failed = (error: unknown): never => {
+    running -= 1;
+    throw error;
+  };
   const track = <T>(operation: Promise<T>): Promise<T> => {
     running += 1;
     // then, not finally: the same count with two promises fewer per reader operation.
-    return operation.then(
-      (result) => {
-        running -= 1;
-        return result;
-      },
-      (error: unknown) => {
-        running -= 1;
-        throw error;
-      },
-    );
+    return operation.then(settled, failed);
   };
   const reader: ReaderPort = {
     poll: (options) => track(inner.poll(options)),
