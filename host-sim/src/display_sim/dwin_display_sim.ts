@@ -82,6 +82,18 @@ export interface DwinFrameSim {
   readonly data: Uint8Array;
 }
 
+let gbkDecoderMade: TextDecoder | undefined;
+
+/**
+ * The GBK decoder every display shares, made at its first use: a decode without `stream`
+ * keeps nothing between calls, and making one per display (one per simulated boot) cost
+ * more than the swarm's few reads of the screen's text.
+ */
+function gbkDecoder(): TextDecoder {
+  gbkDecoderMade ??= new TextDecoder('gbk', { fatal: true });
+  return gbkDecoderMade;
+}
+
 /**
  * The emulated display. Its `write` matches the link the DWIN driver writes to, so the driver
  * runs unchanged against it; `attach` puts it behind a simulated UART instead. Malformed input
@@ -98,7 +110,6 @@ export class DwinDisplaySim {
   private attached = false;
   private pageIdValue = 0;
   private faultNext: HalStatus | null = null;
-  private readonly decoder = new TextDecoder('gbk', { fatal: true });
 
   /** Every accepted frame, in order. */
   readonly frames: DwinFrameSim[] = [];
@@ -188,7 +199,7 @@ export class DwinDisplaySim {
       bytes.push(high, low);
     }
     try {
-      return this.decoder.decode(Uint8Array.from(bytes));
+      return gbkDecoder().decode(Uint8Array.from(bytes));
     } catch {
       this.errors.push(`text at VP ${hex4(vp)} is not valid GBK`);
       return '\uFFFD';

@@ -27,6 +27,20 @@ describe('DwinDisplaySim', () => {
     expect(sim.errors).toEqual([]);
   });
 
+  it('textNotGbk_onOneDisplay_leavesTheNextDisplaysTextAsAFreshDecoderReadsIt', async () => {
+    // The displays share one decoder: a text cut mid-character (C7 then the end word) fails
+    // on the first and leaves nothing behind for the second.
+    const broken = new DwinDisplaySim();
+    await broken.write(bytesOf('5a a5 07 82 50 00 41 c7 ff ff'));
+    expect(broken.snapshot().texts['title']).toBe('\uFFFD');
+    expect(broken.errors).toEqual(['text at VP 0x5000 is not valid GBK']);
+    const next = new DwinDisplaySim();
+    await next.write(bytesOf('5a a5 07 82 50 00 eb d6 ff ff'));
+    const fresh = new TextDecoder('gbk', { fatal: true }).decode(bytesOf('eb d6'));
+    expect(next.snapshot().texts['title']).toBe(fresh);
+    expect(next.errors).toEqual([]);
+  });
+
   it('picSet_isClearedByTheDisplayAfterSwitching', async () => {
     const sim = new DwinDisplaySim();
     await sim.write(bytesOf(PAGE_3));
