@@ -1,7 +1,21 @@
 // Byte helpers shared by the test PKI and the virtual cards: hex, BCD (EMV n format), concat.
 
+/** Each byte's two lower-case hex digits, by value. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) =>
+  b.toString(16).padStart(2, '0'));
+/**
+ * Longest input `toHex` spells pair by pair: below it a Buffer and its native hex cost more
+ * than the joins (a tap's currency, date, time, unpredictable number and cryptogram).
+ */
+const HEX_JOINED_BYTES_MAX = 8;
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
+  if (bytes.length <= HEX_JOINED_BYTES_MAX) {
+    let hex = '';
+    for (let i = 0; i < bytes.length; i += 1) hex += HEX_PAIRS[bytes[i] ?? 0] ?? '';
+    return hex;
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 

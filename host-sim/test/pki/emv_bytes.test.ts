@@ -64,6 +64,17 @@ describe('emv_bytes', () => {
     expect(() => berTlv(0x5a, new Uint8Array(0x10000))).toThrow(RangeError);
   });
 
+  it('toHex_everyByteValue_atEveryShortLength_matchesTheReference', () => {
+    // Up to 8 bytes toHex joins pairs itself; from 9 on Buffer spells them.
+    for (let length = 1; length <= 10; length += 1) {
+      for (let first = 0; first < 256; first += 1) {
+        const bytes = Uint8Array.from({ length }, (_, i) => (first + i * 29) & 0xff);
+        expect(toHex(bytes)).toBe(referenceHex(bytes));
+      }
+    }
+    expect(toHex(new Uint8Array(0))).toBe('');
+  });
+
   it('fromBcd_matchesTheDecimalTextOfItsHex_onSeededBcdAndNonBcd_upTo10Bytes', () => {
     const prng = new Prng(SEED);
     for (let i = 0; i < 2000; i += 1) {
