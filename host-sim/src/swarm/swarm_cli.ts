@@ -4,6 +4,8 @@
 // usage; 3 the simulation crashed, meaning an exception in the firmware or the simulated
 // devices; 4 liveness (a rider got no answer without a fault to excuse it, or the validator did not
 // come back). A failure prints the seed, the event index and the command that replays it.
+// bin/shuaka.js runs the swarm in a second node process and adds 9 (node refused the options
+// of SHUAKA_SWARM_NODE_OPTIONS) and 128 + N (ended by signal N); the help lists them all.
 
 import { parseArgs } from 'node:util';
 import { cliFlagsChecked } from '../../../firmware/src/cli/cli_args.js';
@@ -43,7 +45,9 @@ export const SWARM_USAGE = `Usage: shuaka swarm [--seed N] [--seeds K] [--taps M
   --check LIST  invariants to check, comma-separated, or all / none (default all):
                 ${SWARM_CHECKS.join(', ')}
   --quiet       one line per seed
-  Exit codes: 0 all held, 1 invariant violated, 2 usage, 3 crash, 4 liveness.`;
+  Exit codes: 0 all held, 1 invariant violated, 2 usage, 3 crash, 4 liveness; the swarm runs
+  in a second node process: 9 node refused SHUAKA_SWARM_NODE_OPTIONS, 128+N ended by signal
+  N, 1 also when that process cannot start (said on stderr).`;
 
 interface SwarmCommand {
   readonly base: SwarmOptions;

@@ -39,6 +39,9 @@ describe('shuaka swarm (subprocess)', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('--faults LIST');
     expect(run.stdout).toContain('1 invariant violated, 2 usage, 3 crash, 4 liveness');
+    // The codes the second process adds (both tested below).
+    expect(run.stdout).toContain('9 node refused SHUAKA_SWARM_NODE_OPTIONS');
+    expect(run.stdout).toContain('128+N ended by signal');
   });
 
   it('refuses bad flags with exit 2 and says why', () => {
