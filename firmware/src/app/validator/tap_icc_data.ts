@@ -151,8 +151,8 @@ export function transactionSequenceCounter(seq: number): Uint8Array {
   // Two decimal digits a byte, the lowest two in the last byte: no string on the way.
   for (let at = 3; at >= 0; at -= 1) {
     const pair = value % 100;
-    out[at] = ((pair - (pair % 10)) / 10) * 16 + (pair % 10);
-    value = (value - pair) / 100;
+    out[at] = (Math.floor(pair / 10) << 4) | pair % 10;
+    value = Math.floor(value / 100);
   }
   return out;
 }
