@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
  * build the encoder by decoding every double-byte GBK code once and inverting the result.
  *
  * GBK double-byte codes: lead byte 0x81..0xFE, trail byte 0x40..0xFE except 0x7F. That is
- * 126 * 190 = 23,940 codes. With Node 20's ICU every one decodes to a distinct BMP code point
- * (measured; asserted while building), so the inverse is a plain 64 Ki-entry table.
+ * 126 * 190 = 23,940 codes. Every one decodes to one BMP code point (asserted while building),
+ * so the inverse is a plain 64 Ki-entry table. Decoders differ in two codes: Node 24's follows
+ * the WHATWG index as revised in 2023, where A3A0 decodes to U+3000 as A1A1 does (the first
+ * is kept, so the encoder's bytes stay the same) and A2E3 to the euro sign (left out, below).
  */
 export const GBK_LEAD_FIRST = 0x81;
 export const GBK_LEAD_LAST = 0xfe;
@@ -22,6 +24,12 @@ export const GBK_DOUBLE_BYTE_CODES = (GBK_LEAD_LAST - GBK_LEAD_FIRST + 1) * GBK_
 
 /** The byte written in place of a character the display's font encoding cannot represent. */
 export const GBK_SUBSTITUTE_BYTE = 0x3f; // '?'
+
+/**
+ * The euro sign: GB18030 put it at A2E3 (newer decoders return it there), code page 936 at the
+ * single byte 0x80, GB2312 display fonts nowhere. Never encoded, whatever the runtime decodes.
+ */
+const EURO_SIGN = 0x20ac;
 
 /** Index = BMP code point, value = GBK code (lead << 8 | trail), 0 = not encodable. */
 let encodeTable: Uint16Array | null = null;
@@ -59,7 +67,9 @@ function table(): Uint16Array {
       const codePoint = text.charCodeAt(i);
       assert.ok(codePoint !== 0xfffd, 'GBK decoder produced a replacement character');
       // Keep the first code for a code point (WHATWG "index pointer" takes the first too).
-      if (built[codePoint] === 0) built[codePoint] = (lead << 8) | (trails[i] ?? 0);
+      if (built[codePoint] === 0 && codePoint !== EURO_SIGN) {
+        built[codePoint] = (lead << 8) | (trails[i] ?? 0);
+      }
     }
   }
   encodeTable = built;
