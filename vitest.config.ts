@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'build/**'],
+    exclude: ['node_modules/**', 'dist/**', 'build/**', '.runtime/**'],
     globalSetup: ['assembly/test/support/global_setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

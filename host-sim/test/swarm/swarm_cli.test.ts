@@ -97,6 +97,8 @@ describe('shuaka swarm (subprocess)', () => {
     expect(run.status, `seed ${SEED}: ${run.stdout}`).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^seed ${SEED}: \\d+ taps`, 'm'));
     expect(run.stdout).toMatch(/taps\/s wall, [\d,]+ taps\/s CPU/);
+    // The last line names the runtime the figure was measured on (the swarm's own node).
+    expect(run.stdout).toContain(`taps/s CPU; Node.js ${process.versions.node})\n`);
     expect(run.stdout).toContain('shuaka swarm: 1 seed, ');
     // Four of the invariants were checked: the last line says so, not "all".
     expect(run.stdout).toMatch(/taps, the 4 invariants checked held \(/);
