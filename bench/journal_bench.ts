@@ -82,7 +82,8 @@ export async function runJournalBench(): Promise<void> {
   try {
     const load = loadavg()[0] ?? 0;
     console.log(
-      `\njournal (child processes: wall time, CPU time, peak RSS; load ${load.toFixed(1)})`,
+      `\njournal (child processes: wall time, CPU time, peak RSS; load ${load.toFixed(1)}; `
+        + `Node.js ${process.versions.node}, whose own binary is part of every RSS)`,
     );
     const bare = child(['bare']);
     console.log(`  bare node child: ${bare.maxRssMb.toFixed(0)} MB RSS`);
