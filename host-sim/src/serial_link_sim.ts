@@ -103,7 +103,7 @@ export function createSerialLinkPairSim(
     sent: (direction) => concat(records.filter((r) => r.direction === direction)),
     stats: (direction) => stats[direction],
     resetRecords: () => {
-      // After every swarm tap: no length store when nothing is kept, no objects to copy from.
+      // After every swarm tap: no length store when nothing is kept, no new objects.
       if (records.length > 0) records.length = 0;
       zeroStats(stats['host-to-device']);
       zeroStats(stats['device-to-host']);
@@ -349,17 +349,18 @@ class SimLine {
   }
 }
 
+/** Every count of a line at zero: the one list of the counts. */
+const ZERO_STATS: Readonly<SerialLineStats> = {
+  bytes: 0, wireMs: 0, lostBytes: 0, corruptedBytes: 0, garbledBytes: 0,
+};
+
 function emptyStats(): SerialLineStats {
-  return { bytes: 0, wireMs: 0, lostBytes: 0, corruptedBytes: 0, garbledBytes: 0 };
+  return { ...ZERO_STATS };
 }
 
-/** Sets every count of `stats` back to what emptyStats starts with, in place. */
+/** Sets every count of `stats` back to zero, in place. */
 function zeroStats(stats: SerialLineStats): void {
-  stats.bytes = 0;
-  stats.wireMs = 0;
-  stats.lostBytes = 0;
-  stats.corruptedBytes = 0;
-  stats.garbledBytes = 0;
+  Object.assign(stats, ZERO_STATS);
 }
 
 function concat(records: readonly SerialLinkSimRecord[]): Uint8Array {
