@@ -50,6 +50,24 @@ describe('journal payload facts memo', () => {
     });
   });
 
+  it('turnedOff_forgetsWhatItHeld_andRemembersNothingMore', () => {
+    const memo = new PayloadFactsMemo();
+    const [entry] = randomEntries(newPrng(4), 1);
+    if (entry === undefined) throw new Error('no entry');
+    const payload = journalPayloadEncode(1000, entry);
+    const checked = new PayloadFacts();
+    expect(payloadFastCheck(entry.kind, payload, checked)).toBe(true);
+    const hash = chainHash(CHAIN_GENESIS_HASH, payload);
+    memo.remember(1, hash, checked);
+    expect(memo.recall(1, hash, payload, new PayloadFacts())).toBe(true);
+    memo.turnOff();
+    expect(memo.recall(1, hash, payload, new PayloadFacts())).toBe(false);
+    memo.remember(2, hash, checked);
+    const untouched = new PayloadFacts();
+    expect(memo.recall(2, hash, payload, untouched)).toBe(false);
+    expect(factsOf(untouched)).toEqual(factsOf(new PayloadFacts()));
+  });
+
   it('aJournalReadAfterItsWriterRememberedIt_givesTheDecodersLines', async () => {
     const sim = new StorageSim({ totalBytes: 1 << 24, prng: newPrng(9), tornModes: ['prefix'] });
     const options = { ...journalOptions(newClock(), 1 << 22), segmentBytesMax: 16_000 };

@@ -99,7 +99,10 @@ function recordAt(
  */
 function escapedAt(json: Uint8Array, at: number, payload: Uint8Array): number {
   let pos = at;
-  for (const byte of payload) {
+  // Indexed, not for-of: Maglev, the top tier of the bounded verify and export process
+  // (bin/shuaka.js), allocated an iterator result for each byte.
+  for (let i = 0; i < payload.length; i += 1) {
+    const byte = payload[i] ?? 0;
     if (byte === 0x22 || byte === 0x5c) {
       if (json[pos] !== 0x5c) return -1;
       pos += 1;

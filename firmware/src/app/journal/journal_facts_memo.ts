@@ -20,22 +20,32 @@ const SLOTS = FactSlot.COUNT;
  * Only a pass is remembered; a payload the check refuses is decoded as before.
  */
 export class PayloadFactsMemo {
-  private readonly seqs = new Float64Array(MEMO_RECORDS).fill(-1);
-  private readonly hashes = new Uint8Array(MEMO_RECORDS * FRAME_HASH_BYTES);
-  private readonly starts = new Int32Array(MEMO_RECORDS * SLOTS);
-  private readonly ends = new Int32Array(MEMO_RECORDS * SLOTS);
-  private readonly nums = new Float64Array(MEMO_RECORDS * SLOTS);
+  /** Made at the first record remembered (420 KB: a process that reads none needs none). */
+  private tables: MemoTables | null = null;
+  private off = false;
+
+  /**
+   * For the rest of the process, remembers nothing and forgets what it held: `journal
+   * verify` and `export` read each record once, so a memo only cost them its 420 KB of a
+   * 64 MB budget and a copy of the facts per record.
+   */
+  turnOff(): void {
+    this.off = true;
+    this.tables = null;
+  }
 
   /** Remembers `facts`, which payloadFastCheck filled for the record `seq` of chain `hash`. */
   remember(seq: number, hash: Uint8Array, facts: PayloadFacts): void {
+    if (this.off) return;
+    const tables = this.tables ??= memoTables();
     const place = seq % MEMO_RECORDS;
-    this.seqs[place] = seq;
-    this.hashes.set(hash, place * FRAME_HASH_BYTES);
+    tables.seqs[place] = seq;
+    tables.hashes.set(hash, place * FRAME_HASH_BYTES);
     const at = place * SLOTS;
     for (let i = 0; i < SLOTS; i += 1) {
-      this.starts[at + i] = facts.start[i] ?? 0;
-      this.ends[at + i] = facts.end[i] ?? 0;
-      this.nums[at + i] = facts.num[i] ?? 0;
+      tables.starts[at + i] = facts.start[i] ?? 0;
+      tables.ends[at + i] = facts.end[i] ?? 0;
+      tables.nums[at + i] = facts.num[i] ?? 0;
     }
   }
 
@@ -44,21 +54,42 @@ export class PayloadFactsMemo {
    * of chain `hash` is remembered; false otherwise (`facts` untouched).
    */
   recall(seq: number, hash: Uint8Array, payload: Uint8Array, facts: PayloadFacts): boolean {
+    const tables = this.tables;
+    if (tables === null) return false;
     const place = seq % MEMO_RECORDS;
-    if (this.seqs[place] !== seq) return false;
+    if (tables.seqs[place] !== seq) return false;
     const hashAt = place * FRAME_HASH_BYTES;
     for (let i = 0; i < FRAME_HASH_BYTES; i += 1) {
-      if (this.hashes[hashAt + i] !== hash[i]) return false;
+      if (tables.hashes[hashAt + i] !== hash[i]) return false;
     }
     facts.bytes = payload;
     const at = place * SLOTS;
     for (let i = 0; i < SLOTS; i += 1) {
-      facts.start[i] = this.starts[at + i] ?? 0;
-      facts.end[i] = this.ends[at + i] ?? 0;
-      facts.num[i] = this.nums[at + i] ?? 0;
+      facts.start[i] = tables.starts[at + i] ?? 0;
+      facts.end[i] = tables.ends[at + i] ?? 0;
+      facts.num[i] = tables.nums[at + i] ?? 0;
     }
     return true;
   }
+}
+
+/** One place per seq modulo MEMO_RECORDS: its seq (-1: none), chain hash and facts. */
+interface MemoTables {
+  readonly seqs: Float64Array;
+  readonly hashes: Uint8Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly nums: Float64Array;
+}
+
+function memoTables(): MemoTables {
+  return {
+    seqs: new Float64Array(MEMO_RECORDS).fill(-1),
+    hashes: new Uint8Array(MEMO_RECORDS * FRAME_HASH_BYTES),
+    starts: new Int32Array(MEMO_RECORDS * SLOTS),
+    ends: new Int32Array(MEMO_RECORDS * SLOTS),
+    nums: new Float64Array(MEMO_RECORDS * SLOTS),
+  };
 }
 
 /** The one memo of the process: the writer and every reader of its journals share it. */

@@ -11,6 +11,7 @@ import {
 } from './journal_expiry.js';
 import { SeqList } from './journal_seq_list.js';
 import type { TunionGreyEntry } from './journal_tunion.js';
+import { UncertainTaps } from './journal_uncertain.js';
 
 /**
  * Final records a `reconciled … debited` may name once they are acknowledged: the validator
@@ -299,7 +300,7 @@ export class JournalState {
   newestWallMs = 0;
   readonly countsByKind: Record<JournalKind, number> = countsZero();
   private readonly pendings = new Map<number, PendingSlot>();
-  private readonly uncertain = new Map<number, UncertainSlot>();
+  private readonly uncertain = new UncertainTaps<UncertainSlot>();
   /** The records of the uncertain torn taps (a checkpoint carries them). */
   private readonly tornRecords = new Map<number, HeldRecord>();
   private finalSeqs = new SeqList();
@@ -779,9 +780,11 @@ export class JournalState {
    */
   private settleTransaction(panToken: string, psn: number, atc: number): void {
     if (this.uncertain.size === 0) return;
-    for (const [seq, tap] of this.uncertain) {
+    for (const seq of this.uncertain.seqsOfToken(panToken)) {
+      const tap = this.uncertain.get(seq);
+      if (tap === undefined) continue;
       const held = tap.held;
-      if (held.panToken !== panToken || held.psn !== psn || held.atc !== atc) continue;
+      if (held.psn !== psn || held.atc !== atc) continue;
       this.uncertain.delete(seq);
       this.tornRecords.delete(seq);
       this.pendings.delete(tap.kind === 'torn' ? (tap.pendingSeq ?? 0) : seq);
