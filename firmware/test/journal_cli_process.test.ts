@@ -178,6 +178,11 @@ describe('shuaka journal as a process', () => {
     expect(verified.out).toMatch(/: OK/);
     // --max-old-space-size=12 and 1 MiB semi-spaces (bin/shuaka.js JOURNAL_BOUNDED_FLAGS).
     expect(limit(verified.err)).toBeLessThan(16);
+    // No TurboFan where V8's Maglev is on (Node.js 24 on); on 20 and 22 it alone optimizes.
+    const options = /node options (.*)/.exec(verified.err)?.[1] ?? '';
+    expect(options).toContain('--single-threaded');
+    const nodeMajor = Number(process.versions.node.split('.')[0]);
+    expect(options.includes('--no-turbofan'), options).toBe(nodeMajor >= 24);
     const out = join(dir, 'bounded.jsonl');
     const exportArgs = ['journal', 'export', '--stats', '--journal', journalDir, '--out', out];
     const exported = shuaka(exportArgs);

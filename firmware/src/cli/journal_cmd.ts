@@ -77,8 +77,9 @@ export const JOURNAL_USAGE = `Usage:
       tap (out of service) and refuses records past it. Refused (exit 1) when DIR holds a
       journal segment or checkpoint already: nothing is overwritten or removed. Takes
       DIR/journal.lock like ack.
---stats prints the time, peak RSS and V8 heap limit of the command to stderr. Verify and
-export run in a node process of their own with a small heap (bounded memory at any size).
+--stats prints the time, peak RSS, V8 heap limit and node options of the command to stderr.
+Verify and export run in a node process of their own with a small heap (bounded memory at
+any size).
 DIR defaults to ./journal; the journal is DIR/${JOURNAL_FILE_NAME} and DIR/journal-NNNNNNNNNN.bin
 segments with their .ckpt checkpoints. Only a last record too short to be whole is torn (a
 power cut during a write): it is reported and cut at the next open. Any other damage is
@@ -136,9 +137,9 @@ function flagTaken(argv: readonly string[], flag: string, io: CliIo)
 }
 
 /**
- * The `--stats` line: this process's wall and CPU time, peak RSS (getrusage) and V8's heap
- * limit, which shows the heap options the process runs with (bin/shuaka.js starts verify
- * and export with bounded ones). The journal bench reads it.
+ * The `--stats` line: this process's wall and CPU time, peak RSS (getrusage), V8's heap
+ * limit and the node options it runs with (bin/shuaka.js starts verify and export with
+ * bounded ones). The journal bench reads it.
  */
 function statsLine(startedMs: number, cpuStarted: NodeJS.CpuUsage): string {
   const cpu = process.cpuUsage(cpuStarted);
@@ -146,7 +147,8 @@ function statsLine(startedMs: number, cpuStarted: NodeJS.CpuUsage): string {
   return `stats: ${(performance.now() - startedMs).toFixed(0)} ms wall, `
     + `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, `
     + `peak RSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, `
-    + `V8 heap limit ${mib(getHeapStatistics().heap_size_limit)} MiB`;
+    + `V8 heap limit ${mib(getHeapStatistics().heap_size_limit)} MiB, `
+    + `node options ${process.execArgv.join(' ') || '(none)'}`;
 }
 
 /** Verify or export with the streaming heap, and the `--stats` line when asked. */
