@@ -1,7 +1,7 @@
 // Segment checkpoint: the journal state at a segment's first seq, so start-up reads one segment.
 
 import assert from 'node:assert';
-import { hash as hashOneShot } from 'node:crypto';
+import { createHash, hash as hashOneShot } from 'node:crypto';
 
 import { FieldError, JsonFields, type FieldPattern } from '../params/json_fields.js';
 import { FRAME_HASH_BYTES, hashEqual, toHex } from './journal_frame.js';
@@ -36,6 +36,8 @@ const TABLE_LENGTH_BYTES = 4;
  */
 const LAST_FINAL_BYTES = 40;
 const CARD_HASH_BYTES = 16;
+/** Step in which CheckpointInWindows grows the buffer of a head. */
+const HEAD_STEP_BYTES = 64 << 10;
 /** Bound of one text of a last final (a line id, a fare rule name). */
 const LAST_FINAL_TEXT_MAX = 64;
 const TEXT_ENCODER = new TextEncoder();
@@ -187,30 +189,210 @@ export function checkpointDecode(
   known: KnownRecords | null = null,
   recordsAs: 'decoded' | 'bytes' = 'decoded',
 ): JournalCheckpoint {
-  if (bytes.length < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
-  }
-  const version = bytes[4] ?? 0;
-  if ((version !== VERSION && version !== VERSION_JSON)
-    || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
-    const known = `${VERSION_JSON} or ${VERSION}`;
-    throw new FieldError(file, '', `checkpoint version ${version} is not ${known}`);
-  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(8, true);
-  const tableAt = HEADER_BYTES + length;
-  const tableLength = version === VERSION_JSON || bytes.length < tableAt + TABLE_LENGTH_BYTES
-    ? null
-    : view.getUint32(tableAt, true);
-  const hashedBytes = tableLength === null ? tableAt : tableAt + TABLE_LENGTH_BYTES + tableLength;
-  if ((version === VERSION && tableLength === null)
-    || bytes.length !== hashedBytes + FRAME_HASH_BYTES) {
-    throw new FieldError(file, '', `checkpoint length ${length} does not match the file`);
-  }
+  const layout = checkpointLayout(bytes, bytes.length, (at) => view.getUint32(at, true), file);
+  const { tableAt, hashedBytes } = layout;
   if (!hashEqual(sha256(bytes.subarray(0, hashedBytes)), bytes.subarray(hashedBytes))) {
     throw new FieldError(file, '', 'checkpoint SHA-256 does not match');
   }
-  const json = bytes.subarray(HEADER_BYTES, tableAt);
+  const table = layout.tableLength === null
+    ? null
+    : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
+  return checkpointJsonRead(bytes.subarray(HEADER_BYTES, tableAt), table, file, known, recordsAs)
+    .checkpoint;
+}
+
+/**
+ * A checkpoint read in windows, from its first byte to its last, by a read that keeps no last
+ * finals (verify, export, an upload pass). It holds the header and the JSON (the state and
+ * the open taps' records) and only hashes the last-final table as it goes by: 40 bytes a card
+ * for every card of the last 8 days (800 KB for the bench's 20,000 cards, several MB at a
+ * busy gate), which such a read never looks up, so its memory no longer grows with the
+ * cards. `decode` checks what checkpointDecode checks, in the same order, but for the
+ * table's entries, which `entriesCheck` checks from a second read of the table (so a file
+ * with a bad entry and another fault after it in the JSON reports that fault first). A file
+ * that is no version 2 checkpoint, or whose parts pass `bytesMax`, is read whole instead
+ * (`feed` says 'whole'), as checkpointDecode and the reader's bound say why.
+ */
+export class CheckpointInWindows {
+  private head: Uint8Array;
+  private headBytes = 0;
+  /** The header's bytes until it is read, then those of header, JSON and table length. */
+  private headWanted = HEADER_BYTES;
+  private fileBytes = 0;
+  private readonly hasher = createHash('sha256');
+  /** Bytes the SHA-256 covers, once the head is whole. */
+  private hashedBytes = Number.POSITIVE_INFINITY;
+  private readonly digest = new Uint8Array(FRAME_HASH_BYTES);
+  private layout: CheckpointLayout | null = null;
+  private texts: readonly string[] = [];
+  private lastSeq = 0;
+
+  /** `head`: a buffer to hold the head in (grown as needed: see `headBuffer`). */
+  constructor(
+    private readonly file: string,
+    head: Uint8Array,
+    private readonly bytesMax: number,
+  ) {
+    this.head = head;
+  }
+
+  /** The buffer the head is in, for the next checkpoint. */
+  headBuffer(): Uint8Array {
+    return this.head;
+  }
+
+  /** Takes the next bytes of the file; 'whole' when it is to be read whole instead. */
+  feed(bytes: Uint8Array): 'more' | 'whole' {
+    let at = 0;
+    while (at < bytes.length) {
+      let taken: number;
+      if (this.headBytes < this.headWanted) {
+        taken = Math.min(this.headWanted - this.headBytes, bytes.length - at);
+        this.headPut(bytes.subarray(at, at + taken));
+        if (this.headBytes === this.headWanted && this.headStep() === 'whole') return 'whole';
+      } else if (this.fileBytes < this.hashedBytes) {
+        taken = Math.min(this.hashedBytes - this.fileBytes, bytes.length - at);
+        this.hasher.update(bytes.subarray(at, at + taken));
+      } else {
+        // The SHA-256 and anything after it (a file too long: decode says so).
+        const digestAt = this.fileBytes - this.hashedBytes;
+        taken = bytes.length - at;
+        if (digestAt < FRAME_HASH_BYTES) {
+          this.digest.set(bytes.subarray(at, at + Math.min(taken, FRAME_HASH_BYTES - digestAt)),
+            digestAt);
+        }
+      }
+      at += taken;
+      this.fileBytes += taken;
+      if (this.fileBytes > this.bytesMax) return 'whole';
+    }
+    return 'more';
+  }
+
+  /**
+   * After the last bytes: the checkpoint, its records compared with `known` as
+   * checkpointDecode compares them. Throws FieldError as checkpointDecode does.
+   */
+  decode(known: KnownRecords | null, recordsAs: 'decoded' | 'bytes'): JournalCheckpoint {
+    const head = this.head.subarray(0, this.headBytes);
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const layout = checkpointLayout(head, this.fileBytes, (at) => view.getUint32(at, true),
+      this.file);
+    if (!hashEqual(new Uint8Array(this.hasher.digest()), this.digest)) {
+      throw new FieldError(this.file, '', 'checkpoint SHA-256 does not match');
+    }
+    const read = checkpointJsonRead(head.subarray(HEADER_BYTES, layout.tableAt),
+      layout.tableLength ?? 0, this.file, known, recordsAs);
+    this.layout = layout;
+    this.texts = read.texts;
+    this.lastSeq = read.checkpoint.state.lastSeq;
+    return read.checkpoint;
+  }
+
+  /** The table's entries in the file, [from, end), once decoded. */
+  tableRange(): { readonly from: number; readonly end: number } {
+    const layout = this.layout;
+    if (layout === null) throw new Error('tableRange before decode');
+    return { from: layout.tableAt + TABLE_LENGTH_BYTES, end: layout.hashedBytes };
+  }
+
+  /**
+   * Checks the whole entries of `bytes`, the table read from file offset `offset` (an entry's
+   * start, in tableRange); returns the bytes it checked (0: not one whole entry).
+   */
+  entriesCheck(bytes: Uint8Array, offset: number): number {
+    const from = this.tableRange().from;
+    const whole = bytes.length - (bytes.length % LAST_FINAL_BYTES);
+    lastFinalEntriesCheck(bytes.subarray(0, whole), (offset - from) / LAST_FINAL_BYTES,
+      this.texts, this.lastSeq, this.file);
+    return whole;
+  }
+
+  private headPut(bytes: Uint8Array): void {
+    if (this.head.length < this.headBytes + bytes.length) {
+      const grown = new Uint8Array(
+        Math.ceil((this.headBytes + bytes.length) / HEAD_STEP_BYTES) * HEAD_STEP_BYTES);
+      grown.set(this.head.subarray(0, this.headBytes));
+      this.head = grown;
+    }
+    this.head.set(bytes, this.headBytes);
+    this.headBytes += bytes.length;
+  }
+
+  /** The head reached `headWanted`: the header read (what follows?), or the whole head. */
+  private headStep(): 'more' | 'whole' {
+    const view = new DataView(this.head.buffer, this.head.byteOffset, this.headBytes);
+    if (this.headWanted === HEADER_BYTES) {
+      const version2 = MAGIC.every((b, i) => this.head[i] === b) && this.head[4] === VERSION
+        && this.head[5] === 0 && this.head[6] === 0 && this.head[7] === 0;
+      if (!version2) return 'whole';
+      this.headWanted = HEADER_BYTES + view.getUint32(8, true) + TABLE_LENGTH_BYTES;
+      return this.headWanted > this.bytesMax ? 'whole' : 'more';
+    }
+    this.hasher.update(this.head.subarray(0, this.headBytes));
+    this.hashedBytes = this.headBytes + view.getUint32(this.headBytes - TABLE_LENGTH_BYTES, true);
+    return 'more';
+  }
+}
+
+/** Where a checkpoint file's parts are (see checkpointEncode). */
+interface CheckpointLayout {
+  readonly version: number;
+  /** Offset of the table's length (version 2), or of the SHA-256 (version 1). */
+  readonly tableAt: number;
+  /** Bytes of the last-final table (version 2), or null (version 1). */
+  readonly tableLength: number | null;
+  /** Bytes the SHA-256 covers; the file is these and the SHA-256. */
+  readonly hashedBytes: number;
+}
+
+/**
+ * The layout of a checkpoint of `fileLength` bytes whose first bytes are `header` (at least
+ * HEADER_BYTES of them when the file has them) and whose u32 at an offset is `u32At` (asked
+ * only inside the file). Throws FieldError for a file that cannot be a checkpoint, in this
+ * order: magic or size, version, length.
+ */
+function checkpointLayout(
+  header: Uint8Array,
+  fileLength: number,
+  u32At: (at: number) => number,
+  file: string,
+): CheckpointLayout {
+  if (fileLength < HEADER_BYTES + FRAME_HASH_BYTES || MAGIC.some((b, i) => header[i] !== b)) {
+    throw new FieldError(file, '', 'not a journal checkpoint (magic or size)');
+  }
+  const version = header[4] ?? 0;
+  if ((version !== VERSION && version !== VERSION_JSON)
+    || header[5] !== 0 || header[6] !== 0 || header[7] !== 0) {
+    const known = `${VERSION_JSON} or ${VERSION}`;
+    throw new FieldError(file, '', `checkpoint version ${version} is not ${known}`);
+  }
+  const length = u32At(8);
+  const tableAt = HEADER_BYTES + length;
+  const tableLength = version === VERSION_JSON || fileLength < tableAt + TABLE_LENGTH_BYTES
+    ? null
+    : u32At(tableAt);
+  const hashedBytes = tableLength === null ? tableAt : tableAt + TABLE_LENGTH_BYTES + tableLength;
+  if ((version === VERSION && tableLength === null)
+    || fileLength !== hashedBytes + FRAME_HASH_BYTES) {
+    throw new FieldError(file, '', `checkpoint length ${length} does not match the file`);
+  }
+  return { version, tableAt, tableLength, hashedBytes };
+}
+
+/**
+ * The checkpoint its JSON (`json`) and last-final table give, and the texts the table
+ * indexes. `table`: the table's bytes (checked here), its length when it is checked apart
+ * (CheckpointInWindows: the entries are then not kept), or null (version 1).
+ */
+function checkpointJsonRead(
+  json: Uint8Array,
+  table: Uint8Array | number | null,
+  file: string,
+  known: KnownRecords | null,
+  recordsAs: 'decoded' | 'bytes',
+): { checkpoint: JournalCheckpoint; texts: readonly string[] } {
   const compared = known === null ? null : checkpointRecordsCompared(json, known, file);
   let text: string;
   try {
@@ -219,20 +401,17 @@ export function checkpointDecode(
     throw new FieldError(file, '', 'checkpoint is not UTF-8');
   }
   const fields = JsonFields.of(JsonFields.parse(text, file), file, '');
-  const table = tableLength === null
-    ? null
-    : bytes.subarray(tableAt + TABLE_LENGTH_BYTES, hashedBytes);
   return checkpointRead(fields, table, file, compared?.records ?? known, recordsAs);
 }
 
 /** `known`: the records compared already (the JSON's list is empty), or held ones to match. */
 function checkpointRead(
   fields: JsonFields,
-  table: Uint8Array | null,
+  table: Uint8Array | number | null,
   file: string,
   known: readonly HeldRecord[] | KnownRecords | null,
   recordsAs: 'decoded' | 'bytes',
-): JournalCheckpoint {
+): { checkpoint: JournalCheckpoint; texts: readonly string[] } {
   const firstSeq = fields.int('firstSeq', 1, SEQ_MAX);
   const headHashHex = fields.hex('headHashHex', FRAME_HASH_BYTES, FRAME_HASH_BYTES);
   const lastSeq = fields.int('lastSeq', 0, SEQ_MAX);
@@ -259,17 +438,20 @@ function checkpointRead(
   const uncertainSeqs = fields.arr('uncertainSeqs', ITEMS_MAX)
     .map((item, i) => seqOf(item, lastSeq, file, `uncertainSeqs[${i}]`));
   const finals = runsDecode(fields.arr('finals', ITEMS_MAX), lastSeq, file);
+  const texts = table === null ? [] : lastFinalTexts(fields, file);
   const lastFinals = table === null
     ? fields.arr('lastFinals', ITEMS_MAX)
       .map((item, i) => lastFinalRead(item, lastSeq, file, `lastFinals[${i}]`))
-    : lastFinalTableRead(table, lastFinalTexts(fields, file), lastSeq, file);
+    : typeof table === 'number'
+      ? lastFinalsNotKept(table, file)
+      : lastFinalTableRead(table, texts, lastSeq, file);
   fields.finish();
   const headHash = Uint8Array.from(Buffer.from(headHashHex, 'hex'));
   const state = {
     lastSeq, ackThroughSeq, newestWallMs, countsByKind, records, pendings, uncertainSeqs, finals,
     lastFinals,
   };
-  return { firstSeq, headHash, state };
+  return { checkpoint: { firstSeq, headHash, state }, texts };
 }
 
 /**
@@ -327,6 +509,7 @@ function lastFinalTableRead(
   if (table.length % LAST_FINAL_BYTES !== 0) {
     throw new FieldError(file, 'lastFinals', `table of ${table.length} bytes`);
   }
+  lastFinalEntriesCheck(table, 0, texts, lastSeq, file);
   const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const entry = (at: number): { cardHash: string; last: LastFinal } => ({
     cardHash: Buffer.from(table.buffer, table.byteOffset + at, CARD_HASH_BYTES).toString('hex'),
@@ -338,7 +521,26 @@ function lastFinalTableRead(
       amountMinor: view.getFloat64(at + 32, true),
     },
   });
-  for (let at = 0; at < table.length; at += LAST_FINAL_BYTES) {
+  return {
+    *[Symbol.iterator]() {
+      for (let at = 0; at < table.length; at += LAST_FINAL_BYTES) yield entry(at);
+    },
+  };
+}
+
+/**
+ * Checks the whole entries of a last-final table in `entries`, the first of them entry
+ * `firstIndex` (bounds, indexes, integers); throws FieldError naming the first bad one.
+ */
+function lastFinalEntriesCheck(
+  entries: Uint8Array,
+  firstIndex: number,
+  texts: readonly string[],
+  lastSeq: number,
+  file: string,
+): void {
+  const view = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+  for (let at = 0; at + LAST_FINAL_BYTES <= entries.length; at += LAST_FINAL_BYTES) {
     const seq = view.getUint32(at + 16, true);
     const timeWallMs = view.getFloat64(at + 20, true);
     const amountMinor = view.getFloat64(at + 32, true);
@@ -347,15 +549,25 @@ function lastFinalTableRead(
       && view.getUint16(at + 30, true) < texts.length) continue;
     // The path is spelt for a bad entry only: a table has one entry per card, and each
     // checkpoint verify and export read spelt thousands of them.
-    const path = `lastFinals[${at / LAST_FINAL_BYTES}]`;
+    const path = `lastFinals[${firstIndex + at / LAST_FINAL_BYTES}]`;
     seqOf(seq, lastSeq, file, path);
     intOf(timeWallMs, WALL_MS_MAX, file, path);
     intOf(amountMinor, Number.MAX_SAFE_INTEGER, file, path);
     throw new FieldError(file, path, 'text index');
   }
+}
+
+/** The last finals of a table checked apart (CheckpointInWindows), which no one may iterate. */
+function lastFinalsNotKept(
+  tableLength: number,
+  file: string,
+): Iterable<{ cardHash: string; last: LastFinal }> {
+  if (tableLength % LAST_FINAL_BYTES !== 0) {
+    throw new FieldError(file, 'lastFinals', `table of ${tableLength} bytes`);
+  }
   return {
-    *[Symbol.iterator]() {
-      for (let at = 0; at < table.length; at += LAST_FINAL_BYTES) yield entry(at);
+    [Symbol.iterator]() {
+      throw new Error(`${file}: the last finals of a checkpoint read in windows are not kept`);
     },
   };
 }

@@ -4,7 +4,8 @@
 import { HalStatus, halErr, type HalResult } from '../../../../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../../../../hal/src/ports/storage_port.js';
 import { FieldError } from '../params/json_fields.js';
-import { checkpointDecode } from './journal_checkpoint.js';
+import { CheckpointInWindows, checkpointDecode } from './journal_checkpoint.js';
+import type { JournalCheckpoint } from './journal_checkpoint.js';
 import { journalUnits } from './journal_files.js';
 import type { JournalUnit } from './journal_files.js';
 import { CHAIN_GENESIS_HASH, frameCheck, hashEqual } from './journal_frame.js';
@@ -136,9 +137,10 @@ export async function journalRead(
   // grown checkpoint after checkpoint leaves the smaller ones as garbage until V8's next
   // full collection).
   const unitsRead = units.slice(startIndexOf(units, options.from));
-  const held = {
-    bytes: spareTake(READ_BUFFERS_SPARE.held, await checkpointBytesMax(storage, unitsRead)),
-  };
+  // A read that keeps no last finals takes its checkpoints in windows (CheckpointInWindows):
+  // the buffer is for the rare one read whole.
+  const heldBytes = options.trackLastFinals ? await checkpointBytesMax(storage, unitsRead) : 0;
+  const held = { bytes: spareTake(READ_BUFFERS_SPARE.held, heldBytes) };
   // The segment a port without readAt read whole ('' before the first).
   const whole: { name: string; bytes: Uint8Array } = { name: '', bytes: new Uint8Array(0) };
   let step = steps.next();
@@ -356,12 +358,15 @@ function* journalReadSteps(
   }
   const startIndex = resumed?.index ?? startIndexOf(live, options.from);
   if (resumed !== null) ({ state, headHash } = resumed.from);
+  const heads = { buffer: new Uint8Array(0) };
   for (let i = startIndex; i < live.length; i += 1) {
     const unit = live[i];
     if (unit === undefined) break;
     if (unit.checkpoint !== null && !(resumed !== null && i === startIndex)) {
-      const bytes = yield { read: unit.checkpoint };
-      const loaded = checkpointLoad(bytes, unit, options, i === startIndex ? null : state);
+      const before = i === startIndex ? null : state;
+      const loaded = options.trackLastFinals
+        ? checkpointLoad(yield { read: unit.checkpoint }, unit, options, before)
+        : yield* checkpointInWindowsSteps(unit.checkpoint, unit, options, before, heads);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -498,23 +503,74 @@ function checkpointLoad(
   before: JournalState | null,
 ): LoadedCheckpoint | string {
   const file = unit.checkpoint ?? unit.segment;
-  const continued = before === null;
   try {
     // A validator's state keeps its open taps decoded; verify and export keep their bytes.
     const recordsAs = options.trackLastFinals ? 'decoded' : 'bytes';
-    const checkpoint = checkpointDecode(bytes, file, before, recordsAs);
-    if (checkpoint.firstSeq !== unit.firstSeq) {
-      return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
-    }
-    const state = JournalState.fromSnapshot(
-      checkpoint.state, options.trackLastFinals && continued, continued,
-    );
-    if (typeof state === 'string') return `checkpoint: ${state}`;
-    return { state, headHash: checkpoint.headHash };
+    return checkpointLoaded(checkpointDecode(bytes, file, before, recordsAs), unit, options,
+      before === null);
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
     return error.message;
   }
+}
+
+/**
+ * checkpointLoad for a read that keeps no last finals: the checkpoint `name` read in windows
+ * (CheckpointInWindows), its table's entries checked from a second read of the table; read
+ * whole as checkpointLoad reads it when it is no version 2 file or too large. `heads.buffer`
+ * holds the head from checkpoint to checkpoint.
+ */
+function* checkpointInWindowsSteps(
+  name: string,
+  unit: JournalUnit,
+  options: JournalReadOptions,
+  before: JournalState | null,
+  heads: { buffer: Uint8Array },
+): Generator<ReadStep, LoadedCheckpoint | string, Uint8Array> {
+  const windows = new CheckpointInWindows(name, heads.buffer, WHOLE_READ_BYTES_MAX);
+  // Bounded: each window but the last is READ_WINDOW_BYTES, up to WHOLE_READ_BYTES_MAX.
+  for (let offset = 0; ;) {
+    const window = yield { readAt: name, offset };
+    if (windows.feed(window) === 'whole') {
+      return checkpointLoad(yield { read: name }, unit, options, before);
+    }
+    offset += window.length;
+    if (window.length < READ_WINDOW_BYTES) break;
+  }
+  heads.buffer = windows.headBuffer();
+  try {
+    const checkpoint = windows.decode(before, 'bytes');
+    const { from, end } = windows.tableRange();
+    // Bounded: each window checks at least one whole entry, or the read stops.
+    for (let at = from; at < end;) {
+      const window = yield { readAt: name, offset: at };
+      const checked = windows.entriesCheck(window.subarray(0, Math.min(window.length, end - at)),
+        at);
+      if (checked === 0) return 'checkpoint changed while it was read';
+      at += checked;
+    }
+    return checkpointLoaded(checkpoint, unit, options, before === null);
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    return error.message;
+  }
+}
+
+/** The state a decoded checkpoint gives its unit, or why it cannot be that unit's. */
+function checkpointLoaded(
+  checkpoint: JournalCheckpoint,
+  unit: JournalUnit,
+  options: JournalReadOptions,
+  continued: boolean,
+): LoadedCheckpoint | string {
+  if (checkpoint.firstSeq !== unit.firstSeq) {
+    return `checkpoint names seq ${checkpoint.firstSeq}, its file ${unit.firstSeq}`;
+  }
+  const state = JournalState.fromSnapshot(
+    checkpoint.state, options.trackLastFinals && continued, continued,
+  );
+  if (typeof state === 'string') return `checkpoint: ${state}`;
+  return { state, headHash: checkpoint.headHash };
 }
 
 /**
