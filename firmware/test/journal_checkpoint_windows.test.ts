@@ -96,7 +96,10 @@ function summary(checkpoint: JournalCheckpoint): string {
 }
 
 /** `file` with its SHA-256 made again after `change` (only the bounds can then refuse it). */
-function resealed(file: Uint8Array, change: (bytes: Uint8Array, view: DataView) => void): Uint8Array {
+function resealed(
+  file: Uint8Array,
+  change: (bytes: Uint8Array, view: DataView) => void,
+): Uint8Array {
   const body = file.slice(0, file.length - 32);
   change(body, new DataView(body.buffer));
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
@@ -124,9 +127,10 @@ describe('checkpoint read in windows', () => {
     }
     const entryAt = (n: number): number => tableFrom + n * ENTRY_BYTES;
     for (const n of [0, 3276, 3277, CARDS - 1]) {
-      cases.push([`entry ${n} seq 0`, resealed(file, (_, v) => v.setUint32(entryAt(n) + 16, 0, true))]);
-      cases.push([`entry ${n} text index`, resealed(file, (_, v) => v.setUint16(entryAt(n) + 30, 9, true))]);
-      cases.push([`entry ${n} amount`, resealed(file, (_, v) => v.setFloat64(entryAt(n) + 32, 0.5, true))]);
+      const at = entryAt(n);
+      cases.push([`entry ${n} seq 0`, resealed(file, (_, v) => v.setUint32(at + 16, 0, true))]);
+      cases.push([`entry ${n} text`, resealed(file, (_, v) => v.setUint16(at + 30, 9, true))]);
+      cases.push([`entry ${n} amount`, resealed(file, (_, v) => v.setFloat64(at + 32, 0.5, true))]);
     }
     cases.push(['table length odd', resealed(file, (bytes, v) => {
       v.setUint32(tableFrom - 4, CARDS * ENTRY_BYTES - 1, true);
@@ -174,7 +178,9 @@ describe('checkpoint read in windows', () => {
       const key = card(i);
       const pendingSeq = journal.summary().lastSeq + 1;
       for (const entry of [
-        { kind: 'pending' as const, recovery: recovery(key, i), fareRule: 'flat', amountMinor: 200 },
+        {
+          kind: 'pending' as const, recovery: recovery(key, i), fareRule: 'flat', amountMinor: 200,
+        },
         { kind: 'final' as const, pendingSeq, clearing: clearing(key, i) },
       ]) {
         const appended = await journal.append(entry);

@@ -363,10 +363,7 @@ function* journalReadSteps(
     const unit = live[i];
     if (unit === undefined) break;
     if (unit.checkpoint !== null && !(resumed !== null && i === startIndex)) {
-      const before = i === startIndex ? null : state;
-      const loaded = options.trackLastFinals
-        ? checkpointLoad(yield { read: unit.checkpoint }, unit, options, before)
-        : yield* checkpointInWindowsSteps(unit.checkpoint, unit, options, before, heads);
+      const loaded = yield* checkpointSteps(unit, options, i === startIndex ? null : state, heads);
       const problem = typeof loaded === 'string'
         ? loaded
         : i === startIndex ? null : continuity(loaded, state, headHash);
@@ -515,18 +512,19 @@ function checkpointLoad(
 }
 
 /**
- * checkpointLoad for a read that keeps no last finals: the checkpoint `name` read in windows
- * (CheckpointInWindows), its table's entries checked from a second read of the table; read
- * whole as checkpointLoad reads it when it is no version 2 file or too large. `heads.buffer`
- * holds the head from checkpoint to checkpoint.
+ * Reads and loads the checkpoint of `unit` (checkpointLoad): whole for a read that
+ * keeps the last finals; else in windows (CheckpointInWindows), its table's entries checked
+ * from a second read of the table, and whole only when it is no version 2 file or too large.
+ * `heads.buffer` holds a head from checkpoint to checkpoint.
  */
-function* checkpointInWindowsSteps(
-  name: string,
+function* checkpointSteps(
   unit: JournalUnit,
   options: JournalReadOptions,
   before: JournalState | null,
   heads: { buffer: Uint8Array },
 ): Generator<ReadStep, LoadedCheckpoint | string, Uint8Array> {
+  const name = unit.checkpoint ?? unit.segment;
+  if (options.trackLastFinals) return checkpointLoad(yield { read: name }, unit, options, before);
   const windows = new CheckpointInWindows(name, heads.buffer, WHOLE_READ_BYTES_MAX);
   // Bounded: each window but the last is READ_WINDOW_BYTES, up to WHOLE_READ_BYTES_MAX.
   for (let offset = 0; ;) {
