@@ -270,7 +270,8 @@ const JOURNAL_BOUNDED_ENV = 'SHUAKA_JOURNAL_BOUNDED';
  * snapshot (~4 MB fewer pages touched).
  * The live heap so started is ~8.5 MB at the bench's 10^6 records, which hold 1,000 open taps
  * (a validator keeps at most OPEN_TAPS_MAX, 256; each adds to it); 10 MiB ran out there, exit
- * 134. Stop 47, 10^6 records: verify 74 -> 61 MB, export 77 -> 64 MB, salvage 75 -> 62 MB.
+ * 134. Stop 47, 10^6 records, these options alone: verify 74 -> 61 MB, export 77 -> 64 MB,
+ * salvage 75 -> 62 MB.
  * Resolves with the exit code.
  */
 function runJournalBounded(args) {
