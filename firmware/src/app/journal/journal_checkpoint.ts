@@ -338,7 +338,6 @@ export class CheckpointInWindows {
 
 /** Where a checkpoint file's parts are (see checkpointEncode). */
 interface CheckpointLayout {
-  readonly version: number;
   /** Offset of the table's length (version 2), or of the SHA-256 (version 1). */
   readonly tableAt: number;
   /** Bytes of the last-final table (version 2), or null (version 1). */
@@ -378,7 +377,7 @@ function checkpointLayout(
     || fileLength !== hashedBytes + FRAME_HASH_BYTES) {
     throw new FieldError(file, '', `checkpoint length ${length} does not match the file`);
   }
-  return { version, tableAt, tableLength, hashedBytes };
+  return { tableAt, tableLength, hashedBytes };
 }
 
 /**

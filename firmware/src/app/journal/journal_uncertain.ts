@@ -6,6 +6,8 @@
 // walk about 2.5 * 10^8 map entries (at 10^5, about half of the bytes it allocated). An index
 // by PAN token makes that one lookup of the few taps of one card.
 
+const NO_SEQS: readonly number[] = Object.freeze([]);
+
 /** What the index needs of a slot: its record's PAN token. */
 interface TokenSlot {
   readonly held: { readonly panToken: string };
@@ -44,7 +46,8 @@ export class UncertainTaps<S extends TokenSlot> extends Map<number, S> {
 
   /** The seqs of the slots whose record has `panToken` (a copy: the caller may delete). */
   seqsOfToken(panToken: string): readonly number[] {
-    return this.byToken.get(panToken)?.slice() ?? [];
+    // Most finals find no open tap of their card: nothing allocated for them.
+    return this.byToken.get(panToken)?.slice() ?? NO_SEQS;
   }
 
   private unindex(seq: number, panToken: string): void {
