@@ -1,6 +1,13 @@
 // Shared tinybench plumbing: run tasks, print ns/op and ratios against a named baseline.
 
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { Bench } from 'tinybench';
+
+/** The installed command (dist/bench/ is two levels under the package root). */
+export const SHUAKA_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin',
+  'shuaka.js');
 
 /** A measured task: its name and median time per operation in nanoseconds. */
 export interface BenchFigure {

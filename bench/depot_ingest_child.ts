@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
+import { peakRssBytes } from '../hal/src/fs/peak_rss.js';
 import { batchPreparePool, type BatchPreparePool } from
   '../depot/src/ingest/batch_prepare_pool.js';
 import { batchStoreSealed } from '../depot/src/ingest/batch_store.js';
@@ -168,7 +169,7 @@ async function ingestRun(db: DepotDb, records: number, bodiesPath: string):
     recordsPerS: sent / seconds, recordsPerCpuS: sent / cpuS,
     recordsPerAllCpuS: serverS === null ? null : sent / (cpuS + serverS), stored,
     storedExpected: loadStoredExpected(sends), duplicates, seconds,
-    rssMbMax: process.resourceUsage().maxRSS / 1024 };
+    rssMbMax: peakRssBytes() / 2 ** 20 };
 }
 
 async function main(argv: readonly string[]): Promise<void> {

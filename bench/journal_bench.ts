@@ -16,9 +16,10 @@ import {
   closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { peakRssBytes } from '../hal/src/fs/peak_rss.js';
 import { HalStatus, halErr, halOk } from '../hal/src/ports/hal_status.js';
 import type { HalResult } from '../hal/src/ports/hal_status.js';
 import type { StoragePort } from '../hal/src/ports/storage_port.js';
@@ -38,6 +39,7 @@ import type {
 } from '../firmware/src/app/journal/journal_records.js';
 import { PanVault } from '../firmware/src/app/journal/pan_vault.js';
 import { DATA_KEY_FILE_NAME } from '../firmware/src/app/journal/pan_vault_file.js';
+import { SHUAKA_BIN } from './bench_util.js';
 
 /** Record counts measured. */
 export const JOURNAL_BENCH_SIZES = [10_000, 100_000, 1_000_000] as const;
@@ -58,8 +60,6 @@ export const BENCH_VAULT = PanVault.fromKey(BENCH_DATA_KEY, (n) => {
 /** Card keys by card number: sealed once per card, as the journal sees repeat riders. */
 const CARD_KEYS = new Map<number, CardKey>();
 const SELF = fileURLToPath(import.meta.url);
-/** The installed command (dist/bench/ is two levels under the package root). */
-const SHUAKA_BIN = join(dirname(SELF), '..', '..', 'bin', 'shuaka.js');
 /** Issue 11's bound of `journal verify` and `journal export` at any journal size. */
 const VERIFY_RSS_TARGET_MB = 64;
 /** What is measured at each size, in this order (salvage last: it damages the journal). */
@@ -381,7 +381,8 @@ async function childMain(mode: string, dir: string): Promise<void> {
   const ms = mode === 'bare' ? 0 : performance.now() - started;
   const cpu = process.cpuUsage(cpuStarted);
   const cpuMs = mode === 'bare' ? 0 : (cpu.user + cpu.system) / 1000;
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  // The child's own peak: getrusage's would be at least the parent's, which built the journal.
+  const maxRssMb = peakRssBytes() / 2 ** 20;
   process.stdout.write(`${JSON.stringify({ ms, cpuMs, maxRssMb, detail })}\n`);
 }
 

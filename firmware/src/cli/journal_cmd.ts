@@ -2,6 +2,7 @@
 
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
+import { peakRssBytes } from '../../../hal/src/fs/peak_rss.js';
 import type { ClockPort } from '../../../hal/src/ports/clock_port.js';
 import { HalStatus } from '../../../hal/src/ports/hal_status.js';
 import { dirMakeDurable } from '../../../hal/src/storage/dir_durable.js';
@@ -137,8 +138,8 @@ function flagTaken(argv: readonly string[], flag: string, io: CliIo)
 }
 
 /**
- * The `--stats` line: this process's wall and CPU time, peak RSS (getrusage), V8's heap
- * limit and the node options it runs with (bin/shuaka.js starts verify and export with
+ * The `--stats` line: this process's wall and CPU time, its own peak RSS (peak_rss.ts), V8's
+ * heap limit and the node options it runs with (bin/shuaka.js starts verify and export with
  * bounded ones). The journal bench reads it.
  */
 function statsLine(startedMs: number, cpuStarted: NodeJS.CpuUsage): string {
@@ -146,7 +147,7 @@ function statsLine(startedMs: number, cpuStarted: NodeJS.CpuUsage): string {
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
   return `stats: ${(performance.now() - startedMs).toFixed(0)} ms wall, `
     + `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, `
-    + `peak RSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB, `
+    + `peak RSS ${mib(peakRssBytes())} MiB, `
     + `V8 heap limit ${mib(getHeapStatistics().heap_size_limit)} MiB, `
     + `node options ${process.execArgv.join(' ') || '(none)'}`;
 }
