@@ -64,13 +64,82 @@ export function cardKeyOf(
   return vault.cardKey(card.pan, card.psn, card.uidHex);
 }
 
-/** BER-TLV of `objects` without CARD_TAGS_NOT_STORED, at any depth (E1/E2 of a torn record). */
-function tlvWithout(objects: readonly TlvObject[], refused: readonly number[]): Uint8Array {
+/**
+ * Where a buffer holds the card's PAN: byte ranges [start, end) in its ArrayBuffer (the
+ * coordinates of the views decodeTlv hands out), found once per record with native searches
+ * instead of once per object (an object of a tap's records is looked at only where a range
+ * falls inside its value). The PAN is searched as ASCII digits and as BCD from either nibble
+ * (what the hex of the bytes spells as the digits: the swarm's PAN finder reads it that way).
+ */
+type PanRanges = readonly (readonly [number, number])[];
+
+function panRangesIn(source: Uint8Array, pan: string): PanRanges {
+  if (pan.length < 2) return [];
+  const bytes = Buffer.from(source.buffer, source.byteOffset, source.length);
+  const ranges: [number, number][] = [];
+  const add = (at: number, length: number): void => {
+    ranges.push([source.byteOffset + at, source.byteOffset + at + length]);
+  };
+  for (const at of indexesOf(bytes, Buffer.from(pan, 'latin1'))) add(at, pan.length);
+  // From a high nibble: whole digit pairs, then an odd last digit in the next high nibble.
+  const pairs = Math.floor(pan.length / 2);
+  const last = pan.length % 2 === 1 ? Number(pan[pan.length - 1]) : null;
+  for (const at of indexesOf(bytes, Buffer.from(pan.slice(0, 2 * pairs), 'hex'))) {
+    if (last === null) add(at, pairs);
+    else if (((bytes[at + pairs] ?? 0xff) >> 4) === last) add(at, pairs + 1);
+  }
+  // From a low nibble: the first digit ends the byte before the pairs of the others.
+  const first = Number(pan[0]);
+  const restPairs = Math.floor((pan.length - 1) / 2);
+  const restLast = (pan.length - 1) % 2 === 1 ? Number(pan[pan.length - 1]) : null;
+  for (const at of indexesOf(bytes, Buffer.from(pan.slice(1, 1 + 2 * restPairs), 'hex'))) {
+    if (at === 0 || ((bytes[at - 1] ?? 0) & 0x0f) !== first) continue;
+    if (restLast === null) add(at - 1, restPairs + 1);
+    else if (((bytes[at + restPairs] ?? 0xff) >> 4) === restLast) add(at - 1, restPairs + 2);
+  }
+  return ranges;
+}
+
+/** Every offset of `needle` in `bytes` (overlapping ones too); none of an empty needle. */
+function indexesOf(bytes: Buffer, needle: Buffer): number[] {
+  const found: number[] = [];
+  if (needle.length === 0) return found;
+  // Bounded: each search starts one byte after the last match.
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+    found.push(at);
+  }
+  return found;
+}
+
+/** True when one of `ranges` lies inside `value` (a view of the same buffer). */
+function holdsPan(value: Uint8Array, ranges: PanRanges): boolean {
+  const start = value.byteOffset;
+  const end = start + value.length;
+  for (const [from, to] of ranges) if (from >= start && to <= end) return true;
+  return false;
+}
+
+/**
+ * BER-TLV of `objects` without the `refused` tags at any depth (E1/E2 of a torn record), and
+ * without any object whose value holds the card's PAN: the refused tags are where EMV puts
+ * card data, and a PAN under any other tag (a proprietary one, or one a damaged byte made:
+ * swarm seed 20139 with --taps 500, line noise past the PN532 checksum turned a record's 5A
+ * into 1A and its PAN reached the journal in clear) is dropped too. The kernel needs neither:
+ * the PAN comes back from the sealed one (tornRecordOf).
+ */
+function tlvWithout(
+  objects: readonly TlvObject[],
+  refused: readonly number[],
+  pan: PanRanges,
+): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const object of objects) {
     if (refused.includes(object.tag)) continue;
-    const value = object.children === null ? object.value : tlvWithout(object.children, refused);
-    parts.push(tlvEncode(object.tag, value));
+    if (object.children === null) {
+      if (!holdsPan(object.value, pan)) parts.push(tlvEncode(object.tag, object.value));
+      continue;
+    }
+    parts.push(tlvEncode(object.tag, tlvWithout(object.children, refused, pan)));
   }
   return bytesJoined(parts);
 }
@@ -122,7 +191,8 @@ export function recoveryOf(
   const date = get(0x9a);
   const progress = get(0xdf8103);
   const expiry = /D([0-9]{2}(?:0[1-9]|1[0-2]))/.exec(hexOf(get(TAG_57_TRACK2)))?.[1];
-  const card = cardKeyOf(objects, uidHex, vault);
+  const identity = cardIdentityOf(objects, uidHex);
+  const card = vault.cardKey(identity.pan, identity.psn, identity.uidHex);
   if (afl === null || aip === null || cryptogram === null || un === null || date === null) {
     return null;
   }
@@ -148,7 +218,8 @@ export function recoveryOf(
     // the e-cash path: ODA or the full flow) leave the purse alone: only an ARQC charges.
     mode: (get(TAG_DF8102_TORN_MODE)?.[0] ?? 0) === 0 ? 'ec' : 'oda',
     track2ExpiryYymm: expiry,
-    tornRecordHex: hexOf(tlvWithout(objects, [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA])),
+    tornRecordHex: hexOf(tlvWithout(objects, [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA],
+      panRangesIn(tornRecord, identity.pan))),
     staticDataSealedHex: staticData.length === 0 ? '' : vault.seal(staticData),
   };
 }
@@ -175,7 +246,7 @@ export function tornRecordOf(recovery: RecoveryContext, vault: PanVault): Uint8A
   const parts: Uint8Array[] = [];
   for (const object of objects) {
     if (object.tag === TAG_E2_CARD_DATA && object.children !== null) {
-      const inner = Buffer.concat([tlvWithout(object.children, []), tlvEncode(0x57, track2)]);
+      const inner = Buffer.concat([tlvWithout(object.children, [], []), tlvEncode(0x57, track2)]);
       parts.push(tlvEncode(TAG_E2_CARD_DATA, inner));
     } else {
       parts.push(tlvEncode(object.tag, object.value));
@@ -208,7 +279,8 @@ export function clearingOf(
   const objects = tlvObjectsOf(tlv);
   if (objects === null) return null;
   const get = (tag: number): Uint8Array | null => findTlv(objects, tag);
-  const card = cardKeyOf(objects, context.uidHex, vault);
+  const identity = cardIdentityOf(objects, context.uidHex);
+  const card = vault.cardKey(identity.pan, identity.psn, identity.uidHex);
   if (card === null || get(0x9f26) === null) return null;
   return {
     card,
@@ -218,7 +290,7 @@ export function clearingOf(
     currencyCode: bcdNumber(get(0x5f2a)),
     fareRule: context.fareRule,
     cryptogramType: context.cryptogramType,
-    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED)),
+    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED, panRangesIn(tlv, identity.pan))),
     transactionDate: hexOf(get(0x9a)),
     transactionTime: hexOf(get(0x9f21)) || '000000',
     terminalId: context.terminalId,
