@@ -91,11 +91,14 @@ export interface CardKey {
 /**
  * Card data objects never kept after the tap (PCI DSS v4.0 req. 3.3.1): track 2 equivalent
  * (57), track 1 and track 2 discretionary data (9F1F, 9F20), track 1 (56), track 2 of the
- * contactless magstripe mode (9F6B), the cardholder name (5F20), and the clear PAN (5A): the
- * journal holds the PAN sealed in CardKey only.
+ * contactless magstripe mode (9F6B), the cardholder name (5F20, and 9F0B, its extension when
+ * the name is longer than 26 bytes), and the clear PAN (5A): the journal holds the PAN sealed
+ * in CardKey only. And the cardholder's identity document that PBOC cards carry in their
+ * records (JR/T 0025.5: 9F61 the ID number, 9F62 its type, e.g. 00 a resident identity card):
+ * personal data the fare never needs.
  */
 export const CARD_TAGS_NOT_STORED: readonly number[] = [
-  0x57, 0x56, 0x9f6b, 0x9f1f, 0x9f20, 0x5f20, 0x5a,
+  0x57, 0x56, 0x9f6b, 0x9f1f, 0x9f20, 0x5f20, 0x9f0b, 0x5a, 0x9f61, 0x9f62,
 ];
 
 /** Kernel torn-record tag of the ODA static data (assembly qpboc_torn.ts), kept sealed only. */

@@ -3,7 +3,9 @@
 import type { QpbocOutcome } from '../../../../assembly/host/qpboc_session.js';
 import type { UncertainTap } from '../journal/journal_state.js';
 import type { CardKey, JournalEntry } from '../journal/journal_records.js';
-import { cardKeyOf, clearingOf, recoveryOf, tlvObjectsOf } from './tap_records.js';
+import {
+  cardKeyOf, clearingOf, recoveryOf, recoveryRestored, tlvObjectsOf,
+} from './tap_records.js';
 import {
   viewAdmitted,
   viewAlreadyPaid,
@@ -230,8 +232,10 @@ export class TapJournal {
         : recoveryOf(outcome.tornRecord, tap.uidHex, this.ports.panVault);
     // Without a fresh snapshot (kernel fault, failure after the grey record), the grey record's
     // own snapshot is the recovery data; with neither, nothing was staged that needs a record.
-    const recovery =
-      snapshot ?? tap.recoveredFrom?.recovery ?? this.pendingRecovery(tap.pendingSeq);
+    // A stored one may come from an earlier build (recoveryRestored).
+    const stored = tap.recoveredFrom?.recovery ?? null;
+    const recovery = snapshot ?? (stored === null ? null : recoveryRestored(stored))
+      ?? this.pendingRecovery(tap.pendingSeq);
     let seq: number | null = null;
     if (recovery !== null && (outcome.kind === 'torn' || tap.pendingSeq !== null)) {
       seq = await this.append({

@@ -11,6 +11,7 @@ import {
 import {
   CARD_TAGS_NOT_STORED,
   TAG_DF8104_STATIC_DATA,
+  tlvHexTagsFind,
   type CardKey,
   type ClearingRecord,
   type RecoveryContext,
@@ -144,6 +145,22 @@ function tlvWithout(
   return bytesJoined(parts);
 }
 
+/** What a torn record never holds: the card tags, and the ODA static data (kept sealed). */
+const TORN_RECORD_REFUSED: readonly number[] = [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA];
+
+/**
+ * A stored recovery as a new record may carry it again (the torn record of a tap that went on
+ * from it). One an earlier build wrote may hold a tag CARD_TAGS_NOT_STORED gained since (9F0B,
+ * 9F61, 9F62), which an append now refuses, and that torn record would not be written: those
+ * objects are dropped. A recovery without them comes back as it is.
+ */
+export function recoveryRestored(recovery: RecoveryContext): RecoveryContext {
+  if (tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_REFUSED) === null) return recovery;
+  const objects = tlvObjectsOf(Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex')));
+  if (objects === null) return recovery;
+  return { ...recovery, tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, [])) };
+}
+
 /**
  * `parts` end to end in one new Uint8Array: what Uint8Array.from(Buffer.concat(parts)) gives,
  * without the Buffer in between nor Uint8Array.from's walk of it byte by byte (a torn record
@@ -218,7 +235,7 @@ export function recoveryOf(
     // the e-cash path: ODA or the full flow) leave the purse alone: only an ARQC charges.
     mode: (get(TAG_DF8102_TORN_MODE)?.[0] ?? 0) === 0 ? 'ec' : 'oda',
     track2ExpiryYymm: expiry,
-    tornRecordHex: hexOf(tlvWithout(objects, [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA],
+    tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED,
       panRangesIn(tornRecord, identity.pan))),
     staticDataSealedHex: staticData.length === 0 ? '' : vault.seal(staticData),
   };

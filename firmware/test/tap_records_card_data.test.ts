@@ -1,16 +1,28 @@
-// A PAN under a tag the refused list does not name never reaches a journal record. The case is
-// swarm seed 20139 (--taps 500): two bit flips on the PN532 line that cancel in its checksum
-// turned a READ RECORD answer's `5A 08 <PAN>` into `1A 08 <PAN>`, and the torn record of the
-// pending stored the PAN in clear. The truth is the PAN itself, searched in the stored hex as
-// BCD and as ASCII.
+// What the tap's records keep of the card's data: no PAN under a tag the refused list does not
+// name, and no cardholder identity. The PAN case is swarm seed 20139 (--taps 500): two bit
+// flips on the PN532 line that cancel in its checksum turned a READ RECORD answer's
+// `5A 08 <PAN>` into `1A 08 <PAN>`, and the torn record of the pending stored the PAN in
+// clear. PBOC cards also carry the cardholder's ID document in their records (9F61 number,
+// 9F62 type) and a long name in 9F0B. The truth is the data itself, searched in the stored hex.
 
 import { describe, expect, it } from 'vitest';
 
-import { clearingOf, recoveryOf, tornRecordOf } from '../src/app/validator/tap_records.js';
-import { FIXTURE_VAULT } from './journal_fixtures.js';
+import {
+  journalEntryNormalise, tlvHexTagsFind, type JournalEntry,
+} from '../src/app/journal/journal_records.js';
+import {
+  clearingOf, recoveryOf, recoveryRestored, tornRecordOf,
+} from '../src/app/validator/tap_records.js';
+import { FIXTURE_VAULT, card, recovery as fixtureRecovery } from './journal_fixtures.js';
 
 const PAN = '6258073079118280';
 const PAN_ASCII_HEX = Buffer.from(PAN, 'latin1').toString('hex').toUpperCase();
+/** A resident identity card number (GB 11643 layout, check digit valid) and a long name. */
+const ID_NUMBER = '11010519491231002X';
+const LONG_NAME = 'ZHANGSAN/WANGWU LIMITED EDITION HOLDER';
+const asciiHex = (text: string): string => Buffer.from(text, 'latin1').toString('hex').toUpperCase();
+const IDENTITY = tlv('9F61', asciiHex(ID_NUMBER)) + tlv('9F62', '00')
+  + tlv('9F0B', asciiHex(LONG_NAME));
 
 /** One BER-TLV object as hex (a tag given as hex, a definite length of at most 255). */
 function tlv(tagHex: string, valueHex: string): string {
@@ -48,21 +60,25 @@ function tornRecord(extra: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-/** Where the stored hex holds the whole PAN (BCD digits or ASCII as hex), or []. */
+/** Where the stored hex holds the whole PAN (BCD digits or ASCII as hex) or the identity. */
 function panIn(hex: string): string[] {
   const upper = hex.toUpperCase();
   return [
     ...(upper.includes(PAN) ? ['BCD'] : []),
     ...(upper.includes(PAN_ASCII_HEX) ? ['ASCII'] : []),
+    ...(upper.includes(asciiHex(ID_NUMBER)) ? ['ID number'] : []),
+    ...(upper.includes(asciiHex(LONG_NAME)) ? ['name'] : []),
+    ...(tlvHexTagsFind(upper, [0x9f61, 0x9f62, 0x9f0b]) !== null ? ['identity tag'] : []),
   ];
 }
 
-describe('tap records: no PAN under a tag the refused list does not name', () => {
+describe('tap records: no PAN under another tag, no cardholder identity', () => {
   const damaged = [
     ['5A damaged into 1A (swarm seed 20139)', tlv('1A', PAN)],
     ['a proprietary tag holding the PAN in ASCII', tlv('DF7F', PAN_ASCII_HEX)],
     ['the PAN inside a proprietary template', tlv('BF0C', tlv('9F4D', `00${PAN}00`))],
     ['the PAN in BCD from a low nibble', tlv('DF7E', `A${PAN}A`)],
+    ['the cardholder\'s ID document and long name (9F61, 9F62, 9F0B)', IDENTITY],
   ] as const;
 
   for (const [what, extra] of damaged) {
@@ -95,4 +111,28 @@ describe('tap records: no PAN under a tag the refused list does not name', () =>
       expect(FIXTURE_VAULT.openPan(record?.card.panSealed ?? '')).toEqual({ ok: true, value: PAN });
     });
   }
+});
+
+describe('a stored recovery carried into a new record', () => {
+  const withIdentity = (hex: string): JournalEntry => ({
+    kind: 'torn', pendingSeq: null, uncertain: true, reason: 'torn: card removed',
+    recovery: { ...fixtureRecovery(card(7), 21), tornRecordHex: hex },
+  });
+
+  it('drops the tags an earlier build kept, so that the append takes it', () => {
+    const old = fixtureRecovery(card(7), 21);
+    const stored = { ...old, tornRecordHex: `${old.tornRecordHex}${IDENTITY}` };
+    // What the codec of an append says of it as it was stored.
+    expect(() => journalEntryNormalise(withIdentity(stored.tornRecordHex), 'test')).toThrow(/9F61/);
+    const restored = recoveryRestored(stored);
+    expect(panIn(restored.tornRecordHex)).toEqual([]);
+    expect(restored.tornRecordHex).toBe(old.tornRecordHex);
+    expect(() => journalEntryNormalise(withIdentity(restored.tornRecordHex), 'test')).not.toThrow();
+    expect({ ...restored, tornRecordHex: '' }).toEqual({ ...stored, tornRecordHex: '' });
+  });
+
+  it('gives a recovery without them back as it is', () => {
+    const clean = fixtureRecovery(card(8), 22);
+    expect(recoveryRestored(clean)).toBe(clean);
+  });
 });
