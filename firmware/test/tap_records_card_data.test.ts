@@ -1,9 +1,11 @@
-// What the tap's records keep of the card's data: no PAN under a tag the refused list does not
-// name, and no cardholder identity. The PAN case is swarm seed 20139 (--taps 500): two bit
-// flips on the PN532 line that cancel in its checksum turned a READ RECORD answer's
-// `5A 08 <PAN>` into `1A 08 <PAN>`, and the torn record of the pending stored the PAN in
-// clear. PBOC cards also carry the cardholder's ID document in their records (9F61 number,
-// 9F62 type) and a long name in 9F0B. The truth is the data itself, searched in the stored hex.
+// What the tap's records keep of the card's data: no PAN in clear under any tag, and no
+// cardholder identity. The PAN case is swarm seed 20139 (--taps 500): two bit flips on the
+// PN532 line that cancel in its checksum turned a READ RECORD answer's `5A 08 <PAN>` into
+// `1A 08 <PAN>`, and the torn record of the pending stored the PAN in clear. An SM2 ICC
+// certificate holds the PAN in clear by design: a torn record keeps such objects sealed and
+// hands them back to the kernel. PBOC cards also carry the cardholder's ID document (9F61
+// number, 9F62 type) and a long name in 9F0B. The truth is the data itself, searched in the
+// stored hex.
 
 import { describe, expect, it } from 'vitest';
 
@@ -73,13 +75,18 @@ function panIn(hex: string): string[] {
 }
 
 describe('tap records: no PAN under another tag, no cardholder identity', () => {
-  const damaged = [
+  // Objects holding the PAN: sealed in the torn record, handed back to the kernel as they were
+  // (an SM2 certificate holds the PAN in clear, and the kernel needs it to finish the tap).
+  const holdingPan = [
     ['5A damaged into 1A (swarm seed 20139)', tlv('1A', PAN)],
     ['a proprietary tag holding the PAN in ASCII', tlv('DF7F', PAN_ASCII_HEX)],
     ['the PAN inside a proprietary template', tlv('BF0C', tlv('9F4D', `00${PAN}00`))],
     ['the PAN in BCD from a low nibble', tlv('DF7E', `A${PAN}A`)],
-    ['the cardholder\'s ID document and long name (9F61, 9F62, 9F0B)', IDENTITY],
+    ['an SM2 ICC certificate (9F46: the PAN in clear)',
+      tlv('9F46', `14${PAN}FFFF1231000001000411${'5C'.repeat(64)}${'A7'.repeat(64)}`)],
   ] as const;
+  const identity = ['the cardholder\'s ID document and long name (9F61, 9F62, 9F0B)', IDENTITY];
+  const damaged = [...holdingPan, identity] as const;
 
   for (const [what, extra] of damaged) {
     it(`torn record: ${what}`, () => {
@@ -90,9 +97,13 @@ describe('tap records: no PAN under another tag, no cardholder identity', () => 
       // The rest of the card's data stays: the kernel needs it to finish the torn tap.
       expect(stored).toContain(tlv('9F10', '07010103900000010A01000002600000000000'));
       expect(stored).toContain(tlv('94', '08010100100101011801040060010101200102'));
-      // And the PAN comes back from the sealed one for the kernel, as track 2.
-      const back = Buffer.from(tornRecordOf(recovery!, FIXTURE_VAULT) ?? []).toString('hex');
-      expect(back.toUpperCase()).toMatch(new RegExp(`57[0-9A-F]{2}${PAN}D4912`));
+      // The PAN comes back from the sealed one for the kernel, as track 2, and an object that
+      // held it comes back whole; the identity does not come back.
+      const back = Buffer.from(tornRecordOf(recovery!, FIXTURE_VAULT) ?? []).toString('hex')
+        .toUpperCase();
+      expect(back).toMatch(new RegExp(`57[0-9A-F]{2}${PAN}D4912`));
+      if (extra === IDENTITY) expect(back).not.toContain(asciiHex(ID_NUMBER));
+      else expect(back).toContain(extra);
     });
 
     it(`clearing record: ${what}`, () => {
@@ -134,5 +145,16 @@ describe('a stored recovery carried into a new record', () => {
   it('gives a recovery without them back as it is', () => {
     const clean = fixtureRecovery(card(8), 22);
     expect(recoveryRestored(clean)).toBe(clean);
+  });
+});
+
+describe('a sealed card object that does not open', () => {
+  it('refuses the torn record rather than hand the kernel less than it stored', () => {
+    const recovery = recoveryOf(tornRecord(tlv('1A', PAN)), '4DD86310', FIXTURE_VAULT);
+    const stored = recovery?.tornRecordHex ?? '';
+    const at = stored.indexOf('DF8170') + 10;
+    const flipped = `${stored.slice(0, at)}${stored[at] === '0' ? '1' : '0'}${stored.slice(at + 1)}`;
+    expect(tornRecordOf({ ...recovery!, tornRecordHex: flipped }, FIXTURE_VAULT)).toBeNull();
+    expect(tornRecordOf(recovery!, FIXTURE_VAULT)).not.toBeNull();
   });
 });

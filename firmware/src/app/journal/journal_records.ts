@@ -104,6 +104,13 @@ export const CARD_TAGS_NOT_STORED: readonly number[] = [
 /** Kernel torn-record tag of the ODA static data (assembly qpboc_torn.ts), kept sealed only. */
 export const TAG_DF8104_STATIC_DATA = 0xdf8104;
 
+/**
+ * Firmware's tag, in a stored torn record only (the kernel never sees it): one card object
+ * that holds the PAN, as the vault sealed its BER-TLV (validator/tap_records.ts). An SM2
+ * certificate carries the PAN in clear (JR/T 0025.17), and the kernel needs it back.
+ */
+export const TAG_DF8170_SEALED_CARD_OBJECT = 0xdf8170;
+
 /** What a torn record never holds: the card tags, and the ODA static data (DF8104). */
 const TORN_RECORD_TAGS_NOT_STORED: readonly number[] = [
   ...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA,

@@ -11,6 +11,7 @@ import {
 import {
   CARD_TAGS_NOT_STORED,
   TAG_DF8104_STATIC_DATA,
+  TAG_DF8170_SEALED_CARD_OBJECT,
   tlvHexTagsFind,
   type CardKey,
   type ClearingRecord,
@@ -122,25 +123,53 @@ function holdsPan(value: Uint8Array, ranges: PanRanges): boolean {
 
 /**
  * BER-TLV of `objects` without the `refused` tags at any depth (E1/E2 of a torn record), and
- * without any object whose value holds the card's PAN: the refused tags are where EMV puts
- * card data, and a PAN under any other tag (a proprietary one, or one a damaged byte made:
- * swarm seed 20139 with --taps 500, line noise past the PN532 checksum turned a record's 5A
- * into 1A and its PAN reached the journal in clear) is dropped too. The kernel needs neither:
- * the PAN comes back from the sealed one (tornRecordOf).
+ * with no object whose value holds the card's PAN in clear: the refused tags are where EMV
+ * puts card data, and a PAN under any other tag is either dropped (`seal` null: ICC data) or
+ * kept sealed in a DF8170 object (`seal`: a torn record, whose objects the kernel needs back,
+ * tlvUnsealed). An SM2 ICC certificate (9F46) holds the PAN in clear, and a damaged byte can
+ * put it anywhere: swarm seed 20139 with --taps 500, line noise past the PN532 checksum turned
+ * a record's 5A into 1A, and its PAN reached the journal in clear.
  */
 function tlvWithout(
   objects: readonly TlvObject[],
   refused: readonly number[],
   pan: PanRanges,
+  seal: ((tlv: Uint8Array) => Uint8Array) | null,
 ): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const object of objects) {
     if (refused.includes(object.tag)) continue;
-    if (object.children === null) {
-      if (!holdsPan(object.value, pan)) parts.push(tlvEncode(object.tag, object.value));
-      continue;
+    if (object.children !== null) {
+      parts.push(tlvEncode(object.tag, tlvWithout(object.children, refused, pan, seal)));
+    } else if (!holdsPan(object.value, pan)) {
+      parts.push(tlvEncode(object.tag, object.value));
+    } else if (seal !== null) {
+      const sealed = seal(tlvEncode(object.tag, object.value));
+      parts.push(tlvEncode(TAG_DF8170_SEALED_CARD_OBJECT, sealed));
     }
-    parts.push(tlvEncode(object.tag, tlvWithout(object.children, refused, pan)));
+  }
+  return bytesJoined(parts);
+}
+
+/**
+ * BER-TLV of `objects` with each DF8170 object opened back into the object it sealed, at any
+ * depth; null when one does not open under `vault` (another key, changed bytes) or does not
+ * hold one object.
+ */
+function tlvUnsealed(objects: readonly TlvObject[], vault: PanVault): Uint8Array | null {
+  const parts: Uint8Array[] = [];
+  for (const object of objects) {
+    if (object.tag === TAG_DF8170_SEALED_CARD_OBJECT) {
+      const opened = vault.open(hexOf(object.value));
+      if (!opened.ok || tlvObjectsOf(opened.value)?.length !== 1) return null;
+      parts.push(opened.value);
+    } else if (object.children !== null) {
+      const inner = tlvUnsealed(object.children, vault);
+      if (inner === null) return null;
+      parts.push(tlvEncode(object.tag, inner));
+    } else {
+      parts.push(tlvEncode(object.tag, object.value));
+    }
   }
   return bytesJoined(parts);
 }
@@ -158,7 +187,9 @@ export function recoveryRestored(recovery: RecoveryContext): RecoveryContext {
   if (tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_REFUSED) === null) return recovery;
   const objects = tlvObjectsOf(Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex')));
   if (objects === null) return recovery;
-  return { ...recovery, tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, [])) };
+  return {
+    ...recovery, tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, [], null)),
+  };
 }
 
 /**
@@ -236,7 +267,7 @@ export function recoveryOf(
     mode: (get(TAG_DF8102_TORN_MODE)?.[0] ?? 0) === 0 ? 'ec' : 'oda',
     track2ExpiryYymm: expiry,
     tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED,
-      panRangesIn(tornRecord, identity.pan))),
+      panRangesIn(tornRecord, identity.pan), (tlv) => Buffer.from(vault.seal(tlv), 'hex'))),
     staticDataSealedHex: staticData.length === 0 ? '' : vault.seal(staticData),
   };
 }
@@ -263,8 +294,9 @@ export function tornRecordOf(recovery: RecoveryContext, vault: PanVault): Uint8A
   const parts: Uint8Array[] = [];
   for (const object of objects) {
     if (object.tag === TAG_E2_CARD_DATA && object.children !== null) {
-      const inner = Buffer.concat([tlvWithout(object.children, [], []), tlvEncode(0x57, track2)]);
-      parts.push(tlvEncode(TAG_E2_CARD_DATA, inner));
+      const cardData = tlvUnsealed(object.children, vault);
+      if (cardData === null) return null;
+      parts.push(tlvEncode(TAG_E2_CARD_DATA, bytesJoined([cardData, tlvEncode(0x57, track2)])));
     } else {
       parts.push(tlvEncode(object.tag, object.value));
     }
@@ -307,7 +339,8 @@ export function clearingOf(
     currencyCode: bcdNumber(get(0x5f2a)),
     fareRule: context.fareRule,
     cryptogramType: context.cryptogramType,
-    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED, panRangesIn(tlv, identity.pan))),
+    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED, panRangesIn(tlv, identity.pan),
+      null)),
     transactionDate: hexOf(get(0x9a)),
     transactionTime: hexOf(get(0x9f21)) || '000000',
     terminalId: context.terminalId,
