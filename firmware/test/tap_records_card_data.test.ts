@@ -15,7 +15,7 @@ import {
 import {
   clearingOf, recoveryOf, recoveryRestored, tornRecordOf,
 } from '../src/app/validator/tap_records.js';
-import { FIXTURE_VAULT, card, recovery as fixtureRecovery } from './journal_fixtures.js';
+import { FIXTURE_VAULT, card, panOf, recovery as fixtureRecovery } from './journal_fixtures.js';
 
 const PAN = '6258073079118280';
 const PAN_ASCII_HEX = Buffer.from(PAN, 'latin1').toString('hex').toUpperCase();
@@ -135,16 +135,30 @@ describe('a stored recovery carried into a new record', () => {
     const stored = { ...old, tornRecordHex: `${old.tornRecordHex}${IDENTITY}` };
     // What the codec of an append says of it as it was stored.
     expect(() => journalEntryNormalise(withIdentity(stored.tornRecordHex), 'test')).toThrow(/9F61/);
-    const restored = recoveryRestored(stored);
+    const restored = recoveryRestored(stored, FIXTURE_VAULT);
     expect(panIn(restored.tornRecordHex)).toEqual([]);
     expect(restored.tornRecordHex).toBe(old.tornRecordHex);
     expect(() => journalEntryNormalise(withIdentity(restored.tornRecordHex), 'test')).not.toThrow();
     expect({ ...restored, tornRecordHex: '' }).toEqual({ ...stored, tornRecordHex: '' });
   });
 
+  it('seals an object an earlier build kept with the PAN in clear (an SM2 certificate)', () => {
+    const old = fixtureRecovery(card(9), 23);
+    const pan = panOf(9);
+    const padded = pan.length % 2 === 0 ? pan : `${pan}F`;
+    const certificate = tlv('9F46', `14${padded}FFFF1231000001000411${'5C'.repeat(64)}`);
+    const stored = { ...old, tornRecordHex: `${old.tornRecordHex}${certificate}` };
+    const restored = recoveryRestored(stored, FIXTURE_VAULT);
+    expect(restored.tornRecordHex).not.toContain(pan);
+    expect(restored.tornRecordHex).toContain('DF8170');
+    const back = Buffer.from(tornRecordOf(restored, FIXTURE_VAULT) ?? []).toString('hex');
+    expect(back.toUpperCase()).toContain(certificate);
+    expect(() => journalEntryNormalise(withIdentity(restored.tornRecordHex), 'test')).not.toThrow();
+  });
+
   it('gives a recovery without them back as it is', () => {
     const clean = fixtureRecovery(card(8), 22);
-    expect(recoveryRestored(clean)).toBe(clean);
+    expect(recoveryRestored(clean, FIXTURE_VAULT)).toBe(clean);
   });
 });
 

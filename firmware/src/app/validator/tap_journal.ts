@@ -234,7 +234,8 @@ export class TapJournal {
     // own snapshot is the recovery data; with neither, nothing was staged that needs a record.
     // A stored one may come from an earlier build (recoveryRestored).
     const stored = tap.recoveredFrom?.recovery ?? null;
-    const recovery = snapshot ?? (stored === null ? null : recoveryRestored(stored))
+    const recovery = snapshot
+      ?? (stored === null ? null : recoveryRestored(stored, this.ports.panVault))
       ?? this.pendingRecovery(tap.pendingSeq);
     let seq: number | null = null;
     if (recovery !== null && (outcome.kind === 'torn' || tap.pendingSeq !== null)) {

@@ -181,15 +181,22 @@ const TORN_RECORD_REFUSED: readonly number[] = [...CARD_TAGS_NOT_STORED, TAG_DF8
  * A stored recovery as a new record may carry it again (the torn record of a tap that went on
  * from it). One an earlier build wrote may hold a tag CARD_TAGS_NOT_STORED gained since (9F0B,
  * 9F61, 9F62), which an append now refuses, and that torn record would not be written: those
- * objects are dropped. A recovery without them comes back as it is.
+ * objects are dropped. It may also hold the PAN in clear (an SM2 certificate, before stop 48):
+ * such an object is sealed, as recoveryOf seals it now. A recovery with neither comes back as
+ * it is; so does one whose torn record or sealed PAN does not read (the append says why).
  */
-export function recoveryRestored(recovery: RecoveryContext): RecoveryContext {
-  if (tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_REFUSED) === null) return recovery;
-  const objects = tlvObjectsOf(Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex')));
+export function recoveryRestored(recovery: RecoveryContext, vault: PanVault): RecoveryContext {
+  const bytes = Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex'));
+  const pan = vault.openPan(recovery.card.panSealed);
+  const ranges = pan.ok ? panRangesIn(bytes, pan.value) : [];
+  if (tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_REFUSED) === null && ranges.length === 0) {
+    return recovery;
+  }
+  const objects = tlvObjectsOf(bytes);
   if (objects === null) return recovery;
-  return {
-    ...recovery, tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, [], null)),
-  };
+  const seal = (tlv: Uint8Array): Uint8Array => Buffer.from(vault.seal(tlv), 'hex');
+  const tornRecordHex = hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, ranges, seal));
+  return { ...recovery, tornRecordHex };
 }
 
 /**
@@ -298,7 +305,9 @@ export function tornRecordOf(recovery: RecoveryContext, vault: PanVault): Uint8A
       if (cardData === null) return null;
       parts.push(tlvEncode(TAG_E2_CARD_DATA, bytesJoined([cardData, tlvEncode(0x57, track2)])));
     } else {
-      parts.push(tlvEncode(object.tag, object.value));
+      const opened = tlvUnsealed([object], vault);
+      if (opened === null) return null;
+      parts.push(opened);
     }
   }
   parts.push(tlvEncode(TAG_DF8104_STATIC_DATA, staticData));
