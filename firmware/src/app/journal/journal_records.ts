@@ -112,7 +112,7 @@ export const TAG_DF8104_STATIC_DATA = 0xdf8104;
 export const TAG_DF8170_SEALED_CARD_OBJECT = 0xdf8170;
 
 /** What a torn record never holds: the card tags, and the ODA static data (DF8104). */
-const TORN_RECORD_TAGS_NOT_STORED: readonly number[] = [
+export const TORN_RECORD_TAGS_NOT_STORED: readonly number[] = [
   ...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA,
 ];
 

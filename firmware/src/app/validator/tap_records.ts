@@ -12,6 +12,7 @@ import {
   CARD_TAGS_NOT_STORED,
   TAG_DF8104_STATIC_DATA,
   TAG_DF8170_SEALED_CARD_OBJECT,
+  TORN_RECORD_TAGS_NOT_STORED,
   tlvHexTagsFind,
   type CardKey,
   type ClearingRecord,
@@ -174,9 +175,6 @@ function tlvUnsealed(objects: readonly TlvObject[], vault: PanVault): Uint8Array
   return bytesJoined(parts);
 }
 
-/** What a torn record never holds: the card tags, and the ODA static data (kept sealed). */
-const TORN_RECORD_REFUSED: readonly number[] = [...CARD_TAGS_NOT_STORED, TAG_DF8104_STATIC_DATA];
-
 /**
  * A stored recovery as a new record may carry it again (the torn record of a tap that went on
  * from it). One an earlier build wrote may hold a tag CARD_TAGS_NOT_STORED gained since (9F0B,
@@ -189,13 +187,12 @@ export function recoveryRestored(recovery: RecoveryContext, vault: PanVault): Re
   const bytes = Uint8Array.from(Buffer.from(recovery.tornRecordHex, 'hex'));
   const pan = vault.openPan(recovery.card.panSealed);
   const ranges = pan.ok ? panRangesIn(bytes, pan.value) : [];
-  if (tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_REFUSED) === null && ranges.length === 0) {
-    return recovery;
-  }
+  const refused = tlvHexTagsFind(recovery.tornRecordHex, TORN_RECORD_TAGS_NOT_STORED);
+  if (refused === null && ranges.length === 0) return recovery;
   const objects = tlvObjectsOf(bytes);
   if (objects === null) return recovery;
   const seal = (tlv: Uint8Array): Uint8Array => Buffer.from(vault.seal(tlv), 'hex');
-  const tornRecordHex = hexOf(tlvWithout(objects, TORN_RECORD_REFUSED, ranges, seal));
+  const tornRecordHex = hexOf(tlvWithout(objects, TORN_RECORD_TAGS_NOT_STORED, ranges, seal));
   return { ...recovery, tornRecordHex };
 }
 
@@ -246,8 +243,7 @@ export function recoveryOf(
   const date = get(0x9a);
   const progress = get(0xdf8103);
   const expiry = /D([0-9]{2}(?:0[1-9]|1[0-2]))/.exec(hexOf(get(TAG_57_TRACK2)))?.[1];
-  const identity = cardIdentityOf(objects, uidHex);
-  const card = vault.cardKey(identity.pan, identity.psn, identity.uidHex);
+  const card = cardKeyOf(objects, uidHex, vault);
   if (afl === null || aip === null || cryptogram === null || un === null || date === null) {
     return null;
   }
@@ -273,8 +269,8 @@ export function recoveryOf(
     // the e-cash path: ODA or the full flow) leave the purse alone: only an ARQC charges.
     mode: (get(TAG_DF8102_TORN_MODE)?.[0] ?? 0) === 0 ? 'ec' : 'oda',
     track2ExpiryYymm: expiry,
-    tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_REFUSED,
-      panRangesIn(tornRecord, identity.pan), (tlv) => Buffer.from(vault.seal(tlv), 'hex'))),
+    tornRecordHex: hexOf(tlvWithout(objects, TORN_RECORD_TAGS_NOT_STORED,
+      panRangesIn(tornRecord, panOf(objects)), (tlv) => Buffer.from(vault.seal(tlv), 'hex'))),
     staticDataSealedHex: staticData.length === 0 ? '' : vault.seal(staticData),
   };
 }
@@ -337,8 +333,7 @@ export function clearingOf(
   const objects = tlvObjectsOf(tlv);
   if (objects === null) return null;
   const get = (tag: number): Uint8Array | null => findTlv(objects, tag);
-  const identity = cardIdentityOf(objects, context.uidHex);
-  const card = vault.cardKey(identity.pan, identity.psn, identity.uidHex);
+  const card = cardKeyOf(objects, context.uidHex, vault);
   if (card === null || get(0x9f26) === null) return null;
   return {
     card,
@@ -348,7 +343,7 @@ export function clearingOf(
     currencyCode: bcdNumber(get(0x5f2a)),
     fareRule: context.fareRule,
     cryptogramType: context.cryptogramType,
-    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED, panRangesIn(tlv, identity.pan),
+    iccDataHex: hexOf(tlvWithout(objects, CARD_TAGS_NOT_STORED, panRangesIn(tlv, panOf(objects)),
       null)),
     transactionDate: hexOf(get(0x9a)),
     transactionTime: hexOf(get(0x9f21)) || '000000',
